@@ -1,0 +1,4 @@
+from usagectl.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Dataclasses and constants shared by every layer (no heavy imports here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+ColumnKind = Literal["str", "int", "ts", "money", "json"]
+
+# The canonical event (PRODUCT.md), in storage order. ``kind`` drives validation on import.
+EVENT_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
+    ("event_id", "str"),
+    ("ts", "ts"),
+    ("source", "str"),
+    ("provider", "str"),
+    ("model", "str"),
+    ("model_raw", "str"),
+    ("requests", "int"),
+    ("input_tokens", "int"),
+    ("cache_read_tokens", "int"),
+    ("cache_write_5m_tokens", "int"),
+    ("cache_write_1h_tokens", "int"),
+    ("output_tokens", "int"),
+    ("reasoning_tokens", "int"),
+    ("web_search_requests", "int"),
+    ("service_tier", "str"),
+    ("member", "str"),
+    ("team", "str"),
+    ("department", "str"),
+    ("cost_center", "str"),
+    ("project", "str"),
+    ("workspace", "str"),
+    ("api_key", "str"),
+    ("feature", "str"),
+    ("tool", "str"),
+    ("integration", "str"),
+    ("platform", "str"),
+    ("session_id", "str"),
+    ("chat_title", "str"),
+    ("message_id", "str"),
+    ("message_tokens", "int"),
+    ("context_tokens", "int"),
+    ("file_tokens", "int"),
+    ("tool_output_tokens", "int"),
+    ("latency_ms", "int"),
+    ("status", "str"),
+    ("error_type", "str"),
+    ("file_id", "str"),
+    ("file_name", "str"),
+    ("file_bytes", "int"),
+    ("reported_cost_usd", "money"),
+    ("extra", "json"),
+)
+EVENT_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in EVENT_COLUMNS)
+
+# Exclusive token buckets: a row's cost is the plain sum of bucket x rate.
+TOKEN_BUCKETS: tuple[str, ...] = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+)
+# Counted columns that default to 0 when a record leaves them out.
+ZERO_DEFAULT_INTS: tuple[str, ...] = TOKEN_BUCKETS + ("reasoning_tokens", "web_search_requests")
+
+SERVICE_TIERS: tuple[str, ...] = ("standard", "batch", "flex", "priority")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column. ``kind`` decides alignment and formatting in every renderer."""
+
+    key: str
+    header: str
+    kind: Literal["str", "int", "money", "pct", "date", "float"] = "str"
+
+
+@dataclass(frozen=True)
+class Section:
+    """An extra table of a report (e.g. the model distribution of ``report month``)."""
+
+    key: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What every report service returns; renderers turn it into table/json/csv/markdown.
+
+    JSON contract: ``{"report": name, "filters": {...}, "rows": [...], "totals": {...}}``
+    plus one key per extra section and ``overview`` when present.
+    """
+
+    name: str
+    title: str
+    filters: dict[str, Any]
+    columns: tuple[Column, ...]
+    rows: tuple[dict[str, Any], ...]
+    totals: dict[str, Any]
+    overview: tuple[tuple[str, str, Any], ...] = ()  # (key, label, value) lines above the table
+    sections: tuple[Section, ...] = ()
+    notes: tuple[str, ...] = ()  # warnings a reader must see (unpriced usage, projection method)
+
+
+@dataclass
+class FileImportResult:
+    path: str
+    format: str
+    records: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    skipped_unchanged: bool = False
+    batch_id: int | None = None
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportSummary:
+    files: list[FileImportResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    @property
+    def imported(self) -> int:
+        return sum(f.imported for f in self.files)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": len(self.files),
+            "records": self.records,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+            "per_file": [
+                {
+                    "path": f.path,
+                    "format": f.format,
+                    "records": f.records,
+                    "imported": f.imported,
+                    "duplicates": f.duplicates,
+                    "rejected": f.rejected,
+                    "unchanged": f.skipped_unchanged,
+                    "batch_id": f.batch_id,
+                    "warnings": list(f.warnings),
+                }
+                for f in self.files
+            ],
+        }
+
+
+Money = Decimal

@@ -1,0 +1,97 @@
+"""Numbered SQL migrations (``migrations/NNN_name.sql``) recorded in ``schema_migrations``.
+
+Each migration and its bookkeeping row are applied in one transaction. A shipped migration
+is never edited; a database whose version is above the newest migration here is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from usagectl.errors import DatabaseTooNewError
+
+if TYPE_CHECKING:
+    import duckdb
+
+_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available() -> list[Migration]:
+    found: list[Migration] = []
+    pkg = resources.files("usagectl.store.migrations")
+    for entry in pkg.iterdir():
+        m = _NAME.match(entry.name)
+        if m:
+            found.append(Migration(int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda mig: mig.version)
+    versions = [mig.version for mig in found]
+    assert versions == list(range(1, len(found) + 1)), f"migration numbers must be 1..N, got {versions}"
+    return found
+
+
+def latest_version() -> int:
+    migs = available()
+    return migs[-1].version if migs else 0
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+    )
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+def check_not_too_new(version: int, path: str) -> None:
+    newest = latest_version()
+    if version > newest:
+        raise DatabaseTooNewError(
+            f"database {path} has schema version {version}, newer than this usagectl "
+            f"understands ({newest})",
+            hint="upgrade usagectl, or point --db at another database",
+        )
+
+
+def pending(con: duckdb.DuckDBPyConnection, path: str) -> list[Migration]:
+    version = current_version(con)
+    check_not_too_new(version, path)
+    return [mig for mig in available() if mig.version > version]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: str) -> list[int]:
+    """Apply pending migrations, each in its own transaction; return the versions applied."""
+    _ensure_table(con)
+    applied: list[int] = []
+    for mig in pending(con, path):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(mig.sql)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [mig.version, mig.name]
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(mig.version)
+    return applied
