@@ -75,6 +75,7 @@ class Column:
     key: str
     header: str
     kind: Literal["str", "int", "money", "pct", "date", "float"] = "str"
+    in_table: bool = True  # False: only in machine formats (json, csv), left out of table/markdown
 
 
 @dataclass(frozen=True)
@@ -167,3 +168,28 @@ class ImportSummary:
 
 
 Money = Decimal
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The slice of events a report covers: [start, end) as UTC instants, plus equality filters.
+
+    ``since``/``until`` are the calendar dates (inclusive) in ``tz`` that produced the range.
+    """
+
+    start: Any  # datetime, tz-aware UTC
+    end: Any
+    tz: str
+    since: Any = None  # date
+    until: Any = None  # date
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "tz": self.tz,
+        }
+        for key, values in self.where.items():
+            out[key] = list(values)
+        return out

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from usagectl.errors import DatabaseBusyError, DatabaseError
-from usagectl.store import migrations
+from usagectl.store import schema
 
 if TYPE_CHECKING:
     import duckdb
@@ -64,13 +64,13 @@ def ensure_ready(path: Path) -> None:
     if not needs_write:
         con = _raw_connect(path, read_only=True)
         try:
-            needs_write = bool(migrations.pending(con, str(path)))
+            needs_write = bool(schema.pending(con, str(path)))
         finally:
             con.close()
     if needs_write:
         con = _raw_connect(path, read_only=False)
         try:
-            migrations.migrate(con, str(path))
+            schema.migrate(con, str(path))
         finally:
             con.close()
 
@@ -86,7 +86,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     else:
         con = _raw_connect(path, read_only=False)
         try:
-            migrations.migrate(con, str(path))
+            schema.migrate(con, str(path))
         except BaseException:
             con.close()
             raise

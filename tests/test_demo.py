@@ -1,0 +1,270 @@
+"""The demo data generator: deterministic, shaped like a real team's usage, canonical."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS
+from usagectl.services.demo import (
+    DEMO_MEMBERS,
+    EXAMPLES_END,
+    generate_events,
+    write_csv,
+    write_examples,
+    write_jsonl,
+)
+
+END = date(2026, 11, 25)
+KNOWN_PROVIDERS = {"anthropic", "openai", "google"}
+INT_COLUMNS = [name for name, kind in EVENT_COLUMNS if kind == "int"]
+
+
+@pytest.fixture(scope="module")
+def events() -> list[dict[str, Any]]:
+    return generate_events(END)
+
+
+def _ts(ev: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(ev["ts"])
+
+
+def _total_input(ev: dict[str, Any]) -> int:
+    return sum(
+        ev.get(k, 0)
+        for k in ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
+    )
+
+
+def test_deterministic(events: list[dict[str, Any]]) -> None:
+    again = generate_events(END)
+    assert again == events
+    assert json.dumps(again) == json.dumps(events)
+    assert generate_events(END, seed=8) != events
+
+
+def test_size(events: list[dict[str, Any]]) -> None:
+    assert 15_000 <= len(events) <= 30_000
+
+
+def test_ninety_day_window(events: list[dict[str, Any]]) -> None:
+    first = datetime(2026, 8, 28, tzinfo=UTC)  # END - 89 days
+    end_of_day = datetime(2026, 11, 26, tzinfo=UTC)
+    stamps = [_ts(e) for e in events]
+    assert min(stamps) >= first
+    assert max(stamps) < end_of_day
+    assert min(stamps).date() == first.date()
+    assert max(stamps).date() == END
+    assert len({s.date() for s in stamps}) == 90
+    assert stamps == sorted(stamps)
+    for e in events[:50]:
+        assert len(e["ts"]) == 24 and e["ts"].endswith("Z")
+
+
+def test_now_cuts_the_future_and_keeps_ids(events: list[dict[str, Any]]) -> None:
+    now = datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
+    cut = generate_events(END, now=now)
+    assert cut and all(_ts(e) <= now for e in cut)
+    assert len(cut) < len(events)
+    assert cut == events[: len(cut)]  # same ids and content, only the future is gone
+
+
+def test_event_ids_unique(events: list[dict[str, Any]]) -> None:
+    ids = [e["event_id"] for e in events]
+    assert len(set(ids)) == len(ids)
+    assert all(i.startswith("demo-") for i in ids)
+    message_ids = [e["message_id"] for e in events]
+    assert len(set(message_ids)) == len(message_ids)
+
+
+def test_weekdays_busier_than_weekends(events: list[dict[str, Any]]) -> None:
+    per_day = Counter(_ts(e).date() for e in events)
+    weekday = [n for d, n in per_day.items() if d.weekday() < 5]
+    weekend = [n for d, n in per_day.items() if d.weekday() >= 5]
+    assert sum(weekday) / len(weekday) > 4 * sum(weekend) / len(weekend)
+
+
+def test_growth_over_the_window(events: list[dict[str, Any]]) -> None:
+    first_month = sum(1 for e in events if _ts(e).date() < date(2026, 9, 27))
+    last_month = sum(1 for e in events if _ts(e).date() > date(2026, 10, 26))
+    assert last_month > first_month
+
+
+def test_models_and_providers(events: list[dict[str, Any]]) -> None:
+    models = Counter(e["model"] for e in events)
+    providers = {e["provider"] for e in events}
+    assert len(models) >= 4
+    assert len(providers & KNOWN_PROVIDERS) >= 2
+    top3 = {m for m, _ in models.most_common(3)}
+    assert top3 == {"gpt-4o", "claude-sonnet-4-5", "gpt-4o-mini"}
+    assert any(e["model_raw"] != e["model"] for e in events)  # dated snapshots and prefixes
+
+
+def test_unknown_model_share(events: list[dict[str, Any]]) -> None:
+    unknown = sum(1 for e in events if e["provider"] not in KNOWN_PROVIDERS)
+    assert 0.005 <= unknown / len(events) <= 0.03
+
+
+def test_event_invariants(events: list[dict[str, Any]]) -> None:
+    names = set(EVENT_COLUMN_NAMES)
+    for e in events:
+        assert set(e) <= names
+        assert list(e) == [k for k in EVENT_COLUMN_NAMES if k in e]  # canonical key order
+        assert None not in e.values()
+        for key in INT_COLUMNS:
+            if key in e:
+                assert type(e[key]) is int and e[key] >= 0, (key, e)
+        assert e["requests"] == 1
+        if "message_tokens" in e:
+            parts = e["message_tokens"] + e.get("context_tokens", 0) + e.get("file_tokens", 0)
+            assert parts == _total_input(e), e
+        assert e.get("reasoning_tokens", 0) <= e["output_tokens"]
+        assert e.get("tool_output_tokens", 0) <= e["output_tokens"]
+        if e["provider"] != "anthropic":
+            assert "cache_write_5m_tokens" not in e and "cache_write_1h_tokens" not in e
+        assert e["status"] in ("success", "error")
+        if e["status"] == "error":
+            assert e["output_tokens"] == 0 and e.get("error_type")
+        else:
+            assert "error_type" not in e
+        if "extra" in e:
+            assert isinstance(e["extra"], dict)
+
+
+def test_error_share(events: list[dict[str, Any]]) -> None:
+    errors = sum(1 for e in events if e["status"] == "error")
+    assert 0.003 <= errors / len(events) <= 0.03
+
+
+def test_attribution(events: list[dict[str, Any]]) -> None:
+    members = {e["member"] for e in events if "member" in e}
+    assert members == set(DEMO_MEMBERS)
+    # most events carry the mapping, some leave it to the config, a few have no member
+    with_member = [e for e in events if "member" in e]
+    unmapped = sum(1 for e in with_member if "team" not in e)
+    assert 0.05 < unmapped / len(with_member) < 0.4
+    for e in with_member:
+        if "team" in e:
+            assert DEMO_MEMBERS[e["member"]] == {k: e[k] for k in ("team", "department", "cost_center")}
+    no_member = sum(1 for e in events if "member" not in e)
+    assert 0 < no_member / len(events) < 0.15
+    features = {e["feature"] for e in events}
+    assert features == {"chat", "agents", "web-search", "analysis", "code-review", "batch-summaries"}
+    assert {e["platform"] for e in events} == {"web", "mobile", "api", "integration"}
+    assert {e.get("integration") for e in events} == {None, "gmail", "slack", "notion", "salesforce"}
+    assert {e.get("tool") for e in events} == {
+        None, "web_search", "document_analysis", "image_analysis", "code_generation"
+    }  # fmt: skip
+    assert any(e.get("extra", {}).get("voice") for e in events if e["platform"] == "mobile")
+    batch = [e for e in events if e["service_tier"] == "batch"]
+    assert batch and all(e["feature"] == "batch-summaries" for e in batch)
+
+
+def test_chats_grow_and_files_are_reused(events: list[dict[str, Any]]) -> None:
+    sessions: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        if e["feature"] == "chat" and e["status"] == "success":
+            sessions.setdefault(e["session_id"], []).append(e)
+    long_chats = [s for s in sessions.values() if len(s) >= 5]
+    assert long_chats
+    growing = sum(1 for s in long_chats if s[-1]["context_tokens"] > s[0]["context_tokens"])
+    assert growing == len(long_chats)
+    chats_per_file: dict[str, set[str]] = {}
+    for e in events:
+        if "file_id" in e:
+            assert e["file_name"] and e["file_bytes"] > 0 and e["file_tokens"] > 0
+            chats_per_file.setdefault(e["file_id"], set()).add(e["session_id"])
+    assert max(len(s) for s in chats_per_file.values()) >= 3
+
+
+def test_long_context_requests(events: list[dict[str, Any]]) -> None:
+    over = [e for e in events if e["model"] == "claude-sonnet-4-5" and _total_input(e) > 200_000]
+    assert over
+
+
+def test_spike_day(events: list[dict[str, Any]]) -> None:
+    per_day: Counter[date] = Counter()
+    for e in events:
+        per_day[_ts(e).date()] += _total_input(e) + e["output_tokens"]
+    weekdays = sorted(v for d, v in per_day.items() if d.weekday() < 5)
+    median = weekdays[len(weekdays) // 2]
+    assert weekdays[-1] > 4 * median
+
+
+def test_small_days_and_scale() -> None:
+    few = generate_events(date(2026, 1, 7), days=2, scale=0.3)
+    assert few
+    assert {_ts(e).date() for e in few} <= {date(2026, 1, 6), date(2026, 1, 7)}
+    with pytest.raises(ValueError):
+        generate_events(END, days=0)
+
+
+def test_jsonl_round_trip(events: list[dict[str, Any]], tmp_path: Path) -> None:
+    path = tmp_path / "demo.jsonl"
+    assert write_jsonl(events, path) == len(events)
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n") and b"\r" not in raw
+    back = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
+    assert back == events
+
+
+def test_csv(events: list[dict[str, Any]], tmp_path: Path) -> None:
+    path = tmp_path / "demo.csv"
+    sample = events[:500]
+    assert write_csv(sample, path) == len(sample)
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert tuple(rows[0]) == EVENT_COLUMN_NAMES
+    assert len(rows) == len(sample) + 1
+    for ev, row in zip(sample, rows[1:], strict=True):
+        cells = dict(zip(EVENT_COLUMN_NAMES, row, strict=True))
+        assert cells["event_id"] == ev["event_id"]
+        assert cells["input_tokens"] == str(ev["input_tokens"])
+        assert cells["extra"] == ("" if "extra" not in ev else json.dumps(ev["extra"], separators=(",", ":")))
+        for name in EVENT_COLUMN_NAMES:
+            if name not in ev:
+                assert cells[name] == ""
+
+
+def test_write_examples_is_stable(tmp_path: Path) -> None:
+    paths = write_examples(tmp_path, EXAMPLES_END)
+    names = [p.relative_to(tmp_path).as_posix() for p in paths]
+    assert names == ["canonical/sample.jsonl", "canonical/sample.csv", "canonical/bad-lines.jsonl"]
+    sample = [json.loads(x) for x in paths[0].read_text(encoding="utf-8").splitlines()]
+    assert 150 <= len(sample) <= 300
+    assert {e["provider"] for e in sample} >= KNOWN_PROVIDERS
+    lines = paths[2].read_text(encoding="utf-8").split("\n")
+    assert len(lines) == 11
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            parsed.append(None)
+    assert parsed[2] is None and parsed[10] is None  # unparseable, truncated
+    assert "ts" not in parsed[3]
+    assert parsed[4]["input_tokens"] < 0
+    assert parsed[6]["output_tokens"] == 12.5
+    assert parsed[7]["output_tokens"] == "n/a"
+    assert parsed[8]["ts"] == "2026-11-31T25:61:00Z"
+    # the committed copies under examples/ are exactly what the generator writes
+    committed = Path(__file__).resolve().parents[1] / "examples"
+    for p in paths:
+        mine = committed / p.relative_to(tmp_path)
+        if mine.exists():
+            assert mine.read_bytes() == p.read_bytes(), f"{mine} is stale: rerun write_examples"
+
+
+def test_end_is_today_with_now() -> None:
+    now = datetime.now(UTC)
+    evs = generate_events(now.date(), days=3, now=now, scale=0.2)
+    assert all(_ts(e) <= now for e in evs)
+    assert all(
+        _ts(e) >= datetime.combine(now.date() - timedelta(days=2), datetime.min.time(), UTC) for e in evs
+    )

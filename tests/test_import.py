@@ -1,0 +1,209 @@
+"""Canonical import: idempotence, rejects with reasons, rollback, formats."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.models import EVENT_COLUMN_NAMES
+from usagectl.services.context import make_context
+from usagectl.services.imports import import_paths
+from usagectl.store import ingest
+
+GOOD = [
+    {"event_id": "e1", "ts": "2025-11-03T10:00:00.000Z", "model_raw": "gpt-4o", "input_tokens": 1000, "output_tokens": 200, "member": "alice"},
+    {"event_id": "e2", "ts": "2025-11-03T11:00:00Z", "model_raw": "claude-sonnet-4-5-20250929", "input_tokens": 10, "cache_read_tokens": 5000, "output_tokens": 300},
+    {"ts": "2025-11-04 09:30:00", "model": "gpt-4o-mini", "input_tokens": 50, "output_tokens": 5, "session_id": "s1"},
+]
+
+
+def _query(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _count(db: Path, sql: str) -> int:
+    return int(_query(db, sql)[0][0])
+
+
+def test_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:
+    f = write_jsonl(tmp_path / "a.jsonl", GOOD)
+    first = run_json("import", str(f), "--db", str(db_path))
+    assert (first["records"], first["imported"], first["duplicates"], first["rejected"]) == (3, 3, 0, 0)
+    second = run_json("import", str(f), "--db", str(db_path))
+    assert second["imported"] == 0 and second["per_file"][0]["unchanged"] is True
+    # the same events in a different file (new bytes, same identities) are duplicates
+    g = write_jsonl(tmp_path / "b.jsonl", [*GOOD, {"event_id": "e4", "ts": "2025-11-05T00:00:00Z", "model": "gpt-4o", "input_tokens": 1}])
+    third = run_json("import", str(g), "--db", str(db_path))
+    assert (third["records"], third["imported"], third["duplicates"]) == (4, 1, 3)
+    assert _count(db_path, "SELECT count(*) FROM events") == 4
+
+
+def test_event_without_id_gets_a_deterministic_id_across_formats(tmp_path: Path, db_path: Path) -> None:
+    rec = {"ts": "2025-11-04T09:30:00Z", "model": "gpt-4o-mini", "input_tokens": 50, "output_tokens": 5, "member": "bob"}
+    j = write_jsonl(tmp_path / "x.jsonl", [rec])
+    c = tmp_path / "x.csv"
+    with c.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rec))
+        w.writeheader()
+        w.writerow(rec)
+    run("import", str(j), "--db", str(db_path))
+    out = run_json("import", str(c), "--db", str(db_path))
+    assert (out["imported"], out["duplicates"]) == (0, 1)
+    ids = _query(db_path, "SELECT event_id FROM events")
+    assert len(ids) == 1 and ids[0][0].startswith("h:")
+
+
+def test_bad_records_are_rejected_with_file_line_and_reason(tmp_path: Path, db_path: Path) -> None:
+    lines = [
+        GOOD[0],  # line 1 ok
+        "",  # line 2 blank: skipped, not a record
+        {"event_id": "b1", "input_tokens": 5},  # line 3: missing ts
+        {"event_id": "b2", "ts": "2025-11-03T10:00:00Z", "input_tokens": -3},  # line 4
+        {"event_id": "b3", "ts": "2025-11-03T10:00:00Z", "output_tokens": 12.5},  # line 5
+        {"event_id": "b4", "ts": "yesterday", "input_tokens": 1},  # line 6
+        '{"event_id": "b5", "ts": "2025-11-03T10:00:00Z", "input_tokens": ',  # line 7 truncated
+        {"event_id": "b6", "ts": "2025-11-03T10:00:00Z", "cache_read_tokens": "lots"},  # line 8
+        GOOD[1],  # line 9 ok
+    ]
+    f = write_jsonl(tmp_path / "bad.jsonl", lines)
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (8, 2, 6)
+    rows = _query(db_path, "SELECT file, line, reason, raw FROM rejects ORDER BY line")
+    assert [r[1] for r in rows] == [3, 4, 5, 6, 7, 8]
+    assert all(r[0] == str(f.resolve()) for r in rows)
+    reasons = [r[2] for r in rows]
+    assert reasons[0] == "missing ts"
+    assert reasons[1] == "input_tokens: negative (-3)"
+    assert reasons[2] == "output_tokens: not an integer (12.5)"
+    assert reasons[3] == "ts: not a timestamp (yesterday)"
+    assert reasons[4].startswith("not valid JSON")
+    assert reasons[5] == "cache_read_tokens: not a number (lots)"
+    assert rows[4][3] == '{"event_id": "b5", "ts": "2025-11-03T10:00:00Z", "input_tokens": '
+    # the summary on stderr says how many were rejected
+    result = run("import", str(write_jsonl(tmp_path / "bad2.jsonl", lines[:5])), "--db", str(db_path))
+    assert "rejected 3" in result.stderr
+    assert run_json("db", "rejects", "--db", str(db_path))["totals"]["rejects"] == 9
+
+
+def test_csv_records_keep_their_line_numbers_and_field_count_errors(tmp_path: Path, db_path: Path) -> None:
+    c = tmp_path / "e.csv"
+    c.write_text(
+        "event_id,ts,model,input_tokens,output_tokens,chat_title\n"
+        'c1,2025-11-03T10:00:00Z,gpt-4o,10,20,"multi\nline title"\n'
+        "c2,2025-11-03T10:00:00Z,gpt-4o,abc,20,x\n"
+        "c3,2025-11-03T10:00:00Z,gpt-4o,10\n"
+        "c4,2025-11-03T10:00:00Z,gpt-4o,10,20,ok\n",
+        encoding="utf-8",
+    )
+    out = run_json("import", str(c), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (4, 2, 2)
+    rows = _query(db_path, "SELECT line, record, reason FROM rejects ORDER BY record")
+    assert rows == [
+        (4, 2, "input_tokens: not a number (abc)"),
+        (5, 3, "expected 6 fields, found 4"),
+    ]
+
+
+def test_parquet_round_trip(tmp_path: Path, db_path: Path) -> None:
+    j = write_jsonl(tmp_path / "a.jsonl", GOOD)
+    run("import", str(j), "--db", str(db_path))
+    pq = tmp_path / "events.parquet"
+    con = duckdb.connect(str(db_path))
+    cols = ", ".join(c for c in EVENT_COLUMN_NAMES)
+    con.execute(f"COPY (SELECT {cols} FROM events) TO '{pq}' (FORMAT parquet)")
+    con.close()
+    other = tmp_path / "other.duckdb"
+    out = run_json("import", str(pq), "--db", str(other))
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 3, 0)
+    q = "SELECT sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), count(DISTINCT event_id) FROM events"
+    a = _query(db_path, q)[0]
+    b = _query(other, q)[0]
+    assert a == b == (1060, 505, 5000, 3)
+
+
+def test_unknown_columns_are_kept_in_extra(tmp_path: Path, db_path: Path) -> None:
+    f = write_jsonl(tmp_path / "x.jsonl", [{**GOOD[0], "gpu": "h100", "extra": {"a": 1}}])
+    result = run("import", str(f), "--db", str(db_path))
+    assert "gpu" in result.stderr
+    extra = _query(db_path, "SELECT extra FROM events")[0][0]
+    assert json.loads(extra) == {"a": 1, "gpu": "h100"}
+
+
+def test_models_are_resolved_and_kept_as_logged(tmp_path: Path, db_path: Path) -> None:
+    f = write_jsonl(tmp_path / "x.jsonl", GOOD)
+    run("import", str(f), "--db", str(db_path))
+    rows = _query(db_path, "SELECT model, model_raw, provider FROM events ORDER BY ts")
+    assert rows == [
+        ("gpt-4o", "gpt-4o", "openai"),
+        ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "anthropic"),
+        ("gpt-4o-mini", "gpt-4o-mini", "openai"),
+    ]
+
+
+def test_interrupted_import_leaves_the_database_as_it_was(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("import", str(write_jsonl(tmp_path / "a.jsonl", GOOD[:1])), "--db", str(db_path))
+    before = [_count(db_path, f"SELECT count(*) FROM {t}") for t in ("events", "import_batches", "rejects")]
+
+    def boom(con: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest, "before_commit_hook", boom)
+    ctx = make_context(None, db_path)
+    bad = write_jsonl(tmp_path / "b.jsonl", [*GOOD, '{"broken'])
+    with pytest.raises(KeyboardInterrupt):
+        import_paths(ctx, [bad])
+    after = [_count(db_path, f"SELECT count(*) FROM {t}") for t in ("events", "import_batches", "rejects")]
+    assert after == before == [1, 1, 0]
+
+
+def test_crash_mid_import_loses_only_that_import(tmp_path: Path, db_path: Path) -> None:
+    """A process killed inside the transaction (os._exit: no cleanup at all)."""
+    run("import", str(write_jsonl(tmp_path / "a.jsonl", GOOD[:1])), "--db", str(db_path))
+    bad = write_jsonl(tmp_path / "b.jsonl", GOOD)
+    code = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from usagectl.store import ingest
+        from usagectl.services.context import make_context
+        from usagectl.services.imports import import_paths
+        ingest.before_commit_hook = lambda con: os._exit(9)
+        import_paths(make_context(None, Path({str(db_path)!r})), [Path({str(bad)!r})])
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr
+    assert _count(db_path, "SELECT count(*) FROM events") == 1
+    assert _count(db_path, "SELECT count(*) FROM import_batches") == 1
+    # and the file imports cleanly afterwards
+    out = run_json("import", str(bad), "--db", str(db_path))
+    assert (out["imported"], out["duplicates"]) == (2, 1)
+
+
+def test_missing_file_is_exit_4(tmp_path: Path, db_path: Path) -> None:
+    result = run("import", str(tmp_path / "nope.jsonl"), "--db", str(db_path), expect=4)
+    assert "nope.jsonl" in result.stderr
+
+
+def test_directory_import_recurses(tmp_path: Path, db_path: Path) -> None:
+    d = tmp_path / "logs" / "sub"
+    d.mkdir(parents=True)
+    write_jsonl(d / "a.jsonl", GOOD[:2])
+    write_jsonl(tmp_path / "logs" / "b.jsonl", GOOD[2:])
+    (tmp_path / "logs" / "notes.txt").write_text("not events")
+    out = run_json("import", str(tmp_path / "logs"), "--db", str(db_path))
+    assert (out["files"], out["imported"]) == (2, 3)

@@ -1,0 +1,561 @@
+"""Renderers: golden files for every format plus hand-computed money and safety checks.
+
+Rewrite the golden files with ``UPDATE_GOLDEN=1 pytest tests/test_render.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from usagectl.models import Column, FileImportResult, ImportSummary, Report, Section
+from usagectl.render import (
+    OutputFormat,
+    format_int,
+    format_money,
+    json_dumps,
+    make_console,
+    render_import_summary,
+    render_report,
+)
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+ANSI = "\x1b["
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def by_model_report() -> Report:
+    """Three models over January, one of them unknown to the price tables (unpriced)."""
+    columns = (
+        Column("model", "Model"),
+        Column("requests", "Requests", "int"),
+        Column("input_tokens", "Input tokens", "int"),
+        Column("output_tokens", "Output tokens", "int"),
+        Column("cost_usd", "Cost", "money"),
+        Column("share_pct", "Share", "pct"),
+    )
+    rows = (
+        {
+            "model": "claude-sonnet-4-5",
+            "requests": 1204,
+            "input_tokens": 3_512_044,
+            "output_tokens": 412_907,
+            "cost_usd": Decimal("16.729737"),
+            "share_pct": 72.4,
+        },
+        {
+            "model": "gpt-4o-mini",
+            "requests": 88,
+            "input_tokens": 120_000,
+            "output_tokens": 30_500,
+            "cost_usd": Decimal("0.0003125"),
+            "share_pct": Decimal("3.125"),
+        },
+        {
+            "model": "acme-llm-x",
+            "requests": 17,
+            "input_tokens": 45_000,
+            "output_tokens": 9_000,
+            "cost_usd": None,
+            "share_pct": None,
+        },
+    )
+    totals = {
+        "requests": 1309,
+        "input_tokens": 3_677_044,
+        "output_tokens": 452_407,
+        "cost_usd": Decimal("16.7300495"),
+    }
+    return Report(
+        name="by-model",
+        title="Usage by model",
+        filters={"since": dt.date(2025, 1, 1), "until": dt.date(2025, 1, 31), "tz": "Europe/Paris"},
+        columns=columns,
+        rows=rows,
+        totals=totals,
+        notes=("1 model is unpriced (acme-llm-x: 54,000 tokens); its cost is not in the total.",),
+    )
+
+
+def month_report() -> Report:
+    """``report month``: overview above, a daily table, a model-distribution section, notes."""
+    columns = (
+        Column("day", "Day", "date"),
+        Column("requests", "Requests", "int"),
+        Column("tokens", "Tokens", "int"),
+        Column("cost_usd", "Cost", "money"),
+    )
+    rows = (
+        {"day": dt.date(2025, 3, 1), "requests": 40, "tokens": 1_250_000, "cost_usd": Decimal("1234.5")},
+        {"day": dt.date(2025, 3, 2), "requests": 0, "tokens": 0, "cost_usd": Decimal(0)},
+        {
+            "day": dt.date(2025, 3, 3),
+            "requests": 12,
+            "tokens": 98_765,
+            "cost_usd": Decimal("0.0031"),
+            "spike": True,
+        },
+    )
+    totals = {"requests": 52, "tokens": 1_348_765, "cost_usd": Decimal("1234.5031")}
+    distribution = Section(
+        key="models",
+        title="Model distribution",
+        columns=(
+            Column("model", "Model"),
+            Column("tokens", "Tokens", "int"),
+            Column("cost_usd", "Cost", "money"),
+            Column("share_pct", "Share", "pct"),
+        ),
+        rows=(
+            {"model": "claude-opus-4-1", "tokens": 1_000_000, "cost_usd": Decimal(1200), "share_pct": 74.14},
+            {
+                "model": "claude-haiku-3-5",
+                "tokens": 348_765,
+                "cost_usd": Decimal("34.5031"),
+                "share_pct": 25.86,
+            },
+        ),
+    )
+    return Report(
+        name="month",
+        title="March 2025",
+        filters={"month": "2025-03", "tz": "UTC", "model": None},
+        columns=columns,
+        rows=rows,
+        totals=totals,
+        overview=(
+            ("tokens", "Tokens used", 1_348_765),
+            ("quota_pct", "Of plan quota", 67.44),
+            ("daily_avg_usd", "Daily average", Decimal("411.501033")),
+            ("cost_usd", "Cost so far", Decimal("1234.5031")),
+            ("projected_usd", "Projected month end", Decimal("12756.532")),
+        ),
+        sections=(distribution,),
+        notes=(
+            "Projection: linear on the last 7 days.",
+            "Cost | pipes | in notes are kept as they are.",
+        ),
+    )
+
+
+def wide_report(n_rows: int = 4) -> Report:
+    """Ten columns with long headers and big numbers: the 80-column case."""
+    keys = [
+        ("input_tokens", "Input tokens"),
+        ("cache_read_tokens", "Cache read tokens"),
+        ("cache_write_5m_tokens", "Cache write 5m tokens"),
+        ("cache_write_1h_tokens", "Cache write 1h tokens"),
+        ("output_tokens", "Output tokens"),
+        ("reasoning_tokens", "Reasoning tokens"),
+    ]
+    columns = (
+        Column("model", "Model"),
+        Column("requests", "Requests", "int"),
+        *(Column(k, h, "int") for k, h in keys),
+        Column("cost_usd", "Cost", "money"),
+        Column("share_pct", "Share", "pct"),
+    )
+    rows: tuple[dict[str, Any], ...] = tuple(
+        {
+            "model": f"claude-sonnet-4-5-20250929-variant-{i}",
+            "requests": 123_456 * (i + 1),
+            **{k: 987_654_321 * (i + 1) for k, _ in keys},
+            "cost_usd": Decimal("123456.789") * (i + 1),
+            "share_pct": 25.0,
+        }
+        for i in range(n_rows)
+    )
+    totals = {"requests": sum(r["requests"] for r in rows), "cost_usd": sum(r["cost_usd"] for r in rows)}
+    return Report("wide", "Wide", {}, columns, rows, totals)
+
+
+REPORTS = {"by_model": by_model_report, "month": month_report}
+SUFFIX = {
+    OutputFormat.JSON: "json",
+    OutputFormat.CSV: "csv",
+    OutputFormat.MARKDOWN: "md",
+    OutputFormat.TABLE: "table.txt",
+}
+
+
+def render(report: Report, fmt: OutputFormat, **kw: object) -> str:
+    buf = io.StringIO(newline="")
+    render_report(report, fmt, buf, **kw)  # type: ignore[arg-type]
+    return buf.getvalue()
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+    assert path.exists(), f"missing golden {path}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_bytes().decode("utf-8")
+
+
+# --------------------------------------------------------------------------- golden
+
+
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+@pytest.mark.parametrize("report_name", sorted(REPORTS))
+def test_golden(report_name: str, fmt: OutputFormat) -> None:
+    text = render(REPORTS[report_name](), fmt, width=100, color=False)
+    check_golden(f"{report_name}.{SUFFIX[fmt]}", text)
+
+
+def test_import_summary_golden() -> None:
+    summary = ImportSummary(
+        files=[
+            FileImportResult("logs/claude/2025-03.jsonl", "claude-code", 1000, 950, 40, 10),
+            FileImportResult(
+                "exports/openai-usage.csv",
+                "openai-usage",
+                300,
+                284,
+                10,
+                6,
+                warnings=["column 'project_name' is unknown and was kept in extra"],
+            ),
+            FileImportResult("logs/claude/2025-02.jsonl", "claude-code", skipped_unchanged=True),
+        ],
+        seconds=0.4213,
+    )
+    buf = io.StringIO()
+    render_import_summary(summary, buf, color=False)
+    text = buf.getvalue()
+    assert "Imported 1,234 events from 3 files (records 1,300, duplicates 50, rejected 16) in 0.42 s" in text
+    assert "usagectl db rejects" in text
+    assert ANSI not in text
+    check_golden("import_summary.txt", text)
+
+
+def test_import_summary_many_files_and_no_rejects() -> None:
+    files = [FileImportResult(f"f{i}.jsonl", "jsonl", 2, 2) for i in range(12)]
+    files[5].rejected = 1
+    buf = io.StringIO()
+    render_import_summary(ImportSummary(files=files, seconds=1.0), buf, color=False)
+    lines = buf.getvalue().splitlines()
+    assert lines[0].startswith("f5.jsonl")  # only the file with rejects gets its own line
+    assert lines[1] == "… and 11 more files"
+    assert lines[2] == "Imported 24 events from 12 files (records 24, duplicates 0, rejected 1) in 1.00 s"
+
+    buf = io.StringIO()
+    render_import_summary(ImportSummary([FileImportResult("a.jsonl", "jsonl", 1, 1)], 0.0), buf, color=False)
+    assert buf.getvalue().splitlines()[-1] == (
+        "Imported 1 event from 1 file (records 1, duplicates 0, rejected 0) in 0.00 s"
+    )
+
+
+# --------------------------------------------------------------------------- money
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0.0003125", "0.000312"),  # half-even: 2 is even, stays
+        ("0.0003135", "0.000314"),  # half-even: 3 is odd, goes up
+        ("12.500000", "12.5"),
+        ("100", "100"),
+        ("0", "0"),
+        ("-0.0000001", "0"),  # never -0
+        ("1E-7", "0"),  # never an exponent
+        ("-0.5", "-0.5"),
+        ("123456789012345678901234.5678915", "123456789012345678901234.567892"),
+    ],
+)
+def test_json_money_is_decimal_half_even_6_places(value: str, expected: str) -> None:
+    assert json_dumps(Decimal(value)) == expected
+    assert json.loads(json_dumps({"c": Decimal(value)}), parse_float=Decimal)["c"] == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("1234.5"), "$1,234.50"),
+        (Decimal("1234.567"), "$1,234.57"),
+        (Decimal("0.0031"), "$0.0031"),
+        (Decimal("0.003149"), "$0.0031"),  # two significant digits under a cent
+        (Decimal("0.00999"), "$0.01"),
+        (Decimal(0), "$0.00"),
+        (Decimal("-0.5"), "-$0.50"),
+        (Decimal("0.0000001"), "<$0.000001"),
+        (None, "unpriced"),
+    ],
+)
+def test_format_money(value: Decimal | None, expected: str) -> None:
+    assert format_money(value) == expected
+
+
+def test_format_int() -> None:
+    assert format_int(1_234_567) == "1,234,567"
+    assert format_int(0) == "0"
+    assert format_int(None) == "–"
+
+
+def test_table_shows_1234_5_as_dollars_and_cents() -> None:
+    text = render(month_report(), OutputFormat.TABLE, width=100, color=False)
+    assert "$1,234.50" in text
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def test_json_contract() -> None:
+    doc = json.loads(render(by_model_report(), OutputFormat.JSON), parse_float=Decimal)
+    assert list(doc) == ["report", "filters", "rows", "totals"]  # no overview, no sections
+    assert doc["report"] == "by-model"
+    assert doc["filters"]["since"] == "2025-01-01"
+    for row in doc["rows"]:
+        for key in ("requests", "input_tokens", "output_tokens"):
+            assert type(row[key]) is int
+    assert doc["rows"][1]["cost_usd"] == Decimal("0.000312")
+    assert doc["rows"][2]["cost_usd"] is None  # unpriced is null, never 0
+    assert doc["totals"]["cost_usd"] == Decimal("16.73005")  # 16.7300495 half-even
+    assert doc["rows"][0]["share_pct"] == Decimal("72.4")
+    assert doc["rows"][1]["share_pct"] == Decimal("3.12")  # 3.125 half-even to 2 places
+
+
+def test_json_overview_sections_and_extra_keys() -> None:
+    doc = json.loads(render(month_report(), OutputFormat.JSON), parse_float=Decimal)
+    assert list(doc) == ["report", "filters", "rows", "totals", "overview", "models"]
+    assert doc["overview"]["daily_avg_usd"] == Decimal("411.501033")
+    assert doc["rows"][2]["spike"] is True  # keys beyond the columns are kept, in order
+    assert list(doc["rows"][2]) == ["day", "requests", "tokens", "cost_usd", "spike"]
+    assert doc["models"][0]["cost_usd"] == 1200
+
+
+def test_json_dumps_general_values() -> None:
+    aware = dt.datetime(2025, 3, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    obj = {
+        "d": dt.date(2025, 3, 1),
+        "t": aware,
+        "s": 'a"b\\c\n\u00e9',
+        "n": None,
+        "f": 0.5,
+        "nan": float("nan"),
+        "l": (1, 2),
+        "e": OutputFormat.CSV,
+        "empty": {},
+        "b": False,
+    }
+    text = json_dumps(obj)
+    back = json.loads(text)
+    assert back == {
+        "d": "2025-03-01",
+        "t": "2025-03-01T12:30:00+01:00",
+        "s": 'a"b\\c\n\u00e9',
+        "n": None,
+        "f": 0.5,
+        "nan": None,
+        "l": [1, 2],
+        "e": "csv",
+        "empty": {},
+        "b": False,
+    }
+    assert json.loads(json_dumps(obj, indent=None)) == back
+    assert "\n" not in json_dumps(obj, indent=None)
+    with pytest.raises(TypeError):
+        json_dumps(object())
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def test_csv_neutralises_formulas_in_text_but_not_numbers() -> None:
+    columns = (
+        Column("member", "Member"),
+        Column("tokens", "Tokens", "int"),
+        Column("cost_usd", "Cost", "money"),
+    )
+    rows = (
+        {"member": "=cmd|' /C calc'!A0", "tokens": -3, "cost_usd": Decimal("-0.5")},
+        {"member": "+1", "tokens": 1, "cost_usd": Decimal("0.0003135")},
+        {"member": "-2", "tokens": 2, "cost_usd": None},
+        {"member": "@SUM(1)", "tokens": 3, "cost_usd": Decimal(0)},
+        {"member": "\tx", "tokens": 4, "cost_usd": Decimal(1)},
+        {"member": 'alice, "the" admin', "tokens": 1_000_000, "cost_usd": Decimal("1234.5")},
+    )
+    report = Report("by-member", "By member", {}, columns, rows, {"tokens": 1_000_007})
+    text = render(report, OutputFormat.CSV)
+    assert text.endswith("\r\n") and "\r\n\r\n" not in text
+    parsed = list(csv.reader(io.StringIO(text, newline="")))
+    assert parsed == [
+        ["member", "tokens", "cost_usd"],
+        ["'=cmd|' /C calc'!A0", "-3", "-0.500000"],
+        ["'+1", "1", "0.000314"],
+        ["'-2", "2", ""],
+        ["'@SUM(1)", "3", "0.000000"],
+        ["'\tx", "4", "1.000000"],
+        ['alice, "the" admin', "1000000", "1234.500000"],
+    ]  # and no totals row
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def test_markdown_escapes_pipes_and_bolds_totals() -> None:
+    report = Report(
+        "by-member",
+        "By member",
+        {},
+        (Column("member", "Member"), Column("cost_usd", "Cost", "money")),
+        ({"member": "a|b", "cost_usd": Decimal(1)},),
+        {"cost_usd": Decimal(1)},
+    )
+    lines = render(report, OutputFormat.MARKDOWN).splitlines()
+    assert "| a\\|b | $1.00 |" in lines
+    assert "| **Total** | **$1.00** |" in lines
+
+
+# --------------------------------------------------------------------------- table
+
+
+def ten_column_report() -> Report:
+    """What ``report by model`` with every bucket looks like for a busy team."""
+    columns = (
+        Column("model", "Model"),
+        Column("requests", "Requests", "int"),
+        Column("input_tokens", "Input tokens", "int"),
+        Column("cache_read_tokens", "Cache read", "int"),
+        Column("cache_write_tokens", "Cache write", "int"),
+        Column("output_tokens", "Output tokens", "int"),
+        Column("reasoning_tokens", "Reasoning", "int"),
+        Column("cost_usd", "Cost", "money"),
+        Column("cost_per_request", "Per request", "money"),
+        Column("share_pct", "Share", "pct"),
+    )
+    rows = (
+        {
+            "model": "claude-sonnet-4-5-20250929",
+            "requests": 12_345,
+            "input_tokens": 1_234_567,
+            "cache_read_tokens": 98_765_432,
+            "cache_write_tokens": 4_567_890,
+            "output_tokens": 2_345_678,
+            "reasoning_tokens": 345_678,
+            "cost_usd": Decimal("1234.5678"),
+            "cost_per_request": Decimal("0.1"),
+            "share_pct": 84.5,
+        },
+        {
+            "model": "gpt-5-mini",
+            "requests": 2_345,
+            "input_tokens": 234_567,
+            "cache_read_tokens": 1_234_567,
+            "cache_write_tokens": 0,
+            "output_tokens": 123_456,
+            "reasoning_tokens": 98_765,
+            "cost_usd": Decimal("226.41"),
+            "cost_per_request": Decimal("0.0965"),
+            "share_pct": 15.5,
+        },
+        {
+            "model": "mystery-model",
+            "requests": 12,
+            "input_tokens": 3_456,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "output_tokens": 789,
+            "reasoning_tokens": 0,
+            "cost_usd": None,
+            "cost_per_request": None,
+            "share_pct": None,
+        },
+    )
+    totals = {
+        "requests": 14_702,
+        "input_tokens": 1_472_590,
+        "cache_read_tokens": 99_999_999,
+        "cache_write_tokens": 4_567_890,
+        "output_tokens": 2_469_923,
+        "reasoning_tokens": 444_443,
+        "cost_usd": Decimal("1460.9778"),
+    }
+    return Report("by-model", "Usage by model", {"month": "2025-03"}, columns, rows, totals)
+
+
+def test_ten_columns_fit_80_without_folding_numbers_or_words() -> None:
+    text = render(ten_column_report(), OutputFormat.TABLE, width=80, color=False)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for word in ("Requests", "Reasoning", "$1,234.57", "$1,460.98", "unpriced", "84.5%", "98.8M", "100M"):
+        assert word in text  # headers wrap at spaces; numbers are abbreviated, never folded
+    assert "exact counts with --format csv or json" in text
+    # with room, the exact numbers are shown
+    wide = render(ten_column_report(), OutputFormat.TABLE, width=140, color=False)
+    assert "98,765,432" in wide and "M =" not in wide
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100])
+@pytest.mark.parametrize("factory", [ten_column_report, wide_report, by_model_report, month_report])
+def test_no_line_exceeds_width(factory: object, width: int) -> None:
+    text = render(factory(), OutputFormat.TABLE, width=width, color=False)  # type: ignore[operator]
+    assert max(len(line) for line in text.splitlines()) <= width
+
+
+def test_no_ansi_without_color() -> None:
+    for factory in (by_model_report, month_report):
+        assert ANSI not in render(factory(), OutputFormat.TABLE, width=100, color=False)
+    assert ANSI in render(by_model_report(), OutputFormat.TABLE, width=100, color=True)
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_auto_color_respects_tty_and_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert ANSI not in render(by_model_report(), OutputFormat.TABLE, width=100)  # not a TTY
+    tty = FakeTTY()
+    render_report(by_model_report(), OutputFormat.TABLE, tty, width=100)
+    assert ANSI in tty.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    tty = FakeTTY()
+    render_report(by_model_report(), OutputFormat.TABLE, tty, width=100)
+    assert ANSI not in tty.getvalue()
+    console = make_console(FakeTTY(), width=50)
+    assert console.width == 50 and not console.soft_wrap and console.color_system is None
+
+
+def test_empty_report_says_so() -> None:
+    report = Report("by-model", "Usage by model", {}, by_model_report().columns, (), {})
+    assert "No rows." in render(report, OutputFormat.TABLE, width=80, color=False)
+    assert "_No rows._" in render(report, OutputFormat.MARKDOWN)
+    assert (
+        render(report, OutputFormat.CSV) == "model,requests,input_tokens,output_tokens,cost_usd,share_pct\r\n"
+    )
+    assert json.loads(render(report, OutputFormat.JSON))["rows"] == []
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def test_every_format_renders() -> None:
+    for fmt in OutputFormat:
+        assert render(month_report(), fmt, width=80, color=False)
+    assert render(month_report(), "json") == render(month_report(), OutputFormat.JSON)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        render(month_report(), "yaml")  # type: ignore[arg-type]
+
+
+def test_json_output_does_not_import_rich() -> None:
+    code = (
+        "import io, sys\n"
+        "from usagectl.render import render_report, OutputFormat\n"
+        "from usagectl.models import Report\n"
+        "render_report(Report('r', 'R', {}, (), (), {}), OutputFormat.JSON, io.StringIO())\n"
+        "assert 'rich' not in sys.modules, sorted(m for m in sys.modules if m.startswith('rich'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

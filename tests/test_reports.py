@@ -1,0 +1,160 @@
+"""`report month|daily|by model` against a small fixture whose costs are worked out by hand.
+
+Rates (USD per 1M tokens, PRICING.md): claude-sonnet-4-5 3 / 15, cache read 0.30, 5m write
+3.75, 1h write 6; over 200k total input 6 / 22.50 / 0.60. gpt-4o 2.50 / 10. gpt-4o-mini
+0.15 / 0.60, batch half.
+
+E1 2025-11-03T10:00Z sonnet-4-5: 1000 in, 10000 read, 2000 5m, 1000 1h, 500 out
+   = (1000*3 + 10000*0.3 + 2000*3.75 + 1000*6 + 500*15) / 1e6 = 27000/1e6 = 0.027
+E2 2025-11-03T23:30Z gpt-4o: 2000 in, 1000 out = (5000 + 10000)/1e6 = 0.015
+   (in Europe/Berlin this is 2025-11-04 00:30)
+E3 2025-11-05T08:00Z sonnet-4-5: 150000 in + 50001 read = 200001 > 200k, 1000 out, whole request
+   at the long-context rates = (150000*6 + 50001*0.6 + 1000*22.5)/1e6 = 952500.6/1e6 = 0.9525006
+E4 2025-11-05T09:00Z mistral-large-2411 (no price): 5000 in, 100 out -> unpriced
+E5 2025-11-10T12:00Z gpt-4o-mini batch: 1M in, 1M out = (0.15 + 0.60) * 0.5 = 0.375
+E6 2025-10-31T23:00Z gpt-4o: 1000 in = 0.0025 (October in UTC; 2025-11-01 00:00 in Berlin)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.services import reports
+from usagectl.services.context import make_context
+
+EVENTS = [
+    {"event_id": "E1", "ts": "2025-11-03T10:00:00Z", "model_raw": "claude-sonnet-4-5-20250929", "input_tokens": 1000,
+     "cache_read_tokens": 10000, "cache_write_5m_tokens": 2000, "cache_write_1h_tokens": 1000, "output_tokens": 500,
+     "member": "alice"},
+    {"event_id": "E2", "ts": "2025-11-03T23:30:00Z", "model_raw": "gpt-4o", "input_tokens": 2000, "output_tokens": 1000,
+     "member": "bob"},
+    {"event_id": "E3", "ts": "2025-11-05T08:00:00Z", "model_raw": "anthropic/claude-sonnet-4-5", "input_tokens": 150000,
+     "cache_read_tokens": 50001, "output_tokens": 1000, "member": "alice"},
+    {"event_id": "E4", "ts": "2025-11-05T09:00:00Z", "model_raw": "mistral-large-2411", "provider": "mistral",
+     "input_tokens": 5000, "output_tokens": 100, "member": "carol"},
+    {"event_id": "E5", "ts": "2025-11-10T12:00:00Z", "model_raw": "gpt-4o-mini-2024-07-18", "service_tier": "batch",
+     "input_tokens": 1000000, "output_tokens": 1000000, "member": "bob"},
+    {"event_id": "E6", "ts": "2025-10-31T23:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000, "member": "bob"},
+]  # fmt: skip
+E1, E2, E3, E5, E6 = Decimal("0.027"), Decimal("0.015"), Decimal("0.9525006"), Decimal("0.375"), Decimal("0.0025")
+NOW = datetime(2025, 11, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, db_path: Path) -> Path:
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[plan]\nmonthly_token_quota = 10000000\n\n[display]\ntimezone = "UTC"\n\n'
+        '[members.alice]\nteam = "platform"\n[members.bob]\nteam = "growth"\n',
+        encoding="utf-8",
+    )
+    run("import", str(write_jsonl(tmp_path / "fixture.jsonl", EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def _ov(report: reports.Report) -> dict:  # type: ignore[name-defined,type-arg]
+    return {k: v for k, _, v in report.overview}
+
+
+def test_month_overview_matches_hand_worked_numbers(loaded: Path) -> None:
+    ctx = make_context(None, loaded)
+    rep = reports.month(ctx, reports.ReportRequest(now=NOW), "2025-11")
+    cost = E1 + E2 + E3 + E5
+    assert rep.totals["cost_usd"] == cost == Decimal("1.3695006")
+    tokens = 14500 + 3000 + 201001 + 5100 + 2000000
+    assert rep.totals["total_tokens"] == tokens == 2223601
+    assert rep.totals["unpriced_requests"] == 1
+    assert rep.totals["unpriced_models"] == [{"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100}]
+    ov = _ov(rep)
+    assert ov["quota_tokens"] == 10_000_000
+    assert ov["quota_pct"] == Decimal("22.24")
+    assert ov["state"] == "in progress"
+    # 14.5 days of 30 have passed at NOW: linear run rate
+    assert ov["projected_cost_usd"] == cost * 30 / Decimal("14.5")
+    assert ov["daily_avg_tokens"] == tokens // 15
+    days = {r["date"]: r for r in rep.rows}
+    assert list(days) == [date(2025, 11, d) for d in range(1, 16)]
+    assert days[date(2025, 11, 3)]["cost_usd"] == E1 + E2
+    assert days[date(2025, 11, 5)]["cost_usd"] == E3
+    assert days[date(2025, 11, 5)]["unpriced_requests"] == 1
+    assert days[date(2025, 11, 10)]["cost_usd"] == E5
+    assert days[date(2025, 11, 4)]["total_tokens"] == 0
+    models = {r["model"]: r for r in rep.sections[0].rows}
+    assert models["claude-sonnet-4-5"]["cost_usd"] == E1 + E3
+    assert models["gpt-4o"]["cost_usd"] == E2
+    assert models["gpt-4o-mini"]["cost_usd"] == E5
+    assert models["mistral-large-2411"]["cost_usd"] is None
+    assert models["claude-sonnet-4-5"]["cost_share_pct"] == ((E1 + E3) * 100 / cost).quantize(Decimal("0.01"))
+    assert "mistral-large-2411" in rep.notes[0]
+
+
+def test_month_in_another_time_zone_moves_events_across_midnight(loaded: Path) -> None:
+    ctx = make_context(None, loaded)
+    rep = reports.month(ctx, reports.ReportRequest(now=NOW, tz="Europe/Berlin"), "2025-11")
+    assert rep.totals["cost_usd"] == E1 + E2 + E3 + E5 + E6
+    days = {r["date"]: r for r in rep.rows}
+    assert days[date(2025, 11, 1)]["cost_usd"] == E6
+    assert days[date(2025, 11, 3)]["cost_usd"] == E1
+    assert days[date(2025, 11, 4)]["cost_usd"] == E2
+
+
+def test_past_month_is_complete_and_projection_is_actual(loaded: Path) -> None:
+    ctx = make_context(None, loaded)
+    rep = reports.month(ctx, reports.ReportRequest(now=datetime(2026, 1, 2, tzinfo=UTC)), "2025-11")
+    ov = _ov(rep)
+    assert ov["state"] == "complete"
+    assert ov["projected_cost_usd"] == rep.totals["cost_usd"]
+    assert len(rep.rows) == 30
+
+
+def test_month_json_contract(loaded: Path) -> None:
+    out = run_json("report", "month", "--month", "2025-11", "--db", str(loaded))
+    assert out["report"] == "month"
+    assert set(out) >= {"report", "filters", "rows", "totals", "overview", "models"}
+    row = next(r for r in out["rows"] if r["date"] == "2025-11-03")
+    for key in ("requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+                "output_tokens", "reasoning_tokens", "total_tokens", "unpriced_requests"):  # fmt: skip
+        assert isinstance(row[key], int), key
+    assert row["cost_usd"] == 0.042
+    assert out["totals"]["cost_usd"] == 1.369501  # 1.3695006 rounded to 6 places
+    assert out["filters"]["month"] == "2025-11"
+
+
+def test_daily_and_by_model_with_filters(loaded: Path) -> None:
+    daily = run_json("report", "daily", "--since", "2025-11-03", "--until", "20251105", "--db", str(loaded))
+    assert [r["date"] for r in daily["rows"]] == ["2025-11-03", "2025-11-04", "2025-11-05"]
+    assert daily["totals"]["cost_usd"] == 0.994501  # 0.9945006 rounded to 6 places
+    by_model = run_json("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30", "--db", str(loaded))
+    assert [r["model"] for r in by_model["rows"]] == ["claude-sonnet-4-5", "gpt-4o-mini", "gpt-4o", "mistral-large-2411"]
+    only = run_json("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30",
+                    "--model", "claude-sonnet-4.5", "--db", str(loaded))  # fmt: skip
+    assert [r["model"] for r in only["rows"]] == ["claude-sonnet-4-5"]
+    assert only["totals"]["requests"] == 2
+    team = run_json("report", "daily", "--since", "2025-11-01", "--until", "2025-11-30", "--team", "growth",
+                    "--db", str(loaded))  # fmt: skip
+    assert team["totals"]["cost_usd"] == float(E2 + E5)
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
+def test_every_format_renders(loaded: Path, fmt: str) -> None:
+    out = run("report", "month", "--month", "2025-11", "--format", fmt, "--db", str(loaded)).stdout
+    assert "2025-11-03" in out
+
+
+def test_csv_has_exact_money(loaded: Path) -> None:
+    out = run("report", "daily", "--since", "2025-11-05", "--until", "2025-11-05", "--format", "csv",
+              "--db", str(loaded)).stdout  # fmt: skip
+    header, row = out.strip().splitlines()[:2]
+    cells = dict(zip(header.split(","), row.split(","), strict=True))
+    assert cells["cost_usd"] == "0.952501"
+    assert cells["total_tokens"] == "206101"  # 201001 + 5100
+
+
+def test_bad_options_are_usage_errors(loaded: Path) -> None:
+    assert "not a month" in run("report", "month", "--month", "2025-13", "--db", str(loaded), expect=2).stderr
+    assert "unknown time zone" in run("report", "daily", "--tz", "Mars/Base", "--db", str(loaded), expect=2).stderr
+    assert "not a date" in run("report", "daily", "--since", "soon", "--db", str(loaded), expect=2).stderr

@@ -1,0 +1,92 @@
+"""Root of the command line: wiring of the sub-apps and the one error handler."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+from usagectl import __version__
+from usagectl.cli import db as db_cmd
+from usagectl.cli import demo as demo_cmd
+from usagectl.cli import ingest as ingest_cmd
+from usagectl.cli import pricing as pricing_cmd
+from usagectl.cli import report as report_cmd
+from usagectl.errors import ExitCode, UsagectlError
+
+
+
+def report_error(exc: UsagectlError) -> int:
+    """Print an expected failure on stderr (no traceback) and return its exit code."""
+    if os.environ.get("USAGECTL_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    print(f"usagectl: error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+    return int(exc.exit_code)
+
+
+class _RootGroup(TyperGroup):
+    """Maps every UsagectlError raised by any command to its documented exit code."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except UsagectlError as exc:
+            raise typer.Exit(report_error(exc)) from None
+
+
+app = typer.Typer(
+    cls=_RootGroup,
+    name="usagectl",
+    help="Where your LLM tokens and money go: import usage logs, price them exactly, report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"usagectl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """usagectl: local-first LLM usage and cost reports."""
+
+
+app.command("import", help="Import canonical event files (JSONL, CSV, Parquet) or directories.")(ingest_cmd.import_cmd)
+app.command("demo", help="Generate a realistic demo dataset, import it and show the month overview.")(demo_cmd.demo)
+app.add_typer(report_cmd.app, name="report")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(pricing_cmd.app, name="pricing")
+
+
+def main() -> None:
+    try:
+        app()
+    except UsagectlError as exc:
+        sys.exit(report_error(exc))
+    except KeyboardInterrupt:
+        print("usagectl: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`); not an error worth a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(int(ExitCode.OK))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("USAGECTL_DEBUG"):
+            raise
+        print(f"usagectl: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: run again with USAGECTL_DEBUG=1 for a traceback, and report it", file=sys.stderr)
+        sys.exit(int(ExitCode.UNEXPECTED))

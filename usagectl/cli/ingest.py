@@ -1,0 +1,56 @@
+"""`usagectl import PATH...`"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from usagectl.cli._options import ConfigOpt, DbOpt
+
+
+def _progress_enabled() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def import_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories of canonical events.", show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", help="auto, jsonl, csv or parquet.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Import canonical events; re-importing adds nothing, bad records go to rejects."""
+    from usagectl.render import json_dumps, render_import_summary
+    from usagectl.services.context import make_context
+    from usagectl.services.imports import import_paths
+
+    ctx = make_context(config, db)
+    if fmt not in ("auto", "jsonl", "csv", "parquet"):
+        raise typer.BadParameter(f"{fmt!r} is not one of auto, jsonl, csv, parquet", param_hint="--format")
+    if _progress_enabled():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("importing", total=None)
+
+            def progress(name: str, done: int, total: int) -> None:
+                bar.update(task, total=total, completed=done, description=Path(name).name or "done")
+
+            summary = import_paths(ctx, paths, fmt=fmt, progress=progress)
+    else:
+        summary = import_paths(ctx, paths, fmt=fmt)
+    render_import_summary(summary, sys.stderr)
+    if as_json:
+        sys.stdout.write(json_dumps(summary.as_dict()) + "\n")

@@ -1,0 +1,59 @@
+"""`usagectl pricing ...`"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format
+from usagectl.render import OutputFormat, render_report
+
+app = typer.Typer(help="Price tables: list, show, check.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(
+    at: str = typer.Option(None, "--at", help="Prices valid on this date (default: now)."),
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Every priced model with its standard-tier rates."""
+    from usagectl.services.admin import pricing_list
+    from usagectl.services.context import make_context
+
+    render_report(pricing_list(make_context(config, None), at), pick_format(fmt, as_json), sys.stdout)
+
+
+@app.command("show")
+def show(
+    model: str = typer.Argument(..., help="A model id, alias or logged name."),
+    at: str = typer.Option(None, "--at", help="Only the period valid on this date."),
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """All price periods, tiers and context bands of one model."""
+    from usagectl.services.admin import pricing_show
+    from usagectl.services.context import make_context
+
+    render_report(pricing_show(make_context(config, None), model, at), pick_format(fmt, as_json), sys.stdout)
+
+
+@app.command("check")
+def check(
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any usage has no price."),
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Models in the database that have no price, with their volume."""
+    from usagectl.services.admin import pricing_check, strict_failure
+    from usagectl.services.context import make_context
+
+    report = pricing_check(make_context(config, db))
+    render_report(report, pick_format(fmt, as_json), sys.stdout)
+    if strict and (failure := strict_failure(report)) is not None:
+        raise failure

@@ -1,0 +1,1 @@
+"""One module per source format: file -> canonical records. No database code here."""

@@ -1,0 +1,165 @@
+"""The canonical event format as JSONL, CSV or Parquet (column names as in PRODUCT.md).
+
+The heavy lifting (parsing JSONL and Parquet) is done by DuckDB's readers in
+``usagectl.store.ingest``; this module finds files, tells formats apart, reads CSV exactly
+(line numbers and raw text for every record) and recovers the raw line of a JSONL record
+that was rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from usagectl.errors import InputError, UsageError
+
+FORMATS = ("jsonl", "csv", "parquet")
+_EXT = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def detect_format(path: Path) -> str:
+    """Format from the extension, else from the first bytes."""
+    by_ext = _EXT.get(_suffix(path))
+    if by_ext:
+        return by_ext
+    try:
+        with open_text_or_binary(path) as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.lstrip().startswith(b"{"):
+        return "jsonl"
+    return "csv"
+
+
+def open_text_or_binary(path: Path) -> IO[bytes]:
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def iter_input_files(paths: Iterable[Path], fmt: str) -> Iterator[tuple[Path, str]]:
+    """Expand directories (recursively, sorted) and pair each file with its format."""
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or directory")
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".") and _suffix(p) in _EXT
+            )
+            for p in found:
+                yield p, (fmt if fmt != "auto" else detect_format(p))
+        else:
+            if fmt == "auto":
+                yield path, detect_format(path)
+            elif fmt in FORMATS:
+                yield path, fmt
+            else:
+                raise UsageError(f"unknown format {fmt!r} (choose from auto, {', '.join(FORMATS)})")
+
+
+def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, str]]:
+    """Map 1-based record numbers (non-blank lines, DuckDB's numbering) to (line number, raw text).
+
+    One streaming pass, run only when a file has rejected records.
+    """
+    found: dict[int, tuple[int, str]] = {}
+    if not recnos:
+        return found
+    wanted_max = max(recnos)
+    rec = 0
+    with open_text_or_binary(path) as fb:
+        for lineno, raw in enumerate(io.TextIOWrapper(fb, encoding="utf-8", errors="replace", newline="\n"), 1):
+            if not raw.strip():
+                continue
+            rec += 1
+            if rec in recnos:
+                found[rec] = (lineno, raw.rstrip("\r\n"))
+                if rec >= wanted_max:
+                    break
+    return found
+
+
+@dataclass
+class CsvChunk:
+    columns: list[str]  # header names as in the file
+    rows: list[list[str | None]]  # values aligned with columns ("" -> None)
+    lines: list[int]  # first line of each record
+    raws: list[str | None]  # raw text, filled for records with a structural problem
+    problems: list[str | None]  # structural problem of the record, if any
+
+
+def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
+    """Read a CSV with a header row exactly: each record's first line number, and a structural
+    problem (wrong field count) reported per record instead of aborting the file."""
+    try:
+        fb = open_text_or_binary(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    with fb:
+        text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="strict", newline="")
+        reader = csv.reader(text, strict=False)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: line 1: cannot read the CSV header: {exc}") from exc
+        header = [h.strip() for h in header]
+        width = len(header)
+        chunk = CsvChunk(header, [], [], [], [])
+        start_line = reader.line_num + 1
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path}: near line {start_line}: not UTF-8 text ({exc.reason})") from exc
+            except csv.Error as exc:
+                chunk.rows.append([None] * width)
+                chunk.lines.append(start_line)
+                chunk.raws.append(None)
+                chunk.problems.append(f"unparseable CSV record: {exc}")
+                start_line = reader.line_num + 1
+                continue
+            line = start_line
+            start_line = reader.line_num + 1
+            if not record or (len(record) == 1 and record[0] == ""):
+                continue  # blank line
+            if len(record) != width:
+                chunk.rows.append([None] * width)
+                chunk.lines.append(line)
+                chunk.raws.append(",".join(record))
+                chunk.problems.append(f"expected {width} fields, found {len(record)}")
+            else:
+                chunk.rows.append([v if v != "" else None for v in record])
+                chunk.lines.append(line)
+                chunk.raws.append(None)
+                chunk.problems.append(None)
+            if len(chunk.rows) >= chunk_rows:
+                yield chunk
+                chunk = CsvChunk(header, [], [], [], [])
+        if chunk.rows:
+            yield chunk

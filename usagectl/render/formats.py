@@ -1,0 +1,259 @@
+"""Output formats and the cell formatting every renderer shares (no Rich here).
+
+Rounding rules, in one place:
+
+* Money is ``Decimal`` end to end. Machine formats (JSON, CSV) round half-even to 6 decimal
+  places; human formats (table, Markdown) round half-even to 2 places, except that a non-zero
+  amount under one cent keeps two significant digits (up to 6 decimals) so it never shows as
+  ``$0.00``. ``None`` means *unpriced* and is never shown as zero.
+* Percentages are 0-100: JSON rounds to 2 decimals, tables show 1 decimal (``45.2%``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from enum import Enum
+from typing import Any
+
+UNPRICED = "unpriced"
+MISSING = "–"  # en dash: shown for an absent number
+MONEY_PLACES_MACHINE = 6
+PCT_PLACES_MACHINE = 2
+
+
+class OutputFormat(str, Enum):
+    """Every ``--format`` a report accepts; ``render_report`` handles each one."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def to_decimal(value: Decimal | float | str) -> Decimal:
+    """Exact Decimal for a number; floats go through ``repr`` so 0.1 stays 0.1."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def quantize(value: Decimal, places: int) -> Decimal:
+    """Round half-even to ``places`` decimals, whatever the magnitude (no InvalidOperation)."""
+    exp = Decimal(1).scaleb(-places)
+    with localcontext() as ctx:
+        ctx.prec = max(28, value.adjusted() + places + 2)
+        return value.quantize(exp, rounding=ROUND_HALF_EVEN)
+
+
+def plain_number(value: Decimal) -> str:
+    """Shortest plain (never exponent) form: 12.5, 0.000312, 100, 0 (never -0)."""
+    if value.is_zero():
+        return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def money_machine(value: Decimal | float) -> str | None:
+    """JSON/CSV-neutral money: half-even to 6 places, plain form; None if not finite."""
+    d = to_decimal(value)
+    if not d.is_finite():
+        return None
+    return plain_number(quantize(d, MONEY_PLACES_MACHINE))
+
+
+def money_fixed(value: Decimal | float) -> str:
+    """CSV money: half-even to exactly 6 places (``0.000312``, ``-0.500000``)."""
+    d = to_decimal(value)
+    if not d.is_finite():
+        return ""
+    q = quantize(d, MONEY_PLACES_MACHINE)
+    if q.is_zero():
+        q = abs(q)
+    return format(q, "f")
+
+
+def pct_machine(value: Decimal | float) -> Decimal | None:
+    d = to_decimal(value)
+    if not d.is_finite():
+        return None
+    return quantize(d, PCT_PLACES_MACHINE)
+
+
+def _group(text: str) -> str:
+    """Thousands separators on a plain non-negative decimal string."""
+    whole, dot, frac = text.partition(".")
+    return f"{int(whole):,}" + dot + frac
+
+
+def format_money(value: Decimal | None, *, places: int = 2) -> str:
+    """``$1,234.57``; under a cent keeps 2 significant digits (``$0.0031``); None -> ``unpriced``.
+
+    Rounds half-even. Amounts that are non-zero but under $0.000001 show as ``<$0.000001``.
+    """
+    if value is None:
+        return UNPRICED
+    d = to_decimal(value)
+    if not d.is_finite():
+        return str(d)
+    sign = "-" if d < 0 else ""
+    mag = abs(d)
+    threshold = Decimal(1).scaleb(-places)
+    if mag.is_zero() or mag >= threshold:
+        q = quantize(mag, places)
+    else:
+        # two significant digits, at most 6 decimals
+        decimals = min(MONEY_PLACES_MACHINE, max(places, -mag.adjusted() + 1))
+        q = quantize(mag, decimals)
+        if q.is_zero():
+            return "<$0.000001" if not sign else ">-$0.000001"
+        if q >= threshold:  # 0.00999 -> 0.010 -> show as 0.01
+            q = quantize(q, places)
+    if q.is_zero():
+        sign = ""
+    return f"{sign}${_group(format(q, 'f'))}"
+
+
+def format_int(n: int | None) -> str:
+    """``1,234,567``; None -> ``–``."""
+    if n is None:
+        return MISSING
+    return f"{int(n):,}"
+
+
+_SUFFIXES = ("", "k", "M", "B", "T")
+
+
+def format_compact(n: int | None) -> str:
+    """Three significant digits with a suffix for narrow tables: ``12.3k``, ``988M``, ``1.98B``.
+
+    Below 10,000 the exact ``format_int`` form is kept.
+    """
+    if n is None:
+        return MISSING
+    n = int(n)
+    if abs(n) < 10_000:
+        return format_int(n)
+    sign = "-" if n < 0 else ""
+    d = Decimal(abs(n))
+    idx = 0
+    while idx < len(_SUFFIXES) - 1 and d >= 1000:
+        d = d.scaleb(-3)
+        idx += 1
+    while True:
+        places = 2 if d < 10 else 1 if d < 100 else 0
+        q = quantize(d, places)
+        if (q >= 10 and places == 2) or (q >= 100 and places == 1):
+            d = q  # 9.996 -> 10.00 -> 10.0; 99.99 -> 100.0 -> 100
+            continue
+        if q >= 1000 and idx < len(_SUFFIXES) - 1:  # 999.6k -> 1.00M
+            d, idx = q.scaleb(-3), idx + 1
+            continue
+        return f"{sign}{q:,f}{_SUFFIXES[idx]}"
+
+
+def format_pct(value: Decimal | float | None, *, places: int = 1) -> str:
+    """``45.2%`` for a 0-100 value; None -> ``–``."""
+    if value is None:
+        return MISSING
+    d = to_decimal(value)
+    if not d.is_finite():
+        return str(d)
+    q = quantize(d, places)
+    if q.is_zero():
+        q = abs(q)
+    return f"{q:,f}%"
+
+
+def format_float(value: float | Decimal | None, *, places: int = 2) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    d = to_decimal(value)
+    q = quantize(d, places)
+    if q.is_zero():
+        q = abs(q)
+    return f"{q:,f}"
+
+
+def format_date(value: Any) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def display_cell(value: Any, kind: str, *, compact: bool = False) -> str:
+    """The text a human sees for one value of a column of ``kind`` (table and Markdown).
+
+    ``compact`` abbreviates counts (``988M``) for tables that would not fit otherwise.
+    """
+    if kind == "money" and value is None:
+        return UNPRICED
+    if value is None:
+        return MISSING if kind != "str" else ""
+    number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+    if kind == "money" and number:
+        return format_money(to_decimal(value))
+    if kind == "int" and number and not isinstance(value, float):
+        return format_compact(int(value)) if compact else format_int(int(value))
+    if kind == "pct" and number:
+        return format_pct(value)
+    if kind in ("float", "int") and number:
+        return format_float(value)
+    if kind == "date":
+        return format_date(value)
+    return format_value(value)
+
+
+def format_value(value: Any) -> str:
+    """Human text for a value whose kind is not declared (str columns, extra keys)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return format_int(value)
+    if isinstance(value, Decimal):
+        return format_money(value)
+    if isinstance(value, float):
+        return format_float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def overview_kind(key: str, value: Any) -> str:
+    """Overview lines carry no Column, so their kind is inferred from the key and value.
+
+    ``*_pct`` / ``pct`` keys are percentages; Decimals, and None under a key naming cost/usd,
+    are money; ints are counts; dates are dates; anything else is shown as text.
+    """
+    k = key.lower()
+    if k == "pct" or k.endswith(("_pct", "_percent")):
+        return "pct"
+    if isinstance(value, Decimal) or (value is None and ("cost" in k or "usd" in k)):
+        return "money"
+    if isinstance(value, bool):
+        return "str"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return "date"
+    return "str"

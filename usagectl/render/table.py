@@ -1,0 +1,341 @@
+"""Rich rendering of reports for a terminal (the ``table`` format) and the console factory.
+
+Column widths are fitted here rather than left to Rich, so numbers do not fold at 80 columns:
+long headers wrap at spaces, the gap between columns narrows, counts are abbreviated
+(``98.8M``, with a legend line), text columns wrap; only on a very narrow terminal does
+anything fold (see :func:`build_table`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TextIO
+
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from usagectl.models import Column, Report
+from usagectl.render.formats import display_cell, overview_kind, to_decimal
+from usagectl.render.text import filters_text
+
+NUMERIC = frozenset({"int", "money", "pct", "float"})
+BAR_WIDTH = 10
+_STR_FLOOR = 10  # a text column is not squeezed below this before anything folds
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def color_wanted(stream: TextIO) -> bool:
+    """Auto colour: off when ``NO_COLOR`` is set (any non-empty value) or ``stream`` is no TTY."""
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed stream
+        return False
+
+
+def make_console(stream: TextIO, *, width: int | None = None, color: bool | None = None) -> Console:
+    """A Console on ``stream``: no ANSI at all unless colour is on; soft wrap off; no highlighting.
+
+    ``color=None`` decides by :func:`color_wanted`. ``width=None`` lets Rich use the terminal
+    width (or ``COLUMNS``, else 80 when not a terminal).
+    """
+    if color is None:
+        color = color_wanted(stream)
+    return Console(
+        file=stream,
+        width=width,
+        force_terminal=color,
+        force_interactive=False if not color else None,
+        color_system="auto" if color else None,
+        no_color=not color,
+        soft_wrap=False,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+        force_jupyter=False,
+    )
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _cell(value: Any, kind: str, compact: bool = False) -> Text:
+    text = display_cell(value, kind, compact=compact)
+    style = ""
+    if kind == "money":
+        if value is None:
+            style = "yellow"
+        elif isinstance(value, (Decimal, int, float)):
+            d = to_decimal(value)
+            style = "red" if d.is_finite() and d < 0 else ""
+    return Text(text, style=style)
+
+
+def _bar(value: Any) -> Text:
+    if not isinstance(value, (Decimal, int, float)) or isinstance(value, bool):
+        return Text("")
+    share = min(max(float(value), 0.0), 100.0) / 100.0
+    eighths = round(share * BAR_WIDTH * 8)
+    full, part = divmod(eighths, 8)
+    return Text("█" * full + (_EIGHTHS[part] if part else ""), style="cyan")
+
+
+@dataclass
+class _Col:
+    header: str
+    numeric: bool
+    cells: list[Text]
+    footer: Text | None
+
+    @property
+    def data_width(self) -> int:
+        widths = [cell_len(c.plain) for c in self.cells]
+        if self.footer is not None:
+            widths.append(cell_len(self.footer.plain))
+        return max(widths, default=0)
+
+    @property
+    def word_width(self) -> int:
+        return max((cell_len(w) for w in self.header.split()), default=0)
+
+    @property
+    def want(self) -> int:
+        return max(self.data_width, cell_len(self.header), 1)
+
+
+def _cols(
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    totals: Mapping[str, Any] | None,
+    *,
+    compact: bool,
+    bars: bool,
+) -> list[_Col]:
+    cols: list[_Col] = []
+    for i, c in enumerate(columns):
+        footer: Text | None = None
+        if totals:
+            if c.key in totals:
+                footer = _cell(totals[c.key], c.kind, compact)
+            else:
+                footer = Text("Total" if i == 0 else "")
+        cells = [_cell(row.get(c.key), c.kind, compact) for row in rows]
+        cols.append(_Col(c.header, c.kind in NUMERIC, cells, footer))
+        if bars and c.key == "share_pct":
+            bar_cells = [_bar(row.get(c.key)) for row in rows]
+            cols.append(_Col("", False, bar_cells, Text("") if totals else None))
+    return cols
+
+
+def _shrink(widths: list[int], floors: Sequence[int], avail: int) -> None:
+    """Take one cell at a time from the column with most room above its floor."""
+    excess = sum(widths) - avail
+    while excess > 0:
+        idx = max(range(len(widths)), key=lambda i: (widths[i] - floors[i], -i))
+        if widths[idx] <= floors[idx]:
+            return
+        widths[idx] -= 1
+        excess -= 1
+
+
+def _fit_soft(cols: Sequence[_Col], avail: int, str_floor: int | None) -> list[int] | None:
+    """Widths that fit without folding a number or a header word, or None."""
+    widths = [c.want for c in cols]
+    # numeric headers wrap onto more lines first, then text columns wrap or fold
+    _shrink(
+        widths, [max(c.data_width, c.word_width, 1) if c.numeric else w for c, w in zip(cols, widths)], avail
+    )
+    _shrink(
+        widths,
+        [
+            w if c.numeric or str_floor is None else min(w, max(c.word_width, str_floor))
+            for c, w in zip(cols, widths)
+        ],
+        avail,
+    )
+    return widths if sum(widths) <= avail else None
+
+
+def _fit_hard(cols: Sequence[_Col], avail: int) -> list[int]:
+    """A very narrow terminal: fold header words, then text, then anything."""
+    widths = [c.want for c in cols]
+    _shrink(
+        widths,
+        [max(c.data_width, 1) if c.numeric else min(w, _STR_FLOOR) for c, w in zip(cols, widths)],
+        avail,
+    )
+    _shrink(widths, [max(c.data_width, 1) if c.numeric else min(w, 4) for c, w in zip(cols, widths)], avail)
+    _shrink(widths, [1] * len(widths), avail)
+    return widths
+
+
+# (compact counts, gap between columns, narrowest a text column may wrap to), tried in order:
+# abbreviating counts reads better than names broken across lines.
+_ATTEMPTS: tuple[tuple[bool, int, int | None], ...] = (
+    (False, 3, None),
+    (False, 2, None),
+    (True, 2, None),
+    (True, 1, None),
+    (True, 1, _STR_FLOOR),
+)
+
+
+def build_table(
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    totals: Mapping[str, Any] | None,
+    width: int,
+) -> tuple[Table, bool]:
+    """The Rich table and whether counts had to be abbreviated to fit ``width``.
+
+    Widths are decided here: at full size with share bars when everything fits; otherwise
+    numeric headers wrap at spaces, the gap between columns narrows, counts are abbreviated
+    (``988M``), text columns wrap, and only then, on a very narrow terminal, does a number or
+    a header word fold.
+    """
+    has_bars = any(c.key == "share_pct" for c in columns)
+    cols = _cols(columns, rows, totals, compact=False, bars=has_bars)
+    widths: list[int] | None = [c.want for c in cols]
+    gap, compact = 3, False
+    if not has_bars or sum(c.want for c in cols) + gap * (len(cols) - 1) > width:
+        widths = None
+        for compact, gap, str_floor in _ATTEMPTS:
+            cols = _cols(columns, rows, totals, compact=compact, bars=False)
+            widths = _fit_soft(cols, width - gap * (len(cols) - 1), str_floor)
+            if widths is not None:
+                break
+        if widths is None:
+            widths = _fit_hard(cols, max(width - gap * (len(cols) - 1), len(cols)))
+    assert widths is not None
+    pad_right = 1 if gap >= 2 else 0
+    pad_left = 1 if gap >= 3 else 0
+    table = Table(
+        box=box.SIMPLE,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, pad_right, 0, pad_left),
+        show_footer=bool(totals),
+        header_style="bold",
+        footer_style="bold",
+        expand=False,
+    )
+    for col, w in zip(cols, widths):
+        table.add_column(
+            Text(col.header),
+            footer=col.footer if col.footer is not None else "",
+            justify="right" if col.numeric else "left",
+            width=w,
+            overflow="fold",
+        )
+    for r in range(len(rows)):
+        table.add_row(*(col.cells[r] for col in cols))
+    return table, compact
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _overview(report: Report, width: int) -> list[Table]:
+    """Overview lines as label/value pairs, two pairs to a row when they are short enough.
+
+    A long value (a sentence such as the projection method) gets a row of its own below.
+    """
+    items = [(label, _cell(value, overview_kind(key, value))) for key, label, value in report.overview]
+    half = (width - 4) // 2  # two pairs plus a 4-cell gutter
+    short: list[tuple[str, Text]] = []
+    long: list[tuple[str, Text]] = []
+    for lbl, val in items:
+        fits = cell_len(lbl) + 2 + cell_len(val.plain) <= half
+        (short if fits else long).append((lbl, val))
+    grids: list[Table] = []
+    if short:
+        pairs = 2 if len(short) > 3 else 1
+        grid = Table.grid(padding=(0, 2))
+        for i in range(pairs):
+            grid.add_column(style="dim", no_wrap=True, min_width=0)
+            grid.add_column(justify="right", no_wrap=True)
+            if i + 1 < pairs:
+                grid.add_column(width=0)  # the gutter between pairs (padding makes it 4 cells)
+        n_rows = -(-len(short) // pairs)
+        for r in range(n_rows):
+            row: list[Text | str] = []
+            for i in range(pairs):
+                idx = r + i * n_rows  # fill down the first pair, then the second
+                lbl, val = short[idx] if idx < len(short) else ("", Text(""))
+                row += [Text(lbl), val]
+                if i + 1 < pairs:
+                    row.append("")
+            grid.add_row(*row)
+        grids.append(grid)
+    if long:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for lbl, val in long:
+            grid.add_row(Text(lbl), val)
+        grids.append(grid)
+    return grids
+
+
+COMPACT_NOTE = "k = thousand, M = million, B = billion; exact counts with --format csv or json"
+
+
+def _print_table(
+    console: Console,
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    totals: Mapping[str, Any] | None,
+) -> None:
+    if not rows:
+        console.print(Text("No rows.", style="dim"))
+        return
+    table, compact = build_table(columns, rows, totals, console.width)
+    console.print(table)
+    if compact:
+        console.print(Text(COMPACT_NOTE, style="dim"))
+
+
+def render_table(report: Report, out: TextIO, *, width: int | None = None, color: bool | None = None) -> None:
+    """Title, filters, overview, the main table with a totals footer, sections, then notes."""
+    console = make_console(out, width=width, color=color)
+    with console.capture() as capture:
+        _print_report(console, report)
+    out.write(strip_trailing_spaces(capture.get()))
+
+
+_TRAILING = re.compile(r"[ ]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+
+
+def strip_trailing_spaces(text: str) -> str:
+    """Drop the padding Rich leaves at line ends (kept out of golden files and copy-paste)."""
+    return _TRAILING.sub(r"\1", text)
+
+
+def _print_report(console: Console, report: Report) -> None:
+    console.print(Text(report.title, style="bold"))
+    ftext = filters_text(report.filters)
+    if ftext:
+        console.print(Text(ftext, style="dim"))
+    if report.overview:
+        console.print()
+        for grid in _overview(report, console.width):
+            console.print(grid)
+    console.print()
+    _print_table(console, [c for c in report.columns if c.in_table], report.rows, report.totals or None)
+    for section in report.sections:
+        console.print()
+        console.print(Text(section.title, style="bold"))
+        _print_table(console, [c for c in section.columns if c.in_table], section.rows, None)
+    if report.notes:
+        console.print()
+        for note in report.notes:
+            console.print(Text(f"Note: {note}", style="yellow"))

@@ -1,0 +1,1 @@
+"""Use cases. Return frozen dataclasses; no Typer, no Rich."""

@@ -1,0 +1,230 @@
+"""Database status, rejects, and views of the price tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from usagectl.errors import StrictCheckFailed, UsageError
+from usagectl.models import Column, Filters, Report, Section
+from usagectl.services.context import AppContext
+from usagectl.store import reports as q
+from usagectl.store import schema
+from usagectl.store import status as st
+from usagectl.store.connection import connect
+
+
+def db_status(ctx: AppContext) -> Report:
+    with connect(ctx.db_path, read_only=True) as con:
+        info = st.status(con)
+    size = ctx.db_path.stat().st_size if ctx.db_path.exists() else 0
+    overview = (
+        ("path", "Database", str(ctx.db_path)),
+        ("size_bytes", "Size (bytes)", size),
+        ("schema_version", "Schema version", info["schema_version"]),
+        ("code_schema_version", "Schema version of this usagectl", schema.latest_version()),
+        ("events", "Events", info["events"]),
+        ("first_event", "First event (UTC)", info["first_event"]),
+        ("last_event", "Last event (UTC)", info["last_event"]),
+        ("import_batches", "Files imported", info["import_batches"]),
+        ("last_import", "Last import (UTC)", info["last_import"]),
+        ("rejects", "Rejected records", info["rejects"]),
+        ("config", "Config", str(ctx.config.path) if ctx.config.path else "(none)"),
+    )
+    rows = tuple({"source": s, "events": n} for s, n in info["sources"].items())
+    return Report(
+        name="db-status",
+        title="Database status",
+        filters={},
+        columns=(Column("source", "Source"), Column("events", "Events", "int")),
+        rows=rows,
+        totals={"events": info["events"]},
+        overview=overview,
+    )
+
+
+def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
+    with connect(ctx.db_path, read_only=True) as con:
+        rows = st.rejects(con, limit, batch_id)
+    for r in rows:
+        if r["raw"] and len(r["raw"]) > 200:
+            r["raw"] = r["raw"][:200] + "…"
+    return Report(
+        name="rejects",
+        title="Rejected records",
+        filters={"batch_id": batch_id, "limit": limit},
+        columns=(
+            Column("batch_id", "Batch", "int"),
+            Column("file", "File"),
+            Column("line", "Line", "int"),
+            Column("record", "Record", "int"),
+            Column("reason", "Reason"),
+            Column("raw", "Raw"),
+        ),
+        rows=tuple(rows),
+        totals={"rejects": len(rows)},
+    )
+
+
+def _rate_cols() -> tuple[Column, ...]:
+    return (
+        Column("input", "Input /M", "money"),
+        Column("output", "Output /M", "money"),
+        Column("cache_read", "Cache read /M", "money"),
+        Column("cache_write_5m", "Write 5m /M", "money"),
+        Column("cache_write_1h", "Write 1h /M", "money"),
+    )
+
+
+def _rates(r: Any) -> dict[str, Any]:
+    return {
+        "input": r.input,
+        "output": r.output,
+        "cache_read": r.cache_read,
+        "cache_write_5m": r.cache_write_5m,
+        "cache_write_1h": r.cache_write_1h,
+        "web_search_per_call": r.web_search_per_call,
+    }
+
+
+def pricing_list(ctx: AppContext, at: str | None = None) -> Report:
+    book = ctx.pricebook()
+    when = _at(at)
+    rows = []
+    for m in book.models():
+        applied = book.rate_for(m.id, when)
+        row: dict[str, Any] = {"model": m.id, "provider": m.provider, "name": m.name}
+        if applied is None:
+            row.update({k: None for k in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")})
+            row["note"] = "no price at this date"
+        else:
+            row.update(_rates(applied.rates))
+            row["note"] = "long context tier" if any(
+                r.min_input_exclusive > 0 for r in book.rate_rows() if r.model == m.id
+            ) else ""
+        row["aliases"] = len(m.aliases)
+        rows.append(row)
+    return Report(
+        name="pricing-list",
+        title=f"Standard-tier prices, USD per 1M tokens, at {when.date()} ({len(book.files)} table files)",
+        filters={"at": when.date().isoformat()},
+        columns=(Column("model", "Model"), Column("provider", "Provider")) + _rate_cols() + (Column("note", "Note"),),
+        rows=tuple(rows),
+        totals={"models": len(rows), "fingerprint": book.fingerprint},
+    )
+
+
+def _at(at: str | None) -> datetime:
+    if not at:
+        return datetime.now(UTC)
+    try:
+        return datetime.combine(date.fromisoformat(at), time(), tzinfo=UTC)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(at)
+        except ValueError as exc:
+            raise UsageError(f"--at: {at!r} is not a date (YYYY-MM-DD)") from exc
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
+    book = ctx.pricebook()
+    model_id = book.resolve(model)
+    if model_id is None:
+        raise UsageError(f"no price table knows the model {model!r}", hint="usagectl pricing list shows the known models")
+    info = book.get(model_id)
+    assert info is not None
+    when = _at(at) if at else None
+    rows = []
+    for r in book.rate_rows():
+        if r.model != model_id:
+            continue
+        if when is not None and not ((r.valid_from is None or when >= r.valid_from) and (r.valid_to is None or when < r.valid_to)):
+            continue
+        band = f"> {r.min_input_exclusive:,} input" if r.min_input_exclusive else (
+            f"≤ {r.max_input_inclusive:,} input" if r.max_input_inclusive else "all")
+        row = {
+            "valid_from": r.valid_from.date() if r.valid_from else None,
+            "valid_to": r.valid_to.date() if r.valid_to else None,
+            "service_tier": r.service_tier,
+            "band": band,
+        }
+        row.update(_rates(r.rates))
+        row["web_search_per_1k"] = r.rates.web_search_per_call * 1000
+        row["source"] = r.source
+        row["checked"] = r.checked
+        rows.append(row)
+    overview = (
+        ("model", "Model", model_id),
+        ("resolved_from", "Resolved from", model),
+        ("provider", "Provider", info.provider),
+        ("name", "Name", info.name),
+        ("aliases", "Aliases", ", ".join(info.aliases) or "–"),
+    )
+    return Report(
+        name="pricing-show",
+        title=f"Prices of {model_id} (USD per 1M tokens)" + (f" at {when.date()}" if when else ""),
+        filters={"model": model, "at": when.date().isoformat() if when else None},
+        columns=(
+            Column("valid_from", "From", "date"),
+            Column("valid_to", "Until", "date"),
+            Column("service_tier", "Tier"),
+            Column("band", "Band"),
+        )
+        + _rate_cols()
+        + (Column("web_search_per_1k", "Search /1k", "money"), Column("source", "Source")),
+        rows=tuple(rows),
+        totals={"periods": len(rows)},
+        overview=overview,
+    )
+
+
+def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
+    book = ctx.pricebook()
+    flt = Filters(
+        start=datetime(1970, 1, 1, tzinfo=UTC), end=datetime(2200, 1, 1, tzinfo=UTC), tz="UTC"
+    )
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, book, ctx.config.members, flt)
+        rows = q.unpriced(con, flt)
+        total = q.aggregate(con, flt, [])
+    reasons = []
+    for r in rows:
+        if r["model"] is None or book.get(r["model"]) is None:
+            why = "unknown model"
+        else:
+            why = "no price for its date or service tier"
+        reasons.append({"model": r["model_raw"], "resolved": r["model"] if book.get(r["model"] or "") else None,
+                        "requests": r["requests"], "total_tokens": r["total_tokens"], "reason": why})
+    report = Report(
+        name="pricing-check",
+        title="Usage without a price",
+        filters={"strict": strict},
+        columns=(
+            Column("model", "Model as logged"),
+            Column("reason", "Why"),
+            Column("requests", "Requests", "int"),
+            Column("total_tokens", "Tokens", "int"),
+        ),
+        rows=tuple(reasons),
+        totals={
+            "unpriced_requests": sum(r["requests"] for r in rows),
+            "unpriced_tokens": sum(r["total_tokens"] for r in rows),
+            "requests": total[0]["requests"] if total else 0,
+        },
+        notes=() if rows else ("Every event in the database has a price.",),
+    )
+    return report
+
+
+def strict_failure(report: Report) -> StrictCheckFailed | None:
+    """The error ``pricing check --strict`` exits with (1), after the list has been shown."""
+    if not report.rows:
+        return None
+    return StrictCheckFailed(
+        f"{len(report.rows)} model name(s) without a price, {report.totals['unpriced_requests']:,} requests",
+        hint="add them to a price table in your [pricing] dir (see pricing/README.md)",
+    )
+
+
+__all__ = ["db_status", "db_rejects", "pricing_list", "pricing_show", "pricing_check", "Section"]

@@ -1,0 +1,275 @@
+"""Report use cases: month overview, daily breakdown, breakdown by model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from usagectl.config import effective_timezone
+from usagectl.models import Column, Filters, Report, Section
+from usagectl.services.context import AppContext
+from usagectl.store import reports as q
+from usagectl.store.connection import connect
+from usagectl.timeutil import date_range, day_start_utc, days_in_month, local_today, parse_date, parse_month
+
+METRIC_COLUMNS: tuple[Column, ...] = (
+    Column("requests", "Reqs", "int"),
+    Column("input_tokens", "Input", "int"),
+    Column("cache_read_tokens", "Cache read", "int"),
+    Column("cache_write_5m_tokens", "Cache write 5m", "int", in_table=False),
+    Column("cache_write_1h_tokens", "Cache write 1h", "int", in_table=False),
+    Column("cache_write_tokens", "Cache write", "int"),
+    Column("output_tokens", "Output", "int"),
+    Column("reasoning_tokens", "Reasoning", "int", in_table=False),
+    Column("total_tokens", "Total", "int"),
+    Column("cost_usd", "Cost", "money"),
+    Column("unpriced_requests", "Unpriced", "int"),
+)
+ROW_KEYS = tuple(c.key for c in METRIC_COLUMNS)
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    since: str | None = None
+    until: str | None = None
+    tz: str | None = None
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    now: datetime | None = None  # the clock, injectable for tests
+
+
+def _now(req: ReportRequest) -> datetime:
+    return req.now.astimezone(UTC) if req.now else datetime.now(UTC)
+
+
+def build_filters(ctx: AppContext, req: ReportRequest, *, default: tuple[date, date] | None = None) -> Filters:
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    since = parse_date(req.since, today=today, option="--since") if req.since else None
+    until = parse_date(req.until, today=today, option="--until") if req.until else None
+    if default is not None:
+        since = since or default[0]
+        until = until or default[1]
+    if since is None:
+        since = date(2000, 1, 1)
+    if until is None:
+        until = today
+    if until < since:
+        from usagectl.errors import UsageError
+
+        raise UsageError(f"--until {until} is before --since {since}")
+    where = dict(req.where)
+    if "model" in where:
+        book = ctx.pricebook()
+        where["model"] = tuple(book.resolve(m) or m for m in where["model"])
+    return Filters(
+        start=day_start_utc(since, tz),
+        end=day_start_utc(until + timedelta(days=1), tz),
+        tz=tz,
+        since=since,
+        until=until,
+        where=where,
+    )
+
+
+def _share(part: Any, whole: Any) -> Decimal | None:
+    if part is None or not whole:
+        return None
+    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+def _clean(rec: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: rec.get(k) for k in keys}
+
+
+def _unpriced_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    if not rows:
+        return ()
+    parts = ", ".join(f"{r['model_raw']} ({r['requests']:,} requests, {r['total_tokens']:,} tokens)" for r in rows[:8])
+    more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
+    req = sum(r["requests"] for r in rows)
+    tok = sum(r["total_tokens"] for r in rows)
+    return (
+        f"Unpriced: {req:,} requests / {tok:,} tokens have no price and are NOT in the cost: {parts}{more}. "
+        "See `usagectl pricing check`.",
+    )
+
+
+def _totals(total_row: dict[str, Any] | None, unpriced_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    totals = _clean(total_row or {}, ROW_KEYS + ("unpriced_tokens", "reported_cost_usd"))
+    for k in ROW_KEYS + ("unpriced_tokens",):
+        if k != "cost_usd" and totals.get(k) is None:
+            totals[k] = 0
+    totals["unpriced_models"] = [
+        {"model": r["model_raw"], "requests": r["requests"], "total_tokens": r["total_tokens"]} for r in unpriced_rows
+    ]
+    return totals
+
+
+def daily(ctx: AppContext, req: ReportRequest) -> Report:
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    flt = build_filters(ctx, req, default=(today - timedelta(days=29), today))
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        by_day = {r["date"]: r for r in q.aggregate(con, flt, ["date"])}
+        total = q.aggregate(con, flt, [])
+        unpriced = q.unpriced(con, flt)
+    rows = []
+    for d in date_range(flt.since, flt.until):
+        rec = by_day.get(d)
+        row: dict[str, Any] = {"date": d}
+        row.update({k: rec[k] for k in ROW_KEYS} if rec else {k: (Decimal(0) if k == "cost_usd" else 0) for k in ROW_KEYS})
+        rows.append(row)
+    return Report(
+        name="daily",
+        title=f"Daily usage {flt.since} – {flt.until} ({tz})",
+        filters=flt.as_dict(),
+        columns=(Column("date", "Date", "date"),) + METRIC_COLUMNS,
+        rows=tuple(rows),
+        totals=_totals(total[0] if total else None, unpriced),
+        notes=_unpriced_notes(unpriced),
+    )
+
+
+def by_model(ctx: AppContext, req: ReportRequest) -> Report:
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    flt = build_filters(ctx, req, default=(today.replace(day=1), today))
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        groups = q.aggregate(con, flt, ["model", "provider"])
+        total = q.aggregate(con, flt, [])
+        unpriced = q.unpriced(con, flt)
+    totals = _totals(total[0] if total else None, unpriced)
+    rows = _model_rows(groups, totals)
+    return Report(
+        name="by-model",
+        title=f"Usage by model {flt.since} – {flt.until} ({tz})",
+        filters=flt.as_dict(),
+        columns=(Column("model", "Model"), Column("provider", "Provider"))
+        + METRIC_COLUMNS
+        + (Column("token_share_pct", "Token share", "pct"), Column("cost_share_pct", "Cost share", "pct")),
+        rows=tuple(rows),
+        totals=totals,
+        notes=_unpriced_notes(unpriced),
+    )
+
+
+def _model_rows(groups: list[dict[str, Any]], totals: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for g in sorted(groups, key=lambda r: (-(r["cost_usd"] or 0), -r["total_tokens"], r["model"] or "")):
+        row = {"model": g["model"] or "(none)", "provider": g["provider"]}
+        row.update(_clean(g, ROW_KEYS))
+        row["token_share_pct"] = _share(g["total_tokens"], totals["total_tokens"])
+        row["cost_share_pct"] = _share(g["cost_usd"], totals["cost_usd"])
+        rows.append(row)
+    return rows
+
+
+def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Report:
+    """The overview panel: usage vs quota, daily average, cost, month-end projection,
+    model distribution and the daily breakdown of one calendar month in the chosen zone."""
+    tz = effective_timezone(req.tz, ctx.config)
+    now = _now(req)
+    today = local_today(tz, now)
+    year, mon = parse_month(month) if month else (today.year, today.month)
+    first = date(year, mon, 1)
+    last = date(year, mon, days_in_month(year, mon))
+    custom = bool(req.since or req.until)
+    flt = build_filters(ctx, req, default=(first, last))
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        by_day = {r["date"]: r for r in q.aggregate(con, flt, ["date"])}
+        groups = q.aggregate(con, flt, ["model", "provider"])
+        total = q.aggregate(con, flt, [])
+        unpriced = q.unpriced(con, flt)
+    totals = _totals(total[0] if total else None, unpriced)
+
+    period_start = day_start_utc(flt.since, tz)
+    period_end = day_start_utc(flt.until + timedelta(days=1), tz)
+    period_days = (flt.until - flt.since).days + 1
+    if now >= period_end:
+        state, elapsed_days = "complete", Decimal(period_days)
+        shown_until = flt.until
+    elif now < period_start:
+        state, elapsed_days = "future", Decimal(0)
+        shown_until = flt.since - timedelta(days=1)
+    else:
+        state = "in progress"
+        elapsed_days = Decimal((now - period_start).total_seconds()) / Decimal(86400)
+        shown_until = today
+    cost = totals["cost_usd"] if totals["cost_usd"] is not None else Decimal(0)
+    tokens = totals["total_tokens"]
+    overview: list[tuple[str, str, Any]] = [
+        ("period", "Period", f"{flt.since} – {flt.until} ({tz})" if custom else f"{year:04d}-{mon:02d} ({tz})"),
+        ("state", "State", state),
+    ]
+    quota = ctx.config.monthly_token_quota
+    overview.append(("used_tokens", "Tokens used", tokens))
+    if quota and not custom:
+        overview.append(("quota_tokens", "Plan quota", quota))
+        overview.append(("quota_pct", "Quota used %", _share(tokens, quota)))
+    full_days = max(1, min(period_days, (shown_until - flt.since).days + 1)) if state != "future" else 1
+    overview.append(("daily_avg_tokens", "Daily average tokens", tokens // full_days))
+    overview.append(("cost_usd", "Current cost", totals["cost_usd"]))
+    overview.append(("daily_avg_cost_usd", "Daily average cost", cost / full_days))
+    if state == "in progress" and elapsed_days > 0:
+        factor = Decimal(period_days) / elapsed_days
+        projected_cost = cost * factor
+        projected_tokens = int(Decimal(tokens) * factor)
+        method = (
+            f"linear run rate: cost so far ÷ {elapsed_days.quantize(Decimal('0.01'))} elapsed days "
+            f"× {period_days} days"
+        )
+    elif state == "complete":
+        projected_cost, projected_tokens, method = cost, tokens, "period complete: projection = actual"
+    else:
+        projected_cost, projected_tokens, method = None, None, "period has not started"
+    overview.append(("projected_cost_usd", "Projected month-end cost" if not custom else "Projected period cost", projected_cost))
+    overview.append(("projected_tokens", "Projected tokens", projected_tokens))
+    if quota and not custom and projected_tokens is not None:
+        overview.append(("projected_quota_pct", "Projected quota %", _share(projected_tokens, quota)))
+    overview.append(("projection_method", "Projection", method))
+    if totals["unpriced_requests"]:
+        overview.append(("unpriced_requests", "Unpriced requests", totals["unpriced_requests"]))
+
+    rows = []
+    if state != "future":
+        for d in date_range(flt.since, shown_until):
+            rec = by_day.get(d, {})
+            row: dict[str, Any] = {"date": d}
+            row.update({k: rec.get(k, 0 if k != "cost_usd" else Decimal(0)) for k in ROW_KEYS})
+            rows.append(row)
+    model_rows = _model_rows(groups, totals)
+    models_section = Section(
+        key="models",
+        title="Model distribution",
+        columns=(
+            Column("model", "Model"),
+            Column("provider", "Provider"),
+            Column("total_tokens", "Tokens", "int"),
+            Column("token_share_pct", "Token share", "pct"),
+            Column("cost_usd", "Cost", "money"),
+            Column("cost_share_pct", "Cost share", "pct"),
+            Column("requests", "Requests", "int"),
+            Column("unpriced_requests", "Unpriced req.", "int"),
+        ),
+        rows=tuple(model_rows),
+    )
+    notes = list(_unpriced_notes(unpriced))
+    if projected_cost is not None and state == "in progress":
+        notes.append(f"Projection: {method}.")
+    return Report(
+        name="month",
+        title=f"Usage overview {overview[0][2]}",
+        filters=flt.as_dict() | {"month": None if custom else f"{year:04d}-{mon:02d}"},
+        columns=(Column("date", "Date", "date"),) + METRIC_COLUMNS,
+        rows=tuple(rows),
+        totals=totals,
+        overview=tuple(overview),
+        sections=(models_section,),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,46 @@
+-- Events in [$start, $end) with their canonical model, their team mapping and their cost.
+-- Cost = sum of bucket x per-token rate of the price period valid at ts, in the service tier
+-- of the event and the context band decided on the request's total input (whole request,
+-- cliff, not the excess). Provider buckets (requests > 1) always take the base band.
+-- Unknown model, no valid period or unpriced tier: cost IS NULL (never 0).
+-- Needs the session tables model_map(model_raw, model, provider),
+-- member_map(member, team, department, cost_center) and price_rates(...).
+WITH ev AS (
+    SELECT
+        e.*,
+        coalesce(mm.model, e.model, e.model_raw) AS cmodel,
+        coalesce(e.provider, mm.provider) AS cprovider,
+        coalesce(e.team, mem.team) AS cteam,
+        coalesce(e.department, mem.department) AS cdepartment,
+        coalesce(e.cost_center, mem.cost_center) AS ccost_center,
+        e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens AS total_input,
+        e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens
+            + e.output_tokens AS total_tokens
+    FROM events e
+    LEFT JOIN model_map mm ON mm.model_raw = coalesce(e.model_raw, e.model)
+    LEFT JOIN member_map mem ON mem.member = e.member
+    WHERE e.ts >= $start AND e.ts < $end
+),
+priced AS (
+    SELECT
+        ev.*,
+        r.rate_id,
+        r.long_context,
+        ev.input_tokens * r.input_rate
+            + ev.cache_read_tokens * r.cache_read_rate
+            + ev.cache_write_5m_tokens * r.cache_write_5m_rate
+            + ev.cache_write_1h_tokens * r.cache_write_1h_rate
+            + ev.output_tokens * r.output_rate
+            + ev.web_search_requests * r.web_search_rate AS cost
+    FROM ev
+    LEFT JOIN price_rates r
+        ON r.model = ev.cmodel
+        AND r.service_tier = ev.service_tier
+        AND (r.valid_from IS NULL OR ev.ts >= r.valid_from)
+        AND (r.valid_to IS NULL OR ev.ts < r.valid_to)
+        AND (r.min_input_exclusive = 0
+             OR (CASE WHEN ev.requests > 1 THEN 0 ELSE ev.total_input END) > r.min_input_exclusive)
+        AND (r.max_input_inclusive IS NULL
+             OR (CASE WHEN ev.requests > 1 THEN 0 ELSE ev.total_input END) <= r.max_input_inclusive)
+)
+SELECT * FROM priced

@@ -1,0 +1,208 @@
+"""Report queries over priced events. SQL lives in ``queries/``; group keys and filter
+columns come from allow-lists, values are always bound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    import duckdb
+
+    from usagectl.config import MemberInfo
+    from usagectl.models import Filters
+    from usagectl.pricing import PriceBook
+
+PER_MILLION = Decimal(1_000_000)
+
+# group key -> SQL expression over the `priced` relation
+GROUP_KEYS: dict[str, str] = {
+    "date": "CAST(timezone($tz, ts) AS DATE)",
+    "hour": "hour(timezone($tz, ts))",
+    "model": "cmodel",
+    "provider": "cprovider",
+    "member": "member",
+    "team": "cteam",
+    "department": "cdepartment",
+    "cost_center": "ccost_center",
+    "project": "project",
+    "workspace": "workspace",
+    "api_key": "api_key",
+    "feature": "feature",
+    "tool": "tool",
+    "integration": "integration",
+    "platform": "platform",
+    "service_tier": "service_tier",
+    "source": "source",
+}
+# filter name -> column of the `priced` relation
+FILTER_COLUMNS: dict[str, str] = {
+    "model": "cmodel",
+    "provider": "cprovider",
+    "member": "member",
+    "team": "cteam",
+    "department": "cdepartment",
+    "cost_center": "ccost_center",
+    "project": "project",
+    "feature": "feature",
+    "tool": "tool",
+    "integration": "integration",
+    "platform": "platform",
+    "source": "source",
+}
+
+SUMS = """
+    sum(requests)::BIGINT AS requests,
+    sum(input_tokens)::BIGINT AS input_tokens,
+    sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
+    sum(cache_write_5m_tokens)::BIGINT AS cache_write_5m_tokens,
+    sum(cache_write_1h_tokens)::BIGINT AS cache_write_1h_tokens,
+    sum(cache_write_5m_tokens + cache_write_1h_tokens)::BIGINT AS cache_write_tokens,
+    sum(output_tokens)::BIGINT AS output_tokens,
+    sum(reasoning_tokens)::BIGINT AS reasoning_tokens,
+    sum(total_tokens)::BIGINT AS total_tokens,
+    sum(cost) AS cost_usd,
+    coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_requests,
+    coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_tokens,
+    sum(reported_cost_usd) AS reported_cost_usd
+"""
+SUM_KEYS = (
+    "requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+    "cache_write_tokens", "output_tokens", "reasoning_tokens", "total_tokens", "cost_usd", "unpriced_requests", "unpriced_tokens",
+    "reported_cost_usd",
+)  # fmt: skip
+
+
+@cache
+def _sql(name: str) -> str:
+    return resources.files("usagectl.store.queries").joinpath(name).read_text(encoding="utf-8")
+
+
+def _per_token(rate_per_million: Decimal) -> Decimal:
+    value = rate_per_million / PER_MILLION
+    if value != value.quantize(Decimal("1e-12")):
+        raise ValueError(f"rate {rate_per_million}/M has more than 6 decimals")
+    return value
+
+
+def prepare_session(
+    con: duckdb.DuckDBPyConnection, book: PriceBook, members: Mapping[str, MemberInfo], flt: Filters
+) -> None:
+    """Register price_rates, member_map and model_map for this connection."""
+    import pyarrow as pa
+
+    rows = book.rate_rows()
+    dec = pa.decimal128(18, 12)
+    ts = pa.timestamp("us", tz="UTC")
+    rates = pa.table(
+        {
+            "rate_id": pa.array(range(len(rows)), pa.int64()),
+            "model": pa.array([r.model for r in rows], pa.string()),
+            "service_tier": pa.array([r.service_tier for r in rows], pa.string()),
+            "valid_from": pa.array([r.valid_from for r in rows], ts),
+            "valid_to": pa.array([r.valid_to for r in rows], ts),
+            "min_input_exclusive": pa.array([r.min_input_exclusive for r in rows], pa.int64()),
+            "max_input_inclusive": pa.array([r.max_input_inclusive for r in rows], pa.int64()),
+            "long_context": pa.array([r.min_input_exclusive > 0 for r in rows], pa.bool_()),
+            "input_rate": pa.array([_per_token(r.rates.input) for r in rows], dec),
+            "cache_read_rate": pa.array([_per_token(r.rates.cache_read) for r in rows], dec),
+            "cache_write_5m_rate": pa.array([_per_token(r.rates.cache_write_5m) for r in rows], dec),
+            "cache_write_1h_rate": pa.array([_per_token(r.rates.cache_write_1h) for r in rows], dec),
+            "output_rate": pa.array([_per_token(r.rates.output) for r in rows], dec),
+            "web_search_rate": pa.array([r.rates.web_search_per_call for r in rows], dec),
+        }
+    )
+    con.register("price_rates", rates)
+    names = sorted(members)
+    con.register(
+        "member_map",
+        pa.table(
+            {
+                "member": pa.array(names, pa.string()),
+                "team": pa.array([members[n].team for n in names], pa.string()),
+                "department": pa.array([members[n].department for n in names], pa.string()),
+                "cost_center": pa.array([members[n].cost_center for n in names], pa.string()),
+            }
+        ),
+    )
+    raws = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT coalesce(model_raw, model) FROM events WHERE ts >= $start AND ts < $end "
+            "AND coalesce(model_raw, model) IS NOT NULL",
+            {"start": flt.start, "end": flt.end},
+        ).fetchall()
+    ]
+    resolved = [book.resolve(r) for r in raws]
+    con.register(
+        "model_map",
+        pa.table(
+            {
+                "model_raw": pa.array(raws, pa.string()),
+                "model": pa.array(resolved, pa.string()),
+                "provider": pa.array([book.provider_of(m) if m else None for m in resolved], pa.string()),
+            }
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Query:
+    sql: str
+    params: dict[str, Any]
+
+
+def _filtered(flt: Filters) -> Query:
+    params: dict[str, Any] = {"start": flt.start, "end": flt.end}
+    clauses: list[str] = []
+    for name, values in flt.where.items():
+        col = FILTER_COLUMNS[name]  # KeyError = programming error: names come from the allow-list
+        keys = []
+        for i, v in enumerate(values):
+            key = f"f_{name}_{i}"
+            params[key] = v
+            keys.append(f"${key}")
+        clauses.append(f"{col} IN ({', '.join(keys)})")
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return Query(f"SELECT * FROM ({_sql('priced_events.sql')}) p{where}", params)
+
+
+def aggregate(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) -> list[dict[str, Any]]:
+    """Sums per group (or one row of totals when group_by is empty)."""
+    keys = list(group_by)
+    base = _filtered(flt)
+    select_keys = ", ".join(f"{GROUP_KEYS[k]} AS {k}" for k in keys)
+    positions = ", ".join(str(i + 1) for i in range(len(keys)))  # positions: aliases may shadow event columns
+    group = f" GROUP BY {positions} ORDER BY {positions}" if keys else ""
+    sql = f"SELECT {select_keys + ', ' if keys else ''}{SUMS} FROM ({base.sql}) f{group}"
+    params = dict(base.params)
+    if "$tz" in sql:
+        params["tz"] = flt.tz
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        rec = dict(zip(names, row, strict=True))
+        for k in SUM_KEYS:
+            if k not in ("cost_usd", "reported_cost_usd") and rec.get(k) is None:
+                rec[k] = 0
+        out.append(rec)
+    return out
+
+
+def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
+    """Unpriced usage by logged model name: never hidden, never $0."""
+    base = _filtered(flt)
+    sql = (
+        "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, cmodel AS model, "
+        "sum(requests)::BIGINT AS requests, sum(total_tokens)::BIGINT AS total_tokens "
+        f"FROM ({base.sql}) f WHERE cost IS NULL GROUP BY ALL ORDER BY total_tokens DESC, model_raw"
+    )
+    cur = con.execute(sql, base.params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

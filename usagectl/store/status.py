@@ -1,0 +1,42 @@
+"""Facts about the database itself."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from usagectl.store import schema
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    ev = con.execute("SELECT count(*), min(ts), max(ts), count(DISTINCT source) FROM events").fetchone()
+    assert ev is not None
+    batches = con.execute("SELECT count(*), max(finished_at) FROM import_batches WHERE finished_at IS NOT NULL").fetchone()
+    assert batches is not None
+    rejects = con.execute("SELECT count(*) FROM rejects").fetchone()
+    sources = con.execute("SELECT source, count(*) FROM events GROUP BY source ORDER BY 2 DESC").fetchall()
+    return {
+        "schema_version": schema.current_version(con),
+        "events": int(ev[0]),
+        "first_event": ev[1],
+        "last_event": ev[2],
+        "sources": {s: int(n) for s, n in sources},
+        "import_batches": int(batches[0]),
+        "last_import": batches[1],
+        "rejects": int(rejects[0]) if rejects else 0,
+    }
+
+
+def rejects(con: duckdb.DuckDBPyConnection, limit: int, batch_id: int | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT batch_id, file, line, record, reason, raw FROM rejects"
+    params: list[Any] = []
+    if batch_id is not None:
+        sql += " WHERE batch_id = ?"
+        params.append(batch_id)
+    sql += " ORDER BY batch_id DESC, record LIMIT ?"
+    params.append(limit)
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
