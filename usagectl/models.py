@@ -74,7 +74,7 @@ class Column:
 
     key: str
     header: str
-    kind: Literal["str", "int", "money", "pct", "date", "float"] = "str"
+    kind: Literal["str", "int", "money", "rate", "pct", "date", "float"] = "str"  # rate: a price, shown exactly
     in_table: bool = True  # False: only in machine formats (json, csv), left out of table/markdown
 
 

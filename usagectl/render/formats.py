@@ -94,6 +94,14 @@ def _group(text: str) -> str:
     return f"{int(whole):,}" + dot + frac
 
 
+def format_rate(value: Decimal) -> str:
+    """A price exactly as the table gives it, at least 2 decimals: ``$3.00``, ``$1.875``, ``$0.075``."""
+    d = value.normalize()
+    exponent = d.as_tuple().exponent
+    places = max(2, -exponent if isinstance(exponent, int) else 2)
+    return f"${value:,.{places}f}"
+
+
 def format_money(value: Decimal | None, *, places: int = 2) -> str:
     """``$1,234.57``; under a cent keeps 2 significant digits (``$0.0031``); None -> ``unpriced``.
 
@@ -205,6 +213,8 @@ def display_cell(value: Any, kind: str, *, compact: bool = False) -> str:
     number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
     if kind == "money" and number:
         return format_money(to_decimal(value))
+    if kind == "rate" and number:
+        return format_rate(to_decimal(value))
     if kind == "int" and number and not isinstance(value, float):
         return format_compact(int(value)) if compact else format_int(int(value))
     if kind == "pct" and number:

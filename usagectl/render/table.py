@@ -25,7 +25,7 @@ from usagectl.models import Column, Report
 from usagectl.render.formats import display_cell, overview_kind, to_decimal
 from usagectl.render.text import filters_text
 
-NUMERIC = frozenset({"int", "money", "pct", "float"})
+NUMERIC = frozenset({"int", "money", "rate", "pct", "float"})
 BAR_WIDTH = 10
 _STR_FLOOR = 10  # a text column is not squeezed below this before anything folds
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -330,7 +330,10 @@ def _print_report(console: Console, report: Report) -> None:
         for grid in _overview(report, console.width):
             console.print(grid)
     console.print()
-    _print_table(console, [c for c in report.columns if c.in_table], report.rows, report.totals or None)
+    shown = [c for c in report.columns if c.in_table]
+    # a totals row only when the totals hold at least one of the shown columns
+    totals = report.totals if any(c.key in (report.totals or {}) for c in shown) else None
+    _print_table(console, shown, report.rows, totals)
     for section in report.sections:
         console.print()
         console.print(Text(section.title, style="bold"))

@@ -59,7 +59,7 @@ def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
             Column("line", "Line", "int"),
             Column("record", "Record", "int"),
             Column("reason", "Reason"),
-            Column("raw", "Raw"),
+            Column("raw", "Raw", in_table=False),
         ),
         rows=tuple(rows),
         totals={"rejects": len(rows)},
@@ -68,11 +68,11 @@ def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
 
 def _rate_cols() -> tuple[Column, ...]:
     return (
-        Column("input", "Input /M", "money"),
-        Column("output", "Output /M", "money"),
-        Column("cache_read", "Cache read /M", "money"),
-        Column("cache_write_5m", "Write 5m /M", "money"),
-        Column("cache_write_1h", "Write 1h /M", "money"),
+        Column("input", "Input /M", "rate"),
+        Column("output", "Output /M", "rate"),
+        Column("cache_read", "Cache read /M", "rate"),
+        Column("cache_write_5m", "Write 5m /M", "rate"),
+        Column("cache_write_1h", "Write 1h /M", "rate"),
     )
 
 
@@ -172,7 +172,7 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
             Column("band", "Band"),
         )
         + _rate_cols()
-        + (Column("web_search_per_1k", "Search /1k", "money"), Column("source", "Source")),
+        + (Column("web_search_per_1k", "Search /1k", "rate"), Column("source", "Source", in_table=False)),
         rows=tuple(rows),
         totals={"periods": len(rows)},
         overview=overview,
