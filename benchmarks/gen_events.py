@@ -163,7 +163,7 @@ def time_lut(days: int, seed: int) -> list[int]:
     return lut
 
 
-def build_sql(lo: int, hi: int, n_unique: int, seed: int, dup_rate: float) -> str:
+def build_sql(lo: int, hi: int, n_unique: int, seed: int, dup_per_10k: int) -> str:
     """The SELECT producing one JSON line per row j in [lo, hi) (duplicates doubled)."""
     S = seed
 
@@ -210,7 +210,6 @@ def build_sql(lo: int, hi: int, n_unique: int, seed: int, dup_rate: float) -> st
         {"rate_limit": 55, "overloaded": 20, "server_error": 15, "timeout": 10},
         {k: _q(k) for k in ("rate_limit", "overloaded", "server_error", "timeout")},
     )
-    dup_per_10k = round(dup_rate * 10000)
 
     def s(name: str, expr: str) -> str:  # a string key (left out when NULL)
         return f"'\"{name}\":\"' || ({expr}) || '\"'"
@@ -494,7 +493,6 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     n_bad = round(args.events * args.bad_lines)
-    n_unique = max(1, round((args.events - n_bad) / (1 + args.dup_rate)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.files == 1:
         paths = [args.out]
@@ -507,6 +505,21 @@ def main(argv: list[str] | None = None) -> int:
     con = duckdb.connect()
     if args.threads:
         con.execute(f"SET threads = {int(args.threads)}")
+    dup_per_10k = round(args.dup_rate * 10000)
+
+    def count_dups(n: int) -> int:
+        sql = f"SELECT count(*) FROM range({n}) t(j) WHERE (hash(j, {args.seed}, 'dup') % 10000) < {dup_per_10k}"
+        row = con.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+    # as many unique events as make --events lines with their duplicates (exact, or off by one)
+    target = args.events - n_bad
+    n_unique = max(1, round(target / (1 + args.dup_rate)))
+    for _ in range(6):
+        nxt = max(1, target - count_dups(n_unique))
+        if nxt == n_unique:
+            break
+        n_unique = nxt
     con.execute("SET preserve_insertion_order = true")
     lut = time_lut(args.days, args.seed)
     con.execute(
@@ -516,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     bounds = [round(k * n_unique / args.files) for k in range(args.files + 1)]
     for k, path in enumerate(paths):
-        sql = build_sql(bounds[k], bounds[k + 1], n_unique, args.seed, args.dup_rate)
+        sql = build_sql(bounds[k], bounds[k + 1], n_unique, args.seed, dup_per_10k)
         con.execute(
             f"COPY ({sql}) TO {_q(str(path))} "
             "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01', NEW_LINE '\\n')"
@@ -557,12 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             checked += 1
     seconds = time.perf_counter() - t0
     size = sum(p.stat().st_size for p in paths)
-    dups = int(
-        con.execute(
-            f"SELECT count(*) FROM range({n_unique}) t(j) "
-            f"WHERE (hash(j, {args.seed}, 'dup') % 10000) < {round(args.dup_rate * 10000)}"
-        ).fetchone()[0]
-    )
+    dups = count_dups(n_unique)
     lines = n_unique + dups + n_bad
     print(
         f"wrote {lines:,} lines ({n_unique:,} events, {dups:,} duplicate lines, {n_bad:,} malformed) "
