@@ -207,3 +207,14 @@ def test_directory_import_recurses(tmp_path: Path, db_path: Path) -> None:
     (tmp_path / "logs" / "notes.txt").write_text("not events")
     out = run_json("import", str(tmp_path / "logs"), "--db", str(db_path))
     assert (out["files"], out["imported"]) == (2, 3)
+
+
+def test_unreadable_file_is_exit_4_and_the_other_files_still_import(tmp_path: Path, db_path: Path) -> None:
+    d = tmp_path / "mixed"
+    d.mkdir()
+    (d / "a-broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    write_jsonl(d / "b-good.jsonl", GOOD)
+    result = run("import", str(d), "--db", str(db_path), expect=4)
+    assert "a-broken.parquet" in result.stderr and "could not be read" in result.stderr
+    assert _count(db_path, "SELECT count(*) FROM events") == 3
+    assert _count(db_path, "SELECT count(*) FROM import_batches") == 1

@@ -116,6 +116,7 @@ class FileImportResult:
     duplicates: int = 0
     rejected: int = 0
     skipped_unchanged: bool = False
+    error: str | None = None  # the file could not be read at all; nothing of it was stored
     batch_id: int | None = None
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -142,9 +143,14 @@ class ImportSummary:
     def rejected(self) -> int:
         return sum(f.rejected for f in self.files)
 
+    @property
+    def failed(self) -> list[FileImportResult]:
+        return [f for f in self.files if f.error]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "files": len(self.files),
+            "failed_files": len(self.failed),
             "records": self.records,
             "imported": self.imported,
             "duplicates": self.duplicates,
@@ -159,6 +165,7 @@ class ImportSummary:
                     "duplicates": f.duplicates,
                     "rejected": f.rejected,
                     "unchanged": f.skipped_unchanged,
+                    "error": f.error,
                     "batch_id": f.batch_id,
                     "warnings": list(f.warnings),
                 }

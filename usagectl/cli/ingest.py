@@ -54,3 +54,8 @@ def import_cmd(
     render_import_summary(summary, sys.stderr)
     if as_json:
         sys.stdout.write(json_dumps(summary.as_dict()) + "\n")
+    if summary.failed:
+        from usagectl.errors import InputError
+
+        details = "; ".join(f.error or f.path for f in summary.failed[:5])
+        raise InputError(f"{len(summary.failed)} file(s) could not be read: {details}")

@@ -34,7 +34,7 @@ def file_lines(files: list[FileImportResult]) -> list[Text]:
     if not files:
         return []
     path_w = max(cell_len(f.path) for f in files)
-    counted = [f for f in files if not f.skipped_unchanged]
+    counted = [f for f in files if not f.skipped_unchanged and not f.error]
 
     def width(attr: str) -> int:
         return max((len(format_int(getattr(f, attr))) for f in counted), default=0)
@@ -43,7 +43,9 @@ def file_lines(files: list[FileImportResult]) -> list[Text]:
     lines = []
     for f in files:
         line = Text(f.path + " " * (path_w - cell_len(f.path)))
-        if f.skipped_unchanged:
+        if f.error:
+            line.append("  not imported: could not be read", style="red")
+        elif f.skipped_unchanged:
             line.append("  unchanged", style="dim")
         else:
             line.append(f"  {format_int(f.records):>{w['records']}} records")
@@ -62,7 +64,7 @@ def render_import_summary(summary: ImportSummary, err: TextIO, *, color: bool | 
     warnings), each file's warnings, the totals line, and a hint when anything was rejected."""
     console = make_console(err, color=color)
     files = summary.files
-    shown = files if len(files) <= MAX_FILE_LINES else [f for f in files if f.rejected or f.warnings]
+    shown = files if len(files) <= MAX_FILE_LINES else [f for f in files if f.rejected or f.warnings or f.error]
     hidden = len(files) - len(shown[:MAX_FILE_LINES])
     shown = shown[:MAX_FILE_LINES]
     for line in file_lines(shown):

@@ -78,14 +78,11 @@ def import_paths(
                 counts, warnings = ingest.import_staged(
                     con, info, stage, resolve, locate_rejects=locate, default_source=file_fmt
                 )
-            except InputError:
-                raise
-            except Exception as exc:  # a reader failure on this file: name it, keep what is stored
-                import duckdb
-
-                if isinstance(exc, duckdb.Error):
-                    raise InputError(f"{path}: cannot be read as {file_fmt}: {str(exc).splitlines()[0]}") from exc
-                raise
+            except InputError as exc:  # this file is unreadable: nothing of it stored, go on
+                result.error = exc.message
+                result.seconds = time.perf_counter() - t0
+                summary.files.append(result)
+                continue
             result.records = counts.records
             result.imported = counts.imported
             result.duplicates = counts.duplicates

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from usagectl.errors import InputError
 from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, ZERO_DEFAULT_INTS
 
 if TYPE_CHECKING:
@@ -300,7 +301,10 @@ def import_staged(
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [batch_id, info.source, str(info.path), info.file_size, info.file_mtime, info.fingerprint, datetime.now(UTC)],
         )
-        unknown = stage(con)
+        try:
+            unknown = stage(con)
+        except duckdb_error() as exc:
+            raise InputError(f"{info.path}: cannot be read as {default_source}: {str(exc).splitlines()[0]}") from exc
         con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_validation_select(default_source)}")
 
         # raw text and line numbers of rejected records, looked up only when there are some
@@ -410,6 +414,12 @@ def import_staged(
         raise
     warnings = [f"unknown column(s) kept in extra: {', '.join(unknown)}"] if unknown else []
     return BatchCounts(batch_id, records, inserted, duplicates, rejected), warnings
+
+
+def duckdb_error() -> type[Exception]:
+    import duckdb
+
+    return duckdb.Error
 
 
 def before_commit_hook(con: duckdb.DuckDBPyConnection) -> None:

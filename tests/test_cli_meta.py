@@ -1,0 +1,91 @@
+"""Every command has help and is in the README; layers import only what they may."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+from tests.helpers import run
+from usagectl.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _commands(group: typer.Typer, prefix: str = "") -> list[str]:
+    import typer.main
+
+    click_group = typer.main.get_command(group)
+    out: list[str] = []
+
+    def walk(cmd, path: str) -> None:  # type: ignore[no-untyped-def]
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, f"{path} {name}".strip())
+        else:
+            out.append(path)
+
+    walk(click_group, prefix)
+    return out
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = _commands(app)
+    assert {"import", "demo", "report month", "report daily", "report by model", "db status", "pricing check"} <= set(commands)
+    for cmd in commands:
+        result = run(*cmd.split(), "--help")
+        assert "Usage:" in result.stdout
+        assert f"usagectl {cmd}" in readme, f"README does not mention `usagectl {cmd}`"
+
+
+def test_version() -> None:
+    assert run("--version").stdout.startswith("usagectl ")
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint(','.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return set(out.strip().split(","))
+
+
+def test_help_path_does_not_import_heavy_libraries() -> None:
+    mods = _loaded_after(
+        "import sys; sys.argv = ['usagectl', '--help']\nfrom usagectl.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    for heavy in ("duckdb", "pandas", "pyarrow"):
+        assert heavy not in mods, heavy
+
+
+def test_layers_below_cli_do_not_import_typer_or_rich() -> None:
+    mods = _loaded_after(
+        "import usagectl.services.reports, usagectl.services.imports, usagectl.services.admin, "
+        "usagectl.store.ingest, usagectl.store.reports, usagectl.pricing, usagectl.config, usagectl.importers.canonical"
+    )
+    assert "typer" not in mods and "rich" not in mods
+    assert "duckdb" not in mods  # imported inside the functions that need it
+
+
+def test_only_the_store_imports_duckdb() -> None:
+    offenders = []
+    for path in (ROOT / "usagectl").rglob("*.py"):
+        rel = path.relative_to(ROOT / "usagectl")
+        if rel.parts[0] == "store":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "import duckdb" in text and "TYPE_CHECKING" not in text.split("import duckdb")[0][-200:]:
+            offenders.append(str(rel))
+    assert offenders == [], offenders
+
+
+def test_every_package_directory_is_packaged() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "usagectl").rglob("__init__.py")
+    }
+    assert found <= listed, found - listed
