@@ -10,6 +10,7 @@ from typing import Any
 from usagectl.config import effective_timezone
 from usagectl.models import Column, Filters, Report, Section
 from usagectl.services.context import AppContext
+from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
 from usagectl.timeutil import date_range, day_start_utc, days_in_month, local_today, parse_date, parse_month
@@ -74,6 +75,17 @@ def build_filters(ctx: AppContext, req: ReportRequest, *, default: tuple[date, d
     )
 
 
+def _cube(ctx: AppContext, flt: Filters, keys: list[str]) -> list[dict[str, Any]]:
+    """One pass over the events of the range: sums per key and per unpriced model name."""
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        return q.cube(con, flt, keys)
+
+
+def _groups(cube: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
+    return [dict(zip(keys, k, strict=True)) | v for k, v in rollup(cube, keys).items()]
+
+
 def _share(part: Any, whole: Any) -> Decimal | None:
     if part is None or not whole:
         return None
@@ -112,11 +124,9 @@ def daily(ctx: AppContext, req: ReportRequest) -> Report:
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
     flt = build_filters(ctx, req, default=(today - timedelta(days=29), today))
-    with connect(ctx.db_path, read_only=True) as con:
-        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        by_day = {r["date"]: r for r in q.aggregate(con, flt, ["date"])}
-        total = q.aggregate(con, flt, [])
-        unpriced = q.unpriced(con, flt)
+    cube = _cube(ctx, flt, ["date"])
+    by_day = {k[0]: v for k, v in rollup(cube, ["date"]).items()}
+    unpriced = unpriced_models(cube)
     rows = []
     for d in date_range(flt.since, flt.until):
         rec = by_day.get(d)
@@ -129,7 +139,7 @@ def daily(ctx: AppContext, req: ReportRequest) -> Report:
         filters=flt.as_dict(),
         columns=(Column("date", "Date", "date"),) + METRIC_COLUMNS,
         rows=tuple(rows),
-        totals=_totals(total[0] if total else None, unpriced),
+        totals=_totals(total(cube), unpriced),
         notes=_unpriced_notes(unpriced),
     )
 
@@ -138,13 +148,10 @@ def by_model(ctx: AppContext, req: ReportRequest) -> Report:
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
     flt = build_filters(ctx, req, default=(today.replace(day=1), today))
-    with connect(ctx.db_path, read_only=True) as con:
-        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        groups = q.aggregate(con, flt, ["model", "provider"])
-        total = q.aggregate(con, flt, [])
-        unpriced = q.unpriced(con, flt)
-    totals = _totals(total[0] if total else None, unpriced)
-    rows = _model_rows(groups, totals)
+    cube = _cube(ctx, flt, ["model", "provider"])
+    unpriced = unpriced_models(cube)
+    totals = _totals(total(cube), unpriced)
+    rows = _model_rows(_groups(cube, ["model", "provider"]), totals)
     return Report(
         name="by-model",
         title=f"Usage by model {flt.since} – {flt.until} ({tz})",
@@ -180,13 +187,11 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     last = date(year, mon, days_in_month(year, mon))
     custom = bool(req.since or req.until)
     flt = build_filters(ctx, req, default=(first, last))
-    with connect(ctx.db_path, read_only=True) as con:
-        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        by_day = {r["date"]: r for r in q.aggregate(con, flt, ["date"])}
-        groups = q.aggregate(con, flt, ["model", "provider"])
-        total = q.aggregate(con, flt, [])
-        unpriced = q.unpriced(con, flt)
-    totals = _totals(total[0] if total else None, unpriced)
+    cube = _cube(ctx, flt, ["date", "model", "provider"])
+    by_day = {k[0]: v for k, v in rollup(cube, ["date"]).items()}
+    groups = _groups(cube, ["model", "provider"])
+    unpriced = unpriced_models(cube)
+    totals = _totals(total(cube), unpriced)
 
     period_start = day_start_utc(flt.since, tz)
     period_end = day_start_utc(flt.until + timedelta(days=1), tz)

@@ -10,7 +10,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     import duckdb
 
@@ -90,45 +90,52 @@ def _per_token(rate_per_million: Decimal) -> Decimal:
     return value
 
 
+def load_temp_table(
+    con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+) -> None:
+    """A small session table from Python values, with bound parameters (no pyarrow/pandas:
+    importing them would cost a report more time than its query)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
+    width = len(columns)
+    for i in range(0, len(rows), 200):
+        chunk = rows[i : i + 200]
+        values = ", ".join("(" + ", ".join("?" * width) + ")" for _ in chunk)
+        con.execute(f"INSERT INTO {name} VALUES {values}", [v for row in chunk for v in row])
+
+
+RATE = "DECIMAL(18,12)"
+
+
 def prepare_session(
     con: duckdb.DuckDBPyConnection, book: PriceBook, members: Mapping[str, MemberInfo], flt: Filters
 ) -> None:
-    """Register price_rates, member_map and model_map for this connection."""
-    import pyarrow as pa
-
+    """Create the session tables price_rates, member_map and model_map for this connection."""
     rows = book.rate_rows()
-    dec = pa.decimal128(18, 12)
-    ts = pa.timestamp("us", tz="UTC")
-    rates = pa.table(
-        {
-            "rate_id": pa.array(range(len(rows)), pa.int64()),
-            "model": pa.array([r.model for r in rows], pa.string()),
-            "service_tier": pa.array([r.service_tier for r in rows], pa.string()),
-            "valid_from": pa.array([r.valid_from for r in rows], ts),
-            "valid_to": pa.array([r.valid_to for r in rows], ts),
-            "min_input_exclusive": pa.array([r.min_input_exclusive for r in rows], pa.int64()),
-            "max_input_inclusive": pa.array([r.max_input_inclusive for r in rows], pa.int64()),
-            "long_context": pa.array([r.min_input_exclusive > 0 for r in rows], pa.bool_()),
-            "input_rate": pa.array([_per_token(r.rates.input) for r in rows], dec),
-            "cache_read_rate": pa.array([_per_token(r.rates.cache_read) for r in rows], dec),
-            "cache_write_5m_rate": pa.array([_per_token(r.rates.cache_write_5m) for r in rows], dec),
-            "cache_write_1h_rate": pa.array([_per_token(r.rates.cache_write_1h) for r in rows], dec),
-            "output_rate": pa.array([_per_token(r.rates.output) for r in rows], dec),
-            "web_search_rate": pa.array([r.rates.web_search_per_call for r in rows], dec),
-        }
+    load_temp_table(
+        con,
+        "price_rates",
+        [
+            ("rate_id", "BIGINT"), ("model", "VARCHAR"), ("service_tier", "VARCHAR"),
+            ("valid_from", "TIMESTAMPTZ"), ("valid_to", "TIMESTAMPTZ"),
+            ("min_input_exclusive", "BIGINT"), ("max_input_inclusive", "BIGINT"), ("long_context", "BOOLEAN"),
+            ("input_rate", RATE), ("cache_read_rate", RATE), ("cache_write_5m_rate", RATE),
+            ("cache_write_1h_rate", RATE), ("output_rate", RATE), ("web_search_rate", RATE),
+        ],  # fmt: skip
+        [
+            (
+                i, r.model, r.service_tier, r.valid_from, r.valid_to, r.min_input_exclusive, r.max_input_inclusive,
+                r.min_input_exclusive > 0, _per_token(r.rates.input), _per_token(r.rates.cache_read),
+                _per_token(r.rates.cache_write_5m), _per_token(r.rates.cache_write_1h), _per_token(r.rates.output),
+                r.rates.web_search_per_call,
+            )  # fmt: skip
+            for i, r in enumerate(rows)
+        ],
     )
-    con.register("price_rates", rates)
-    names = sorted(members)
-    con.register(
+    load_temp_table(
+        con,
         "member_map",
-        pa.table(
-            {
-                "member": pa.array(names, pa.string()),
-                "team": pa.array([members[n].team for n in names], pa.string()),
-                "department": pa.array([members[n].department for n in names], pa.string()),
-                "cost_center": pa.array([members[n].cost_center for n in names], pa.string()),
-            }
-        ),
+        [("member", "VARCHAR"), ("team", "VARCHAR"), ("department", "VARCHAR"), ("cost_center", "VARCHAR")],
+        [(n, m.team, m.department, m.cost_center) for n, m in sorted(members.items())],
     )
     raws = [
         r[0]
@@ -138,17 +145,11 @@ def prepare_session(
             {"start": flt.start, "end": flt.end},
         ).fetchall()
     ]
-    resolved = [book.resolve(r) for r in raws]
-    con.register(
-        "model_map",
-        pa.table(
-            {
-                "model_raw": pa.array(raws, pa.string()),
-                "model": pa.array(resolved, pa.string()),
-                "provider": pa.array([book.provider_of(m) if m else None for m in resolved], pa.string()),
-            }
-        ),
-    )
+    mapping = []
+    for raw in raws:
+        model = book.resolve(raw)
+        mapping.append((raw, model, book.provider_of(model) if model else None))
+    load_temp_table(con, "model_map", [("model_raw", "VARCHAR"), ("model", "VARCHAR"), ("provider", "VARCHAR")], mapping)
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,25 @@ def aggregate(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[s
                 rec[k] = 0
         out.append(rec)
     return out
+
+
+def cube(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) -> list[dict[str, Any]]:
+    """Sums per group and per unpriced model name (``unpriced_raw``: the logged name of the
+    rows without a cost, NULL for priced rows), in ONE pass; roll it up with ``rollup``."""
+    keys = list(group_by)
+    base = _filtered(flt)
+    select_keys = "".join(f"{GROUP_KEYS[k]} AS {k}, " for k in keys)
+    positions = ", ".join(str(i + 1) for i in range(len(keys) + 1))
+    sql = (
+        f"SELECT {select_keys}CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
+        f"{SUMS} FROM ({base.sql}) f GROUP BY {positions}"
+    )
+    params = dict(base.params)
+    if "$tz" in sql:
+        params["tz"] = flt.tz
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:

@@ -1,0 +1,56 @@
+"""Rolling up the one-pass cube of a report in Python, exactly (ints and Decimal)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from usagectl.store.reports import SUM_KEYS
+
+MONEY_KEYS = ("cost_usd", "reported_cost_usd")
+
+
+def empty() -> dict[str, Any]:
+    return {k: (None if k in MONEY_KEYS else 0) for k in SUM_KEYS}
+
+
+def add(acc: dict[str, Any], row: dict[str, Any]) -> None:
+    for k in SUM_KEYS:
+        v = row.get(k)
+        if v is None:
+            continue
+        if k in MONEY_KEYS:
+            acc[k] = (acc[k] or Decimal(0)) + v
+        else:
+            acc[k] += int(v)
+
+
+def rollup(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Sum the cube rows per key tuple. A money sum is None only when no row had a value
+    (all unpriced), as SQL's SUM is."""
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        acc = groups.get(key)
+        if acc is None:
+            acc = groups[key] = empty()
+        add(acc, row)
+    return groups
+
+
+def total(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return rollup(rows, ()).get((), empty())
+
+
+def unpriced_models(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unpriced usage by the model name as logged, largest first."""
+    acc: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        raw = row.get("unpriced_raw")
+        if raw is None:
+            continue
+        a = acc.setdefault(raw, {"model_raw": raw, "requests": 0, "total_tokens": 0})
+        a["requests"] += int(row["requests"] or 0)
+        a["total_tokens"] += int(row["total_tokens"] or 0)
+    return sorted(acc.values(), key=lambda r: (-r["total_tokens"], r["model_raw"]))
