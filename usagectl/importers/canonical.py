@@ -90,12 +90,12 @@ def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, s
     wanted_max = max(recnos)
     rec = 0
     with open_text_or_binary(path) as fb:
-        for lineno, raw in enumerate(io.TextIOWrapper(fb, encoding="utf-8", errors="replace", newline="\n"), 1):
+        for lineno, raw in enumerate(fb, 1):  # bytes: no decoding of the lines we do not want
             if not raw.strip():
                 continue
             rec += 1
             if rec in recnos:
-                found[rec] = (lineno, raw.rstrip("\r\n"))
+                found[rec] = (lineno, raw.rstrip(b"\r\n").decode("utf-8", errors="replace"))
                 if rec >= wanted_max:
                     break
     return found

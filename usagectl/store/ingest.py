@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from usagectl.errors import InputError
 from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, ZERO_DEFAULT_INTS
+from usagectl.store.tables import load_temp_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -86,7 +87,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     try:
         keys = con.execute(
             "SELECT DISTINCT k FROM (SELECT unnest(json_keys(json)) AS k FROM "
-            "(SELECT json FROM read_ndjson_objects(?, ignore_errors = true) LIMIT 20480) "
+            "(SELECT json FROM read_ndjson_objects(?, ignore_errors = true) LIMIT 5000) "
             "WHERE json_type(json) = 'OBJECT') ORDER BY k",
             [str(path)],
         ).fetchall()
@@ -98,14 +99,21 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         columns[u] = "JSON"
     all_null = " AND ".join(f"{_q(c)} IS NULL" for c in columns)
     select = _stage_select(
-        EVENT_COLUMN_NAMES, unknown, f"CASE WHEN {all_null} THEN 'unparseable' END", "row_number() OVER ()"
+        EVENT_COLUMN_NAMES, unknown, f"CASE WHEN {all_null} THEN 'unparseable' END", "NULL::BIGINT"
     )
+    # a view, not a table: the file is read once, in parallel and in file order, straight into
+    # the validated table, whose rowid then gives each record's number (no window function:
+    # it would make everything after it single-threaded)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _stage AS {select} "
-        "FROM read_ndjson(?, columns = ?, ignore_errors = true, maximum_object_size = 16777216)",
-        [str(path), columns],
+        f"CREATE OR REPLACE TEMP VIEW _stage AS {select} "
+        f"FROM read_ndjson({_lit(str(path))}, columns = {_struct_lit(columns)}, ignore_errors = true, "
+        "maximum_object_size = 16777216)"
     )
     return unknown
+
+
+def _struct_lit(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in columns.items()) + "}"
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
@@ -184,9 +192,21 @@ def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> lis
 # ---------------------------------------------------------------- validation
 
 
-def _int_checks(c: str) -> tuple[str, str]:
+def _int_fast_ok(c: str) -> str:
+    """True for the common case: absent, or plain non-negative digits (checked by a cast
+    round trip, far cheaper than a regular expression)."""
     q = _q(c)
-    ok = f"({q} IS NULL OR (regexp_full_match({q}, '\\+?[0-9]+(\\.0*)?') AND TRY_CAST(regexp_extract({q}, '[0-9]+') AS BIGINT) IS NOT NULL))"
+    return f"({q} IS NULL OR coalesce(TRY_CAST({q} AS UBIGINT)::VARCHAR = {q}, false))"
+
+
+def _int_checks(c: str) -> tuple[str, str]:
+    """(reason or NULL, value) of an integer column staged as text. ``12.0`` and ``+5`` are
+    integers; ``12.5``, ``-3``, ``abc`` and numbers beyond BIGINT are rejected with a reason."""
+    q = _q(c)
+    ok = (
+        f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '\\+?[0-9]+(\\.0*)?') "
+        f"AND TRY_CAST(regexp_extract({q}, '[0-9]+') AS BIGINT) IS NOT NULL))"
+    )
     reason = (
         f"CASE WHEN NOT {ok} THEN '{c}: ' || CASE "
         f"WHEN regexp_full_match(trim({q}), '-[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?') THEN 'negative' "
@@ -194,7 +214,7 @@ def _int_checks(c: str) -> tuple[str, str]:
         f"WHEN regexp_full_match({q}, '[0-9]+') THEN 'too large' "
         f"ELSE 'not a number' END || ' (' || left({q}, 40) || ')' END"
     )
-    value = f"TRY_CAST(regexp_extract({q}, '[0-9]+') AS BIGINT)"
+    value = f"TRY_CAST({q} AS BIGINT)"
     if c in ZERO_DEFAULT_INTS:
         value = f"coalesce({value}, 0)"
     elif c == "requests":
@@ -203,7 +223,8 @@ def _int_checks(c: str) -> tuple[str, str]:
 
 
 _TS_VALUE = (
-    "CASE WHEN regexp_full_match(ts, '[0-9]{12,13}') THEN make_timestamptz(CAST(ts AS BIGINT) * 1000) "
+    "CASE WHEN TRY_CAST(ts AS TIMESTAMPTZ) IS NOT NULL THEN TRY_CAST(ts AS TIMESTAMPTZ) "
+    "WHEN regexp_full_match(ts, '[0-9]{12,13}') THEN make_timestamptz(CAST(ts AS BIGINT) * 1000) "
     "WHEN regexp_full_match(ts, '[0-9]{9,10}(\\.[0-9]+)?') THEN make_timestamptz(CAST(CAST(ts AS DECIMAL(20,6)) * 1000000 AS BIGINT)) "
     "ELSE TRY_CAST(ts AS TIMESTAMPTZ) END"
 )
@@ -261,7 +282,21 @@ def _validation_select(default_source: str) -> str:
         "> TRY_CAST(regexp_extract(coalesce(output_tokens,'0'), '[0-9]+') AS BIGINT) "
         "THEN 'reasoning_tokens exceeds output_tokens (reasoning is part of output)' END"
     )
-    reason_sql = f"CASE WHEN _problem IS NOT NULL THEN _problem ELSE nullif(concat_ws('; ', {', '.join(reasons)}), '') END"
+    fast_ok = " AND ".join(
+        [_int_fast_ok(c) for c, k in EVENT_COLUMNS if k == "int"]
+        + [
+            "TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01'",
+            "(reported_cost_usd IS NULL OR TRY_CAST(reported_cost_usd AS DECIMAL(38,12)) IS NOT NULL)",
+            "(extra IS NULL OR json_valid(extra))",
+            "(status IS NULL OR status IN ('success', 'error'))",
+            "coalesce(TRY_CAST(reasoning_tokens AS UBIGINT), 0) <= coalesce(TRY_CAST(output_tokens AS UBIGINT), 0)",
+        ]
+    )
+    # the cheap test clears almost every row; only the others get the detailed reasons
+    reason_sql = (
+        f"CASE WHEN _problem IS NOT NULL THEN _problem WHEN {fast_ok} THEN NULL "
+        f"ELSE nullif(concat_ws('; ', {', '.join(reasons)}), '') END"
+    )
     return f"SELECT _rec, _line, _raw, {reason_sql} AS _reason, {', '.join(values)} FROM _stage"
 
 
@@ -291,8 +326,6 @@ def import_staged(
     default_source: str = "jsonl",
 ) -> tuple[BatchCounts, list[str]]:
     """Stage, validate and commit one file in one transaction; roll back on any failure."""
-    import pyarrow as pa
-
     con.execute("BEGIN TRANSACTION")
     try:
         batch_id = int(con.execute("SELECT nextval('import_batch_seq')").fetchone()[0])  # type: ignore[index]
@@ -306,6 +339,8 @@ def import_staged(
         except duckdb_error() as exc:
             raise InputError(f"{info.path}: cannot be read as {default_source}: {str(exc).splitlines()[0]}") from exc
         con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_validation_select(default_source)}")
+        # rowids inside a transaction start at an offset: number from the first one
+        con.execute("UPDATE _checked SET _rec = rowid - (SELECT min(rowid) FROM _checked) + 1 WHERE _rec IS NULL")
 
         # raw text and line numbers of rejected records, looked up only when there are some
         rejected_recs = {int(r[0]) for r in con.execute("SELECT _rec FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchall()}
@@ -313,45 +348,38 @@ def import_staged(
             located = locate_rejects(rejected_recs)
             if located:
                 recs = sorted(located)
-                fixes = pa.table(
-                    {
-                        "rec": pa.array(recs, pa.int64()),
-                        "line": pa.array([located[r][0] for r in recs], pa.int64()),
-                        "raw": pa.array([located[r][1][:RAW_MAX] for r in recs], pa.string()),
-                        "why": pa.array([_refine_reason(located[r][1]) for r in recs], pa.string()),
-                    }
+                load_temp_table(
+                    con,
+                    "_fixes",
+                    [("rec", "BIGINT"), ("line", "BIGINT"), ("raw", "VARCHAR"), ("why", "VARCHAR")],
+                    [(r, located[r][0], located[r][1][:RAW_MAX], _refine_reason(located[r][1])) for r in recs],
                 )
-                con.register("_fixes", fixes)
-                try:
-                    con.execute(
-                        "UPDATE _checked SET _line = f.line, _raw = f.raw, "
-                        "_reason = CASE WHEN _checked._reason = 'unparseable' THEN coalesce(f.why, 'missing ts') ELSE _checked._reason END "
-                        "FROM _fixes f WHERE _checked._rec = f.rec"
-                    )
-                finally:
-                    con.unregister("_fixes")
+                con.execute(
+                    "UPDATE _checked SET _line = f.line, _raw = f.raw, "
+                    "_reason = CASE WHEN _checked._reason = 'unparseable' THEN coalesce(f.why, 'missing ts') ELSE _checked._reason END "
+                    "FROM _fixes f WHERE _checked._rec = f.rec"
+                )
+                con.execute("DROP TABLE _fixes")
         con.execute("UPDATE _checked SET _reason = 'not a JSON object' WHERE _reason = 'unparseable'")
         # any rejected record still without raw text gets its staged fields as JSON
         raw_json = "json_object(" + ", ".join(f"{_lit(c)}, s.{_q(c)}" for c in EVENT_COLUMN_NAMES) + ")::VARCHAR"
-        con.execute(
-            f"UPDATE _checked SET _raw = {raw_json} FROM _stage s "
-            "WHERE _checked._rec = s._rec AND _checked._reason IS NOT NULL AND _checked._raw IS NULL"
-        )
+        missing_raw = con.execute("SELECT count(*) FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchone()
+        if missing_raw and missing_raw[0]:
+            con.execute(
+                f"UPDATE _checked SET _raw = {raw_json} FROM _stage s "
+                "WHERE _checked._rec = s._rec AND _checked._reason IS NOT NULL AND _checked._raw IS NULL"
+            )
 
         # models: resolve each distinct raw name once
         raws = [r[0] for r in con.execute(
             "SELECT DISTINCT coalesce(model_raw, model) FROM _checked WHERE _reason IS NULL AND coalesce(model_raw, model) IS NOT NULL"
         ).fetchall()]
         mapping = resolve_models(raws)
-        con.register(
+        load_temp_table(
+            con,
             "_model_map",
-            pa.table(
-                {
-                    "raw": pa.array(list(mapping), pa.string()),
-                    "model": pa.array([v[0] for v in mapping.values()], pa.string()),
-                    "provider": pa.array([v[1] for v in mapping.values()], pa.string()),
-                }
-            ),
+            [("raw", "VARCHAR"), ("model", "VARCHAR"), ("provider", "VARCHAR")],
+            [(raw, m, p) for raw, (m, p) in mapping.items()],
         )
         try:
             con.execute(
@@ -372,28 +400,29 @@ def import_staged(
                     select_cols.append("coalesce(lower(v.provider), mm.provider)")
                 else:
                     select_cols.append(f"v.{_q(c)}")
+            # a view: the valid rows are read once, by the INSERT below
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _valid AS SELECT coalesce(nullif(event_id, ''), {_event_id_sql()}) AS event_id, "
+                f"CREATE OR REPLACE TEMP VIEW _valid AS SELECT coalesce(nullif(event_id, ''), {_event_id_sql()}) AS event_id, "
                 + ", ".join(f"{_q(c)}" for c in cols if c != "event_id")
                 + ", _rec FROM _checked WHERE _reason IS NULL"
             )
-            valid = int(con.execute("SELECT count(*) FROM _valid").fetchone()[0])  # type: ignore[index]
+            valid = int(con.execute("SELECT count(*) FROM _checked WHERE _reason IS NULL").fetchone()[0])  # type: ignore[index]
             inserted = 0
             if valid:
-                bounds = con.execute("SELECT min(ts), max(ts) FROM _valid").fetchone()
-                assert bounds is not None
+                # record numbers are fixed in _checked; the insert itself may run in parallel
+                con.execute("SET preserve_insertion_order = false")
                 res = con.execute(
                     f"INSERT INTO events ({', '.join(_q(c) for c in cols)}, batch_id) "
                     f"SELECT {', '.join(select_cols)}, ? "
                     "FROM (SELECT * FROM _valid QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _rec) = 1) v "
                     "LEFT JOIN _model_map mm ON mm.raw = coalesce(v.model_raw, v.model) "
-                    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id) "
-                    "ORDER BY v.ts",
+                    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)",
                     [batch_id],
                 ).fetchone()
                 inserted = int(res[0]) if res else 0
+                con.execute("SET preserve_insertion_order = true")
         finally:
-            con.unregister("_model_map")
+            con.execute("DROP TABLE IF EXISTS _model_map")
         counts = con.execute("SELECT count(*), count(*) FILTER (WHERE _reason IS NOT NULL) FROM _checked").fetchone()
         assert counts is not None
         records, rejected = int(counts[0]), int(counts[1])
@@ -402,8 +431,12 @@ def import_staged(
             "UPDATE import_batches SET finished_at = ?, records = ?, imported = ?, duplicates = ?, rejected = ? WHERE batch_id = ?",
             [datetime.now(UTC), records, inserted, duplicates, rejected, batch_id],
         )
-        for t in ("_stage", "_checked", "_valid"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        kind = con.execute(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = '_stage') THEN 'VIEW' ELSE 'TABLE' END"
+        ).fetchone()
+        con.execute("DROP VIEW IF EXISTS _valid")
+        con.execute(f"DROP {kind[0] if kind else 'TABLE'} IF EXISTS _stage")
+        con.execute("DROP TABLE IF EXISTS _checked")
         before_commit_hook(con)
         con.execute("COMMIT")
     except BaseException:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from usagectl.models import Filters
     from usagectl.pricing import PriceBook
 
+from usagectl.store.tables import load_temp_table
+
 PER_MILLION = Decimal(1_000_000)
 
 # group key -> SQL expression over the `priced` relation
@@ -88,19 +90,6 @@ def _per_token(rate_per_million: Decimal) -> Decimal:
     if value != value.quantize(Decimal("1e-12")):
         raise ValueError(f"rate {rate_per_million}/M has more than 6 decimals")
     return value
-
-
-def load_temp_table(
-    con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
-) -> None:
-    """A small session table from Python values, with bound parameters (no pyarrow/pandas:
-    importing them would cost a report more time than its query)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
-    width = len(columns)
-    for i in range(0, len(rows), 200):
-        chunk = rows[i : i + 200]
-        values = ", ".join("(" + ", ".join("?" * width) + ")" for _ in chunk)
-        con.execute(f"INSERT INTO {name} VALUES {values}", [v for row in chunk for v in row])
 
 
 RATE = "DECIMAL(18,12)"
