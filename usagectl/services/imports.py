@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from usagectl.services.context import AppContext
 from usagectl.store import ingest
 from usagectl.store.connection import connect
 
+IMPORT_MEMORY_LIMIT = os.environ.get("USAGECTL_MEMORY_LIMIT", "800MB")
 ProgressFn = Callable[[str, int, int], None]  # (event, done_files, total_files)
 
 
@@ -49,6 +51,8 @@ def import_paths(
     summary = ImportSummary()
     with connect(ctx.db_path) as con:
         con.execute("SET preserve_insertion_order = true")
+        # bounded memory: DuckDB spills to a temp directory beside the database instead
+        con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
         for done, (path, file_fmt) in enumerate(files):
             if progress:
                 progress(str(path), done, len(files))
