@@ -1,0 +1,98 @@
+"""db status / rejects, pricing list / show / check, and the demo, through the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import run, run_json, write_jsonl
+
+EVENTS = [
+    {"event_id": "a", "ts": "2026-03-01T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10, "output_tokens": 1},
+    {"event_id": "b", "ts": "2026-03-02T10:00:00Z", "model_raw": "acme-llm-9", "input_tokens": 7, "output_tokens": 3},
+    {"event_id": "c", "ts": "2026-03-03T10:00:00Z", "model_raw": "acme-llm-9", "input_tokens": 1, "output_tokens": 1},
+]
+
+
+def test_db_status(tmp_path: Path, db_path: Path) -> None:
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", [*EVENTS, '{"oops'])), "--db", str(db_path))
+    out = run_json("db", "status", "--db", str(db_path))
+    ov = out["overview"]
+    assert ov["path"] == str(db_path)
+    assert ov["schema_version"] == ov["code_schema_version"] >= 1
+    assert ov["events"] == 3 and ov["rejects"] == 1 and ov["import_batches"] == 1
+    assert ov["first_event"].startswith("2026-03-01T10:00:00")
+    assert ov["last_event"].startswith("2026-03-03T10:00:00")
+    table = run("db", "status", "--db", str(db_path)).stdout
+    assert "Schema version" in table and str(db_path) in table
+    rejects = run_json("db", "rejects", "--db", str(db_path))
+    assert rejects["rows"][0]["line"] == 4 and rejects["rows"][0]["raw"] == '{"oops'
+
+
+def test_pricing_check_lists_unpriced_usage_and_strict_fails(tmp_path: Path, db_path: Path) -> None:
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(db_path))
+    out = run_json("pricing", "check", "--db", str(db_path))
+    assert out["rows"] == [
+        {"model": "acme-llm-9", "resolved": None, "requests": 2, "total_tokens": 12, "reason": "unknown model"}
+    ]
+    strict = run("pricing", "check", "--strict", "--db", str(db_path), expect=1)
+    assert "acme-llm-9" in strict.stdout and "without a price" in strict.stderr
+
+
+def test_pricing_check_passes_when_everything_is_priced(tmp_path: Path, db_path: Path) -> None:
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS[:1])), "--db", str(db_path))
+    run("pricing", "check", "--strict", "--db", str(db_path))
+
+
+def test_pricing_list_and_show(tmp_path: Path) -> None:
+    listed = {r["model"]: r for r in run_json("pricing", "list", "--at", "2025-07-01")["rows"]}
+    assert listed["o3"]["input"] == 2 and listed["o3"]["output"] == 8
+    assert listed["claude-sonnet-4-5"]["cache_write_1h"] == 6
+    old = {r["model"]: r for r in run_json("pricing", "list", "--at", "2025-06-01")["rows"]}
+    assert old["o3"]["input"] == 10 and old["o3"]["output"] == 40
+    shown = run_json("pricing", "show", "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert shown["overview"]["model"] == "claude-sonnet-4-5"
+    bands = {(r["service_tier"], r["band"]): r for r in shown["rows"]}
+    assert bands[("standard", "> 200,000 input")]["output"] == 22.5
+    assert bands[("batch", "≤ 200,000 input")]["input"] == 1.5
+    assert "no price table knows" in run("pricing", "show", "gpt-4o-super", expect=2).stderr
+
+
+def test_broken_user_price_table_is_exit_2_naming_file_and_key(tmp_path: Path) -> None:
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    (prices / "mine.toml").write_text(
+        'provider = "acme"\n[[model]]\nid = "acme-llm-9"\n[[model.price]]\nsource = "x"\nchecked = 2026-01-01\ninput = -1\noutput = 2\n'
+    )
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[pricing]\ndir = "{prices}"\n')
+    result = run("pricing", "list", "--config", str(cfg), expect=2)
+    assert "mine.toml" in result.stderr and "input" in result.stderr
+
+
+def test_user_price_table_prices_an_unknown_model(tmp_path: Path, db_path: Path) -> None:
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    (prices / "acme.toml").write_text(
+        'provider = "acme"\n[[model]]\nid = "acme-llm-9"\n[[model.price]]\nsource = "https://acme.example/pricing"\n'
+        "checked = 2026-01-01\ninput = 1.00\noutput = 2.00\n"
+    )
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[pricing]\ndir = "{prices}"\n')
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(db_path), "--config", str(cfg))
+    out = run_json("report", "by", "model", "--since", "2026-03-01", "--until", "2026-03-31",
+                   "--db", str(db_path), "--config", str(cfg))  # fmt: skip
+    rows = {r["model"]: r for r in out["rows"]}
+    # (7 + 1) input x $1/M + (3 + 1) output x $2/M = 0.000016
+    assert rows["acme-llm-9"]["cost_usd"] == 0.000016
+    assert out["totals"]["unpriced_requests"] == 0
+
+
+def test_demo_imports_and_shows_the_month_overview(tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    result = run("demo", "--db", str(db), "--days", "20")
+    assert "Usage overview" in result.stdout and "Model distribution" in result.stdout
+    assert "Imported" in result.stderr
+    status = run_json("db", "status", "--db", str(db))
+    assert status["overview"]["events"] > 1000
+    again = run_json("demo", "--db", str(db), "--days", "20")
+    assert again["report"] == "month" and again["totals"]["requests"] > 0
