@@ -175,9 +175,7 @@ def build_sql(lo: int, hi: int, n_unique: int, seed: int, dup_per_10k: int) -> s
     member_w["0"] = 4.0  # shared: no member
     member_pick = _pick(u("sess", "member", 10000), member_w, {k: k for k in member_w})
     feature_names = list(FEATURES)
-    feature_pick = _pick(
-        u("sess", "feature", 10000), FEATURES, {f: str(n) for n, f in enumerate(feature_names)}
-    )
+    feature_pick = _pick(u("sess", "feature", 10000), FEATURES, {f: str(n) for n, f in enumerate(feature_names)})
     model_case = (
         "CASE fi "
         + " ".join(
@@ -241,9 +239,7 @@ s3 AS (
         CASE WHEN fi IN ({fx["agents"]}, {fx["code-review"]}, {fx["batch-summaries"]}) THEN 'api'
              WHEN fi = {fx["chat"]} AND {u("sess", "plat", 100)} < 10 THEN 'integration'
              WHEN {u("sess", "plat", 100)} < 25 THEN 'mobile' ELSE 'web' END AS platform,
-        pos = 0 AND (fi = {fx["analysis"]} OR (fi = {fx["chat"]} AND {
-        u("sess", "file", 100)
-    } < 8)) AS has_file,
+        pos = 0 AND (fi = {fx["analysis"]} OR (fi = {fx["chat"]} AND {u("sess", "file", 100)} < 8)) AS has_file,
         CASE WHEN fi = {fx["analysis"]} THEN {u("sess", "fidx", 16)} ELSE {u("sess", "fidx", len(FILES))} END
             AS fidx
     FROM s2
@@ -259,13 +255,9 @@ s4 AS (
         END AS msg,
         CASE
             WHEN fi = {fx["agents"]} AND mo = {M["claude-sonnet-4-5"]} AND {u("sess", "long", 100)} < 8
-                THEN least(240000, 150000 + {u("sess", "sys", 12000)} + pos * (1500 + {
-        u("sess", "grow", 5000)
-    }))
+                THEN least(240000, 150000 + {u("sess", "sys", 12000)} + pos * (1500 + {u("sess", "grow", 5000)}))
             WHEN fi = {fx["agents"]}
-                THEN least(150000, 14000 + {u("sess", "sys", 12000)} + pos * (1500 + {
-        u("sess", "grow", 5000)
-    }))
+                THEN least(150000, 14000 + {u("sess", "sys", 12000)} + pos * (1500 + {u("sess", "grow", 5000)}))
             WHEN fi = {fx["batch-summaries"]} THEN 250 + {u("j", "sys", 200)}
             ELSE 300 + {u("sess", "sys", 2200)} + pos * (250 + {u("sess", "grow", 900)})
                  + CASE WHEN fi = {fx["analysis"]} AND pos > 0 THEN {ftok}[fidx + 1] ELSE 0 END
@@ -315,9 +307,7 @@ lines AS (
         '"source":"bench"',
         {s("provider", "provider")},
         {s("model", f"{models}[mo + 1]")},
-        {
-        s("model_raw", f"CASE WHEN {u('sess', 'raw', 10)} < 4 THEN {raws}[mo + 1] ELSE {models}[mo + 1] END")
-    },
+        {s("model_raw", f"CASE WHEN {u('sess', 'raw', 10)} < 4 THEN {raws}[mo + 1] ELSE {models}[mo + 1] END")},
         '"requests":1',
         {n("input_tokens", "CASE WHEN err THEN 0 ELSE tin - cr - cw END")},
         {n("cache_read_tokens", "CASE WHEN err THEN 0 ELSE cr END")},
@@ -326,14 +316,10 @@ lines AS (
             {n("cache_write_1h_tokens", "CASE WHEN err THEN 0 ELSE cw1h END")} END,
         {n("output_tokens", "CASE WHEN err THEN 0 ELSE out END")},
         {n("reasoning_tokens", "CASE WHEN err THEN 0 ELSE rsn END")},
-        CASE WHEN tool = 'web_search' AND NOT err THEN {
-        n("web_search_requests", f"1 + {u('j', 'ws', 3)}")
-    } END,
+        CASE WHEN tool = 'web_search' AND NOT err THEN {n("web_search_requests", f"1 + {u('j', 'ws', 3)}")} END,
         {s("service_tier", f"CASE WHEN fi = {fx['batch-summaries']} THEN 'batch' ELSE 'standard' END")},
         CASE WHEN mem > 0 THEN {s("member", f"{members_list}[mem]")} END,
-        CASE WHEN (mem > 0 AND org) THEN {s("team", f"{teams}[mem]")} || ',' || {
-        s("department", f"{depts}[mem]")
-    }
+        CASE WHEN (mem > 0 AND org) THEN {s("team", f"{teams}[mem]")} || ',' || {s("department", f"{depts}[mem]")}
                                           || ',' || {s("cost_center", f"{ccs}[mem]")}
              WHEN fi = {
         fx["batch-summaries"]
@@ -370,9 +356,7 @@ lines AS (
         {s("message_id", f"'msg_' || hex(hash(j, {S}, 'mid'))")},
         CASE WHEN NOT err THEN {n("message_tokens", "msg")} || ',' || {n("context_tokens", "ctx")} || ','
                                || {n("file_tokens", "file")} END,
-        CASE WHEN tool IS NOT NULL AND NOT err THEN {
-        n("tool_output_tokens", f"out * {u('j', 'to', 60)} // 100")
-    } END,
+        CASE WHEN tool IS NOT NULL AND NOT err THEN {n("tool_output_tokens", f"out * {u('j', 'to', 60)} // 100")} END,
         {
         n(
             "latency_ms",
@@ -469,22 +453,14 @@ def check_event(line: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--events", type=int, required=True, help="lines to write, duplicates included")
-    ap.add_argument(
-        "--out", type=Path, required=True, help="output .jsonl (with --files: name-000.jsonl ...)"
-    )
+    ap.add_argument("--out", type=Path, required=True, help="output .jsonl (with --files: name-000.jsonl ...)")
     ap.add_argument("--files", type=int, default=1, help="split into this many files (slices of time)")
     ap.add_argument("--days", type=int, default=365, help="days ending 2026-11-25 (default 365)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument(
-        "--dup-rate", type=float, default=0.01, help="share of events written twice (default 0.01)"
-    )
-    ap.add_argument(
-        "--bad-lines", type=float, default=0.0, help="share of malformed lines to append, e.g. 0.001"
-    )
+    ap.add_argument("--dup-rate", type=float, default=0.01, help="share of events written twice (default 0.01)")
+    ap.add_argument("--bad-lines", type=float, default=0.0, help="share of malformed lines to append, e.g. 0.001")
     ap.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: all cores)")
     ap.add_argument("--verify-all", action="store_true", help="parse every line back with Python json")
     args = ap.parse_args(argv)
@@ -498,9 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = [args.out]
     else:
         width = max(3, len(str(args.files - 1)))
-        paths = [
-            args.out.with_name(f"{args.out.stem}-{k:0{width}d}{args.out.suffix}") for k in range(args.files)
-        ]
+        paths = [args.out.with_name(f"{args.out.stem}-{k:0{width}d}{args.out.suffix}") for k in range(args.files)]
 
     con = duckdb.connect()
     if args.threads:
@@ -563,9 +537,7 @@ def main(argv: list[str] | None = None) -> int:
             assert failed == bad_here, f"{path}: {failed} lines failed, {bad_here} malformed were written"
             continue
         tail = _last_lines(path, (bad_here + 2500) * 1500)
-        for line in (
-            _first_lines(path, 2000) + tail[max(0, len(tail) - bad_here - 2000) : len(tail) - bad_here]
-        ):
+        for line in _first_lines(path, 2000) + tail[max(0, len(tail) - bad_here - 2000) : len(tail) - bad_here]:
             check_event(line)
             checked += 1
     seconds = time.perf_counter() - t0

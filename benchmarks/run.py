@@ -44,10 +44,11 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
         "sys.stderr.write(f'{dt} {rss} {p.returncode}\\n')\n"
         "sys.stdout.buffer.write(p.stdout)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, env=env)
+    proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, env=env, check=False)
     seconds, rss, code = proc.stderr.decode().split()[-3:]
     if int(code) != 0:
-        raise SystemExit(f"failed ({code}): {' '.join(cmd)}")
+        again = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        raise SystemExit(f"failed ({code}): {' '.join(cmd)}\n{again.stderr[-2000:]}")
     return float(seconds), float(rss), proc.stdout.decode()
 
 
@@ -74,11 +75,14 @@ def bench(size: str, repeats: int) -> dict[str, object]:
         if p.exists():
             p.unlink()
     env = dict(os.environ, CI="true", USAGECTL_CONFIG=str(OUT / "none.toml"))
+    # as an installed package runs: with its bytecode cached (this sandbox sets the variable)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     (OUT / "none.toml").write_text('[display]\ntimezone = "UTC"\n')
     files = sorted(str(p) for p in data.glob("*.jsonl"))
     size_bytes = sum(Path(f).stat().st_size for f in files)
     secs, rss, out = measure([*usagectl(), "import", str(data), "--db", str(db), "--json"], env)
     summary = json.loads(out)
+    measure([*usagectl(), "report", "month", "--month", "2026-11", "--db", str(db), "--json"], env)  # warm-up
     month_times = []
     for _ in range(repeats):
         t, r, _ = measure([*usagectl(), "report", "month", "--month", "2026-11", "--db", str(db), "--json"], env)
@@ -107,7 +111,9 @@ def bench(size: str, repeats: int) -> dict[str, object]:
 
 
 def help_time(repeats: int) -> float:
-    return statistics.median(measure([*usagectl(), "--help"])[0] for _ in range(repeats))
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return statistics.median(measure([*usagectl(), "--help"], env)[0] for _ in range(repeats))
 
 
 def write_results(rows: list[dict[str, object]], help_s: float) -> None:
@@ -116,14 +122,20 @@ def write_results(rows: list[dict[str, object]], help_s: float) -> None:
     lines = [
         "# Benchmark results",
         "",
-        f"Recorded {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python benchmarks/run.py` "
-        f"(whole processes, warm page cache; report timings are the median of several runs).",
+        (
+            f"Recorded {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python benchmarks/run.py` "
+            f"(whole processes, warm page cache; report timings are the median of several runs)."
+        ),
         "",
-        f"Machine: {os.cpu_count()} cores, {_mem_gib():.0f} GiB RAM, {platform.platform()}, "
-        f"Python {platform.python_version()}, duckdb {duckdb.__version__}.",
+        (
+            f"Machine: {os.cpu_count()} cores, {_mem_gib():.0f} GiB RAM, {platform.platform()}, "
+            f"Python {platform.python_version()}, duckdb {duckdb.__version__}."
+        ),
         "",
-        "Data: `benchmarks/gen_events.py` canonical JSONL over 365 days ending 2026-11-25, ~1 % duplicate "
-        "lines and 0.1 % malformed lines, split into several files.",
+        (
+            "Data: `benchmarks/gen_events.py` canonical JSONL over 365 days ending 2026-11-25, ~1 % duplicate "
+            "lines and 0.1 % malformed lines, split into several files."
+        ),
         "",
         "| events (lines) | files | MB | import | import peak RSS | imported / dup / rejected | re-import (unchanged) | `report month` | `report daily` (11 months) | db size |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -35,7 +35,9 @@ def _commands(group: typer.Typer, prefix: str = "") -> list[str]:
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = _commands(app)
-    assert {"import", "demo", "report month", "report daily", "report by model", "db status", "pricing check"} <= set(commands)
+    assert {"import", "demo", "report month", "report daily", "report by model", "db status", "pricing check"} <= set(
+        commands
+    )
     for cmd in commands:
         result = run(*cmd.split(), "--help")
         assert "Usage:" in result.stdout
@@ -85,7 +87,5 @@ def test_every_package_directory_is_packaged() -> None:
     import tomllib
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {
-        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "usagectl").rglob("__init__.py")
-    }
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "usagectl").rglob("__init__.py")}
     assert found <= listed, found - listed

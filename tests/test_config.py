@@ -57,7 +57,7 @@ def test_members_timezone_and_pricing_dir(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("[plan]\nmonthly_token_quota = -5\n", "[plan] monthly_token_quota: must be a positive integer, got -5"),
-        ("[plan]\nmonthly_token_quota = \"lots\"\n", "[plan] monthly_token_quota: must be a positive integer"),
+        ('[plan]\nmonthly_token_quota = "lots"\n', "[plan] monthly_token_quota: must be a positive integer"),
         ('[display]\ntimezone = "Mars/Base"\n', "[display] timezone: unknown time zone 'Mars/Base'"),
         ('[display]\nweek_start = "someday"\n', "[display] week_start: must be a weekday name"),
         ('[display]\ncurrency = "EUR"\n', "[display] currency: only USD is supported"),

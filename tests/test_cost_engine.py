@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-
 from tests.helpers import run, write_jsonl
 from usagectl.config import Config
 from usagectl.models import Filters
@@ -89,7 +88,9 @@ def test_bands_for_requests_and_buckets(tmp_path: Path, db_path: Path) -> None:
     flt = Filters(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(2100, 1, 1, tzinfo=UTC), tz="UTC")
     with connect(db_path, read_only=True) as con:
         q.prepare_session(con, book, {}, flt)
-        got = dict(con.execute("SELECT event_id, cost FROM (" + q._filtered(flt).sql + ")", q._filtered(flt).params).fetchall())
+        got = dict(
+            con.execute("SELECT event_id, cost FROM (" + q._filtered(flt).sql + ")", q._filtered(flt).params).fetchall()
+        )
     m = Decimal(1_000_000)
     assert got["at"] == (50_000 * Decimal(3) + 150_000 * Decimal("0.30") + 1000 * Decimal(15)) / m
     assert got["over"] == (50_000 * Decimal(6) + 150_001 * Decimal("0.60") + 1000 * Decimal("22.50")) / m

@@ -37,8 +37,7 @@ def _ts(ev: dict[str, Any]) -> datetime:
 
 def _total_input(ev: dict[str, Any]) -> int:
     return sum(
-        ev.get(k, 0)
-        for k in ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
+        ev.get(k, 0) for k in ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
     )
 
 
@@ -265,6 +264,4 @@ def test_end_is_today_with_now() -> None:
     now = datetime.now(UTC)
     evs = generate_events(now.date(), days=3, now=now, scale=0.2)
     assert all(_ts(e) <= now for e in evs)
-    assert all(
-        _ts(e) >= datetime.combine(now.date() - timedelta(days=2), datetime.min.time(), UTC) for e in evs
-    )
+    assert all(_ts(e) >= datetime.combine(now.date() - timedelta(days=2), datetime.min.time(), UTC) for e in evs)

@@ -19,8 +19,22 @@ from usagectl.services.imports import import_paths
 from usagectl.store import ingest
 
 GOOD = [
-    {"event_id": "e1", "ts": "2025-11-03T10:00:00.000Z", "model_raw": "gpt-4o", "input_tokens": 1000, "output_tokens": 200, "member": "alice"},
-    {"event_id": "e2", "ts": "2025-11-03T11:00:00Z", "model_raw": "claude-sonnet-4-5-20250929", "input_tokens": 10, "cache_read_tokens": 5000, "output_tokens": 300},
+    {
+        "event_id": "e1",
+        "ts": "2025-11-03T10:00:00.000Z",
+        "model_raw": "gpt-4o",
+        "input_tokens": 1000,
+        "output_tokens": 200,
+        "member": "alice",
+    },
+    {
+        "event_id": "e2",
+        "ts": "2025-11-03T11:00:00Z",
+        "model_raw": "claude-sonnet-4-5-20250929",
+        "input_tokens": 10,
+        "cache_read_tokens": 5000,
+        "output_tokens": 300,
+    },
     {"ts": "2025-11-04 09:30:00", "model": "gpt-4o-mini", "input_tokens": 50, "output_tokens": 5, "session_id": "s1"},
 ]
 
@@ -44,14 +58,23 @@ def test_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:
     second = run_json("import", str(f), "--db", str(db_path))
     assert second["imported"] == 0 and second["per_file"][0]["unchanged"] is True
     # the same events in a different file (new bytes, same identities) are duplicates
-    g = write_jsonl(tmp_path / "b.jsonl", [*GOOD, {"event_id": "e4", "ts": "2025-11-05T00:00:00Z", "model": "gpt-4o", "input_tokens": 1}])
+    g = write_jsonl(
+        tmp_path / "b.jsonl",
+        [*GOOD, {"event_id": "e4", "ts": "2025-11-05T00:00:00Z", "model": "gpt-4o", "input_tokens": 1}],
+    )
     third = run_json("import", str(g), "--db", str(db_path))
     assert (third["records"], third["imported"], third["duplicates"]) == (4, 1, 3)
     assert _count(db_path, "SELECT count(*) FROM events") == 4
 
 
 def test_event_without_id_gets_a_deterministic_id_across_formats(tmp_path: Path, db_path: Path) -> None:
-    rec = {"ts": "2025-11-04T09:30:00Z", "model": "gpt-4o-mini", "input_tokens": 50, "output_tokens": 5, "member": "bob"}
+    rec = {
+        "ts": "2025-11-04T09:30:00Z",
+        "model": "gpt-4o-mini",
+        "input_tokens": 50,
+        "output_tokens": 5,
+        "member": "bob",
+    }
     j = write_jsonl(tmp_path / "x.jsonl", [rec])
     c = tmp_path / "x.csv"
     with c.open("w", newline="") as fh:
@@ -185,7 +208,7 @@ def test_crash_mid_import_loses_only_that_import(tmp_path: Path, db_path: Path) 
         import_paths(make_context(None, Path({str(db_path)!r})), [Path({str(bad)!r})])
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 9, proc.stderr
     assert _count(db_path, "SELECT count(*) FROM events") == 1
     assert _count(db_path, "SELECT count(*) FROM import_batches") == 1

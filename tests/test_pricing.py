@@ -207,9 +207,7 @@ def test_gemini_25_pro_long_context(book: PriceBook) -> None:
 
 
 def test_requests_over_one_never_get_the_long_context_band(book: PriceBook) -> None:
-    res = book.cost(
-        model_raw="claude-sonnet-4-5", ts=TS, requests=5, input_tokens=300_000, output_tokens=1_000
-    )
+    res = book.cost(model_raw="claude-sonnet-4-5", ts=TS, requests=5, input_tokens=300_000, output_tokens=1_000)
     # base rates: 300,000 x 3 + 1,000 x 15 = 0.9 + 0.015
     assert res.total == D("0.915")
     assert res.applied is not None
@@ -278,21 +276,13 @@ def test_unpriced_tiers(book: PriceBook) -> None:
     flex = book.cost(model_raw="gpt-4o", ts=TS, input_tokens=1_000, service_tier="flex")
     assert flex.total is None and flex.unpriced_reason == "service tier 'flex' is not priced for gpt-4o"
     odd = book.cost(model_raw="gpt-4o", ts=TS, input_tokens=1_000, service_tier="scale")
-    assert (
-        odd.total is None
-        and odd.unpriced_reason is not None
-        and "unknown service tier" in odd.unpriced_reason
-    )
+    assert odd.total is None and odd.unpriced_reason is not None and "unknown service tier" in odd.unpriced_reason
 
 
 def test_openai_priority_and_flex(book: PriceBook) -> None:
-    prio = book.cost(
-        model_raw="gpt-5", ts=TS, service_tier="priority", input_tokens=1_000_000, output_tokens=1_000_000
-    )
+    prio = book.cost(model_raw="gpt-5", ts=TS, service_tier="priority", input_tokens=1_000_000, output_tokens=1_000_000)
     assert prio.total == D("22.50")  # 2.50 + 20
-    flex = book.cost(
-        model_raw="o4-mini", ts=TS, service_tier="flex", input_tokens=1_000_000, output_tokens=1_000_000
-    )
+    flex = book.cost(model_raw="o4-mini", ts=TS, service_tier="flex", input_tokens=1_000_000, output_tokens=1_000_000)
     assert flex.total == D("2.75")  # (1.10 + 4.40) / 2
 
 
@@ -466,9 +456,7 @@ id = "gpt-4.1"
         ("f: after prefix", "openai/gpt-4o-2024-11-20", "gpt-4o"),
     ],
 )
-def test_resolution_rules(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: str, raw: str, expected: str
-) -> None:
+def test_resolution_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: str, raw: str, expected: str) -> None:
     book = book_from(tmp_path, RULES_TABLE, monkeypatch)
     assert book.resolve(raw) == expected, rule
 
@@ -492,9 +480,7 @@ def test_resolution_rules(
         "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4",
     ],
 )
-def test_unknown_names_do_not_resolve(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw: str | None
-) -> None:
+def test_unknown_names_do_not_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw: str | None) -> None:
     book = book_from(tmp_path, RULES_TABLE, monkeypatch)
     assert book.resolve(raw) is None
 
@@ -551,9 +537,7 @@ id = "n"
 """
 
 
-def test_explicit_tier_does_not_carry_over_the_threshold(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_explicit_tier_does_not_carry_over_the_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     book = book_from(tmp_path, TIER_TABLE, monkeypatch)
     assert book.cost(model_raw="m", ts=TS, service_tier="priority", input_tokens=100).total == D("0.0002")
     res = book.cost(model_raw="m", ts=TS, service_tier="priority", input_tokens=101)
@@ -595,9 +579,7 @@ def test_no_period_valid_is_unpriced(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert book.cost(model_raw="m", ts=datetime(2026, 1, 1, tzinfo=UTC), input_tokens=1).total is not None
     # until = 2027-01-01T00:00+01:00 is 2026-12-31T23:00Z, exclusive
     assert book.cost(model_raw="m", ts=datetime(2026, 12, 31, 22, 59, 59, tzinfo=UTC), input_tokens=1).total
-    assert (
-        book.cost(model_raw="m", ts=datetime(2026, 12, 31, 23, 0, tzinfo=UTC), input_tokens=1).total is None
-    )
+    assert book.cost(model_raw="m", ts=datetime(2026, 12, 31, 23, 0, tzinfo=UTC), input_tokens=1).total is None
     # naive timestamps are taken as UTC
     assert book.cost(model_raw="m", ts=datetime(2026, 6, 1), input_tokens=100).total == D("0.0001")
     assert book.cost(model_raw="m", ts=datetime(2025, 12, 31, 23, 59), input_tokens=100).total is None
@@ -746,10 +728,7 @@ def broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> str:
             "bad.toml: model[0] (m) price[0].source: missing required key",
         ),
         (
-            (
-                'provider = "acme"\n[[model]]\nid = "m"\n  [[model.price]]\n  source = "s"\n'
-                "  input = 1\n  output = 2\n"
-            ),
+            ('provider = "acme"\n[[model]]\nid = "m"\n  [[model.price]]\n  source = "s"\n  input = 1\n  output = 2\n'),
             "bad.toml: model[0] (m) price[0].checked: missing required key",
         ),
         (
@@ -847,9 +826,7 @@ def test_duplicate_id_across_files(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     write(d, "a.toml", 'provider = "acme"\n[[model]]\nid = "m"\n' + GOOD_PRICE)
     write(d, "b.toml", 'provider = "other"\n[[model]]\nid = "m"\n' + GOOD_PRICE)
     monkeypatch.setenv("USAGECTL_PRICING_DIR", str(d))
-    with pytest.raises(
-        PricingError, match=r"b\.toml: model\[0\] \(m\) id: duplicate id, also defined at .*a\.toml"
-    ):
+    with pytest.raises(PricingError, match=r"b\.toml: model\[0\] \(m\) id: duplicate id, also defined at .*a\.toml"):
         load_pricebook()
 
 

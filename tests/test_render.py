@@ -533,9 +533,7 @@ def test_empty_report_says_so() -> None:
     report = Report("by-model", "Usage by model", {}, by_model_report().columns, (), {})
     assert "No rows." in render(report, OutputFormat.TABLE, width=80, color=False)
     assert "_No rows._" in render(report, OutputFormat.MARKDOWN)
-    assert (
-        render(report, OutputFormat.CSV) == "model,requests,input_tokens,output_tokens,cost_usd,share_pct\r\n"
-    )
+    assert render(report, OutputFormat.CSV) == "model,requests,input_tokens,output_tokens,cost_usd,share_pct\r\n"
     assert json.loads(render(report, OutputFormat.JSON))["rows"] == []
 
 

@@ -129,7 +129,12 @@ def test_daily_and_by_model_with_filters(loaded: Path) -> None:
     assert [r["date"] for r in daily["rows"]] == ["2025-11-03", "2025-11-04", "2025-11-05"]
     assert daily["totals"]["cost_usd"] == 0.994501  # 0.9945006 rounded to 6 places
     by_model = run_json("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30", "--db", str(loaded))
-    assert [r["model"] for r in by_model["rows"]] == ["claude-sonnet-4-5", "gpt-4o-mini", "gpt-4o", "mistral-large-2411"]
+    assert [r["model"] for r in by_model["rows"]] == [
+        "claude-sonnet-4-5",
+        "gpt-4o-mini",
+        "gpt-4o",
+        "mistral-large-2411",
+    ]
     only = run_json("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30",
                     "--model", "claude-sonnet-4.5", "--db", str(loaded))  # fmt: skip
     assert [r["model"] for r in only["rows"]] == ["claude-sonnet-4-5"]

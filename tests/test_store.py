@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.helpers import run
 from usagectl.errors import DatabaseBusyError, DatabaseTooNewError
 from usagectl.store import schema
 from usagectl.store.connection import connect
-from tests.helpers import run
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -55,9 +55,8 @@ def test_failed_migration_rolls_back_with_its_record(db_path: Path, monkeypatch:
     real = schema.available()
     bad = schema.Migration(len(real) + 1, "broken", "CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;")
     monkeypatch.setattr(schema, "available", lambda: [*real, bad])
-    with pytest.raises(duckdb.Error):
-        with connect(db_path):
-            pass
+    with pytest.raises(duckdb.Error), connect(db_path):
+        pass
     monkeypatch.setattr(schema, "available", lambda: real)
     with connect(db_path) as con:
         assert schema.current_version(con) == len(real)
@@ -67,9 +66,8 @@ def test_failed_migration_rolls_back_with_its_record(db_path: Path, monkeypatch:
 def test_database_newer_than_code_is_refused(db_path: Path) -> None:
     with connect(db_path) as con:
         con.execute("INSERT INTO schema_migrations (version, name) VALUES (99, 'from_the_future')")
-    with pytest.raises(DatabaseTooNewError, match="schema version 99"):
-        with connect(db_path):
-            pass
+    with pytest.raises(DatabaseTooNewError, match="schema version 99"), connect(db_path):
+        pass
     result = run("db", "status", "--db", str(db_path), expect=3)
     assert "newer than this usagectl" in result.stderr
 
@@ -97,9 +95,8 @@ def test_busy_database_is_a_clear_error_with_exit_3(db_path: Path, tmp_path: Pat
         while not ready.exists():
             assert time.time() < deadline, "lock holder did not start"
             time.sleep(0.05)
-        with pytest.raises(DatabaseBusyError, match="busy"):
-            with connect(db_path, read_only=True):
-                pass
+        with pytest.raises(DatabaseBusyError, match="busy"), connect(db_path, read_only=True):
+            pass
         result = run("report", "month", "--db", str(db_path), expect=3)
         assert "is busy" in result.stderr
         assert "Traceback" not in result.stderr

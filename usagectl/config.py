@@ -109,9 +109,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     plan = _table(data, "plan", path)
     quota = plan.get("monthly_token_quota")
     if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota <= 0):
-        raise ConfigError(
-            f"config {path}: [plan] monthly_token_quota: must be a positive integer, got {quota!r}"
-        )
+        raise ConfigError(f"config {path}: [plan] monthly_token_quota: must be a positive integer, got {quota!r}")
 
     display = _table(data, "display", path)
     tz = _opt_str(display, "timezone", "[display]", path)
@@ -119,9 +117,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         validate_timezone(tz, where=f"config {path}: [display] timezone")
     week_start = (_opt_str(display, "week_start", "[display]", path) or "monday").lower()
     if week_start not in WEEKDAYS:
-        raise ConfigError(
-            f"config {path}: [display] week_start: must be a weekday name, got {week_start!r}"
-        )
+        raise ConfigError(f"config {path}: [display] week_start: must be a weekday name, got {week_start!r}")
     currency = _opt_str(display, "currency", "[display]", path) or "USD"
     if currency.upper() != "USD":
         raise ConfigError(

@@ -421,11 +421,7 @@ def _model(table: Any, where: _Where, provider: str, file: str) -> ModelInfo:
     far_past = datetime.min.replace(tzinfo=UTC)
     periods.sort(key=lambda jp: jp[1].valid_from or far_past)
     for (ja, a), (jb, b) in pairwise(periods):
-        if (
-            a.valid_to is None
-            or (b.valid_from is not None and a.valid_to > b.valid_from)
-            or b.valid_from is None
-        ):
+        if a.valid_to is None or (b.valid_from is not None and a.valid_to > b.valid_from) or b.valid_from is None:
             raise where.key(f"price[{jb}]").fail(
                 f"overlaps price[{ja}] (periods [{_fmt_bound(a.valid_from, 'ever')}, "
                 f"{_fmt_bound(a.valid_to, 'open')}) and [{_fmt_bound(b.valid_from, 'ever')}, "
@@ -560,8 +556,7 @@ class PriceBook:
                 if owner is not None and owner is not item:
                     what = "is the id of" if owner.model.id == alias else "is also claimed by"
                     raise item.where.key(f"aliases[{k}]").fail(
-                        f"alias {alias!r} {what} model {owner.model.id!r} "
-                        f"({owner.where.file}: {owner.where.path})"
+                        f"alias {alias!r} {what} model {owner.model.id!r} ({owner.where.file}: {owner.where.path})"
                     )
                 claims[alias] = item
         return cls({mid: item.model for mid, item in merged.items()}, files, digest.hexdigest())
@@ -767,9 +762,7 @@ def _normalise_tier(service_tier: str | None) -> str:
     return "standard" if tier in _STANDARD_ALIASES else tier
 
 
-def _tier_rates(
-    band_rates: Rates, own: TierPrice | None, inherited: TierPrice | None, tier: str
-) -> Rates | None:
+def _tier_rates(band_rates: Rates, own: TierPrice | None, inherited: TierPrice | None, tier: str) -> Rates | None:
     """Rates of ``tier`` on a band: the band's own tier price, else (long-context bands only) the
     period's tier when it is a multiplier. Explicit rates never carry over to another band."""
     if tier == "standard":

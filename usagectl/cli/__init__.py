@@ -17,7 +17,6 @@ from usagectl.cli import report as report_cmd
 from usagectl.errors import ExitCode, UsagectlError
 
 
-
 def report_error(exc: UsagectlError) -> int:
     """Print an expected failure on stderr (no traceback) and return its exit code."""
     if os.environ.get("USAGECTL_DEBUG"):
@@ -84,7 +83,7 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(int(ExitCode.OK))
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         if os.environ.get("USAGECTL_DEBUG"):
             raise
         print(f"usagectl: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -13,7 +13,9 @@ app = typer.Typer(help="The database: status and rejected records.", no_args_is_
 
 
 @app.command("status")
-def status(fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None) -> None:
+def status(
+    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None
+) -> None:
     """Path, schema version, event count and date range."""
     from usagectl.services.admin import db_status
     from usagectl.services.context import make_context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,7 +14,7 @@ from usagectl.render import OutputFormat, render_report
 
 def demo(
     db: Annotated[
-        Optional[Path], typer.Option("--db", help="Demo database (default: usagectl-demo.duckdb in the user data dir).")
+        Path | None, typer.Option("--db", help="Demo database (default: usagectl-demo.duckdb in the user data dir).")
     ] = None,
     days: int = typer.Option(90, "--days", help="Days of history, ending today."),
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same data)."),
@@ -23,9 +23,9 @@ def demo(
     config: ConfigOpt = None,
 ) -> None:
     """Generate a realistic team's usage (90 days ending today), import it, show this month."""
+    from usagectl.render import render_import_summary
     from usagectl.services import reports
     from usagectl.services.demo_run import run_demo
-    from usagectl.render import render_import_summary
 
     ctx, summary = run_demo(db, config, days=days, seed=seed)
     render_import_summary(summary, sys.stderr)

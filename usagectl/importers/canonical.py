@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from usagectl.errors import InputError, UsageError
 
@@ -55,7 +55,7 @@ def detect_format(path: Path) -> str:
 
 def open_text_or_binary(path: Path) -> IO[bytes]:
     if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return path.open("rb")
 
 

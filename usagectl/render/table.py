@@ -151,15 +151,10 @@ def _fit_soft(cols: Sequence[_Col], avail: int, str_floor: int | None) -> list[i
     """Widths that fit without folding a number or a header word, or None."""
     widths = [c.want for c in cols]
     # numeric headers wrap onto more lines first, then text columns wrap or fold
-    _shrink(
-        widths, [max(c.data_width, c.word_width, 1) if c.numeric else w for c, w in zip(cols, widths)], avail
-    )
+    _shrink(widths, [max(c.data_width, c.word_width, 1) if c.numeric else w for c, w in zip(cols, widths)], avail)
     _shrink(
         widths,
-        [
-            w if c.numeric or str_floor is None else min(w, max(c.word_width, str_floor))
-            for c, w in zip(cols, widths)
-        ],
+        [w if c.numeric or str_floor is None else min(w, max(c.word_width, str_floor)) for c, w in zip(cols, widths)],
         avail,
     )
     return widths if sum(widths) <= avail else None

@@ -152,9 +152,7 @@ def report_to_jsonable(report: Report) -> dict[str, Any]:
         "totals": {k: json_cell(v, kinds.get(k, "")) for k, v in report.totals.items()},
     }
     if report.overview:
-        doc["overview"] = {
-            key: json_cell(value, overview_kind(key, value)) for key, _label, value in report.overview
-        }
+        doc["overview"] = {key: json_cell(value, overview_kind(key, value)) for key, _label, value in report.overview}
     for section in report.sections:
         doc[section.key] = _json_rows(section.columns, section.rows)
     return doc
@@ -263,9 +261,7 @@ def write_markdown(report: Report, out: TextIO) -> None:
         lines += [f"_Filters: {md_escape(ftext)}_", ""]
     if report.overview:
         for key, label, value in report.overview:
-            lines.append(
-                f"- **{md_escape(label)}:** {md_escape(display_cell(value, overview_kind(key, value)))}"
-            )
+            lines.append(f"- **{md_escape(label)}:** {md_escape(display_cell(value, overview_kind(key, value)))}")
         lines.append("")
     if report.rows:
         lines += _md_table(report.columns, report.rows, report.totals)

@@ -99,9 +99,11 @@ def pricing_list(ctx: AppContext, at: str | None = None) -> Report:
             row["note"] = "no price at this date"
         else:
             row.update(_rates(applied.rates))
-            row["note"] = "long context tier" if any(
-                r.min_input_exclusive > 0 for r in book.rate_rows() if r.model == m.id
-            ) else ""
+            row["note"] = (
+                "long context tier"
+                if any(r.min_input_exclusive > 0 for r in book.rate_rows() if r.model == m.id)
+                else ""
+            )
         row["aliases"] = len(m.aliases)
         rows.append(row)
     return Report(
@@ -131,7 +133,9 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
     book = ctx.pricebook()
     model_id = book.resolve(model)
     if model_id is None:
-        raise UsageError(f"no price table knows the model {model!r}", hint="usagectl pricing list shows the known models")
+        raise UsageError(
+            f"no price table knows the model {model!r}", hint="usagectl pricing list shows the known models"
+        )
     info = book.get(model_id)
     assert info is not None
     when = _at(at) if at else None
@@ -139,11 +143,16 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
     for r in book.rate_rows():
         if r.model != model_id:
             continue
-        if when is not None and not ((r.valid_from is None or when >= r.valid_from) and (r.valid_to is None or when < r.valid_to)):
+        if when is not None and not (
+            (r.valid_from is None or when >= r.valid_from) and (r.valid_to is None or when < r.valid_to)
+        ):
             continue
-        band = f"> {r.min_input_exclusive:,} input" if r.min_input_exclusive else (
-            f"≤ {r.max_input_inclusive:,} input" if r.max_input_inclusive else "all")
-        row = {
+        band = (
+            f"> {r.min_input_exclusive:,} input"
+            if r.min_input_exclusive
+            else (f"≤ {r.max_input_inclusive:,} input" if r.max_input_inclusive else "all")
+        )
+        row: dict[str, Any] = {
             "valid_from": r.valid_from.date() if r.valid_from else None,
             "valid_to": r.valid_to.date() if r.valid_to else None,
             "service_tier": r.service_tier,
@@ -181,9 +190,7 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
 
 def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
     book = ctx.pricebook()
-    flt = Filters(
-        start=datetime(1970, 1, 1, tzinfo=UTC), end=datetime(2200, 1, 1, tzinfo=UTC), tz="UTC"
-    )
+    flt = Filters(start=datetime(1970, 1, 1, tzinfo=UTC), end=datetime(2200, 1, 1, tzinfo=UTC), tz="UTC")
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, flt)
         rows = q.unpriced(con, flt)
@@ -194,8 +201,15 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
             why = "unknown model"
         else:
             why = "no price for its date or service tier"
-        reasons.append({"model": r["model_raw"], "resolved": r["model"] if book.get(r["model"] or "") else None,
-                        "requests": r["requests"], "total_tokens": r["total_tokens"], "reason": why})
+        reasons.append(
+            {
+                "model": r["model_raw"],
+                "resolved": r["model"] if book.get(r["model"] or "") else None,
+                "requests": r["requests"],
+                "total_tokens": r["total_tokens"],
+                "reason": why,
+            }
+        )
     report = Report(
         name="pricing-check",
         title="Usage without a price",
@@ -227,4 +241,4 @@ def strict_failure(report: Report) -> StrictCheckFailed | None:
     )
 
 
-__all__ = ["db_status", "db_rejects", "pricing_list", "pricing_show", "pricing_check", "Section"]
+__all__ = ["Section", "db_rejects", "db_status", "pricing_check", "pricing_list", "pricing_show"]

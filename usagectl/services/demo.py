@@ -233,15 +233,11 @@ _FILE_BY_NAME = {f[0]: f for f in _FILES}
 # Local hour weights: working hours 08-19 with a lunch dip; mobile leans to commute and evening.
 _HOURS_WORK: _W = tuple(
     (str(h), w)
-    for h, w in enumerate(
-        (0.15, 0.55, 0.95, 1.0, 0.95, 0.45, 0.5, 0.9, 1.0, 0.9, 0.7, 0.45, 0.12, 0.08, 0.06), start=7
-    )
+    for h, w in enumerate((0.15, 0.55, 0.95, 1.0, 0.95, 0.45, 0.5, 0.9, 1.0, 0.9, 0.7, 0.45, 0.12, 0.08, 0.06), start=7)
 )
 _HOURS_MOBILE: _W = tuple(
     (str(h), w)
-    for h, w in enumerate(
-        (0.5, 0.7, 0.4, 0.4, 0.4, 0.8, 0.7, 0.35, 0.35, 0.4, 0.6, 0.8, 0.8, 0.7, 0.5, 0.3), start=7
-    )
+    for h, w in enumerate((0.5, 0.7, 0.4, 0.4, 0.4, 0.8, 0.7, 0.35, 0.35, 0.4, 0.6, 0.8, 0.8, 0.7, 0.5, 0.3), start=7)
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -355,9 +351,7 @@ class _Gen:
         attrs["model_raw"] = _pick(rng, raws)
         return model
 
-    def base_attrs(
-        self, member: str | None, feature: str, platform: str, *, org_share: float = 0.8
-    ) -> dict[str, Any]:
+    def base_attrs(self, member: str | None, feature: str, platform: str, *, org_share: float = 0.8) -> dict[str, Any]:
         rng = self.rng
         attrs: dict[str, Any] = {"source": "demo", "requests": 1, "service_tier": "standard"}
         if member is not None:
@@ -765,9 +759,7 @@ class _Gen:
         for _ in range(rng.randint(1, 3)):
             msg = _lognorm(rng, size, 0.6, 200, 30_000)
             out = self.output_tokens(attrs["model"], 260, 1_500)
-            extra = (
-                {"channel": rng.choice(("#support", "#sales", "#general"))} if service == "slack" else None
-            )
+            extra = {"channel": rng.choice(("#support", "#sales", "#general"))} if service == "slack" else None
             lat = self.call(ts, attrs, cache, message=msg, context=context, output=out, extra=extra)
             context += msg + out
             ts += lat + rng.randint(20_000, 600_000)

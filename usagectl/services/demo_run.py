@@ -20,7 +20,9 @@ def default_demo_db() -> Path:
     return _user_data_dir() / "usagectl-demo.duckdb"
 
 
-def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int = 7) -> tuple[AppContext, ImportSummary]:
+def run_demo(
+    db: Path | None, config: Path | None, *, days: int = 90, seed: int = 7
+) -> tuple[AppContext, ImportSummary]:
     from usagectl.services.demo import DEMO_MEMBERS, generate_events, write_jsonl
 
     base = make_context(config, db)

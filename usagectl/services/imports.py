@@ -101,13 +101,11 @@ def import_paths(
     return summary
 
 
-def _stager(path: Path, fmt: str) -> tuple[
-    Callable[..., list[str]], Callable[[set[int]], dict[int, tuple[int, str]]] | None
-]:
+def _stager(
+    path: Path, fmt: str
+) -> tuple[Callable[..., list[str]], Callable[[set[int]], dict[int, tuple[int, str]]] | None]:
     if fmt == "jsonl":
-        return (lambda con: ingest.stage_jsonl(con, path)), (
-            lambda recs: canonical.locate_jsonl_records(path, recs)
-        )
+        return (lambda con: ingest.stage_jsonl(con, path)), (lambda recs: canonical.locate_jsonl_records(path, recs))
     if fmt == "parquet":
         return (lambda con: ingest.stage_parquet(con, path)), None
     if fmt == "csv":

@@ -104,8 +104,10 @@ def _unpriced_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
     req = sum(r["requests"] for r in rows)
     tok = sum(r["total_tokens"] for r in rows)
     return (
-        f"Unpriced: {req:,} requests / {tok:,} tokens have no price and are NOT in the cost: {parts}{more}. "
-        "See `usagectl pricing check`.",
+        (
+            f"Unpriced: {req:,} requests / {tok:,} tokens have no price and are NOT in the cost: {parts}{more}. "
+            "See `usagectl pricing check`."
+        ),
     )
 
 
@@ -131,7 +133,9 @@ def daily(ctx: AppContext, req: ReportRequest) -> Report:
     for d in date_range(flt.since, flt.until):
         rec = by_day.get(d)
         row: dict[str, Any] = {"date": d}
-        row.update({k: rec[k] for k in ROW_KEYS} if rec else {k: (Decimal(0) if k == "cost_usd" else 0) for k in ROW_KEYS})
+        row.update(
+            {k: rec[k] for k in ROW_KEYS} if rec else {k: (Decimal(0) if k == "cost_usd" else 0) for k in ROW_KEYS}
+        )
         rows.append(row)
     return Report(
         name="daily",
@@ -226,14 +230,15 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
         projected_cost = cost * factor
         projected_tokens = int(Decimal(tokens) * factor)
         method = (
-            f"linear run rate: cost so far ÷ {elapsed_days.quantize(Decimal('0.01'))} elapsed days "
-            f"× {period_days} days"
+            f"linear run rate: cost so far ÷ {elapsed_days.quantize(Decimal('0.01'))} elapsed days × {period_days} days"
         )
     elif state == "complete":
         projected_cost, projected_tokens, method = cost, tokens, "period complete: projection = actual"
     else:
         projected_cost, projected_tokens, method = None, None, "period has not started"
-    overview.append(("projected_cost_usd", "Projected month-end cost" if not custom else "Projected period cost", projected_cost))
+    overview.append(
+        ("projected_cost_usd", "Projected month-end cost" if not custom else "Projected period cost", projected_cost)
+    )
     overview.append(("projected_tokens", "Projected tokens", projected_tokens))
     if quota and not custom and projected_tokens is not None:
         overview.append(("projected_quota_pct", "Projected quota %", _share(projected_tokens, quota)))

@@ -81,8 +81,18 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     import duckdb
 
     if read_only:
-        ensure_ready(path)
+        if not path.exists():
+            ensure_ready(path)
         con = _raw_connect(path, read_only=True)
+        try:
+            behind = bool(schema.pending(con, str(path)))
+        except BaseException:
+            con.close()
+            raise
+        if behind:  # an older schema: upgrade it once, then read
+            con.close()
+            ensure_ready(path)
+            con = _raw_connect(path, read_only=True)
     else:
         con = _raw_connect(path, read_only=False)
         try:

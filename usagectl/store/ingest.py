@@ -7,6 +7,7 @@ reject with a reason (``input_tokens: negative (-3)``) instead of a NULL or a cr
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -69,9 +70,13 @@ def find_unchanged_batch(con: duckdb.DuckDBPyConnection, fingerprint: str) -> in
 
 def _stage_select(present: Iterable[str], unknown: list[str], problem_sql: str, rec_sql: str) -> str:
     present_set = set(present)
-    cols = [f"{_q(c)}::VARCHAR AS {_q(c)}" if c in present_set else f"NULL::VARCHAR AS {_q(c)}" for c in EVENT_COLUMN_NAMES]
+    cols = [
+        f"{_q(c)}::VARCHAR AS {_q(c)}" if c in present_set else f"NULL::VARCHAR AS {_q(c)}" for c in EVENT_COLUMN_NAMES
+    ]
     if unknown:
-        unknown_sql = "json_merge_patch('{}', json_object(" + ", ".join(f"{_lit(u)}, {_q(u)}" for u in unknown) + "))::VARCHAR"
+        unknown_sql = (
+            "json_merge_patch('{}', json_object(" + ", ".join(f"{_lit(u)}, {_q(u)}" for u in unknown) + "))::VARCHAR"
+        )
     else:
         unknown_sql = "NULL::VARCHAR"
     return (
@@ -92,15 +97,13 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             [str(path)],
         ).fetchall()
         unknown = [r[0] for r in keys if r[0] not in _KINDS]
-    except Exception:  # noqa: BLE001 - detection of extra keys is best effort; the read below decides
+    except Exception:
         unknown = []
     columns: dict[str, str] = {c: ("JSON" if c == "extra" else "VARCHAR") for c in EVENT_COLUMN_NAMES}
     for u in unknown:
         columns[u] = "JSON"
     all_null = " AND ".join(f"{_q(c)} IS NULL" for c in columns)
-    select = _stage_select(
-        EVENT_COLUMN_NAMES, unknown, f"CASE WHEN {all_null} THEN 'unparseable' END", "NULL::BIGINT"
-    )
+    select = _stage_select(EVENT_COLUMN_NAMES, unknown, f"CASE WHEN {all_null} THEN 'unparseable' END", "NULL::BIGINT")
     # a view, not a table: the file is read once, in parallel and in file order, straight into
     # the validated table, whose rowid then gives each record's number (no window function:
     # it would make everything after it single-threaded)
@@ -180,7 +183,9 @@ def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> lis
             ]
         else:
             data["_unknown"] = [None] * n
-        table = pa.table({k: pa.array(v, type=pa.int64() if k in ("_rec", "_line") else pa.string()) for k, v in data.items()})
+        table = pa.table(
+            {k: pa.array(v, type=pa.int64() if k in ("_rec", "_line") else pa.string()) for k, v in data.items()}
+        )
         con.register("_csv_chunk", table)
         try:
             con.execute("INSERT INTO _stage SELECT * FROM _csv_chunk")
@@ -249,7 +254,9 @@ def _validation_select(default_source: str) -> str:
             values.append(f"({_TS_VALUE}) AS ts")
         elif kind == "money":
             mv = f"coalesce(TRY_CAST({q} AS DECIMAL(38,12)), TRY_CAST(TRY_CAST({q} AS DOUBLE) AS DECIMAL(38,12)))"
-            reasons.append(f"CASE WHEN {q} IS NOT NULL AND {mv} IS NULL THEN '{c}: not a number (' || left({q}, 40) || ')' END")
+            reasons.append(
+                f"CASE WHEN {q} IS NOT NULL AND {mv} IS NULL THEN '{c}: not a number (' || left({q}, 40) || ')' END"
+            )
             values.append(f"{mv} AS {q}")
         elif kind == "json":
             reasons.append(f"CASE WHEN {q} IS NOT NULL AND NOT json_valid({q}) THEN '{c}: not valid JSON' END")
@@ -308,9 +315,11 @@ _ID_PARTS = (
 
 def _event_id_sql() -> str:
     ints = [c for c, k in EVENT_COLUMNS if k == "int"]
-    parts = ["strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')"] + [f"coalesce({_q(c)}, '')" for c in _ID_PARTS] + [
-        f"coalesce({_q(c)}::VARCHAR, '')" for c in ints
-    ]
+    parts = (
+        ["strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')"]
+        + [f"coalesce({_q(c)}, '')" for c in _ID_PARTS]
+        + [f"coalesce({_q(c)}::VARCHAR, '')" for c in ints]
+    )
     return "'h:' || left(sha256(concat_ws(chr(31), " + ", ".join(parts) + ")), 32)"
 
 
@@ -332,7 +341,15 @@ def import_staged(
         con.execute(
             "INSERT INTO import_batches (batch_id, source, path, file_size, file_mtime, fingerprint, started_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [batch_id, info.source, str(info.path), info.file_size, info.file_mtime, info.fingerprint, datetime.now(UTC)],
+            [
+                batch_id,
+                info.source,
+                str(info.path),
+                info.file_size,
+                info.file_mtime,
+                info.fingerprint,
+                datetime.now(UTC),
+            ],
         )
         try:
             unknown = stage(con)
@@ -343,7 +360,10 @@ def import_staged(
         con.execute("UPDATE _checked SET _rec = rowid - (SELECT min(rowid) FROM _checked) + 1 WHERE _rec IS NULL")
 
         # raw text and line numbers of rejected records, looked up only when there are some
-        rejected_recs = {int(r[0]) for r in con.execute("SELECT _rec FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchall()}
+        rejected_recs = {
+            int(r[0])
+            for r in con.execute("SELECT _rec FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchall()
+        }
         if rejected_recs and locate_rejects is not None:
             located = locate_rejects(rejected_recs)
             if located:
@@ -371,9 +391,12 @@ def import_staged(
             )
 
         # models: resolve each distinct raw name once
-        raws = [r[0] for r in con.execute(
-            "SELECT DISTINCT coalesce(model_raw, model) FROM _checked WHERE _reason IS NULL AND coalesce(model_raw, model) IS NOT NULL"
-        ).fetchall()]
+        raws = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT coalesce(model_raw, model) FROM _checked WHERE _reason IS NULL AND coalesce(model_raw, model) IS NOT NULL"
+            ).fetchall()
+        ]
         mapping = resolve_models(raws)
         load_temp_table(
             con,
@@ -440,10 +463,8 @@ def import_staged(
         before_commit_hook(con)
         con.execute("COMMIT")
     except BaseException:
-        try:
+        with contextlib.suppress(Exception):  # the original error matters more
             con.execute("ROLLBACK")
-        except Exception:  # noqa: BLE001 - the original error matters more
-            pass
         raise
     warnings = [f"unknown column(s) kept in extra: {', '.join(unknown)}"] if unknown else []
     return BatchCounts(batch_id, records, inserted, duplicates, rejected), warnings

@@ -10,7 +10,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
     import duckdb
 
@@ -104,19 +104,38 @@ def prepare_session(
         con,
         "price_rates",
         [
-            ("rate_id", "BIGINT"), ("model", "VARCHAR"), ("service_tier", "VARCHAR"),
-            ("valid_from", "TIMESTAMPTZ"), ("valid_to", "TIMESTAMPTZ"),
-            ("min_input_exclusive", "BIGINT"), ("max_input_inclusive", "BIGINT"), ("long_context", "BOOLEAN"),
-            ("input_rate", RATE), ("cache_read_rate", RATE), ("cache_write_5m_rate", RATE),
-            ("cache_write_1h_rate", RATE), ("output_rate", RATE), ("web_search_rate", RATE),
-        ],  # fmt: skip
+            ("rate_id", "BIGINT"),
+            ("model", "VARCHAR"),
+            ("service_tier", "VARCHAR"),
+            ("valid_from", "TIMESTAMPTZ"),
+            ("valid_to", "TIMESTAMPTZ"),
+            ("min_input_exclusive", "BIGINT"),
+            ("max_input_inclusive", "BIGINT"),
+            ("long_context", "BOOLEAN"),
+            ("input_rate", RATE),
+            ("cache_read_rate", RATE),
+            ("cache_write_5m_rate", RATE),
+            ("cache_write_1h_rate", RATE),
+            ("output_rate", RATE),
+            ("web_search_rate", RATE),
+        ],
         [
             (
-                i, r.model, r.service_tier, r.valid_from, r.valid_to, r.min_input_exclusive, r.max_input_inclusive,
-                r.min_input_exclusive > 0, _per_token(r.rates.input), _per_token(r.rates.cache_read),
-                _per_token(r.rates.cache_write_5m), _per_token(r.rates.cache_write_1h), _per_token(r.rates.output),
+                i,
+                r.model,
+                r.service_tier,
+                r.valid_from,
+                r.valid_to,
+                r.min_input_exclusive,
+                r.max_input_inclusive,
+                r.min_input_exclusive > 0,
+                _per_token(r.rates.input),
+                _per_token(r.rates.cache_read),
+                _per_token(r.rates.cache_write_5m),
+                _per_token(r.rates.cache_write_1h),
+                _per_token(r.rates.output),
                 r.rates.web_search_per_call,
-            )  # fmt: skip
+            )
             for i, r in enumerate(rows)
         ],
     )
@@ -138,7 +157,9 @@ def prepare_session(
     for raw in raws:
         model = book.resolve(raw)
         mapping.append((raw, model, book.provider_of(model) if model else None))
-    load_temp_table(con, "model_map", [("model_raw", "VARCHAR"), ("model", "VARCHAR"), ("provider", "VARCHAR")], mapping)
+    load_temp_table(
+        con, "model_map", [("model_raw", "VARCHAR"), ("model", "VARCHAR"), ("provider", "VARCHAR")], mapping
+    )
 
 
 @dataclass(frozen=True)

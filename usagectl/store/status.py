@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     ev = con.execute("SELECT count(*), min(ts), max(ts), count(DISTINCT source) FROM events").fetchone()
     assert ev is not None
-    batches = con.execute("SELECT count(*), max(finished_at) FROM import_batches WHERE finished_at IS NOT NULL").fetchone()
+    batches = con.execute(
+        "SELECT count(*), max(finished_at) FROM import_batches WHERE finished_at IS NOT NULL"
+    ).fetchone()
     assert batches is not None
     rejects = con.execute("SELECT count(*) FROM rejects").fetchone()
     sources = con.execute("SELECT source, count(*) FROM events GROUP BY source ORDER BY 2 DESC").fetchall()
