@@ -115,6 +115,7 @@ class FileImportResult:
     imported: int = 0
     duplicates: int = 0
     rejected: int = 0
+    replaced: int = 0  # stored events this file replaced (re-fetched buckets, larger copies)
     skipped_unchanged: bool = False
     error: str | None = None  # the file could not be read at all; nothing of it was stored
     batch_id: int | None = None
@@ -144,6 +145,10 @@ class ImportSummary:
         return sum(f.rejected for f in self.files)
 
     @property
+    def replaced(self) -> int:
+        return sum(f.replaced for f in self.files)
+
+    @property
     def failed(self) -> list[FileImportResult]:
         return [f for f in self.files if f.error]
 
@@ -155,6 +160,7 @@ class ImportSummary:
             "imported": self.imported,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
+            "replaced": self.replaced,
             "seconds": round(self.seconds, 3),
             "per_file": [
                 {
@@ -164,6 +170,7 @@ class ImportSummary:
                     "imported": f.imported,
                     "duplicates": f.duplicates,
                     "rejected": f.rejected,
+                    "replaced": f.replaced,
                     "unchanged": f.skipped_unchanged,
                     "error": f.error,
                     "batch_id": f.batch_id,
@@ -200,3 +207,23 @@ class Filters:
         for key, values in self.where.items():
             out[key] = list(values)
         return out
+
+
+ConflictRule = Literal["keep", "replace", "max-usage"]
+
+
+@dataclass
+class Record:
+    """One source record mapped onto canonical columns (what a format importer yields).
+
+    ``fields`` keys are canonical column names (``EVENT_COLUMN_NAMES``); values may be str,
+    int, Decimal, tz-aware datetime, dict/list (for ``extra``) or None. ``event_id`` must be
+    the source's stable identity (the dedup key), e.g. ``"claude-code:<message id>:<request id>"``.
+    A record with ``problem`` set is rejected with that reason (file, line and ``raw`` kept).
+    """
+
+    rec: int  # 1-based record number in the file
+    line: int | None = None  # 1-based line, when the format has lines
+    fields: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
+    raw: str | None = None

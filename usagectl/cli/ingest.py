@@ -18,7 +18,9 @@ def _progress_enabled() -> bool:
 
 def import_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories of canonical events.", show_default=False)],
-    fmt: Annotated[str, typer.Option("--format", help="auto, jsonl, csv or parquet.")] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto (by content), jsonl, csv, parquet, or a log format (see README).")
+    ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -29,8 +31,6 @@ def import_cmd(
     from usagectl.services.imports import import_paths
 
     ctx = make_context(config, db)
-    if fmt not in ("auto", "jsonl", "csv", "parquet"):
-        raise typer.BadParameter(f"{fmt!r} is not one of auto, jsonl, csv, parquet", param_hint="--format")
     if _progress_enabled():
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

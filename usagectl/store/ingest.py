@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from usagectl.errors import InputError
-from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, ZERO_DEFAULT_INTS
+from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, ZERO_DEFAULT_INTS, Record
 from usagectl.store.tables import load_temp_table
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class BatchInfo:
     file_size: int | None
     file_mtime: datetime | None
     fingerprint: str | None
+    source_name: str | None = None  # the registered source a sync read this for
+    line_offset: int = 0  # lines before the part of the file read (a sync resuming mid-file)
 
 
 @dataclass
@@ -51,8 +54,19 @@ class BatchCounts:
     batch_id: int
     records: int
     imported: int
-    duplicates: int
+    duplicates: int  # dup_in_file + dup_stored: records that added nothing
     rejected: int
+    dup_in_file: int = 0
+    dup_stored: int = 0
+    replaced: int = 0
+
+
+# How a record whose identity (event_id) is already known is treated:
+#   keep       the first one stays (canonical files, request logs with unique ids)
+#   replace    the later one replaces it (provider usage buckets re-fetched: never added twice)
+#   max-usage  the one with the larger token total wins (Claude Code: streaming writes
+#              partial lines first; copies of one message across files)
+CONFLICT_RULES = ("keep", "replace", "max-usage")
 
 
 def find_unchanged_batch(con: duckdb.DuckDBPyConnection, fingerprint: str) -> int | None:
@@ -194,6 +208,66 @@ def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> lis
     return unknown
 
 
+def _as_text(value: Any) -> str | None:
+    import json
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def stage_records(con: duckdb.DuckDBPyConnection, records: Iterable[Record], chunk_rows: int = 50_000) -> list[str]:
+    """Stage an importer's records (Python-parsed formats) in bulk, in Arrow chunks."""
+    import pyarrow as pa
+
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _stage (_rec BIGINT, _line BIGINT, _raw VARCHAR, _problem VARCHAR, "
+        + ", ".join(f"{_q(c)} VARCHAR" for c in EVENT_COLUMN_NAMES)
+        + ", _unknown VARCHAR)"
+    )
+    unknown: set[str] = set()
+
+    def flush(batch: list[Record]) -> None:
+        data: dict[str, Any] = {
+            "_rec": pa.array([r.rec for r in batch], pa.int64()),
+            "_line": pa.array([r.line for r in batch], pa.int64()),
+            "_raw": pa.array([(r.raw[:RAW_MAX] if r.raw and r.problem else None) for r in batch], pa.string()),
+            "_problem": pa.array([r.problem for r in batch], pa.string()),
+        }
+        for c in EVENT_COLUMN_NAMES:
+            data[c] = pa.array([_as_text(r.fields.get(c)) for r in batch], pa.string())
+        data["_unknown"] = pa.array([None] * len(batch), pa.string())
+        for r in batch:
+            unknown.update(k for k in r.fields if k not in _KINDS)
+        con.register("_rec_chunk", pa.table(data))
+        try:
+            con.execute("INSERT INTO _stage SELECT * FROM _rec_chunk")
+        finally:
+            con.unregister("_rec_chunk")
+
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= chunk_rows:
+            flush(batch)
+            batch = []
+    if batch:
+        flush(batch)
+    if unknown:
+        raise ValueError(f"importer produced non-canonical fields: {sorted(unknown)}")
+    return []
+
+
 # ---------------------------------------------------------------- validation
 
 
@@ -333,8 +407,13 @@ def import_staged(
     resolve_models: Callable[[list[str]], dict[str, tuple[str | None, str | None]]],
     locate_rejects: Callable[[set[int]], dict[int, tuple[int, str]]] | None = None,
     default_source: str = "jsonl",
+    conflict: str = "keep",
 ) -> tuple[BatchCounts, list[str]]:
-    """Stage, validate and commit one file in one transaction; roll back on any failure."""
+    """Stage, validate and commit one file in one transaction; roll back on any failure.
+
+    ``conflict`` is one of CONFLICT_RULES and decides what a record whose event_id is
+    already known (in the file or stored) does."""
+    assert conflict in CONFLICT_RULES, conflict
     con.execute("BEGIN TRANSACTION")
     try:
         batch_id = int(con.execute("SELECT nextval('import_batch_seq')").fetchone()[0])  # type: ignore[index]
@@ -407,8 +486,8 @@ def import_staged(
         try:
             con.execute(
                 "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
-                "SELECT ?, ?, _line, _rec, _reason, left(_raw, ?) FROM _checked WHERE _reason IS NOT NULL ORDER BY _rec",
-                [batch_id, str(info.path), RAW_MAX],
+                "SELECT ?, ?, _line + ?, _rec, _reason, left(_raw, ?) FROM _checked WHERE _reason IS NOT NULL ORDER BY _rec",
+                [batch_id, str(info.path), info.line_offset, RAW_MAX],
             )
             cols = [c for c in EVENT_COLUMN_NAMES]
             select_cols = []
@@ -430,30 +509,21 @@ def import_staged(
                 + ", _rec FROM _checked WHERE _reason IS NULL"
             )
             valid = int(con.execute("SELECT count(*) FROM _checked WHERE _reason IS NULL").fetchone()[0])  # type: ignore[index]
-            inserted = 0
+            inserted = dup_in_file = dup_stored = replaced = 0
             if valid:
-                # record numbers are fixed in _checked; the insert itself may run in parallel
-                con.execute("SET preserve_insertion_order = false")
-                res = con.execute(
-                    f"INSERT INTO events ({', '.join(_q(c) for c in cols)}, batch_id) "
-                    f"SELECT {', '.join(select_cols)}, ? "
-                    "FROM (SELECT * FROM _valid QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _rec) = 1) v "
-                    "LEFT JOIN _model_map mm ON mm.raw = coalesce(v.model_raw, v.model) "
-                    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)",
-                    [batch_id],
-                ).fetchone()
-                inserted = int(res[0]) if res else 0
-                con.execute("SET preserve_insertion_order = true")
+                inserted, dup_in_file, dup_stored, replaced = _insert_events(con, batch_id, cols, select_cols, conflict)
         finally:
             con.execute("DROP TABLE IF EXISTS _model_map")
         counts = con.execute("SELECT count(*), count(*) FILTER (WHERE _reason IS NOT NULL) FROM _checked").fetchone()
         assert counts is not None
         records, rejected = int(counts[0]), int(counts[1])
-        duplicates = records - rejected - inserted
+        duplicates = dup_in_file + dup_stored
         con.execute(
-            "UPDATE import_batches SET finished_at = ?, records = ?, imported = ?, duplicates = ?, rejected = ? WHERE batch_id = ?",
-            [datetime.now(UTC), records, inserted, duplicates, rejected, batch_id],
-        )
+            "UPDATE import_batches SET finished_at = ?, records = ?, imported = ?, duplicates = ?, rejected = ?, "
+            "dup_in_file = ?, dup_stored = ?, replaced = ?, dedup_rule = ?, source_name = ? WHERE batch_id = ?",
+            [datetime.now(UTC), records, inserted, duplicates, rejected, dup_in_file, dup_stored, replaced,
+             conflict, info.source_name, batch_id],
+        )  # fmt: skip
         kind = con.execute(
             "SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = '_stage') THEN 'VIEW' ELSE 'TABLE' END"
         ).fetchone()
@@ -467,7 +537,60 @@ def import_staged(
             con.execute("ROLLBACK")
         raise
     warnings = [f"unknown column(s) kept in extra: {', '.join(unknown)}"] if unknown else []
-    return BatchCounts(batch_id, records, inserted, duplicates, rejected), warnings
+    return BatchCounts(batch_id, records, inserted, duplicates, rejected, dup_in_file, dup_stored, replaced), warnings
+
+
+_USAGE = "(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens)"
+
+
+def _insert_events(
+    con: duckdb.DuckDBPyConnection, batch_id: int, cols: list[str], select_cols: list[str], conflict: str
+) -> tuple[int, int, int, int]:
+    """Insert the valid rows by the conflict rule; (inserted, dup_in_file, dup_stored, replaced)."""
+    insert = f"INSERT INTO events ({', '.join(_q(c) for c in cols)}, batch_id) SELECT {', '.join(select_cols)}, ? "
+    mm_join = "LEFT JOIN _model_map mm ON mm.raw = coalesce(v.model_raw, v.model) "
+    valid = int(con.execute("SELECT count(*) FROM _valid").fetchone()[0])  # type: ignore[index]
+    # record numbers are fixed in _checked; the inserts may run in parallel
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        if conflict == "keep":
+            distinct = int(con.execute("SELECT count(DISTINCT event_id) FROM _valid").fetchone()[0])  # type: ignore[index]
+            res = con.execute(
+                insert + "FROM (SELECT * FROM _valid QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _rec) = 1) v "
+                + mm_join
+                + "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)",
+                [batch_id],
+            ).fetchone()
+            inserted = int(res[0]) if res else 0
+            return inserted, valid - distinct, distinct - inserted, 0
+        order = "_rec DESC" if conflict == "replace" else f"{_USAGE} DESC, _rec DESC"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _dedup AS SELECT * FROM _valid "
+            f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY {order}) = 1"
+        )
+        distinct = int(con.execute("SELECT count(*) FROM _dedup").fetchone()[0])  # type: ignore[index]
+        if conflict == "replace":
+            stale = "SELECT e.event_id FROM events e JOIN _dedup d ON d.event_id = e.event_id"
+        else:  # max-usage: a stored copy with less usage gives way; an equal or larger one stays
+            stale = (
+                "SELECT e.event_id FROM events e JOIN _dedup d ON d.event_id = e.event_id "
+                f"WHERE {_USAGE.replace('(', '(e.', 1).replace(' + ', ' + e.')} < "
+                f"{_USAGE.replace('(', '(d.', 1).replace(' + ', ' + d.')}"
+            )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stale AS {stale}")
+        replaced = int(con.execute("SELECT count(*) FROM _stale").fetchone()[0])  # type: ignore[index]
+        if replaced:
+            con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM _stale)")
+        res = con.execute(
+            insert + "FROM _dedup v " + mm_join + "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)",
+            [batch_id],
+        ).fetchone()
+        written = int(res[0]) if res else 0
+        con.execute("DROP TABLE _dedup")
+        con.execute("DROP TABLE _stale")
+        return written - replaced, valid - distinct, distinct - written, replaced
+    finally:
+        con.execute("SET preserve_insertion_order = true")
 
 
 def duckdb_error() -> type[Exception]:

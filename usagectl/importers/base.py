@@ -1,0 +1,39 @@
+"""What every importer of a real log format provides (no database code here).
+
+An importer module defines a module-level ``IMPORTER`` object following ``Importer``; the
+registry finds it by itself (no list to edit). It reads a file of its format and yields
+``Record``s (``usagectl.models.Record``): one per source record, with the canonical event
+columns it could fill (PRODUCT.md), or with ``problem`` set when the record cannot become an
+event (it then lands in ``rejects`` with file, line and reason; a bad record never stops the
+file). The store validates the fields as it validates canonical files (tokens non-negative
+integers, a timestamp, ...), so an importer only maps and explains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from usagectl.models import ConflictRule, Record
+
+__all__ = ["ConflictRule", "Importer", "Record"]
+
+
+class Importer(Protocol):
+    name: str  # the --format name
+    description: str
+    conflict: ConflictRule  # what a second record with an already known event_id does
+    sniff_order: int  # lower sniffs first in --format auto (specific formats before generic ones)
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """True when the file (given its first 64 KiB) is of this format."""
+        ...
+
+    def files(self, root: Path) -> list[Path]:
+        """The files of this format below a directory, sorted."""
+        ...
+
+    def read(self, path: Path) -> Iterator[Record]:
+        """Every record of the file, in file order."""
+        ...

@@ -1,0 +1,52 @@
+"""Finds the format importers: every module of this package with an ``IMPORTER`` object."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+from pathlib import Path
+
+from usagectl.importers.base import Importer
+
+CANONICAL = ("jsonl", "csv", "parquet")
+_NOT_IMPORTERS = {"base", "registry", "canonical"}
+
+
+@cache
+def importers() -> dict[str, Importer]:
+    import usagectl.importers as pkg
+
+    found: dict[str, Importer] = {}
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name in _NOT_IMPORTERS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"usagectl.importers.{info.name}")
+        imp = getattr(module, "IMPORTER", None)
+        if imp is not None:
+            found[imp.name] = imp
+    return dict(sorted(found.items(), key=lambda kv: (kv[1].sniff_order, kv[0])))
+
+
+def names() -> list[str]:
+    return ["auto", *CANONICAL, *importers()]
+
+
+def get(name: str) -> Importer | None:
+    return importers().get(name)
+
+
+def sniff(path: Path) -> str | None:
+    """The name of the first importer that recognises the file, else None (canonical)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return None
+    for name, imp in importers().items():
+        try:
+            if imp.sniff(path, head):
+                return name
+        except Exception:  # noqa: BLE001 - a sniffer must never stop an import
+            continue
+    return None
