@@ -47,6 +47,6 @@ def sniff(path: Path) -> str | None:
         try:
             if imp.sniff(path, head):
                 return name
-        except Exception:  # noqa: BLE001 - a sniffer must never stop an import
+        except Exception:
             continue
     return None
