@@ -68,6 +68,11 @@ app.command("demo", help="Generate a realistic demo dataset, import it and show 
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(pricing_cmd.app, name="pricing")
+# wiring: budget
+# wiring: notify
+# wiring: reconcile
+# wiring: source and sync
+# wiring: report duplicates
 
 
 def main() -> None:
