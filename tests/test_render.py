@@ -313,7 +313,7 @@ def test_table_shows_1234_5_as_dollars_and_cents() -> None:
 
 def test_json_contract() -> None:
     doc = json.loads(render(by_model_report(), OutputFormat.JSON), parse_float=Decimal)
-    assert list(doc) == ["report", "filters", "rows", "totals"]  # no overview, no sections
+    assert list(doc) == ["report", "filters", "rows", "totals", "notes"]  # no overview, no sections; notes when any
     assert doc["report"] == "by-model"
     assert doc["filters"]["since"] == "2025-01-01"
     for row in doc["rows"]:
@@ -328,7 +328,7 @@ def test_json_contract() -> None:
 
 def test_json_overview_sections_and_extra_keys() -> None:
     doc = json.loads(render(month_report(), OutputFormat.JSON), parse_float=Decimal)
-    assert list(doc) == ["report", "filters", "rows", "totals", "overview", "models"]
+    assert list(doc) == ["report", "filters", "rows", "totals", "overview", "models", "notes"]
     assert doc["overview"]["daily_avg_usd"] == Decimal("411.501033")
     assert doc["rows"][2]["spike"] is True  # keys beyond the columns are kept, in order
     assert list(doc["rows"][2]) == ["day", "requests", "tokens", "cost_usd", "spike"]

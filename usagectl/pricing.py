@@ -12,7 +12,7 @@ Units and rules (see ``docs/PRICING.md`` and ``pricing/README.md``):
 * A long-context band (``[[model.price.over]]``) prices the WHOLE request (output too) once the
   request's total input (input + cache read + both cache writes) is strictly greater than the
   threshold. It can only be decided for a single request: rows aggregating many requests
-  (``requests > 1``) are priced on the base band and flagged ``long_context_undecided``.
+  (``requests != 1``: many requests, or a count the source does not give) are priced on the base band and flagged ``long_context_undecided``.
 
 This module uses the standard library only (no duckdb, rich, typer, pandas).
 """
@@ -179,7 +179,7 @@ class RateRow:
     * a request row (``requests = 1``) with ``total_input = input + cache_read + cache_write_5m
       + cache_write_1h``: ``(min_input_exclusive = 0 OR total_input > min_input_exclusive) AND
       (max_input_inclusive IS NULL OR total_input <= max_input_inclusive)``;
-    * a bucket row (``requests > 1``): the base band only (``min_input_exclusive = 0``), since the
+    * a bucket row (``requests != 1``): the base band only (``min_input_exclusive = 0``), since the
       long-context band cannot be decided for an aggregate.
 
     A combination the tables do not price (e.g. an explicit-rate tier above a threshold without
@@ -624,8 +624,8 @@ class PriceBook:
             return f"no price for {info.id} valid at {ts.isoformat()}"
 
         band: LongContextBand | None = None
-        undecided = requests > 1 and bool(period.over)
-        if requests <= 1:
+        undecided = requests != 1 and bool(period.over)
+        if requests == 1:
             for candidate in period.over:
                 if total_input > candidate.threshold:
                     band = candidate

@@ -68,11 +68,28 @@ app.command("demo", help="Generate a realistic demo dataset, import it and show 
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(pricing_cmd.app, name="pricing")
-# wiring: budget
-# wiring: notify
-# wiring: reconcile
-# wiring: source and sync
-# wiring: report duplicates
+from usagectl.cli import budget as budget_cmd  # noqa: E402
+
+app.add_typer(budget_cmd.app, name="budget")
+from usagectl.cli import notify as notify_cmd  # noqa: E402
+
+app.command("notify", help="Deliver due webhook events (budgets, summaries, anomalies, invoices).")(notify_cmd.notify)
+from usagectl.cli import reconcile as reconcile_cmd  # noqa: E402
+
+app.command("reconcile", help="Computed vs billed cost (imported cost reports) per UTC day and model.")(
+    reconcile_cmd.reconcile
+)
+from usagectl.cli import source as source_cmd  # noqa: E402
+from usagectl.cli import sync as sync_cmd  # noqa: E402
+
+app.add_typer(source_cmd.app, name="source")
+app.command("sync", help="Import what is new in the registered sources (unchanged files cost a stat).")(sync_cmd.sync)
+from usagectl.cli import dedup as dedup_cmd  # noqa: E402
+from usagectl.cli import report as _report  # noqa: E402
+
+_report.app.command("duplicates", help="Per import batch: records dropped as duplicates, and by which rule.")(
+    dedup_cmd.duplicates
+)
 
 
 def main() -> None:

@@ -155,6 +155,8 @@ def report_to_jsonable(report: Report) -> dict[str, Any]:
         doc["overview"] = {key: json_cell(value, overview_kind(key, value)) for key, _label, value in report.overview}
     for section in report.sections:
         doc[section.key] = _json_rows(section.columns, section.rows)
+    if report.notes:
+        doc["notes"] = list(report.notes)
     return doc
 
 
@@ -227,7 +229,7 @@ def _md_table(
     for row in rows:
         cells = [md_escape(display_cell(row.get(c.key), c.kind)) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
-    if totals:
+    if totals and any(c.key in totals for c in columns):  # a totals row only with something in it
         cells = []
         for i, c in enumerate(columns):
             if c.key in totals:

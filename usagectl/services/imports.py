@@ -142,21 +142,23 @@ def _run(
     target = getattr(imp, "target", "events")
     if target == "billed_costs":
         billing: Any = importlib.import_module("usagectl.store.billing")
-        return billing.import_cost_lines(con, info, imp.read(path))  # type: ignore[no-any-return]
+        return billing.import_cost_lines(con, info, imp.read(path), resolve=resolve)  # type: ignore[no-any-return]
     stager = getattr(imp, "stager", None)  # "module:function" of a SQL stager in the store
     if stager:
         module, func = stager.split(":")
         fn = getattr(importlib.import_module(module), func)
         locate = getattr(imp, "locate", None)
-        return ingest.import_staged(
+        counts, warnings = ingest.import_staged_files(
             con,
-            info,
+            [info],
             lambda c: fn(c, path),
             resolve,
-            locate_rejects=(lambda recs: locate(path, recs)) if locate else None,
+            locate_rejects=(lambda _fi, recs: locate(path, recs)) if locate else None,
             default_source=fmt,
             conflict=imp.conflict,
+            after_insert=_hook(imp),
         )
+        return counts[0], warnings
     return ingest.import_staged(
         con, info, lambda c: ingest.stage_records(c, imp.read(path)), resolve, default_source=fmt, conflict=imp.conflict
     )
@@ -175,12 +177,27 @@ def import_paths(
         raise InputError("no importable files found in " + ", ".join(str(p) for p in paths))
     resolve = resolver(ctx.pricebook())
     summary = ImportSummary()
+    batched: dict[str, list[Path]] = {}  # formats read as one batch per import (Claude Code trees)
+    single: list[tuple[Path, str]] = []
+    for path, file_fmt in files:
+        imp = registry.get(file_fmt)
+        if imp is not None and getattr(imp, "batch_files", False):
+            batched.setdefault(file_fmt, []).append(path)
+        else:
+            single.append((path, file_fmt))
     with connect(ctx.db_path) as con:
         prepare_import_connection(con)
-        for done, (path, file_fmt) in enumerate(files):
+        done = 0
+        for path, file_fmt in single:
             if progress:
                 progress(str(path), done, len(files))
             summary.files.append(import_file(con, path, file_fmt, resolve))
+            done += 1
+        for file_fmt, group in batched.items():
+            if progress:
+                progress(str(group[0].parent), done, len(files))
+            summary.files.extend(import_batch(con, group, file_fmt, resolve))
+            done += len(group)
         if progress:
             progress("", len(files), len(files))
     summary.seconds = time.perf_counter() - started
@@ -197,3 +214,85 @@ def _canonical_stager(
     if fmt == "csv":
         return (lambda con: ingest.stage_csv(con, canonical.read_csv_chunks(path))), None
     raise InputError(f"{path}: unknown format {fmt!r}")
+
+
+def _hook(imp: Any) -> Any:
+    """The importer's after-insert step ("module:function" in the store), if any."""
+    spec = getattr(imp, "after_insert", None)
+    if not spec:
+        return None
+    module, func = spec.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def stat_fingerprint(path: Path, stat: os.stat_result) -> str:
+    """Identity of an append-only log file without reading it: path, size and mtime (ns).
+    Claude Code only appends to its transcripts; a file that changed is read again whole and
+    the conflict rule keeps what is already stored from counting twice."""
+    return f"stat:{stat.st_size}:{stat.st_mtime_ns}:{path}"
+
+
+def import_batch(
+    con: duckdb.DuckDBPyConnection, paths: Sequence[Path], fmt: str, resolve: Resolver
+) -> list[FileImportResult]:
+    """Import many files of one SQL-staged format in ONE transaction (``ingest.import_staged_files``).
+
+    Design: one ``import_batches`` row per file (counts stay per file and add up; events and
+    rejects carry their own file's batch id), identified by a stat fingerprint (path, size,
+    mtime), so a re-import of an unchanged tree costs one ``stat`` per file and one query, and
+    only new or changed files are read, all by one ``read_ndjson`` over the list. When the
+    batch as a whole cannot be read (one unreadable file makes DuckDB's reader fail), the
+    files are imported one by one so the others still get in."""
+    t0 = time.perf_counter()
+    imp = registry.get(fmt)
+    assert imp is not None and getattr(imp, "stager", None)
+    results: dict[int, FileImportResult] = {}
+    todo: list[tuple[int, Path, os.stat_result, str]] = []
+    for i, path in enumerate(paths):
+        real = path.resolve()
+        try:
+            st = real.stat()
+        except OSError as exc:
+            results[i] = FileImportResult(path=str(path), format=fmt, error=f"{path}: cannot read: {exc.strerror}")
+            continue
+        todo.append((i, real, st, stat_fingerprint(real, st)))
+    known = ingest.find_unchanged_batches(con, [fp for _, _, _, fp in todo])
+    fresh = []
+    for i, real, st, fp in todo:
+        if fp in known:
+            results[i] = FileImportResult(path=str(paths[i]), format=fmt, skipped_unchanged=True, batch_id=known[fp])
+        else:
+            fresh.append((i, real, st, fp))
+    if fresh:
+        module, func = str(imp.stager).split(":")  # type: ignore[attr-defined]
+        stage = getattr(importlib.import_module(module), func)
+        locate = getattr(imp, "locate", None)
+        reals = [real for _, real, _, _ in fresh]
+        infos = [
+            ingest.BatchInfo(source=fmt, path=real, file_size=st.st_size,
+                             file_mtime=datetime.fromtimestamp(st.st_mtime, UTC), fingerprint=fp)
+            for _, real, st, fp in fresh
+        ]  # fmt: skip
+        try:
+            counts, warnings = ingest.import_staged_files(
+                con,
+                infos,
+                lambda c: stage(c, reals),
+                resolve,
+                locate_rejects=(lambda fi, recs: locate(reals[fi], recs)) if locate else None,
+                default_source=fmt,
+                conflict=imp.conflict,
+                after_insert=_hook(imp),
+            )
+        except InputError:
+            for i, _real, _, fp in fresh:
+                results[i] = import_file(con, paths[i], fmt, resolve, fp=fp)
+        else:
+            share = (time.perf_counter() - t0) / len(fresh)
+            for (i, _, _, _), c in zip(fresh, counts):
+                results[i] = FileImportResult(
+                    path=str(paths[i]), format=fmt, records=c.records, imported=c.imported, duplicates=c.duplicates,
+                    rejected=c.rejected, replaced=c.replaced, batch_id=c.batch_id, seconds=share,
+                    warnings=list(warnings) if i == fresh[0][0] else [],
+                )  # fmt: skip
+    return [results[i] for i in range(len(paths))]

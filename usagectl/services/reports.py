@@ -226,7 +226,8 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     overview.append(("cost_usd", "Current cost", totals["cost_usd"]))
     overview.append(("daily_avg_cost_usd", "Daily average cost", cost / full_days))
     if state == "in progress" and elapsed_days > 0:
-        factor = Decimal(period_days) / elapsed_days
+        # real elapsed time over the real length of the period (a DST month is 743 or 745 h)
+        factor = Decimal((period_end - period_start).total_seconds()) / (elapsed_days * Decimal(86400))
         projected_cost = cost * factor
         projected_tokens = int(Decimal(tokens) * factor)
         method = (

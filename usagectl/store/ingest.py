@@ -1,5 +1,7 @@
 """Bulk import of canonical records: stage with DuckDB's readers, validate in SQL, keep
-rejects with their reasons, insert what is new. One file = one transaction.
+rejects with their reasons, insert what is new. One file = one transaction, or many files
+(a Claude Code tree) = one transaction with one ``import_batches`` row per file
+(``import_staged_files``).
 
 Every canonical column is staged as text and validated here, so a bad value becomes a
 reject with a reason (``input_tokens: negative (-3)``) instead of a NULL or a crash.
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -76,6 +78,20 @@ def find_unchanged_batch(con: duckdb.DuckDBPyConnection, fingerprint: str) -> in
         [fingerprint],
     ).fetchone()
     return int(row[0]) if row else None
+
+
+def find_unchanged_batches(con: duckdb.DuckDBPyConnection, fingerprints: list[str]) -> dict[str, int]:
+    """Of these fingerprints, those a finished batch already has: {fingerprint: batch_id}. One
+    query for a whole tree (a re-import of 12k unchanged files costs their stats and this)."""
+    if not fingerprints:
+        return {}
+    load_temp_table(con, "_fps", [("fp", "VARCHAR")], [(f,) for f in fingerprints])
+    rows = con.execute(
+        "SELECT b.fingerprint, min(b.batch_id) FROM import_batches b JOIN _fps f ON f.fp = b.fingerprint "
+        "WHERE b.finished_at IS NOT NULL GROUP BY b.fingerprint"
+    ).fetchall()
+    con.execute("DROP TABLE _fps")
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
 # ---------------------------------------------------------------- staging (format-specific)
@@ -309,7 +325,7 @@ _TS_VALUE = (
 )
 
 
-def _validation_select(default_source: str) -> str:
+def _validation_select(default_source: str, fi_sql: str = "0::BIGINT") -> str:
     reasons: list[str] = []
     values: list[str] = []
     for c, kind in EVENT_COLUMNS:
@@ -378,7 +394,7 @@ def _validation_select(default_source: str) -> str:
         f"CASE WHEN _problem IS NOT NULL THEN _problem WHEN {fast_ok} THEN NULL "
         f"ELSE nullif(concat_ws('; ', {', '.join(reasons)}), '') END"
     )
-    return f"SELECT _rec, _line, _raw, {reason_sql} AS _reason, {', '.join(values)} FROM _stage"
+    return f"SELECT _rec, _line, _raw, {reason_sql} AS _reason, {', '.join(values)}, {fi_sql} AS _fi FROM _stage"
 
 
 _ID_PARTS = (
@@ -399,13 +415,18 @@ def _event_id_sql() -> str:
 
 # ---------------------------------------------------------------- the transaction
 
+# What a rejected record's location is: (line, raw text), or (line, raw text, reason) when the
+# importer can say better why the line failed; a reason of "" means "not a record after all"
+# (a line the fast reader could not map but that the format skips), which is then dropped.
+Located = Mapping[int, tuple[int, str] | tuple[int, str, str | None]]
+
 
 def import_staged(
     con: duckdb.DuckDBPyConnection,
     info: BatchInfo,
     stage: Callable[[duckdb.DuckDBPyConnection], list[str]],
     resolve_models: Callable[[list[str]], dict[str, tuple[str | None, str | None]]],
-    locate_rejects: Callable[[set[int]], dict[int, tuple[int, str]]] | None = None,
+    locate_rejects: Callable[[set[int]], Located] | None = None,
     default_source: str = "jsonl",
     conflict: str = "keep",
 ) -> tuple[BatchCounts, list[str]]:
@@ -413,60 +434,75 @@ def import_staged(
 
     ``conflict`` is one of CONFLICT_RULES and decides what a record whose event_id is
     already known (in the file or stored) does."""
+    locate = (lambda _fi, recs: locate_rejects(recs)) if locate_rejects is not None else None
+    counts, warnings = import_staged_files(
+        con, [info], stage, resolve_models, locate_rejects=locate, default_source=default_source, conflict=conflict
+    )
+    return counts[0], warnings
+
+
+def import_staged_files(
+    con: duckdb.DuckDBPyConnection,
+    infos: list[BatchInfo],
+    stage: Callable[[duckdb.DuckDBPyConnection], list[str]],
+    resolve_models: Callable[[list[str]], dict[str, tuple[str | None, str | None]]],
+    locate_rejects: Callable[[int, set[int]], Located] | None = None,
+    default_source: str = "jsonl",
+    conflict: str = "keep",
+    after_insert: Callable[[duckdb.DuckDBPyConnection, list[int]], tuple[dict[int, int], dict[int, int]]] | None = None,
+) -> tuple[list[BatchCounts], list[str]]:
+    """Stage, validate and commit MANY files in ONE transaction (one ``import_batches`` row
+    per file, so counts stay per file and an unchanged file is found by its own fingerprint).
+
+    A stager of several files adds a column ``_fi`` (0-based index into ``infos``) and numbers
+    ``_rec`` within each file; rejects then name their own file, line and record. A stager
+    without ``_fi`` stages one file (``infos[0]``). ``locate_rejects(fi, recs)`` is called
+    only for files that have rejected records. ``after_insert(con, batch_ids)`` may remove
+    events the conflict rule cannot see (Claude Code sidechain replays) and returns
+    ({batch_id: removed rows of that batch}, {batch_id: stored rows of earlier batches it
+    replaced}). Everything rolls back on any failure."""
     assert conflict in CONFLICT_RULES, conflict
+    assert infos
     con.execute("BEGIN TRANSACTION")
     try:
-        batch_id = int(con.execute("SELECT nextval('import_batch_seq')").fetchone()[0])  # type: ignore[index]
+        ids = sorted(
+            int(r[0]) for r in con.execute("SELECT nextval('import_batch_seq') FROM range(?)", [len(infos)]).fetchall()
+        )
+        now = datetime.now(UTC)
+        load_temp_table(
+            con,
+            "_files",
+            [("fi", "BIGINT"), ("batch_id", "BIGINT"), ("path", "VARCHAR"), ("line_offset", "BIGINT"),
+             ("source", "VARCHAR"), ("file_size", "BIGINT"), ("file_mtime", "TIMESTAMPTZ"), ("fingerprint", "VARCHAR")],
+            [(i, b, str(x.path), x.line_offset, x.source, x.file_size, x.file_mtime, x.fingerprint)
+             for i, (b, x) in enumerate(zip(ids, infos))],
+        )  # fmt: skip
         con.execute(
             "INSERT INTO import_batches (batch_id, source, path, file_size, file_mtime, fingerprint, started_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                batch_id,
-                info.source,
-                str(info.path),
-                info.file_size,
-                info.file_mtime,
-                info.fingerprint,
-                datetime.now(UTC),
-            ],
+            "SELECT batch_id, source, path, file_size, file_mtime, fingerprint, ? FROM _files ORDER BY fi",
+            [now],
         )
         try:
             unknown = stage(con)
+            staged_cols = {d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description or []}
         except duckdb_error() as exc:
-            raise InputError(f"{info.path}: cannot be read as {default_source}: {str(exc).splitlines()[0]}") from exc
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_validation_select(default_source)}")
+            what = infos[0].path if len(infos) == 1 else f"{infos[0].path} (and {len(infos) - 1} more files)"
+            raise InputError(f"{what}: cannot be read as {default_source}: {str(exc).splitlines()[0]}") from exc
+        fi_sql = "_fi" if "_fi" in staged_cols else "0::BIGINT"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_validation_select(default_source, fi_sql)}")
         # rowids inside a transaction start at an offset: number from the first one
         con.execute("UPDATE _checked SET _rec = rowid - (SELECT min(rowid) FROM _checked) + 1 WHERE _rec IS NULL")
-
-        # raw text and line numbers of rejected records, looked up only when there are some
-        rejected_recs = {
-            int(r[0])
-            for r in con.execute("SELECT _rec FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchall()
-        }
-        if rejected_recs and locate_rejects is not None:
-            located = locate_rejects(rejected_recs)
-            if located:
-                recs = sorted(located)
-                load_temp_table(
-                    con,
-                    "_fixes",
-                    [("rec", "BIGINT"), ("line", "BIGINT"), ("raw", "VARCHAR"), ("why", "VARCHAR")],
-                    [(r, located[r][0], located[r][1][:RAW_MAX], _refine_reason(located[r][1])) for r in recs],
-                )
-                con.execute(
-                    "UPDATE _checked SET _line = f.line, _raw = f.raw, "
-                    "_reason = CASE WHEN _checked._reason = 'unparseable' THEN coalesce(f.why, 'missing ts') ELSE _checked._reason END "
-                    "FROM _fixes f WHERE _checked._rec = f.rec"
-                )
-                con.execute("DROP TABLE _fixes")
+        _locate(con, locate_rejects)
         con.execute("UPDATE _checked SET _reason = 'not a JSON object' WHERE _reason = 'unparseable'")
         # any rejected record still without raw text gets its staged fields as JSON
         raw_json = "json_object(" + ", ".join(f"{_lit(c)}, s.{_q(c)}" for c in EVENT_COLUMN_NAMES) + ")::VARCHAR"
         missing_raw = con.execute("SELECT count(*) FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchone()
         if missing_raw and missing_raw[0]:
+            fi_s = "s._fi" if "_fi" in staged_cols else "0"
             con.execute(
                 f"UPDATE _checked SET _raw = {raw_json} FROM _stage s "
-                "WHERE _checked._rec = s._rec AND _checked._reason IS NOT NULL AND _checked._raw IS NULL"
+                f"WHERE _checked._rec = s._rec AND _checked._fi = {fi_s} AND _checked._reason IS NOT NULL "
+                "AND _checked._raw IS NULL"
             )
 
         # models: resolve each distinct raw name once
@@ -486,10 +522,11 @@ def import_staged(
         try:
             con.execute(
                 "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
-                "SELECT ?, ?, _line + ?, _rec, _reason, left(_raw, ?) FROM _checked WHERE _reason IS NOT NULL ORDER BY _rec",
-                [batch_id, str(info.path), info.line_offset, RAW_MAX],
+                "SELECT f.batch_id, f.path, c._line + f.line_offset, c._rec, c._reason, left(c._raw, ?) "
+                "FROM _checked c JOIN _files f ON f.fi = c._fi WHERE c._reason IS NOT NULL ORDER BY c._fi, c._rec",
+                [RAW_MAX],
             )
-            cols = [c for c in EVENT_COLUMN_NAMES]
+            cols = list(EVENT_COLUMN_NAMES)
             select_cols = []
             for c in cols:
                 if c == "event_id":
@@ -506,30 +543,55 @@ def import_staged(
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW _valid AS SELECT coalesce(nullif(event_id, ''), {_event_id_sql()}) AS event_id, "
                 + ", ".join(f"{_q(c)}" for c in cols if c != "event_id")
-                + ", _rec FROM _checked WHERE _reason IS NULL"
+                + ", _rec, _fi FROM _checked WHERE _reason IS NULL"
             )
-            valid = int(con.execute("SELECT count(*) FROM _checked WHERE _reason IS NULL").fetchone()[0])  # type: ignore[index]
-            inserted = dup_in_file = dup_stored = replaced = 0
-            if valid:
-                inserted, dup_in_file, dup_stored, replaced = _insert_events(con, batch_id, cols, select_cols, conflict)
+            per_file = _insert_events(con, ids, cols, select_cols, conflict)
+            if after_insert is not None:
+                removed, removed_earlier = after_insert(con, ids)
+                for i, b in enumerate(ids):
+                    f = per_file[i]
+                    # a removed row of this batch added nothing: a duplicate of a stored copy
+                    f[0] -= removed.get(b, 0)
+                    f[2] += removed.get(b, 0)
+                    f[3] += removed_earlier.get(b, 0)
+                    f[0] -= removed_earlier.get(b, 0)
         finally:
             con.execute("DROP TABLE IF EXISTS _model_map")
-        counts = con.execute("SELECT count(*), count(*) FILTER (WHERE _reason IS NOT NULL) FROM _checked").fetchone()
-        assert counts is not None
-        records, rejected = int(counts[0]), int(counts[1])
-        duplicates = dup_in_file + dup_stored
-        con.execute(
-            "UPDATE import_batches SET finished_at = ?, records = ?, imported = ?, duplicates = ?, rejected = ?, "
-            "dup_in_file = ?, dup_stored = ?, replaced = ?, dedup_rule = ?, source_name = ? WHERE batch_id = ?",
-            [datetime.now(UTC), records, inserted, duplicates, rejected, dup_in_file, dup_stored, replaced,
-             conflict, info.source_name, batch_id],
+        stats = {
+            int(r[0]): (int(r[1]), int(r[2]))
+            for r in con.execute(
+                "SELECT _fi, count(*), count(*) FILTER (WHERE _reason IS NOT NULL) FROM _checked GROUP BY _fi"
+            ).fetchall()
+        }
+        results: list[BatchCounts] = []
+        rows = []
+        for i, b in enumerate(ids):
+            records, rejected = stats.get(i, (0, 0))
+            imported, dup_in_file, dup_stored, replaced = per_file[i]
+            results.append(
+                BatchCounts(b, records, imported, dup_in_file + dup_stored, rejected, dup_in_file, dup_stored, replaced)
+            )
+            rows.append((b, records, imported, dup_in_file + dup_stored, rejected, dup_in_file, dup_stored, replaced))
+        load_temp_table(
+            con,
+            "_counts",
+            [("batch_id", "BIGINT"), ("records", "BIGINT"), ("imported", "BIGINT"), ("duplicates", "BIGINT"),
+             ("rejected", "BIGINT"), ("dup_in_file", "BIGINT"), ("dup_stored", "BIGINT"), ("replaced", "BIGINT")],
+            rows,
         )  # fmt: skip
+        con.execute(
+            "UPDATE import_batches SET finished_at = ?, records = c.records, imported = c.imported, "
+            "duplicates = c.duplicates, rejected = c.rejected, dup_in_file = c.dup_in_file, dup_stored = c.dup_stored, "
+            "replaced = c.replaced, dedup_rule = ?, source_name = ? FROM _counts c WHERE import_batches.batch_id = c.batch_id",
+            [datetime.now(UTC), conflict, infos[0].source_name],
+        )
         kind = con.execute(
             "SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = '_stage') THEN 'VIEW' ELSE 'TABLE' END"
         ).fetchone()
         con.execute("DROP VIEW IF EXISTS _valid")
         con.execute(f"DROP {kind[0] if kind else 'TABLE'} IF EXISTS _stage")
-        con.execute("DROP TABLE IF EXISTS _checked")
+        for t in ("_checked", "_counts", "_files", "_stage_lines"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
         before_commit_hook(con)
         con.execute("COMMIT")
     except BaseException:
@@ -537,58 +599,129 @@ def import_staged(
             con.execute("ROLLBACK")
         raise
     warnings = [f"unknown column(s) kept in extra: {', '.join(unknown)}"] if unknown else []
-    return BatchCounts(batch_id, records, inserted, duplicates, rejected, dup_in_file, dup_stored, replaced), warnings
+    return results, warnings
+
+
+def _locate(con: duckdb.DuckDBPyConnection, locate_rejects: Callable[[int, set[int]], Located] | None) -> None:
+    """Line numbers and raw text of rejected records, looked up only for files that have some."""
+    if locate_rejects is None:
+        return
+    wanted: dict[int, set[int]] = {}
+    for fi, rec in con.execute("SELECT _fi, _rec FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchall():
+        wanted.setdefault(int(fi), set()).add(int(rec))
+    fixes: list[tuple[int, int, int, str, str | None, bool]] = []
+    for fi, recs in sorted(wanted.items()):
+        for rec, found in sorted(locate_rejects(fi, recs).items()):
+            line, raw = found[0], found[1]
+            why = found[2] if len(found) > 2 else _refine_reason(raw)
+            fixes.append((fi, rec, line, raw[:RAW_MAX], why or None, why == ""))
+    if not fixes:
+        return
+    load_temp_table(
+        con,
+        "_fixes",
+        [
+            ("fi", "BIGINT"),
+            ("rec", "BIGINT"),
+            ("line", "BIGINT"),
+            ("raw", "VARCHAR"),
+            ("why", "VARCHAR"),
+            ("skip", "BOOLEAN"),
+        ],
+        fixes,
+    )
+    con.execute(
+        "UPDATE _checked SET _line = f.line, _raw = f.raw, "
+        "_reason = CASE WHEN _checked._reason = 'unparseable' THEN coalesce(f.why, 'missing ts') ELSE _checked._reason END "
+        "FROM _fixes f WHERE _checked._fi = f.fi AND _checked._rec = f.rec"
+    )
+    # a line the fast reader could not map, that the format skips anyway (not a record)
+    con.execute(
+        "DELETE FROM _checked WHERE EXISTS (SELECT 1 FROM _fixes f WHERE f.skip AND f.fi = _checked._fi AND f.rec = _checked._rec AND _checked._reason IS NOT NULL)"
+    )
+    con.execute("DROP TABLE _fixes")
 
 
 _USAGE = "(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens)"
 
 
 def _insert_events(
-    con: duckdb.DuckDBPyConnection, batch_id: int, cols: list[str], select_cols: list[str], conflict: str
-) -> tuple[int, int, int, int]:
-    """Insert the valid rows by the conflict rule; (inserted, dup_in_file, dup_stored, replaced)."""
-    insert = f"INSERT INTO events ({', '.join(_q(c) for c in cols)}, batch_id) SELECT {', '.join(select_cols)}, ? "
-    mm_join = "LEFT JOIN _model_map mm ON mm.raw = coalesce(v.model_raw, v.model) "
-    valid = int(con.execute("SELECT count(*) FROM _valid").fetchone()[0])  # type: ignore[index]
+    con: duckdb.DuckDBPyConnection, ids: list[int], cols: list[str], select_cols: list[str], conflict: str
+) -> list[list[int]]:
+    """Insert the valid rows by the conflict rule; per file [imported, dup_in_file, dup_stored, replaced]
+    (dup_in_file: lost to another copy in this batch; dup_stored: a stored copy stays)."""
+    single = len(ids) == 1
+    batch_sql = "?" if single else "f.batch_id"
+    params: list[Any] = [ids[0]] if single else []
+    insert = (
+        f"INSERT INTO events ({', '.join(_q(c) for c in cols)}, batch_id) SELECT {', '.join(select_cols)}, {batch_sql} "
+    )
+    joins = "LEFT JOIN _model_map mm ON mm.raw = coalesce(v.model_raw, v.model) " + (
+        "" if single else "JOIN _files f ON f.fi = v._fi "
+    )
+    valid = {int(r[0]): int(r[1]) for r in con.execute("SELECT _fi, count(*) FROM _valid GROUP BY _fi").fetchall()}
+    out = [[0, 0, 0, 0] for _ in ids]
+    if not valid:
+        return out
     # record numbers are fixed in _checked; the inserts may run in parallel
     con.execute("SET preserve_insertion_order = false")
     try:
-        if conflict == "keep":
+        if conflict == "keep" and single:
             distinct = int(con.execute("SELECT count(DISTINCT event_id) FROM _valid").fetchone()[0])  # type: ignore[index]
             res = con.execute(
-                insert + "FROM (SELECT * FROM _valid QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _rec) = 1) v "
-                + mm_join
+                insert
+                + "FROM (SELECT * FROM _valid QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _rec) = 1) v "
+                + joins
                 + "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)",
-                [batch_id],
+                params,
             ).fetchone()
             inserted = int(res[0]) if res else 0
-            return inserted, valid - distinct, distinct - inserted, 0
-        order = "_rec DESC" if conflict == "replace" else f"{_USAGE} DESC, _rec DESC"
+            n = valid.get(0, 0)
+            return [[inserted, n - distinct, distinct - inserted, 0]]
+        order = {"keep": "_fi, _rec", "replace": "_fi DESC, _rec DESC"}.get(conflict, f"{_USAGE} DESC, _fi, _rec DESC")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _dedup AS SELECT * FROM _valid "
             f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY {order}) = 1"
         )
-        distinct = int(con.execute("SELECT count(*) FROM _dedup").fetchone()[0])  # type: ignore[index]
-        if conflict == "replace":
-            stale = "SELECT e.event_id FROM events e JOIN _dedup d ON d.event_id = e.event_id"
+        if conflict == "keep":
+            stale = "SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS _fi WHERE false"
+        elif conflict == "replace":
+            stale = "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id"
         else:  # max-usage: a stored copy with less usage gives way; an equal or larger one stays
             stale = (
-                "SELECT e.event_id FROM events e JOIN _dedup d ON d.event_id = e.event_id "
+                "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id "
                 f"WHERE {_USAGE.replace('(', '(e.', 1).replace(' + ', ' + e.')} < "
                 f"{_USAGE.replace('(', '(d.', 1).replace(' + ', ' + d.')}"
             )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stale AS {stale}")
-        replaced = int(con.execute("SELECT count(*) FROM _stale").fetchone()[0])  # type: ignore[index]
+        replaced = {
+            int(r[0]): int(r[1]) for r in con.execute("SELECT _fi, count(*) FROM _stale GROUP BY _fi").fetchall()
+        }
         if replaced:
             con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM _stale)")
-        res = con.execute(
-            insert + "FROM _dedup v " + mm_join + "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)",
-            [batch_id],
-        ).fetchone()
-        written = int(res[0]) if res else 0
+        con.execute(
+            insert
+            + "FROM _dedup v "
+            + joins
+            + "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)",
+            params,
+        )
+        winners = {
+            int(r[0]): int(r[1]) for r in con.execute("SELECT _fi, count(*) FROM _dedup GROUP BY _fi").fetchall()
+        }
+        written = {
+            int(r[0]): int(r[1])
+            for r in con.execute(
+                "SELECT batch_id, count(*) FROM events WHERE batch_id BETWEEN ? AND ? GROUP BY batch_id",
+                [ids[0], ids[-1]],
+            ).fetchall()
+        }
         con.execute("DROP TABLE _dedup")
         con.execute("DROP TABLE _stale")
-        return written - replaced, valid - distinct, distinct - written, replaced
+        for i, b in enumerate(ids):
+            w, n, d, r = written.get(b, 0), valid.get(i, 0), winners.get(i, 0), replaced.get(i, 0)
+            out[i] = [w - r, n - d, d - w, r]
+        return out
     finally:
         con.execute("SET preserve_insertion_order = true")
 

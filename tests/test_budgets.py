@@ -1,0 +1,466 @@
+"""Budgets: levels, projections, calendar periods in a zone, --fail-on, and editing the config.
+
+Rates (USD per 1M tokens, pricing/): gpt-4o 2.50 in / 10.00 out; claude-sonnet-4-5 3.00 in /
+15.00 out (requests up to 200k input). All of November 2026 in UTC unless said otherwise.
+
+E1 11-02 10:00 gpt-4o              alice (team platform from [members.alice])  1M out  = 10.00
+E2 11-05 10:00 gpt-4o              carol (team "platform" on the event)        4M in   = 10.00
+E3 11-09 10:00 claude-sonnet-4-5   alice  100k in + 380k out = 0.30 + 5.70             =  6.00
+E4 11-10 20:00 gpt-4o-2024-08-06   alice  1.6M in                                      =  4.00
+E5 11-10 21:00 mistral-large-2411  alice  5,000 in + 100 out: no price (unpriced, 5,100 tokens)
+E7 11-03 12:00 gpt-4o              bob (team growth), cost center cc-9, feature chat, 2.4M in = 6.00
+E8 10-15 12:00 gpt-4o              alice  5M out                                       = 50.00 (October)
+
+November: team platform 10+10+6+4 = 30 (+1 unpriced); member alice 10+6+4 = 20 (+1 unpriced);
+model gpt-4o 10+10+4+6 = 30; cost center cc-9 6; global 36 (+1 unpriced); bob 2,400,000 tokens;
+all tokens 1,000,000 + 4,000,000 + 480,000 + 1,600,000 + 5,100 + 2,400,000 = 9,485,100.
+
+NOW = 2026-11-11 00:00 UTC: 10 of the 30 days of November have elapsed, so the linear run rate
+projects every spend × 3, and a spend S reaches a limit L after (L - S) × 10 days / S more.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.errors import ConfigError
+from usagectl.services import budgets
+from usagectl.services.budgets import DEFAULT_THRESHOLDS, level_for
+from usagectl.services.context import make_context
+
+EVENTS = [
+    {"event_id": "E1", "ts": "2026-11-02T10:00:00Z", "model_raw": "gpt-4o", "output_tokens": 1000000, "member": "alice"},
+    {"event_id": "E2", "ts": "2026-11-05T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 4000000, "member": "carol",
+     "team": "platform"},
+    {"event_id": "E3", "ts": "2026-11-09T10:00:00Z", "model_raw": "claude-sonnet-4-5", "input_tokens": 100000,
+     "output_tokens": 380000, "member": "alice"},
+    {"event_id": "E4", "ts": "2026-11-10T20:00:00Z", "model_raw": "gpt-4o-2024-08-06", "input_tokens": 1600000,
+     "member": "alice"},
+    {"event_id": "E5", "ts": "2026-11-10T21:00:00Z", "model_raw": "mistral-large-2411", "provider": "mistral",
+     "input_tokens": 5000, "output_tokens": 100, "member": "alice"},
+    {"event_id": "E7", "ts": "2026-11-03T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 2400000, "member": "bob",
+     "cost_center": "cc-9", "feature": "chat"},
+    {"event_id": "E8", "ts": "2026-10-15T12:00:00Z", "model_raw": "gpt-4o", "output_tokens": 5000000, "member": "alice"},
+]  # fmt: skip
+NOW = datetime(2026, 11, 11, tzinfo=UTC)
+BASE = '[display]\ntimezone = "UTC"\n[members.alice]\nteam = "platform"\n[members.bob]\nteam = "growth"\n'
+BUDGETS = """
+[[budgets]]
+scope = "team:platform"
+amount = 50
+period = "month"
+[[budgets]]
+scope = "member:alice"
+amount = 20.00
+[[budgets]]
+scope = "model:gpt-4o-2024-08-06"
+amount = 40
+[[budgets]]
+scope = "global"
+amount = 40
+thresholds = [50, 80, 90]
+[[budgets]]
+scope = "cost-center:cc-9"
+amount = 6.25
+[[budgets]]
+scope = "feature:chat"
+amount = 18
+[[budgets]]
+scope = "project:none"
+amount = 5
+period = "day"
+[[budgets]]
+scope = "member:bob"
+tokens = 3000000
+"""
+
+
+@pytest.fixture
+def db(tmp_path: Path, db_path: Path) -> Path:
+    run("import", str(write_jsonl(tmp_path / "events.jsonl", EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def _config(tmp_path: Path, text: str, name: str = "usagectl.toml") -> Path:
+    path = tmp_path / "work" / name
+    path.write_text(BASE + text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("spent", "thresholds", "level", "crossed"),
+    [
+        ("74.99", DEFAULT_THRESHOLDS, "ok", None),
+        ("75", DEFAULT_THRESHOLDS, "warning", 75),
+        ("89.999999", DEFAULT_THRESHOLDS, "warning", 75),
+        ("90", DEFAULT_THRESHOLDS, "caution", 90),
+        ("95", DEFAULT_THRESHOLDS, "critical", 95),
+        ("99.99", DEFAULT_THRESHOLDS, "critical", 95),
+        ("100", DEFAULT_THRESHOLDS, "exceeded", 100),
+        ("250", DEFAULT_THRESHOLDS, "exceeded", 100),
+        ("49.99", (Decimal(50), Decimal(80), Decimal("92.5")), "ok", None),
+        ("50", (Decimal(50), Decimal(80), Decimal("92.5")), "warning", 50),
+        ("92.49", (Decimal(50), Decimal(80), Decimal("92.5")), "caution", 80),
+        ("92.5", (Decimal(50), Decimal(80), Decimal("92.5")), "critical", Decimal("92.5")),
+    ],
+)
+def test_levels_at_exact_boundaries(spent: str, thresholds: tuple, level: str, crossed: object) -> None:  # type: ignore[type-arg]
+    # limit 100, so the spend is the percentage
+    assert level_for(Decimal(spent), Decimal(100), thresholds) == (level, crossed)
+    # the same on a limit where the percentage is not a whole number of dollars: $12.34
+    assert level_for(Decimal(spent) * Decimal("0.1234"), Decimal("12.34"), thresholds)[0] == level
+
+
+def test_status_hand_worked(tmp_path: Path, db: Path) -> None:
+    _config(tmp_path, "[plan]\nmonthly_token_quota = 10000000\n" + BUDGETS)
+    states = budgets.budget_status(make_context(None, db), now=NOW)
+    got = {s.budget.label: s for s in states}
+    assert list(got) == [
+        "plan quota", "team:platform (month)", "member:alice (month)", "model:gpt-4o-2024-08-06 (month)",
+        "global (month)", "cost-center:cc-9 (month)", "feature:chat (month)", "project:none (day)",
+        "member:bob (month)",
+    ]  # fmt: skip
+    for s in states:
+        if s.budget.period == "month":
+            assert (s.period_start, s.period_end) == (date(2026, 11, 1), date(2026, 11, 30))
+
+    p = got["team:platform (month)"]  # 30 of 50 = 60 %; x3 = 90 (180 %); +20 at $3/day = 6 2/3 days -> 11-17 16:00
+    assert (p.spent, p.percent, p.level, p.threshold_crossed) == (30, 60, "ok", None)
+    assert (p.projected, p.projected_percent, p.projected_cross_date) == (90, 180, date(2026, 11, 17))
+    assert p.unpriced_requests == 1  # E5, not in the spend
+
+    a = got["member:alice (month)"]  # 20 of 20: exactly 100 % is exceeded, crossed "today"
+    assert (a.spent, a.level, a.threshold_crossed, a.projected_cross_date) == (20, "exceeded", 100, date(2026, 11, 11))
+    assert a.projected == 60
+
+    m = got["model:gpt-4o-2024-08-06 (month)"]  # the alias resolves to gpt-4o: 30 of 40 = 75 % exactly
+    assert (m.spent, m.percent, m.level, m.threshold_crossed) == (30, 75, "warning", 75)
+    assert m.projected_cross_date == date(2026, 11, 14)  # +10 at $3/day = 3 1/3 days -> 11-14 08:00
+
+    g = got["global (month)"]  # 36 of 40 = 90 %: critical on its own thresholds 50/80/90
+    assert (g.spent, g.percent, g.level, g.threshold_crossed) == (36, 90, "critical", 90)
+    assert (g.projected, g.projected_cross_date) == (108, date(2026, 11, 12))  # +4 at 3.6/day = 1.11 days
+    assert g.unpriced_requests == 1
+
+    c = got["cost-center:cc-9 (month)"]  # 6 of 6.25 = 96 %; +0.25 at 0.6/day = 10 hours -> 11-11 10:00
+    assert (c.percent, c.level, c.threshold_crossed, c.projected_cross_date) == (96, "critical", 95, date(2026, 11, 11))
+
+    f = got["feature:chat (month)"]  # 6 x3 = 18 = the limit exactly: reaches 100 % at the end of the last day
+    assert (f.projected, f.projected_percent, f.projected_cross_date) == (18, 100, date(2026, 11, 30))
+
+    d = got["project:none (day)"]  # nothing spent; the day has just begun, so there is no rate yet
+    assert (d.period_start, d.period_end, d.spent, d.level) == (date(2026, 11, 11), date(2026, 11, 11), 0, "ok")
+    assert (d.projected, d.projected_percent, d.projected_cross_date) == (None, None, None)
+
+    b = got["member:bob (month)"]  # 2,400,000 of 3,000,000 tokens = 80 %; x3 = 7,200,000; +600k at 240k/day = 2.5 days
+    assert (b.budget.kind, b.spent, b.percent, b.level) == ("tokens", 2400000, 80, "warning")
+    assert (b.projected, b.projected_cross_date, b.unpriced_requests) == (7200000, date(2026, 11, 13), 0)
+
+    q = got["plan quota"]  # all tokens, priced or not: 9,485,100 of 10M = 94.851 % (caution)
+    assert (q.budget.scope, q.budget.kind, q.budget.period, q.budget.limit) == ("global", "tokens", "month", 10000000)
+    assert (q.spent, q.percent, q.level) == (9485100, Decimal("94.851"), "caution")
+    assert q.projected == 28455300  # x3
+    assert q.projected_cross_date == date(2026, 11, 11)  # +514,900 at 948,510/day = 0.54 days -> 11-11 13:01
+
+
+def test_budget_that_will_not_cross(tmp_path: Path, db: Path) -> None:
+    _config(tmp_path, '[[budgets]]\nscope = "team:platform"\namount = 100\n')
+    (s,) = budgets.budget_status(make_context(None, db), now=NOW)
+    assert (s.projected, s.projected_percent, s.projected_cross_date) == (90, 90, None)  # 90 < 100
+
+
+def test_month_boundary_in_tokyo_and_new_york(tmp_path: Path, db_path: Path) -> None:
+    # 2026-11-30T23:30Z is 2026-12-01 08:30 in Tokyo (UTC+9) and 2026-11-30 18:30 in New York (UTC-5)
+    event = {"event_id": "T1", "ts": "2026-11-30T23:30:00Z", "model_raw": "gpt-4o", "output_tokens": 1000000}
+    run("import", str(write_jsonl(tmp_path / "t.jsonl", [event])), "--db", str(db_path))  # $10.00
+    _config(tmp_path, '[[budgets]]\nscope = "global"\namount = 20\n')
+    ctx = make_context(None, db_path)
+    at = datetime(2026, 11, 30, 23, 45, tzinfo=UTC)
+
+    (tokyo,) = budgets.budget_status(ctx, tz="Asia/Tokyo", now=at)
+    assert (tokyo.period_start, tokyo.period_end, tokyo.spent) == (date(2026, 12, 1), date(2026, 12, 31), 10)
+    # December began at 11-30 15:00Z: 8 h 45 min of 744 h elapsed; projected 10 x 744 / 8.75
+    assert tokyo.projected == (Decimal(10) * 744 / Decimal("8.75")).quantize(Decimal("0.000001"))
+    assert tokyo.projected == Decimal("850.285714")
+    assert tokyo.projected_cross_date == date(2026, 12, 1)  # +10 at 10 per 8.75 h: 12-01 08:30Z = 17:30 JST
+
+    (ny,) = budgets.budget_status(ctx, tz="America/New_York", now=at)
+    assert (ny.period_start, ny.spent) == (date(2026, 11, 1), 10)
+    # November in New York: 11-01 04:00Z (EDT) to 12-01 05:00Z (EST) = 721 h; 715 h 45 min elapsed
+    assert ny.projected == (Decimal(10) * 721 / Decimal("715.75")).quantize(Decimal("0.000001"))
+    assert ny.projected_cross_date is None  # 10.07 < 20
+
+    (ny_dec,) = budgets.budget_status(ctx, tz="America/New_York", now=datetime(2026, 12, 1, 12, tzinfo=UTC))
+    assert (ny_dec.period_start, ny_dec.spent) == (date(2026, 12, 1), 0)  # the event stayed in November
+    hist = budgets.budget_history(
+        ctx, "global", periods=1, tz="America/New_York", now=datetime(2026, 12, 1, 12, tzinfo=UTC)
+    )
+    assert [(r["period_start"], r["actual"], r["state"]) for r in hist.rows] == [
+        (date(2026, 11, 1), 10, "complete"),
+        (date(2026, 12, 1), 0, "in progress"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("week_start", "start", "spent"), [("sunday", date(2026, 11, 8), 600000), ("monday", date(2026, 11, 9), 0)]
+)
+def test_week_budget_follows_week_start(
+    tmp_path: Path, db_path: Path, week_start: str, start: date, spent: int
+) -> None:
+    # Sunday 2026-11-08 12:00Z: 600,000 tokens; now is Tuesday 11-10 12:00Z.
+    event = {"event_id": "W1", "ts": "2026-11-08T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 600000, "member": "dave"}  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "w.jsonl", [event])), "--db", str(db_path))
+    path = _config(tmp_path, '[[budgets]]\nscope = "member:dave"\ntokens = 1000000\nperiod = "week"\n')
+    path.write_text(path.read_text().replace('timezone = "UTC"', f'timezone = "UTC"\nweek_start = "{week_start}"'))
+    (s,) = budgets.budget_status(make_context(None, db_path), now=datetime(2026, 11, 10, 12, tzinfo=UTC))
+    assert (s.period_start, s.period_end, s.spent) == (start, start + timedelta(days=6), spent)
+    if week_start == "sunday":
+        # 2.5 of 7 days elapsed (Sun 00:00 -> Tue 12:00): 600,000 x 7 / 2.5 = 1,680,000 (168 %);
+        # +400,000 at 240,000/day = 1 2/3 days -> Thu 11-12 04:00
+        assert (s.percent, s.level, s.projected, s.projected_cross_date) == (60, "ok", 1680000, date(2026, 11, 12))
+    else:
+        assert (s.projected, s.projected_cross_date) == (0, None)
+
+
+def test_history_budget_vs_actual(tmp_path: Path, db: Path) -> None:
+    _config(tmp_path, '[[budgets]]\nscope = "team:platform"\namount = 50\n')
+    rep = budgets.budget_history(make_context(None, db), "team:platform", periods=2, now=NOW)
+    assert rep.name == "budget-history"
+    rows = [(r["period_start"], r["state"], r["actual"], r["percent"], r["level"], r["projected"]) for r in rep.rows]
+    assert rows == [
+        (date(2026, 9, 1), "complete", 0, 0, "ok", None),
+        (date(2026, 10, 1), "complete", 50, 100, "exceeded", None),  # E8 (alice -> platform)
+        (date(2026, 11, 1), "in progress", 30, 60, "ok", 90),
+    ]
+    assert rep.rows[2]["unpriced_requests"] == 1
+    assert rep.totals == {"periods": 3, "exceeded": 1}
+
+
+def _status_cli(monkeypatch: pytest.MonkeyPatch, db: Path, config: Path, *args: str, expect: int = 0) -> str:
+    monkeypatch.setattr(budgets, "_clock", lambda: NOW)
+    return str(run("budget", "status", "--db", str(db), "--config", str(config), *args, expect=expect).stdout)
+
+
+@pytest.mark.parametrize(
+    ("budget", "passes", "fails"),
+    [
+        ('scope = "team:platform"\namount = 50', ["warning"], []),  # 60 %: ok
+        ('scope = "model:gpt-4o"\namount = 40', ["critical", "caution"], ["warning"]),  # 75 %: warning
+        ('scope = "cost-center:cc-9"\namount = 6.25', ["exceeded"], ["critical", "warning"]),  # 96 %: critical
+        ('scope = "member:alice"\namount = 20', [], ["exceeded", "critical"]),  # 100 %: exceeded
+    ],
+)
+def test_fail_on_exit_codes(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch, budget: str, passes: list[str], fails: list[str]
+) -> None:
+    config = _config(tmp_path, f"[[budgets]]\n{budget}\n", "b.toml")
+    assert "Budget" in _status_cli(monkeypatch, db, config)  # without --fail-on: 0 whatever the level
+    for level in passes:
+        _status_cli(monkeypatch, db, config, "--fail-on", level)
+    for level in fails:
+        out = _status_cli(monkeypatch, db, config, "--fail-on", level, expect=5)
+        assert "Budget" in out  # the table is shown before exiting 5
+
+
+def test_fail_on_invalid_level_is_usage_error(tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _config(tmp_path, '[[budgets]]\nscope = "global"\namount = 1\n', "b.toml")
+    _status_cli(monkeypatch, db, config, "--fail-on", "panic", expect=2)
+
+
+def test_status_json_contract(tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _config(tmp_path, "[plan]\nmonthly_token_quota = 10000000\n" + BUDGETS)
+    monkeypatch.setattr(budgets, "_clock", lambda: NOW)
+    out = run_json("budget", "status", "--db", str(db))
+    assert out["report"] == "budget-status" and out["filters"] == {"tz": "UTC"}
+    assert out["totals"] == {"budgets": 9, "worst_level": "exceeded"}
+    rows = {r["budget"]: r for r in out["rows"]}
+    assert rows["plan quota"]["limit"] == 10000000 and rows["plan quota"]["spent"] == 9485100
+    p = rows["team:platform (month)"]
+    assert (p["scope"], p["kind"], p["limit"], p["spent"], p["percent"], p["level"]) == (
+        "team:platform", "usd", 50, 30, 60, "ok"
+    )  # fmt: skip
+    assert (p["projected"], p["projected_percent"], p["projected_cross_date"]) == (90, 180, "2026-11-17")
+    assert (p["unpriced_requests"], p["warning_pct"], p["critical_pct"]) == (1, 75, 95)
+    table = run("budget", "status", "--db", str(db)).stdout
+    assert "team:platform (month)" in table and "$30.00" in table
+    assert "1 request(s) of this scope have no price" in table
+
+
+def test_no_budgets(db: Path) -> None:
+    assert budgets.budget_status(make_context(None, db), now=NOW) == []
+    assert "No budgets" in run("budget", "status", "--db", str(db), "--fail-on", "warning").stdout
+
+
+# --------------------------------------------------------------------------- editing the config
+
+ROUND_TRIP = """# comments are lost, values are not
+[plan]
+monthly_token_quota = 5000000
+
+[display]
+timezone = "Europe/Berlin"
+week_start = "sunday"
+
+[members.alice]
+team = "platform"
+department = "eng"
+
+[pricing]
+dir = "prices"
+
+[custom]
+rate = 0.1
+price = 1.50
+count = 3
+when = 2026-11-01T10:00:00Z
+day = 2026-11-01
+nested = { a = [1, 2.5, "x"], b = { c = true } }
+
+[[custom.items]]
+k = "v"
+
+[[budgets]]
+scope = "global"
+amount = 19.99
+period = "month"
+"""
+
+
+def _parsed(path: Path) -> dict:  # type: ignore[type-arg]
+    with path.open("rb") as fh:
+        return tomllib.load(fh, parse_float=Decimal)
+
+
+def _canon(value: object) -> object:
+    if isinstance(value, dict):
+        return sorted((k, _canon(v)) for k, v in value.items())  # key order is not data
+    if isinstance(value, list):
+        return [_canon(v) for v in value]
+    return repr(value)  # type and exact digits: Decimal('1.50') is neither 1.5 nor a float
+
+
+def _without_budgets(data: dict) -> object:  # type: ignore[type-arg]
+    return _canon({k: v for k, v in data.items() if k != "budgets"})
+
+
+def test_set_keeps_every_other_value(tmp_path: Path) -> None:
+    path = tmp_path / "work" / "usagectl.toml"
+    path.write_text(ROUND_TRIP, encoding="utf-8")
+    before = _parsed(path)
+    result = run("budget", "set", "team:platform", "0.3")
+    assert "added budget team:platform (month): $0.30" in result.stderr
+    after = _parsed(path)
+    assert _without_budgets(after) == _without_budgets(before)
+    assert after["budgets"] == [
+        {"scope": "global", "amount": Decimal("19.99"), "period": "month"},
+        {"scope": "team:platform", "amount": Decimal("0.3"), "period": "month"},
+    ]
+    text = path.read_text()
+    assert "amount = 19.99\n" in text and "amount = 0.3\n" in text  # no 0.30000000000000004
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # no temp file left
+
+    run("budget", "set", "team:platform", "$1,500.50", "--thresholds", "50,80,90")  # same scope+period: replaced
+    run("budget", "set", "team:platform", "20", "--period", "week")  # another period: added
+    run("budget", "set", "member:bob", "100,000,000", "--tokens", "--period", "quarter")
+    run("budget", "set", "team:platform", "1234.5")  # replaced again; its thresholds stay 50/80/90
+    after = _parsed(path)
+    assert _without_budgets(after) == _without_budgets(before)
+    assert after["budgets"] == [
+        {"scope": "global", "amount": Decimal("19.99"), "period": "month"},
+        {"scope": "team:platform", "amount": Decimal("1234.5"), "period": "month", "thresholds": [50, 80, 90]},
+        {"scope": "team:platform", "amount": Decimal("20"), "period": "week"},
+        {"scope": "member:bob", "tokens": 100000000, "period": "quarter"},
+    ]
+    listed = json.loads(run("budget", "list", "--json").stdout, parse_float=Decimal)
+    assert [(r["scope"], r["period"], r["limit"], r["source"]) for r in listed["rows"]] == [
+        ("global", "month", 5000000, "[plan] monthly_token_quota"),
+        ("global", "month", Decimal("19.99"), "budgets[0]"),
+        ("team:platform", "month", Decimal("1234.5"), "budgets[1]"),
+        ("team:platform", "week", 20, "budgets[2]"),
+        ("member:bob", "quarter", 100000000, "budgets[3]"),
+    ]
+
+    run("budget", "rm", "team:platform", expect=2)  # two periods: which one?
+    assert "removed budget team:platform (week)" in run("budget", "rm", "team:platform", "--period", "week").stderr
+    run("budget", "rm", "team:platform", "--period", "week", expect=2)  # gone
+    run("budget", "rm", "team:nobody", expect=2)
+    run("budget", "rm", "global", "--period", "month")
+    run("budget", "rm", "global", expect=2)  # only the plan quota is left for global
+    after = _parsed(path)
+    assert _without_budgets(after) == _without_budgets(before)
+    assert [b["scope"] for b in after["budgets"]] == ["team:platform", "member:bob"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("team:x", "abc"),
+        ("team:x", "0"),
+        ("team:x", "1e3"),
+        ("team:x", "1.5", "--tokens"),
+        ("group:x", "5"),
+        ("team:", "5"),
+        ("team:x", "5", "--thresholds", "90,75,95"),
+        ("team:x", "5", "--thresholds", "75,90,100"),
+        ("team:x", "5", "--thresholds", "75,90"),
+        ("team:x", "5", "--period", "fortnight"),
+    ],
+)
+def test_set_rejects_bad_input_and_leaves_the_file(tmp_path: Path, args: tuple[str, ...]) -> None:
+    path = tmp_path / "work" / "usagectl.toml"
+    path.write_text(ROUND_TRIP, encoding="utf-8")
+    run("budget", "set", *args, expect=2)
+    assert path.read_text() == ROUND_TRIP
+
+
+def test_set_creates_the_user_config(tmp_path: Path) -> None:
+    user = tmp_path / "home" / ".config" / "usagectl" / "config.toml"
+    assert not user.exists()
+    run("budget", "set", "global", "10")
+    assert _parsed(user) == {"budgets": [{"scope": "global", "amount": Decimal("10"), "period": "month"}]}
+
+
+def test_set_follows_a_symlinked_config(tmp_path: Path) -> None:
+    target = tmp_path / "dotfiles" / "usagectl.toml"
+    target.parent.mkdir()
+    target.write_text(BASE, encoding="utf-8")
+    link = tmp_path / "work" / "usagectl.toml"
+    link.symlink_to(target)
+    run("budget", "set", "global", "10")
+    assert link.is_symlink()
+    assert _parsed(target)["budgets"][0]["amount"] == Decimal("10")
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ('scope = "team:x"\namount = 5\ntokens = 5', "budgets[1]: give exactly one of amount (USD) or tokens"),
+        ('scope = "team:x"', "budgets[1]: give exactly one of amount (USD) or tokens"),
+        ('scope = "squad:x"\namount = 5', "budgets[1]: scope 'squad:x' is not one of global, member:NAME"),
+        ('scope = "team:x"\namount = -5', "budgets[1]: amount: must be a positive number of dollars, got -5"),
+        ('scope = "team:x"\ntokens = 1.5', "budgets[1]: tokens: must be a positive whole number, got Decimal('1.5')"),
+        ('scope = "team:x"\namount = 5\nperiod = "decade"', "budgets[1]: period 'decade' is not one of day, week"),
+        ('scope = "team:x"\namount = 5\nthresholds = [90, 75, 95]', "budgets[1]: thresholds [90, 75, 95]: must be"),
+        ('scope = "team:x"\namount = 5\nthreshold = [1]', "budgets[1]: unknown key(s) threshold"),
+        ('scope = "global"\namount = 5', "budgets[1]: same scope and period as budgets[0] (global (month))"),
+    ],
+)
+def test_bad_budget_names_file_index_and_problem(tmp_path: Path, entry: str, problem: str) -> None:
+    path = _config(tmp_path, f'[[budgets]]\nscope = "global"\namount = 1\n[[budgets]]\n{entry}\n')
+    with pytest.raises(ConfigError) as info:
+        budgets.load_budgets(make_context(None, None))
+    assert info.value.message.startswith(f"config {path}: ")
+    assert problem in info.value.message
+    assert problem in run("budget", "list", expect=2).stderr
+
+
+def test_budgets_must_be_an_array_of_tables(tmp_path: Path) -> None:
+    _config(tmp_path, '[budgets]\nscope = "global"\n')
+    assert "budgets: must be an array of tables ([[budgets]])" in run("budget", "list", expect=2).stderr

@@ -1,0 +1,456 @@
+"""Codex CLI rollout importer: deltas of cumulative totals, traps of FORMATS.md §4, dedup.
+
+Every expected number is worked by hand in tests/data/codex/EXPECTED.md (arithmetic there).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import run, run_json
+from usagectl.importers.codex import IMPORTER
+from usagectl.models import EVENT_COLUMN_NAMES
+
+DATA = Path(__file__).parent / "data" / "codex" / "home"
+A = DATA / "sessions/2025/11/03/rollout-2025-11-03T13-10-02-5f0c2a1e-7b3d-4c8e-9a41-2d6f8e0b1c37.jsonl"
+A_COPY = DATA / "archived_sessions/rollout-2025-11-03T13-10-02-5f0c2a1e-7b3d-4c8e-9a41-2d6f8e0b1c37.jsonl"
+B = DATA / "archived_sessions/rollout-2025-09-20T07-03-11-3e8f0a52-91c4-4b6d-a0e7-5c2d9f1b8a60.jsonl"
+C = DATA / "sessions/2025/11/04/rollout-2025-11-04T01-30-00-9b1d4e77-2c5a-4f0e-8d36-71a0c4e5f912.jsonl"
+G = DATA / "sessions/2025/11/04/rollout-2025-11-04T23-40-00-8d2e6b14-0f7a-4c39-9e85-b1a3d7c0f426.jsonl"
+E = DATA / "sessions/2026/09/15/rollout-2026-09-15T03-00-00-6a7c1f30-5e2b-4d91-b8a4-0f3e9c7d2b15.jsonl"
+SID_A, SID_C = "5f0c2a1e-7b3d-4c8e-9a41-2d6f8e0b1c37", "9b1d4e77-2c5a-4f0e-8d36-71a0c4e5f912"
+TOKENS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "output_tokens", "reasoning_tokens")
+
+
+def _import(path: Path, db: Path, fmt: str = "codex") -> Any:
+    return run_json("import", str(path), "--format", fmt, "--db", str(db))
+
+
+def _by_model(db: Path, since: str, until: str) -> dict[str, dict[str, Any]]:
+    out = run_json("report", "by", "model", "--since", since, "--until", until, "--tz", "UTC", "--db", str(db))
+    return {r["model"]: r for r in out["rows"]}
+
+
+def _daily(db: Path, since: str, until: str) -> dict[str, dict[str, Any]]:
+    out = run_json("report", "daily", "--since", since, "--until", until, "--tz", "UTC", "--db", str(db))
+    return {r["date"]: r for r in out["rows"] if r["requests"]}
+
+
+def _tokens(row: dict[str, Any]) -> tuple[int, ...]:
+    return tuple(row[k] for k in TOKENS)
+
+
+def _cost(row: dict[str, Any]) -> Decimal:
+    return Decimal(str(row["cost_usd"]))
+
+
+def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- the whole tree
+
+
+def test_directory_import_totals_per_day_and_model(db_path: Path) -> None:
+    summary = _import(DATA, db_path)
+    # A, B, C, E, G; the archived copy of A (same file name as A under sessions/) is not read
+    assert summary["files"] == 5
+    # records 6 (A) + 2 (B) + 2 (C) + 4 (E) + 2 + 7 (G) = 23; 7 rejected in G
+    assert (summary["records"], summary["imported"], summary["rejected"], summary["duplicates"]) == (23, 16, 7, 0)
+
+    days = _daily(db_path, "2025-09-01", "2025-11-30")
+    assert set(days) == {"2025-09-20", "2025-11-03", "2025-11-04", "2025-11-05"}
+    # (requests, input, cached, write 5m, output, reasoning), EXPECTED.md "Per UTC day"
+    assert _tokens(days["2025-09-20"]) == (2, 6808, 4992, 0, 910, 512)
+    assert _tokens(days["2025-11-03"]) == (3, 16056, 20352, 0, 2747, 1728)
+    assert _tokens(days["2025-11-04"]) == (5, 11200, 38912, 0, 3628, 2368)
+    assert _tokens(days["2025-11-05"]) == (2, 5032, 3968, 0, 520, 256)
+    assert _cost(days["2025-09-20"]) == Decimal("0.018234")  # 8510 + 624 + 9100 = 18234e-6
+    assert _cost(days["2025-11-03"]) == Decimal("0.047586")  # 38113 + 9473.2 = 47586.2e-6
+    assert _cost(days["2025-11-04"]) == Decimal("0.049614")  # 17010.4 + 32604 = 49614.4e-6
+    assert _cost(days["2025-11-05"]) == Decimal("0.011986")  # 6290 + 496 + 5200
+
+    nov3 = _by_model(db_path, "2025-11-03", "2025-11-03")
+    assert _tokens(nov3["gpt-5"]) == (2, 13324, 8064, 0, 2045, 1280)
+    assert _cost(nov3["gpt-5"]) == Decimal("0.038113")  # 13324×1.25 + 8064×0.125 + 2045×10
+    assert _tokens(nov3["o4-mini"]) == (1, 2732, 12288, 0, 702, 448)
+    assert _cost(nov3["o4-mini"]) == Decimal("0.009473")  # 3005.2 + 3379.2 + 3088.8 = 9473.2e-6
+    nov4 = _by_model(db_path, "2025-11-04", "2025-11-04")
+    assert _tokens(nov4["o4-mini"]) == (2, 6752, 15360, 0, 1218, 768)
+    assert _cost(nov4["o4-mini"]) == Decimal("0.01701")  # 7427.2 + 4224 + 5359.2 = 17010.4e-6
+    assert _tokens(nov4["gpt-5"]) == (3, 4448, 23552, 0, 2410, 1600)
+    assert _cost(nov4["gpt-5"]) == Decimal("0.032604")  # 5560 + 2944 + 24100
+
+    sep15 = _by_model(db_path, "2026-09-15", "2026-09-15")
+    assert _tokens(sep15["gpt-5"]) == (4, 43216, 21760, 1024, 4140, 1184)
+    assert _cost(sep15["gpt-5"]) == Decimal("0.09942")  # 54020 + 2720 + 1280 + 41400 = 99420e-6
+
+    everything = run_json(
+        "report", "by", "model", "--since", "2025-01-01", "--until", "2026-12-31", "--tz", "UTC", "--db", str(db_path)
+    )
+    models = {r["model"]: r for r in everything["rows"]}
+    assert _tokens(models["gpt-5"]) == (13, 72828, 62336, 1024, 10025, 4832)
+    assert _cost(models["gpt-5"]) == Decimal("0.200357")  # 18234 + 38113 + 32604 + 11986 + 99420
+    assert _tokens(models["o4-mini"]) == (3, 9484, 27648, 0, 1920, 1216)
+    assert _cost(models["o4-mini"]) == Decimal("0.026484")  # 9473.2 + 17010.4 = 26483.6e-6
+    assert everything["totals"]["requests"] == 16
+    assert _cost(everything["totals"]) == Decimal("0.226841")  # 200357 + 26483.6 = 226840.6e-6
+    assert everything["totals"]["unpriced_requests"] == 0
+
+
+def test_importing_twice_adds_nothing(db_path: Path) -> None:
+    _import(DATA, db_path)
+    again = _import(DATA, db_path)
+    assert again["imported"] == 0
+    assert all(f["unchanged"] for f in again["per_file"])
+    assert _query(db_path, "SELECT count(*) FROM events")[0][0] == 16
+
+
+def test_files_prefers_sessions_over_archived_copy() -> None:
+    assert IMPORTER.files(DATA) == sorted([A, B, C, G, E])
+    # a root holding only the archive reads the archive
+    assert IMPORTER.files(DATA / "archived_sessions") == sorted([A_COPY, B])
+    assert IMPORTER.resumable is False and IMPORTER.conflict == "keep"
+
+
+def test_archived_copy_never_double_counts(tmp_path: Path, db_path: Path) -> None:
+    _import(A, db_path)
+    copy = _import(A_COPY, db_path)  # lines 1-17 of A: a1..a4 again
+    assert (copy["records"], copy["imported"], copy["duplicates"]) == (4, 0, 4)
+    # the other order: the copy first, then A adds only a5 and a6
+    other = tmp_path / "other.duckdb"
+    assert _import(A_COPY, other)["imported"] == 4
+    assert (_import(A, other)["imported"], _import(A, other)["imported"]) == (2, 0)
+    # a copy under another name and place is still the same events
+    renamed = shutil.copy(A, tmp_path / "backup-of-a-session.jsonl")
+    assert _import(Path(renamed), db_path)["imported"] == 0
+
+
+# ---------------------------------------------------------------- traps of FORMATS.md §4
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    records = list(IMPORTER.read(path))
+    assert all(r.problem is None for r in records)
+    return [r.fields for r in records]
+
+
+def test_deltas_skip_reemitted_totals_and_reset_uses_last() -> None:
+    rows = _events(A)
+    # lines 8, 11, 12, 17 repeat a total and line 5 has info null: 6 events from 11 token_count lines
+    got = [
+        (r["model_raw"], r["input_tokens"], r["cache_read_tokens"], r["output_tokens"], r["reasoning_tokens"])
+        for r in rows
+    ]
+    assert got == [
+        ("gpt-5", 8421, 0, 612, 384),  # first event: the total itself
+        ("gpt-5", 12967 - 8064, 8064, 1433, 896),  # 21388-8421=12967 input, cached inside it
+        ("o4-mini", 15020 - 12288, 12288, 702, 448),  # model from the turn_context before it
+        ("o4-mini", 16112 - 14336, 14336, 958, 640),
+        ("o4-mini", 6000 - 1024, 1024, 260, 128),  # total went down: last_token_usage
+        ("gpt-5", 7000 - 5120, 5120, 300, 192),  # 18000-11000, 6144-1024: delta against the reset total
+    ]
+    assert rows[4]["extra"]["counter_reset"] is True
+    assert [r["ts"].isoformat() for r in rows][:2] == [
+        "2025-11-03T21:11:05.433000+00:00",
+        "2025-11-03T21:16:40.245000+00:00",
+    ]
+
+
+def test_fields_and_extra(db_path: Path) -> None:
+    _import(DATA, db_path)
+    row = _query(
+        db_path,
+        "SELECT source, provider, model, session_id, project, tool, feature, platform, event_id, "
+        "json_extract_string(extra, '$.cli_version'), json_extract_string(extra, '$.originator'), "
+        "json_extract_string(extra, '$.git.branch'), json_extract_string(extra, '$.cwd') "
+        "FROM events WHERE ts = TIMESTAMPTZ '2025-11-03 21:16:40.245+00'",
+    )[0]
+    assert row[:8] == ("codex", "openai", "gpt-5", SID_A, "ledger-api", "codex", "coding-agent", "cli")
+    assert row[8].startswith("codex:")
+    assert row[9:] == ("0.46.0", "codex_cli_rs", "main", "/home/dana/src/ledger-api/services/billing")
+    # no turn_context: gpt-5 assumed and flagged
+    assumed = _query(
+        db_path,
+        "SELECT model_raw, json_extract(extra, '$.model_assumed')::VARCHAR, project FROM events "
+        "WHERE session_id = '3e8f0a52-91c4-4b6d-a0e7-5c2d9f1b8a60'",
+    )
+    assert assumed == [("gpt-5", "true", "scratch")] * 2
+    fork = _query(
+        db_path, f"SELECT DISTINCT json_extract_string(extra, '$.forked_from') FROM events WHERE session_id = '{SID_C}'"
+    )
+    assert fork == [(SID_A,)]
+    record = _query(
+        db_path,
+        "SELECT message_id, json_extract_string(extra, '$.channel'), cache_write_5m_tokens FROM events "
+        "WHERE event_id = 'codex:resp:resp_1b2c3d4e5f60718293a4b5c6d7e8f90a'",
+    )
+    assert record == [("resp_1b2c3d4e5f60718293a4b5c6d7e8f90a", "token_usage_record", 0)]
+
+
+def test_forked_session_replay_is_not_counted(tmp_path: Path, db_path: Path) -> None:
+    alone = _import(C, db_path)
+    assert alone["imported"] == 2  # c1, c2; the replay of a1/a2 at 09:30:00.1 only sets the baseline
+    rows = _by_model(db_path, "2025-11-04", "2025-11-04")
+    # 808+1760 input, 8192+10240 cached, 610+1500 output, 384+1024 reasoning (EXPECTED.md C)
+    assert _tokens(rows["gpt-5"]) == (2, 2568, 18432, 0, 2110, 1408)
+    assert _cost(rows["gpt-5"]) == Decimal("0.026614")  # 3210 + 2304 + 21100
+    assert _import(A, db_path)["imported"] == 6
+
+    # without forked_from_id the copied parent session_meta still marks the replay
+    lines = _lines(C)
+    meta = json.loads(lines[0])
+    del meta["payload"]["forked_from_id"]
+    undeclared = _write(tmp_path / "undeclared.jsonl", [json.dumps(meta), *lines[1:]])
+    assert [e["input_tokens"] for e in _events(undeclared)] == [808, 1760]
+
+
+def test_replay_with_original_timestamps_dedups_by_counter_edges(tmp_path: Path, db_path: Path) -> None:
+    # a copy of A's history that was not rewritten to the fork instant is not a burst: its
+    # events are read, and their ids are A's (same edges of the same counter)
+    lines = _lines(C)
+    original = {
+        5: "2025-11-03T21:11:05.433Z",
+        6: "2025-11-03T21:11:06.002Z",
+        8: "2025-11-03T21:16:40.245Z",
+        9: "2025-11-03T21:16:41.010Z",
+    }
+    for index, ts in original.items():
+        obj = json.loads(lines[index])
+        obj["timestamp"] = ts
+        lines[index] = json.dumps(obj)
+    replay = _write(tmp_path / "rollout-replay.jsonl", lines)
+    assert len(_events(replay)) == 4  # a1, a2 copies + c1, c2
+    _import(A, db_path)
+    second = _import(replay, db_path)
+    assert (second["imported"], second["duplicates"]) == (2, 2)
+    assert (
+        _query(db_path, "SELECT sum(input_tokens) FROM events")[0][0]
+        == 8421 + 4903 + 2732 + 1776 + 4976 + 1880 + 808 + 1760
+    )
+
+
+def test_unrelated_sessions_with_identical_first_call_both_count(tmp_path: Path, db_path: Path) -> None:
+    lines = _lines(B)[:4]  # session_meta .. b1
+    other = json.loads(lines[0])
+    other["payload"]["id"] = "11111111-2222-4333-8444-555555555555"
+    _write(tmp_path / "rollout-one.jsonl", lines)
+    _write(tmp_path / "rollout-two.jsonl", [json.dumps(other), *lines[1:]])
+    assert _import(tmp_path, db_path)["imported"] == 2
+
+
+def test_growing_file_is_idempotent(tmp_path: Path, db_path: Path) -> None:
+    live = tmp_path / "rollout-live.jsonl"
+    lines = _lines(A)
+    _write(live, lines[:12])  # up to the re-emits of a2
+    assert _import(live, db_path)["imported"] == 2
+    _write(live, lines)  # the session went on: re-read from the start, only new events are added
+    grown = _import(live, db_path)
+    assert (grown["imported"], grown["duplicates"]) == (4, 2)
+    assert _import(A, db_path)["imported"] == 0
+
+
+def test_token_usage_record_and_token_count_never_double_count(tmp_path: Path, db_path: Path) -> None:
+    assert _import(E, db_path)["imported"] == 4  # e1, e2 (token_count), R3, R4 (records)
+    # the sum equals the last thread_token_usage: 66000-21760-1024, 21760, 1024, 4140, 1184
+    assert _tokens(_by_model(db_path, "2026-09-15", "2026-09-15")["gpt-5"]) == (4, 43216, 21760, 1024, 4140, 1184)
+    # the record of a response written BEFORE its token_count: the record counts, the token_count not
+    lines = _lines(E)
+    lines[7], lines[8] = lines[8], lines[7]
+    swapped = _events(_write(tmp_path / "rollout-swapped.jsonl", lines))
+    assert [(e["input_tokens"], e["cache_write_5m_tokens"]) for e in swapped] == [
+        (10000, 0),
+        (992, 1024),
+        (2224, 0),
+        (30000, 0),
+    ]
+    assert swapped[1]["event_id"] == "codex:resp:resp_0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    # a file of a 0.151 session from the start: records only, token_count ignored
+    new_cli = [lines[0], *lines[5:]]
+    rows = _events(_write(tmp_path / "rollout-new.jsonl", new_cli))
+    assert [e["input_tokens"] for e in rows] == [992, 2224, 30000]
+
+
+def test_service_tier_from_thread_settings(tmp_path: Path, db_path: Path) -> None:
+    lines = _lines(B)[:1] + [
+        '{"timestamp":"2025-11-06T10:00:00.000Z","type":"turn_context","payload":{"model":"gpt-5"}}',
+        '{"timestamp":"2025-11-06T10:00:00.010Z","type":"event_msg","payload":{"type":"thread_settings_applied","thread_settings":{"service_tier":"priority"}}}',
+        '{"timestamp":"2025-11-06T10:00:09.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":1000,"cached_input_tokens":0,"output_tokens":100,"reasoning_output_tokens":0,"total_tokens":1100}}}}',
+    ]
+    _import(_write(tmp_path / "rollout-fast.jsonl", lines), db_path)
+    assert _query(db_path, "SELECT service_tier FROM events") == [("priority",)]
+    # gpt-5 priority: 1000 × 2.50 + 100 × 20.00 = 4500e-6
+    assert _cost(_by_model(db_path, "2025-11-06", "2025-11-06")["gpt-5"]) == Decimal("0.0045")
+
+
+# ---------------------------------------------------------------- bad records
+
+
+def test_bad_lines_are_rejected_with_line_and_reason(db_path: Path) -> None:
+    summary = _import(G, db_path)
+    assert (summary["imported"], summary["rejected"]) == (2, 7)
+    rejects = run_json("db", "rejects", "--db", str(db_path))["rows"]
+    got = {r["line"]: r["reason"] for r in rejects}
+    assert set(got) == {4, 5, 6, 7, 8, 10, 12}
+    assert got[4].startswith("not valid JSON: Expecting ',' delimiter")
+    assert got[5] == "info.total_token_usage.input_tokens: negative (-5)"
+    assert got[6] == "info.total_token_usage.output_tokens: not an integer (12.5)"
+    assert got[7] == "info.total_token_usage.output_tokens: missing"
+    assert got[8] == 'timestamp: not a timestamp ("2025-11-05T25:61:00Z")'
+    assert got[10] == "not a JSON object (a list)"
+    assert got[12].startswith("not valid JSON: Unterminated string")
+    assert all(r["file"].endswith(G.name) and r["raw"] for r in rejects)
+    # the rejected lines do not move the baseline: g2 = (9000, 3968, 520, 256) - (4000, 0, 200, 64)
+    assert _query(db_path, "SELECT input_tokens, cache_read_tokens, output_tokens FROM events ORDER BY ts") == [
+        (4000, 0, 200),
+        (1032, 3968, 320),
+    ]
+
+
+def test_inconsistent_usage_is_a_reject(tmp_path: Path) -> None:
+    head = _lines(B)[:1]
+    bad = [
+        '{"timestamp":"2025-09-20T14:04:00Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"cached_input_tokens":20,"output_tokens":5}}}}',
+        '{"timestamp":"2025-09-20T14:05:00Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":50,"output_tokens":5,"reasoning_output_tokens":9}}}}',
+        '{"timestamp":"2025-09-20T14:06:00Z","type":"event_msg","payload":{"type":"token_count","info":{"last_token_usage":{"input_tokens":50,"output_tokens":5}}}}',
+        '{"timestamp":"2025-09-20T14:07:00Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":99999999999999999999,"output_tokens":5}}}}',
+        '{"timestamp":"2025-09-20T14:08:00Z","type":"token_usage_record","payload":{"response_id":"r1","usage":{"input_tokens":"12","output_tokens":1}}}',
+    ]
+    problems = [r.problem for r in IMPORTER.read(_write(tmp_path / "bad.jsonl", head + bad))]
+    assert problems == [
+        "cached_input_tokens + cache_write_input_tokens (20 + 0) exceed input_tokens (10)",
+        "reasoning_output_tokens (9) exceed output_tokens (5)",
+        "info.total_token_usage: missing (cannot tell new usage from a repeated event)",
+        "info.total_token_usage.input_tokens: too large (99999999999999999999)",
+        'payload.usage.input_tokens: not a number ("12")',
+    ]
+
+
+# ---------------------------------------------------------------- --format auto
+
+
+def test_format_auto_recognises_rollout_files(tmp_path: Path, db_path: Path) -> None:
+    for path in (A, B, C, E, G):
+        assert IMPORTER.sniff(path, path.read_bytes()[:65536]), path
+    canonical = b'{"event_id":"e1","ts":"2025-11-03T10:00:00Z","model":"gpt-5","input_tokens":1}\n'
+    assert not IMPORTER.sniff(Path("x.jsonl"), canonical)
+    # a session_meta line longer than the 64 KiB head (long instructions) is still recognised
+    meta = json.loads(_lines(A)[0])
+    meta["payload"]["instructions"] = "x" * 70000
+    assert IMPORTER.sniff(Path("y.jsonl"), (json.dumps(meta, separators=(",", ":")) + "\n").encode()[:65536])
+    # lines of event_msg / turn_context envelopes without a session_meta
+    assert IMPORTER.sniff(Path("z.jsonl"), ("\n".join(_lines(A)[2:6]) + "\n").encode())
+    summary = _import(A, db_path, fmt="auto")
+    assert summary["per_file"][0]["format"] == "codex" and summary["imported"] == 6
+    # a directory with --format auto reads every .jsonl (the archived copy too): the copy adds nothing
+    tree = _import(DATA, tmp_path / "auto.duckdb", fmt="auto")
+    assert {f["format"] for f in tree["per_file"]} == {"codex"}
+    assert (tree["imported"], tree["duplicates"], tree["rejected"]) == (16, 4, 7)
+
+
+# ---------------------------------------------------------------- fuzzing
+
+_INTS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "output_tokens", "reasoning_tokens")
+_FIXTURE_LINES = [line for p in (A, C, E, G) for line in _lines(p)]
+_value = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@st.composite
+def _usage_line(draw: st.DrawFn) -> str:
+    usage = {
+        k: draw(_value) for k in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+    }
+    ts = draw(st.one_of(st.just("2025-11-03T21:11:05.433Z"), st.text(max_size=12), st.integers(), st.none()))
+    if draw(st.booleans()):
+        payload: dict[str, Any] = {
+            "type": "token_count",
+            "info": {"total_token_usage": usage, "last_token_usage": draw(st.one_of(st.none(), st.just(usage)))},
+        }
+        return json.dumps({"timestamp": ts, "type": "event_msg", "payload": payload})
+    return json.dumps(
+        {
+            "timestamp": ts,
+            "type": "token_usage_record",
+            "payload": {
+                "response_id": draw(st.text(max_size=4)),
+                "usage": usage,
+                "thread_token_usage": draw(st.one_of(st.none(), st.just(usage))),
+            },
+        }
+    )
+
+
+_line = st.one_of(
+    st.sampled_from(_FIXTURE_LINES),
+    st.tuples(st.sampled_from(_FIXTURE_LINES), st.integers(min_value=0, max_value=400)).map(lambda t: t[0][: t[1]]),
+    _usage_line(),
+    st.binary(max_size=60).map(lambda b: b.decode("latin-1")),
+)
+_file = st.one_of(
+    st.lists(_line, max_size=25).map(lambda ls: "\n".join(ls).encode("utf-8", errors="surrogateescape")),
+    st.binary(max_size=400),
+)
+
+
+def _valid_event(fields: dict[str, Any]) -> bool:
+    return (
+        set(fields) <= set(EVENT_COLUMN_NAMES)
+        and fields["event_id"].startswith("codex:")
+        and isinstance(fields["ts"], datetime)
+        and fields["ts"].tzinfo is not None
+        and 2000 <= fields["ts"].year < 2100
+        and all(type(fields[k]) is int and 0 <= fields[k] < 2**63 for k in _INTS)
+        and fields["reasoning_tokens"] <= fields["output_tokens"]
+        and isinstance(fields["model_raw"], str)
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=_file)
+def test_fuzz_read_never_raises(content: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rollout-fuzz.jsonl"
+        path.write_bytes(content)
+        for record in IMPORTER.read(path):
+            assert (record.problem is not None and record.raw is not None) or _valid_event(record.fields)
+            assert record.line is not None and record.line >= 1
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=_file)
+def test_fuzz_import_exits_0_or_4(content: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rollout-fuzz.jsonl"
+        path.write_bytes(content)
+        result = run("import", str(path), "--format", "codex", "--db", str(Path(tmp) / "f.duckdb"), expect=None)
+        assert result.exit_code in (0, 4), (result.exit_code, result.stderr, result.exception)

@@ -1,0 +1,436 @@
+"""LiteLLM SpendLogs importer: fixtures with hand-worked totals (tests/data/litellm/EXPECTED.md),
+every trap of FORMATS.md section 6, rejects, idempotence, sniffing and fuzzing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import run, run_json
+from usagectl.errors import InputError
+from usagectl.importers import registry
+from usagectl.importers.litellm import IMPORTER
+from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, Record
+
+DATA = Path(__file__).parent / "data" / "litellm"
+CSV_FILE = DATA / "spendlogs.csv"
+JSON_FILE = DATA / "spend_logs.json"
+INTS = [c for c, kind in EVENT_COLUMNS if kind == "int"]
+
+
+def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _import(path: Path, db: Path, fmt: str = "litellm") -> Any:
+    return run_json("import", str(path), "--format", fmt, "--db", str(db))
+
+
+def _report(db: Path, kind: str, since: str, until: str) -> Any:
+    args = ["report", *kind.split(), "--since", since, "--until", until, "--tz", "UTC", "--db", str(db)]
+    return run_json(*args)
+
+
+def _day(rows: list[dict[str, Any]], date: str) -> dict[str, Any]:
+    return next(r for r in rows if r["date"] == date)
+
+
+def _by(rows: list[dict[str, Any]], model: str) -> dict[str, Any]:
+    return next(r for r in rows if r["model"] == model)
+
+
+def _tokens(row: dict[str, Any]) -> tuple[int, ...]:
+    keys = ("requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
+    return tuple(row[k] for k in (*keys, "output_tokens", "reasoning_tokens"))
+
+
+def _records(path: Path) -> dict[str, Record]:
+    return {r.fields["event_id"].removeprefix("litellm:")[:12]: r for r in IMPORTER.read(path) if not r.problem}
+
+
+# ---------------------------------------------------------------- totals
+
+
+def test_csv_export_totals_per_day_and_model(db_path: Path) -> None:
+    out = _import(CSV_FILE, db_path)
+    assert (out["records"], out["imported"], out["duplicates"], out["rejected"]) == (9, 8, 0, 1)
+    daily = _report(db_path, "daily", "2025-11-03", "2025-11-04")
+    # 11-03: R1 R2 R3 R4(cache hit) R5(failure) R6(23:59:58.912): (requests, input, read, 5m, 1h, output, reasoning)
+    # input 10+3200+5400+1210 = 9820; read 38400+9600+52000; write 6800+3100; output 980+450+2600+640
+    d3 = _day(daily["rows"], "2025-11-03")
+    assert _tokens(d3) == (6, 9820, 100000, 9900, 0, 4670, 1920)
+    assert d3["total_tokens"] == 124390  # 9820+100000+9900+4670
+    assert d3["cost_usd"] == 0.126425  # 0.05175+0.00147+0.03275+0.040455
+    d4 = _day(daily["rows"], "2025-11-04")  # R7 R8
+    assert _tokens(d4) == (2, 2700, 18000, 2000, 0, 710, 0)
+    assert d4["cost_usd"] == 0.0159  # 0.0063+0.0096
+    assert daily["totals"]["cost_usd"] == 0.142325
+    # spend is kept as the reported cost: 0.05175+0.00147+0.03275+0+0+0.040455+0.0063+0.0096
+    assert daily["totals"]["reported_cost_usd"] == 0.142325
+    assert Decimal(str(daily["totals"]["reported_cost_usd"])) == _spend_sum(CSV_FILE, skip_line=7)
+    models = _report(db_path, "by model", "2025-11-03", "2025-11-04")["rows"]
+    assert _tokens(_by(models, "claude-sonnet-4-5")) == (2, 1220, 90400, 9900, 0, 1620, 0)
+    assert _by(models, "claude-sonnet-4-5")["cost_usd"] == 0.092205  # 0.05175 + 0.040455
+    assert _tokens(_by(models, "gpt-4o-mini")) == (2, 3200, 9600, 0, 0, 450, 0)  # the cache hit adds 0
+    assert _by(models, "gpt-4o-mini")["cost_usd"] == 0.00147
+    assert _tokens(_by(models, "gpt-5")) == (1, 5400, 0, 0, 0, 2600, 1920)
+    assert _by(models, "gpt-5")["cost_usd"] == 0.03275  # 5400x1.25 + 2600x10: reasoning not added again
+    assert _tokens(_by(models, "gpt-4o")) == (2, 2200, 0, 0, 0, 410, 0)  # the failure is a request
+    assert _by(models, "gpt-4o")["cost_usd"] == 0.0096
+    assert _tokens(_by(models, "claude-haiku-4-5")) == (1, 500, 18000, 2000, 0, 300, 0)
+    assert _by(models, "claude-haiku-4-5")["cost_usd"] == 0.0063
+
+
+def _spend_sum(path: Path, skip_line: int) -> Decimal:
+    """Sum of the spend column read independently of the importer (Decimal from the text)."""
+    total = Decimal(0)
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        for row in reader:
+            if reader.line_num != skip_line and row["cache_hit"] != "True":
+                total += Decimal(row["spend"])
+    return total
+
+
+def test_overlapping_json_export_adds_only_new_requests(db_path: Path) -> None:
+    _import(CSV_FILE, db_path)
+    out = _import(JSON_FILE, db_path)
+    # J1 = R2 and J2 = R6 by request_id: duplicates; J5 rejected; J3 J4 J6 new
+    assert (out["records"], out["imported"], out["duplicates"], out["rejected"]) == (6, 3, 2, 1)
+    daily = _report(db_path, "daily", "2025-11-03", "2025-11-05")
+    assert _day(daily["rows"], "2025-11-03")["cost_usd"] == 0.126425  # unchanged
+    d4 = _day(daily["rows"], "2025-11-04")  # R7 R8 J3 J4 (J4 starts 23:59:59.999Z)
+    assert _tokens(d4) == (4, 4700, 48000, 3000, 4000, 980, 0)
+    assert d4["cost_usd"] == 0.058416  # 0.0159 + 0.0423 + 0.000216
+    d5 = _day(daily["rows"], "2025-11-05")  # J6: naive 2025-11-05T00:00:00 is UTC midnight
+    assert _tokens(d5) == (1, 1600, 6400, 0, 0, 1500, 1024)
+    assert d5["cost_usd"] == 0.0178
+    # computed 0.202641 vs reported 0.193641: LiteLLM priced J3's 4000 1h writes at the 5m rate
+    # (4000 x (6.00 - 3.75) / 1e6 = 0.009)
+    assert daily["totals"]["cost_usd"] == 0.202641
+    assert daily["totals"]["reported_cost_usd"] == 0.193641
+    models = _report(db_path, "by model", "2025-11-03", "2025-11-05")["rows"]
+    assert _tokens(_by(models, "claude-sonnet-4-5")) == (3, 2020, 120400, 10900, 4000, 1830, 0)
+    assert _by(models, "claude-sonnet-4-5")["cost_usd"] == 0.134505
+    assert _tokens(_by(models, "gpt-5")) == (2, 7000, 6400, 0, 0, 4100, 2944)
+    assert _by(models, "gpt-5")["cost_usd"] == 0.05055
+    assert _by(models, "gpt-4o-mini")["cost_usd"] == 0.001686  # 0.00147 + 0.000216
+
+
+def test_directory_and_auto_format_find_both_exports(tmp_path: Path, db_path: Path) -> None:
+    assert registry.sniff(CSV_FILE) == "litellm" and registry.sniff(JSON_FILE) == "litellm"
+    out = run_json("import", str(DATA), "--db", str(db_path))  # --format auto
+    assert [f["format"] for f in out["per_file"]] == ["litellm", "litellm"]
+    assert (out["records"], out["imported"], out["duplicates"], out["rejected"]) == (15, 11, 2, 2)
+    assert _report(db_path, "daily", "2025-11-03", "2025-11-05")["totals"]["cost_usd"] == 0.202641
+    other = tmp_path / "other.duckdb"
+    assert [Path(p).name for p in IMPORTER.files(DATA)] == ["spend_logs.json", "spendlogs.csv"]
+    assert _import(DATA, other)["imported"] == 11
+
+
+# ---------------------------------------------------------------- traps, row by row
+
+
+def test_cache_hit_failure_and_attribution(db_path: Path) -> None:
+    _import(CSV_FILE, db_path)
+    cols = "input_tokens, cache_read_tokens, output_tokens, reported_cost_usd, status, error_type, requests, extra"
+    hit = _query(db_path, f"SELECT {cols} FROM events WHERE event_id LIKE 'litellm:chatcmpl-5d1f0c2e%'")
+    assert hit[0][:7] == (0, 0, 0, Decimal(0), "success", None, 1)
+    extra = json.loads(hit[0][7])
+    assert extra["cached_response_tokens"] == {"prompt_tokens": 12800, "completion_tokens": 450, "total_tokens": 13250}
+    assert extra["cache_hit"] == "True"
+    fail = _query(db_path, f"SELECT {cols} FROM events WHERE event_id LIKE 'litellm:b6f0e1a2%'")
+    assert fail[0][:7] == (0, 0, 0, Decimal(0), "error", "RateLimitError", 1)
+    assert json.loads(fail[0][7])["error"]["error_code"] == "429"
+    # R2: user and team columns empty -> metadata.user_api_key_user_id / _team_id; key alias, tags, end user
+    who = "member, team, api_key, session_id, latency_ms, provider, model_raw, ts, extra"
+    r2 = _query(db_path, f"SELECT {who} FROM events WHERE event_id LIKE 'litellm:chatcmpl-Bq1x9Zc4%'")[0]
+    assert r2[:7] == ("bob@example.com", "team-data", "bob-ci", None, 3425, "openai", "gpt-4o-mini")
+    assert r2[7] == datetime(2025, 11, 3, 14, 2, 11, 482000, tzinfo=UTC)
+    e2 = json.loads(r2[8])
+    assert e2["tags"] == ["env:prod", "job:nightly-etl"] and e2["end_user"] == "customer-4411"
+    assert (e2["key_alias"], e2["call_type"], e2["organization_id"], e2["model_group"]) == (
+        "bob-ci",
+        "acompletion",
+        "org-acme",
+        "gpt-4o-mini",
+    )
+    r1 = _query(db_path, f"SELECT {who} FROM events WHERE event_id LIKE 'litellm:chatcmpl-7f3e%'")[0]
+    assert r1[:7] == ("alice@example.com", "team-platform", "alice-laptop", "sess-alice-01", 16527, "anthropic",
+                      "claude-sonnet-4-5-20250929")  # fmt: skip
+    assert "#15056" in json.loads(r1[8])["cache_write_split"]  # the 1h split is not logged
+    # the exact spend of every row, never through float
+    spends = dict(_query(db_path, "SELECT event_id, reported_cost_usd FROM events"))
+    assert spends["litellm:msg_01K7mQ2vX9cB4nR8tY3wZ6pL"] == Decimal("0.040455")
+
+
+def test_input_conventions_are_decided_per_row() -> None:
+    csv_rows, json_rows = _records(CSV_FILE), _records(JSON_FILE)
+    buckets = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens")
+
+    def got(rec: Record) -> tuple[int, ...]:
+        return tuple(rec.fields.get(k) or 0 for k in buckets)
+
+    # chat route: prompt 45210 includes the cache -> 45210 - 38400 - 6800 = 10
+    assert got(csv_rows["chatcmpl-7f3"]) == (10, 38400, 6800, 0, 980)
+    # anthropic_messages, prompt 1210 < 52000 + 3100: Anthropic convention, input = 1210
+    assert got(csv_rows["msg_01K7mQ2v"]) == (1210, 52000, 3100, 0, 640)
+    # anthropic_messages, prompt 20500 = 500 + 18000 + 2000: OpenAI convention, input = 500
+    assert got(csv_rows["msg_01P3sD8f"]) == (500, 18000, 2000, 0, 300)
+    # Anthropic's own usage shape: input_tokens 800 excludes the cache; the logged 1000/4000 split is used
+    assert got(json_rows["msg_01Hq3Tz8"]) == (800, 30000, 1000, 4000, 210)
+    assert json_rows["msg_01Hq3Tz8"].fields["reported_cost_usd"] == Decimal("0.0333")
+    # no usage_object: input = prompt_tokens, said in extra
+    r8 = csv_rows["chatcmpl-AaB"]
+    assert got(r8) == (2200, 0, 0, 0, 410) and "usage_object" in r8.fields["extra"]["usage"]
+    # reasoning is a part of output, never added: gpt-5 2600 output with 1920 reasoning
+    r3 = csv_rows["chatcmpl-C5h"].fields
+    assert (r3["output_tokens"], r3["reasoning_tokens"]) == (2600, 1920)
+
+
+@pytest.fixture
+def tokyo_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.setenv("TZ", "UTC")  # what conftest set for every test
+    time.tzset()
+
+
+@pytest.mark.usefixtures("tokyo_local_time")
+def test_naive_timestamps_are_utc_whatever_the_local_zone(db_path: Path) -> None:
+    assert time.localtime(0).tm_hour == 9  # the process really runs in UTC+9 here
+    r6 = _records(CSV_FILE)["msg_01K7mQ2v"].fields
+    assert r6["ts"] == datetime(2025, 11, 3, 23, 59, 58, 912000, tzinfo=UTC)  # a day by startTime, not endTime
+    _import(CSV_FILE, db_path)
+    daily = _report(db_path, "daily", "2025-11-03", "2025-11-04")
+    assert _day(daily["rows"], "2025-11-03")["requests"] == 6
+    assert _day(daily["rows"], "2025-11-04")["requests"] == 2
+
+
+def test_rejects_keep_file_line_and_reason_without_prompts(db_path: Path) -> None:
+    _import(CSV_FILE, db_path)
+    _import(JSON_FILE, db_path)
+    rows = _query(db_path, "SELECT file, line, record, reason, raw FROM rejects ORDER BY batch_id")
+    assert rows[0][:4] == (
+        str(CSV_FILE.resolve()),
+        7,
+        6,
+        "expected 32 fields, found 33 (JSON columns such as metadata must be quoted, as psql \\copy ... CSV does)",
+    )
+    assert rows[0][4].startswith("chatcmpl-9Xk2Lm4Np6Qr8St0Uv1Wx3Yz5Ab,acompletion,")
+    bad_line = next(i for i, t in enumerate(JSON_FILE.read_text().splitlines(), 1) if "chatcmpl-bad-tokens-01" in t)
+    assert rows[1][:4] == (str(JSON_FILE.resolve()), bad_line - 1, 5, "prompt_tokens: not an integer (12.5)")
+    raw = json.loads(rows[1][4])
+    assert raw["request_id"] == "chatcmpl-bad-tokens-01" and "messages" not in raw and "response" not in raw
+
+
+def test_columns_are_found_by_header_name(tmp_path: Path, db_path: Path) -> None:
+    with CSV_FILE.open(newline="", encoding="utf-8") as fh:
+        table = list(csv.reader(fh))
+    order = list(range(len(table[0])))
+    random.Random(7).shuffle(order)
+    shuffled = tmp_path / "shuffled.csv"
+    with shuffled.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow([table[0][i].upper() for i in order])  # header case does not matter either
+        for row in table[1:]:
+            writer.writerow([row[i] for i in order] if len(row) == len(order) else row)
+    fresh = tmp_path / "fresh.duckdb"
+    assert _import(shuffled, fresh)["imported"] == 8
+    assert _report(fresh, "daily", "2025-11-03", "2025-11-04")["totals"]["cost_usd"] == 0.142325
+    # the same requests in other bytes add nothing to a database that has them
+    _import(CSV_FILE, db_path)
+    again = _import(shuffled, db_path)
+    assert (again["imported"], again["duplicates"], again["rejected"]) == (0, 8, 1)
+
+
+def test_import_twice_and_jsonl_copy_add_nothing(tmp_path: Path, db_path: Path) -> None:
+    _import(CSV_FILE, db_path)
+    _import(JSON_FILE, db_path)
+    assert _import(CSV_FILE, db_path)["per_file"][0]["unchanged"] is True
+    jsonl = tmp_path / "spend.jsonl"
+    jsonl.write_text("\n".join(json.dumps(o) for o in json.loads(JSON_FILE.read_text())) + "\n")
+    out = _import(jsonl, db_path)
+    assert (out["records"], out["imported"], out["duplicates"], out["rejected"]) == (6, 0, 5, 1)
+    assert _query(db_path, "SELECT line FROM rejects ORDER BY batch_id DESC LIMIT 1") == [(5,)]
+    assert _query(db_path, "SELECT count(*) FROM events") == [(11,)]
+
+
+def test_pages_appended_one_after_another_and_a_cut_array(tmp_path: Path) -> None:
+    rows = json.loads(JSON_FILE.read_text())
+    pages = tmp_path / "pages.json"  # curl page 1 >> pages.json; curl page 2 >> pages.json
+    pages.write_text(json.dumps(rows[:2], indent=2) + "\n" + json.dumps(rows[2:]) + "\n")
+    got = list(IMPORTER.read(pages))
+    # page 1: "[" on line 1, J1 on lines 2-60, J3 on 61-116, "]" on 117; page 2 is one line: 118
+    assert [(r.rec, r.line, r.problem) for r in got if r.problem] == [(5, 118, "prompt_tokens: not an integer (12.5)")]
+    assert len(got) == 6
+    cut = tmp_path / "cut.json"
+    text = json.dumps(rows, indent=2)
+    cut.write_text(text[: text.index('"chatcmpl-D7eF9gH1')])  # stops inside the 4th object
+    got = list(IMPORTER.read(cut))
+    assert [r.problem is None for r in got] == [True, True, True, False]
+    assert got[3].problem is not None and got[3].problem.startswith("not valid JSON: ")
+    assert got[3].problem.endswith("the rest of the file could not be read") and got[3].line == 169
+
+
+def test_daily_aggregate_tables_are_refused(tmp_path: Path, db_path: Path) -> None:
+    daily = tmp_path / "daily_user_spend.csv"
+    daily.write_text(
+        "id,user_id,date,api_key,model,model_group,custom_llm_provider,prompt_tokens,completion_tokens,"
+        "cache_read_input_tokens,cache_creation_input_tokens,spend,api_requests,successful_requests,failed_requests\n"
+        "5c1e,alice@example.com,2025-11-03,3a9c,gpt-4o-mini,gpt-4o-mini,openai,12800,450,9600,0,0.00147,2,2,0\n"
+    )
+    as_json = tmp_path / "daily.json"
+    as_json.write_text(json.dumps([{"date": "2025-11-03", "api_requests": 2, "successful_requests": 2, "spend": 0.1}]))
+    for path, fmt in ((daily, "litellm"), (daily, "auto"), (as_json, "litellm")):
+        result = run("import", str(path), "--format", fmt, "--db", str(db_path), expect=4)
+        assert "daily aggregate table" in result.stderr and "count them twice" in result.stderr
+    assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]
+
+
+def test_spend_text_is_exact_and_bad_values_are_reasons(tmp_path: Path) -> None:
+    head = "request_id,startTime,spend,prompt_tokens,completion_tokens,metadata,status,model\n"
+    body = [
+        'r1,2025-11-03 10:00:00.5,5.175e-05,10,2,"{""usage_object"": {""prompt_tokens"": 10}}",success,gpt-4o',
+        "r2,2025-11-03 10:00:00,0.1,-40,2,,success,gpt-4o",
+        "r3,yesterday,0.1,1,2,,success,gpt-4o",
+        'r4,2025-11-03 10:00:00,0.1,1,2,"{""usage_object"": ",success,gpt-4o',
+        "r5,2025-11-03 10:00:00,NaN,1,2,,success,gpt-4o",
+        ",2025-11-03 10:00:00,0.1,1,2,,success,gpt-4o",
+        "r7,2025-11-03 10:00:00,0.1,1,99999999999999999999,,success,gpt-4o",
+        "r8,2025-11-03 10:00:00,0.1,1,2,,pending,gpt-4o",
+    ]
+    path = tmp_path / "small.csv"
+    path.write_text(head + "\n".join(body) + "\n")
+    got = list(IMPORTER.read(path))
+    assert got[0].fields["reported_cost_usd"] == Decimal("0.00005175")
+    assert got[0].fields["ts"] == datetime(2025, 11, 3, 10, 0, 0, 500000, tzinfo=UTC)
+    assert [(r.line, r.problem) for r in got[1:]] == [
+        (3, "prompt_tokens: negative (-40)"),
+        (4, "startTime: not a timestamp (yesterday)"),
+        (5, "metadata: not valid JSON (Expecting value, column 18)"),  # 17 characters, then the end
+        (6, "spend: not a number (NaN)"),
+        (7, "request_id: missing (it is the primary key of LiteLLM_SpendLogs)"),
+        (8, "completion_tokens: too large (99999999999999999999)"),
+        (9, "status: unknown value (pending); expected success or failure"),
+    ]
+
+
+# ---------------------------------------------------------------- fuzzing
+
+
+def _check(records: Iterator[Record]) -> None:
+    """Every record is either a reason or fields the store accepts as they are."""
+    for rec in records:
+        assert rec.rec >= 1
+        if rec.problem is not None:
+            assert rec.problem and rec.problem.encode("utf-8")
+            assert rec.raw is None or rec.raw.encode("utf-8")
+            continue
+        f = rec.fields
+        assert set(f) <= set(EVENT_COLUMN_NAMES)
+        assert isinstance(f["event_id"], str) and f["event_id"].startswith("litellm:") and f["event_id"].encode()
+        assert isinstance(f["ts"], datetime) and f["ts"].tzinfo is not None
+        for c in INTS:
+            assert f.get(c) is None or (type(f[c]) is int and 0 <= f[c] < 2**63), (c, f.get(c))
+        assert (f.get("reasoning_tokens") or 0) <= (f.get("output_tokens") or 0)
+        assert f["status"] in ("success", "error")
+        assert f.get("reported_cost_usd") is None or f["reported_cost_usd"].is_finite()
+        json.dumps(f["extra"], default=str, allow_nan=False).encode("utf-8")
+        for v in f.values():
+            assert not isinstance(v, str) or v.encode("utf-8")
+
+
+def _read_all(path: Path) -> None:
+    try:
+        _check(IMPORTER.read(path))
+    except InputError:
+        pass  # the whole file is unreadable: a named error, never a crash
+
+
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(["", "1e999999", "-0", "12.5", "NaN", "2025-13-45 99:00", '{"usage_object": 5}', "True"]),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.sampled_from(["prompt_tokens", "cache_read_input_tokens", "input_tokens"]), st.integers()),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=2000), cut=st.integers(min_value=0, max_value=20000), seed=st.integers(0, 2**32))
+def test_fuzz_bytes_and_truncated_exports_never_crash(tmp_path: Path, data: bytes, cut: int, seed: int) -> None:
+    raw = tmp_path / "random.csv"
+    raw.write_bytes(data)
+    _read_all(raw)
+    for source, suffix in ((CSV_FILE, ".csv"), (JSON_FILE, ".json")):
+        text = source.read_bytes()
+        chopped = tmp_path / ("chopped" + suffix)
+        chopped.write_bytes(text[: cut % (len(text) + 1)] + data[:50])
+        _read_all(chopped)
+    lines = CSV_FILE.read_bytes().splitlines(keepends=True)
+    rng = random.Random(seed)
+    lines[rng.randrange(1, len(lines))] = data[:200] + b"\n"
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(b"".join(lines))
+    _read_all(mixed)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(st.tuples(st.integers(0, 5), st.text(min_size=1, max_size=20), JUNK), max_size=8))
+def test_fuzz_wrong_types_and_huge_numbers(tmp_path: Path, changes: list[tuple[int, str, Any]]) -> None:
+    rows = json.loads(JSON_FILE.read_text())
+    keys = ["prompt_tokens", "spend", "startTime", "metadata", "cache_hit", "status", "request_id", "model"]
+    for i, key, value in changes:
+        target = rows[i]
+        if key[0] in "abcdefgh":
+            target[keys[ord(key[0]) - ord("a")]] = value
+        elif key[0] in "ijklm" and isinstance(target.get("metadata"), dict):
+            target["metadata"].setdefault("usage_object", {})[key] = value
+        else:
+            target[key] = value
+    path = tmp_path / "typed.json"
+    path.write_text(json.dumps(rows, default=str))
+    _read_all(path)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(list(rows[0]))
+    for row in rows:
+        writer.writerow([json.dumps(v) if isinstance(v, dict | list) else v for v in row.values()])
+    as_csv = tmp_path / "typed.csv"
+    as_csv.write_text(buf.getvalue())
+    _read_all(as_csv)
+
+
+def test_fuzz_end_to_end_import_exits_0_or_4(tmp_path: Path, db_path: Path) -> None:
+    rng = random.Random(20251103)
+    source = CSV_FILE.read_bytes() + JSON_FILE.read_bytes()
+    for n in range(6):
+        blob = bytearray(source[: rng.randrange(len(source))])
+        for _ in range(rng.randrange(1, 40)):
+            blob[rng.randrange(len(blob))] = rng.randrange(256)
+        path = tmp_path / f"fuzz{n}.{'csv' if n % 2 else 'json'}"
+        path.write_bytes(bytes(blob))
+        result = run("import", str(path), "--format", "litellm", "--db", str(db_path), expect=None)
+        assert result.exit_code in (0, 4), (result.exit_code, result.exception, result.stderr)

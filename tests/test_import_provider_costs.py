@@ -1,0 +1,290 @@
+"""Provider cost reports: `openai-costs` (dollars) and `anthropic-cost` (cents as decimal strings)
+into `billed_costs`, against fixtures worked out by hand in tests/data/*/EXPECTED.md.
+
+Traps covered: cents read as dollars (100×), float noise in dollar amounts, other currencies,
+error pages, a re-fetched day replaces (never adds), an ungrouped total beside grouped lines,
+line items parsed into model and token type, amounts exact (Decimal, never float).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import run, run_json
+from usagectl.importers.anthropic_cost import IMPORTER as ANTHROPIC_COST
+from usagectl.importers.anthropic_cost import cents_to_dollars
+from usagectl.importers.openai_costs import IMPORTER as OPENAI_COSTS
+from usagectl.importers.openai_costs import parse_line_item
+from usagectl.models import Record
+from usagectl.services.context import make_context
+from usagectl.services.imports import import_paths
+from usagectl.store import billing, ingest
+from usagectl.store.connection import connect
+
+DATA = Path(__file__).parent / "data"
+OC_FIRST, OC_REFETCH = DATA / "openai" / "costs_nov03_05.json", DATA / "openai" / "costs_refetch_nov05.jsonl"
+AC_FIRST, AC_REFETCH = DATA / "anthropic" / "cost_nov03_04.json", DATA / "anthropic" / "cost_refetch_nov04_05.jsonl"
+
+
+def _query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _import(db: Path, *paths: Path, fmt: str = "auto") -> dict[str, Any]:
+    out: dict[str, Any] = run_json("import", *map(str, paths), "--format", fmt, "--db", str(db))
+    return out
+
+
+def _billed(db: Path) -> dict[tuple[date, str | None], Decimal]:
+    rows = _query(
+        db,
+        "SELECT CAST(timezone('UTC', start_ts) AS DATE), model, sum(amount_usd) FROM billed_costs GROUP BY ALL",
+    )
+    return {(d, m): a for d, m, a in rows}
+
+
+# --------------------------------------------------------------------------- OpenAI (dollars)
+
+
+def test_openai_costs_lines_in_dollars(db_path: Path) -> None:
+    out = _import(db_path, OC_FIRST, fmt="openai-costs")
+    assert (out["records"], out["imported"], out["rejected"]) == (17, 17, 0)
+    billed = _billed(db_path)
+    d3, d4, d5 = date(2025, 11, 3), date(2025, 11, 4), date(2025, 11, 5)
+    assert billed[(d3, "gpt-4o")] == Decimal("3.094")  # 1.096 + 1.015 + 0.983
+    # 0.225 + 0.0375 + 0.18 + 0.30000000000000004 (noise below the 12-decimal scale) + 0.3
+    assert billed[(d3, "gpt-4o-mini")] == Decimal("1.0425")
+    assert billed[(d4, "gpt-4o")] == Decimal("1.75")
+    assert billed[(d4, "gpt-4.1")] == Decimal("1.51")  # 1.0 + 0.15 + 0.36
+    assert billed[(d5, "o4-mini")] == Decimal("0.4015")  # the partial day: 0.11 + 0.0275 + 0.264
+    row = _query(
+        db_path,
+        "SELECT provider, source, model_raw, token_type, service_tier, project, quantity, quantity_unit, extra, "
+        "end_ts FROM billed_costs WHERE line_item = 'gpt-4o-mini-2024-07-18, input (batch)'",
+    )[0]
+    assert row[:8] == ("openai", "openai-costs", "gpt-4o-mini-2024-07-18", "input (batch)", "batch",
+                       "proj_Zy41mQx0aBcD7eFg", Decimal("4000000"), "tokens")  # fmt: skip
+    assert json.loads(row[8])["amount_value"] == "0.30000000000000004"  # as reported, kept
+    assert row[9] == datetime(2025, 11, 4, tzinfo=UTC)
+
+
+def test_openai_costs_refetch_replaces_and_rejects(db_path: Path) -> None:
+    _import(db_path, OC_FIRST, fmt="openai-costs")
+    out = _import(db_path, OC_REFETCH, fmt="openai-costs")
+    # 3 o4-mini lines replaced, web search line new; error page and the EUR line rejected
+    assert (out["records"], out["imported"], out["replaced"], out["rejected"]) == (6, 1, 3, 2)
+    billed = _billed(db_path)
+    assert billed[(date(2025, 11, 5), "o4-mini")] == Decimal("0.7755")  # 0.22 + 0.0275 + 0.528, not + 0.4015
+    assert billed[(date(2025, 11, 5), None)] == Decimal("0.05")
+    assert sum(billed.values()) == Decimal("8.222")
+    rejects = _query(db_path, "SELECT file, line, reason FROM rejects ORDER BY record")
+    assert [(Path(f).name, line) for f, line, _ in rejects] == [(OC_REFETCH.name, 2), (OC_REFETCH.name, 3)]
+    assert rejects[0][2].startswith("error page, not usage: invalid_api_key: Incorrect API key provided")
+    assert rejects[1][2] == "amount.currency: 'eur' is not usd (only USD amounts are reconciled)"
+    batch = _query(db_path, "SELECT replaced, dedup_rule FROM import_batches ORDER BY batch_id DESC LIMIT 1")
+    assert batch == [(3, "replace")]
+
+
+def test_line_item_parsing() -> None:
+    assert parse_line_item("gpt-4o-2024-08-06, input") == ("gpt-4o-2024-08-06", "input")
+    assert parse_line_item("gpt-4o-mini-2024-07-18, cached input") == ("gpt-4o-mini-2024-07-18", "cached input")
+    # shapes not known keep no model
+    assert parse_line_item("web search tool calls") == (None, None)
+    assert parse_line_item("Fine-tuning training, gpt 4o") == (None, None)
+    assert parse_line_item(None) == (None, None)
+
+
+# --------------------------------------------------------------------------- Anthropic (cents)
+
+
+def test_anthropic_cost_cents_are_divided_by_100(db_path: Path) -> None:
+    out = _import(db_path, AC_FIRST)  # --format auto
+    assert out["per_file"][0]["format"] == "anthropic-cost"
+    assert (out["records"], out["imported"], out["rejected"]) == (17, 17, 0)
+    row = _query(
+        db_path,
+        "SELECT amount_usd, model, model_raw, token_type, service_tier, context_window, workspace, description, extra "
+        "FROM billed_costs WHERE description = 'Claude Sonnet 4.5 Usage - Input Tokens'",
+    )[0]
+    # "54.702" cents = 182,340 tokens × $3/M = $0.54702 (as dollars it would be $54.702: 100× too much)
+    assert row[0] == Decimal("0.54702")
+    assert row[1:8] == ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "uncached_input_tokens", "standard",
+                        "0-200k", "wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ", "Claude Sonnet 4.5 Usage - Input Tokens")  # fmt: skip
+    assert json.loads(row[8])["amount_cents"] == "54.702"
+    billed = _billed(db_path)
+    d3 = date(2025, 11, 3)
+    assert billed[(d3, "claude-sonnet-4-5")] == Decimal("2.0203575") + Decimal("2.79")  # 201.03575 + 279 cents
+    assert billed[(d3, "claude-haiku-4-5")] == Decimal("3.115")  # 161.5 + 150 cents
+    assert billed[(d3, None)] == Decimal("0.12")  # web search, no model
+    assert sum(v for (d, _), v in billed.items() if d == d3) == Decimal("8.0453575")
+    assert billed[(date(2025, 11, 4), "claude-haiku-4-5")] == Decimal("0.015")
+    haiku_ws = _query(db_path, "SELECT DISTINCT workspace FROM billed_costs WHERE model = 'claude-haiku-4-5'")
+    assert haiku_ws == [("default",)]  # workspace_id null in a page grouped by workspace
+
+
+def test_anthropic_cost_refetch_and_rejects(db_path: Path) -> None:
+    _import(db_path, AC_FIRST, fmt="anthropic-cost")
+    out = _import(db_path, AC_REFETCH, fmt="anthropic-cost")
+    assert (out["records"], out["imported"], out["replaced"], out["rejected"]) == (6, 1, 2, 3)
+    assert _billed(db_path)[(date(2025, 11, 4), "claude-haiku-4-5")] == Decimal("0.09")  # 4 + 1 + 4 cents
+    rejects = _query(db_path, "SELECT line, reason FROM rejects ORDER BY record")
+    assert rejects == [
+        (2, "error page, not usage: authentication_error: invalid x-api-key"),
+        (3, "currency: 'EUR' is not USD (only USD amounts are reconciled)"),
+        (3, "amount: expected a decimal string of cents, found 54.702"),
+    ]
+
+
+def test_cents_parser() -> None:
+    assert cents_to_dollars("54.702") == (Decimal("0.54702"), None)
+    assert cents_to_dollars("0") == (Decimal(0), None)
+    assert cents_to_dollars("12e2")[0] == Decimal(12)
+    assert cents_to_dollars("NaN")[1] is not None
+    assert cents_to_dollars("abc")[1] == "amount: not a decimal ('abc')"
+    assert cents_to_dollars(None)[1] == "amount: missing"
+
+
+def test_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:
+    _import(db_path, OC_FIRST, OC_REFETCH, AC_FIRST, AC_REFETCH)
+    before = _query(db_path, "SELECT count(*), sum(amount_usd) FROM billed_costs")[0]
+    again = _import(db_path, OC_FIRST, OC_REFETCH, AC_FIRST, AC_REFETCH)
+    assert again["imported"] == 0 and all(f["unchanged"] for f in again["per_file"])
+    # the same pages saved differently (other bytes, same lines): replaced, never added
+    # (copies of the LATEST fetches: an older copy imported last would replace the newer lines, as
+    # a re-fetch does; the last import wins)
+    copies = []
+    for name, src in (("a.json", OC_REFETCH), ("b.json", AC_REFETCH)):
+        copies.append(tmp_path / name)
+        copies[-1].write_text(json.dumps([json.loads(line) for line in src.read_text().splitlines()]), encoding="utf-8")
+    out = _import(db_path, *copies)
+    assert [f["format"] for f in out["per_file"]] == ["openai-costs", "anthropic-cost"]
+    assert (out["imported"], out["replaced"], out["rejected"]) == (0, 4 + 3, 2 + 3)
+    assert _query(db_path, "SELECT count(*), sum(amount_usd) FROM billed_costs")[0] == before
+
+
+def test_ungrouped_cost_total_is_not_summed_with_lines(tmp_path: Path, db_path: Path) -> None:
+    _import(db_path, AC_FIRST, fmt="anthropic-cost")
+    total = {"data": [{"starting_at": "2025-11-03T00:00:00Z", "ending_at": "2025-11-04T00:00:00Z",
+                       "results": [{"amount": "804.53575", "currency": "USD", "cost_type": None, "token_type": None,
+                                    "model": None, "service_tier": None, "context_window": None,
+                                    "description": None, "workspace_id": None}]}],
+             "has_more": False, "next_page": None}  # fmt: skip
+    path = tmp_path / "total.json"
+    path.write_text(json.dumps(total), encoding="utf-8")
+    out = _import(db_path, path, fmt="anthropic-cost")
+    assert (out["imported"], out["rejected"]) == (0, 1)
+    reason = _query(db_path, "SELECT reason FROM rejects")[0][0]
+    assert "grouped by nothing (a total)" in reason and "double count" in reason
+    assert sum(_billed(db_path).values()) == Decimal("8.0453575") + Decimal("0.015")
+
+
+def test_cost_lines_are_validated_exactly(tmp_path: Path, db_path: Path) -> None:
+    start, end = datetime(2025, 11, 3, tzinfo=UTC), datetime(2025, 11, 4, tzinfo=UTC)
+    base = {"line_id": "x:1", "start_ts": start, "end_ts": end, "provider": "openai", "amount_usd": Decimal("1.5")}
+    records = [
+        Record(1, 1, fields=base),
+        Record(2, 2, fields={**base, "line_id": "x:2", "amount_usd": 1.5}),  # a float is never money
+        Record(3, 3, fields={**base, "line_id": "x:3", "amount_usd": None}),
+        Record(4, 4, fields={**base, "line_id": "x:4", "end_ts": start}),
+        Record(5, 5, fields={**base, "line_id": "x:5", "amount_usd": Decimal("1e30")}),
+        Record(6, 6, fields={**base, "line_id": "x:1", "amount_usd": Decimal("2")}),  # same line again: last wins
+    ]
+    info = ingest.BatchInfo("openai-costs", tmp_path / "lines.json", None, None, None)
+    with connect(db_path) as con:
+        counts, _ = billing.import_cost_lines(con, info, records)
+        assert (counts.records, counts.imported, counts.rejected, counts.dup_in_file) == (6, 1, 4, 1)
+        assert con.execute("SELECT line_id, amount_usd FROM billed_costs").fetchall() == [("x:1", Decimal(2))]
+        reasons = [r[0] for r in con.execute("SELECT reason FROM rejects ORDER BY record").fetchall()]
+    assert reasons == ["amount_usd: not an exact number (1.5)", "amount_usd: missing", "end_ts: not after start_ts",
+                       "amount_usd: out of range (1E+30)"]  # fmt: skip
+    with connect(db_path) as con, pytest.raises(ValueError, match="non-billed_costs fields"):
+        billing.import_cost_lines(con, info, [Record(1, 1, fields={**base, "tokens": 5})])
+
+
+def test_interrupted_cost_import_leaves_the_database_as_it_was(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _import(db_path, OC_FIRST, fmt="openai-costs")
+    tables = ("billed_costs", "import_batches", "rejects")
+    before = [_query(db_path, f"SELECT count(*) FROM {t}")[0][0] for t in tables]
+
+    def boom(con: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest, "before_commit_hook", boom)
+    with pytest.raises(KeyboardInterrupt):
+        import_paths(make_context(None, db_path), [OC_REFETCH], fmt="openai-costs")
+    assert [_query(db_path, f"SELECT count(*) FROM {t}")[0][0] for t in tables] == before == [17, 1, 0]
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+_value = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=True),
+    st.text(max_size=8), st.sampled_from(["54.702", "1e400", "-0", "NaN", "usd", "EUR"]),
+    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)  # fmt: skip
+_KEYS = ["amount", "value", "currency", "line_item", "start_time", "end_time", "starting_at", "ending_at", "results",
+         "data", "object", "model", "quantity", "description", "workspace_id"]  # fmt: skip
+
+
+def _mutate(doc: Any, value: Any, keys: list[str]) -> Any:
+    if isinstance(doc, dict):
+        return {k: (value if k in keys else _mutate(v, value, keys)) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_mutate(v, value, keys) for v in doc]
+    return doc
+
+
+@st.composite
+def _content(draw: st.DrawFn, fixture: Path) -> bytes:
+    kind = draw(st.sampled_from(["bytes", "truncated", "mutated"]))
+    text = fixture.read_text()
+    if kind == "bytes":
+        return draw(st.binary(max_size=400))
+    if kind == "truncated":
+        return text[: draw(st.integers(min_value=0, max_value=len(text)))].encode()
+    keys = draw(st.lists(st.sampled_from(_KEYS), max_size=3))
+    return json.dumps(_mutate(json.loads(text), draw(_value), keys)).encode()
+
+
+@pytest.mark.parametrize(("importer", "fixture"), [(OPENAI_COSTS, OC_FIRST), (ANTHROPIC_COST, AC_FIRST)])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_read_never_raises(importer: Any, fixture: Path, data: st.DataObject) -> None:
+    content = data.draw(_content(fixture))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "costs.json"
+        path.write_bytes(content)
+        for record in importer.read(path):
+            if record.problem is None:
+                _, problem = billing._check_line(record.fields)  # raises on a non-billed_costs field
+                assert problem is None or "out of range" in problem, problem
+                assert isinstance(record.fields["amount_usd"], Decimal)
+            else:
+                assert record.raw is not None
+            assert record.line is None or record.line >= 1
+
+
+@pytest.mark.parametrize(("fmt", "fixture"), [("openai-costs", OC_FIRST), ("anthropic-cost", AC_FIRST)])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_import_exits_0_or_4(fmt: str, fixture: Path, data: st.DataObject) -> None:
+    content = data.draw(_content(fixture))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "costs.json"
+        path.write_bytes(content)
+        result = run("import", str(path), "--format", fmt, "--db", str(Path(tmp) / "f.duckdb"), expect=None)
+        assert result.exit_code in (0, 4), (result.exit_code, result.stderr, result.exception)

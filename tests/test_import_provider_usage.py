@@ -1,0 +1,399 @@
+"""Provider usage reports: `openai-usage` and `anthropic-usage` against fixtures whose totals are
+worked out by hand in tests/data/openai/EXPECTED.md and tests/data/anthropic/EXPECTED.md.
+
+Traps covered: cached input inside OpenAI input (and outside Anthropic input), reasoning and audio
+never added, an overlapping re-fetch replaces, error pages rejected (never zero usage), rows of
+different group-by sets never summed (in a file and against the database), other endpoints'
+result objects rejected, `results: []` is no usage, ungrouped rows are unpriced.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import run, run_json
+from usagectl.importers.anthropic_usage import IMPORTER as ANTHROPIC
+from usagectl.importers.openai_usage import IMPORTER as OPENAI
+from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS
+from usagectl.store.billing import Shape, settle_shapes
+
+DATA = Path(__file__).parent / "data"
+OA = DATA / "openai"
+AN = DATA / "anthropic"
+OA_FIRST, OA_REFETCH, OA_MIXED = (
+    OA / "usage_nov03_04.json",
+    OA / "usage_refetch_nov04_05.jsonl",
+    OA / "usage_mixed_nov06.json",
+)
+AN_FIRST, AN_REFETCH = AN / "usage_nov03_04.json", AN / "usage_refetch_nov04_06.jsonl"
+
+
+def _query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _import(db: Path, *paths: Path, fmt: str = "auto") -> dict[str, Any]:
+    out: dict[str, Any] = run_json("import", *map(str, paths), "--format", fmt, "--db", str(db))
+    return out
+
+
+def _daily(db: Path, since: str, until: str) -> dict[str, dict[str, Any]]:
+    rep = run_json("report", "daily", "--since", since, "--until", until, "--tz", "UTC", "--db", str(db))
+    return {r["date"]: r for r in rep["rows"]}
+
+
+def _by_model(db: Path, since: str, until: str) -> dict[str, dict[str, Any]]:
+    rep = run_json("report", "by", "model", "--since", since, "--until", until, "--tz", "UTC", "--db", str(db))
+    return {r["model"]: r for r in rep["rows"]}
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _rejects(db: Path) -> list[tuple[Any, ...]]:
+    return _query(db, "SELECT file, line, reason FROM rejects ORDER BY batch_id, record")
+
+
+# --------------------------------------------------------------------------- OpenAI
+
+
+def test_openai_totals_per_day_and_model(db_path: Path) -> None:
+    out = _import(db_path, OA_FIRST, OA_REFETCH, OA_MIXED, fmt="openai-usage")
+    per = {Path(f["path"]).name: f for f in out["per_file"]}
+    assert (per[OA_FIRST.name]["imported"], per[OA_FIRST.name]["rejected"]) == (4, 0)
+    # refetch: r4' replaces r4, r5 and r6 are new; error page, ungrouped total, truncated line rejected
+    assert (per[OA_REFETCH.name]["records"], per[OA_REFETCH.name]["imported"]) == (6, 2)
+    assert (per[OA_REFETCH.name]["replaced"], per[OA_REFETCH.name]["rejected"]) == (1, 3)
+    assert (per[OA_MIXED.name]["imported"], per[OA_MIXED.name]["rejected"]) == (2, 3)
+
+    days = _daily(db_path, "2025-11-03", "2025-11-06")
+    # EXPECTED.md: 11-03 = 3.094 + 0.4425 + 0.60
+    d3 = days["2025-11-03"]
+    assert (d3["requests"], d3["input_tokens"], d3["cache_read_tokens"], d3["output_tokens"]) == (
+        3912, 5_938_400, 1_312_000, 1_398_300)  # fmt: skip
+    assert _money(d3["cost_usd"]) == Decimal("4.1365")
+    d4 = days["2025-11-04"]  # r4' (not r4 + r4') and r5: 1.75 + 1.47
+    assert (d4["requests"], d4["input_tokens"], d4["cache_read_tokens"], d4["cache_write_tokens"], d4["output_tokens"]) == (
+        400, 800_000, 500_000, 100_000, 90_000)  # fmt: skip
+    assert _money(d4["cost_usd"]) == Decimal("3.22")
+    d5 = days["2025-11-05"]  # o4-mini: 200,000×1.1 + 100,000×0.275 + 120,000×4.4 (reasoning inside output)
+    assert (d5["requests"], d5["input_tokens"], d5["output_tokens"]) == (80, 200_000, 120_000)
+    assert _money(d5["cost_usd"]) == Decimal("0.7755")
+    d6 = days["2025-11-06"]  # only the per-model page: 0.925 + 0.042
+    assert (d6["requests"], d6["input_tokens"], d6["cache_read_tokens"], d6["output_tokens"]) == (
+        60,
+        400_000,
+        100_000,
+        50_000,
+    )
+    assert _money(d6["cost_usd"]) == Decimal("0.967")
+
+    models = _by_model(db_path, "2025-11-03", "2025-11-06")
+    assert _money(models["gpt-4o"]["cost_usd"]) == Decimal("3.094") + Decimal("1.75") + Decimal("0.925")
+    assert _money(models["gpt-4o-mini"]["cost_usd"]) == Decimal("0.4425") + Decimal("0.60") + Decimal("0.042")
+    assert _money(models["gpt-4.1"]["cost_usd"]) == Decimal("1.47")
+    assert _money(models["o4-mini"]["cost_usd"]) == Decimal("0.7755")
+
+    rejects = _rejects(db_path)
+    assert [(Path(f).name, line) for f, line, _ in rejects] == [
+        (OA_REFETCH.name, 2), (OA_REFETCH.name, 3), (OA_REFETCH.name, 4),
+        (OA_MIXED.name, 2), (OA_MIXED.name, 30), (OA_MIXED.name, 30),
+    ]  # fmt: skip
+    reasons = [r for _, _, r in rejects]
+    assert reasons[0].startswith("error page, not usage: rate_limit_exceeded: Rate limit reached")
+    assert "grouped by nothing (a total)" in reasons[1] and "already stored" in reasons[1]
+    assert "double count" in reasons[1]
+    assert reasons[2].startswith("not valid JSON")
+    assert "coarser" in reasons[3] and "in this file" in reasons[3]
+    assert reasons[4].startswith("object: 'organization.usage.embeddings.result' is not a completions result")
+    assert reasons[5] == "output_tokens: not an integer (12.5)"
+
+
+def test_openai_event_fields(db_path: Path) -> None:
+    _import(db_path, OA_FIRST, OA_REFETCH, fmt="openai-usage")
+    rows = _query(
+        db_path,
+        "SELECT model_raw, model, provider, requests, input_tokens, cache_read_tokens, cache_write_5m_tokens, "
+        "output_tokens, reasoning_tokens, service_tier, project, member, api_key, extra, ts, source "
+        "FROM events ORDER BY ts, model_raw, service_tier",
+    )
+    by = {(r[0], r[9], r[14].date().isoformat()): r for r in rows}
+    r1 = by[("gpt-4o-2024-08-06", "standard", "2025-11-03")]
+    assert r1[1:9] == ("gpt-4o", "openai", 412, 438_400, 812_000, 0, 98_300, 0)  # 1,250,400 − 812,000
+    assert (r1[10], r1[11], r1[12], r1[15]) == ("proj_8Hq2TzX4kLmN0pQr", None, None, "openai-usage")
+    assert r1[14] == datetime(2025, 11, 3, tzinfo=UTC)  # bucket start, Unix seconds → UTC
+    extra = json.loads(r1[13])
+    assert extra["bucket_end"] == "2025-11-04T00:00:00Z"
+    assert extra["group_by"] == ["batch", "model", "project_id"]
+    assert extra["usage"]["input_tokens"] == 1_250_400 and extra["spec"] == "before 2026-07"
+    r3 = by[("gpt-4o-mini-2024-07-18", "batch", "2025-11-03")]  # batch: true → the batch tier
+    assert r3[3:8] == (2000, 4_000_000, 0, 0, 1_000_000)
+    r5 = by[("gpt-4.1-2025-04-14", "standard", "2025-11-04")]  # 2026-07 spec: audio inside input, never added
+    assert r5[3:8] == (100, 400_000, 300_000, 100_000, 40_000)
+    extra5 = json.loads(r5[13])
+    assert extra5["usage"]["input_audio_tokens"] == 5000 and extra5["spec"] == "2026-07"
+    ids = _query(db_path, "SELECT event_id FROM events")
+    assert all(i[0].startswith("openai-usage:") for i in ids)
+
+
+def test_openai_refetch_replaces_never_adds(db_path: Path) -> None:
+    _import(db_path, OA_FIRST, fmt="openai-usage")
+    d4 = _daily(db_path, "2025-11-04", "2025-11-04")["2025-11-04"]  # the partial bucket: r4 alone
+    assert (d4["requests"], d4["input_tokens"], _money(d4["cost_usd"])) == (50, 60_000, Decimal("0.3"))
+    _import(db_path, OA_REFETCH, fmt="openai-usage")
+    d4 = _daily(db_path, "2025-11-04", "2025-11-04")["2025-11-04"]
+    assert (d4["requests"], _money(d4["cost_usd"])) == (400, Decimal("3.22"))  # not 3.22 + 0.30
+    assert _query(db_path, "SELECT count(*) FROM events")[0][0] == 6
+
+
+def test_import_twice_or_reshaped_adds_nothing(tmp_path: Path, db_path: Path) -> None:
+    _import(db_path, OA_FIRST, fmt="openai-usage")
+    again = _import(db_path, OA_FIRST, fmt="openai-usage")
+    assert again["imported"] == 0 and again["per_file"][0]["unchanged"] is True
+    # the same page saved differently (one JSONL line, other bytes): same keys, replaced, not added
+    copy = tmp_path / "copy.jsonl"
+    copy.write_text(json.dumps(json.loads(OA_FIRST.read_text())) + "\n", encoding="utf-8")
+    out = _import(db_path, copy, fmt="openai-usage")
+    assert (out["imported"], out["replaced"], out["rejected"]) == (0, 4, 0)
+    assert _query(db_path, "SELECT count(*), sum(requests) FROM events")[0] == (4, 3962)
+
+
+def _pages(path: Path) -> list[Any]:
+    return list(json.loads(path.read_text()))
+
+
+def test_stored_total_gives_way_to_finer_rows(tmp_path: Path, db_path: Path) -> None:
+    """The database holds an ungrouped total for 11-06; a per-model fetch of the same bucket
+    arrives: the stored total is moved to rejects (with its reason), never summed."""
+    total_page, model_page = _pages(OA_MIXED)
+    total = tmp_path / "total.json"
+    total.write_text(json.dumps(total_page), encoding="utf-8")
+    out = _import(db_path, total, fmt="openai-usage")
+    assert out["imported"] == 1
+    # a total has no model: it is unpriced, never $0
+    d6 = _daily(db_path, "2025-11-06", "2025-11-06")["2025-11-06"]
+    assert (d6["requests"], d6["unpriced_requests"], d6["cost_usd"]) == (60, 60, None)
+    per_model = tmp_path / "per_model.json"
+    per_model.write_text(json.dumps(model_page), encoding="utf-8")
+    _import(db_path, per_model, fmt="openai-usage")
+    d6 = _daily(db_path, "2025-11-06", "2025-11-06")["2025-11-06"]
+    assert (d6["requests"], d6["unpriced_requests"], _money(d6["cost_usd"])) == (60, 0, Decimal("0.967"))
+    moved = _query(db_path, "SELECT file, reason, raw FROM rejects WHERE reason LIKE 'removed from the stored rows%'")
+    assert len(moved) == 1 and Path(moved[0][0]).name == "total.json"
+    assert "coarser" in moved[0][1] and json.loads(moved[0][2])["requests"] == 60
+    # and the total imported again afterwards is rejected, not summed
+    again = tmp_path / "total_again.jsonl"
+    again.write_text(json.dumps(total_page) + "\n", encoding="utf-8")
+    out = _import(db_path, again, fmt="openai-usage")
+    assert (out["imported"], out["rejected"]) == (0, 1)
+    assert _daily(db_path, "2025-11-06", "2025-11-06")["2025-11-06"]["requests"] == 60
+
+
+def test_openai_sniffed_by_auto(db_path: Path) -> None:
+    out = _import(db_path, OA_FIRST, OA_MIXED)
+    assert [f["format"] for f in out["per_file"]] == ["openai-usage", "openai-usage"]
+
+
+# --------------------------------------------------------------------------- Anthropic
+
+
+def test_anthropic_totals_and_fields(db_path: Path) -> None:
+    out = _import(db_path, AN_FIRST, AN_REFETCH)  # --format auto
+    per = {Path(f["path"]).name: f for f in out["per_file"]}
+    assert {f["format"] for f in out["per_file"]} == {"anthropic-usage"}
+    assert (per[AN_FIRST.name]["imported"], per[AN_FIRST.name]["rejected"]) == (6, 0)
+    # refetch: a6' replaces a6; results: [] adds nothing; error, total, missing output rejected
+    assert (per[AN_REFETCH.name]["records"], per[AN_REFETCH.name]["imported"]) == (4, 0)
+    assert (per[AN_REFETCH.name]["replaced"], per[AN_REFETCH.name]["rejected"]) == (1, 3)
+
+    days = _daily(db_path, "2025-11-03", "2025-11-06")
+    d3 = days["2025-11-03"]
+    assert (d3["input_tokens"], d3["cache_write_5m_tokens"], d3["cache_write_1h_tokens"]) == (
+        2_032_340,
+        145_210,
+        20_000,
+    )
+    assert (d3["cache_read_tokens"], d3["output_tokens"], d3["requests"]) == (4_194_500, 636_230, 0)
+    d4 = days["2025-11-04"]  # a6' = 40,000 + 10,000 + 40,000 per 1e6 (not a6 + a6')
+    assert (d4["input_tokens"], d4["cache_read_tokens"], d4["output_tokens"]) == (40_000, 100_000, 8_000)
+    assert _money(d4["cost_usd"]) == Decimal("0.09")
+    assert days["2025-11-05"]["total_tokens"] == 0  # results: [] is no usage
+
+    rows = _query(
+        db_path,
+        "SELECT model_raw, service_tier, workspace, api_key, requests, web_search_requests, extra FROM events "
+        "WHERE ts = TIMESTAMPTZ '2025-11-03 00:00:00+00' ORDER BY model_raw, service_tier, input_tokens",
+    )
+    haiku = [r for r in rows if r[0] == "claude-haiku-4-5-20251001"]
+    assert [(r[1], r[2], r[3], r[4]) for r in haiku] == [
+        ("batch", "default", "apikey_01HaikuBatchJobs7cQz2W", 0),  # workspace_id null = the default workspace
+        ("standard", "default", "apikey_01HaikuBatchJobs7cQz2W", 0),
+    ]
+    sonnet = [r for r in rows if r[0] == "claude-sonnet-4-5-20250929"]
+    assert sorted((r[1], r[5], json.loads(r[6])["context_window"]) for r in sonnet) == [
+        ("priority", 0, "0-200k"), ("standard", 0, "200k-1M"), ("standard", 12, "0-200k")]  # fmt: skip
+    assert all(r[2] == "wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ" for r in sonnet)
+    assert json.loads(sonnet[0][6])["requests_unknown"] is True
+
+    # haiku has no long-context band, so its cost does not depend on the request count
+    models = _by_model(db_path, "2025-11-03", "2025-11-04")
+    assert _money(models["claude-haiku-4-5"]["cost_usd"]) == Decimal("1.615") + Decimal("1.50") + Decimal("0.09")
+    assert models["claude-sonnet-4-5"]["unpriced_requests"] == 0  # requests unknown (0) ...
+    assert run_json("report", "daily", "--since", "2025-11-03", "--until", "2025-11-03", "--tz", "UTC",
+                    "--db", str(db_path))["totals"]["unpriced_tokens"] == 65_000  # ... priority: 50,000+10,000+5,000  # fmt: skip
+
+    reasons = [(Path(f).name, line, r) for f, line, r in _rejects(db_path)]
+    assert [x[:2] for x in reasons] == [(AN_REFETCH.name, 2), (AN_REFETCH.name, 3), (AN_REFETCH.name, 4)]
+    assert reasons[0][2] == (
+        "error page, not usage: rate_limit_error: Number of request tokens has exceeded your per-minute rate limit"
+    )
+    assert "grouped by nothing (a total)" in reasons[1][2] and "already stored" in reasons[1][2]
+    assert reasons[2][2] == "output_tokens: missing"
+
+
+def test_anthropic_buckets_are_priced_at_the_base_band(db_path: Path) -> None:
+    _import(db_path, AN_FIRST, fmt="anthropic-usage")
+    models = _by_model(db_path, "2025-11-03", "2025-11-03")
+    # a1 2.0203575 + 12 searches × 0.01 + a5 1.47 (EXPECTED.md); priority a4 unpriced
+    # 3.6103575 shown in JSON rounded half-even to 6 places
+    assert _money(models["claude-sonnet-4-5"]["cost_usd"]) == Decimal("3.610358")
+
+
+def test_anthropic_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:
+    _import(db_path, AN_FIRST, AN_REFETCH)
+    before = _query(db_path, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events")
+    out = _import(db_path, AN_FIRST, AN_REFETCH)
+    assert out["imported"] == 0 and all(f["unchanged"] for f in out["per_file"])
+    # an array-of-pages copy of the first file: the stale partial 11-04 bucket replaces a6' as a
+    # re-fetch would (last fetch wins); nothing is added
+    copy = tmp_path / "copy.json"
+    copy.write_text(json.dumps([json.loads(AN_FIRST.read_text())]), encoding="utf-8")
+    out = _import(db_path, copy, fmt="anthropic-usage")
+    assert (out["imported"], out["replaced"]) == (0, 6)
+    assert _query(db_path, "SELECT count(*) FROM events")[0][0] == before[0][0]
+
+
+# --------------------------------------------------------------------------- the shape rule
+
+
+def _shape(sig: tuple[str, ...], day: int, hours: int = 24, offset: int = 0) -> Shape:
+    start = datetime(2025, 11, day, tzinfo=UTC) + timedelta(hours=offset)
+    return Shape(sig, start, start + timedelta(hours=hours))
+
+
+def test_settle_shapes_rules() -> None:
+    total, by_model, by_model_project = _shape((), 3), _shape(("model",), 3), _shape(("model", "project_id"), 3)
+    bad_in, bad_stored = settle_shapes([], [total, by_model, by_model_project])
+    assert set(bad_in) == {total, by_model} and not bad_stored  # the coarser sets give way
+    # different, incomparable sets: the one without the model gives way
+    bad_in, _ = settle_shapes([], [_shape(("model",), 3), _shape(("project_id",), 3)])
+    assert set(bad_in) == {_shape(("project_id",), 3)}
+    # same set, another width: the wider bucket gives way (1 day vs 1 hour)
+    hour = _shape(("model",), 3, hours=1, offset=5)
+    bad_in, _ = settle_shapes([], [_shape(("model",), 3), hour])
+    assert set(bad_in) == {_shape(("model",), 3)}
+    # stored coarser rows are removed; stored finer rows make the incoming coarser rows a reject
+    bad_in, bad_stored = settle_shapes([total], [by_model])
+    assert not bad_in and set(bad_stored) == {total} and "removed from the stored rows" in bad_stored[total]
+    bad_in, bad_stored = settle_shapes([by_model], [total])
+    assert set(bad_in) == {total} and not bad_stored
+    # the same shape again is a re-fetch (replaced row by row), and other days never conflict
+    assert settle_shapes([by_model], [by_model, _shape((), 4)]) == ({}, {})
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+_INT_KINDS = {n for n, k in EVENT_COLUMNS if k == "int"}
+_value = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=True),
+    st.text(max_size=8), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)  # fmt: skip
+
+
+def _mutate(doc: Any, draw_value: Any, keys: list[str]) -> Any:
+    if isinstance(doc, dict):
+        return {k: (draw_value if k in keys else _mutate(v, draw_value, keys)) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_mutate(v, draw_value, keys) for v in doc]
+    return doc
+
+
+def _parsed(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+@st.composite
+def _content(draw: st.DrawFn, fixture: Path) -> bytes:
+    kind = draw(st.sampled_from(["bytes", "truncated", "mutated", "deep"]))
+    text = fixture.read_text()
+    if kind == "bytes":
+        return draw(st.binary(max_size=400))
+    if kind == "truncated":
+        return text[: draw(st.integers(min_value=0, max_value=len(text)))].encode()
+    if kind == "deep":
+        depth = draw(st.integers(min_value=1, max_value=3000))
+        return (
+            '{"data":[{"start_time":1762128000,"starting_at":"2025-11-03T00:00:00Z","results":[' + "[" * depth
+        ).encode()
+    docs = [_parsed(line) for line in text.splitlines()] if fixture.suffix == ".jsonl" else [json.loads(text)]
+    docs = [d for d in docs if d is not None]  # the fixture's own broken line stays out
+    keys = draw(st.lists(st.sampled_from([
+        "input_tokens", "output_tokens", "input_cached_tokens", "num_model_requests", "start_time", "end_time",
+        "results", "data", "object", "model", "batch", "uncached_input_tokens", "cache_creation",
+        "ephemeral_5m_input_tokens", "starting_at", "ending_at", "server_tool_use", "workspace_id"]), max_size=3))  # fmt: skip
+    value = draw(_value)
+    return "\n".join(json.dumps(_mutate(doc, value, keys)) for doc in docs).encode()
+
+
+def _valid_event(fields: dict[str, Any]) -> bool:
+    assert set(fields) <= set(EVENT_COLUMN_NAMES)
+    for name, value in fields.items():
+        if name in _INT_KINDS and value is not None:
+            assert isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63, (name, value)
+    ts = fields["ts"]
+    assert isinstance(ts, datetime) and ts.tzinfo is not None
+    json.dumps(fields["extra"], default=str)
+    return True
+
+
+@pytest.mark.parametrize(("importer", "fixture"), [(OPENAI, OA_REFETCH), (ANTHROPIC, AN_FIRST)])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_read_never_raises(importer: Any, fixture: Path, data: st.DataObject) -> None:
+    content = data.draw(_content(fixture))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "page.json"
+        path.write_bytes(content)
+        for record in importer.read(path):
+            assert (record.problem is not None and record.raw is not None) or _valid_event(record.fields)
+            assert record.line is None or record.line >= 1
+
+
+@pytest.mark.parametrize(("fmt", "fixture"), [("openai-usage", OA_FIRST), ("anthropic-usage", AN_FIRST)])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_import_exits_0_or_4(fmt: str, fixture: Path, data: st.DataObject) -> None:
+    content = data.draw(_content(fixture))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "page.json"
+        path.write_bytes(content)
+        result = run("import", str(path), "--format", fmt, "--db", str(Path(tmp) / "f.duckdb"), expect=None)
+        assert result.exit_code in (0, 4), (result.exit_code, result.stderr, result.exception)

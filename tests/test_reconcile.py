@@ -1,0 +1,171 @@
+"""`usagectl reconcile`: computed cost (events) beside billed cost (cost reports) per UTC day ×
+model, with hand-worked numbers from tests/data/openai/EXPECTED.md and anthropic/EXPECTED.md.
+
+OpenAI, November 2025 (usage_nov03_04 + usage_refetch, costs_nov03_05 + costs_refetch):
+  11-03 gpt-4o       computed 3.094   billed 3.094   match
+  11-03 gpt-4o-mini  computed 1.0425  billed 1.0425  match (0.4425 + 0.60 batch)
+  11-04 gpt-4.1      computed 1.47    billed 1.51    diff −0.04, −0.04 / 1.51 = −2.65 %
+  11-04 gpt-4o       computed 1.75    billed 1.75    match
+  11-05 (unattributed) billed 0.05 (web search line, no model): billed only, −100 %
+  11-05 o4-mini      computed 0.7755  billed 0.7755  match
+  total computed 8.132, billed 8.222, diff −0.09, −0.09 / 8.222 = −1.09 %
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.services.context import make_context
+from usagectl.services.reconcile import ReconcileRequest, reconcile
+
+DATA = Path(__file__).parent / "data"
+OA = DATA / "openai"
+AN = DATA / "anthropic"
+OPENAI_FILES = [OA / "usage_nov03_04.json", OA / "usage_refetch_nov04_05.jsonl",
+                OA / "costs_nov03_05.json", OA / "costs_refetch_nov05.jsonl"]  # fmt: skip
+ANTHROPIC_FILES = [AN / "usage_nov03_04.json", AN / "usage_refetch_nov04_06.jsonl",
+                   AN / "cost_nov03_04.json", AN / "cost_refetch_nov04_05.jsonl"]  # fmt: skip
+
+
+def _load(db: Path, files: list[Path]) -> None:
+    run("import", *map(str, files), "--db", str(db))
+
+
+def _reconcile(db: Path, *args: str) -> dict[str, Any]:
+    out: dict[str, Any] = run_json("reconcile", *args, "--db", str(db))
+    return out
+
+
+def _notes(db: Path, **req: Any) -> list[str]:
+    """The notes of the report (the JSON contract has no notes: read them from the service)."""
+    return list(reconcile(make_context(None, db), ReconcileRequest(**req)).notes)
+
+
+def _d(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _rows(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["date"], r["model"]): r for r in report["rows"]}
+
+
+def _cmp(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (_d(row["computed_usd"]), _d(row["billed_usd"]), _d(row["diff_usd"]), _d(row["diff_pct"]), row["status"])
+
+
+def test_openai_computed_vs_billed(db_path: Path) -> None:
+    _load(db_path, OPENAI_FILES)
+    rep = _reconcile(db_path, "--month", "2025-11")
+    assert rep["report"] == "reconcile" and rep["filters"]["tz"] == "UTC" and rep["filters"]["provider"] == ["openai"]
+    rows = _rows(rep)
+    assert list(rows) == [
+        ("2025-11-03", "gpt-4o"), ("2025-11-03", "gpt-4o-mini"), ("2025-11-04", "gpt-4.1"),
+        ("2025-11-04", "gpt-4o"), ("2025-11-05", "(unattributed)"), ("2025-11-05", "o4-mini"),
+    ]  # fmt: skip
+    zero = Decimal(0)
+    assert _cmp(rows[("2025-11-03", "gpt-4o")]) == (Decimal("3.094"), Decimal("3.094"), zero, zero, "match")
+    assert _cmp(rows[("2025-11-03", "gpt-4o-mini")]) == (Decimal("1.0425"), Decimal("1.0425"), zero, zero, "match")
+    assert _cmp(rows[("2025-11-04", "gpt-4.1")]) == (
+        Decimal("1.47"), Decimal("1.51"), Decimal("-0.04"), Decimal("-2.65"), "differs")  # fmt: skip
+    assert _cmp(rows[("2025-11-04", "gpt-4o")]) == (Decimal("1.75"), Decimal("1.75"), zero, zero, "match")
+    assert _cmp(rows[("2025-11-05", "(unattributed)")]) == (
+        zero, Decimal("0.05"), Decimal("-0.05"), Decimal("-100"), "billed only")  # fmt: skip
+    assert _cmp(rows[("2025-11-05", "o4-mini")]) == (Decimal("0.7755"), Decimal("0.7755"), zero, zero, "match")
+    assert rows[("2025-11-04", "gpt-4.1")]["billed_lines"] == 3
+    t = rep["totals"]
+    assert (_d(t["computed_usd"]), _d(t["billed_usd"]), _d(t["diff_usd"]), _d(t["diff_pct"])) == (
+        Decimal("8.132"), Decimal("8.222"), Decimal("-0.09"), Decimal("-1.09"))  # fmt: skip
+    assert (t["rows"], t["matching_rows"], t["unpriced_tokens"]) == (6, 4, 0)
+    models = {r["model"]: r for r in rep["models"]}
+    assert _cmp(models["gpt-4o"]) == (Decimal("4.844"), Decimal("4.844"), zero, zero, "match")  # 3.094 + 1.75
+    notes = " ".join(_notes(db_path, month="2025-11"))
+    assert "UTC days" in notes and "(unattributed)" in notes
+
+
+def test_anthropic_haiku_agrees_and_the_gaps_are_explained(db_path: Path) -> None:
+    _load(db_path, ANTHROPIC_FILES)
+    rep = _reconcile(db_path, "--since", "2025-11-03", "--until", "2025-11-05")
+    rows = _rows(rep)
+    zero = Decimal(0)
+    assert _cmp(rows[("2025-11-03", "claude-haiku-4-5")]) == (Decimal("3.115"), Decimal("3.115"), zero, zero, "match")
+    assert _cmp(rows[("2025-11-04", "claude-haiku-4-5")]) == (Decimal("0.09"), Decimal("0.09"), zero, zero, "match")
+    assert _cmp(rows[("2025-11-03", "(unattributed)")])[1:] == (
+        Decimal("0.12"), Decimal("-0.12"), Decimal("-100"), "billed only")  # fmt: skip
+    sonnet = rows[("2025-11-03", "claude-sonnet-4-5")]
+    # billed 201.03575 + 279 cents = $4.8103575, in JSON half-even to 6 places: 4.810358; the
+    # priority row (50,000 + 10,000 + 5,000 tokens) has no price
+    assert (_d(sonnet["billed_usd"]), sonnet["unpriced_tokens"]) == (Decimal("4.810358"), 65_000)
+    assert sonnet["status"] == "differs (unpriced usage)"
+    assert _d(rep["totals"]["billed_usd"]) == Decimal("8.135358")  # 8.0453575 + 0.09, rounded as above
+    exact = reconcile(make_context(None, db_path), ReconcileRequest(since="2025-11-03", until="2025-11-05"))
+    assert [r["billed_usd"] for r in exact.rows if r["model"] == "claude-sonnet-4-5"] == [Decimal("4.8103575")]
+    assert (rep["totals"]["priority_rows"], rep["totals"]["long_context_buckets"]) == (1, 1)
+    notes = _notes(db_path, since="2025-11-03", until="2025-11-05")
+    assert any("1 priority-tier row(s) (65,000 tokens)" in n and "leaves out Priority Tier" in n for n in notes)
+    assert any("1 Anthropic usage bucket(s) are long-context" in n for n in notes)
+    assert any(n.startswith("Unpriced usage is NOT in the computed cost: claude-sonnet-4-5-20250929") for n in notes)
+
+
+def test_without_cost_reports_says_to_import_one(db_path: Path) -> None:
+    _load(db_path, OPENAI_FILES[:2])
+    rep = _reconcile(db_path, "--since", "2025-11-03", "--until", "2025-11-05")
+    assert {r["status"] for r in rep["rows"]} == {"computed only"}
+    assert _d(rep["totals"]["computed_usd"]) == Decimal("8.132")
+    assert _d(rep["totals"]["billed_usd"]) == 0 and rep["totals"]["diff_pct"] is None
+    notes = _notes(db_path, since="2025-11-03", until="2025-11-05")
+    assert any(
+        n.startswith("No billed cost lines between 2025-11-03 and 2025-11-05: import a cost report") for n in notes
+    )
+
+
+def test_providers_without_billed_lines_are_left_out_and_named(db_path: Path) -> None:
+    _load(db_path, OPENAI_FILES + ANTHROPIC_FILES[:2])  # Anthropic usage, but no Anthropic cost report
+    rep = _reconcile(db_path, "--month", "2025-11")
+    assert {r["provider"] for r in rep["rows"]} == {"openai"}
+    assert _d(rep["totals"]["computed_usd"]) == Decimal("8.132")
+    assert any(
+        n.startswith("Left out: provider anthropic has no billed lines") for n in _notes(db_path, month="2025-11")
+    )
+    both = _reconcile(db_path, "--month", "2025-11", "--provider", "openai", "--provider", "anthropic")
+    assert {r["provider"] for r in both["rows"]} == {"openai", "anthropic"}
+
+
+def test_days_are_utc_whatever_the_time_zone(tmp_path: Path, db_path: Path) -> None:
+    """A gpt-4o request at 23:30 UTC on 11-04 is 11-05 in Berlin; billed lines are UTC days, so it
+    reconciles on 11-04: 400,000×2.5 + 200,000×1.25 + 50,000×10 per 1e6 = 1.75 = billed."""
+    event = {"event_id": "late", "ts": "2025-11-04T23:30:00Z", "provider": "openai", "model_raw": "gpt-4o",
+             "input_tokens": 400_000, "cache_read_tokens": 200_000, "output_tokens": 50_000}  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "late.jsonl", [event])), "--db", str(db_path))
+    run("import", str(OA / "costs_nov03_05.json"), "--db", str(db_path))
+    rep = _reconcile(db_path, "--since", "2025-11-04", "--until", "2025-11-05", "--tz", "Europe/Berlin")
+    rows = _rows(rep)
+    assert _cmp(rows[("2025-11-04", "gpt-4o")])[:3] == (Decimal("1.75"), Decimal("1.75"), Decimal(0))
+    assert ("2025-11-05", "gpt-4o") not in rows
+    notes = _notes(db_path, since="2025-11-04", until="2025-11-05", tz="Europe/Berlin")
+    assert "--tz Europe/Berlin only decides today's date" in notes[0]
+
+
+def test_two_sources_of_one_provider_are_pointed_out(tmp_path: Path, db_path: Path) -> None:
+    _load(db_path, OPENAI_FILES)
+    gateway = {"event_id": "gw1", "ts": "2025-11-05T10:00:00Z", "provider": "openai", "model_raw": "o4-mini",
+               "input_tokens": 1000, "output_tokens": 100}  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "gw.jsonl", [gateway])), "--db", str(db_path))
+    rep = _reconcile(db_path, "--month", "2025-11")
+    assert rep["totals"]["rows"] == 6
+    assert any("sums events from jsonl, openai-usage" in n for n in _notes(db_path, month="2025-11"))
+    only = _rows(_reconcile(db_path, "--month", "2025-11", "--source", "openai-usage"))
+    assert only[("2025-11-05", "o4-mini")]["status"] == "match"
+
+
+def test_options_and_formats(db_path: Path) -> None:
+    _load(db_path, OPENAI_FILES)
+    result = run("reconcile", "--month", "2025-11", "--since", "2025-11-01", "--db", str(db_path), expect=2)
+    assert "--month" in result.stderr
+    table = run("reconcile", "--month", "2025-11", "--db", str(db_path)).stdout
+    assert "gpt-4.1" in table and "differs" in table
+    csv_out = run("reconcile", "--month", "2025-11", "--format", "csv", "--db", str(db_path)).stdout
+    assert csv_out.splitlines()[0].startswith("date,provider,model,computed_usd,billed_usd,diff_usd,diff_pct")
+    assert "reconcile" in run("--help").stdout

@@ -1,0 +1,68 @@
+"""`usagectl source add/list/rm`: the log directories `usagectl sync` reads incrementally."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format
+from usagectl.render import OutputFormat, render_report
+
+app = typer.Typer(help="Registered log sources that `usagectl sync` reads incrementally.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    path: Annotated[Path, typer.Argument(help="A directory (or file) of usage logs.", show_default=False)],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="Log format (default: detected from the files).", show_default=False),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Name of the source (default: from format and path).")
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Register a directory of logs; `usagectl sync` then imports what is new in it."""
+    from usagectl.services.context import make_context
+    from usagectl.services.sources import add_source
+
+    added = add_source(make_context(config, db), path, fmt, name)
+    typer.echo(
+        f"Registered source {added.name!r}: {added.format} logs in {added.path} ({added.files:,} file{'' if added.files == 1 else 's'} now); "
+        "run `usagectl sync` to import them.",
+        err=True,
+    )
+
+
+@app.command("list")
+def list_cmd(
+    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None
+) -> None:
+    """Registered sources: format, path, files synced (and gone), last sync, events."""
+    from usagectl.services.context import make_context
+    from usagectl.services.sources import sources_report
+
+    render_report(sources_report(make_context(config, db)), pick_format(fmt, as_json), sys.stdout)
+
+
+@app.command("rm")
+def rm(
+    name: Annotated[str, typer.Argument(help="The source to forget.", show_default=False)],
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Forget a source and its sync state. Its imported events stay in the database."""
+    from usagectl.services.context import make_context
+    from usagectl.services.sources import remove_source
+
+    removed = remove_source(make_context(config, db), name)
+    typer.echo(
+        f"Removed source {removed.name!r} and the sync state of {removed.files:,} files; "
+        f"its {removed.events:,} imported events stay in the database.",
+        err=True,
+    )

@@ -1,0 +1,324 @@
+"""Saved pages of the providers' Admin APIs (usage and cost reports), shared by their importers.
+
+A saved file holds one page (a JSON object), a JSON array of pages, or JSONL with one page per
+line. ``read_pages`` yields each page with its line, or a problem when a part of the file is not
+JSON; it never raises on content. The value checkers return ``(value, problem)`` so an importer
+turns a bad field into a reject naming the source's own field.
+
+Every bucket row an importer yields carries ``extra["bucket_end"]`` (ISO UTC) and
+``extra["group_by"]`` (the sorted dimensions the page was grouped by): the store uses them to keep
+rows of different fetch shapes from being summed (``usagectl.store.billing.settle_shapes``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from usagectl.errors import InputError
+
+RAW_MAX = 4000
+BIGINT_MAX = 2**63 - 1
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+@dataclass
+class Page:
+    line: int | None  # 1-based line where the page starts
+    obj: Any = None  # the parsed page (None when ``problem`` is set)
+    raw: str = ""  # the page's text (kept for rejects)
+    problem: str | None = None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "not valid JSON: nested too deeply"
+    return f"not valid JSON: {str(exc)[:120]}"
+
+
+def loads(text: str) -> Any:
+    """JSON with exact decimals; NaN/Infinity and absurd nesting raise ValueError/RecursionError."""
+    return _DECODER.decode(text)
+
+
+def _skip_ws(text: str, i: int) -> int:
+    n = len(text)
+    while i < n and text[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def read_pages(path: Path) -> Iterator[Page]:
+    """Every page of a saved file, in file order. Raises InputError only when the file itself
+    cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    start = _skip_ws(text, 0)
+    if start >= len(text):
+        return
+    if text[start] == "[":
+        yield from _array_pages(text, start)
+        return
+    try:
+        obj = loads(text)
+    except (ValueError, RecursionError) as exc:
+        whole_problem = _why(exc)
+    else:
+        yield Page(text.count("\n", 0, start) + 1, obj, text[start:].strip()[:RAW_MAX])
+        return
+    lines = text.splitlines()
+    if not _looks_like_jsonl(lines):
+        yield Page(text.count("\n", 0, start) + 1, None, text[start:][:RAW_MAX], whole_problem)
+        return
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = loads(line)
+        except (ValueError, RecursionError) as exc:
+            msg = _why(exc).replace(" (line 1 column", " (column")
+            yield Page(lineno, None, line[:RAW_MAX], msg)
+            continue
+        yield Page(lineno, obj, line[:RAW_MAX])
+
+
+def _looks_like_jsonl(lines: list[str]) -> bool:
+    """A file that does not parse as a whole is JSONL when some line alone is a JSON object
+    (a broken pretty-printed document has no such line)."""
+    for line in lines:
+        s = line.strip()
+        if not (s.startswith("{") and s.endswith("}")):
+            continue
+        try:
+            if isinstance(loads(s), dict):
+                return True
+        except (ValueError, RecursionError):
+            continue
+    return False
+
+
+def _array_pages(text: str, start: int) -> Iterator[Page]:
+    """Elements of a top-level array one by one, so a truncated array keeps its whole pages."""
+    line = text.count("\n", 0, start) + 1
+    pos = start
+    i = _skip_ws(text, start + 1)
+    if i < len(text) and text[i] == "]":
+        tail = _skip_ws(text, i + 1)
+        if tail < len(text):
+            yield Page(line, None, text[tail:][:RAW_MAX], "not valid JSON: extra data after the array")
+        return
+    while True:
+        line += text.count("\n", pos, i)
+        pos = i
+        try:
+            obj, end = _DECODER.raw_decode(text, i)
+        except (ValueError, RecursionError) as exc:
+            yield Page(line, None, text[i:][:RAW_MAX], _why(exc))
+            return
+        yield Page(line, obj, text[i:end][:RAW_MAX])
+        i = _skip_ws(text, end)
+        if i < len(text) and text[i] == ",":
+            i = _skip_ws(text, i + 1)
+            continue
+        if i < len(text) and text[i] == "]":
+            tail = _skip_ws(text, i + 1)
+            if tail < len(text):
+                line += text.count("\n", pos, tail)
+                yield Page(line, None, text[tail:][:RAW_MAX], "not valid JSON: extra data after the array")
+            return
+        line += text.count("\n", pos, i)
+        where = "end of file" if i >= len(text) else repr(text[i])
+        yield Page(line, None, text[i:][:RAW_MAX], f"not valid JSON: expected ',' or ']' in the array, found {where}")
+        return
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(
+        p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES
+    )
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON of a parsed value; a Decimal is written back as the number it was read from."""
+    try:
+        return _dumps(obj)
+    except RecursionError:
+        return '"(nested too deeply to show)"'
+
+
+def _dumps(obj: Any) -> str:
+    if isinstance(obj, Decimal):
+        return str(obj) if obj.is_finite() else json.dumps(str(obj))
+    if isinstance(obj, dict):
+        return "{" + ",".join(json.dumps(str(k), ensure_ascii=False) + ":" + _dumps(v) for k, v in obj.items()) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ",".join(_dumps(v) for v in obj) + "]"
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def plain(obj: Any, depth: int = 0) -> Any:
+    """A parsed value made safe for ``extra``: integral Decimals as ints, other Decimals as
+    their text, and anything nested deeper than 3 levels as compact JSON text."""
+    if isinstance(obj, Decimal):
+        if obj.is_finite() and obj == obj.to_integral_value() and abs(obj) <= BIGINT_MAX:
+            return int(obj)
+        return str(obj)
+    if isinstance(obj, (dict, list)):
+        if depth >= 3:
+            return dumps(obj)[:RAW_MAX]
+        if isinstance(obj, dict):
+            return {str(k): plain(v, depth + 1) for k, v in obj.items()}
+        return [plain(v, depth + 1) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------- values
+
+
+def count(obj: dict[str, Any], key: str, *, required: bool = False, label: str | None = None) -> tuple[int, str | None]:
+    """A non-negative integer count (absent or null = 0 unless required)."""
+    name = label or key
+    value = obj.get(key)
+    if value is None:
+        return 0, (f"{name}: missing" if required else None)
+    return as_count(value, name)
+
+
+def as_count(value: Any, name: str) -> tuple[int, str | None]:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return 0, f"{name}: not a number ({_short(value)})"
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value != value.to_integral_value():
+            return 0, f"{name}: not an integer ({_short(value)})"
+        value = int(value)
+    if value < 0:
+        return 0, f"{name}: negative ({value})"
+    if value > BIGINT_MAX:
+        return 0, f"{name}: too large ({_short(value)})"
+    return value, None
+
+
+def text_or_none(obj: dict[str, Any], key: str) -> tuple[str | None, str | None]:
+    value = obj.get(key)
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return value, None
+    return None, f"{key}: not a string ({_short(value)})"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = json.dumps(value) if isinstance(value, str) else dumps(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def unix_time(value: Any, name: str) -> tuple[datetime | None, str | None]:
+    """Integer Unix seconds (OpenAI) as an aware UTC datetime."""
+    n, problem = as_count(value, name)
+    if problem:
+        return None, problem
+    try:
+        ts = datetime.fromtimestamp(n, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None, f"{name}: out of range ({n})"
+    if not _EARLIEST <= ts < _LATEST:
+        return None, f"{name}: out of range ({n})"
+    return ts, None
+
+
+def rfc3339(value: Any, name: str) -> tuple[datetime | None, str | None]:
+    """An RFC 3339 instant (Anthropic); one without offset is UTC (the API only speaks UTC)."""
+    if not isinstance(value, str):
+        return None, f"{name}: not a timestamp ({_short(value)})"
+    try:
+        ts = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None, f"{name}: not a timestamp ({_short(value)})"
+    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    if not _EARLIEST <= ts < _LATEST:
+        return None, f"{name}: out of range ({_short(value)})"
+    return ts, None
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def bucket_range(start: datetime | None, end: datetime | None) -> str | None:
+    """A problem when a bucket's end is not after its start."""
+    if start is not None and end is not None and end <= start:
+        return f"bucket ends ({iso(end)}) before it starts ({iso(start)})"
+    return None
+
+
+def signature(results: Iterable[Any], dims: tuple[str, ...]) -> tuple[str, ...]:
+    """The group-by set of a bucket: the dimensions set (not null) in any of its rows.
+
+    The APIs fill a dimension only when the request grouped by it, and never say what the
+    request grouped by. The set is taken per BUCKET, not per page: a dimension that is null in
+    every row of a bucket (all usage in the default workspace, none by a named user) splits
+    nothing there, so a later fetch of that bucket has the same identity whether or not it was
+    grouped by that dimension, and replaces the earlier rows instead of looking coarser."""
+    found: set[str] = set()
+    for r in results:
+        if isinstance(r, dict):
+            found.update(d for d in dims if r.get(d) is not None)
+    return tuple(sorted(found))
+
+
+def key_hash(*parts: Any) -> str:
+    """A stable hash of a natural key (JSON of its parts), 32 hex digits."""
+    return hashlib.sha256(dumps(list(parts)).encode("utf-8")).hexdigest()[:32]
+
+
+def error_message(page: dict[str, Any]) -> str | None:
+    """The message of an error envelope (OpenAI ``{"error": {...}}``, Anthropic
+    ``{"type": "error", "error": {...}}``), else None."""
+    err = page.get("error")
+    if err is None and page.get("type") != "error":
+        return None
+    if isinstance(err, dict):
+        kind = err.get("code") or err.get("type") or "error"
+        msg = err.get("message") or "(no message)"
+        return f"error page, not usage: {kind}: {str(msg)[:200]}"
+    return f"error page, not usage: {_short(err)}"
+
+
+def buckets_of(page: Any) -> tuple[list[Any] | None, str | None]:
+    """The buckets of a page (``data``); a bare bucket (a saved ``data`` element) is accepted too."""
+    if not isinstance(page, dict):
+        return None, f"not a report page (a JSON {type(page).__name__})"
+    err = error_message(page)
+    if err:
+        return None, err
+    if "data" in page:
+        data = page["data"]
+        if not isinstance(data, list):
+            return None, f"data: not an array ({_short(data)})"
+        return data, None
+    if "results" in page and ("start_time" in page or "starting_at" in page):
+        return [page], None
+    return None, "not a report page: no data array"

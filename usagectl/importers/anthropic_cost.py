@@ -1,0 +1,138 @@
+"""Anthropic Admin API cost report: saved pages of ``GET /v1/organizations/cost_report``
+(FORMATS.md §1b).
+
+Cost lines are NOT events: they go to ``billed_costs`` (``target``), for ``usagectl reconcile``.
+``amount`` is a decimal STRING in CENTS (the currency's lowest unit): ``"54.702"`` is $0.54702.
+It is parsed with Decimal and divided by 100; reading it as dollars would overstate cost 100×,
+and a JSON number is rejected rather than guessed. ``workspace_id`` null in a page grouped by
+workspace is the default workspace. The report leaves out the Priority Tier (reconcile says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from usagectl.importers import _pages
+from usagectl.models import Record
+
+NAME = "anthropic-cost"
+DIMS = (
+    "workspace_id", "description", "cost_type", "token_type", "model", "service_tier", "context_window",
+    "inference_geo", "speed",
+)  # fmt: skip
+HUNDRED = Decimal(100)
+
+
+class AnthropicCostImporter:
+    name = NAME
+    description = "Anthropic Admin API cost_report pages: billed cost lines, amounts in cents (for reconcile)"
+    conflict = "replace"
+    sniff_order = 20
+    target = "billed_costs"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return b'"starting_at"' in head and b'"amount"' in head and b'"currency"' in head
+
+    def files(self, root: Path) -> list[Path]:
+        return _pages.files(root)
+
+    def read(self, path: Path) -> Iterator[Record]:
+        rec = 0
+        for page in _pages.read_pages(path):
+            if page.problem:
+                rec += 1
+                yield Record(rec, page.line, problem=page.problem, raw=page.raw)
+                continue
+            buckets, problem = _pages.buckets_of(page.obj)
+            if problem or buckets is None:
+                rec += 1
+                yield Record(rec, page.line, problem=problem, raw=page.raw)
+                continue
+            results = [r for b in buckets if isinstance(b, dict) and isinstance(b.get("results"), list)
+                       for r in b["results"]]  # fmt: skip
+            by_workspace = "workspace_id" in _pages.signature(results, ("workspace_id",))
+            for bucket in buckets:
+                start, end, problem = _bucket(bucket)
+                if problem or start is None or end is None:
+                    rec += 1
+                    yield Record(rec, page.line, problem=problem, raw=_pages.dumps(bucket)[: _pages.RAW_MAX])
+                    continue
+                sig = _pages.signature(bucket["results"], DIMS)
+                for row in bucket["results"]:
+                    rec += 1
+                    yield _record(rec, page.line, start, end, row, sig, by_workspace)
+
+
+def _bucket(bucket: Any) -> tuple[datetime | None, datetime | None, str | None]:
+    if not isinstance(bucket, dict):
+        return None, None, "bucket: not an object"
+    if not isinstance(bucket.get("results"), list):
+        return None, None, "bucket: no results array"
+    start, p1 = _pages.rfc3339(bucket.get("starting_at"), "starting_at")
+    end, p2 = _pages.rfc3339(bucket.get("ending_at"), "ending_at")
+    return start, end, p1 or p2 or _pages.bucket_range(start, end)
+
+
+def cents_to_dollars(amount: Any) -> tuple[Decimal | None, str | None]:
+    """``"54.702"`` (cents, a decimal string) -> Decimal("0.54702") dollars."""
+    if not isinstance(amount, str):
+        what = "missing" if amount is None else f"expected a decimal string of cents, found {_pages.dumps(amount)[:40]}"
+        return None, f"amount: {what}"
+    try:
+        cents = Decimal(amount.strip())
+    except InvalidOperation:
+        return None, f"amount: not a decimal ({amount[:40]!r})"
+    if not cents.is_finite():
+        return None, f"amount: not a decimal ({amount[:40]!r})"
+    return cents / HUNDRED, None
+
+
+def _record(
+    rec: int, line: int | None, start: datetime, end: datetime, row: Any, sig: tuple[str, ...], by_workspace: bool
+) -> Record:
+    raw = _pages.dumps(row)[: _pages.RAW_MAX]
+    if not isinstance(row, dict):
+        return Record(rec, line, problem="result: not an object", raw=raw)
+    problems: list[str] = []
+    dollars, problem = cents_to_dollars(row.get("amount"))
+    if problem:
+        problems.append(problem)
+    currency = row.get("currency")
+    if currency is not None and (not isinstance(currency, str) or currency.upper() != "USD"):
+        problems.append(f"currency: {currency!r} is not USD (only USD amounts are reconciled)")
+    dims: dict[str, str | None] = {}
+    for key in DIMS:
+        dims[key], problem = _pages.text_or_none(row, key)
+        if problem:
+            problems.append(problem)
+    if problems:
+        return Record(rec, line, problem="; ".join(problems), raw=raw)
+    key = _pages.key_hash(_pages.iso(start), _pages.iso(end), list(sig), [dims[d] for d in sig])
+    extra: dict[str, Any] = {
+        "group_by": list(sig),
+        "amount_cents": row.get("amount"),  # the string as reported
+        "currency": currency or "USD",
+        **{d: dims[d] for d in ("cost_type", "inference_geo", "speed") if dims[d] is not None},
+    }
+    fields: dict[str, Any] = {
+        "line_id": f"{NAME}:{key}",
+        "start_ts": start,
+        "end_ts": end,
+        "provider": "anthropic",
+        "model_raw": dims["model"],
+        "token_type": dims["token_type"],
+        "service_tier": dims["service_tier"],
+        "context_window": dims["context_window"],
+        "workspace": dims["workspace_id"] or ("default" if by_workspace else None),
+        "description": dims["description"],
+        "amount_usd": dollars,
+        "extra": extra,
+    }
+    return Record(rec, line, fields=fields, raw=raw)
+
+
+IMPORTER = AnthropicCostImporter()

@@ -1,0 +1,244 @@
+"""Claude Code transcripts: ``~/.claude/projects/<project>/<session>.jsonl`` (FORMATS.md section 3).
+
+Only lines with ``message.usage`` are usage (assistant lines, or lines without ``type``);
+user, summary, system and file-history lines and ``<synthetic>`` messages are skipped
+silently. Buckets: ``input_tokens`` excludes the cache; ``cache_read_tokens`` =
+``cache_read_input_tokens``; cache writes from ``usage.cache_creation`` (5m / 1h) when that
+object exists, else all of ``cache_creation_input_tokens`` at 5m. ``costUSD`` (older builds)
+is kept as ``reported_cost_usd``, never added. ``project`` is the project directory name
+(``-home-alice-src-webapp``), else the last part of ``cwd``.
+
+Dedup (conflict rule ``max-usage``): ``event_id = "claude-code:<message.id>:<requestId>"``
+(requestId empty when absent: gateways), so the lines of one response (one per content
+block, partial streaming lines first, copies in resumed sessions) collapse to the copy with
+the largest usage; a message without an id is keyed by a hash of its content. A sidechain
+line (``isSidechain``) whose ``message.id`` a main-chain line also has is a replay (dup #4)
+and is removed after the insert (``drop_sidechain_replays``), whichever file came first.
+
+Speed: imports read whole trees with DuckDB (``stager``, many files in one transaction, see
+``usagectl.services.imports``); ``read`` is the same mapping in Python, used to explain the
+few rejected lines and for callers that want records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from usagectl.errors import InputError
+from usagectl.importers.canonical import locate_jsonl_records
+from usagectl.models import ConflictRule, Record
+
+NAME = "claude-code"
+RAW_MAX = 4000
+_HASHED = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+           "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")  # fmt: skip
+
+
+def default_roots() -> list[Path]:
+    """The projects directories Claude Code writes to that exist: each ``projects/`` of the
+    comma-separated ``CLAUDE_CONFIG_DIR`` when it is set, else ``~/.config/claude/projects``
+    and ``~/.claude/projects``."""
+    env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if env:
+        bases = [Path(p.strip()).expanduser() for p in env.split(",") if p.strip()]
+    else:
+        home = Path.home()
+        bases = [home / ".config" / "claude", home / ".claude"]
+    out: list[Path] = []
+    for base in bases:
+        root = base / "projects"
+        if root.is_dir() and root not in out:
+            out.append(root)
+    return out
+
+
+def _int(value: Any, key: str) -> tuple[int | None, str | None]:
+    if value is None:
+        return None, None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, f"message.usage.{key}: not a number ({str(value)[:40]})"
+    if isinstance(value, float) and not value.is_integer():
+        return None, f"message.usage.{key}: not an integer ({value})"
+    n = int(value)
+    if n < 0:
+        return None, f"message.usage.{key}: negative ({n})"
+    if n >= 2**63:
+        return None, f"message.usage.{key}: too large ({n})"
+    return n, None
+
+
+def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """(fields, None) for a usage line, (None, reason) for a bad one, (None, "") to skip."""
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        col = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        return None, f"not valid JSON: {msg}{col}"
+    if not isinstance(obj, dict):
+        return None, f"not a JSON object (a {type(obj).__name__})"
+    message = obj.get("message")
+    usage = message.get("usage") if isinstance(message, dict) else None
+    kind = obj.get("type")
+    if usage is None or (kind is not None and kind != "assistant"):
+        return None, ""
+    model = message.get("model") if isinstance(message, dict) else None
+    if model == "<synthetic>":
+        return None, ""
+    if not isinstance(usage, dict):
+        return None, "message.usage: not an object"
+    problems: list[str] = []
+    vals: dict[str, int | None] = {}
+    cc = usage.get("cache_creation")
+    sources = {
+        "input_tokens": usage.get("input_tokens"),
+        "cache_read_input_tokens": usage.get("cache_read_input_tokens"),
+        "output_tokens": usage.get("output_tokens"),
+        "cache_creation_input_tokens": usage.get("cache_creation_input_tokens"),
+    }
+    if isinstance(cc, dict):
+        sources["ephemeral_5m_input_tokens"] = cc.get("ephemeral_5m_input_tokens")
+        sources["ephemeral_1h_input_tokens"] = cc.get("ephemeral_1h_input_tokens")
+    stu = usage.get("server_tool_use")
+    sources["web_search_requests"] = stu.get("web_search_requests") if isinstance(stu, dict) else None
+    for key, value in sources.items():
+        vals[key], problem = _int(value, key)
+        if problem:
+            problems.append(problem)
+    if sources["input_tokens"] is None and sources["output_tokens"] is None:
+        problems.append("message.usage: no token counts (input_tokens and output_tokens missing)")
+    ts = obj.get("timestamp")
+    if not isinstance(ts, str) or not ts.strip():
+        problems.append("missing ts")
+    else:
+        try:
+            datetime.fromisoformat(ts.strip())
+        except ValueError:
+            problems.append(f"ts: not a timestamp ({ts[:40]})")
+    if problems:
+        return None, "; ".join(problems)
+    mid = message.get("id") if isinstance(message, dict) else None
+    req = obj.get("requestId")
+    if isinstance(mid, str) and mid:
+        event_id = f"{NAME}:{mid}:{req if isinstance(req, str) else ''}"
+    else:
+        # the same text as the SQL stager hashes (concat_ws skips NULLs)
+        parts = (ts, obj.get("sessionId"), model, *(sources.get(k) for k in _HASHED))
+        key = "\x1f".join(str(x) for x in parts if x is not None)
+        event_id = f"{NAME}:h:" + hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
+    cwd = obj.get("cwd")
+    cwd_base = cwd.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] if isinstance(cwd, str) else None
+    side = obj.get("isSidechain")
+    extra = {
+        "requestId": req,
+        "uuid": obj.get("uuid"),
+        "version": obj.get("version"),
+        "gitBranch": obj.get("gitBranch"),
+        "isSidechain": side if isinstance(side, bool) else None,
+        "cwd": cwd,
+        "speed": usage.get("speed"),
+    }
+    cost = obj.get("costUSD")
+    fields: dict[str, Any] = {
+        "event_id": event_id,
+        "ts": ts,
+        "source": NAME,
+        "provider": "anthropic",
+        "model_raw": model if isinstance(model, str) else None,
+        "requests": 1,
+        "input_tokens": vals["input_tokens"],
+        "cache_read_tokens": vals["cache_read_input_tokens"],
+        "cache_write_5m_tokens": (
+            vals.get("ephemeral_5m_input_tokens") if isinstance(cc, dict) else vals["cache_creation_input_tokens"]
+        ),
+        "cache_write_1h_tokens": vals.get("ephemeral_1h_input_tokens"),
+        "output_tokens": vals["output_tokens"],
+        "web_search_requests": vals["web_search_requests"],
+        "service_tier": usage.get("service_tier") if isinstance(usage.get("service_tier"), str) else None,
+        "project": project_dir or cwd_base or None,
+        "session_id": obj.get("sessionId") if isinstance(obj.get("sessionId"), str) else None,
+        "message_id": mid if isinstance(mid, str) else None,
+        "reported_cost_usd": str(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+        "extra": {k: v for k, v in extra.items() if v is not None},
+    }
+    return fields, None
+
+
+def project_of(path: Path) -> str | None:
+    """The directory right below a ``projects`` directory on the path, if any."""
+    parts = path.parts
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "projects" and i + 1 < len(parts) - 1:
+            return parts[i + 1]
+    return None
+
+
+class ClaudeCodeImporter:
+    name = NAME
+    description = "Claude Code transcripts (~/.claude/projects/**/*.jsonl)"
+    conflict: ConflictRule = "max-usage"
+    sniff_order = 20
+    stager = "usagectl.store.stagers.claude_code:stage"
+    after_insert = "usagectl.store.stagers.claude_code:drop_sidechain_replays"
+    batch_files = True  # a directory is imported as one batch (one transaction)
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        try:
+            for raw in head.splitlines()[:50]:
+                line = raw.strip()
+                if not line.startswith(b"{"):
+                    continue
+                if b'"sessionId"' not in line:
+                    continue
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict) and "sessionId" in obj and isinstance(obj.get("message"), dict):
+                    if obj.get("type") in ("assistant", "user"):
+                        return True
+            return False
+        except Exception:
+            return False
+
+    def files(self, root: Path) -> list[Path]:
+        return sorted(p for p in root.rglob("*.jsonl") if p.is_file())
+
+    def read(self, path: Path) -> Iterator[Record]:
+        project = project_of(path.resolve())
+        try:
+            fh = path.open("rb")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+        rec = 0
+        with fh:
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                rec += 1
+                text = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+                fields, problem = parse_line(text, project)
+                if problem == "":
+                    continue
+                if fields is None:
+                    yield Record(rec=rec, line=lineno, problem=problem, raw=text[:RAW_MAX])
+                else:
+                    yield Record(rec=rec, line=lineno, fields=fields)
+
+    def locate(self, path: Path, recs: set[int]) -> dict[int, tuple[int, str, str | None]]:
+        """(line, raw text, reason) of the given record numbers; reason None when the line
+        itself parses as a usage record (the SQL reason stands), "" when it is not a record."""
+        out: dict[int, tuple[int, str, str | None]] = {}
+        for rec, (line, raw) in locate_jsonl_records(path, recs).items():
+            fields, problem = parse_line(raw, None)
+            out[rec] = (line, raw, None if fields is not None else problem)
+        return out
+
+
+IMPORTER = ClaudeCodeImporter()

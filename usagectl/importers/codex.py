@@ -1,0 +1,451 @@
+"""OpenAI Codex CLI rollout logs (``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``), FORMATS.md §4.
+
+Each file is walked in order. ``session_meta`` names the session (``payload.id``), its cwd,
+CLI version, originator and git info; ``turn_context`` sets the model of the usage that
+follows it; ``event_msg``/``token_count`` carries a CUMULATIVE ``info.total_token_usage``.
+One event per model call:
+
+* usage = the total minus the previous total of this file; an event whose total did not move
+  is a UI / rate-limit refresh and is skipped (ccusage#1288 overcount); the first event's
+  usage is its total; a total that goes down (a counter reset) counts ``last_token_usage``.
+* ``token_usage_record`` lines (CLI >= 0.151) duplicate token_count with response-local
+  ``payload.usage``. Rule, per file: token_count events count until the file's first
+  ``token_usage_record``; from that line on only records count (token_count lines are
+  ignored). At the switch, a record whose ``thread_token_usage`` equals the total of the
+  token_count just counted is that same response and is skipped. A file written only by a
+  new CLI therefore counts records, an old file counts token_count, and a session resumed
+  with a newer CLI counts each part once. Appending lines never changes what was counted
+  before them, so event ids stay stable while a file grows.
+* Buckets (OpenAI convention, inputs are gross): ``input = input - cached - cache_write``
+  (Codex >= 0.145 reports ``cache_write_input_tokens`` inside ``input_tokens``, as cached
+  input is: codex-acp#509, ccusage#1663), ``cache_read = cached``, ``cache_write_5m =
+  cache_write``, ``output = output`` (reasoning included), ``reasoning = reasoning_output``.
+* Model: the latest ``turn_context.model``; without one (September 2025 builds) ``gpt-5`` is
+  assumed and ``extra.model_assumed`` is true, as ccusage does.
+
+Event identity (the dedup key, rule ``keep``), chosen so that copies never count twice:
+
+* token_count: ``codex:`` + a hash of the EDGE of the cumulative counter the event
+  represents, (total before, total after). Forked / sub-agent / resumed rollouts and copied
+  or "goal" files repeat the parent's token_count events with the parent's totals, so a
+  copy has the very same edges whatever file or session id it sits under; appended lines
+  add new edges and leave the old ones alone; an ordinal would shift in a copy that starts
+  elsewhere and a session-scoped key would not match a fork's replay. The first edge of a
+  counter (from zero) is also keyed on the session that owns it (the latest ``session_meta``
+  before it: a fork copies its parent's ``session_meta`` ahead of the replay), so two
+  unrelated sessions whose first call used the same tokens both count.
+* token_usage_record: ``codex:resp:<response_id>`` (globally unique; copied verbatim in
+  replays); without a response id, the edge of ``thread_token_usage``.
+
+Forks: besides the ids, a file that declares a parent (``forked_from_id``, a sub-agent's
+``source.subagent.thread_spawn.parent_thread_id``, or a second ``session_meta`` before any
+usage) replays the parent's history as a sub-second burst rewritten to the fork instant;
+usage lines in that burst (lines from the first on, each within 1 s of the line before) only
+set the baseline and are not counted, so the replay never lands on the fork's day even when
+the parent's file is gone. A sub-agent whose own first call answers within 1 s of the replay
+would be taken for replay (the ccusage heuristic has the same limit).
+
+Bad lines (invalid JSON, usage numbers that are negative, fractional, too large or missing, a
+timestamp that does not parse) become rejects with line and text; unknown line types,
+``response_item``/``compacted`` lines and ``info: null`` token_counts are ignored. Deltas
+depend on the earlier lines of a file, so a sync must re-read a grown file from the start
+(``resumable = False``); the edge ids make that idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from usagectl.errors import InputError
+from usagectl.models import ConflictRule, Record
+
+NAME = "codex"
+ASSUMED_MODEL = "gpt-5"
+BURST_GAP_SECONDS = 1.0
+_MAX_INT = 2**63 - 1
+_ENVELOPES = {"session_meta", "turn_context", "event_msg", "token_usage_record", "response_item", "compacted"}
+_FIRST_META = re.compile(rb'^\s*\{[^\n]{0,400}?"type"\s*:\s*"session_meta"')
+_UUID_TAIL = re.compile(r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+_TIERS = {"priority": "priority", "fast": "priority", "default": "standard", "standard": "standard", "flex": "flex"}
+
+
+class Usage(NamedTuple):
+    input: int
+    cached: int
+    write: int
+    output: int
+    reasoning: int
+
+    def minus(self, other: Usage) -> Usage:
+        return Usage(*(a - b for a, b in zip(self, other)))
+
+    def core(self) -> tuple[int, int, int, int]:
+        """What every CLI version reports (older totals lack cache writes)."""
+        return (self.input, self.cached, self.output, self.reasoning)
+
+
+ZERO = Usage(0, 0, 0, 0, 0)
+_KEYS = (  # (field, required)
+    ("input_tokens", True),
+    ("cached_input_tokens", False),
+    ("cache_write_input_tokens", False),
+    ("output_tokens", True),
+    ("reasoning_output_tokens", False),
+)
+
+
+def _count(value: Any, where: str, required: bool) -> tuple[int, str | None]:
+    if value is None:
+        return 0, (f"{where}: missing" if required else None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0, f"{where}: not a number ({json.dumps(value)[:40]})"
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return 0, f"{where}: not an integer ({value!r})"
+        value = int(value)
+    if value < 0:
+        return 0, f"{where}: negative ({value})"
+    if value > _MAX_INT:
+        return 0, f"{where}: too large ({str(value)[:40]})"
+    return value, None
+
+
+def parse_usage(obj: Any, where: str) -> tuple[Usage | None, str | None]:
+    """A TokenUsage object -> (Usage, None), or (None, problem). ``None`` in -> (None, None)."""
+    if obj is None:
+        return None, None
+    if not isinstance(obj, dict):
+        return None, f"{where}: not an object"
+    values: list[int] = []
+    for key, required in _KEYS:
+        n, problem = _count(obj.get(key), f"{where}.{key}", required)
+        if problem:
+            return None, problem
+        values.append(n)
+    return Usage(*values), None
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """ISO 8601 (``Z``, offset, or none = UTC) or Unix seconds/milliseconds -> aware UTC."""
+    try:
+        if isinstance(value, str):
+            ts = datetime.fromisoformat(value.strip())
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            ts = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return ts if 2000 <= ts.year < 2100 else None
+
+
+def _edge_id(before: Usage, after: Usage, owner: str) -> str:
+    # the first edge of a counter is scoped to its session; later edges are unique by themselves
+    scope = owner if before == ZERO else "*"
+    key = f"{scope}|{','.join(map(str, before))}|{','.join(map(str, after))}"
+    return f"{NAME}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+def _last_part(text: str) -> str | None:
+    part = re.split(r"[\\/]", text.rstrip("/\\"))[-1]
+    if part.endswith(".git"):
+        part = part[:-4]
+    return part or None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+class _File:
+    """The state of one walk through a rollout file."""
+
+    def __init__(self, path: Path) -> None:
+        m = _UUID_TAIL.search(path.stem)
+        self.fallback_sid = m.group(1) if m else path.stem
+        self.sid: str | None = None  # the file's own session (first session_meta)
+        self.owner: str | None = None  # the session of the latest session_meta (a fork's parent during replay)
+        self.project: str | None = None
+        self.extra: dict[str, Any] = {}
+        self.metas = 0
+        self.forked = False
+        self.model: str | None = None
+        self.effort: str | None = None
+        self.tier: str | None = None
+        self.prev: Usage | None = None  # the latest total of the token_count counter
+        self.counted_total: Usage | None = None  # total of the latest token_count that was counted
+        self.records = False  # a token_usage_record was seen: they count from now on
+        self.usage_seen = False
+        self.chain_alive = True  # every line so far within BURST_GAP_SECONDS of the one before
+        self.last_ts: datetime | None = None
+
+    def see_time(self, ts: datetime | None) -> None:
+        if ts is None or not self.chain_alive:
+            return
+        if self.last_ts is not None and abs((ts - self.last_ts).total_seconds()) > BURST_GAP_SECONDS:
+            self.chain_alive = False
+        self.last_ts = ts
+
+    @property
+    def replaying(self) -> bool:
+        return self.forked and self.chain_alive
+
+    def meta(self, payload: dict[str, Any]) -> None:
+        sid = _str(payload.get("id"))
+        self.metas += 1
+        if self.metas > 1 and not self.usage_seen:
+            self.forked = True  # the parent's session_meta copied ahead of its replayed history
+        self.owner = sid or self.owner
+        if self.sid is not None or self.metas > 1:
+            return
+        self.sid = sid
+        git: dict[str, Any] = payload["git"] if isinstance(payload.get("git"), dict) else {}
+        cwd = _str(payload.get("cwd"))
+        spawn: Any = payload.get("source")
+        for key in ("subagent", "thread_spawn"):
+            spawn = spawn.get(key) if isinstance(spawn, dict) else None
+        parent = _str(payload.get("forked_from_id")) or (
+            _str(spawn.get("parent_thread_id")) if isinstance(spawn, dict) else None
+        )
+        self.forked = self.forked or parent is not None
+        repo = _str(git.get("repository_url"))
+        self.project = (_last_part(repo) if repo else None) or (_last_part(cwd) if cwd else None)
+        extra: dict[str, Any] = {
+            "cwd": cwd,
+            "cli_version": _str(payload.get("cli_version")),
+            "originator": _str(payload.get("originator")),
+            "model_provider": _str(payload.get("model_provider")),
+            "forked_from": parent,
+        }
+        if git:
+            extra["git"] = {k: git[k] for k in ("repository_url", "branch", "commit_hash") if _str(git.get(k))}
+        self.extra = {k: v for k, v in extra.items() if v}
+
+
+class CodexImporter:
+    name = NAME
+    description = "OpenAI Codex CLI rollout logs (~/.codex/sessions/**/rollout-*.jsonl)"
+    conflict: ConflictRule = "keep"
+    sniff_order = 20
+    resumable = False  # usage is a delta against earlier lines: a grown file is re-read from the start
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        try:
+            if _FIRST_META.match(head):  # the session_meta line may be longer than the head
+                return True
+            for raw in head.split(b"\n")[:200]:
+                if b'"payload"' not in raw:
+                    continue
+                try:
+                    obj = json.loads(raw)
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(obj, dict) and obj.get("type") in _ENVELOPES and isinstance(obj.get("payload"), dict):
+                    return True
+            return False
+        except Exception:
+            return False
+
+    def files(self, root: Path) -> list[Path]:
+        """``rollout-*.jsonl`` below ``root``; a file name found under both ``sessions/`` and
+        ``archived_sessions/`` is read from ``sessions/`` only."""
+        found = [p for p in root.rglob("rollout-*.jsonl") if p.is_file()]
+
+        def archived(p: Path) -> bool:
+            return "archived_sessions" in p.relative_to(root).parts[:-1]
+
+        live = {p.name for p in found if not archived(p)}
+        return sorted(p for p in found if not (archived(p) and p.name in live))
+
+    def read(self, path: Path) -> Iterator[Record]:
+        try:
+            fh = path.open("rb")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+        state = _File(path)
+        rec = 0
+        with fh:
+            lineno = 0
+            while True:
+                try:
+                    raw = fh.readline()
+                except OSError as exc:
+                    raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+                if not raw:
+                    break
+                lineno += 1
+                if not raw.strip():
+                    continue
+                fields, problem = _line(state, raw)
+                if fields is None and problem is None:
+                    continue
+                rec += 1
+                if problem is not None:
+                    yield Record(rec, lineno, {}, problem, raw.rstrip(b"\r\n").decode("utf-8", errors="replace"))
+                else:
+                    yield Record(rec, lineno, fields or {})
+
+
+def _line(state: _File, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """(fields, None) for a counted event, (None, problem) for a bad line, (None, None) to skip."""
+    try:
+        obj = json.loads(raw)
+    except RecursionError:
+        return None, "not valid JSON: nested too deeply"
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text ({exc.reason})"
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON: {exc.msg} (column {exc.colno})"
+    except ValueError as exc:
+        return None, f"not valid JSON: {exc}"
+    if not isinstance(obj, dict):
+        return None, f"not a JSON object (a {type(obj).__name__})"
+    kind, payload = obj.get("type"), obj.get("payload")
+    ts = parse_ts(obj.get("timestamp"))
+    state.see_time(ts)
+    if not isinstance(payload, dict):
+        return None, None  # unknown or legacy shape: nothing to count
+    if kind == "session_meta":
+        state.meta(payload)
+    elif kind == "turn_context":
+        state.model = _str(payload.get("model")) or state.model
+        state.effort = _str(payload.get("effort")) or state.effort
+    elif kind == "event_msg" and payload.get("type") == "thread_settings_applied":
+        settings = payload.get("thread_settings")
+        if isinstance(settings, dict) and "service_tier" in settings:
+            tier = settings.get("service_tier")
+            state.tier = _TIERS.get(tier.lower()) if isinstance(tier, str) else None
+    elif kind == "event_msg" and payload.get("type") == "token_count":
+        return _token_count(state, obj, payload, ts)
+    elif kind == "token_usage_record":
+        return _usage_record(state, obj, payload, ts)
+    return None, None
+
+
+def _bad_ts(obj: dict[str, Any]) -> str:
+    value = obj.get("timestamp")
+    return "timestamp: missing" if value is None else f"timestamp: not a timestamp ({json.dumps(value)[:40]})"
+
+
+def _token_count(
+    state: _File, obj: dict[str, Any], payload: dict[str, Any], ts: datetime | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    info = payload.get("info")
+    if info is None:
+        return None, None  # a rate-limit-only refresh
+    if not isinstance(info, dict):
+        return None, "token_count: info is not an object"
+    total, problem = parse_usage(info.get("total_token_usage"), "info.total_token_usage")
+    if problem:
+        return None, problem
+    if total is None:
+        return None, "info.total_token_usage: missing (cannot tell new usage from a repeated event)"
+    last, problem = parse_usage(info.get("last_token_usage"), "info.last_token_usage")
+    if problem:
+        return None, problem
+    if ts is None:
+        return None, _bad_ts(obj)
+    prev = state.prev if state.prev is not None else ZERO
+    state.usage_seen = True
+    if state.records or total == state.prev:
+        state.prev = total
+        return None, None  # counted through token_usage_record, or a re-emitted total
+    grew = all(t >= p for t, p in zip(total, prev))
+    delta = total.minus(prev) if grew else (last if last is not None else total)
+    state.prev = total
+    if state.replaying or delta == ZERO:
+        return None, None  # a fork's copy of its parent's history (baseline only), or nothing used
+    state.counted_total = total
+    extra = {"counter_reset": True} if not grew else {}
+    model = _str(info.get("model")) or _str(payload.get("model"))
+    return _fields(state, _edge_id(prev, total, state.owner or state.fallback_sid), ts, delta, model, extra)
+
+
+def _usage_record(
+    state: _File, obj: dict[str, Any], payload: dict[str, Any], ts: datetime | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    usage, problem = parse_usage(payload.get("usage"), "payload.usage")
+    if problem:
+        return None, problem
+    if usage is None:
+        return None, "payload.usage: missing"
+    thread, problem = parse_usage(payload.get("thread_token_usage"), "payload.thread_token_usage")
+    if problem:
+        return None, problem
+    if ts is None:
+        return None, _bad_ts(obj)
+    first = not state.records
+    state.records = True
+    state.usage_seen = True
+    if first and thread is not None and state.counted_total is not None:
+        if thread.core() == state.counted_total.core():
+            return None, None  # its token_count came first and was counted
+    if state.replaying or usage == ZERO:
+        return None, None
+    response_id = _str(payload.get("response_id"))
+    if response_id is not None:
+        event_id = f"{NAME}:resp:{response_id}"
+    elif thread is not None and all(t >= u for t, u in zip(thread, usage)):
+        event_id = _edge_id(thread.minus(usage), thread, state.owner or state.fallback_sid)
+    else:
+        key = f"{state.sid or state.fallback_sid}|{ts.isoformat()}|{','.join(map(str, usage))}"
+        event_id = f"{NAME}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    extra: dict[str, Any] = {"channel": "token_usage_record"}
+    turn = _str(payload.get("turn_id"))
+    if turn:
+        extra["turn_id"] = turn
+    fields, problem = _fields(state, event_id, ts, usage, _str(payload.get("model")), extra)
+    if fields is not None:
+        fields["message_id"] = response_id
+    return fields, problem
+
+
+def _fields(
+    state: _File, event_id: str, ts: datetime, d: Usage, model: str | None, more: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str | None]:
+    uncached = d.input - d.cached - d.write
+    if uncached < 0:
+        return None, (
+            f"cached_input_tokens + cache_write_input_tokens ({d.cached} + {d.write}) exceed input_tokens ({d.input})"
+        )
+    if d.reasoning > d.output:
+        return None, f"reasoning_output_tokens ({d.reasoning}) exceed output_tokens ({d.output})"
+    extra = dict(state.extra)
+    model = model or state.model
+    if model is None:
+        model = ASSUMED_MODEL
+        extra["model_assumed"] = True
+    if state.effort:
+        extra["effort"] = state.effort
+    extra.update(more)
+    return {
+        "event_id": event_id,
+        "ts": ts,
+        "source": NAME,
+        "provider": "openai",
+        "model_raw": model,
+        "requests": 1,
+        "input_tokens": uncached,
+        "cache_read_tokens": d.cached,
+        "cache_write_5m_tokens": d.write,
+        "output_tokens": d.output,
+        "reasoning_tokens": d.reasoning,
+        "service_tier": state.tier,
+        "project": state.project,
+        "feature": "coding-agent",
+        "tool": "codex",
+        "platform": "cli",
+        "session_id": state.sid or state.fallback_sid,
+        "extra": extra,
+    }, None
+
+
+IMPORTER = CodexImporter()

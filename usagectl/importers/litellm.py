@@ -1,0 +1,585 @@
+"""LiteLLM proxy ``LiteLLM_SpendLogs`` exports (FORMATS.md section 6): one row per request.
+
+Two shapes: CSV from psql ``\\copy "LiteLLM_SpendLogs" TO ... CSV HEADER`` (columns found by
+header name, never by position; ``metadata``/``request_tags`` are JSON in quoted fields) and
+JSON from ``GET /spend/logs`` (an array of row objects, JSON Lines, or a ``{"data": [...]}`` page).
+
+Token buckets (exclusive, PRODUCT.md) come from ``metadata.usage_object``:
+
+* chat-completions call types follow OpenAI: ``prompt_tokens`` INCLUDES cache reads and writes,
+  so uncached input = prompt - cache_read - cache_creation;
+* ``anthropic_messages`` may follow Anthropic (prompt EXCLUDES the cache, LiteLLM PR #23342):
+  decided per row - Anthropic-style when ``prompt_tokens`` is smaller than the cache it would
+  have to contain, or when usage_object is Anthropic's own shape (``input_tokens`` with cache keys);
+* the 5m/1h split of cache writes is not logged (LiteLLM #15056): all writes count as 5m unless a
+  ``cache_creation`` split is present;
+* ``cache_hit == "True"`` rows were served by LiteLLM's own cache (spend 0, tokens copied from the
+  original call): zero billed tokens, the copied counts kept in ``extra.cached_response_tokens``;
+* ``status == "failure"`` rows are requests with status error and no tokens.
+
+``spend`` is kept exactly (Decimal from the text) as ``reported_cost_usd``. Timestamps without a
+zone are UTC. The daily aggregate tables (``LiteLLM_DailyUserSpend`` ...) are refused: they are
+sums of the same requests. The ``messages``/``response`` columns (prompts, when
+``store_prompts_in_spend_logs`` is on) are never copied.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Context, Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any, cast
+
+from usagectl.errors import InputError
+from usagectl.models import Record
+
+_INT_MAX = 2**63 - 1
+# LiteLLM_SpendLogs columns (schema.prisma order); headers are matched case-insensitively
+COLUMNS = (
+    "request_id", "call_type", "api_key", "spend", "total_tokens", "prompt_tokens", "completion_tokens",
+    "startTime", "endTime", "request_duration_ms", "completionStartTime", "model", "model_id", "model_group",
+    "custom_llm_provider", "api_base", "user", "metadata", "cache_hit", "cache_key", "request_tags", "team_id",
+    "organization_id", "end_user", "requester_ip_address", "messages", "response", "session_id", "status",
+    "mcp_namespaced_tool_name", "agent_id", "proxy_server_request",
+)  # fmt: skip
+_CANON = {c.lower(): c for c in COLUMNS}
+_PRIVATE = ("messages", "response", "proxy_server_request")  # prompt/response text: never copied
+_DAILY = ("date", "api_requests", "successful_requests")
+_DAILY_WHY = (
+    "this is a LiteLLM daily aggregate table (columns date, api_requests, successful_requests), not "
+    "LiteLLM_SpendLogs: its rows are sums of the same requests SpendLogs holds, so importing it would "
+    "count them twice. Export LiteLLM_SpendLogs instead (psql \\copy or GET /spend/logs)"
+)
+_DIGITS = re.compile(r"\+?0*([0-9]{1,30})(?:\.0*)?")
+_NEGATIVE = re.compile(r"-\s*[0-9]+(?:\.[0-9]*)?")
+
+
+class _Bad(Exception):
+    """A record that cannot become an event; the message is the reject reason."""
+
+
+# ---------------------------------------------------------------- value parsing
+
+
+def _clean(text: str) -> str:
+    """Text safe to store: undecodable bytes (surrogate escapes) become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _show(value: Any) -> str:
+    return _clean(str(value))[:40]
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool | dict | list):
+        raise _Bad(f"{name}: expected text, found {type(value).__name__}")
+    return str(value)
+
+
+def _int(value: Any, name: str) -> int | None:
+    """A token count: a non-negative integer below 2**63 (``12.0`` is 12); None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise _Bad(f"{name}: not a number ({_show(value)})")
+    if isinstance(value, str):
+        text = value.strip()
+        m = _DIGITS.fullmatch(text)
+        if m is None:
+            if _NEGATIVE.fullmatch(text):
+                raise _Bad(f"{name}: negative ({_show(text)})")
+            try:
+                number = Decimal(text)
+            except InvalidOperation:
+                raise _Bad(f"{name}: not a number ({_show(text)})") from None
+            return _int(number, name)
+        if len(m.group(1)) > 19:
+            raise _Bad(f"{name}: too large ({_show(text)})")
+        n = int(m.group(1))
+    elif isinstance(value, int):
+        n = value
+    else:
+        number = Decimal(str(value)) if isinstance(value, float) else value
+        if not number.is_finite():
+            raise _Bad(f"{name}: not a number ({_show(value)})")
+        if number.adjusted() > 19:
+            raise _Bad(f"{name}: too large ({_show(value)})")
+        if number != number.to_integral_value():
+            raise _Bad(f"{name}: not an integer ({_show(value)})")
+        n = int(number)
+    if n < 0:
+        raise _Bad(f"{name}: negative ({n})")
+    if n > _INT_MAX:
+        raise _Bad(f"{name}: too large ({_show(n)})")
+    return n
+
+
+def _money(value: Any, name: str) -> Decimal | None:
+    """Exact USD from the exported text (``0.05175``, ``5.175e-05``); never through float."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise _Bad(f"{name}: not a number ({_show(value)})")
+    try:
+        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(str(value))
+    except InvalidOperation:
+        raise _Bad(f"{name}: not a number ({_show(value)})") from None
+    if not amount.is_finite():
+        raise _Bad(f"{name}: not a number ({_show(value)})")
+    if amount < 0:
+        raise _Bad(f"{name}: negative ({_show(value)})")
+    if amount and amount.adjusted() > 12:
+        raise _Bad(f"{name}: too large ({_show(value)})")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -18:  # far below the store's 12 decimals
+        amount = amount.quantize(Decimal("1e-18"), context=Context(prec=60))
+    return amount
+
+
+def _ts(value: Any, name: str) -> datetime | None:
+    """ISO 8601 / psql ``timestamp(3)``; a timestamp without a zone is UTC."""
+    text = _text(value, name)
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _Bad(f"{name}: not a timestamp ({_show(text)})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+
+
+def _json(value: Any, name: str) -> Any:
+    if value is None or isinstance(value, dict | list):
+        return value
+    if not isinstance(value, str):
+        raise _Bad(f"{name}: expected JSON, found {_show(value)}")
+    if not value.strip():
+        return None
+    try:
+        return _loads(value)
+    except json.JSONDecodeError as exc:
+        raise _Bad(f"{name}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise _Bad(f"{name}: not valid JSON ({_show(exc)})") from None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+# ---------------------------------------------------------------- one row -> canonical fields
+
+
+def _tokens(prompt: int, completion: int, uo: dict[str, Any] | None, extra: dict[str, Any]) -> dict[str, int]:
+    """Exclusive buckets from the row's counts and ``metadata.usage_object``."""
+    if uo is None:
+        extra["usage"] = "no metadata.usage_object: input_tokens = prompt_tokens, cache unknown"
+        return {"input_tokens": prompt, "output_tokens": completion}
+
+    def num(where: dict[str, Any], key: str, path: str) -> int | None:
+        return _int(where.get(key), f"metadata.usage_object.{path}{key}")
+
+    ptd, itd = _obj(uo.get("prompt_tokens_details")), _obj(uo.get("input_tokens_details"))
+    otd = _obj(uo.get("completion_tokens_details")) or _obj(uo.get("output_tokens_details"))
+    read = num(uo, "cache_read_input_tokens", "")
+    if read is None:
+        read = num(ptd, "cached_tokens", "prompt_tokens_details.") or num(itd, "cached_tokens", "input_tokens_details.")
+    write = num(uo, "cache_creation_input_tokens", "")
+    if write is None:
+        write = num(ptd, "cache_creation_tokens", "prompt_tokens_details.")
+    read, write = read or 0, write or 0
+    split = _obj(uo.get("cache_creation")) or _obj(uo.get("cache_creation_token_details"))
+    w5 = num(split, "ephemeral_5m_input_tokens", "cache_creation.") or 0
+    w1 = num(split, "ephemeral_1h_input_tokens", "cache_creation.") or 0
+    if w1 and not write:
+        write = w5 + w1
+    if w5 + w1 != write:
+        if write:
+            extra["cache_write_split"] = "5m/1h split not logged (LiteLLM #15056): all cache writes counted as 5m"
+        w5, w1 = write, 0
+    anthropic_shape = (
+        "input_tokens" in uo
+        and "prompt_tokens" not in uo
+        and not itd
+        and any(k in uo for k in ("cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation"))
+    )
+    if anthropic_shape:
+        uncached = num(uo, "input_tokens", "") or 0
+        extra["input_convention"] = "anthropic: usage_object.input_tokens excludes the cache"
+    elif prompt < read + write:
+        uncached = prompt
+        extra["input_convention"] = "anthropic: prompt_tokens excludes the cache (smaller than the cache)"
+    else:
+        uncached = prompt - read - write
+        if read or write:
+            extra["input_convention"] = "openai: prompt_tokens includes cache reads and writes"
+    reasoning = num(otd, "reasoning_tokens", "completion_tokens_details.") or 0
+    web = num(_obj(uo.get("server_tool_use")), "web_search_requests", "server_tool_use.") or 0
+    return {
+        "input_tokens": uncached,
+        "cache_read_tokens": read,
+        "cache_write_5m_tokens": w5,
+        "cache_write_1h_tokens": w1,
+        "output_tokens": completion,
+        "reasoning_tokens": reasoning,
+        "web_search_requests": web,
+    }
+
+
+def _fields(row: dict[str, Any]) -> dict[str, Any]:
+    request_id = _text(row.get("request_id"), "request_id")
+    if request_id is None:
+        raise _Bad("request_id: missing (it is the primary key of LiteLLM_SpendLogs)")
+    meta = _json(row.get("metadata"), "metadata")
+    if meta is not None and not isinstance(meta, dict):
+        raise _Bad("metadata: not a JSON object")
+    meta = meta or {}
+    uo = meta.get("usage_object")
+    if uo is not None and not isinstance(uo, dict):
+        raise _Bad("metadata.usage_object: not a JSON object")
+    extra: dict[str, Any] = {}
+    start, end = _ts(row.get("startTime"), "startTime"), _ts(row.get("endTime"), "endTime")
+    if start is None:
+        if end is None:
+            raise _Bad("startTime: missing")
+        start, extra["ts_from"] = end, "endTime (startTime missing)"
+    status = (_text(row.get("status"), "status") or "success").lower()
+    if status not in ("success", "failure"):
+        raise _Bad(f"status: unknown value ({_show(status)}); expected success or failure")
+    prompt = _int(row.get("prompt_tokens"), "prompt_tokens")
+    completion = _int(row.get("completion_tokens"), "completion_tokens")
+    total = _int(row.get("total_tokens"), "total_tokens")
+    if uo is not None:  # a JSON export may leave the row columns out
+        if prompt is None:
+            prompt = _int(uo.get("prompt_tokens"), "metadata.usage_object.prompt_tokens")
+        if completion is None:
+            completion = _int(uo.get("completion_tokens"), "metadata.usage_object.completion_tokens")
+    tokens = _tokens(prompt or 0, completion or 0, uo, extra)
+    spend = _money(row.get("spend"), "spend")
+    cache_hit = _text(row.get("cache_hit"), "cache_hit")
+    if (cache_hit or "").lower() == "true":  # LiteLLM's own response cache: nothing was billed
+        extra["cached_response_tokens"] = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": total,
+        }
+        if spend:
+            extra["cache_hit_spend"] = str(spend)
+        tokens, spend = {}, Decimal(0)
+    error = _obj(meta.get("error_information"))
+    if status == "failure":
+        if any(tokens.values()):
+            extra["failure_logged_tokens"] = tokens
+        tokens = {}
+    if not tokens:  # nothing billed: notes on how tokens were split would only mislead
+        for note in ("usage", "input_convention", "cache_write_split"):
+            extra.pop(note, None)
+    if tokens.get("reasoning_tokens", 0) > tokens.get("output_tokens", 0):
+        raise _Bad(f"reasoning_tokens ({tokens['reasoning_tokens']}) exceed completion_tokens ({completion or 0})")
+    try:  # a latency is not usage: a bad one is dropped, never the request
+        duration = _int(row.get("request_duration_ms"), "request_duration_ms")
+    except _Bad as bad:
+        duration, extra["request_duration_ms_ignored"] = None, str(bad)
+    if duration is None and end is not None and end >= start:
+        duration = int((end - start).total_seconds() * 1000)
+    first_token = _ts(row.get("completionStartTime"), "completionStartTime")
+    model_group = _text(row.get("model_group"), "model_group")
+    key_alias = _text(meta.get("user_api_key_alias"), "metadata.user_api_key_alias")
+    error_type = None
+    if status == "failure":
+        error_type = _text(error.get("error_class"), "error_class") or _text(error.get("error_code"), "error_code")
+        error_type = error_type or "error"
+    extra.update(
+        {
+            "call_type": _text(row.get("call_type"), "call_type"),
+            "end_user": _text(row.get("end_user"), "end_user"),
+            "key_alias": key_alias,
+            "tags": _json(row.get("request_tags"), "request_tags") or None,
+            "api_base": _text(row.get("api_base"), "api_base"),
+            "cache_hit": cache_hit,
+            "model_group": model_group,
+            "model_id": _text(row.get("model_id"), "model_id"),
+            "organization_id": _text(row.get("organization_id"), "organization_id")
+            or _text(meta.get("user_api_key_org_id"), "metadata.user_api_key_org_id"),
+            "team_alias": _text(meta.get("user_api_key_team_alias"), "metadata.user_api_key_team_alias"),
+            "agent_id": _text(row.get("agent_id"), "agent_id"),
+            "spend_logs_metadata": meta.get("spend_logs_metadata") or None,
+            "time_to_first_token_ms": int((first_token - start).total_seconds() * 1000)
+            if first_token is not None and first_token >= start
+            else None,
+            "usage_object": uo,
+        }
+    )
+    if status == "failure" and error:
+        extra["error"] = {k: error.get(k) for k in ("error_code", "error_class", "llm_provider") if error.get(k)}
+        message = error.get("error_message")
+        if isinstance(message, str) and message:
+            extra["error"]["error_message"] = message[:500]
+    provider = _text(row.get("custom_llm_provider"), "custom_llm_provider")
+    return {
+        "event_id": "litellm:" + request_id,
+        "ts": start,
+        "source": "litellm",
+        "provider": provider.lower() if provider else None,
+        "model_raw": _text(row.get("model"), "model") or model_group,
+        "requests": 1,
+        **tokens,
+        "member": _text(row.get("user"), "user")
+        or _text(meta.get("user_api_key_user_id"), "metadata.user_api_key_user_id"),
+        "team": _text(row.get("team_id"), "team_id")
+        or _text(meta.get("user_api_key_team_id"), "metadata.user_api_key_team_id"),
+        "api_key": key_alias or _text(row.get("api_key"), "api_key"),
+        "tool": _text(row.get("mcp_namespaced_tool_name"), "mcp_namespaced_tool_name"),
+        "session_id": _text(row.get("session_id"), "session_id"),
+        "latency_ms": duration,
+        "status": "error" if status == "failure" else "success",
+        "error_type": error_type,
+        "reported_cost_usd": spend,
+        "extra": {k: v for k, v in extra.items() if v is not None},
+    }
+
+
+def _raw(row: dict[str, Any]) -> str:
+    kept = {k: v for k, v in row.items() if k not in _PRIVATE}
+    return _clean(json.dumps(kept, default=str, ensure_ascii=False))
+
+
+def _record(rec: int, line: int | None, row: dict[str, Any]) -> Record:
+    try:
+        return Record(rec, line, fields=_fields(row))
+    except _Bad as bad:
+        return Record(rec, line, problem=_clean(str(bad)), raw=_raw(row))
+
+
+def _canonical_row(obj: dict[str, Any]) -> dict[str, Any]:
+    return {_CANON.get(str(k).strip().lower(), str(k)): v for k, v in obj.items()}
+
+
+# ---------------------------------------------------------------- files
+
+
+def _open(path: Path) -> IO[bytes]:
+    return cast(IO[bytes], gzip.open(path, "rb")) if path.suffix.lower() == ".gz" else path.open("rb")
+
+
+def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
+    text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 28))  # prompts stored in messages can be long
+    reader = csv.reader(text, strict=False)
+    try:
+        header = [_CANON.get(h.strip().lower(), h.strip()) for h in next(reader)]
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise InputError(f"{path}: line 1: cannot read the CSV header: {exc}") from exc
+    names = {h.lower() for h in header}
+    if all(d in names for d in _DAILY):
+        raise InputError(f"{path}: {_DAILY_WHY}")
+    if "request_id" not in names:
+        shown = _clean(", ".join(header))[:200]
+        raise InputError(f"{path}: no request_id column: not a LiteLLM_SpendLogs export (header: {shown})")
+    rec, start_line = 0, reader.line_num + 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            rec += 1
+            yield Record(rec, start_line, problem=f"unparseable CSV record: {exc}", raw=None)
+            start_line = reader.line_num + 1
+            continue
+        line, start_line = start_line, reader.line_num + 1
+        if not values or values == [""]:
+            continue  # blank line
+        rec += 1
+        if len(values) != len(header):
+            out = io.StringIO()
+            csv.writer(out, lineterminator="").writerow(values)
+            hint = " (JSON columns such as metadata must be quoted, as psql \\copy ... CSV does)"
+            problem = f"expected {len(header)} fields, found {len(values)}" + (
+                hint if len(values) > len(header) else ""
+            )
+            yield Record(rec, line, problem=problem, raw=_clean(out.getvalue()))
+            continue
+        row = dict(zip(header, values))
+        if any(_clean(v) != v for v in values):
+            yield Record(rec, line, problem="not valid UTF-8 text", raw=_raw(row))
+            continue
+        yield _record(rec, line, {k: (v if v != "" else None) for k, v in row.items()})
+
+
+def _check_first(path: Path, obj: Any) -> None:
+    if isinstance(obj, dict) and all(d in {str(k).lower() for k in obj} for d in _DAILY):
+        raise InputError(f"{path}: {_DAILY_WHY}")
+
+
+def _object_record(path: Path, rec: int, line: int | None, obj: Any) -> Record:
+    if rec == 1:
+        _check_first(path, obj)
+    if not isinstance(obj, dict):
+        return Record(rec, line, problem=f"not a JSON object (a {type(obj).__name__})", raw=_clean(str(obj))[:4000])
+    return _record(rec, line, _canonical_row(obj))
+
+
+def _read_json_array(path: Path, text: str) -> Iterator[Record]:
+    """Array elements one by one, each with the line it starts on. Arrays written one after the
+    other (``curl ... >> spend.json`` for each page) are read in turn."""
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
+    ws = re.compile(r"\s*")
+    pos, rec, line, counted = text.index("[") + 1, 0, 1, 0
+    state = "value"  # what comes next: "value" (or "]"), "comma" (or "]"), "array" (between arrays)
+
+    def broken(why: str, raw: str | None = None) -> Record:
+        nonlocal line, counted
+        line += text.count("\n", counted, pos)
+        counted = pos
+        return Record(rec + 1, line, problem=f"not valid JSON: {why}; the rest of the file could not be read", raw=raw)
+
+    while True:
+        pos = ws.match(text, pos).end()  # type: ignore[union-attr]  # \s* always matches
+        if pos >= len(text):
+            if state != "array":
+                yield broken("truncated: the array is not closed")
+            return
+        if state == "array":
+            if text[pos] != "[":
+                yield broken(f"unexpected text after the array ({_show(text[pos : pos + 20])})")
+                return
+            pos, state = pos + 1, "value"
+            continue
+        if text[pos] == "]":
+            pos, state = pos + 1, "array"
+            continue
+        if state == "comma":
+            if text[pos] != ",":
+                yield broken("expected ',' or ']' after an array element")
+                return
+            pos, state = pos + 1, "value"
+            continue
+        line += text.count("\n", counted, pos)
+        counted = pos
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except (ValueError, RecursionError) as exc:
+            why = f"{exc.msg} (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else exc
+            yield broken(_clean(str(why))[:120], _clean(text[pos : pos + 4000]))
+            return
+        rec += 1
+        yield _object_record(path, rec, line, obj)
+        pos, state = end, "comma"
+
+
+def _read_jsonl(path: Path, data: bytes) -> Iterator[Record]:
+    rec = 0
+    for lineno, raw in enumerate(data.splitlines(), 1):
+        if not raw.strip():
+            continue
+        rec += 1
+        shown = _clean(raw.decode("utf-8", "surrogateescape"))
+        try:
+            obj = _loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            yield Record(rec, lineno, problem="not valid UTF-8 text", raw=shown)
+            continue
+        except json.JSONDecodeError as exc:
+            yield Record(rec, lineno, problem=f"not valid JSON: {exc.msg} (column {exc.colno})", raw=shown)
+            continue
+        except (ValueError, RecursionError) as exc:
+            yield Record(rec, lineno, problem=f"not valid JSON: {_show(exc)}", raw=shown)
+            continue
+        yield _object_record(path, rec, lineno, obj)
+
+
+def _read_json(path: Path, data: bytes) -> Iterator[Record]:
+    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"["):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+        yield from _read_json_array(path, text)
+        return
+    try:  # one object: a page of the UI endpoint ({"data": [...]}) or a single row
+        whole = _loads(data.decode("utf-8-sig"))
+    except (ValueError, RecursionError):
+        whole = None  # JSON Lines
+    if isinstance(whole, dict):
+        if isinstance(whole.get("results"), list) and any(
+            isinstance(r, dict) and "date" in r for r in whole["results"][:1]
+        ):
+            raise InputError(f"{path}: {_DAILY_WHY}")
+        page = whole.get("data")
+        rows, line = (page, None) if isinstance(page, list) else ([whole], 1)
+        for rec, obj in enumerate(rows, 1):
+            yield _object_record(path, rec, line, obj)
+        return
+    yield from _read_jsonl(path, data.lstrip(b"\xef\xbb\xbf"))
+
+
+def _head_text(head: bytes) -> str:
+    if head.startswith(b"\x1f\x8b"):
+        head = zlib.decompressobj(wbits=31).decompress(head, 65536)
+    return head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+
+
+class _LiteLLMImporter:
+    name = "litellm"
+    description = "LiteLLM proxy LiteLLM_SpendLogs export (psql CSV, or JSON from GET /spend/logs)"
+    conflict = "keep"
+    sniff_order = 30
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        try:
+            text = _head_text(head)
+            if text.startswith(("[", "{")):
+                if '"request_id"' in text and ('"call_type"' in text or '"spend"' in text):
+                    return True
+                return all(f'"{d}"' in text for d in _DAILY)  # recognised, then refused with the reason
+            first = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]), [])
+            cols = {c.strip().lower() for c in first}
+            return {"request_id", "call_type", "spend"} <= cols or {*_DAILY, "spend"} <= cols
+        except Exception:
+            return False
+
+    def files(self, root: Path) -> list[Path]:
+        exts = (".csv", ".json", ".jsonl", ".ndjson")
+        return sorted(
+            p
+            for p in root.rglob("*")
+            if p.is_file() and not p.name.startswith(".") and p.name.lower().removesuffix(".gz").endswith(exts)
+        )
+
+    def read(self, path: Path) -> Iterator[Record]:
+        try:
+            with _open(path) as fb:
+                is_json = fb.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"[", b"{"))
+            with _open(path) as fb:
+                if is_json:
+                    yield from _read_json(path, fb.read())
+                else:
+                    yield from _read_csv(path, fb)
+        except (OSError, EOFError, zlib.error) as exc:  # unreadable, or a broken .gz
+            raise InputError(f"{path}: cannot read: {exc}") from exc
+
+
+IMPORTER = _LiteLLMImporter()

@@ -1,0 +1,445 @@
+"""Budgets against spend: the state of each budget in its current calendar period, and budget
+vs actual over past periods. Parsing and editing of the config live in ``budget_config``.
+
+Spend is the priced cost in USD of the scope's events (unpriced usage is counted apart and
+never as $0) for a money budget, and total tokens (input + cache + output) for a token
+budget. Periods are calendar days / weeks (``[display] week_start``) / months / quarters /
+years in the chosen zone; an event belongs to the period its instant falls in there.
+
+Projection (the method of ``report month``): a linear run rate, spend so far ÷ elapsed time
+of the period × the period's length, both measured as real time (so a DST day of 23 or 25
+hours counts as it was lived). The crossing date is the local day on which the spend reaches
+100 % at that rate: set exactly when the projection is at or above 100 %, today when the
+budget is already exceeded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from usagectl.config import WEEKDAYS, effective_timezone
+from usagectl.errors import BudgetThresholdCrossed, UsageError
+from usagectl.models import Column, Filters, Report
+from usagectl.services.budget_config import (
+    DEFAULT_THRESHOLDS,
+    LEVEL_ORDER,
+    PERIODS,
+    PLAN_QUOTA_LABEL,
+    SCOPE_KINDS,
+    Budget,
+    load_budgets,
+    normalize_period,
+    normalize_scope,
+    remove_budget,
+    set_budget,
+)
+from usagectl.services.context import AppContext
+from usagectl.services.rollup import add, empty, rollup
+from usagectl.timeutil import day_start_utc, days_in_month, local_today
+
+if TYPE_CHECKING:
+    from usagectl.pricing import PriceBook
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "LEVEL_ORDER",
+    "PERIODS",
+    "PLAN_QUOTA_LABEL",
+    "Budget",
+    "BudgetState",
+    "budget_history",
+    "budget_status",
+    "fail_on_error",
+    "level_for",
+    "list_report",
+    "load_budgets",
+    "period_bounds",
+    "remove_budget",
+    "set_budget",
+    "status_report",
+]
+
+Level = Literal["ok", "warning", "caution", "critical", "exceeded"]
+HUNDRED = Decimal(100)
+MICRO = Decimal("0.000001")  # a projection is an estimate: USD to 6 places, tokens whole
+_US = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """A budget in one period. Money in USD (Decimal), tokens as whole numbers (Decimal too)."""
+
+    budget: Budget
+    period_start: date
+    period_end: date  # inclusive last day
+    spent: Decimal  # priced cost (usd) or total tokens (tokens) of the period so far
+    percent: Decimal  # spent * 100 / limit, unrounded
+    level: Level
+    threshold_crossed: Decimal | None  # highest of the thresholds / 100 at or below percent
+    projected: Decimal | None  # at period end, linear run rate (USD to 6 places); None before any time elapsed
+    projected_percent: Decimal | None
+    projected_cross_date: date | None  # local day spend reaches 100 %; None if it won't at this rate
+    unpriced_requests: int  # requests of the scope without a price, NOT in spent (0 for token budgets)
+
+
+def _clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return _clock()
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(UTC)
+
+
+def period_bounds(period: str, day: date, week_start: str = "monday") -> tuple[date, date]:
+    """First and last day (inclusive) of the calendar ``period`` holding ``day``."""
+    if period == "day":
+        return day, day
+    if period == "week":
+        start = day - timedelta(days=(day.weekday() - WEEKDAYS.index(week_start)) % 7)
+        return start, start + timedelta(days=6)
+    if period == "month":
+        return day.replace(day=1), day.replace(day=days_in_month(day.year, day.month))
+    if period == "quarter":
+        first = (day.month - 1) // 3 * 3 + 1
+        return date(day.year, first, 1), date(day.year, first + 2, days_in_month(day.year, first + 2))
+    if period == "year":
+        return date(day.year, 1, 1), date(day.year, 12, 31)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def level_for(
+    spent: Decimal, limit: Decimal, thresholds: tuple[Decimal, Decimal, Decimal]
+) -> tuple[Level, Decimal | None]:
+    """The level and the threshold it stands on, compared exactly (``spent*100 >= t*limit``)."""
+    scaled = spent * HUNDRED
+    if scaled >= HUNDRED * limit:
+        return "exceeded", HUNDRED
+    for name, t in reversed(tuple(zip(("warning", "caution", "critical"), thresholds))):
+        if scaled >= t * limit:
+            return cast(Level, name), t
+    return "ok", None
+
+
+@dataclass(frozen=True)
+class _Usage:
+    cost: Decimal
+    tokens: int
+    unpriced_requests: int
+
+    @staticmethod
+    def of(sums: dict[str, Any]) -> _Usage:
+        return _Usage(sums["cost_usd"] or Decimal(0), int(sums["total_tokens"]), int(sums["unpriced_requests"]))
+
+
+def evaluate(budget: Budget, start: date, end: date, tz: str, now: datetime, usage: _Usage) -> BudgetState:
+    tokens = budget.kind == "tokens"
+    spent = Decimal(usage.tokens) if tokens else usage.cost
+    limit = budget.limit
+    level, crossed = level_for(spent, limit, budget.thresholds)
+    t0, t1 = day_start_utc(start, tz), day_start_utc(end + timedelta(days=1), tz)
+    projected: Decimal | None = None
+    cross: date | None = None
+    if now >= t1:
+        projected = spent  # complete: projection = actual
+    elif now > t0:
+        elapsed, length = (now - t0) // _US, (t1 - t0) // _US
+        projected = spent * length / elapsed
+        projected = Decimal(int(projected)) if tokens else projected.quantize(MICRO)
+        if spent >= limit:
+            cross = local_today(tz, now)
+        elif spent > 0:
+            need = ((limit - spent) * elapsed / spent).to_integral_value(rounding=ROUND_CEILING)
+            at = now + timedelta(microseconds=int(need))
+            if at <= t1:
+                cross = local_today(tz, min(at, t1 - _US))
+    elif spent >= limit:
+        cross = local_today(tz, now)
+    return BudgetState(
+        budget=budget,
+        period_start=start,
+        period_end=end,
+        spent=spent,
+        percent=spent * HUNDRED / limit,
+        level=level,
+        threshold_crossed=crossed,
+        projected=projected,
+        projected_percent=None if projected is None else projected * HUNDRED / limit,
+        projected_cross_date=cross,
+        unpriced_requests=0 if tokens else usage.unpriced_requests,
+    )
+
+
+def _scope_key(budget: Budget, book: PriceBook) -> tuple[str | None, str | None]:
+    """(filter name, value) of the scope; (None, None) for global. Model names resolve as in reports."""
+    if budget.scope == "global":
+        return None, None
+    kind, name = budget.scope.split(":", 1)
+    if kind == "model":
+        name = book.resolve(name) or name
+    return SCOPE_KINDS[kind], name
+
+
+def _bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
+    return day_start_utc(start, tz), day_start_utc(end + timedelta(days=1), tz)
+
+
+def budget_status(ctx: AppContext, *, tz: str | None = None, now: datetime | None = None) -> list[BudgetState]:
+    """Every budget (plan quota first) in the calendar period that holds ``now`` in the zone
+    (``tz``, else config, else local). One read-only connection; one query per (period, scope
+    kind), grouped by the scope column."""
+    from usagectl.store import reports as q
+    from usagectl.store.connection import connect
+
+    budgets = load_budgets(ctx)
+    zone = effective_timezone(tz, ctx.config)
+    at = _now(now)
+    if not budgets:
+        return []
+    today = local_today(zone, at)
+    book = ctx.pricebook()
+    spans = {p: period_bounds(p, today, ctx.config.week_start) for p in {b.period for b in budgets}}
+    keys = [_scope_key(b, book) for b in budgets]
+    groups: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+    for b, (col, name) in zip(budgets, keys):
+        groups[(b.period, col)].add(name or "")
+    found: dict[tuple[str, str | None, str | None], _Usage] = {}
+    edges = [_bounds(*span, zone) for span in spans.values()]
+    union = Filters(start=min(e[0] for e in edges), end=max(e[1] for e in edges), tz=zone)
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, book, ctx.config.members, union)
+        for (period, col), names in sorted(groups.items(), key=repr):
+            start, end = _bounds(*spans[period], zone)
+            where = {col: tuple(sorted(names))} if col else {}
+            flt = Filters(start=start, end=end, tz=zone, since=spans[period][0], until=spans[period][1], where=where)
+            sums = rollup(q.cube(con, flt, [col] if col else []), [col] if col else [])
+            for name in names if col else [""]:
+                found[(period, col, name or None)] = _Usage.of(sums.get((name,) if col else (), empty()))
+    return [
+        evaluate(b, *spans[b.period], zone, at, found[(b.period, col, name)]) for b, (col, name) in zip(budgets, keys)
+    ]
+
+
+def fail_on_error(states: list[BudgetState], level: str) -> BudgetThresholdCrossed | None:
+    """The error ``budget status --fail-on LEVEL`` exits with (5), after the table was shown."""
+    floor = LEVEL_ORDER.index(level)
+    hit = [s for s in states if LEVEL_ORDER.index(s.level) >= floor]
+    if not hit:
+        return None
+    parts = ", ".join(f"{s.budget.label} {s.level} ({s.percent.quantize(Decimal('0.1'))} %)" for s in hit)
+    return BudgetThresholdCrossed(f"{len(hit)} budget(s) at or above {level}: {parts}")
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def _amount(value: Decimal | None, kind: str) -> Decimal | int | None:
+    """USD stays Decimal (money in every format); tokens become int (counts)."""
+    if value is None or kind == "usd":
+        return value
+    return int(value)
+
+
+def _threshold_cells(b: Budget) -> dict[str, Decimal]:
+    return dict(zip(("warning_pct", "caution_pct", "critical_pct"), b.thresholds))
+
+
+_THRESHOLD_COLUMNS = (
+    Column("warning_pct", "Warning", "pct"),
+    Column("caution_pct", "Caution", "pct"),
+    Column("critical_pct", "Critical", "pct"),
+)
+_PROJECTION_NOTE = (
+    "Projection: linear run rate, spend so far ÷ elapsed time of the period × its length. "
+    "'Hits 100 %' is the day the spend reaches the limit at that rate (today when already over)."
+)
+
+
+def _unpriced_note(label: str, n: int) -> str:
+    return (
+        f"{label}: {n:,} request(s) of this scope have no price and are NOT in the spend. See `usagectl pricing check`."
+    )
+
+
+def status_report(states: list[BudgetState], tz: str) -> Report:
+    """``budget status`` as a Report: one row per budget; totals hold the count and the worst level.
+    Limit, spent and projected are USD (Decimal) for money budgets and ints for token budgets."""
+    rows = []
+    for s in states:
+        b = s.budget
+        row: dict[str, Any] = {"budget": b.label, "scope": b.scope, "period": b.period, "kind": b.kind}
+        row |= {"period_start": s.period_start, "period_end": s.period_end, "limit": _amount(b.limit, b.kind)}
+        row |= {"spent": _amount(s.spent, b.kind), "percent": s.percent, "level": s.level}
+        row |= {"threshold_crossed": s.threshold_crossed, "projected": _amount(s.projected, b.kind)}
+        row |= {"projected_percent": s.projected_percent, "projected_cross_date": s.projected_cross_date}
+        row |= {"unpriced_requests": s.unpriced_requests} | _threshold_cells(b)
+        rows.append(row)
+    worst = max((LEVEL_ORDER.index(s.level) for s in states), default=0)
+    notes = [_unpriced_note(s.budget.label, s.unpriced_requests) for s in states if s.unpriced_requests]
+    if states:
+        notes.append(_PROJECTION_NOTE)
+    else:
+        notes.append(
+            "No budgets. Add [[budgets]] to the config or run `usagectl budget set SCOPE AMOUNT`; "
+            "[plan] monthly_token_quota counts as one."
+        )
+    return Report(
+        name="budget-status",
+        title=f"Budgets in their current period ({tz})",
+        filters={"tz": tz},
+        columns=(
+            Column("budget", "Budget"),
+            Column("scope", "Scope", in_table=False),
+            Column("period", "Period", in_table=False),
+            Column("kind", "Kind", in_table=False),
+            Column("period_start", "From", "date", in_table=False),
+            Column("period_end", "To", "date", in_table=False),
+            Column("limit", "Limit"),
+            Column("spent", "Spent"),
+            Column("percent", "Used", "pct"),
+            Column("level", "Level"),
+            Column("threshold_crossed", "Threshold", "pct", in_table=False),
+            Column("projected", "Projected"),
+            Column("projected_percent", "Projected %", "pct", in_table=False),
+            Column("projected_cross_date", "Hits 100 %", "date"),
+            Column("unpriced_requests", "Unpriced", "int", in_table=False),
+        )
+        + tuple(Column(c.key, c.header, c.kind, in_table=False) for c in _THRESHOLD_COLUMNS),
+        rows=tuple(rows),
+        totals={"budgets": len(states), "worst_level": LEVEL_ORDER[worst]},
+        notes=tuple(notes),
+    )
+
+
+def list_report(ctx: AppContext) -> Report:
+    """``budget list``: every budget with its limit and thresholds, and where it is set."""
+    rows = []
+    i = 0
+    for b in load_budgets(ctx):
+        source = "[plan] monthly_token_quota" if b.is_plan_quota else f"budgets[{i}]"
+        i += 0 if b.is_plan_quota else 1
+        row: dict[str, Any] = {"budget": b.label, "scope": b.scope, "period": b.period, "kind": b.kind}
+        rows.append(row | {"limit": _amount(b.limit, b.kind)} | _threshold_cells(b) | {"source": source})
+    return Report(
+        name="budget-list",
+        title="Budgets",
+        filters={"config": str(ctx.config.path) if ctx.config.path else None},
+        columns=(
+            Column("budget", "Budget", in_table=False),
+            Column("scope", "Scope"),
+            Column("period", "Period"),
+            Column("kind", "Kind"),
+            Column("limit", "Limit"),
+        )
+        + _THRESHOLD_COLUMNS
+        + (Column("source", "Set in"),),
+        rows=tuple(rows),
+        totals={"budgets": len(rows)},
+        notes=() if rows else ("No budgets. Add one with `usagectl budget set SCOPE AMOUNT`.",),
+    )
+
+
+def _find(ctx: AppContext, scope: str, period: str | None) -> Budget:
+    budgets = load_budgets(ctx)
+    if scope.strip().lower() in ("plan", "quota", "plan-quota", "plan quota"):
+        hits = [b for b in budgets if b.is_plan_quota]
+        if not hits:
+            raise UsageError("no plan quota: [plan] monthly_token_quota is not set in the config")
+        return hits[0]
+    try:
+        scope_n = normalize_scope(scope)
+        period_n = normalize_period(period) if period else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    hits = [b for b in budgets if b.scope == scope_n and period_n in (None, b.period)]
+    if len(hits) > 1:
+        hits = [b for b in hits if not b.is_plan_quota] or hits  # a [[budgets]] entry wins over the quota
+    if not hits:
+        raise UsageError(
+            f"no budget {scope_n}" + (f" ({period_n})" if period_n else ""), hint="see usagectl budget list"
+        )
+    if len(hits) > 1:
+        raise UsageError(
+            f"{scope_n} has budgets for several periods ({', '.join(b.period for b in hits)}): use --period"
+        )
+    return hits[0]
+
+
+def budget_history(
+    ctx: AppContext,
+    scope: str,
+    *,
+    period: str | None = None,
+    periods: int = 12,
+    tz: str | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Budget vs actual for the last ``periods`` complete periods and the current one (one query)."""
+    from usagectl.store import reports as q
+    from usagectl.store.connection import connect
+
+    if not 0 <= periods <= 1000:
+        raise UsageError(f"--periods {periods}: must be between 0 and 1000")
+    budget = _find(ctx, scope, period)
+    zone = effective_timezone(tz, ctx.config)
+    at = _now(now)
+    spans = [period_bounds(budget.period, local_today(zone, at), ctx.config.week_start)]
+    for _ in range(periods):
+        spans.insert(0, period_bounds(budget.period, spans[0][0] - timedelta(days=1), ctx.config.week_start))
+    book = ctx.pricebook()
+    col, name = _scope_key(budget, book)
+    start, end = _bounds(spans[0][0], spans[-1][1], zone)
+    flt = Filters(start, end, zone, spans[0][0], spans[-1][1], {col: (name or "",)} if col else {})
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, book, ctx.config.members, flt)
+        by_day = rollup(q.cube(con, flt, ["date"]), ["date"])
+    rows = []
+    unpriced = 0
+    for first, last in spans:
+        sums = empty()
+        for (day,), day_sums in by_day.items():
+            if first <= day <= last:
+                add(sums, day_sums)
+        s = evaluate(budget, first, last, zone, at, _Usage.of(sums))
+        complete = at >= _bounds(first, last, zone)[1]
+        unpriced += s.unpriced_requests
+        rows.append(
+            {"period_start": first, "period_end": last, "state": "complete" if complete else "in progress"}
+            | {"limit": _amount(budget.limit, budget.kind), "actual": _amount(s.spent, budget.kind)}
+            | {
+                "percent": s.percent,
+                "level": s.level,
+                "projected": None if complete else _amount(s.projected, budget.kind),
+            }
+            | {"unpriced_requests": s.unpriced_requests}
+        )
+    notes = [f"Every period is measured against today's limit ({budget.label}): the config keeps no past limits."]
+    if unpriced:
+        notes.append(_unpriced_note(budget.label, unpriced))
+    notes.append(_PROJECTION_NOTE.split(". ")[0] + ".")
+    return Report(
+        name="budget-history",
+        title=f"Budget vs actual: {budget.label} ({zone})",
+        filters={"scope": budget.scope, "period": budget.period, "periods": periods, "tz": zone},
+        columns=(
+            Column("period_start", "From", "date"),
+            Column("period_end", "To", "date", in_table=False),
+            Column("state", "State"),
+            Column("limit", "Limit"),
+            Column("actual", "Actual"),
+            Column("percent", "Used", "pct"),
+            Column("level", "Level"),
+            Column("projected", "Projected"),
+            Column("unpriced_requests", "Unpriced", "int"),
+        ),
+        rows=tuple(rows),
+        totals={"periods": len(rows), "exceeded": sum(r["level"] == "exceeded" for r in rows)},
+        notes=tuple(notes),
+    )

@@ -1,0 +1,319 @@
+"""``usagectl notify``: work out which webhook events are due, and deliver each once.
+
+Due events (idempotency key in brackets; one ledger row per key and webhook URL):
+
+* ``budget.threshold`` — every budget whose ``threshold_crossed`` is set
+  [``budget.threshold:{scope}:{period}:{period_start}:{threshold}``; the plan quota uses the
+  scope ``plan-quota``]. Only the highest threshold crossed is sent; lower thresholds of the
+  same period not yet delivered are recorded as ``superseded`` and never sent.
+* ``usage.daily_summary`` — yesterday in the zone [``usage.daily_summary:{date}``].
+* ``usage.anomaly`` — yesterday's cost or tokens, when ``usagectl.services.spikes`` says so
+  [``usage.anomaly:{date}:{metric}``].
+* ``invoice.monthly`` — the previous calendar month [``invoice.monthly:{YYYY-MM}``].
+
+A key delivered to a URL is never sent there again. A key that failed is sent again on each
+run (the body recorded at its first attempt, same ``id``) for ``RETRY_WINDOW`` after it was
+first tried, even when it is no longer due. The ledger is written with one short connection per
+attempt, never held during an HTTP call. Payload data and Slack texts: ``usagectl.services.webhooks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from usagectl.config import effective_timezone
+from usagectl.errors import ExitCode, UsagectlError
+from usagectl.services import spikes
+from usagectl.services import webhooks as wh
+from usagectl.services.context import AppContext
+from usagectl.services.webhook_config import Webhook, parse_webhooks, secret_for
+from usagectl.services.webhooks import Event
+from usagectl.store import deliveries as ledger
+from usagectl.store.connection import connect
+from usagectl.timeutil import local_today
+
+RETRY_WINDOW = timedelta(days=7)
+
+
+class DeliveryFailed(UsagectlError):
+    """Some due webhook deliveries failed in this run (exit 1); they are retried next run."""
+
+    exit_code = ExitCode.UNEXPECTED
+
+
+def _utcnow() -> datetime:
+    """The clock (tests replace it)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One POST this run will make (or would make, with ``--dry-run``)."""
+
+    webhook: Webhook
+    event_type: str
+    key: str
+    payload_id: str
+    body: str
+    retry: bool = False  # failed in an earlier run: the body recorded then
+    previous_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Superseded:
+    webhook_url: str
+    event_type: str
+    key: str
+    by_key: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery: Delivery
+    status: Literal["delivered", "failed", "would_send"]
+    attempts: int = 0  # HTTP attempts in this run
+    last_status: int | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    dry_run: bool
+    tz: str
+    webhooks: int
+    outcomes: tuple[Outcome, ...] = ()
+    superseded: tuple[Superseded, ...] = ()
+    missing_secrets: tuple[str, ...] = ()  # dry run only: env vars a real run would need
+    notes: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def as_dict(self) -> dict[str, Any]:
+        import json
+        from decimal import Decimal
+
+        return {
+            "dry_run": self.dry_run,
+            "tz": self.tz,
+            "webhooks": self.webhooks,
+            "deliveries": [
+                {
+                    "type": o.delivery.event_type,
+                    "key": o.delivery.key,
+                    "id": o.delivery.payload_id,
+                    "url": o.delivery.webhook.url,
+                    "format": o.delivery.webhook.format,
+                    "status": o.status,
+                    "retry": o.delivery.retry,
+                    "attempts": o.attempts,
+                    "previous_attempts": o.delivery.previous_attempts,
+                    "last_status": o.last_status,
+                    "last_error": o.last_error,
+                    "body": json.loads(o.delivery.body, parse_float=Decimal),
+                }
+                for o in self.outcomes
+            ],
+            "superseded": [
+                {"type": s.event_type, "key": s.key, "url": s.webhook_url, "by": s.by_key} for s in self.superseded
+            ],
+            "failed": len(self.failed),
+            "missing_secrets": list(self.missing_secrets),
+            "notes": list(self.notes),
+        }
+
+
+def previous_month(day: date) -> str:
+    last = day.replace(day=1) - timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def collect_events(ctx: AppContext, wanted: set[str], tz: str, now: datetime) -> list[Event]:
+    """Every event of the ``wanted`` types that is due at ``now`` (read-only; nothing is sent)."""
+    events: list[Event] = []
+    today = local_today(tz, now)
+    yesterday = today - timedelta(days=1)
+    if "budget.threshold" in wanted:
+        from usagectl.services.budgets import budget_status
+
+        for state in budget_status(ctx, tz=tz, now=now):
+            if state.threshold_crossed is not None:
+                events.append(wh.budget_event(state, now))
+    if wanted & {"usage.anomaly", "usage.daily_summary"}:
+        usage = spikes.load_daily_usage(ctx, yesterday - timedelta(days=spikes.LOOKBACK_DAYS), yesterday, tz)
+        if "usage.anomaly" in wanted:
+            for anomaly in spikes.detect(usage, yesterday):
+                if anomaly.verdict.anomalous:
+                    events.append(wh.anomaly_event(anomaly, tz, now))
+        if "usage.daily_summary" in wanted:
+            events.append(wh.daily_summary_event(usage, yesterday, now))
+    if "invoice.monthly" in wanted:
+        from usagectl.services import reports
+
+        month = previous_month(today)
+        report = reports.month(ctx, reports.ReportRequest(tz=tz, now=now), month)
+        events.append(wh.invoice_event(report, month, now))
+    return events
+
+
+def _body(hook: Webhook, event: Event) -> str:
+    if hook.format == "slack":
+        return wh.body_json({"text": event.text})
+    return wh.body_json(wh.envelope(event.type, event.key, event.data, event.created))
+
+
+def plan(
+    hooks: tuple[Webhook, ...],
+    events: list[Event],
+    rows: dict[tuple[str, str], ledger.LedgerRow],
+    failed: list[ledger.LedgerRow],
+) -> tuple[list[Delivery], list[Superseded]]:
+    """What to send and what to supersede, from the due events and the ledger (pure)."""
+    deliveries: list[Delivery] = []
+    superseded: list[Superseded] = []
+    planned: set[tuple[str, str]] = set()
+    for hook in hooks:
+        for event in events:
+            if not hook.wants(event.type):
+                continue
+            for lower in event.supersedes:
+                row = rows.get((lower, hook.url))
+                if row is None or row.status == ledger.FAILED:
+                    superseded.append(Superseded(hook.url, event.type, lower, event.key))
+                    planned.add((lower, hook.url))  # never retried once superseded
+            row = rows.get((event.key, hook.url))
+            if row is not None and row.status in (ledger.DELIVERED, ledger.SUPERSEDED):
+                continue
+            planned.add((event.key, hook.url))
+            if row is not None:  # failed before: the same body again
+                deliveries.append(
+                    Delivery(hook, event.type, event.key, row.payload_id, row.payload, True, row.attempts)
+                )
+            else:
+                deliveries.append(Delivery(hook, event.type, event.key, wh.event_id(event.key), _body(hook, event)))
+    by_url = {h.url: h for h in hooks}
+    for row in failed:
+        target = by_url.get(row.webhook_url)
+        if target is None or not target.wants(row.event_type) or (row.idempotency_key, row.webhook_url) in planned:
+            continue
+        planned.add((row.idempotency_key, row.webhook_url))
+        deliveries.append(
+            Delivery(target, row.event_type, row.idempotency_key, row.payload_id, row.payload, True, row.attempts)
+        )
+    return deliveries, superseded
+
+
+def _send(
+    ctx: AppContext,
+    d: Delivery,
+    secret: str,
+    now: datetime,
+    sleep: wh.Sleep | None,
+    rand: Callable[[], float] | None,
+) -> Outcome:
+    def record(attempt: wh.Attempt) -> None:
+        with connect(ctx.db_path) as con:  # short: opened after the HTTP attempt ended
+            ledger.record_attempt(
+                con,
+                key=d.key,
+                url=d.webhook.url,
+                event_type=d.event_type,
+                payload_id=d.payload_id,
+                payload=d.body,
+                ok=attempt.ok,
+                status=attempt.status,
+                error=attempt.error,
+                now=now,
+            )
+
+    result = wh.deliver(
+        d.webhook.url,
+        event_type=d.event_type,
+        delivery_id=d.payload_id,
+        body=d.body,
+        secret=secret,
+        timeout=d.webhook.timeout_seconds,
+        max_attempts=d.webhook.max_attempts,
+        on_attempt=record,
+        sleep=sleep,
+        rand=rand,
+    )
+    last = result.last
+    return Outcome(d, "delivered" if result.ok else "failed", len(result.attempts), last.status, last.error)
+
+
+def notify(
+    ctx: AppContext,
+    *,
+    dry_run: bool = False,
+    tz: str | None = None,
+    now: datetime | None = None,
+    sleep: wh.Sleep | None = None,
+    rand: Callable[[], float] | None = None,
+) -> NotifyResult:
+    """Evaluate what is due, deliver it (or, with ``dry_run``, only say what would be sent).
+
+    Raises ``ConfigError`` (exit 2) for a bad ``[[webhooks]]`` table or, before anything is
+    sent, for an unset ``secret_env`` variable. Failed deliveries do not raise here: they are
+    in ``NotifyResult.failed`` (the command turns them into exit 1).
+    """
+    hooks = parse_webhooks(ctx.config)
+    zone = effective_timezone(tz, ctx.config)
+    clock = (now or _utcnow()).astimezone(UTC)
+    if not hooks:
+        where = f"in {ctx.config.path}" if ctx.config.path else "(no config file found)"
+        return NotifyResult(dry_run, zone, 0, notes=(f"no [[webhooks]] configured {where}: nothing to do",))
+    wanted = {e for h in hooks for e in h.events}
+    events = collect_events(ctx, wanted, zone, clock)
+    keys = [e.key for e in events] + [k for e in events for k in e.supersedes]
+    urls = [h.url for h in hooks]
+    with connect(ctx.db_path, read_only=True) as con:
+        rows = ledger.fetch(con, keys, urls)
+        failed = ledger.failed_since(con, urls, clock - RETRY_WINDOW)
+    todo, superseded = plan(hooks, events, rows, failed)
+    if dry_run:
+        missing = sorted({d.webhook.secret_env for d in todo if not _has_secret(d.webhook, ctx)})
+        outcomes = tuple(Outcome(d, "would_send") for d in todo)
+        return NotifyResult(True, zone, len(hooks), outcomes, tuple(superseded), tuple(missing))
+    secrets = {d.webhook.url: secret_for(d.webhook, ctx.config) for d in todo}  # all checked before any POST
+    if superseded:
+        with connect(ctx.db_path) as con:
+            for s in superseded:
+                ledger.mark_superseded(
+                    con,
+                    key=s.key,
+                    url=s.webhook_url,
+                    event_type=s.event_type,
+                    payload_id=wh.event_id(s.key),
+                    reason=f"superseded by {s.by_key}",
+                    now=clock,
+                )
+    outcomes = tuple(_send(ctx, d, secrets[d.webhook.url], clock, sleep, rand) for d in todo)
+    return NotifyResult(False, zone, len(hooks), outcomes, tuple(superseded))
+
+
+def _has_secret(hook: Webhook, ctx: AppContext) -> bool:
+    try:
+        secret_for(hook, ctx.config)
+    except UsagectlError:
+        return False
+    return True
+
+
+def raise_for_failures(result: NotifyResult) -> None:
+    """``DeliveryFailed`` (exit 1) listing every failed delivery, when there is one."""
+    failed = result.failed
+    if not failed:
+        return
+    lines = []
+    for o in failed:
+        why = o.last_error or (f"HTTP {o.last_status}" if o.last_status else "failed")
+        lines.append(f"{o.delivery.key} -> webhooks[{o.delivery.webhook.index}] ({o.attempts} attempt(s): {why})")
+    raise DeliveryFailed(
+        f"{len(failed)} of {len(result.outcomes)} webhook deliveries failed: " + "; ".join(lines),
+        hint="they are retried on the next `usagectl notify`; `usagectl notify --dry-run` shows what is pending",
+    )

@@ -1,0 +1,283 @@
+"""`usagectl reconcile`: the cost usagectl computes from events beside the cost the providers
+billed (imported cost reports), per UTC day × model and in total.
+
+Provider cost reports bill UTC-day buckets, so a reconciliation is always in UTC, whatever the
+display time zone (``--tz`` only decides what "today" is for relative dates and the default
+month). Computed cost comes from the same cost engine as every report; unpriced usage is never
+$0 and is flagged on its row. Difference = computed − billed; % = difference / billed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from usagectl.config import effective_timezone
+from usagectl.errors import UsageError
+from usagectl.models import Column, Filters, Report, Section
+from usagectl.services.context import AppContext
+from usagectl.services.rollup import rollup, unpriced_models
+from usagectl.store import billing
+from usagectl.store import reports as q
+from usagectl.store.connection import connect
+from usagectl.timeutil import day_start_utc, days_in_month, local_today, parse_date, parse_month
+
+HUNDRED = Decimal(100)
+CENT_HALF = Decimal("0.005")  # |difference| under half a cent: the two agree to the cent
+UNATTRIBUTED = "(unattributed)"
+NO_MODEL = "(none)"
+
+_VALUE_COLUMNS: tuple[Column, ...] = (
+    Column("computed_usd", "Computed", "money"),
+    Column("billed_usd", "Billed", "money"),
+    Column("diff_usd", "Diff (comp − billed)", "money"),
+    Column("diff_pct", "Diff %", "pct"),
+    Column("unpriced_tokens", "Unpriced tokens", "int"),
+    Column("status", "Status"),
+    Column("billed_lines", "Billed lines", "int", in_table=False),
+    Column("total_tokens", "Tokens", "int", in_table=False),
+)
+
+
+@dataclass(frozen=True)
+class ReconcileRequest:
+    month: str | None = None
+    since: str | None = None
+    until: str | None = None
+    tz: str | None = None
+    providers: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    now: datetime | None = None  # the clock, injectable for tests
+
+
+def _range(ctx: AppContext, req: ReconcileRequest) -> tuple[date, date, str | None]:
+    if req.month and (req.since or req.until):
+        raise UsageError("use either --month or --since/--until, not both")
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, (req.now or datetime.now(UTC)).astimezone(UTC))
+    if req.month:
+        year, mon = parse_month(req.month)
+        return date(year, mon, 1), date(year, mon, days_in_month(year, mon)), f"{year:04d}-{mon:02d}"
+    since = parse_date(req.since, today=today, option="--since") if req.since else None
+    until = parse_date(req.until, today=today, option="--until") if req.until else None
+    if since is None and until is None:
+        first = today.replace(day=1)
+        return first, today, f"{today:%Y-%m}"
+    since = since or (until or today).replace(day=1)
+    until = until or today
+    if until < since:
+        raise UsageError(f"--until {until} is before --since {since}")
+    return since, until, None
+
+
+def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
+    since, until, month = _range(ctx, req)
+    start, end = day_start_utc(since, "UTC"), day_start_utc(until + timedelta(days=1), "UTC")
+    book = ctx.pricebook()
+    requested = tuple(p.lower() for p in req.providers)
+    with connect(ctx.db_path, read_only=True) as con:
+        billed_provs = billing.billed_providers(con, start, end)
+        providers = requested or tuple(billed_provs)
+        where: dict[str, tuple[str, ...]] = {}
+        if providers:
+            where["provider"] = providers
+        if req.sources:
+            where["source"] = tuple(req.sources)
+        flt = Filters(start=start, end=end, tz="UTC", since=since, until=until, where=where)
+        q.prepare_session(con, book, ctx.config.members, flt)
+        cube = q.cube(con, flt, ["date", "provider", "model"])
+        left_out: list[dict[str, Any]] = []
+        if not requested and billed_provs:
+            everything = Filters(start=start, end=end, tz="UTC", since=since, until=until,
+                                 where={"source": tuple(req.sources)} if req.sources else {})  # fmt: skip
+            left_out = [r for r in q.aggregate(con, everything, ["provider"]) if r["provider"] not in billed_provs]
+        billed = billing.billed_by_day(con, start, end, providers)
+        facts = billing.usage_facts(con, start, end, providers)
+
+    computed: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for (d, p, m), v in rollup(cube, ["date", "provider", "model"]).items():
+        computed[(d, p, m or NO_MODEL)] = _merge_comp(computed.get((d, p, m or NO_MODEL)), v) or {}
+    billed_groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for b in billed:
+        model = (book.resolve(b["model_raw"]) if b["model_raw"] else None) or b["model"] or b["model_raw"]
+        key = (b["date"], b["provider"], model or UNATTRIBUTED)
+        acc = billed_groups.setdefault(key, {"billed_usd": Decimal(0), "billed_lines": 0})
+        acc["billed_usd"] += b["billed_usd"]
+        acc["billed_lines"] += int(b["lines"])
+    keys = sorted(set(computed) | set(billed_groups), key=lambda k: (k[0], k[1] or "", k[2]))
+    rows = []
+    by_model: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for key in keys:
+        comp, bill = computed.get(key), billed_groups.get(key)
+        rows.append({"date": key[0], "provider": key[1], "model": key[2]} | _compare(comp, bill))
+        acc = by_model.setdefault((key[1], key[2]), {"comp": None, "billed": None})
+        acc["comp"] = _merge_comp(acc["comp"], comp)
+        acc["billed"] = _merge_billed(acc["billed"], bill)
+    model_rows = [
+        {"provider": p, "model": m} | _compare(v["comp"], v["billed"])
+        for (p, m), v in sorted(by_model.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
+    ]
+    all_comp = _merge_comp(None, None)
+    all_billed = None
+    for v in by_model.values():
+        all_comp = _merge_comp(all_comp, v["comp"])
+        all_billed = _merge_billed(all_billed, v["billed"])
+    totals = _compare(all_comp, all_billed)
+    totals["unpriced_requests"] = all_comp["unpriced_requests"] if all_comp else 0
+    totals["rows"] = len(rows)
+    totals["matching_rows"] = sum(1 for r in rows if r["status"] == "match")
+    totals["priority_rows"] = facts["priority_rows"]  # machine-readable twins of the notes
+    totals["long_context_buckets"] = facts["long_context_buckets"]
+    totals["unmodelled_rows"] = facts["unmodelled_buckets"]
+    notes = _notes(req, since, until, billed, facts, unpriced_models(cube), left_out, billed_groups)
+    return Report(
+        name="reconcile",
+        title=f"Computed vs billed cost {since} – {until} (UTC days)",
+        filters={
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "tz": "UTC",
+            "month": month,
+            "provider": list(providers),
+            "source": list(req.sources),
+        },
+        columns=(Column("date", "Date (UTC)", "date"), Column("provider", "Provider"), Column("model", "Model"))
+        + _VALUE_COLUMNS,
+        rows=tuple(rows),
+        totals=totals,
+        sections=(
+            Section(
+                "models",
+                "By model",
+                (Column("provider", "Provider"), Column("model", "Model")) + _VALUE_COLUMNS,
+                tuple(model_rows),
+            ),
+        ),
+        notes=tuple(notes),
+    )
+
+
+def _merge_comp(acc: dict[str, Any] | None, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return acc
+    out: dict[str, Any] = (
+        dict(acc) if acc else {"cost_usd": None, "unpriced_tokens": 0, "unpriced_requests": 0, "total_tokens": 0}
+    )
+    if row.get("cost_usd") is not None:
+        out["cost_usd"] = (out["cost_usd"] or Decimal(0)) + row["cost_usd"]
+    for k in ("unpriced_tokens", "unpriced_requests", "total_tokens"):
+        out[k] += int(row.get(k) or 0)
+    return out
+
+
+def _merge_billed(acc: dict[str, Any] | None, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return acc
+    if acc is None:
+        return dict(row)
+    return {
+        "billed_usd": acc["billed_usd"] + row["billed_usd"],
+        "billed_lines": acc["billed_lines"] + row["billed_lines"],
+    }
+
+
+def _compare(comp: dict[str, Any] | None, billed: dict[str, Any] | None) -> dict[str, Any]:
+    """One comparison row. A side without data is 0 (and the status says which side it is);
+    computed cost of wholly unpriced usage is None (unknown), never 0."""
+    unpriced = int(comp["unpriced_tokens"]) if comp else 0
+    computed = comp["cost_usd"] if comp else Decimal(0)
+    if comp and computed is None and not unpriced:
+        computed = Decimal(0)
+    billed_usd = billed["billed_usd"] if billed else Decimal(0)
+    diff = computed - billed_usd if computed is not None else None
+    pct = (diff * HUNDRED / billed_usd).quantize(Decimal("0.01")) if diff is not None and billed_usd else None
+    if comp is None and billed is None:
+        status = "no data"
+    elif comp is None:
+        status = "billed only"
+    elif billed is None:
+        status = "computed only" if computed is not None else "unpriced"
+    elif computed is None:
+        status = "unpriced"
+    elif diff is not None and abs(diff) < CENT_HALF and not unpriced:
+        status = "match"
+    else:
+        status = "differs" + (" (unpriced usage)" if unpriced else "")
+    return {
+        "computed_usd": computed,
+        "billed_usd": billed_usd,
+        "diff_usd": diff,
+        "diff_pct": pct,
+        "unpriced_tokens": unpriced,
+        "status": status,
+        "billed_lines": int(billed["billed_lines"]) if billed else 0,
+        "total_tokens": int(comp["total_tokens"]) if comp else 0,
+    }
+
+
+def _money(d: Decimal) -> str:
+    return f"${d.quantize(Decimal('0.01')):,}"
+
+
+def _notes(
+    req: ReconcileRequest,
+    since: date,
+    until: date,
+    billed: list[dict[str, Any]],
+    facts: dict[str, Any],
+    unpriced: list[dict[str, Any]],
+    left_out: list[dict[str, Any]],
+    billed_groups: dict[tuple[Any, ...], dict[str, Any]],
+) -> list[str]:
+    notes = ["Days are UTC days: provider cost reports bill UTC-day buckets"
+             + (f" (--tz {req.tz} only decides today's date here)." if req.tz and req.tz != "UTC" else ".")]  # fmt: skip
+    if not billed:
+        notes.append(
+            f"No billed cost lines between {since} and {until}: import a cost report first "
+            "(usagectl import FILE --format openai-costs | anthropic-cost); every row is computed only."
+        )
+    for r in left_out:
+        cost = r["cost_usd"]
+        notes.append(
+            f"Left out: provider {r['provider'] or '?'} has no billed lines in this range "
+            f"(computed {_money(cost) if cost is not None else 'unpriced'}); add --provider to include it."
+        )
+    if unpriced:
+        parts = ", ".join(f"{u['model_raw']} ({u['total_tokens']:,} tokens)" for u in unpriced[:8])
+        notes.append(f"Unpriced usage is NOT in the computed cost: {parts}. See `usagectl pricing check`.")
+    if facts["unmodelled_buckets"]:
+        notes.append(
+            f"{facts['unmodelled_buckets']} provider usage row(s) have no model (their pages were not grouped by "
+            "model): they cannot be priced. Fetch usage grouped by model to reconcile them."
+        )
+    if facts["priority_rows"]:
+        notes.append(
+            f"Anthropic usage has {facts['priority_rows']} priority-tier row(s) ({facts['priority_tokens']:,} tokens): "
+            "the Anthropic cost report leaves out Priority Tier, so their cost never appears as billed."
+        )
+    if facts["long_context_buckets"]:
+        notes.append(
+            f"{facts['long_context_buckets']} Anthropic usage bucket(s) are long-context (context_window 200k-1M): "
+            "the tier cannot be decided per request for buckets, so they are priced at the base band and the "
+            "computed cost is low for them."
+        )
+    unattributed = [v for (_, _, m), v in billed_groups.items() if m == UNATTRIBUTED]
+    if unattributed:
+        amount = sum((v["billed_usd"] for v in unattributed), Decimal(0))
+        notes.append(
+            f"Billed lines without a model ({_money(amount)}: web search, code execution, or a cost report not grouped "
+            "by description / line_item) are shown as (unattributed); computed web-search cost is inside each "
+            "model's row."
+        )
+    by_provider: dict[str, list[str]] = {}
+    for provider, source, _n in facts["sources"]:
+        by_provider.setdefault(provider, []).append(source)
+    for provider, sources in sorted(by_provider.items()):
+        if len(sources) > 1:
+            notes.append(
+                f"Computed {provider} cost sums events from {', '.join(sources)}: if two of them hold the same API "
+                "traffic (a usage report and gateway logs), compare one with --source."
+            )
+    return notes

@@ -1,0 +1,417 @@
+"""``usagectl sync``: read what is new in every registered source.
+
+Per file, against the state the last sync left in ``source_files``:
+
+* same size and mtime: unchanged, costs one ``stat`` (no open, no hash);
+* a line format that can resume (canonical JSONL, an importer with ``resumable`` true or,
+  when it does not say, ``.jsonl`` files) and whose first ``offset`` bytes still hash to
+  ``head_sha256``: only the complete lines after ``offset`` are copied to a temporary file and
+  imported, with ``line_offset`` so rejects name the real file and its real line numbers. A
+  last line without its newline waits for the next sync (the agent is still writing it),
+  unless it is a complete JSON value already, or it is still there, unchanged, at the next
+  sync (a crash left it truncated: it is then imported, and rejected as malformed);
+* head changed or file shorter than ``offset``: rewritten, read again from the start;
+* any other format (Parquet, CSV, SQLite, JSON pages, importers whose records depend on earlier
+  lines such as ``codex``): the whole file is imported again when it changed; event ids make
+  that idempotent.
+
+The new state is written in the import's own transaction (through the store's
+``before_commit_hook``), so a crash leaves either both or neither. Files that disappeared from a
+source keep their events; they are only counted as gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from usagectl.errors import UsageError
+from usagectl.importers import registry
+from usagectl.models import FileImportResult, ImportSummary
+from usagectl.services.context import AppContext
+from usagectl.services.imports import fingerprint, import_file, prepare_import_connection, resolver
+from usagectl.services.sources import AddedSource, detect_sources, list_files
+from usagectl.store import ingest
+from usagectl.store import sources as st
+from usagectl.store.connection import connect
+
+if TYPE_CHECKING:
+    import duckdb
+
+BLOCK = 1 << 20
+ProgressFn = Callable[[str, int, int], None]  # (file, done, total)
+
+
+@dataclass
+class SourceSync:
+    """What one sync did for one source. ``summary.files`` holds only the files read."""
+
+    name: str
+    format: str
+    path: str
+    files: int = 0  # files of the source now
+    unchanged: int = 0
+    gone: int = 0  # files synced before and no longer there (their events stay)
+    missing: bool = False  # the source's path itself is gone
+    error: str | None = None  # the source could not be listed at all
+    summary: ImportSummary = field(default_factory=ImportSummary)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "format": self.format, "path": self.path}
+        out.update(self.summary.as_dict())
+        out.update(
+            files=self.files,
+            read=len(self.summary.files),
+            unchanged=self.unchanged,
+            gone=self.gone,
+            missing=self.missing,
+            error=self.error,
+        )
+        return out
+
+
+@dataclass
+class SyncResult:
+    sources: list[SourceSync] = field(default_factory=list)
+    detected: list[AddedSource] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[FileImportResult]:
+        return [f for s in self.sources for f in s.summary.failed]
+
+    def as_dict(self) -> dict[str, Any]:
+        keys = ("records", "imported", "duplicates", "rejected", "replaced")
+        totals: dict[str, Any] = {k: sum(getattr(s.summary, k) for s in self.sources) for k in keys}
+        totals.update(
+            sources=len(self.sources),
+            files=sum(s.files for s in self.sources),
+            read=sum(len(s.summary.files) for s in self.sources),
+            unchanged=sum(s.unchanged for s in self.sources),
+            gone=sum(s.gone for s in self.sources),
+            failed_files=len(self.failed),
+            seconds=round(self.seconds, 3),
+        )
+        return {
+            "sources": [s.as_dict() for s in self.sources],
+            "detected": [{"name": d.name, "path": d.path, "format": d.format} for d in self.detected],
+            "messages": list(self.messages),
+            "totals": totals,
+        }
+
+
+@dataclass(frozen=True)
+class _Todo:
+    source: str
+    path: Path
+    fmt: str
+    size: int
+    mtime_us: int
+    state: st.FileState | None
+    flush_partial: bool  # the unfinished last line was already there, unchanged, last time
+
+
+class _LazyResolver:
+    """Loads the price tables only when a file is actually imported (a no-op sync never does)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        self._fn: Callable[[list[str]], dict[str, tuple[str | None, str | None]]] | None = None
+
+    def __call__(self, raws: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        if self._fn is None:
+            self._fn = resolver(self._ctx.pricebook())
+        return self._fn(raws)
+
+
+def resumable(fmt: str, path: Path) -> bool:
+    """Can this file be read from where the last sync stopped (append-only lines, each line
+    a record on its own)?"""
+    if path.suffix.lower() == ".gz" or fmt in ("csv", "parquet", "auto"):
+        return False
+    if fmt == "jsonl":
+        return True
+    imp = registry.get(fmt)
+    if imp is None or getattr(imp, "target", "events") != "events":
+        return False
+    flag = getattr(imp, "resumable", None)
+    if flag is not None:
+        return bool(flag)
+    return path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def sync(
+    ctx: AppContext,
+    names: Sequence[str] = (),
+    *,
+    detect: bool = False,
+    progress: ProgressFn | None = None,
+    env: dict[str, str] | None = None,
+    home: Path | None = None,
+) -> SyncResult:
+    started = time.perf_counter()
+    result = SyncResult()
+    with connect(ctx.db_path) as con:
+        if detect:
+            result.detected, result.messages = detect_sources(con, env, home)
+        sources = st.list_sources(con, list(names) or None)
+        unknown = sorted(set(names) - {s.name for s in sources})
+        if unknown:
+            raise UsageError(
+                f"no source named {', '.join(map(repr, unknown))}", hint="usagectl source list shows the sources"
+            )
+        if not sources:
+            raise UsageError(
+                "no sources registered",
+                hint="register one with usagectl source add PATH, or the agents' default directories with sync --detect",
+            )
+        plans = [_plan(con, s) for s in sources]
+        total = sum(len(todo) for _, todo in plans)
+        done = 0
+        if total:
+            prepare_import_connection(con)
+            resolve = _LazyResolver(ctx)
+            with tempfile.TemporaryDirectory(prefix="usagectl-sync-") as tmp:
+                for res, todos in plans:
+                    t0 = time.perf_counter()
+                    for todo in todos:
+                        if progress:
+                            progress(str(todo.path), done, total)
+                        file_result = _sync_file(con, todo, resolve, Path(tmp))
+                        if file_result is not None:
+                            res.summary.files.append(file_result)
+                        done += 1
+                    res.summary.seconds = time.perf_counter() - t0
+            if progress:
+                progress("", total, total)
+        now = datetime.now(UTC)
+        for res, _ in plans:
+            if res.error is None:
+                st.mark_synced(con, res.name, now)
+    result.sources = [res for res, _ in plans]
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync, list[_Todo]]:
+    """Which files of a source need reading: one stat per file, no reads."""
+    res = SourceSync(src.name, src.format, src.path)
+    states = st.file_states(con, src.name)
+    try:
+        files = list_files(Path(src.path), src.format)
+    except FileNotFoundError:
+        res.missing = True
+        res.gone = len(states)
+        return res, []
+    except UsageError as exc:
+        res.error = exc.message
+        return res, []
+    res.files = len(files)
+    listed: set[str] = set()
+    todos: list[_Todo] = []
+    for key, fmt in files:
+        listed.add(key)
+        try:
+            s = os.stat(key)
+        except FileNotFoundError:  # removed since it was listed
+            continue
+        except OSError:  # cannot even stat it: the read reports why
+            todos.append(_Todo(src.name, Path(key), fmt, 0, 0, states.get(key), False))
+            continue
+        state = states.get(key)
+        mtime_us = s.st_mtime_ns // 1000
+        if state is not None and state.size == s.st_size and state.mtime_us == mtime_us:
+            if state.offset < state.size and resumable(fmt, Path(key)):
+                todos.append(_Todo(src.name, Path(key), fmt, s.st_size, mtime_us, state, True))
+            else:
+                res.unchanged += 1
+            continue
+        todos.append(_Todo(src.name, Path(key), fmt, s.st_size, mtime_us, state, False))
+    res.gone = sum(1 for p in states if p not in listed)
+    return res, todos
+
+
+@contextlib.contextmanager
+def _state_in_import(todo: _Todo, state: st.FileState) -> Iterator[list[bool]]:
+    """Write the file's new sync state inside the import's transaction (just before COMMIT).
+    Yields a list that holds True once it was written."""
+    written: list[bool] = []
+    previous = ingest.before_commit_hook
+
+    def hook(con: duckdb.DuckDBPyConnection) -> None:
+        previous(con)  # a test's crash simulation still runs first
+        batch = st.current_batch_id(con)
+        st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=batch), _now())
+        written.append(True)
+
+    ingest.before_commit_hook = hook
+    try:
+        yield written
+    finally:
+        ingest.before_commit_hook = previous
+
+
+def _import(
+    con: duckdb.DuckDBPyConnection, todo: _Todo, state: st.FileState, run: Callable[[], FileImportResult]
+) -> FileImportResult:
+    with _state_in_import(todo, state) as written:
+        result = run()
+    if result.error:  # nothing of it stored: leave the state as it was, the next sync tries again
+        return result
+    if not written:  # no transaction of ours (unchanged content seen before, or a store path without the hook)
+        st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=result.batch_id), _now())
+    return result
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _unreadable(todo: _Todo, exc: OSError) -> FileImportResult:
+    return FileImportResult(path=str(todo.path), format=todo.fmt, error=f"{todo.path}: cannot read: {exc.strerror}")
+
+
+def _sync_file(
+    con: duckdb.DuckDBPyConnection, todo: _Todo, resolve: _LazyResolver, tmpdir: Path
+) -> FileImportResult | None:
+    if resumable(todo.fmt, todo.path):
+        return _sync_tail(con, todo, resolve, tmpdir)
+    try:
+        fp = fingerprint(todo.path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _unreadable(todo, exc)
+    state = st.FileState(todo.size, todo.mtime_us, todo.size, 0, fp.removeprefix("sha256:"))
+    return _import(
+        con,
+        todo,
+        state,
+        lambda: import_file(con, todo.path, todo.fmt, resolve, source_name=todo.source, fp=fp),
+    )
+
+
+def _complete_json(text: bytes) -> bool:
+    """A last line without its newline that is already a whole JSON value is complete."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _sync_tail(
+    con: duckdb.DuckDBPyConnection, todo: _Todo, resolve: _LazyResolver, tmpdir: Path
+) -> FileImportResult | None:
+    try:
+        fh = todo.path.open("rb")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _unreadable(todo, exc)
+    with fh:
+        start, lines, whole = _resume_point(fh, todo)
+        # the copy keeps the real path below the temporary directory, so an importer that
+        # takes names from the path (project, session) sees the same names
+        tmp = tmpdir / todo.path.relative_to(todo.path.anchor)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tail = hashlib.sha256()
+        consumed = new_lines = 0
+        try:
+            with tmp.open("wb") as out:
+                pending: list[bytes] = []
+                remaining = todo.size - start
+                while remaining > 0:
+                    block = fh.read(min(BLOCK, remaining))
+                    if not block:  # shorter than it was a moment ago
+                        break
+                    remaining -= len(block)
+                    cut = block.rfind(b"\n") + 1
+                    if not cut:
+                        pending.append(block)
+                        continue
+                    for part in (*pending, block[:cut]):
+                        out.write(part)
+                        whole.update(part)
+                        tail.update(part)
+                        consumed += len(part)
+                    new_lines += block.count(b"\n", 0, cut)
+                    pending = [block[cut:]] if cut < len(block) else []
+                rest = b"".join(pending)
+                payload = consumed
+                if rest and (todo.flush_partial or _complete_json(rest)):
+                    if rest.strip():
+                        out.write(rest)
+                        tail.update(rest)
+                        payload += len(rest)
+                    whole.update(rest)
+                    consumed += len(rest)
+            state = st.FileState(todo.size, todo.mtime_us, start + consumed, lines + new_lines, whole.hexdigest())
+            if not payload:  # nothing complete yet: remember the size, so a stuck partial line is noticed
+                st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=_last(todo)), _now())
+                return None
+            fp = "sha256:" + tail.hexdigest()
+            return _import(
+                con,
+                todo,
+                state,
+                lambda: import_file(
+                    con,
+                    todo.path,
+                    todo.fmt,
+                    resolve,
+                    read_path=tmp,
+                    source_name=todo.source,
+                    line_offset=lines,
+                    skip_unchanged=False,
+                    fp=fp,
+                ),
+            )
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _last(todo: _Todo) -> int | None:
+    return todo.state.last_batch_id if todo.state else None
+
+
+def _resume_point(fh: Any, todo: _Todo) -> tuple[int, int, Any]:
+    """(byte offset to read from, lines before it, SHA-256 of the bytes before it), with ``fh``
+    positioned there: the recorded offset when the bytes before it are still the same, else 0."""
+    state = todo.state
+    if state is None or state.offset == 0 or state.offset > todo.size:
+        return 0, 0, hashlib.sha256()
+    head = hashlib.sha256()
+    remaining = state.offset
+    last = b""
+    while remaining:
+        block = fh.read(min(BLOCK, remaining))
+        if not block:
+            break
+        head.update(block)
+        remaining -= len(block)
+        last = block[-1:]
+    if remaining or head.hexdigest() != state.head_sha256:  # rewritten or truncated
+        fh.seek(0)
+        return 0, 0, hashlib.sha256()
+    start, lines = state.offset, state.lines
+    if last != b"\n":  # the last line read had no newline then (complete JSON, or a flushed partial)
+        nxt = fh.read(1)
+        if nxt == b"\n":
+            head.update(nxt)
+            return start + 1, lines + 1, head
+        if nxt:  # that line went on after all: read the file again (ids keep it from counting twice)
+            fh.seek(0)
+            return 0, 0, hashlib.sha256()
+        fh.seek(start)
+    return start, lines, head

@@ -1,0 +1,519 @@
+"""Provider billing data: billed cost lines, the fetch-shape rule of provider buckets, and the
+queries of ``usagectl reconcile``.
+
+* ``import_cost_lines``: one file of cost-report lines (``openai-costs``, ``anthropic-cost``) into
+  ``billed_costs`` in ONE transaction, like ``ingest.import_staged``: an ``import_batches`` row,
+  rejects with file, line and reason, dedup by ``line_id`` with replace semantics (a later fetch
+  of a line replaces it, never adds to it).
+* ``stage_usage_buckets``: the stager of the usage-report importers (``openai-usage``,
+  ``anthropic-usage``): it settles fetch shapes against the stored events, then stages the records
+  for ``ingest.import_staged`` as usual.
+* ``settle_shapes``: rows fetched with different ``group_by`` sets (or bucket widths) describe the
+  same usage twice; summing them double counts. Of two overlapping shapes the coarser one gives
+  way (see ``_loser``). Applied inside a file and against what is stored (same source).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from usagectl.models import Record
+from usagectl.store import ingest
+from usagectl.store.tables import load_temp_table
+
+if TYPE_CHECKING:
+    import duckdb
+
+Resolver = Callable[[list[str]], dict[str, tuple[str | None, str | None]]]
+
+# billed_costs columns an importer fills (``model`` is resolved here, ``source``/``batch_id`` set here)
+LINE_TEXT = (
+    "line_id", "provider", "model_raw", "line_item", "token_type", "service_tier", "context_window",
+    "workspace", "project", "api_key", "description", "quantity_unit",
+)  # fmt: skip
+LINE_FIELDS = frozenset((*LINE_TEXT, "start_ts", "end_ts", "amount_usd", "quantity", "extra"))
+_REQUIRED_TEXT = ("line_id", "provider")
+_AMOUNT_LIMIT = Decimal(10) ** 26  # DECIMAL(38, 12)
+_QUANTITY_LIMIT = Decimal(10) ** 32  # DECIMAL(38, 6)
+_PICO = Decimal("1e-12")
+_MICRO = Decimal("1e-6")
+MODEL_DIMS = frozenset(("model", "line_item", "description"))  # a grouping that tells the model
+
+
+# --------------------------------------------------------------------------- fetch shapes
+
+
+class Shape(NamedTuple):
+    """How a provider row was fetched: its group-by set and its bucket."""
+
+    sig: tuple[str, ...]
+    start: datetime
+    end: datetime
+
+
+def _span(s: Shape) -> str:
+    return f"{s.start:%Y-%m-%dT%H:%MZ}–{s.end:%Y-%m-%dT%H:%MZ}"
+
+
+def _sig(s: Shape) -> str:
+    return "[" + ", ".join(s.sig) + "]" if s.sig else "nothing (a total)"
+
+
+_KINDS = {
+    "coarser": "these rows are the coarser grouping",
+    "no-model": "these rows have no model while the others do",
+    "different": "the groupings differ and the earlier fetch gives way",
+    "wider": "these buckets are wider",
+    "misaligned": "the bucket boundaries differ and the earlier fetch gives way",
+}
+
+
+def _loser(a: Shape, b: Shape) -> tuple[Shape, str]:
+    """Which of two overlapping, different shapes gives way (``a`` was fetched earlier)."""
+    sa, sb = set(a.sig), set(b.sig)
+    if sa < sb:
+        return a, "coarser"
+    if sb < sa:
+        return b, "coarser"
+    if sa != sb:
+        a_model, b_model = bool(sa & MODEL_DIMS), bool(sb & MODEL_DIMS)
+        if a_model != b_model:
+            return (b if a_model else a), "no-model"
+        return a, "different"
+    wa, wb = a.end - a.start, b.end - b.start
+    if wa != wb:
+        return (a if wa > wb else b), "wider"
+    return a, "misaligned"
+
+
+def _overlapping_pairs(shapes: Sequence[Shape]) -> Iterable[tuple[int, int]]:
+    """(i, j), i < j, for every two shapes whose buckets overlap (a sweep over start times)."""
+    order = sorted(range(len(shapes)), key=lambda k: (shapes[k].start, shapes[k].end))
+    active: list[int] = []
+    for k in order:
+        s = shapes[k]
+        active = [j for j in active if shapes[j].end > s.start]
+        for j in active:
+            yield (min(j, k), max(j, k))
+        active.append(k)
+
+
+def settle_shapes(
+    stored: Sequence[Shape], incoming: Sequence[Shape], *, stored_where: Mapping[Shape, str] | None = None
+) -> tuple[dict[Shape, str], dict[Shape, str]]:
+    """(incoming shapes to reject, stored shapes to remove), each with its reason.
+
+    ``incoming`` is in file order (a later fetch in the file is later); everything stored is
+    earlier than the file. Shapes equal to one of the file's are not a conflict: the same key
+    is replaced row by row."""
+    where = stored_where or {}
+    bad_in: dict[Shape, str] = {}
+    bad_stored: dict[Shape, str] = {}
+    for i, j in _overlapping_pairs(incoming):
+        loser, kind = _loser(incoming[i], incoming[j])
+        winner = incoming[j] if loser is incoming[i] else incoming[i]
+        bad_in.setdefault(loser, _reason(loser, winner, kind, "in this file"))
+    survivors = [s for s in incoming if s not in bad_in]
+    mine = set(survivors)
+    others = [s for s in stored if s not in mine]
+    both = [*others, *survivors]
+    n_stored = len(others)
+    for i, j in _overlapping_pairs(both):
+        if (i < n_stored) == (j < n_stored):
+            continue  # stored vs stored (history) or file vs file (settled above)
+        loser, kind = _loser(both[i], both[j])
+        winner = both[j] if loser is both[i] else both[i]
+        if loser in mine:
+            bad_in.setdefault(loser, _reason(loser, winner, kind, f"already stored (from {where.get(winner, '?')})"))
+        else:
+            bad_stored.setdefault(
+                loser, "removed from the stored rows: " + _reason(loser, winner, kind, "in a newer import")
+            )
+    return bad_in, bad_stored
+
+
+def _reason(loser: Shape, winner: Shape, kind: str, where: str) -> str:
+    return (
+        f"bucket {_span(loser)} grouped by {_sig(loser)} overlaps bucket {_span(winner)} grouped by "
+        f"{_sig(winner)} {where}: {_KINDS[kind]}; summing both would double count"
+    )
+
+
+def _shape_of(ts: Any, end: Any, extra: Any) -> Shape | None:
+    if not isinstance(extra, dict) or not isinstance(ts, datetime):
+        return None
+    group_by = extra.get("group_by")
+    if isinstance(end, str):
+        try:
+            end = datetime.fromisoformat(end)
+        except ValueError:
+            return None
+    if not isinstance(end, datetime) or not isinstance(group_by, list):
+        return None
+    return Shape(tuple(str(g) for g in group_by), ts.astimezone(UTC), end.astimezone(UTC))
+
+
+def _ordered(shapes: Iterable[Shape | None]) -> list[Shape]:
+    return list(dict.fromkeys(s for s in shapes if s is not None))
+
+
+def _parse_stored(
+    rows: Iterable[tuple[Any, ...]],
+) -> tuple[list[Shape], dict[Shape, str], dict[Shape, tuple[Any, ...]]]:
+    shapes: list[Shape] = []
+    where: dict[Shape, str] = {}
+    keys: dict[Shape, tuple[Any, ...]] = {}
+    for start, end, group_by, path in rows:
+        try:
+            sig = tuple(str(g) for g in json.loads(group_by)) if group_by else None
+            end_ts = datetime.fromisoformat(end) if isinstance(end, str) else end
+        except (ValueError, TypeError):
+            continue
+        if sig is None or not isinstance(end_ts, datetime) or not isinstance(start, datetime):
+            continue
+        s = Shape(sig, start.astimezone(UTC), end_ts.astimezone(UTC))
+        shapes.append(s)
+        where[s] = path or "?"
+        keys[s] = (start, end, group_by)
+    return shapes, where, keys
+
+
+def _evict(con: duckdb.DuckDBPyConnection, table: str, end_match: str, source: str,
+           losers: Mapping[Shape, str], keys: Mapping[Shape, tuple[Any, ...]]) -> int:  # fmt: skip
+    """Move stored rows of losing shapes to ``rejects`` (under the current batch) and delete them."""
+    if not losers:
+        return 0
+    load_temp_table(
+        con,
+        "_evict",
+        [("s", "TIMESTAMPTZ"), ("e", "VARCHAR"), ("g", "VARCHAR"), ("why", "VARCHAR")],
+        [(keys[s][0], keys[s][1], keys[s][2], why) for s, why in losers.items()],
+    )
+    start_col = "ts" if table == "events" else "start_ts"
+    match = (
+        f"t.source = ? AND t.{start_col} = x.s AND {end_match} AND json_extract(t.extra, '$.group_by')::VARCHAR = x.g"
+    )
+    con.execute(
+        "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
+        f"SELECT currval('import_batch_seq'), coalesce(b.path, '?'), NULL, NULL, x.why, left(to_json(t)::VARCHAR, ?) "
+        f"FROM {table} t JOIN _evict x ON {match} LEFT JOIN import_batches b ON b.batch_id = t.batch_id",
+        [ingest.RAW_MAX, source],
+    )
+    row = con.execute(f"DELETE FROM {table} t USING _evict x WHERE {match}", [source]).fetchone()
+    con.execute("DROP TABLE _evict")
+    return int(row[0]) if row else 0
+
+
+# --------------------------------------------------------------------------- usage buckets (events)
+
+_EVENT_END = "json_extract_string(t.extra, '$.bucket_end')"
+_EVENT_END_MATCH = _EVENT_END + " = x.e"
+
+
+def stage_usage_buckets(
+    con: duckdb.DuckDBPyConnection, path: Path, records: Iterable[Record], source: str
+) -> list[str]:
+    """Stage usage-bucket records (``ingest.stage_records``) after settling fetch shapes: rows of
+    a coarser shape than another in the file or in the stored events of ``source`` for an
+    overlapping bucket are rejected (incoming) or moved to rejects (stored). Runs inside the
+    import's transaction; records carry ``extra.bucket_end`` and ``extra.group_by``."""
+    recs = list(records)
+    shapes = [
+        None if r.problem else _shape_of(r.fields.get("ts"), (r.fields.get("extra") or {}).get("bucket_end"),
+                                         r.fields.get("extra"))
+        for r in recs
+    ]  # fmt: skip
+    incoming = _ordered(shapes)
+    if incoming:
+        lo = min(s.start for s in incoming) - timedelta(days=2)  # widest bucket: 1 day
+        hi = max(s.end for s in incoming)
+        rows = con.execute(
+            f"SELECT t.ts, {_EVENT_END}, json_extract(t.extra, '$.group_by')::VARCHAR, any_value(b.path) "
+            "FROM events t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
+            f"WHERE t.source = ? AND t.ts >= ? AND t.ts < ? AND {_EVENT_END} IS NOT NULL GROUP BY ALL",
+            [source, lo, hi],
+        ).fetchall()
+        stored, where, keys = _parse_stored(rows)
+        bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where)
+        for r, s in zip(recs, shapes, strict=True):
+            if s is not None and s in bad_in:
+                r.problem = bad_in[s]
+        _evict(con, "events", _EVENT_END_MATCH, source, bad_stored, keys)
+    return ingest.stage_records(con, recs)
+
+
+# --------------------------------------------------------------------------- cost lines
+
+
+def _check_line(fields: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    unknown = set(fields) - LINE_FIELDS
+    if unknown:
+        raise ValueError(f"cost importer produced non-billed_costs fields: {sorted(unknown)}")
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for name in LINE_TEXT:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{name}: not text ({str(value)[:40]})")
+            value = None
+        out[name] = value or None
+    for name in _REQUIRED_TEXT:
+        if not out[name] and not any(p.startswith(name + ":") for p in problems):
+            problems.append(f"{name}: missing")
+    for name in ("start_ts", "end_ts"):
+        value = fields.get(name)
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            problems.append(f"{name}: missing or not an aware timestamp")
+            value = None
+        out[name] = value
+    if out["start_ts"] and out["end_ts"] and out["end_ts"] <= out["start_ts"]:
+        problems.append("end_ts: not after start_ts")
+    out["amount_usd"], problem = _exact(fields.get("amount_usd"), "amount_usd", _AMOUNT_LIMIT, _PICO, required=True)
+    if problem:
+        problems.append(problem)
+    out["quantity"], problem = _exact(fields.get("quantity"), "quantity", _QUANTITY_LIMIT, _MICRO, required=False)
+    if problem:
+        problems.append(problem)
+    extra = fields.get("extra")
+    if extra is not None and not isinstance(extra, dict):
+        problems.append("extra: not an object")
+        extra = None
+    out["extra"] = json.dumps(extra, separators=(",", ":"), default=str) if extra else None
+    return (None, "; ".join(problems)) if problems else (out, None)
+
+
+def _exact(
+    value: Any, name: str, limit: Decimal, step: Decimal, *, required: bool
+) -> tuple[Decimal | None, str | None]:
+    """A Decimal (or int) amount, never a float; rounded half-even to the column's scale."""
+    if value is None:
+        return None, (f"{name}: missing" if required else None)
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None, f"{name}: not an exact number ({str(value)[:40]})"
+    d = Decimal(value)
+    if not d.is_finite() or abs(d) >= limit:
+        return None, f"{name}: out of range ({str(value)[:40]})"
+    return d.quantize(step), None
+
+
+def _default_resolver() -> Resolver:
+    # The import service does not hand a resolver to cost imports yet: use the packaged price
+    # tables. `reconcile` resolves model_raw again with the user's full price book anyway.
+    from usagectl.pricing import load_pricebook
+
+    book = load_pricebook()
+
+    def resolve(raws: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        out: dict[str, tuple[str | None, str | None]] = {}
+        for raw in raws:
+            model = book.resolve(raw)
+            out[raw] = (model, book.provider_of(model) if model else None)
+        return out
+
+    return resolve
+
+
+_INSERT_COLS = ("line_id", "source", "provider", "start_ts", "end_ts", "model", "model_raw", "line_item", "token_type",
+                "service_tier", "context_window", "workspace", "project", "api_key", "description", "amount_usd",
+                "quantity", "quantity_unit", "batch_id", "extra")  # fmt: skip
+_INSERT_TYPES = {"start_ts": "TIMESTAMPTZ", "end_ts": "TIMESTAMPTZ", "amount_usd": "DECIMAL(38,12)",
+                 "quantity": "DECIMAL(38,6)", "batch_id": "BIGINT", "extra": "JSON"}  # fmt: skip
+_BILLED_END_MATCH = "t.end_ts = CAST(x.e AS TIMESTAMPTZ)"
+
+
+def import_cost_lines(
+    con: duckdb.DuckDBPyConnection,
+    info: ingest.BatchInfo,
+    records: Iterable[Record],
+    resolve: Resolver | None = None,
+) -> tuple[ingest.BatchCounts, list[str]]:
+    """Import one file of cost lines in one transaction (see the module docstring).
+
+    Amounts are exact Decimals (an int is accepted, a float is rejected) rounded half-even to
+    the column's 12 decimals. Returns the batch counts (``duplicates`` = lines repeated in the
+    file; ``replaced`` = stored lines a re-fetch replaced) and warnings for the summary."""
+    recs = list(records)  # reading the file may raise InputError: nothing is written then
+    rejects: list[tuple[int | None, int, str, str | None]] = []  # (line, record, reason, raw)
+    good: list[tuple[Record, dict[str, Any]]] = []
+    for r in recs:
+        if r.problem:
+            rejects.append((r.line, r.rec, r.problem, r.raw))
+            continue
+        row, problem = _check_line(r.fields)
+        if problem or row is None:
+            rejects.append((r.line, r.rec, problem or "invalid", r.raw))
+        else:
+            good.append((r, row))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        batch_id = int(con.execute("SELECT nextval('import_batch_seq')").fetchone()[0])  # type: ignore[index]
+        con.execute(
+            "INSERT INTO import_batches (batch_id, source, path, file_size, file_mtime, fingerprint, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id,
+                info.source,
+                str(info.path),
+                info.file_size,
+                info.file_mtime,
+                info.fingerprint,
+                datetime.now(UTC),
+            ],
+        )
+        good = _settle_lines(con, info.source, good, rejects)
+        latest: dict[str, dict[str, Any]] = {}
+        for _, row in good:  # replace: the last copy of a line in the file wins
+            latest.pop(row["line_id"], None)
+            latest[row["line_id"]] = row
+        dup_in_file = len(good) - len(latest)
+        raws = sorted({row["model_raw"] for row in latest.values() if row["model_raw"]})
+        mapping = (resolve or _default_resolver())(raws) if raws else {}
+        rows = [
+            [{**row, "source": info.source, "model": mapping.get(row["model_raw"] or "", (None, None))[0],
+              "batch_id": batch_id}[c] for c in _INSERT_COLS]
+            for row in latest.values()
+        ]  # fmt: skip
+        load_temp_table(con, "_lines", [(c, _INSERT_TYPES.get(c, "VARCHAR")) for c in _INSERT_COLS], rows)
+        stale = con.execute(
+            "SELECT count(*) FROM billed_costs WHERE line_id IN (SELECT line_id FROM _lines)"
+        ).fetchone()
+        replaced = int(stale[0]) if stale else 0
+        if replaced:
+            con.execute("DELETE FROM billed_costs WHERE line_id IN (SELECT line_id FROM _lines)")
+        con.execute(f"INSERT INTO billed_costs ({', '.join(_INSERT_COLS)}) SELECT * FROM _lines")
+        con.execute("DROP TABLE _lines")
+        rejects.sort(key=lambda x: x[1])
+        load_temp_table(
+            con,
+            "_rej",
+            [("line", "BIGINT"), ("record", "BIGINT"), ("reason", "VARCHAR"), ("raw", "VARCHAR")],
+            [(ln, rec, why, raw[: ingest.RAW_MAX] if raw else None) for ln, rec, why, raw in rejects],
+        )
+        con.execute(
+            "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
+            "SELECT ?, ?, line + ?, record, reason, raw FROM _rej ORDER BY record",
+            [batch_id, str(info.path), info.line_offset],
+        )
+        con.execute("DROP TABLE _rej")
+        imported = len(latest) - replaced
+        con.execute(
+            "UPDATE import_batches SET finished_at = ?, records = ?, imported = ?, duplicates = ?, rejected = ?, "
+            "dup_in_file = ?, dup_stored = 0, replaced = ?, dedup_rule = 'replace', source_name = ? WHERE batch_id = ?",
+            [datetime.now(UTC), len(recs), imported, dup_in_file, len(rejects), dup_in_file, replaced,
+             info.source_name, batch_id],
+        )  # fmt: skip
+        ingest.before_commit_hook(con)
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            con.execute("ROLLBACK")
+        raise
+    warnings = []
+    no_model = sum(1 for row in latest.values() if not row["model_raw"])
+    if no_model:
+        warnings.append(
+            f"{no_model} cost line(s) name no model (not grouped by description/line_item, or not token costs): "
+            "reconcile shows them as (unattributed)"
+        )
+    counts = ingest.BatchCounts(batch_id, len(recs), imported, dup_in_file, len(rejects), dup_in_file, 0, replaced)
+    return counts, warnings
+
+
+def _settle_lines(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    good: list[tuple[Record, dict[str, Any]]],
+    rejects: list[tuple[int | None, int, str, str | None]],
+) -> list[tuple[Record, dict[str, Any]]]:
+    shapes = [_shape_of(row["start_ts"], row["end_ts"], r.fields.get("extra")) for r, row in good]
+    incoming = _ordered(shapes)
+    if not incoming:
+        return good
+    lo = min(s.start for s in incoming) - timedelta(days=2)
+    hi = max(s.end for s in incoming)
+    stored_rows = con.execute(
+        "SELECT t.start_ts, t.end_ts, json_extract(t.extra, '$.group_by')::VARCHAR, any_value(b.path) "
+        "FROM billed_costs t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
+        "WHERE t.source = ? AND t.start_ts >= ? AND t.start_ts < ? GROUP BY ALL",
+        [source, lo, hi],
+    ).fetchall()
+    stored, where, keys = _parse_stored(stored_rows)
+    bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where)
+    kept = []
+    for (r, row), s in zip(good, shapes, strict=True):
+        if s is not None and s in bad_in:
+            rejects.append((r.line, r.rec, bad_in[s], r.raw))
+        else:
+            kept.append((r, row))
+    _evict(con, "billed_costs", _BILLED_END_MATCH, source, bad_stored, keys)
+    return kept
+
+
+# --------------------------------------------------------------------------- reconcile queries
+
+
+def _in(column: str, values: Sequence[str], params: list[Any]) -> str:
+    if not values:
+        return ""
+    params.extend(values)
+    return f" AND {column} IN ({', '.join('?' for _ in values)})"
+
+
+def billed_providers(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[str]:
+    rows = con.execute(
+        "SELECT DISTINCT provider FROM billed_costs WHERE start_ts >= ? AND start_ts < ? ORDER BY 1", [start, end]
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def billed_by_day(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, providers: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Billed amounts per UTC day (of the line's bucket start), provider and model as stored
+    (``model``, ``model_raw``; the caller resolves names with its price book)."""
+    params: list[Any] = [start, end]
+    where = _in("provider", providers, params)
+    cur = con.execute(
+        "SELECT CAST(timezone('UTC', start_ts) AS DATE) AS date, provider, model, model_raw, "
+        "sum(amount_usd) AS billed_usd, count(*)::BIGINT AS lines "
+        f"FROM billed_costs WHERE start_ts >= ? AND start_ts < ?{where} GROUP BY ALL ORDER BY ALL",
+        params,
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def usage_facts(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, providers: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What a reader of a reconciliation must know about the usage side of the range."""
+    params: list[Any] = [start, end]
+    where = "ts >= ? AND ts < ?" + _in("provider", providers, params)
+    tokens = "input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens"
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE provider = 'anthropic' AND service_tier = 'priority'), "
+        f"coalesce(sum({tokens}) FILTER (WHERE provider = 'anthropic' AND service_tier = 'priority'), 0), "
+        "count(*) FILTER (WHERE source = 'anthropic-usage' "
+        "AND json_extract_string(extra, '$.context_window') = '200k-1M'), "
+        "count(*) FILTER (WHERE source IN ('openai-usage', 'anthropic-usage') AND model_raw IS NULL AND model IS NULL) "
+        f"FROM events WHERE {where}",
+        params,
+    ).fetchone()
+    assert row is not None
+    sources = con.execute(
+        f"SELECT coalesce(provider, '?'), source, count(*)::BIGINT FROM events WHERE {where} GROUP BY ALL ORDER BY ALL",
+        params,
+    ).fetchall()
+    return {
+        "priority_rows": int(row[0]),
+        "priority_tokens": int(row[1]),
+        "long_context_buckets": int(row[2]),
+        "unmodelled_buckets": int(row[3]),
+        "sources": [(str(p), str(s), int(n)) for p, s, n in sources],
+    }

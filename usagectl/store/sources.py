@@ -1,0 +1,149 @@
+"""Registered sources, their sync state per file, and the dedup accounting of import batches.
+
+``source_files`` keeps, per file of a source, what the last sync read: the file's size and
+mtime (an unchanged file costs a stat), the byte ``offset`` up to which it was read, the
+number of ``lines`` before that offset (so later rejects carry the file's real line numbers)
+and ``head_sha256``, the SHA-256 of bytes ``[0, offset)`` (a rewritten file is read again).
+Modification times travel as integer microseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+_LAST_SYNC = "sync.last:"  # meta key prefix: when a source was last synced (ISO 8601, UTC)
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    name: str
+    path: str
+    format: str
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class FileState:
+    size: int
+    mtime_us: int | None
+    offset: int
+    lines: int
+    head_sha256: str
+    last_batch_id: int | None = None
+
+
+def list_sources(con: duckdb.DuckDBPyConnection, names: Sequence[str] | None = None) -> list[SourceRow]:
+    sql = "SELECT name, path, format, added_at FROM sources"
+    params: list[Any] = []
+    if names:
+        sql += " WHERE list_contains(?, name)"
+        params.append(list(names))
+    rows = con.execute(sql + " ORDER BY name", params).fetchall()
+    return [SourceRow(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def add_source(con: duckdb.DuckDBPyConnection, name: str, path: str, fmt: str, added_at: datetime) -> None:
+    con.execute("INSERT INTO sources (name, path, format, added_at) VALUES (?, ?, ?, ?)", [name, path, fmt, added_at])
+
+
+def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Forget a source and its sync state (one transaction); returns the files forgotten.
+    Its imported events and batches stay."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        row = con.execute("SELECT count(*) FROM source_files WHERE source_name = ?", [name]).fetchone()
+        con.execute("DELETE FROM source_files WHERE source_name = ?", [name])
+        con.execute("DELETE FROM sources WHERE name = ?", [name])
+        con.execute("DELETE FROM meta WHERE key = ?", [_LAST_SYNC + name])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(row[0]) if row else 0
+
+
+def file_states(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, FileState]:
+    rows = con.execute(
+        'SELECT path, size, epoch_us(mtime), "offset", lines, head_sha256, last_batch_id '
+        "FROM source_files WHERE source_name = ?",
+        [name],
+    ).fetchall()
+    return {r[0]: FileState(int(r[1]), r[2], int(r[3]), int(r[4]), r[5], r[6]) for r in rows}
+
+
+def save_file_state(
+    con: duckdb.DuckDBPyConnection, name: str, path: str, state: FileState, synced_at: datetime
+) -> None:
+    con.execute(
+        'INSERT OR REPLACE INTO source_files (source_name, path, size, mtime, "offset", lines, head_sha256, '
+        "last_batch_id, synced_at) VALUES (?, ?, ?, make_timestamptz(?::BIGINT), ?, ?, ?, ?, ?)",
+        [name, path, state.size, state.mtime_us, state.offset, state.lines, state.head_sha256,
+         state.last_batch_id, synced_at],
+    )  # fmt: skip
+
+
+def current_batch_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The batch this connection is importing (the last value it drew from the sequence)."""
+    row = con.execute("SELECT currval('import_batch_seq')").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def mark_synced(con: duckdb.DuckDBPyConnection, name: str, when: datetime) -> None:
+    con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [_LAST_SYNC + name, when.isoformat()])
+
+
+def overview(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Per source: tracked files (with their paths), last sync (ISO text) and events its syncs added."""
+    out: dict[str, dict[str, Any]] = {
+        r[0]: {"paths": [], "last_sync": None, "events": 0} for r in con.execute("SELECT name FROM sources").fetchall()
+    }
+    for name, path in con.execute("SELECT source_name, path FROM source_files").fetchall():
+        if name in out:
+            out[name]["paths"].append(path)
+    for key, value in con.execute("SELECT key, value FROM meta WHERE starts_with(key, ?)", [_LAST_SYNC]).fetchall():
+        name = key[len(_LAST_SYNC) :]
+        if name in out:
+            out[name]["last_sync"] = value
+    for name, n in con.execute(
+        "SELECT b.source_name, count(*) FROM events e JOIN import_batches b ON b.batch_id = e.batch_id "
+        "WHERE b.source_name IS NOT NULL GROUP BY 1"
+    ).fetchall():
+        if name in out:
+            out[name]["events"] = int(n)
+    return out
+
+
+def events_of_source(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    row = con.execute(
+        "SELECT count(*) FROM events e JOIN import_batches b ON b.batch_id = e.batch_id WHERE b.source_name = ?",
+        [name],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def dedup_batches(con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+    """Finished import batches in [start, end) of their import time, oldest first, with the
+    records each dropped as duplicates (in the file, of stored events) and replaced, by rule."""
+    sql = (
+        "SELECT batch_id, path, source AS format, source_name AS source, finished_at AS imported_at, records, "
+        "imported, coalesce(dup_in_file, 0) AS dup_in_file, coalesce(dup_stored, 0) AS dup_stored, "
+        "coalesce(replaced, 0) AS replaced, rejected, duplicates, dedup_rule AS rule "
+        "FROM import_batches WHERE finished_at IS NOT NULL"
+    )
+    params: list[Any] = []
+    if start is not None:
+        sql += " AND finished_at >= ?"
+        params.append(start)
+    if end is not None:
+        sql += " AND finished_at < ?"
+        params.append(end)
+    cur = con.execute(sql + " ORDER BY batch_id", params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
