@@ -90,6 +90,9 @@ from usagectl.cli import report as _report  # noqa: E402
 _report.app.command("duplicates", help="Per import batch: records dropped as duplicates, and by which rule.")(
     dedup_cmd.duplicates
 )
+# wiring: analytics breakdowns and time
+# wiring: analytics team chats files
+# wiring: analytics cost invoice doctor
 
 
 def main() -> None:

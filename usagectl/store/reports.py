@@ -41,6 +41,15 @@ GROUP_KEYS: dict[str, str] = {
     "platform": "platform",
     "service_tier": "service_tier",
     "source": "source",
+    "weekday": "isodow(timezone($tz, ts))",  # 1 = Monday … 7 = Sunday, in the report's zone
+    "month": "strftime(timezone($tz, ts), '%Y-%m')",
+    "session_id": "session_id",
+    "chat_title": "chat_title",
+    "message_id": "message_id",
+    "file_id": "file_id",
+    "file_name": "file_name",
+    "status": "status",
+    "error_type": "error_type",
 }
 # filter name -> column of the `priced` relation
 FILTER_COLUMNS: dict[str, str] = {
@@ -56,6 +65,11 @@ FILTER_COLUMNS: dict[str, str] = {
     "integration": "integration",
     "platform": "platform",
     "source": "source",
+    "workspace": "workspace",
+    "api_key": "api_key",
+    "service_tier": "service_tier",
+    "session_id": "session_id",
+    "status": "status",
 }
 
 SUMS = """

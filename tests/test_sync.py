@@ -1,0 +1,353 @@
+"""Registered sources and incremental sync, on canonical JSONL (and CSV for whole-file re-reads)."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.helpers import run, run_json
+from usagectl.importers import registry
+from usagectl.services.sources import default_agent_dirs
+from usagectl.store import ingest
+
+
+def ev(n: int, day: int = 3, inp: int = 100, out: int = 10) -> str:
+    return json.dumps(
+        {
+            "event_id": f"e{n}",
+            "ts": f"2025-11-{day:02d}T10:00:{n % 60:02d}Z",
+            "model_raw": "gpt-4o",
+            "input_tokens": inp,
+            "output_tokens": out,
+        }
+    )
+
+
+def _q(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _count(db: Path, sql: str) -> int:
+    return int(_q(db, sql)[0][0])
+
+
+def _sync(db: Path, *names: str) -> dict[str, Any]:
+    return run_json("sync", *names, "--db", str(db))  # type: ignore[no-any-return]
+
+
+def _source(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in doc["sources"] if s["name"] == name)
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    d = tmp_path / "logs"
+    d.mkdir()
+    return d
+
+
+def _add(logs: Path, db: Path, name: str = "mine") -> None:
+    run("source", "add", str(logs), "--name", name, "--db", str(db))
+
+
+def test_appended_lines_only_are_read_and_rejects_keep_real_line_numbers(logs: Path, db_path: Path) -> None:
+    f = logs / "a.jsonl"
+    f.write_text(ev(1) + "\n" + "this is not json\n" + ev(2) + "\n")
+    _add(logs, db_path)
+    first = _source(_sync(db_path), "mine")
+    # 3 lines: 2 events, 1 malformed (line 2)
+    assert (first["files"], first["read"], first["records"], first["imported"], first["rejected"]) == (1, 1, 3, 2, 1)
+    _append(f, ev(3) + "\n" + "{broken\n" + ev(4) + "\n")
+    second = _source(_sync(db_path), "mine")
+    # only the 3 new lines are read: 2 events and the malformed line 5; line 2 is not rejected again
+    assert (second["records"], second["imported"], second["rejected"], second["duplicates"]) == (3, 2, 1, 0)
+    rejects = _q(db_path, "SELECT file, line FROM rejects ORDER BY line")
+    assert rejects == [(str(f), 2), (str(f), 5)]
+    assert _count(db_path, "SELECT count(*) FROM events") == 4
+    state = _q(db_path, 'SELECT "offset", lines, size FROM source_files')
+    assert state == [(f.stat().st_size, 6, f.stat().st_size)]  # 3 + 3 lines read
+
+
+def test_partial_last_line_waits_for_its_newline(logs: Path, db_path: Path) -> None:
+    f = logs / "a.jsonl"
+    f.write_text(ev(1) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    line = ev(2, inp=7)
+    _append(f, ev(3) + "\n" + line[:20])  # the agent is still writing e2
+    mid = _source(_sync(db_path), "mine")
+    assert (mid["records"], mid["imported"], mid["rejected"]) == (1, 1, 0)  # e3 only
+    _append(f, line[20:] + "\n")
+    done = _source(_sync(db_path), "mine")
+    assert (done["records"], done["imported"], done["rejected"]) == (1, 1, 0)  # e2, whole
+    assert _q(db_path, "SELECT input_tokens FROM events WHERE event_id = 'e2'") == [(7,)]
+    assert _count(db_path, "SELECT count(*) FROM rejects") == 0
+
+
+def test_partial_line_left_by_a_crash_is_rejected_at_the_next_sync(logs: Path, db_path: Path) -> None:
+    f = logs / "a.jsonl"
+    f.write_text(ev(1) + "\n" + ev(2) + "\n" + ev(3)[:25])
+    _add(logs, db_path)
+    first = _source(_sync(db_path), "mine")
+    assert (first["records"], first["rejected"]) == (2, 0)
+    # nothing changed since: the unfinished line 3 is a truncated record, counted as malformed
+    second = _source(_sync(db_path), "mine")
+    assert (second["records"], second["imported"], second["rejected"]) == (1, 0, 1)
+    assert _q(db_path, "SELECT file, line FROM rejects") == [(str(f), 3)]
+    third = _source(_sync(db_path), "mine")
+    assert (third["read"], third["unchanged"]) == (0, 1)
+
+
+def test_complete_last_line_without_newline_is_read_once(logs: Path, db_path: Path) -> None:
+    f = logs / "a.jsonl"
+    f.write_text(ev(1) + "\n" + ev(2))  # a hand-written file without the final newline
+    _add(logs, db_path)
+    first = _source(_sync(db_path), "mine")
+    assert (first["records"], first["imported"]) == (2, 2)
+    _append(f, "\n" + ev(3) + "\nnope\n")
+    second = _source(_sync(db_path), "mine")
+    # lines 3 (e3) and 4 (malformed) only; e2 is not read again
+    assert (second["records"], second["imported"], second["duplicates"], second["rejected"]) == (2, 1, 0, 1)
+    assert _q(db_path, "SELECT line FROM rejects") == [(4,)]
+
+
+def test_rewritten_file_of_the_same_size_is_read_again(logs: Path, db_path: Path) -> None:
+    f = logs / "a.jsonl"
+    f.write_text(ev(1) + "\n" + ev(2) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    before = f.stat()
+    f.write_text(ev(5) + "\n" + ev(2) + "\n")  # same length, different first record
+    os.utime(f, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    assert f.stat().st_size == before.st_size
+    again = _source(_sync(db_path), "mine")
+    # read from the start: e5 new, e2 already stored
+    assert (again["records"], again["imported"], again["duplicates"]) == (2, 1, 1)
+    assert _count(db_path, "SELECT count(*) FROM events") == 3  # e1 stays: history is kept
+
+
+def test_truncated_file_is_read_again_from_the_start(logs: Path, db_path: Path) -> None:
+    f = logs / "a.jsonl"
+    f.write_text(ev(1) + "\n" + ev(2) + "\n" + ev(3) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    f.write_text(ev(8) + "\n")
+    again = _source(_sync(db_path), "mine")
+    assert (again["records"], again["imported"]) == (1, 1)
+    assert _count(db_path, "SELECT count(*) FROM events") == 4  # e1..e3 stay, e8 new
+    assert _q(db_path, 'SELECT "offset", lines FROM source_files') == [(f.stat().st_size, 1)]
+
+
+def test_deleted_file_keeps_its_events(logs: Path, db_path: Path) -> None:
+    (logs / "a.jsonl").write_text(ev(1) + "\n" + ev(2) + "\n")
+    (logs / "b.jsonl").write_text(ev(3) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    (logs / "a.jsonl").unlink()
+    after = _source(_sync(db_path), "mine")
+    assert (after["files"], after["gone"], after["read"]) == (1, 1, 0)
+    assert _count(db_path, "SELECT count(*) FROM events") == 3
+    listed = run_json("source", "list", "--db", str(db_path))
+    assert [(r["name"], r["files"], r["gone"], r["events"]) for r in listed["rows"]] == [("mine", 2, 1, 3)]
+    # the whole directory gone: reported, events still there
+    (logs / "b.jsonl").unlink()
+    logs.rmdir()
+    gone = _source(_sync(db_path), "mine")
+    assert gone["missing"] is True and gone["gone"] == 2
+    assert _count(db_path, "SELECT count(*) FROM events") == 3
+
+
+def test_unchanged_sync_imports_nothing_and_opens_no_file(
+    logs: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(5):
+        (logs / f"s{i}.jsonl").write_text(ev(i) + "\n" + ev(10 + i) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    batches = _count(db_path, "SELECT count(*) FROM import_batches")
+    assert batches == 5
+    opened: list[str] = []
+    real_open, real_io_open, real_os_open = builtins.open, io.open, os.open
+
+    def guard(real: Any) -> Any:
+        def wrapped(file: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(file, (str, Path)) and str(file).startswith(str(logs)):
+                opened.append(str(file))
+            return real(file, *args, **kwargs)
+
+        return wrapped
+
+    with monkeypatch.context() as patch:
+        patch.setattr(builtins, "open", guard(real_open))
+        patch.setattr(io, "open", guard(real_io_open))
+        patch.setattr(os, "open", guard(real_os_open))
+        doc = _source(_sync(db_path), "mine")
+    assert opened == []
+    assert (doc["files"], doc["unchanged"], doc["read"], doc["records"]) == (5, 5, 0, 0)
+    assert _count(db_path, "SELECT count(*) FROM import_batches") == batches
+
+
+def test_source_rm_keeps_events(logs: Path, db_path: Path) -> None:
+    (logs / "a.jsonl").write_text(ev(1) + "\n" + ev(2) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    out = run("source", "rm", "mine", "--db", str(db_path))
+    assert "2 imported events stay" in out.stderr
+    assert _count(db_path, "SELECT count(*) FROM events") == 2
+    assert _count(db_path, "SELECT count(*) FROM sources") == 0
+    assert _count(db_path, "SELECT count(*) FROM source_files") == 0
+    assert run_json("source", "list", "--db", str(db_path))["rows"] == []
+    assert "no sources registered" in run("sync", "--db", str(db_path), expect=2).stderr
+    run("source", "rm", "mine", "--db", str(db_path), expect=2)
+
+
+def test_source_add_rules(logs: Path, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (logs / "a.jsonl").write_text(ev(1) + "\n")
+    monkeypatch.chdir(tmp_path)
+    run("source", "add", "logs", "--db", str(db_path))  # relative path, format and name derived
+    rows = run_json("source", "list", "--db", str(db_path))["rows"]
+    assert [(r["name"], r["format"], r["path"]) for r in rows] == [("jsonl", "jsonl", str(logs.resolve()))]
+    # the same directory again, and a name that is taken, are refused
+    assert "already registered" in run("source", "add", str(logs), "--db", str(db_path), expect=2).stderr
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "b.jsonl").write_text(ev(2) + "\n")
+    err = run("source", "add", str(other), "--name", "jsonl", "--db", str(db_path), expect=2).stderr
+    assert "already registered" in err
+    run("source", "add", str(other), "--db", str(db_path))  # derived name avoids the taken one
+    names = [r["name"] for r in run_json("source", "list", "--db", str(db_path))["rows"]]
+    assert names == ["jsonl", "jsonl-other"]
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("hello\n")
+    err = run("source", "add", str(empty), "--db", str(db_path), expect=2).stderr
+    assert "no recognisable usage logs" in err and "--format" in err
+    run("source", "add", str(tmp_path / "missing"), "--db", str(db_path), expect=4)
+    run("source", "add", str(empty), "--format", "nope", "--db", str(db_path), expect=2)
+
+
+def test_sync_by_name_and_unknown_name(logs: Path, db_path: Path, tmp_path: Path) -> None:
+    (logs / "a.jsonl").write_text(ev(1) + "\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "b.jsonl").write_text(ev(2) + "\n")
+    _add(logs, db_path, "one")
+    _add(other, db_path, "two")
+    doc = _sync(db_path, "two")
+    assert [s["name"] for s in doc["sources"]] == ["two"]
+    assert doc["totals"]["imported"] == 1
+    assert "'three'" in run("sync", "three", "--db", str(db_path), expect=2).stderr
+
+
+def test_crash_during_a_sync_leaves_state_and_events_as_they_were(
+    logs: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = logs / "a.jsonl"
+    f.write_text(ev(1) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    _append(f, ev(2) + "\nbad\n")
+
+    def boom(con: Any) -> None:
+        raise RuntimeError("simulated crash before commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest, "before_commit_hook", boom)
+        run("sync", "--db", str(db_path), expect=1)
+        assert ingest.before_commit_hook is boom  # the sync put the hook back as it found it
+    assert _count(db_path, "SELECT count(*) FROM events") == 1
+    assert _count(db_path, "SELECT count(*) FROM rejects") == 0
+    assert _q(db_path, 'SELECT "offset", lines FROM source_files') == [(len(ev(1)) + 1, 1)]
+    again = _source(_sync(db_path), "mine")
+    assert (again["records"], again["imported"], again["rejected"]) == (2, 1, 1)
+    assert _q(db_path, "SELECT line FROM rejects") == [(3,)]
+
+
+def test_csv_is_read_whole_when_it_changes(tmp_path: Path, db_path: Path) -> None:
+    d = tmp_path / "csvs"
+    d.mkdir()
+    f = d / "u.csv"
+    header = "event_id,ts,model_raw,input_tokens,output_tokens\n"
+    f.write_text(header + "c1,2025-11-03T10:00:00Z,gpt-4o,10,1\n")
+    run("source", "add", str(d), "--name", "c", "--db", str(db_path))
+    first = _source(_sync(db_path), "c")
+    assert (first["records"], first["imported"]) == (1, 1)
+    _append(f, "c2,2025-11-03T11:00:00Z,gpt-4o,20,2\n")
+    second = _source(_sync(db_path), "c")
+    # a CSV cannot resume mid-file: both rows read, c1 already stored
+    assert (second["records"], second["imported"], second["duplicates"]) == (2, 1, 1)
+
+
+def test_import_by_hand_after_sync_adds_nothing(logs: Path, db_path: Path) -> None:
+    f = logs / "a.jsonl"
+    f.write_text(ev(1) + "\n" + ev(2) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    doc = run_json("import", str(f), "--db", str(db_path))
+    assert doc["imported"] == 0
+    assert _count(db_path, "SELECT count(*) FROM events") == 2
+
+
+def test_source_name_recorded_on_batches(logs: Path, db_path: Path) -> None:
+    (logs / "a.jsonl").write_text(ev(1) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    assert _q(db_path, "SELECT source_name, source FROM import_batches") == [("mine", "jsonl")]
+    assert _q(db_path, "SELECT last_batch_id FROM source_files") == [(1,)]
+
+
+def test_default_agent_dirs(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    env = {"CLAUDE_CONFIG_DIR": f"{tmp_path / 'c1'}, {tmp_path / 'c2'}", "CODEX_HOME": str(tmp_path / "cx")}
+    dirs = default_agent_dirs(env, home)
+    assert dirs == [
+        (home / ".claude" / "projects", "claude-code"),
+        (home / ".config" / "claude" / "projects", "claude-code"),
+        (tmp_path / "c1" / "projects", "claude-code"),
+        (tmp_path / "c2" / "projects", "claude-code"),
+        (tmp_path / "cx" / "sessions", "codex"),
+    ]
+    assert default_agent_dirs({}, home)[-1] == (home / ".codex" / "sessions", "codex")
+
+
+def test_sync_detect_registers_existing_agent_dirs(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claude = tmp_path / "cc"
+    (claude / "projects").mkdir(parents=True)
+    codex = tmp_path / "codexhome"
+    (codex / "sessions").mkdir(parents=True)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude))
+    monkeypatch.setenv("CODEX_HOME", str(codex))
+    result = run("sync", "--detect", "--json", "--db", str(db_path), expect=None)
+    for fmt, path in (("claude-code", claude / "projects"), ("codex", codex / "sessions")):
+        if registry.get(fmt) is None:
+            assert f"no {fmt} importer" in result.stderr
+        else:
+            assert f"{fmt} logs in {path.resolve()}" in result.stderr
+    available = [f for f in ("claude-code", "codex") if registry.get(f) is not None]
+    if available:
+        assert result.exit_code == 0
+        doc = json.loads(result.stdout)
+        assert sorted(d["format"] for d in doc["detected"]) == sorted(available)
+        # a second --detect registers nothing new
+        again = run_json("sync", "--detect", "--db", str(db_path))
+        assert again["detected"] == []
+    else:
+        assert result.exit_code == 2  # nothing registered at all
