@@ -351,3 +351,69 @@ def test_sync_detect_registers_existing_agent_dirs(
         assert again["detected"] == []
     else:
         assert result.exit_code == 2  # nothing registered at all
+
+
+CC_DATA = Path(__file__).parent / "data" / "claude-code" / "projects"
+
+
+def _cc_line(mid: str, out: int, ts: str = "2025-11-05T09:00:00.000Z") -> str:
+    return json.dumps(
+        {
+            "type": "assistant",
+            "sessionId": "2222bbbb-0000-4000-8000-000000000002",
+            "requestId": f"req_{mid}",
+            "timestamp": ts,
+            "message": {
+                "id": f"msg_{mid}",
+                "model": "claude-haiku-4-5-20251001",
+                "role": "assistant",
+                "usage": {"input_tokens": 40, "cache_read_input_tokens": 0, "output_tokens": out},
+            },
+        }
+    )
+
+
+@pytest.mark.skipif(registry.get("claude-code") is None, reason="claude-code importer not available")
+def test_claude_code_tree_sync_then_appended_lines(tmp_path: Path, db_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "cfg" / "projects"
+    shutil.copytree(CC_DATA, root)
+    run("source", "add", str(root), "--db", str(db_path))  # format detected from the files
+    assert [r["format"] for r in run_json("source", "list", "--db", str(db_path))["rows"]] == ["claude-code"]
+    first = _source(_sync(db_path), "claude-code")
+    # tests/data/claude-code/EXPECTED.md: 18 records, 7 events, rejects at s1 lines 10, 11, 12, 16; line 16
+    # is the truncated last line, which waits while it may still be written: 17 records, 3 rejects now
+    assert (first["files"], first["records"], first["imported"], first["rejected"]) == (3, 17, 7, 3)
+    second = _source(_sync(db_path), "claude-code")
+    # unchanged since: the truncated line is counted as malformed, as an import counts it
+    assert (second["read"], second["records"], second["rejected"]) == (1, 1, 1)
+    s1 = root / "-home-alice-src-webapp" / "1111aaaa-0000-4000-8000-000000000001.jsonl"
+    rejects = _q(db_path, f"SELECT line FROM rejects WHERE file = '{s1}' ORDER BY line")
+    assert rejects == [(10,), (11,), (12,), (16,)]
+    # the per-model totals are the import's (EXPECTED.md): haiku A3 + B1 = 2 requests, 250 output
+    rows = run_json(
+        "report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30", "--tz", "UTC", "--db", str(db_path)
+    )["rows"]
+    haiku = next(r for r in rows if r["model"] == "claude-haiku-4-5")
+    assert (haiku["requests"], haiku["output_tokens"]) == (2, 250)
+
+    s2 = root / "-home-alice-src-webapp" / "2222bbbb-0000-4000-8000-000000000002.jsonl"
+    lines_before = len(s2.read_bytes().splitlines())  # 5 lines in the fixture
+    # a streaming line (out 5), the final line of the same response (out 90), a broken line
+    _append(s2, _cc_line("C1", 5) + "\n" + _cc_line("C1", 90) + "\n" + "{oops\n")
+    third = _source(_sync(db_path), "claude-code")
+    # only the 3 new lines: 1 new event (the larger copy), 1 copy dropped in the file, 1 reject
+    assert (third["read"], third["records"], third["imported"], third["duplicates"], third["rejected"]) == (
+        1,
+        3,
+        1,
+        1,
+        1,
+    )
+    assert _q(db_path, f"SELECT line FROM rejects WHERE file = '{s2}'") == [(lines_before + 3,)]
+    assert _q(db_path, "SELECT output_tokens, project FROM events WHERE message_id = 'msg_C1'") == [
+        (90, "-home-alice-src-webapp")
+    ]
+    batches = _q(db_path, "SELECT count(*), count(source_name) FROM import_batches")
+    assert batches[0][0] == batches[0][1]  # every batch a sync made names its source

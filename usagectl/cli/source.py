@@ -56,7 +56,7 @@ def rm(
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Forget a source and its sync state. Its imported events stay in the database."""
+    """Forget a source and its sync state; its imported events stay in the database."""
     from usagectl.services.context import make_context
     from usagectl.services.sources import remove_source
 

@@ -20,7 +20,8 @@ def _progress_enabled() -> bool:
 
 def sync(
     names: Annotated[
-        list[str] | None, typer.Argument(help="Sources to sync (default: all registered).", show_default=False)
+        list[str] | None,
+        typer.Argument(help="Sources to sync (default: all registered).", metavar="NAME", show_default=False),
     ] = None,
     detect: Annotated[
         bool, typer.Option("--detect", help="First register the agents' default log directories that exist.")
@@ -73,7 +74,11 @@ def _headline(s: SourceSync) -> str:
         return head + f"not synced: {s.error}"
     if s.missing:
         return head + f"the path is gone; the events of its {s.gone:,} files stay"
-    parts = [f"{s.files:,} files", f"{len(s.summary.files):,} read", f"{s.unchanged:,} unchanged"]
+    parts = [
+        f"{s.files:,} file{'' if s.files == 1 else 's'}",
+        f"{len(s.summary.files):,} read",
+        f"{s.unchanged:,} unchanged",
+    ]
     if s.gone:
         parts.append(f"{s.gone:,} gone (their events stay)")
     return head + ", ".join(parts)

@@ -38,7 +38,7 @@ from usagectl.errors import UsageError
 from usagectl.importers import registry
 from usagectl.models import FileImportResult, ImportSummary
 from usagectl.services.context import AppContext
-from usagectl.services.imports import fingerprint, import_file, prepare_import_connection, resolver
+from usagectl.services.imports import fingerprint, import_batch, import_file, prepare_import_connection, resolver
 from usagectl.services.sources import AddedSource, detect_sources, list_files
 from usagectl.store import ingest
 from usagectl.store import sources as st
@@ -184,6 +184,14 @@ def sync(
             with tempfile.TemporaryDirectory(prefix="usagectl-sync-") as tmp:
                 for res, todos in plans:
                     t0 = time.perf_counter()
+                    groups, todos = _split(todos)
+                    for fmt, group in groups.items():
+                        if progress:
+                            progress(os.path.dirname(group[0].path), done, total)
+                        results, later = _sync_many(con, res.name, fmt, group, resolve)
+                        res.summary.files.extend(results)
+                        todos.extend(later)
+                        done += len(group) - len(later)
                     for todo in todos:
                         if progress:
                             progress(str(todo.path), done, total)
@@ -239,6 +247,76 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
         todos.append(_Todo(src.name, Path(key), fmt, s.st_size, mtime_us, state, False))
     res.gone = sum(1 for p in states if p not in listed)
     return res, todos
+
+
+def _split(todos: list[_Todo]) -> tuple[dict[str, list[_Todo]], list[_Todo]]:
+    """Files never synced of a format imported many files per transaction (Claude Code trees),
+    grouped by format; and the others, read file by file."""
+    groups: dict[str, list[_Todo]] = {}
+    single: list[_Todo] = []
+    for todo in todos:
+        imp = registry.get(todo.fmt)
+        many = imp is not None and getattr(imp, "batch_files", False) and getattr(imp, "stager", None)
+        if many and todo.state is None and resumable(todo.fmt, todo.path):
+            groups.setdefault(todo.fmt, []).append(todo)
+        else:
+            single.append(todo)
+    return groups, single
+
+
+def _whole_state(todo: _Todo) -> st.FileState | None:
+    """The state after reading a whole file that ends with a newline (hashing it, counting its
+    lines); None when its last line is unfinished (then it is read file by file)."""
+    whole = hashlib.sha256()
+    lines = 0
+    last = b""
+    with todo.path.open("rb") as fh:
+        remaining = todo.size
+        while remaining > 0:
+            block = fh.read(min(BLOCK, remaining))
+            if not block:
+                return None
+            remaining -= len(block)
+            whole.update(block)
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        return None
+    return st.FileState(todo.size, todo.mtime_us, todo.size, lines, whole.hexdigest())
+
+
+def _sync_many(
+    con: duckdb.DuckDBPyConnection, name: str, fmt: str, todos: list[_Todo], resolve: _LazyResolver
+) -> tuple[list[FileImportResult], list[_Todo]]:
+    """First sync of many files: one transaction for all (``imports.import_batch``), then their
+    states and the source name on their batches in a second one. A crash between the two only
+    makes the next sync read those files again, which adds nothing (event ids)."""
+    ready: list[tuple[_Todo, st.FileState]] = []
+    later: list[_Todo] = []
+    results: list[FileImportResult] = []
+    for todo in todos:
+        try:
+            state = _whole_state(todo)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            results.append(_unreadable(todo, exc))
+            continue
+        if state is None:
+            later.append(todo)
+        else:
+            ready.append((todo, state))
+    if not ready:
+        return results, later
+    imported = import_batch(con, [t.path for t, _ in ready], fmt, resolve)
+    states = [
+        (str(t.path), replace(state, last_batch_id=r.batch_id))
+        for (t, state), r in zip(ready, imported, strict=True)
+        if not r.error
+    ]
+    claimed = [r.batch_id for r in imported if r.batch_id is not None and not r.error and not r.skipped_unchanged]
+    st.record_files(con, name, states, claimed, _now())
+    return results + imported, later
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ queries of ``usagectl reconcile``.
 from __future__ import annotations
 
 import contextlib
+import decimal
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -299,7 +300,9 @@ def _exact(
     d = Decimal(value)
     if not d.is_finite() or abs(d) >= limit:
         return None, f"{name}: out of range ({str(value)[:40]})"
-    return d.quantize(step), None
+    # a wide context: DECIMAL(38, 12) holds 26 integer digits, more than the default 28-digit
+    # precision leaves room for once 12 decimals are added
+    return d.quantize(step, context=decimal.Context(prec=60)), None
 
 
 def _default_resolver() -> Resolver:

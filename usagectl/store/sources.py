@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from usagectl.store.tables import load_temp_table
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -86,6 +88,41 @@ def save_file_state(
         [name, path, state.size, state.mtime_us, state.offset, state.lines, state.head_sha256,
          state.last_batch_id, synced_at],
     )  # fmt: skip
+
+
+def record_files(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    states: Sequence[tuple[str, FileState]],
+    batch_ids: Sequence[int],
+    synced_at: datetime,
+) -> None:
+    """After a many-file import: the files' sync states, and the source's name on the batches
+    that import made, in one transaction (bulk: a first sync may bring thousands of files)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        load_temp_table(
+            con,
+            "_synced",
+            [("path", "VARCHAR"), ("size", "BIGINT"), ("mtime_us", "BIGINT"), ("off", "BIGINT"),
+             ("lines", "BIGINT"), ("head", "VARCHAR"), ("batch_id", "BIGINT")],
+            [(p, f.size, f.mtime_us, f.offset, f.lines, f.head_sha256, f.last_batch_id) for p, f in states],
+        )  # fmt: skip
+        con.execute(
+            'INSERT OR REPLACE INTO source_files (source_name, path, size, mtime, "offset", lines, head_sha256, '
+            "last_batch_id, synced_at) SELECT ?, path, size, make_timestamptz(mtime_us), off, lines, head, batch_id, ? "
+            "FROM _synced",
+            [name, synced_at],
+        )
+        con.execute("DROP TABLE _synced")
+        if batch_ids:
+            con.execute(
+                "UPDATE import_batches SET source_name = ? WHERE list_contains(?, batch_id)", [name, list(batch_ids)]
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def current_batch_id(con: duckdb.DuckDBPyConnection) -> int:

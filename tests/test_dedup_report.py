@@ -1,0 +1,110 @@
+"""`usagectl report duplicates`: per batch, what each dedup rule dropped, worked by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import run, run_json
+from usagectl.models import Record
+from usagectl.store import ingest
+from usagectl.store.connection import connect
+
+
+def _ev(eid: str, inp: int = 100, out: int = 10) -> dict[str, Any]:
+    return {
+        "event_id": eid,
+        "ts": "2025-11-03T10:00:00Z",
+        "model_raw": "gpt-4o",
+        "input_tokens": inp,
+        "output_tokens": out,
+    }
+
+
+def _write(path: Path, lines: list[Any]) -> Path:
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines))
+    return path
+
+
+def _staged(db: Path, name: str, conflict: str, events: list[dict[str, Any]]) -> None:
+    """A batch by a given conflict rule, as a format importer with that rule would make it."""
+    records = [Record(rec=i + 1, line=i + 1, fields=e) for i, e in enumerate(events)]
+    info = ingest.BatchInfo(source=name, path=Path("/data") / f"{name}.json", file_size=None, file_mtime=None,
+                            fingerprint=None)  # fmt: skip
+    with connect(db) as con:
+        ingest.import_staged(
+            con,
+            info,
+            lambda c: ingest.stage_records(c, records),
+            lambda raws: {r: (None, None) for r in raws},
+            default_source=name,
+            conflict=conflict,
+        )
+
+
+ROW_KEYS = ("records", "imported", "dup_in_file", "dup_stored", "replaced", "rejected", "rule")
+
+
+def test_duplicates_per_batch_and_rule(tmp_path: Path, db_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    a = _write(logs / "a.jsonl", [_ev("e1"), _ev("e2"), _ev("e1"), "garbage", _ev("e3")])
+    run("source", "add", str(logs), "--name", "mine", "--db", str(db_path))
+    run("sync", "--db", str(db_path))
+    b = _write(tmp_path / "b.jsonl", [_ev("e3"), _ev("e4"), _ev("e4"), _ev("e5")])
+    run("import", str(b), "--db", str(db_path))
+    # re-fetched buckets: r1 twice in the file, e5 again with other numbers
+    _staged(db_path, "buckets", "replace", [_ev("r1"), _ev("e5", 7, 7), _ev("r1", 9, 9)])
+    # streaming copies: e2 smaller (110 stored > 2), e3 larger (110 stored < 600), m1 twice
+    _staged(db_path, "stream", "max-usage", [_ev("e2", 1, 1), _ev("e3", 500, 100), _ev("m1", 1, 1), _ev("m1", 5, 5)])
+
+    doc = run_json("report", "duplicates", "--db", str(db_path))
+    rows = doc["rows"]
+    assert [(r["path"], r["format"], r["source"]) for r in rows] == [
+        (str(a), "jsonl", "mine"),
+        (str(b), "jsonl", None),
+        ("/data/buckets.json", "buckets", None),
+        ("/data/stream.json", "stream", None),
+    ]
+    assert [tuple(r[k] for k in ROW_KEYS) for r in rows] == [
+        # a: 5 records; e1, e2, e3 new; the second e1 is a duplicate within the file; "garbage" rejected
+        (5, 3, 1, 0, 0, 1, "keep"),
+        # b: e3 already stored; e4 new, its second copy a duplicate in the file; e5 new
+        (4, 2, 1, 1, 0, 0, "keep"),
+        # buckets: r1 new (the later copy of the two in the file is kept, the other counted in the
+        # file); e5 replaces the stored e5: 3 records = 1 imported + 1 in file + 1 replaced
+        (3, 1, 1, 0, 1, 0, "replace"),
+        # stream: e2's stored copy is larger and stays (stored duplicate); e3's new copy is larger and
+        # replaces it; m1 new (the larger of its two copies; the other counted in the file)
+        (4, 1, 1, 1, 1, 0, "max-usage"),
+    ]
+    # totals: records 5+4+3+4 = 16 = imported 3+2+1+1 = 7, + in file 4, + stored 2, + replaced 2, + rejected 1
+    assert {k: doc["totals"][k] for k in ROW_KEYS[:-1]} == {
+        "records": 16,
+        "imported": 7,
+        "dup_in_file": 4,
+        "dup_stored": 2,
+        "replaced": 2,
+        "rejected": 1,
+    }
+    assert doc["totals"]["batches"] == 4
+    notes = doc["notes"]
+    assert [n.split(":")[0] for n in notes] == ["keep", "replace", "max-usage"]
+    # the events that are left: e1..e5, r1, m1; e5 and e3 as replaced
+    events = run_json("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30", "--tz", "UTC",
+                      "--db", str(db_path))["rows"]  # fmt: skip
+    # input: e1 100 + e2 100 + e3 500 + e4 100 + e5 7 + r1 9 + m1 5 = 821
+    assert [(r["requests"], r["input_tokens"]) for r in events] == [(7, 821)]
+
+
+def test_duplicates_filtered_by_import_day(tmp_path: Path, db_path: Path) -> None:
+    f = _write(tmp_path / "a.jsonl", [_ev("e1"), _ev("e1")])
+    run("import", str(f), "--db", str(db_path))
+    assert run_json("report", "duplicates", "--until", "2000-01-01", "--db", str(db_path))["rows"] == []
+    doc = run_json("report", "duplicates", "--since", "2000-01-01", "--tz", "UTC", "--db", str(db_path))
+    assert [(r["records"], r["imported"], r["dup_in_file"]) for r in doc["rows"]] == [(2, 1, 1)]
+    assert doc["filters"] == {"since": "2000-01-01", "until": None, "tz": "UTC"}
+    table = run("report", "duplicates", "--db", str(db_path)).stdout
+    assert "max-usage:" in table
+    run("report", "duplicates", "--since", "2001-01-02", "--until", "2001-01-01", "--db", str(db_path), expect=2)
