@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -322,3 +322,50 @@ def buckets_of(page: Any) -> tuple[list[Any] | None, str | None]:
     if "results" in page and ("start_time" in page or "starting_at" in page):
         return [page], None
     return None, "not a report page: no data array"
+
+
+RowBuilder = Callable[[int, "int | None", datetime, datetime, Any, tuple[str, ...], bool], Any]
+
+
+def anthropic_bucket(bucket: Any) -> tuple[datetime | None, datetime | None, str | None]:
+    """(start, end, problem) of one Anthropic Admin API bucket (RFC 3339 bounds, a results array)."""
+    if not isinstance(bucket, dict):
+        return None, None, "bucket: not an object"
+    if not isinstance(bucket.get("results"), list):
+        return None, None, "bucket: no results array"
+    start, p1 = rfc3339(bucket.get("starting_at"), "starting_at")
+    end, p2 = rfc3339(bucket.get("ending_at"), "ending_at")
+    return start, end, p1 or p2 or bucket_range(start, end)
+
+
+def anthropic_records(path: Path, dims: tuple[str, ...], build: RowBuilder) -> Iterator[Any]:
+    """The records of saved Anthropic Admin API pages (usage or cost report): page and bucket
+    problems as rejects, and ``build(rec, line, start, end, row, group_by, by_workspace)`` for
+    each result row. ``by_workspace``: the page was grouped by workspace (a null id there is the
+    default workspace)."""
+    from usagectl.models import Record
+
+    rec = 0
+    for page in read_pages(path):
+        if page.problem:
+            rec += 1
+            yield Record(rec, page.line, problem=page.problem, raw=page.raw)
+            continue
+        buckets, problem = buckets_of(page.obj)
+        if problem or buckets is None:
+            rec += 1
+            yield Record(rec, page.line, problem=problem, raw=page.raw)
+            continue
+        results = [r for b in buckets if isinstance(b, dict) and isinstance(b.get("results"), list)
+                   for r in b["results"]]  # fmt: skip
+        by_workspace = "workspace_id" in signature(results, ("workspace_id",))
+        for bucket in buckets:
+            start, end, bucket_problem = anthropic_bucket(bucket)
+            if bucket_problem or start is None or end is None:
+                rec += 1
+                yield Record(rec, page.line, problem=bucket_problem, raw=dumps(bucket)[:RAW_MAX])
+                continue
+            sig = signature(bucket["results"], dims)
+            for row in bucket["results"]:
+                rec += 1
+                yield build(rec, page.line, start, end, row, sig, by_workspace)

@@ -54,40 +54,7 @@ class AnthropicUsageImporter:
         return _pages.files(root)
 
     def read(self, path: Path) -> Iterator[Record]:
-        rec = 0
-        for page in _pages.read_pages(path):
-            if page.problem:
-                rec += 1
-                yield Record(rec, page.line, problem=page.problem, raw=page.raw)
-                continue
-            buckets, problem = _pages.buckets_of(page.obj)
-            if problem or buckets is None:
-                rec += 1
-                yield Record(rec, page.line, problem=problem, raw=page.raw)
-                continue
-            results = [r for b in buckets if isinstance(b, dict) and isinstance(b.get("results"), list)
-                       for r in b["results"]]  # fmt: skip
-            by_workspace = "workspace_id" in _pages.signature(results, ("workspace_id",))
-            for bucket in buckets:
-                start, end, bucket_problem = _bucket(bucket)
-                if bucket_problem or start is None or end is None:
-                    rec += 1
-                    yield Record(rec, page.line, problem=bucket_problem, raw=_pages.dumps(bucket)[: _pages.RAW_MAX])
-                    continue
-                sig = _pages.signature(bucket["results"], DIMS)
-                for row in bucket["results"]:
-                    rec += 1
-                    yield _record(rec, page.line, start, end, row, sig, by_workspace)
-
-
-def _bucket(bucket: Any) -> tuple[datetime | None, datetime | None, str | None]:
-    if not isinstance(bucket, dict):
-        return None, None, "bucket: not an object"
-    if not isinstance(bucket.get("results"), list):
-        return None, None, "bucket: no results array"
-    start, p1 = _pages.rfc3339(bucket.get("starting_at"), "starting_at")
-    end, p2 = _pages.rfc3339(bucket.get("ending_at"), "ending_at")
-    return start, end, p1 or p2 or _pages.bucket_range(start, end)
+        return _pages.anthropic_records(path, DIMS, _record)
 
 
 def _record(
