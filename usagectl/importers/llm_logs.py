@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import InputError
-from usagectl.importers.litellm import _Bad, _clean, _int, _loads, _obj, _show, _text, _ts
+from usagectl.importers._values import _Bad, _clean, _int, _loads, _obj, _show, _text, _ts
 from usagectl.models import SERVICE_TIERS, Record
 
 NULL_USAGE = "usage not recorded (input_tokens/output_tokens are NULL)"

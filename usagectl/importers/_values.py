@@ -1,0 +1,140 @@
+"""Value checkers shared by the log importers: each turns one field of a source record into
+a canonical value or raises ``Bad`` with a reason that names the source's own field."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any
+
+_INT_MAX = 2**63 - 1
+
+_DIGITS = re.compile(r"\+?0*([0-9]{1,30})(?:\.0*)?")
+_NEGATIVE = re.compile(r"-\s*[0-9]+(?:\.[0-9]*)?")
+
+
+class _Bad(Exception):
+    """A record that cannot become an event; the message is the reject reason."""
+
+
+# ---------------------------------------------------------------- value parsing
+
+
+def _clean(text: str) -> str:
+    """Text safe to store: undecodable bytes (surrogate escapes) become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _show(value: Any) -> str:
+    return _clean(str(value))[:40]
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool | dict | list):
+        raise _Bad(f"{name}: expected text, found {type(value).__name__}")
+    return str(value)
+
+
+def _int(value: Any, name: str) -> int | None:
+    """A token count: a non-negative integer below 2**63 (``12.0`` is 12); None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise _Bad(f"{name}: not a number ({_show(value)})")
+    if isinstance(value, str):
+        text = value.strip()
+        m = _DIGITS.fullmatch(text)
+        if m is None:
+            if _NEGATIVE.fullmatch(text):
+                raise _Bad(f"{name}: negative ({_show(text)})")
+            try:
+                number = Decimal(text)
+            except InvalidOperation:
+                raise _Bad(f"{name}: not a number ({_show(text)})") from None
+            return _int(number, name)
+        if len(m.group(1)) > 19:
+            raise _Bad(f"{name}: too large ({_show(text)})")
+        n = int(m.group(1))
+    elif isinstance(value, int):
+        n = value
+    else:
+        number = Decimal(str(value)) if isinstance(value, float) else value
+        if not number.is_finite():
+            raise _Bad(f"{name}: not a number ({_show(value)})")
+        if number.adjusted() > 19:
+            raise _Bad(f"{name}: too large ({_show(value)})")
+        if number != number.to_integral_value():
+            raise _Bad(f"{name}: not an integer ({_show(value)})")
+        n = int(number)
+    if n < 0:
+        raise _Bad(f"{name}: negative ({n})")
+    if n > _INT_MAX:
+        raise _Bad(f"{name}: too large ({_show(n)})")
+    return n
+
+
+def _money(value: Any, name: str) -> Decimal | None:
+    """Exact USD from the exported text (``0.05175``, ``5.175e-05``); never through float."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise _Bad(f"{name}: not a number ({_show(value)})")
+    try:
+        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(str(value))
+    except InvalidOperation:
+        raise _Bad(f"{name}: not a number ({_show(value)})") from None
+    if not amount.is_finite():
+        raise _Bad(f"{name}: not a number ({_show(value)})")
+    if amount < 0:
+        raise _Bad(f"{name}: negative ({_show(value)})")
+    if amount and amount.adjusted() > 12:
+        raise _Bad(f"{name}: too large ({_show(value)})")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -18:  # far below the store's 12 decimals
+        amount = amount.quantize(Decimal("1e-18"), context=Context(prec=60))
+    return amount
+
+
+def _ts(value: Any, name: str) -> datetime | None:
+    """ISO 8601 / psql ``timestamp(3)``; a timestamp without a zone is UTC."""
+    text = _text(value, name)
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _Bad(f"{name}: not a timestamp ({_show(text)})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+
+
+def _json(value: Any, name: str) -> Any:
+    if value is None or isinstance(value, dict | list):
+        return value
+    if not isinstance(value, str):
+        raise _Bad(f"{name}: expected JSON, found {_show(value)}")
+    if not value.strip():
+        return None
+    try:
+        return _loads(value)
+    except json.JSONDecodeError as exc:
+        raise _Bad(f"{name}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise _Bad(f"{name}: not valid JSON ({_show(exc)})") from None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
