@@ -1,11 +1,17 @@
 """Time the claude-code import as a user runs it (whole processes) on generated trees.
 
     python benchmarks/bench_claude_code.py --sizes 100k 1m [--ccusage /tmp/ccu/node_modules/.bin/ccusage]
+    python benchmarks/bench_claude_code.py --sizes 100k --ab /tmp/old-src --repeat 3   # A/B, first import only
 
 For each size: generate the tree once (gen_claude_code.py, under benchmarks/data/), import it
 into a fresh database (wall time and peak RSS of the process from the kernel's rusage),
 import it again (unchanged), then `report daily` and `report by model` (median of 5).
 Prints a Markdown table row per size (paste into RESULTS-claude-code.md).
+
+``--ab DIR`` times the first import only, alternating a baseline (DIR holds a copy of an older
+``usagectl`` package, put first on PYTHONPATH) and the current code back to back, ``--repeat``
+times, with the load average before each run: on a shared machine only such paired runs
+compare.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,22 +32,56 @@ SIZES = {"100k": 100_000, "1m": 1_000_000}
 USAGECTL = [sys.executable, "-m", "usagectl"]
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(seconds, peak RSS MiB of the child, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    secs = time.perf_counter() - t0
-    if res.returncode not in (0,):
-        raise SystemExit(f"{cmd} failed ({res.returncode}): {res.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return secs, max(peak, before) / 1024, res.stdout
+def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> tuple[float, float, str]:
+    """(seconds, peak RSS MiB of this child alone, stdout)."""
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        secs = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{cmd} failed ({proc.returncode}): {err.read()[-2000:]}")
+        out.seek(0)
+        return secs, usage.ru_maxrss / 1024, out.read()
+
+
+def fresh(db: Path) -> None:
+    for p in (db, Path(str(db) + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def ab(size: str, tree: Path, baseline: str, repeat: int, env: dict[str, str]) -> None:
+    """First import only: baseline (older package copy on PYTHONPATH) and current, back to back."""
+    subprocess.run(["cat", *map(str, tree.rglob("*.jsonl"))], stdout=subprocess.DEVNULL, check=True)  # warm cache
+    runs: dict[str, list[float]] = {"baseline": [], "current": []}
+    for _ in range(repeat):
+        for label, pp in (("baseline", baseline), ("current", "")):
+            db = OUT / f"cc-{size}-{label}.duckdb"
+            fresh(db)
+            run_env = {**env, "PYTHONPATH": pp} if pp else env
+            load = os.getloadavg()[0]
+            imp = [*USAGECTL, "import", str(tree / "projects"), "--format", "claude-code", "--db", str(db), "--json"]
+            secs, rss, out = timed(imp, run_env, cwd="/")
+            s = json.loads(out)
+            runs[label].append(secs)
+            print(
+                f"| {size} | {label} | {secs:.2f} s | {rss:.0f} MiB | load {load:.2f} | "
+                f"{s['imported']:,} / {s['duplicates']:,} / {s['rejected']:,} |",
+                flush=True,
+            )
+    print(f"| {size} | min baseline {min(runs['baseline']):.2f} s | min current {min(runs['current']):.2f} s |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", nargs="+", default=["100k", "1m"])
     ap.add_argument("--ccusage", help="path of a ccusage binary to time beside")
+    ap.add_argument("--ab", metavar="DIR", help="directory holding a baseline copy of the usagectl package")
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     for size in args.sizes:
@@ -52,12 +91,14 @@ def main() -> None:
                 [sys.executable, str(HERE / "gen_claude_code.py"), str(tree), "--records", str(SIZES[size])], check=True
             )
         facts = json.loads((tree / "FACTS.json").read_text())
-        subprocess.run(["cat", *map(str, tree.rglob("*.jsonl"))], stdout=subprocess.DEVNULL, check=True)  # warm cache
-        db = OUT / f"cc-{size}.duckdb"
-        for p in (db, Path(str(db) + ".wal")):
-            p.unlink(missing_ok=True)
         env = {**os.environ, "USAGECTL_CONFIG": str(OUT / "none.toml")}
         (OUT / "none.toml").touch()
+        if args.ab:
+            ab(size, tree, args.ab, args.repeat, env)
+            continue
+        subprocess.run(["cat", *map(str, tree.rglob("*.jsonl"))], stdout=subprocess.DEVNULL, check=True)  # warm cache
+        db = OUT / f"cc-{size}.duckdb"
+        fresh(db)
         imp = [*USAGECTL, "import", str(tree / "projects"), "--format", "claude-code", "--db", str(db), "--json"]
         t_first, rss_first, out = timed(imp, env)
         summary = json.loads(out)

@@ -91,8 +91,12 @@ _report.app.command("duplicates", help="Per import batch: records dropped as dup
     dedup_cmd.duplicates
 )
 # wiring: analytics breakdowns and time
-# wiring: analytics team chats files
-# wiring: analytics cost invoice doctor
+from usagectl.cli import team as team_cmd  # noqa: E402
+
+team_cmd.register(app)
+from usagectl.cli import billing as billing_cmd  # noqa: E402
+
+billing_cmd.register(app)
 
 
 def main() -> None:

@@ -46,3 +46,21 @@ def pick_format(fmt: OutputFormat, as_json: bool) -> OutputFormat:
 
 def where_from(**kwargs: list[str] | None) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in kwargs.items() if v}
+
+
+# analytics filters (issue 4: team, chats, files)
+DepartmentOpt = Annotated[
+    list[str] | None, typer.Option("--department", help="Only these departments (event or config mapping).")
+]
+ToolOpt = Annotated[list[str] | None, typer.Option("--tool", help="Only these tools (repeatable).")]
+IntegrationOpt = Annotated[
+    list[str] | None, typer.Option("--integration", help="Only these integrations (repeatable).")
+]
+PlatformOpt = Annotated[list[str] | None, typer.Option("--platform", help="Only these platforms (repeatable).")]
+
+
+# analytics time (issue 4: breakdowns and time)
+WeekStartOpt = Annotated[
+    str | None,
+    typer.Option("--week-start", help="First day of a week: monday … sunday (default: config [display] week_start)."),
+]

@@ -1,111 +1,248 @@
-"""`usagectl report ...`"""
+"""`usagectl report ...`: month, daily, weekly, monthly, hourly, compare and `by DIM[,DIM2]`."""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from usagectl.cli._options import (
     ConfigOpt,
     DbOpt,
+    DepartmentOpt,
     FeatureOpt,
     FormatOpt,
+    IntegrationOpt,
     JsonOpt,
     MemberOpt,
     ModelOpt,
+    PlatformOpt,
     ProjectOpt,
     ProviderOpt,
     SinceOpt,
     TeamOpt,
+    ToolOpt,
     TzOpt,
     UntilOpt,
+    WeekStartOpt,
     pick_format,
     where_from,
 )
+from usagectl.errors import UsageError
 from usagectl.render import OutputFormat, render_report
+
+if TYPE_CHECKING:
+    from usagectl.models import Report
+    from usagectl.services.context import AppContext
+    from usagectl.services.reports import ReportRequest
+
+# the dimensions of `report by` (the allow-list itself is usagectl.services.breakdowns.DIMENSIONS)
+DIMENSION_NAMES = (
+    "model", "provider", "member", "team", "department", "cost-center", "project", "workspace", "api-key",
+    "feature", "tool", "integration", "platform", "service-tier", "source",
+)  # fmt: skip
+
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="The levels, one or two comma-separated dimensions (e.g. team,model).", metavar="DIMS"),
+]
+TopOpt = Annotated[
+    int | None, typer.Option("--top", min=1, help="Keep the N largest rows (per first-level group); fold the rest.")
+]
+MetricOpt = Annotated[
+    str, typer.Option("--metric", metavar="tokens|cost", help="What the heat map counts: tokens or cost.")
+]
 
 app = typer.Typer(help="Usage and cost reports.", no_args_is_help=True)
 
 
-def _run(kind: str, db, config, since, until, tz, fmt, as_json, month=None, **filters) -> None:  # type: ignore[no-untyped-def]
-    from usagectl.services import reports
+def _context(config: Any, db: Any, since: str | None, until: str | None, tz: str | None, **filters: list[str] | None
+             ) -> tuple[AppContext, ReportRequest]:  # fmt: skip
     from usagectl.services.context import make_context
+    from usagectl.services.reports import ReportRequest
 
-    ctx = make_context(config, db)
-    req = reports.ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
-    if kind == "month":
-        result = reports.month(ctx, req, month)
-    elif kind == "daily":
-        result = reports.daily(ctx, req)
-    else:
-        result = reports.by_model(ctx, req)
+    return make_context(config, db), ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
+
+
+def _show(result: Report, fmt: OutputFormat, as_json: bool) -> None:
     render_report(result, pick_format(fmt, as_json), sys.stdout)
 
 
 @app.command("month")
 def month(
     month: str = typer.Option(None, "--month", help="The month, YYYY-MM (default: the current month)."),
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    tz: TzOpt = None,
-    model: ModelOpt = None,
-    provider: ProviderOpt = None,
-    member: MemberOpt = None,
-    team: TeamOpt = None,
-    project: ProjectOpt = None,
-    feature: FeatureOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
-    as_json: JsonOpt = False,
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-) -> None:
+    since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+    model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    integration: IntegrationOpt = None, platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+) -> None:  # fmt: skip
     """Month overview: usage vs quota, daily average, cost, projection, models, days."""
-    _run("month", db, config, since, until, tz, fmt, as_json, month=month, model=model, provider=provider,
-         member=member, team=team, project=project, feature=feature)  # fmt: skip
+    from usagectl.services import reports
+
+    ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
+                        department=department, project=project, feature=feature, tool=tool,
+                        integration=integration, platform=platform)  # fmt: skip
+    _show(reports.month(ctx, req, month), fmt, as_json)
+
+
+def _periodic(unit: str, week_start: str | None, config: Any, db: Any, since: str | None, until: str | None,
+              tz: str | None, fmt: OutputFormat, as_json: bool, **filters: list[str] | None) -> None:  # fmt: skip
+    from usagectl.services.timeseries import periodic
+
+    ctx, req = _context(config, db, since, until, tz, **filters)
+    _show(periodic(ctx, req, unit, week_start=week_start), fmt, as_json)  # type: ignore[arg-type]
 
 
 @app.command("daily")
 def daily(
-    since: SinceOpt = None,
-    until: UntilOpt = None,
+    since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+    model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    integration: IntegrationOpt = None, platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+) -> None:  # fmt: skip
+    """Tokens and cost per calendar day, change vs the day before, spikes (default: the last 30 days)."""
+    _periodic("day", None, config, db, since, until, tz, fmt, as_json, model=model, provider=provider, member=member,
+              team=team, department=department, project=project, feature=feature, tool=tool,
+              integration=integration, platform=platform)  # fmt: skip
+
+
+@app.command("weekly")
+def weekly(
+    week_start: WeekStartOpt = None, since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+    model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    integration: IntegrationOpt = None, platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+) -> None:  # fmt: skip
+    """Tokens and cost per calendar week, week-over-week change, spikes (default: the last 12 weeks)."""
+    _periodic("week", week_start, config, db, since, until, tz, fmt, as_json, model=model, provider=provider,
+              member=member, team=team, department=department, project=project, feature=feature, tool=tool,
+              integration=integration, platform=platform)  # fmt: skip
+
+
+@app.command("monthly")
+def monthly(
+    since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+    model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    integration: IntegrationOpt = None, platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+) -> None:  # fmt: skip
+    """Tokens and cost per calendar month, month-over-month change, spikes, budget vs actual (default: 12 months)."""
+    _periodic("month", None, config, db, since, until, tz, fmt, as_json, model=model, provider=provider,
+              member=member, team=team, department=department, project=project, feature=feature, tool=tool,
+              integration=integration, platform=platform)  # fmt: skip
+
+
+@app.command("hourly")
+def hourly(
+    metric: MetricOpt = "tokens", week_start: WeekStartOpt = None,
+    since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+    model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    integration: IntegrationOpt = None, platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+) -> None:  # fmt: skip
+    """Hour-of-day × weekday heat map of tokens or cost; busiest hours, days, peaks (default: the last 28 days)."""
+    from usagectl.services.hourly import hourly as build
+
+    ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
+                        department=department, project=project, feature=feature, tool=tool,
+                        integration=integration, platform=platform)  # fmt: skip
+    _show(build(ctx, req, metric=metric, week_start=week_start), fmt, as_json)
+
+
+@app.command("compare")
+def compare(
+    period: str = typer.Option(..., "--period", metavar="RANGE", help="Range A: YYYY, YYYY-Qn, YYYY-MM, YYYY-Www, YYYY-MM-DD or "
+                               "YYYY-MM-DD..YYYY-MM-DD."),
+    vs: str = typer.Option(None, "--vs", metavar="RANGE", help="Range B, the same forms, or previous (default) or year-ago."),
+    by: str = typer.Option("model", "--by", help="The dimension of the rows.", metavar="DIM"),
     tz: TzOpt = None,
-    model: ModelOpt = None,
-    provider: ProviderOpt = None,
-    member: MemberOpt = None,
-    team: TeamOpt = None,
-    project: ProjectOpt = None,
-    feature: FeatureOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
-    as_json: JsonOpt = False,
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Tokens and cost per calendar day (default: the last 30 days)."""
-    _run("daily", db, config, since, until, tz, fmt, as_json, model=model, provider=provider,
-         member=member, team=team, project=project, feature=feature)  # fmt: skip
+    model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    integration: IntegrationOpt = None, platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+) -> None:  # fmt: skip
+    """Two ranges side by side per dimension: A, B, change and change % (month vs month, year over year)."""
+    from usagectl.services.compare import compare as build
+
+    ctx, req = _context(config, db, None, None, tz, model=model, provider=provider, member=member, team=team,
+                        department=department, project=project, feature=feature, tool=tool,
+                        integration=integration, platform=platform)  # fmt: skip
+    _show(build(ctx, req, period, vs, by=by), fmt, as_json)
 
 
-by_app = typer.Typer(help="Breakdowns by a dimension.", no_args_is_help=True)
+# --------------------------------------------------------------------------- report by
+
+
+class _ByGroup(TyperGroup):
+    """``report by DIM`` is a command per dimension; ``report by team,model`` and
+    ``report by --by team,model`` run the command of the first level with ``--by``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and (args[0] == "--by" or args[0].startswith("--by=")):
+            value = args[1] if args[0] == "--by" and len(args) > 1 else args[0][5:]
+            args = [value.split(",")[0].strip(), *args]
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0].strip().lower().replace("_", "-") if args else ""
+        if args and not name.startswith("-"):
+            args = [name, *args[1:]]
+        if "," in name:
+            if any(a == "--by" or a.startswith("--by=") for a in args[1:]):
+                raise UsageError(f"report by {name}: give the levels once, as DIM,DIM2 or with --by")
+            args = [name.split(",")[0].strip(), "--by", name, *args[1:]]
+        if not ctx.resilient_parsing and name and not name.startswith("-"):
+            first = args[0]
+            if self.get_command(ctx, first) is None:
+                choices = ", ".join(self.list_commands(ctx))
+                raise UsageError(f"report by: unknown dimension {first!r}; choose from {choices}")
+        return super().resolve_command(ctx, args)
+
+
+by_app = typer.Typer(
+    cls=_ByGroup,
+    help="Tokens, cost and shares per dimension: `report by DIM`, two levels with `report by DIM,DIM2` or --by.",
+    no_args_is_help=True,
+)
 app.add_typer(by_app, name="by")
 
 
-@by_app.command("model")
-def by_model(
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    tz: TzOpt = None,
-    model: ModelOpt = None,
-    provider: ProviderOpt = None,
-    member: MemberOpt = None,
-    team: TeamOpt = None,
-    project: ProjectOpt = None,
-    feature: FeatureOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
-    as_json: JsonOpt = False,
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Tokens, cost and shares per model (default: the current month)."""
-    _run("by-model", db, config, since, until, tz, fmt, as_json, model=model, provider=provider,
-         member=member, team=team, project=project, feature=feature)  # fmt: skip
+def _levels(dim: str, by: str | None) -> list[str]:
+    """``report by team`` -> [team]; ``--by team,model`` or ``--by model`` -> [team, model]."""
+    parts = [p.strip() for p in by.split(",")] if by else []
+    if parts and parts[0].replace("_", "-").lower() == dim:
+        return parts
+    return [dim, *parts]
+
+
+def _by_command(dim: str) -> Any:
+    def command(
+        by: ByOpt = None, top: TopOpt = None, since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+        model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+        department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None,
+        tool: ToolOpt = None, integration: IntegrationOpt = None, platform: PlatformOpt = None,
+        fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+    ) -> None:  # fmt: skip
+        from usagectl.services.breakdowns import breakdown, parse_dimensions
+
+        keys = parse_dimensions([",".join(_levels(dim, by))], option="report by")
+        ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
+                            department=department, project=project, feature=feature, tool=tool,
+                            integration=integration, platform=platform)  # fmt: skip
+        _show(breakdown(ctx, req, keys, top=top), fmt, as_json)
+
+    what = {"cost-center": "cost center", "api-key": "API key", "service-tier": "service tier"}.get(dim, dim)
+    command.__doc__ = f"Tokens, cost and shares per {what}; --by {dim},DIM2 for two levels (default: this month)."
+    command.__name__ = f"by_{dim.replace('-', '_')}"
+    return command
+
+
+for _dim in DIMENSION_NAMES:
+    by_app.command(_dim)(_by_command(_dim))

@@ -1,4 +1,7 @@
-"""Report use cases: month overview, daily breakdown, breakdown by model."""
+"""Report use cases: the month overview, and the shared helpers of every report service.
+
+``daily`` and ``by_model`` live on in ``timeseries`` and ``breakdowns``; they are kept here
+under their old names."""
 
 from __future__ import annotations
 
@@ -123,50 +126,19 @@ def _totals(total_row: dict[str, Any] | None, unpriced_rows: list[dict[str, Any]
 
 
 def daily(ctx: AppContext, req: ReportRequest) -> Report:
-    tz = effective_timezone(req.tz, ctx.config)
-    today = local_today(tz, _now(req))
-    flt = build_filters(ctx, req, default=(today - timedelta(days=29), today))
-    cube = _cube(ctx, flt, ["date"])
-    by_day = {k[0]: v for k, v in rollup(cube, ["date"]).items()}
-    unpriced = unpriced_models(cube)
-    rows = []
-    for d in date_range(flt.since, flt.until):
-        rec = by_day.get(d)
-        row: dict[str, Any] = {"date": d}
-        row.update(
-            {k: rec[k] for k in ROW_KEYS} if rec else {k: (Decimal(0) if k == "cost_usd" else 0) for k in ROW_KEYS}
-        )
-        rows.append(row)
-    return Report(
-        name="daily",
-        title=f"Daily usage {flt.since} – {flt.until} ({tz})",
-        filters=flt.as_dict(),
-        columns=(Column("date", "Date", "date"),) + METRIC_COLUMNS,
-        rows=tuple(rows),
-        totals=_totals(total(cube), unpriced),
-        notes=_unpriced_notes(unpriced),
-    )
+    """Tokens and cost per calendar day (default: the last 30 days), with the change against
+    the day before and spikes marked: see ``usagectl.services.timeseries``."""
+    from usagectl.services.timeseries import periodic
+
+    return periodic(ctx, req, "day")
 
 
 def by_model(ctx: AppContext, req: ReportRequest) -> Report:
-    tz = effective_timezone(req.tz, ctx.config)
-    today = local_today(tz, _now(req))
-    flt = build_filters(ctx, req, default=(today.replace(day=1), today))
-    cube = _cube(ctx, flt, ["model", "provider"])
-    unpriced = unpriced_models(cube)
-    totals = _totals(total(cube), unpriced)
-    rows = _model_rows(_groups(cube, ["model", "provider"]), totals)
-    return Report(
-        name="by-model",
-        title=f"Usage by model {flt.since} – {flt.until} ({tz})",
-        filters=flt.as_dict(),
-        columns=(Column("model", "Model"), Column("provider", "Provider"))
-        + METRIC_COLUMNS
-        + (Column("token_share_pct", "Token share", "pct"), Column("cost_share_pct", "Cost share", "pct")),
-        rows=tuple(rows),
-        totals=totals,
-        notes=_unpriced_notes(unpriced),
-    )
+    """Tokens, cost and shares per model (default: the current month): the one-level case of
+    ``usagectl.services.breakdowns.breakdown``."""
+    from usagectl.services.breakdowns import breakdown
+
+    return breakdown(ctx, req, ["model"])
 
 
 def _model_rows(groups: list[dict[str, Any]], totals: dict[str, Any]) -> list[dict[str, Any]]:

@@ -543,7 +543,7 @@ def import_staged_files(
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW _valid AS SELECT coalesce(nullif(event_id, ''), {_event_id_sql()}) AS event_id, "
                 + ", ".join(f"{_q(c)}" for c in cols if c != "event_id")
-                + ", _rec, _fi FROM _checked WHERE _reason IS NULL"
+                + ", _rec, _fi, rowid AS _rid FROM _checked WHERE _reason IS NULL"
             )
             per_file = _insert_events(con, ids, cols, select_cols, conflict)
             if after_insert is not None:
@@ -679,10 +679,15 @@ def _insert_events(
             n = valid.get(0, 0)
             return [[inserted, n - distinct, distinct - inserted, 0]]
         order = {"keep": "_fi, _rec", "replace": "_fi DESC, _rec DESC"}.get(conflict, f"{_USAGE} DESC, _fi, _rec DESC")
+        # the window (a sort per event_id) runs only over the ids that occur more than once
+        # (most are unique); its losers go to a small table, and the winners are a view read
+        # by the INSERT straight from _checked (no copy of the valid rows)
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _dedup AS SELECT * FROM _valid "
-            f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY {order}) = 1"
+            "CREATE OR REPLACE TEMP TABLE _losers AS SELECT _rid, _fi FROM (SELECT * FROM _valid v SEMI JOIN "
+            "(SELECT event_id FROM _valid GROUP BY event_id HAVING count(*) > 1) m USING (event_id) "
+            f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY {order}) > 1)"
         )
+        con.execute("CREATE OR REPLACE TEMP VIEW _dedup AS SELECT * FROM _valid v ANTI JOIN _losers l USING (_rid)")
         if conflict == "keep":
             stale = "SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS _fi WHERE false"
         elif conflict == "replace":
@@ -706,9 +711,8 @@ def _insert_events(
             + "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)",
             params,
         )
-        winners = {
-            int(r[0]): int(r[1]) for r in con.execute("SELECT _fi, count(*) FROM _dedup GROUP BY _fi").fetchall()
-        }
+        lost = {int(r[0]): int(r[1]) for r in con.execute("SELECT _fi, count(*) FROM _losers GROUP BY _fi").fetchall()}
+        winners = {i: n - lost.get(i, 0) for i, n in valid.items()}
         written = {
             int(r[0]): int(r[1])
             for r in con.execute(
@@ -716,7 +720,8 @@ def _insert_events(
                 [ids[0], ids[-1]],
             ).fetchall()
         }
-        con.execute("DROP TABLE _dedup")
+        con.execute("DROP VIEW _dedup")
+        con.execute("DROP TABLE _losers")
         con.execute("DROP TABLE _stale")
         for i, b in enumerate(ids):
             w, n, d, r = written.get(b, 0), valid.get(i, 0), winners.get(i, 0), replaced.get(i, 0)

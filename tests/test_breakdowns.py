@@ -1,0 +1,218 @@
+"""`report by DIM[,DIM2]` on a fixture whose numbers are worked out by hand.
+
+Rates (USD per 1M tokens, PRICING.md): gpt-4o 2.50 in / 10 out; gpt-4o-mini 0.15 / 0.60;
+claude-sonnet-4-5 3 / 15; mistral-large-2411 has no price.
+
+Config: alice -> team platform, department eng, cost center CC-1; bob -> team growth,
+department sales (no cost center); carol and dave are not in the config.
+
+B1 2025-11-03 alice gpt-4o 1,000,000 in + 100,000 out = 2.50 + 1.00 = 3.50; 1,100,000 tokens
+   project apollo, feature chat, tool search, integration slack, platform web
+B2 2025-11-04 alice, event team "research" (the event wins over the config), sonnet-4-5
+   100,000 in + 10,000 out = 0.30 + 0.15 = 0.45; 110,000 tokens; apollo, code, api
+B3 2025-11-05 bob gpt-4o-mini 2,000,000 in + 1,000,000 out = 0.30 + 0.60 = 0.90; 3,000,000
+   tokens; zeus, chat, mobile
+B4 2025-11-06 carol gpt-4o 400,000 in = 1.00; 400,000 tokens; no project; chat, web; source gateway
+B5 2025-11-07 bob mistral-large-2411 50,000 in + 5,000 out: unpriced; 55,000 tokens; zeus
+B6 2025-10-31T23:30Z dave gpt-4o 1,000,000 in = 2.50: October in UTC, 1 November 00:30 in Berlin
+
+November (UTC): cost 3.50 + 0.45 + 0.90 + 1.00 = 5.85; tokens 1,100,000 + 110,000 + 3,000,000
++ 400,000 + 55,000 = 4,665,000; 5 requests, 1 unpriced.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.errors import UsageError
+from usagectl.services import reports
+from usagectl.services.breakdowns import OTHER_LABEL, breakdown, parse_dimensions
+from usagectl.services.context import make_context
+from usagectl.services.reports import ROW_KEYS, ReportRequest
+
+EVENTS = [
+    {"event_id": "B1", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000000,
+     "output_tokens": 100000, "member": "alice", "project": "apollo", "feature": "chat", "tool": "search",
+     "integration": "slack", "platform": "web"},
+    {"event_id": "B2", "ts": "2025-11-04T10:00:00Z", "model_raw": "claude-sonnet-4-5", "input_tokens": 100000,
+     "output_tokens": 10000, "member": "alice", "team": "research", "project": "apollo", "feature": "code",
+     "platform": "api"},
+    {"event_id": "B3", "ts": "2025-11-05T10:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 2000000,
+     "output_tokens": 1000000, "member": "bob", "project": "zeus", "feature": "chat", "platform": "mobile"},
+    {"event_id": "B4", "ts": "2025-11-06T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400000,
+     "member": "carol", "feature": "chat", "platform": "web", "source": "gateway"},
+    {"event_id": "B5", "ts": "2025-11-07T10:00:00Z", "model_raw": "mistral-large-2411", "provider": "mistral",
+     "input_tokens": 50000, "output_tokens": 5000, "member": "bob", "project": "zeus"},
+    {"event_id": "B6", "ts": "2025-10-31T23:30:00Z", "model_raw": "gpt-4o", "input_tokens": 1000000, "member": "dave"},
+]  # fmt: skip
+NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
+NOV = ("--since", "2025-11-01", "--until", "2025-11-30")
+TOTAL_COST = Decimal("5.85")
+TOTAL_TOKENS = 4_665_000
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, db_path: Path) -> Path:
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[display]\ntimezone = "UTC"\n\n'
+        '[members.alice]\nteam = "platform"\ndepartment = "eng"\ncost_center = "CC-1"\n'
+        '[members.bob]\nteam = "growth"\ndepartment = "sales"\n',
+        encoding="utf-8",
+    )
+    run("import", str(write_jsonl(tmp_path / "fixture.jsonl", EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def _by(db: Path, dims: list[str], top: int | None = None, **kw: object) -> reports.Report:
+    req = ReportRequest(now=NOW, **kw)  # type: ignore[arg-type]
+    return breakdown(make_context(None, db), req, dims, top=top)
+
+
+def _pct(part: str | int, whole: str | int) -> Decimal:
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+def test_by_team_uses_the_event_then_the_config_mapping(loaded: Path) -> None:
+    rep = _by(loaded, ["team"])  # default range: the current month of NOW (November)
+    assert rep.name == "by-team"
+    assert rep.filters["since"] == "2025-11-01"
+    rows = [(r["team"], r["cost_usd"], r["total_tokens"], r["unpriced_requests"]) for r in rep.rows]
+    assert rows == [
+        ("platform", Decimal("3.50"), 1_100_000, 0),  # B1 (config); B2 names its own team
+        ("(none)", Decimal("1.00"), 400_000, 0),  # B4: carol is not in the config
+        ("growth", Decimal("0.90"), 3_055_000, 1),  # B3 + B5 (unpriced: tokens only)
+        ("research", Decimal("0.45"), 110_000, 0),  # B2
+    ]
+    platform = rep.rows[0]
+    assert platform["cost_share_pct"] == _pct("3.50", "5.85") == Decimal("59.83")
+    assert platform["token_share_pct"] == _pct(1_100_000, TOTAL_TOKENS) == Decimal("23.58")
+    assert rep.rows[2]["token_share_pct"] == Decimal("65.49")  # 3,055,000 / 4,665,000
+    assert rep.totals["cost_usd"] == TOTAL_COST
+    assert rep.totals["total_tokens"] == TOTAL_TOKENS
+    assert any("mistral-large-2411" in n for n in rep.notes)
+    assert any("(none)" in n for n in rep.notes)
+
+
+def test_department_and_cost_center_come_from_the_member_mapping(loaded: Path) -> None:
+    dep = {r["department"]: r["cost_usd"] for r in _by(loaded, ["department"]).rows}
+    assert dep == {"eng": Decimal("3.95"), "sales": Decimal("0.90"), "(none)": Decimal("1.00")}  # 3.50 + 0.45
+    cc = {r["cost_center"]: (r["cost_usd"], r["total_tokens"]) for r in _by(loaded, ["cost_center"]).rows}
+    # (none): B3 0.90 + B4 1.00 (+ B5 unpriced); tokens 3,000,000 + 400,000 + 55,000
+    assert cc == {"CC-1": (Decimal("3.95"), 1_210_000), "(none)": (Decimal("1.90"), 3_455_000)}
+
+
+def test_top_folds_the_rest_and_keeps_totals(loaded: Path) -> None:
+    rep = _by(loaded, ["team"], top=2)
+    assert [r["team"] for r in rep.rows] == ["platform", "(none)", OTHER_LABEL]
+    other = rep.rows[-1]
+    # growth + research: 0.90 + 0.45; 3,055,000 + 110,000 tokens; 1 + 2 requests
+    assert (other["cost_usd"], other["total_tokens"], other["requests"]) == (Decimal("1.35"), 3_165_000, 3)
+    assert other["unpriced_requests"] == 1 and other["folded"] == 2
+    assert other["cost_share_pct"] == _pct("1.35", "5.85") == Decimal("23.08")
+    assert rep.totals["cost_usd"] == TOTAL_COST
+    assert sum(r["cost_usd"] for r in rep.rows) == TOTAL_COST
+    assert any("beyond the top 2" in n for n in rep.notes)
+
+
+def test_two_levels_with_top_per_first_level_group(loaded: Path) -> None:
+    rep = _by(loaded, ["team", "model"], top=1)
+    assert rep.name == "by-team-model"
+    got = [(r["team"], r["model"], r["cost_usd"], r["total_tokens"]) for r in rep.rows]
+    assert got == [
+        ("platform", "gpt-4o", Decimal("3.50"), 1_100_000),
+        ("(none)", "gpt-4o", Decimal("1.00"), 400_000),
+        ("growth", "gpt-4o-mini", Decimal("0.90"), 3_000_000),
+        ("growth", OTHER_LABEL, None, 55_000),  # mistral folded: unpriced, so no cost (never $0)
+        ("research", "claude-sonnet-4-5", Decimal("0.45"), 110_000),
+    ]
+    assert rep.rows[2]["cost_share_pct"] == _pct("0.90", "5.85") == Decimal("15.38")  # share of the whole
+    assert rep.rows[2]["provider"] == "openai"
+    section = {r["team"]: r["cost_usd"] for r in rep.sections[0].rows}
+    assert rep.sections[0].key == "by_team"
+    assert section == {"platform": Decimal("3.50"), "(none)": Decimal("1.00"), "growth": Decimal("0.90"),
+                       "research": Decimal("0.45")}  # fmt: skip
+
+
+def test_filters_and_non_utc_zone(loaded: Path) -> None:
+    eng = _by(loaded, ["team"], where={"department": ("eng",)})
+    assert {r["team"]: r["cost_usd"] for r in eng.rows} == {"platform": Decimal("3.50"), "research": Decimal("0.45")}
+    web = _by(loaded, ["project"], where={"platform": ("web",)})
+    assert {r["project"]: r["cost_usd"] for r in web.rows} == {"apollo": Decimal("3.50"), "(none)": Decimal("1.00")}
+    # Berlin: B6 (2025-10-31T23:30Z) is 1 November 00:30, in November
+    berlin = _by(loaded, ["member"], tz="Europe/Berlin")
+    members = {r["member"]: r["cost_usd"] for r in berlin.rows}
+    assert members["dave"] == Decimal("2.50")
+    assert berlin.totals["cost_usd"] == TOTAL_COST + Decimal("2.50")
+    assert "dave" not in {r["member"] for r in _by(loaded, ["member"]).rows}
+
+
+@pytest.mark.parametrize(
+    ("dim", "expected"),
+    [
+        ("provider", {"openai": Decimal("5.40"), "anthropic": Decimal("0.45"), "mistral": None}),
+        ("feature", {"chat": Decimal("5.40"), "code": Decimal("0.45"), "(none)": None}),
+        ("tool", {"search": Decimal("3.50"), "(none)": Decimal("2.35")}),
+        ("integration", {"slack": Decimal("3.50"), "(none)": Decimal("2.35")}),
+        ("platform", {"web": Decimal("4.50"), "mobile": Decimal("0.90"), "api": Decimal("0.45"), "(none)": None}),
+        ("source", {"jsonl": Decimal("4.85"), "gateway": Decimal("1.00")}),
+        ("service_tier", {"standard": TOTAL_COST}),
+    ],
+)
+def test_every_dimension(loaded: Path, dim: str, expected: dict[str, Decimal | None]) -> None:
+    # openai: 3.50 + 0.90 + 1.00; chat: B1 + B3 + B4 = 5.40; web: B1 + B4 = 4.50
+    assert {r[dim]: r["cost_usd"] for r in _by(loaded, [dim]).rows} == expected
+
+
+def test_parse_dimensions() -> None:
+    assert parse_dimensions(["team,model"]) == ("team", "model")
+    assert parse_dimensions(["Cost_Center", "api-key"]) == ("cost_center", "api_key")
+    with pytest.raises(UsageError, match="choose from model, provider"):
+        parse_dimensions(["chat"])
+    with pytest.raises(UsageError, match="at most 2"):
+        parse_dimensions(["team,model,project"])
+    with pytest.raises(UsageError, match="twice"):
+        parse_dimensions(["team,team"])
+
+
+def test_cli_forms_of_two_levels(loaded: Path) -> None:
+    db = ("--db", str(loaded))
+    a = run_json("report", "by", "team,model", *NOV, *db)
+    b = run_json("report", "by", "--by", "team,model", *NOV, *db)
+    c = run_json("report", "by", "team", "--by", "model", *NOV, *db)
+    d = run_json("report", "by", "team", "--by", "team,model", *NOV, *db)
+    assert a["rows"] == b["rows"] == c["rows"] == d["rows"]
+    assert a["report"] == "by-team-model"
+    assert a["filters"]["by"] == ["team", "model"]
+    assert [(r["team"], r["model"]) for r in a["rows"]][:2] == [("platform", "gpt-4o"), ("(none)", "gpt-4o")]
+    assert "by_team" in a
+    cc = run_json("report", "by", "cost_center", *NOV, *db)
+    assert cc["report"] == "by-cost-center"
+    assert run_json("report", "by", "team", "--top", "1", "--department", "eng", *NOV, *db)["rows"][-1]["folded"] == 1
+
+
+def test_cli_errors(loaded: Path) -> None:
+    db = ("--db", str(loaded))
+    err = run("report", "by", "colour", *db, expect=2).stderr
+    assert "unknown dimension 'colour'" in err and "cost-center" in err
+    assert "at most 2" in run("report", "by", "team,model,project", *db, expect=2).stderr
+    assert "unknown dimension" in run("report", "by", "team", "--by", "nope", *db, expect=2).stderr
+    assert run("report", "by", "team", "--top", "0", *db, expect=2).exit_code == 2
+
+
+def test_by_model_keeps_its_json_keys(loaded: Path) -> None:
+    out = run_json("report", "by", "model", *NOV, "--db", str(loaded))
+    assert out["report"] == "by-model"
+    row = out["rows"][0]
+    assert list(row) == ["model", "provider", *ROW_KEYS, "token_share_pct", "cost_share_pct"]
+    assert (row["model"], row["provider"], row["cost_usd"]) == ("gpt-4o", "openai", 4.5)  # B1 + B4
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
+def test_formats_render(loaded: Path, fmt: str) -> None:
+    out = run("report", "by", "team,model", "--top", "1", *NOV, "--format", fmt, "--db", str(loaded)).stdout
+    assert "platform" in out and "(other)" in out

@@ -1,0 +1,207 @@
+"""`report chats`, `chat show ID`, `message show ID` on a fixture worked out by hand.
+
+Rates (USD per 1M tokens, PRICING.md): claude-sonnet-4-5 3 in / 15 out, cache read 0.30, 5m write
+3.75, 1h write 6, web search $10 per 1,000 calls = $0.01 a call; over 200k total input
+6 / 22.50 / 0.60. gpt-4o 2.50 / 10; gpt-4o-mini 0.15 / 0.60; mistral-large-2411 no price.
+
+Chat c1 "Q3 Marketing Analysis" (member alice):
+  m1 2025-11-03T09:00:00Z sonnet: 1,000 in, 2,000 5m write, 500 out; message 500, context 2,500
+     = (1000*3 + 2000*3.75 + 500*15) / 1e6 = (3000 + 7500 + 7500) / 1e6 = 0.018; latency 4,000 ms
+  m2 2025-11-03T09:44:30Z sonnet: 200 in, 3,000 read, 1,000 1h write, 800 out (300 tool output,
+     100 reasoning), 2 web searches; message 200, context 3,000, files 1,000 (= 4,200 input)
+     = (200*3 + 3000*0.3 + 1000*6 + 800*15) / 1e6 + 2 * 0.01 = 0.0195 + 0.02 = 0.0395; 2,500 ms
+  c1: 2 messages, input 3,000 + 4,200 = 7,200, output 1,300, cost 0.0575, duration 44m 30s
+Chat sess-2 (no title):
+  n1 2025-11-04T23:30:00Z gpt-4o 2,000 in, 1,000 out = 0.005 + 0.01 = 0.015 (Berlin: 11-05 00:30)
+  n2 2025-11-05T00:10:00Z mistral 5,000 in, 100 out: unpriced
+  sess-2: 2 messages, input 7,000, output 1,100, cost 0.015 (+1 unpriced), duration 40m 00s
+Chat c3 "Cheap": p1 2025-11-06T10:00:00Z gpt-4o-mini 1,000,000 in = 0.15, duration 0s
+No chat: x1 2025-11-06 gpt-4o 1,000 in = 0.0025; x2 2025-11-07 sonnet 150,000 in + 50,001 read
+  + 1,000 out: 200,001 > 200k, long context = (150000*6 + 50001*0.6 + 1000*22.5)/1e6 = 0.9525006
+Chats: 3, 5 messages, input 7,200 + 7,000 + 1,000,000 = 1,014,200, output 2,400,
+  cost 0.15 + 0.0575 + 0.015 = 0.2225; by cost: c3, c1, sess-2.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+
+D = Decimal
+SONNET = "claude-sonnet-4-5"
+EVENTS = [
+    {"event_id": "E-m1", "ts": "2025-11-03T09:00:00Z", "model_raw": SONNET, "input_tokens": 1000,
+     "cache_write_5m_tokens": 2000, "output_tokens": 500, "session_id": "c1", "chat_title": "Q3 Marketing Analysis",
+     "message_id": "msg-1", "message_tokens": 500, "context_tokens": 2500, "file_tokens": 0, "latency_ms": 4000,
+     "member": "alice", "status": "success"},
+    {"event_id": "E-m2", "ts": "2025-11-03T09:44:30Z", "model_raw": "claude-sonnet-4-5-20250929", "input_tokens": 200,
+     "cache_read_tokens": 3000, "cache_write_1h_tokens": 1000, "output_tokens": 800, "reasoning_tokens": 100,
+     "tool_output_tokens": 300, "web_search_requests": 2, "session_id": "c1", "chat_title": "Q3 Marketing Analysis",
+     "message_id": "msg-2", "message_tokens": 200, "context_tokens": 3000, "file_tokens": 1000, "latency_ms": 2500,
+     "member": "alice", "file_id": "file-1", "file_name": "Annual_Report.pdf", "file_bytes": 2300000},
+    {"event_id": "E-n1", "ts": "2025-11-04T23:30:00Z", "model_raw": "gpt-4o", "input_tokens": 2000,
+     "output_tokens": 1000, "session_id": "sess-2", "message_id": "dup", "member": "bob"},
+    {"event_id": "E-n2", "ts": "2025-11-05T00:10:00Z", "model_raw": "mistral-large-2411", "provider": "mistral",
+     "input_tokens": 5000, "output_tokens": 100, "session_id": "sess-2", "message_id": "dup", "member": "bob"},
+    {"event_id": "E-p1", "ts": "2025-11-06T10:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 1000000,
+     "session_id": "c3", "chat_title": "Cheap", "message_id": "msg-p1"},
+    {"event_id": "E-x1", "ts": "2025-11-06T11:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000},
+    {"event_id": "E-x2", "ts": "2025-11-07T08:00:00Z", "model_raw": SONNET, "input_tokens": 150000,
+     "cache_read_tokens": 50001, "output_tokens": 1000, "message_id": "msg-long"},
+]  # fmt: skip
+NOV = ("--since", "2025-11-01", "--until", "2025-11-30")
+
+
+@pytest.fixture
+def db(tmp_path: Path, db_path: Path) -> str:
+    run("import", str(write_jsonl(tmp_path / "chats.jsonl", EVENTS)), "--db", str(db_path))
+    return str(db_path)
+
+
+def _dec(x: object) -> Decimal:
+    return D(str(x))
+
+
+def test_report_chats_rows_totals_and_order(db: str) -> None:
+    out = run_json("report", "chats", *NOV, "--tz", "UTC", "--db", db)
+    assert out["report"] == "chats"
+    assert [r["session_id"] for r in out["rows"]] == ["c3", "c1", "sess-2"]
+    c3, c1, s2 = out["rows"]
+    assert c1["chat"] == "Q3 Marketing Analysis" and s2["chat"] == "sess-2"  # no title: the session id
+    assert (c1["messages"], c1["input_tokens"], c1["output_tokens"]) == (2, 7200, 1300)
+    assert _dec(c1["cost_usd"]) == D("0.0575")
+    assert c1["duration_s"] == 44 * 60 + 30 and c1["duration"] == "44m 30s"
+    assert c1["first_ts"] == "2025-11-03T09:00:00+00:00" and c1["last_ts"] == "2025-11-03T09:44:30+00:00"
+    assert c1["models"] == "claude-sonnet-4-5" and c1["started"] == "2025-11-03 09:00"
+    assert (s2["messages"], s2["input_tokens"], s2["output_tokens"]) == (2, 7000, 1100)
+    assert _dec(s2["cost_usd"]) == D("0.015") and s2["unpriced_requests"] == 1
+    assert s2["models"] == "gpt-4o, mistral-large-2411" and s2["duration"] == "40m 00s"
+    assert _dec(c3["cost_usd"]) == D("0.15") and c3["duration"] == "0s"
+    t = out["totals"]
+    assert (t["chats"], t["messages"], t["input_tokens"], t["output_tokens"]) == (3, 5, 1014200, 2400)
+    assert _dec(t["cost_usd"]) == D("0.2225")
+    assert t["unpriced_models"] == [{"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100}]
+    # the two events without a session: 0.0025 + 0.9525006 = 0.9550006, JSON rounds half-even to 6 places
+    assert t["no_chat_requests"] == 2 and _dec(t["no_chat_cost_usd"]) == D("0.955001")
+    assert any("no session id" in n for n in out["notes"])
+    assert any("mistral-large-2411" in n for n in out["notes"])
+
+
+def test_report_chats_top_keeps_totals(db: str) -> None:
+    out = run_json("report", "chats", *NOV, "--top", "1", "--db", db)
+    assert [r["session_id"] for r in out["rows"]] == ["c3"]
+    assert out["totals"]["chats"] == 3 and _dec(out["totals"]["cost_usd"]) == D("0.2225")
+    assert any("top 1 of 3" in n for n in out["notes"])
+    run("report", "chats", *NOV, "--top", "-1", "--db", db, expect=2)
+
+
+def test_report_chats_day_boundary_in_berlin(db: str) -> None:
+    # from 2025-11-05: in UTC only n2 (unpriced) of sess-2 is in; in Berlin n1 (11-05 00:30) is in too
+    utc = run_json("report", "chats", "--since", "2025-11-05", "--until", "2025-11-30", "--tz", "UTC", "--db", db)
+    assert [r["session_id"] for r in utc["rows"]] == ["c3", "sess-2"]
+    assert utc["rows"][1]["cost_usd"] is None and utc["rows"][1]["messages"] == 1  # unpriced, never $0
+    ber = run_json(
+        "report", "chats", "--since", "2025-11-05", "--until", "2025-11-30", "--tz", "Europe/Berlin", "--db", db
+    )
+    s2 = {r["session_id"]: r for r in ber["rows"]}["sess-2"]
+    assert s2["messages"] == 2 and _dec(s2["cost_usd"]) == D("0.015")
+    assert s2["first_ts"] == "2025-11-05T00:30:00+01:00"
+
+
+def test_report_chats_filters_and_formats(db: str) -> None:
+    out = run_json("report", "chats", *NOV, "--member", "bob", "--db", db)
+    assert [r["session_id"] for r in out["rows"]] == ["sess-2"]
+    table = run("report", "chats", *NOV, "--db", db).stdout
+    assert "Cheap" in table and "44m 30s" in table
+    md = run("report", "chats", *NOV, "--db", db, "--format", "markdown").stdout
+    assert "| Chat |" in md
+
+
+def test_chat_show_lists_each_message_in_the_zone(db: str) -> None:
+    out = run_json("chat", "show", "c1", "--tz", "America/New_York", "--db", db)
+    assert out["report"] == "chat"
+    m1, m2 = out["rows"]
+    # 09:00Z is 04:00 in New York (EST, UTC-5, after 2025-11-02)
+    assert m1["time"] == "2025-11-03 04:00:00" and m1["ts"] == "2025-11-03T04:00:00-05:00"
+    assert (m1["message"], m1["model"], m1["input_tokens"], m1["cache_write_tokens"]) == ("msg-1", SONNET, 1000, 2000)
+    assert _dec(m1["cost_usd"]) == D("0.018") and m1["latency_ms"] == 4000
+    assert (m2["cache_read_tokens"], m2["cache_write_tokens"], m2["output_tokens"]) == (3000, 1000, 800)
+    assert (m2["message_tokens"], m2["context_tokens"], m2["file_tokens"]) == (200, 3000, 1000)
+    assert _dec(m2["cost_usd"]) == D("0.0395")
+    t = out["totals"]
+    assert (t["messages"], t["input_tokens"], t["cache_read_tokens"], t["cache_write_tokens"]) == (2, 1200, 3000, 3000)
+    assert t["output_tokens"] == 1300 and _dec(t["cost_usd"]) == D("0.0575") and t["latency_ms"] == 6500
+    ov = out["overview"]
+    assert ov["chat_title"] == "Q3 Marketing Analysis" and ov["duration"] == "44m 30s"
+    assert ov["input_tokens"] == 7200 and ov["members"] == "alice"
+
+
+def test_chat_show_unpriced_message_and_not_found(db: str) -> None:
+    out = run_json("chat", "show", "sess-2", "--db", db)
+    assert out["rows"][1]["cost_usd"] is None and _dec(out["totals"]["cost_usd"]) == D("0.015")
+    assert out["totals"]["unpriced_requests"] == 1 and "mistral-large-2411" in out["notes"][0]
+    res = run("chat", "show", "nope", "--db", db, expect=2)
+    assert "nope" in res.stderr and "report chats" in res.stderr
+
+
+def test_message_show_exact_cost_calculation(db: str) -> None:
+    out = run_json("message", "show", "msg-2", "--tz", "UTC", "--db", db)
+    assert out["report"] == "message"
+    lines = {r["bucket"]: r for r in out["rows"]}
+    # the 5m write bucket is 0 and left out; every other line: quantity x rate = amount
+    assert list(lines) == ["input_tokens", "cache_read_tokens", "cache_write_1h_tokens", "output_tokens",
+                           "web_search_requests"]  # fmt: skip
+    expect = {"input_tokens": (200, "3", "0.0006"), "cache_read_tokens": (3000, "0.3", "0.0009"),
+              "cache_write_1h_tokens": (1000, "6", "0.006"), "output_tokens": (800, "15", "0.012"),
+              "web_search_requests": (2, "0.01", "0.02")}  # fmt: skip
+    for bucket, (qty, rate, amount) in expect.items():
+        assert lines[bucket]["quantity"] == qty
+        assert _dec(lines[bucket]["rate_usd"]) == D(rate)
+        assert _dec(lines[bucket]["amount_usd"]) == D(amount)
+    assert lines["input_tokens"]["calculation"] == "200 × $3.00/M = $0.0006"
+    assert (
+        lines["web_search_requests"]["calculation"] == "2 × $0.01 = $0.02"
+        and lines["web_search_requests"]["unit"] == "call"
+    )
+    assert _dec(out["totals"]["amount_usd"]) == D("0.0395") == sum(_dec(r["amount_usd"]) for r in out["rows"])
+    ov = out["overview"]
+    assert ov["price_source"] == "https://platform.claude.com/docs/en/about-claude/pricing"
+    assert ov["service_tier"] == "standard" and ov["band"] == "base (total input ≤ 200,000 tokens)"
+    assert ov["latency_ms"] == 2500 and ov["event_id"] == "E-m2" and _dec(ov["cost_usd"]) == D("0.0395")
+    assert ov["file"] == "Annual_Report.pdf" and ov["file_bytes"] == 2300000 and ov["time"] == "2025-11-03 09:44:30"
+    assert "Cost (exact): $0.0006 + $0.0009 + $0.006 + $0.012 + $0.02 = $0.0395." in out["notes"]
+    inp = {r["part"]: r["tokens"] for r in out["input"]}
+    assert inp == {"Your message": 200, "Context": 3000, "Files": 1000, "Total": 4200}
+    outp = {r["part"]: r["tokens"] for r in out["output"]}
+    assert outp == {"Response": 500, "Tool outputs": 300, "Total output": 800, "of which reasoning": 100}
+    assert any("= billed input 4,200 = uncached 200 + cache read 3,000 + cache writes 1,000" in n for n in out["notes"])
+
+
+def test_message_show_long_context_band_by_event_id(db: str) -> None:
+    out = run_json("message", "show", "E-x2", "--db", db)
+    assert out["overview"]["band"] == "long context (total input > 200,000 tokens)"
+    lines = {r["bucket"]: r for r in out["rows"]}
+    assert _dec(lines["input_tokens"]["rate_usd"]) == D("6") and _dec(lines["output_tokens"]["rate_usd"]) == D("22.5")
+    # 150000*6/1e6 = 0.9, 50001*0.6/1e6 = 0.0300006, 1000*22.5/1e6 = 0.0225; JSON money has 6 places,
+    # the calculation text is exact
+    assert lines["cache_read_tokens"]["calculation"] == "50,001 × $0.60/M = $0.0300006"
+    assert _dec(out["totals"]["amount_usd"]) == D("0.952501")
+    assert "Cost (exact): $0.9 + $0.0300006 + $0.0225 = $0.9525006." in out["notes"]
+    assert any("did not report" in n for n in out["notes"])
+
+
+def test_message_show_unpriced_ambiguous_and_not_found(db: str) -> None:
+    out = run_json("message", "show", "E-n2", "--db", db)
+    assert out["rows"] == [] and out["totals"]["amount_usd"] is None
+    assert "unknown model 'mistral-large-2411'" in out["overview"]["unpriced_reason"]
+    assert any(n.startswith("Unpriced:") for n in out["notes"])
+    res = run("message", "show", "dup", "--db", db, expect=2)
+    assert "E-n1" in res.stderr and "E-n2" in res.stderr
+    res = run("message", "show", "missing", "--db", db, expect=2)
+    assert "missing" in res.stderr and "hint:" in res.stderr
+    table = run("message", "show", "msg-2", "--db", db).stdout
+    assert "200 × $3.00/M = $0.0006" in table and "Input breakdown" in table

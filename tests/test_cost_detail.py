@@ -1,0 +1,124 @@
+"""`usagectl cost`: one line per model × bucket × rate actually applied, worked out by hand.
+
+Rates (USD per 1M, pricing/*.toml): o3 $10/$40 before 2025-06-10, then $2/$8 (batch half:
+$1/$4); claude-sonnet-4-5 $3/$15, over 200k total input the whole request at $6/$22.50, cache
+read $0.60; web search $10 per 1k calls = $0.01 a call; gpt-4o $2.50/$10.
+
+C1 2025-06-09T12Z o3: 10,000 in × 10 = 0.10; 2,000 out × 40 = 0.08             -> 0.18
+C2 2025-06-11T12Z o3: 10,000 in × 2 = 0.02; 2,000 out × 8 = 0.016               -> 0.036
+C3 2025-06-12 o3 batch: 100,000 in × 1 = 0.10; 10,000 out × 4 = 0.04            -> 0.14
+C4 2025-06-15 sonnet: 150,000 in + 60,000 read = 210,000 > 200k: 150,000 × 6 = 0.90,
+   60,000 × 0.60 = 0.036, 1,000 out × 22.50 = 0.0225                            -> 0.9585
+C5 2025-06-16 gpt-4o: 18,092 in × 2.50 = 0.04523; 27,138 out × 10 = 0.27138     -> 0.31661
+C6 2025-06-20 sonnet: 1,000 in × 3 = 0.003; 500 out × 15 = 0.0075; 4 searches × 0.01 = 0.04 -> 0.0505
+C7 2025-06-30T23:30Z gpt-4o: 1,000 in × 2.50 = 0.0025 (July 1 in Europe/Berlin)
+C8 2025-06-21 mystery-model: unpriced
+Totals (UTC): o3 0.356, sonnet 1.009, gpt-4o 0.31911 -> 1.68411 (tool fees 0.04)
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.services import reports
+from usagectl.services.context import make_context
+from usagectl.services.costs import cost_detail
+
+EVENTS = [
+    {"event_id": "C1", "ts": "2025-06-09T12:00:00Z", "model_raw": "o3", "input_tokens": 10000, "output_tokens": 2000},
+    {"event_id": "C2", "ts": "2025-06-11T12:00:00Z", "model_raw": "o3-2025-04-16", "input_tokens": 10000,
+     "output_tokens": 2000},
+    {"event_id": "C3", "ts": "2025-06-12T12:00:00Z", "model_raw": "o3", "service_tier": "batch", "input_tokens": 100000,
+     "output_tokens": 10000},
+    {"event_id": "C4", "ts": "2025-06-15T12:00:00Z", "model_raw": "claude-sonnet-4-5", "input_tokens": 150000,
+     "cache_read_tokens": 60000, "output_tokens": 1000},
+    {"event_id": "C5", "ts": "2025-06-16T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 18092, "output_tokens": 27138},
+    {"event_id": "C6", "ts": "2025-06-20T12:00:00Z", "model_raw": "claude-sonnet-4-5", "input_tokens": 1000,
+     "output_tokens": 500, "web_search_requests": 4},
+    {"event_id": "C7", "ts": "2025-06-30T23:30:00Z", "model_raw": "gpt-4o", "input_tokens": 1000},
+    {"event_id": "C8", "ts": "2025-06-21T12:00:00Z", "model_raw": "mystery-model", "input_tokens": 500},
+]  # fmt: skip
+TOTAL_UTC = Decimal("1.68411")  # 0.356 + 1.009 + 0.31911
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, db_path: Path) -> Path:
+    (tmp_path / "work" / "usagectl.toml").write_text('[display]\ntimezone = "UTC"\n', encoding="utf-8")
+    run("import", str(write_jsonl(tmp_path / "c.jsonl", EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def test_lines_per_model_bucket_and_rate(loaded: Path) -> None:
+    rep = cost_detail(make_context(None, loaded), reports.ReportRequest(), "2025-06")
+    assert [(r["model"], r["line"]) for r in rep.rows] == [
+        ("claude-sonnet-4-5", "Input tokens: 1,000 × $3.00/M = $0.003"),
+        ("claude-sonnet-4-5", "Input tokens (over 200,000 input): 150,000 × $6.00/M = $0.90"),
+        ("claude-sonnet-4-5", "Cache read tokens (over 200,000 input): 60,000 × $0.60/M = $0.036"),
+        ("claude-sonnet-4-5", "Output tokens: 500 × $15.00/M = $0.0075"),
+        ("claude-sonnet-4-5", "Output tokens (over 200,000 input): 1,000 × $22.50/M = $0.0225"),
+        ("claude-sonnet-4-5", "Web search calls: 4 × $0.01 = $0.04"),
+        ("o3", "Input tokens (before 2025-06-10): 10,000 × $10.00/M = $0.10"),
+        ("o3", "Input tokens (from 2025-06-10): 10,000 × $2.00/M = $0.02"),
+        ("o3", "Input tokens (batch, from 2025-06-10): 100,000 × $1.00/M = $0.10"),
+        ("o3", "Output tokens (before 2025-06-10): 2,000 × $40.00/M = $0.08"),
+        ("o3", "Output tokens (from 2025-06-10): 2,000 × $8.00/M = $0.016"),
+        ("o3", "Output tokens (batch, from 2025-06-10): 10,000 × $4.00/M = $0.04"),
+        ("gpt-4o", "Input tokens: 19,092 × $2.50/M = $0.04773"),  # C5 + C7
+        ("gpt-4o", "Output tokens: 27,138 × $10.00/M = $0.27138"),
+    ]
+    # the total is the sum of the lines, exactly
+    assert sum(r["amount_usd"] for r in rep.rows) == rep.totals["cost_usd"] == TOTAL_UTC
+    assert rep.totals["tool_fees_usd"] == Decimal("0.04")
+    assert rep.totals["token_cost_usd"] == TOTAL_UTC - Decimal("0.04")
+    models = {m["model"]: m for m in rep.sections[0].rows}
+    assert models["claude-sonnet-4-5"]["cost_usd"] == Decimal("1.009")  # 0.9585 + 0.0505
+    assert models["o3"]["cost_usd"] == Decimal("0.356")  # 0.18 + 0.036 + 0.14
+    assert models["gpt-4o"]["cost_usd"] == Decimal("0.31911")  # 0.31661 + 0.0025
+    assert models["claude-sonnet-4-5"]["cost_share_pct"] == Decimal("59.91")  # 1.009 / 1.68411 = 59.913 %
+    assert models["o3"]["cost_share_pct"] == Decimal("21.14")  # 0.356 / 1.68411 = 21.139 %
+    assert models["mystery-model"]["cost_usd"] is None
+    assert rep.totals["unpriced_requests"] == 1
+    assert "mystery-model" in rep.notes[0]
+
+
+def test_total_equals_report_month(loaded: Path) -> None:
+    ctx = make_context(None, loaded)
+    for tz in ("UTC", "Europe/Berlin"):
+        req = reports.ReportRequest(tz=tz)
+        assert (
+            cost_detail(ctx, req, "2025-06").totals["cost_usd"] == reports.month(ctx, req, "2025-06").totals["cost_usd"]
+        )
+
+
+def test_time_zone_moves_the_last_event_out_of_june(loaded: Path) -> None:
+    out = run_json("cost", "--month", "2025-06", "--tz", "Europe/Berlin", "--db", str(loaded))
+    lines = [r["line"] for r in out["rows"] if r["model"] == "gpt-4o"]
+    assert lines[0] == "Input tokens: 18,092 × $2.50/M = $0.04523"  # C7 is 2025-07-01 01:30 in Berlin
+    assert out["totals"]["cost_usd"] == 1.68161  # 1.68411 - 0.0025
+    month = run_json("report", "month", "--month", "2025-06", "--tz", "Europe/Berlin", "--db", str(loaded))
+    assert month["totals"]["cost_usd"] == out["totals"]["cost_usd"]
+
+
+def test_since_until_and_filters(loaded: Path) -> None:
+    out = run_json("cost", "--since", "2025-06-10", "--until", "2025-06-12", "--db", str(loaded))
+    assert [r["line"] for r in out["rows"]] == [
+        "Input tokens (from 2025-06-10): 10,000 × $2.00/M = $0.02",
+        "Input tokens (batch, from 2025-06-10): 100,000 × $1.00/M = $0.10",
+        "Output tokens (from 2025-06-10): 2,000 × $8.00/M = $0.016",
+        "Output tokens (batch, from 2025-06-10): 10,000 × $4.00/M = $0.04",
+    ]
+    assert out["totals"]["cost_usd"] == 0.176  # C2 0.036 + C3 0.14
+    only = run_json("cost", "--month", "2025-06", "--model", "gpt-4o", "--db", str(loaded))
+    assert only["totals"]["cost_usd"] == 0.31911
+    assert "either --month or --since" in run("cost", "--month", "2025-06", "--since", "2025-06-01",
+                                              "--db", str(loaded), expect=2).stderr  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
+def test_formats(loaded: Path, fmt: str) -> None:
+    out = run("cost", "--month", "2025-06", "--format", fmt, "--db", str(loaded)).stdout
+    assert "Input tokens: 19,092 × $2.50/M = $0.04773" in out

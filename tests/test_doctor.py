@@ -1,0 +1,106 @@
+"""`usagectl doctor`: every check on a fixture whose findings are known by construction.
+
+Range 2025-11-01 – 2025-11-07 (config zone UTC):
+* agent-a has events on 11-01, 11-02, 11-05 -> gaps 11-03 – 11-04 and 11-06 – 11-07 (4 days);
+  agent-b starts on 11-04 (23:30Z) and has 11-06 -> gaps 11-05 and 11-07. In Europe/Berlin
+  11-04 23:30Z is 11-05 00:30, so agent-b starts on 11-05 and only 11-07 is missing.
+* mystery-model (unpriced): 1 request, 500 tokens.
+* carol has no team (alice is mapped in the config, bob's event names one).
+* agent-a / gpt-4o: computed 0.0025 + 0.005 = 0.0075 vs reported 0.0025 + 0.05 = 0.0525 ->
+  -0.045 (-85.7 %): a finding. agent-b / gpt-4o-mini: computed 0.15 vs reported 0.158:
+  -0.008 is 5.1 % but not more than $0.01: no finding.
+* one event in 2099: in the future. One bad line: rejected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+
+EVENTS = [
+    {"event_id": "A1", "ts": "2025-11-01T10:00:00Z", "source": "agent-a", "model_raw": "gpt-4o", "input_tokens": 1000,
+     "member": "alice", "reported_cost_usd": "0.0025"},
+    {"event_id": "A2", "ts": "2025-11-02T10:00:00Z", "source": "agent-a", "model_raw": "gpt-4o", "input_tokens": 2000,
+     "member": "carol", "reported_cost_usd": "0.05"},
+    {"event_id": "A3", "ts": "2025-11-05T10:00:00Z", "source": "agent-a", "model_raw": "mystery-model",
+     "input_tokens": 500, "member": "bob", "team": "growth"},
+    {"event_id": "B1", "ts": "2025-11-04T23:30:00Z", "source": "agent-b", "model_raw": "gpt-4o-mini",
+     "input_tokens": 1000000, "reported_cost_usd": "0.158"},
+    {"event_id": "B2", "ts": "2025-11-06T10:00:00Z", "source": "agent-b", "model_raw": "gpt-4o-mini",
+     "input_tokens": 10},
+    {"event_id": "F1", "ts": "2099-01-01T00:00:00Z", "source": "agent-a", "model_raw": "gpt-4o", "input_tokens": 1},
+    "this line is not JSON",
+]  # fmt: skip
+RANGE = ("--since", "2025-11-01", "--until", "2025-11-07")
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, db_path: Path) -> Path:
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[display]\ntimezone = "UTC"\n\n[members.alice]\nteam = "platform"\n', encoding="utf-8"
+    )
+    run("import", str(write_jsonl(tmp_path / "d.jsonl", EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def _by_check(out: dict) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    found: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for row in out["rows"]:
+        found.setdefault(row["check"], []).append(row)
+    return found
+
+
+def test_every_check(loaded: Path) -> None:
+    out = run_json("doctor", *RANGE, "--db", str(loaded))
+    found = _by_check(out)
+    gaps = {r["subject"]: r for r in found["gaps"]}
+    assert gaps["agent-a"]["count"] == 4
+    assert gaps["agent-a"]["detail"] == (
+        "4 day(s) without data: 2025-11-03 – 2025-11-04 (2 days), 2025-11-06 – 2025-11-07 (2 days)"
+    )
+    assert gaps["agent-b"]["data"]["days"] == ["2025-11-05", "2025-11-07"]
+    assert [(r["subject"], r["count"]) for r in found["unpriced"]] == [("mystery-model", 1)]
+    assert "usagectl pricing check" in found["unpriced"][0]["fix"]
+    assert [r["subject"] for r in found["no-team"]] == ["carol"]
+    assert '[members.carol] team = "..."' in found["no-team"][0]["fix"]
+    [mismatch] = found["cost-mismatch"]
+    assert mismatch["subject"] == "agent-a / gpt-4o"
+    assert mismatch["data"]["diff_usd"] == -0.045  # 0.0075 - 0.0525
+    assert "-85.7%" in mismatch["detail"]
+    assert "usagectl reconcile" in mismatch["fix"]
+    [future] = found["future"]
+    assert (future["severity"], future["subject"], future["count"]) == ("error", "agent-a", 1)
+    assert found["rejects"][0]["count"] == 1 and "usagectl db rejects" in found["rejects"][0]["fix"]
+    [tz] = found["timezone"]
+    assert tz["severity"] == "info" and tz["subject"] == "UTC" and "[display] timezone" in tz["data"]["origin"]
+    assert out["rows"][0]["severity"] == "error"  # worst first
+    assert out["totals"] == {"error": 1, "warning": 5, "info": 2}
+
+
+def test_time_zone_moves_a_day_and_is_reported(loaded: Path) -> None:
+    out = run_json("doctor", *RANGE, "--tz", "Europe/Berlin", "--db", str(loaded))
+    gaps = {r["subject"]: r for r in _by_check(out)["gaps"]}
+    assert gaps["agent-b"]["data"]["days"] == ["2025-11-07"]
+    tz = _by_check(out)["timezone"][0]
+    assert (tz["subject"], tz["data"]["origin"]) == ("Europe/Berlin", "--tz")
+
+
+def test_strict_exit_code(loaded: Path, tmp_path: Path) -> None:
+    run("doctor", *RANGE, "--db", str(loaded))  # a report: exit 0
+    res = run("doctor", *RANGE, "--strict", "--db", str(loaded), expect=1)
+    assert "warning or worse" in res.stderr
+    clean = tmp_path / "clean.duckdb"
+    ev = [{"event_id": f"K{d}", "ts": f"2025-11-0{d}T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10}
+          for d in range(1, 8)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "k.jsonl", ev)), "--db", str(clean))
+    out = run_json("doctor", *RANGE, "--db", str(clean))
+    assert [r["check"] for r in out["rows"]] == ["timezone"]
+    run("doctor", *RANGE, "--strict", "--db", str(clean))
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
+def test_formats(loaded: Path, fmt: str) -> None:
+    assert "mystery-model" in run("doctor", *RANGE, "--format", fmt, "--db", str(loaded)).stdout

@@ -1,0 +1,125 @@
+"""`report integrations` and `report platforms` on a fixture worked out by hand.
+
+Rates per 1M: gpt-4o $2.50 in / $10 out; gpt-4o-mini $0.15 / $0.60.
+
+I1  11-03 gmail   gpt-4o 1000 in 100 out  = 0.0025 + 0.001 = 0.0035   latency 100 success
+I2  11-04 gmail   gpt-4o 2000 / 200       = 0.005 + 0.002  = 0.007    latency 200 success
+I3  11-05 gmail   gpt-4o 500 / 0          = 0.00125                   latency 300 error timeout
+I4  11-06 gmail   gpt-4o 1500 / 100       = 0.00375 + 0.001 = 0.00475 latency 400 success
+    gmail: 4 req, 5,400 tokens, $0.0165; p50 of 100..400 = 250; p95 = 300 + 0.85 × 100 = 385; errors 1/4 = 25 %
+I5  11-07 slack   mini 10000 / 1000       = 0.0015 + 0.0006 = 0.0021  latency 50 error rate_limit
+I6  11-08 slack   mini 20000 / 0          = 0.003                     no latency, no status
+    slack: 2 req, 31,000 tokens, $0.0051; p50 = p95 = 50; errors 1 of 1 known = 100 %
+I7  11-09 web     gpt-4o 4000 / 400       = 0.01 + 0.004 = 0.014      latency 1000 success
+I8  11-10 mobile  mini 1000 / 500 voice   = 0.00015 + 0.0003 = 0.00045 latency 2000 success
+I9  11-11 mobile  mini 2000 / 0 not voice = 0.0003                    latency 3000 error timeout
+I10 11-12 api     mystery-model 700 in    unpriced                     success
+I11 2025-11-30T23:30Z notion gpt-4o 1000 in = 0.0025 latency 500 (2025-12-01 08:30 in Asia/Tokyo)
+I12 2025-10-31T20:00Z notion gpt-4o 2000 in = 0.005 latency 700 (2025-11-01 05:00 in Asia/Tokyo)
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.services import integrations, reports
+from usagectl.services.context import make_context
+
+
+def _ev(eid: str, ts: str, model: str, inp: int, out: int, **kw: object) -> dict[str, object]:
+    return {"event_id": eid, "ts": ts, "model_raw": model, "input_tokens": inp, "output_tokens": out} | kw
+
+
+GM = {"integration": "gmail", "platform": "integration"}
+SL = {"integration": "slack", "platform": "integration"}
+NO = {"integration": "notion", "platform": "integration"}
+EVENTS = [
+    _ev("I1", "2025-11-03T10:00:00Z", "gpt-4o", 1000, 100, latency_ms=100, status="success", **GM),
+    _ev("I2", "2025-11-04T10:00:00Z", "gpt-4o", 2000, 200, latency_ms=200, status="success", **GM),
+    _ev("I3", "2025-11-05T10:00:00Z", "gpt-4o", 500, 0, latency_ms=300, status="error", error_type="timeout", **GM),
+    _ev("I4", "2025-11-06T10:00:00Z", "gpt-4o", 1500, 100, latency_ms=400, status="success", **GM),
+    _ev("I5", "2025-11-07T10:00:00Z", "gpt-4o-mini", 10000, 1000, latency_ms=50, status="error",
+        error_type="rate_limit", **SL),
+    _ev("I6", "2025-11-08T10:00:00Z", "gpt-4o-mini", 20000, 0, **SL),
+    _ev("I7", "2025-11-09T10:00:00Z", "gpt-4o", 4000, 400, latency_ms=1000, status="success", platform="web"),
+    _ev("I8", "2025-11-10T10:00:00Z", "gpt-4o-mini", 1000, 500, latency_ms=2000, status="success", platform="mobile",
+        extra={"voice": True, "audio_seconds": 12}),
+    _ev("I9", "2025-11-11T10:00:00Z", "gpt-4o-mini", 2000, 0, latency_ms=3000, status="error", error_type="timeout",
+        platform="mobile", extra={"voice": False}),
+    _ev("I10", "2025-11-12T10:00:00Z", "mystery-model", 700, 0, status="success", platform="api"),
+    _ev("I11", "2025-11-30T23:30:00Z", "gpt-4o", 1000, 0, latency_ms=500, status="success", **NO),
+    _ev("I12", "2025-10-31T20:00:00Z", "gpt-4o", 2000, 0, latency_ms=700, status="success", **NO),
+]  # fmt: skip
+NOV = ("--since", "2025-11-01", "--until", "2025-11-30")
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, db_path: Path) -> Path:
+    (tmp_path / "work" / "usagectl.toml").write_text('[display]\ntimezone = "UTC"\n', encoding="utf-8")
+    run("import", str(write_jsonl(tmp_path / "i.jsonl", EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def test_integrations_by_hand(loaded: Path) -> None:
+    req = reports.ReportRequest(since="2025-11-01", until="2025-11-30")
+    rep = integrations.integrations(make_context(None, loaded), req)
+    rows = {r["integration"]: r for r in rep.rows}
+    assert [r["integration"] for r in rep.rows] == ["slack", "gmail", "notion"]  # by tokens
+    gm = rows["gmail"]
+    assert (gm["requests"], gm["total_tokens"], gm["cost_usd"]) == (4, 5400, Decimal("0.0165"))
+    assert (gm["latency_p50_ms"], gm["latency_p95_ms"]) == (250.0, 385.0)
+    assert gm["error_rate_pct"] == Decimal("25.00")
+    assert gm["top_error_types"] == "timeout 1"
+    sl = rows["slack"]
+    assert (sl["requests"], sl["total_tokens"], sl["cost_usd"]) == (2, 31000, Decimal("0.0051"))
+    assert (sl["latency_p50_ms"], sl["latency_p95_ms"]) == (50.0, 50.0)
+    assert sl["error_rate_pct"] == Decimal("100.00")  # the one request with a known status failed
+    assert sl["token_share_pct"] == Decimal("82.89")  # 31,000 / 37,400
+    assert rows["notion"]["cost_usd"] == Decimal("0.0025")  # I11 only (I12 is October in UTC)
+    t = rep.totals
+    assert (t["requests"], t["total_tokens"], t["cost_usd"]) == (7, 37400, Decimal("0.0241"))
+    # latencies 50 100 200 300 400 500: p50 = 250, p95 at 4.75 -> 400 + 0.75 × 100 = 475
+    assert (t["latency_p50_ms"], t["latency_p95_ms"]) == (250.0, 475.0)
+    assert t["error_rate_pct"] == Decimal("33.33")  # 2 errors / 6 requests with a status
+    errors = [(r["integration"], r["error_type"], r["requests"]) for r in rep.sections[0].rows]
+    assert errors == [("slack", "rate_limit", 1), ("gmail", "timeout", 1)]
+    # I7 + I8 + I9 + I10: 4 requests, 4,400 + 1,500 + 2,000 + 700 tokens
+    assert any("4 requests, 8,600 tokens" in n for n in rep.notes)
+    assert not any("Unpriced" in n for n in rep.notes)
+
+
+def test_integrations_in_tokyo(loaded: Path) -> None:
+    out = run_json("report", "integrations", *NOV, "--tz", "Asia/Tokyo", "--db", str(loaded))
+    notion = next(r for r in out["rows"] if r["integration"] == "notion")
+    assert (notion["requests"], notion["total_tokens"], notion["cost_usd"]) == (1, 2000, 0.005)  # I12, not I11
+    assert notion["latency_p50_ms"] == 700.0
+    assert out["report"] == "integrations" and out["filters"]["tz"] == "Asia/Tokyo"
+
+
+def test_platforms_with_voice(loaded: Path) -> None:
+    out = run_json("report", "platforms", *NOV, "--db", str(loaded))
+    rows = {r["platform"]: r for r in out["rows"]}
+    assert list(rows) == ["integration", "web", "mobile", "api"]
+    mob = rows["mobile"]
+    assert (mob["requests"], mob["total_tokens"], mob["cost_usd"]) == (2, 3500, 0.00075)
+    assert (mob["voice_requests"], mob["voice_tokens"], mob["voice_cost_usd"]) == (1, 1500, 0.00045)
+    assert (mob["latency_p50_ms"], mob["latency_p95_ms"]) == (2500.0, 2950.0)  # 2000 + 0.95 × 1000
+    assert mob["error_rate_pct"] == 50.0
+    assert rows["web"]["voice_cost_usd"] == 0
+    assert rows["api"]["cost_usd"] is None and rows["api"]["unpriced_requests"] == 1
+    t = out["totals"]
+    assert (t["requests"], t["total_tokens"], t["cost_usd"]) == (11, 46000, 0.03885)  # 0.0241 + 0.014 + 0.00075
+    assert t["voice_cost_usd"] == 0.00045
+    assert any("mystery-model" in n for n in out["notes"])
+    only = run_json("report", "platforms", *NOV, "--platform", "mobile", "--db", str(loaded))
+    assert [r["platform"] for r in only["rows"]] == ["mobile"]
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
+def test_formats(loaded: Path, fmt: str) -> None:
+    assert "gmail" in run("report", "integrations", *NOV, "--format", fmt, "--db", str(loaded)).stdout
+    assert "mobile" in run("report", "platforms", *NOV, "--format", fmt, "--db", str(loaded)).stdout

@@ -1,0 +1,243 @@
+"""`usagectl invoice` and `usagectl payment`, on months worked out by hand to the cent.
+
+October 2026 (UTC), rates per 1M: gpt-4o $2.50 / $10; claude-sonnet-4-5 $3 / $15, cache read
+$0.30, web search $0.01 a call.
+
+E1 10-05 gpt-4o chat:     1,234,567 in × 2.5 = 3.0864175; 123,456 out × 10 = 1.23456  -> 4.3209775
+E2 10-20 gpt-4o search:   400,000 in = 1.00; 50,000 out = 0.50                         -> 1.50
+E3 10-07 sonnet chat:     100,000 in = 0.30; 20,000 out = 0.30; 50,000 read = 0.015    -> 0.615
+E4 10-21 sonnet search:   2,000 out = 0.03; 2 web searches = 0.02                      -> 0.05
+E5 10-22 mystery-model chat: unpriced, not charged
+
+Lines (half-up to the cent): gpt-4o 5.8209775 -> 5.82; sonnet 0.665 -> 0.67 (half-even
+would say 0.66). Subtotal 6.49. Credits: "expired promo" $10 expires 10-30 (before the month's
+end: not applied), "launch promo" $5 expires 12-31: 5.00 applied. Taxable 1.49; VAT 19 % =
+0.2831 -> 0.28. Total 1.77. Payment 10-15 $1.00 -> balance 0.77 (the 11-03 payment is after the
+invoice date). Features: chat 4.9359775, search 1.55 -> floors 4.93 + 1.55 = 6.48, the missing
+cent to chat (largest remainder) -> 4.94 + 1.55 = 6.49. Buckets: input 4.3864175, output
+2.06456, cache read 0.015, web 0.02 -> floors 4.38 + 2.06 + 0.01 + 0.02 = 6.47, two cents to
+the largest remainders (input .0064175, cache read .005) -> 4.39 + 2.06 + 0.02 + 0.02 = 6.49.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.services.context import make_context
+from usagectl.services.invoice import Credit, InvoiceRequest, _apply_credits, _Month, allocate, invoice
+
+D = Decimal
+EVENTS = [
+    {"event_id": "E1", "ts": "2026-10-05T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1234567,
+     "output_tokens": 123456, "feature": "chat"},
+    {"event_id": "E2", "ts": "2026-10-20T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400000,
+     "output_tokens": 50000, "feature": "search"},
+    {"event_id": "E3", "ts": "2026-10-07T10:00:00Z", "model_raw": "claude-sonnet-4-5", "input_tokens": 100000,
+     "output_tokens": 20000, "cache_read_tokens": 50000, "feature": "chat"},
+    {"event_id": "E4", "ts": "2026-10-21T10:00:00Z", "model_raw": "claude-sonnet-4-5", "output_tokens": 2000,
+     "web_search_requests": 2, "feature": "search"},
+    {"event_id": "E5", "ts": "2026-10-22T10:00:00Z", "model_raw": "mystery-model", "input_tokens": 1000,
+     "feature": "chat"},
+]  # fmt: skip
+CONFIG = """
+[display]
+timezone = "UTC"
+
+[tax]
+rate = 19.0
+label = "VAT"
+
+[[credits]]
+amount = 10.00
+expires = 2026-10-30
+label = "expired promo"
+
+[[credits]]
+amount = 5.00
+expires = 2026-12-31
+label = "launch promo"
+"""
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def _setup(tmp_path: Path, db_path: Path, events: list[dict[str, object]], config: str) -> Path:
+    (tmp_path / "work" / "usagectl.toml").write_text(config, encoding="utf-8")
+    run("import", str(write_jsonl(tmp_path / "ev.jsonl", events)), "--db", str(db_path))
+    return db_path
+
+
+@pytest.fixture
+def october(tmp_path: Path, db_path: Path) -> Path:
+    _setup(tmp_path, db_path, EVENTS, CONFIG)
+    run("payment", "add", "2026-10-15", "1.00", "--note", "wire 123", "--db", str(db_path))
+    run("payment", "add", "2026-11-03", "$0.50", "--db", str(db_path))
+    return db_path
+
+
+def test_hand_worked_month(october: Path) -> None:
+    rep = invoice(make_context(None, october), InvoiceRequest(month="2026-10", now=NOW))
+    lines = {r["model"]: r["amount_usd"] for r in rep.rows}
+    assert lines == {"gpt-4o": D("5.82"), "claude-sonnet-4-5": D("0.67"), "mystery-model": None}
+    t = rep.totals
+    assert t["subtotal_usd"] == D("6.49") == sum(v for v in lines.values() if v is not None)
+    assert (t["credits_usd"], t["taxable_usd"], t["tax_usd"], t["total_usd"]) == (D("5.00"), D("1.49"), D("0.28"),
+                                                                                D("1.77"))  # fmt: skip
+    assert (t["previous_balance_usd"], t["payments_usd"], t["balance_usd"]) == (D(0), D("1.00"), D("0.77"))
+    sections = {s.key: s for s in rep.sections}
+    summary = [(r["item"], r["amount_usd"]) for r in sections["summary"].rows]
+    assert summary == [
+        ("Usage subtotal", D("6.49")),
+        ("Credit: launch promo (expires 2026-12-31)", D("-5.00")),
+        ("VAT 19% of 1.49", D("0.28")),
+        ("Invoice total", D("1.77")),
+        ("Previous balance", D(0)),
+        ("Payment 2026-10-15 (wire 123)", D("-1.00")),
+        ("Balance due", D("0.77")),
+    ]
+    features = {r["feature"]: r["amount_usd"] for r in sections["features"].rows}
+    assert features == {"chat": D("4.94"), "search": D("1.55")}
+    tokens = {r["item"]: (r["quantity"], r["amount_usd"]) for r in sections["tokens"].rows}
+    assert tokens == {
+        "Input tokens": (1734567, D("4.39")),
+        "Output tokens": (195456, D("2.06")),
+        "Cache read tokens": (50000, D("0.02")),
+        "Web search calls": (2, D("0.02")),
+        "Unpriced usage (not charged)": (1000, None),
+    }
+    credits = {r["label"]: (r["applied_usd"], r["remaining_usd"], r["status"]) for r in sections["credits"].rows}
+    assert credits == {"expired promo": (D(0), D("10.00"), "expired"), "launch promo": (D("5.00"), D(0), "used up")}
+    assert [p["paid_on"] for p in sections["payments"].rows] == [date(2026, 10, 15)]
+    assert any("mystery-model" in n for n in rep.notes)
+
+
+def test_json_and_formats(october: Path) -> None:
+    out = run_json("invoice", "--month", "2026-10", "--db", str(october))
+    assert out["report"] == "invoice"
+    assert (out["totals"]["total_usd"], out["totals"]["balance_usd"]) == (1.77, 0.77)
+    assert [r["amount_usd"] for r in out["features"]] == [4.94, 1.55]
+    for fmt in ("table", "csv", "markdown"):
+        assert "gpt-4o" in run("invoice", "--month", "2026-10", "--format", fmt, "--db", str(october)).stdout
+
+
+def test_filtered_invoice_is_a_statement_without_credits_or_balance(october: Path) -> None:
+    out = run_json("invoice", "--month", "2026-10", "--feature", "search", "--db", str(october))
+    # gpt-4o 1.50 + sonnet 0.05 = 1.55; VAT 19 % = 0.2945 -> 0.29; total 1.84
+    t = out["totals"]
+    assert (t["subtotal_usd"], t["credits_usd"], t["tax_usd"], t["total_usd"]) == (1.55, 0, 0.29, 1.84)
+    assert t["balance_usd"] is None and "payments" not in out
+
+
+CARRY_EVENTS = [
+    {"event_id": "O", "ts": "2026-10-10T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000000},  # 2.50
+    {"event_id": "N", "ts": "2026-11-10T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1600000},  # 4.00
+]
+CARRY_CONFIG = """
+[display]
+timezone = "UTC"
+[tax]
+rate = 19
+[[credits]]
+amount = 4
+expires = 2026-12-31
+label = "X"
+[[credits]]
+amount = 1.00
+expires = "2026-11-15"
+label = "Y"
+"""
+
+
+def test_credit_carries_to_the_next_month_and_balance_accumulates(tmp_path: Path, db_path: Path) -> None:
+    _setup(tmp_path, db_path, CARRY_EVENTS, CARRY_CONFIG)
+    run("payment", "add", "2026-11-10", "1", "--db", str(db_path))
+    ctx = make_context(None, db_path)
+    # October 2.50: Y (expires first) 1.00, then X 1.50 -> nothing left to pay, total 0
+    oct_ = invoice(ctx, InvoiceRequest(month="2026-10", now=NOW)).totals
+    assert (oct_["credits_usd"], oct_["tax_usd"], oct_["total_usd"], oct_["balance_usd"]) == (D("2.50"), 0, 0, 0)
+    # November 4.00: Y expired on 11-15, X has 2.50 left -> taxable 1.50; tax 0.285 -> 0.29 (half-up)
+    nov = invoice(ctx, InvoiceRequest(month="2026-11", now=NOW)).totals
+    assert (nov["credits_usd"], nov["taxable_usd"], nov["tax_usd"], nov["total_usd"]) == (D("2.50"), D("1.50"),
+                                                                                        D("0.29"), D("1.79"))  # fmt: skip
+    assert (nov["previous_balance_usd"], nov["payments_usd"], nov["balance_usd"]) == (0, D(1), D("0.79"))
+    # December, no usage: previous balance 0 + 1.79 - 1.00 = 0.79, still due
+    dec = invoice(ctx, InvoiceRequest(month="2026-12", now=NOW)).totals
+    assert (dec["previous_balance_usd"], dec["total_usd"], dec["balance_usd"]) == (D("0.79"), 0, D("0.79"))
+
+
+def test_billing_start_skips_earlier_months(tmp_path: Path, db_path: Path) -> None:
+    _setup(tmp_path, db_path, CARRY_EVENTS, CARRY_CONFIG + '[billing]\nstart = "2026-11"\n')
+    run("payment", "add", "2026-11-10", "1", "--db", str(db_path))
+    nov = run_json("invoice", "--month", "2026-11", "--db", str(db_path))["totals"]
+    # X unused in October (not billed): 4.00 covers November's 4.00; paid 1.00 -> 1.00 in credit
+    assert (nov["credits_usd"], nov["total_usd"], nov["balance_usd"]) == (4, 0, -1)
+
+
+def test_credit_rules_granted_and_order() -> None:
+    months = [_Month(date(2026, m, 1), date(2026, m, 28), [], [], {}, D(s)) for m, s in ((1, "3.00"), (2, "3.00"))]
+    credits = [
+        Credit(0, "late", D("2.00"), date(2026, 12, 31), granted=date(2026, 2, 1)),
+        Credit(1, "early", D("1.00"), date(2026, 6, 30)),
+    ]
+    log = _apply_credits(months, credits)
+    # January: "late" not granted yet, "early" 1.00; February: "early" used up, "late" 2.00
+    assert [m.credit for m in months] == [D("1.00"), D("2.00")]
+    assert log == {0: [D(0), D("2.00")], 1: [D("1.00"), D(0)]}
+
+
+def test_allocate_adds_up_exactly() -> None:
+    assert allocate([D("4.9359775"), D("1.55")], D("6.49")) == [D("4.94"), D("1.55")]
+    # three lines of 0.004 half-up to 0.00 each: a split of 0.012 must still add up to 0.00
+    assert allocate([D("0.012")], D("0.00")) == [D("0.00")]
+    assert sum(allocate([D("0.333"), D("0.333"), D("0.334")], D("1.00"))) == D("1.00")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("[[credits]]\namount = -5\nexpires = 2026-12-31\n", "credits[0] amount: must be greater than 0"),
+        ("[[credits]]\namount = 5\n", "credits[0]: expires is missing"),
+        (
+            "[[credits]]\namount = 5\nexpires = 2026-12-31\n[[credits]]\namount = 1.001\nexpires = 2026-12-31\n",
+            "credits[1] amount: at most 2 decimals",
+        ),
+        ('[[credits]]\namount = 5\nexpires = "soon"\n', "credits[0] expires: must be a date"),
+        ("[[credits]]\namount = 5\nexpires = 2026-12-31\nvalue = 3\n", "credits[0]: unknown key(s) value"),
+        ('[tax]\nrate = "abc"\n', "[tax] rate: must be a number"),
+        ('[billing]\nstart = "2026-13"\n', "[billing] start"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path: Path, db_path: Path, snippet: str, message: str) -> None:
+    _setup(tmp_path, db_path, CARRY_EVENTS, '[display]\ntimezone = "UTC"\n')
+    (tmp_path / "work" / "usagectl.toml").write_text(snippet, encoding="utf-8")
+    assert message in run("invoice", "--month", "2026-11", "--db", str(db_path), expect=2).stderr
+
+
+def test_payments_add_and_list(tmp_path: Path, db_path: Path) -> None:
+    res = run("payment", "add", "2026-11-03", "$1,250.50", "--note", "INV-7", "--db", str(db_path))
+    assert "Recorded payment #1: 2026-11-03 $1,250.50 (INV-7)" in res.stderr
+    run("payment", "add", "--db", str(db_path), "--", "20261001", "-20")  # a refund (-- before a negative amount)
+    out = run_json("payment", "list", "--db", str(db_path))
+    assert [(r["payment_id"], r["paid_on"], r["amount_usd"]) for r in out["rows"]] == [
+        (2, "2026-10-01", -20),
+        (1, "2026-11-03", 1250.5),
+    ]
+    assert out["totals"]["amount_usd"] == 1230.5
+    assert len(run_json("payment", "list", "--since", "2026-11-01", "--db", str(db_path))["rows"]) == 1
+    assert "not an amount" in run("payment", "add", "2026-11-03", "lots", "--db", str(db_path), expect=2).stderr
+    assert "2 decimals" in run("payment", "add", "2026-11-03", "1.005", "--db", str(db_path), expect=2).stderr
+    assert "not a date" in run("payment", "add", "someday", "5", "--db", str(db_path), expect=2).stderr
+
+
+def test_invoice_month_follows_the_time_zone(tmp_path: Path, db_path: Path) -> None:
+    # 2026-10-31T23:30Z is October in UTC but 2026-11-01 00:30 in Europe/Berlin (CET, +1)
+    ev = [{"event_id": "B", "ts": "2026-10-31T23:30:00Z", "model_raw": "gpt-4o", "input_tokens": 1000000}]  # $2.50
+    _setup(tmp_path, db_path, ev, '[display]\ntimezone = "UTC"\n')
+    assert run_json("invoice", "--month", "2026-10", "--db", str(db_path))["totals"]["subtotal_usd"] == 2.5
+    berlin = ("--tz", "Europe/Berlin", "--db", str(db_path))
+    assert run_json("invoice", "--month", "2026-10", *berlin)["totals"]["subtotal_usd"] == 0
+    assert run_json("invoice", "--month", "2026-11", *berlin)["totals"]["subtotal_usd"] == 2.5

@@ -1,0 +1,329 @@
+"""`report daily|weekly|monthly|hourly|compare` on a fixture worked out by hand.
+
+Every priced event is gpt-4o input only: $2.50 per 1M tokens, so cost = tokens × 2.5 / 1e6
+(400,000 tokens = $1.00). 1 November 2025 is a Saturday.
+
+  2025-09-30 12:00Z   400,000  $1.00
+  2025-10-31 12:00Z   800,000  $2.00   (the day before the daily range)
+  d1  11-01 Sat 12:00Z 400,000  $1.00
+  d2  11-02 Sun        480,000  $1.20
+  d3  11-03 Mon        320,000  $0.80  + 5,000 tokens of mistral-large-2411 (unpriced)
+  d4  11-04 Tue        400,000  $1.00  + 40,000 $0.10 at 23:30Z (08:30 on the 5th in Asia/Tokyo)
+  d5  11-05 Wed        360,000  $0.90
+  d6  11-06 Thu        400,000  $1.00
+  d7  11-07 Fri      2,000,000  $5.00  <- the spike
+  d8  11-08 Sat        640,000  $1.60  (above median + 3σ but under 2 × median: no spike)
+  d9  11-09 Sun        400,000  $1.00
+  d10 11-10 Mon        360,000  $0.90
+
+Daily costs d1..d10: 1.00 1.20 0.80 1.10 0.90 1.00 5.00 1.60 1.00 0.90 (sum 14.50).
+Sorted: 0.80 0.90 0.90 1.00 1.00 1.00 1.10 1.20 1.60 5.00 -> median 1.00.
+|x − 1.00|: 0 .2 .2 .1 .1 0 4 .6 0 .1 -> sorted 0 0 0 .1 .1 .1 .2 .2 .6 4 -> MAD 0.10,
+σ = 1.4826 × 0.10 = 0.14826; m + 3σ = 1.44478; 2m = 2.00: only d7 (5.00) is a spike.
+Tokens (325,000 on d3) give median 400,000, MAD 40,000: the same verdicts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.errors import UsageError
+from usagectl.services.compare import compare, parse_period, previous, year_ago
+from usagectl.services.context import make_context
+from usagectl.services.hourly import hourly, peak_window
+from usagectl.services.reports import ReportRequest, daily
+from usagectl.services.timeseries import periodic, spike_stats
+
+NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
+DAYS = [("2025-11-01", 400000), ("2025-11-02", 480000), ("2025-11-03", 320000), ("2025-11-04", 400000),
+        ("2025-11-05", 360000), ("2025-11-06", 400000), ("2025-11-07", 2000000), ("2025-11-08", 640000),
+        ("2025-11-09", 400000), ("2025-11-10", 360000), ("2025-10-31", 800000), ("2025-09-30", 400000)]  # fmt: skip
+EVENTS: list[dict[str, Any]] = [
+    {"event_id": f"T{d}", "ts": f"{d}T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": n, "member": "alice"}
+    for d, n in DAYS
+] + [
+    {"event_id": "late", "ts": "2025-11-04T23:30:00Z", "model_raw": "gpt-4o", "input_tokens": 40000, "member": "bob"},
+    {"event_id": "unpriced", "ts": "2025-11-03T12:00:00Z", "model_raw": "mistral-large-2411", "input_tokens": 5000,
+     "member": "bob"},
+]  # fmt: skip
+COSTS = ["1.00", "1.20", "0.80", "1.10", "0.90", "1.00", "5.00", "1.60", "1.00", "0.90"]
+RANGE = ("--since", "2025-11-01", "--until", "2025-11-10")
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, db_path: Path) -> Path:
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[display]\ntimezone = "UTC"\n\n[[budgets]]\nscope = "global"\namount = 20\nperiod = "month"\n',
+        encoding="utf-8",
+    )
+    run("import", str(write_jsonl(tmp_path / "fixture.jsonl", EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def _req(**kw: Any) -> ReportRequest:
+    return ReportRequest(now=NOW, **kw)
+
+
+def test_daily_change_and_spikes(loaded: Path) -> None:
+    rep = daily(make_context(None, loaded), _req(since="2025-11-01", until="2025-11-10"))
+    assert [r["cost_usd"] for r in rep.rows] == [Decimal(c) for c in COSTS]
+    first, second = rep.rows[0], rep.rows[1]
+    # d1 vs 31 October (fetched with the range): 1.00 − 2.00 = −1.00, −50 %
+    assert (first["cost_change_usd"], first["cost_change_pct"]) == (Decimal("-1.00"), Decimal("-50.00"))
+    assert (first["tokens_change"], first["tokens_change_pct"]) == (-400_000, Decimal("-50.00"))
+    # d2 vs d1: +0.20, +20 %; tokens 480,000 − 400,000
+    assert (second["cost_change_usd"], second["cost_change_pct"]) == (Decimal("0.20"), Decimal("20.00"))
+    assert second["tokens_change"] == 80_000
+    assert [r["date"] for r in rep.rows if r["spike"]] == [date(2025, 11, 7)]
+    ov = {k: v for k, _, v in rep.overview}
+    assert ov["median_cost_usd"] == Decimal("1.00")
+    assert ov["spike_above_cost_usd"] == Decimal("2.00")  # max(1.44478, 2 × 1.00)
+    assert ov["median_tokens"] == 400_000
+    assert rep.totals["cost_usd"] == Decimal("14.50")  # October is fetched, but not in the totals
+    assert rep.totals["unpriced_requests"] == 1
+    assert any("2025-11-07" in n and "Spikes" in n for n in rep.notes)
+
+
+def test_daily_in_tokyo_moves_the_late_event(loaded: Path) -> None:
+    rep = daily(make_context(None, loaded), _req(since="2025-11-01", until="2025-11-10", tz="Asia/Tokyo"))
+    cost = {r["date"]: r["cost_usd"] for r in rep.rows}
+    # 2025-11-04T23:30Z is 08:30 on the 5th in Tokyo; the 12:00Z events stay on their date (21:00)
+    assert cost[date(2025, 11, 4)] == Decimal("1.00")
+    assert cost[date(2025, 11, 5)] == Decimal("1.00")  # 0.90 + 0.10
+    assert rep.rows[4]["cost_change_pct"] == Decimal("0.00")
+
+
+def test_daily_json_keeps_its_keys(loaded: Path) -> None:
+    out = run_json("report", "daily", *RANGE, "--db", str(loaded))
+    row = out["rows"][6]
+    assert row["date"] == "2025-11-07" and row["spike"] is True and row["cost_usd"] == 5.0
+    for key in ("requests", "input_tokens", "cache_read_tokens", "output_tokens", "total_tokens", "cost_usd",
+                "unpriced_requests", "cost_change_usd", "cost_change_pct", "tokens_change", "tokens_change_pct"):  # fmt: skip
+        assert key in row
+    assert out["rows"][0]["spike"] is False
+
+
+def test_spike_rule_needs_twice_the_median() -> None:
+    values = [Decimal(c) for c in COSTS]
+    stats = spike_stats(values)
+    assert stats is not None
+    assert stats.median == Decimal("1.00") and stats.sigma == Decimal("0.148260")
+    assert [v for v in values if stats.is_spike(v)] == [Decimal("5.00")]
+    assert Decimal("1.60") > stats.median + 3 * stats.sigma  # above 1.44478 but under 2.00
+    flat = spike_stats([Decimal(0)] * 5 + [Decimal(9)])
+    assert flat is not None and not flat.is_spike(Decimal(9))  # median 0: no verdict
+
+
+def test_weekly_with_week_start(loaded: Path) -> None:
+    ctx = make_context(None, loaded)
+    sun = periodic(ctx, _req(since="2025-11-01", until="2025-11-10"), "week", week_start="sunday")
+    # Sun 26 Oct – Sat 1 Nov: 2.00 + 1.00; Sun 2 – Sat 8: 1.20+0.80+1.10+0.90+1.00+5.00+1.60; Sun 9 –: 1.00 + 0.90
+    assert [(r["week"], r["cost_usd"]) for r in sun.rows] == [
+        (date(2025, 10, 26), Decimal("3.00")),
+        (date(2025, 11, 2), Decimal("11.60")),
+        (date(2025, 11, 9), Decimal("1.90")),
+    ]
+    assert sun.filters["since"] == "2025-10-26" and sun.filters["until"] == "2025-11-15"  # widened to whole weeks
+    assert sun.rows[1]["cost_change_pct"] == Decimal("286.67")  # 8.60 / 3.00
+    assert sun.rows[2]["cost_change_pct"] == Decimal("-83.62")  # −9.70 / 11.60
+    assert sun.rows[0]["cost_change_pct"] is None  # the week before cost nothing
+    # median 3.00, |dev| 0 8.60 1.10 -> MAD 1.10, σ 1.63086: 11.60 > 3 + 4.89258 and ≥ 6.00
+    assert [r["spike"] for r in sun.rows] == [False, True, False]
+    mon = periodic(ctx, _req(since="2025-11-01", until="2025-11-10"), "week", week_start="mon")
+    # Mon 27 Oct – Sun 2 Nov: 2.00 + 1.00 + 1.20; Mon 3 – Sun 9: 11.40; Mon 10: 0.90
+    assert [r["cost_usd"] for r in mon.rows] == [Decimal("4.20"), Decimal("11.40"), Decimal("0.90")]
+    assert mon.rows[1]["cost_change_pct"] == Decimal("171.43")  # 7.20 / 4.20
+    # median 4.20, MAD 3.30, σ 4.89258: 11.40 < 4.20 + 14.67774: no spike
+    assert not any(r["spike"] for r in mon.rows)
+    assert mon.filters["week_start"] == "monday"
+
+
+def test_weekly_cli_and_bad_week_start(loaded: Path) -> None:
+    out = run_json("report", "weekly", *RANGE, "--week-start", "sunday", "--db", str(loaded))
+    assert [r["week"] for r in out["rows"]] == ["2025-10-26", "2025-11-02", "2025-11-09"]
+    assert "not a weekday" in run("report", "weekly", "--week-start", "funday", "--db", str(loaded), expect=2).stderr
+
+
+def test_monthly_with_budget(loaded: Path) -> None:
+    rep = periodic(make_context(None, loaded), _req(since="2025-10-01", until="2025-11-30"), "month")
+    oct_, nov = rep.rows
+    assert (oct_["month"], oct_["cost_usd"], nov["cost_usd"]) == ("2025-10", Decimal("2.00"), Decimal("14.50"))
+    # October vs September (1.00, fetched with the range): +1.00, +100 %
+    assert (oct_["cost_change_usd"], oct_["cost_change_pct"]) == (Decimal("1.00"), Decimal("100.00"))
+    # November vs October: +12.50, +625 %
+    assert (nov["cost_change_usd"], nov["cost_change_pct"]) == (Decimal("12.50"), Decimal("625.00"))
+    # the global monthly budget of $20: 14.50 / 20 = 72.5 %, 5.50 left; October 10 %, 18.00 left
+    assert (nov["budget_usd"], nov["budget_used_pct"], nov["budget_remaining_usd"]) == (
+        Decimal(20),
+        Decimal("72.50"),
+        Decimal("5.50"),
+    )
+    assert (oct_["budget_used_pct"], oct_["budget_remaining_usd"]) == (Decimal("10.00"), Decimal("18.00"))
+    assert any("global monthly budget" in n for n in rep.notes)
+    team = periodic(
+        make_context(None, loaded), _req(since="2025-10-01", until="2025-11-30", where={"member": ("bob",)}), "month"
+    )
+    assert "budget_usd" not in team.rows[0]  # no member:bob budget
+
+
+def test_monthly_cli_without_budget(tmp_path: Path, loaded: Path) -> None:
+    (tmp_path / "work" / "usagectl.toml").write_text('[display]\ntimezone = "UTC"\n', encoding="utf-8")
+    out = run_json("report", "monthly", "--since", "2025-11-01", "--until", "2025-11-10", "--db", str(loaded))
+    assert [r["month"] for r in out["rows"]] == ["2025-11"]
+    assert "budget_usd" not in out["rows"][0]
+    assert out["filters"]["until"] == "2025-11-30"
+
+
+def test_hourly_heat_map(loaded: Path) -> None:
+    rep = hourly(make_context(None, loaded), _req(since="2025-11-01", until="2025-11-10"), week_start="monday")
+    assert [c.key for c in rep.columns] == ["hour", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "total"]
+    noon, late = rep.rows[12], rep.rows[23]
+    # Sat: d1 + d8 = 400,000 + 640,000; Sun: 480,000 + 400,000; Mon: 320,000 + 5,000 + 360,000
+    assert (noon["sat"], noon["sun"], noon["mon"], noon["fri"]) == (1_040_000, 880_000, 685_000, 2_000_000)
+    assert (late["tue"], late["total"]) == (40_000, 40_000)
+    assert noon["total"] == 5_765_000  # 5,805,000 − 40,000
+    assert rep.totals["total"] == rep.totals["total_tokens"] == 5_805_000
+    assert rep.totals["sat"] == 1_040_000
+    ov = {k: v for k, _, v in rep.overview}
+    assert ov["busiest_hours"] == "12:00 (99.3%), 23:00 (0.7%)"  # 5,765,000 / 5,805,000 = 99.31 %
+    assert ov["busiest_days"] == "Fri (34.5%), Sat (17.9%), Sun (15.2%)"  # 2,000,000 / 5,805,000 = 34.45 %
+    assert ov["peak_periods"].startswith("Fri 12:00–13:00 (34.5%), Sat 12:00–13:00")
+    assert ov["peak_window"] == "12:00–13:00 (1 h, 99.3%)"
+    weekdays = {r["weekday"]: r for r in rep.sections[0].rows}
+    assert weekdays["Saturday"]["days"] == 2 and weekdays["Friday"]["days"] == 1  # 1–10 Nov: two Sat, Sun, Mon
+    assert weekdays["Saturday"]["per_day"] == Decimal("520000.00")
+    assert any("compare weekdays by their average" in n for n in rep.notes)
+
+
+def test_hourly_cost_in_tokyo(loaded: Path) -> None:
+    rep = hourly(make_context(None, loaded), _req(since="2025-11-01", until="2025-11-10", tz="Asia/Tokyo"),
+                 metric="cost", week_start="sunday")  # fmt: skip
+    assert [c.key for c in rep.columns][1:3] == ["sun", "mon"]
+    assert rep.rows[21]["fri"] == Decimal("5.00")  # 12:00Z is 21:00 in Tokyo
+    assert rep.rows[21]["mon"] == Decimal("1.70")  # 0.80 + 0.90; the unpriced mistral adds no cost
+    assert rep.rows[8]["wed"] == Decimal("0.10")  # Tue 23:30Z = Wed 08:30 in Tokyo
+    assert rep.totals["total"] == Decimal("14.50")
+
+
+def test_peak_window_wraps_midnight() -> None:
+    hours = [0] * 24
+    hours[23], hours[0], hours[1] = 5, 5, 1
+    assert peak_window(hours) == (23, 2, 10)  # 23:00–01:00 holds 10 of 11
+    assert peak_window([0] * 24) is None
+
+
+def test_period_forms() -> None:
+    assert (parse_period("2025-W45").since, parse_period("2025-W45").until) == (date(2025, 11, 3), date(2025, 11, 9))
+    assert parse_period("2024-02").until == date(2024, 2, 29)
+    assert parse_period("2025-Q4").since == date(2025, 10, 1)
+    assert previous(parse_period("2025-01")).label == "2024-12"
+    assert previous(parse_period("2025-W01")).label == "2024-W52"
+    r = parse_period("2025-11-01..2025-11-05")
+    assert (previous(r).since, previous(r).until) == (date(2025, 10, 27), date(2025, 10, 31))
+    assert year_ago(parse_period("2024-02-29")).since == date(2023, 2, 28)
+    assert year_ago(parse_period("2020-W53")).label == "2019-W52"  # 2019 has 52 ISO weeks
+    for bad in ("2025-13", "2025-W54", "soon", "2025-11-05..2025-11-01"):
+        with pytest.raises(UsageError):
+            parse_period(bad)
+
+
+def test_compare_months_by_model(loaded: Path) -> None:
+    rep = compare(make_context(None, loaded), _req(), "2025-11", None)  # --vs defaults to the month before
+    assert rep.filters["vs"] == "2025-10"
+    gpt, mistral = rep.rows
+    assert (gpt["model"], gpt["cost_usd_a"], gpt["cost_usd_b"]) == ("gpt-4o", Decimal("14.50"), Decimal("2.00"))
+    assert (gpt["cost_usd_change"], gpt["cost_usd_change_pct"]) == (Decimal("12.50"), Decimal("625.00"))
+    assert (gpt["total_tokens_a"], gpt["total_tokens_b"]) == (5_800_000, 800_000)
+    assert (mistral["total_tokens_change"], mistral["total_tokens_change_pct"]) == (5_000, None)  # B had none
+    assert mistral["cost_usd_a"] is None  # unpriced: no cost, never $0
+    assert rep.totals["total_tokens_a"] == 5_805_000
+    assert rep.totals["cost_usd_change_pct"] == Decimal("625.00")
+
+
+def test_compare_weeks_ranges_and_tz(loaded: Path) -> None:
+    ctx = make_context(None, loaded)
+    weeks = compare(ctx, _req(), "2025-W45", "2025-W44", by="member")
+    # W45 = Mon 3 – Sun 9 Nov: 11.40 (alice 11.30, bob 0.10); W44 = 27 Oct – 2 Nov: 4.20 (alice)
+    assert (weeks.totals["cost_usd_a"], weeks.totals["cost_usd_b"]) == (Decimal("11.40"), Decimal("4.20"))
+    assert weeks.totals["cost_usd_change_pct"] == Decimal("171.43")
+    assert [(r["member"], r["cost_usd_a"]) for r in weeks.rows] == [
+        ("alice", Decimal("11.30")),
+        ("bob", Decimal("0.10")),
+    ]
+    span = compare(ctx, _req(), "2025-11-01..2025-11-05", "previous")
+    # 1.00 + 1.20 + 0.80 + 1.10 + 0.90 vs 27–31 October: 2.00
+    assert (span.totals["cost_usd_a"], span.totals["cost_usd_b"]) == (Decimal("5.00"), Decimal("2.00"))
+    assert span.totals["cost_usd_change_pct"] == Decimal("150.00")
+    tokyo = compare(ctx, _req(tz="Asia/Tokyo"), "2025-11-04", "2025-11-05")
+    assert (tokyo.totals["cost_usd_a"], tokyo.totals["cost_usd_b"]) == (Decimal("1.00"), Decimal("1.00"))
+    utc = compare(ctx, _req(), "2025-11-04", "2025-11-05")
+    assert (utc.totals["cost_usd_a"], utc.totals["cost_usd_b"]) == (Decimal("1.10"), Decimal("0.90"))
+    yoy = compare(ctx, _req(), "2025", "year-ago")
+    # 14.50 + 2.00 + 1.00 vs 2024, which has no events: $0 (not unpriced)
+    assert (yoy.totals["cost_usd_a"], yoy.totals["cost_usd_b"]) == (Decimal("17.50"), Decimal(0))
+    assert yoy.rows[0]["cost_usd_b"] == Decimal(0) and yoy.rows[1]["cost_usd_b"] == Decimal(0)
+
+
+def test_compare_cli(loaded: Path) -> None:
+    out = run_json("report", "compare", "--period", "2025-11", "--vs", "2025-10", "--by", "member", "--db", str(loaded))
+    assert out["report"] == "compare"
+    assert {r["member"]: r["cost_usd_a"] for r in out["rows"]} == {"alice": 14.4, "bob": 0.1}
+    assert out["overview"]["cost_change_pct"] == 625.0
+    assert "unknown dimension" in run("report", "compare", "--period", "2025-11", "--by", "colour",
+                                      "--db", str(loaded), expect=2).stderr  # fmt: skip
+    assert "not a range" in run("report", "compare", "--period", "last", "--db", str(loaded), expect=2).stderr
+
+
+@pytest.mark.parametrize("cmd", ["daily", "weekly", "monthly", "hourly"])
+@pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
+def test_formats_render(loaded: Path, cmd: str, fmt: str) -> None:
+    out = run("report", cmd, *RANGE, "--format", fmt, "--db", str(loaded)).stdout
+    assert out.strip()
+
+
+def test_quarter_hour_cube_matches_the_per_event_cube(tmp_path: Path, db_path: Path) -> None:
+    """``store.timeseries.local_cube`` (per 15-minute bucket) against ``store.reports.cube`` (per
+    event), an independent query, on events every 7 minutes across the end of US daylight time
+    (2025-11-02 06:00Z) and in a +05:45 zone."""
+    from usagectl.services.reports import build_filters
+    from usagectl.services.rollup import rollup
+    from usagectl.store import reports as q
+    from usagectl.store import timeseries as ts
+    from usagectl.store.connection import connect
+
+    models = ["gpt-4o", "gpt-4o-mini", "mistral-large-2411"]
+    start = datetime(2025, 10, 31, 18, 0, tzinfo=UTC)
+    events = [
+        {"event_id": f"q{i}", "ts": (start + i * timedelta(minutes=7)).isoformat(), "model_raw": models[i % 3],
+         "input_tokens": 1000 + i, "output_tokens": i % 11, "member": f"m{i % 4}"}
+        for i in range(700)
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "q.jsonl", events)), "--db", str(db_path))
+    ctx = make_context(None, db_path)
+    for tz in ("America/New_York", "Asia/Kathmandu", "UTC"):
+        flt = build_filters(ctx, ReportRequest(since="2025-10-31", until="2025-11-04", tz=tz))
+        assert ts.quarter_hour_offsets(flt)
+        with connect(db_path, read_only=True) as con:
+            q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+            for keys in (["date"], ["weekday", "hour"], ["month"], ["date", "model"], ["hour", "member"]):
+                fast = rollup(ts.local_cube(con, flt, keys), [*keys, "unpriced_raw"])
+                slow = rollup(q.cube(con, flt, keys), [*keys, "unpriced_raw"])
+                assert fast == slow, (tz, keys)
+                assert len(fast) > 1
+
+
+def test_zones_with_odd_offsets_fall_back() -> None:
+    from usagectl.models import Filters
+    from usagectl.store import timeseries as ts
+
+    # Liberia kept UTC−00:44:30 until 1972
+    old = Filters(start=datetime(1971, 1, 1, tzinfo=UTC), end=datetime(1971, 2, 1, tzinfo=UTC), tz="Africa/Monrovia")
+    assert not ts.quarter_hour_offsets(old)
+    new = Filters(start=datetime(2025, 1, 1, tzinfo=UTC), end=datetime(2026, 1, 1, tzinfo=UTC), tz="Asia/Kathmandu")
+    assert ts.quarter_hour_offsets(new)

@@ -1,0 +1,240 @@
+"""`usagectl cost`, `invoice`, `payment add|list`, `doctor`, `report integrations|platforms`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from usagectl.cli._options import (
+    ConfigOpt,
+    DbOpt,
+    DepartmentOpt,
+    FeatureOpt,
+    FormatOpt,
+    IntegrationOpt,
+    JsonOpt,
+    MemberOpt,
+    ModelOpt,
+    PlatformOpt,
+    ProjectOpt,
+    ProviderOpt,
+    SinceOpt,
+    TeamOpt,
+    ToolOpt,
+    TzOpt,
+    UntilOpt,
+    pick_format,
+    where_from,
+)
+from usagectl.render import OutputFormat, render_report
+
+MonthOpt = Annotated[str | None, typer.Option("--month", help="The month, YYYY-MM (default: the current month).")]
+
+payment_app = typer.Typer(help="Payments recorded against invoices.", no_args_is_help=True)
+
+
+def _service_report(kind: str, db, config, since, until, tz, fmt, as_json, **filters) -> None:  # type: ignore[no-untyped-def]
+    from usagectl.services import integrations
+    from usagectl.services.context import make_context
+    from usagectl.services.reports import ReportRequest
+
+    ctx = make_context(config, db)
+    req = ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
+    result = integrations.integrations(ctx, req) if kind == "integration" else integrations.platforms(ctx, req)
+    render_report(result, pick_format(fmt, as_json), sys.stdout)
+
+
+def report_integrations(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Tokens, cost, latency p50/p95, error rate and top errors per connected service (default: this month)."""
+    _service_report("integration", db, config, since, until, tz, fmt, as_json, model=model, provider=provider,
+                    member=member, team=team, department=department, project=project, feature=feature, tool=tool,
+                    integration=integration, platform=platform)  # fmt: skip
+
+
+def report_platforms(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Tokens, cost, latency, error rate and voice-message cost per platform (default: this month)."""
+    _service_report("platform", db, config, since, until, tz, fmt, as_json, model=model, provider=provider,
+                    member=member, team=team, department=department, project=project, feature=feature, tool=tool,
+                    integration=integration, platform=platform)  # fmt: skip
+
+
+def cost(
+    month: MonthOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Cost lines per model and bucket (quantity × rate = amount), tool fees, per-model cost and share."""
+    from usagectl.services.context import make_context
+    from usagectl.services.costs import cost_detail
+    from usagectl.services.reports import ReportRequest
+
+    where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
+    req = ReportRequest(since=since, until=until, tz=tz, where=where)
+    render_report(cost_detail(make_context(config, db), req, month), pick_format(fmt, as_json), sys.stdout)
+
+
+def invoice(
+    month: MonthOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """A month's invoice: charges per model, token and feature breakdown, credits, tax, payments, balance."""
+    from usagectl.services.context import make_context
+    from usagectl.services.invoice import InvoiceRequest
+    from usagectl.services.invoice import invoice as run
+
+    where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
+    req = InvoiceRequest(month=month, tz=tz, where=where)
+    render_report(run(make_context(config, db), req), pick_format(fmt, as_json), sys.stdout)
+
+
+@payment_app.command("add")
+def payment_add(
+    paid_on: Annotated[str, typer.Argument(help="Date paid: YYYY-MM-DD (or YYYYMMDD).", metavar="DATE")],
+    amount: Annotated[
+        str,
+        typer.Argument(
+            help="Dollars: 120, 19.99 or '$1,500'; a refund is negative, after `--`: payment add -- DATE -20.",
+            metavar="AMOUNT",
+        ),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="A reference, e.g. the bank transfer id.")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Record a payment; invoices count it toward the balance."""
+    from usagectl.services.context import make_context
+    from usagectl.services.invoice import add_payment
+
+    p = add_payment(make_context(config, db), paid_on, amount, note)
+    extra = f" ({p['note']})" if p["note"] else ""
+    print(f"Recorded payment #{p['payment_id']}: {p['paid_on']} ${p['amount_usd']:,.2f}{extra}", file=sys.stderr)
+
+
+@payment_app.command("list")
+def payment_list(
+    since: Annotated[str | None, typer.Option("--since", help="First payment date, inclusive.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last payment date, inclusive.")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Recorded payments, oldest first, with their total."""
+    from usagectl.services.context import make_context
+    from usagectl.services.invoice import payments_report
+
+    render_report(payments_report(make_context(config, db), since, until), pick_format(fmt, as_json), sys.stdout)
+
+
+def doctor(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a finding is a warning or worse.")] = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Data gaps, unpriced models, members without team, cost mismatches, future events, time zone."""
+    from usagectl.services.context import make_context
+    from usagectl.services.doctor import DoctorRequest, strict_failure
+    from usagectl.services.doctor import doctor as run
+
+    where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
+    report = run(make_context(config, db), DoctorRequest(since=since, until=until, tz=tz, where=where))
+    render_report(report, pick_format(fmt, as_json), sys.stdout)
+    if strict and (failure := strict_failure(report)) is not None:
+        raise failure
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the root app and to `usagectl report`."""
+    from usagectl.cli import report
+
+    app.command("cost")(cost)
+    app.command("invoice")(invoice)
+    app.add_typer(payment_app, name="payment")
+    app.command("doctor")(doctor)
+    report.app.command("integrations")(report_integrations)
+    report.app.command("platforms")(report_platforms)

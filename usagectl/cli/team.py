@@ -1,0 +1,227 @@
+"""`usagectl report team|chats|files`, `usagectl chat show ID`, `usagectl message show ID`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from usagectl.cli._options import (
+    ConfigOpt,
+    DbOpt,
+    DepartmentOpt,
+    FeatureOpt,
+    FormatOpt,
+    IntegrationOpt,
+    JsonOpt,
+    MemberOpt,
+    ModelOpt,
+    PlatformOpt,
+    ProjectOpt,
+    ProviderOpt,
+    SinceOpt,
+    TeamOpt,
+    ToolOpt,
+    TzOpt,
+    UntilOpt,
+    pick_format,
+    where_from,
+)
+from usagectl.render import OutputFormat, render_report
+
+if TYPE_CHECKING:
+    from usagectl.services.context import AppContext
+    from usagectl.services.reports import ReportRequest
+
+TopOpt = Annotated[int, typer.Option("--top", help="Show the N most expensive (0: all); totals cover all.")]
+AllocateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--allocate",
+        help="Shared cost: proportional (to own cost) or even (default: config [team] allocate, else proportional).",
+        show_default=False,
+    ),
+]
+ByOpt = Annotated[
+    str,
+    typer.Option("--by", help="Allocate shared cost to each member, team, department or cost-center first."),
+]
+
+chat_app = typer.Typer(help="One chat (session) message by message.", no_args_is_help=True)
+message_app = typer.Typer(
+    help="One message: input breakdown, output, processing time, exact cost.", no_args_is_help=True
+)
+
+
+def _request(since: str | None, until: str | None, tz: str | None, **filters: list[str] | None) -> ReportRequest:
+    from usagectl.services.reports import ReportRequest
+
+    return ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
+
+
+def _context(config: Path | None, db: Path | None) -> AppContext:
+    from usagectl.services.context import make_context
+
+    return make_context(config, db)
+
+
+def team(
+    allocate: AllocateOpt = None,
+    by: ByOpt = "member",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Per member, team, department and cost center (default: the current month), with the
+    shared cost (usage with no member) allocated exactly to the last $0.000001."""
+    from usagectl.services import team as svc
+
+    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+                   department=department, project=project, feature=feature, tool=tool,
+                   integration=integration, platform=platform)  # fmt: skip
+    result = svc.team(_context(config, db), req, allocate_mode=allocate, by=by)
+    render_report(result, pick_format(fmt, as_json), sys.stdout)
+
+
+def chats(
+    top: TopOpt = 50,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Per chat (session): title, messages, input/output tokens, cost, duration, models; by cost
+    (default: the current month)."""
+    from usagectl.services import chats as svc
+
+    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+                   department=department, project=project, feature=feature, tool=tool,
+                   integration=integration, platform=platform)  # fmt: skip
+    result = svc.report_chats(_context(config, db), req, top=top)
+    render_report(result, pick_format(fmt, as_json), sys.stdout)
+
+
+def files(
+    top: TopOpt = 50,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Per uploaded file: size, extracted tokens (first read, re-reads), processing cost, reuse
+    count (distinct chats); by cost (default: the current month)."""
+    from usagectl.services import files_report as svc
+
+    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+                   department=department, project=project, feature=feature, tool=tool,
+                   integration=integration, platform=platform)  # fmt: skip
+    result = svc.report_files(_context(config, db), req, top=top)
+    render_report(result, pick_format(fmt, as_json), sys.stdout)
+
+
+@chat_app.command("show")
+def chat_show(
+    session_id: Annotated[str, typer.Argument(metavar="ID", help="The chat's session id.")],
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Each message of one chat: time in the zone, model, input buckets, output, latency, cost
+    (searches every day up to today unless --since/--until narrow it)."""
+    from usagectl.services import chats as svc
+
+    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+                   department=department, project=project, feature=feature, tool=tool,
+                   integration=integration, platform=platform)  # fmt: skip
+    result = svc.chat_show(_context(config, db), req, session_id)
+    render_report(result, pick_format(fmt, as_json), sys.stdout)
+
+
+@message_app.command("show")
+def message_show(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="A message id or an event id.")],
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """One event: input (message, context, files; uncached, cache read, cache writes), output
+    (response, tool outputs), processing time, and the exact cost: each bucket × the rate of the
+    price period, tier and band that applied = amount."""
+    from usagectl.services import chats as svc
+
+    result = svc.message_show(_context(config, db), _request(since, until, tz), ident)
+    render_report(result, pick_format(fmt, as_json), sys.stdout)
+
+
+def register(root: typer.Typer) -> None:
+    """Add `report team|chats|files` to the report sub-app and `chat`, `message` to the root."""
+    from usagectl.cli import report
+
+    report.app.command("team", help="Team usage: members, teams, departments, cost centers; shared cost allocated.")(
+        team
+    )
+    report.app.command("chats", help="Per chat (session): messages, input/output tokens, cost, duration.")(chats)
+    report.by_app.command("chat", help="Alias of `report chats`: per chat (session).")(chats)
+    report.app.command("files", help="Per file: size, extracted tokens, processing cost, reuse count.")(files)
+    root.add_typer(chat_app, name="chat")
+    root.add_typer(message_app, name="message")

@@ -1,0 +1,474 @@
+"""Chats and messages: `report chats`, `chat show ID`, `message show ID`.
+
+A chat is a ``session_id``. Its input tokens are everything billed as input (uncached input +
+cache read + cache writes), its output the output tokens (reasoning included); its duration
+runs from its first to its last event in the range. Costs come from the same price engine as
+every report; `message show` recomputes one event's cost line by line with the price book.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from usagectl.config import effective_timezone
+from usagectl.errors import UsageError
+from usagectl.models import Column, Filters, Report, Section
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_notes, build_filters
+from usagectl.store import chats as cq
+from usagectl.store import reports as q
+from usagectl.store.connection import connect
+from usagectl.timeutil import local_today
+
+if TYPE_CHECKING:
+    from usagectl.pricing import AppliedRate, CostBreakdown
+
+DEFAULT_TOP = 50
+ZERO = Decimal(0)
+
+
+def month_filters(ctx: AppContext, req: ReportRequest) -> Filters:
+    """The range of a report: --since/--until, by default the current month in the zone."""
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    return build_filters(ctx, req, default=(today.replace(day=1), today))
+
+
+def local_time(ts: datetime, tz: str) -> datetime:
+    return ts.astimezone(ZoneInfo(tz))
+
+
+def clock(ts: datetime, tz: str) -> str:
+    """``2025-11-03 11:00:05`` in the zone (tables); JSON gets the ISO instant with its offset."""
+    return local_time(ts, tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration_text(seconds: int) -> str:
+    """``45s``, ``12m 05s``, ``2h 03m``, ``3d 4h``."""
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+
+
+def _seconds(first: datetime, last: datetime) -> int:
+    return int((last - first).total_seconds())
+
+
+# --------------------------------------------------------------------------- report chats
+
+CHAT_COLUMNS: tuple[Column, ...] = (
+    Column("chat", "Chat"),
+    Column("session_id", "Session", in_table=False),
+    Column("chat_title", "Title", in_table=False),
+    Column("messages", "Messages", "int"),
+    Column("input_tokens", "Input", "int"),
+    Column("output_tokens", "Output", "int"),
+    Column("total_tokens", "Total", "int", in_table=False),
+    Column("cost_usd", "Cost", "money"),
+    Column("cost_share_pct", "Cost share", "pct", in_table=False),
+    Column("duration", "Duration"),
+    Column("duration_s", "Duration (s)", "int", in_table=False),
+    Column("started", "Started"),
+    Column("first_ts", "First", "date", in_table=False),
+    Column("last_ts", "Last", "date", in_table=False),
+    Column("models", "Models"),
+)
+
+
+def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAULT_TOP) -> Report:
+    """Per chat: title, messages, input/output tokens, cost, duration, models; by cost.
+
+    ``top`` None or 0 lists every chat; totals always cover every chat of the range.
+    """
+    if top is not None and top < 0:
+        raise UsageError(f"--top {top}: must be 0 (all) or more")
+    flt = month_filters(ctx, req)
+    tz = flt.tz
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        res = cq.chat_summary(con, flt, top or None)
+    chats = res["chats"] or {}
+    total_cost = chats.get("cost_usd")
+    rows = []
+    for r in res["rows"]:
+        secs = _seconds(r["first_ts"], r["last_ts"])
+        rows.append(
+            {
+                "chat": r["chat_title"] or r["session_id"],
+                "session_id": r["session_id"],
+                "chat_title": r["chat_title"],
+                "messages": r["requests"],
+                "input_tokens": r["input_tokens"],
+                "output_tokens": r["output_tokens"],
+                "total_tokens": r["total_tokens"],
+                "cost_usd": r["cost_usd"],
+                "cost_share_pct": _share(r["cost_usd"], total_cost),
+                "duration": duration_text(secs),
+                "duration_s": secs,
+                "started": clock(r["first_ts"], tz)[:16],
+                "first_ts": local_time(r["first_ts"], tz),
+                "last_ts": local_time(r["last_ts"], tz),
+                "models": r["models"] or "",
+                "unpriced_requests": r["unpriced_requests"],
+            }
+        )
+    n_chats = chats.get("chats", 0)
+    totals: dict[str, Any] = {
+        "chats": n_chats,
+        "messages": chats.get("requests", 0),
+        "input_tokens": chats.get("input_tokens", 0),
+        "output_tokens": chats.get("output_tokens", 0),
+        "total_tokens": chats.get("total_tokens", 0),
+        "cost_usd": total_cost,
+        "unpriced_requests": chats.get("unpriced_requests", 0),
+        "unpriced_models": [
+            {"model": u["model_raw"], "requests": u["requests"], "total_tokens": u["total_tokens"]}
+            for u in res["unpriced"]
+        ],
+    }
+    loose = res["no_chat"]
+    notes: list[str] = []
+    if len(rows) < n_chats:
+        notes.append(
+            f"Showing the top {len(rows):,} of {n_chats:,} chats by cost (`--top 0` lists all); totals cover all."
+        )
+    notes.extend(_unpriced_notes(res["unpriced"]))
+    if loose:
+        totals["no_chat_requests"] = loose["requests"]
+        totals["no_chat_cost_usd"] = loose["cost_usd"]
+        notes.append(
+            f"{loose['requests']:,} requests ({loose['total_tokens']:,} tokens, cost "
+            f"{_money_text(loose['cost_usd'])}) have no session id and belong to no chat; they are not above."
+        )
+    overview: tuple[tuple[str, str, Any], ...] = (
+        ("period", "Period", f"{flt.since} – {flt.until} ({tz})"),
+        ("chats", "Chats", n_chats),
+        ("messages", "Messages", totals["messages"]),
+        ("cost_usd", "Cost of the chats", total_cost),
+        ("avg_cost_per_chat_usd", "Average cost per chat", total_cost / n_chats if n_chats and total_cost else None),
+    )
+    unpriced_col = (Column("unpriced_requests", "Unpriced", "int", in_table=bool(totals["unpriced_requests"])),)
+    return Report(
+        name="chats",
+        title=f"Chats {flt.since} – {flt.until} ({tz})",
+        filters=flt.as_dict() | {"top": top or None},
+        columns=CHAT_COLUMNS + unpriced_col,
+        rows=tuple(rows),
+        totals=totals,
+        overview=overview,
+        notes=tuple(notes),
+    )
+
+
+def _money_text(value: Decimal | None) -> str:
+    return "unpriced" if value is None else f"${value.quantize(Decimal('0.000001'))}"
+
+
+# --------------------------------------------------------------------------- chat show
+
+MESSAGE_COLUMNS: tuple[Column, ...] = (
+    Column("time", "Time"),
+    Column("ts", "Timestamp", "date", in_table=False),
+    Column("message", "Message"),
+    Column("event_id", "Event", in_table=False),
+    Column("model", "Model"),
+    Column("input_tokens", "Input", "int"),
+    Column("cache_read_tokens", "Cache read", "int"),
+    Column("cache_write_tokens", "Cache write", "int"),
+    Column("cache_write_5m_tokens", "Cache write 5m", "int", in_table=False),
+    Column("cache_write_1h_tokens", "Cache write 1h", "int", in_table=False),
+    Column("output_tokens", "Output", "int"),
+    Column("reasoning_tokens", "Reasoning", "int", in_table=False),
+    Column("message_tokens", "Message tokens", "int", in_table=False),
+    Column("context_tokens", "Context tokens", "int", in_table=False),
+    Column("file_tokens", "File tokens", "int", in_table=False),
+    Column("tool_output_tokens", "Tool output tokens", "int", in_table=False),
+    Column("latency_ms", "Latency ms", "int"),
+    Column("cost_usd", "Cost", "money"),
+)
+_SUMMED = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_5m_tokens",
+           "cache_write_1h_tokens", "output_tokens", "reasoning_tokens")  # fmt: skip
+
+
+def all_time_filters(ctx: AppContext, req: ReportRequest) -> Filters:
+    """A lookup by id searches every day up to today unless --since/--until narrow it."""
+    return build_filters(ctx, req)
+
+
+def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
+    """Every event of one chat, oldest first, with its input buckets, output, latency and cost."""
+    flt = all_time_filters(ctx, req)
+    tz = flt.tz
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        events = cq.chat_events(con, flt, session_id)
+    if not events:
+        raise UsageError(
+            f"no chat with session id {session_id!r} between {flt.since} and {flt.until} ({tz})"
+            + (" matching the filters" if flt.where else ""),
+            hint="`usagectl report chats --since YYYY-MM-DD` lists chats; JSON and CSV give their session_id",
+        )
+    rows = []
+    for e in events:
+        rows.append(
+            {
+                "time": clock(e["ts"], tz),
+                "ts": local_time(e["ts"], tz),
+                "message": e["message_id"] or e["event_id"],
+                "message_id": e["message_id"],
+                "event_id": e["event_id"],
+                "model": e["cmodel"] or "(none)",
+                "service_tier": e["service_tier"],
+                "input_tokens": e["input_tokens"],
+                "cache_read_tokens": e["cache_read_tokens"],
+                "cache_write_tokens": e["cache_write_5m_tokens"] + e["cache_write_1h_tokens"],
+                "cache_write_5m_tokens": e["cache_write_5m_tokens"],
+                "cache_write_1h_tokens": e["cache_write_1h_tokens"],
+                "total_input_tokens": e["total_input"],
+                "output_tokens": e["output_tokens"],
+                "reasoning_tokens": e["reasoning_tokens"],
+                "message_tokens": e["message_tokens"],
+                "context_tokens": e["context_tokens"],
+                "file_tokens": e["file_tokens"],
+                "tool_output_tokens": e["tool_output_tokens"],
+                "latency_ms": e["latency_ms"],
+                "status": e["status"],
+                "error_type": e["error_type"],
+                "file_name": e["file_name"],
+                "cost_usd": e["cost"],
+            }
+        )
+    totals: dict[str, Any] = {k: sum(r[k] for r in rows) for k in _SUMMED}
+    priced = [r["cost_usd"] for r in rows if r["cost_usd"] is not None]
+    totals["cost_usd"] = sum(priced, ZERO) if priced else None
+    totals["latency_ms"] = sum(r["latency_ms"] or 0 for r in rows)
+    totals["messages"] = sum(e["requests"] for e in events)
+    totals["unpriced_requests"] = sum(e["requests"] for e in events if e["cost"] is None)
+    first, last = events[0]["ts"], events[-1]["ts"]
+    titles = sorted({e["chat_title"] for e in events if e["chat_title"]})
+    models = sorted({e["cmodel"] for e in events if e["cmodel"]})
+    overview: list[tuple[str, str, Any]] = [
+        ("chat_title", "Chat", titles[-1] if titles else "(untitled)"),
+        ("session_id", "Session", session_id),
+        ("messages", "Messages", totals["messages"]),
+        ("first", "First message", clock(first, tz)),
+        ("last", "Last message", clock(last, tz)),
+        ("duration", "Duration", duration_text(_seconds(first, last))),
+        ("models", "Models", ", ".join(models)),
+        ("input_tokens", "Input tokens (incl. cache)", sum(r["total_input_tokens"] for r in rows)),
+        ("output_tokens", "Output tokens", totals["output_tokens"]),
+        ("cost_usd", "Cost", totals["cost_usd"]),
+    ]
+    members = sorted({e["member"] for e in events if e["member"]})
+    if members:
+        overview.insert(2, ("members", "Member", ", ".join(members)))
+    notes = []
+    unpriced = [e for e in events if e["cost"] is None]
+    if unpriced:
+        names = sorted({e["model_raw"] or e["cmodel"] or "(none)" for e in unpriced})
+        notes.append(
+            f"Unpriced: {len(unpriced)} of {len(events)} messages ({', '.join(names)}) have no price and are NOT in "
+            "the cost; `usagectl message show ID` says why."
+        )
+    errors = sum(1 for e in events if e["status"] == "error")
+    status_col = (Column("status", "Status", in_table=errors > 0),)
+    return Report(
+        name="chat",
+        title=f"Chat {titles[-1] if titles else session_id} ({tz})",
+        filters=flt.as_dict() | {"session_id": session_id},
+        columns=MESSAGE_COLUMNS + status_col,
+        rows=tuple(rows),
+        totals=totals,
+        overview=tuple(overview),
+        notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------- message show
+
+BUCKET_LABELS = {
+    "input_tokens": "Input (uncached)",
+    "cache_read_tokens": "Cache read",
+    "cache_write_5m_tokens": "Cache write 5m",
+    "cache_write_1h_tokens": "Cache write 1h",
+    "output_tokens": "Output",
+    "web_search_requests": "Web search calls",
+}
+COST_COLUMNS: tuple[Column, ...] = (
+    Column("bucket", "Bucket", in_table=False),
+    Column("label", "Bucket"),
+    Column("quantity", "Quantity", "int"),
+    Column("rate_usd", "Rate", "rate"),
+    Column("unit", "Per"),
+    Column("amount_usd", "Amount", "money"),
+    Column("calculation", "Calculation (exact)"),
+)
+PART_COLUMNS: tuple[Column, ...] = (Column("part", "Part"), Column("tokens", "Tokens", "int"),
+                                    Column("share_pct", "Share", "pct"))  # fmt: skip
+
+
+def _plain(d: Decimal, min_places: int = 0) -> str:
+    """A Decimal in full, plain form with thousands separators (no rounding)."""
+    text = format(d.normalize(), "f") if d else "0"
+    whole, _, frac = text.partition(".")
+    frac = frac.ljust(min_places, "0")
+    return f"{int(whole):,}" + (f".{frac}" if frac else "")
+
+
+def _period_text(valid_from: datetime | None, valid_to: datetime | None) -> str:
+    start = valid_from.isoformat() if valid_from else "(open)"
+    end = valid_to.isoformat() if valid_to else "(open)"
+    return f"{start} – {end}"
+
+
+def _band_text(applied: AppliedRate) -> str:
+    if applied.long_context_undecided:
+        return f"base band (a bucket of many requests: the {applied.threshold:,}-token long-context band cannot apply)"
+    if applied.threshold is None:
+        return "single band (no long-context price)"
+    if applied.long_context:
+        return f"long context (total input > {applied.threshold:,} tokens)"
+    return f"base (total input ≤ {applied.threshold:,} tokens)"
+
+
+def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
+    """One event (by event id, else message id): input breakdown (message, context, files and
+    the billed buckets), output (response, tool outputs), processing time and the exact cost:
+    each bucket × the rate of the price period, tier and band that applied = amount."""
+    flt = all_time_filters(ctx, req)
+    tz = flt.tz
+    book = ctx.pricebook()
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, book, ctx.config.members, flt)
+        found = cq.find_events(con, flt, ident)
+    if not found:
+        raise UsageError(
+            f"no event or message with id {ident!r} between {flt.since} and {flt.until} ({tz})",
+            hint="`usagectl chat show SESSION_ID --json` lists each message's message_id and event_id",
+        )
+    if len(found) > 1:
+        ids = ", ".join(e["event_id"] for e in found[:10]) + (" …" if len(found) > 10 else "")
+        raise UsageError(
+            f"{len(found)} events have message id {ident!r}: {ids}",
+            hint="show one of them by its event id: `usagectl message show EVENT_ID`",
+        )
+    e = found[0]
+    raw = e["model_raw"] or e["model"]
+    name = raw if book.resolve(raw) is not None or not e["model"] else e["model"]  # as the SQL engine resolves
+    bd = book.cost(
+        model_raw=name, ts=e["ts"], service_tier=e["service_tier"], requests=e["requests"],
+        input_tokens=e["input_tokens"], cache_read_tokens=e["cache_read_tokens"],
+        cache_write_5m_tokens=e["cache_write_5m_tokens"], cache_write_1h_tokens=e["cache_write_1h_tokens"],
+        output_tokens=e["output_tokens"], web_search_requests=e["web_search_requests"],
+    )  # fmt: skip
+    notes: list[str] = []
+    rows: list[dict[str, Any]] = []
+    if bd.applied is not None:
+        for line in bd.lines:
+            if not line.quantity and line.bucket not in ("input_tokens", "output_tokens"):
+                continue
+            web = line.rate_per_million is None
+            rate = bd.applied.rates.web_search_per_call if web else line.rate_per_million
+            assert rate is not None
+            unit = "call" if web else "1M tokens"
+            calc = f"{line.quantity:,} × ${_plain(rate, 2)}{'' if web else '/M'} = ${_plain(line.amount)}"
+            rows.append({"bucket": line.bucket, "label": BUCKET_LABELS[line.bucket], "quantity": line.quantity,
+                         "rate_usd": rate, "unit": unit, "amount_usd": line.amount, "calculation": calc})  # fmt: skip
+        amounts = " + ".join(f"${_plain(r['amount_usd'])}" for r in rows)
+        notes.append(f"Cost (exact): {amounts} = ${_plain(bd.total or ZERO)}.")
+    else:
+        notes.append(f"Unpriced: {bd.unpriced_reason}; this event is NOT in any cost. See `usagectl pricing check`.")
+    if bd.total is not None and e["cost"] is not None and bd.total != e["cost"]:
+        notes.append(
+            f"The report engine priced this event at {e['cost']}, the price book at {bd.total}: please report it."
+        )
+    total_input = e["total_input"]
+    parts = [("Your message", e["message_tokens"]), ("Context", e["context_tokens"]), ("Files", e["file_tokens"])]
+    known = [p for p in parts if p[1] is not None]
+    input_rows = [{"part": p, "tokens": t, "share_pct": _share(t, total_input)} for p, t in known]
+    if known:
+        said = sum(t for _, t in known)
+        input_rows.append({"part": "Total", "tokens": said, "share_pct": _share(said, total_input)})
+        rel = "=" if said == total_input else "≠"
+        notes.append(
+            f"Input: message + context + files = {said:,} {rel} billed input {total_input:,} = uncached "
+            f"{e['input_tokens']:,} + cache read {e['cache_read_tokens']:,} + cache writes "
+            f"{e['cache_write_5m_tokens'] + e['cache_write_1h_tokens']:,}."
+        )
+    else:
+        notes.append("Input: the source did not report the message / context / files breakdown.")
+    out = e["output_tokens"]
+    tool_out = e["tool_output_tokens"]
+    output_rows = [
+        {"part": "Response", "tokens": out - (tool_out or 0), "share_pct": _share(out - (tool_out or 0), out)},
+        {"part": "Tool outputs", "tokens": tool_out, "share_pct": _share(tool_out, out)},
+        {"part": "Total output", "tokens": out, "share_pct": _share(out, out)},
+    ]
+    if e["reasoning_tokens"]:
+        output_rows.append({"part": "of which reasoning", "tokens": e["reasoning_tokens"],
+                            "share_pct": _share(e["reasoning_tokens"], out)})  # fmt: skip
+    overview = _message_overview(e, tz, bd)
+    totals: dict[str, Any] = {"amount_usd": bd.total}
+    return Report(
+        name="message",
+        title=f"Message {e['message_id'] or e['event_id']} ({tz})",
+        filters=flt.as_dict() | {"id": ident},
+        columns=COST_COLUMNS,
+        rows=tuple(rows),
+        totals=totals,
+        overview=overview,
+        sections=(
+            _section("input", "Input breakdown", input_rows),
+            _section("output", "Output breakdown", output_rows),
+        ),
+        notes=tuple(notes),
+    )
+
+
+def _section(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
+    return Section(key=key, title=title, columns=PART_COLUMNS, rows=tuple(rows))
+
+
+def _message_overview(e: dict[str, Any], tz: str, bd: CostBreakdown) -> tuple[tuple[str, str, Any], ...]:
+    model = e["cmodel"] or "(none)"
+    if e["model_raw"] and e["model_raw"] != model:
+        model += f" (logged as {e['model_raw']})"
+    ov: list[tuple[str, str, Any]] = [
+        ("event_id", "Event", e["event_id"]),
+        ("message_id", "Message", e["message_id"] or ""),
+        ("chat", "Chat", e["chat_title"] or ""),
+        ("session_id", "Session", e["session_id"] or ""),
+        ("time", "Time", clock(e["ts"], tz)),
+        ("model", "Model", model),
+        ("provider", "Provider", e["cprovider"] or ""),
+        ("member", "Member", e["member"] or ""),
+        ("status", "Status", (e["status"] or "") + (f" ({e['error_type']})" if e["error_type"] else "")),
+        ("latency_ms", "Processing ms", e["latency_ms"]),
+        ("total_input_tokens", "Input tokens", e["total_input"]),
+        ("output_tokens", "Output tokens", e["output_tokens"]),
+        ("cost_usd", "Cost", bd.total),
+    ]
+    if e["file_name"] or e["file_id"]:
+        ov.append(("file", "File", e["file_name"] or e["file_id"]))
+        ov.append(("file_bytes", "File bytes", e["file_bytes"]))
+    a = bd.applied
+    if a is not None:
+        ov += [
+            ("price_period", "Price period", _period_text(a.valid_from, a.valid_to)),
+            ("service_tier", "Service tier", a.service_tier),
+            ("band", "Context band", _band_text(a)),
+            ("price_source", "Price source", a.source),
+            ("price_checked", "Price checked", a.checked.isoformat()),
+        ]
+    else:
+        ov.append(("unpriced_reason", "Unpriced because", bd.unpriced_reason))
+    if e["reported_cost_usd"] is not None:
+        ov.append(("reported_cost_usd", "Cost reported by the source", e["reported_cost_usd"]))
+    return tuple(ov)

@@ -1,0 +1,260 @@
+"""`report compare --period A --vs B [--by DIM]`: two calendar ranges side by side.
+
+A range is ``YYYY`` (a year), ``YYYY-Qn`` (a quarter), ``YYYY-MM`` (a month), ``YYYY-Www`` (an
+ISO week, Monday to Sunday), ``YYYY-MM-DD`` (a day) or ``YYYY-MM-DD..YYYY-MM-DD`` (inclusive),
+all in the report's zone. ``--vs`` defaults to ``previous`` (the range of the same kind just
+before A: the month before, the year before, the same number of days before); ``year-ago``
+is the same range one year earlier (the same ISO week number for a week; 29 February -> 28).
+
+Per value of the dimension (default ``model``): requests, tokens and cost of A and of B, the
+change A − B and the change in % of B (2 decimals, None when B is 0). The totals hold the
+same for everything; A is the period of interest, B the baseline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from usagectl.config import effective_timezone
+from usagectl.errors import UsageError
+from usagectl.models import Column, Filters, Report
+from usagectl.services.breakdowns import HEADERS, NONE_LABEL, cli_name, parse_dimensions
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, _now, _unpriced_notes, build_filters
+from usagectl.services.rollup import empty, rollup, total, unpriced_models
+from usagectl.services.timeseries import change
+from usagectl.store import reports as q
+from usagectl.store.connection import connect
+from usagectl.timeutil import days_in_month, local_today, parse_date
+
+METRICS: tuple[tuple[str, str, Literal["int", "money"]], ...] = (  # key, header, column kind
+    ("requests", "Requests", "int"),
+    ("total_tokens", "Tokens", "int"),
+    ("cost_usd", "Cost", "money"),
+)
+FORMS = "YYYY, YYYY-Qn, YYYY-MM, YYYY-Www, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    kind: str  # day, week, month, quarter, year, range
+    since: date
+    until: date
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+
+def _month(year: int, month: int) -> Period:
+    return Period(
+        f"{year:04d}-{month:02d}", "month", date(year, month, 1), date(year, month, days_in_month(year, month))
+    )
+
+
+def _quarter(year: int, n: int) -> Period:
+    last = 3 * n
+    return Period(f"{year:04d}-Q{n}", "quarter", date(year, last - 2, 1), date(year, last, days_in_month(year, last)))
+
+
+def _week(year: int, week: int, option: str, text: str) -> Period:
+    try:
+        first = date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: {year} has no ISO week {week}") from None
+    return Period(f"{year:04d}-W{week:02d}", "week", first, first + timedelta(days=6))
+
+
+def _day(d: date) -> Period:
+    return Period(d.isoformat(), "day", d, d)
+
+
+def _range(since: date, until: date) -> Period:
+    return Period(f"{since}..{until}", "range", since, until)
+
+
+def parse_period(text: str, *, option: str = "--period", today: date | None = None) -> Period:
+    s = text.strip()
+    try:
+        if m := re.fullmatch(r"(\d{4})", s):
+            y = int(m.group(1))
+            return Period(f"{y:04d}", "year", date(y, 1, 1), date(y, 12, 31))
+        if m := re.fullmatch(r"(\d{4})-?[Qq]([1-4])", s):
+            return _quarter(int(m.group(1)), int(m.group(2)))
+        if m := re.fullmatch(r"(\d{4})-?[Ww](\d{1,2})", s):
+            return _week(int(m.group(1)), int(m.group(2)), option, text)
+        if m := re.fullmatch(r"(\d{4})-(\d{2})", s):
+            return _month(int(m.group(1)), int(m.group(2)))
+        if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", s):
+            return _day(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: not a valid date (use {FORMS})") from None
+    if ".." in s:
+        a, _, b = s.partition("..")
+        ref = today or date.today()
+        since = parse_date(a, today=ref, option=option)
+        until = parse_date(b, today=ref, option=option)
+        if until < since:
+            raise UsageError(f"{option} {text!r}: the range ends before it starts")
+        return _range(since, until)
+    raise UsageError(f"{option} {text!r}: not a range (use {FORMS})")
+
+
+def previous(p: Period) -> Period:
+    if p.kind == "day":
+        return _day(p.since - timedelta(days=1))
+    if p.kind == "week":
+        y, w, _ = (p.since - timedelta(days=7)).isocalendar()
+        return _week(y, w, "--vs", p.label)
+    if p.kind == "month":
+        d = p.since - timedelta(days=1)
+        return _month(d.year, d.month)
+    if p.kind == "quarter":
+        d = p.since - timedelta(days=1)
+        return _quarter(d.year, (d.month + 2) // 3)
+    if p.kind == "year":
+        y = p.since.year - 1
+        return Period(f"{y:04d}", "year", date(y, 1, 1), date(y, 12, 31))
+    return _range(p.since - timedelta(days=p.days), p.since - timedelta(days=1))
+
+
+def _year_before(d: date) -> date:
+    return d.replace(year=d.year - 1, day=min(d.day, days_in_month(d.year - 1, d.month)))
+
+
+def year_ago(p: Period) -> Period:
+    if p.kind == "week":
+        y, w, _ = p.since.isocalendar()
+        weeks_then = date(y - 1, 12, 28).isocalendar()[1]  # 28 December is always in the last ISO week
+        return _week(y - 1, min(w, weeks_then), "--vs", p.label)
+    if p.kind == "month":
+        return _month(p.since.year - 1, p.since.month)
+    if p.kind == "quarter":
+        return _quarter(p.since.year - 1, (p.since.month + 2) // 3)
+    if p.kind == "year":
+        return previous(p)
+    if p.kind == "day":
+        return _day(_year_before(p.since))
+    return _range(_year_before(p.since), _year_before(p.until))
+
+
+def resolve_vs(text: str | None, a: Period, today: date) -> Period:
+    key = (text or "previous").strip().lower()
+    if key in ("previous", "prev"):
+        return previous(a)
+    if key in ("year-ago", "last-year", "yoy"):
+        return year_ago(a)
+    return parse_period(text or "", option="--vs", today=today)
+
+
+def _cubes(ctx: AppContext, flts: list[Filters], keys: list[str]) -> list[list[dict[str, Any]]]:
+    """One connection and one session for both ranges; the session covers their span."""
+    span = replace(flts[0], start=min(f.start for f in flts), end=max(f.end for f in flts))
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, span)
+        return [q.cube(con, f, keys) for f in flts]
+
+
+def _none_yet() -> dict[str, Any]:
+    """The sums of a side with no events: no usage costs $0 (None is kept for unpriced usage)."""
+    return empty() | {"cost_usd": Decimal(0)}
+
+
+def _pair(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, _, _ in METRICS:
+        out[f"{key}_a"], out[f"{key}_b"] = a[key], b[key]
+        out[f"{key}_change"], out[f"{key}_change_pct"] = change(a[key], b[key])
+    return out
+
+
+def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = None, *, by: str = "model") -> Report:
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    a = parse_period(period, today=today)
+    b = resolve_vs(vs, a, today)
+    (key,) = parse_dimensions([by], option="--by", most=1)
+    flts = [build_filters(ctx, replace(req, since=p.since.isoformat(), until=p.until.isoformat())) for p in (a, b)]
+    cube_a, cube_b = _cubes(ctx, flts, [key])
+    ga, gb = rollup(cube_a, [key]), rollup(cube_b, [key])
+    rows: list[dict[str, Any]] = []
+    for k in set(ga) | set(gb):
+        rows.append(
+            {key: NONE_LABEL if k[0] is None else k[0]} | _pair(ga.get(k) or _none_yet(), gb.get(k) or _none_yet())
+        )
+    rows.sort(
+        key=lambda r: (
+            -(r["cost_usd_a"] or 0),
+            -(r["cost_usd_b"] or 0),
+            -r["total_tokens_a"],
+            -r["total_tokens_b"],
+            str(r[key]),
+        )
+    )
+    ta, tb = (total(c) if c else _none_yet() for c in (cube_a, cube_b))
+    un_a, un_b = unpriced_models(cube_a), unpriced_models(cube_b)
+    totals = _pair(ta, tb) | {
+        "unpriced_requests_a": ta["unpriced_requests"],
+        "unpriced_requests_b": tb["unpriced_requests"],
+    }
+
+    columns: tuple[Column, ...] = (Column(key, HEADERS[key]),)
+    for mkey, header, kind in METRICS:
+        shown = mkey != "requests"
+        columns += (
+            Column(f"{mkey}_a", f"{header} {a.label}", kind, in_table=shown),
+            Column(f"{mkey}_b", f"{header} {b.label}", kind, in_table=shown),
+            Column(f"{mkey}_change", f"Δ {header}", kind, in_table=shown),
+            Column(f"{mkey}_change_pct", f"Δ {header} %", "pct", in_table=shown),
+        )
+    notes = [f"Period {a.label}: {n}" for n in _unpriced_notes(un_a)] + [
+        f"Vs {b.label}: {n}" for n in _unpriced_notes(un_b)
+    ]
+    if a.days != b.days:
+        notes.append(f"{a.label} has {a.days} days and {b.label} {b.days}: compare the daily averages too.")
+    overlap = a.since <= b.until and b.since <= a.until
+    if overlap:
+        notes.append(f"{a.label} and {b.label} overlap: usage in both is counted in each.")
+    filters = {
+        "period": a.label,
+        "period_since": a.since.isoformat(),
+        "period_until": a.until.isoformat(),
+        "vs": b.label,
+        "vs_since": b.since.isoformat(),
+        "vs_until": b.until.isoformat(),
+        "tz": tz,
+        "by": cli_name(key),
+    } | {k: list(v) for k, v in flts[0].where.items()}
+    return Report(
+        name="compare",
+        title=f"{a.label} vs {b.label} by {HEADERS[key].lower()} ({tz})",
+        filters=filters,
+        columns=columns,
+        rows=tuple(rows),
+        totals=totals,
+        overview=_overview(a, b, totals),
+        notes=tuple(notes),
+    )
+
+
+def _overview(a: Period, b: Period, t: dict[str, Any]) -> tuple[tuple[str, str, Any], ...]:
+    cost_a, cost_b = t["cost_usd_a"] or Decimal(0), t["cost_usd_b"] or Decimal(0)
+    return (
+        ("period", "Period", f"{a.label} ({a.since} – {a.until}, {a.days} days)"),
+        ("vs", "Vs", f"{b.label} ({b.since} – {b.until}, {b.days} days)"),
+        ("tokens_a", f"Tokens {a.label}", t["total_tokens_a"]),
+        ("tokens_b", f"Tokens {b.label}", t["total_tokens_b"]),
+        ("tokens_change", "Tokens change", t["total_tokens_change"]),
+        ("tokens_change_pct", "Tokens change %", t["total_tokens_change_pct"]),
+        ("cost_usd_a", f"Cost {a.label}", t["cost_usd_a"]),
+        ("cost_usd_b", f"Cost {b.label}", t["cost_usd_b"]),
+        ("cost_change_usd", "Cost change", t["cost_usd_change"]),
+        ("cost_change_pct", "Cost change %", t["cost_usd_change_pct"]),
+        ("daily_cost_usd_a", f"Cost per day {a.label}", cost_a / a.days),
+        ("daily_cost_usd_b", f"Cost per day {b.label}", cost_b / b.days),
+    )

@@ -1,0 +1,265 @@
+"""`usagectl doctor`: what may be wrong with the data, each finding with the command that fixes
+or explains it.
+
+Checks (over the chosen range, default the last 30 days, in the report's time zone):
+
+* **gaps** — calendar days without any event, per source, between the source's first event and
+  yesterday (today is not over, so it is never a gap);
+* **unpriced** — models without a price, with their volume;
+* **no-team** — members whose events have no team, neither on the event nor in the config;
+* **cost-mismatch** — per source and model, the cost the source reported beside the computed
+  cost (over the events that have both) differs by more than 5 % and more than $0.01;
+* **future** — events later than now + 5 minutes (the whole database, whatever the range);
+* **rejects** — records that could not be imported (info);
+* **timezone** — the zone in effect and where it came from (info).
+
+Severities: ``error`` > ``warning`` > ``info``. The command exits 0; ``--strict`` fails (exit 1)
+when a finding is a warning or worse.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from usagectl.config import Config, effective_timezone
+from usagectl.errors import StrictCheckFailed
+from usagectl.models import Column, Report
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, build_filters
+from usagectl.store import doctor as dq
+from usagectl.store import reports as q
+from usagectl.store.connection import connect
+from usagectl.timeutil import local_today
+
+SEVERITIES = ("error", "warning", "info")
+FUTURE_SLACK = timedelta(minutes=5)
+MISMATCH_PCT = Decimal(5)
+MISMATCH_USD = Decimal("0.01")
+MAX_RUNS = 5
+MAX_MEMBERS = 20
+
+COLUMNS: tuple[Column, ...] = (
+    Column("severity", "Severity"),
+    Column("check", "Check"),
+    Column("subject", "Subject"),
+    Column("detail", "Finding"),
+    Column("fix", "Fix / explain"),
+    Column("count", "Count", "int", in_table=False),
+    Column("data", "Data", in_table=False),
+)
+
+
+@dataclass(frozen=True)
+class DoctorRequest:
+    since: str | None = None
+    until: str | None = None
+    tz: str | None = None
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    now: datetime | None = None
+
+
+def timezone_origin(cli_tz: str | None, config: Config) -> str:
+    """Where the zone in effect comes from (mirrors ``config.effective_timezone``)."""
+    if cli_tz:
+        return "--tz"
+    if config.timezone:
+        return f"config {config.path}: [display] timezone" if config.path else "config [display] timezone"
+    tz = os.environ.get("TZ")
+    if tz and not tz.startswith(":"):
+        return "local: the TZ environment variable"
+    target = os.path.realpath("/etc/localtime")
+    if "zoneinfo/" in target:
+        return "local: /etc/localtime"
+    return "fallback: the local zone could not be told"
+
+
+def _finding(severity: str, check: str, subject: str, detail: str, fix: str, count: int | None = None,
+             **data: Any) -> dict[str, Any]:  # fmt: skip
+    return {"severity": severity, "check": check, "subject": subject, "detail": detail, "fix": fix, "count": count,
+            "data": data}  # fmt: skip
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    runs: list[tuple[date, date]] = []
+    for d in days:
+        if runs and runs[-1][1] + timedelta(days=1) == d:
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    return runs
+
+
+def _run_text(run: tuple[date, date]) -> str:
+    a, b = run
+    return str(a) if a == b else f"{a} – {b} ({(b - a).days + 1} days)"
+
+
+def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
+    tz = effective_timezone(req.tz, ctx.config)
+    now = (req.now or datetime.now(UTC)).astimezone(UTC)
+    today = local_today(tz, now)
+    rreq = ReportRequest(since=req.since, until=req.until, tz=req.tz, where=req.where, now=now)
+    flt = build_filters(ctx, rreq, default=(today - timedelta(days=29), today))
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        facts = dq.range_facts(con, flt)
+        spans = dq.source_spans(con)
+        future = dq.future_events(con, now + FUTURE_SLACK)
+        rejects = dq.rejected_records(con)
+
+    days, models, members = facts["days"], facts["models"], facts["members"]
+    findings: list[dict[str, Any]] = []
+    findings += _gaps(days, spans, flt.since, min(flt.until, today - timedelta(days=1)), tz)
+    findings += _unpriced(models)
+    findings += _no_team(members, ctx.config)
+    findings += _mismatch(models)
+    for f in future:
+        findings.append(_finding(
+            "error", "future", f["source"],
+            f"{f['events']:,} events after now + 5 min (latest {f['last_ts'].astimezone(UTC).isoformat()})",
+            "check the clock and time zone of the machine that wrote these logs (timestamps without an offset "
+            "are read as UTC); `usagectl db status` shows the event range", f["events"], source=f["source"],
+            first=f["first_ts"], last=f["last_ts"]))  # fmt: skip
+    if rejects:
+        findings.append(_finding("info", "rejects", "import", f"{rejects:,} records could not be imported",
+                                 "`usagectl db rejects` lists them with file, line and reason", rejects))  # fmt: skip
+    origin = timezone_origin(req.tz, ctx.config)
+    findings.append(_finding("info", "timezone", tz, f"days and months are calendar days in {tz} ({origin})",
+                             "pass --tz ZONE, or set [display] timezone = \"ZONE\" in the config", tz=tz,
+                             origin=origin))  # fmt: skip
+    findings.sort(key=lambda f: SEVERITIES.index(f["severity"]))
+    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
+    events = sum(int(m["requests"] or 0) for m in models)
+    overview: tuple[tuple[str, str, Any], ...] = (
+        ("range", "Range", f"{flt.since} – {flt.until}"),
+        ("timezone", "Time zone", f"{tz} ({origin})"),
+        ("requests", "Requests in range", events),
+        ("errors", "Errors", counts["error"]),
+        ("warnings", "Warnings", counts["warning"]),
+        ("infos", "Info", counts["info"]),
+    )
+    return Report(
+        name="doctor",
+        title=f"Doctor {flt.since} – {flt.until} ({tz})",
+        filters=flt.as_dict(),
+        columns=COLUMNS,
+        rows=tuple(findings),
+        totals=dict(counts),
+        overview=overview,
+    )
+
+
+def _gaps(days: list[dict[str, Any]], spans: list[dict[str, Any]], since: date, until: date,
+          tz: str) -> list[dict[str, Any]]:  # fmt: skip
+    zone = ZoneInfo(tz)
+    have: dict[str, set[date]] = {}
+    for d in days:
+        local = datetime.fromtimestamp(int(d["qh"]) * 900, UTC).astimezone(zone).date()
+        have.setdefault(d["source"], set()).add(local)
+    out = []
+    for span in sorted(spans, key=lambda s: s["source"]):
+        first = local_today(tz, span["first_ts"])
+        lo = max(since, first)
+        if lo > until:
+            continue
+        seen = have.get(span["source"], set())
+        missing = [lo + timedelta(days=i) for i in range((until - lo).days + 1)]
+        missing = [d for d in missing if d not in seen]
+        if not missing:
+            continue
+        runs = _runs(missing)
+        shown = ", ".join(_run_text(r) for r in runs[:MAX_RUNS])
+        more = f" and {len(runs) - MAX_RUNS} more" if len(runs) > MAX_RUNS else ""
+        out.append(_finding(
+            "warning", "gaps", span["source"], f"{len(missing)} day(s) without data: {shown}{more}",
+            "import the logs of those days (`usagectl import PATH`) or run `usagectl sync`; a quiet day "
+            "(weekend, holiday) explains itself", len(missing), days=[d.isoformat() for d in missing]))  # fmt: skip
+    return out
+
+
+def _unpriced(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    acc: dict[str, list[int]] = {}
+    for m in models:
+        if m["unpriced_raw"] is not None:
+            a = acc.setdefault(m["unpriced_raw"], [0, 0])
+            a[0] += int(m["requests"] or 0)
+            a[1] += int(m["total_tokens"] or 0)
+    return [
+        _finding(
+            "warning",
+            "unpriced",
+            raw,
+            f"{req:,} requests / {tok:,} tokens have no price and are not in any cost",
+            "`usagectl pricing check` lists unpriced models; add this one to a price table in your [pricing] dir",
+            req,
+            model=raw,
+            requests=req,
+            total_tokens=tok,
+        )
+        for raw, (req, tok) in sorted(acc.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    ]
+
+
+def _no_team(members: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:
+    teams_in_use = bool(config.members) or any(m["has_team"] for m in members)
+    severity = "warning" if teams_in_use else "info"
+    lacking = sorted((m for m in members if m["member"] is not None and not m["has_team"]),
+                     key=lambda m: (-int(m["total_tokens"] or 0), m["member"]))  # fmt: skip
+    where = f" in {config.path}" if config.path else " in the config"
+    out = [
+        _finding(
+            severity,
+            "no-team",
+            m["member"],
+            f"{int(m['requests']):,} requests / {int(m['total_tokens']):,} tokens with no team (event or config)",
+            f'add [members.{m["member"]}] team = "..." {where.strip()}',
+            int(m["requests"]),
+            member=m["member"],
+            total_tokens=int(m["total_tokens"]),
+        )
+        for m in lacking[:MAX_MEMBERS]
+    ]
+    if len(lacking) > MAX_MEMBERS:
+        rest = lacking[MAX_MEMBERS:]
+        out.append(_finding(severity, "no-team", f"{len(rest)} more members", ", ".join(m["member"] for m in rest),
+                            f"add [members.NAME] team = \"...\"{where}", len(rest)))  # fmt: skip
+    return out
+
+
+def _mismatch(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    acc: dict[tuple[str, str], list[Any]] = {}
+    for m in models:
+        if not m["compared_events"]:
+            continue
+        a = acc.setdefault((m["source"], m["model"] or "(none)"), [0, Decimal(0), Decimal(0)])
+        a[0] += int(m["compared_events"])
+        a[1] += m["computed_usd"] or Decimal(0)
+        a[2] += m["reported_usd"] or Decimal(0)
+    out = []
+    for (source, model), (n, computed, reported) in sorted(acc.items()):
+        diff = computed - reported
+        pct = diff * 100 / reported if reported else None
+        if abs(diff) <= MISMATCH_USD or (pct is not None and abs(pct) <= MISMATCH_PCT):
+            continue
+        pct_text = f"{pct:+.1f}%" if pct is not None else "reported $0"
+        out.append(_finding(
+            "warning", "cost-mismatch", f"{source} / {model}",
+            f"computed ${computed:,.6f} vs reported ${reported:,.6f} over {n:,} events ({pct_text})",
+            f"`usagectl pricing show {model}` shows the rates applied; `usagectl reconcile` compares with billed "
+            "cost reports; a source pricing at another rate (discount, old table) explains it", n, source=source,
+            model=model, computed_usd=computed, reported_usd=reported, diff_usd=diff,
+            diff_pct=pct))  # fmt: skip
+    return out
+
+
+def strict_failure(report: Report) -> StrictCheckFailed | None:
+    """The error ``doctor --strict`` exits with (1) when a finding is a warning or worse."""
+    bad = report.totals.get("error", 0) + report.totals.get("warning", 0)
+    if not bad:
+        return None
+    return StrictCheckFailed(f"doctor: {bad} finding(s) of severity warning or worse", hint="see the Fix column")

@@ -1,0 +1,217 @@
+"""`report hourly`: an hour-of-day × weekday heat map of tokens or cost in the report's zone.
+
+* Rows are the hours 0–23 (local wall-clock hour of each event, DST-correct), one column per
+  weekday starting on ``--week-start``, plus the hour's total; the footer holds the weekday
+  totals. ``--metric tokens`` (all buckets) or ``cost`` (priced cost; a cell whose usage is all
+  unpriced is None, never $0).
+* The default range is the last 28 days through today: four of every weekday, so the weekday
+  columns compare like with like. Other ranges may hold more of some weekdays than of others:
+  the ``weekdays`` section gives the number of each and the average per day.
+* Overview: the busiest hours and days (share of the metric), the peak periods (the busiest
+  weekday-hour cells, also as the ``peaks`` section) and the peak window: the shortest run of
+  consecutive hours (across midnight too) holding at least half of the metric.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from usagectl.config import WEEKDAYS, effective_timezone
+from usagectl.errors import UsageError
+from usagectl.models import Column, Report, Section
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, _now, _share, _totals, _unpriced_notes, build_filters
+from usagectl.services.rollup import rollup, total, unpriced_models
+from usagectl.services.timeseries import local_cube, parse_week_start
+from usagectl.timeutil import local_today
+
+Metric = Literal["tokens", "cost"]
+METRICS: dict[str, str] = {"tokens": "total_tokens", "cost": "cost_usd"}
+DEFAULT_DAYS = 28
+TOP = 3
+PEAKS = 5
+DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # ISO weekday 1..7 -> key
+
+
+def _hh(hour: int) -> str:
+    return f"{hour % 24:02d}:00"
+
+
+def _weekday_counts(since: date, until: date) -> list[int]:
+    counts = [0] * 7
+    d = since
+    while d <= until:
+        counts[d.weekday()] += 1
+        d += timedelta(days=1)
+    return counts
+
+
+def _per_day(value: Any, days: int) -> Decimal | None:
+    """The weekday's average per day of that weekday (tokens to 2 decimals, cost exact)."""
+    if not days:
+        return None
+    avg = Decimal(value or 0) / days
+    return avg if isinstance(value, Decimal) else avg.quantize(Decimal("0.01"))
+
+
+def peak_window(by_hour: list[Any]) -> tuple[int, int, Any] | None:
+    """(first hour, length, sum) of the shortest circular run of hours holding at least half of
+    the total; among runs of that length the largest, then the earliest. None when all is 0."""
+    whole = sum(by_hour)
+    if not whole:
+        return None
+    for length in range(1, 25):
+        best: tuple[int, int, Any] | None = None
+        for start in range(24):
+            s = sum(by_hour[(start + i) % 24] for i in range(length))
+            if 2 * s >= whole and (best is None or s > best[2]):
+                best = (start, length, s)
+        if best:
+            return best
+    return None  # unreachable: 24 hours hold everything
+
+
+def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_start: str | None = None) -> Report:
+    if metric not in METRICS:
+        raise UsageError(f"--metric {metric!r}: choose from {', '.join(METRICS)}")
+    key = METRICS[metric]
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    ws = parse_week_start(week_start, ctx.config.week_start)
+    flt = build_filters(ctx, req, default=(today - timedelta(days=DEFAULT_DAYS - 1), today))
+    cube = local_cube(ctx, flt, ["weekday", "hour"])
+    cells = rollup(cube, ["weekday", "hour"])
+    unpriced = unpriced_models(cube)
+    totals = _totals(total(cube), unpriced)
+    order = [(WEEKDAYS.index(ws) + i) % 7 for i in range(7)]  # Python weekday numbers, first day first
+    zero: Any = Decimal(0) if metric == "cost" else 0
+
+    def value(wd: int, hour: int) -> Any:
+        rec = cells.get((wd + 1, hour))
+        return rec[key] if rec else zero
+
+    rows = []
+    for hour in range(24):
+        row: dict[str, Any] = {"hour": hour}
+        for wd in order:
+            row[DAY_KEYS[wd]] = value(wd, hour)
+        row["total"] = sum((v or 0 for v in (row[DAY_KEYS[wd]] for wd in range(7))), zero)
+        rows.append(row)
+    day_totals = {DAY_KEYS[wd]: sum((r[DAY_KEYS[wd]] or 0 for r in rows), zero) for wd in range(7)}
+    grand = sum(day_totals.values(), zero)
+    by_hour = [r["total"] for r in rows]
+
+    counts = _weekday_counts(flt.since, flt.until)
+    by_day = {k[0]: v for k, v in rollup(cube, ["weekday"]).items()}
+    weekdays = []
+    for wd in order:
+        rec = by_day.get(wd + 1)
+        weekdays.append(
+            {
+                "weekday": WEEKDAYS[wd].capitalize(),
+                "days": counts[wd],
+                "requests": rec["requests"] if rec else 0,
+                "total_tokens": rec["total_tokens"] if rec else 0,
+                "cost_usd": rec["cost_usd"] if rec else Decimal(0),
+                "share_pct": _share(day_totals[DAY_KEYS[wd]], grand),
+                "per_day": _per_day(day_totals[DAY_KEYS[wd]], counts[wd]),
+            }
+        )
+    flat = [(value(wd, h) or 0, wd, h) for wd in range(7) for h in range(24)]
+    peaks = sorted((c for c in flat if c[0]), key=lambda c: (-c[0], order.index(c[1]), c[2]))[:PEAKS]
+    peak_rows = [
+        {"weekday": WEEKDAYS[wd].capitalize(), "hour": h, "value": v, "share_pct": _share(v, grand)}
+        for v, wd, h in peaks
+    ]
+
+    kind: Literal["money", "int"] = "money" if metric == "cost" else "int"
+    columns = (
+        (Column("hour", "Hour", "int"),)
+        + tuple(Column(DAY_KEYS[wd], WEEKDAYS[wd][:3].capitalize(), kind) for wd in order)
+        + (Column("total", "Total", kind),)
+    )
+    notes = list(_unpriced_notes(unpriced))
+    if len(set(counts)) > 1:
+        notes.append(
+            "The range holds "
+            + ", ".join(f"{counts[wd]} {WEEKDAYS[wd][:3].capitalize()}" for wd in order)
+            + ": compare weekdays by their average per day (the weekdays section)."
+        )
+    return Report(
+        name="hourly",
+        title=f"Usage by hour and weekday ({metric}) {flt.since} – {flt.until} ({tz})",
+        filters=flt.as_dict() | {"metric": metric, "week_start": ws},
+        columns=columns,
+        rows=tuple(rows),
+        totals=totals | day_totals | {"total": grand},
+        overview=_overview(metric, grand, by_hour, day_totals, order, peaks),
+        sections=(
+            Section(
+                "weekdays",
+                "Weekdays",
+                (
+                    Column("weekday", "Weekday"),
+                    Column("days", "Days", "int"),
+                    Column("requests", "Requests", "int"),
+                    Column("total_tokens", "Tokens", "int"),
+                    Column("cost_usd", "Cost", "money"),
+                    Column("share_pct", "Share", "pct"),
+                    Column("per_day", "Per day", "money" if metric == "cost" else "float"),
+                ),
+                tuple(weekdays),
+            ),
+            Section(
+                "peaks",
+                "Peak periods",
+                (
+                    Column("weekday", "Weekday"),
+                    Column("hour", "Hour", "int"),
+                    Column("value", metric.capitalize(), kind),
+                    Column("share_pct", "Share", "pct"),
+                ),
+                tuple(peak_rows),
+            ),
+        ),
+        notes=tuple(notes),
+    )
+
+
+def _overview(
+    metric: str,
+    grand: Any,
+    by_hour: list[Any],
+    day_totals: dict[str, Any],
+    order: list[int],
+    peaks: list[tuple[Any, int, int]],
+) -> tuple[tuple[str, str, Any], ...]:
+    if not grand:
+        return (("metric", "Metric", metric), ("busiest_hours", "Busiest hours", "no usage in the range"))
+
+    def pct(v: Any) -> str:
+        return f"{(Decimal(v) * 100 / Decimal(grand)).quantize(Decimal('0.1'))}%"
+
+    hours = sorted((h for h in range(24) if by_hour[h]), key=lambda h: (-by_hour[h], h))[:TOP]
+    days = sorted((wd for wd in order if day_totals[DAY_KEYS[wd]]), key=lambda wd: -day_totals[DAY_KEYS[wd]])[:TOP]
+    out: list[tuple[str, str, Any]] = [
+        ("metric", "Metric", metric),
+        ("busiest_hours", "Busiest hours", ", ".join(f"{_hh(h)} ({pct(by_hour[h])})" for h in hours)),
+        (
+            "busiest_days",
+            "Busiest days",
+            ", ".join(f"{WEEKDAYS[wd][:3].capitalize()} ({pct(day_totals[DAY_KEYS[wd]])})" for wd in days),
+        ),
+        (
+            "peak_periods",
+            "Peak periods",
+            ", ".join(f"{WEEKDAYS[wd][:3].capitalize()} {_hh(h)}–{_hh(h + 1)} ({pct(v)})" for v, wd, h in peaks[:TOP]),
+        ),
+    ]
+    window = peak_window(by_hour)
+    if window:
+        start, length, s = window
+        out.append(
+            ("peak_window", "Half of the usage in", f"{_hh(start)}–{_hh(start + length)} ({length} h, {pct(s)})")
+        )
+    return tuple(out)

@@ -1,0 +1,522 @@
+"""`usagectl invoice` and `usagectl payment add|list`.
+
+An invoice covers one calendar month in the report's time zone. Rules, in order:
+
+* **Charge lines** are the month's usage cost per model, each rounded half-up to the cent (the
+  only rounding); the usage subtotal is the sum of those lines. Unpriced usage is not charged,
+  and is named in a note.
+* **Token breakdown** (per bucket) and **feature charges** (per feature) split the same
+  subtotal: each exact amount is rounded down to the cent and the cents still missing (or in
+  excess) go one by one to the largest (smallest) remainders, so each split adds up to the
+  subtotal exactly.
+* **Credits** (``[[credits]]`` in the config: ``amount``, ``expires``, optional ``label`` and
+  ``granted``) are applied month after month from the billing start: a credit applies to a month
+  when it has not expired at the month's last day (``expires`` is the last valid day) and was
+  granted on or before that day; the one expiring first is used first; a credit never takes a
+  month below zero and what is left of it carries to the next month.
+* **Tax** (``[tax] rate`` in percent, ``label``) is charged on the subtotal after credits, rounded
+  half-up to the cent. Invoice total = subtotal − credits + tax.
+* **Balance** = the totals of every invoice from the billing start up to this month − every
+  payment dated on or before the invoice date (the month's last day). The billing start is
+  ``[billing] start = "YYYY-MM"`` in the config, else the month of the first event.
+
+With filters (``--team`` …) the invoice is a chargeback statement: the same charge lines and
+tax, without credits, payments or balance (those belong to the whole account).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from typing import Any
+
+from usagectl.config import Config, effective_timezone
+from usagectl.errors import ConfigError, UsageError
+from usagectl.models import Column, Report, Section
+from usagectl.services import costs
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
+from usagectl.store import analytics, payments
+from usagectl.store import reports as q
+from usagectl.store.connection import connect
+from usagectl.timeutil import day_start_utc, local_today, parse_date, parse_month
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Credit:
+    index: int  # position in [[credits]], for messages and a stable order
+    label: str
+    amount: Decimal
+    expires: date  # last day it can be used
+    granted: date | None = None
+
+
+@dataclass(frozen=True)
+class Tax:
+    rate: Decimal  # percent
+    label: str
+
+
+def _where(config: Config) -> str:
+    return f"config {config.path}" if config.path else "config"
+
+
+def _date(value: Any, where: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: must be a date (YYYY-MM-DD), got {value!r}")
+
+
+def _amount(value: Any, where: str, *, positive: bool = True) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        raise ConfigError(f"{where}: must be a number, got {value!r}")
+    try:
+        d = Decimal(str(value).replace("$", "").replace(",", "").strip())
+    except InvalidOperation:
+        raise ConfigError(f"{where}: must be a number, got {value!r}") from None
+    if not d.is_finite() or (positive and d <= 0) or d < 0:
+        raise ConfigError(f"{where}: must be {'greater than 0' if positive else '0 or more'}, got {value!r}")
+    return d
+
+
+def load_credits(config: Config) -> list[Credit]:
+    """``[[credits]]`` of the config, validated (ConfigError names ``credits[i]`` and the key)."""
+    raw = config.data.get("credits", [])
+    where = _where(config)
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: credits must be an array of tables ([[credits]]), got {type(raw).__name__}")
+    out = []
+    for i, item in enumerate(raw):
+        at = f"{where}: credits[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{at}: must be a table with amount and expires")
+        unknown = set(item) - {"amount", "expires", "label", "granted"}
+        if unknown:
+            raise ConfigError(
+                f"{at}: unknown key(s) {', '.join(sorted(unknown))} (allowed: amount, expires, label, granted)"
+            )
+        for key in ("amount", "expires"):
+            if key not in item:
+                raise ConfigError(f"{at}: {key} is missing")
+        amount = _amount(item["amount"], f"{at} amount")
+        if amount != amount.quantize(CENT):
+            raise ConfigError(f"{at} amount: at most 2 decimals (cents), got {item['amount']!r}")
+        label = item.get("label", f"credit {i + 1}")
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"{at} label: must be a non-empty string, got {label!r}")
+        granted = _date(item["granted"], f"{at} granted") if "granted" in item else None
+        out.append(Credit(i, label, amount, _date(item["expires"], f"{at} expires"), granted))
+    return out
+
+
+def load_tax(config: Config) -> Tax | None:
+    raw = config.data.get("tax")
+    if raw is None:
+        return None
+    where = f"{_where(config)}: [tax]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table with rate (percent) and label")
+    unknown = set(raw) - {"rate", "label"}
+    if unknown:
+        raise ConfigError(f"{where} unknown key(s) {', '.join(sorted(unknown))} (allowed: rate, label)")
+    if "rate" not in raw:
+        raise ConfigError(f"{where} rate is missing (a percentage such as 19.0)")
+    rate = _amount(raw["rate"], f"{where} rate", positive=False)
+    if rate >= HUNDRED:
+        raise ConfigError(f"{where} rate: a percentage under 100, got {raw['rate']!r}")
+    label = raw.get("label", "Tax")
+    if not isinstance(label, str) or not label.strip():
+        raise ConfigError(f"{where} label: must be a non-empty string, got {label!r}")
+    return Tax(rate, label)
+
+
+def billing_start(config: Config) -> tuple[int, int] | None:
+    billing = config.data.get("billing", {})
+    if not isinstance(billing, dict):
+        raise ConfigError(f"{_where(config)}: [billing] must be a table")
+    start = billing.get("start")
+    if start is None:
+        return None
+    if not isinstance(start, str):
+        raise ConfigError(f'{_where(config)}: [billing] start: must be a month "YYYY-MM", got {start!r}')
+    try:
+        return parse_month(start)
+    except UsageError:
+        raise ConfigError(f'{_where(config)}: [billing] start: must be a month "YYYY-MM", got {start!r}') from None
+
+
+def allocate(exacts: list[Decimal], target: Decimal) -> list[Decimal]:
+    """Cent amounts, one per exact amount, adding up to ``target`` (largest remainder)."""
+    if not exacts:
+        return []
+    floors = [e.quantize(CENT, rounding=ROUND_FLOOR) for e in exacts]
+    rest = [e - f for e, f in zip(exacts, floors, strict=True)]
+    diff = int((target - sum(floors, ZERO)) / CENT)
+    order = sorted(range(len(exacts)), key=lambda i: (-rest[i], i))
+    if diff < 0:
+        order.reverse()
+    for k in range(abs(diff)):
+        floors[order[k % len(order)]] += CENT if diff > 0 else -CENT
+    return floors
+
+
+def half_up(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class _Month:
+    first: date
+    last: date
+    rows: list[dict[str, Any]]
+    priced: list[costs.PricedBucket]
+    model_exact: dict[str, Decimal]
+    subtotal: Decimal
+    credit: Decimal = ZERO
+    tax: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal - self.credit + self.tax
+
+
+def _next(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class InvoiceRequest:
+    month: str | None = None
+    tz: str | None = None
+    where: dict[str, tuple[str, ...]] | None = None
+    now: datetime | None = None
+
+
+def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
+    """The invoice of one month (default: the current month, marked draft until it is over)."""
+    tz = effective_timezone(req.tz, ctx.config)
+    now = (req.now or datetime.now(UTC)).astimezone(UTC)
+    year, mon = parse_month(req.month) if req.month else (local_today(tz, now).year, local_today(tz, now).month)
+    first = date(year, mon, 1)
+    last = _next(first) - timedelta(days=1)
+    where = dict(req.where or {})
+    account = not where
+    credits = load_credits(ctx.config) if account else []
+    tax = load_tax(ctx.config)
+    start = first
+    book = ctx.pricebook()
+    with connect(ctx.db_path, read_only=True) as con:
+        if account:
+            configured = billing_start(ctx.config)
+            if configured:
+                start = date(configured[0], configured[1], 1)
+            elif (first_ts := analytics.first_event(con)) is not None:
+                start = local_today(tz, first_ts).replace(day=1)
+            start = min(start, first)
+        flt = build_filters(ctx, ReportRequest(since=start.isoformat(), until=last.isoformat(), tz=tz, where=where))
+        months = [start]
+        while months[-1] < first:
+            months.append(_next(months[-1]))
+        q.prepare_session(con, book, ctx.config.members, flt)
+        rows = analytics.rate_sums(con, flt, ["feature"], [day_start_utc(m, tz) for m in months])
+        paid = payment_rows(payments.listing(con, until=last)) if account else []
+    rate_rows = book.rate_rows()
+    with localcontext() as c:
+        c.prec = 60
+        per: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for r in rows:
+            per[int(r["period"])].append(r)
+        history = []
+        for i, m in enumerate(months):
+            priced = costs.price_buckets(per[i], rate_rows)
+            exact: dict[str, Decimal] = defaultdict(lambda: ZERO)
+            for p in priced:
+                exact[p.row["model"]] += p.amount
+            subtotal = sum((half_up(v) for v in exact.values()), ZERO)
+            history.append(_Month(m, _next(m) - timedelta(days=1), per[i], priced, dict(exact), subtotal))
+        credit_log = _apply_credits(history, credits)
+        for h in history:
+            h.tax = half_up((h.subtotal - h.credit) * tax.rate / HUNDRED) if tax else ZERO
+    month = history[-1]
+    previous = sum((h.total for h in history[:-1]), ZERO)
+    paid_before = sum((p["amount_usd"] for p in paid if p["paid_on"] < first), ZERO)
+    paid_now = [p for p in paid if p["paid_on"] >= first]
+    state = "final" if now >= day_start_utc(_next(first), tz) else "draft (month in progress)"
+    shown = flt.as_dict() | {"since": first.isoformat(), "until": last.isoformat()}
+    return _report(
+        month=month, flt_dict=shown, tz=tz, tax=tax, credits=credits, credit_log=credit_log,
+        previous_balance=(previous - paid_before) if account else None, paid_now=paid_now if account else None,
+        paid=paid, state=state, label=f"{year:04d}-{mon:02d}", start=start,
+        configured_start=account and billing_start(ctx.config) is not None,
+    )  # fmt: skip
+
+
+def _apply_credits(history: list[_Month], credits: list[Credit]) -> dict[int, list[Decimal]]:
+    """Credits month by month; returns per credit the amount used in each month."""
+    remaining = {c.index: c.amount for c in credits}
+    used: dict[int, list[Decimal]] = {c.index: [] for c in credits}
+    ordered = sorted(credits, key=lambda c: (c.expires, c.index))
+    for h in history:
+        due = h.subtotal
+        for c in ordered:
+            take = ZERO
+            if c.expires >= h.last and (c.granted is None or c.granted <= h.last) and due > 0:
+                take = min(remaining[c.index], due)
+                remaining[c.index] -= take
+                due -= take
+            used[c.index].append(take)
+        h.credit = h.subtotal - due
+    return used
+
+
+# --------------------------------------------------------------------------- the report
+
+LINE_COLUMNS: tuple[Column, ...] = (
+    Column("model", "Model"),
+    Column("provider", "Provider", in_table=False),
+    Column("requests", "Requests", "int"),
+    Column("input_tokens", "Input", "int"),
+    Column("cache_read_tokens", "Cache read", "int", in_table=False),
+    Column("cache_write_tokens", "Cache write", "int", in_table=False),
+    Column("output_tokens", "Output", "int"),
+    Column("web_search_requests", "Web searches", "int", in_table=False),
+    Column("total_tokens", "Tokens", "int"),
+    Column("amount_usd", "Amount", "money"),
+    Column("exact_usd", "Exact", "money", in_table=False),
+)
+_COUNTS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+           "output_tokens", "web_search_requests", "total_tokens")  # fmt: skip
+SPLIT_TAIL: tuple[Column, ...] = (
+    Column("amount_usd", "Amount", "money"),
+    Column("exact_usd", "Exact", "money", in_table=False),
+)
+SUMMARY_COLUMNS = (Column("item", "Item"), Column("amount_usd", "Amount", "money"))
+CREDIT_COLUMNS = (
+    Column("label", "Credit"),
+    Column("amount_usd", "Amount", "money"),
+    Column("expires", "Expires", "date"),
+    Column("granted", "Granted", "date", in_table=False),
+    Column("used_before_usd", "Used before", "money"),
+    Column("applied_usd", "Applied now", "money"),
+    Column("remaining_usd", "Remaining", "money"),
+    Column("status", "Status"),
+)
+
+
+def _counts(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        name = r[key] if r[key] is not None else "(none)"
+        acc = out.setdefault(name, {key: name} | {k: 0 for k in _COUNTS})
+        if key == "model" and r.get("provider"):
+            acc.setdefault("provider", r["provider"])
+        for k in _COUNTS:
+            acc[k] += int(r[k] or 0)
+    return out
+
+
+def _split(
+    groups: dict[str, dict[str, Any]], exact: dict[str, Decimal], subtotal: Decimal, *, by_amount: bool = True
+) -> list[dict[str, Any]]:
+    names = [n for n in groups if n in exact]
+    cents = dict(zip(names, allocate([exact[n] for n in names], subtotal), strict=True))
+    rows = []
+    for name, g in groups.items():
+        rows.append(g | {"amount_usd": cents.get(name), "exact_usd": exact.get(name)})
+    if not by_amount:
+        return rows
+    return sorted(rows, key=lambda r: (r["amount_usd"] is None, -(r["exact_usd"] or 0), str(next(iter(r.values())))))
+
+
+def _report(
+    *, month: _Month, flt_dict: dict[str, Any], tz: str, tax: Tax | None, credits: list[Credit],
+    credit_log: dict[int, list[Decimal]], previous_balance: Decimal | None, paid_now: list[dict[str, Any]] | None,
+    paid: list[dict[str, Any]], state: str, label: str, start: date, configured_start: bool,
+) -> Report:  # fmt: skip
+    models = _counts(month.rows, "model")
+    lines = []
+    for name, m in models.items():
+        m["cache_write_tokens"] = m.pop("cache_write_5m_tokens") + m.pop("cache_write_1h_tokens")
+        exact = month.model_exact.get(name)
+        lines.append(m | {"amount_usd": half_up(exact) if exact is not None else None, "exact_usd": exact})
+    lines.sort(key=lambda r: (r["amount_usd"] is None, -(r["exact_usd"] or 0), r["model"]))
+
+    buckets: dict[str, dict[str, Any]] = {}
+    bucket_exact: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    feature_exact: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for p in month.priced:
+        item = costs.BUCKET_LABELS[p.bucket]
+        b = buckets.setdefault(item, {"item": item, "quantity": 0})
+        b["quantity"] += p.quantity
+        bucket_exact[item] += p.amount
+        feature_exact[p.row["feature"] if p.row["feature"] is not None else "(none)"] += p.amount
+    token_rows = _split(dict(sorted(buckets.items(), key=lambda kv: list(costs.BUCKET_LABELS.values()).index(kv[0]))),
+                        bucket_exact, month.subtotal, by_amount=False)  # fmt: skip
+    unpriced = costs.unpriced_rows(month.rows)
+    if unpriced:
+        tokens = sum(u["total_tokens"] for u in unpriced)
+        token_rows.append({"item": "Unpriced usage (not charged)", "quantity": tokens, "amount_usd": None,
+                           "exact_usd": None})  # fmt: skip
+    features = {k: {"feature": v["feature"], "requests": v["requests"], "total_tokens": v["total_tokens"]}
+                for k, v in _counts(month.rows, "feature").items()}  # fmt: skip
+    feature_rows = _split(features, dict(feature_exact), month.subtotal)
+
+    taxable = month.subtotal - month.credit
+    summary: list[dict[str, Any]] = [{"item": "Usage subtotal", "amount_usd": month.subtotal}]
+    credit_rows = []
+    for c in credits:
+        log = credit_log[c.index]
+        used_before, applied = sum(log[:-1], ZERO), log[-1]
+        remaining = c.amount - used_before - applied
+        if applied:
+            summary.append({"item": f"Credit: {c.label} (expires {c.expires})", "amount_usd": -applied})
+        if c.expires < month.last:
+            status = "expired"
+        elif c.granted is not None and c.granted > month.last:
+            status = "not yet granted"
+        else:
+            status = "used up" if remaining == 0 else "available"
+        credit_rows.append({"label": c.label, "amount_usd": c.amount, "expires": c.expires, "granted": c.granted,
+                            "used_before_usd": used_before, "applied_usd": applied, "remaining_usd": remaining,
+                            "status": status})  # fmt: skip
+    if tax:
+        summary.append({"item": f"{tax.label} {tax.rate.normalize():f}% of {taxable:,.2f}", "amount_usd": month.tax})
+    summary.append({"item": "Invoice total", "amount_usd": month.total})
+    totals: dict[str, Any] = {k: sum(r[k] for r in lines) for k in ("requests", "input_tokens", "cache_read_tokens",
+                              "cache_write_tokens", "output_tokens", "web_search_requests", "total_tokens")}  # fmt: skip
+    totals |= {
+        "amount_usd": month.subtotal, "subtotal_usd": month.subtotal, "credits_usd": month.credit,
+        "taxable_usd": taxable, "tax_label": tax.label if tax else None, "tax_rate_pct": tax.rate if tax else None,
+        "tax_usd": month.tax, "total_usd": month.total, "previous_balance_usd": previous_balance,
+        "payments_usd": None, "balance_usd": None,
+        "unpriced_requests": sum(u["requests"] for u in unpriced),
+        "unpriced_tokens": sum(u["total_tokens"] for u in unpriced),
+        "unpriced_models": [{"model": u["model_raw"], "requests": u["requests"], "total_tokens": u["total_tokens"]}
+                            for u in unpriced],
+    }  # fmt: skip
+    overview: list[tuple[str, str, Any]] = [
+        ("month", "Invoice month", label),
+        ("period", "Period", f"{month.first} – {month.last} ({tz})"),
+        ("state", "State", state),
+        ("invoice_date", "Invoice date", month.last),
+        ("subtotal_usd", "Usage subtotal", month.subtotal),
+        ("credits_usd", "Credits applied", month.credit),
+        ("tax_usd", f"{tax.label} ({tax.rate.normalize():f}%)" if tax else "Tax", month.tax),
+        ("total_usd", "Invoice total", month.total),
+    ]
+    notes: list[str] = []
+    if previous_balance is not None and paid_now is not None:
+        received = sum((p["amount_usd"] for p in paid_now), ZERO)
+        balance = previous_balance + month.total - received
+        totals |= {"payments_usd": received, "balance_usd": balance}
+        summary.append({"item": "Previous balance", "amount_usd": previous_balance})
+        for pay in paid_now:
+            note = f" ({pay['note']})" if pay["note"] else ""
+            summary.append({"item": f"Payment {pay['paid_on']}{note}", "amount_usd": -pay["amount_usd"]})
+        summary.append({"item": "Balance due", "amount_usd": balance})
+        overview += [("previous_balance_usd", "Previous balance", previous_balance),
+                     ("payments_usd", "Payments this month", received), ("balance_usd", "Balance due", balance)]  # fmt: skip
+        origin = "[billing] start" if configured_start else "the month of the first event"
+        notes.append(
+            f"Balance counts the invoices from {start:%Y-%m} ({origin}) less every payment up to {month.last}."
+        )
+    else:
+        notes.append("Filtered invoice (chargeback statement): credits, payments and balance belong to the whole "
+                     "account and are left out.")  # fmt: skip
+    if state != "final":
+        notes.append(f"Draft: {label} is not over yet; the amounts will grow.")
+    notes += _unpriced_notes(unpriced)
+    sections = [
+        Section("summary", "Summary", SUMMARY_COLUMNS, tuple(summary)),
+        Section("tokens", "Token breakdown", (Column("item", "Bucket"), Column("quantity", "Quantity", "int"))
+                + SPLIT_TAIL, tuple(token_rows)),
+        Section("features", "Charges by feature", (Column("feature", "Feature"), Column("requests", "Requests", "int"),
+                Column("total_tokens", "Tokens", "int")) + SPLIT_TAIL, tuple(feature_rows)),
+    ]  # fmt: skip
+    if credit_rows:
+        sections.append(Section("credits", "Credits", CREDIT_COLUMNS, tuple(credit_rows)))
+    if paid_now is not None:
+        sections.append(Section("payments", "Payment history", PAYMENT_COLUMNS, tuple(payment_rows(paid))))
+    return Report(
+        name="invoice",
+        title=f"Invoice {label} ({tz})",
+        filters=flt_dict | {"month": label},
+        columns=LINE_COLUMNS,
+        rows=tuple(lines),
+        totals=totals,
+        overview=tuple(overview),
+        sections=tuple(sections),
+        notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------- payments
+
+
+def parse_amount(text: str) -> Decimal:
+    try:
+        d = Decimal(text.replace("$", "").replace(",", "").strip())
+    except InvalidOperation:
+        raise UsageError(f"AMOUNT: {text!r} is not an amount (use 120, 19.99 or '$1,500')") from None
+    if not d.is_finite() or d == 0:
+        raise UsageError(f"AMOUNT: {text!r} must be a non-zero amount (a negative one records a refund)")
+    if d != d.quantize(CENT):
+        raise UsageError(f"AMOUNT: {text!r} has more than 2 decimals (cents)")
+    return d
+
+
+def add_payment(
+    ctx: AppContext, paid_on: str, amount: str, note: str | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Record a payment; returns it (id, date, amount, note)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    tz = effective_timezone(None, ctx.config)
+    day = parse_date(paid_on, today=local_today(tz, now), option="DATE")
+    value = parse_amount(amount)
+    with connect(ctx.db_path) as con:
+        pid = payments.add(con, day, value, note or None, now)
+    return {"payment_id": pid, "paid_on": day, "amount_usd": value, "note": note or None}
+
+
+PAYMENT_COLUMNS: tuple[Column, ...] = (
+    Column("payment_id", "ID", "int"),
+    Column("paid_on", "Date", "date"),
+    Column("amount_usd", "Amount", "money"),
+    Column("note", "Note"),
+    Column("created_at", "Recorded", in_table=False),
+)
+
+
+def payment_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r | {"amount_usd": half_up(r["amount_usd"])} for r in rows]
+
+
+def payments_report(ctx: AppContext, since: str | None = None, until: str | None = None) -> Report:
+    tz = effective_timezone(None, ctx.config)
+    today = local_today(tz)
+    lo = parse_date(since, today=today, option="--since") if since else None
+    hi = parse_date(until, today=today, option="--until") if until else None
+    with connect(ctx.db_path, read_only=True) as con:
+        rows = payment_rows(payments.listing(con, lo, hi))
+    return Report(
+        name="payments",
+        title="Payments",
+        filters={"since": lo.isoformat() if lo else None, "until": hi.isoformat() if hi else None},
+        columns=PAYMENT_COLUMNS,
+        rows=tuple(rows),
+        totals={"amount_usd": sum((r["amount_usd"] for r in rows), ZERO), "payments": len(rows)},
+    )
+
+
+__all__ = ["Section", "add_payment", "allocate", "invoice", "load_credits", "load_tax", "payments_report"]

@@ -1,0 +1,345 @@
+"""`report team`: per member, team, department and cost center, with shared cost allocated.
+
+Shared usage is usage with no member (shared agents, integrations, batch jobs). Its priced
+cost is allocated in two steps, both with ``allocate`` (largest remainder, exact):
+
+1. among the *units* of ``by`` (member, team, department or cost center) that have member
+   usage: in proportion to each unit's own priced cost (``proportional``), or equally
+   (``even``). Proportional with no priced member cost at all falls back to even (noted).
+2. each unit's part among its member rows (a member row is one member with one team,
+   department and cost center; a member whose events name two teams has two rows) with the
+   same mode.
+
+Every amount is a Decimal; the allocated parts add up to the shared cost exactly, so in every
+section ``direct + allocated = cost`` and the section's cost column sums to the report's
+total cost (its cost share is of that total). Token shares are of the members' tokens (shared
+tokens are not allocated; the shared section lists them). Unpriced usage has no cost: it is counted and named in the notes, never $0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from typing import Any
+
+from usagectl.config import effective_timezone
+from usagectl.errors import ConfigError, UsageError
+from usagectl.models import Column, Report, Section
+from usagectl.services.context import AppContext
+from usagectl.services.reports import (
+    ReportRequest,
+    _cube,
+    _now,
+    _share,
+    _unpriced_notes,
+    build_filters,
+)
+from usagectl.services.rollup import rollup, total, unpriced_models
+from usagectl.timeutil import local_today
+
+QUANTUM = Decimal("0.000001")
+MODES = ("proportional", "even")
+BY_LEVELS = {"member": "member", "team": "team", "department": "department", "cost-center": "cost_center"}
+ATOM_KEYS = ["member", "team", "department", "cost_center"]
+NONE_LABEL = {"member": "(no member)", "team": "(no team)", "department": "(no department)",
+              "cost_center": "(no cost center)"}  # fmt: skip
+UNALLOCATED = "(shared, not allocated)"
+ZERO = Decimal(0)
+
+
+def allocate(amount: Decimal, weights: Sequence[Decimal | int], quantum: Decimal = QUANTUM) -> list[Decimal]:
+    """Split ``amount`` in proportion to ``weights`` so the parts add up to it EXACTLY.
+
+    Largest remainder at ``quantum``: each part first gets the whole quanta of its exact share
+    (rounded down), then the quanta left over go one each to the largest remainders; equal
+    remainders go to the earlier position (callers pass recipients in sorted order, so ties go
+    to the first in that order). When ``amount`` itself has digits below the quantum (a priced
+    cost is exact to 1e-12), that sub-quantum rest rides on the next part in the same order, so
+    the sum is still exact. Weights that are all zero mean equal shares; negative weights are
+    an error. $1.00 over (1, 1, 1) -> 0.333334, 0.333333, 0.333333.
+    """
+    n = len(weights)
+    if n == 0:
+        raise ValueError("allocate: no recipients")
+    if any(w < 0 for w in weights):
+        raise ValueError("allocate: negative weight")
+    if amount < 0:
+        return [-p for p in allocate(-amount, weights, quantum)]
+    w = [Fraction(x) for x in weights]
+    whole = sum(w)
+    if whole == 0:
+        w, whole = [Fraction(1)] * n, Fraction(n)
+    units = Fraction(amount) / Fraction(quantum)  # the amount in quanta (may have a fraction)
+    exact = [units * x / whole for x in w]
+    floors = [int(e) for e in exact]  # non-negative: int() is floor
+    left = units - sum(floors)  # 0 <= left < n (+ the amount's own sub-quantum rest)
+    order = sorted(range(n), key=lambda i: (-(exact[i] - floors[i]), i))
+    parts = [Decimal(f) * quantum for f in floors]
+    with localcontext() as ctx:
+        ctx.prec = 60
+        for i in order:
+            if left <= 0:
+                break
+            step = min(left, Fraction(1))
+            parts[i] += Decimal(step.numerator) * quantum / Decimal(step.denominator)
+            left -= step
+    return parts
+
+
+def _mode(ctx: AppContext, mode: str | None) -> str:
+    if mode is not None:
+        m = mode.strip().lower()
+        if m not in MODES:
+            raise UsageError(f"--allocate {mode!r}: must be one of {', '.join(MODES)}")
+        return m
+    table = ctx.config.data.get("team", {})
+    value = table.get("allocate") if isinstance(table, dict) else None
+    if value is None:
+        return "proportional"
+    if not isinstance(value, str) or value.strip().lower() not in MODES:
+        raise ConfigError(
+            f"config {ctx.config.path}: [team] allocate: must be one of {', '.join(MODES)}, got {value!r}"
+        )
+    return value.strip().lower()
+
+
+def _level(by: str | None) -> str:
+    key = (by or "member").strip().lower().replace("_", "-")
+    if key not in BY_LEVELS:
+        raise UsageError(f"--by {by!r}: must be one of {', '.join(BY_LEVELS)}")
+    return BY_LEVELS[key]
+
+
+def _label(key: str, value: Any) -> str:
+    return NONE_LABEL[key] if value is None else str(value)
+
+
+def _split(amount: Decimal, costs: list[Decimal | None], mode: str) -> list[Decimal]:
+    weights = [Decimal(1)] * len(costs) if mode == "even" else [c or ZERO for c in costs]
+    return allocate(amount, weights)
+
+
+def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = None, by: str | None = None) -> Report:
+    mode = _mode(ctx, allocate_mode)
+    level = _level(by)
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    flt = build_filters(ctx, req, default=(today.replace(day=1), today))
+    cube = _cube(ctx, flt, ATOM_KEYS + ["integration", "feature"])
+    unpriced = unpriced_models(cube)
+    grand = total(cube)
+    atoms_all = rollup(cube, ATOM_KEYS)
+    atoms = sorted(
+        ((k, v) for k, v in atoms_all.items() if k[0] is not None),
+        key=lambda kv: tuple(_label(n, x) for n, x in zip(ATOM_KEYS, kv[0], strict=True)),
+    )
+    shared = [v for k, v in atoms_all.items() if k[0] is None]
+    shared_cost = sum((v["cost_usd"] or ZERO for v in shared), ZERO)
+    notes: list[str] = []
+
+    # step 1: units of `by`, sorted by label; step 2: member rows of each unit
+    pos = ATOM_KEYS.index(level)
+    units: dict[str, list[int]] = {}
+    for i, (k, _v) in enumerate(atoms):
+        units.setdefault(_label(level, k[pos]), []).append(i)
+    unit_names = sorted(units)
+    allocated = [ZERO] * len(atoms)
+    unallocated = ZERO
+    effective = mode
+    if atoms and shared_cost:
+        unit_costs = [sum((atoms[i][1]["cost_usd"] or ZERO for i in units[u]), ZERO) for u in unit_names]
+        if mode == "proportional" and not any(unit_costs):
+            effective = "even"
+            notes.append("No member usage has a priced cost: the shared cost was allocated evenly.")
+        for u, part in zip(unit_names, _split(shared_cost, list(unit_costs), effective), strict=True):
+            idx = units[u]
+            for i, p in zip(idx, _split(part, [atoms[i][1]["cost_usd"] for i in idx], effective), strict=True):
+                allocated[i] = p
+    elif shared_cost:
+        unallocated = shared_cost
+        notes.append(f"Shared usage cost {shared_cost} has no member to be allocated to: shown as {UNALLOCATED}.")
+
+    all_tokens = sum(v["total_tokens"] for _, v in atoms)  # token shares are of the members' tokens
+    total_cost = grand["cost_usd"]
+    member_rows = []
+    for (k, v), alloc in zip(atoms, allocated, strict=True):
+        row: dict[str, Any] = {n: _label(n, x) for n, x in zip(ATOM_KEYS, k, strict=True)}
+        row |= _money_row(v, alloc, all_tokens, total_cost)
+        member_rows.append(row)
+    if unallocated:
+        member_rows.append(_unallocated_row(ATOM_KEYS, unallocated, total_cost))
+    member_rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r["member"], r["team"]))
+
+    sections = []
+    for key, title, sec in (("team", "Teams", "teams"), ("department", "Departments", "departments"),
+                            ("cost_center", "Cost centers", "cost_centers")):  # fmt: skip
+        sections.append(_level_section(key, title, sec, atoms, allocated, unallocated, all_tokens, total_cost))
+    sections.append(_shared_section(cube))
+    totals = _totals(grand, shared, shared_cost, sum(allocated, ZERO), unpriced)
+    members = len({k[0] for k, _ in atoms})
+    overview: list[tuple[str, str, Any]] = [
+        ("period", "Period", f"{flt.since} – {flt.until} ({tz})"),
+        ("cost_usd", "Total cost", total_cost),
+        ("direct_cost_usd", "Member usage cost", totals["direct_cost_usd"]),
+        ("shared_cost_usd", "Shared usage cost (no member)", shared_cost),
+        ("allocation", "Allocation", _method(effective, level)),
+        ("members", "Members", members),
+        ("teams", "Teams", len({_label("team", k[1]) for k, _ in atoms})),
+    ]
+    if totals["unpriced_requests"]:
+        overview.append(("unpriced_requests", "Unpriced requests", totals["unpriced_requests"]))
+    notes.extend(_unpriced_notes(unpriced))
+    if any(r["cost_usd"] is None for r in shared):
+        notes.append("Unpriced shared usage has no cost and is not allocated.")
+    return Report(
+        name="team",
+        title=f"Team usage {flt.since} – {flt.until} ({tz})",
+        filters=flt.as_dict() | {"allocate": effective, "by": level},
+        columns=MEMBER_COLUMNS + _unpriced_column(totals),
+        rows=tuple(member_rows),
+        totals=totals,
+        overview=tuple(overview),
+        sections=tuple(sections),
+        notes=tuple(notes),
+    )
+
+
+def _method(mode: str, level: str) -> str:
+    unit = level.replace("_", " ")
+    how = "in proportion to their own priced cost" if mode == "proportional" else "evenly"
+    then = "" if level == "member" else f", then within each {unit} to its members {how}"
+    return f"shared cost to each {unit} {how}{then}; largest remainder at ${QUANTUM}, ties to the first by name"
+
+
+MEMBER_COLUMNS: tuple[Column, ...] = (
+    Column("member", "Member"),
+    Column("team", "Team"),
+    Column("department", "Department", in_table=False),  # in the sections below; keeps 80 columns readable
+    Column("cost_center", "Cost center", in_table=False),
+    Column("requests", "Reqs", "int"),
+    Column("total_tokens", "Tokens", "int"),
+    Column("token_share_pct", "Token share", "pct"),
+    Column("direct_cost_usd", "Direct", "money"),
+    Column("allocated_usd", "Allocated", "money"),
+    Column("cost_usd", "Cost", "money"),
+    Column("cost_share_pct", "Cost share", "pct"),
+)
+LEVEL_METRICS: tuple[Column, ...] = MEMBER_COLUMNS[4:] + (Column("members", "Members", "int"),)
+
+
+def _unpriced_column(totals: dict[str, Any]) -> tuple[Column, ...]:
+    return (Column("unpriced_requests", "Unpriced", "int", in_table=bool(totals["unpriced_requests"])),)
+
+
+def _money_row(v: dict[str, Any], alloc: Decimal, all_tokens: int, total_cost: Decimal | None) -> dict[str, Any]:
+    direct = v["cost_usd"]
+    cost = None if direct is None and not alloc else (direct or ZERO) + alloc
+    return {
+        "requests": v["requests"],
+        "total_tokens": v["total_tokens"],
+        "token_share_pct": _share(v["total_tokens"], all_tokens),
+        "direct_cost_usd": direct,
+        "allocated_usd": alloc,
+        "cost_usd": cost,
+        "cost_share_pct": _share(cost, total_cost),
+        "unpriced_requests": v["unpriced_requests"],
+    }
+
+
+def _unallocated_row(keys: list[str], amount: Decimal, total_cost: Decimal | None) -> dict[str, Any]:
+    row: dict[str, Any] = {k: UNALLOCATED for k in keys}
+    row |= {"requests": 0, "total_tokens": 0, "token_share_pct": None, "direct_cost_usd": amount,
+            "allocated_usd": ZERO, "cost_usd": amount, "cost_share_pct": _share(amount, total_cost),
+            "unpriced_requests": 0, "members": 0}  # fmt: skip
+    return row
+
+
+def _level_section(
+    key: str,
+    title: str,
+    sec: str,
+    atoms: list[tuple[tuple[Any, ...], dict[str, Any]]],
+    allocated: list[Decimal],
+    unallocated: Decimal,
+    all_tokens: int,
+    total_cost: Decimal | None,
+) -> Section:
+    pos = ATOM_KEYS.index(key)
+    acc: dict[str, dict[str, Any]] = {}
+    for (k, v), alloc in zip(atoms, allocated, strict=True):
+        a = acc.setdefault(_label(key, k[pos]), {"requests": 0, "total_tokens": 0, "cost_usd": None,
+                                                  "unpriced_requests": 0, "alloc": ZERO, "who": set()})  # fmt: skip
+        a["requests"] += v["requests"]
+        a["total_tokens"] += v["total_tokens"]
+        a["unpriced_requests"] += v["unpriced_requests"]
+        if v["cost_usd"] is not None:
+            a["cost_usd"] = (a["cost_usd"] or ZERO) + v["cost_usd"]
+        a["alloc"] += alloc
+        a["who"].add(k[0])
+    rows = []
+    for name, a in acc.items():
+        row: dict[str, Any] = {key: name} | _money_row(a, a["alloc"], all_tokens, total_cost)
+        row["members"] = len(a["who"])
+        rows.append(row)
+    if unallocated:
+        rows.append(_unallocated_row([key], unallocated, total_cost))
+    rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r[key]))
+    header = dict(zip(ATOM_KEYS, ("Member", "Team", "Department", "Cost center"), strict=True))[key]
+    return Section(key=sec, title=title, columns=(Column(key, header),) + LEVEL_METRICS, rows=tuple(rows))
+
+
+def _shared_section(cube: list[dict[str, Any]]) -> Section:
+    """What the shared (member-less) usage was: per event team, integration and feature."""
+    keys = ["member", "team", "integration", "feature"]
+    rows = []
+    for k, v in rollup(cube, keys).items():
+        if k[0] is not None:
+            continue
+        rows.append({"team": _label("team", k[1]), "integration": k[2] or "", "feature": k[3] or "",
+                     "requests": v["requests"], "total_tokens": v["total_tokens"], "cost_usd": v["cost_usd"],
+                     "unpriced_requests": v["unpriced_requests"]})  # fmt: skip
+    rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r["team"], r["integration"], r["feature"]))
+    return Section(
+        key="shared",
+        title="Shared usage (no member), allocated above",
+        columns=(
+            Column("team", "Event team"),
+            Column("integration", "Integration"),
+            Column("feature", "Feature"),
+            Column("requests", "Reqs", "int"),
+            Column("total_tokens", "Tokens", "int"),
+            Column("cost_usd", "Cost", "money"),
+            Column("unpriced_requests", "Unpriced", "int"),
+        ),
+        rows=tuple(rows),
+    )
+
+
+def _totals(
+    grand: dict[str, Any],
+    shared: list[dict[str, Any]],
+    shared_cost: Decimal,
+    allocated: Decimal,
+    unpriced: list[dict[str, Any]],
+) -> dict[str, Any]:
+    cost = grand["cost_usd"]
+    shared_requests = sum(v["requests"] for v in shared)
+    shared_tokens = sum(v["total_tokens"] for v in shared)
+    return {
+        "requests": grand["requests"] - shared_requests,  # the member rows' (the table's totals row)
+        "total_tokens": grand["total_tokens"] - shared_tokens,
+        "direct_cost_usd": (cost or ZERO) - shared_cost if cost is not None else None,
+        "shared_cost_usd": shared_cost,
+        "shared_requests": shared_requests,
+        "shared_tokens": shared_tokens,
+        "all_requests": grand["requests"],
+        "all_tokens": grand["total_tokens"],
+        "allocated_usd": allocated,
+        "cost_usd": cost,
+        "unpriced_requests": grand["unpriced_requests"],
+        "unpriced_tokens": grand["unpriced_tokens"],
+        "unpriced_models": [
+            {"model": r["model_raw"], "requests": r["requests"], "total_tokens": r["total_tokens"]} for r in unpriced
+        ],
+    }

@@ -1,0 +1,312 @@
+"""`report daily|weekly|monthly`: tokens and cost per calendar period in the report's zone,
+with the change against the previous period and spikes marked.
+
+* Periods are whole calendar days, weeks (starting on ``--week-start``, default the config's
+  ``[display] week_start``; a week is labelled by its first day) or months. The range is
+  widened outward to whole periods; the period before the first one is fetched in the same
+  query, so the first row has a change too.
+* Change: ``cost_change_usd`` = cost − previous cost, ``cost_change_pct`` = that × 100 /
+  previous cost (2 decimals; None when the previous period cost nothing); the same for tokens.
+  Unpriced usage is not in the cost (it has none) and is named in the notes.
+* Spikes: over the range's periods that have started, m = median, σ = 1.4826 × MAD (median
+  absolute deviation). A period is a spike when its cost or its tokens is above m + 3σ AND at
+  least 2 × m of that metric, with m > 0 (when most periods are empty, every busy one would be
+  a "spike": no verdict then).
+* ``report monthly`` adds budget columns when the config has a monthly USD budget for the
+  report's scope: the global one without filters, ``team:X`` with ``--team X`` alone, etc.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from usagectl.config import WEEKDAYS, effective_timezone
+from usagectl.errors import UsageError
+from usagectl.models import Column, Filters, Report
+from usagectl.services.context import AppContext
+from usagectl.services.reports import (
+    METRIC_COLUMNS,
+    ROW_KEYS,
+    ReportRequest,
+    _now,
+    _totals,
+    _unpriced_notes,
+    build_filters,
+)
+from usagectl.services.rollup import empty, rollup, total, unpriced_models
+from usagectl.services.spikes import MAD_SCALE, median
+from usagectl.store import reports as q
+from usagectl.store import timeseries as ts
+from usagectl.store.connection import connect
+from usagectl.timeutil import day_start_utc, local_today
+
+Unit = Literal["day", "week", "month"]
+NAMES: dict[str, str] = {"day": "daily", "week": "weekly", "month": "monthly"}
+LABEL_KEYS: dict[str, str] = {"day": "date", "week": "week", "month": "month"}
+DEFAULT_PERIODS: dict[str, int] = {"day": 30, "week": 12, "month": 12}
+SPIKE_Z = Decimal(3)
+SPIKE_RATIO = Decimal(2)
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+SPIKE_RULE = "above median + 3 × 1.4826 × MAD of the range and at least 2 × the median"
+
+CHANGE_COLUMNS: tuple[Column, ...] = (
+    Column("cost_change_usd", "Δ Cost", "money"),
+    Column("cost_change_pct", "Δ Cost %", "pct"),
+    Column("tokens_change", "Δ Tokens", "int", in_table=False),
+    Column("tokens_change_pct", "Δ Tokens %", "pct"),
+    # a boolean: the table shows yes/no, CSV true/false, JSON true/false ("int" gives those forms)
+    Column("spike", "Spike", "int"),
+)
+# a time series reads best narrow: the cache buckets and request counts stay in json/csv
+PERIOD_METRIC_COLUMNS: tuple[Column, ...] = tuple(
+    dataclasses.replace(c, in_table=c.in_table and c.key not in ("requests", "cache_read_tokens", "cache_write_tokens"))
+    for c in METRIC_COLUMNS
+)
+BUDGET_COLUMNS: tuple[Column, ...] = (
+    Column("budget_usd", "Budget", "money"),
+    Column("budget_used_pct", "Budget used", "pct"),
+    Column("budget_remaining_usd", "Budget left", "money"),
+)
+
+
+def parse_week_start(value: str | None, default: str) -> str:
+    """``monday`` … ``sunday`` (or the first three letters), case-insensitive."""
+    if value is None:
+        return default
+    name = value.strip().lower()
+    for day in WEEKDAYS:
+        if name == day or (len(name) >= 3 and day.startswith(name)):
+            return day
+    raise UsageError(f"--week-start {value!r}: not a weekday; choose from {', '.join(WEEKDAYS)}")
+
+
+def period_start(d: date, unit: Unit, week_start: str = "monday") -> date:
+    if unit == "day":
+        return d
+    if unit == "week":
+        return d - timedelta(days=(d.weekday() - WEEKDAYS.index(week_start)) % 7)
+    return d.replace(day=1)
+
+
+def next_start(start: date, unit: Unit) -> date:
+    if unit == "day":
+        return start + timedelta(days=1)
+    if unit == "week":
+        return start + timedelta(days=7)
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+
+
+def previous_start(start: date, unit: Unit) -> date:
+    if unit == "day":
+        return start - timedelta(days=1)
+    if unit == "week":
+        return start - timedelta(days=7)
+    return date(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1)
+
+
+def _label(start: date, unit: Unit) -> Any:
+    return f"{start.year:04d}-{start.month:02d}" if unit == "month" else start
+
+
+def _label_text(start: date, unit: Unit) -> str:
+    return {"day": start.isoformat(), "week": f"week of {start}", "month": f"{start:%Y-%m}"}[unit]
+
+
+def change(cur: Decimal | int | None, prev: Decimal | int | None) -> tuple[Any, Decimal | None]:
+    """(cur − prev, the change in % of prev to 2 decimals or None when prev is 0); None counts as 0."""
+    c, p = cur or 0, prev or 0
+    pct = None if not p else (Decimal(c - p) * HUNDRED / Decimal(p)).quantize(Decimal("0.01"))
+    return c - p, pct
+
+
+@dataclasses.dataclass(frozen=True)
+class SpikeStats:
+    median: Decimal
+    sigma: Decimal
+
+    @property
+    def threshold(self) -> Decimal:
+        """The smallest value that is a spike is just above this."""
+        return max(self.median + SPIKE_Z * self.sigma, SPIKE_RATIO * self.median)
+
+    def is_spike(self, value: Decimal) -> bool:
+        return self.median > 0 and value > self.median + SPIKE_Z * self.sigma and value >= SPIKE_RATIO * self.median
+
+
+def spike_stats(values: Sequence[Decimal]) -> SpikeStats | None:
+    if not values:
+        return None
+    m = median(values)
+    return SpikeStats(m, MAD_SCALE * median([abs(v - m) for v in values]))
+
+
+def local_cube(ctx: AppContext, flt: Filters, keys: list[str]) -> list[dict[str, Any]]:
+    """``reports._cube`` for keys that include local calendar keys (date, hour, weekday, month)."""
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        return ts.local_cube(con, flt, keys)
+
+
+def _default_range(unit: Unit, today: date, week_start: str) -> tuple[date, date]:
+    start = period_start(today, unit, week_start)
+    for _ in range(DEFAULT_PERIODS[unit] - 1):
+        start = previous_start(start, unit)
+    return start, today
+
+
+def _widen(flt: Filters, unit: Unit, week_start: str) -> Filters:
+    since = period_start(flt.since, unit, week_start)
+    until = next_start(period_start(flt.until, unit, week_start), unit) - timedelta(days=1)
+    return dataclasses.replace(
+        flt,
+        since=since,
+        until=until,
+        start=day_start_utc(since, flt.tz),
+        end=day_start_utc(until + timedelta(1), flt.tz),
+    )
+
+
+def _metrics(rec: dict[str, Any] | None) -> dict[str, Any]:
+    rec = rec or {k: (ZERO if k == "cost_usd" else 0) for k in ROW_KEYS}
+    return {k: rec[k] for k in ROW_KEYS}
+
+
+def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str | None = None) -> Report:
+    """One row per calendar ``unit`` of the range (defaults: the last 30 days, the last 12
+    weeks, the last 12 months, each through today)."""
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    ws = parse_week_start(week_start, ctx.config.week_start)
+    asked = build_filters(ctx, req, default=_default_range(unit, today, ws))
+    flt = _widen(asked, unit, ws)
+    prev = previous_start(flt.since, unit)
+    cube = local_cube(ctx, dataclasses.replace(flt, start=day_start_utc(prev, tz)), ["date"])
+    for r in cube:
+        r["period"] = period_start(r["date"], unit, ws)
+    by_period = {k[0]: v for k, v in rollup(cube, ["period"]).items()}
+    in_range = [r for r in cube if r["date"] >= flt.since]
+    unpriced = unpriced_models(in_range)
+    totals = _totals(total(in_range), unpriced)
+
+    starts = []
+    s = flt.since
+    while s <= flt.until:
+        starts.append(s)
+        s = next_start(s, unit)
+    started = [s for s in starts if s <= today]
+    cost_stats = spike_stats([by_period.get(s, empty())["cost_usd"] or ZERO for s in started])
+    token_stats = spike_stats([Decimal(by_period.get(s, empty())["total_tokens"]) for s in started])
+
+    label_key = LABEL_KEYS[unit]
+    rows: list[dict[str, Any]] = []
+    spikes: list[str] = []
+    before = by_period.get(prev)
+    for s in starts:
+        rec = by_period.get(s)
+        row: dict[str, Any] = {label_key: _label(s, unit)} | _metrics(rec)
+        row["cost_change_usd"], row["cost_change_pct"] = change(row["cost_usd"], before["cost_usd"] if before else 0)
+        row["tokens_change"], row["tokens_change_pct"] = change(
+            row["total_tokens"], before["total_tokens"] if before else 0
+        )
+        hot = []
+        if s <= today and cost_stats and cost_stats.is_spike(row["cost_usd"] or ZERO):
+            hot.append(f"cost ${(row['cost_usd'] or ZERO).quantize(Decimal('0.01'))}")
+        if s <= today and token_stats and token_stats.is_spike(Decimal(row["total_tokens"])):
+            hot.append(f"{row['total_tokens']:,} tokens")
+        row["spike"] = bool(hot)
+        if hot:
+            spikes.append(f"{_label_text(s, unit)} ({', '.join(hot)})")
+        rows.append(row)
+        before = rec
+
+    columns = (_label_column(unit),) + PERIOD_METRIC_COLUMNS + CHANGE_COLUMNS
+    notes = list(_unpriced_notes(unpriced))
+    budget_note = None
+    if unit == "month":
+        budget, budget_note = _budget(ctx, flt)
+        if budget is not None:
+            columns += BUDGET_COLUMNS
+            for row in rows:
+                cost = row["cost_usd"] or ZERO
+                row["budget_usd"] = budget
+                row["budget_used_pct"] = (cost * HUNDRED / budget).quantize(Decimal("0.01"))
+                row["budget_remaining_usd"] = budget - cost
+    if spikes:
+        notes.append(f"Spikes ({SPIKE_RULE}): " + "; ".join(spikes) + ".")
+    if (req.since and asked.since != flt.since) or (req.until and asked.until != flt.until):
+        notes.append(f"Range widened to whole {unit}s: {flt.since} – {flt.until}.")
+    current = period_start(today, unit, ws)
+    if unit != "day" and flt.since <= current <= flt.until:
+        notes.append(
+            f"{_label_text(current, unit)} is in progress (through {today}): its change compares part of a {unit}."
+        )
+    if budget_note:
+        notes.append(budget_note)
+    filters = flt.as_dict() | ({"week_start": ws} if unit == "week" else {})
+    return Report(
+        name=NAMES[unit],
+        title=f"{NAMES[unit].capitalize()} usage {flt.since} – {flt.until} ({tz})",
+        filters=filters,
+        columns=columns,
+        rows=tuple(rows),
+        totals=totals,
+        overview=_overview(unit, len(started), totals, cost_stats, token_stats, len(spikes)),
+        notes=tuple(notes),
+    )
+
+
+def _label_column(unit: Unit) -> Column:
+    if unit == "day":
+        return Column("date", "Date", "date")
+    if unit == "week":
+        return Column("week", "Week of", "date")
+    return Column("month", "Month")
+
+
+def _overview(
+    unit: Unit,
+    n: int,
+    totals: dict[str, Any],
+    cost: SpikeStats | None,
+    tokens: SpikeStats | None,
+    spikes: int,
+) -> tuple[tuple[str, str, Any], ...]:
+    out: list[tuple[str, str, Any]] = [("periods", f"{unit.capitalize()}s (to date)", n)]
+    if n:
+        out.append(("average_cost_usd", f"Average cost per {unit}", (totals["cost_usd"] or ZERO) / n))
+        out.append(("average_tokens", f"Average tokens per {unit}", totals["total_tokens"] // n))
+    if cost and tokens:
+        out.append(("median_cost_usd", f"Median cost per {unit}", cost.median))
+        out.append(("median_tokens", f"Median tokens per {unit}", int(tokens.median)))
+        out.append(("spike_above_cost_usd", "Spike: cost above", cost.threshold if cost.median > 0 else None))
+        out.append(("spike_above_tokens", "Spike: tokens above", int(tokens.threshold) if tokens.median > 0 else None))
+    out.append(("spikes", "Spikes", spikes))
+    return tuple(out)
+
+
+def _budget(ctx: AppContext, flt: Filters) -> tuple[Decimal | None, str | None]:
+    """The monthly USD budget whose scope is exactly the report's filters, and a note."""
+    from usagectl.services.budget_config import SCOPE_KINDS
+    from usagectl.services.budgets import load_budgets
+
+    if not flt.where:
+        scope = "global"
+    elif len(flt.where) == 1:
+        (name, values), kinds = next(iter(flt.where.items())), {v: k for k, v in SCOPE_KINDS.items()}
+        if len(values) != 1 or name not in kinds:
+            return None, None
+        scope = f"{kinds[name]}:{values[0]}"
+    else:
+        return None, None
+    for b in load_budgets(ctx):
+        if b.scope == scope and b.period == "month" and b.kind == "usd":
+            return b.limit, (
+                f"Budget: the {scope} monthly budget of ${b.limit:,} in the config, the same for every month "
+                "shown (the config keeps no history of budgets); spend is priced cost, unpriced usage excluded."
+            )
+    return None, None

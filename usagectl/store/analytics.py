@@ -1,0 +1,160 @@
+"""Analytics queries the one-pass cube cannot express: latency percentiles, error rates and
+voice cost per integration or platform, and the per-rate bucket sums behind `usagectl cost`
+and `usagectl invoice`.
+
+All of them read the ``priced`` relation of ``queries/priced_events.sql`` (the session tables
+of ``reports.prepare_session`` must exist), bind every value and take column names only from
+the allow-lists below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from usagectl.store.reports import GROUP_KEYS, _filtered
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from usagectl.models import Filters
+
+# dimension -> column of the `priced` relation (allow-list)
+SERVICE_DIMS: dict[str, str] = {"integration": "integration", "platform": "platform"}
+
+# An event is a voice message when its `extra` JSON says {"voice": true} (a JSON boolean).
+VOICE = "coalesce(json_extract(extra, '$.voice') = 'true'::JSON, false)"
+
+BUCKET_SUMS = """
+    sum(requests)::BIGINT AS requests,
+    sum(input_tokens)::BIGINT AS input_tokens,
+    sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
+    sum(cache_write_5m_tokens)::BIGINT AS cache_write_5m_tokens,
+    sum(cache_write_1h_tokens)::BIGINT AS cache_write_1h_tokens,
+    sum(output_tokens)::BIGINT AS output_tokens,
+    sum(web_search_requests)::BIGINT AS web_search_requests,
+    sum(total_tokens)::BIGINT AS total_tokens
+"""
+
+
+def _rows(cur: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def service_stats(
+    con: duckdb.DuckDBPyConnection, flt: Filters, dim: str, *, voice: bool = False
+) -> list[dict[str, Any]]:
+    """Per value of ``dim`` (integration or platform) plus roll-up rows, in ONE pass.
+
+    ``level`` says which row is which: ``"key"`` (one value of the dimension, ``key`` may be
+    None) and, for integrations, ``"some"`` / ``"none"`` (all events with / without a value), for
+    platforms ``"all"``. Latency percentiles are linear-interpolated (``quantile_cont``) over the
+    events that carry ``latency_ms``; errors are requests with ``status = 'error'``,
+    ``status_requests`` the requests whose status is known. With ``voice``, the voice sums cover
+    events whose ``extra`` JSON has ``"voice": true``.
+    """
+    col = SERVICE_DIMS[dim]
+    base = _filtered(flt)
+    voice_sums = (
+        """,
+            coalesce(sum(requests) FILTER (WHERE voice), 0)::BIGINT AS voice_requests,
+            coalesce(sum(total_tokens) FILTER (WHERE voice), 0)::BIGINT AS voice_tokens,
+            sum(cost) FILTER (WHERE voice) AS voice_cost_usd,
+            coalesce(sum(requests) FILTER (WHERE voice AND cost IS NULL), 0)::BIGINT AS voice_unpriced_requests"""
+        if voice
+        else ""
+    )
+    source = f"(SELECT *, {VOICE} AS voice FROM ({base.sql}) b)" if voice else f"({base.sql})"
+    rollup = f"({col} IS NULL)" if dim == "integration" else "()"
+    sql = f"""
+        SELECT
+            {col} AS key,
+            grouping({col}) AS g_key,
+            {"(" + col + " IS NULL)" if dim == "integration" else "NULL"} AS is_null,
+            {BUCKET_SUMS},
+            sum(cost) AS cost_usd,
+            coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_requests,
+            coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_tokens,
+            quantile_cont(latency_ms, [0.5, 0.95]) AS latency,
+            count(latency_ms)::BIGINT AS latency_events,
+            coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::BIGINT AS error_requests,
+            coalesce(sum(requests) FILTER (WHERE status IS NOT NULL), 0)::BIGINT AS status_requests{voice_sums}
+        FROM {source} f
+        GROUP BY GROUPING SETS (({col}), {rollup})
+    """
+    out = []
+    for row in _rows(con.execute(sql, base.params)):
+        g_key, is_null, latency = row.pop("g_key"), row.pop("is_null"), row.pop("latency")
+        row["latency_p50_ms"], row["latency_p95_ms"] = latency if latency else (None, None)
+        if not g_key:
+            row["level"] = "key"
+        elif dim == "integration":
+            row["level"] = "none" if is_null else "some"
+        else:
+            row["level"] = "all"
+        out.append(row)
+    return out
+
+
+def exceptions(con: duckdb.DuckDBPyConnection, flt: Filters, dim: str) -> list[dict[str, Any]]:
+    """Per value of ``dim``: errored requests by ``error_type`` ('(unspecified)' when the event
+    has none) and unpriced volume by logged model name (``unpriced_raw``), in one pass over the
+    events that errored or have no price."""
+    col = SERVICE_DIMS[dim]
+    base = _filtered(flt)
+    sql = f"""
+        SELECT {col} AS key,
+            CASE WHEN status = 'error' THEN coalesce(error_type, '(unspecified)') END AS error_type,
+            CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
+            sum(requests)::BIGINT AS requests,
+            sum(total_tokens)::BIGINT AS total_tokens
+        FROM ({base.sql}) f
+        WHERE status = 'error' OR rate_id IS NULL
+        GROUP BY 1, 2, 3
+    """
+    return _rows(con.execute(sql, base.params))
+
+
+def rate_sums(
+    con: duckdb.DuckDBPyConnection,
+    flt: Filters,
+    keys: Sequence[str] = (),
+    period_starts: Sequence[datetime] = (),
+    *,
+    with_cost: bool = False,
+) -> list[dict[str, Any]]:
+    """Bucket sums per (``keys``…, canonical model, ``rate_id``) — the price row that priced the
+    events (None: unpriced; ``unpriced_raw`` then names the model as logged) — so the caller can
+    multiply each bucket by the rates of ``PriceBook.rate_rows()[rate_id]`` exactly. A row has no
+    price exactly when ``rate_id`` is None (every rate of a price row is set). ``with_cost`` adds
+    the cost engine's own ``cost_usd`` sum, to check the lines against.
+
+    ``period_starts`` (sorted UTC instants) adds ``period``: the index of the last start at or
+    before the event (0 = first), e.g. the calendar months of a zone; events before the first
+    start get -1. ``keys`` come from ``GROUP_KEYS``.
+    """
+    base = _filtered(flt)
+    params = dict(base.params)
+    select = [f"{GROUP_KEYS[k]} AS {k}" for k in keys]
+    if period_starts:
+        whens = []
+        for i, start in enumerate(period_starts):
+            params[f"ps_{i}"] = start
+            whens.append(f"WHEN ts >= $ps_{i} THEN {i}")
+        select.append("CASE " + " ".join(reversed(whens)) + " ELSE -1 END AS period")
+    select += ["cmodel AS model", "cprovider AS provider", "rate_id"]
+    select.append("CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw")
+    positions = ", ".join(str(i + 1) for i in range(len(select)))
+    # the per-event cost is left out unless asked for: its DECIMAL products are most of the query's time
+    cost = ", sum(cost) AS cost_usd" if with_cost else ""
+    sql = f"SELECT {', '.join(select)}, {BUCKET_SUMS}{cost} FROM ({base.sql}) f GROUP BY {positions}"
+    if "$tz" in sql:
+        params["tz"] = flt.tz
+    return _rows(con.execute(sql, params))
+
+
+def first_event(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    row = con.execute("SELECT min(ts) FROM events").fetchone()
+    return row[0] if row else None

@@ -1,0 +1,221 @@
+"""Per-chat, per-event and per-file queries over the priced events (chats, messages, files).
+
+Every query wraps the session's ``priced_events.sql`` relation (``reports._filtered``), so the
+cost of a row is the one every other report computes; values are always bound, column names
+come from constants here. Call ``reports.prepare_session`` on the connection first.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from usagectl.store.reports import _filtered
+from usagectl.store.tables import load_temp_table
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from usagectl.models import Filters
+
+# The per-event columns `chat show` and `message show` need (event columns and derived ones).
+EVENT_FIELDS: tuple[str, ...] = (
+    "event_id", "ts", "source", "cmodel", "cprovider", "model", "model_raw", "requests", "service_tier",
+    "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens",
+    "reasoning_tokens", "web_search_requests", "total_input", "total_tokens", "member", "cteam", "project",
+    "feature", "tool", "integration", "platform", "session_id", "chat_title", "message_id", "message_tokens",
+    "context_tokens", "file_tokens", "tool_output_tokens", "latency_ms", "status", "error_type", "file_id",
+    "file_name", "file_bytes", "reported_cost_usd", "long_context", "cost",
+)  # fmt: skip
+
+
+def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description or ()]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _int(value: Any) -> int:
+    return int(value) if value is not None else 0
+
+
+# --------------------------------------------------------------------------- chats
+
+
+def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) -> dict[str, Any]:
+    """Per chat (``session_id``) of the range: title, messages, input/output tokens, cost,
+    first/last event and models; plus totals of all chats, of the usage without a chat, and the
+    unpriced usage of the chats by logged model name.
+
+    ``rows`` are the ``top`` chats by cost (unpriced last; then tokens, session id), all when
+    ``top`` is None. ``input_tokens`` is input + cache read + cache writes. One scan of the
+    range builds a small temp table per (chat, unpriced name); titles and models are then read
+    for the chosen chats only (grouping 10M rows by a text column is what costs).
+    """
+    base = _filtered(flt)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _chat_parts AS "
+        "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
+        "sum(requests)::BIGINT AS requests, sum(total_input)::BIGINT AS input_tokens, "
+        "sum(output_tokens)::BIGINT AS output_tokens, sum(total_tokens)::BIGINT AS total_tokens, "
+        "sum(cost) AS cost_usd, min(ts) AS first_ts, max(ts) AS last_ts "
+        f"FROM ({base.sql}) f GROUP BY 1, 2",
+        base.params,
+    )
+    try:
+        params: dict[str, Any] = {}
+        limit = ""
+        if top is not None:
+            limit = " LIMIT $top"
+            params["top"] = top
+        rows = _rows(
+            con.execute(
+                "SELECT session_id, sum(requests)::BIGINT AS requests, sum(input_tokens)::BIGINT AS input_tokens, "
+                "sum(output_tokens)::BIGINT AS output_tokens, sum(total_tokens)::BIGINT AS total_tokens, "
+                "sum(cost_usd) AS cost_usd, "
+                "coalesce(sum(requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::BIGINT AS unpriced_requests, "
+                "min(first_ts) AS first_ts, max(last_ts) AS last_ts "
+                "FROM _chat_parts WHERE session_id IS NOT NULL GROUP BY session_id "
+                f"ORDER BY cost_usd DESC NULLS LAST, total_tokens DESC, session_id{limit}",
+                params,
+            )
+        )
+        totals = _rows(
+            con.execute(
+                "SELECT session_id IS NULL AS no_chat, count(DISTINCT session_id)::BIGINT AS chats, "
+                "sum(requests)::BIGINT AS requests, sum(input_tokens)::BIGINT AS input_tokens, "
+                "sum(output_tokens)::BIGINT AS output_tokens, sum(total_tokens)::BIGINT AS total_tokens, "
+                "sum(cost_usd) AS cost_usd, "
+                "coalesce(sum(requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::BIGINT AS unpriced_requests "
+                "FROM _chat_parts GROUP BY 1"
+            )
+        )
+        unpriced = _rows(
+            con.execute(
+                "SELECT unpriced_raw AS model_raw, sum(requests)::BIGINT AS requests, "
+                "sum(total_tokens)::BIGINT AS total_tokens FROM _chat_parts "
+                "WHERE unpriced_raw IS NOT NULL AND session_id IS NOT NULL GROUP BY 1 ORDER BY 3 DESC, 1"
+            )
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _chat_parts")
+    details = _chat_details(con, flt, [r["session_id"] for r in rows])
+    for r in rows:
+        r.update(details.get(r["session_id"], {"chat_title": None, "models": None}))
+    by_kind = {bool(t["no_chat"]): t for t in totals}
+    return {"rows": rows, "chats": by_kind.get(False), "no_chat": by_kind.get(True), "unpriced": unpriced}
+
+
+def _chat_details(con: duckdb.DuckDBPyConnection, flt: Filters, session_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Title (the greatest when it changed) and canonical models of the given chats."""
+    if not session_ids:
+        return {}
+    base = _filtered(flt)
+    params = dict(base.params)
+    load_temp_table(con, "_chat_ids", [("session_id", "VARCHAR")], [(s,) for s in session_ids])
+    try:
+        found = _rows(
+            con.execute(
+                "SELECT session_id, max(chat_title) AS chat_title, "
+                "string_agg(DISTINCT cmodel, ', ' ORDER BY cmodel) AS models "
+                f"FROM ({base.sql}) f WHERE session_id IN (SELECT session_id FROM _chat_ids) GROUP BY 1",
+                params,
+            )
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _chat_ids")
+    return {r.pop("session_id"): r for r in found}
+
+
+def _event_select() -> str:
+    return ", ".join(EVENT_FIELDS)
+
+
+def chat_events(con: duckdb.DuckDBPyConnection, flt: Filters, session_id: str) -> list[dict[str, Any]]:
+    """Every event of one chat in the range, oldest first (ties by event id)."""
+    base = _filtered(flt)
+    params = dict(base.params) | {"sid": session_id}
+    return _rows(
+        con.execute(
+            f"SELECT {_event_select()} FROM ({base.sql}) f WHERE session_id = $sid ORDER BY ts, event_id", params
+        )
+    )
+
+
+def find_events(con: duckdb.DuckDBPyConnection, flt: Filters, ident: str) -> list[dict[str, Any]]:
+    """The event whose ``event_id`` is ``ident``, else the events whose ``message_id`` is (oldest
+    first). The event id is looked up first: it is indexed, a message id is a scan."""
+    base = _filtered(flt)
+    params = dict(base.params) | {"ident": ident}
+    for column in ("event_id", "message_id"):  # constants, not input
+        found = _rows(
+            con.execute(
+                f"SELECT {_event_select()} FROM ({base.sql}) f WHERE {column} = $ident ORDER BY ts, event_id", params
+            )
+        )
+        if found:
+            return found
+    return []
+
+
+# --------------------------------------------------------------------------- files
+
+
+def file_summary(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per file (``file_id``, or ``file_name`` for events with a name and no id) over the events
+    of the range that carry it, and the unpriced usage of those events by logged model name.
+
+    * ``first_read_tokens``: ``file_tokens`` of the file's earliest event in the range (ties by
+      event id); ``reread_tokens``: the sum over its later events.
+    * ``processing_cost_usd``: sum over its priced events of ``cost × f / total_input`` with
+      ``f = min(file_tokens, total_input)``; each event's share is computed in integer
+      pico-dollars (the exact scale of a cost) and rounded half up there. None when every event
+      of the file is unpriced.
+    * ``chats``: distinct ``session_id`` among its events (the reuse count).
+    """
+    base = _filtered(flt)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _file_events AS "
+        "SELECT file_id, CASE WHEN file_id IS NULL THEN file_name END AS name_key, file_name, file_bytes, "
+        "session_id, requests, ts, event_id, cost, total_input, total_tokens, coalesce(file_tokens, 0) AS file_tokens, "
+        "CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw "
+        f"FROM ({base.sql}) f WHERE file_id IS NOT NULL OR file_name IS NOT NULL",
+        base.params,
+    )
+    try:
+        rows = _rows(
+            con.execute("""
+            WITH fe AS (
+                SELECT *, row_number() OVER (PARTITION BY file_id, name_key ORDER BY ts, event_id) AS nth,
+                       CASE WHEN cost IS NULL THEN NULL
+                            WHEN total_input <= 0 OR file_tokens <= 0 THEN CAST(0 AS HUGEINT)
+                            ELSE (2 * CAST(CAST(cost AS DECIMAL(38, 12)) * 1000000000000 AS HUGEINT)
+                                    * least(file_tokens, total_input) + total_input) // (2 * total_input)
+                       END AS share_pico
+                FROM _file_events
+            )
+            SELECT file_id, name_key, max(file_name) AS file_name, max(file_bytes)::BIGINT AS file_bytes,
+                   sum(requests)::BIGINT AS requests, count(DISTINCT session_id)::BIGINT AS chats,
+                   sum(file_tokens)::BIGINT AS file_tokens,
+                   sum(file_tokens) FILTER (WHERE nth = 1)::BIGINT AS first_read_tokens,
+                   coalesce(sum(file_tokens) FILTER (WHERE nth > 1), 0)::BIGINT AS reread_tokens,
+                   sum(share_pico) AS share_pico,
+                   coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_requests,
+                   min(ts) AS first_ts, max(ts) AS last_ts
+            FROM fe GROUP BY file_id, name_key
+            """)
+        )
+        unpriced = _rows(
+            con.execute(
+                "SELECT unpriced_raw AS model_raw, sum(requests)::BIGINT AS requests, "
+                "sum(total_tokens)::BIGINT AS total_tokens FROM _file_events WHERE unpriced_raw IS NOT NULL "
+                "GROUP BY 1 ORDER BY 3 DESC, 1"
+            )
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _file_events")
+    for r in rows:
+        pico = r.pop("share_pico")
+        r["processing_cost_usd"] = None if pico is None else Decimal(int(pico)).scaleb(-12)
+        for k in ("file_tokens", "first_read_tokens", "reread_tokens"):
+            r[k] = _int(r[k])
+    return rows, unpriced

@@ -1,0 +1,73 @@
+"""Queries behind `usagectl doctor`: data gaps, unpriced usage, members without a team,
+reported vs computed cost, events in the future. Values are bound; the priced relation needs
+the session tables of ``reports.prepare_session``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from usagectl.store.reports import _filtered
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from usagectl.models import Filters
+
+
+def _rows(cur: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def range_facts(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, list[dict[str, Any]]]:
+    """Three groupings of the range's priced events in ONE pass:
+
+    * ``days``: the (source, quarter hour) pairs that have events, ``qh`` = epoch seconds // 900
+      (every zone's offset is a multiple of 15 minutes, so the caller maps each to one local day
+      exactly; much cheaper than converting every event to the zone);
+    * ``models``: per (source, canonical model, unpriced logged name) the volume, and the
+      computed beside the reported cost over the events that have both;
+    * ``members``: per (member, whether the events have a team — event or config) the volume.
+    """
+    base = _filtered(flt)
+    sql = f"""
+        SELECT source, qh, model, unpriced_raw, member, has_team,
+            grouping(qh) AS g_day, grouping(model) AS g_model,
+            sum(requests)::BIGINT AS requests,
+            sum(total_tokens)::BIGINT AS total_tokens,
+            count(*) FILTER (WHERE reported_cost_usd IS NOT NULL AND cost IS NOT NULL)::BIGINT AS compared_events,
+            sum(cost) FILTER (WHERE reported_cost_usd IS NOT NULL) AS computed_usd,
+            sum(reported_cost_usd) FILTER (WHERE cost IS NOT NULL) AS reported_usd
+        FROM (
+            SELECT source, epoch_ms(ts) // 900000 AS qh, cmodel AS model,
+                CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
+                member, cteam IS NOT NULL AS has_team, requests, total_tokens, cost, reported_cost_usd
+            FROM ({base.sql}) b
+        ) f
+        GROUP BY GROUPING SETS ((source, qh), (source, model, unpriced_raw), (member, has_team))
+    """
+    out: dict[str, list[dict[str, Any]]] = {"days": [], "models": [], "members": []}
+    for row in _rows(con.execute(sql, base.params)):
+        g_day, g_model = row.pop("g_day"), row.pop("g_model")
+        out["days" if not g_day else "models" if not g_model else "members"].append(row)
+    return out
+
+
+def source_spans(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """First and last event of every source, over the whole database."""
+    return _rows(con.execute("SELECT source, min(ts) AS first_ts, max(ts) AS last_ts FROM events GROUP BY 1"))
+
+
+def future_events(con: duckdb.DuckDBPyConnection, after: datetime) -> list[dict[str, Any]]:
+    """Events later than ``after``, per source (the whole database, not only the range)."""
+    sql = (
+        "SELECT source, count(*)::BIGINT AS events, min(ts) AS first_ts, max(ts) AS last_ts "
+        "FROM events WHERE ts > $after GROUP BY 1 ORDER BY 1"
+    )
+    return _rows(con.execute(sql, {"after": after}))
+
+
+def rejected_records(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT count(*) FROM rejects").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,41 @@
+"""Payments recorded against invoices (table ``payments``, migration 004)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+_COLUMNS = "payment_id, paid_on, amount_usd, note, created_at"
+
+
+def add(con: duckdb.DuckDBPyConnection, paid_on: date, amount: Decimal, note: str | None, created_at: datetime) -> int:
+    """Store one payment; the amount travels as text so DECIMAL(38,12) receives it exactly."""
+    row = con.execute(
+        "INSERT INTO payments (payment_id, paid_on, amount_usd, note, created_at) "
+        "VALUES (nextval('payment_seq'), $paid_on, CAST($amount AS DECIMAL(38, 12)), $note, $created_at) "
+        "RETURNING payment_id",
+        {"paid_on": paid_on, "amount": format(amount, "f"), "note": note, "created_at": created_at},
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def listing(
+    con: duckdb.DuckDBPyConnection, since: date | None = None, until: date | None = None
+) -> list[dict[str, Any]]:
+    """Payments with ``since <= paid_on <= until`` (either bound optional), oldest first."""
+    clauses, params = [], {}
+    if since is not None:
+        clauses.append("paid_on >= $since")
+        params["since"] = since
+    if until is not None:
+        clauses.append("paid_on <= $until")
+        params["until"] = until
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    cur = con.execute(f"SELECT {_COLUMNS} FROM payments{where} ORDER BY paid_on, payment_id", params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
