@@ -229,7 +229,8 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         while months[-1] < first:
             months.append(_next(months[-1]))
         q.prepare_session(con, book, ctx.config.members, flt)
-        rows = analytics.rate_sums(con, flt, ["feature"], [day_start_utc(m, tz) for m in months])
+        starts = [day_start_utc(m, tz) for m in months]
+        rows = analytics.rate_sums(con, flt, ["feature"], starts, keys_from=starts[-1])
         paid = payment_rows(payments.listing(con, until=last)) if account else []
     rate_rows = book.rate_rows()
     with localcontext() as c:

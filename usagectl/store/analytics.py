@@ -124,6 +124,7 @@ def rate_sums(
     period_starts: Sequence[datetime] = (),
     *,
     with_cost: bool = False,
+    keys_from: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Bucket sums per (``keys``…, canonical model, ``rate_id``) — the price row that priced the
     events (None: unpriced; ``unpriced_raw`` then names the model as logged) — so the caller can
@@ -133,11 +134,16 @@ def rate_sums(
 
     ``period_starts`` (sorted UTC instants) adds ``period``: the index of the last start at or
     before the event (0 = first), e.g. the calendar months of a zone; events before the first
-    start get -1. ``keys`` come from ``GROUP_KEYS``.
+    start get -1. ``keys`` come from ``GROUP_KEYS``; with ``keys_from`` they are only told apart
+    for events from that instant on (NULL before: fewer groups for a history that needs none).
     """
     base = _filtered(flt)
     params = dict(base.params)
-    select = [f"{GROUP_KEYS[k]} AS {k}" for k in keys]
+    if keys_from is not None:
+        params["keys_from"] = keys_from
+        select = [f"CASE WHEN ts >= $keys_from THEN {GROUP_KEYS[k]} END AS {k}" for k in keys]
+    else:
+        select = [f"{GROUP_KEYS[k]} AS {k}" for k in keys]
     if period_starts:
         whens = []
         for i, start in enumerate(period_starts):
