@@ -107,11 +107,11 @@ def exceptions(con: duckdb.DuckDBPyConnection, flt: Filters, dim: str) -> list[d
     sql = f"""
         SELECT {col} AS key,
             CASE WHEN status = 'error' THEN coalesce(error_type, '(unspecified)') END AS error_type,
-            CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
+            CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
             sum(requests)::BIGINT AS requests,
             sum(total_tokens)::BIGINT AS total_tokens
         FROM ({base.sql}) f
-        WHERE status = 'error' OR rate_id IS NULL
+        WHERE status = 'error' OR cost IS NULL
         GROUP BY 1, 2, 3
     """
     return _rows(con.execute(sql, base.params))
@@ -135,7 +135,7 @@ def rate_sums(
     before the event (0 = first), e.g. the calendar months of a zone; events before the first
     start get -1. ``keys`` come from ``GROUP_KEYS``.
     """
-    base = _filtered(flt)
+    base = _filtered(flt, rate_id=True)
     params = dict(base.params)
     select = [f"{GROUP_KEYS[k]} AS {k}" for k in keys]
     if period_starts:
