@@ -36,6 +36,7 @@ from usagectl.services.reports import (
     _totals,
     _unpriced_notes,
     build_filters,
+    pricing_notes,
 )
 from usagectl.services.rollup import add, empty, total, unpriced_models
 from usagectl.timeutil import local_today
@@ -233,7 +234,7 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
         rows=tuple(_jsonable(r, top) for r in rows),
         totals=totals,
         sections=sections,
-        notes=tuple(notes),
+        notes=(*notes, *pricing_notes(cube)),
     )
 
 
