@@ -371,3 +371,13 @@ def test_fuzz_end_to_end_import_of_damaged_databases_exits_0_or_4(tmp_path: Path
         path.write_bytes(bytes(blob[: rng.randrange(len(blob) // 2, len(blob) + 1)]))
         result = run("import", str(path), "--format", "llm", "--db", str(db_path), expect=None)
         assert result.exit_code in (0, 4), (result.exit_code, result.exception, result.stderr)
+
+
+def test_auto_format_finds_a_logs_db_inside_a_directory(tmp_path: Path, db_path: Path) -> None:
+    """`import DIR` (auto) lists the files each format knows how to find, not only *.jsonl/*.csv."""
+    root = tmp_path / "mixed"
+    (root / "llm").mkdir(parents=True)
+    make_logs_db(root / "llm" / "logs.db")
+    out = run_json("import", str(root), "--db", str(db_path))
+    assert [f["format"] for f in out["per_file"]] == ["llm"]
+    assert out["imported"] > 0

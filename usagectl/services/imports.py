@@ -47,7 +47,14 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path, str]]:
         if not path.exists():
             raise InputError(f"{path}: no such file or directory")
         if path.is_dir():
-            files = imp.files(path) if imp is not None else [p for p, _ in canonical.iter_input_files([path], "auto")]
+            if imp is not None:
+                files = imp.files(path)
+            else:
+                found = {p for p, _ in canonical.iter_input_files([path], "auto")}
+                if fmt == "auto":  # and what only a format's own rules list (llm's logs.db, ...)
+                    for other in registry.importers().values():
+                        found.update(other.files(path))
+                files = sorted(found)
         else:
             files = [path]
         for f in files:
