@@ -127,7 +127,6 @@ class FileImportResult:
 class ImportSummary:
     files: list[FileImportResult] = field(default_factory=list)
     seconds: float = 0.0
-    repriced: int = 0  # stored costs computed again first (the price tables changed)
 
     @property
     def records(self) -> int:

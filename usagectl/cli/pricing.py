@@ -9,7 +9,7 @@ import typer
 from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format
 from usagectl.render import OutputFormat, render_report
 
-app = typer.Typer(help="Price tables: list, show, check, reprice.", no_args_is_help=True)
+app = typer.Typer(help="Price tables: list, show, check.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -57,17 +57,3 @@ def check(
     render_report(report, pick_format(fmt, as_json), sys.stdout)
     if strict and (failure := strict_failure(report)) is not None:
         raise failure
-
-
-@app.command("reprice")
-def reprice(
-    fmt: FormatOpt = OutputFormat.TABLE,
-    as_json: JsonOpt = False,
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Compute every event's stored cost again with the current price tables (one transaction)."""
-    from usagectl.services.context import make_context
-    from usagectl.services.reprice import reprice as run_reprice
-
-    render_report(run_reprice(make_context(config, db)), pick_format(fmt, as_json), sys.stdout)

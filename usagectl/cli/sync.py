@@ -91,10 +91,6 @@ def _summary(result: SyncResult) -> None:
         typer.echo(f"Registered source {d.name!r}: {d.format} logs in {d.path}", err=True)
     for m in result.messages:
         typer.echo(f"note: {m}", err=True)
-    if result.repriced:
-        typer.echo(
-            f"note: the price tables changed: stored costs of {result.repriced:,} events computed again", err=True
-        )
     for s in result.sources:
         typer.echo(_headline(s), err=True)
         if s.summary.files:

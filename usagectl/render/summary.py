@@ -78,8 +78,5 @@ def render_import_summary(summary: ImportSummary, err: TextIO, *, color: bool | 
         more = len(warnings) - MAX_WARNING_LINES
         console.print(Text(f"… and {_plural(more, 'more warning')}", style="yellow"), soft_wrap=True)
     console.print(Text(totals_line(summary), style="bold"), soft_wrap=True)
-    if summary.repriced:
-        note = f"The price tables changed: stored costs of {summary.repriced:,} events computed again first."
-        console.print(Text(note, style="dim"), soft_wrap=True)
     if summary.rejected:
         console.print(Text(REJECTS_HINT, style="yellow"), soft_wrap=True)

@@ -36,7 +36,6 @@ from usagectl.services.reports import (
     _totals,
     _unpriced_notes,
     build_filters,
-    pricing_notes,
 )
 from usagectl.services.rollup import add, empty, total, unpriced_models
 from usagectl.timeutil import local_today
@@ -234,7 +233,7 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
         rows=tuple(_jsonable(r, top) for r in rows),
         totals=totals,
         sections=sections,
-        notes=(*notes, *pricing_notes(cube)),
+        notes=tuple(notes),
     )
 
 

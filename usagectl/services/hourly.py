@@ -22,15 +22,7 @@ from usagectl.config import WEEKDAYS, effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Report, Section
 from usagectl.services.context import AppContext
-from usagectl.services.reports import (
-    ReportRequest,
-    _now,
-    _share,
-    _totals,
-    _unpriced_notes,
-    build_filters,
-    pricing_notes,
-)
+from usagectl.services.reports import ReportRequest, _now, _share, _totals, _unpriced_notes, build_filters
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.services.timeseries import local_cube, parse_week_start
 from usagectl.timeutil import local_today
@@ -182,7 +174,7 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
                 tuple(peak_rows),
             ),
         ),
-        notes=(*notes, *pricing_notes(cube)),
+        notes=tuple(notes),
     )
 
 

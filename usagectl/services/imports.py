@@ -16,7 +16,7 @@ from usagectl.errors import InputError, UsageError
 from usagectl.importers import canonical, registry
 from usagectl.models import FileImportResult, ImportSummary
 from usagectl.services.context import AppContext
-from usagectl.store import ingest, stored_cost
+from usagectl.store import ingest
 from usagectl.store.connection import connect
 
 if TYPE_CHECKING:
@@ -182,8 +182,7 @@ def import_paths(
     files = expand(paths, fmt)
     if not files:
         raise InputError("no importable files found in " + ", ".join(str(p) for p in paths))
-    book = ctx.pricebook()
-    resolve = resolver(book)
+    resolve = resolver(ctx.pricebook())
     summary = ImportSummary()
     batched: dict[str, list[Path]] = {}  # formats read as one batch per import (Claude Code trees)
     single: list[tuple[Path, str]] = []
@@ -195,7 +194,6 @@ def import_paths(
             single.append((path, file_fmt))
     with connect(ctx.db_path) as con:
         prepare_import_connection(con)
-        summary.repriced = stored_cost.prepare_write(con, book).events
         done = 0
         for path, file_fmt in single:
             if progress:

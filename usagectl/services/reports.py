@@ -78,28 +78,11 @@ def build_filters(ctx: AppContext, req: ReportRequest, *, default: tuple[date, d
     )
 
 
-class CubeRows(list[dict[str, Any]]):
-    """Cube rows, and whether their costs were computed on the fly (stored costs stale)."""
-
-    costs_on_the_fly: bool = False
-
-
-def cube_rows(rows: list[dict[str, Any]], stored: bool) -> CubeRows:
-    out = CubeRows(rows)
-    out.costs_on_the_fly = not stored
-    return out
-
-
-def pricing_notes(cube: list[dict[str, Any]]) -> tuple[str, ...]:
-    """The note a report carries when its costs were not the stored ones."""
-    return (q.ON_THE_FLY_NOTE,) if getattr(cube, "costs_on_the_fly", False) else ()
-
-
-def _cube(ctx: AppContext, flt: Filters, keys: list[str]) -> CubeRows:
+def _cube(ctx: AppContext, flt: Filters, keys: list[str]) -> list[dict[str, Any]]:
     """One pass over the events of the range: sums per key and per unpriced model name."""
     with connect(ctx.db_path, read_only=True) as con:
-        stored = q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        return cube_rows(q.cube(con, flt, keys), stored)
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        return q.cube(con, flt, keys)
 
 
 def _groups(cube: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
@@ -181,7 +164,6 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     custom = bool(req.since or req.until)
     flt = build_filters(ctx, req, default=(first, last))
     cube = _cube(ctx, flt, ["date", "model", "provider"])
-    on_the_fly = pricing_notes(cube)
     by_day = {k[0]: v for k, v in rollup(cube, ["date"]).items()}
     groups = _groups(cube, ["model", "provider"])
     unpriced = unpriced_models(cube)
@@ -263,7 +245,6 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     notes = list(_unpriced_notes(unpriced))
     if projected_cost is not None and state == "in progress":
         notes.append(f"Projection: {method}.")
-    notes.extend(on_the_fly)
     return Report(
         name="month",
         title=f"Usage overview {overview[0][2]}",

@@ -40,7 +40,7 @@ from usagectl.models import FileImportResult, ImportSummary
 from usagectl.services.context import AppContext
 from usagectl.services.imports import fingerprint, import_batch, import_file, prepare_import_connection, resolver
 from usagectl.services.sources import AddedSource, detect_sources, list_files
-from usagectl.store import ingest, stored_cost
+from usagectl.store import ingest
 from usagectl.store import sources as st
 from usagectl.store.connection import connect
 
@@ -85,7 +85,6 @@ class SyncResult:
     detected: list[AddedSource] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    repriced: int = 0  # stored costs computed again first (the price tables changed)
 
     @property
     def failed(self) -> list[FileImportResult]:
@@ -181,8 +180,6 @@ def sync(
         done = 0
         if total:
             prepare_import_connection(con)
-            # the stored costs follow the price tables: re-priced first when these changed
-            result.repriced = stored_cost.prepare_write(con, ctx.pricebook()).events
             resolve = _LazyResolver(ctx)
             with tempfile.TemporaryDirectory(prefix="usagectl-sync-") as tmp:
                 for res, todos in plans:

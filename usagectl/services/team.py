@@ -34,7 +34,6 @@ from usagectl.services.reports import (
     _share,
     _unpriced_notes,
     build_filters,
-    pricing_notes,
 )
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.timeutil import local_today
@@ -202,7 +201,7 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
         totals=totals,
         overview=tuple(overview),
         sections=tuple(sections),
-        notes=(*notes, *pricing_notes(cube)),
+        notes=tuple(notes),
     )
 
 

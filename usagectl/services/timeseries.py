@@ -31,14 +31,11 @@ from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     METRIC_COLUMNS,
     ROW_KEYS,
-    CubeRows,
     ReportRequest,
     _now,
     _totals,
     _unpriced_notes,
     build_filters,
-    cube_rows,
-    pricing_notes,
 )
 from usagectl.services.rollup import empty, rollup, total, unpriced_models
 from usagectl.services.spikes import MAD_SCALE, median
@@ -148,11 +145,11 @@ def spike_stats(values: Sequence[Decimal]) -> SpikeStats | None:
     return SpikeStats(m, MAD_SCALE * median([abs(v - m) for v in values]))
 
 
-def local_cube(ctx: AppContext, flt: Filters, keys: list[str]) -> CubeRows:
+def local_cube(ctx: AppContext, flt: Filters, keys: list[str]) -> list[dict[str, Any]]:
     """``reports._cube`` for keys that include local calendar keys (date, hour, weekday, month)."""
     with connect(ctx.db_path, read_only=True) as con:
-        stored = q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        return cube_rows(ts.local_cube(con, flt, keys), stored)
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        return ts.local_cube(con, flt, keys)
 
 
 def _default_range(unit: Unit, today: date, week_start: str) -> tuple[date, date]:
@@ -259,7 +256,7 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
         rows=tuple(rows),
         totals=totals,
         overview=_overview(unit, len(started), totals, cost_stats, token_stats, len(spikes)),
-        notes=(*notes, *pricing_notes(cube)),
+        notes=tuple(notes),
     )
 
 

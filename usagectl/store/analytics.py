@@ -107,11 +107,11 @@ def exceptions(con: duckdb.DuckDBPyConnection, flt: Filters, dim: str) -> list[d
     sql = f"""
         SELECT {col} AS key,
             CASE WHEN status = 'error' THEN coalesce(error_type, '(unspecified)') END AS error_type,
-            CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
+            CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
             sum(requests)::BIGINT AS requests,
             sum(total_tokens)::BIGINT AS total_tokens
         FROM ({base.sql}) f
-        WHERE status = 'error' OR cost IS NULL
+        WHERE status = 'error' OR rate_id IS NULL
         GROUP BY 1, 2, 3
     """
     return _rows(con.execute(sql, base.params))
@@ -137,7 +137,7 @@ def rate_sums(
     start get -1. ``keys`` come from ``GROUP_KEYS``; with ``keys_from`` they are only told apart
     for events from that instant on (NULL before: fewer groups for a history that needs none).
     """
-    base = _filtered(flt, rate_id=True)
+    base = _filtered(flt)
     params = dict(base.params)
     if keys_from is not None:
         params["keys_from"] = keys_from

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from usagectl.errors import InputError
 from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, ZERO_DEFAULT_INTS, Record
-from usagectl.store import stored_cost
 from usagectl.store.tables import load_temp_table
 
 if TYPE_CHECKING:
@@ -556,8 +555,6 @@ def import_staged_files(
                     f[2] += removed.get(b, 0)
                     f[3] += removed_earlier.get(b, 0)
                     f[0] -= removed_earlier.get(b, 0)
-            # the new rows get their cost in this transaction (or the stored costs are marked stale)
-            stored_cost.price_batches(con, ids, "_model_map")
         finally:
             con.execute("DROP TABLE IF EXISTS _model_map")
         stats = {

@@ -4,6 +4,9 @@ columns come from allow-lists, values are always bound."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,13 +18,9 @@ if TYPE_CHECKING:
     from usagectl.models import Filters
     from usagectl.pricing import PriceBook
 
-from usagectl.store.stored_cost import create_views, load_model_map, load_price_rates, use_stored
 from usagectl.store.tables import load_temp_table
 
-ON_THE_FLY_NOTE = (
-    "Costs computed on the fly: the stored costs are missing or from other price tables; "
-    "run `usagectl pricing reprice` to store them (reports get faster)."
-)
+PER_MILLION = Decimal(1_000_000)
 
 # group key -> SQL expression over the `priced` relation
 GROUP_KEYS: dict[str, str] = {
@@ -95,14 +94,65 @@ SUM_KEYS = (
 )  # fmt: skip
 
 
+@cache
+def _sql(name: str) -> str:
+    return resources.files("usagectl.store.queries").joinpath(name).read_text(encoding="utf-8")
+
+
+def _per_token(rate_per_million: Decimal) -> Decimal:
+    value = rate_per_million / PER_MILLION
+    if value != value.quantize(Decimal("1e-12")):
+        raise ValueError(f"rate {rate_per_million}/M has more than 6 decimals")
+    return value
+
+
+RATE = "DECIMAL(18,12)"
+
+
 def prepare_session(
     con: duckdb.DuckDBPyConnection, book: PriceBook, members: Mapping[str, MemberInfo], flt: Filters
-) -> bool:
-    """Create the session tables price_rates, member_map and model_map and the view
-    ``priced_events`` for this connection. True when the view reads the stored costs (their
-    fingerprint is this book's); False when it computes them on the fly (same columns and
-    values, slower): say so with ``ON_THE_FLY_NOTE``."""
-    load_price_rates(con, book)
+) -> None:
+    """Create the session tables price_rates, member_map and model_map for this connection."""
+    rows = book.rate_rows()
+    load_temp_table(
+        con,
+        "price_rates",
+        [
+            ("rate_id", "BIGINT"),
+            ("model", "VARCHAR"),
+            ("service_tier", "VARCHAR"),
+            ("valid_from", "TIMESTAMPTZ"),
+            ("valid_to", "TIMESTAMPTZ"),
+            ("min_input_exclusive", "BIGINT"),
+            ("max_input_inclusive", "BIGINT"),
+            ("long_context", "BOOLEAN"),
+            ("input_rate", RATE),
+            ("cache_read_rate", RATE),
+            ("cache_write_5m_rate", RATE),
+            ("cache_write_1h_rate", RATE),
+            ("output_rate", RATE),
+            ("web_search_rate", RATE),
+        ],
+        [
+            (
+                i,
+                r.model,
+                r.service_tier,
+                r.valid_from,
+                r.valid_to,
+                r.min_input_exclusive,
+                r.max_input_inclusive,
+                r.min_input_exclusive > 0,
+                _per_token(r.rates.input),
+                _per_token(r.rates.cache_read),
+                _per_token(r.rates.cache_write_5m),
+                _per_token(r.rates.cache_write_1h),
+                _per_token(r.rates.output),
+                r.rates.web_search_per_call,
+            )
+            for i, r in enumerate(rows)
+        ],
+    )
     load_temp_table(
         con,
         "member_map",
@@ -117,10 +167,13 @@ def prepare_session(
             {"start": flt.start, "end": flt.end},
         ).fetchall()
     ]
-    load_model_map(con, book, raws)
-    stored = use_stored(con, book)
-    create_views(con, stored=stored)
-    return stored
+    mapping = []
+    for raw in raws:
+        model = book.resolve(raw)
+        mapping.append((raw, model, book.provider_of(model) if model else None))
+    load_temp_table(
+        con, "model_map", [("model_raw", "VARCHAR"), ("model", "VARCHAR"), ("provider", "VARCHAR")], mapping
+    )
 
 
 @dataclass(frozen=True)
@@ -129,9 +182,7 @@ class Query:
     params: dict[str, Any]
 
 
-def _filtered(flt: Filters, *, rate_id: bool = False) -> Query:
-    """The session's priced events of ``flt`` (``prepare_session`` first). ``rate_id=True``
-    adds the applied rate's session id (a join more over stored costs: ask only when needed)."""
+def _filtered(flt: Filters) -> Query:
     params: dict[str, Any] = {"start": flt.start, "end": flt.end}
     clauses: list[str] = []
     for name, values in flt.where.items():
@@ -142,9 +193,8 @@ def _filtered(flt: Filters, *, rate_id: bool = False) -> Query:
             params[key] = v
             keys.append(f"${key}")
         clauses.append(f"{col} IN ({', '.join(keys)})")
-    where = "".join(" AND " + c for c in clauses)
-    view = "priced_events_rated" if rate_id else "priced_events"
-    return Query(f"SELECT * FROM {view} p WHERE ts >= $start AND ts < $end{where}", params)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return Query(f"SELECT * FROM ({_sql('priced_events.sql')}) p{where}", params)
 
 
 def aggregate(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) -> list[dict[str, Any]]:

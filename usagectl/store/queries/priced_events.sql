@@ -1,6 +1,4 @@
--- Events with their canonical model, their team mapping and their cost computed now (the
--- session view ``priced_events_live``; reports filter it on ts). This is THE cost engine:
--- ``stored_cost`` writes its result into events.cost_usd; ``priced_events_stored.sql`` reads that.
+-- Events in [$start, $end) with their canonical model, their team mapping and their cost.
 -- Cost = sum of bucket x per-token rate of the price period valid at ts, in the service tier
 -- of the event and the context band decided on the request's total input (whole request,
 -- cliff, not the excess). Provider buckets (requests <> 1: many, or a count the source lacks) take the base band.
@@ -21,6 +19,7 @@ WITH ev AS (
     FROM events e
     LEFT JOIN model_map mm ON mm.model_raw = coalesce(e.model_raw, e.model)
     LEFT JOIN member_map mem ON mem.member = e.member
+    WHERE e.ts >= $start AND e.ts < $end
 ),
 priced AS (
     SELECT
