@@ -369,3 +369,16 @@ def anthropic_records(path: Path, dims: tuple[str, ...], build: RowBuilder) -> I
             for row in bucket["results"]:
                 rec += 1
                 yield build(rec, page.line, start, end, row, sig, by_workspace)
+
+
+def openai_pages(path: Path, endpoint: str) -> Iterator[tuple[Page, list[Any] | None, str | None]]:
+    """Each saved OpenAI Admin API page as (page, buckets, problem): a problem when the page is
+    not JSON, is an error envelope, or is not a page of ``endpoint``."""
+    for page in read_pages(path):
+        if page.problem:
+            yield page, None, page.problem
+            continue
+        buckets, problem = buckets_of(page.obj)
+        if problem is None and page.obj.get("object") not in (None, "page"):
+            problem = f"object: {page.obj.get('object')!r} is not a page of {endpoint}"
+        yield page, buckets, problem

@@ -52,14 +52,7 @@ class OpenAICostsImporter:
 
     def read(self, path: Path) -> Iterator[Record]:
         rec = 0
-        for page in _pages.read_pages(path):
-            if page.problem:
-                rec += 1
-                yield Record(rec, page.line, problem=page.problem, raw=page.raw)
-                continue
-            buckets, problem = _pages.buckets_of(page.obj)
-            if problem is None and page.obj.get("object") not in (None, "page"):
-                problem = f"object: {page.obj.get('object')!r} is not a page of /costs"
+        for page, buckets, problem in _pages.openai_pages(path, "/costs"):
             if problem or buckets is None:
                 rec += 1
                 yield Record(rec, page.line, problem=problem, raw=page.raw)
