@@ -100,8 +100,10 @@ billing_cmd.register(app)
 
 
 def main() -> None:
+    from usagectl.cli._lazy import pruned
+
     try:
-        app()
+        pruned(app, sys.argv[1:])()
     except UsagectlError as exc:
         sys.exit(report_error(exc))
     except KeyboardInterrupt:

@@ -1,0 +1,81 @@
+"""The pruned command tree runs exactly the command the full tree would run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import typer.main
+
+from usagectl.cli import app
+from usagectl.cli._lazy import pruned
+
+
+def _paths(cmd: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, sub in getattr(cmd, "commands", {}).items():
+        path = (*prefix, name)
+        out.append(path)
+        out.extend(_paths(sub, path))
+    return out
+
+
+def _walk(cmd: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        cmd = cmd.commands[name]
+    return cmd
+
+
+def _shape(cmd: Any) -> list[tuple[Any, ...]]:
+    return [
+        (
+            p.name,
+            tuple(p.opts),
+            p.required,
+            p.multiple,
+            getattr(p.type, "name", type(p.type).__name__),
+            p.default if not callable(p.default) else None,
+        )
+        for p in cmd.params
+    ]
+
+
+def test_every_command_path_builds_the_same_command_when_pruned() -> None:
+    full = typer.main.get_command(app)
+    paths = _paths(full)
+    assert len(paths) > 40  # the whole tree was walked
+    for path in paths:
+        small = typer.main.get_command(pruned(app, [*path, "--some-option"]))
+        want, got = _walk(full, path), _walk(small, path)
+        assert _shape(got) == _shape(want), path
+        assert (got.help, type(got)) == (want.help, type(want)), path
+        # only the path itself was built: the root holds one command
+        assert list(small.commands) == [path[0]], path
+
+
+def test_pruning_keeps_the_full_tree_for_listings_and_typos() -> None:
+    assert pruned(app, []) is app
+    assert pruned(app, ["--help"]) is app
+    assert pruned(app, ["no-such-command"]) is app
+    report = pruned(app, ["report", "--help"])
+    (group,) = report.registered_groups
+    full_group = next(g for g in app.registered_groups if g.name == "report")
+    assert group.typer_instance is full_group.typer_instance  # `report --help` lists every report
+
+
+def test_main_runs_a_pruned_command_and_reports_a_typo_like_the_full_tree(tmp_path: Any) -> None:
+    env_db = str(tmp_path / "u.duckdb")
+    ok = subprocess.run(
+        [sys.executable, "-c", "from usagectl.cli import main; main()", "report", "daily", "--db", env_db, "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert '"report": "daily"' in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-c", "from usagectl.cli import main; main()", "report", "dialy"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "No such command 'dialy'" in bad.stderr
