@@ -25,7 +25,7 @@ Tokens (325,000 on d3) give median 400,000, MAD 40,000: the same verdicts.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -285,45 +285,3 @@ def test_compare_cli(loaded: Path) -> None:
 def test_formats_render(loaded: Path, cmd: str, fmt: str) -> None:
     out = run("report", cmd, *RANGE, "--format", fmt, "--db", str(loaded)).stdout
     assert out.strip()
-
-
-def test_quarter_hour_cube_matches_the_per_event_cube(tmp_path: Path, db_path: Path) -> None:
-    """``store.timeseries.local_cube`` (per 15-minute bucket) against ``store.reports.cube`` (per
-    event), an independent query, on events every 7 minutes across the end of US daylight time
-    (2025-11-02 06:00Z) and in a +05:45 zone."""
-    from usagectl.services.reports import build_filters
-    from usagectl.services.rollup import rollup
-    from usagectl.store import reports as q
-    from usagectl.store import timeseries as ts
-    from usagectl.store.connection import connect
-
-    models = ["gpt-4o", "gpt-4o-mini", "mistral-large-2411"]
-    start = datetime(2025, 10, 31, 18, 0, tzinfo=UTC)
-    events = [
-        {"event_id": f"q{i}", "ts": (start + i * timedelta(minutes=7)).isoformat(), "model_raw": models[i % 3],
-         "input_tokens": 1000 + i, "output_tokens": i % 11, "member": f"m{i % 4}"}
-        for i in range(700)
-    ]  # fmt: skip
-    run("import", str(write_jsonl(tmp_path / "q.jsonl", events)), "--db", str(db_path))
-    ctx = make_context(None, db_path)
-    for tz in ("America/New_York", "Asia/Kathmandu", "UTC"):
-        flt = build_filters(ctx, ReportRequest(since="2025-10-31", until="2025-11-04", tz=tz))
-        assert ts.quarter_hour_offsets(flt)
-        with connect(db_path, read_only=True) as con:
-            q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-            for keys in (["date"], ["weekday", "hour"], ["month"], ["date", "model"], ["hour", "member"]):
-                fast = rollup(ts.local_cube(con, flt, keys), [*keys, "unpriced_raw"])
-                slow = rollup(q.cube(con, flt, keys), [*keys, "unpriced_raw"])
-                assert fast == slow, (tz, keys)
-                assert len(fast) > 1
-
-
-def test_zones_with_odd_offsets_fall_back() -> None:
-    from usagectl.models import Filters
-    from usagectl.store import timeseries as ts
-
-    # Liberia kept UTC−00:44:30 until 1972
-    old = Filters(start=datetime(1971, 1, 1, tzinfo=UTC), end=datetime(1971, 2, 1, tzinfo=UTC), tz="Africa/Monrovia")
-    assert not ts.quarter_hour_offsets(old)
-    new = Filters(start=datetime(2025, 1, 1, tzinfo=UTC), end=datetime(2026, 1, 1, tzinfo=UTC), tz="Asia/Kathmandu")
-    assert ts.quarter_hour_offsets(new)

@@ -40,7 +40,6 @@ from usagectl.services.reports import (
 from usagectl.services.rollup import empty, rollup, total, unpriced_models
 from usagectl.services.spikes import MAD_SCALE, median
 from usagectl.store import reports as q
-from usagectl.store import timeseries as ts
 from usagectl.store.connection import connect
 from usagectl.timeutil import day_start_utc, local_today
 
@@ -149,7 +148,7 @@ def local_cube(ctx: AppContext, flt: Filters, keys: list[str]) -> list[dict[str,
     """``reports._cube`` for keys that include local calendar keys (date, hour, weekday, month)."""
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        return ts.local_cube(con, flt, keys)
+        return q.cube(con, flt, keys)
 
 
 def _default_range(unit: Unit, today: date, week_start: str) -> tuple[date, date]:

@@ -199,15 +199,14 @@ def _filtered(flt: Filters) -> Query:
 
 def aggregate(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) -> list[dict[str, Any]]:
     """Sums per group (or one row of totals when group_by is empty)."""
+    from usagectl.store.grouped import priced_groups
+
     keys = list(group_by)
-    base = _filtered(flt)
-    select_keys = ", ".join(f"{GROUP_KEYS[k]} AS {k}" for k in keys)
+    rel, params, key_sql = priced_groups(con, flt, keys, GROUP_KEYS, FILTER_COLUMNS)
+    select_keys = ", ".join(f"{key_sql[k]} AS {k}" for k in keys)
     positions = ", ".join(str(i + 1) for i in range(len(keys)))  # positions: aliases may shadow event columns
     group = f" GROUP BY {positions} ORDER BY {positions}" if keys else ""
-    sql = f"SELECT {select_keys + ', ' if keys else ''}{SUMS} FROM ({base.sql}) f{group}"
-    params = dict(base.params)
-    if "$tz" in sql:
-        params["tz"] = flt.tz
+    sql = f"SELECT {select_keys + ', ' if keys else ''}{SUMS} FROM ({rel}) f{group}"
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description]
     out = []
@@ -222,18 +221,35 @@ def aggregate(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[s
 
 def cube(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) -> list[dict[str, Any]]:
     """Sums per group and per unpriced model name (``unpriced_raw``: the logged name of the
-    rows without a cost, NULL for priced rows), in ONE pass; roll it up with ``rollup``."""
+    rows without a cost, NULL for priced rows), in ONE pass; roll it up with ``rollup``.
+
+    Priced after aggregating (``store.grouped``); ``cube_per_event`` is the reference."""
+    from usagectl.store.grouped import priced_groups
+
+    keys = list(group_by)
+    rel, params, key_sql = priced_groups(con, flt, keys, GROUP_KEYS, FILTER_COLUMNS)
+    return _cube_over(con, rel, params, keys, key_sql)
+
+
+def cube_per_event(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) -> list[dict[str, Any]]:
+    """``cube`` computed from each event's own cost (``priced_events.sql``): the reference engine."""
     keys = list(group_by)
     base = _filtered(flt)
-    select_keys = "".join(f"{GROUP_KEYS[k]} AS {k}, " for k in keys)
+    params = dict(base.params)
+    if any("$tz" in GROUP_KEYS[k] for k in keys):
+        params["tz"] = flt.tz
+    return _cube_over(con, base.sql, params, keys, {k: GROUP_KEYS[k] for k in keys})
+
+
+def _cube_over(
+    con: duckdb.DuckDBPyConnection, rel: str, params: dict[str, Any], keys: list[str], key_sql: dict[str, str]
+) -> list[dict[str, Any]]:
+    select_keys = "".join(f"{key_sql[k]} AS {k}, " for k in keys)
     positions = ", ".join(str(i + 1) for i in range(len(keys) + 1))
     sql = (
         f"SELECT {select_keys}CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
-        f"{SUMS} FROM ({base.sql}) f GROUP BY {positions}"
+        f"{SUMS} FROM ({rel}) f GROUP BY {positions}"
     )
-    params = dict(base.params)
-    if "$tz" in sql:
-        params["tz"] = flt.tz
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

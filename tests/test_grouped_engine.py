@@ -1,0 +1,169 @@
+"""The report engine prices after aggregating (``store.grouped``); it must give exactly what the
+per-event engine (``priced_events.sql``) and the Python price book give, for every key, zone
+and filter, across a price-period boundary, the 200k band edge, tiers and unknown models."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import run, write_jsonl
+from tests.test_cost_engine import _events
+from usagectl.config import MemberInfo
+from usagectl.models import Filters
+from usagectl.pricing import load_pricebook
+from usagectl.services.rollup import rollup
+from usagectl.store import reports as q
+from usagectl.store.connection import connect
+from usagectl.store.grouped import bucket_seconds
+
+MEMBERS = {"ana": MemberInfo("core", "eng", "cc-1"), "bo": MemberInfo("ml", "eng", None), "cy": MemberInfo()}
+
+
+def _rich_events() -> list[dict[str, Any]]:
+    rnd = random.Random(11)
+    out = _events(700, seed=5)
+    for e in out:
+        e["member"] = rnd.choice(["ana", "bo", "cy", "dee", None])
+        e["team"] = rnd.choice([None, None, None, "ops"])  # the event's own team wins over the mapping
+        e["feature"] = rnd.choice(["chat", "review", None])
+        e["provider"] = rnd.choice([None, None, "openai"])
+        if rnd.random() < 0.1:
+            e["model"] = "gpt-4o"  # a canonical name beside the logged one
+    edge = {"model_raw": "claude-sonnet-4-5", "output_tokens": 100, "member": "ana"}
+    out += [
+        # the o3 price change: the last instant of the old period and the first of the new
+        {"event_id": "b0", "ts": "2025-06-09T23:59:59Z", "model_raw": "o3", "input_tokens": 1000},
+        {"event_id": "b1", "ts": "2025-06-10T00:00:00Z", "model_raw": "o3", "input_tokens": 1000},
+        # the band edge: 200,000 is the base band, 200,001 the long-context band
+        {**edge, "event_id": "c0", "ts": "2025-07-01T12:00:00Z", "input_tokens": 200_000},
+        {**edge, "event_id": "c1", "ts": "2025-07-01T12:00:00Z", "input_tokens": 200_001},
+        {**edge, "event_id": "c2", "ts": "2025-07-01T12:00:00Z", "input_tokens": 200_001, "requests": 3},
+    ]
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    tmp = tmp_path_factory.mktemp("grouped")
+    db = tmp / "g.duckdb"
+    events = _rich_events()
+    run("import", str(write_jsonl(tmp / "e.jsonl", events)), "--db", str(db))
+    return db, events
+
+
+def _flt(tz: str, **where: tuple[str, ...]) -> Filters:
+    return Filters(start=datetime(2025, 4, 1, tzinfo=UTC), end=datetime(2025, 10, 1, tzinfo=UTC), tz=tz, where=where)
+
+
+KEYSETS = [
+    [], ["date"], ["month"], ["weekday", "hour"], ["model"], ["provider"], ["team"], ["department", "cost_center"],
+    ["member", "feature"], ["date", "model", "service_tier"], ["hour", "team"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"])
+def test_grouped_cube_equals_the_per_event_cube(loaded: tuple[Path, list[dict[str, Any]]], tz: str) -> None:
+    db, _ = loaded
+    book = load_pricebook()
+    flt = _flt(tz)
+    with connect(db, read_only=True) as con:
+        q.prepare_session(con, book, MEMBERS, flt)
+        for keys in KEYSETS:
+            fast = rollup(q.cube(con, flt, keys), [*keys, "unpriced_raw"])
+            slow = rollup(q.cube_per_event(con, flt, keys), [*keys, "unpriced_raw"])
+            assert fast == slow, (tz, keys)
+            assert len(fast) >= 2  # priced and unpriced rows both present
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"model": ("o3", "gpt-4o")},
+        {"provider": ("openai",)},
+        {"team": ("core", "ops")},
+        {"department": ("eng",)},
+        {"cost_center": ("cc-1",)},
+        {"member": ("ana", "dee"), "feature": ("chat",)},
+        {"service_tier": ("batch",), "model": ("claude-sonnet-4-5",)},
+    ],
+)
+def test_grouped_filters_equal_the_per_event_filters(
+    loaded: tuple[Path, list[dict[str, Any]]], where: dict[str, tuple[str, ...]]
+) -> None:
+    db, _ = loaded
+    flt = _flt("Europe/Berlin", **where)
+    with connect(db, read_only=True) as con:
+        q.prepare_session(con, load_pricebook(), MEMBERS, flt)
+        for keys in ([], ["date", "member"], ["model", "team"]):
+            fast = rollup(q.cube(con, flt, keys), [*keys, "unpriced_raw"])
+            slow = rollup(q.cube_per_event(con, flt, keys), [*keys, "unpriced_raw"])
+            assert fast == slow, (where, keys)
+        total = q.aggregate(con, flt, [])[0]
+    assert total["requests"] > 0, where
+
+
+def test_grouped_total_equals_the_python_price_book(loaded: tuple[Path, list[dict[str, Any]]]) -> None:
+    """Independent path: the sum of ``PriceBook.cost`` over the fixture's events."""
+    db, events = loaded
+    book = load_pricebook()
+    flt = _flt("UTC")
+    expected = Decimal(0)
+    unpriced = 0
+    for e in events:
+        ts = datetime.strptime(e["ts"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        if not flt.start <= ts < flt.end:
+            continue
+        usage = dict(
+            ts=ts, service_tier=e.get("service_tier"), requests=e.get("requests", 1),
+            input_tokens=e.get("input_tokens", 0), cache_read_tokens=e.get("cache_read_tokens", 0),
+            cache_write_5m_tokens=e.get("cache_write_5m_tokens", 0),
+            cache_write_1h_tokens=e.get("cache_write_1h_tokens", 0), output_tokens=e.get("output_tokens", 0),
+            web_search_requests=e.get("web_search_requests", 0),
+        )  # fmt: skip
+        # the logged name first; when it resolves to nothing, the canonical name the source gave
+        cost = book.cost(model_raw=e.get("model_raw"), **usage).total
+        if cost is None and book.resolve(e["model_raw"]) is None and e.get("model"):
+            cost = book.cost(model_raw=e["model"], **usage).total
+        if cost is None:
+            unpriced += e.get("requests", 1)
+        else:
+            expected += cost
+    with connect(db, read_only=True) as con:
+        q.prepare_session(con, book, MEMBERS, flt)
+        total = q.aggregate(con, flt, [])[0]
+    assert total["cost_usd"] == expected
+    assert total["unpriced_requests"] == unpriced > 0
+
+
+def test_bucket_width_follows_the_zone() -> None:
+    year = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
+    assert bucket_seconds(Filters(*year, tz="Europe/Berlin")) == 3600
+    assert bucket_seconds(Filters(*year, tz="Asia/Kathmandu")) == 900  # +05:45
+    assert bucket_seconds(Filters(*year, tz="Australia/Lord_Howe")) == 900  # +10:30 / +11:00
+    # Liberia kept UTC−00:44:30 until 1972: local keys are computed per event
+    old = Filters(datetime(1971, 1, 1, tzinfo=UTC), datetime(1971, 2, 1, tzinfo=UTC), tz="Africa/Monrovia")
+    assert bucket_seconds(old) is None
+
+
+def test_zone_with_odd_offsets_groups_per_event(tmp_path: Path, db_path: Path) -> None:
+    """Monrovia was UTC−00:44:30 in 1971: 00:30Z is still the previous local day, 00:50Z is not.
+    (Imports refuse such old instants, so the rows are written straight into the table.)"""
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", [])), "--db", str(db_path))  # creates the schema
+    with connect(db_path) as con:
+        for i, (ts, n) in enumerate([("1971-01-02 00:30:00+00", 10), ("1971-01-02 00:50:00+00", 20)]):
+            con.execute(
+                "INSERT INTO events (event_id, ts, source, batch_id, model_raw, input_tokens) "
+                "VALUES (?, ?::TIMESTAMPTZ, 'test', 1, 'gpt-4o', ?)",
+                [f"m{i}", ts, n],
+            )
+    flt = Filters(datetime(1971, 1, 1, tzinfo=UTC), datetime(1971, 2, 1, tzinfo=UTC), tz="Africa/Monrovia")
+    with connect(db_path, read_only=True) as con:
+        q.prepare_session(con, load_pricebook(), {}, flt)
+        got = rollup(q.cube(con, flt, ["date"]), ["date"])
+    assert {str(k[0]): v["input_tokens"] for k, v in got.items()} == {"1971-01-01": 10, "1971-01-02": 20}
