@@ -167,3 +167,22 @@ def test_zone_with_odd_offsets_groups_per_event(tmp_path: Path, db_path: Path) -
         q.prepare_session(con, load_pricebook(), {}, flt)
         got = rollup(q.cube(con, flt, ["date"]), ["date"])
     assert {str(k[0]): v["input_tokens"] for k, v in got.items()} == {"1971-01-01": 10, "1971-01-02": 20}
+
+
+@pytest.mark.parametrize(
+    "start,end",
+    [
+        (datetime(2025, 6, 20, tzinfo=UTC), datetime(2025, 9, 1, tzinfo=UTC)),  # after the o3 change
+        (datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 6, 10, tzinfo=UTC)),  # ends on it
+        (datetime(2025, 6, 10, tzinfo=UTC), datetime(2025, 6, 11, tzinfo=UTC)),  # starts on it
+    ],
+)
+def test_ranges_that_hold_no_price_change(loaded: tuple[Path, list[dict[str, Any]]], start: Any, end: Any) -> None:
+    db, _ = loaded
+    flt = Filters(start=start, end=end, tz="UTC")
+    with connect(db, read_only=True) as con:
+        q.prepare_session(con, load_pricebook(), MEMBERS, flt)
+        for keys in ([], ["model"], ["date", "model"]):
+            fast = rollup(q.cube(con, flt, keys), [*keys, "unpriced_raw"])
+            assert fast == rollup(q.cube_per_event(con, flt, keys), [*keys, "unpriced_raw"]), keys
+            assert fast

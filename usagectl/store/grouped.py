@@ -83,8 +83,11 @@ def bucket_seconds(flt: Filters) -> int | None:
         t = min(t + timedelta(days=1), flt.end)
 
 
-def _class_exprs(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> tuple[str, str]:
-    """The per-row SQL of ``_seg_ts`` and ``_band_in``, with their constants bound in ``params``."""
+def _class_exprs(con: duckdb.DuckDBPyConnection, flt: Filters, params: dict[str, Any]) -> tuple[str, str]:
+    """The per-row SQL of ``_seg_ts`` and ``_band_in``, with their constants bound in ``params``.
+
+    Only the period boundaries inside (start, end) need a per-row test: before the range the
+    segment is the same for every row (the last boundary at or before ``start``)."""
     bounds = [
         r[0]
         for r in con.execute(
@@ -99,13 +102,15 @@ def _class_exprs(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> tupl
             "SELECT max_input_inclusive FROM price_rates) WHERE t IS NOT NULL AND t > 0 ORDER BY t DESC"
         ).fetchall()
     ]
-    seg = "NULL::TIMESTAMPTZ"
-    if bounds:
+    params["pb_base"] = max((b for b in bounds if b <= flt.start), default=None)
+    seg = "$pb_base::TIMESTAMPTZ"
+    inside = [b for b in bounds if flt.start < b < flt.end]
+    if inside:
         whens = []
-        for i, b in enumerate(bounds):
+        for i, b in enumerate(inside):
             params[f"pb{i}"] = b
             whens.append(f"WHEN ts >= $pb{i} THEN $pb{i}::TIMESTAMPTZ")
-        seg = f"CASE {' '.join(whens)} END"
+        seg = f"CASE {' '.join(whens)} ELSE $pb_base::TIMESTAMPTZ END"
     band = "0::BIGINT"
     if limits:
         whens = []
@@ -126,7 +131,7 @@ def priced_groups(
     (``requests`` … ``web_search_requests``, ``total_tokens``, ``cost``, ``rate_id``,
     ``reported_cost_usd``, ``model_raw``, ``cmodel``) plus what the keys and filters need."""
     params: dict[str, Any] = {"start": flt.start, "end": flt.end}
-    seg, band = _class_exprs(con, params)
+    seg, band = _class_exprs(con, flt, params)
     step = bucket_seconds(flt)
     raw: list[str] = ["model_raw", "model", "service_tier"]
     inner: list[str] = []  # extra stage-1 expressions (local keys)
