@@ -20,7 +20,7 @@ from usagectl.pricing import load_pricebook
 from usagectl.services.rollup import rollup
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.store.grouped import bucket_seconds
+from usagectl.store.grouped import offset_segments
 
 MEMBERS = {"ana": MemberInfo("core", "eng", "cc-1"), "bo": MemberInfo("ml", "eng", None), "cy": MemberInfo()}
 
@@ -141,14 +141,17 @@ def test_grouped_total_equals_the_python_price_book(loaded: tuple[Path, list[dic
     assert total["unpriced_requests"] == unpriced > 0
 
 
-def test_bucket_width_follows_the_zone() -> None:
+def test_offset_segments_follow_the_zone() -> None:
     year = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
-    assert bucket_seconds(Filters(*year, tz="Europe/Berlin")) == 3600
-    assert bucket_seconds(Filters(*year, tz="Asia/Kathmandu")) == 900  # +05:45
-    assert bucket_seconds(Filters(*year, tz="Australia/Lord_Howe")) == 900  # +10:30 / +11:00
-    # Liberia kept UTC−00:44:30 until 1972: local keys are computed per event
-    old = Filters(datetime(1971, 1, 1, tzinfo=UTC), datetime(1971, 2, 1, tzinfo=UTC), tz="Africa/Monrovia")
-    assert bucket_seconds(old) is None
+    h = 3_600_000
+    # US daylight time 2025: from 2025-03-09 02:00 EST (07:00Z) to 2025-11-02 02:00 EDT (06:00Z)
+    assert offset_segments("America/New_York", *year) == [
+        (year[0], -5 * h),
+        (datetime(2025, 3, 9, 7, tzinfo=UTC), -4 * h),
+        (datetime(2025, 11, 2, 6, tzinfo=UTC), -5 * h),
+    ]
+    assert offset_segments("Asia/Kathmandu", *year) == [(year[0], 5 * h + 45 * 60_000)]
+    assert offset_segments("UTC", *year) == [(year[0], 0)]
 
 
 def test_zone_with_odd_offsets_groups_per_event(tmp_path: Path, db_path: Path) -> None:

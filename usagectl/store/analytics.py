@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from usagectl.store.reports import GROUP_KEYS, _filtered
+from usagectl.models import EVENT_COLUMN_NAMES
+from usagectl.store.reports import FILTER_COLUMNS, GROUP_KEYS, _filtered
 
 if TYPE_CHECKING:
     import duckdb
@@ -137,27 +138,36 @@ def rate_sums(
     start get -1. ``keys`` come from ``GROUP_KEYS``; with ``keys_from`` they are only told apart
     for events from that instant on (NULL before: fewer groups for a history that needs none).
     """
-    base = _filtered(flt)
-    params = dict(base.params)
+    from usagectl.store.grouped import priced_groups
+
+    extra: list[str] = []
+    extra_params: dict[str, Any] = {}
+    key_names = list(keys)
     if keys_from is not None:
-        params["keys_from"] = keys_from
-        select = [f"CASE WHEN ts >= $keys_from THEN {GROUP_KEYS[k]} END AS {k}" for k in keys]
-    else:
-        select = [f"{GROUP_KEYS[k]} AS {k}" for k in keys]
+        extra_params["keys_from"] = keys_from
+        for k in keys:
+            col = GROUP_KEYS[k]
+            if col not in EVENT_COLUMN_NAMES:
+                raise ValueError(f"keys_from needs event columns, not {k}")
+            extra.append(f"CASE WHEN ts >= $keys_from THEN {col} END AS _kf_{k}")
+        key_names = []
     if period_starts:
         whens = []
         for i, start in enumerate(period_starts):
-            params[f"ps_{i}"] = start
+            extra_params[f"ps_{i}"] = start
             whens.append(f"WHEN ts >= $ps_{i} THEN {i}")
-        select.append("CASE " + " ".join(reversed(whens)) + " ELSE -1 END AS period")
+        extra.append("CASE " + " ".join(reversed(whens)) + " ELSE -1 END AS period")
+    rel, params, key_sql = priced_groups(
+        con, flt, key_names, GROUP_KEYS, FILTER_COLUMNS, extra=extra, also=["cprovider"], extra_params=extra_params
+    )
+    select = [f"_kf_{k} AS {k}" for k in keys] if keys_from is not None else [f"{key_sql[k]} AS {k}" for k in keys]
+    if period_starts:
+        select.append("period")
     select += ["cmodel AS model", "cprovider AS provider", "rate_id"]
     select.append("CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw")
     positions = ", ".join(str(i + 1) for i in range(len(select)))
-    # the per-event cost is left out unless asked for: its DECIMAL products are most of the query's time
     cost = ", sum(cost) AS cost_usd" if with_cost else ""
-    sql = f"SELECT {', '.join(select)}, {BUCKET_SUMS}{cost} FROM ({base.sql}) f GROUP BY {positions}"
-    if "$tz" in sql:
-        params["tz"] = flt.tz
+    sql = f"SELECT {', '.join(select)}, {BUCKET_SUMS}{cost} FROM ({rel}) f GROUP BY {positions}"
     return _rows(con.execute(sql, params))
 
 

@@ -17,16 +17,19 @@ The pricing class of an event, computed per row with constants taken from ``pric
   thresholds (any ``min_input_exclusive``/``max_input_inclusive``): every band condition has the
   same truth value on the whole interval.
 
-Local calendar keys (date, hour, weekday, month) are summed per UTC hour or quarter hour and the
-bucket's start is converted, which is exact when every UTC offset of the zone in the range is a
-multiple of the bucket (checked; otherwise the key is computed per event). The per-event engine
+Local calendar keys (date, hour, weekday, month) come from the local day (or hour) number
+``(epoch_ms(ts) + offset) // 86_400_000``, where the zone's UTC offset is a piecewise constant
+over the range: its transitions are found in Python (``zoneinfo``) and become a short CASE on
+``ts``. That is exact for every zone and offset, and costs integer arithmetic per event instead
+of a time-zone conversion; the events are then grouped per local day, not per instant. The per-event engine
 (``priced_events.sql`` through ``reports._filtered``) stays the reference: tests compare both.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -49,12 +52,9 @@ _DERIVED_SQL: dict[str, str] = {
     "ccost_center": "coalesce(g.cost_center, mem.cost_center)",
 }
 _LOCAL = ("date", "hour", "weekday", "month")
-_LOCAL_OF_BUCKET: dict[str, str] = {
-    "date": "CAST(timezone($tz, {b}) AS DATE)",
-    "hour": "hour(timezone($tz, {b}))",
-    "weekday": "isodow(timezone($tz, {b}))",
-    "month": "strftime(timezone($tz, {b}), '%Y-%m')",
-}
+_EPOCH_DATE = "(DATE '1970-01-01' + CAST({n} AS INTEGER))"
+_DAY_MS = 86_400_000
+_HOUR_MS = 3_600_000
 _SUMMED = (
     "requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
     "output_tokens", "reasoning_tokens", "web_search_requests",
@@ -65,22 +65,41 @@ _EFFECTIVE_INPUT = (
 )
 
 
-def bucket_seconds(flt: Filters) -> int | None:
-    """3600 or 900 when every UTC offset of ``flt.tz`` in [start, end) is a whole number of hours
-    or quarter hours (sampled daily and at the end: an offset lasts longer than a day); else None."""
-    zone = ZoneInfo(flt.tz)
-    step = 3600
-    t = flt.start
-    while True:
-        offset = t.astimezone(zone).utcoffset()
-        seconds = int(offset.total_seconds()) if offset is not None else 1
-        if seconds % 3600:
-            step = 900
-        if seconds % 900:
-            return None
-        if t >= flt.end:
-            return step
-        t = min(t + timedelta(days=1), flt.end)
+def offset_segments(tz: str, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """The UTC offsets (ms) of ``tz`` over [start, end): (first instant, offset) per stretch, the
+    first stretch starting at ``start``. Transitions are found day by day, then to the second
+    (zone transitions fall on whole seconds)."""
+    zone = ZoneInfo(tz)
+
+    def off(second: int) -> int:
+        o = datetime.fromtimestamp(second, UTC).astimezone(zone).utcoffset()
+        return int(o.total_seconds() * 1000) if o is not None else 0
+
+    first, last = math.floor(start.timestamp()), math.ceil(end.timestamp())
+    out = [(start, off(first))]
+    t = first
+    while t < last:
+        nxt = min(t + 86_400, last)
+        if off(nxt) != out[-1][1]:
+            lo, hi = t, nxt  # off(lo) is the current offset, off(hi) is not
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if off(mid) == out[-1][1] else (lo, mid)
+            out.append((datetime.fromtimestamp(hi, UTC), off(hi)))
+        t = nxt
+    return out
+
+
+def _offset_sql(flt: Filters, params: dict[str, Any]) -> str:
+    segments = offset_segments(flt.tz, flt.start, flt.end)
+    params["tzo0"] = segments[0][1]
+    if len(segments) == 1:
+        return "$tzo0::BIGINT"
+    whens = []
+    for i, (instant, offset) in reversed(list(enumerate(segments))[1:]):
+        params[f"tzt{i}"], params[f"tzo{i}"] = instant, offset
+        whens.append(f"WHEN ts >= $tzt{i} THEN $tzo{i}::BIGINT")
+    return f"CASE {' '.join(whens)} ELSE $tzo0::BIGINT END"
 
 
 def _class_exprs(con: duckdb.DuckDBPyConnection, flt: Filters, params: dict[str, Any]) -> tuple[str, str]:
@@ -123,16 +142,19 @@ def _class_exprs(con: duckdb.DuckDBPyConnection, flt: Filters, params: dict[str,
 
 def priced_groups(
     con: duckdb.DuckDBPyConnection, flt: Filters, keys: Sequence[str], group_keys: dict[str, str],
-    filter_columns: dict[str, str],
+    filter_columns: dict[str, str], *, extra: Sequence[str] = (), also: Sequence[str] = (),
+    extra_params: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any], dict[str, str]]:  # fmt: skip
     """SQL of the priced groups relation, its parameters, and the SQL of each key over it.
 
     The relation has the columns of the per-event ``priced`` relation that reports sum
     (``requests`` … ``web_search_requests``, ``total_tokens``, ``cost``, ``rate_id``,
-    ``reported_cost_usd``, ``model_raw``, ``cmodel``) plus what the keys and filters need."""
-    params: dict[str, Any] = {"start": flt.start, "end": flt.end}
+    ``reported_cost_usd``, ``model_raw``, ``cmodel``) plus what the keys and filters need.
+    ``extra``: more per-event expressions (``"<sql over events> AS name"``, their values bound
+    in ``extra_params``) that the events are also grouped by; ``also``: more derived columns
+    (``cprovider``, ``cteam`` …) to compute."""
+    params: dict[str, Any] = {"start": flt.start, "end": flt.end, **(extra_params or {})}
     seg, band = _class_exprs(con, flt, params)
-    step = bucket_seconds(flt)
     raw: list[str] = ["model_raw", "model", "service_tier"]
     inner: list[str] = []  # extra stage-1 expressions (local keys)
     derived: list[str] = []
@@ -147,18 +169,27 @@ def priced_groups(
         elif column not in raw and column != "cmodel":
             raw.append(column)
 
+    local = [k for k in keys if k in _LOCAL]
+    if local:
+        unit = "lh" if "hour" in local else "ld"
+        inner.append(
+            f"(epoch_ms(ts) + {_offset_sql(flt, params)}) // {_HOUR_MS if unit == 'lh' else _DAY_MS} AS {unit}"
+        )
+        day = _EPOCH_DATE.format(n="lh // 24" if unit == "lh" else "ld")
+        local_sql = {
+            "date": day,
+            "hour": "(lh % 24)",
+            "weekday": f"isodow({day})",
+            "month": f"strftime({day}, '%Y-%m')",
+        }
     for k in keys:
         if k in _LOCAL:
-            if step is not None:
-                if "qh" not in inner:
-                    inner.append("qh")
-                key_sql[k] = _LOCAL_OF_BUCKET[k].format(b=f"make_timestamptz(qh * {step * 1_000_000})")
-            else:
-                inner.append(k)
-                key_sql[k] = f"_k_{k}"
+            key_sql[k] = local_sql[k]
         else:
             need(group_keys[k])
             key_sql[k] = group_keys[k]
+    for column in also:
+        need(column)
     raw_where: list[str] = []
     late_where: list[str] = []
     for name, values in flt.where.items():
@@ -173,12 +204,10 @@ def priced_groups(
             late_where.append(clause)
         else:
             raw_where.append(clause)
-    firsts = [
-        f"epoch_ms(ts) // {(step or 0) * 1000} AS qh" if c == "qh" else f"{group_keys[c]} AS _k_{c}" for c in inner
-    ]
+    firsts = inner
     sums = [f"sum({c})::BIGINT AS {c}" for c in _SUMMED] + ["sum(reported_cost_usd) AS reported_cost_usd"]
     stage1 = (
-        f"SELECT {', '.join([*raw, *firsts, f'{seg} AS _seg_ts', f'{band} AS _band_in', *sums])} "
+        f"SELECT {', '.join([*raw, *firsts, *extra, f'{seg} AS _seg_ts', f'{band} AS _band_in', *sums])} "
         f"FROM events WHERE ts >= $start AND ts < $end{''.join(' AND ' + w for w in raw_where)} GROUP BY ALL"
     )
     members = any(c in derived for c in ("cteam", "cdepartment", "ccost_center"))
@@ -209,6 +238,4 @@ LEFT JOIN price_rates r
     AND (r.min_input_exclusive = 0 OR ev._band_in > r.min_input_exclusive)
     AND (r.max_input_inclusive IS NULL OR ev._band_in <= r.max_input_inclusive)
 {("WHERE " + " AND ".join(late_where)) if late_where else ""}"""
-    if any("$tz" in s for s in key_sql.values()) or any(k in _LOCAL for k in keys):
-        params["tz"] = flt.tz
     return sql, params, key_sql
