@@ -97,6 +97,9 @@ team_cmd.register(app)
 from usagectl.cli import billing as billing_cmd  # noqa: E402
 
 billing_cmd.register(app)
+from usagectl.cli import export as export_cmd  # noqa: E402
+
+export_cmd.register(app)
 
 
 def main() -> None:

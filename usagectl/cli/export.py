@@ -1,0 +1,235 @@
+"""`usagectl export`: CSV, JSON, JSONL, Parquet, FinOps FOCUS and PDF exports."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+from usagectl.cli._options import (
+    ConfigOpt,
+    DbOpt,
+    DepartmentOpt,
+    FeatureOpt,
+    IntegrationOpt,
+    MemberOpt,
+    ModelOpt,
+    PlatformOpt,
+    ProjectOpt,
+    ProviderOpt,
+    SinceOpt,
+    TeamOpt,
+    ToolOpt,
+    TzOpt,
+    UntilOpt,
+    where_from,
+)
+from usagectl.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from usagectl.models import Report
+    from usagectl.services.context import AppContext
+    from usagectl.services.export import ExportSummary
+    from usagectl.services.reports import ReportRequest
+
+Flag = Annotated[bool, typer.Option(show_default=False)]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Write here (a folder with --partition-by); default stdout (text formats only)."),
+]
+ReportOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--report",
+        metavar="events|daily|monthly|month|by-model|by-member|team|cost-centers|invoice",
+        help="What to export (default: events; month for --pdf).",
+        show_default=False,
+    ),
+]
+PartitionOpt = Annotated[
+    str | None, typer.Option("--partition-by", metavar="month", help="Parquet events: a Hive folder month=YYYY-MM/.")
+]
+MonthOpt = Annotated[str | None, typer.Option("--month", help="YYYY-MM, for --report month and invoice.")]
+MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit of an events export.")]
+
+
+def export(
+    csv: Annotated[bool, typer.Option("--csv", help="CSV (RFC 4180, UTF-8); the default.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="JSON document (the report contract).")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per row.")] = False,
+    parquet: Annotated[bool, typer.Option("--parquet", help="Typed Parquet (needs --out).")] = False,
+    focus: Annotated[bool, typer.Option("--focus", help="FinOps FOCUS 1.3 cost and usage (CSV, or .parquet --out).")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="PDF report with charts (needs --out).")] = False,
+    out: OutOpt = None,
+    report: ReportOpt = None,
+    partition_by: PartitionOpt = None,
+    month: MonthOpt = None,
+    memory_limit: MemoryOpt = "512MB",
+    since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+    model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    integration: IntegrationOpt = None, platform: PlatformOpt = None,
+    db: DbOpt = None, config: ConfigOpt = None,
+) -> None:  # fmt: skip
+    """Export events or a report: CSV, JSON, JSONL, Parquet, FinOps FOCUS or a PDF with charts."""
+    from usagectl.services import export as svc
+    from usagectl.services.context import make_context
+    from usagectl.services.reports import ReportRequest
+
+    chosen = [n for n, on in (("csv", csv), ("json", json), ("jsonl", jsonl), ("parquet", parquet),
+                              ("focus", focus), ("pdf", pdf)) if on]  # fmt: skip
+    if len(chosen) > 1:
+        raise UsageError(f"choose one format, not {' and '.join('--' + c for c in chosen)}")
+    fmt = chosen[0] if chosen else "csv"
+    name = svc.check_choice(report, svc.REPORTS, "--report") or ("month" if fmt == "pdf" else "events")
+    if fmt in svc.BINARY_FORMATS and out is None:
+        raise UsageError(f"--{fmt} writes a binary file: give --out FILE", hint=f"usagectl export --{fmt} --out FILE")
+    if partition_by is not None and not (fmt == "parquet" and name == "events"):
+        raise UsageError("--partition-by is for --parquet --report events")
+    if fmt == "focus" and report is not None:
+        raise UsageError("--focus exports cost and usage rows; it takes no --report")
+    if month is not None and name not in ("month", "invoice"):
+        raise UsageError("--month is for --report month or invoice")
+    where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
+    ctx = make_context(config, db)
+    req = ReportRequest(since=since, until=until, tz=tz, where=where)
+    summary: ExportSummary | None = None
+    if fmt == "focus":
+        _focus(ctx, req, out)
+    elif fmt == "pdf":
+        assert out is not None
+        _pdf(ctx, req, name, month, out)
+    elif name == "events":
+        if fmt == "parquet":
+            assert out is not None
+            summary = svc.events_parquet(ctx, req, out, partition_by=partition_by, memory_limit=memory_limit)
+        else:
+            with _text_out(out) as stream:
+                _events_text(ctx, req, fmt, stream, memory_limit)
+    else:
+        result = svc.build_report(ctx, name, req, month)
+        if fmt == "parquet":
+            assert out is not None
+            summary = svc.report_parquet(result, out)
+        else:
+            with _text_out(out) as stream:
+                _report_text(result, fmt, stream)
+    if summary is not None:
+        cost = "" if summary.cost_usd is None else f", priced cost ${summary.cost_usd:,.6f}"
+        print(f"wrote {summary.rows:,} rows to {summary.path}{cost}", file=sys.stderr)
+        for note in summary.notes:
+            print(f"note: {note}", file=sys.stderr)
+
+
+@contextmanager
+def _text_out(out: Path | None) -> Iterator[TextIO]:
+    """stdout, or a file written next to its target and renamed into place when complete."""
+    if out is None:
+        yield sys.stdout
+        return
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; give a file name")
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write: {exc.strerror}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _events_text(ctx: AppContext, req: ReportRequest, fmt: str, stream: TextIO, memory_limit: str) -> None:
+    import csv as csv_mod
+
+    from usagectl.render.text import csv_cell, json_dumps
+    from usagectl.services import export as svc
+
+    columns = svc.event_columns()
+    batches = svc.iter_event_rows(ctx, req, memory_limit=memory_limit)
+    if fmt == "csv":
+        writer = csv_mod.writer(stream, lineterminator="\r\n")
+        writer.writerow([c.key for c in columns])
+        for batch in batches:
+            writer.writerows([csv_cell(row[c.key], c.kind) for c in columns] for row in batch)
+    elif fmt == "jsonl":
+        for batch in batches:
+            stream.writelines(json_dumps(row, indent=None) + "\n" for row in batch)
+    else:  # one JSON document, streamed: rows first, totals counted on the way
+        from usagectl.services.reports import build_filters
+
+        count, cost, unpriced = 0, None, 0
+        stream.write('{"report": "events", "filters": ' + json_dumps(build_filters(ctx, req).as_dict(), indent=None))
+        stream.write(', "rows": [')
+        for batch in batches:
+            for row in batch:
+                stream.write(("\n" if not count else ",\n") + json_dumps(row, indent=None))
+                count += 1
+                if row["cost_usd"] is None:
+                    unpriced += 1
+                else:
+                    cost = row["cost_usd"] if cost is None else cost + row["cost_usd"]
+        totals = {"events": count, "cost_usd": cost, "unpriced_events": unpriced}
+        stream.write('\n], "totals": ' + json_dumps(totals, indent=None) + "}\n")
+
+
+def _report_text(result: Report, fmt: str, stream: TextIO) -> None:
+    from usagectl.render import OutputFormat, render_report
+    from usagectl.render.text import json_dumps, report_to_jsonable
+
+    if fmt == "jsonl":
+        for row in report_to_jsonable(result)["rows"]:
+            stream.write(json_dumps(row, indent=None) + "\n")
+    else:
+        render_report(result, OutputFormat.CSV if fmt == "csv" else OutputFormat.JSON, stream)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def _focus(ctx: AppContext, req: ReportRequest, out: Path | None) -> None:
+    from usagectl.render import OutputFormat, render_report
+    from usagectl.services import focus as svc
+    from usagectl.services.reports import build_filters
+
+    result = svc.focus_export(ctx, req)
+    if out is not None and out.suffix.lower() in (".parquet", ".pq"):
+        n = svc.write_parquet(result, out)
+        print(f"wrote {n:,} FOCUS rows to {out}, BilledCost ${result.total_cost:,.6f}", file=sys.stderr)
+    else:
+        with _text_out(out) as stream:
+            render_report(svc.as_report(result, build_filters(ctx, req).as_dict()), OutputFormat.CSV, stream)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def _pdf(ctx: AppContext, req: ReportRequest, name: str, month: str | None, out: Path) -> None:
+    from usagectl.render import pdf as render
+    from usagectl.services import export as svc
+
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; give a file name")
+    if name == "events":
+        raise UsageError("--pdf draws a report: --report month (default), daily, monthly, by-model, ... not events")
+    if name == "month":
+        from usagectl.services.pdf_report import month_pdf_data
+
+        # wiring of issue "optimize": optimize_report(ctx, month_request(ctx, req, month)) from
+        # usagectl.services.optimize and usagectl.services.pdf_report
+        opportunities: Any = None
+        data = month_pdf_data(ctx, req, month, opportunities=opportunities)
+        render.write_month_pdf(data, out)
+    else:
+        render.write_report_pdf(svc.build_report(ctx, name, req, month), out)
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def register(root: typer.Typer) -> None:
+    """Add the root command `export`."""
+    root.command("export", help="Export events or a report: CSV, JSON, JSONL, Parquet, FOCUS, PDF with charts.")(export)

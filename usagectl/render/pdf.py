@@ -1,0 +1,362 @@
+# mypy: disable-error-code="import-untyped"
+"""PDF reports with reportlab platypus (imported inside functions: ``--help`` stays light).
+
+* ``write_month_pdf(data, path)``: the month report a manager forwards: page 1 = title, period,
+  totals and the overview panel; then charts (daily cost, model distribution, cost by team)
+  and tables (per model, per team, per member, cost centers, budgets vs actual), then every
+  Report of ``data.extras`` (e.g. "Top optimization opportunities"), each as a titled table.
+* ``write_report_pdf(report, path)``: any other Report as overview + table + sections.
+
+Every page has a footer "Page N of M". Cells use the human formats of
+``usagectl.render.formats`` (money half-even to cents, unpriced never $0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from usagectl.models import Column, Report, Section
+from usagectl.render.formats import display_cell, format_int, format_money, overview_kind
+
+if TYPE_CHECKING:
+    from usagectl.services.pdf_report import PdfReport
+
+FONT, BOLD = "UsagectlSans", "UsagectlSans-Bold"
+_FONT_FILES = (
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+)
+MAX_TABLE_ROWS = 40
+KEEP_TOGETHER_ROWS = 25
+
+
+def _fonts() -> None:
+    """A Unicode TTF (member names are not all Latin-1): DejaVu if installed, else reportlab's Vera."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
+    import reportlab
+
+    vera = Path(reportlab.__file__).parent / "fonts"
+    pairs = [*_FONT_FILES, (str(vera / "Vera.ttf"), str(vera / "VeraBd.ttf"))]
+    regular, bold = next((r, b) for r, b in pairs if Path(r).is_file() and Path(b).is_file())
+    pdfmetrics.registerFont(TTFont(FONT, regular))
+    pdfmetrics.registerFont(TTFont(BOLD, bold))
+
+
+def _styles() -> dict[str, Any]:
+    from reportlab.lib.colors import HexColor
+    from reportlab.lib.styles import ParagraphStyle
+
+    base = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12)
+    return {
+        "body": base,
+        "title": ParagraphStyle("title", parent=base, fontName=BOLD, fontSize=20, leading=24, spaceAfter=4),
+        "sub": ParagraphStyle("sub", parent=base, fontSize=11, leading=15, textColor=HexColor("#4b5563")),
+        "h2": ParagraphStyle("h2", parent=base, fontName=BOLD, fontSize=13, leading=17, spaceBefore=10, spaceAfter=6),
+        "note": ParagraphStyle("note", parent=base, fontSize=8, leading=10.5, textColor=HexColor("#92400e")),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9),
+        "kpi_label": ParagraphStyle("kl", parent=base, fontSize=8, textColor=HexColor("#6b7280"), alignment=1),
+        "kpi": ParagraphStyle("kv", parent=base, fontName=BOLD, fontSize=15, leading=19, alignment=1),
+    }
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _canvas_class(title: str, footer_left: str) -> Any:
+    """A canvas that knows the page count at the end, for "Page N of M" (two-pass free)."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    class NumberedCanvas(Canvas):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # reportlab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self._footer(total)
+                Canvas.showPage(self)
+            Canvas.save(self)
+
+        def _footer(self, total: int) -> None:
+            width, _h = self._pagesize
+            self.setFont(FONT, 7.5)
+            self.setFillGray(0.45)
+            self.drawString(40, 22, footer_left)
+            self.drawRightString(width - 40, 22, f"Page {self._pageNumber} of {total}")
+            if self._pageNumber > 1:
+                self.drawString(40, self._pagesize[1] - 26, title)
+            self.setStrokeGray(0.85)
+            self.line(40, 32, width - 40, 32)
+
+    return NumberedCanvas
+
+
+def _table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: float, *, limit: int = MAX_TABLE_ROWS,
+           totals: dict[str, Any] | None = None) -> list[Any]:  # fmt: skip
+    """A zebra table of the ``in_table`` columns; text wraps; numbers right-aligned. Past
+    ``limit`` rows the table is cut and a line says how many were left out."""
+    from reportlab.lib.colors import HexColor, white
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    st = _styles()
+    cols = [c for c in columns if c.in_table]
+    head_style = st["cell"].clone("head", fontName=BOLD, textColor=white)
+    numeric = [c.kind in ("int", "money", "rate", "pct", "float") for c in cols]
+    head_right = head_style.clone("head_r", alignment=2)
+    right = st["cell"].clone("cell_r", alignment=2)
+    shown = list(rows[:limit])
+    texts = [[display_cell(r.get(c.key), c.kind) for c in cols] for r in shown]
+    total_texts = None
+    if totals is not None:
+        total_texts = ["Total"] + [display_cell(totals.get(c.key), c.kind) for c in cols[1:]]
+    col_widths = _widths([c.header for c in cols], texts + ([total_texts] if total_texts else []), numeric, width)
+    data = [[Paragraph(_esc(c.header), head_right if n else head_style) for c, n in zip(cols, numeric, strict=True)]]
+    for row in texts:
+        data.append([Paragraph(_esc(t), right if n else st["cell"]) for t, n in zip(row, numeric, strict=True)])
+    if total_texts is not None:
+        data.append([Paragraph("<b>" + _esc(t) + "</b>", right if n and i else st["cell"])
+                     for i, (t, n) in enumerate(zip(total_texts, numeric, strict=True))])  # fmt: skip
+    table = Table(data, colWidths=col_widths, repeatRows=1)
+    style = [
+        ("BACKGROUND", (0, 0), (-1, 0), HexColor("#1f2937")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 4),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, HexColor("#e5e7eb")),
+    ]
+    for i in range(1, len(data)):
+        if i % 2 == 0:
+            style.append(("BACKGROUND", (0, i), (-1, i), HexColor("#f3f4f6")))
+    if totals is not None:
+        style.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, HexColor("#1f2937")))
+    table.setStyle(TableStyle(style))
+    out: list[Any] = [table]
+    if len(rows) > limit:
+        out.append(Paragraph(f"… and {len(rows) - limit:,} more rows (see the CSV or JSON export).", st["note"]))
+    return out
+
+
+def _widths(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool], width: float
+            ) -> list[float]:  # fmt: skip
+    """Column widths from the content: numbers never wrap; headers wrap only between words;
+    text columns give up room (down to 48 pt, then wrap) or take what is left over."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    pad = 9.0  # the table pads 4 pt each side
+    natural, least = [], []
+    for i, header in enumerate(headers):
+        words = [*header.split(), *(w for r in rows for w in r[i].split())]
+        longest = max((stringWidth(w, BOLD, 7.5) for w in words), default=0.0)
+        body = max((stringWidth(r[i], BOLD, 7.5) for r in rows), default=0.0)
+        natural.append(max(longest, body, stringWidth(header, BOLD, 7.5) if numeric[i] else 0.0) + pad)
+        least.append(min(longest + pad, width * 0.4))  # never break inside a word, if it can be helped
+    text_cols = [i for i, n in enumerate(numeric) if not n] or list(range(len(headers)))
+    spare = width - sum(natural)
+    if spare >= 0:
+        for i in text_cols:
+            natural[i] += spare / len(text_cols)
+        return natural
+    # too wide: text columns give up what they have above their longest word, in proportion
+    excess = {i: natural[i] - least[i] for i in text_cols if natural[i] > least[i]}
+    give = min(-spare, sum(excess.values()))
+    for i, e in excess.items():
+        natural[i] -= give * e / sum(excess.values())
+    scale = min(1.0, width / sum(natural))  # still too wide: shrink everything (numbers may wrap)
+    return [w * scale for w in natural]
+
+
+def _overview_table(lines: Sequence[tuple[str, str, Any]], width: float) -> Any:
+    from reportlab.lib.colors import HexColor
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    st = _styles()
+    data = [[Paragraph(_esc(label), st["cell"]), Paragraph(_esc(display_cell(value, overview_kind(key, value))),
+             st["cell"])] for key, label, value in lines]  # fmt: skip
+    table = Table(data, colWidths=[width * 0.32, width * 0.68])
+    table.setStyle(TableStyle([
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, HexColor("#e5e7eb")),
+        ("BACKGROUND", (0, 0), (0, -1), HexColor("#f9fafb")),
+        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]))  # fmt: skip
+    return table
+
+
+def _kpis(items: Sequence[tuple[str, str]], width: float) -> Any:
+    from reportlab.lib.colors import HexColor
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    st = _styles()
+    row1 = [Paragraph(_esc(value), st["kpi"]) for _l, value in items]
+    row2 = [Paragraph(_esc(label), st["kpi_label"]) for label, _v in items]
+    table = Table([row1, row2], colWidths=[width / len(items)] * len(items))
+    table.setStyle(TableStyle([
+        ("BOX", (0, 0), (-1, -1), 0.5, HexColor("#d1d5db")),
+        ("LINEAFTER", (0, 0), (-2, -1), 0.5, HexColor("#d1d5db")),
+        ("BACKGROUND", (0, 0), (-1, -1), HexColor("#eff6ff")),
+        ("TOPPADDING", (0, 0), (-1, 0), 8), ("BOTTOMPADDING", (0, -1), (-1, -1), 8),
+    ]))  # fmt: skip
+    return table
+
+
+def _notes(notes: Sequence[str]) -> list[Any]:
+    from reportlab.platypus import Paragraph
+
+    return [Paragraph(_esc(n), _styles()["note"]) for n in notes]
+
+
+def _section_block(title: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: float,
+                   intro: str | None = None, totals: dict[str, Any] | None = None) -> list[Any]:  # fmt: skip
+    from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph
+
+    st = _styles()
+    out: list[Any] = [Paragraph(_esc(title), st["h2"])]
+    if intro:
+        out.append(Paragraph(_esc(intro), st["body"]))
+    if rows:
+        out.extend(_table(columns, rows, width, totals=totals))
+    elif not intro:
+        out.append(Paragraph("Nothing in this period.", st["body"]))
+    if len(rows) <= KEEP_TOGETHER_ROWS:  # a short table is not split over two pages
+        return [KeepTogether(out)]
+    return [CondPageBreak(120), *out]
+
+
+def _chart_block(title: str, drawing: Any) -> list[Any]:
+    from reportlab.platypus import KeepTogether, Paragraph
+
+    return [KeepTogether([Paragraph(_esc(title), _styles()["h2"]), drawing])]
+
+
+def _doc(path: Path, title: str) -> Any:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import SimpleDocTemplate
+
+    return SimpleDocTemplate(str(path), pagesize=A4, leftMargin=40, rightMargin=40, topMargin=40, bottomMargin=44,
+                             title=title, author="usagectl")  # fmt: skip
+
+
+def _extra_block(report: Report, width: float) -> list[Any]:
+    out = _section_block(report.title, report.columns, report.rows, width)
+    for sec in report.sections:
+        out += _section_block(sec.title, sec.columns, sec.rows, width)
+    return out + _notes(report.notes)
+
+
+def write_month_pdf(data: PdfReport, path: Path) -> None:
+    """The month report (see the module docstring); written to ``path``."""
+    from reportlab.platypus import Paragraph, Spacer
+
+    from usagectl.render import charts
+
+    _fonts()
+    st = _styles()
+    doc = _doc(path, data.title)
+    width = doc.width
+    month, team = data.month, data.team
+    ov = {k: v for k, _l, v in month.overview}
+    totals = month.totals
+    story: list[Any] = [
+        Paragraph(_esc(data.title), st["title"]),
+        Paragraph(_esc(f"Period: {data.period}"), st["sub"]),
+        Paragraph(_esc(f"Generated {data.generated:%Y-%m-%d %H:%M} UTC by usagectl"), st["sub"]),
+        Spacer(1, 12),
+        _kpis(
+            [
+                ("Total cost", format_money(totals.get("cost_usd"))),
+                ("Tokens", format_int(totals.get("total_tokens"))),
+                ("Requests", format_int(totals.get("requests"))),
+                (
+                    "Projected cost",
+                    format_money(ov.get("projected_cost_usd")) if ov.get("projected_cost_usd") is not None else "–",
+                ),
+            ],
+            width,
+        ),
+        Spacer(1, 10),
+        Paragraph("Overview", st["h2"]),
+        _overview_table(month.overview, width),
+        Spacer(1, 6),
+        *_notes(month.notes),
+    ]
+    labels = [str(r["date"].day) if hasattr(r["date"], "day") else str(r["date"]) for r in month.rows]
+    story += _chart_block("Daily cost (USD)", charts.daily_bars(labels, [r.get("cost_usd") for r in month.rows],
+                                                                width, FONT))  # fmt: skip
+    models = _find(month, "models")
+    model_rows = models.rows if models else ()
+    pie_items = [(str(r["model"]), r["cost_usd"]) for r in model_rows if r.get("cost_usd") is not None]
+    story += _chart_block("Model distribution (share of cost)", charts.share_pie(pie_items, width, FONT))
+    teams = _find(team, "teams")
+    team_rows = teams.rows if teams else ()
+    story += _chart_block(
+        "Cost by team (shared cost allocated)",
+        charts.horizontal_bars([(str(r["team"]), r.get("cost_usd")) for r in team_rows], width, FONT),
+    )
+    if models:
+        story += _section_block("Per model", models.columns, models.rows, width, totals=_model_totals(totals))
+    if teams:
+        story += _section_block("Per team", teams.columns, teams.rows, width)
+    story += _section_block("Per member", team.columns, team.rows, width)
+    centers = _find(team, "cost_centers")
+    if centers:
+        story += _section_block("Cost centers", centers.columns, centers.rows, width)
+    if data.budgets is not None:
+        story += _section_block("Budgets vs actual", data.budgets.columns, data.budgets.rows, width)
+    else:
+        story += _section_block("Budgets vs actual", (), (), width, intro="No budgets are configured.")
+    story += _notes([n for n in team.notes if n not in month.notes])
+    for extra in data.extras:
+        story += _extra_block(extra, width)
+    story += _section_block(
+        "Daily breakdown",
+        month.columns,
+        month.rows,
+        width,
+        totals=totals,
+    )
+    doc.build(story, canvasmaker=_canvas_class(data.title, f"usagectl · {data.period}"))
+
+
+def _find(report: Report, key: str) -> Section | None:
+    return next((s for s in report.sections if s.key == key), None)
+
+
+def _model_totals(totals: dict[str, Any]) -> dict[str, Any]:
+    return {"total_tokens": totals.get("total_tokens"), "cost_usd": totals.get("cost_usd"),
+            "requests": totals.get("requests"), "unpriced_requests": totals.get("unpriced_requests"),
+            "token_share_pct": Decimal(100) if totals.get("total_tokens") else None,
+            "cost_share_pct": Decimal(100) if totals.get("cost_usd") else None}  # fmt: skip
+
+
+def write_report_pdf(report: Report, path: Path) -> None:
+    """Any Report as a PDF: title, filters, overview panel, the table, its sections, notes."""
+    from reportlab.platypus import Paragraph, Spacer
+
+    _fonts()
+    st = _styles()
+    doc = _doc(path, report.title)
+    width = doc.width
+    filters = ", ".join(f"{k}: {v}" for k, v in report.filters.items() if v not in (None, [], ""))
+    story: list[Any] = [Paragraph(_esc(report.title), st["title"]), Paragraph(_esc(filters), st["sub"]),
+                        Spacer(1, 10)]  # fmt: skip
+    if report.overview:
+        story += [Paragraph("Overview", st["h2"]), _overview_table(report.overview, width)]
+    story += _section_block(report.title if not report.overview else "Details", report.columns, report.rows, width)
+    for sec in report.sections:
+        story += _section_block(sec.title, sec.columns, sec.rows, width)
+    story += _notes(report.notes)
+    doc.build(story, canvasmaker=_canvas_class(report.title, f"usagectl · {report.name}"))

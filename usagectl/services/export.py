@@ -1,0 +1,229 @@
+"""`usagectl export`: which rows an export holds, and the typed writes that need the store.
+
+* ``--report events`` streams one row per event (``event_columns``, ``iter_event_rows``) or
+  COPYs them to Parquet (``events_parquet``), optionally Hive-partitioned by month.
+* Every other ``--report`` is an existing report service (``build_report``); its rows go to
+  CSV/JSON/JSONL through the renderers, or to typed Parquet (``report_parquet``).
+* FOCUS is in ``usagectl.services.focus``, the PDF's data in ``usagectl.services.pdf_report``.
+
+Money stays Decimal: DECIMAL(38,12) in Parquet, fixed 6 decimals in event CSV (half-even).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+from usagectl.errors import UsageError
+from usagectl.models import Column, Filters, Report
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, build_filters
+from usagectl.timeutil import day_start_utc
+
+REPORTS = ("events", "daily", "monthly", "month", "by-model", "by-member", "team", "cost-centers", "invoice")
+FORMATS = ("csv", "json", "jsonl", "parquet", "focus", "pdf")
+BINARY_FORMATS = ("parquet", "pdf")
+PARTITIONS = ("month",)
+
+# column kind of the store's export columns -> the render kind of a Column
+_RENDER_KIND = {"str": "str", "int": "int", "money": "money", "ts": "str", "json": "str"}
+# render kind -> Parquet (DuckDB) type of a report column
+_REPORT_TYPES = {"int": "BIGINT", "money": "DECIMAL(38,12)", "rate": "DECIMAL(38,12)", "pct": "DECIMAL(38,6)",
+                 "float": "DOUBLE", "date": "DATE", "str": "VARCHAR"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What an export to a file wrote (for the stderr summary)."""
+
+    path: Path
+    rows: int
+    cost_usd: Decimal | None = None
+    unpriced_rows: int = 0
+    notes: tuple[str, ...] = ()
+
+
+def check_choice(value: str | None, choices: tuple[str, ...], option: str) -> str | None:
+    if value is None:
+        return None
+    norm = value.strip().lower().replace("_", "-")
+    if norm not in choices:
+        raise UsageError(f"{option}: unknown value {value!r}; choose from {', '.join(choices)}")
+    return norm
+
+
+def event_columns() -> tuple[Column, ...]:
+    """The per-event export columns, in their stable order (header of CSV, keys of JSONL)."""
+    from usagectl.store.export import EVENT_EXPORT_COLUMNS
+
+    return tuple(Column(name, name, cast(Any, _RENDER_KIND[kind])) for name, _e, _t, kind in EVENT_EXPORT_COLUMNS)
+
+
+def iso_utc(ts: datetime) -> str:
+    """``2026-11-03T10:00:00.250000Z`` (microseconds kept: events are instants, not buckets)."""
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iter_event_rows(
+    ctx: AppContext, req: ReportRequest, batch_rows: int = 10_000, memory_limit: str | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Batches of per-event rows (ts as an ISO UTC string, money Decimal, None for NULL); the
+    connection is held only while the caller iterates. Default range: everything up to today."""
+    from usagectl.store import export as store
+    from usagectl.store import reports as q
+    from usagectl.store.connection import connect
+
+    flt = build_filters(ctx, req)
+    with connect(ctx.db_path, read_only=True) as con:
+        try:
+            store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
+        except ValueError as exc:
+            raise UsageError(f"--memory-limit: {exc}") from None
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        for batch in store.iter_events(con, flt, batch_rows):
+            for row in batch:
+                row["ts"] = iso_utc(row["ts"])
+            yield batch
+
+
+def events_parquet(
+    ctx: AppContext, req: ReportRequest, out: Path, *, partition_by: str | None = None, memory_limit: str | None = None
+) -> ExportSummary:
+    """COPY the per-event rows to Parquet (TIMESTAMPTZ ts, BIGINT counts, DECIMAL(38,12) money);
+    with ``partition_by="month"`` ``out`` is a folder of ``month=YYYY-MM/`` parts (months in the
+    report's zone). Memory is bounded by ``memory_limit`` (default 512MB)."""
+    from usagectl.store import export as store
+    from usagectl.store import reports as q
+    from usagectl.store.connection import connect
+
+    partition = check_choice(partition_by, PARTITIONS, "--partition-by")
+    if partition is None and out.is_dir():
+        raise UsageError(f"--out {out} is a directory; give a file name, or use --partition-by month")
+    if partition is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out {out} exists; --partition-by writes a new folder (remove it or pick another name)")
+    flt = build_filters(ctx, req)
+    with connect(ctx.db_path, read_only=True) as con:
+        try:
+            store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
+        except ValueError as exc:
+            raise UsageError(f"--memory-limit: {exc}") from None
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        counts = store.count_events(con, flt)
+        if partition is None:
+            rows = store.copy_events_parquet(con, flt, out)
+        else:
+            rows = 0
+            for value, _n in store.event_partitions(con, flt, partition):
+                folder = out / f"{partition}={value}"
+                folder.mkdir(parents=True, exist_ok=True)
+                rows += store.copy_events_parquet(con, _month_slice(flt, value), folder / "data_0.parquet")
+    notes: tuple[str, ...] = ()
+    if counts["unpriced_rows"]:
+        notes = (f"{counts['unpriced_rows']:,} events are unpriced: their cost_usd is empty (NULL), never 0.",)
+    return ExportSummary(out, rows, counts["cost_usd"], counts["unpriced_rows"], notes)
+
+
+def _month_slice(flt: Filters, month: str) -> Filters:
+    """``flt`` narrowed to one calendar month (YYYY-MM) in its zone."""
+    year, mon = (int(x) for x in month.split("-"))
+    first = date(year, mon, 1)
+    nxt = date(year + mon // 12, mon % 12 + 1, 1)
+    start = max(flt.start, day_start_utc(first, flt.tz))
+    end = min(flt.end, day_start_utc(nxt, flt.tz))
+    return dataclasses.replace(flt, start=start, end=end)
+
+
+def build_report(ctx: AppContext, report: str, req: ReportRequest, month: str | None = None) -> Report:
+    """The Report behind ``--report NAME`` (not ``events``); ``month`` is for month and invoice."""
+    name = check_choice(report, REPORTS, "--report")
+    if month is not None and name not in ("month", "invoice"):
+        raise UsageError(f"--month is for --report month or invoice, not {name}")
+    match name:
+        case "daily" | "monthly":
+            from usagectl.services.timeseries import periodic
+
+            return periodic(ctx, req, "day" if name == "daily" else "month")
+        case "month":
+            from usagectl.services.reports import month as month_report
+
+            return month_report(ctx, req, month)
+        case "by-model" | "by-member":
+            from usagectl.services.breakdowns import breakdown
+
+            return breakdown(ctx, req, [name.removeprefix("by-")])
+        case "team":
+            from usagectl.services.team import team
+
+            return team(ctx, req)
+        case "cost-centers":
+            return cost_centers(ctx, req)
+        case "invoice":
+            from usagectl.services.invoice import InvoiceRequest, invoice
+
+            if req.since or req.until:
+                raise UsageError("--report invoice covers one month: use --month YYYY-MM, not --since/--until")
+            return invoice(ctx, InvoiceRequest(month=month, tz=req.tz, where=dict(req.where), now=req.now))
+        case _:
+            raise UsageError(f"--report {name}: per-event rows are streamed, not a report")
+
+
+def cost_centers(ctx: AppContext, req: ReportRequest) -> Report:
+    """Cost-center allocations: the team report's cost-center level, shared cost (usage with no
+    member) allocated to the cost centers (default: the current month)."""
+    from usagectl.services.team import team
+
+    full = team(ctx, req, by="cost_center")
+    section = next(s for s in full.sections if s.key == "cost_centers")
+    return Report(
+        name="cost-centers",
+        title=full.title.replace("Team usage", "Cost-center allocations"),
+        filters=full.filters,
+        columns=section.columns,
+        rows=section.rows,
+        totals=full.totals,
+        overview=full.overview,
+        notes=full.notes,
+    )
+
+
+def report_parquet(report: Report, out: Path) -> ExportSummary:
+    """A report's main rows as one typed Parquet file (DECIMAL money, DATE dates, BIGINT counts).
+
+    Columns whose values do not fit their kind (e.g. a folded "(other)" label) are written as text."""
+    from usagectl.store.export import write_parquet_table
+
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; give a file name")
+    columns = []
+    for c in report.columns:
+        duck = _REPORT_TYPES.get(c.kind, "VARCHAR")
+        values = [r.get(c.key) for r in report.rows]
+        if duck != "VARCHAR" and not all(_fits(v, c.kind) for v in values):
+            duck = "VARCHAR"
+        columns.append((c.key, duck))
+    rows = [[_plain(r.get(c.key)) for c in report.columns] for r in report.rows]
+    n = write_parquet_table(out, columns, rows)
+    return ExportSummary(out, n, report.totals.get("cost_usd"), notes=report.notes)
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if value is None:
+        return True
+    if kind == "date":
+        return hasattr(value, "isoformat") and not isinstance(value, str)
+    return isinstance(value, (int, Decimal, float)) and not isinstance(value, bool)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, default=str)
+    return value

@@ -1,0 +1,292 @@
+"""Exports over the priced events: streaming per-event rows, DuckDB ``COPY ... TO`` Parquet
+(one file, or one per month for a Hive folder), the FOCUS aggregate, and small typed tables to Parquet.
+
+Column names come from the allow-lists below, values are bound. The one exception is the
+output path of ``COPY``, which DuckDB does not accept as a parameter: it is written as a SQL
+string literal with its quotes doubled (``_path_literal``).
+
+Memory stays bounded: ``memory_limit`` and ``preserve_insertion_order = false`` let DuckDB
+stream the COPY and spill to a private temp directory; Python reads events in Arrow record
+batches, never the whole result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from usagectl.store.reports import _filtered
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import duckdb
+
+    from usagectl.models import Filters
+
+# name -> (SQL expression over the priced relation `p`, DuckDB type, kind for text writers).
+# Attribution is the resolved one (config member mapping applied, canonical model), so an
+# export is what the reports see; re-importing it gives the same totals.
+EVENT_EXPORT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("event_id", "event_id", "VARCHAR", "str"),
+    ("ts", "ts", "TIMESTAMPTZ", "ts"),
+    ("source", "source", "VARCHAR", "str"),
+    ("provider", "cprovider", "VARCHAR", "str"),
+    ("model", "cmodel", "VARCHAR", "str"),
+    ("model_raw", "model_raw", "VARCHAR", "str"),
+    ("requests", "requests", "BIGINT", "int"),
+    ("input_tokens", "input_tokens", "BIGINT", "int"),
+    ("cache_read_tokens", "cache_read_tokens", "BIGINT", "int"),
+    ("cache_write_5m_tokens", "cache_write_5m_tokens", "BIGINT", "int"),
+    ("cache_write_1h_tokens", "cache_write_1h_tokens", "BIGINT", "int"),
+    ("output_tokens", "output_tokens", "BIGINT", "int"),
+    ("reasoning_tokens", "reasoning_tokens", "BIGINT", "int"),
+    ("web_search_requests", "web_search_requests", "BIGINT", "int"),
+    ("service_tier", "service_tier", "VARCHAR", "str"),
+    ("member", "member", "VARCHAR", "str"),
+    ("team", "cteam", "VARCHAR", "str"),
+    ("department", "cdepartment", "VARCHAR", "str"),
+    ("cost_center", "ccost_center", "VARCHAR", "str"),
+    ("project", "project", "VARCHAR", "str"),
+    ("workspace", "workspace", "VARCHAR", "str"),
+    ("api_key", "api_key", "VARCHAR", "str"),
+    ("feature", "feature", "VARCHAR", "str"),
+    ("tool", "tool", "VARCHAR", "str"),
+    ("integration", "integration", "VARCHAR", "str"),
+    ("platform", "platform", "VARCHAR", "str"),
+    ("session_id", "session_id", "VARCHAR", "str"),
+    ("chat_title", "chat_title", "VARCHAR", "str"),
+    ("message_id", "message_id", "VARCHAR", "str"),
+    ("message_tokens", "message_tokens", "BIGINT", "int"),
+    ("context_tokens", "context_tokens", "BIGINT", "int"),
+    ("file_tokens", "file_tokens", "BIGINT", "int"),
+    ("tool_output_tokens", "tool_output_tokens", "BIGINT", "int"),
+    ("latency_ms", "latency_ms", "BIGINT", "int"),
+    ("status", "status", "VARCHAR", "str"),
+    ("error_type", "error_type", "VARCHAR", "str"),
+    ("file_id", "file_id", "VARCHAR", "str"),
+    ("file_name", "file_name", "VARCHAR", "str"),
+    ("file_bytes", "file_bytes", "BIGINT", "int"),
+    ("reported_cost_usd", "CAST(reported_cost_usd AS DECIMAL(38,12))", "DECIMAL(38,12)", "money"),
+    ("extra", "CAST(extra AS VARCHAR)", "VARCHAR", "json"),
+    # our computed cost, exact (DECIMAL); NULL = unpriced, never 0
+    ("cost_usd", "CAST(cost AS DECIMAL(38,12))", "DECIMAL(38,12)", "money"),
+)
+EVENT_EXPORT_NAMES: tuple[str, ...] = tuple(c[0] for c in EVENT_EXPORT_COLUMNS)
+PARTITIONS: dict[str, str] = {"month": "strftime(timezone($tz, ts), '%Y-%m')"}
+DEFAULT_MEMORY_LIMIT = "512MB"
+
+
+def tune(con: duckdb.DuckDBPyConnection, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
+    """Bound the memory of a big export: a limit, no insertion order, a private spill dir."""
+    con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+    con.execute("SET preserve_insertion_order = false")
+    spill = os.path.join(tempfile.gettempdir(), f"usagectl-spill-{os.getpid()}")
+    con.execute(f"SET temp_directory = {_path_literal(spill)}")
+
+
+def _checked_size(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)", text.strip()):
+        raise ValueError(f"not a memory size: {text!r}")
+    return text.strip()
+
+
+def _path_literal(path: str) -> str:
+    return "'" + path.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _events_select(flt: Filters) -> tuple[str, dict[str, Any]]:
+    base = _filtered(flt)
+    cols = [f"{expr} AS {name}" for name, expr, _t, _k in EVENT_EXPORT_COLUMNS]
+    return f"SELECT {', '.join(cols)} FROM ({base.sql}) p", dict(base.params)
+
+
+def iter_events(
+    con: duckdb.DuckDBPyConnection, flt: Filters, batch_rows: int = 10_000, chunk_events: int = 200_000
+) -> Iterator[list[dict[str, Any]]]:
+    """Per-event rows (``EVENT_EXPORT_NAMES``) in batches, ordered by ts then event_id.
+
+    Values: ``ts`` a UTC datetime, money Decimal (exact), counts int, text str, None for NULL.
+    Sorting all events at once held the whole sorted result (1 GB RSS for 1M events), so the
+    range is cut into runs of whole UTC days of at most ``chunk_events`` events (one day may be
+    more), each sorted on its own: memory follows the chunk, not the export."""
+    base = _filtered(flt)
+    days = con.execute(
+        f"SELECT CAST(timezone('UTC', ts) AS DATE) AS d, count(*)::BIGINT FROM ({base.sql}) p GROUP BY 1 ORDER BY 1",
+        base.params,
+    ).fetchall()
+    for first, last in _day_runs([(d, int(n)) for d, n in days], chunk_events):
+        lo = datetime(first.year, first.month, first.day, tzinfo=UTC)
+        hi = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+        part = dataclasses.replace(flt, start=max(flt.start, lo), end=min(flt.end, hi))
+        sql, params = _events_select(part)
+        # a relation streams; a DB-API result would copy every row first
+        reader = con.sql(sql + " ORDER BY ts, event_id", params=params).to_arrow_reader(batch_rows)
+        for batch in reader:
+            yield batch.to_pylist()
+
+
+def _day_runs(days: list[tuple[date, int]], limit: int) -> Iterator[tuple[date, date]]:
+    """Consecutive (first, last) day runs of at most ``limit`` events (a bigger day is its own run)."""
+    run: list[date] = []
+    size = 0
+    for d, n in days:
+        if run and size + n > limit:
+            yield run[0], run[-1]
+            run, size = [], 0
+        run.append(d)
+        size += n
+    if run:
+        yield run[0], run[-1]
+
+
+def copy_events_parquet(con: duckdb.DuckDBPyConnection, flt: Filters, path: Path) -> int:
+    """``COPY`` the per-event rows of ``flt`` to one Parquet file. Types: TIMESTAMPTZ ts, BIGINT
+    counts, DECIMAL(38,12) money. Returns the number of rows written."""
+    sql, params = _events_select(flt)
+    options = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
+    cur = con.execute(f"COPY ({sql}) TO {_path_literal(str(path))} ({options})", params)
+    row = cur.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def event_partitions(con: duckdb.DuckDBPyConnection, flt: Filters, partition_by: str) -> list[tuple[str, int]]:
+    """The partition values (e.g. ``2025-11`` for month, in the filters' zone) that hold events,
+    with their event counts, in order.
+
+    A partitioned export COPYs one partition at a time: DuckDB's own ``PARTITION_BY`` keeps a
+    row group open per partition and ran out of a 512MB limit on 10M events."""
+    base = _filtered(flt)
+    expr = PARTITIONS[partition_by]  # KeyError: not in the allow-list
+    cur = con.execute(
+        f"SELECT {expr} AS part, count(*)::BIGINT FROM ({base.sql}) p GROUP BY 1 ORDER BY 1",
+        base.params | {"tz": flt.tz},
+    )
+    return [(str(r[0]), int(r[1])) for r in cur.fetchall()]
+
+
+def count_events(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, Any]:
+    """Rows, priced cost and unpriced rows of the filtered events (for summaries)."""
+    base = _filtered(flt)
+    row = con.execute(
+        f"SELECT count(*)::BIGINT, sum(cost), count(*) FILTER (WHERE cost IS NULL)::BIGINT FROM ({base.sql}) p",
+        base.params,
+    ).fetchone()
+    assert row is not None
+    return {"rows": int(row[0]), "cost_usd": row[1], "unpriced_rows": int(row[2])}
+
+
+# ------------------------------------------------------------------------------- FOCUS
+
+# dimension name -> column of the priced relation; these become FOCUS Tags
+FOCUS_DIMENSIONS: dict[str, str] = {
+    "member": "member",
+    "team": "cteam",
+    "department": "cdepartment",
+    "cost_center": "ccost_center",
+    "project": "project",
+    "workspace": "workspace",
+    "feature": "feature",
+    "tool": "tool",
+    "integration": "integration",
+    "platform": "platform",
+}
+FOCUS_SUMS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+              "output_tokens", "web_search_requests")  # fmt: skip
+FOCUS_RATES = ("input_rate", "cache_read_rate", "cache_write_5m_rate", "cache_write_1h_rate", "output_rate",
+               "web_search_rate")  # fmt: skip
+
+
+def focus_groups(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Priced usage per UTC day × model × provider × tier × price row × dimensions, with the
+    per-token rates of that price row; and the unpriced usage (no rate) per day and model.
+
+    Grouping by the price row keeps ``ListCost = ListUnitPrice × PricingQuantity`` exact when
+    a price period or a long-context band changes within a day."""
+    base = _filtered(flt)
+    dims = ", ".join(f"{col} AS {name}" for name, col in FOCUS_DIMENSIONS.items())
+    sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in FOCUS_SUMS)
+    rates = ", ".join(f"r.{c}" for c in FOCUS_RATES)
+    n = len(FOCUS_DIMENSIONS) + 5
+    sql = (
+        f"SELECT g.*, r.valid_from, r.min_input_exclusive, r.max_input_inclusive, {rates} FROM ("
+        f"SELECT CAST(timezone('UTC', ts) AS DATE) AS day, cmodel AS model, cprovider AS provider, service_tier, "
+        f"rate_id, {dims}, {sums}, sum(requests)::BIGINT AS requests, sum(cost) AS cost "
+        f"FROM ({base.sql}) p WHERE cost IS NOT NULL GROUP BY {', '.join(str(i + 1) for i in range(n))}"
+        ") g JOIN price_rates r ON r.rate_id = g.rate_id ORDER BY day, model, service_tier, rate_id"
+    )
+    cur = con.execute(sql, base.params)
+    names = [d[0] for d in cur.description]
+    priced = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    cur = con.execute(
+        "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, sum(requests)::BIGINT AS requests, "
+        f"sum(total_tokens)::BIGINT AS total_tokens FROM ({base.sql}) p WHERE cost IS NULL "
+        "GROUP BY 1 ORDER BY total_tokens DESC, model_raw",
+        base.params,
+    )
+    names = [d[0] for d in cur.description]
+    unpriced = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return priced, unpriced
+
+
+# ------------------------------------------------------------------------------- small tables
+
+
+def write_parquet_table(path: Path, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> int:
+    """Write a small typed table (a report's rows, the FOCUS rows) to one Parquet file.
+
+    ``columns`` are (name, DuckDB type) pairs; names must be plain identifiers."""
+    import json
+
+    import duckdb
+
+    from usagectl.store.tables import _text
+
+    for name, _t in columns:
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"not a column name: {name!r}")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE TEMP TABLE export_rows ({', '.join(f'{_ident(n)} {t}' for n, t in columns)})")
+        if rows:
+            # one bound JSON text of string arrays, cast in SQL (exact for DECIMAL and TIMESTAMPTZ)
+            payload = json.dumps([[_text(v) for v in row] for row in rows])
+            casts = ", ".join(f"CAST(r[{i + 1}] AS {t})" for i, (_n, t) in enumerate(columns))
+            con.execute(
+                f"INSERT INTO export_rows SELECT {casts} FROM (SELECT unnest(from_json(?, '[[\"VARCHAR\"]]')) AS r)",
+                [payload],
+            )
+        con.execute(f"COPY export_rows TO {_path_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+    finally:
+        con.close()
+    return len(rows)
+
+
+def read_totals(path: str, columns: Sequence[str]) -> dict[str, Any]:
+    """Sums of ``columns`` over a Parquet file, glob or Hive folder (for checks and tests)."""
+    import duckdb
+
+    for name in columns:
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"not a column name: {name!r}")
+    con = duckdb.connect(":memory:")
+    try:
+        sums = ", ".join(f'sum("{c}") AS "{c}"' for c in columns)
+        cur = con.execute(f"SELECT count(*) AS rows, {sums} FROM read_parquet(?, hive_partitioning = true)", [path])
+        names = [d[0] for d in cur.description]
+        row = cur.fetchone()
+        assert row is not None
+        return dict(zip(names, row, strict=True))
+    finally:
+        con.close()
