@@ -74,7 +74,8 @@ class Column:
 
     key: str
     header: str
-    kind: Literal["str", "int", "money", "rate", "pct", "date", "float"] = "str"  # rate: a price, shown exactly
+    kind: Literal["str", "int", "money", "amount", "rate", "pct", "date", "float"] = "str"
+    # rate: a price, shown exactly; amount: money where None means "not applicable" (shown "–"), not unpriced
     in_table: bool = True  # False: only in machine formats (json, csv), left out of table/markdown
 
 

@@ -100,6 +100,9 @@ billing_cmd.register(app)
 from usagectl.cli import export as export_cmd  # noqa: E402
 
 export_cmd.register(app)
+from usagectl.cli import insights as insights_cmd  # noqa: E402
+
+insights_cmd.register(app)
 
 
 def main() -> None:

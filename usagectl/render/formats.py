@@ -208,6 +208,8 @@ def display_cell(value: Any, kind: str, *, compact: bool = False) -> str:
     """
     if kind == "money" and value is None:
         return UNPRICED
+    if kind == "amount":
+        kind = "money" if value is not None else "float"
     if value is None:
         return MISSING if kind != "str" else ""
     number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)

@@ -25,7 +25,7 @@ from usagectl.models import Column, Report
 from usagectl.render.formats import display_cell, overview_kind, to_decimal
 from usagectl.render.text import filters_text
 
-NUMERIC = frozenset({"int", "money", "rate", "pct", "float"})
+NUMERIC = frozenset({"int", "money", "amount", "rate", "pct", "float"})
 BAR_WIDTH = 10
 _STR_FLOOR = 10  # a text column is not squeezed below this before anything folds
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -70,6 +70,8 @@ def make_console(stream: TextIO, *, width: int | None = None, color: bool | None
 
 def _cell(value: Any, kind: str, compact: bool = False) -> Text:
     text = display_cell(value, kind, compact=compact)
+    if kind == "amount":
+        kind = "money" if value is not None else "float"
     style = ""
     if kind == "money":
         if value is None:

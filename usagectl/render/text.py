@@ -121,7 +121,7 @@ def json_cell(value: Any, kind: str) -> Any:
     """A row value made JSON-ready by its column kind (money stays Decimal for the encoder)."""
     if value is None:
         return None
-    if kind in ("money", "rate"):
+    if kind in ("money", "amount", "rate"):
         if isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
             return to_decimal(value)
         return value
@@ -174,7 +174,7 @@ def csv_cell(value: Any, kind: str) -> str:
     """One CSV cell: machine-friendly numbers, formula-looking text neutralised with ``'``."""
     if value is None:
         return ""
-    if kind in ("money", "rate") and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
+    if kind in ("money", "amount", "rate") and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
         return money_fixed(value)
     if kind == "pct" and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
         q = pct_machine(value)
@@ -208,7 +208,7 @@ def write_csv(report: Report, out: TextIO) -> None:
 
 # --------------------------------------------------------------------------- Markdown
 
-_NUMERIC = frozenset({"int", "money", "rate", "pct", "float"})
+_NUMERIC = frozenset({"int", "money", "amount", "rate", "pct", "float"})
 
 
 def md_escape(text: str) -> str:

@@ -1,0 +1,111 @@
+"""`usagectl anomalies` on a fixture worked out by hand, in Asia/Tokyo (UTC+9).
+
+alice: gpt-4o, 400,000 input tokens ($1.00) every day 2025-09-01 – 11-09 at 01:00Z = 10:00
+Tokyo (same date). Checked: 11-03 – 11-09; baseline the 8 weeks before.
+
+* 11-05: bob adds 1,600,000 tokens ($4.00) at 02:00Z: total $5.00. Expected = median of the same
+  weekday = $1.00; residuals are all 0, so sigma = the floor 0.1 × $1.00 = $0.10;
+  z = (5 − 1) / 0.1 = 40 (high); expected range 1 ± 3.5 × 0.10 = $0.65 – $1.35. Excess: member
+  bob +$4.00 (no history: expected 0), model gpt-4o +$4.00.
+* 11-07 18:30Z = 03:30 on 11-08 in Tokyo: alice, 4,000 tokens ($0.01): she was only ever active
+  at 10:00 (7 h away ≥ 3): off-hours on 11-08. $0.01 is under the $1 floor: no spike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.services.anomalies import detect, off_hours
+
+ARGS = ("--since", "2025-11-03", "--until", "2025-11-09", "--tz", "Asia/Tokyo")
+
+
+@pytest.fixture(autouse=True)
+def _wired() -> None:
+    from usagectl.cli import app, insights
+
+    if not any(c.name == "anomalies" for c in app.registered_commands):
+        insights.register(app)
+
+
+def events() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    d = date(2025, 9, 1)
+    while d <= date(2025, 11, 9):
+        out.append({"event_id": f"a{d}", "ts": f"{d}T01:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000,
+                    "member": "alice"})  # fmt: skip
+        d += timedelta(days=1)
+    out.append({"event_id": "bob", "ts": "2025-11-05T02:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_600_000,
+                "member": "bob"})  # fmt: skip
+    out.append({"event_id": "night", "ts": "2025-11-07T18:30:00Z", "model_raw": "gpt-4o", "input_tokens": 4_000,
+                "member": "alice"})  # fmt: skip
+    return out
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, db_path: Path) -> Path:
+    run("import", str(write_jsonl(tmp_path / "ev.jsonl", events())), "--db", str(db_path))
+    return db_path
+
+
+def test_spike_with_attribution_and_off_hours(loaded: Path) -> None:
+    out = run_json("anomalies", *ARGS, "--db", str(loaded))
+    rows = out["rows"]
+    assert [(r["day"], r["series"], r["kind"]) for r in rows] == [
+        ("2025-11-05", "total", "spike"),
+        ("2025-11-08", "member:alice", "off-hours"),
+    ]
+    spike = rows[0]
+    assert spike["severity"] == "high"
+    assert Decimal(str(spike["value"])) == Decimal("5")
+    assert Decimal(str(spike["expected"])) == Decimal("1")
+    assert Decimal(str(spike["expected_low"])) == Decimal("0.65")
+    assert Decimal(str(spike["expected_high"])) == Decimal("1.35")
+    assert "member bob +$4.00" in spike["detail"] and "model gpt-4o +$4.00" in spike["detail"]
+    assert "at 03:00" in rows[1]["detail"]
+    assert out["totals"]["spike"] == 1 and out["totals"]["off-hours"] == 1
+    assert out["model_switch"] == []
+
+
+def test_by_member_checks_each_member(loaded: Path) -> None:
+    out = run_json("anomalies", *ARGS, "--by", "member", "--db", str(loaded))
+    kinds = {(r["series"], r["kind"]) for r in out["rows"]}
+    # bob's own series has no same-weekday history before 11-05 (three zeros): 4.00 − 0 with sigma
+    # floor 0 + 1e-12 is a spike of bob too
+    assert ("total", "spike") in kinds and ("member:bob", "spike") in kinds
+    run("anomalies", "--by", "colour", "--db", str(loaded), expect=2)
+
+
+def test_recent_anomalies_for_the_dashboard(loaded: Path) -> None:
+    from usagectl.services.anomalies import recent_anomalies
+    from usagectl.services.context import make_context
+    from usagectl.services.reports import ReportRequest
+
+    ctx = make_context(None, loaded)
+    req = ReportRequest(tz="Asia/Tokyo", now=datetime(2025, 11, 10, 3, 0, tzinfo=UTC))  # 12:00 on 11-10 in Tokyo
+    found = recent_anomalies(ctx, req, days=7)  # 11-03 – 11-09
+    assert [(f["day"], f["kind"]) for f in found][:1] == [(date(2025, 11, 8), "off-hours")]
+    assert {"day", "series", "kind", "severity", "detail"} == set(found[0])
+    assert (date(2025, 11, 5), "spike") in {(f["day"], f["kind"]) for f in found}
+
+
+def test_detect_weekly_series() -> None:
+    # 9 weeks of weekday 10, weekend 2; day 60 (a weekday, index 60 % 7 = 4) made 30: expected
+    # 10, residuals 0, sigma = 0.1 × 10 = 1, z = 20. Day 61 (index 5, a "Saturday") at 2 is normal.
+    values = [10.0 if i % 7 < 5 else 2.0 for i in range(63)]
+    values[60] = 30.0
+    values[57] = 1.0  # a drop on a weekday: expected 10, z = (1 − 10) / 1 = −9
+    found = detect(values, 56, floor=1.0)
+    assert [(f.index, f.kind, round(f.z, 6)) for f in found] == [(57, "drop", -9.0), (60, "spike", 20.0)]
+
+
+def test_off_hours_gap() -> None:
+    assert off_hours({9, 10, 11}, 3)
+    assert not off_hours({9, 10, 11}, 13)  # 2 h from 11
+    assert not off_hours({0, 23}, 2)  # 2 h from midnight, around the clock

@@ -1,0 +1,102 @@
+"""`usagectl forecast` on fixtures worked out by hand.
+
+Run rate: 10 days (2025-11-01 – 11-10) of gpt-4o input, 400,000 tokens = $1.00 a day, one of
+them (11-04) as two events, the second at 23:30Z = 08:30 on 11-05 in Asia/Tokyo. Less than 14
+days: the simple run rate, $1.00 × 30 = $30.00; month end = 10 days so far ($10.00) + 20 days
+left × $1.00 = $30.00.
+
+Model: 8 weeks (Mon 2025-09-01 – Sun 10-26) of exactly 1,000,000 tokens a weekday and 200,000
+a weekend day. The next 30 days (Mon 10-27 – Tue 11-25) = 4 weeks × 5,400,000 + 2 weekdays =
+23,600,000. October so far (Wed 10-01 – Sun 10-26): 18 weekdays + 8 weekend days =
+19,600,000; the 5 weekdays left make 24,600,000. A 22,000,000-token monthly budget is crossed
+on Wed 10-29 (19.6M + 1M + 1M + 1M = 22.6M ≥ 22M; 21.6M on the 28th is not).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import run, run_json, write_jsonl
+
+
+@pytest.fixture(autouse=True)
+def _wired() -> None:
+    from usagectl.cli import app, insights
+
+    if not any(c.name == "forecast" for c in app.registered_commands):
+        insights.register(app)
+
+
+def _import(tmp_path: Path, db: Path, events: list[dict[str, Any]]) -> None:
+    run("import", str(write_jsonl(tmp_path / "ev.jsonl", events)), "--db", str(db))
+
+
+def test_short_history_gives_the_labelled_run_rate(tmp_path: Path, db_path: Path) -> None:
+    ev = [
+        {"event_id": f"d{d}", "ts": f"2025-11-{d:02d}T03:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000}
+        for d in range(1, 11)
+        if d != 4
+    ]
+    ev += [
+        {"event_id": "d4a", "ts": "2025-11-04T03:00:00Z", "model_raw": "gpt-4o", "input_tokens": 360_000},
+        {"event_id": "d4b", "ts": "2025-11-04T23:30:00Z", "model_raw": "gpt-4o", "input_tokens": 40_000},
+    ]
+    _import(tmp_path, db_path, ev)
+    out = run_json("forecast", "--since", "2025-11-01", "--until", "2025-11-10", "--tz", "UTC", "--db", str(db_path))
+    (row,) = out["rows"]
+    assert row["method"] == "run rate"
+    assert Decimal(str(row["likely"])) == Decimal("30")  # $1.00 × 30 days
+    assert row["conservative"] is None and row["aggressive"] is None
+    assert Decimal(str(row["month_to_date"])) == Decimal("10")
+    assert Decimal(str(row["month_end_likely"])) == Decimal("30")  # 10 + 20 × 1.00
+    assert any("SIMPLE RUN RATE" in n for n in out["notes"])
+    # in Tokyo the 23:30Z event belongs to 11-05: 11-04 has $0.90 and 11-05 $1.10, and the
+    # history starts 11-01 09:00Z, so the 03:00Z event of 11-01 (12:00 Tokyo) still counts;
+    # 11-10 ends at 11-10 15:00Z in Tokyo: the same ten events, the same run rate.
+    tokyo = run_json("forecast", "--since", "2025-11-01", "--until", "2025-11-10", "--tz", "Asia/Tokyo",
+                     "--db", str(db_path))  # fmt: skip
+    assert Decimal(str(tokyo["rows"][0]["likely"])) == Decimal("30")
+
+
+def _weekly() -> list[dict[str, Any]]:
+    start = date(2025, 9, 1)  # a Monday
+    out = []
+    for i in range(56):
+        d = start + timedelta(days=i)
+        n = 1_000_000 if d.weekday() < 5 else 200_000
+        out.append({"event_id": f"w{i}", "ts": f"{d}T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": n})
+    return out
+
+
+def test_holt_winters_on_a_clean_weekly_series(tmp_path: Path, db_path: Path) -> None:
+    _import(tmp_path, db_path, _weekly())
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[[budgets]]\nscope = "global"\ntokens = 22000000\nperiod = "month"\n', encoding="utf-8"
+    )
+    out = run_json("forecast", "--metric", "tokens", "--since", "2025-09-01", "--until", "2025-10-26",
+                   "--tz", "UTC", "--db", str(db_path))  # fmt: skip
+    (row,) = out["rows"]
+    assert row["method"] == "holt-winters"
+    assert row["conservative"] <= row["likely"] <= row["aggressive"]
+    assert abs(row["likely"] - 23_600_000) <= 0.02 * 23_600_000
+    assert abs(row["month_end_likely"] - 24_600_000) <= 0.02 * 24_600_000
+    assert row["month_to_date"] == 19_600_000
+    (b,) = out["budgets"]
+    assert b["spent"] == 19_600_000
+    assert Decimal(str(b["probability_pct"])) >= 90
+    assert b["likely_cross_date"] == "2025-10-29"
+    assert "P10 / P50 / P90" in out["notes"][0]
+
+
+def test_by_and_bad_options(tmp_path: Path, db_path: Path) -> None:
+    _import(tmp_path, db_path, _weekly())
+    out = run_json("forecast", "--by", "model", "--since", "2025-09-01", "--until", "2025-10-26", "--tz", "UTC",
+                   "--db", str(db_path))  # fmt: skip
+    assert [r["series"] for r in out["rows"]] == ["gpt-4o"]
+    run("forecast", "--by", "colour", "--db", str(db_path), expect=2)
+    run("forecast", "--metric", "euros", "--db", str(db_path), expect=2)

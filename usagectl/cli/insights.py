@@ -1,0 +1,169 @@
+"""`usagectl forecast`, `usagectl anomalies`, `usagectl optimize`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from usagectl.cli._options import (
+    ConfigOpt,
+    DbOpt,
+    DepartmentOpt,
+    FeatureOpt,
+    FormatOpt,
+    IntegrationOpt,
+    JsonOpt,
+    MemberOpt,
+    ModelOpt,
+    PlatformOpt,
+    ProjectOpt,
+    ProviderOpt,
+    SinceOpt,
+    TeamOpt,
+    ToolOpt,
+    TzOpt,
+    UntilOpt,
+    pick_format,
+    where_from,
+)
+from usagectl.render import OutputFormat, render_report
+
+if TYPE_CHECKING:
+    from usagectl.services.context import AppContext
+    from usagectl.services.reports import ReportRequest
+
+DaysOpt = Annotated[int, typer.Option("--days", help="Days to forecast after the last complete day.")]
+MetricOpt = Annotated[str, typer.Option("--metric", help="cost (priced USD) or tokens.")]
+TopOpt = Annotated[int, typer.Option("--top", help="With --by: forecast the N largest groups (0: all).")]
+ForecastByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Forecast each group: member, team, department, project, model, provider, feature, "
+                 "api_key, integration."),
+]  # fmt: skip
+AnomalyByOpt = Annotated[
+    list[str] | None,
+    typer.Option("--by", help="Also check each member, model, feature, api-key or integration (repeatable)."),
+]
+
+
+def _request(since: str | None, until: str | None, tz: str | None, **filters: list[str] | None) -> ReportRequest:
+    from usagectl.services.reports import ReportRequest
+
+    return ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
+
+
+def _context(config: Path | None, db: Path | None) -> AppContext:
+    from usagectl.services.context import make_context
+
+    return make_context(config, db)
+
+
+def forecast(
+    days: DaysOpt = 30,
+    by: ForecastByOpt = None,
+    metric: MetricOpt = "cost",
+    top: TopOpt = 5,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Next N days as conservative / likely / aggressive (P10 / P50 / P90), the month-end
+    projection, and each budget's chance and likely date of crossing (history: the 12 weeks up
+    to yesterday unless --since/--until say otherwise)."""
+    from usagectl.services import forecast as svc
+
+    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+                   department=department, project=project, feature=feature, tool=tool,
+                   integration=integration, platform=platform)  # fmt: skip
+    freq = svc.ForecastRequest(days=days, by=by.replace("-", "_") if by else None, metric=metric, top=top)  # type: ignore[arg-type]
+    render_report(svc.forecast_report(_context(config, db), req, freq), pick_format(fmt, as_json), sys.stdout)
+
+
+def anomalies(
+    by: AnomalyByOpt = None,
+    metric: MetricOpt = "cost",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Spikes and drops against each series' own weekly pattern, off-hours activity, new heavy
+    models or keys, error bursts and model-switch recommendations (default: the last 14 complete
+    days, judged against the 8 weeks before)."""
+    from usagectl.services import anomalies as svc
+
+    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+                   department=department, project=project, feature=feature, tool=tool,
+                   integration=integration, platform=platform)  # fmt: skip
+    dims = tuple(d.replace("-", "_") for d in by or ())
+    result = svc.anomalies_report(_context(config, db), req, by=dims, metric=metric)  # type: ignore[arg-type]
+    render_report(result, pick_format(fmt, as_json), sys.stdout)
+
+
+def optimize(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    member: MemberOpt = None,
+    team: TeamOpt = None,
+    department: DepartmentOpt = None,
+    project: ProjectOpt = None,
+    feature: FeatureOpt = None,
+    tool: ToolOpt = None,
+    integration: IntegrationOpt = None,
+    platform: PlatformOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Ranked savings: cheaper model for simple requests, batch tier, prompt caching, context
+    management, file summaries; each with its events and $/month, by repricing those events
+    (default: the last 30 days)."""
+    from usagectl.services import optimize as svc
+
+    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+                   department=department, project=project, feature=feature, tool=tool,
+                   integration=integration, platform=platform)  # fmt: skip
+    render_report(svc.optimize_report(_context(config, db), req), pick_format(fmt, as_json), sys.stdout)
+
+
+def register(root: typer.Typer) -> None:
+    """Add `forecast`, `anomalies` and `optimize` to the root app."""
+    root.command("forecast", help="Forecast the next days: P10/P50/P90, month end, budget crossing.")(forecast)
+    root.command("anomalies", help="Spikes, drops and suspicious patterns against each series' own weekly rhythm.")(
+        anomalies
+    )
+    root.command("optimize", help="Ranked savings, each computed by repricing the events it covers.")(optimize)

@@ -1,0 +1,319 @@
+"""`usagectl anomalies`: spikes and drops against each series' own weekly pattern, and
+suspicious patterns. Every threshold is a module constant.
+
+* Series: the daily total (cost in USD, or tokens) and, with ``--by``, each member / model /
+  feature / api-key / integration. Checked days: ``--since``..``--until`` (default the 14
+  complete days up to yesterday); the 8 weeks before are the baseline.
+* Expected value of day d: the median of the same weekday over the previous ``WEEKS`` weeks
+  (robust weekly seasonality; at least 3 of them). Residual r_t = x_t − expected_t; the scale
+  sigma = 1.4826 × MAD of the residuals of the 28 days before d, at least ``REL_FLOOR`` × the
+  expected value (a flat series is not infinitely sure). z = (x − expected) / sigma.
+  Spike: z ≥ ``Z`` and x − expected ≥ the floor ($1 or 1M tokens); drop: z ≤ −``Z`` and
+  expected − x ≥ the floor. Expected range: expected ± Z × sigma (not below 0).
+  Severity: |z| ≥ 8 high, ≥ 5 medium, else low.
+* Attribution of a spike in the total: per member, model and feature, the day's value minus the
+  median of the same weekday before; the largest positive excesses.
+* Off-hours: a member or api key with at least ``OFF_HOURS_MIN_DAYS`` active days before the
+  checked range, active in a local hour at least ``OFF_HOURS_GAP`` hours from every hour it used
+  before.
+* New and heavy: a model or api key with no usage in the baseline (of at least 28 days) that
+  makes ≥ ``NEW_HEAVY_SHARE`` of a checked day's total.
+* Error burst: a day with ≥ ``ERROR_MIN`` errors (status error) and an error rate ≥ 5 % and ≥
+  ``ERROR_RATIO`` × the median rate of the 28 days before.
+* Model switch: simple requests (see ``optimize``) on an expensive model in the checked range,
+  with the saving of the cheaper model of the same provider (repriced) and the simple requests
+  per day before and now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from statistics import median
+from typing import Any, Literal
+
+from usagectl.config import effective_timezone
+from usagectl.errors import UsageError
+from usagectl.models import Column, Filters, Report, Section
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, _now, build_filters
+from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, to_amount
+from usagectl.timeutil import day_start_utc, local_today
+
+WEEKS = 8
+SCALE_DAYS = 28
+MAD_SCALE = 1.4826
+Z = 3.5
+REL_FLOOR = 0.1
+FLOORS: dict[str, float] = {"cost": 1.0, "tokens": 1_000_000.0}
+OFF_HOURS_MIN_DAYS = 10
+OFF_HOURS_GAP = 3
+NEW_HEAVY_SHARE = 0.2
+ERROR_MIN = 20
+ERROR_RATE_MIN = 0.05
+ERROR_RATIO = 3.0
+DEFAULT_DAYS = 14
+ANOMALY_DIMS = ("member", "model", "feature", "api_key", "integration")
+ATTRIBUTION_DIMS = ("member", "model", "feature")
+
+
+@dataclass(frozen=True)
+class Finding:
+    index: int  # day index in the series
+    kind: str  # spike / drop
+    z: float
+    value: float
+    expected: float
+    low: float
+    high: float
+
+
+def severity(z: float) -> str:
+    return "high" if abs(z) >= 8 else "medium" if abs(z) >= 5 else "low"
+
+
+def _expected(values: Sequence[float], i: int) -> float | None:
+    same = [values[i - 7 * k] for k in range(1, WEEKS + 1) if i - 7 * k >= 0]
+    return median(same) if len(same) >= 3 else None
+
+
+def detect(values: Sequence[float], first: int, floor: float) -> list[Finding]:
+    """Spikes and drops on days ``first``.. of a daily series (the module docstring's rule)."""
+    expected = [_expected(values, i) for i in range(len(values))]
+    out = []
+    for i in range(first, len(values)):
+        e = expected[i]
+        if e is None:
+            continue
+        res = [values[t] - x for t in range(max(0, i - SCALE_DAYS), i) if (x := expected[t]) is not None]
+        if len(res) < 7:
+            continue
+        mid = median(res)
+        sigma = max(MAD_SCALE * median([abs(r - mid) for r in res]), REL_FLOOR * e, 1e-12)
+        z = (values[i] - e) / sigma
+        low, high = max(0.0, e - Z * sigma), e + Z * sigma
+        if z >= Z and values[i] - e >= floor:
+            out.append(Finding(i, "spike", z, values[i], e, low, high))
+        elif z <= -Z and e - values[i] >= floor:
+            out.append(Finding(i, "drop", z, values[i], e, low, high))
+    return out
+
+
+def off_hours(hist_hours: set[int], hour: int) -> bool:
+    """True when ``hour`` is at least ``OFF_HOURS_GAP`` hours (around the clock) from every
+    hour of ``hist_hours``."""
+    return all(min(abs(hour - h), 24 - abs(hour - h)) >= OFF_HOURS_GAP for h in hist_hours)
+
+
+def _range(ctx: AppContext, req: ReportRequest, days: int) -> tuple[Filters, Filters, str]:
+    tz = effective_timezone(req.tz, ctx.config)
+    yesterday = local_today(tz, _now(req)) - timedelta(days=1)
+    flt = build_filters(ctx, req, default=(yesterday - timedelta(days=days - 1), yesterday))
+    base_since = flt.since - timedelta(days=7 * WEEKS)
+    fetch = Filters(day_start_utc(base_since, tz), flt.end, tz, base_since, flt.until, flt.where)
+    return flt, fetch, tz
+
+
+def find(
+    ctx: AppContext,
+    req: ReportRequest,
+    *,
+    by: Sequence[str] = (),
+    metric: Metric = "cost",
+    days: int = DEFAULT_DAYS,
+    recommend: bool = True,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Filters]:
+    """(findings, model-switch rows (empty unless ``recommend``), the checked range's filters)."""
+    from usagectl.services import optimize as opt
+    from usagectl.store import reports as q
+    from usagectl.store import series as sq
+    from usagectl.store.connection import connect
+
+    for d in by:
+        if d not in ANOMALY_DIMS:
+            raise UsageError(f"--by {d!r}: choose from member, model, feature, api-key, integration")
+    if metric not in METRIC_KEYS:
+        raise UsageError(f"--metric {metric!r}: choose from cost, tokens")
+    flt, fetch, tz = _range(ctx, req, days)
+    dims = list(dict.fromkeys([*by, *ATTRIBUTION_DIMS, "api_key"]))
+    before = Filters(fetch.start, flt.start, tz, fetch.since, flt.since - timedelta(days=1), flt.where)
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, fetch)
+        sets = sq.daily_sets(con, fetch, dims)
+        hours = {d: sq.hour_profile(con, fetch, d, flt.since) for d in ("member", "api_key")}
+        errors = sq.error_types(con, flt)
+        now_sw, before_sw = [], []
+        if recommend:
+            now_sw = sq.reprice_model(con, flt, opt.CHEAPER_MODEL, opt.SIMPLE_MAX_INPUT, opt.SIMPLE_MAX_OUTPUT)
+            before_sw = sq.reprice_model(con, before, opt.CHEAPER_MODEL, opt.SIMPLE_MAX_INPUT, opt.SIMPLE_MAX_OUTPUT)
+    key = METRIC_KEYS[metric]
+    floor = FLOORS[metric]
+    first = (flt.since - fetch.since).days
+    day = [fetch.since + timedelta(days=i) for i in range((flt.until - fetch.since).days + 1)]
+    total = dense(sets[None], fetch.since, flt.until, key)
+    groups: dict[str, dict[Any, list[float]]] = {}
+    for d in dims:
+        rows_by: dict[Any, list[dict[str, Any]]] = {}
+        for r in sets[d]:
+            rows_by.setdefault(r["key"], []).append(r)
+        groups[d] = {k: dense(v, fetch.since, flt.until, key) for k, v in rows_by.items() if k is not None}
+    out: list[dict[str, Any]] = []
+
+    def add(i: int, series: str, kind: str, sev: str, detail: str, f: Finding | None = None) -> None:
+        rec: dict[str, Any] = {"day": day[i], "series": series, "kind": kind, "severity": sev}
+        rec["value"] = to_amount(f.value, metric) if f else None
+        rec["expected"] = to_amount(f.expected, metric) if f else None
+        rec["expected_low"] = to_amount(f.low, metric) if f else None
+        rec["expected_high"] = to_amount(f.high, metric) if f else None
+        out.append(rec | {"detail": detail})
+
+    unit = "$" if metric == "cost" else ""
+    for f in detect(total, first, floor):
+        detail = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} (z {f.z:.1f})"
+        if f.kind == "spike":
+            parts = []
+            for d in ATTRIBUTION_DIMS:
+                for k, vals in groups[d].items():
+                    e = _expected(vals, f.index) or 0.0
+                    if vals[f.index] - e > 0:
+                        parts.append((vals[f.index] - e, f"{d} {k} +{unit}{vals[f.index] - e:,.2f}"))
+            if parts:
+                detail += "; excess from " + ", ".join(p for _, p in sorted(parts, reverse=True)[:4])
+        add(f.index, "total", f.kind, severity(f.z), detail, f)
+    for d in by:
+        for k, vals in sorted(groups[d].items(), key=lambda kv: str(kv[0])):
+            for f in detect(vals, first, floor):
+                detail = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} (z {f.z:.1f})"
+                add(f.index, f"{d}:{k}", f.kind, severity(f.z), detail, f)
+    # off-hours
+    for d, rows in hours.items():
+        hist: dict[Any, set[int]] = {}
+        days_hist: dict[Any, int] = {}
+        for r in rows:
+            if r["hist_days"]:
+                hist.setdefault(r["key"], set()).add(r["hour"])
+                days_hist[r["key"]] = max(days_hist.get(r["key"], 0), r["hist_days"])
+        for r in rows:
+            k = r["key"]
+            if not r["recent"] or k not in hist or len(hist[k]) == 0 or r["hist_days"]:
+                continue
+            if days_hist.get(k, 0) < OFF_HOURS_MIN_DAYS or not off_hours(hist[k], r["hour"]):
+                continue
+            for cell in r["recent"]:
+                i = (cell["day"] - fetch.since).days
+                span = f"{min(hist[k]):02d}:00–{max(hist[k]) + 1:02d}:00"
+                add(i, f"{d}:{k}", "off-hours", "medium",
+                    f"{cell['requests']:,} request(s) at {r['hour']:02d}:00, never active within "
+                    f"{OFF_HOURS_GAP} h of that before (usual hours {span})")  # fmt: skip
+    # new and heavy
+    active_base = sum(1 for v in total[:first] if v)
+    for d in ("model", "api_key"):
+        for k, vals in groups[d].items():
+            if active_base < SCALE_DAYS or any(vals[:first]):
+                continue
+            for i in range(first, len(vals)):
+                if total[i] > 0 and vals[i] >= NEW_HEAVY_SHARE * total[i] and vals[i] >= floor:
+                    share = vals[i] / total[i]
+                    add(i, f"{d}:{k}", "new-heavy", "high" if share >= 0.5 else "medium",
+                        f"first used in this range, {share:.0%} of the day's {metric}")  # fmt: skip
+                    break
+    # error bursts
+    req_ = dense(sets[None], fetch.since, flt.until, "requests")
+    err = dense(sets[None], fetch.since, flt.until, "errors")
+    types: dict[date, list[tuple[int, str]]] = {}
+    for r in errors:
+        types.setdefault(r["date"], []).append((r["errors"], r["error_type"]))
+    for i in range(first, len(err)):
+        rates = [err[t] / req_[t] for t in range(max(0, i - SCALE_DAYS), i) if req_[t]]
+        base = median(rates) if rates else 0.0
+        rate = err[i] / req_[i] if req_[i] else 0.0
+        if err[i] >= ERROR_MIN and rate >= ERROR_RATE_MIN and rate >= ERROR_RATIO * base:
+            top = ", ".join(f"{t} {n:,}" for n, t in sorted(types.get(day[i], []), reverse=True)[:3])
+            sev = "high" if (base and rate >= 10 * base) or rate >= 0.25 else "medium"
+            add(i, "total", "error-burst", sev, f"{int(err[i]):,} errors ({rate:.1%} vs usual {base:.1%}): {top}")
+    out.sort(key=lambda r: (r["day"], r["series"], r["kind"]))
+    switch = _switch_rows(now_sw, before_sw, flt, before)
+    return out, switch, flt
+
+
+def _switch_rows(
+    now: list[dict[str, Any]], before: list[dict[str, Any]], flt: Filters, base: Filters
+) -> list[dict[str, Any]]:
+    n_days = (flt.until - flt.since).days + 1
+    b_days = (base.until - base.since).days + 1
+    prev = {(r["model"], r["alt"]): r["events"] for r in before}
+    rows = []
+    for r in now:
+        if not r["events"] or r["cost"] is None or r["alt_cost"] is None or r["cost"] <= r["alt_cost"]:
+            continue
+        per_day_now = Decimal(r["events"]) / n_days
+        per_day_before = Decimal(prev.get((r["model"], r["alt"]), 0)) / b_days
+        saving = ((r["cost"] - r["alt_cost"]) * 30 / n_days).quantize(Decimal("0.000001"))
+        rows.append({"model": r["model"], "to_model": r["alt"], "simple_requests": r["events"],
+                     "per_day_before": per_day_before.quantize(Decimal("0.1")),
+                     "per_day_now": per_day_now.quantize(Decimal("0.1")),
+                     "took_over": per_day_now >= 2 * per_day_before, "saving_usd_month": saving})  # fmt: skip
+    return sorted(rows, key=lambda r: -r["saving_usd_month"])
+
+
+def anomalies_report(ctx: AppContext, req: ReportRequest, *, by: Sequence[str] = (), metric: Metric = "cost") -> Report:
+    findings, switch, flt = find(ctx, req, by=by, metric=metric)
+    money: Literal["amount", "int"] = "amount" if metric == "cost" else "int"
+    sections = (
+        Section(
+            key="model_switch",
+            title="Model-switch recommendations (simple requests on an expensive model)",
+            columns=(
+                Column("model", "Model"),
+                Column("to_model", "Switch to"),
+                Column("simple_requests", "Simple requests", "int"),
+                Column("per_day_before", "Per day before", "float"),
+                Column("per_day_now", "Per day now", "float"),
+                Column("took_over", "Took over", "int"),
+                Column("saving_usd_month", "Saving / month", "money"),
+            ),
+            rows=tuple(switch),
+        ),
+    )
+    notes = (
+        f"Checked {flt.since} – {flt.until} ({flt.tz}) against each series' own weekly pattern over the "
+        f"{WEEKS} weeks before: expected = median of the same weekday; flagged at |robust z| >= {Z:g} "
+        f"and at least {'$' if metric == 'cost' else ''}{FLOORS[metric]:,.0f} away from it.",
+        "Saving / month = (cost − cost at the cheaper model) of the range's simple requests × 30 / days in range.",
+    )
+    return Report(
+        name="anomalies",
+        title=f"Anomalies {flt.since} – {flt.until} ({flt.tz})",
+        filters=flt.as_dict() | {"by": list(by), "metric": metric},
+        columns=(
+            Column("day", "Day", "date"),
+            Column("series", "Series"),
+            Column("kind", "Kind"),
+            Column("severity", "Severity"),
+            Column("value", "Value", money),
+            Column("expected", "Expected", money, in_table=False),
+            Column("expected_low", "Expected from", money),
+            Column("expected_high", "Expected to", money),
+            Column("detail", "Detail"),
+        ),
+        rows=tuple(findings),
+        totals={"anomalies": len(findings)} | {k: sum(1 for f in findings if f["kind"] == k) for k in KINDS},
+        sections=sections,
+        notes=notes,
+    )
+
+
+KINDS = ("spike", "drop", "off-hours", "new-heavy", "error-burst")
+
+
+def recent_anomalies(ctx: AppContext, req: ReportRequest, *, days: int = 7) -> list[dict[str, Any]]:
+    """The last ``days`` complete days' anomalies of the total and per member and model, newest
+    first: dicts with ``day``, ``series``, ``kind`` (spike/drop/off-hours/new-heavy/error-burst),
+    ``severity`` (low/medium/high) and ``detail``. ``req.since``/``until`` are ignored."""
+    from dataclasses import replace
+
+    findings, _, _ = find(ctx, replace(req, since=None, until=None), by=("member", "model"), days=days, recommend=False)
+    keep = ("day", "series", "kind", "severity", "detail")
+    return [{k: f[k] for k in keep} for f in sorted(findings, key=lambda f: f["day"], reverse=True)]

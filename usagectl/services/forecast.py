@@ -1,0 +1,288 @@
+"""`usagectl forecast`: the next N days as conservative / likely / aggressive (P10 / P50 / P90
+of simulated horizon totals), the month-end projection, and for each budget the probability
+and likely date of crossing it.
+
+* History: the complete local days up to ``--until`` (default yesterday), from ``--since``
+  (default 12 weeks before). The model: ``seasonal.holt_winters_paths`` (statsmodels
+  Holt-Winters, weekly seasonality, damped additive trend or none by AICc), 1,000 simulated paths, fixed seed.
+* Less than ``MIN_HISTORY_DAYS`` (14) days since the first day with usage: no model; the simple
+  run rate (average day × days), labelled as such, without a range or probabilities.
+* Month end: the month holding the first forecast day; actual of that month through
+  ``--until`` + the simulated days to its end.
+* Budgets (config): a budget is forecast when its scope is the forecast's series: ``global``
+  without filters, ``KIND:NAME`` with ``--by KIND`` (NAME among the top groups) or with exactly
+  that one filter. Probability = share of paths whose spend (period so far + simulated days)
+  reaches the limit by the period's end; likely date = the median path's crossing day (only
+  when the probability is at least 50 %).
+* The metric is ``cost`` (priced USD; unpriced usage is not in it and is named in the notes) or
+  ``tokens`` (all token buckets). Money leaves the model as Decimal quantized to cents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from usagectl.config import effective_timezone
+from usagectl.errors import UsageError
+from usagectl.models import Column, Filters, Report, Section
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, _now, _unpriced_notes, build_filters
+from usagectl.services.rollup import unpriced_models
+from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, holt_winters_paths, run_rate, to_amount
+from usagectl.timeutil import day_start_utc, days_in_month, local_today
+
+MIN_HISTORY_DAYS = 14
+HISTORY_DAYS = 84
+FORECAST_DIMS = ("member", "team", "department", "project", "model", "provider", "feature", "api_key", "integration")
+QUANTILES = (10, 50, 90)
+LABELS = ("conservative", "likely", "aggressive")
+Kind = Literal["money", "int"]
+
+
+@dataclass(frozen=True)
+class ForecastRequest:
+    days: int = 30
+    by: str | None = None
+    metric: Metric = "cost"
+    top: int = 5
+
+
+@dataclass
+class _Series:
+    name: str
+    values: list[float]  # fetched range, one value per day
+    history: list[float]  # the model's window
+    first_active: int | None  # index in history
+
+
+def _check(freq: ForecastRequest) -> None:
+    if not 1 <= freq.days <= 366:
+        raise UsageError(f"--days {freq.days}: must be between 1 and 366")
+    if freq.by is not None and freq.by not in FORECAST_DIMS:
+        raise UsageError(f"--by {freq.by!r}: choose from {', '.join(FORECAST_DIMS)}")
+    if freq.metric not in METRIC_KEYS:
+        raise UsageError(f"--metric {freq.metric!r}: choose from cost, tokens")
+
+
+def _pct(values: Any, q: int) -> float:
+    import numpy as np
+
+    return float(np.percentile(values, q))
+
+
+def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) -> Report:
+    from usagectl.services.budget_config import SCOPE_KINDS, load_budgets
+    from usagectl.services.budgets import period_bounds
+    from usagectl.store import reports as q
+    from usagectl.store import series as sq
+    from usagectl.store.connection import connect
+
+    _check(freq)
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    yesterday = today - timedelta(days=1)
+    flt = build_filters(ctx, req, default=(yesterday - timedelta(days=HISTORY_DAYS - 1), yesterday))
+    since, until = flt.since, flt.until
+    first_day = until + timedelta(days=1)
+    month_start = first_day.replace(day=1)
+    month_end = first_day.replace(day=days_in_month(first_day.year, first_day.month))
+    budgets = load_budgets(ctx)
+    spans = {b.label: period_bounds(b.period, first_day, ctx.config.week_start) for b in budgets}
+    fetch_since = min([since, month_start] + [s for s, _ in spans.values()])
+    fetch = Filters(
+        start=day_start_utc(fetch_since, tz),
+        end=flt.end,
+        tz=tz,
+        since=fetch_since,
+        until=until,
+        where=flt.where,
+    )
+    dims = [freq.by] if freq.by else []
+    book = ctx.pricebook()
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, book, ctx.config.members, fetch)
+        sets = sq.daily_sets(con, fetch, dims)
+        unpriced = unpriced_models(q.cube(con, flt, [])) if freq.metric == "cost" else []
+    offset = (since - fetch_since).days
+
+    def series(name: str, rows: list[dict[str, Any]], metric: Metric) -> _Series:
+        values = dense(rows, fetch_since, until, METRIC_KEYS[metric])
+        hist = values[offset:]
+        active = next((i for i, v in enumerate(hist) if v), None)
+        return _Series(name, values, hist, active)
+
+    wanted: list[tuple[str, list[dict[str, Any]]]] = []
+    if freq.by:
+        groups: dict[Any, list[dict[str, Any]]] = {}
+        for r in sets[freq.by]:
+            groups.setdefault(r["key"], []).append(r)
+        key = METRIC_KEYS[freq.metric]
+        ranked = sorted(groups.items(), key=lambda kv: (-sum(float(r[key] or 0) for r in kv[1]), str(kv[0])))
+        shown = ranked[: freq.top] if freq.top > 0 else ranked
+        wanted = [(str(k) if k is not None else "(none)", rows) for k, rows in shown]
+        hidden = len(ranked) - len(shown)
+    else:
+        wanted = [("total", sets[None])]
+        hidden = 0
+
+    horizon = max([freq.days, (month_end - until).days] + [(e - until).days for _, e in spans.values()])
+    rows: list[dict[str, Any]] = []
+    models: dict[tuple[str, str], tuple[_Series, Any]] = {}
+
+    def model(name: str, rws: list[dict[str, Any]], metric: Metric) -> tuple[_Series, Any]:
+        if (name, metric) not in models:
+            s = series(name, rws, metric)
+            enough = s.first_active is not None and len(s.history) - s.first_active >= MIN_HISTORY_DAYS
+            paths = holt_winters_paths(s.history[s.first_active or 0 :], horizon) if enough else None
+            models[(name, metric)] = (s, paths)
+        return models[(name, metric)]
+
+    for name, rws in wanted:
+        s, paths = model(name, rws, freq.metric)
+        rows.append(_row(name, s, paths, freq, since, until, month_start, month_end, fetch_since))
+    budget_rows, budget_notes = [], []
+    for b in budgets:
+        metric: Metric = "tokens" if b.kind == "tokens" else "cost"
+        target: str | None = None
+        if b.scope == "global" and not flt.where:
+            target = "total" if not freq.by else None
+        elif b.scope != "global":
+            kind, bname = b.scope.split(":", 1)
+            col = SCOPE_KINDS[kind]
+            if freq.by == col and any(n == bname for n, _ in wanted):
+                target = bname
+            elif not freq.by and flt.where == {col: (bname,)}:
+                target = "total"
+        if target is None:
+            budget_notes.append(b.label)
+            continue
+        rws = dict(wanted)[target]
+        s, paths = model(target, rws, metric)
+        p0, p1 = spans[b.label]
+        spent = sum(s.values[(max(p0, fetch_since) - fetch_since).days :]) if p0 <= until else 0.0
+        budget_rows.append(_budget_row(b, target, spent, paths, s, p0, p1, until))
+    notes = [
+        f"Forecasts are estimates. Conservative / likely / aggressive = P10 / P50 / P90 of {horizon}-day simulated "
+        "paths (statsmodels Holt-Winters: weekly seasonality, damped trend or none by AICc; fixed seed).",
+        f"History: {since} – {until} ({tz}); the forecast starts {first_day}. "
+        "Naive run rate = average of the last 30 days × days.",
+    ]
+    if any(r["method"] == "run rate" for r in rows):
+        notes.append(
+            f"Less than {MIN_HISTORY_DAYS} days of history for some series: their value is the SIMPLE RUN RATE "
+            "(average day so far × days), not a model, and has no range."
+        )
+    if hidden:
+        notes.append(f"{hidden} more group(s) by {freq.by} not forecast (--top).")
+    if budget_notes:
+        notes.append("Budgets not forecast (scope is not this forecast's series): " + ", ".join(budget_notes) + ".")
+    notes.extend(_unpriced_notes(unpriced))
+    money: Kind = "money" if freq.metric == "cost" else "int"
+    columns = (
+        Column("series", "Series"),
+        Column("method", "Method"),
+        Column("history_days", "History days", "int", in_table=False),
+        Column("naive_run_rate", "Naive run rate", money),
+        Column("conservative", "Conservative P10", money),
+        Column("likely", "Likely P50", money),
+        Column("aggressive", "Aggressive P90", money),
+        Column("month_to_date", "Month to date", money, in_table=False),
+        Column("month_end_conservative", "Month end P10", money, in_table=False),
+        Column("month_end_likely", "Month end", money),
+        Column("month_end_aggressive", "Month end P90", money, in_table=False),
+    )
+    sections: tuple[Section, ...] = ()
+    if budget_rows:
+        sections = (
+            Section(
+                key="budgets",
+                title="Budgets: chance of crossing",
+                columns=(
+                    Column("budget", "Budget"),
+                    Column("series", "Series", in_table=False),
+                    Column("period_end", "Period ends", "date"),
+                    Column("limit", "Limit"),
+                    Column("spent", "Spent"),
+                    Column("probability_pct", "Chance", "pct"),
+                    Column("likely_cross_date", "Likely crossing", "date"),
+                ),
+                rows=tuple(budget_rows),
+            ),
+        )
+    return Report(
+        name="forecast",
+        title=f"Forecast of {freq.metric}: next {freq.days} days from {first_day} ({tz})",
+        filters=flt.as_dict() | {"days": freq.days, "by": freq.by, "metric": freq.metric, "quantiles": "P10/P50/P90"},
+        columns=columns,
+        rows=tuple(rows),
+        totals={},
+        sections=sections,
+        notes=tuple(notes),
+    )
+
+
+def _row(
+    name: str,
+    s: _Series,
+    paths: Any,
+    freq: ForecastRequest,
+    since: date,
+    until: date,
+    month_start: date,
+    month_end: date,
+    fetch_since: date,
+) -> dict[str, Any]:
+    m = freq.metric
+    active = s.history[s.first_active or 0 :] if s.first_active is not None else []
+    naive = run_rate(active, 30) * freq.days
+    mtd = sum(s.values[(month_start - fetch_since).days :]) if month_start <= until else 0.0
+    rest = (month_end - until).days
+    row: dict[str, Any] = {"series": name, "history_days": len(active), "naive_run_rate": to_amount(naive, m)}
+    row["month_to_date"] = to_amount(mtd, m)
+    if paths is None:
+        rate = run_rate(active, len(active) or 1)
+        row |= {"method": "run rate", "conservative": None, "likely": to_amount(rate * freq.days, m)}
+        row |= {"aggressive": None, "month_end_conservative": None}
+        row |= {"month_end_likely": to_amount(mtd + rate * rest, m), "month_end_aggressive": None}
+        return row
+    totals = paths[: freq.days].sum(axis=0)
+    month = mtd + paths[:rest].sum(axis=0)
+    row["method"] = "holt-winters"
+    for label, qv in zip(LABELS, QUANTILES):
+        row[label] = to_amount(_pct(totals, qv), m)
+    for label, qv in zip(("month_end_conservative", "month_end_likely", "month_end_aggressive"), QUANTILES):
+        row[label] = to_amount(_pct(month, qv), m)
+    return row
+
+
+def _budget_row(
+    b: Any, target: str, spent: float, paths: Any, s: _Series, p0: date, p1: date, until: date
+) -> dict[str, Any]:
+    import numpy as np
+
+    metric: Metric = "tokens" if b.kind == "tokens" else "cost"
+    limit = float(b.limit)
+    left = (p1 - until).days
+    row: dict[str, Any] = {"budget": b.label, "series": target, "period_end": p1}
+    row["limit"] = b.limit if metric == "cost" else int(b.limit)
+    row["spent"] = to_amount(spent, metric)
+    if spent >= limit:
+        return row | {"probability_pct": Decimal(100), "likely_cross_date": until}
+    if paths is None:
+        active = s.history[s.first_active or 0 :] if s.first_active is not None else []
+        rate = run_rate(active, len(active) or 1)
+        days = None if rate <= 0 else int(np.ceil((limit - spent) / rate))
+        cross = until + timedelta(days=days) if days is not None and days <= left else None
+        return row | {"probability_pct": None, "likely_cross_date": cross}
+    cum = spent + np.cumsum(paths[:left], axis=0)
+    hit = cum >= limit
+    crossed = hit.any(axis=0) if left > 0 else np.zeros(paths.shape[1], dtype=bool)
+    prob = Decimal(repr(float(crossed.mean()) * 100)).quantize(Decimal("0.1"))
+    cross = None
+    if crossed.mean() >= 0.5:
+        first = np.where(crossed, hit.argmax(axis=0), np.iinfo(np.int64).max)
+        cross = until + timedelta(days=int(np.sort(first)[len(first) // 2]) + 1)
+    return row | {"probability_pct": prob, "likely_cross_date": cross}

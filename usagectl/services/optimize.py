@@ -1,0 +1,160 @@
+"""`usagectl optimize`: ranked opportunities, each with the events it covers and the $/month it
+would save, computed by REPRICING those events with the price tables (never a percentage).
+
+Saving = priced cost of the covered events − their cost repriced as the rule proposes;
+$/month = saving × 30 / days in the range (default: the last 30 complete days, so = saving).
+Unpriced events are never covered. Rules and thresholds (module constants):
+
+* ``model-selection``: successful single requests with total input ≤ ``SIMPLE_MAX_INPUT`` and
+  output ≤ ``SIMPLE_MAX_OUTPUT`` tokens on a model of ``CHEAPER_MODEL`` → that cheaper model of
+  the same provider, same tier and time.
+* ``batching``: standard-tier requests on a platform of ``NON_INTERACTIVE_PLATFORMS`` whose
+  feature is not in ``INTERACTIVE_FEATURES`` → the batch tier of the same model (where it has one).
+* ``prompt-caching``: chats with ≥ ``CACHE_MIN_REQUESTS`` requests of ≥ ``CACHE_MIN_INPUT``
+  uncached input tokens whose cache reads are < ``CACHE_MAX_READ_PCT`` % of their input → the
+  repeated context + file tokens written to the cache once, then read from it.
+* ``context-management``: chats of ≥ ``CONTEXT_MIN_REQUESTS`` requests whose input grew to ≥
+  ``CONTEXT_MIN_PEAK`` tokens and ≥ ``CONTEXT_GROWTH`` × the first request's → every request
+  over ``CONTEXT_CAP`` input tokens repriced with its input scaled down to the cap (summarise or
+  trim the history).
+* ``file-summary``: files of ≥ ``FILE_MIN_TOKENS`` extracted tokens read in ≥ ``FILE_MIN_CHATS``
+  chats → every read after the first carries a summary of 1/``FILE_SUMMARY_DIV`` of the tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from usagectl.config import effective_timezone
+from usagectl.models import Column, Report
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, _now, build_filters
+from usagectl.timeutil import local_today
+
+SIMPLE_MAX_INPUT = 2_000
+SIMPLE_MAX_OUTPUT = 500
+CHEAPER_MODEL: dict[str, str] = {
+    "gpt-4o": "gpt-4o-mini",
+    "gpt-4.1": "gpt-4.1-mini",
+    "gpt-5": "gpt-5-mini",
+    "o3": "o4-mini",
+    "claude-opus-4-1": "claude-sonnet-4-5",
+    "claude-sonnet-4-5": "claude-haiku-4-5",
+    "claude-sonnet-4": "claude-haiku-4-5",
+    "claude-3-5-sonnet": "claude-3-5-haiku",
+    "gemini-2.5-pro": "gemini-2.5-flash",
+}
+NON_INTERACTIVE_PLATFORMS = ("api", "batch", "cron", "ci", "server")
+INTERACTIVE_FEATURES = ("chat", "agents", "web-search", "code-review", "voice")
+CACHE_MIN_INPUT = 8_000
+CACHE_MAX_READ_PCT = 10
+CACHE_MIN_REQUESTS = 3
+CONTEXT_MIN_REQUESTS = 10
+CONTEXT_MIN_PEAK = 60_000
+CONTEXT_GROWTH = 3
+CONTEXT_CAP = 32_000
+FILE_MIN_TOKENS = 5_000
+FILE_MIN_CHATS = 3
+FILE_SUMMARY_DIV = 10
+DEFAULT_DAYS = 30
+MICRO = Decimal("0.000001")
+
+
+def _opportunity(rule: str, description: str, rows: list[dict[str, Any]], days: int, unit: str) -> dict[str, Any]:
+    events = sum(int(r["events"]) for r in rows)
+    cost = sum((r["cost"] for r in rows if r["cost"] is not None), Decimal(0))
+    alt = sum((r["alt_cost"] for r in rows if r["alt_cost"] is not None), Decimal(0))
+    saving = cost - alt
+    models = ", ".join(f"{r['model']}{' → ' + r['alt'] if r.get('alt') else ''} ({int(r['events']):,})" for r in rows)
+    return {
+        "rule": rule,
+        "description": description,
+        "events": events,
+        "detail": f"{unit}: {models}" if rows else "",
+        "cost_usd": cost,
+        "repriced_usd": alt,
+        "saving_usd": saving,
+        "saving_usd_month": (saving * 30 / days).quantize(MICRO),
+    }
+
+
+def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
+    """Rows (best first): ``rule``, ``description``, ``events``, ``detail``, ``cost_usd`` (of the
+    covered events), ``repriced_usd``, ``saving_usd`` (in the range) and ``saving_usd_month``
+    (Decimal, × 30 / days). Rules with nothing to save are left out."""
+    from usagectl.store import reports as q
+    from usagectl.store import series as sq
+    from usagectl.store.connection import connect
+
+    tz = effective_timezone(req.tz, ctx.config)
+    yesterday = local_today(tz, _now(req)) - timedelta(days=1)
+    flt = build_filters(ctx, req, default=(yesterday - timedelta(days=DEFAULT_DAYS - 1), yesterday))
+    days = (flt.until - flt.since).days + 1
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        found = [
+            _opportunity(
+                "model-selection",
+                f"Simple requests (input ≤ {SIMPLE_MAX_INPUT:,}, output ≤ {SIMPLE_MAX_OUTPUT:,} tokens) on an "
+                "expensive model: use the cheaper model of the same provider",
+                sq.reprice_model(con, flt, CHEAPER_MODEL, SIMPLE_MAX_INPUT, SIMPLE_MAX_OUTPUT),
+                days,
+                "requests",
+            ),
+            _opportunity(
+                "batching",
+                "Non-interactive work at the standard tier: send it through the batch API",
+                sq.reprice_batch(con, flt, NON_INTERACTIVE_PLATFORMS, INTERACTIVE_FEATURES),
+                days,
+                "requests",
+            ),
+            _opportunity(
+                "prompt-caching",
+                f"Chats re-sending ≥ {CACHE_MIN_INPUT:,} input tokens with under {CACHE_MAX_READ_PCT} % cache reads: "
+                "cache the repeated context",
+                sq.reprice_caching(con, flt, CACHE_MIN_INPUT, CACHE_MAX_READ_PCT, CACHE_MIN_REQUESTS),
+                days,
+                "requests",
+            ),
+            _opportunity(
+                "context-management",
+                f"Long chats whose context keeps growing (to ≥ {CONTEXT_MIN_PEAK:,} tokens): summarise the history "
+                f"to {CONTEXT_CAP:,} tokens",
+                sq.reprice_context(con, flt, CONTEXT_MIN_REQUESTS, CONTEXT_MIN_PEAK, CONTEXT_GROWTH, CONTEXT_CAP),
+                days,
+                "requests",
+            ),
+            _opportunity(
+                "file-summary",
+                f"Large files (≥ {FILE_MIN_TOKENS:,} tokens) re-read in ≥ {FILE_MIN_CHATS} chats: summarise once",
+                sq.reprice_files(con, flt, FILE_MIN_TOKENS, FILE_MIN_CHATS, FILE_SUMMARY_DIV),
+                days,
+                "re-reads",
+            ),
+        ]
+    rows = sorted((r for r in found if r["saving_usd"] > 0), key=lambda r: (-r["saving_usd_month"], r["rule"]))
+    total = sum((r["saving_usd_month"] for r in rows), Decimal(0))
+    return Report(
+        name="optimize",
+        title=f"Optimization opportunities {flt.since} – {flt.until} ({tz})",
+        filters=flt.as_dict(),
+        columns=(
+            Column("rule", "Rule"),
+            Column("description", "Opportunity"),
+            Column("events", "Events", "int"),
+            Column("detail", "Detail", in_table=False),
+            Column("cost_usd", "Cost now", "money"),
+            Column("repriced_usd", "Repriced", "money", in_table=False),
+            Column("saving_usd", "Saving in range", "money", in_table=False),
+            Column("saving_usd_month", "Saving / month", "money"),
+        ),
+        rows=tuple(rows),
+        totals={"opportunities": len(rows), "saving_usd_month": total},
+        notes=(
+            f"Each saving reprices the covered events with the price tables; $/month = saving × 30 / {days} days. "
+            "Rules overlap (one request may be covered by several): do not add them up blindly.",
+            "Unpriced usage is never covered (it has no price to save from).",
+        ),
+    )
