@@ -219,3 +219,66 @@ def test_files_read_in_chunks_keep_their_lines(db_path: Path, monkeypatch: pytes
     s = _import(db_path, DATA)
     assert (s["records"], s["imported"], s["duplicates"], s["rejected"]) == (18, 7, 7, 4)
     assert [r[0] for r in _q(db_path, "SELECT line FROM rejects ORDER BY line")] == [10, 11, 12, 16]
+
+
+def test_files_lists_what_rglob_lists(tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    (root / "p" / "sub").mkdir(parents=True)
+    (root / "p" / "a.jsonl").write_text("{}\n")
+    (root / "p" / "sub" / ".hidden.jsonl").write_text("{}\n")
+    (root / "p" / "b.json").write_text("{}\n")
+    (root / "p" / "dir.jsonl").mkdir()
+    (root / "p" / "link.jsonl").symlink_to(root / "p" / "a.jsonl")
+    (root / "p" / "dangling.jsonl").symlink_to(root / "missing.jsonl")
+    (root / "p-q.jsonl").write_text("{}\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "c.jsonl").write_text("{}\n")
+    (root / "linked-dir").symlink_to(outside)  # a symlinked directory is not entered
+    (root / "loop.jsonl").symlink_to(root / "loop.jsonl")  # a symlink loop is not a file
+    got = IMPORTER.files(root)
+    assert got == sorted(p for p in root.rglob("*.jsonl") if p.is_file())
+    # by hand: files only (the dangling link and the directory named *.jsonl are not), sorted
+    # as paths (part by part: "p" < "p-q.jsonl", so p/... comes first)
+    assert [p.relative_to(root).as_posix() for p in got] == [
+        "p/a.jsonl",
+        "p/link.jsonl",
+        "p/sub/.hidden.jsonl",
+        "p-q.jsonl",
+    ]
+
+
+def test_resolve_stat_is_resolve_and_stat(tmp_path: Path) -> None:
+    from usagectl.services.imports import _resolve_stat
+
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    (real_dir / "a.jsonl").write_text("{}\n")
+    (tmp_path / "alias").symlink_to(real_dir)
+    (real_dir / "l.jsonl").symlink_to(real_dir / "a.jsonl")
+    cache: dict[Path, Path] = {}
+    for p in (tmp_path / "alias" / "a.jsonl", tmp_path / "alias" / "l.jsonl", real_dir / "a.jsonl"):
+        real, st = _resolve_stat(p, cache)
+        assert real == p.resolve() == real_dir / "a.jsonl"
+        assert (st.st_size, st.st_mtime_ns) == (p.stat().st_size, p.stat().st_mtime_ns)
+    with pytest.raises(OSError):
+        _resolve_stat(tmp_path / "missing.jsonl", cache)
+
+
+def test_scan_ranges_split_the_bytes_evenly(tmp_path: Path) -> None:
+    from usagectl.store.stagers.claude_code import _split
+
+    paths = []
+    for i, size in enumerate([10, 10, 10, 30, 40]):  # 100 bytes
+        p = tmp_path / f"{i}.jsonl"
+        p.write_bytes(b"x" * size)
+        paths.append(str(p))
+    # by hand: two ranges, cut where the running total first reaches 50 (10+10+10+30 = 60)
+    assert _split(paths, 2) == [(0, 4), (4, 5)]
+    assert _split(paths, 1) == [(0, 5)]
+    # three: totals 10, 20, 30, 60, 100 -> cuts at >= 33.3 (after 60) and >= 66.7 (after 100,
+    # which is the end, so the last range holds the rest)
+    assert _split(paths, 3) == [(0, 4), (4, 5)]
+    assert _split(paths[:1], 2) == [(0, 1)]
+    # an unreadable file counts 0 bytes (the scan reports it); the cut would fall at the end
+    assert _split([str(tmp_path / "missing.jsonl"), *paths[:1]], 2) == [(0, 2)]

@@ -13,7 +13,7 @@ Dedup (conflict rule ``max-usage``): ``event_id = "claude-code:<message.id>:<req
 block, partial streaming lines first, copies in resumed sessions) collapse to the copy with
 the largest usage; a message without an id is keyed by a hash of its content. A sidechain
 line (``isSidechain``) whose ``message.id`` a main-chain line also has is a replay (dup #4)
-and is removed after the insert (``drop_sidechain_replays``), whichever file came first.
+and is kept out (``sidechain_replays``, just before the insert), whichever file came first.
 
 Speed: imports read whole trees with DuckDB (``stager``, many files in one transaction, see
 ``usagectl.services.imports``); ``read`` is the same mapping in Python, used to explain the
@@ -185,7 +185,8 @@ class ClaudeCodeImporter:
     conflict: ConflictRule = "max-usage"
     sniff_order = 20
     stager = "usagectl.store.stagers.claude_code:stage"
-    after_insert = "usagectl.store.stagers.claude_code:drop_sidechain_replays"
+    before_insert = "usagectl.store.stagers.claude_code:sidechain_replays"
+    prechecked = True  # the stager validates and types its rows itself (ingest's ``prechecked``)
     batch_files = True  # a directory is imported as one batch (one transaction)
 
     def sniff(self, path: Path, head: bytes) -> bool:
@@ -208,7 +209,27 @@ class ClaudeCodeImporter:
             return False
 
     def files(self, root: Path) -> list[Path]:
-        return sorted(p for p in root.rglob("*.jsonl") if p.is_file())
+        """``sorted(p for p in root.rglob("*.jsonl") if p.is_file())``, from ``os.scandir``'s
+        cached entry types (no ``stat`` per file): directories are entered unless they are
+        symlinks, unreadable ones are skipped, as ``rglob`` does."""
+        out: list[Path] = []
+        todo = [root]
+        while todo:
+            folder = todo.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = list(it)
+            except PermissionError:
+                continue
+            for entry in entries:
+                try:  # a symlink loop or an unreadable target is not a file (as Path.is_file says)
+                    if entry.name.endswith(".jsonl") and entry.is_file():
+                        out.append(folder / entry.name)
+                    if entry.is_dir() and not entry.is_symlink():
+                        todo.append(folder / entry.name)
+                except OSError:
+                    continue
+        return sorted(out)
 
     def read(self, path: Path) -> Iterator[Record]:
         project = project_of(path.resolve())

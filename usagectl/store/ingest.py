@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -325,15 +325,21 @@ _TS_VALUE = (
 )
 
 
-def _validation_select(default_source: str, fi_sql: str = "0::BIGINT") -> str:
+def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, list[str]]:
+    """(reason SQL, value SQLs) validating the text columns ``cols`` of a staged row (the
+    others are absent: an absent column never has a reason, see ``_absent_value``)."""
     reasons: list[str] = []
     values: list[str] = []
+    fast: list[str] = []
     for c, kind in EVENT_COLUMNS:
+        if c not in cols:
+            continue
         q = _q(c)
         if kind == "int":
             r, v = _int_checks(c)
             reasons.append(r)
             values.append(f"{v} AS {q}")
+            fast.append(_int_fast_ok(c))
         elif kind == "ts":
             reasons.append(
                 "CASE WHEN ts IS NULL OR trim(ts) = '' THEN 'missing ts' "
@@ -372,29 +378,67 @@ def _validation_select(default_source: str, fi_sql: str = "0::BIGINT") -> str:
             values.append(f"coalesce(nullif(source, ''), {_lit(default_source)}) AS source")
         else:
             values.append(f"nullif({q}, '') AS {q}")
-    reasons.append(
-        "CASE WHEN regexp_full_match(coalesce(reasoning_tokens, '0'), '[0-9]+(\\.0*)?') "
-        "AND regexp_full_match(coalesce(output_tokens, '0'), '[0-9]+(\\.0*)?') "
-        "AND TRY_CAST(regexp_extract(coalesce(reasoning_tokens,'0'), '[0-9]+') AS BIGINT) "
-        "> TRY_CAST(regexp_extract(coalesce(output_tokens,'0'), '[0-9]+') AS BIGINT) "
-        "THEN 'reasoning_tokens exceeds output_tokens (reasoning is part of output)' END"
-    )
-    fast_ok = " AND ".join(
-        [_int_fast_ok(c) for c, k in EVENT_COLUMNS if k == "int"]
-        + [
-            "TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01'",
+    if "reasoning_tokens" in cols:  # absent: 0, never more than the output
+        reasons.append(
+            "CASE WHEN regexp_full_match(coalesce(reasoning_tokens, '0'), '[0-9]+(\\.0*)?') "
+            "AND regexp_full_match(coalesce(output_tokens, '0'), '[0-9]+(\\.0*)?') "
+            "AND TRY_CAST(regexp_extract(coalesce(reasoning_tokens,'0'), '[0-9]+') AS BIGINT) "
+            "> TRY_CAST(regexp_extract(coalesce(output_tokens,'0'), '[0-9]+') AS BIGINT) "
+            "THEN 'reasoning_tokens exceeds output_tokens (reasoning is part of output)' END"
+        )
+    for c, check in (
+        ("ts", "TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01'"),
+        (
+            "reported_cost_usd",
             "(reported_cost_usd IS NULL OR TRY_CAST(reported_cost_usd AS DECIMAL(38,12)) IS NOT NULL)",
-            "(extra IS NULL OR json_valid(extra))",
-            "(status IS NULL OR status IN ('success', 'error'))",
+        ),
+        ("extra", "(extra IS NULL OR json_valid(extra))"),
+        ("status", "(status IS NULL OR status IN ('success', 'error'))"),
+        (
+            "reasoning_tokens",
             "coalesce(TRY_CAST(reasoning_tokens AS UBIGINT), 0) <= coalesce(TRY_CAST(output_tokens AS UBIGINT), 0)",
-        ]
-    )
+        ),
+    ):
+        if c in cols:
+            fast.append(check)
     # the cheap test clears almost every row; only the others get the detailed reasons
     reason_sql = (
-        f"CASE WHEN _problem IS NOT NULL THEN _problem WHEN {fast_ok} THEN NULL "
-        f"ELSE nullif(concat_ws('; ', {', '.join(reasons)}), '') END"
+        f"CASE WHEN _problem IS NOT NULL THEN _problem WHEN {' AND '.join(fast) or 'true'} THEN NULL "
+        f"ELSE nullif(concat_ws('; ', {', '.join(reasons) or 'NULL'}), '') END"
     )
+    return reason_sql, values
+
+
+def _validation_select(default_source: str, fi_sql: str = "0::BIGINT") -> str:
+    reason_sql, values = _validation_parts(default_source, EVENT_COLUMN_NAMES)
     return f"SELECT _rec, _line, _raw, {reason_sql} AS _reason, {', '.join(values)}, {fi_sql} AS _fi FROM _stage"
+
+
+def checked_select(default_source: str, text_cols: Collection[str], typed: Mapping[str, str], from_sql: str) -> str:
+    """The SELECT a self-validating stager (``prechecked``) makes ``_checked`` from: ``from_sql``
+    gives ``_rec``, ``_fi``, ``_problem`` and the canonical columns ``text_cols`` as text, which
+    get exactly the checks and conversions of the generic path; ``typed`` maps further
+    canonical columns to SQL of their final type that the stager vouches for (constants, JSON
+    it built itself). Columns in neither are absent (``_absent_value``) and not stored."""
+    assert "ts" in text_cols and "extra" not in text_cols and not set(text_cols) & set(typed)
+    reason_sql, values = _validation_parts(default_source, text_cols)
+    values += [f"{sql} AS {_q(c)}" for c, sql in typed.items()]
+    return (
+        f"SELECT _rec, NULL::BIGINT AS _line, NULL::VARCHAR AS _raw, {reason_sql} AS _reason, "
+        f"{', '.join(values)}, _fi FROM ({from_sql})"
+    )
+
+
+def _absent_value(c: str, default_source: str) -> str:
+    """What the generic validation makes of a column that was not staged (NULL text)."""
+    kind = _KINDS[c]
+    if kind == "int":
+        return "1::BIGINT" if c == "requests" else "0::BIGINT" if c in ZERO_DEFAULT_INTS else "NULL::BIGINT"
+    if c == "source":
+        return _lit(default_source)
+    if c == "service_tier":
+        return "'standard'"
+    return {"ts": "NULL::TIMESTAMPTZ", "money": "NULL::DECIMAL(38,12)", "json": "NULL::JSON"}.get(kind, "NULL::VARCHAR")
 
 
 _ID_PARTS = (
@@ -414,6 +458,13 @@ def _event_id_sql() -> str:
 
 
 # ---------------------------------------------------------------- the transaction
+
+# A hook run just before the INSERT of new rows, for rules the conflict rule cannot see. It
+# reads the view ``_new`` (the rows about to be inserted: every canonical column, ``_rid``,
+# ``_fi``, ``batch_id``), creates TEMP TABLE ``_skip(_rid)`` (new rows to leave out: they count
+# as duplicates of a stored copy) and TEMP TABLE ``_drop_stored(event_id)`` (stored rows of
+# earlier imports to delete), and returns {batch_id: stored rows that batch replaced}.
+BeforeInsert = Callable[["duckdb.DuckDBPyConnection", list[int]], dict[int, int]]
 
 # What a rejected record's location is: (line, raw text), or (line, raw text, reason) when the
 # importer can say better why the line failed; a reason of "" means "not a record after all"
@@ -449,7 +500,8 @@ def import_staged_files(
     locate_rejects: Callable[[int, set[int]], Located] | None = None,
     default_source: str = "jsonl",
     conflict: str = "keep",
-    after_insert: Callable[[duckdb.DuckDBPyConnection, list[int]], tuple[dict[int, int], dict[int, int]]] | None = None,
+    before_insert: BeforeInsert | None = None,
+    prechecked: bool = False,
 ) -> tuple[list[BatchCounts], list[str]]:
     """Stage, validate and commit MANY files in ONE transaction (one ``import_batches`` row
     per file, so counts stay per file and an unchanged file is found by its own fingerprint).
@@ -457,10 +509,14 @@ def import_staged_files(
     A stager of several files adds a column ``_fi`` (0-based index into ``infos``) and numbers
     ``_rec`` within each file; rejects then name their own file, line and record. A stager
     without ``_fi`` stages one file (``infos[0]``). ``locate_rejects(fi, recs)`` is called
-    only for files that have rejected records. ``after_insert(con, batch_ids)`` may remove
-    events the conflict rule cannot see (Claude Code sidechain replays) and returns
-    ({batch_id: removed rows of that batch}, {batch_id: stored rows of earlier batches it
-    replaced}). Everything rolls back on any failure."""
+    only for files that have rejected records. ``before_insert(con, batch_ids)`` may keep rows
+    out that the conflict rule cannot see (Claude Code sidechain replays): see
+    ``BeforeInsert``. Everything rolls back on any failure.
+
+    ``prechecked``: the stager validates its rows itself and creates TABLE ``_checked``
+    directly (``_rec, _line, _raw, _reason``, the canonical columns it fills, typed, and
+    ``_fi``; see ``checked_select``), saving the generic text-validation copy of every row.
+    Columns it leaves out take the values the generic path gives a missing field."""
     assert conflict in CONFLICT_RULES, conflict
     assert infos
     con.execute("BEGIN TRANSACTION")
@@ -484,20 +540,31 @@ def import_staged_files(
         )
         try:
             unknown = stage(con)
-            staged_cols = {d[0] for d in con.execute("SELECT * FROM _stage LIMIT 0").description or []}
+            staged = "_checked" if prechecked else "_stage"
+            staged_cols = {d[0] for d in con.execute(f"SELECT * FROM {staged} LIMIT 0").description or []}
         except duckdb_error() as exc:
             what = infos[0].path if len(infos) == 1 else f"{infos[0].path} (and {len(infos) - 1} more files)"
             raise InputError(f"{what}: cannot be read as {default_source}: {str(exc).splitlines()[0]}") from exc
-        fi_sql = "_fi" if "_fi" in staged_cols else "0::BIGINT"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_validation_select(default_source, fi_sql)}")
-        # rowids inside a transaction start at an offset: number from the first one
-        con.execute("UPDATE _checked SET _rec = rowid - (SELECT min(rowid) FROM _checked) + 1 WHERE _rec IS NULL")
+        if not prechecked:
+            fi_sql = "_fi" if "_fi" in staged_cols else "0::BIGINT"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_validation_select(default_source, fi_sql)}")
+            # rowids inside a transaction start at an offset: number from the first one
+            con.execute("UPDATE _checked SET _rec = rowid - (SELECT min(rowid) FROM _checked) + 1 WHERE _rec IS NULL")
+        # every canonical column of _checked, or the value a missing field gets
+        full = {c: _q(c) if c in staged_cols else _absent_value(c, default_source) for c in EVENT_COLUMN_NAMES}
         _locate(con, locate_rejects)
         con.execute("UPDATE _checked SET _reason = 'not a JSON object' WHERE _reason = 'unparseable'")
         # any rejected record still without raw text gets its staged fields as JSON
         raw_json = "json_object(" + ", ".join(f"{_lit(c)}, s.{_q(c)}" for c in EVENT_COLUMN_NAMES) + ")::VARCHAR"
         missing_raw = con.execute("SELECT count(*) FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchone()
-        if missing_raw and missing_raw[0]:
+        if missing_raw and missing_raw[0] and prechecked:  # no text stage: the stored fields as JSON
+            present = [c for c in EVENT_COLUMN_NAMES if c in staged_cols]
+            con.execute(
+                "UPDATE _checked SET _raw = json_object("
+                + ", ".join(f"{_lit(c)}, {_q(c)}::VARCHAR" for c in present)
+                + ")::VARCHAR WHERE _reason IS NOT NULL AND _raw IS NULL"
+            )
+        elif missing_raw and missing_raw[0]:
             fi_s = "s._fi" if "_fi" in staged_cols else "0"
             con.execute(
                 f"UPDATE _checked SET _raw = {raw_json} FROM _stage s "
@@ -506,10 +573,11 @@ def import_staged_files(
             )
 
         # models: resolve each distinct raw name once
+        raw_sql = f"coalesce({full['model_raw']}, {full['model']})"
         raws = [
             r[0]
             for r in con.execute(
-                "SELECT DISTINCT coalesce(model_raw, model) FROM _checked WHERE _reason IS NULL AND coalesce(model_raw, model) IS NOT NULL"
+                f"SELECT DISTINCT {raw_sql} FROM _checked WHERE _reason IS NULL AND {raw_sql} IS NOT NULL"
             ).fetchall()
         ]
         mapping = resolve_models(raws)
@@ -540,21 +608,20 @@ def import_staged_files(
                 else:
                     select_cols.append(f"v.{_q(c)}")
             # a view: the valid rows are read once, by the INSERT below
+            checked = "_checked"
+            if any(c not in staged_cols for c in cols):  # prechecked: the missing columns' values
+                checked = (
+                    "(SELECT "
+                    + ", ".join(f"{full[c]} AS {_q(c)}" for c in cols)
+                    + ", _reason, _rec, _fi, rowid AS _rid "
+                    "FROM _checked)"
+                )
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW _valid AS SELECT coalesce(nullif(event_id, ''), {_event_id_sql()}) AS event_id, "
                 + ", ".join(f"{_q(c)}" for c in cols if c != "event_id")
-                + ", _rec, _fi, rowid AS _rid FROM _checked WHERE _reason IS NULL"
+                + f", _rec, _fi, {'_rid' if checked != '_checked' else 'rowid AS _rid'} FROM {checked} WHERE _reason IS NULL"
             )
-            per_file = _insert_events(con, ids, cols, select_cols, conflict)
-            if after_insert is not None:
-                removed, removed_earlier = after_insert(con, ids)
-                for i, b in enumerate(ids):
-                    f = per_file[i]
-                    # a removed row of this batch added nothing: a duplicate of a stored copy
-                    f[0] -= removed.get(b, 0)
-                    f[2] += removed.get(b, 0)
-                    f[3] += removed_earlier.get(b, 0)
-                    f[0] -= removed_earlier.get(b, 0)
+            per_file = _insert_events(con, ids, cols, select_cols, conflict, before_insert)
         finally:
             con.execute("DROP TABLE IF EXISTS _model_map")
         stats = {
@@ -646,10 +713,16 @@ _USAGE = "(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_writ
 
 
 def _insert_events(
-    con: duckdb.DuckDBPyConnection, ids: list[int], cols: list[str], select_cols: list[str], conflict: str
+    con: duckdb.DuckDBPyConnection,
+    ids: list[int],
+    cols: list[str],
+    select_cols: list[str],
+    conflict: str,
+    before_insert: BeforeInsert | None = None,
 ) -> list[list[int]]:
     """Insert the valid rows by the conflict rule; per file [imported, dup_in_file, dup_stored, replaced]
-    (dup_in_file: lost to another copy in this batch; dup_stored: a stored copy stays)."""
+    (dup_in_file: lost to another copy in this batch; dup_stored: a stored copy stays, or the
+    ``before_insert`` hook kept the row out; replaced: stored rows this file's rows replaced)."""
     single = len(ids) == 1
     batch_sql = "?" if single else "f.batch_id"
     params: list[Any] = [ids[0]] if single else []
@@ -666,7 +739,7 @@ def _insert_events(
     # record numbers are fixed in _checked; the inserts may run in parallel
     con.execute("SET preserve_insertion_order = false")
     try:
-        if conflict == "keep" and single:
+        if conflict == "keep" and single and before_insert is None:
             distinct = int(con.execute("SELECT count(DISTINCT event_id) FROM _valid").fetchone()[0])  # type: ignore[index]
             res = con.execute(
                 insert
@@ -704,13 +777,24 @@ def _insert_events(
         }
         if replaced:
             con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM _stale)")
-        con.execute(
-            insert
-            + "FROM _dedup v "
-            + joins
-            + "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)",
-            params,
-        )
+        new = "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)"
+        earlier: dict[int, int] = {}
+        if before_insert is not None:
+            # decided before the INSERT: deleting rows appended in this transaction makes
+            # DuckDB rewrite them all at COMMIT (~5 s for 1M rows)
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW _new AS SELECT v.*, f.batch_id FROM _dedup v JOIN _files f ON f.fi = v._fi {new}"
+            )
+            earlier = before_insert(con, ids)
+            new += " AND NOT EXISTS (SELECT 1 FROM _skip k WHERE k._rid = v._rid)"
+        con.execute(insert + "FROM _dedup v " + joins + new, params)
+        if before_insert is not None:
+            con.execute(
+                "DELETE FROM events WHERE batch_id < ? AND event_id IN (SELECT event_id FROM _drop_stored)", [ids[0]]
+            )
+            for t in ("_skip", "_drop_stored"):
+                con.execute(f"DROP TABLE {t}")
+            con.execute("DROP VIEW _new")
         lost = {int(r[0]): int(r[1]) for r in con.execute("SELECT _fi, count(*) FROM _losers GROUP BY _fi").fetchall()}
         winners = {i: n - lost.get(i, 0) for i, n in valid.items()}
         written = {
@@ -725,6 +809,7 @@ def _insert_events(
         con.execute("DROP TABLE _stale")
         for i, b in enumerate(ids):
             w, n, d, r = written.get(b, 0), valid.get(i, 0), winners.get(i, 0), replaced.get(i, 0)
+            r += earlier.get(b, 0)
             out[i] = [w - r, n - d, d - w, r]
         return out
     finally:

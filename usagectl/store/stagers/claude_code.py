@@ -2,22 +2,31 @@
 
 ``stage(con, paths)`` reads every line of every file ONCE with ``read_ndjson_objects`` (one
 row per non-blank line, a malformed line as a NULL row, ``file_index`` telling the files
-apart) and keeps, in file order, one row per line in ``_stage_lines``: so a row's position in
-its file is its record number (non-blank lines, as
+apart) and keeps, in file order, one row per line in the scan tables (``_scan``: one ordered
+table per range of files, read in parallel): so a row's position in its file is its record
+number (non-blank lines, as
 ``usagectl.importers.canonical.locate_jsonl_records`` counts them). Only lines whose text
 contains ``"usage"`` are parsed further: one ``json_extract_string`` with a list of paths
 parses such a line once and returns every field usagectl keeps (half the lines are user
-lines; they cost the scan and nothing else). ``_stage`` (the text schema of
-``usagectl.store.ingest``) keeps the usage lines and the malformed ones, with ``_fi`` (index
-into ``paths``) and ``_rec`` (record number in that file); the line numbers and raw text of
-the few rejected rows are looked up afterwards by the importer's ``locate``.
+lines; they cost the scan and nothing else). The two object-valued fields (``usage``,
+``usage.cache_creation``) are only tested for presence, so the stored list holds '' for them:
+it is then small enough to stay in memory under the import's memory limit.
+
+From ``_stage_lines`` one unordered copy makes ``_checked`` directly (ingest's ``prechecked``
+contract): the usage lines and the malformed ones, with ``_fi`` (index into ``paths``),
+``_rec`` (record number in that file), the canonical columns this format fills, validated by
+ingest's own checks (``checked_select``: the same reasons and values as the generic text
+path) and typed, and ``extra`` built as JSON. The line numbers and raw text of the few
+rejected rows are looked up afterwards by the importer's ``locate``.
 
 Why not ``read_ndjson`` with nested ``columns``: on duckdb 2.0.1 it slows down more than
 linearly with the number of files (8k files took 3.5x the time of 4k); the object reader
-counts the 12k files of a 1M-record tree in ~2.5 s here. What remains costly is keeping the
-rows in file order (the price of record numbers without a window: an unordered copy of the
-same rows takes about half the time). A key spelled with escapes (``"\\u0075sage"``) is not
-found by the string search; Claude Code never writes one.
+counts the 12k files of a 1M-record tree in ~2.5 s here; ``read_ndjson`` with the fields
+typed costs about twice the CPU of this scan plus ``json_extract_string``. What remains
+costly is keeping the rows in file order (the price of record numbers: an unordered copy
+takes ~3 s less CPU on 1M records; ``WITH ORDINALITY`` numbers them in a single-threaded
+pipeline; see benchmarks/RESULTS-claude-code.md). A key spelled with escapes
+(``"\\u0075sage"``) is not found by the string search; Claude Code never writes one.
 
 Mapping (FORMATS.md section 3): input excludes cache; cache writes split 5m/1h from
 ``usage.cache_creation`` when present, else all of ``cache_creation_input_tokens`` at 5m;
@@ -29,6 +38,8 @@ model, usage). Skipped silently: lines without ``message.usage``, typed lines ot
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +51,7 @@ if TYPE_CHECKING:
 SOURCE = "claude-code"
 _PDIR = re.compile(r"[/\\]projects[/\\]([^/\\]+)[/\\]")
 CHUNK_FILES = 100_000  # files per scan (the object reader scales linearly: one scan)
+SCRATCH = "_usagectl_cc_scan"  # in-memory database holding the scan tables
 # (name, JSON path) of every field read from a usage line, in one json_extract_string call
 _PATHS = (
     ("type", "$.type"),
@@ -66,18 +78,16 @@ _PATHS = (
     ("u_ws", "$.message.usage.server_tool_use.web_search_requests"),
     ("u_speed", "$.message.usage.speed"),
 )
+_PRESENCE = ("usage", "u_cc")  # fields only tested for presence (IS NOT NULL)
 _KEEP = "(usage IS NOT NULL AND (type IS NULL OR type = 'assistant') AND coalesce(model, '') <> '<synthetic>')"
-# canonical columns (text), computed for kept rows only
-_FIELDS = {
+# canonical columns as text (validated by ingest's generic checks), for kept rows only
+_TEXT = {
     "event_id": (
         f"'{SOURCE}:' || CASE WHEN nullif(mid, '') IS NOT NULL THEN mid || ':' || coalesce(requestId, '') "
         "ELSE 'h:' || md5(concat_ws(chr(31), timestamp, sessionId, model, u_in, u_out, u_cr, u_ccin, u_c5, u_c1)) END"
     ),
     "ts": "timestamp",
-    "source": f"'{SOURCE}'",
-    "provider": "'anthropic'",
     "model_raw": "model",
-    "requests": "'1'",
     "input_tokens": "u_in",
     "cache_read_tokens": "u_cr",
     "cache_write_5m_tokens": "CASE WHEN u_cc IS NOT NULL THEN u_c5 ELSE u_ccin END",
@@ -85,13 +95,20 @@ _FIELDS = {
     "output_tokens": "u_out",
     "web_search_requests": "u_ws",
     "service_tier": "u_tier",
+    "project": "coalesce(pdir, nullif(regexp_extract(cwd, '([^/\\\\]+)[/\\\\]*$', 1), ''))",
     "session_id": "sessionId",
     "message_id": "mid",
     "reported_cost_usd": "costUSD",
+}
+# columns of their final type: constants, and ``extra`` built as JSON here (valid by construction)
+_TYPED = {
+    "source": f"'{SOURCE}'",
+    "provider": "'anthropic'",
+    "requests": "1::BIGINT",
     "extra": (
         "json_merge_patch('{}', json_object('requestId', requestId, 'uuid', uuid, 'version', version, "
         "'gitBranch', gitBranch, 'isSidechain', TRY_CAST(isSidechain AS BOOLEAN), 'cwd', cwd, "
-        "'speed', u_speed))::VARCHAR"
+        "'speed', u_speed))"
     ),
 }
 _PROBLEM = (
@@ -107,9 +124,10 @@ def _project_dir(path: str) -> str | None:
 
 
 def stage(con: duckdb.DuckDBPyConnection, path_or_paths: Path | str | Sequence[Path | str]) -> list[str]:
-    """Create ``_stage`` (ingest's text schema plus ``_fi``) over one file or many; returns []
-    (no unknown columns: everything not mapped is simply not read)."""
-    from usagectl.models import EVENT_COLUMN_NAMES
+    """Create TABLE ``_checked`` (ingest's ``prechecked`` contract: validated, typed, only the
+    columns this format fills) over one file or many; returns [] (no unknown columns:
+    everything not mapped is simply not read)."""
+    from usagectl.store.ingest import checked_select
     from usagectl.store.tables import load_temp_table
 
     paths = [str(path_or_paths)] if isinstance(path_or_paths, (str, Path)) else [str(p) for p in path_or_paths]
@@ -118,81 +136,157 @@ def stage(con: duckdb.DuckDBPyConnection, path_or_paths: Path | str | Sequence[P
     # line is malformed (NULL) or not an object, and for a line whose text contains "usage"
     # (a string search, no parsing) the list of fields, from one parse of the line
     obj = "starts_with(ltrim(left(json::VARCHAR, 64)), '{')"
+    # the object-valued fields (usage, usage.cache_creation) are only tested for presence:
+    # replaced by '' in the stored list, which is then about half as large (no spilling)
+    slim = ", ".join(
+        f"CASE WHEN v[{i}] IS NOT NULL THEN '' END" if name in _PRESENCE else f"v[{i}]"
+        for i, (name, _) in enumerate(_PATHS, 1)
+    )
     select = (
+        f"SELECT _fi, _bad, CASE WHEN v IS NOT NULL THEN [{slim}] END AS v FROM ("
         f"SELECT file_index + $offset AS _fi, json IS NULL OR NOT {obj} AS _bad, "
         f"CASE WHEN contains(json::VARCHAR, '\"usage\"') AND {obj} THEN json_extract_string(json, {plist}) END AS v "
-        "FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = 16777216)"
+        "FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = 16777216))"
     )
-    for start in range(0, len(paths), CHUNK_FILES):
-        params = {"files": paths[start : start + CHUNK_FILES], "offset": start}
-        if start == 0:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_lines AS {select}", params)
-        else:
-            con.execute(f"INSERT INTO _stage_lines {select}", params)
+    tables = _scan(con, select, paths)
     load_temp_table(con, "_cc_files", [("fi", "BIGINT"), ("pdir", "VARCHAR")],
                     [(i, _project_dir(p)) for i, p in enumerate(paths)])  # fmt: skip
     fields = ", ".join(f"l.v[{i}] AS {name}" for i, (name, _) in enumerate(_PATHS, 1))
-    cols = []
-    for c in EVENT_COLUMN_NAMES:
-        if c == "project":
-            cols.append(
-                "CASE WHEN _keep THEN coalesce(pdir, nullif(regexp_extract(cwd, '([^/\\\\]+)[/\\\\]*$', 1), '')) END "
-                "AS project"
-            )
-        elif c in _FIELDS:
-            cols.append(f"CASE WHEN _keep THEN {_FIELDS[c]} END AS {c}")
-        else:
-            cols.append(f"NULL::VARCHAR AS {c}")
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW _stage AS SELECT _rec, NULL::BIGINT AS _line, NULL::VARCHAR AS _raw, "
-        f"CASE WHEN _keep THEN {_PROBLEM} END AS _problem, " + ", ".join(cols) + ", NULL::VARCHAR AS _unknown, _fi "
-        f"FROM (SELECT *, _bad OR coalesce({_KEEP}, false) AS _keep FROM (SELECT l.rowid - s.first + 1 AS _rec, "
-        f"l._fi, l._bad, f.pdir, {fields} FROM _stage_lines l "
-        "JOIN (SELECT _fi, min(rowid) AS first FROM _stage_lines GROUP BY _fi) s ON s._fi = l._fi "
-        "JOIN _cc_files f ON f.fi = l._fi WHERE l._bad OR l.v IS NOT NULL)) WHERE _keep"
+    lines = " UNION ALL ".join(  # a row's record number: its rowid from its file's first one
+        f"SELECT l.rowid - s.first + 1 AS _rec, l._fi, l._bad, f.pdir, {fields} FROM {t} l "
+        f"JOIN (SELECT _fi, min(rowid) AS first FROM {t} GROUP BY _fi) s ON s._fi = l._fi "
+        "JOIN _cc_files f ON f.fi = l._fi WHERE l._bad OR l.v IS NOT NULL"
+        for t in tables
     )
+    rows = (
+        f"SELECT _rec, _fi, {_PROBLEM} AS _problem, "
+        + ", ".join(f"{sql} AS {c}" for c, sql in _TEXT.items())
+        + ", "
+        + ", ".join(f"{sql} AS _t_{c}" for c, sql in _TYPED.items())
+        + f" FROM ({lines}) WHERE _bad OR coalesce({_KEEP}, false)"
+    )
+    typed = {c: f"_t_{c}" for c in _TYPED}
+    # every row carries its own file and record number: the copy need not keep the order
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_select(SOURCE, list(_TEXT), typed, rows)}")
+    finally:
+        con.execute("SET preserve_insertion_order = true")
+        _drop(con, tables)
+    con.execute("DROP TABLE _cc_files")
     return []
 
 
-def drop_sidechain_replays(
-    con: duckdb.DuckDBPyConnection, batch_ids: list[int]
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Remove sidechain copies of messages a main-chain line also holds (FORMATS.md dup #4:
+def _split(paths: list[str], n: int) -> list[tuple[int, int]]:
+    """``n`` contiguous ranges of ``paths`` of about the same number of bytes (at least one file each)."""
+    sizes = []
+    for p in paths:
+        try:
+            sizes.append(os.path.getsize(p))
+        except OSError:
+            sizes.append(0)
+    total, acc, bounds = sum(sizes) or 1, 0, [0]
+    for i, size in enumerate(sizes):
+        acc += size
+        if len(bounds) < n and acc * n >= total * len(bounds) and i + 1 < len(paths):
+            bounds.append(i + 1)
+    bounds.append(len(paths))
+    return list(itertools.pairwise(bounds))
+
+
+def _scan(con: duckdb.DuckDBPyConnection, select: str, paths: list[str]) -> list[str]:
+    """Run ``select`` over ``paths`` into ordered tables (file order: the rowid numbers the
+    lines), one per DuckDB thread: each range of files is read by ONE single-threaded query,
+    all at the same time on their own connections (DuckDB releases the GIL while a query
+    runs). A parallel query that keeps insertion order costs ~50 % more CPU than a serial one
+    (it merges many small ordered batches); this way the order is free and the cores still
+    all work. The tables live in an in-memory database shared with the caller's connection,
+    which reads them in its own transaction; returns their names."""
+    import threading
+
+    (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (1,)
+    ranges = _split(paths, max(1, min(int(threads), len(paths))))
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
+    tables = [f"{SCRATCH}.lines{i}" for i in range(len(ranges))]
+    errors: list[BaseException] = []
+
+    def run(table: str, lo: int, hi: int) -> None:
+        cur = con.cursor()
+        try:
+            for start in range(lo, hi, CHUNK_FILES):
+                params = {"files": paths[start : min(hi, start + CHUNK_FILES)], "offset": start}
+                verb = f"CREATE OR REPLACE TABLE {table} AS" if start == lo else f"INSERT INTO {table}"
+                cur.execute(f"{verb} {select}", params)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+        finally:
+            cur.close()
+
+    con.execute("SET threads = 1")
+    try:
+        workers = [threading.Thread(target=run, args=(t, lo, hi)) for t, (lo, hi) in zip(tables, ranges)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
+    if errors:
+        _drop(con, tables)
+        raise errors[0]
+    return tables
+
+
+def _drop(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """Drop scan tables (from their own connection: the caller's transaction writes elsewhere)."""
+    cur = con.cursor()
+    try:
+        for t in tables:
+            cur.execute(f"DROP TABLE IF EXISTS {t}")
+    finally:
+        cur.close()
+
+
+def sidechain_replays(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> dict[int, int]:
+    """Keep out sidechain copies of messages a main-chain line also holds (FORMATS.md dup #4:
     ``/btw`` and sub-agent files replay a parent message with the same ``message.id`` and a new
     ``requestId``, including its cache-read usage). The main-chain copy is kept whichever was
     imported first; a sidechain message with an id of its own counts as usual.
 
-    Returns ({batch: removed rows of that batch}, {batch: stored rows of earlier batches
-    removed because this batch brought their main-chain copy})."""
-    lo, hi = min(batch_ids), max(batch_ids)
+    ingest's ``before_insert`` hook: over the stored events and the rows about to be inserted
+    (``_new``), a sidechain row whose ``message_id`` has a main-chain row is a replay. New
+    replays go to ``_skip``, stored ones to ``_drop_stored``; returns {batch: stored rows
+    removed because this batch brought their main-chain copy}. Only message ids held by more
+    than one row are looked at (a replay needs two)."""
+    lo = min(batch_ids)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _cc_ids AS SELECT DISTINCT message_id FROM events "
-        "WHERE batch_id BETWEEN ? AND ? AND source = ? AND message_id IS NOT NULL",
-        [lo, hi, SOURCE],
+        "CREATE OR REPLACE TEMP TABLE _cc_ids AS SELECT message_id FROM (SELECT message_id, true AS fresh FROM _new "
+        "WHERE source = $s AND message_id IS NOT NULL UNION ALL SELECT message_id, false FROM events "
+        "WHERE source = $s AND message_id IS NOT NULL) GROUP BY message_id HAVING count(*) > 1 AND bool_or(fresh)",
+        {"s": SOURCE},
+    )
+    side = "coalesce(json_extract_string(extra, '$.isSidechain') = 'true', false) AS side"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _cc_pairs AS SELECT _rid, event_id, batch_id, message_id, {side} "
+        "FROM _new SEMI JOIN _cc_ids USING (message_id) WHERE source = $s "
+        f"UNION ALL SELECT NULL::BIGINT, event_id, batch_id, message_id, {side} "
+        "FROM events SEMI JOIN _cc_ids USING (message_id) WHERE source = $s",
+        {"s": SOURCE},
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _cc_pairs AS SELECT e.event_id, e.batch_id, e.message_id, "
-        "coalesce(json_extract_string(e.extra, '$.isSidechain') = 'true', false) AS side "
-        "FROM events e JOIN _cc_ids i ON i.message_id = e.message_id WHERE e.source = ?",
-        [SOURCE],
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _cc_drop AS SELECT s.event_id, s.batch_id, "
+        "CREATE OR REPLACE TEMP TABLE _cc_drop AS SELECT s._rid, s.event_id, s.batch_id, "
         "(SELECT max(m.batch_id) FROM _cc_pairs m WHERE NOT m.side AND m.message_id = s.message_id) AS by_batch "
         "FROM _cc_pairs s WHERE s.side AND EXISTS "
         "(SELECT 1 FROM _cc_pairs m WHERE NOT m.side AND m.message_id = s.message_id)"
     )
-    removed: dict[int, int] = {}
+    con.execute("CREATE OR REPLACE TEMP TABLE _skip AS SELECT _rid FROM _cc_drop WHERE _rid IS NOT NULL")
+    con.execute("CREATE OR REPLACE TEMP TABLE _drop_stored AS SELECT event_id FROM _cc_drop WHERE _rid IS NULL")
     earlier: dict[int, int] = {}
-    for event_batch, by_batch, n in con.execute(
-        "SELECT batch_id, by_batch, count(*) FROM _cc_drop GROUP BY ALL"
-    ).fetchall():
-        if lo <= event_batch <= hi:
-            removed[int(event_batch)] = removed.get(int(event_batch), 0) + int(n)
-        else:  # attributed to the file of this batch that brought the main-chain copy
-            b = int(by_batch) if by_batch is not None and lo <= by_batch <= hi else lo
-            earlier[b] = earlier.get(b, 0) + int(n)
-    con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM _cc_drop)")
+    for by_batch, n in con.execute(
+        "SELECT by_batch, count(*) FROM _cc_drop WHERE _rid IS NULL GROUP BY ALL"
+    ).fetchall():  # attributed to the file of this batch that brought the main-chain copy
+        b = int(by_batch) if by_batch is not None and by_batch >= lo else lo
+        earlier[b] = earlier.get(b, 0) + int(n)
     for t in ("_cc_ids", "_cc_pairs", "_cc_drop"):
         con.execute(f"DROP TABLE {t}")
-    return removed, earlier
+    return earlier
