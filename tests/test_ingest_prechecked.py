@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS
-from usagectl.store import ingest
+from usagectl.store import ingest, validation
 from usagectl.store.connection import connect
 
 # text values that exercise every branch of the generic checks (accepted, converted, rejected)
@@ -46,11 +46,11 @@ def test_checked_select_matches_the_generic_validation() -> None:
     con.execute("SET TimeZone = 'UTC'")
     rows = _staged_rows()
     _load_stage(con, rows)
-    generic = con.execute(ingest._validation_select("jsonl", "_fi") + " ORDER BY _rec").fetchall()
+    generic = con.execute(validation._validation_select("jsonl", "_fi") + " ORDER BY _rec").fetchall()
     text = ["event_id", "ts", "model_raw", "input_tokens", "output_tokens", "service_tier", "reported_cost_usd"]
     sub = "SELECT _rec, _fi, _problem, " + ", ".join(f'"{c}"' for c in text) + " FROM _stage"
     typed = {"source": "'jsonl'", "requests": "1::BIGINT"}
-    pre = con.execute(ingest.checked_select("jsonl", text, typed, sub) + " ORDER BY _rec").fetchall()
+    pre = con.execute(validation.checked_select("jsonl", text, typed, sub) + " ORDER BY _rec").fetchall()
     names = ["_rec", "_line", "_raw", "_reason", *EVENT_COLUMN_NAMES, "_fi"]
     pre_names = ["_rec", "_line", "_raw", "_reason", *text, *typed, "_fi"]
     assert len(generic) == len(pre) == len(rows)
@@ -71,16 +71,16 @@ def test_absent_columns_get_the_generic_values_of_a_missing_field() -> None:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     _load_stage(con, [{"ts": "2025-11-03T10:00:00Z"}])
-    row = con.execute(ingest._validation_select("claude-code", "_fi")).fetchone()
+    row = con.execute(validation._validation_select("claude-code", "_fi")).fetchone()
     assert row is not None
     got = dict(zip(["_rec", "_line", "_raw", "_reason", *EVENT_COLUMN_NAMES, "_fi"], row))
     for c, kind in EVENT_COLUMNS:
         if c == "ts":
             continue
-        (absent,) = con.execute(f"SELECT {ingest._absent_value(c, 'claude-code')}").fetchone()  # type: ignore[misc]
+        (absent,) = con.execute(f"SELECT {validation._absent_value(c, 'claude-code')}").fetchone()  # type: ignore[misc]
         assert absent == got[c], c
         if kind == "int":
-            assert con.execute(f"SELECT typeof({ingest._absent_value(c, 'x')})").fetchone() == ("BIGINT",)
+            assert con.execute(f"SELECT typeof({validation._absent_value(c, 'x')})").fetchone() == ("BIGINT",)
     # by hand: token buckets, reasoning and web searches default to 0, requests to 1
     assert (got["input_tokens"], got["reasoning_tokens"], got["requests"], got["latency_ms"]) == (0, 0, 1, None)
     assert (got["source"], got["service_tier"]) == ("claude-code", "standard")
@@ -96,7 +96,7 @@ def _prechecked_stage(rows: list[tuple[Any, ...]]) -> Any:
         text = ["event_id", "ts", "input_tokens", "output_tokens", "session_id"]
         typed = {"extra": "json_object('k', _rec)"}
         sub = "SELECT _rec, _fi, _problem, " + ", ".join(text) + " FROM _src"
-        con.execute(f"CREATE TEMP TABLE _checked AS {ingest.checked_select('toy', text, typed, sub)}")
+        con.execute(f"CREATE TEMP TABLE _checked AS {validation.checked_select('toy', text, typed, sub)}")
         return []
 
     return stage
@@ -173,7 +173,7 @@ def test_model_name_from_whichever_column_the_stager_filled(db_path: Path, tmp_p
     def stage(con: duckdb.DuckDBPyConnection) -> list[str]:
         sub = f"SELECT 1::BIGINT AS _rec, 0::BIGINT AS _fi, NULL AS _problem, 'e' AS event_id, '2025-11-03T10:00:00Z' AS ts, 'claude-sonnet-4-5-20250929' AS {column}"
         con.execute(
-            f"CREATE TEMP TABLE _checked AS {ingest.checked_select('toy', ['event_id', 'ts', column], {}, sub)}"
+            f"CREATE TEMP TABLE _checked AS {validation.checked_select('toy', ['event_id', 'ts', column], {}, sub)}"
         )
         return []
 

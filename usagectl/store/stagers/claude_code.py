@@ -15,7 +15,7 @@ it is then small enough to stay in memory under the import's memory limit.
 From ``_stage_lines`` one unordered copy makes ``_checked`` directly (ingest's ``prechecked``
 contract): the usage lines and the malformed ones, with ``_fi`` (index into ``paths``),
 ``_rec`` (record number in that file), the canonical columns this format fills, validated by
-ingest's own checks (``checked_select``: the same reasons and values as the generic text
+the store's own checks (``validation.checked_select``: the same reasons and values as the generic text
 path) and typed, and ``extra`` built as JSON. The line numbers and raw text of the few
 rejected rows are looked up afterwards by the importer's ``locate``.
 
@@ -127,8 +127,8 @@ def stage(con: duckdb.DuckDBPyConnection, path_or_paths: Path | str | Sequence[P
     """Create TABLE ``_checked`` (ingest's ``prechecked`` contract: validated, typed, only the
     columns this format fills) over one file or many; returns [] (no unknown columns:
     everything not mapped is simply not read)."""
-    from usagectl.store.ingest import checked_select
     from usagectl.store.tables import load_temp_table
+    from usagectl.store.validation import checked_select
 
     paths = [str(path_or_paths)] if isinstance(path_or_paths, (str, Path)) else [str(p) for p in path_or_paths]
     plist = "[" + ", ".join(f"'{p}'" for _, p in _PATHS) + "]"

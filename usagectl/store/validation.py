@@ -1,0 +1,194 @@
+"""SQL that validates staged text columns into typed canonical columns.
+
+Every canonical column is staged as text; these expressions turn each into its type or into a
+reason (``input_tokens: negative (-3)``), so a bad value becomes a reject instead of a NULL or a
+crash. ``checked_select`` is the same validation for a stager that fills only some columns with
+values it already typed (the Claude Code stager).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, ZERO_DEFAULT_INTS
+
+_KINDS = dict(EVENT_COLUMNS)
+
+
+def _q(name: str) -> str:
+    """Quote an identifier (names come from the allow-list or a file header)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _int_fast_ok(c: str) -> str:
+    """True for the common case: absent, or plain non-negative digits (checked by a cast
+    round trip, far cheaper than a regular expression)."""
+    q = _q(c)
+    return f"({q} IS NULL OR coalesce(TRY_CAST({q} AS UBIGINT)::VARCHAR = {q}, false))"
+
+
+def _int_checks(c: str) -> tuple[str, str]:
+    """(reason or NULL, value) of an integer column staged as text. ``12.0`` and ``+5`` are
+    integers; ``12.5``, ``-3``, ``abc`` and numbers beyond BIGINT are rejected with a reason."""
+    q = _q(c)
+    ok = (
+        f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '\\+?[0-9]+(\\.0*)?') "
+        f"AND TRY_CAST(regexp_extract({q}, '[0-9]+') AS BIGINT) IS NOT NULL))"
+    )
+    reason = (
+        f"CASE WHEN NOT {ok} THEN '{c}: ' || CASE "
+        f"WHEN regexp_full_match(trim({q}), '-[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?') THEN 'negative' "
+        f"WHEN TRY_CAST({q} AS DOUBLE) IS NOT NULL AND regexp_full_match(trim({q}), '[0-9.eE+-]+') THEN 'not an integer' "
+        f"WHEN regexp_full_match({q}, '[0-9]+') THEN 'too large' "
+        f"ELSE 'not a number' END || ' (' || left({q}, 40) || ')' END"
+    )
+    value = f"TRY_CAST({q} AS BIGINT)"
+    if c in ZERO_DEFAULT_INTS:
+        value = f"coalesce({value}, 0)"
+    elif c == "requests":
+        value = f"coalesce({value}, 1)"
+    return reason, value
+
+
+_TS_VALUE = (
+    "CASE WHEN TRY_CAST(ts AS TIMESTAMPTZ) IS NOT NULL THEN TRY_CAST(ts AS TIMESTAMPTZ) "
+    "WHEN regexp_full_match(ts, '[0-9]{12,13}') THEN make_timestamptz(CAST(ts AS BIGINT) * 1000) "
+    "WHEN regexp_full_match(ts, '[0-9]{9,10}(\\.[0-9]+)?') THEN make_timestamptz(CAST(CAST(ts AS DECIMAL(20,6)) * 1000000 AS BIGINT)) "
+    "ELSE TRY_CAST(ts AS TIMESTAMPTZ) END"
+)
+
+
+def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, list[str]]:
+    """(reason SQL, value SQLs) validating the text columns ``cols`` of a staged row (the
+    others are absent: an absent column never has a reason, see ``_absent_value``)."""
+    reasons: list[str] = []
+    values: list[str] = []
+    fast: list[str] = []
+    for c, kind in EVENT_COLUMNS:
+        if c not in cols:
+            continue
+        q = _q(c)
+        if kind == "int":
+            r, v = _int_checks(c)
+            reasons.append(r)
+            values.append(f"{v} AS {q}")
+            fast.append(_int_fast_ok(c))
+        elif kind == "ts":
+            reasons.append(
+                "CASE WHEN ts IS NULL OR trim(ts) = '' THEN 'missing ts' "
+                f"WHEN ({_TS_VALUE}) IS NULL THEN 'ts: not a timestamp (' || left(ts, 40) || ')' "
+                f"WHEN ({_TS_VALUE}) < TIMESTAMPTZ '2000-01-01' OR ({_TS_VALUE}) > TIMESTAMPTZ '2100-01-01' "
+                "THEN 'ts: out of range (' || left(ts, 40) || ')' END"
+            )
+            values.append(f"({_TS_VALUE}) AS ts")
+        elif kind == "money":
+            mv = f"coalesce(TRY_CAST({q} AS DECIMAL(38,12)), TRY_CAST(TRY_CAST({q} AS DOUBLE) AS DECIMAL(38,12)))"
+            reasons.append(
+                f"CASE WHEN {q} IS NOT NULL AND {mv} IS NULL THEN '{c}: not a number (' || left({q}, 40) || ')' END"
+            )
+            values.append(f"{mv} AS {q}")
+        elif kind == "json":
+            reasons.append(f"CASE WHEN {q} IS NOT NULL AND NOT json_valid({q}) THEN '{c}: not valid JSON' END")
+            merged = (
+                f"CASE WHEN _unknown IS NULL OR _unknown = '{{}}' THEN {q} "
+                f"WHEN {q} IS NULL THEN _unknown "
+                f"WHEN json_valid({q}) AND json_type({q}) = 'OBJECT' THEN json_merge_patch(_unknown, {q})::VARCHAR "
+                f"ELSE json_object('extra', {q}::JSON, 'fields', _unknown::JSON)::VARCHAR END"
+            )
+            values.append(f"({merged})::JSON AS {q}")
+        elif c == "status":
+            reasons.append(
+                "CASE WHEN status IS NOT NULL AND lower(trim(status)) NOT IN ('success', 'error') "
+                "THEN 'status: must be success or error (' || left(status, 40) || ')' END"
+            )
+            values.append("lower(trim(nullif(status, ''))) AS status")
+        elif c == "service_tier":
+            values.append(
+                "CASE WHEN lower(trim(coalesce(service_tier, ''))) IN ('', 'default') THEN 'standard' "
+                "ELSE lower(trim(service_tier)) END AS service_tier"
+            )
+        elif c == "source":
+            values.append(f"coalesce(nullif(source, ''), {_lit(default_source)}) AS source")
+        else:
+            values.append(f"nullif({q}, '') AS {q}")
+    if "reasoning_tokens" in cols:  # absent: 0, never more than the output
+        reasons.append(
+            "CASE WHEN regexp_full_match(coalesce(reasoning_tokens, '0'), '[0-9]+(\\.0*)?') "
+            "AND regexp_full_match(coalesce(output_tokens, '0'), '[0-9]+(\\.0*)?') "
+            "AND TRY_CAST(regexp_extract(coalesce(reasoning_tokens,'0'), '[0-9]+') AS BIGINT) "
+            "> TRY_CAST(regexp_extract(coalesce(output_tokens,'0'), '[0-9]+') AS BIGINT) "
+            "THEN 'reasoning_tokens exceeds output_tokens (reasoning is part of output)' END"
+        )
+    for c, check in (
+        ("ts", "TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01'"),
+        (
+            "reported_cost_usd",
+            "(reported_cost_usd IS NULL OR TRY_CAST(reported_cost_usd AS DECIMAL(38,12)) IS NOT NULL)",
+        ),
+        ("extra", "(extra IS NULL OR json_valid(extra))"),
+        ("status", "(status IS NULL OR status IN ('success', 'error'))"),
+        (
+            "reasoning_tokens",
+            "coalesce(TRY_CAST(reasoning_tokens AS UBIGINT), 0) <= coalesce(TRY_CAST(output_tokens AS UBIGINT), 0)",
+        ),
+    ):
+        if c in cols:
+            fast.append(check)
+    # the cheap test clears almost every row; only the others get the detailed reasons
+    reason_sql = (
+        f"CASE WHEN _problem IS NOT NULL THEN _problem WHEN {' AND '.join(fast) or 'true'} THEN NULL "
+        f"ELSE nullif(concat_ws('; ', {', '.join(reasons) or 'NULL'}), '') END"
+    )
+    return reason_sql, values
+
+
+def _validation_select(default_source: str, fi_sql: str = "0::BIGINT") -> str:
+    reason_sql, values = _validation_parts(default_source, EVENT_COLUMN_NAMES)
+    return f"SELECT _rec, _line, _raw, {reason_sql} AS _reason, {', '.join(values)}, {fi_sql} AS _fi FROM _stage"
+
+
+def checked_select(default_source: str, text_cols: Collection[str], typed: Mapping[str, str], from_sql: str) -> str:
+    """The SELECT a self-validating stager (``prechecked``) makes ``_checked`` from: ``from_sql``
+    gives ``_rec``, ``_fi``, ``_problem`` and the canonical columns ``text_cols`` as text, which
+    get exactly the checks and conversions of the generic path; ``typed`` maps further
+    canonical columns to SQL of their final type that the stager vouches for (constants, JSON
+    it built itself). Columns in neither are absent (``_absent_value``) and not stored."""
+    assert "ts" in text_cols and "extra" not in text_cols and not set(text_cols) & set(typed)
+    reason_sql, values = _validation_parts(default_source, text_cols)
+    values += [f"{sql} AS {_q(c)}" for c, sql in typed.items()]
+    return (
+        f"SELECT _rec, NULL::BIGINT AS _line, NULL::VARCHAR AS _raw, {reason_sql} AS _reason, "
+        f"{', '.join(values)}, _fi FROM ({from_sql})"
+    )
+
+
+def _absent_value(c: str, default_source: str) -> str:
+    """What the generic validation makes of a column that was not staged (NULL text)."""
+    kind = _KINDS[c]
+    if kind == "int":
+        return "1::BIGINT" if c == "requests" else "0::BIGINT" if c in ZERO_DEFAULT_INTS else "NULL::BIGINT"
+    if c == "source":
+        return _lit(default_source)
+    if c == "service_tier":
+        return "'standard'"
+    return {"ts": "NULL::TIMESTAMPTZ", "money": "NULL::DECIMAL(38,12)", "json": "NULL::JSON"}.get(kind, "NULL::VARCHAR")
+
+
+_ID_PARTS = (
+    "provider", "model_raw", "model", "service_tier", "member", "project", "workspace", "api_key",
+    "feature", "tool", "integration", "platform", "session_id", "message_id",
+)  # fmt: skip
+
+
+def _event_id_sql() -> str:
+    ints = [c for c, k in EVENT_COLUMNS if k == "int"]
+    parts = (
+        ["strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')"]
+        + [f"coalesce({_q(c)}, '')" for c in _ID_PARTS]
+        + [f"coalesce({_q(c)}::VARCHAR, '')" for c in ints]
+    )
+    return "'h:' || left(sha256(concat_ws(chr(31), " + ", ".join(parts) + ")), 32)"
