@@ -18,6 +18,15 @@ $/month = saving × 30 / 30 = saving.
   7 × 32,000 × 2.5e-6 = $0.56; saving $0.455.
 * file-summary: file f1 (10,000 tokens) read in chats a, b, c by gpt-4o-mini, 12,000 input each:
   the 2 re-reads drop 10,000 − 1,000 = 9,000 input tokens: 2 × 9,000 × 0.15e-6 = $0.0027.
+* agent-tasks: member dana, feature reports, tool digest, claude-sonnet-4-5, no platform (so
+  interactive), 2 requests a day on 15–19 Nov at 09:00 and 15:00, each 6,000 context tokens and
+  1,000 output; inputs 9,000 10,000 | 11,000 10,000 | then 6 × 10,000, plus an 11th of 20,000 on
+  the 20th. Median (lower middle of 11) = 10,000; ±15 % = 8,500 – 11,500 keeps 10 requests on
+  5 days (the 20,000 one is out). Cost now: Σ input 100,000 × 3e-6 = 0.30 + 10 × 1,000 × 15e-6
+  = 0.15 → $0.45. Repriced at batch (half: input 1.5, output 7.5, cache read 0.15, 5-minute
+  write 1.875 per 1M): uncached 100,000 − 10 × 6,000 = 40,000 × 1.5e-6 = 0.06; output
+  10,000 × 7.5e-6 = 0.075; the first run of each day writes 5 × 6,000 × 1.875e-6 = 0.05625;
+  the second reads 5 × 6,000 × 0.15e-6 = 0.0045 → $0.19575; saving 0.45 − 0.19575 = $0.25425.
 """
 
 from __future__ import annotations
@@ -66,6 +75,14 @@ def events() -> list[dict[str, Any]]:
         _ev(f"f{n}", "gpt-4o-mini", 10 + n, input_tokens=12_000, file_id="f1", file_tokens=10_000, session_id=s)
         for n, s in enumerate("abc")
     ]
+    sizes = [9_000, 10_000, 11_000, 10_000] + [10_000] * 6
+    task = {"member": "dana", "feature": "reports", "tool": "digest", "context_tokens": 6_000, "output_tokens": 1_000}
+    out += [
+        _ev(f"a{n}", "claude-sonnet-4-5", 15 + n // 2, input_tokens=k, **task)
+        | {"ts": f"2025-11-{15 + n // 2}T{'09' if n % 2 == 0 else '15'}:00:00Z"}
+        for n, k in enumerate(sizes)
+    ]
+    out.append(_ev("a10", "claude-sonnet-4-5", 20, input_tokens=20_000, **task))
     return out
 
 
@@ -80,9 +97,10 @@ def test_savings_match_hand_worked_numbers(loaded: Path) -> None:
     assert out["report"] == "optimize"
     rows = {r["rule"]: r for r in out["rows"]}
     assert [r["rule"] for r in out["rows"]] == [
-        "context-management", "batching", "prompt-caching", "model-selection", "file-summary",
+        "context-management", "agent-tasks", "batching", "prompt-caching", "model-selection", "file-summary",
     ]  # fmt: skip
     expected = {
+        "agent-tasks": (10, "0.25425"),
         "model-selection": (2, "0.00846"),
         "batching": (1, "0.075"),
         "prompt-caching": (3, "0.0372"),
@@ -93,9 +111,11 @@ def test_savings_match_hand_worked_numbers(loaded: Path) -> None:
         assert rows[rule]["events"] == events_, rule
         assert Decimal(str(rows[rule]["saving_usd_month"])) == Decimal(saving), rule
     assert Decimal(str(rows["context-management"]["cost_usd"])) == Decimal("1.015")
+    assert Decimal(str(rows["agent-tasks"]["cost_usd"])) == Decimal("0.45")
+    assert Decimal(str(rows["agent-tasks"]["repriced_usd"])) == Decimal("0.19575")
     assert Decimal(str(out["totals"]["saving_usd_month"])) == Decimal(
-        "0.57836"
-    )  # 0.455 + 0.075 + 0.0372 + 0.00846 + 0.0027
+        "0.83261"
+    )  # 0.455 + 0.25425 + 0.075 + 0.0372 + 0.00846 + 0.0027
 
 
 def test_service_returns_decimal_and_month_scaling(loaded: Path) -> None:
@@ -114,3 +134,68 @@ def test_service_returns_decimal_and_month_scaling(loaded: Path) -> None:
 def test_empty_database_has_no_rows(db_path: Path) -> None:
     out = run_json("optimize", *RANGE, "--db", str(db_path))
     assert out["rows"] == []
+
+
+def _task(who: str, days: list[int], sizes: list[int] | None = None, **kw: Any) -> list[dict[str, Any]]:
+    """Requests of one task on claude-sonnet-4-5 (10,000 input unless ``sizes``), one per listed day,
+    the n-th at 09:00 + n minutes so two never share an instant."""
+    sizes = sizes or [10_000] * len(days)
+    attrs = {"member": who, "feature": "reports", "tool": "digest", "context_tokens": 6_000, "output_tokens": 1_000}
+    return [
+        _ev(f"{who}{n}", "claude-sonnet-4-5", d, input_tokens=k, **(attrs | kw))
+        | {"ts": f"2025-11-{d:02d}T{9 + n // 60:02d}:{n % 60:02d}:00Z"}
+        for n, (d, k) in enumerate(zip(days, sizes, strict=True))
+    ]
+
+
+def test_agent_tasks_near_misses_do_not_trigger(tmp_path: Path, db_path: Path) -> None:
+    five = [3, 3, 4, 4, 5, 5, 6, 6, 7, 7]  # 10 requests on 5 days
+    near = (
+        _task("erin", [3, 3, 3, 4, 4, 4, 5, 5, 6, 6])  # 10 requests on only 4 days
+        # median of 5 × 10,000 and 5 × 20,000 is 10,000 (lower middle): only 5 within ±15 %
+        + _task("frank", five, [10_000, 20_000] * 5)
+        + _task("gina", five, service_tier="batch")  # already at the batch tier
+        + _task("ivan", five, feature="agents")  # already an agent
+        + _task("judy", five, feature=None, tool=None)  # no feature or tool: no task identity
+        + _task("hank", five, platform="cron", feature="etl")  # non-interactive: the batching rule's
+        + _task("kim", [d for d in range(3, 8) for _ in range(21)])  # 105 on 5 days: 21 a day > 20, a loop
+        # context 2,000 / 8,000 alternating: median 2,000 (lower middle), only 5 within ±15 %
+        + [e | {"context_tokens": 2_000 if n % 2 else 8_000} for n, e in enumerate(_task("nina", five))]
+        # 10 chats of 2 turns: openers of 2,000 / 30,000 (5 within ±15 % of the median 2,000); the
+        # 10 steady follow-ups of 10,000 are conversation, not runs of a task
+        + [
+            e | {"session_id": f"mona-{n}", "context_tokens": 1_000}
+            for n, e in enumerate(_task("mona", five, [2_000, 30_000] * 5))
+        ]
+        + [
+            e | {"event_id": f"mona-f{n}", "session_id": f"mona-{n}", "ts": e["ts"].replace("T09", "T10")}
+            for n, e in enumerate(_task("mona", five))
+        ]
+    )
+    run("import", str(write_jsonl(tmp_path / "near.jsonl", near)), "--db", str(db_path))
+    rows = {r["rule"]: r for r in run_json("optimize", *RANGE, "--db", str(db_path))["rows"]}
+    assert "agent-tasks" not in rows
+    # hank's 10 requests go to batching only (rules split interactive and non-interactive work):
+    # 10 × (10,000 × 3e-6 + 1,000 × 15e-6) = 10 × 0.045 = 0.45 now, half at batch: saving 0.225
+    assert rows["batching"]["events"] == 10
+    assert Decimal(str(rows["batching"]["saving_usd_month"])) == Decimal("0.225")
+
+
+def test_agent_tasks_boundary_and_openai_free_cache_writes(tmp_path: Path, db_path: Path) -> None:
+    # gpt-4o (batch half: input 1.25, cache read 0.625, output 5 per 1M; OpenAI has no write fee,
+    # so the day's first run keeps the batch input rate). 10 requests on 5 days, 2 a day;
+    # inputs 10,000 × 9 and 11,500 (median 10,000; 11,500 is exactly +15 %: covered), 4,000 context,
+    # 100 output. Now: 101,500 × 2.5e-6 = 0.25375 + 1,000 × 10e-6 = 0.01 → 0.26375.
+    # Batch: uncached input 101,500 − 5 × 4,000 (the reads) = 81,500 × 1.25e-6 = 0.101875;
+    # reads 20,000 × 0.625e-6 = 0.0125; output 1,000 × 5e-6 = 0.005 → 0.119375; saving 0.144375.
+    five = [3, 3, 4, 4, 5, 5, 6, 6, 7, 7]
+    evs = [
+        _ev(f"o{n}", "gpt-4o", d, input_tokens=k, context_tokens=4_000, output_tokens=100, member="olga", tool="sql")
+        | {"ts": f"2025-11-{d:02d}T09:{n:02d}:00Z"}
+        for n, (d, k) in enumerate(zip(five, [10_000] * 9 + [11_500], strict=True))
+    ]
+    run("import", str(write_jsonl(tmp_path / "o.jsonl", evs)), "--db", str(db_path))
+    rows = {r["rule"]: r for r in run_json("optimize", *RANGE, "--db", str(db_path))["rows"]}
+    assert rows["agent-tasks"]["events"] == 10
+    assert Decimal(str(rows["agent-tasks"]["cost_usd"])) == Decimal("0.26375")
+    assert Decimal(str(rows["agent-tasks"]["saving_usd_month"])) == Decimal("0.144375")

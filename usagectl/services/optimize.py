@@ -19,6 +19,19 @@ Unpriced events are never covered. Rules and thresholds (module constants):
   trim the history).
 * ``file-summary``: files of ≥ ``FILE_MIN_TOKENS`` extracted tokens read in ≥ ``FILE_MIN_CHATS``
   chats → every read after the first carries a summary of 1/``FILE_SUMMARY_DIV`` of the tokens.
+* ``agent-tasks``: the same task repeated by hand. A task is one (member, feature, tool, model)
+  with a feature or a tool; its runs are successful single requests at the standard or priority
+  tier on an interactive platform (NOT one of ``NON_INTERACTIVE_PLATFORMS``, so the batching rule
+  never counts the same events), whose feature is not in ``AGENT_FEATURES`` (already an agent),
+  and that open their chat (a conversation's follow-up turns are not runs of a task). Covered:
+  the runs whose total input and context tokens are both within ±``AGENT_SIZE_PCT`` % of the
+  task's medians, when ≥ ``AGENT_MIN_REQUESTS`` of them fall on ≥ ``AGENT_MIN_DAYS`` local days,
+  at most ``AGENT_MAX_PER_DAY`` a day on average (more is a loop, not a person).
+  Model of the saving: the task runs as one scheduled agent job, so it goes through the batch
+  tier of the same model (a job can wait; models without a batch price are not covered), and its
+  repeated instruction prefix (the context tokens) is written to the prompt cache by the day's
+  first run (5-minute write rate, the runs of one job follow each other) and read from it by
+  the day's later runs, all at the batch rates. The output is unchanged.
 """
 
 from __future__ import annotations
@@ -58,6 +71,11 @@ CONTEXT_CAP = 32_000
 FILE_MIN_TOKENS = 5_000
 FILE_MIN_CHATS = 3
 FILE_SUMMARY_DIV = 10
+AGENT_FEATURES = ("agents", "coding-agent")
+AGENT_SIZE_PCT = 15
+AGENT_MIN_REQUESTS = 10
+AGENT_MIN_DAYS = 5
+AGENT_MAX_PER_DAY = 20
 DEFAULT_DAYS = 30
 MICRO = Decimal("0.000001")
 
@@ -132,6 +150,25 @@ def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
                 sq.reprice_files(con, flt, FILE_MIN_TOKENS, FILE_MIN_CHATS, FILE_SUMMARY_DIV),
                 days,
                 "re-reads",
+            ),
+            _opportunity(
+                "agent-tasks",
+                f"The same task started by hand again and again (one member, feature, tool and model; input and "
+                f"context within ±{AGENT_SIZE_PCT} % of its median; ≥ {AGENT_MIN_REQUESTS} new chats on "
+                f"≥ {AGENT_MIN_DAYS} days; interactive, so never the batching rule's events): run it as a scheduled "
+                "agent job at the batch tier, its context read from the prompt cache after the day's first run",
+                sq.reprice_agent_tasks(
+                    con,
+                    flt,
+                    exclude_platforms=NON_INTERACTIVE_PLATFORMS,
+                    agent_features=AGENT_FEATURES,
+                    tolerance_pct=AGENT_SIZE_PCT,
+                    min_requests=AGENT_MIN_REQUESTS,
+                    min_days=AGENT_MIN_DAYS,
+                    max_per_day=AGENT_MAX_PER_DAY,
+                ),
+                days,
+                "requests",
             ),
         ]
     rows = sorted((r for r in found if r["saving_usd"] > 0), key=lambda r: (-r["saving_usd_month"], r["rule"]))

@@ -34,6 +34,18 @@ _RATE_JOIN = """
         AND (r.max_input_inclusive IS NULL
              OR (CASE WHEN c.requests <> 1 THEN 0 ELSE c.total_input END) <= r.max_input_inclusive)
 """
+
+
+def _cache_shift(cached: str, n: str) -> str:
+    """SQL: the change in cost at rate ``r`` when ``cached`` uncached input tokens go through the
+    prompt cache: written on the first use (``n`` = 1; 5-minute write rate, or the input rate
+    where writes are free) and read from it after. Add it to a cost priced at ``r``."""
+    return (
+        f"{cached} * (CASE WHEN {n} > 1 THEN r.cache_read_rate WHEN r.cache_write_5m_rate > 0 "
+        "THEN r.cache_write_5m_rate ELSE r.input_rate END - r.input_rate)"
+    )
+
+
 _COST = """({p}input_tokens * r.input_rate + {p}cache_read_tokens * r.cache_read_rate
     + {p}cache_write_5m_tokens * r.cache_write_5m_rate + {p}cache_write_1h_tokens * r.cache_write_1h_rate
     + {p}output_tokens * r.output_rate + {p}web_search_requests * r.web_search_rate)"""
@@ -116,6 +128,15 @@ def _scored(
     return f"WITH c AS (SELECT {select} FROM ({base.sql}) p {join} WHERE {where})", dict(base.params) | params
 
 
+def _not_in(col: str, prefix: str, values: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """``coalesce(col, '') NOT IN (…)`` with bound values; TRUE when ``values`` is empty (a bare
+    ``NOT IN (NULL)`` would be NULL and drop every row)."""
+    params = {f"{prefix}{i}": v for i, v in enumerate(values)}
+    if not params:
+        return "TRUE", params
+    return f"coalesce({col}, '') NOT IN ({', '.join(f'${k}' for k in params)})", params
+
+
 def reprice_model(
     con: duckdb.DuckDBPyConnection, flt: Filters, alternatives: dict[str, str], max_input: int, max_output: int
 ) -> list[dict[str, Any]]:
@@ -147,14 +168,12 @@ def reprice_batch(
     """Standard-tier priced events on a platform of ``platforms`` whose feature is not in
     ``interactive``, repriced at the batch tier of the same model. Per model."""
     plat = {f"pl{i}": v for i, v in enumerate(platforms)}
-    inter = {f"in{i}": v for i, v in enumerate(interactive)}
     in_pl = ", ".join(f"${k}" for k in plat) or "NULL"
-    in_ft = ", ".join(f"${k}" for k in inter) or "NULL"
+    not_inter, inter = _not_in("feature", "in", interactive)
     head, params = _scored(
         flt,
         "*",
-        f"cost IS NOT NULL AND service_tier = 'standard' AND platform IN ({in_pl}) "
-        f"AND coalesce(feature, '') NOT IN ({in_ft})",
+        f"cost IS NOT NULL AND service_tier = 'standard' AND platform IN ({in_pl}) AND {not_inter}",
         plat | inter,
     )
     join = _RATE_JOIN.format(model="c.cmodel", tier="'batch'")
@@ -185,8 +204,7 @@ def reprice_caching(
         f"{head}, s AS (SELECT c.*, row_number() OVER (PARTITION BY session_id, cmodel ORDER BY ts, event_id) AS n, "
         "count(*) OVER (PARTITION BY session_id, cmodel) AS k FROM c) "
         "SELECT s.cmodel AS model, count(*) AS events, count(DISTINCT s.session_id) AS chats, sum(s.cost) AS cost, "
-        "sum(s.cost - s.cached * r.input_rate + s.cached * CASE WHEN s.n > 1 THEN r.cache_read_rate "
-        "WHEN r.cache_write_5m_rate > 0 THEN r.cache_write_5m_rate ELSE r.input_rate END) AS alt_cost "
+        f"sum(s.cost + {_cache_shift('s.cached', 's.n')}) AS alt_cost "
         "FROM s JOIN price_rates r ON r.rate_id = s.rate_id "
         "WHERE s.k >= $min_req AND s.cached > 0 AND r.cache_read_rate > 0 GROUP BY 1 ORDER BY 1"
     )
@@ -244,6 +262,67 @@ def reprice_files(
         "SELECT t.cmodel AS model, count(*) AS events, count(DISTINCT t.file_id) AS files, sum(t.cost) AS cost, "
         "sum(t.cost - t.cut_in * r.input_rate - t.cut_cr * r.cache_read_rate) AS alt_cost "
         "FROM t JOIN price_rates r ON r.rate_id = t.rate_id GROUP BY 1 ORDER BY 1"
+    )
+    return _rows(con.execute(sql, params))
+
+
+def reprice_agent_tasks(
+    con: duckdb.DuckDBPyConnection,
+    flt: Filters,
+    *,
+    exclude_platforms: Sequence[str],
+    agent_features: Sequence[str],
+    tolerance_pct: int,
+    min_requests: int,
+    min_days: int,
+    max_per_day: int,
+) -> list[dict[str, Any]]:
+    """Repetitive tasks done by hand. A task is a (member, feature, tool, model) with a feature or
+    a tool. Its runs are the successful single priced requests at the standard or priority tier,
+    on a platform not in ``exclude_platforms`` (NULL counts as interactive), with a feature not in
+    ``agent_features``, that open their chat (the first such request of their session_id, or no
+    session): the follow-up turns of a conversation are not a task run. Covered: the runs whose
+    total input AND context tokens (0 where the source lacks them) are both within
+    ``tolerance_pct`` % of the task's medians (percentile_disc: the lower middle), when at least
+    ``min_requests`` such runs fall on at least ``min_days`` local days of ``flt.tz``, at most
+    ``max_per_day`` per such day on average.
+
+    Repriced as one scheduled agent job: the batch tier of the same model (runs whose model has
+    no batch price are not covered), with the context tokens (at most the uncached input)
+    written to the prompt cache by the task's first run of each local day and read by its later
+    runs that day (``_cache_shift`` at the batch rates; nothing moves where the model has no
+    cache-read rate). Output unchanged. Per model: events, tasks, cost, alt_cost."""
+    not_pl, plat = _not_in("platform", "pl", exclude_platforms)
+    not_ag, agent = _not_in("feature", "ag", agent_features)
+    head, params = _scored(
+        flt,
+        f"*, {q.GROUP_KEYS['date']} AS day, coalesce(context_tokens, 0) AS ctx, "
+        "least(input_tokens, coalesce(context_tokens, 0)) AS cached, "
+        "CASE WHEN session_id IS NULL THEN 1 "
+        "ELSE row_number() OVER (PARTITION BY session_id ORDER BY ts, event_id) END AS turn",
+        "cost IS NOT NULL AND requests = 1 AND status IS DISTINCT FROM 'error' "
+        f"AND service_tier IN ('standard', 'priority') AND {not_pl} AND {not_ag} "
+        "AND (feature IS NOT NULL OR tool IS NOT NULL)",
+        plat | agent | {"tz": flt.tz, "tol": tolerance_pct},
+    )
+    params |= {"min_req": min_requests, "min_days": min_days, "per_day": max_per_day}
+    task, batch = "member, feature, tool, cmodel", "'batch'"
+    same = " AND ".join(f"o.{k} IS NOT DISTINCT FROM m.{k}" for k in ("member", "feature", "tool", "cmodel"))
+    cached = "CASE WHEN r.cache_read_rate > 0 THEN c.cached ELSE 0 END"
+    sql = (
+        f"{head}, o AS (SELECT * FROM c WHERE turn = 1), "
+        f"m AS (SELECT {task}, percentile_disc(0.5) WITHIN GROUP (ORDER BY total_input) AS med, "
+        "percentile_disc(0.5) WITHIN GROUP (ORDER BY ctx) AS cmed FROM o GROUP BY 1, 2, 3, 4), "
+        f"s AS (SELECT o.* FROM o JOIN m ON {same} "
+        "WHERE abs(o.total_input - m.med) * 100 <= $tol * m.med AND abs(o.ctx - m.cmed) * 100 <= $tol * m.cmed), "
+        "g AS (SELECT s.*, count(*) OVER w AS k, count(DISTINCT day) OVER w AS days, row_number() OVER w_ord AS t, "
+        f"row_number() OVER (PARTITION BY {task}, day ORDER BY ts, event_id) AS n FROM s "
+        f"WINDOW w AS (PARTITION BY {task}), w_ord AS (PARTITION BY {task} ORDER BY ts, event_id)) "
+        "SELECT c.cmodel AS model, count(*) AS events, count(*) FILTER (WHERE c.t = 1) AS tasks, sum(c.cost) AS cost, "
+        f"sum({_COST.format(p='c.')} + {_cache_shift(cached, 'c.n')}) AS alt_cost "
+        f"FROM g c {_RATE_JOIN.format(model='c.cmodel', tier=batch)} "
+        "WHERE r.rate_id IS NOT NULL AND c.k >= $min_req AND c.days >= $min_days AND c.k <= $per_day * c.days "
+        "GROUP BY 1 ORDER BY 1"
     )
     return _rows(con.execute(sql, params))
 
