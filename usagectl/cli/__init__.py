@@ -103,6 +103,9 @@ export_cmd.register(app)
 from usagectl.cli import insights as insights_cmd  # noqa: E402
 
 insights_cmd.register(app)
+from usagectl.cli import dashboard as dashboard_cmd  # noqa: E402
+
+dashboard_cmd.register(app)
 
 
 def main() -> None:

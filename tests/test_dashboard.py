@@ -1,0 +1,272 @@
+"""The dashboard: one frame on a hand-made fixture with a fixed clock, a watched file whose new
+line shows in the next frame, the cache of an unchanged database, and a busy database.
+
+Rates (USD per 1M tokens): gpt-4o 2.50 in / 10.00 out; gpt-4o-mini 0.15 / 0.60;
+claude-sonnet-4-5 3.00 / 15.00. Zone Europe/Paris (UTC+1 in November, no DST change in it).
+NOW = 2026-11-11 00:00 UTC = 11-11 01:00 Paris, so "today" is 11-11 in Paris (10 in UTC).
+
+A1 11-10 23:30Z (Paris 11-11 00:30, today)  gpt-4o       alice 1,000,000 in  = 2.50
+A2 11-10 22:30Z (Paris 11-10 23:30)         gpt-4o-mini  bob   1,000,000 out = 0.60
+A3 11-02 10:00Z                             claude-sonnet-4-5 alice 100k in + 100k out = 0.30 + 1.50 = 1.80
+A4 10-31 23:30Z (Paris 11-01 00:30: NOVEMBER) gpt-4o     bob   400,000 out   = 4.00
+A5 10-31 22:30Z (Paris 10-31 23:30: October)  gpt-4o     carol 1,000,000 out = 10.00
+A6 11-05 12:00Z                             mistral-large-2411 alice 5,000 in + 100 out: unpriced
+
+November (Paris): A1+A2+A3+A4+A6 tokens 1,000,000 + 1,000,000 + 200,000 + 400,000 + 5,100 = 2,605,100;
+cost 2.50 + 0.60 + 1.80 + 4.00 = 8.90 (A6 unpriced, 1 request). Quota 5,000,000: 52.102 % -> 52.1 %.
+Elapsed: 10-31 23:00Z .. 11-11 00:00Z = 241 h of the month's 720 h: projection 8.90 * 720 / 241 =
+26.5892... -> $26.59; tokens int(2,605,100 * 720 / 241) = int(7,782,871.37) = 7,782,871 -> 7.78M,
+155.657 % of the quota -> 155.7 %.
+Today (Paris 11-11): A1 only, 1,000,000 tokens, $2.50.
+Budget member:alice $5/month: A1 2.50 + A3 1.80 = 4.30 -> 86 % (warning: >= 75, < 90).
+Top members this month: bob 0.60 + 4.00 = $4.60 (1,400,000 tokens), alice $4.30 (1,205,100 tokens).
+Last 30 days (Paris 10-13 .. 11-11): 10 + 0.60 + 2.50 + 4.00 + 1.80 = $18.90.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import usagectl.cli
+from tests.helpers import run, write_jsonl
+from usagectl.cli.dashboard import register
+from usagectl.render.dashboard import bar, render_frame, sparkline
+from usagectl.services import dashboard as dash_svc
+from usagectl.services.context import make_context
+from usagectl.services.dashboard import Dashboard
+from usagectl.services.reports import ReportRequest
+
+NOW = datetime(2026, 11, 11, tzinfo=UTC)
+CONFIG = """[display]
+timezone = "Europe/Paris"
+[plan]
+monthly_token_quota = 5000000
+[[budgets]]
+scope = "member:alice"
+amount = 5
+period = "month"
+"""
+
+
+def _ev(eid: str, ts: str, model: str, member: str, inp: int = 0, out: int = 0) -> dict[str, object]:
+    return {"event_id": eid, "ts": ts, "model_raw": model, "member": member, "input_tokens": inp, "output_tokens": out}
+
+
+EVENTS = [
+    _ev("A1", "2026-11-10T23:30:00Z", "gpt-4o", "alice", inp=1_000_000),
+    _ev("A2", "2026-11-10T22:30:00Z", "gpt-4o-mini", "bob", out=1_000_000),
+    _ev("A3", "2026-11-02T10:00:00Z", "claude-sonnet-4-5", "alice", inp=100_000, out=100_000),
+    _ev("A4", "2026-10-31T23:30:00Z", "gpt-4o", "bob", out=400_000),
+    _ev("A5", "2026-10-31T22:30:00Z", "gpt-4o", "carol", out=1_000_000),
+    _ev("A6", "2026-11-05T12:00:00Z", "mistral-large-2411", "alice", inp=5_000, out=100),
+]
+
+
+@pytest.fixture(autouse=True)
+def wired(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Add the commands until the lead wires them in usagectl.cli (then a no-op); fix the clock."""
+    names = {c.name for c in usagectl.cli.app.registered_commands}
+    if "dashboard" not in names:
+        register(usagectl.cli.app)
+    monkeypatch.setattr(dash_svc, "_clock", lambda: NOW)
+    (isolated_env / "usagectl.toml").write_text(CONFIG, encoding="utf-8")
+
+
+@pytest.fixture
+def db(tmp_path: Path, db_path: Path) -> Path:
+    run("import", str(write_jsonl(tmp_path / "events.jsonl", EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def test_sparkline_and_bar_by_hand() -> None:
+    # top 8: 8/8 -> █, 4 -> ceil(4*8/8)=4 -> ▄, 1 -> ▁, 0 -> space
+    assert sparkline([8, 4, 1, 0]) == "█▄▁ "
+    assert sparkline([1, 0], repeat=2) == "██  "  # 1 is the top here
+    assert sparkline([0, 0]) == "  "
+    # 52.1 % of 10 cells: 5 filled
+    assert bar(Decimal("52.1"), 10) == "█████░░░░░"
+    assert bar(Decimal(150), 4) == "████"
+
+
+def test_frame_data_hand_worked(db: Path) -> None:
+    frame = Dashboard(make_context(None, db), watch=False).refresh()
+    assert frame.state == "ok" and frame.tz == "Europe/Paris"
+    d = frame.data
+    assert d is not None
+    assert d.today == date(2026, 11, 11)
+    assert (d.today_tokens, d.today_cost_usd) == (1_000_000, Decimal("2.50"))
+    assert d.overview("used_tokens") == 2_605_100
+    assert d.overview("cost_usd") == Decimal("8.90")
+    assert d.overview("projected_cost_usd").quantize(Decimal("0.01")) == Decimal("26.59")
+    assert d.overview("projected_tokens") == 7_782_871
+    # the series: 30 Paris days ending today; A5 lands on 10-31, A4 on 11-01 (not on UTC days)
+    assert len(d.series) == 30 and d.series[0].day == date(2026, 10, 13) and d.series[-1].day == date(2026, 11, 11)
+    by_day = {p.day: p.tokens for p in d.series if p.tokens}
+    assert by_day == {
+        date(2026, 10, 31): 1_000_000, date(2026, 11, 1): 400_000, date(2026, 11, 2): 200_000,
+        date(2026, 11, 5): 5_100, date(2026, 11, 10): 1_000_000, date(2026, 11, 11): 1_000_000,
+    }  # fmt: skip
+    assert sum((p.cost_usd or Decimal(0)) for p in d.series) == Decimal("18.90")
+    assert d.top_kind == "member"
+    assert [(t.name, t.tokens, t.cost_usd) for t in d.top] == [
+        ("bob", 1_400_000, Decimal("4.60")),
+        ("alice", 1_205_100, Decimal("4.30")),
+    ]
+    alice = next(b for b in d.budgets if b.budget.scope == "member:alice")
+    assert (alice.spent, alice.percent, alice.level) == (Decimal("4.30"), Decimal(86), "warning")
+    assert [e["event_id"] for e in d.feed] == ["A1", "A2", "A6", "A3", "A4", "A5"]
+    assert d.feed[0]["cost_usd"] == Decimal("2.50") and d.feed[2]["cost_usd"] is None  # A6 unpriced, never $0
+
+
+def test_once_prints_the_numbers(db: Path) -> None:
+    out = run("dashboard", "--once", "--no-watch", "--db", str(db)).stdout
+    assert "2026-11-11 01:00:00 Europe/Paris" in out
+    assert "Tokens    2.61M / 5.00M (52.1%)" in out  # 2,605,100 of 5,000,000
+    assert "Today     1,000,000 tokens  $2.50" in out
+    assert "Cost      $8.90 this month" in out
+    assert "Projected $26.59 at month end, 7.78M tokens = 155.7% of quota" in out
+    assert "Unpriced  1 requests, NOT in the cost" in out
+    assert "peak 1.00M on 2026-10-31" in out and "$18.90 in 30 days" in out
+    # 30 days, 3 cells each at width 100: 10-31 (index 18) is █, 11-01 ▄ (400k/1M*8 = 3.2 -> 4), 11-02 ▂, 11-05 ▁
+    spark = " " * 54 + "███" + "▄▄▄" + "▂▂▂" + " " * 6 + "▁▁▁" + " " * 12 + "██████"
+    assert spark in out
+    assert "member:alice (month)" in out and "$4.30 86.0%" in out and "warning" in out
+    assert "11-11 00:30:00" in out  # A1 in the feed, local time
+    assert "\x1b[" not in out  # NO_COLOR (set by conftest) and not a terminal: no escape codes
+
+
+def test_narrow_frame_drops_panels_that_do_not_fit(db: Path) -> None:
+    frame = Dashboard(make_context(None, db), watch=False).refresh()
+    from usagectl.render.dashboard import build
+
+    _, height = build(frame, 80, 24)
+    assert height == 24
+    buf = io.StringIO()
+    from usagectl.render.table import make_console
+
+    layout, _ = build(frame, 80, 24)
+    console = make_console(buf, width=80, color=False)
+    console.height = 24
+    console.print(layout, height=24)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 24 and max(len(line) for line in lines) <= 80
+    text = buf.getvalue()
+    # 1 header + overview 7 + budgets 6 + series 5 = 19 lines; the feed keeps its minimum 5
+    # (border, header, rule, the newest event A1); models (8) and top (6) do not fit
+    assert "Month overview" in text and "Budgets" in text and "Last 30 days" in text
+    assert "Latest events" in text and "11-11 00:30:00" in text and "11-10 23:30:00" not in text
+    assert "Models this month" not in text and "Top this month" not in text
+
+
+def _append(path: Path, record: dict[str, object]) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def test_appended_line_of_a_watched_file_shows_in_the_next_frame(tmp_path: Path, db_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    f = write_jsonl(logs / "agent.jsonl", EVENTS[:2])
+    run("source", "add", str(logs), "--name", "agent", "--db", str(db_path))
+    dash = Dashboard(make_context(None, db_path), watch=True)
+    first = dash.refresh()
+    assert first.imported == 2 and first.data is not None
+    assert [e["event_id"] for e in first.data.feed] == ["A1", "A2"]
+    again = dash.refresh()  # nothing changed: no sync, no query, same data
+    assert (again.requeried, again.imported) == (False, 0) and again.data is first.data
+    # a coding agent writes one more line: 2026-11-11 00:10 UTC, gpt-4o, 200,000 in = $0.50
+    _append(f, _ev("N1", "2026-11-10T23:50:00Z", "gpt-4o", "alice", inp=200_000))
+    nxt = dash.refresh()
+    assert nxt.imported == 1 and nxt.requeried and nxt.data is not None
+    assert nxt.data.feed[0]["event_id"] == "N1" and nxt.data.feed[0]["cost_usd"] == Decimal("0.50")
+    # today: A1 1,000,000 + N1 200,000 tokens; $2.50 + $0.50
+    assert (nxt.data.today_tokens, nxt.data.today_cost_usd) == (1_200_000, Decimal("3.00"))
+    buf = io.StringIO()
+    render_frame(nxt, buf, width=100)
+    assert "+1 new" in buf.getvalue() and "11-11 00:50:00" in buf.getvalue()
+
+
+def test_no_watch_does_not_sync(tmp_path: Path, db_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_jsonl(logs / "agent.jsonl", EVENTS[:1])
+    run("source", "add", str(logs), "--name", "agent", "--db", str(db_path))
+    frame = Dashboard(make_context(None, db_path), watch=False).refresh()
+    assert frame.data is not None and frame.data.feed == () and frame.imported == 0
+
+
+_HOLD = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+
+
+def test_busy_database_is_a_state_not_a_crash(db: Path) -> None:
+    dash = Dashboard(make_context(None, db), watch=False)
+    good = dash.refresh()
+    assert good.state == "ok"
+    # another process holds the write lock until we close its stdin (no sleeps: it says when)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        busy = dash.refresh()
+        assert busy.state == "busy" and busy.exit_code == 3
+        assert busy.data is good.data  # the last data stays on screen
+        buf = io.StringIO()
+        render_frame(busy, buf, width=100)
+        assert "database busy, retrying" in buf.getvalue() and "$8.90 this month" in buf.getvalue()
+        res = run("dashboard", "--once", "--no-watch", "--db", str(db), expect=3)
+        assert "database busy, retrying" in res.stdout
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait()
+    assert dash.refresh().state == "ok"
+
+
+def test_anomalies_from_an_injected_provider(db: Path) -> None:
+    seen: list[ReportRequest] = []
+
+    def fake(ctx: object, req: ReportRequest) -> list[dict[str, object]]:
+        seen.append(req)
+        return [{"day": "2026-11-10", "series": "tokens", "kind": "spike", "severity": "high", "detail": "3.1x"}]
+
+    dash = Dashboard(make_context(None, db), watch=False, anomalies=fake, max_age_seconds=0)
+    frame = dash.refresh()
+    assert len(seen) == 1 and seen[0].now == NOW
+    # max age 0: the panels are queried again, but the anomalies (past days) only when the data
+    # or the day changed
+    assert dash.refresh().requeried and len(seen) == 1
+    buf = io.StringIO()
+    render_frame(frame, buf, width=100)
+    assert "Anomalies" in buf.getvalue() and "2026-11-10 tokens spike high 3.1x" in buf.getvalue()
+
+    def broken(ctx: object, req: ReportRequest) -> list[dict[str, object]]:
+        raise RuntimeError("model not fitted")
+
+    frame = Dashboard(make_context(None, db), watch=False, anomalies=broken).refresh()
+    assert frame.state == "ok" and frame.data is not None
+    assert frame.data.anomaly_error == "anomalies unavailable: model not fitted"
+
+
+def test_long_since_keeps_the_days_that_fit(db: Path) -> None:
+    # 2026-01-01 .. 2026-11-11 (Paris) is 315 days; at width 100 the chart keeps the last 96
+    out = run("dashboard", "--once", "--no-watch", "--since", "2026-01-01", "--db", str(db)).stdout
+    assert "Last 96 days (tokens)" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_filters_apply_to_every_panel(db: Path) -> None:
+    # member bob: A2 (Paris 11-10, 1,000,000 tokens, $0.60) and A4 (Paris 11-01, 400,000, $4.00)
+    frame = Dashboard(make_context(None, db), ReportRequest(where={"member": ("bob",)}), watch=False).refresh()
+    d = frame.data
+    assert d is not None
+    assert [e["event_id"] for e in d.feed] == ["A2", "A4"]
+    assert (d.today_tokens, d.today_cost_usd) == (0, Decimal(0))  # nothing today: $0, not unpriced
+    assert (d.overview("used_tokens"), d.overview("cost_usd")) == (1_400_000, Decimal("4.60"))
+    assert sum(p.tokens for p in d.series) == 1_400_000

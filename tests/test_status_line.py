@@ -1,0 +1,101 @@
+"""`usagectl status`: the one line and its JSON, on the dashboard's hand-worked fixture.
+
+See tests/test_dashboard.py for the events and rates. Zone Europe/Paris, NOW = 2026-11-11 00:00
+UTC (11-11 01:00 Paris). Today: A1 only, 1,000,000 tokens (1.00M), $2.50. November: 2,605,100
+tokens (2.61M) of the 5,000,000 quota (5.00M) = 52.102 % -> 52.1 %, $8.90, 1 unpriced request.
+Budgets: plan quota 52.1 % (ok), member:alice $4.30 of $5 = 86 % (warning) -> worst warning.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import usagectl.cli
+from tests.helpers import run, write_jsonl
+from tests.test_dashboard import CONFIG, EVENTS, NOW
+from usagectl.cli.dashboard import register
+from usagectl.services import status_line as svc
+from usagectl.services.context import make_context
+from usagectl.services.reports import ReportRequest
+
+
+@pytest.fixture(autouse=True)
+def wired(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = {c.name for c in usagectl.cli.app.registered_commands}
+    if "status" not in names:
+        register(usagectl.cli.app)
+    monkeypatch.setattr(svc, "_clock", lambda: NOW)
+    (isolated_env / "usagectl.toml").write_text(CONFIG, encoding="utf-8")
+
+
+@pytest.fixture
+def db(tmp_path: Path, db_path: Path) -> Path:
+    run("import", str(write_jsonl(tmp_path / "events.jsonl", EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def test_status_line(db: Path) -> None:
+    out = run("status", "--db", str(db)).stdout
+    assert out == (
+        "today 1.00M tok $2.50 · 2026-11 2.61M/5.00M tok 52.1% $8.90 · 1 unpriced req"
+        " · budget warning (member:alice (month) 86.0%)\n"
+    )
+
+
+def test_status_json(db: Path) -> None:
+    doc = json.loads(run("status", "--db", str(db), "--format", "json").stdout, parse_float=Decimal)
+    assert doc["today"] == {"total_tokens": 1_000_000, "cost_usd": Decimal("2.5"), "unpriced_requests": 0}
+    assert doc["month"] == {
+        "month": "2026-11", "total_tokens": 2_605_100, "cost_usd": Decimal("8.9"), "unpriced_requests": 1,
+        "quota_tokens": 5_000_000, "quota_pct": Decimal("52.1"),
+    }  # fmt: skip
+    assert doc["budgets"] == {
+        "count": 2, "worst_level": "warning", "worst_budget": "member:alice (month)", "worst_pct": 86,
+    }  # fmt: skip
+    assert run("status", "--db", str(db), "--json").stdout == run("status", "--db", str(db), "-f", "json").stdout
+
+
+def test_status_in_utc_moves_the_day_boundary(db: Path) -> None:
+    # in UTC, today (11-11) has no event yet: A1 is 11-10 23:30Z. November (UTC) excludes A4
+    # (10-31 23:30Z): 2,605,100 - 400,000 = 2,205,100 tokens, $8.90 - $4.00 = $4.90.
+    s = svc.status_line(make_context(None, db), ReportRequest(tz="UTC"))
+    assert (s.today_tokens, s.today_cost_usd) == (0, Decimal(0))  # no request: $0, not unpriced
+    assert (s.month_tokens, s.month_cost_usd) == (2_205_100, Decimal("4.90"))
+
+
+def test_status_filters_and_bad_format(db: Path) -> None:
+    # member bob: A2 (0.60, 1M) + A4 (4.00, 400k) in November (Paris); nothing today
+    s = svc.status_line(make_context(None, db), ReportRequest(where={"member": ("bob",)}))
+    assert (s.month_tokens, s.month_cost_usd, s.today_tokens) == (1_400_000, Decimal("4.60"), 0)
+    res = run("status", "--db", str(db), "--format", "xml", expect=2)
+    assert "expected line or json" in res.stderr
+
+
+def test_cache_follows_the_database_and_a_hit_does_not_open_it(tmp_path: Path, db: Path) -> None:
+    ctx = make_context(None, db)
+    first = svc.cached_status_line(ctx)
+    assert first.month_tokens == 2_605_100
+    # a new import changes the database file: the next status is computed again, not served stale
+    # (B1 11-11 00:10Z gpt-4o 100,000 in = $0.25: today 1,100,000 tokens, $2.75)
+    extra = [{"event_id": "B1", "ts": "2026-11-11T00:10:00Z", "model_raw": "gpt-4o", "input_tokens": 100_000}]
+    run("import", str(write_jsonl(tmp_path / "more.jsonl", extra)), "--db", str(db))
+    second = svc.cached_status_line(ctx)
+    assert (second.today_tokens, second.today_cost_usd) == (1_100_000, Decimal("2.75"))
+    assert second.month_tokens == 2_705_100
+    # nothing changed since: a hit, in a fresh process, never imports duckdb and gives the same numbers
+    code = (
+        "import sys\nfrom datetime import datetime, UTC\nfrom pathlib import Path\n"
+        "from usagectl.services import status_line as s\nfrom usagectl.services.context import make_context\n"
+        "s._clock = lambda: datetime(2026, 11, 11, tzinfo=UTC)\n"
+        f"r = s.cached_status_line(make_context(None, Path({str(db)!r})))\n"
+        "print(r.today_tokens, r.today_cost_usd, 'duckdb' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    tokens, cost, loaded = out.split()
+    assert (int(tokens), Decimal(cost), loaded) == (1_100_000, Decimal("2.75"), "False")

@@ -1,0 +1,205 @@
+"""`usagectl dashboard` (live, full screen) and `usagectl status` (one line)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from usagectl.cli._options import (
+    ConfigOpt,
+    DbOpt,
+    DepartmentOpt,
+    FeatureOpt,
+    IntegrationOpt,
+    MemberOpt,
+    ModelOpt,
+    PlatformOpt,
+    ProjectOpt,
+    ProviderOpt,
+    SinceOpt,
+    TeamOpt,
+    ToolOpt,
+    TzOpt,
+    UntilOpt,
+    where_from,
+)
+
+if TYPE_CHECKING:
+    from usagectl.services.dashboard import AnomalyProvider
+
+RefreshOpt = Annotated[
+    float, typer.Option("--refresh", min=0.2, help="Seconds between refreshes (sync + redraw).", show_default=True)
+]
+OnceOpt = Annotated[bool, typer.Option("--once", help="Print one frame to stdout and exit (no full screen).")]
+NoWatchOpt = Annotated[bool, typer.Option("--no-watch", help="Only re-read the database; do not sync the sources.")]
+LineFormatOpt = Annotated[str, typer.Option("--format", "-f", metavar="line|json", help="Output: one line or JSON.")]
+StatusJsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+
+
+def _anomaly_provider() -> AnomalyProvider | None:
+    """``usagectl.services.anomalies.recent_anomalies`` when this usagectl has it."""
+    try:
+        from usagectl.services.anomalies import recent_anomalies  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+
+    def provider(ctx: Any, req: Any) -> list[dict[str, Any]]:
+        return list(recent_anomalies(ctx, req, days=7))
+
+    return provider
+
+
+class KeyReader:
+    """Waits up to a timeout for ``q`` on the terminal (cbreak mode: Ctrl-C still interrupts)
+    or a resize (SIGWINCH, through a self-pipe). Restores the terminal on exit, whatever the exit."""
+
+    def __init__(self) -> None:
+        self.fd = sys.stdin.fileno() if sys.stdin and sys.stdin.isatty() else None
+        self._saved: Any = None
+        self._pipe = os.pipe()
+        self._old_winch: Any = None
+        self.resized = False
+
+    def __enter__(self) -> KeyReader:
+        if self.fd is not None:
+            import termios
+            import tty
+
+            self._saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)
+        os.set_blocking(self._pipe[1], False)
+        self._old_winch = signal.signal(signal.SIGWINCH, self._on_winch)
+        return self
+
+    def _on_winch(self, *_: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._pipe[1], b"w")
+
+    def __exit__(self, *_: Any) -> None:
+        signal.signal(signal.SIGWINCH, self._old_winch or signal.SIG_DFL)
+        if self.fd is not None and self._saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+        for fd in self._pipe:
+            os.close(fd)
+
+    def wait(self, timeout: float) -> str | None:
+        """'quit', 'resize' or None (timeout)."""
+        fds = [self._pipe[0]] + ([self.fd] if self.fd is not None else [])
+        ready, _, _ = select.select(fds, [], [], max(0.0, timeout))
+        if self._pipe[0] in ready:
+            os.read(self._pipe[0], 64)
+            return "resize"
+        if self.fd is not None and self.fd in ready:
+            data = os.read(self.fd, 64)
+            if b"q" in data or b"Q" in data or not data:
+                return "quit"
+        return None
+
+
+def _live(dash: Any, refresh: float) -> None:
+    from rich.console import Console
+    from rich.live import Live
+
+    from usagectl.render.dashboard import live_renderable
+
+    console = Console(highlight=False)  # Rich detects the terminal and honours NO_COLOR itself
+    with KeyReader() as keys, Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
+        while True:
+            frame = dash.refresh()
+            live.update(live_renderable(frame, refresh), refresh=True)
+            deadline = time.monotonic() + refresh
+            while (left := deadline - time.monotonic()) > 0:
+                event = keys.wait(left)
+                if event == "quit":
+                    return
+                if event == "resize":
+                    live.refresh()  # same data, new size: no query
+
+
+@contextlib.contextmanager
+def _quiet_interrupt() -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+def dashboard(
+    refresh: RefreshOpt = 2.0, once: OnceOpt = False, no_watch: NoWatchOpt = False,
+    since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+    model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    integration: IntegrationOpt = None, platform: PlatformOpt = None, db: DbOpt = None, config: ConfigOpt = None,
+) -> None:  # fmt: skip
+    """Live usage dashboard: month overview, last 30 days, models, budgets, top members, anomalies
+    and the latest events. Each refresh syncs the registered sources (new bytes only) and redraws
+    what changed; `q` or Ctrl-C quits. --since/--until set the days of the chart (default 30)."""
+    from usagectl.services.context import make_context
+    from usagectl.services.dashboard import Dashboard
+    from usagectl.services.reports import ReportRequest
+
+    ctx = make_context(config, db)
+    where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
+    req = ReportRequest(since=since, until=until, tz=tz, where=where)
+    dash = Dashboard(ctx, req, watch=not no_watch, anomalies=_anomaly_provider())
+    if once or not sys.stdout.isatty():
+        from usagectl.render.dashboard import render_frame
+
+        frame = dash.refresh()
+        width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 100
+        render_frame(frame, sys.stdout, width=width)
+        if frame.state != "ok":
+            print(f"usagectl: {frame.message}", file=sys.stderr)
+            raise typer.Exit(frame.exit_code)
+        return
+    with _quiet_interrupt():
+        _live(dash, refresh)
+
+
+def status(
+    fmt: LineFormatOpt = "line", as_json: StatusJsonOpt = False, tz: TzOpt = None,
+    model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
+    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    integration: IntegrationOpt = None, platform: PlatformOpt = None, db: DbOpt = None, config: ConfigOpt = None,
+) -> None:  # fmt: skip
+    """One line for a shell prompt or a status bar: today's tokens and cost, the month against
+    the plan quota, and the worst budget level."""
+    from usagectl.errors import UsageError
+    from usagectl.services.context import make_context
+    from usagectl.services.reports import ReportRequest
+    from usagectl.services.status_line import cached_status_line
+
+    fmt = "json" if as_json else fmt.lower()
+    if fmt not in ("line", "json"):
+        raise UsageError(f"--format {fmt!r}: expected line or json")
+    where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
+    result = cached_status_line(make_context(config, db), ReportRequest(tz=tz, where=where))
+    if fmt == "json":
+        from usagectl.render.text import json_dumps
+
+        sys.stdout.write(json_dumps(result.as_dict()) + "\n")
+    else:
+        from usagectl.render.dashboard import status_text
+
+        sys.stdout.write(status_text(result) + "\n")
+
+
+def register(root: typer.Typer) -> None:
+    root.command("dashboard", help="Live usage dashboard in the terminal (q quits); --once prints one frame.")(
+        dashboard
+    )
+    root.command("status", help="One-line usage status (today, month vs quota, worst budget) for prompts and bars.")(
+        status
+    )

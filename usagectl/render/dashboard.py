@@ -1,0 +1,302 @@
+"""The dashboard frame as a Rich layout, and the one-line ``status`` text.
+
+Panels, most important first: month overview, budgets, the last 30 days, anomalies, model
+distribution, top members / features, latest events. A terminal narrower than 110 columns
+stacks them; a wider one pairs them. Panels that do not fit the height are dropped from the
+end (the event feed shrinks first). Budgets are coloured by level: warning (75 %), caution
+(90 %), critical (95 %), exceeded. Rich is imported inside the functions, so ``status``
+does not pay for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from usagectl.render.formats import format_compact, format_int, format_money, format_pct
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from usagectl.services.dashboard import DashboardData, Frame
+    from usagectl.services.status_line import StatusLine
+
+SPARKS = "▁▂▃▄▅▆▇█"
+LEVEL_STYLE = {"ok": "green", "warning": "yellow", "caution": "dark_orange", "critical": "red", "exceeded": "bold red"}
+WIDE = 110
+# what stays when the terminal is short, most important first; the feed keeps FEED_MIN lines
+PRIORITY = ("overview", "budgets", "series", "feed", "anomalies", "models", "top")
+FEED_MIN = 5  # border, header, rule and one event
+
+
+@dataclass(frozen=True)
+class _Panel:
+    key: str
+    body: Any  # a Rich renderable
+    lines: int  # body lines (the panel adds 2 for its border)
+    elastic: bool = False  # may shrink to FEED_MIN lines
+    title: str | None = None  # default: TITLES[key]
+
+    @property
+    def height(self) -> int:
+        return self.lines + 2
+
+
+def sparkline(values: list[int], *, repeat: int = 1) -> str:
+    """One block per value, scaled to the largest: 0 -> space, else ▁..█ (ceil of 8 eighths)."""
+    top = max(values, default=0)
+    out = []
+    for v in values:
+        ch = " " if v <= 0 or top <= 0 else SPARKS[max(0, -(-v * 8 // top) - 1)]
+        out.append(ch * repeat)
+    return "".join(out)
+
+
+def bar(pct: Decimal | None, width: int) -> str:
+    """``█████░░░░░`` for a 0-100 percent (capped at 100)."""
+    if pct is None:
+        return ""
+    filled = int(min(Decimal(100), max(Decimal(0), pct)) * width / 100)
+    return "█" * filled + "░" * (width - filled)
+
+
+def _local(ts: datetime, tz: str) -> datetime:
+    return ts.astimezone(ZoneInfo(tz))
+
+
+def _overview(d: DashboardData) -> _Panel:
+    from rich.text import Text
+
+    t = Text()
+    used = int(d.overview("used_tokens") or 0)
+    quota, qpct = d.overview("quota_tokens"), d.overview("quota_pct")
+    if quota:
+        t.append(f"Tokens    {format_compact(used)} / {format_compact(quota)} ({format_pct(qpct)}) ")
+        t.append(bar(qpct, 20), style="cyan")
+    else:
+        t.append(f"Tokens    {format_int(used)} (no plan quota set)")
+    t.append(f"\nToday     {format_int(d.today_tokens)} tokens  {format_money(d.today_cost_usd)}")
+    t.append(f"\nCost      {format_money(d.overview('cost_usd'))} this month")
+    proj = d.overview("projected_cost_usd")
+    ptok, ppct = d.overview("projected_tokens"), d.overview("projected_quota_pct")
+    extra = f", {format_compact(ptok)} tokens" if ptok is not None else ""
+    extra += f" = {format_pct(ppct)} of quota" if ppct is not None else ""
+    t.append(f"\nProjected {format_money(proj) if proj is not None else '–'} at month end{extra}")
+    lines = 4
+    unpriced = d.overview("unpriced_requests")
+    if unpriced:
+        t.append(f"\nUnpriced  {format_int(unpriced)} requests, NOT in the cost", style="yellow")
+        lines += 1
+    return _Panel("overview", t, lines)
+
+
+def _series(d: DashboardData, width: int) -> _Panel:
+    from rich.text import Text
+
+    points = d.series[-max(1, width - 4) :]  # a long --since keeps the days that fit, newest last
+    tokens = [p.tokens for p in points]
+    repeat = max(1, min(3, (width - 4) // max(1, len(tokens))))
+    t = Text(sparkline(tokens, repeat=repeat), style="cyan")
+    first, last = points[0].day, points[-1].day
+    gap = max(1, len(tokens) * repeat - 10)
+    t.append(f"\n{first:%m-%d}{' ' * gap}{last:%m-%d}")
+    peak = max(points, key=lambda p: p.tokens)
+    cost = sum((p.cost_usd or Decimal(0) for p in points), Decimal(0))
+    t.append(f"\npeak {format_compact(peak.tokens)} on {peak.day}  ·  {format_money(cost)} in {len(tokens)} days")
+    return _Panel("series", t, 3, title=f"Last {len(tokens)} days (tokens)")
+
+
+def _table(*headers: tuple[str, str]) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False, expand=True)
+    for name, justify in headers:
+        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+    return table
+
+
+def _models(d: DashboardData, rows: int = 5) -> _Panel:
+    section = next(s for s in d.month.sections if s.key == "models")
+    table = _table(("Model", "left"), ("Tokens", "right"), ("Share", "right"), ("Cost", "right"))
+    for r in section.rows[:rows]:
+        table.add_row(r["model"], format_compact(r["total_tokens"]), format_pct(r["token_share_pct"]),
+                      format_money(r["cost_usd"]))  # fmt: skip
+    return _Panel("models", table, 2 + max(1, min(rows, len(section.rows))))
+
+
+def _budgets(d: DashboardData) -> _Panel:
+    table = _table(("Budget", "left"), ("Used", "right"), ("", "left"), ("Level", "left"))
+    for s in d.budgets[:6]:
+        style = LEVEL_STYLE.get(s.level, "")
+        spent = format_money(s.spent) if s.budget.kind == "usd" else format_compact(int(s.spent))
+        table.add_row(s.budget.label, f"{spent} {format_pct(s.percent)}", bar(s.percent, 10), s.level, style=style)
+    return _Panel("budgets", table, 2 + min(6, len(d.budgets)))
+
+
+def _top(d: DashboardData) -> _Panel:
+    table = _table((f"Top {d.top_kind}s", "left"), ("Tokens", "right"), ("Cost", "right"))
+    for r in d.top:
+        table.add_row(r.name, format_compact(r.tokens), format_money(r.cost_usd))
+    return _Panel("top", table, 2 + max(1, len(d.top)))
+
+
+def _anomalies(d: DashboardData) -> _Panel:
+    from rich.text import Text
+
+    t = Text()
+    for i, a in enumerate(d.anomalies[:4]):
+        sev = str(a.get("severity", ""))
+        t.append(("\n" if i else "") + f"{a.get('day', '')} {a.get('series', '')} {a.get('kind', '')} ")
+        t.append(sev, style="red" if sev in ("high", "critical") else "yellow")
+        t.append(f" {a.get('detail', '')}")
+    if d.anomaly_error:
+        t.append(("\n" if d.anomalies else "") + d.anomaly_error, style="yellow")
+    return _Panel("anomalies", t, min(4, len(d.anomalies)) + (1 if d.anomaly_error else 0))
+
+
+def _feed(d: DashboardData, tz: str) -> _Panel:
+    table = _table(("Time", "left"), ("Model", "left"), ("Who", "left"), ("Tokens", "right"), ("Cost", "right"))
+    for e in d.feed:
+        who = e.get("member") or e.get("feature") or e.get("source") or ""
+        table.add_row(f"{_local(e['ts'], tz):%m-%d %H:%M:%S}", e.get("model") or "(none)", who,
+                      format_int(e["total_tokens"]), format_money(e["cost_usd"]))  # fmt: skip
+    return _Panel("feed", table, 2 + max(1, len(d.feed)), elastic=True)
+
+
+TITLES = {
+    "overview": "Month overview",
+    "budgets": "Budgets",
+    "series": "Daily tokens",
+    "anomalies": "Anomalies",
+    "models": "Models this month",
+    "top": "Top this month",
+    "feed": "Latest events",
+}
+
+
+def _header(frame: Frame, refresh: float | None) -> Any:
+    from rich.text import Text
+
+    t = Text()
+    t.append("usagectl dashboard", style="bold")
+    t.append(f"  {_local(frame.now, frame.tz):%Y-%m-%d %H:%M:%S} {frame.tz}")
+    if refresh:
+        t.append(f"  ·  every {refresh:g}s  ·  q quits")
+    if frame.state == "busy":
+        t.append("  ·  database busy, retrying", style="bold yellow")
+    elif frame.state == "error":
+        t.append(f"  ·  error: {frame.message}", style="bold red")
+    if frame.imported:
+        t.append(f"  ·  +{frame.imported} new", style="green")
+    return t
+
+
+def panels(frame: Frame, width: int) -> list[_Panel]:
+    d = frame.data
+    if d is None:
+        return []
+    half = width if width < WIDE else width // 2
+    out = [_overview(d)]
+    if d.budgets:
+        out.append(_budgets(d))
+    out.append(_series(d, half))
+    if d.anomalies or d.anomaly_error:
+        out.append(_anomalies(d))
+    out += [_models(d), _top(d), _feed(d, frame.tz)]
+    return out
+
+
+def build(frame: Frame, width: int, height: int | None, refresh: float | None = None) -> tuple[Any, int]:
+    """The frame as a Rich Layout and its height. ``height`` None: as tall as the content."""
+    from rich.layout import Layout
+    from rich.panel import Panel
+    from rich.text import Text
+
+    rows: list[list[_Panel]] = []
+    items = panels(frame, width)
+    if width >= WIDE:
+        while items:
+            rows.append(items[:2] if not items[0].elastic else items[:1])
+            items = items[len(rows[-1]) :]
+    else:
+        rows = [[p] for p in items]
+    heights = [max(p.height for p in row) for row in rows]
+    keep = [True] * len(rows)
+    used = sum(heights)
+    if height is not None:  # fit by priority; the feed first takes FEED_MIN lines, then what is left
+        avail, used = height - 1, 0
+        elastic = [any(p.elastic for p in row) for row in rows]
+        for i in sorted(range(len(rows)), key=lambda i: min(PRIORITY.index(p.key) for p in rows[i])):
+            need = min(heights[i], FEED_MIN) if elastic[i] else heights[i]
+            keep[i] = used + need <= avail
+            if keep[i]:
+                used += need
+                heights[i] = need
+        for i in range(len(rows)):
+            if keep[i] and elastic[i]:
+                grow = min(max(p.height for p in rows[i]) - heights[i], avail - used)
+                heights[i] += grow
+                used += grow
+    kept = [(row, h) for row, h, k in zip(rows, heights, keep, strict=True) if k]
+    root = Layout(name="root")
+    parts = [Layout(_header(frame, refresh), name="header", size=1)]
+    if frame.data is None:
+        msg = frame.message or "no data yet"
+        parts.append(Layout(Panel(Text(msg), title="usagectl"), size=3))
+        used += 3
+    for i, (row, h) in enumerate(kept):
+        boxes = [Panel(p.body, title=p.title or TITLES[p.key], title_align="left", padding=(0, 1)) for p in row]
+        if len(boxes) == 1:
+            parts.append(Layout(boxes[0], name=f"row{i}", size=h))
+        else:
+            lay = Layout(name=f"row{i}", size=h)
+            lay.split_row(*(Layout(b) for b in boxes))
+            parts.append(lay)
+    if height is not None and used + 1 < height:
+        parts.append(Layout(Text(" "), name="fill"))
+    root.split_column(*parts)
+    return root, (used + 1 if height is None else height)
+
+
+def render_frame(frame: Frame, out: Any, *, width: int, color: bool | None = None) -> None:
+    """Print one frame (``--once``): every panel, as tall as it needs."""
+    from usagectl.render.table import make_console
+
+    layout, h = build(frame, width, None)
+    console = make_console(out, width=width, color=color)
+    console.height = h
+    console.print(layout, height=h)
+
+
+def live_renderable(frame: Frame, refresh: float) -> RenderableType:
+    """What ``rich.live.Live`` redraws: the layout fitted to the terminal's size at draw time,
+    so a resize takes effect at the next redraw."""
+    from rich.console import Console, ConsoleOptions, RenderResult
+
+    class _Fit:
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            layout, _ = build(frame, options.max_width, options.height or console.height, refresh)
+            yield layout
+
+    return _Fit()
+
+
+def status_text(s: StatusLine) -> str:
+    """``today 12.3k tok $0.42 · 2026-11 1.23M/5.00M tok 24.6% $12.34 · budget ok (plan quota 24.6%)``"""
+    today = f"today {format_compact(s.today_tokens)} tok {format_money(s.today_cost_usd)}"
+    month = f"{s.month} {format_compact(s.month_tokens)}"
+    if s.quota_tokens:
+        month += f"/{format_compact(s.quota_tokens)} tok {format_pct(s.quota_pct)}"
+    else:
+        month += " tok"
+    month += f" {format_money(s.month_cost_usd)}"
+    parts = [today, month]
+    if s.today_unpriced_requests or s.month_unpriced_requests:
+        parts.append(f"{format_int(s.month_unpriced_requests)} unpriced req")
+    if s.worst_level is not None:
+        parts.append(f"budget {s.worst_level} ({s.worst_budget} {format_pct(s.worst_pct)})")
+    return " · ".join(parts)

@@ -1,0 +1,280 @@
+"""The live dashboard: one frame's data, refreshed cheaply.
+
+A :class:`Dashboard` keeps the last frame's data and, per :meth:`Dashboard.refresh`:
+
+1. (watch mode) syncs the registered sources, but only when a source's file listing or a
+   file's size / mtime changed since the last sync (one ``stat`` per file; a sync is also
+   forced every ``resync_seconds`` so an unfinished last line is flushed as ``sync`` does);
+2. reads the database's change token (:func:`usagectl.store.dashboard.change_token`);
+3. re-queries the panels only when the token changed, the local day changed, or the data
+   is older than ``max_age_seconds`` (the month-end projection moves with the clock).
+
+It opens the database per step and closes it at once (never holds it between refreshes). A
+busy database (another process writing) becomes ``state="busy"`` with the last data kept; the
+next refresh tries again.
+
+The month overview, model distribution and projection come from
+:func:`usagectl.services.reports.month`; budgets from
+:func:`usagectl.services.budgets.budget_status`; anomalies from an injected provider
+``(ctx, req) -> list[dict]`` (keys day/series/kind/severity/detail).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from usagectl.config import effective_timezone
+from usagectl.errors import DatabaseBusyError, UsagectlError
+from usagectl.models import Filters, Report
+from usagectl.services.budgets import BudgetState, budget_status
+from usagectl.services.context import AppContext
+from usagectl.services.reports import ReportRequest, build_filters, month
+from usagectl.services.rollup import rollup
+from usagectl.timeutil import date_range, day_start_utc, local_today
+
+if TYPE_CHECKING:
+    from usagectl.store.sources import SourceRow
+
+AnomalyProvider = Callable[[AppContext, ReportRequest], list[dict[str, Any]]]
+State = Literal["ok", "busy", "error"]
+SERIES_DAYS = 30
+TOP_N = 5
+FEED_N = 8
+
+
+def _clock() -> datetime:
+    """The wall clock (tests replace it)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    tokens: int
+    cost_usd: Decimal | None  # None: nothing priced that day
+
+
+@dataclass(frozen=True)
+class TopRow:
+    name: str
+    tokens: int
+    cost_usd: Decimal | None
+    unpriced_requests: int
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """Everything one frame shows; money is Decimal, tokens int."""
+
+    month: Report  # ``report month`` of the current month (overview, rows per day, models section)
+    today: date
+    today_tokens: int
+    today_cost_usd: Decimal | None
+    series: tuple[DayPoint, ...]  # the last 30 local days, oldest first, today last
+    top_kind: str  # "member" or "feature"
+    top: tuple[TopRow, ...]
+    budgets: tuple[BudgetState, ...]
+    feed: tuple[dict[str, Any], ...]  # newest first: ts, event_id, model, member, feature, source, tokens, cost
+    anomalies: tuple[dict[str, Any], ...]
+    anomaly_error: str | None
+    token: tuple[Any, ...]
+    queried_at: datetime
+
+    def overview(self, key: str) -> Any:
+        return next((v for k, _, v in self.month.overview if k == key), None)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One refresh: the state of the database, the data (the last good data when busy)."""
+
+    now: datetime
+    tz: str
+    state: State
+    message: str | None
+    data: DashboardData | None
+    requeried: bool  # the panels were queried again in this refresh
+    imported: int = 0  # events the sync of this refresh imported
+    sync_notes: tuple[str, ...] = ()
+    exit_code: int = 0  # what ``--once`` exits with: 3 busy, else the error's code
+
+
+@dataclass
+class Dashboard:
+    ctx: AppContext
+    req: ReportRequest = field(default_factory=ReportRequest)
+    watch: bool = True
+    anomalies: AnomalyProvider | None = None
+    max_age_seconds: float = 60.0
+    resync_seconds: float = 30.0
+    feed_size: int = FEED_N
+    _data: DashboardData | None = None
+    _snapshot: dict[str, Any] | None = None
+    _synced_at: float = 0.0
+    _anomaly_cache: tuple[Any, ...] | None = None  # (token, day, anomalies, error)
+
+    def refresh(self) -> Frame:
+        now = self.req.now.astimezone(UTC) if self.req.now else _clock()
+        tz = effective_timezone(self.req.tz, self.ctx.config)
+        imported: int = 0
+        notes: tuple[str, ...] = ()
+        try:
+            token, sources = _peek(self.ctx.db_path)
+            if self.watch and sources:
+                synced, imported, notes = self._sync(sources)
+                if synced:
+                    token, _ = _peek(self.ctx.db_path)
+            data = self._data
+            if data is None or self._stale(data, token, now, tz):
+                data = self._query(now, tz, token)
+                self._data = data
+                return Frame(now, tz, "ok", None, data, True, imported, notes)
+            return Frame(now, tz, "ok", None, data, False, imported, notes)
+        except DatabaseBusyError as exc:
+            msg = f"database busy, retrying: {exc.message}"
+            return Frame(now, tz, "busy", msg, self._data, False, exit_code=int(exc.exit_code))
+        except UsagectlError as exc:
+            return Frame(now, tz, "error", exc.message, self._data, False, exit_code=int(exc.exit_code))
+
+    # ---------------------------------------------------------------- steps
+
+    def _stale(self, data: DashboardData, token: tuple[Any, ...], now: datetime, tz: str) -> bool:
+        return (
+            token != data.token
+            or local_today(tz, now) != data.today
+            or (now - data.queried_at).total_seconds() >= self.max_age_seconds
+        )
+
+    def _sync(self, sources: list[SourceRow]) -> tuple[bool, int, tuple[str, ...]]:
+        """(synced at all, events imported, notes on files that could not be read)."""
+        from usagectl.services.sync import sync
+
+        snapshot = _source_snapshot(sources)
+        due = time.monotonic() - self._synced_at >= self.resync_seconds
+        if snapshot == self._snapshot and not due:
+            return False, 0, ()
+        result = sync(self.ctx)
+        self._snapshot, self._synced_at = snapshot, time.monotonic()
+        notes = tuple(f"{f.path}: {f.error}" for f in result.failed)
+        return True, sum(s.summary.imported for s in result.sources), notes
+
+    def _anomalies(
+        self, req: ReportRequest, token: tuple[Any, ...], today: date
+    ) -> tuple[tuple[dict[str, Any], ...], str | None]:
+        """The provider's anomalies, asked again only when the data or the day changed (they are
+        about complete past days: the clock alone does not move them)."""
+        if self.anomalies is None:
+            return (), None
+        cached = self._anomaly_cache
+        if cached is not None and cached[:2] == (token, today):
+            return cached[2], cached[3]
+        try:
+            found, error = tuple(self.anomalies(self.ctx, req)), None
+        except DatabaseBusyError:
+            raise
+        except Exception as exc:  # an optional panel must not take the dashboard down
+            found, error = (), f"anomalies unavailable: {exc}"
+        self._anomaly_cache = (token, today, found, error)
+        return found, error
+
+    def _query(self, now: datetime, tz: str, token: tuple[Any, ...]) -> DashboardData:
+        from usagectl.store import dashboard as dq
+        from usagectl.store import reports as q
+        from usagectl.store.connection import connect
+
+        req = replace(self.req, now=now)
+        month_req = replace(req, since=None, until=None)
+        report = month(self.ctx, month_req)
+        today = local_today(tz, now)
+        series_flt = build_filters(self.ctx, req, default=(today - timedelta(days=SERIES_DAYS - 1), today))
+        first = today.replace(day=1)
+        month_flt = Filters(
+            start=day_start_utc(first, tz), end=day_start_utc(today + timedelta(days=1), tz), tz=tz,
+            since=first, until=today, where=series_flt.where,
+        )  # fmt: skip
+        union = replace(
+            series_flt, start=min(series_flt.start, month_flt.start), end=max(series_flt.end, month_flt.end)
+        )
+        with connect(self.ctx.db_path, read_only=True) as con:
+            q.prepare_session(con, self.ctx.pricebook(), self.ctx.config.members, union)
+            # two narrow cubes measured faster than one by (date, member, feature) on 10M events
+            by_day = rollup(q.cube(con, series_flt, ["date"]), ["date"])
+            people = q.cube(con, month_flt, ["member", "feature"])
+            feed = dq.latest_events(con, union, self.feed_size)
+        series = tuple(
+            DayPoint(d, int(by_day.get((d,), {}).get("total_tokens", 0)), by_day.get((d,), {}).get("cost_usd"))
+            for d in date_range(series_flt.since, series_flt.until)
+        )
+        top_kind, top = _top(people)
+        today_row = next((r for r in report.rows if r["date"] == today), {})
+        budgets = tuple(budget_status(self.ctx, tz=tz, now=now))
+        anomalies, anomaly_error = self._anomalies(req, token, today)
+        return DashboardData(
+            month=report,
+            today=today,
+            today_tokens=int(today_row.get("total_tokens", 0)),
+            today_cost_usd=today_row.get("cost_usd", Decimal(0)),  # None: today's requests are all unpriced
+            series=series,
+            top_kind=top_kind,
+            top=top,
+            budgets=budgets,
+            feed=tuple(feed),
+            anomalies=anomalies,
+            anomaly_error=anomaly_error,
+            token=token,
+            queried_at=now,
+        )
+
+
+def _top(cube: list[dict[str, Any]]) -> tuple[str, tuple[TopRow, ...]]:
+    """Members when the month has more than one named member, else features."""
+    members = rollup(cube, ["member"])
+    kind = "member" if len([k for k in members if k[0] is not None]) > 1 else "feature"
+    groups = members if kind == "member" else rollup(cube, ["feature"])
+    rows = [
+        TopRow(
+            k[0] if k[0] is not None else "(none)", int(v["total_tokens"]), v["cost_usd"], int(v["unpriced_requests"])
+        )
+        for k, v in groups.items()
+    ]
+    rows.sort(key=lambda r: (-(r.cost_usd or 0), -r.tokens, r.name))
+    return kind, tuple(rows[:TOP_N])
+
+
+def _peek(db_path: Path) -> tuple[tuple[Any, ...], list[SourceRow]]:
+    """The change token and the registered sources, in one short read-only connection."""
+    from usagectl.store import dashboard as dq
+    from usagectl.store import sources as st
+    from usagectl.store.connection import connect
+
+    with connect(db_path, read_only=True) as con:
+        return dq.change_token(con), st.list_sources(con)
+
+
+def _source_snapshot(sources: list[SourceRow]) -> dict[str, Any]:
+    """Per registered source: its files with size and mtime (stats only, no reads)."""
+    from usagectl.services.sources import list_files
+
+    snap: dict[str, Any] = {}
+    for src in sources:
+        try:
+            files = list_files(Path(src.path), src.format)
+        except (OSError, UsagectlError) as exc:
+            snap[src.name] = repr(exc)
+            continue
+        stats = []
+        for path, _fmt in files:
+            try:
+                s = os.stat(path)
+            except OSError:
+                continue
+            stats.append((path, s.st_size, s.st_mtime_ns))
+        snap[src.name] = tuple(stats)
+    return snap

@@ -1,0 +1,214 @@
+"""``usagectl status``: the quick usage overview as one line (shell prompt, tmux, editor).
+
+Today's tokens and cost, this month's tokens against the plan quota, and the worst budget
+level. One read-only connection and ONE query for the usage: the one-pass cube of the
+current calendar month (in the chosen zone) by local date, over the month's rows only (the
+range predicate on ``ts`` lets DuckDB skip the other row groups by their zone maps); today
+is that cube's last day. Budgets, when any are configured, are
+:func:`usagectl.services.budgets.budget_status` (its own short connection).
+
+Money is Decimal; ``cost_usd`` None means nothing of the period was priced, and unpriced
+requests are counted apart (never $0).
+
+A prompt runs ``status`` every few seconds while the database rarely changes, so
+:func:`cached_status_line` keeps the last answer in the user cache dir, keyed on the database
+file and its WAL (size, mtime), the config file, the zone, the filters and the local day; a
+hit costs a few ``stat`` calls and never imports duckdb. An entry is used for at most
+``CACHE_SECONDS`` (an edited price table shows within that time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from usagectl.config import effective_timezone
+from usagectl.models import Filters
+from usagectl.services.context import AppContext
+from usagectl.services.reports import HUNDRED, ReportRequest
+from usagectl.services.rollup import empty, rollup, total
+from usagectl.timeutil import day_start_utc, local_today
+
+LEVELS = ("ok", "warning", "caution", "critical", "exceeded")
+CACHE_SECONDS = 60.0
+_MONEY = ("today_cost_usd", "month_cost_usd", "quota_pct", "worst_pct")
+
+
+def _clock() -> datetime:
+    """The wall clock (tests replace it)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    day: date
+    tz: str
+    today_tokens: int
+    today_cost_usd: Decimal | None
+    today_unpriced_requests: int
+    month: str  # YYYY-MM
+    month_tokens: int
+    month_cost_usd: Decimal | None
+    month_unpriced_requests: int
+    quota_tokens: int | None
+    quota_pct: Decimal | None  # month tokens * 100 / quota, to 0.01
+    budgets: int  # budgets configured
+    worst_level: str | None  # None when no budget is configured
+    worst_budget: str | None  # label of the budget at the worst level (highest percent)
+    worst_pct: Decimal | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "report": "status",
+            "date": self.day,
+            "tz": self.tz,
+            "today": {
+                "total_tokens": self.today_tokens,
+                "cost_usd": self.today_cost_usd,
+                "unpriced_requests": self.today_unpriced_requests,
+            },
+            "month": {
+                "month": self.month,
+                "total_tokens": self.month_tokens,
+                "cost_usd": self.month_cost_usd,
+                "unpriced_requests": self.month_unpriced_requests,
+                "quota_tokens": self.quota_tokens,
+                "quota_pct": self.quota_pct,
+            },
+            "budgets": {
+                "count": self.budgets,
+                "worst_level": self.worst_level,
+                "worst_budget": self.worst_budget,
+                "worst_pct": None if self.worst_pct is None else self.worst_pct.quantize(Decimal("0.01")),
+            },
+        }
+
+
+def status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine:
+    """The status of today and this month in the zone of ``req.tz`` (else config, else local),
+    with ``req.where`` filters applied to the usage (budgets keep their own scopes)."""
+    from usagectl.services.budgets import budget_status, load_budgets
+    from usagectl.store import reports as q
+    from usagectl.store.connection import connect
+
+    req = req or ReportRequest()
+    now = req.now.astimezone(UTC) if req.now else _clock()
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, now)
+    first = today.replace(day=1)
+    where = dict(req.where)
+    if "model" in where:
+        book = ctx.pricebook()
+        where["model"] = tuple(book.resolve(m) or m for m in where["model"])
+    flt = Filters(
+        start=day_start_utc(first, tz),
+        end=day_start_utc(today + timedelta(days=1), tz),
+        tz=tz,
+        since=first,
+        until=today,
+        where=where,
+    )
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        cube = q.cube(con, flt, ["date"])
+    month_sums = total(cube)
+    today_sums = rollup(cube, ["date"]).get((today,), empty())
+    quota = ctx.config.monthly_token_quota
+    month_tokens = int(month_sums["total_tokens"])
+    worst = worst_label = worst_pct = None
+    budgets = load_budgets(ctx)
+    if budgets:
+        states = budget_status(ctx, tz=tz, now=now)
+        top = max(states, key=lambda s: (LEVELS.index(s.level), s.percent))
+        worst, worst_label, worst_pct = top.level, top.budget.label, top.percent
+    return StatusLine(
+        day=today,
+        tz=tz,
+        today_tokens=int(today_sums["total_tokens"]),
+        today_cost_usd=_cost(today_sums),
+        today_unpriced_requests=int(today_sums["unpriced_requests"]),
+        month=f"{today.year:04d}-{today.month:02d}",
+        month_tokens=month_tokens,
+        month_cost_usd=_cost(month_sums),
+        month_unpriced_requests=int(month_sums["unpriced_requests"]),
+        quota_tokens=quota,
+        quota_pct=(Decimal(month_tokens) * HUNDRED / quota).quantize(Decimal("0.01")) if quota else None,
+        budgets=len(budgets),
+        worst_level=worst,
+        worst_budget=worst_label,
+        worst_pct=worst_pct,
+    )
+
+
+def _cost(sums: dict[str, Any]) -> Decimal | None:
+    """$0 when there was no request; None (unpriced, never $0) when requests had no price."""
+    if sums["cost_usd"] is None and not sums["requests"]:
+        return Decimal(0)
+    return sums["cost_usd"]  # type: ignore[no-any-return]
+
+
+def _stat(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _cache_file(db_path: Path) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    digest = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:16]
+    return Path(base) / "usagectl" / f"status-{digest}.json"
+
+
+def cached_status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine:
+    """:func:`status_line`, answered from the cache while nothing it depends on changed."""
+    req = req or ReportRequest()
+    now = req.now.astimezone(UTC) if req.now else _clock()
+    tz = effective_timezone(req.tz, ctx.config)
+    db = ctx.db_path
+    key = json.dumps(
+        [str(db), _stat(db), _stat(db.with_name(db.name + ".wal")), str(ctx.config.path), _stat(ctx.config.path),
+         tz, sorted((k, list(v)) for k, v in req.where.items()), local_today(tz, now).isoformat()]
+    )  # fmt: skip
+    path = _cache_file(db)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        age = now.timestamp() - float(doc["at"])
+        if doc["key"] == key and 0 <= age < CACHE_SECONDS:
+            return _from_json(doc["status"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no cache, or an unreadable one: compute
+    result = status_line(ctx, req)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "at": now.timestamp(), "status": _to_json(result)}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache dir only costs speed
+    return result
+
+
+def _to_json(s: StatusLine) -> dict[str, Any]:
+    out = asdict(s)
+    out["day"] = s.day.isoformat()
+    for k in _MONEY:
+        out[k] = None if out[k] is None else str(out[k])  # exact: Decimal as text
+    return out
+
+
+def _from_json(doc: dict[str, Any]) -> StatusLine:
+    doc = dict(doc)
+    doc["day"] = date.fromisoformat(doc["day"])
+    for k in _MONEY:
+        doc[k] = None if doc[k] is None else Decimal(doc[k])
+    return StatusLine(**doc)
