@@ -14,7 +14,6 @@ import argparse
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -105,7 +104,12 @@ def main() -> None:
     a = ap.parse_args()
     parts = [f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `python benchmarks/bench_reports.py`."]
     if a.db10.exists():
-        parts += ["", "10M events (each command's default range; `--json --tz UTC`):", "", table(measure(a.db10, TEN_M, a.repeats), 1.0)]
+        parts += [
+            "",
+            "10M events (each command's default range; `--json --tz UTC`):",
+            "",
+            table(measure(a.db10, TEN_M, a.repeats), 1.0),
+        ]
     if a.db1.exists():
         rows = measure(a.db1, ONE_M, a.repeats)
         parts += ["", "1M events:", "", table(rows[:1], 0.3), table(rows[1:], 0.15).split("\n", 2)[2]]
