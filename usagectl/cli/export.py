@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO, cast
 
 import typer
 
@@ -110,8 +110,8 @@ def export(
             assert out is not None
             summary = svc.events_parquet(ctx, req, out, partition_by=partition_by, memory_limit=memory_limit)
         else:
-            with _text_out(out) as stream:
-                _events_text(ctx, req, fmt, stream, memory_limit)
+            with _bytes_out(out) as raw:
+                _events_text(ctx, req, fmt, raw, memory_limit)
     else:
         result = svc.build_report(ctx, name, req, month)
         if fmt == "parquet":
@@ -133,11 +133,29 @@ def _text_out(out: Path | None) -> Iterator[TextIO]:
     if out is None:
         yield sys.stdout
         return
+    with _file_out(out, binary=False) as fh:
+        yield cast("TextIO", fh)
+
+
+@contextmanager
+def _bytes_out(out: Path | None) -> Iterator[BinaryIO]:
+    """The binary side of ``_text_out`` (events text is written as UTF-8 bytes by DuckDB)."""
+    if out is None:
+        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with _file_out(out, binary=True) as fh:
+        yield cast("BinaryIO", fh)
+
+
+@contextmanager
+def _file_out(out: Path, *, binary: bool) -> Iterator[IO[Any]]:
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name")
     tmp = out.with_name(f".{out.name}.part")
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
+        with tmp.open("wb") if binary else tmp.open("w", encoding="utf-8", newline="") as fh:
             yield fh
         os.replace(tmp, out)
     except OSError as exc:
@@ -146,38 +164,40 @@ def _text_out(out: Path | None) -> Iterator[TextIO]:
         tmp.unlink(missing_ok=True)
 
 
-def _events_text(ctx: AppContext, req: ReportRequest, fmt: str, stream: TextIO, memory_limit: str) -> None:
-    import csv as csv_mod
+class _JsonRows:
+    """Turns JSONL bytes into the rows of a JSON array: ``\n`` before the first row, ``,\n``
+    between rows; the last line break is held back for the closing ``\n]``."""
 
-    from usagectl.render.text import csv_cell, json_dumps
+    def __init__(self, out: BinaryIO) -> None:
+        self.out, self.first, self.held = out, True, False
+
+    def write(self, data: bytes) -> int:
+        if not data:
+            return 0
+        self.out.write(b"\n" if self.first else b",\n" if self.held else b"")
+        self.first = False
+        self.held = data.endswith(b"\n")
+        self.out.write((data[:-1] if self.held else data).replace(b"\n", b",\n"))
+        return len(data)
+
+
+def _events_text(ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str) -> None:
+    from usagectl.render.text import json_dumps
     from usagectl.services import export as svc
 
-    columns = svc.event_columns()
-    batches = svc.iter_event_rows(ctx, req, memory_limit=memory_limit)
-    if fmt == "csv":
-        writer = csv_mod.writer(stream, lineterminator="\r\n")
-        writer.writerow([c.key for c in columns])
-        for batch in batches:
-            writer.writerows([csv_cell(row[c.key], c.kind) for c in columns] for row in batch)
-    elif fmt == "jsonl":
-        for batch in batches:
-            stream.writelines(json_dumps(row, indent=None) + "\n" for row in batch)
-    else:  # one JSON document, streamed: rows first, totals counted on the way
-        from usagectl.services.reports import build_filters
+    if fmt in ("csv", "jsonl"):
+        svc.events_text(ctx, req, fmt, stream, memory_limit=memory_limit)
+        return
+    # one JSON document, streamed: the JSONL rows inside, totals counted by the store
+    from usagectl.services.reports import build_filters
 
-        count, cost, unpriced = 0, None, 0
-        stream.write('{"report": "events", "filters": ' + json_dumps(build_filters(ctx, req).as_dict(), indent=None))
-        stream.write(', "rows": [')
-        for batch in batches:
-            for row in batch:
-                stream.write(("\n" if not count else ",\n") + json_dumps(row, indent=None))
-                count += 1
-                if row["cost_usd"] is None:
-                    unpriced += 1
-                else:
-                    cost = row["cost_usd"] if cost is None else cost + row["cost_usd"]
-        totals = {"events": count, "cost_usd": cost, "unpriced_events": unpriced}
-        stream.write('\n], "totals": ' + json_dumps(totals, indent=None) + "}\n")
+    head = '{"report": "events", "filters": ' + json_dumps(build_filters(ctx, req).as_dict(), indent=None)
+    stream.write((head + ', "rows": [').encode("utf-8"))
+    res = svc.events_text(
+        ctx, req, "jsonl", cast("BinaryIO", _JsonRows(stream)), memory_limit=memory_limit, totals=True
+    )
+    totals = {"events": res.events, "cost_usd": res.cost_usd, "unpriced_events": res.unpriced_events}
+    stream.write(('\n], "totals": ' + json_dumps(totals, indent=None) + "}\n").encode("utf-8"))
 
 
 def _report_text(result: Report, fmt: str, stream: TextIO) -> None:
@@ -218,11 +238,10 @@ def _pdf(ctx: AppContext, req: ReportRequest, name: str, month: str | None, out:
     if name == "events":
         raise UsageError("--pdf draws a report: --report month (default), daily, monthly, by-model, ... not events")
     if name == "month":
-        from usagectl.services.pdf_report import month_pdf_data
+        from usagectl.services.optimize import optimize_report
+        from usagectl.services.pdf_report import month_pdf_data, month_request
 
-        # wiring of issue "optimize": optimize_report(ctx, month_request(ctx, req, month)) from
-        # usagectl.services.optimize and usagectl.services.pdf_report
-        opportunities: Any = None
+        opportunities = optimize_report(ctx, month_request(ctx, req, month))
         data = month_pdf_data(ctx, req, month, opportunities=opportunities)
         render.write_month_pdf(data, out)
     else:

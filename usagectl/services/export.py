@@ -1,7 +1,7 @@
 """`usagectl export`: which rows an export holds, and the typed writes that need the store.
 
-* ``--report events`` streams one row per event (``event_columns``, ``iter_event_rows``) or
-  COPYs them to Parquet (``events_parquet``), optionally Hive-partitioned by month.
+* ``--report events``: one row per event, formatted and written by DuckDB (``COPY``): CSV or
+  JSONL (``events_text``), or Parquet (``events_parquet``), optionally Hive-partitioned by month.
 * Every other ``--report`` is an existing report service (``build_report``); its rows go to
   CSV/JSON/JSONL through the renderers, or to typed Parquet (``report_parquet``).
 * FOCUS is in ``usagectl.services.focus``, the PDF's data in ``usagectl.services.pdf_report``.
@@ -12,12 +12,11 @@ Money stays Decimal: DECIMAL(38,12) in Parquet, fixed 6 decimals in event CSV (h
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report
@@ -64,31 +63,62 @@ def event_columns() -> tuple[Column, ...]:
     return tuple(Column(name, name, cast(Any, _RENDER_KIND[kind])) for name, _e, _t, kind in EVENT_EXPORT_COLUMNS)
 
 
-def iso_utc(ts: datetime) -> str:
-    """``2026-11-03T10:00:00.250000Z`` (microseconds kept: events are instants, not buckets)."""
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+@dataclass(frozen=True)
+class EventTotals:
+    """What an events text export held: rows, priced cost (exact, None if nothing priced) and
+    unpriced rows; ``cost_usd``/``unpriced_events`` only when asked (they cost one more scan)."""
+
+    events: int
+    cost_usd: Decimal | None = None
+    unpriced_events: int = 0
 
 
-def iter_event_rows(
-    ctx: AppContext, req: ReportRequest, batch_rows: int = 10_000, memory_limit: str | None = None
-) -> Iterator[list[dict[str, Any]]]:
-    """Batches of per-event rows (ts as an ISO UTC string, money Decimal, None for NULL); the
-    connection is held only while the caller iterates. Default range: everything up to today."""
+def events_text(
+    ctx: AppContext,
+    req: ReportRequest,
+    fmt: str,
+    out: BinaryIO,
+    *,
+    memory_limit: str | None = None,
+    totals: bool = False,
+    chunk_events: int | None = None,
+) -> EventTotals:
+    """Write the per-event rows (``event_columns``), sorted by ts then event_id, to ``out`` as
+    ``csv`` (a header, then RFC 4180 rows, CRLF, formula-looking text neutralised, money fixed
+    to 6 places half-even) or ``jsonl`` (one ``json_dumps(row, indent=None)`` object per line).
+
+    DuckDB formats and writes every row (``COPY``) to a private temp folder, one sorted run of
+    UTC days at a time; each run is appended to ``out`` and deleted, so memory follows
+    ``memory_limit`` and disk one run. Default range: everything up to today."""
+    import shutil
+    import tempfile
+
     from usagectl.store import export as store
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
 
+    if fmt not in store.TEXT_FORMATS:
+        raise UsageError(f"events text export: unknown format {fmt!r}")
     flt = build_filters(ctx, req)
-    with connect(ctx.db_path, read_only=True) as con:
+    rows = 0
+    with connect(ctx.db_path, read_only=True) as con, tempfile.TemporaryDirectory(prefix="usagectl-export-") as tmp:
         try:
             store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
         except ValueError as exc:
             raise UsageError(f"--memory-limit: {exc}") from None
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        for batch in store.iter_events(con, flt, batch_rows):
-            for row in batch:
-                row["ts"] = iso_utc(row["ts"])
-            yield batch
+        if fmt == "csv":  # the header once; the runs have none
+            out.write((",".join(store.EVENT_EXPORT_NAMES) + "\r\n").encode("utf-8"))
+        runs = store.copy_event_runs(con, flt, fmt, Path(tmp), chunk_events or store.CHUNK_EVENTS)
+        for path, n in runs:
+            with path.open("rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
+            path.unlink()
+            rows += n
+        if not totals:
+            return EventTotals(rows)
+        counts = store.count_events(con, flt)
+    return EventTotals(rows, counts["cost_usd"], counts["unpriced_rows"])
 
 
 def events_parquet(
@@ -113,15 +143,17 @@ def events_parquet(
         except ValueError as exc:
             raise UsageError(f"--memory-limit: {exc}") from None
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        counts = store.count_events(con, flt)
+        files = [out]
         if partition is None:
             rows = store.copy_events_parquet(con, flt, out)
         else:
-            rows = 0
+            rows, files = 0, []
             for value, _n in store.event_partitions(con, flt, partition):
                 folder = out / f"{partition}={value}"
                 folder.mkdir(parents=True, exist_ok=True)
-                rows += store.copy_events_parquet(con, _month_slice(flt, value), folder / "data_0.parquet")
+                files.append(folder / "data_0.parquet")
+                rows += store.copy_events_parquet(con, _month_slice(flt, value), files[-1])
+        counts = store.written_totals(con, files)
     notes: tuple[str, ...] = ()
     if counts["unpriced_rows"]:
         notes = (f"{counts['unpriced_rows']:,} events are unpriced: their cost_usd is empty (NULL), never 0.",)

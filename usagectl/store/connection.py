@@ -52,6 +52,9 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             os.chmod(path, 0o600)
     try:
         con.execute("SET TimeZone = 'UTC'")
+        # DuckDB draws a progress bar on stdout for queries over 2 s, even into a pipe: it
+        # would land inside exported data and JSON
+        con.execute("SET enable_progress_bar = false")
     except Exception:
         con.close()
         raise
