@@ -99,3 +99,23 @@ def test_cache_follows_the_database_and_a_hit_does_not_open_it(tmp_path: Path, d
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     tokens, cost, loaded = out.split()
     assert (int(tokens), Decimal(cost), loaded) == (1_100_000, Decimal("2.75"), "False")
+
+
+def test_an_import_warms_the_cache_for_the_next_status(tmp_path: Path, db: Path) -> None:
+    """After `usagectl status --tz UTC` once, `usagectl import` recomputes the cached answer for
+    that zone, so the next status in a fresh process is a hit with the new numbers."""
+    run("status", "--db", str(db), "--tz", "UTC")
+    # C1 11-11 00:20Z gpt-4o 200,000 input = $0.50: in UTC today is 11-11, so today = 200,000 / $0.50
+    extra = [{"event_id": "C1", "ts": "2026-11-11T00:20:00Z", "model_raw": "gpt-4o", "input_tokens": 200_000}]
+    run("import", str(write_jsonl(tmp_path / "c.jsonl", extra)), "--db", str(db))
+    code = (
+        "import sys, json\nfrom datetime import datetime, UTC\nfrom pathlib import Path\n"
+        "from usagectl.services import status_line as s\nfrom usagectl.services.context import make_context\n"
+        "from usagectl.services.reports import ReportRequest\n"
+        "s._clock = lambda: datetime(2026, 11, 11, tzinfo=UTC)\n"
+        f"r = s.cached_status_line(make_context(None, Path({str(db)!r})), ReportRequest(tz='UTC'))\n"
+        "print(r.today_tokens, r.today_cost_usd, 'duckdb' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    tokens, cost, loaded = out.split()
+    assert (int(tokens), Decimal(cost), loaded) == (200_000, Decimal("0.50"), "False")

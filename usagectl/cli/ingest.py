@@ -52,6 +52,9 @@ def import_cmd(
     else:
         summary = import_paths(ctx, paths, fmt=fmt)
     render_import_summary(summary, sys.stderr)
+    from usagectl.services.status_line import warm_cache
+
+    warm_cache(ctx)  # the next `usagectl status` answers from its cache
     if as_json:
         sys.stdout.write(json_dumps(summary.as_dict()) + "\n")
     if summary.failed:

@@ -57,6 +57,9 @@ def sync(
     else:
         result = run_sync(ctx, names or (), detect=detect)
     _summary(result)
+    from usagectl.services.status_line import warm_cache
+
+    warm_cache(ctx)  # the next `usagectl status` answers from its cache
     if as_json:
         from usagectl.render import json_dumps
 

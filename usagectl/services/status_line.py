@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.config import effective_timezone
+from usagectl.errors import UsagectlError
 from usagectl.models import Filters
 from usagectl.services.context import AppContext
 from usagectl.services.reports import HUNDRED, ReportRequest
@@ -196,6 +197,24 @@ def cached_status_line(ctx: AppContext, req: ReportRequest | None = None) -> Sta
     except OSError:
         pass  # a read-only cache dir only costs speed
     return result
+
+
+def warm_cache(ctx: AppContext, *, now: datetime | None = None) -> bool:
+    """After a command that wrote the database (import, sync): recompute the cached status line
+    for the zone and filters it was last asked with, so the next ``usagectl status`` (a shell
+    prompt, a tmux bar) is a cache hit instead of the first query after the change. Only when
+    ``status`` has been used with this database (a cache file exists); never raises."""
+    try:
+        doc = json.loads(_cache_file(ctx.db_path).read_text(encoding="utf-8"))
+        key = json.loads(doc["key"])
+        tz, where = str(key[5]), {str(k): tuple(v) for k, v in key[6]}
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return False
+    try:
+        cached_status_line(ctx, ReportRequest(tz=tz, where=where, now=now))
+    except UsagectlError:
+        return False  # e.g. busy: the next status computes it
+    return True
 
 
 def _to_json(s: StatusLine) -> dict[str, Any]:
