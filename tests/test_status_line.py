@@ -119,3 +119,23 @@ def test_an_import_warms_the_cache_for_the_next_status(tmp_path: Path, db: Path)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     tokens, cost, loaded = out.split()
     assert (int(tokens), Decimal(cost), loaded) == (200_000, Decimal("0.50"), "False")
+
+
+def test_an_edited_user_price_table_invalidates_the_cache(
+    isolated_env: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prices = isolated_env / "prices"
+    prices.mkdir()
+    table = prices / "openai.toml"
+    table.write_text((Path(__file__).parent.parent / "pricing" / "openai.toml").read_text(), encoding="utf-8")
+    (isolated_env / "usagectl.toml").write_text(CONFIG + '\n[pricing]\ndir = "prices"\n', encoding="utf-8")
+    calls: list[int] = []
+    real = svc.status_line
+    monkeypatch.setattr(svc, "status_line", lambda ctx, req: calls.append(1) or real(ctx, req))
+    ctx = make_context(isolated_env / "usagectl.toml", db)
+    svc.cached_status_line(ctx)
+    svc.cached_status_line(ctx)
+    assert len(calls) == 1  # the second is a hit
+    table.write_text(table.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    svc.cached_status_line(ctx)
+    assert len(calls) == 2  # the edit changed the key

@@ -163,7 +163,12 @@ class Dashboard:
         result = sync(self.ctx)
         self._snapshot, self._synced_at = snapshot, time.monotonic()
         notes = tuple(f"{f.path}: {f.error}" for f in result.failed)
-        return True, sum(s.summary.imported for s in result.sources), notes
+        imported = sum(s.summary.imported + s.summary.replaced for s in result.sources)
+        if imported:
+            from usagectl.services.status_line import warm_cache
+
+            warm_cache(self.ctx)  # a `usagectl status` in another pane stays a cache hit
+        return True, imported, notes
 
     def _anomalies(
         self, req: ReportRequest, token: tuple[Any, ...], today: date

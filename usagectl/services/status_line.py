@@ -13,8 +13,11 @@ requests are counted apart (never $0).
 A prompt runs ``status`` every few seconds while the database rarely changes, so
 :func:`cached_status_line` keeps the last answer in the user cache dir, keyed on the database
 file and its WAL (size, mtime), the config file, the zone, the filters and the local day; a
-hit costs a few ``stat`` calls and never imports duckdb. An entry is used for at most
-``CACHE_SECONDS`` (an edited price table shows within that time).
+hit costs a few ``stat`` calls and never imports duckdb. The key also holds the usagectl version
+and the files of a user ``[pricing] dir`` (an edited price table changes the answer); an entry is
+still used for at most ``CACHE_SECONDS``, as a guard. Commands that write the database
+(``import``, ``sync``, the dashboard's sync) recompute the entry as they finish
+(:func:`warm_cache`), so a prompt's status after new data is a hit too.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from usagectl import __version__
 from usagectl.config import effective_timezone
 from usagectl.errors import UsagectlError
 from usagectl.models import Filters
@@ -37,7 +41,7 @@ from usagectl.services.rollup import empty, rollup, total
 from usagectl.timeutil import day_start_utc, local_today
 
 LEVELS = ("ok", "warning", "caution", "critical", "exceeded")
-CACHE_SECONDS = 60.0
+CACHE_SECONDS = 3600.0
 _MONEY = ("today_cost_usd", "month_cost_usd", "quota_pct", "worst_pct")
 
 
@@ -164,6 +168,16 @@ def _stat(path: Path | None) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
+def _pricing_stats(folder: Path | None) -> list[Any]:
+    """Name, size and mtime of each price table of a user ``[pricing] dir``."""
+    if folder is None:
+        return []
+    try:
+        return sorted([e.name, *(_stat(Path(e.path)) or ())] for e in os.scandir(folder) if e.name.endswith(".toml"))
+    except OSError:
+        return []
+
+
 def _cache_file(db_path: Path) -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     digest = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:16]
@@ -178,7 +192,8 @@ def cached_status_line(ctx: AppContext, req: ReportRequest | None = None) -> Sta
     db = ctx.db_path
     key = json.dumps(
         [str(db), _stat(db), _stat(db.with_name(db.name + ".wal")), str(ctx.config.path), _stat(ctx.config.path),
-         tz, sorted((k, list(v)) for k, v in req.where.items()), local_today(tz, now).isoformat()]
+         tz, sorted((k, list(v)) for k, v in req.where.items()), local_today(tz, now).isoformat(),
+         __version__, _pricing_stats(ctx.config.pricing_dir)]
     )  # fmt: skip
     path = _cache_file(db)
     try:
