@@ -246,6 +246,7 @@ def test_files_lists_what_rglob_lists(tmp_path: Path) -> None:
         "p/sub/.hidden.jsonl",
         "p-q.jsonl",
     ]
+    assert IMPORTER.file_paths(root) == [str(p) for p in got]  # what sync lists, as strings
 
 
 def test_resolve_stat_is_resolve_and_stat(tmp_path: Path) -> None:

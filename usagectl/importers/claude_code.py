@@ -209,11 +209,16 @@ class ClaudeCodeImporter:
             return False
 
     def files(self, root: Path) -> list[Path]:
-        """``sorted(p for p in root.rglob("*.jsonl") if p.is_file())``, from ``os.scandir``'s
-        cached entry types (no ``stat`` per file): directories are entered unless they are
-        symlinks, unreadable ones are skipped, as ``rglob`` does."""
-        out: list[Path] = []
-        todo = [root]
+        """``sorted(p for p in root.rglob("*.jsonl") if p.is_file())``: see :meth:`file_paths`."""
+        return [Path(p) for p in self.file_paths(root)]
+
+    def file_paths(self, root: Path) -> list[str]:
+        """:meth:`files` as plain strings, in the same order (by path components, as ``Path``
+        sorts), from ``os.scandir``'s cached entry types (no ``stat`` per file, no ``Path`` per
+        file: a no-op ``sync`` of a 12k-file tree is mostly this walk). Directories are entered
+        unless they are symlinks, unreadable ones are skipped, as ``rglob`` does."""
+        out: list[str] = []
+        todo = [str(root)]
         while todo:
             folder = todo.pop()
             try:
@@ -224,12 +229,12 @@ class ClaudeCodeImporter:
             for entry in entries:
                 try:  # a symlink loop or an unreadable target is not a file (as Path.is_file says)
                     if entry.name.endswith(".jsonl") and entry.is_file():
-                        out.append(folder / entry.name)
+                        out.append(entry.path)
                     if entry.is_dir() and not entry.is_symlink():
-                        todo.append(folder / entry.name)
+                        todo.append(entry.path)
                 except OSError:
                     continue
-        return sorted(out)
+        return sorted(out, key=lambda p: p.split(os.sep))
 
     def read(self, path: Path) -> Iterator[Record]:
         project = project_of(path.resolve())

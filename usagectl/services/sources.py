@@ -58,6 +58,9 @@ def list_files(root: Path, fmt: str) -> list[tuple[str, str]]:
         raise UsageError(f"format {fmt!r} is not available in this usagectl (known: {', '.join(registry.names())})")
     if root.is_file():
         return [(str(root), fmt)]
+    fast = getattr(imp, "file_paths", None)  # the same listing as plain strings (big trees)
+    if fast is not None:
+        return [(p, fmt) for p in fast(root)]
     return [(str(p), fmt) for p in imp.files(root)]
 
 
