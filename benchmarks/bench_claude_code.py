@@ -5,7 +5,8 @@
 
 For each size: generate the tree once (gen_claude_code.py, under benchmarks/data/), import it
 into a fresh database (wall time and peak RSS of the process from the kernel's rusage),
-import it again (unchanged), then `report daily` and `report by model` (median of 5).
+import it again (unchanged), then `report daily` and `report by model` (median of 5); then the
+same tree as a registered source: `source add`, the first `sync`, and five syncs with nothing new.
 Prints a Markdown table row per size (paste into RESULTS-claude-code.md).
 
 ``--ab DIR`` times the first import only, alternating a baseline (DIR holds a copy of an older
@@ -177,6 +178,18 @@ def main() -> None:
             "--json",
         ]
         by_model = statistics.median(timed(rep_m, env)[0] for _ in range(5))
+        # the same tree as a registered source: the first sync, then syncs with nothing new
+        sdb = OUT / f"cc-{size}-sync.duckdb"
+        fresh(sdb)
+        timed([*USAGECTL, "source", "add", str(tree / "projects"), "--format", "claude-code", "--db", str(sdb)], env)
+        t_sync, rss_sync, _ = timed([*USAGECTL, "sync", "--db", str(sdb)], env)
+        noop = [timed([*USAGECTL, "sync", "--db", str(sdb)], env)[0] for _ in range(5)]
+        print(
+            f"sync: first {t_sync:.2f} s, {rss_sync:.0f} MiB; nothing new: "
+            + ", ".join(f"{t:.3f}" for t in noop)
+            + f" s (median {statistics.median(noop):.3f} s)",
+            flush=True,
+        )
         peer = ""
         if args.ccusage:
             cenv = {**os.environ, "CLAUDE_CONFIG_DIR": str(tree)}

@@ -212,6 +212,49 @@ def test_module_has_no_duckdb() -> None:
     assert "duckdb" not in Path(claude_code.__file__).read_text()
 
 
+def _usage_line(mid: str, inp: int, out: int, ts: str = "2025-11-03T10:00:00Z") -> bytes:
+    obj = {"type": "assistant", "timestamp": ts, "sessionId": "s", "requestId": f"r-{mid}",
+           "message": {"id": mid, "model": "claude-sonnet-4-5", "usage": {"input_tokens": inp, "output_tokens": out}}}  # fmt: skip
+    return json.dumps(obj).encode()
+
+
+def test_blank_crlf_and_undecodable_lines_keep_their_numbers(tmp_path: Path) -> None:
+    """Blank lines count as lines but not as records, CRLF endings parse, and a file with bytes
+    that are not UTF-8 is still read (the bad line rejected with its own line, the others
+    imported), next to ordinary files of the same batch."""
+    root = tmp_path / "projects" / "p"
+    root.mkdir(parents=True)
+    user = json.dumps({"type": "user", "sessionId": "s", "message": {"role": "user", "content": "hi"}}).encode()
+    # a.jsonl: line 1 usage, 2 blank, 3 whitespace, 4 usage (CRLF), 5 malformed, 6 usage
+    (root / "a.jsonl").write_bytes(
+        _usage_line("m1", 10, 1)
+        + b"\n\n \t\n"
+        + _usage_line("m2", 20, 2)
+        + b'\r\n{"type": \n'
+        + _usage_line("m3", 30, 3)
+        + b"\n"
+    )
+    # b.jsonl: line 1 user, 2 usage, 3 not UTF-8, 4 usage (no final newline)
+    (root / "b.jsonl").write_bytes(
+        user + b"\n" + _usage_line("m4", 40, 4) + b'\n\xff\xfe{"a": 1}\n' + _usage_line("m5", 50, 5)
+    )
+    (root / "c.jsonl").write_bytes(_usage_line("m6", 60, 6) + b"\n")
+    db = tmp_path / "u.duckdb"
+    s = _import(db, tmp_path / "projects")
+    # by hand: records a 4 (usage 1, 4, 6 + malformed 5; blank lines are not records), b 3
+    # (usage 2, 4 + undecodable 3; the user line is skipped), c 1; 10+20+30+40+50+60 = 210 input
+    assert (s["files"], s["records"], s["imported"], s["rejected"]) == (3, 8, 6, 2)
+    assert _q(db, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(210, 21)]
+    rejects = _q(db, "SELECT regexp_extract(file, '[^/]+$'), line, record FROM rejects ORDER BY file")
+    # a: line 5 is the 3rd non-blank line; b: line 3 is the 3rd non-blank line
+    assert rejects == [("a.jsonl", 5, 3), ("b.jsonl", 3, 3)]
+    # the same as the Python reader says, line by line
+    for name in ("a.jsonl", "b.jsonl"):
+        recs = [r for r in IMPORTER.read(root / name) if r.problem]
+        got = [(line, rec) for f, line, rec in rejects if f == name]
+        assert [(r.line, r.rec) for r in recs] == got
+
+
 def test_files_read_in_chunks_keep_their_lines(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from usagectl.store.stagers import claude_code as stager
 

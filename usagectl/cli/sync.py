@@ -57,9 +57,12 @@ def sync(
     else:
         result = run_sync(ctx, names or (), detect=detect)
     _summary(result)
-    from usagectl.services.status_line import warm_cache
+    from usagectl.services.cache_dir import cache_file
 
-    warm_cache(ctx)  # the next `usagectl status` answers from its cache
+    if cache_file(ctx.db_path, "status").exists():  # `usagectl status` is used with this database
+        from usagectl.services.status_line import warm_cache
+
+        warm_cache(ctx)  # the next `usagectl status` answers from its cache
     if as_json:
         from usagectl.render import json_dumps
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -35,6 +36,7 @@ from usagectl.importers.canonical import locate_jsonl_records
 from usagectl.models import ConflictRule, Record
 
 NAME = "claude-code"
+_NAME = operator.attrgetter("name")
 RAW_MAX = 4000
 _HASHED = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
            "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")  # fmt: skip
@@ -214,27 +216,29 @@ class ClaudeCodeImporter:
 
     def file_paths(self, root: Path) -> list[str]:
         """:meth:`files` as plain strings, in the same order (by path components, as ``Path``
-        sorts), from ``os.scandir``'s cached entry types (no ``stat`` per file, no ``Path`` per
-        file: a no-op ``sync`` of a 12k-file tree is mostly this walk). Directories are entered
-        unless they are symlinks, unreadable ones are skipped, as ``rglob`` does."""
+        sorts: each folder's entries by name, a folder's files where its name sorts), from
+        ``os.scandir``'s cached entry types (no ``stat`` per file, no ``Path`` per file: a no-op
+        ``sync`` of a 12k-file tree is mostly this walk). Directories are entered unless they
+        are symlinks, unreadable ones are skipped, as ``rglob`` does."""
         out: list[str] = []
-        todo = [str(root)]
-        while todo:
-            folder = todo.pop()
+
+        def walk(folder: str) -> None:
             try:
                 with os.scandir(folder) as it:
-                    entries = list(it)
+                    entries = sorted(it, key=_NAME)
             except PermissionError:
-                continue
+                return
             for entry in entries:
                 try:  # a symlink loop or an unreadable target is not a file (as Path.is_file says)
                     if entry.name.endswith(".jsonl") and entry.is_file():
                         out.append(entry.path)
                     if entry.is_dir() and not entry.is_symlink():
-                        todo.append(entry.path)
+                        walk(entry.path)
                 except OSError:
                     continue
-        return sorted(out, key=lambda p: p.split(os.sep))
+
+        walk(str(root))
+        return out
 
     def read(self, path: Path) -> Iterator[Record]:
         project = project_of(path.resolve())

@@ -18,7 +18,6 @@ from usagectl.importers import canonical, registry
 from usagectl.models import Column, Report
 from usagectl.services.context import AppContext
 from usagectl.store import sources as st
-from usagectl.store.connection import connect
 
 if TYPE_CHECKING:
     import duckdb
@@ -181,6 +180,8 @@ def add_source(ctx: AppContext, path: Path, fmt: str | None = None, name: str | 
         fmt = detect_format(root)
     elif fmt not in registry.names():
         raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(registry.names())})")
+    from usagectl.store.connection import connect
+
     with connect(ctx.db_path) as con:
         return _register(con, root, fmt, name, st.list_sources(con))
 
@@ -230,6 +231,8 @@ def detect_sources(
 
 
 def remove_source(ctx: AppContext, name: str) -> RemovedSource:
+    from usagectl.store.connection import connect
+
     with connect(ctx.db_path) as con:
         if not st.list_sources(con, [name]):
             raise UsageError(f"no source named {name!r}", hint="usagectl source list shows the registered sources")
@@ -246,13 +249,21 @@ def _iso(value: str | None) -> datetime | None:
 
 def sources_report(ctx: AppContext) -> Report:
     """Registered sources: format, path, files tracked (and how many are gone), last sync, events."""
+    from usagectl.services.sync_ledger import last_checked
+    from usagectl.store.connection import connect
+
     with connect(ctx.db_path, read_only=True) as con:
         sources = st.list_sources(con)
         info = st.overview(con)
+    checked = last_checked(ctx)  # syncs that found nothing new and did not write the database
     rows = []
     for s in sources:
         i = info.get(s.name, {"paths": [], "last_sync": None, "events": 0})
         gone = sum(1 for p in i["paths"] if not os.path.exists(p))
+        last = _iso(i["last_sync"])
+        seen = checked.get(s.name)
+        if seen is not None and seen >= s.added_at and (last is None or seen > last):
+            last = seen.replace(microsecond=0)
         rows.append(
             {
                 "name": s.name,
@@ -260,7 +271,7 @@ def sources_report(ctx: AppContext) -> Report:
                 "path": s.path,
                 "files": len(i["paths"]),
                 "gone": gone,
-                "last_sync": _iso(i["last_sync"]),
+                "last_sync": last,
                 "events": i["events"],
                 "path_exists": os.path.exists(s.path),
             }

@@ -22,7 +22,6 @@ still used for at most ``CACHE_SECONDS``, as a guard. Commands that write the da
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -35,6 +34,7 @@ from usagectl import __version__
 from usagectl.config import effective_timezone
 from usagectl.errors import UsagectlError
 from usagectl.models import Filters
+from usagectl.services.cache_dir import cache_file, file_stat, write_json
 from usagectl.services.context import AppContext
 from usagectl.services.reports import HUNDRED, ReportRequest
 from usagectl.services.rollup import empty, rollup, total
@@ -158,30 +158,20 @@ def _cost(sums: dict[str, Any]) -> Decimal | None:
     return sums["cost_usd"]  # type: ignore[no-any-return]
 
 
-def _stat(path: Path | None) -> tuple[int, int] | None:
-    if path is None:
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
 def _pricing_stats(folder: Path | None) -> list[Any]:
     """Name, size and mtime of each price table of a user ``[pricing] dir``."""
     if folder is None:
         return []
     try:
-        return sorted([e.name, *(_stat(Path(e.path)) or ())] for e in os.scandir(folder) if e.name.endswith(".toml"))
+        return sorted(
+            [e.name, *(file_stat(Path(e.path)) or ())] for e in os.scandir(folder) if e.name.endswith(".toml")
+        )
     except OSError:
         return []
 
 
 def _cache_file(db_path: Path) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    digest = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:16]
-    return Path(base) / "usagectl" / f"status-{digest}.json"
+    return cache_file(db_path, "status")
 
 
 def cached_status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine:
@@ -191,7 +181,7 @@ def cached_status_line(ctx: AppContext, req: ReportRequest | None = None) -> Sta
     tz = effective_timezone(req.tz, ctx.config)
     db = ctx.db_path
     key = json.dumps(
-        [str(db), _stat(db), _stat(db.with_name(db.name + ".wal")), str(ctx.config.path), _stat(ctx.config.path),
+        [str(db), file_stat(db), file_stat(db.with_name(db.name + ".wal")), str(ctx.config.path), file_stat(ctx.config.path),
          tz, sorted((k, list(v)) for k, v in req.where.items()), local_today(tz, now).isoformat(),
          __version__, _pricing_stats(ctx.config.pricing_dir)]
     )  # fmt: skip
@@ -204,13 +194,7 @@ def cached_status_line(ctx: AppContext, req: ReportRequest | None = None) -> Sta
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no cache, or an unreadable one: compute
     result = status_line(ctx, req)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "at": now.timestamp(), "status": _to_json(result)}), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache dir only costs speed
+    write_json(path, {"key": key, "at": now.timestamp(), "status": _to_json(result)})
     return result
 
 

@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,15 +36,16 @@ from typing import TYPE_CHECKING, Any
 from usagectl.errors import UsageError
 from usagectl.importers import registry
 from usagectl.models import FileImportResult, ImportSummary
+from usagectl.services import sync_ledger
 from usagectl.services.context import AppContext
-from usagectl.services.imports import fingerprint, import_batch, import_file, prepare_import_connection, resolver
-from usagectl.services.sources import AddedSource, detect_sources, list_files
-from usagectl.store import ingest
+from usagectl.services.sources import AddedSource, default_agent_dirs, detect_sources, list_files
 from usagectl.store import sources as st
-from usagectl.store.connection import connect
 
 if TYPE_CHECKING:
     import duckdb
+
+# What only a sync that reads files needs (the import machinery, DuckDB) is imported where it
+# is used: a sync with nothing new answers from the ledger without it.
 
 BLOCK = 1 << 20
 ProgressFn = Callable[[str, int, int], None]  # (file, done, total)
@@ -64,6 +64,9 @@ class SourceSync:
     missing: bool = False  # the source's path itself is gone
     error: str | None = None  # the source could not be listed at all
     summary: ImportSummary = field(default_factory=ImportSummary)
+    digest: str | None = None  # of the listing this sync planned from (``sync_ledger.digest``)
+    listing: sync_ledger.Listing = field(default_factory=list, repr=False)  # that listing
+    listed_at: int = 0  # when it began (ns since the epoch)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "format": self.format, "path": self.path}
@@ -130,6 +133,8 @@ class _LazyResolver:
 
     def __call__(self, raws: list[str]) -> dict[str, tuple[str | None, str | None]]:
         if self._fn is None:
+            from usagectl.services.imports import resolver
+
             self._fn = resolver(self._ctx.pricebook())
         return self._fn(raws)
 
@@ -161,6 +166,20 @@ def sync(
 ) -> SyncResult:
     started = time.perf_counter()
     result = SyncResult()
+    ledger = sync_ledger.settled(ctx, names, default_agent_dirs(env, home) if detect else None, list_files)
+    if ledger is not None:  # nothing changed since a sync that left every source settled
+        result.sources = [
+            SourceSync(s["name"], s["format"], s["path"], files=s["files"], unchanged=s["unchanged"], gone=s["gone"])
+            for s in ledger
+        ]
+        result.seconds = time.perf_counter() - started
+        return result
+    import tempfile
+
+    from usagectl.services.imports import prepare_import_connection
+    from usagectl.store.connection import connect
+
+    settled: list[dict[str, Any]] | None = None
     with connect(ctx.db_path) as con:
         if detect:
             result.detected, result.messages = detect_sources(con, env, home)
@@ -206,14 +225,38 @@ def sync(
         for res, _ in plans:
             if res.error is None:
                 st.mark_synced(con, res.name, now)
+        settled = _settled(con, sources, plans if not total else None, result.messages)
+    if settled is not None:  # after the close: the ledger holds the database as it is now
+        sync_ledger.record(ctx, names, settled)
     result.sources = [res for res, _ in plans]
     result.seconds = time.perf_counter() - started
     return result
 
 
+def _settled(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[st.SourceRow],
+    plans: list[tuple[SourceSync, list[_Todo]]] | None,
+    messages: list[str],
+) -> list[dict[str, Any]] | None:
+    """The ledger entry's sources when a sync now would read nothing (``plans``: this sync's own,
+    when it read nothing; else planned again), None when some file still waits or a source
+    could not be listed."""
+    if messages:
+        return None
+    final = plans if plans is not None else [_plan(con, s) for s in sources]
+    if any(todos or res.error or res.missing or res.digest is None for res, todos in final):
+        return None
+    return [
+        {"name": r.name, "format": r.format, "path": r.path, "files": r.files, "unchanged": r.unchanged,
+         "gone": r.gone, "digest": r.digest, "listing": r.listing, "listed_at": r.listed_at}
+        for r, _ in final
+    ]  # fmt: skip
+
+
 def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync, list[_Todo]]:
     """Which files of a source need reading: one stat per file, no reads."""
-    res = SourceSync(src.name, src.format, src.path)
+    res = SourceSync(src.name, src.format, src.path, listed_at=time.time_ns())
     states = st.file_states(con, src.name)
     try:
         files = list_files(Path(src.path), src.format)
@@ -227,13 +270,14 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
     res.files = len(files)
     listed: set[str] = set()
     todos: list[_Todo] = []
-    for key, fmt in files:
+    res.listing = listing = sync_ledger.stat_listing(files)
+    res.digest = sync_ledger.digest(listing)
+    for key, fmt, s in listing:
         listed.add(key)
-        try:
-            s = os.stat(key)
-        except FileNotFoundError:  # removed since it was listed
+        if isinstance(s, FileNotFoundError):  # removed since it was listed
+            res.digest = None
             continue
-        except OSError:  # cannot even stat it: the read reports why
+        if isinstance(s, OSError):  # cannot even stat it: the read reports why
             todos.append(_Todo(src.name, Path(key), fmt, 0, 0, states.get(key), False))
             continue
         state = states.get(key)
@@ -308,6 +352,8 @@ def _sync_many(
             ready.append((todo, state))
     if not ready:
         return results, later
+    from usagectl.services.imports import import_batch
+
     imported = import_batch(con, [t.path for t, _ in ready], fmt, resolve)
     states = [
         (str(t.path), replace(state, last_batch_id=r.batch_id))
@@ -323,6 +369,8 @@ def _sync_many(
 def _state_in_import(todo: _Todo, state: st.FileState) -> Iterator[list[bool]]:
     """Write the file's new sync state inside the import's transaction (just before COMMIT).
     Yields a list that holds True once it was written."""
+    from usagectl.store import ingest
+
     written: list[bool] = []
     previous = ingest.before_commit_hook
 
@@ -362,6 +410,8 @@ def _unreadable(todo: _Todo, exc: OSError) -> FileImportResult:
 def _sync_file(
     con: duckdb.DuckDBPyConnection, todo: _Todo, resolve: _LazyResolver, tmpdir: Path
 ) -> FileImportResult | None:
+    from usagectl.services.imports import fingerprint, import_file
+
     if resumable(todo.fmt, todo.path):
         return _sync_tail(con, todo, resolve, tmpdir)
     try:
@@ -391,6 +441,8 @@ def _complete_json(text: bytes) -> bool:
 def _sync_tail(
     con: duckdb.DuckDBPyConnection, todo: _Todo, resolve: _LazyResolver, tmpdir: Path
 ) -> FileImportResult | None:
+    from usagectl.services.imports import import_file
+
     try:
         fh = todo.path.open("rb")
     except FileNotFoundError:

@@ -1,0 +1,40 @@
+"""Files usagectl keeps in the user cache dir (``$XDG_CACHE_HOME/usagectl``, else
+``~/.cache/usagectl``), one per database and kind: answers that are exact while the files
+they were computed from are unchanged (the status line, the sync ledger)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def cache_file(db_path: Path, kind: str) -> Path:
+    """``<cache dir>/usagectl/<kind>-<hash of the database's real path>.json``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    digest = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:16]
+    return Path(base) / "usagectl" / f"{kind}-{digest}.json"
+
+
+def file_stat(path: Path | None) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file, None when it is not there."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def write_json(path: Path, doc: Any) -> None:
+    """Replace ``path`` with ``doc`` atomically; a cache that cannot be written only costs speed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
