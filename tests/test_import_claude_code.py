@@ -264,6 +264,51 @@ def test_files_read_in_chunks_keep_their_lines(db_path: Path, monkeypatch: pytes
     assert [r[0] for r in _q(db_path, "SELECT line FROM rejects ORDER BY line")] == [10, 11, 12, 16]
 
 
+def test_usage_and_cache_split_presence(tmp_path: Path) -> None:
+    """message.usage and usage.cache_creation are only tested for presence: a usage object
+    without any count is rejected (not skipped), a usage that is not an object too, and the
+    5m/1h split is taken from cache_creation only when that object is there."""
+    root = tmp_path / "projects" / "p"
+    root.mkdir(parents=True)
+
+    def line(mid: str, usage: object, **top: object) -> str:
+        return json.dumps({"type": "assistant", "timestamp": "2025-11-03T10:00:00Z", "sessionId": "s",
+                           "requestId": f"r{mid}", "message": {"id": mid, "model": "claude-sonnet-4-5",
+                           "usage": usage}, **top})  # fmt: skip
+
+    lines = [
+        line("m1", {"input_tokens": 1, "output_tokens": 1, "cache_creation_input_tokens": 700}),  # no split: 5m 700
+        line(
+            "m2",
+            {
+                "input_tokens": 1,
+                "output_tokens": 1,
+                "cache_creation_input_tokens": 900,
+                "cache_creation": {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 700},
+            },
+        ),
+        line(
+            "m3", {"input_tokens": 1, "output_tokens": 1, "cache_creation_input_tokens": 50, "cache_creation": {}}
+        ),  # the object is there without counts: 5m 0, 1h 0
+        line(
+            "m4", {"input_tokens": 1, "output_tokens": 1, "cache_creation_input_tokens": 60, "cache_creation": None}
+        ),  # null is no object: 5m 60
+        line("m5", {}),  # usage without any count: rejected
+        line("m6", "lots"),  # usage that is not an object: rejected
+        line("m7", None),  # no usage: skipped
+        json.dumps({"type": "user", "message": {"role": "user", "content": "what is my usage?"}}),  # skipped
+    ]
+    (root / "a.jsonl").write_text("\n".join(lines) + "\n")
+    db = tmp_path / "u.duckdb"
+    res = run("import", str(tmp_path / "projects"), "--format", "claude-code", "--db", str(db), "--json", expect=None)
+    assert res.exit_code in (0, 4)  # 4: some records were rejected
+    s = json.loads(res.stdout)
+    assert (s["records"], s["imported"], s["rejected"]) == (6, 4, 2)
+    got = _q(db, "SELECT message_id, cache_write_5m_tokens, cache_write_1h_tokens FROM events ORDER BY 1")
+    assert got == [("m1", 700, 0), ("m2", 200, 700), ("m3", 0, 0), ("m4", 60, 0)]
+    assert [r[0] for r in _q(db, "SELECT line FROM rejects ORDER BY line")] == [5, 6]
+
+
 def test_files_lists_what_rglob_lists(tmp_path: Path) -> None:
     root = tmp_path / "projects"
     (root / "p" / "sub").mkdir(parents=True)

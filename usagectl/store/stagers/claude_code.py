@@ -78,7 +78,9 @@ _PATHS = (
     ("u_ws", "$.message.usage.server_tool_use.web_search_requests"),
     ("u_speed", "$.message.usage.speed"),
 )
-_PRESENCE = ("usage", "u_cc")  # fields only tested for presence (IS NOT NULL)
+_PRESENCE = ("usage", "u_cc")  # object-valued fields only tested for presence (IS NOT NULL)
+# the fields below message.usage: any of them with a value proves message.usage is an object
+_USAGE_FIELDS = ("u_in", "u_ccin", "u_cr", "u_c5", "u_c1", "u_out", "u_tier", "u_ws", "u_speed")
 _KEEP = "(usage IS NOT NULL AND (type IS NULL OR type = 'assistant') AND coalesce(model, '') <> '<synthetic>')"
 # canonical columns as text (validated by ingest's generic checks), for kept rows only
 _TEXT = {
@@ -131,27 +133,39 @@ def stage(con: duckdb.DuckDBPyConnection, path_or_paths: Path | str | Sequence[P
     from usagectl.store.validation import checked_select
 
     paths = [str(path_or_paths)] if isinstance(path_or_paths, (str, Path)) else [str(p) for p in path_or_paths]
-    plist = "[" + ", ".join(f"'{p}'" for _, p in _PATHS) + "]"
+    values = [(name, path) for name, path in _PATHS if name not in _PRESENCE]
+    plist = "[" + ", ".join(f"'{p}'" for _, p in values) + "]"
+    at = {name: i for i, (name, _) in enumerate(values, 1)}
     # every line, in file order (the rowid numbers them), kept narrow: the file, whether the
     # line is malformed (NULL) or not an object, and for a line whose text contains "usage"
-    # (a string search, no parsing) the list of fields, from one parse of the line
+    # (a string search, no parsing) the list of scalar fields, from one parse of the line
     obj = "starts_with(ltrim(left(json::VARCHAR, 64)), '{')"
-    # the object-valued fields (usage, usage.cache_creation) are only tested for presence:
-    # replaced by '' in the stored list, which is then about half as large (no spilling)
-    slim = ", ".join(
-        f"CASE WHEN v[{i}] IS NOT NULL THEN '' END" if name in _PRESENCE else f"v[{i}]"
-        for i, (name, _) in enumerate(_PATHS, 1)
-    )
+    # whether message.usage and usage.cache_creation are there, without writing the objects
+    # out as text (that and a slimmer copy of the list cost ~1.5 s of CPU per 1M lines): a
+    # usage field that has a value proves usage is there, a 5m or 1h count proves the split is;
+    # only the rare rest (no usage field at all, or the key "cache_creation" in the text
+    # without either count) pays one more parse for the two objects
+    usage_fields = " OR ".join(f"v[{at[n]}] IS NOT NULL" for n in _USAGE_FIELDS)
+    split = f"v[{at['u_c5']}] IS NOT NULL OR v[{at['u_c1']}] IS NOT NULL"
+    doubt = f"NOT ({usage_fields}) OR (NOT ({split}) AND contains(json::VARCHAR, '\"cache_creation\"'))"
+    objects = "json_extract_string(json, ['$.message.usage', '$.message.usage.cache_creation'])"
     select = (
-        f"SELECT _fi, _bad, CASE WHEN v IS NOT NULL THEN [{slim}] END AS v FROM ("
-        f"SELECT file_index + $offset AS _fi, json IS NULL OR NOT {obj} AS _bad, "
+        "SELECT _fi, _bad, v, CASE WHEN o IS NULL THEN true ELSE o[1] IS NOT NULL END AS has_usage, "
+        f"CASE WHEN o IS NULL THEN {split} ELSE o[2] IS NOT NULL END AS has_split FROM ("
+        f"SELECT _fi, _bad, v, CASE WHEN v IS NOT NULL AND ({doubt}) THEN {objects} END AS o FROM ("
+        f"SELECT file_index + $offset AS _fi, json, json IS NULL OR NOT {obj} AS _bad, "
         f"CASE WHEN contains(json::VARCHAR, '\"usage\"') AND {obj} THEN json_extract_string(json, {plist}) END AS v "
-        "FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = 16777216))"
+        "FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = 16777216)))"
     )
     tables = _scan(con, select, paths)
     load_temp_table(con, "_cc_files", [("fi", "BIGINT"), ("pdir", "VARCHAR")],
                     [(i, _project_dir(p)) for i, p in enumerate(paths)])  # fmt: skip
-    fields = ", ".join(f"l.v[{i}] AS {name}" for i, (name, _) in enumerate(_PATHS, 1))
+    fields = ", ".join(
+        f"CASE WHEN l.v IS NOT NULL AND l.{'has_usage' if name == 'usage' else 'has_split'} THEN '' END AS {name}"
+        if name in _PRESENCE
+        else f"l.v[{at[name]}] AS {name}"
+        for name, _ in _PATHS
+    )
     lines = " UNION ALL ".join(  # a row's record number: its rowid from its file's first one
         f"SELECT l.rowid - s.first + 1 AS _rec, l._fi, l._bad, f.pdir, {fields} FROM {t} l "
         f"JOIN (SELECT _fi, min(rowid) AS first FROM {t} GROUP BY _fi) s ON s._fi = l._fi "
