@@ -9,10 +9,13 @@ number (non-blank lines, as
 contains ``"usage"`` are parsed further: one ``json_extract_string`` with a list of paths
 parses such a line once and returns every field usagectl keeps (half the lines are user
 lines; they cost the scan and nothing else). The two object-valued fields (``usage``,
-``usage.cache_creation``) are only tested for presence, so the stored list holds '' for them:
-it is then small enough to stay in memory under the import's memory limit.
+``usage.cache_creation``) are only tested for presence, and not by writing them out as text: a
+usage field with a value proves ``usage`` is there, a 5m or 1h count proves the split is, and
+only a rare line without either proof (no usage field at all; the key ``"cache_creation"`` in
+its text without a count) pays a second parse for the two objects. The list is then small enough
+to stay in memory under the import's memory limit.
 
-From ``_stage_lines`` one unordered copy makes ``_checked`` directly (ingest's ``prechecked``
+From the scan tables one unordered copy makes ``_checked`` directly (ingest's ``prechecked``
 contract): the usage lines and the malformed ones, with ``_fi`` (index into ``paths``),
 ``_rec`` (record number in that file), the canonical columns this format fills, validated by
 the store's own checks (``validation.checked_select``: the same reasons and values as the generic text
@@ -25,7 +28,8 @@ counts the 12k files of a 1M-record tree in ~2.5 s here; ``read_ndjson`` with th
 typed costs about twice the CPU of this scan plus ``json_extract_string``. What remains
 costly is keeping the rows in file order (the price of record numbers: an unordered copy
 takes ~3 s less CPU on 1M records; ``WITH ORDINALITY`` numbers them in a single-threaded
-pipeline; see benchmarks/RESULTS-claude-code.md). A key spelled with escapes
+pipeline; numbering lines by splitting each file's text with ``read_text`` needs gigabytes or
+spills; see benchmarks/RESULTS-claude-code.md). A key spelled with escapes
 (``"\\u0075sage"``) is not found by the string search; Claude Code never writes one.
 
 Mapping (FORMATS.md section 3): input excludes cache; cache writes split 5m/1h from
