@@ -345,10 +345,10 @@ def test_resolve_stat_is_resolve_and_stat(tmp_path: Path) -> None:
     (real_dir / "a.jsonl").write_text("{}\n")
     (tmp_path / "alias").symlink_to(real_dir)
     (real_dir / "l.jsonl").symlink_to(real_dir / "a.jsonl")
-    cache: dict[Path, Path] = {}
+    cache: dict[str, str] = {}
     for p in (tmp_path / "alias" / "a.jsonl", tmp_path / "alias" / "l.jsonl", real_dir / "a.jsonl"):
         real, st = _resolve_stat(p, cache)
-        assert real == p.resolve() == real_dir / "a.jsonl"
+        assert real == str(p.resolve()) == str(real_dir / "a.jsonl")
         assert (st.st_size, st.st_mtime_ns) == (p.stat().st_size, p.stat().st_mtime_ns)
     with pytest.raises(OSError):
         _resolve_stat(tmp_path / "missing.jsonl", cache)
@@ -371,3 +371,36 @@ def test_scan_ranges_split_the_bytes_evenly(tmp_path: Path) -> None:
     assert _split(paths[:1], 2) == [(0, 1)]
     # an unreadable file counts 0 bytes (the scan reports it); the cut would fall at the end
     assert _split([str(tmp_path / "missing.jsonl"), *paths[:1]], 2) == [(0, 2)]
+
+
+def test_extra_holds_the_fields_present(tmp_path: Path) -> None:
+    """``extra`` keeps requestId, uuid, version, gitBranch, isSidechain, cwd and usage.speed
+    when the line has them, and no key for one it lacks (not a null); the usual line (all six,
+    no speed) and the rest are built two ways in SQL, and both agree with the Python reader."""
+    root = tmp_path / "projects" / "p"
+    root.mkdir(parents=True)
+    full = {"requestId": "r1", "uuid": "u1", "version": "2.0.31", "gitBranch": "main", "isSidechain": False,
+            "cwd": "/home/a/src/x"}  # fmt: skip
+
+    def line(mid: str, top: dict, usage_extra: dict | None = None) -> str:  # type: ignore[type-arg]
+        usage = {"input_tokens": 1, "output_tokens": 2, **(usage_extra or {})}
+        return json.dumps({"type": "assistant", "timestamp": "2025-11-03T10:00:00Z", "sessionId": "s",
+                           "message": {"id": mid, "model": "claude-sonnet-4-5", "usage": usage}, **top})  # fmt: skip
+
+    cases: dict[str, tuple[dict, dict | None, dict]] = {  # type: ignore[type-arg]
+        "m1": (full, None, full),
+        "m2": (full, {"speed": "fast"}, {**full, "speed": "fast"}),
+        "m3": ({**full, "isSidechain": True}, None, {**full, "isSidechain": True}),
+        "m4": ({"uuid": "u4", "cwd": 'C:\\dev\\"q"'}, None, {"uuid": "u4", "cwd": 'C:\\dev\\"q"'}),
+        "m5": ({k: v for k, v in full.items() if k != "gitBranch"}, None, {k: v for k, v in full.items() if k != "gitBranch"}),
+        "m6": ({**full, "gitBranch": None}, None, {k: v for k, v in full.items() if k != "gitBranch"}),
+        "m7": ({}, {"speed": "standard"}, {"speed": "standard"}),
+    }  # fmt: skip
+    f = root / "a.jsonl"
+    f.write_text("".join(line(mid, top, u) + "\n" for mid, (top, u, _) in cases.items()))
+    db = tmp_path / "u.duckdb"
+    _import(db, tmp_path / "projects")
+    stored = {mid: json.loads(extra) for mid, extra in _q(db, "SELECT message_id, extra FROM events")}
+    assert stored == {mid: want for mid, (_, _, want) in cases.items()}
+    python = {r.fields["message_id"]: r.fields["extra"] for r in IMPORTER.read(f)}
+    assert python == stored

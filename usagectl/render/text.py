@@ -45,8 +45,16 @@ def json_dumps(obj: Any, *, indent: int | None = 2) -> str:
     return "".join(parts)
 
 
+_escape = json.encoder.encode_basestring_ascii  # what json.dumps does to a str (C)
+
+
 def _encode(obj: Any, out: list[str], indent: int | None, level: int) -> None:
-    if obj is None:
+    kind = type(obj)  # the common exact types first: a summary of 12k files is ~150k values
+    if kind is str:
+        out.append(_escape(obj))
+    elif kind is int:
+        out.append(int.__repr__(obj))
+    elif obj is None:
         out.append("null")
     elif obj is True:
         out.append("true")
@@ -112,7 +120,7 @@ def _container(
             out.append(sep)
         out.append(inner)
         if k is not None:
-            out.append(json.dumps(k) + colon)
+            out.append(_escape(k) + colon)
         _encode(v, out, indent, level + 1)
     out.append(outer + close)
 

@@ -234,25 +234,27 @@ def _hook(imp: Any) -> Any:
     return getattr(importlib.import_module(module), func)
 
 
-def stat_fingerprint(path: Path, stat: os.stat_result) -> str:
+def stat_fingerprint(path: Path | str, stat: os.stat_result) -> str:
     """Identity of an append-only log file without reading it: path, size and mtime (ns).
     Claude Code only appends to its transcripts; a file that changed is read again whole and
     the conflict rule keeps what is already stored from counting twice."""
     return f"stat:{stat.st_size}:{stat.st_mtime_ns}:{path}"
 
 
-def _resolve_stat(path: Path, parents: dict[Path, Path]) -> tuple[Path, os.stat_result]:
+def _resolve_stat(path: Path, parents: dict[str, str]) -> tuple[str, os.stat_result]:
     """``path.resolve()`` and its ``stat()``, for many files of few directories: the real path
     of each directory is looked up once (``resolve`` walks every component of every path:
-    ~1 s for a 12k-file tree) and a file that is not a symlink costs one ``lstat``."""
+    ~1 s for a 12k-file tree) and a file that is not a symlink costs one ``lstat``. The real
+    path is returned as text: building a ``Path`` per file costs as much as the ``lstat``."""
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
         real = path.resolve()
-        return real, real.stat()
-    parent = parents.get(path.parent)
+        return str(real), real.stat()
+    folder, name = os.path.split(path)
+    parent = parents.get(folder)
     if parent is None:
-        parent = parents[path.parent] = path.parent.resolve()
-    return parent / path.name, st
+        parent = parents[folder] = str(Path(folder).resolve())
+    return os.path.join(parent, name), st
 
 
 def import_batch(
@@ -270,8 +272,8 @@ def import_batch(
     imp = registry.get(fmt)
     assert imp is not None and getattr(imp, "stager", None)
     results: dict[int, FileImportResult] = {}
-    todo: list[tuple[int, Path, os.stat_result, str]] = []
-    parents: dict[Path, Path] = {}
+    todo: list[tuple[int, str, os.stat_result, str]] = []
+    parents: dict[str, str] = {}
     for i, path in enumerate(paths):
         try:
             real, st = _resolve_stat(path, parents)
@@ -302,7 +304,7 @@ def import_batch(
                 infos,
                 lambda c: stage(c, reals),
                 resolve,
-                locate_rejects=(lambda fi, recs: locate(reals[fi], recs)) if locate else None,
+                locate_rejects=(lambda fi, recs: locate(Path(reals[fi]), recs)) if locate else None,
                 default_source=fmt,
                 conflict=imp.conflict,
                 before_insert=_hook(imp),

@@ -35,7 +35,7 @@ RAW_MAX = 4000  # characters of a rejected record kept
 @dataclass
 class BatchInfo:
     source: str
-    path: Path
+    path: Path | str
     file_size: int | None
     file_mtime: datetime | None
     fingerprint: str | None
@@ -570,12 +570,14 @@ def _insert_events(
             inserted = int(res[0]) if res else 0
             n = valid.get(0, 0)
             return [[inserted, n - distinct, distinct - inserted, 0]]
-        order = {"keep": "_fi, _rec", "replace": "_fi DESC, _rec DESC"}.get(conflict, f"{_USAGE} DESC, _fi, _rec DESC")
+        order = {"keep": "_fi, _rec", "replace": "_fi DESC, _rec DESC"}.get(conflict, "_usage DESC, _fi, _rec DESC")
         # the window (a sort per event_id) runs only over the ids that occur more than once
         # (most are unique); its losers go to a small table, and the winners are a view read
         # by the INSERT straight from _checked (no copy of the valid rows)
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _losers AS SELECT _rid, _fi FROM (SELECT * FROM _valid v SEMI JOIN "
+            "CREATE OR REPLACE TEMP TABLE _losers AS SELECT _rid, _fi FROM (SELECT _rid, _fi, _rec, event_id, "
+            + _USAGE
+            + " AS _usage FROM _valid v SEMI JOIN "
             "(SELECT event_id FROM _valid GROUP BY event_id HAVING count(*) > 1) m USING (event_id) "
             f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY {order}) > 1)"
         )

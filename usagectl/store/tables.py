@@ -29,17 +29,21 @@ def load_temp_table(
 ) -> None:
     """A small session table from Python values.
 
-    All values travel as ONE bound JSON text parameter of strings, cast to the column types
-    in SQL (exact for DECIMAL and TIMESTAMPTZ): binding hundreds of Decimal parameters one by
-    one costs a report more than its query, and pyarrow/pandas would cost more still.
+    All values travel as ONE bound JSON text parameter, one list per column (strings and
+    integers as JSON has them, other values as text), cast to the column types in SQL (exact
+    for DECIMAL and TIMESTAMPTZ): binding hundreds of Decimal parameters one by one costs a
+    report more than its query, and pyarrow/pandas would cost more still. Column lists with
+    JSON's own values cost half the time of an object per row (12k rows: 0.04 s).
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
     if not rows:
         return
-    payload = json.dumps([{c: _text(v) for (c, _), v in zip(columns, row, strict=True)} for row in rows])
-    structure = json.dumps([{c: "VARCHAR" for c, _ in columns}])
-    casts = ", ".join(f"CAST(r.{c} AS {t})" for c, t in columns)
+    plain = (str, int)  # not bool (JSON's true/false) nor float (NaN is not JSON): those go as text
+    data = [[v if v is None or type(v) in plain else _text(v) for v in col] for col in zip(*rows, strict=True)]
+    if len(data) != len(columns):
+        raise ValueError(f"{name}: {len(columns)} columns, rows of {len(data)}")
+    casts = ", ".join(f"CAST(unnest(j[{i}]) AS {t})" for i, (_, t) in enumerate(columns, 1))
     con.execute(
-        f"INSERT INTO {name} SELECT {casts} FROM (SELECT unnest(from_json(?, ?)) AS r)",
-        [payload, structure],
+        f"INSERT INTO {name} SELECT {casts} FROM (SELECT from_json(?::JSON, '[[\"VARCHAR\"]]') AS j)",
+        [json.dumps(data)],
     )
