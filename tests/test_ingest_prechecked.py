@@ -188,3 +188,33 @@ def test_model_name_from_whichever_column_the_stager_filled(db_path: Path, tmp_p
         row = con.execute("SELECT model, model_raw, provider FROM events").fetchone()
     assert seen == [["claude-sonnet-4-5-20250929"]]
     assert row == ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "anthropic")
+
+
+def test_staging_before_the_transaction_is_cleaned_up_on_failure(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stager runs before ingest's transaction (its scratch memory is then freed when it is
+    dropped): an import that fails later rolls back the stored data and leaves no staged table
+    behind, and the same connection imports the next batch as usual."""
+    rows = [(1, 0, None, "a", "2025-11-03T10:00:00Z", "10", "5", "s1")]
+    resolve: Any = lambda raws: {r: (None, None) for r in raws}  # noqa: E731
+
+    def boom(con: object) -> None:
+        raise KeyboardInterrupt
+
+    staged = "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('_checked', '_stage', '_files', '_src')"
+    with connect(db_path) as con:
+        monkeypatch.setattr(ingest, "before_commit_hook", boom)
+        with pytest.raises(KeyboardInterrupt):
+            ingest.import_staged_files(con, [_info(tmp_path, "a")], _prechecked_stage(rows), resolve,
+                                       default_source="toy", prechecked=True)  # fmt: skip
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM import_batches").fetchone() == (0,)
+        assert con.execute(staged).fetchone() == (1,)  # only the test stager's own source table
+        monkeypatch.undo()
+        con.execute("DROP TABLE _src")
+        counts, _ = ingest.import_staged_files(con, [_info(tmp_path, "a")], _prechecked_stage(rows), resolve,
+                                               default_source="toy", prechecked=True)  # fmt: skip
+        assert (counts[0].records, counts[0].imported) == (1, 1)
+        assert con.execute(staged).fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)

@@ -338,6 +338,21 @@ def import_staged_files(
     Columns it leaves out take the values the generic path gives a missing field."""
     assert conflict in CONFLICT_RULES, conflict
     assert infos
+    # staged BEFORE the transaction: the stager's scratch tables (the Claude Code scan holds
+    # ~400 MB for 1M records) are freed when it drops them, not held for the transaction's
+    # snapshot until COMMIT, so the rest of the import runs without spilling to disk; the
+    # staged rows are session scratch, the stored data still changes in one transaction
+    try:
+        unknown = stage(con)
+        staged = "_checked" if prechecked else "_stage"
+        staged_cols = {d[0] for d in con.execute(f"SELECT * FROM {staged} LIMIT 0").description or []}
+    except duckdb_error() as exc:
+        _drop_staged(con)
+        what = infos[0].path if len(infos) == 1 else f"{infos[0].path} (and {len(infos) - 1} more files)"
+        raise InputError(f"{what}: cannot be read as {default_source}: {str(exc).splitlines()[0]}") from exc
+    except BaseException:
+        _drop_staged(con)
+        raise
     con.execute("BEGIN TRANSACTION")
     try:
         ids = sorted(
@@ -357,13 +372,6 @@ def import_staged_files(
             "SELECT batch_id, source, path, file_size, file_mtime, fingerprint, ? FROM _files ORDER BY fi",
             [now],
         )
-        try:
-            unknown = stage(con)
-            staged = "_checked" if prechecked else "_stage"
-            staged_cols = {d[0] for d in con.execute(f"SELECT * FROM {staged} LIMIT 0").description or []}
-        except duckdb_error() as exc:
-            what = infos[0].path if len(infos) == 1 else f"{infos[0].path} (and {len(infos) - 1} more files)"
-            raise InputError(f"{what}: cannot be read as {default_source}: {str(exc).splitlines()[0]}") from exc
         if not prechecked:
             fi_sql = "_fi" if "_fi" in staged_cols else "0::BIGINT"
             con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_validation_select(default_source, fi_sql)}")
@@ -471,21 +479,30 @@ def import_staged_files(
             "replaced = c.replaced, dedup_rule = ?, source_name = ? FROM _counts c WHERE import_batches.batch_id = c.batch_id",
             [datetime.now(UTC), conflict, infos[0].source_name],
         )
-        kind = con.execute(
-            "SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = '_stage') THEN 'VIEW' ELSE 'TABLE' END"
-        ).fetchone()
         con.execute("DROP VIEW IF EXISTS _valid")
-        con.execute(f"DROP {kind[0] if kind else 'TABLE'} IF EXISTS _stage")
-        for t in ("_checked", "_counts", "_files", "_stage_lines"):
+        for t in ("_counts", "_files"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
+        _drop_staged(con)
         before_commit_hook(con)
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(Exception):  # the original error matters more
             con.execute("ROLLBACK")
+        _drop_staged(con)  # made before the transaction: not rolled back
         raise
     warnings = [f"unknown column(s) kept in extra: {', '.join(unknown)}"] if unknown else []
     return results, warnings
+
+
+def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what a stager and the validation made (``_stage`` may be a view or a table)."""
+    with contextlib.suppress(Exception):  # on an error path the original error matters more
+        kind = con.execute(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = '_stage') THEN 'VIEW' ELSE 'TABLE' END"
+        ).fetchone()
+        con.execute(f"DROP {kind[0] if kind else 'TABLE'} IF EXISTS _stage")
+        for t in ("_checked", "_stage_lines"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def _locate(con: duckdb.DuckDBPyConnection, locate_rejects: Callable[[int, set[int]], Located] | None) -> None:

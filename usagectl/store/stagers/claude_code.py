@@ -15,8 +15,10 @@ only a rare line without either proof (no usage field at all; the key ``"cache_c
 its text without a count) pays a second parse for the two objects. The list is then small enough
 to stay in memory under the import's memory limit.
 
-From the scan tables one unordered copy makes ``_checked`` directly (ingest's ``prechecked``
-contract): the usage lines and the malformed ones, with ``_fi`` (index into ``paths``),
+From each scan table in turn an unordered copy makes (part of) ``_checked`` directly, and the
+scan table is dropped before the next (ingest's ``prechecked`` contract; ingest stages before
+its transaction, so the memory is free at once and the import stays under its memory limit
+without spilling): the usage lines and the malformed ones, with ``_fi`` (index into ``paths``),
 ``_rec`` (record number in that file), the canonical columns this format fills, validated by
 the store's own checks (``validation.checked_select``: the same reasons and values as the generic text
 path) and typed, and ``extra`` built as JSON. The line numbers and raw text of the few
@@ -175,24 +177,33 @@ def stage(con: duckdb.DuckDBPyConnection, path_or_paths: Path | str | Sequence[P
         else f"l.v[{at[name]}] AS {name}"
         for name, _ in _PATHS
     )
-    lines = " UNION ALL ".join(  # a row's record number: its rowid from its file's first one
-        f"SELECT l.rowid - s.first + 1 AS _rec, l._fi, l._bad, f.pdir, {fields} FROM {t} l "
-        f"JOIN (SELECT _fi, min(rowid) AS first FROM {t} GROUP BY _fi) s ON s._fi = l._fi "
-        "JOIN _cc_files f ON f.fi = l._fi WHERE l._bad OR l.v IS NOT NULL"
-        for t in tables
-    )
-    rows = (
-        f"SELECT _rec, _fi, {_PROBLEM} AS _problem, "
-        + ", ".join(f"{sql} AS {c}" for c, sql in _TEXT.items())
-        + ", "
-        + ", ".join(f"{sql} AS _t_{c}" for c, sql in _TYPED.items())
-        + f" FROM ({lines}) WHERE _bad OR coalesce({_KEEP}, false)"
-    )
     typed = {c: f"_t_{c}" for c in _TYPED}
-    # every row carries its own file and record number: the copy need not keep the order
+
+    def checked(t: str) -> str:
+        lines = (  # a row's record number: its rowid from its file's first one
+            f"SELECT l.rowid - s.first + 1 AS _rec, l._fi, l._bad, f.pdir, {fields} FROM {t} l "
+            f"JOIN (SELECT _fi, min(rowid) AS first FROM {t} GROUP BY _fi) s ON s._fi = l._fi "
+            "JOIN _cc_files f ON f.fi = l._fi WHERE l._bad OR l.v IS NOT NULL"
+        )
+        rows = (
+            f"SELECT _rec, _fi, {_PROBLEM} AS _problem, "
+            + ", ".join(f"{sql} AS {c}" for c, sql in _TEXT.items())
+            + ", "
+            + ", ".join(f"{sql} AS _t_{c}" for c, sql in _TYPED.items())
+            + f" FROM ({lines}) WHERE _bad OR coalesce({_KEEP}, false)"
+        )
+        return checked_select(SOURCE, list(_TEXT), typed, rows)
+
+    # every row carries its own file and record number: the copy need not keep the order. One
+    # scan table at a time, each dropped once copied: under the import's memory limit the
+    # scan tables and the whole copy together would spill to disk (ingest stages outside its
+    # transaction, so a dropped table's memory is free at once)
     con.execute("SET preserve_insertion_order = false")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_select(SOURCE, list(_TEXT), typed, rows)}")
+        for i, t in enumerate(tables):
+            verb = "CREATE OR REPLACE TEMP TABLE _checked AS" if i == 0 else "INSERT INTO _checked"
+            con.execute(f"{verb} {checked(t)}")
+            _drop(con, [t])
     finally:
         con.execute("SET preserve_insertion_order = true")
         _drop(con, tables)
