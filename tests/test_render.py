@@ -557,3 +557,18 @@ def test_json_output_does_not_import_rich() -> None:
         "assert 'rich' not in sys.modules, sorted(m for m in sys.modules if m.startswith('rich'))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_format_date_shows_a_utc_moment_without_its_offset() -> None:
+    import datetime as dt
+
+    from usagectl.render.formats import format_date
+
+    utc = dt.UTC
+    assert format_date(dt.datetime(2026, 11, 26, 3, 7, 26, tzinfo=utc)) == "2026-11-26 03:07:26"
+    assert format_date(dt.datetime(2026, 11, 26, 3, 7, 26, 500, tzinfo=utc)) == "2026-11-26 03:07:26.000500"
+    # another offset, a naive moment and a date keep their ISO form
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    assert format_date(dt.datetime(2026, 11, 26, 3, 7, 26, tzinfo=plus2)) == "2026-11-26T03:07:26+02:00"
+    assert format_date(dt.datetime(2026, 11, 26, 3, 7, 26)) == "2026-11-26T03:07:26"
+    assert format_date(dt.date(2026, 1, 2)) == "2026-01-02"

@@ -194,8 +194,12 @@ def format_float(value: float | Decimal | None, *, places: int = 2) -> str:
 
 
 def format_date(value: Any) -> str:
+    """A date as ISO 8601; a moment in UTC as ``2026-11-26 03:07:26`` (the columns that hold
+    one say "(UTC)" in their header: the ``+00:00`` would only make the column wrap)."""
     if value is None:
         return MISSING
+    if isinstance(value, dt.datetime) and value.utcoffset() == dt.timedelta(0):
+        return value.isoformat(" ", "seconds" if not value.microsecond else "auto")[:-6]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
