@@ -417,3 +417,38 @@ def test_claude_code_tree_sync_then_appended_lines(tmp_path: Path, db_path: Path
     ]
     batches = _q(db_path, "SELECT count(*), count(source_name) FROM import_batches")
     assert batches[0][0] == batches[0][1]  # every batch a sync made names its source
+
+
+@pytest.mark.skipif(registry.get("claude-code") is None, reason="claude-code importer not available")
+def test_claude_code_tree_file_gone_while_hashed_is_read_again(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first sync of a tree hashes its files (their resume state) while DuckDB imports them.
+    A file that cannot be hashed then (gone or unreadable since the listing) gets no state: its
+    events are in, and the next sync reads it again and adds nothing."""
+    import shutil
+
+    from usagectl.services import sync as sync_svc
+
+    root = tmp_path / "cfg" / "projects"
+    shutil.copytree(CC_DATA, root)
+    run("source", "add", str(root), "--format", "claude-code", "--db", str(db_path))
+    s2 = root / "-home-alice-src-webapp" / "2222bbbb-0000-4000-8000-000000000002.jsonl"
+    real = sync_svc._whole_state
+
+    def flaky(todo: Any) -> Any:
+        if todo.path == s2:
+            raise FileNotFoundError(2, "gone", str(s2))
+        return real(todo)
+
+    monkeypatch.setattr(sync_svc, "_whole_state", flaky)
+    first = _source(_sync(db_path), "claude-code")
+    assert (first["files"], first["records"], first["imported"], first["rejected"]) == (3, 17, 7, 3)
+    states = {r[0] for r in _q(db_path, "SELECT path FROM source_files")}
+    assert str(s2) not in states and len(states) == 2  # s1 (read up to its unfinished line) and the agent file
+    monkeypatch.setattr(sync_svc, "_whole_state", real)
+    second = _source(_sync(db_path), "claude-code")
+    # s2 read again (5 records, all already stored) and s1's unfinished line flushed as a reject
+    assert (second["read"], second["imported"]) == (2, 0)
+    assert _count(db_path, "SELECT count(*) FROM events") == 7
+    assert str(s2) in {r[0] for r in _q(db_path, "SELECT path FROM source_files")}
