@@ -103,3 +103,84 @@ def test_busy_database_is_a_clear_error_with_exit_3(db_path: Path, tmp_path: Pat
     finally:
         holder.kill()
         holder.wait()
+
+
+def _describe(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    return con.execute(
+        "SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() "
+        "WHERE table_name = 'events' ORDER BY column_index"
+    ).fetchall()
+
+
+def _compression(con: duckdb.DuckDBPyConnection, column: str) -> set[str]:
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('events') "
+            "WHERE column_name = ? AND segment_type <> 'VALIDITY'",
+            [column],
+        ).fetchall()
+    }
+
+
+_ROWS = (  # three events: defaults, NULLs, JSON extra, and text that needs quoting
+    "INSERT INTO events (event_id, ts, source, model, input_tokens, message_id, extra, batch_id) VALUES "
+    "('claude-code:msg_1:req_1', '2026-11-01 10:00:00+00', 'claude-code', 'claude-sonnet-4-5', 10, 'msg_1', "
+    '\'{"cwd": "/home/a", "isSidechain": false}\', 1), '
+    "('x:2', '2026-11-02 00:00:00+00', 'jsonl', NULL, 0, NULL, NULL, 1), "
+    "('x:''3''', '2026-11-03 23:59:59+00', 'jsonl', 'gpt-5', 7, 'm''3', '[1, \"two\"]', 2)"
+)
+
+
+def test_events_text_columns_are_rebuilt_with_zstd_and_keep_rows_and_schema(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 5 rebuilds events (zstd for event_id, message_id, extra): a database at
+    version 4 keeps its rows in order, its columns, types, defaults and NOT NULLs."""
+    real = schema.available()
+    assert [m.version for m in real][-1] >= 5 and real[4].name == "events_zstd"
+    monkeypatch.setattr(schema, "available", lambda: real[:4])
+    with connect(db_path) as con:
+        con.execute(_ROWS)
+        before_cols = _describe(con)
+        before = con.execute("SELECT * FROM events ORDER BY rowid").fetchall()
+    monkeypatch.setattr(schema, "available", lambda: real)
+    with connect(db_path) as con:
+        assert schema.current_version(con) == len(real)
+        assert _describe(con) == before_cols
+        assert con.execute("SELECT * FROM events ORDER BY rowid").fetchall() == before
+        # defaults and NOT NULL still hold on the rebuilt table
+        con.execute(
+            "INSERT INTO events (event_id, ts, source, batch_id) VALUES ('d', '2026-11-04 00:00:00+00', 's', 3)"
+        )
+        assert con.execute(
+            "SELECT requests, input_tokens, service_tier FROM events WHERE event_id = 'd'"
+        ).fetchone() == (
+            1,
+            0,
+            "standard",
+        )
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("INSERT INTO events (event_id, ts, source) VALUES ('e', '2026-11-04 00:00:00+00', 's')")
+        con.execute(
+            "INSERT INTO events (event_id, ts, source, model, message_id, extra, batch_id) "
+            "SELECT 'claude-code:msg_' || md5(i::VARCHAR) || ':req_' || md5((i * 7)::VARCHAR), "
+            "TIMESTAMPTZ '2026-11-01' + INTERVAL (i) SECOND, 'claude-code', 'claude-opus-4-1', 'msg_' || md5(i::VARCHAR), "
+            "json_object('uuid', md5((i * 3)::VARCHAR)), 4 FROM range(20000) t(i)"
+        )
+        con.execute("CHECKPOINT")
+        for column in ("event_id", "message_id", "extra"):
+            assert _compression(con, column) == {"ZSTD"}, column
+        assert "ZSTD" not in _compression(con, "model")  # the others keep DuckDB's own choice
+
+
+def test_old_storage_format_keeps_events_as_they_are(db_path: Path) -> None:
+    """A database file in DuckDB's pre-1.2 storage format cannot hold zstd text: migration 5
+    leaves its events table alone instead of failing."""
+    duckdb.connect(str(db_path), config={"storage_compatibility_version": "v1.0.0"}).close()
+    with connect(db_path) as con:
+        assert schema.current_version(con) == schema.latest_version()
+        con.execute(_ROWS)
+        con.execute("CHECKPOINT")
+        assert "ZSTD" not in _compression(con, "event_id")
+        assert con.execute("SELECT count(*), sum(input_tokens) FROM events").fetchone() == (3, 17)

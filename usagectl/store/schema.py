@@ -1,4 +1,5 @@
-"""Numbered SQL migrations (``migrations/NNN_name.sql``) recorded in ``schema_migrations``.
+"""Numbered migrations (``migrations/NNN_name.sql``, or ``NNN_name.py`` with an
+``apply(con)`` for a step SQL cannot decide alone) recorded in ``schema_migrations``.
 
 Each migration and its bookkeeping row are applied in one transaction. A shipped migration
 is never edited; a database whose version is above the newest migration here is refused.
@@ -6,7 +7,9 @@ is never edited; a database whose version is above the newest migration here is 
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -16,7 +19,8 @@ from usagectl.errors import DatabaseTooNewError
 if TYPE_CHECKING:
     import duckdb
 
-_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+_PACKAGE = "usagectl.store.migrations"
+_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.(sql|py)$")
 
 
 @dataclass(frozen=True)
@@ -24,15 +28,19 @@ class Migration:
     version: int
     name: str
     sql: str
+    apply: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # a Python step, run instead of sql
 
 
 def available() -> list[Migration]:
     found: list[Migration] = []
-    pkg = resources.files("usagectl.store.migrations")
+    pkg = resources.files(_PACKAGE)
     for entry in pkg.iterdir():
         m = _NAME.match(entry.name)
-        if m:
+        if m and m.group(3) == "sql":
             found.append(Migration(int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+        elif m:
+            module = importlib.import_module(f"{_PACKAGE}.{entry.name[:-3]}")
+            found.append(Migration(int(m.group(1)), m.group(2), "", module.apply))
     found.sort(key=lambda mig: mig.version)
     versions = [mig.version for mig in found]
     assert versions == list(range(1, len(found) + 1)), f"migration numbers must be 1..N, got {versions}"
@@ -84,7 +92,10 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str) -> list[int]:
     for mig in pending(con, path):
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(mig.sql)
+            if mig.apply is not None:
+                mig.apply(con)
+            else:
+                con.execute(mig.sql)
             con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [mig.version, mig.name])
             con.execute("COMMIT")
         except BaseException:
