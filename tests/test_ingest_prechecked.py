@@ -218,3 +218,61 @@ def test_staging_before_the_transaction_is_cleaned_up_on_failure(
         assert (counts[0].records, counts[0].imported) == (1, 1)
         assert con.execute(staged).fetchone() == (1,)
         assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
+
+
+def _located_rows() -> list[tuple[Any, ...]]:
+    return [
+        (1, 0, None, "a", "2025-11-03T10:00:00Z", "10", "5", "s1"),
+        (2, 0, "unparseable", None, None, None, None, None),  # a malformed line: refined by locate
+        (3, 0, "unparseable", None, None, None, None, None),  # a line the format skips: not a record
+        (4, 0, None, "b", "2025-11-03T11:00:00Z", "-3", "1", "s1"),  # rejected by the checks
+        (1, 1, "unparseable", None, None, None, None, None),  # no line found: stays "not a JSON object"
+        (2, 1, None, "c", "2025-11-04T00:00:00Z", "1", "2", None),
+    ]
+
+
+def test_rejects_get_their_lines_from_locate_after_the_insert(db_path: Path, tmp_path: Path) -> None:
+    """locate_rejects runs beside the insert: it changes only rejected rows (line, raw text,
+    reason; a skipped line stops being a record), whatever it finds, and the counts agree."""
+    calls: list[tuple[int, set[int]]] = []
+
+    def locate(fi: int, recs: set[int]) -> dict[int, tuple[int, str] | tuple[int, str, str | None]]:
+        calls.append((fi, set(recs)))
+        if fi == 0:
+            return {2: (3, '{"broken": '), 3: (5, '{"type": "summary"}', ""), 4: (6, '{"b": -3}')}
+        return {}
+
+    resolve: Any = lambda raws: {r: (None, None) for r in raws}  # noqa: E731
+    with connect(db_path) as con:
+        counts, _ = ingest.import_staged_files(
+            con, [_info(tmp_path, "f0"), _info(tmp_path, "f1")], _prechecked_stage(_located_rows()), resolve,
+            locate_rejects=locate, default_source="toy", conflict="max-usage", prechecked=True,
+        )  # fmt: skip
+        stored = con.execute("SELECT event_id, input_tokens FROM events ORDER BY event_id").fetchall()
+        rejects = con.execute("SELECT file, line, record, reason, raw FROM rejects ORDER BY file, record").fetchall()
+    assert sorted(calls) == [(0, {2, 3, 4}), (1, {1})]
+    assert stored == [("a", 10), ("c", 1)]
+    # f0: records 1, 2, 4 (3 is a skipped line); f1: records 1, 2
+    assert [(c.records, c.imported, c.rejected) for c in counts] == [(3, 1, 2), (2, 1, 1)]
+    assert rejects[0][:4] == (str(tmp_path / "f0"), 3, 2, "not valid JSON: Expecting value (column 12)")
+    assert rejects[0][4] == '{"broken": '
+    assert rejects[1] == (str(tmp_path / "f0"), 6, 4, "input_tokens: negative (-3)", '{"b": -3}')
+    assert rejects[2][:4] == (str(tmp_path / "f1"), None, 1, "not a JSON object")
+
+
+def test_a_failing_locate_rolls_the_import_back(db_path: Path, tmp_path: Path) -> None:
+    def locate(fi: int, recs: set[int]) -> dict[int, tuple[int, str]]:
+        raise OSError(f"file {fi} vanished")
+
+    resolve: Any = lambda raws: {r: (None, None) for r in raws}  # noqa: E731
+    staged = "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('_checked', '_stage', '_files', '_fixes')"
+    with connect(db_path) as con:
+        with pytest.raises(OSError, match="file 0 vanished"):
+            ingest.import_staged_files(
+                con, [_info(tmp_path, "f0"), _info(tmp_path, "f1")], _prechecked_stage(_located_rows()), resolve,
+                locate_rejects=locate, default_source="toy", conflict="max-usage", prechecked=True,
+            )  # fmt: skip
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM rejects").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM import_batches").fetchone() == (0,)
+        assert con.execute(staged).fetchone() == (0,)

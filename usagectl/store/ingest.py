@@ -24,6 +24,8 @@ from usagectl.store.tables import load_temp_table
 from usagectl.store.validation import _absent_value, _event_id_sql, _lit, _q, _validation_select
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import duckdb
 
     from usagectl.importers.canonical import CsvChunk
@@ -379,25 +381,9 @@ def import_staged_files(
             con.execute("UPDATE _checked SET _rec = rowid - (SELECT min(rowid) FROM _checked) + 1 WHERE _rec IS NULL")
         # every canonical column of _checked, or the value a missing field gets
         full = {c: _q(c) if c in staged_cols else _absent_value(c, default_source) for c in EVENT_COLUMN_NAMES}
-        _locate(con, locate_rejects)
-        con.execute("UPDATE _checked SET _reason = 'not a JSON object' WHERE _reason = 'unparseable'")
-        # any rejected record still without raw text gets its staged fields as JSON
-        raw_json = "json_object(" + ", ".join(f"{_lit(c)}, s.{_q(c)}" for c in EVENT_COLUMN_NAMES) + ")::VARCHAR"
-        missing_raw = con.execute("SELECT count(*) FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchone()
-        if missing_raw and missing_raw[0] and prechecked:  # no text stage: the stored fields as JSON
-            present = [c for c in EVENT_COLUMN_NAMES if c in staged_cols]
-            con.execute(
-                "UPDATE _checked SET _raw = json_object("
-                + ", ".join(f"{_lit(c)}, {_q(c)}::VARCHAR" for c in present)
-                + ")::VARCHAR WHERE _reason IS NOT NULL AND _raw IS NULL"
-            )
-        elif missing_raw and missing_raw[0]:
-            fi_s = "s._fi" if "_fi" in staged_cols else "0"
-            con.execute(
-                f"UPDATE _checked SET _raw = {raw_json} FROM _stage s "
-                f"WHERE _checked._rec = s._rec AND _checked._fi = {fi_s} AND _checked._reason IS NOT NULL "
-                "AND _checked._raw IS NULL"
-            )
+        # the rejected records' lines are looked up in their files on a second thread while
+        # DuckDB inserts the valid rows (it changes only rejected rows: fixed up after the insert)
+        located = _start_locate(con, locate_rejects)
 
         # models: resolve each distinct raw name once
         raw_sql = f"coalesce({full['model_raw']}, {full['model']})"
@@ -415,12 +401,6 @@ def import_staged_files(
             [(raw, m, p) for raw, (m, p) in mapping.items()],
         )
         try:
-            con.execute(
-                "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
-                "SELECT f.batch_id, f.path, c._line + f.line_offset, c._rec, c._reason, left(c._raw, ?) "
-                "FROM _checked c JOIN _files f ON f.fi = c._fi WHERE c._reason IS NOT NULL ORDER BY c._fi, c._rec",
-                [RAW_MAX],
-            )
             cols = list(EVENT_COLUMN_NAMES)
             select_cols = []
             for c in cols:
@@ -451,6 +431,31 @@ def import_staged_files(
             per_file = _insert_events(con, ids, cols, select_cols, conflict, before_insert)
         finally:
             con.execute("DROP TABLE IF EXISTS _model_map")
+        _finish_locate(con, located)
+        con.execute("UPDATE _checked SET _reason = 'not a JSON object' WHERE _reason = 'unparseable'")
+        # any rejected record still without raw text gets its staged fields as JSON
+        missing_raw = con.execute("SELECT count(*) FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchone()
+        if missing_raw and missing_raw[0] and prechecked:  # no text stage: the stored fields as JSON
+            present = [c for c in EVENT_COLUMN_NAMES if c in staged_cols]
+            con.execute(
+                "UPDATE _checked SET _raw = json_object("
+                + ", ".join(f"{_lit(c)}, {_q(c)}::VARCHAR" for c in present)
+                + ")::VARCHAR WHERE _reason IS NOT NULL AND _raw IS NULL"
+            )
+        elif missing_raw and missing_raw[0]:
+            raw_json = "json_object(" + ", ".join(f"{_lit(c)}, s.{_q(c)}" for c in EVENT_COLUMN_NAMES) + ")::VARCHAR"
+            fi_s = "s._fi" if "_fi" in staged_cols else "0"
+            con.execute(
+                f"UPDATE _checked SET _raw = {raw_json} FROM _stage s "
+                f"WHERE _checked._rec = s._rec AND _checked._fi = {fi_s} AND _checked._reason IS NOT NULL "
+                "AND _checked._raw IS NULL"
+            )
+        con.execute(
+            "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
+            "SELECT f.batch_id, f.path, c._line + f.line_offset, c._rec, c._reason, left(c._raw, ?) "
+            "FROM _checked c JOIN _files f ON f.fi = c._fi WHERE c._reason IS NOT NULL ORDER BY c._fi, c._rec",
+            [RAW_MAX],
+        )
         stats = {
             int(r[0]): (int(r[1]), int(r[2]))
             for r in con.execute(
@@ -505,19 +510,43 @@ def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
-def _locate(con: duckdb.DuckDBPyConnection, locate_rejects: Callable[[int, set[int]], Located] | None) -> None:
-    """Line numbers and raw text of rejected records, looked up only for files that have some."""
+def _start_locate(
+    con: duckdb.DuckDBPyConnection, locate_rejects: Callable[[int, set[int]], Located] | None
+) -> Future[list[tuple[int, int, int, str, str | None, bool]]] | None:
+    """Look up the line numbers and raw text of rejected records, only in files that have
+    some, on a second thread (file reading and Python; DuckDB runs meanwhile without the
+    GIL). ``_finish_locate`` applies what it found."""
     if locate_rejects is None:
-        return
+        return None
     wanted: dict[int, set[int]] = {}
     for fi, rec in con.execute("SELECT _fi, _rec FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchall():
         wanted.setdefault(int(fi), set()).add(int(rec))
-    fixes: list[tuple[int, int, int, str, str | None, bool]] = []
-    for fi, recs in sorted(wanted.items()):
-        for rec, found in sorted(locate_rejects(fi, recs).items()):
-            line, raw = found[0], found[1]
-            why = found[2] if len(found) > 2 else _refine_reason(raw)
-            fixes.append((fi, rec, line, raw[:RAW_MAX], why or None, why == ""))
+    if not wanted:
+        return None
+
+    def work() -> list[tuple[int, int, int, str, str | None, bool]]:
+        fixes: list[tuple[int, int, int, str, str | None, bool]] = []
+        for fi, recs in sorted(wanted.items()):
+            for rec, found in sorted(locate_rejects(fi, recs).items()):
+                line, raw = found[0], found[1]
+                why = found[2] if len(found) > 2 else _refine_reason(raw)
+                fixes.append((fi, rec, line, raw[:RAW_MAX], why or None, why == ""))
+        return fixes
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="usagectl-locate")
+    try:
+        return pool.submit(work)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _finish_locate(
+    con: duckdb.DuckDBPyConnection, located: Future[list[tuple[int, int, int, str, str | None, bool]]] | None
+) -> None:
+    """Apply the lines found by ``_start_locate`` to ``_checked`` (its errors surface here)."""
+    fixes = located.result() if located is not None else []
     if not fixes:
         return
     load_temp_table(
