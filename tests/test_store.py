@@ -132,24 +132,21 @@ _ROWS = (  # three events: defaults, NULLs, JSON extra, and text that needs quot
 )
 
 
-def test_events_text_columns_are_rebuilt_with_zstd_and_keep_rows_and_schema(
+def test_empty_events_table_is_recreated_with_zstd_and_the_same_schema(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 5 rebuilds events (zstd for event_id, message_id, extra): a database at
-    version 4 keeps its rows in order, its columns, types, defaults and NOT NULLs."""
+    """Migration 5 recreates an empty events table with zstd for event_id, message_id and
+    extra: the same columns, types, defaults and NOT NULLs as at version 4."""
     real = schema.available()
-    assert [m.version for m in real][-1] >= 5 and real[4].name == "events_zstd"
+    assert len(real) >= 5 and real[4].name == "events_zstd"
     monkeypatch.setattr(schema, "available", lambda: real[:4])
     with connect(db_path) as con:
-        con.execute(_ROWS)
         before_cols = _describe(con)
-        before = con.execute("SELECT * FROM events ORDER BY rowid").fetchall()
     monkeypatch.setattr(schema, "available", lambda: real)
     with connect(db_path) as con:
         assert schema.current_version(con) == len(real)
         assert _describe(con) == before_cols
-        assert con.execute("SELECT * FROM events ORDER BY rowid").fetchall() == before
-        # defaults and NOT NULL still hold on the rebuilt table
+        con.execute(_ROWS)
         con.execute(
             "INSERT INTO events (event_id, ts, source, batch_id) VALUES ('d', '2026-11-04 00:00:00+00', 's', 3)"
         )
@@ -172,6 +169,24 @@ def test_events_text_columns_are_rebuilt_with_zstd_and_keep_rows_and_schema(
         for column in ("event_id", "message_id", "extra"):
             assert _compression(con, column) == {"ZSTD"}, column
         assert "ZSTD" not in _compression(con, "model")  # the others keep DuckDB's own choice
+        assert con.execute("SELECT count(*), sum(input_tokens) FROM events").fetchone() == (20004, 17)
+
+
+def test_events_that_hold_rows_keep_their_storage_and_rows(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild would leave the old blocks free inside the file (it would grow by the
+    table's size): a table with events is left as it is, rows and order untouched."""
+    real = schema.available()
+    monkeypatch.setattr(schema, "available", lambda: real[:4])
+    with connect(db_path) as con:
+        con.execute(_ROWS)
+        before = con.execute("SELECT * FROM events ORDER BY rowid").fetchall()
+        ddl = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'events'").fetchone()
+    monkeypatch.setattr(schema, "available", lambda: real)
+    with connect(db_path) as con:
+        assert schema.current_version(con) == len(real)
+        assert con.execute("SELECT * FROM events ORDER BY rowid").fetchall() == before
+        assert con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'events'").fetchone() == ddl
+        assert ddl is not None and "ZSTD" not in ddl[0].upper()
 
 
 def test_old_storage_format_keeps_events_as_they_are(db_path: Path) -> None:
