@@ -241,3 +241,60 @@ def test_unreadable_file_is_exit_4_and_the_other_files_still_import(tmp_path: Pa
     assert "a-broken.parquet" in result.stderr and "could not be read" in result.stderr
     assert _count(db_path, "SELECT count(*) FROM events") == 3
     assert _count(db_path, "SELECT count(*) FROM import_batches") == 1
+
+
+@pytest.mark.parametrize("kind", ["truncated", "not gzip"])
+def test_corrupt_gzip_is_the_input_s_fault_not_the_database_s(tmp_path: Path, db_path: Path, kind: str) -> None:
+    """A truncated .gz (or a file that only has the name) fails in DuckDB's reader: the error
+    names the input, exit 4 (not 3, "database cannot be opened"), and the other files of the
+    directory still import."""
+    import gzip
+
+    d = tmp_path / "logs"
+    d.mkdir()
+    write_jsonl(d / "a-good.jsonl", GOOD)
+    whole = gzip.compress(
+        ("\n".join(json.dumps(dict(r, event_id=f"z{i}")) for i, r in enumerate(GOOD * 400)) + "\n").encode()
+    )
+    (d / "b-bad.jsonl.gz").write_bytes(whole[: len(whole) // 2] if kind == "truncated" else b"plain text, not gzip")
+    write_jsonl(d / "c-good.jsonl", [dict(r, event_id=f"c{i}") for i, r in enumerate(GOOD)])
+    result = run("import", str(d), "--db", str(db_path), expect=4)
+    assert "b-bad.jsonl.gz: cannot be read as jsonl" in result.stderr
+    assert "GZIP" in result.stderr and "database" not in result.stderr
+    assert _count(db_path, "SELECT count(*) FROM events") == 6
+    assert _count(db_path, "SELECT count(*) FROM import_batches") == 2
+
+
+def test_a_file_read_with_the_wrong_format_is_read_again_with_the_right_one(tmp_path: Path, db_path: Path) -> None:
+    """ "unchanged" means these bytes were read AS THIS FORMAT: a canonical file first read as a
+    Codex rollout (nothing in it) is read again as jsonl, and only then unchanged."""
+    f = tmp_path / "events.jsonl"
+    write_jsonl(f, GOOD)
+    wrong = run_json("import", str(f), "--format", "codex", "--db", str(db_path))
+    assert (wrong["records"], wrong["imported"]) == (0, 0)
+    right = run_json("import", str(f), "--format", "jsonl", "--db", str(db_path))
+    assert (right["imported"], right["per_file"][0]["unchanged"]) == (3, False)
+    again = run_json("import", str(f), "--format", "jsonl", "--db", str(db_path))
+    assert (again["imported"], again["per_file"][0]["unchanged"]) == (0, True)
+    assert _count(db_path, "SELECT count(*) FROM events") == 3
+
+
+def test_a_file_read_again_from_its_start_lists_each_bad_line_once(tmp_path: Path, db_path: Path) -> None:
+    """A grown file is read again whole: its bad lines are reported anew and the earlier
+    batch's rejects of that file go (not 2 + 2), and a half-written last line that has been
+    completed since is no longer listed."""
+    f = tmp_path / "grows.jsonl"
+    bad_type = json.dumps(dict(GOOD[0], event_id="bad", input_tokens="many"))
+    half = json.dumps(dict(GOOD[2], event_id="late"))
+    f.write_text(json.dumps(GOOD[0]) + "\n" + bad_type + "\n" + json.dumps(GOOD[1]) + "\n" + half[:30])
+    first = run_json("import", str(f), "--db", str(db_path))
+    assert (first["imported"], first["rejected"]) == (2, 2)
+    f.write_text(f.read_text() + half[30:] + "\n" + json.dumps(GOOD[2]) + "\n")
+    second = run_json("import", str(f), "--db", str(db_path))
+    assert (second["imported"], second["rejected"]) == (2, 1)  # "late" and e3 are new
+    rows = _query(db_path, "SELECT line, reason FROM rejects ORDER BY batch_id, line")
+    assert rows == [(2, "input_tokens: not a number (many)")]
+    assert _count(db_path, "SELECT count(*) FROM events") == 4
+    # a third, unchanged import changes nothing
+    run_json("import", str(f), "--db", str(db_path))
+    assert _count(db_path, "SELECT count(*) FROM rejects") == 1

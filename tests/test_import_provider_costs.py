@@ -288,3 +288,22 @@ def test_fuzz_import_exits_0_or_4(fmt: str, fixture: Path, data: st.DataObject) 
         path.write_bytes(content)
         result = run("import", str(path), "--format", fmt, "--db", str(Path(tmp) / "f.duckdb"), expect=None)
         assert result.exit_code in (0, 4), (result.exit_code, result.stderr, result.exception)
+
+
+def test_a_cost_file_read_again_lists_its_bad_pages_once(tmp_path: Path) -> None:
+    """The saved costs file grows (a page appended): read again whole, its error page and its
+    EUR line are rejected anew and the earlier batch's two rejects of that file go."""
+    db = tmp_path / "c.duckdb"
+    f = tmp_path / "costs.jsonl"
+    f.write_bytes(OC_REFETCH.read_bytes())
+    first = run_json("import", str(f), "--format", "openai-costs", "--db", str(db))
+    assert first["rejected"] == 2
+    f.write_bytes(f.read_bytes() + b"\n")  # the same pages, a changed file: read again whole
+    second = run_json("import", str(f), "--format", "openai-costs", "--db", str(db))
+    assert second["rejected"] == 2 and not second["per_file"][0]["unchanged"]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("SELECT line, count(*) FROM rejects GROUP BY line ORDER BY line").fetchall()
+    finally:
+        con.close()
+    assert rows == [(2, 1), (3, 1)]

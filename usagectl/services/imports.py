@@ -106,7 +106,7 @@ def import_file(
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     if skip_unchanged:
-        previous = ingest.find_unchanged_batch(con, fp)
+        previous = ingest.find_unchanged_batch(con, fp, fmt)
         if previous is not None:
             result.skipped_unchanged = True
             result.batch_id = previous
@@ -127,6 +127,13 @@ def import_file(
         result.error = exc.message
         result.seconds = time.perf_counter() - t0
         return result
+    except Exception as exc:  # the reader gave up on the input (rolled back): the file's fault
+        problem = _input_failure(exc, source)
+        if problem is None:
+            raise
+        result.error = f"{path}: cannot be read as {fmt}: {problem}"
+        result.seconds = time.perf_counter() - t0
+        return result
     result.records = counts.records
     result.imported = counts.imported
     result.duplicates = counts.duplicates
@@ -136,6 +143,23 @@ def import_file(
     result.warnings = warnings
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _input_failure(exc: Exception, source: Path) -> str | None:
+    """What went wrong reading ``source`` when ``exc`` is the input's fault, else None: a
+    corrupt or truncated compressed file, seen by DuckDB's reader (its message names the
+    file) or by Python's (locating rejected lines). A database error is not the input's."""
+    import gzip
+    import zlib
+
+    import duckdb
+
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, (gzip.BadGzipFile, EOFError, zlib.error)):
+        return text
+    if isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)) and source.name in str(exc):
+        return text.removeprefix("IO Error: ").removeprefix("Invalid Input Error: ")
+    return None
 
 
 def _run(
@@ -281,7 +305,7 @@ def import_batch(
             results[i] = FileImportResult(path=str(path), format=fmt, error=f"{path}: cannot read: {exc.strerror}")
             continue
         todo.append((i, real, st, stat_fingerprint(real, st)))
-    known = ingest.find_unchanged_batches(con, [fp for _, _, _, fp in todo])
+    known = ingest.find_unchanged_batches(con, [fp for _, _, _, fp in todo], fmt)
     fresh = []
     for i, real, st, fp in todo:
         if fp in known:

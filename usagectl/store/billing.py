@@ -398,6 +398,14 @@ def import_cost_lines(
             [("line", "BIGINT"), ("record", "BIGINT"), ("reason", "VARCHAR"), ("raw", "VARCHAR")],
             [(ln, rec, why, raw[: ingest.RAW_MAX] if raw else None) for ln, rec, why, raw in rejects],
         )
+        load_temp_table(
+            con,
+            "_this",
+            [("batch_id", "BIGINT"), ("path", "VARCHAR"), ("source", "VARCHAR"), ("line_offset", "BIGINT")],
+            [(batch_id, str(info.path), info.source, info.line_offset)],
+        )
+        ingest.supersede_rejects(con, "_this")
+        con.execute("DROP TABLE _this")
         con.execute(
             "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
             "SELECT ?, ?, line + ?, record, reason, raw FROM _rej ORDER BY record",

@@ -65,24 +65,28 @@ class BatchCounts:
 CONFLICT_RULES = ("keep", "replace", "max-usage")
 
 
-def find_unchanged_batch(con: duckdb.DuckDBPyConnection, fingerprint: str) -> int | None:
+def find_unchanged_batch(con: duckdb.DuckDBPyConnection, fingerprint: str, fmt: str) -> int | None:
+    """The finished batch that already read these bytes AS ``fmt`` (a file read with the wrong
+    format before is read again with the right one), or None."""
     row = con.execute(
-        "SELECT batch_id FROM import_batches WHERE fingerprint = ? AND finished_at IS NOT NULL "
+        "SELECT batch_id FROM import_batches WHERE fingerprint = ? AND source = ? AND finished_at IS NOT NULL "
         "ORDER BY batch_id LIMIT 1",
-        [fingerprint],
+        [fingerprint, fmt],
     ).fetchone()
     return int(row[0]) if row else None
 
 
-def find_unchanged_batches(con: duckdb.DuckDBPyConnection, fingerprints: list[str]) -> dict[str, int]:
-    """Of these fingerprints, those a finished batch already has: {fingerprint: batch_id}. One
-    query for a whole tree (a re-import of 12k unchanged files costs their stats and this)."""
+def find_unchanged_batches(con: duckdb.DuckDBPyConnection, fingerprints: list[str], fmt: str) -> dict[str, int]:
+    """Of these fingerprints, those a finished batch of format ``fmt`` already has:
+    {fingerprint: batch_id}. One query for a whole tree (a re-import of 12k unchanged files
+    costs their stats and this)."""
     if not fingerprints:
         return {}
     load_temp_table(con, "_fps", [("fp", "VARCHAR")], [(f,) for f in fingerprints])
     rows = con.execute(
         "SELECT b.fingerprint, min(b.batch_id) FROM import_batches b JOIN _fps f ON f.fp = b.fingerprint "
-        "WHERE b.finished_at IS NOT NULL GROUP BY b.fingerprint"
+        "WHERE b.finished_at IS NOT NULL AND b.source = ? GROUP BY b.fingerprint",
+        [fmt],
     ).fetchall()
     con.execute("DROP TABLE _fps")
     return {str(r[0]): int(r[1]) for r in rows}
@@ -450,6 +454,7 @@ def import_staged_files(
                 f"WHERE _checked._rec = s._rec AND _checked._fi = {fi_s} AND _checked._reason IS NOT NULL "
                 "AND _checked._raw IS NULL"
             )
+        supersede_rejects(con, "_files")
         con.execute(
             "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
             "SELECT f.batch_id, f.path, c._line + f.line_offset, c._rec, c._reason, left(c._raw, ?) "
@@ -497,6 +502,19 @@ def import_staged_files(
         raise
     warnings = [f"unknown column(s) kept in extra: {', '.join(unknown)}"] if unknown else []
     return results, warnings
+
+
+def supersede_rejects(con: duckdb.DuckDBPyConnection, files: str) -> None:
+    """A file read again from its start (``line_offset`` 0: changed, rewritten, or a format
+    re-read whole on every change such as Codex rollouts) reports all its bad lines anew: the
+    rejects earlier batches of the same format stored for that path go, so a bad line is
+    listed once and a half-written line completed since is no longer listed. ``files`` is a
+    table of (batch_id, path, source, line_offset) of this import. A sync that reads only a
+    file's new tail keeps the earlier rejects: they are about other lines."""
+    con.execute(
+        f"DELETE FROM rejects r USING {files} f, import_batches b WHERE f.line_offset = 0 AND r.file = f.path "
+        "AND r.batch_id < f.batch_id AND b.batch_id = r.batch_id AND b.source = f.source"
+    )
 
 
 def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
