@@ -452,3 +452,27 @@ def test_claude_code_tree_file_gone_while_hashed_is_read_again(
     assert (second["read"], second["imported"]) == (2, 0)
     assert _count(db_path, "SELECT count(*) FROM events") == 7
     assert str(s2) in {r[0] for r in _q(db_path, "SELECT path FROM source_files")}
+
+
+def test_source_add_refuses_a_directory_of_several_log_formats(tmp_path: Path, db_path: Path) -> None:
+    """A source has one format; a directory holding OpenAI costs and usage pages would have
+    one of them read with the other's format (all rejected). Detection says so instead; with
+    --format it registers, and each kind from its own directory registers by itself."""
+    data = Path(__file__).parent / "data" / "openai"
+    mixed = tmp_path / "exports"
+    mixed.mkdir()
+    for name in ("costs_nov03_05.json", "usage_nov03_04.json"):
+        (mixed / name).write_bytes((data / name).read_bytes())
+    result = run("source", "add", str(mixed), "--db", str(db_path), expect=2)
+    assert "2 formats" in result.stderr
+    assert (
+        "openai-costs (costs_nov03_05.json)" in result.stderr and "openai-usage (usage_nov03_04.json)" in result.stderr
+    )
+    assert run_json("source", "list", "--db", str(db_path))["rows"] == []
+    only_usage = tmp_path / "usage"
+    only_usage.mkdir()
+    (only_usage / "u.json").write_bytes((data / "usage_nov03_04.json").read_bytes())
+    run("source", "add", str(only_usage), "--db", str(db_path))
+    run("source", "add", str(mixed), "--format", "openai-costs", "--db", str(db_path))
+    listed = run_json("source", "list", "--db", str(db_path))["rows"]
+    assert sorted(r["format"] for r in listed) == ["openai-costs", "openai-usage"]

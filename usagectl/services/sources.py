@@ -111,13 +111,24 @@ def detect_format(path: Path) -> str:
                 hint=f"name its format with --format (one of {', '.join(registry.names()[1:])})",
             )
         return fmt
+    seen: dict[str, Path] = {}  # format -> a file of it
     for name, imp in registry.importers().items():
         try:
             candidates = imp.files(path)[:SNIFF_FILES]
         except Exception:
             continue
-        if any(_sniffs(name, f) for f in candidates):
-            return name
+        hit = next((f for f in candidates if _sniffs(name, f)), None)
+        if hit is not None:
+            seen[name] = hit
+    if len(seen) == 1:
+        return next(iter(seen))
+    if seen:  # a source has ONE format: sync would read the other files with the wrong one
+        kinds_found = "; ".join(f"{name} ({hit.relative_to(path)})" for name, hit in seen.items())
+        raise UsageError(
+            f"{path}: holds logs of {len(seen)} formats: {kinds_found}",
+            hint="register each kind from its own directory, or name the format with --format "
+            "(`usagectl import DIR` reads a mixed directory, detecting each file's format)",
+        )
     kinds = {f for _, f in _canonical_files(path)}
     if len(kinds) == 1:
         return kinds.pop()
