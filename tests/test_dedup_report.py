@@ -90,7 +90,7 @@ def test_duplicates_per_batch_and_rule(tmp_path: Path, db_path: Path) -> None:
     }
     assert doc["totals"]["batches"] == 4
     notes = doc["notes"]
-    assert [n.split(":")[0] for n in notes] == ["keep", "replace", "max-usage"]
+    assert [n.split(":")[0] for n in notes] == ["keep", "replace", "max-usage", "max-amount"]
     # the events that are left: e1..e5, r1, m1; e5 and e3 as replaced
     events = run_json("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30", "--tz", "UTC",
                       "--db", str(db_path))["rows"]  # fmt: skip

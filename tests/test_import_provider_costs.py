@@ -85,8 +85,10 @@ def test_openai_costs_lines_in_dollars(db_path: Path) -> None:
 def test_openai_costs_refetch_replaces_and_rejects(db_path: Path) -> None:
     _import(db_path, OC_FIRST, fmt="openai-costs")
     out = _import(db_path, OC_REFETCH, fmt="openai-costs")
-    # 3 o4-mini lines replaced, web search line new; error page and the EUR line rejected
-    assert (out["records"], out["imported"], out["replaced"], out["rejected"]) == (6, 1, 3, 2)
+    # input and output of o4-mini grew: replaced; its cached input is the same 0.0275: a duplicate
+    # (the stored copy stays); web search line new; error page and the EUR line rejected
+    assert (out["records"], out["imported"], out["replaced"], out["rejected"]) == (6, 1, 2, 2)
+    assert out["duplicates"] == 1
     billed = _billed(db_path)
     assert billed[(date(2025, 11, 5), "o4-mini")] == Decimal("0.7755")  # 0.22 + 0.0275 + 0.528, not + 0.4015
     assert billed[(date(2025, 11, 5), None)] == Decimal("0.05")
@@ -95,8 +97,10 @@ def test_openai_costs_refetch_replaces_and_rejects(db_path: Path) -> None:
     assert [(Path(f).name, line) for f, line, _ in rejects] == [(OC_REFETCH.name, 2), (OC_REFETCH.name, 3)]
     assert rejects[0][2].startswith("error page, not usage: invalid_api_key: Incorrect API key provided")
     assert rejects[1][2] == "amount.currency: 'eur' is not usd (only USD amounts are reconciled)"
-    batch = _query(db_path, "SELECT replaced, dedup_rule FROM import_batches ORDER BY batch_id DESC LIMIT 1")
-    assert batch == [(3, "replace")]
+    batch = _query(
+        db_path, "SELECT replaced, dup_stored, dedup_rule FROM import_batches ORDER BY batch_id DESC LIMIT 1"
+    )
+    assert batch == [(2, 1, "max-amount")]
 
 
 def test_line_item_parsing() -> None:
@@ -163,16 +167,15 @@ def test_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:
     before = _query(db_path, "SELECT count(*), sum(amount_usd) FROM billed_costs")[0]
     again = _import(db_path, OC_FIRST, OC_REFETCH, AC_FIRST, AC_REFETCH)
     assert again["imported"] == 0 and all(f["unchanged"] for f in again["per_file"])
-    # the same pages saved differently (other bytes, same lines): replaced, never added
-    # (copies of the LATEST fetches: an older copy imported last would replace the newer lines, as
-    # a re-fetch does; the last import wins)
+    # the same pages saved differently (other bytes, same lines): equal copies, duplicates, never
+    # added and nothing replaced
     copies = []
     for name, src in (("a.json", OC_REFETCH), ("b.json", AC_REFETCH)):
         copies.append(tmp_path / name)
         copies[-1].write_text(json.dumps([json.loads(line) for line in src.read_text().splitlines()]), encoding="utf-8")
     out = _import(db_path, *copies)
     assert [f["format"] for f in out["per_file"]] == ["openai-costs", "anthropic-cost"]
-    assert (out["imported"], out["replaced"], out["rejected"]) == (0, 4 + 3, 2 + 3)
+    assert (out["imported"], out["replaced"], out["duplicates"], out["rejected"]) == (0, 0, 4 + 3, 2 + 3)
     assert _query(db_path, "SELECT count(*), sum(amount_usd) FROM billed_costs")[0] == before
 
 
@@ -307,3 +310,17 @@ def test_a_cost_file_read_again_lists_its_bad_pages_once(tmp_path: Path) -> None
     finally:
         con.close()
     assert rows == [(2, 1), (3, 1)]
+
+
+def test_an_older_cost_fetch_imported_last_does_not_replace_the_newer(db_path: Path) -> None:
+    """The re-fetch of 11-05 is imported FIRST, the earlier partial fetch after it: the day's
+    cost only grows, so the larger lines stay (0.7755, as in EXPECTED.md), whichever order."""
+    _import(db_path, OC_REFETCH, fmt="openai-costs")
+    out = _import(db_path, OC_FIRST, fmt="openai-costs")
+    # of the first file's 17 lines, the 11-05 o4-mini input and output are smaller than the
+    # stored re-fetch (stale, the stored copies stay) and its cached input is equal: 3 duplicates;
+    # the 8 lines of 11-03 and 6 of 11-04 are new
+    assert (out["imported"], out["replaced"], out["duplicates"]) == (14, 0, 3)
+    billed = _billed(db_path)
+    assert billed[(date(2025, 11, 5), "o4-mini")] == Decimal("0.7755")
+    assert sum(billed.values()) == Decimal("8.222")  # the same total as in file order

@@ -161,15 +161,27 @@ def test_openai_refetch_replaces_never_adds(db_path: Path) -> None:
     assert _query(db_path, "SELECT count(*) FROM events")[0][0] == 6
 
 
+def test_an_older_fetch_imported_after_the_refetch_does_not_replace_it(db_path: Path) -> None:
+    """The same files in the other order: the saved re-fetch first, then the earlier page with
+    the partial 11-04 bucket (r4: 50 requests). Usage in a bucket only grows, so r4' (300
+    requests) stays: the same 11-04 as in file order (EXPECTED.md), never the stale 150 / $1.77."""
+    _import(db_path, OA_REFETCH, fmt="openai-usage")
+    out = _import(db_path, OA_FIRST, fmt="openai-usage")
+    assert (out["imported"], out["replaced"], out["duplicates"]) == (3, 0, 1)  # r1-r3 new, r4 stale
+    d4 = _daily(db_path, "2025-11-04", "2025-11-04")["2025-11-04"]
+    assert (d4["requests"], _money(d4["cost_usd"])) == (400, Decimal("3.22"))
+    assert _query(db_path, "SELECT count(*) FROM events")[0][0] == 6
+
+
 def test_import_twice_or_reshaped_adds_nothing(tmp_path: Path, db_path: Path) -> None:
     _import(db_path, OA_FIRST, fmt="openai-usage")
     again = _import(db_path, OA_FIRST, fmt="openai-usage")
     assert again["imported"] == 0 and again["per_file"][0]["unchanged"] is True
-    # the same page saved differently (one JSONL line, other bytes): same keys, replaced, not added
+    # the same page saved differently (one JSONL line, other bytes): same keys and usage, duplicates
     copy = tmp_path / "copy.jsonl"
     copy.write_text(json.dumps(json.loads(OA_FIRST.read_text())) + "\n", encoding="utf-8")
     out = _import(db_path, copy, fmt="openai-usage")
-    assert (out["imported"], out["replaced"], out["rejected"]) == (0, 4, 0)
+    assert (out["imported"], out["replaced"], out["duplicates"], out["rejected"]) == (0, 0, 4, 0)
     assert _query(db_path, "SELECT count(*), sum(requests) FROM events")[0] == (4, 3962)
 
 
@@ -279,13 +291,14 @@ def test_anthropic_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> N
     before = _query(db_path, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events")
     out = _import(db_path, AN_FIRST, AN_REFETCH)
     assert out["imported"] == 0 and all(f["unchanged"] for f in out["per_file"])
-    # an array-of-pages copy of the first file: the stale partial 11-04 bucket replaces a6' as a
-    # re-fetch would (last fetch wins); nothing is added
+    # an array-of-pages copy of the first file, imported after the re-fetch: its stale partial
+    # 11-04 bucket has less usage than a6' and gives way; the rest are equal copies: all six
+    # are duplicates, nothing is added or replaced, the totals stay
     copy = tmp_path / "copy.json"
     copy.write_text(json.dumps([json.loads(AN_FIRST.read_text())]), encoding="utf-8")
     out = _import(db_path, copy, fmt="anthropic-usage")
-    assert (out["imported"], out["replaced"]) == (0, 6)
-    assert _query(db_path, "SELECT count(*) FROM events")[0][0] == before[0][0]
+    assert (out["imported"], out["replaced"], out["duplicates"]) == (0, 0, 6)
+    assert _query(db_path, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events") == before
 
 
 # --------------------------------------------------------------------------- the shape rule

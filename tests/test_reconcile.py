@@ -109,6 +109,21 @@ def test_anthropic_haiku_agrees_and_the_gaps_are_explained(db_path: Path) -> Non
     assert any(n.startswith("Unpriced usage is NOT in the computed cost: claude-sonnet-4-5-20250929") for n in notes)
 
 
+def test_the_order_the_fetches_are_imported_in_does_not_change_the_answer(db_path: Path) -> None:
+    """Each provider's re-fetches imported BEFORE the earlier fetches (one file at a time,
+    newest first): usage and cost only grow, so the larger copies stay and reconcile gives the
+    hand-worked answers of the file-order tests above (11-04 haiku $0.09 = $0.09, a match;
+    OpenAI 11-04 gpt-4.1 −2.65 %, 11-05 o4-mini 0.7755 = 0.7755)."""
+    for f in (*reversed(ANTHROPIC_FILES), *reversed(OPENAI_FILES)):
+        _load(db_path, [f])
+    zero = Decimal(0)
+    rows = _rows(_reconcile(db_path, "--since", "2025-11-03", "--until", "2025-11-05"))
+    assert _cmp(rows[("2025-11-04", "claude-haiku-4-5")]) == (Decimal("0.09"), Decimal("0.09"), zero, zero, "match")
+    assert _cmp(rows[("2025-11-04", "gpt-4.1")])[:3] == (Decimal("1.47"), Decimal("1.51"), Decimal("-0.04"))
+    assert _cmp(rows[("2025-11-05", "o4-mini")]) == (Decimal("0.7755"), Decimal("0.7755"), zero, zero, "match")
+    assert _cmp(rows[("2025-11-04", "gpt-4o")])[:2] == (Decimal("1.75"), Decimal("1.75"))
+
+
 def test_without_cost_reports_says_to_import_one(db_path: Path) -> None:
     _load(db_path, OPENAI_FILES[:2])
     rep = _reconcile(db_path, "--since", "2025-11-03", "--until", "2025-11-05")

@@ -30,7 +30,7 @@ HUNDRED = Decimal(100)
 class AnthropicCostImporter:
     name = NAME
     description = "Anthropic Admin API cost_report pages: billed cost lines, amounts in cents (for reconcile)"
-    conflict = "replace"
+    conflict = "max-amount"  # billed_costs: see usagectl.store.billing.import_cost_lines
     sniff_order = 20
     target = "billed_costs"
 

@@ -7,8 +7,9 @@ is; writes are split 5m/1h (``cache_creation.ephemeral_*``). The report has NO r
 ``requests = 0`` ("unknown"), and a bucket aggregates many requests, so the long-context tier
 cannot be decided per request (``context_window`` is kept in ``extra``). ``workspace_id`` null in a
 page grouped by workspace is the default workspace (stored as ``default``). ``results: []`` is no
-usage; an error envelope is a reject, never zero usage. Re-fetches replace (``conflict =
-"replace"``); other group-by sets are settled by ``usagectl.store.billing.stage_usage_buckets``.
+usage; an error envelope is a reject, never zero usage. Re-fetches replace, never add: usage in a
+bucket only grows, so the copy with the larger usage wins whichever file is imported first
+(``conflict = "max-usage"``); other group-by sets are settled by ``usagectl.store.billing.stage_usage_buckets``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def stage(con: Any, path: Path) -> list[str]:
 class AnthropicUsageImporter:
     name = NAME
     description = "Anthropic Admin API usage_report/messages pages (JSON page, array of pages, or JSONL)"
-    conflict = "replace"
+    conflict = "max-usage"
     sniff_order = 20
     stager = "usagectl.importers.anthropic_usage:stage"
 

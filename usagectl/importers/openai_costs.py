@@ -40,7 +40,7 @@ def parse_line_item(line_item: str | None) -> tuple[str | None, str | None]:
 class OpenAICostsImporter:
     name = NAME
     description = "OpenAI Admin API costs pages: billed cost lines in dollars (for reconcile)"
-    conflict = "replace"
+    conflict = "max-amount"  # billed_costs: see usagectl.store.billing.import_cost_lines
     sniff_order = 20
     target = "billed_costs"
 

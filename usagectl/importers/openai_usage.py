@@ -7,8 +7,10 @@ One event per result row (a bucket × the page's group-by values), ``requests`` 
 input is ``input_uncached_tokens`` when given, else ``input − cached − cache write``. Reasoning is
 inside ``output_tokens``; audio fields are kept in ``extra`` and never added on top. A row of a
 page not grouped by model has no model and stays unpriced. An error page is a reject, never zero
-usage. A re-fetch of a bucket replaces it (``conflict = "replace"``); rows of another group-by
-set for an overlapping bucket are settled by ``usagectl.store.billing.stage_usage_buckets``.
+usage. A re-fetch of a bucket replaces it, never adds to it: usage in a bucket only grows, so the
+copy with the larger usage wins whichever file is imported first (``conflict = "max-usage"``);
+rows of another group-by set for an overlapping bucket are settled by
+``usagectl.store.billing.stage_usage_buckets``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def stage(con: Any, path: Path) -> list[str]:
 class OpenAIUsageImporter:
     name = NAME
     description = "OpenAI Admin API usage/completions pages (JSON page, array of pages, or JSONL)"
-    conflict = "replace"
+    conflict = "max-usage"
     sniff_order = 20
     stager = "usagectl.importers.openai_usage:stage"
 

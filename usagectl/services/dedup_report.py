@@ -18,8 +18,11 @@ RULES: dict[str, str] = {
     "the first copy stays",
     "replace": "replace: a later copy of an event id replaces the stored one (re-fetched provider buckets), "
     "never adds to it",
-    "max-usage": "max-usage: of the copies of an event id the one with the largest token total wins "
-    "(streaming lines written before the final one, copies across files)",
+    "max-usage": "max-usage: of the copies of an event id the one with the largest usage (tokens and requests) "
+    "wins, whatever the order they were imported in (streaming lines written before the final one, copies "
+    "across files, provider buckets fetched before they were complete)",
+    "max-amount": "max-amount: of the copies of a billed cost line the one with the largest amount wins, whatever "
+    "the order they were imported in (a re-fetch of a day that was not over replaces the earlier fetch)",
 }
 COUNTS = ("records", "imported", "dup_in_file", "dup_stored", "replaced", "rejected")
 
@@ -35,7 +38,8 @@ def duplicates_report(
 
     ``dup_in_file``: valid records whose event id came again later in the same file;
     ``dup_stored``: records whose event id was already stored and that changed nothing;
-    ``replaced``: stored events this batch replaced (rules replace and max-usage).
+    ``replaced``: stored events (or cost lines) this batch replaced (rules replace, max-usage and
+    max-amount).
     ``imported`` counts new event ids only, so records = imported + dup_in_file + dup_stored
     + replaced + rejected."""
     zone = effective_timezone(tz, ctx.config)

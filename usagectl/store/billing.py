@@ -3,8 +3,9 @@ queries of ``usagectl reconcile``.
 
 * ``import_cost_lines``: one file of cost-report lines (``openai-costs``, ``anthropic-cost``) into
   ``billed_costs`` in ONE transaction, like ``ingest.import_staged``: an ``import_batches`` row,
-  rejects with file, line and reason, dedup by ``line_id`` with replace semantics (a later fetch
-  of a line replaces it, never adds to it).
+  rejects with file, line and reason, dedup by ``line_id``: a re-fetch of a line replaces it,
+  never adds to it, and as a day's cost only grows, the copy with the larger amount is the later
+  fetch whichever file is imported first (rule ``max-amount``).
 * ``stage_usage_buckets``: the stager of the usage-report importers (``openai-usage``,
   ``anthropic-usage``): it settles fetch shapes against the stored events, then stages the records
   for ``ingest.import_staged`` as usual.
@@ -371,9 +372,11 @@ def import_cost_lines(
         )
         good = _settle_lines(con, info.source, good, rejects)
         latest: dict[str, dict[str, Any]] = {}
-        for _, row in good:  # replace: the last copy of a line in the file wins
-            latest.pop(row["line_id"], None)
-            latest[row["line_id"]] = row
+        for _, row in good:  # max-amount: of a line's copies in the file the largest wins (a tie: the last)
+            kept = latest.get(row["line_id"])
+            if kept is None or abs(row["amount_usd"]) >= abs(kept["amount_usd"]):
+                latest.pop(row["line_id"], None)
+                latest[row["line_id"]] = row
         dup_in_file = len(good) - len(latest)
         raws = sorted({row["model_raw"] for row in latest.values() if row["model_raw"]})
         mapping = (resolve or _default_resolver())(raws) if raws else {}
@@ -383,6 +386,17 @@ def import_cost_lines(
             for row in latest.values()
         ]  # fmt: skip
         load_temp_table(con, "_lines", [(c, _INSERT_TYPES.get(c, "VARCHAR")) for c in _INSERT_COLS], rows)
+        # against what is stored: a stored copy with a smaller amount gives way (a re-fetch of a
+        # day that was not over, whichever file comes first); an equal or larger one stays
+        bigger = "abs(b.amount_usd) >= abs(l.amount_usd)"
+        kept_row = con.execute(
+            f"SELECT count(*) FROM _lines l WHERE EXISTS (SELECT 1 FROM billed_costs b WHERE b.line_id = l.line_id AND {bigger})"
+        ).fetchone()
+        dup_stored = int(kept_row[0]) if kept_row else 0
+        if dup_stored:
+            con.execute(
+                f"DELETE FROM _lines l WHERE EXISTS (SELECT 1 FROM billed_costs b WHERE b.line_id = l.line_id AND {bigger})"
+            )
         stale = con.execute(
             "SELECT count(*) FROM billed_costs WHERE line_id IN (SELECT line_id FROM _lines)"
         ).fetchone()
@@ -412,12 +426,13 @@ def import_cost_lines(
             [batch_id, str(info.path), info.line_offset],
         )
         con.execute("DROP TABLE _rej")
-        imported = len(latest) - replaced
+        imported = len(latest) - dup_stored - replaced  # new line ids
         con.execute(
             "UPDATE import_batches SET finished_at = ?, records = ?, imported = ?, duplicates = ?, rejected = ?, "
-            "dup_in_file = ?, dup_stored = 0, replaced = ?, dedup_rule = 'replace', source_name = ? WHERE batch_id = ?",
-            [datetime.now(UTC), len(recs), imported, dup_in_file, len(rejects), dup_in_file, replaced,
-             info.source_name, batch_id],
+            "dup_in_file = ?, dup_stored = ?, replaced = ?, dedup_rule = 'max-amount', source_name = ? "
+            "WHERE batch_id = ?",
+            [datetime.now(UTC), len(recs), imported, dup_in_file + dup_stored, len(rejects), dup_in_file, dup_stored,
+             replaced, info.source_name, batch_id],
         )  # fmt: skip
         ingest.before_commit_hook(con)
         con.execute("COMMIT")
@@ -432,7 +447,9 @@ def import_cost_lines(
             f"{no_model} cost line(s) name no model (not grouped by description/line_item, or not token costs): "
             "reconcile shows them as (unattributed)"
         )
-    counts = ingest.BatchCounts(batch_id, len(recs), imported, dup_in_file, len(rejects), dup_in_file, 0, replaced)
+    counts = ingest.BatchCounts(
+        batch_id, len(recs), imported, dup_in_file + dup_stored, len(rejects), dup_in_file, dup_stored, replaced
+    )
     return counts, warnings
 
 

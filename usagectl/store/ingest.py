@@ -592,7 +592,12 @@ def _finish_locate(
     con.execute("DROP TABLE _fixes")
 
 
-_USAGE = "(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens)"
+# the size of a copy under the max-usage rule: its tokens and requests (usage only grows: a
+# streaming line before the final one, a provider bucket fetched before it was complete)
+_USAGE = (
+    "(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens"
+    " + requests + web_search_requests)"
+)
 
 
 def _insert_events(
