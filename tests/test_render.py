@@ -572,3 +572,24 @@ def test_format_date_shows_a_utc_moment_without_its_offset() -> None:
     assert format_date(dt.datetime(2026, 11, 26, 3, 7, 26, tzinfo=plus2)) == "2026-11-26T03:07:26+02:00"
     assert format_date(dt.datetime(2026, 11, 26, 3, 7, 26)) == "2026-11-26T03:07:26"
     assert format_date(dt.date(2026, 1, 2)) == "2026-01-02"
+
+
+def test_import_summary_shows_replaced_records_so_the_counts_add_up() -> None:
+    """records = imported + duplicates + replaced + rejected: a re-fetch that replaced stored
+    records says so in the totals line and in a column of the per-file lines."""
+    from usagectl.models import FileImportResult, ImportSummary
+    from usagectl.render.summary import file_lines, totals_line
+
+    refetch = FileImportResult(path="costs.jsonl", format="openai-costs", records=6, imported=1, duplicates=1,
+                               rejected=2, replaced=2)  # fmt: skip
+    other = FileImportResult(path="b.jsonl", format="jsonl", records=12, imported=10, duplicates=2)
+    summary = ImportSummary(files=[refetch, other], seconds=0.5)
+    assert totals_line(summary) == (
+        "Imported 11 events from 2 files (records 18, duplicates 3, replaced 2, rejected 2) in 0.50 s"
+    )
+    assert [line.plain for line in file_lines(summary.files)] == [
+        "costs.jsonl   6 records   1 imported  1 duplicates  2 replaced  2 rejected",
+        "b.jsonl      12 records  10 imported  2 duplicates  0 replaced  0 rejected",
+    ]
+    plain = ImportSummary(files=[other], seconds=0.5)  # nothing replaced: no such column or count
+    assert "replaced" not in totals_line(plain) and "replaced" not in file_lines(plain.files)[0].plain

@@ -322,8 +322,35 @@ def test_default_agent_dirs(tmp_path: Path) -> None:
         (tmp_path / "c1" / "projects", "claude-code"),
         (tmp_path / "c2" / "projects", "claude-code"),
         (tmp_path / "cx" / "sessions", "codex"),
+        (tmp_path / "cx" / "archived_sessions", "codex"),
     ]
-    assert default_agent_dirs({}, home)[-1] == (home / ".codex" / "sessions", "codex")
+    assert default_agent_dirs({}, home)[-2:] == [
+        (home / ".codex" / "sessions", "codex"),
+        (home / ".codex" / "archived_sessions", "codex"),
+    ]
+
+
+def test_sync_detect_reads_codex_archived_sessions_too(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FORMATS.md §4: rollouts live in sessions/ and, once archived, in archived_sessions/.
+    --detect registers both, and a sync stores what importing the whole Codex home stores
+    (session B, archived, included; the archived copy of A adds nothing twice)."""
+    import shutil
+
+    home = tmp_path / "codexhome"
+    shutil.copytree(Path(__file__).parent / "data" / "codex" / "home", home)
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "no-claude"))
+    monkeypatch.setenv("HOME", str(tmp_path / "nohome"))
+    detected = run_json("sync", "--detect", "--db", str(db_path))["detected"]
+    assert sorted(Path(d["path"]).name for d in detected) == ["archived_sessions", "sessions"]
+    run_json("sync", "--db", str(db_path))
+    whole = tmp_path / "whole.duckdb"
+    run_json("import", str(home), "--format", "codex", "--db", str(whole))
+    totals = "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens) FROM events"
+    assert _q(db_path, totals) == _q(whole, totals)
+    assert _q(db_path, "SELECT count(*) FROM events WHERE ts < '2025-10-01'") == [(2,)]  # b1, b2 (archived B)
 
 
 def test_sync_detect_registers_existing_agent_dirs(

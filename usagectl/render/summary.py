@@ -21,10 +21,13 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def totals_line(summary: ImportSummary) -> str:
-    """``Imported 1,234 events from 3 files (records 1,300, duplicates 50, rejected 16) in 0.42 s``."""
+    """``Imported 1,234 events from 3 files (records 1,300, duplicates 50, rejected 16) in 0.42 s``
+    (``replaced N`` after the duplicates when a re-fetch replaced stored records: records =
+    imported + duplicates + replaced + rejected)."""
+    replaced = f", replaced {format_int(summary.replaced)}" if summary.replaced else ""
     return (
         f"Imported {_plural(summary.imported, 'event')} from {_plural(len(summary.files), 'file')} "
-        f"(records {format_int(summary.records)}, duplicates {format_int(summary.duplicates)}, "
+        f"(records {format_int(summary.records)}, duplicates {format_int(summary.duplicates)}{replaced}, "
         f"rejected {format_int(summary.rejected)}) in {summary.seconds:.2f} s"
     )
 
@@ -39,7 +42,8 @@ def file_lines(files: list[FileImportResult]) -> list[Text]:
     def width(attr: str) -> int:
         return max((len(format_int(getattr(f, attr))) for f in counted), default=0)
 
-    w = {a: width(a) for a in ("records", "imported", "duplicates", "rejected")}
+    w = {a: width(a) for a in ("records", "imported", "duplicates", "replaced", "rejected")}
+    any_replaced = any(f.replaced for f in counted)
     lines = []
     for f in files:
         line = Text(f.path + " " * (path_w - cell_len(f.path)))
@@ -51,6 +55,8 @@ def file_lines(files: list[FileImportResult]) -> list[Text]:
             line.append(f"  {format_int(f.records):>{w['records']}} records")
             line.append(f"  {format_int(f.imported):>{w['imported']}} imported")
             line.append(f"  {format_int(f.duplicates):>{w['duplicates']}} duplicates")
+            if any_replaced:
+                line.append(f"  {format_int(f.replaced):>{w['replaced']}} replaced")
             line.append(
                 f"  {format_int(f.rejected):>{w['rejected']}} rejected",
                 style="yellow" if f.rejected else "",

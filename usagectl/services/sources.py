@@ -210,7 +210,9 @@ def default_agent_dirs(env: Mapping[str, str] | None = None, home: Path | None =
         if entry.strip():
             dirs.append((Path(entry.strip()).expanduser() / "projects", "claude-code"))
     codex_home = env.get("CODEX_HOME", "").strip()
-    dirs.append(((Path(codex_home).expanduser() if codex_home else home / ".codex") / "sessions", "codex"))
+    codex = Path(codex_home).expanduser() if codex_home else home / ".codex"
+    dirs.append((codex / "sessions", "codex"))
+    dirs.append((codex / "archived_sessions", "codex"))  # archived rollouts (FORMATS.md §4)
     out: list[tuple[Path, str]] = []
     seen: set[Path] = set()
     for d, fmt in dirs:
