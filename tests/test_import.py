@@ -298,3 +298,35 @@ def test_a_file_read_again_from_its_start_lists_each_bad_line_once(tmp_path: Pat
     # a third, unchanged import changes nothing
     run_json("import", str(f), "--db", str(db_path))
     assert _count(db_path, "SELECT count(*) FROM rejects") == 1
+
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "fmt"),
+    [
+        (DATA / "openai" / "usage_nov03_04.json", "openai-usage"),
+        (DATA / "anthropic" / "cost_nov03_04.json", "anthropic-cost"),
+        (next((DATA / "codex" / "home" / "sessions" / "2025" / "11" / "03").glob("*.jsonl")), "codex"),
+        (next((DATA / "claude-code" / "projects" / "-home-alice-src-webapp").glob("*.jsonl")), "claude-code"),
+    ],
+)
+def test_gzipped_logs_are_detected_and_read_like_the_plain_file(tmp_path: Path, fixture: Path, fmt: str) -> None:
+    """--format auto looks inside a .gz, and every reader decompresses it: the same format,
+    records and stored totals as the uncompressed file (read into a database of its own)."""
+    import gzip
+
+    packed = tmp_path / (fixture.name + ".gz")
+    packed.write_bytes(gzip.compress(fixture.read_bytes()))
+    a, b = tmp_path / "gz.duckdb", tmp_path / "plain.duckdb"
+    gz = run_json("import", str(packed), "--db", str(a))
+    plain = run_json("import", str(fixture), "--db", str(b))
+    assert gz["per_file"][0]["format"] == plain["per_file"][0]["format"] == fmt
+    assert [gz[k] for k in ("records", "imported", "rejected")] == [
+        plain[k] for k in ("records", "imported", "rejected")
+    ]
+    assert gz["records"] > 0
+    table = "billed_costs" if fmt == "anthropic-cost" else "events"
+    total = "sum(amount_usd)" if table == "billed_costs" else "sum(input_tokens + output_tokens)"
+    assert _query(a, f"SELECT count(*), {total} FROM {table}") == _query(b, f"SELECT count(*), {total} FROM {table}")

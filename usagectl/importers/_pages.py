@@ -68,10 +68,13 @@ def _skip_ws(text: str, i: int) -> int:
 def read_pages(path: Path) -> Iterator[Page]:
     """Every page of a saved file, in file order. Raises InputError only when the file itself
     cannot be read."""
+    from usagectl.importers.canonical import open_text_or_binary
+
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+        with open_text_or_binary(path) as fh:  # .gz read decompressed
+            data = fh.read()
+    except (OSError, EOFError) as exc:  # also a corrupt or truncated .gz
+        raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     start = _skip_ws(text, 0)
     if start >= len(text):

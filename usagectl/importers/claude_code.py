@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import InputError
-from usagectl.importers.canonical import locate_jsonl_records
+from usagectl.importers.canonical import locate_jsonl_records, open_text_or_binary
 from usagectl.models import ConflictRule, Record
 
 NAME = "claude-code"
@@ -243,7 +243,7 @@ class ClaudeCodeImporter:
     def read(self, path: Path) -> Iterator[Record]:
         project = project_of(path.resolve())
         try:
-            fh = path.open("rb")
+            fh = open_text_or_binary(path)  # .gz read decompressed
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
         rec = 0

@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from usagectl.errors import InputError
+from usagectl.importers.canonical import open_text_or_binary
 from usagectl.models import ConflictRule, Record
 
 NAME = "codex"
@@ -267,7 +268,7 @@ class CodexImporter:
 
     def read(self, path: Path) -> Iterator[Record]:
         try:
-            fh = path.open("rb")
+            fh = open_text_or_binary(path)  # .gz read decompressed
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
         state = _File(path)

@@ -38,10 +38,12 @@ def get(name: str) -> Importer | None:
 
 def sniff(path: Path) -> str | None:
     """The name of the first importer that recognises the file, else None (canonical)."""
-    try:
-        with path.open("rb") as fh:
+    from usagectl.importers.canonical import open_text_or_binary
+
+    try:  # a .gz file is sniffed by its content, as every importer reads it
+        with open_text_or_binary(path) as fh:
             head = fh.read(65536)
-    except OSError:
+    except (OSError, EOFError):  # unreadable, or a .gz shorter than its header says
         return None
     for name, imp in importers().items():
         try:
