@@ -330,3 +330,27 @@ def test_gzipped_logs_are_detected_and_read_like_the_plain_file(tmp_path: Path, 
     table = "billed_costs" if fmt == "anthropic-cost" else "events"
     total = "sum(amount_usd)" if table == "billed_costs" else "sum(input_tokens + output_tokens)"
     assert _query(a, f"SELECT count(*), {total} FROM {table}") == _query(b, f"SELECT count(*), {total} FROM {table}")
+
+
+def test_a_file_of_another_format_says_so_instead_of_a_silent_zero(tmp_path: Path, db_path: Path) -> None:
+    """A Codex rollout imported with --format claude-code gives nothing: the summary says what it
+    looks like. A real Claude Code file that has no usage yet (user lines only) gets no warning."""
+    rollout = next((DATA / "codex" / "home" / "sessions" / "2025" / "11" / "03").glob("*.jsonl"))
+    wrong = run_json("import", str(rollout), "--format", "claude-code", "--db", str(db_path))
+    assert wrong["records"] == 0
+    assert wrong["per_file"][0]["warnings"] == ["no claude-code records found; it looks like codex (try --format auto)"]
+    user_only = tmp_path / "projects" / "p" / "s.jsonl"
+    user_only.parent.mkdir(parents=True)
+    user_only.write_text(
+        json.dumps(
+            {
+                "type": "user",
+                "sessionId": "s",
+                "timestamp": "2025-11-03T10:00:00Z",
+                "message": {"role": "user", "content": "hi"},
+            }
+        )
+        + "\n"
+    )
+    quiet = run_json("import", str(user_only), "--format", "claude-code", "--db", str(db_path))
+    assert quiet["records"] == 0 and quiet["per_file"][0]["warnings"] == []

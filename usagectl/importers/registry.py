@@ -36,14 +36,20 @@ def get(name: str) -> Importer | None:
     return importers().get(name)
 
 
-def sniff(path: Path) -> str | None:
-    """The name of the first importer that recognises the file, else None (canonical)."""
+def _head(path: Path) -> bytes | None:
     from usagectl.importers.canonical import open_text_or_binary
 
     try:  # a .gz file is sniffed by its content, as every importer reads it
         with open_text_or_binary(path) as fh:
-            head = fh.read(65536)
+            return fh.read(65536)
     except (OSError, EOFError):  # unreadable, or a .gz shorter than its header says
+        return None
+
+
+def sniff(path: Path) -> str | None:
+    """The name of the first importer that recognises the file, else None (canonical)."""
+    head = _head(path)
+    if head is None:
         return None
     for name, imp in importers().items():
         try:
@@ -52,3 +58,15 @@ def sniff(path: Path) -> str | None:
         except Exception:
             continue
     return None
+
+
+def sniff_as(path: Path, name: str) -> bool:
+    """Whether importer ``name`` recognises the file (False for an unreadable one)."""
+    imp = get(name)
+    head = _head(path)
+    if imp is None or head is None:
+        return False
+    try:
+        return bool(imp.sniff(path, head))
+    except Exception:
+        return False

@@ -233,8 +233,27 @@ def import_paths(
             done += len(group)
         if progress:
             progress("", len(files), len(files))
+    if fmt != "auto":
+        _warn_other_format(summary.files, fmt)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _warn_other_format(results: list[FileImportResult], fmt: str) -> None:
+    """A file read with a named format that gave nothing (no record, no reject) and that this
+    format's sniffer does not recognise: say what it looks like instead of a silent zero."""
+    imp = registry.get(fmt)
+    if imp is None:
+        return
+    for r in results:
+        if r.error or r.skipped_unchanged or r.records or r.rejected:
+            continue
+        path = Path(r.path)
+        if registry.sniff_as(path, fmt):
+            continue
+        other = registry.sniff(path)
+        looks = f"it looks like {other} (try --format auto)" if other else f"it does not look like a {fmt} log"
+        r.warnings.append(f"no {fmt} records found; {looks}")
 
 
 def _canonical_stager(
