@@ -67,6 +67,7 @@ def test_duplicates_per_batch_and_rule(tmp_path: Path, db_path: Path) -> None:
         ("/data/buckets.json", "buckets", None),
         ("/data/stream.json", "stream", None),
     ]
+    assert [r["file"] for r in rows] == [a.name, b.name, "buckets.json", "stream.json"]  # the table's column
     assert [tuple(r[k] for k in ROW_KEYS) for r in rows] == [
         # a: 5 records; e1, e2, e3 new; the second e1 is a duplicate within the file; "garbage" rejected
         (5, 3, 1, 0, 0, 1, "keep"),
@@ -107,4 +108,5 @@ def test_duplicates_filtered_by_import_day(tmp_path: Path, db_path: Path) -> Non
     assert doc["filters"] == {"since": "2000-01-01", "until": None, "tz": "UTC"}
     table = run("report", "duplicates", "--db", str(db_path)).stdout
     assert "max-usage:" in table
+    assert f.name in table and str(f.parent) not in table  # the table names the file, json/csv the path
     run("report", "duplicates", "--since", "2001-01-02", "--until", "2001-01-01", "--db", str(db_path), expect=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import PurePath
 from typing import Any
 
 from usagectl.config import effective_timezone
@@ -56,6 +57,7 @@ def duplicates_report(
     for r in rows:
         r = dict(r)
         r["imported_at"] = r["imported_at"].astimezone(UTC).replace(microsecond=0) if r["imported_at"] else None
+        r["file"] = PurePath(r["path"]).name if r["path"] else None  # the table's column; path in json/csv
         out.append(r)
     totals: dict[str, Any] = {k: sum(int(r[k] or 0) for r in out) for k in COUNTS}
     totals["batches"] = len(out)
@@ -69,7 +71,8 @@ def duplicates_report(
         },
         columns=(
             Column("batch_id", "Batch", "int"),
-            Column("path", "File"),
+            Column("file", "File"),
+            Column("path", "Path", in_table=False),
             Column("format", "Format"),
             Column("source", "Source"),
             Column("imported_at", "Imported (UTC)", "date"),
