@@ -410,3 +410,25 @@ def test_fuzz_import_exits_0_or_4(fmt: str, fixture: Path, data: st.DataObject) 
         path.write_bytes(content)
         result = run("import", str(path), "--format", fmt, "--db", str(Path(tmp) / "f.duckdb"), expect=None)
         assert result.exit_code in (0, 4), (result.exit_code, result.stderr, result.exception)
+
+
+@pytest.mark.parametrize(
+    ("envelope", "fmt", "reason"),
+    [
+        ({"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limited"}}, "anthropic-usage",
+         "error page, not usage: rate_limit_error: Rate limited"),
+        ({"error": {"message": "Incorrect API key", "type": "invalid_request_error", "param": None,
+                    "code": "invalid_api_key"}}, "openai-usage", "error page, not usage: invalid_api_key: Incorrect API key"),
+    ],
+)  # fmt: skip
+def test_a_saved_error_page_alone_is_detected_and_rejected_as_one(
+    tmp_path: Path, db_path: Path, envelope: dict[str, Any], fmt: str, reason: str
+) -> None:
+    """A file holding only a failed call's error envelope (FORMATS.md §1, §2): --format auto
+    hands it to the provider's importer, whose reject says what it is (not "missing ts")."""
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps(envelope), encoding="utf-8")
+    out = _import(db_path, page)
+    assert out["per_file"][0]["format"] == fmt
+    assert (out["imported"], out["rejected"]) == (0, 1)
+    assert [r[2] for r in _rejects(db_path)] == [reason]

@@ -310,6 +310,27 @@ def error_message(page: dict[str, Any]) -> str | None:
     return f"error page, not usage: {_short(err)}"
 
 
+def error_envelope(head: bytes) -> str | None:
+    """ "openai" or "anthropic" when a saved file starts with a provider's error envelope (a
+    page saved from a failed call: ``{"error": {"message": ...}}`` or ``{"type": "error",
+    "error": {...}}``), else None. Lets ``--format auto`` hand such a file to the provider's
+    importer, which rejects it as an error page instead of reading it as canonical events."""
+    if b'"error"' not in head[:4096]:  # most files: no parse at all
+        return None
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    try:
+        doc = json.loads(text) if text.startswith("[") else json.loads(text.split("\n", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(doc, list) and doc:
+        doc = doc[0]
+    if not isinstance(doc, dict) or not isinstance(doc.get("error"), dict):
+        return None
+    if doc.get("type") == "error":
+        return "anthropic"
+    return "openai" if set(doc) == {"error"} and "message" in doc["error"] else None
+
+
 def buckets_of(page: Any) -> tuple[list[Any] | None, str | None]:
     """The buckets of a page (``data``); a bare bucket (a saved ``data`` element) is accepted too."""
     if not isinstance(page, dict):

@@ -48,8 +48,11 @@ class AnthropicUsageImporter:
     stager = "usagectl.importers.anthropic_usage:stage"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        # as a KEY: a cost report names "uncached_input_tokens" as a token_type value
-        return _KEY.search(head) is not None and b'"starting_at"' in head
+        # as a KEY: a cost report names "uncached_input_tokens" as a token_type value; or a saved
+        # Anthropic error page (rejected as such)
+        return (_KEY.search(head) is not None and b'"starting_at"' in head) or _pages.error_envelope(
+            head
+        ) == "anthropic"
 
     def files(self, root: Path) -> list[Path]:
         return _pages.files(root)

@@ -44,8 +44,8 @@ class OpenAIUsageImporter:
     sniff_order = 20
     stager = "usagectl.importers.openai_usage:stage"
 
-    def sniff(self, path: Path, head: bytes) -> bool:
-        return b'"' + RESULT_OBJECT.encode() + b'"' in head
+    def sniff(self, path: Path, head: bytes) -> bool:  # or a saved OpenAI error page (rejected as such)
+        return b'"' + RESULT_OBJECT.encode() + b'"' in head or _pages.error_envelope(head) == "openai"
 
     def files(self, root: Path) -> list[Path]:
         return _pages.files(root)
