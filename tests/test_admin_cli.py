@@ -22,8 +22,10 @@ def test_db_status(tmp_path: Path, db_path: Path) -> None:
     assert ov["events"] == 3 and ov["rejects"] == 1 and ov["import_batches"] == 1
     assert ov["first_event"].startswith("2026-03-01T10:00:00")
     assert ov["last_event"].startswith("2026-03-03T10:00:00")
+    assert "." not in ov["last_import"]  # to the second, no microseconds
     table = run("db", "status", "--db", str(db_path)).stdout
     assert "Schema version" in table and str(db_path) in table
+    assert "…" not in table  # at 80 columns nothing is cut
     rejects = run_json("db", "rejects", "--db", str(db_path))
     assert rejects["rows"][0]["line"] == 4 and rejects["rows"][0]["raw"] == '{"oops'
 

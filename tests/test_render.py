@@ -593,3 +593,29 @@ def test_import_summary_shows_replaced_records_so_the_counts_add_up() -> None:
     ]
     plain = ImportSummary(files=[other], seconds=0.5)  # nothing replaced: no such column or count
     assert "replaced" not in totals_line(plain) and "replaced" not in file_lines(plain.files)[0].plain
+
+
+def test_overview_pairs_go_side_by_side_only_when_the_widest_of_each_side_fits() -> None:
+    """Each overview item fits half of 80 columns on its own, but two pairs a row would be as
+    wide as the longest label plus the longest value of each side (31 + 2 + 19 + 4 + 17 + 2 +
+    19 = 94 > 80): one pair a row then, nothing cut with "…". At 120 columns, two a row."""
+    overview = (
+        ("path", "Database", "usage.duckdb"),
+        ("size", "Size (bytes)", 2_109_440),
+        ("code", "Schema version of this usagectl", 5),
+        ("events", "Events", 8),
+        ("first", "First event (UTC)", dt.datetime(2025, 11, 3, tzinfo=dt.UTC)),
+        ("last", "Last event (UTC)", dt.datetime(2025, 11, 6, tzinfo=dt.UTC)),
+        ("imports", "Last import (UTC)", dt.datetime(2026, 11, 26, 4, 29, 58, tzinfo=dt.UTC)),
+    )
+    report = Report(
+        name="status", title="Status", filters={}, columns=(Column("k", "K"),), rows=(), totals={}, overview=overview
+    )
+    narrow = render(report, OutputFormat.TABLE, width=80, color=False)
+    assert "…" not in narrow
+    for value in ("usage.duckdb", "2,109,440", "2025-11-03 00:00:00", "2025-11-06 00:00:00", "2026-11-26 04:29:58"):
+        assert value in narrow
+    lines = [line for line in narrow.splitlines() if "(UTC)" in line]
+    assert len(lines) == 3  # one pair a row
+    wide = render(report, OutputFormat.TABLE, width=120, color=False)
+    assert any("Database" in line and "First event (UTC)" in line for line in wide.splitlines())  # two a row

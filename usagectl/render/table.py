@@ -255,7 +255,7 @@ def _overview(report: Report, width: int) -> list[Table]:
         (short if fits else long).append((lbl, val))
     grids: list[Table] = []
     if short:
-        pairs = 2 if len(short) > 3 else 1
+        pairs = 2 if len(short) > 3 and _two_pairs_fit(short, width) else 1
         grid = Table.grid(padding=(0, 2))
         for i in range(pairs):
             grid.add_column(style="dim", no_wrap=True, min_width=0)
@@ -281,6 +281,18 @@ def _overview(report: Report, width: int) -> list[Table]:
             grid.add_row(Text(lbl), val)
         grids.append(grid)
     return grids
+
+
+def _two_pairs_fit(items: list[tuple[str, Text]], width: int) -> bool:
+    """Whether two label/value pairs a row fit in ``width`` as laid out (filled down the first
+    pair, then the second): each side is as wide as its longest label plus its longest value,
+    so pairs that fit one by one may not fit side by side (and would be cut with "…")."""
+    n_rows = -(-len(items) // 2)
+
+    def side(part: list[tuple[str, Text]]) -> int:
+        return max(cell_len(lbl) for lbl, _ in part) + 2 + max(cell_len(val.plain) for _, val in part)
+
+    return side(items[:n_rows]) + 4 + side(items[n_rows:]) <= width
 
 
 COMPACT_NOTE = "k = thousand, M = million, B = billion; exact counts with --format csv or json"

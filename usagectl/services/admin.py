@@ -27,7 +27,7 @@ def db_status(ctx: AppContext) -> Report:
         ("first_event", "First event (UTC)", info["first_event"]),
         ("last_event", "Last event (UTC)", info["last_event"]),
         ("import_batches", "Files imported", info["import_batches"]),
-        ("last_import", "Last import (UTC)", info["last_import"]),
+        ("last_import", "Last import (UTC)", _to_second(info["last_import"])),
         ("rejects", "Rejected records", info["rejects"]),
         ("config", "Config", str(ctx.config.path) if ctx.config.path else "(none)"),
     )
@@ -242,3 +242,8 @@ def strict_failure(report: Report) -> StrictCheckFailed | None:
 
 
 __all__ = ["Section", "db_rejects", "db_status", "pricing_check", "pricing_list", "pricing_show"]
+
+
+def _to_second(value: Any) -> Any:
+    """A moment shown to the second (an import time's microseconds are noise)."""
+    return value.replace(microsecond=0) if isinstance(value, datetime) else value
