@@ -503,3 +503,36 @@ def test_source_add_refuses_a_directory_of_several_log_formats(tmp_path: Path, d
     run("source", "add", str(mixed), "--format", "openai-costs", "--db", str(db_path))
     listed = run_json("source", "list", "--db", str(db_path))["rows"]
     assert sorted(r["format"] for r in listed) == ["openai-costs", "openai-usage"]
+
+
+def test_codex_half_written_last_line_waits_for_the_next_sync(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rollout is read whole on every change; a last line the agent is still writing is left
+    for the next sync (README), not rejected. Completed, the file gives what importing the whole
+    file gives, with no reject left. A partial line still there unchanged at the next sync (a
+    crash) is flushed and rejected, and that reject goes once the line is completed."""
+    full = next((Path(__file__).parent / "data" / "codex" / "home" / "sessions" / "2025" / "11" / "03").glob("*.jsonl"))
+    lines = full.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 20
+    home = tmp_path / "codexhome"
+    f = home / "sessions" / "2025" / "11" / "03" / full.name
+    f.parent.mkdir(parents=True)
+    f.write_bytes(b"".join(lines[:15]) + lines[15][:100])
+    run("source", "add", str(home / "sessions"), "--format", "codex", "--db", str(db_path))
+    first = _source(_sync(db_path), "codex")
+    assert first["read"] == 1
+    assert _q(db_path, "SELECT count(*) FROM rejects") == [(0,)]
+    events_then = _q(db_path, "SELECT count(*) FROM events")[0][0]
+    # still half-written at the next sync, unchanged: a crash; flushed and rejected
+    _sync(db_path)
+    assert [r[0] for r in _q(db_path, "SELECT line FROM rejects")] == [16]
+    # the agent finishes the line and writes four more
+    f.write_bytes(b"".join(lines))
+    _sync(db_path)
+    whole = tmp_path / "whole.duckdb"
+    run_json("import", str(full), "--format", "codex", "--db", str(whole))
+    totals = "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens) FROM events"
+    assert _q(db_path, totals) == _q(whole, totals)
+    assert _q(db_path, "SELECT count(*) FROM rejects") == [(0,)]
+    assert events_then < _q(db_path, "SELECT count(*) FROM events")[0][0]

@@ -13,7 +13,8 @@ Per file, against the state the last sync left in ``source_files``:
 * head changed or file shorter than ``offset``: rewritten, read again from the start;
 * any other format (Parquet, CSV, SQLite, JSON pages, importers whose records depend on earlier
   lines such as ``codex``): the whole file is imported again when it changed; event ids make
-  that idempotent.
+  that idempotent. A JSON-lines file of these (a Codex rollout) whose last line is still being
+  written is imported up to its last newline; the line waits for the next sync, as above.
 
 The new state is written in the import's own transaction (through the store's
 ``before_commit_hook``), so a crash leaves either both or neither. Files that disappeared from a
@@ -283,7 +284,7 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
         state = states.get(key)
         mtime_us = s.st_mtime_ns // 1000
         if state is not None and state.size == s.st_size and state.mtime_us == mtime_us:
-            if state.offset < state.size and resumable(fmt, Path(key)):
+            if state.offset < state.size and (resumable(fmt, Path(key)) or _line_file(Path(key))):
                 todos.append(_Todo(src.name, Path(key), fmt, s.st_size, mtime_us, state, True))
             else:
                 res.unchanged += 1
@@ -442,6 +443,15 @@ def _sync_file(
 
     if resumable(todo.fmt, todo.path):
         return _sync_tail(con, todo, resolve, tmpdir)
+    if _line_file(todo.path) and not todo.flush_partial:
+        try:
+            cut = _complete_lines_end(todo)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return _unreadable(todo, exc)
+        if cut < todo.size:
+            return _sync_complete_lines(con, todo, resolve, tmpdir, cut)
     try:
         fp = fingerprint(todo.path)
     except FileNotFoundError:
@@ -455,6 +465,75 @@ def _sync_file(
         state,
         lambda: import_file(con, todo.path, todo.fmt, resolve, source_name=todo.source, fp=fp),
     )
+
+
+def _line_file(path: Path) -> bool:
+    """A JSON-lines file read whole on every change (Codex rollouts, saved pages as JSONL)."""
+    return path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def _complete_lines_end(todo: _Todo) -> int:
+    """Where the file's complete lines end: its size, or the end of its last newline when a
+    last line without one is still being written (not yet a whole JSON value)."""
+    with todo.path.open("rb") as fh:
+        pos = todo.size
+        while pos > 0:
+            start = max(0, pos - BLOCK)
+            fh.seek(start)
+            block = fh.read(pos - start)
+            nl = block.rfind(b"\n")
+            if nl >= 0:
+                cut = start + nl + 1
+                break
+            pos = start
+        else:
+            cut = 0
+        if cut == todo.size:
+            return cut
+        fh.seek(cut)
+        rest = fh.read(todo.size - cut)
+    return todo.size if not rest.strip() or _complete_json(rest) else cut
+
+
+def _sync_complete_lines(
+    con: duckdb.DuckDBPyConnection, todo: _Todo, resolve: _LazyResolver, tmpdir: Path, cut: int
+) -> FileImportResult | None:
+    """A file read whole whose last line is half-written: its complete lines (the first ``cut``
+    bytes) are imported from a copy and the state remembers ``cut``, so the next sync reads it
+    whole again; if the line is still there, unchanged, then (a crash left it), it is flushed
+    and rejected as malformed, as ``_sync_tail`` does."""
+    from usagectl.services.imports import import_file
+
+    tmp = tmpdir / todo.path.relative_to(todo.path.anchor)  # the same names for the importer
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    try:
+        with todo.path.open("rb") as fh, tmp.open("wb") as out:
+            remaining = cut
+            while remaining > 0:
+                block = fh.read(min(BLOCK, remaining))
+                if not block:
+                    break
+                out.write(block)
+                digest.update(block)
+                remaining -= len(block)
+        state = st.FileState(todo.size, todo.mtime_us, cut, 0, digest.hexdigest())
+        if not cut:  # nothing complete yet: remember the size, so a stuck partial line is noticed
+            st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=_last(todo)), _now())
+            return None
+        fp = "sha256:" + digest.hexdigest()
+        return _import(
+            con,
+            todo,
+            state,
+            lambda: import_file(con, todo.path, todo.fmt, resolve, read_path=tmp, source_name=todo.source, fp=fp),
+        )
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _unreadable(todo, exc)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _complete_json(text: bytes) -> bool:
