@@ -428,6 +428,21 @@ def _import(
     return result
 
 
+def _import_or_wait(
+    con: duckdb.DuckDBPyConnection,
+    todo: _Todo,
+    state: st.FileState,
+    complete: bool,
+    run: Callable[[], FileImportResult],
+) -> FileImportResult | None:
+    """Import what was copied, or, when nothing complete was there yet, only remember the file's
+    size: a partial line still there, unchanged, at the next sync is then noticed and flushed."""
+    if not complete:
+        st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=_last(todo)), _now())
+        return None
+    return _import(con, todo, state, run)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -518,14 +533,12 @@ def _sync_complete_lines(
                 digest.update(block)
                 remaining -= len(block)
         state = st.FileState(todo.size, todo.mtime_us, cut, 0, digest.hexdigest())
-        if not cut:  # nothing complete yet: remember the size, so a stuck partial line is noticed
-            st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=_last(todo)), _now())
-            return None
         fp = "sha256:" + digest.hexdigest()
-        return _import(
+        return _import_or_wait(
             con,
             todo,
             state,
+            cut > 0,
             lambda: import_file(con, todo.path, todo.fmt, resolve, read_path=tmp, source_name=todo.source, fp=fp),
         )
     except FileNotFoundError:
@@ -594,14 +607,12 @@ def _sync_tail(
                     whole.update(rest)
                     consumed += len(rest)
             state = st.FileState(todo.size, todo.mtime_us, start + consumed, lines + new_lines, whole.hexdigest())
-            if not payload:  # nothing complete yet: remember the size, so a stuck partial line is noticed
-                st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=_last(todo)), _now())
-                return None
             fp = "sha256:" + tail.hexdigest()
-            return _import(
+            return _import_or_wait(
                 con,
                 todo,
                 state,
+                payload > 0,
                 lambda: import_file(
                     con,
                     todo.path,
