@@ -432,3 +432,36 @@ def test_a_saved_error_page_alone_is_detected_and_rejected_as_one(
     assert out["per_file"][0]["format"] == fmt
     assert (out["imported"], out["rejected"]) == (0, 1)
     assert [r[2] for r in _rejects(db_path)] == [reason]
+
+
+def test_a_stored_total_is_moved_to_rejects_by_the_import_that_brings_finer_rows_atomically(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The move is part of the finer fetch's import: its reject belongs to that import's batch,
+    and an import that fails before its commit leaves the stored total where it was."""
+    from usagectl.services.context import make_context
+    from usagectl.services.imports import import_paths
+    from usagectl.store import ingest
+
+    total_page, model_page = _pages(OA_MIXED)
+    total, per_model = tmp_path / "total.json", tmp_path / "per_model.json"
+    total.write_text(json.dumps(total_page), encoding="utf-8")
+    per_model.write_text(json.dumps(model_page), encoding="utf-8")
+    _import(db_path, total, fmt="openai-usage")
+
+    def crash(con: object) -> None:
+        raise RuntimeError("crash before commit")
+
+    monkeypatch.setattr(ingest, "before_commit_hook", crash)
+    with pytest.raises(RuntimeError, match="crash before commit"):
+        import_paths(make_context(None, db_path), [per_model], fmt="openai-usage")
+    monkeypatch.undo()
+    assert _query(db_path, "SELECT count(*), sum(requests) FROM events") == [(1, 60)]  # the total, untouched
+    assert _query(db_path, "SELECT count(*) FROM rejects") == [(0,)]
+    _import(db_path, per_model, fmt="openai-usage")
+    moved = _query(
+        db_path,
+        "SELECT b.path FROM rejects r JOIN import_batches b USING (batch_id) WHERE r.reason LIKE 'removed from the stored rows%'",
+    )
+    assert [Path(p).name for (p,) in moved] == ["per_model.json"]
+    assert _query(db_path, "SELECT sum(requests) FROM events") == [(60,)]

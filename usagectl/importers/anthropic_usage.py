@@ -44,6 +44,7 @@ class AnthropicUsageImporter:
     name = NAME
     description = "Anthropic Admin API usage_report/messages pages (JSON page, array of pages, or JSONL)"
     conflict = "max-usage"
+    before_insert = "usagectl.store.billing:evict_coarser"  # stored coarser shapes go, in the transaction
     sniff_order = 20
     stager = "usagectl.importers.anthropic_usage:stage"
 

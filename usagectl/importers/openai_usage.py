@@ -41,6 +41,7 @@ class OpenAIUsageImporter:
     name = NAME
     description = "OpenAI Admin API usage/completions pages (JSON page, array of pages, or JSONL)"
     conflict = "max-usage"
+    before_insert = "usagectl.store.billing:evict_coarser"  # stored coarser shapes go, in the transaction
     sniff_order = 20
     stager = "usagectl.importers.openai_usage:stage"
 

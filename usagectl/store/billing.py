@@ -186,29 +186,37 @@ def _parse_stored(
     return shapes, where, keys
 
 
-def _evict(con: duckdb.DuckDBPyConnection, table: str, end_match: str, source: str,
-           losers: Mapping[Shape, str], keys: Mapping[Shape, tuple[Any, ...]]) -> int:  # fmt: skip
-    """Move stored rows of losing shapes to ``rejects`` (under the current batch) and delete them."""
-    if not losers:
-        return 0
+_EVICT = "_evict"  # the stored rows of losing shapes: (start, end, group_by, reason)
+
+
+def _mark_evictions(
+    con: duckdb.DuckDBPyConnection, losers: Mapping[Shape, str], keys: Mapping[Shape, tuple[Any, ...]]
+) -> None:
+    """Record which stored rows lose to finer shapes, in TEMP TABLE ``_evict`` (made even when
+    empty, so a table left by an import that failed is never applied to another one)."""
     load_temp_table(
         con,
-        "_evict",
+        _EVICT,
         [("s", "TIMESTAMPTZ"), ("e", "VARCHAR"), ("g", "VARCHAR"), ("why", "VARCHAR")],
         [(keys[s][0], keys[s][1], keys[s][2], why) for s, why in losers.items()],
     )
+
+
+def _apply_evictions(con: duckdb.DuckDBPyConnection, table: str, end_match: str, source: str, batch_id: int) -> int:
+    """Inside the import's transaction: move the rows ``_mark_evictions`` recorded to ``rejects``
+    (under ``batch_id``, the import that brought the finer rows) and delete them."""
     start_col = "ts" if table == "events" else "start_ts"
     match = (
         f"t.source = ? AND t.{start_col} = x.s AND {end_match} AND json_extract(t.extra, '$.group_by')::VARCHAR = x.g"
     )
     con.execute(
         "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
-        f"SELECT currval('import_batch_seq'), coalesce(b.path, '?'), NULL, NULL, x.why, left(to_json(t)::VARCHAR, ?) "
-        f"FROM {table} t JOIN _evict x ON {match} LEFT JOIN import_batches b ON b.batch_id = t.batch_id",
-        [ingest.RAW_MAX, source],
+        f"SELECT ?, coalesce(b.path, '?'), NULL, NULL, x.why, left(to_json(t)::VARCHAR, ?) "
+        f"FROM {table} t JOIN {_EVICT} x ON {match} LEFT JOIN import_batches b ON b.batch_id = t.batch_id",
+        [batch_id, ingest.RAW_MAX, source],
     )
-    row = con.execute(f"DELETE FROM {table} t USING _evict x WHERE {match}", [source]).fetchone()
-    con.execute("DROP TABLE _evict")
+    row = con.execute(f"DELETE FROM {table} t USING {_EVICT} x WHERE {match}", [source]).fetchone()
+    con.execute(f"DROP TABLE {_EVICT}")
     return int(row[0]) if row else 0
 
 
@@ -223,9 +231,13 @@ def stage_usage_buckets(
 ) -> list[str]:
     """Stage usage-bucket records (``ingest.stage_records``) after settling fetch shapes: rows of
     a coarser shape than another in the file or in the stored events of ``source`` for an
-    overlapping bucket are rejected (incoming) or moved to rejects (stored). Runs inside the
-    import's transaction; records carry ``extra.bucket_end`` and ``extra.group_by``."""
+    overlapping bucket are rejected (incoming) or moved to rejects (stored). Staging runs
+    before the import's transaction, so the stored rows are only marked here; the importer's
+    ``before_insert`` hook, ``evict_coarser``, moves them inside it (a failed import moves
+    nothing). Records carry ``extra.bucket_end`` and ``extra.group_by``."""
     recs = list(records)
+    bad_stored: dict[Shape, str] = {}
+    keys: dict[Shape, tuple[Any, ...]] = {}
     shapes = [
         None if r.problem else _shape_of(r.fields.get("ts"), (r.fields.get("extra") or {}).get("bucket_end"),
                                          r.fields.get("extra"))
@@ -246,8 +258,20 @@ def stage_usage_buckets(
         for r, s in zip(recs, shapes, strict=True):
             if s is not None and s in bad_in:
                 r.problem = bad_in[s]
-        _evict(con, "events", _EVENT_END_MATCH, source, bad_stored, keys)
+    _mark_evictions(con, bad_stored, keys)
     return ingest.stage_records(con, recs)
+
+
+def evict_coarser(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> dict[int, int]:
+    """The usage importers' ``before_insert`` hook (see ``ingest.BeforeInsert``): inside the
+    transaction, the stored rows ``stage_usage_buckets`` marked are moved to rejects under
+    this import's batch; nothing is kept out of the insert. Returns no replaced counts (the
+    moved rows are rejects, not replacements)."""
+    source = con.execute("SELECT source FROM _files ORDER BY fi LIMIT 1").fetchone()  # the importer's name
+    _apply_evictions(con, "events", _EVENT_END_MATCH, str(source[0]) if source else "", batch_ids[0])
+    con.execute("CREATE OR REPLACE TEMP TABLE _skip (_rid BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _drop_stored (event_id VARCHAR)")
+    return {}
 
 
 # --------------------------------------------------------------------------- cost lines
@@ -370,7 +394,7 @@ def import_cost_lines(
                 datetime.now(UTC),
             ],
         )
-        good = _settle_lines(con, info.source, good, rejects)
+        good = _settle_lines(con, info.source, good, rejects, batch_id)
         latest: dict[str, dict[str, Any]] = {}
         for _, row in good:  # max-amount: of a line's copies in the file the largest wins (a tie: the last)
             kept = latest.get(row["line_id"])
@@ -458,6 +482,7 @@ def _settle_lines(
     source: str,
     good: list[tuple[Record, dict[str, Any]]],
     rejects: list[tuple[int | None, int, str, str | None]],
+    batch_id: int,
 ) -> list[tuple[Record, dict[str, Any]]]:
     shapes = [_shape_of(row["start_ts"], row["end_ts"], r.fields.get("extra")) for r, row in good]
     incoming = _ordered(shapes)
@@ -479,7 +504,8 @@ def _settle_lines(
             rejects.append((r.line, r.rec, bad_in[s], r.raw))
         else:
             kept.append((r, row))
-    _evict(con, "billed_costs", _BILLED_END_MATCH, source, bad_stored, keys)
+    _mark_evictions(con, bad_stored, keys)
+    _apply_evictions(con, "billed_costs", _BILLED_END_MATCH, source, batch_id)
     return kept
 
 
