@@ -490,6 +490,8 @@ def _line_file(path: Path) -> bool:
 def _complete_lines_end(todo: _Todo) -> int:
     """Where the file's complete lines end: its size, or the end of its last newline when a
     last line without one is still being written (not yet a whole JSON value)."""
+    if todo.size <= 0 or _ends_with_newline(todo):  # the usual case: one byte read
+        return todo.size
     with todo.path.open("rb") as fh:
         pos = todo.size
         while pos > 0:
