@@ -337,7 +337,7 @@ def test_files_lists_what_rglob_lists(tmp_path: Path) -> None:
     assert IMPORTER.file_paths(root) == [str(p) for p in got]  # what sync lists, as strings
 
 
-def test_resolve_stat_is_resolve_and_stat(tmp_path: Path) -> None:
+def test_resolve_stat_is_resolve_and_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from usagectl.services.imports import _resolve_stat
 
     real_dir = tmp_path / "real"
@@ -347,11 +347,65 @@ def test_resolve_stat_is_resolve_and_stat(tmp_path: Path) -> None:
     (real_dir / "l.jsonl").symlink_to(real_dir / "a.jsonl")
     cache: dict[str, str] = {}
     for p in (tmp_path / "alias" / "a.jsonl", tmp_path / "alias" / "l.jsonl", real_dir / "a.jsonl"):
-        real, st = _resolve_stat(p, cache)
+        real, st = _resolve_stat(str(p), cache)
         assert real == str(p.resolve()) == str(real_dir / "a.jsonl")
         assert (st.st_size, st.st_mtime_ns) == (p.stat().st_size, p.stat().st_mtime_ns)
     with pytest.raises(OSError):
-        _resolve_stat(tmp_path / "missing.jsonl", cache)
+        _resolve_stat(str(tmp_path / "missing.jsonl"), cache)
+    # folders deeper below a symlinked folder, a symlinked folder inside the tree, a relative
+    # path and a ".." component: each file's real path is what Path.resolve() says
+    deep = real_dir / "p" / "q"
+    deep.mkdir(parents=True)
+    (deep / "b.jsonl").write_text("{}\n")
+    (real_dir / "p" / "hop").symlink_to(tmp_path / "real")
+    files = [
+        tmp_path / "alias" / "p" / "q" / "b.jsonl",
+        tmp_path / "alias" / "p" / "hop" / "p" / "q" / "b.jsonl",
+        tmp_path / "alias" / "p" / ".." / "a.jsonl",
+        real_dir / "p" / "hop" / "a.jsonl",
+    ]
+    for p in files:
+        assert _resolve_stat(str(p), cache)[0] == str(p.resolve()), p
+    monkeypatch.chdir(tmp_path / "alias" / "p")
+    for rel in ("q/b.jsonl", "../a.jsonl", "hop/l.jsonl"):
+        assert _resolve_stat(rel, cache)[0] == str(Path(rel).resolve()), rel
+
+
+def test_scan_memory_limit_is_a_quarter_more_than_the_imports(tmp_path: Path) -> None:
+    from usagectl.store import ingest
+    from usagectl.store.stagers.claude_code import SCAN_MEMORY_FACTOR, _scan, _scan_memory_limit
+
+    assert SCAN_MEMORY_FACTOR == 1.25
+    # by hand: 762.9 MiB = 762.9 * 1,048,576 = 799,958,630.4 bytes; * 1.25 = 999,948,288
+    assert _scan_memory_limit("762.9 MiB") == "999948288B"
+    assert _scan_memory_limit("1.5 GiB") == f"{int(1.5 * 2**30 * 1.25)}B"
+    assert _scan_memory_limit("512 bytes") == "640B"
+    assert _scan_memory_limit("-1") is None  # no limit: left alone
+    # the scan queries run under the raised limit; the import's limit is back afterwards
+    assert _scan_memory_limit("800mb") == "1000000000B"
+    f = tmp_path / "a.jsonl"
+    f.write_text('{"a": 1}\n{"a": 2}\n')
+    con = duckdb.connect()
+    select = "SELECT current_setting('memory_limit') AS m, $offset::BIGINT AS o FROM read_ndjson_objects($files)"
+
+    def limit() -> str:
+        return str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])  # type: ignore[index]
+
+    con.execute("SET memory_limit = '700MB'")  # not an import's limit (no set_memory_limit): left alone
+    tables = _scan(con, select, [str(f)])
+    assert {r[0] for t in tables for r in con.execute(f"SELECT m FROM {t}").fetchall()} == {limit()}
+    ingest.set_memory_limit(con, "800MB")
+    before = limit()
+    tables = _scan(con, select, [str(f)])
+    seen = {r[0] for t in tables for r in con.execute(f"SELECT m FROM {t}").fetchall()}
+    assert seen == {"953.6 MiB"}  # 1,000,000,000 bytes: DuckDB's spelling of 1.25 x 800 MB
+    assert limit() == before == "762.9 MiB"  # restored exactly, not from DuckDB's rounded text
+    for _ in range(3):
+        _scan(con, select, [str(f)])
+    assert limit() == before
+    with pytest.raises(duckdb.Error):  # and after a failing scan too
+        _scan(con, select.replace("$files", "[$files[1], 'missing.jsonl']"), [str(f)])
+    assert limit() == before
 
 
 def test_scan_ranges_split_the_bytes_evenly(tmp_path: Path) -> None:
