@@ -255,6 +255,26 @@ def test_blank_crlf_and_undecodable_lines_keep_their_numbers(tmp_path: Path) -> 
         assert [(r.line, r.rec) for r in recs] == got
 
 
+def test_leading_blanks_byte_order_mark_and_values_that_are_not_objects(tmp_path: Path) -> None:
+    """An object line indented by blanks or a tab still counts; a file starting with a UTF-8
+    byte order mark too; a line holding an array or a string (valid JSON, not an object) is
+    rejected with its own line, as the Python reader says."""
+    root = tmp_path / "projects" / "p"
+    root.mkdir(parents=True)
+    # a.jsonl: 1 BOM + usage, 2 blanks + usage, 3 tab + usage, 4 array, 5 blank + string
+    (root / "a.jsonl").write_bytes(
+        b"\xef\xbb\xbf" + _usage_line("m1", 10, 1) + b"\n  " + _usage_line("m2", 20, 2) + b"\n\t"
+        + _usage_line("m3", 30, 3) + b'\n[1, {"usage": 5}]\n "usage"\n'
+    )  # fmt: skip
+    db = tmp_path / "u.duckdb"
+    s = _import(db, tmp_path / "projects")
+    assert (s["records"], s["imported"], s["rejected"]) == (5, 3, 2)
+    assert _q(db, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(60, 6)]
+    rejects = _q(db, "SELECT line, record, reason FROM rejects ORDER BY line")
+    assert rejects == [(4, 4, "not a JSON object (a list)"), (5, 5, "not a JSON object (a str)")]
+    assert [(r.line, r.rec) for r in IMPORTER.read(root / "a.jsonl") if r.problem] == [(4, 4), (5, 5)]
+
+
 def test_files_read_in_chunks_keep_their_lines(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from usagectl.store.stagers import claude_code as stager
 

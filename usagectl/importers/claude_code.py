@@ -252,6 +252,8 @@ class ClaudeCodeImporter:
                 if not raw.strip():
                     continue
                 rec += 1
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark (DuckDB skips it too)
+                    raw = raw[3:]
                 text = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
                 fields, problem = parse_line(text, project)
                 if problem == "":

@@ -155,7 +155,9 @@ def stage(con: duckdb.DuckDBPyConnection, path_or_paths: Path | str | Sequence[P
     # every line, in file order (the rowid numbers them), kept narrow: the file, whether the
     # line is malformed (NULL) or not an object, and for a line whose text contains "usage"
     # (a string search, no parsing) the list of scalar fields, from one parse of the line
-    obj = "starts_with(ltrim(left(json::VARCHAR, 64)), '{')"
+    # (the reader hands each value over from its first character: leading blanks and a byte
+    # order mark are gone, so an object is a value that starts with "{")
+    obj = "starts_with(json::VARCHAR, '{')"
     # whether message.usage and usage.cache_creation are there, without writing the objects
     # out as text (that and a slimmer copy of the list cost ~1.5 s of CPU per 1M lines): a
     # usage field that has a value proves usage is there, a 5m or 1h count proves the split is;
