@@ -132,19 +132,34 @@ _ROWS = (  # three events: defaults, NULLs, JSON extra, and text that needs quot
 )
 
 
+_MANY_ROWS = (  # 20,000 Claude Code-shaped events: a unique id, message id and extra on every row
+    "INSERT INTO events (event_id, ts, source, model, message_id, extra, batch_id) "
+    "SELECT 'claude-code:msg_' || md5(i::VARCHAR) || ':req_' || md5((i * 7)::VARCHAR), "
+    "TIMESTAMPTZ '2026-11-01' + INTERVAL (i) SECOND, 'claude-code', 'claude-opus-4-1', 'msg_' || md5(i::VARCHAR), "
+    "json_object('uuid', md5((i * 3)::VARCHAR)), 4 FROM range(20000) t(i)"
+)
+
+
+def _step_to(db_path: Path, monkeypatch: pytest.MonkeyPatch, version: int, name: str) -> list[tuple[object, ...]]:
+    """Migrate a new database to ``version - 1`` and note its columns; the next connect
+    applies migration ``version`` (``name``) and no later one."""
+    real = schema.available()
+    assert len(real) >= version and real[version - 1].name == name
+    monkeypatch.setattr(schema, "available", lambda: real[: version - 1])
+    with connect(db_path) as con:
+        before = _describe(con)
+    monkeypatch.setattr(schema, "available", lambda: real[:version])
+    return before
+
+
 def test_empty_events_table_is_recreated_with_zstd_and_the_same_schema(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Migration 5 recreates an empty events table with zstd for event_id, message_id and
     extra: the same columns, types, defaults and NOT NULLs as at version 4."""
-    real = schema.available()
-    assert len(real) >= 5 and real[4].name == "events_zstd"
-    monkeypatch.setattr(schema, "available", lambda: real[:4])
+    before_cols = _step_to(db_path, monkeypatch, 5, "events_zstd")
     with connect(db_path) as con:
-        before_cols = _describe(con)
-    monkeypatch.setattr(schema, "available", lambda: real)
-    with connect(db_path) as con:
-        assert schema.current_version(con) == len(real)
+        assert schema.current_version(con) == 5
         assert _describe(con) == before_cols
         con.execute(_ROWS)
         con.execute(
@@ -159,17 +174,47 @@ def test_empty_events_table_is_recreated_with_zstd_and_the_same_schema(
         )
         with pytest.raises(duckdb.ConstraintException):
             con.execute("INSERT INTO events (event_id, ts, source) VALUES ('e', '2026-11-04 00:00:00+00', 's')")
-        con.execute(
-            "INSERT INTO events (event_id, ts, source, model, message_id, extra, batch_id) "
-            "SELECT 'claude-code:msg_' || md5(i::VARCHAR) || ':req_' || md5((i * 7)::VARCHAR), "
-            "TIMESTAMPTZ '2026-11-01' + INTERVAL (i) SECOND, 'claude-code', 'claude-opus-4-1', 'msg_' || md5(i::VARCHAR), "
-            "json_object('uuid', md5((i * 3)::VARCHAR)), 4 FROM range(20000) t(i)"
-        )
+        con.execute(_MANY_ROWS)
         con.execute("CHECKPOINT")
         for column in ("event_id", "message_id", "extra"):
             assert _compression(con, column) == {"ZSTD"}, column
         assert "ZSTD" not in _compression(con, "model")  # the others keep DuckDB's own choice
         assert con.execute("SELECT count(*), sum(input_tokens) FROM events").fetchone() == (20004, 17)
+
+
+def test_migration_6_stores_the_ids_uncompressed_and_keeps_extra_zstd(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 6 recreates an empty events table with event_id and message_id uncompressed
+    and extra still zstd, the schema unchanged; a table with rows keeps its storage."""
+    real = schema.available()
+    before_cols = _step_to(db_path, monkeypatch, 6, "events_ids_uncompressed")
+    with connect(db_path) as con:
+        assert schema.current_version(con) == 6
+        assert _describe(con) == before_cols
+        con.execute(_ROWS)
+        con.execute(_MANY_ROWS)
+        con.execute("CHECKPOINT")
+        assert _compression(con, "event_id") == {"Uncompressed"}
+        assert _compression(con, "message_id") == {"Uncompressed"}
+        assert _compression(con, "extra") == {"ZSTD"}
+        assert con.execute("SELECT count(*), sum(input_tokens), count(DISTINCT event_id) FROM events").fetchone() == (
+            20003,
+            17,
+            20003,
+        )
+    # a database at version 5 that already holds events: 6 leaves the table (and zstd) alone
+    other = db_path.with_name("other.duckdb")
+    monkeypatch.setattr(schema, "available", lambda: real[:5])
+    with connect(other) as con:
+        con.execute(_ROWS)
+        before = con.execute("SELECT * FROM events ORDER BY rowid").fetchall()
+    monkeypatch.setattr(schema, "available", lambda: real[:6])
+    with connect(other) as con:
+        assert schema.current_version(con) == 6
+        assert con.execute("SELECT * FROM events ORDER BY rowid").fetchall() == before
+        con.execute("CHECKPOINT")
+        assert _compression(con, "event_id") == {"ZSTD"}
 
 
 def test_events_that_hold_rows_keep_their_storage_and_rows(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,45 +20,16 @@ clause is refused.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
+
+from usagectl.store.migrations._rebuild import recreate_empty_events, zstd_available
 
 if TYPE_CHECKING:
     import duckdb
 
 ZSTD_COLUMNS = ("event_id", "message_id", "extra")
-_STORAGE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)")
-
-
-def zstd_available(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether this database file's storage format can hold zstd-compressed text (v1.2.0+)."""
-    row = con.execute("SELECT tags FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    tags = row[0] if row else None
-    m = _STORAGE.match(str((tags or {}).get("storage_version", "")))
-    return m is not None and tuple(int(x) for x in m.groups()) >= (1, 2, 0)
+__all__ = ["ZSTD_COLUMNS", "apply", "zstd_available"]
 
 
 def apply(con: duckdb.DuckDBPyConnection) -> None:
-    if not zstd_available(con) or con.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone() != (False,):
-        return
-    where = "database_name = current_database() AND schema_name = 'main' AND table_name = 'events'"
-    kinds = {r[0] for r in con.execute(f"SELECT constraint_type FROM duckdb_constraints() WHERE {where}").fetchall()}
-    if kinds - {"NOT NULL"}:  # a key or check would need recreating too: keep the table as it is
-        return
-    columns = con.execute(
-        f"SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() WHERE {where} "
-        "ORDER BY column_index"
-    ).fetchall()
-    parts = []
-    for name, data_type, nullable, default in columns:
-        part = f'"{name}" {data_type}'
-        if name in ZSTD_COLUMNS:
-            part += " USING COMPRESSION zstd"
-        if default is not None:
-            part += f" DEFAULT {default}"
-        if not nullable:
-            part += " NOT NULL"
-        parts.append(part)
-    con.execute(f"CREATE TABLE _events_zstd ({', '.join(parts)})")
-    con.execute("DROP TABLE events")
-    con.execute("ALTER TABLE _events_zstd RENAME TO events")
+    recreate_empty_events(con, dict.fromkeys(ZSTD_COLUMNS, "zstd"))
