@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.text import Text
 
 from usagectl.models import Column, FileImportResult, ImportSummary, Report, Section
 from usagectl.render import (
@@ -495,6 +496,60 @@ def test_ten_columns_fit_80_without_folding_numbers_or_words() -> None:
     # with room, the exact numbers are shown
     wide = render(ten_column_report(), OutputFormat.TABLE, width=140, color=False)
     assert "98,765,432" in wide and "M =" not in wide
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "lines"),
+    [
+        ("claude-sonnet-4-5", 10, ["claude-", "sonnet-4-5"]),  # 7 + 10 > 10: a new line at the joint
+        ("claude-sonnet-4-5", 7, ["claude-", "sonnet-", "4-5"]),
+        ("gpt-4o-mini", 7, ["gpt-4o-", "mini"]),
+        ("org/project_alpha.v2", 9, ["org/", "project_", "alpha.v2"]),
+        ("(unattributed)", 8, ["(unattributed)"]),  # no joint: left whole for Rich to fold
+        ("differs (unpriced usage)", 9, ["differs (unpriced usage)"]),  # words fit: wraps at spaces
+        ("a-b", 7, ["a-b"]),  # fits
+    ],
+)
+def test_long_names_break_at_their_joints(name: str, width: int, lines: list[str]) -> None:
+    from usagectl.render.table import _break_names
+
+    assert _break_names(Text(name), width).plain.split("\n") == lines
+    styled = Text(name, style="yellow")
+    assert _break_names(styled, width).style == "yellow"
+
+
+def test_reconcile_shaped_table_at_80_keeps_header_words_and_breaks_names_at_joints() -> None:
+    """Nine columns that need 75 cells at their narrowest whole-word widths on 72: the model and
+    status columns (longer values than their width anyway) give way before a header word folds,
+    and a model name wraps at its hyphens."""
+    columns = (
+        Column("day", "Date (UTC)"),
+        Column("provider", "Provider"),
+        Column("model", "Model"),
+        Column("computed", "Computed", "money"),
+        Column("billed", "Billed", "money"),
+        Column("diff", "Diff (comp − billed)", "money"),
+        Column("diff_pct", "Diff %", "pct"),
+        Column("unpriced", "Unpriced tokens", "int"),
+        Column("status", "Status"),
+    )
+    rows = tuple(
+        {"day": "2025-11-03", "provider": "anthropic", "model": m, "computed": Decimal("3.61"),
+         "billed": Decimal("4.81"), "diff": Decimal("-1.2"), "diff_pct": -25.0, "unpriced": 65_000, "status": st}
+        for m, st in (("claude-sonnet-4-5", "differs (unpriced usage)"), ("claude-haiku-4-5", "match"))
+    )  # fmt: skip
+    report = Report("reconcile", "Computed vs billed", {}, columns, rows, None)
+    text = render(report, OutputFormat.TABLE, width=80, color=False)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    words = set(text.split())
+    for word in ("Computed", "Billed", "Unpriced", "tokens", "Provider", "anthropic", "2025-11-03", "(unpriced"):
+        assert word in words, word  # whole: nothing folded inside a header word or a value
+    # the names wrap at their joints: every piece of them on a line ends with "-" or ends the name
+    pieces = [w for w in words if w.startswith(("claude", "sonnet", "haiku"))]
+    assert "claude-" in pieces and len(pieces) >= 3, pieces
+    assert all(w.endswith("-") or w in ("sonnet-4-5", "haiku-4-5") for w in pieces), pieces
+    assert "claude-sonnet-4-5" not in words  # it did have to wrap
 
 
 @pytest.mark.parametrize("width", [40, 60, 80, 100])

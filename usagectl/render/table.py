@@ -28,6 +28,8 @@ from usagectl.render.text import filters_text
 NUMERIC = frozenset({"int", "money", "amount", "rate", "pct", "float"})
 BAR_WIDTH = 10
 _STR_FLOOR = 10  # a text column is not squeezed below this before anything folds
+_NAME_FLOOR = 7  # a text column that wraps anyway may go down to this before a header word folds
+_BREAK = re.compile(r"[^-_/.:]*[-_/.:]+|[^-_/.:]+$")  # a name's pieces, each ending at a mark
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
@@ -163,8 +165,21 @@ def _fit_soft(cols: Sequence[_Col], avail: int, str_floor: int | None) -> list[i
 
 
 def _fit_hard(cols: Sequence[_Col], avail: int) -> list[int]:
-    """A very narrow terminal: fold header words, then text, then anything."""
+    """A very narrow terminal: text columns that wrap anyway (names longer than the column)
+    narrow further, then header words fold, then text, then anything."""
     widths = [c.want for c in cols]
+    whole = [max(c.data_width, c.word_width, 1) for c in cols]  # numbers and header words whole
+    _shrink(
+        widths, [whole[i] if c.numeric else min(w, _STR_FLOOR) for i, (c, w) in enumerate(zip(cols, widths))], avail
+    )
+    _shrink(
+        widths,
+        [
+            whole[i] if c.numeric else min(w, max(c.word_width, _NAME_FLOOR)) if c.data_width > w else w
+            for i, (c, w) in enumerate(zip(cols, widths))
+        ],
+        avail,
+    )
     _shrink(
         widths,
         [max(c.data_width, 1) if c.numeric else min(w, _STR_FLOOR) for c, w in zip(cols, widths)],
@@ -234,8 +249,30 @@ def build_table(
             overflow="fold",
         )
     for r in range(len(rows)):
-        table.add_row(*(col.cells[r] for col in cols))
+        table.add_row(*(col.cells[r] if col.numeric else _break_names(col.cells[r], w) for col, w in zip(cols, widths)))
     return table, compact
+
+
+def _break_names(text: Text, width: int) -> Text:
+    """A text cell whose words are longer than ``width``, with line breaks after ``-``, ``_``,
+    ``/``, ``.`` or ``:`` so that a name wraps at its own joints (``claude-`` / ``sonnet-4-5``)
+    instead of being folded mid-word; a piece still too long is left for Rich to fold."""
+    plain = text.plain
+    if cell_len(plain) <= width or text.spans or "\n" in plain:
+        return text
+    words = []
+    for word in plain.split(" "):
+        if cell_len(word) <= width:
+            words.append(word)
+            continue
+        lines, line = [], ""
+        for piece in _BREAK.findall(word):
+            if line and cell_len(line) + cell_len(piece) > width:
+                lines.append(line)
+                line = ""
+            line += piece
+        words.append("\n".join([*lines, line]))
+    return Text(" ".join(words), style=text.style)
 
 
 # --------------------------------------------------------------------------- report
