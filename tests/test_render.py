@@ -522,23 +522,17 @@ def test_reconcile_shaped_table_at_80_keeps_header_words_and_breaks_names_at_joi
     """Nine columns that need 75 cells at their narrowest whole-word widths on 72: the model and
     status columns (longer values than their width anyway) give way before a header word folds,
     and a model name wraps at its hyphens."""
-    columns = (
-        Column("day", "Date (UTC)"),
-        Column("provider", "Provider"),
-        Column("model", "Model"),
-        Column("computed", "Computed", "money"),
-        Column("billed", "Billed", "money"),
-        Column("diff", "Diff (comp − billed)", "money"),
-        Column("diff_pct", "Diff %", "pct"),
-        Column("unpriced", "Unpriced tokens", "int"),
-        Column("status", "Status"),
-    )
+    from usagectl.services.reconcile import _VALUE_COLUMNS
+
+    keys = (Column("day", "Date (UTC)"), Column("provider", "Provider"), Column("model", "Model"))
+    columns = keys + tuple(c for c in _VALUE_COLUMNS if c.in_table)  # what `reconcile` shows
     rows = tuple(
-        {"day": "2025-11-03", "provider": "anthropic", "model": m, "computed": Decimal("3.61"),
-         "billed": Decimal("4.81"), "diff": Decimal("-1.2"), "diff_pct": -25.0, "unpriced": 65_000, "status": st}
+        {"day": "2025-11-03", "provider": "anthropic", "model": m, "computed_usd": Decimal("3.61"),
+         "billed_usd": Decimal("4.81"), "diff_usd": Decimal("-1.2"), "diff_pct": -25.0, "unpriced_tokens": 65_000,
+         "status": st}
         for m, st in (("claude-sonnet-4-5", "differs (unpriced usage)"), ("claude-haiku-4-5", "match"))
     )  # fmt: skip
-    report = Report("reconcile", "Computed vs billed", {}, columns, rows, None)
+    report = Report("reconcile", "Computed vs billed", {}, columns, rows, {})
     text = render(report, OutputFormat.TABLE, width=80, color=False)
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80
