@@ -217,6 +217,25 @@ def test_source_rm_keeps_events(logs: Path, db_path: Path) -> None:
     run("source", "rm", "mine", "--db", str(db_path), expect=2)
 
 
+def test_source_counts_the_events_of_its_files_imported_by_hand_before_it(logs: Path, db_path: Path) -> None:
+    """Files imported by hand, then registered as a source: the sync adds nothing, and the
+    source still counts the events that came from its files (3 here, by hand: e1, e2 in a,
+    e3 in b), as `source list` and `source rm` say; a file elsewhere does not count."""
+    (logs / "a.jsonl").write_text(ev(1) + "\n" + ev(2) + "\n")
+    (logs / "b.jsonl").write_text(ev(3) + "\n")
+    other = logs.parent / "other.jsonl"
+    other.write_text(ev(4) + "\n")
+    run("import", str(logs), str(other), "--db", str(db_path))
+    _add(logs, db_path)
+    synced = _source(_sync(db_path), "mine")
+    assert (synced["imported"], synced["duplicates"]) == (0, 3)
+    listed = run_json("source", "list", "--db", str(db_path))
+    assert [(r["name"], r["files"], r["events"]) for r in listed["rows"]] == [("mine", 2, 3)]
+    assert listed["totals"]["events"] == 3
+    assert "3 imported events stay" in run("source", "rm", "mine", "--db", str(db_path)).stderr
+    assert _count(db_path, "SELECT count(*) FROM events") == 4
+
+
 def test_source_add_rules(logs: Path, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (logs / "a.jsonl").write_text(ev(1) + "\n")
     monkeypatch.chdir(tmp_path)

@@ -38,7 +38,7 @@ class AddedSource:
 class RemovedSource:
     name: str
     files: int  # files whose sync state was forgotten
-    events: int  # events its syncs imported, which stay
+    events: int  # events from its files (its syncs' and earlier imports by hand), which stay
 
 
 def list_files(root: Path, fmt: str) -> list[tuple[str, str]]:

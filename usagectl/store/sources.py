@@ -136,8 +136,17 @@ def mark_synced(con: duckdb.DuckDBPyConnection, name: str, when: datetime) -> No
     con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [_LAST_SYNC + name, when.isoformat()])
 
 
+# the import batches of each source's files: those its syncs made, and those of the same files
+# imported by hand (before the source was added, or beside it): their events come from its files
+_SOURCE_BATCHES = (
+    "SELECT source_name AS name, batch_id FROM import_batches WHERE source_name IS NOT NULL "
+    "UNION SELECT f.source_name, b.batch_id FROM source_files f JOIN import_batches b ON b.path = f.path"
+)
+
+
 def overview(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    """Per source: tracked files (with their paths), last sync (ISO text) and events its syncs added."""
+    """Per source: tracked files (with their paths), last sync (ISO text) and the events from
+    its files (imported by its syncs or by hand)."""
     out: dict[str, dict[str, Any]] = {
         r[0]: {"paths": [], "last_sync": None, "events": 0} for r in con.execute("SELECT name FROM sources").fetchall()
     }
@@ -149,8 +158,7 @@ def overview(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
         if name in out:
             out[name]["last_sync"] = value
     for name, n in con.execute(
-        "SELECT b.source_name, count(*) FROM events e JOIN import_batches b ON b.batch_id = e.batch_id "
-        "WHERE b.source_name IS NOT NULL GROUP BY 1"
+        f"SELECT sb.name, count(*) FROM events e JOIN ({_SOURCE_BATCHES}) sb ON sb.batch_id = e.batch_id GROUP BY 1"
     ).fetchall():
         if name in out:
             out[name]["events"] = int(n)
@@ -158,8 +166,9 @@ def overview(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
 
 
 def events_of_source(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """The events from this source's files (see ``overview``)."""
     row = con.execute(
-        "SELECT count(*) FROM events e JOIN import_batches b ON b.batch_id = e.batch_id WHERE b.source_name = ?",
+        f"SELECT count(*) FROM events e JOIN ({_SOURCE_BATCHES}) sb ON sb.batch_id = e.batch_id WHERE sb.name = ?",
         [name],
     ).fetchone()
     return int(row[0]) if row else 0
