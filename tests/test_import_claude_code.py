@@ -392,12 +392,12 @@ def test_resolve_stat_is_resolve_and_stat(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_scan_memory_limit_is_a_quarter_more_than_the_imports(tmp_path: Path) -> None:
-    from usagectl.store import ingest
+    from usagectl.store.memory import set_memory_limit
     from usagectl.store.stagers.claude_code import SCAN_MEMORY_FACTOR, _scan, _scan_memory_limit
 
     assert SCAN_MEMORY_FACTOR == 1.25
-    # by hand: 762.9 MiB = 762.9 * 1,048,576 = 799,958,630.4 bytes; * 1.25 = 999,948,288
-    assert _scan_memory_limit("762.9 MiB") == "999948288B"
+    # by hand: 762.9 MiB = 762.9 * 1,048,576 = 799,958,630.4, whole bytes 799,958,630; * 1.25 = 999,948,287.5
+    assert _scan_memory_limit("762.9 MiB") == "999948287B"
     assert _scan_memory_limit("1.5 GiB") == f"{int(1.5 * 2**30 * 1.25)}B"
     assert _scan_memory_limit("512 bytes") == "640B"
     assert _scan_memory_limit("-1") is None  # no limit: left alone
@@ -414,7 +414,7 @@ def test_scan_memory_limit_is_a_quarter_more_than_the_imports(tmp_path: Path) ->
     con.execute("SET memory_limit = '700MB'")  # not an import's limit (no set_memory_limit): left alone
     tables = _scan(con, select, [str(f)])
     assert {r[0] for t in tables for r in con.execute(f"SELECT m FROM {t}").fetchall()} == {limit()}
-    ingest.set_memory_limit(con, "800MB")
+    set_memory_limit(con, "800MB")
     before = limit()
     tables = _scan(con, select, [str(f)])
     seen = {r[0] for t in tables for r in con.execute(f"SELECT m FROM {t}").fetchall()}

@@ -244,3 +244,16 @@ def test_old_storage_format_keeps_events_as_they_are(db_path: Path) -> None:
         con.execute("CHECKPOINT")
         assert "ZSTD" not in _compression(con, "event_id")
         assert con.execute("SELECT count(*), sum(input_tokens) FROM events").fetchone() == (3, 17)
+
+
+def test_memory_sizes_as_duckdb_spells_them() -> None:
+    from usagectl.store.memory import checked_size, memory_bytes
+
+    assert memory_bytes("800MB") == 800_000_000
+    assert memory_bytes(" 1.5 GiB ") == 3 * 2**29  # 1.5 * 1,073,741,824
+    assert memory_bytes("762.9 MiB") == int(762.9 * 2**20)  # DuckDB's own reading of 800MB
+    assert memory_bytes("512 bytes") == memory_bytes("512b") == 512
+    assert memory_bytes("80%") is None and memory_bytes("") is None and memory_bytes("1 GB; x") is None
+    assert checked_size(" 2gb ") == "2gb"
+    with pytest.raises(ValueError, match="not a memory size"):
+        checked_size("1GB'; SELECT 1; --")

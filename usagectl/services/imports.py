@@ -19,6 +19,7 @@ from usagectl.models import FileImportResult, ImportSummary
 from usagectl.services.context import AppContext
 from usagectl.store import ingest
 from usagectl.store.connection import connect
+from usagectl.store.memory import set_memory_limit
 
 if TYPE_CHECKING:
     import duckdb
@@ -84,7 +85,7 @@ def resolver(book: PriceBook) -> Resolver:
 def prepare_import_connection(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET preserve_insertion_order = true")
     # bounded memory: DuckDB spills to a temp directory beside the database instead
-    ingest.set_memory_limit(con, IMPORT_MEMORY_LIMIT)
+    set_memory_limit(con, IMPORT_MEMORY_LIMIT)
 
 
 def import_file(

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from usagectl.store.memory import checked_size
 from usagectl.store.reports import _filtered
 
 if TYPE_CHECKING:
@@ -88,19 +89,11 @@ CHUNK_EVENTS = 250_000
 def tune(con: duckdb.DuckDBPyConnection, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
     """Bound the memory of a big export: a limit, no insertion order (an ``ORDER BY`` is still
     kept), a private spill dir; and no DuckDB progress bar."""
-    con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+    con.execute(f"SET memory_limit = '{checked_size(memory_limit)}'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout, the export's data
     spill = os.path.join(tempfile.gettempdir(), f"usagectl-spill-{os.getpid()}")
     con.execute(f"SET temp_directory = {_path_literal(spill)}")
-
-
-def _checked_size(text: str) -> str:
-    import re
-
-    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)", text.strip()):
-        raise ValueError(f"not a memory size: {text!r}")
-    return text.strip()
 
 
 def _path_literal(path: str) -> str:

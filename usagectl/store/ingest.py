@@ -32,22 +32,6 @@ if TYPE_CHECKING:
 
 _KINDS = dict(EVENT_COLUMNS)
 RAW_MAX = 4000  # characters of a rejected record kept
-# the session variable holding the import's memory limit as it was given (see set_memory_limit)
-MEMORY_LIMIT_VARIABLE = "usagectl_import_memory_limit"
-
-
-def set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> None:
-    """Set DuckDB's memory limit for an import, and keep the text in a session variable:
-    DuckDB reads its limit back rounded down (``800MB`` as ``762.9 MiB``, which sets 762.8), so
-    a stager that raises the limit for a while (the Claude Code scan) restores it from this."""
-    con.execute(f"SET memory_limit = '{limit}'")
-    con.execute(f"SET VARIABLE {MEMORY_LIMIT_VARIABLE} = ?", [limit])
-
-
-def memory_limit(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The limit ``set_memory_limit`` set on this connection, as given; None when it did not."""
-    row = con.execute(f"SELECT getvariable('{MEMORY_LIMIT_VARIABLE}')").fetchone()
-    return None if row is None or row[0] is None else str(row[0])
 
 
 @dataclass

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from usagectl.store.migrations._rebuild import recreate_empty_events, zstd_available
+from usagectl.store.migrations._rebuild import recreate_empty_events
 
 if TYPE_CHECKING:
     import duckdb
 
 ZSTD_COLUMNS = ("event_id", "message_id", "extra")
-__all__ = ["ZSTD_COLUMNS", "apply", "zstd_available"]
 
 
 def apply(con: duckdb.DuckDBPyConnection) -> None:

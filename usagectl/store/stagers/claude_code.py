@@ -60,9 +60,6 @@ CHUNK_FILES = 100_000  # files per scan (the object reader scales linearly: one 
 SCRATCH = "_usagectl_cc_scan"  # in-memory database holding the scan tables
 # the scan runs with this multiple of the import's memory limit: see ``_scan_memory_limit``
 SCAN_MEMORY_FACTOR = 1.25
-_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(bytes|b|kb|mb|gb|tb|kib|mib|gib|tib)", re.IGNORECASE)
-_UNITS = {"bytes": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
 # (name, JSON path) of every field read from a usage line, in one json_extract_string call
 _PATHS = (
     ("type", "$.type"),
@@ -246,7 +243,7 @@ def _scan(con: duckdb.DuckDBPyConnection, select: str, paths: list[str]) -> list
     import threading
 
     (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (1,)
-    from usagectl.store.ingest import memory_limit
+    from usagectl.store.memory import memory_limit
 
     limit = memory_limit(con)  # the import's limit as it was given (DuckDB reads it back rounded)
     scan_limit = _scan_memory_limit(limit) if limit else None
@@ -288,7 +285,7 @@ def _scan(con: duckdb.DuckDBPyConnection, select: str, paths: list[str]) -> list
 
 def _scan_memory_limit(limit: str) -> str | None:
     """The memory limit the scan runs with: ``SCAN_MEMORY_FACTOR`` times the import's
-    ``limit`` (``ingest.set_memory_limit``: ``800MB``, ``1.5 GiB``, …), in bytes; None when
+    ``limit`` (``memory.set_memory_limit``: ``800MB``, ``1.5 GiB``, …), in bytes; None when
     ``limit`` is not a size. A stage not run by an import (no limit set) is left alone.
 
     Why more than the import's limit: DuckDB built on glibc returns freed memory to the system
@@ -300,10 +297,10 @@ def _scan_memory_limit(limit: str) -> str | None:
     scan tables themselves are narrow (~0.4 GB per 1M records, ~0.55 GB of process memory at
     the end of the scan against ~0.9 GB later in the import), so the scan's extra headroom
     does not raise the import's peak; the rest of the import runs at ``limit``."""
-    m = _SIZE.fullmatch(limit.strip())
-    if not m:
-        return None
-    return f"{int(float(m.group(1)) * _UNITS[m.group(2).lower()] * SCAN_MEMORY_FACTOR)}B"
+    from usagectl.store.memory import memory_bytes
+
+    n = memory_bytes(limit)
+    return None if n is None else f"{int(n * SCAN_MEMORY_FACTOR)}B"
 
 
 def _drop(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
