@@ -354,3 +354,13 @@ def test_a_file_of_another_format_says_so_instead_of_a_silent_zero(tmp_path: Pat
     )
     quiet = run_json("import", str(user_only), "--format", "claude-code", "--db", str(db_path))
     assert quiet["records"] == 0 and quiet["per_file"][0]["warnings"] == []
+
+
+def test_a_memory_limit_that_is_not_a_size_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from usagectl.services import imports
+
+    monkeypatch.setattr(imports, "IMPORT_MEMORY_LIMIT", "lots")
+    f = tmp_path / "e.jsonl"
+    f.write_text('{"ts": "2025-11-03T10:00:00Z", "model": "gpt-4o", "input_tokens": 1, "output_tokens": 1}\n')
+    res = run("import", str(f), "--db", str(tmp_path / "x.duckdb"), expect=2)
+    assert "USAGECTL_MEMORY_LIMIT='lots' is not a memory size" in res.stderr

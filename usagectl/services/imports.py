@@ -85,7 +85,12 @@ def resolver(book: PriceBook) -> Resolver:
 def prepare_import_connection(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET preserve_insertion_order = true")
     # bounded memory: DuckDB spills to a temp directory beside the database instead
-    set_memory_limit(con, IMPORT_MEMORY_LIMIT)
+    try:
+        set_memory_limit(con, IMPORT_MEMORY_LIMIT)
+    except ValueError:
+        raise UsageError(
+            f"USAGECTL_MEMORY_LIMIT={IMPORT_MEMORY_LIMIT!r} is not a memory size (for example 800MB or 2GB)"
+        ) from None
 
 
 def import_file(
