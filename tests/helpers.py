@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +34,33 @@ def write_jsonl(path: Path, records: list[Any]) -> Path:
     lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@contextlib.contextmanager
+def lock_held(db: Path, tmp_path: Path) -> Iterator[None]:
+    """Another process holds ``db`` open (DuckDB's file lock) for the duration of the block."""
+    ready = tmp_path / "lock-ready"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import duckdb, pathlib, time
+                con = duckdb.connect({str(db)!r})
+                pathlib.Path({str(ready)!r}).write_text("x")
+                time.sleep(60)
+                """
+            ),
+        ]
+    )
+    try:
+        deadline = time.time() + 30
+        while not ready.exists():
+            assert time.time() < deadline, "lock holder did not start"
+            time.sleep(0.05)
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+        ready.unlink(missing_ok=True)

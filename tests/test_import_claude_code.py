@@ -445,6 +445,9 @@ def test_scan_ranges_split_the_bytes_evenly(tmp_path: Path) -> None:
     assert _split(paths[:1], 2) == [(0, 1)]
     # an unreadable file counts 0 bytes (the scan reports it); the cut would fall at the end
     assert _split([str(tmp_path / "missing.jsonl"), *paths[:1]], 2) == [(0, 2)]
+    # sizes the caller already has are used as given (here: the reverse of the files' own)
+    assert _split(paths, 2, [40, 30, 10, 10, 10]) == [(0, 2), (2, 5)]
+    assert _split(paths, 2, [1, 2]) == [(0, 4), (4, 5)]  # not one per path: the files' own
 
 
 def test_extra_holds_the_fields_present(tmp_path: Path) -> None:

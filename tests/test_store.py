@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.helpers import run
+from tests.helpers import lock_held, run
 from usagectl.errors import DatabaseBusyError, DatabaseTooNewError
 from usagectl.store import schema
 from usagectl.store.connection import connect
@@ -75,34 +71,12 @@ def test_database_newer_than_code_is_refused(db_path: Path) -> None:
 def test_busy_database_is_a_clear_error_with_exit_3(db_path: Path, tmp_path: Path) -> None:
     with connect(db_path):
         pass
-    ready = tmp_path / "ready"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import duckdb, pathlib, time
-                con = duckdb.connect({str(db_path)!r})
-                pathlib.Path({str(ready)!r}).write_text("x")
-                time.sleep(60)
-                """
-            ),
-        ]
-    )
-    try:
-        deadline = time.time() + 30
-        while not ready.exists():
-            assert time.time() < deadline, "lock holder did not start"
-            time.sleep(0.05)
+    with lock_held(db_path, tmp_path):
         with pytest.raises(DatabaseBusyError, match="busy"), connect(db_path, read_only=True):
             pass
         result = run("report", "month", "--db", str(db_path), expect=3)
         assert "is busy" in result.stderr
         assert "Traceback" not in result.stderr
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def _describe(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:

@@ -33,8 +33,11 @@ class _RootGroup(TyperGroup):
     """Maps every UsagectlError raised by any command to its documented exit code."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        from usagectl.store.connection import deferred_closes
+
         try:
-            return super().invoke(ctx)
+            with deferred_closes():
+                return super().invoke(ctx)
         except UsagectlError as exc:
             raise typer.Exit(report_error(exc)) from None
 

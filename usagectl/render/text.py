@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
@@ -76,7 +76,7 @@ def _encode(obj: Any, out: list[str], indent: int | None, level: int) -> None:
     elif isinstance(obj, PurePath):
         out.append(json.dumps(str(obj)))
     elif isinstance(obj, Mapping):
-        items: list[tuple[str | None, Any]] = [(_key(k), v) for k, v in obj.items()]
+        items: list[tuple[str | None, Any]] = [(k if type(k) is str else _key(k), v) for k, v in obj.items()]
         _container("{", "}", items, out, indent, level)
     elif isinstance(obj, (list, tuple, set, frozenset)):
         seq: Iterable[Any] = sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj
@@ -109,20 +109,39 @@ def _container(
         out.append(open_ + close)
         return
     if indent is None:
-        sep, inner, outer, colon = ", ", "", "", ": "
+        sep, inner, outer = ", ", "", ""
     else:
         inner = "\n" + " " * (indent * (level + 1))
         outer = "\n" + " " * (indent * level)
-        sep, colon = ",", ": "
+        sep = ","
     out.append(open_)
-    for i, (k, v) in enumerate(items):
-        if i:
-            out.append(sep)
-        out.append(inner)
+    lead = inner
+    for k, v in items:
+        out.append(lead)
+        lead = sep + inner
         if k is not None:
-            out.append(_escape(k) + colon)
-        _encode(v, out, indent, level + 1)
+            key = _KEY_TEXT.get(k)
+            if key is None:
+                key = _escape(k) + ": "
+                if len(_KEY_TEXT) < 4096:  # field names repeat (12k files, 11 fields each)
+                    _KEY_TEXT[k] = key
+            out.append(key)
+        plain = _PLAIN.get(type(v))  # the exact scalar types inline: no call per value
+        if plain is not None:
+            out.append(plain(v))
+        else:
+            _encode(v, out, indent, level + 1)
     out.append(outer + close)
+
+
+_KEY_TEXT: dict[str, str] = {}  # a key as written, with the ": " after it
+# how a value of exactly these types is written (what _encode does for them, without the call)
+_PLAIN: dict[type, Callable[[Any], str]] = {
+    str: _escape,
+    int: int.__repr__,
+    type(None): lambda _v: "null",
+    bool: lambda v: "true" if v else "false",
+}
 
 
 def json_cell(value: Any, kind: str) -> Any:

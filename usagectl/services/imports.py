@@ -18,7 +18,7 @@ from usagectl.importers import canonical, registry
 from usagectl.models import FileImportResult, ImportSummary
 from usagectl.services.context import AppContext
 from usagectl.store import ingest
-from usagectl.store.connection import connect
+from usagectl.store.connection import connect_early
 from usagectl.store.memory import set_memory_limit
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def resolver(book: PriceBook) -> Resolver:
 
 def prepare_import_connection(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET checkpoint_threshold = '1MB'")
     # bounded memory: DuckDB spills to a temp directory beside the database instead
     try:
         set_memory_limit(con, IMPORT_MEMORY_LIMIT)
@@ -215,20 +216,24 @@ def import_paths(
     progress: ProgressFn | None = None,
 ) -> ImportSummary:
     started = time.perf_counter()
-    files = expand(paths, fmt)
-    if not files:
-        raise InputError("no importable files found in " + ", ".join(str(p) for p in paths))
-    resolve = resolver(ctx.pricebook())
-    summary = ImportSummary()
-    batched: dict[str, list[Path | str]] = {}  # formats read as one batch per import (Claude Code trees)
-    single: list[tuple[Path, str]] = []
-    for path, file_fmt in files:
-        imp = registry.get(file_fmt)
-        if imp is not None and getattr(imp, "batch_files", False):
-            batched.setdefault(file_fmt, []).append(path)
-        else:
-            single.append((Path(path), file_fmt))
-    with connect(ctx.db_path) as con:
+    if fmt not in registry.names():
+        raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(registry.names())})")
+    # the database opens (and a new one is created and migrated) while the files are listed
+    with connect_early(ctx.db_path) as opened:
+        files = expand(paths, fmt)
+        if not files:
+            raise InputError("no importable files found in " + ", ".join(str(p) for p in paths))
+        resolve = resolver(ctx.pricebook())
+        summary = ImportSummary()
+        batched: dict[str, list[Path | str]] = {}  # formats read as one batch per import (Claude Code trees)
+        single: list[tuple[Path, str]] = []
+        for path, file_fmt in files:
+            imp = registry.get(file_fmt)
+            if imp is not None and getattr(imp, "batch_files", False):
+                batched.setdefault(file_fmt, []).append(path)
+            else:
+                single.append((Path(path), file_fmt))
+        con = opened()
         prepare_import_connection(con)
         done = 0
         for path, file_fmt in single:
@@ -367,7 +372,7 @@ def import_batch(
             counts, warnings = ingest.import_staged_files(
                 con,
                 infos,
-                lambda c: stage(c, reals),
+                lambda c: stage(c, reals, [st.st_size for _, _, st, _ in fresh]),
                 resolve,
                 locate_rejects=(lambda fi, recs: locate(Path(reals[fi]), recs)) if locate else None,
                 default_source=fmt,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,9 +33,57 @@ def _translate(exc: Exception, path: Path) -> DatabaseError:
     return DatabaseError(f"database {path} cannot be opened: {text.splitlines()[0]}")
 
 
+# connections of this process still closing on a background thread, by database file
+_closing: dict[str, threading.Thread] = {}
+_deferring = False  # inside ``deferred_closes``
+
+
+@contextlib.contextmanager
+def deferred_closes() -> Iterator[None]:
+    """Within this block (one command of the command line), a writer with nothing left to
+    write closes on a background thread (``_close``); every such close has finished when the
+    block ends. Outside it (the services called as a library) every close is immediate: a
+    caller may open the file with DuckDB directly right after."""
+    global _deferring
+    previous, _deferring = _deferring, True
+    try:
+        yield
+    finally:
+        _deferring = previous
+        for path in list(_closing):
+            settle(Path(path))
+
+
+def _key(path: Path) -> str:
+    return os.path.abspath(path)
+
+
+def settle(path: Path) -> None:
+    """Wait until a connection of this process to ``path`` that is closing in the background
+    (``_close``) has closed: DuckDB allows one open instance of a file per process."""
+    thread = _closing.pop(_key(path), None)
+    if thread is not None:
+        thread.join()
+
+
+def _close(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    """Close ``con``. A writer whose changes are all in the database file already (no WAL: its
+    last COMMIT checkpointed, see ``checkpoint_threshold`` in ``services.imports``) has nothing
+    left to write, only memory to give back: ~0.1 s after a 1M-event import, spent on a
+    background thread while the command prints its summary (only within ``deferred_closes``).
+    The next ``connect`` to the file in this process waits for it."""
+    if read_only or not _deferring or os.path.exists(str(path) + ".wal"):
+        con.close()
+        return
+    thread = threading.Thread(target=con.close, name="usagectl-close")
+    _closing[_key(path)] = thread
+    thread.start()
+
+
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     import duckdb
 
+    settle(path)
     creating = not path.exists()
     if creating:
         if read_only:
@@ -106,6 +155,46 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     try:
         yield con
     except duckdb.IOException as exc:
-        raise _translate(exc, path) from exc
-    finally:
         con.close()
+        raise _translate(exc, path) from exc
+    except BaseException:
+        con.close()
+        raise
+    _close(con, path, read_only)
+
+
+@contextlib.contextmanager
+def connect_early(path: Path) -> Iterator[Callable[[], duckdb.DuckDBPyConnection]]:
+    """``connect(path)`` for writing, opened on a background thread while the block does its
+    first work (an import lists its files meanwhile; opening and migrating a new database
+    takes ~0.1 s). The block calls ``get()`` for the connection, which waits for it (and
+    raises what opening raised). If the block fails before calling ``get()``, the connection
+    is closed, and a database file this opening created is removed again: a command that
+    failed on its arguments leaves no empty database behind."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    existed = path.exists()
+    opening = connect(path)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="usagectl-open")
+    future = pool.submit(opening.__enter__)
+    pool.shutdown(wait=False)
+    used = False
+
+    def get() -> duckdb.DuckDBPyConnection:
+        nonlocal used
+        used = True
+        return future.result()
+
+    try:
+        yield get
+    except BaseException as exc:
+        if future.exception() is None:  # waits for the opening; it failed too: nothing to close
+            opening.__exit__(type(exc), exc, exc.__traceback__)  # closes (re-raises nothing)
+            if not used and not existed:
+                for leftover in (path, Path(str(path) + ".wal")):
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
+        raise
+    if not used:
+        get()  # an error opening is still an error
+    opening.__exit__(None, None, None)

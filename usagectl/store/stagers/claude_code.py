@@ -138,10 +138,15 @@ def _project_dir(path: str) -> str | None:
     return m.group(1) if m and m.group(1) else None
 
 
-def stage(con: duckdb.DuckDBPyConnection, path_or_paths: Path | str | Sequence[Path | str]) -> list[str]:
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    path_or_paths: Path | str | Sequence[Path | str],
+    sizes: Sequence[int] | None = None,
+) -> list[str]:
     """Create TABLE ``_checked`` (ingest's ``prechecked`` contract: validated, typed, only the
     columns this format fills) over one file or many; returns [] (no unknown columns:
-    everything not mapped is simply not read)."""
+    everything not mapped is simply not read). ``sizes``: the files' sizes in bytes when the
+    caller has them already (they balance the parallel scan), else each file is stat-ed."""
     from usagectl.store.tables import load_temp_table
     from usagectl.store.validation import checked_select
 
@@ -172,7 +177,7 @@ def stage(con: duckdb.DuckDBPyConnection, path_or_paths: Path | str | Sequence[P
         f"CASE WHEN contains(json::VARCHAR, '\"usage\"') AND {obj} THEN json_extract_string(json, {plist}) END AS v "
         "FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = 16777216)))"
     )
-    tables = _scan(con, select, paths)
+    tables = _scan(con, select, paths, sizes)
     load_temp_table(con, "_cc_files", [("fi", "BIGINT"), ("pdir", "VARCHAR")],
                     [(i, _project_dir(p)) for i, p in enumerate(paths)])  # fmt: skip
     fields = ", ".join(
@@ -215,14 +220,16 @@ def stage(con: duckdb.DuckDBPyConnection, path_or_paths: Path | str | Sequence[P
     return []
 
 
-def _split(paths: list[str], n: int) -> list[tuple[int, int]]:
-    """``n`` contiguous ranges of ``paths`` of about the same number of bytes (at least one file each)."""
-    sizes = []
-    for p in paths:
-        try:
-            sizes.append(os.path.getsize(p))
-        except OSError:
-            sizes.append(0)
+def _split(paths: list[str], n: int, sizes: Sequence[int] | None = None) -> list[tuple[int, int]]:
+    """``n`` contiguous ranges of ``paths`` of about the same number of bytes (at least one
+    file each); ``sizes`` are the files' sizes if known."""
+    if sizes is None or len(sizes) != len(paths):
+        sizes = []
+        for p in paths:
+            try:
+                sizes.append(os.path.getsize(p))
+            except OSError:
+                sizes.append(0)
     total, acc, bounds = sum(sizes) or 1, 0, [0]
     for i, size in enumerate(sizes):
         acc += size
@@ -232,7 +239,9 @@ def _split(paths: list[str], n: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def _scan(con: duckdb.DuckDBPyConnection, select: str, paths: list[str]) -> list[str]:
+def _scan(
+    con: duckdb.DuckDBPyConnection, select: str, paths: list[str], sizes: Sequence[int] | None = None
+) -> list[str]:
     """Run ``select`` over ``paths`` into ordered tables (file order: the rowid numbers the
     lines), one per DuckDB thread: each range of files is read by ONE single-threaded query,
     all at the same time on their own connections (DuckDB releases the GIL while a query
@@ -247,7 +256,7 @@ def _scan(con: duckdb.DuckDBPyConnection, select: str, paths: list[str]) -> list
 
     limit = memory_limit(con)  # the import's limit as it was given (DuckDB reads it back rounded)
     scan_limit = _scan_memory_limit(limit) if limit else None
-    ranges = _split(paths, max(1, min(int(threads), len(paths))))
+    ranges = _split(paths, max(1, min(int(threads), len(paths))), sizes)
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
     tables = [f"{SCRATCH}.lines{i}" for i in range(len(ranges))]
     errors: list[BaseException] = []

@@ -1,0 +1,106 @@
+"""Opening and closing the database: the early open of an import, the deferred close of a
+command, and what each leaves behind when something fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.helpers import lock_held, run
+from usagectl.errors import DatabaseBusyError, InputError
+from usagectl.store import connection
+from usagectl.store.connection import connect, connect_early, deferred_closes
+
+
+def _rows(db: Path) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT * FROM t ORDER BY 1").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_checkpointed_writer_closes_in_the_background_only_inside_deferred_closes(tmp_path: Path) -> None:
+    db = tmp_path / "u.duckdb"
+    with deferred_closes():
+        with connect(db) as con:
+            con.execute("CREATE TABLE t AS SELECT 1 AS a")
+            con.execute("CHECKPOINT")  # nothing left in the WAL: the close only gives memory back
+        assert list(connection._closing) == [str(db)]  # deferred
+        with connect(db) as con:  # the next open of the file waits for it
+            assert not connection._closing
+            con.execute("INSERT INTO t VALUES (2)")  # left in the WAL: closed at once (it checkpoints)
+        assert not connection._closing
+        with connect(db, read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM t").fetchone() == (2,)
+        assert not connection._closing  # readers close at once
+        with connect(db) as con:
+            con.execute("CHECKPOINT")
+        assert connection._closing
+    assert not connection._closing  # all closed when the block ends
+    assert _rows(db) == [(1,), (2,)]
+    with connect(db) as con:  # outside the block: always closed at once
+        con.execute("CHECKPOINT")
+    assert not connection._closing
+    assert _rows(db) == [(1,), (2,)]
+
+
+def test_connect_early_gives_the_connection_and_closes_it(tmp_path: Path) -> None:
+    db = tmp_path / "u.duckdb"
+    with connect_early(db) as opened:
+        con = opened()
+        assert con is opened()  # the same connection each time
+        con.execute("CREATE TABLE t AS SELECT 7 AS a")
+    assert _rows(db) == [(7,)]
+
+
+def test_a_block_that_fails_before_opening_leaves_no_new_database(tmp_path: Path) -> None:
+    db = tmp_path / "new.duckdb"
+    with pytest.raises(InputError, match="nothing here"), connect_early(db):
+        raise InputError("nothing here")
+    assert not db.exists()
+    assert not Path(str(db) + ".wal").exists()
+
+
+def test_a_block_that_fails_keeps_a_database_that_was_there(tmp_path: Path) -> None:
+    db = tmp_path / "u.duckdb"
+    with connect(db) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS a")
+    with pytest.raises(InputError), connect_early(db):
+        raise InputError("bad argument")
+    assert _rows(db) == [(1,)]
+    # and a block that failed after opening keeps the new database it opened (as connect does)
+    other = tmp_path / "other.duckdb"
+    with pytest.raises(InputError), connect_early(other) as opened:
+        opened().execute("CREATE TABLE t AS SELECT 2 AS a")
+        raise InputError("later")
+    assert _rows(other) == [(2,)]
+
+
+def test_an_error_opening_is_raised_even_when_the_block_never_asked(tmp_path: Path) -> None:
+    db = tmp_path / "u.duckdb"
+    with connect(db):
+        pass
+    with lock_held(db, tmp_path):
+        with pytest.raises(DatabaseBusyError, match="busy"), connect_early(db) as opened:
+            opened()
+        with pytest.raises(DatabaseBusyError, match="busy"), connect_early(db):
+            pass
+        # the block's own error wins over the opening's
+        with pytest.raises(InputError, match="mine"), connect_early(db):
+            raise InputError("mine")
+    assert db.exists()  # it was there before: never removed
+
+
+def test_import_of_a_missing_path_leaves_no_database(tmp_path: Path) -> None:
+    db = tmp_path / "fresh.duckdb"
+    result = run("import", str(tmp_path / "missing"), "--db", str(db), expect=4)
+    assert "no such file or directory" in result.stderr
+    assert not db.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("import", str(empty), "--db", str(db), expect=4)
+    assert "no importable files" in result.stderr
+    assert not db.exists()
