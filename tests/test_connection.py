@@ -62,6 +62,17 @@ def test_a_block_that_fails_before_opening_leaves_no_new_database(tmp_path: Path
         raise InputError("nothing here")
     assert not db.exists()
     assert not Path(str(db) + ".wal").exists()
+    # nor the folders it created for it
+    deep = tmp_path / "a" / "b" / "new.duckdb"
+    with pytest.raises(InputError), connect_early(deep):
+        raise InputError("nothing here")
+    assert not (tmp_path / "a").exists()
+    # but a folder that was there stays
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(InputError), connect_early(tmp_path / "kept" / "c" / "new.duckdb"):
+        raise InputError("nothing here")
+    assert (tmp_path / "kept").is_dir()
+    assert not (tmp_path / "kept" / "c").exists()
 
 
 def test_a_block_that_fails_keeps_a_database_that_was_there(tmp_path: Path) -> None:

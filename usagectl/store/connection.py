@@ -174,6 +174,11 @@ def connect_early(path: Path) -> Iterator[Callable[[], duckdb.DuckDBPyConnection
     from concurrent.futures import ThreadPoolExecutor
 
     existed = path.exists()
+    missing = []  # folders the opening creates for a new file (removed with it)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
     opening = connect(path)
     pool = ThreadPoolExecutor(1, thread_name_prefix="usagectl-open")
     future = pool.submit(opening.__enter__)
@@ -194,6 +199,9 @@ def connect_early(path: Path) -> Iterator[Callable[[], duckdb.DuckDBPyConnection
                 for leftover in (path, Path(str(path) + ".wal")):
                     with contextlib.suppress(OSError):
                         leftover.unlink()
+                for created in missing:  # deepest first; only while empty
+                    with contextlib.suppress(OSError):
+                        created.rmdir()
         raise
     if not used:
         get()  # an error opening is still an error
