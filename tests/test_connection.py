@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from tests.helpers import lock_held, run
-from usagectl.errors import DatabaseBusyError, InputError
+from usagectl.errors import DatabaseBusyError, DatabaseError, InputError
 from usagectl.store import connection
 from usagectl.store.connection import connect, connect_early, deferred_closes
 
@@ -115,3 +115,21 @@ def test_import_of_a_missing_path_leaves_no_database(tmp_path: Path) -> None:
     result = run("import", str(empty), "--db", str(db), expect=4)
     assert "no importable files" in result.stderr
     assert not db.exists()
+
+
+class _FailingClose:
+    def close(self) -> None:
+        raise RuntimeError("disk went away")
+
+
+def test_a_failed_background_close_is_an_error_when_the_block_ends(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    with pytest.raises(DatabaseError, match="could not be closed: disk went away"), deferred_closes():
+        connection._close(_FailingClose(), db, read_only=False)  # type: ignore[arg-type]
+        assert connection._closing  # deferred
+    assert not connection._closing and not connection._close_errors
+    # the block's own error is the one that matters
+    with pytest.raises(InputError, match="mine"), deferred_closes():
+        connection._close(_FailingClose(), db, read_only=False)  # type: ignore[arg-type]
+        raise InputError("mine")
+    assert not connection._closing and not connection._close_errors

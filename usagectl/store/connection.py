@@ -33,8 +33,10 @@ def _translate(exc: Exception, path: Path) -> DatabaseError:
     return DatabaseError(f"database {path} cannot be opened: {text.splitlines()[0]}")
 
 
-# connections of this process still closing on a background thread, by database file
+# connections of this process still closing on a background thread, by database file, and
+# what a failed background close raised
 _closing: dict[str, threading.Thread] = {}
+_close_errors: dict[str, BaseException] = {}
 _deferring = False  # inside ``deferred_closes``
 
 
@@ -42,16 +44,22 @@ _deferring = False  # inside ``deferred_closes``
 def deferred_closes() -> Iterator[None]:
     """Within this block (one command of the command line), a writer with nothing left to
     write closes on a background thread (``_close``); every such close has finished when the
-    block ends. Outside it (the services called as a library) every close is immediate: a
-    caller may open the file with DuckDB directly right after."""
+    block ends, and one that failed is a ``DatabaseError`` then (unless the block failed
+    itself: its error is the one that matters). Outside this block (the services called as a
+    library) every close is immediate: a caller may open the file with DuckDB right after."""
     global _deferring
     previous, _deferring = _deferring, True
     try:
         yield
-    finally:
+    except BaseException:
         _deferring = previous
         for path in list(_closing):
-            settle(Path(path))
+            with contextlib.suppress(DatabaseError):
+                settle(Path(path))
+        raise
+    _deferring = previous
+    for path in list(_closing):
+        settle(Path(path))
 
 
 def _key(path: Path) -> str:
@@ -61,9 +69,13 @@ def _key(path: Path) -> str:
 def settle(path: Path) -> None:
     """Wait until a connection of this process to ``path`` that is closing in the background
     (``_close``) has closed: DuckDB allows one open instance of a file per process."""
-    thread = _closing.pop(_key(path), None)
+    key = _key(path)
+    thread = _closing.pop(key, None)
     if thread is not None:
         thread.join()
+    error = _close_errors.pop(key, None)
+    if error is not None:
+        raise DatabaseError(f"database {path} could not be closed: {str(error).splitlines()[0]}") from error
 
 
 def _close(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
@@ -75,8 +87,16 @@ def _close(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
     if read_only or not _deferring or os.path.exists(str(path) + ".wal"):
         con.close()
         return
-    thread = threading.Thread(target=con.close, name="usagectl-close")
-    _closing[_key(path)] = thread
+    key = _key(path)
+
+    def close() -> None:
+        try:
+            con.close()
+        except Exception as exc:  # reported by settle, in the command's thread
+            _close_errors[key] = exc
+
+    thread = threading.Thread(target=close, name="usagectl-close")
+    _closing[key] = thread
     thread.start()
 
 
