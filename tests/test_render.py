@@ -668,3 +668,43 @@ def test_overview_pairs_go_side_by_side_only_when_the_widest_of_each_side_fits()
     assert len(lines) == 3  # one pair a row
     wide = render(report, OutputFormat.TABLE, width=120, color=False)
     assert any("Database" in line and "First event (UTC)" in line for line in wide.splitlines())  # two a row
+
+
+def test_import_summary_without_colour_needs_no_rich_console_and_matches_the_coloured_text() -> None:
+    """Without colour the summary is plain text written without Rich (cron, CI and pipes pay no
+    import for it); with colour Rich styles the same characters."""
+    import re
+    import subprocess
+    import sys
+
+    code = (
+        "import io, sys\n"
+        "from usagectl.models import FileImportResult, ImportSummary\n"
+        "from usagectl.render import render_import_summary\n"
+        "buf = io.StringIO()\n"
+        "render_import_summary(ImportSummary([FileImportResult('a.jsonl', 'jsonl', 3, 2, rejected=1)], 0.5), buf)\n"
+        "print(buf.getvalue(), end='')\n"
+        "print('rich.console' in sys.modules, 'rich.text' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [
+        "a.jsonl  3 records  2 imported  0 duplicates  1 rejected",
+        "Imported 2 events from 1 file (records 3, duplicates 0, rejected 1) in 0.50 s",
+        "rejected records are kept with file, line and reason (usagectl db rejects)",
+        "False False",
+    ]
+    from usagectl.models import FileImportResult, ImportSummary
+
+    files = [FileImportResult("日本/a.jsonl", "jsonl", 3, 2, rejected=1), FileImportResult("b.jsonl", "jsonl", 10, 10)]
+    files.append(FileImportResult("c.jsonl", "jsonl", skipped_unchanged=True, warnings=["looks odd"]))
+    plain, coloured = io.StringIO(), io.StringIO()
+    render_import_summary(ImportSummary(files, 1.0), plain, color=False)
+    render_import_summary(ImportSummary(files, 1.0), coloured, color=True)
+    assert ANSI in coloured.getvalue()
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.getvalue()) == plain.getvalue()
+    # by hand: the widest path is 12 cells (the two wide characters count two each)
+    assert plain.getvalue().splitlines()[:3] == [
+        "日本/a.jsonl   3 records   2 imported  0 duplicates  1 rejected",
+        "b.jsonl       10 records  10 imported  0 duplicates  0 rejected",  # 5 cells of padding + 2
+        "c.jsonl       unchanged",
+    ]

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from enum import Enum
-from typing import Any
+from typing import Any, TextIO
 
 UNPRICED = "unpriced"
 MISSING = "–"  # en dash: shown for an absent number
@@ -273,3 +274,14 @@ def overview_kind(key: str, value: Any) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return "date"
     return "str"
+
+
+def color_wanted(stream: TextIO) -> bool:
+    """Auto colour: off when ``NO_COLOR`` is set (any non-empty value) or ``stream`` is no TTY."""
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed stream
+        return False

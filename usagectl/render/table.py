@@ -8,7 +8,6 @@ anything fold (see :func:`build_table`).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from usagectl.models import Column, Report
-from usagectl.render.formats import display_cell, overview_kind, to_decimal
+from usagectl.render.formats import color_wanted, display_cell, overview_kind, to_decimal
 from usagectl.render.text import filters_text
 
 NUMERIC = frozenset({"int", "money", "amount", "rate", "pct", "float"})
@@ -31,17 +30,6 @@ _STR_FLOOR = 10  # a text column is not squeezed below this before anything fold
 _NAME_FLOOR = 7  # a text column that wraps anyway may go down to this before a header word folds
 _BREAK = re.compile(r"[^-_/.:]*[-_/.:]+|[^-_/.:]+$")  # a name's pieces, each ending at a mark
 _EIGHTHS = " ▏▎▍▌▋▊▉"
-
-
-def color_wanted(stream: TextIO) -> bool:
-    """Auto colour: off when ``NO_COLOR`` is set (any non-empty value) or ``stream`` is no TTY."""
-    if os.environ.get("NO_COLOR", ""):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:  # closed stream
-        return False
 
 
 def make_console(stream: TextIO, *, width: int | None = None, color: bool | None = None) -> Console:
