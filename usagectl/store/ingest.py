@@ -344,7 +344,10 @@ def import_staged_files(
     ``prechecked``: the stager validates its rows itself and creates TABLE ``_checked``
     directly (``_rec, _line, _raw, _reason``, the canonical columns it fills, typed, and
     ``_fi``; see ``checked_select``), saving the generic text-validation copy of every row.
-    Columns it leaves out take the values the generic path gives a missing field."""
+    Columns it leaves out take the values the generic path gives a missing field. The
+    rejected rows are copied to TEMP TABLE ``_rejected`` in the transaction: every fix-up
+    after the insert changes only them (an UPDATE of a few rows of a 1M-row ``_checked``
+    reads all of it)."""
     assert conflict in CONFLICT_RULES, conflict
     assert infos
     # staged BEFORE the transaction: the stager's scratch tables (the Claude Code scan holds
@@ -384,6 +387,8 @@ def import_staged_files(
             con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_validation_select(default_source, fi_sql)}")
             # rowids inside a transaction start at an offset: number from the first one
             con.execute("UPDATE _checked SET _rec = rowid - (SELECT min(rowid) FROM _checked) + 1 WHERE _rec IS NULL")
+        # the rejected rows apart, in a small table: every fix-up below changes only them
+        con.execute("CREATE OR REPLACE TEMP TABLE _rejected AS SELECT * FROM _checked WHERE _reason IS NOT NULL")
         # every canonical column of _checked, or the value a missing field gets
         full = {c: _q(c) if c in staged_cols else _absent_value(c, default_source) for c in EVENT_COLUMN_NAMES}
         # the rejected records' lines are looked up in their files on a second thread while
@@ -437,35 +442,35 @@ def import_staged_files(
         finally:
             con.execute("DROP TABLE IF EXISTS _model_map")
         _finish_locate(con, located)
-        con.execute("UPDATE _checked SET _reason = 'not a JSON object' WHERE _reason = 'unparseable'")
+        con.execute("UPDATE _rejected SET _reason = 'not a JSON object' WHERE _reason = 'unparseable'")
         # any rejected record still without raw text gets its staged fields as JSON
-        missing_raw = con.execute("SELECT count(*) FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchone()
+        missing_raw = con.execute("SELECT count(*) FROM _rejected WHERE _raw IS NULL").fetchone()
         if missing_raw and missing_raw[0] and prechecked:  # no text stage: the stored fields as JSON
             present = [c for c in EVENT_COLUMN_NAMES if c in staged_cols]
             con.execute(
-                "UPDATE _checked SET _raw = json_object("
+                "UPDATE _rejected SET _raw = json_object("
                 + ", ".join(f"{_lit(c)}, {_q(c)}::VARCHAR" for c in present)
-                + ")::VARCHAR WHERE _reason IS NOT NULL AND _raw IS NULL"
+                + ")::VARCHAR WHERE _raw IS NULL"
             )
         elif missing_raw and missing_raw[0]:
             raw_json = "json_object(" + ", ".join(f"{_lit(c)}, s.{_q(c)}" for c in EVENT_COLUMN_NAMES) + ")::VARCHAR"
             fi_s = "s._fi" if "_fi" in staged_cols else "0"
             con.execute(
-                f"UPDATE _checked SET _raw = {raw_json} FROM _stage s "
-                f"WHERE _checked._rec = s._rec AND _checked._fi = {fi_s} AND _checked._reason IS NOT NULL "
-                "AND _checked._raw IS NULL"
+                f"UPDATE _rejected SET _raw = {raw_json} FROM _stage s "
+                f"WHERE _rejected._rec = s._rec AND _rejected._fi = {fi_s} AND _rejected._raw IS NULL"
             )
         supersede_rejects(con, "_files")
         con.execute(
             "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
             "SELECT f.batch_id, f.path, c._line + f.line_offset, c._rec, c._reason, left(c._raw, ?) "
-            "FROM _checked c JOIN _files f ON f.fi = c._fi WHERE c._reason IS NOT NULL ORDER BY c._fi, c._rec",
+            "FROM _rejected c JOIN _files f ON f.fi = c._fi ORDER BY c._fi, c._rec",
             [RAW_MAX],
         )
         stats = {
             int(r[0]): (int(r[1]), int(r[2]))
             for r in con.execute(
-                "SELECT _fi, count(*), count(*) FILTER (WHERE _reason IS NOT NULL) FROM _checked GROUP BY _fi"
+                "SELECT _fi, count(*), count(*) FILTER (WHERE rejected) FROM (SELECT _fi, false AS rejected "
+                "FROM _checked WHERE _reason IS NULL UNION ALL SELECT _fi, true FROM _rejected) GROUP BY _fi"
             ).fetchall()
         }
         results: list[BatchCounts] = []
@@ -527,7 +532,7 @@ def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
             "SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = '_stage') THEN 'VIEW' ELSE 'TABLE' END"
         ).fetchone()
         con.execute(f"DROP {kind[0] if kind else 'TABLE'} IF EXISTS _stage")
-        for t in ("_checked", "_stage_lines"):
+        for t in ("_checked", "_rejected", "_stage_lines"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -540,7 +545,7 @@ def _start_locate(
     if locate_rejects is None:
         return None
     wanted: dict[int, set[int]] = {}
-    for fi, rec in con.execute("SELECT _fi, _rec FROM _checked WHERE _reason IS NOT NULL AND _raw IS NULL").fetchall():
+    for fi, rec in con.execute("SELECT _fi, _rec FROM _rejected WHERE _raw IS NULL").fetchall():
         wanted.setdefault(int(fi), set()).add(int(rec))
     if not wanted:
         return None
@@ -566,7 +571,7 @@ def _start_locate(
 def _finish_locate(
     con: duckdb.DuckDBPyConnection, located: Future[list[tuple[int, int, int, str, str | None, bool]]] | None
 ) -> None:
-    """Apply the lines found by ``_start_locate`` to ``_checked`` (its errors surface here)."""
+    """Apply the lines found by ``_start_locate`` to ``_rejected`` (its errors surface here)."""
     fixes = located.result() if located is not None else []
     if not fixes:
         return
@@ -584,13 +589,13 @@ def _finish_locate(
         fixes,
     )
     con.execute(
-        "UPDATE _checked SET _line = f.line, _raw = f.raw, "
-        "_reason = CASE WHEN _checked._reason = 'unparseable' THEN coalesce(f.why, 'missing ts') ELSE _checked._reason END "
-        "FROM _fixes f WHERE _checked._fi = f.fi AND _checked._rec = f.rec"
+        "UPDATE _rejected SET _line = f.line, _raw = f.raw, "
+        "_reason = CASE WHEN _rejected._reason = 'unparseable' THEN coalesce(f.why, 'missing ts') ELSE _rejected._reason END "
+        "FROM _fixes f WHERE _rejected._fi = f.fi AND _rejected._rec = f.rec"
     )
     # a line the fast reader could not map, that the format skips anyway (not a record)
     con.execute(
-        "DELETE FROM _checked WHERE EXISTS (SELECT 1 FROM _fixes f WHERE f.skip AND f.fi = _checked._fi AND f.rec = _checked._rec AND _checked._reason IS NOT NULL)"
+        "DELETE FROM _rejected WHERE EXISTS (SELECT 1 FROM _fixes f WHERE f.skip AND f.fi = _rejected._fi AND f.rec = _rejected._rec)"
     )
     con.execute("DROP TABLE _fixes")
 
