@@ -216,3 +216,27 @@ def test_by_model_keeps_its_json_keys(loaded: Path) -> None:
 def test_formats_render(loaded: Path, fmt: str) -> None:
     out = run("report", "by", "team,model", "--top", "1", *NOV, "--format", fmt, "--db", str(loaded)).stdout
     assert "platform" in out and "(other)" in out
+
+
+def test_by_model_table_leaves_out_provider_then_shares_when_narrow(loaded: Path) -> None:
+    """The marks ``report by model`` gives its table columns (``Column.narrow_drop``): the
+    provider first (the model names it), then the token share, then the cost share; the model
+    and the usage and cost columns never. At the CLI's 80 columns (not a terminal) the
+    fixture's twelve columns do not fit without folding: the provider and the token share are
+    left out, and every name and header word stays whole."""
+    report = breakdown(make_context(None, loaded), ReportRequest(since="2025-11-01", until="2025-11-30"), ["model"])
+    marks = {c.key: c.narrow_drop for c in report.columns if c.in_table}
+    assert (marks["provider"], marks["token_share_pct"], marks["cost_share_pct"]) == (1, 2, 3)
+    assert {k for k, v in marks.items() if v == 0} == {"model", *(c.key for c in reports.METRIC_COLUMNS if c.in_table)}
+    text = run("report", "by", "model", *NOV, "--db", str(loaded)).stdout
+    assert " ".join(text.split()).count("not shown at this width: Provider, Token share (a wider terminal") == 1
+    words = set(text.split())
+    assert {"mistral-large-2411", "claude-sonnet-4-5", "Unpriced", "Cost", "share", "76.9%"} <= words
+    assert "Provider" not in words and "openai" not in words
+
+
+def test_unpriced_note_counts_one_request_in_the_singular(loaded: Path) -> None:
+    """The fixture's one unpriced event (mistral-large-2411: 50,000 in + 5,000 out)."""
+    notes = run_json("report", "by", "model", *NOV, "--db", str(loaded))["notes"]
+    assert notes[0].startswith("Unpriced: 1 request / 55,000 tokens have no price and are NOT in the cost: ")
+    assert "mistral-large-2411 (1 request, 55,000 tokens)" in notes[0]

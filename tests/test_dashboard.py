@@ -133,7 +133,7 @@ def test_once_prints_the_numbers(db: Path) -> None:
     assert "Today     1,000,000 tokens  $2.50" in out
     assert "Cost      $8.90 this month" in out
     assert "Projected $26.59 at month end, 7.78M tokens = 155.7% of quota" in out
-    assert "Unpriced  1 requests, NOT in the cost" in out
+    assert "Unpriced  1 request, NOT in the cost" in out
     assert "peak 1.00M on 2026-10-31" in out and "$18.90 in 30 days" in out
     # 30 days, 3 cells each at width 100: 10-31 (index 18) is █, 11-01 ▄ (400k/1M*8 = 3.2 -> 4), 11-02 ▂, 11-05 ▁
     spark = " " * 54 + "███" + "▄▄▄" + "▂▂▂" + " " * 6 + "▁▁▁" + " " * 12 + "██████"

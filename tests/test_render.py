@@ -708,3 +708,76 @@ def test_import_summary_without_colour_needs_no_rich_console_and_matches_the_col
         "b.jsonl       10 records  10 imported  0 duplicates  0 rejected",  # 5 cells of padding + 2
         "c.jsonl       unchanged",
     ]
+
+
+def _narrow_report() -> Report:
+    """``report by model``'s table columns with four real model names (the numbers of the
+    1M-record benchmark tree)."""
+    columns = (
+        Column("model", "Model"),
+        Column("provider", "Provider", narrow_drop=1),
+        Column("requests", "Reqs", "int"),
+        Column("input_tokens", "Input", "int"),
+        Column("cache_read_tokens", "Cache read", "int"),
+        Column("cache_write_tokens", "Cache write", "int"),
+        Column("output_tokens", "Output", "int"),
+        Column("total_tokens", "Total", "int"),
+        Column("cost_usd", "Cost", "money"),
+        Column("unpriced_requests", "Unpriced", "int"),
+        Column("token_share_pct", "Token share", "pct", narrow_drop=2),
+        Column("cost_share_pct", "Cost share", "pct", narrow_drop=3),
+    )
+    rows = tuple(
+        {"model": m, "provider": "anthropic", "requests": r, "input_tokens": r * 200, "cache_read_tokens": r * 75_000,
+         "cache_write_tokens": r * 2_500, "output_tokens": r * 1_500, "total_tokens": r * 79_200, "cost_usd": Decimal(c),
+         "unpriced_requests": 0, "token_share_pct": t, "cost_share_pct": s}
+        for m, r, c, t, s in (("claude-opus-4-1", 150_000, "42266.07", 15.0, 50.7),
+                              ("claude-sonnet-4-5", 599_000, "34275.90", 60.0, 41.1),
+                              ("claude-haiku-4-5", 199_000, "3923.45", 19.9, 4.7))
+    )  # fmt: skip
+    return Report("by-model", "Usage by model", {}, columns, rows, {"requests": 948_000})
+
+
+def test_a_narrow_terminal_leaves_out_marked_columns_before_wrapping_names() -> None:
+    """At 80 columns all twelve would need names wrapped and header words folded: the provider
+    goes first (mark 1), then the token share (mark 2); the rest fits with every name and
+    header word whole, and a note says what is not shown. With room, nothing is left out."""
+    text = render(_narrow_report(), OutputFormat.TABLE, width=80, color=False)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    words = set(text.split())
+    for word in (
+        "claude-opus-4-1",
+        "claude-sonnet-4-5",
+        "claude-haiku-4-5",
+        "Unpriced",
+        "Cache",
+        "write",
+        "$42,266.07",
+    ):
+        assert word in words, word
+    assert "Provider" not in words and "anthropic" not in words and "60.0%" not in words  # token share left out
+    assert "41.1%" in words  # the cost share (mark 3) stays
+    note = " ".join(text.split()[text.split().index("not") :])
+    assert note.startswith("not shown at this width: Provider, Token share (a wider terminal, or --format csv")
+    wide = render(_narrow_report(), OutputFormat.TABLE, width=140, color=False)
+    assert "not shown" not in wide and "anthropic" in wide and "60.0%" in wide
+    # machine formats keep every column whatever the width
+    assert json.loads(render(_narrow_report(), OutputFormat.JSON))["rows"][0]["provider"] == "anthropic"
+
+
+def test_narrow_drop_order_is_the_mark_then_right_to_left() -> None:
+    from usagectl.render.table import build_table
+
+    columns = (
+        Column("a", "Alpha"),
+        Column("b", "Bravo", narrow_drop=1),
+        Column("c", "Charlie", narrow_drop=1),
+        Column("d", "Delta", narrow_drop=2),
+    )
+    rows = ({"a": "aaaaaaaaaa", "b": "bbbbbbbbbb", "c": "cccccccccc", "d": "dddddddddd"},)
+    # by hand: 4 columns of 10 + gaps need 43 cells (gap 1); 3 need 32; 2 need 21
+    for width, dropped in ((43, []), (40, ["Charlie"]), (30, ["Charlie", "Bravo"]), (21, ["Charlie", "Bravo"])):
+        _, _, gone = build_table(columns, rows, None, width)
+        assert gone == dropped, width
+    _, _, gone = build_table(columns, rows, None, 15)  # the three marked ones go; Alpha alone fits
+    assert gone == ["Charlie", "Bravo", "Delta"]

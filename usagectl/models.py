@@ -77,6 +77,9 @@ class Column:
     kind: Literal["str", "int", "money", "amount", "rate", "pct", "date", "float"] = "str"
     # rate: a price, shown exactly; amount: money where None means "not applicable" (shown "–"), not unpriced
     in_table: bool = True  # False: only in machine formats (json, csv), left out of table/markdown
+    # a table too wide for the terminal leaves these out first (1 before 2 ...; 0: never), rather
+    # than fold header words and names; json, csv and markdown keep every column
+    narrow_drop: int = 0
 
 
 @dataclass(frozen=True)

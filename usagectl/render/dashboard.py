@@ -88,7 +88,9 @@ def _overview(d: DashboardData) -> _Panel:
     lines = 4
     unpriced = d.overview("unpriced_requests")
     if unpriced:
-        t.append(f"\nUnpriced  {format_int(unpriced)} requests, NOT in the cost", style="yellow")
+        t.append(
+            f"\nUnpriced  {format_int(unpriced)} request{'' if unpriced == 1 else 's'}, NOT in the cost", style="yellow"
+        )
         lines += 1
     return _Panel("overview", t, lines)
 

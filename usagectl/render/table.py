@@ -189,33 +189,55 @@ _ATTEMPTS: tuple[tuple[bool, int, int | None], ...] = (
 )
 
 
+def _layout(
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    totals: Mapping[str, Any] | None,
+    width: int,
+    *,
+    hard: bool,
+) -> tuple[list[_Col], list[int], int, bool] | None:
+    """(columns, widths, gap, compact) of the first layout that fits ``width``: at full size
+    with share bars; else numeric headers wrap at spaces, the gap narrows, counts are
+    abbreviated, and (only with ``hard``) text columns wrap, then numbers or header words fold.
+    None when nothing fits without wrapping a name and ``hard`` is off."""
+    has_bars = any(c.key == "share_pct" for c in columns)
+    cols = _cols(columns, rows, totals, compact=False, bars=has_bars)
+    if has_bars and sum(c.want for c in cols) + 3 * (len(cols) - 1) <= width:
+        return cols, [c.want for c in cols], 3, False
+    gap, compact = 3, False
+    for compact, gap, str_floor in _ATTEMPTS:
+        if str_floor is not None and not hard:
+            return None
+        cols = _cols(columns, rows, totals, compact=compact, bars=False)
+        widths = _fit_soft(cols, width - gap * (len(cols) - 1), str_floor)
+        if widths is not None:
+            return cols, widths, gap, compact
+    return cols, _fit_hard(cols, max(width - gap * (len(cols) - 1), len(cols))), gap, compact
+
+
 def build_table(
     columns: Sequence[Column],
     rows: Sequence[Mapping[str, Any]],
     totals: Mapping[str, Any] | None,
     width: int,
-) -> tuple[Table, bool]:
-    """The Rich table and whether counts had to be abbreviated to fit ``width``.
+) -> tuple[Table, bool, list[str]]:
+    """The Rich table, whether counts had to be abbreviated to fit ``width``, and the headers
+    of the columns left out for it.
 
-    Widths are decided here: at full size with share bars when everything fits; otherwise
-    numeric headers wrap at spaces, the gap between columns narrows, counts are abbreviated
-    (``988M``), text columns wrap, and only then, on a very narrow terminal, does a number or
-    a header word fold.
+    Widths are decided here (``_layout``). When nothing fits without wrapping a name, the
+    columns marked ``narrow_drop`` are left out one at a time (lowest mark first, the rightmost
+    of a mark first) until the rest fits; only then do names wrap, and, on a very narrow
+    terminal, numbers or header words fold.
     """
-    has_bars = any(c.key == "share_pct" for c in columns)
-    cols = _cols(columns, rows, totals, compact=False, bars=has_bars)
-    widths: list[int] | None = [c.want for c in cols]
-    gap, compact = 3, False
-    if not has_bars or sum(c.want for c in cols) + gap * (len(cols) - 1) > width:
-        widths = None
-        for compact, gap, str_floor in _ATTEMPTS:
-            cols = _cols(columns, rows, totals, compact=compact, bars=False)
-            widths = _fit_soft(cols, width - gap * (len(cols) - 1), str_floor)
-            if widths is not None:
-                break
-        if widths is None:
-            widths = _fit_hard(cols, max(width - gap * (len(cols) - 1), len(cols)))
-    assert widths is not None
+    shown = list(columns)
+    spare = sorted((c for c in columns if c.narrow_drop), key=lambda c: (c.narrow_drop, -columns.index(c)))
+    dropped: list[str] = []
+    while (layout := _layout(shown, rows, totals, width, hard=not spare)) is None:
+        gone = spare.pop(0)
+        shown.remove(gone)
+        dropped.append(gone.header)
+    cols, widths, gap, compact = layout
     pad_right = 1 if gap >= 2 else 0
     pad_left = 1 if gap >= 3 else 0
     table = Table(
@@ -238,7 +260,7 @@ def build_table(
         )
     for r in range(len(rows)):
         table.add_row(*(col.cells[r] if col.numeric else _break_names(col.cells[r], w) for col, w in zip(cols, widths)))
-    return table, compact
+    return table, compact, dropped
 
 
 def _break_names(text: Text, width: int) -> Text:
@@ -321,6 +343,7 @@ def _two_pairs_fit(items: list[tuple[str, Text]], width: int) -> bool:
 
 
 COMPACT_NOTE = "k = thousand, M = million, B = billion; exact counts with --format csv or json"
+NARROW_NOTE = "not shown at this width: {} (a wider terminal, or --format csv or json, shows them)"
 
 
 def _print_table(
@@ -332,10 +355,12 @@ def _print_table(
     if not rows:
         console.print(Text("No rows.", style="dim"))
         return
-    table, compact = build_table(columns, rows, totals, console.width)
+    table, compact, dropped = build_table(columns, rows, totals, console.width)
     console.print(table)
     if compact:
         console.print(Text(COMPACT_NOTE, style="dim"))
+    if dropped:
+        console.print(Text(NARROW_NOTE.format(", ".join(dropped)), style="dim"))
 
 
 def render_table(report: Report, out: TextIO, *, width: int | None = None, color: bool | None = None) -> None:

@@ -81,7 +81,12 @@ OTHER_LABEL = "(other)"
 TWO_LEVEL_TABLE = frozenset(
     {"requests", "input_tokens", "output_tokens", "total_tokens", "cost_usd", "unpriced_requests"}
 )
-SHARE_COLUMNS = (Column("token_share_pct", "Token share", "pct"), Column("cost_share_pct", "Cost share", "pct"))
+# on a narrow terminal the table leaves out the provider first (the model names it), then the
+# token share, then the cost share, rather than fold names and headers (``Column.narrow_drop``)
+SHARE_COLUMNS = (
+    Column("token_share_pct", "Token share", "pct", narrow_drop=2),
+    Column("cost_share_pct", "Cost share", "pct", narrow_drop=3),
+)
 
 
 def dimension_choices() -> str:
@@ -202,7 +207,7 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
     metric_columns = METRIC_COLUMNS
     if len(keys) == 2:  # two key columns: the table keeps the essentials, json/csv keep everything
         metric_columns = tuple(replace(c, in_table=c.key in TWO_LEVEL_TABLE) for c in METRIC_COLUMNS)
-    key_columns += tuple(Column(k, HEADERS[k], in_table=len(keys) == 1) for k in extra)
+    key_columns += tuple(Column(k, HEADERS[k], in_table=len(keys) == 1, narrow_drop=1) for k in extra)
     columns = key_columns + metric_columns + SHARE_COLUMNS
     if top is not None:
         columns += (Column("folded", "Folded", "int", in_table=False),)

@@ -99,17 +99,25 @@ def _clean(rec: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: rec.get(k) for k in keys}
 
 
+def _counted(n: int, word: str) -> str:
+    """``1 request``, ``2 requests``, ``1,200 tokens``."""
+    return f"{n:,} {word if n == 1 else word + 's'}"
+
+
 def _unpriced_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
     if not rows:
         return ()
-    parts = ", ".join(f"{r['model_raw']} ({r['requests']:,} requests, {r['total_tokens']:,} tokens)" for r in rows[:8])
+    parts = ", ".join(
+        f"{r['model_raw']} ({_counted(r['requests'], 'request')}, {_counted(r['total_tokens'], 'token')})"
+        for r in rows[:8]
+    )
     more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
     req = sum(r["requests"] for r in rows)
     tok = sum(r["total_tokens"] for r in rows)
     return (
         (
-            f"Unpriced: {req:,} requests / {tok:,} tokens have no price and are NOT in the cost: {parts}{more}. "
-            "See `usagectl pricing check`."
+            f"Unpriced: {_counted(req, 'request')} / {_counted(tok, 'token')} have no price and are NOT in the "
+            f"cost: {parts}{more}. See `usagectl pricing check`."
         ),
     )
 
