@@ -10,8 +10,9 @@ import pytest
 
 from tests.helpers import lock_held, run
 from usagectl.errors import DatabaseBusyError, DatabaseError, InputError
-from usagectl.store import connection
-from usagectl.store.connection import connect, connect_early, deferred_closes
+from usagectl.store import closing
+from usagectl.store.closing import deferred_closes
+from usagectl.store.connection import connect, connect_early
 
 
 def _rows(db: Path) -> list[tuple[object, ...]]:
@@ -28,22 +29,22 @@ def test_a_checkpointed_writer_closes_in_the_background_only_inside_deferred_clo
         with connect(db) as con:
             con.execute("CREATE TABLE t AS SELECT 1 AS a")
             con.execute("CHECKPOINT")  # nothing left in the WAL: the close only gives memory back
-        assert list(connection._closing) == [str(db)]  # deferred
+        assert list(closing._closing) == [str(db)]  # deferred
         with connect(db) as con:  # the next open of the file waits for it
-            assert not connection._closing
+            assert not closing._closing
             con.execute("INSERT INTO t VALUES (2)")  # left in the WAL: closed at once (it checkpoints)
-        assert not connection._closing
+        assert not closing._closing
         with connect(db, read_only=True) as con:
             assert con.execute("SELECT count(*) FROM t").fetchone() == (2,)
-        assert not connection._closing  # readers close at once
+        assert not closing._closing  # readers close at once
         with connect(db) as con:
             con.execute("CHECKPOINT")
-        assert connection._closing
-    assert not connection._closing  # all closed when the block ends
+        assert closing._closing
+    assert not closing._closing  # all closed when the block ends
     assert _rows(db) == [(1,), (2,)]
     with connect(db) as con:  # outside the block: always closed at once
         con.execute("CHECKPOINT")
-    assert not connection._closing
+    assert not closing._closing
     assert _rows(db) == [(1,), (2,)]
 
 
@@ -125,11 +126,11 @@ class _FailingClose:
 def test_a_failed_background_close_is_an_error_when_the_block_ends(tmp_path: Path) -> None:
     db = tmp_path / "x.duckdb"
     with pytest.raises(DatabaseError, match="could not be closed: disk went away"), deferred_closes():
-        connection._close(_FailingClose(), db, read_only=False)  # type: ignore[arg-type]
-        assert connection._closing  # deferred
-    assert not connection._closing and not connection._close_errors
+        closing.close_when_done(_FailingClose(), db, read_only=False)  # type: ignore[arg-type]
+        assert closing._closing  # deferred
+    assert not closing._closing and not closing._close_errors
     # the block's own error is the one that matters
     with pytest.raises(InputError, match="mine"), deferred_closes():
-        connection._close(_FailingClose(), db, read_only=False)  # type: ignore[arg-type]
+        closing.close_when_done(_FailingClose(), db, read_only=False)  # type: ignore[arg-type]
         raise InputError("mine")
-    assert not connection._closing and not connection._close_errors
+    assert not closing._closing and not closing._close_errors

@@ -228,3 +228,21 @@ def test_a_tree_with_a_symlink_is_always_listed(logs: Path, db_path: Path, listi
     _sync(db_path)
     _sync(db_path)
     assert len(listings) == 4  # a symlink's target can change without any folder changing
+
+
+def test_a_settled_sync_does_not_import_the_store(logs: Path, db_path: Path) -> None:
+    """Answered from the ledger, a sync needs neither DuckDB nor the store's connection and
+    schema modules (the command line sets up its deferred closes from ``store.closing``)."""
+    import subprocess
+    import sys
+
+    _sync(db_path)
+    code = (
+        "import sys\n"
+        "from usagectl.cli import main\n"
+        f"sys.argv = ['usagectl', 'sync', '--db', {str(db_path)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('duckdb', 'usagectl.store.connection', 'usagectl.store.schema') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -33,7 +33,7 @@ class _RootGroup(TyperGroup):
     """Maps every UsagectlError raised by any command to its documented exit code."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
-        from usagectl.store.connection import deferred_closes
+        from usagectl.store.closing import deferred_closes
 
         try:
             with deferred_closes():
