@@ -185,6 +185,12 @@ class ImportSummary:
         }
 
 
+def counted(n: int, word: str) -> str:
+    """A count and its noun for the words of notes and summaries: ``1 request``, ``1,200 tokens``
+    (shared by the services' notes and the renderers)."""
+    return f"{n:,} {word if n == 1 else word + 's'}"
+
+
 Money = Decimal
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format
+from usagectl.models import counted
 from usagectl.render import OutputFormat, render_report
 
 app = typer.Typer(help="Registered log sources that `usagectl sync` reads incrementally.", no_args_is_help=True)
@@ -33,7 +34,7 @@ def add(
 
     added = add_source(make_context(config, db), path, fmt, name)
     typer.echo(
-        f"Registered source {added.name!r}: {added.format} logs in {added.path} ({added.files:,} file{'' if added.files == 1 else 's'} now); "
+        f"Registered source {added.name!r}: {added.format} logs in {added.path} ({counted(added.files, 'file')} now); "
         "run `usagectl sync` to import them.",
         err=True,
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt
+from usagectl.models import counted
 
 if TYPE_CHECKING:
     from usagectl.services.sync import SourceSync, SyncResult
@@ -81,7 +82,7 @@ def _headline(s: SourceSync) -> str:
     if s.missing:
         return head + f"the path is gone; the events of its {s.gone:,} files stay"
     parts = [
-        f"{s.files:,} file{'' if s.files == 1 else 's'}",
+        counted(s.files, "file"),
         f"{len(s.summary.files):,} read",
         f"{s.unchanged:,} unchanged",
     ]

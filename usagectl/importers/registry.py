@@ -32,6 +32,14 @@ def names() -> list[str]:
     return ["auto", *CANONICAL, *importers()]
 
 
+def require_name(name: str) -> None:
+    """A usage error unless ``name`` is a format usagectl can import (``auto`` included)."""
+    if name not in names():
+        from usagectl.errors import UsageError
+
+        raise UsageError(f"unknown format {name!r} (choose from {', '.join(names())})")
+
+
 def get(name: str) -> Importer | None:
     return importers().get(name)
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from usagectl.models import counted
 from usagectl.render.formats import format_compact, format_int, format_money, format_pct
 
 if TYPE_CHECKING:
@@ -88,9 +89,7 @@ def _overview(d: DashboardData) -> _Panel:
     lines = 4
     unpriced = d.overview("unpriced_requests")
     if unpriced:
-        t.append(
-            f"\nUnpriced  {format_int(unpriced)} request{'' if unpriced == 1 else 's'}, NOT in the cost", style="yellow"
-        )
+        t.append(f"\nUnpriced  {counted(int(unpriced), 'request')}, NOT in the cost", style="yellow")
         lines += 1
     return _Panel("overview", t, lines)
 

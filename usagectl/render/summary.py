@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from rich.cells import cell_len
 
-from usagectl.models import FileImportResult, ImportSummary
+from usagectl.models import FileImportResult, ImportSummary, counted
 from usagectl.render.formats import color_wanted, format_int
 
 if TYPE_CHECKING:
@@ -24,17 +24,13 @@ REJECTS_HINT = "rejected records are kept with file, line and reason (usagectl d
 Line = list[tuple[str, str]]
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{format_int(n)} {word if n == 1 else (plural or word + 's')}"
-
-
 def totals_line(summary: ImportSummary) -> str:
     """``Imported 1,234 events from 3 files (records 1,300, duplicates 50, rejected 16) in 0.42 s``
     (``replaced N`` after the duplicates when a re-fetch replaced stored records: records =
     imported + duplicates + replaced + rejected)."""
     replaced = f", replaced {format_int(summary.replaced)}" if summary.replaced else ""
     return (
-        f"Imported {_plural(summary.imported, 'event')} from {_plural(len(summary.files), 'file')} "
+        f"Imported {counted(summary.imported, 'event')} from {counted(len(summary.files), 'file')} "
         f"(records {format_int(summary.records)}, duplicates {format_int(summary.duplicates)}{replaced}, "
         f"rejected {format_int(summary.rejected)}) in {summary.seconds:.2f} s"
     )
@@ -92,12 +88,12 @@ def render_import_summary(summary: ImportSummary, err: TextIO, *, color: bool | 
     hidden = len(files) - len(shown[:MAX_FILE_LINES])
     lines = _file_lines(shown[:MAX_FILE_LINES])
     if len(files) > MAX_FILE_LINES and hidden:
-        lines.append([(f"… and {_plural(hidden, 'more file')}", "dim")])
+        lines.append([(f"… and {counted(hidden, 'more file')}", "dim")])
     warnings = [f"warning: {f.path}: {w}" for f in files for w in f.warnings]
     lines.extend([(warning, "yellow")] for warning in warnings[:MAX_WARNING_LINES])
     if len(warnings) > MAX_WARNING_LINES:
         more = len(warnings) - MAX_WARNING_LINES
-        lines.append([(f"… and {_plural(more, 'more warning')}", "yellow")])
+        lines.append([(f"… and {counted(more, 'more warning')}", "yellow")])
     lines.append([(totals_line(summary), "bold")])
     if summary.rejected:
         lines.append([(REJECTS_HINT, "yellow")])

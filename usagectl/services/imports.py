@@ -43,9 +43,7 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
     """Files to read with their format: directories are walked by the format's own rules. A
     directory of a format read as one batch gives its files as text (``file_paths``: a
     ``Path`` per file of a 12k-file tree costs ~0.1 s, and the batch only needs the text)."""
-    if fmt not in registry.names():
-        raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(registry.names())})")
-    imp = registry.get(fmt)
+    imp = registry.get(fmt)  # the format was checked by the caller (``registry.require_name``)
     out: list[tuple[Path | str, str]] = []
     for path in paths:
         if not path.exists():
@@ -216,8 +214,7 @@ def import_paths(
     progress: ProgressFn | None = None,
 ) -> ImportSummary:
     started = time.perf_counter()
-    if fmt not in registry.names():
-        raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(registry.names())})")
+    registry.require_name(fmt)  # before anything opens
     # the database opens (and a new one is created and migrated) while the files are listed
     with connect_early(ctx.db_path) as opened:
         files = expand(paths, fmt)

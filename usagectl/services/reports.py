@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from usagectl.config import effective_timezone
-from usagectl.models import Column, Filters, Report, Section
+from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.context import AppContext
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.store import reports as q
@@ -99,16 +99,11 @@ def _clean(rec: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: rec.get(k) for k in keys}
 
 
-def _counted(n: int, word: str) -> str:
-    """``1 request``, ``2 requests``, ``1,200 tokens``."""
-    return f"{n:,} {word if n == 1 else word + 's'}"
-
-
 def _unpriced_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
     if not rows:
         return ()
     parts = ", ".join(
-        f"{r['model_raw']} ({_counted(r['requests'], 'request')}, {_counted(r['total_tokens'], 'token')})"
+        f"{r['model_raw']} ({counted(r['requests'], 'request')}, {counted(r['total_tokens'], 'token')})"
         for r in rows[:8]
     )
     more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
@@ -116,7 +111,7 @@ def _unpriced_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
     tok = sum(r["total_tokens"] for r in rows)
     return (
         (
-            f"Unpriced: {_counted(req, 'request')} / {_counted(tok, 'token')} have no price and are NOT in the "
+            f"Unpriced: {counted(req, 'request')} / {counted(tok, 'token')} have no price and are NOT in the "
             f"cost: {parts}{more}. See `usagectl pricing check`."
         ),
     )

@@ -189,8 +189,8 @@ def add_source(ctx: AppContext, path: Path, fmt: str | None = None, name: str | 
         raise InputError(f"{path}: no such file or directory")
     if fmt in (None, "auto"):
         fmt = detect_format(root)
-    elif fmt not in registry.names():
-        raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(registry.names())})")
+    else:
+        registry.require_name(fmt)
     from usagectl.store.connection import connect
 
     with connect(ctx.db_path) as con:
