@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,6 +128,73 @@ def test_importing_twice_adds_nothing(db_path: Path) -> None:
     assert again["imported"] == 0
     assert all(f["unchanged"] for f in again["per_file"])
     assert _query(db_path, "SELECT count(*) FROM events")[0][0] == 16
+
+
+def test_directory_in_one_batch_counts_as_file_by_file(tmp_path: Path, db_path: Path) -> None:
+    """A directory is read in one transaction (thousands of session files: one transaction
+    each cost ~0.1 s per file); each file keeps its own counts, which are those of importing
+    the files one at a time in the listing's order, and the archived copy of A, listed after
+    A, adds nothing."""
+    tree = tmp_path / "tree"
+    shutil.copytree(DATA, tree)
+    (tree / "sessions" / "copy-of-a").mkdir()
+    shutil.copy(A, tree / "sessions" / "copy-of-a" / ("rollout-copy-" + A.name.removeprefix("rollout-")))
+    files = IMPORTER.files(tree)
+    assert len(files) == 6
+    whole = _import(tree, db_path)["per_file"]
+    one_by_one = tmp_path / "one.duckdb"
+    single = [_import(f, one_by_one)["per_file"][0] for f in files]
+    keys = ("path", "records", "imported", "duplicates", "rejected")
+    assert [{k: f[k] for k in keys} for f in whole] == [{k: f[k] for k in keys} for f in single]
+    copy = next(f for f in whole if "copy-of-a" in f["path"])
+    assert (copy["records"], copy["imported"], copy["duplicates"]) == (6, 0, 6)
+    same = "SELECT event_id, ts, model, input_tokens, cache_read_tokens, output_tokens, reasoning_tokens FROM events ORDER BY 1"
+    assert _query(db_path, same) == _query(one_by_one, same)
+    assert _query(db_path, "SELECT count(DISTINCT batch_id) FROM import_batches") == [(6,)]
+
+
+def test_directory_with_two_bad_files_rejects_in_each_its_own_lines(tmp_path: Path, db_path: Path) -> None:
+    """Rejects of a batch name their own file and line (G's seven bad lines, in G and in a copy)."""
+    tree = tmp_path / "sessions"
+    tree.mkdir()
+    shutil.copy(G, tree / G.name)
+    shutil.copy(G, tree / ("rollout-again-" + G.name.removeprefix("rollout-")))
+    summary = _import(tree, db_path)
+    assert (summary["records"], summary["imported"], summary["duplicates"], summary["rejected"]) == (18, 2, 2, 14)
+    rows = _query(db_path, "SELECT file, line FROM rejects ORDER BY file, line")
+    by_file: dict[str, list[int]] = {}
+    for file, line in rows:
+        by_file.setdefault(Path(file).name, []).append(line)
+    assert by_file == {n: [4, 5, 6, 7, 8, 10, 12] for n in (G.name, "rollout-again-" + G.name.removeprefix("rollout-"))}
+
+
+def test_unreadable_file_in_a_directory_fails_alone(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that cannot be read among the sessions (here: permission denied, which root in CI
+    would not see from a chmod): the batch falls back to file by file, the others get in, and
+    the bad one says why."""
+    import usagectl.importers.codex as codex
+
+    tree = tmp_path / "sessions"
+    tree.mkdir()
+    for f in (A, B, C):
+        shutil.copy(f, tree / f.name)
+    broken = shutil.copy(C, tree / "rollout-2025-11-05T00-00-00-broken.jsonl")
+    real_open = codex.open_text_or_binary
+
+    def deny(path: Path) -> Any:
+        if Path(path).name == Path(broken).name:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path)
+
+    monkeypatch.setattr(codex, "open_text_or_binary", deny)
+    result = run("import", str(tree), "--format", "codex", "--json", "--db", str(db_path), expect=None)
+    doc = json.loads(result.stdout)
+    bad = [f for f in doc["per_file"] if f.get("error")]
+    assert len(bad) == 1 and bad[0]["error"].endswith("broken.jsonl: cannot read: Permission denied"), bad
+    assert doc["imported"] == 6 + 2 + 2  # A, B and C (EXPECTED.md)
+    assert _query(db_path, "SELECT count(*) FROM events") == [(10,)]
 
 
 def test_files_prefers_sessions_over_archived_copy() -> None:

@@ -6,6 +6,7 @@ import builtins
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -522,6 +523,53 @@ def test_source_add_refuses_a_directory_of_several_log_formats(tmp_path: Path, d
     run("source", "add", str(mixed), "--format", "openai-costs", "--db", str(db_path))
     listed = run_json("source", "list", "--db", str(db_path))["rows"]
     assert sorted(r["format"] for r in listed) == ["openai-costs", "openai-usage"]
+
+
+def test_first_sync_of_a_codex_tree_reads_it_in_one_batch(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first sync of ~/.codex/sessions reads every finished file in one transaction (not
+    file by file: ~0.1 s each), records each file's state, and a later sync reads again only
+    the file that grew, adding only its new call."""
+    import usagectl.services.imports as imports
+
+    home = tmp_path / "codexhome"
+    shutil.copytree(Path(__file__).parent / "data" / "codex" / "home" / "sessions", home / "sessions")
+    run("source", "add", str(home / "sessions"), "--format", "codex", "--db", str(db_path))
+    real_import_file = imports.import_file
+    single: list[str] = []
+
+    def one_file(*args: Any, **kwargs: Any) -> Any:
+        single.append(Path(args[1]).name)
+        return real_import_file(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "import_file", one_file)
+    first = _source(_sync(db_path), "codex")
+    assert (first["files"], first["read"]) == (4, 4)
+    # only G, whose last line is unfinished (it waits for the agent), went on its own
+    assert single == ["rollout-2025-11-04T23-40-00-8d2e6b14-0f7a-4c39-9e85-b1a3d7c0f426.jsonl"]
+    assert _q(db_path, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events") == [
+        (16 - 2, 72828 + 9484 - 6808, 10025 + 1920 - 910)
+    ]  # EXPECTED.md: every model's totals less B's (Sep 20 2025), which is only in archived_sessions
+    assert _q(db_path, "SELECT count(*) FROM import_batches WHERE source_name = 'codex'") == [(4,)]
+    second = _source(_sync(db_path), "codex")  # G's unfinished line, unchanged: flushed (a crash)
+    assert (second["read"], second["unchanged"]) == (1, 3)
+    # C (Nov 4, 01:30) gets one more call: its totals grow by 700 input (200 of them cached) and 90 output
+    c = next((home / "sessions" / "2025" / "11" / "04").glob("rollout-2025-11-04T01-30-00-*.jsonl"))
+    last = json.loads(c.read_text(encoding="utf-8").splitlines()[-1])
+    total = last["payload"]["info"]["total_token_usage"]
+    total.update(input_tokens=total["input_tokens"] + 700, cached_input_tokens=total["cached_input_tokens"] + 200,
+                 output_tokens=total["output_tokens"] + 90)  # fmt: skip
+    last["timestamp"] = "2025-11-04T09:50:00.000Z"
+    _append(c, json.dumps(last) + "\n")
+    single.clear()
+    again = _source(_sync(db_path), "codex")
+    assert single == [c.name]  # a grown file is read again on its own
+    assert (again["read"], again["unchanged"]) == (1, 3)
+    assert _q(
+        db_path, "SELECT input_tokens, cache_read_tokens, output_tokens FROM events WHERE ts = '2025-11-04 09:50:00+00'"
+    ) == [(500, 200, 90)]
+    assert _q(db_path, "SELECT count(*) FROM events") == [(15,)]
 
 
 def test_codex_half_written_last_line_waits_for_the_next_sync(

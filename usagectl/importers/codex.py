@@ -237,6 +237,7 @@ class CodexImporter:
     conflict: ConflictRule = "keep"
     sniff_order = 20
     resumable = False  # usage is a delta against earlier lines: a grown file is re-read from the start
+    batch_files = True  # a directory is imported in one transaction (thousands of session files)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         try:

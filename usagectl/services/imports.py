@@ -8,14 +8,14 @@ import importlib
 import os
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from usagectl.errors import InputError, UsageError
 from usagectl.importers import canonical, registry
-from usagectl.models import FileImportResult, ImportSummary
+from usagectl.models import FileImportResult, ImportSummary, Record
 from usagectl.services.context import AppContext
 from usagectl.store import ingest
 from usagectl.store.connection import connect_early
@@ -324,10 +324,42 @@ def _real_dir(folder: str, cache: dict[str, str]) -> str:
     return real
 
 
+def _batch_stager(imp: Any, reals: list[str], sizes: list[int]) -> Callable[[duckdb.DuckDBPyConnection], list[str]]:
+    """How a batch of files is staged: the format's SQL stager over all of them (Claude Code),
+    or its Python reader file after file into one stage (``ingest.stage_record_files``:
+    Codex). A file the reader cannot read (unreadable, a corrupt ``.gz``) fails the batch with
+    an ``InputError``, and ``import_batch`` then imports the files one by one."""
+    stager = getattr(imp, "stager", None)
+    if stager:
+        module, func = str(stager).split(":")
+        fn = getattr(importlib.import_module(module), func)
+        return lambda con: fn(con, reals, sizes)
+
+    def stage(con: duckdb.DuckDBPyConnection) -> list[str]:
+        import zlib
+
+        current = reals[0]
+
+        def records() -> Iterator[tuple[int, Record]]:
+            nonlocal current
+            for fi, real in enumerate(reals):
+                current = real
+                for record in imp.read(Path(real)):
+                    yield fi, record
+
+        try:
+            return ingest.stage_record_files(con, records())
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise InputError(f"{current}: cannot be read as {imp.name}: {exc}") from exc
+
+    return stage
+
+
 def import_batch(
     con: duckdb.DuckDBPyConnection, paths: Sequence[Path | str], fmt: str, resolve: Resolver
 ) -> list[FileImportResult]:
-    """Import many files of one SQL-staged format in ONE transaction (``ingest.import_staged_files``).
+    """Import many files of one format in ONE transaction (``ingest.import_staged_files``),
+    staged by the format's SQL stager or its reader (``_batch_stager``).
 
     Design: one ``import_batches`` row per file (counts stay per file and add up; events and
     rejects carry their own file's batch id), identified by a stat fingerprint (path, size,
@@ -337,7 +369,7 @@ def import_batch(
     files are imported one by one so the others still get in."""
     t0 = time.perf_counter()
     imp = registry.get(fmt)
-    assert imp is not None and getattr(imp, "stager", None)
+    assert imp is not None and getattr(imp, "batch_files", False)
     results: dict[int, FileImportResult] = {}
     todo: list[tuple[int, str, os.stat_result, str]] = []
     parents: dict[str, str] = {}
@@ -356,10 +388,9 @@ def import_batch(
         else:
             fresh.append((i, real, st, fp))
     if fresh:
-        module, func = str(imp.stager).split(":")  # type: ignore[attr-defined]
-        stage = getattr(importlib.import_module(module), func)
         locate = getattr(imp, "locate", None)
         reals = [real for _, real, _, _ in fresh]
+        stage = _batch_stager(imp, reals, [st.st_size for _, _, st, _ in fresh])
         infos = [
             ingest.BatchInfo(source=fmt, path=real, file_size=st.st_size,
                              file_mtime=datetime.fromtimestamp(st.st_mtime, UTC), fingerprint=fp)
@@ -369,7 +400,7 @@ def import_batch(
             counts, warnings = ingest.import_staged_files(
                 con,
                 infos,
-                lambda c: stage(c, reals, [st.st_size for _, _, st, _ in fresh]),
+                stage,
                 resolve,
                 locate_rejects=(lambda fi, recs: locate(Path(reals[fi]), recs)) if locate else None,
                 default_source=fmt,

@@ -295,14 +295,14 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
 
 
 def _split(todos: list[_Todo]) -> tuple[dict[str, list[_Todo]], list[_Todo]]:
-    """Files never synced of a format imported many files per transaction (Claude Code trees),
-    grouped by format; and the others, read file by file."""
+    """Files never synced of a format imported many files per transaction (Claude Code and
+    Codex trees), grouped by format; and the others, read file by file."""
     groups: dict[str, list[_Todo]] = {}
     single: list[_Todo] = []
     for todo in todos:
         imp = registry.get(todo.fmt)
-        many = imp is not None and getattr(imp, "batch_files", False) and getattr(imp, "stager", None)
-        if many and todo.state is None and resumable(todo.fmt, todo.path):
+        many = imp is not None and getattr(imp, "batch_files", False)
+        if many and todo.state is None and todo.path.suffix.lower() != ".gz":
             groups.setdefault(todo.fmt, []).append(todo)
         else:
             single.append(todo)

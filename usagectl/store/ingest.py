@@ -245,26 +245,44 @@ def _as_text(value: Any) -> str | None:
 
 def stage_records(con: duckdb.DuckDBPyConnection, records: Iterable[Record], chunk_rows: int = 50_000) -> list[str]:
     """Stage an importer's records (Python-parsed formats) in bulk, in Arrow chunks."""
+    return _stage_records(con, ((0, r) for r in records), False, chunk_rows)
+
+
+def stage_record_files(
+    con: duckdb.DuckDBPyConnection, records: Iterable[tuple[int, Record]], chunk_rows: int = 50_000
+) -> list[str]:
+    """``stage_records`` for many files read in one transaction (``import_staged_files``):
+    ``records`` are (index of the file, record), each file's records numbered from 1."""
+    return _stage_records(con, records, True, chunk_rows)
+
+
+def _stage_records(
+    con: duckdb.DuckDBPyConnection, records: Iterable[tuple[int, Record]], with_fi: bool, chunk_rows: int
+) -> list[str]:
     import pyarrow as pa
 
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _stage (_rec BIGINT, _line BIGINT, _raw VARCHAR, _problem VARCHAR, "
         + ", ".join(f"{_q(c)} VARCHAR" for c in EVENT_COLUMN_NAMES)
-        + ", _unknown VARCHAR)"
+        + ", _unknown VARCHAR"
+        + (", _fi BIGINT)" if with_fi else ")")
     )
     unknown: set[str] = set()
 
-    def flush(batch: list[Record]) -> None:
+    def flush(batch: list[tuple[int, Record]]) -> None:
+        rows = [r for _, r in batch]
         data: dict[str, Any] = {
-            "_rec": pa.array([r.rec for r in batch], pa.int64()),
-            "_line": pa.array([r.line for r in batch], pa.int64()),
-            "_raw": pa.array([(r.raw[:RAW_MAX] if r.raw and r.problem else None) for r in batch], pa.string()),
-            "_problem": pa.array([r.problem for r in batch], pa.string()),
+            "_rec": pa.array([r.rec for r in rows], pa.int64()),
+            "_line": pa.array([r.line for r in rows], pa.int64()),
+            "_raw": pa.array([(r.raw[:RAW_MAX] if r.raw and r.problem else None) for r in rows], pa.string()),
+            "_problem": pa.array([r.problem for r in rows], pa.string()),
         }
         for c in EVENT_COLUMN_NAMES:
-            data[c] = pa.array([_as_text(r.fields.get(c)) for r in batch], pa.string())
-        data["_unknown"] = pa.array([None] * len(batch), pa.string())
-        for r in batch:
+            data[c] = pa.array([_as_text(r.fields.get(c)) for r in rows], pa.string())
+        data["_unknown"] = pa.nulls(len(rows), pa.string())
+        if with_fi:
+            data["_fi"] = pa.array([fi for fi, _ in batch], pa.int64())
+        for r in rows:
             unknown.update(k for k in r.fields if k not in _KINDS)
         con.register("_rec_chunk", pa.table(data))
         try:
@@ -272,9 +290,9 @@ def stage_records(con: duckdb.DuckDBPyConnection, records: Iterable[Record], chu
         finally:
             con.unregister("_rec_chunk")
 
-    batch: list[Record] = []
-    for record in records:
-        batch.append(record)
+    batch: list[tuple[int, Record]] = []
+    for item in records:
+        batch.append(item)
         if len(batch) >= chunk_rows:
             flush(batch)
             batch = []
