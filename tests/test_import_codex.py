@@ -398,6 +398,29 @@ def test_bad_lines_are_rejected_with_line_and_reason(db_path: Path) -> None:
     ]
 
 
+def test_lines_without_usage_are_not_parsed_unless_cut_off(tmp_path: Path) -> None:
+    """Response items and events other than token_count (most of a rollout's bytes) are not
+    parsed when they say so up front and end with "}": inside such a line nothing is read, so
+    a damaged middle is not a reject (it held nothing to count); a cut-off line, or one that
+    does not start the way Codex writes it, is parsed and rejected as before."""
+    lines = _lines(B)
+    head = '{"timestamp":"2025-09-20T07:30:00.000Z","type":"response_item","payload":{"type":"message","content":'
+    damaged = head + '[{"type":"output_text","text":"ok" "missing comma"}]}}'
+    cut = head + '[{"type":"output_text","text":"cut off'
+    other_order = '{"type":"response_item","timestamp":"2025-09-20T07:30:01.000Z","payload":[1 2]}'
+    event = '{"timestamp":"2025-09-20T07:30:02.000Z","type":"event_msg","payload":{"type":"agent_message","message":"x" "y"}}'
+    path = _write(tmp_path / "rollout-mixed.jsonl", [*lines, damaged, cut, other_order, event])
+    records = list(IMPORTER.read(path))
+    assert [r.fields["input_tokens"] for r in records if r.problem is None] == [
+        r.fields["input_tokens"] for r in IMPORTER.read(B)
+    ]
+    n = len(lines)
+    assert [(r.line, (r.problem or "")[:40]) for r in records if r.problem] == [
+        (n + 2, "not valid JSON: Unterminated string star"),
+        (n + 3, "not valid JSON: Expecting ',' delimiter "),
+    ]
+
+
 def test_inconsistent_usage_is_a_reject(tmp_path: Path) -> None:
     head = _lines(B)[:1]
     bad = [

@@ -251,6 +251,21 @@ def test_import_summary_many_files_and_no_rejects() -> None:
     assert lines[1] == "… and 11 more files"
     assert lines[2] == "Imported 24 events from 12 files (records 24, duplicates 0, rejected 1) in 1.00 s"
 
+    # nothing to show of any file: no dangling "… and 12 more files" under no line
+    files[5].rejected = 0
+    files[7].skipped_unchanged = True
+    buf = io.StringIO()
+    render_import_summary(ImportSummary(files=files, seconds=1.0), buf, color=False)
+    assert (
+        buf.getvalue().splitlines()[0]
+        == "12 files (1 unchanged), none with rejects or warnings (--json lists each file)"
+    )
+    for f in files:
+        f.skipped_unchanged = True
+    buf = io.StringIO()
+    render_import_summary(ImportSummary(files=files, seconds=1.0), buf, color=False)
+    assert buf.getvalue().splitlines()[0] == "12 files, all unchanged since their last import"
+
     buf = io.StringIO()
     render_import_summary(ImportSummary([FileImportResult("a.jsonl", "jsonl", 1, 1)], 0.0), buf, color=False)
     assert buf.getvalue().splitlines()[-1] == (

@@ -47,7 +47,10 @@ would be taken for replay (the ccusage heuristic has the same limit).
 
 Bad lines (invalid JSON, usage numbers that are negative, fractional, too large or missing, a
 timestamp that does not parse) become rejects with line and text; unknown line types,
-``response_item``/``compacted`` lines and ``info: null`` token_counts are ignored. Deltas
+``response_item``/``compacted`` lines and ``info: null`` token_counts are ignored. A line that
+begins as Codex writes a response item, a compaction or an event other than token_count
+(most of a file's bytes) and ends with ``}`` is not parsed at all (only its time is read while
+a fork's replay may be running), so damage inside it is not a reject: it held nothing to count. Deltas
 depend on the earlier lines of a file, so a sync must re-read a grown file from the start
 (``resumable = False``); the edge ids make that idempotent.
 """
@@ -74,6 +77,16 @@ _MAX_INT = 2**63 - 1
 _ENVELOPES = {"session_meta", "turn_context", "event_msg", "token_usage_record", "response_item", "compacted"}
 _FIRST_META = re.compile(rb'^\s*\{[^\n]{0,400}?"type"\s*:\s*"session_meta"')
 _UUID_TAIL = re.compile(r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+# A line that says up front that it carries nothing to count (a response item, a compaction,
+# an event other than token_count / thread_settings_applied: most of a file's bytes), written
+# as Codex writes it and ending with "}", is not parsed: only its time is read, while a fork's
+# replay may still be running. Anything else (other key order, escapes, a cut-off line) is.
+_PASSIVE = re.compile(
+    rb'\{"timestamp":"([^"\\]{1,64})","type":"(?:response_item"|compacted"|event_msg","payload":\{"type":"'
+    rb'(?!token_count"|thread_settings_applied")[a-z_]{1,64}")'
+)
+_TIMED = ("event_msg", "token_usage_record")  # line types whose own time is used (besides see_time)
+_BOM = b"\xef\xbb\xbf"
 _TIERS = {"priority": "priority", "fast": "priority", "default": "standard", "standard": "standard", "flex": "flex"}
 
 
@@ -126,7 +139,11 @@ def parse_usage(obj: Any, where: str) -> tuple[Usage | None, str | None]:
         return None, f"{where}: not an object"
     values: list[int] = []
     for key, required in _KEYS:
-        n, problem = _count(obj.get(key), f"{where}.{key}", required)
+        value = obj.get(key)
+        if type(value) is int and 0 <= value <= _MAX_INT:  # nearly always: no checks to spell out
+            values.append(value)
+            continue
+        n, problem = _count(value, f"{where}.{key}", required)
         if problem:
             return None, problem
         values.append(n)
@@ -274,32 +291,34 @@ class CodexImporter:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
         state = _File(path)
         rec = 0
-        with fh:
-            lineno = 0
-            while True:
-                try:
-                    raw = fh.readline()
-                except OSError as exc:
-                    raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-                if not raw:
-                    break
-                lineno += 1
-                if not raw.strip():
-                    continue
-                fields, problem = _line(state, raw)
-                if fields is None and problem is None:
-                    continue
-                rec += 1
-                if problem is not None:
-                    yield Record(rec, lineno, {}, problem, raw.rstrip(b"\r\n").decode("utf-8", errors="replace"))
-                else:
-                    yield Record(rec, lineno, fields or {})
+        with fh:  # a session file is read whole (a few MB at most): line by line costs more
+            try:
+                data = fh.read()
+            except OSError as exc:
+                raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+        for lineno, raw in enumerate(data.split(b"\n"), 1):
+            if not raw.strip():
+                continue
+            fields, problem = _line(state, raw)
+            if fields is None and problem is None:
+                continue
+            rec += 1
+            if problem is not None:
+                yield Record(rec, lineno, {}, problem, raw.rstrip(b"\r").decode("utf-8", errors="replace"))
+            else:
+                yield Record(rec, lineno, fields or {})
 
 
 def _line(state: _File, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """(fields, None) for a counted event, (None, problem) for a bad line, (None, None) to skip."""
+    passive = _PASSIVE.match(raw)
+    if passive and raw.rstrip().endswith(b"}"):
+        if state.chain_alive:
+            state.see_time(parse_ts(passive.group(1).decode("utf-8", errors="replace")))
+        return None, None
     try:
-        obj = json.loads(raw)
+        # decoded here (json.loads of bytes guesses their encoding first, for every line)
+        obj = json.loads((raw[3:] if raw.startswith(_BOM) else raw).decode("utf-8"))
     except RecursionError:
         return None, "not valid JSON: nested too deeply"
     except UnicodeDecodeError as exc:
@@ -311,7 +330,9 @@ def _line(state: _File, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     if not isinstance(obj, dict):
         return None, f"not a JSON object (a {type(obj).__name__})"
     kind, payload = obj.get("type"), obj.get("payload")
-    ts = parse_ts(obj.get("timestamp"))
+    # the time of a line matters to usage lines, and to every line while a fork's replay may
+    # still be running (see_time); the other lines (most of a file) skip the parse
+    ts = parse_ts(obj.get("timestamp")) if state.chain_alive or kind in _TIMED else None
     state.see_time(ts)
     if not isinstance(payload, dict):
         return None, None  # unknown or legacy shape: nothing to count

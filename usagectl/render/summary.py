@@ -66,6 +66,15 @@ def _file_lines(files: list[FileImportResult]) -> list[Line]:
     return lines
 
 
+def _quiet_files(files: list[FileImportResult]) -> str:
+    """The line for many files of which none has anything to show (no rejects, warnings or errors)."""
+    unchanged = sum(1 for f in files if f.skipped_unchanged)
+    if unchanged == len(files):
+        return f"{counted(len(files), 'file')}, all unchanged since their last import"
+    also = f" ({format_int(unchanged)} unchanged)" if unchanged else ""
+    return f"{counted(len(files), 'file')}{also}, none with rejects or warnings (--json lists each file)"
+
+
 def _text(line: Line) -> Text:
     from rich.text import Text
 
@@ -88,7 +97,7 @@ def render_import_summary(summary: ImportSummary, err: TextIO, *, color: bool | 
     hidden = len(files) - len(shown[:MAX_FILE_LINES])
     lines = _file_lines(shown[:MAX_FILE_LINES])
     if len(files) > MAX_FILE_LINES and hidden:
-        lines.append([(f"… and {counted(hidden, 'more file')}", "dim")])
+        lines.append([(f"… and {counted(hidden, 'more file')}" if shown else _quiet_files(files), "dim")])
     warnings = [f"warning: {f.path}: {w}" for f in files for w in f.warnings]
     lines.extend([(warning, "yellow")] for warning in warnings[:MAX_WARNING_LINES])
     if len(warnings) > MAX_WARNING_LINES:

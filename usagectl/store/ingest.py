@@ -226,20 +226,23 @@ def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> lis
 
 
 def _as_text(value: Any) -> str | None:
-    import json
-
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
+    kind = type(value)
+    if kind is str or value is None:  # the common cases first: this runs once per field of every record
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
+        import json
+
         return json.dumps(value, separators=(",", ":"), default=str)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, str):
+        return value
     return str(value)
 
 
@@ -277,13 +280,19 @@ def _stage_records(
             "_raw": pa.array([(r.raw[:RAW_MAX] if r.raw and r.problem else None) for r in rows], pa.string()),
             "_problem": pa.array([r.problem for r in rows], pa.string()),
         }
-        for c in EVENT_COLUMN_NAMES:
-            data[c] = pa.array([_as_text(r.fields.get(c)) for r in rows], pa.string())
+        present: set[str] = set()
+        for r in rows:
+            present.update(r.fields)
+        unknown.update(present - _KINDS.keys())
+        for c in EVENT_COLUMN_NAMES:  # a column no record of the chunk fills is NULLs, not a text per row
+            data[c] = (
+                pa.array([_as_text(r.fields.get(c)) for r in rows], pa.string())
+                if c in present
+                else pa.nulls(len(rows), pa.string())
+            )
         data["_unknown"] = pa.nulls(len(rows), pa.string())
         if with_fi:
             data["_fi"] = pa.array([fi for fi, _ in batch], pa.int64())
-        for r in rows:
-            unknown.update(k for k in r.fields if k not in _KINDS)
         con.register("_rec_chunk", pa.table(data))
         try:
             con.execute("INSERT INTO _stage SELECT * FROM _rec_chunk")

@@ -1,0 +1,103 @@
+"""Time the codex import as a user runs it (whole processes) on generated session trees.
+
+    python benchmarks/bench_codex.py --sessions 100 1000 [--ccusage /tmp/ccu/node_modules/.bin/ccusage]
+    python benchmarks/bench_codex.py --sessions 100 --ab /tmp/old-src --repeat 3   # A/B, first import only
+
+For each size: generate the tree once (gen_codex.py, under benchmarks/data/), import its
+``sessions`` folder into a fresh database (wall time, CPU time and peak RSS of the process),
+import it again (unchanged), then register it as a source: the first ``sync`` and three syncs
+with nothing new. ``--ccusage`` times ``ccusage codex daily --offline --json`` (ccusage 20
+reads ``CODEX_HOME``) on the same tree. ``--ab DIR`` alternates a baseline copy of the package
+(as in bench_claude_code.py) with the current code and checks that both stored the same.
+Prints Markdown table rows (paste into RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from bench_claude_code import LAST_CPU, OUT, USAGECTL, fingerprint, fresh, timed
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+
+
+def tree_for(sessions: int) -> Path:
+    tree = DATA / f"codex-{sessions}"
+    if not (tree / "sessions").exists():
+        subprocess.run([sys.executable, str(HERE / "gen_codex.py"), str(tree), "--sessions", str(sessions)], check=True)
+    return tree
+
+
+def warm(tree: Path) -> tuple[int, int]:
+    files = sorted(tree.rglob("rollout-*.jsonl"))
+    subprocess.run(["cat", *map(str, files)], stdout=subprocess.DEVNULL, check=True)
+    return len(files), sum(f.stat().st_size for f in files)
+
+
+def ab(tree: Path, baseline: str, repeat: int, env: dict[str, str]) -> None:
+    warm(tree)
+    for _ in range(repeat):
+        for label, pp in (("baseline", baseline), ("current", "")):
+            db = OUT / f"{tree.name}-{label}.duckdb"
+            fresh(db)
+            run_env = {**env, "PYTHONPATH": pp} if pp else env
+            imp = [*USAGECTL, "import", str(tree / "sessions"), "--format", "codex", "--db", str(db), "--json"]
+            secs, rss, out = timed(imp, run_env, cwd="/")
+            s = json.loads(out)
+            print(
+                f"| {tree.name} | {label} | {secs:.2f} s | CPU {LAST_CPU[0]:.2f} s | {rss:.0f} MiB | {s['imported']:,} |"
+            )
+    base, cur = (fingerprint(OUT / f"{tree.name}-{label}.duckdb") for label in ("baseline", "current"))
+    print(f"same events, rejects and batch counts: {base == cur}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sessions", nargs="+", type=int, default=[100, 1000])
+    ap.add_argument("--ccusage", help="path of a ccusage (20.x) binary to time beside")
+    ap.add_argument("--ab", metavar="DIR", help="directory holding a baseline copy of the usagectl package")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    env = {**os.environ, "USAGECTL_CONFIG": str(OUT / "none.toml")}
+    (OUT / "none.toml").touch()
+    for sessions in args.sessions:
+        tree = tree_for(sessions)
+        if args.ab:
+            ab(tree, args.ab, args.repeat, env)
+            continue
+        files, size = warm(tree)
+        db = OUT / f"{tree.name}.duckdb"
+        fresh(db)
+        imp = [*USAGECTL, "import", str(tree / "sessions"), "--format", "codex", "--db", str(db), "--json"]
+        t_first, rss, out = timed(imp, env)
+        cpu = LAST_CPU[0]
+        summary = json.loads(out)
+        t_again = timed(imp, env)[0]
+        sdb = OUT / f"{tree.name}-sync.duckdb"
+        fresh(sdb)
+        timed([*USAGECTL, "source", "add", str(tree / "sessions"), "--format", "codex", "--db", str(sdb)], env)
+        t_sync = timed([*USAGECTL, "sync", "--db", str(sdb)], env)[0]
+        noop = statistics.median(timed([*USAGECTL, "sync", "--db", str(sdb)], env)[0] for _ in range(3))
+        peer = "–"
+        if args.ccusage:
+            t_peer, rss_peer, _ = timed(
+                [args.ccusage, "codex", "daily", "--offline", "--json"], {**env, "CODEX_HOME": str(tree)}
+            )
+            peer = f"{t_peer:.2f} s, {rss_peer:.0f} MiB"
+        print(
+            f"| {sessions:,} | {files:,} | {size / 1e6:,.0f} MB | {summary['imported']:,} | {t_first:.2f} s (CPU {cpu:.2f} s) "
+            f"| {rss:.0f} MiB | {t_again:.2f} s | {t_sync:.2f} s | {noop:.3f} s | {peer} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
