@@ -275,6 +275,24 @@ def test_leading_blanks_byte_order_mark_and_values_that_are_not_objects(tmp_path
     assert [(r.line, r.rec) for r in IMPORTER.read(root / "a.jsonl") if r.problem] == [(4, 4), (5, 5)]
 
 
+def test_lone_surrogate_escape_is_a_reject_with_its_reason(tmp_path: Path) -> None:
+    """``"\\ud800"`` without its pair is JSON Python reads but DuckDB refuses (and UTF-8 cannot
+    hold): the line is rejected with that reason by both readers, the other lines count, and a
+    proper pair (an emoji) is fine."""
+    root = tmp_path / "projects" / "p"
+    root.mkdir(parents=True)
+    lone = _usage_line("m2", 20, 2).replace(b'"claude-sonnet-4-5"', b'"claude\\ud800"')
+    pair = _usage_line("m3", 30, 3).replace(b'"sessionId": "s"', b'"sessionId": "s\\ud83d\\ude00"')
+    (root / "a.jsonl").write_bytes(b"\n".join([_usage_line("m1", 10, 1), lone, pair]) + b"\n")
+    db = tmp_path / "u.duckdb"
+    s = _import(db, tmp_path / "projects")
+    assert (s["records"], s["imported"], s["rejected"]) == (3, 2, 1)
+    reason = "not valid JSON: a lone surrogate escape (\\ud800-\\udfff without its pair)"
+    assert _q(db, "SELECT line, reason FROM rejects") == [(2, reason)]
+    assert _q(db, "SELECT session_id FROM events ORDER BY input_tokens") == [("s",), ("s\U0001f600",)]
+    assert [(r.line, r.problem) for r in IMPORTER.read(root / "a.jsonl") if r.problem] == [(2, reason)]
+
+
 def test_files_read_in_chunks_keep_their_lines(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from usagectl.store.stagers import claude_code as stager
 

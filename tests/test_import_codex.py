@@ -421,6 +421,19 @@ def test_lines_without_usage_are_not_parsed_unless_cut_off(tmp_path: Path) -> No
     ]
 
 
+def test_lone_surrogate_escapes_are_stored_as_replacement_characters(tmp_path: Path, db_path: Path) -> None:
+    """``"\\ud800"`` is valid JSON but no UTF-8 text: in a session's cwd (kept in ``extra``) and
+    in a model name it is stored as U+FFFD, not a crash of the import."""
+    lines = _lines(A)
+    lines[0] = lines[0].replace('"cwd":"', '"cwd":"\\ud800', 1)
+    lines = [line.replace('"model":"gpt-5"', '"model":"gpt-5\\udfff"') for line in lines]
+    assert "\\ud800" in lines[0] and any("\\udfff" in line for line in lines)
+    assert _import(_write(tmp_path / A.name, lines), db_path)["imported"] == 6
+    rows = _query(db_path, "SELECT model_raw, json_extract_string(extra, '$.cwd') FROM events ORDER BY ts")
+    assert {r[1][0] for r in rows} == {"\ufffd"}
+    assert [r[0] for r in rows] == ["gpt-5\ufffd", "gpt-5\ufffd", "o4-mini", "o4-mini", "o4-mini", "gpt-5\ufffd"]
+
+
 def test_inconsistent_usage_is_a_reject(tmp_path: Path) -> None:
     head = _lines(B)[:1]
     bad = [
@@ -506,6 +519,8 @@ _line = st.one_of(
     st.tuples(st.sampled_from(_FIXTURE_LINES), st.integers(min_value=0, max_value=400)).map(lambda t: t[0][: t[1]]),
     _usage_line(),
     st.binary(max_size=60).map(lambda b: b.decode("latin-1")),
+    # a lone surrogate escape in a text (JSON allows it; UTF-8 cannot hold it)
+    st.sampled_from(_FIXTURE_LINES).map(lambda line: line.replace('":"', '":"\\ud800', 2)),
 )
 _file = st.one_of(
     st.lists(_line, max_size=25).map(lambda ls: "\n".join(ls).encode("utf-8", errors="surrogateescape")),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import InputError
+from usagectl.importers._values import without_lone_surrogates
 
 RAW_MAX = 4000
 BIGINT_MAX = 2**63 - 1
@@ -55,7 +56,7 @@ def _why(exc: Exception) -> str:
 
 def loads(text: str) -> Any:
     """JSON with exact decimals; NaN/Infinity and absurd nesting raise ValueError/RecursionError."""
-    return _DECODER.decode(text)
+    return without_lone_surrogates(_DECODER.decode(text), text)
 
 
 def _skip_ws(text: str, i: int) -> int:

@@ -118,7 +118,26 @@ def _no_constant(name: str) -> Any:
 
 
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    return without_lone_surrogates(json.loads(text, parse_float=Decimal, parse_constant=_no_constant), text)
+
+
+def without_lone_surrogates(obj: Any, text: str) -> Any:
+    """``obj`` decoded from the JSON ``text``, with every lone surrogate (a ``"\\ud800"``
+    escape without its pair: valid JSON, but no UTF-8 text can hold it, so hashing or storing
+    it fails) replaced by U+FFFD. Only a text with such an escape is walked."""
+    if "\\ud" not in text and "\\uD" not in text:
+        return obj
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        if isinstance(value, dict):
+            return {fix(k): fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    return fix(obj)
 
 
 def _json(value: Any, name: str) -> Any:

@@ -75,6 +75,16 @@ def _int(value: Any, key: str) -> tuple[int | None, str | None]:
     return n, None
 
 
+def _lone_surrogate(obj: Any) -> bool:
+    """Whether a decoded line holds a lone surrogate (a ``"\\ud800"`` escape without its pair):
+    Python's reader takes it, DuckDB's refuses the line, and no UTF-8 text can hold it."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | None, str | None]:
     """(fields, None) for a usage line, (None, reason) for a bad one, (None, "") to skip."""
     try:
@@ -83,6 +93,8 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         col = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         return None, f"not valid JSON: {msg}{col}"
+    if ("\\ud" in text or "\\uD" in text) and _lone_surrogate(obj):
+        return None, "not valid JSON: a lone surrogate escape (\\ud800-\\udfff without its pair)"
     if not isinstance(obj, dict):
         return None, f"not a JSON object (a {type(obj).__name__})"
     message = obj.get("message")

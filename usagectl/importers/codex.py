@@ -67,6 +67,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from usagectl.errors import InputError
+from usagectl.importers._values import without_lone_surrogates
 from usagectl.importers.canonical import open_text_or_binary
 from usagectl.models import ConflictRule, Record
 
@@ -193,6 +194,9 @@ class _File:
         self.owner: str | None = None  # the session of the latest session_meta (a fork's parent during replay)
         self.project: str | None = None
         self.extra: dict[str, Any] = {}
+        # the ``extra`` of events that add nothing of their own, per (model assumed, effort): one
+        # dict shared by them (read, never changed; staging encodes a shared dict once)
+        self.shared_extra: dict[tuple[bool, str | None], dict[str, Any]] = {}
         self.metas = 0
         self.forked = False
         self.model: str | None = None
@@ -246,6 +250,7 @@ class _File:
         if git:
             extra["git"] = {k: git[k] for k in ("repository_url", "branch", "commit_hash") if _str(git.get(k))}
         self.extra = {k: v for k, v in extra.items() if v}
+        self.shared_extra.clear()
 
 
 class CodexImporter:
@@ -318,7 +323,8 @@ def _line(state: _File, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, None
     try:
         # decoded here (json.loads of bytes guesses their encoding first, for every line)
-        obj = json.loads((raw[3:] if raw.startswith(_BOM) else raw).decode("utf-8"))
+        text = (raw[3:] if raw.startswith(_BOM) else raw).decode("utf-8")
+        obj = without_lone_surrogates(json.loads(text), text)
     except RecursionError:
         return None, "not valid JSON: nested too deeply"
     except UnicodeDecodeError as exc:
@@ -441,14 +447,20 @@ def _fields(
         )
     if d.reasoning > d.output:
         return None, f"reasoning_output_tokens ({d.reasoning}) exceed output_tokens ({d.output})"
-    extra = dict(state.extra)
     model = model or state.model
+    assumed = model is None
+    extra = None if more else state.shared_extra.get((assumed, state.effort))
+    if extra is None:
+        extra = dict(state.extra)
+        if assumed:
+            extra["model_assumed"] = True
+        if state.effort:
+            extra["effort"] = state.effort
+        extra.update(more)
+        if not more:
+            state.shared_extra[(assumed, state.effort)] = extra
     if model is None:
         model = ASSUMED_MODEL
-        extra["model_assumed"] = True
-    if state.effort:
-        extra["effort"] = state.effort
-    extra.update(more)
     return {
         "event_id": event_id,
         "ts": ts,

@@ -1,0 +1,56 @@
+"""A ``"\\ud800"`` escape without its pair is valid JSON that no UTF-8 text can hold: the
+Python readers store it as U+FFFD (hashing it or handing it to DuckDB used to crash the import).
+The Claude Code and Codex cases are in their own test files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.helpers import run_json
+from usagectl.importers._values import without_lone_surrogates
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_without_lone_surrogates_replaces_only_unpaired_ones() -> None:
+    text = '{"a\\ud800": ["x\\udfff", {"k": "\\ud83d\\ude00"}], "n": 1}'
+    got = without_lone_surrogates(json.loads(text), text)
+    assert got == {"a\ufffd": ["x\ufffd", {"k": "\U0001f600"}], "n": 1}
+    plain = {"a": "b"}
+    assert without_lone_surrogates(plain, '{"a": "b"}') is plain  # nothing to walk
+
+
+@pytest.mark.parametrize(
+    ("fixture", "fmt", "field", "table", "column"),
+    [
+        ("openai/usage_nov03_04.json", "openai-usage", '"project_id": "', "events", "project"),
+        ("openai/costs_nov03_05.json", "openai-costs", '"line_item": "', "billed_costs", "line_item"),
+        ("litellm/spend_logs.json", "litellm", '"model": "', "events", "model_raw"),
+    ],
+)
+def test_lone_surrogate_in_a_provider_file_is_stored_as_replacement_character(
+    tmp_path: Path, fixture: str, fmt: str, field: str, table: str, column: str
+) -> None:
+    src = DATA / fixture
+    text = src.read_text(encoding="utf-8")
+    assert field in text
+    bad = tmp_path / src.name
+    bad.write_text(text.replace(field, field + "\\ud800", 1), encoding="utf-8")
+    clean_db, bad_db = tmp_path / "clean.duckdb", tmp_path / "bad.duckdb"
+    clean = run_json("import", str(src), "--format", fmt, "--db", str(clean_db))
+    got = run_json("import", str(bad), "--format", fmt, "--db", str(bad_db))
+    assert (got["records"], got["imported"], got["rejected"]) == (
+        clean["records"],
+        clean["imported"],
+        clean["rejected"],
+    )
+    con = duckdb.connect(str(bad_db), read_only=True)
+    try:
+        values = [r[0] for r in con.execute(f"SELECT {column} FROM {table}").fetchall()]
+        assert sum(1 for v in values if v and "\ufffd" in v) == 1
+    finally:
+        con.close()
