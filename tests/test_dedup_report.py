@@ -110,3 +110,20 @@ def test_duplicates_filtered_by_import_day(tmp_path: Path, db_path: Path) -> Non
     assert "max-usage:" in table
     assert f.name in table and str(f.parent) not in table  # the table names the file, json/csv the path
     run("report", "duplicates", "--since", "2001-01-02", "--until", "2001-01-01", "--db", str(db_path), expect=2)
+
+
+def test_table_at_80_columns_leaves_out_source_time_and_format(tmp_path: Path, db_path: Path) -> None:
+    """At the CLI's 80 columns the twelve columns do not fit without folding the counts'
+    headers or the file name: the source, the import time, the format and the rejected count
+    are left out (and named), in that order; the duplicate counts and the rule stay; JSON keeps
+    every key."""
+    b = _write(tmp_path / "usage-export-2025-11.jsonl", [_ev("e1"), _ev("e1"), _ev("e2")])
+    run("import", str(b), "--db", str(db_path))
+    table = run("report", "duplicates", "--db", str(db_path)).stdout
+    header = next(line for line in table.splitlines() if line.startswith("Batch"))
+    assert header.split() == ["Batch", "File", "Records", "Imported", "file", "stored", "Replaced", "Rule"]
+    flat = " ".join(table.split())
+    assert "not shown at this width: Source, Imported (UTC), Format, Rejected (a wider terminal" in flat
+    assert "usage-export-2025-11.jsonl" in table.split()
+    row = run_json("report", "duplicates", "--db", str(db_path))["rows"][0]
+    assert {"format", "source", "imported_at"} <= set(row)

@@ -136,6 +136,17 @@ def test_without_cost_reports_says_to_import_one(db_path: Path) -> None:
     )
 
 
+def test_a_month_without_billed_lines_points_to_the_ones_imported(db_path: Path) -> None:
+    """The default month of a database whose cost reports are from another month: the note says
+    which days the billed lines cover and the --month that shows them."""
+    _load(db_path, OPENAI_FILES)
+    notes = _notes(db_path, month="2025-12")
+    assert (
+        "No billed cost lines between 2025-12-01 and 2025-12-31: the imported ones are from 2025-11-03 "
+        "to 2025-11-05 (--month 2025-11 shows them); every row here is computed only."
+    ) in notes
+
+
 def test_providers_without_billed_lines_are_left_out_and_named(db_path: Path) -> None:
     _load(db_path, OPENAI_FILES + ANTHROPIC_FILES[:2])  # Anthropic usage, but no Anthropic cost report
     rep = _reconcile(db_path, "--month", "2025-11")
@@ -184,3 +195,20 @@ def test_options_and_formats(db_path: Path) -> None:
     csv_out = run("reconcile", "--month", "2025-11", "--format", "csv", "--db", str(db_path)).stdout
     assert csv_out.splitlines()[0].startswith("date,provider,model,computed_usd,billed_usd,diff_usd,diff_pct")
     assert "reconcile" in run("--help").stdout
+
+
+def test_table_at_80_columns_keeps_model_names_whole(db_path: Path) -> None:
+    """Both providers' files at the CLI's 80 columns: the unpriced tokens, then the provider, are
+    left out (and named) rather than fold "claude-haiku-4-5" and "(unattributed)" over lines;
+    CSV keeps every column."""
+    _load(db_path, OPENAI_FILES + ANTHROPIC_FILES)
+    table = run("reconcile", "--month", "2025-11", "--db", str(db_path)).stdout
+    words = set(table.split())
+    assert {"claude-haiku-4-5", "claude-sonnet-4-5", "(unattributed)", "gpt-4o-mini"} <= words
+    headers = [line for line in table.splitlines() if line.startswith(("Date (UTC)", "Model "))]
+    assert len(headers) == 2 and not any("Provider" in h or "Unpriced" in h for h in headers)
+    assert "anthropic" not in " ".join(line for line in table.splitlines() if line.startswith("2025-11-"))
+    flat = " ".join(table.split())
+    assert flat.count("not shown at this width: Unpriced tokens, Provider (a wider terminal") == 2  # both tables
+    csv_head = run("reconcile", "--month", "2025-11", "--format", "csv", "--db", str(db_path)).stdout.splitlines()[0]
+    assert "provider" in csv_head and "unpriced_tokens" in csv_head

@@ -29,12 +29,15 @@ CENT_HALF = Decimal("0.005")  # |difference| under half a cent: the two agree to
 UNATTRIBUTED = "(unattributed)"
 NO_MODEL = "(none)"
 
+_PROVIDER = Column("provider", "Provider", narrow_drop=2)
 _VALUE_COLUMNS: tuple[Column, ...] = (
     Column("computed_usd", "Computed", "money"),
     Column("billed_usd", "Billed", "money"),
     Column("diff_usd", "Diff (comp − billed)", "money"),
     Column("diff_pct", "Diff %", "pct"),
-    Column("unpriced_tokens", "Unpriced tokens", "int"),
+    # on a narrow terminal the unpriced tokens go first (the status says "unpriced usage" and
+    # a note names the models), then the provider (the model names it), rather than fold names
+    Column("unpriced_tokens", "Unpriced tokens", "int", narrow_drop=1),
     Column("status", "Status"),
     Column("billed_lines", "Billed lines", "int", in_table=False),
     Column("total_tokens", "Tokens", "int", in_table=False),
@@ -95,6 +98,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
             left_out = [r for r in q.aggregate(con, everything, ["provider"]) if r["provider"] not in billed_provs]
         billed = billing.billed_by_day(con, start, end, providers)
         facts = billing.usage_facts(con, start, end, providers)
+        facts["billed_span"] = None if billed else billing.billed_span(con)
 
     computed: dict[tuple[Any, ...], dict[str, Any]] = {}
     for (d, p, m), v in rollup(cube, ["date", "provider", "model"]).items():
@@ -143,15 +147,14 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
             "provider": list(providers),
             "source": list(req.sources),
         },
-        columns=(Column("date", "Date (UTC)", "date"), Column("provider", "Provider"), Column("model", "Model"))
-        + _VALUE_COLUMNS,
+        columns=(Column("date", "Date (UTC)", "date"), _PROVIDER, Column("model", "Model")) + _VALUE_COLUMNS,
         rows=tuple(rows),
         totals=totals,
         sections=(
             Section(
                 "models",
                 "By model",
-                (Column("provider", "Provider"), Column("model", "Model")) + _VALUE_COLUMNS,
+                (_PROVIDER, Column("model", "Model")) + _VALUE_COLUMNS,
                 tuple(model_rows),
             ),
         ),
@@ -233,7 +236,15 @@ def _notes(
 ) -> list[str]:
     notes = ["Days are UTC days: provider cost reports bill UTC-day buckets"
              + (f" (--tz {req.tz} only decides today's date here)." if req.tz and req.tz != "UTC" else ".")]  # fmt: skip
-    if not billed:
+    span = facts.get("billed_span")
+    if not billed and span:
+        first, last = span
+        months = f"--month {first:%Y-%m}" if (first.year, first.month) == (last.year, last.month) else "--since/--until"
+        notes.append(
+            f"No billed cost lines between {since} and {until}: the imported ones are from {first} to {last} "
+            f"({months} shows them); every row here is computed only."
+        )
+    elif not billed:
         notes.append(
             f"No billed cost lines between {since} and {until}: import a cost report first "
             "(usagectl import FILE --format openai-costs | anthropic-cost); every row is computed only."

@@ -20,7 +20,7 @@ import contextlib
 import decimal
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -524,6 +524,15 @@ def billed_providers(con: duckdb.DuckDBPyConnection, start: datetime, end: datet
         "SELECT DISTINCT provider FROM billed_costs WHERE start_ts >= ? AND start_ts < ? ORDER BY 1", [start, end]
     ).fetchall()
     return [str(r[0]) for r in rows]
+
+
+def billed_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """The first and last UTC day of every billed cost line stored, or None when there is none."""
+    row = con.execute(
+        "SELECT CAST(timezone('UTC', min(start_ts)) AS DATE), CAST(timezone('UTC', max(start_ts)) AS DATE) "
+        "FROM billed_costs"
+    ).fetchone()
+    return (row[0], row[1]) if row and row[0] is not None else None
 
 
 def billed_by_day(
