@@ -191,6 +191,12 @@ def counted(n: int, word: str) -> str:
     return f"{n:,} {word if n == 1 else word + 's'}"
 
 
+def without_lone_surrogate(text: str) -> str:
+    """``text`` with U+FFFD for each lone surrogate (what a JSON ``"\\ud800"`` escape without
+    its pair decodes to: no UTF-8 text, so no DuckDB value or hash, can hold it)."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 Money = Decimal
 
 

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+from usagectl.models import without_lone_surrogate
+
 _INT_MAX = 2**63 - 1
 
 _DIGITS = re.compile(r"\+?0*([0-9]{1,30})(?:\.0*)?")
@@ -130,7 +132,7 @@ def without_lone_surrogates(obj: Any, text: str) -> Any:
 
     def fix(value: Any) -> Any:
         if isinstance(value, str):
-            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return without_lone_surrogate(value)
         if isinstance(value, dict):
             return {fix(k): fix(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from usagectl.models import without_lone_surrogate
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -38,12 +40,27 @@ def load_temp_table(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
     if not rows:
         return
-    plain = (str, int)  # not bool (JSON's true/false) nor float (NaN is not JSON): those go as text
-    data = [[v if v is None or type(v) in plain else _text(v) for v in col] for col in zip(*rows, strict=True)]
+    data = [list(col) for col in zip(*rows, strict=True)]
     if len(data) != len(columns):
         raise ValueError(f"{name}: {len(columns)} columns, rows of {len(data)}")
+    insert_columns(con, name, columns, data)
+
+
+def insert_columns(
+    con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[tuple[str, str]], data: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT into ``name``'s ``columns`` (name, type) the values of ``data``, one list per
+    column, as ONE bound JSON text (see ``load_temp_table``). A text holding a lone surrogate
+    (which no JSON reader takes) keeps U+FFFD in its place."""
+    plain = (str, int)  # not bool (JSON's true/false) nor float (NaN is not JSON): those go as text
+    lists = [[v if v is None or type(v) in plain else _text(v) for v in col] for col in data]
+    text = json.dumps(lists)
+    if "\\ud" in text:
+        lists = [[without_lone_surrogate(v) if isinstance(v, str) else v for v in col] for col in lists]
+        text = json.dumps(lists)
+    names = ", ".join(c for c, _ in columns)
     casts = ", ".join(f"CAST(unnest(j[{i}]) AS {t})" for i, (_, t) in enumerate(columns, 1))
     con.execute(
-        f"INSERT INTO {name} SELECT {casts} FROM (SELECT from_json(?::JSON, '[[\"VARCHAR\"]]') AS j)",
-        [json.dumps(data)],
+        f"INSERT INTO {name} ({names}) SELECT {casts} FROM (SELECT from_json(?::JSON, '[[\"VARCHAR\"]]') AS j)",
+        [text],
     )
