@@ -73,6 +73,19 @@ def test_spike_with_attribution_and_off_hours(loaded: Path) -> None:
     assert out["model_switch"] == []
 
 
+def test_table_at_80_columns_gives_the_detail_room(loaded: Path) -> None:
+    """At the CLI's 80 columns the expected range is left out (and named) so that the detail
+    reads as lines of words, not a column of a dozen characters; the off-hours detail counts
+    its one request in the singular."""
+    table = run("anomalies", *ARGS, "--db", str(loaded)).stdout
+    header = next(line for line in table.splitlines() if line.startswith("Day"))
+    assert header.split() == ["Day", "Series", "Kind", "Severity", "Value", "Detail"]
+    flat = " ".join(table.split())
+    assert "not shown at this width: Expected to, Expected from (a wider terminal" in flat
+    assert "1 request at 03:00" in flat
+    assert max(len(line) for line in table.splitlines()) <= 80
+
+
 def test_by_member_checks_each_member(loaded: Path) -> None:
     out = run_json("anomalies", *ARGS, "--by", "member", "--db", str(loaded))
     kinds = {(r["series"], r["kind"]) for r in out["rows"]}

@@ -104,8 +104,8 @@ def test_anthropic_haiku_agrees_and_the_gaps_are_explained(db_path: Path) -> Non
     assert [r["billed_usd"] for r in exact.rows if r["model"] == "claude-sonnet-4-5"] == [Decimal("4.8103575")]
     assert (rep["totals"]["priority_rows"], rep["totals"]["long_context_buckets"]) == (1, 1)
     notes = _notes(db_path, since="2025-11-03", until="2025-11-05")
-    assert any("1 priority-tier row(s) (65,000 tokens)" in n and "leaves out Priority Tier" in n for n in notes)
-    assert any("1 Anthropic usage bucket(s) are long-context" in n for n in notes)
+    assert any("1 priority-tier row (65,000 tokens)" in n and "leaves out Priority Tier" in n for n in notes)
+    assert any("1 Anthropic usage bucket is long-context" in n for n in notes)
     assert any(n.startswith("Unpriced usage is NOT in the computed cost: claude-sonnet-4-5-20250929") for n in notes)
 
 

@@ -478,7 +478,7 @@ def test_slack_texts_of_summary_and_invoice(tmp_path: Path, db_path: Path, serve
     assert summary == (
         "📊 Usage on 2026-11-30 (Europe/Berlin): $4.50, 3 requests, 1.51M tokens. "
         "Top models: gpt-4o $4.50, mistral-large-2411 unpriced. Top members: alice $2.50, bob $2.00, carol unpriced. "
-        "⚠️ 1 unpriced request(s) (5,100 tokens) are NOT in the cost."
+        "⚠️ 1 unpriced request (5,100 tokens) is NOT in the cost."
     )
     assert invoice.startswith("🧾 Invoice 2026-11 (Europe/Berlin): $9.50 for 3.51M tokens over 4 requests.")
 
@@ -590,5 +590,5 @@ def test_exceeded_budget_payload_from_a_hand_made_state() -> None:
     assert event.data["projected_percent"] == Decimal("195.04")  # 195.0375 to 2 places, half-even
     assert event.text == (
         "⛔ team:platform has exceeded $500.00 (month): 104.0 % used — projected $975.19 "
-        "(3 unpriced request(s) not counted)"
+        "(3 unpriced requests not counted)"
     )

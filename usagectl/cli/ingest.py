@@ -59,6 +59,7 @@ def import_cmd(
         sys.stdout.write(json_dumps(summary.as_dict()) + "\n")
     if summary.failed:
         from usagectl.errors import InputError
+        from usagectl.models import counted
 
         details = "; ".join(f.error or f.path for f in summary.failed[:5])
-        raise InputError(f"{len(summary.failed)} file(s) could not be read: {details}")
+        raise InputError(f"{counted(len(summary.failed), 'file')} could not be read: {details}")

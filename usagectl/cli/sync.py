@@ -72,7 +72,7 @@ def sync(
         from usagectl.errors import InputError
 
         details = "; ".join(f.error or f.path for f in result.failed[:5])
-        raise InputError(f"{len(result.failed)} file(s) could not be read: {details}")
+        raise InputError(f"{counted(len(result.failed), 'file')} could not be read: {details}")
 
 
 def _headline(s: SourceSync) -> str:

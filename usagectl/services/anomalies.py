@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
-from usagectl.models import Column, Filters, Report, Section
+from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, build_filters
 from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, to_amount
@@ -205,7 +205,7 @@ def find(
                 i = (cell["day"] - fetch.since).days
                 span = f"{min(hist[k]):02d}:00–{max(hist[k]) + 1:02d}:00"
                 add(i, f"{d}:{k}", "off-hours", "medium",
-                    f"{cell['requests']:,} request(s) at {r['hour']:02d}:00, never active within "
+                    f"{counted(cell['requests'], 'request')} at {r['hour']:02d}:00, never active within "
                     f"{OFF_HOURS_GAP} h of that before (usual hours {span})")  # fmt: skip
     # new and heavy
     active_base = sum(1 for v in total[:first] if v)
@@ -294,8 +294,10 @@ def anomalies_report(ctx: AppContext, req: ReportRequest, *, by: Sequence[str] =
             Column("severity", "Severity"),
             Column("value", "Value", money),
             Column("expected", "Expected", money, in_table=False),
-            Column("expected_low", "Expected from", money),
-            Column("expected_high", "Expected to", money),
+            # on a narrow terminal the expected range goes (the detail says what was expected)
+            # rather than squeeze the detail into a column of a dozen characters
+            Column("expected_low", "Expected from", money, narrow_drop=1),
+            Column("expected_high", "Expected to", money, narrow_drop=1),
             Column("detail", "Detail"),
         ),
         rows=tuple(findings),

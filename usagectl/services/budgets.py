@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from usagectl.config import WEEKDAYS, effective_timezone
 from usagectl.errors import BudgetThresholdCrossed, UsageError
-from usagectl.models import Column, Filters, Report
+from usagectl.models import Column, Filters, Report, counted
 from usagectl.services.budget_config import (
     DEFAULT_THRESHOLDS,
     LEVEL_ORDER,
@@ -264,7 +264,8 @@ _PROJECTION_NOTE = (
 
 def _unpriced_note(label: str, n: int) -> str:
     return (
-        f"{label}: {n:,} request(s) of this scope have no price and are NOT in the spend. See `usagectl pricing check`."
+        f"{label}: {counted(n, 'request')} of this scope {'has' if n == 1 else 'have'} no price and "
+        f"{'is' if n == 1 else 'are'} NOT in the spend. See `usagectl pricing check`."
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
-from usagectl.models import Column, Filters, Report, Section
+from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.context import AppContext
 from usagectl.services.rollup import rollup, unpriced_models
 from usagectl.store import billing
@@ -260,17 +260,20 @@ def _notes(
         notes.append(f"Unpriced usage is NOT in the computed cost: {parts}. See `usagectl pricing check`.")
     if facts["unmodelled_buckets"]:
         notes.append(
-            f"{facts['unmodelled_buckets']} provider usage row(s) have no model (their pages were not grouped by "
+            f"{counted(facts['unmodelled_buckets'], 'provider usage row')} "
+            f"{'has' if facts['unmodelled_buckets'] == 1 else 'have'} no model (their pages were not grouped by "
             "model): they cannot be priced. Fetch usage grouped by model to reconcile them."
         )
     if facts["priority_rows"]:
         notes.append(
-            f"Anthropic usage has {facts['priority_rows']} priority-tier row(s) ({facts['priority_tokens']:,} tokens): "
+            f"Anthropic usage has {counted(facts['priority_rows'], 'priority-tier row')} "
+            f"({facts['priority_tokens']:,} tokens): "
             "the Anthropic cost report leaves out Priority Tier, so their cost never appears as billed."
         )
     if facts["long_context_buckets"]:
         notes.append(
-            f"{facts['long_context_buckets']} Anthropic usage bucket(s) are long-context (context_window 200k-1M): "
+            f"{counted(facts['long_context_buckets'], 'Anthropic usage bucket')} "
+            f"{'is' if facts['long_context_buckets'] == 1 else 'are'} long-context (context_window 200k-1M): "
             "the tier cannot be decided per request for buckets, so they are priced at the base band and the "
             "computed cost is low for them."
         )

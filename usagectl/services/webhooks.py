@@ -39,6 +39,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from usagectl import __version__
+from usagectl.models import counted
 from usagectl.render.formats import format_compact, format_int, format_money, quantize
 from usagectl.render.text import json_dumps
 
@@ -298,7 +299,8 @@ def _top(items: list[dict[str, Any]], key: str) -> str:
 def _unpriced_text(requests: int, tokens: int) -> str:
     if not requests:
         return ""
-    return f" ⚠️ {requests:,} unpriced request(s) ({_tokens(tokens)} tokens) are NOT in the cost."
+    verb = "is" if requests == 1 else "are"
+    return f" ⚠️ {counted(requests, 'unpriced request')} ({_tokens(tokens)} tokens) {verb} NOT in the cost."
 
 
 def budget_event(state: BudgetState, created: datetime) -> Event:
@@ -342,7 +344,7 @@ def budget_event(state: BudgetState, created: datetime) -> Event:
         if state.projected_cross_date is not None and state.level != "exceeded":
             text += f", crossing on {state.projected_cross_date.isoformat()}"
     if state.unpriced_requests:
-        text += f" ({state.unpriced_requests:,} unpriced request(s) not counted)"
+        text += f" ({counted(state.unpriced_requests, 'unpriced request')} not counted)"
     lower = tuple(f"{base}:{plain(t)}" for t in levels if t < crossed)
     return Event("budget.threshold", f"{base}:{plain(crossed)}", created, data, text, lower)
 

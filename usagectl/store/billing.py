@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from usagectl.models import Record
+from usagectl.models import Record, counted
 from usagectl.store import ingest
 from usagectl.store.tables import load_temp_table
 
@@ -468,7 +468,8 @@ def import_cost_lines(
     no_model = sum(1 for row in latest.values() if not row["model_raw"])
     if no_model:
         warnings.append(
-            f"{no_model} cost line(s) name no model (not grouped by description/line_item, or not token costs): "
+            f"{counted(no_model, 'cost line')} {'names' if no_model == 1 else 'name'} no model "
+            "(not grouped by description/line_item, or not token costs): "
             "reconcile shows them as (unattributed)"
         )
     counts = ingest.BatchCounts(
