@@ -59,6 +59,18 @@ def test_pricing_list_and_show(tmp_path: Path) -> None:
     assert "no price table knows" in run("pricing", "show", "gpt-4o-super", expect=2).stderr
 
 
+def test_pricing_list_table_keeps_model_names_whole_at_80_columns() -> None:
+    """The table at the CLI's 80 columns leaves the provider out (the model names it) instead of
+    folding "gemini-2.5-flash-lite"; JSON keeps it."""
+    table = run("pricing", "list", "--at", "2025-07-01").stdout
+    assert "gemini-2.5-flash-lite" in table.split()
+    header = next(line for line in table.splitlines() if line.startswith("Model"))
+    assert "Provider" not in header
+    assert "not shown at this width: Provider" in " ".join(table.split())
+    rows = {r["model"]: r for r in run_json("pricing", "list", "--at", "2025-07-01")["rows"]}
+    assert rows["gemini-2.5-flash-lite"]["provider"] == "google"
+
+
 def test_broken_user_price_table_is_exit_2_naming_file_and_key(tmp_path: Path) -> None:
     prices = tmp_path / "prices"
     prices.mkdir()

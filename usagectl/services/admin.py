@@ -108,9 +108,12 @@ def pricing_list(ctx: AppContext, at: str | None = None) -> Report:
         rows.append(row)
     return Report(
         name="pricing-list",
-        title=f"Standard-tier prices, USD per 1M tokens, at {when.date()} ({len(book.files)} table files)",
+        title=f"Standard-tier prices, USD per 1M tokens ({len(book.files)} table files)",
         filters={"at": when.date().isoformat()},
-        columns=(Column("model", "Model"), Column("provider", "Provider")) + _rate_cols() + (Column("note", "Note"),),
+        # at 80 columns the provider goes first (the model names it), rather than fold a model name
+        columns=(Column("model", "Model"), Column("provider", "Provider", narrow_drop=1))
+        + _rate_cols()
+        + (Column("note", "Note"),),
         rows=tuple(rows),
         totals={"models": len(rows), "fingerprint": book.fingerprint},
     )
