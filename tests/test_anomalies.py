@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import run, run_json, write_jsonl
-from usagectl.services.anomalies import detect, off_hours
+from usagectl.services.anomalies import _z_text, detect, off_hours
 
 ARGS = ("--since", "2025-11-03", "--until", "2025-11-09", "--tz", "Asia/Tokyo")
 
@@ -122,3 +122,14 @@ def test_off_hours_gap() -> None:
     assert off_hours({9, 10, 11}, 3)
     assert not off_hours({9, 10, 11}, 13)  # 2 h from 11
     assert not off_hours({0, 23}, 2)  # 2 h from midnight, around the clock
+
+
+def test_a_series_flat_until_its_spike_reads_off_the_scale() -> None:
+    """Five weeks of nothing, then $5 (a model first used that day): the spread is at its
+    1e-12 floor, so z is in the trillions; the detail says "off the scale" in words instead."""
+    values = [0.0] * 35 + [5.0]
+    (found,) = detect(values, 35, 1.0)
+    assert found.kind == "spike" and found.z > 1e12
+    assert _z_text(found.z) == "z above 1,000: nothing like it before"
+    assert _z_text(4.84) == "z 4.8" and _z_text(-6.0) == "z -6.0"
+    assert _z_text(-2e3) == "z below -1,000: nothing like it before"

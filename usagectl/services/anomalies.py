@@ -70,6 +70,14 @@ class Finding:
     high: float
 
 
+def _z_text(z: float) -> str:
+    """``z 4.8``; a series that was flat until that day (its spread at the 1e-12 floor) has a z in
+    the billions, which says nothing more than "off the scale"."""
+    if abs(z) < 1000:
+        return f"z {z:.1f}"
+    return "z above 1,000: nothing like it before" if z > 0 else "z below -1,000: nothing like it before"
+
+
 def severity(z: float) -> str:
     return "high" if abs(z) >= 8 else "medium" if abs(z) >= 5 else "low"
 
@@ -171,7 +179,7 @@ def find(
 
     unit = "$" if metric == "cost" else ""
     for f in detect(total, first, floor):
-        detail = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} (z {f.z:.1f})"
+        detail = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z)})"
         if f.kind == "spike":
             parts = []
             for d in ATTRIBUTION_DIMS:
@@ -185,7 +193,7 @@ def find(
     for d in by:
         for k, vals in sorted(groups[d].items(), key=lambda kv: str(kv[0])):
             for f in detect(vals, first, floor):
-                detail = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} (z {f.z:.1f})"
+                detail = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z)})"
                 add(f.index, f"{d}:{k}", f.kind, severity(f.z), detail, f)
     # off-hours
     for d, rows in hours.items():
