@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -291,6 +292,53 @@ def test_lone_surrogate_escape_is_a_reject_with_its_reason(tmp_path: Path) -> No
     assert _q(db, "SELECT line, reason FROM rejects") == [(2, reason)]
     assert _q(db, "SELECT session_id FROM events ORDER BY input_tokens") == [("s",), ("s\U0001f600",)]
     assert [(r.line, r.problem) for r in IMPORTER.read(root / "a.jsonl") if r.problem] == [(2, reason)]
+
+
+def test_a_line_longer_than_the_readers_limit_costs_only_its_file_a_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transcript line of 34 MB (a pasted PDF, a huge tool result) is more than DuckDB's reader
+    takes in a tree (16 MB objects, 32 MB buffers): the batch fails naming that file, the file
+    is read on its own (with a limit up to its size) and the others again as one batch, not
+    each in a transaction of its own; every record counts, rejects keep their lines."""
+    import usagectl.services.imports as imports
+
+    root = tmp_path / "projects" / "p"
+    root.mkdir(parents=True)
+    huge = {"type": "assistant", "timestamp": "2025-11-03T11:00:00Z", "sessionId": "s", "requestId": "r-big",
+            "message": {"id": "m-big", "model": "claude-sonnet-4-5", "content": [{"type": "text", "text": "B" * 34_000_000}],
+                        "usage": {"input_tokens": 70, "output_tokens": 7}}}  # fmt: skip
+    bad = _usage_line("m-bad", 1, 1).replace(b'"input_tokens": 1', b'"input_tokens": "many"')
+    (root / "big.jsonl").write_bytes(b"\n".join([_usage_line("m1", 10, 1), json.dumps(huge).encode(), bad]) + b"\n")
+    (root / "a.jsonl").write_bytes(_usage_line("m2", 20, 2) + b"\n")
+    (root / "b.jsonl").write_bytes(_usage_line("m3", 30, 3) + b"\n")
+    alone: list[str] = []
+    real_import_file = imports.import_file
+
+    def one(*args: Any, **kwargs: Any) -> Any:
+        alone.append(Path(args[1]).name)
+        return real_import_file(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "import_file", one)
+    db = tmp_path / "u.duckdb"
+    s = _import(db, tmp_path / "projects")
+    assert alone == ["big.jsonl"]
+    assert (s["files"], s["records"], s["imported"], s["rejected"]) == (3, 5, 4, 1)
+    assert _q(db, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(10 + 70 + 20 + 30, 1 + 7 + 2 + 3)]
+    assert _q(db, "SELECT regexp_extract(file, '[^/]+$'), line, reason FROM rejects") == [
+        ("big.jsonl", 3, "input_tokens: not a number (many)")
+    ]
+
+
+def test_error_names_a_file_as_the_readers_write_it() -> None:
+    from usagectl.services.imports import _names
+
+    duck = (
+        'x.jsonl: cannot be read as claude-code: Invalid Input Error: ... while reading file "/t/p/x.jsonl" (>1 bytes).'
+    )
+    assert _names(duck, "/t/p/x.jsonl") and not _names(duck, "/t/p/x.json", "p/x.jsonl")
+    assert _names("/t/s/rollout-1.jsonl: cannot read: Permission denied", "/t/s/rollout-1.jsonl")
+    assert not _names("/t/s/rollout-10.jsonl: cannot read: Permission denied", "/t/s/rollout-1.jsonl")
 
 
 def test_files_read_in_chunks_keep_their_lines(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

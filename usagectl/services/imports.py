@@ -388,35 +388,70 @@ def import_batch(
         else:
             fresh.append((i, real, st, fp))
     if fresh:
-        locate = getattr(imp, "locate", None)
-        reals = [real for _, real, _, _ in fresh]
-        stage = _batch_stager(imp, reals, [st.st_size for _, _, st, _ in fresh])
-        infos = [
-            ingest.BatchInfo(source=fmt, path=real, file_size=st.st_size,
-                             file_mtime=datetime.fromtimestamp(st.st_mtime, UTC), fingerprint=fp)
-            for _, real, st, fp in fresh
-        ]  # fmt: skip
-        try:
-            counts, warnings = ingest.import_staged_files(
-                con,
-                infos,
-                stage,
-                resolve,
-                locate_rejects=(lambda fi, recs: locate(Path(reals[fi]), recs)) if locate else None,
-                default_source=fmt,
-                conflict=imp.conflict,
-                before_insert=_hook(imp),
-                prechecked=getattr(imp, "prechecked", False),
-            )
-        except InputError:
-            for i, _real, _, fp in fresh:
-                results[i] = import_file(con, Path(paths[i]), fmt, resolve, fp=fp)
-        else:
-            share = (time.perf_counter() - t0) / len(fresh)
-            for (i, _, _, _), c in zip(fresh, counts):
-                results[i] = FileImportResult(
-                    path=str(paths[i]), format=fmt, records=c.records, imported=c.imported, duplicates=c.duplicates,
-                    rejected=c.rejected, replaced=c.replaced, batch_id=c.batch_id, seconds=share,
-                    warnings=list(warnings) if i == fresh[0][0] else [],
-                )  # fmt: skip
+        _import_fresh(con, imp, fmt, paths, fresh, resolve, results, t0, BATCH_RETRIES)
     return [results[i] for i in range(len(paths))]
+
+
+# How many times a batch that one named file made fail is read again without that file (the
+# file then imported on its own) before the rest is imported file by file: one bad file in a
+# 12k-file tree must not cost 12k transactions.
+BATCH_RETRIES = 3
+
+
+def _import_fresh(
+    con: duckdb.DuckDBPyConnection,
+    imp: Any,
+    fmt: str,
+    paths: Sequence[Path | str],
+    fresh: list[tuple[int, str, os.stat_result, str]],
+    resolve: Resolver,
+    results: dict[int, FileImportResult],
+    t0: float,
+    retries: int,
+) -> None:
+    """The batch part of ``import_batch``: ``fresh`` (index, real path, stat, fingerprint) in
+    one transaction; results go to ``results`` by index."""
+    locate = getattr(imp, "locate", None)
+    reals = [real for _, real, _, _ in fresh]
+    stage = _batch_stager(imp, reals, [st.st_size for _, _, st, _ in fresh])
+    infos = [
+        ingest.BatchInfo(source=fmt, path=real, file_size=st.st_size,
+                         file_mtime=datetime.fromtimestamp(st.st_mtime, UTC), fingerprint=fp)
+        for _, real, st, fp in fresh
+    ]  # fmt: skip
+    try:
+        counts, warnings = ingest.import_staged_files(
+            con,
+            infos,
+            stage,
+            resolve,
+            locate_rejects=(lambda fi, recs: locate(Path(reals[fi]), recs)) if locate else None,
+            default_source=fmt,
+            conflict=imp.conflict,
+            before_insert=_hook(imp),
+            prechecked=getattr(imp, "prechecked", False),
+        )
+    except InputError as exc:
+        named = [k for k, (i, real, _, _) in enumerate(fresh) if _names(exc.message, real, str(paths[i]))]
+        if len(named) == 1 and len(fresh) > 1 and retries > 0:  # that file alone, then the others again
+            i, _real, _, fp = fresh[named[0]]
+            results[i] = import_file(con, Path(paths[i]), fmt, resolve, fp=fp)
+            rest = fresh[: named[0]] + fresh[named[0] + 1 :]
+            _import_fresh(con, imp, fmt, paths, rest, resolve, results, t0, retries - 1)
+            return
+        for i, _real, _, fp in fresh:
+            results[i] = import_file(con, Path(paths[i]), fmt, resolve, fp=fp)
+    else:
+        share = (time.perf_counter() - t0) / len(fresh)
+        for (i, _, _, _), c in zip(fresh, counts):
+            results[i] = FileImportResult(
+                path=str(paths[i]), format=fmt, records=c.records, imported=c.imported, duplicates=c.duplicates,
+                rejected=c.rejected, replaced=c.replaced, batch_id=c.batch_id, seconds=share,
+                warnings=list(warnings) if i == fresh[0][0] else [],
+            )  # fmt: skip
+
+
+def _names(message: str, *spellings: str) -> bool:
+    """Whether a reader's error ``message`` names this file: DuckDB quotes the path it was
+    reading (``while reading file "…"``), the Python readers start with it (``path: …``)."""
+    return any(f'"{p}"' in message or message.startswith(f"{p}:") for p in spellings)

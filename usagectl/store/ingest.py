@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 
 _KINDS = dict(EVENT_COLUMNS)
 RAW_MAX = 4000  # characters of a rejected record kept
+# The longest line DuckDB's JSON readers take: each reading thread reserves twice this, under
+# the import's memory limit, so a whole tree is read with DuckDB's default (16 MB). A file with
+# a longer line (a Claude Code transcript holding a pasted PDF or a big tool result) fails its
+# batch, is then read on its own (services.imports) with up to LONG_LINE_BYTES.
+LINE_BYTES = 16 * 1024 * 1024
+LONG_LINE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -143,7 +149,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _stage AS {select} "
         f"FROM read_ndjson({_lit(str(path))}, columns = {_struct_lit(columns)}, ignore_errors = true, "
-        "maximum_object_size = 16777216)"
+        f"maximum_object_size = {LINE_BYTES})"
     )
     return unknown
 

@@ -147,10 +147,13 @@ def stage(
     columns this format fills) over one file or many; returns [] (no unknown columns:
     everything not mapped is simply not read). ``sizes``: the files' sizes in bytes when the
     caller has them already (they balance the parallel scan), else each file is stat-ed."""
+    from usagectl.store.ingest import LINE_BYTES, LONG_LINE_BYTES
     from usagectl.store.tables import load_temp_table
     from usagectl.store.validation import checked_select
 
     paths = [str(path_or_paths)] if isinstance(path_or_paths, (str, Path)) else [str(p) for p in path_or_paths]
+    # a file read on its own may hold a line longer than a tree's limit: up to its own size
+    longest = LINE_BYTES if len(paths) != 1 else min(max(LINE_BYTES, _size(paths[0]) + 1), LONG_LINE_BYTES)
     values = [(name, path) for name, path in _PATHS if name not in _PRESENCE]
     plist = "[" + ", ".join(f"'{p}'" for _, p in values) + "]"
     at = {name: i for i, (name, _) in enumerate(values, 1)}
@@ -175,7 +178,7 @@ def stage(
         f"SELECT _fi, _bad, v, CASE WHEN v IS NOT NULL AND ({doubt}) THEN {objects} END AS o FROM ("
         f"SELECT CAST(file_index AS BIGINT) + $offset::BIGINT AS _fi, json, json IS NULL OR NOT {obj} AS _bad, "
         f"CASE WHEN contains(json::VARCHAR, '\"usage\"') AND {obj} THEN json_extract_string(json, {plist}) END AS v "
-        "FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = 16777216)))"
+        f"FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = {longest})))"
     )
     tables = _scan(con, select, paths, sizes)
     load_temp_table(con, "_cc_files", [("fi", "BIGINT"), ("pdir", "VARCHAR")],
@@ -220,16 +223,18 @@ def stage(
     return []
 
 
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _split(paths: list[str], n: int, sizes: Sequence[int] | None = None) -> list[tuple[int, int]]:
     """``n`` contiguous ranges of ``paths`` of about the same number of bytes (at least one
     file each); ``sizes`` are the files' sizes if known."""
     if sizes is None or len(sizes) != len(paths):
-        sizes = []
-        for p in paths:
-            try:
-                sizes.append(os.path.getsize(p))
-            except OSError:
-                sizes.append(0)
+        sizes = [_size(p) for p in paths]
     total, acc, bounds = sum(sizes) or 1, 0, [0]
     for i, size in enumerate(sizes):
         acc += size
