@@ -28,6 +28,19 @@ def test_db_status(tmp_path: Path, db_path: Path) -> None:
     assert "…" not in table  # at 80 columns nothing is cut
     rejects = run_json("db", "rejects", "--db", str(db_path))
     assert rejects["rows"][0]["line"] == 4 and rejects["rows"][0]["raw"] == '{"oops'
+    assert (rejects["rows"][0]["batch_id"], rejects["rows"][0]["record"]) == (1, 4)
+
+
+def test_db_rejects_table_gives_path_and_reason_the_room(tmp_path: Path, db_path: Path) -> None:
+    """At 80 columns a reject's long path and reason fit better without the batch and record
+    columns (left out, and named; JSON keeps them)."""
+    deep = tmp_path / "a-rather-long-folder-name" / "and-another-one-below-it"
+    deep.mkdir(parents=True)
+    run("import", str(write_jsonl(deep / "events-of-the-month.jsonl", [*EVENTS, '{"oops'])), "--db", str(db_path))
+    table = run("db", "rejects", "--db", str(db_path)).stdout
+    header = next(line for line in table.splitlines() if line.startswith("File"))
+    assert header.split() == ["File", "Line", "Reason"]
+    assert "not shown at this width: Batch, Record (a wider terminal" in " ".join(table.split())
 
 
 def test_pricing_check_lists_unpriced_usage_and_strict_fails(tmp_path: Path, db_path: Path) -> None:

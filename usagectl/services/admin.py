@@ -54,10 +54,12 @@ def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
         title="Rejected records",
         filters={"batch_id": batch_id, "limit": limit},
         columns=(
-            Column("batch_id", "Batch", "int"),
+            # a narrow terminal leaves out the batch, then the record number (the line says
+            # where), to give the path and the reason the room
+            Column("batch_id", "Batch", "int", narrow_drop=1),
             Column("file", "File"),
             Column("line", "Line", "int"),
-            Column("record", "Record", "int"),
+            Column("record", "Record", "int", narrow_drop=2),
             Column("reason", "Reason"),
             Column("raw", "Raw", in_table=False),
         ),
