@@ -285,3 +285,15 @@ def test_compare_cli(loaded: Path) -> None:
 def test_formats_render(loaded: Path, cmd: str, fmt: str) -> None:
     out = run("report", cmd, *RANGE, "--format", fmt, "--db", str(loaded)).stdout
     assert out.strip()
+
+
+def test_spike_thresholds_without_a_median_read_not_applicable(tmp_path: Path, db_path: Path) -> None:
+    """Days mostly without usage (median 0): there is no spike threshold. The table says "–" (not
+    applicable), not "unpriced", which a missing amount of money means elsewhere; JSON gives null."""
+    run("import", str(write_jsonl(tmp_path / "one.jsonl", EVENTS[:1])), "--db", str(db_path))
+    rng = ("--since", "2025-11-01", "--until", "2025-11-10", "--tz", "UTC", "--db", str(db_path))
+    table = " ".join(run("report", "daily", *rng).stdout.split())
+    assert "Spike: cost above – " in table and "Spike: tokens above – " in table
+    assert "unpriced" not in table.split("Date")[0]  # the overview, above the table
+    ov = run_json("report", "daily", *rng)["overview"]
+    assert ov["spike_above_cost_usd"] is None and ov["spike_above_tokens"] is None
