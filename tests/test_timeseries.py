@@ -297,3 +297,19 @@ def test_spike_thresholds_without_a_median_read_not_applicable(tmp_path: Path, d
     assert "unpriced" not in table.split("Date")[0]  # the overview, above the table
     ov = run_json("report", "daily", *rng)["overview"]
     assert ov["spike_above_cost_usd"] is None and ov["spike_above_tokens"] is None
+
+
+def test_a_range_without_usage_costs_zero_and_an_empty_database_says_so(tmp_path: Path, db_path: Path) -> None:
+    """No events in the range: the total cost is $0.00 (nothing was used), not "unpriced". A
+    database without any event (a first run, or a mistyped --db) adds a note naming it; one with
+    events elsewhere in time does not."""
+    run("import", str(write_jsonl(tmp_path / "one.jsonl", EVENTS[:1])), "--db", str(db_path))
+    later = ("--since", "2026-01-01", "--until", "2026-01-05", "--tz", "UTC")
+    doc = run_json("report", "daily", *later, "--db", str(db_path))
+    assert doc["totals"]["requests"] == 0 and Decimal(str(doc["totals"]["cost_usd"])) == 0
+    table = run("report", "daily", *later, "--db", str(db_path)).stdout
+    assert "unpriced" not in table and "holds no events" not in table
+    fresh = tmp_path / "mistyped" / "usage.duckdb"
+    for cmd in (("daily",), ("month",), ("by", "model")):
+        out = "".join(run("report", *cmd, "--db", str(fresh)).stdout.split())  # the path may wrap anywhere
+        assert "".join(f"The database {fresh} holds no events yet: import logs".split()) in out, cmd

@@ -66,7 +66,15 @@ def _context(config: Any, db: Any, since: str | None, until: str | None, tz: str
     return make_context(config, db), ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
 
 
-def _show(result: Report, fmt: OutputFormat, as_json: bool) -> None:
+def _show(result: Report, fmt: OutputFormat, as_json: bool, ctx: AppContext) -> None:
+    if not any(row.get("requests") or row.get("total_tokens") for row in result.rows):
+        from dataclasses import replace
+
+        from usagectl.services.admin import empty_database_note
+
+        note = empty_database_note(ctx)  # no usage shown: say so when the database holds none at all
+        if note:
+            result = replace(result, notes=(*result.notes, note))
     render_report(result, pick_format(fmt, as_json), sys.stdout)
 
 
@@ -85,7 +93,7 @@ def month(
     ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
                         department=department, project=project, feature=feature, tool=tool,
                         integration=integration, platform=platform)  # fmt: skip
-    _show(reports.month(ctx, req, month), fmt, as_json)
+    _show(reports.month(ctx, req, month), fmt, as_json, ctx)
 
 
 def _periodic(unit: str, week_start: str | None, config: Any, db: Any, since: str | None, until: str | None,
@@ -93,7 +101,7 @@ def _periodic(unit: str, week_start: str | None, config: Any, db: Any, since: st
     from usagectl.services.timeseries import periodic
 
     ctx, req = _context(config, db, since, until, tz, **filters)
-    _show(periodic(ctx, req, unit, week_start=week_start), fmt, as_json)  # type: ignore[arg-type]
+    _show(periodic(ctx, req, unit, week_start=week_start), fmt, as_json, ctx)  # type: ignore[arg-type]
 
 
 @app.command("daily")
@@ -153,7 +161,7 @@ def hourly(
     ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
                         department=department, project=project, feature=feature, tool=tool,
                         integration=integration, platform=platform)  # fmt: skip
-    _show(build(ctx, req, metric=metric, week_start=week_start), fmt, as_json)
+    _show(build(ctx, req, metric=metric, week_start=week_start), fmt, as_json, ctx)
 
 
 @app.command("compare")
@@ -174,7 +182,7 @@ def compare(
     ctx, req = _context(config, db, None, None, tz, model=model, provider=provider, member=member, team=team,
                         department=department, project=project, feature=feature, tool=tool,
                         integration=integration, platform=platform)  # fmt: skip
-    _show(build(ctx, req, period, vs, by=by), fmt, as_json)
+    _show(build(ctx, req, period, vs, by=by), fmt, as_json, ctx)
 
 
 # --------------------------------------------------------------------------- report by
@@ -236,7 +244,7 @@ def _by_command(dim: str) -> Any:
         ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
                             department=department, project=project, feature=feature, tool=tool,
                             integration=integration, platform=platform)  # fmt: skip
-        _show(breakdown(ctx, req, keys, top=top), fmt, as_json)
+        _show(breakdown(ctx, req, keys, top=top), fmt, as_json, ctx)
 
     what = {"cost-center": "cost center", "api-key": "API key", "service-tier": "service tier"}.get(dim, dim)
     command.__doc__ = f"Tokens, cost and shares per {what}; --by {dim},DIM2 for two levels (default: this month)."

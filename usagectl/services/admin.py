@@ -43,6 +43,19 @@ def db_status(ctx: AppContext) -> Report:
     )
 
 
+def empty_database_note(ctx: AppContext) -> str | None:
+    """A note for a report that shows no usage because the database holds no events at all (a
+    first run, or a ``--db`` path with a typo), naming the database; None when it holds some."""
+    with connect(ctx.db_path, read_only=True) as con:
+        row = con.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone()
+    if row and row[0]:
+        return None
+    return (
+        f"The database {ctx.db_path} holds no events yet: import logs (usagectl import PATH, or usagectl sync "
+        "--detect for the agents' own folders), or try usagectl demo."
+    )
+
+
 def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
     with connect(ctx.db_path, read_only=True) as con:
         rows = st.rejects(con, limit, batch_id)

@@ -122,6 +122,8 @@ def _totals(total_row: dict[str, Any] | None, unpriced_rows: list[dict[str, Any]
     for k in ROW_KEYS + ("unpriced_tokens",):
         if k != "cost_usd" and totals.get(k) is None:
             totals[k] = 0
+    if totals.get("cost_usd") is None and not totals["requests"]:
+        totals["cost_usd"] = Decimal(0)  # no usage costs nothing ("unpriced" is for usage without a price)
     totals["unpriced_models"] = [
         {"model": r["model_raw"], "requests": r["requests"], "total_tokens": r["total_tokens"]} for r in unpriced_rows
     ]
