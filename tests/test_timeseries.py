@@ -310,6 +310,6 @@ def test_a_range_without_usage_costs_zero_and_an_empty_database_says_so(tmp_path
     table = run("report", "daily", *later, "--db", str(db_path)).stdout
     assert "unpriced" not in table and "holds no events" not in table
     fresh = tmp_path / "mistyped" / "usage.duckdb"
-    for cmd in (("daily",), ("month",), ("by", "model")):
+    for cmd in (("daily",), ("month",), ("by", "model"), ("hourly",)):
         out = "".join(run("report", *cmd, "--db", str(fresh)).stdout.split())  # the path may wrap anywhere
         assert "".join(f"The database {fresh} holds no events yet: import logs".split()) in out, cmd

@@ -66,8 +66,11 @@ def _context(config: Any, db: Any, since: str | None, until: str | None, tz: str
     return make_context(config, db), ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
 
 
+_USAGE_KEYS = ("requests", "total_tokens", "total")  # a row with one of these above 0 shows usage
+
+
 def _show(result: Report, fmt: OutputFormat, as_json: bool, ctx: AppContext) -> None:
-    if not any(row.get("requests") or row.get("total_tokens") for row in result.rows):
+    if not any(row.get(k) for row in result.rows for k in _USAGE_KEYS):
         from dataclasses import replace
 
         from usagectl.services.admin import empty_database_note
