@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run
-from usagectl.config import load_config, resolve_db_path
+from usagectl.config import load_config, local_timezone_name, resolve_db_path
 from usagectl.errors import ConfigError
 
 
@@ -85,3 +85,12 @@ def test_bad_config_is_exit_2_without_traceback(tmp_path: Path) -> None:
 def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(("tz", "shown"), [("Etc/UTC", "UTC"), ("Zulu", "UTC"), ("UTC", "UTC"),
+                                          ("Europe/Berlin", "Europe/Berlin"), ("Etc/GMT+5", "Etc/GMT+5")])  # fmt: skip
+def test_local_zone_calls_utc_by_its_name(monkeypatch: pytest.MonkeyPatch, tz: str, shown: str) -> None:
+    """A machine whose zone is Etc/UTC (most containers) gets reports "in UTC", not "in Etc/UTC";
+    other zones keep their names (Etc/GMT+5 is not UTC)."""
+    monkeypatch.setenv("TZ", tz)
+    assert local_timezone_name() == shown

@@ -182,19 +182,26 @@ def resolve_db_path(explicit: Path | None, config: Config) -> Path:
     return _user_data_dir() / "usage.duckdb"
 
 
+# the zone database's other names for UTC (a container's /etc/localtime is often Etc/UTC)
+_UTC_NAMES = frozenset({"Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu"})
+
+
 def local_timezone_name() -> str:
-    """The machine's IANA zone, or UTC when it cannot be told."""
+    """The machine's IANA zone, or UTC when it cannot be told (and for any other name of UTC,
+    so that reports say "UTC" rather than "Etc/UTC")."""
+    name = "UTC"
     tz = os.environ.get("TZ")
     if tz and not tz.startswith(":"):
-        return tz
-    try:
-        target = os.path.realpath("/etc/localtime")
-        marker = "zoneinfo/"
-        if marker in target:
-            return target.split(marker, 1)[1]
-    except OSError:
-        pass
-    return "UTC"
+        name = tz
+    else:
+        try:
+            target = os.path.realpath("/etc/localtime")
+            marker = "zoneinfo/"
+            if marker in target:
+                name = target.split(marker, 1)[1]
+        except OSError:
+            pass
+    return "UTC" if name in _UTC_NAMES else name
 
 
 def effective_timezone(cli_tz: str | None, config: Config) -> str:
