@@ -197,6 +197,18 @@ def without_lone_surrogate(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+def without_lone_surrogates_in(value: Any) -> Any:
+    """``value`` (decoded JSON: dicts, lists, texts, ...) with every text, keys included, passed
+    through ``without_lone_surrogate``."""
+    if isinstance(value, str):
+        return without_lone_surrogate(value)
+    if isinstance(value, dict):
+        return {without_lone_surrogate(str(k)): without_lone_surrogates_in(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_lone_surrogates_in(v) for v in value]
+    return value
+
+
 Money = Decimal
 
 

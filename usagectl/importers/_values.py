@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from usagectl.models import without_lone_surrogate
+from usagectl.models import without_lone_surrogates_in
 
 _INT_MAX = 2**63 - 1
 
@@ -129,17 +129,7 @@ def without_lone_surrogates(obj: Any, text: str) -> Any:
     it fails) replaced by U+FFFD. Only a text with such an escape is walked."""
     if "\\ud" not in text and "\\uD" not in text:
         return obj
-
-    def fix(value: Any) -> Any:
-        if isinstance(value, str):
-            return without_lone_surrogate(value)
-        if isinstance(value, dict):
-            return {fix(k): fix(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [fix(v) for v in value]
-        return value
-
-    return fix(obj)
+    return without_lone_surrogates_in(obj)
 
 
 def _json(value: Any, name: str) -> Any:

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from usagectl.errors import InputError
-from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, Record, without_lone_surrogate
+from usagectl.models import (
+    EVENT_COLUMN_NAMES,
+    EVENT_COLUMNS,
+    Record,
+    without_lone_surrogate,
+    without_lone_surrogates_in,
+)
 from usagectl.store.tables import load_temp_table
 from usagectl.store.validation import _absent_value, _event_id_sql, _lit, _q, _validation_select
 
@@ -302,16 +308,6 @@ def _arrow_text(texts: list[Any]) -> Any:
         return pa.array([without_lone_surrogate(t) if isinstance(t, str) else t for t in texts], pa.string())
 
 
-def _clean_json(value: Any) -> Any:
-    if isinstance(value, str):
-        return without_lone_surrogate(value)
-    if isinstance(value, dict):
-        return {without_lone_surrogate(str(k)): _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_json(v) for v in value]
-    return value
-
-
 @functools.cache
 def _json_text() -> Callable[[Any], str]:
     """One compact JSON encoder for every dict or list staged (``json.dumps`` with arguments
@@ -332,7 +328,7 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, (dict, list)):
         text = _json_text()(value)
         # a lone surrogate is escaped as \udXXX, which no JSON reader takes: U+FFFD instead
-        return _json_text()(_clean_json(value)) if "\\ud" in text else text
+        return _json_text()(without_lone_surrogates_in(value)) if "\\ud" in text else text
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
