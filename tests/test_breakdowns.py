@@ -240,3 +240,19 @@ def test_unpriced_note_counts_one_request_in_the_singular(loaded: Path) -> None:
     notes = run_json("report", "by", "model", *NOV, "--db", str(loaded))["notes"]
     assert notes[0].startswith("Unpriced: 1 request / 55,000 tokens have no price and are NOT in the cost: ")
     assert "mistral-large-2411 (1 request, 55,000 tokens)" in notes[0]
+
+
+@pytest.mark.parametrize("command", [("report", "by", "model"), ("report", "daily"), ("report", "weekly")])
+def test_the_unpriced_column_shows_only_when_something_is_unpriced(loaded: Path, command: tuple[str, ...]) -> None:
+    """October (UTC) holds only B6 (gpt-4o, priced): a column of zeros would take the cells a
+    narrow terminal needs, so the table leaves it out while JSON keeps the count (0). November
+    holds B5 (mistral, no price): the table shows the column and its 1."""
+    october = ("--since", "2025-10-31", "--until", "2025-10-31")
+    words = set(run(*command, *october, "--db", str(loaded)).stdout.split())
+    assert "Unpriced" not in words and "$2.50" in words
+    out = run_json(*command, *october, "--db", str(loaded))
+    assert out["totals"]["unpriced_requests"] == 0
+    assert all(row["unpriced_requests"] == 0 for row in out["rows"]) and out["rows"]
+    words = set(run(*command, *NOV, "--db", str(loaded)).stdout.split())
+    assert "Unpriced" in words
+    assert run_json(*command, *NOV, "--db", str(loaded))["totals"]["unpriced_requests"] == 1

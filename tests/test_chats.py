@@ -112,11 +112,15 @@ def test_report_chats_day_boundary_in_berlin(db: str) -> None:
     assert s2["first_ts"] == "2025-11-05T00:30:00+01:00"
 
 
-def test_report_chats_filters_and_formats(db: str) -> None:
+def test_report_chats_filters_and_formats(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     out = run_json("report", "chats", *NOV, "--member", "bob", "--db", db)
     assert [r["session_id"] for r in out["rows"]] == ["sess-2"]
     table = run("report", "chats", *NOV, "--db", db).stdout
-    assert "Cheap" in table and "44m 30s" in table
+    # at 80 columns the two models of sess-2 leave no room for the duration: a note names it
+    assert "Cheap" in table and "44m 30s" not in table and "Duration" in table.split("not shown at this width")[1]
+    monkeypatch.setenv("COLUMNS", "120")
+    table = run("report", "chats", *NOV, "--db", db).stdout
+    assert "Cheap" in table and "44m 30s" in table and "not shown" not in table
     md = run("report", "chats", *NOV, "--db", db, "--format", "markdown").stdout
     assert "| Chat |" in md
 
@@ -205,3 +209,32 @@ def test_message_show_unpriced_ambiguous_and_not_found(db: str) -> None:
     assert "missing" in res.stderr and "hint:" in res.stderr
     table = run("message", "show", "msg-2", "--db", db).stdout
     assert "200 × $3.00/M = $0.0006" in table and "Input breakdown" in table
+
+
+def test_a_narrow_chats_table_keeps_session_ids_whole(tmp_path: Path, db_path: Path) -> None:
+    """Claude Code session ids are 36-character UUIDs: at 80 columns the table leaves out the
+    unpriced count, the start, the duration, then the models, and says so, rather than fold
+    the id (the handle for `usagectl chat show`) into pieces. A 20-character id keeps the
+    duration and the models (only the start is left out; nothing is unpriced that day)."""
+    sid = "5f0c2a9e-7d1b-4c36-9a8e-2b4f6d1e3c70"
+    events = [
+        {"event_id": "U1", "ts": "2025-11-03T09:00:00Z", "model_raw": SONNET, "input_tokens": 1000,
+         "output_tokens": 10, "session_id": sid},
+        {"event_id": "U2", "ts": "2025-11-03T09:05:00Z", "model_raw": "mistral-large-2411", "provider": "mistral",
+         "input_tokens": 1000, "output_tokens": 10, "session_id": sid},
+        {"event_id": "U3", "ts": "2025-11-04T09:00:00Z", "model_raw": SONNET, "input_tokens": 1000,
+         "output_tokens": 10, "session_id": "run_daf57fb3a4f4f1d4"},
+        {"event_id": "U4", "ts": "2025-11-04T09:07:30Z", "model_raw": SONNET, "input_tokens": 1000,
+         "output_tokens": 10, "session_id": "run_daf57fb3a4f4f1d4"},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", events)), "--db", str(db_path))
+    text = run("report", "chats", *NOV, "--db", str(db_path)).stdout
+    table, note = text.split("not shown at this width:")
+    assert sid in set(table.split()) and not {"Unpriced", "Started", "Duration", "Models"} & set(table.split())
+    assert " ".join(note.split()).startswith("Unpriced, Started, Duration, Models (a wider terminal")
+    rows = {r["session_id"]: r for r in run_json("report", "chats", *NOV, "--db", str(db_path))["rows"]}
+    assert (rows[sid]["unpriced_requests"], rows[sid]["messages"], rows[sid]["duration_s"]) == (1, 2, 300)
+    text = run("report", "chats", "--since", "2025-11-04", "--until", "2025-11-04", "--db", str(db_path)).stdout
+    words = set(text.split())
+    assert {"run_daf57fb3a4f4f1d4", "Duration", "7m", "30s", SONNET} <= words and "Unpriced" not in words
+    assert "not shown at this width: Started (a wider" in " ".join(text.split())

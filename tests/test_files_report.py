@@ -122,3 +122,22 @@ def test_size_text() -> None:
     assert size_text(1000) == "1,000 bytes"
     assert size_text(2 * 1024 * 1024) == "2.0 MiB"
     assert size_text(1536) == "1.5 KiB"
+
+
+def test_a_narrow_files_table_keeps_file_names_whole(tmp_path: Path, db_path: Path) -> None:
+    """A 33-character file name at 80 columns: the table leaves out the unpriced count (G2),
+    the requests, then the re-read tokens, and says so, rather than fold the name. JSON keeps
+    them."""
+    long = {"file_id": "file-9", "file_name": "Customer_Survey_2026_final_v3.xlsx", "file_bytes": 822_400}
+    events = [*EVENTS, {"event_id": "L1", "ts": "2025-11-09T10:00:00Z", "model_raw": "gpt-4o",
+                        "input_tokens": 1000, "file_tokens": 1000, "session_id": "s6"} | long]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "f.jsonl", events)), "--db", str(db_path))
+    text = run("report", "files", *NOV, "--db", str(db_path)).stdout
+    table, note = text.split("not shown at this width:")
+    words = set(table.split())
+    assert long["file_name"] in words and "Annual_Report.pdf" in words
+    assert not {"Unpriced", "Requests", "Re-read"} & words
+    assert " ".join(note.split()).startswith("Unpriced, Requests, Re-read tokens (a wider terminal")
+    rows = {r["file_name"]: r for r in run_json("report", "files", *NOV, "--db", str(db_path))["rows"]}
+    notes = rows["notes.txt"]
+    assert (notes["requests"], notes["unpriced_requests"], notes["reread_tokens"]) == (2, 1, 500)

@@ -123,3 +123,35 @@ def test_platforms_with_voice(loaded: Path) -> None:
 def test_formats(loaded: Path, fmt: str) -> None:
     assert "gmail" in run("report", "integrations", *NOV, "--format", fmt, "--db", str(loaded)).stdout
     assert "mobile" in run("report", "platforms", *NOV, "--format", fmt, "--db", str(loaded)).stdout
+
+
+def test_a_narrow_table_leaves_out_top_errors_before_folding_names(tmp_path: Path, db_path: Path) -> None:
+    """Error types as long as real ones ("rate_limit_exceeded", "upstream_server_error")
+    would fold at 80 columns: the table leaves out its "Top errors" (the section below lists
+    them), a note says so, and latencies read in whole ms (p50 of 100 and 200 = 150, p95 =
+    100 + 0.95 x 100 = 195). Nothing is unpriced: no Unpriced column; JSON keeps every key."""
+    events = [
+        _ev("L1", "2025-11-03T10:00:00Z", "gpt-4o", 1000, 100, latency_ms=100, status="error",
+            error_type="rate_limit_exceeded", integration="google-workspace-mail"),
+        _ev("L2", "2025-11-04T10:00:00Z", "gpt-4o", 1000, 100, latency_ms=200, status="error",
+            error_type="upstream_server_error", integration="google-workspace-mail"),
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "l.jsonl", events)), "--db", str(db_path))
+    text = run("report", "integrations", *NOV, "--db", str(db_path)).stdout
+    assert max(len(line) for line in text.splitlines()) <= 80
+    table, note = text.split("Errors by type")[0].split("not shown at this width:")
+    words = set(table.split())
+    assert {"google-workspace-mail", "150", "195", "$0.0070"} <= words  # cost 2 x (0.0025 + 0.001)
+    assert "Top" not in words and "Unpriced" not in words
+    assert " ".join(note.split()).startswith("Top errors (a wider terminal")
+    assert {"rate_limit_exceeded", "upstream_server_error"} <= set(text.split("Errors by type")[1].split())
+    row = run_json("report", "integrations", *NOV, "--db", str(db_path))["rows"][0]
+    assert (row["latency_p50_ms"], row["latency_p95_ms"], row["unpriced_requests"]) == (150.0, 195.0, 0)
+    assert row["top_error_types"] == "rate_limit_exceeded 1, upstream_server_error 1"
+
+
+def test_platforms_show_the_unpriced_column_when_something_is_unpriced(loaded: Path) -> None:
+    """I10 (api, mystery-model) has no price: the platforms table has the column."""
+    words = set(run("report", "platforms", *NOV, "--db", str(loaded)).stdout.split())
+    assert "Unpriced" in words
+    assert "Unpriced" not in set(run("report", "integrations", *NOV, "--db", str(loaded)).stdout.split()[:40])

@@ -796,3 +796,15 @@ def test_narrow_drop_order_is_the_mark_then_right_to_left() -> None:
         assert gone == dropped, width
     _, _, gone = build_table(columns, rows, None, 15)  # the three marked ones go; Alpha alone fits
     assert gone == ["Charlie", "Bravo", "Delta"]
+
+
+def test_a_measured_float_of_100_or_more_reads_whole_in_tables() -> None:
+    """Latencies and per-day averages: hundredths of 2,799.5 ms are noise in a table; below
+    100 the two places stay. Rounding is half-even like every rounding here (1,234.5 -> 1,234)."""
+    from usagectl.render.formats import display_cell
+
+    cases = [(2799.5, "2,800"), (Decimal("1234.5"), "1,234"), (100.0, "100"), (99.5, "99.50"), (-250.25, "-250")]
+    assert [display_cell(v, "float") for v, _ in cases] == [want for _, want in cases]
+    # machine formats keep the value
+    rep = Report("x", "x", {}, (Column("p50", "p50 ms", "float"),), ({"p50": 2799.5},), {})
+    assert json.loads(render(rep, OutputFormat.JSON))["rows"][0]["p50"] == 2799.5

@@ -227,7 +227,9 @@ def display_cell(value: Any, kind: str, *, compact: bool = False) -> str:
     if kind == "pct" and number:
         return format_pct(value)
     if kind in ("float", "int") and number:
-        return format_float(value)
+        # a measured quantity of 100 or more (a latency in ms, tokens per day) reads whole:
+        # its hundredths are noise in a table (JSON and CSV keep the value)
+        return format_float(value, places=0 if abs(value) >= 100 else 2)
     if kind == "date":
         return format_date(value)
     return format_value(value)

@@ -36,6 +36,7 @@ from usagectl.services.reports import (
     _totals,
     _unpriced_notes,
     build_filters,
+    shown_metrics,
 )
 from usagectl.services.rollup import add, empty, total, unpriced_models
 from usagectl.timeutil import local_today
@@ -204,9 +205,9 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
 
     names = [cli_name(k) for k in keys]
     key_columns = tuple(Column(k, HEADERS[k]) for k in keys)
-    metric_columns = METRIC_COLUMNS
+    metric_columns = shown_metrics(METRIC_COLUMNS, totals)
     if len(keys) == 2:  # two key columns: the table keeps the essentials, json/csv keep everything
-        metric_columns = tuple(replace(c, in_table=c.key in TWO_LEVEL_TABLE) for c in METRIC_COLUMNS)
+        metric_columns = tuple(replace(c, in_table=c.in_table and c.key in TWO_LEVEL_TABLE) for c in metric_columns)
     key_columns += tuple(Column(k, HEADERS[k], in_table=len(keys) == 1, narrow_drop=1) for k in extra)
     columns = key_columns + metric_columns + SHARE_COLUMNS
     if top is not None:

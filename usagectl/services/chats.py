@@ -73,12 +73,12 @@ CHAT_COLUMNS: tuple[Column, ...] = (
     Column("total_tokens", "Total", "int", in_table=False),
     Column("cost_usd", "Cost", "money"),
     Column("cost_share_pct", "Cost share", "pct", in_table=False),
-    Column("duration", "Duration"),
+    Column("duration", "Duration", narrow_drop=3),
     Column("duration_s", "Duration (s)", "int", in_table=False),
-    Column("started", "Started"),
+    Column("started", "Started", narrow_drop=2),
     Column("first_ts", "First", "date", in_table=False),
     Column("last_ts", "Last", "date", in_table=False),
-    Column("models", "Models"),
+    Column("models", "Models", narrow_drop=4),
 )
 
 
@@ -154,7 +154,11 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         ("cost_usd", "Cost of the chats", total_cost),
         ("avg_cost_per_chat_usd", "Average cost per chat", total_cost / n_chats if n_chats and total_cost else None),
     )
-    unpriced_col = (Column("unpriced_requests", "Unpriced", "int", in_table=bool(totals["unpriced_requests"])),)
+    # an 80-column terminal leaves out the unpriced count, the start, the duration, then the
+    # models, rather than fold chat ids (a 36-character session UUID) (``Column.narrow_drop``)
+    unpriced_col = (
+        Column("unpriced_requests", "Unpriced", "int", in_table=bool(totals["unpriced_requests"]), narrow_drop=1),
+    )
     return Report(
         name="chats",
         title=f"Chats {flt.since} – {flt.until} ({tz})",

@@ -41,9 +41,9 @@ FILE_COLUMNS: tuple[Column, ...] = (
     Column("size", "Size"),
     Column("file_bytes", "Bytes", "int", in_table=False),
     Column("first_read_tokens", "Extracted tokens", "int"),
-    Column("reread_tokens", "Re-read tokens", "int"),
+    Column("reread_tokens", "Re-read tokens", "int", narrow_drop=3),
     Column("file_tokens", "File tokens", "int", in_table=False),
-    Column("requests", "Requests", "int"),
+    Column("requests", "Requests", "int", narrow_drop=2),
     Column("chats", "Reuse (chats)", "int"),
     Column("processing_cost_usd", "Processing cost", "money"),
     Column("cost_share_pct", "Cost share", "pct", in_table=False),
@@ -129,7 +129,12 @@ def report_files(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         ("file_tokens", "File tokens (all reads)", totals["file_tokens"]),
         ("processing_cost_usd", "Processing cost", total_cost),
     )
-    unpriced_col = (Column("unpriced_requests", "Unpriced", "int", in_table=bool(totals["unpriced_requests"])),)
+    # an 80-column terminal leaves out the unpriced count, the requests, then the re-read
+    # tokens (all reads minus the first, in the overview), rather than fold file names
+    # (``Column.narrow_drop``)
+    unpriced_col = (
+        Column("unpriced_requests", "Unpriced", "int", in_table=bool(totals["unpriced_requests"]), narrow_drop=1),
+    )
     return Report(
         name="files",
         title=f"Files {flt.since} – {flt.until} ({tz})",

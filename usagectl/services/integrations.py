@@ -40,7 +40,11 @@ _STAT_KEYS = (
 )  # fmt: skip
 
 
-def _columns(dim: str, header: str) -> tuple[Column, ...]:
+def _columns(dim: str, header: str, unpriced: bool) -> tuple[Column, ...]:
+    """The report's columns. An 80-column terminal leaves out the top errors first (the
+    "Errors by type" section lists them), then the token share, then the cost share, rather
+    than fold names and error types (``Column.narrow_drop``); the unpriced count is in the
+    table only when something is unpriced."""
     voice = dim == "platform"
     return (
         Column(dim, header),
@@ -50,17 +54,17 @@ def _columns(dim: str, header: str) -> tuple[Column, ...]:
         Column("cache_write_tokens", "Cache write", "int", in_table=False),
         Column("output_tokens", "Output", "int", in_table=False),
         Column("total_tokens", "Tokens", "int"),
-        Column("token_share_pct", "Token share", "pct"),
+        Column("token_share_pct", "Token share", "pct", narrow_drop=2),
         Column("cost_usd", "Cost", "money"),
-        Column("cost_share_pct", "Cost share", "pct"),
+        Column("cost_share_pct", "Cost share", "pct", narrow_drop=3),
         Column("latency_p50_ms", "p50 ms", "float"),
         Column("latency_p95_ms", "p95 ms", "float"),
         Column("latency_events", "Latency events", "int", in_table=False),
         Column("error_requests", "Errors", "int", in_table=False),
         Column("status_requests", "Status known", "int", in_table=False),
         Column("error_rate_pct", "Error rate", "pct"),
-        Column("top_error_types", "Top errors", in_table=not voice),
-        Column("unpriced_requests", "Unpriced", "int"),
+        Column("top_error_types", "Top errors", in_table=not voice, narrow_drop=1),
+        Column("unpriced_requests", "Unpriced", "int", in_table=unpriced),
         Column("unpriced_tokens", "Unpriced tokens", "int", in_table=False),
     ) + (VOICE_COLUMNS if voice else ())
 
@@ -184,7 +188,7 @@ def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
         name="integrations" if only_named else "platforms",
         title=f"{title} {flt.since} – {flt.until} ({tz})",
         filters=flt.as_dict(),
-        columns=_columns(dim, header),
+        columns=_columns(dim, header, bool(totals.get("unpriced_requests"))),
         rows=tuple(rows),
         totals=totals,
         sections=(Section("errors", "Errors by type", (Column(dim, header), *ERROR_COLUMNS_TAIL), tuple(error_rows)),),

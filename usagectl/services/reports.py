@@ -5,7 +5,7 @@ under their old names."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,6 +32,17 @@ METRIC_COLUMNS: tuple[Column, ...] = (
     Column("unpriced_requests", "Unpriced", "int"),
 )
 ROW_KEYS = tuple(c.key for c in METRIC_COLUMNS)
+
+
+def shown_metrics(columns: tuple[Column, ...], totals: dict[str, Any]) -> tuple[Column, ...]:
+    """``columns`` with the Unpriced count left out of the table when nothing in the range is
+    unpriced (a column of zeros costs 9 cells that an 80-column terminal needs for names);
+    JSON and CSV keep it. When something is unpriced, the column stays and a note names it."""
+    if totals.get("unpriced_requests"):
+        return columns
+    return tuple(replace(c, in_table=False) if c.key == "unpriced_requests" else c for c in columns)
+
+
 HUNDRED = Decimal(100)
 
 
@@ -254,7 +265,7 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
         name="month",
         title=f"Usage overview {overview[0][2]}",
         filters=flt.as_dict() | {"month": None if custom else f"{year:04d}-{mon:02d}"},
-        columns=(Column("date", "Date", "date"),) + METRIC_COLUMNS,
+        columns=(Column("date", "Date", "date"),) + shown_metrics(METRIC_COLUMNS, totals),
         rows=tuple(rows),
         totals=totals,
         overview=tuple(overview),

@@ -36,6 +36,7 @@ from usagectl.services.reports import (
     _totals,
     _unpriced_notes,
     build_filters,
+    shown_metrics,
 )
 from usagectl.services.rollup import empty, rollup, total, unpriced_models
 from usagectl.services.spikes import MAD_SCALE, median
@@ -223,7 +224,7 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
         rows.append(row)
         before = rec
 
-    columns = (_label_column(unit),) + PERIOD_METRIC_COLUMNS + CHANGE_COLUMNS
+    columns = (_label_column(unit),) + shown_metrics(PERIOD_METRIC_COLUMNS, totals) + CHANGE_COLUMNS
     notes = list(_unpriced_notes(unpriced))
     budget_note = None
     if unit == "month":
