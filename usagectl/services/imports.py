@@ -161,7 +161,7 @@ def _input_failure(exc: Exception, source: Path) -> str | None:
     import gzip
     import zlib
 
-    import duckdb
+    from usagectl.store.engine import core as duckdb
 
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, (gzip.BadGzipFile, EOFError, zlib.error)):

@@ -35,7 +35,7 @@ def _translate(exc: Exception, path: Path) -> DatabaseError:
 
 
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    import duckdb
+    from usagectl.store.engine import core as duckdb
 
     settle(path)
     creating = not path.exists()
@@ -84,7 +84,7 @@ def ensure_ready(path: Path) -> None:
 @contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open, migrate if needed, yield, and always close."""
-    import duckdb
+    from usagectl.store.engine import core as duckdb
 
     if read_only:
         if not path.exists():

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from usagectl.store.engine import full
 from usagectl.store.memory import checked_size
 from usagectl.store.reports import _filtered
 
@@ -131,7 +132,9 @@ def iter_events(
         hi = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
         part = dataclasses.replace(flt, start=max(flt.start, lo), end=min(flt.end, hi))
         sql, params = _events_select(part)
-        # a relation streams; a DB-API result would copy every row first
+        # a relation streams; a DB-API result would copy every row first (the relational API
+        # comes with the duckdb package: store/engine.py)
+        full()
         reader = con.sql(sql + " ORDER BY ts, event_id", params=params).to_arrow_reader(batch_rows)
         for batch in reader:
             yield batch.to_pylist()

@@ -198,6 +198,10 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
 def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> list[str]:
     import pyarrow as pa
 
+    from usagectl.store.engine import full
+
+    full()  # con.register of a pyarrow table: store/engine.py
+
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _stage (_rec BIGINT, _line BIGINT, _raw VARCHAR, _problem VARCHAR, "
         + ", ".join(f"{_q(c)} VARCHAR" for c in EVENT_COLUMN_NAMES)
@@ -373,6 +377,9 @@ def _stage_records(
             return
         import pyarrow as pa
 
+        from usagectl.store.engine import full
+
+        full()  # con.register of a pyarrow table: store/engine.py
         data: dict[str, Any] = {
             "_rec": pa.array([r.rec for r in rows], pa.int64()),
             "_line": pa.array([r.line for r in rows], pa.int64()),
@@ -843,7 +850,7 @@ def _insert_events(
 
 
 def duckdb_error() -> type[Exception]:
-    import duckdb
+    from usagectl.store.engine import core as duckdb
 
     return duckdb.Error
 

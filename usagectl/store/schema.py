@@ -70,7 +70,7 @@ def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
-    import duckdb
+    from usagectl.store.engine import core as duckdb
 
     try:  # the direct query is ~10x cheaper than asking information_schema first
         row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()

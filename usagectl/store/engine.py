@@ -1,0 +1,31 @@
+"""DuckDB, imported at its cheapest.
+
+``import duckdb`` costs ~0.1 s: its Python package sets up the relational API, the sources
+that let DuckDB scan Python Arrow objects, and reads its version through importlib.metadata.
+The engine itself is the extension module ``_duckdb`` that the package re-exports
+(``duckdb.connect is _duckdb.connect``; the same connection class and exceptions), and it loads
+in ~15 ms. A report takes ~0.3 s from start to exit, so the store opens databases and catches
+errors through ``core``. Code that hands a Python Arrow object to DuckDB (``con.register``) or
+uses the relational API (``con.sql(...).to_arrow_reader``) calls ``full()`` first: it imports
+the package, which adds those to the connection class, so connections opened before gain them
+too. Without it DuckDB says "Python Arrow objects cannot be scanned: the duckdb package did not
+set up duckdb._sources".
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+try:
+    import _duckdb as core
+except ImportError:  # a DuckDB laid out differently: the package (slower to import, same API)
+    import duckdb as core  # type: ignore[no-redef]
+
+__all__ = ["core", "full"]
+
+
+def full() -> ModuleType:
+    """The ``duckdb`` package, imported (Arrow scans of Python objects and the relational API)."""
+    import duckdb
+
+    return duckdb
