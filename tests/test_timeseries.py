@@ -313,3 +313,28 @@ def test_a_range_without_usage_costs_zero_and_an_empty_database_says_so(tmp_path
     for cmd in (("daily",), ("month",), ("by", "model"), ("hourly",)):
         out = "".join(run("report", *cmd, "--db", str(fresh)).stdout.split())  # the path may wrap anywhere
         assert "".join(f"The database {fresh} holds no events yet: import logs".split()) in out, cmd
+
+
+def test_a_narrow_daily_table_leaves_out_the_tokens_change_before_folding_headers(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Four-figure costs, a fall to nothing and an unpriced request at 80 columns: "Δ Tokens %"
+    goes (a note says so) and every other header word stays whole ("Unpriced", not "Unprice /
+    d"). By hand: 2026-03-02 gpt-4o 500M input = $1,250.00, 2026-03-03 600M = $1,500.00 and one
+    mistral-large-2411 request (no price): Δ cost +$250.00, +20.0 %; 2026-03-04 nothing:
+    -$1,500.00, -100.0 %."""
+    events = [
+        {"event_id": "N1", "ts": "2026-03-02T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 500_000_000},
+        {"event_id": "N2", "ts": "2026-03-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 600_000_000},
+        {"event_id": "N3", "ts": "2026-03-03T11:00:00Z", "model_raw": "mistral-large-2411", "provider": "mistral",
+         "input_tokens": 1000},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "n.jsonl", events)), "--db", str(db_path))
+    text = run("report", "daily", "--since", "2026-03-02", "--until", "2026-03-04", "--tz", "UTC",
+               "--db", str(db_path)).stdout  # fmt: skip
+    assert max(len(line) for line in text.splitlines()) <= 80
+    table, note = text.split("not shown at this width:")
+    words = set(table.split())
+    assert {"Unpriced", "$1,250.00", "$1,500.00", "$250.00", "20.0%", "-$1,500.00", "-100.0%"} <= words
+    assert not {"Unprice", "Unpric", "Tokens"} & words
+    assert " ".join(note.split()).startswith("Δ Tokens % (a wider terminal")

@@ -58,7 +58,7 @@ CHANGE_COLUMNS: tuple[Column, ...] = (
     Column("cost_change_usd", "Δ Cost", "money"),
     Column("cost_change_pct", "Δ Cost %", "pct"),
     Column("tokens_change", "Δ Tokens", "int", in_table=False),
-    Column("tokens_change_pct", "Δ Tokens %", "pct"),
+    Column("tokens_change_pct", "Δ Tokens %", "pct", narrow_drop=1),
     # a boolean: the table shows yes/no, CSV true/false, JSON true/false ("int" gives those forms)
     Column("spike", "Spike", "int"),
 )
