@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from bench_claude_code import LAST_CPU, OUT, USAGECTL, fingerprint, fresh, timed
+from bench_claude_code import LAST_CPU, OUT, USAGECTL, bytecode_env, compile_package, fingerprint, fresh, timed
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -66,8 +65,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
-    env = {**os.environ, "USAGECTL_CONFIG": str(OUT / "none.toml")}
+    env = bytecode_env()
+    env["USAGECTL_CONFIG"] = str(OUT / "none.toml")
     (OUT / "none.toml").touch()
+    compile_package(HERE.parent)
+    if args.ab:
+        compile_package(Path(args.ab))
     for sessions in args.sessions:
         tree = tree_for(sessions)
         if args.ab:
