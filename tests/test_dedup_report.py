@@ -92,6 +92,21 @@ def test_duplicates_per_batch_and_rule(tmp_path: Path, db_path: Path) -> None:
     assert doc["totals"]["batches"] == 4
     notes = doc["notes"]
     assert [n.split(":")[0] for n in notes] == ["keep", "replace", "max-usage", "max-amount"]
+    # per format and rule, every batch: a + b are jsonl/keep (9 records: 5 imported, 2 in file,
+    # 1 stored, 1 rejected)
+    assert [tuple(g[k] for k in ("format", "rule", "batches", *ROW_KEYS[:-1])) for g in doc["by_rule"]] == [
+        ("buckets", "replace", 1, 3, 1, 1, 0, 1, 0),
+        ("jsonl", "keep", 2, 9, 5, 2, 1, 0, 1),
+        ("stream", "max-usage", 1, 4, 1, 1, 1, 1, 0),
+    ]
+    # --top 2: the batches that dropped the most (in file + stored + replaced): stream 3, then b
+    # and buckets 2 each (b first: the earlier batch), a 1; totals and by_rule still cover all four
+    top = run_json("report", "duplicates", "--top", "2", "--db", str(db_path))
+    assert [r["file"] for r in top["rows"]] == ["stream.json", b.name]
+    assert top["totals"] == doc["totals"] and top["by_rule"] == doc["by_rule"] and top["filters"]["top"] == 2
+    assert top["notes"][0].startswith("Showing the 2 of 4 batches that dropped the most records")
+    assert len(run_json("report", "duplicates", "--top", "0", "--db", str(db_path))["rows"]) == 4
+    run("report", "duplicates", "--top", "-1", "--db", str(db_path), expect=2)
     # the events that are left: e1..e5, r1, m1; e5 and e3 as replaced
     events = run_json("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30", "--tz", "UTC",
                       "--db", str(db_path))["rows"]  # fmt: skip
@@ -105,7 +120,7 @@ def test_duplicates_filtered_by_import_day(tmp_path: Path, db_path: Path) -> Non
     assert run_json("report", "duplicates", "--until", "2000-01-01", "--db", str(db_path))["rows"] == []
     doc = run_json("report", "duplicates", "--since", "2000-01-01", "--tz", "UTC", "--db", str(db_path))
     assert [(r["records"], r["imported"], r["dup_in_file"]) for r in doc["rows"]] == [(2, 1, 1)]
-    assert doc["filters"] == {"since": "2000-01-01", "until": None, "tz": "UTC"}
+    assert doc["filters"] == {"since": "2000-01-01", "until": None, "tz": "UTC", "top": 50}
     table = run("report", "duplicates", "--db", str(db_path)).stdout
     assert "max-usage:" in table
     assert f.name in table and str(f.parent) not in table  # the table names the file, json/csv the path
@@ -127,3 +142,17 @@ def test_table_at_80_columns_leaves_out_source_time_and_format(tmp_path: Path, d
     assert "usage-export-2025-11.jsonl" in table.split()
     row = run_json("report", "duplicates", "--db", str(db_path))["rows"][0]
     assert {"format", "source", "imported_at"} <= set(row)
+
+
+def test_a_narrow_table_keeps_session_file_names_whole(tmp_path: Path, db_path: Path) -> None:
+    """A Claude Code session file is named by a 36-character UUID: at 80 columns the rule and
+    the replaced count go too (the section per format and rule has them) before the name folds."""
+    name = "f10d64c4-54c7-468c-81b2-2b262b63bce6.jsonl"
+    run("import", str(_write(tmp_path / name, [_ev("e1"), _ev("e1"), _ev("e2")])), "--db", str(db_path))
+    table = run("report", "duplicates", "--db", str(db_path)).stdout
+    assert name in table.split()
+    assert "not shown at this width: Source, Imported (UTC), Format, Rejected, Rule, Replaced" in " ".join(
+        table.split()
+    )
+    section = table.split("By format and rule")[1]
+    assert section.splitlines()[4].split() == ["jsonl", "keep", "1", "3", "2", "1", "0", "0", "0"]

@@ -808,3 +808,44 @@ def test_a_measured_float_of_100_or_more_reads_whole_in_tables() -> None:
     # machine formats keep the value
     rep = Report("x", "x", {}, (Column("p50", "p50 ms", "float"),), ({"p50": 2799.5},), {})
     assert json.loads(render(rep, OutputFormat.JSON))["rows"][0]["p50"] == 2799.5
+
+
+def test_an_id_column_is_never_abbreviated_when_counts_are() -> None:
+    """At 40 columns the counts shorten (1,234,567 -> 1.23M) but batch 11,902 stays whole."""
+    from usagectl.render.table import build_table
+
+    columns = (
+        Column("batch_id", "Batch", "int", abbreviate=False),
+        Column("file", "File"),
+        Column("records", "Records", "int"),
+        Column("imported", "Imported", "int"),
+    )
+    rows = ({"batch_id": 11_902, "file": "session-file-name.jsonl", "records": 1_234_567, "imported": 1_234_000},)
+    table, compact, dropped = build_table(columns, rows, None, 40)
+    assert compact and not dropped
+    buf = io.StringIO()
+    make_console(buf, width=40, color=False).print(table)
+    text = buf.getvalue()
+    assert "11,902" in text and "1.23M" in text and "11.9k" not in text
+
+
+def test_a_layout_builds_each_cell_once_whatever_it_tries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A per-batch table of 12k files took 16 s at 80 columns: every layout attempt (six per
+    set of columns left out, up to five sets) formatted every cell again. Now a cell is built
+    once per form (full and abbreviated)."""
+    import usagectl.render.table as tbl
+
+    calls = 0
+    real = tbl._cell
+
+    def counting(value: Any, kind: str, compact: bool = False) -> Text:
+        nonlocal calls
+        calls += 1
+        return real(value, kind, compact)
+
+    monkeypatch.setattr(tbl, "_cell", counting)
+    columns = tuple(Column(f"c{i}", f"Column {i}", "int", narrow_drop=i) for i in range(1, 8))
+    rows = tuple({f"c{i}": 1_000_000 * i for i in range(1, 8)} for _ in range(100))
+    tbl.build_table((Column("name", "Name"), *columns), [{"name": "x" * 30} | r for r in rows], None, 50)
+    # 8 columns x 100 rows, in at most two forms each
+    assert calls <= 8 * 100 * 2

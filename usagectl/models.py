@@ -80,6 +80,9 @@ class Column:
     # a table too wide for the terminal leaves these out first (1 before 2 ...; 0: never), rather
     # than fold header words and names; json, csv and markdown keep every column
     narrow_drop: int = 0
+    # False: a number that names something (a batch id) is never abbreviated ("11.9k") when a
+    # table shortens its counts to fit
+    abbreviate: bool = True
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
+
+import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, SinceOpt, TzOpt, UntilOpt, pick_format
 from usagectl.render import OutputFormat, render_report
 
+TopOpt = Annotated[
+    int,
+    typer.Option("--top", help="List the N batches that dropped the most records (0: all); totals cover all."),
+]
+
 
 def duplicates(
+    top: TopOpt = 50,
     since: SinceOpt = None,
     until: UntilOpt = None,
     tz: TzOpt = None,
@@ -18,9 +27,10 @@ def duplicates(
     config: ConfigOpt = None,
 ) -> None:
     """Per import batch (--since/--until by import day): records, imported, duplicates within the
-    file and of stored events, replaced, rejected, and the dedup rule (default: every batch)."""
+    file and of stored events, replaced, rejected, and the dedup rule (default: every batch; the
+    table and the files list the 50 that dropped the most, and sum all per format and rule)."""
     from usagectl.services.context import make_context
     from usagectl.services.dedup_report import duplicates_report
 
-    report = duplicates_report(make_context(config, db), since, until, tz)
+    report = duplicates_report(make_context(config, db), since, until, tz, top=top)
     render_report(report, pick_format(fmt, as_json), sys.stdout)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, TextIO
 
 from rich import box
@@ -88,20 +89,26 @@ class _Col:
     cells: list[Text]
     footer: Text | None
 
-    @property
+    # computed once: the layout asks for them per attempt, and a table may have 10k+ rows
+    @cached_property
     def data_width(self) -> int:
         widths = [cell_len(c.plain) for c in self.cells]
         if self.footer is not None:
             widths.append(cell_len(self.footer.plain))
         return max(widths, default=0)
 
-    @property
+    @cached_property
     def word_width(self) -> int:
         return max((cell_len(w) for w in self.header.split()), default=0)
 
-    @property
+    @cached_property
     def want(self) -> int:
         return max(self.data_width, cell_len(self.header), 1)
+
+
+# a column's cells as built for one form (compact counts or not, first column or not): the
+# layout tries up to six forms for each set of columns left out, and builds each column once
+_Built = dict[tuple[int, bool, bool], "_Col"]
 
 
 def _cols(
@@ -111,17 +118,25 @@ def _cols(
     *,
     compact: bool,
     bars: bool,
+    built: _Built | None = None,
 ) -> list[_Col]:
     cols: list[_Col] = []
     for i, c in enumerate(columns):
-        footer: Text | None = None
-        if totals:
-            if c.key in totals:
-                footer = _cell(totals[c.key], c.kind, compact)
-            else:
-                footer = Text("Total" if i == 0 else "")
-        cells = [_cell(row.get(c.key), c.kind, compact) for row in rows]
-        cols.append(_Col(c.header, c.kind in NUMERIC, cells, footer))
+        key = (id(c), compact, i == 0)
+        col = built.get(key) if built is not None else None
+        if col is None:
+            footer: Text | None = None
+            if totals:
+                if c.key in totals:
+                    footer = _cell(totals[c.key], c.kind, compact and c.abbreviate)
+                else:
+                    footer = Text("Total" if i == 0 else "")
+            short = compact and c.abbreviate
+            cells = [_cell(row.get(c.key), c.kind, short) for row in rows]
+            col = _Col(c.header, c.kind in NUMERIC, cells, footer)
+            if built is not None:
+                built[key] = col
+        cols.append(col)
         if bars and c.key == "share_pct":
             bar_cells = [_bar(row.get(c.key)) for row in rows]
             cols.append(_Col("", False, bar_cells, Text("") if totals else None))
@@ -196,20 +211,21 @@ def _layout(
     width: int,
     *,
     hard: bool,
+    built: _Built | None = None,
 ) -> tuple[list[_Col], list[int], int, bool] | None:
     """(columns, widths, gap, compact) of the first layout that fits ``width``: at full size
     with share bars; else numeric headers wrap at spaces, the gap narrows, counts are
     abbreviated, and (only with ``hard``) text columns wrap, then numbers or header words fold.
     None when nothing fits without wrapping a name and ``hard`` is off."""
     has_bars = any(c.key == "share_pct" for c in columns)
-    cols = _cols(columns, rows, totals, compact=False, bars=has_bars)
+    cols = _cols(columns, rows, totals, compact=False, bars=has_bars, built=built)
     if has_bars and sum(c.want for c in cols) + 3 * (len(cols) - 1) <= width:
         return cols, [c.want for c in cols], 3, False
     gap, compact = 3, False
     for compact, gap, str_floor in _ATTEMPTS:
         if str_floor is not None and not hard:
             return None
-        cols = _cols(columns, rows, totals, compact=compact, bars=False)
+        cols = _cols(columns, rows, totals, compact=compact, bars=False, built=built)
         widths = _fit_soft(cols, width - gap * (len(cols) - 1), str_floor)
         if widths is not None:
             return cols, widths, gap, compact
@@ -233,7 +249,8 @@ def build_table(
     shown = list(columns)
     spare = sorted((c for c in columns if c.narrow_drop), key=lambda c: (c.narrow_drop, -columns.index(c)))
     dropped: list[str] = []
-    while (layout := _layout(shown, rows, totals, width, hard=not spare)) is None:
+    built: _Built = {}
+    while (layout := _layout(shown, rows, totals, width, hard=not spare, built=built)) is None:
         gone = spare.pop(0)
         shown.remove(gone)
         dropped.append(gone.header)

@@ -69,7 +69,7 @@ def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
         columns=(
             # a narrow terminal leaves out the batch, then the record number (the line says
             # where), to give the path and the reason the room
-            Column("batch_id", "Batch", "int", narrow_drop=1),
+            Column("batch_id", "Batch", "int", narrow_drop=1, abbreviate=False),
             Column("file", "File"),
             Column("line", "Line", "int"),
             Column("record", "Record", "int", narrow_drop=2),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
-from usagectl.models import Column, Report
+from usagectl.models import Column, Report, Section
 from usagectl.services.context import AppContext
 from usagectl.store import sources as st
 from usagectl.store.connection import connect
@@ -26,6 +27,32 @@ RULES: dict[str, str] = {
     "the order they were imported in (a re-fetch of a day that was not over replaces the earlier fetch)",
 }
 COUNTS = ("records", "imported", "dup_in_file", "dup_stored", "replaced", "rejected")
+DEFAULT_TOP = 50  # batches listed; an import of ~/.claude/projects makes one per file (10k+)
+_COUNT_COLUMNS = (
+    Column("records", "Records", "int"),
+    Column("imported", "Imported", "int"),
+    Column("dup_in_file", "Dup in file", "int"),
+    Column("dup_stored", "Dup stored", "int"),
+    Column("replaced", "Replaced", "int"),
+)
+
+
+def _dropped(row: dict[str, Any]) -> int:
+    return int(row["dup_in_file"] or 0) + int(row["dup_stored"] or 0) + int(row["replaced"] or 0)
+
+
+def _by_rule(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """Per format and rule: batches and the sums of their counts (every batch in the range)."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        g = groups.setdefault(
+            (r["format"] or "", r["rule"] or ""),
+            {"format": r["format"], "rule": r["rule"], "batches": 0} | {k: 0 for k in COUNTS},
+        )
+        g["batches"] += 1
+        for k in COUNTS:
+            g[k] += int(r[k] or 0)
+    return tuple(groups[k] for k in sorted(groups))
 
 
 def duplicates_report(
@@ -34,8 +61,13 @@ def duplicates_report(
     until: str | None = None,
     tz: str | None = None,
     now: datetime | None = None,
+    top: int | None = DEFAULT_TOP,
 ) -> Report:
     """Batches imported in [since, until] (calendar days of their import time in ``tz``).
+
+    ``top`` (None or 0: all) limits the rows to the batches that dropped the most records
+    (duplicates and replaced; ties by batch), listed in that order; the totals and the section
+    per format and rule cover every batch of the range.
 
     ``dup_in_file``: valid records whose event id came again later in the same file;
     ``dup_stored``: records whose event id was already stored and that changed nothing;
@@ -49,6 +81,8 @@ def duplicates_report(
     last = parse_date(until, today=today, option="--until") if until else None
     if first and last and last < first:
         raise UsageError(f"--until {last} is before --since {first}")
+    if top is not None and top < 0:
+        raise UsageError(f"--top {top}: must be 0 (all) or more")
     start = day_start_utc(first, zone) if first else None
     end = day_start_utc(last + timedelta(days=1), zone) if last else None
     with connect(ctx.db_path, read_only=True) as con:
@@ -61,6 +95,27 @@ def duplicates_report(
         out.append(r)
     totals: dict[str, Any] = {k: sum(int(r[k] or 0) for r in out) for k in COUNTS}
     totals["batches"] = len(out)
+    notes = list(RULES.values())
+    shown = out
+    if top and len(out) > top:
+        shown = sorted(out, key=lambda r: (-_dropped(r), r["batch_id"]))[:top]
+        notes.insert(
+            0,
+            f"Showing the {top:,} of {len(out):,} batches that dropped the most records (duplicates and replaced), "
+            "most first (`--top 0` lists all); totals cover all.",
+        )
+    by_rule = Section(
+        "by_rule",
+        "By format and rule",
+        (
+            Column("format", "Format"),
+            Column("rule", "Rule"),
+            Column("batches", "Batches", "int"),
+            *_COUNT_COLUMNS,
+            Column("rejected", "Rejected", "int"),
+        ),
+        _by_rule(out),
+    )
     return Report(
         name="duplicates",
         title="Duplicates dropped per import batch",
@@ -68,25 +123,26 @@ def duplicates_report(
             "since": first.isoformat() if first else None,
             "until": last.isoformat() if last else None,
             "tz": zone,
+            "top": top or None,
         },
         columns=(
-            Column("batch_id", "Batch", "int"),
+            Column("batch_id", "Batch", "int", abbreviate=False),
             Column("file", "File"),
             Column("path", "Path", in_table=False),
             # on a narrow terminal these go first (in this order) rather than fold names and headers
             Column("format", "Format", narrow_drop=3),
             Column("source", "Source", narrow_drop=1),
             Column("imported_at", "Imported (UTC)", "date", narrow_drop=2),
-            Column("records", "Records", "int"),
-            Column("imported", "Imported", "int"),
-            Column("dup_in_file", "Dup in file", "int"),
-            Column("dup_stored", "Dup stored", "int"),
-            Column("replaced", "Replaced", "int"),
+            *_COUNT_COLUMNS[:4],
+            # the section below sums the replaced and the rules: at 80 columns they go before
+            # a session file's 42-character name folds
+            dataclasses.replace(_COUNT_COLUMNS[4], narrow_drop=6),
             Column("rejected", "Rejected", "int", narrow_drop=4),
             Column("duplicates", "Duplicates", "int", in_table=False),
-            Column("rule", "Rule"),
+            Column("rule", "Rule", narrow_drop=5),
         ),
-        rows=tuple(out),
+        rows=tuple(shown),
         totals=totals,
-        notes=tuple(RULES.values()),
+        sections=(by_rule,),
+        notes=tuple(notes),
     )
