@@ -338,3 +338,24 @@ def test_a_narrow_daily_table_leaves_out_the_tokens_change_before_folding_header
     assert {"Unpriced", "$1,250.00", "$1,500.00", "$250.00", "20.0%", "-$1,500.00", "-100.0%"} <= words
     assert not {"Unprice", "Unpric", "Tokens"} & words
     assert " ".join(note.split()).startswith("Δ Tokens % (a wider terminal")
+
+
+def test_a_narrow_compare_table_drops_the_token_change_before_folding_models(tmp_path: Path, db_path: Path) -> None:
+    """Four-figure costs against the month before at 80 columns: the absolute token change
+    goes (named in a note), model names stay whole, the cost change stays.
+    By hand: claude-sonnet-4-5, one request of 500M input in 2026-03, over 200k input so at the
+    long-context $6 / 1M = $3,000.00, against 100M in 2026-02 = $600.00: Δ +$2,400.00, +400.0 %;
+    mistral-large-2411 has no price."""
+    events = [
+        {"event_id": "M1", "ts": "2026-02-10T10:00:00Z", "model_raw": "claude-sonnet-4-5", "input_tokens": 100_000_000},
+        {"event_id": "M2", "ts": "2026-03-10T10:00:00Z", "model_raw": "claude-sonnet-4-5", "input_tokens": 500_000_000},
+        {"event_id": "M3", "ts": "2026-03-11T10:00:00Z", "model_raw": "mistral-large-2411", "provider": "mistral",
+         "input_tokens": 1000},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", events)), "--db", str(db_path))
+    text = run("report", "compare", "--period", "2026-03", "--tz", "UTC", "--db", str(db_path)).stdout
+    assert max(len(line) for line in text.splitlines()) <= 80
+    table, note = text.split("not shown at this width:")
+    words = set(table.split())
+    assert {"claude-sonnet-4-5", "mistral-large-2411", "$3,000.00", "$600.00", "$2,400.00", "400.0%"} <= words
+    assert " ".join(note.split()).startswith("Δ Tokens (a wider terminal")

@@ -206,11 +206,14 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
     columns: tuple[Column, ...] = (Column(key, HEADERS[key]),)
     for mkey, header, kind in METRICS:
         shown = mkey != "requests"
+        # at 80 columns the token changes go (absolute, then %) before names fold; the cost
+        # changes always stay (``Column.narrow_drop``)
+        tokens = mkey == "total_tokens"
         columns += (
             Column(f"{mkey}_a", f"{header} {a.label}", kind, in_table=shown),
             Column(f"{mkey}_b", f"{header} {b.label}", kind, in_table=shown),
-            Column(f"{mkey}_change", f"Δ {header}", kind, in_table=shown),
-            Column(f"{mkey}_change_pct", f"Δ {header} %", "pct", in_table=shown),
+            Column(f"{mkey}_change", f"Δ {header}", kind, in_table=shown, narrow_drop=1 if tokens else 0),
+            Column(f"{mkey}_change_pct", f"Δ {header} %", "pct", in_table=shown, narrow_drop=2 if tokens else 0),
         )
     notes = [f"Period {a.label}: {n}" for n in _unpriced_notes(un_a)] + [
         f"Vs {b.label}: {n}" for n in _unpriced_notes(un_b)
