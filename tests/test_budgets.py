@@ -448,7 +448,7 @@ def test_set_follows_a_symlinked_config(tmp_path: Path) -> None:
         ('scope = "team:x"\ntokens = 1.5', "budgets[1]: tokens: must be a positive whole number, got Decimal('1.5')"),
         ('scope = "team:x"\namount = 5\nperiod = "decade"', "budgets[1]: period 'decade' is not one of day, week"),
         ('scope = "team:x"\namount = 5\nthresholds = [90, 75, 95]', "budgets[1]: thresholds [90, 75, 95]: must be"),
-        ('scope = "team:x"\namount = 5\nthreshold = [1]', "budgets[1]: unknown key(s) threshold"),
+        ('scope = "team:x"\namount = 5\nthreshold = [1]', "budgets[1]: unknown key threshold"),
         ('scope = "global"\namount = 5', "budgets[1]: same scope and period as budgets[0] (global (month))"),
     ],
 )

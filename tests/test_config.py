@@ -61,7 +61,7 @@ def test_members_timezone_and_pricing_dir(tmp_path: Path) -> None:
         ('[display]\ntimezone = "Mars/Base"\n', "[display] timezone: unknown time zone 'Mars/Base'"),
         ('[display]\nweek_start = "someday"\n', "[display] week_start: must be a weekday name"),
         ('[display]\ncurrency = "EUR"\n', "[display] currency: only USD is supported"),
-        ('[members.bob]\nteem = "x"\n', "[members.bob] unknown key(s) teem"),
+        ('[members.bob]\nteem = "x"\n', "[members.bob] unknown key teem"),
         ("plan = 3\n", "[plan] must be a table"),
         ("[plan\n", "not valid TOML"),
     ],

@@ -59,7 +59,7 @@ def test_every_check(loaded: Path) -> None:
     gaps = {r["subject"]: r for r in found["gaps"]}
     assert gaps["agent-a"]["count"] == 4
     assert gaps["agent-a"]["detail"] == (
-        "4 day(s) without data: 2025-11-03 – 2025-11-04 (2 days), 2025-11-06 – 2025-11-07 (2 days)"
+        "4 days without data: 2025-11-03 – 2025-11-04 (2 days), 2025-11-06 – 2025-11-07 (2 days)"
     )
     assert gaps["agent-b"]["data"]["days"] == ["2025-11-05", "2025-11-07"]
     assert [(r["subject"], r["count"]) for r in found["unpriced"]] == [("mystery-model", 1)]

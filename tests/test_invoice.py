@@ -206,7 +206,7 @@ def test_allocate_adds_up_exactly() -> None:
             "credits[1] amount: at most 2 decimals",
         ),
         ('[[credits]]\namount = 5\nexpires = "soon"\n', "credits[0] expires: must be a date"),
-        ("[[credits]]\namount = 5\nexpires = 2026-12-31\nvalue = 3\n", "credits[0]: unknown key(s) value"),
+        ("[[credits]]\namount = 5\nexpires = 2026-12-31\nvalue = 3\n", "credits[0]: unknown key value"),
         ('[tax]\nrate = "abc"\n', "[tax] rate: must be a number"),
         ('[billing]\nstart = "2026-13"\n', "[billing] start"),
     ],

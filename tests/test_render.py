@@ -849,3 +849,10 @@ def test_a_layout_builds_each_cell_once_whatever_it_tries(monkeypatch: pytest.Mo
     tbl.build_table((Column("name", "Name"), *columns), [{"name": "x" * 30} | r for r in rows], None, 50)
     # 8 columns x 100 rows, in at most two forms each
     assert calls <= 8 * 100 * 2
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    from usagectl.models import counted, noun
+
+    assert [counted(n, "day") for n in (0, 1, 2, 1200)] == ["0 days", "1 day", "2 days", "1,200 days"]
+    assert (noun(1, "key"), noun(3, "key")) == ("key", "keys")

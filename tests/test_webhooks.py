@@ -189,7 +189,7 @@ def test_backoff_doubles_with_bounded_jitter() -> None:
         ('url = "https://h.example/x"\nevents = ["invoice.monthly"]\nsecret_env = "S"\nmax_attempts = 0',
          "webhooks[0].max_attempts"),
         ('url = "https://h.example/x"\nevents = ["invoice.monthly"]\nsecret_env = "S"\nsecret = "x"',
-         "webhooks[0]: unknown key(s) secret"),
+         "webhooks[0]: unknown key secret"),
     ],
 )  # fmt: skip
 def test_bad_webhook_config_names_file_entry_and_problem(tmp_path: Path, table: str, problem: str) -> None:
@@ -299,7 +299,7 @@ def test_give_up_after_repeated_500s_then_deliver_on_the_next_run(
     assert len(server.requests) == 4
     assert server.requests[3]["body"] == server.requests[0]["body"]
     assert server.requests[3]["headers"]["usagectl-delivery"] == expected_id(BUDGET_KEY_90)
-    assert "retry after 3 earlier attempt(s)" in ok.stdout
+    assert "retry after 3 earlier attempts" in ok.stdout
     row = ledger(db_path)[BUDGET_KEY_90]
     assert (row.status, row.attempts, row.last_status) == ("delivered", 4, 200)
     notify_cli(cfg, db_path)

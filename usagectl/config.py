@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import ConfigError
+from usagectl.models import noun
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -131,7 +132,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         unknown = set(info) - {"team", "department", "cost_center"}
         if unknown:
             raise ConfigError(
-                f"config {path}: [members.{name}] unknown key(s) {', '.join(sorted(unknown))} "
+                f"config {path}: [members.{name}] unknown {noun(len(unknown), 'key')} {', '.join(sorted(unknown))} "
                 "(allowed: team, department, cost_center)"
             )
         members[name] = MemberInfo(

@@ -188,10 +188,15 @@ class ImportSummary:
         }
 
 
+def noun(n: int, word: str) -> str:
+    """``word`` in the number ``n`` asks for: ``key`` for 1, else ``keys``."""
+    return word if n == 1 else word + "s"
+
+
 def counted(n: int, word: str) -> str:
     """A count and its noun for the words of notes and summaries: ``1 request``, ``1,200 tokens``
     (shared by the services' notes and the renderers)."""
-    return f"{n:,} {word if n == 1 else word + 's'}"
+    return f"{n:,} {noun(n, word)}"
 
 
 def without_lone_surrogate(text: str) -> str:

@@ -47,6 +47,7 @@ def _human(result: NotifyResult) -> None:
     import json
     from decimal import Decimal
 
+    from usagectl.models import counted
     from usagectl.render import json_dumps
 
     out = sys.stdout
@@ -56,7 +57,7 @@ def _human(result: NotifyResult) -> None:
     for o in result.outcomes:
         d = o.delivery
         where = f"{d.webhook.url} (webhooks[{d.webhook.index}], {d.webhook.format})"
-        retry = f", retry after {d.previous_attempts} earlier attempt(s)" if d.retry else ""
+        retry = f", retry after {counted(d.previous_attempts, 'earlier attempt')}" if d.retry else ""
         if o.status == "would_send":
             out.write(f"would send {d.event_type} to {where}{retry}\n  key: {d.key}\n  id:  {d.payload_id}\n")
             body = json.loads(d.body, parse_float=Decimal)
@@ -64,8 +65,10 @@ def _human(result: NotifyResult) -> None:
                 out.write(f"  text: {body.get('text', '')}\n")
             out.write(json_dumps(body) + "\n")
         elif o.status == "delivered":
-            out.write(f"delivered {d.event_type} {d.key} to {where} ({o.attempts} attempt(s){retry})\n")
+            out.write(f"delivered {d.event_type} {d.key} to {where} ({counted(o.attempts, 'attempt')}{retry})\n")
         else:
-            out.write(f"FAILED {d.event_type} {d.key} to {where} ({o.attempts} attempt(s){retry}): {o.last_error}\n")
+            out.write(
+                f"FAILED {d.event_type} {d.key} to {where} ({counted(o.attempts, 'attempt')}{retry}): {o.last_error}\n"
+            )
     if result.webhooks and not result.outcomes:
         print("nothing due", file=sys.stderr)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from usagectl.errors import StrictCheckFailed, UsageError
-from usagectl.models import Column, Filters, Report, Section
+from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.context import AppContext
 from usagectl.store import reports as q
 from usagectl.store import schema
@@ -254,7 +254,7 @@ def strict_failure(report: Report) -> StrictCheckFailed | None:
     if not report.rows:
         return None
     return StrictCheckFailed(
-        f"{len(report.rows)} model name(s) without a price, {report.totals['unpriced_requests']:,} requests",
+        f"{counted(len(report.rows), 'model name')} without a price, {report.totals['unpriced_requests']:,} requests",
         hint="add them to a price table in your [pricing] dir (see pricing/README.md)",
     )
 

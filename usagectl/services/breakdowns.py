@@ -22,7 +22,7 @@ from typing import Any
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
-from usagectl.models import Column, Report, Section
+from usagectl.models import Column, Report, Section, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     METRIC_COLUMNS,
@@ -114,7 +114,7 @@ def parse_dimensions(parts: Sequence[str], *, option: str = "DIM", most: int = 2
     if not keys:
         raise UsageError(f"{option}: name a dimension; choose from {dimension_choices()}")
     if len(keys) > most:
-        raise UsageError(f"{option}: at most {most} dimension(s), got {len(keys)} ({', '.join(keys)})")
+        raise UsageError(f"{option}: at most {counted(most, 'dimension')}, got {len(keys)} ({', '.join(keys)})")
     return tuple(keys)
 
 

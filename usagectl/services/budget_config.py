@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from usagectl.config import default_config_write_path
 from usagectl.errors import ConfigError, UsageError
+from usagectl.models import noun
 from usagectl.services.context import AppContext
 
 # scope kind -> filter name of ``usagectl.store.reports.FILTER_COLUMNS``
@@ -155,7 +156,7 @@ def parse_budget(entry: Any) -> Budget:
         raise ValueError("must be a table ([[budgets]])")
     unknown = sorted(set(entry) - set(_KEYS))
     if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(_KEYS)})")
+        raise ValueError(f"unknown {noun(len(unknown), 'key')} {', '.join(unknown)} (allowed: {', '.join(_KEYS)})")
     scope_v = entry.get("scope")
     if not isinstance(scope_v, str):
         raise ValueError(f"scope: must be a string ({_SCOPE_HELP}), got {scope_v!r}")

@@ -234,7 +234,7 @@ def fail_on_error(states: list[BudgetState], level: str) -> BudgetThresholdCross
     if not hit:
         return None
     parts = ", ".join(f"{s.budget.label} {s.level} ({s.percent.quantize(Decimal('0.1'))} %)" for s in hit)
-    return BudgetThresholdCrossed(f"{len(hit)} budget(s) at or above {level}: {parts}")
+    return BudgetThresholdCrossed(f"{counted(len(hit), 'budget')} at or above {level}: {parts}")
 
 
 # --------------------------------------------------------------------------- reports

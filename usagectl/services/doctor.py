@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from usagectl.config import Config, effective_timezone
 from usagectl.errors import StrictCheckFailed
-from usagectl.models import Column, Report
+from usagectl.models import Column, Report, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters
 from usagectl.store import doctor as dq
@@ -176,7 +176,7 @@ def _gaps(days: list[dict[str, Any]], spans: list[dict[str, Any]], since: date, 
         shown = ", ".join(_run_text(r) for r in runs[:MAX_RUNS])
         more = f" and {len(runs) - MAX_RUNS} more" if len(runs) > MAX_RUNS else ""
         out.append(_finding(
-            "warning", "gaps", span["source"], f"{len(missing)} day(s) without data: {shown}{more}",
+            "warning", "gaps", span["source"], f"{counted(len(missing), 'day')} without data: {shown}{more}",
             "import the logs of those days (`usagectl import PATH`) or run `usagectl sync`; a quiet day "
             "(weekend, holiday) explains itself", len(missing), days=[d.isoformat() for d in missing]))  # fmt: skip
     return out
@@ -262,4 +262,6 @@ def strict_failure(report: Report) -> StrictCheckFailed | None:
     bad = report.totals.get("error", 0) + report.totals.get("warning", 0)
     if not bad:
         return None
-    return StrictCheckFailed(f"doctor: {bad} finding(s) of severity warning or worse", hint="see the Fix column")
+    return StrictCheckFailed(
+        f"doctor: {counted(bad, 'finding')} of severity warning or worse", hint="see the Fix column"
+    )

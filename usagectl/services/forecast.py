@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
-from usagectl.models import Column, Filters, Report, Section
+from usagectl.models import Column, Filters, Report, Section, noun
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, _unpriced_notes, build_filters
 from usagectl.services.rollup import unpriced_models
@@ -176,7 +176,7 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
             "(average day so far × days), not a model, and has no range."
         )
     if hidden:
-        notes.append(f"{hidden} more group(s) by {freq.by} not forecast (--top).")
+        notes.append(f"{hidden} more {noun(hidden, 'group')} by {freq.by} not forecast (--top).")
     if budget_notes:
         notes.append("Budgets not forecast (scope is not this forecast's series): " + ", ".join(budget_notes) + ".")
     notes.extend(_unpriced_notes(unpriced))

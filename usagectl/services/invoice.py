@@ -34,7 +34,7 @@ from typing import Any
 
 from usagectl.config import Config, effective_timezone
 from usagectl.errors import ConfigError, UsageError
-from usagectl.models import Column, Report, Section
+from usagectl.models import Column, Report, Section, noun
 from usagectl.services import costs
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
@@ -104,7 +104,8 @@ def load_credits(config: Config) -> list[Credit]:
         unknown = set(item) - {"amount", "expires", "label", "granted"}
         if unknown:
             raise ConfigError(
-                f"{at}: unknown key(s) {', '.join(sorted(unknown))} (allowed: amount, expires, label, granted)"
+                f"{at}: unknown {noun(len(unknown), 'key')} {', '.join(sorted(unknown))} "
+                "(allowed: amount, expires, label, granted)"
             )
         for key in ("amount", "expires"):
             if key not in item:
@@ -129,7 +130,9 @@ def load_tax(config: Config) -> Tax | None:
         raise ConfigError(f"{where} must be a table with rate (percent) and label")
     unknown = set(raw) - {"rate", "label"}
     if unknown:
-        raise ConfigError(f"{where} unknown key(s) {', '.join(sorted(unknown))} (allowed: rate, label)")
+        raise ConfigError(
+            f"{where} unknown {noun(len(unknown), 'key')} {', '.join(sorted(unknown))} (allowed: rate, label)"
+        )
     if "rate" not in raw:
         raise ConfigError(f"{where} rate is missing (a percentage such as 19.0)")
     rate = _amount(raw["rate"], f"{where} rate", positive=False)

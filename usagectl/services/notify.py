@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from usagectl.config import effective_timezone
 from usagectl.errors import ExitCode, UsagectlError
+from usagectl.models import counted
 from usagectl.services import spikes
 from usagectl.services import webhooks as wh
 from usagectl.services.context import AppContext
@@ -312,7 +313,9 @@ def raise_for_failures(result: NotifyResult) -> None:
     lines = []
     for o in failed:
         why = o.last_error or (f"HTTP {o.last_status}" if o.last_status else "failed")
-        lines.append(f"{o.delivery.key} -> webhooks[{o.delivery.webhook.index}] ({o.attempts} attempt(s): {why})")
+        lines.append(
+            f"{o.delivery.key} -> webhooks[{o.delivery.webhook.index}] ({counted(o.attempts, 'attempt')}: {why})"
+        )
     raise DeliveryFailed(
         f"{len(failed)} of {len(result.outcomes)} webhook deliveries failed: " + "; ".join(lines),
         hint="they are retried on the next `usagectl notify`; `usagectl notify --dry-run` shows what is pending",

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from usagectl.config import Config
 from usagectl.errors import ConfigError
+from usagectl.models import noun
 
 EVENT_TYPES: tuple[str, ...] = ("budget.threshold", "usage.daily_summary", "usage.anomaly", "invoice.monthly")
 FORMATS: tuple[str, ...] = ("json", "slack")
@@ -120,7 +121,8 @@ def parse_webhooks(config: Config) -> tuple[Webhook, ...]:
         unknown = sorted(set(table) - _KEYS)
         if unknown:
             raise ConfigError(
-                f"{_where(path, i)}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(_KEYS))})"
+                f"{_where(path, i)}: unknown {noun(len(unknown), 'key')} {', '.join(unknown)} "
+                f"(allowed: {', '.join(sorted(_KEYS))})"
             )
         for key in ("url", "events", "secret_env"):
             if key not in table:

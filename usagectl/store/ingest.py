@@ -25,6 +25,7 @@ from usagectl.models import (
     EVENT_COLUMN_NAMES,
     EVENT_COLUMNS,
     Record,
+    noun,
     without_lone_surrogate,
     without_lone_surrogates_in,
 )
@@ -641,7 +642,7 @@ def import_staged_files(
             con.execute("ROLLBACK")
         _drop_staged(con)  # made before the transaction: not rolled back
         raise
-    warnings = [f"unknown column(s) kept in extra: {', '.join(unknown)}"] if unknown else []
+    warnings = [f"unknown {noun(len(unknown), 'column')} kept in extra: {', '.join(unknown)}"] if unknown else []
     return results, warnings
 
 
