@@ -133,3 +133,35 @@ def test_a_series_flat_until_its_spike_reads_off_the_scale() -> None:
     assert _z_text(found.z) == "z above 1,000: nothing like it before"
     assert _z_text(4.84) == "z 4.8" and _z_text(-6.0) == "z -6.0"
     assert _z_text(-2e3) == "z below -1,000: nothing like it before"
+
+
+def test_history_begins_with_the_data() -> None:
+    """Three weeks of nothing, then 10 a day from day 21: on days 28-34 the same weekday was
+    10 once and 0 three times before. Counted as zeros, the median is 0 and each day is a
+    spike; from the first day with data there is one earlier week only (fewer than 3): nothing."""
+    values = [0.0] * 21 + [10.0] * 14
+    assert [f.index for f in detect(values, 28, 1.0)] == list(range(28, 35))
+    assert detect(values, 28, 1.0, start=21) == []
+
+
+def test_a_drop_to_nothing_that_stays_is_one_finding() -> None:
+    """Eight weeks of 10 a day, then ten days of nothing: one drop on day 56 (expected 10,
+    residuals 0, sigma = 0.1 x 10 = 1, z = -10) through day 65."""
+    values = [10.0] * 56 + [0.0] * 10
+    (found,) = detect(values, 56, 1.0)
+    assert (found.index, found.kind, found.z, found.expected, found.through) == (56, "drop", -10.0, 10.0, 65)
+
+
+def test_usage_that_began_recently_and_stopped(tmp_path: Path, db_path: Path) -> None:
+    """gpt-4o, 400,000 input tokens ($1.00) a day 2025-10-01 – 10-31, then nothing. Checked
+    10-20 – 11-09 (UTC): the weeks before 10-01 are not history, so October has no spike; 11-01
+    is a drop (expected $1.00: the same weekday 10-04 … 10-25; sigma the floor $0.10; z -10)
+    whose nothing lasts through 11-09 (9 days)."""
+    evs = [{"event_id": f"o{d}", "ts": f"2025-10-{d:02d}T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000}
+           for d in range(1, 32)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "o.jsonl", evs)), "--db", str(db_path))
+    out = run_json("anomalies", "--since", "2025-10-20", "--until", "2025-11-09", "--tz", "UTC", "--db", str(db_path))
+    rows = [(r["day"], r["series"], r["kind"], r["severity"]) for r in out["rows"]]
+    assert rows == [("2025-11-01", "total", "drop", "high")]
+    detail = out["rows"][0]["detail"]
+    assert detail == "drop of $0.00 vs expected $1.00 (z -10.0); no usage from this day through 2025-11-09 (9 days)"

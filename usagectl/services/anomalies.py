@@ -5,12 +5,15 @@ suspicious patterns. Every threshold is a module constant.
   feature / api-key / integration. Checked days: ``--since``..``--until`` (default the 14
   complete days up to yesterday); the 8 weeks before are the baseline.
 * Expected value of day d: the median of the same weekday over the previous ``WEEKS`` weeks
-  (robust weekly seasonality; at least 3 of them). Residual r_t = x_t − expected_t; the scale
+  (robust weekly seasonality; at least 3 of them), counted from the first day with any usage
+  at all: the days before the data are not zeros (someone who began three weeks ago has no
+  8-week pattern, and their first weeks are not spikes against it). Residual r_t = x_t − expected_t; the scale
   sigma = 1.4826 × MAD of the residuals of the 28 days before d, at least ``REL_FLOOR`` × the
   expected value (a flat series is not infinitely sure). z = (x − expected) / sigma.
   Spike: z ≥ ``Z`` and x − expected ≥ the floor ($1 or 1M tokens); drop: z ≤ −``Z`` and
   expected − x ≥ the floor. Expected range: expected ± Z × sigma (not below 0).
-  Severity: |z| ≥ 8 high, ≥ 5 medium, else low.
+  Severity: |z| ≥ 8 high, ≥ 5 medium, else low. A drop to nothing followed by more days of
+  nothing is one finding that names the last of them.
 * Attribution of a spike in the total: per member, model and feature, the day's value minus the
   median of the same weekday before; the largest positive excesses.
 * Off-hours: a member or api key with at least ``OFF_HOURS_MIN_DAYS`` active days before the
@@ -27,6 +30,7 @@ suspicious patterns. Every threshold is a module constant.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -68,6 +72,9 @@ class Finding:
     expected: float
     low: float
     high: float
+    # a drop to nothing that stays at nothing: the index of the last day of the run (one
+    # finding for the run, not one per day)
+    through: int | None = None
 
 
 def _z_text(z: float) -> str:
@@ -82,20 +89,35 @@ def severity(z: float) -> str:
     return "high" if abs(z) >= 8 else "medium" if abs(z) >= 5 else "low"
 
 
-def _expected(values: Sequence[float], i: int) -> float | None:
-    same = [values[i - 7 * k] for k in range(1, WEEKS + 1) if i - 7 * k >= 0]
+def _start(values: Sequence[float]) -> int:
+    """Where the history begins: the first day with any usage at all (of the daily total). The
+    days before are not zeros but days before the data (someone who began in September): as
+    zeros they would make its first weeks "spikes". A member or model first used later has
+    real zeros before (the data was there), and its first heavy day stands out as it should."""
+    return next((t for t, v in enumerate(values) if v), len(values))
+
+
+def _expected(values: Sequence[float], i: int, start: int = 0) -> float | None:
+    same = [values[i - 7 * k] for k in range(1, WEEKS + 1) if i - 7 * k >= start]
     return median(same) if len(same) >= 3 else None
 
 
-def detect(values: Sequence[float], first: int, floor: float) -> list[Finding]:
-    """Spikes and drops on days ``first``.. of a daily series (the module docstring's rule)."""
-    expected = [_expected(values, i) for i in range(len(values))]
-    out = []
+def detect(values: Sequence[float], first: int, floor: float, start: int = 0) -> list[Finding]:
+    """Spikes and drops on days ``first``.. of a daily series (the module docstring's rule),
+    whose history begins at day ``start`` (``_start``). A drop to nothing that stays at nothing
+    is one finding (``through`` its last day)."""
+    expected = [_expected(values, i, start) for i in range(len(values))]
+    out: list[Finding] = []
     for i in range(first, len(values)):
         e = expected[i]
         if e is None:
             continue
-        res = [values[t] - x for t in range(max(0, i - SCALE_DAYS), i) if (x := expected[t]) is not None]
+        if values[i] == 0 and out and out[-1].kind == "drop" and out[-1].value == 0:
+            run = out[-1]
+            if (run.through if run.through is not None else run.index) == i - 1:
+                out[-1] = dataclasses.replace(run, through=i)
+                continue
+        res = [values[t] - x for t in range(max(start, i - SCALE_DAYS), i) if (x := expected[t]) is not None]
         if len(res) < 7:
             continue
         mid = median(res)
@@ -178,13 +200,21 @@ def find(
         out.append(rec | {"detail": detail})
 
     unit = "$" if metric == "cost" else ""
-    for f in detect(total, first, floor):
-        detail = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z)})"
+
+    def said(f: Finding) -> str:
+        text = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z)})"
+        if f.through is not None:
+            text += f"; no usage from this day through {day[f.through]} ({counted(f.through - f.index + 1, 'day')})"
+        return text
+
+    start = _start(total)
+    for f in detect(total, first, floor, start):
+        detail = said(f)
         if f.kind == "spike":
             parts = []
             for d in ATTRIBUTION_DIMS:
                 for k, vals in groups[d].items():
-                    e = _expected(vals, f.index) or 0.0
+                    e = _expected(vals, f.index, start) or 0.0
                     if vals[f.index] - e > 0:
                         parts.append((vals[f.index] - e, f"{d} {k} +{unit}{vals[f.index] - e:,.2f}"))
             if parts:
@@ -192,9 +222,8 @@ def find(
         add(f.index, "total", f.kind, severity(f.z), detail, f)
     for d in by:
         for k, vals in sorted(groups[d].items(), key=lambda kv: str(kv[0])):
-            for f in detect(vals, first, floor):
-                detail = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z)})"
-                add(f.index, f"{d}:{k}", f.kind, severity(f.z), detail, f)
+            for f in detect(vals, first, floor, start):
+                add(f.index, f"{d}:{k}", f.kind, severity(f.z), said(f), f)
     # off-hours
     for d, rows in hours.items():
         hist: dict[Any, set[int]] = {}
