@@ -238,3 +238,23 @@ def test_a_narrow_chats_table_keeps_session_ids_whole(tmp_path: Path, db_path: P
     words = set(text.split())
     assert {"run_daf57fb3a4f4f1d4", "Duration", "7m", "30s", SONNET} <= words and "Unpriced" not in words
     assert "not shown at this width: Started (a wider" in " ".join(text.split())
+
+
+def test_chat_show_of_a_coding_agent_session_at_80_columns(tmp_path: Path, db_path: Path) -> None:
+    """A Claude Code session: 28-character message ids, no latency logged. At 80 columns the
+    table has no column of dashes for latency and leaves out the message ids (named in a note;
+    JSON keeps them) rather than fold them; model names and the cache writes stay whole.
+    By hand: claude-sonnet-4-5 1,000 in + 2,000 5m writes + 100 out = 0.003 + 0.0075 + 0.0015."""
+    sid = "5f0c2a9e-7d1b-4c36-9a8e-2b4f6d1e3c70"
+    mid = "msg_01JH3EnpMrZujuQmmdBy5vof"
+    ev = {"event_id": "K1", "ts": "2025-11-03T09:00:00Z", "model_raw": SONNET, "input_tokens": 1000,
+          "cache_write_5m_tokens": 2000, "output_tokens": 100, "session_id": sid, "message_id": mid}  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "k.jsonl", [ev])), "--db", str(db_path))
+    text = run("chat", "show", sid, "--tz", "UTC", "--db", str(db_path)).stdout
+    table, note = text.split("not shown at this width:")
+    words = set(table.split())
+    assert {SONNET, "2,000", "$0.01"} <= words and "write" in words  # the table rounds to cents
+    assert mid not in words and "Latency" not in words
+    assert " ".join(note.split()).startswith("Message (a wider terminal")
+    row = run_json("chat", "show", sid, "--db", str(db_path))["rows"][0]
+    assert (row["message"], row["latency_ms"], _dec(row["cost_usd"])) == (mid, None, D("0.012"))

@@ -8,6 +8,7 @@ every report; `message show` recomputes one event's cost line by line with the p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -180,12 +181,12 @@ def _money_text(value: Decimal | None) -> str:
 MESSAGE_COLUMNS: tuple[Column, ...] = (
     Column("time", "Time"),
     Column("ts", "Timestamp", "date", in_table=False),
-    Column("message", "Message"),
+    Column("message", "Message", narrow_drop=1),
     Column("event_id", "Event", in_table=False),
     Column("model", "Model"),
     Column("input_tokens", "Input", "int"),
     Column("cache_read_tokens", "Cache read", "int"),
-    Column("cache_write_tokens", "Cache write", "int"),
+    Column("cache_write_tokens", "Cache write", "int", narrow_drop=2),
     Column("cache_write_5m_tokens", "Cache write 5m", "int", in_table=False),
     Column("cache_write_1h_tokens", "Cache write 1h", "int", in_table=False),
     Column("output_tokens", "Output", "int"),
@@ -283,11 +284,16 @@ def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
         )
     errors = sum(1 for e in events if e["status"] == "error")
     status_col = (Column("status", "Status", in_table=errors > 0),)
+    # an 80-column terminal leaves out the message ids (a Claude Code id is 28 characters, and
+    # `--format json` lists them for `message show`), then the cache writes, rather than fold
+    # ids and model names; a latency column of dashes (coding agents log none) is left out
+    timed = any(r["latency_ms"] is not None for r in rows)
+    columns = tuple(replace(c, in_table=timed) if c.key == "latency_ms" else c for c in MESSAGE_COLUMNS)
     return Report(
         name="chat",
         title=f"Chat {titles[-1] if titles else session_id} ({tz})",
         filters=flt.as_dict() | {"session_id": session_id},
-        columns=MESSAGE_COLUMNS + status_col,
+        columns=columns + status_col,
         rows=tuple(rows),
         totals=totals,
         overview=tuple(overview),
