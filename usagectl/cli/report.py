@@ -66,7 +66,8 @@ def _context(config: Any, db: Any, since: str | None, until: str | None, tz: str
     return make_context(config, db), ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
 
 
-_USAGE_KEYS = ("requests", "total_tokens", "total")  # a row with one of these above 0 shows usage
+# a row with one of these above 0 shows usage (compare: either side)
+_USAGE_KEYS = ("requests", "total_tokens", "total", "total_tokens_a", "total_tokens_b")
 
 
 def _show(result: Report, fmt: OutputFormat, as_json: bool, ctx: AppContext) -> None:

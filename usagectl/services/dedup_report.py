@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
-from pathlib import PurePath
 from typing import Any
 
 from usagectl.config import effective_timezone
@@ -26,7 +25,7 @@ RULES: dict[str, str] = {
     "max-amount": "max-amount: of the copies of a billed cost line the one with the largest amount wins, whatever "
     "the order they were imported in (a re-fetch of a day that was not over replaces the earlier fetch)",
 }
-COUNTS = ("records", "imported", "dup_in_file", "dup_stored", "replaced", "rejected")
+COUNTS = st.DEDUP_COUNTS
 DEFAULT_TOP = 50  # batches listed; an import of ~/.claude/projects makes one per file (10k+)
 _COUNT_COLUMNS = (
     Column("records", "Records", "int"),
@@ -35,24 +34,6 @@ _COUNT_COLUMNS = (
     Column("dup_stored", "Dup stored", "int"),
     Column("replaced", "Replaced", "int"),
 )
-
-
-def _dropped(row: dict[str, Any]) -> int:
-    return int(row["dup_in_file"] or 0) + int(row["dup_stored"] or 0) + int(row["replaced"] or 0)
-
-
-def _by_rule(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
-    """Per format and rule: batches and the sums of their counts (every batch in the range)."""
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in rows:
-        g = groups.setdefault(
-            (r["format"] or "", r["rule"] or ""),
-            {"format": r["format"], "rule": r["rule"], "batches": 0} | {k: 0 for k in COUNTS},
-        )
-        g["batches"] += 1
-        for k in COUNTS:
-            g[k] += int(r[k] or 0)
-    return tuple(groups[k] for k in sorted(groups))
 
 
 def duplicates_report(
@@ -86,22 +67,20 @@ def duplicates_report(
     start = day_start_utc(first, zone) if first else None
     end = day_start_utc(last + timedelta(days=1), zone) if last else None
     with connect(ctx.db_path, read_only=True) as con:
-        rows = st.dedup_batches(con, start, end)
-    out: list[dict[str, Any]] = []
+        groups = st.dedup_groups(con, start, end)
+        batches = sum(g["batches"] for g in groups)
+        folded = bool(top) and batches > (top or 0)
+        rows = st.dedup_batches(con, start, end, top if folded else None)
     for r in rows:
-        r = dict(r)
         r["imported_at"] = r["imported_at"].astimezone(UTC).replace(microsecond=0) if r["imported_at"] else None
-        r["file"] = PurePath(r["path"]).name if r["path"] else None  # the table's column; path in json/csv
-        out.append(r)
-    totals: dict[str, Any] = {k: sum(int(r[k] or 0) for r in out) for k in COUNTS}
-    totals["batches"] = len(out)
+        r["file"] = r["file"] or None  # the table's column; the path is in json/csv
+    totals: dict[str, Any] = {k: sum(g[k] for g in groups) for k in COUNTS}
+    totals["batches"] = batches
     notes = list(RULES.values())
-    shown = out
-    if top and len(out) > top:
-        shown = sorted(out, key=lambda r: (-_dropped(r), r["batch_id"]))[:top]
+    if folded:
         notes.insert(
             0,
-            f"Showing the {top:,} of {len(out):,} batches that dropped the most records (duplicates and replaced), "
+            f"Showing the {top:,} of {batches:,} batches that dropped the most records (duplicates and replaced), "
             "most first (`--top 0` lists all); totals cover all.",
         )
     by_rule = Section(
@@ -114,7 +93,7 @@ def duplicates_report(
             *_COUNT_COLUMNS,
             Column("rejected", "Rejected", "int"),
         ),
-        _by_rule(out),
+        tuple(groups),
     )
     return Report(
         name="duplicates",
@@ -141,7 +120,7 @@ def duplicates_report(
             Column("duplicates", "Duplicates", "int", in_table=False),
             Column("rule", "Rule", narrow_drop=5),
         ),
-        rows=tuple(shown),
+        rows=tuple(rows),
         totals=totals,
         sections=(by_rule,),
         notes=tuple(notes),

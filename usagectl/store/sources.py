@@ -174,22 +174,51 @@ def events_of_source(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-def dedup_batches(con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
-    """Finished import batches in [start, end) of their import time, oldest first, with the
-    records each dropped as duplicates (in the file, of stored events) and replaced, by rule."""
-    sql = (
-        "SELECT batch_id, path, source AS format, source_name AS source, finished_at AS imported_at, records, "
-        "imported, coalesce(dup_in_file, 0) AS dup_in_file, coalesce(dup_stored, 0) AS dup_stored, "
-        "coalesce(replaced, 0) AS replaced, rejected, duplicates, dedup_rule AS rule "
-        "FROM import_batches WHERE finished_at IS NOT NULL"
-    )
-    params: list[Any] = []
+# the per-batch counts of ``dedup_batches`` that ``dedup_groups`` sums
+DEDUP_COUNTS = ("records", "imported", "dup_in_file", "dup_stored", "replaced", "rejected")
+
+
+def _finished_in(start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of finished batches imported in [start, end), and its parameters."""
+    sql, params = " WHERE finished_at IS NOT NULL", []
     if start is not None:
         sql += " AND finished_at >= ?"
         params.append(start)
     if end is not None:
         sql += " AND finished_at < ?"
         params.append(end)
-    cur = con.execute(sql + " ORDER BY batch_id", params)
+    return sql, params
+
+
+def dedup_batches(
+    con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None, top: int | None = None
+) -> list[dict[str, Any]]:
+    """Finished import batches in [start, end) of their import time, oldest first, with the
+    records each dropped as duplicates (in the file, of stored events) and replaced, by rule;
+    with ``top``, only the ``top`` batches that dropped the most (ties: the earlier), most first.
+    ``file`` is the path's last part."""
+    where, params = _finished_in(start, end)
+    dropped = "coalesce(dup_in_file, 0) + coalesce(dup_stored, 0) + coalesce(replaced, 0)"
+    order = f" ORDER BY {dropped} DESC, batch_id LIMIT {int(top)}" if top else " ORDER BY batch_id"
+    cur = con.execute(
+        "SELECT batch_id, path, regexp_extract(path, '[^/\\\\]*$') AS file, source AS format, source_name AS source, "
+        "finished_at AS imported_at, records, imported, coalesce(dup_in_file, 0) AS dup_in_file, "
+        "coalesce(dup_stored, 0) AS dup_stored, coalesce(replaced, 0) AS replaced, rejected, duplicates, "
+        f"dedup_rule AS rule FROM import_batches{where}{order}",
+        params,
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def dedup_groups(con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+    """Per format and rule, the batches of ``dedup_batches`` and the sums of their counts."""
+    where, params = _finished_in(start, end)
+    cur = con.execute(
+        "SELECT source AS format, dedup_rule AS rule, count(*) AS batches, "
+        + ", ".join(f"coalesce(sum({c}), 0)::BIGINT AS {c}" for c in DEDUP_COUNTS)
+        + f" FROM import_batches{where} GROUP BY ALL ORDER BY format, rule",
+        params,
+    )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
