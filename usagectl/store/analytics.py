@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from usagectl.models import EVENT_COLUMN_NAMES
 from usagectl.store.reports import FILTER_COLUMNS, GROUP_KEYS, _filtered
+from usagectl.store.tables import rows_as_dicts
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,8 +41,7 @@ BUCKET_SUMS = """
 
 
 def _rows(cur: Any) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows_as_dicts(cur)
 
 
 def service_stats(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from usagectl.models import Record, counted
 from usagectl.store import ingest
-from usagectl.store.tables import load_temp_table
+from usagectl.store.tables import load_temp_table, rows_as_dicts
 
 if TYPE_CHECKING:
     import duckdb
@@ -549,8 +549,7 @@ def billed_by_day(
         f"FROM billed_costs WHERE start_ts >= ? AND start_ts < ?{where} GROUP BY ALL ORDER BY ALL",
         params,
     )
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows_as_dicts(cur)
 
 
 def usage_facts(

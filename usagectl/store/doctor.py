@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from usagectl.store.reports import _filtered
+from usagectl.store.tables import rows_as_dicts
 
 if TYPE_CHECKING:
     import duckdb
@@ -16,8 +17,7 @@ if TYPE_CHECKING:
 
 
 def _rows(cur: Any) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows_as_dicts(cur)
 
 
 def range_facts(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, list[dict[str, Any]]]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from usagectl.store.engine import full
 from usagectl.store.memory import checked_size
 from usagectl.store.reports import _filtered
+from usagectl.store.tables import rows_as_dicts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -354,16 +355,14 @@ def focus_groups(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
         ") g JOIN price_rates r ON r.rate_id = g.rate_id ORDER BY day, model, service_tier, rate_id"
     )
     cur = con.execute(sql, base.params)
-    names = [d[0] for d in cur.description]
-    priced = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    priced = rows_as_dicts(cur)
     cur = con.execute(
         "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, sum(requests)::BIGINT AS requests, "
         f"sum(total_tokens)::BIGINT AS total_tokens FROM ({base.sql}) p WHERE cost IS NULL "
         "GROUP BY 1 ORDER BY total_tokens DESC, model_raw",
         base.params,
     )
-    names = [d[0] for d in cur.description]
-    unpriced = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    unpriced = rows_as_dicts(cur)
     return priced, unpriced
 
 

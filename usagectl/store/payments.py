@@ -6,6 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from usagectl.store.tables import rows_as_dicts
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -37,5 +39,4 @@ def listing(
         params["until"] = until
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     cur = con.execute(f"SELECT {_COLUMNS} FROM payments{where} ORDER BY paid_on, payment_id", params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows_as_dicts(cur)

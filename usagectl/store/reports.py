@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from usagectl.models import Filters
     from usagectl.pricing import PriceBook
 
-from usagectl.store.tables import load_temp_table
+from usagectl.store.tables import load_temp_table, rows_as_dicts
 
 PER_MILLION = Decimal(1_000_000)
 
@@ -251,8 +251,7 @@ def _cube_over(
         f"{SUMS} FROM ({rel}) f GROUP BY {positions}"
     )
     cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return rows_as_dicts(cur)
 
 
 def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
@@ -264,5 +263,4 @@ def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any
         f"FROM ({base.sql}) f WHERE cost IS NULL GROUP BY ALL ORDER BY total_tokens DESC, model_raw"
     )
     cur = con.execute(sql, base.params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows_as_dicts(cur)

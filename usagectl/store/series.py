@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from usagectl.store import reports as q
-from usagectl.store.tables import load_temp_table
+from usagectl.store.tables import load_temp_table, rows_as_dicts
 
 if TYPE_CHECKING:
     import duckdb
@@ -52,8 +52,7 @@ _COST = """({p}input_tokens * r.input_rate + {p}cache_read_tokens * r.cache_read
 
 
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows_as_dicts(cur)
 
 
 def _grouped(con: duckdb.DuckDBPyConnection, flt: Filters, keys: Sequence[str]) -> tuple[str, dict[str, Any]]:

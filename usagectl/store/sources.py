@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from usagectl.store.tables import load_temp_table
+from usagectl.store.tables import load_temp_table, rows_as_dicts
 
 if TYPE_CHECKING:
     import duckdb
@@ -207,8 +207,7 @@ def dedup_batches(
         f"dedup_rule AS rule FROM import_batches{where}{order}",
         params,
     )
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows_as_dicts(cur)
 
 
 def dedup_groups(con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
@@ -220,5 +219,4 @@ def dedup_groups(con: duckdb.DuckDBPyConnection, start: datetime | None, end: da
         + f" FROM import_batches{where} GROUP BY ALL ORDER BY format, rule",
         params,
     )
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows_as_dicts(cur)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from usagectl.store import schema
+from usagectl.store.tables import rows_as_dicts
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,5 +41,4 @@ def rejects(con: duckdb.DuckDBPyConnection, limit: int, batch_id: int | None = N
     sql += " ORDER BY batch_id DESC, record LIMIT ?"
     params.append(limit)
     cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows_as_dicts(cur)

@@ -64,3 +64,9 @@ def insert_columns(
         f"INSERT INTO {name} ({names}) SELECT {casts} FROM (SELECT from_json(?::JSON, '[[\"VARCHAR\"]]') AS j)",
         [text],
     )
+
+
+def rows_as_dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every row of the result on ``cur`` as a dict keyed by its column names."""
+    names = [d[0] for d in cur.description or ()]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
