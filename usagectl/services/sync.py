@@ -331,12 +331,20 @@ def _whole_state(todo: _Todo) -> st.FileState | None:
 
 
 def _ends_with_newline(todo: _Todo) -> bool:
-    """Whether the file's last byte (at the size the listing saw) is a newline: one small read."""
+    """Whether the file's last byte (at the size the listing saw) is a newline: one small read
+    (``os.pread`` on a bare descriptor: a third of a buffered open's cost, which 12k session
+    files of a first sync pay before the import starts)."""
     if todo.size <= 0:
         return False
-    with todo.path.open("rb") as fh:
-        fh.seek(todo.size - 1)
-        return fh.read(1) == b"\n"
+    if not hasattr(os, "pread"):  # Windows
+        with todo.path.open("rb") as fh:
+            fh.seek(todo.size - 1)
+            return fh.read(1) == b"\n"
+    fd = os.open(todo.path, os.O_RDONLY)
+    try:
+        return os.pread(fd, 1, todo.size - 1) == b"\n"
+    finally:
+        os.close(fd)
 
 
 def _whole_states(todos: list[_Todo]) -> list[st.FileState | None]:
