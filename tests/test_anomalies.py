@@ -165,3 +165,19 @@ def test_usage_that_began_recently_and_stopped(tmp_path: Path, db_path: Path) ->
     assert rows == [("2025-11-01", "total", "drop", "high")]
     detail = out["rows"][0]["detail"]
     assert detail == "drop of $0.00 vs expected $1.00 (z -10.0); no usage from this day through 2025-11-09 (9 days)"
+    # checked from 11-03: the nothing began before (11-01); residuals -1 on 11-01 and 11-02, 0
+    # before, so sigma is the floor again and z -10
+    out = run_json("anomalies", "--since", "2025-11-03", "--until", "2025-11-09", "--tz", "UTC", "--db", str(db_path))
+    assert [(r["day"], r["kind"], r["detail"]) for r in out["rows"]] == [
+        ("2025-11-03", "drop", "drop of $0.00 vs expected $1.00 (z -10.0); no usage since 2025-11-01 (9 days through "
+         "2025-11-09)")
+    ]  # fmt: skip
+
+
+def test_a_drop_whose_nothing_began_before_the_checked_days_says_since_when() -> None:
+    """Eight weeks of 10 a day, then nothing from day 56; checked from day 60: one drop on day
+    60 (the same weekday was 10 in all 8 weeks before: expected 10) that names day 56 as the
+    start of the nothing, through day 65."""
+    values = [10.0] * 56 + [0.0] * 10
+    (found,) = detect(values, 60, 1.0)
+    assert (found.index, found.kind, found.since, found.through) == (60, "drop", 56, 65)

@@ -75,6 +75,9 @@ class Finding:
     # a drop to nothing that stays at nothing: the index of the last day of the run (one
     # finding for the run, not one per day)
     through: int | None = None
+    # ... and the index of its first day when that lies before this finding's (a run that began
+    # before the checked days: the dashboard's last week of a source that stopped a month ago)
+    since: int | None = None
 
 
 def _z_text(z: float) -> str:
@@ -127,7 +130,10 @@ def detect(values: Sequence[float], first: int, floor: float, start: int = 0) ->
         if z >= Z and values[i] - e >= floor:
             out.append(Finding(i, "spike", z, values[i], e, low, high))
         elif z <= -Z and e - values[i] >= floor:
-            out.append(Finding(i, "drop", z, values[i], e, low, high))
+            since = i
+            while values[i] == 0 and since > start and values[since - 1] == 0:
+                since -= 1
+            out.append(Finding(i, "drop", z, values[i], e, low, high, since=since if since < i else None))
     return out
 
 
@@ -203,8 +209,11 @@ def find(
 
     def said(f: Finding) -> str:
         text = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z)})"
-        if f.through is not None:
-            text += f"; no usage from this day through {day[f.through]} ({counted(f.through - f.index + 1, 'day')})"
+        last = f.through if f.through is not None else f.index
+        if f.since is not None:
+            text += f"; no usage since {day[f.since]} ({counted(last - f.since + 1, 'day')} through {day[last]})"
+        elif f.through is not None:
+            text += f"; no usage from this day through {day[last]} ({counted(last - f.index + 1, 'day')})"
         return text
 
     start = _start(total)
