@@ -270,3 +270,13 @@ def test_filters_apply_to_every_panel(db: Path) -> None:
     assert (d.today_tokens, d.today_cost_usd) == (0, Decimal(0))  # nothing today: $0, not unpriced
     assert (d.overview("used_tokens"), d.overview("cost_usd")) == (1_400_000, Decimal("4.60"))
     assert sum(p.tokens for p in d.series) == 1_400_000
+
+
+def test_empty_month_panels_say_so(tmp_path: Path, db_path: Path) -> None:
+    """Usage only in October; the clock says 2026-11-11: the month's model and top panels say
+    "no usage this month" instead of an empty box, and the 30-day chart still shows October."""
+    ev = _ev("O1", "2026-10-20T10:00:00Z", "gpt-4o", "alice", inp=1_000_000)
+    run("import", str(write_jsonl(tmp_path / "o.jsonl", [ev])), "--db", str(db_path))
+    out = run("dashboard", "--once", "--no-watch", "--db", str(db_path)).stdout
+    assert out.count("no usage this month") == 2
+    assert "peak 1.00M on 2026-10-20" in out

@@ -110,6 +110,9 @@ def _series(d: DashboardData, width: int) -> _Panel:
     return _Panel("series", t, 3, title=f"Last {len(tokens)} days (tokens)")
 
 
+NO_USAGE = "no usage this month"  # an empty table panel says so instead of a blank line
+
+
 def _table(*headers: tuple[str, str]) -> Any:
     from rich import box
     from rich.table import Table
@@ -126,6 +129,8 @@ def _models(d: DashboardData, rows: int = 5) -> _Panel:
     for r in section.rows[:rows]:
         table.add_row(r["model"], format_compact(r["total_tokens"]), format_pct(r["token_share_pct"]),
                       format_money(r["cost_usd"]))  # fmt: skip
+    if not section.rows:
+        table.add_row(NO_USAGE, "", "", "", style="dim")
     return _Panel("models", table, 2 + max(1, min(rows, len(section.rows))))
 
 
@@ -142,6 +147,8 @@ def _top(d: DashboardData) -> _Panel:
     table = _table((f"Top {d.top_kind}s", "left"), ("Tokens", "right"), ("Cost", "right"))
     for r in d.top:
         table.add_row(r.name, format_compact(r.tokens), format_money(r.cost_usd))
+    if not d.top:
+        table.add_row(NO_USAGE, "", "", style="dim")
     return _Panel("top", table, 2 + max(1, len(d.top)))
 
 
