@@ -64,3 +64,11 @@ def lock_held(db: Path, tmp_path: Path) -> Iterator[None]:
         holder.kill()
         holder.wait()
         ready.unlink(missing_ok=True)
+
+
+def narrow_table(text: str) -> tuple[set[str], str]:
+    """A table printed at the CLI's 80 columns: the words above its "not shown at this width"
+    note (checked to fit 80 columns) and that note's text, whitespace folded."""
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    table, note = text.split("not shown at this width:")
+    return set(table.split()), " ".join(note.split())

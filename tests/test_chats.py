@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run, run_json, write_jsonl
+from tests.helpers import narrow_table, run, run_json, write_jsonl
 
 D = Decimal
 SONNET = "claude-sonnet-4-5"
@@ -229,9 +229,9 @@ def test_a_narrow_chats_table_keeps_session_ids_whole(tmp_path: Path, db_path: P
     ]  # fmt: skip
     run("import", str(write_jsonl(tmp_path / "u.jsonl", events)), "--db", str(db_path))
     text = run("report", "chats", *NOV, "--db", str(db_path)).stdout
-    table, note = text.split("not shown at this width:")
-    assert sid in set(table.split()) and not {"Unpriced", "Started", "Duration", "Models"} & set(table.split())
-    assert " ".join(note.split()).startswith("Unpriced, Started, Duration, Models (a wider terminal")
+    words, note = narrow_table(text)
+    assert sid in words and not {"Unpriced", "Started", "Duration", "Models"} & words
+    assert note.startswith("Unpriced, Started, Duration, Models (a wider terminal")
     rows = {r["session_id"]: r for r in run_json("report", "chats", *NOV, "--db", str(db_path))["rows"]}
     assert (rows[sid]["unpriced_requests"], rows[sid]["messages"], rows[sid]["duration_s"]) == (1, 2, 300)
     text = run("report", "chats", "--since", "2025-11-04", "--until", "2025-11-04", "--db", str(db_path)).stdout
@@ -251,10 +251,9 @@ def test_chat_show_of_a_coding_agent_session_at_80_columns(tmp_path: Path, db_pa
           "cache_write_5m_tokens": 2000, "output_tokens": 100, "session_id": sid, "message_id": mid}  # fmt: skip
     run("import", str(write_jsonl(tmp_path / "k.jsonl", [ev])), "--db", str(db_path))
     text = run("chat", "show", sid, "--tz", "UTC", "--db", str(db_path)).stdout
-    table, note = text.split("not shown at this width:")
-    words = set(table.split())
+    words, note = narrow_table(text)
     assert {SONNET, "2,000", "$0.01"} <= words and "write" in words  # the table rounds to cents
     assert mid not in words and "Latency" not in words
-    assert " ".join(note.split()).startswith("Message (a wider terminal")
+    assert note.startswith("Message (a wider terminal")
     row = run_json("chat", "show", sid, "--db", str(db_path))["rows"][0]
     assert (row["message"], row["latency_ms"], _dec(row["cost_usd"])) == (mid, None, D("0.012"))

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run, run_json, write_jsonl
+from tests.helpers import narrow_table, run, run_json, write_jsonl
 from usagectl.services.context import make_context
 from usagectl.services.files_report import report_files, size_text
 from usagectl.services.reports import ReportRequest
@@ -133,11 +133,10 @@ def test_a_narrow_files_table_keeps_file_names_whole(tmp_path: Path, db_path: Pa
                         "input_tokens": 1000, "file_tokens": 1000, "session_id": "s6"} | long]  # fmt: skip
     run("import", str(write_jsonl(tmp_path / "f.jsonl", events)), "--db", str(db_path))
     text = run("report", "files", *NOV, "--db", str(db_path)).stdout
-    table, note = text.split("not shown at this width:")
-    words = set(table.split())
+    words, note = narrow_table(text)
     assert long["file_name"] in words and "Annual_Report.pdf" in words
     assert not {"Unpriced", "Requests", "Re-read"} & words
-    assert " ".join(note.split()).startswith("Unpriced, Requests, Re-read tokens (a wider terminal")
+    assert note.startswith("Unpriced, Requests, Re-read tokens (a wider terminal")
     rows = {r["file_name"]: r for r in run_json("report", "files", *NOV, "--db", str(db_path))["rows"]}
     notes = rows["notes.txt"]
     assert (notes["requests"], notes["unpriced_requests"], notes["reread_tokens"]) == (2, 1, 500)
