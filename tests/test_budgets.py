@@ -176,6 +176,17 @@ def test_budget_that_will_not_cross(tmp_path: Path, db: Path) -> None:
     assert (s.projected, s.projected_percent, s.projected_cross_date) == (90, 90, None)  # 90 < 100
 
 
+def test_budget_far_beyond_the_spend(tmp_path: Path, db: Path) -> None:
+    # $30 spent in 10 days of 30: at $3/day, $10,000,000,000 would take ~9 billion years, past
+    # the last date a datetime holds; the budget simply does not cross this month
+    _config(tmp_path, '[[budgets]]\nscope = "team:platform"\namount = 10000000000\n')
+    (s,) = budgets.budget_status(make_context(None, db), now=NOW)
+    assert (s.spent, s.level, s.projected, s.projected_cross_date) == (30, "ok", 90, None)
+    config = str(tmp_path / "work" / "usagectl.toml")
+    for command in (["budget", "status", "--fail-on", "warning"], ["status"], ["dashboard", "--once"]):
+        run(*command, "--db", str(db), "--config", config)  # exit 0, no OverflowError
+
+
 def test_month_boundary_in_tokyo_and_new_york(tmp_path: Path, db_path: Path) -> None:
     # 2026-11-30T23:30Z is 2026-12-01 08:30 in Tokyo (UTC+9) and 2026-11-30 18:30 in New York (UTC-5)
     event = {"event_id": "T1", "ts": "2026-11-30T23:30:00Z", "model_raw": "gpt-4o", "output_tokens": 1000000}

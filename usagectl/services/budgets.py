@@ -157,9 +157,10 @@ def evaluate(budget: Budget, start: date, end: date, tz: str, now: datetime, usa
             cross = local_today(tz, now)
         elif spent > 0:
             need = ((limit - spent) * elapsed / spent).to_integral_value(rounding=ROUND_CEILING)
-            at = now + timedelta(microseconds=int(need))
-            if at <= t1:
-                cross = local_today(tz, min(at, t1 - _US))
+            # compared as microseconds first: a large budget with little spent would put the
+            # crossing past the year 9999, which no datetime can hold
+            if need <= (t1 - now) // _US:
+                cross = local_today(tz, min(now + timedelta(microseconds=int(need)), t1 - _US))
     elif spent >= limit:
         cross = local_today(tz, now)
     return BudgetState(
