@@ -311,7 +311,7 @@ def test_no_budgets(db: Path) -> None:
 
 # --------------------------------------------------------------------------- editing the config
 
-ROUND_TRIP = """# comments are lost, values are not
+ROUND_TRIP = """# values are kept exactly
 [plan]
 monthly_token_quota = 5000000
 
@@ -407,6 +407,64 @@ def test_set_keeps_every_other_value(tmp_path: Path) -> None:
     after = _parsed(path)
     assert _without_budgets(after) == _without_budgets(before)
     assert [b["scope"] for b in after["budgets"]] == ["team:platform", "member:bob"]
+
+
+COMMENTED = """# Team config, reviewed in git
+[plan]
+monthly_token_quota = 100_000_000   # 100M
+
+# the platform team's budget
+[[budgets]]
+scope = "team:platform"
+amount = 500.00   # raised in Q3
+period = "month"
+thresholds = [75, 90, 95]
+
+[tax]
+rate = 19.0   # VAT
+"""
+
+
+def test_set_and_rm_change_only_the_budget_lines(tmp_path: Path) -> None:
+    # the file is reviewed in git: comments, number spellings and the order of sections stay,
+    # and only the lines of the budget that changed differ
+    path = tmp_path / "work" / "usagectl.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    run("budget", "set", "team:platform", "750")
+    assert path.read_text() == COMMENTED.replace("amount = 500.00   # raised in Q3", "amount = 750.0   # raised in Q3")
+    run("budget", "set", "team:platform", "750", "--thresholds", "50,80,90")
+    changed = COMMENTED.replace("amount = 500.00   # raised in Q3", "amount = 750.0   # raised in Q3")
+    changed = changed.replace("thresholds = [75, 90, 95]", "thresholds = [50, 80, 90]")
+    assert path.read_text() == changed
+    run("budget", "set", "member:bob", "10")  # appended after the last budget table
+    added = changed.replace(
+        "thresholds = [50, 80, 90]\n",
+        'thresholds = [50, 80, 90]\n\n[[budgets]]\nscope = "member:bob"\namount = 10.0\nperiod = "month"\n',
+    )
+    assert path.read_text() == added
+    run("budget", "rm", "member:bob")
+    assert path.read_text() == changed
+    run("budget", "rm", "team:platform")  # its comment line and the blank line after it go too
+    assert (
+        path.read_text()
+        == "# Team config, reviewed in git\n[plan]\nmonthly_token_quota = 100_000_000   # 100M\n\n[tax]\nrate = 19.0   # VAT\n"
+    )
+    run("budget", "set", "global", "5")  # no budget table left: appended at the end
+    assert path.read_text().endswith(
+        'rate = 19.0   # VAT\n\n[[budgets]]\nscope = "global"\namount = 5.0\nperiod = "month"\n'
+    )
+
+
+def test_a_layout_the_edit_cannot_follow_is_rewritten_whole(tmp_path: Path) -> None:
+    # a budget whose thresholds span lines cannot be changed in its own line: the file is
+    # written whole (values kept, comments not), never edited into something else
+    path = tmp_path / "work" / "usagectl.toml"
+    path.write_text('# note\n[[budgets]]\nscope = "global"\namount = 5\nthresholds = [\n  50,\n  80,\n  90,\n]\n')
+    run("budget", "set", "global", "6", "--thresholds", "60,80,90")
+    assert _parsed(path)["budgets"] == [
+        {"scope": "global", "amount": Decimal("6.0"), "period": "month", "thresholds": [60, 80, 90]}
+    ]
+    assert "# note" not in path.read_text()
 
 
 @pytest.mark.parametrize(

@@ -71,8 +71,8 @@ def set_cmd(
 ) -> None:
     """Add a budget to the config file, or replace the one with the same scope and period.
 
-    The config file is rewritten atomically (temporary file + rename): every value of every
-    section is kept, but comments and formatting are lost.
+    Only the lines of that budget change (atomically: temporary file + rename); comments,
+    formatting and every other section stay as they were.
     """
     from usagectl.services import budgets
 
@@ -84,8 +84,8 @@ def set_cmd(
 def rm_cmd(scope: ScopeArg, period: PeriodFilterOpt = None, config: ConfigOpt = None) -> None:
     """Remove a budget from the config file (exit 2 if there is none).
 
-    The config file is rewritten atomically (temporary file + rename): every value of every
-    section is kept, but comments and formatting are lost.
+    Only the lines of that budget change (atomically: temporary file + rename); comments,
+    formatting and every other section stay as they were.
     """
     from usagectl.services import budgets
 

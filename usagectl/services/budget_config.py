@@ -14,9 +14,11 @@ A budget is one ``[[budgets]]`` table::
 ``[plan] monthly_token_quota`` is a token budget too (scope global, period month, label
 "plan quota"). Scope plus period identify a budget: two tables with the same pair are an error.
 
-Edits read the file with tomllib (floats as Decimal), change ``budgets``, write it back with
-tomli-w through a temporary file and ``os.replace``: values of every other section survive
-exactly (checked before writing), comments and formatting do not.
+Edits read the file with tomllib (floats as Decimal), change ``budgets`` and write the file's
+own text back with only the lines of that budget changed (``toml_edit``: comments, blank lines
+and number spellings stay), through a temporary file and ``os.replace``. A file laid out in a
+way that edit cannot follow is written whole by tomli-w instead (values survive, comments do
+not). Either way the text is parsed back and compared with the intended values before writing.
 """
 
 from __future__ import annotations
@@ -261,27 +263,57 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _value(value: Any) -> str:
+    """One TOML value on one line (a list as ``[a, b]``, the way a person writes thresholds)."""
+    import tomli_w
+
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value})[4:].rstrip("\n")
+
+
+def _table(entry: dict[str, Any]) -> str:
+    return "[[budgets]]\n" + "".join(f"{key} = {_value(value)}\n" for key, value in entry.items())
+
+
 def _dumps(data: dict[str, Any]) -> str:
     """tomli-w for everything, but the budgets as ``[[budgets]]`` blocks at the end, one key a
-    line and thresholds on one line, the way a person writes them (tomli-w would inline them)."""
+    line and thresholds on one line (tomli-w would inline them)."""
     import tomli_w
 
     rest = {k: v for k, v in data.items() if k != "budgets"}
     parts = [tomli_w.dumps(rest)] if rest else []
-    for entry in data.get("budgets", []):
-        lines = ["[[budgets]]"]
-        for key, value in entry.items():
-            if isinstance(value, list):
-                items = ", ".join(tomli_w.dumps({"v": v})[4:-1] for v in value)
-                lines.append(f"{key} = [{items}]")
-            else:
-                lines.append(tomli_w.dumps({key: value}).rstrip("\n"))
-        parts.append("\n".join(lines) + "\n")
+    parts.extend(_table(entry) for entry in data.get("budgets", []))
     return "\n".join(parts)
 
 
+def _edited(path: Path, data: dict[str, Any]) -> str | None:
+    """The file's own text with only the budget that changed edited (``toml_edit``): comments
+    and formatting stay. None when the file is new or cannot be edited so with certainty."""
+    from usagectl.services.toml_edit import edit_array_tables
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        before = tomllib.loads(text, parse_float=Decimal)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    rest = {k: v for k, v in data.items() if k != "budgets"}
+    if not _same({k: v for k, v in before.items() if k != "budgets"}, rest):
+        return None
+    old, new = before.get("budgets", []), data.get("budgets", [])
+    if not isinstance(old, list):
+        return None
+    edited = edit_array_tables(text, "budgets", old, new, _value, _table)
+    if edited is None:
+        return None
+    try:
+        return edited if _same(tomllib.loads(edited, parse_float=Decimal), data) else None
+    except tomllib.TOMLDecodeError:
+        return None
+
+
 def _write(path: Path, data: dict[str, Any]) -> None:
-    text = _dumps(data)
+    text = _edited(path, data) or _dumps(data)
     if not _same(tomllib.loads(text, parse_float=Decimal), data):
         raise ConfigError(
             f"config {path}: writing it back would change a value; the file was left as it was",

@@ -1,0 +1,151 @@
+"""Editing one array of tables (``[[budgets]]``) in a TOML file's text, keeping everything else.
+
+A config file is reviewed and versioned, so ``budget set`` / ``budget rm`` change only the lines
+of the budget they touch: a changed value is replaced in its own line (its comment stays), a
+removed budget's table goes with the comment lines right above it, a new one is appended after
+the last table of the array. Comments, blank lines, number spellings (``100_000_000``) and the
+order of every other section stay as they were.
+
+``edit_array_tables`` returns None whenever the text cannot be edited that way with certainty
+(tables of the array spread in a way it does not follow, a multi-line value to change, a header
+it cannot find); the caller then rewrites the whole file, and checks every result by parsing it
+back.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+# a table or array-of-tables header line: [name] / [[name]], optional comment
+_HEADER = re.compile(r"^[ \t]*(\[\[?)[ \t]*([A-Za-z0-9_.\-\"' \t]+?)[ \t]*(\]\]?)[ \t]*(#.*)?$")
+
+
+def _headers(lines: Sequence[str]) -> list[tuple[int, str, bool]]:
+    """(line index, name, is array of tables) of every header line."""
+    out = []
+    for i, line in enumerate(lines):
+        m = _HEADER.match(line.rstrip("\r\n"))
+        if m and len(m.group(1)) == len(m.group(3)):
+            out.append((i, m.group(2).replace(" ", "").replace("\t", "").strip("\"'"), len(m.group(1)) == 2))
+    return out
+
+
+def _blocks(lines: Sequence[str], name: str) -> list[tuple[int, int]]:
+    """[start, end) of each ``[[name]]`` table: its header through its last line that is neither
+    blank nor a comment (what follows belongs to the next section)."""
+    heads = _headers(lines)
+    out = []
+    for k, (i, head, array) in enumerate(heads):
+        if not (array and head == name):
+            continue
+        end = heads[k + 1][0] if k + 1 < len(heads) else len(lines)
+        while end > i + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")):
+            end -= 1
+        out.append((i, end))
+    return out
+
+
+def _split_value(rest: str) -> tuple[str, str] | None:
+    """(value, trailing comment with its leading blanks) of the text after ``key =``, when the
+    value is complete on this line."""
+    cuts = [m.start() for m in re.finditer("#", rest)] + [len(rest)]
+    for cut in cuts:
+        value = rest[:cut].rstrip()
+        try:
+            tomllib.loads("v = " + value)
+        except tomllib.TOMLDecodeError:
+            continue
+        return value, rest[len(value) :]
+    return None
+
+
+def _edit_block(
+    block: list[str], old: dict[str, Any], new: dict[str, Any], render_value: Callable[[Any], str]
+) -> list[str] | None:
+    """The table's lines with the values of ``new``: changed keys rewritten in place, removed
+    keys dropped, added keys after the last key line. None when a key line is not one line."""
+    out = list(block)
+    where: dict[str, int] = {}
+    for i, line in enumerate(out[1:], 1):
+        m = re.match(r"^[ \t]*([A-Za-z0-9_\-]+)[ \t]*=", line)
+        if m:
+            where[m.group(1)] = i
+    if set(old) - set(where):
+        return None  # a key spelled in a way this does not read (quoted, dotted)
+    for key in [k for k in old if k not in new]:
+        out[where[key]] = ""
+    for key, value in new.items():
+        if key in old and _same_value(old[key], value):
+            continue
+        text = render_value(value)
+        if key in where:
+            line = out[where[key]]
+            head, rest = line.split("=", 1)
+            ending = rest[len(rest.rstrip("\r\n")) :]
+            parts = _split_value(rest.rstrip("\r\n").lstrip())
+            if parts is None:
+                return None
+            blank = rest[: len(rest) - len(rest.lstrip())]
+            out[where[key]] = f"{head}={blank}{text}{parts[1]}{ending or chr(10)}"
+        else:
+            last = max(where.values(), default=0)
+            out.insert(last + 1, f"{key} = {text}\n")
+            where = {k: (i + 1 if i > last else i) for k, i in where.items()}
+            where[key] = last + 1
+    return [line for line in out if line != ""]
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def edit_array_tables(
+    text: str,
+    name: str,
+    old: Sequence[dict[str, Any]],
+    new: Sequence[dict[str, Any]],
+    render_value: Callable[[Any], str],
+    render_table: Callable[[dict[str, Any]], str],
+) -> str | None:
+    """``text`` with its ``[[name]]`` tables changed from ``old`` to ``new``, where ``new`` is
+    ``old`` with one table changed in place, one appended, or one removed (what ``budget set``
+    and ``budget rm`` do); None when that is not the case or the text is not laid out so."""
+    lines = text.splitlines(keepends=True)
+    blocks = _blocks(lines, name)
+    if len(blocks) != len(old):
+        return None
+    if len(new) == len(old):
+        changed = [i for i, (a, b) in enumerate(zip(old, new)) if a != b or list(a) != list(b)]
+        for i in changed:
+            start, end = blocks[i]
+            edited = _edit_block(lines[start:end], old[i], new[i], render_value)
+            if edited is None:
+                return None
+            lines[start:end] = edited
+            shift = len(edited) - (end - start)
+            blocks = [(s + shift, e + shift) if s > start else (s, e) for s, e in blocks]
+        return "".join(lines)
+    if len(new) == len(old) + 1 and list(new[:-1]) == list(old):
+        table = render_table(new[-1])
+        if not blocks:
+            body = "".join(lines).rstrip("\n")
+            return (body + "\n\n" if body.strip() else "") + table
+        end = blocks[-1][1]
+        return "".join(lines[:end]) + "\n" + table + "".join(lines[end:])
+    if len(new) == len(old) - 1:
+        gone = next((k for k in range(len(old)) if list(old[:k]) + list(old[k + 1 :]) == list(new)), None)
+        if gone is None:
+            return None
+        start, end = blocks[gone]
+        while start > 0 and lines[start - 1].lstrip().startswith("#"):
+            start -= 1  # the comment lines right above the table describe it
+        if end < len(lines) and not lines[end].strip():
+            end += 1  # and one blank line after it
+        elif end == len(lines):
+            while start > 0 and not lines[start - 1].strip():
+                start -= 1  # the last table: the blank lines that led to it
+        return "".join(lines[:start] + lines[end:])
+    return None
