@@ -177,6 +177,42 @@ def test_billing_start_skips_earlier_months(tmp_path: Path, db_path: Path) -> No
     assert (nov["credits_usd"], nov["total_usd"], nov["balance_usd"]) == (4, 0, -1)
 
 
+def test_a_month_before_the_billing_start_is_not_invoiced(tmp_path: Path, db_path: Path) -> None:
+    _setup(tmp_path, db_path, CARRY_EVENTS, CARRY_CONFIG + '[billing]\nstart = "2026-11"\n')
+    # October has usage ($2.50) but is before the configured start: no invoice, no credit used
+    res = run("invoice", "--month", "2026-10", "--db", str(db_path), expect=2)
+    assert "2026-10 is before the billing start 2026-11 ([billing] start in the config): it is not invoiced" in (
+        res.stderr
+    )
+    assert res.stdout == ""
+    nov = run_json("invoice", "--month", "2026-11", "--db", str(db_path))
+    # the credit log still starts with November: X 4.00 applied there, nothing used before
+    assert nov["totals"]["credits_usd"] == 4
+    assert "Balance counts the invoices from 2026-11 ([billing] start)" in " ".join(nov["notes"])
+
+
+def test_without_a_billing_start_a_month_before_the_first_event_is_not_invoiced(tmp_path: Path, db_path: Path) -> None:
+    _setup(tmp_path, db_path, CARRY_EVENTS, CARRY_CONFIG)  # first event 2026-10-10: the start is 2026-10
+    err = run("invoice", "--month", "2026-09", "--db", str(db_path), expect=2).stderr
+    assert "2026-09 is before the billing start 2026-10 (the month of the first event" in err
+    # a team statement (chargeback) has no billing start: it is not refused
+    run("invoice", "--month", "2026-09", "--team", "x", "--db", str(db_path))
+
+
+def test_a_future_month_has_not_started(tmp_path: Path, db_path: Path) -> None:
+    _setup(tmp_path, db_path, CARRY_EVENTS, CARRY_CONFIG)
+    ctx = make_context(None, db_path)
+    states = {
+        m: dict((k, v) for k, _, v in invoice(ctx, InvoiceRequest(month=m, now=NOW)).overview)["state"]
+        for m in ("2026-10", "2026-11", "2026-12")
+    }  # NOW is 2026-11-25: October is over, November runs, December begins on 12-01
+    assert states == {"2026-10": "final", "2026-11": "draft (month in progress)",
+                      "2026-12": "not started (begins 2026-12-01)"}  # fmt: skip
+    notes = invoice(ctx, InvoiceRequest(month="2026-12", now=NOW)).notes
+    assert "2026-12 has not started yet (it begins 2026-12-01): no usage so far, amounts are 0." in notes
+    assert not any(n.startswith("Draft") for n in notes)
+
+
 def test_credit_rules_granted_and_order() -> None:
     months = [_Month(date(2026, m, 1), date(2026, m, 28), [], [], {}, D(s)) for m, s in ((1, "3.00"), (2, "3.00"))]
     credits = [
@@ -239,5 +275,7 @@ def test_invoice_month_follows_the_time_zone(tmp_path: Path, db_path: Path) -> N
     _setup(tmp_path, db_path, ev, '[display]\ntimezone = "UTC"\n')
     assert run_json("invoice", "--month", "2026-10", "--db", str(db_path))["totals"]["subtotal_usd"] == 2.5
     berlin = ("--tz", "Europe/Berlin", "--db", str(db_path))
-    assert run_json("invoice", "--month", "2026-10", *berlin)["totals"]["subtotal_usd"] == 0
+    # in Berlin the only event, so the billing start, is in November: October has no invoice there
+    err = run("invoice", "--month", "2026-10", *berlin, expect=2).stderr
+    assert "2026-10 is before the billing start 2026-11" in err
     assert run_json("invoice", "--month", "2026-11", *berlin)["totals"]["subtotal_usd"] == 2.5

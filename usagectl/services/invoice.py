@@ -18,7 +18,9 @@ An invoice covers one calendar month in the report's time zone. Rules, in order:
   half-up to the cent. Invoice total = subtotal − credits + tax.
 * **Balance** = the totals of every invoice from the billing start up to this month − every
   payment dated on or before the invoice date (the month's last day). The billing start is
-  ``[billing] start = "YYYY-MM"`` in the config, else the month of the first event.
+  ``[billing] start = "YYYY-MM"`` in the config, else the month of the first event. A month
+  before it has no invoice (refused, exit 2): it would use up credits and disagree with the
+  invoices from the start about them.
 
 With filters (``--team`` …) the invoice is a chargeback statement: the same charge lines and
 tax, without credits, payments or balance (those belong to the whole account).
@@ -207,7 +209,9 @@ class InvoiceRequest:
 
 
 def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
-    """The invoice of one month (default: the current month, marked draft until it is over)."""
+    """The invoice of one month (default: the current month, marked draft until it is over and
+    ``not started`` before it begins). Raises ``UsageError`` (exit 2) for a month before the
+    billing start of the account: that month is not invoiced."""
     tz = effective_timezone(req.tz, ctx.config)
     now = (req.now or datetime.now(UTC)).astimezone(UTC)
     year, mon = parse_month(req.month) if req.month else (local_today(tz, now).year, local_today(tz, now).month)
@@ -226,7 +230,8 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
                 start = date(configured[0], configured[1], 1)
             elif (first_ts := analytics.first_event(con)) is not None:
                 start = local_today(tz, first_ts).replace(day=1)
-            start = min(start, first)
+            if first < start:
+                raise _before_start(f"{year:04d}-{mon:02d}", start, configured is not None)
         flt = build_filters(ctx, ReportRequest(since=start.isoformat(), until=last.isoformat(), tz=tz, where=where))
         months = [start]
         while months[-1] < first:
@@ -256,7 +261,7 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
     previous = sum((h.total for h in history[:-1]), ZERO)
     paid_before = sum((p["amount_usd"] for p in paid if p["paid_on"] < first), ZERO)
     paid_now = [p for p in paid if p["paid_on"] >= first]
-    state = "final" if now >= day_start_utc(_next(first), tz) else "draft (month in progress)"
+    state = _state(first, tz, now)
     shown = flt.as_dict() | {"since": first.isoformat(), "until": last.isoformat()}
     return _report(
         month=month, flt_dict=shown, tz=tz, tax=tax, credits=credits, credit_log=credit_log,
@@ -264,6 +269,25 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         paid=paid, state=state, label=f"{year:04d}-{mon:02d}", start=start,
         configured_start=account and billing_start(ctx.config) is not None,
     )  # fmt: skip
+
+
+def _before_start(label: str, start: date, configured: bool) -> UsageError:
+    """A month before the billing start has no invoice: invoicing it would use up credits and
+    count it in every later balance, against the invoices already issued from the start."""
+    origin = "[billing] start in the config" if configured else "the month of the first event; no [billing] start"
+    return UsageError(
+        f"{label} is before the billing start {start:%Y-%m} ({origin}): it is not invoiced",
+        hint=f"`usagectl report month --month {label}` shows its usage; an earlier [billing] start invoices it",
+    )
+
+
+def _state(first: date, tz: str, now: datetime) -> str:
+    """``final`` once the month is over, ``draft`` while it runs, ``not started`` before it."""
+    if now >= day_start_utc(_next(first), tz):
+        return "final"
+    if now < day_start_utc(first, tz):
+        return f"not started (begins {first})"
+    return "draft (month in progress)"
 
 
 def _apply_credits(history: list[_Month], credits: list[Credit]) -> dict[int, list[Decimal]]:
@@ -438,7 +462,9 @@ def _report(
     else:
         notes.append("Filtered invoice (chargeback statement): credits, payments and balance belong to the whole "
                      "account and are left out.")  # fmt: skip
-    if state != "final":
+    if state.startswith("not started"):
+        notes.append(f"{label} has not started yet (it begins {month.first}): no usage so far, amounts are 0.")
+    elif state != "final":
         notes.append(f"Draft: {label} is not over yet; the amounts will grow.")
     notes += _unpriced_notes(unpriced)
     sections = [
