@@ -21,7 +21,7 @@ the largest remainders (input .0064175, cache read .005) -> 4.39 + 2.06 + 0.02 +
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -267,6 +267,61 @@ def test_payments_add_and_list(tmp_path: Path, db_path: Path) -> None:
     assert "not an amount" in run("payment", "add", "2026-11-03", "lots", "--db", str(db_path), expect=2).stderr
     assert "2 decimals" in run("payment", "add", "2026-11-03", "1.005", "--db", str(db_path), expect=2).stderr
     assert "not a date" in run("payment", "add", "someday", "5", "--db", str(db_path), expect=2).stderr
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("1,5", "ambiguous: a comma only groups thousands"),  # $1.50 with a decimal comma, not $15
+        ("1,50", "ambiguous"),
+        ("1,5000", "ambiguous"),
+        ("12,34.5", "ambiguous"),
+        ("NaN", "is not a number"),
+        ("inf", "is not a number"),
+        ("-Infinity", "is not a number"),
+        ("1e3", "is not an amount"),
+        ("1_000", "is not an amount"),
+        ("0", "must be a non-zero amount"),
+        ("1000000000000", "too large"),  # 10^12
+        ("99,999,999,999,999,999", "too large"),
+    ],
+)
+def test_payment_amounts_that_are_refused(tmp_path: Path, db_path: Path, amount: str, message: str) -> None:
+    err = run("payment", "add", "--db", str(db_path), "--", "2026-11-03", amount, expect=2).stderr
+    assert message in err
+
+
+def test_payment_amounts_that_are_accepted(tmp_path: Path, db_path: Path) -> None:
+    for text in ("1,500", "$2,000,000.50", "-$20", "999,999,999,999.99", "0.5"):
+        run("payment", "add", "--db", str(db_path), "--", "2026-11-03", text)
+    amounts = [r["amount_usd"] for r in run_json("payment", "list", "--db", str(db_path))["rows"]]
+    assert amounts == [1500, 2000000.5, -20, 999999999999.99, 0.5]
+    # balance with no usage = 0 − (1,500 + 2,000,000.50 − 20 + 999,999,999,999.99 + 0.50)
+    #                       = −1,000,002,001,480.99: printed as a plain number, never 1.0e+12
+    text = run("invoice", "--month", "2026-11", "--json", "--db", str(db_path)).stdout
+    assert '"balance_usd": -1000002001480.99' in text and "e+" not in text
+
+
+def test_payment_dates_are_calendar_days_not_in_the_future(tmp_path: Path, db_path: Path) -> None:
+    today = date.today()  # the config has no time zone here: local time, as the command uses
+    assert "not a date (use YYYY-MM-DD or YYYYMMDD)" in run("payment", "add", "7d", "1", "--db", str(db_path),
+                                                            expect=2).stderr  # fmt: skip
+    future = (today + timedelta(days=2)).isoformat()
+    assert f"DATE: {future} is in the future" in run("payment", "add", future, "1", "--db", str(db_path),
+                                                     expect=2).stderr  # fmt: skip
+    run("payment", "add", (today - timedelta(days=1)).isoformat(), "1", "--db", str(db_path))
+
+
+def test_payment_rm_deletes_one_and_refuses_an_unknown_id(tmp_path: Path, db_path: Path) -> None:
+    run("payment", "add", "2026-11-03", "1,500", "--db", str(db_path))
+    res = run("payment", "add", "--db", str(db_path), "--note", "refund", "--", "2026-11-03", "-20")
+    assert "Recorded payment #2: 2026-11-03 -$20.00 (refund)" in res.stderr  # as payment list shows it
+    gone = run("payment", "rm", "2", "--db", str(db_path))
+    assert "Removed payment #2: 2026-11-03 -$20.00 (refund)" in gone.stderr and gone.stdout == ""
+    assert [r["payment_id"] for r in run_json("payment", "list", "--db", str(db_path))["rows"]] == [1]
+    err = run("payment", "rm", "2", "--db", str(db_path), expect=2).stderr
+    assert "no payment #2" in err and "payment list" in err
+    run("payment", "rm", "two", "--db", str(db_path), expect=2)
 
 
 def test_invoice_month_follows_the_time_zone(tmp_path: Path, db_path: Path) -> None:

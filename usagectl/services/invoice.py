@@ -28,6 +28,7 @@ tax, without credits, payments or balance (those belong to the whole account).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -494,29 +495,74 @@ def _report(
 # --------------------------------------------------------------------------- payments
 
 
+MAX_PAYMENT = Decimal(10) ** 12  # exclusive: no real payment is a trillion dollars; a typo is
+_PLAIN = re.compile(r"[+-]?\d+(\.\d+)?")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
 def parse_amount(text: str) -> Decimal:
-    try:
-        d = Decimal(text.replace("$", "").replace(",", "").strip())
-    except InvalidOperation:
-        raise UsageError(f"AMOUNT: {text!r} is not an amount (use 120, 19.99 or '$1,500')") from None
-    if not d.is_finite() or d == 0:
+    """A payment in dollars: ``120``, ``-20``, ``19.99``, ``$1,500``, at most 2 decimals.
+
+    A comma only groups thousands (groups of three digits): ``1,5`` and ``1,50`` are refused as
+    ambiguous, since with a decimal comma they mean $1.50 and read as grouping they would be
+    recorded as $15. NaN, infinities and exponents are not amounts; neither is anything of a
+    trillion dollars or more (a typo, and past what the invoice prints to the cent).
+    """
+    s = text.replace("$", "").strip()
+    if "," in s and not _GROUPED.fullmatch(s):
+        raise UsageError(
+            f"AMOUNT: {text!r} is ambiguous: a comma only groups thousands (1,500); write a decimal with a point (1.50)"
+        )
+    s = s.replace(",", "")
+    if not _PLAIN.fullmatch(s):
+        what = "not a number" if s.lower().lstrip("+-") in {"nan", "snan", "inf", "infinity"} else "not an amount"
+        raise UsageError(f"AMOUNT: {text!r} is {what} (use 120, 19.99 or '$1,500')")
+    d = Decimal(s)
+    if d == 0:
         raise UsageError(f"AMOUNT: {text!r} must be a non-zero amount (a negative one records a refund)")
     if d != d.quantize(CENT):
         raise UsageError(f"AMOUNT: {text!r} has more than 2 decimals (cents)")
+    if abs(d) >= MAX_PAYMENT:
+        raise UsageError(f"AMOUNT: {text!r} is too large (at most $999,999,999,999.99)")
     return d
+
+
+def parse_payment_date(text: str, today: date) -> date:
+    """The day a payment was made: a calendar date (no relative range), not after ``today``."""
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            day = datetime.strptime(text.strip(), fmt).date()
+            break
+        except ValueError:
+            continue
+    else:
+        raise UsageError(f"DATE: {text!r} is not a date (use YYYY-MM-DD or YYYYMMDD)")
+    if day > today:
+        raise UsageError(f"DATE: {day} is in the future (today is {today}): record a payment once it is made")
+    return day
 
 
 def add_payment(
     ctx: AppContext, paid_on: str, amount: str, note: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Record a payment; returns it (id, date, amount, note)."""
+    """Record a payment; returns it (id, date, amount, note). Both values are checked first."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     tz = effective_timezone(None, ctx.config)
-    day = parse_date(paid_on, today=local_today(tz, now), option="DATE")
+    day = parse_payment_date(paid_on, local_today(tz, now))
     value = parse_amount(amount)
     with connect(ctx.db_path) as con:
         pid = payments.add(con, day, value, note or None, now)
     return {"payment_id": pid, "paid_on": day, "amount_usd": value, "note": note or None}
+
+
+def remove_payment(ctx: AppContext, payment_id: int) -> dict[str, Any]:
+    """Delete one payment (a wrong one cannot be fixed otherwise); returns it. ``UsageError``
+    (exit 2) when there is no payment with that id."""
+    with connect(ctx.db_path) as con:
+        gone = payments.remove(con, payment_id)
+    if gone is None:
+        raise UsageError(f"no payment #{payment_id}", hint="usagectl payment list shows the payments and their ids")
+    return gone
 
 
 PAYMENT_COLUMNS: tuple[Column, ...] = (
@@ -549,4 +595,13 @@ def payments_report(ctx: AppContext, since: str | None = None, until: str | None
     )
 
 
-__all__ = ["Section", "add_payment", "allocate", "invoice", "load_credits", "load_tax", "payments_report"]
+__all__ = [
+    "Section",
+    "add_payment",
+    "allocate",
+    "invoice",
+    "load_credits",
+    "load_tax",
+    "payments_report",
+    "remove_payment",
+]
