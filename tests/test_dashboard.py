@@ -280,3 +280,47 @@ def test_empty_month_panels_say_so(tmp_path: Path, db_path: Path) -> None:
     out = run("dashboard", "--once", "--no-watch", "--db", str(db_path)).stdout
     assert out.count("no usage this month") == 2
     assert "peak 1.00M on 2026-10-20" in out
+
+
+LONG_DETAIL = "spike of $10.73 vs expected $1.02 (z 17.8), the largest day of this series in the 8-week baseline"
+
+
+@pytest.mark.parametrize("width", [100, 110, 120, 130])
+def test_two_column_widths_keep_budget_numbers_the_unpriced_line_and_cut_with_an_ellipsis(
+    tmp_path: Path, db: Path, width: int
+) -> None:
+    """QA at 110/120 columns: "140.…", "exce…", the unpriced line dropped, an anomaly cut mid-sentence.
+
+    Budgets (see the module docstring): member:alice $4.30 of $5 = 86.0 % (warning); global
+    $8.90 of $1 = 890.0 % (exceeded). The projection line "Projected $26.59 at month end, 7.78M
+    tokens = 155.7% of quota" is 61 characters: it wraps in a half column at 110 and 120 (55 and
+    60 columns, 51 and 56 inside the border), so the overview needs one line more there.
+    """
+    from usagectl.render.dashboard import build
+    from usagectl.render.table import make_console
+
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        CONFIG + '[[budgets]]\nscope = "global"\namount = 1\nperiod = "month"\n', encoding="utf-8"
+    )
+
+    def one(ctx: object, req: ReportRequest) -> list[dict[str, object]]:
+        return [{"day": "2026-11-10", "series": "member:bob", "kind": "spike", "severity": "high",
+                 "detail": LONG_DETAIL}]  # fmt: skip
+
+    frame = Dashboard(make_context(None, db), watch=False, anomalies=one).refresh()
+    layout, _ = build(frame, width, 40)
+    buf = io.StringIO()
+    console = make_console(buf, width=width, color=False)
+    console.height = 40
+    console.print(layout, height=40)
+    lines = buf.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= width
+    text = buf.getvalue()
+    alice = next(line for line in lines if "member:alice (month)" in line)
+    glob = next(line for line in lines if "global (month)" in line)
+    assert "$4.30 86.0%" in alice and "warning" in alice
+    assert "$8.90 890.0%" in glob and "exceeded" in glob
+    assert "Unpriced  1 request, NOT in the cost" in text
+    assert "Projected $26.59" in text
+    anomaly = next(line for line in lines if "member:bob spike high" in line)
+    assert LONG_DETAIL not in text and "…" in anomaly  # cut at every width, visibly

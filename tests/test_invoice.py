@@ -21,7 +21,7 @@ the largest remainders (input .0064175, cache read .005) -> 4.39 + 2.06 + 0.02 +
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -177,6 +177,42 @@ def test_billing_start_skips_earlier_months(tmp_path: Path, db_path: Path) -> No
     assert (nov["credits_usd"], nov["total_usd"], nov["balance_usd"]) == (4, 0, -1)
 
 
+def test_a_month_before_the_billing_start_is_not_invoiced(tmp_path: Path, db_path: Path) -> None:
+    _setup(tmp_path, db_path, CARRY_EVENTS, CARRY_CONFIG + '[billing]\nstart = "2026-11"\n')
+    # October has usage ($2.50) but is before the configured start: no invoice, no credit used
+    res = run("invoice", "--month", "2026-10", "--db", str(db_path), expect=2)
+    assert "2026-10 is before the billing start 2026-11 ([billing] start in the config): it is not invoiced" in (
+        res.stderr
+    )
+    assert res.stdout == ""
+    nov = run_json("invoice", "--month", "2026-11", "--db", str(db_path))
+    # the credit log still starts with November: X 4.00 applied there, nothing used before
+    assert nov["totals"]["credits_usd"] == 4
+    assert "Balance counts the invoices from 2026-11 ([billing] start)" in " ".join(nov["notes"])
+
+
+def test_without_a_billing_start_a_month_before_the_first_event_is_not_invoiced(tmp_path: Path, db_path: Path) -> None:
+    _setup(tmp_path, db_path, CARRY_EVENTS, CARRY_CONFIG)  # first event 2026-10-10: the start is 2026-10
+    err = run("invoice", "--month", "2026-09", "--db", str(db_path), expect=2).stderr
+    assert "2026-09 is before the billing start 2026-10 (the month of the first event" in err
+    # a team statement (chargeback) has no billing start: it is not refused
+    run("invoice", "--month", "2026-09", "--team", "x", "--db", str(db_path))
+
+
+def test_a_future_month_has_not_started(tmp_path: Path, db_path: Path) -> None:
+    _setup(tmp_path, db_path, CARRY_EVENTS, CARRY_CONFIG)
+    ctx = make_context(None, db_path)
+    states = {
+        m: dict((k, v) for k, _, v in invoice(ctx, InvoiceRequest(month=m, now=NOW)).overview)["state"]
+        for m in ("2026-10", "2026-11", "2026-12")
+    }  # NOW is 2026-11-25: October is over, November runs, December begins on 12-01
+    assert states == {"2026-10": "final", "2026-11": "draft (month in progress)",
+                      "2026-12": "not started (begins 2026-12-01)"}  # fmt: skip
+    notes = invoice(ctx, InvoiceRequest(month="2026-12", now=NOW)).notes
+    assert "2026-12 has not started yet (it begins 2026-12-01): no usage so far, amounts are 0." in notes
+    assert not any(n.startswith("Draft") for n in notes)
+
+
 def test_credit_rules_granted_and_order() -> None:
     months = [_Month(date(2026, m, 1), date(2026, m, 28), [], [], {}, D(s)) for m, s in ((1, "3.00"), (2, "3.00"))]
     credits = [
@@ -233,11 +269,68 @@ def test_payments_add_and_list(tmp_path: Path, db_path: Path) -> None:
     assert "not a date" in run("payment", "add", "someday", "5", "--db", str(db_path), expect=2).stderr
 
 
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("1,5", "ambiguous: a comma only groups thousands"),  # $1.50 with a decimal comma, not $15
+        ("1,50", "ambiguous"),
+        ("1,5000", "ambiguous"),
+        ("12,34.5", "ambiguous"),
+        ("NaN", "is not a number"),
+        ("inf", "is not a number"),
+        ("-Infinity", "is not a number"),
+        ("1e3", "is not an amount"),
+        ("1_000", "is not an amount"),
+        ("0", "must be a non-zero amount"),
+        ("1000000000000", "too large"),  # 10^12
+        ("99,999,999,999,999,999", "too large"),
+    ],
+)
+def test_payment_amounts_that_are_refused(tmp_path: Path, db_path: Path, amount: str, message: str) -> None:
+    err = run("payment", "add", "--db", str(db_path), "--", "2026-11-03", amount, expect=2).stderr
+    assert message in err
+
+
+def test_payment_amounts_that_are_accepted(tmp_path: Path, db_path: Path) -> None:
+    for text in ("1,500", "$2,000,000.50", "-$20", "999,999,999,999.99", "0.5"):
+        run("payment", "add", "--db", str(db_path), "--", "2026-11-03", text)
+    amounts = [r["amount_usd"] for r in run_json("payment", "list", "--db", str(db_path))["rows"]]
+    assert amounts == [1500, 2000000.5, -20, 999999999999.99, 0.5]
+    # balance with no usage = 0 − (1,500 + 2,000,000.50 − 20 + 999,999,999,999.99 + 0.50)
+    #                       = −1,000,002,001,480.99: printed as a plain number, never 1.0e+12
+    text = run("invoice", "--month", "2026-11", "--json", "--db", str(db_path)).stdout
+    assert '"balance_usd": -1000002001480.99' in text and "e+" not in text
+
+
+def test_payment_dates_are_calendar_days_not_in_the_future(tmp_path: Path, db_path: Path) -> None:
+    today = date.today()  # the config has no time zone here: local time, as the command uses
+    assert "not a date (use YYYY-MM-DD or YYYYMMDD)" in run("payment", "add", "7d", "1", "--db", str(db_path),
+                                                            expect=2).stderr  # fmt: skip
+    future = (today + timedelta(days=2)).isoformat()
+    assert f"DATE: {future} is in the future" in run("payment", "add", future, "1", "--db", str(db_path),
+                                                     expect=2).stderr  # fmt: skip
+    run("payment", "add", (today - timedelta(days=1)).isoformat(), "1", "--db", str(db_path))
+
+
+def test_payment_rm_deletes_one_and_refuses_an_unknown_id(tmp_path: Path, db_path: Path) -> None:
+    run("payment", "add", "2026-11-03", "1,500", "--db", str(db_path))
+    res = run("payment", "add", "--db", str(db_path), "--note", "refund", "--", "2026-11-03", "-20")
+    assert "Recorded payment #2: 2026-11-03 -$20.00 (refund)" in res.stderr  # as payment list shows it
+    gone = run("payment", "rm", "2", "--db", str(db_path))
+    assert "Removed payment #2: 2026-11-03 -$20.00 (refund)" in gone.stderr and gone.stdout == ""
+    assert [r["payment_id"] for r in run_json("payment", "list", "--db", str(db_path))["rows"]] == [1]
+    err = run("payment", "rm", "2", "--db", str(db_path), expect=2).stderr
+    assert "no payment #2" in err and "payment list" in err
+    run("payment", "rm", "two", "--db", str(db_path), expect=2)
+
+
 def test_invoice_month_follows_the_time_zone(tmp_path: Path, db_path: Path) -> None:
     # 2026-10-31T23:30Z is October in UTC but 2026-11-01 00:30 in Europe/Berlin (CET, +1)
     ev = [{"event_id": "B", "ts": "2026-10-31T23:30:00Z", "model_raw": "gpt-4o", "input_tokens": 1000000}]  # $2.50
     _setup(tmp_path, db_path, ev, '[display]\ntimezone = "UTC"\n')
     assert run_json("invoice", "--month", "2026-10", "--db", str(db_path))["totals"]["subtotal_usd"] == 2.5
     berlin = ("--tz", "Europe/Berlin", "--db", str(db_path))
-    assert run_json("invoice", "--month", "2026-10", *berlin)["totals"]["subtotal_usd"] == 0
+    # in Berlin the only event, so the billing start, is in November: October has no invoice there
+    err = run("invoice", "--month", "2026-10", *berlin, expect=2).stderr
+    assert "2026-10 is before the billing start 2026-11" in err
     assert run_json("invoice", "--month", "2026-11", *berlin)["totals"]["subtotal_usd"] == 2.5

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -55,7 +56,8 @@ def expected_id(key: str) -> str:
 
 
 class HookServer(ThreadingHTTPServer):
-    """Answers each POST with the next scripted step (a status, or "hang" until released)."""
+    """Answers each POST with the next scripted step (a status, "hang" until released, or
+    "hold": say it arrived, then answer 200 once released)."""
 
     daemon_threads = True
 
@@ -65,6 +67,7 @@ class HookServer(ThreadingHTTPServer):
         self.script: list[int | str] = []
         self.requests: list[dict[str, Any]] = []
         self.release = threading.Event()
+        self.arrived = threading.Event()
 
     @property
     def url(self) -> str:
@@ -86,6 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
         if step == "hang":  # longer than the client's timeout: released at teardown
             self.server.release.wait(30)
             return
+        if step == "hold":  # a slow receiver: the test acts while this POST is in flight
+            self.server.arrived.set()
+            self.server.release.wait(30)
+            step = 200
         self.send_response(int(step))
         self.send_header("content-length", "2")
         self.end_headers()
@@ -260,6 +267,41 @@ def test_notify_delivers_a_signed_budget_alert_once(budget_setup: tuple[Path, Pa
     assert "nothing due" in second.stderr
     for text in (first.stdout, first.stderr, second.stdout, second.stderr, repr(ledger(db))):
         assert SECRET not in text
+
+
+def test_an_overlapping_run_sends_nothing_and_exits_3(budget_setup: tuple[Path, Path], server: HookServer) -> None:
+    """Cron overlap: the second run starts while the first one waits for the receiver. Without the
+    lock both read the 90 % key as due and POST it twice; with it the second stops (exit 3) and
+    the receiver sees the key once."""
+    cfg, db = budget_setup
+    server.script = ["hold"]
+    first: list[notify_svc.NotifyResult] = []  # the service, not the CLI: CliRunner swaps sys.stdout
+    runner = threading.Thread(target=lambda: first.append(notify_svc.notify(make_context(cfg, db))))
+    runner.start()
+    try:
+        assert server.arrived.wait(30)  # the first run's POST is in flight
+        second = notify_cli(cfg, db, expect=3)
+    finally:
+        server.release.set()
+        runner.join(30)
+    assert "another `usagectl notify` is still running" in second.stderr
+    assert f"pid {os.getpid()}" in second.stderr  # the holder: this test process
+    assert second.stdout == ""
+    assert [r["headers"]["usagectl-delivery"] for r in server.requests] == [expected_id(BUDGET_KEY_90)]
+    assert [(o.delivery.key, o.status) for o in first[0].outcomes] == [(BUDGET_KEY_90, "delivered")]
+    assert ledger(db)[BUDGET_KEY_90].attempts == 1
+
+    third = notify_cli(cfg, db)  # the lock went with the first run: a later run works, nothing due
+    assert "nothing due" in third.stderr and len(server.requests) == 1
+
+
+def test_a_lock_file_left_by_a_dead_run_does_not_block(budget_setup: tuple[Path, Path], server: HookServer) -> None:
+    """The lock is an OS lock, released when its process ends: the file a killed run leaves
+    behind (with its pid) is not a held lock."""
+    cfg, db = budget_setup
+    (db.parent / f"{db.name}.notify.lock").write_text("pid 999999, started 2026-11-15 23:00:00 UTC")
+    notify_cli(cfg, db)
+    assert len(server.requests) == 1
 
 
 def test_retry_after_a_500_then_success(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -175,8 +175,29 @@ def payment_add(
     from usagectl.services.invoice import add_payment
 
     p = add_payment(make_context(config, db), paid_on, amount, note)
+    print(f"Recorded {_payment_text(p)}", file=sys.stderr)
+
+
+@payment_app.command("rm")
+def payment_rm(
+    payment_id: Annotated[int, typer.Argument(help="The payment's ID (see `payment list`).", metavar="ID")],
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Delete a payment recorded by mistake (exit 2 if there is none with that ID)."""
+    from usagectl.services.context import make_context
+    from usagectl.services.invoice import remove_payment
+
+    p = remove_payment(make_context(config, db), payment_id)
+    print(f"Removed {_payment_text(p)}", file=sys.stderr)
+
+
+def _payment_text(p: dict[str, Any]) -> str:
+    """``payment #2: 2026-11-03 -$20.00 (note)``: the amount as ``payment list`` shows it."""
+    from usagectl.render.formats import format_money
+
     extra = f" ({p['note']})" if p["note"] else ""
-    print(f"Recorded payment #{p['payment_id']}: {p['paid_on']} ${p['amount_usd']:,.2f}{extra}", file=sys.stderr)
+    return f"payment #{p['payment_id']}: {p['paid_on']} {format_money(p['amount_usd'])}{extra}"
 
 
 @payment_app.command("list")

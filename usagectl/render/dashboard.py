@@ -68,7 +68,24 @@ def _local(ts: datetime, tz: str) -> datetime:
     return ts.astimezone(ZoneInfo(tz))
 
 
-def _overview(d: DashboardData) -> _Panel:
+def _inner(width: int) -> int:
+    """Text width inside a panel ``width`` columns wide (border and padding take 2 each side)."""
+    return max(1, width - 4)
+
+
+def _wrapped_lines(text: Any, width: int) -> int:
+    """Lines ``text`` takes once Rich wraps it to ``width`` (a panel's height must count them,
+    or its last lines are cut off)."""
+    import io
+
+    from rich.console import Console
+
+    return len(text.wrap(Console(file=io.StringIO(), width=width), width))
+
+
+def _overview(d: DashboardData, width: int) -> _Panel:
+    """Sized to its wrapped text: in a half-width column the projection line wraps, and a fixed
+    height would drop the last line, the only unpriced warning on the screen."""
     from rich.text import Text
 
     t = Text()
@@ -86,12 +103,10 @@ def _overview(d: DashboardData) -> _Panel:
     extra = f", {format_compact(ptok)} tokens" if ptok is not None else ""
     extra += f" = {format_pct(ppct)} of quota" if ppct is not None else ""
     t.append(f"\nProjected {format_money(proj) if proj is not None else '–'} at month end{extra}")
-    lines = 4
     unpriced = d.overview("unpriced_requests")
     if unpriced:
         t.append(f"\nUnpriced  {counted(int(unpriced), 'request')}, NOT in the cost", style="yellow")
-        lines += 1
-    return _Panel("overview", t, lines)
+    return _Panel("overview", t, _wrapped_lines(t, _inner(width)))
 
 
 def _series(d: DashboardData, width: int) -> _Panel:
@@ -134,13 +149,38 @@ def _models(d: DashboardData, rows: int = 5) -> _Panel:
     return _Panel("models", table, 2 + max(1, min(rows, len(section.rows))))
 
 
-def _budgets(d: DashboardData) -> _Panel:
-    table = _table(("Budget", "left"), ("Used", "right"), ("", "left"), ("Level", "left"))
-    for s in d.budgets[:6]:
-        style = LEVEL_STYLE.get(s.level, "")
+BAR_MAX, BAR_MIN = 10, 4  # budget bar width; below BAR_MIN it is left out
+GAP = 3  # between table columns: padding 1 + the box's divider + padding 1
+
+
+def _budgets(d: DashboardData, width: int) -> _Panel:
+    """Used (amount and %) and level are the facts of this panel: they keep their full width.
+    The bar repeats the percentage, so it gets only what the full labels leave: it shrinks, and
+    below ``BAR_MIN`` it is left out; only then is a label cut (with "…")."""
+    from rich import box
+    from rich.table import Table
+
+    shown = d.budgets[:6]
+    rows = []
+    for s in shown:
         spent = format_money(s.spent) if s.budget.kind == "usd" else format_compact(int(s.spent))
-        table.add_row(s.budget.label, f"{spent} {format_pct(s.percent)}", bar(s.percent, 10), s.level, style=style)
-    return _Panel("budgets", table, 2 + min(6, len(d.budgets)))
+        rows.append((s.budget.label, f"{spent} {format_pct(s.percent)}", s.level, s.percent))
+    used_w = max(len("Used"), *(len(r[1]) for r in rows))
+    level_w = max(len("Level"), *(len(r[2]) for r in rows))
+    label_w = max(len("Budget"), *(len(r[0]) for r in rows))
+    room = _inner(width) - used_w - level_w - 2 * GAP  # for the label, and the bar with its gap
+    bar_w = min(BAR_MAX, room - label_w - GAP)
+    with_bar = bar_w >= BAR_MIN
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False, expand=True)
+    table.add_column("Budget", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("Used", justify="right", no_wrap=True, width=used_w)
+    if with_bar:
+        table.add_column("", no_wrap=True, width=bar_w)
+    table.add_column("Level", no_wrap=True, width=level_w)
+    for (label, used, level, pct), s in zip(rows, shown, strict=True):
+        cells = (label, used, bar(pct, bar_w), level) if with_bar else (label, used, level)
+        table.add_row(*cells, style=LEVEL_STYLE.get(s.level, ""))
+    return _Panel("budgets", table, 2 + len(shown))
 
 
 def _top(d: DashboardData) -> _Panel:
@@ -153,9 +193,11 @@ def _top(d: DashboardData) -> _Panel:
 
 
 def _anomalies(d: DashboardData) -> _Panel:
+    """One line per anomaly; one too long for the panel ends in "…" rather than wrapping into
+    lines the panel has no room for (that cut it mid-sentence without a sign)."""
     from rich.text import Text
 
-    t = Text()
+    t = Text(no_wrap=True, overflow="ellipsis")
     for i, a in enumerate(d.anomalies[:4]):
         sev = str(a.get("severity", ""))
         t.append(("\n" if i else "") + f"{a.get('day', '')} {a.get('series', '')} {a.get('kind', '')} ")
@@ -207,10 +249,10 @@ def panels(frame: Frame, width: int) -> list[_Panel]:
     d = frame.data
     if d is None:
         return []
-    half = width if width < WIDE else width // 2
-    out = [_overview(d)]
+    half = width if width < WIDE else width // 2  # the narrower of two columns
+    out = [_overview(d, half)]
     if d.budgets:
-        out.append(_budgets(d))
+        out.append(_budgets(d, half))
     out.append(_series(d, half))
     if d.anomalies or d.anomaly_error:
         out.append(_anomalies(d))

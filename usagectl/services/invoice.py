@@ -18,7 +18,9 @@ An invoice covers one calendar month in the report's time zone. Rules, in order:
   half-up to the cent. Invoice total = subtotal − credits + tax.
 * **Balance** = the totals of every invoice from the billing start up to this month − every
   payment dated on or before the invoice date (the month's last day). The billing start is
-  ``[billing] start = "YYYY-MM"`` in the config, else the month of the first event.
+  ``[billing] start = "YYYY-MM"`` in the config, else the month of the first event. A month
+  before it has no invoice (refused, exit 2): it would use up credits and disagree with the
+  invoices from the start about them.
 
 With filters (``--team`` …) the invoice is a chargeback statement: the same charge lines and
 tax, without credits, payments or balance (those belong to the whole account).
@@ -26,6 +28,7 @@ tax, without credits, payments or balance (those belong to the whole account).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -207,7 +210,9 @@ class InvoiceRequest:
 
 
 def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
-    """The invoice of one month (default: the current month, marked draft until it is over)."""
+    """The invoice of one month (default: the current month, marked draft until it is over and
+    ``not started`` before it begins). Raises ``UsageError`` (exit 2) for a month before the
+    billing start of the account: that month is not invoiced."""
     tz = effective_timezone(req.tz, ctx.config)
     now = (req.now or datetime.now(UTC)).astimezone(UTC)
     year, mon = parse_month(req.month) if req.month else (local_today(tz, now).year, local_today(tz, now).month)
@@ -226,7 +231,8 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
                 start = date(configured[0], configured[1], 1)
             elif (first_ts := analytics.first_event(con)) is not None:
                 start = local_today(tz, first_ts).replace(day=1)
-            start = min(start, first)
+            if first < start:
+                raise _before_start(f"{year:04d}-{mon:02d}", start, configured is not None)
         flt = build_filters(ctx, ReportRequest(since=start.isoformat(), until=last.isoformat(), tz=tz, where=where))
         months = [start]
         while months[-1] < first:
@@ -256,7 +262,7 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
     previous = sum((h.total for h in history[:-1]), ZERO)
     paid_before = sum((p["amount_usd"] for p in paid if p["paid_on"] < first), ZERO)
     paid_now = [p for p in paid if p["paid_on"] >= first]
-    state = "final" if now >= day_start_utc(_next(first), tz) else "draft (month in progress)"
+    state = _state(first, tz, now)
     shown = flt.as_dict() | {"since": first.isoformat(), "until": last.isoformat()}
     return _report(
         month=month, flt_dict=shown, tz=tz, tax=tax, credits=credits, credit_log=credit_log,
@@ -264,6 +270,25 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         paid=paid, state=state, label=f"{year:04d}-{mon:02d}", start=start,
         configured_start=account and billing_start(ctx.config) is not None,
     )  # fmt: skip
+
+
+def _before_start(label: str, start: date, configured: bool) -> UsageError:
+    """A month before the billing start has no invoice: invoicing it would use up credits and
+    count it in every later balance, against the invoices already issued from the start."""
+    origin = "[billing] start in the config" if configured else "the month of the first event; no [billing] start"
+    return UsageError(
+        f"{label} is before the billing start {start:%Y-%m} ({origin}): it is not invoiced",
+        hint=f"`usagectl report month --month {label}` shows its usage; an earlier [billing] start invoices it",
+    )
+
+
+def _state(first: date, tz: str, now: datetime) -> str:
+    """``final`` once the month is over, ``draft`` while it runs, ``not started`` before it."""
+    if now >= day_start_utc(_next(first), tz):
+        return "final"
+    if now < day_start_utc(first, tz):
+        return f"not started (begins {first})"
+    return "draft (month in progress)"
 
 
 def _apply_credits(history: list[_Month], credits: list[Credit]) -> dict[int, list[Decimal]]:
@@ -438,7 +463,9 @@ def _report(
     else:
         notes.append("Filtered invoice (chargeback statement): credits, payments and balance belong to the whole "
                      "account and are left out.")  # fmt: skip
-    if state != "final":
+    if state.startswith("not started"):
+        notes.append(f"{label} has not started yet (it begins {month.first}): no usage so far, amounts are 0.")
+    elif state != "final":
         notes.append(f"Draft: {label} is not over yet; the amounts will grow.")
     notes += _unpriced_notes(unpriced)
     sections = [
@@ -468,29 +495,74 @@ def _report(
 # --------------------------------------------------------------------------- payments
 
 
+MAX_PAYMENT = Decimal(10) ** 12  # exclusive: no real payment is a trillion dollars; a typo is
+_PLAIN = re.compile(r"[+-]?\d+(\.\d+)?")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
 def parse_amount(text: str) -> Decimal:
-    try:
-        d = Decimal(text.replace("$", "").replace(",", "").strip())
-    except InvalidOperation:
-        raise UsageError(f"AMOUNT: {text!r} is not an amount (use 120, 19.99 or '$1,500')") from None
-    if not d.is_finite() or d == 0:
+    """A payment in dollars: ``120``, ``-20``, ``19.99``, ``$1,500``, at most 2 decimals.
+
+    A comma only groups thousands (groups of three digits): ``1,5`` and ``1,50`` are refused as
+    ambiguous, since with a decimal comma they mean $1.50 and read as grouping they would be
+    recorded as $15. NaN, infinities and exponents are not amounts; neither is anything of a
+    trillion dollars or more (a typo, and past what the invoice prints to the cent).
+    """
+    s = text.replace("$", "").strip()
+    if "," in s and not _GROUPED.fullmatch(s):
+        raise UsageError(
+            f"AMOUNT: {text!r} is ambiguous: a comma only groups thousands (1,500); write a decimal with a point (1.50)"
+        )
+    s = s.replace(",", "")
+    if not _PLAIN.fullmatch(s):
+        what = "not a number" if s.lower().lstrip("+-") in {"nan", "snan", "inf", "infinity"} else "not an amount"
+        raise UsageError(f"AMOUNT: {text!r} is {what} (use 120, 19.99 or '$1,500')")
+    d = Decimal(s)
+    if d == 0:
         raise UsageError(f"AMOUNT: {text!r} must be a non-zero amount (a negative one records a refund)")
     if d != d.quantize(CENT):
         raise UsageError(f"AMOUNT: {text!r} has more than 2 decimals (cents)")
+    if abs(d) >= MAX_PAYMENT:
+        raise UsageError(f"AMOUNT: {text!r} is too large (at most $999,999,999,999.99)")
     return d
+
+
+def parse_payment_date(text: str, today: date) -> date:
+    """The day a payment was made: a calendar date (no relative range), not after ``today``."""
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            day = datetime.strptime(text.strip(), fmt).date()
+            break
+        except ValueError:
+            continue
+    else:
+        raise UsageError(f"DATE: {text!r} is not a date (use YYYY-MM-DD or YYYYMMDD)")
+    if day > today:
+        raise UsageError(f"DATE: {day} is in the future (today is {today}): record a payment once it is made")
+    return day
 
 
 def add_payment(
     ctx: AppContext, paid_on: str, amount: str, note: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Record a payment; returns it (id, date, amount, note)."""
+    """Record a payment; returns it (id, date, amount, note). Both values are checked first."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     tz = effective_timezone(None, ctx.config)
-    day = parse_date(paid_on, today=local_today(tz, now), option="DATE")
+    day = parse_payment_date(paid_on, local_today(tz, now))
     value = parse_amount(amount)
     with connect(ctx.db_path) as con:
         pid = payments.add(con, day, value, note or None, now)
     return {"payment_id": pid, "paid_on": day, "amount_usd": value, "note": note or None}
+
+
+def remove_payment(ctx: AppContext, payment_id: int) -> dict[str, Any]:
+    """Delete one payment (a wrong one cannot be fixed otherwise); returns it. ``UsageError``
+    (exit 2) when there is no payment with that id."""
+    with connect(ctx.db_path) as con:
+        gone = payments.remove(con, payment_id)
+    if gone is None:
+        raise UsageError(f"no payment #{payment_id}", hint="usagectl payment list shows the payments and their ids")
+    return gone
 
 
 PAYMENT_COLUMNS: tuple[Column, ...] = (
@@ -523,4 +595,13 @@ def payments_report(ctx: AppContext, since: str | None = None, until: str | None
     )
 
 
-__all__ = ["Section", "add_payment", "allocate", "invoice", "load_credits", "load_tax", "payments_report"]
+__all__ = [
+    "Section",
+    "add_payment",
+    "allocate",
+    "invoice",
+    "load_credits",
+    "load_tax",
+    "payments_report",
+    "remove_payment",
+]

@@ -14,7 +14,10 @@ Due events (idempotency key in brackets; one ledger row per key and webhook URL)
 A key delivered to a URL is never sent there again. A key that failed is sent again on each
 run (the body recorded at its first attempt, same ``id``) for ``RETRY_WINDOW`` after it was
 first tried, even when it is no longer due. The ledger is written with one short connection per
-attempt, never held during an HTTP call. Payload data and Slack texts: ``usagectl.services.webhooks``.
+attempt, never held during an HTTP call; a real run holds a lock file next to the database
+(``usagectl.store.run_lock``) from reading the ledger to its last POST, so an overlapping run
+stops with exit 3 instead of sending the same keys again.
+Payload data and Slack texts: ``usagectl.services.webhooks``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from usagectl.services.webhook_config import Webhook, parse_webhooks, secret_for
 from usagectl.services.webhooks import Event
 from usagectl.store import deliveries as ledger
 from usagectl.store.connection import connect
+from usagectl.store.run_lock import exclusive_run
 from usagectl.timeutil import local_today
 
 RETRY_WINDOW = timedelta(days=7)
@@ -259,7 +263,9 @@ def notify(
     """Evaluate what is due, deliver it (or, with ``dry_run``, only say what would be sent).
 
     Raises ``ConfigError`` (exit 2) for a bad ``[[webhooks]]`` table or, before anything is
-    sent, for an unset ``secret_env`` variable. Failed deliveries do not raise here: they are
+    sent, for an unset ``secret_env`` variable, and ``DatabaseBusyError`` (exit 3) when another
+    real run on the same database has not finished: two overlapping runs would both read the
+    same keys as due and send each twice. Failed deliveries do not raise here: they are
     in ``NotifyResult.failed`` (the command turns them into exit 1).
     """
     hooks = parse_webhooks(ctx.config)
@@ -268,6 +274,24 @@ def notify(
     if not hooks:
         where = f"in {ctx.config.path}" if ctx.config.path else "(no config file found)"
         return NotifyResult(dry_run, zone, 0, notes=(f"no [[webhooks]] configured {where}: nothing to do",))
+    if dry_run:
+        return _run(ctx, hooks, zone, clock, dry_run=True, sleep=sleep, rand=rand)
+    with exclusive_run(ctx.db_path, "notify", "usagectl notify"):  # raises DatabaseBusyError (exit 3)
+        return _run(ctx, hooks, zone, clock, dry_run=False, sleep=sleep, rand=rand)
+
+
+def _run(
+    ctx: AppContext,
+    hooks: tuple[Webhook, ...],
+    zone: str,
+    clock: datetime,
+    *,
+    dry_run: bool,
+    sleep: wh.Sleep | None,
+    rand: Callable[[], float] | None,
+) -> NotifyResult:
+    """Plan against the ledger and deliver; a real run holds the notify lock around all of it,
+    so that the ledger it reads cannot change under it by another run's sends."""
     wanted = {e for h in hooks for e in h.events}
     events = collect_events(ctx, wanted, zone, clock)
     keys = [e.key for e in events] + [k for e in events for k in e.supersedes]

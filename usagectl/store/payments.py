@@ -40,3 +40,10 @@ def listing(
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     cur = con.execute(f"SELECT {_COLUMNS} FROM payments{where} ORDER BY paid_on, payment_id", params)
     return rows_as_dicts(cur)
+
+
+def remove(con: duckdb.DuckDBPyConnection, payment_id: int) -> dict[str, Any] | None:
+    """Delete one payment; returns it as it was, or None when there is no such id."""
+    cur = con.execute(f"DELETE FROM payments WHERE payment_id = $id RETURNING {_COLUMNS}", {"id": payment_id})
+    rows = rows_as_dicts(cur)
+    return rows[0] if rows else None

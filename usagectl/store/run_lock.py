@@ -1,0 +1,69 @@
+"""A per-database lock for runs that must not overlap (``usagectl notify``).
+
+``notify`` holds no database connection during its HTTP calls, so DuckDB's own file lock does not
+stop a second run (cron or CI overlap) from reading the same ledger and sending the same keys
+again. The lock is an OS lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows) on a file next to
+the database: the OS releases it when the process ends, however it ends, so a crashed run never
+leaves a stale lock behind and no pid or age check is needed. The file holds the holder's pid and
+start time, only for the message; it is left in place on release (removing it would let a third
+run lock a new file while a second one still waits on the old one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from usagectl.errors import DatabaseBusyError
+
+
+def lock_path(db_path: Path, purpose: str) -> Path:
+    return db_path.with_name(f"{db_path.name}.{purpose}.lock")
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    """Take the lock without waiting; False when another process (or another open) holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def exclusive_run(db_path: Path, purpose: str, what: str) -> Iterator[None]:
+    """Hold the ``purpose`` lock of ``db_path`` for the block, or raise ``DatabaseBusyError``
+    (exit 3) naming the run that holds it (``what`` is the command, for the message)."""
+    path = lock_path(db_path, purpose)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+        if not _try_lock(handle):
+            holder = ""
+            with contextlib.suppress(OSError):  # Windows locks the byte against reading too
+                holder = handle.read().strip()
+            raise DatabaseBusyError(
+                f"another `{what}` is still running on {db_path}{f' ({holder})' if holder else ''}: "
+                "this run sent nothing",
+                hint="the running one delivers what is due; run again after it has finished",
+            )
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        handle.flush()
+        yield  # closing the file releases the lock
