@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import run, run_json, write_jsonl
-from usagectl.services.anomalies import _z_text, detect, off_hours
+from usagectl.services.anomalies import _z_text, detect, off_hours, severity
 
 ARGS = ("--since", "2025-11-03", "--until", "2025-11-09", "--tz", "Asia/Tokyo")
 
@@ -130,16 +130,45 @@ def test_a_series_flat_until_its_spike_reads_off_the_scale() -> None:
     values = [0.0] * 35 + [5.0]
     (found,) = detect(values, 35, 1.0)
     assert found.kind == "spike" and found.z > 1e12
-    assert _z_text(found.z) == "z above 1,000: nothing like it before"
+    assert found.record and _z_text(found.z, found.record) == "z above 1,000: nothing like it before"
     assert _z_text(4.84) == "z 4.8" and _z_text(-6.0) == "z -6.0"
-    assert _z_text(-2e3) == "z below -1,000: nothing like it before"
+    assert _z_text(-2e3, record=True) == "z below -1,000: nothing like it before"
+    assert _z_text(2e3) == "z above 1,000"  # off the scale, but something like it was there before
+
+
+def test_a_sporadic_series_ordinary_day_is_not_a_spike() -> None:
+    """A model used once a week (weekday 3: days 3, 10, …, 52) at 2, 4, 2, 4, …; checked day 56
+    (weekday 0, never used on it): expected 0, residuals 0 (MAD 0), REL_FLOOR × 0 = 0. 48 of the
+    56 days before are zero (sparse): sigma = the median of its non-zero days = (2 + 4) / 2 = 3.
+    4 (its usual range): z = 4 / 3 = 1.33, nothing. 10.5: z = 3.5, a low spike; above every
+    baseline day (max 4), so a record. 40: z = 13.33, high."""
+    base = [0.0] * 56
+    for k, i in enumerate(range(3, 56, 7)):
+        base[i] = 2.0 if k % 2 == 0 else 4.0
+    assert detect(base + [4.0], 56, 1.0) == []
+    (low,) = detect(base + [10.5], 56, 1.0)
+    assert (low.kind, round(low.z, 6), low.record, severity(low.z)) == ("spike", 3.5, True, "low")
+    (high,) = detect(base + [40.0], 56, 1.0)
+    assert (round(high.z, 2), severity(high.z)) == (13.33, "high")
+
+
+def test_off_the_scale_is_nothing_like_it_before_only_for_a_record() -> None:
+    """10 on weekdays 1-4, 0 on weekdays 0, 5, 6 (32 of 56 days non-zero: not sparse; every
+    residual 0, so sigma is the 1e-12 floor). Day 56 (weekday 0, expected 0) at 5: z in the
+    trillions, but 5 is below the 10 of the days before, so not "nothing like it before"."""
+    values = [10.0 if i % 7 in (1, 2, 3, 4) else 0.0 for i in range(56)] + [5.0]
+    (found,) = detect(values, 56, 1.0)
+    assert found.z > 1e12 and not found.record
+    assert _z_text(found.z, found.record) == "z above 1,000"
 
 
 def test_history_begins_with_the_data() -> None:
-    """Three weeks of nothing, then 10 a day from day 21: on days 28-34 the same weekday was
-    10 once and 0 three times before. Counted as zeros, the median is 0 and each day is a
-    spike; from the first day with data there is one earlier week only (fewer than 3): nothing."""
-    values = [0.0] * 21 + [10.0] * 14
+    """Three weeks of nothing, then 1 a day from day 21 and 10 a day from day 28: on days 28-34
+    the same weekday was 1 once and 0 three times before. Counted as zeros, the median is 0, the
+    residuals' MAD 0 and the series sparse (under 14 of the 28 days before non-zero; the median
+    of its non-zero days 1, so sigma 1): z = 10, each day a spike. From the first day with data
+    there is one earlier week only (fewer than 3): nothing."""
+    values = [0.0] * 21 + [1.0] * 7 + [10.0] * 7
     assert [f.index for f in detect(values, 28, 1.0)] == list(range(28, 35))
     assert detect(values, 28, 1.0, start=21) == []
 

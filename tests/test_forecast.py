@@ -52,6 +52,15 @@ def test_short_history_gives_the_labelled_run_rate(tmp_path: Path, db_path: Path
     assert row["method"] == "run rate"
     assert Decimal(str(row["likely"])) == Decimal("30")  # $1.00 × 30 days
     assert row["conservative"] is None and row["aggressive"] is None
+    assert row["range"] == "insufficient history"  # null here is no range, not unpriced
+    assert row["history_days"] == 10 and Decimal(str(row["naive_run_rate"])) == Decimal("30")
+    # the notes say what was done: 10 days averaged, no simulated paths
+    assert any("average of the last 10 days" in n for n in out["notes"])
+    assert not any("Holt-Winters" in n or "30 days ×" in n for n in out["notes"])
+    table = run("forecast", "--since", "2025-11-01", "--until", "2025-11-10", "--tz", "UTC", "--db", str(db_path))
+    line = next(x for x in table.stdout.splitlines() if x.startswith("total")).split()
+    # total, run rate, naive $30.00, P10 –, P50 $30.00, P90 –, month end $30.00
+    assert line == ["total", "run", "rate", "$30.00", "–", "$30.00", "–", "$30.00"]
     assert Decimal(str(row["month_to_date"])) == Decimal("10")
     assert Decimal(str(row["month_end_likely"])) == Decimal("30")  # 10 + 20 × 1.00
     assert any("SIMPLE RUN RATE" in n for n in out["notes"])
@@ -81,8 +90,11 @@ def test_holt_winters_on_a_clean_weekly_series(tmp_path: Path, db_path: Path) ->
     out = run_json("forecast", "--metric", "tokens", "--since", "2025-09-01", "--until", "2025-10-26",
                    "--tz", "UTC", "--db", str(db_path))  # fmt: skip
     (row,) = out["rows"]
-    assert row["method"] == "holt-winters"
+    assert row["method"] == "holt-winters" and row["range"] == "simulated"
     assert row["conservative"] <= row["likely"] <= row["aggressive"]
+    # 56 days of history: the naive run rate averaged the last 30; the simulated paths are named
+    assert any("average of the last 30 days" in n for n in out["notes"])
+    assert any("Holt-Winters" in n for n in out["notes"])
     assert abs(row["likely"] - 23_600_000) <= 0.02 * 23_600_000
     assert abs(row["month_end_likely"] - 24_600_000) <= 0.02 * 24_600_000
     assert row["month_to_date"] == 19_600_000

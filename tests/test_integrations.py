@@ -155,3 +155,15 @@ def test_platforms_show_the_unpriced_column_when_something_is_unpriced(loaded: P
     words = set(run("report", "platforms", *NOV, "--db", str(loaded)).stdout.split())
     assert "Unpriced" in words
     assert "Unpriced" not in set(run("report", "integrations", *NOV, "--db", str(loaded)).stdout.split()[:40])
+
+
+def test_usage_without_a_platform_is_labelled_none_as_in_report_by_platform(tmp_path: Path, db_path: Path) -> None:
+    """One event on web, one with no platform: both `report platforms` and `report by platform`
+    call the second "(none)" (the README's label for rows with no value), one key to join on."""
+    events = [_ev("W", "2025-11-03T10:00:00Z", "gpt-4o", 1000, 0, platform="web"),
+              _ev("X", "2025-11-03T11:00:00Z", "gpt-4o", 2000, 0)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "p.jsonl", events)), "--db", str(db_path))
+    platforms = run_json("report", "platforms", *NOV, "--db", str(db_path))
+    by = run_json("report", "by", "platform", *NOV, "--db", str(db_path))
+    assert sorted(r["platform"] for r in platforms["rows"]) == sorted(r["platform"] for r in by["rows"])
+    assert {r["platform"]: r["total_tokens"] for r in platforms["rows"]} == {"web": 1000, "(none)": 2000}

@@ -113,9 +113,12 @@ def test_savings_match_hand_worked_numbers(loaded: Path) -> None:
     assert Decimal(str(rows["context-management"]["cost_usd"])) == Decimal("1.015")
     assert Decimal(str(rows["agent-tasks"]["cost_usd"])) == Decimal("0.45")
     assert Decimal(str(rows["agent-tasks"]["repriced_usd"])) == Decimal("0.19575")
-    assert Decimal(str(out["totals"]["saving_usd_month"])) == Decimal(
-        "0.83261"
-    )  # 0.455 + 0.25425 + 0.075 + 0.0372 + 0.00846 + 0.0027
+    # rules may overlap (a long chat's request can be covered by prompt caching and context
+    # management), so no summed saving (here 0.83261) is offered as if it could all be had: the
+    # totals count the rules only
+    assert out["totals"] == {"opportunities": 6}
+    table = run("optimize", *RANGE, "--db", str(loaded)).stdout
+    assert "Total" not in table and "$0.83" not in table and "there is no total" in " ".join(table.split())
 
 
 def test_service_returns_decimal_and_month_scaling(loaded: Path) -> None:

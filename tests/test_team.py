@@ -11,13 +11,13 @@ B1 2025-11-10 bob   gpt-4o   400,000 in          = 1.00
 C1 2025-11-11 carol gpt-4o-mini 1,000,000 out    = 0.60
 D1 2025-11-11 dave  gpt-4o   200,000 in          = 0.50
 E1 2025-11-11 erin  mistral-large-2411           unpriced (5,000 in, 100 out)
-S1 2025-11-12 (no member) gpt-4o 100,000 out, integration slack = 1.00   } shared: 1.15
-S2 2025-11-12 (no member, event team platform) gpt-4o-mini 1,000,000 in = 0.15 }
+S1 2025-11-12 (no member) gpt-4o 100,000 out, integration slack = 1.00   shared (no member, no team)
+S2 2025-11-12 (no member, event team platform) gpt-4o-mini 1,000,000 in = 0.15: platform's, direct
 T0 2025-10-31T23:30Z alice gpt-4o 40,000 in = 0.10 (October in UTC; 2025-11-01 00:30 in Berlin)
 T1 2025-11-30T23:30Z bob   gpt-4o 40,000 in = 0.10 (November in UTC; 2025-12-01 00:30 in Berlin)
 
-November in UTC: alice 2.50, bob 1.10, carol 0.60, dave 0.50, erin unpriced: direct 4.70,
-shared 1.15, total 5.85.
+November in UTC: alice 2.50, bob 1.10, carol 0.60, dave 0.50, erin unpriced, S2 0.15: direct
+4.85, shared 1.00, total 5.85.
 """
 
 from __future__ import annotations
@@ -157,75 +157,123 @@ def test_proportional_allocation_per_member_team_department_cost_center(loaded: 
     out = _report(loaded, "--tz", "UTC")
     t = out["totals"]
     assert _dec(t["cost_usd"]) == D("5.85")
-    assert _dec(t["direct_cost_usd"]) == D("4.70")
-    assert _dec(t["shared_cost_usd"]) == D("1.15")
-    assert t["shared_requests"] == 2 and t["unpriced_requests"] == 1
+    assert _dec(t["direct_cost_usd"]) == D("4.85")  # the members' 4.70 + S2's 0.15 (event team platform)
+    assert _dec(t["shared_cost_usd"]) == D("1.00")  # S1 only: no member, no team
+    assert t["shared_requests"] == 1 and t["unpriced_requests"] == 1
     assert t["unpriced_models"] == [{"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100}]
-    # 1,150,000 quanta over 4.70 of member cost:
-    # alice 2.5/4.7 -> 611,702.13; bob 1.1/4.7 -> 269,148.94; carol 0.6/4.7 -> 146,808.51;
-    # dave 0.5/4.7 -> 122,340.43; floors sum to 1,149,998: the 2 quanta left go to bob and carol
-    rows = _by(out["rows"], "member")
-    expected = {"alice": ("2.50", "0.611702"), "bob": ("1.10", "0.269149"), "carol": ("0.60", "0.146809"),
-                "dave": ("0.50", "0.122340")}  # fmt: skip
+    # --by member: 1,000,000 quanta over the members' 4.70:
+    # alice 2.5/4.7 -> 531,914.89; bob 1.1/4.7 -> 234,042.55; carol 0.6/4.7 -> 127,659.57;
+    # dave 0.5/4.7 -> 106,382.98; floors sum to 999,997: the 3 quanta left go to dave, alice, carol
+    rows = {(r["member"], r["team"]): r for r in out["rows"]}
+    expected = {"alice": ("2.50", "0.531915"), "bob": ("1.10", "0.234042"), "carol": ("0.60", "0.127660"),
+                "dave": ("0.50", "0.106383")}  # fmt: skip
+    by_member = _by(out["rows"], "member")
     for member, (direct, alloc) in expected.items():
-        assert _dec(rows[member]["direct_cost_usd"]) == D(direct)
-        assert _dec(rows[member]["allocated_usd"]) == D(alloc)
-        assert _dec(rows[member]["cost_usd"]) == D(direct) + D(alloc)
-    assert rows["erin"]["direct_cost_usd"] is None and rows["erin"]["cost_usd"] is None  # unpriced, never $0
-    assert rows["erin"]["unpriced_requests"] == 1 and rows["dave"]["team"] == "(no team)"
-    assert sum(_dec(r["allocated_usd"]) for r in out["rows"]) == D("1.15")
+        assert _dec(by_member[member]["direct_cost_usd"]) == D(direct)
+        assert _dec(by_member[member]["allocated_usd"]) == D(alloc)
+        assert _dec(by_member[member]["cost_usd"]) == D(direct) + D(alloc)
+    batch = rows[("(no member)", "platform")]  # S2, charged to platform, not spread over all teams
+    assert _dec(batch["direct_cost_usd"]) == D("0.15") and _dec(batch["allocated_usd"]) == 0
+    assert by_member["erin"]["direct_cost_usd"] is None and by_member["erin"]["cost_usd"] is None  # never $0
+    assert by_member["erin"]["unpriced_requests"] == 1 and by_member["dave"]["team"] == "(no team)"
+    assert sum(_dec(r["allocated_usd"]) for r in out["rows"]) == D("1.00")
     assert sum(_dec(r["cost_usd"] or 0) for r in out["rows"]) == D("5.85")
 
     teams = _by(out["teams"], "team")
-    # platform: 3.60 + 0.611702 + 0.269149; growth 0.60 + 0.146809; (no team) 0.50 + 0.122340
-    assert _dec(teams["platform"]["cost_usd"]) == D("4.480851")
-    assert _dec(teams["growth"]["cost_usd"]) == D("0.746809")
-    assert _dec(teams["(no team)"]["cost_usd"]) == D("0.622340")
-    assert teams["(no team)"]["members"] == 2
+    # platform: 2.50 + 1.10 + 0.15 + 0.531915 + 0.234042; growth 0.60 + 0.127660; (no team) 0.50 + 0.106383
+    assert _dec(teams["platform"]["cost_usd"]) == D("4.515957")
+    assert _dec(teams["platform"]["direct_cost_usd"]) == D("3.75")  # as `report by team` counts it
+    assert _dec(teams["growth"]["cost_usd"]) == D("0.727660")
+    assert _dec(teams["(no team)"]["cost_usd"]) == D("0.606383")
+    assert teams["(no team)"]["members"] == 2 and teams["platform"]["members"] == 2
     ccs = _by(out["cost_centers"], "cost_center")
+    # S2 has no member, so no mapped cost center: (no cost center) 0.606383 + 0.15
     assert {k: _dec(v["cost_usd"]) for k, v in ccs.items()} == {
-        "cc-100": D("4.480851"), "cc-200": D("0.746809"), "(no cost center)": D("0.622340")}  # fmt: skip
+        "cc-100": D("4.365957"), "cc-200": D("0.727660"), "(no cost center)": D("0.756383")}  # fmt: skip
     for sec in ("teams", "departments", "cost_centers"):
         assert sum(_dec(r["cost_usd"] or 0) for r in out[sec]) == D("5.85"), sec
         for r in out[sec]:
             assert _dec(r["direct_cost_usd"] or 0) + _dec(r["allocated_usd"]) == _dec(r["cost_usd"] or 0)
     depts = _by(out["departments"], "department")
-    assert _dec(depts["engineering"]["cost_usd"]) == D("4.480851")
-    shared = {(r["team"], r["integration"]): _dec(r["cost_usd"]) for r in out["shared"]}
-    assert shared == {("(no team)", "slack"): D("1.00"), ("platform", ""): D("0.15")}
+    assert _dec(depts["engineering"]["cost_usd"]) == D("4.365957")
+    shared = {(r["integration"], r["feature"]): _dec(r["cost_usd"]) for r in out["shared"]}
+    assert shared == {("slack", "chat"): D("1.00")}
     assert any("mistral-large-2411" in n for n in out["notes"])
 
 
 def test_even_allocation_by_member_and_by_team(loaded: Path) -> None:
     rows = _by(_report(loaded, "--allocate", "even")["rows"], "member")
-    # five members (erin included): 1.15 / 5 = 0.23 each
+    # five members (erin included; not the member-less batch row): 1.00 / 5 = 0.20 each
     assert {m: _dec(r["allocated_usd"]) for m, r in rows.items()} == dict.fromkeys(
-        ("alice", "bob", "carol", "dave", "erin"), D("0.23")
-    )
+        ("alice", "bob", "carol", "dave", "erin"), D("0.20")
+    ) | {"(no member)": D(0)}
     out = _report(loaded, "--allocate", "even", "--by", "team")
-    # teams sorted "(no team)", growth, platform: 383,333.33 each, the quantum left goes to "(no team)"
+    # teams sorted "(no team)", growth, platform: 333,333.33 each, the quantum left goes to "(no team)"
     teams = _by(out["teams"], "team")
-    assert _dec(teams["(no team)"]["allocated_usd"]) == D("0.383334")
-    assert _dec(teams["growth"]["allocated_usd"]) == D("0.383333")
-    assert _dec(teams["platform"]["allocated_usd"]) == D("0.383333")
+    assert _dec(teams["(no team)"]["allocated_usd"]) == D("0.333334")
+    assert _dec(teams["growth"]["allocated_usd"]) == D("0.333333")
+    assert _dec(teams["platform"]["allocated_usd"]) == D("0.333333")
     rows = _by(out["rows"], "member")
-    # within (no team): 383,334 / 2 = 191,667 each; within platform 383,333 / 2: the tie goes to alice
-    assert _dec(rows["dave"]["allocated_usd"]) == _dec(rows["erin"]["allocated_usd"]) == D("0.191667")
-    assert _dec(rows["alice"]["allocated_usd"]) == D("0.191667")
-    assert _dec(rows["bob"]["allocated_usd"]) == D("0.191666")
+    # within (no team): 333,334 / 2 = 166,667 each; within platform 333,333 over its rows sorted
+    # "(no member)", alice, bob: 111,111 each
+    assert _dec(rows["dave"]["allocated_usd"]) == _dec(rows["erin"]["allocated_usd"]) == D("0.166667")
+    assert _dec(rows["alice"]["allocated_usd"]) == _dec(rows["bob"]["allocated_usd"]) == D("0.111111")
+    assert _dec(rows["(no member)"]["allocated_usd"]) == D("0.111111")
     assert out["filters"]["allocate"] == "even" and out["filters"]["by"] == "team"
 
 
 def test_proportional_by_team_matches_by_member(loaded: Path) -> None:
     out = _report(loaded, "--by", "team")
-    # teams: (no team) 0.5/4.7 -> 122,340.43; growth 0.6/4.7 -> 146,808.51; platform 3.6/4.7 -> 880,851.06;
-    # 1 quantum left -> growth. platform's 880,851 to alice 2.5/3.6 -> 611,702.08, bob 1.1/3.6 -> 269,148.92,
-    # the quantum left -> bob
-    rows = _by(out["rows"], "member")
-    assert _dec(rows["alice"]["allocated_usd"]) == D("0.611702")
-    assert _dec(rows["bob"]["allocated_usd"]) == D("0.269149")
-    assert _dec(rows["carol"]["allocated_usd"]) == D("0.146809")
-    assert _dec(rows["dave"]["allocated_usd"]) == D("0.122340")
+    # teams over 4.85: (no team) 0.5 -> 103,092.78; growth 0.6 -> 123,711.34; platform 3.75 -> 773,195.88;
+    # 2 quanta left -> platform, (no team). platform's 773,196 to alice 2.5/3.75 -> 515,464,
+    # bob 1.1/3.75 -> 226,804.16, its batch row 0.15/3.75 -> 30,927.84: the quantum left -> the batch row
+    rows = {(r["member"], r["team"]): r for r in out["rows"]}
+    assert _dec(rows[("alice", "platform")]["allocated_usd"]) == D("0.515464")
+    assert _dec(rows[("bob", "platform")]["allocated_usd"]) == D("0.226804")
+    assert _dec(rows[("(no member)", "platform")]["allocated_usd"]) == D("0.030928")
+    assert _dec(rows[("carol", "growth")]["allocated_usd"]) == D("0.123711")
+    assert _dec(rows[("dave", "(no team)")]["allocated_usd"]) == D("0.103093")
+
+
+def test_sections_add_up_to_the_displayed_total_to_the_micro_dollar(tmp_path: Path, db_path: Path) -> None:
+    # gpt-4o input $2.50/M: alice 400,000 = 1.00 (platform), bob 1,200,000 = 3.00, carol 1 token =
+    # 0.0000025 (both growth), shared 400,001 = 1.0000025; exact total 5.000005 (displayed 5.000005).
+    (tmp_path / "work" / "usagectl.toml").write_text("", encoding="utf-8")
+    events = [
+        _ev("a1", "2026-11-10T10:00:00Z", "gpt-4o", "alice", inp=400_000, team="platform"),
+        _ev("a2", "2026-11-10T11:00:00Z", "gpt-4o", "bob", inp=1_200_000, team="growth"),
+        _ev("a3", "2026-11-10T12:00:00Z", "gpt-4o", None, inp=400_001),
+        _ev("a4", "2026-11-10T13:00:00Z", "gpt-4o", "carol", inp=1, team="growth"),
+    ]
+    run("import", str(write_jsonl(tmp_path / "alloc.jsonl", events)), "--db", str(db_path))
+    args = ("--since", "2026-11-01", "--until", "2026-11-30", "--tz", "UTC", "--db", str(db_path))
+    # rounded against 5.000005: floors 1, 3, 0.000002, 1.000002 = 5.000004; the quantum left ties
+    # (0.5e-6 each) between carol and the shared cost: carol (earlier) 0.000003, shared 1.000002.
+    # even: 1,000,002 quanta / 3 = 333,334 each; proportional over 4.000003: bob 750,001.31,
+    # alice 250,000.44, carol 0.75 -> floors 1,000,001, the quantum left to carol.
+    even = run_json("report", "team", *args, "--allocate", "even")
+    prop = run_json("report", "team", *args, "--allocate", "proportional")
+    assert isinstance(even, dict) and isinstance(prop, dict)
+    assert {r["member"]: _dec(r["cost_usd"]) for r in even["rows"]} == {
+        "bob": D("3.333334"), "alice": D("1.333334"), "carol": D("0.333337")}  # fmt: skip
+    assert {r["member"]: _dec(r["cost_usd"]) for r in prop["rows"]} == {
+        "bob": D("3.750001"), "alice": D("1.25"), "carol": D("0.000004")}  # fmt: skip
+    for out in (even, prop):
+        t = out["totals"]
+        assert _dec(t["cost_usd"]) == D("5.000005")
+        assert _dec(t["direct_cost_usd"]) == D("4.000003") and _dec(t["allocated_usd"]) == D("1.000002")
+        for sec in ("rows", "teams", "departments", "cost_centers"):
+            assert sum(_dec(r["cost_usd"]) for r in out[sec]) == D("5.000005"), sec
+            for r in out[sec]:
+                assert _dec(r["direct_cost_usd"]) + _dec(r["allocated_usd"]) == _dec(r["cost_usd"]), sec
+        assert sum(_dec(r["cost_usd"]) for r in out["shared"]) == D("1.000002")
+
+
+def test_round_to_total() -> None:
+    # 2.5e-6 three times: floors 0.000002 each (0.000006), 2 quanta missing from 0.000008: the
+    # equal remainders go to the first two
+    assert team.round_to_total([D("0.0000025")] * 3, D("0.000008")) == [D("0.000003"), D("0.000003"), D("0.000002")]
+    assert team.round_to_total([], D(0)) == []
 
 
 def test_berlin_month_moves_the_boundary_events(loaded: Path) -> None:
@@ -234,10 +282,10 @@ def test_berlin_month_moves_the_boundary_events(loaded: Path) -> None:
     # T0 (alice, 0.10) joins November, T1 (bob, 0.10) leaves it: alice 2.60, bob 1.00; direct still 4.70
     assert _dec(rows["alice"]["direct_cost_usd"]) == D("2.60")
     assert _dec(rows["bob"]["direct_cost_usd"]) == D("1.00")
-    # alice 2.6/4.7 -> 636,170.21; bob 1.0/4.7 -> 244,680.85; carol 146,808.51; dave 122,340.43;
-    # floors 1,149,998: bob and carol get the 2 quanta left
-    assert _dec(rows["alice"]["allocated_usd"]) == D("0.636170")
-    assert _dec(rows["bob"]["allocated_usd"]) == D("0.244681")
+    # 1,000,000 quanta of shared cost: alice 2.6/4.7 -> 553,191.49; bob 1.0/4.7 -> 212,765.96;
+    # carol 127,659.57; dave 106,382.98; floors 999,997: dave, bob and carol get the 3 quanta left
+    assert _dec(rows["alice"]["allocated_usd"]) == D("0.553191")
+    assert _dec(rows["bob"]["allocated_usd"]) == D("0.212766")
     assert _dec(out["totals"]["cost_usd"]) == D("5.85")
 
 
@@ -246,7 +294,7 @@ def test_config_default_and_bad_values(loaded: Path, tmp_path: Path) -> None:
     cfg.write_text(CONFIG + '\n[team]\nallocate = "even"\n', encoding="utf-8")
     out = _report(loaded)
     assert out["filters"]["allocate"] == "even"
-    assert _dec(_by(out["rows"], "member")["erin"]["allocated_usd"]) == D("0.23")
+    assert _dec(_by(out["rows"], "member")["erin"]["allocated_usd"]) == D("0.20")
     assert _report(loaded, "--allocate", "proportional")["filters"]["allocate"] == "proportional"
     res = run("report", "team", *NOV, "--db", str(loaded), "--allocate", "fair", expect=2)
     assert "--allocate" in res.stderr

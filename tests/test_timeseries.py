@@ -355,3 +355,37 @@ def test_a_narrow_compare_table_drops_the_token_change_before_folding_models(tmp
     words, note = narrow_table(text)
     assert {"claude-sonnet-4-5", "mistral-large-2411", "$3,000.00", "$600.00", "$2,400.00", "400.0%"} <= words
     assert note.startswith("Δ Tokens (a wider terminal")
+
+
+def test_a_change_from_or_to_an_unpriced_cost_is_unknown(tmp_path: Path, db_path: Path) -> None:
+    """11-01 gpt-4o 400,000 in = $1.00; 11-02 only mistral-large-2411 (unpriced: cost None);
+    11-03 gpt-4o $1.00. Daily: 11-01 vs 10-31 (no usage, $0) +$1.00, % None (from $0); 11-02 and
+    11-03 have an unknown side: change None, not -$1.00 / -100 % and +$1.00. Compare 11-02 vs
+    11-01 by model: gpt-4o $0 vs $1.00 = -$1.00 (-100 %); mistral unpriced vs $0: None; the
+    totals (unpriced vs $1.00): None, shown "–" and never "$0.00" or "unpriced"."""
+    events = [
+        {"event_id": "p1", "ts": "2025-11-01T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000},
+        {"event_id": "u2", "ts": "2025-11-02T12:00:00Z", "model_raw": "mistral-large-2411", "input_tokens": 5000},
+        {"event_id": "p3", "ts": "2025-11-03T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000},
+    ]
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", events)), "--db", str(db_path))
+    rng = ("--since", "2025-11-01", "--until", "2025-11-03", "--tz", "UTC", "--db", str(db_path))
+    rows = run_json("report", "daily", *rng)["rows"]
+    assert [(r["cost_usd"], r["cost_change_usd"], r["cost_change_pct"]) for r in rows] == [
+        (1.0, 1.0, None), (None, None, None), (1.0, None, None)]  # fmt: skip
+    table = run("report", "daily", *rng).stdout
+    day2 = next(line for line in table.splitlines() if line.startswith("2025-11-02")).split()
+    assert "unpriced" in day2 and "-$1.00" not in day2 and "-100.0%" not in day2 and "–" in day2
+    ctx = make_context(None, db_path)
+    rep = compare(ctx, _req(tz="UTC"), "2025-11-02", "2025-11-01")
+    by_model = {r["model"]: r for r in rep.rows}
+    assert (by_model["gpt-4o"]["cost_usd_change"], by_model["gpt-4o"]["cost_usd_change_pct"]) == (
+        Decimal("-1.00"), Decimal("-100.00"))  # fmt: skip
+    mistral = by_model["mistral-large-2411"]
+    assert (mistral["cost_usd_a"], mistral["cost_usd_b"], mistral["cost_usd_change"]) == (None, Decimal(0), None)
+    assert rep.totals["cost_usd_change"] is None and rep.totals["cost_usd_change_pct"] is None
+    table = run("report", "compare", "--period", "2025-11-02", "--vs", "2025-11-01", "--tz", "UTC",
+                "--db", str(db_path)).stdout  # fmt: skip
+    line = next(x for x in table.splitlines() if x.startswith("mistral-large-2411")).split()
+    assert line[-4:] == ["unpriced", "$0.00", "–", "–"]  # A, B (no usage: $0), Δ, Δ %
+    assert " ".join(table.split()).count("Cost change – ") == 1

@@ -260,12 +260,13 @@ def overview_kind(key: str, value: Any) -> str:
     """Overview lines carry no Column, so their kind is inferred from the key and value.
 
     ``*_pct`` / ``pct`` keys are percentages; a spike threshold that is None does not apply
-    ("–"); Decimals, and None under a key naming cost/usd, are money (None: unpriced); ints are counts; dates are dates; anything else is shown as text.
+    ("–"), nor does a change whose side is unpriced (``*_change*``: unknown, "–", not "unpriced");
+    Decimals, and None under a key naming cost/usd, are money (None: unpriced); ints are counts; dates are dates; anything else is shown as text.
     """
     k = key.lower()
     if k == "pct" or k.endswith(("_pct", "_percent")):
         return "pct"
-    if value is None and k.startswith("spike_above"):  # no threshold (a median of 0): not applicable
+    if value is None and (k.startswith("spike_above") or "_change" in k):  # no threshold / unknown change
         return "amount"
     if isinstance(value, Decimal) or (value is None and ("cost" in k or "usd" in k)):
         return "money"

@@ -9,10 +9,15 @@ suspicious patterns. Every threshold is a module constant.
   at all: the days before the data are not zeros (someone who began three weeks ago has no
   8-week pattern, and their first weeks are not spikes against it). Residual r_t = x_t − expected_t; the scale
   sigma = 1.4826 × MAD of the residuals of the 28 days before d, at least ``REL_FLOOR`` × the
-  expected value (a flat series is not infinitely sure). z = (x − expected) / sigma.
+  expected value (a flat series is not infinitely sure). A sparse series (a model used on some
+  days: more than ``SPARSE_SHARE`` of the 8 weeks before d at zero) has a median and MAD of 0;
+  its sigma is at least the median of its non-zero days in those weeks, so a day within its
+  usual non-zero range is not a spike. z = (x − expected) / sigma.
   Spike: z ≥ ``Z`` and x − expected ≥ the floor ($1 or 1M tokens); drop: z ≤ −``Z`` and
   expected − x ≥ the floor. Expected range: expected ± Z × sigma (not below 0).
-  Severity: |z| ≥ 8 high, ≥ 5 medium, else low. A drop to nothing followed by more days of
+  Severity: |z| ≥ 8 high, ≥ 5 medium, else low. A z off the scale (|z| ≥ 1,000: a baseline of
+  nothing) says "nothing like it before" only when x is above (below, for a drop) every day of
+  the 8 weeks before. A drop to nothing followed by more days of
   nothing is one finding that names the last of them.
 * Attribution of a spike in the total: per member, model and feature, the day's value minus the
   median of the same weekday before; the largest positive excesses.
@@ -51,6 +56,7 @@ SCALE_DAYS = 28
 MAD_SCALE = 1.4826
 Z = 3.5
 REL_FLOOR = 0.1
+SPARSE_SHARE = 0.5
 FLOORS: dict[str, float] = {"cost": 1.0, "tokens": 1_000_000.0}
 OFF_HOURS_MIN_DAYS = 10
 OFF_HOURS_GAP = 3
@@ -78,14 +84,29 @@ class Finding:
     # ... and the index of its first day when that lies before this finding's (a run that began
     # before the checked days: the dashboard's last week of a source that stopped a month ago)
     since: int | None = None
+    # the value is above (a spike) or below (a drop) every day of the 8 weeks before
+    record: bool = False
 
 
-def _z_text(z: float) -> str:
+def _z_text(z: float, record: bool = False) -> str:
     """``z 4.8``; a series that was flat until that day (its spread at the 1e-12 floor) has a z in
-    the billions, which says nothing more than "off the scale"."""
+    the billions, which says nothing more than "off the scale". "Nothing like it before" only
+    for a ``record`` (beyond every day of the baseline weeks): otherwise it would be false."""
     if abs(z) < 1000:
         return f"z {z:.1f}"
-    return "z above 1,000: nothing like it before" if z > 0 else "z below -1,000: nothing like it before"
+    text = "z above 1,000" if z > 0 else "z below -1,000"
+    return f"{text}: nothing like it before" if record else text
+
+
+def _sparse_scale(window: Sequence[float]) -> float:
+    """The scale floor of a sparse series: the median of its non-zero days in ``window`` when
+    more than ``SPARSE_SHARE`` of the window is zero, else 0. Mostly zeros make the median and
+    MAD 0, and without this any ordinary day of a model used now and then is "infinitely"
+    unusual; with it a spike must be ``Z`` times its usual non-zero day."""
+    nonzero = [v for v in window if v]
+    if not nonzero or len(nonzero) >= (1 - SPARSE_SHARE) * len(window):
+        return 0.0
+    return float(median(nonzero))
 
 
 def severity(z: float) -> str:
@@ -124,16 +145,20 @@ def detect(values: Sequence[float], first: int, floor: float, start: int = 0) ->
         if len(res) < 7:
             continue
         mid = median(res)
-        sigma = max(MAD_SCALE * median([abs(r - mid) for r in res]), REL_FLOOR * e, 1e-12)
+        window = values[max(start, i - 7 * WEEKS) : i]
+        sigma = max(MAD_SCALE * median([abs(r - mid) for r in res]), REL_FLOOR * e, _sparse_scale(window), 1e-12)
         z = (values[i] - e) / sigma
         low, high = max(0.0, e - Z * sigma), e + Z * sigma
         if z >= Z and values[i] - e >= floor:
-            out.append(Finding(i, "spike", z, values[i], e, low, high))
+            out.append(Finding(i, "spike", z, values[i], e, low, high, record=values[i] > max(window)))
         elif z <= -Z and e - values[i] >= floor:
             since = i
             while values[i] == 0 and since > start and values[since - 1] == 0:
                 since -= 1
-            out.append(Finding(i, "drop", z, values[i], e, low, high, since=since if since < i else None))
+            record = values[i] < min(window)
+            out.append(
+                Finding(i, "drop", z, values[i], e, low, high, since=since if since < i else None, record=record)
+            )
     return out
 
 
@@ -208,7 +233,7 @@ def find(
     unit = "$" if metric == "cost" else ""
 
     def said(f: Finding) -> str:
-        text = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z)})"
+        text = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z, f.record)})"
         last = f.through if f.through is not None else f.index
         if f.since is not None:
             text += f"; no usage since {day[f.since]} ({counted(last - f.since + 1, 'day')} through {day[last]})"

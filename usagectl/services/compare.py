@@ -7,7 +7,8 @@ before A: the month before, the year before, the same number of days before); ``
 is the same range one year earlier (the same ISO week number for a week; 29 February -> 28).
 
 Per value of the dimension (default ``model``): requests, tokens and cost of A and of B, the
-change A − B and the change in % of B (2 decimals, None when B is 0). The totals hold the
+change A − B and the change in % of B (2 decimals, None when B is 0; both None when either
+cost is unknown, i.e. all of that side's usage unpriced). The totals hold the
 same for everything; A is the period of interest, B the baseline.
 """
 
@@ -160,6 +161,11 @@ def _cubes(ctx: AppContext, flts: list[Filters], keys: list[str]) -> list[list[d
         return [q.cube(con, f, keys) for f in flts]
 
 
+def _change_kind(kind: Literal["int", "money"]) -> Literal["int", "amount"]:
+    """A money change is an amount: None (a side unpriced) is unknown, shown "–"."""
+    return "amount" if kind == "money" else kind
+
+
 def _none_yet() -> dict[str, Any]:
     """The sums of a side with no events: no usage costs $0 (None is kept for unpriced usage)."""
     return empty() | {"cost_usd": Decimal(0)}
@@ -212,7 +218,8 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
         columns += (
             Column(f"{mkey}_a", f"{header} {a.label}", kind, in_table=shown),
             Column(f"{mkey}_b", f"{header} {b.label}", kind, in_table=shown),
-            Column(f"{mkey}_change", f"Δ {header}", kind, in_table=shown, narrow_drop=1 if tokens else 0),
+            # a cost change with an unpriced side is unknown: "–", not "unpriced" (kind amount)
+            Column(f"{mkey}_change", f"Δ {header}", _change_kind(kind), in_table=shown, narrow_drop=1 if tokens else 0),
             Column(f"{mkey}_change_pct", f"Δ {header} %", "pct", in_table=shown, narrow_drop=2 if tokens else 0),
         )
     notes = [f"Period {a.label}: {n}" for n in _unpriced_notes(un_a)] + [

@@ -6,7 +6,9 @@ and likely date of crossing it.
   (default 12 weeks before). The model: ``seasonal.holt_winters_paths`` (statsmodels
   Holt-Winters, weekly seasonality, damped additive trend or none by AICc), 1,000 simulated paths, fixed seed.
 * Less than ``MIN_HISTORY_DAYS`` (14) days since the first day with usage: no model; the simple
-  run rate (average day × days), labelled as such, without a range or probabilities.
+  run rate (average day × days), labelled as such, without a range or probabilities. Its P10 /
+  P90 are None, which elsewhere means *unpriced*: the row's ``range`` says why instead
+  (``RANGE_NONE``), and the table shows "–" (kind ``amount``).
 * Month end: the month holding the first forecast day; actual of that month through
   ``--until`` + the simulated days to its end.
 * Budgets (config): a budget is forecast when its scope is the forecast's series: ``global``
@@ -39,6 +41,9 @@ HISTORY_DAYS = 84
 FORECAST_DIMS = ("member", "team", "department", "project", "model", "provider", "feature", "api_key", "integration")
 QUANTILES = (10, 50, 90)
 LABELS = ("conservative", "likely", "aggressive")
+NAIVE_DAYS = 30
+RANGE_MODEL = "simulated"  # a row's ``range``: P10 / P90 of the model's simulated paths
+RANGE_NONE = "insufficient history"  # ... or none: the run rate has no range (None is not unpriced)
 Kind = Literal["money", "int"]
 
 
@@ -164,16 +169,20 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         p0, p1 = spans[b.label]
         spent = sum(s.values[(max(p0, fetch_since) - fetch_since).days :]) if p0 <= until else 0.0
         budget_rows.append(_budget_row(b, target, spent, paths, s, p0, p1, until))
-    notes = [
-        f"Forecasts are estimates. Conservative / likely / aggressive = P10 / P50 / P90 of {horizon}-day simulated "
-        "paths (statsmodels Holt-Winters: weekly seasonality, damped trend or none by AICc; fixed seed).",
-        f"History: {since} – {until} ({tz}); the forecast starts {first_day}. "
-        "Naive run rate = average of the last 30 days × days.",
-    ]
-    if any(r["method"] == "run rate" for r in rows):
+    notes = ["Forecasts are estimates."]
+    if any(r["method"] == "holt-winters" for r in rows):
+        notes[0] += (
+            f" Conservative / likely / aggressive = P10 / P50 / P90 of {horizon}-day simulated paths (statsmodels "
+            "Holt-Winters: weekly seasonality, damped trend or none by AICc; fixed seed)."
+        )
+    notes.append(f"History: {since} – {until} ({tz}); the forecast starts {first_day}. " + _naive_note(rows))
+    short = [r for r in rows if r["method"] == "run rate"]
+    if short:
+        some = "every series" if len(short) == len(rows) else "some series"
         notes.append(
-            f"Less than {MIN_HISTORY_DAYS} days of history for some series: their value is the SIMPLE RUN RATE "
-            "(average day so far × days), not a model, and has no range."
+            f"Less than {MIN_HISTORY_DAYS} days of history for {some}: the value is the SIMPLE RUN RATE (average "
+            "of its days with history × days), not a model, and has no range: P10 and P90 show – (JSON null, "
+            f'with "range": "{RANGE_NONE}"; not unpriced).'
         )
     if hidden:
         notes.append(f"{hidden} more {noun(hidden, 'group')} by {freq.by} not forecast (--top).")
@@ -181,18 +190,20 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         notes.append("Budgets not forecast (scope is not this forecast's series): " + ", ".join(budget_notes) + ".")
     notes.extend(_unpriced_notes(unpriced))
     money: Kind = "money" if freq.metric == "cost" else "int"
+    bound: Literal["amount", "int"] = "amount" if freq.metric == "cost" else "int"  # None: no range, "–"
     columns = (
         Column("series", "Series"),
         Column("method", "Method"),
         Column("history_days", "History days", "int", in_table=False),
+        Column("range", "Range", in_table=False),
         Column("naive_run_rate", "Naive run rate", money),
-        Column("conservative", "Conservative P10", money),
+        Column("conservative", "Conservative P10", bound),
         Column("likely", "Likely P50", money),
-        Column("aggressive", "Aggressive P90", money),
+        Column("aggressive", "Aggressive P90", bound),
         Column("month_to_date", "Month to date", money, in_table=False),
-        Column("month_end_conservative", "Month end P10", money, in_table=False),
+        Column("month_end_conservative", "Month end P10", bound, in_table=False),
         Column("month_end_likely", "Month end", money),
-        Column("month_end_aggressive", "Month end P90", money, in_table=False),
+        Column("month_end_aggressive", "Month end P90", bound, in_table=False),
     )
     sections: tuple[Section, ...] = ()
     if budget_rows:
@@ -224,6 +235,16 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
     )
 
 
+def _naive_note(rows: list[dict[str, Any]]) -> str:
+    """What the naive run rate averaged: the last ``NAIVE_DAYS`` days, or fewer when a series'
+    history is shorter (it is never padded with days before the data)."""
+    used = sorted({min(NAIVE_DAYS, r["history_days"]) for r in rows if r["history_days"]})
+    if not used:
+        return "Naive run rate: no usage in the history."
+    span = f"{used[0]} days" if len(used) == 1 else f"{used[0]}–{used[-1]} days (per series)"
+    return f"Naive run rate = average of the last {span} × days."
+
+
 def _row(
     name: str,
     s: _Series,
@@ -237,20 +258,21 @@ def _row(
 ) -> dict[str, Any]:
     m = freq.metric
     active = s.history[s.first_active or 0 :] if s.first_active is not None else []
-    naive = run_rate(active, 30) * freq.days
+    naive = run_rate(active, NAIVE_DAYS) * freq.days
     mtd = sum(s.values[(month_start - fetch_since).days :]) if month_start <= until else 0.0
     rest = (month_end - until).days
     row: dict[str, Any] = {"series": name, "history_days": len(active), "naive_run_rate": to_amount(naive, m)}
     row["month_to_date"] = to_amount(mtd, m)
     if paths is None:
         rate = run_rate(active, len(active) or 1)
-        row |= {"method": "run rate", "conservative": None, "likely": to_amount(rate * freq.days, m)}
+        row |= {"method": "run rate", "range": RANGE_NONE, "conservative": None}
+        row |= {"likely": to_amount(rate * freq.days, m)}
         row |= {"aggressive": None, "month_end_conservative": None}
         row |= {"month_end_likely": to_amount(mtd + rate * rest, m), "month_end_aggressive": None}
         return row
     totals = paths[: freq.days].sum(axis=0)
     month = mtd + paths[:rest].sum(axis=0)
-    row["method"] = "holt-winters"
+    row["method"], row["range"] = "holt-winters", RANGE_MODEL
     for label, qv in zip(LABELS, QUANTILES):
         row[label] = to_amount(_pct(totals, qv), m)
     for label, qv in zip(("month_end_conservative", "month_end_likely", "month_end_aggressive"), QUANTILES):

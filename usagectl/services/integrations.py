@@ -22,6 +22,7 @@ from typing import Any
 
 from usagectl.config import effective_timezone
 from usagectl.models import Column, Report, Section
+from usagectl.services.breakdowns import NONE_LABEL as BY_NONE
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_notes, build_filters
 from usagectl.store import analytics
@@ -30,7 +31,7 @@ from usagectl.store.connection import connect
 from usagectl.timeutil import local_today
 
 TOP_ERRORS = 3
-NONE_LABEL = {"integration": "(none)", "platform": "(unknown)"}
+NONE_LABEL = {"integration": BY_NONE, "platform": BY_NONE}  # as `report by platform` says: one key to join on
 
 _STAT_KEYS = (
     "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "total_tokens",

@@ -3,7 +3,10 @@ would save, computed by REPRICING those events with the price tables (never a pe
 
 Saving = priced cost of the covered events − their cost repriced as the rule proposes;
 $/month = saving × 30 / days in the range (default: the last 30 complete days, so = saving).
-Unpriced events are never covered. Rules and thresholds (module constants):
+Unpriced events are never covered. The rules overlap (a long chat's request can be covered by
+prompt caching and by context management) and each reprices its events in aggregate, not per
+event, so there is no exact de-duplicated total: the report has no total saving, only each
+rule's (a sum of them would overstate what can be saved). Rules and thresholds (module constants):
 
 * ``model-selection``: successful single requests with total input ≤ ``SIMPLE_MAX_INPUT`` and
   output ≤ ``SIMPLE_MAX_OUTPUT`` tokens on a model of ``CHEAPER_MODEL`` → that cheaper model of
@@ -172,7 +175,6 @@ def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
             ),
         ]
     rows = sorted((r for r in found if r["saving_usd"] > 0), key=lambda r: (-r["saving_usd_month"], r["rule"]))
-    total = sum((r["saving_usd_month"] for r in rows), Decimal(0))
     return Report(
         name="optimize",
         title=f"Optimization opportunities {flt.since} – {flt.until} ({tz})",
@@ -188,10 +190,10 @@ def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
             Column("saving_usd_month", "Saving / month", "money"),
         ),
         rows=tuple(rows),
-        totals={"opportunities": len(rows), "saving_usd_month": total},
+        totals={"opportunities": len(rows)},  # no summed saving: the rules overlap
         notes=(
             f"Each saving reprices the covered events with the price tables; $/month = saving × 30 / {days} days. "
-            "Rules overlap (one request may be covered by several): do not add them up blindly.",
+            "Rules overlap (one request may be covered by several), so there is no total: the savings do not add up.",
             "Unpriced usage is never covered (it has no price to save from).",
         ),
     )

@@ -1,25 +1,33 @@
 """`report team`: per member, team, department and cost center, with shared cost allocated.
 
-Shared usage is usage with no member (shared agents, integrations, batch jobs). Its priced
-cost is allocated in two steps, both with ``allocate`` (largest remainder, exact):
+Usage is charged directly to the team its event names or its member is mapped to (a batch job
+tagged ``team = "platform"`` is platform's, as in ``report by team`` and the team budget); such
+usage with no member is a row "(no member)" of that team. Shared usage is usage with neither a
+member nor a team (shared agents, integrations). Its priced cost is allocated in two steps, both
+with ``allocate`` (largest remainder, exact):
 
-1. among the *units* of ``by`` (member, team, department or cost center) that have member
-   usage: in proportion to each unit's own priced cost (``proportional``), or equally
-   (``even``). Proportional with no priced member cost at all falls back to even (noted).
-2. each unit's part among its member rows (a member row is one member with one team,
+1. among the *units* of ``by`` (member, team, department or cost center) that have direct
+   usage (with ``--by member``: the members): in proportion to each unit's own priced cost
+   (``proportional``), or equally (``even``). Proportional with no priced cost at all falls back
+   to even (noted).
+2. each unit's part among its rows (a row is one member, or no member, with one team,
    department and cost center; a member whose events name two teams has two rows) with the
    same mode.
 
-Every amount is a Decimal; the allocated parts add up to the shared cost exactly, so in every
-section ``direct + allocated = cost`` and the section's cost column sums to the report's
-total cost (its cost share is of that total). Token shares are of the members' tokens (shared
-tokens are not allocated; the shared section lists them). Unpriced usage has no cost: it is counted and named in the notes, never $0.
+Money is shown at $0.000001, so the exact costs (to 1e-12) are rounded with the largest
+remainder against the rounded total (``round_to_total``): the direct costs of the rows, and of
+each section's units, add up to the displayed direct total, and the allocated parts (of the
+rounded shared cost) to the shared cost. So in every section ``direct + allocated = cost`` and
+the section's cost column sums to the report's displayed total cost exactly (its cost share is
+of that total). Token shares are of the rows' tokens (shared tokens are not allocated; the
+shared section lists them). Unpriced usage has no cost: it is counted and named in the notes,
+never $0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -87,6 +95,42 @@ def allocate(amount: Decimal, weights: Sequence[Decimal | int], quantum: Decimal
     return parts
 
 
+def round_to_total(exacts: Sequence[Decimal], target: Decimal, quantum: Decimal = QUANTUM) -> list[Decimal]:
+    """Round each exact amount to ``quantum`` so the rounded amounts add up to ``target`` EXACTLY.
+
+    Largest remainder: each amount is rounded down, then the quanta still missing from
+    ``target`` (the rounded sum of the exact amounts) go one each to the largest remainders,
+    ties to the earlier position. Rounding each amount on its own would not do: $2.5e-6 three
+    times rounds to 0.000002 each (0.000006) but to 0.000008 in all. 0.0000025 x 3 against
+    0.000008 -> 0.000003, 0.000003, 0.000002.
+    """
+    floors = [e.quantize(quantum, rounding=ROUND_FLOOR) for e in exacts]
+    if not floors:
+        return floors
+    rest = [e - f for e, f in zip(exacts, floors, strict=True)]
+    missing = int((target - sum(floors, ZERO)) / quantum)
+    order = sorted(range(len(floors)), key=lambda i: (-rest[i], i))
+    if missing < 0:
+        order.reverse()
+    for k in range(abs(missing)):
+        floors[order[k % len(order)]] += quantum if missing > 0 else -quantum
+    return floors
+
+
+def _displayed(amount: Decimal) -> Decimal:
+    """``amount`` as the report shows it: at $0.000001, half to even like the renderer."""
+    return amount.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def _rounded(exacts: Sequence[Decimal | None], target: Decimal) -> list[Decimal | None]:
+    """``round_to_total`` over the priced amounts; an unpriced (None) amount stays None."""
+    priced = [i for i, e in enumerate(exacts) if e is not None]
+    out: list[Decimal | None] = [None] * len(exacts)
+    for i, r in zip(priced, round_to_total([exacts[i] or ZERO for i in priced], target), strict=True):
+        out[i] = r
+    return out
+
+
 def _mode(ctx: AppContext, mode: str | None) -> str:
     if mode is not None:
         m = mode.strip().lower()
@@ -131,41 +175,48 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
     grand = total(cube)
     atoms_all = rollup(cube, ATOM_KEYS)
     atoms = sorted(
-        ((k, v) for k, v in atoms_all.items() if k[0] is not None),
+        ((k, v) for k, v in atoms_all.items() if not _is_shared(k)),
         key=lambda kv: tuple(_label(n, x) for n, x in zip(ATOM_KEYS, kv[0], strict=True)),
     )
-    shared = [v for k, v in atoms_all.items() if k[0] is None]
-    shared_cost = sum((v["cost_usd"] or ZERO for v in shared), ZERO)
+    shared = [v for k, v in atoms_all.items() if _is_shared(k)]
+    exact_shared = sum((v["cost_usd"] or ZERO for v in shared), ZERO)
     notes: list[str] = []
 
-    # step 1: units of `by`, sorted by label; step 2: member rows of each unit
+    # what is displayed: the rows' direct costs and the shared cost, rounded against the total
+    total_cost = None if grand["cost_usd"] is None else _displayed(grand["cost_usd"])
+    *directs, shared_cost = _rounded([v["cost_usd"] for _, v in atoms] + [exact_shared], total_cost or ZERO)
+    shared_cost = shared_cost or ZERO
+    direct_total = (total_cost or ZERO) - shared_cost
+
+    # step 1: units of `by`, sorted by label; step 2: the rows of each unit
     pos = ATOM_KEYS.index(level)
     units: dict[str, list[int]] = {}
     for i, (k, _v) in enumerate(atoms):
-        units.setdefault(_label(level, k[pos]), []).append(i)
+        if level != "member" or k[0] is not None:  # --by member: shared cost goes to members only
+            units.setdefault(_label(level, k[pos]), []).append(i)
     unit_names = sorted(units)
     allocated = [ZERO] * len(atoms)
     unallocated = ZERO
     effective = mode
-    if atoms and shared_cost:
-        unit_costs = [sum((atoms[i][1]["cost_usd"] or ZERO for i in units[u]), ZERO) for u in unit_names]
+    if units and shared_cost:
+        unit_costs = [sum((directs[i] or ZERO for i in units[u]), ZERO) for u in unit_names]
         if mode == "proportional" and not any(unit_costs):
             effective = "even"
-            notes.append("No member usage has a priced cost: the shared cost was allocated evenly.")
+            notes.append("No direct usage has a priced cost: the shared cost was allocated evenly.")
         for u, part in zip(unit_names, _split(shared_cost, list(unit_costs), effective), strict=True):
             idx = units[u]
-            for i, p in zip(idx, _split(part, [atoms[i][1]["cost_usd"] for i in idx], effective), strict=True):
+            for i, p in zip(idx, _split(part, [directs[i] for i in idx], effective), strict=True):
                 allocated[i] = p
     elif shared_cost:
         unallocated = shared_cost
-        notes.append(f"Shared usage cost {shared_cost} has no member to be allocated to: shown as {UNALLOCATED}.")
+        notes.append(f"Shared usage cost {shared_cost} has no {level.replace('_', ' ')} to be allocated to: "
+                     f"shown as {UNALLOCATED}.")  # fmt: skip
 
-    all_tokens = sum(v["total_tokens"] for _, v in atoms)  # token shares are of the members' tokens
-    total_cost = grand["cost_usd"]
+    all_tokens = sum(v["total_tokens"] for _, v in atoms)  # token shares are of the rows' tokens
     member_rows = []
-    for (k, v), alloc in zip(atoms, allocated, strict=True):
+    for (k, v), direct, alloc in zip(atoms, directs, allocated, strict=True):
         row: dict[str, Any] = {n: _label(n, x) for n, x in zip(ATOM_KEYS, k, strict=True)}
-        row |= _money_row(v, alloc, all_tokens, total_cost)
+        row |= _money_row(v | {"cost_usd": direct}, alloc, all_tokens, total_cost)
         member_rows.append(row)
     if unallocated:
         member_rows.append(_unallocated_row(ATOM_KEYS, unallocated, total_cost))
@@ -174,15 +225,17 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
     sections = []
     for key, title, sec in (("team", "Teams", "teams"), ("department", "Departments", "departments"),
                             ("cost_center", "Cost centers", "cost_centers")):  # fmt: skip
-        sections.append(_level_section(key, title, sec, atoms, allocated, unallocated, all_tokens, total_cost))
-    sections.append(_shared_section(cube))
-    totals = _totals(grand, shared, shared_cost, sum(allocated, ZERO), unpriced)
-    members = len({k[0] for k, _ in atoms})
+        sections.append(
+            _level_section(key, title, sec, atoms, allocated, unallocated, all_tokens, (total_cost, direct_total))
+        )
+    sections.append(_shared_section(cube, shared_cost))
+    totals = _totals(grand, shared, (total_cost, shared_cost), sum(allocated, ZERO), unpriced)
+    members = len({k[0] for k, _ in atoms if k[0] is not None})
     overview: list[tuple[str, str, Any]] = [
         ("period", "Period", f"{flt.since} – {flt.until} ({tz})"),
         ("cost_usd", "Total cost", total_cost),
-        ("direct_cost_usd", "Member usage cost", totals["direct_cost_usd"]),
-        ("shared_cost_usd", "Shared usage cost (no member)", shared_cost),
+        ("direct_cost_usd", "Direct usage cost", totals["direct_cost_usd"]),
+        ("shared_cost_usd", "Shared usage cost (no member, no team)", shared_cost),
         ("allocation", "Allocation", _method(effective, level)),
         ("members", "Members", members),
         ("teams", "Teams", len({_label("team", k[1]) for k, _ in atoms})),
@@ -203,6 +256,11 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
         sections=tuple(sections),
         notes=tuple(notes),
     )
+
+
+def _is_shared(key: tuple[Any, ...]) -> bool:
+    """Shared usage names neither a member nor a team (the team may come from the member's mapping)."""
+    return key[0] is None and key[1] is None
 
 
 def _method(mode: str, level: str) -> str:
@@ -263,8 +321,10 @@ def _level_section(
     allocated: list[Decimal],
     unallocated: Decimal,
     all_tokens: int,
-    total_cost: Decimal | None,
+    shown: tuple[Decimal | None, Decimal],
 ) -> Section:
+    """One level's units; their direct costs rounded against the displayed direct total."""
+    total_cost, direct_total = shown
     pos = ATOM_KEYS.index(key)
     acc: dict[str, dict[str, Any]] = {}
     for (k, v), alloc in zip(atoms, allocated, strict=True):
@@ -276,10 +336,12 @@ def _level_section(
         if v["cost_usd"] is not None:
             a["cost_usd"] = (a["cost_usd"] or ZERO) + v["cost_usd"]
         a["alloc"] += alloc
-        a["who"].add(k[0])
+        if k[0] is not None:
+            a["who"].add(k[0])
     rows = []
-    for name, a in acc.items():
-        row: dict[str, Any] = {key: name} | _money_row(a, a["alloc"], all_tokens, total_cost)
+    directs = _rounded([a["cost_usd"] for a in acc.values()], direct_total)
+    for (name, a), direct in zip(acc.items(), directs, strict=True):
+        row: dict[str, Any] = {key: name} | _money_row(a | {"cost_usd": direct}, a["alloc"], all_tokens, total_cost)
         row["members"] = len(a["who"])
         rows.append(row)
     if unallocated:
@@ -289,22 +351,21 @@ def _level_section(
     return Section(key=sec, title=title, columns=(Column(key, header),) + LEVEL_METRICS, rows=tuple(rows))
 
 
-def _shared_section(cube: list[dict[str, Any]]) -> Section:
-    """What the shared (member-less) usage was: per event team, integration and feature."""
+def _shared_section(cube: list[dict[str, Any]], shared_cost: Decimal) -> Section:
+    """What the shared usage (no member, no team) was: per integration and feature, its costs
+    rounded against the displayed shared cost."""
     keys = ["member", "team", "integration", "feature"]
+    groups = [(k, v) for k, v in rollup(cube, keys).items() if _is_shared(k)]
     rows = []
-    for k, v in rollup(cube, keys).items():
-        if k[0] is not None:
-            continue
-        rows.append({"team": _label("team", k[1]), "integration": k[2] or "", "feature": k[3] or "",
-                     "requests": v["requests"], "total_tokens": v["total_tokens"], "cost_usd": v["cost_usd"],
+    for (k, v), cost in zip(groups, _rounded([v["cost_usd"] for _, v in groups], shared_cost), strict=True):
+        rows.append({"integration": k[2] or "", "feature": k[3] or "",
+                     "requests": v["requests"], "total_tokens": v["total_tokens"], "cost_usd": cost,
                      "unpriced_requests": v["unpriced_requests"]})  # fmt: skip
-    rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r["team"], r["integration"], r["feature"]))
+    rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r["integration"], r["feature"]))
     return Section(
         key="shared",
-        title="Shared usage (no member), allocated above",
+        title="Shared usage (no member, no team), allocated above",
         columns=(
-            Column("team", "Event team"),
             Column("integration", "Integration"),
             Column("feature", "Feature"),
             Column("requests", "Reqs", "int"),
@@ -319,11 +380,12 @@ def _shared_section(cube: list[dict[str, Any]]) -> Section:
 def _totals(
     grand: dict[str, Any],
     shared: list[dict[str, Any]],
-    shared_cost: Decimal,
+    shown: tuple[Decimal | None, Decimal],
     allocated: Decimal,
     unpriced: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    cost = grand["cost_usd"]
+    """The displayed totals: total, direct and shared cost at $0.000001, direct + shared = total."""
+    cost, shared_cost = shown
     shared_requests = sum(v["requests"] for v in shared)
     shared_tokens = sum(v["total_tokens"] for v in shared)
     return {

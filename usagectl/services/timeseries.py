@@ -7,7 +7,8 @@ with the change against the previous period and spikes marked.
   query, so the first row has a change too.
 * Change: ``cost_change_usd`` = cost − previous cost, ``cost_change_pct`` = that × 100 /
   previous cost (2 decimals; None when the previous period cost nothing); the same for tokens.
-  Unpriced usage is not in the cost (it has none) and is named in the notes.
+  Unpriced usage is not in the cost (it has none) and is named in the notes; a period whose
+  cost is unknown (all its usage unpriced) has no cost change from or to it (None, "–").
 * Spikes: over the range's periods that have started, m = median, σ = 1.4826 × MAD (median
   absolute deviation). A period is a spike when its cost or its tokens is above m + 3σ AND at
   least 2 × m of that metric, with m > 0 (when most periods are empty, every busy one would be
@@ -55,7 +56,7 @@ ZERO = Decimal(0)
 SPIKE_RULE = "above median + 3 × 1.4826 × MAD of the range and at least 2 × the median"
 
 CHANGE_COLUMNS: tuple[Column, ...] = (
-    Column("cost_change_usd", "Δ Cost", "money"),
+    Column("cost_change_usd", "Δ Cost", "amount"),  # None: unknown (an unpriced side), "–"
     Column("cost_change_pct", "Δ Cost %", "pct"),
     Column("tokens_change", "Δ Tokens", "int", in_table=False),
     Column("tokens_change_pct", "Δ Tokens %", "pct", narrow_drop=1),
@@ -118,8 +119,12 @@ def _label_text(start: date, unit: Unit) -> str:
 
 
 def change(cur: Decimal | int | None, prev: Decimal | int | None) -> tuple[Any, Decimal | None]:
-    """(cur − prev, the change in % of prev to 2 decimals or None when prev is 0); None counts as 0."""
-    c, p = cur or 0, prev or 0
+    """(cur − prev, the change in % of prev to 2 decimals or None when prev is 0). None is an
+    unknown (unpriced) cost, not 0: the change from or to it is unknown too, (None, None).
+    Callers pass 0 for a side with no usage."""
+    if cur is None or prev is None:
+        return None, None
+    c, p = cur, prev
     pct = None if not p else (Decimal(c - p) * HUNDRED / Decimal(p)).quantize(Decimal("0.01"))
     return c - p, pct
 
