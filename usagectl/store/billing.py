@@ -624,6 +624,14 @@ def billed_providers(con: duckdb.DuckDBPyConnection, start: datetime, end: datet
     return [str(r[0]) for r in rows]
 
 
+def known_providers(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every provider named by a stored event or billed cost line (any date)."""
+    rows = con.execute(
+        "SELECT provider FROM events WHERE provider IS NOT NULL UNION SELECT provider FROM billed_costs ORDER BY 1"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def billed_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
     """The first and last UTC day of every billed cost line stored, or None when there is none."""
     row = con.execute(
