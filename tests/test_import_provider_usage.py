@@ -465,3 +465,157 @@ def test_a_stored_total_is_moved_to_rejects_by_the_import_that_brings_finer_rows
     )
     assert [Path(p).name for (p,) in moved] == ["per_model.json"]
     assert _query(db_path, "SELECT sum(requests) FROM events") == [(60,)]
+
+
+# --------------------------------------------------------------------------- partial finer fetches
+# (QA: a finer bucket or grouping covering only part of a coarser one must not delete it)
+
+_AN_ROW = {"cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 0},
+           "cache_read_input_tokens": 0, "server_tool_use": {"web_search_requests": 0}, "api_key_id": None,
+           "workspace_id": None, "service_tier": None, "context_window": None}  # fmt: skip
+_SONNET = "claude-sonnet-4-5-20250929"
+
+
+def _an_page(*buckets: tuple[str, str, int, int, str | None]) -> dict[str, Any]:
+    """An Anthropic usage page: (start, end, uncached input, output, model) per bucket."""
+    return {"data": [{"starting_at": s, "ending_at": e, "results": [
+        {**_AN_ROW, "uncached_input_tokens": i, "output_tokens": o, "model": m}]} for s, e, i, o, m in buckets],
+        "has_more": False, "next_page": None}  # fmt: skip
+
+
+def _oa_page(*buckets: tuple[int, int, int, int, int]) -> dict[str, Any]:
+    """An OpenAI completions usage page: (start, end, input, output, requests) per bucket, gpt-4o."""
+    return {"object": "page", "data": [{"object": "bucket", "start_time": s, "end_time": e, "results": [
+        {"object": "organization.usage.completions.result", "input_tokens": i, "output_tokens": o,
+         "input_cached_tokens": 0, "num_model_requests": n, "project_id": None, "user_id": None,
+         "api_key_id": None, "model": "gpt-4o-2024-08-06", "batch": None}]} for s, e, i, o, n in buckets],
+        "has_more": False, "next_page": None}  # fmt: skip
+
+
+_D10, _D11 = "2025-11-10T00:00:00Z", "2025-11-11T00:00:00Z"
+_H0, _H1, _H2 = "2025-11-10T00:00:00Z", "2025-11-10T01:00:00Z", "2025-11-10T02:00:00Z"
+AN_DAY = _an_page((_D10, _D11, 3000, 300, _SONNET))
+AN_HOUR_PART = _an_page((_H0, _H1, 1000, 100, _SONNET))
+AN_HOURS_FULL = _an_page((_H0, _H1, 1000, 100, _SONNET), (_H1, _H2, 2000, 200, _SONNET))
+_T10, _T11 = 1762732800, 1762819200  # 2025-11-10 and 2025-11-11 00:00 UTC
+OA_DAY = _oa_page((_T10, _T11, 30000, 3000, 30))
+OA_HOUR_PART = _oa_page((_T10, _T10 + 3600, 1000, 100, 1))
+
+
+def _write(tmp_path: Path, name: str, *pages: dict[str, Any]) -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(json.dumps(p) for p in pages) + "\n", encoding="utf-8")
+    return path
+
+
+def _day(db: Path, day: str) -> dict[str, Any]:
+    return _daily(db, day, day)[day]
+
+
+@pytest.mark.parametrize("coarse_first", [True, False])
+def test_a_partial_hour_never_replaces_its_day_anthropic(tmp_path: Path, db_path: Path, coarse_first: bool) -> None:
+    """Day: 3,000 input + 300 output; the hour 00–01 holds 1,000 + 100 of it. Whatever the order,
+    the day stays: 3,000 × $3/M + 300 × $15/M = $0.009 + $0.0045 = $0.0135 (not the hour's $0.0045,
+    not both: 4,000/400)."""
+    day, hour = _write(tmp_path, "day.json", AN_DAY), _write(tmp_path, "hour.json", AN_HOUR_PART)
+    for path in (day, hour) if coarse_first else (hour, day):
+        _import(db_path, path, fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (3000, 300, Decimal("0.0135"))
+    assert _query(db_path, "SELECT count(*) FROM events") == [(1,)]
+    (reason,) = [r for _, _, r in _rejects(db_path)]
+    assert "covers only part of bucket 2025-11-10T00:00Z–2025-11-11T00:00Z" in reason
+    assert "(1,100 of its 3,300 tokens)" in reason and "double count" in reason  # 1,000+100 of 3,000+300
+    # the hour gives way: rejected when it comes second, moved out of the stored rows when first
+    hour_reason = "bucket 2025-11-10T00:00Z–2025-11-10T01:00Z grouped by [model] covers only part of"
+    assert reason.startswith(hour_reason if coarse_first else "removed from the stored rows: " + hour_reason)
+
+
+@pytest.mark.parametrize("coarse_first", [True, False])
+def test_a_partial_hour_never_replaces_its_day_openai(tmp_path: Path, db_path: Path, coarse_first: bool) -> None:
+    """Day: 30 requests, 30,000 input + 3,000 output; the first hour: 1 request, 1,000 + 100. The day
+    stays: 30,000 × $2.50/M + 3,000 × $10/M = $0.075 + $0.03 = $0.105, 30 requests."""
+    day, hour = _write(tmp_path, "day.json", OA_DAY), _write(tmp_path, "hour.json", OA_HOUR_PART)
+    for path in (day, hour) if coarse_first else (hour, day):
+        _import(db_path, path, fmt="openai-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["requests"], d["input_tokens"], d["output_tokens"]) == (30, 30000, 3000)
+    assert _money(d["cost_usd"]) == Decimal("0.105")
+    (reason,) = [r for _, _, r in _rejects(db_path)]
+    assert "(1,100 of its 33,000 tokens, 1 of its 30 requests)" in reason
+
+
+def test_complete_hours_still_replace_their_day_and_the_summary_says_so(tmp_path: Path, db_path: Path) -> None:
+    """Hours 00–01 (1,000 + 100) and 01–02 (2,000 + 200) sum to the day (3,000 + 300): the finer
+    fetch is complete and wins; the day is moved to rejects, and the import's warning says so."""
+    _import(db_path, _write(tmp_path, "day.json", AN_DAY), fmt="anthropic-usage")
+    out = _import(db_path, _write(tmp_path, "hours.json", AN_HOURS_FULL), fmt="anthropic-usage")
+    assert (out["imported"], out["rejected"]) == (2, 0)
+    (warning,) = out["per_file"][0]["warnings"]
+    assert warning.startswith("1 stored row of another fetch shape") and "moved to rejects" in warning
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (3000, 300, Decimal("0.0135"))
+    assert _query(db_path, "SELECT count(*) FROM events") == [(2,)]
+    (reason,) = [r for _, _, r in _rejects(db_path)]
+    assert reason.startswith("removed from the stored rows: bucket 2025-11-10T00:00Z–2025-11-11T00:00Z")
+    # the day fetched again (other bytes, so not "unchanged") now gives way to the stored hours
+    day2 = tmp_path / "day2.json"
+    day2.write_text(json.dumps(AN_DAY, indent=1), encoding="utf-8")
+    res = run("import", str(day2), "--format", "anthropic-usage", "--db", str(db_path))
+    assert res.exit_code == 0 and "1 rejected" in res.stderr and "stored row" not in res.stderr
+    assert _query(db_path, "SELECT count(*), sum(input_tokens) FROM events") == [(2, 3000)]
+
+
+def test_one_file_with_a_day_and_part_of_it_keeps_the_day(tmp_path: Path, db_path: Path) -> None:
+    """In one file: the day (3,000 + 300) and its first hour (1,000 + 100): the hour is rejected.
+    With both hours (summing to the day) the day is rejected instead: 3,000 + 300 either way."""
+    out = _import(db_path, _write(tmp_path, "mixed.jsonl", AN_DAY, AN_HOUR_PART), fmt="anthropic-usage")
+    assert (out["imported"], out["rejected"]) == (1, 1)
+    assert "covers only part of" in _rejects(db_path)[0][2] and "in this file" in _rejects(db_path)[0][2]
+    assert _query(db_path, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events") == [(1, 3000, 300)]
+    other = tmp_path / "other.duckdb"
+    out = _import(other, _write(tmp_path, "full.jsonl", AN_DAY, AN_HOURS_FULL), fmt="anthropic-usage")
+    assert (out["imported"], out["rejected"]) == (2, 1)
+    assert _query(other, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events") == [(2, 3000, 300)]
+
+
+@pytest.mark.parametrize("total_first", [True, False])
+def test_a_per_model_fetch_of_some_models_never_replaces_the_total(
+    tmp_path: Path, db_path: Path, total_first: bool
+) -> None:
+    """An ungrouped total of 11-07 (3,000 + 300) and a per-model fetch filtered to sonnet (1,000 +
+    100): the total holds more, so it stays (unpriced: no model) and the per-model rows give way,
+    in both orders: 3,300 tokens, never 1,100 or 4,400."""
+    total = _write(tmp_path, "total.json", _an_page(("2025-11-07T00:00:00Z", "2025-11-08T00:00:00Z", 3000, 300, None)))
+    sonnet = _write(
+        tmp_path, "sonnet.json", _an_page(("2025-11-07T00:00:00Z", "2025-11-08T00:00:00Z", 1000, 100, _SONNET))
+    )
+    for path in (total, sonnet) if total_first else (sonnet, total):
+        _import(db_path, path, fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-07")
+    assert (d["total_tokens"], d["cost_usd"]) == (3300, None)
+    assert _query(db_path, "SELECT model_raw FROM events") == [(None,)]
+    (reason,) = [r for _, _, r in _rejects(db_path)]
+    assert "grouped by [model] covers only part of bucket" in reason and "grouped by nothing (a total)" in reason
+
+
+def test_settle_shapes_with_totals() -> None:
+    """Counters: (input, cache read, 5m, 1h, output, web searches, requests)."""
+    day, h0, h1 = _shape(("model",), 10), _shape(("model",), 10, 1, 0), _shape(("model",), 10, 1, 1)
+    full = {day: (3000, 0, 0, 0, 300, 0, 0), h0: (1000, 0, 0, 0, 100, 0, 0), h1: (2000, 0, 0, 0, 200, 0, 0)}
+    # the stored day, both hours coming: 1,000 + 2,000 >= 3,000 and 100 + 200 >= 300: the day goes
+    bad_in, bad_stored = settle_shapes([day], [h0, h1], totals=full)
+    assert not bad_in and set(bad_stored) == {day}
+    # one hour only: it gives way, the day stays
+    bad_in, bad_stored = settle_shapes([day], [h0], totals=full)
+    assert set(bad_in) == {h0} and not bad_stored
+    # more of one counter does not make up for less of another: 3,000 input but 299 output
+    short = {**full, h1: (2000, 0, 0, 0, 199, 0, 0)}
+    bad_in, bad_stored = settle_shapes([day], [h0, h1], totals=short)
+    assert set(bad_in) == {h0, h1} and not bad_stored
+    # the stored partial hour gives way to an incoming day that holds more
+    bad_in, bad_stored = settle_shapes([h0], [day], totals=full)
+    assert not bad_in and set(bad_stored) == {h0}
+    # without totals (cost lines) the finer shape wins as before
+    bad_in, bad_stored = settle_shapes([day], [h0])
+    assert not bad_in and set(bad_stored) == {day}

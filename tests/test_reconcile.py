@@ -92,8 +92,8 @@ def test_anthropic_haiku_agrees_and_the_gaps_are_explained(db_path: Path) -> Non
     zero = Decimal(0)
     assert _cmp(rows[("2025-11-03", "claude-haiku-4-5")]) == (Decimal("3.115"), Decimal("3.115"), zero, zero, "match")
     assert _cmp(rows[("2025-11-04", "claude-haiku-4-5")]) == (Decimal("0.09"), Decimal("0.09"), zero, zero, "match")
-    assert _cmp(rows[("2025-11-03", "(unattributed)")])[1:] == (
-        Decimal("0.12"), Decimal("-0.12"), Decimal("-100"), "billed only")  # fmt: skip
+    # the billed web-search line (no model) beside the computed web search of a1: 12 × $0.01
+    assert _cmp(rows[("2025-11-03", "(unattributed)")]) == (Decimal("0.12"), Decimal("0.12"), zero, zero, "match")
     sonnet = rows[("2025-11-03", "claude-sonnet-4-5")]
     # billed 201.03575 + 279 cents = $4.8103575, in JSON half-even to 6 places: 4.810358; the
     # priority row (50,000 + 10,000 + 5,000 tokens) has no price
@@ -212,3 +212,36 @@ def test_table_at_80_columns_keeps_model_names_whole(db_path: Path) -> None:
     assert flat.count("not shown at this width: Unpriced tokens, Provider (a wider terminal") == 2  # both tables
     csv_head = run("reconcile", "--month", "2025-11", "--format", "csv", "--db", str(db_path)).stdout.splitlines()[0]
     assert "provider" in csv_head and "unpriced_tokens" in csv_head
+
+
+def test_web_search_is_reconciled_in_the_row_of_its_billed_line(db_path: Path) -> None:
+    """One sonnet-4-5 bucket on 11-03 with 12 web searches, and its exact cost report in cents.
+    Computed tokens: (182,340×3 + 45,210×3.75 + 1,000×6 + 1,284,500×0.30 + 61,230×15) / 1e6
+    = (547,020 + 169,537.5 + 6,000 + 385,350 + 918,450) / 1e6 = $2.0263575; billed token lines
+    54.702 + 16.95375 + 0.6 + 38.535 + 91.845 = 202.63575 cents = $2.0263575. Web search:
+    computed 12 × $0.01 = $0.12, billed a 12-cent line without a model. Both rows match (the
+    model row showed +$0.12 "differs" and the web-search row "billed only" before)."""
+    _load(db_path, [AN / "websearch_usage_nov03.json", AN / "websearch_cost_nov03.json"])
+    exact = reconcile(make_context(None, db_path), ReconcileRequest(month="2025-11"))
+    rows = {r["model"]: r for r in exact.rows}
+    assert set(rows) == {"claude-sonnet-4-5", "(unattributed)"}
+    sonnet, web = rows["claude-sonnet-4-5"], rows["(unattributed)"]
+    assert (sonnet["computed_usd"], sonnet["billed_usd"], sonnet["status"]) == (
+        Decimal("2.0263575"), Decimal("2.0263575"), "match")  # fmt: skip
+    assert (web["computed_usd"], web["billed_usd"], web["status"]) == (Decimal("0.12"), Decimal("0.12"), "match")
+    assert (exact.totals["computed_usd"], exact.totals["billed_usd"]) == (Decimal("2.1463575"), Decimal("2.1463575"))
+    assert exact.totals["matching_rows"] == 2
+    assert {r["status"] for r in exact.sections[0].rows} == {"match"}
+
+
+def test_an_unknown_provider_is_a_usage_error_and_a_filter_without_bills_says_so(db_path: Path) -> None:
+    _load(db_path, [AN / "websearch_usage_nov03.json", AN / "websearch_cost_nov03.json"])
+    result = run("reconcile", "--month", "2025-11", "--provider", "nosuch", "--db", str(db_path), expect=2)
+    assert "--provider nosuch: unknown provider (known: anthropic, google, openai)" in result.stderr
+    # openai is known (the price book) but billed nothing here: the note names the filter, not the dates
+    assert _reconcile(db_path, "--month", "2025-11", "--provider", "openai")["rows"] == []
+    notes = _notes(db_path, month="2025-11", providers=("openai",))
+    assert notes[1] == (
+        "No billed cost lines for --provider openai between 2025-11-01 and 2025-11-30: the ones of this range "
+        "are for anthropic (--provider anthropic, or no --provider, shows them); every row here is computed only."
+    )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from usagectl.errors import InputError, UsageError
 from usagectl.importers import canonical, registry
-from usagectl.models import FileImportResult, ImportSummary, Record
+from usagectl.models import FileImportResult, ImportSummary, Record, counted
 from usagectl.services.context import AppContext
 from usagectl.store import ingest
 from usagectl.store.connection import connect_early
@@ -183,7 +183,8 @@ def _run(
     target = getattr(imp, "target", "events")
     if target == "billed_costs":
         billing: Any = importlib.import_module("usagectl.store.billing")
-        return billing.import_cost_lines(con, info, imp.read(path), resolve=resolve)  # type: ignore[no-any-return]
+        counts, warnings = billing.import_cost_lines(con, info, imp.read(path), resolve=resolve)
+        return counts, [*warnings, *_moved_note(con, counts)]
     stager = getattr(imp, "stager", None)  # "module:function" of a SQL stager in the store
     if stager:
         module, func = stager.split(":")
@@ -200,10 +201,30 @@ def _run(
             before_insert=_hook(imp),
             prechecked=getattr(imp, "prechecked", False),
         )
+        if getattr(imp, "before_insert", None) == _SETTLES_SHAPES:
+            warnings = [*warnings, *_moved_note(con, counts[0])]
         return counts[0], warnings
     return ingest.import_staged(
         con, info, lambda c: ingest.stage_records(c, imp.read(path)), resolve, default_source=fmt, conflict=imp.conflict
     )
+
+
+_SETTLES_SHAPES = "usagectl.store.billing:evict_coarser"  # the hook of the provider usage importers
+
+
+def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts) -> list[str]:
+    """The warning for stored rows this import moved to rejects because its rows of another fetch
+    shape replace them (or, for usage, hold more): they are no record of the file, so neither
+    its imported nor its replaced count shows them."""
+    from usagectl.store.billing import moved_rows
+
+    moved = moved_rows(con, counts.batch_id)
+    if not moved:
+        return []
+    return [
+        f"{counted(moved, 'stored row')} of another fetch shape (a coarser grouping or bucket, or a finer one "
+        "with less usage) gave way to this file's rows: moved to rejects, not summed (usagectl db rejects)"
+    ]
 
 
 def import_paths(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
@@ -23,6 +23,11 @@ from usagectl.store import billing
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
 from usagectl.timeutil import day_start_utc, days_in_month, local_today, parse_date, parse_month
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from usagectl.pricing import PriceBook
 
 HUNDRED = Decimal(100)
 CENT_HALF = Decimal("0.005")  # |difference| under half a cent: the two agree to the cent
@@ -81,6 +86,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
     book = ctx.pricebook()
     requested = tuple(p.lower() for p in req.providers)
     with connect(ctx.db_path, read_only=True) as con:
+        _check_providers(con, book, requested)
         billed_provs = billing.billed_providers(con, start, end)
         providers = requested or tuple(billed_provs)
         where: dict[str, tuple[str, ...]] = {}
@@ -96,6 +102,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
             everything = Filters(start=start, end=end, tz="UTC", since=since, until=until,
                                  where={"source": tuple(req.sources)} if req.sources else {})  # fmt: skip
             left_out = [r for r in q.aggregate(con, everything, ["provider"]) if r["provider"] not in billed_provs]
+        web_search = q.web_search_cost(con, flt)
         billed = billing.billed_by_day(con, start, end, providers)
         facts = billing.usage_facts(con, start, end, providers)
         facts["billed_span"] = None if billed else billing.billed_span(con)
@@ -110,6 +117,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         acc = billed_groups.setdefault(key, {"billed_usd": Decimal(0), "billed_lines": 0})
         acc["billed_usd"] += b["billed_usd"]
         acc["billed_lines"] += int(b["lines"])
+    _move_web_search(computed, billed_groups, web_search)
     keys = sorted(set(computed) | set(billed_groups), key=lambda k: (k[0], k[1] or "", k[2]))
     rows = []
     by_model: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -135,7 +143,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
     totals["priority_rows"] = facts["priority_rows"]  # machine-readable twins of the notes
     totals["long_context_buckets"] = facts["long_context_buckets"]
     totals["unmodelled_rows"] = facts["unmodelled_buckets"]
-    notes = _notes(req, since, until, billed, facts, unpriced_models(cube), left_out, billed_groups)
+    notes = _notes(req, since, until, billed, facts, unpriced_models(cube), left_out, billed_groups, billed_provs)
     return Report(
         name="reconcile",
         title=f"Computed vs billed cost {since} – {until} (UTC days)",
@@ -160,6 +168,35 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         ),
         notes=tuple(notes),
     )
+
+
+def _check_providers(con: duckdb.DuckDBPyConnection, book: PriceBook, requested: tuple[str, ...]) -> None:
+    """A --provider that no price file, event or billed line names is a typo: say which are known
+    (a silent empty reconciliation would read as "nothing billed")."""
+    if not requested:
+        return
+    known = sorted(set(billing.known_providers(con)) | {m.provider for m in book.models()})
+    unknown = [p for p in requested if p not in known]
+    if unknown:
+        raise UsageError(f"--provider {unknown[0]}: unknown provider (known: {', '.join(known)})")
+
+
+def _move_web_search(
+    computed: dict[tuple[Any, ...], dict[str, Any]],
+    billed_groups: dict[tuple[Any, ...], dict[str, Any]],
+    web_search: list[dict[str, Any]],
+) -> None:
+    """Move the computed web-search cost of a day and provider from the model rows to the
+    (unattributed) row when that day has billed lines without a model: the cost report bills
+    web search as such a line, so the model row and that row each match when the bill does."""
+    for w in web_search:
+        day, provider, amount = w["date"], w["provider"], w["web_search_usd"]
+        row = computed.get((day, provider, w["model"] or NO_MODEL))
+        if not amount or row is None or row["cost_usd"] is None or (day, provider, UNATTRIBUTED) not in billed_groups:
+            continue
+        row["cost_usd"] -= amount
+        moved = _merge_comp(computed.get((day, provider, UNATTRIBUTED)), {"cost_usd": amount})
+        computed[(day, provider, UNATTRIBUTED)] = moved or {}
 
 
 def _merge_comp(acc: dict[str, Any] | None, row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -233,11 +270,19 @@ def _notes(
     unpriced: list[dict[str, Any]],
     left_out: list[dict[str, Any]],
     billed_groups: dict[tuple[Any, ...], dict[str, Any]],
+    billed_provs: list[str],
 ) -> list[str]:
     notes = ["Days are UTC days: provider cost reports bill UTC-day buckets"
              + (f" (--tz {req.tz} only decides today's date here)." if req.tz and req.tz != "UTC" else ".")]  # fmt: skip
     span = facts.get("billed_span")
-    if not billed and span:
+    others = [p for p in billed_provs if p not in {r.lower() for r in req.providers}]
+    if not billed and req.providers and others:
+        notes.append(
+            f"No billed cost lines for --provider {', '.join(req.providers)} between {since} and {until}: the ones of "
+            f"this range are for {', '.join(others)} (--provider {others[0]}, or no --provider, shows them); "
+            "every row here is computed only."
+        )
+    elif not billed and span:
         first, last = span
         months = f"--month {first:%Y-%m}" if (first.year, first.month) == (last.year, last.month) else "--since/--until"
         notes.append(
@@ -282,8 +327,8 @@ def _notes(
         amount = sum((v["billed_usd"] for v in unattributed), Decimal(0))
         notes.append(
             f"Billed lines without a model ({_money(amount)}: web search, code execution, or a cost report not grouped "
-            "by description / line_item) are shown as (unattributed); computed web-search cost is inside each "
-            "model's row."
+            "by description / line_item) are shown as (unattributed), and so is the computed web-search cost of "
+            "their days (the bill names no model for it)."
         )
     by_provider: dict[str, list[str]] = {}
     for provider, source, _n in facts["sources"]:

@@ -11,7 +11,10 @@ queries of ``usagectl reconcile``.
   for ``ingest.import_staged`` as usual.
 * ``settle_shapes``: rows fetched with different ``group_by`` sets (or bucket widths) describe the
   same usage twice; summing them double counts. Of two overlapping shapes the coarser one gives
-  way (see ``_loser``). Applied inside a file and against what is stored (same source).
+  way (see ``_loser``), but for usage only when the finer side holds at least as much usage over
+  the coarser bucket (a partial hourly fetch, or a per-model fetch filtered to some models, must
+  not wipe a day's total): otherwise the finer rows give way. Applied inside a file and against
+  what is stored (same source).
 """
 
 from __future__ import annotations
@@ -73,7 +76,18 @@ _KINDS = {
     "different": "the groupings differ and the earlier fetch gives way",
     "wider": "these buckets are wider",
     "misaligned": "the bucket boundaries differ and the earlier fetch gives way",
+    "partial": "these rows hold less usage than it",
 }
+
+MOVED = "removed from the stored rows: "  # how the reason of a stored row moved to rejects starts
+
+# The usage counters of a shape's rows, compared to tell a complete finer fetch from a partial one
+COUNTERS = (
+    "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens",
+    "web_search_requests", "requests",
+)  # fmt: skip
+_TOKENS = 5  # the first five counters are tokens
+Totals = tuple[int, ...]
 
 
 def _loser(a: Shape, b: Shape) -> tuple[Shape, str]:
@@ -106,44 +120,94 @@ def _overlapping_pairs(shapes: Sequence[Shape]) -> Iterable[tuple[int, int]]:
         active.append(k)
 
 
+class _Judge:
+    """Decides overlapping pairs of one pool of shapes (the file, or the file and the store).
+
+    With ``totals`` (usage per shape) the shape ``_loser`` prefers keeps the pair only when its
+    side holds at least as much of every counter over the wider of the two buckets: both
+    sides are summed over their family there (rows of the same group-by set and width whose
+    buckets lie inside it), so two complete hours replace their day while one hour of it does
+    not. Without ``totals`` (cost lines) ``_loser`` alone decides."""
+
+    def __init__(self, pool: Sequence[Shape], totals: Mapping[Shape, Totals] | None) -> None:
+        self.pool = pool
+        self.totals = totals
+
+    def _sum(self, like: Shape, span: Shape) -> Totals:
+        assert self.totals is not None
+        width = like.end - like.start
+        out = [0] * len(COUNTERS)
+        for s in self.pool:
+            if s.sig == like.sig and s.end - s.start == width and span.start <= s.start and s.end <= span.end:
+                for k, n in enumerate(self.totals.get(s, ())):
+                    out[k] += n
+        return tuple(out)
+
+    def decide(self, a: Shape, b: Shape) -> tuple[Shape, Shape, str, str]:
+        """(loser, winner, kind, detail) of two overlapping shapes, ``a`` fetched earlier."""
+        loser, kind = _loser(a, b)
+        winner = b if loser == a else a
+        if self.totals is None:
+            return loser, winner, kind, ""
+        if loser.start <= winner.start and winner.end <= loser.end:
+            span = loser
+        elif winner.start <= loser.start and loser.end <= winner.end:
+            span = winner
+        else:
+            return loser, winner, kind, ""  # neither bucket holds the other: no common span to compare
+        won, lost = self._sum(winner, span), self._sum(loser, span)
+        if all(w >= x for w, x in zip(won, lost, strict=True)):
+            return loser, winner, kind, ""
+        requests = f", {won[-1]:,} of its {lost[-1]:,} requests" if lost[-1] else ""
+        over = "" if span == loser else f" over {_span(span)}"  # the coarser bucket is the span as a rule
+        detail = f" ({sum(won[:_TOKENS]):,} of its {sum(lost[:_TOKENS]):,} tokens{requests}{over})"
+        return winner, loser, "partial", detail
+
+
 def settle_shapes(
-    stored: Sequence[Shape], incoming: Sequence[Shape], *, stored_where: Mapping[Shape, str] | None = None
+    stored: Sequence[Shape],
+    incoming: Sequence[Shape],
+    *,
+    stored_where: Mapping[Shape, str] | None = None,
+    totals: Mapping[Shape, Totals] | None = None,
 ) -> tuple[dict[Shape, str], dict[Shape, str]]:
     """(incoming shapes to reject, stored shapes to remove), each with its reason.
 
     ``incoming`` is in file order (a later fetch in the file is later); everything stored is
     earlier than the file. Shapes equal to one of the file's are not a conflict: the same key
-    is replaced row by row."""
+    is replaced row by row. ``totals``: the usage of each shape's rows (``COUNTERS``; the file's
+    for its shapes, the store's for the others); with it a finer shape replaces a coarser one
+    only when it is at least as complete (see ``_Judge``), so usage is never lost."""
     where = stored_where or {}
     bad_in: dict[Shape, str] = {}
     bad_stored: dict[Shape, str] = {}
+    judge = _Judge(incoming, totals)
     for i, j in _overlapping_pairs(incoming):
-        loser, kind = _loser(incoming[i], incoming[j])
-        winner = incoming[j] if loser is incoming[i] else incoming[i]
-        bad_in.setdefault(loser, _reason(loser, winner, kind, "in this file"))
+        loser, winner, kind, detail = judge.decide(incoming[i], incoming[j])
+        bad_in.setdefault(loser, _reason(loser, winner, kind, "in this file", detail))
     survivors = [s for s in incoming if s not in bad_in]
     mine = set(survivors)
     others = [s for s in stored if s not in mine]
     both = [*others, *survivors]
     n_stored = len(others)
+    judge = _Judge(both, totals)
     for i, j in _overlapping_pairs(both):
         if (i < n_stored) == (j < n_stored):
             continue  # stored vs stored (history) or file vs file (settled above)
-        loser, kind = _loser(both[i], both[j])
-        winner = both[j] if loser is both[i] else both[i]
+        loser, winner, kind, detail = judge.decide(both[i], both[j])
         if loser in mine:
-            bad_in.setdefault(loser, _reason(loser, winner, kind, f"already stored (from {where.get(winner, '?')})"))
+            stored_in = f"already stored (from {where.get(winner, '?')})"
+            bad_in.setdefault(loser, _reason(loser, winner, kind, stored_in, detail))
         else:
-            bad_stored.setdefault(
-                loser, "removed from the stored rows: " + _reason(loser, winner, kind, "in a newer import")
-            )
+            bad_stored.setdefault(loser, MOVED + _reason(loser, winner, kind, "in a newer import", detail))
     return bad_in, bad_stored
 
 
-def _reason(loser: Shape, winner: Shape, kind: str, where: str) -> str:
+def _reason(loser: Shape, winner: Shape, kind: str, where: str, detail: str = "") -> str:
+    verb = "covers only part of" if kind == "partial" else "overlaps"
     return (
-        f"bucket {_span(loser)} grouped by {_sig(loser)} overlaps bucket {_span(winner)} grouped by "
-        f"{_sig(winner)} {where}: {_KINDS[kind]}; summing both would double count"
+        f"bucket {_span(loser)} grouped by {_sig(loser)} {verb} bucket {_span(winner)} grouped by "
+        f"{_sig(winner)} {where}: {_KINDS[kind]}{detail}; summing both would double count"
     )
 
 
@@ -167,11 +231,14 @@ def _ordered(shapes: Iterable[Shape | None]) -> list[Shape]:
 
 def _parse_stored(
     rows: Iterable[tuple[Any, ...]],
-) -> tuple[list[Shape], dict[Shape, str], dict[Shape, tuple[Any, ...]]]:
+) -> tuple[list[Shape], dict[Shape, str], dict[Shape, tuple[Any, ...]], dict[Shape, tuple[Any, ...]]]:
+    """Stored shapes from rows (start, end, group_by, path, *more): the shapes, where each came
+    from, its key columns, and the ``more`` columns of its row (aggregates of its rows)."""
     shapes: list[Shape] = []
     where: dict[Shape, str] = {}
     keys: dict[Shape, tuple[Any, ...]] = {}
-    for start, end, group_by, path in rows:
+    more: dict[Shape, tuple[Any, ...]] = {}
+    for start, end, group_by, path, *rest in rows:
         try:
             sig = tuple(str(g) for g in json.loads(group_by)) if group_by else None
             end_ts = datetime.fromisoformat(end) if isinstance(end, str) else end
@@ -183,7 +250,8 @@ def _parse_stored(
         shapes.append(s)
         where[s] = path or "?"
         keys[s] = (start, end, group_by)
-    return shapes, where, keys
+        more[s] = tuple(rest)
+    return shapes, where, keys, more
 
 
 _EVICT = "_evict"  # the stored rows of losing shapes: (start, end, group_by, reason)
@@ -229,12 +297,13 @@ _EVENT_END_MATCH = _EVENT_END + " = x.e"
 def stage_usage_buckets(
     con: duckdb.DuckDBPyConnection, path: Path, records: Iterable[Record], source: str
 ) -> list[str]:
-    """Stage usage-bucket records (``ingest.stage_records``) after settling fetch shapes: rows of
-    a coarser shape than another in the file or in the stored events of ``source`` for an
-    overlapping bucket are rejected (incoming) or moved to rejects (stored). Staging runs
-    before the import's transaction, so the stored rows are only marked here; the importer's
-    ``before_insert`` hook, ``evict_coarser``, moves them inside it (a failed import moves
-    nothing). Records carry ``extra.bucket_end`` and ``extra.group_by``."""
+    """Stage usage-bucket records (``ingest.stage_records``) after settling fetch shapes: of two
+    overlapping shapes, in the file or against the stored events of ``source``, the loser's
+    rows are rejected (incoming) or moved to rejects (stored); see ``settle_shapes``, which gets
+    the usage of every shape so that a partial finer fetch never replaces a coarser one.
+    Staging runs before the import's transaction, so the stored rows are only marked here; the
+    importer's ``before_insert`` hook, ``evict_coarser``, moves them inside it (a failed import
+    moves nothing). Records carry ``extra.bucket_end`` and ``extra.group_by``."""
     recs = list(records)
     bad_stored: dict[Shape, str] = {}
     keys: dict[Shape, tuple[Any, ...]] = {}
@@ -247,19 +316,47 @@ def stage_usage_buckets(
     if incoming:
         lo = min(s.start for s in incoming) - timedelta(days=2)  # widest bucket: 1 day
         hi = max(s.end for s in incoming)
+        sums = ", ".join(f"coalesce(sum(t.{c}), 0)" for c in COUNTERS)
         rows = con.execute(
-            f"SELECT t.ts, {_EVENT_END}, json_extract(t.extra, '$.group_by')::VARCHAR, any_value(b.path) "
-            "FROM events t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
+            f"SELECT t.ts, {_EVENT_END}, json_extract(t.extra, '$.group_by')::VARCHAR, any_value(b.path), "
+            f"{sums} FROM events t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
             f"WHERE t.source = ? AND t.ts >= ? AND t.ts < ? AND {_EVENT_END} IS NOT NULL GROUP BY ALL",
             [source, lo, hi],
         ).fetchall()
-        stored, where, keys = _parse_stored(rows)
-        bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where)
+        stored, where, keys, more = _parse_stored(rows)
+        totals = {s: tuple(int(n) for n in m) for s, m in more.items()}
+        totals.update(_incoming_totals(recs, shapes))
+        bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where, totals=totals)
         for r, s in zip(recs, shapes, strict=True):
             if s is not None and s in bad_in:
                 r.problem = bad_in[s]
     _mark_evictions(con, bad_stored, keys)
     return ingest.stage_records(con, recs)
+
+
+def _incoming_totals(recs: Sequence[Record], shapes: Sequence[Shape | None]) -> dict[Shape, Totals]:
+    """The usage (``COUNTERS``) of the file's valid rows per shape."""
+    out: dict[Shape, list[int]] = {}
+    for r, s in zip(recs, shapes, strict=True):
+        if s is None:
+            continue
+        acc = out.setdefault(s, [0] * len(COUNTERS))
+        for k, c in enumerate(COUNTERS):
+            n = r.fields.get(c)
+            if isinstance(n, int) and not isinstance(n, bool):
+                acc[k] += n
+    return {s: tuple(v) for s, v in out.items()}
+
+
+def moved_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
+    """How many stored rows (events or cost lines) the import ``batch_id`` moved to rejects
+    because another fetch shape of theirs won (``_apply_evictions``): they are not counted as
+    records of the file, so its summary says so apart."""
+    row = con.execute(
+        "SELECT count(*) FROM rejects WHERE batch_id = ? AND line IS NULL AND starts_with(reason, ?)",
+        [batch_id, MOVED],
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def evict_coarser(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> dict[int, int]:
@@ -497,7 +594,7 @@ def _settle_lines(
         "WHERE t.source = ? AND t.start_ts >= ? AND t.start_ts < ? GROUP BY ALL",
         [source, lo, hi],
     ).fetchall()
-    stored, where, keys = _parse_stored(stored_rows)
+    stored, where, keys, _ = _parse_stored(stored_rows)
     bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where)
     kept = []
     for (r, row), s in zip(good, shapes, strict=True):
@@ -523,6 +620,14 @@ def _in(column: str, values: Sequence[str], params: list[Any]) -> str:
 def billed_providers(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[str]:
     rows = con.execute(
         "SELECT DISTINCT provider FROM billed_costs WHERE start_ts >= ? AND start_ts < ? ORDER BY 1", [start, end]
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def known_providers(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every provider named by a stored event or billed cost line (any date)."""
+    rows = con.execute(
+        "SELECT provider FROM events WHERE provider IS NOT NULL UNION SELECT provider FROM billed_costs ORDER BY 1"
     ).fetchall()
     return [str(r[0]) for r in rows]
 

@@ -254,6 +254,21 @@ def _cube_over(
     return rows_as_dicts(cur)
 
 
+def web_search_cost(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
+    """The computed web-search cost (calls × the model's per-call rate) per day (in ``flt.tz``),
+    provider and model, of priced events only: ``cost`` holds it too, and reconcile moves it to
+    the row of the billed web-search line, which names no model."""
+    base = _filtered(flt)
+    params = {**base.params, "tz": flt.tz}
+    sql = (
+        f"SELECT {GROUP_KEYS['date']} AS date, cprovider AS provider, cmodel AS model, "
+        "sum(f.web_search_requests * r.web_search_rate) AS web_search_usd "
+        f"FROM ({base.sql}) f JOIN price_rates r ON r.rate_id = f.rate_id "
+        "WHERE f.cost IS NOT NULL AND f.web_search_requests > 0 GROUP BY ALL ORDER BY ALL"
+    )
+    return rows_as_dicts(con.execute(sql, params))
+
+
 def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
     """Unpriced usage by logged model name: never hidden, never $0."""
     base = _filtered(flt)
