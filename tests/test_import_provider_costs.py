@@ -181,18 +181,44 @@ def test_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:
 
 def test_ungrouped_cost_total_is_not_summed_with_lines(tmp_path: Path, db_path: Path) -> None:
     _import(db_path, AC_FIRST, fmt="anthropic-cost")
+    out = _import(db_path, _ungrouped_total(tmp_path, "804.53575"), fmt="anthropic-cost")
+    assert (out["imported"], out["rejected"]) == (0, 1)
+    reason = _query(db_path, "SELECT reason FROM rejects")[0][0]
+    assert "grouped by nothing (a total)" in reason and "double count" in reason
+    assert sum(_billed(db_path).values()) == Decimal("8.0453575") + Decimal("0.015")
+
+
+def _ungrouped_total(tmp_path: Path, cents: str) -> Path:
     total = {"data": [{"starting_at": "2025-11-03T00:00:00Z", "ending_at": "2025-11-04T00:00:00Z",
-                       "results": [{"amount": "804.53575", "currency": "USD", "cost_type": None, "token_type": None,
+                       "results": [{"amount": cents, "currency": "USD", "cost_type": None, "token_type": None,
                                     "model": None, "service_tier": None, "context_window": None,
                                     "description": None, "workspace_id": None}]}],
              "has_more": False, "next_page": None}  # fmt: skip
     path = tmp_path / "total.json"
     path.write_text(json.dumps(total), encoding="utf-8")
-    out = _import(db_path, path, fmt="anthropic-cost")
+    return path
+
+
+def test_a_partial_finer_cost_fetch_never_replaces_a_stored_total(tmp_path: Path, db_path: Path) -> None:
+    # the day's total is stored first: 804.53575 cents = $8.0453575 for 2025-11-03
+    _import(db_path, _ungrouped_total(tmp_path, "804.53575"), fmt="anthropic-cost")
+    # then a fetch grouped by description that holds only the input line of that day:
+    # 54.702 cents = $0.54702 of the $8.0453575. It is finer, but partial: replacing the total
+    # would lose $7.4983375, so the total stays and the line gives way
+    first = json.loads(AC_FIRST.read_text(encoding="utf-8"))
+    day = first["data"][0]
+    day["results"] = [r for r in day["results"] if r["amount"] == "54.702"]
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"data": [day], "has_more": False, "next_page": None}), encoding="utf-8")
+    out = _import(db_path, partial, fmt="anthropic-cost")
     assert (out["imported"], out["rejected"]) == (0, 1)
-    reason = _query(db_path, "SELECT reason FROM rejects")[0][0]
-    assert "grouped by nothing (a total)" in reason and "double count" in reason
+    reason = _query(db_path, "SELECT reason FROM rejects ORDER BY batch_id DESC LIMIT 1")[0][0]
+    assert "covers only part of" in reason and "$0.55 of its $8.05" in reason
+    assert _billed(db_path) == {(date(2025, 11, 3), None): Decimal("8.0453575")}
+    # the complete lines of the day ($8.0453575 in all, and $0.015 on 11-04) replace the total
+    _import(db_path, AC_FIRST, fmt="anthropic-cost")
     assert sum(_billed(db_path).values()) == Decimal("8.0453575") + Decimal("0.015")
+    assert _query(db_path, "SELECT count(*) FROM billed_costs WHERE amount_usd = 8.0453575") == [(0,)]
 
 
 def test_cost_lines_are_validated_exactly(tmp_path: Path, db_path: Path) -> None:

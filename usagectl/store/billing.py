@@ -127,16 +127,24 @@ class _Judge:
     side holds at least as much of every counter over the wider of the two buckets: both
     sides are summed over their family there (rows of the same group-by set and width whose
     buckets lie inside it), so two complete hours replace their day while one hour of it does
-    not. Without ``totals`` (cost lines) ``_loser`` alone decides."""
+    not. Without ``totals`` ``_loser`` alone decides. ``described`` words the comparison
+    (what the winner holds of the loser's) for the reason."""
 
-    def __init__(self, pool: Sequence[Shape], totals: Mapping[Shape, Totals] | None) -> None:
+    def __init__(
+        self,
+        pool: Sequence[Shape],
+        totals: Mapping[Shape, Totals] | None,
+        described: Callable[[Totals, Totals], str] | None = None,
+    ) -> None:
         self.pool = pool
         self.totals = totals
+        self.described = described or _usage_words
+        self.width = max((len(t) for t in totals.values()), default=0) if totals else 0
 
     def _sum(self, like: Shape, span: Shape) -> Totals:
         assert self.totals is not None
         width = like.end - like.start
-        out = [0] * len(COUNTERS)
+        out = [0] * self.width
         for s in self.pool:
             if s.sig == like.sig and s.end - s.start == width and span.start <= s.start and s.end <= span.end:
                 for k, n in enumerate(self.totals.get(s, ())):
@@ -158,10 +166,18 @@ class _Judge:
         won, lost = self._sum(winner, span), self._sum(loser, span)
         if all(w >= x for w, x in zip(won, lost, strict=True)):
             return loser, winner, kind, ""
-        requests = f", {won[-1]:,} of its {lost[-1]:,} requests" if lost[-1] else ""
         over = "" if span == loser else f" over {_span(span)}"  # the coarser bucket is the span as a rule
-        detail = f" ({sum(won[:_TOKENS]):,} of its {sum(lost[:_TOKENS]):,} tokens{requests}{over})"
-        return winner, loser, "partial", detail
+        return winner, loser, "partial", f" ({self.described(won, lost)}{over})"
+
+
+def _usage_words(won: Totals, lost: Totals) -> str:
+    requests = f", {won[-1]:,} of its {lost[-1]:,} requests" if lost[-1] else ""
+    return f"{sum(won[:_TOKENS]):,} of its {sum(lost[:_TOKENS]):,} tokens{requests}"
+
+
+def _amount_words(won: Totals, lost: Totals) -> str:
+    """Cost lines: their amounts, held in picodollars (``_line_totals``)."""
+    return f"${Decimal(won[0]) * _PICO:,.2f} of its ${Decimal(lost[0]) * _PICO:,.2f}"
 
 
 def settle_shapes(
@@ -170,6 +186,7 @@ def settle_shapes(
     *,
     stored_where: Mapping[Shape, str] | None = None,
     totals: Mapping[Shape, Totals] | None = None,
+    described: Callable[[Totals, Totals], str] | None = None,
 ) -> tuple[dict[Shape, str], dict[Shape, str]]:
     """(incoming shapes to reject, stored shapes to remove), each with its reason.
 
@@ -181,7 +198,7 @@ def settle_shapes(
     where = stored_where or {}
     bad_in: dict[Shape, str] = {}
     bad_stored: dict[Shape, str] = {}
-    judge = _Judge(incoming, totals)
+    judge = _Judge(incoming, totals, described)
     for i, j in _overlapping_pairs(incoming):
         loser, winner, kind, detail = judge.decide(incoming[i], incoming[j])
         bad_in.setdefault(loser, _reason(loser, winner, kind, "in this file", detail))
@@ -190,7 +207,7 @@ def settle_shapes(
     others = [s for s in stored if s not in mine]
     both = [*others, *survivors]
     n_stored = len(others)
-    judge = _Judge(both, totals)
+    judge = _Judge(both, totals, described)
     for i, j in _overlapping_pairs(both):
         if (i < n_stored) == (j < n_stored):
             continue  # stored vs stored (history) or file vs file (settled above)
@@ -589,13 +606,15 @@ def _settle_lines(
     lo = min(s.start for s in incoming) - timedelta(days=2)
     hi = max(s.end for s in incoming)
     stored_rows = con.execute(
-        "SELECT t.start_ts, t.end_ts, json_extract(t.extra, '$.group_by')::VARCHAR, any_value(b.path) "
-        "FROM billed_costs t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
+        "SELECT t.start_ts, t.end_ts, json_extract(t.extra, '$.group_by')::VARCHAR, any_value(b.path), "
+        "sum(abs(t.amount_usd)) FROM billed_costs t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
         "WHERE t.source = ? AND t.start_ts >= ? AND t.start_ts < ? GROUP BY ALL",
         [source, lo, hi],
     ).fetchall()
-    stored, where, keys, _ = _parse_stored(stored_rows)
-    bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where)
+    stored, where, keys, more = _parse_stored(stored_rows)
+    totals: dict[Shape, Totals] = {s: (_picos(m[0]),) for s, m in more.items()}
+    totals.update(_line_totals(good, shapes))
+    bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where, totals=totals, described=_amount_words)
     kept = []
     for (r, row), s in zip(good, shapes, strict=True):
         if s is not None and s in bad_in:
@@ -605,6 +624,21 @@ def _settle_lines(
     _mark_evictions(con, bad_stored, keys)
     _apply_evictions(con, "billed_costs", _BILLED_END_MATCH, source, batch_id)
     return kept
+
+
+def _picos(amount: Any) -> int:
+    return int(Decimal(amount or 0) / _PICO)
+
+
+def _line_totals(good: Sequence[tuple[Record, dict[str, Any]]], shapes: Sequence[Shape | None]) -> dict[Shape, Totals]:
+    """The billed amount of the file's valid cost lines per shape, in picodollars and without
+    sign (a credit line is part of what a fetch holds as much as a charge is): a finer fetch
+    replaces a coarser one only when it holds at least as much (``settle_shapes``)."""
+    out: dict[Shape, int] = {}
+    for (_, row), s in zip(good, shapes, strict=True):
+        if s is not None:
+            out[s] = out.get(s, 0) + abs(_picos(row["amount_usd"]))
+    return {s: (n,) for s, n in out.items()}
 
 
 # --------------------------------------------------------------------------- reconcile queries
