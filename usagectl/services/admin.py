@@ -177,7 +177,8 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
             "band": band,
         }
         row.update(_rates(r.rates))
-        row["web_search_per_1k"] = r.rates.web_search_per_call * 1000
+        web = r.rates.web_search_per_call
+        row["web_search_per_1k"] = web * 1000 if web is not None else None  # None: searches are unpriced
         row["source"] = r.source
         row["checked"] = r.checked
         rows.append(row)
@@ -217,6 +218,8 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
     for r in rows:
         if r["model"] is None or book.get(r["model"]) is None:
             why = "unknown model"
+        elif r["no_web_price"]:
+            why = f"no web-search price ({counted(r['web_search_requests'], 'call')})"
         else:
             why = "no price for its date or service tier"
         reasons.append(

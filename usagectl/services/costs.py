@@ -56,7 +56,10 @@ class PricedBucket:
 
 def bucket_rate(rate_row: RateRow, bucket: str) -> Decimal:
     if bucket == WEB_SEARCH:
-        return rate_row.rates.web_search_per_call
+        rate = rate_row.rates.web_search_per_call
+        if rate is None:  # the cost engine leaves such searches unpriced (reports.web_priced)
+            raise RuntimeError(f"web searches matched {rate_row.model}'s price row, which has no per-call rate")
+        return rate
     return rate_row.rates.for_bucket(bucket)
 
 
