@@ -194,10 +194,12 @@ def _cost_report(flt: Filters, month_label: str | None, rows: list[dict[str, Any
     priced = price_buckets(rows, rate_rows)
     check_engine(rows, priced)
 
-    # merge lines with the same model, bucket and rate (e.g. the same rate in two periods)
-    merged: dict[tuple[str, str, Decimal], dict[str, Any]] = {}
+    # merge lines with the same model, bucket, rate, tier and band (the same rate in two price
+    # periods); a line never spans tiers or bands, so its label says what priced all of it
+    merged: dict[tuple[str, str, Decimal, str, int], dict[str, Any]] = {}
     for p in priced:
-        key = (p.row["model"], p.bucket, p.rate)
+        r = rate_rows[p.rate_id]
+        key = (p.row["model"], p.bucket, p.rate, r.service_tier, r.min_input_exclusive)
         line = merged.get(key)
         if line is None:
             line = merged[key] = {"model": p.row["model"], "provider": p.row["provider"], "bucket": p.bucket,
