@@ -147,3 +147,28 @@ def test_same_rate_in_another_tier_and_band_is_its_own_line(tmp_path: Path, db_p
          "Output tokens (batch, over 200,000 input): 10,000 × $11.25/M = $0.1125"),
     ]  # fmt: skip
     assert out["totals"]["cost_usd"] == 1.0305  # 0.003 + 0.90 + 0.015 + 0.1125
+
+
+# Z1 2026-11-02 gpt-4o: 1,000 in × 2.50/M = 0.0025, no web search
+# Z2 2026-11-03 gpt-4o-mini: a failed request with 0 tokens: priced at $0 (a price row matched)
+ZERO_EVENTS = [
+    {"event_id": "Z1", "ts": "2026-11-02T12:00:00Z", "model": "gpt-4o", "input_tokens": 1000},
+    {"event_id": "Z2", "ts": "2026-11-03T12:00:00Z", "model": "gpt-4o-mini", "status": "error"},
+]
+
+
+def test_no_calls_and_no_tokens_cost_zero_not_unpriced(tmp_path: Path, db_path: Path) -> None:
+    run("import", str(write_jsonl(tmp_path / "z.jsonl", ZERO_EVENTS)), "--db", str(db_path))
+    out = run_json("cost", "--month", "2026-11", "--tz", "UTC", "--db", str(db_path))
+    models = {m["model"]: m for m in out["models"]}
+    assert models["gpt-4o"]["tool_fees_usd"] == 0  # no search calls: $0 of tool fees, not unpriced
+    assert models["gpt-4o"]["cost_usd"] == 0.0025
+    assert (models["gpt-4o-mini"]["token_cost_usd"], models["gpt-4o-mini"]["tool_fees_usd"]) == (0, 0)
+    assert models["gpt-4o-mini"]["cost_usd"] == 0
+    assert out["totals"]["unpriced_requests"] == 0
+    only = run_json("cost", "--since", "2026-11-03", "--until", "2026-11-03", "--model", "gpt-4o-mini",
+                    "--tz", "UTC", "--db", str(db_path))  # fmt: skip
+    assert (only["totals"]["cost_usd"], only["totals"]["token_cost_usd"], only["totals"]["tool_fees_usd"]) == (0, 0, 0)
+    text = run("cost", "--since", "2026-11-03", "--until", "2026-11-03", "--model", "gpt-4o-mini",
+               "--tz", "UTC", "--db", str(db_path)).stdout  # fmt: skip
+    assert "unpriced" not in text
