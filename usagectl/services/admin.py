@@ -231,6 +231,9 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
                 "reason": why,
             }
         )
+    unpriced_requests = sum(r["requests"] for r in rows)
+    unpriced_tokens = sum(r["total_tokens"] for r in rows)
+    all_requests = total[0]["requests"] if total else 0
     report = Report(
         name="pricing-check",
         title="Usage without a price",
@@ -242,12 +245,20 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
             Column("total_tokens", "Tokens", "int"),
         ),
         rows=tuple(reasons),
+        # requests / total_tokens total the table's columns (its Total row), like every report;
+        # all_requests is the whole database, the denominator of the note
         totals={
-            "unpriced_requests": sum(r["requests"] for r in rows),
-            "unpriced_tokens": sum(r["total_tokens"] for r in rows),
-            "requests": total[0]["requests"] if total else 0,
+            "requests": unpriced_requests,
+            "total_tokens": unpriced_tokens,
+            "unpriced_requests": unpriced_requests,
+            "unpriced_tokens": unpriced_tokens,
+            "all_requests": all_requests,
         },
-        notes=() if rows else ("Every event in the database has a price.",),
+        notes=(
+            (f"{unpriced_requests:,} of {counted(all_requests, 'request')} in the database have no price.",)
+            if rows
+            else ("Every event in the database has a price.",)
+        ),
     )
     return report
 
