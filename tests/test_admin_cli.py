@@ -49,6 +49,14 @@ def test_pricing_check_lists_unpriced_usage_and_strict_fails(tmp_path: Path, db_
     assert out["rows"] == [
         {"model": "acme-llm-9", "resolved": None, "requests": 2, "total_tokens": 12, "reason": "unknown model"}
     ]
+    # b + c: 2 of the 3 requests, (7 + 3) + (1 + 1) = 12 tokens; the Total row sums the table
+    assert out["totals"] == {"requests": 2, "total_tokens": 12, "unpriced_requests": 2, "unpriced_tokens": 12,
+                             "all_requests": 3}  # fmt: skip
+    total = next(line for line in run("pricing", "check", "--db", str(db_path)).stdout.splitlines()
+                 if line.startswith("Total"))  # fmt: skip
+    assert total.split() == ["Total", "2", "12"]
+    markdown = run("pricing", "check", "--format", "markdown", "--db", str(db_path)).stdout
+    assert "| **Total** |  | **2** | **12** |" in markdown
     strict = run("pricing", "check", "--strict", "--db", str(db_path), expect=1)
     assert "acme-llm-9" in strict.stdout and "without a price" in strict.stderr
 

@@ -122,3 +122,53 @@ def test_since_until_and_filters(loaded: Path) -> None:
 def test_formats(loaded: Path, fmt: str) -> None:
     out = run("cost", "--month", "2025-06", "--format", fmt, "--db", str(loaded)).stdout
     assert "Input tokens: 19,092 × $2.50/M = $0.04773" in out
+
+
+# M1 2026-11-02 sonnet batch, 300,000 in > 200k: batch (× 0.5) of the long-context $6/$22.50 =
+#    $3/$11.25: 300,000 × 3 = 0.90; 10,000 out × 11.25 = 0.1125
+# M2 2026-11-03 sonnet standard: 1,000 in × 3 = 0.003; 1,000 out × 15 = 0.015
+# Both input rates are $3.00/M, but the tiers and bands differ: two lines, each labelled truly.
+MERGE_EVENTS = [
+    {"event_id": "M1", "ts": "2026-11-02T13:00:00Z", "model": "claude-sonnet-4-5", "input_tokens": 300000,
+     "output_tokens": 10000, "service_tier": "batch"},
+    {"event_id": "M2", "ts": "2026-11-03T10:00:00Z", "model": "claude-sonnet-4-5", "input_tokens": 1000,
+     "output_tokens": 1000},
+]  # fmt: skip
+
+
+def test_same_rate_in_another_tier_and_band_is_its_own_line(tmp_path: Path, db_path: Path) -> None:
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", MERGE_EVENTS)), "--db", str(db_path))
+    out = run_json("cost", "--month", "2026-11", "--tz", "UTC", "--db", str(db_path))
+    assert [(r["context"], r["quantity"], r["line"]) for r in out["rows"]] == [
+        ("", 1000, "Input tokens: 1,000 × $3.00/M = $0.003"),
+        ("batch, over 200,000 input", 300000, "Input tokens (batch, over 200,000 input): 300,000 × $3.00/M = $0.90"),
+        ("", 1000, "Output tokens: 1,000 × $15.00/M = $0.015"),
+        ("batch, over 200,000 input", 10000,
+         "Output tokens (batch, over 200,000 input): 10,000 × $11.25/M = $0.1125"),
+    ]  # fmt: skip
+    assert out["totals"]["cost_usd"] == 1.0305  # 0.003 + 0.90 + 0.015 + 0.1125
+
+
+# Z1 2026-11-02 gpt-4o: 1,000 in × 2.50/M = 0.0025, no web search
+# Z2 2026-11-03 gpt-4o-mini: a failed request with 0 tokens: priced at $0 (a price row matched)
+ZERO_EVENTS = [
+    {"event_id": "Z1", "ts": "2026-11-02T12:00:00Z", "model": "gpt-4o", "input_tokens": 1000},
+    {"event_id": "Z2", "ts": "2026-11-03T12:00:00Z", "model": "gpt-4o-mini", "status": "error"},
+]
+
+
+def test_no_calls_and_no_tokens_cost_zero_not_unpriced(tmp_path: Path, db_path: Path) -> None:
+    run("import", str(write_jsonl(tmp_path / "z.jsonl", ZERO_EVENTS)), "--db", str(db_path))
+    out = run_json("cost", "--month", "2026-11", "--tz", "UTC", "--db", str(db_path))
+    models = {m["model"]: m for m in out["models"]}
+    assert models["gpt-4o"]["tool_fees_usd"] == 0  # no search calls: $0 of tool fees, not unpriced
+    assert models["gpt-4o"]["cost_usd"] == 0.0025
+    assert (models["gpt-4o-mini"]["token_cost_usd"], models["gpt-4o-mini"]["tool_fees_usd"]) == (0, 0)
+    assert models["gpt-4o-mini"]["cost_usd"] == 0
+    assert out["totals"]["unpriced_requests"] == 0
+    only = run_json("cost", "--since", "2026-11-03", "--until", "2026-11-03", "--model", "gpt-4o-mini",
+                    "--tz", "UTC", "--db", str(db_path))  # fmt: skip
+    assert (only["totals"]["cost_usd"], only["totals"]["token_cost_usd"], only["totals"]["tool_fees_usd"]) == (0, 0, 0)
+    text = run("cost", "--since", "2026-11-03", "--until", "2026-11-03", "--model", "gpt-4o-mini",
+               "--tz", "UTC", "--db", str(db_path)).stdout  # fmt: skip
+    assert "unpriced" not in text

@@ -7,8 +7,9 @@ Units and rules (see ``docs/PRICING.md`` and ``pricing/README.md``):
 * The cost of a request is ``sum(bucket_tokens * rate / 1_000_000) + web_search_requests *
   web_search_per_call``, computed exactly (a 60-digit context, no quantize, no rounding).
   Rounding is the renderer's business.
-* An unknown model, a timestamp outside every validity period, or a service tier the table
-  does not price gives ``total=None`` with a reason. Never $0.
+* An unknown model, a timestamp outside every validity period, a service tier the table
+  does not price, or web searches on a model whose table has no ``web_search_per_1k`` give
+  ``total=None`` with a reason. Never $0.
 * A long-context band (``[[model.price.over]]``) prices the WHOLE request (output too) once the
   request's total input (input + cache read + both cache writes) is strictly greater than the
   threshold. It can only be decided for a single request: rows aggregating many requests
@@ -85,7 +86,8 @@ class Rates:
     """USD per 1M tokens for each bucket, all filled (table defaults already applied).
 
     ``web_search_per_call`` is USD per single server-side search call (``web_search_per_1k /
-    1000``), ``Decimal("0")`` when the table gives none.
+    1000``), None when the table gives none: a request that searched is then unpriced (the
+    provider does charge per call; a missing rate is not a free call).
     """
 
     input: Decimal
@@ -93,18 +95,19 @@ class Rates:
     cache_read: Decimal
     cache_write_5m: Decimal
     cache_write_1h: Decimal
-    web_search_per_call: Decimal = _ZERO
+    web_search_per_call: Decimal | None = None
 
     def scaled(self, factor: Decimal) -> Rates:
-        """Every rate (web search included) times ``factor``, exactly."""
+        """Every rate (web search included, when priced) times ``factor``, exactly."""
         m = _CTX.multiply
+        web = self.web_search_per_call
         return Rates(
             input=m(self.input, factor),
             output=m(self.output, factor),
             cache_read=m(self.cache_read, factor),
             cache_write_5m=m(self.cache_write_5m, factor),
             cache_write_1h=m(self.cache_write_1h, factor),
-            web_search_per_call=m(self.web_search_per_call, factor),
+            web_search_per_call=m(web, factor) if web is not None else None,
         )
 
     def for_bucket(self, bucket: str) -> Decimal:
@@ -313,11 +316,11 @@ def _instant(value: Any, where: _Where) -> datetime:
     raise where.fail("must be a TOML date (YYYY-MM-DD) or offset datetime")
 
 
-def _rates(table: Mapping[str, Any], where: _Where, inherit_web: Decimal) -> Rates:
+def _rates(table: Mapping[str, Any], where: _Where, inherit_web: Decimal | None) -> Rates:
     """Rates from ``input``/``output`` (required) and the optional cache and web search keys.
 
     Missing cache keys bill at this table's input rate; a missing ``web_search_per_1k`` takes
-    ``inherit_web`` (per call)."""
+    ``inherit_web`` (per call; None: not priced)."""
     inp = _number(_require(table, "input", where), where.key("input"))
     out = _number(_require(table, "output", where), where.key("output"))
 
@@ -339,7 +342,7 @@ def _rates(table: Mapping[str, Any], where: _Where, inherit_web: Decimal) -> Rat
     )
 
 
-def _tiers(table: Mapping[str, Any], where: _Where, band_web: Decimal) -> tuple[tuple[str, TierPrice], ...]:
+def _tiers(table: Mapping[str, Any], where: _Where, band_web: Decimal | None) -> tuple[tuple[str, TierPrice], ...]:
     out: list[tuple[str, TierPrice]] = []
     for name in _PRICED_TIERS:
         if name not in table:
@@ -368,7 +371,7 @@ def _period(table: Any, where: _Where, file: str) -> PricePeriod:
     valid_to = _instant(table["until"], where.key("until")) if "until" in table else None
     if valid_from is not None and valid_to is not None and valid_to <= valid_from:
         raise where.key("until").fail(f"must be after 'from' ({valid_from.isoformat()})")
-    base = _rates(table, where, _ZERO)
+    base = _rates(table, where, None)
     tiers = _tiers(table, where, base.web_search_per_call)
 
     bands: list[LongContextBand] = []
@@ -751,7 +754,10 @@ class PriceBook:
             amount = _CTX.divide(_CTX.multiply(Decimal(qty), rate), MILLION)
             lines.append(CostLine(bucket, qty, rate, amount))
             total = _CTX.add(total, amount)
-        web = _CTX.multiply(Decimal(web_search_requests), applied.rates.web_search_per_call)
+        web_rate = applied.rates.web_search_per_call
+        if web_search_requests and web_rate is None:
+            return CostBreakdown(None, (), None, f"no web-search price for {applied.model}")
+        web = _CTX.multiply(Decimal(web_search_requests), web_rate) if web_search_requests and web_rate else _ZERO
         lines.append(CostLine(WEB_SEARCH_BUCKET, web_search_requests, None, web))
         total = _CTX.add(total, web)
         return CostBreakdown(applied, tuple(lines), total, None)

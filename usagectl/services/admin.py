@@ -177,7 +177,8 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
             "band": band,
         }
         row.update(_rates(r.rates))
-        row["web_search_per_1k"] = r.rates.web_search_per_call * 1000
+        web = r.rates.web_search_per_call
+        row["web_search_per_1k"] = web * 1000 if web is not None else None  # None: searches are unpriced
         row["source"] = r.source
         row["checked"] = r.checked
         rows.append(row)
@@ -217,6 +218,8 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
     for r in rows:
         if r["model"] is None or book.get(r["model"]) is None:
             why = "unknown model"
+        elif r["no_web_price"]:
+            why = f"no web-search price ({counted(r['web_search_requests'], 'call')})"
         else:
             why = "no price for its date or service tier"
         reasons.append(
@@ -228,6 +231,9 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
                 "reason": why,
             }
         )
+    unpriced_requests = sum(r["requests"] for r in rows)
+    unpriced_tokens = sum(r["total_tokens"] for r in rows)
+    all_requests = total[0]["requests"] if total else 0
     report = Report(
         name="pricing-check",
         title="Usage without a price",
@@ -239,12 +245,20 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
             Column("total_tokens", "Tokens", "int"),
         ),
         rows=tuple(reasons),
+        # requests / total_tokens total the table's columns (its Total row), like every report;
+        # all_requests is the whole database, the denominator of the note
         totals={
-            "unpriced_requests": sum(r["requests"] for r in rows),
-            "unpriced_tokens": sum(r["total_tokens"] for r in rows),
-            "requests": total[0]["requests"] if total else 0,
+            "requests": unpriced_requests,
+            "total_tokens": unpriced_tokens,
+            "unpriced_requests": unpriced_requests,
+            "unpriced_tokens": unpriced_tokens,
+            "all_requests": all_requests,
         },
-        notes=() if rows else ("Every event in the database has a price.",),
+        notes=(
+            (f"{unpriced_requests:,} of {counted(all_requests, 'request')} in the database have no price.",)
+            if rows
+            else ("Every event in the database has a price.",)
+        ),
     )
     return report
 

@@ -56,7 +56,10 @@ class PricedBucket:
 
 def bucket_rate(rate_row: RateRow, bucket: str) -> Decimal:
     if bucket == WEB_SEARCH:
-        return rate_row.rates.web_search_per_call
+        rate = rate_row.rates.web_search_per_call
+        if rate is None:  # the cost engine leaves such searches unpriced (reports.web_priced)
+            raise RuntimeError(f"web searches matched {rate_row.model}'s price row, which has no per-call rate")
+        return rate
     return rate_row.rates.for_bucket(bucket)
 
 
@@ -191,10 +194,12 @@ def _cost_report(flt: Filters, month_label: str | None, rows: list[dict[str, Any
     priced = price_buckets(rows, rate_rows)
     check_engine(rows, priced)
 
-    # merge lines with the same model, bucket and rate (e.g. the same rate in two periods)
-    merged: dict[tuple[str, str, Decimal], dict[str, Any]] = {}
+    # merge lines with the same model, bucket, rate, tier and band (the same rate in two price
+    # periods); a line never spans tiers or bands, so its label says what priced all of it
+    merged: dict[tuple[str, str, Decimal, str, int], dict[str, Any]] = {}
     for p in priced:
-        key = (p.row["model"], p.bucket, p.rate)
+        r = rate_rows[p.rate_id]
+        key = (p.row["model"], p.bucket, p.rate, r.service_tier, r.min_input_exclusive)
         line = merged.get(key)
         if line is None:
             line = merged[key] = {"model": p.row["model"], "provider": p.row["provider"], "bucket": p.bucket,
@@ -205,6 +210,8 @@ def _cost_report(flt: Filters, month_label: str | None, rows: list[dict[str, Any
         line["contexts"][rate_context(rate_rows[p.rate_id])] = None
         line["order"] = min(line["order"], p.rate_id)
 
+    # a model's costs are None (unpriced) only when none of its usage has a price: priced usage
+    # without any tokens or search calls (a failed request) costs $0, as in `report by model`
     models: dict[str, dict[str, Any]] = {}
     for row in rows:
         m = models.setdefault(row["model"] or "(none)", {"model": row["model"] or "(none)", "provider": row["provider"],
@@ -212,17 +219,19 @@ def _cost_report(flt: Filters, month_label: str | None, rows: list[dict[str, Any
                               "requests": 0, "total_tokens": 0})  # fmt: skip
         m["requests"] += int(row["requests"] or 0)
         m["total_tokens"] += int(row["total_tokens"] or 0)
+        if row.get("rate_id") is not None and m["cost_usd"] is None:
+            m["token_cost_usd"] = m["tool_fees_usd"] = m["cost_usd"] = Decimal(0)
     for line in merged.values():
         m = models[line["model"]]
         part = "tool_fees_usd" if line["bucket"] == WEB_SEARCH else "token_cost_usd"
-        m[part] = (m[part] or Decimal(0)) + line["amount_usd"]
-        m["cost_usd"] = (m["cost_usd"] or Decimal(0)) + line["amount_usd"]
+        m[part] += line["amount_usd"]
+        m["cost_usd"] += line["amount_usd"]
 
     priced_models = [m for m in models.values() if m["cost_usd"] is not None]
     # None (unpriced) only when there is usage and none of it has a price; no usage costs $0
     total = sum((m["cost_usd"] for m in priced_models), Decimal(0)) if priced_models or not models else None
-    token_cost = sum((m["token_cost_usd"] or Decimal(0) for m in priced_models), Decimal(0))
-    tool_fees = sum((m["tool_fees_usd"] or Decimal(0) for m in priced_models), Decimal(0))
+    token_cost = sum((m["token_cost_usd"] for m in priced_models), Decimal(0))
+    tool_fees = sum((m["tool_fees_usd"] for m in priced_models), Decimal(0))
     ordered = sorted(models.values(), key=lambda m: (-(m["cost_usd"] or 0), -m["total_tokens"], m["model"]))
     rank = {m["model"]: i for i, m in enumerate(ordered)}
     for m in ordered:
@@ -231,8 +240,6 @@ def _cost_report(flt: Filters, month_label: str | None, rows: list[dict[str, Any
     out_rows = []
     for line in sorted(merged.values(), key=lambda x: (rank[x["model"]], BUCKETS.index(x["bucket"]), x["order"])):
         context = "; ".join(c for c in line["contexts"] if c)
-        if line["bucket"] == WEB_SEARCH and not line["rate"]:
-            context = "; ".join(c for c in (context, "no per-call price in the table") if c)
         out_rows.append({
             "model": line["model"], "provider": line["provider"], "item": BUCKET_LABELS[line["bucket"]],
             "bucket": line["bucket"], "context": context, "quantity": line["quantity"], "rate": line["rate"],

@@ -118,6 +118,9 @@ _MODELS: dict[str, tuple[str, tuple[tuple[str, int], ...], int, tuple[float, flo
     ),
 }
 _UNKNOWN_MODEL = "mistral-large-2411"
+# Providers whose price tables price a server-side web search call (web_search_per_1k): the demo
+# searches only there, so its searches are priced (a search elsewhere would be unpriced usage).
+_SEARCH_PRICED = frozenset(("anthropic",))
 
 _W = tuple[tuple[str, float], ...]
 _MODEL_MIX: dict[str, _W] = {
@@ -138,7 +141,9 @@ _MODEL_MIX: dict[str, _W] = {
         ("gpt-5", 8),
         ("o4-mini", 5),
     ),
-    "web-search": (("gpt-4o", 50), ("claude-sonnet-4-5", 30), ("gemini-2.5-flash", 20)),
+    # server-side web search only on models whose price table has a per-call rate (Anthropic's):
+    # a search on gpt-4o or Gemini has no price in the tables and would be unpriced
+    "web-search": (("claude-sonnet-4-5", 70), ("claude-haiku-4-5", 30)),
     "analysis": (("claude-sonnet-4-5", 45), ("gpt-4o", 30), ("gemini-2.5-pro", 15), ("claude-opus-4-1", 10)),
     "code-review": (("claude-sonnet-4-5", 50), ("o4-mini", 20), ("gpt-4.1-mini", 20), ("gpt-5", 10)),
     "batch-summaries": (("gpt-4o-mini", 60), ("claude-haiku-4-5", 40)),
@@ -659,13 +664,14 @@ class _Gen:
         context = context0 if context0 is not None else rng.randint(14_000, 26_000)
         ts = start
         extra = {"agent": agent}
+        searches = attrs["provider"] in _SEARCH_PRICED  # elsewhere the agent has no web search tool
         for step in range(calls):
             msg = _lognorm(rng, 900, 0.9, 20, 12_000)  # the tool result or instruction of this turn
             if loop:
                 msg = rng.randint(600, 1_400)
             out = self.output_tokens(model, 380, 2_500)
             r = rng.random()
-            tool = "code_generation" if r < 0.6 else ("web_search" if r < 0.75 else None)
+            tool = "code_generation" if r < 0.6 else ("web_search" if r < 0.75 and searches else None)
             tool_out = rng.randint(40, 600) if tool else None
             lat = self.call(
                 ts,
@@ -989,12 +995,12 @@ _DROP = object()
 def write_examples(dir: Path, end: date = EXAMPLES_END) -> list[Path]:
     """Write the small canonical samples under ``dir/canonical`` and return their paths.
 
-    ``sample.jsonl`` and ``sample.csv`` hold the same ~230 events (3 days); ``bad-lines.jsonl``
+    ``sample.jsonl`` and ``sample.csv`` hold the same ~220 events (3 days); ``bad-lines.jsonl``
     mixes good lines with malformed ones (see examples/README.md)."""
     out = dir / "canonical"
-    # seed 55 at this scale gives a small sample that still has every provider, feature and
+    # seed 227 at this scale gives a small sample that still has every provider, feature and
     # platform, a failed request, files and unpriced usage
-    events = generate_events(end, days=3, seed=55, scale=0.25)
+    events = generate_events(end, days=3, seed=227, scale=0.25)
     jsonl, csv_path, bad = out / "sample.jsonl", out / "sample.csv", out / "bad-lines.jsonl"
     write_jsonl(events, jsonl)
     write_csv(events, csv_path)

@@ -183,26 +183,28 @@ def _gaps(days: list[dict[str, Any]], spans: list[dict[str, Any]], since: date, 
 
 
 def _unpriced(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    acc: dict[str, list[int]] = {}
+    """One finding per unpriced logged name and cause: an unknown or unpriced model, or web
+    searches on a model whose table has no per-call rate (``no_web_price``)."""
+    acc: dict[tuple[str, bool], list[int]] = {}
     for m in models:
         if m["unpriced_raw"] is not None:
-            a = acc.setdefault(m["unpriced_raw"], [0, 0])
+            a = acc.setdefault((m["unpriced_raw"], bool(m["no_web_price"])), [0, 0, 0])
             a[0] += int(m["requests"] or 0)
             a[1] += int(m["total_tokens"] or 0)
-    return [
-        _finding(
-            "warning",
-            "unpriced",
-            raw,
-            f"{req:,} requests / {tok:,} tokens have no price and are not in any cost",
-            "`usagectl pricing check` lists unpriced models; add this one to a price table in your [pricing] dir",
-            req,
-            model=raw,
-            requests=req,
-            total_tokens=tok,
-        )
-        for raw, (req, tok) in sorted(acc.items(), key=lambda kv: (-kv[1][1], kv[0]))
-    ]
+            a[2] += int(m["web_search_requests"] or 0)
+    out = []
+    for (raw, web), (req, tok, calls) in sorted(acc.items(), key=lambda kv: (-kv[1][1], kv[0])):
+        detail = f"{req:,} requests / {tok:,} tokens have no price and are not in any cost"
+        fix = "`usagectl pricing check` lists unpriced models; add this one to a price table in your [pricing] dir"
+        if web:
+            detail += f": no web-search price ({counted(calls, 'call')})"
+            fix = (
+                "`usagectl pricing check` lists them; add web_search_per_1k to this model's price in your [pricing] dir"
+            )
+        extra = {"web_search_requests": calls} if web else {}
+        out.append(_finding("warning", "unpriced", raw, detail, fix, req, model=raw, requests=req,
+                            total_tokens=tok, **extra))  # fmt: skip
+    return out
 
 
 def _no_team(members: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:

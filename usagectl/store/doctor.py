@@ -26,26 +26,29 @@ def range_facts(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, list[
     * ``days``: the (source, quarter hour) pairs that have events, ``qh`` = epoch seconds // 900
       (every zone's offset is a multiple of 15 minutes, so the caller maps each to one local day
       exactly; much cheaper than converting every event to the zone);
-    * ``models``: per (source, canonical model, unpriced logged name) the volume, and the
+    * ``models``: per (source, canonical model, unpriced logged name, ``no_web_price``: unpriced
+      only for want of a per-call web-search rate) the volume and web-search calls, and the
       computed beside the reported cost over the events that have both;
     * ``members``: per (member, whether the events have a team — event or config) the volume.
     """
     base = _filtered(flt)
     sql = f"""
-        SELECT source, qh, model, unpriced_raw, member, has_team,
+        SELECT source, qh, model, unpriced_raw, no_web_price, member, has_team,
             grouping(qh) AS g_day, grouping(model) AS g_model,
             sum(requests)::BIGINT AS requests,
             sum(total_tokens)::BIGINT AS total_tokens,
+            sum(web_search_requests)::BIGINT AS web_search_requests,
             count(*) FILTER (WHERE reported_cost_usd IS NOT NULL AND cost IS NOT NULL)::BIGINT AS compared_events,
             sum(cost) FILTER (WHERE reported_cost_usd IS NOT NULL) AS computed_usd,
             sum(reported_cost_usd) FILTER (WHERE cost IS NOT NULL) AS reported_usd
         FROM (
             SELECT source, epoch_ms(ts) // 900000 AS qh, cmodel AS model,
                 CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
-                member, cteam IS NOT NULL AS has_team, requests, total_tokens, cost, reported_cost_usd
+                no_web_price, member, cteam IS NOT NULL AS has_team, requests, total_tokens, web_search_requests,
+                cost, reported_cost_usd
             FROM ({base.sql}) b
         ) f
-        GROUP BY GROUPING SETS ((source, qh), (source, model, unpriced_raw), (member, has_team))
+        GROUP BY GROUPING SETS ((source, qh), (source, model, unpriced_raw, no_web_price), (member, has_team))
     """
     out: dict[str, list[dict[str, Any]]] = {"days": [], "models": [], "members": []}
     for row in _rows(con.execute(sql, base.params)):

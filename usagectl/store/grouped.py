@@ -12,6 +12,8 @@ The pricing class of an event, computed per row with constants taken from ``pric
 * ``_seg_ts``: the last period boundary (any ``valid_from``/``valid_to``) at or before ``ts``
   (NULL before the first). Between two boundaries every rate's validity is constant, so testing
   the period condition at the segment's start gives the event's answer;
+* ``_web``: whether the event made web searches (a row without a per-call rate prices only
+  events without);
 * ``_band_in``: the effective input (0 for provider buckets, ``requests <> 1``, as in
   ``priced_events.sql``) replaced by the lowest integer of its interval between consecutive band
   thresholds (any ``min_input_exclusive``/``max_input_inclusive``): every band condition has the
@@ -32,6 +34,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from usagectl.store.reports import web_cost, web_priced
 
 if TYPE_CHECKING:
     import duckdb
@@ -59,6 +63,9 @@ _SUMMED = (
     "requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
     "output_tokens", "reasoning_tokens", "web_search_requests",
 )  # fmt: skip
+# Events with and without web searches apart: a price row without a per-call rate prices only
+# the latter (``reports.web_priced``), so a group must not mix them.
+_WEB_CLASS = "(web_search_requests > 0) AS _web"
 _EFFECTIVE_INPUT = (
     "(CASE WHEN requests <> 1 THEN 0 "
     "ELSE input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens END)"
@@ -207,7 +214,7 @@ def priced_groups(
     firsts = inner
     sums = [f"sum({c})::BIGINT AS {c}" for c in _SUMMED] + ["sum(reported_cost_usd) AS reported_cost_usd"]
     stage1 = (
-        f"SELECT {', '.join([*raw, *firsts, *extra, f'{seg} AS _seg_ts', f'{band} AS _band_in', *sums])} "
+        f"SELECT {', '.join([*raw, *firsts, *extra, f'{seg} AS _seg_ts', f'{band} AS _band_in', _WEB_CLASS, *sums])} "
         f"FROM events WHERE ts >= $start AND ts < $end{''.join(' AND ' + w for w in raw_where)} GROUP BY ALL"
     )
     members = any(c in derived for c in ("cteam", "cdepartment", "ccost_center"))
@@ -222,13 +229,14 @@ ev AS (
     LEFT JOIN model_map mm ON mm.model_raw = coalesce(g.model_raw, g.model)
     {"LEFT JOIN member_map mem ON mem.member = g.member" if members else ""}
 )
-SELECT ev.*, r.rate_id,
+SELECT ev.*, CASE WHEN {web_priced("ev.")} THEN r.rate_id END AS rate_id,
     ev.input_tokens * r.input_rate
         + ev.cache_read_tokens * r.cache_read_rate
         + ev.cache_write_5m_tokens * r.cache_write_5m_rate
         + ev.cache_write_1h_tokens * r.cache_write_1h_rate
         + ev.output_tokens * r.output_rate
-        + ev.web_search_requests * r.web_search_rate AS cost
+        + {web_cost("ev.")} AS cost,
+    r.rate_id IS NOT NULL AND NOT {web_priced("ev.")} AS no_web_price
 FROM ev
 LEFT JOIN price_rates r
     ON r.model = ev.cmodel

@@ -96,7 +96,22 @@ SUM_KEYS = (
 
 @cache
 def _sql(name: str) -> str:
-    return resources.files("usagectl.store.queries").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("usagectl.store.queries").joinpath(name).read_text(encoding="utf-8")
+    return text.replace("{web_priced}", web_priced("ev.")).replace("{web_cost}", web_cost("ev."))
+
+
+# Web searches, the one rule of every cost query (the SQL of ``PriceBook.cost``): a price row
+# without a per-call rate (``price_rates.web_search_rate`` NULL) cannot price a request that
+# searched, so that request is unpriced (``cost`` and ``rate_id`` NULL) like an unknown model,
+# never $0; a request without searches owes nothing for them at any row.
+def web_priced(p: str) -> str:
+    """SQL: true when price row ``r`` can price the web searches of the row prefixed ``p``."""
+    return f"({p}web_search_requests = 0 OR r.web_search_rate IS NOT NULL)"
+
+
+def web_cost(p: str) -> str:
+    """SQL: the web-search part of the cost of the row prefixed ``p`` at price row ``r``."""
+    return f"(CASE WHEN {p}web_search_requests = 0 THEN 0 ELSE {p}web_search_requests * r.web_search_rate END)"
 
 
 def _per_token(rate_per_million: Decimal) -> Decimal:
@@ -270,12 +285,15 @@ def web_search_cost(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[s
 
 
 def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
-    """Unpriced usage by logged model name: never hidden, never $0."""
+    """Unpriced usage by logged model name and cause: never hidden, never $0. ``no_web_price``
+    rows are the requests a price row matched but whose web searches (``web_search_requests``
+    calls) it has no per-call rate for."""
     base = _filtered(flt)
     sql = (
-        "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, cmodel AS model, "
-        "sum(requests)::BIGINT AS requests, sum(total_tokens)::BIGINT AS total_tokens "
-        f"FROM ({base.sql}) f WHERE cost IS NULL GROUP BY ALL ORDER BY total_tokens DESC, model_raw"
+        "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, cmodel AS model, no_web_price, "
+        "sum(requests)::BIGINT AS requests, sum(total_tokens)::BIGINT AS total_tokens, "
+        "sum(web_search_requests)::BIGINT AS web_search_requests "
+        f"FROM ({base.sql}) f WHERE cost IS NULL GROUP BY ALL ORDER BY total_tokens DESC, model_raw, no_web_price"
     )
     cur = con.execute(sql, base.params)
     return rows_as_dicts(cur)

@@ -24,7 +24,8 @@ DAILY_SUMS = """
     coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::BIGINT AS errors
 """
 # the price-period join of priced_events.sql, for a model and tier other than the event's own
-_RATE_JOIN = """
+_RATE_JOIN = (
+    """
     LEFT JOIN price_rates r
         ON r.model = {model} AND r.service_tier = {tier}
         AND (r.valid_from IS NULL OR c.ts >= r.valid_from)
@@ -33,7 +34,11 @@ _RATE_JOIN = """
              OR (CASE WHEN c.requests <> 1 THEN 0 ELSE c.total_input END) > r.min_input_exclusive)
         AND (r.max_input_inclusive IS NULL
              OR (CASE WHEN c.requests <> 1 THEN 0 ELSE c.total_input END) <= r.max_input_inclusive)
+        AND """
+    + q.web_priced("c.")
+    + """
 """
+)
 
 
 def _cache_shift(cached: str, n: str) -> str:
@@ -48,7 +53,12 @@ def _cache_shift(cached: str, n: str) -> str:
 
 _COST = """({p}input_tokens * r.input_rate + {p}cache_read_tokens * r.cache_read_rate
     + {p}cache_write_5m_tokens * r.cache_write_5m_rate + {p}cache_write_1h_tokens * r.cache_write_1h_rate
-    + {p}output_tokens * r.output_rate + {p}web_search_requests * r.web_search_rate)"""
+    + {p}output_tokens * r.output_rate + {web})"""
+
+
+def _cost(p: str) -> str:
+    """SQL: the cost of the row prefixed ``p`` at price row ``r`` (web searches: ``reports.web_cost``)."""
+    return _COST.format(p=p, web=q.web_cost(p))
 
 
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -155,7 +165,7 @@ def reprice_model(
     sql = (
         f"{head} SELECT c.cmodel AS model, c.alt AS alt, count(*) FILTER (WHERE r.rate_id IS NOT NULL) AS events, "
         "sum(c.cost) FILTER (WHERE r.rate_id IS NOT NULL) AS cost, "
-        f"sum({_COST.format(p='c.')}) AS alt_cost, count(*) FILTER (WHERE r.rate_id IS NULL) AS unpriced_alt "
+        f"sum({_cost('c.')}) AS alt_cost, count(*) FILTER (WHERE r.rate_id IS NULL) AS unpriced_alt "
         f"FROM c {_RATE_JOIN.format(model='c.alt', tier='c.service_tier')} GROUP BY 1, 2 ORDER BY 1, 2"
     )
     return _rows(con.execute(sql, params))
@@ -177,7 +187,7 @@ def reprice_batch(
     )
     join = _RATE_JOIN.format(model="c.cmodel", tier="'batch'")
     sql = (
-        f"{head} SELECT c.cmodel AS model, count(*) AS events, sum(c.cost) AS cost, sum({_COST.format(p='c.')}) AS alt_cost "
+        f"{head} SELECT c.cmodel AS model, count(*) AS events, sum(c.cost) AS cost, sum({_cost('c.')}) AS alt_cost "
         f"FROM c {join} WHERE r.rate_id IS NOT NULL GROUP BY 1 ORDER BY 1"
     )
     return _rows(con.execute(sql, params))
@@ -233,7 +243,7 @@ def reprice_context(
         "AND total_input > $cap) "
         "SELECT t.cmodel AS model, count(*) AS events, count(DISTINCT t.session_id) AS chats, sum(t.cost) AS cost, "
         "sum(t.a_in * r.input_rate + t.a_cr * r.cache_read_rate + t.a_w5 * r.cache_write_5m_rate "
-        "+ t.a_w1 * r.cache_write_1h_rate + t.output_tokens * r.output_rate + t.web_search_requests * r.web_search_rate) "
+        f"+ t.a_w1 * r.cache_write_1h_rate + t.output_tokens * r.output_rate + {q.web_cost('t.')}) "
         "AS alt_cost FROM t JOIN price_rates r ON r.rate_id = t.rate_id GROUP BY 1 ORDER BY 1"
     )
     return _rows(con.execute(sql, params))
@@ -318,7 +328,7 @@ def reprice_agent_tasks(
         f"row_number() OVER (PARTITION BY {task}, day ORDER BY ts, event_id) AS n FROM s "
         f"WINDOW w AS (PARTITION BY {task}), w_ord AS (PARTITION BY {task} ORDER BY ts, event_id)) "
         "SELECT c.cmodel AS model, count(*) AS events, count(*) FILTER (WHERE c.t = 1) AS tasks, sum(c.cost) AS cost, "
-        f"sum({_COST.format(p='c.')} + {_cache_shift(cached, 'c.n')}) AS alt_cost "
+        f"sum({_cost('c.')} + {_cache_shift(cached, 'c.n')}) AS alt_cost "
         f"FROM g c {_RATE_JOIN.format(model='c.cmodel', tier=batch)} "
         "WHERE r.rate_id IS NOT NULL AND c.k >= $min_req AND c.days >= $min_days AND c.k <= $per_day * c.days "
         "GROUP BY 1 ORDER BY 1"

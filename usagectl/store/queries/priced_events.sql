@@ -2,7 +2,8 @@
 -- Cost = sum of bucket x per-token rate of the price period valid at ts, in the service tier
 -- of the event and the context band decided on the request's total input (whole request,
 -- cliff, not the excess). Provider buckets (requests <> 1: many, or a count the source lacks) take the base band.
--- Unknown model, no valid period or unpriced tier: cost IS NULL (never 0).
+-- Unknown model, no valid period, unpriced tier, or web searches at a row without a per-call
+-- rate (reports.web_priced / web_cost fill in the placeholders; no_web_price says so): cost IS NULL (never 0).
 -- Needs the session tables model_map(model_raw, model, provider),
 -- member_map(member, team, department, cost_center) and price_rates(...).
 WITH ev AS (
@@ -24,14 +25,15 @@ WITH ev AS (
 priced AS (
     SELECT
         ev.*,
-        r.rate_id,
+        CASE WHEN {web_priced} THEN r.rate_id END AS rate_id,
         r.long_context,
         ev.input_tokens * r.input_rate
             + ev.cache_read_tokens * r.cache_read_rate
             + ev.cache_write_5m_tokens * r.cache_write_5m_rate
             + ev.cache_write_1h_tokens * r.cache_write_1h_rate
             + ev.output_tokens * r.output_rate
-            + ev.web_search_requests * r.web_search_rate AS cost
+            + {web_cost} AS cost,
+        r.rate_id IS NOT NULL AND NOT {web_priced} AS no_web_price
     FROM ev
     LEFT JOIN price_rates r
         ON r.model = ev.cmodel
