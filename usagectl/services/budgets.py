@@ -9,8 +9,13 @@ years in the chosen zone; an event belongs to the period its instant falls in th
 Projection (the method of ``report month``): a linear run rate, spend so far ÷ elapsed time
 of the period × the period's length, both measured as real time (so a DST day of 23 or 25
 hours counts as it was lived). The crossing date is the local day on which the spend reaches
-100 % at that rate: set exactly when the projection is at or above 100 %, today when the
-budget is already exceeded.
+100 % at that rate: set exactly when the projection is at or above 100 %. A budget already at
+or over its limit shows the day it really got there: the first local day of the period on which
+the cumulative spend reached the limit.
+
+"Now" may lie in the past (a report on a range is evaluated as of the range's end): the spend is
+clipped at that instant, so the spend, the percentage and the projection all describe the
+same moment, and a period that ended by then projects to its actual.
 """
 
 from __future__ import annotations
@@ -133,10 +138,23 @@ class _Usage:
     cost: Decimal
     tokens: int
     unpriced_requests: int
+    days: tuple[tuple[date, Decimal, int], ...] = ()  # (local day, cost, tokens) in day order
 
     @staticmethod
-    def of(sums: dict[str, Any]) -> _Usage:
-        return _Usage(sums["cost_usd"] or Decimal(0), int(sums["total_tokens"]), int(sums["unpriced_requests"]))
+    def of(sums: dict[str, Any], by_day: dict[date, dict[str, Any]] | None = None) -> _Usage:
+        days = tuple(
+            (d, v["cost_usd"] or Decimal(0), int(v["total_tokens"])) for d, v in sorted((by_day or {}).items())
+        )
+        return _Usage(sums["cost_usd"] or Decimal(0), int(sums["total_tokens"]), int(sums["unpriced_requests"]), days)
+
+    def reached_on(self, limit: Decimal, tokens: bool) -> date | None:
+        """The first day on which the cumulative spend reached ``limit`` (None if it never did)."""
+        total = Decimal(0)
+        for day, cost, count in self.days:
+            total += count if tokens else cost
+            if total >= limit:
+                return day
+        return None
 
 
 def evaluate(budget: Budget, start: date, end: date, tz: str, now: datetime, usage: _Usage) -> BudgetState:
@@ -147,22 +165,20 @@ def evaluate(budget: Budget, start: date, end: date, tz: str, now: datetime, usa
     t0, t1 = day_start_utc(start, tz), day_start_utc(end + timedelta(days=1), tz)
     projected: Decimal | None = None
     cross: date | None = None
-    if now >= t1:
-        projected = spent  # complete: projection = actual
+    if spent >= limit:  # already there: the day it happened, not a projection
+        cross = usage.reached_on(limit, tokens) or local_today(tz, min(now, t1 - _US))
+    if now + _US >= t1:
+        projected = spent  # complete (at its last microsecond at the latest): projection = actual
     elif now > t0:
         elapsed, length = (now - t0) // _US, (t1 - t0) // _US
         projected = spent * length / elapsed
         projected = Decimal(int(projected)) if tokens else projected.quantize(MICRO)
-        if spent >= limit:
-            cross = local_today(tz, now)
-        elif spent > 0:
+        if 0 < spent < limit:
             need = ((limit - spent) * elapsed / spent).to_integral_value(rounding=ROUND_CEILING)
             # compared as microseconds first: a large budget with little spent would put the
             # crossing past the year 9999, which no datetime can hold
             if need <= (t1 - now) // _US:
                 cross = local_today(tz, min(now + timedelta(microseconds=int(need)), t1 - _US))
-    elif spent >= limit:
-        cross = local_today(tz, now)
     return BudgetState(
         budget=budget,
         period_start=start,
@@ -194,8 +210,9 @@ def _bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
 
 def budget_status(ctx: AppContext, *, tz: str | None = None, now: datetime | None = None) -> list[BudgetState]:
     """Every budget (plan quota first) in the calendar period that holds ``now`` in the zone
-    (``tz``, else config, else local). One read-only connection; one query per (period, scope
-    kind), grouped by the scope column."""
+    (``tz``, else config, else local), with the spend up to and including ``now``: a past
+    ``now`` gives the budgets as they stood then. One read-only connection; one query per
+    (period, scope kind), grouped by the scope column and the local day."""
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
 
@@ -218,11 +235,16 @@ def budget_status(ctx: AppContext, *, tz: str | None = None, now: datetime | Non
         q.prepare_session(con, book, ctx.config.members, union)
         for (period, col), names in sorted(groups.items(), key=repr):
             start, end = _bounds(*spans[period], zone)
+            end = min(end, at + _US)  # nothing after "now": a past now sees the period as it stood
             where = {col: tuple(sorted(names))} if col else {}
             flt = Filters(start=start, end=end, tz=zone, since=spans[period][0], until=spans[period][1], where=where)
-            sums = rollup(q.cube(con, flt, [col] if col else []), [col] if col else [])
+            dims = [col] if col else []
+            cube = q.cube(con, flt, [*dims, "date"])
+            sums, per_day = rollup(cube, dims), rollup(cube, [*dims, "date"])
             for name in names if col else [""]:
-                found[(period, col, name or None)] = _Usage.of(sums.get((name,) if col else (), empty()))
+                key = (name,) if col else ()
+                days = {k[-1]: v for k, v in per_day.items() if k[:-1] == key}
+                found[(period, col, name or None)] = _Usage.of(sums.get(key, empty()), days)
     return [
         evaluate(b, *spans[b.period], zone, at, found[(b.period, col, name)]) for b, (col, name) in zip(budgets, keys)
     ]
@@ -259,7 +281,7 @@ _THRESHOLD_COLUMNS = (
 )
 _PROJECTION_NOTE = (
     "Projection: linear run rate, spend so far ÷ elapsed time of the period × its length. "
-    "'Hits 100 %' is the day the spend reaches the limit at that rate (today when already over)."
+    "'Hits 100 %' is the day the spend reaches the limit at that rate (when already over: the day it got there)."
 )
 
 
@@ -270,9 +292,10 @@ def _unpriced_note(label: str, n: int) -> str:
     )
 
 
-def status_report(states: list[BudgetState], tz: str) -> Report:
+def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = None) -> Report:
     """``budget status`` as a Report: one row per budget; totals hold the count and the worst level.
-    Limit, spent and projected are USD (Decimal) for money budgets and ints for token budgets."""
+    Limit, spent and projected are USD (Decimal) for money budgets and ints for token budgets.
+    ``as_of``: the states were taken at the end of that past day (a report on a range), said in a note."""
     rows = []
     for s in states:
         b = s.budget
@@ -285,6 +308,8 @@ def status_report(states: list[BudgetState], tz: str) -> Report:
         rows.append(row)
     worst = max((LEVEL_ORDER.index(s.level) for s in states), default=0)
     notes = [_unpriced_note(s.budget.label, s.unpriced_requests) for s in states if s.unpriced_requests]
+    if states and as_of is not None:
+        notes.append(f"As of the end of {as_of} ({tz}): each budget's period that holds that day, spend up to then.")
     if states:
         notes.append(_PROJECTION_NOTE)
     else:
@@ -406,10 +431,10 @@ def budget_history(
     unpriced = 0
     for first, last in spans:
         sums = empty()
-        for (day,), day_sums in by_day.items():
-            if first <= day <= last:
-                add(sums, day_sums)
-        s = evaluate(budget, first, last, zone, at, _Usage.of(sums))
+        days = {day: day_sums for (day,), day_sums in by_day.items() if first <= day <= last}
+        for day_sums in days.values():
+            add(sums, day_sums)
+        s = evaluate(budget, first, last, zone, at, _Usage.of(sums, days))
         complete = at >= _bounds(first, last, zone)[1]
         unpriced += s.unpriced_requests
         rows.append(
