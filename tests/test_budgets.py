@@ -371,6 +371,28 @@ def test_status_json_contract(tmp_path: Path, db: Path, monkeypatch: pytest.Monk
     assert "1 request of this scope has no price and is NOT in the spend" in " ".join(table.split())
 
 
+@pytest.mark.parametrize(
+    ("limit", "percent", "level"),
+    [
+        ("8.0005", "74.9", "ok"),  # 600 / 8.0005 = 74.9953 %: below 75, so not "75.0% ok"
+        ("8", "75.0", "warning"),  # 600 / 8 = 75 % exactly
+        ("6.3158", "94.9", "caution"),  # 600 / 6.3158 = 94.99984 %
+        ("6.0001", "99.9", "critical"),  # 600 / 6.0001 = 99.99833 %: not "100.0% critical"
+        ("6", "100.0", "exceeded"),
+    ],
+)
+def test_status_percent_is_rounded_down_to_agree_with_the_level(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch, limit: str, percent: str, level: str
+) -> None:
+    # feature:chat has spent $6 (E7); percent = 6 x 100 / limit, shown to one decimal rounded down
+    _config(tmp_path, f'[[budgets]]\nscope = "feature:chat"\namount = {limit}\n')
+    monkeypatch.setattr(budgets, "_clock", lambda: NOW)
+    (row,) = run_json("budget", "status", "--db", str(db))["rows"]
+    assert (Decimal(str(row["percent"])), row["level"]) == (Decimal(percent), level)
+    line = next(ln for ln in run("budget", "status", "--db", str(db)).stdout.splitlines() if "feature:chat" in ln)
+    assert f"{percent}%" in line and level in line
+
+
 def test_no_budgets(db: Path) -> None:
     assert budgets.budget_status(make_context(None, db), now=NOW) == []
     assert "No budgets" in run("budget", "status", "--db", str(db), "--fail-on", "warning").stdout

@@ -139,7 +139,9 @@ def _budgets(d: DashboardData) -> _Panel:
     for s in d.budgets[:6]:
         style = LEVEL_STYLE.get(s.level, "")
         spent = format_money(s.spent) if s.budget.kind == "usd" else format_compact(int(s.spent))
-        table.add_row(s.budget.label, f"{spent} {format_pct(s.percent)}", bar(s.percent, 10), s.level, style=style)
+        table.add_row(
+            s.budget.label, f"{spent} {format_pct(s.shown_percent)}", bar(s.percent, 10), s.level, style=style
+        )
     return _Panel("budgets", table, 2 + min(6, len(d.budgets)))
 
 

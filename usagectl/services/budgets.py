@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from usagectl.config import WEEKDAYS, effective_timezone
@@ -65,6 +65,7 @@ __all__ = [
     "period_bounds",
     "remove_budget",
     "set_budget",
+    "shown_percent",
     "status_report",
 ]
 
@@ -89,6 +90,10 @@ class BudgetState:
     projected_percent: Decimal | None
     projected_cross_date: date | None  # local day spend reaches 100 %; None if it won't at this rate
     unpriced_requests: int  # requests of the scope without a price, NOT in spent (0 for token budgets)
+
+    @property
+    def shown_percent(self) -> Decimal:
+        return shown_percent(self.percent)
 
 
 def _clock() -> datetime:
@@ -118,6 +123,12 @@ def period_bounds(period: str, day: date, week_start: str = "monday") -> tuple[d
     if period == "year":
         return date(day.year, 1, 1), date(day.year, 12, 31)
     raise ValueError(f"unknown period {period!r}")
+
+
+def shown_percent(percent: Decimal) -> Decimal:
+    """The percentage to show (one decimal), rounded DOWN: 74.996 % is shown as 74.9 %, never as a
+    75.0 % the level (decided on the exact value) does not have, nor 99.99 % as 100.0 %."""
+    return percent.quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
 
 
 def level_for(
@@ -256,7 +267,7 @@ def fail_on_error(states: list[BudgetState], level: str) -> BudgetThresholdCross
     hit = [s for s in states if LEVEL_ORDER.index(s.level) >= floor]
     if not hit:
         return None
-    parts = ", ".join(f"{s.budget.label} {s.level} ({s.percent.quantize(Decimal('0.1'))} %)" for s in hit)
+    parts = ", ".join(f"{s.budget.label} {s.level} ({shown_percent(s.percent)} %)" for s in hit)
     return BudgetThresholdCrossed(f"{counted(len(hit), 'budget')} at or above {level}: {parts}")
 
 
@@ -301,7 +312,7 @@ def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = No
         b = s.budget
         row: dict[str, Any] = {"budget": b.label, "scope": b.scope, "period": b.period, "kind": b.kind}
         row |= {"period_start": s.period_start, "period_end": s.period_end, "limit": _amount(b.limit, b.kind)}
-        row |= {"spent": _amount(s.spent, b.kind), "percent": s.percent, "level": s.level}
+        row |= {"spent": _amount(s.spent, b.kind), "percent": shown_percent(s.percent), "level": s.level}
         row |= {"threshold_crossed": s.threshold_crossed, "projected": _amount(s.projected, b.kind)}
         row |= {"projected_percent": s.projected_percent, "projected_cross_date": s.projected_cross_date}
         row |= {"unpriced_requests": s.unpriced_requests} | _threshold_cells(b)
@@ -441,7 +452,7 @@ def budget_history(
             {"period_start": first, "period_end": last, "state": "complete" if complete else "in progress"}
             | {"limit": _amount(budget.limit, budget.kind), "actual": _amount(s.spent, budget.kind)}
             | {
-                "percent": s.percent,
+                "percent": shown_percent(s.percent),
                 "level": s.level,
                 "projected": None if complete else _amount(s.projected, budget.kind),
             }
