@@ -505,6 +505,9 @@ def test_set_keeps_every_other_value(tmp_path: Path) -> None:
         ("team:x", "0"),
         ("team:x", "1e3"),
         ("team:x", "1.5", "--tokens"),
+        ("team:x", "0.0000001"),  # below $0.01
+        ("team:x", "$0.009"),
+        ("team:x", "-5", "--tokens"),
         ("group:x", "5"),
         ("team:", "5"),
         ("team:x", "5", "--thresholds", "90,75,95"),
@@ -518,6 +521,19 @@ def test_set_rejects_bad_input_and_leaves_the_file(tmp_path: Path, args: tuple[s
     path.write_text(ROUND_TRIP, encoding="utf-8")
     run("budget", "set", *args, expect=2)
     assert path.read_text() == ROUND_TRIP
+
+
+def test_set_amounts_and_how_budget_money_is_printed(tmp_path: Path) -> None:
+    err = run("budget", "set", "member:alice", "0.0000001", expect=2).stderr
+    assert "'0.0000001'" in err and "at least $0.01" in err
+    assert "member:alice (month): $0.01 per month" in run("budget", "set", "member:alice", "0.01").stderr
+    out = run("budget", "set", "member:alice", "0.015").stderr
+    assert "$0.01 -> $0.015 per month" in out  # every decimal given, no "$1.5E-2"
+    run("budget", "set", "team:x", "1.5")
+    run("budget", "set", "member:bob", "3000000", "--tokens")
+    rows = run("budget", "list", "--format", "csv").stdout.splitlines()
+    limits = {r.split(",")[1]: r.split(",")[4] for r in rows[1:]}  # key order: budget, scope, period, kind, limit
+    assert limits == {"member:alice": "0.015000", "team:x": "1.500000", "member:bob": "3000000"}
 
 
 def test_set_creates_the_user_config(tmp_path: Path) -> None:
