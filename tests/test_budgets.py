@@ -536,6 +536,36 @@ def test_set_amounts_and_how_budget_money_is_printed(tmp_path: Path) -> None:
     assert limits == {"member:alice": "0.015000", "team:x": "1.500000", "member:bob": "3000000"}
 
 
+def test_scopes_that_match_nothing_warn_and_are_noted(tmp_path: Path, db: Path) -> None:
+    # member names are case-sensitive: the data has alice, carol, bob; [members] maps alice and bob
+    config = _config(tmp_path, "")
+    cases = {
+        "member:Alice": "no usage in the database",  # neither in the data nor in [members]
+        "model:gpt4o": "no model of that name in the price tables",
+        "project:nope": "no usage in the database",
+        "member:alice": None,
+        "member:dave": "no usage",  # not in the data ...
+        "team:growth": None,  # ... bob's team in [members]; no growth event yet, still no warning
+        "model:gpt-4o-2024-08-06": None,  # an alias of gpt-4o
+        "feature:chat": None,  # E7
+    }
+    for scope, warning in cases.items():
+        err = run("budget", "set", scope, "5", "--db", str(db), "--config", str(config)).stderr  # exit 0
+        assert f"added budget {scope} (month)" in err
+        assert warning in err if warning else "warning" not in err, scope
+    config.write_text(config.read_text().replace("[members.bob]", "[members.dave]"))
+    states = budgets.budget_status(make_context(config, db), now=NOW)
+    # never matched in the whole database: Alice, gpt4o, nope, dave (in [members] now, still no
+    # event), growth (bob is no longer mapped and his event names no team)
+    assert {s.budget.scope for s in states if s.never_used} == {
+        "member:Alice", "model:gpt4o", "project:nope", "member:dave", "team:growth"
+    }  # fmt: skip
+    note = next(n for n in budgets.status_report(states, "UTC").notes if n.startswith("No usage has ever"))
+    assert "member:Alice (month), model:gpt4o (month)" in note and "never fire" in note
+    # scopes with usage are not "never used"
+    assert not any(s.never_used for s in states if s.budget.scope in ("member:alice", "feature:chat"))
+
+
 def test_set_creates_the_user_config(tmp_path: Path) -> None:
     user = tmp_path / "home" / ".config" / "usagectl" / "config.toml"
     assert not user.exists()

@@ -21,7 +21,7 @@ same moment, and a period that ended by then projects to its actual.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -62,8 +62,10 @@ __all__ = [
     "level_for",
     "list_report",
     "load_budgets",
+    "never_used",
     "period_bounds",
     "remove_budget",
+    "scope_warning",
     "set_budget",
     "shown_percent",
     "status_report",
@@ -90,6 +92,7 @@ class BudgetState:
     projected_percent: Decimal | None
     projected_cross_date: date | None  # local day spend reaches 100 %; None if it won't at this rate
     unpriced_requests: int  # requests of the scope without a price, NOT in spent (0 for token budgets)
+    never_used: bool = False  # no event in the whole database matches the scope (a typo?)
 
     @property
     def shown_percent(self) -> Decimal:
@@ -215,6 +218,79 @@ def _scope_key(budget: Budget, book: PriceBook) -> tuple[str | None, str | None]
     return SCOPE_KINDS[kind], name
 
 
+def never_used(con: Any, book: PriceBook, budgets: list[Budget]) -> set[str]:
+    """The scopes of ``budgets`` that no event in the whole database matches: a typo
+    (``model:gpt4o``, ``member:Alice`` for alice) gives a budget that stays at 0 and never
+    fires. ``con`` needs the session table member_map (``prepare_session``)."""
+    from usagectl.store import reports as q
+
+    wanted: dict[str, dict[str, str]] = defaultdict(dict)  # filter name -> {value: scope}
+    for b in budgets:
+        col, name = _scope_key(b, book)
+        if col is not None and name is not None:
+            wanted[col][name] = b.scope
+    seen: set[str] = set()
+    for col, names in wanted.items():
+        if col == "model":
+            logged = q.model_names_seen(con)
+            seen |= {n for n in names if n in {book.resolve(r) or r for r in logged}}
+        else:
+            seen |= q.values_seen(con, col, names)
+    return {scope for names in wanted.values() for name, scope in names.items() if name not in seen}
+
+
+def _mapped(ctx: AppContext, col: str, name: str) -> bool:
+    """``name`` is a member of the config's [members], or a team / department / cost center given there."""
+    if col == "member":
+        return name in ctx.config.members
+    return col in ("team", "department", "cost_center") and any(
+        getattr(m, col) == name for m in ctx.config.members.values()
+    )
+
+
+def scope_warning(ctx: AppContext, scope: str) -> str | None:
+    """What ``budget set`` warns about a scope that matches nothing: a model the price tables do
+    not know, or a name with no usage in the database that the config's [members] do not give
+    either. None when the scope is fine, or when the price tables or the database cannot be read
+    to tell (the budget is set either way: a warning never changes the exit code)."""
+    from usagectl.errors import UsagectlError
+
+    try:
+        return _scope_warning(ctx, normalize_scope(scope))
+    except UsagectlError:
+        return None
+
+
+def _scope_warning(ctx: AppContext, scope: str) -> str | None:
+    from usagectl.store import reports as q
+    from usagectl.store.connection import connect
+
+    if scope == "global":
+        return None
+    kind, name = scope.split(":", 1)
+    book = ctx.pricebook()
+    if kind == "model":
+        if book.resolve(name) is not None:
+            return None
+        return (
+            f"{scope}: no model of that name in the price tables (a typo?); the budget counts only events "
+            "logged under exactly that name (`usagectl pricing show` lists the models)"
+        )
+    col = SCOPE_KINDS[kind]
+    if _mapped(ctx, col, name):
+        return None
+    if ctx.db_path.exists():
+        with connect(ctx.db_path, read_only=True) as con:
+            q.prepare_session(con, book, ctx.config.members, Filters(_clock(), _clock(), "UTC"))
+            if q.values_seen(con, col, [name]):
+                return None
+    members = f" and no {kind} {name!r} in the config's [members]" if kind not in ("project", "feature") else ""
+    return (
+        f"{scope}: no usage in the database ({ctx.db_path}){members} (names are case-sensitive): "
+        "the budget stays at 0 and never fires until such usage appears"
+    )
+
+
 def _bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     return day_start_utc(start, tz), day_start_utc(end + timedelta(days=1), tz)
 
@@ -256,9 +332,13 @@ def budget_status(ctx: AppContext, *, tz: str | None = None, now: datetime | Non
                 key = (name,) if col else ()
                 days = {k[-1]: v for k, v in per_day.items() if k[:-1] == key}
                 found[(period, col, name or None)] = _Usage.of(sums.get(key, empty()), days)
-    return [
-        evaluate(b, *spans[b.period], zone, at, found[(b.period, col, name)]) for b, (col, name) in zip(budgets, keys)
-    ]
+        states = [
+            evaluate(b, *spans[b.period], zone, at, found[(b.period, col, name)])
+            for b, (col, name) in zip(budgets, keys)
+        ]
+        idle = [s.budget for s in states if s.spent == 0 and s.unpriced_requests == 0]  # only these can be unused
+        unused = never_used(con, book, idle) if idle else set()
+    return [replace(s, never_used=True) if s.budget.scope in unused else s for s in states]
 
 
 def fail_on_error(states: list[BudgetState], level: str) -> BudgetThresholdCrossed | None:
@@ -319,6 +399,12 @@ def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = No
         rows.append(row)
     worst = max((LEVEL_ORDER.index(s.level) for s in states), default=0)
     notes = [_unpriced_note(s.budget.label, s.unpriced_requests) for s in states if s.unpriced_requests]
+    unused = [s.budget.label for s in states if s.never_used]
+    if unused:
+        notes.append(
+            f"No usage has ever matched {', '.join(unused)} (a typo? names are case-sensitive): "
+            f"{'it stays' if len(unused) == 1 else 'they stay'} at 0 and never fire{'s' if len(unused) == 1 else ''}."
+        )
     if states and as_of is not None:
         notes.append(f"As of the end of {as_of} ({tz}): each budget's period that holds that day, spend up to then.")
     if states:
