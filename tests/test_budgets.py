@@ -136,8 +136,10 @@ def test_status_hand_worked(tmp_path: Path, db: Path) -> None:
     assert (p.projected, p.projected_percent, p.projected_cross_date) == (90, 180, date(2026, 11, 17))
     assert p.unpriced_requests == 1  # E5, not in the spend
 
-    a = got["member:alice (month)"]  # 20 of 20: exactly 100 % is exceeded, crossed "today"
-    assert (a.spent, a.level, a.threshold_crossed, a.projected_cross_date) == (20, "exceeded", 100, date(2026, 11, 11))
+    # 20 of 20: exactly 100 % is exceeded. It got there on 11-10 (cumulative 11-02 10, 11-09 16,
+    # 11-10 20), not "today" (11-11)
+    a = got["member:alice (month)"]
+    assert (a.spent, a.level, a.threshold_crossed, a.projected_cross_date) == (20, "exceeded", 100, date(2026, 11, 10))
     assert a.projected == 60
 
     m = got["model:gpt-4o-2024-08-06 (month)"]  # the alias resolves to gpt-4o: 30 of 40 = 75 % exactly
@@ -185,6 +187,71 @@ def test_budget_far_beyond_the_spend(tmp_path: Path, db: Path) -> None:
     config = str(tmp_path / "work" / "usagectl.toml")
     for command in (["budget", "status", "--fail-on", "warning"], ["status"], ["dashboard", "--once"]):
         run(*command, "--db", str(db), "--config", config)  # exit 0, no OverflowError
+
+
+def test_status_as_of_a_past_moment_clips_the_spend(tmp_path: Path, db: Path) -> None:
+    # now = 11-05 00:00: only E1 (11-02, $10, alice -> platform) and E7 (11-03, $6, bob) had
+    # happened; E2 (11-05 10:00), E3, E4, E5 come later and are not in the spend
+    _config(tmp_path, BUDGETS)
+    got = {
+        s.budget.label: s for s in budgets.budget_status(make_context(None, db), now=datetime(2026, 11, 5, tzinfo=UTC))
+    }
+    p = got["team:platform (month)"]  # 10 in 4 of 30 days: x7.5 = 75; +40 at 2.5/day = 16 days -> 11-21
+    assert (p.spent, p.projected, p.projected_cross_date, p.unpriced_requests) == (10, 75, date(2026, 11, 21), 0)
+    g = got["global (month)"]  # 10 + 6 = 16 of 40 = 40 %, ok; x7.5 = 120
+    assert (g.spent, g.percent, g.level, g.projected) == (16, 40, "ok", 120)
+
+
+def test_pdf_for_a_range_shows_the_budgets_as_of_its_end(tmp_path: Path, db: Path) -> None:
+    from usagectl.services.pdf_report import month_pdf_data
+    from usagectl.services.reports import ReportRequest
+
+    _config(tmp_path, BUDGETS)
+    ctx = make_context(None, db)
+    req = ReportRequest(since="2026-11-01", until="2026-11-05", tz="UTC", now=NOW)
+    rep = month_pdf_data(ctx, req).budgets
+    assert rep is not None
+    rows = {r["budget"]: r for r in rep.rows}
+    # as of 11-05 23:59:59.999999: E1 10 + E2 10 (11-05 10:00) = 20 for platform; + E7 6 = 26 in all.
+    # 5 days (less 1 µs) of 30 elapsed: x6 -> 120 and 156 (to the micro-dollar)
+    p = rows["team:platform (month)"]  # +30 at 4/day = 7.5 days -> 11-13 12:00
+    assert (p["spent"], p["percent"], p["level"], p["projected"]) == (20, 40, "ok", 120)
+    assert p["projected_cross_date"] == date(2026, 11, 13)
+    g = rows["global (month)"]  # 26 of 40 = 65 %: warning on 50/80/90; +14 at 5.2/day = 2.7 days -> 11-08
+    assert (g["spent"], g["percent"], g["level"], g["projected"]) == (26, 65, "warning", 156)
+    assert g["projected_cross_date"] == date(2026, 11, 8)
+    assert "As of the end of 2026-11-05 (UTC): each budget's period that holds that day, spend up to then." in rep.notes
+
+    # a range ending with October: October's budgets, complete, so projected = actual ($50, E8)
+    req = ReportRequest(since="2026-10-10", until="2026-10-31", tz="UTC", now=NOW)
+    rep = month_pdf_data(ctx, req).budgets
+    assert rep is not None
+    p = next(r for r in rep.rows if r["budget"] == "team:platform (month)")
+    assert (p["period_start"], p["spent"], p["level"], p["projected"]) == (date(2026, 10, 1), 50, "exceeded", 50)
+    assert p["projected_cross_date"] == date(2026, 10, 15)  # the day of E8, not the month's last day
+
+
+def test_crossing_day_of_an_exceeded_budget_is_the_day_it_got_there(tmp_path: Path, db_path: Path) -> None:
+    # Tokyo (UTC+9), limit $25: 11-02 $10 ; 11-04 22:00Z = 11-05 07:00 JST $10 (20) ;
+    # 11-06 16:00Z = 11-07 01:00 JST $10 (30 >= 25: crossed on 11-07 local) ; 11-20 $10 (40)
+    events = [
+        {"event_id": f"X{i}", "ts": ts, "model_raw": "gpt-4o", "output_tokens": 1000000}
+        for i, ts in enumerate(
+            ["2026-11-02T03:00:00Z", "2026-11-04T22:00:00Z", "2026-11-06T16:00:00Z", "2026-11-20T03:00:00Z"]
+        )
+    ]
+    run("import", str(write_jsonl(tmp_path / "x.jsonl", events)), "--db", str(db_path))
+    _config(
+        tmp_path, '[[budgets]]\nscope = "global"\namount = 25\n[[budgets]]\nscope = "model:gpt-4o"\ntokens = 2000000\n'
+    )
+    ctx = make_context(None, db_path)
+    money, tokens = budgets.budget_status(ctx, tz="Asia/Tokyo", now=datetime(2026, 11, 25, tzinfo=UTC))
+    assert (money.spent, money.level, money.projected_cross_date) == (40, "exceeded", date(2026, 11, 7))
+    assert (tokens.spent, tokens.projected_cross_date) == (4000000, date(2026, 11, 5))  # 2M reached 11-05 JST
+    # the last microsecond of November in Tokyo (12-01 00:00 JST = 11-30 15:00Z): the month is
+    # complete, so projection = actual, and the crossing is still the day it got there
+    money, _ = budgets.budget_status(ctx, tz="Asia/Tokyo", now=datetime(2026, 11, 30, 14, 59, 59, 999999, tzinfo=UTC))
+    assert (money.projected, money.projected_cross_date) == (40, date(2026, 11, 7))
 
 
 def test_month_boundary_in_tokyo_and_new_york(tmp_path: Path, db_path: Path) -> None:
@@ -302,6 +369,28 @@ def test_status_json_contract(tmp_path: Path, db: Path, monkeypatch: pytest.Monk
     table = run("budget", "status", "--db", str(db)).stdout
     assert "team:platform (month)" in table and "$30.00" in table
     assert "1 request of this scope has no price and is NOT in the spend" in " ".join(table.split())
+
+
+@pytest.mark.parametrize(
+    ("limit", "percent", "level"),
+    [
+        ("8.0005", "74.9", "ok"),  # 600 / 8.0005 = 74.9953 %: below 75, so not "75.0% ok"
+        ("8", "75.0", "warning"),  # 600 / 8 = 75 % exactly
+        ("6.3158", "94.9", "caution"),  # 600 / 6.3158 = 94.99984 %
+        ("6.0001", "99.9", "critical"),  # 600 / 6.0001 = 99.99833 %: not "100.0% critical"
+        ("6", "100.0", "exceeded"),
+    ],
+)
+def test_status_percent_is_rounded_down_to_agree_with_the_level(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch, limit: str, percent: str, level: str
+) -> None:
+    # feature:chat has spent $6 (E7); percent = 6 x 100 / limit, shown to one decimal rounded down
+    _config(tmp_path, f'[[budgets]]\nscope = "feature:chat"\namount = {limit}\n')
+    monkeypatch.setattr(budgets, "_clock", lambda: NOW)
+    (row,) = run_json("budget", "status", "--db", str(db))["rows"]
+    assert (Decimal(str(row["percent"])), row["level"]) == (Decimal(percent), level)
+    line = next(ln for ln in run("budget", "status", "--db", str(db)).stdout.splitlines() if "feature:chat" in ln)
+    assert f"{percent}%" in line and level in line
 
 
 def test_no_budgets(db: Path) -> None:
@@ -474,6 +563,9 @@ def test_a_layout_the_edit_cannot_follow_is_rewritten_whole(tmp_path: Path) -> N
         ("team:x", "0"),
         ("team:x", "1e3"),
         ("team:x", "1.5", "--tokens"),
+        ("team:x", "0.0000001"),  # below $0.01
+        ("team:x", "$0.009"),
+        ("team:x", "-5", "--tokens"),
         ("group:x", "5"),
         ("team:", "5"),
         ("team:x", "5", "--thresholds", "90,75,95"),
@@ -487,6 +579,49 @@ def test_set_rejects_bad_input_and_leaves_the_file(tmp_path: Path, args: tuple[s
     path.write_text(ROUND_TRIP, encoding="utf-8")
     run("budget", "set", *args, expect=2)
     assert path.read_text() == ROUND_TRIP
+
+
+def test_set_amounts_and_how_budget_money_is_printed(tmp_path: Path) -> None:
+    err = run("budget", "set", "member:alice", "0.0000001", expect=2).stderr
+    assert "'0.0000001'" in err and "at least $0.01" in err
+    assert "member:alice (month): $0.01 per month" in run("budget", "set", "member:alice", "0.01").stderr
+    out = run("budget", "set", "member:alice", "0.015").stderr
+    assert "$0.01 -> $0.015 per month" in out  # every decimal given, no "$1.5E-2"
+    run("budget", "set", "team:x", "1.5")
+    run("budget", "set", "member:bob", "3000000", "--tokens")
+    rows = run("budget", "list", "--format", "csv").stdout.splitlines()
+    limits = {r.split(",")[1]: r.split(",")[4] for r in rows[1:]}  # key order: budget, scope, period, kind, limit
+    assert limits == {"member:alice": "0.015000", "team:x": "1.500000", "member:bob": "3000000"}
+
+
+def test_scopes_that_match_nothing_warn_and_are_noted(tmp_path: Path, db: Path) -> None:
+    # member names are case-sensitive: the data has alice, carol, bob; [members] maps alice and bob
+    config = _config(tmp_path, "")
+    cases = {
+        "member:Alice": "no usage in the database",  # neither in the data nor in [members]
+        "model:gpt4o": "no model of that name in the price tables",
+        "project:nope": "no usage in the database",
+        "member:alice": None,
+        "member:dave": "no usage",  # not in the data ...
+        "team:growth": None,  # ... bob's team in [members]; no growth event yet, still no warning
+        "model:gpt-4o-2024-08-06": None,  # an alias of gpt-4o
+        "feature:chat": None,  # E7
+    }
+    for scope, warning in cases.items():
+        err = run("budget", "set", scope, "5", "--db", str(db), "--config", str(config)).stderr  # exit 0
+        assert f"added budget {scope} (month)" in err
+        assert warning in err if warning else "warning" not in err, scope
+    config.write_text(config.read_text().replace("[members.bob]", "[members.dave]"))
+    states = budgets.budget_status(make_context(config, db), now=NOW)
+    # never matched in the whole database: Alice, gpt4o, nope, dave (in [members] now, still no
+    # event), growth (bob is no longer mapped and his event names no team)
+    assert {s.budget.scope for s in states if s.never_used} == {
+        "member:Alice", "model:gpt4o", "project:nope", "member:dave", "team:growth"
+    }  # fmt: skip
+    note = next(n for n in budgets.status_report(states, "UTC").notes if n.startswith("No usage has ever"))
+    assert "member:Alice (month), model:gpt4o (month)" in note and "never fire" in note
+    # scopes with usage are not "never used"
+    assert not any(s.never_used for s in states if s.budget.scope in ("member:alice", "feature:chat"))
 
 
 def test_set_creates_the_user_config(tmp_path: Path) -> None:

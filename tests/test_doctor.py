@@ -10,6 +10,9 @@ Range 2025-11-01 – 2025-11-07 (config zone UTC):
   -0.045 (-85.7 %): a finding. agent-b / gpt-4o-mini: computed 0.15 vs reported 0.158:
   -0.008 is 5.1 % but not more than $0.01: no finding.
 * one event in 2099: in the future. One bad line: rejected.
+* budgets (test_budget_scopes_that_match_nothing): member:Alice (the member is alice) and
+  model:gpt4o match no event ever; member:carol (2025-11-02), team:growth (bob's event),
+  team:platform (alice through [members]) and model:gpt-4o-2024-08-06 (gpt-4o) do.
 """
 
 from __future__ import annotations
@@ -104,3 +107,20 @@ def test_strict_exit_code(loaded: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
 def test_formats(loaded: Path, fmt: str) -> None:
     assert "mystery-model" in run("doctor", *RANGE, "--format", fmt, "--db", str(loaded)).stdout
+
+
+def test_budget_scopes_that_match_nothing(loaded: Path, tmp_path: Path) -> None:
+    config = tmp_path / "work" / "usagectl.toml"
+    budgets = "".join(
+        f'[[budgets]]\nscope = "{scope}"\namount = 5\n'
+        for scope in ("member:Alice", "member:carol", "team:growth", "team:platform", "model:gpt4o",
+                      "model:gpt-4o-2024-08-06")
+    )  # fmt: skip
+    config.write_text(config.read_text() + budgets, encoding="utf-8")
+    found = _by_check(run_json("doctor", *RANGE, "--db", str(loaded)))
+    rows = found["budget-scope"]
+    assert [(r["severity"], r["subject"]) for r in rows] == [
+        ("warning", "member:Alice (month)"),
+        ("warning", "model:gpt4o (month)"),
+    ]
+    assert "never fires" in rows[0]["detail"]

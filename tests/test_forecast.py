@@ -72,6 +72,23 @@ def test_short_history_gives_the_labelled_run_rate(tmp_path: Path, db_path: Path
     assert Decimal(str(tokyo["rows"][0]["likely"])) == Decimal("30")
 
 
+def test_a_budget_already_over_shows_the_day_it_was_crossed(tmp_path: Path, db_path: Path) -> None:
+    # $1.00 a day 11-01 – 11-10 (UTC: 11-04's two events make $1.00 too); a $3.50 month budget:
+    # running total 1, 2, 3, 4 -> crossed on 11-04, not the last day of history (11-10)
+    ev = [
+        {"event_id": f"d{d}", "ts": f"2025-11-{d:02d}T03:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000}
+        for d in range(1, 11)
+    ]
+    _import(tmp_path, db_path, ev)
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[[budgets]]\nscope = "global"\namount = 3.50\nperiod = "month"\n', encoding="utf-8"
+    )
+    out = run_json("forecast", "--since", "2025-11-01", "--until", "2025-11-10", "--tz", "UTC", "--db", str(db_path))
+    (b,) = out["budgets"]
+    assert (Decimal(str(b["spent"])), Decimal(str(b["probability_pct"]))) == (Decimal(10), Decimal(100))
+    assert b["likely_cross_date"] == "2025-11-04"
+
+
 def _weekly() -> list[dict[str, Any]]:
     start = date(2025, 9, 1)  # a Monday
     out = []

@@ -165,7 +165,7 @@ def test_monthly_with_budget(loaded: Path) -> None:
         Decimal("5.50"),
     )
     assert (oct_["budget_used_pct"], oct_["budget_remaining_usd"]) == (Decimal("10.00"), Decimal("18.00"))
-    assert any("global monthly budget" in n for n in rep.notes)
+    assert any("global monthly budget of $20.00 in the config" in n for n in rep.notes)  # not "$20"
     team = periodic(
         make_context(None, loaded), _req(since="2025-10-01", until="2025-11-30", where={"member": ("bob",)}), "month"
     )

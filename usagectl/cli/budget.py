@@ -68,16 +68,23 @@ def set_cmd(
     ] = None,
     tokens: Annotated[bool, typer.Option("--tokens", help="AMOUNT is a number of tokens, not dollars.")] = False,
     config: ConfigOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Add a budget to the config file, or replace the one with the same scope and period.
 
     Only the lines of that budget change (atomically: temporary file + rename); comments,
-    formatting and every other section stay as they were.
+    formatting and every other section stay as they were. A scope that matches nothing (a
+    model the price tables do not know, a name with no usage in the database and not in
+    [members]) is set all the same, with a warning.
     """
     from usagectl.services import budgets
+    from usagectl.services.context import make_context
 
     path, what = budgets.set_budget(config, scope, amount, period=period.value, thresholds=thresholds, tokens=tokens)
     print(f"{what} ({path})", file=sys.stderr)
+    warning = budgets.scope_warning(make_context(path, db), scope)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 @app.command("rm")

@@ -164,7 +164,7 @@ def _budgets(d: DashboardData, width: int) -> _Panel:
     rows = []
     for s in shown:
         spent = format_money(s.spent) if s.budget.kind == "usd" else format_compact(int(s.spent))
-        rows.append((s.budget.label, f"{spent} {format_pct(s.percent)}", s.level, s.percent))
+        rows.append((s.budget.label, f"{spent} {format_pct(s.shown_percent)}", s.level, s.percent))
     used_w = max(len("Used"), *(len(r[1]) for r in rows))
     level_w = max(len("Level"), *(len(r[2]) for r in rows))
     label_w = max(len("Budget"), *(len(r[0]) for r in rows))

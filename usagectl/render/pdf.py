@@ -315,7 +315,8 @@ def write_month_pdf(data: PdfReport, path: Path) -> None:
     if centers:
         story += _section_block("Cost centers", centers.columns, centers.rows, width)
     if data.budgets is not None:
-        story += _section_block("Budgets vs actual", data.budgets.columns, data.budgets.rows, width)
+        as_of = next((n for n in data.budgets.notes if n.startswith("As of ")), None)  # a range in the past
+        story += _section_block("Budgets vs actual", data.budgets.columns, data.budgets.rows, width, intro=as_of)
     else:
         story += _section_block("Budgets vs actual", (), (), width, intro="No budgets are configured.")
     story += _notes([n for n in team.notes if n not in month.notes])

@@ -206,6 +206,10 @@ def csv_cell(value: Any, kind: str) -> str:
     if kind == "pct" and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
         q = pct_machine(value)
         return "" if q is None else format(abs(q) if q.is_zero() else q, "f")
+    if kind == "str" and isinstance(value, Decimal):
+        # an undeclared Decimal is money, as tables show it (format_value): a budget's limit
+        # (USD, or an int for a token budget) is 1.500000 like every other CSV money cell
+        return money_fixed(value)
     if kind in ("int", "money", "rate", "pct", "float") and isinstance(value, (int, float, Decimal)):
         if isinstance(value, bool):
             return str(value).lower()

@@ -56,6 +56,7 @@ _SCOPE_HELP = (
     "global, member:NAME, team:NAME, department:NAME, project:NAME, cost-center:NAME, model:NAME or feature:NAME"
 )
 _DECIMAL_TEXT = re.compile(r"^\d+(\.\d+)?$")
+MIN_AMOUNT = Decimal("0.01")  # a smaller money budget is a typo (0.0000001), not a limit anyone means
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ def parse_amount(text: str, *, tokens: bool) -> Decimal:
         s = s[1:].strip()
     if not _DECIMAL_TEXT.match(s) or Decimal(s) <= 0:
         raise UsageError(f"AMOUNT {text!r}: give a positive dollar amount such as 500, 19.99 or $1,500")
+    if Decimal(s) < MIN_AMOUNT:
+        raise UsageError(f"AMOUNT {text!r}: a money budget is at least $0.01")
     return Decimal(s)
 
 
@@ -143,9 +146,10 @@ def parse_thresholds(text: str) -> tuple[Decimal, Decimal, Decimal]:
 
 
 def describe_limit(budget: Budget) -> str:
+    """``$1,500.00``, ``$0.015`` (every decimal given, never ``$1E-7``) or ``3,000,000 tokens``."""
     if budget.kind == "usd":
         exponent = budget.limit.as_tuple().exponent
-        return f"${budget.limit:,.2f}" if isinstance(exponent, int) and exponent >= -2 else f"${budget.limit:,}"
+        return f"${budget.limit:,.2f}" if isinstance(exponent, int) and exponent >= -2 else f"${budget.limit:,f}"
     return f"{int(budget.limit):,} tokens"
 
 

@@ -9,16 +9,21 @@ years in the chosen zone; an event belongs to the period its instant falls in th
 Projection (the method of ``report month``): a linear run rate, spend so far ÷ elapsed time
 of the period × the period's length, both measured as real time (so a DST day of 23 or 25
 hours counts as it was lived). The crossing date is the local day on which the spend reaches
-100 % at that rate: set exactly when the projection is at or above 100 %, today when the
-budget is already exceeded.
+100 % at that rate: set exactly when the projection is at or above 100 %. A budget already at
+or over its limit shows the day it really got there: the first local day of the period on which
+the cumulative spend reached the limit.
+
+"Now" may lie in the past (a report on a range is evaluated as of the range's end): the spend is
+clipped at that instant, so the spend, the percentage and the projection all describe the
+same moment, and a period that ended by then projects to its actual.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from usagectl.config import WEEKDAYS, effective_timezone
@@ -57,9 +62,12 @@ __all__ = [
     "level_for",
     "list_report",
     "load_budgets",
+    "never_used",
     "period_bounds",
     "remove_budget",
+    "scope_warning",
     "set_budget",
+    "shown_percent",
     "status_report",
 ]
 
@@ -84,6 +92,11 @@ class BudgetState:
     projected_percent: Decimal | None
     projected_cross_date: date | None  # local day spend reaches 100 %; None if it won't at this rate
     unpriced_requests: int  # requests of the scope without a price, NOT in spent (0 for token budgets)
+    never_used: bool = False  # no event in the whole database matches the scope (a typo?)
+
+    @property
+    def shown_percent(self) -> Decimal:
+        return shown_percent(self.percent)
 
 
 def _clock() -> datetime:
@@ -115,6 +128,12 @@ def period_bounds(period: str, day: date, week_start: str = "monday") -> tuple[d
     raise ValueError(f"unknown period {period!r}")
 
 
+def shown_percent(percent: Decimal) -> Decimal:
+    """The percentage to show (one decimal), rounded DOWN: 74.996 % is shown as 74.9 %, never as a
+    75.0 % the level (decided on the exact value) does not have, nor 99.99 % as 100.0 %."""
+    return percent.quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
+
+
 def level_for(
     spent: Decimal, limit: Decimal, thresholds: tuple[Decimal, Decimal, Decimal]
 ) -> tuple[Level, Decimal | None]:
@@ -133,10 +152,23 @@ class _Usage:
     cost: Decimal
     tokens: int
     unpriced_requests: int
+    days: tuple[tuple[date, Decimal, int], ...] = ()  # (local day, cost, tokens) in day order
 
     @staticmethod
-    def of(sums: dict[str, Any]) -> _Usage:
-        return _Usage(sums["cost_usd"] or Decimal(0), int(sums["total_tokens"]), int(sums["unpriced_requests"]))
+    def of(sums: dict[str, Any], by_day: dict[date, dict[str, Any]] | None = None) -> _Usage:
+        days = tuple(
+            (d, v["cost_usd"] or Decimal(0), int(v["total_tokens"])) for d, v in sorted((by_day or {}).items())
+        )
+        return _Usage(sums["cost_usd"] or Decimal(0), int(sums["total_tokens"]), int(sums["unpriced_requests"]), days)
+
+    def reached_on(self, limit: Decimal, tokens: bool) -> date | None:
+        """The first day on which the cumulative spend reached ``limit`` (None if it never did)."""
+        total = Decimal(0)
+        for day, cost, count in self.days:
+            total += count if tokens else cost
+            if total >= limit:
+                return day
+        return None
 
 
 def evaluate(budget: Budget, start: date, end: date, tz: str, now: datetime, usage: _Usage) -> BudgetState:
@@ -147,22 +179,20 @@ def evaluate(budget: Budget, start: date, end: date, tz: str, now: datetime, usa
     t0, t1 = day_start_utc(start, tz), day_start_utc(end + timedelta(days=1), tz)
     projected: Decimal | None = None
     cross: date | None = None
-    if now >= t1:
-        projected = spent  # complete: projection = actual
+    if spent >= limit:  # already there: the day it happened, not a projection
+        cross = usage.reached_on(limit, tokens) or local_today(tz, min(now, t1 - _US))
+    if now + _US >= t1:
+        projected = spent  # complete (at its last microsecond at the latest): projection = actual
     elif now > t0:
         elapsed, length = (now - t0) // _US, (t1 - t0) // _US
         projected = spent * length / elapsed
         projected = Decimal(int(projected)) if tokens else projected.quantize(MICRO)
-        if spent >= limit:
-            cross = local_today(tz, now)
-        elif spent > 0:
+        if 0 < spent < limit:
             need = ((limit - spent) * elapsed / spent).to_integral_value(rounding=ROUND_CEILING)
             # compared as microseconds first: a large budget with little spent would put the
             # crossing past the year 9999, which no datetime can hold
             if need <= (t1 - now) // _US:
                 cross = local_today(tz, min(now + timedelta(microseconds=int(need)), t1 - _US))
-    elif spent >= limit:
-        cross = local_today(tz, now)
     return BudgetState(
         budget=budget,
         period_start=start,
@@ -188,14 +218,88 @@ def _scope_key(budget: Budget, book: PriceBook) -> tuple[str | None, str | None]
     return SCOPE_KINDS[kind], name
 
 
+def never_used(con: Any, book: PriceBook, budgets: list[Budget]) -> set[str]:
+    """The scopes of ``budgets`` that no event in the whole database matches: a typo
+    (``model:gpt4o``, ``member:Alice`` for alice) gives a budget that stays at 0 and never
+    fires. ``con`` needs the session table member_map (``prepare_session``)."""
+    from usagectl.store import reports as q
+
+    wanted: dict[str, dict[str, str]] = defaultdict(dict)  # filter name -> {value: scope}
+    for b in budgets:
+        col, name = _scope_key(b, book)
+        if col is not None and name is not None:
+            wanted[col][name] = b.scope
+    seen: set[str] = set()
+    for col, names in wanted.items():
+        if col == "model":
+            logged = q.model_names_seen(con)
+            seen |= {n for n in names if n in {book.resolve(r) or r for r in logged}}
+        else:
+            seen |= q.values_seen(con, col, names)
+    return {scope for names in wanted.values() for name, scope in names.items() if name not in seen}
+
+
+def _mapped(ctx: AppContext, col: str, name: str) -> bool:
+    """``name`` is a member of the config's [members], or a team / department / cost center given there."""
+    if col == "member":
+        return name in ctx.config.members
+    return col in ("team", "department", "cost_center") and any(
+        getattr(m, col) == name for m in ctx.config.members.values()
+    )
+
+
+def scope_warning(ctx: AppContext, scope: str) -> str | None:
+    """What ``budget set`` warns about a scope that matches nothing: a model the price tables do
+    not know, or a name with no usage in the database that the config's [members] do not give
+    either. None when the scope is fine, or when the price tables or the database cannot be read
+    to tell (the budget is set either way: a warning never changes the exit code)."""
+    from usagectl.errors import UsagectlError
+
+    try:
+        return _scope_warning(ctx, normalize_scope(scope))
+    except UsagectlError:
+        return None
+
+
+def _scope_warning(ctx: AppContext, scope: str) -> str | None:
+    from usagectl.store import reports as q
+    from usagectl.store.connection import connect
+
+    if scope == "global":
+        return None
+    kind, name = scope.split(":", 1)
+    book = ctx.pricebook()
+    if kind == "model":
+        if book.resolve(name) is not None:
+            return None
+        return (
+            f"{scope}: no model of that name in the price tables (a typo?); the budget counts only events "
+            "logged under exactly that name (`usagectl pricing show` lists the models)"
+        )
+    col = SCOPE_KINDS[kind]
+    if _mapped(ctx, col, name):
+        return None
+    if ctx.db_path.exists():
+        with connect(ctx.db_path, read_only=True) as con:
+            q.prepare_session(con, book, ctx.config.members, Filters(_clock(), _clock(), "UTC"))
+            if q.values_seen(con, col, [name]):
+                return None
+    members = f" and no {kind} {name!r} in the config's [members]" if kind not in ("project", "feature") else ""
+    return (
+        f"{scope}: no usage in the database ({ctx.db_path}){members} (names are case-sensitive): "
+        "the budget stays at 0 and never fires until such usage appears"
+    )
+
+
 def _bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     return day_start_utc(start, tz), day_start_utc(end + timedelta(days=1), tz)
 
 
 def budget_status(ctx: AppContext, *, tz: str | None = None, now: datetime | None = None) -> list[BudgetState]:
     """Every budget (plan quota first) in the calendar period that holds ``now`` in the zone
-    (``tz``, else config, else local). One read-only connection; one query per (period, scope
-    kind), grouped by the scope column."""
+    (``tz``, else config, else local), with the spend up to and including ``now``: a past
+    ``now`` gives the budgets as they stood then. One read-only connection; one query per
+    (period, scope kind), grouped by the scope column and the local day."""
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
 
@@ -218,14 +322,23 @@ def budget_status(ctx: AppContext, *, tz: str | None = None, now: datetime | Non
         q.prepare_session(con, book, ctx.config.members, union)
         for (period, col), names in sorted(groups.items(), key=repr):
             start, end = _bounds(*spans[period], zone)
+            end = min(end, at + _US)  # nothing after "now": a past now sees the period as it stood
             where = {col: tuple(sorted(names))} if col else {}
             flt = Filters(start=start, end=end, tz=zone, since=spans[period][0], until=spans[period][1], where=where)
-            sums = rollup(q.cube(con, flt, [col] if col else []), [col] if col else [])
+            dims = [col] if col else []
+            cube = q.cube(con, flt, [*dims, "date"])
+            sums, per_day = rollup(cube, dims), rollup(cube, [*dims, "date"])
             for name in names if col else [""]:
-                found[(period, col, name or None)] = _Usage.of(sums.get((name,) if col else (), empty()))
-    return [
-        evaluate(b, *spans[b.period], zone, at, found[(b.period, col, name)]) for b, (col, name) in zip(budgets, keys)
-    ]
+                key = (name,) if col else ()
+                days = {k[-1]: v for k, v in per_day.items() if k[:-1] == key}
+                found[(period, col, name or None)] = _Usage.of(sums.get(key, empty()), days)
+        states = [
+            evaluate(b, *spans[b.period], zone, at, found[(b.period, col, name)])
+            for b, (col, name) in zip(budgets, keys)
+        ]
+        idle = [s.budget for s in states if s.spent == 0 and s.unpriced_requests == 0]  # only these can be unused
+        unused = never_used(con, book, idle) if idle else set()
+    return [replace(s, never_used=True) if s.budget.scope in unused else s for s in states]
 
 
 def fail_on_error(states: list[BudgetState], level: str) -> BudgetThresholdCrossed | None:
@@ -234,7 +347,7 @@ def fail_on_error(states: list[BudgetState], level: str) -> BudgetThresholdCross
     hit = [s for s in states if LEVEL_ORDER.index(s.level) >= floor]
     if not hit:
         return None
-    parts = ", ".join(f"{s.budget.label} {s.level} ({s.percent.quantize(Decimal('0.1'))} %)" for s in hit)
+    parts = ", ".join(f"{s.budget.label} {s.level} ({shown_percent(s.percent)} %)" for s in hit)
     return BudgetThresholdCrossed(f"{counted(len(hit), 'budget')} at or above {level}: {parts}")
 
 
@@ -259,7 +372,7 @@ _THRESHOLD_COLUMNS = (
 )
 _PROJECTION_NOTE = (
     "Projection: linear run rate, spend so far ÷ elapsed time of the period × its length. "
-    "'Hits 100 %' is the day the spend reaches the limit at that rate (today when already over)."
+    "'Hits 100 %' is the day the spend reaches the limit at that rate (when already over: the day it got there)."
 )
 
 
@@ -270,21 +383,30 @@ def _unpriced_note(label: str, n: int) -> str:
     )
 
 
-def status_report(states: list[BudgetState], tz: str) -> Report:
+def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = None) -> Report:
     """``budget status`` as a Report: one row per budget; totals hold the count and the worst level.
-    Limit, spent and projected are USD (Decimal) for money budgets and ints for token budgets."""
+    Limit, spent and projected are USD (Decimal) for money budgets and ints for token budgets.
+    ``as_of``: the states were taken at the end of that past day (a report on a range), said in a note."""
     rows = []
     for s in states:
         b = s.budget
         row: dict[str, Any] = {"budget": b.label, "scope": b.scope, "period": b.period, "kind": b.kind}
         row |= {"period_start": s.period_start, "period_end": s.period_end, "limit": _amount(b.limit, b.kind)}
-        row |= {"spent": _amount(s.spent, b.kind), "percent": s.percent, "level": s.level}
+        row |= {"spent": _amount(s.spent, b.kind), "percent": shown_percent(s.percent), "level": s.level}
         row |= {"threshold_crossed": s.threshold_crossed, "projected": _amount(s.projected, b.kind)}
         row |= {"projected_percent": s.projected_percent, "projected_cross_date": s.projected_cross_date}
         row |= {"unpriced_requests": s.unpriced_requests} | _threshold_cells(b)
         rows.append(row)
     worst = max((LEVEL_ORDER.index(s.level) for s in states), default=0)
     notes = [_unpriced_note(s.budget.label, s.unpriced_requests) for s in states if s.unpriced_requests]
+    unused = [s.budget.label for s in states if s.never_used]
+    if unused:
+        notes.append(
+            f"No usage has ever matched {', '.join(unused)} (a typo? names are case-sensitive): "
+            f"{'it stays' if len(unused) == 1 else 'they stay'} at 0 and never fire{'s' if len(unused) == 1 else ''}."
+        )
+    if states and as_of is not None:
+        notes.append(f"As of the end of {as_of} ({tz}): each budget's period that holds that day, spend up to then.")
     if states:
         notes.append(_PROJECTION_NOTE)
     else:
@@ -406,17 +528,17 @@ def budget_history(
     unpriced = 0
     for first, last in spans:
         sums = empty()
-        for (day,), day_sums in by_day.items():
-            if first <= day <= last:
-                add(sums, day_sums)
-        s = evaluate(budget, first, last, zone, at, _Usage.of(sums))
+        days = {day: day_sums for (day,), day_sums in by_day.items() if first <= day <= last}
+        for day_sums in days.values():
+            add(sums, day_sums)
+        s = evaluate(budget, first, last, zone, at, _Usage.of(sums, days))
         complete = at >= _bounds(first, last, zone)[1]
         unpriced += s.unpriced_requests
         rows.append(
             {"period_start": first, "period_end": last, "state": "complete" if complete else "in progress"}
             | {"limit": _amount(budget.limit, budget.kind), "actual": _amount(s.spent, budget.kind)}
             | {
-                "percent": s.percent,
+                "percent": shown_percent(s.percent),
                 "level": s.level,
                 "projected": None if complete else _amount(s.projected, budget.kind),
             }

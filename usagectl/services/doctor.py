@@ -10,6 +10,8 @@ Checks (over the chosen range, default the last 30 days, in the report's time zo
 * **cost-mismatch** — per source and model, the cost the source reported beside the computed
   cost (over the events that have both) differs by more than 5 % and more than $0.01;
 * **future** — events later than now + 5 minutes (the whole database, whatever the range);
+* **budget-scope** — budgets whose scope no event in the whole database matches (a typo such
+  as ``member:Alice`` for alice: the budget stays at 0 and never fires);
 * **rejects** — records that could not be imported (info);
 * **timezone** — the zone in effect and where it came from (info).
 
@@ -111,6 +113,7 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
         spans = dq.source_spans(con)
         future = dq.future_events(con, now + FUTURE_SLACK)
         rejects = dq.rejected_records(con)
+        unused = _unused_budgets(ctx, con)
 
     days, models, members = facts["days"], facts["models"], facts["members"]
     findings: list[dict[str, Any]] = []
@@ -125,6 +128,11 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
             "check the clock and time zone of the machine that wrote these logs (timestamps without an offset "
             "are read as UTC); `usagectl db status` shows the event range", f["events"], source=f["source"],
             first=f["first_ts"], last=f["last_ts"]))  # fmt: skip
+    for label in unused:
+        findings.append(_finding(
+            "warning", "budget-scope", label, "no usage in the database has ever matched this budget's scope: "
+            "it stays at 0 and never fires", "check the name (case-sensitive): `usagectl budget set` / "
+            "`usagectl budget rm`", budget=label))  # fmt: skip
     if rejects:
         findings.append(_finding("info", "rejects", "import", f"{rejects:,} records could not be imported",
                                  "`usagectl db rejects` lists them with file, line and reason", rejects))  # fmt: skip
@@ -152,6 +160,20 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
         totals=dict(counts),
         overview=overview,
     )
+
+
+def _unused_budgets(ctx: AppContext, con: Any) -> list[str]:
+    """Labels of the budgets whose scope matches no event at all (none when the budgets do not load:
+    every command that reads them reports that config error itself)."""
+    from usagectl.errors import ConfigError
+    from usagectl.services.budgets import load_budgets, never_used
+
+    try:
+        budgets = load_budgets(ctx)
+    except ConfigError:
+        return []
+    unused = never_used(con, ctx.pricebook(), budgets)
+    return [b.label for b in budgets if b.scope in unused]
 
 
 def _gaps(days: list[dict[str, Any]], spans: list[dict[str, Any]], since: date, until: date,

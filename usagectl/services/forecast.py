@@ -15,7 +15,8 @@ and likely date of crossing it.
   without filters, ``KIND:NAME`` with ``--by KIND`` (NAME among the top groups) or with exactly
   that one filter. Probability = share of paths whose spend (period so far + simulated days)
   reaches the limit by the period's end; likely date = the median path's crossing day (only
-  when the probability is at least 50 %).
+  when the probability is at least 50 %). A budget already over has 100 % and the day its
+  spend in the period reached the limit.
 * The metric is ``cost`` (priced USD; unpriced usage is not in it and is named in the notes) or
   ``tokens`` (all token buckets). Money leaves the model as Decimal quantized to cents.
 """
@@ -167,8 +168,9 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         rws = dict(wanted)[target]
         s, paths = model(target, rws, metric)
         p0, p1 = spans[b.label]
-        spent = sum(s.values[(max(p0, fetch_since) - fetch_since).days :]) if p0 <= until else 0.0
-        budget_rows.append(_budget_row(b, target, spent, paths, s, p0, p1, until))
+        so_far = s.values[(max(p0, fetch_since) - fetch_since).days :] if p0 <= until else []
+        reached = _reached_on(so_far, max(p0, fetch_since), float(b.limit))
+        budget_rows.append(_budget_row(b, target, sum(so_far, 0.0), paths, s, p1, until, reached))
     notes = ["Forecasts are estimates."]
     if any(r["method"] == "holt-winters" for r in rows):
         notes[0] += (
@@ -280,8 +282,18 @@ def _row(
     return row
 
 
+def _reached_on(values: list[float], first: date, limit: float) -> date | None:
+    """The first day (``values[0]`` is ``first``) on which the running total reached ``limit``."""
+    total = 0.0
+    for i, v in enumerate(values):
+        total += v
+        if total >= limit:
+            return first + timedelta(days=i)
+    return None
+
+
 def _budget_row(
-    b: Any, target: str, spent: float, paths: Any, s: _Series, p0: date, p1: date, until: date
+    b: Any, target: str, spent: float, paths: Any, s: _Series, p1: date, until: date, reached: date | None
 ) -> dict[str, Any]:
     import numpy as np
 
@@ -291,8 +303,8 @@ def _budget_row(
     row: dict[str, Any] = {"budget": b.label, "series": target, "period_end": p1}
     row["limit"] = b.limit if metric == "cost" else int(b.limit)
     row["spent"] = to_amount(spent, metric)
-    if spent >= limit:
-        return row | {"probability_pct": Decimal(100), "likely_cross_date": until}
+    if spent >= limit:  # already over: the day it got there, not a forecast
+        return row | {"probability_pct": Decimal(100), "likely_cross_date": reached or until}
     if paths is None:
         active = s.history[s.first_active or 0 :] if s.first_active is not None else []
         rate = run_rate(active, len(active) or 1)

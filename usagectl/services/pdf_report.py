@@ -89,7 +89,8 @@ def month_request(ctx: AppContext, req: ReportRequest, month: str | None = None)
 
 
 def _budgets(ctx: AppContext, tz: str, now: datetime, first: date, last: date) -> Report | None:
-    """Budgets in the period that holds the report's last moment (its end, or now if earlier)."""
+    """Budgets as of the report's last moment (its end, or now if earlier): the period that holds
+    it and the spend up to it, so a past range is not shown with later spend."""
     from usagectl.services.budgets import budget_status, status_report
 
     end = day_start_utc(last + timedelta(days=1), tz) - timedelta(microseconds=1)
@@ -99,4 +100,4 @@ def _budgets(ctx: AppContext, tz: str, now: datetime, first: date, last: date) -
     states = budget_status(ctx, tz=tz, now=at)
     if not states:
         return None
-    return status_report(states, tz)
+    return status_report(states, tz, as_of=local_today(tz, at) if at < now else None)

@@ -131,7 +131,7 @@ def status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine
     if budgets:
         states = budget_status(ctx, tz=tz, now=now)
         top = max(states, key=lambda s: (LEVELS.index(s.level), s.percent))
-        worst, worst_label, worst_pct = top.level, top.budget.label, top.percent
+        worst, worst_label, worst_pct = top.level, top.budget.label, top.shown_percent
     return StatusLine(
         day=today,
         tz=tz,

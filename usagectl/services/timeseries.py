@@ -296,7 +296,7 @@ def _overview(
 
 def _budget(ctx: AppContext, flt: Filters) -> tuple[Decimal | None, str | None]:
     """The monthly USD budget whose scope is exactly the report's filters, and a note."""
-    from usagectl.services.budget_config import SCOPE_KINDS
+    from usagectl.services.budget_config import SCOPE_KINDS, describe_limit
     from usagectl.services.budgets import load_budgets
 
     if not flt.where:
@@ -311,7 +311,7 @@ def _budget(ctx: AppContext, flt: Filters) -> tuple[Decimal | None, str | None]:
     for b in load_budgets(ctx):
         if b.scope == scope and b.period == "month" and b.kind == "usd":
             return b.limit, (
-                f"Budget: the {scope} monthly budget of ${b.limit:,} in the config, the same for every month "
+                f"Budget: the {scope} monthly budget of {describe_limit(b)} in the config, the same for every month "
                 "shown (the config keeps no history of budgets); spend is priced cost, unpriced usage excluded."
             )
     return None, None

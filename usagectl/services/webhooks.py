@@ -334,7 +334,7 @@ def budget_event(state: BudgetState, created: datetime) -> Event:
         "unpriced_requests": state.unpriced_requests,
     }  # fmt: skip
     name = b.label if b.is_plan_quota else b.scope
-    pct = quantize(state.percent, 1)
+    pct = state.shown_percent  # rounded down: never a threshold the level has not reached
     if state.level == "exceeded":
         text = f"{LEVEL_EMOJI['exceeded']} {name} has exceeded {shown(b.limit)} ({b.period}): {pct} % used"
     else:

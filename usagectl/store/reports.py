@@ -297,3 +297,36 @@ def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any
     )
     cur = con.execute(sql, base.params)
     return rows_as_dicts(cur)
+
+
+# what a budget's scope (other than a model) is compared with: the same columns as FILTER_COLUMNS
+_SEEN_SQL: dict[str, str] = {
+    "member": "e.member",
+    "team": "coalesce(e.team, mem.team)",
+    "department": "coalesce(e.department, mem.department)",
+    "cost_center": "coalesce(e.cost_center, mem.cost_center)",
+    "project": "e.project",
+    "feature": "e.feature",
+}
+
+
+def values_seen(con: duckdb.DuckDBPyConnection, name: str, values: Iterable[str]) -> set[str]:
+    """Which of ``values`` the events' ``name`` column ever held, over the whole database (team,
+    department and cost center also through the member mapping). Needs the session table
+    member_map (``prepare_session``)."""
+    wanted = sorted(set(values))
+    if not wanted:
+        return set()
+    expr = _SEEN_SQL[name]
+    params = {f"v{i}": v for i, v in enumerate(wanted)}
+    sql = (
+        f"SELECT DISTINCT {expr} FROM events e LEFT JOIN member_map mem ON mem.member = e.member "
+        f"WHERE {expr} IN ({', '.join('$' + k for k in params)})"
+    )
+    return {r[0] for r in con.execute(sql, params).fetchall()}
+
+
+def model_names_seen(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every model name the events were logged under, over the whole database."""
+    sql = "SELECT DISTINCT coalesce(model_raw, model) FROM events WHERE coalesce(model_raw, model) IS NOT NULL"
+    return sorted(r[0] for r in con.execute(sql).fetchall())
