@@ -34,7 +34,23 @@ def _translate(exc: Exception, path: Path) -> DatabaseError:
     return DatabaseError(f"database {path} cannot be opened: {text.splitlines()[0]}")
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _refuse_sqlite(path: Path) -> None:
+    """DuckDB would open a SQLite file through its sqlite extension (attaching it as if it were
+    a database of ours); with extension loading off it fails naming the extension. Say what the
+    file is instead."""
+    with contextlib.suppress(OSError), path.open("rb") as fh:
+        if fh.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC:
+            raise DatabaseError(
+                f"{path} is not a DuckDB database (it looks like a SQLite database)",
+                hint="give --db the path of a usagectl database",
+            )
+
+
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    from usagectl.store.engine import connect
     from usagectl.store.engine import core as duckdb
 
     settle(path)
@@ -43,9 +59,11 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         if read_only:
             raise DatabaseError(f"database {path} does not exist")
         path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        _refuse_sqlite(path)
     old_umask = os.umask(0o077)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         raise _translate(exc, path) from exc
     finally:
