@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,15 +22,28 @@ if TYPE_CHECKING:
     import duckdb
 
 
+# DuckDB names the lock holder as "Conflicting lock is held in <program> (PID <n>)", then maybe
+# " by user <name>", then ". See also <url>"; the program's path has dots of its own
+_HOLDER = re.compile(r"held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def _lock_holder(text: str) -> str:
+    """ " (held by <program>, PID <n>)" from DuckDB's lock-conflict message; "" without one."""
+    found = _HOLDER.search(text)
+    if found:
+        return f" (held by {found['program']}, PID {found['pid']})"
+    if "held in " in text:  # a message without the PID: everything up to DuckDB's pointer to its docs
+        program = text.split("held in ", 1)[1].splitlines()[0].split(". See also", 1)[0].strip().rstrip(".")
+        return f" (held by {program})" if program else ""
+    return ""
+
+
 def _translate(exc: Exception, path: Path) -> DatabaseError:
     text = str(exc)
     if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set" in text.lower()):
-        holder = ""
-        if "held in" in text:
-            holder = " (held by " + text.split("held in", 1)[1].split(".", 1)[0].strip() + ")"
         return DatabaseBusyError(
-            f"database {path} is busy: another process is using it{holder}",
-            hint="wait for the other usagectl command to finish and try again",
+            f"database {path} is busy: another process is using it{_lock_holder(text)}",
+            hint="wait for that process to finish (or stop it) and try again",
         )
     return DatabaseError(f"database {path} cannot be opened: {text.splitlines()[0]}")
 
