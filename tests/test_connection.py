@@ -172,3 +172,35 @@ def test_every_connection_has_extension_autoloading_off(tmp_path: Path) -> None:
         assert mem.execute(f"SELECT a FROM read_parquet('{tmp_path / 'one.parquet'}')").fetchone() == (1,)
     finally:
         mem.close()
+
+
+def test_a_reading_command_refuses_a_named_database_that_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo in --db / USAGECTL_DB must not become a new empty database whose zeros pass (a CI
+    ``budget status --fail-on critical`` would succeed); the default path is still created."""
+    typo = tmp_path / "no" / "such" / "usage.duckdb"
+    message = f"no database at {typo} (import or sync first, or check --db / USAGECTL_DB)"
+    with pytest.raises(InputError, match="no database at"), connect(typo, read_only=True):
+        pass
+    for args in (("report", "month"), ("status",), ("db", "rejects"), ("source", "list")):
+        result = run(*args, "--db", str(typo), expect=4)
+        assert message in result.stderr
+    config = tmp_path / "budgets.toml"
+    config.write_text('[[budgets]]\nscope = "global"\namount = 1\nperiod = "month"\n')
+    monkeypatch.setenv("USAGECTL_DB", str(typo))
+    result = run("budget", "status", "--fail-on", "critical", "--config", str(config), expect=4)
+    assert message in result.stderr
+    assert not (tmp_path / "no").exists()  # nothing created, not even the folders
+    # a command that writes still creates it
+    run("payment", "add", "2026-11-01", "10", expect=0)
+    assert typo.exists()
+    run("report", "month", expect=0)
+
+
+def test_a_reading_command_creates_the_default_database(tmp_path: Path) -> None:
+    from usagectl.config import default_db_path
+
+    assert not default_db_path().exists()  # the autouse fixture points it into tmp_path
+    run("report", "month", expect=0)
+    assert default_db_path().exists()

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from usagectl.errors import DatabaseBusyError, DatabaseError
+from usagectl.config import default_db_path
+from usagectl.errors import DatabaseBusyError, DatabaseError, InputError
 from usagectl.store import schema
 from usagectl.store.closing import close_when_done as _close
 from usagectl.store.closing import settle
@@ -113,6 +114,18 @@ def ensure_ready(path: Path) -> None:
             con.close()
 
 
+def _create_for_reading(path: Path) -> None:
+    """A command that only reads creates the default database, so that a first ``usagectl
+    report month`` shows an empty report; it refuses any other missing path. A path that was
+    named (--db, $USAGECTL_DB, the config) and is missing is most likely a typo: creating it
+    would show zeros as if they were the truth, and a CI ``budget status --fail-on`` would pass."""
+    if os.path.abspath(path) != os.path.abspath(default_db_path()):
+        raise InputError(
+            f"no database at {path} (import or sync first, or check --db / USAGECTL_DB)",
+        )
+    ensure_ready(path)
+
+
 @contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open, migrate if needed, yield, and always close."""
@@ -120,7 +133,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
 
     if read_only:
         if not path.exists():
-            ensure_ready(path)
+            _create_for_reading(path)
         con = _raw_connect(path, read_only=True)
         try:
             behind = bool(schema.pending(con, str(path)))
