@@ -23,7 +23,7 @@ def status(fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, co
 
 @app.command("rejects")
 def rejects(
-    limit: int = typer.Option(50, "--limit", help="How many to show."),
+    limit: int = typer.Option(50, "--limit", help="How many to show (0: all)."),
     batch: int = typer.Option(None, "--batch", help="Only this import batch."),
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,

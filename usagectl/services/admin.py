@@ -58,14 +58,17 @@ def empty_database_note(ctx: AppContext) -> str | None:
 
 def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
     with connect(ctx.db_path, read_only=True) as con:
-        rows = st.rejects(con, limit, batch_id)
+        rows = st.rejects(con, limit or None, batch_id)
+    """The rejected records, at most ``limit`` of them (0: all, as ``report duplicates --top 0``)."""
+    if limit < 0:
+        raise UsageError(f"--limit {limit}: must be 0 (all) or more")
     for r in rows:
         if r["raw"] and len(r["raw"]) > 200:
             r["raw"] = r["raw"][:200] + "…"
     return Report(
         name="rejects",
         title="Rejected records",
-        filters={"batch_id": batch_id, "limit": limit},
+        filters={"batch_id": batch_id, "limit": limit or None},
         columns=(
             # a narrow terminal leaves out the batch, then the record number (the line says
             # where), to give the path and the reason the room
