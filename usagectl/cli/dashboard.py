@@ -194,7 +194,7 @@ def status(
     if fmt == "json":
         from usagectl.render.text import json_dumps
 
-        sys.stdout.write(json_dumps(result.as_dict()) + "\n")
+        sys.stdout.write(json_dumps(result.as_dict(where)) + "\n")
     else:
         from usagectl.render.dashboard import status_text
 
