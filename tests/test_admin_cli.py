@@ -31,6 +31,18 @@ def test_db_status(tmp_path: Path, db_path: Path) -> None:
     assert (rejects["rows"][0]["batch_id"], rejects["rows"][0]["record"]) == (1, 4)
 
 
+def test_db_status_shows_first_and_last_event_together_to_the_second(tmp_path: Path, db_path: Path) -> None:
+    """A first event with microseconds (10:00:00.930) is shown as 10:00:00, the line just above
+    Last event (03-03 10:00:00), not pushed below Config in another format."""
+    first = {**EVENTS[0], "ts": "2026-03-01T10:00:00.930Z"}
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", [first, *EVENTS[1:]])), "--db", str(db_path))
+    lines = [" ".join(line.split()) for line in run("db", "status", "--db", str(db_path)).stdout.splitlines()]
+    at = lines.index("First event (UTC) 2026-03-01 10:00:00")
+    assert lines[at + 1] == "Last event (UTC) 2026-03-03 10:00:00"
+    assert lines.index("Config (none)") > at + 1
+    assert run_json("db", "status", "--db", str(db_path))["overview"]["first_event"] == "2026-03-01T10:00:00+00:00"
+
+
 def test_db_rejects_limit_zero_is_all_and_a_negative_one_is_a_usage_error(tmp_path: Path, db_path: Path) -> None:
     """Three bad lines after the three events: records 4, 5, 6 of batch 1 are rejected.
     --limit 2 shows records 4 and 5; --limit 0 all three (as report duplicates --top 0)."""
