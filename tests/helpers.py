@@ -37,8 +37,9 @@ def write_jsonl(path: Path, records: list[Any]) -> Path:
 
 
 @contextlib.contextmanager
-def lock_held(db: Path, tmp_path: Path) -> Iterator[None]:
-    """Another process holds ``db`` open (DuckDB's file lock) for the duration of the block."""
+def lock_held(db: Path, tmp_path: Path) -> Iterator[int]:
+    """Another process holds ``db`` open (DuckDB's file lock) for the duration of the block;
+    the block gets its PID."""
     ready = tmp_path / "lock-ready"
     holder = subprocess.Popen(
         [
@@ -59,7 +60,7 @@ def lock_held(db: Path, tmp_path: Path) -> Iterator[None]:
         while not ready.exists():
             assert time.time() < deadline, "lock holder did not start"
             time.sleep(0.05)
-        yield
+        yield holder.pid
     finally:
         holder.kill()
         holder.wait()

@@ -31,6 +31,32 @@ def test_db_status(tmp_path: Path, db_path: Path) -> None:
     assert (rejects["rows"][0]["batch_id"], rejects["rows"][0]["record"]) == (1, 4)
 
 
+def test_db_status_shows_first_and_last_event_together_to_the_second(tmp_path: Path, db_path: Path) -> None:
+    """A first event with microseconds (10:00:00.930) is shown as 10:00:00, the line just above
+    Last event (03-03 10:00:00), not pushed below Config in another format."""
+    first = {**EVENTS[0], "ts": "2026-03-01T10:00:00.930Z"}
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", [first, *EVENTS[1:]])), "--db", str(db_path))
+    lines = [" ".join(line.split()) for line in run("db", "status", "--db", str(db_path)).stdout.splitlines()]
+    at = lines.index("First event (UTC) 2026-03-01 10:00:00")
+    assert lines[at + 1] == "Last event (UTC) 2026-03-03 10:00:00"
+    assert lines.index("Config (none)") > at + 1
+    assert run_json("db", "status", "--db", str(db_path))["overview"]["first_event"] == "2026-03-01T10:00:00+00:00"
+
+
+def test_db_rejects_limit_zero_is_all_and_a_negative_one_is_a_usage_error(tmp_path: Path, db_path: Path) -> None:
+    """Three bad lines after the three events: records 4, 5, 6 of batch 1 are rejected.
+    --limit 2 shows records 4 and 5; --limit 0 all three (as report duplicates --top 0)."""
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", [*EVENTS, '{"oops', "[1", "nope"])), "--db", str(db_path))
+    two = run_json("db", "rejects", "--limit", "2", "--db", str(db_path))
+    assert [r["record"] for r in two["rows"]] == [4, 5]
+    every = run_json("db", "rejects", "--limit", "0", "--db", str(db_path))
+    assert [r["record"] for r in every["rows"]] == [4, 5, 6] and every["totals"]["rejects"] == 3
+    assert every["filters"]["limit"] is None
+    assert "No rows." not in run("db", "rejects", "--limit", "0", "--db", str(db_path)).stdout
+    result = run("db", "rejects", "--limit", "-1", "--db", str(db_path), expect=2)
+    assert "--limit -1: must be 0 (all) or more" in result.stderr
+
+
 def test_db_rejects_table_gives_path_and_reason_the_room(tmp_path: Path, db_path: Path) -> None:
     """At 80 columns a reject's long path and reason fit better without the batch and record
     columns (left out, and named; JSON keeps them)."""

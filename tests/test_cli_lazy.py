@@ -10,6 +10,7 @@ import typer.main
 
 from usagectl.cli import app
 from usagectl.cli._lazy import pruned
+from usagectl.store.connection import connect
 
 
 def _paths(cmd: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -66,6 +67,8 @@ def test_pruning_keeps_the_full_tree_for_listings_and_typos() -> None:
 
 def test_main_runs_a_pruned_command_and_reports_a_typo_like_the_full_tree(tmp_path: Any) -> None:
     env_db = str(tmp_path / "u.duckdb")
+    with connect(tmp_path / "u.duckdb"):  # an empty database (a report refuses a missing --db)
+        pass
     ok = subprocess.run(
         [sys.executable, "-c", "from usagectl.cli import main; main()", "report", "daily", "--db", env_db, "--json"],
         capture_output=True,

@@ -89,3 +89,18 @@ def test_every_package_directory_is_packaged() -> None:
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "usagectl").rglob("__init__.py")}
     assert found <= listed, found - listed
+
+
+def test_json_and_another_format_together_are_a_usage_error() -> None:
+    """--json is shorthand for --format json: with a different --format (either order) the
+    caller asked for two formats, exit 2 naming both; with --format json it agrees."""
+    for args in (("--json", "--format", "csv"), ("--format", "csv", "--json"), ("--json", "-f", "table")):
+        result = run("pricing", "list", *args, expect=2)
+        wanted = args[args.index("--format") + 1] if "--format" in args else args[args.index("-f") + 1]
+        assert f"--json and --format {wanted} conflict" in result.stderr
+        assert result.stdout == ""
+    assert run("pricing", "list", "--json", "--format", "json").stdout.startswith("{")
+    assert run("pricing", "list", "--format", "csv").stdout.startswith("model")
+    # the status line has its own formats (line, json)
+    result = run("status", "--json", "--format", "line", expect=2)
+    assert "--json and --format line conflict" in result.stderr

@@ -134,3 +134,73 @@ def test_a_failed_background_close_is_an_error_when_the_block_ends(tmp_path: Pat
         closing.close_when_done(_FailingClose(), db, read_only=False)  # type: ignore[arg-type]
         raise InputError("mine")
     assert not closing._closing and not closing._close_errors
+
+
+def test_a_sqlite_file_is_named_as_such_and_nothing_is_downloaded(tmp_path: Path) -> None:
+    """DuckDB would fetch its sqlite extension from the internet to open this file; usagectl
+    never lets it install or load an extension, and says what the file is (exit 3)."""
+    import sqlite3
+
+    db = tmp_path / "other.db"
+    lite = sqlite3.connect(db)
+    lite.execute("CREATE TABLE t (x)")
+    lite.commit()
+    lite.close()
+    before = db.read_bytes()
+    for read_only in (True, False):
+        with pytest.raises(DatabaseError, match=r"not a DuckDB database \(it looks like a SQLite database\)"):
+            with connect(db, read_only=read_only):
+                pass
+    result = run("report", "month", "--db", str(db), expect=3)
+    assert f"{db} is not a DuckDB database (it looks like a SQLite database)" in result.stderr
+    assert "download" not in result.stderr.lower()
+    assert db.read_bytes() == before  # left as it was
+
+
+def test_every_connection_has_extension_autoloading_off(tmp_path: Path) -> None:
+    from usagectl.store.engine import connect as engine_connect
+
+    settings = "SELECT current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
+    with connect(tmp_path / "u.duckdb") as con:
+        assert con.execute(settings).fetchone() == (False, False)
+    mem = engine_connect(":memory:")
+    try:
+        assert mem.execute(settings).fetchone() == (False, False)
+        # what usagectl uses is built in: JSON functions and Parquet need no extension loaded
+        assert mem.execute("SELECT json_extract_string('{\"a\": \"b\"}', '$.a')").fetchone() == ("b",)
+        mem.execute(f"COPY (SELECT 1 AS a) TO '{tmp_path / 'one.parquet'}' (FORMAT parquet)")
+        assert mem.execute(f"SELECT a FROM read_parquet('{tmp_path / 'one.parquet'}')").fetchone() == (1,)
+    finally:
+        mem.close()
+
+
+def test_a_reading_command_refuses_a_named_database_that_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo in --db / USAGECTL_DB must not become a new empty database whose zeros pass (a CI
+    ``budget status --fail-on critical`` would succeed); the default path is still created."""
+    typo = tmp_path / "no" / "such" / "usage.duckdb"
+    message = f"no database at {typo} (import or sync first, or check --db / USAGECTL_DB)"
+    with pytest.raises(InputError, match="no database at"), connect(typo, read_only=True):
+        pass
+    for args in (("report", "month"), ("status",), ("db", "rejects"), ("source", "list")):
+        result = run(*args, "--db", str(typo), expect=4)
+        assert message in result.stderr
+    config = tmp_path / "budgets.toml"
+    config.write_text('[[budgets]]\nscope = "global"\namount = 1\nperiod = "month"\n')
+    monkeypatch.setenv("USAGECTL_DB", str(typo))
+    result = run("budget", "status", "--fail-on", "critical", "--config", str(config), expect=4)
+    assert message in result.stderr
+    assert not (tmp_path / "no").exists()  # nothing created, not even the folders
+    # a command that writes still creates it
+    run("payment", "add", "2026-11-01", "10", expect=0)
+    assert typo.exists()
+    run("report", "month", expect=0)
+
+
+def test_a_reading_command_creates_the_default_database(tmp_path: Path) -> None:
+    from usagectl.config import default_db_path
+
+    assert not default_db_path().exists()  # the autouse fixture points it into tmp_path
+    run("report", "month", expect=0)
+    assert default_db_path().exists()

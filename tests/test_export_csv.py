@@ -180,6 +180,27 @@ def test_report_exports_and_usage_errors(loaded: Path, tmp_path: Path) -> None:
     assert "--parquet" in res.stderr
 
 
+def test_out_dash_is_stdout_and_a_missing_folder_is_named(
+    loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out -`` prints a text format (no file named "-") and is refused for the binary ones;
+    a file in a folder that does not exist is an input error naming the folder, not a crash."""
+    monkeypatch.chdir(tmp_path)
+    doc = json.loads(run("export", "--json", *ALL, "--out", "-", "--db", str(loaded)).stdout, parse_float=D)
+    assert doc["totals"]["cost_usd"] == TOTAL_COST  # 6.36, as above
+    rows = _rows(run("export", "--report", "by-model", *ALL, "-o", "-", "--db", str(loaded)).stdout)
+    assert {r["model"]: r["cost_usd"] for r in rows}["gpt-4o"] == "4.500000"  # E1 3.50 + E6 1.00
+    assert not (tmp_path / "-").exists()
+    for fmt in ("--pdf", "--parquet"):
+        res = run("export", fmt, "--out", "-", "--db", str(loaded), expect=2)
+        assert f"--out - is stdout; {fmt} writes a binary file" in res.stderr
+    missing = tmp_path / "no" / "such"
+    for fmt in ("--pdf", "--parquet", "--csv", "--focus"):
+        res = run("export", fmt, "--out", str(missing / "x.out"), "--db", str(loaded), expect=4)
+        assert f"folder {missing} does not exist" in res.stderr and "unexpected" not in res.stderr
+    assert not (tmp_path / "no").exists() and not (tmp_path / "-").exists()
+
+
 def test_events_stream_in_sorted_day_chunks(loaded: Path) -> None:
     """Tiny chunks and batches: the runs of UTC days (11-03: E1, E2 | 11-04 | 11-05 | ...) are
     sorted one by one and still come out in ts order, every event once."""

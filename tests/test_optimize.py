@@ -134,8 +134,8 @@ def test_service_returns_decimal_and_month_scaling(loaded: Path) -> None:
     assert isinstance(rows["model-selection"]["saving_usd_month"], Decimal)
 
 
-def test_empty_database_has_no_rows(db_path: Path) -> None:
-    out = run_json("optimize", *RANGE, "--db", str(db_path))
+def test_empty_database_has_no_rows() -> None:
+    out = run_json("optimize", *RANGE)  # the default database, created empty on a first run
     assert out["rows"] == []
 
 

@@ -61,6 +61,26 @@ def test_status_json(db: Path) -> None:
     assert run("status", "--db", str(db), "--json").stdout == run("status", "--db", str(db), "-f", "json").stdout
 
 
+def test_status_json_follows_the_report_contract(db: Path) -> None:
+    """filters / rows / totals as every report has them (the keys above stay). Rows: today and
+    the month to date (numbers of the module docstring); totals: the month to date. With
+    --member bob: A2 (0.60, 1M) + A4 (4.00, 400k) in November, nothing today."""
+    doc = json.loads(run("status", "--db", str(db), "--json").stdout, parse_float=Decimal)
+    assert list(doc)[:4] == ["report", "filters", "rows", "totals"]
+    assert doc["filters"] == {"since": "2026-11-01", "until": "2026-11-11", "tz": "Europe/Paris"}
+    assert doc["rows"] == [
+        {"period": "today", "since": "2026-11-11", "until": "2026-11-11",
+         "total_tokens": 1_000_000, "cost_usd": Decimal("2.5"), "unpriced_requests": 0},
+        {"period": "month", "since": "2026-11-01", "until": "2026-11-11",
+         "total_tokens": 2_605_100, "cost_usd": Decimal("8.9"), "unpriced_requests": 1},
+    ]  # fmt: skip
+    assert doc["totals"] == {"total_tokens": 2_605_100, "cost_usd": Decimal("8.9"), "unpriced_requests": 1}
+    bob = json.loads(run("status", "--db", str(db), "--json", "--member", "bob").stdout, parse_float=Decimal)
+    assert bob["filters"]["member"] == ["bob"]
+    assert bob["totals"] == {"total_tokens": 1_400_000, "cost_usd": Decimal("4.6"), "unpriced_requests": 0}
+    assert bob["rows"][0]["total_tokens"] == 0 and bob["rows"][0]["cost_usd"] == 0
+
+
 def test_status_in_utc_moves_the_day_boundary(db: Path) -> None:
     # in UTC, today (11-11) has no event yet: A1 is 11-10 23:30Z. November (UTC) excludes A4
     # (10-31 23:30Z): 2,605,100 - 400,000 = 2,205,100 tokens, $8.90 - $4.00 = $4.90.

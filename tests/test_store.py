@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from tests.helpers import lock_held, run
 from usagectl.errors import DatabaseBusyError, DatabaseTooNewError
 from usagectl.store import schema
-from usagectl.store.connection import connect
+from usagectl.store.connection import _translate, connect
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -71,12 +72,43 @@ def test_database_newer_than_code_is_refused(db_path: Path) -> None:
 def test_busy_database_is_a_clear_error_with_exit_3(db_path: Path, tmp_path: Path) -> None:
     with connect(db_path):
         pass
-    with lock_held(db_path, tmp_path):
+    with lock_held(db_path, tmp_path) as pid:
         with pytest.raises(DatabaseBusyError, match="busy"), connect(db_path, read_only=True):
             pass
         result = run("report", "month", "--db", str(db_path), expect=3)
         assert "is busy" in result.stderr
+        # DuckDB names the holder's program (a path with dots) and PID; both are shown whole
+        assert re.search(rf"\(held by /\S*python\S*, PID {pid}\)", result.stderr), result.stderr
+        assert "wait for that process" in result.stderr and "usagectl command" not in result.stderr
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("message", "holder"),
+    [  # DuckDB 2.0's message, one with the user (other builds), and one without a PID
+        (
+            'IO Error: Could not set lock on file "/tmp/u.duckdb": Conflicting lock is held in '
+            "/root/.pyenv/versions/3.11.7/bin/python3.11 (PID 25481). "
+            "See also https://duckdb.org/docs/current/connect/concurrency",
+            " (held by /root/.pyenv/versions/3.11.7/bin/python3.11, PID 25481)",
+        ),
+        (
+            'IO Error: Could not set lock on file "/tmp/u.duckdb": Conflicting lock is held in '
+            "/home/a/.venv/bin/python3.12 (PID 7) by user root. See also https://duckdb.org/docs/",
+            " (held by /home/a/.venv/bin/python3.12, PID 7)",
+        ),
+        (
+            'IO Error: Could not set lock on file "/tmp/u.duckdb": Conflicting lock is held in /usr/bin/duckdb. '
+            "See also https://duckdb.org/docs/",
+            " (held by /usr/bin/duckdb)",
+        ),
+        ('IO Error: Could not set lock on file "/tmp/u.duckdb": Resource temporarily unavailable', ""),
+    ],
+)
+def test_the_lock_holder_is_shown_whole(message: str, holder: str) -> None:
+    error = _translate(Exception(message), Path("/tmp/u.duckdb"))
+    assert isinstance(error, DatabaseBusyError)
+    assert error.message == f"database /tmp/u.duckdb is busy: another process is using it{holder}"
 
 
 def _describe(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:

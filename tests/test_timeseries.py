@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import narrow_table, run, run_json, write_jsonl
+from usagectl.config import default_db_path
 from usagectl.errors import UsageError
 from usagectl.services.compare import compare, parse_period, previous, year_ago
 from usagectl.services.context import make_context
@@ -301,18 +302,21 @@ def test_spike_thresholds_without_a_median_read_not_applicable(tmp_path: Path, d
 
 def test_a_range_without_usage_costs_zero_and_an_empty_database_says_so(tmp_path: Path, db_path: Path) -> None:
     """No events in the range: the total cost is $0.00 (nothing was used), not "unpriced". A
-    database without any event (a first run, or a mistyped --db) adds a note naming it; one with
-    events elsewhere in time does not."""
+    database without any event (a first run, at the default path) adds a note naming it; one
+    with events elsewhere in time does not; a mistyped --db is refused (exit 4), not created."""
     run("import", str(write_jsonl(tmp_path / "one.jsonl", EVENTS[:1])), "--db", str(db_path))
     later = ("--since", "2026-01-01", "--until", "2026-01-05", "--tz", "UTC")
     doc = run_json("report", "daily", *later, "--db", str(db_path))
     assert doc["totals"]["requests"] == 0 and Decimal(str(doc["totals"]["cost_usd"])) == 0
     table = run("report", "daily", *later, "--db", str(db_path)).stdout
     assert "unpriced" not in table and "holds no events" not in table
-    fresh = tmp_path / "mistyped" / "usage.duckdb"
+    fresh = default_db_path()
     for cmd in (("daily",), ("month",), ("by", "model"), ("hourly",)):
-        out = "".join(run("report", *cmd, "--db", str(fresh)).stdout.split())  # the path may wrap anywhere
+        out = "".join(run("report", *cmd).stdout.split())  # the path may wrap anywhere
         assert "".join(f"The database {fresh} holds no events yet: import logs".split()) in out, cmd
+    mistyped = tmp_path / "mistyped" / "usage.duckdb"
+    assert "no database at" in run("report", "daily", "--db", str(mistyped), expect=4).stderr
+    assert not mistyped.parent.exists()
 
 
 def test_a_narrow_daily_table_leaves_out_the_tokens_change_before_folding_headers(

@@ -180,6 +180,11 @@ def resolve_db_path(explicit: Path | None, config: Config) -> Path:
         return Path(env)
     if config.db_path is not None:
         return config.db_path
+    return default_db_path()
+
+
+def default_db_path() -> Path:
+    """The database used when neither --db, $USAGECTL_DB nor the config names one."""
     return _user_data_dir() / "usage.duckdb"
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from usagectl.errors import UsageError
 from usagectl.render import OutputFormat
 
 DbOpt = Annotated[
@@ -30,7 +31,12 @@ UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day, inclusi
 TzOpt = Annotated[
     str | None, typer.Option("--tz", help="IANA time zone for days and months (default: config, else local).")
 ]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+# no default of its own (None = not given), so that pick_format can tell "--json --format csv"
+# (a conflict) from "--json" alone; the help still shows the table default
+FormatOpt = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", "-f", help="Output format (default: table).", case_sensitive=False, show_default=False),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
 ModelOpt = Annotated[list[str] | None, typer.Option("--model", help="Only these models (repeatable; aliases resolve).")]
 ProviderOpt = Annotated[list[str] | None, typer.Option("--provider", help="Only these providers (repeatable).")]
@@ -40,8 +46,15 @@ FeatureOpt = Annotated[list[str] | None, typer.Option("--feature", help="Only th
 ProjectOpt = Annotated[list[str] | None, typer.Option("--project", help="Only these projects (repeatable).")]
 
 
-def pick_format(fmt: OutputFormat, as_json: bool) -> OutputFormat:
-    return OutputFormat.JSON if as_json else fmt
+def pick_format(fmt: OutputFormat | None, as_json: bool) -> OutputFormat:
+    """The output format of --format / --json (table when neither is given). Both at once with
+    different formats is a usage error: which one wins would be a guess about what the caller
+    meant (a script that parses the output gets the other format)."""
+    if as_json and fmt not in (None, OutputFormat.JSON):
+        raise UsageError(f"--json and --format {fmt.value} conflict: give one of them")
+    if as_json:
+        return OutputFormat.JSON
+    return fmt or OutputFormat.TABLE
 
 
 def where_from(**kwargs: list[str] | None) -> dict[str, tuple[str, ...]]:

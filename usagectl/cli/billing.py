@@ -28,7 +28,7 @@ from usagectl.cli._options import (
     pick_format,
     where_from,
 )
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 MonthOpt = Annotated[str | None, typer.Option("--month", help="The month, YYYY-MM (default: the current month).")]
 
@@ -60,7 +60,7 @@ def report_integrations(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -85,7 +85,7 @@ def report_platforms(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -111,7 +111,7 @@ def cost(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -140,7 +140,7 @@ def invoice(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -204,7 +204,7 @@ def _payment_text(p: dict[str, Any]) -> str:
 def payment_list(
     since: Annotated[str | None, typer.Option("--since", help="First payment date, inclusive.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last payment date, inclusive.")] = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -231,7 +231,7 @@ def doctor(
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a finding is a warning or worse.")] = False,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,

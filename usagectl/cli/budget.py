@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, TzOpt, pick_format
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 app = typer.Typer(
     help="Budgets in the config file ([[budgets]]) and spend against them.",
@@ -101,7 +101,7 @@ def rm_cmd(scope: ScopeArg, period: PeriodFilterOpt = None, config: ConfigOpt = 
 
 
 @app.command("list")
-def list_cmd(fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+def list_cmd(fmt: FormatOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """The budgets: scope, period, limit, thresholds, and where each is set (the plan quota too)."""
     from usagectl.services import budgets
     from usagectl.services.context import make_context
@@ -120,7 +120,7 @@ def status_cmd(
         ),
     ] = None,
     tz: TzOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -149,7 +149,7 @@ def history_cmd(
     period: PeriodFilterOpt = None,
     periods: Annotated[int, typer.Option("--periods", help="How many complete periods before the current one.")] = 12,
     tz: TzOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,

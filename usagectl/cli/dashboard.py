@@ -40,7 +40,9 @@ RefreshOpt = Annotated[
 ]
 OnceOpt = Annotated[bool, typer.Option("--once", help="Print one frame to stdout and exit (no full screen).")]
 NoWatchOpt = Annotated[bool, typer.Option("--no-watch", help="Only re-read the database; do not sync the sources.")]
-LineFormatOpt = Annotated[str, typer.Option("--format", "-f", metavar="line|json", help="Output: one line or JSON.")]
+LineFormatOpt = Annotated[  # None = not given: --json with another --format is a conflict
+    str | None, typer.Option("--format", "-f", metavar="line|json", help="Output: one line (default) or JSON.")
+]
 StatusJsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
 
 
@@ -168,7 +170,7 @@ def dashboard(
 
 
 def status(
-    fmt: LineFormatOpt = "line", as_json: StatusJsonOpt = False, tz: TzOpt = None,
+    fmt: LineFormatOpt = None, as_json: StatusJsonOpt = False, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
     department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None, db: DbOpt = None, config: ConfigOpt = None,
@@ -180,7 +182,10 @@ def status(
     from usagectl.services.reports import ReportRequest
     from usagectl.services.status_line import cached_status_line
 
-    fmt = "json" if as_json else fmt.lower()
+    given = fmt.lower() if fmt is not None else None
+    if as_json and given not in (None, "json"):
+        raise UsageError(f"--json and --format {fmt} conflict: give one of them")
+    fmt = "json" if as_json else (given or "line")
     if fmt not in ("line", "json"):
         raise UsageError(f"--format {fmt!r}: expected line or json")
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
@@ -189,7 +194,7 @@ def status(
     if fmt == "json":
         from usagectl.render.text import json_dumps
 
-        sys.stdout.write(json_dumps(result.as_dict()) + "\n")
+        sys.stdout.write(json_dumps(result.as_dict(where)) + "\n")
     else:
         from usagectl.render.dashboard import status_text
 

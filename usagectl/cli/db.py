@@ -7,15 +7,13 @@ import sys
 import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 app = typer.Typer(help="The database: status and rejected records.", no_args_is_help=True)
 
 
 @app.command("status")
-def status(
-    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None
-) -> None:
+def status(fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Path, schema version, event count and date range."""
     from usagectl.services.admin import db_status
     from usagectl.services.context import make_context
@@ -25,9 +23,9 @@ def status(
 
 @app.command("rejects")
 def rejects(
-    limit: int = typer.Option(50, "--limit", help="How many to show."),
+    limit: int = typer.Option(50, "--limit", help="How many to show (0: all)."),
     batch: int = typer.Option(None, "--batch", help="Only this import batch."),
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, SinceOpt, TzOpt, UntilOpt, pick_format
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 TopOpt = Annotated[
     int,
@@ -21,7 +21,7 @@ def duplicates(
     since: SinceOpt = None,
     until: UntilOpt = None,
     tz: TzOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,

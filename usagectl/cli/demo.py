@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from usagectl.cli._options import ConfigOpt, FormatOpt, JsonOpt, pick_format
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 
 def demo(
@@ -18,7 +18,7 @@ def demo(
     ] = None,
     days: int = typer.Option(90, "--days", help="Days of history, ending today."),
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same data)."),
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:

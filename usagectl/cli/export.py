@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 Flag = Annotated[bool, typer.Option(show_default=False)]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", "-o", help="Write here (a folder with --partition-by); default stdout (text formats only)."),
+    typer.Option(
+        "--out", "-o", help="Write here (a folder with --partition-by); default or '-': stdout (text formats only)."
+    ),
 ]
 ReportOpt = Annotated[
     str | None,
@@ -87,6 +89,7 @@ def export(
         raise UsageError(f"choose one format, not {' and '.join('--' + c for c in chosen)}")
     fmt = chosen[0] if chosen else "csv"
     name = svc.check_choice(report, svc.REPORTS, "--report") or ("month" if fmt == "pdf" else "events")
+    out = _out_target(out, fmt, partitioned=partition_by is not None)
     if fmt in svc.BINARY_FORMATS and out is None:
         raise UsageError(f"--{fmt} writes a binary file: give --out FILE", hint=f"usagectl export --{fmt} --out FILE")
     if partition_by is not None and not (fmt == "parquet" and name == "events"):
@@ -125,6 +128,22 @@ def export(
         print(f"wrote {summary.rows:,} rows to {summary.path}{cost}", file=sys.stderr)
         for note in summary.notes:
             print(f"note: {note}", file=sys.stderr)
+
+
+def _out_target(out: Path | None, fmt: str, *, partitioned: bool) -> Path | None:
+    """``--out`` checked before any work: ``-`` is stdout (None) for the text formats, and a
+    file's folder must exist (the export would fail only at its end, after the queries)."""
+    from usagectl.services.export import BINARY_FORMATS
+
+    if out is None:
+        return None
+    if str(out) == "-":
+        if fmt in BINARY_FORMATS:
+            raise UsageError(f"--out - is stdout; --{fmt} writes a binary file: give --out FILE")
+        return None
+    if not partitioned and not out.parent.is_dir():  # a partitioned export creates its folder
+        raise InputError(f"--out {out}: folder {out.parent} does not exist")
+    return out
 
 
 @contextmanager

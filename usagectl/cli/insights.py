@@ -29,7 +29,7 @@ from usagectl.cli._options import (
     pick_format,
     where_from,
 )
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 if TYPE_CHECKING:
     from usagectl.services.context import AppContext
@@ -79,7 +79,7 @@ def forecast(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -112,7 +112,7 @@ def anomalies(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -144,7 +144,7 @@ def optimize(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,

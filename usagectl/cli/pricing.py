@@ -7,7 +7,7 @@ import sys
 import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 app = typer.Typer(help="Price tables: list, show, check.", no_args_is_help=True)
 
@@ -15,7 +15,7 @@ app = typer.Typer(help="Price tables: list, show, check.", no_args_is_help=True)
 @app.command("list")
 def list_(
     at: str = typer.Option(None, "--at", help="Prices valid on this date (default: now)."),
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -30,7 +30,7 @@ def list_(
 def show(
     model: str = typer.Argument(..., help="A model id, alias or logged name."),
     at: str = typer.Option(None, "--at", help="Only the period valid on this date."),
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -44,7 +44,7 @@ def show(
 @app.command("check")
 def check(
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any usage has no price."),
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,

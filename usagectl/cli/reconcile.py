@@ -17,7 +17,7 @@ from usagectl.cli._options import (
     UntilOpt,
     pick_format,
 )
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 TzOpt = Annotated[
     str | None,
@@ -37,7 +37,7 @@ def reconcile(
     tz: TzOpt = None,
     provider: ProviderOpt = None,
     source: SourceOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,

@@ -70,7 +70,7 @@ def _context(config: Any, db: Any, since: str | None, until: str | None, tz: str
 _USAGE_KEYS = ("requests", "total_tokens", "total", "total_tokens_a", "total_tokens_b")
 
 
-def _show(result: Report, fmt: OutputFormat, as_json: bool, ctx: AppContext) -> None:
+def _show(result: Report, fmt: OutputFormat | None, as_json: bool, ctx: AppContext) -> None:
     if not any(row.get(k) for row in result.rows for k in _USAGE_KEYS):
         from dataclasses import replace
 
@@ -89,7 +89,7 @@ def month(
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
     department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+    fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Month overview: usage vs quota, daily average, cost, projection, models, days."""
     from usagectl.services import reports
@@ -101,7 +101,7 @@ def month(
 
 
 def _periodic(unit: str, week_start: str | None, config: Any, db: Any, since: str | None, until: str | None,
-              tz: str | None, fmt: OutputFormat, as_json: bool, **filters: list[str] | None) -> None:  # fmt: skip
+              tz: str | None, fmt: OutputFormat | None, as_json: bool, **filters: list[str] | None) -> None:  # fmt: skip
     from usagectl.services.timeseries import periodic
 
     ctx, req = _context(config, db, since, until, tz, **filters)
@@ -114,7 +114,7 @@ def daily(
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
     department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+    fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Tokens and cost per calendar day, change vs the day before, spikes (default: the last 30 days)."""
     _periodic("day", None, config, db, since, until, tz, fmt, as_json, model=model, provider=provider, member=member,
@@ -128,7 +128,7 @@ def weekly(
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
     department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+    fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Tokens and cost per calendar week, week-over-week change, spikes (default: the last 12 weeks)."""
     _periodic("week", week_start, config, db, since, until, tz, fmt, as_json, model=model, provider=provider,
@@ -142,7 +142,7 @@ def monthly(
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
     department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+    fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Tokens and cost per calendar month, month-over-month change, spikes, budget vs actual (default: 12 months)."""
     _periodic("month", None, config, db, since, until, tz, fmt, as_json, model=model, provider=provider,
@@ -157,7 +157,7 @@ def hourly(
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
     department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+    fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Hour-of-day × weekday heat map of tokens or cost; busiest hours, days, peaks (default: the last 28 days)."""
     from usagectl.services.hourly import hourly as build
@@ -178,7 +178,7 @@ def compare(
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
     department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+    fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Two ranges side by side per dimension: A, B, change and change % (month vs month, year over year)."""
     from usagectl.services.compare import compare as build
@@ -240,7 +240,7 @@ def _by_command(dim: str) -> Any:
         model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
         department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None,
         tool: ToolOpt = None, integration: IntegrationOpt = None, platform: PlatformOpt = None,
-        fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
+        fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
     ) -> None:  # fmt: skip
         from usagectl.services.breakdowns import breakdown, parse_dimensions
 

@@ -10,7 +10,7 @@ import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format
 from usagectl.models import counted
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 app = typer.Typer(help="Registered log sources that `usagectl sync` reads incrementally.", no_args_is_help=True)
 
@@ -41,9 +41,7 @@ def add(
 
 
 @app.command("list")
-def list_cmd(
-    fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None
-) -> None:
+def list_cmd(fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Registered sources: format, path, files synced (and gone), last sync, events."""
     from usagectl.services.context import make_context
     from usagectl.services.sources import sources_report

@@ -29,7 +29,7 @@ from usagectl.cli._options import (
     pick_format,
     where_from,
 )
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import render_report
 
 if TYPE_CHECKING:
     from usagectl.services.context import AppContext
@@ -83,7 +83,7 @@ def team(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -114,7 +114,7 @@ def chats(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -145,7 +145,7 @@ def files(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -177,7 +177,7 @@ def chat_show(
     tool: ToolOpt = None,
     integration: IntegrationOpt = None,
     platform: PlatformOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -199,7 +199,7 @@ def message_show(
     since: SinceOpt = None,
     until: UntilOpt = None,
     tz: TzOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,

@@ -24,8 +24,10 @@ def db_status(ctx: AppContext) -> Report:
         ("schema_version", "Schema version", info["schema_version"]),
         ("code_schema_version", "Schema version of this usagectl", schema.latest_version()),
         ("events", "Events", info["events"]),
-        ("first_event", "First event (UTC)", info["first_event"]),
-        ("last_event", "Last event (UTC)", info["last_event"]),
+        # to the second, as the last import: a first event with microseconds was too wide for
+        # the two-column overview and was pushed below Config, in another format
+        ("first_event", "First event (UTC)", _to_second(info["first_event"])),
+        ("last_event", "Last event (UTC)", _to_second(info["last_event"])),
         ("import_batches", "Files imported", info["import_batches"]),
         ("last_import", "Last import (UTC)", _to_second(info["last_import"])),
         ("rejects", "Rejected records", info["rejects"]),
@@ -57,15 +59,18 @@ def empty_database_note(ctx: AppContext) -> str | None:
 
 
 def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
+    """The rejected records, at most ``limit`` of them (0: all, as ``report duplicates --top 0``)."""
+    if limit < 0:
+        raise UsageError(f"--limit {limit}: must be 0 (all) or more")
     with connect(ctx.db_path, read_only=True) as con:
-        rows = st.rejects(con, limit, batch_id)
+        rows = st.rejects(con, limit or None, batch_id)
     for r in rows:
         if r["raw"] and len(r["raw"]) > 200:
             r["raw"] = r["raw"][:200] + "…"
     return Report(
         name="rejects",
         title="Rejected records",
-        filters={"batch_id": batch_id, "limit": limit},
+        filters={"batch_id": batch_id, "limit": limit or None},
         columns=(
             # a narrow terminal leaves out the batch, then the record number (the line says
             # where), to give the path and the reason the room
@@ -277,5 +282,5 @@ __all__ = ["Section", "db_rejects", "db_status", "pricing_check", "pricing_list"
 
 
 def _to_second(value: Any) -> Any:
-    """A moment shown to the second (an import time's microseconds are noise)."""
+    """A moment shown to the second (an event's or import's microseconds are noise here)."""
     return value.replace(microsecond=0) if isinstance(value, datetime) else value

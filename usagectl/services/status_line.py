@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -68,21 +69,41 @@ class StatusLine:
     worst_budget: str | None  # label of the budget at the worst level (highest percent)
     worst_pct: Decimal | None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, where: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+        """The JSON contract (``report``, ``filters``, ``rows``, ``totals``) and, kept for the
+        scripts written before it, ``date``, ``tz``, ``today``, ``month`` and ``budgets``. The
+        rows are the two periods, today and the month to date; the totals are the month to date
+        (today is part of it). ``where``: the filters the usage was asked with."""
+        first = self.day.replace(day=1)
+        today = {
+            "total_tokens": self.today_tokens,
+            "cost_usd": self.today_cost_usd,
+            "unpriced_requests": self.today_unpriced_requests,
+        }
+        month = {
+            "total_tokens": self.month_tokens,
+            "cost_usd": self.month_cost_usd,
+            "unpriced_requests": self.month_unpriced_requests,
+        }
         return {
             "report": "status",
+            "filters": {
+                "since": first,
+                "until": self.day,
+                "tz": self.tz,
+                **{k: list(v) for k, v in (where or {}).items() if v},
+            },
+            "rows": [
+                {"period": "today", "since": self.day, "until": self.day, **today},
+                {"period": "month", "since": first, "until": self.day, **month},
+            ],
+            "totals": month,
             "date": self.day,
             "tz": self.tz,
-            "today": {
-                "total_tokens": self.today_tokens,
-                "cost_usd": self.today_cost_usd,
-                "unpriced_requests": self.today_unpriced_requests,
-            },
+            "today": today,
             "month": {
                 "month": self.month,
-                "total_tokens": self.month_tokens,
-                "cost_usd": self.month_cost_usd,
-                "unpriced_requests": self.month_unpriced_requests,
+                **month,
                 "quota_tokens": self.quota_tokens,
                 "quota_pct": self.quota_pct,
             },

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from usagectl.errors import DatabaseBusyError, DatabaseError
+from usagectl.config import default_db_path
+from usagectl.errors import DatabaseBusyError, DatabaseError, InputError
 from usagectl.store import schema
 from usagectl.store.closing import close_when_done as _close
 from usagectl.store.closing import settle
@@ -21,20 +23,49 @@ if TYPE_CHECKING:
     import duckdb
 
 
+# DuckDB names the lock holder as "Conflicting lock is held in <program> (PID <n>)", then maybe
+# " by user <name>", then ". See also <url>"; the program's path has dots of its own
+_HOLDER = re.compile(r"held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def _lock_holder(text: str) -> str:
+    """ " (held by <program>, PID <n>)" from DuckDB's lock-conflict message; "" without one."""
+    found = _HOLDER.search(text)
+    if found:
+        return f" (held by {found['program']}, PID {found['pid']})"
+    if "held in " in text:  # a message without the PID: everything up to DuckDB's pointer to its docs
+        program = text.split("held in ", 1)[1].splitlines()[0].split(". See also", 1)[0].strip().rstrip(".")
+        return f" (held by {program})" if program else ""
+    return ""
+
+
 def _translate(exc: Exception, path: Path) -> DatabaseError:
     text = str(exc)
     if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set" in text.lower()):
-        holder = ""
-        if "held in" in text:
-            holder = " (held by " + text.split("held in", 1)[1].split(".", 1)[0].strip() + ")"
         return DatabaseBusyError(
-            f"database {path} is busy: another process is using it{holder}",
-            hint="wait for the other usagectl command to finish and try again",
+            f"database {path} is busy: another process is using it{_lock_holder(text)}",
+            hint="wait for that process to finish (or stop it) and try again",
         )
     return DatabaseError(f"database {path} cannot be opened: {text.splitlines()[0]}")
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _refuse_sqlite(path: Path) -> None:
+    """DuckDB would open a SQLite file through its sqlite extension (attaching it as if it were
+    a database of ours); with extension loading off it fails naming the extension. Say what the
+    file is instead."""
+    with contextlib.suppress(OSError), path.open("rb") as fh:
+        if fh.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC:
+            raise DatabaseError(
+                f"{path} is not a DuckDB database (it looks like a SQLite database)",
+                hint="give --db the path of a usagectl database",
+            )
+
+
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    from usagectl.store.engine import connect
     from usagectl.store.engine import core as duckdb
 
     settle(path)
@@ -43,9 +74,11 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         if read_only:
             raise DatabaseError(f"database {path} does not exist")
         path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        _refuse_sqlite(path)
     old_umask = os.umask(0o077)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         raise _translate(exc, path) from exc
     finally:
@@ -81,6 +114,18 @@ def ensure_ready(path: Path) -> None:
             con.close()
 
 
+def _create_for_reading(path: Path) -> None:
+    """A command that only reads creates the default database, so that a first ``usagectl
+    report month`` shows an empty report; it refuses any other missing path. A path that was
+    named (--db, $USAGECTL_DB, the config) and is missing is most likely a typo: creating it
+    would show zeros as if they were the truth, and a CI ``budget status --fail-on`` would pass."""
+    if os.path.abspath(path) != os.path.abspath(default_db_path()):
+        raise InputError(
+            f"no database at {path} (import or sync first, or check --db / USAGECTL_DB)",
+        )
+    ensure_ready(path)
+
+
 @contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open, migrate if needed, yield, and always close."""
@@ -88,7 +133,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
 
     if read_only:
         if not path.exists():
-            ensure_ready(path)
+            _create_for_reading(path)
         con = _raw_connect(path, read_only=True)
         try:
             behind = bool(schema.pending(con, str(path)))

@@ -21,7 +21,17 @@ try:
 except ImportError:  # a DuckDB laid out differently: the package (slower to import, same API)
     import duckdb as core  # type: ignore[no-redef]
 
-__all__ = ["core", "full"]
+__all__ = ["OFFLINE", "connect", "core", "full"]
+
+# DuckDB fetches and loads a known extension on demand: opening a SQLite file would download
+# sqlite_scanner from extensions.duckdb.org. usagectl is local-first and needs none (json,
+# parquet and icu are built into the engine), so every connection is opened with both off.
+OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def connect(database: str, *, read_only: bool = False) -> core.DuckDBPyConnection:
+    """A DuckDB connection that never installs or loads an extension by itself."""
+    return core.connect(database, read_only=read_only, config=dict(OFFLINE))
 
 
 def full() -> ModuleType:

@@ -375,14 +375,13 @@ def write_parquet_table(path: Path, columns: Sequence[tuple[str, str]], rows: Se
     ``columns`` are (name, DuckDB type) pairs; names must be plain identifiers."""
     import json
 
-    import duckdb
-
+    from usagectl.store.engine import connect
     from usagectl.store.tables import _text
 
     for name, _t in columns:
         if not name.replace("_", "").isalnum():
             raise ValueError(f"not a column name: {name!r}")
-    con = duckdb.connect(":memory:")
+    con = connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE TEMP TABLE export_rows ({', '.join(f'{_ident(n)} {t}' for n, t in columns)})")
@@ -402,12 +401,12 @@ def write_parquet_table(path: Path, columns: Sequence[tuple[str, str]], rows: Se
 
 def read_totals(path: str, columns: Sequence[str]) -> dict[str, Any]:
     """Sums of ``columns`` over a Parquet file, glob or Hive folder (for checks and tests)."""
-    import duckdb
+    from usagectl.store.engine import connect
 
     for name in columns:
         if not name.replace("_", "").isalnum():
             raise ValueError(f"not a column name: {name!r}")
-    con = duckdb.connect(":memory:")
+    con = connect(":memory:")
     try:
         sums = ", ".join(f'sum("{c}") AS "{c}"' for c in columns)
         cur = con.execute(f"SELECT count(*) AS rows, {sums} FROM read_parquet(?, hive_partitioning = true)", [path])

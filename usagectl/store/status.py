@@ -32,13 +32,16 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
 
 
-def rejects(con: duckdb.DuckDBPyConnection, limit: int, batch_id: int | None = None) -> list[dict[str, Any]]:
+def rejects(con: duckdb.DuckDBPyConnection, limit: int | None, batch_id: int | None = None) -> list[dict[str, Any]]:
+    """The newest batches' rejects first; ``limit`` None: all of them."""
     sql = "SELECT batch_id, file, line, record, reason, raw FROM rejects"
     params: list[Any] = []
     if batch_id is not None:
         sql += " WHERE batch_id = ?"
         params.append(batch_id)
-    sql += " ORDER BY batch_id DESC, record LIMIT ?"
-    params.append(limit)
+    sql += " ORDER BY batch_id DESC, record"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
     cur = con.execute(sql, params)
     return rows_as_dicts(cur)
