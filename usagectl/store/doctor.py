@@ -34,8 +34,8 @@ def range_facts(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, list[
     sql = f"""
         SELECT source, qh, model, unpriced_raw, member, has_team,
             grouping(qh) AS g_day, grouping(model) AS g_model,
-            sum(requests)::BIGINT AS requests,
-            sum(total_tokens)::BIGINT AS total_tokens,
+            sum(requests)::HUGEINT AS requests,
+            sum(total_tokens)::HUGEINT AS total_tokens,
             count(*) FILTER (WHERE reported_cost_usd IS NOT NULL AND cost IS NOT NULL)::BIGINT AS compared_events,
             sum(cost) FILTER (WHERE reported_cost_usd IS NOT NULL) AS computed_usd,
             sum(reported_cost_usd) FILTER (WHERE cost IS NOT NULL) AS reported_usd
