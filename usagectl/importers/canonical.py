@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, cast
 
 from usagectl.errors import InputError, UsageError
+from usagectl.importers._values import _clean
 
 FORMATS = ("jsonl", "csv", "parquet")
 _EXT = {
@@ -79,12 +80,18 @@ def iter_input_files(paths: Iterable[Path], fmt: str) -> Iterator[tuple[Path, st
                 raise UsageError(f"unknown format {fmt!r} (choose from auto, {', '.join(FORMATS)})")
 
 
-def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, str]]:
-    """Map 1-based record numbers (non-blank lines, DuckDB's numbering) to (line number, raw text).
+NOT_UTF8 = "not valid UTF-8 text"
+
+
+def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, str] | tuple[int, str, str | None]]:
+    """Map 1-based record numbers (non-blank lines, DuckDB's numbering) to (line number, raw
+    text), or (line number, raw text, ``NOT_UTF8``) for a line that is not valid UTF-8: DuckDB's
+    reader refuses such a line whole (every field NULL), so the reason is the bytes, not a
+    missing field; the raw text keeps U+FFFD in place of the bad bytes.
 
     One streaming pass, run only when a file has rejected records.
     """
-    found: dict[int, tuple[int, str]] = {}
+    found: dict[int, tuple[int, str] | tuple[int, str, str | None]] = {}
     if not recnos:
         return found
     wanted_max = max(recnos)
@@ -95,10 +102,24 @@ def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, s
                 continue
             rec += 1
             if rec in recnos:
-                found[rec] = (lineno, raw.rstrip(b"\r\n").decode("utf-8", errors="replace"))
+                line = raw.rstrip(b"\r\n")
+                try:
+                    found[rec] = (lineno, line.decode("utf-8"))
+                except UnicodeDecodeError:
+                    found[rec] = (lineno, line.decode("utf-8", errors="replace"), NOT_UTF8)
                 if rec >= wanted_max:
                     break
     return found
+
+
+def _is_utf8(values: list[str]) -> bool:
+    """Whether a record read with ``surrogateescape`` had only valid UTF-8 (one encode per
+    record; an undecodable byte is a lone surrogate, which strict UTF-8 refuses)."""
+    try:
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass
@@ -118,14 +139,19 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     with fb:
-        text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="strict", newline="")
+        # undecodable bytes become surrogate escapes: a bad byte rejects its own record, not
+        # the file (a strict decoder fails on the first block read, before any line is known)
+        text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text, strict=False)
         try:
             header = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             raise InputError(f"{path}: line 1: cannot read the CSV header: {exc}") from exc
+        if not _is_utf8(header):
+            shown = _clean(",".join(header))[:200]
+            raise InputError(f"{path}: line 1: the CSV header is {NOT_UTF8} ({shown})")
         header = [h.strip() for h in header]
         width = len(header)
         chunk = CsvChunk(header, [], [], [], [])
@@ -135,8 +161,6 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
                 record = next(reader)
             except StopIteration:
                 break
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{path}: near line {start_line}: not UTF-8 text ({exc.reason})") from exc
             except csv.Error as exc:
                 chunk.rows.append([None] * width)
                 chunk.lines.append(start_line)
@@ -148,11 +172,13 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
             start_line = reader.line_num + 1
             if not record or (len(record) == 1 and record[0] == ""):
                 continue  # blank line
-            if len(record) != width:
+            if len(record) != width or not _is_utf8(record):
                 chunk.rows.append([None] * width)
                 chunk.lines.append(line)
-                chunk.raws.append(",".join(record))
-                chunk.problems.append(f"expected {width} fields, found {len(record)}")
+                chunk.raws.append(_clean(",".join(record)))
+                chunk.problems.append(
+                    f"expected {width} fields, found {len(record)}" if len(record) != width else NOT_UTF8
+                )
             else:
                 chunk.rows.append([v if v != "" else None for v in record])
                 chunk.lines.append(line)

@@ -270,7 +270,7 @@ def _warn_other_format(results: list[FileImportResult], fmt: str) -> None:
 
 def _canonical_stager(
     path: Path, fmt: str
-) -> tuple[Callable[..., list[str]], Callable[[set[int]], dict[int, tuple[int, str]]] | None]:
+) -> tuple[Callable[..., list[str]], Callable[[set[int]], ingest.Located] | None]:
     if fmt == "jsonl":
         return (lambda con: ingest.stage_jsonl(con, path)), (lambda recs: canonical.locate_jsonl_records(path, recs))
     if fmt == "parquet":
