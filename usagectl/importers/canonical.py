@@ -18,6 +18,7 @@ from typing import IO, cast
 
 from usagectl.errors import InputError, UsageError
 from usagectl.importers._values import _clean
+from usagectl.models import EVENT_COLUMN_NAMES, Record
 
 FORMATS = ("jsonl", "csv", "parquet")
 _EXT = {
@@ -49,7 +50,7 @@ def detect_format(path: Path) -> str:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head.lstrip().startswith(b"{"):
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         return "jsonl"
     return "csv"
 
@@ -120,6 +121,94 @@ def _is_utf8(values: list[str]) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def read_json_document(path: Path) -> list[Record] | None:
+    """The records of a file that is ONE JSON document rather than JSONL: an array of events,
+    or usagectl's own ``export --json`` output (an object with ``"report"`` and a ``"rows"``
+    array), each element a record numbered from 1 in order; a single pretty-printed event is
+    one record. None for JSONL: its first line is a complete object (only that line is read
+    to tell), or the file does not parse as a whole but some line alone is an object (a JSONL
+    file with a broken first line). A file that is neither (a broken pretty-printed document)
+    is refused whole: read line by line it would import stray pieces and reject the rest."""
+    import json
+
+    from usagectl.importers import _pages
+
+    try:
+        with open_text_or_binary(path) as fh:
+            first = fh.readline()
+            while first and not first.strip():
+                first = fh.readline()
+            head = first.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if not head.startswith((b"{", b"[")):
+                return None
+            if head.startswith(b"{"):
+                try:
+                    obj = json.loads(head)
+                except (ValueError, RecursionError):
+                    obj = None
+                if isinstance(obj, dict) and not _is_report(obj):
+                    return None
+            data = first + fh.read()
+    except (OSError, EOFError):  # unreadable or a broken .gz: the JSONL reader says so, as before
+        return None
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    start = _pages._skip_ws(text, 0)
+    if text[start] == "[":
+        return [
+            _document_record(i, p.line, p.obj, p.problem, p.raw)
+            for i, p in enumerate(_pages._array_pages(text, start), 1)
+        ]
+    try:
+        doc = _pages.loads(text)
+    except (ValueError, RecursionError) as exc:
+        # a first line that opens a container ("rows": [) starts a pretty-printed document
+        opens = head.rstrip().endswith((b"[", b"{"))
+        if not opens and _pages._looks_like_jsonl(text.splitlines()):
+            return None
+        raise InputError(f"{path}: neither JSONL nor one valid JSON document ({_pages._why(exc)})") from exc
+    if not _is_report(doc):
+        return [_document_record(1, text.count("\n", 0, start) + 1, doc, None, text[start:])]
+    return [_document_record(i, None, row, None, None) for i, row in enumerate(doc["rows"], 1)]
+
+
+def _is_report(obj: object) -> bool:
+    """Whether a JSON object is a usagectl report (``{"report", "filters", "rows", "totals"}``)."""
+    return isinstance(obj, dict) and "report" in obj and isinstance(obj.get("rows"), list)
+
+
+def _document_record(rec: int, line: int | None, obj: object, problem: str | None, raw: str | None) -> Record:
+    """One element of a JSON document as a canonical record: the canonical keys as fields, the
+    others kept in ``extra`` (merged as the JSONL reader does)."""
+    import json
+
+    from usagectl.importers._pages import RAW_MAX, dumps
+
+    if problem is None and not isinstance(obj, dict):
+        problem = f"not a JSON object (a {type(obj).__name__})"
+    if problem is not None or not isinstance(obj, dict):
+        shown = raw if raw is not None else dumps(obj)
+        return Record(rec, line, problem=problem, raw=shown[:RAW_MAX])
+    fields = {k: v for k, v in obj.items() if k in _CANONICAL}
+    unknown = {k: v for k, v in obj.items() if k not in _CANONICAL and v is not None}
+    if unknown:
+        extra = fields.get("extra")
+        if isinstance(extra, str):
+            try:
+                extra = json.loads(extra)
+            except ValueError:
+                pass
+        if extra is None:
+            fields["extra"] = unknown
+        elif isinstance(extra, dict):
+            fields["extra"] = {**unknown, **extra}
+        else:
+            fields["extra"] = {"extra": extra, "fields": unknown}
+    return Record(rec, line, fields=fields)
+
+
+_CANONICAL = frozenset(EVENT_COLUMN_NAMES)
 
 
 @dataclass

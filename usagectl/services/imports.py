@@ -272,6 +272,9 @@ def _canonical_stager(
     path: Path, fmt: str
 ) -> tuple[Callable[..., list[str]], Callable[[set[int]], ingest.Located] | None]:
     if fmt == "jsonl":
+        document = canonical.read_json_document(path)  # a .json array or export, not JSONL
+        if document is not None:
+            return (lambda con: ingest.stage_records(con, document)), None
         return (lambda con: ingest.stage_jsonl(con, path)), (lambda recs: canonical.locate_jsonl_records(path, recs))
     if fmt == "parquet":
         return (lambda con: ingest.stage_parquet(con, path)), None
