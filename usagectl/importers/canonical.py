@@ -128,9 +128,10 @@ def read_json_document(path: Path) -> list[Record] | None:
     or usagectl's own ``export --json`` output (an object with ``"report"`` and a ``"rows"``
     array), each element a record numbered from 1 in order; a single pretty-printed event is
     one record. None for JSONL: its first line is a complete object (only that line is read
-    to tell), or the file does not parse as a whole but some line alone is an object (a JSONL
-    file with a broken first line). A file that is neither (a broken pretty-printed document)
-    is refused whole: read line by line it would import stray pieces and reject the rest."""
+    to tell), or the file does not parse as a whole and its first line is not the opening of
+    a document (a JSONL file with a broken first line). A broken pretty-printed document (its
+    first line opens an object or array) is refused whole: read line by line it would import
+    stray pieces and reject the rest."""
     import json
 
     from usagectl.importers import _pages
@@ -163,9 +164,9 @@ def read_json_document(path: Path) -> list[Record] | None:
     try:
         doc = _pages.loads(text)
     except (ValueError, RecursionError) as exc:
-        # a first line that opens a container ("rows": [) starts a pretty-printed document
-        opens = head.rstrip().endswith((b"[", b"{"))
-        if not opens and _pages._looks_like_jsonl(text.splitlines()):
+        # only a first line that opens a container ("rows": [) starts a pretty-printed
+        # document; any other broken first line is a bad JSONL record (a half-written line)
+        if not head.rstrip().endswith((b"[", b"{")):
             return None
         raise InputError(f"{path}: neither JSONL nor one valid JSON document ({_pages._why(exc)})") from exc
     if not _is_report(doc):
