@@ -427,3 +427,20 @@ def test_report_sums_of_stored_counts_beyond_bigint_do_not_overflow(tmp_path: Pa
     assert out["totals"]["input_tokens"] == 10**19
     daily = run_json("report", "daily", "--since", "2025-11-01", "--until", "2025-11-30", "--db", str(db_path))
     assert {r["date"]: r["total_tokens"] for r in daily["rows"]}["2025-11-05"] == 10**19
+
+
+def test_a_right_import_supersedes_the_rejects_of_a_wrong_format_import(tmp_path: Path, db_path: Path) -> None:
+    """The rejects of a file imported with the wrong --format go once the file is imported in
+    its right format (it found valid records); a later wrong import leaves the right one's alone."""
+    f = write_jsonl(tmp_path / "events.jsonl", [*GOOD[:2], {"event_id": "b", "input_tokens": 1}])
+    wrong = run_json("import", str(f), "--format", "csv", "--db", str(db_path))
+    assert wrong["imported"] == 0 and wrong["rejected"] > 0
+    right = run_json("import", str(f), "--db", str(db_path))
+    assert (right["imported"], right["rejected"]) == (2, 1)
+    # only the right import's own reject is left: line 3 has no ts
+    assert _query(db_path, "SELECT line, reason FROM rejects") == [(3, "missing ts")]
+    assert run_json("db", "status", "--db", str(db_path))["overview"]["rejects"] == 1
+    # a wrong format again (nothing valid in it) adds its rejects but keeps the right one's
+    again = run_json("import", str(f), "--format", "codex", "--db", str(db_path))
+    assert again["imported"] == 0
+    assert (3, "missing ts") in _query(db_path, "SELECT line, reason FROM rejects")
