@@ -364,3 +364,83 @@ def test_a_memory_limit_that_is_not_a_size_is_a_usage_error(tmp_path: Path, monk
     f.write_text('{"ts": "2025-11-03T10:00:00Z", "model": "gpt-4o", "input_tokens": 1, "output_tokens": 1}\n')
     res = run("import", str(f), "--db", str(tmp_path / "x.duckdb"), expect=2)
     assert "USAGECTL_MEMORY_LIMIT='lots' is not a memory size" in res.stderr
+
+
+def test_implausible_token_counts_are_rejected_on_every_import_path(tmp_path: Path, db_path: Path) -> None:
+    """A count beyond 10^15 per bucket (one fits in int64, two of them overflow any BIGINT
+    sum) is a reject with a reason: canonical JSONL, a Python importer (LiteLLM CSV) and the
+    Claude Code stager share the store's check."""
+    big = 5_000_000_000_000_000_000  # 5e18 < 2^63 - 1 = 9223372036854775807
+    f = write_jsonl(
+        tmp_path / "huge.jsonl",
+        [
+            {"event_id": "ok", "ts": "2025-11-05T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10**15},
+            {"event_id": "h1", "ts": "2025-11-05T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": big},
+            {"event_id": "h2", "ts": "2025-11-05T11:00:00Z", "model_raw": "gpt-4o", "output_tokens": 10**15 + 1},
+            {"event_id": "h3", "ts": "2025-11-05T11:00:00Z", "model_raw": "gpt-4o", "requests": 2**63 - 1},
+        ],
+    )
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (4, 1, 3)
+    assert _query(db_path, "SELECT line, reason FROM rejects ORDER BY line") == [
+        (2, f"input_tokens: too large (over 10^15) ({big})"),
+        (3, "output_tokens: too large (over 10^15) (1000000000000001)"),
+        (4, "requests: too large (over 10^15) (9223372036854775807)"),
+    ]
+    lite = tmp_path / "lite.csv"
+    lite.write_text(
+        "request_id,call_type,model,spend,prompt_tokens,completion_tokens,startTime,endTime\n"
+        f"r1,completion,gpt-4o,0.1,{big},5,2025-11-05 10:00:00,2025-11-05 10:00:01\n"
+    )
+    out = run_json("import", str(lite), "--format", "litellm", "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (0, 1)
+    cc = tmp_path / "projects" / "p" / "s.jsonl"
+    cc.parent.mkdir(parents=True)
+    line = {
+        "type": "assistant", "timestamp": "2025-11-05T12:00:00Z", "sessionId": "s", "requestId": "q",
+        "message": {"id": "m", "model": "claude-sonnet-4-5", "usage": {"input_tokens": big, "output_tokens": 1}},
+    }  # fmt: skip
+    write_jsonl(cc, [line])
+    out = run_json("import", str(cc), "--format", "claude-code", "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (0, 1)
+    reasons = [r[0] for r in _query(db_path, "SELECT reason FROM rejects WHERE line IS NOT NULL ORDER BY batch_id")]
+    assert reasons[-2:] == [f"input_tokens: too large (over 10^15) ({big})"] * 2
+
+
+def test_report_sums_of_stored_counts_beyond_bigint_do_not_overflow(tmp_path: Path, db_path: Path) -> None:
+    """Rows stored before the 10^15 check (or written by hand) may hold counts whose sum
+    passes 2^63: the reports sum them in a wider type and still show them."""
+    f = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"event_id": f"e{i}", "ts": "2025-11-05T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1}
+            for i in range(2)
+        ],
+    )
+    run("import", str(f), "--db", str(db_path))
+    con = duckdb.connect(str(db_path))
+    con.execute("UPDATE events SET input_tokens = 5000000000000000000")
+    con.close()
+    out = run_json("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30", "--db", str(db_path))
+    # 2 x 5e18 = 1e19, beyond 2^63 - 1 (about 9.22e18)
+    assert out["rows"][0]["input_tokens"] == 10**19
+    assert out["totals"]["input_tokens"] == 10**19
+    daily = run_json("report", "daily", "--since", "2025-11-01", "--until", "2025-11-30", "--db", str(db_path))
+    assert {r["date"]: r["total_tokens"] for r in daily["rows"]}["2025-11-05"] == 10**19
+
+
+def test_a_right_import_supersedes_the_rejects_of_a_wrong_format_import(tmp_path: Path, db_path: Path) -> None:
+    """The rejects of a file imported with the wrong --format go once the file is imported in
+    its right format (it found valid records); a later wrong import leaves the right one's alone."""
+    f = write_jsonl(tmp_path / "events.jsonl", [*GOOD[:2], {"event_id": "b", "input_tokens": 1}])
+    wrong = run_json("import", str(f), "--format", "csv", "--db", str(db_path))
+    assert wrong["imported"] == 0 and wrong["rejected"] > 0
+    right = run_json("import", str(f), "--db", str(db_path))
+    assert (right["imported"], right["rejected"]) == (2, 1)
+    # only the right import's own reject is left: line 3 has no ts
+    assert _query(db_path, "SELECT line, reason FROM rejects") == [(3, "missing ts")]
+    assert run_json("db", "status", "--db", str(db_path))["overview"]["rejects"] == 1
+    # a wrong format again (nothing valid in it) adds its rejects but keeps the right one's
+    again = run_json("import", str(f), "--format", "codex", "--db", str(db_path))
+    assert again["imported"] == 0
+    assert (3, "missing ts") in _query(db_path, "SELECT line, reason FROM rejects")

@@ -434,3 +434,20 @@ def test_fuzz_end_to_end_import_exits_0_or_4(tmp_path: Path, db_path: Path) -> N
         path.write_bytes(bytes(blob))
         result = run("import", str(path), "--format", "litellm", "--db", str(db_path), expect=None)
         assert result.exit_code in (0, 4), (result.exit_code, result.exception, result.stderr)
+
+
+def test_a_csv_without_call_type_is_detected_as_litellm(tmp_path: Path, db_path: Path) -> None:
+    """request_id + spend + startTime (a SELECT of some SpendLogs columns, or a UI export)
+    are LiteLLM's names: auto-detected, not read as a canonical CSV with every row "missing ts"."""
+    f = tmp_path / "subset.csv"
+    f.write_text(
+        "request_id,model,spend,prompt_tokens,completion_tokens,total_tokens,startTime,endTime,user,status\n"
+        "r-1,gpt-4o-mini,0.00021,1000,100,1100,2025-11-06 10:00:00.000,2025-11-06 10:00:01.000,alice,success\n"
+        "r-2,gpt-4o-mini,0.00021,1000,100,1100,2025-11-06T10:00:00+02:00,2025-11-06 10:00:01.000,bob,success\n"
+    )
+    assert registry.sniff(f) == "litellm"
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (2, 0)
+    # by hand: 1000 prompt tokens (no cache) and 100 completion tokens each; r-2's 10:00+02:00 is 08:00 UTC
+    assert _query(db_path, "SELECT event_id, strftime(ts AT TIME ZONE 'UTC', '%H:%M'), input_tokens, output_tokens "
+                  "FROM events ORDER BY ts") == [("litellm:r-2", "08:00", 1000, 100), ("litellm:r-1", "10:00", 1000, 100)]  # fmt: skip

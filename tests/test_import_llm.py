@@ -381,3 +381,35 @@ def test_auto_format_finds_a_logs_db_inside_a_directory(tmp_path: Path, db_path:
     out = run_json("import", str(root), "--db", str(db_path))
     assert [f["format"] for f in out["per_file"]] == ["llm"]
     assert out["imported"] > 0
+
+
+def test_sync_sees_turns_that_a_writer_still_holds_in_the_wal(tmp_path: Path, db_path: Path) -> None:
+    """llm keeps logs.db open in WAL mode: a new turn sits in logs.db-wal, the main file's size
+    and mtime unchanged until a checkpoint. The sync's change check counts the -wal too."""
+    logs = make_logs_db(tmp_path / "llm" / "logs.db")
+    setup = sqlite3.connect(logs)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.close()
+    run("source", "add", str(logs), "--name", "llm", "--db", str(db_path))
+    run_json("sync", "--db", str(db_path))
+    before = logs.stat()
+    writer = sqlite3.connect(logs)  # held open: no checkpoint into logs.db
+    try:
+        writer.execute(
+            "INSERT INTO turns (id, thread_id, model, resolved_model, input_tokens, output_tokens, token_details, "
+            "duration_ms, datetime_utc, parent_message_hash, tip_message_hash) "
+            "VALUES (?, NULL, 'gpt-4o-mini', NULL, 500, 50, NULL, 840, '2025-11-04T10:00:00+00:00', 'b2:d6b0', 'b2:0f2c')",
+            [T6],
+        )
+        writer.commit()
+        assert (logs.stat().st_size, logs.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+        assert (logs.parent / "logs.db-wal").stat().st_size > 0
+        doc = run_json("sync", "--db", str(db_path))
+        src = next(s for s in doc["sources"] if s["name"] == "llm")
+        assert (src["read"], src["imported"]) == (1, 1)
+        # the new turn as written: 500 input, 50 output
+        assert _query(db_path, f"SELECT input_tokens, output_tokens FROM events WHERE event_id LIKE '%{T6}%'") == [
+            (500, 50)
+        ]
+    finally:
+        writer.close()

@@ -1,8 +1,8 @@
 """Record numbers (non-blank lines) mapped back to line numbers and raw text.
 
 ``locate_jsonl_records`` is checked against a reference written from the definition (lines
-split at ``\\n``; a line that is empty or only ``bytes.isspace`` characters is not a record),
-plain and gzipped.
+split at ``\\n``; a line that is empty or only ``bytes.isspace`` characters is not a record; a
+line that is not valid UTF-8 carries the reason ``not valid UTF-8 text``), plain and gzipped.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from usagectl.importers.canonical import locate_jsonl_records
 
 
-def reference(data: bytes) -> dict[int, tuple[int, str]]:
-    out: dict[int, tuple[int, str]] = {}
+def reference(data: bytes) -> dict[int, tuple[int, str] | tuple[int, str, str | None]]:
+    out: dict[int, tuple[int, str] | tuple[int, str, str | None]] = {}
     pieces = data.split(b"\n")
     if data.endswith(b"\n"):
         pieces.pop()
@@ -26,7 +26,12 @@ def reference(data: bytes) -> dict[int, tuple[int, str]]:
         if piece.strip(b" \t\r\x0b\x0c") == b"":
             continue
         rec += 1
-        out[rec] = (lineno, piece.rstrip(b"\r").decode("utf-8", errors="replace"))
+        text = piece.rstrip(b"\r").decode("utf-8", errors="replace")
+        try:
+            piece.decode("utf-8")
+            out[rec] = (lineno, text)
+        except UnicodeDecodeError:
+            out[rec] = (lineno, text, "not valid UTF-8 text")
     return out
 
 

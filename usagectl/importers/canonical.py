@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import IO, cast
 
 from usagectl.errors import InputError, UsageError
+from usagectl.importers._values import _clean
+from usagectl.models import EVENT_COLUMN_NAMES, Record
 
 FORMATS = ("jsonl", "csv", "parquet")
 _EXT = {
@@ -48,7 +50,7 @@ def detect_format(path: Path) -> str:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head.lstrip().startswith(b"{"):
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         return "jsonl"
     return "csv"
 
@@ -79,12 +81,18 @@ def iter_input_files(paths: Iterable[Path], fmt: str) -> Iterator[tuple[Path, st
                 raise UsageError(f"unknown format {fmt!r} (choose from auto, {', '.join(FORMATS)})")
 
 
-def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, str]]:
-    """Map 1-based record numbers (non-blank lines, DuckDB's numbering) to (line number, raw text).
+NOT_UTF8 = "not valid UTF-8 text"
+
+
+def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, str] | tuple[int, str, str | None]]:
+    """Map 1-based record numbers (non-blank lines, DuckDB's numbering) to (line number, raw
+    text), or (line number, raw text, ``NOT_UTF8``) for a line that is not valid UTF-8: DuckDB's
+    reader refuses such a line whole (every field NULL), so the reason is the bytes, not a
+    missing field; the raw text keeps U+FFFD in place of the bad bytes.
 
     One streaming pass, run only when a file has rejected records.
     """
-    found: dict[int, tuple[int, str]] = {}
+    found: dict[int, tuple[int, str] | tuple[int, str, str | None]] = {}
     if not recnos:
         return found
     wanted_max = max(recnos)
@@ -95,10 +103,113 @@ def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, s
                 continue
             rec += 1
             if rec in recnos:
-                found[rec] = (lineno, raw.rstrip(b"\r\n").decode("utf-8", errors="replace"))
+                line = raw.rstrip(b"\r\n")
+                try:
+                    found[rec] = (lineno, line.decode("utf-8"))
+                except UnicodeDecodeError:
+                    found[rec] = (lineno, line.decode("utf-8", errors="replace"), NOT_UTF8)
                 if rec >= wanted_max:
                     break
     return found
+
+
+def _is_utf8(values: list[str]) -> bool:
+    """Whether a record read with ``surrogateescape`` had only valid UTF-8 (one encode per
+    record; an undecodable byte is a lone surrogate, which strict UTF-8 refuses)."""
+    try:
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def read_json_document(path: Path) -> list[Record] | None:
+    """The records of a file that is ONE JSON document rather than JSONL: an array of events,
+    or usagectl's own ``export --json`` output (an object with ``"report"`` and a ``"rows"``
+    array), each element a record numbered from 1 in order; a single pretty-printed event is
+    one record. None for JSONL: its first line is a complete object (only that line is read
+    to tell), or the file does not parse as a whole and its first line is not the opening of
+    a document (a JSONL file with a broken first line). A broken pretty-printed document (its
+    first line opens an object or array) is refused whole: read line by line it would import
+    stray pieces and reject the rest."""
+    import json
+
+    from usagectl.importers import _pages
+
+    try:
+        with open_text_or_binary(path) as fh:
+            first = fh.readline()
+            while first and not first.strip():
+                first = fh.readline()
+            head = first.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if not head.startswith((b"{", b"[")):
+                return None
+            if head.startswith(b"{"):
+                try:
+                    obj = json.loads(head)
+                except (ValueError, RecursionError):
+                    obj = None
+                if isinstance(obj, dict) and not _is_report(obj):
+                    return None
+            data = first + fh.read()
+    except (OSError, EOFError):  # unreadable or a broken .gz: the JSONL reader says so, as before
+        return None
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    start = _pages._skip_ws(text, 0)
+    if text[start] == "[":
+        return [
+            _document_record(i, p.line, p.obj, p.problem, p.raw)
+            for i, p in enumerate(_pages._array_pages(text, start), 1)
+        ]
+    try:
+        doc = _pages.loads(text)
+    except (ValueError, RecursionError) as exc:
+        # only a first line that opens a container ("rows": [) starts a pretty-printed
+        # document; any other broken first line is a bad JSONL record (a half-written line)
+        if not head.rstrip().endswith((b"[", b"{")):
+            return None
+        raise InputError(f"{path}: neither JSONL nor one valid JSON document ({_pages._why(exc)})") from exc
+    if not _is_report(doc):
+        return [_document_record(1, text.count("\n", 0, start) + 1, doc, None, text[start:])]
+    return [_document_record(i, None, row, None, None) for i, row in enumerate(doc["rows"], 1)]
+
+
+def _is_report(obj: object) -> bool:
+    """Whether a JSON object is a usagectl report (``{"report", "filters", "rows", "totals"}``)."""
+    return isinstance(obj, dict) and "report" in obj and isinstance(obj.get("rows"), list)
+
+
+def _document_record(rec: int, line: int | None, obj: object, problem: str | None, raw: str | None) -> Record:
+    """One element of a JSON document as a canonical record: the canonical keys as fields, the
+    others kept in ``extra`` (merged as the JSONL reader does)."""
+    import json
+
+    from usagectl.importers._pages import RAW_MAX, dumps
+
+    if problem is None and not isinstance(obj, dict):
+        problem = f"not a JSON object (a {type(obj).__name__})"
+    if problem is not None or not isinstance(obj, dict):
+        shown = raw if raw is not None else dumps(obj)
+        return Record(rec, line, problem=problem, raw=shown[:RAW_MAX])
+    fields = {k: v for k, v in obj.items() if k in _CANONICAL}
+    unknown = {k: v for k, v in obj.items() if k not in _CANONICAL and v is not None}
+    if unknown:
+        extra = fields.get("extra")
+        if isinstance(extra, str):
+            try:
+                extra = json.loads(extra)
+            except ValueError:
+                pass
+        if extra is None:
+            fields["extra"] = unknown
+        elif isinstance(extra, dict):
+            fields["extra"] = {**unknown, **extra}
+        else:
+            fields["extra"] = {"extra": extra, "fields": unknown}
+    return Record(rec, line, fields=fields)
+
+
+_CANONICAL = frozenset(EVENT_COLUMN_NAMES)
 
 
 @dataclass
@@ -118,14 +229,19 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     with fb:
-        text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="strict", newline="")
+        # undecodable bytes become surrogate escapes: a bad byte rejects its own record, not
+        # the file (a strict decoder fails on the first block read, before any line is known)
+        text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text, strict=False)
         try:
             header = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             raise InputError(f"{path}: line 1: cannot read the CSV header: {exc}") from exc
+        if not _is_utf8(header):
+            shown = _clean(",".join(header))[:200]
+            raise InputError(f"{path}: line 1: the CSV header is {NOT_UTF8} ({shown})")
         header = [h.strip() for h in header]
         width = len(header)
         chunk = CsvChunk(header, [], [], [], [])
@@ -135,8 +251,6 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
                 record = next(reader)
             except StopIteration:
                 break
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{path}: near line {start_line}: not UTF-8 text ({exc.reason})") from exc
             except csv.Error as exc:
                 chunk.rows.append([None] * width)
                 chunk.lines.append(start_line)
@@ -148,11 +262,13 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
             start_line = reader.line_num + 1
             if not record or (len(record) == 1 and record[0] == ""):
                 continue  # blank line
-            if len(record) != width:
+            if len(record) != width or not _is_utf8(record):
                 chunk.rows.append([None] * width)
                 chunk.lines.append(line)
-                chunk.raws.append(",".join(record))
-                chunk.problems.append(f"expected {width} fields, found {len(record)}")
+                chunk.raws.append(_clean(",".join(record)))
+                chunk.problems.append(
+                    f"expected {width} fields, found {len(record)}" if len(record) != width else NOT_UTF8
+                )
             else:
                 chunk.rows.append([v if v != "" else None for v in record])
                 chunk.lines.append(line)

@@ -279,9 +279,12 @@ class ClaudeCodeImporter:
         """(line, raw text, reason) of the given record numbers; reason None when the line
         itself parses as a usage record (the SQL reason stands), "" when it is not a record."""
         out: dict[int, tuple[int, str, str | None]] = {}
-        for rec, (line, raw) in locate_jsonl_records(path, recs).items():
+        for rec, found in locate_jsonl_records(path, recs).items():
+            line, raw = found[0], found[1]
             fields, problem = parse_line(raw, None)
-            out[rec] = (line, raw, None if fields is not None else problem)
+            if len(found) > 2 and problem != "":  # a record, with bytes DuckDB's reader refused
+                problem = found[2]
+            out[rec] = (line, raw, None if fields is not None and len(found) == 2 else problem)
         return out
 
 

@@ -440,7 +440,13 @@ class _LiteLLMImporter:
                 return all(f'"{d}"' in text for d in _DAILY)  # recognised, then refused with the reason
             first = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]), [])
             cols = {c.strip().lower() for c in first}
-            return {"request_id", "call_type", "spend"} <= cols or {*_DAILY, "spend"} <= cols
+            # call_type is often left out of a SELECT or UI export; request_id, spend and
+            # startTime together are LiteLLM's own column names (no canonical file has them)
+            return (
+                {"request_id", "call_type", "spend"} <= cols
+                or {"request_id", "spend", "starttime"} <= cols
+                or {*_DAILY, "spend"} <= cols
+            )
         except Exception:
             return False
 

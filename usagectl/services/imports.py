@@ -31,11 +31,21 @@ ProgressFn = Callable[[str, int, int], None]  # (event, done_files, total_files)
 Resolver = Callable[[list[str]], dict[str, tuple[str | None, str | None]]]
 
 
-def fingerprint(path: Path) -> str:
+def fingerprint(path: Path, fmt: str | None = None) -> str:
+    """The hash of a file's bytes; for a SQLite format, with its write-ahead log's: rows a
+    writer holding the database open in WAL mode has committed are only in ``<file>-wal``."""
+    from usagectl.services.sync_ledger import SQLITE_FORMATS
+
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    parts = [path]
+    if fmt in SQLITE_FORMATS:
+        wal = path.with_name(path.name + "-wal")
+        if wal.is_file():
+            parts.append(wal)
+    for part in parts:
+        with part.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return "sha256:" + h.hexdigest()
 
 
@@ -111,7 +121,7 @@ def import_file(
     source = read_path or path
     try:
         stat = source.stat()
-        fp = fp or fingerprint(source)
+        fp = fp or fingerprint(source, fmt)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     if skip_unchanged:
@@ -291,8 +301,11 @@ def _warn_other_format(results: list[FileImportResult], fmt: str) -> None:
 
 def _canonical_stager(
     path: Path, fmt: str
-) -> tuple[Callable[..., list[str]], Callable[[set[int]], dict[int, tuple[int, str]]] | None]:
+) -> tuple[Callable[..., list[str]], Callable[[set[int]], ingest.Located] | None]:
     if fmt == "jsonl":
+        document = canonical.read_json_document(path)  # a .json array or export, not JSONL
+        if document is not None:
+            return (lambda con: ingest.stage_records(con, document)), None
         return (lambda con: ingest.stage_jsonl(con, path)), (lambda recs: canonical.locate_jsonl_records(path, recs))
     if fmt == "parquet":
         return (lambda con: ingest.stage_parquet(con, path)), None

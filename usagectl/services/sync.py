@@ -476,7 +476,7 @@ def _sync_file(
         if cut < todo.size:
             return _sync_complete_lines(con, todo, resolve, tmpdir, cut)
     try:
-        fp = fingerprint(todo.path)
+        fp = fingerprint(todo.path, todo.fmt)
     except FileNotFoundError:
         return None
     except OSError as exc:

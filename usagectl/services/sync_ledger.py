@@ -49,15 +49,37 @@ from usagectl.services.context import AppContext
 Listing = list[tuple[str, str, os.stat_result | OSError]]  # (path, format, stat or why it failed)
 
 
+# Formats whose files are SQLite databases: a writer in WAL mode appends to ``<file>-wal`` and
+# leaves the main file's size and mtime alone until a checkpoint, often not before it closes
+SQLITE_FORMATS = frozenset({"llm"})
+
+
 def stat_listing(files: Sequence[tuple[str, str]]) -> Listing:
-    """Each listed file with its ``os.stat`` (or the OSError it raised): no file is opened."""
+    """Each listed file with its ``os.stat`` (or the OSError it raised): no file is opened. A
+    SQLite file's stat includes its write-ahead log (``with_wal``)."""
     out: Listing = []
     for key, fmt in files:
         try:
-            out.append((key, fmt, os.stat(key)))
+            out.append((key, fmt, with_wal(key) if fmt in SQLITE_FORMATS else os.stat(key)))
         except OSError as exc:
             out.append((key, fmt, exc))
     return out
+
+
+def with_wal(path: str) -> os.stat_result:
+    """The stat of a SQLite database as one file with its ``-wal``: the sizes added and the
+    later mtime, so rows a writer has committed to the log (the database held open in WAL
+    mode) count as a change, as they would once checkpointed into the main file."""
+    st = os.stat(path)
+    try:
+        wal = os.stat(path + "-wal")
+    except FileNotFoundError:
+        return st
+    fields = list(st)
+    fields[6] = st.st_size + wal.st_size  # st_size
+    fields[8] = max(st.st_mtime, wal.st_mtime)  # st_mtime (whole seconds)
+    extra = {"st_mtime": max(st.st_mtime, wal.st_mtime), "st_mtime_ns": max(st.st_mtime_ns, wal.st_mtime_ns)}
+    return os.stat_result(fields, extra)
 
 
 def digest(listing: Listing) -> str:
@@ -99,10 +121,11 @@ def _tree(root: str, listing: Listing, listed_at: int) -> dict[str, Any] | None:
     relative to ``root``; None when the tree has a symlink or an unreadable folder."""
     prefix = root.rstrip(os.sep) + os.sep
     files = []
-    for key, _fmt, st in listing:
+    for key, fmt, st in listing:
         if not isinstance(st, os.stat_result):
             return None
-        files.append([key[len(prefix) :] if key.startswith(prefix) else key, st.st_size, st.st_mtime_ns])
+        row: list[Any] = [key[len(prefix) :] if key.startswith(prefix) else key, st.st_size, st.st_mtime_ns]
+        files.append(row + [True] if fmt in SQLITE_FORMATS else row)  # True: stat it with its -wal
     dirs: list[list[Any]] = []
     if os.path.isdir(root):
         todo = [root]
@@ -142,8 +165,10 @@ def _same_tree(tree: Any) -> bool | None:
     prefix = root.rstrip(os.sep) + os.sep
     stat = os.stat
     try:
-        for rel, size, mtime in tree["files"]:
-            st = stat(rel if os.path.isabs(rel) else prefix + rel)
+        for entry in tree["files"]:
+            rel, size, mtime = entry[:3]
+            path = rel if os.path.isabs(rel) else prefix + rel
+            st = with_wal(path) if len(entry) > 3 else stat(path)
             if st.st_mtime_ns != mtime or st.st_size != size:
                 return False
         racy = False

@@ -29,14 +29,14 @@ SERVICE_DIMS: dict[str, str] = {"integration": "integration", "platform": "platf
 VOICE = "coalesce(json_extract(extra, '$.voice') = 'true'::JSON, false)"
 
 BUCKET_SUMS = """
-    sum(requests)::BIGINT AS requests,
-    sum(input_tokens)::BIGINT AS input_tokens,
-    sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
-    sum(cache_write_5m_tokens)::BIGINT AS cache_write_5m_tokens,
-    sum(cache_write_1h_tokens)::BIGINT AS cache_write_1h_tokens,
-    sum(output_tokens)::BIGINT AS output_tokens,
-    sum(web_search_requests)::BIGINT AS web_search_requests,
-    sum(total_tokens)::BIGINT AS total_tokens
+    sum(requests)::HUGEINT AS requests,
+    sum(input_tokens)::HUGEINT AS input_tokens,
+    sum(cache_read_tokens)::HUGEINT AS cache_read_tokens,
+    sum(cache_write_5m_tokens)::HUGEINT AS cache_write_5m_tokens,
+    sum(cache_write_1h_tokens)::HUGEINT AS cache_write_1h_tokens,
+    sum(output_tokens)::HUGEINT AS output_tokens,
+    sum(web_search_requests)::HUGEINT AS web_search_requests,
+    sum(total_tokens)::HUGEINT AS total_tokens
 """
 
 
@@ -60,10 +60,10 @@ def service_stats(
     base = _filtered(flt)
     voice_sums = (
         """,
-            coalesce(sum(requests) FILTER (WHERE voice), 0)::BIGINT AS voice_requests,
-            coalesce(sum(total_tokens) FILTER (WHERE voice), 0)::BIGINT AS voice_tokens,
+            coalesce(sum(requests) FILTER (WHERE voice), 0)::HUGEINT AS voice_requests,
+            coalesce(sum(total_tokens) FILTER (WHERE voice), 0)::HUGEINT AS voice_tokens,
             sum(cost) FILTER (WHERE voice) AS voice_cost_usd,
-            coalesce(sum(requests) FILTER (WHERE voice AND cost IS NULL), 0)::BIGINT AS voice_unpriced_requests"""
+            coalesce(sum(requests) FILTER (WHERE voice AND cost IS NULL), 0)::HUGEINT AS voice_unpriced_requests"""
         if voice
         else ""
     )
@@ -76,12 +76,12 @@ def service_stats(
             {"(" + col + " IS NULL)" if dim == "integration" else "NULL"} AS is_null,
             {BUCKET_SUMS},
             sum(cost) AS cost_usd,
-            coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_requests,
-            coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_tokens,
+            coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+            coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_tokens,
             quantile_cont(latency_ms, [0.5, 0.95]) AS latency,
             count(latency_ms)::BIGINT AS latency_events,
-            coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::BIGINT AS error_requests,
-            coalesce(sum(requests) FILTER (WHERE status IS NOT NULL), 0)::BIGINT AS status_requests{voice_sums}
+            coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::HUGEINT AS error_requests,
+            coalesce(sum(requests) FILTER (WHERE status IS NOT NULL), 0)::HUGEINT AS status_requests{voice_sums}
         FROM {source} f
         GROUP BY GROUPING SETS (({col}), {rollup})
     """
@@ -109,8 +109,8 @@ def exceptions(con: duckdb.DuckDBPyConnection, flt: Filters, dim: str) -> list[d
         SELECT {col} AS key,
             CASE WHEN status = 'error' THEN coalesce(error_type, '(unspecified)') END AS error_type,
             CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
-            sum(requests)::BIGINT AS requests,
-            sum(total_tokens)::BIGINT AS total_tokens
+            sum(requests)::HUGEINT AS requests,
+            sum(total_tokens)::HUGEINT AS total_tokens
         FROM ({base.sql}) f
         WHERE status = 'error' OR rate_id IS NULL
         GROUP BY 1, 2, 3

@@ -55,8 +55,8 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _chat_parts AS "
         "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
-        "sum(requests)::BIGINT AS requests, sum(total_input)::BIGINT AS input_tokens, "
-        "sum(output_tokens)::BIGINT AS output_tokens, sum(total_tokens)::BIGINT AS total_tokens, "
+        "sum(requests)::HUGEINT AS requests, sum(total_input)::HUGEINT AS input_tokens, "
+        "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
         "sum(cost) AS cost_usd, min(ts) AS first_ts, max(ts) AS last_ts "
         f"FROM ({base.sql}) f GROUP BY 1, 2",
         base.params,
@@ -69,10 +69,10 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
             params["top"] = top
         rows = _rows(
             con.execute(
-                "SELECT session_id, sum(requests)::BIGINT AS requests, sum(input_tokens)::BIGINT AS input_tokens, "
-                "sum(output_tokens)::BIGINT AS output_tokens, sum(total_tokens)::BIGINT AS total_tokens, "
+                "SELECT session_id, sum(requests)::HUGEINT AS requests, sum(input_tokens)::HUGEINT AS input_tokens, "
+                "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
                 "sum(cost_usd) AS cost_usd, "
-                "coalesce(sum(requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::BIGINT AS unpriced_requests, "
+                "coalesce(sum(requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests, "
                 "min(first_ts) AS first_ts, max(last_ts) AS last_ts "
                 "FROM _chat_parts WHERE session_id IS NOT NULL GROUP BY session_id "
                 f"ORDER BY cost_usd DESC NULLS LAST, total_tokens DESC, session_id{limit}",
@@ -82,17 +82,17 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
         totals = _rows(
             con.execute(
                 "SELECT session_id IS NULL AS no_chat, count(DISTINCT session_id)::BIGINT AS chats, "
-                "sum(requests)::BIGINT AS requests, sum(input_tokens)::BIGINT AS input_tokens, "
-                "sum(output_tokens)::BIGINT AS output_tokens, sum(total_tokens)::BIGINT AS total_tokens, "
+                "sum(requests)::HUGEINT AS requests, sum(input_tokens)::HUGEINT AS input_tokens, "
+                "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
                 "sum(cost_usd) AS cost_usd, "
-                "coalesce(sum(requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::BIGINT AS unpriced_requests "
+                "coalesce(sum(requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests "
                 "FROM _chat_parts GROUP BY 1"
             )
         )
         unpriced = _rows(
             con.execute(
-                "SELECT unpriced_raw AS model_raw, sum(requests)::BIGINT AS requests, "
-                "sum(total_tokens)::BIGINT AS total_tokens FROM _chat_parts "
+                "SELECT unpriced_raw AS model_raw, sum(requests)::HUGEINT AS requests, "
+                "sum(total_tokens)::HUGEINT AS total_tokens FROM _chat_parts "
                 "WHERE unpriced_raw IS NOT NULL AND session_id IS NOT NULL GROUP BY 1 ORDER BY 3 DESC, 1"
             )
         )
@@ -194,20 +194,20 @@ def file_summary(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
                 FROM _file_events
             )
             SELECT file_id, name_key, max(file_name) AS file_name, max(file_bytes)::BIGINT AS file_bytes,
-                   sum(requests)::BIGINT AS requests, count(DISTINCT session_id)::BIGINT AS chats,
-                   sum(file_tokens)::BIGINT AS file_tokens,
-                   sum(file_tokens) FILTER (WHERE nth = 1)::BIGINT AS first_read_tokens,
-                   coalesce(sum(file_tokens) FILTER (WHERE nth > 1), 0)::BIGINT AS reread_tokens,
+                   sum(requests)::HUGEINT AS requests, count(DISTINCT session_id)::BIGINT AS chats,
+                   sum(file_tokens)::HUGEINT AS file_tokens,
+                   sum(file_tokens) FILTER (WHERE nth = 1)::HUGEINT AS first_read_tokens,
+                   coalesce(sum(file_tokens) FILTER (WHERE nth > 1), 0)::HUGEINT AS reread_tokens,
                    sum(share_pico) AS share_pico,
-                   coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_requests,
+                   coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
                    min(ts) AS first_ts, max(ts) AS last_ts
             FROM fe GROUP BY file_id, name_key
             """)
         )
         unpriced = _rows(
             con.execute(
-                "SELECT unpriced_raw AS model_raw, sum(requests)::BIGINT AS requests, "
-                "sum(total_tokens)::BIGINT AS total_tokens FROM _file_events WHERE unpriced_raw IS NOT NULL "
+                "SELECT unpriced_raw AS model_raw, sum(requests)::HUGEINT AS requests, "
+                "sum(total_tokens)::HUGEINT AS total_tokens FROM _file_events WHERE unpriced_raw IS NOT NULL "
                 "GROUP BY 1 ORDER BY 3 DESC, 1"
             )
         )

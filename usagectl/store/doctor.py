@@ -35,9 +35,9 @@ def range_facts(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, list[
     sql = f"""
         SELECT source, qh, model, unpriced_raw, no_web_price, member, has_team,
             grouping(qh) AS g_day, grouping(model) AS g_model,
-            sum(requests)::BIGINT AS requests,
-            sum(total_tokens)::BIGINT AS total_tokens,
-            sum(web_search_requests)::BIGINT AS web_search_requests,
+            sum(requests)::HUGEINT AS requests,
+            sum(total_tokens)::HUGEINT AS total_tokens,
+            sum(web_search_requests)::HUGEINT AS web_search_requests,
             count(*) FILTER (WHERE reported_cost_usd IS NOT NULL AND cost IS NOT NULL)::BIGINT AS compared_events,
             sum(cost) FILTER (WHERE reported_cost_usd IS NOT NULL) AS computed_usd,
             sum(reported_cost_usd) FILTER (WHERE cost IS NOT NULL) AS reported_usd

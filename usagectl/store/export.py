@@ -344,21 +344,21 @@ def focus_groups(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
     a price period or a long-context band changes within a day."""
     base = _filtered(flt)
     dims = ", ".join(f"{col} AS {name}" for name, col in FOCUS_DIMENSIONS.items())
-    sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in FOCUS_SUMS)
+    sums = ", ".join(f"sum({c})::HUGEINT AS {c}" for c in FOCUS_SUMS)
     rates = ", ".join(f"r.{c}" for c in FOCUS_RATES)
     n = len(FOCUS_DIMENSIONS) + 5
     sql = (
         f"SELECT g.*, r.valid_from, r.min_input_exclusive, r.max_input_inclusive, {rates} FROM ("
         f"SELECT CAST(timezone('UTC', ts) AS DATE) AS day, cmodel AS model, cprovider AS provider, service_tier, "
-        f"rate_id, {dims}, {sums}, sum(requests)::BIGINT AS requests, sum(cost) AS cost "
+        f"rate_id, {dims}, {sums}, sum(requests)::HUGEINT AS requests, sum(cost) AS cost "
         f"FROM ({base.sql}) p WHERE cost IS NOT NULL GROUP BY {', '.join(str(i + 1) for i in range(n))}"
         ") g JOIN price_rates r ON r.rate_id = g.rate_id ORDER BY day, model, service_tier, rate_id"
     )
     cur = con.execute(sql, base.params)
     priced = rows_as_dicts(cur)
     cur = con.execute(
-        "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, sum(requests)::BIGINT AS requests, "
-        f"sum(total_tokens)::BIGINT AS total_tokens FROM ({base.sql}) p WHERE cost IS NULL "
+        "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, sum(requests)::HUGEINT AS requests, "
+        f"sum(total_tokens)::HUGEINT AS total_tokens FROM ({base.sql}) p WHERE cost IS NULL "
         "GROUP BY 1 ORDER BY total_tokens DESC, model_raw",
         base.params,
     )

@@ -212,7 +212,7 @@ def priced_groups(
         else:
             raw_where.append(clause)
     firsts = inner
-    sums = [f"sum({c})::BIGINT AS {c}" for c in _SUMMED] + ["sum(reported_cost_usd) AS reported_cost_usd"]
+    sums = [f"sum({c})::HUGEINT AS {c}" for c in _SUMMED] + ["sum(reported_cost_usd) AS reported_cost_usd"]
     stage1 = (
         f"SELECT {', '.join([*raw, *firsts, *extra, f'{seg} AS _seg_ts', f'{band} AS _band_in', _WEB_CLASS, *sums])} "
         f"FROM events WHERE ts >= $start AND ts < $end{''.join(' AND ' + w for w in raw_where)} GROUP BY ALL"

@@ -593,7 +593,8 @@ def import_staged_files(
                 f"UPDATE _rejected SET _raw = {raw_json} FROM _stage s "
                 f"WHERE _rejected._rec = s._rec AND _rejected._fi = {fi_s} AND _rejected._raw IS NULL"
             )
-        supersede_rejects(con, "_files")
+        # per_file: [imported, dup_in_file, dup_stored, replaced]; any of the first three means valid records
+        supersede_rejects(con, "_files", [b for b, counts in zip(ids, per_file) if sum(counts[:3]) > 0])
         con.execute(
             "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
             "SELECT f.batch_id, f.path, c._line + f.line_offset, c._rec, c._reason, left(c._raw, ?) "
@@ -646,17 +647,26 @@ def import_staged_files(
     return results, warnings
 
 
-def supersede_rejects(con: duckdb.DuckDBPyConnection, files: str) -> None:
+def supersede_rejects(con: duckdb.DuckDBPyConnection, files: str, readable: Iterable[int] = ()) -> None:
     """A file read again from its start (``line_offset`` 0: changed, rewritten, or a format
     re-read whole on every change such as Codex rollouts) reports all its bad lines anew: the
     rejects earlier batches of the same format stored for that path go, so a bad line is
     listed once and a half-written line completed since is no longer listed. ``files`` is a
     table of (batch_id, path, source, line_offset) of this import. A sync that reads only a
-    file's new tail keeps the earlier rejects: they are about other lines."""
+    file's new tail keeps the earlier rejects: they are about other lines.
+
+    ``readable``: the batches of this import that found valid records, i.e. read their file in
+    its right format; they also supersede the rejects of earlier imports in ANY format (a file
+    first imported with the wrong ``--format`` stops listing that attempt's rejects once it is
+    imported right). A batch that found nothing valid (itself perhaps the wrong format) leaves
+    other formats' rejects alone."""
+    load_temp_table(con, "_readable", [("batch_id", "BIGINT")], [(b,) for b in readable])
     con.execute(
         f"DELETE FROM rejects r USING {files} f, import_batches b WHERE f.line_offset = 0 AND r.file = f.path "
-        "AND r.batch_id < f.batch_id AND b.batch_id = r.batch_id AND b.source = f.source"
+        "AND r.batch_id < f.batch_id AND b.batch_id = r.batch_id "
+        "AND (b.source = f.source OR f.batch_id IN (SELECT batch_id FROM _readable))"
     )
+    con.execute("DROP TABLE _readable")
 
 
 def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:

@@ -73,18 +73,18 @@ FILTER_COLUMNS: dict[str, str] = {
 }
 
 SUMS = """
-    sum(requests)::BIGINT AS requests,
-    sum(input_tokens)::BIGINT AS input_tokens,
-    sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
-    sum(cache_write_5m_tokens)::BIGINT AS cache_write_5m_tokens,
-    sum(cache_write_1h_tokens)::BIGINT AS cache_write_1h_tokens,
-    sum(cache_write_5m_tokens + cache_write_1h_tokens)::BIGINT AS cache_write_tokens,
-    sum(output_tokens)::BIGINT AS output_tokens,
-    sum(reasoning_tokens)::BIGINT AS reasoning_tokens,
-    sum(total_tokens)::BIGINT AS total_tokens,
+    sum(requests)::HUGEINT AS requests,
+    sum(input_tokens)::HUGEINT AS input_tokens,
+    sum(cache_read_tokens)::HUGEINT AS cache_read_tokens,
+    sum(cache_write_5m_tokens)::HUGEINT AS cache_write_5m_tokens,
+    sum(cache_write_1h_tokens)::HUGEINT AS cache_write_1h_tokens,
+    sum(cache_write_5m_tokens + cache_write_1h_tokens)::HUGEINT AS cache_write_tokens,
+    sum(output_tokens)::HUGEINT AS output_tokens,
+    sum(reasoning_tokens)::HUGEINT AS reasoning_tokens,
+    sum(total_tokens)::HUGEINT AS total_tokens,
     sum(cost) AS cost_usd,
-    coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_requests,
-    coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_tokens,
+    coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+    coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_tokens,
     sum(reported_cost_usd) AS reported_cost_usd
 """
 SUM_KEYS = (
@@ -291,8 +291,8 @@ def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any
     base = _filtered(flt)
     sql = (
         "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, cmodel AS model, no_web_price, "
-        "sum(requests)::BIGINT AS requests, sum(total_tokens)::BIGINT AS total_tokens, "
-        "sum(web_search_requests)::BIGINT AS web_search_requests "
+        "sum(requests)::HUGEINT AS requests, sum(total_tokens)::HUGEINT AS total_tokens, "
+        "sum(web_search_requests)::HUGEINT AS web_search_requests "
         f"FROM ({base.sql}) f WHERE cost IS NULL GROUP BY ALL ORDER BY total_tokens DESC, model_raw, no_web_price"
     )
     cur = con.execute(sql, base.params)

@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from usagectl.models import Filters
 
 DAILY_SUMS = """
-    sum(requests)::BIGINT AS requests,
-    sum(total_tokens)::BIGINT AS total_tokens,
+    sum(requests)::HUGEINT AS requests,
+    sum(total_tokens)::HUGEINT AS total_tokens,
     sum(cost) AS cost_usd,
-    coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::BIGINT AS unpriced_requests,
-    coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::BIGINT AS errors
+    coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+    coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::HUGEINT AS errors
 """
 # the price-period join of priced_events.sql, for a model and tier other than the event's own
 _RATE_JOIN = (
@@ -105,7 +105,7 @@ def error_types(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, 
     rel, params, key_sql = priced_groups(con, flt, ["date", "error_type", "status"], q.GROUP_KEYS, q.FILTER_COLUMNS)
     sql = (
         f"SELECT {key_sql['date']} AS date, coalesce(error_type, '(unknown)') AS error_type, "
-        f"sum(requests)::BIGINT AS errors FROM ({rel}) p WHERE status = 'error' GROUP BY 1, 2"
+        f"sum(requests)::HUGEINT AS errors FROM ({rel}) p WHERE status = 'error' GROUP BY 1, 2"
     )
     return _rows(con.execute(sql, params))
 
@@ -115,8 +115,8 @@ def hour_profile(con: duckdb.DuckDBPyConnection, flt: Filters, dim: str, cut: da
     at that hour) and the ``recent`` cells (``day`` on or after ``cut``) with their requests."""
     rel, params = _grouped(con, flt, ["date", "hour", dim])
     sql = (
-        f"SELECT {dim} AS key, date AS day, hour, sum(requests)::BIGINT AS requests, "
-        f"sum(total_tokens)::BIGINT AS total_tokens FROM ({rel}) p WHERE {dim} IS NOT NULL GROUP BY 1, 2, 3"
+        f"SELECT {dim} AS key, date AS day, hour, sum(requests)::HUGEINT AS requests, "
+        f"sum(total_tokens)::HUGEINT AS total_tokens FROM ({rel}) p WHERE {dim} IS NOT NULL GROUP BY 1, 2, 3"
     )
     sql = (
         "SELECT key, hour, count(*) FILTER (WHERE day < $cut) AS hist_days, "

@@ -215,7 +215,7 @@ def dedup_groups(con: duckdb.DuckDBPyConnection, start: datetime | None, end: da
     where, params = _finished_in(start, end)
     cur = con.execute(
         "SELECT source AS format, dedup_rule AS rule, count(*) AS batches, "
-        + ", ".join(f"coalesce(sum({c}), 0)::BIGINT AS {c}" for c in DEDUP_COUNTS)
+        + ", ".join(f"coalesce(sum({c}), 0)::HUGEINT AS {c}" for c in DEDUP_COUNTS)
         + f" FROM import_batches{where} GROUP BY ALL ORDER BY format, rule",
         params,
     )

@@ -13,6 +13,12 @@ from collections.abc import Collection, Mapping
 from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, ZERO_DEFAULT_INTS
 
 _KINDS = dict(EVENT_COLUMNS)
+# The largest count one record may hold in any integer column (a bucket of tokens, requests,
+# web searches): 10^15 tokens is about $3 billion at $3 per million, far beyond any real
+# request or provider bucket, yet nine such columns of a row and thousands of such rows still
+# add up inside BIGINT. A count beyond it (a corrupt or made-up log) would make every report
+# over its period overflow, so it is a reject ("too large"), not a stored row.
+MAX_COUNT = 10**15
 
 
 def _q(name: str) -> str:
@@ -25,25 +31,28 @@ def _lit(text: str) -> str:
 
 
 def _int_fast_ok(c: str) -> str:
-    """True for the common case: absent, or plain non-negative digits (checked by a cast
-    round trip, far cheaper than a regular expression)."""
+    """True for the common case: absent, or plain non-negative digits up to ``MAX_COUNT``
+    (checked by a cast round trip, far cheaper than a regular expression)."""
     q = _q(c)
-    return f"({q} IS NULL OR coalesce(TRY_CAST({q} AS UBIGINT)::VARCHAR = {q}, false))"
+    return (
+        f"({q} IS NULL OR coalesce(TRY_CAST({q} AS UBIGINT)::VARCHAR = {q} "
+        f"AND TRY_CAST({q} AS UBIGINT) <= {MAX_COUNT}, false))"
+    )
 
 
 def _int_checks(c: str) -> tuple[str, str]:
     """(reason or NULL, value) of an integer column staged as text. ``12.0`` and ``+5`` are
-    integers; ``12.5``, ``-3``, ``abc`` and numbers beyond BIGINT are rejected with a reason."""
+    integers; ``12.5``, ``-3``, ``abc`` and counts beyond ``MAX_COUNT`` are rejected with a reason."""
     q = _q(c)
     ok = (
         f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '\\+?[0-9]+(\\.0*)?') "
-        f"AND TRY_CAST(regexp_extract({q}, '[0-9]+') AS BIGINT) IS NOT NULL))"
+        f"AND TRY_CAST(regexp_extract({q}, '[0-9]+') AS UBIGINT) <= {MAX_COUNT}))"
     )
     reason = (
         f"CASE WHEN NOT {ok} THEN '{c}: ' || CASE "
         f"WHEN regexp_full_match(trim({q}), '-[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?') THEN 'negative' "
+        f"WHEN regexp_full_match(trim({q}), '\\+?[0-9]+(\\.0*)?') THEN 'too large (over 10^15)' "
         f"WHEN TRY_CAST({q} AS DOUBLE) IS NOT NULL AND regexp_full_match(trim({q}), '[0-9.eE+-]+') THEN 'not an integer' "
-        f"WHEN regexp_full_match({q}, '[0-9]+') THEN 'too large' "
         f"ELSE 'not a number' END || ' (' || left({q}, 40) || ')' END"
     )
     value = f"TRY_CAST({q} AS BIGINT)"

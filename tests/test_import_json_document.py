@@ -1,0 +1,71 @@
+"""A ``.json`` file that is ONE JSON document (usagectl's own ``export --json`` output, or an
+array of events) is read element by element; JSONL stays line by line; a broken document is
+refused whole, never imported in stray pieces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from tests.helpers import run, run_json, write_jsonl
+
+EVENTS = [
+    {"event_id": "a1", "ts": "2025-11-05T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 100, "output_tokens": 10},
+    {"event_id": "a2", "ts": "2025-11-05T11:00:00Z", "model_raw": "gpt-4o", "input_tokens": 200, "output_tokens": 20},
+    {"event_id": "a3", "ts": "2025-11-06T09:00:00Z", "model_raw": "gpt-4o", "input_tokens": 300, "output_tokens": 30},
+]
+
+
+def _query(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_an_export_json_imports_every_row(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(first))
+    exported = run("export", "--json", "--since", "2025-11-01", "--until", "2025-11-30", "--db", str(first)).stdout
+    assert exported.count("\n") > 3  # one document over many lines, as the QA report found it
+    f = tmp_path / "export.json"
+    f.write_text(exported)
+    out = run_json("import", str(f), "--db", str(second))
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 3, 0)
+    # by hand: 100 + 200 + 300 = 600 input, 10 + 20 + 30 = 60 output, ids kept
+    assert _query(
+        second, "SELECT sum(input_tokens), sum(output_tokens), string_agg(event_id, ',' ORDER BY event_id) FROM events"
+    ) == [(600, 60, "a1,a2,a3")]
+
+
+def test_a_json_array_imports_each_element_and_rejects_only_the_bad_ones(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "arr.json"
+    f.write_text(
+        "[\n" + ",\n".join(json.dumps(e) for e in [EVENTS[0], 5, {"event_id": "x", "input_tokens": 1}]) + "\n]\n"
+    )
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 1, 2)
+    # element 2 starts on line 3, element 3 on line 4 (line 1 holds only "[")
+    assert _query(db_path, "SELECT line, record, reason FROM rejects ORDER BY record") == [
+        (3, 2, "not a JSON object (a int)"),
+        (4, 3, "missing ts"),
+    ]
+
+
+def test_jsonl_is_still_read_line_by_line(tmp_path: Path, db_path: Path) -> None:
+    f = write_jsonl(tmp_path / "e.json", [EVENTS[0], "{bad", EVENTS[1]])
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 2, 1)
+    assert _query(db_path, "SELECT line FROM rejects") == [(2,)]
+
+
+def test_a_broken_document_is_refused_whole(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "broken.json"
+    # truncated after its second row, which alone is a complete object line
+    f.write_text('{"report": "events", "rows": [\n' + json.dumps(EVENTS[0]) + ",\n" + json.dumps(EVENTS[1]) + "\n")
+    result = run("import", str(f), "--db", str(db_path), expect=4)
+    assert "neither JSONL nor one valid JSON document" in result.stderr
+    assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]

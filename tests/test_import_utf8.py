@@ -1,0 +1,66 @@
+"""One byte that is not UTF-8 rejects its own record, with that reason and its line, and never
+the file: canonical JSONL and CSV, and Claude Code transcripts (read by DuckDB, which refuses
+such a line whole, so the reason is the bytes and not a field that looks missing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from tests.helpers import run_json
+
+GOOD = b'{"event_id":"g1","ts":"2025-11-05T11:00:00Z","model_raw":"gpt-4o","input_tokens":5,"output_tokens":1}\n'
+# "caf" + 0xE9 (Latin-1 e-acute): not UTF-8
+LATIN1 = b'{"event_id":"b1","ts":"2025-11-05T10:00:00Z","model_raw":"gpt-4o","member":"caf\xe9","input_tokens":1}\n'
+
+
+def _rejects(db: Path) -> list[tuple[int, str, str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [
+            (int(r[0]), str(r[1]), str(r[2]))
+            for r in con.execute("SELECT line, reason, raw FROM rejects ORDER BY line").fetchall()
+        ]
+    finally:
+        con.close()
+
+
+def test_a_jsonl_line_with_a_latin1_byte_is_rejected_as_not_utf8(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "e.jsonl"
+    f.write_bytes(GOOD + b"\n" + LATIN1 + GOOD.replace(b"g1", b"g2"))  # the bad record is on line 3
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 2, 1)
+    [(line, reason, raw)] = _rejects(db_path)
+    assert (line, reason) == (3, "not valid UTF-8 text")
+    assert '"member":"caf\ufffd"' in raw
+
+
+def test_a_csv_with_one_bad_byte_rejects_only_that_record(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "e.csv"
+    f.write_bytes(
+        b"event_id,ts,model_raw,input_tokens,output_tokens,member\r\n"
+        b"c1,2025-11-05T10:00:00Z,gpt-4o,100,10,caf\xe9\r\n"  # line 2
+        b"c2,2025-11-05T10:00:00Z,gpt-4o,100,10,bob\r\n"
+        b"c3,2025-11-05T11:00:00Z,gpt-4o,7,1,ann\r\n"
+    )
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 2, 1)
+    assert _rejects(db_path) == [(2, "not valid UTF-8 text", "c1,2025-11-05T10:00:00Z,gpt-4o,100,10,caf\ufffd")]
+
+
+def test_a_claude_code_line_with_a_latin1_byte_is_rejected_as_not_utf8(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "projects" / "p" / "s.jsonl"
+    f.parent.mkdir(parents=True)
+    usage = b'"usage":{"input_tokens":3,"output_tokens":2}'
+    f.write_bytes(
+        b'{"type":"user","cwd":"/home/caf\xe9","timestamp":"2025-11-03T21:59:00Z"}\n'  # not a record: skipped
+        b'{"type":"assistant","sessionId":"s","timestamp":"2025-11-03T22:00:00Z","cwd":"/home/caf\xe9",'
+        b'"requestId":"q1","message":{"id":"m1","model":"claude-sonnet-4-5",' + usage + b"}}\n"
+        b'{"type":"assistant","sessionId":"s","timestamp":"2025-11-03T22:01:00Z","cwd":"/home/x",'
+        b'"requestId":"q2","message":{"id":"m2","model":"claude-sonnet-4-5",' + usage + b"}}\n"
+    )
+    out = run_json("import", str(f), "--format", "claude-code", "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (1, 1)
+    [(line, reason, _raw)] = _rejects(db_path)
+    assert (line, reason) == (2, "not valid UTF-8 text")
