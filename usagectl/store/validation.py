@@ -32,11 +32,13 @@ def _lit(text: str) -> str:
 
 def _int_fast_ok(c: str) -> str:
     """True for the common case: absent, or plain non-negative digits up to ``MAX_COUNT``
-    (checked by a cast round trip, far cheaper than a regular expression)."""
+    (checked by a cast round trip, far cheaper than a regular expression; a round trip leaves
+    no leading zeros, so the bound is a length test, not a second cast of every value)."""
     q = _q(c)
+    limit = str(MAX_COUNT)
     return (
-        f"({q} IS NULL OR coalesce(TRY_CAST({q} AS UBIGINT)::VARCHAR = {q} "
-        f"AND TRY_CAST({q} AS UBIGINT) <= {MAX_COUNT}, false))"
+        f"({q} IS NULL OR (coalesce(TRY_CAST({q} AS UBIGINT)::VARCHAR = {q}, false) "
+        f"AND (length({q}) < {len(limit)} OR {q} = '{limit}')))"
     )
 
 
