@@ -28,8 +28,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run, run_json, write_jsonl
+from usagectl.money import CENT, round_to_total
 from usagectl.services.context import make_context
-from usagectl.services.invoice import Credit, InvoiceRequest, _apply_credits, _Month, allocate, invoice
+from usagectl.services.invoice import Credit, InvoiceRequest, _apply_credits, _Month, invoice
 
 D = Decimal
 EVENTS = [
@@ -223,6 +224,10 @@ def test_credit_rules_granted_and_order() -> None:
     # January: "late" not granted yet, "early" 1.00; February: "early" used up, "late" 2.00
     assert [m.credit for m in months] == [D("1.00"), D("2.00")]
     assert log == {0: [D(0), D("2.00")], 1: [D("1.00"), D(0)]}
+
+
+def allocate(exacts: list[D], target: D) -> list[D]:
+    return round_to_total(exacts, target, CENT)
 
 
 def test_allocate_adds_up_exactly() -> None:

@@ -31,6 +31,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.helpers import run, run_json, write_jsonl
+from usagectl.money import round_to_total
 from usagectl.services import team
 from usagectl.services.context import make_context
 from usagectl.services.reports import ReportRequest
@@ -272,8 +273,8 @@ def test_sections_add_up_to_the_displayed_total_to_the_micro_dollar(tmp_path: Pa
 def test_round_to_total() -> None:
     # 2.5e-6 three times: floors 0.000002 each (0.000006), 2 quanta missing from 0.000008: the
     # equal remainders go to the first two
-    assert team.round_to_total([D("0.0000025")] * 3, D("0.000008")) == [D("0.000003"), D("0.000003"), D("0.000002")]
-    assert team.round_to_total([], D(0)) == []
+    assert round_to_total([D("0.0000025")] * 3, D("0.000008")) == [D("0.000003"), D("0.000003"), D("0.000002")]
+    assert round_to_total([], D(0)) == []
 
 
 def test_berlin_month_moves_the_boundary_events(loaded: Path) -> None:

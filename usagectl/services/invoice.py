@@ -32,12 +32,13 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from usagectl.config import Config, effective_timezone
 from usagectl.errors import ConfigError, UsageError
 from usagectl.models import Column, Report, Section, noun
+from usagectl.money import round_to_total
 from usagectl.services import costs
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
@@ -160,21 +161,6 @@ def billing_start(config: Config) -> tuple[int, int] | None:
         return parse_month(start)
     except UsageError:
         raise ConfigError(f'{_where(config)}: [billing] start: must be a month "YYYY-MM", got {start!r}') from None
-
-
-def allocate(exacts: list[Decimal], target: Decimal) -> list[Decimal]:
-    """Cent amounts, one per exact amount, adding up to ``target`` (largest remainder)."""
-    if not exacts:
-        return []
-    floors = [e.quantize(CENT, rounding=ROUND_FLOOR) for e in exacts]
-    rest = [e - f for e, f in zip(exacts, floors, strict=True)]
-    diff = int((target - sum(floors, ZERO)) / CENT)
-    order = sorted(range(len(exacts)), key=lambda i: (-rest[i], i))
-    if diff < 0:
-        order.reverse()
-    for k in range(abs(diff)):
-        floors[order[k % len(order)]] += CENT if diff > 0 else -CENT
-    return floors
 
 
 def half_up(value: Decimal) -> Decimal:
@@ -359,7 +345,7 @@ def _split(
     groups: dict[str, dict[str, Any]], exact: dict[str, Decimal], subtotal: Decimal, *, by_amount: bool = True
 ) -> list[dict[str, Any]]:
     names = [n for n in groups if n in exact]
-    cents = dict(zip(names, allocate([exact[n] for n in names], subtotal), strict=True))
+    cents = dict(zip(names, round_to_total([exact[n] for n in names], subtotal, CENT), strict=True))
     rows = []
     for name, g in groups.items():
         rows.append(g | {"amount_usd": cents.get(name), "exact_usd": exact.get(name)})
@@ -598,7 +584,6 @@ def payments_report(ctx: AppContext, since: str | None = None, until: str | None
 __all__ = [
     "Section",
     "add_payment",
-    "allocate",
     "invoice",
     "load_credits",
     "load_tax",

@@ -27,13 +27,14 @@ never $0.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
 from usagectl.config import effective_timezone
 from usagectl.errors import ConfigError, UsageError
 from usagectl.models import Column, Report, Section
+from usagectl.money import round_to_total
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     ReportRequest,
@@ -93,28 +94,6 @@ def allocate(amount: Decimal, weights: Sequence[Decimal | int], quantum: Decimal
             parts[i] += Decimal(step.numerator) * quantum / Decimal(step.denominator)
             left -= step
     return parts
-
-
-def round_to_total(exacts: Sequence[Decimal], target: Decimal, quantum: Decimal = QUANTUM) -> list[Decimal]:
-    """Round each exact amount to ``quantum`` so the rounded amounts add up to ``target`` EXACTLY.
-
-    Largest remainder: each amount is rounded down, then the quanta still missing from
-    ``target`` (the rounded sum of the exact amounts) go one each to the largest remainders,
-    ties to the earlier position. Rounding each amount on its own would not do: $2.5e-6 three
-    times rounds to 0.000002 each (0.000006) but to 0.000008 in all. 0.0000025 x 3 against
-    0.000008 -> 0.000003, 0.000003, 0.000002.
-    """
-    floors = [e.quantize(quantum, rounding=ROUND_FLOOR) for e in exacts]
-    if not floors:
-        return floors
-    rest = [e - f for e, f in zip(exacts, floors, strict=True)]
-    missing = int((target - sum(floors, ZERO)) / quantum)
-    order = sorted(range(len(floors)), key=lambda i: (-rest[i], i))
-    if missing < 0:
-        order.reverse()
-    for k in range(abs(missing)):
-        floors[order[k % len(order)]] += quantum if missing > 0 else -quantum
-    return floors
 
 
 def _displayed(amount: Decimal) -> Decimal:
