@@ -69,3 +69,38 @@ def test_a_broken_document_is_refused_whole(tmp_path: Path, db_path: Path) -> No
     result = run("import", str(f), "--db", str(db_path), expect=4)
     assert "neither JSONL nor one valid JSON document" in result.stderr
     assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]
+
+
+def test_a_truncated_array_is_refused_whole_with_the_error_position(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "e.json"
+    # the QA file: a complete first element, then a second cut after its first key
+    element = '{"event_id":"brk1","ts":"2026-11-03T21:00:00Z","model":"gpt-4o","input_tokens":5}'
+    f.write_text("[" + element + ',{"event_id":')
+    result = run("import", str(f), "--db", str(db_path), expect=4)
+    # by hand: the element is '{"event_id":"brk1",' (19) + '"ts":"2026-11-03T21:00:00Z",' (28)
+    # + '"model":"gpt-4o",' (17) + '"input_tokens":5}' (17) = 81 characters; "[" (1) + 81 + ","
+    # (1) + '{"event_id":' (12) = 95, so the missing value is at line 1 column 96
+    assert len(element) == 81
+    assert f"{f}: neither JSONL nor one valid JSON document" in result.stderr
+    assert "(line 1 column 96)" in result.stderr
+    assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]
+    assert _query(db_path, "SELECT count(*) FROM rejects") == [(0,)]
+
+
+def test_text_after_an_array_refuses_it_whole(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "e.json"
+    f.write_text("[\n" + json.dumps(EVENTS[0]) + "\n]\n" + json.dumps(EVENTS[1]) + "\n")
+    result = run("import", str(f), "--db", str(db_path), expect=4)
+    # the second event starts line 4 column 1, after the array closed on line 3
+    assert "Extra data (line 4 column 1)" in result.stderr
+    assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]
+
+
+def test_jsonl_with_a_half_written_first_line_stays_jsonl(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "e.json"
+    # a writer cut off in the middle of line 1; line 2 is a whole event
+    f.write_text(json.dumps(EVENTS[0])[:30] + "\n" + json.dumps(EVENTS[1]) + "\n")
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (2, 1, 1)
+    assert _query(db_path, "SELECT line FROM rejects") == [(1,)]
+    assert _query(db_path, "SELECT event_id FROM events") == [("a2",)]

@@ -14,11 +14,14 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from usagectl.errors import InputError, UsageError
 from usagectl.importers._values import _clean
 from usagectl.models import EVENT_COLUMN_NAMES, Record
+
+if TYPE_CHECKING:
+    from usagectl.importers._pages import Page
 
 FORMATS = ("jsonl", "csv", "parquet")
 _EXT = {
@@ -129,9 +132,10 @@ def read_json_document(path: Path) -> list[Record] | None:
     array), each element a record numbered from 1 in order; a single pretty-printed event is
     one record. None for JSONL: its first line is a complete object (only that line is read
     to tell), or the file does not parse as a whole and its first line is not the opening of
-    a document (a JSONL file with a broken first line). A broken pretty-printed document (its
-    first line opens an object or array) is refused whole: read line by line it would import
-    stray pieces and reject the rest."""
+    a document (a JSONL file with a broken first line). A file that starts with ``[`` and does
+    not parse whole (a truncated array), or a broken pretty-printed document (its first line
+    opens an object or array), is refused whole with an ``InputError``: read in part it would
+    import stray pieces and reject the rest."""
     import json
 
     from usagectl.importers import _pages
@@ -157,10 +161,12 @@ def read_json_document(path: Path) -> list[Record] | None:
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     start = _pages._skip_ws(text, 0)
     if text[start] == "[":
-        return [
-            _document_record(i, p.line, p.obj, p.problem, p.raw)
-            for i, p in enumerate(_pages._array_pages(text, start), 1)
-        ]
+        # one pass that keeps each element's line; a part that does not parse (a truncated
+        # array, text after it) refuses the file, never the elements parsed before it
+        pages = list(_pages._array_pages(text, start))
+        if any(p.problem is not None for p in pages):
+            raise InputError(f"{path}: neither JSONL nor one valid JSON document ({_parse_error(text, pages)})")
+        return [_document_record(i, p.line, p.obj, None, p.raw) for i, p in enumerate(pages, 1)]
     try:
         doc = _pages.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -172,6 +178,18 @@ def read_json_document(path: Path) -> list[Record] | None:
     if not _is_report(doc):
         return [_document_record(1, text.count("\n", 0, start) + 1, doc, None, text[start:])]
     return [_document_record(i, None, row, None, None) for i, row in enumerate(doc["rows"], 1)]
+
+
+def _parse_error(text: str, pages: list[Page]) -> str:
+    """Why an array document does not parse, with the line and column of the first error: the
+    whole text parsed again (only on this error path) gives the decoder's position."""
+    from usagectl.importers import _pages
+
+    try:
+        _pages.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return _pages._why(exc)
+    return next(p.problem for p in pages if p.problem is not None) or "not valid JSON"
 
 
 def _is_report(obj: object) -> bool:
