@@ -64,3 +64,60 @@ def test_a_claude_code_line_with_a_latin1_byte_is_rejected_as_not_utf8(tmp_path:
     assert (out["imported"], out["rejected"]) == (1, 1)
     [(line, reason, _raw)] = _rejects(db_path)
     assert (line, reason) == (2, "not valid UTF-8 text")
+
+
+def _events(db: Path) -> list[tuple[str, str | None]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [
+            (str(r[0]), r[1]) for r in con.execute("SELECT event_id, member FROM events ORDER BY event_id").fetchall()
+        ]
+    finally:
+        con.close()
+
+
+def test_a_one_line_jsonl_file_with_bad_bytes_is_rejected_not_stored_with_replacements(
+    tmp_path: Path, db_path: Path
+) -> None:
+    f = tmp_path / "c.jsonl"
+    # the QA file: one line, 0xFF 0xFE inside "member" (neither byte can start UTF-8)
+    f.write_bytes(
+        b'{"event_id":"u1","ts":"2026-11-03T21:00:00Z","model":"gpt-4o","member":"\xff\xfe","input_tokens":1}\n'
+    )
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (1, 0, 1)
+    [(line, reason, raw)] = _rejects(db_path)
+    assert (line, reason) == (1, "not valid UTF-8 text")
+    assert '"member":"\ufffd\ufffd"' in raw  # one U+FFFD per bad byte, shown, never stored as the member
+    assert _events(db_path) == []
+
+
+def test_a_json_array_rejects_only_the_element_with_bad_bytes(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "arr.json"
+    f.write_bytes(
+        b"[\n" + GOOD.rstrip() + b",\n" + LATIN1.rstrip() + b",\n" + GOOD.replace(b"g1", b"g2").rstrip() + b"\n]\n"
+    )
+    out = run_json("import", str(f), "--db", str(db_path))
+    # element 2 (b1, "caf" + 0xE9) starts on line 3; g1 and g2 are whole UTF-8
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 2, 1)
+    [(line, reason, raw)] = _rejects(db_path)
+    assert (line, reason) == (3, "not valid UTF-8 text")
+    assert '"member":"caf\ufffd"' in raw
+    assert _events(db_path) == [("g1", None), ("g2", None)]
+
+
+def test_a_claude_code_file_whose_first_record_has_a_bad_byte_is_still_claude_code(
+    tmp_path: Path, db_path: Path
+) -> None:
+    f = tmp_path / "projects" / "p" / "s.jsonl"
+    f.parent.mkdir(parents=True)
+    usage = b'"usage":{"input_tokens":3,"output_tokens":2}'
+    f.write_bytes(  # 0xE9 in cwd and 0xFF in gitBranch on the only line: no --format given
+        b'{"type":"assistant","sessionId":"s","timestamp":"2025-11-03T22:00:00Z","cwd":"/home/caf\xe9",'
+        b'"gitBranch":"m\xff","requestId":"q1","message":{"id":"m1","model":"claude-sonnet-4-5",' + usage + b"}}\n"
+    )
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (1, 0, 1)
+    [(line, reason, _raw)] = _rejects(db_path)
+    # read as canonical JSONL it said "missing ts" (Claude Code's field is "timestamp")
+    assert (line, reason) == (1, "not valid UTF-8 text")

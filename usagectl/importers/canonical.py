@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,8 +150,8 @@ def read_json_document(path: Path) -> list[Record] | None:
             if not head.startswith((b"{", b"[")):
                 return None
             if head.startswith(b"{"):
-                try:
-                    obj = json.loads(head)
+                try:  # bytes that are not UTF-8 leave a JSONL line JSONL: its record says so
+                    obj = json.loads(head.decode("utf-8", "surrogateescape"))
                 except (ValueError, RecursionError):
                     obj = None
                 if isinstance(obj, dict) and not _is_report(obj):
@@ -158,7 +159,13 @@ def read_json_document(path: Path) -> list[Record] | None:
             data = first + fh.read()
     except (OSError, EOFError):  # unreadable or a broken .gz: the JSONL reader says so, as before
         return None
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    try:
+        text = data.decode("utf-8")
+        bad_bytes = False
+    except UnicodeDecodeError:  # kept as surrogate escapes: the elements holding them are rejected
+        text = data.decode("utf-8", "surrogateescape")
+        bad_bytes = True
+    text = text.lstrip("\ufeff")
     start = _pages._skip_ws(text, 0)
     if text[start] == "[":
         # one pass that keeps each element's line; a part that does not parse (a truncated
@@ -166,9 +173,13 @@ def read_json_document(path: Path) -> list[Record] | None:
         pages = list(_pages._array_pages(text, start))
         if any(p.problem is not None for p in pages):
             raise InputError(f"{path}: neither JSONL nor one valid JSON document ({_parse_error(text, pages)})")
-        return [_document_record(i, p.line, p.obj, None, p.raw) for i, p in enumerate(pages, 1)]
+        return [
+            _document_record(i, p.line, p.obj, _not_utf8(p.obj) if bad_bytes else None, p.raw)
+            for i, p in enumerate(pages, 1)
+        ]
     try:
-        doc = _pages.loads(text)
+        # with bad bytes, lone surrogates are left in place for ``_not_utf8`` to find
+        doc = _pages._DECODER.decode(text) if bad_bytes else _pages.loads(text)
     except (ValueError, RecursionError) as exc:
         # only a first line that opens a container ("rows": [) starts a pretty-printed
         # document; any other broken first line is a bad JSONL record (a half-written line)
@@ -176,8 +187,32 @@ def read_json_document(path: Path) -> list[Record] | None:
             return None
         raise InputError(f"{path}: neither JSONL nor one valid JSON document ({_pages._why(exc)})") from exc
     if not _is_report(doc):
-        return [_document_record(1, text.count("\n", 0, start) + 1, doc, None, text[start:])]
-    return [_document_record(i, None, row, None, None) for i, row in enumerate(doc["rows"], 1)]
+        return [_document_record(1, text.count("\n", 0, start) + 1, doc, NOT_UTF8 if bad_bytes else None, text[start:])]
+    return [
+        _document_record(i, None, row, _not_utf8(row) if bad_bytes else None, None)
+        for i, row in enumerate(doc["rows"], 1)
+    ]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_utf8(obj: object) -> str | None:
+    """``NOT_UTF8`` when an element of a document decoded with ``surrogateescape`` holds a
+    byte that is not UTF-8 (a lone surrogate in its text, which no UTF-8 text can hold either:
+    an escaped ``\\udc80`` in a file that also has bad bytes is refused with them). Only called
+    for a file that failed strict decoding."""
+    from usagectl.importers._pages import dumps
+
+    return NOT_UTF8 if _SURROGATE.search(dumps(obj)) else None
+
+
+def _storable(text: str) -> str:
+    """Text safe to store: each undecodable byte (or other lone surrogate) becomes U+FFFD."""
+    try:
+        return _clean(text)
+    except UnicodeEncodeError:  # a surrogate that was not a byte (an escape such as \ud800)
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def _parse_error(text: str, pages: list[Page]) -> str:
@@ -208,7 +243,7 @@ def _document_record(rec: int, line: int | None, obj: object, problem: str | Non
         problem = f"not a JSON object (a {type(obj).__name__})"
     if problem is not None or not isinstance(obj, dict):
         shown = raw if raw is not None else dumps(obj)
-        return Record(rec, line, problem=problem, raw=shown[:RAW_MAX])
+        return Record(rec, line, problem=problem, raw=_storable(shown[:RAW_MAX]))
     fields = {k: v for k, v in obj.items() if k in _CANONICAL}
     unknown = {k: v for k, v in obj.items() if k not in _CANONICAL and v is not None}
     if unknown:

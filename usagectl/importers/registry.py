@@ -49,9 +49,18 @@ def _head(path: Path) -> bytes | None:
 
     try:  # a .gz file is sniffed by its content, as every importer reads it
         with open_text_or_binary(path) as fh:
-            return fh.read(65536)
+            head = fh.read(65536)
     except (OSError, EOFError):  # unreadable, or a .gz shorter than its header says
         return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        # a byte that is not UTF-8 (or a character cut at 64 KiB) would make the sniffers'
+        # json.loads refuse the line, and a Claude Code file whose first record holds one be
+        # read as canonical JSONL: the format is told by structure, the importer rejects the
+        # record for its bytes
+        head = head.decode("utf-8", "replace").encode("utf-8")
+    return head
 
 
 def sniff(path: Path) -> str | None:
