@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run
-from usagectl.config import load_config, local_timezone_name, resolve_db_path
+from usagectl.config import effective_timezone, load_config, local_timezone_name, reset_warnings, resolve_db_path
 from usagectl.errors import ConfigError
 
 
@@ -94,3 +94,78 @@ def test_local_zone_calls_utc_by_its_name(monkeypatch: pytest.MonkeyPatch, tz: s
     other zones keep their names (Etc/GMT+5 is not UTC)."""
     monkeypatch.setenv("TZ", tz)
     assert local_timezone_name() == shown
+
+
+def test_non_utf8_config_is_exit_2_naming_the_byte(tmp_path: Path) -> None:
+    """Bytes 00 01 are ASCII (valid UTF-8); ff at index 2 can start no UTF-8 sequence."""
+    cfg = tmp_path / "binary.toml"
+    cfg.write_bytes(b"\x00\x01\xff\xfe[plan]\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg)
+    assert err.value.message == f"config {cfg}: not valid UTF-8 text (byte 0xff at position 2)"
+    result = run("report", "month", "--config", str(cfg), "--db", str(tmp_path / "x.duckdb"), expect=2)
+    assert "not valid UTF-8 text" in result.stderr and "unexpected" not in result.stderr
+    result = run("budget", "set", "global", "100", "--config", str(cfg), expect=2)
+    assert "not valid UTF-8 text" in result.stderr
+    assert cfg.read_bytes() == b"\x00\x01\xff\xfe[plan]\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("[plan]\nmonthly_token_quota = 1.5\n", "got 1.5"),
+        ("[[budgets]]\nscope = 'global'\ntokens = 2.5\n", "got 2.5"),
+        ("[[budgets]]\nscope = 'global'\namount = 5\nthresholds = [75.5, 90, true]\n", "got [75.5, 90, true]"),
+    ],
+)
+def test_bad_values_are_shown_as_written(tmp_path: Path, text: str, shown: str) -> None:
+    """The value as TOML writes it, never Python's Decimal('1.5')."""
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    result = run("budget", "list", "--config", str(cfg), expect=2)
+    assert result.stderr.rstrip().endswith(shown) and "Decimal" not in result.stderr
+
+
+def test_unknown_keys_are_warned_about_once(tmp_path: Path) -> None:
+    cfg = tmp_path / "typo.toml"
+    cfg.write_text(
+        "foo = 1\nmonthly_token_quota = 5\n[plan]\nmonthly_token_qouta = 1000\n"
+        '[display]\nweekstart = "sunday"\ncolour = "red"\n[nonsense]\nx = 1\n[mystuff]\ny = 2\n'
+        '[[budgets]]\nscope = "global"\namount = 5\n'
+    )
+    result = run("budget", "set", "team:x", "10", "--config", str(cfg))  # loads the config twice
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("usagectl: warning:")]
+    prefix = f"usagectl: warning: config {cfg}:"
+    assert warnings == [
+        f"{prefix} unknown top-level key foo, ignored",
+        f"{prefix} unknown top-level key monthly_token_quota, ignored (did you mean [plan] monthly_token_quota?)",
+        f"{prefix} [plan] unknown key monthly_token_qouta, ignored (did you mean monthly_token_quota?)",
+        f"{prefix} [display] unknown key weekstart, ignored (did you mean week_start?)",
+        f"{prefix} [display] unknown key colour, ignored (known: timezone, week_start, currency)",
+        f"{prefix} unknown section [nonsense], ignored",
+        f"{prefix} unknown section [mystuff], ignored",
+    ]
+    assert load_config(cfg).monthly_token_quota is None  # warned, not used
+
+
+@pytest.mark.parametrize(
+    ("tz", "zone"),
+    [(":Asia/Kolkata", "Asia/Kolkata"), (":/usr/share/zoneinfo/Asia/Kolkata", "Asia/Kolkata"), (":UTC", "UTC")],
+)
+def test_tz_with_a_leading_colon_names_a_zone(monkeypatch: pytest.MonkeyPatch, tz: str, zone: str) -> None:
+    """POSIX: TZ=":Asia/Kolkata" names the zoneinfo file Asia/Kolkata (as `date` reads it)."""
+    monkeypatch.setenv("TZ", tz)
+    assert local_timezone_name() == zone
+    assert effective_timezone(None, load_config(None)) == zone
+
+
+@pytest.mark.parametrize("tz", ["IST-5:30", "Bogus/Zone"])
+def test_tz_that_is_no_zone_falls_back_to_utc_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tz: str
+) -> None:
+    monkeypatch.setenv("TZ", tz)
+    reset_warnings()
+    assert effective_timezone(None, load_config(None)) == "UTC"
+    err = capsys.readouterr().err
+    assert err == f"usagectl: warning: TZ={tz} is not an IANA time zone (such as Asia/Kolkata): using UTC\n"
+    assert effective_timezone("Europe/Berlin", load_config(None)) == "Europe/Berlin"  # --tz: TZ not read

@@ -17,6 +17,7 @@ Range 2025-11-01 – 2025-11-07 (config zone UTC):
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,40 @@ def test_budget_scopes_that_match_nothing(loaded: Path, tmp_path: Path) -> None:
         ("warning", "model:gpt4o (month)"),
     ]
     assert "never fires" in rows[0]["detail"]
+
+
+def test_every_config_section_is_checked(loaded: Path, tmp_path: Path) -> None:
+    """Sections only `notify`, `invoice` or `budget status` read are errors here already; a key
+    usagectl does not read is a warning."""
+    config = tmp_path / "work" / "usagectl.toml"
+    config.write_text(
+        config.read_text()
+        + '[[webhooks]]\nevents = ["usage.anomaly"]\nsecret_env = "S"\n[tax]\nrate = 120\n'
+        + '[[budgets]]\nscope = "global"\nlimit = 5\n[billing]\nstart = "2025-13"\nstrat = 1\n',
+        encoding="utf-8",
+    )
+    found = _by_check(run_json("doctor", *RANGE, "--db", str(loaded)))
+    assert [(r["severity"], r["subject"]) for r in found["config"]] == [
+        ("error", "budgets"),
+        ("error", "webhooks"),
+        ("error", "tax"),
+        ("error", "billing"),
+    ]
+    assert "webhooks[0].url: required" in found["config"][1]["detail"]
+    assert "[tax] rate: a percentage under 100, got 120" in found["config"][2]["detail"]
+    assert [r["detail"] for r in found["config-key"]] == [
+        f"config {config}: [billing] unknown key strat, ignored (did you mean start?)"
+    ]
+    run("doctor", *RANGE, "--strict", "--db", str(loaded), expect=1)
+
+
+def test_tz_that_is_no_zone_is_reported_as_such(loaded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (Path.cwd() / "usagectl.toml").write_text('[members.alice]\nteam = "platform"\n', encoding="utf-8")
+    monkeypatch.setenv("TZ", "IST-5:30")
+    result = run("doctor", *RANGE, "--json", "--db", str(loaded))
+    tz = _by_check(json.loads(result.stdout))["timezone"][0]
+    assert (tz["subject"], tz["data"]["origin"]) == ("UTC", "TZ set to IST-5:30, not an IANA zone, using UTC")
+    assert "usagectl: warning: TZ=IST-5:30 is not an IANA time zone" in result.stderr
+    monkeypatch.setenv("TZ", ":Asia/Kolkata")
+    tz = _by_check(run_json("doctor", *RANGE, "--db", str(loaded)))["timezone"][0]
+    assert (tz["subject"], tz["data"]["origin"]) == ("Asia/Kolkata", "local: the TZ environment variable")

@@ -10,15 +10,36 @@ Lookup order for the database: ``--db``, ``$USAGECTL_DB``, ``[database] path`` i
 
 from __future__ import annotations
 
+import difflib
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from usagectl.errors import ConfigError
 from usagectl.models import noun
+
+# Every section usagectl reads and the keys it reads there: the one list that unknown keys are
+# checked against. None: the section's own loader rejects unknown keys itself (arrays of tables,
+# [members.NAME], [tax]), so the warning only checks that the section exists.
+SECTION_KEYS: dict[str, tuple[str, ...] | None] = {
+    "plan": ("monthly_token_quota",),
+    "display": ("timezone", "week_start", "currency"),
+    "members": None,
+    "pricing": ("dir",),
+    "database": ("path",),
+    "budgets": None,
+    "webhooks": None,
+    "credits": None,
+    "tax": None,
+    "billing": ("start",),
+    "focus": ("billing_account_id", "billing_account_name"),
+    "team": ("allocate",),
+}
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -80,14 +101,95 @@ def load_config(explicit: Path | None = None) -> Config:
         if must_exist and path is not None:
             raise ConfigError(f"config file {path} does not exist")
         return Config(path=None)
+    data = read_toml(path)
+    config = parse_config(data, path)
+    for message in unknown_keys(data, path):
+        warn(message)
+    return config
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The config file parsed (floats as Decimal); ConfigError (exit 2) naming the file when it
+    cannot be read, is not UTF-8 (with the byte and its position, so the user can find it) or is
+    not TOML. Every reader of the config file goes through here."""
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config {path}: not valid TOML: {exc}") from exc
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"config {path}: cannot read: {exc.strerror}") from exc
-    return parse_config(data, path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config {path}: not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start})",
+            hint="save the file as UTF-8",
+        ) from exc
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {path}: not valid TOML: {exc}") from exc
+
+
+_warned: set[str] = set()
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, once per command: the config is loaded more than once by some commands
+    (``budget set`` reads it to edit and again to check the scope), and a typo should be named once.
+    Warnings never change the exit code."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"usagectl: warning: {message}", file=sys.stderr)
+
+
+def reset_warnings() -> None:
+    """Start a new command (the CLI calls this first; tests run many commands in one process)."""
+    _warned.clear()
+
+
+def _suggestion(word: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def unknown_keys(data: dict[str, Any], path: Path) -> list[str]:
+    """One message per key or section that usagectl does not read (a typo such as
+    ``monthly_token_qouta`` would otherwise silently disable the quota). A warning, not an error: a
+    config written for a newer version, or with a user's own notes, still works."""
+    out: list[str] = []
+    sections = list(SECTION_KEYS)
+    for name, value in data.items():
+        if name not in SECTION_KEYS:
+            if isinstance(value, dict):
+                out.append(f"config {path}: unknown section [{name}], ignored{_suggestion(name, sections)}")
+            else:
+                owner = next((s for s, keys in SECTION_KEYS.items() if keys and name in keys), None)
+                hint = f" (did you mean [{owner}] {name}?)" if owner else _suggestion(name, sections)
+                out.append(f"config {path}: unknown top-level key {name}, ignored{hint}")
+            continue
+        keys = SECTION_KEYS[name]
+        if keys is None or not isinstance(value, dict):
+            continue
+        for key in value:
+            if key not in keys:
+                hint = _suggestion(key, list(keys)) or f" (known: {', '.join(keys)})"
+                out.append(f"config {path}: [{name}] unknown key {key}, ignored{hint}")
+    return out
+
+
+def shown(value: Any) -> str:
+    """A config value the way it is written in TOML (``1.5``, ``'lots'``, ``[75, 90.5]``, ``true``),
+    for error messages: never Python's ``Decimal('1.5')``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {shown(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (date, datetime, time)):
+        return value.isoformat()
+    return repr(value)
 
 
 def _table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
@@ -102,7 +204,7 @@ def _opt_str(table: dict[str, Any], key: str, where: str, path: Path) -> str | N
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"config {path}: {where} {key}: must be a non-empty string, got {value!r}")
+        raise ConfigError(f"config {path}: {where} {key}: must be a non-empty string, got {shown(value)}")
     return value
 
 
@@ -110,7 +212,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     plan = _table(data, "plan", path)
     quota = plan.get("monthly_token_quota")
     if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota <= 0):
-        raise ConfigError(f"config {path}: [plan] monthly_token_quota: must be a positive integer, got {quota!r}")
+        raise ConfigError(f"config {path}: [plan] monthly_token_quota: must be a positive integer, got {shown(quota)}")
 
     display = _table(data, "display", path)
     tz = _opt_str(display, "timezone", "[display]", path)
@@ -192,14 +294,37 @@ def default_db_path() -> Path:
 _UTC_NAMES = frozenset({"Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu"})
 
 
+def tz_variable_zone() -> str | None:
+    """The zone ``$TZ`` names, None when it is unset or empty. POSIX lets TZ name a zoneinfo file
+    after a colon (``:Asia/Kolkata``, ``:/usr/share/zoneinfo/Asia/Kolkata``): both are Asia/Kolkata,
+    as for ``date``."""
+    tz = os.environ.get("TZ", "").strip()
+    if tz.startswith(":"):
+        tz = tz[1:]
+    marker = "zoneinfo/"
+    if marker in tz:
+        tz = tz.split(marker, 1)[1]
+    return tz or None
+
+
+def unusable_tz_variable() -> str | None:
+    """``$TZ`` as set, when it names no IANA zone (``IST-5:30``, ``bogus``): usagectl cannot use
+    POSIX offset rules, so it uses UTC and says so (``effective_timezone`` warns, ``doctor`` tells)."""
+    name = tz_variable_zone()
+    if name is None:
+        return None
+    try:
+        validate_timezone(name, where="TZ")
+    except ConfigError:
+        return os.environ.get("TZ")
+    return None
+
+
 def local_timezone_name() -> str:
     """The machine's IANA zone, or UTC when it cannot be told (and for any other name of UTC,
     so that reports say "UTC" rather than "Etc/UTC")."""
-    name = "UTC"
-    tz = os.environ.get("TZ")
-    if tz and not tz.startswith(":"):
-        name = tz
-    else:
+    name = tz_variable_zone() or "UTC"
+    if tz_variable_zone() is None:
         try:
             target = os.path.realpath("/etc/localtime")
             marker = "zoneinfo/"
@@ -215,6 +340,10 @@ def effective_timezone(cli_tz: str | None, config: Config) -> str:
         return validate_timezone(cli_tz, where="--tz")
     if config.timezone:
         return config.timezone
+    bad_tz = unusable_tz_variable()
+    if bad_tz is not None:
+        warn(f"TZ={bad_tz} is not an IANA time zone (such as Asia/Kolkata): using UTC")
+        return "UTC"
     name = local_timezone_name()
     try:
         return validate_timezone(name, where="local time zone")

@@ -33,8 +33,10 @@ class _RootGroup(TyperGroup):
     """Maps every UsagectlError raised by any command to its documented exit code."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        from usagectl.config import reset_warnings
         from usagectl.store.closing import deferred_closes
 
+        reset_warnings()
         try:
             with deferred_closes():
                 return super().invoke(ctx)

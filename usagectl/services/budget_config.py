@@ -32,9 +32,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from usagectl.config import default_config_write_path
+from usagectl.config import default_config_write_path, parse_config, read_toml, shown
 from usagectl.errors import ConfigError, UsageError
 from usagectl.models import noun
+from usagectl.services.config_check import check_config
 from usagectl.services.context import AppContext
 
 # scope kind -> filter name of ``usagectl.store.reports.FILTER_COLUMNS``
@@ -165,11 +166,11 @@ def parse_budget(entry: Any) -> Budget:
         raise ValueError(f"unknown {noun(len(unknown), 'key')} {', '.join(unknown)} (allowed: {', '.join(_KEYS)})")
     scope_v = entry.get("scope")
     if not isinstance(scope_v, str):
-        raise ValueError(f"scope: must be a string ({_SCOPE_HELP}), got {scope_v!r}")
+        raise ValueError(f"scope: must be a string ({_SCOPE_HELP}), got {shown(scope_v)}")
     scope = normalize_scope(scope_v)
     period_v = entry.get("period", "month")
     if not isinstance(period_v, str):
-        raise ValueError(f"period: must be a string, got {period_v!r}")
+        raise ValueError(f"period: must be a string, got {shown(period_v)}")
     period = normalize_period(period_v)
     has_amount, has_tokens = "amount" in entry, "tokens" in entry
     if has_amount == has_tokens:
@@ -178,20 +179,22 @@ def parse_budget(entry: Any) -> Budget:
     if has_amount:
         raw = entry["amount"]
         if isinstance(raw, bool) or not isinstance(raw, (int, Decimal)):
-            raise ValueError(f"amount: must be a number of dollars, got {raw!r}")
+            raise ValueError(f"amount: must be a number of dollars, got {shown(raw)}")
         limit, kind = Decimal(raw), "usd"
         if not limit.is_finite() or limit <= 0:
             raise ValueError(f"amount: must be a positive number of dollars, got {raw}")
     else:
         raw = entry["tokens"]
         if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
-            raise ValueError(f"tokens: must be a positive whole number, got {raw!r}")
+            raise ValueError(f"tokens: must be a positive whole number, got {shown(raw)}")
         limit, kind = Decimal(raw), "tokens"
     thresholds = DEFAULT_THRESHOLDS
     if "thresholds" in entry:
         raw_t = entry["thresholds"]
         if not isinstance(raw_t, list) or any(isinstance(v, bool) or not isinstance(v, (int, Decimal)) for v in raw_t):
-            raise ValueError(f"thresholds: must be a list of three percentages such as [75, 90, 95], got {raw_t!r}")
+            raise ValueError(
+                f"thresholds: must be a list of three percentages such as [75, 90, 95], got {shown(raw_t)}"
+            )
         thresholds = check_thresholds([Decimal(v) for v in raw_t])
     return Budget(scope, kind, limit, period, thresholds, f"{scope} ({period})")
 
@@ -245,13 +248,7 @@ def config_file_for_edit(explicit: Path | None) -> Path:
 def _read(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config {path}: not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"config {path}: cannot read: {exc.strerror}") from exc
+    return read_toml(path)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -317,6 +314,10 @@ def _edited(path: Path, data: dict[str, Any]) -> str | None:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` when the whole config would load (every section, by the loaders the
+    commands use): a config that some command would reject is refused (exit 2) before anything is
+    written or reported, and the file stays byte for byte as it was."""
+    check_config(parse_config(data, path))
     text = _edited(path, data) or _dumps(data)
     if not _same(tomllib.loads(text, parse_float=Decimal), data):
         raise ConfigError(
@@ -386,7 +387,6 @@ def set_budget(
         what = f"changed budget {new.label}: {describe_limit(current[index])} -> {describe_limit(new)} per {period_n}, thresholds {shown_t}"
     data = dict(data)
     data["budgets"] = entries
-    parse_budgets(data, path)
     _write(path, data)
     return path, what
 

@@ -28,9 +28,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from usagectl.config import Config, effective_timezone
+from usagectl.config import Config, effective_timezone, tz_variable_zone, unknown_keys, unusable_tz_variable
 from usagectl.errors import StrictCheckFailed
 from usagectl.models import Column, Report, counted
+from usagectl.services.config_check import config_errors
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters
 from usagectl.store import doctor as dq
@@ -71,8 +72,10 @@ def timezone_origin(cli_tz: str | None, config: Config) -> str:
         return "--tz"
     if config.timezone:
         return f"config {config.path}: [display] timezone" if config.path else "config [display] timezone"
-    tz = os.environ.get("TZ")
-    if tz and not tz.startswith(":"):
+    bad_tz = unusable_tz_variable()
+    if bad_tz is not None:
+        return f"TZ set to {bad_tz}, not an IANA zone, using UTC"
+    if tz_variable_zone() is not None:
         return "local: the TZ environment variable"
     target = os.path.realpath("/etc/localtime")
     if "zoneinfo/" in target:
@@ -121,6 +124,7 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
     findings += _unpriced(models)
     findings += _no_team(members, ctx.config)
     findings += _mismatch(models)
+    findings += _config_findings(ctx.config)
     for f in future:
         findings.append(_finding(
             "error", "future", f["source"],
@@ -160,6 +164,28 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
         totals=dict(counts),
         overview=overview,
     )
+
+
+def _config_findings(config: Config) -> list[dict[str, Any]]:
+    """Each config section that a command would reject when it reads it (an error: ``notify`` or
+    ``invoice`` would exit 2 later), and each key usagectl does not read (a warning: a typo)."""
+    out = [
+        _finding(
+            "error",
+            "config",
+            section,
+            exc.message,
+            exc.hint or "fix this section of the config file (the README shows its keys)",
+            section=section,
+        )
+        for section, exc in config_errors(config)
+    ]
+    if config.path is not None:
+        out += [
+            _finding("warning", "config-key", str(config.path), message, "check the spelling of the key, or remove it")
+            for message in unknown_keys(config.data, config.path)
+        ]
+    return out
 
 
 def _unused_budgets(ctx: AppContext, con: Any) -> list[str]:

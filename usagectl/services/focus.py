@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from usagectl.config import SECTION_KEYS, Config, shown
 from usagectl.errors import ConfigError
 from usagectl.models import Column, Report
 from usagectl.services.context import AppContext
@@ -99,15 +100,16 @@ def _month_bounds(day: date) -> tuple[datetime, datetime]:
     return datetime(first.year, first.month, 1, tzinfo=UTC), datetime(nxt.year, nxt.month, 1, tzinfo=UTC)
 
 
-def _account(ctx: AppContext) -> tuple[str | None, str | None]:
-    section = ctx.config.data.get("focus", {})
+def billing_account(config: Config) -> tuple[str | None, str | None]:
+    """``[focus] billing_account_id`` and ``billing_account_name`` (ConfigError when not strings)."""
+    section = config.data.get("focus", {})
     if not isinstance(section, dict):
-        raise ConfigError(f"{ctx.config.path}: [focus] must be a table")
+        raise ConfigError(f"config {config.path}: [focus] must be a table")
     out = []
-    for key in ("billing_account_id", "billing_account_name"):
+    for key in SECTION_KEYS["focus"] or ():
         value = section.get(key)
         if value is not None and not isinstance(value, str):
-            raise ConfigError(f"{ctx.config.path}: [focus] {key} must be a string, not {value!r}")
+            raise ConfigError(f"config {config.path}: [focus] {key}: must be a string, got {shown(value)}")
         out.append(value)
     return out[0], out[1]
 
@@ -177,7 +179,7 @@ def focus_export(ctx: AppContext, req: ReportRequest) -> FocusExport:
     from usagectl.store.connection import connect
 
     flt = build_filters(ctx, req)
-    account_id, account_name = _account(ctx)
+    account_id, account_name = billing_account(ctx.config)
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
         groups, unpriced = store.focus_groups(con, flt)

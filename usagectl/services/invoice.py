@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from usagectl.config import Config, effective_timezone
+from usagectl.config import Config, effective_timezone, shown
 from usagectl.errors import ConfigError, UsageError
 from usagectl.models import Column, Report, Section, noun
 from usagectl.money import round_to_total
@@ -79,18 +79,18 @@ def _date(value: Any, where: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ConfigError(f"{where}: must be a date (YYYY-MM-DD), got {value!r}")
+    raise ConfigError(f"{where}: must be a date (YYYY-MM-DD), got {shown(value)}")
 
 
 def _amount(value: Any, where: str, *, positive: bool = True) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
-        raise ConfigError(f"{where}: must be a number, got {value!r}")
+        raise ConfigError(f"{where}: must be a number, got {shown(value)}")
     try:
         d = Decimal(str(value).replace("$", "").replace(",", "").strip())
     except InvalidOperation:
-        raise ConfigError(f"{where}: must be a number, got {value!r}") from None
+        raise ConfigError(f"{where}: must be a number, got {shown(value)}") from None
     if not d.is_finite() or (positive and d <= 0) or d < 0:
-        raise ConfigError(f"{where}: must be {'greater than 0' if positive else '0 or more'}, got {value!r}")
+        raise ConfigError(f"{where}: must be {'greater than 0' if positive else '0 or more'}, got {shown(value)}")
     return d
 
 
@@ -116,10 +116,10 @@ def load_credits(config: Config) -> list[Credit]:
                 raise ConfigError(f"{at}: {key} is missing")
         amount = _amount(item["amount"], f"{at} amount")
         if amount != amount.quantize(CENT):
-            raise ConfigError(f"{at} amount: at most 2 decimals (cents), got {item['amount']!r}")
+            raise ConfigError(f"{at} amount: at most 2 decimals (cents), got {shown(item['amount'])}")
         label = item.get("label", f"credit {i + 1}")
         if not isinstance(label, str) or not label.strip():
-            raise ConfigError(f"{at} label: must be a non-empty string, got {label!r}")
+            raise ConfigError(f"{at} label: must be a non-empty string, got {shown(label)}")
         granted = _date(item["granted"], f"{at} granted") if "granted" in item else None
         out.append(Credit(i, label, amount, _date(item["expires"], f"{at} expires"), granted))
     return out
@@ -141,10 +141,10 @@ def load_tax(config: Config) -> Tax | None:
         raise ConfigError(f"{where} rate is missing (a percentage such as 19.0)")
     rate = _amount(raw["rate"], f"{where} rate", positive=False)
     if rate >= HUNDRED:
-        raise ConfigError(f"{where} rate: a percentage under 100, got {raw['rate']!r}")
+        raise ConfigError(f"{where} rate: a percentage under 100, got {shown(raw['rate'])}")
     label = raw.get("label", "Tax")
     if not isinstance(label, str) or not label.strip():
-        raise ConfigError(f"{where} label: must be a non-empty string, got {label!r}")
+        raise ConfigError(f"{where} label: must be a non-empty string, got {shown(label)}")
     return Tax(rate, label)
 
 
@@ -156,11 +156,11 @@ def billing_start(config: Config) -> tuple[int, int] | None:
     if start is None:
         return None
     if not isinstance(start, str):
-        raise ConfigError(f'{_where(config)}: [billing] start: must be a month "YYYY-MM", got {start!r}')
+        raise ConfigError(f'{_where(config)}: [billing] start: must be a month "YYYY-MM", got {shown(start)}')
     try:
         return parse_month(start)
     except UsageError:
-        raise ConfigError(f'{_where(config)}: [billing] start: must be a month "YYYY-MM", got {start!r}') from None
+        raise ConfigError(f'{_where(config)}: [billing] start: must be a month "YYYY-MM", got {shown(start)}') from None
 
 
 def half_up(value: Decimal) -> Decimal:

@@ -31,7 +31,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
-from usagectl.config import effective_timezone
+from usagectl.config import Config, effective_timezone, shown
 from usagectl.errors import ConfigError, UsageError
 from usagectl.models import Column, Report, Section
 from usagectl.money import round_to_total
@@ -116,13 +116,18 @@ def _mode(ctx: AppContext, mode: str | None) -> str:
         if m not in MODES:
             raise UsageError(f"--allocate {mode!r}: must be one of {', '.join(MODES)}")
         return m
-    table = ctx.config.data.get("team", {})
+    return default_allocation(ctx.config)
+
+
+def default_allocation(config: Config) -> str:
+    """``[team] allocate`` (proportional when unset); ConfigError naming the key when not a mode."""
+    table = config.data.get("team", {})
     value = table.get("allocate") if isinstance(table, dict) else None
     if value is None:
         return "proportional"
     if not isinstance(value, str) or value.strip().lower() not in MODES:
         raise ConfigError(
-            f"config {ctx.config.path}: [team] allocate: must be one of {', '.join(MODES)}, got {value!r}"
+            f"config {config.path}: [team] allocate: must be one of {', '.join(MODES)}, got {shown(value)}"
         )
     return value.strip().lower()
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from usagectl.config import Config
+from usagectl.config import Config, shown
 from usagectl.errors import ConfigError
 from usagectl.models import noun
 
@@ -86,7 +86,7 @@ def _events(value: Any, where: str) -> tuple[str, ...]:
 def _secret_env(value: Any, where: str) -> str:
     if not isinstance(value, str) or not _ENV_NAME.match(value):
         raise ConfigError(
-            f"{where}: must be the NAME of an environment variable (letters, digits, _), got {value!r}",
+            f"{where}: must be the NAME of an environment variable (letters, digits, _), got {shown(value)}",
             hint="put the secret in that variable, never in the config file",
         )
     return value
@@ -94,13 +94,13 @@ def _secret_env(value: Any, where: str) -> str:
 
 def _timeout(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or not 0 < value <= MAX_TIMEOUT:
-        raise ConfigError(f"{where}: must be a number of seconds > 0 and <= {MAX_TIMEOUT}, got {value!r}")
+        raise ConfigError(f"{where}: must be a number of seconds > 0 and <= {MAX_TIMEOUT}, got {shown(value)}")
     return float(value)
 
 
 def _attempts(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ATTEMPTS_LIMIT:
-        raise ConfigError(f"{where}: must be an integer from 1 to {MAX_ATTEMPTS_LIMIT}, got {value!r}")
+        raise ConfigError(f"{where}: must be an integer from 1 to {MAX_ATTEMPTS_LIMIT}, got {shown(value)}")
     return value
 
 
@@ -133,7 +133,7 @@ def parse_webhooks(config: Config) -> tuple[Webhook, ...]:
         seen[url] = i
         fmt = table.get("format", "json")
         if fmt not in FORMATS:
-            raise ConfigError(f"{_where(path, i, 'format')}: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+            raise ConfigError(f"{_where(path, i, 'format')}: must be one of {', '.join(FORMATS)}, got {shown(fmt)}")
         hooks.append(
             Webhook(
                 index=i,
