@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import run, run_json, write_jsonl
 
@@ -157,3 +158,40 @@ def test_demo_imports_and_shows_the_month_overview(tmp_path: Path) -> None:
     assert status["overview"]["events"] > 1000
     again = run_json("demo", "--db", str(db), "--days", "20")
     assert again["report"] == "month" and again["totals"]["requests"] > 0
+
+
+def test_demo_writes_its_quota_and_teams_beside_its_database(tmp_path: Path, monkeypatch: Any) -> None:
+    """Later reports on the demo database see the quota and the member -> team mapping the demo
+    showed, through the config written beside it (and only through it: the env names nothing)."""
+    db = tmp_path / "demo.duckdb"
+    result = run("demo", "--db", str(db), "--days", "20")
+    cfg = tmp_path / "demo.toml"
+    assert f"export USAGECTL_DB={db} USAGECTL_CONFIG={cfg}" in result.stderr
+    assert "usagectl report month" in result.stderr
+    text = cfg.read_text(encoding="utf-8")
+    assert text.startswith("# Written by `usagectl demo`")
+    assert 'path = "demo.duckdb"' in text  # relative to the config, which sits beside the database
+
+    monkeypatch.setenv("USAGECTL_CONFIG", str(cfg))  # no --db: [database] path finds the demo database
+    month = run_json("report", "month")
+    assert month["overview"]["quota_tokens"] == 600_000_000  # DEMO_QUOTA_TOKENS
+    since = ("--since", "20d")
+    teams = {r["team"]: r for r in run_json("report", "by", "team", *since)["rows"]}
+    members = {r["member"]: r for r in run_json("report", "by", "member", *since)["rows"]}
+    # every demo member is mapped (alice, bob, heidi -> platform; carol, david, grace -> growth;
+    # erin, frank -> research), so (none) holds only events with no member (and no team) at all,
+    # and platform holds every request of its three members (plus member-less events naming it)
+    assert set(teams) - {"(none)"} == {"platform", "growth", "research"}
+    assert teams.get("(none)", {}).get("requests", 0) <= members.get("(none)", {}).get("requests", 0)
+    platform = sum(members[m]["requests"] for m in ("alice", "bob", "heidi") if m in members)
+    assert teams["platform"]["requests"] >= platform > 0
+
+
+def test_demo_leaves_a_config_it_did_not_write_alone(tmp_path: Path) -> None:
+    db = tmp_path / "mine.duckdb"
+    cfg = tmp_path / "mine.toml"
+    cfg.write_text("[plan]\nmonthly_token_quota = 5\n", encoding="utf-8")
+    result = run("demo", "--db", str(db), "--days", "3")
+    assert cfg.read_text(encoding="utf-8") == "[plan]\nmonthly_token_quota = 5\n"
+    assert "demo config not written" in result.stderr
+    assert f"usagectl report month --db {db}" in result.stderr
