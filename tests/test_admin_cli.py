@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +85,18 @@ def test_pricing_check_lists_unpriced_usage_and_strict_fails(tmp_path: Path, db_
     assert total.split() == ["Total", "2", "12"]
     markdown = run("pricing", "check", "--format", "markdown", "--db", str(db_path)).stdout
     assert "| **Total** |  | **2** | **12** |" in markdown
+    assert out["filters"] == {"strict": False}
     strict = run("pricing", "check", "--strict", "--db", str(db_path), expect=1)
     assert "acme-llm-9" in strict.stdout and "without a price" in strict.stderr
+    assert "strict yes" in strict.stdout
+    strict_json = run("pricing", "check", "--strict", "--json", "--db", str(db_path), expect=1)
+    assert json.loads(strict_json.stdout)["filters"] == {"strict": True}
 
 
 def test_pricing_check_passes_when_everything_is_priced(tmp_path: Path, db_path: Path) -> None:
     run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS[:1])), "--db", str(db_path))
-    run("pricing", "check", "--strict", "--db", str(db_path))
+    assert "strict yes" in run("pricing", "check", "--strict", "--db", str(db_path)).stdout
+    assert run_json("pricing", "check", "--strict", "--db", str(db_path))["filters"] == {"strict": True}
 
 
 def test_pricing_list_and_show(tmp_path: Path) -> None:
