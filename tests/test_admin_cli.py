@@ -111,6 +111,10 @@ def test_pricing_list_and_show(tmp_path: Path) -> None:
     assert bands[("standard", "> 200,000 input")]["output"] == 22.5
     assert bands[("batch", "≤ 200,000 input")]["input"] == 1.5
     assert "no price table knows" in run("pricing", "show", "gpt-4o-super", expect=2).stderr
+    # o3 (pricing/openai.toml): until 2025-06-10 standard, batch, flex (3 rows); from then also
+    # priority (4 rows): 7 rows in 2 validity periods
+    assert run_json("pricing", "show", "o3")["totals"] == {"rows": 7, "periods": 2}
+    assert run_json("pricing", "show", "o3", "--at", "2025-06-01")["totals"] == {"rows": 3, "periods": 1}
 
 
 def test_pricing_list_table_keeps_model_names_whole_at_80_columns() -> None:
