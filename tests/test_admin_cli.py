@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import run, run_json, write_jsonl
 
@@ -83,13 +85,18 @@ def test_pricing_check_lists_unpriced_usage_and_strict_fails(tmp_path: Path, db_
     assert total.split() == ["Total", "2", "12"]
     markdown = run("pricing", "check", "--format", "markdown", "--db", str(db_path)).stdout
     assert "| **Total** |  | **2** | **12** |" in markdown
+    assert out["filters"] == {"strict": False}
     strict = run("pricing", "check", "--strict", "--db", str(db_path), expect=1)
     assert "acme-llm-9" in strict.stdout and "without a price" in strict.stderr
+    assert "strict yes" in strict.stdout
+    strict_json = run("pricing", "check", "--strict", "--json", "--db", str(db_path), expect=1)
+    assert json.loads(strict_json.stdout)["filters"] == {"strict": True}
 
 
 def test_pricing_check_passes_when_everything_is_priced(tmp_path: Path, db_path: Path) -> None:
     run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS[:1])), "--db", str(db_path))
-    run("pricing", "check", "--strict", "--db", str(db_path))
+    assert "strict yes" in run("pricing", "check", "--strict", "--db", str(db_path)).stdout
+    assert run_json("pricing", "check", "--strict", "--db", str(db_path))["filters"] == {"strict": True}
 
 
 def test_pricing_list_and_show(tmp_path: Path) -> None:
@@ -104,6 +111,10 @@ def test_pricing_list_and_show(tmp_path: Path) -> None:
     assert bands[("standard", "> 200,000 input")]["output"] == 22.5
     assert bands[("batch", "≤ 200,000 input")]["input"] == 1.5
     assert "no price table knows" in run("pricing", "show", "gpt-4o-super", expect=2).stderr
+    # o3 (pricing/openai.toml): until 2025-06-10 standard, batch, flex (3 rows); from then also
+    # priority (4 rows): 7 rows in 2 validity periods
+    assert run_json("pricing", "show", "o3")["totals"] == {"rows": 7, "periods": 2}
+    assert run_json("pricing", "show", "o3", "--at", "2025-06-01")["totals"] == {"rows": 3, "periods": 1}
 
 
 def test_pricing_list_table_keeps_model_names_whole_at_80_columns() -> None:
@@ -157,3 +168,40 @@ def test_demo_imports_and_shows_the_month_overview(tmp_path: Path) -> None:
     assert status["overview"]["events"] > 1000
     again = run_json("demo", "--db", str(db), "--days", "20")
     assert again["report"] == "month" and again["totals"]["requests"] > 0
+
+
+def test_demo_writes_its_quota_and_teams_beside_its_database(tmp_path: Path, monkeypatch: Any) -> None:
+    """Later reports on the demo database see the quota and the member -> team mapping the demo
+    showed, through the config written beside it (and only through it: the env names nothing)."""
+    db = tmp_path / "demo.duckdb"
+    result = run("demo", "--db", str(db), "--days", "20")
+    cfg = tmp_path / "demo.toml"
+    assert f"export USAGECTL_DB={db} USAGECTL_CONFIG={cfg}" in result.stderr
+    assert "usagectl report month" in result.stderr
+    text = cfg.read_text(encoding="utf-8")
+    assert text.startswith("# Written by `usagectl demo`")
+    assert 'path = "demo.duckdb"' in text  # relative to the config, which sits beside the database
+
+    monkeypatch.setenv("USAGECTL_CONFIG", str(cfg))  # no --db: [database] path finds the demo database
+    month = run_json("report", "month")
+    assert month["overview"]["quota_tokens"] == 600_000_000  # DEMO_QUOTA_TOKENS
+    since = ("--since", "20d")
+    teams = {r["team"]: r for r in run_json("report", "by", "team", *since)["rows"]}
+    members = {r["member"]: r for r in run_json("report", "by", "member", *since)["rows"]}
+    # every demo member is mapped (alice, bob, heidi -> platform; carol, david, grace -> growth;
+    # erin, frank -> research), so (none) holds only events with no member (and no team) at all,
+    # and platform holds every request of its three members (plus member-less events naming it)
+    assert set(teams) - {"(none)"} == {"platform", "growth", "research"}
+    assert teams.get("(none)", {}).get("requests", 0) <= members.get("(none)", {}).get("requests", 0)
+    platform = sum(members[m]["requests"] for m in ("alice", "bob", "heidi") if m in members)
+    assert teams["platform"]["requests"] >= platform > 0
+
+
+def test_demo_leaves_a_config_it_did_not_write_alone(tmp_path: Path) -> None:
+    db = tmp_path / "mine.duckdb"
+    cfg = tmp_path / "mine.toml"
+    cfg.write_text("[plan]\nmonthly_token_quota = 5\n", encoding="utf-8")
+    result = run("demo", "--db", str(db), "--days", "3")
+    assert cfg.read_text(encoding="utf-8") == "[plan]\nmonthly_token_quota = 5\n"
+    assert "demo config not written" in result.stderr
+    assert f"usagectl report month --db {db}" in result.stderr

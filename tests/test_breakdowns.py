@@ -134,6 +134,10 @@ def test_two_levels_with_top_per_first_level_group(loaded: Path) -> None:
     assert rep.rows[2]["provider"] == "openai"
     section = {r["team"]: r["cost_usd"] for r in rep.sections[0].rows}
     assert rep.sections[0].key == "by_team"
+    # one (team, model) pair is folded: growth's mistral-large-2411
+    assert (
+        "(other) rows sum 1 (team, model) pair beyond the top 1 models of each team; totals include them." in rep.notes
+    )
     assert section == {"platform": Decimal("3.50"), "(none)": Decimal("1.00"), "growth": Decimal("0.90"),
                        "research": Decimal("0.45")}  # fmt: skip
 

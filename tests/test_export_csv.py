@@ -217,3 +217,18 @@ def test_events_stream_in_sorted_day_chunks(loaded: Path) -> None:
         batches = list(iter_events(con, flt, batch_rows=1, chunk_events=1))
     assert [r["event_id"] for b in batches for r in b] == ["E1", "E2", "E3", "E4", "E5", "E6"]
     assert sum(r["cost_usd"] for b in batches for r in b if r["cost_usd"] is not None) == TOTAL_COST
+
+
+def test_jsonl_writes_tiny_money_as_plain_decimals_like_json(tmp_path: Path) -> None:
+    """Amounts under $0.0001 are written as 0.000012, never 1.2e-05, in JSONL as in --json."""
+    db = tmp_path / "tiny.duckdb"
+    events = [
+        _ev("T1", "2025-11-03T10:00:00Z", "gpt-4o-mini", None, input_tokens=80),  # 80 x 0.15/M = 0.000012
+        _ev("T2", "2025-11-03T10:00:01Z", "gpt-4o", None, input_tokens=1),  # 1 x 2.50/M = 0.0000025 -> 0.000002
+    ]
+    run("import", str(write_jsonl(tmp_path / "tiny.jsonl", events)), "--db", str(db))
+    args = ("--since", "2025-11-03", "--until", "2025-11-03", "--db", str(db))
+    lines = run("export", "--jsonl", *args).stdout.splitlines()
+    assert [line.rsplit('"cost_usd": ', 1)[1] for line in lines] == ["0.000012}", "0.000002}"]
+    assert "e-0" not in run("export", "--jsonl", "--report", "by-model", *args).stdout
+    assert '"cost_usd": 0.000012}' in run("export", "--json", *args).stdout

@@ -350,3 +350,14 @@ def test_an_older_cost_fetch_imported_last_does_not_replace_the_newer(db_path: P
     billed = _billed(db_path)
     assert billed[(date(2025, 11, 5), "o4-mini")] == Decimal("0.7755")
     assert sum(billed.values()) == Decimal("8.222")  # the same total as in file order
+
+
+def test_the_summary_counts_cost_lines_not_events(tmp_path: Path, db_path: Path) -> None:
+    """Cost reports are stored as billed cost lines, and the summary says so: OC_FIRST and
+    AC_FIRST have 17 lines each (EXPECTED.md), the JSONL 1 event."""
+    result = run("import", str(OC_FIRST), "--format", "openai-costs", "--db", str(db_path))
+    assert "Imported 17 cost lines from 1 file" in result.stderr
+    event = tmp_path / "one.jsonl"
+    event.write_text('{"event_id": "e1", "ts": "2025-11-03T10:00:00Z", "model": "gpt-4o", "input_tokens": 1}\n')
+    result = run("import", str(event), str(AC_FIRST), "--db", str(db_path))
+    assert "Imported 1 event and 17 cost lines from 2 files" in result.stderr

@@ -128,6 +128,9 @@ class FileImportResult:
     batch_id: int | None = None
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    # what its records are stored as: "events", or "cost lines" (provider cost reports, kept
+    # apart for reconcile); the summary counts each under its own name
+    stored_as: str = "events"
 
 
 @dataclass
@@ -142,6 +145,11 @@ class ImportSummary:
     @property
     def imported(self) -> int:
         return sum(f.imported for f in self.files)
+
+    @property
+    def imported_cost_lines(self) -> int:
+        """Of ``imported``, the billed cost lines (not events) from provider cost reports."""
+        return sum(f.imported for f in self.files if f.stored_as == "cost lines")
 
     @property
     def duplicates(self) -> int:

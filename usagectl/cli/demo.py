@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,12 +23,28 @@ def demo(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Generate a realistic team's usage (90 days ending today), import it, show this month."""
+    """Generate a realistic team's usage (90 days ending today), import it, show this month.
+
+    The quota and member mapping it reports with are written to a config beside the database
+    (``usagectl-demo.toml``), so that every other command can report on the demo data too."""
     from usagectl.render import render_import_summary
     from usagectl.services import reports
-    from usagectl.services.demo_run import run_demo
+    from usagectl.services.demo_run import demo_config_path, run_demo
 
-    ctx, summary = run_demo(db, config, days=days, seed=seed)
-    render_import_summary(summary, sys.stderr)
-    print(f"demo database: {ctx.db_path}  (try: usagectl report by model --db {ctx.db_path})", file=sys.stderr)
-    render_report(reports.month(ctx, reports.ReportRequest()), pick_format(fmt, as_json), sys.stdout)
+    run = run_demo(db, config, days=days, seed=seed)
+    render_import_summary(run.summary, sys.stderr)
+    _explain(run.ctx.db_path, run.config_path, demo_config_path(run.ctx.db_path))
+    render_report(reports.month(run.ctx, reports.ReportRequest()), pick_format(fmt, as_json), sys.stdout)
+
+
+def _explain(db: Path, config: Path | None, wanted: Path) -> None:
+    """Where the demo data is and the two commands that explore it (on stderr)."""
+    print(f"demo database: {db}", file=sys.stderr)
+    if config is None:
+        print(f"demo config not written: {wanted} exists and was not written by the demo", file=sys.stderr)
+        print(f"explore it:    usagectl report month --db {shlex.quote(str(db))}", file=sys.stderr)
+        return
+    print(f"demo config:   {config}  (plan quota, member -> team mapping)", file=sys.stderr)
+    print("explore it:", file=sys.stderr)
+    print(f"  export USAGECTL_DB={shlex.quote(str(db))} USAGECTL_CONFIG={shlex.quote(str(config))}", file=sys.stderr)
+    print("  usagectl report month", file=sys.stderr)

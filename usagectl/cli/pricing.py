@@ -53,7 +53,7 @@ def check(
     from usagectl.services.admin import pricing_check, strict_failure
     from usagectl.services.context import make_context
 
-    report = pricing_check(make_context(config, db))
+    report = pricing_check(make_context(config, db), strict=strict)
     render_report(report, pick_format(fmt, as_json), sys.stdout)
     if strict and (failure := strict_failure(report)) is not None:
         raise failure

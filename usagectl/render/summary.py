@@ -27,13 +27,24 @@ Line = list[tuple[str, str]]
 def totals_line(summary: ImportSummary) -> str:
     """``Imported 1,234 events from 3 files (records 1,300, duplicates 50, rejected 16) in 0.42 s``
     (``replaced N`` after the duplicates when a re-fetch replaced stored records: records =
-    imported + duplicates + replaced + rejected)."""
+    imported + duplicates + replaced + rejected). Provider cost reports are billed cost lines,
+    not events, and are counted as such (``Imported 3 cost lines``, ``… 10 events and 3 cost lines``)."""
     replaced = f", replaced {format_int(summary.replaced)}" if summary.replaced else ""
     return (
-        f"Imported {counted(summary.imported, 'event')} from {counted(len(summary.files), 'file')} "
+        f"Imported {_what(summary)} from {counted(len(summary.files), 'file')} "
         f"(records {format_int(summary.records)}, duplicates {format_int(summary.duplicates)}{replaced}, "
         f"rejected {format_int(summary.rejected)}) in {summary.seconds:.2f} s"
     )
+
+
+def _what(summary: ImportSummary) -> str:
+    lines = summary.imported_cost_lines
+    events = counted(summary.imported - lines, "event")
+    if not lines:
+        return events
+    cost_lines = counted(lines, "cost line")
+    only_lines = all(f.stored_as == "cost lines" for f in summary.files)
+    return cost_lines if only_lines else f"{events} and {cost_lines}"
 
 
 def _file_lines(files: list[FileImportResult]) -> list[Line]:

@@ -207,7 +207,8 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
         + _rate_cols()
         + (Column("web_search_per_1k", "Search /1k", "rate"), Column("source", "Source", in_table=False)),
         rows=tuple(rows),
-        totals={"periods": len(rows)},
+        # a row is one tier and band of one validity period: count both, each by its name
+        totals={"rows": len(rows), "periods": len({(r["valid_from"], r["valid_to"]) for r in rows})},
         overview=overview,
     )
 

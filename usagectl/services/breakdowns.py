@@ -226,8 +226,12 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
     folded = sum(r["folded"] for r in rows)
     if folded:
         what = PLURALS.get(keys[-1], keys[-1] + "s")
-        where = f" of each {HEADERS[keys[0]].lower()}" if len(keys) == 2 else ""
-        notes.append(f"{OTHER_LABEL} rows sum the {folded:,} {what} beyond the top {top}{where}; totals include them.")
+        if len(keys) == 2:  # what was folded is (first, second) pairs, counted over every group
+            pairs = counted(folded, f"({HEADERS[keys[0]].lower()}, {HEADERS[keys[1]].lower()}) pair")
+            folded_what = f"{pairs} beyond the top {top} {what} of each {HEADERS[keys[0]].lower()}"
+        else:
+            folded_what = f"the {folded:,} {what} beyond the top {top}"
+        notes.append(f"{OTHER_LABEL} rows sum {folded_what}; totals include them.")
     if any(r[k] == NONE_LABEL for r in rows for k in keys):
         notes.append(f"{NONE_LABEL}: usage whose events (and, for team/department/cost center, members) name none.")
     for_what = " and ".join(HEADERS[k].lower() for k in keys)

@@ -6,23 +6,40 @@ import dataclasses
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from usagectl.config import MemberInfo, _user_data_dir, effective_timezone
+from usagectl.config import Config, MemberInfo, _user_data_dir, effective_timezone
 from usagectl.models import ImportSummary
 from usagectl.services.context import AppContext, make_context
 from usagectl.services.imports import import_paths
 from usagectl.timeutil import local_today
 
 DEMO_QUOTA_TOKENS = 600_000_000
+# The first line of every config the demo writes: a file that starts otherwise is not ours to replace.
+DEMO_CONFIG_HEADER = "# Written by `usagectl demo`"
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoRun:
+    """What the demo made: the context that reports on it, the import summary, and the config
+    written beside the database (None when a file of someone else's already sits there)."""
+
+    ctx: AppContext
+    summary: ImportSummary
+    config_path: Path | None
 
 
 def default_demo_db() -> Path:
     return _user_data_dir() / "usagectl-demo.duckdb"
 
 
-def run_demo(
-    db: Path | None, config: Path | None, *, days: int = 90, seed: int = 7
-) -> tuple[AppContext, ImportSummary]:
+def demo_config_path(db: Path) -> Path:
+    """The demo's config lives beside its database and is named after it
+    (``usagectl-demo.duckdb`` -> ``usagectl-demo.toml``)."""
+    return db.with_suffix(".toml")
+
+
+def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int = 7) -> DemoRun:
     from usagectl.services.demo import DEMO_MEMBERS, generate_events, write_jsonl
 
     base = make_context(config, db)
@@ -48,4 +65,49 @@ def run_demo(
         out = Path(tmp) / "demo-events.jsonl"
         write_jsonl(events, out)
         summary = import_paths(ctx, [out], fmt="jsonl")
-    return ctx, summary
+    return DemoRun(ctx, summary, _write_demo_config(path, cfg))
+
+
+def _write_demo_config(db: Path, cfg: Config) -> Path | None:
+    """Write the quota and member mapping the demo reported with beside its database, so that
+    later reports on that database (``USAGECTL_CONFIG=...``) show the same quota and teams;
+    they would otherwise live only in this process. A file there that the demo did not write
+    is left alone (None)."""
+    import tomli_w
+
+    target = demo_config_path(db)
+    if target.exists():
+        try:
+            first = target.read_text(encoding="utf-8").split("\n", 1)[0]
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not first.startswith(DEMO_CONFIG_HEADER):
+            return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        f"{DEMO_CONFIG_HEADER}: its plan quota and member mapping, for reports on {db.name}.\n"
+        "# Rewritten by every `usagectl demo` that writes that database.\n\n"
+    )
+    target.write_text(header + tomli_w.dumps(_demo_config_data(db, cfg)), encoding="utf-8")
+    return target
+
+
+def _demo_config_data(db: Path, cfg: Config) -> dict[str, Any]:
+    """The effective demo config as TOML data: the database (relative to the config, which sits
+    beside it), the display settings the demo ran with, the quota and every member's mapping."""
+    display: dict[str, Any] = {}
+    if cfg.timezone:
+        display["timezone"] = cfg.timezone
+    if cfg.week_start != "monday":
+        display["week_start"] = cfg.week_start
+    data: dict[str, Any] = {"database": {"path": db.name}}
+    if display:
+        data["display"] = display
+    if cfg.pricing_dir is not None:
+        data["pricing"] = {"dir": str(cfg.pricing_dir.resolve())}
+    data["plan"] = {"monthly_token_quota": cfg.monthly_token_quota}
+    data["members"] = {
+        name: {k: v for k, v in dataclasses.asdict(info).items() if v is not None}
+        for name, info in sorted(cfg.members.items())
+    }
+    return data

@@ -118,6 +118,8 @@ def import_file(
     reads the new tail of ``path`` from a temporary copy); rejects and batches name ``path``."""
     t0 = time.perf_counter()
     result = FileImportResult(path=str(path), format=fmt)
+    if getattr(registry.get(fmt), "target", "events") == "billed_costs":
+        result.stored_as = "cost lines"
     source = read_path or path
     try:
         stat = source.stat()
