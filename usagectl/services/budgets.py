@@ -550,6 +550,9 @@ def budget_history(
     if unpriced:
         notes.append(_unpriced_note(budget.label, unpriced))
     notes.append(_PROJECTION_NOTE.split(". ")[0] + ".")
+    # one budget, so one kind of amount: declared, its numbers right-align and never fold at 80
+    # columns (a token count shortens to "108M" first); "amount": no projection is "–", not unpriced
+    amount: Literal["amount", "int"] = "amount" if budget.kind == "usd" else "int"
     return Report(
         name="budget-history",
         title=f"Budget vs actual: {budget.label} ({zone})",
@@ -558,11 +561,11 @@ def budget_history(
             Column("period_start", "From", "date"),
             Column("period_end", "To", "date", in_table=False),
             Column("state", "State"),
-            Column("limit", "Limit"),
-            Column("actual", "Actual"),
+            Column("limit", "Limit", amount),
+            Column("actual", "Actual", amount),
             Column("percent", "Used", "used_pct"),
             Column("level", "Level"),
-            Column("projected", "Projected"),
+            Column("projected", "Projected", amount),
             Column("unpriced_requests", "Unpriced", "int"),
         ),
         rows=tuple(rows),
