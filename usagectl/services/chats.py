@@ -416,8 +416,15 @@ def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
         notes.append("Input: the source did not report the message / context / files breakdown.")
     out = e["output_tokens"]
     tool_out = e["tool_output_tokens"]
+    response = max(out - (tool_out or 0), 0)
+    if tool_out is not None and tool_out > out:
+        # imports reject such a record now; one stored before that has no response left to show
+        notes.append(
+            f"Output: tool outputs {tool_out:,} exceed the billed output {out:,} (tool output is part of "
+            "output): the source's breakdown does not add up, so the response is shown as 0."
+        )
     output_rows = [
-        {"part": "Response", "tokens": out - (tool_out or 0), "share_pct": _share(out - (tool_out or 0), out)},
+        {"part": "Response", "tokens": response, "share_pct": _share(response, out)},
         {"part": "Tool outputs", "tokens": tool_out, "share_pct": _share(tool_out, out)},
         {"part": "Total output", "tokens": out, "share_pct": _share(out, out)},
     ]
