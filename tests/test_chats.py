@@ -92,6 +92,24 @@ def test_report_chats_rows_totals_and_order(db: str) -> None:
     assert any("mistral-large-2411" in n for n in out["notes"])
 
 
+def test_average_cost_per_chat_is_over_the_fully_priced_chats(db: str) -> None:
+    """sess-2 has an unpriced message (n2), so it has no full cost: counting it in would price
+    that message at $0. Average over c1 and c3: (0.0575 + 0.15) / 2 = 0.10375, not 0.2225 / 3.
+    It stays so with --top 1 (the average is of all chats, not of the rows shown). With only
+    sess-2 in range (--member bob) no chat is fully priced: the average is unpriced (null)."""
+    for top in ("50", "1"):
+        out = run_json("report", "chats", *NOV, "--top", top, "--db", db)
+        assert _dec(out["overview"]["avg_cost_per_chat_usd"]) == D("0.10375")
+        assert any("over the 2 fully priced chats" in n and "1 chat." in n for n in out["notes"])
+    table = run("report", "chats", *NOV, "--db", db).stdout
+    assert "Average cost per priced chat" in table and "$0.10" in table
+    bob = run_json("report", "chats", *NOV, "--member", "bob", "--db", db)
+    assert bob["overview"]["avg_cost_per_chat_usd"] is None
+    alice = run_json("report", "chats", *NOV, "--member", "alice", "--db", db)  # c1 only, every message priced
+    assert _dec(alice["overview"]["avg_cost_per_chat_usd"]) == D("0.0575")
+    assert not any("fully priced" in n for n in alice.get("notes", []))
+
+
 def test_report_chats_top_keeps_totals(db: str) -> None:
     out = run_json("report", "chats", *NOV, "--top", "1", "--db", db)
     assert [r["session_id"] for r in out["rows"]] == ["c3"]
