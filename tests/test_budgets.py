@@ -321,6 +321,27 @@ def test_history_budget_vs_actual(tmp_path: Path, db: Path) -> None:
     assert rep.totals == {"periods": 3, "exceeded": 1}
 
 
+def test_history_of_a_token_budget_never_splits_a_number_at_80_columns(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A global token budget of 100,000,000; October: one event of 108,102,255 tokens, so
+    108,102,255 × 100 / 100,000,000 = 108.102255 % -> 108.1 %, exceeded. Declared as counts, the
+    limit and the actual right-align and shorten to 3 significant digits when the table is too
+    wide (100M, 108M), instead of folding to "100,000,00" / "0" as text columns did."""
+    event = {"event_id": "T1", "ts": "2026-10-15T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 108_102_255}
+    run("import", str(write_jsonl(tmp_path / "t.jsonl", [event])), "--db", str(db_path))
+    _config(tmp_path, '[[budgets]]\nscope = "global"\ntokens = 100000000\n')
+    monkeypatch.setattr(budgets, "_clock", lambda: NOW)
+    args = ("budget", "history", "global", "--periods", "1", "--db", str(db_path))
+    out = run(*args).stdout
+    assert max(len(line) for line in out.splitlines()) <= 80, out
+    (october,) = [line.split() for line in out.splitlines() if line.startswith("2026-10-01")]
+    assert october == ["2026-10-01", "complete", "100M", "108M", "108.1%", "exceeded", "–", "0"]
+    assert "k = thousand, M = million" in out  # the legend of the shortened counts
+    doc = run_json(*args)
+    assert (doc["rows"][0]["limit"], doc["rows"][0]["actual"]) == (100_000_000, 108_102_255)  # exact in JSON
+
+
 def _status_cli(monkeypatch: pytest.MonkeyPatch, db: Path, config: Path, *args: str, expect: int = 0) -> str:
     monkeypatch.setattr(budgets, "_clock", lambda: NOW)
     return str(run("budget", "status", "--db", str(db), "--config", str(config), *args, expect=expect).stdout)

@@ -24,6 +24,7 @@ Chats: 3, 5 messages, input 7,200 + 7,000 + 1,000,000 = 1,014,200, output 2,400,
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,6 +90,24 @@ def test_report_chats_rows_totals_and_order(db: str) -> None:
     assert t["no_chat_requests"] == 2 and _dec(t["no_chat_cost_usd"]) == D("0.955001")
     assert any("no session id" in n for n in out["notes"])
     assert any("mistral-large-2411" in n for n in out["notes"])
+
+
+def test_average_cost_per_chat_is_over_the_fully_priced_chats(db: str) -> None:
+    """sess-2 has an unpriced message (n2), so it has no full cost: counting it in would price
+    that message at $0. Average over c1 and c3: (0.0575 + 0.15) / 2 = 0.10375, not 0.2225 / 3.
+    It stays so with --top 1 (the average is of all chats, not of the rows shown). With only
+    sess-2 in range (--member bob) no chat is fully priced: the average is unpriced (null)."""
+    for top in ("50", "1"):
+        out = run_json("report", "chats", *NOV, "--top", top, "--db", db)
+        assert _dec(out["overview"]["avg_cost_per_chat_usd"]) == D("0.10375")
+        assert any("over the 2 fully priced chats" in n and "1 chat." in n for n in out["notes"])
+    table = run("report", "chats", *NOV, "--db", db).stdout
+    assert "Average cost per priced chat" in table and "$0.10" in table
+    bob = run_json("report", "chats", *NOV, "--member", "bob", "--db", db)
+    assert bob["overview"]["avg_cost_per_chat_usd"] is None
+    alice = run_json("report", "chats", *NOV, "--member", "alice", "--db", db)  # c1 only, every message priced
+    assert _dec(alice["overview"]["avg_cost_per_chat_usd"]) == D("0.0575")
+    assert not any("fully priced" in n for n in alice.get("notes", []))
 
 
 def test_report_chats_top_keeps_totals(db: str) -> None:
@@ -183,6 +202,28 @@ def test_message_show_exact_cost_calculation(db: str) -> None:
     outp = {r["part"]: r["tokens"] for r in out["output"]}
     assert outp == {"Response": 500, "Tool outputs": 300, "Total output": 800, "of which reasoning": 100}
     assert any("= billed input 4,200 = uncached 200 + cache read 3,000 + cache writes 1,000" in n for n in out["notes"])
+
+
+def test_tool_output_over_output_is_rejected_at_import_and_never_shown_negative(tmp_path: Path, db: str) -> None:
+    """Tool output is part of output. A record of 50 output tokens with 80 of tool output is
+    rejected with both numbers; a row stored before that check (written here straight into the
+    table) shows Response max(50 - 80, 0) = 0, not -30, and a note says the breakdown does not add up."""
+    bad = {"event_id": "E-bad", "ts": "2025-11-06T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 100,
+           "output_tokens": 50, "tool_output_tokens": 80, "message_id": "msg-bad"}  # fmt: skip
+    summary = json.loads(run("import", str(write_jsonl(tmp_path / "bad.jsonl", [bad])), "--db", db, "--json").stdout)
+    assert (summary["imported"], summary["rejected"]) == (0, 1)
+    rejects = run_json("db", "rejects", "--db", db)["rows"]
+    assert [r["reason"] for r in rejects] == ["tool_output_tokens (80) exceeds output_tokens (50)"]
+
+    import duckdb
+
+    with duckdb.connect(db) as con:  # as a database written before the check holds it
+        con.execute("UPDATE events SET output_tokens = 50, tool_output_tokens = 80 WHERE event_id = 'E-n1'")
+    out = run_json("message", "show", "E-n1", "--db", db)
+    outp = {r["part"]: r["tokens"] for r in out["output"]}
+    assert outp == {"Response": 0, "Tool outputs": 80, "Total output": 50}
+    assert any("tool outputs 80 exceed the billed output 50" in n for n in out["notes"])
+    assert "-30" not in run("message", "show", "E-n1", "--db", db).stdout
 
 
 def test_message_show_long_context_band_by_event_id(db: str) -> None:

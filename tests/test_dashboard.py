@@ -16,7 +16,7 @@ November (Paris): A1+A2+A3+A4+A6 tokens 1,000,000 + 1,000,000 + 200,000 + 400,00
 cost 2.50 + 0.60 + 1.80 + 4.00 = 8.90 (A6 unpriced, 1 request). Quota 5,000,000: 52.102 % -> 52.1 %.
 Elapsed: 10-31 23:00Z .. 11-11 00:00Z = 241 h of the month's 720 h: projection 8.90 * 720 / 241 =
 26.5892... -> $26.59; tokens int(2,605,100 * 720 / 241) = int(7,782,871.37) = 7,782,871 -> 7.78M,
-155.657 % of the quota -> 155.7 %.
+155.657 % of the quota -> 155.6 % (a quota percentage is shown rounded down).
 Today (Paris 11-11): A1 only, 1,000,000 tokens, $2.50.
 Budget member:alice $5/month: A1 2.50 + A3 1.80 = 4.30 -> 86 % (warning: >= 75, < 90).
 Top members this month: bob 0.60 + 4.00 = $4.60 (1,400,000 tokens), alice $4.30 (1,205,100 tokens).
@@ -132,7 +132,7 @@ def test_once_prints_the_numbers(db: Path) -> None:
     assert "Tokens    2.61M / 5.00M (52.1%)" in out  # 2,605,100 of 5,000,000
     assert "Today     1,000,000 tokens  $2.50" in out
     assert "Cost      $8.90 this month" in out
-    assert "Projected $26.59 at month end, 7.78M tokens = 155.7% of quota" in out
+    assert "Projected $26.59 at month end, 7.78M tokens = 155.6% of quota" in out
     assert "Unpriced  1 request, NOT in the cost" in out
     assert "peak 1.00M on 2026-10-31" in out and "$18.90 in 30 days" in out
     # 30 days, 3 cells each at width 100: 10-31 (index 18) is █, 11-01 ▄ (400k/1M*8 = 3.2 -> 4), 11-02 ▂, 11-05 ▁
@@ -293,7 +293,7 @@ def test_two_column_widths_keep_budget_numbers_the_unpriced_line_and_cut_with_an
 
     Budgets (see the module docstring): member:alice $4.30 of $5 = 86.0 % (warning); global
     $8.90 of $1 = 890.0 % (exceeded). The projection line "Projected $26.59 at month end, 7.78M
-    tokens = 155.7% of quota" is 61 characters: it wraps in a half column at 110 and 120 (55 and
+    tokens = 155.6% of quota" is 61 characters: it wraps in a half column at 110 and 120 (55 and
     60 columns, 51 and 56 inside the border), so the overview needs one line more there.
     """
     from usagectl.render.dashboard import build

@@ -159,3 +159,24 @@ def test_an_edited_user_price_table_invalidates_the_cache(
     table.write_text(table.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     svc.cached_status_line(ctx)
     assert len(calls) == 2  # the edit changed the key
+
+
+def test_a_quota_at_99_98_percent_reads_99_9_everywhere_a_human_sees_it(
+    isolated_env: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quota 2,605,621 tokens: 2,605,100 × 100 / 2,605,621 = 99.98000... % (2,605,621 × 0.9998 =
+    2,605,099.9). Rounded half-up that is an exhausted "100.0%"; a quota or budget percentage is
+    shown rounded DOWN, as budgets are: 99.9 %. JSON keeps the value to 2 decimals: 99.98."""
+    from usagectl.services import dashboard as dash_svc
+
+    monkeypatch.setattr(dash_svc, "_clock", lambda: NOW)
+    config = CONFIG.replace("monthly_token_quota = 5000000", "monthly_token_quota = 2605621")
+    (isolated_env / "usagectl.toml").write_text(config, encoding="utf-8")
+    assert " · 2026-11 2.61M/2.61M tok 99.9% $8.90 · " in run("status", "--db", str(db)).stdout
+    doc = json.loads(run("status", "--db", str(db), "--json").stdout, parse_float=Decimal)
+    assert doc["month"]["quota_pct"] == Decimal("99.98")
+    assert "Tokens    2.61M / 2.61M (99.9%)" in run("dashboard", "--once", "--no-watch", "--db", str(db)).stdout
+    month = ("report", "month", "--month", "2026-11", "--db", str(db))
+    assert "- **Quota used %:** 99.9%\n" in run(*month, "--format", "markdown").stdout
+    overview = json.loads(run(*month, "--json").stdout, parse_float=Decimal)["overview"]
+    assert overview["quota_pct"] == Decimal("99.98")

@@ -325,3 +325,21 @@ def test_table_and_csv_render(loaded: Path) -> None:
     csv_out = run("report", "team", *NOV, "--db", str(loaded), "--format", "csv").stdout
     header = csv_out.splitlines()[0].split(",")
     assert header[:4] == ["member", "team", "department", "cost_center"] and "allocated_usd" in header
+
+
+def test_a_range_without_usage_costs_zero_and_only_unpriced_usage_is_unpriced(loaded: Path) -> None:
+    """September 2025 has no event: no usage costs $0.00 (as `report by model` says), not
+    "unpriced", which is for usage without a price. 2025-11-11 12:00-12:59 holds only E1 (erin,
+    mistral-large-2411, no price): that total is unpriced (null), with 1 unpriced request."""
+    sep = run_json("report", "team", "--since", "2025-09-01", "--until", "2025-09-30", "--db", str(loaded))
+    assert (sep["totals"]["cost_usd"], sep["totals"]["direct_cost_usd"], sep["totals"]["unpriced_requests"]) == (
+        0,
+        0,
+        0,
+    )
+    assert (sep["overview"]["cost_usd"], sep["overview"]["direct_cost_usd"]) == (0, 0)
+    table = run("report", "team", "--since", "2025-09-01", "--until", "2025-09-30", "--db", str(loaded)).stdout
+    assert "unpriced" not in table and "$0.00" in table
+    only_e1 = run_json("report", "team", "--since", "2025-11-11", "--until", "2025-11-11", "--member", "erin",
+                       "--db", str(loaded))  # fmt: skip
+    assert (only_e1["totals"]["cost_usd"], only_e1["totals"]["unpriced_requests"]) == (None, 1)

@@ -74,8 +74,9 @@ class Column:
 
     key: str
     header: str
-    kind: Literal["str", "int", "money", "amount", "rate", "pct", "date", "float"] = "str"
-    # rate: a price, shown exactly; amount: money where None means "not applicable" (shown "–"), not unpriced
+    kind: Literal["str", "int", "money", "amount", "rate", "pct", "used_pct", "date", "float"] = "str"
+    # rate: a price, shown exactly; amount: money where None means "not applicable" (shown "–"), not unpriced;
+    # used_pct: the part of a quota or budget used, a pct shown rounded down (99.98 -> 99.9%)
     in_table: bool = True  # False: only in machine formats (json, csv), left out of table/markdown
     # a table too wide for the terminal leaves these out first (1 before 2 ...; 0: never), rather
     # than fold header words and names; json, csv and markdown keep every column

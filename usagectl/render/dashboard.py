@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from usagectl.models import counted
-from usagectl.render.formats import format_compact, format_int, format_money, format_pct
+from usagectl.render.formats import format_compact, format_int, format_money, format_pct, format_used_pct
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -92,7 +92,7 @@ def _overview(d: DashboardData, width: int) -> _Panel:
     used = int(d.overview("used_tokens") or 0)
     quota, qpct = d.overview("quota_tokens"), d.overview("quota_pct")
     if quota:
-        t.append(f"Tokens    {format_compact(used)} / {format_compact(quota)} ({format_pct(qpct)}) ")
+        t.append(f"Tokens    {format_compact(used)} / {format_compact(quota)} ({format_used_pct(qpct)}) ")
         t.append(bar(qpct, 20), style="cyan")
     else:
         t.append(f"Tokens    {format_int(used)} (no plan quota set)")
@@ -101,7 +101,7 @@ def _overview(d: DashboardData, width: int) -> _Panel:
     proj = d.overview("projected_cost_usd")
     ptok, ppct = d.overview("projected_tokens"), d.overview("projected_quota_pct")
     extra = f", {format_compact(ptok)} tokens" if ptok is not None else ""
-    extra += f" = {format_pct(ppct)} of quota" if ppct is not None else ""
+    extra += f" = {format_used_pct(ppct)} of quota" if ppct is not None else ""
     t.append(f"\nProjected {format_money(proj) if proj is not None else '–'} at month end{extra}")
     unpriced = d.overview("unpriced_requests")
     if unpriced:
@@ -164,7 +164,7 @@ def _budgets(d: DashboardData, width: int) -> _Panel:
     rows = []
     for s in shown:
         spent = format_money(s.spent) if s.budget.kind == "usd" else format_compact(int(s.spent))
-        rows.append((s.budget.label, f"{spent} {format_pct(s.shown_percent)}", s.level, s.percent))
+        rows.append((s.budget.label, f"{spent} {format_used_pct(s.percent)}", s.level, s.percent))
     used_w = max(len("Used"), *(len(r[1]) for r in rows))
     level_w = max(len("Level"), *(len(r[2]) for r in rows))
     label_w = max(len("Budget"), *(len(r[0]) for r in rows))
@@ -340,7 +340,7 @@ def status_text(s: StatusLine) -> str:
     today = f"today {format_compact(s.today_tokens)} tok {format_money(s.today_cost_usd)}"
     month = f"{s.month} {format_compact(s.month_tokens)}"
     if s.quota_tokens:
-        month += f"/{format_compact(s.quota_tokens)} tok {format_pct(s.quota_pct)}"
+        month += f"/{format_compact(s.quota_tokens)} tok {format_used_pct(s.quota_pct)}"
     else:
         month += " tok"
     month += f" {format_money(s.month_cost_usd)}"
@@ -348,5 +348,5 @@ def status_text(s: StatusLine) -> str:
     if s.today_unpriced_requests or s.month_unpriced_requests:
         parts.append(f"{format_int(s.month_unpriced_requests)} unpriced req")
     if s.worst_level is not None:
-        parts.append(f"budget {s.worst_level} ({s.worst_budget} {format_pct(s.worst_pct)})")
+        parts.append(f"budget {s.worst_level} ({s.worst_budget} {format_used_pct(s.worst_pct)})")
     return " · ".join(parts)

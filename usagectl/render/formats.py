@@ -6,7 +6,9 @@ Rounding rules, in one place:
   places; human formats (table, Markdown) round half-even to 2 places, except that a non-zero
   amount under one cent keeps two significant digits (up to 6 decimals) so it never shows as
   ``$0.00``. ``None`` means *unpriced* and is never shown as zero.
-* Percentages are 0-100: JSON rounds to 2 decimals, tables show 1 decimal (``45.2%``).
+* Percentages are 0-100: JSON rounds to 2 decimals, tables show 1 decimal (``45.2%``). The
+  part of a quota or budget used (kind ``used_pct``) is shown rounded DOWN (:func:`floor_pct`),
+  so 99.98 % reads 99.9 %, never an exhausted 100.0 % or a threshold the usage has not reached.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from enum import Enum
 from typing import Any, TextIO
 
@@ -182,6 +184,25 @@ def format_pct(value: Decimal | float | None, *, places: int = 1) -> str:
     return f"{q:,f}%"
 
 
+def floor_pct(value: Decimal | float) -> Decimal:
+    """A used share of a quota or budget to show (one decimal), rounded DOWN: 74.996 % is 74.9 %,
+    never a 75.0 % the level (decided on the exact value) does not have, nor 99.99 % a 100.0 %.
+    Every quota and budget percentage a human sees goes through here (tables, status line,
+    dashboard, PDF, webhook texts), so the same usage never reads 99.9 % in one place and 100.0 %
+    in another."""
+    d = to_decimal(value)
+    if not d.is_finite():
+        return d
+    with localcontext() as ctx:
+        ctx.prec = max(28, d.adjusted() + 3)
+        return d.quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
+
+
+def format_used_pct(value: Decimal | float | None) -> str:
+    """``99.9%`` for 99.98 % of a quota or budget (see :func:`floor_pct`); None -> ``–``."""
+    return format_pct(None if value is None else floor_pct(value))
+
+
 def format_float(value: float | Decimal | None, *, places: int = 2) -> str:
     if value is None:
         return MISSING
@@ -226,6 +247,8 @@ def display_cell(value: Any, kind: str, *, compact: bool = False) -> str:
         return format_compact(int(value)) if compact else format_int(int(value))
     if kind == "pct" and number:
         return format_pct(value)
+    if kind == "used_pct" and number:
+        return format_used_pct(value)
     if kind in ("float", "int") and number:
         # a measured quantity of 100 or more (a latency in ms, tokens per day) reads whole:
         # its hundredths are noise in a table (JSON and CSV keep the value)
@@ -259,13 +282,14 @@ def format_value(value: Any) -> str:
 def overview_kind(key: str, value: Any) -> str:
     """Overview lines carry no Column, so their kind is inferred from the key and value.
 
-    ``*_pct`` / ``pct`` keys are percentages; a spike threshold that is None does not apply
+    ``*_pct`` / ``pct`` keys are percentages, those of a quota or budget (``quota_pct``,
+    ``projected_quota_pct``) shown rounded down; a spike threshold that is None does not apply
     ("–"), nor does a change whose side is unpriced (``*_change*``: unknown, "–", not "unpriced");
     Decimals, and None under a key naming cost/usd, are money (None: unpriced); ints are counts; dates are dates; anything else is shown as text.
     """
     k = key.lower()
     if k == "pct" or k.endswith(("_pct", "_percent")):
-        return "pct"
+        return "used_pct" if ("quota" in k or "budget" in k) else "pct"
     if value is None and (k.startswith("spike_above") or "_change" in k):  # no threshold / unknown change
         return "amount"
     if isinstance(value, Decimal) or (value is None and ("cost" in k or "usd" in k)):

@@ -114,7 +114,7 @@ def _table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: flo
     st = _styles()
     cols = [c for c in columns if c.in_table]
     head_style = st["cell"].clone("head", fontName=BOLD, textColor=white)
-    numeric = [c.kind in ("int", "money", "amount", "rate", "pct", "float") for c in cols]
+    numeric = [c.kind in ("int", "money", "amount", "rate", "pct", "used_pct", "float") for c in cols]
     head_right = head_style.clone("head_r", alignment=2)
     right = st["cell"].clone("cell_r", alignment=2)
     shown = list(rows[:limit])

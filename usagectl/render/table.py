@@ -25,7 +25,7 @@ from usagectl.models import Column, Report
 from usagectl.render.formats import color_wanted, display_cell, overview_kind, to_decimal
 from usagectl.render.text import filters_text
 
-NUMERIC = frozenset({"int", "money", "amount", "rate", "pct", "float"})
+NUMERIC = frozenset({"int", "money", "amount", "rate", "pct", "used_pct", "float"})
 BAR_WIDTH = 10
 _STR_FLOOR = 10  # a text column is not squeezed below this before anything folds
 _NAME_FLOOR = 7  # a text column that wraps anyway may go down to this before a header word folds

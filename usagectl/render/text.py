@@ -152,7 +152,7 @@ def json_cell(value: Any, kind: str) -> Any:
         if isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
             return to_decimal(value)
         return value
-    if kind == "pct":
+    if kind in ("pct", "used_pct"):  # machine formats keep the exact share (2 decimals)
         if isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
             return pct_machine(value)
         return value
@@ -203,14 +203,14 @@ def csv_cell(value: Any, kind: str) -> str:
         return ""
     if kind in ("money", "amount", "rate") and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
         return money_fixed(value)
-    if kind == "pct" and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
+    if kind in ("pct", "used_pct") and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
         q = pct_machine(value)
         return "" if q is None else format(abs(q) if q.is_zero() else q, "f")
     if kind == "str" and isinstance(value, Decimal):
         # an undeclared Decimal is money, as tables show it (format_value): a budget's limit
         # (USD, or an int for a token budget) is 1.500000 like every other CSV money cell
         return money_fixed(value)
-    if kind in ("int", "money", "rate", "pct", "float") and isinstance(value, (int, float, Decimal)):
+    if kind in ("int", "money", "rate", "pct", "used_pct", "float") and isinstance(value, (int, float, Decimal)):
         if isinstance(value, bool):
             return str(value).lower()
         if isinstance(value, float) and not math.isfinite(value):
@@ -239,7 +239,7 @@ def write_csv(report: Report, out: TextIO) -> None:
 
 # --------------------------------------------------------------------------- Markdown
 
-_NUMERIC = frozenset({"int", "money", "amount", "rate", "pct", "float"})
+_NUMERIC = frozenset({"int", "money", "amount", "rate", "pct", "used_pct", "float"})
 
 
 def md_escape(text: str) -> str:

@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from usagectl.config import WEEKDAYS, effective_timezone
 from usagectl.errors import BudgetThresholdCrossed, UsageError
 from usagectl.models import Column, Filters, Report, counted
+from usagectl.render.formats import floor_pct
 from usagectl.services.budget_config import (
     DEFAULT_THRESHOLDS,
     LEVEL_ORDER,
@@ -130,8 +131,9 @@ def period_bounds(period: str, day: date, week_start: str = "monday") -> tuple[d
 
 def shown_percent(percent: Decimal) -> Decimal:
     """The percentage to show (one decimal), rounded DOWN: 74.996 % is shown as 74.9 %, never as a
-    75.0 % the level (decided on the exact value) does not have, nor 99.99 % as 100.0 %."""
-    return percent.quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
+    75.0 % the level (decided on the exact value) does not have, nor 99.99 % as 100.0 %. The same
+    rule as every quota percentage (:func:`usagectl.render.formats.floor_pct`)."""
+    return floor_pct(percent)
 
 
 def level_for(
@@ -427,7 +429,7 @@ def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = No
             Column("period_end", "To", "date", in_table=False),
             Column("limit", "Limit"),
             Column("spent", "Spent"),
-            Column("percent", "Used", "pct"),
+            Column("percent", "Used", "used_pct"),
             Column("level", "Level"),
             Column("threshold_crossed", "Threshold", "pct", in_table=False),
             Column("projected", "Projected"),
@@ -548,6 +550,9 @@ def budget_history(
     if unpriced:
         notes.append(_unpriced_note(budget.label, unpriced))
     notes.append(_PROJECTION_NOTE.split(". ")[0] + ".")
+    # one budget, so one kind of amount: declared, its numbers right-align and never fold at 80
+    # columns (a token count shortens to "108M" first); "amount": no projection is "–", not unpriced
+    amount: Literal["amount", "int"] = "amount" if budget.kind == "usd" else "int"
     return Report(
         name="budget-history",
         title=f"Budget vs actual: {budget.label} ({zone})",
@@ -556,11 +561,11 @@ def budget_history(
             Column("period_start", "From", "date"),
             Column("period_end", "To", "date", in_table=False),
             Column("state", "State"),
-            Column("limit", "Limit"),
-            Column("actual", "Actual"),
-            Column("percent", "Used", "pct"),
+            Column("limit", "Limit", amount),
+            Column("actual", "Actual", amount),
+            Column("percent", "Used", "used_pct"),
             Column("level", "Level"),
-            Column("projected", "Projected"),
+            Column("projected", "Projected", amount),
             Column("unpriced_requests", "Unpriced", "int"),
         ),
         rows=tuple(rows),

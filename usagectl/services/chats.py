@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
-from usagectl.models import Column, Filters, Report, Section
+from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_notes, build_filters
 from usagectl.store import chats as cq
@@ -141,6 +141,12 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
             f"Showing the top {len(rows):,} of {n_chats:,} chats by cost (`--top 0` lists all); totals cover all."
         )
     notes.extend(_unpriced_notes(res["unpriced"]))
+    left_out = n_chats - res["priced_chats"]["chats"]
+    if left_out:
+        notes.append(
+            f"The average cost per chat is over the {res['priced_chats']['chats']:,} fully priced chats; "
+            f"left out of it (unpriced messages, no full cost): {counted(left_out, 'chat')}."
+        )
     if loose:
         totals["no_chat_requests"] = loose["requests"]
         totals["no_chat_cost_usd"] = loose["cost_usd"]
@@ -153,7 +159,7 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         ("chats", "Chats", n_chats),
         ("messages", "Messages", totals["messages"]),
         ("cost_usd", "Cost of the chats", total_cost),
-        ("avg_cost_per_chat_usd", "Average cost per chat", total_cost / n_chats if n_chats and total_cost else None),
+        _average(n_chats, res["priced_chats"]),
     )
     # an 80-column terminal leaves out the unpriced count, the start, the duration, then the
     # models, rather than fold chat ids (a 36-character session UUID) (``Column.narrow_drop``)
@@ -170,6 +176,15 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         overview=overview,
         notes=tuple(notes),
     )
+
+
+def _average(n_chats: int, priced: dict[str, Any]) -> tuple[str, str, Decimal | None]:
+    """The overview line of the average cost per chat, over the chats whose every message is
+    priced: a chat with an unpriced message would count at a cost it does not have (never $0
+    silently). None (unpriced) when no chat is fully priced."""
+    avg = priced["cost_usd"] / priced["chats"] if priced["chats"] else None
+    label = "Average cost per chat" if priced["chats"] == n_chats else "Average cost per priced chat"
+    return ("avg_cost_per_chat_usd", label, avg)
 
 
 def _money_text(value: Decimal | None) -> str:
@@ -416,8 +431,15 @@ def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
         notes.append("Input: the source did not report the message / context / files breakdown.")
     out = e["output_tokens"]
     tool_out = e["tool_output_tokens"]
+    response = max(out - (tool_out or 0), 0)
+    if tool_out is not None and tool_out > out:
+        # imports reject such a record now; one stored before that has no response left to show
+        notes.append(
+            f"Output: tool outputs {tool_out:,} exceed the billed output {out:,} (tool output is part of "
+            "output): the source's breakdown does not add up, so the response is shown as 0."
+        )
     output_rows = [
-        {"part": "Response", "tokens": out - (tool_out or 0), "share_pct": _share(out - (tool_out or 0), out)},
+        {"part": "Response", "tokens": response, "share_pct": _share(response, out)},
         {"part": "Tool outputs", "tokens": tool_out, "share_pct": _share(tool_out, out)},
         {"part": "Total output", "tokens": out, "share_pct": _share(out, out)},
     ]

@@ -33,7 +33,7 @@ PARTITIONS = ("month",)
 _RENDER_KIND = {"str": "str", "int": "int", "money": "money", "ts": "str", "json": "str"}
 # render kind -> Parquet (DuckDB) type of a report column
 _REPORT_TYPES = {"int": "BIGINT", "money": "DECIMAL(38,12)", "rate": "DECIMAL(38,12)", "pct": "DECIMAL(38,6)",
-                 "float": "DOUBLE", "date": "DATE", "str": "VARCHAR"}  # fmt: skip
+                 "used_pct": "DECIMAL(38,6)", "float": "DOUBLE", "date": "DATE", "str": "VARCHAR"}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,12 @@ def _share(part: Any, whole: Any) -> Decimal | None:
     return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(Decimal("0.01"))
 
 
+def _used(part: int, quota: int) -> Decimal:
+    """The exact percentage of the quota used: tables round it DOWN to one decimal and JSON to
+    two, from this value (rounded here first, 99.996 % would become 100.00 and show 100.0 %)."""
+    return Decimal(part) * HUNDRED / Decimal(quota)
+
+
 def _clean(rec: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: rec.get(k) for k in keys}
 
@@ -208,7 +214,7 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     overview.append(("used_tokens", "Tokens used", tokens))
     if quota and not custom:
         overview.append(("quota_tokens", "Plan quota", quota))
-        overview.append(("quota_pct", "Quota used %", _share(tokens, quota)))
+        overview.append(("quota_pct", "Quota used %", _used(tokens, quota)))
     full_days = max(1, min(period_days, (shown_until - flt.since).days + 1)) if state != "future" else 1
     overview.append(("daily_avg_tokens", "Daily average tokens", tokens // full_days))
     overview.append(("cost_usd", "Current cost", totals["cost_usd"]))
@@ -230,7 +236,7 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     )
     overview.append(("projected_tokens", "Projected tokens", projected_tokens))
     if quota and not custom and projected_tokens is not None:
-        overview.append(("projected_quota_pct", "Projected quota %", _share(projected_tokens, quota)))
+        overview.append(("projected_quota_pct", "Projected quota %", _used(projected_tokens, quota)))
     overview.append(("projection_method", "Projection", method))
     if totals["unpriced_requests"]:
         overview.append(("unpriced_requests", "Unpriced requests", totals["unpriced_requests"]))

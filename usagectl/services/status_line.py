@@ -63,7 +63,7 @@ class StatusLine:
     month_cost_usd: Decimal | None
     month_unpriced_requests: int
     quota_tokens: int | None
-    quota_pct: Decimal | None  # month tokens * 100 / quota, to 0.01
+    quota_pct: Decimal | None  # month tokens * 100 / quota, exact (shown rounded down, JSON to 0.01)
     budgets: int  # budgets configured
     worst_level: str | None  # None when no budget is configured
     worst_budget: str | None  # label of the budget at the worst level (highest percent)
@@ -105,7 +105,7 @@ class StatusLine:
                 "month": self.month,
                 **month,
                 "quota_tokens": self.quota_tokens,
-                "quota_pct": self.quota_pct,
+                "quota_pct": None if self.quota_pct is None else self.quota_pct.quantize(Decimal("0.01")),
             },
             "budgets": {
                 "count": self.budgets,
@@ -164,7 +164,7 @@ def status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine
         month_cost_usd=_cost(month_sums),
         month_unpriced_requests=int(month_sums["unpriced_requests"]),
         quota_tokens=quota,
-        quota_pct=(Decimal(month_tokens) * HUNDRED / quota).quantize(Decimal("0.01")) if quota else None,
+        quota_pct=Decimal(month_tokens) * HUNDRED / quota if quota else None,
         budgets=len(budgets),
         worst_level=worst,
         worst_budget=worst_label,

@@ -167,7 +167,11 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
     notes: list[str] = []
 
     # what is displayed: the rows' direct costs and the shared cost, rounded against the total
-    total_cost = None if grand["cost_usd"] is None else _displayed(grand["cost_usd"])
+    # no usage costs $0; None (unpriced, never $0) only when there is usage and none of it priced
+    if grand["cost_usd"] is not None:
+        total_cost: Decimal | None = _displayed(grand["cost_usd"])
+    else:
+        total_cost = ZERO if not grand["requests"] else None
     *directs, shared_cost = _rounded([v["cost_usd"] for _, v in atoms] + [exact_shared], total_cost or ZERO)
     shared_cost = shared_cost or ZERO
     direct_total = (total_cost or ZERO) - shared_cost

@@ -70,7 +70,7 @@ PERIOD_METRIC_COLUMNS: tuple[Column, ...] = tuple(
 )
 BUDGET_COLUMNS: tuple[Column, ...] = (
     Column("budget_usd", "Budget", "money"),
-    Column("budget_used_pct", "Budget used", "pct"),
+    Column("budget_used_pct", "Budget used", "used_pct"),
     Column("budget_remaining_usd", "Budget left", "money"),
 )
 
@@ -239,7 +239,7 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
             for row in rows:
                 cost = row["cost_usd"] or ZERO
                 row["budget_usd"] = budget
-                row["budget_used_pct"] = (cost * HUNDRED / budget).quantize(Decimal("0.01"))
+                row["budget_used_pct"] = cost * HUNDRED / budget  # exact: shown rounded down
                 row["budget_remaining_usd"] = budget - cost
     if spikes:
         notes.append(f"Spikes ({SPIKE_RULE}): " + "; ".join(spikes) + ".")

@@ -43,8 +43,9 @@ def _int(value: Any) -> int:
 
 def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) -> dict[str, Any]:
     """Per chat (``session_id``) of the range: title, messages, input/output tokens, cost,
-    first/last event and models; plus totals of all chats, of the usage without a chat, and the
-    unpriced usage of the chats by logged model name.
+    first/last event and models; plus totals of all chats, of the usage without a chat, the
+    unpriced usage of the chats by logged model name, and the number and cost of the chats
+    whose every message is priced (``priced_chats``).
 
     ``rows`` are the ``top`` chats by cost (unpriced last; then tokens, session id), all when
     ``top`` is None. ``input_tokens`` is input + cache read + cache writes. One scan of the
@@ -89,6 +90,14 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
                 "FROM _chat_parts GROUP BY 1"
             )
         )
+        # a chat with any unpriced message has no full cost: averages are over the others
+        priced = _rows(
+            con.execute(
+                "SELECT count(*)::BIGINT AS chats, sum(cost_usd) AS cost_usd FROM ("
+                "SELECT session_id, sum(cost_usd) AS cost_usd FROM _chat_parts WHERE session_id IS NOT NULL "
+                "GROUP BY session_id HAVING bool_and(unpriced_raw IS NULL))"
+            )
+        )[0]
         unpriced = _rows(
             con.execute(
                 "SELECT unpriced_raw AS model_raw, sum(requests)::HUGEINT AS requests, "
@@ -102,7 +111,13 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
     for r in rows:
         r.update(details.get(r["session_id"], {"chat_title": None, "models": None}))
     by_kind = {bool(t["no_chat"]): t for t in totals}
-    return {"rows": rows, "chats": by_kind.get(False), "no_chat": by_kind.get(True), "unpriced": unpriced}
+    return {
+        "rows": rows,
+        "chats": by_kind.get(False),
+        "no_chat": by_kind.get(True),
+        "unpriced": unpriced,
+        "priced_chats": priced,
+    }
 
 
 def _chat_details(con: duckdb.DuckDBPyConnection, flt: Filters, session_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -134,6 +134,17 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             "> TRY_CAST(regexp_extract(coalesce(output_tokens,'0'), '[0-9]+') AS BIGINT) "
             "THEN 'reasoning_tokens exceeds output_tokens (reasoning is part of output)' END"
         )
+    if "tool_output_tokens" in cols:  # a part of output (message show splits output into response and tools)
+        tool, out = (
+            f"TRY_CAST(regexp_extract(coalesce({c}, '0'), '[0-9]+') AS BIGINT)"
+            for c in ("tool_output_tokens", "output_tokens")
+        )
+        reasons.append(
+            "CASE WHEN regexp_full_match(coalesce(tool_output_tokens, '0'), '[0-9]+(\\.0*)?') "
+            "AND regexp_full_match(coalesce(output_tokens, '0'), '[0-9]+(\\.0*)?') "
+            f"AND {tool} > {out} "
+            f"THEN 'tool_output_tokens (' || {tool} || ') exceeds output_tokens (' || {out} || ')' END"
+        )
     for c, check in (
         ("ts", "TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01'"),
         (
@@ -145,6 +156,10 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
         (
             "reasoning_tokens",
             "coalesce(TRY_CAST(reasoning_tokens AS UBIGINT), 0) <= coalesce(TRY_CAST(output_tokens AS UBIGINT), 0)",
+        ),
+        (
+            "tool_output_tokens",
+            "coalesce(TRY_CAST(tool_output_tokens AS UBIGINT), 0) <= coalesce(TRY_CAST(output_tokens AS UBIGINT), 0)",
         ),
     ):
         if c in cols:
