@@ -148,7 +148,7 @@ def _range(ctx: AppContext, req: ReportRequest, month: str | None) -> tuple[Filt
         raise UsageError("use either --month or --since/--until, not both")
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
-    year, mon = parse_month(month) if month else (today.year, today.month)
+    year, mon = parse_month(month) if month is not None else (today.year, today.month)
     first, last = date(year, mon, 1), date(year, mon, days_in_month(year, mon))
     flt = build_filters(ctx, req, default=(first, last))
     custom = bool(req.since or req.until)

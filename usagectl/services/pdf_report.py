@@ -83,7 +83,7 @@ def month_request(ctx: AppContext, req: ReportRequest, month: str | None = None)
         return req
     tz = effective_timezone(req.tz, ctx.config)
     now = req.now.astimezone(UTC) if req.now else datetime.now(UTC)
-    year, mon = parse_month(month) if month else (local_today(tz, now).year, local_today(tz, now).month)
+    year, mon = parse_month(month) if month is not None else (local_today(tz, now).year, local_today(tz, now).month)
     first, last = date(year, mon, 1), date(year, mon, days_in_month(year, mon))
     return dataclasses.replace(req, since=first.isoformat(), until=last.isoformat())
 

@@ -68,8 +68,8 @@ def _range(ctx: AppContext, req: ReconcileRequest) -> tuple[date, date, str | No
     if req.month:
         year, mon = parse_month(req.month)
         return date(year, mon, 1), date(year, mon, days_in_month(year, mon)), f"{year:04d}-{mon:02d}"
-    since = parse_date(req.since, today=today, option="--since") if req.since else None
-    until = parse_date(req.until, today=today, option="--until") if req.until else None
+    since = parse_date(req.since, today=today, option="--since") if req.since is not None else None
+    until = parse_date(req.until, today=today, option="--until") if req.until is not None else None
     if since is None and until is None:
         first = today.replace(day=1)
         return first, today, f"{today:%Y-%m}"

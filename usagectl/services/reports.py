@@ -62,8 +62,8 @@ def _now(req: ReportRequest) -> datetime:
 def build_filters(ctx: AppContext, req: ReportRequest, *, default: tuple[date, date] | None = None) -> Filters:
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
-    since = parse_date(req.since, today=today, option="--since") if req.since else None
-    until = parse_date(req.until, today=today, option="--until") if req.until else None
+    since = parse_date(req.since, today=today, option="--since") if req.since is not None else None
+    until = parse_date(req.until, today=today, option="--until") if req.until is not None else None
     if default is not None:
         since = since or default[0]
         until = until or default[1]
@@ -174,7 +174,7 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     tz = effective_timezone(req.tz, ctx.config)
     now = _now(req)
     today = local_today(tz, now)
-    year, mon = parse_month(month) if month else (today.year, today.month)
+    year, mon = parse_month(month) if month is not None else (today.year, today.month)
     first = date(year, mon, 1)
     last = date(year, mon, days_in_month(year, mon))
     custom = bool(req.since or req.until)
