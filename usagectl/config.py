@@ -165,6 +165,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
 def validate_timezone(name: str, *, where: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    if not name.strip():
+        raise ConfigError(f"{where}: empty")
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -211,7 +213,7 @@ def local_timezone_name() -> str:
 
 
 def effective_timezone(cli_tz: str | None, config: Config) -> str:
-    if cli_tz:
+    if cli_tz is not None:  # --tz "" (an unset variable in a script) is an error, not "not given"
         return validate_timezone(cli_tz, where="--tz")
     if config.timezone:
         return config.timezone

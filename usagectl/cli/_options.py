@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -10,10 +11,27 @@ import typer
 from usagectl.errors import UsageError
 from usagectl.render import OutputFormat
 
+
+def path_value(option: str) -> Callable[[str], Path]:
+    """A parser for a path option that refuses an empty value: ``Path("")`` is ``.``, so
+    ``--db "$DB"`` with an unset variable would otherwise name the current directory."""
+
+    def parse(text: str) -> Path:
+        if not text.strip():
+            raise UsageError(f"{option}: empty path")
+        return Path(text)
+
+    return parse
+
+
 DbOpt = Annotated[
     Path | None,
     typer.Option(
-        "--db", help="Database file (default: $USAGECTL_DB, config [database] path, user data dir).", show_default=False
+        "--db",
+        help="Database file (default: $USAGECTL_DB, config [database] path, user data dir).",
+        show_default=False,
+        parser=path_value("--db"),
+        metavar="PATH",
     ),
 ]
 ConfigOpt = Annotated[
@@ -22,6 +40,8 @@ ConfigOpt = Annotated[
         "--config",
         help="Config file (default: $USAGECTL_CONFIG, ./usagectl.toml, user config dir).",
         show_default=False,
+        parser=path_value("--config"),
+        metavar="PATH",
     ),
 ]
 SinceOpt = Annotated[
