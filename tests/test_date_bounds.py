@@ -82,3 +82,20 @@ def test_months_and_periods_at_the_edges() -> None:
     assert (p.since, p.until) == (date(1970, 1, 1), date(2199, 12, 31))
     with pytest.raises(UsageError, match="--period: '2200-01-01' is out of range"):
         parse_period("2199-12-31..2200-01-01")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "month", "--month", "2026-11", "--since", "2026-10-01"),
+        ("report", "month", "--month", "2026-11", "--until", "2026-11-15"),
+        ("cost", "--month", "2026-11", "--since", "2026-11-01"),
+        ("reconcile", "--month", "2026-11", "--until", "2026-11-30"),
+        ("export", "--report", "month", "--month", "2026-11", "--since", "2026-10-01"),
+    ],
+)
+def test_month_and_a_range_together_are_refused(db: Path, args: tuple[str, ...]) -> None:
+    """``report month --month 2026-11 --since 2026-10-01`` used to report 2026-10-01 .. 11-30
+    without the month label; every command with both options now refuses, as ``cost`` did."""
+    err = run(*args, "--db", str(db), expect=2).stderr
+    assert err.startswith("usagectl: error: use either --month or --since/--until, not both\n")

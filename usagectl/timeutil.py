@@ -81,6 +81,13 @@ def parse_month(text: str, *, option: str = "--month") -> tuple[int, int]:
     return year, month
 
 
+def month_or_range(month: str | None, since: str | None, until: str | None) -> None:
+    """Refuse ``--month`` together with ``--since/--until``: one of them would have to win or
+    the two be merged, and either would be a guess about the range the caller wanted."""
+    if month is not None and (since is not None or until is not None):
+        raise UsageError("use either --month or --since/--until, not both")
+
+
 def _days_in_month(year: int, month: int) -> int:
     nxt = date(year + (month == 12), month % 12 + 1, 1)
     return (nxt - date(year, month, 1)).days

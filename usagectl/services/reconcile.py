@@ -22,7 +22,7 @@ from usagectl.services.rollup import rollup, unpriced_models
 from usagectl.store import billing
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import day_start_utc, days_in_month, local_today, parse_date, parse_month
+from usagectl.timeutil import day_start_utc, days_in_month, local_today, month_or_range, parse_date, parse_month
 
 if TYPE_CHECKING:
     import duckdb
@@ -61,8 +61,7 @@ class ReconcileRequest:
 
 
 def _range(ctx: AppContext, req: ReconcileRequest) -> tuple[date, date, str | None]:
-    if req.month and (req.since or req.until):
-        raise UsageError("use either --month or --since/--until, not both")
+    month_or_range(req.month, req.since, req.until)
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, (req.now or datetime.now(UTC)).astimezone(UTC))
     if req.month:

@@ -16,7 +16,15 @@ from usagectl.services.context import AppContext
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import date_range, day_start_utc, days_in_month, local_today, parse_date, parse_month
+from usagectl.timeutil import (
+    date_range,
+    day_start_utc,
+    days_in_month,
+    local_today,
+    month_or_range,
+    parse_date,
+    parse_month,
+)
 
 METRIC_COLUMNS: tuple[Column, ...] = (
     Column("requests", "Reqs", "int"),
@@ -170,7 +178,9 @@ def _model_rows(groups: list[dict[str, Any]], totals: dict[str, Any]) -> list[di
 
 def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Report:
     """The overview panel: usage vs quota, daily average, cost, month-end projection,
-    model distribution and the daily breakdown of one calendar month in the chosen zone."""
+    model distribution and the daily breakdown of one calendar month in the chosen zone, or of
+    the --since/--until range (both at once is a usage error, as for ``cost``)."""
+    month_or_range(month, req.since, req.until)
     tz = effective_timezone(req.tz, ctx.config)
     now = _now(req)
     today = local_today(tz, now)
