@@ -77,6 +77,8 @@ def default_config_write_path(explicit: Path | None = None) -> Path:
 def load_config(explicit: Path | None = None) -> Config:
     path, must_exist = find_config_path(explicit)
     if path is None or not path.is_file():
+        if must_exist and path is not None and path.is_dir():
+            raise ConfigError(f"config file {path} is a directory, not a file")
         if must_exist and path is not None:
             raise ConfigError(f"config file {path} does not exist")
         return Config(path=None)

@@ -66,6 +66,13 @@ FeatureOpt = Annotated[list[str] | None, typer.Option("--feature", help="Only th
 ProjectOpt = Annotated[list[str] | None, typer.Option("--project", help="Only these projects (repeatable).")]
 
 
+def top_value(value: int | None) -> int | None:
+    """The one rule for every ``--top N``: 0 lists all, a negative N is a usage error (exit 2)."""
+    if value is not None and value < 0:
+        raise UsageError(f"--top {value}: must be 0 (all) or more")
+    return value
+
+
 def pick_format(fmt: OutputFormat | None, as_json: bool) -> OutputFormat:
     """The output format of --format / --json (table when neither is given). Both at once with
     different formats is a usage error: which one wins would be a guess about what the caller
