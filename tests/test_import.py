@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from tests.helpers import run, run_json, write_jsonl
+from usagectl.errors import Interrupted
 from usagectl.models import EVENT_COLUMN_NAMES
 from usagectl.services.context import make_context
 from usagectl.services.imports import import_paths
@@ -188,7 +189,7 @@ def test_interrupted_import_leaves_the_database_as_it_was(
     monkeypatch.setattr(ingest, "before_commit_hook", boom)
     ctx = make_context(None, db_path)
     bad = write_jsonl(tmp_path / "b.jsonl", [*GOOD, '{"broken'])
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted, match="nothing was imported; the database is as it was"):
         import_paths(ctx, [bad])
     after = [_count(db_path, f"SELECT count(*) FROM {t}") for t in ("events", "import_batches", "rejects")]
     assert after == before == [1, 1, 0]
