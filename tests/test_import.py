@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import duckdb
 import pytest
 
 from tests.helpers import run, run_json, write_jsonl
+from usagectl.errors import Interrupted
 from usagectl.models import EVENT_COLUMN_NAMES
 from usagectl.services.context import make_context
 from usagectl.services.imports import import_paths
@@ -187,7 +189,7 @@ def test_interrupted_import_leaves_the_database_as_it_was(
     monkeypatch.setattr(ingest, "before_commit_hook", boom)
     ctx = make_context(None, db_path)
     bad = write_jsonl(tmp_path / "b.jsonl", [*GOOD, '{"broken'])
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted, match="nothing was imported; the database is as it was"):
         import_paths(ctx, [bad])
     after = [_count(db_path, f"SELECT count(*) FROM {t}") for t in ("events", "import_batches", "rejects")]
     assert after == before == [1, 1, 0]
@@ -444,3 +446,27 @@ def test_a_right_import_supersedes_the_rejects_of_a_wrong_format_import(tmp_path
     again = run_json("import", str(f), "--format", "codex", "--db", str(db_path))
     assert again["imported"] == 0
     assert (3, "missing ts") in _query(db_path, "SELECT line, reason FROM rejects")
+
+
+def test_unreadable_file_is_an_input_error_not_a_usage_error(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file without read permission: exit 4 with our own line, as PRODUCT.md promises for an
+    input that cannot be read, not Click's "Path … is not readable" usage block (exit 2).
+    Root reads any file, so the permission is simulated where it is checked: ``os.access``
+    (Click's pre-check) and opening the file (the importer)."""
+    path = write_jsonl(tmp_path / "noread.jsonl", [{"event_id": "E1", "ts": "2026-11-03T10:00:00Z"}])
+    real_access, real_open = os.access, Path.open
+
+    def access(p: object, mode: int, *args: object, **kwargs: object) -> bool:
+        return False if Path(str(p)) == path else real_access(p, mode, *args, **kwargs)  # type: ignore[arg-type]
+
+    def denied(self: Path, *args: object, **kwargs: object) -> object:
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(Path, "open", denied)
+    result = run("import", str(path), "--db", str(db_path), expect=4)
+    assert result.stderr.strip().endswith(f"usagectl: error: {path}: cannot read: Permission denied")

@@ -98,6 +98,8 @@ def default_config_write_path(explicit: Path | None = None) -> Path:
 def load_config(explicit: Path | None = None) -> Config:
     path, must_exist = find_config_path(explicit)
     if path is None or not path.is_file():
+        if must_exist and path is not None and path.is_dir():
+            raise ConfigError(f"config file {path} is a directory, not a file")
         if must_exist and path is not None:
             raise ConfigError(f"config file {path} does not exist")
         return Config(path=None)
@@ -267,6 +269,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
 def validate_timezone(name: str, *, where: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    if not name.strip():
+        raise ConfigError(f"{where}: empty")
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -336,7 +340,7 @@ def local_timezone_name() -> str:
 
 
 def effective_timezone(cli_tz: str | None, config: Config) -> str:
-    if cli_tz:
+    if cli_tz is not None:  # --tz "" (an unset variable in a script) is an error, not "not given"
         return validate_timezone(cli_tz, where="--tz")
     if config.timezone:
         return config.timezone

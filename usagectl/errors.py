@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     DATABASE = 3  # busy, corrupt, or newer than this code
     INPUT = 4  # an input file could not be read
     BUDGET = 5  # a budget threshold was crossed (only with --fail-on)
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2, what a shell reports for a command it interrupted
 
 
 class UsagectlError(Exception):
@@ -76,9 +77,36 @@ class BudgetThresholdCrossed(UsagectlError):
     exit_code = ExitCode.BUDGET
 
 
+class Interrupted(UsagectlError):
+    """Ctrl-C: the command stopped; the message says what that left behind (it is printed as
+    ``usagectl: interrupted…``, not as an error to report)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+def was_interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, Ctrl-C. DuckDB turns SIGINT during a query into
+    ``InterruptException`` or ``RuntimeError("Query interrupted")`` instead of
+    KeyboardInterrupt, and a cleanup statement run after it on the aborted transaction
+    raises a ``TransactionException`` that hides it: so the whole chain is searched. Named by
+    type name here, since nothing outside ``store`` imports duckdb."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, KeyboardInterrupt) or isinstance(cur, Interrupted):
+            return True
+        if type(cur).__name__ == "InterruptException":
+            return True
+        if isinstance(cur, RuntimeError) and str(cur).strip() == "Query interrupted":
+            return True
+        cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
+    return False
+
+
 def exit_code_for(exc: BaseException) -> ExitCode:
     if isinstance(exc, UsagectlError):
         return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt):
-        return ExitCode.UNEXPECTED
+    if was_interrupted(exc):
+        return ExitCode.INTERRUPTED
     return ExitCode.UNEXPECTED

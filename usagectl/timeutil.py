@@ -10,36 +10,82 @@ from usagectl.errors import UsageError
 
 _REL = re.compile(r"^(\d+)([dwm])$")
 
+# Every date, month or period a user gives must lie in this span. No usage log is older than
+# 1970 (the Unix epoch), and the upper bound keeps a typo (``99999d``, ``--until 9999-12-31``)
+# from a per-day report that loops over tens of thousands of empty days, and keeps ``date``
+# arithmetic (a day after the last, a year before the first) away from year 1 and 9999.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+BOUNDS = f"between {FIRST_DAY} and {LAST_DAY}"
+
+
+def check_day(d: date, *, option: str, text: str) -> date:
+    """``d`` unchanged, or a ``UsageError`` naming the option and the value when it lies outside
+    :data:`FIRST_DAY` .. :data:`LAST_DAY`."""
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise _out_of_range(option, text)
+    return d
+
+
+def _out_of_range(option: str, text: str) -> UsageError:
+    return UsageError(f"{option}: {text!r} is out of range (dates must lie {BOUNDS})")
+
 
 def parse_date(text: str, *, today: date, option: str) -> date:
-    """YYYY-MM-DD, YYYYMMDD, or relative: ``7d`` (today and the 6 days before), ``2w``, ``3m``."""
+    """YYYY-MM-DD, YYYYMMDD, or relative: ``7d`` (today and the 6 days before), ``2w``, ``3m``.
+    The day must lie :data:`BOUNDS` (``UsageError`` otherwise, also for an empty value)."""
     s = text.strip()
+    if not s:
+        raise UsageError(f"{option}: empty")
     m = _REL.match(s)
     if m:
-        n, unit = int(m.group(1)), m.group(2)
+        n = int(m.group(1))
         if n < 1:
             raise UsageError(f"{option}: {text!r}: a relative range must be at least 1")
-        if unit == "d":
-            return today - timedelta(days=n - 1)
-        if unit == "w":
-            return today - timedelta(days=7 * n - 1)
-        month = today.month - n
-        year = today.year + (month - 1) // 12
-        month = (month - 1) % 12 + 1
-        return date(year, month, min(today.day, _days_in_month(year, month))) + timedelta(days=1)
+        return check_day(_relative(today, n, m.group(2), option, text), option=option, text=text)
     for fmt in ("%Y-%m-%d", "%Y%m%d"):
         try:
-            return datetime.strptime(s, fmt).date()
+            day = datetime.strptime(s, fmt).date()
         except ValueError:
             continue
+        return check_day(day, option=option, text=text)
     raise UsageError(f"{option}: {text!r} is not a date (use YYYY-MM-DD, YYYYMMDD or a relative range like 7d)")
 
 
-def parse_month(text: str) -> tuple[int, int]:
-    m = re.match(r"^(\d{4})-?(\d{2})$", text.strip())
+def _relative(today: date, n: int, unit: str, option: str, text: str) -> date:
+    """The first day of the relative range ``n``/``unit`` ending today. A count so large that
+    the day falls before year 1 is out of range, like any day before :data:`FIRST_DAY`."""
+    if n > (today - FIRST_DAY).days + 1:
+        raise _out_of_range(option, text)  # also keeps 10**9 days away from date's limits
+    if unit == "d":
+        return today - timedelta(days=n - 1)
+    if unit == "w":
+        return today - timedelta(days=7 * n - 1)
+    month = today.month - n
+    year = today.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return date(year, month, min(today.day, _days_in_month(year, month))) + timedelta(days=1)
+
+
+def parse_month(text: str, *, option: str = "--month") -> tuple[int, int]:
+    """``YYYY-MM`` or ``YYYYMM`` as (year, month), a month :data:`BOUNDS`."""
+    s = text.strip()
+    if not s:
+        raise UsageError(f"{option}: empty")
+    m = re.match(r"^(\d{4})-?(\d{2})$", s)
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise UsageError(f"--month: {text!r} is not a month (use YYYY-MM)")
-    return int(m.group(1)), int(m.group(2))
+        raise UsageError(f"{option}: {text!r} is not a month (use YYYY-MM)")
+    year, month = int(m.group(1)), int(m.group(2))
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise _out_of_range(option, text)
+    return year, month
+
+
+def month_or_range(month: str | None, since: str | None, until: str | None) -> None:
+    """Refuse ``--month`` together with ``--since/--until``: one of them would have to win or
+    the two be merged, and either would be a guess about the range the caller wanted."""
+    if month is not None and (since is not None or until is not None):
+        raise UsageError("use either --month or --since/--until, not both")
 
 
 def _days_in_month(year: int, month: int) -> int:

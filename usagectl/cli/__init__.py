@@ -14,7 +14,7 @@ from usagectl.cli import demo as demo_cmd
 from usagectl.cli import ingest as ingest_cmd
 from usagectl.cli import pricing as pricing_cmd
 from usagectl.cli import report as report_cmd
-from usagectl.errors import ExitCode, UsagectlError
+from usagectl.errors import ExitCode, Interrupted, UsagectlError, was_interrupted
 
 
 def report_error(exc: UsagectlError) -> int:
@@ -23,6 +23,9 @@ def report_error(exc: UsagectlError) -> int:
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, Interrupted):  # the user's own Ctrl-C: not an error to look into
+        print(f"usagectl: {exc.message}", file=sys.stderr)
+        return int(exc.exit_code)
     print(f"usagectl: error: {exc.message}", file=sys.stderr)
     if exc.hint:
         print(f"hint: {exc.hint}", file=sys.stderr)
@@ -30,7 +33,8 @@ def report_error(exc: UsagectlError) -> int:
 
 
 class _RootGroup(TyperGroup):
-    """Maps every UsagectlError raised by any command to its documented exit code."""
+    """Maps every UsagectlError raised by any command to its documented exit code, and Ctrl-C
+    (however DuckDB surfaced it) to one "interrupted" line and exit 130."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         from usagectl.config import reset_warnings
@@ -42,6 +46,10 @@ class _RootGroup(TyperGroup):
                 return super().invoke(ctx)
         except UsagectlError as exc:
             raise typer.Exit(report_error(exc)) from None
+        except (Exception, KeyboardInterrupt) as exc:
+            if not was_interrupted(exc):
+                raise
+            raise typer.Exit(report_error(Interrupted("interrupted"))) from exc
 
 
 app = typer.Typer(
@@ -120,15 +128,16 @@ def main() -> None:
         pruned(app, sys.argv[1:])()
     except UsagectlError as exc:
         sys.exit(report_error(exc))
-    except KeyboardInterrupt:
-        print("usagectl: interrupted", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt:  # outside a command (while the command line is parsed)
+        sys.exit(report_error(Interrupted("interrupted")))
     except BrokenPipeError:
         # the reader went away (e.g. `| head`); not an error worth a traceback
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(int(ExitCode.OK))
     except Exception as exc:
+        if was_interrupted(exc):
+            sys.exit(report_error(Interrupted("interrupted")))
         if os.environ.get("USAGECTL_DEBUG"):
             raise
         print(f"usagectl: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)

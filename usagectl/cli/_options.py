@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -10,10 +11,27 @@ import typer
 from usagectl.errors import UsageError
 from usagectl.render import OutputFormat
 
+
+def path_value(option: str) -> Callable[[str], Path]:
+    """A parser for a path option that refuses an empty value: ``Path("")`` is ``.``, so
+    ``--db "$DB"`` with an unset variable would otherwise name the current directory."""
+
+    def parse(text: str) -> Path:
+        if not text.strip():
+            raise UsageError(f"{option}: empty path")
+        return Path(text)
+
+    return parse
+
+
 DbOpt = Annotated[
     Path | None,
     typer.Option(
-        "--db", help="Database file (default: $USAGECTL_DB, config [database] path, user data dir).", show_default=False
+        "--db",
+        help="Database file (default: $USAGECTL_DB, config [database] path, user data dir).",
+        show_default=False,
+        parser=path_value("--db"),
+        metavar="PATH",
     ),
 ]
 ConfigOpt = Annotated[
@@ -22,6 +40,8 @@ ConfigOpt = Annotated[
         "--config",
         help="Config file (default: $USAGECTL_CONFIG, ./usagectl.toml, user config dir).",
         show_default=False,
+        parser=path_value("--config"),
+        metavar="PATH",
     ),
 ]
 SinceOpt = Annotated[
@@ -44,6 +64,13 @@ MemberOpt = Annotated[list[str] | None, typer.Option("--member", help="Only thes
 TeamOpt = Annotated[list[str] | None, typer.Option("--team", help="Only these teams (event or config mapping).")]
 FeatureOpt = Annotated[list[str] | None, typer.Option("--feature", help="Only these features (repeatable).")]
 ProjectOpt = Annotated[list[str] | None, typer.Option("--project", help="Only these projects (repeatable).")]
+
+
+def top_value(value: int | None) -> int | None:
+    """The one rule for every ``--top N``: 0 lists all, a negative N is a usage error (exit 2)."""
+    if value is not None and value < 0:
+        raise UsageError(f"--top {value}: must be 0 (all) or more")
+    return value
 
 
 def pick_format(fmt: OutputFormat | None, as_json: bool) -> OutputFormat:

@@ -161,9 +161,8 @@ def dashboard(
         frame = dash.refresh()
         width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 100
         render_frame(frame, sys.stdout, width=width)
-        if frame.state != "ok":
-            print(f"usagectl: {frame.message}", file=sys.stderr)
-            raise typer.Exit(frame.exit_code)
+        if frame.error is not None:
+            raise frame.error  # the root handler prints "usagectl: error: …" and the hint, as for any command
         return
     with _quiet_interrupt():
         _live(dash, refresh)

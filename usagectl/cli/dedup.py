@@ -7,12 +7,24 @@ from typing import Annotated
 
 import typer
 
-from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, SinceOpt, TzOpt, UntilOpt, pick_format
+from usagectl.cli._options import (
+    ConfigOpt,
+    DbOpt,
+    FormatOpt,
+    JsonOpt,
+    SinceOpt,
+    TzOpt,
+    UntilOpt,
+    pick_format,
+    top_value,
+)
 from usagectl.render import render_report
 
 TopOpt = Annotated[
     int,
-    typer.Option("--top", help="List the N batches that dropped the most records (0: all); totals cover all."),
+    typer.Option(
+        "--top", callback=top_value, help="List the N batches that dropped the most records (0: all); totals cover all."
+    ),
 ]
 
 

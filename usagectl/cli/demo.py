@@ -9,13 +9,19 @@ from typing import Annotated
 
 import typer
 
-from usagectl.cli._options import ConfigOpt, FormatOpt, JsonOpt, pick_format
+from usagectl.cli._options import ConfigOpt, FormatOpt, JsonOpt, path_value, pick_format
 from usagectl.render import render_report
 
 
 def demo(
     db: Annotated[
-        Path | None, typer.Option("--db", help="Demo database (default: usagectl-demo.duckdb in the user data dir).")
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Demo database (default: usagectl-demo.duckdb in the user data dir).",
+            parser=path_value("--db"),
+            metavar="PATH",
+        ),
     ] = None,
     days: int = typer.Option(90, "--days", help="Days of history, ending today."),
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same data)."),

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO, cast
 
@@ -109,9 +110,14 @@ def export(
         assert out is not None
         _pdf(ctx, req, name, month, out)
     elif name == "events":
-        if fmt == "parquet":
+        if fmt == "parquet" and partition_by is not None:
             assert out is not None
             summary = svc.events_parquet(ctx, req, out, partition_by=partition_by, memory_limit=memory_limit)
+        elif fmt == "parquet":
+            assert out is not None
+            with _staged(out) as part:
+                summary = svc.events_parquet(ctx, req, part, memory_limit=memory_limit)
+            summary = replace(summary, path=out)
         else:
             with _bytes_out(out) as raw:
                 _events_text(ctx, req, fmt, raw, memory_limit)
@@ -119,7 +125,8 @@ def export(
         result = svc.build_report(ctx, name, req, month)
         if fmt == "parquet":
             assert out is not None
-            summary = svc.report_parquet(result, out)
+            with _staged(out) as part:
+                summary = replace(svc.report_parquet(result, part), path=out)
         else:
             with _text_out(out) as stream:
                 _report_text(result, fmt, stream)
@@ -166,6 +173,23 @@ def _bytes_out(out: Path | None) -> Iterator[BinaryIO]:
         return
     with _file_out(out, binary=True) as fh:
         yield cast("BinaryIO", fh)
+
+
+@contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """The path to write a binary export (Parquet, PDF) to: a file next to ``out``, renamed into
+    place once the export has finished and removed when it fails or is interrupted (Ctrl-C),
+    so ``out`` is either the complete result or left as it was."""
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; give a file name")
+    part = out.with_name(f".{out.name}.part")
+    try:
+        yield part
+        os.replace(part, out)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write: {exc.strerror}") from exc
+    finally:
+        part.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -239,7 +263,8 @@ def _focus(ctx: AppContext, req: ReportRequest, out: Path | None) -> None:
 
     result = svc.focus_export(ctx, req)
     if out is not None and out.suffix.lower() in (".parquet", ".pq"):
-        n = svc.write_parquet(result, out)
+        with _staged(out) as part:
+            n = svc.write_parquet(result, part)
         print(f"wrote {n:,} FOCUS rows to {out}, BilledCost ${result.total_cost:,.6f}", file=sys.stderr)
     else:
         with _text_out(out) as stream:
@@ -262,9 +287,12 @@ def _pdf(ctx: AppContext, req: ReportRequest, name: str, month: str | None, out:
 
         opportunities = optimize_report(ctx, month_request(ctx, req, month))
         data = month_pdf_data(ctx, req, month, opportunities=opportunities)
-        render.write_month_pdf(data, out)
+        with _staged(out) as part:
+            render.write_month_pdf(data, part)
     else:
-        render.write_report_pdf(svc.build_report(ctx, name, req, month), out)
+        result = svc.build_report(ctx, name, req, month)
+        with _staged(out) as part:
+            render.write_report_pdf(result, part)
     print(f"wrote {out}", file=sys.stderr)
 
 

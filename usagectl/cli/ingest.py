@@ -17,7 +17,11 @@ def _progress_enabled() -> bool:
 
 
 def import_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Files or directories of canonical events.", show_default=False)],
+    # readable=False: an unreadable file is our own "cannot read" error (exit 4), not a Click usage error
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files or directories of canonical events.", show_default=False, readable=False),
+    ],
     fmt: Annotated[
         str, typer.Option("--format", help="auto (by content), jsonl, csv, parquet, or a log format (see README).")
     ] = "auto",

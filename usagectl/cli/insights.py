@@ -27,6 +27,7 @@ from usagectl.cli._options import (
     TzOpt,
     UntilOpt,
     pick_format,
+    top_value,
     where_from,
 )
 from usagectl.render import render_report
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
 
 DaysOpt = Annotated[int, typer.Option("--days", help="Days to forecast after the last complete day.")]
 MetricOpt = Annotated[str, typer.Option("--metric", help="cost (priced USD) or tokens.")]
-TopOpt = Annotated[int, typer.Option("--top", help="With --by: forecast the N largest groups (0: all).")]
+TopOpt = Annotated[
+    int, typer.Option("--top", callback=top_value, help="With --by: forecast the N largest groups (0: all).")
+]
 ForecastByOpt = Annotated[
     str | None,
     typer.Option("--by", help="Forecast each group: member, team, department, project, model, provider, feature, "

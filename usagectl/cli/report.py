@@ -28,6 +28,7 @@ from usagectl.cli._options import (
     UntilOpt,
     WeekStartOpt,
     pick_format,
+    top_value,
     where_from,
 )
 from usagectl.errors import UsageError
@@ -49,7 +50,10 @@ ByOpt = Annotated[
     typer.Option("--by", help="The levels, one or two comma-separated dimensions (e.g. team,model).", metavar="DIMS"),
 ]
 TopOpt = Annotated[
-    int | None, typer.Option("--top", min=1, help="Keep the N largest rows (per first-level group); fold the rest.")
+    int | None,
+    typer.Option(
+        "--top", callback=top_value, help="Keep the N largest rows (per first-level group); fold the rest (0: all)."
+    ),
 ]
 MetricOpt = Annotated[
     str, typer.Option("--metric", metavar="tokens|cost", help="What the heat map counts: tokens or cost.")
@@ -248,7 +252,7 @@ def _by_command(dim: str) -> Any:
         ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
                             department=department, project=project, feature=feature, tool=tool,
                             integration=integration, platform=platform)  # fmt: skip
-        _show(breakdown(ctx, req, keys, top=top), fmt, as_json, ctx)
+        _show(breakdown(ctx, req, keys, top=top or None), fmt, as_json, ctx)
 
     what = {"cost-center": "cost center", "api-key": "API key", "service-tier": "service tier"}.get(dim, dim)
     command.__doc__ = f"Tokens, cost and shares per {what}; --by {dim},DIM2 for two levels (default: this month)."

@@ -27,6 +27,7 @@ from usagectl.cli._options import (
     TzOpt,
     UntilOpt,
     pick_format,
+    top_value,
     where_from,
 )
 from usagectl.render import render_report
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
     from usagectl.services.context import AppContext
     from usagectl.services.reports import ReportRequest
 
-TopOpt = Annotated[int, typer.Option("--top", help="Show the N most expensive (0: all); totals cover all.")]
+TopOpt = Annotated[
+    int, typer.Option("--top", callback=top_value, help="Show the N most expensive (0: all); totals cover all.")
+]
 AllocateOpt = Annotated[
     str | None,
     typer.Option(

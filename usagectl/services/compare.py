@@ -30,7 +30,7 @@ from usagectl.services.rollup import empty, rollup, total, unpriced_models
 from usagectl.services.timeseries import change
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import days_in_month, local_today, parse_date
+from usagectl.timeutil import check_day, days_in_month, local_today, parse_date
 
 METRICS: tuple[tuple[str, str, Literal["int", "money"]], ...] = (  # key, header, column kind
     ("requests", "Requests", "int"),
@@ -80,7 +80,18 @@ def _range(since: date, until: date) -> Period:
 
 
 def parse_period(text: str, *, option: str = "--period", today: date | None = None) -> Period:
+    """One of :data:`FORMS` as a Period whose days all lie between 1970-01-01 and 2199-12-31
+    (``UsageError`` otherwise: a year 9999 would end on the last day ``date`` can hold)."""
+    p = _parse_period(text, option=option, today=today)
+    check_day(p.since, option=option, text=text)
+    check_day(p.until, option=option, text=text)
+    return p
+
+
+def _parse_period(text: str, *, option: str, today: date | None) -> Period:
     s = text.strip()
+    if not s:
+        raise UsageError(f"{option}: empty")
     try:
         if m := re.fullmatch(r"(\d{4})", s):
             y = int(m.group(1))
@@ -184,6 +195,7 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
     today = local_today(tz, _now(req))
     a = parse_period(period, today=today)
     b = resolve_vs(vs, a, today)
+    check_day(b.since, option="--vs", text=b.label)  # the baseline of 1970 would start in 1969
     (key,) = parse_dimensions([by], option="--by", most=1)
     flts = [build_filters(ctx, replace(req, since=p.since.isoformat(), until=p.until.isoformat())) for p in (a, b)]
     cube_a, cube_b = _cubes(ctx, flts, [key])

@@ -17,7 +17,6 @@ from decimal import Context, Decimal, localcontext
 from typing import Any
 
 from usagectl.config import effective_timezone
-from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section
 from usagectl.pricing import RateRow
 from usagectl.services.context import AppContext
@@ -25,7 +24,7 @@ from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_not
 from usagectl.store import analytics
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import days_in_month, local_today, parse_month
+from usagectl.timeutil import days_in_month, local_today, month_or_range, parse_month
 
 MILLION = Decimal(1_000_000)
 EXACT = Context(prec=60)  # wide enough that no product or sum of money is ever rounded
@@ -144,11 +143,10 @@ def line_text(bucket: str, context: str, quantity: int, rate: Decimal, amount: D
 
 
 def _range(ctx: AppContext, req: ReportRequest, month: str | None) -> tuple[Filters, str | None]:
-    if month and (req.since or req.until):
-        raise UsageError("use either --month or --since/--until, not both")
+    month_or_range(month, req.since, req.until)
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
-    year, mon = parse_month(month) if month else (today.year, today.month)
+    year, mon = parse_month(month) if month is not None else (today.year, today.month)
     first, last = date(year, mon, 1), date(year, mon, days_in_month(year, mon))
     flt = build_filters(ctx, req, default=(first, last))
     custom = bool(req.since or req.until)

@@ -104,6 +104,7 @@ class Frame:
     imported: int = 0  # events the sync of this refresh imported
     sync_notes: tuple[str, ...] = ()
     exit_code: int = 0  # what ``--once`` exits with: 3 busy, else the error's code
+    error: UsagectlError | None = None  # the failure itself, for ``--once`` to report as any command does
 
 
 @dataclass
@@ -139,9 +140,9 @@ class Dashboard:
             return Frame(now, tz, "ok", None, data, False, imported, notes)
         except DatabaseBusyError as exc:
             msg = f"database busy, retrying: {exc.message}"
-            return Frame(now, tz, "busy", msg, self._data, False, exit_code=int(exc.exit_code))
+            return Frame(now, tz, "busy", msg, self._data, False, exit_code=int(exc.exit_code), error=exc)
         except UsagectlError as exc:
-            return Frame(now, tz, "error", exc.message, self._data, False, exit_code=int(exc.exit_code))
+            return Frame(now, tz, "error", exc.message, self._data, False, exit_code=int(exc.exit_code), error=exc)
 
     # ---------------------------------------------------------------- steps
 

@@ -58,8 +58,8 @@ def duplicates_report(
     + replaced + rejected."""
     zone = effective_timezone(tz, ctx.config)
     today = local_today(zone, (now or datetime.now(UTC)).astimezone(UTC))
-    first = parse_date(since, today=today, option="--since") if since else None
-    last = parse_date(until, today=today, option="--until") if until else None
+    first = parse_date(since, today=today, option="--since") if since is not None else None
+    last = parse_date(until, today=today, option="--until") if until is not None else None
     if first and last and last < first:
         raise UsageError(f"--until {last} is before --since {first}")
     if top is not None and top < 0:

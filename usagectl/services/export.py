@@ -12,6 +12,7 @@ Money stays Decimal: DECIMAL(38,12) in Parquet, fixed 6 decimals in event CSV (h
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -126,17 +127,39 @@ def events_parquet(
 ) -> ExportSummary:
     """COPY the per-event rows to Parquet (TIMESTAMPTZ ts, BIGINT counts, DECIMAL(38,12) money);
     with ``partition_by="month"`` ``out`` is a folder of ``month=YYYY-MM/`` parts (months in the
-    report's zone). Memory is bounded by ``memory_limit`` (default 512MB)."""
-    from usagectl.store import export as store
-    from usagectl.store import reports as q
-    from usagectl.store.connection import connect
-
+    report's zone). Memory is bounded by ``memory_limit`` (default 512MB). A partitioned export
+    that fails or is interrupted (Ctrl-C) leaves ``out`` as it found it (absent, or an empty
+    folder); a single file is written by the caller to a temporary name (``cli.export._staged``)."""
     partition = check_choice(partition_by, PARTITIONS, "--partition-by")
     if partition is None and out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name, or use --partition-by month")
     if partition is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"--out {out} exists; --partition-by writes a new folder (remove it or pick another name)")
     flt = build_filters(ctx, req)
+    was_empty_folder = out.is_dir()
+    try:
+        rows, counts = _copy_parquet(ctx, flt, out, partition, memory_limit)
+    except BaseException:  # failed or interrupted (Ctrl-C): no half-written folder of parts
+        if partition is not None:
+            shutil.rmtree(out, ignore_errors=True)
+            if was_empty_folder:
+                out.mkdir(exist_ok=True)
+        raise
+    notes: tuple[str, ...] = ()
+    if counts["unpriced_rows"]:
+        notes = (f"{counts['unpriced_rows']:,} events are unpriced: their cost_usd is empty (NULL), never 0.",)
+    return ExportSummary(out, rows, counts["cost_usd"], counts["unpriced_rows"], notes)
+
+
+def _copy_parquet(
+    ctx: AppContext, flt: Filters, out: Path, partition: str | None, memory_limit: str | None
+) -> tuple[int, dict[str, Any]]:
+    """COPY the rows to ``out`` (one file, or one part per ``partition`` value); the rows written
+    and the totals read back from the files."""
+    from usagectl.store import export as store
+    from usagectl.store import reports as q
+    from usagectl.store.connection import connect
+
     with connect(ctx.db_path, read_only=True) as con:
         try:
             store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
@@ -153,11 +176,7 @@ def events_parquet(
                 folder.mkdir(parents=True, exist_ok=True)
                 files.append(folder / "data_0.parquet")
                 rows += store.copy_events_parquet(con, _month_slice(flt, value), files[-1])
-        counts = store.written_totals(con, files)
-    notes: tuple[str, ...] = ()
-    if counts["unpriced_rows"]:
-        notes = (f"{counts['unpriced_rows']:,} events are unpriced: their cost_usd is empty (NULL), never 0.",)
-    return ExportSummary(out, rows, counts["cost_usd"], counts["unpriced_rows"], notes)
+        return rows, store.written_totals(con, files)
 
 
 def _month_slice(flt: Filters, month: str) -> Filters:

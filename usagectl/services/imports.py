@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from usagectl.errors import InputError, UsageError
+from usagectl.errors import InputError, Interrupted, UsageError, was_interrupted
 from usagectl.importers import canonical, registry
 from usagectl.models import FileImportResult, ImportSummary, Record, counted
 from usagectl.services.context import AppContext
@@ -265,23 +265,56 @@ def import_paths(
                 single.append((Path(path), file_fmt))
         con = opened()
         prepare_import_connection(con)
-        done = 0
-        for path, file_fmt in single:
-            if progress:
-                progress(str(path), done, len(files))
-            summary.files.append(import_file(con, path, file_fmt, resolve))
-            done += 1
-        for file_fmt, group in batched.items():
-            if progress:
-                progress(os.path.dirname(group[0]), done, len(files))
-            summary.files.extend(import_batch(con, group, file_fmt, resolve))
-            done += len(group)
-        if progress:
-            progress("", len(files), len(files))
+        try:
+            _import_all(con, single, batched, resolve, summary, progress, len(files))
+        except (Exception, KeyboardInterrupt) as exc:
+            if was_interrupted(exc):
+                raise Interrupted(f"interrupted; {_kept(summary)}") from exc
+            raise
     if fmt != "auto":
         _warn_other_format(summary.files, fmt)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _import_all(
+    con: duckdb.DuckDBPyConnection,
+    single: list[tuple[Path, str]],
+    batched: dict[str, list[Path | str]],
+    resolve: Resolver,
+    summary: ImportSummary,
+    progress: ProgressFn | None,
+    total: int,
+) -> None:
+    """Import the files one transaction each (a batched format: one for its group), adding
+    each result to ``summary`` as it is committed."""
+    done = 0
+    for path, file_fmt in single:
+        if progress:
+            progress(str(path), done, total)
+        summary.files.append(import_file(con, path, file_fmt, resolve))
+        done += 1
+    for file_fmt, group in batched.items():
+        if progress:
+            progress(os.path.dirname(group[0]), done, total)
+        summary.files.extend(import_batch(con, group, file_fmt, resolve))
+        done += len(group)
+    if progress:
+        progress("", total, total)
+
+
+def _kept(summary: ImportSummary) -> str:
+    """What an import interrupted by Ctrl-C left in the database: each file is its own
+    transaction, so the files committed before the interruption stay and the one being read
+    was rolled back."""
+    stored = [f for f in summary.files if not f.skipped_unchanged and f.error is None]
+    if not stored:
+        return "nothing was imported; the database is as it was"
+    events = sum(f.imported for f in stored)
+    return (
+        f"kept what was imported before it ({counted(len(stored), 'file')}, {counted(events, 'new event')}); "
+        "the file being read was not imported"
+    )
 
 
 def _warn_other_format(results: list[FileImportResult], fmt: str) -> None:

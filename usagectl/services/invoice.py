@@ -201,7 +201,9 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
     billing start of the account: that month is not invoiced."""
     tz = effective_timezone(req.tz, ctx.config)
     now = (req.now or datetime.now(UTC)).astimezone(UTC)
-    year, mon = parse_month(req.month) if req.month else (local_today(tz, now).year, local_today(tz, now).month)
+    year, mon = (
+        parse_month(req.month) if req.month is not None else (local_today(tz, now).year, local_today(tz, now).month)
+    )
     first = date(year, mon, 1)
     last = _next(first) - timedelta(days=1)
     where = dict(req.where or {})
@@ -567,8 +569,8 @@ def payment_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def payments_report(ctx: AppContext, since: str | None = None, until: str | None = None) -> Report:
     tz = effective_timezone(None, ctx.config)
     today = local_today(tz)
-    lo = parse_date(since, today=today, option="--since") if since else None
-    hi = parse_date(until, today=today, option="--until") if until else None
+    lo = parse_date(since, today=today, option="--since") if since is not None else None
+    hi = parse_date(until, today=today, option="--until") if until is not None else None
     with connect(ctx.db_path, read_only=True) as con:
         rows = payment_rows(payments.listing(con, lo, hi))
     return Report(

@@ -18,7 +18,7 @@ from usagectl.config import effective_timezone
 from usagectl.models import Report
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters
-from usagectl.timeutil import day_start_utc, days_in_month, local_today, parse_month
+from usagectl.timeutil import day_start_utc, days_in_month, local_today, month_or_range, parse_month
 
 OPPORTUNITIES_TITLE = "Top optimization opportunities"
 TOP_OPPORTUNITIES = 10
@@ -79,11 +79,12 @@ def month_request(ctx: AppContext, req: ReportRequest, month: str | None = None)
     """``req`` with since/until set to the report's calendar month (YYYY-MM, default: the current
     month in the zone), unless it already has a --since/--until range: the request to hand to
     other services (team, optimize) so they cover the same period as the PDF."""
+    month_or_range(month, req.since, req.until)
     if req.since or req.until:
         return req
     tz = effective_timezone(req.tz, ctx.config)
     now = req.now.astimezone(UTC) if req.now else datetime.now(UTC)
-    year, mon = parse_month(month) if month else (local_today(tz, now).year, local_today(tz, now).month)
+    year, mon = parse_month(month) if month is not None else (local_today(tz, now).year, local_today(tz, now).month)
     first, last = date(year, mon, 1), date(year, mon, days_in_month(year, mon))
     return dataclasses.replace(req, since=first.isoformat(), until=last.isoformat())
 

@@ -22,7 +22,7 @@ from usagectl.services.rollup import rollup, unpriced_models
 from usagectl.store import billing
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import day_start_utc, days_in_month, local_today, parse_date, parse_month
+from usagectl.timeutil import day_start_utc, days_in_month, local_today, month_or_range, parse_date, parse_month
 
 if TYPE_CHECKING:
     import duckdb
@@ -61,15 +61,14 @@ class ReconcileRequest:
 
 
 def _range(ctx: AppContext, req: ReconcileRequest) -> tuple[date, date, str | None]:
-    if req.month and (req.since or req.until):
-        raise UsageError("use either --month or --since/--until, not both")
+    month_or_range(req.month, req.since, req.until)
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, (req.now or datetime.now(UTC)).astimezone(UTC))
     if req.month:
         year, mon = parse_month(req.month)
         return date(year, mon, 1), date(year, mon, days_in_month(year, mon)), f"{year:04d}-{mon:02d}"
-    since = parse_date(req.since, today=today, option="--since") if req.since else None
-    until = parse_date(req.until, today=today, option="--until") if req.until else None
+    since = parse_date(req.since, today=today, option="--since") if req.since is not None else None
+    until = parse_date(req.until, today=today, option="--until") if req.until is not None else None
     if since is None and until is None:
         first = today.replace(day=1)
         return first, today, f"{today:%Y-%m}"

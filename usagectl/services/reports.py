@@ -16,7 +16,15 @@ from usagectl.services.context import AppContext
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import date_range, day_start_utc, days_in_month, local_today, parse_date, parse_month
+from usagectl.timeutil import (
+    date_range,
+    day_start_utc,
+    days_in_month,
+    local_today,
+    month_or_range,
+    parse_date,
+    parse_month,
+)
 
 METRIC_COLUMNS: tuple[Column, ...] = (
     Column("requests", "Reqs", "int"),
@@ -62,8 +70,8 @@ def _now(req: ReportRequest) -> datetime:
 def build_filters(ctx: AppContext, req: ReportRequest, *, default: tuple[date, date] | None = None) -> Filters:
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
-    since = parse_date(req.since, today=today, option="--since") if req.since else None
-    until = parse_date(req.until, today=today, option="--until") if req.until else None
+    since = parse_date(req.since, today=today, option="--since") if req.since is not None else None
+    until = parse_date(req.until, today=today, option="--until") if req.until is not None else None
     if default is not None:
         since = since or default[0]
         until = until or default[1]
@@ -176,11 +184,13 @@ def _model_rows(groups: list[dict[str, Any]], totals: dict[str, Any]) -> list[di
 
 def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Report:
     """The overview panel: usage vs quota, daily average, cost, month-end projection,
-    model distribution and the daily breakdown of one calendar month in the chosen zone."""
+    model distribution and the daily breakdown of one calendar month in the chosen zone, or of
+    the --since/--until range (both at once is a usage error, as for ``cost``)."""
+    month_or_range(month, req.since, req.until)
     tz = effective_timezone(req.tz, ctx.config)
     now = _now(req)
     today = local_today(tz, now)
-    year, mon = parse_month(month) if month else (today.year, today.month)
+    year, mon = parse_month(month) if month is not None else (today.year, today.month)
     first = date(year, mon, 1)
     last = date(year, mon, days_in_month(year, mon))
     custom = bool(req.since or req.until)

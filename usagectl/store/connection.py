@@ -154,12 +154,23 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     try:
         yield con
     except duckdb.IOException as exc:
-        con.close()
+        _abandon(con)
         raise _translate(exc, path) from exc
     except BaseException:
-        con.close()
+        _abandon(con)
         raise
     _close(con, path, read_only)
+
+
+def _abandon(con: duckdb.DuckDBPyConnection) -> None:
+    """Close after a failure (Ctrl-C included), rolling back a transaction the block left open:
+    closing would discard it too, but an explicit ROLLBACK does not depend on that, and a
+    transaction DuckDB already aborted (an interrupted query) is ended the same way."""
+    from usagectl.store.engine import core as duckdb
+
+    with contextlib.suppress(duckdb.Error):  # no transaction open: nothing to roll back
+        con.rollback()
+    con.close()
 
 
 @contextlib.contextmanager

@@ -1,0 +1,35 @@
+"""An empty option value (``--since "$SINCE"`` with the variable unset) is a usage error that
+says so, never the option's default: a CI job would otherwise report the wrong range or zone,
+and an empty path would name the current directory ("."), with a confusing message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("report", "daily", "--since", ""), "--since: empty"),
+        (("report", "daily", "--until", ""), "--until: empty"),
+        (("report", "daily", "--tz", ""), "--tz: empty"),
+        (("report", "month", "--month", ""), "--month: empty"),
+        (("cost", "--month", ""), "--month: empty"),
+        (("invoice", "--month", ""), "--month: empty"),
+        (("report", "compare", "--period", ""), "--period: empty"),
+        (("report", "month", "--config", ""), "--config: empty path"),
+    ],
+)
+def test_empty_value_is_a_usage_error(db_path: Path, args: tuple[str, ...], message: str) -> None:
+    err = run(*args, "--db", str(db_path), expect=2).stderr
+    assert f"usagectl: error: {message}\n" in err
+
+
+@pytest.mark.parametrize("args", [("report", "daily"), ("demo", "--days", "1")])
+def test_empty_db_path_is_a_usage_error(args: tuple[str, ...]) -> None:
+    err = run(*args, "--db", "", expect=2).stderr
+    assert err == "usagectl: error: --db: empty path\n"

@@ -1,0 +1,52 @@
+"""Option errors read the same in every command: ``usagectl: error: …`` on stderr and exit 2
+(or the error's own code), never Click's usage block for one command and our line for another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run, write_jsonl
+
+TOP_RULE = "must be 0 (all) or more"
+
+
+@pytest.fixture
+def db(tmp_path: Path, db_path: Path) -> Path:
+    # two models on one day, so that --top 1 folds one of them and --top 0 keeps both
+    events = [{"event_id": "E1", "ts": "2026-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000},
+              {"event_id": "E2", "ts": "2026-11-03T11:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 10}]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db_path))
+    return db_path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "by", "model", "--top", "-1"),
+        ("report", "chats", "--top", "-1"),
+        ("report", "files", "--top", "-1"),
+        ("report", "duplicates", "--top", "-1"),
+        ("forecast", "--by", "model", "--top", "-1"),
+    ],
+)
+def test_negative_top_is_one_usage_error(db: Path, args: tuple[str, ...]) -> None:
+    err = run(*args, "--db", str(db), expect=2).stderr
+    assert err == f"usagectl: error: --top -1: {TOP_RULE}\n"
+
+
+def test_top_zero_lists_all_in_report_by(db: Path) -> None:
+    rows = run("report", "by", "model", "--since", "2026-11-01", "--until", "2026-11-30", "--top", "0", "--json",
+               "--db", str(db)).stdout  # fmt: skip
+    assert "(other)" not in rows and "gpt-4o-mini" in rows and '"gpt-4o"' in rows
+
+
+def test_config_that_is_a_directory_says_so(db: Path, tmp_path: Path) -> None:
+    err = run("report", "month", "--config", str(tmp_path), "--db", str(db), expect=2).stderr
+    assert err == f"usagectl: error: config file {tmp_path} is a directory, not a file\n"
+
+
+def test_dashboard_once_reports_errors_like_every_command(tmp_path: Path) -> None:
+    result = run("dashboard", "--once", "--db", str(tmp_path), expect=3)  # a directory is no database
+    assert result.stderr.startswith(f"usagectl: error: database {tmp_path} cannot be opened")
