@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import run, run_json
+from usagectl.errors import Interrupted
 from usagectl.importers.anthropic_cost import IMPORTER as ANTHROPIC_COST
 from usagectl.importers.anthropic_cost import cents_to_dollars
 from usagectl.importers.openai_costs import IMPORTER as OPENAI_COSTS
@@ -253,7 +254,7 @@ def test_interrupted_cost_import_leaves_the_database_as_it_was(db_path: Path, mo
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ingest, "before_commit_hook", boom)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted, match="nothing was imported"):  # Ctrl-C: exit 130, one line
         import_paths(make_context(None, db_path), [OC_REFETCH], fmt="openai-costs")
     assert [_query(db_path, f"SELECT count(*) FROM {t}")[0][0] for t in tables] == before == [17, 1, 0]
 
