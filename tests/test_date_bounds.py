@@ -9,14 +9,19 @@ months 8333 years, 999999 weeks 19165 years, 10^9 days beyond the date type itse
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import run, write_jsonl
 from usagectl.errors import UsageError
+from usagectl.services import budgets
 from usagectl.services.compare import parse_period
+from usagectl.services.context import make_context
+from usagectl.services.forecast import ForecastRequest, forecast_report
+from usagectl.services.optimize import optimize_report
+from usagectl.services.reports import ReportRequest
 from usagectl.timeutil import parse_date, parse_month
 
 BOUNDS = "between 1970-01-01 and 2199-12-31"
@@ -48,8 +53,6 @@ def db(tmp_path: Path, db_path: Path) -> Path:
         (("invoice", "--month", "9999-12"), "--month", "9999-12"),
         (("report", "compare", "--period", "9999"), "--period", "9999"),
         (("report", "compare", "--period", "0001", "--vs", "year-ago"), "--period", "0001"),
-        # the year before 1970, which year-ago would compare against
-        (("report", "compare", "--period", "1970", "--vs", "year-ago"), "--vs", "1969"),
     ],
 )
 def test_out_of_range_is_a_usage_error(db: Path, args: tuple[str, ...], option: str, value: str) -> None:
@@ -99,3 +102,83 @@ def test_month_and_a_range_together_are_refused(db: Path, args: tuple[str, ...])
     without the month label; every command with both options now refuses, as ``cost`` did."""
     err = run(*args, "--db", str(db), expect=2).stderr
     assert err.startswith("usagectl: error: use either --month or --since/--until, not both\n")
+
+
+@pytest.mark.parametrize(
+    ("vs", "message"),
+    [
+        # year-ago of the year 1970 is the year 1969, which the user never typed
+        (("--vs", "year-ago"), "--vs year-ago: the baseline of 1970 would be 1969"),
+        ((), "the default --vs previous: the baseline of 1970 would be 1969"),
+    ],
+)
+def test_a_computed_baseline_before_1970_is_named_as_computed(db: Path, vs: tuple[str, ...], message: str) -> None:
+    err = run("report", "compare", "--period", "1970", *vs, "--db", str(db), expect=2).stderr
+    assert err == f"usagectl: error: {message}, which starts before 1970-01-01 (dates must lie {BOUNDS})\n"
+
+
+def test_a_range_over_all_the_days_has_no_baseline(db: Path) -> None:
+    # 1970-01-01..2199-12-31 is 84,006 days (230 years with 56 leap days, 2100 is none: 230 * 365 + 56);
+    # the range just before it ends on 1969-12-31; 1740..1969 is again 230 years with 56 leap days
+    err = run("report", "compare", "--period", "1970-01-01..2199-12-31", "--db", str(db), expect=2).stderr
+    assert "the baseline of 1970-01-01..2199-12-31 would be 1740-01-01..1969-12-31, which starts before" in err
+
+
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+
+
+def test_forecast_names_its_default_history_start(db: Path) -> None:
+    """No --since: forecast models the 84 days up to yesterday, 2026-11-25, so its history
+    starts on 2026-11-25 - 83 days = 2026-09-03, 84 days before today (2026-11-26)."""
+    req = ReportRequest(until="1970-01-20", tz="UTC", now=NOW)
+    with pytest.raises(UsageError) as exc:
+        forecast_report(make_context(None, db), req, ForecastRequest())
+    assert str(exc.value) == (
+        "--until 1970-01-20 is before the default --since 2026-09-03 (84 days before today; --since was not given)"
+    )
+
+
+def test_optimize_names_its_default_start(db: Path) -> None:
+    # the default is the 30 days up to yesterday: 2026-11-25 - 29 days = 2026-10-27, 30 days before today
+    req = ReportRequest(until="1970-01-10", tz="UTC", now=NOW)
+    with pytest.raises(UsageError) as exc:
+        optimize_report(make_context(None, db), req)
+    assert str(exc.value) == (
+        "--until 1970-01-10 is before the default --since 2026-10-27 (30 days before today; --since was not given)"
+    )
+
+
+def test_a_typed_range_that_ends_before_it_starts_names_both_options(db: Path) -> None:
+    err = run("report", "daily", "--since", "2026-11-10", "--until", "2026-11-01", "--db", str(db), expect=2).stderr
+    assert err == "usagectl: error: --until 2026-11-01 is before --since 2026-11-10\n"
+
+
+@pytest.mark.parametrize(
+    ("period", "periods", "message"),
+    [
+        # month: 682 complete months fit between 1970-01 and 2026-10 (56 years * 12 + 10);
+        # 1000 months before 2026-11 is 83 years 4 months earlier, 1943-07
+        ("month", 1000, "--periods 1000: the earliest period would start on 1943-07-01, before 1970-01-01 "
+                        "(at most 682 complete periods fit)"),
+        ("month", 683, "--periods 683: the earliest period would start on 1969-12-01, before 1970-01-01 "
+                       "(at most 682 complete periods fit)"),
+        # year: 1970 .. 2025 are 56 complete years; 1000 years before 2026 is 1026
+        ("year", 1000, "--periods 1000: the earliest period would start on 1026-01-01, before 1970-01-01 "
+                       "(at most 56 complete periods fit)"),
+    ],
+)  # fmt: skip
+def test_budget_history_refuses_periods_before_1970(
+    tmp_path: Path, db: Path, period: str, periods: int, message: str
+) -> None:
+    cfg = tmp_path / "b.toml"
+    cfg.write_text(f'[display]\ntimezone = "UTC"\n[[budgets]]\nscope = "global"\namount = 5\nperiod = "{period}"\n')
+    with pytest.raises(UsageError) as exc:
+        budgets.budget_history(make_context(cfg, db), "global", periods=periods, now=NOW)
+    assert str(exc.value) == message
+
+
+def test_budget_history_reaches_back_to_1970(tmp_path: Path, db: Path) -> None:
+    cfg = tmp_path / "b.toml"
+    cfg.write_text('[display]\ntimezone = "UTC"\n[[budgets]]\nscope = "global"\namount = 5\nperiod = "year"\n')
+    rep = budgets.budget_history(make_context(cfg, db), "global", periods=56, now=NOW)
+    assert (rep.rows[0]["period_start"], rep.rows[-1]["period_start"]) == (date(1970, 1, 1), date(2026, 1, 1))

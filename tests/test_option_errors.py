@@ -50,3 +50,23 @@ def test_config_that_is_a_directory_says_so(db: Path, tmp_path: Path) -> None:
 def test_dashboard_once_reports_errors_like_every_command(tmp_path: Path) -> None:
     result = run("dashboard", "--once", "--db", str(tmp_path), expect=3)  # a directory is no database
     assert result.stderr.startswith(f"usagectl: error: database {tmp_path} cannot be opened")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.1"])
+def test_a_refresh_below_the_minimum_is_one_usage_error(db: Path, value: str) -> None:
+    """The dashboard refreshes at most every 0.2 s; 0, -1 and 0.1 used to print Click's usage
+    block ("Invalid value for '--refresh': 0.0 is not in the range x>=0.2")."""
+    err = run("dashboard", "--once", "--refresh", value, "--db", str(db), expect=2).stderr
+    assert err == f"usagectl: error: --refresh {value}: must be at least 0.2 seconds\n"
+
+
+def test_the_minimum_refresh_is_accepted(db: Path) -> None:
+    run("dashboard", "--once", "--refresh", "0.2", "--db", str(db))
+
+
+@pytest.mark.parametrize("value", ["-5", "0"])
+def test_a_batch_id_below_one_is_a_usage_error(db: Path, value: str) -> None:
+    """Batch ids come from a sequence that starts at 1: ``db rejects --batch -5`` used to print
+    "No rows." and exit 0, as if batch -5 had been checked and was clean."""
+    err = run("db", "rejects", "--batch", value, "--db", str(db), expect=2).stderr
+    assert err == f"usagectl: error: --batch {value}: must be a batch id (1 or more)\n"

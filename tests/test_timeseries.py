@@ -407,3 +407,25 @@ def test_a_change_from_or_to_an_unpriced_cost_is_unknown(tmp_path: Path, db_path
     line = next(x for x in table.splitlines() if x.startswith("mistral-large-2411")).split()
     assert line[-4:] == ["unpriced", "$0.00", "–", "–"]  # A, B (no usage: $0), Δ, Δ %
     assert " ".join(table.split()).count("Cost change – ") == 1
+
+
+def test_a_narrow_monthly_budget_table_drops_columns_and_shows_the_budget_left_in_cents(
+    tmp_path: Path, loaded: Path
+) -> None:
+    """At 80 columns a monthly table with a budget leaves out Δ Tokens % and Spike (then the
+    Budget column, the same limit on every row) rather than fold "Output", "Unpriced" or "Spike"
+    mid-word. By hand: November 2025 costs 1.00 + 1.20 + 0.80 + 1.10 +
+    0.90 + 1.00 + 5.00 + 1.60 + 1.00 + 0.90 = $14.50 (gpt-4o input at $2.50 per 1M) plus one
+    unpriced request; a budget of $14.5068 leaves $0.0068, shown to the cent: $0.01 (JSON keeps
+    0.0068), the budget itself $14.51; used 14.50 × 100 / 14.5068 = 99.953...%, shown rounded
+    down: 99.9%."""
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[display]\ntimezone = "UTC"\n\n[[budgets]]\nscope = "global"\namount = 14.5068\nperiod = "month"\n',
+        encoding="utf-8",
+    )
+    args = ("report", "monthly", "--since", "2025-11-01", "--until", "2025-11-10", "--db", str(loaded))
+    words, note = narrow_table(run(*args).stdout)
+    assert {"Output", "Unpriced", "$14.50", "$14.51", "99.9%", "$0.01"} <= words
+    assert not {"Outpu", "Unp", "Sp", "$0.0068"} & words
+    assert note.startswith("Δ Tokens %, Spike (a wider terminal")
+    assert run_json(*args)["rows"][0]["budget_remaining_usd"] == 0.0068

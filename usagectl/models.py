@@ -84,6 +84,9 @@ class Column:
     # False: a number that names something (a batch id) is never abbreviated ("11.9k") when a
     # table shortens its counts to fit
     abbreviate: bool = True
+    # True: money shown to the cent in tables even under a cent ($0.01, not $0.0068): an amount
+    # measured against a limit set in cents (a budget left); json and csv keep 6 places
+    cents: bool = False
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,25 @@ def _out_of_range(option: str, text: str) -> UsageError:
     return UsageError(f"{option}: {text!r} is out of range (dates must lie {BOUNDS})")
 
 
+def reversed_range(since: date, until: date, *, since_given: bool, until_given: bool, today: date) -> UsageError:
+    """The error for a range that ends before it starts. A side the user left out is a report's
+    default, so it is named as one, with its distance from today: "before --since 2026-09-03"
+    when no --since was typed would send the user looking for an option they never gave."""
+    return UsageError(
+        f"{_side('--until', until, until_given, today)} is before {_side('--since', since, since_given, today)}"
+    )
+
+
+def _side(option: str, d: date, given: bool, today: date) -> str:
+    if given:
+        return f"{option} {d}"
+    days = (today - d).days
+    when = (
+        "today" if days == 0 else f"{abs(days)} day{'s' * (abs(days) != 1)} {'before' if days > 0 else 'after'} today"
+    )
+    return f"the default {option} {d} ({when}; {option} was not given)"
+
+
 def parse_date(text: str, *, today: date, option: str) -> date:
     """YYYY-MM-DD, YYYYMMDD, or relative: ``7d`` (today and the 6 days before), ``2w``, ``3m``.
     The day must lie :data:`BOUNDS` (``UsageError`` otherwise, also for an empty value)."""

@@ -31,12 +31,27 @@ from usagectl.cli._options import (
     UntilOpt,
     where_from,
 )
+from usagectl.errors import UsageError
 
 if TYPE_CHECKING:
     from usagectl.services.dashboard import AnomalyProvider
 
+MIN_REFRESH = 0.2  # seconds: a faster loop would spend the CPU on syncing and redrawing
+
+
+def _refresh_value(value: float) -> float:
+    """The one-line usage error of every other option (``--top``, ``--periods``) rather than
+    Click's usage block for ``min=``; ``not >=`` also refuses ``nan``."""
+    if not value >= MIN_REFRESH:
+        raise UsageError(f"--refresh {value:g}: must be at least {MIN_REFRESH:g} seconds")
+    return value
+
+
 RefreshOpt = Annotated[
-    float, typer.Option("--refresh", min=0.2, help="Seconds between refreshes (sync + redraw).", show_default=True)
+    float,
+    typer.Option(
+        "--refresh", callback=_refresh_value, help="Seconds between refreshes (sync + redraw).", show_default=True
+    ),
 ]
 OnceOpt = Annotated[bool, typer.Option("--once", help="Print one frame to stdout and exit (no full screen).")]
 NoWatchOpt = Annotated[bool, typer.Option("--no-watch", help="Only re-read the database; do not sync the sources.")]

@@ -133,6 +133,15 @@ def format_money(value: Decimal | None, *, places: int = 2) -> str:
     return f"{sign}${_group(format(q, 'f'))}"
 
 
+def format_cents(value: Decimal | None) -> str:
+    """``format_money`` rounded half-even to the cent even under a cent (``$0.0068`` -> ``$0.01``),
+    for an amount read against a limit set in cents rather than for a cost of its own."""
+    if value is None:
+        return UNPRICED
+    d = to_decimal(value)
+    return format_money(quantize(d, 2) if d.is_finite() else d)
+
+
 def format_int(n: int | None) -> str:
     """``1,234,567``; None -> ``–``."""
     if n is None:
@@ -227,10 +236,11 @@ def format_date(value: Any) -> str:
     return str(value)
 
 
-def display_cell(value: Any, kind: str, *, compact: bool = False) -> str:
+def display_cell(value: Any, kind: str, *, compact: bool = False, cents: bool = False) -> str:
     """The text a human sees for one value of a column of ``kind`` (table and Markdown).
 
-    ``compact`` abbreviates counts (``988M``) for tables that would not fit otherwise.
+    ``compact`` abbreviates counts (``988M``) for tables that would not fit otherwise;
+    ``cents`` rounds money to the cent (``Column.cents``).
     """
     if kind == "money" and value is None:
         return UNPRICED
@@ -240,7 +250,7 @@ def display_cell(value: Any, kind: str, *, compact: bool = False) -> str:
         return MISSING if kind != "str" else ""
     number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
     if kind == "money" and number:
-        return format_money(to_decimal(value))
+        return format_cents(to_decimal(value)) if cents else format_money(to_decimal(value))
     if kind == "rate" and number:
         return format_rate(to_decimal(value))
     if kind == "int" and number and not isinstance(value, float):

@@ -118,10 +118,10 @@ def _table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: flo
     head_right = head_style.clone("head_r", alignment=2)
     right = st["cell"].clone("cell_r", alignment=2)
     shown = list(rows[:limit])
-    texts = [[display_cell(r.get(c.key), c.kind) for c in cols] for r in shown]
+    texts = [[display_cell(r.get(c.key), c.kind, cents=c.cents) for c in cols] for r in shown]
     total_texts = None
     if totals is not None:
-        total_texts = ["Total"] + [display_cell(totals.get(c.key), c.kind) for c in cols[1:]]
+        total_texts = ["Total"] + [display_cell(totals.get(c.key), c.kind, cents=c.cents) for c in cols[1:]]
     col_widths = _widths([c.header for c in cols], texts + ([total_texts] if total_texts else []), numeric, width)
     data = [[Paragraph(_esc(c.header), head_right if n else head_style) for c, n in zip(cols, numeric, strict=True)]]
     for row in texts:

@@ -62,6 +62,8 @@ def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
     """The rejected records, at most ``limit`` of them (0: all, as ``report duplicates --top 0``)."""
     if limit < 0:
         raise UsageError(f"--limit {limit}: must be 0 (all) or more")
+    if batch_id is not None and batch_id < 1:  # ids come from a sequence that starts at 1
+        raise UsageError(f"--batch {batch_id}: must be a batch id (1 or more)")
     with connect(ctx.db_path, read_only=True) as con:
         rows = st.rejects(con, limit or None, batch_id)
     for r in rows:

@@ -45,7 +45,7 @@ from usagectl.services.budget_config import (
 )
 from usagectl.services.context import AppContext
 from usagectl.services.rollup import add, empty, rollup
-from usagectl.timeutil import day_start_utc, days_in_month, local_today
+from usagectl.timeutil import FIRST_DAY, day_start_utc, days_in_month, local_today
 
 if TYPE_CHECKING:
     from usagectl.pricing import PriceBook
@@ -498,6 +498,18 @@ def _find(ctx: AppContext, scope: str, period: str | None) -> Budget:
     return hits[0]
 
 
+def _check_first_period(spans: list[tuple[date, date]], periods: int) -> None:
+    """Refuse a ``--periods`` that reaches before 1970-01-01, like any other range out of the
+    README's bounds (a year budget's 1000 periods would start in 1026), and say how many fit."""
+    if spans[0][0] >= FIRST_DAY:
+        return
+    fit = sum(first >= FIRST_DAY for first, _ in spans[:-1])
+    raise UsageError(
+        f"--periods {periods}: the earliest period would start on {spans[0][0]}, before {FIRST_DAY} "
+        f"(at most {fit} complete periods fit)"
+    )
+
+
 def budget_history(
     ctx: AppContext,
     scope: str,
@@ -519,6 +531,7 @@ def budget_history(
     spans = [period_bounds(budget.period, local_today(zone, at), ctx.config.week_start)]
     for _ in range(periods):
         spans.insert(0, period_bounds(budget.period, spans[0][0] - timedelta(days=1), ctx.config.week_start))
+    _check_first_period(spans, periods)
     book = ctx.pricebook()
     col, name = _scope_key(budget, book)
     start, end = _bounds(spans[0][0], spans[-1][1], zone)

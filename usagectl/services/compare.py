@@ -30,7 +30,7 @@ from usagectl.services.rollup import empty, rollup, total, unpriced_models
 from usagectl.services.timeseries import change
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import check_day, days_in_month, local_today, parse_date
+from usagectl.timeutil import BOUNDS, FIRST_DAY, check_day, days_in_month, local_today, parse_date
 
 METRICS: tuple[tuple[str, str, Literal["int", "money"]], ...] = (  # key, header, column kind
     ("requests", "Requests", "int"),
@@ -164,6 +164,19 @@ def resolve_vs(text: str | None, a: Period, today: date) -> Period:
     return parse_period(text or "", option="--vs", today=today)
 
 
+def _check_baseline(a: Period, b: Period, vs: str | None) -> None:
+    """A baseline computed from A (``previous``, ``year-ago``) can start before the first day
+    although nothing the user typed does: the error names the computed range and where it came
+    from. A typed ``--vs`` range has been checked by :func:`parse_period` already."""
+    if b.since >= FIRST_DAY:
+        return
+    asked = f"--vs {vs.strip()}" if vs else "the default --vs previous"
+    raise UsageError(
+        f"{asked}: the baseline of {a.label} would be {b.label}, which starts before {FIRST_DAY} "
+        f"(dates must lie {BOUNDS})"
+    )
+
+
 def _cubes(ctx: AppContext, flts: list[Filters], keys: list[str]) -> list[list[dict[str, Any]]]:
     """One connection and one session for both ranges; the session covers their span."""
     span = replace(flts[0], start=min(f.start for f in flts), end=max(f.end for f in flts))
@@ -195,7 +208,7 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
     today = local_today(tz, _now(req))
     a = parse_period(period, today=today)
     b = resolve_vs(vs, a, today)
-    check_day(b.since, option="--vs", text=b.label)  # the baseline of 1970 would start in 1969
+    _check_baseline(a, b, vs)
     (key,) = parse_dimensions([by], option="--by", most=1)
     flts = [build_filters(ctx, replace(req, since=p.since.isoformat(), until=p.until.isoformat())) for p in (a, b)]
     cube_a, cube_b = _cubes(ctx, flts, [key])

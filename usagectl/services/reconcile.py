@@ -22,7 +22,15 @@ from usagectl.services.rollup import rollup, unpriced_models
 from usagectl.store import billing
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import day_start_utc, days_in_month, local_today, month_or_range, parse_date, parse_month
+from usagectl.timeutil import (
+    day_start_utc,
+    days_in_month,
+    local_today,
+    month_or_range,
+    parse_date,
+    parse_month,
+    reversed_range,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -72,11 +80,11 @@ def _range(ctx: AppContext, req: ReconcileRequest) -> tuple[date, date, str | No
     if since is None and until is None:
         first = today.replace(day=1)
         return first, today, f"{today:%Y-%m}"
-    since = since or (until or today).replace(day=1)
-    until = until or today
-    if until < since:
-        raise UsageError(f"--until {until} is before --since {since}")
-    return since, until, None
+    first = since or (until or today).replace(day=1)
+    last = until or today
+    if last < first:
+        raise reversed_range(first, last, since_given=since is not None, until_given=until is not None, today=today)
+    return first, last, None
 
 
 def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:

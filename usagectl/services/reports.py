@@ -24,6 +24,7 @@ from usagectl.timeutil import (
     month_or_range,
     parse_date,
     parse_month,
+    reversed_range,
 )
 
 METRIC_COLUMNS: tuple[Column, ...] = (
@@ -80,9 +81,8 @@ def build_filters(ctx: AppContext, req: ReportRequest, *, default: tuple[date, d
     if until is None:
         until = today
     if until < since:
-        from usagectl.errors import UsageError
-
-        raise UsageError(f"--until {until} is before --since {since}")
+        given = {"since_given": req.since is not None, "until_given": req.until is not None}
+        raise reversed_range(since, until, today=today, **given)
     where = dict(req.where)
     if "model" in where:
         book = ctx.pricebook()

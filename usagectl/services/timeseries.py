@@ -60,8 +60,9 @@ CHANGE_COLUMNS: tuple[Column, ...] = (
     Column("cost_change_pct", "Δ Cost %", "pct"),
     Column("tokens_change", "Δ Tokens", "int", in_table=False),
     Column("tokens_change_pct", "Δ Tokens %", "pct", narrow_drop=1),
-    # a boolean: the table shows yes/no, CSV true/false, JSON true/false ("int" gives those forms)
-    Column("spike", "Spike", "int"),
+    # a boolean: the table shows yes/no, CSV true/false, JSON true/false ("int" gives those forms);
+    # a narrow table leaves it out (the notes name every spike) before a header folds
+    Column("spike", "Spike", "int", narrow_drop=2),
 )
 # a time series reads best narrow: the cache buckets and request counts stay in json/csv
 PERIOD_METRIC_COLUMNS: tuple[Column, ...] = tuple(
@@ -69,9 +70,11 @@ PERIOD_METRIC_COLUMNS: tuple[Column, ...] = tuple(
     for c in METRIC_COLUMNS
 )
 BUDGET_COLUMNS: tuple[Column, ...] = (
-    Column("budget_usd", "Budget", "money"),
+    # the same limit on every row, and a note says it: the first budget column a narrow table drops
+    Column("budget_usd", "Budget", "money", narrow_drop=3),
     Column("budget_used_pct", "Budget used", "used_pct"),
-    Column("budget_remaining_usd", "Budget left", "money"),
+    # budget - exact cost: $159.12 - $159.1132 is $0.0068, shown $0.01 like the $159.11 cost beside it
+    Column("budget_remaining_usd", "Budget left", "money", cents=True),
 )
 
 
