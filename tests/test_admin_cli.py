@@ -205,3 +205,23 @@ def test_demo_leaves_a_config_it_did_not_write_alone(tmp_path: Path) -> None:
     assert cfg.read_text(encoding="utf-8") == "[plan]\nmonthly_token_quota = 5\n"
     assert "demo config not written" in result.stderr
     assert f"usagectl report month --db {db}" in result.stderr
+
+
+def test_demo_refuses_a_database_with_data_it_did_not_write(tmp_path: Path, db_path: Path) -> None:
+    """`demo --db REAL.duckdb` added ~20k synthetic events to a real database (exit 0)."""
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(db_path))
+    err = run("demo", "--db", str(db_path), "--days", "3", expect=2).stderr
+    # the 3 events of e.jsonl are not the demo's
+    assert f"usagectl: error: {db_path} holds data not written by the demo (3 events)" in err
+    assert "name a new path" in err
+    assert run_json("db", "status", "--db", str(db_path))["overview"]["events"] == 3
+    assert not db_path.with_suffix(".toml").exists()
+
+
+def test_demo_refuses_a_database_with_a_registered_source(tmp_path: Path, db_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_jsonl(logs / "agent.jsonl", EVENTS)
+    run("source", "add", str(logs), "--name", "agent", "--db", str(db_path))
+    err = run("demo", "--db", str(db_path), "--days", "3", expect=2).stderr
+    assert "holds data not written by the demo (" in err and "1 source)" in err
