@@ -57,14 +57,13 @@ def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int 
                 p.unlink()
     else:
         _refuse_foreign_database(path)
-    members = dict(base.config.members)
-    for name, info in DEMO_MEMBERS.items():
-        members.setdefault(name, MemberInfo(info.get("team"), info.get("department"), info.get("cost_center")))
-    cfg = dataclasses.replace(
-        base.config,
-        members=members,
-        monthly_token_quota=base.config.monthly_token_quota or DEMO_QUOTA_TOKENS,
-    )
+    # the demo's own quota and members, never the active config's (a project's ./usagectl.toml):
+    # a 5M quota showed 2,002 % used and was saved into the demo config; display settings are kept
+    members = {
+        name: MemberInfo(info.get("team"), info.get("department"), info.get("cost_center"))
+        for name, info in DEMO_MEMBERS.items()
+    }
+    cfg = dataclasses.replace(base.config, members=members, monthly_token_quota=DEMO_QUOTA_TOKENS)
     ctx = AppContext(config=cfg, db_path=path)
     now = datetime.now(UTC)
     today = local_today(effective_timezone(None, cfg), now)
