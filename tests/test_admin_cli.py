@@ -205,3 +205,40 @@ def test_demo_leaves_a_config_it_did_not_write_alone(tmp_path: Path) -> None:
     assert cfg.read_text(encoding="utf-8") == "[plan]\nmonthly_token_quota = 5\n"
     assert "demo config not written" in result.stderr
     assert f"usagectl report month --db {db}" in result.stderr
+
+
+def test_demo_refuses_a_database_with_data_it_did_not_write(tmp_path: Path, db_path: Path) -> None:
+    """`demo --db REAL.duckdb` added ~20k synthetic events to a real database (exit 0)."""
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(db_path))
+    err = run("demo", "--db", str(db_path), "--days", "3", expect=2).stderr
+    # the 3 events of e.jsonl are not the demo's
+    assert f"usagectl: error: {db_path} holds data not written by the demo (3 events)" in err
+    assert "name a new path" in err
+    assert run_json("db", "status", "--db", str(db_path))["overview"]["events"] == 3
+    assert not db_path.with_suffix(".toml").exists()
+
+
+def test_demo_refuses_a_database_with_a_registered_source(tmp_path: Path, db_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_jsonl(logs / "agent.jsonl", EVENTS)
+    run("source", "add", str(logs), "--name", "agent", "--db", str(db_path))
+    err = run("demo", "--db", str(db_path), "--days", "3", expect=2).stderr
+    assert "holds data not written by the demo (" in err and "1 source)" in err
+
+
+def test_demo_uses_its_own_quota_and_members_not_the_active_configs(tmp_path: Path) -> None:
+    """A project config's 5M quota made the demo show "Quota used 2,002.6 %" and was saved into
+    the demo config; its member mapping was merged in too."""
+    cfg = tmp_path / "project.toml"
+    cfg.write_text(
+        '[plan]\nmonthly_token_quota = 5_000_000\n[members.alice]\nteam = "elsewhere"\n[members.zed]\nteam = "z"\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / "demo.duckdb"
+    out = run_json("demo", "--db", str(db), "--days", "3", "--config", str(cfg))
+    assert out["overview"]["quota_tokens"] == 600_000_000  # DEMO_QUOTA_TOKENS, not 5,000,000
+    written = (tmp_path / "demo.toml").read_text(encoding="utf-8")
+    assert "monthly_token_quota = 600000000" in written
+    assert "[members.zed]" not in written
+    assert '[members.alice]\nteam = "platform"' in written  # the demo's alice (DEMO_MEMBERS)

@@ -192,8 +192,12 @@ def test_a_reading_command_refuses_a_named_database_that_is_missing(
     result = run("budget", "status", "--fail-on", "critical", "--config", str(config), expect=4)
     assert message in result.stderr
     assert not (tmp_path / "no").exists()  # nothing created, not even the folders
-    # a command that writes still creates it
-    run("payment", "add", "2026-11-01", "10", expect=0)
+    # a payment needs usage to pay for: refused too; an import creates the database
+    assert message in run("payment", "add", "2026-11-01", "10", expect=4).stderr
+    assert not (tmp_path / "no").exists()
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"event_id": "a", "ts": "2026-11-01T10:00:00Z", "model_raw": "gpt-4o"}\n')
+    run("import", str(events), expect=0)
     assert typo.exists()
     run("report", "month", expect=0)
 

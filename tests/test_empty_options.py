@@ -4,6 +4,7 @@ and an empty path would name the current directory ("."), with a confusing messa
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,27 @@ def test_empty_value_is_a_usage_error(db_path: Path, args: tuple[str, ...], mess
 def test_empty_db_path_is_a_usage_error(args: tuple[str, ...]) -> None:
     err = run(*args, "--db", "", expect=2).stderr
     assert err == "usagectl: error: --db: empty path\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "by", "model", "--model", ""),
+        ("report", "by", "model", "--member", "alice", "--member", ""),  # any one of the repeats
+        ("report", "daily", "--provider", ""),
+        ("report", "daily", "--team", " "),
+        ("report", "daily", "--feature", ""),
+        ("report", "daily", "--project", ""),
+        ("report", "daily", "--department", ""),
+        ("report", "daily", "--tool", ""),
+        ("report", "daily", "--integration", ""),
+        ("report", "daily", "--platform", ""),
+        ("export", "--csv", "--member", ""),
+        ("reconcile", "--source", ""),
+    ],
+)
+def test_empty_filter_value_is_a_usage_error(db_path: Path, args: tuple[str, ...]) -> None:
+    """An empty filter matched nothing: a $0 report with exit 0 (``--member "$MEMBER"`` unset)."""
+    option = next(a for a, b in itertools.pairwise(args) if a.startswith("--") and not b.strip())
+    err = run(*args, "--db", str(db_path), expect=2).stderr
+    assert f"usagectl: error: {option}: empty\n" in err

@@ -164,3 +164,55 @@ def _write_then_interrupt(result: object, *args: object) -> None:
     else:
         target.write("partial")  # type: ignore[attr-defined]
     raise KeyboardInterrupt
+
+
+class _InterruptingConnection:
+    """A DuckDB connection whose queries containing ``marker`` are interrupted (as DuckDB
+    raises Ctrl-C mid-query); everything else runs on the real connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, marker: str) -> None:
+        self._con = con
+        self._marker = marker
+
+    def execute(self, sql: str, *args: object) -> object:
+        if self._marker in sql:
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+        return self._con.execute(sql, *args)  # type: ignore[arg-type]
+
+
+def test_import_interrupted_in_the_key_scan_exits_130(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in stage_jsonl's scan for unknown columns was taken for an unparseable file: the
+    import went on (exit 0) and the file's unknown columns were dropped without a warning."""
+    real = ingest.stage_jsonl
+    monkeypatch.setattr(ingest, "stage_jsonl", lambda con, path: real(_InterruptingConnection(con, "json_keys"), path))  # type: ignore[arg-type]
+    more = [e | {"event_id": e["event_id"] + "b", "cost_usd": 1} for e in EVENTS]
+    result = run("import", str(write_jsonl(tmp_path / "b.jsonl", more)), "--db", str(db), expect=130)
+    assert result.stderr.endswith("usagectl: interrupted; nothing was imported; the database is as it was\n")
+    assert _count(db, "events") == 3  # the fixture's 3, none of b.jsonl
+
+
+def test_import_interrupted_while_staging_is_not_an_unreadable_file(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DuckDB interrupt out of the stager was reported as "cannot be read" (a file error)."""
+
+    def interrupted(con: object, path: Path) -> list[str]:
+        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+    monkeypatch.setattr(ingest, "stage_jsonl", interrupted)
+    more = [e | {"event_id": e["event_id"] + "b"} for e in EVENTS]
+    result = run("import", str(write_jsonl(tmp_path / "b.jsonl", more)), "--db", str(db), expect=130)
+    assert "cannot be read" not in result.stderr
+    assert _count(db, "events") == 3
+
+
+def test_drop_staged_on_the_way_to_commit_passes_an_interrupt_on(db: Path) -> None:
+    """Dropping the scratch tables before COMMIT: an interrupt there stops the import; on an
+    error path (the default) the original error matters more and cleanup failures are ignored."""
+    with duckdb.connect(str(db)) as con:
+        con_ = _InterruptingConnection(con, "duckdb_views")
+        ingest._drop_staged(con_)  # type: ignore[arg-type]
+        with pytest.raises(duckdb.InterruptException):
+            ingest._drop_staged(con_, failing=False)  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from tests.helpers import run, run_json, write_jsonl
 from usagectl.money import CENT, round_to_total
 from usagectl.services.context import make_context
 from usagectl.services.invoice import Credit, InvoiceRequest, _apply_credits, _Month, invoice
+from usagectl.store.connection import ensure_ready
 
 D = Decimal
 EVENTS = [
@@ -259,6 +260,7 @@ def test_bad_config_names_the_key(tmp_path: Path, db_path: Path, snippet: str, m
 
 
 def test_payments_add_and_list(tmp_path: Path, db_path: Path) -> None:
+    ensure_ready(db_path)  # a payment needs an existing database
     res = run("payment", "add", "2026-11-03", "$1,250.50", "--note", "INV-7", "--db", str(db_path))
     assert "Recorded payment #1: 2026-11-03 $1,250.50 (INV-7)" in res.stderr
     run("payment", "add", "--db", str(db_path), "--", "20261001", "-20")  # a refund (-- before a negative amount)
@@ -292,11 +294,13 @@ def test_payments_add_and_list(tmp_path: Path, db_path: Path) -> None:
     ],
 )
 def test_payment_amounts_that_are_refused(tmp_path: Path, db_path: Path, amount: str, message: str) -> None:
+    ensure_ready(db_path)  # a payment needs an existing database
     err = run("payment", "add", "--db", str(db_path), "--", "2026-11-03", amount, expect=2).stderr
     assert message in err
 
 
 def test_payment_amounts_that_are_accepted(tmp_path: Path, db_path: Path) -> None:
+    ensure_ready(db_path)  # a payment needs an existing database
     for text in ("1,500", "$2,000,000.50", "-$20", "999,999,999,999.99", "0.5"):
         run("payment", "add", "--db", str(db_path), "--", "2026-11-03", text)
     amounts = [r["amount_usd"] for r in run_json("payment", "list", "--db", str(db_path))["rows"]]
@@ -308,6 +312,7 @@ def test_payment_amounts_that_are_accepted(tmp_path: Path, db_path: Path) -> Non
 
 
 def test_payment_dates_are_calendar_days_not_in_the_future(tmp_path: Path, db_path: Path) -> None:
+    ensure_ready(db_path)  # a payment needs an existing database
     today = date.today()  # the config has no time zone here: local time, as the command uses
     assert "not a date (use YYYY-MM-DD or YYYYMMDD)" in run("payment", "add", "7d", "1", "--db", str(db_path),
                                                             expect=2).stderr  # fmt: skip
@@ -318,6 +323,7 @@ def test_payment_dates_are_calendar_days_not_in_the_future(tmp_path: Path, db_pa
 
 
 def test_payment_rm_deletes_one_and_refuses_an_unknown_id(tmp_path: Path, db_path: Path) -> None:
+    ensure_ready(db_path)  # a payment needs an existing database
     run("payment", "add", "2026-11-03", "1,500", "--db", str(db_path))
     res = run("payment", "add", "--db", str(db_path), "--note", "refund", "--", "2026-11-03", "-20")
     assert "Recorded payment #2: 2026-11-03 -$20.00 (refund)" in res.stderr  # as payment list shows it
@@ -339,3 +345,12 @@ def test_invoice_month_follows_the_time_zone(tmp_path: Path, db_path: Path) -> N
     err = run("invoice", "--month", "2026-10", *berlin, expect=2).stderr
     assert "2026-10 is before the billing start 2026-11" in err
     assert run_json("invoice", "--month", "2026-11", *berlin)["totals"]["subtotal_usd"] == 2.5
+
+
+def test_payment_into_a_missing_database_is_refused(tmp_path: Path) -> None:
+    """`payment add --db TYPO` created a new empty database and recorded the payment there."""
+    typo = tmp_path / "nope.duckdb"
+    for args in (("add", "2026-11-01", "5"), ("rm", "1")):
+        err = run("payment", *args, "--db", str(typo), expect=4).stderr
+        assert f"no database at {typo}" in err
+    assert not typo.exists()

@@ -603,3 +603,11 @@ def test_codex_half_written_last_line_waits_for_the_next_sync(
     assert _q(db_path, totals) == _q(whole, totals)
     assert _q(db_path, "SELECT count(*) FROM rejects") == [(0,)]
     assert events_then < _q(db_path, "SELECT count(*) FROM events")[0][0]
+
+
+def test_sync_with_no_sources_creates_no_database(tmp_path: Path) -> None:
+    """`sync --db TYPO` said "no sources registered" (exit 2) but left an empty database behind."""
+    typo = tmp_path / "nope.duckdb"
+    assert "no sources registered" in run("sync", "--db", str(typo), expect=2).stderr
+    assert "no source named 'x'" in run("sync", "x", "--db", str(typo), expect=2).stderr
+    assert not typo.exists()

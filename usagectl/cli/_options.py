@@ -24,6 +24,18 @@ def path_value(option: str) -> Callable[[str], Path]:
     return parse
 
 
+def filter_values(option: str) -> Callable[[list[str] | None], list[str] | None]:
+    """A callback for a repeatable filter option that refuses an empty value: ``--member
+    "$MEMBER"`` with an unset variable would match nothing and report $0 with exit 0."""
+
+    def check(values: list[str] | None) -> list[str] | None:
+        if values and any(not v.strip() for v in values):
+            raise UsageError(f"{option}: empty")
+        return values
+
+    return check
+
+
 DbOpt = Annotated[
     Path | None,
     typer.Option(
@@ -58,12 +70,30 @@ FormatOpt = Annotated[
     typer.Option("--format", "-f", help="Output format (default: table).", case_sensitive=False, show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
-ModelOpt = Annotated[list[str] | None, typer.Option("--model", help="Only these models (repeatable; aliases resolve).")]
-ProviderOpt = Annotated[list[str] | None, typer.Option("--provider", help="Only these providers (repeatable).")]
-MemberOpt = Annotated[list[str] | None, typer.Option("--member", help="Only these members (repeatable).")]
-TeamOpt = Annotated[list[str] | None, typer.Option("--team", help="Only these teams (event or config mapping).")]
-FeatureOpt = Annotated[list[str] | None, typer.Option("--feature", help="Only these features (repeatable).")]
-ProjectOpt = Annotated[list[str] | None, typer.Option("--project", help="Only these projects (repeatable).")]
+ModelOpt = Annotated[
+    list[str] | None,
+    typer.Option("--model", callback=filter_values("--model"), help="Only these models (repeatable; aliases resolve)."),
+]
+ProviderOpt = Annotated[
+    list[str] | None,
+    typer.Option("--provider", callback=filter_values("--provider"), help="Only these providers (repeatable)."),
+]
+MemberOpt = Annotated[
+    list[str] | None,
+    typer.Option("--member", callback=filter_values("--member"), help="Only these members (repeatable)."),
+]
+TeamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--team", callback=filter_values("--team"), help="Only these teams (event or config mapping)."),
+]
+FeatureOpt = Annotated[
+    list[str] | None,
+    typer.Option("--feature", callback=filter_values("--feature"), help="Only these features (repeatable)."),
+]
+ProjectOpt = Annotated[
+    list[str] | None,
+    typer.Option("--project", callback=filter_values("--project"), help="Only these projects (repeatable)."),
+]
 
 
 def top_value(value: int | None) -> int | None:
@@ -90,13 +120,24 @@ def where_from(**kwargs: list[str] | None) -> dict[str, tuple[str, ...]]:
 
 # analytics filters (issue 4: team, chats, files)
 DepartmentOpt = Annotated[
-    list[str] | None, typer.Option("--department", help="Only these departments (event or config mapping).")
+    list[str] | None,
+    typer.Option(
+        "--department", callback=filter_values("--department"), help="Only these departments (event or config mapping)."
+    ),
 ]
-ToolOpt = Annotated[list[str] | None, typer.Option("--tool", help="Only these tools (repeatable).")]
+ToolOpt = Annotated[
+    list[str] | None, typer.Option("--tool", callback=filter_values("--tool"), help="Only these tools (repeatable).")
+]
 IntegrationOpt = Annotated[
-    list[str] | None, typer.Option("--integration", help="Only these integrations (repeatable).")
+    list[str] | None,
+    typer.Option(
+        "--integration", callback=filter_values("--integration"), help="Only these integrations (repeatable)."
+    ),
 ]
-PlatformOpt = Annotated[list[str] | None, typer.Option("--platform", help="Only these platforms (repeatable).")]
+PlatformOpt = Annotated[
+    list[str] | None,
+    typer.Option("--platform", callback=filter_values("--platform"), help="Only these platforms (repeatable)."),
+]
 
 
 # analytics time (issue 4: breakdowns and time)

@@ -15,6 +15,7 @@ from usagectl.cli._options import (
     ProviderOpt,
     SinceOpt,
     UntilOpt,
+    filter_values,
     pick_format,
 )
 from usagectl.render import render_report
@@ -24,7 +25,12 @@ TzOpt = Annotated[
     typer.Option("--tz", help="IANA time zone that decides today's date; reconcile days are always UTC days."),
 ]
 SourceOpt = Annotated[
-    list[str] | None, typer.Option("--source", help="Only events of these sources (repeatable), e.g. openai-usage.")
+    list[str] | None,
+    typer.Option(
+        "--source",
+        callback=filter_values("--source"),
+        help="Only events of these sources (repeatable), e.g. openai-usage.",
+    ),
 ]
 
 

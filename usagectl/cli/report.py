@@ -78,11 +78,13 @@ def _show(result: Report, fmt: OutputFormat | None, as_json: bool, ctx: AppConte
     if not any(row.get(k) for row in result.rows for k in _USAGE_KEYS):
         from dataclasses import replace
 
-        from usagectl.services.admin import empty_database_note
+        from usagectl.services.admin import empty_database_note, unmatched_filter_notes
 
         note = empty_database_note(ctx)  # no usage shown: say so when the database holds none at all
-        if note:
-            result = replace(result, notes=(*result.notes, note))
+        # else, a filter value that matches nothing anywhere (a typo, the wrong case) is named
+        notes = (note,) if note else unmatched_filter_notes(ctx, result.filters)
+        if notes:
+            result = replace(result, notes=(*result.notes, *notes))
     render_report(result, pick_format(fmt, as_json), sys.stdout)
 
 

@@ -58,6 +58,37 @@ def empty_database_note(ctx: AppContext) -> str | None:
     )
 
 
+def unmatched_filter_notes(ctx: AppContext, filters: dict[str, Any]) -> tuple[str, ...]:
+    """For a report that shows no usage: a note per filter value that no event in the whole
+    database holds (``--member ALICE`` where the member is alice), with the close matches, so
+    that an empty report is not taken for "no usage". One query per filter given, only then."""
+    import difflib
+
+    wanted = {k: v for k, v in filters.items() if k in q.FILTER_COLUMNS and isinstance(v, list) and v}
+    if not wanted or not ctx.db_path.exists():
+        return ()
+    notes = []
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, Filters(_epoch(), _epoch(), "UTC"))
+        for name, values in wanted.items():
+            seen = q.filter_values_seen(con, name)
+            known = set(seen)
+            folded: dict[str, list[str]] = {}
+            for v in seen:
+                folded.setdefault(v.casefold(), []).append(v)
+            for value in values:
+                if value in known:
+                    continue
+                close = folded.get(value.casefold()) or difflib.get_close_matches(value, seen, n=3, cutoff=0.6)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                notes.append(f"No {name.replace('_', ' ')} {value!r} in the data{hint}.")
+    return tuple(notes)
+
+
+def _epoch() -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
     """The rejected records, at most ``limit`` of them (0: all, as ``report duplicates --top 0``)."""
     if limit < 0:

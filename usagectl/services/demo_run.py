@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.config import Config, MemberInfo, _user_data_dir, effective_timezone
-from usagectl.models import ImportSummary
+from usagectl.errors import UsageError
+from usagectl.models import ImportSummary, counted
 from usagectl.services.context import AppContext, make_context
 from usagectl.services.imports import import_paths
 from usagectl.timeutil import local_today
@@ -17,6 +18,11 @@ from usagectl.timeutil import local_today
 DEMO_QUOTA_TOKENS = 600_000_000
 # The first line of every config the demo writes: a file that starts otherwise is not ours to replace.
 DEMO_CONFIG_HEADER = "# Written by `usagectl demo`"
+# The demo imports its events from this file in a temporary folder named with this prefix:
+# the import batches recorded with such a path are the demo's own.
+DEMO_TMP_PREFIX = "usagectl-demo-"
+DEMO_EVENTS_FILE = "demo-events.jsonl"
+_DEMO_FILE_REGEX = rf"[/\\]{DEMO_TMP_PREFIX}[^/\\]*[/\\]{DEMO_EVENTS_FILE.replace('.', '[.]')}$"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,23 +55,44 @@ def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int 
         for p in (path, path.with_name(path.name + ".wal")):
             if p.exists():
                 p.unlink()
-    members = dict(base.config.members)
-    for name, info in DEMO_MEMBERS.items():
-        members.setdefault(name, MemberInfo(info.get("team"), info.get("department"), info.get("cost_center")))
-    cfg = dataclasses.replace(
-        base.config,
-        members=members,
-        monthly_token_quota=base.config.monthly_token_quota or DEMO_QUOTA_TOKENS,
-    )
+    else:
+        _refuse_foreign_database(path)
+    # the demo's own quota and members, never the active config's (a project's ./usagectl.toml):
+    # a 5M quota showed 2,002 % used and was saved into the demo config; display settings are kept
+    members = {
+        name: MemberInfo(info.get("team"), info.get("department"), info.get("cost_center"))
+        for name, info in DEMO_MEMBERS.items()
+    }
+    cfg = dataclasses.replace(base.config, members=members, monthly_token_quota=DEMO_QUOTA_TOKENS)
     ctx = AppContext(config=cfg, db_path=path)
     now = datetime.now(UTC)
     today = local_today(effective_timezone(None, cfg), now)
     events = generate_events(today, days=days, seed=seed, now=now)
-    with tempfile.TemporaryDirectory(prefix="usagectl-demo-") as tmp:
-        out = Path(tmp) / "demo-events.jsonl"
+    with tempfile.TemporaryDirectory(prefix=DEMO_TMP_PREFIX) as tmp:
+        out = Path(tmp) / DEMO_EVENTS_FILE
         write_jsonl(events, out)
         summary = import_paths(ctx, [out], fmt="jsonl")
     return DemoRun(ctx, summary, _write_demo_config(path, cfg))
+
+
+def _refuse_foreign_database(path: Path) -> None:
+    """A ``--db`` that names a database holding anything the demo did not write (a real
+    database, a path pasted from another command) is refused: the demo's ~20k synthetic events
+    would mix into real reports, budgets and invoices, and could not be told apart later. Its
+    own demo database (only demo imports in it) is written again."""
+    from usagectl.store import status as store_status
+    from usagectl.store.connection import connect
+
+    if not path.exists():
+        return
+    with connect(path, read_only=True) as con:
+        found = store_status.foreign_content(con, _DEMO_FILE_REGEX)
+    if found:
+        what = ", ".join(counted(n, k) for k, n in found.items())
+        raise UsageError(
+            f"{path} holds data not written by the demo ({what}): the demo does not add its synthetic events to it",
+            hint="name a new path (--db usagectl-demo.duckdb), or leave out --db for the default demo database",
+        )
 
 
 def _write_demo_config(db: Path, cfg: Config) -> Path | None:

@@ -149,7 +149,7 @@ def import_file(
         result.seconds = time.perf_counter() - t0
         return result
     except Exception as exc:  # the reader gave up on the input (rolled back): the file's fault
-        problem = _input_failure(exc, source)
+        problem = None if was_interrupted(exc) else _input_failure(exc, source)
         if problem is None:
             raise
         result.error = f"{path}: cannot be read as {fmt}: {problem}"

@@ -538,7 +538,7 @@ def add_payment(
     tz = effective_timezone(None, ctx.config)
     day = parse_payment_date(paid_on, local_today(tz, now))
     value = parse_amount(amount)
-    with connect(ctx.db_path) as con:
+    with connect(ctx.db_path, must_exist=True) as con:  # a mistyped --db must not get the payment
         pid = payments.add(con, day, value, note or None, now)
     return {"payment_id": pid, "paid_on": day, "amount_usd": value, "note": note or None}
 
@@ -546,7 +546,7 @@ def add_payment(
 def remove_payment(ctx: AppContext, payment_id: int) -> dict[str, Any]:
     """Delete one payment (a wrong one cannot be fixed otherwise); returns it. ``UsageError``
     (exit 2) when there is no payment with that id."""
-    with connect(ctx.db_path) as con:
+    with connect(ctx.db_path, must_exist=True) as con:
         gone = payments.remove(con, payment_id)
     if gone is None:
         raise UsageError(f"no payment #{payment_id}", hint="usagectl payment list shows the payments and their ids")

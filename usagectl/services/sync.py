@@ -156,6 +156,20 @@ def resumable(fmt: str, path: Path) -> bool:
     return path.suffix.lower() in (".jsonl", ".ndjson")
 
 
+def _check_sources(names: Sequence[str], sources: Sequence[st.SourceRow]) -> None:
+    """``UsageError`` (exit 2) when a named source is not registered, or none is."""
+    unknown = sorted(set(names) - {s.name for s in sources})
+    if unknown:
+        raise UsageError(
+            f"no source named {', '.join(map(repr, unknown))}", hint="usagectl source list shows the sources"
+        )
+    if not sources:
+        raise UsageError(
+            "no sources registered",
+            hint="register one with usagectl source add PATH, or the agents' default directories with sync --detect",
+        )
+
+
 def sync(
     ctx: AppContext,
     names: Sequence[str] = (),
@@ -181,20 +195,13 @@ def sync(
     from usagectl.store.connection import connect
 
     settled: list[dict[str, Any]] | None = None
+    if not detect and not ctx.db_path.exists():  # no sources in it: refused without creating it
+        _check_sources(names, [])
     with connect(ctx.db_path) as con:
         if detect:
             result.detected, result.messages = detect_sources(con, env, home)
         sources = st.list_sources(con, list(names) or None)
-        unknown = sorted(set(names) - {s.name for s in sources})
-        if unknown:
-            raise UsageError(
-                f"no source named {', '.join(map(repr, unknown))}", hint="usagectl source list shows the sources"
-            )
-        if not sources:
-            raise UsageError(
-                "no sources registered",
-                hint="register one with usagectl source add PATH, or the agents' default directories with sync --detect",
-            )
+        _check_sources(names, sources)
         plans = [_plan(con, s) for s in sources]
         total = sum(len(todo) for _, todo in plans)
         done = 0

@@ -120,17 +120,23 @@ def _create_for_reading(path: Path) -> None:
     named (--db, $USAGECTL_DB, the config) and is missing is most likely a typo: creating it
     would show zeros as if they were the truth, and a CI ``budget status --fail-on`` would pass."""
     if os.path.abspath(path) != os.path.abspath(default_db_path()):
-        raise InputError(
-            f"no database at {path} (import or sync first, or check --db / USAGECTL_DB)",
-        )
+        raise _no_database(path)
     ensure_ready(path)
 
 
+def _no_database(path: Path) -> InputError:
+    return InputError(f"no database at {path} (import or sync first, or check --db / USAGECTL_DB)")
+
+
 @contextlib.contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open, migrate if needed, yield, and always close."""
+def connect(path: Path, *, read_only: bool = False, must_exist: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open, migrate if needed, yield, and always close. ``must_exist``: a write that only
+    makes sense in a database with usage in it (a payment) refuses a missing one, at any path,
+    like a read of a named path does, rather than recording it in a new empty database."""
     from usagectl.store.engine import core as duckdb
 
+    if must_exist and not path.exists():
+        raise _no_database(path)
     if read_only:
         if not path.exists():
             _create_for_reading(path)

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from usagectl.errors import InputError
+from usagectl.errors import InputError, was_interrupted
 from usagectl.models import (
     EVENT_COLUMN_NAMES,
     EVENT_COLUMNS,
@@ -143,7 +143,9 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             [str(path)],
         ).fetchall()
         unknown = [r[0] for r in keys if r[0] not in _KINDS]
-    except Exception:
+    except Exception as exc:  # a file the key scan cannot parse: staged without unknown columns
+        if was_interrupted(exc):  # DuckDB raises Ctrl-C as an exception: not a parse error
+            raise
         unknown = []
     columns: dict[str, str] = {c: ("JSON" if c == "extra" else "VARCHAR") for c in EVENT_COLUMN_NAMES}
     for u in unknown:
@@ -492,12 +494,11 @@ def import_staged_files(
         unknown = stage(con)
         staged = "_checked" if prechecked else "_stage"
         staged_cols = {d[0] for d in con.execute(f"SELECT * FROM {staged} LIMIT 0").description or []}
-    except duckdb_error() as exc:
+    except BaseException as exc:
         _drop_staged(con)
-        what = infos[0].path if len(infos) == 1 else f"{infos[0].path} (and {len(infos) - 1} more files)"
-        raise InputError(f"{what}: cannot be read as {default_source}: {str(exc).splitlines()[0]}") from exc
-    except BaseException:
-        _drop_staged(con)
+        if isinstance(exc, duckdb_error()) and not was_interrupted(exc):  # Ctrl-C is not the file's fault
+            what = infos[0].path if len(infos) == 1 else f"{infos[0].path} (and {len(infos) - 1} more files)"
+            raise InputError(f"{what}: cannot be read as {default_source}: {str(exc).splitlines()[0]}") from exc
         raise
     con.execute("BEGIN TRANSACTION")
     try:
@@ -635,7 +636,7 @@ def import_staged_files(
         con.execute("DROP VIEW IF EXISTS _valid")
         for t in ("_counts", "_files"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
-        _drop_staged(con)
+        _drop_staged(con, failing=False)
         before_commit_hook(con)
         con.execute("COMMIT")
     except BaseException:
@@ -669,15 +670,20 @@ def supersede_rejects(con: duckdb.DuckDBPyConnection, files: str, readable: Iter
     con.execute("DROP TABLE _readable")
 
 
-def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop what a stager and the validation made (``_stage`` may be a view or a table)."""
-    with contextlib.suppress(Exception):  # on an error path the original error matters more
+def _drop_staged(con: duckdb.DuckDBPyConnection, *, failing: bool = True) -> None:
+    """Drop what a stager and the validation made (``_stage`` may be a view or a table).
+    A failure to drop is ignored (scratch of this session), except Ctrl-C landing in these
+    queries on the way to COMMIT (``failing=False``): swallowed, the import would go on."""
+    try:
         kind = con.execute(
             "SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = '_stage') THEN 'VIEW' ELSE 'TABLE' END"
         ).fetchone()
         con.execute(f"DROP {kind[0] if kind else 'TABLE'} IF EXISTS _stage")
         for t in ("_checked", "_rejected", "_stage_lines"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
+    except Exception as exc:  # on an error path the original error matters more
+        if not failing and was_interrupted(exc):
+            raise
 
 
 def _start_locate(

@@ -326,6 +326,29 @@ def values_seen(con: duckdb.DuckDBPyConnection, name: str, values: Iterable[str]
     return {r[0] for r in con.execute(sql, params).fetchall()}
 
 
+# filter name -> its value per event, as the `ev` step of priced_events.sql computes it
+_FILTER_VALUE_SQL: dict[str, str] = {
+    "model": "coalesce(mm.model, e.model, e.model_raw)",
+    "provider": "coalesce(e.provider, mm.provider)",
+    "team": "coalesce(e.team, mem.team)",
+    "department": "coalesce(e.department, mem.department)",
+    "cost_center": "coalesce(e.cost_center, mem.cost_center)",
+}
+
+
+def filter_values_seen(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """Every value the filter ``name`` can match, over the whole database (the distinct values
+    of its column; model, provider, team, department and cost center as the reports resolve
+    them). Needs the session tables model_map and member_map (``prepare_session``)."""
+    expr = _FILTER_VALUE_SQL.get(name) or f"e.{FILTER_COLUMNS[name]}"
+    sql = (
+        f"SELECT DISTINCT {expr} FROM events e "
+        "LEFT JOIN model_map mm ON mm.model_raw = coalesce(e.model_raw, e.model) "
+        f"LEFT JOIN member_map mem ON mem.member = e.member WHERE {expr} IS NOT NULL"
+    )
+    return sorted(str(r[0]) for r in con.execute(sql).fetchall())
+
+
 def model_names_seen(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every model name the events were logged under, over the whole database."""
     sql = "SELECT DISTINCT coalesce(model_raw, model) FROM events WHERE coalesce(model_raw, model) IS NOT NULL"

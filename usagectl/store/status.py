@@ -45,3 +45,17 @@ def rejects(con: duckdb.DuckDBPyConnection, limit: int | None, batch_id: int | N
         params.append(limit)
     cur = con.execute(sql, params)
     return rows_as_dicts(cur)
+
+
+def foreign_content(con: duckdb.DuckDBPyConnection, own_file_regex: str) -> dict[str, int]:
+    """What the database holds that did not come from files whose path matches
+    ``own_file_regex``: events of other import batches, registered sources and payments (by
+    singular name, those with a count above 0). ``usagectl demo`` asks before adding its synthetic events."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM import_batches b "
+        "WHERE b.batch_id = e.batch_id AND regexp_matches(b.path, ?))), "
+        "(SELECT count(*) FROM sources), (SELECT count(*) FROM payments)",
+        [own_file_regex],
+    ).fetchone()
+    assert row is not None
+    return {k: int(n) for k, n in zip(("event", "source", "payment"), row, strict=True) if n}
