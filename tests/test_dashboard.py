@@ -143,6 +143,21 @@ def test_once_prints_the_numbers(db: Path) -> None:
     assert "\x1b[" not in out  # NO_COLOR (set by conftest) and not a terminal: no escape codes
 
 
+def test_top_panel_never_shows_unpriced_usage_as_dollars(tmp_path: Path, db_path: Path) -> None:
+    """A member whose every token is unpriced reads "unpriced", not $0.00, even next to a priced
+    request of 0 tokens (it costs $0.00); a member with some unpriced usage shows its priced part
+    as a lower bound. November (Paris): alice A1 + A3 = 2.50 + 1.80 = $4.30 priced plus A6 unpriced
+    -> "≥$4.30"; bob A2 + A4 = 0.60 + 4.00 = $4.60, all priced -> "$4.60"; dave D1 mistral 1,100
+    tokens unpriced and D2 gpt-4o 0 tokens ($0) -> "unpriced"."""
+    dave = [_ev("D1", "2026-11-06T12:00:00Z", "mistral-large-2411", "dave", inp=1_000, out=100),
+            _ev("D2", "2026-11-06T13:00:00Z", "gpt-4o", "dave")]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "events.jsonl", EVENTS + dave)), "--db", str(db_path))
+    out = run("dashboard", "--once", "--no-watch", "--db", str(db_path)).stdout
+    top = out[out.index("Top this month") :]
+    rows = {line.split()[1]: line.split()[-2] for line in top.splitlines()[3:6]}
+    assert rows == {"bob": "$4.60", "alice": "≥$4.30", "dave": "unpriced"}
+
+
 def test_narrow_frame_drops_panels_that_do_not_fit(db: Path) -> None:
     frame = Dashboard(make_context(None, db), watch=False).refresh()
     from usagectl.render.dashboard import build

@@ -41,6 +41,22 @@ def test_an_export_json_imports_every_row(tmp_path: Path) -> None:
     ) == [(600, 60, "a1,a2,a3")]
 
 
+def test_the_output_of_another_report_is_refused_whole(tmp_path: Path) -> None:
+    """`report by model --json` rows are sums per model, not events: refused with exit 4 and
+    nothing stored, instead of one "missing ts" reject per row and exit 0."""
+    first, second = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(first))
+    f = tmp_path / "r.json"
+    f.write_text(run("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30", "--db", str(first),
+                     "--json").stdout)  # fmt: skip
+    result = run("import", str(f), "--db", str(second), expect=4)
+    err = " ".join(result.stderr.split())
+    assert "r.json is the output of a usagectl report ('by-model'), not events" in err
+    assert "(import `usagectl export --json` output instead)" in err
+    assert _query(second, "SELECT count(*) FROM events") == [(0,)]
+    assert _query(second, "SELECT count(*) FROM rejects") == [(0,)]
+
+
 def test_a_json_array_imports_each_element_and_rejects_only_the_bad_ones(tmp_path: Path, db_path: Path) -> None:
     f = tmp_path / "arr.json"
     f.write_text(

@@ -167,7 +167,9 @@ def test_an_older_fetch_imported_after_the_refetch_does_not_replace_it(db_path: 
     requests) stays: the same 11-04 as in file order (EXPECTED.md), never the stale 150 / $1.77."""
     _import(db_path, OA_REFETCH, fmt="openai-usage")
     out = _import(db_path, OA_FIRST, fmt="openai-usage")
-    assert (out["imported"], out["replaced"], out["duplicates"]) == (3, 0, 1)  # r1-r3 new, r4 stale
+    # r1-r3 new, r4 stale; r1-r3 replace the re-fetch's stored 11-03 total (moved to rejects), so of
+    # the 4 records 1 is a duplicate, 1 replaced a stored row and 2 are new: events 4 - 1 + 3 = 6
+    assert (out["imported"], out["replaced"], out["duplicates"]) == (2, 1, 1)
     d4 = _daily(db_path, "2025-11-04", "2025-11-04")["2025-11-04"]
     assert (d4["requests"], _money(d4["cost_usd"])) == (400, Decimal("3.22"))
     assert _query(db_path, "SELECT count(*) FROM events")[0][0] == 6
@@ -547,12 +549,18 @@ def test_a_partial_hour_never_replaces_its_day_openai(tmp_path: Path, db_path: P
 
 def test_complete_hours_still_replace_their_day_and_the_summary_says_so(tmp_path: Path, db_path: Path) -> None:
     """Hours 00–01 (1,000 + 100) and 01–02 (2,000 + 200) sum to the day (3,000 + 300): the finer
-    fetch is complete and wins; the day is moved to rejects, and the import's warning says so."""
+    fetch is complete and wins; the day is moved to rejects for reference, the import counts it as
+    replaced (2 records = 1 imported + 1 replaced: the events go from 1 to 2) and its warning says
+    so; `doctor` and `db status` do not count it as a record that could not be imported."""
     _import(db_path, _write(tmp_path, "day.json", AN_DAY), fmt="anthropic-usage")
     out = _import(db_path, _write(tmp_path, "hours.json", AN_HOURS_FULL), fmt="anthropic-usage")
-    assert (out["imported"], out["rejected"]) == (2, 0)
+    assert (out["records"], out["imported"], out["replaced"], out["rejected"]) == (2, 1, 1, 0)
+    assert (out["per_file"][0]["imported"], out["per_file"][0]["replaced"]) == (1, 1)
     (warning,) = out["per_file"][0]["warnings"]
-    assert warning.startswith("1 stored row of another fetch shape") and "moved to rejects" in warning
+    assert warning.startswith("1 stored row of another fetch shape") and "kept for reference" in warning
+    assert run_json("db", "status", "--db", str(db_path))["overview"]["rejects"] == 0
+    doctor = run_json("doctor", "--db", str(db_path))
+    assert [f for f in doctor["rows"] if f["check"] == "rejects"] == []
     d = _day(db_path, "2025-11-10")
     assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (3000, 300, Decimal("0.0135"))
     assert _query(db_path, "SELECT count(*) FROM events") == [(2,)]

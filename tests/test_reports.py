@@ -68,7 +68,9 @@ def test_month_overview_matches_hand_worked_numbers(loaded: Path) -> None:
     tokens = 14500 + 3000 + 201001 + 5100 + 2000000
     assert rep.totals["total_tokens"] == tokens == 2223601
     assert rep.totals["unpriced_requests"] == 1
-    assert rep.totals["unpriced_models"] == [{"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100}]
+    assert rep.totals["unpriced_models"] == [
+        {"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100, "no_web_price": False}
+    ]
     ov = _ov(rep)
     assert ov["quota_tokens"] == 10_000_000
     assert ov["quota_pct"] == Decimal("22.23601")  # exact 2,223,601 / 100,000: JSON 22.24, table 22.2 %

@@ -161,7 +161,9 @@ def test_proportional_allocation_per_member_team_department_cost_center(loaded: 
     assert _dec(t["direct_cost_usd"]) == D("4.85")  # the members' 4.70 + S2's 0.15 (event team platform)
     assert _dec(t["shared_cost_usd"]) == D("1.00")  # S1 only: no member, no team
     assert t["shared_requests"] == 1 and t["unpriced_requests"] == 1
-    assert t["unpriced_models"] == [{"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100}]
+    assert t["unpriced_models"] == [
+        {"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100, "no_web_price": False}
+    ]
     # --by member: 1,000,000 quanta over the members' 4.70:
     # alice 2.5/4.7 -> 531,914.89; bob 1.1/4.7 -> 234,042.55; carol 0.6/4.7 -> 127,659.57;
     # dave 0.5/4.7 -> 106,382.98; floors sum to 999,997: the 3 quanta left go to dave, alice, carol

@@ -295,6 +295,47 @@ def test_compare_cli(loaded: Path) -> None:
     assert "not a range" in run("report", "compare", "--period", "last", "--db", str(loaded), expect=2).stderr
 
 
+def test_compare_rows_mark_unpriced_usage(tmp_path: Path, db_path: Path) -> None:
+    """gpt-4o $2.50 in / $10 out per 1M; mystery-x has no price. 2025-11 (A) vs 2025-10 (B):
+    x:  A mystery-x 1,000 in + 100 out (unpriced) and a gpt-4o request of 0 tokens ($0): every
+        token unpriced -> cost None, not $0.00; 1 unpriced request; no cost change.
+    y:  A gpt-4o 1M in = $2.50 and mystery-x 500 in (unpriced); B gpt-4o 1M in = $2.50: the
+        priced part is $2.50 on both sides, but the change is unknown (None), not $0.
+    w:  A gpt-4o 1M out = $10.00; B 1M in = $2.50: change $7.50, 7.50 / 2.50 = 300 %."""
+    ev = [
+        ("x1", "2025-11-03", "x", "mystery-x", 1000, 100), ("x2", "2025-11-03", "x", "gpt-4o", 0, 0),
+        ("y1", "2025-11-04", "y", "gpt-4o", 1_000_000, 0), ("y2", "2025-11-04", "y", "mystery-x", 500, 0),
+        ("y3", "2025-10-04", "y", "gpt-4o", 1_000_000, 0),
+        ("w1", "2025-11-05", "w", "gpt-4o", 0, 1_000_000), ("w2", "2025-10-05", "w", "gpt-4o", 1_000_000, 0),
+    ]  # fmt: skip
+    events = [{"event_id": i, "ts": f"{d}T10:00:00Z", "member": m, "model_raw": mo, "input_tokens": inp,
+               "output_tokens": out} for i, d, m, mo, inp, out in ev]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", events)), "--db", str(db_path))
+    rep = compare(make_context(None, db_path), _req(tz="UTC"), "2025-11", "2025-10", by="member")
+    rows = {r["member"]: r for r in rep.rows}
+    x, y, w = rows["x"], rows["y"], rows["w"]
+    assert (x["cost_usd_a"], x["cost_usd_b"], x["cost_usd_change"]) == (None, Decimal(0), None)
+    assert (x["unpriced_requests_a"], x["unpriced_requests_b"]) == (1, 0)
+    assert (y["cost_usd_a"], y["cost_usd_b"]) == (Decimal("2.50"), Decimal("2.50"))
+    assert (y["cost_usd_change"], y["cost_usd_change_pct"]) == (None, None)
+    assert (y["unpriced_requests_a"], y["unpriced_requests_b"]) == (1, 0)
+    assert (w["cost_usd_change"], w["cost_usd_change_pct"]) == (Decimal("7.50"), Decimal("300.00"))
+    assert (w["unpriced_requests_a"], w["unpriced_requests_b"]) == (0, 0)
+    csv = run("report", "compare", "--period", "2025-11", "--vs", "2025-10", "--by", "member", "--tz", "UTC",
+              "--format", "csv", "--db", str(db_path)).stdout.splitlines()  # fmt: skip
+    assert csv[0].endswith(",unpriced_requests_a,unpriced_requests_b")
+    text = run("report", "compare", "--period", "2025-11", "--vs", "2025-10", "--by", "member",
+               "--tz", "UTC", "--db", str(db_path)).stdout  # fmt: skip
+    cells = {line.split()[0]: line.split()[5:] for line in text.splitlines() if line[:2] in ("x ", "y ", "w ")}
+    # Cost A, Cost B, Δ Cost, Δ Cost %, Unpriced A (B has no unpriced usage: no column)
+    assert cells == {
+        "w": ["$10.00", "$2.50", "$7.50", "300.0%", "0"],
+        "y": ["$2.50", "$2.50", "–", "–", "1"],
+        "x": ["unpriced", "$0.00", "–", "–", "1"],
+    }
+    assert any("no cost change" in n for n in rep.notes)
+
+
 @pytest.mark.parametrize("cmd", ["daily", "weekly", "monthly", "hourly"])
 @pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
 def test_formats_render(loaded: Path, cmd: str, fmt: str) -> None:
@@ -372,7 +413,8 @@ def test_a_narrow_compare_table_drops_the_token_change_before_folding_models(tmp
     text = run("report", "compare", "--period", "2026-03", "--tz", "UTC", "--db", str(db_path)).stdout
     words, note = narrow_table(text)
     assert {"claude-sonnet-4-5", "mistral-large-2411", "$3,000.00", "$600.00", "$2,400.00", "400.0%"} <= words
-    assert note.startswith("Δ Tokens (a wider terminal")
+    # the Unpriced 2026-03 column (mistral) takes the room of the token change in %
+    assert note.startswith("Δ Tokens, Δ Tokens % (a wider terminal")
 
 
 def test_a_change_from_or_to_an_unpriced_cost_is_unknown(tmp_path: Path, db_path: Path) -> None:

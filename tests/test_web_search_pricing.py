@@ -88,7 +88,9 @@ def test_cost_and_invoice(loaded: Path) -> None:
     ]
     assert cost["totals"]["cost_usd"] == 0.0565
     assert cost["totals"]["tool_fees_usd"] == 0.04
-    assert cost["totals"]["unpriced_models"] == [{"model": "gpt-4o", "requests": 1, "total_tokens": 1500}]
+    assert cost["totals"]["unpriced_models"] == [
+        {"model": "gpt-4o", "requests": 1, "total_tokens": 1500, "no_web_price": True}
+    ]
 
     inv = run_json("invoice", "--month", "2025-06", "--db", str(loaded))
     items = {t["item"]: t for t in inv["tokens"]}
@@ -97,6 +99,27 @@ def test_cost_and_invoice(loaded: Path) -> None:
     assert items["Unpriced usage (not charged)"]["quantity"] == 1500
     assert inv["totals"]["subtotal_usd"] == 0.06  # 0.0565 to the cent
     assert inv["totals"]["unpriced_requests"] == 1
+
+
+def test_unpriced_notes_name_the_web_search_cause(tmp_path: Path, db_path: Path) -> None:
+    """gpt-4o has token prices: the notes must not say it has no price, only that W1's searches
+    have none. W4, an unknown model, keeps the plain wording. Hand figures: W1 1,000 + 500 = 1,500
+    tokens; W4 700 + 50 = 750 tokens; together 2 requests / 2,250 tokens unpriced."""
+    unknown = {"event_id": "W4", "ts": "2025-06-21T09:00:00Z", "model_raw": "mystery-x", "input_tokens": 700,
+               "output_tokens": 50}  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "w4.jsonl", [*EVENTS, unknown])), "--db", str(db_path))
+    cause = "gpt-4o: 1 request with web searches, 1,500 tokens (no web-search price in the table; their whole cost"
+    plain = "mystery-x (1 request, 750 tokens)"
+    for args in (("report", "by", "model", *RANGE), ("invoice", "--month", "2025-06"), ("cost", "--month", "2025-06")):
+        [note] = [n for n in run_json(*args, "--db", str(db_path), "--tz", "UTC")["notes"] if "Unpriced:" in n]
+        assert "Unpriced: 2 requests / 2,250 tokens" in note, args
+        assert cause in note, args
+        assert plain in note, args
+    out = run_json("report", "by", "model", *RANGE, "--db", str(db_path))
+    assert out["totals"]["unpriced_models"] == [
+        {"model": "gpt-4o", "requests": 1, "total_tokens": 1500, "no_web_price": True},
+        {"model": "mystery-x", "requests": 1, "total_tokens": 750, "no_web_price": False},
+    ]
 
 
 def test_pricing_check_and_doctor_name_the_cause(loaded: Path) -> None:

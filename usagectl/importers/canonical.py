@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from usagectl.importers._pages import Page
 
 FORMATS = ("jsonl", "csv", "parquet")
+EVENTS_REPORT = "events"  # the report name of `usagectl export --json`: the one report that holds events
 _EXT = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -130,7 +131,8 @@ def _is_utf8(values: list[str]) -> bool:
 def read_json_document(path: Path) -> list[Record] | None:
     """The records of a file that is ONE JSON document rather than JSONL: an array of events,
     or usagectl's own ``export --json`` output (an object with ``"report"`` and a ``"rows"``
-    array), each element a record numbered from 1 in order; a single pretty-printed event is
+    array), each element a record numbered from 1 in order (the output of any other report is
+    refused whole: its rows are not events); a single pretty-printed event is
     one record. None for JSONL: its first line is a complete object (only that line is read
     to tell), or the file does not parse as a whole and its first line is not the opening of
     a document (a JSONL file with a broken first line). A file that starts with ``[`` and does
@@ -188,6 +190,7 @@ def read_json_document(path: Path) -> list[Record] | None:
         raise InputError(f"{path}: neither JSONL nor one valid JSON document ({_pages._why(exc)})") from exc
     if not _is_report(doc):
         return [_document_record(1, text.count("\n", 0, start) + 1, doc, NOT_UTF8 if bad_bytes else None, text[start:])]
+    _refuse_non_event_report(path, doc)
     return [
         _document_record(i, None, row, _not_utf8(row) if bad_bytes else None, None)
         for i, row in enumerate(doc["rows"], 1)
@@ -230,6 +233,18 @@ def _parse_error(text: str, pages: list[Page]) -> str:
 def _is_report(obj: object) -> bool:
     """Whether a JSON object is a usagectl report (``{"report", "filters", "rows", "totals"}``)."""
     return isinstance(obj, dict) and "report" in obj and isinstance(obj.get("rows"), list)
+
+
+def _refuse_non_event_report(path: Path, doc: dict[str, object]) -> None:
+    """Only ``export --json`` output (report "events") holds events: the rows of any other
+    report are sums per group, with no ``ts``, and would each be rejected ("missing ts") while
+    the import exits 0; refused whole instead, naming what to import."""
+    name = doc.get("report")
+    if name != EVENTS_REPORT:
+        raise InputError(
+            f"{path} is the output of a usagectl report ({name!r}), not events "
+            "(import `usagectl export --json` output instead)"
+        )
 
 
 def _document_record(rec: int, line: int | None, obj: object, problem: str | None, raw: str | None) -> Record:

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from usagectl.models import counted
-from usagectl.render.formats import format_compact, format_int, format_money, format_pct, format_used_pct
+from usagectl.render.formats import UNPRICED, format_compact, format_int, format_money, format_pct, format_used_pct
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from usagectl.services.dashboard import DashboardData, Frame
+    from usagectl.services.dashboard import DashboardData, Frame, TopRow
     from usagectl.services.status_line import StatusLine
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -183,10 +183,18 @@ def _budgets(d: DashboardData, width: int) -> _Panel:
     return _Panel("budgets", table, 2 + len(shown))
 
 
+def _top_cost(r: TopRow) -> str:
+    """A group's cost, never $0 for unpriced usage: "unpriced" when none of it has a known cost,
+    "≥$X" when part of it is unpriced (the priced part is only a lower bound)."""
+    if r.all_unpriced:
+        return UNPRICED
+    return f"≥{format_money(r.cost_usd)}" if r.unpriced_requests else format_money(r.cost_usd)
+
+
 def _top(d: DashboardData) -> _Panel:
     table = _table((f"Top {d.top_kind}s", "left"), ("Tokens", "right"), ("Cost", "right"))
     for r in d.top:
-        table.add_row(r.name, format_compact(r.tokens), format_money(r.cost_usd))
+        table.add_row(r.name, format_compact(r.tokens), _top_cost(r))
     if not d.top:
         table.add_row(NO_USAGE, "", "", style="dim")
     return _Panel("top", table, 2 + max(1, len(d.top)))

@@ -8,7 +8,10 @@ is the same range one year earlier (the same ISO week number for a week; 29 Febr
 
 Per value of the dimension (default ``model``): requests, tokens and cost of A and of B, the
 change A − B and the change in % of B (2 decimals, None when B is 0; both None when either
-cost is unknown, i.e. all of that side's usage unpriced). The totals hold the
+cost is unknown, i.e. all of that side's usage unpriced). A row also counts each side's
+unpriced requests (``unpriced_requests_a`` / ``_b``): a side whose tokens are all unpriced has
+no cost (None, never the $0 of a priced request of 0 tokens), and a row with unpriced usage on
+either side has no cost change (the left-out usage could be any amount). The totals hold the
 same for everything; A is the period of interest, B the baseline.
 """
 
@@ -203,6 +206,24 @@ def _pair(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _known_cost(side: dict[str, Any]) -> dict[str, Any]:
+    """A group's side with its cost None when every token of it is unpriced: its priced
+    requests (0 tokens) cost $0.00, which must not stand for the unpriced ones."""
+    if side["unpriced_requests"] and side["unpriced_tokens"] == side["total_tokens"]:
+        return side | {"cost_usd": None}
+    return side
+
+
+def _row_pair(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """``_pair`` of one group, with each side's unpriced requests; with unpriced usage on
+    either side the cost change is unknown (None, shown "–")."""
+    out = _pair(_known_cost(a), _known_cost(b))
+    out["unpriced_requests_a"], out["unpriced_requests_b"] = a["unpriced_requests"], b["unpriced_requests"]
+    if a["unpriced_requests"] or b["unpriced_requests"]:
+        out["cost_usd_change"] = out["cost_usd_change_pct"] = None
+    return out
+
+
 def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = None, *, by: str = "model") -> Report:
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
@@ -216,7 +237,7 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
     rows: list[dict[str, Any]] = []
     for k in set(ga) | set(gb):
         rows.append(
-            {key: NONE_LABEL if k[0] is None else k[0]} | _pair(ga.get(k) or _none_yet(), gb.get(k) or _none_yet())
+            {key: NONE_LABEL if k[0] is None else k[0]} | _row_pair(ga.get(k) or _none_yet(), gb.get(k) or _none_yet())
         )
     rows.sort(
         key=lambda r: (
@@ -247,9 +268,21 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
             Column(f"{mkey}_change", f"Δ {header}", _change_kind(kind), in_table=shown, narrow_drop=1 if tokens else 0),
             Column(f"{mkey}_change_pct", f"Δ {header} %", "pct", in_table=shown, narrow_drop=2 if tokens else 0),
         )
+    # as `report by`: the Unpriced counts are in the table only when that side has unpriced usage;
+    # a narrow table leaves them out after the token changes (the cells still say "unpriced" / "–")
+    columns += tuple(
+        Column(f"unpriced_requests_{side}", f"Unpriced {p.label}", "int", in_table=bool(t["unpriced_requests"]),
+               narrow_drop=3)
+        for side, p, t in (("a", a, ta), ("b", b, tb))
+    )  # fmt: skip
     notes = [f"Period {a.label}: {n}" for n in _unpriced_notes(un_a)] + [
         f"Vs {b.label}: {n}" for n in _unpriced_notes(un_b)
     ]
+    if any(r["unpriced_requests_a"] or r["unpriced_requests_b"] for r in rows):
+        notes.append(
+            'A row with unpriced requests (the Unpriced columns) has a cost without them, or "unpriced" '
+            'when all of its tokens are, and no cost change ("–"): the left-out usage has no price.'
+        )
     if a.days != b.days:
         notes.append(f"{a.label} has {a.days} days and {b.label} {b.days}: compare the daily averages too.")
     overlap = a.since <= b.until and b.since <= a.until

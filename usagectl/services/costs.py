@@ -20,7 +20,8 @@ from usagectl.config import effective_timezone
 from usagectl.models import Column, Filters, Report, Section
 from usagectl.pricing import RateRow
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_notes, build_filters
+from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_json, _unpriced_notes, build_filters
+from usagectl.services.rollup import unpriced_models
 from usagectl.store import analytics
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -86,16 +87,8 @@ def price_buckets(rows: Iterable[dict[str, Any]], rate_rows: Sequence[RateRow]) 
 
 
 def unpriced_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Unpriced volume per logged model name (the shape ``_unpriced_notes`` reads), largest first."""
-    acc: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        raw = row.get("unpriced_raw")
-        if row.get("rate_id") is not None or raw is None:
-            continue
-        a = acc.setdefault(raw, {"model_raw": raw, "requests": 0, "total_tokens": 0})
-        a["requests"] += int(row["requests"] or 0)
-        a["total_tokens"] += int(row["total_tokens"] or 0)
-    return sorted(acc.values(), key=lambda r: (-r["total_tokens"], r["model_raw"]))
+    """Unpriced volume per logged model name and cause (the shape ``_unpriced_notes`` reads), largest first."""
+    return unpriced_models(r for r in rows if r.get("rate_id") is None)
 
 
 def check_engine(rows: Iterable[dict[str, Any]], priced: Sequence[PricedBucket]) -> None:
@@ -255,9 +248,7 @@ def _cost_report(flt: Filters, month_label: str | None, rows: list[dict[str, Any
         "total_tokens": sum(m["total_tokens"] for m in models.values()),
         "unpriced_requests": sum(r["requests"] for r in unpriced),
         "unpriced_tokens": sum(r["total_tokens"] for r in unpriced),
-        "unpriced_models": [
-            {"model": r["model_raw"], "requests": r["requests"], "total_tokens": r["total_tokens"]} for r in unpriced
-        ],
+        "unpriced_models": _unpriced_json(unpriced),
     }
     period = month_label or f"{flt.since} – {flt.until}"
     overview: list[tuple[str, str, Any]] = [

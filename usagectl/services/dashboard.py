@@ -65,8 +65,15 @@ class DayPoint:
 class TopRow:
     name: str
     tokens: int
-    cost_usd: Decimal | None
+    cost_usd: Decimal | None  # of the priced usage only
     unpriced_requests: int
+    unpriced_tokens: int
+
+    @property
+    def all_unpriced(self) -> bool:
+        """No known cost: nothing priced, or every token of the group unpriced (a priced request
+        of 0 tokens costs $0.00, which must not stand for the unpriced ones)."""
+        return self.cost_usd is None or (self.unpriced_requests > 0 and self.unpriced_tokens == self.tokens)
 
 
 @dataclass(frozen=True)
@@ -246,7 +253,11 @@ def _top(cube: list[dict[str, Any]]) -> tuple[str, tuple[TopRow, ...]]:
     groups = members if kind == "member" else rollup(cube, ["feature"])
     rows = [
         TopRow(
-            k[0] if k[0] is not None else "(none)", int(v["total_tokens"]), v["cost_usd"], int(v["unpriced_requests"])
+            k[0] if k[0] is not None else "(none)",
+            int(v["total_tokens"]),
+            v["cost_usd"],
+            int(v["unpriced_requests"]),
+            int(v["unpriced_tokens"]),
         )
         for k, v in groups.items()
     ]

@@ -226,8 +226,8 @@ _SETTLES_SHAPES = "usagectl.store.billing:evict_coarser"  # the hook of the prov
 
 def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts) -> list[str]:
     """The warning for stored rows this import moved to rejects because its rows of another fetch
-    shape replace them (or, for usage, hold more): they are no record of the file, so neither
-    its imported nor its replaced count shows them."""
+    shape replace them (or, for usage, hold more). Usage rows count in the file's replaced count;
+    cost lines (no record of the file) only in this note."""
     from usagectl.store.billing import moved_rows
 
     moved = moved_rows(con, counts.batch_id)
@@ -235,7 +235,8 @@ def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts) -> l
         return []
     return [
         f"{counted(moved, 'stored row')} of another fetch shape (a coarser grouping or bucket, or a finer one "
-        "with less usage) gave way to this file's rows: moved to rejects, not summed (usagectl db rejects)"
+        "with less usage) gave way to this file's rows, which hold its usage: kept for reference in "
+        "`usagectl db rejects`, not summed"
     ]
 
 

@@ -24,7 +24,7 @@ from usagectl.config import effective_timezone
 from usagectl.models import Column, Report, Section
 from usagectl.services.breakdowns import NONE_LABEL as BY_NONE
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_notes, build_filters
+from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_json, _unpriced_notes, build_filters
 from usagectl.store import analytics
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -160,9 +160,7 @@ def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
     rows.sort(key=lambda r: (r[dim] == label, -int(r["total_tokens"] or 0), -(r["cost_usd"] or 0), str(r[dim])))
     totals.pop("token_share_pct", None)
     totals.pop("cost_share_pct", None)
-    totals["unpriced_models"] = [
-        {"model": u["model_raw"], "requests": u["requests"], "total_tokens": u["total_tokens"]} for u in unpriced
-    ]
+    totals["unpriced_models"] = _unpriced_json(unpriced)
 
     error_rows = []
     for row in rows:

@@ -41,7 +41,7 @@ from usagectl.models import Column, Report, Section, noun
 from usagectl.money import round_to_total
 from usagectl.services import costs
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
+from usagectl.services.reports import ReportRequest, _unpriced_json, _unpriced_notes, build_filters
 from usagectl.store import analytics, payments
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -419,8 +419,7 @@ def _report(
         "payments_usd": None, "balance_usd": None,
         "unpriced_requests": sum(u["requests"] for u in unpriced),
         "unpriced_tokens": sum(u["total_tokens"] for u in unpriced),
-        "unpriced_models": [{"model": u["model_raw"], "requests": u["requests"], "total_tokens": u["total_tokens"]}
-                            for u in unpriced],
+        "unpriced_models": _unpriced_json(unpriced),
     }  # fmt: skip
     overview: list[tuple[str, str, Any]] = [
         ("month", "Invoice month", label),

@@ -124,13 +124,31 @@ def _clean(rec: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: rec.get(k) for k in keys}
 
 
+def _unpriced_part(row: dict[str, Any]) -> str:
+    """One model of the unpriced note. A model with a price whose requests made web searches
+    its table has no per-call rate for is named with that cause: its tokens do have a price."""
+    if row.get("no_web_price"):
+        return (
+            f"{row['model_raw']}: {counted(row['requests'], 'request')} with web searches, "
+            f"{counted(row['total_tokens'], 'token')} (no web-search price in the table; their whole cost is left out)"
+        )
+    return f"{row['model_raw']} ({counted(row['requests'], 'request')}, {counted(row['total_tokens'], 'token')})"
+
+
+def _unpriced_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``unpriced_models`` of JSON totals; ``no_web_price`` tells a model left out for its
+    unpriced web searches from one that has no price (the same name may appear once for each)."""
+    return [
+        {"model": r["model_raw"], "requests": r["requests"], "total_tokens": r["total_tokens"],
+         "no_web_price": bool(r.get("no_web_price"))}
+        for r in rows
+    ]  # fmt: skip
+
+
 def _unpriced_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
     if not rows:
         return ()
-    parts = ", ".join(
-        f"{r['model_raw']} ({counted(r['requests'], 'request')}, {counted(r['total_tokens'], 'token')})"
-        for r in rows[:8]
-    )
+    parts = ", ".join(_unpriced_part(r) for r in rows[:8])
     more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
     req = sum(r["requests"] for r in rows)
     tok = sum(r["total_tokens"] for r in rows)
@@ -149,9 +167,7 @@ def _totals(total_row: dict[str, Any] | None, unpriced_rows: list[dict[str, Any]
             totals[k] = 0
     if totals.get("cost_usd") is None and not totals["requests"]:
         totals["cost_usd"] = Decimal(0)  # no usage costs nothing ("unpriced" is for usage without a price)
-    totals["unpriced_models"] = [
-        {"model": r["model_raw"], "requests": r["requests"], "total_tokens": r["total_tokens"]} for r in unpriced_rows
-    ]
+    totals["unpriced_models"] = _unpriced_json(unpriced_rows)
     return totals
 
 

@@ -44,13 +44,19 @@ def total(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def unpriced_models(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Unpriced usage by the model name as logged, largest first."""
-    acc: dict[str, dict[str, Any]] = {}
+    """Unpriced usage by the model name as logged and cause, largest first. ``no_web_price``:
+    the model has a price, but not for the web searches of these requests (``web_search_requests``
+    calls), so the whole request is left out: a note must say so, not that the model has no price."""
+    acc: dict[tuple[str, bool], dict[str, Any]] = {}
     for row in rows:
         raw = row.get("unpriced_raw")
         if raw is None:
             continue
-        a = acc.setdefault(raw, {"model_raw": raw, "requests": 0, "total_tokens": 0})
+        web = bool(row.get("unpriced_web"))
+        a = acc.setdefault(
+            (raw, web), {"model_raw": raw, "requests": 0, "total_tokens": 0, "no_web_price": web, "web_searches": 0}
+        )
         a["requests"] += int(row["requests"] or 0)
         a["total_tokens"] += int(row["total_tokens"] or 0)
-    return sorted(acc.values(), key=lambda r: (-r["total_tokens"], r["model_raw"]))
+        a["web_searches"] += int(row.get("web_search_requests") or 0)
+    return sorted(acc.values(), key=lambda r: (-r["total_tokens"], r["model_raw"], r["no_web_price"]))

@@ -41,6 +41,7 @@ from usagectl.services.reports import (
     _cube,
     _now,
     _share,
+    _unpriced_json,
     _unpriced_notes,
     build_filters,
 )
@@ -389,7 +390,5 @@ def _totals(
         "cost_usd": cost,
         "unpriced_requests": grand["unpriced_requests"],
         "unpriced_tokens": grand["unpriced_tokens"],
-        "unpriced_models": [
-            {"model": r["model_raw"], "requests": r["requests"], "total_tokens": r["total_tokens"]} for r in unpriced
-        ],
+        "unpriced_models": _unpriced_json(unpriced),
     }

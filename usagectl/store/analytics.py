@@ -128,7 +128,8 @@ def rate_sums(
     keys_from: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Bucket sums per (``keys``…, canonical model, ``rate_id``) — the price row that priced the
-    events (None: unpriced; ``unpriced_raw`` then names the model as logged) — so the caller can
+    events (None: unpriced; ``unpriced_raw`` then names the model as logged and ``unpriced_web``
+    says the cause is web searches the price row has no per-call rate for) — so the caller can
     multiply each bucket by the rates of ``PriceBook.rate_rows()[rate_id]`` exactly. A row has no
     price exactly when ``rate_id`` is None (every rate of a price row is set). ``with_cost`` adds
     the cost engine's own ``cost_usd`` sum, to check the lines against.
@@ -165,6 +166,7 @@ def rate_sums(
         select.append("period")
     select += ["cmodel AS model", "cprovider AS provider", "rate_id"]
     select.append("CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw")
+    select.append("CASE WHEN rate_id IS NULL THEN no_web_price END AS unpriced_web")
     positions = ", ".join(str(i + 1) for i in range(len(select)))
     cost = ", sum(cost) AS cost_usd" if with_cost else ""
     sql = f"SELECT {', '.join(select)}, {BUCKET_SUMS}{cost} FROM ({rel}) f GROUP BY {positions}"

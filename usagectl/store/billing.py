@@ -80,6 +80,9 @@ _KINDS = {
 }
 
 MOVED = "removed from the stored rows: "  # how the reason of a stored row moved to rejects starts
+# rejects that are records which could not be imported: not the stored rows another fetch shape
+# replaced (kept in rejects for reference under MOVED; their usage is in the rows that won)
+NOT_IMPORTED_SQL = f"NOT starts_with(coalesce(reason, ''), '{MOVED}')"
 
 # The usage counters of a shape's rows, compared to tell a complete finer fetch from a partial one
 COUNTERS = (
@@ -379,13 +382,14 @@ def moved_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
 def evict_coarser(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> dict[int, int]:
     """The usage importers' ``before_insert`` hook (see ``ingest.BeforeInsert``): inside the
     transaction, the stored rows ``stage_usage_buckets`` marked are moved to rejects under
-    this import's batch; nothing is kept out of the insert. Returns no replaced counts (the
-    moved rows are rejects, not replacements)."""
+    this import's batch; nothing is kept out of the insert. Returns how many stored rows gave
+    way, as this batch's replaced count: the file's rows hold their usage, nothing was lost (they
+    stay in rejects for reference only, under a reason starting with ``MOVED``)."""
     source = con.execute("SELECT source FROM _files ORDER BY fi LIMIT 1").fetchone()  # the importer's name
-    _apply_evictions(con, "events", _EVENT_END_MATCH, str(source[0]) if source else "", batch_ids[0])
+    moved = _apply_evictions(con, "events", _EVENT_END_MATCH, str(source[0]) if source else "", batch_ids[0])
     con.execute("CREATE OR REPLACE TEMP TABLE _skip (_rid BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE _drop_stored (event_id VARCHAR)")
-    return {}
+    return {batch_ids[0]: moved} if moved else {}
 
 
 # --------------------------------------------------------------------------- cost lines

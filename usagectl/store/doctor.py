@@ -72,5 +72,8 @@ def future_events(con: duckdb.DuckDBPyConnection, after: datetime) -> list[dict[
 
 
 def rejected_records(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT count(*) FROM rejects").fetchone()
+    """Records that could not be imported (not the stored rows a finer fetch replaced)."""
+    from usagectl.store.billing import NOT_IMPORTED_SQL
+
+    row = con.execute(f"SELECT count(*) FROM rejects WHERE {NOT_IMPORTED_SQL}").fetchone()
     return int(row[0]) if row else 0

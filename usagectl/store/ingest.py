@@ -859,7 +859,7 @@ def _insert_events(
         con.execute("DROP TABLE _stale")
         for i, b in enumerate(ids):
             w, n, d, r = written.get(b, 0), valid.get(i, 0), winners.get(i, 0), replaced.get(i, 0)
-            r += earlier.get(b, 0)
+            r = min(r + earlier.get(b, 0), w)  # one coarse row replaced by many: never more than written
             out[i] = [w - r, n - d, d - w, r]
         return out
     finally:

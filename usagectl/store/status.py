@@ -18,7 +18,9 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "SELECT count(*), max(finished_at) FROM import_batches WHERE finished_at IS NOT NULL"
     ).fetchone()
     assert batches is not None
-    rejects = con.execute("SELECT count(*) FROM rejects").fetchone()
+    from usagectl.store.billing import NOT_IMPORTED_SQL
+
+    rejects = con.execute(f"SELECT count(*) FROM rejects WHERE {NOT_IMPORTED_SQL}").fetchone()  # not replaced rows
     sources = con.execute("SELECT source, count(*) FROM events GROUP BY source ORDER BY 2 DESC").fetchall()
     return {
         "schema_version": schema.current_version(con),
