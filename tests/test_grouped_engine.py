@@ -189,3 +189,26 @@ def test_ranges_that_hold_no_price_change(loaded: tuple[Path, list[dict[str, Any
             fast = rollup(q.cube(con, flt, keys), [*keys, "unpriced_raw"])
             assert fast == rollup(q.cube_per_event(con, flt, keys), [*keys, "unpriced_raw"]), keys
             assert fast
+
+
+def test_chat_parts_priced_after_grouping_equal_the_per_event_ones(tmp_path: Path) -> None:
+    # report chats sums per (chat, unpriced name) from priced groups; the per-event engine is the
+    # reference: the same rows, to the last decimal, first and last instants included, also
+    # under a member filter (members map to teams; the event's own team wins)
+    from usagectl.store.chats import chat_parts
+
+    rnd = random.Random(3)
+    events = _rich_events()
+    for e in events:
+        e["session_id"] = rnd.choice([None, *(f"chat-{i}" for i in range(25))])
+        e["web_search_requests"] = rnd.choice([0, 0, 0, 2])  # priced only where a table has a rate
+    db = tmp_path / "c.duckdb"
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db))
+    book = load_pricebook()
+    for flt in (_flt("UTC"), _flt("Asia/Kathmandu", member=("ana", "bo"))):
+        with connect(db, read_only=True) as con:
+            q.prepare_session(con, book, MEMBERS, flt)
+            fast = chat_parts(con, flt)
+            slow = chat_parts(con, flt, per_event=True)
+        assert len(fast) > 25 and any(r["unpriced_raw"] for r in fast) and any(r["cost_usd"] for r in fast)
+        assert fast == slow

@@ -1,8 +1,9 @@
 """Per-chat, per-event and per-file queries over the priced events (chats, messages, files).
 
 Every query wraps the session's ``priced_events.sql`` relation (``reports._filtered``), so the
-cost of a row is the one every other report computes; values are always bound, column names
-come from constants here. Call ``reports.prepare_session`` on the connection first.
+cost of a row is the one every other report computes, except the per-chat sums, which price
+after grouping (``store.grouped``, exact; ``chat_parts`` gives both engines' rows for the
+tests); values are always bound, column names come from constants here. Call ``reports.prepare_session`` on the connection first.
 """
 
 from __future__ import annotations
@@ -41,6 +42,44 @@ def _int(value: Any) -> int:
 # --------------------------------------------------------------------------- chats
 
 
+# per (chat, unpriced logged name): the sums a chat's row and the totals are made of. The events
+# are priced after grouping (``store.grouped``: one narrow scan, then thousands of groups
+# priced, not a million events); ``_PARTS_PER_EVENT`` is the same from each event's own cost,
+# the reference the tests compare it with
+_PARTS = (
+    "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
+    "sum(requests)::HUGEINT AS requests, "
+    "sum(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)::HUGEINT AS input_tokens, "
+    "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
+    "sum(cost) AS cost_usd, min(first_ts) AS first_ts, max(last_ts) AS last_ts FROM ({rel}) f GROUP BY 1, 2"
+)
+_PARTS_PER_EVENT = (
+    "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
+    "sum(requests)::HUGEINT AS requests, sum(total_input)::HUGEINT AS input_tokens, "
+    "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
+    "sum(cost) AS cost_usd, min(ts) AS first_ts, max(ts) AS last_ts FROM ({rel}) f GROUP BY 1, 2"
+)
+
+
+def chat_parts(con: duckdb.DuckDBPyConnection, flt: Filters, *, per_event: bool = False) -> list[dict[str, Any]]:
+    """The rows ``chat_summary`` builds on, by either engine (for tests and checks)."""
+    if per_event:
+        base = _filtered(flt)
+        return _rows(con.execute(_PARTS_PER_EVENT.format(rel=base.sql) + " ORDER BY 1, 2", base.params))
+    sql, params = _parts_sql(con, flt)
+    return _rows(con.execute(sql + " ORDER BY 1, 2", params))
+
+
+def _parts_sql(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[str, dict[str, Any]]:
+    from usagectl.store.grouped import priced_groups
+    from usagectl.store.reports import FILTER_COLUMNS, GROUP_KEYS
+
+    rel, params, _ = priced_groups(
+        con, flt, ["session_id"], GROUP_KEYS, FILTER_COLUMNS, aggregates=("min(ts) AS first_ts", "max(ts) AS last_ts")
+    )
+    return _PARTS.format(rel=rel), params
+
+
 def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) -> dict[str, Any]:
     """Per chat (``session_id``) of the range: title, messages, input/output tokens, cost,
     first/last event and models; plus totals of all chats, of the usage without a chat, the
@@ -52,16 +91,8 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
     range builds a small temp table per (chat, unpriced name); titles and models are then read
     for the chosen chats only (grouping 10M rows by a text column is what costs).
     """
-    base = _filtered(flt)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _chat_parts AS "
-        "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
-        "sum(requests)::HUGEINT AS requests, sum(total_input)::HUGEINT AS input_tokens, "
-        "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
-        "sum(cost) AS cost_usd, min(ts) AS first_ts, max(ts) AS last_ts "
-        f"FROM ({base.sql}) f GROUP BY 1, 2",
-        base.params,
-    )
+    parts, parts_params = _parts_sql(con, flt)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _chat_parts AS {parts}", parts_params)
     try:
         params: dict[str, Any] = {}
         limit = ""

@@ -150,7 +150,7 @@ def _class_exprs(con: duckdb.DuckDBPyConnection, flt: Filters, params: dict[str,
 def priced_groups(
     con: duckdb.DuckDBPyConnection, flt: Filters, keys: Sequence[str], group_keys: dict[str, str],
     filter_columns: dict[str, str], *, extra: Sequence[str] = (), also: Sequence[str] = (),
-    extra_params: dict[str, Any] | None = None,
+    extra_params: dict[str, Any] | None = None, aggregates: Sequence[str] = (),
 ) -> tuple[str, dict[str, Any], dict[str, str]]:  # fmt: skip
     """SQL of the priced groups relation, its parameters, and the SQL of each key over it.
 
@@ -159,7 +159,8 @@ def priced_groups(
     ``reported_cost_usd``, ``model_raw``, ``cmodel``) plus what the keys and filters need.
     ``extra``: more per-event expressions (``"<sql over events> AS name"``, their values bound
     in ``extra_params``) that the events are also grouped by; ``also``: more derived columns
-    (``cprovider``, ``cteam`` …) to compute."""
+    (``cprovider``, ``cteam`` …) to compute; ``aggregates``: more per-group aggregates of the
+    events (``"min(ts) AS first_ts"``), carried to the relation as columns."""
     params: dict[str, Any] = {"start": flt.start, "end": flt.end, **(extra_params or {})}
     seg, band = _class_exprs(con, flt, params)
     raw: list[str] = ["model_raw", "model", "service_tier"]
@@ -212,7 +213,7 @@ def priced_groups(
         else:
             raw_where.append(clause)
     firsts = inner
-    sums = [f"sum({c})::HUGEINT AS {c}" for c in _SUMMED] + ["sum(reported_cost_usd) AS reported_cost_usd"]
+    sums = [f"sum({c})::HUGEINT AS {c}" for c in _SUMMED] + ["sum(reported_cost_usd) AS reported_cost_usd", *aggregates]
     stage1 = (
         f"SELECT {', '.join([*raw, *firsts, *extra, f'{seg} AS _seg_ts', f'{band} AS _band_in', _WEB_CLASS, *sums])} "
         f"FROM events WHERE ts >= $start AND ts < $end{''.join(' AND ' + w for w in raw_where)} GROUP BY ALL"
