@@ -611,3 +611,17 @@ def test_sync_with_no_sources_creates_no_database(tmp_path: Path) -> None:
     assert "no sources registered" in run("sync", "--db", str(typo), expect=2).stderr
     assert "no source named 'x'" in run("sync", "x", "--db", str(typo), expect=2).stderr
     assert not typo.exists()
+
+
+def test_sync_detect_that_finds_nothing_creates_no_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # no agent directory exists: --detect has nothing to register, so nothing is created either
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "no-claude"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "no-codex"))
+    monkeypatch.setenv("HOME", str(tmp_path / "nohome"))
+    typo = tmp_path / "nope.duckdb"
+    assert "no sources registered" in run("sync", "--detect", "--db", str(typo), expect=2).stderr
+    assert not typo.exists()
+    (tmp_path / "no-codex" / "sessions").mkdir(parents=True)  # one appears: it is registered
+    if registry.get("codex") is not None:
+        run("sync", "--detect", "--db", str(typo))
+        assert typo.exists()

@@ -195,8 +195,8 @@ def sync(
     from usagectl.store.connection import connect
 
     settled: list[dict[str, Any]] | None = None
-    if not detect and not ctx.db_path.exists():  # no sources in it: refused without creating it
-        _check_sources(names, [])
+    if not ctx.db_path.exists() and not (detect and any(d.is_dir() for d, _ in default_agent_dirs(env, home))):
+        _check_sources(names, [])  # no sources in it, none to detect: refused without creating it
     with connect(ctx.db_path) as con:
         if detect:
             result.detected, result.messages = detect_sources(con, env, home)
