@@ -194,17 +194,14 @@ def _staged(out: Path) -> Iterator[Path]:
 
 @contextmanager
 def _file_out(out: Path, *, binary: bool) -> Iterator[IO[Any]]:
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a directory; give a file name")
-    tmp = out.with_name(f".{out.name}.part")
-    try:
-        with tmp.open("wb") if binary else tmp.open("w", encoding="utf-8", newline="") as fh:
+    """``out`` opened for a streamed export, written through ``_staged`` (whole or not at all)."""
+    with _staged(out) as part:
+        try:
+            fh = part.open("wb") if binary else part.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise InputError(f"{out}: cannot write: {exc.strerror}") from exc
+        with fh:
             yield fh
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write: {exc.strerror}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class _JsonRows:
