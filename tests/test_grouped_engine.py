@@ -212,3 +212,81 @@ def test_chat_parts_priced_after_grouping_equal_the_per_event_ones(tmp_path: Pat
             slow = chat_parts(con, flt, per_event=True)
         assert len(fast) > 25 and any(r["unpriced_raw"] for r in fast) and any(r["cost_usd"] for r in fast)
         assert fast == slow
+
+
+def _service_per_event(con: Any, flt: Filters, dim: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The reference: the service report's sums over the per-event engine (``priced_events.sql``),
+    one row per value of ``dim`` and one over all, and the exceptions per value."""
+    base = q._filtered(flt)
+    voice = "coalesce(json_extract(extra, '$.voice') = 'true'::JSON, false)"
+    stats = con.execute(
+        f"""SELECT {dim} AS key, grouping({dim}) AS g, sum(requests)::HUGEINT AS requests,
+            sum(total_tokens)::HUGEINT AS total_tokens, sum(cost) AS cost_usd,
+            coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+            quantile_cont(latency_ms, [0.5, 0.95]) AS latency, count(latency_ms) AS latency_events,
+            coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::HUGEINT AS error_requests,
+            coalesce(sum(requests) FILTER (WHERE status IS NOT NULL), 0)::HUGEINT AS status_requests,
+            coalesce(sum(requests) FILTER (WHERE {voice}), 0)::HUGEINT AS voice_requests,
+            sum(cost) FILTER (WHERE {voice}) AS voice_cost_usd
+        FROM ({base.sql}) f GROUP BY GROUPING SETS (({dim}), ())""",
+        base.params,
+    ).fetchall()
+    exc = con.execute(
+        f"""SELECT {dim}, CASE WHEN status = 'error' THEN coalesce(error_type, '(unspecified)') END,
+            CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END,
+            sum(requests)::HUGEINT, sum(total_tokens)::HUGEINT
+        FROM ({base.sql}) f WHERE status = 'error' OR rate_id IS NULL GROUP BY 1, 2, 3""",
+        base.params,
+    ).fetchall()
+    return stats, exc
+
+
+@pytest.mark.parametrize("where", [{}, {"team": ("core", "ops")}, {"model": ("gpt-4o", "o3")}])
+def test_service_stats_priced_after_grouping_equal_the_per_event_ones(
+    tmp_path: Path, where: dict[str, tuple[str, ...]]
+) -> None:
+    # report integrations / platforms sum per (value, status, error type, voice) from priced
+    # groups, and take their latency percentiles from the events' own values carried per group
+    from usagectl.store.analytics import service_stats
+
+    rnd = random.Random(8)
+    events = _rich_events()
+    for e in events:
+        e["integration"] = rnd.choice(["gmail", "slack", None])
+        e["platform"] = rnd.choice(["web", "mobile", "api", None])
+        e["status"] = rnd.choice(["success", "success", "error", None])
+        if e["status"] == "error":
+            e["error_type"] = rnd.choice(["timeout", "rate_limit", None])
+        if rnd.random() < 0.7:
+            e["latency_ms"] = rnd.randrange(20, 5000)
+        if rnd.random() < 0.2:
+            e["extra"] = {"voice": rnd.random() < 0.7, "audio_seconds": rnd.randrange(1, 60)}
+    db = tmp_path / "s.duckdb"
+    run("import", str(write_jsonl(tmp_path / "s.jsonl", events)), "--db", str(db))
+    flt = _flt("Europe/Berlin", **where)
+    with connect(db, read_only=True) as con:
+        q.prepare_session(con, load_pricebook(), MEMBERS, flt)
+        for dim in ("integration", "platform"):
+            got, got_exc = service_stats(con, flt, dim, voice=True)
+            ref, ref_exc = _service_per_event(con, flt, dim)
+            fast = {
+                (r["key"], r["level"] != "key"): (
+                    r["requests"], r["total_tokens"], r["cost_usd"], r["unpriced_requests"],
+                    [r["latency_p50_ms"], r["latency_p95_ms"]], r["latency_events"], r["error_requests"],
+                    r["status_requests"], r["voice_requests"], r["voice_cost_usd"],
+                )
+                for r in got
+                if r["level"] in ("key", "all")
+            }  # fmt: skip
+            slow = {(k, bool(g)): (*rest[:4], list(rest[4]) if rest[4] else [None, None], *rest[5:])
+                    for k, g, *rest in ref}  # fmt: skip
+            if dim == "integration":  # its roll-ups are "with a value" and "without"; sum them for the total
+                assert {r["level"] for r in got} == {"key", "some", "none"}
+                slow = {k: v for k, v in slow.items() if not k[1]}
+            assert fast == slow, (dim, where)
+            assert sorted(map(tuple, ref_exc), key=str) == sorted(
+                ((r["key"], r["error_type"], r["unpriced_raw"], r["requests"], r["total_tokens"]) for r in got_exc),
+                key=str,
+            )
+            assert any(v[8] for v in slow.values()) and any(v[4][0] is not None for v in slow.values())
+            assert any(v[3] for v in slow.values()) and ref_exc  # unpriced rows and errors both present

@@ -121,8 +121,7 @@ def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
     flt = build_filters(ctx, req, default=(today.replace(day=1), today))
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        stats = analytics.service_stats(con, flt, dim, voice=dim == "platform")
-        exc = analytics.exceptions(con, flt, dim)
+        stats, exc = analytics.service_stats(con, flt, dim, voice=dim == "platform")
 
     only_named = dim == "integration"
     label = NONE_LABEL[dim]

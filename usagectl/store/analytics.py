@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from usagectl.models import EVENT_COLUMN_NAMES
-from usagectl.store.reports import FILTER_COLUMNS, GROUP_KEYS, _filtered
+from usagectl.store.reports import FILTER_COLUMNS, GROUP_KEYS
 from usagectl.store.tables import rows_as_dicts
 
 if TYPE_CHECKING:
@@ -46,76 +46,88 @@ def _rows(cur: Any) -> list[dict[str, Any]]:
 
 def service_stats(
     con: duckdb.DuckDBPyConnection, flt: Filters, dim: str, *, voice: bool = False
-) -> list[dict[str, Any]]:
-    """Per value of ``dim`` (integration or platform) plus roll-up rows, in ONE pass.
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(stats, exceptions) per value of ``dim`` (integration or platform), from ONE grouped pass.
 
-    ``level`` says which row is which: ``"key"`` (one value of the dimension, ``key`` may be
-    None) and, for integrations, ``"some"`` / ``"none"`` (all events with / without a value), for
-    platforms ``"all"``. Latency percentiles are linear-interpolated (``quantile_cont``) over the
-    events that carry ``latency_ms``; errors are requests with ``status = 'error'``,
-    ``status_requests`` the requests whose status is known. With ``voice``, the voice sums cover
-    events whose ``extra`` JSON has ``"voice": true``.
-    """
-    col = SERVICE_DIMS[dim]
-    base = _filtered(flt)
-    voice_sums = (
-        """,
-            coalesce(sum(requests) FILTER (WHERE voice), 0)::HUGEINT AS voice_requests,
-            coalesce(sum(total_tokens) FILTER (WHERE voice), 0)::HUGEINT AS voice_tokens,
-            sum(cost) FILTER (WHERE voice) AS voice_cost_usd,
-            coalesce(sum(requests) FILTER (WHERE voice AND cost IS NULL), 0)::HUGEINT AS voice_unpriced_requests"""
-        if voice
-        else ""
-    )
-    source = f"(SELECT *, {VOICE} AS voice FROM ({base.sql}) b)" if voice else f"({base.sql})"
-    rollup = f"({col} IS NULL)" if dim == "integration" else "()"
-    sql = f"""
-        SELECT
-            {col} AS key,
-            grouping({col}) AS g_key,
-            {"(" + col + " IS NULL)" if dim == "integration" else "NULL"} AS is_null,
-            {BUCKET_SUMS},
-            sum(cost) AS cost_usd,
-            coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
-            coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_tokens,
-            quantile_cont(latency_ms, [0.5, 0.95]) AS latency,
-            count(latency_ms)::BIGINT AS latency_events,
-            coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::HUGEINT AS error_requests,
-            coalesce(sum(requests) FILTER (WHERE status IS NOT NULL), 0)::HUGEINT AS status_requests{voice_sums}
-        FROM {source} f
-        GROUP BY GROUPING SETS (({col}), {rollup})
-    """
-    out = []
-    for row in _rows(con.execute(sql, base.params)):
-        g_key, is_null, latency = row.pop("g_key"), row.pop("is_null"), row.pop("latency")
-        row["latency_p50_ms"], row["latency_p95_ms"] = latency if latency else (None, None)
-        if not g_key:
-            row["level"] = "key"
-        elif dim == "integration":
-            row["level"] = "none" if is_null else "some"
-        else:
-            row["level"] = "all"
-        out.append(row)
-    return out
+    The events are summed per value of ``dim``, status, error type (and voice) with the engine
+    that prices after grouping (``store.grouped``); latencies travel as a list per group, so the
+    percentiles are those of the events themselves. Both results read that one relation:
 
-
-def exceptions(con: duckdb.DuckDBPyConnection, flt: Filters, dim: str) -> list[dict[str, Any]]:
-    """Per value of ``dim``: errored requests by ``error_type`` ('(unspecified)' when the event
-    has none) and unpriced volume by logged model name (``unpriced_raw``), in one pass over the
-    events that errored or have no price."""
-    col = SERVICE_DIMS[dim]
-    base = _filtered(flt)
-    sql = f"""
-        SELECT {col} AS key,
-            CASE WHEN status = 'error' THEN coalesce(error_type, '(unspecified)') END AS error_type,
-            CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
-            sum(requests)::HUGEINT AS requests,
-            sum(total_tokens)::HUGEINT AS total_tokens
-        FROM ({base.sql}) f
-        WHERE status = 'error' OR rate_id IS NULL
-        GROUP BY 1, 2, 3
+    * stats: per value plus roll-up rows; ``level`` says which row is which: ``"key"`` (one value
+      of the dimension, ``key`` may be None) and, for integrations, ``"some"`` / ``"none"`` (all
+      events with / without a value), for platforms ``"all"``. Latency percentiles are
+      linear-interpolated (``quantile_cont``) over the events that carry ``latency_ms``; errors
+      are requests with ``status = 'error'``, ``status_requests`` the requests whose status is
+      known. With ``voice``, the voice sums cover events whose ``extra`` JSON has
+      ``"voice": true``.
+    * exceptions: per value, errored requests by ``error_type`` ('(unspecified)' when the event
+      has none) and unpriced volume by logged model name (``unpriced_raw``).
     """
-    return _rows(con.execute(sql, base.params))
+    from usagectl.store.grouped import priced_groups
+
+    if dim not in SERVICE_DIMS:
+        raise ValueError(f"not a service dimension: {dim}")
+    extra = ["status AS _status", "CASE WHEN status = 'error' THEN coalesce(error_type, '(unspecified)') END AS _etype"]
+    if voice:
+        extra.append(f"{VOICE} AS _voice")
+    rel, params, key_sql = priced_groups(
+        con, flt, [dim], GROUP_KEYS, FILTER_COLUMNS, extra=extra,
+        aggregates=["list(latency_ms) FILTER (WHERE latency_ms IS NOT NULL) AS _lat"],
+    )  # fmt: skip
+    key = key_sql[dim]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _service_groups AS {rel}", params)
+    try:
+        voice_sums = (
+            """,
+            coalesce(sum(requests) FILTER (WHERE _voice), 0)::HUGEINT AS voice_requests,
+            coalesce(sum(total_tokens) FILTER (WHERE _voice), 0)::HUGEINT AS voice_tokens,
+            sum(cost) FILTER (WHERE _voice) AS voice_cost_usd,
+            coalesce(sum(requests) FILTER (WHERE _voice AND cost IS NULL), 0)::HUGEINT AS voice_unpriced_requests"""
+            if voice
+            else ""
+        )
+        rollup = f"({key} IS NULL)" if dim == "integration" else "()"
+        sql = f"""
+            SELECT
+                {key} AS key,
+                grouping({key}) AS g_key,
+                {"(" + key + " IS NULL)" if dim == "integration" else "NULL"} AS is_null,
+                {BUCKET_SUMS},
+                sum(cost) AS cost_usd,
+                coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+                coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_tokens,
+                list_aggregate(flatten(list(_lat)), 'quantile_cont', [0.5, 0.95]) AS latency,
+                coalesce(sum(len(_lat)), 0)::BIGINT AS latency_events,
+                coalesce(sum(requests) FILTER (WHERE _status = 'error'), 0)::HUGEINT AS error_requests,
+                coalesce(sum(requests) FILTER (WHERE _status IS NOT NULL), 0)::HUGEINT AS status_requests{voice_sums}
+            FROM _service_groups
+            GROUP BY GROUPING SETS (({key}), {rollup})
+        """
+        stats = []
+        for row in _rows(con.execute(sql)):
+            g_key, is_null, latency = row.pop("g_key"), row.pop("is_null"), row.pop("latency")
+            row["latency_p50_ms"], row["latency_p95_ms"] = latency if latency else (None, None)
+            if not g_key:
+                row["level"] = "key"
+            elif dim == "integration":
+                row["level"] = "none" if is_null else "some"
+            else:
+                row["level"] = "all"
+            stats.append(row)
+        exceptions = _rows(
+            con.execute(f"""
+                SELECT {key} AS key, _etype AS error_type,
+                    CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
+                    sum(requests)::HUGEINT AS requests,
+                    sum(total_tokens)::HUGEINT AS total_tokens
+                FROM _service_groups
+                WHERE _etype IS NOT NULL OR rate_id IS NULL
+                GROUP BY 1, 2, 3
+            """)
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _service_groups")
+    return stats, exceptions
 
 
 def rate_sums(
