@@ -25,6 +25,10 @@ class Importer(Protocol):
     description: str
     conflict: ConflictRule  # what a second record with an already known event_id does
     sniff_order: int  # lower sniffs first in --format auto (specific formats before generic ones)
+    # Optional: ``extra_keys`` (frozenset of str), every key the importer may write into
+    # ``extra``, when it builds ``extra`` itself and never copies a source's own fields there.
+    # Reports use it to skip reading ``extra`` of such batches for keys it cannot hold (a
+    # voice message's ``"voice"``); absent means any key may occur.
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """True when the file (given its first 64 KiB) is of this format."""

@@ -202,6 +202,8 @@ class ClaudeCodeImporter:
     before_insert = "usagectl.store.stagers.claude_code:sidechain_replays"
     prechecked = True  # the stager validates and types its rows itself (ingest's ``prechecked``)
     batch_files = True  # a directory is imported as one batch (one transaction)
+    # the keys of ``extra`` (this reader's and the stager's ``_TYPED["extra"]``): see base.Importer
+    extra_keys = frozenset({"requestId", "uuid", "version", "gitBranch", "isSidechain", "cwd", "speed"})
 
     def sniff(self, path: Path, head: bytes) -> bool:
         try:

@@ -260,6 +260,10 @@ class CodexImporter:
     sniff_order = 20
     resumable = False  # usage is a delta against earlier lines: a grown file is re-read from the start
     batch_files = True  # a directory is imported in one transaction (thousands of session files)
+    extra_keys = frozenset({  # see base.Importer
+        "cwd", "cli_version", "originator", "model_provider", "forked_from", "git", "counter_reset", "channel",
+        "turn_id", "model_assumed", "effort",
+    })  # fmt: skip
 
     def sniff(self, path: Path, head: bytes) -> bool:
         try:

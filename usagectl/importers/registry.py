@@ -44,6 +44,12 @@ def get(name: str) -> Importer | None:
     return importers().get(name)
 
 
+def formats_without_extra_key(key: str) -> list[str]:
+    """The formats whose importer declares the keys of its ``extra`` (``extra_keys``) and
+    ``key`` is not one of them: no event of their batches has ``key`` in ``extra``."""
+    return [name for name, imp in importers().items() if key not in getattr(imp, "extra_keys", {key})]
+
+
 def _head(path: Path) -> bytes | None:
     from usagectl.importers.canonical import open_text_or_binary
 

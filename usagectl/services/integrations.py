@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from usagectl.config import effective_timezone
+from usagectl.importers import registry
 from usagectl.models import Column, Report, Section
 from usagectl.services.breakdowns import NONE_LABEL as BY_NONE
 from usagectl.services.context import AppContext
@@ -121,7 +122,9 @@ def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
     flt = build_filters(ctx, req, default=(today.replace(day=1), today))
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        stats, exc = analytics.service_stats(con, flt, dim, voice=dim == "platform")
+        voice = dim == "platform"
+        free = registry.formats_without_extra_key("voice") if voice else []
+        stats, exc = analytics.service_stats(con, flt, dim, voice=voice, voice_free_formats=free)
 
     only_named = dim == "integration"
     label = NONE_LABEL[dim]
