@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import run, run_json
-from usagectl.importers import claude_code
+from tests.helpers import run, run_json, write_jsonl
+from usagectl.importers import claude_code, registry
 from usagectl.importers.claude_code import IMPORTER, default_roots
+from usagectl.services import sources
 
 DATA = Path(__file__).parent / "data" / "claude-code" / "projects"
 PROJECT = DATA / "-home-alice-src-webapp"
@@ -141,6 +142,75 @@ def test_format_auto_and_single_file(db_path: Path) -> None:
     assert not IMPORTER.sniff(S1, b'{"event_id": "e1", "ts": "2025-11-03T10:00:00Z"}\n')
     s = _import(db_path, S2, fmt="auto")
     assert s["per_file"][0]["format"] == "claude-code" and s["imported"] == 4  # A1, A2 copies, A4, G1
+
+
+def _cc_line(kind: str, uid: str, **fields: Any) -> str:
+    """A line as Claude Code writes it (compact JSON, its key order)."""
+    line = {"parentUuid": None, "isSidechain": False, "userType": "external", "cwd": "/home/u/img"}
+    line |= {"sessionId": "img", "version": "2.0.31", "type": kind, **fields, "uuid": uid}
+    return json.dumps(line, separators=(",", ":"))
+
+
+_ASSISTANT = _cc_line(
+    "assistant",
+    "a1",
+    message={"model": "claude-sonnet-4-5-20250929", "id": "msg_img", "role": "assistant",
+             "usage": {"input_tokens": 1500, "output_tokens": 100}},
+    requestId="req_img",
+    timestamp="2025-11-05T10:00:05.000Z",
+)  # fmt: skip
+
+
+def _assert_one_sonnet_request(db: Path) -> None:
+    son = _by_model(db)["claude-sonnet-4-5"]
+    # 1500 input x $3/M + 100 output x $15/M = 0.0045 + 0.0015 = $0.006
+    assert (son["requests"], son["input_tokens"], son["output_tokens"]) == (1, 1500, 100)
+    assert son["cost_usd"] == pytest.approx(0.006, abs=1e-9)
+
+
+def test_auto_reads_a_transcript_opening_with_a_line_longer_than_the_head(db_path: Path, tmp_path: Path) -> None:
+    # a pasted image: the first (user) line is ~70 KB, longer than the 64 KiB sniffed first
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "A" * 70000}}
+    user = _cc_line("user", "u1", message={"role": "user", "content": [image]}, timestamp="2025-11-05T10:00:00.000Z")
+    path = tmp_path / "projects" / "-home-u-img" / "img.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(user + "\n" + _ASSISTANT + "\n")
+    assert len(user) > 65536
+    assert IMPORTER.sniff(path, path.read_bytes()[:65536])  # the cut first line is recognised
+    s = _import(db_path, tmp_path / "projects", fmt="auto")
+    assert [f["format"] for f in s["per_file"]] == ["claude-code"]
+    assert (s["records"], s["imported"], s["rejected"]) == (1, 1, 0)  # the user line is no usage
+    _assert_one_sonnet_request(db_path)
+    assert sources.detect_format(tmp_path / "projects") == "claude-code"  # source add without --format
+
+
+def test_auto_reads_a_resumed_session_opening_with_many_summaries(db_path: Path, tmp_path: Path) -> None:
+    summaries = [
+        json.dumps({"type": "summary", "summary": f"Earlier topic {i}", "leafUuid": f"leaf-{i}"}) for i in range(60)
+    ]
+    path = tmp_path / "projects" / "-home-u-sum" / "resumed.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join([*summaries, _ASSISTANT]) + "\n")
+    assert IMPORTER.sniff(path, "\n".join(summaries[:3]).encode())  # summaries alone are Claude Code's
+    assert not IMPORTER.sniff(path, b'{"type": "summary", "summary": "x"}\n')  # no leafUuid: not evidence
+    snapshot = {"type": "file-history-snapshot", "messageId": "m1", "isSnapshotUpdate": False,
+                "snapshot": {"messageId": "m1", "trackedFileBackups": {}, "timestamp": "2025-11-05T10:00:00.000Z"}}  # fmt: skip
+    assert IMPORTER.sniff(path, json.dumps(snapshot).encode() + b"\n")
+    s = _import(db_path, path, fmt="auto")
+    assert [f["format"] for f in s["per_file"]] == ["claude-code"]
+    assert (s["records"], s["imported"], s["rejected"]) == (1, 1, 0)
+    _assert_one_sonnet_request(db_path)
+    assert sources.detect_format(tmp_path / "projects") == "claude-code"
+
+
+def test_long_canonical_jsonl_is_still_canonical(tmp_path: Path) -> None:
+    # longer than 64 KiB, so sniffed a second time from its first 8 MiB: still no importer's
+    event = {"ts": "2025-11-03T10:00:00Z", "model": "gpt-4.1", "input_tokens": 1, "output_tokens": 1,
+             "extra": {"type": "user", "note": "x" * 200}}  # fmt: skip
+    path = write_jsonl(tmp_path / "events.jsonl", [event | {"event_id": f"e{i}"} for i in range(400)])
+    assert path.stat().st_size > 65536
+    assert registry.sniff(path) is None
+    assert not registry.sniff_as(path, "claude-code")
 
 
 def test_default_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

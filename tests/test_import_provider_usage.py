@@ -223,6 +223,31 @@ def test_openai_sniffed_by_auto(db_path: Path) -> None:
     assert [f["format"] for f in out["per_file"]] == ["openai-usage", "openai-usage"]
 
 
+def test_openai_1m_page_with_only_empty_buckets_in_its_first_64_kib(db_path: Path, tmp_path: Path) -> None:
+    # bucket_width=1m for 2026-10-04 UTC: 1439 empty buckets (~130 KB, compact) before the one row
+    day = 1791072000  # 2026-10-04T00:00:00Z
+    row = {"object": "organization.usage.completions.result", "input_tokens": 1_000_000, "output_tokens": 0,
+           "input_cached_tokens": 0, "num_model_requests": 1, "model": "gpt-4.1-2025-04-14"}  # fmt: skip
+    buckets = [
+        {
+            "object": "bucket",
+            "start_time": day + 60 * m,
+            "end_time": day + 60 * m + 60,
+            "results": [row] if m == 1439 else [],
+        }
+        for m in range(1440)
+    ]
+    page = tmp_path / "oai_usage_1m.json"
+    page.write_text(json.dumps({"object": "page", "data": buckets, "has_more": False, "next_page": None}))
+    assert b"completions.result" not in page.read_bytes()[:65536]
+    out = _import(db_path, page)  # --format auto
+    assert [f["format"] for f in out["per_file"]] == ["openai-usage"]
+    assert (out["imported"], out["rejected"]) == (1, 0)
+    day_row = _daily(db_path, "2026-10-04", "2026-10-04")["2026-10-04"]
+    # 1,000,000 gpt-4.1 input tokens x $2/M = $2.00
+    assert (day_row["input_tokens"], _money(day_row["cost_usd"])) == (1_000_000, Decimal("2"))
+
+
 # --------------------------------------------------------------------------- Anthropic
 
 
@@ -278,6 +303,33 @@ def test_anthropic_totals_and_fields(db_path: Path) -> None:
     )
     assert "grouped by nothing (a total)" in reasons[1][2] and "already stored" in reasons[1][2]
     assert reasons[2][2] == "output_tokens: missing"
+
+
+def test_anthropic_1m_page_with_only_empty_buckets_in_its_first_64_kib(db_path: Path, tmp_path: Path) -> None:
+    # bucket_width=1m for 2026-10-06 UTC saved pretty-printed (curl | jq .): 700 empty minutes
+    # (~80 KB) before 3 minutes with one row each of 1000 uncached input + 200 output, haiku-4-5
+    start = datetime(2026, 10, 6, tzinfo=UTC)
+    row = {"uncached_input_tokens": 1000, "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 0},
+           "cache_read_input_tokens": 0, "output_tokens": 200, "server_tool_use": {"web_search_requests": 0},
+           "model": "claude-haiku-4-5-20251001", "service_tier": "standard", "context_window": "0-200k"}  # fmt: skip
+
+    def bucket(m: int) -> dict[str, Any]:
+        s, e = start + timedelta(minutes=m), start + timedelta(minutes=m + 1)
+        return {"starting_at": f"{s:%Y-%m-%dT%H:%M:%SZ}", "ending_at": f"{e:%Y-%m-%dT%H:%M:%SZ}",
+                "results": [row] if m >= 700 else []}  # fmt: skip
+
+    page = tmp_path / "ant_usage_1m_day.json"
+    page.write_text(
+        json.dumps({"data": [bucket(m) for m in range(703)], "has_more": False, "next_page": None}, indent=2)
+    )
+    assert b"uncached_input_tokens" not in page.read_bytes()[:65536]
+    out = _import(db_path, page)  # --format auto
+    assert [f["format"] for f in out["per_file"]] == ["anthropic-usage"]
+    assert (out["imported"], out["rejected"]) == (3, 0)
+    day_row = _daily(db_path, "2026-10-06", "2026-10-06")["2026-10-06"]
+    # 3 x (1000 input x $1/M + 200 output x $5/M) = 3 x (0.001 + 0.001) = $0.006
+    assert (day_row["input_tokens"], day_row["output_tokens"]) == (3000, 600)
+    assert _money(day_row["cost_usd"]) == Decimal("0.006")
 
 
 def test_anthropic_buckets_are_priced_at_the_base_band(db_path: Path) -> None:

@@ -31,7 +31,9 @@ class Importer(Protocol):
     # voice message's ``"voice"``); absent means any key may occur.
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        """True when the file (given its first 64 KiB) is of this format."""
+        """True when the file (given its first 64 KiB; when no importer recognises that and the
+        file is longer, its first 8 MiB: ``registry.sniff``) is of this format. The head may end
+        in the middle of a line."""
         ...
 
     def files(self, root: Path) -> list[Path]:

@@ -26,6 +26,7 @@ import hashlib
 import json
 import operator
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -184,6 +185,36 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
     return fields, None
 
 
+# The start of a user or assistant line as Claude Code writes it, cut by the sniffed head:
+# ``{"parentUuid":...,"sessionId":"...",...,"type":"user","message":{...`` (the keys before
+# ``message`` are short; a canonical event has neither ``sessionId`` nor a ``message`` object).
+_CUT_FIRST_LINE = re.compile(
+    rb'^\s*\{(?=[^\n]{0,2000}?"sessionId"\s*:\s*")(?=[^\n]{0,2000}?"type"\s*:\s*"(?:user|assistant)")'
+    rb'[^\n]{0,2000}?"message"\s*:\s*\{'
+)
+# Lines only Claude Code writes, besides user and assistant lines: a resumed session's
+# ``{"type":"summary","summary":...,"leafUuid":...}`` and the file-history snapshots.
+_OWN_LINES = {"summary": "leafUuid", "file-history-snapshot": "snapshot"}
+
+
+def _is_transcript_line(line: bytes) -> bool:
+    """A complete Claude Code line: a user or assistant line (``sessionId`` and a ``message``
+    object), a summary or a file-history snapshot."""
+    if not line.startswith(b"{") or not (b'"sessionId"' in line or b'"leafUuid"' in line or b'"snapshot"' in line):
+        return False
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(obj, dict):
+        return False
+    kind = obj.get("type")
+    if kind in ("assistant", "user"):
+        return "sessionId" in obj and isinstance(obj.get("message"), dict)
+    own = _OWN_LINES.get(kind) if isinstance(kind, str) else None
+    return own is not None and own in obj
+
+
 def project_of(path: Path) -> str | None:
     """The directory right below a ``projects`` directory on the path, if any."""
     parts = path.parts
@@ -206,20 +237,15 @@ class ClaudeCodeImporter:
     extra_keys = frozenset({"requestId", "uuid", "version", "gitBranch", "isSidechain", "cwd", "speed"})
 
     def sniff(self, path: Path, head: bytes) -> bool:
+        """Every complete line of the head is looked at (a resumed session may open with
+        hundreds of summary lines); a first line longer than the head (a pasted image) is
+        recognised by how it starts."""
         try:
-            for raw in head.splitlines()[:50]:
-                line = raw.strip()
-                if not line.startswith(b"{"):
-                    continue
-                if b'"sessionId"' not in line:
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(obj, dict) and "sessionId" in obj and isinstance(obj.get("message"), dict):
-                    if obj.get("type") in ("assistant", "user"):
-                        return True
+            if b"\n" not in head and _CUT_FIRST_LINE.match(head):
+                return True
+            for raw in head.splitlines():
+                if _is_transcript_line(raw.strip()):
+                    return True
             return False
         except Exception:
             return False

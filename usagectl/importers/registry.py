@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -50,46 +51,71 @@ def formats_without_extra_key(key: str) -> list[str]:
     return [name for name, imp in importers().items() if key not in getattr(imp, "extra_keys", {key})]
 
 
-def _head(path: Path) -> bytes | None:
+HEAD = 65536  # what every file is sniffed from first: enough for nearly every log
+# A file no importer recognises from its first 64 KiB, and longer than that, is sniffed again
+# from this much before it is taken for canonical: a Claude Code transcript may open with a
+# pasted image of hundreds of KiB, a saved 1-minute usage page with a day's empty buckets
+# before its first row. Only unrecognised long files pay for it (canonical ones, mostly).
+LONG_HEAD = 8 * 1024 * 1024
+
+
+def _head(path: Path, size: int = HEAD) -> bytes | None:
     from usagectl.importers.canonical import open_text_or_binary
 
     try:  # a .gz file is sniffed by its content, as every importer reads it
         with open_text_or_binary(path) as fh:
-            head = fh.read(65536)
+            head = fh.read(size)
     except (OSError, EOFError):  # unreadable, or a .gz shorter than its header says
         return None
     try:
         head.decode("utf-8")
     except UnicodeDecodeError:
-        # a byte that is not UTF-8 (or a character cut at 64 KiB) would make the sniffers'
-        # json.loads refuse the line, and a Claude Code file whose first record holds one be
-        # read as canonical JSONL: the format is told by structure, the importer rejects the
-        # record for its bytes
+        # a byte that is not UTF-8 (or a character cut at the head's end) would make the
+        # sniffers' json.loads refuse the line, and a Claude Code file whose first record holds
+        # one be read as canonical JSONL: the format is told by structure, the importer rejects
+        # the record for its bytes
         head = head.decode("utf-8", "replace").encode("utf-8")
     return head
 
 
-def sniff(path: Path) -> str | None:
-    """The name of the first importer that recognises the file, else None (canonical)."""
+def _heads(path: Path) -> Iterator[bytes]:
+    """The file's first 64 KiB, then (when the caller did not stop at it and the file goes on)
+    its first ``LONG_HEAD`` bytes: the format is told by content whatever the size of the
+    first records, and a file recognised from its first 64 KiB is read no further."""
     head = _head(path)
     if head is None:
-        return None
-    for name, imp in importers().items():
-        try:
-            if imp.sniff(path, head):
+        return
+    yield head
+    if len(head) >= HEAD:
+        longer = _head(path, LONG_HEAD)
+        if longer is not None and len(longer) > len(head):
+            yield longer
+
+
+def _recognises(imp: Importer, path: Path, head: bytes) -> bool:
+    try:
+        return bool(imp.sniff(path, head))
+    except Exception:  # a sniffer must not raise; one that does simply does not match
+        return False
+
+
+def sniff(path: Path) -> str | None:
+    """The name of the first importer that recognises the file, else None (canonical)."""
+    for head in _heads(path):
+        for name, imp in importers().items():
+            if _recognises(imp, path, head):
                 return name
-        except Exception:
-            continue
     return None
 
 
 def sniff_as(path: Path, name: str) -> bool:
     """Whether importer ``name`` recognises the file (False for an unreadable one)."""
     imp = get(name)
-    head = _head(path)
-    if imp is None or head is None:
+    if imp is None:
         return False
-    try:
-        return bool(imp.sniff(path, head))
-    except Exception:
-        return False
+    for head in _heads(path):
+        if _recognises(imp, path, head):
+            return True
+        if any(_recognises(other, path, head) for other in importers().values()):
+            return False  # told apart from its first 64 KiB: no need to read further
+    return False

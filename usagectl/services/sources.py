@@ -84,18 +84,6 @@ def _canonical_files(root: Path) -> list[tuple[str, str]]:
     return found
 
 
-def _sniffs(imp_name: str, path: Path) -> bool:
-    imp = registry.get(imp_name)
-    if imp is None:
-        return False
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(65536)
-        return bool(imp.sniff(path, head))
-    except Exception:  # a sniffer must not raise; one that does simply does not match
-        return False
-
-
 def detect_format(path: Path) -> str:
     """The format of a file or directory, from content (registered log formats first, in their
     sniff order) and then the canonical extensions. Raises UsageError when nothing fits."""
@@ -117,7 +105,7 @@ def detect_format(path: Path) -> str:
             candidates = imp.files(path)[:SNIFF_FILES]
         except Exception:
             continue
-        hit = next((f for f in candidates if _sniffs(name, f)), None)
+        hit = next((f for f in candidates if registry.sniff_as(f, name)), None)
         if hit is not None:
             seen[name] = hit
     if len(seen) == 1:
