@@ -213,6 +213,41 @@ def test_long_canonical_jsonl_is_still_canonical(tmp_path: Path) -> None:
     assert not registry.sniff_as(path, "claude-code")
 
 
+# tricky paths below tmp_path -> the project each names (by hand: the directory right below
+# the LAST "projects" directory that has a directory below it)
+_PROJECT_PATHS = {
+    "projects/backup/.claude/projects/-home-bob-app/s2.jsonl": "-home-bob-app",  # a backup under ~/projects
+    "dotfiles/projects/x/claude/projects/-home-bob-api/s3.jsonl": "-home-bob-api",  # CLAUDE_CONFIG_DIR under one
+    ".claude/projects/-home-bob-app/s2/subagents/agent-7.jsonl": "-home-bob-app",  # a subagent file
+    ".claude/projects/projects/s4.jsonl": "projects",  # a project directory named "projects"
+}
+
+
+def test_project_of_takes_the_last_projects_directory() -> None:
+    for rel, project in _PROJECT_PATHS.items():
+        assert claude_code.project_of(Path("/home/bob") / rel) == project, rel
+        assert claude_code.project_of("C:\\Users\\bob\\" + rel.replace("/", "\\")) == project, rel
+    assert claude_code.project_of("C:\\Users\\bob\\projects\\s.jsonl") is None  # no directory below it
+    assert claude_code.project_of(Path("/tmp/loose.jsonl")) is None
+
+
+def test_stager_names_the_project_as_the_reader_does(db_path: Path, tmp_path: Path) -> None:
+    for n, rel in enumerate(_PROJECT_PATHS):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = {"isSidechain": False, "cwd": "/home/bob/elsewhere", "sessionId": f"s{n}", "type": "assistant",
+                "message": {"model": "claude-sonnet-4-5-20250929", "id": f"msg_{n}", "role": "assistant",
+                            "usage": {"input_tokens": 100, "output_tokens": 10}},
+                "requestId": f"req_{n}", "uuid": f"u{n}", "timestamp": "2025-11-05T10:00:00.000Z"}  # fmt: skip
+        path.write_text(json.dumps(line) + "\n")
+    s = _import(db_path, tmp_path)  # one batch through the DuckDB stager
+    assert s["imported"] == len(_PROJECT_PATHS)
+    staged = dict(_q(db_path, "SELECT session_id, project FROM events"))
+    for n, (rel, project) in enumerate(_PROJECT_PATHS.items()):
+        (record,) = IMPORTER.read(tmp_path / rel)  # the Python reader
+        assert (staged[f"s{n}"], record.fields["project"]) == (project, project), rel
+
+
 def test_default_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     (a / "projects").mkdir(parents=True)

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,7 +54,6 @@ if TYPE_CHECKING:
     import duckdb
 
 SOURCE = "claude-code"
-_PDIR = re.compile(r"[/\\]projects[/\\]([^/\\]+)[/\\]")
 CHUNK_FILES = 100_000  # files per scan (the object reader scales linearly: one scan)
 SCRATCH = "_usagectl_cc_scan"  # in-memory database holding the scan tables
 # the scan runs with this multiple of the import's memory limit: see ``_scan_memory_limit``
@@ -132,12 +130,6 @@ _PROBLEM = (
 )
 
 
-def _project_dir(path: str) -> str | None:
-    """The directory right below a ``projects`` directory on the path (first match)."""
-    m = _PDIR.search(path)
-    return m.group(1) if m and m.group(1) else None
-
-
 def stage(
     con: duckdb.DuckDBPyConnection,
     path_or_paths: Path | str | Sequence[Path | str],
@@ -147,6 +139,7 @@ def stage(
     columns this format fills) over one file or many; returns [] (no unknown columns:
     everything not mapped is simply not read). ``sizes``: the files' sizes in bytes when the
     caller has them already (they balance the parallel scan), else each file is stat-ed."""
+    from usagectl.importers.claude_code import project_of  # the reader's rule, so both agree
     from usagectl.store.ingest import LINE_BYTES, LONG_LINE_BYTES
     from usagectl.store.tables import load_temp_table
     from usagectl.store.validation import checked_select
@@ -182,7 +175,7 @@ def stage(
     )
     tables = _scan(con, select, paths, sizes)
     load_temp_table(con, "_cc_files", [("fi", "BIGINT"), ("pdir", "VARCHAR")],
-                    [(i, _project_dir(p)) for i, p in enumerate(paths)])  # fmt: skip
+                    [(i, project_of(p)) for i, p in enumerate(paths)])  # fmt: skip
     fields = ", ".join(
         f"CASE WHEN l.v IS NOT NULL AND l.{'has_usage' if name == 'usage' else 'has_split'} THEN '' END AS {name}"
         if name in _PRESENCE
