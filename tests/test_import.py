@@ -141,6 +141,41 @@ def test_csv_records_keep_their_line_numbers_and_field_count_errors(tmp_path: Pa
     ]
 
 
+def test_an_unclosed_quote_rejects_its_record_and_the_lines_after_it_are_read_again(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """A quoted field still open at the end of the file swallowed every later row into one
+    field without a word: now the record where the quote opened is rejected and the lines
+    after it are records again; a legitimate multi-line field keeps working, line numbers too."""
+    c = tmp_path / "unclosed.csv"
+    c.write_text(
+        "event_id,ts,model,input_tokens,output_tokens,chat_title,member\n"  # line 1
+        'u1,2025-11-03T10:00:00Z,gpt-4o,1,20,"two\nlines",alice\n'  # lines 2-3: closed, fine
+        'u2,2025-11-03T10:00:00Z,gpt-4o,10,20,"two\nlines","bob\n'  # lines 4-5: opens on line 5
+        "u3,2025-11-03T10:00:00Z,gpt-4o,100,20,t,carol\n"  # line 6
+        "\n"  # line 7 blank
+        'u4,2025-11-03T10:00:00Z,gpt-4o,1000,20,"",dave\n'  # line 8: "" kept u2's field open
+        "u5,2025-11-03T10:00:00Z,gpt-4o,10000,20,t,frank",  # line 9, no line end
+        encoding="utf-8",
+    )
+    out = run_json("import", str(c), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (5, 4, 1)
+    # by hand: u1 + u3 + u4 + u5 = 1 + 100 + 1000 + 10000 input tokens, 4 x 20 output
+    assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens), string_agg(member, ',' ORDER BY ts, member) "
+                  "FROM events") == [(11101, 80, "alice,carol,dave,frank")]  # fmt: skip
+    why = "unclosed quote (the field runs to the end of the file)"
+    assert _query(db_path, "SELECT line, record, reason, raw FROM rejects ORDER BY record") == [
+        (4, 2, why, 'u2,2025-11-03T10:00:00Z,gpt-4o,10,20,"two\nlines","bob'),
+    ]
+
+
+def test_a_csv_header_with_an_unclosed_quote_refuses_the_file(tmp_path: Path, db_path: Path) -> None:
+    c = tmp_path / "head.csv"
+    c.write_text('event_id,"ts,model\ne1,2025-11-03T10:00:00Z,gpt-4o\n', encoding="utf-8")
+    result = run("import", str(c), "--db", str(db_path), expect=4)
+    assert "line 1: cannot read the CSV header: unclosed quote" in result.stderr
+
+
 def test_parquet_round_trip(tmp_path: Path, db_path: Path) -> None:
     j = write_jsonl(tmp_path / "a.jsonl", GOOD)
     run("import", str(j), "--db", str(db_path))

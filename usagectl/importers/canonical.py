@@ -8,7 +8,6 @@ that was rejected.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import re
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from usagectl.errors import InputError, UsageError
+from usagectl.importers._csv import csv_records
 from usagectl.importers._values import _clean
 from usagectl.models import EVENT_COLUMN_NAMES, Record
 
@@ -291,7 +291,8 @@ class CsvChunk:
 
 def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
     """Read a CSV with a header row exactly: each record's first line number, and a structural
-    problem (wrong field count) reported per record instead of aborting the file."""
+    problem (wrong field count, a quote never closed) reported per record instead of aborting
+    the file (``_csv.csv_records``)."""
     try:
         fb = open_text_or_binary(path)
     except OSError as exc:
@@ -300,46 +301,38 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
         # undecodable bytes become surrogate escapes: a bad byte rejects its own record, not
         # the file (a strict decoder fails on the first block read, before any line is known)
         text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        reader = csv.reader(text, strict=False)
-        try:
-            header = next(reader)
-        except StopIteration:
+        records = csv_records(text)
+        first = next(records, None)
+        if first is None:
             return
-        except csv.Error as exc:
-            raise InputError(f"{path}: line 1: cannot read the CSV header: {exc}") from exc
+        if first.values is None:
+            raise InputError(f"{path}: line 1: cannot read the CSV header: {first.problem}")
+        header = first.values
         if not _is_utf8(header):
             shown = _clean(",".join(header))[:200]
             raise InputError(f"{path}: line 1: the CSV header is {NOT_UTF8} ({shown})")
         header = [h.strip() for h in header]
         width = len(header)
         chunk = CsvChunk(header, [], [], [], [])
-        start_line = reader.line_num + 1
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
+        for rec in records:
+            record = rec.values
+            if record is None:
                 chunk.rows.append([None] * width)
-                chunk.lines.append(start_line)
-                chunk.raws.append(None)
-                chunk.problems.append(f"unparseable CSV record: {exc}")
-                start_line = reader.line_num + 1
-                continue
-            line = start_line
-            start_line = reader.line_num + 1
-            if not record or (len(record) == 1 and record[0] == ""):
+                chunk.lines.append(rec.line)
+                chunk.raws.append(None if rec.raw is None else _clean(rec.raw))
+                chunk.problems.append(rec.problem)
+            elif not record or (len(record) == 1 and record[0] == ""):
                 continue  # blank line
-            if len(record) != width or not _is_utf8(record):
+            elif len(record) != width or not _is_utf8(record):
                 chunk.rows.append([None] * width)
-                chunk.lines.append(line)
+                chunk.lines.append(rec.line)
                 chunk.raws.append(_clean(",".join(record)))
                 chunk.problems.append(
                     f"expected {width} fields, found {len(record)}" if len(record) != width else NOT_UTF8
                 )
             else:
                 chunk.rows.append([v if v != "" else None for v in record])
-                chunk.lines.append(line)
+                chunk.lines.append(rec.line)
                 chunk.raws.append(None)
                 chunk.problems.append(None)
             if len(chunk.rows) >= chunk_rows:
