@@ -176,6 +176,52 @@ def test_a_csv_header_with_an_unclosed_quote_refuses_the_file(tmp_path: Path, db
     assert "line 1: cannot read the CSV header: unclosed quote" in result.stderr
 
 
+def test_a_csv_header_naming_a_column_twice_refuses_the_file(tmp_path: Path, db_path: Path) -> None:
+    """Two input_tokens columns (1000 and 2000): which one is right cannot be known, so the
+    file is refused (exit 4) instead of keeping the last value; names are compared as the
+    header matching compares them (case and spaces aside)."""
+    c = tmp_path / "dup.csv"
+    c.write_text(
+        "event_id,ts,model_raw,input_tokens,output_tokens,input_tokens\n"
+        "h1,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100,2000\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(c), "--db", str(db_path), expect=4)
+    assert f"{c}: line 1: the CSV header names column 'input_tokens' twice" in " ".join(result.stderr.split())
+    c.write_text("event_id,ts,model_raw, TS\nh1,2025-11-03T10:00:00Z,gpt-4o-mini,2025-11-04T10:00:00Z\n")
+    result = run("import", str(c), "--db", str(db_path), expect=4)
+    assert "names column 'ts' twice (as 'ts' and 'TS')" in " ".join(result.stderr.split())
+    assert _count(db_path, "SELECT count(*) FROM events") == 0
+
+
+def test_empty_and_repeated_unknown_csv_columns_are_kept_apart_in_extra(tmp_path: Path, db_path: Path) -> None:
+    c = tmp_path / "names.csv"
+    c.write_text(
+        "event_id,ts,model_raw,input_tokens,tag,,tag,\n"  # positions 5 to 8: tag, (empty), tag, (empty)
+        "h2,2025-11-03T10:00:00Z,gpt-4o-mini,1000,a,x,b,y\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(c), "--db", str(db_path))
+    warning = " ".join(result.stderr.split())
+    assert "column_6 (an empty name), tag_2 (a repeated 'tag'), column_8 (an empty name)" in warning
+    extra = _query(db_path, "SELECT extra FROM events")[0][0]
+    assert json.loads(extra) == {"tag": "a", "column_6": "x", "tag_2": "b", "column_8": "y"}
+
+
+def test_csv_header_names_match_canonical_columns_whatever_their_case(tmp_path: Path, db_path: Path) -> None:
+    c = tmp_path / "upper.csv"
+    c.write_text(
+        " Event_ID ,TS,Model_Raw,Input_Tokens,Output_Tokens\nk5,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(c), "--db", str(db_path))
+    assert "unknown" not in result.stderr
+    assert _query(db_path, "SELECT event_id, input_tokens, output_tokens, extra FROM events") == [
+        ("k5", 1000, 100, None)
+    ]
+    assert _count(db_path, "SELECT count(*) FROM rejects") == 0
+
+
 def test_parquet_round_trip(tmp_path: Path, db_path: Path) -> None:
     j = write_jsonl(tmp_path / "a.jsonl", GOOD)
     run("import", str(j), "--db", str(db_path))
