@@ -141,6 +141,87 @@ def test_csv_records_keep_their_line_numbers_and_field_count_errors(tmp_path: Pa
     ]
 
 
+def test_an_unclosed_quote_rejects_its_record_and_the_lines_after_it_are_read_again(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """A quoted field still open at the end of the file swallowed every later row into one
+    field without a word: now the record where the quote opened is rejected and the lines
+    after it are records again; a legitimate multi-line field keeps working, line numbers too."""
+    c = tmp_path / "unclosed.csv"
+    c.write_text(
+        "event_id,ts,model,input_tokens,output_tokens,chat_title,member\n"  # line 1
+        'u1,2025-11-03T10:00:00Z,gpt-4o,1,20,"two\nlines",alice\n'  # lines 2-3: closed, fine
+        'u2,2025-11-03T10:00:00Z,gpt-4o,10,20,"two\nlines","bob\n'  # lines 4-5: opens on line 5
+        "u3,2025-11-03T10:00:00Z,gpt-4o,100,20,t,carol\n"  # line 6
+        "\n"  # line 7 blank
+        'u4,2025-11-03T10:00:00Z,gpt-4o,1000,20,"",dave\n'  # line 8: "" kept u2's field open
+        "u5,2025-11-03T10:00:00Z,gpt-4o,10000,20,t,frank",  # line 9, no line end
+        encoding="utf-8",
+    )
+    out = run_json("import", str(c), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (5, 4, 1)
+    # by hand: u1 + u3 + u4 + u5 = 1 + 100 + 1000 + 10000 input tokens, 4 x 20 output
+    assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens), string_agg(member, ',' ORDER BY ts, member) "
+                  "FROM events") == [(11101, 80, "alice,carol,dave,frank")]  # fmt: skip
+    why = "unclosed quote (the field runs to the end of the file)"
+    assert _query(db_path, "SELECT line, record, reason, raw FROM rejects ORDER BY record") == [
+        (4, 2, why, 'u2,2025-11-03T10:00:00Z,gpt-4o,10,20,"two\nlines","bob'),
+    ]
+
+
+def test_a_csv_header_with_an_unclosed_quote_refuses_the_file(tmp_path: Path, db_path: Path) -> None:
+    c = tmp_path / "head.csv"
+    c.write_text('event_id,"ts,model\ne1,2025-11-03T10:00:00Z,gpt-4o\n', encoding="utf-8")
+    result = run("import", str(c), "--db", str(db_path), expect=4)
+    assert "line 1: cannot read the CSV header: unclosed quote" in result.stderr
+
+
+def test_a_csv_header_naming_a_column_twice_refuses_the_file(tmp_path: Path, db_path: Path) -> None:
+    """Two input_tokens columns (1000 and 2000): which one is right cannot be known, so the
+    file is refused (exit 4) instead of keeping the last value; names are compared as the
+    header matching compares them (case and spaces aside)."""
+    c = tmp_path / "dup.csv"
+    c.write_text(
+        "event_id,ts,model_raw,input_tokens,output_tokens,input_tokens\n"
+        "h1,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100,2000\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(c), "--db", str(db_path), expect=4)
+    assert f"{c}: line 1: the CSV header names column 'input_tokens' twice" in " ".join(result.stderr.split())
+    c.write_text("event_id,ts,model_raw, TS\nh1,2025-11-03T10:00:00Z,gpt-4o-mini,2025-11-04T10:00:00Z\n")
+    result = run("import", str(c), "--db", str(db_path), expect=4)
+    assert "names column 'ts' twice (as 'ts' and 'TS')" in " ".join(result.stderr.split())
+    assert _count(db_path, "SELECT count(*) FROM events") == 0
+
+
+def test_empty_and_repeated_unknown_csv_columns_are_kept_apart_in_extra(tmp_path: Path, db_path: Path) -> None:
+    c = tmp_path / "names.csv"
+    c.write_text(
+        "event_id,ts,model_raw,input_tokens,tag,,tag,\n"  # positions 5 to 8: tag, (empty), tag, (empty)
+        "h2,2025-11-03T10:00:00Z,gpt-4o-mini,1000,a,x,b,y\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(c), "--db", str(db_path))
+    warning = " ".join(result.stderr.split())
+    assert "column_6 (an empty name), tag_2 (a repeated 'tag'), column_8 (an empty name)" in warning
+    extra = _query(db_path, "SELECT extra FROM events")[0][0]
+    assert json.loads(extra) == {"tag": "a", "column_6": "x", "tag_2": "b", "column_8": "y"}
+
+
+def test_csv_header_names_match_canonical_columns_whatever_their_case(tmp_path: Path, db_path: Path) -> None:
+    c = tmp_path / "upper.csv"
+    c.write_text(
+        " Event_ID ,TS,Model_Raw,Input_Tokens,Output_Tokens\nk5,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(c), "--db", str(db_path))
+    assert "unknown" not in result.stderr
+    assert _query(db_path, "SELECT event_id, input_tokens, output_tokens, extra FROM events") == [
+        ("k5", 1000, 100, None)
+    ]
+    assert _count(db_path, "SELECT count(*) FROM rejects") == 0
+
+
 def test_parquet_round_trip(tmp_path: Path, db_path: Path) -> None:
     j = write_jsonl(tmp_path / "a.jsonl", GOOD)
     run("import", str(j), "--db", str(db_path))

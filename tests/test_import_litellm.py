@@ -451,3 +451,24 @@ def test_a_csv_without_call_type_is_detected_as_litellm(tmp_path: Path, db_path:
     # by hand: 1000 prompt tokens (no cache) and 100 completion tokens each; r-2's 10:00+02:00 is 08:00 UTC
     assert _query(db_path, "SELECT event_id, strftime(ts AT TIME ZONE 'UTC', '%H:%M'), input_tokens, output_tokens "
                   "FROM events ORDER BY ts") == [("litellm:r-2", "08:00", 1000, 100), ("litellm:r-1", "10:00", 1000, 100)]  # fmt: skip
+
+
+def test_an_unclosed_quote_rejects_its_row_and_the_rows_after_it_are_read(tmp_path: Path, db_path: Path) -> None:
+    """r1's ``user`` opens a quote that is never closed: r1 is rejected at its line, r2 and r3
+    are not swallowed into r1's user."""
+    f = tmp_path / "unclosed.csv"
+    f.write_text(
+        "request_id,spend,prompt_tokens,completion_tokens,startTime,model,status,user\n"
+        'r1,0.1,100,10,2025-11-03 10:00:00,gpt-4o-mini,success,"alice\n'
+        "r2,0.2,200,20,2025-11-03 10:00:00,gpt-4o-mini,success,bob\n"
+        "r3,0.4,400,40,2025-11-03 10:00:00,gpt-4o-mini,success,carol\n"
+    )
+    out = _import(f, db_path)
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 2, 1)
+    # by hand: r2 + r3 = 200 + 400 prompt tokens (no usage_object: all uncached input), 20 + 40
+    # completion tokens, spend 0.2 + 0.4
+    assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens), sum(reported_cost_usd) FROM events") == [
+        (600, 60, Decimal("0.6"))
+    ]
+    rows = _query(db_path, "SELECT line, record, reason FROM rejects")
+    assert rows == [(2, 1, "unclosed quote (the field runs to the end of the file)")]

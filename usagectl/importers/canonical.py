@@ -8,16 +8,16 @@ that was rejected.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from usagectl.errors import InputError, UsageError
+from usagectl.importers._csv import csv_records
 from usagectl.importers._values import _clean
 from usagectl.models import EVENT_COLUMN_NAMES, Record
 
@@ -278,20 +278,67 @@ def _document_record(rec: int, line: int | None, obj: object, problem: str | Non
 
 
 _CANONICAL = frozenset(EVENT_COLUMN_NAMES)
+_CANONICAL_FOLDED = {c.lower(): c for c in EVENT_COLUMN_NAMES}
 
 
 @dataclass
 class CsvChunk:
-    columns: list[str]  # header names as in the file
+    columns: list[str]  # column names (``csv_columns``): canonical names, else the header's own
     rows: list[list[str | None]]  # values aligned with columns ("" -> None)
     lines: list[int]  # first line of each record
     raws: list[str | None]  # raw text, filled for records with a structural problem
     problems: list[str | None]  # structural problem of the record, if any
+    renamed: dict[str, str] = field(default_factory=dict)  # name given to an unknown column -> why
+
+
+def csv_columns(path: Path, header: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The column names of a canonical CSV header, and why an unknown column was renamed.
+
+    A name matches a canonical column whatever its case and surrounding spaces (``TS`` is
+    ``ts``). Two names for the same canonical column refuse the file (``InputError``): their
+    values may disagree and neither can be picked. Unknown columns go to ``extra`` under their
+    own names, each kept apart: an empty name becomes ``column_N`` (its 1-based position) and
+    a repeated one ``name_2``, ``name_3``, ... (never a name the header already uses)."""
+    folded = [h.strip() for h in header]
+    columns: list[str | None] = [_CANONICAL_FOLDED.get(h.lower()) for h in folded]
+    seen: dict[str, str] = {}
+    for name, canon in zip(folded, columns):
+        if canon is None:
+            continue
+        if canon in seen:
+            spelled = "" if seen[canon] == name else f" (as {seen[canon]!r} and {name!r})"
+            raise InputError(
+                f"{path}: line 1: the CSV header names column {canon!r} twice{spelled}: "
+                "their values may disagree and neither can be chosen"
+            )
+        seen[canon] = name
+    used = {c for c in columns if c is not None} | {h for h, c in zip(folded, columns) if c is None}
+    taken: set[str] = set()
+    renamed: dict[str, str] = {}
+    out: list[str] = []
+    for position, (name, canon) in enumerate(zip(folded, columns), 1):
+        if canon is not None:
+            out.append(canon)
+            continue
+        if name and name not in taken:
+            taken.add(name)
+            out.append(name)
+            continue
+        base, n, why = (name, 2, f"a repeated {name!r}") if name else (f"column_{position}", 1, "an empty name")
+        new = base if n == 1 else f"{base}_{n}"
+        while new in used or new in taken:
+            n += 1
+            new = f"{base}_{n}"
+        taken.add(new)
+        renamed[new] = why
+        out.append(new)
+    return out, renamed
 
 
 def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
     """Read a CSV with a header row exactly: each record's first line number, and a structural
-    problem (wrong field count) reported per record instead of aborting the file."""
+    problem (wrong field count, a quote never closed) reported per record instead of aborting
+    the file (``_csv.csv_records``)."""
     try:
         fb = open_text_or_binary(path)
     except OSError as exc:
@@ -300,50 +347,42 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
         # undecodable bytes become surrogate escapes: a bad byte rejects its own record, not
         # the file (a strict decoder fails on the first block read, before any line is known)
         text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        reader = csv.reader(text, strict=False)
-        try:
-            header = next(reader)
-        except StopIteration:
+        records = csv_records(text)
+        first = next(records, None)
+        if first is None:
             return
-        except csv.Error as exc:
-            raise InputError(f"{path}: line 1: cannot read the CSV header: {exc}") from exc
+        if first.values is None:
+            raise InputError(f"{path}: line 1: cannot read the CSV header: {first.problem}")
+        header = first.values
         if not _is_utf8(header):
             shown = _clean(",".join(header))[:200]
             raise InputError(f"{path}: line 1: the CSV header is {NOT_UTF8} ({shown})")
-        header = [h.strip() for h in header]
+        header, renamed = csv_columns(path, header)
         width = len(header)
-        chunk = CsvChunk(header, [], [], [], [])
-        start_line = reader.line_num + 1
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
+        chunk = CsvChunk(header, [], [], [], [], renamed)
+        for rec in records:
+            record = rec.values
+            if record is None:
                 chunk.rows.append([None] * width)
-                chunk.lines.append(start_line)
-                chunk.raws.append(None)
-                chunk.problems.append(f"unparseable CSV record: {exc}")
-                start_line = reader.line_num + 1
-                continue
-            line = start_line
-            start_line = reader.line_num + 1
-            if not record or (len(record) == 1 and record[0] == ""):
+                chunk.lines.append(rec.line)
+                chunk.raws.append(None if rec.raw is None else _clean(rec.raw))
+                chunk.problems.append(rec.problem)
+            elif not record or (len(record) == 1 and record[0] == ""):
                 continue  # blank line
-            if len(record) != width or not _is_utf8(record):
+            elif len(record) != width or not _is_utf8(record):
                 chunk.rows.append([None] * width)
-                chunk.lines.append(line)
+                chunk.lines.append(rec.line)
                 chunk.raws.append(_clean(",".join(record)))
                 chunk.problems.append(
                     f"expected {width} fields, found {len(record)}" if len(record) != width else NOT_UTF8
                 )
             else:
                 chunk.rows.append([v if v != "" else None for v in record])
-                chunk.lines.append(line)
+                chunk.lines.append(rec.line)
                 chunk.raws.append(None)
                 chunk.problems.append(None)
             if len(chunk.rows) >= chunk_rows:
                 yield chunk
-                chunk = CsvChunk(header, [], [], [], [])
+                chunk = CsvChunk(header, [], [], [], [], renamed)
         if chunk.rows:
             yield chunk

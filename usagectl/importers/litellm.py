@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from usagectl.errors import InputError
+from usagectl.importers._csv import csv_records
 from usagectl.importers._values import (
     _Bad,
     _clean,
@@ -267,31 +268,26 @@ def _open(path: Path) -> IO[bytes]:
 def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
     text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 28))  # prompts stored in messages can be long
-    reader = csv.reader(text, strict=False)
-    try:
-        header = [_CANON.get(h.strip().lower(), h.strip()) for h in next(reader)]
-    except StopIteration:
+    records = csv_records(text)
+    first = next(records, None)
+    if first is None:
         return
-    except csv.Error as exc:
-        raise InputError(f"{path}: line 1: cannot read the CSV header: {exc}") from exc
+    if first.values is None:
+        raise InputError(f"{path}: line 1: cannot read the CSV header: {first.problem}")
+    header = [_CANON.get(h.strip().lower(), h.strip()) for h in first.values]
     names = {h.lower() for h in header}
     if all(d in names for d in _DAILY):
         raise InputError(f"{path}: {_DAILY_WHY}")
     if "request_id" not in names:
         shown = _clean(", ".join(header))[:200]
         raise InputError(f"{path}: no request_id column: not a LiteLLM_SpendLogs export (header: {shown})")
-    rec, start_line = 0, reader.line_num + 1
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
+    rec = 0
+    for csv_rec in records:
+        line, values = csv_rec.line, csv_rec.values
+        if values is None:
             rec += 1
-            yield Record(rec, start_line, problem=f"unparseable CSV record: {exc}", raw=None)
-            start_line = reader.line_num + 1
+            yield Record(rec, line, problem=csv_rec.problem, raw=_cut_raw(csv_rec.raw, header))
             continue
-        line, start_line = start_line, reader.line_num + 1
         if not values or values == [""]:
             continue  # blank line
         rec += 1
@@ -309,6 +305,18 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
             yield Record(rec, line, problem="not valid UTF-8 text", raw=_raw(row))
             continue
         yield _record(rec, line, {k: (v if v != "" else None) for k, v in row.items()})
+
+
+def _cut_raw(raw: str | None, header: list[str]) -> str | None:
+    """The raw text of a record cut at an unclosed quote, as the other rejects keep it: when
+    its fields line up with the header, as JSON without the prompt columns (the open field
+    may be ``messages``)."""
+    if raw is None:
+        return None
+    values = next(csv.reader(io.StringIO(raw, newline=""), strict=False), [])
+    if len(values) == len(header):
+        return _raw(dict(zip(header, values)))
+    return _clean(raw)
 
 
 def _check_first(path: Path, obj: Any) -> None:

@@ -199,6 +199,8 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> list[str]:
+    """Stage a canonical CSV read by ``canonical.read_csv_chunks``; returns the unknown columns
+    (kept in ``extra``) as the warning names them."""
     import pyarrow as pa
 
     from usagectl.store.engine import full
@@ -211,10 +213,12 @@ def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> lis
         + ", _unknown VARCHAR)"
     )
     unknown: list[str] = []
+    renamed: dict[str, str] = {}
     rec = 0
     for chunk in chunks:
         header = chunk.columns
         unknown = [h for h in header if h not in _KINDS]
+        renamed = chunk.renamed
         index = {h: i for i, h in enumerate(header)}
         n = len(chunk.rows)
         data: dict[str, Any] = {
@@ -243,7 +247,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> lis
             con.execute("INSERT INTO _stage SELECT * FROM _csv_chunk")
         finally:
             con.unregister("_csv_chunk")
-    return unknown
+    # the warning says which names were made up (an empty or repeated header name)
+    return [f"{u} ({renamed[u]})" if u in renamed else u for u in unknown]
 
 
 # A chunk of fewer records goes to DuckDB as one JSON text instead of Arrow: pyarrow's first

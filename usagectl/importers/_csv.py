@@ -1,0 +1,126 @@
+"""CSV records with their first line number, shared by the canonical and LiteLLM readers.
+
+``csv.reader(strict=False)`` (kept: a stray quote inside a field stays text, as spreadsheets
+write it) ends a quoted field that is never closed at the end of the file: every line after
+the opening quote becomes part of that one field, and the rows on them are lost without a
+word. Here such a record is reported as a problem of the record where the quote opened, and
+the lines after that one are read again as records of their own.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+UNCLOSED_QUOTE = "unclosed quote (the field runs to the end of the file)"
+
+
+@dataclass(frozen=True)
+class CsvRecord:
+    line: int  # first physical line of the record (1-based)
+    values: list[str] | None  # None when the record could not be read (see problem)
+    problem: str | None = None
+    raw: str | None = None  # the record's text, for a record that could not be read
+
+
+class _Lines:
+    """The physical lines fed to ``csv.reader``, numbered, with the lines of the record being
+    read kept so that a record the end of the file closed can be cut and read again."""
+
+    def __init__(self, source: Iterable[str]) -> None:
+        self._source = iter(source)
+        self._again: deque[str] = deque()
+        self._next_line = 1  # number of the next line served
+        self.first = 1  # first line of the record being read
+        self.taken: list[str] = []
+        self.hit_end = False
+
+    def begin(self) -> None:
+        self.first = self._next_line
+        self.taken = []
+        self.hit_end = False
+
+    def read_again(self, lines: list[str], first: int) -> None:
+        """Serve ``lines`` (numbered from ``first``) before anything else: only called at the end
+        of the source, so nothing is reordered."""
+        self._again.extend(lines)
+        self._next_line = first
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            line = self._again.popleft()
+        else:
+            try:
+                line = next(self._source)
+            except StopIteration:
+                self.hit_end = True
+                raise
+        self._next_line += 1
+        self.taken.append(line)
+        return line
+
+
+def csv_records(source: Iterable[str]) -> Iterator[CsvRecord]:
+    """Each record of ``source`` (text lines with their endings, as read with ``newline=""``),
+    the header included, in order. A record the reader could not parse, or one whose quoted
+    field is still open at the end of the file, comes with a ``problem`` instead of values;
+    blank lines come as empty records, as ``csv.reader`` gives them."""
+    lines = _Lines(source)
+    reader = csv.reader(lines, strict=False)
+    while True:
+        lines.begin()
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield CsvRecord(lines.first, None, f"unparseable CSV record: {exc}")
+            continue
+        # with the default dialect the reader asks for a line past the end only from inside a
+        # quoted field: the record was closed by the end of the file, not by its own quote
+        if not lines.hit_end:
+            yield CsvRecord(lines.first, values)
+            continue
+        taken, first = lines.taken, lines.first
+        opened = _open_quote_line(taken)
+        yield CsvRecord(first, None, UNCLOSED_QUOTE, "".join(taken[: opened + 1]).rstrip("\r\n"))
+        lines.read_again(taken[opened + 1 :], first + opened + 1)
+        reader = csv.reader(lines, strict=False)
+
+
+def _open_quote_line(taken: list[str]) -> int:
+    """Index in ``taken`` (the lines of one record, read to the end of the file inside a quoted
+    field) of the line where that last, never closed, quoted field opened. Follows
+    ``csv.reader``'s default dialect without ``strict``: a quote opens a field only as its
+    first character, ``""`` inside a quoted field is a quote, and text after a closing quote
+    up to the next comma is part of the field."""
+    in_quote, opened = False, 0
+    for index, line in enumerate(taken):
+        body = line.rstrip("\r\n")
+        i = 0
+        while True:
+            if in_quote:
+                q = body.find('"', i)
+                if q < 0:
+                    break  # the field goes on on the next line
+                if body.startswith('"', q + 1):
+                    i = q + 2
+                    continue
+                in_quote = False
+                comma = body.find(",", q + 1)
+                if comma < 0:
+                    break  # the record ends with this line
+                i = comma + 1
+            elif body.startswith('"', i):
+                in_quote, opened, i = True, index, i + 1
+            else:
+                comma = body.find(",", i)
+                if comma < 0:
+                    break
+                i = comma + 1
+    return opened
