@@ -409,6 +409,46 @@ def test_implausible_token_counts_are_rejected_on_every_import_path(tmp_path: Pa
     assert reasons[-2:] == [f"input_tokens: too large (over 10^15) ({big})"] * 2
 
 
+def test_counts_beyond_unsigned_64_bits_are_rejected_not_stored_as_the_default(tmp_path: Path, db_path: Path) -> None:
+    """2^64 and more cannot be cast to UBIGINT: such a count is still a "too large" reject in
+    CSV, JSONL and a JSON array, never a stored row with 0 tokens (or 1 request)."""
+    two64 = 2**64  # 18446744073709551616
+    csv_f = tmp_path / "huge.csv"
+    csv_f.write_text(
+        "event_id,ts,model_raw,input_tokens,output_tokens\n"
+        f"h1,2025-11-03T10:00:00Z,gpt-4o-mini,{two64},100\n"
+        f"h2,2025-11-03T10:00:00Z,gpt-4o-mini,{two64 - 1},100\n"
+        "h3,2025-11-03T10:00:00Z,gpt-4o-mini,100,99999999999999999999999\n"
+        "ok,2025-11-03T10:00:00Z,gpt-4o-mini,1000000000000000,100\n"
+    )
+    jsonl_f = tmp_path / "huge.jsonl"
+    jsonl_f.write_text(
+        '{"event_id":"hj1","ts":"2025-11-03T10:00:00Z","model_raw":"gpt-4o-mini","input_tokens":99999999999999999999999}\n'
+        f'{{"event_id":"hj2","ts":"2025-11-03T10:00:00Z","model_raw":"gpt-4o-mini","requests":{two64}}}\n'
+    )
+    array_f = tmp_path / "huge.json"
+    array_f.write_text(
+        '[\n {"event_id":"a1","ts":"2025-11-03T10:00:00Z","model_raw":"gpt-4o-mini","input_tokens":1000},\n'
+        ' {"event_id":"a3","ts":"2025-11-03T10:00:00Z","model_raw":"gpt-4o-mini","input_tokens":99999999999999999999999}\n]\n'
+    )
+    out = run_json("import", str(csv_f), str(jsonl_f), str(array_f), "--db", str(db_path))
+    # 4 + 2 + 2 records; only "ok" (10^15, the bound itself) and a1 are stored
+    assert (out["records"], out["imported"], out["rejected"]) == (8, 2, 6)
+    assert _query(db_path, "SELECT event_id, input_tokens FROM events ORDER BY event_id") == [
+        ("a1", 1000),
+        ("ok", 10**15),
+    ]
+    rejects = _query(db_path, "SELECT file, line, reason FROM rejects ORDER BY file, line")
+    assert [(Path(f).name, line, reason) for f, line, reason in rejects] == [
+        ("huge.csv", 2, f"input_tokens: too large (over 10^15) ({two64})"),
+        ("huge.csv", 3, f"input_tokens: too large (over 10^15) ({two64 - 1})"),
+        ("huge.csv", 4, "output_tokens: too large (over 10^15) (99999999999999999999999)"),
+        ("huge.json", 3, "input_tokens: too large (over 10^15) (99999999999999999999999)"),
+        ("huge.jsonl", 1, "input_tokens: too large (over 10^15) (99999999999999999999999)"),
+        ("huge.jsonl", 2, f"requests: too large (over 10^15) ({two64})"),
+    ]
+
+
 def test_report_sums_of_stored_counts_beyond_bigint_do_not_overflow(tmp_path: Path, db_path: Path) -> None:
     """Rows stored before the 10^15 check (or written by hand) may hold counts whose sum
     passes 2^63: the reports sum them in a wider type and still show them."""

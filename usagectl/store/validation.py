@@ -44,11 +44,14 @@ def _int_fast_ok(c: str) -> str:
 
 def _int_checks(c: str) -> tuple[str, str]:
     """(reason or NULL, value) of an integer column staged as text. ``12.0`` and ``+5`` are
-    integers; ``12.5``, ``-3``, ``abc`` and counts beyond ``MAX_COUNT`` are rejected with a reason."""
+    integers; ``12.5``, ``-3``, ``abc`` and counts beyond ``MAX_COUNT`` are rejected with a reason.
+
+    ``ok`` is never NULL for any text: ``CASE WHEN NOT ok`` gives no reason for a NULL, so a
+    count the bound's cast cannot hold (2^64 and more) would pass and be stored as its default."""
     q = _q(c)
     ok = (
         f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '\\+?[0-9]+(\\.0*)?') "
-        f"AND TRY_CAST(regexp_extract({q}, '[0-9]+') AS UBIGINT) <= {MAX_COUNT}))"
+        f"AND coalesce(TRY_CAST(regexp_extract({q}, '[0-9]+') AS UBIGINT) <= {MAX_COUNT}, false)))"
     )
     reason = (
         f"CASE WHEN NOT {ok} THEN '{c}: ' || CASE "

@@ -1,0 +1,48 @@
+"""The generic validation of staged text columns (``store/validation.py``), column by column:
+every bad text gives a reason (never a NULL that lets the row through with a default), and
+the value expressions never raise for a row that carries a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pytest
+
+from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS
+from usagectl.store import validation
+
+INT_COLUMNS = [c for c, kind in EVENT_COLUMNS if kind == "int"]
+TS = "2025-11-03T10:00:00Z"
+
+
+def _validate(rows: list[dict[str, str | None]]) -> list[dict[str, Any]]:
+    """``_validation_select`` over ``rows`` staged as text (absent keys are NULL), in order."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    cols = ", ".join(f'"{c}" VARCHAR' for c in EVENT_COLUMN_NAMES)
+    con.execute(f"CREATE TEMP TABLE _stage (_rec BIGINT, _line BIGINT, _raw VARCHAR, _problem VARCHAR, {cols}, "
+                "_unknown VARCHAR, _fi BIGINT)")  # fmt: skip
+    for i, r in enumerate(rows, 1):
+        vals = [i, None, None, None] + [r.get(c) for c in EVENT_COLUMN_NAMES] + [r.get("_unknown"), 0]
+        con.execute(f"INSERT INTO _stage VALUES ({', '.join('?' for _ in vals)})", vals)
+    got = con.execute(validation._validation_select("jsonl", "_fi") + " ORDER BY _rec").fetchall()
+    names = ["_rec", "_line", "_raw", "_reason", *EVENT_COLUMN_NAMES, "_fi"]
+    return [dict(zip(names, g)) for g in got]
+
+
+# 2^64 = 18446744073709551616 does not fit UBIGINT (the bound's cast): it must not pass as NULL
+TOO_LARGE = ["18446744073709551616", "99999999999999999999999", "18446744073709551615", "1000000000000001"]
+
+
+@pytest.mark.parametrize("column", INT_COLUMNS)
+def test_counts_beyond_the_bound_are_rejected_in_every_integer_column(column: str) -> None:
+    # the output as large as the part, so reasoning / tool output never exceed it (their own check)
+    rows = [{"ts": TS, column: v, "output_tokens": v} if column != "output_tokens" else {"ts": TS, column: v}
+            for v in [*TOO_LARGE, str(10**15)]]  # fmt: skip
+    got = _validate(rows)
+    for v, row in zip(TOO_LARGE, got):
+        assert f"{column}: too large (over 10^15) ({v})" in row["_reason"].split("; "), row["_reason"]
+    # 10^15 itself is the largest count accepted, stored as it is
+    assert got[-1]["_reason"] is None
+    assert got[-1][column] == 10**15
