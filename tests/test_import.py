@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -447,6 +448,22 @@ def test_counts_beyond_unsigned_64_bits_are_rejected_not_stored_as_the_default(t
         ("huge.jsonl", 1, "input_tokens: too large (over 10^15) (99999999999999999999999)"),
         ("huge.jsonl", 2, f"requests: too large (over 10^15) ({two64})"),
     ]
+
+
+def test_a_csv_written_with_comma_space_separators_imports_its_counts(tmp_path: Path, db_path: Path) -> None:
+    """`` 50`` (a cell after ", ") is fifty, as a spaced header or timestamp is read, not a
+    "too large" reject."""
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text(
+        "event_id, ts, model_raw, input_tokens, output_tokens, reported_cost_usd\n"
+        "s1, 2025-11-03T10:00:00Z, gpt-4o-mini, 50, 100, 0.25\n"
+    )
+    pad = tmp_path / "pad.csv"
+    pad.write_text("event_id,ts,model_raw,input_tokens,output_tokens\ns2,2025-11-03T10:00:00Z,gpt-4o-mini, 50,100 \n")
+    out = run_json("import", str(spaced), str(pad), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (2, 2, 0)
+    got = _query(db_path, "SELECT event_id, input_tokens, output_tokens, reported_cost_usd FROM events ORDER BY 1")
+    assert got == [("s1", 50, 100, Decimal("0.25")), ("s2", 50, 100, None)]
 
 
 def test_report_sums_of_stored_counts_beyond_bigint_do_not_overflow(tmp_path: Path, db_path: Path) -> None:

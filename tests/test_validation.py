@@ -4,6 +4,7 @@ the value expressions never raise for a row that carries a reason."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -46,3 +47,41 @@ def test_counts_beyond_the_bound_are_rejected_in_every_integer_column(column: st
     # 10^15 itself is the largest count accepted, stored as it is
     assert got[-1]["_reason"] is None
     assert got[-1][column] == 10**15
+
+
+# a CSV written with ", " separators: each cell after the first starts with a space
+SPACED = [" 50", "50 ", " +50 ", "\t50.0 ", " 050"]
+
+
+@pytest.mark.parametrize("column", INT_COLUMNS)
+def test_spaces_around_a_count_are_read_through_in_every_integer_column(column: str) -> None:
+    rows = [{"ts": TS, column: v, "output_tokens": "50"} if column != "output_tokens" else {"ts": TS, column: v}
+            for v in SPACED]  # fmt: skip
+    for v, row in zip(SPACED, _validate(rows)):
+        assert row["_reason"] is None, (v, row["_reason"])
+        assert row[column] == 50, v  # by hand: " 50", "+50", "50.0" and "050" are all fifty
+
+
+def test_spaces_around_a_reported_cost_are_read_through() -> None:
+    got = _validate([{"ts": TS, "reported_cost_usd": v} for v in (" 0.5", "0.5 ", " 5e-1 ")])
+    assert [(r["_reason"], r["reported_cost_usd"]) for r in got] == [(None, Decimal("0.5"))] * 3
+
+
+def test_a_spaced_reasoning_count_is_still_compared_with_the_output() -> None:
+    """Reasoning is part of the output: `` 500`` reasoning of 100 output is a reject, with
+    spaces or without, not a row the comparison skips because its text has a space."""
+    got = _validate([{"ts": TS, "reasoning_tokens": " 500", "tool_output_tokens": "+200 ", "output_tokens": "100 "}])
+    assert got[0]["_reason"].split("; ") == [
+        "reasoning_tokens exceeds output_tokens (reasoning is part of output)",
+        "tool_output_tokens (200) exceeds output_tokens (100)",
+    ]
+
+
+def test_spaces_do_not_hide_the_true_reason() -> None:
+    got = _validate([{"ts": TS, "input_tokens": v} for v in (" -3", " 12.5 ", " 2000000000000000 ", " lots")])
+    assert [r["_reason"] for r in got] == [
+        "input_tokens: negative ( -3)",
+        "input_tokens: not an integer ( 12.5 )",
+        "input_tokens: too large (over 10^15) ( 2000000000000000 )",
+        "input_tokens: not a number ( lots)",
+    ]

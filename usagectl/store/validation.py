@@ -19,6 +19,10 @@ _KINDS = dict(EVENT_COLUMNS)
 # add up inside BIGINT. A count beyond it (a corrupt or made-up log) would make every report
 # over its period overflow, so it is a reject ("too large"), not a stored row.
 MAX_COUNT = 10**15
+# An integer as text (SQL regular expression): ``12``, ``+5``, ``12.0``, ``007``. Whitespace
+# around it is allowed, as by the cast to BIGINT that makes the value: a CSV written with ", "
+# separators has `` 50`` in its cells (headers and timestamps are read through spaces too).
+_INT_TEXT = "\\s*\\+?[0-9]+(\\.0*)?\\s*"
 
 
 def _q(name: str) -> str:
@@ -50,14 +54,14 @@ def _int_checks(c: str) -> tuple[str, str]:
     count the bound's cast cannot hold (2^64 and more) would pass and be stored as its default."""
     q = _q(c)
     ok = (
-        f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '\\+?[0-9]+(\\.0*)?') "
+        f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '{_INT_TEXT}') "
         f"AND coalesce(TRY_CAST(regexp_extract({q}, '[0-9]+') AS UBIGINT) <= {MAX_COUNT}, false)))"
     )
     reason = (
         f"CASE WHEN NOT {ok} THEN '{c}: ' || CASE "
-        f"WHEN regexp_full_match(trim({q}), '-[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?') THEN 'negative' "
-        f"WHEN regexp_full_match(trim({q}), '\\+?[0-9]+(\\.0*)?') THEN 'too large (over 10^15)' "
-        f"WHEN TRY_CAST({q} AS DOUBLE) IS NOT NULL AND regexp_full_match(trim({q}), '[0-9.eE+-]+') THEN 'not an integer' "
+        f"WHEN regexp_full_match({q}, '\\s*-[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?\\s*') THEN 'negative' "
+        f"WHEN regexp_full_match({q}, '{_INT_TEXT}') THEN 'too large (over 10^15)' "
+        f"WHEN TRY_CAST({q} AS DOUBLE) IS NOT NULL AND regexp_full_match({q}, '\\s*[0-9.eE+-]+\\s*') THEN 'not an integer' "
         f"ELSE 'not a number' END || ' (' || left({q}, 40) || ')' END"
     )
     value = f"TRY_CAST({q} AS BIGINT)"
@@ -131,8 +135,8 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             values.append(f"nullif({q}, '') AS {q}")
     if "reasoning_tokens" in cols:  # absent: 0, never more than the output
         reasons.append(
-            "CASE WHEN regexp_full_match(coalesce(reasoning_tokens, '0'), '[0-9]+(\\.0*)?') "
-            "AND regexp_full_match(coalesce(output_tokens, '0'), '[0-9]+(\\.0*)?') "
+            f"CASE WHEN regexp_full_match(coalesce(reasoning_tokens, '0'), '{_INT_TEXT}') "
+            f"AND regexp_full_match(coalesce(output_tokens, '0'), '{_INT_TEXT}') "
             "AND TRY_CAST(regexp_extract(coalesce(reasoning_tokens,'0'), '[0-9]+') AS BIGINT) "
             "> TRY_CAST(regexp_extract(coalesce(output_tokens,'0'), '[0-9]+') AS BIGINT) "
             "THEN 'reasoning_tokens exceeds output_tokens (reasoning is part of output)' END"
@@ -143,8 +147,8 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             for c in ("tool_output_tokens", "output_tokens")
         )
         reasons.append(
-            "CASE WHEN regexp_full_match(coalesce(tool_output_tokens, '0'), '[0-9]+(\\.0*)?') "
-            "AND regexp_full_match(coalesce(output_tokens, '0'), '[0-9]+(\\.0*)?') "
+            f"CASE WHEN regexp_full_match(coalesce(tool_output_tokens, '0'), '{_INT_TEXT}') "
+            f"AND regexp_full_match(coalesce(output_tokens, '0'), '{_INT_TEXT}') "
             f"AND {tool} > {out} "
             f"THEN 'tool_output_tokens (' || {tool} || ') exceeds output_tokens (' || {out} || ')' END"
         )
