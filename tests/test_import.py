@@ -167,6 +167,53 @@ def test_unknown_columns_are_kept_in_extra(tmp_path: Path, db_path: Path) -> Non
     assert json.loads(extra) == {"a": 1, "gpu": "h100"}
 
 
+HEAD = "event_id,ts,model_raw,input_tokens,output_tokens"
+
+
+@pytest.mark.parametrize(
+    ("header", "cells", "kept"),
+    [
+        ("extra", ['{"team_note":"ok"}', "see ticket 42"], {"team_note": "ok"}),
+        ("extra,note", ['{"team_note":"ok"},hello', "see ticket 42,hi"], {"team_note": "ok", "note": "hello"}),
+    ],
+    ids=["no-unknown-columns", "unknown-column-to-merge"],
+)
+def test_an_extra_cell_that_is_not_json_rejects_its_record_only(
+    tmp_path: Path, db_path: Path, header: str, cells: list[str], kept: dict[str, str]
+) -> None:
+    """``see ticket 42`` in ``extra`` is a reject with its reason; the other rows of the file
+    and the files after it are imported (the cast to JSON once raised for the whole SELECT)."""
+    d = tmp_path / "csvdir"
+    d.mkdir()
+    (d / "a.csv").write_text(f"{HEAD}\ng1,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100\n")
+    (d / "b.csv").write_text(
+        f"{HEAD},{header}\n"
+        f"g2,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100,{cells[0]}\n"
+        f"g3,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100,{cells[1]}\n"
+    )
+    (d / "c.csv").write_text(f"{HEAD}\ng4,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100\n")
+    out = run_json("import", str(d), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (4, 3, 1)
+    assert [r[0] for r in _query(db_path, "SELECT event_id FROM events ORDER BY 1")] == ["g1", "g2", "g4"]
+    assert json.loads(_query(db_path, "SELECT extra FROM events WHERE event_id = 'g2'")[0][0]) == kept
+    rejects = _query(db_path, "SELECT file, line, reason FROM rejects")
+    assert [(Path(f).name, line, reason) for f, line, reason in rejects] == [("b.csv", 3, "extra: not valid JSON")]
+
+
+def test_a_parquet_extra_string_that_is_not_json_rejects_its_record_only(tmp_path: Path, db_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    f = tmp_path / "x.parquet"
+    rows = {"event_id": ["x1", "x2"], "ts": ["2025-11-03T10:00:00Z"] * 2, "model_raw": ["gpt-4o-mini"] * 2,
+            "input_tokens": [1000, 1000], "output_tokens": [100, 100], "extra": ['{"k":1}', "not json"]}  # fmt: skip
+    pq.write_table(pa.table(rows), f)
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (2, 1, 1)
+    assert _query(db_path, "SELECT event_id, extra FROM events") == [("x1", '{"k":1}')]
+    assert _query(db_path, "SELECT record, reason FROM rejects") == [(2, "extra: not valid JSON")]
+
+
 def test_models_are_resolved_and_kept_as_logged(tmp_path: Path, db_path: Path) -> None:
     f = write_jsonl(tmp_path / "x.jsonl", GOOD)
     run("import", str(f), "--db", str(db_path))

@@ -4,6 +4,7 @@ the value expressions never raise for a row that carries a reason."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -85,3 +86,43 @@ def test_spaces_do_not_hide_the_true_reason() -> None:
         "input_tokens: too large (over 10^15) ( 2000000000000000 )",
         "input_tokens: not a number ( lots)",
     ]
+
+
+NASTY = ["see ticket 42", "{", "[1", "99999999999999999999999", "-1e400", "1e400", "NaN", "9999999999999",
+         "9999999999.99999999999999", "2025-13-45T99:00:00Z", "", " ", "'", "\\", "\x00x"]  # fmt: skip
+
+
+@pytest.mark.parametrize("unknown", [None, '{"note": "hi"}'])
+def test_no_value_expression_raises_for_any_text_in_any_column(unknown: str | None) -> None:
+    """The SELECT computes the values of the rejected rows too: a cast that raises for one bad
+    cell would fail the whole import instead of rejecting that record."""
+    rows: list[dict[str, str | None]] = [
+        {"ts": TS, c: text, "_unknown": unknown} if c != "ts" else {"ts": text, "_unknown": unknown}
+        for c in EVENT_COLUMN_NAMES
+        for text in NASTY
+    ]
+    got = _validate(rows)
+    assert len(got) == len(rows)
+    # every text that is not JSON in extra is a reject of its own, and stores nothing
+    # (by hand: the numbers, and NaN that DuckDB's JSON reader takes, are JSON)
+    not_json = ["see ticket 42", "{", "[1", "2025-13-45T99:00:00Z", "", " ", "'", "\\", "\x00x"]
+    for r, row in zip(rows, got):
+        if "extra" in r:
+            bad = r["extra"] in not_json
+            assert (row["_reason"] == "extra: not valid JSON") == bad, (r, row["_reason"])
+            assert (row["extra"] is None) == bad, (r, row["extra"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "unknown", "stored"),
+    [
+        ('{"k": 1}', None, {"k": 1}),
+        ('{"k": 1}', '{"note": "hi"}', {"k": 1, "note": "hi"}),  # an object merges with the unknown columns
+        ("[1, 2]", '{"note": "hi"}', {"extra": [1, 2], "fields": {"note": "hi"}}),  # anything else is nested
+        (None, '{"note": "hi"}', {"note": "hi"}),
+    ],
+)
+def test_valid_extra_is_kept_and_merged(extra: str | None, unknown: str | None, stored: dict[str, Any]) -> None:
+    (row,) = _validate([{"ts": TS, "extra": extra, "_unknown": unknown}])
+    assert row["_reason"] is None
+    assert json.loads(row["extra"]) == stored

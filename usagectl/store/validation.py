@@ -111,10 +111,14 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             values.append(f"{mv} AS {q}")
         elif kind == "json":
             reasons.append(f"CASE WHEN {q} IS NOT NULL AND NOT json_valid({q}) THEN '{c}: not valid JSON' END")
+            # text that is not JSON is NULL here (its row is a reject, with the reason above):
+            # every cast to JSON below would raise, and the SELECT computes the value of the
+            # rejected rows too, so one bad cell would fail the whole import
             merged = (
-                f"CASE WHEN _unknown IS NULL OR _unknown = '{{}}' THEN {q} "
+                f"CASE WHEN {q} IS NOT NULL AND NOT json_valid({q}) THEN NULL "
+                f"WHEN _unknown IS NULL OR _unknown = '{{}}' THEN {q} "
                 f"WHEN {q} IS NULL THEN _unknown "
-                f"WHEN json_valid({q}) AND json_type({q}) = 'OBJECT' THEN json_merge_patch(_unknown, {q})::VARCHAR "
+                f"WHEN json_type({q}) = 'OBJECT' THEN json_merge_patch(_unknown, {q})::VARCHAR "
                 f"ELSE json_object('extra', {q}::JSON, 'fields', _unknown::JSON)::VARCHAR END"
             )
             values.append(f"({merged})::JSON AS {q}")
