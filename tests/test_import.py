@@ -214,6 +214,16 @@ def test_a_parquet_extra_string_that_is_not_json_rejects_its_record_only(tmp_pat
     assert _query(db_path, "SELECT record, reason FROM rejects") == [(2, "extra: not valid JSON")]
 
 
+def test_a_lowercase_z_utc_designator_is_read_as_utc(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "z.csv"
+    f.write_text(f"{HEAD}\nz1,2025-11-03T10:00:00z,gpt-4o-mini,1,1\nz2,2025-11-03T10:00:00Z,gpt-4o-mini,1,1\n")
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (2, 0)
+    # by hand: both are 2025-11-03 10:00 UTC
+    got = _query(db_path, "SELECT event_id, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM events ORDER BY 1")
+    assert got == [("z1", "2025-11-03 10:00"), ("z2", "2025-11-03 10:00")]
+
+
 def test_models_are_resolved_and_kept_as_logged(tmp_path: Path, db_path: Path) -> None:
     f = write_jsonl(tmp_path / "x.jsonl", GOOD)
     run("import", str(f), "--db", str(db_path))

@@ -5,6 +5,7 @@ the value expressions never raise for a row that carries a reason."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -126,3 +127,13 @@ def test_valid_extra_is_kept_and_merged(extra: str | None, unknown: str | None, 
     (row,) = _validate([{"ts": TS, "extra": extra, "_unknown": unknown}])
     assert row["_reason"] is None
     assert json.loads(row["extra"]) == stored
+
+
+def test_rfc3339_lowercase_t_and_z_are_the_same_instant_as_upper_case() -> None:
+    texts = ["2025-11-03T10:00:00z", "2025-11-03t10:00:00Z", "2025-11-03t10:00:00z", " 2025-11-03T10:00:00z ",
+             "2025-11-03t12:00:00+02:00", "2025-11-03T10:00:00.5z"]  # fmt: skip
+    got = _validate([{"ts": t} for t in [*texts, "2025-13-03T10:00:00z"]])
+    ten = datetime(2025, 11, 3, 10, 0, tzinfo=UTC)  # by hand: 12:00 at +02:00 is 10:00 UTC
+    assert [(r["_reason"], r["ts"]) for r in got[:-1]] == [(None, ten)] * 5 + [(None, ten + timedelta(seconds=0.5))]
+    # a 13th month is still no timestamp, in either case
+    assert got[-1]["_reason"] == "ts: not a timestamp (2025-13-03T10:00:00z)"

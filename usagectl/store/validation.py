@@ -72,11 +72,15 @@ def _int_checks(c: str) -> tuple[str, str]:
     return reason, value
 
 
+# A timestamp: what DuckDB casts, epoch milliseconds or seconds, or RFC 3339 with a lowercase
+# ``t`` or ``z`` (RFC 3339 5.6 allows them; DuckDB's cast takes only upper case: in that
+# shape of digits, ``-``, ``:``, ``.`` and ``+``, upper() changes nothing but the two letters).
 _TS_VALUE = (
     "CASE WHEN TRY_CAST(ts AS TIMESTAMPTZ) IS NOT NULL THEN TRY_CAST(ts AS TIMESTAMPTZ) "
     "WHEN regexp_full_match(ts, '[0-9]{12,13}') THEN make_timestamptz(CAST(ts AS BIGINT) * 1000) "
     "WHEN regexp_full_match(ts, '[0-9]{9,10}(\\.[0-9]+)?') THEN make_timestamptz(CAST(CAST(ts AS DECIMAL(20,6)) * 1000000 AS BIGINT)) "
-    "ELSE TRY_CAST(ts AS TIMESTAMPTZ) END"
+    "WHEN regexp_full_match(ts, '\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9:.]+([Zz]|[+-][0-9:]+)?\\s*') "
+    "THEN TRY_CAST(upper(ts) AS TIMESTAMPTZ) END"
 )
 
 
