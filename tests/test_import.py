@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -245,6 +246,63 @@ def test_unknown_columns_are_kept_in_extra(tmp_path: Path, db_path: Path) -> Non
     assert "gpu" in result.stderr
     extra = _query(db_path, "SELECT extra FROM events")[0][0]
     assert json.loads(extra) == {"a": 1, "gpu": "h100"}
+
+
+HEAD = "event_id,ts,model_raw,input_tokens,output_tokens"
+
+
+@pytest.mark.parametrize(
+    ("header", "cells", "kept"),
+    [
+        ("extra", ['{"team_note":"ok"}', "see ticket 42"], {"team_note": "ok"}),
+        ("extra,note", ['{"team_note":"ok"},hello', "see ticket 42,hi"], {"team_note": "ok", "note": "hello"}),
+    ],
+    ids=["no-unknown-columns", "unknown-column-to-merge"],
+)
+def test_an_extra_cell_that_is_not_json_rejects_its_record_only(
+    tmp_path: Path, db_path: Path, header: str, cells: list[str], kept: dict[str, str]
+) -> None:
+    """``see ticket 42`` in ``extra`` is a reject with its reason; the other rows of the file
+    and the files after it are imported (the cast to JSON once raised for the whole SELECT)."""
+    d = tmp_path / "csvdir"
+    d.mkdir()
+    (d / "a.csv").write_text(f"{HEAD}\ng1,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100\n")
+    (d / "b.csv").write_text(
+        f"{HEAD},{header}\n"
+        f"g2,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100,{cells[0]}\n"
+        f"g3,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100,{cells[1]}\n"
+    )
+    (d / "c.csv").write_text(f"{HEAD}\ng4,2025-11-03T10:00:00Z,gpt-4o-mini,1000,100\n")
+    out = run_json("import", str(d), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (4, 3, 1)
+    assert [r[0] for r in _query(db_path, "SELECT event_id FROM events ORDER BY 1")] == ["g1", "g2", "g4"]
+    assert json.loads(_query(db_path, "SELECT extra FROM events WHERE event_id = 'g2'")[0][0]) == kept
+    rejects = _query(db_path, "SELECT file, line, reason FROM rejects")
+    assert [(Path(f).name, line, reason) for f, line, reason in rejects] == [("b.csv", 3, "extra: not valid JSON")]
+
+
+def test_a_parquet_extra_string_that_is_not_json_rejects_its_record_only(tmp_path: Path, db_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    f = tmp_path / "x.parquet"
+    rows = {"event_id": ["x1", "x2"], "ts": ["2025-11-03T10:00:00Z"] * 2, "model_raw": ["gpt-4o-mini"] * 2,
+            "input_tokens": [1000, 1000], "output_tokens": [100, 100], "extra": ['{"k":1}', "not json"]}  # fmt: skip
+    pq.write_table(pa.table(rows), f)
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (2, 1, 1)
+    assert _query(db_path, "SELECT event_id, extra FROM events") == [("x1", '{"k":1}')]
+    assert _query(db_path, "SELECT record, reason FROM rejects") == [(2, "extra: not valid JSON")]
+
+
+def test_a_lowercase_z_utc_designator_is_read_as_utc(tmp_path: Path, db_path: Path) -> None:
+    f = tmp_path / "z.csv"
+    f.write_text(f"{HEAD}\nz1,2025-11-03T10:00:00z,gpt-4o-mini,1,1\nz2,2025-11-03T10:00:00Z,gpt-4o-mini,1,1\n")
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (2, 0)
+    # by hand: both are 2025-11-03 10:00 UTC
+    got = _query(db_path, "SELECT event_id, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM events ORDER BY 1")
+    assert got == [("z1", "2025-11-03 10:00"), ("z2", "2025-11-03 10:00")]
 
 
 def test_models_are_resolved_and_kept_as_logged(tmp_path: Path, db_path: Path) -> None:
@@ -488,6 +546,62 @@ def test_implausible_token_counts_are_rejected_on_every_import_path(tmp_path: Pa
     assert (out["imported"], out["rejected"]) == (0, 1)
     reasons = [r[0] for r in _query(db_path, "SELECT reason FROM rejects WHERE line IS NOT NULL ORDER BY batch_id")]
     assert reasons[-2:] == [f"input_tokens: too large (over 10^15) ({big})"] * 2
+
+
+def test_counts_beyond_unsigned_64_bits_are_rejected_not_stored_as_the_default(tmp_path: Path, db_path: Path) -> None:
+    """2^64 and more cannot be cast to UBIGINT: such a count is still a "too large" reject in
+    CSV, JSONL and a JSON array, never a stored row with 0 tokens (or 1 request)."""
+    two64 = 2**64  # 18446744073709551616
+    csv_f = tmp_path / "huge.csv"
+    csv_f.write_text(
+        "event_id,ts,model_raw,input_tokens,output_tokens\n"
+        f"h1,2025-11-03T10:00:00Z,gpt-4o-mini,{two64},100\n"
+        f"h2,2025-11-03T10:00:00Z,gpt-4o-mini,{two64 - 1},100\n"
+        "h3,2025-11-03T10:00:00Z,gpt-4o-mini,100,99999999999999999999999\n"
+        "ok,2025-11-03T10:00:00Z,gpt-4o-mini,1000000000000000,100\n"
+    )
+    jsonl_f = tmp_path / "huge.jsonl"
+    jsonl_f.write_text(
+        '{"event_id":"hj1","ts":"2025-11-03T10:00:00Z","model_raw":"gpt-4o-mini","input_tokens":99999999999999999999999}\n'
+        f'{{"event_id":"hj2","ts":"2025-11-03T10:00:00Z","model_raw":"gpt-4o-mini","requests":{two64}}}\n'
+    )
+    array_f = tmp_path / "huge.json"
+    array_f.write_text(
+        '[\n {"event_id":"a1","ts":"2025-11-03T10:00:00Z","model_raw":"gpt-4o-mini","input_tokens":1000},\n'
+        ' {"event_id":"a3","ts":"2025-11-03T10:00:00Z","model_raw":"gpt-4o-mini","input_tokens":99999999999999999999999}\n]\n'
+    )
+    out = run_json("import", str(csv_f), str(jsonl_f), str(array_f), "--db", str(db_path))
+    # 4 + 2 + 2 records; only "ok" (10^15, the bound itself) and a1 are stored
+    assert (out["records"], out["imported"], out["rejected"]) == (8, 2, 6)
+    assert _query(db_path, "SELECT event_id, input_tokens FROM events ORDER BY event_id") == [
+        ("a1", 1000),
+        ("ok", 10**15),
+    ]
+    rejects = _query(db_path, "SELECT file, line, reason FROM rejects ORDER BY file, line")
+    assert [(Path(f).name, line, reason) for f, line, reason in rejects] == [
+        ("huge.csv", 2, f"input_tokens: too large (over 10^15) ({two64})"),
+        ("huge.csv", 3, f"input_tokens: too large (over 10^15) ({two64 - 1})"),
+        ("huge.csv", 4, "output_tokens: too large (over 10^15) (99999999999999999999999)"),
+        ("huge.json", 3, "input_tokens: too large (over 10^15) (99999999999999999999999)"),
+        ("huge.jsonl", 1, "input_tokens: too large (over 10^15) (99999999999999999999999)"),
+        ("huge.jsonl", 2, f"requests: too large (over 10^15) ({two64})"),
+    ]
+
+
+def test_a_csv_written_with_comma_space_separators_imports_its_counts(tmp_path: Path, db_path: Path) -> None:
+    """`` 50`` (a cell after ", ") is fifty, as a spaced header or timestamp is read, not a
+    "too large" reject."""
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text(
+        "event_id, ts, model_raw, input_tokens, output_tokens, reported_cost_usd\n"
+        "s1, 2025-11-03T10:00:00Z, gpt-4o-mini, 50, 100, 0.25\n"
+    )
+    pad = tmp_path / "pad.csv"
+    pad.write_text("event_id,ts,model_raw,input_tokens,output_tokens\ns2,2025-11-03T10:00:00Z,gpt-4o-mini, 50,100 \n")
+    out = run_json("import", str(spaced), str(pad), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (2, 2, 0)
+    got = _query(db_path, "SELECT event_id, input_tokens, output_tokens, reported_cost_usd FROM events ORDER BY 1")
+    assert got == [("s1", 50, 100, Decimal("0.25")), ("s2", 50, 100, None)]
 
 
 def test_report_sums_of_stored_counts_beyond_bigint_do_not_overflow(tmp_path: Path, db_path: Path) -> None:

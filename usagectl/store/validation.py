@@ -19,6 +19,10 @@ _KINDS = dict(EVENT_COLUMNS)
 # add up inside BIGINT. A count beyond it (a corrupt or made-up log) would make every report
 # over its period overflow, so it is a reject ("too large"), not a stored row.
 MAX_COUNT = 10**15
+# An integer as text (SQL regular expression): ``12``, ``+5``, ``12.0``, ``007``. Whitespace
+# around it is allowed, as by the cast to BIGINT that makes the value: a CSV written with ", "
+# separators has `` 50`` in its cells (headers and timestamps are read through spaces too).
+_INT_TEXT = "\\s*\\+?[0-9]+(\\.0*)?\\s*"
 
 
 def _q(name: str) -> str:
@@ -44,17 +48,20 @@ def _int_fast_ok(c: str) -> str:
 
 def _int_checks(c: str) -> tuple[str, str]:
     """(reason or NULL, value) of an integer column staged as text. ``12.0`` and ``+5`` are
-    integers; ``12.5``, ``-3``, ``abc`` and counts beyond ``MAX_COUNT`` are rejected with a reason."""
+    integers; ``12.5``, ``-3``, ``abc`` and counts beyond ``MAX_COUNT`` are rejected with a reason.
+
+    ``ok`` is never NULL for any text: ``CASE WHEN NOT ok`` gives no reason for a NULL, so a
+    count the bound's cast cannot hold (2^64 and more) would pass and be stored as its default."""
     q = _q(c)
     ok = (
-        f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '\\+?[0-9]+(\\.0*)?') "
-        f"AND TRY_CAST(regexp_extract({q}, '[0-9]+') AS UBIGINT) <= {MAX_COUNT}))"
+        f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '{_INT_TEXT}') "
+        f"AND coalesce(TRY_CAST(regexp_extract({q}, '[0-9]+') AS UBIGINT) <= {MAX_COUNT}, false)))"
     )
     reason = (
         f"CASE WHEN NOT {ok} THEN '{c}: ' || CASE "
-        f"WHEN regexp_full_match(trim({q}), '-[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?') THEN 'negative' "
-        f"WHEN regexp_full_match(trim({q}), '\\+?[0-9]+(\\.0*)?') THEN 'too large (over 10^15)' "
-        f"WHEN TRY_CAST({q} AS DOUBLE) IS NOT NULL AND regexp_full_match(trim({q}), '[0-9.eE+-]+') THEN 'not an integer' "
+        f"WHEN regexp_full_match({q}, '\\s*-[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?\\s*') THEN 'negative' "
+        f"WHEN regexp_full_match({q}, '{_INT_TEXT}') THEN 'too large (over 10^15)' "
+        f"WHEN TRY_CAST({q} AS DOUBLE) IS NOT NULL AND regexp_full_match({q}, '\\s*[0-9.eE+-]+\\s*') THEN 'not an integer' "
         f"ELSE 'not a number' END || ' (' || left({q}, 40) || ')' END"
     )
     value = f"TRY_CAST({q} AS BIGINT)"
@@ -65,11 +72,15 @@ def _int_checks(c: str) -> tuple[str, str]:
     return reason, value
 
 
+# A timestamp: what DuckDB casts, epoch milliseconds or seconds, or RFC 3339 with a lowercase
+# ``t`` or ``z`` (RFC 3339 5.6 allows them; DuckDB's cast takes only upper case: in that
+# shape of digits, ``-``, ``:``, ``.`` and ``+``, upper() changes nothing but the two letters).
 _TS_VALUE = (
     "CASE WHEN TRY_CAST(ts AS TIMESTAMPTZ) IS NOT NULL THEN TRY_CAST(ts AS TIMESTAMPTZ) "
     "WHEN regexp_full_match(ts, '[0-9]{12,13}') THEN make_timestamptz(CAST(ts AS BIGINT) * 1000) "
     "WHEN regexp_full_match(ts, '[0-9]{9,10}(\\.[0-9]+)?') THEN make_timestamptz(CAST(CAST(ts AS DECIMAL(20,6)) * 1000000 AS BIGINT)) "
-    "ELSE TRY_CAST(ts AS TIMESTAMPTZ) END"
+    "WHEN regexp_full_match(ts, '\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9:.]+([Zz]|[+-][0-9:]+)?\\s*') "
+    "THEN TRY_CAST(upper(ts) AS TIMESTAMPTZ) END"
 )
 
 
@@ -104,10 +115,14 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             values.append(f"{mv} AS {q}")
         elif kind == "json":
             reasons.append(f"CASE WHEN {q} IS NOT NULL AND NOT json_valid({q}) THEN '{c}: not valid JSON' END")
+            # text that is not JSON is NULL here (its row is a reject, with the reason above):
+            # every cast to JSON below would raise, and the SELECT computes the value of the
+            # rejected rows too, so one bad cell would fail the whole import
             merged = (
-                f"CASE WHEN _unknown IS NULL OR _unknown = '{{}}' THEN {q} "
+                f"CASE WHEN {q} IS NOT NULL AND NOT json_valid({q}) THEN NULL "
+                f"WHEN _unknown IS NULL OR _unknown = '{{}}' THEN {q} "
                 f"WHEN {q} IS NULL THEN _unknown "
-                f"WHEN json_valid({q}) AND json_type({q}) = 'OBJECT' THEN json_merge_patch(_unknown, {q})::VARCHAR "
+                f"WHEN json_type({q}) = 'OBJECT' THEN json_merge_patch(_unknown, {q})::VARCHAR "
                 f"ELSE json_object('extra', {q}::JSON, 'fields', _unknown::JSON)::VARCHAR END"
             )
             values.append(f"({merged})::JSON AS {q}")
@@ -128,8 +143,8 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             values.append(f"nullif({q}, '') AS {q}")
     if "reasoning_tokens" in cols:  # absent: 0, never more than the output
         reasons.append(
-            "CASE WHEN regexp_full_match(coalesce(reasoning_tokens, '0'), '[0-9]+(\\.0*)?') "
-            "AND regexp_full_match(coalesce(output_tokens, '0'), '[0-9]+(\\.0*)?') "
+            f"CASE WHEN regexp_full_match(coalesce(reasoning_tokens, '0'), '{_INT_TEXT}') "
+            f"AND regexp_full_match(coalesce(output_tokens, '0'), '{_INT_TEXT}') "
             "AND TRY_CAST(regexp_extract(coalesce(reasoning_tokens,'0'), '[0-9]+') AS BIGINT) "
             "> TRY_CAST(regexp_extract(coalesce(output_tokens,'0'), '[0-9]+') AS BIGINT) "
             "THEN 'reasoning_tokens exceeds output_tokens (reasoning is part of output)' END"
@@ -140,8 +155,8 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             for c in ("tool_output_tokens", "output_tokens")
         )
         reasons.append(
-            "CASE WHEN regexp_full_match(coalesce(tool_output_tokens, '0'), '[0-9]+(\\.0*)?') "
-            "AND regexp_full_match(coalesce(output_tokens, '0'), '[0-9]+(\\.0*)?') "
+            f"CASE WHEN regexp_full_match(coalesce(tool_output_tokens, '0'), '{_INT_TEXT}') "
+            f"AND regexp_full_match(coalesce(output_tokens, '0'), '{_INT_TEXT}') "
             f"AND {tool} > {out} "
             f"THEN 'tool_output_tokens (' || {tool} || ') exceeds output_tokens (' || {out} || ')' END"
         )
