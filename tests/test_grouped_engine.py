@@ -234,8 +234,9 @@ def _service_per_event(con: Any, flt: Filters, dim: str) -> tuple[list[dict[str,
     exc = con.execute(
         f"""SELECT {dim}, CASE WHEN status = 'error' THEN coalesce(error_type, '(unspecified)') END,
             CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END,
-            sum(requests)::HUGEINT, sum(total_tokens)::HUGEINT
-        FROM ({base.sql}) f WHERE status = 'error' OR rate_id IS NULL GROUP BY 1, 2, 3""",
+            CASE WHEN rate_id IS NULL THEN no_web_price END,
+            sum(requests)::HUGEINT, sum(total_tokens)::HUGEINT, sum(web_search_requests)::HUGEINT
+        FROM ({base.sql}) f WHERE status = 'error' OR rate_id IS NULL GROUP BY 1, 2, 3, 4""",
         base.params,
     ).fetchall()
     return stats, exc
@@ -261,6 +262,7 @@ def test_service_stats_priced_after_grouping_equal_the_per_event_ones(
             e["latency_ms"] = rnd.randrange(20, 5000)
         if rnd.random() < 0.2:
             e["extra"] = {"voice": rnd.random() < 0.7, "audio_seconds": rnd.randrange(1, 60)}
+        e["web_search_requests"] = rnd.choice([0, 0, 0, 2])  # unpriced where a table has no per-call rate
     db = tmp_path / "s.duckdb"
     run("import", str(write_jsonl(tmp_path / "s.jsonl", events)), "--db", str(db))
     flt = _flt("Europe/Berlin", **where)
@@ -285,8 +287,13 @@ def test_service_stats_priced_after_grouping_equal_the_per_event_ones(
                 slow = {k: v for k, v in slow.items() if not k[1]}
             assert fast == slow, (dim, where)
             assert sorted(map(tuple, ref_exc), key=str) == sorted(
-                ((r["key"], r["error_type"], r["unpriced_raw"], r["requests"], r["total_tokens"]) for r in got_exc),
+                (
+                    (r["key"], r["error_type"], r["unpriced_raw"], r["unpriced_web"], r["requests"],
+                     r["total_tokens"], r["web_search_requests"])
+                    for r in got_exc
+                ),
                 key=str,
-            )
+            )  # fmt: skip
+            assert any(r["unpriced_web"] for r in got_exc)  # the web-search cause is among them
             assert any(v[8] for v in slow.values()) and any(v[4][0] is not None for v in slow.values())
             assert any(v[3] for v in slow.values()) and ref_exc  # unpriced rows and errors both present

@@ -167,3 +167,26 @@ def test_usage_without_a_platform_is_labelled_none_as_in_report_by_platform(tmp_
     by = run_json("report", "by", "platform", *NOV, "--db", str(db_path))
     assert sorted(r["platform"] for r in platforms["rows"]) == sorted(r["platform"] for r in by["rows"])
     assert {r["platform"]: r["total_tokens"] for r in platforms["rows"]} == {"web": 1000, "(none)": 2000}
+
+
+def test_unpriced_web_searches_are_named_with_their_cause_as_in_report_by_platform(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """gpt-4o has a token price but no per-call web-search rate. W1 (2 web searches, 3,000 in +
+    400 out = 3,400 tokens) is left out whole; W2 (no web search) costs 1,000 x $2.50/M +
+    100 x $10/M = $0.0035. Both service reports list W1 as gpt-4o, 1 request, 3,400 tokens with
+    no_web_price true and name the web-search cause in their note, as `report by platform` does."""
+    slack = {"platform": "web", "integration": "slack", "status": "success"}
+    events = [_ev("W1", "2025-11-11T18:00:00Z", "gpt-4o", 3000, 400, web_search_requests=2, **slack),
+              _ev("W2", "2025-11-11T18:10:00Z", "gpt-4o", 1000, 100, **slack)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "w.jsonl", events)), "--db", str(db_path))
+    want = [{"model": "gpt-4o", "requests": 1, "total_tokens": 3400, "no_web_price": True}]
+    by = run_json("report", "by", "platform", *NOV, "--db", str(db_path))
+    assert by["totals"]["unpriced_models"] == want
+    for name in ("platforms", "integrations"):
+        out = run_json("report", name, *NOV, "--db", str(db_path))
+        assert out["totals"]["unpriced_models"] == want, name
+        assert (out["totals"]["cost_usd"], out["totals"]["unpriced_requests"]) == (0.0035, 1), name
+        note = next(n for n in out["notes"] if n.startswith("Unpriced"))
+        assert "gpt-4o: 1 request with web searches, 3,400 tokens (no web-search price in the table" in note, name
+        assert note == next(n for n in by["notes"] if n.startswith("Unpriced")), name

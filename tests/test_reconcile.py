@@ -13,6 +13,7 @@ OpenAI, November 2025 (usage_nov03_04 + usage_refetch, costs_nov03_05 + costs_re
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -245,3 +246,36 @@ def test_an_unknown_provider_is_a_usage_error_and_a_filter_without_bills_says_so
         "No billed cost lines for --provider openai between 2025-11-01 and 2025-11-30: the ones of this range "
         "are for anthropic (--provider anthropic, or no --provider, shows them); every row here is computed only."
     )
+
+
+def _haiku_usage(day: str, inp: int, out: int) -> dict[str, Any]:
+    return {"starting_at": f"{day}T00:00:00Z", "ending_at": f"{day}T23:59:59Z", "results": [
+        {"uncached_input_tokens": inp, "cache_creation": {"ephemeral_1h_input_tokens": 0,
+         "ephemeral_5m_input_tokens": 0}, "cache_read_input_tokens": 0, "output_tokens": out,
+         "server_tool_use": {"web_search_requests": 0}, "model": "claude-haiku-4-5-20251001",
+         "service_tier": "standard", "context_window": "0-200k"}]}  # fmt: skip
+
+
+def _haiku_cost(day: str, cents: str) -> dict[str, Any]:
+    return {"starting_at": f"{day}T00:00:00Z", "ending_at": f"{day}T23:59:59Z", "results": [
+        {"amount": cents, "currency": "USD", "cost_type": "tokens", "token_type": "uncached_input_tokens",
+         "model": "claude-haiku-4-5-20251001", "service_tier": "standard", "context_window": "0-200k"}]}  # fmt: skip
+
+
+def test_diff_pct_is_rounded_once(tmp_path: Path, db_path: Path) -> None:
+    """claude-haiku-4-5 ($1 in / $5 out per 1M): computed 1M in + 1M out = $6.00 on 10-01 and
+    2M in = $2.00 on 10-02, $8.00 in all; billed 600 + 192.5 cents = $7.925. Diff $0.075,
+    0.075 / 7.925 = 0.946 %: the table says 0.9 % (rounded once, not 0.95 -> 1.0 %), JSON 0.95."""
+    usage = {"data": [_haiku_usage("2026-10-01", 1_000_000, 1_000_000), _haiku_usage("2026-10-02", 2_000_000, 0)],
+             "has_more": False, "next_page": None}  # fmt: skip
+    cost = {"data": [_haiku_cost("2026-10-01", "600"), _haiku_cost("2026-10-02", "192.5")],
+            "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "usage.json").write_text(json.dumps(usage), encoding="utf-8")
+    (tmp_path / "cost.json").write_text(json.dumps(cost), encoding="utf-8")
+    _load(db_path, [tmp_path / "usage.json", tmp_path / "cost.json"])
+    (model,) = _reconcile(db_path, "--month", "2026-10")["models"]
+    assert _cmp(model) == (Decimal("8"), Decimal("7.925"), Decimal("0.075"), Decimal("0.95"), "differs")
+    for fmt in ("table", "markdown"):
+        text = run("reconcile", "--month", "2026-10", "--format", fmt, "--db", str(db_path)).stdout
+        line = next(x for x in text.splitlines() if "claude-haiku-4-5" in x and "$8.00" in x)  # By model
+        assert "0.9%" in line.replace("|", " ").split() and "1.0%" not in line, (fmt, line)

@@ -165,3 +165,50 @@ def test_bad_options_are_usage_errors(loaded: Path) -> None:
     assert "not a month" in run("report", "month", "--month", "2025-13", "--db", str(loaded), expect=2).stderr
     assert "unknown time zone" in run("report", "daily", "--tz", "Mars/Base", "--db", str(loaded), expect=2).stderr
     assert "not a date" in run("report", "daily", "--since", "soon", "--db", str(loaded), expect=2).stderr
+
+
+BAND_ARGS = ("--since", "2025-11-01", "--until", "2025-11-30", "--tz", "UTC")
+BAND_REPORTS = [("report", "by", "model"), ("report", "daily"), ("report", "weekly"), ("report", "monthly"),
+                ("report", "month"), ("cost",)]  # fmt: skip
+
+
+def _band_notes(db: Path) -> list[list[str]]:
+    return [[n for n in run_json(*cmd, *BAND_ARGS, "--db", str(db)).get("notes", []) if "Long-context band" in n]
+            for cmd in BAND_REPORTS]  # fmt: skip
+
+
+def test_buckets_priced_on_the_base_band_get_one_note(loaded: Path, tmp_path: Path) -> None:
+    """The fixture's E3 is ONE request over 200k (priced at the long-context rates, decided): no
+    note. Then: B1, a provider bucket of 5 sonnet-4-5 requests with 1.5M input + 0.5M cache read
+    (2M > 200k in all: some request may have passed the threshold) and 60k output, priced on the
+    base band = 1.5 x 3 + 0.5 x 0.30 + 0.06 x 15 = 4.50 + 0.15 + 0.90 = $5.55 (at the long-context
+    rates it could be up to 1.5 x 6 + 0.5 x 0.6 + 0.06 x 22.5 = $10.65). B2, a bucket of 4 sonnet-4-5
+    requests with 100k input in all (no request can pass 200k: exact), and B3, a gpt-4o bucket
+    of 3 requests with 1M input (gpt-4o has no long-context band), add nothing to the note."""
+    assert _band_notes(loaded) == [[]] * len(BAND_REPORTS)
+    buckets = [
+        {"event_id": "B1", "ts": "2025-11-08T15:00:00Z", "model_raw": "claude-sonnet-4-5", "requests": 5,
+         "input_tokens": 1_500_000, "cache_read_tokens": 500_000, "output_tokens": 60_000},
+        {"event_id": "B2", "ts": "2025-11-08T16:00:00Z", "model_raw": "claude-sonnet-4-5", "requests": 4,
+         "input_tokens": 100_000, "output_tokens": 1000},
+        {"event_id": "B3", "ts": "2025-11-08T17:00:00Z", "model_raw": "gpt-4o", "requests": 3,
+         "input_tokens": 1_000_000},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "b.jsonl", buckets)), "--db", str(loaded))
+    day = run_json("report", "daily", "--since", "2025-11-08", "--until", "2025-11-08", "--tz", "UTC",
+                   "--db", str(loaded))  # fmt: skip
+    # B1 5.55 + B2 (100,000 x 3 + 1,000 x 15) / 1e6 = 0.315 + B3 1M x 2.50 / 1e6 = 2.50
+    assert day["rows"][0]["cost_usd"] == 8.365
+    for notes in _band_notes(loaded):
+        assert notes == [
+            "Long-context band undecided for provider buckets (rows of many requests) whose input passes the "
+            "model's long-context threshold: claude-sonnet-4-5 (5 requests in 1 bucket row). The band cannot be "
+            "decided per request in a bucket, so their cost assumes the base band and may be low."
+        ]
+    text = run("report", "by", "model", *BAND_ARGS, "--db", str(loaded)).stdout
+    assert "may be low" in " ".join(text.split())
+    outside = run_json("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-07", "--tz", "UTC",
+                       "--db", str(loaded))  # fmt: skip
+    assert not any("Long-context band" in n for n in outside.get("notes", []))  # B1 is not in this range
+    gpt_only = run_json("report", "by", "model", *BAND_ARGS, "--model", "gpt-4o", "--db", str(loaded))
+    assert not any("Long-context band" in n for n in gpt_only.get("notes", []))  # filters apply

@@ -258,7 +258,9 @@ def test_compare_months_by_model(loaded: Path) -> None:
     assert (mistral["total_tokens_change"], mistral["total_tokens_change_pct"]) == (5_000, None)  # B had none
     assert mistral["cost_usd_a"] is None  # unpriced: no cost, never $0
     assert rep.totals["total_tokens_a"] == 5_805_000
-    assert rep.totals["cost_usd_change_pct"] == Decimal("625.00")
+    # the mistral request in A is unpriced: as in its row, the totals have no cost change
+    assert (rep.totals["cost_usd_a"], rep.totals["cost_usd_b"]) == (Decimal("14.50"), Decimal("2.00"))
+    assert (rep.totals["cost_usd_change"], rep.totals["cost_usd_change_pct"]) == (None, None)
 
 
 def test_compare_weeks_ranges_and_tz(loaded: Path) -> None:
@@ -266,7 +268,10 @@ def test_compare_weeks_ranges_and_tz(loaded: Path) -> None:
     weeks = compare(ctx, _req(), "2025-W45", "2025-W44", by="member")
     # W45 = Mon 3 – Sun 9 Nov: 11.40 (alice 11.30, bob 0.10); W44 = 27 Oct – 2 Nov: 4.20 (alice)
     assert (weeks.totals["cost_usd_a"], weeks.totals["cost_usd_b"]) == (Decimal("11.40"), Decimal("4.20"))
-    assert weeks.totals["cost_usd_change_pct"] == Decimal("171.43")
+    # bob's mistral request (11-03, in W45) has no price: the totals withhold the change (it would
+    # be 7.20 / 4.20 = 171.43 %); alice's row has none: (11.30 - 4.20) / 4.20 = 169.05 %
+    assert (weeks.totals["cost_usd_change"], weeks.totals["cost_usd_change_pct"]) == (None, None)
+    assert weeks.rows[0]["cost_usd_change_pct"] == Decimal("169.05")
     assert [(r["member"], r["cost_usd_a"]) for r in weeks.rows] == [
         ("alice", Decimal("11.30")),
         ("bob", Decimal("0.10")),
@@ -274,7 +279,7 @@ def test_compare_weeks_ranges_and_tz(loaded: Path) -> None:
     span = compare(ctx, _req(), "2025-11-01..2025-11-05", "previous")
     # 1.00 + 1.20 + 0.80 + 1.10 + 0.90 vs 27–31 October: 2.00
     assert (span.totals["cost_usd_a"], span.totals["cost_usd_b"]) == (Decimal("5.00"), Decimal("2.00"))
-    assert span.totals["cost_usd_change_pct"] == Decimal("150.00")
+    assert span.totals["cost_usd_change_pct"] is None  # holds the unpriced 11-03 request (else 150 %)
     tokyo = compare(ctx, _req(tz="Asia/Tokyo"), "2025-11-04", "2025-11-05")
     assert (tokyo.totals["cost_usd_a"], tokyo.totals["cost_usd_b"]) == (Decimal("1.00"), Decimal("1.00"))
     utc = compare(ctx, _req(), "2025-11-04", "2025-11-05")
@@ -289,7 +294,10 @@ def test_compare_cli(loaded: Path) -> None:
     out = run_json("report", "compare", "--period", "2025-11", "--vs", "2025-10", "--by", "member", "--db", str(loaded))
     assert out["report"] == "compare"
     assert {r["member"]: r["cost_usd_a"] for r in out["rows"]} == {"alice": 14.4, "bob": 0.1}
-    assert out["overview"]["cost_change_pct"] == 625.0
+    assert out["overview"]["cost_change_pct"] is None  # 2025-11 holds an unpriced request
+    clean = run_json("report", "compare", "--period", "2025-11", "--vs", "2025-10", "--model", "gpt-4o",
+                     "--db", str(loaded))  # fmt: skip
+    assert clean["overview"]["cost_change_pct"] == 625.0  # (14.50 - 2.00) / 2.00
     assert "unknown dimension" in run("report", "compare", "--period", "2025-11", "--by", "colour",
                                       "--db", str(loaded), expect=2).stderr  # fmt: skip
     assert "not a range" in run("report", "compare", "--period", "last", "--db", str(loaded), expect=2).stderr
@@ -334,6 +342,42 @@ def test_compare_rows_mark_unpriced_usage(tmp_path: Path, db_path: Path) -> None
         "x": ["unpriced", "$0.00", "–", "–", "1"],
     }
     assert any("no cost change" in n for n in rep.notes)
+    # totals: A 2.50 + 10.00 (+ x2's $0) = 12.50, B 2.50 + 2.50 = 5.00; A holds 2 unpriced
+    # requests (x1, y2), so the totals withhold the change as the rows x and y do
+    t = rep.totals
+    assert (t["cost_usd_a"], t["cost_usd_b"], t["unpriced_requests_a"]) == (Decimal("12.50"), Decimal("5.00"), 2)
+    assert (t["cost_usd_change"], t["cost_usd_change_pct"]) == (None, None)
+    total_line = next(line for line in text.splitlines() if line.startswith("Total")).split()
+    assert total_line[5:] == ["$12.50", "$5.00", "–", "–", "2"]
+
+
+def test_compare_totals_follow_the_rows_rule_for_unpriced_usage(tmp_path: Path, db_path: Path) -> None:
+    """Team data: gpt-4o 10,000 in + 1,000 out in 2026-10 = 0.025 + 0.01 = $0.035, 20,000 in +
+    2,000 out in 2026-11 = 0.05 + 0.02 = $0.07, plus a mistral-large-2411 request (no price) in
+    2026-11. The only row withholds the cost change, and so do the totals; without the unknown
+    model (--model gpt-4o) the change is 0.07 - 0.035 = $0.035, 0.035 / 0.035 = 100 %."""
+    events = [
+        {"event_id": "c1", "ts": "2026-10-10T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10000,
+         "output_tokens": 1000, "team": "data"},
+        {"event_id": "c2", "ts": "2026-11-10T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 20000,
+         "output_tokens": 2000, "team": "data"},
+        {"event_id": "c3", "ts": "2026-11-10T13:00:00Z", "model_raw": "mistral-large-2411", "input_tokens": 5000,
+         "output_tokens": 500, "team": "data"},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "c.jsonl", events)), "--db", str(db_path))
+    args = ("report", "compare", "--period", "2026-11", "--by", "team", "--tz", "UTC", "--db", str(db_path))
+    out = run_json(*args)
+    (row,) = out["rows"]
+    t = out["totals"]
+    for part in (row, t):
+        assert (part["cost_usd_a"], part["cost_usd_b"]) == (0.07, 0.035)
+        assert (part["cost_usd_change"], part["cost_usd_change_pct"], part["unpriced_requests_a"]) == (None, None, 1)
+        assert (part["total_tokens_change"], part["total_tokens_change_pct"]) == (16500, 150)  # 27,500 - 11,000
+    assert (out["overview"]["cost_change_usd"], out["overview"]["cost_change_pct"]) == (None, None)
+    total_line = next(line for line in run(*args).stdout.splitlines() if line.startswith("Total")).split()
+    assert total_line[5:] == ["$0.07", "$0.04", "–", "–", "1"]  # Cost A, Cost B, Δ Cost, Δ Cost %, Unpriced A
+    clean = run_json(*args, "--model", "gpt-4o")["totals"]
+    assert (clean["cost_usd_change"], clean["cost_usd_change_pct"]) == (0.035, 100)
 
 
 @pytest.mark.parametrize("cmd", ["daily", "weekly", "monthly", "hourly"])

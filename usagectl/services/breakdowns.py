@@ -29,7 +29,7 @@ from usagectl.services.reports import (
     ROW_KEYS,
     ReportRequest,
     _clean,
-    _cube,
+    _cube_and_band,
     _groups,
     _now,
     _share,
@@ -198,7 +198,7 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
     today = local_today(tz, _now(req))
     flt = build_filters(ctx, req, default=(today.replace(day=1), today))
     extra = ["provider"] if "model" in keys and "provider" not in keys else []
-    cube = _cube(ctx, flt, [*keys, *extra])
+    cube, band_notes = _cube_and_band(ctx, flt, [*keys, *extra])
     unpriced = unpriced_models(cube)
     totals = _totals(total(cube), unpriced)
     rows, parents = breakdown_rows(cube, keys, totals, top)
@@ -222,7 +222,7 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
                 rows=tuple(parents),
             ),
         )
-    notes = list(_unpriced_notes(unpriced))
+    notes = [*_unpriced_notes(unpriced), *band_notes]
     folded = sum(r["folded"] for r in rows)
     if folded:
         what = PLURALS.get(keys[-1], keys[-1] + "s")

@@ -12,7 +12,8 @@ cost is unknown, i.e. all of that side's usage unpriced). A row also counts each
 unpriced requests (``unpriced_requests_a`` / ``_b``): a side whose tokens are all unpriced has
 no cost (None, never the $0 of a priced request of 0 tokens), and a row with unpriced usage on
 either side has no cost change (the left-out usage could be any amount). The totals hold the
-same for everything; A is the period of interest, B the baseline.
+same for everything, under the same rule (no cost change when either side's totals include
+unpriced usage); A is the period of interest, B the baseline.
 """
 
 from __future__ import annotations
@@ -250,10 +251,8 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
     )
     ta, tb = (total(c) if c else _none_yet() for c in (cube_a, cube_b))
     un_a, un_b = unpriced_models(cube_a), unpriced_models(cube_b)
-    totals = _pair(ta, tb) | {
-        "unpriced_requests_a": ta["unpriced_requests"],
-        "unpriced_requests_b": tb["unpriced_requests"],
-    }
+    # the totals follow the rows' rule: unpriced usage on either side leaves the change unknown
+    totals = _row_pair(ta, tb)
 
     columns: tuple[Column, ...] = (Column(key, HEADERS[key]),)
     for mkey, header, kind in METRICS:
@@ -281,7 +280,7 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
     if any(r["unpriced_requests_a"] or r["unpriced_requests_b"] for r in rows):
         notes.append(
             'A row with unpriced requests (the Unpriced columns) has a cost without them, or "unpriced" '
-            'when all of its tokens are, and no cost change ("–"): the left-out usage has no price.'
+            'when all of its tokens are, and no cost change ("–"), nor has the total: the left-out usage has no price.'
         )
     if a.days != b.days:
         notes.append(f"{a.label} has {a.days} days and {b.label} {b.days}: compare the daily averages too.")

@@ -20,7 +20,15 @@ from usagectl.config import effective_timezone
 from usagectl.models import Column, Filters, Report, Section
 from usagectl.pricing import RateRow
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_json, _unpriced_notes, build_filters
+from usagectl.services.reports import (
+    ReportRequest,
+    _band_notes,
+    _now,
+    _share,
+    _unpriced_json,
+    _unpriced_notes,
+    build_filters,
+)
 from usagectl.services.rollup import unpriced_models
 from usagectl.store import analytics
 from usagectl.store import reports as q
@@ -177,11 +185,15 @@ def cost_detail(ctx: AppContext, req: ReportRequest, month: str | None = None) -
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, flt)
         rows = analytics.rate_sums(con, flt, with_cost=True)
+        band = q.undecided_band(con, flt)
     with localcontext(EXACT):
-        return _cost_report(flt, month_label, rows, book.rate_rows())
+        return _cost_report(flt, month_label, rows, book.rate_rows(), _band_notes(band))
 
 
-def _cost_report(flt: Filters, month_label: str | None, rows: list[dict[str, Any]], rate_rows: list[RateRow]) -> Report:
+def _cost_report(
+    flt: Filters, month_label: str | None, rows: list[dict[str, Any]], rate_rows: list[RateRow],
+    band_notes: tuple[str, ...] = (),
+) -> Report:  # fmt: skip
     priced = price_buckets(rows, rate_rows)
     check_engine(rows, priced)
 
@@ -269,5 +281,5 @@ def _cost_report(flt: Filters, month_label: str | None, rows: list[dict[str, Any
         totals=totals,
         overview=tuple(overview),
         sections=(Section("models", "Model costs", MODEL_COLUMNS, tuple(ordered)),),
-        notes=_unpriced_notes(unpriced),
+        notes=(*_unpriced_notes(unpriced), *band_notes),
     )

@@ -26,6 +26,7 @@ from usagectl.models import Column, Report, Section
 from usagectl.services.breakdowns import NONE_LABEL as BY_NONE
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_json, _unpriced_notes, build_filters
+from usagectl.services.rollup import unpriced_models
 from usagectl.store import analytics
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -130,19 +131,14 @@ def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
     label = NONE_LABEL[dim]
     errors: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     all_errors: dict[str, int] = defaultdict(int)
-    unpriced_acc: dict[str, dict[str, Any]] = {}
+    exc = [r for r in exc if not (only_named and r["key"] is None)]
     for r in exc:
-        if only_named and r["key"] is None:
-            continue
         if r["error_type"] is not None:
             errors[r["key"]][r["error_type"]] += int(r["requests"])
             all_errors[r["error_type"]] += int(r["requests"])
-        if r["unpriced_raw"] is not None:
-            u = unpriced_acc.setdefault(r["unpriced_raw"], {"model_raw": r["unpriced_raw"], "requests": 0,
-                                                            "total_tokens": 0})  # fmt: skip
-            u["requests"] += int(r["requests"])
-            u["total_tokens"] += int(r["total_tokens"])
-    unpriced = sorted(unpriced_acc.values(), key=lambda u: (-u["total_tokens"], u["model_raw"]))
+    # by logged name and cause, as in `report by …`: web searches without a per-call price are
+    # named as such, not as a model without a price
+    unpriced = unpriced_models(exc)
 
     def ranked(counts: dict[str, int]) -> list[tuple[str, int]]:
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -239,7 +239,9 @@ def _compare(comp: dict[str, Any] | None, billed: dict[str, Any] | None) -> dict
         computed = Decimal(0)
     billed_usd = billed["billed_usd"] if billed else Decimal(0)
     diff = computed - billed_usd if computed is not None else None
-    pct = (diff * HUNDRED / billed_usd).quantize(Decimal("0.01")) if diff is not None and billed_usd else None
+    # exact: the renderers round it once (tables to 1 decimal, JSON to 2); rounded here first, a
+    # table would show 0.946 % as 0.95 -> 1.0 %
+    pct = diff * HUNDRED / billed_usd if diff is not None and billed_usd else None
     if comp is None and billed is None:
         status = "no data"
     elif comp is None:

@@ -104,6 +104,36 @@ def _cube(ctx: AppContext, flt: Filters, keys: list[str]) -> list[dict[str, Any]
         return q.cube(con, flt, keys)
 
 
+def _cube_and_band(
+    ctx: AppContext, flt: Filters, keys: list[str], *, cube_flt: Filters | None = None
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """``_cube`` over ``cube_flt`` (default ``flt``) and the note on ``flt``'s provider buckets
+    priced on the base band (``_band_notes``), on one connection."""
+    over = cube_flt or flt
+    span = replace(flt, start=min(flt.start, over.start), end=max(flt.end, over.end))
+    with connect(ctx.db_path, read_only=True) as con:
+        q.prepare_session(con, ctx.pricebook(), ctx.config.members, span)
+        return q.cube(con, over, keys), _band_notes(q.undecided_band(con, flt))
+
+
+def _band_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """One note on the provider buckets (rows of many requests, ``store.reports.undecided_band``)
+    of models with a long-context band: which of their requests passed the threshold is unknown,
+    so they are priced on the base band (PRICING.md) and their cost may be low. None without."""
+    if not rows:
+        return ()
+    parts = ", ".join(
+        f"{r['model']} ({counted(r['requests'], 'request')} in {counted(r['bucket_rows'], 'bucket row')})"
+        for r in rows[:8]
+    )
+    more = f" and {len(rows) - 8} more models" if len(rows) > 8 else ""
+    return (
+        "Long-context band undecided for provider buckets (rows of many requests) whose input passes the "
+        f"model's long-context threshold: {parts}{more}. The band cannot be decided per request in a bucket, "
+        "so their cost assumes the base band and may be low.",
+    )
+
+
 def _groups(cube: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
     return [dict(zip(keys, k, strict=True)) | v for k, v in rollup(cube, keys).items()]
 
@@ -211,7 +241,7 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     last = date(year, mon, days_in_month(year, mon))
     custom = bool(req.since or req.until)
     flt = build_filters(ctx, req, default=(first, last))
-    cube = _cube(ctx, flt, ["date", "model", "provider"])
+    cube, band_notes = _cube_and_band(ctx, flt, ["date", "model", "provider"])
     by_day = {k[0]: v for k, v in rollup(cube, ["date"]).items()}
     groups = _groups(cube, ["model", "provider"])
     unpriced = unpriced_models(cube)
@@ -290,7 +320,7 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
         ),
         rows=tuple(model_rows),
     )
-    notes = list(_unpriced_notes(unpriced))
+    notes = [*_unpriced_notes(unpriced), *band_notes]
     if projected_cost is not None and state == "in progress":
         notes.append(f"Projection: {method}.")
     return Report(

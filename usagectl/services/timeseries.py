@@ -33,6 +33,7 @@ from usagectl.services.reports import (
     METRIC_COLUMNS,
     ROW_KEYS,
     ReportRequest,
+    _cube_and_band,
     _now,
     _totals,
     _unpriced_notes,
@@ -193,7 +194,10 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
     asked = build_filters(ctx, req, default=_default_range(unit, today, ws))
     flt = _widen(asked, unit, ws)
     prev = previous_start(flt.since, unit)
-    cube = local_cube(ctx, dataclasses.replace(flt, start=day_start_utc(prev, tz)), ["date"])
+    # the cube reaches back one period for the first change; the band note covers the range shown
+    cube, band_notes = _cube_and_band(
+        ctx, flt, ["date"], cube_flt=dataclasses.replace(flt, start=day_start_utc(prev, tz))
+    )
     for r in cube:
         r["period"] = period_start(r["date"], unit, ws)
     by_period = {k[0]: v for k, v in rollup(cube, ["period"]).items()}
@@ -233,7 +237,7 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
         before = rec
 
     columns = (_label_column(unit),) + shown_metrics(PERIOD_METRIC_COLUMNS, totals) + CHANGE_COLUMNS
-    notes = list(_unpriced_notes(unpriced))
+    notes = [*_unpriced_notes(unpriced), *band_notes]
     budget_note = None
     if unit == "month":
         budget, budget_note = _budget(ctx, flt)

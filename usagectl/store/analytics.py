@@ -68,7 +68,9 @@ def service_stats(
       (``registry.formats_without_extra_key``); when every event of the range comes from such
       batches, ``extra`` is not read at all (it is the widest column: 0.1 s per 1M events).
     * exceptions: per value, errored requests by ``error_type`` ('(unspecified)' when the event
-      has none) and unpriced volume by logged model name (``unpriced_raw``).
+      has none) and unpriced volume by logged model name (``unpriced_raw``) and cause
+      (``unpriced_web``: the model has a price, but not for these requests' web searches), the
+      rows ``rollup.unpriced_models`` reads.
     """
     from usagectl.store.grouped import priced_groups
 
@@ -130,11 +132,13 @@ def service_stats(
             con.execute(f"""
                 SELECT {key} AS key, _etype AS error_type,
                     CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
+                    CASE WHEN rate_id IS NULL THEN no_web_price END AS unpriced_web,
                     sum(requests)::HUGEINT AS requests,
-                    sum(total_tokens)::HUGEINT AS total_tokens
+                    sum(total_tokens)::HUGEINT AS total_tokens,
+                    sum(web_search_requests)::HUGEINT AS web_search_requests
                 FROM _service_groups
                 WHERE _etype IS NOT NULL OR rate_id IS NULL
-                GROUP BY 1, 2, 3
+                GROUP BY 1, 2, 3, 4
             """)
         )
     finally:

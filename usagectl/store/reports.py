@@ -301,6 +301,27 @@ def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any
     return rows_as_dicts(cur)
 
 
+def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
+    """Priced provider buckets (``requests <> 1``) whose long-context band could not be decided,
+    per canonical model: ``bucket_rows`` and the ``requests`` they hold.
+
+    A bucket is priced on the base band (``priced_events.sql``): which of its requests passed the
+    threshold is unknown. Only a bucket that could hold such a request counts: its model has a
+    long-context rate row for its tier, valid at its ``ts``, and its summed input exceeds that
+    row's threshold (a bucket below it holds no request above it, its base-band cost is exact).
+    The ``requests <> 1`` test comes first, so only bucket rows are priced."""
+    base = _filtered(flt)
+    sql = (
+        "SELECT cmodel AS model, count(*)::BIGINT AS bucket_rows, sum(requests)::HUGEINT AS requests "
+        f"FROM ({base.sql}) f WHERE f.requests <> 1 AND f.cost IS NOT NULL AND EXISTS ("
+        "SELECT 1 FROM price_rates lc WHERE lc.long_context AND lc.model = f.cmodel "
+        "AND lc.service_tier = f.service_tier AND f.total_input > lc.min_input_exclusive "
+        "AND (lc.valid_from IS NULL OR f.ts >= lc.valid_from) AND (lc.valid_to IS NULL OR f.ts < lc.valid_to)) "
+        "GROUP BY 1 ORDER BY 3 DESC, 1"
+    )
+    return rows_as_dicts(con.execute(sql, base.params))
+
+
 # what a budget's scope (other than a model) is compared with: the same columns as FILTER_COLUMNS
 _SEEN_SQL: dict[str, str] = {
     "member": "e.member",
