@@ -309,7 +309,14 @@ def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[st
     threshold is unknown. Only a bucket that could hold such a request counts: its model has a
     long-context rate row for its tier, valid at its ``ts``, and its summed input exceeds that
     row's threshold (a bucket below it holds no request above it, its base-band cost is exact).
-    The ``requests <> 1`` test comes first, so only bucket rows are priced."""
+    The ``requests <> 1`` test comes first, so only bucket rows are priced; a range without
+    any bucket row (an agent's logs: every row one request) is told by a plain scan first."""
+    row = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE ts >= $start AND ts < $end AND requests <> 1)",
+        {"start": flt.start, "end": flt.end},
+    ).fetchone()
+    if not (row and row[0]):
+        return []
     base = _filtered(flt)
     sql = (
         "SELECT cmodel AS model, count(*)::BIGINT AS bucket_rows, sum(requests)::HUGEINT AS requests "
