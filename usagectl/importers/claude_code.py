@@ -215,15 +215,15 @@ def _is_transcript_line(line: bytes) -> bool:
     return own is not None and own in obj
 
 
-_SEPARATORS = re.compile(r"[/\\]")
-
-
 def project_of(path: Path | str) -> str | None:
     """The directory right below the LAST ``projects`` directory on the path that has a
     directory below it (``~/projects/backup/.claude/projects/-home-bob-app/s.jsonl`` is
     ``-home-bob-app``; ``.../projects/projects/s.jsonl`` is ``projects``), if any. ``/`` and
     ``\\`` both separate. The DuckDB stager names its events' projects with this too."""
-    parts = [part for part in _SEPARATORS.split(str(path)) if part]  # as Path.parts: no empty ones
+    text = str(path)
+    if "\\" in text:
+        text = text.replace("\\", "/")
+    parts = [part for part in text.split("/") if part]  # as Path.parts: no empty ones
     for i in range(len(parts) - 2, -1, -1):
         if parts[i] == "projects" and i + 1 < len(parts) - 1:
             return parts[i + 1]

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,7 +139,6 @@ def stage(
     columns this format fills) over one file or many; returns [] (no unknown columns:
     everything not mapped is simply not read). ``sizes``: the files' sizes in bytes when the
     caller has them already (they balance the parallel scan), else each file is stat-ed."""
-    from usagectl.importers.claude_code import project_of  # the reader's rule, so both agree
     from usagectl.store.ingest import LINE_BYTES, LONG_LINE_BYTES
     from usagectl.store.tables import load_temp_table
     from usagectl.store.validation import checked_select
@@ -175,7 +174,7 @@ def stage(
     )
     tables = _scan(con, select, paths, sizes)
     load_temp_table(con, "_cc_files", [("fi", "BIGINT"), ("pdir", "VARCHAR")],
-                    [(i, project_of(p)) for i, p in enumerate(paths)])  # fmt: skip
+                    list(enumerate(_projects(paths))))  # fmt: skip
     fields = ", ".join(
         f"CASE WHEN l.v IS NOT NULL AND l.{'has_usage' if name == 'usage' else 'has_split'} THEN '' END AS {name}"
         if name in _PRESENCE
@@ -214,6 +213,24 @@ def stage(
         _drop(con, tables)
     con.execute("DROP TABLE _cc_files")
     return []
+
+
+def _projects(paths: Sequence[str]) -> list[str | None]:
+    """Each path's project by the reader's ``project_of`` (so both agree), worked out once per
+    folder: it depends only on the folders (a 1M-record tree has 12k files in 2.6k folders)."""
+    from usagectl.importers.claude_code import project_of
+
+    folders: dict[str, str | None] = {}
+    return [_project(p, folders, project_of) for p in paths]
+
+
+def _project(path: str, folders: dict[str, str | None], project_of: Callable[[str], str | None]) -> str | None:
+    folder, sep, _ = path.replace("\\", "/").rpartition("/")
+    if not sep:
+        return None
+    if folder not in folders:
+        folders[folder] = project_of(folder + "/_")
+    return folders[folder]
 
 
 def _size(path: str) -> int:
