@@ -321,6 +321,61 @@ def test_history_budget_vs_actual(tmp_path: Path, db: Path) -> None:
     assert rep.totals == {"periods": 3, "exceeded": 1}
 
 
+def test_history_clips_the_current_period_at_now_like_status(tmp_path: Path, db_path: Path) -> None:
+    # claude-sonnet-4-5 output at $15 / 1M: F1 11-10 12:00 100k = $1.50; F2 at exactly now
+    # (11-16 00:00) 10k = $0.15, counted; F3 11-29 (after now, future-dated) 100k = $1.50, not
+    # counted. Limit $2: 1.65 of 2 = 82.5 %, warning (not 3.15 = 157.5 %, exceeded);
+    # 15 of 30 days elapsed, so projected 1.65 x 2 = 3.30. October is complete and whole: $0.
+    events = [
+        {"event_id": "F1", "ts": "2026-11-10T12:00:00Z", "model_raw": "claude-sonnet-4-5", "output_tokens": 100000},
+        {"event_id": "F2", "ts": "2026-11-16T00:00:00Z", "model_raw": "claude-sonnet-4-5", "output_tokens": 10000},
+        {"event_id": "F3", "ts": "2026-11-29T12:00:00Z", "model_raw": "claude-sonnet-4-5", "output_tokens": 100000},
+    ]
+    run("import", str(write_jsonl(tmp_path / "f.jsonl", events)), "--db", str(db_path))
+    _config(tmp_path, '[[budgets]]\nscope = "global"\namount = 2\n')
+    ctx, at = make_context(None, db_path), datetime(2026, 11, 16, tzinfo=UTC)
+    rep = budgets.budget_history(ctx, "global", periods=1, now=at)
+    rows = [(r["period_start"], r["state"], r["actual"], r["percent"], r["level"], r["projected"]) for r in rep.rows]
+    assert rows == [
+        (date(2026, 10, 1), "complete", 0, 0, "ok", None),
+        (date(2026, 11, 1), "in progress", Decimal("1.65"), Decimal("82.5"), "warning", Decimal("3.30")),
+    ]
+    assert rep.totals["exceeded"] == 0
+    (s,) = budgets.budget_status(ctx, now=at)
+    assert (s.spent, s.level, s.projected) == (rows[1][2], rows[1][4], rows[1][5])
+
+
+def test_history_of_a_quarter_in_new_york_clips_at_now(tmp_path: Path, db_path: Path) -> None:
+    # carol's output tokens (sonnet), quarters in America/New_York (EDT -4 until 11-01, then EST -5):
+    # N5 10-01 03:59:59Z = 09-30 23:59:59 EDT  16,000 -> Q3
+    # N6 10-01 04:00:00Z = 10-01 00:00 EDT     32,000 -> Q4
+    # N3 11-22 04:59:59Z, N4 11-22 05:00Z      4,000 + 8,000 -> Q4
+    # N1 11-26 04:59:59Z, N2 11-26 05:00Z      1,000 + 2,000 -> Q4
+    # N7 2027-01-01 04:59:59Z = 12-31 23:59:59 EST 64,000 -> Q4, but after now: not counted
+    # now 11-26 12:00Z: Q4 = 32,000 + 12,000 + 3,000 = 47,000 of 100,000 = 47 %, ok (not 111,000).
+    # Q4 runs 10-01 04:00Z .. 2027-01-01 05:00Z = 92 days + 1 h = 2,209 h; elapsed 31 days (744 h)
+    # + 25 days 8 h (608 h) = 1,352 h: projected int(47,000 x 2,209 / 1,352) = int(76,792.16) = 76,792.
+    spec = [("N1", "2026-11-26T04:59:59Z", 1000), ("N2", "2026-11-26T05:00:00Z", 2000),
+            ("N3", "2026-11-22T04:59:59Z", 4000), ("N4", "2026-11-22T05:00:00Z", 8000),
+            ("N5", "2026-10-01T03:59:59Z", 16000), ("N6", "2026-10-01T04:00:00Z", 32000),
+            ("N7", "2027-01-01T04:59:59Z", 64000)]  # fmt: skip
+    events = [
+        {"event_id": i, "ts": ts, "model_raw": "claude-sonnet-4-5", "output_tokens": n, "member": "carol"}
+        for i, ts, n in spec
+    ]
+    run("import", str(write_jsonl(tmp_path / "n.jsonl", events)), "--db", str(db_path))
+    _config(tmp_path, '[[budgets]]\nscope = "member:carol"\ntokens = 100000\nperiod = "quarter"\n')
+    ctx, at = make_context(None, db_path), datetime(2026, 11, 26, 12, tzinfo=UTC)
+    rep = budgets.budget_history(ctx, "member:carol", periods=1, tz="America/New_York", now=at)
+    rows = [(r["period_start"], r["state"], r["actual"], r["percent"], r["level"], r["projected"]) for r in rep.rows]
+    assert rows == [
+        (date(2026, 7, 1), "complete", 16000, 16, "ok", None),
+        (date(2026, 10, 1), "in progress", 47000, 47, "ok", 76792),
+    ]
+    (s,) = budgets.budget_status(ctx, tz="America/New_York", now=at)
+    assert (s.spent, s.projected) == (47000, 76792)
+
+
 def test_history_of_a_token_budget_never_splits_a_number_at_80_columns(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -519,7 +519,8 @@ def budget_history(
     tz: str | None = None,
     now: datetime | None = None,
 ) -> Report:
-    """Budget vs actual for the last ``periods`` complete periods and the current one (one query)."""
+    """Budget vs actual for the last ``periods`` complete periods and the current one (one query).
+    The current period counts the spend up to and including ``now``, as :func:`budget_status` does."""
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
 
@@ -535,6 +536,9 @@ def budget_history(
     book = ctx.pricebook()
     col, name = _scope_key(budget, book)
     start, end = _bounds(spans[0][0], spans[-1][1], zone)
+    # nothing after "now", as in budget_status: the current period is the one budget status shows
+    # (a future-dated event is not spent yet), and the past periods end before now, so stay whole
+    end = min(end, at + _US)
     flt = Filters(start, end, zone, spans[0][0], spans[-1][1], {col: (name or "",)} if col else {})
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, flt)
