@@ -448,25 +448,53 @@ def test_status_json_contract(tmp_path: Path, db: Path, monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize(
-    ("limit", "percent", "level"),
+    ("limit", "percent", "level", "json_percent"),
     [
-        ("8.0005", "74.9", "ok"),  # 600 / 8.0005 = 74.9953 %: below 75, so not "75.0% ok"
-        ("8", "75.0", "warning"),  # 600 / 8 = 75 % exactly
-        ("6.3158", "94.9", "caution"),  # 600 / 6.3158 = 94.99984 %
-        ("6.0001", "99.9", "critical"),  # 600 / 6.0001 = 99.99833 %: not "100.0% critical"
-        ("6", "100.0", "exceeded"),
+        ("8.0005", "74.9", "ok", "75.00"),  # 600 / 8.0005 = 74.9953 %: below 75, so not "75.0% ok"
+        ("8", "75.0", "warning", "75"),  # 600 / 8 = 75 % exactly
+        ("6.3158", "94.9", "caution", "95.00"),  # 600 / 6.3158 = 94.99984 %
+        ("6.0001", "99.9", "critical", "100.00"),  # 600 / 6.0001 = 99.99833 %: not "100.0% critical"
+        ("6", "100.0", "exceeded", "100"),
     ],
 )
 def test_status_percent_is_rounded_down_to_agree_with_the_level(
-    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch, limit: str, percent: str, level: str
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch, limit: str, percent: str, level: str, json_percent: str
 ) -> None:
-    # feature:chat has spent $6 (E7); percent = 6 x 100 / limit, shown to one decimal rounded down
+    # feature:chat has spent $6 (E7); percent = 6 x 100 / limit, shown to one decimal rounded down;
+    # JSON keeps it to 2 decimals (half-even, as every JSON percentage and the webhook body) next
+    # to the level, which is decided on the exact value
     _config(tmp_path, f'[[budgets]]\nscope = "feature:chat"\namount = {limit}\n')
     monkeypatch.setattr(budgets, "_clock", lambda: NOW)
     (row,) = run_json("budget", "status", "--db", str(db))["rows"]
-    assert (Decimal(str(row["percent"])), row["level"]) == (Decimal(percent), level)
+    assert (Decimal(str(row["percent"])), row["level"]) == (Decimal(json_percent), level)
     line = next(ln for ln in run("budget", "status", "--db", str(db)).stdout.splitlines() if "feature:chat" in ln)
     assert f"{percent}%" in line and level in line
+
+
+def test_json_keeps_the_budget_percent_to_2_decimals(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gpt-4o output at $10 / 1M: 1,725,000 tokens = $17.25 of a global $20 = 86.25 %, warning.
+    # Humans read it rounded down (86.2 %); JSON keeps 86.25, as the webhook body does.
+    from usagectl.services import status_line
+
+    event = {"event_id": "P1", "ts": "2026-11-05T10:00:00Z", "model_raw": "gpt-4o", "output_tokens": 1725000}
+    run("import", str(write_jsonl(tmp_path / "p.jsonl", [event])), "--db", str(db_path))
+    _config(tmp_path, '[[budgets]]\nscope = "global"\namount = 20\n')
+    monkeypatch.setattr(budgets, "_clock", lambda: NOW)
+    monkeypatch.setattr(status_line, "_clock", lambda: NOW)
+    db = ("--db", str(db_path))
+    (row,) = json.loads(run("budget", "status", *db, "--json").stdout, parse_float=Decimal)["rows"]
+    assert (row["percent"], row["level"]) == (Decimal("86.25"), "warning")
+    assert "86.2%" in run("budget", "status", *db).stdout
+    doc = json.loads(run("status", *db, "--json").stdout, parse_float=Decimal)
+    assert doc["budgets"]["worst_pct"] == Decimal("86.25")
+    assert run("status", *db).stdout.endswith("budget warning (global (month) 86.2%)\n")
+    history = json.loads(
+        run("budget", "history", "global", "--periods", "0", *db, "--json").stdout, parse_float=Decimal
+    )
+    assert history["rows"][0]["percent"] == Decimal("86.25")
+    assert "86.2%" in run("budget", "history", "global", "--periods", "0", *db).stdout
 
 
 def test_no_budgets(db: Path) -> None:

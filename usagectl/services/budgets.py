@@ -388,13 +388,15 @@ def _unpriced_note(label: str, n: int) -> str:
 def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = None) -> Report:
     """``budget status`` as a Report: one row per budget; totals hold the count and the worst level.
     Limit, spent and projected are USD (Decimal) for money budgets and ints for token budgets.
+    ``percent`` is exact: its column kind (``used_pct``) shows it rounded down in tables and the
+    PDF and keeps 2 decimals in JSON and CSV, as the webhook body does.
     ``as_of``: the states were taken at the end of that past day (a report on a range), said in a note."""
     rows = []
     for s in states:
         b = s.budget
         row: dict[str, Any] = {"budget": b.label, "scope": b.scope, "period": b.period, "kind": b.kind}
         row |= {"period_start": s.period_start, "period_end": s.period_end, "limit": _amount(b.limit, b.kind)}
-        row |= {"spent": _amount(s.spent, b.kind), "percent": shown_percent(s.percent), "level": s.level}
+        row |= {"spent": _amount(s.spent, b.kind), "percent": s.percent, "level": s.level}
         row |= {"threshold_crossed": s.threshold_crossed, "projected": _amount(s.projected, b.kind)}
         row |= {"projected_percent": s.projected_percent, "projected_cross_date": s.projected_cross_date}
         row |= {"unpriced_requests": s.unpriced_requests} | _threshold_cells(b)
@@ -557,7 +559,7 @@ def budget_history(
             {"period_start": first, "period_end": last, "state": "complete" if complete else "in progress"}
             | {"limit": _amount(budget.limit, budget.kind), "actual": _amount(s.spent, budget.kind)}
             | {
-                "percent": shown_percent(s.percent),
+                "percent": s.percent,
                 "level": s.level,
                 "projected": None if complete else _amount(s.projected, budget.kind),
             }

@@ -67,7 +67,7 @@ class StatusLine:
     budgets: int  # budgets configured
     worst_level: str | None  # None when no budget is configured
     worst_budget: str | None  # label of the budget at the worst level (highest percent)
-    worst_pct: Decimal | None
+    worst_pct: Decimal | None  # its percent, exact (shown rounded down, JSON to 0.01)
 
     def as_dict(self, where: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
         """The JSON contract (``report``, ``filters``, ``rows``, ``totals``) and, kept for the
@@ -152,7 +152,7 @@ def status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine
     if budgets:
         states = budget_status(ctx, tz=tz, now=now)
         top = max(states, key=lambda s: (LEVELS.index(s.level), s.percent))
-        worst, worst_label, worst_pct = top.level, top.budget.label, top.shown_percent
+        worst, worst_label, worst_pct = top.level, top.budget.label, top.percent
     return StatusLine(
         day=today,
         tz=tz,
