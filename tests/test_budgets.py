@@ -660,6 +660,50 @@ def test_a_layout_the_edit_cannot_follow_is_rewritten_whole(tmp_path: Path) -> N
     assert "# note" not in path.read_text()
 
 
+INLINE = """# team config, reviewed in PR #12
+budgets = [{ scope = "team:a", amount = 5, period = "month" }]  # a's budget
+
+[display]
+timezone = "UTC"   # keep UTC for finance
+"""
+
+
+def test_an_inline_budgets_array_is_edited_in_place(tmp_path: Path) -> None:
+    # only the budgets = [...] line changes: the comment above, its own trailing comment and the
+    # [display] section with its comment stay byte for byte
+    path = tmp_path / "work" / "usagectl.toml"
+    path.write_text(INLINE, encoding="utf-8")
+    run("budget", "set", "team:b", "9")
+    b = '{ scope = "team:b", amount = 9.0, period = "month" }'
+    assert path.read_text() == INLINE.replace('"month" }]', f'"month" }}, {b}]')
+    run("budget", "rm", "team:a")
+    assert path.read_text() == INLINE.replace('{ scope = "team:a", amount = 5, period = "month" }', b)
+    run("budget", "rm", "team:b")  # the last one: the assignment goes, nothing else
+    assert (
+        path.read_text()
+        == '# team config, reviewed in PR #12\n\n[display]\ntimezone = "UTC"   # keep UTC for finance\n'
+    )
+
+    # spread over lines: one table a line, the array's indentation and closing comment kept
+    multi = '# top\nbudgets = [\n    { scope = "team:a", amount = 5 },\n]   # end\n[display]\ntimezone = "UTC"  # c\n'
+    path.write_text(multi, encoding="utf-8")
+    run("budget", "set", "team:a", "6")
+    assert path.read_text() == multi.replace("amount = 5 }", 'amount = 6.0, period = "month" }')
+
+
+def test_an_inline_budgets_array_with_comments_inside_is_refused(tmp_path: Path) -> None:
+    # a comment inside a multi-line array cannot be kept by rewriting the array, and tomli-w
+    # would drop every comment of the file: exit 2, the file untouched, how to convert it
+    path = tmp_path / "work" / "usagectl.toml"
+    text = '# top\nbudgets = [\n    { scope = "team:a", amount = 5 },  # a\n]\n[display]\ntimezone = "UTC"  # c\n'
+    path.write_text(text, encoding="utf-8")
+    for args in (("set", "team:a", "6"), ("set", "team:b", "1"), ("rm", "team:a")):
+        err = " ".join(run("budget", *args, expect=2).stderr.split())
+        assert "the budgets are an inline array (budgets = [...])" in err
+        assert "write each budget as a [[budgets]] table" in err
+        assert path.read_text() == text
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -18,7 +18,10 @@ Edits read the file with tomllib (floats as Decimal), change ``budgets`` and wri
 own text back with only the lines of that budget changed (``toml_edit``: comments, blank lines
 and number spellings stay), through a temporary file and ``os.replace``. A file laid out in a
 way that edit cannot follow is written whole by tomli-w instead (values survive, comments do
-not). Either way the text is parsed back and compared with the intended values before writing.
+not). Budgets given as an inline array (``budgets = [...]``) are edited in that assignment only
+(``toml_edit.edit_inline_array``), or refused (exit 2) when that cannot be done (comments inside
+a multi-line array), never rewritten whole. Either way the text is parsed back and compared with
+the intended values before writing.
 """
 
 from __future__ import annotations
@@ -291,7 +294,7 @@ def _dumps(data: dict[str, Any]) -> str:
 def _edited(path: Path, data: dict[str, Any]) -> str | None:
     """The file's own text with only the budget that changed edited (``toml_edit``): comments
     and formatting stay. None when the file is new or cannot be edited so with certainty."""
-    from usagectl.services.toml_edit import edit_array_tables
+    from usagectl.services.toml_edit import edit_array_tables, edit_inline_array
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -305,6 +308,8 @@ def _edited(path: Path, data: dict[str, Any]) -> str | None:
     if not isinstance(old, list):
         return None
     edited = edit_array_tables(text, "budgets", old, new, _value, _table)
+    if edited is None and old:  # no [[budgets]] table matched: an inline array, maybe
+        edited = edit_inline_array(text, "budgets", new, _value)
     if edited is None:
         return None
     try:
@@ -313,12 +318,35 @@ def _edited(path: Path, data: dict[str, Any]) -> str | None:
         return None
 
 
+def _refuse_inline_array(path: Path) -> None:
+    """An inline ``budgets = [...]`` that could not be edited in place (comments inside a
+    multi-line array) is refused rather than written whole by tomli-w, which would drop every
+    comment of the file; as ``[[budgets]]`` tables it is edited line by line."""
+    from usagectl.services.toml_edit import has_root_assignment
+
+    try:
+        inline = has_root_assignment(path.read_text(encoding="utf-8"), "budgets")
+    except (OSError, UnicodeDecodeError):
+        return
+    if inline:
+        raise ConfigError(
+            f"config {path}: the budgets are an inline array (budgets = [...]) that cannot be edited in "
+            "place (comments inside it); rewriting the file would lose its comments, so it was left as it was",
+            hint="write each budget as a [[budgets]] table (scope, amount or tokens, period: one key a line) "
+            "after the other sections and delete the budgets = [...] lines; budget set / rm then change only "
+            "that budget's lines",
+        )
+
+
 def _write(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` when the whole config would load (every section, by the loaders the
     commands use): a config that some command would reject is refused (exit 2) before anything is
     written or reported, and the file stays byte for byte as it was."""
     check_config(parse_config(data, path))
-    text = _edited(path, data) or _dumps(data)
+    text = _edited(path, data)
+    if text is None:
+        _refuse_inline_array(path)
+        text = _dumps(data)
     if not _same(tomllib.loads(text, parse_float=Decimal), data):
         raise ConfigError(
             f"config {path}: writing it back would change a value; the file was left as it was",

@@ -6,6 +6,11 @@ removed budget's table goes with the comment lines right above it, a new one is 
 the last table of the array. Comments, blank lines, number spellings (``100_000_000``) and the
 order of every other section stay as they were.
 
+Budgets written as one inline array at the top of the file (``budgets = [{ ... }, { ... }]``)
+are edited by :func:`edit_inline_array`: only that assignment is rewritten (the other budgets'
+values stay, their spelling may be normalised); the lines around it, its trailing comment included,
+stay. A multi-line array with comments inside is not edited (its comments would be lost).
+
 ``edit_array_tables`` returns None whenever the text cannot be edited that way with certainty
 (tables of the array spread in a way it does not follow, a multi-line value to change, a header
 it cannot find); the caller then rewrites the whole file, and checks every result by parsing it
@@ -149,3 +154,55 @@ def edit_array_tables(
                 start -= 1  # the last table: the blank lines that led to it
         return "".join(lines[:start] + lines[end:])
     return None
+
+
+def _root_assignment(lines: Sequence[str], name: str) -> tuple[int, int, str, str, str] | None:
+    """(first line, end line, ``name =`` prefix, value text, rest of the last line: trailing
+    comment and line ending) of the assignment of the root key ``name``, whose value may span
+    lines; None when there is not exactly one such line before the first header or its value
+    does not end."""
+    heads = _headers(lines)
+    root_end = heads[0][0] if heads else len(lines)
+    key = re.compile(rf"^([ \t]*{re.escape(name)}[ \t]*=[ \t]*)")
+    starts = [(i, m.group(1)) for i in range(root_end) if (m := key.match(lines[i]))]
+    if len(starts) != 1:
+        return None
+    first, head = starts[0]
+    for last in range(first, len(lines)):
+        text = "".join(lines[first : last + 1])[len(head) :]
+        body = text.rstrip("\r\n")
+        parts = _split_value(body)
+        if parts is not None:
+            return first, last + 1, head, parts[0], parts[1] + text[len(body) :]
+    return None
+
+
+def edit_inline_array(
+    text: str, name: str, new: Sequence[dict[str, Any]], render_value: Callable[[Any], str]
+) -> str | None:
+    """``text`` with the root key ``name = [...]`` (an array of inline tables) holding ``new``:
+    one line as it was one line, else one table a line; the key's lines dropped when ``new`` is
+    empty. Everything outside the assignment stays, its trailing comment too. None when there is
+    no such assignment or it spans lines holding a ``#`` (a comment inside the array would be lost)."""
+    lines = text.splitlines(keepends=True)
+    found = _root_assignment(lines, name)
+    if found is None:
+        return None
+    first, end, head, value, tail = found
+    if not value.startswith("[") or ("\n" in value and "#" in value):
+        return None
+    if not new:
+        return "".join(lines[:first] + lines[end:])
+    tables = ["{ " + ", ".join(f"{k} = {render_value(v)}" for k, v in entry.items()) + " }" for entry in new]
+    if "\n" in value:
+        inner = value.split("\n")[1]
+        indent = inner[: len(inner) - len(inner.lstrip())] or "  "
+        array = "[\n" + "".join(f"{indent}{t},\n" for t in tables) + "]"
+    else:
+        array = "[" + ", ".join(tables) + "]"
+    return "".join(lines[:first]) + head + array + (tail or "\n") + "".join(lines[end:])
+
+
+def has_root_assignment(text: str, name: str) -> bool:
+    """The root key ``name`` is assigned in ``text`` (``budgets = [...]``), not given as tables."""
+    return _root_assignment(text.splitlines(keepends=True), name) is not None
