@@ -201,6 +201,42 @@ def test_out_dash_is_stdout_and_a_missing_folder_is_named(
     assert not (tmp_path / "no").exists() and not (tmp_path / "-").exists()
 
 
+@pytest.mark.parametrize(
+    "fmt", [("--csv",), ("--json",), ("--jsonl",), ("--parquet",), ("--focus",), ("--pdf",),
+            ("--parquet", "--partition-by", "month"), ("--csv", "--report", "by-model")]
+)  # fmt: skip
+def test_out_never_overwrites_the_database_or_the_config(
+    loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: tuple[str, ...]
+) -> None:
+    """``--out`` naming the database (directly, relatively, through a symlink, or its WAL) or
+    the config file read (./usagectl.toml, found in the working folder) is refused with exit 2,
+    and both files are left byte for byte as they were."""
+    work = tmp_path / "work"
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(loaded)
+    config = work / "usagectl.toml"
+    before = loaded.read_bytes(), config.read_bytes()
+    wal = Path(f"{loaded}.wal")
+    targets = [
+        (str(loaded), "the database in use"),
+        (f"../{loaded.name}", "the database in use"),  # relative to the working folder
+        (str(link), "the database in use"),
+        (str(wal), "the WAL of the database in use"),
+        ("usagectl.toml", "the config file in use"),
+        (str(config), "the config file in use"),
+    ]
+    for target, what in targets:
+        res = run("export", *fmt, "--out", target, *ALL, "--db", str(loaded), expect=2)
+        assert f"--out {target} is {what}" in res.stderr, res.stderr
+    assert (loaded.read_bytes(), config.read_bytes()) == before
+    assert not wal.exists()
+    # the database still opens and holds its 6 events, $6.36 (as computed in the docstring)
+    from tests.helpers import run_json
+
+    totals = run_json("report", "by", "model", *ALL, "--db", str(loaded))["totals"]
+    assert totals["requests"] == 6 and D(str(totals["cost_usd"])) == TOTAL_COST
+
+
 def test_events_stream_in_sorted_day_chunks(loaded: Path) -> None:
     """Tiny chunks and batches: the runs of UTC days (11-03: E1, E2 | 11-04 | 11-05 | ...) are
     sorted one by one and still come out in ts order, every event once."""

@@ -102,6 +102,8 @@ def export(
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     ctx = make_context(config, db)
+    if out is not None:
+        svc.refuse_own_files(ctx, out)
     req = ReportRequest(since=since, until=until, tz=tz, where=where)
     summary: ExportSummary | None = None
     if fmt == "focus":

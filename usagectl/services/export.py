@@ -12,6 +12,7 @@ Money stays Decimal: DECIMAL(38,12) in Parquet, fixed 6 decimals in event CSV (h
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -55,6 +56,29 @@ def check_choice(value: str | None, choices: tuple[str, ...], option: str) -> st
     if norm not in choices:
         raise UsageError(f"{option}: unknown value {value!r}; choose from {', '.join(choices)}")
     return norm
+
+
+def refuse_own_files(ctx: AppContext, out: Path) -> None:
+    """Refuse an ``--out`` that is a file this command reads: the database (payments live only
+    there), its WAL, or the config file. The export would replace it with its rows and the data
+    stored before would be lost. Compared after resolving relative paths and symlinks, and by
+    inode when both exist (a hard link names the same file too)."""
+    own = [("the database in use", ctx.db_path), ("the WAL of the database in use", Path(f"{ctx.db_path}.wal"))]
+    if ctx.config.path is not None:
+        own.append(("the config file in use", ctx.config.path))
+    target = os.path.realpath(out)
+    for what, path in own:
+        if target == os.path.realpath(path) or _same_file(out, path):
+            raise UsageError(
+                f"--out {out} is {what} ({path}): the export would overwrite it", hint="give another --out file"
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (yet): not the same file
+        return False
 
 
 def event_columns() -> tuple[Column, ...]:
