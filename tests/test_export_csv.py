@@ -141,6 +141,43 @@ def test_csv_round_trip_through_import(loaded: Path, tmp_path: Path) -> None:
     assert after["unpriced_requests"] == 1
 
 
+def test_csv_export_imported_again_adds_nothing(tmp_path: Path, db_path: Path) -> None:
+    """The formula guard's ``'`` is removed on CSV import, so ids and names come back exact:
+    importing the export into the same database finds only duplicates, into a new one the
+    same text. A ``'`` of the value itself before a guarded character is kept (the export
+    adds one more, the import removes one). Each event 40,000 gpt-4o input tokens x $2.50/M
+    = $0.10; three events = $0.30."""
+    tricky = [
+        _ev("=1+1", "2025-11-03T10:00:00Z", "gpt-4o", "@alice", input_tokens=40_000, chat_title="- fix bug"),
+        _ev("'=2", "2025-11-03T11:00:00Z", "gpt-4o", "'-bob", input_tokens=40_000, project="\ttabbed"),
+        _ev("'plain", "2025-11-03T12:00:00Z", "gpt-4o", "'carol", input_tokens=40_000, feature="+x"),
+    ]
+    run("import", str(write_jsonl(tmp_path / "tricky.jsonl", tricky)), "--db", str(db_path))
+    out = tmp_path / "tricky.csv"
+    run("export", "--csv", "--out", str(out), *ALL, "--db", str(db_path))
+    exported = {r["event_id"]: r for r in _rows(out.read_text(encoding="utf-8"))}
+    assert set(exported) == {"'=1+1", "''=2", "'plain"}  # guarded once; 'plain needs no guard
+    assert exported["''=2"]["member"] == "''-bob"
+
+    def stored(db: Path) -> list[tuple[Any, ...]]:
+        lines = run("export", "--jsonl", *ALL, "--db", str(db)).stdout.splitlines()
+        keys = ("event_id", "member", "chat_title", "project", "feature")
+        return [tuple(json.loads(line)[k] for k in keys) for line in lines]
+
+    original = [("=1+1", "@alice", "- fix bug", None, None), ("'=2", "'-bob", None, "\ttabbed", None),
+                ("'plain", "'carol", None, None, "+x")]  # fmt: skip
+    assert stored(db_path) == original
+    run("import", str(out), "--db", str(db_path))  # the same events again: all duplicates
+    from tests.helpers import run_json
+
+    totals = run_json("report", "by", "member", *ALL, "--db", str(db_path))["totals"]
+    assert totals["requests"] == 3 and D(str(totals["cost_usd"])) == D("0.30")
+    assert stored(db_path) == original
+    fresh = tmp_path / "fresh.duckdb"
+    run("import", str(out), "--db", str(fresh))
+    assert stored(fresh) == original
+
+
 def test_tz_day_boundary_and_filters(loaded: Path) -> None:
     # Berlin 2025-11-04 holds E2 (00:30 local) and E3: 0.75 + 0.51 = 1.26
     args = ("--since", "2025-11-04", "--until", "2025-11-04", "--tz", "Europe/Berlin", "--db", str(loaded))
