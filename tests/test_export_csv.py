@@ -274,6 +274,29 @@ def test_out_never_overwrites_the_database_or_the_config(
     assert totals["requests"] == 6 and D(str(totals["cost_usd"])) == TOTAL_COST
 
 
+@pytest.mark.parametrize(
+    "fmt", [("--csv",), ("--jsonl",), ("--json",), ("--parquet",), ("--parquet", "--partition-by", "month")]
+)
+def test_too_small_memory_limit_is_a_clear_error(
+    loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: tuple[str, ...]
+) -> None:
+    """DuckDB cannot allocate its first 2 MiB block under a 1MB limit: a --memory-limit the
+    user gave is a usage error naming it (exit 2); the default limit running out is exit 1
+    naming that limit. Neither is an "unexpected error … report it", and no file is left."""
+    from usagectl.store import export as store_export
+
+    out = tmp_path / "out.file"
+    res = run("export", *fmt, "--memory-limit", "1MB", "--out", str(out), *ALL, "--db", str(loaded), expect=2)
+    assert "--memory-limit 1MB is too small for this export" in res.stderr
+    assert "a larger --memory-limit" in res.stderr and "unexpected" not in res.stderr
+    assert not out.exists() and list(tmp_path.glob(".out.file*")) == []
+    monkeypatch.setattr(store_export, "DEFAULT_MEMORY_LIMIT", "1MB")
+    res = run("export", *fmt, "--out", str(out), *ALL, "--db", str(loaded), expect=1)
+    assert "the export ran out of memory under its default limit of 1MB" in res.stderr
+    assert "a larger --memory-limit" in res.stderr and "report it" not in res.stderr
+    assert not out.exists()
+
+
 def test_events_stream_in_sorted_day_chunks(loaded: Path) -> None:
     """Tiny chunks and batches: the runs of UTC days (11-03: E1, E2 | 11-04 | 11-05 | ...) are
     sorted one by one and still come out in ts order, every event once."""

@@ -58,7 +58,12 @@ PartitionOpt = Annotated[
     str | None, typer.Option("--partition-by", metavar="month", help="Parquet events: a Hive folder month=YYYY-MM/.")
 ]
 MonthOpt = Annotated[str | None, typer.Option("--month", help="YYYY-MM, for --report month and invoice.")]
-MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit of an events export.")]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit", help="DuckDB memory limit of an events export [default: 512MB].", show_default=False
+    ),
+]
 
 
 def export(
@@ -72,7 +77,7 @@ def export(
     report: ReportOpt = None,
     partition_by: PartitionOpt = None,
     month: MonthOpt = None,
-    memory_limit: MemoryOpt = "512MB",
+    memory_limit: MemoryOpt = None,
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
     department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
@@ -223,7 +228,7 @@ class _JsonRows:
         return len(data)
 
 
-def _events_text(ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str) -> None:
+def _events_text(ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str | None) -> None:
     from usagectl.render.text import json_dumps
     from usagectl.services import export as svc
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from usagectl.errors import UsageError
+from usagectl.errors import OutOfMemory, UsageError, ran_out_of_memory
 from usagectl.models import Column, Filters, Report
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters
@@ -81,6 +83,29 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+@contextmanager
+def _within_memory_limit(memory_limit: str | None) -> Iterator[None]:
+    """DuckDB running out of memory under the export's limit, said as such: a ``--memory-limit``
+    the user gave is too small for this export (exit 2); the default one (512MB) is an
+    ``OutOfMemory`` naming it (exit 1). Both suggest a larger ``--memory-limit``."""
+    from usagectl.store.export import DEFAULT_MEMORY_LIMIT
+
+    try:
+        yield
+    except Exception as exc:
+        if not ran_out_of_memory(exc):
+            raise
+        if memory_limit is not None:
+            raise UsageError(
+                f"--memory-limit {memory_limit} is too small for this export: DuckDB ran out of memory",
+                hint=f"run again with a larger --memory-limit (the default is {DEFAULT_MEMORY_LIMIT})",
+            ) from None
+        raise OutOfMemory(
+            f"the export ran out of memory under its default limit of {DEFAULT_MEMORY_LIMIT}",
+            hint="run again with a larger --memory-limit, e.g. --memory-limit 2GB",
+        ) from None
+
+
 def event_columns() -> tuple[Column, ...]:
     """The per-event export columns, in their stable order (header of CSV, keys of JSONL)."""
     from usagectl.store.export import EVENT_EXPORT_COLUMNS
@@ -126,7 +151,11 @@ def events_text(
         raise UsageError(f"events text export: unknown format {fmt!r}")
     flt = build_filters(ctx, req)
     rows = 0
-    with connect(ctx.db_path, read_only=True) as con, tempfile.TemporaryDirectory(prefix="usagectl-export-") as tmp:
+    with (
+        connect(ctx.db_path, read_only=True) as con,
+        tempfile.TemporaryDirectory(prefix="usagectl-export-") as tmp,
+        _within_memory_limit(memory_limit),
+    ):
         try:
             store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
         except ValueError as exc:
@@ -151,7 +180,8 @@ def events_parquet(
 ) -> ExportSummary:
     """COPY the per-event rows to Parquet (TIMESTAMPTZ ts, BIGINT counts, DECIMAL(38,12) money);
     with ``partition_by="month"`` ``out`` is a folder of ``month=YYYY-MM/`` parts (months in the
-    report's zone). Memory is bounded by ``memory_limit`` (default 512MB). A partitioned export
+    report's zone). Memory is bounded by ``memory_limit`` (default 512MB; running out of it is
+    a clear error, ``_within_memory_limit``). A partitioned export
     that fails or is interrupted (Ctrl-C) leaves ``out`` as it found it (absent, or an empty
     folder); a single file is written by the caller to a temporary name (``cli.export._staged``)."""
     partition = check_choice(partition_by, PARTITIONS, "--partition-by")
@@ -184,7 +214,7 @@ def _copy_parquet(
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
 
-    with connect(ctx.db_path, read_only=True) as con:
+    with connect(ctx.db_path, read_only=True) as con, _within_memory_limit(memory_limit):
         try:
             store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
         except ValueError as exc:
