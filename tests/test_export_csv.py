@@ -221,7 +221,8 @@ def test_out_dash_is_stdout_and_a_missing_folder_is_named(
     loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``--out -`` prints a text format (no file named "-") and is refused for the binary ones;
-    a file in a folder that does not exist is an input error naming the folder, not a crash."""
+    a file in a folder that does not exist is a usage error (exit 2, not 4: nothing was read)
+    naming the folder, not a crash."""
     monkeypatch.chdir(tmp_path)
     doc = json.loads(run("export", "--json", *ALL, "--out", "-", "--db", str(loaded)).stdout, parse_float=D)
     assert doc["totals"]["cost_usd"] == TOTAL_COST  # 6.36, as above
@@ -233,7 +234,7 @@ def test_out_dash_is_stdout_and_a_missing_folder_is_named(
         assert f"--out - is stdout; {fmt} writes a binary file" in res.stderr
     missing = tmp_path / "no" / "such"
     for fmt in ("--pdf", "--parquet", "--csv", "--focus"):
-        res = run("export", fmt, "--out", str(missing / "x.out"), "--db", str(loaded), expect=4)
+        res = run("export", fmt, "--out", str(missing / "x.out"), "--db", str(loaded), expect=2)
         assert f"folder {missing} does not exist" in res.stderr and "unexpected" not in res.stderr
     assert not (tmp_path / "no").exists() and not (tmp_path / "-").exists()
 

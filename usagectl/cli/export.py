@@ -146,7 +146,8 @@ def export(
 
 def _out_target(out: Path | None, fmt: str, *, partitioned: bool) -> Path | None:
     """``--out`` checked before any work: ``-`` is stdout (None) for the text formats, and a
-    file's folder must exist (the export would fail only at its end, after the queries)."""
+    file's folder must exist (the export would fail only at its end, after the queries). A
+    missing folder is a usage error (exit 2): exit 4 is for an input that cannot be read."""
     from usagectl.services.export import BINARY_FORMATS
 
     if out is None:
@@ -156,7 +157,7 @@ def _out_target(out: Path | None, fmt: str, *, partitioned: bool) -> Path | None
             raise UsageError(f"--out - is stdout; --{fmt} writes a binary file: give --out FILE")
         return None
     if not partitioned and not out.parent.is_dir():  # a partitioned export creates its folder
-        raise InputError(f"--out {out}: folder {out.parent} does not exist")
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
     return out
 
 
