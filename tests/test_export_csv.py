@@ -141,6 +141,43 @@ def test_csv_round_trip_through_import(loaded: Path, tmp_path: Path) -> None:
     assert after["unpriced_requests"] == 1
 
 
+def test_csv_export_imported_again_adds_nothing(tmp_path: Path, db_path: Path) -> None:
+    """The formula guard's ``'`` is removed on CSV import, so ids and names come back exact:
+    importing the export into the same database finds only duplicates, into a new one the
+    same text. A ``'`` of the value itself before a guarded character is kept (the export
+    adds one more, the import removes one). Each event 40,000 gpt-4o input tokens x $2.50/M
+    = $0.10; three events = $0.30."""
+    tricky = [
+        _ev("=1+1", "2025-11-03T10:00:00Z", "gpt-4o", "@alice", input_tokens=40_000, chat_title="- fix bug"),
+        _ev("'=2", "2025-11-03T11:00:00Z", "gpt-4o", "'-bob", input_tokens=40_000, project="\ttabbed"),
+        _ev("'plain", "2025-11-03T12:00:00Z", "gpt-4o", "'carol", input_tokens=40_000, feature="+x"),
+    ]
+    run("import", str(write_jsonl(tmp_path / "tricky.jsonl", tricky)), "--db", str(db_path))
+    out = tmp_path / "tricky.csv"
+    run("export", "--csv", "--out", str(out), *ALL, "--db", str(db_path))
+    exported = {r["event_id"]: r for r in _rows(out.read_text(encoding="utf-8"))}
+    assert set(exported) == {"'=1+1", "''=2", "'plain"}  # guarded once; 'plain needs no guard
+    assert exported["''=2"]["member"] == "''-bob"
+
+    def stored(db: Path) -> list[tuple[Any, ...]]:
+        lines = run("export", "--jsonl", *ALL, "--db", str(db)).stdout.splitlines()
+        keys = ("event_id", "member", "chat_title", "project", "feature")
+        return [tuple(json.loads(line)[k] for k in keys) for line in lines]
+
+    original = [("=1+1", "@alice", "- fix bug", None, None), ("'=2", "'-bob", None, "\ttabbed", None),
+                ("'plain", "'carol", None, None, "+x")]  # fmt: skip
+    assert stored(db_path) == original
+    run("import", str(out), "--db", str(db_path))  # the same events again: all duplicates
+    from tests.helpers import run_json
+
+    totals = run_json("report", "by", "member", *ALL, "--db", str(db_path))["totals"]
+    assert totals["requests"] == 3 and D(str(totals["cost_usd"])) == D("0.30")
+    assert stored(db_path) == original
+    fresh = tmp_path / "fresh.duckdb"
+    run("import", str(out), "--db", str(fresh))
+    assert stored(fresh) == original
+
+
 def test_tz_day_boundary_and_filters(loaded: Path) -> None:
     # Berlin 2025-11-04 holds E2 (00:30 local) and E3: 0.75 + 0.51 = 1.26
     args = ("--since", "2025-11-04", "--until", "2025-11-04", "--tz", "Europe/Berlin", "--db", str(loaded))
@@ -184,7 +221,8 @@ def test_out_dash_is_stdout_and_a_missing_folder_is_named(
     loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``--out -`` prints a text format (no file named "-") and is refused for the binary ones;
-    a file in a folder that does not exist is an input error naming the folder, not a crash."""
+    a file in a folder that does not exist is a usage error (exit 2, not 4: nothing was read)
+    naming the folder, not a crash."""
     monkeypatch.chdir(tmp_path)
     doc = json.loads(run("export", "--json", *ALL, "--out", "-", "--db", str(loaded)).stdout, parse_float=D)
     assert doc["totals"]["cost_usd"] == TOTAL_COST  # 6.36, as above
@@ -196,9 +234,68 @@ def test_out_dash_is_stdout_and_a_missing_folder_is_named(
         assert f"--out - is stdout; {fmt} writes a binary file" in res.stderr
     missing = tmp_path / "no" / "such"
     for fmt in ("--pdf", "--parquet", "--csv", "--focus"):
-        res = run("export", fmt, "--out", str(missing / "x.out"), "--db", str(loaded), expect=4)
+        res = run("export", fmt, "--out", str(missing / "x.out"), "--db", str(loaded), expect=2)
         assert f"folder {missing} does not exist" in res.stderr and "unexpected" not in res.stderr
     assert not (tmp_path / "no").exists() and not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(
+    "fmt", [("--csv",), ("--json",), ("--jsonl",), ("--parquet",), ("--focus",), ("--pdf",),
+            ("--parquet", "--partition-by", "month"), ("--csv", "--report", "by-model")]
+)  # fmt: skip
+def test_out_never_overwrites_the_database_or_the_config(
+    loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: tuple[str, ...]
+) -> None:
+    """``--out`` naming the database (directly, relatively, through a symlink, or its WAL) or
+    the config file read (./usagectl.toml, found in the working folder) is refused with exit 2,
+    and both files are left byte for byte as they were."""
+    work = tmp_path / "work"
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(loaded)
+    config = work / "usagectl.toml"
+    before = loaded.read_bytes(), config.read_bytes()
+    wal = Path(f"{loaded}.wal")
+    targets = [
+        (str(loaded), "the database in use"),
+        (f"../{loaded.name}", "the database in use"),  # relative to the working folder
+        (str(link), "the database in use"),
+        (str(wal), "the WAL of the database in use"),
+        ("usagectl.toml", "the config file in use"),
+        (str(config), "the config file in use"),
+    ]
+    for target, what in targets:
+        res = run("export", *fmt, "--out", target, *ALL, "--db", str(loaded), expect=2)
+        assert f"--out {target} is {what}" in res.stderr, res.stderr
+    assert (loaded.read_bytes(), config.read_bytes()) == before
+    assert not wal.exists()
+    # the database still opens and holds its 6 events, $6.36 (as computed in the docstring)
+    from tests.helpers import run_json
+
+    totals = run_json("report", "by", "model", *ALL, "--db", str(loaded))["totals"]
+    assert totals["requests"] == 6 and D(str(totals["cost_usd"])) == TOTAL_COST
+
+
+@pytest.mark.parametrize(
+    "fmt", [("--csv",), ("--jsonl",), ("--json",), ("--parquet",), ("--parquet", "--partition-by", "month")]
+)
+def test_too_small_memory_limit_is_a_clear_error(
+    loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: tuple[str, ...]
+) -> None:
+    """DuckDB cannot allocate its first 2 MiB block under a 1MB limit: a --memory-limit the
+    user gave is a usage error naming it (exit 2); the default limit running out is exit 1
+    naming that limit. Neither is an "unexpected error … report it", and no file is left."""
+    from usagectl.store import export as store_export
+
+    out = tmp_path / "out.file"
+    res = run("export", *fmt, "--memory-limit", "1MB", "--out", str(out), *ALL, "--db", str(loaded), expect=2)
+    assert "--memory-limit 1MB is too small for this export" in res.stderr
+    assert "a larger --memory-limit" in res.stderr and "unexpected" not in res.stderr
+    assert not out.exists() and list(tmp_path.glob(".out.file*")) == []
+    monkeypatch.setattr(store_export, "DEFAULT_MEMORY_LIMIT", "1MB")
+    res = run("export", *fmt, "--out", str(out), *ALL, "--db", str(loaded), expect=1)
+    assert "the export ran out of memory under its default limit of 1MB" in res.stderr
+    assert "a larger --memory-limit" in res.stderr and "report it" not in res.stderr
+    assert not out.exists()
 
 
 def test_events_stream_in_sorted_day_chunks(loaded: Path) -> None:

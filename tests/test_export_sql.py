@@ -110,7 +110,8 @@ def test_sql_formatters_agree_with_the_python_reference() -> None:
     from usagectl.render.text import csv_cell
     from usagectl.store.export import sql_csv_text, sql_json_text, sql_money_fixed
 
-    texts = [*NASTY_TEXT, "+1", "-1", "@x", "\tx", "\rx", "'x", "x=", "\\", '"', "\x00x", "\U0010ffff", None]
+    texts = [*NASTY_TEXT, "+1", "-1", "@x", "\tx", "\rx", "'x", "'=x", "''+x", "'", "''", "x=", "\\", '"',
+             "\x00x", "\U0010ffff", None]  # fmt: skip
     con = duckdb.connect()
     got = con.execute(
         f"SELECT {sql_csv_text('t')}, {sql_json_text('t')} FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS u(t, i) "

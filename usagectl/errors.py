@@ -77,6 +77,13 @@ class BudgetThresholdCrossed(UsagectlError):
     exit_code = ExitCode.BUDGET
 
 
+class OutOfMemory(UsagectlError):
+    """DuckDB ran out of memory under the limit set for it (the message names the limit); a
+    limit the user gave is a ``UsageError`` instead (``services.export``)."""
+
+    exit_code = ExitCode.UNEXPECTED
+
+
 class Interrupted(UsagectlError):
     """Ctrl-C: the command stopped; the message says what that left behind (it is printed as
     ``usagectl: interrupted…``, not as an error to report)."""
@@ -99,6 +106,19 @@ def was_interrupted(exc: BaseException) -> bool:
         if type(cur).__name__ == "InterruptException":
             return True
         if isinstance(cur, RuntimeError) and str(cur).strip() == "Query interrupted":
+            return True
+        cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
+    return False
+
+
+def ran_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, DuckDB's ``OutOfMemoryException`` (named by type
+    name, as in ``was_interrupted``: nothing outside ``store`` imports duckdb)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if type(cur).__name__ == "OutOfMemoryException":
             return True
         cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
     return False

@@ -8,6 +8,12 @@ from typing import Any, Literal
 
 ColumnKind = Literal["str", "int", "ts", "money", "json"]
 
+# First characters that make a spreadsheet run a CSV cell as a formula (OWASP CSV injection).
+# A CSV export prefixes ``'`` to text that starts with one, or with ``'``s and then one (so the
+# prefix can be told apart from a ``'`` of the value); a CSV import removes that one ``'``, so
+# export -> import gives the same text back (and the same event_id: no double count).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 # The canonical event (PRODUCT.md), in storage order. ``kind`` drives validation on import.
 EVENT_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("event_id", "str"),

@@ -17,6 +17,24 @@ from usagectl.cli import report as report_cmd
 from usagectl.errors import ExitCode, Interrupted, UsagectlError, was_interrupted
 
 
+def _reader_gone() -> None:
+    """stdout's reader went away (`| head`, `| true`): the usual Unix behaviour is a quiet
+    success, so `set -o pipefail` scripts pass. stdout is pointed at /dev/null so that what is
+    still buffered has somewhere to go when the interpreter flushes it at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _flush_stdout() -> None:
+    """Flush stdout before exiting: a closed pipe found only here (a short output that stayed
+    in the buffer) is then quiet too, instead of Python's "Exception ignored" and exit 120."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
+
+
 def report_error(exc: UsagectlError) -> int:
     """Print an expected failure on stderr (no traceback) and return its exit code."""
     if os.environ.get("USAGECTL_DEBUG"):
@@ -46,6 +64,10 @@ class _RootGroup(TyperGroup):
                 return super().invoke(ctx)
         except UsagectlError as exc:
             raise typer.Exit(report_error(exc)) from None
+        except BrokenPipeError:
+            # caught here, before Click's own handler turns a closed pipe into exit 1
+            _reader_gone()
+            raise typer.Exit(int(ExitCode.OK)) from None
         except (Exception, KeyboardInterrupt) as exc:
             if not was_interrupted(exc):
                 raise
@@ -125,15 +147,16 @@ def main() -> None:
     from usagectl.cli._lazy import pruned
 
     try:
-        pruned(app, sys.argv[1:])()
+        try:
+            pruned(app, sys.argv[1:])()
+        finally:
+            _flush_stdout()
     except UsagectlError as exc:
         sys.exit(report_error(exc))
     except KeyboardInterrupt:  # outside a command (while the command line is parsed)
         sys.exit(report_error(Interrupted("interrupted")))
-    except BrokenPipeError:
-        # the reader went away (e.g. `| head`); not an error worth a traceback
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except BrokenPipeError:  # outside a command (e.g. `--help | head`)
+        _reader_gone()
         sys.exit(int(ExitCode.OK))
     except Exception as exc:
         if was_interrupted(exc):

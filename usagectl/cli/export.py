@@ -58,7 +58,12 @@ PartitionOpt = Annotated[
     str | None, typer.Option("--partition-by", metavar="month", help="Parquet events: a Hive folder month=YYYY-MM/.")
 ]
 MonthOpt = Annotated[str | None, typer.Option("--month", help="YYYY-MM, for --report month and invoice.")]
-MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit of an events export.")]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit", help="DuckDB memory limit of an events export [default: 512MB].", show_default=False
+    ),
+]
 
 
 def export(
@@ -72,7 +77,7 @@ def export(
     report: ReportOpt = None,
     partition_by: PartitionOpt = None,
     month: MonthOpt = None,
-    memory_limit: MemoryOpt = "512MB",
+    memory_limit: MemoryOpt = None,
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
     department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
@@ -102,6 +107,8 @@ def export(
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     ctx = make_context(config, db)
+    if out is not None:
+        svc.refuse_own_files(ctx, out)
     req = ReportRequest(since=since, until=until, tz=tz, where=where)
     summary: ExportSummary | None = None
     if fmt == "focus":
@@ -139,7 +146,8 @@ def export(
 
 def _out_target(out: Path | None, fmt: str, *, partitioned: bool) -> Path | None:
     """``--out`` checked before any work: ``-`` is stdout (None) for the text formats, and a
-    file's folder must exist (the export would fail only at its end, after the queries)."""
+    file's folder must exist (the export would fail only at its end, after the queries). A
+    missing folder is a usage error (exit 2): exit 4 is for an input that cannot be read."""
     from usagectl.services.export import BINARY_FORMATS
 
     if out is None:
@@ -149,7 +157,7 @@ def _out_target(out: Path | None, fmt: str, *, partitioned: bool) -> Path | None
             raise UsageError(f"--out - is stdout; --{fmt} writes a binary file: give --out FILE")
         return None
     if not partitioned and not out.parent.is_dir():  # a partitioned export creates its folder
-        raise InputError(f"--out {out}: folder {out.parent} does not exist")
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
     return out
 
 
@@ -221,7 +229,7 @@ class _JsonRows:
         return len(data)
 
 
-def _events_text(ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str) -> None:
+def _events_text(ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str | None) -> None:
     from usagectl.render.text import json_dumps
     from usagectl.services import export as svc
 

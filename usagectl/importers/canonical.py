@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, cast
 from usagectl.errors import InputError, UsageError
 from usagectl.importers._csv import csv_records
 from usagectl.importers._values import _clean
-from usagectl.models import EVENT_COLUMN_NAMES, Record
+from usagectl.models import EVENT_COLUMN_NAMES, FORMULA_STARTS, Record
 
 if TYPE_CHECKING:
     from usagectl.importers._pages import Page
@@ -335,10 +335,17 @@ def csv_columns(path: Path, header: list[str]) -> tuple[list[str], dict[str, str
     return out, renamed
 
 
+def _unguarded(value: str) -> str:
+    """``value`` without the ``'`` a CSV export put before formula-looking text
+    (``models.FORMULA_STARTS``): ``'=1+1`` is ``=1+1`` again, so a re-imported export gets the
+    same event_id and member names and adds nothing. Other text starting with ``'`` is kept."""
+    return value[1:] if value.lstrip("'").startswith(FORMULA_STARTS) else value
+
+
 def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
     """Read a CSV with a header row exactly: each record's first line number, and a structural
     problem (wrong field count, a quote never closed) reported per record instead of aborting
-    the file (``_csv.csv_records``)."""
+    the file (``_csv.csv_records``). The formula guard of a CSV export is removed (``_unguarded``)."""
     try:
         fb = open_text_or_binary(path)
     except OSError as exc:
@@ -377,7 +384,7 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
                     f"expected {width} fields, found {len(record)}" if len(record) != width else NOT_UTF8
                 )
             else:
-                chunk.rows.append([v if v != "" else None for v in record])
+                chunk.rows.append([None if v == "" else _unguarded(v) if v[0] == "'" else v for v in record])
                 chunk.lines.append(rec.line)
                 chunk.raws.append(None)
                 chunk.problems.append(None)

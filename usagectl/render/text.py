@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any, TextIO
 
-from usagectl.models import Column, Report, Section
+from usagectl.models import FORMULA_STARTS, Column, Report, Section
 from usagectl.render.formats import (
     display_cell,
     format_value,
@@ -194,8 +194,6 @@ def write_json(report: Report, out: TextIO) -> None:
 
 # --------------------------------------------------------------------------- CSV
 
-_INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 
 def csv_cell(value: Any, kind: str) -> str:
     """One CSV cell: machine-friendly numbers, formula-looking text neutralised with ``'``."""
@@ -224,7 +222,7 @@ def csv_cell(value: Any, kind: str) -> str:
         text = str(value.value)
     else:
         text = str(value)
-    if text.startswith(_INJECTION_PREFIXES):
+    if text.lstrip("'").startswith(FORMULA_STARTS):
         text = "'" + text
     return text
 

@@ -12,14 +12,17 @@ Money stays Decimal: DECIMAL(38,12) in Parquet, fixed 6 decimals in event CSV (h
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from usagectl.errors import UsageError
+from usagectl.errors import OutOfMemory, UsageError, ran_out_of_memory
 from usagectl.models import Column, Filters, Report
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters
@@ -55,6 +58,52 @@ def check_choice(value: str | None, choices: tuple[str, ...], option: str) -> st
     if norm not in choices:
         raise UsageError(f"{option}: unknown value {value!r}; choose from {', '.join(choices)}")
     return norm
+
+
+def refuse_own_files(ctx: AppContext, out: Path) -> None:
+    """Refuse an ``--out`` that is a file this command reads: the database (payments live only
+    there), its WAL, or the config file. The export would replace it with its rows and the data
+    stored before would be lost. Compared after resolving relative paths and symlinks, and by
+    inode when both exist (a hard link names the same file too)."""
+    own = [("the database in use", ctx.db_path), ("the WAL of the database in use", Path(f"{ctx.db_path}.wal"))]
+    if ctx.config.path is not None:
+        own.append(("the config file in use", ctx.config.path))
+    target = os.path.realpath(out)
+    for what, path in own:
+        if target == os.path.realpath(path) or _same_file(out, path):
+            raise UsageError(
+                f"--out {out} is {what} ({path}): the export would overwrite it", hint="give another --out file"
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (yet): not the same file
+        return False
+
+
+@contextmanager
+def _within_memory_limit(memory_limit: str | None) -> Iterator[None]:
+    """DuckDB running out of memory under the export's limit, said as such: a ``--memory-limit``
+    the user gave is too small for this export (exit 2); the default one (512MB) is an
+    ``OutOfMemory`` naming it (exit 1). Both suggest a larger ``--memory-limit``."""
+    from usagectl.store.export import DEFAULT_MEMORY_LIMIT
+
+    try:
+        yield
+    except Exception as exc:
+        if not ran_out_of_memory(exc):
+            raise
+        if memory_limit is not None:
+            raise UsageError(
+                f"--memory-limit {memory_limit} is too small for this export: DuckDB ran out of memory",
+                hint=f"run again with a larger --memory-limit (the default is {DEFAULT_MEMORY_LIMIT})",
+            ) from None
+        raise OutOfMemory(
+            f"the export ran out of memory under its default limit of {DEFAULT_MEMORY_LIMIT}",
+            hint="run again with a larger --memory-limit, e.g. --memory-limit 2GB",
+        ) from None
 
 
 def event_columns() -> tuple[Column, ...]:
@@ -102,7 +151,11 @@ def events_text(
         raise UsageError(f"events text export: unknown format {fmt!r}")
     flt = build_filters(ctx, req)
     rows = 0
-    with connect(ctx.db_path, read_only=True) as con, tempfile.TemporaryDirectory(prefix="usagectl-export-") as tmp:
+    with (
+        connect(ctx.db_path, read_only=True) as con,
+        tempfile.TemporaryDirectory(prefix="usagectl-export-") as tmp,
+        _within_memory_limit(memory_limit),
+    ):
         try:
             store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
         except ValueError as exc:
@@ -127,7 +180,8 @@ def events_parquet(
 ) -> ExportSummary:
     """COPY the per-event rows to Parquet (TIMESTAMPTZ ts, BIGINT counts, DECIMAL(38,12) money);
     with ``partition_by="month"`` ``out`` is a folder of ``month=YYYY-MM/`` parts (months in the
-    report's zone). Memory is bounded by ``memory_limit`` (default 512MB). A partitioned export
+    report's zone). Memory is bounded by ``memory_limit`` (default 512MB; running out of it is
+    a clear error, ``_within_memory_limit``). A partitioned export
     that fails or is interrupted (Ctrl-C) leaves ``out`` as it found it (absent, or an empty
     folder); a single file is written by the caller to a temporary name (``cli.export._staged``)."""
     partition = check_choice(partition_by, PARTITIONS, "--partition-by")
@@ -160,7 +214,7 @@ def _copy_parquet(
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
 
-    with connect(ctx.db_path, read_only=True) as con:
+    with connect(ctx.db_path, read_only=True) as con, _within_memory_limit(memory_limit):
         try:
             store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
         except ValueError as exc:

@@ -157,8 +157,9 @@ def _day_runs(days: list[tuple[date, int]], limit: int) -> Iterator[tuple[date, 
 
 # ------------------------------------------------------------------------------- text in SQL
 
-# The rule of ``render.text.csv_cell`` (the reference): text starting with one of these gets a
-# ``'`` prefix so a spreadsheet never runs it as a formula (OWASP CSV injection).
+# The rule of ``render.text.csv_cell`` (the reference, ``models.FORMULA_STARTS``): text starting
+# with one of these, or with ``'``s and then one, gets a ``'`` prefix so a spreadsheet never
+# runs it as a formula (OWASP CSV injection) and a CSV import can remove exactly that prefix.
 _FORMULA_STARTS = "('=', '+', '-', '@', chr(9), chr(13))"
 # text that ``json.dumps`` (ensure_ascii) writes with at most " and \ escaped: printable ASCII
 _JSON_ASCII = "'[ -~]*'"
@@ -180,7 +181,8 @@ LINE_OPTIONS = r"""FORMAT csv, HEADER false, QUOTE '', ESCAPE '', NEW_LINE '\n'"
 def sql_csv_text(v: str) -> str:
     """SQL of ``csv_cell(v, "str")``: NULL and '' -> NULL (DuckDB writes an empty field; it
     would quote a ''), formula-looking text prefixed with ``'``."""
-    return f"nullif(CASE WHEN substring({v}, 1, 1) IN {_FORMULA_STARTS} THEN '''' || {v} ELSE {v} END, '')"
+    guarded = f"substring(CASE WHEN substring({v}, 1, 1) = '''' THEN ltrim({v}, '''') ELSE {v} END, 1, 1)"
+    return f"nullif(CASE WHEN {guarded} IN {_FORMULA_STARTS} THEN '''' || {v} ELSE {v} END, '')"
 
 
 def sql_money_fixed(v: str) -> str:
