@@ -170,3 +170,31 @@ def test_a_past_pause_does_not_blow_up_the_range(tmp_path: Path, db_path: Path, 
     # residuals still hold the one stop (−$6) and the one restart (+$6) of the pause, so a path
     # can lose its level or, once, double it: P90 ≤ 2 × 180 × 1.25 = $450.
     assert lo <= mid <= hi <= 450
+
+
+def test_an_all_unpriced_series_is_unpriced_not_zero(tmp_path: Path, db_path: Path) -> None:
+    # 20 days (2025-11-01 – 11-20): amy 400,000 gpt-4o input tokens a day ($2.50/M = $1.00);
+    # zed 1,000 tokens a day of mystery-model-x, which has no price. zed has 20 days of usage:
+    # with --metric cost its row is unpriced (null money), not $0 and not "no history".
+    ev = []
+    for d in range(1, 21):
+        ev.append({"event_id": f"a{d}", "ts": f"2025-11-{d:02d}T03:00:00Z", "model_raw": "gpt-4o",
+                   "input_tokens": 400_000, "member": "amy"})  # fmt: skip
+        ev.append({"event_id": f"z{d}", "ts": f"2025-11-{d:02d}T04:00:00Z", "model_raw": "mystery-model-x",
+                   "input_tokens": 1_000, "member": "zed"})  # fmt: skip
+    _import(tmp_path, db_path, ev)
+    span = ("--since", "2025-11-01", "--until", "2025-11-20", "--tz", "UTC", "--db", str(db_path))
+    out = run_json("forecast", "--by", "member", *span)
+    zed = next(r for r in out["rows"] if r["series"] == "zed")
+    assert zed["range"] == "unpriced" and zed["history_days"] == 20
+    money = ("naive_run_rate", "conservative", "likely", "aggressive", "month_to_date", "month_end_likely")
+    assert all(zed[k] is None for k in money)
+    assert any("zed (mystery-model-x)" in n for n in out["notes"])
+    assert not any("Less than 14 days" in n or "no usage in the history" in n for n in out["notes"])
+    amy = next(r for r in out["rows"] if r["series"] == "amy")
+    assert Decimal(str(amy["naive_run_rate"])) == Decimal("30")  # $1.00 × 30 days
+    line = next(x for x in run("forecast", "--member", "zed", *span).stdout.splitlines() if x.startswith("total"))
+    assert "$0.00" not in line and "unpriced" in line
+    # tokens are unaffected: 1,000 a day × 30 = 30,000
+    (tok,) = run_json("forecast", "--member", "zed", "--metric", "tokens", *span)["rows"]
+    assert tok["naive_run_rate"] == 30_000 and tok["range"] != "unpriced"
