@@ -210,3 +210,22 @@ def test_a_drop_whose_nothing_began_before_the_checked_days_says_since_when() ->
     values = [10.0] * 56 + [0.0] * 10
     (found,) = detect(values, 60, 1.0)
     assert (found.index, found.kind, found.since, found.through) == (60, "drop", 56, 65)
+
+
+def test_model_switch_rate_before_counts_only_days_with_data(tmp_path: Path, db_path: Path) -> None:
+    """2 simple claude-opus-4-1 requests a day, 2026-10-27 – 11-25, the data's first day 10-27.
+    Checked 11-12 – 11-25 (14 days): 28 requests = 2.0 a day. The baseline (8 weeks from 09-17)
+    holds 10-27 – 11-11 = 16 days with data, 32 requests = 2.0 a day (not 32 / 56 = 0.6): the
+    usage did not take over. Saving: opus 1,000 in × $15/M + 200 5m-cache-write × $18.75/M + 300
+    out × $75/M = $0.04125, sonnet-4-5 $0.003 + $0.00075 + $0.0045 = $0.00825; 28 × 0.033 × 30 / 14
+    = $1.98 a month."""
+    evs = [{"event_id": f"o{d}-{j}", "ts": f"{date(2026, 10, 27) + timedelta(days=d)}T1{j}:30:00Z",
+            "model_raw": "claude-opus-4-1", "input_tokens": 1000, "cache_write_5m_tokens": 200,
+            "output_tokens": 300, "member": "dan"} for d in range(30) for j in range(2)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "o.jsonl", evs)), "--db", str(db_path))
+    out = run_json("anomalies", "--since", "2026-11-12", "--until", "2026-11-25", "--tz", "UTC", "--db", str(db_path))
+    (row,) = out["model_switch"]
+    assert (row["model"], row["to_model"], row["simple_requests"]) == ("claude-opus-4-1", "claude-sonnet-4-5", 28)
+    assert Decimal(str(row["per_day_before"])) == Decimal(str(row["per_day_now"])) == Decimal("2")
+    assert row["took_over"] is False
+    assert Decimal(str(row["saving_usd_month"])) == Decimal("1.98")

@@ -305,22 +305,25 @@ def find(
             sev = "high" if (base and rate >= 10 * base) or rate >= 0.25 else "medium"
             add(i, "total", "error-burst", sev, f"{int(err[i]):,} errors ({rate:.1%} vs usual {base:.1%}): {top}")
     out.sort(key=lambda r: (r["day"], r["series"], r["kind"]))
-    switch = _switch_rows(now_sw, before_sw, flt, before)
+    switch = _switch_rows(now_sw, before_sw, flt, max(first - start, 0))
     return out, switch, flt
 
 
 def _switch_rows(
-    now: list[dict[str, Any]], before: list[dict[str, Any]], flt: Filters, base: Filters
+    now: list[dict[str, Any]], before: list[dict[str, Any]], flt: Filters, b_days: int
 ) -> list[dict[str, Any]]:
+    """The model-switch rows. ``b_days``: the baseline days since the first day with any usage
+    (the days before the data are not zeros: averaged over all 8 weeks, 30 days of a steady 2
+    requests a day would read as 0.6 a day before and "took over"); 0 when the data begins in
+    the checked range, so the usage is new."""
     n_days = (flt.until - flt.since).days + 1
-    b_days = (base.until - base.since).days + 1
     prev = {(r["model"], r["alt"]): r["events"] for r in before}
     rows = []
     for r in now:
         if not r["events"] or r["cost"] is None or r["alt_cost"] is None or r["cost"] <= r["alt_cost"]:
             continue
         per_day_now = Decimal(r["events"]) / n_days
-        per_day_before = Decimal(prev.get((r["model"], r["alt"]), 0)) / b_days
+        per_day_before = Decimal(prev.get((r["model"], r["alt"]), 0)) / b_days if b_days else Decimal(0)
         saving = ((r["cost"] - r["alt_cost"]) * 30 / n_days).quantize(Decimal("0.000001"))
         rows.append({"model": r["model"], "to_model": r["alt"], "simple_requests": r["events"],
                      "per_day_before": per_day_before.quantize(Decimal("0.1")),
