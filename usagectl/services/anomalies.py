@@ -168,6 +168,18 @@ def off_hours(hist_hours: set[int], hour: int) -> bool:
     return all(min(abs(hour - h), 24 - abs(hour - h)) >= OFF_HOURS_GAP for h in hist_hours)
 
 
+def usual_hours(hours: set[int]) -> str:
+    """The shortest span around the clock holding every hour of ``hours``, as "HH:00–HH:00":
+    it starts after the longest run of unused hours, so hours that cross midnight read
+    "19:00–05:00", not "00:00–24:00" (the min and max of 19–23 and 0–4)."""
+    h = sorted(hours)
+    if len(h) == 24:
+        return "00:00–24:00"
+    gaps = [((h[i] - h[i - 1]) % 24 or 24, i) for i in range(len(h))]
+    _, i = max(gaps, key=lambda g: (g[0], -g[1]))
+    return f"{h[i]:02d}:00–{h[i - 1] + 1:02d}:00"
+
+
 def _range(ctx: AppContext, req: ReportRequest, days: int) -> tuple[Filters, Filters, str]:
     tz = effective_timezone(req.tz, ctx.config)
     yesterday = local_today(tz, _now(req)) - timedelta(days=1)
@@ -274,7 +286,7 @@ def find(
                 continue
             for cell in r["recent"]:
                 i = (cell["day"] - fetch.since).days
-                span = f"{min(hist[k]):02d}:00–{max(hist[k]) + 1:02d}:00"
+                span = usual_hours(hist[k])
                 add(i, f"{d}:{k}", "off-hours", "medium",
                     f"{counted(cell['requests'], 'request')} at {r['hour']:02d}:00, never active within "
                     f"{OFF_HOURS_GAP} h of that before (usual hours {span})")  # fmt: skip
