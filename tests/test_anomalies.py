@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import run, run_json, write_jsonl
-from usagectl.services.anomalies import _z_text, detect, off_hours, severity
+from usagectl.services.anomalies import _z_text, detect, off_hours, severity, usual_hours
 
 ARGS = ("--since", "2025-11-03", "--until", "2025-11-09", "--tz", "Asia/Tokyo")
 
@@ -210,3 +210,45 @@ def test_a_drop_whose_nothing_began_before_the_checked_days_says_since_when() ->
     values = [10.0] * 56 + [0.0] * 10
     (found,) = detect(values, 60, 1.0)
     assert (found.index, found.kind, found.since, found.through) == (60, "drop", 56, 65)
+
+
+def test_model_switch_rate_before_counts_only_days_with_data(tmp_path: Path, db_path: Path) -> None:
+    """2 simple claude-opus-4-1 requests a day, 2026-10-27 – 11-25, the data's first day 10-27.
+    Checked 11-12 – 11-25 (14 days): 28 requests = 2.0 a day. The baseline (8 weeks from 09-17)
+    holds 10-27 – 11-11 = 16 days with data, 32 requests = 2.0 a day (not 32 / 56 = 0.6): the
+    usage did not take over. Saving: opus 1,000 in × $15/M + 200 5m-cache-write × $18.75/M + 300
+    out × $75/M = $0.04125, sonnet-4-5 $0.003 + $0.00075 + $0.0045 = $0.00825; 28 × 0.033 × 30 / 14
+    = $1.98 a month."""
+    evs = [{"event_id": f"o{d}-{j}", "ts": f"{date(2026, 10, 27) + timedelta(days=d)}T1{j}:30:00Z",
+            "model_raw": "claude-opus-4-1", "input_tokens": 1000, "cache_write_5m_tokens": 200,
+            "output_tokens": 300, "member": "dan"} for d in range(30) for j in range(2)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "o.jsonl", evs)), "--db", str(db_path))
+    out = run_json("anomalies", "--since", "2026-11-12", "--until", "2026-11-25", "--tz", "UTC", "--db", str(db_path))
+    (row,) = out["model_switch"]
+    assert (row["model"], row["to_model"], row["simple_requests"]) == ("claude-opus-4-1", "claude-sonnet-4-5", 28)
+    assert Decimal(str(row["per_day_before"])) == Decimal(str(row["per_day_now"])) == Decimal("2")
+    assert row["took_over"] is False
+    assert Decimal(str(row["saving_usd_month"])) == Decimal("1.98")
+
+
+def test_usual_hours_that_cross_midnight(tmp_path: Path, db_path: Path) -> None:
+    """alice works at 10:00Z and 19:30Z every day (19:00 and 04:30 in Asia/Tokyo, UTC+9) from
+    2026-09-01; one request at 02:00Z on 11-20 is 11:00 in Tokyo, 7 h from 04:00 and 8 h from
+    19:00: off-hours. Her usual hours run from 19:00 over midnight to 05:00 (the end of the 04:00
+    hour), not "00:00–24:00" (the min and max of the hours 4 and 19)."""
+    evs = []
+    for i in range(86):  # 2026-09-01 – 11-25
+        d = date(2026, 9, 1) + timedelta(days=i)
+        for t in ("10:00", "19:30"):
+            evs.append({"event_id": f"{d}{t}", "ts": f"{d}T{t}:00Z", "model_raw": "gpt-4o", "input_tokens": 4_000,
+                        "member": "alice"})  # fmt: skip
+    evs.append({"event_id": "off", "ts": "2026-11-20T02:00:00Z", "model_raw": "gpt-4o", "input_tokens": 4_000,
+                "member": "alice"})  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "h.jsonl", evs)), "--db", str(db_path))
+    out = run_json("anomalies", "--since", "2026-11-12", "--until", "2026-11-25", "--tz", "Asia/Tokyo",
+                   "--db", str(db_path))  # fmt: skip
+    (row,) = [r for r in out["rows"] if r["kind"] == "off-hours"]
+    assert (row["day"], row["series"]) == ("2026-11-20", "member:alice")
+    assert row["detail"] == "1 request at 11:00, never active within 3 h of that before (usual hours 19:00–05:00)"
+    assert usual_hours(set(range(10, 20))) == "10:00–20:00"  # no wrap: as before
+    assert usual_hours(set(range(24))) == "00:00–24:00"

@@ -129,3 +129,72 @@ def test_by_and_bad_options(tmp_path: Path, db_path: Path) -> None:
     assert [r["series"] for r in out["rows"]] == ["gpt-4o"]
     run("forecast", "--by", "colour", "--db", str(db_path), expect=2)
     run("forecast", "--metric", "euros", "--db", str(db_path), expect=2)
+
+
+def _six_dollar_days(pause: tuple[date, date] | None) -> list[dict[str, Any]]:
+    """Ten claude-sonnet-4-5 calls a day, 2026-09-03 – 11-25, each 100,000 in × $3/M + 20,000 out
+    × $15/M = $0.60 (under the 200k long-context tier): $6.00 a day, none on the days of ``pause``
+    (inclusive)."""
+    start, out = date(2026, 9, 3), []
+    for i in range(84):
+        d = start + timedelta(days=i)
+        if pause is None or not pause[0] <= d <= pause[1]:
+            out += [{"event_id": f"s{i}-{j}", "ts": f"{d}T1{j}:00:00Z", "model_raw": "claude-sonnet-4-5",
+                     "input_tokens": 100_000, "output_tokens": 20_000} for j in range(10)]  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("pause", [None, (date(2026, 10, 1), date(2026, 10, 14))])
+def test_a_past_pause_does_not_blow_up_the_range(tmp_path: Path, db_path: Path, pause: Any) -> None:
+    # The last 6 weeks are exactly $6.00 a day either way: next 30 days $180; month to date
+    # 25 × 6 = $150, month end 150 + 5 × 6 = $180. A $500 month budget cannot be crossed (even
+    # twice the rate, 150 + 5 × 12 = $210, stays far below).
+    _import(tmp_path, db_path, _six_dollar_days(pause))
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[[budgets]]\nscope = "global"\namount = 500\nperiod = "month"\n', encoding="utf-8"
+    )
+    out = run_json("forecast", "--since", "2026-09-03", "--until", "2026-11-25", "--tz", "UTC",
+                   "--db", str(db_path))  # fmt: skip
+    (row,) = out["rows"]
+    lo, mid, hi = (Decimal(str(row[k])) for k in ("conservative", "likely", "aggressive"))
+    assert abs(mid - 180) <= Decimal("3.6")  # 2 % of $180
+    assert Decimal(str(row["month_end_likely"])) == Decimal("180")
+    (b,) = out["budgets"]
+    assert Decimal(str(b["spent"])) == Decimal("150") and Decimal(str(b["probability_pct"])) == 0
+    if pause is None:
+        assert lo == mid == hi == Decimal("180")
+        return
+    # Bound for the paused series: the backtest origins that end in the pause (forecast ~$0
+    # against $180, log error ~4, which gave P90 $6,058) are skipped, so the per-path level factor
+    # is exp(1.28 σ) ≤ exp(1.28 × 0.15) = 1.21 at the 90th percentile. The simulated day-to-day
+    # residuals still hold the one stop (−$6) and the one restart (+$6) of the pause, so a path
+    # can lose its level or, once, double it: P90 ≤ 2 × 180 × 1.25 = $450.
+    assert lo <= mid <= hi <= 450
+
+
+def test_an_all_unpriced_series_is_unpriced_not_zero(tmp_path: Path, db_path: Path) -> None:
+    # 20 days (2025-11-01 – 11-20): amy 400,000 gpt-4o input tokens a day ($2.50/M = $1.00);
+    # zed 1,000 tokens a day of mystery-model-x, which has no price. zed has 20 days of usage:
+    # with --metric cost its row is unpriced (null money), not $0 and not "no history".
+    ev = []
+    for d in range(1, 21):
+        ev.append({"event_id": f"a{d}", "ts": f"2025-11-{d:02d}T03:00:00Z", "model_raw": "gpt-4o",
+                   "input_tokens": 400_000, "member": "amy"})  # fmt: skip
+        ev.append({"event_id": f"z{d}", "ts": f"2025-11-{d:02d}T04:00:00Z", "model_raw": "mystery-model-x",
+                   "input_tokens": 1_000, "member": "zed"})  # fmt: skip
+    _import(tmp_path, db_path, ev)
+    span = ("--since", "2025-11-01", "--until", "2025-11-20", "--tz", "UTC", "--db", str(db_path))
+    out = run_json("forecast", "--by", "member", *span)
+    zed = next(r for r in out["rows"] if r["series"] == "zed")
+    assert zed["range"] == "unpriced" and zed["history_days"] == 20
+    money = ("naive_run_rate", "conservative", "likely", "aggressive", "month_to_date", "month_end_likely")
+    assert all(zed[k] is None for k in money)
+    assert any("zed (mystery-model-x)" in n for n in out["notes"])
+    assert not any("Less than 14 days" in n or "no usage in the history" in n for n in out["notes"])
+    amy = next(r for r in out["rows"] if r["series"] == "amy")
+    assert Decimal(str(amy["naive_run_rate"])) == Decimal("30")  # $1.00 × 30 days
+    line = next(x for x in run("forecast", "--member", "zed", *span).stdout.splitlines() if x.startswith("total"))
+    assert "$0.00" not in line and "unpriced" in line
+    # tokens are unaffected: 1,000 a day × 30 = 30,000
+    (tok,) = run_json("forecast", "--member", "zed", "--metric", "tokens", *span)["rows"]
+    assert tok["naive_run_rate"] == 30_000 and tok["range"] != "unpriced"

@@ -168,6 +168,18 @@ def off_hours(hist_hours: set[int], hour: int) -> bool:
     return all(min(abs(hour - h), 24 - abs(hour - h)) >= OFF_HOURS_GAP for h in hist_hours)
 
 
+def usual_hours(hours: set[int]) -> str:
+    """The shortest span around the clock holding every hour of ``hours``, as "HH:00–HH:00":
+    it starts after the longest run of unused hours, so hours that cross midnight read
+    "19:00–05:00", not "00:00–24:00" (the min and max of 19–23 and 0–4)."""
+    h = sorted(hours)
+    if len(h) == 24:
+        return "00:00–24:00"
+    gaps = [((h[i] - h[i - 1]) % 24 or 24, i) for i in range(len(h))]
+    _, i = max(gaps, key=lambda g: (g[0], -g[1]))
+    return f"{h[i]:02d}:00–{h[i - 1] + 1:02d}:00"
+
+
 def _range(ctx: AppContext, req: ReportRequest, days: int) -> tuple[Filters, Filters, str]:
     tz = effective_timezone(req.tz, ctx.config)
     yesterday = local_today(tz, _now(req)) - timedelta(days=1)
@@ -274,7 +286,7 @@ def find(
                 continue
             for cell in r["recent"]:
                 i = (cell["day"] - fetch.since).days
-                span = f"{min(hist[k]):02d}:00–{max(hist[k]) + 1:02d}:00"
+                span = usual_hours(hist[k])
                 add(i, f"{d}:{k}", "off-hours", "medium",
                     f"{counted(cell['requests'], 'request')} at {r['hour']:02d}:00, never active within "
                     f"{OFF_HOURS_GAP} h of that before (usual hours {span})")  # fmt: skip
@@ -305,22 +317,25 @@ def find(
             sev = "high" if (base and rate >= 10 * base) or rate >= 0.25 else "medium"
             add(i, "total", "error-burst", sev, f"{int(err[i]):,} errors ({rate:.1%} vs usual {base:.1%}): {top}")
     out.sort(key=lambda r: (r["day"], r["series"], r["kind"]))
-    switch = _switch_rows(now_sw, before_sw, flt, before)
+    switch = _switch_rows(now_sw, before_sw, flt, max(first - start, 0))
     return out, switch, flt
 
 
 def _switch_rows(
-    now: list[dict[str, Any]], before: list[dict[str, Any]], flt: Filters, base: Filters
+    now: list[dict[str, Any]], before: list[dict[str, Any]], flt: Filters, b_days: int
 ) -> list[dict[str, Any]]:
+    """The model-switch rows. ``b_days``: the baseline days since the first day with any usage
+    (the days before the data are not zeros: averaged over all 8 weeks, 30 days of a steady 2
+    requests a day would read as 0.6 a day before and "took over"); 0 when the data begins in
+    the checked range, so the usage is new."""
     n_days = (flt.until - flt.since).days + 1
-    b_days = (base.until - base.since).days + 1
     prev = {(r["model"], r["alt"]): r["events"] for r in before}
     rows = []
     for r in now:
         if not r["events"] or r["cost"] is None or r["alt_cost"] is None or r["cost"] <= r["alt_cost"]:
             continue
         per_day_now = Decimal(r["events"]) / n_days
-        per_day_before = Decimal(prev.get((r["model"], r["alt"]), 0)) / b_days
+        per_day_before = Decimal(prev.get((r["model"], r["alt"]), 0)) / b_days if b_days else Decimal(0)
         saving = ((r["cost"] - r["alt_cost"]) * 30 / n_days).quantize(Decimal("0.000001"))
         rows.append({"model": r["model"], "to_model": r["alt"], "simple_requests": r["events"],
                      "per_day_before": per_day_before.quantize(Decimal("0.1")),

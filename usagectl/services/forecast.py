@@ -19,6 +19,9 @@ and likely date of crossing it.
   spend in the period reached the limit.
 * The metric is ``cost`` (priced USD; unpriced usage is not in it and is named in the notes) or
   ``tokens`` (all token buckets). Money leaves the model as Decimal quantized to cents.
+* A series with usage but no priced cost at all (an unknown model) is never forecast as $0 nor
+  as "no history": with ``cost`` its money is None (unpriced, ``RANGE_UNPRICED``) and a note
+  names its models; its budgets have no spend or probability either.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ LABELS = ("conservative", "likely", "aggressive")
 NAIVE_DAYS = 30
 RANGE_MODEL = "simulated"  # a row's ``range``: P10 / P90 of the model's simulated paths
 RANGE_NONE = "insufficient history"  # ... or none: the run rate has no range (None is not unpriced)
+RANGE_UNPRICED = "unpriced"  # ... or none because no usage of the series has a price (None is unpriced)
 Kind = Literal["money", "int"]
 
 
@@ -62,6 +66,7 @@ class _Series:
     values: list[float]  # fetched range, one value per day
     history: list[float]  # the model's window
     first_active: int | None  # index in history
+    unpriced_days: int = 0  # days since its first usage when none of it is priced (cost only), else 0
 
 
 def _check(freq: ForecastRequest) -> None:
@@ -112,12 +117,18 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         q.prepare_session(con, book, ctx.config.members, fetch)
         sets = sq.daily_sets(con, fetch, dims)
         unpriced = unpriced_models(q.cube(con, flt, [])) if freq.metric == "cost" else []
+        by_unpriced = unpriced_models_by(q.cube(con, flt, dims), freq.by) if freq.by and unpriced else {}
     offset = (since - fetch_since).days
 
     def series(name: str, rows: list[dict[str, Any]], metric: Metric) -> _Series:
         values = dense(rows, fetch_since, until, METRIC_KEYS[metric])
         hist = values[offset:]
         active = next((i for i, v in enumerate(hist) if v), None)
+        used = dense(rows, fetch_since, until, "requests")[offset:]
+        first_used = next((i for i, v in enumerate(used) if v), None)
+        priced = any(r["cost_usd"] is not None for r in rows if r["date"] >= since)
+        if metric == "cost" and not priced and first_used is not None:
+            return _Series(name, values, hist, None, len(used) - first_used)
         return _Series(name, values, hist, active)
 
     wanted: list[tuple[str, list[dict[str, Any]]]] = []
@@ -168,6 +179,10 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         rws = dict(wanted)[target]
         s, paths = model(target, rws, metric)
         p0, p1 = spans[b.label]
+        if s.unpriced_days:
+            budget_rows.append({"budget": b.label, "series": target, "period_end": p1, "limit": b.limit,
+                                "spent": None, "probability_pct": None, "likely_cross_date": None})  # fmt: skip
+            continue
         so_far = s.values[(max(p0, fetch_since) - fetch_since).days :] if p0 <= until else []
         reached = _reached_on(so_far, max(p0, fetch_since), float(b.limit))
         budget_rows.append(_budget_row(b, target, sum(so_far, 0.0), paths, s, p1, until, reached))
@@ -188,6 +203,9 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         )
     if hidden:
         notes.append(f"{hidden} more {noun(hidden, 'group')} by {freq.by} not forecast (--top).")
+    unpriced_rows = [r["series"] for r in rows if r["range"] == RANGE_UNPRICED]
+    if unpriced_rows:
+        notes.append(_unpriced_series_note(unpriced_rows, by_unpriced, unpriced))
     if budget_notes:
         notes.append("Budgets not forecast (scope is not this forecast's series): " + ", ".join(budget_notes) + ".")
     notes.extend(_unpriced_notes(unpriced))
@@ -237,10 +255,37 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
     )
 
 
+def unpriced_models_by(cube_rows: list[dict[str, Any]], dim: str) -> dict[str, list[str]]:
+    """The unpriced model names per value of ``dim`` (keys named as the forecast's series)."""
+    out: dict[str, list[str]] = {}
+    for r in cube_rows:
+        raw = r.get("unpriced_raw")
+        if raw is not None:
+            key = str(r[dim]) if r[dim] is not None else "(none)"
+            out.setdefault(key, [])
+            if raw not in out[key]:
+                out[key].append(raw)
+    return out
+
+
+def _unpriced_series_note(names: list[str], by_unpriced: dict[str, list[str]], unpriced: list[dict[str, Any]]) -> str:
+    """Which series had usage without any price (shown unpriced, not $0) and their models."""
+    every = [u["model_raw"] for u in unpriced]
+    parts = [f"{n} ({', '.join(by_unpriced.get(n) or every)})" for n in names]
+    return (
+        "No price for any usage of the series " + "; ".join(parts) + ": its cost is unpriced (JSON null, "
+        f'"range": "{RANGE_UNPRICED}"), not $0, and is not forecast. See `usagectl pricing check`.'
+    )
+
+
 def _naive_note(rows: list[dict[str, Any]]) -> str:
     """What the naive run rate averaged: the last ``NAIVE_DAYS`` days, or fewer when a series'
     history is shorter (it is never padded with days before the data)."""
-    used = sorted({min(NAIVE_DAYS, r["history_days"]) for r in rows if r["history_days"]})
+    used = sorted(
+        {min(NAIVE_DAYS, r["history_days"]) for r in rows if r["history_days"] and r["range"] != RANGE_UNPRICED}
+    )
+    if not used and rows and all(r["range"] == RANGE_UNPRICED for r in rows):
+        return "Naive run rate: unpriced."
     if not used:
         return "Naive run rate: no usage in the history."
     span = f"{used[0]} days" if len(used) == 1 else f"{used[0]}–{used[-1]} days (per series)"
@@ -259,6 +304,12 @@ def _row(
     fetch_since: date,
 ) -> dict[str, Any]:
     m = freq.metric
+    if s.unpriced_days:
+        money = dict.fromkeys(("naive_run_rate", "month_to_date", "conservative", "likely", "aggressive"))
+        ends = dict.fromkeys(("month_end_conservative", "month_end_likely", "month_end_aggressive"))
+        return {"series": name, "history_days": s.unpriced_days, "method": "unpriced", "range": RANGE_UNPRICED} | (
+            money | ends
+        )
     active = s.history[s.first_active or 0 :] if s.first_active is not None else []
     naive = run_rate(active, NAIVE_DAYS) * freq.days
     mtd = sum(s.values[(month_start - fetch_since).days :]) if month_start <= until else 0.0

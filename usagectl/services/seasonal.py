@@ -64,20 +64,48 @@ def _fit(y: np.ndarray, trends: tuple[str | None, ...] = TRENDS) -> Any:
     return min(fits, key=lambda f: f.aicc)
 
 
+def _longest_pause(y: Iterable[float]) -> int:
+    """The longest run of consecutive days without usage (value <= 0)."""
+    longest = run = 0
+    for v in y:
+        run = run + 1 if v <= 0 else 0
+        longest = max(longest, run)
+    return longest
+
+
+def _trailing_pause(y: np.ndarray) -> int:
+    """The days without usage at the end of ``y``."""
+    run = 0
+    for v in y[::-1]:
+        if v > 0:
+            break
+        run += 1
+    return run
+
+
 def level_error(y: np.ndarray, trend: str | None = None) -> float:
     """RMS of log(actual / forecast) of the horizon total over up to ``CALIBRATION_ORIGINS``
     rolling origins inside the history (7 days apart, each fit on >= 4 weeks, horizon
     min(30, n - 28) days), refitting the trend choice ``trend`` of the full fit;
-    ``DEFAULT_LEVEL_ERROR`` when the history is too short for one."""
+    ``DEFAULT_LEVEL_ERROR`` when the history is too short for one.
+
+    An origin whose fit ends in a pause, or whose actual window holds one, longer than any pause
+    of the last 4 weeks is skipped: a fit ending in a holiday forecasts ~0 against the usage that
+    came back (log error ~4), and that one outlier would scale every simulated path (P90 33x a
+    flat rate). It measures a pause the recent history does not have, not the model's error on
+    the usage the forecast continues."""
     import numpy as np
 
     n = len(y)
     h = min(30, n - 28)
+    recent_pause = _longest_pause(y[-28:])
     errs = []
     for k in range(CALIBRATION_ORIGINS):
         o = n - h - 7 * k
         if h < 7 or o < 28:
             break
+        if _trailing_pause(y[:o]) > recent_pause or _longest_pause(y[o : o + h]) > recent_pause:
+            continue
         fc = float(np.clip(_fit(y[:o], (trend,)).forecast(h), 0.0, None).sum())
         act = float(y[o : o + h].sum())
         if fc > 0 and act > 0:
