@@ -197,3 +197,32 @@ def test_too_wide_report_pdf_leaves_out_columns_then_abbreviates(tmp_path: Path)
     # abbreviated to three significant digits: 7,204,789,000 -> 7.20B, 1,093,047,000 -> 1.09B
     assert "7.20B" in words and "1.09B" in words and "$47,920.00" in words
     assert "k = thousand, M = million, B = billion" in " ".join(words)
+
+
+def _base_fonts(path: Path) -> set[str]:
+    fonts = set()
+    for page in PdfReader(str(path)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]).lstrip("/"))
+    return fonts
+
+
+def test_cjk_names_are_set_in_a_cjk_font_and_extract(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from usagectl.render.pdf import CJK_FONTS, write_report_pdf
+
+    names = ("日本語ユーザー", "张伟", "김민수", "R&D <lead>")  # Japanese (kana), Chinese, Korean, Latin
+    report = Report(name="by-member", title="Usage by member", filters={},
+                    columns=(Column("member", "Member"), Column("cost_usd", "Cost", "money")),
+                    rows=tuple({"member": n, "cost_usd": Decimal("1.25")} for n in names),
+                    totals={"cost_usd": Decimal("5.00")})  # fmt: skip
+    out = tmp_path / "cjk.pdf"
+    write_report_pdf(report, out)
+    _pages, text = _text(out)
+    for name in names:
+        assert name in text, name
+    assert "$5.00" in text  # 4 x 1.25
+    # DejaVu has none of these glyphs: kana and kanji in the Japanese font, hanzi (no kana) in
+    # the Chinese one, Hangul in the Korean one; Latin text stays in DejaVu
+    assert {CJK_FONTS["ja"], CJK_FONTS["zh"], CJK_FONTS["ko"]} <= _base_fonts(out)

@@ -38,13 +38,67 @@ COMPACT_NOTE = "k = thousand, M = million, B = billion; exact counts in the CSV 
 DROPPED_NOTE = "Not shown for want of room: {} (the CSV or JSON export has every column)."
 
 
-def _fonts() -> None:
-    """A Unicode TTF (member names are not all Latin-1): DejaVu if installed, else reportlab's Vera."""
+# Chinese, Japanese and Korean names: DejaVu has no glyphs for them, so runs of such characters
+# are set in one of the CID fonts every PDF viewer knows (Adobe's CJK collections). They are not
+# embedded: the viewer supplies the glyphs (Acrobat, Preview, pdf.js, poppler with CJK fonts);
+# the text is in the file either way, so it can be searched and copied. Emoji have no such font.
+CJK_FONTS = {"ja": "HeiseiKakuGo-W5", "zh": "STSong-Light", "ko": "HYGothic-Medium"}
+_HANGUL = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7FF))
+_KANA = ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0xFF65, 0xFF9F))
+_HAN = ((0x2E80, 0x2FDF), (0x3000, 0x303F), (0x3190, 0x31EF), (0x3200, 0x4DBF), (0x4E00, 0x9FFF),
+        (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x20000, 0x3134F))  # fmt: skip
+
+
+def _in(ch: str, ranges: Sequence[tuple[int, int]]) -> bool:
+    return any(lo <= ord(ch) <= hi for lo, hi in ranges)
+
+
+def _runs(text: str) -> list[tuple[str | None, str]]:
+    """``text`` cut into (font, piece): None for the body font, else the CJK font for the
+    characters the body font has no glyph for. Han characters are set in the Japanese font when
+    the text has kana, else in the Chinese one; Hangul in the Korean one."""
     from reportlab.pdfbase import pdfmetrics
+
+    if text.isascii():
+        return [(None, text)]
+    glyphs = pdfmetrics.getFont(FONT).face.charToGlyph
+    han = CJK_FONTS["ja"] if any(_in(ch, _KANA) for ch in text) else CJK_FONTS["zh"]
+    runs: list[tuple[str | None, str]] = []
+    for ch in text:
+        font = None
+        if ord(ch) not in glyphs:
+            font = CJK_FONTS["ko"] if _in(ch, _HANGUL) else CJK_FONTS["ja"] if _in(ch, _KANA) else han if _in(
+                ch, _HAN) else None  # fmt: skip
+        if runs and runs[-1][0] == font:
+            runs[-1] = (font, runs[-1][1] + ch)
+        else:
+            runs.append((font, ch))
+    return runs
+
+
+def label_font(text: str, font: str) -> str:
+    """The font for a one-font label (a chart's category): a CJK font when ``text`` has
+    characters ``font`` cannot draw and a CJK font can (its Latin letters are drawn too)."""
+    return next((f for f, _piece in _runs(text) if f is not None), font)
+
+
+def _width(text: str, font: str, size: float) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return float(sum(stringWidth(piece, f or font, size) for f, piece in _runs(text)))
+
+
+def _fonts() -> None:
+    """A Unicode TTF (member names are not all Latin-1): DejaVu if installed, else reportlab's
+    Vera; and the CJK fonts of ``CJK_FONTS`` for what it cannot draw."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfbase.ttfonts import TTFont
 
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
+    for cid in CJK_FONTS.values():
+        pdfmetrics.registerFont(UnicodeCIDFont(cid))
     import reportlab
 
     vera = Path(reportlab.__file__).parent / "fonts"
@@ -72,7 +126,12 @@ def _styles() -> dict[str, Any]:
 
 
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Paragraph markup for plain text: XML-escaped, CJK runs in their font (``_runs``)."""
+    out = []
+    for font, piece in _runs(text):
+        piece = piece.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        out.append(piece if font is None else f'<font name="{font}">{piece}</font>')
+    return "".join(out)
 
 
 def _canvas_class(title: str, footer_left: str) -> Any:
@@ -234,8 +293,8 @@ def _widths(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequ
     natural, whole, least = [], [], []
     for i, header in enumerate(headers):
         words = [*header.split(), *(w for r in rows for w in r[i].split())]
-        longest = max((stringWidth(w, BOLD, size) for w in words), default=0.0)
-        body = max((stringWidth(r[i], BOLD, size) for r in rows), default=0.0)
+        longest = max((_width(w, BOLD, size) for w in words), default=0.0)
+        body = max((_width(r[i], BOLD, size) for r in rows), default=0.0)
         natural.append(max(longest, body, stringWidth(header, BOLD, size) if numeric[i] else 0.0) + pad)
         whole.append(max(longest, body) + pad)  # a number and each header word on one line
         least.append(min(longest + pad, width * 0.4))  # never break inside a word, if it can be helped
