@@ -74,7 +74,12 @@ def _by(db: Path, dims: list[str], top: int | None = None, **kw: object) -> repo
 
 
 def _pct(part: str | int, whole: str | int) -> Decimal:
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+    """The exact share a service returns (tables and JSON each round it once)."""
+    return Decimal(part) * 100 / Decimal(whole)
+
+
+def _cents(share: Decimal) -> Decimal:
+    return share.quantize(Decimal("0.01"))
 
 
 def test_by_team_uses_the_event_then_the_config_mapping(loaded: Path) -> None:
@@ -89,9 +94,11 @@ def test_by_team_uses_the_event_then_the_config_mapping(loaded: Path) -> None:
         ("research", Decimal("0.45"), 110_000, 0),  # B2
     ]
     platform = rep.rows[0]
-    assert platform["cost_share_pct"] == _pct("3.50", "5.85") == Decimal("59.83")
-    assert platform["token_share_pct"] == _pct(1_100_000, TOTAL_TOKENS) == Decimal("23.58")
-    assert rep.rows[2]["token_share_pct"] == Decimal("65.49")  # 3,055,000 / 4,665,000
+    assert platform["cost_share_pct"] == _pct("3.50", "5.85") and _cents(platform["cost_share_pct"]) == Decimal("59.83")
+    assert platform["token_share_pct"] == _pct(1_100_000, TOTAL_TOKENS) and _cents(
+        platform["token_share_pct"]
+    ) == Decimal("23.58")
+    assert _cents(rep.rows[2]["token_share_pct"]) == Decimal("65.49")  # 3,055,000 / 4,665,000
     assert rep.totals["cost_usd"] == TOTAL_COST
     assert rep.totals["total_tokens"] == TOTAL_TOKENS
     assert any("mistral-large-2411" in n for n in rep.notes)
@@ -113,7 +120,7 @@ def test_top_folds_the_rest_and_keeps_totals(loaded: Path) -> None:
     # growth + research: 0.90 + 0.45; 3,055,000 + 110,000 tokens; 1 + 2 requests
     assert (other["cost_usd"], other["total_tokens"], other["requests"]) == (Decimal("1.35"), 3_165_000, 3)
     assert other["unpriced_requests"] == 1 and other["folded"] == 2
-    assert other["cost_share_pct"] == _pct("1.35", "5.85") == Decimal("23.08")
+    assert other["cost_share_pct"] == _pct("1.35", "5.85") and _cents(other["cost_share_pct"]) == Decimal("23.08")
     assert rep.totals["cost_usd"] == TOTAL_COST
     assert sum(r["cost_usd"] for r in rep.rows) == TOTAL_COST
     assert any("beyond the top 2" in n for n in rep.notes)
@@ -130,7 +137,9 @@ def test_two_levels_with_top_per_first_level_group(loaded: Path) -> None:
         ("growth", OTHER_LABEL, None, 55_000),  # mistral folded: unpriced, so no cost (never $0)
         ("research", "claude-sonnet-4-5", Decimal("0.45"), 110_000),
     ]
-    assert rep.rows[2]["cost_share_pct"] == _pct("0.90", "5.85") == Decimal("15.38")  # share of the whole
+    assert rep.rows[2]["cost_share_pct"] == _pct("0.90", "5.85") and _cents(rep.rows[2]["cost_share_pct"]) == Decimal(
+        "15.38"
+    )  # share of the whole
     assert rep.rows[2]["provider"] == "openai"
     section = {r["team"]: r["cost_usd"] for r in rep.sections[0].rows}
     assert rep.sections[0].key == "by_team"
@@ -261,3 +270,24 @@ def test_the_unpriced_column_shows_only_when_something_is_unpriced(loaded: Path,
     words = set(run(*command, *NOV, "--db", str(loaded)).stdout.split())
     assert "Unpriced" in words
     assert run_json(*command, *NOV, "--db", str(loaded))["totals"]["unpriced_requests"] == 1
+
+
+def test_cost_share_is_rounded_once_from_the_exact_value(tmp_path: Path, db_path: Path) -> None:
+    # gpt-4o 100,000 out = 1.00; gpt-4o 5,998,400 in on another member = 14.996; total 15.996.
+    # bob's share: 1.00 / 15.996 = 6.2516 %: JSON 6.25, tables 6.3 % (rounded from 6.25 it read 6.2 %)
+    events = [
+        {"event_id": "S1", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "member": "bob",
+         "input_tokens": 0, "output_tokens": 100_000},
+        {"event_id": "S2", "ts": "2025-11-03T11:00:00Z", "model_raw": "gpt-4o", "member": "ann",
+         "input_tokens": 5_998_400, "output_tokens": 0},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "share.jsonl", events)), "--db", str(db_path))
+    args = ("report", "by", "member", "--since", "2025-11-01", "--until", "2025-11-30", "--tz", "UTC",
+            "--db", str(db_path))  # fmt: skip
+    rows = {r["member"]: r for r in run_json(*args)["rows"]}
+    assert Decimal(str(rows["bob"]["cost_share_pct"])) == Decimal("6.25")
+    assert Decimal(str(rows["ann"]["cost_share_pct"])) == Decimal("93.75")  # 14.996 / 15.996 = 93.7484 %
+    bob = next(line for line in run(*args, "--format", "table").stdout.splitlines() if line.startswith("bob"))
+    assert bob.split()[-1] == "6.3%"
+    md = run(*args, "--format", "markdown").stdout
+    assert "6.3%" in md and "6.2%" not in md

@@ -117,3 +117,112 @@ def test_other_reports_as_pdf_and_errors(loaded: Path, tmp_path: Path) -> None:
     assert f"Page 1 of {len(pages)}" in pages[0]
     res = run("export", "--pdf", "--db", str(loaded), expect=2)
     assert "--out" in res.stderr
+
+
+def test_report_pdf_subtitle_and_total_row(loaded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "models.pdf"
+    run("export", "--pdf", "--report", "by-model", "--since", "2025-11-01", "--until", "2025-11-30",
+        "--out", str(out), "--db", str(loaded))  # fmt: skip
+    _pages, text = _text(out)
+    assert "by model" in text and "['model']" not in text  # the filters as the terminal shows them
+    total = text[text.index("\nTotal") :]
+    assert "$6.36" in total  # 3.50 + 0.75 + 0.51 + 0.60 + 1.00 (module docstring)
+    assert "4,695,100" in total and "6" in total.split()  # tokens, requests
+
+
+# a 13-column table with 7-digit counts (QA: the last digit of 1,093,047 and $47.92 wrapped)
+WIDE_COLUMNS = (
+    Column("model", "Model"),
+    Column("provider", "Provider", narrow_drop=1),
+    Column("requests", "Reqs", "int"),
+    Column("input_tokens", "Input", "int"),
+    Column("cache_read_tokens", "Cache read", "int"),
+    Column("cache_write_tokens", "Cache write", "int"),
+    Column("cache_write_1h_tokens", "Cache write 1h", "int"),
+    Column("output_tokens", "Output", "int"),
+    Column("reasoning_tokens", "Reasoning", "int"),
+    Column("total_tokens", "Total", "int"),
+    Column("cost_usd", "Cost", "money"),
+    Column("token_share_pct", "Token share", "pct", narrow_drop=2),
+    Column("cost_share_pct", "Cost share", "pct", narrow_drop=3),
+)
+
+
+def _wide_row(model: str, n: int, cost: str) -> dict[str, object]:
+    from decimal import Decimal
+
+    # input 1,093,047 + cache read 2,345,678 + cache write 1,234,567 + 1h 1,111,111 + output 420,386
+    # + reasoning 1,000,000 = 7,204,789, each scaled by n
+    parts = (1_093_047, 2_345_678, 1_234_567, 1_111_111, 420_386, 1_000_000)
+    keys = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
+            "reasoning_tokens")  # fmt: skip
+    row: dict[str, object] = {"model": model, "provider": "anthropic", "requests": 423 * n}
+    row.update({k: v * n for k, v in zip(keys, parts, strict=True)})
+    row.update(total_tokens=7_204_789 * n, cost_usd=Decimal(cost), token_share_pct=Decimal("33.33"),
+               cost_share_pct=Decimal("50"))  # fmt: skip
+    return row
+
+
+def test_wide_report_pdf_keeps_every_number_whole(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from usagectl.render.pdf import write_report_pdf
+
+    rows = (_wide_row("claude-opus-4-1", 1, "47.92"), _wide_row("claude-sonnet-4-5", 1, "47.92"))
+    # totals: every count doubled (the rows are equal), 47.92 + 47.92 = 95.84
+    totals = {k: v * 2 for k, v in rows[0].items() if isinstance(v, int)} | {"cost_usd": Decimal("95.84")}
+    report = Report(name="by-model", title="Usage by model", filters={"by": ["model"]}, columns=WIDE_COLUMNS,
+                    rows=rows, totals=totals)  # fmt: skip
+    out = tmp_path / "wide.pdf"
+    write_report_pdf(report, out)
+    _pages, text = _text(out)
+    words = text.split()
+    for number in ("423", "1,093,047", "2,345,678", "1,234,567", "1,111,111", "420,386", "1,000,000", "7,204,789",
+                   "$47.92", "846", "2,186,094", "840,772", "14,409,578", "$95.84"):  # fmt: skip
+        assert number in words, number
+    assert "Total" in words and "by model" in text
+
+
+def test_too_wide_report_pdf_leaves_out_columns_then_abbreviates(tmp_path: Path) -> None:
+    from usagectl.render.pdf import write_report_pdf
+
+    # counts x 1000: 10-digit numbers (7,204,789,000) do not fit 13 columns on A4 at 6.5 pt
+    rows = (_wide_row("claude-opus-4-1", 1000, "47920.00"),)
+    report = Report(name="by-model", title="Usage by model", filters={}, columns=WIDE_COLUMNS, rows=rows, totals={})
+    out = tmp_path / "wider.pdf"
+    write_report_pdf(report, out)
+    _pages, text = _text(out)
+    words = text.split()
+    assert "Not shown for want of room: Provider, Token share, Cost share" in " ".join(words)
+    # abbreviated to three significant digits: 7,204,789,000 -> 7.20B, 1,093,047,000 -> 1.09B
+    assert "7.20B" in words and "1.09B" in words and "$47,920.00" in words
+    assert "k = thousand, M = million, B = billion" in " ".join(words)
+
+
+def _base_fonts(path: Path) -> set[str]:
+    fonts = set()
+    for page in PdfReader(str(path)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]).lstrip("/"))
+    return fonts
+
+
+def test_cjk_names_are_set_in_a_cjk_font_and_extract(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from usagectl.render.pdf import CJK_FONTS, write_report_pdf
+
+    names = ("日本語ユーザー", "张伟", "김민수", "R&D <lead>")  # Japanese (kana), Chinese, Korean, Latin
+    report = Report(name="by-member", title="Usage by member", filters={},
+                    columns=(Column("member", "Member"), Column("cost_usd", "Cost", "money")),
+                    rows=tuple({"member": n, "cost_usd": Decimal("1.25")} for n in names),
+                    totals={"cost_usd": Decimal("5.00")})  # fmt: skip
+    out = tmp_path / "cjk.pdf"
+    write_report_pdf(report, out)
+    _pages, text = _text(out)
+    for name in names:
+        assert name in text, name
+    assert "$5.00" in text  # 4 x 1.25
+    # DejaVu has none of these glyphs: kana and kanji in the Japanese font, hanzi (no kana) in
+    # the Chinese one, Hangul in the Korean one; Latin text stays in DejaVu
+    assert {CJK_FONTS["ja"], CJK_FONTS["zh"], CJK_FONTS["ko"]} <= _base_fonts(out)

@@ -17,6 +17,7 @@ E6 2025-10-31T23:00Z gpt-4o: 1000 in = 0.0025 (October in UTC; 2025-11-01 00:00 
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_month_overview_matches_hand_worked_numbers(loaded: Path) -> None:
     assert models["gpt-4o"]["cost_usd"] == E2
     assert models["gpt-4o-mini"]["cost_usd"] == E5
     assert models["mistral-large-2411"]["cost_usd"] is None
-    assert models["claude-sonnet-4-5"]["cost_share_pct"] == ((E1 + E3) * 100 / cost).quantize(Decimal("0.01"))
+    assert models["claude-sonnet-4-5"]["cost_share_pct"] == (E1 + E3) * 100 / cost  # exact: rounded once where shown
     assert "mistral-large-2411" in rep.notes[0]
 
 
@@ -111,6 +112,21 @@ def test_past_month_is_complete_and_projection_is_actual(loaded: Path) -> None:
     assert ov["state"] == "complete"
     assert ov["projected_cost_usd"] == rep.totals["cost_usd"]
     assert len(rep.rows) == 30
+
+
+def test_month_not_started_has_no_projection_rather_than_unpriced(loaded: Path) -> None:
+    from usagectl.render.table import render_table
+
+    ctx = make_context(None, loaded)
+    rep = reports.month(ctx, reports.ReportRequest(now=datetime(2025, 10, 15, tzinfo=UTC)), "2025-11")
+    ov = _ov(rep)
+    assert ov["state"] == "future" and ov["projected_cost_usd"] is None  # JSON null, as before
+    assert ov["projection_method"] == "period has not started"
+    out = io.StringIO()
+    render_table(rep, out, width=120)
+    line = next(x for x in out.getvalue().splitlines() if "Projected month-end cost" in x)
+    assert "unpriced" not in line and "–" in line  # unpriced means unknown models, not "no projection"
+    assert "period has not started" in out.getvalue()
 
 
 def test_month_json_contract(loaded: Path) -> None:

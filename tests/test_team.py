@@ -321,6 +321,36 @@ def test_shared_cost_with_no_member_to_take_it_is_shown_unallocated(loaded: Path
     assert any("no member" in n for n in rep.notes)
 
 
+def test_unallocated_row_carries_the_shared_usage_and_every_column_adds_up(loaded: Path) -> None:
+    # S1 (shared, gpt-4o 100,000 out = 1.00) and S2 (no member, team platform, gpt-4o-mini
+    # 1,000,000 in = 0.15): --by member has no member to take S1's cost
+    ctx = make_context(None, loaded)
+    req = ReportRequest(
+        since="2025-11-01", until="2025-11-30", tz="UTC", where={"feature": ("chat", "batch")}
+    )  # S1, S2 only
+    rep = team.team(ctx, req)
+    rows = {r["member"]: r for r in rep.rows}
+    spare, platform = rows[team.UNALLOCATED], rows["(no member)"]
+    assert (spare["requests"], spare["total_tokens"], spare["direct_cost_usd"]) == (1, 100_000, D("1.00"))
+    assert (spare["allocated_usd"], spare["cost_usd"]) == (D(0), D("1.00"))
+    assert (platform["requests"], platform["total_tokens"], platform["direct_cost_usd"]) == (1, 1_000_000, D("0.15"))
+    # token shares of the rows' 1,100,000 tokens: 100,000 -> 9.0909 %, 1,000,000 -> 90.9091 %
+    assert spare["token_share_pct"].quantize(D("0.01")) == D("9.09")
+    assert platform["token_share_pct"].quantize(D("0.01")) == D("90.91")
+    t = rep.totals  # the Total row: 1 + 1 requests, 100,000 + 1,000,000 tokens, direct 1.00 + 0.15
+    assert (t["requests"], t["total_tokens"]) == (2, 1_100_000)
+    assert (t["direct_cost_usd"], t["allocated_usd"], t["cost_usd"]) == (D("1.15"), D(0), D("1.15"))
+    for sec in rep.sections[:3]:
+        for key in ("requests", "total_tokens", "direct_cost_usd", "allocated_usd", "cost_usd"):
+            assert sum(r[key] for r in sec.rows) == t[key], (sec.key, key)
+    overview = {k: v for k, _label, v in rep.overview}
+    assert (overview["direct_cost_usd"], overview["shared_cost_usd"]) == (D("0.15"), D("1.00"))
+    shared = rep.sections[3]
+    assert shared.title == f"Shared usage (no member, no team), not allocated: shown above as {team.UNALLOCATED}"
+    allocated = team.team(ctx, ReportRequest(since="2025-11-01", until="2025-11-30", tz="UTC"))
+    assert allocated.sections[3].title == "Shared usage (no member, no team), allocated above"
+
+
 def test_table_and_csv_render(loaded: Path) -> None:
     table = run("report", "team", *NOV, "--db", str(loaded)).stdout
     assert "Cost centers" in table and "(no team)" in table and "$0.611702" not in table

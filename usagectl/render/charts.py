@@ -132,6 +132,8 @@ def horizontal_bars(items: Sequence[tuple[str, Decimal | None]], width: float, f
     from reportlab.graphics.charts.barcharts import HorizontalBarChart
     from reportlab.graphics.shapes import Drawing, String
 
+    from usagectl.render.pdf import label_font
+
     items = [(k, v) for k, v in items if v is not None][:12]
     height = 36 + 18 * max(1, len(items))
     d = Drawing(width, height)
@@ -155,6 +157,8 @@ def horizontal_bars(items: Sequence[tuple[str, Decimal | None]], width: float, f
     chart.valueAxis.gridStrokeColor = _grey()
     chart.categoryAxis.categoryNames = [_short(k, 26) for k, _v in items]
     chart.categoryAxis.labels.fontName, chart.categoryAxis.labels.fontSize = font, 8
+    for i, name in enumerate(chart.categoryAxis.categoryNames):  # a CJK team name in a CJK font
+        chart.categoryAxis.labels[i].fontName = label_font(name, font)
     chart.barLabelFormat = lambda v: _money_axis(v) if v >= 10 else f"${v:,.2f}"
     chart.barLabels.fontName, chart.barLabels.fontSize = font, 7
     chart.barLabels.boxAnchor, chart.barLabels.dx = "w", 3

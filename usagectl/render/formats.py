@@ -294,13 +294,15 @@ def overview_kind(key: str, value: Any) -> str:
 
     ``*_pct`` / ``pct`` keys are percentages, those of a quota or budget (``quota_pct``,
     ``projected_quota_pct``) shown rounded down; a spike threshold that is None does not apply
-    ("–"), nor does a change whose side is unpriced (``*_change*``: unknown, "–", not "unpriced");
+    ("–"), nor does a change whose side is unpriced (``*_change*``: unknown, "–", not "unpriced"),
+    nor a projection of a period that has not started (``projected_*``: none, "–", not "unpriced";
+    the report's "Projection" line says why);
     Decimals, and None under a key naming cost/usd, are money (None: unpriced); ints are counts; dates are dates; anything else is shown as text.
     """
     k = key.lower()
     if k == "pct" or k.endswith(("_pct", "_percent")):
         return "used_pct" if ("quota" in k or "budget" in k) else "pct"
-    if value is None and (k.startswith("spike_above") or "_change" in k):  # no threshold / unknown change
+    if value is None and (k.startswith(("spike_above", "projected_")) or "_change" in k):  # nothing to show
         return "amount"
     if isinstance(value, Decimal) or (value is None and ("cost" in k or "usd" in k)):
         return "money"

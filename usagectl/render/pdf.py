@@ -14,12 +14,14 @@ Every page has a footer "Page N of M". Cells use the human formats of
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from usagectl.models import Column, Report, Section
 from usagectl.render.formats import display_cell, format_int, format_money, overview_kind
+from usagectl.render.text import filters_text
 
 if TYPE_CHECKING:
     from usagectl.services.pdf_report import PdfReport
@@ -30,15 +32,73 @@ _FONT_FILES = (
 )
 MAX_TABLE_ROWS = 40
 KEEP_TOGETHER_ROWS = 25
+TABLE_SIZES = (7.5, 7.0, 6.5)  # the font sizes a table tries before it leaves columns out
+LEAST_SIZE = 5.0  # the smallest font a table shrinks to, with counts abbreviated, to keep numbers whole
+COMPACT_NOTE = "k = thousand, M = million, B = billion; exact counts in the CSV or JSON export"
+DROPPED_NOTE = "Not shown for want of room: {} (the CSV or JSON export has every column)."
+
+
+# Chinese, Japanese and Korean names: DejaVu has no glyphs for them, so runs of such characters
+# are set in one of the CID fonts every PDF viewer knows (Adobe's CJK collections). They are not
+# embedded: the viewer supplies the glyphs (Acrobat, Preview, pdf.js, poppler with CJK fonts);
+# the text is in the file either way, so it can be searched and copied. Emoji have no such font.
+CJK_FONTS = {"ja": "HeiseiKakuGo-W5", "zh": "STSong-Light", "ko": "HYGothic-Medium"}
+_HANGUL = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7FF))
+_KANA = ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0xFF65, 0xFF9F))
+_HAN = ((0x2E80, 0x2FDF), (0x3000, 0x303F), (0x3190, 0x31EF), (0x3200, 0x4DBF), (0x4E00, 0x9FFF),
+        (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x20000, 0x3134F))  # fmt: skip
+
+
+def _in(ch: str, ranges: Sequence[tuple[int, int]]) -> bool:
+    return any(lo <= ord(ch) <= hi for lo, hi in ranges)
+
+
+def _runs(text: str) -> list[tuple[str | None, str]]:
+    """``text`` cut into (font, piece): None for the body font, else the CJK font for the
+    characters the body font has no glyph for. Han characters are set in the Japanese font when
+    the text has kana, else in the Chinese one; Hangul in the Korean one."""
+    from reportlab.pdfbase import pdfmetrics
+
+    if text.isascii():
+        return [(None, text)]
+    glyphs = pdfmetrics.getFont(FONT).face.charToGlyph
+    han = CJK_FONTS["ja"] if any(_in(ch, _KANA) for ch in text) else CJK_FONTS["zh"]
+    runs: list[tuple[str | None, str]] = []
+    for ch in text:
+        font = None
+        if ord(ch) not in glyphs:
+            font = CJK_FONTS["ko"] if _in(ch, _HANGUL) else CJK_FONTS["ja"] if _in(ch, _KANA) else han if _in(
+                ch, _HAN) else None  # fmt: skip
+        if runs and runs[-1][0] == font:
+            runs[-1] = (font, runs[-1][1] + ch)
+        else:
+            runs.append((font, ch))
+    return runs
+
+
+def label_font(text: str, font: str) -> str:
+    """The font for a one-font label (a chart's category): a CJK font when ``text`` has
+    characters ``font`` cannot draw and a CJK font can (its Latin letters are drawn too)."""
+    return next((f for f, _piece in _runs(text) if f is not None), font)
+
+
+def _width(text: str, font: str, size: float) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return float(sum(stringWidth(piece, f or font, size) for f, piece in _runs(text)))
 
 
 def _fonts() -> None:
-    """A Unicode TTF (member names are not all Latin-1): DejaVu if installed, else reportlab's Vera."""
+    """A Unicode TTF (member names are not all Latin-1): DejaVu if installed, else reportlab's
+    Vera; and the CJK fonts of ``CJK_FONTS`` for what it cannot draw."""
     from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfbase.ttfonts import TTFont
 
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
+    for cid in CJK_FONTS.values():
+        pdfmetrics.registerFont(UnicodeCIDFont(cid))
     import reportlab
 
     vera = Path(reportlab.__file__).parent / "fonts"
@@ -66,7 +126,12 @@ def _styles() -> dict[str, Any]:
 
 
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Paragraph markup for plain text: XML-escaped, CJK runs in their font (``_runs``)."""
+    out = []
+    for font, piece in _runs(text):
+        piece = piece.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        out.append(piece if font is None else f'<font name="{font}">{piece}</font>')
+    return "".join(out)
 
 
 def _canvas_class(title: str, footer_left: str) -> Any:
@@ -106,30 +171,27 @@ def _canvas_class(title: str, footer_left: str) -> Any:
 
 def _table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: float, *, limit: int = MAX_TABLE_ROWS,
            totals: dict[str, Any] | None = None) -> list[Any]:  # fmt: skip
-    """A zebra table of the ``in_table`` columns; text wraps; numbers right-aligned. Past
-    ``limit`` rows the table is cut and a line says how many were left out."""
+    """A zebra table of the ``in_table`` columns; text wraps; numbers right-aligned and never
+    wrapped (see :func:`_fit_table`). Past ``limit`` rows the table is cut and a line says how
+    many were left out. ``totals`` adds a bold Total row as in the terminal table."""
     from reportlab.lib.colors import HexColor, white
     from reportlab.platypus import Paragraph, Table, TableStyle
 
     st = _styles()
-    cols = [c for c in columns if c.in_table]
-    head_style = st["cell"].clone("head", fontName=BOLD, textColor=white)
-    numeric = [c.kind in ("int", "money", "amount", "rate", "pct", "used_pct", "float") for c in cols]
+    fit = _fit_table([c for c in columns if c.in_table], rows[:limit], totals, width)
+    cell = st["cell"].clone("cell_fit", fontSize=fit.size, leading=round(fit.size * 1.2, 2))
+    head_style = cell.clone("head", fontName=BOLD, textColor=white)
     head_right = head_style.clone("head_r", alignment=2)
-    right = st["cell"].clone("cell_r", alignment=2)
-    shown = list(rows[:limit])
-    texts = [[display_cell(r.get(c.key), c.kind, cents=c.cents) for c in cols] for r in shown]
-    total_texts = None
-    if totals is not None:
-        total_texts = ["Total"] + [display_cell(totals.get(c.key), c.kind, cents=c.cents) for c in cols[1:]]
-    col_widths = _widths([c.header for c in cols], texts + ([total_texts] if total_texts else []), numeric, width)
-    data = [[Paragraph(_esc(c.header), head_right if n else head_style) for c, n in zip(cols, numeric, strict=True)]]
-    for row in texts:
-        data.append([Paragraph(_esc(t), right if n else st["cell"]) for t, n in zip(row, numeric, strict=True)])
-    if total_texts is not None:
-        data.append([Paragraph("<b>" + _esc(t) + "</b>", right if n and i else st["cell"])
-                     for i, (t, n) in enumerate(zip(total_texts, numeric, strict=True))])  # fmt: skip
-    table = Table(data, colWidths=col_widths, repeatRows=1)
+    right = cell.clone("cell_r", alignment=2)
+    data = [[Paragraph(_esc(c.header), head_right if n else head_style) for c, n in zip(fit.columns, fit.numeric,
+                                                                                         strict=True)]]  # fmt: skip
+    for row in fit.texts:
+        data.append([Paragraph(_esc(t), right if n else cell) for t, n in zip(row, fit.numeric, strict=True)])
+    if fit.total_texts is not None:
+        bold, bold_right = cell.clone("total", fontName=BOLD), right.clone("total_r", fontName=BOLD)
+        data.append([Paragraph(_esc(t), bold_right if n and i else bold)
+                     for i, (t, n) in enumerate(zip(fit.total_texts, fit.numeric, strict=True))])  # fmt: skip
+    table = Table(data, colWidths=fit.widths, repeatRows=1)
     style = [
         ("BACKGROUND", (0, 0), (-1, 0), HexColor("#1f2937")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -142,28 +204,99 @@ def _table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: flo
     for i in range(1, len(data)):
         if i % 2 == 0:
             style.append(("BACKGROUND", (0, i), (-1, i), HexColor("#f3f4f6")))
-    if totals is not None:
+    if fit.total_texts is not None:
         style.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, HexColor("#1f2937")))
     table.setStyle(TableStyle(style))
     out: list[Any] = [table]
     if len(rows) > limit:
         out.append(Paragraph(f"… and {len(rows) - limit:,} more rows (see the CSV or JSON export).", st["note"]))
+    if fit.compact:
+        out.append(Paragraph(COMPACT_NOTE, st["note"]))
+    if fit.dropped:
+        out.append(Paragraph(_esc(DROPPED_NOTE.format(", ".join(fit.dropped))), st["note"]))
     return out
 
 
-def _widths(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool], width: float
-            ) -> list[float]:  # fmt: skip
-    """Column widths from the content: numbers never wrap; headers wrap only between words;
-    text columns give up room (down to 48 pt, then wrap) or take what is left over."""
+@dataclass(frozen=True)
+class _Fit:
+    """How a table fits the page: the columns kept, their cell texts, font size and widths."""
+
+    columns: list[Column]
+    numeric: list[bool]
+    texts: list[list[str]]
+    total_texts: list[str] | None
+    size: float
+    widths: list[float]
+    compact: bool
+    dropped: list[str]
+
+
+def _fit_table(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: dict[str, Any] | None, width: float
+               ) -> _Fit:  # fmt: skip
+    """The first layout in which every number is whole on one line, as the terminal table
+    decides it (``render.table.build_table``): the font steps down from 7.5 to 6.5 pt; then the
+    ``narrow_drop`` columns are left out (lowest mark first, the rightmost of a mark first);
+    then counts are abbreviated (``1.09M``); then the font shrinks until the numbers fit.
+    Only a table that does not fit at the smallest font lets its numbers wrap."""
+    shown = list(cols)
+    spare = sorted((c for c in cols if c.narrow_drop), key=lambda c: (c.narrow_drop, -list(cols).index(c)))
+    dropped: list[str] = []
+    while True:
+        for size in TABLE_SIZES:
+            fit = _try_fit(shown, rows, totals, width, size, compact=False, dropped=dropped)
+            if fit is not None:
+                return fit
+        if not spare:
+            break
+        gone = spare.pop(0)
+        shown.remove(gone)
+        dropped.append(gone.header)
+    size = TABLE_SIZES[-1]
+    while size >= LEAST_SIZE:
+        fit = _try_fit(shown, rows, totals, width, size, compact=True, dropped=dropped)
+        if fit is not None:
+            return fit
+        size -= 0.5
+    fit = _try_fit(shown, rows, totals, width, LEAST_SIZE, compact=True, dropped=dropped, force=True)
+    assert fit is not None  # forced widths always fit
+    return fit
+
+
+def _try_fit(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: dict[str, Any] | None, width: float,
+             size: float, *, compact: bool, dropped: list[str], force: bool = False) -> _Fit | None:  # fmt: skip
+    numeric = [c.kind in ("int", "money", "amount", "rate", "pct", "used_pct", "float") for c in cols]
+    texts = [[display_cell(r.get(c.key), c.kind, compact=compact and c.abbreviate, cents=c.cents) for c in cols]
+             for r in rows]  # fmt: skip
+    total_texts = None
+    if totals is not None and any(c.key in totals for c in cols):  # as the terminal's footer
+        total_texts = [
+            display_cell(totals[c.key], c.kind, compact=compact and c.abbreviate, cents=c.cents) if c.key in totals
+            else "Total" if i == 0 else ""
+            for i, c in enumerate(cols)
+        ]  # fmt: skip
+    widths = _widths([c.header for c in cols], texts + ([total_texts] if total_texts else []), numeric, width,
+                     size, force=force)  # fmt: skip
+    if widths is None:
+        return None
+    return _Fit(list(cols), numeric, texts, total_texts, size, widths, compact, list(dropped))
+
+
+def _widths(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool], width: float,
+            size: float, *, force: bool = False) -> list[float] | None:  # fmt: skip
+    """Column widths from the content at font ``size``, or None when the numbers would wrap:
+    numbers never wrap; headers wrap only between words; text columns give up room (down to
+    their longest word, then wrap) or take what is left over. ``force`` shrinks everything
+    to fit instead of None (numbers may wrap: a table far too wide for the page)."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
     pad = 9.0  # the table pads 4 pt each side
-    natural, least = [], []
+    natural, whole, least = [], [], []
     for i, header in enumerate(headers):
         words = [*header.split(), *(w for r in rows for w in r[i].split())]
-        longest = max((stringWidth(w, BOLD, 7.5) for w in words), default=0.0)
-        body = max((stringWidth(r[i], BOLD, 7.5) for r in rows), default=0.0)
-        natural.append(max(longest, body, stringWidth(header, BOLD, 7.5) if numeric[i] else 0.0) + pad)
+        longest = max((_width(w, BOLD, size) for w in words), default=0.0)
+        body = max((_width(r[i], BOLD, size) for r in rows), default=0.0)
+        natural.append(max(longest, body, stringWidth(header, BOLD, size) if numeric[i] else 0.0) + pad)
+        whole.append(max(longest, body) + pad)  # a number and each header word on one line
         least.append(min(longest + pad, width * 0.4))  # never break inside a word, if it can be helped
     text_cols = [i for i, n in enumerate(numeric) if not n] or list(range(len(headers)))
     spare = width - sum(natural)
@@ -171,13 +304,28 @@ def _widths(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequ
         for i in text_cols:
             natural[i] += spare / len(text_cols)
         return natural
-    # too wide: text columns give up what they have above their longest word, in proportion
-    excess = {i: natural[i] - least[i] for i in text_cols if natural[i] > least[i]}
-    give = min(-spare, sum(excess.values()))
-    for i, e in excess.items():
-        natural[i] -= give * e / sum(excess.values())
-    scale = min(1.0, width / sum(natural))  # still too wide: shrink everything (numbers may wrap)
+    # too wide: numeric headers wrap between words, then text columns give up what they have
+    # above their longest word
+    _give(natural, {i: whole[i] for i, n in enumerate(numeric) if n}, sum(natural) - width)
+    _give(natural, {i: least[i] for i in text_cols}, sum(natural) - width)
+    if sum(natural) <= width + 0.01:
+        return natural
+    if not force:
+        return None
+    scale = width / sum(natural)
     return [w * scale for w in natural]
+
+
+def _give(widths: list[float], floors: dict[int, float], need: float) -> None:
+    """Take up to ``need`` points from the columns of ``floors``, each in proportion to its room
+    above its floor."""
+    excess = {i: widths[i] - f for i, f in floors.items() if widths[i] > f}
+    room = sum(excess.values())
+    if need <= 0 or room <= 0:
+        return
+    give = min(need, room)
+    for i, e in excess.items():
+        widths[i] -= give * e / room
 
 
 def _overview_table(lines: Sequence[tuple[str, str, Any]], width: float) -> Any:
@@ -344,19 +492,20 @@ def _model_totals(totals: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_report_pdf(report: Report, path: Path) -> None:
-    """Any Report as a PDF: title, filters, overview panel, the table, its sections, notes."""
+    """Any Report as a PDF: title, filters (as the terminal shows them), overview panel, the
+    table with its Total row, its sections, notes."""
     from reportlab.platypus import Paragraph, Spacer
 
     _fonts()
     st = _styles()
     doc = _doc(path, report.title)
     width = doc.width
-    filters = ", ".join(f"{k}: {v}" for k, v in report.filters.items() if v not in (None, [], ""))
-    story: list[Any] = [Paragraph(_esc(report.title), st["title"]), Paragraph(_esc(filters), st["sub"]),
-                        Spacer(1, 10)]  # fmt: skip
+    story: list[Any] = [Paragraph(_esc(report.title), st["title"]), Paragraph(_esc(filters_text(report.filters)),
+                        st["sub"]), Spacer(1, 10)]  # fmt: skip
     if report.overview:
         story += [Paragraph("Overview", st["h2"]), _overview_table(report.overview, width)]
-    story += _section_block(report.title if not report.overview else "Details", report.columns, report.rows, width)
+    story += _section_block(report.title if not report.overview else "Details", report.columns, report.rows, width,
+                            totals=report.totals)  # fmt: skip
     for sec in report.sections:
         story += _section_block(sec.title, sec.columns, sec.rows, width)
     story += _notes(report.notes)

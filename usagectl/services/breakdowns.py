@@ -8,7 +8,8 @@
   by cost, then tokens, then name) fold into one ``(other)`` row: for two levels, within each
   first-level group (every first-level group is shown). Folding never changes the totals.
 * Shares are of the whole range (two levels too): ``token_share_pct`` = tokens x 100 / all
-  tokens, ``cost_share_pct`` = cost x 100 / all priced cost, 2 decimals. Unpriced usage has
+  tokens, ``cost_share_pct`` = cost x 100 / all priced cost, exact (JSON/CSV round it to 2
+  decimals, tables to 1, each once). Unpriced usage has
   no cost (None, never $0) and is named in the notes.
 * ``model`` rows carry the provider (a model logged under two providers has two rows), so
   ``report by model`` keeps its columns and JSON keys.

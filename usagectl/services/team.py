@@ -20,8 +20,10 @@ each section's units, add up to the displayed direct total, and the allocated pa
 rounded shared cost) to the shared cost. So in every section ``direct + allocated = cost`` and
 the section's cost column sums to the report's displayed total cost exactly (its cost share is
 of that total). Token shares are of the rows' tokens (shared tokens are not allocated; the
-shared section lists them). Unpriced usage has no cost: it is counted and named in the notes,
-never $0.
+shared section lists them). Shared cost with no unit to take it is a row "(shared, not
+allocated)" in each table, with the shared usage's requests, tokens and its cost as its own
+(direct), so every column still adds up to the Total row. Unpriced usage has no cost: it is
+counted and named in the notes, never $0.
 """
 
 from __future__ import annotations
@@ -201,29 +203,33 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
         notes.append(f"Shared usage cost {shared_cost} has no {level.replace('_', ' ')} to be allocated to: "
                      f"shown as {UNALLOCATED}.")  # fmt: skip
 
-    all_tokens = sum(v["total_tokens"] for _, v in atoms)  # token shares are of the rows' tokens
+    # shared cost with nobody to take it is a row of its own that carries the shared usage, so
+    # every column of each table adds up to its Total row
+    spare = _shared_usage(shared) | {"cost_usd": unallocated} if unallocated else None
+    # token shares are of the rows' tokens
+    all_tokens = sum(v["total_tokens"] for _, v in atoms) + (spare["total_tokens"] if spare else 0)
     member_rows = []
     for (k, v), direct, alloc in zip(atoms, directs, allocated, strict=True):
         row: dict[str, Any] = {n: _label(n, x) for n, x in zip(ATOM_KEYS, k, strict=True)}
         row |= _money_row(v | {"cost_usd": direct}, alloc, all_tokens, total_cost)
         member_rows.append(row)
-    if unallocated:
-        member_rows.append(_unallocated_row(ATOM_KEYS, unallocated, total_cost))
+    if spare:
+        member_rows.append(_unallocated_row(ATOM_KEYS, spare, all_tokens, total_cost))
     member_rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r["member"], r["team"]))
 
     sections = []
     for key, title, sec in (("team", "Teams", "teams"), ("department", "Departments", "departments"),
                             ("cost_center", "Cost centers", "cost_centers")):  # fmt: skip
         sections.append(
-            _level_section(key, title, sec, atoms, allocated, unallocated, all_tokens, (total_cost, direct_total))
+            _level_section(key, title, sec, atoms, allocated, spare, all_tokens, (total_cost, direct_total))
         )
-    sections.append(_shared_section(cube, shared_cost))
-    totals = _totals(grand, shared, (total_cost, shared_cost), sum(allocated, ZERO), unpriced)
+    sections.append(_shared_section(cube, shared_cost, allocated_to=None if unallocated else level))
+    totals = _totals(grand, shared, (total_cost, shared_cost), sum(allocated, ZERO), unpriced, unallocated=unallocated)
     members = len({k[0] for k, _ in atoms if k[0] is not None})
     overview: list[tuple[str, str, Any]] = [
         ("period", "Period", f"{flt.since} – {flt.until} ({tz})"),
         ("cost_usd", "Total cost", total_cost),
-        ("direct_cost_usd", "Direct usage cost", totals["direct_cost_usd"]),
+        ("direct_cost_usd", "Direct usage cost", None if total_cost is None else direct_total),
         ("shared_cost_usd", "Shared usage cost (no member, no team)", shared_cost),
         ("allocation", "Allocation", _method(effective, level)),
         ("members", "Members", members),
@@ -294,12 +300,17 @@ def _money_row(v: dict[str, Any], alloc: Decimal, all_tokens: int, total_cost: D
     }
 
 
-def _unallocated_row(keys: list[str], amount: Decimal, total_cost: Decimal | None) -> dict[str, Any]:
+def _shared_usage(shared: list[dict[str, Any]]) -> dict[str, int]:
+    """The requests and tokens of the shared usage (no member, no team)."""
+    return {k: sum(v[k] for v in shared) for k in ("requests", "total_tokens", "unpriced_requests")}
+
+
+def _unallocated_row(keys: list[str], spare: dict[str, Any], all_tokens: int, total_cost: Decimal | None
+                     ) -> dict[str, Any]:  # fmt: skip
+    """The shared usage nobody could take, as its own unit: its cost is its own (direct), none of
+    it allocated, so the row's and the Total's direct + allocated = cost."""
     row: dict[str, Any] = {k: UNALLOCATED for k in keys}
-    row |= {"requests": 0, "total_tokens": 0, "token_share_pct": None, "direct_cost_usd": amount,
-            "allocated_usd": ZERO, "cost_usd": amount, "cost_share_pct": _share(amount, total_cost),
-            "unpriced_requests": 0, "members": 0}  # fmt: skip
-    return row
+    return row | _money_row(spare, ZERO, all_tokens, total_cost) | {"members": 0}
 
 
 def _level_section(
@@ -308,7 +319,7 @@ def _level_section(
     sec: str,
     atoms: list[tuple[tuple[Any, ...], dict[str, Any]]],
     allocated: list[Decimal],
-    unallocated: Decimal,
+    spare: dict[str, Any] | None,
     all_tokens: int,
     shown: tuple[Decimal | None, Decimal],
 ) -> Section:
@@ -333,16 +344,17 @@ def _level_section(
         row: dict[str, Any] = {key: name} | _money_row(a | {"cost_usd": direct}, a["alloc"], all_tokens, total_cost)
         row["members"] = len(a["who"])
         rows.append(row)
-    if unallocated:
-        rows.append(_unallocated_row([key], unallocated, total_cost))
+    if spare:
+        rows.append(_unallocated_row([key], spare, all_tokens, total_cost))
     rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r[key]))
     header = dict(zip(ATOM_KEYS, ("Member", "Team", "Department", "Cost center"), strict=True))[key]
     return Section(key=sec, title=title, columns=(Column(key, header),) + LEVEL_METRICS, rows=tuple(rows))
 
 
-def _shared_section(cube: list[dict[str, Any]], shared_cost: Decimal) -> Section:
+def _shared_section(cube: list[dict[str, Any]], shared_cost: Decimal, *, allocated_to: str | None) -> Section:
     """What the shared usage (no member, no team) was: per integration and feature, its costs
-    rounded against the displayed shared cost."""
+    rounded against the displayed shared cost. ``allocated_to`` is the level its cost went to,
+    None when there was none (the cost is then the "(shared, not allocated)" row)."""
     keys = ["member", "team", "integration", "feature"]
     groups = [(k, v) for k, v in rollup(cube, keys).items() if _is_shared(k)]
     rows = []
@@ -353,7 +365,8 @@ def _shared_section(cube: list[dict[str, Any]], shared_cost: Decimal) -> Section
     rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r["integration"], r["feature"]))
     return Section(
         key="shared",
-        title="Shared usage (no member, no team), allocated above",
+        title="Shared usage (no member, no team), "
+        + ("allocated above" if allocated_to else f"not allocated: shown above as {UNALLOCATED}"),
         columns=(
             Column("integration", "Integration"),
             Column("feature", "Feature"),
@@ -372,15 +385,20 @@ def _totals(
     shown: tuple[Decimal | None, Decimal],
     allocated: Decimal,
     unpriced: list[dict[str, Any]],
+    *,
+    unallocated: Decimal = ZERO,
 ) -> dict[str, Any]:
-    """The displayed totals: total, direct and shared cost at $0.000001, direct + shared = total."""
+    """The displayed totals: total, direct and shared cost at $0.000001, direct + shared = total.
+    Requests, tokens and direct cost are the table's Total row: the rows' sums, which hold the
+    shared usage only when it is the "(shared, not allocated)" row (``unallocated``)."""
     cost, shared_cost = shown
     shared_requests = sum(v["requests"] for v in shared)
     shared_tokens = sum(v["total_tokens"] for v in shared)
+    in_rows = bool(unallocated)
     return {
-        "requests": grand["requests"] - shared_requests,  # the member rows' (the table's totals row)
-        "total_tokens": grand["total_tokens"] - shared_tokens,
-        "direct_cost_usd": (cost or ZERO) - shared_cost if cost is not None else None,
+        "requests": grand["requests"] - (0 if in_rows else shared_requests),
+        "total_tokens": grand["total_tokens"] - (0 if in_rows else shared_tokens),
+        "direct_cost_usd": (cost or ZERO) - shared_cost + unallocated if cost is not None else None,
         "shared_cost_usd": shared_cost,
         "shared_requests": shared_requests,
         "shared_tokens": shared_tokens,

@@ -428,7 +428,8 @@ def invoice_event(report: Report, month: str, created: datetime) -> Event:
     section = next(s for s in report.sections if s.key == "models")
     models = [
         {"model": r["model"], "provider": r["provider"]} | _counts(r)
-        | {"cost_usd": r["cost_usd"], "cost_share_pct": r["cost_share_pct"], "unpriced_requests": r["unpriced_requests"]}
+        | {"cost_usd": r["cost_usd"], "cost_share_pct": _pct(r["cost_share_pct"]),
+           "unpriced_requests": r["unpriced_requests"]}
         for r in section.rows
     ]  # fmt: skip
     counts = _counts(t)
