@@ -218,6 +218,38 @@ def test_demo_refuses_a_database_with_data_it_did_not_write(tmp_path: Path, db_p
     assert not db_path.with_suffix(".toml").exists()
 
 
+def _daily(db: Path) -> list[tuple[str, int, int, Any]]:
+    rows = run_json("report", "daily", "--since", "9d", "--db", str(db))["rows"]
+    return [(r["date"], r["requests"], r["input_tokens"], r["cost_usd"]) for r in rows]
+
+
+def test_demo_rerun_on_its_database_equals_a_fresh_one(tmp_path: Path) -> None:
+    """`demo --days 3` then `--days 10` on one database mixed the two datasets (ids numbered by
+    position: 718 of the new events dropped as duplicates of other old ones, the rest added)."""
+    again, fresh = tmp_path / "again.duckdb", tmp_path / "fresh.duckdb"
+    run("demo", "--db", str(again), "--days", "3")
+    run("demo", "--db", str(again), "--days", "10")
+    run("demo", "--db", str(fresh), "--days", "10")
+    assert _daily(again) == _daily(fresh)
+    # `--since 9d`: the last 9 days of the 10-day window, each with demo requests (the mixed
+    # database had a first day of 0 requests)
+    assert len(_daily(fresh)) == 9 and all(requests > 0 for _, requests, _, _ in _daily(again))
+    # another seed replaces the data too: same seed, same data
+    run("demo", "--db", str(again), "--days", "10", "--seed", "8")
+    assert _daily(again) != _daily(fresh)
+    run("demo", "--db", str(again), "--days", "10")
+    assert _daily(again) == _daily(fresh)
+
+
+def test_demo_keeps_a_database_whose_only_data_is_rejects_of_another_file(tmp_path: Path, db_path: Path) -> None:
+    """No event, but a real file's import batch and reject: not the demo's to delete."""
+    run("import", str(write_jsonl(tmp_path / "bad.jsonl", ['{"oops'])), "--db", str(db_path))
+    err = run("demo", "--db", str(db_path), "--days", "3", expect=2).stderr
+    assert "holds data not written by the demo (1 other imported file)" in err
+    ov = run_json("db", "status", "--db", str(db_path))["overview"]
+    assert (ov["events"], ov["rejects"], ov["import_batches"]) == (0, 1, 1)
+
+
 def test_demo_refuses_a_database_with_a_registered_source(tmp_path: Path, db_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
