@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers import run, run_json, write_jsonl
 
 EVENTS = [
@@ -56,7 +58,20 @@ def test_db_rejects_limit_zero_is_all_and_a_negative_one_is_a_usage_error(tmp_pa
     assert every["filters"]["limit"] is None
     assert "No rows." not in run("db", "rejects", "--limit", "0", "--db", str(db_path)).stdout
     result = run("db", "rejects", "--limit", "-1", "--db", str(db_path), expect=2)
-    assert "--limit -1: must be 0 (all) or more" in result.stderr
+    assert "--limit -1: must be between 0 (all) and 9223372036854775807" in result.stderr
+    # 2**63 = 9223372036854775808, one more than DuckDB's BIGINT holds: was a ConversionException (exit 1)
+    result = run("db", "rejects", "--limit", "9223372036854775808", "--db", str(db_path), expect=2)
+    assert "--limit 9223372036854775808: must be between 0 (all) and 9223372036854775807" in result.stderr
+    assert len(run_json("db", "rejects", "--limit", "9223372036854775807", "--db", str(db_path))["rows"]) == 3
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "731", "99999999999999999999"])
+def test_demo_days_out_of_range_is_a_usage_error_and_deletes_nothing(tmp_path: Path, days: str) -> None:
+    db = tmp_path / "demo.duckdb"
+    run("demo", "--db", str(db), "--days", "2")
+    result = run("demo", "--db", str(db), "--days", days, expect=2)
+    assert f"--days {days}: must be between 1 and 730" in result.stderr
+    assert run_json("db", "status", "--db", str(db))["overview"]["events"] > 0  # the earlier demo is still there
 
 
 def test_db_rejects_table_gives_path_and_reason_the_room(tmp_path: Path, db_path: Path) -> None:

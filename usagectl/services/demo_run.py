@@ -16,6 +16,9 @@ from usagectl.services.imports import import_paths
 from usagectl.timeutil import local_today
 
 DEMO_QUOTA_TOKENS = 600_000_000
+# Two years of history: ~220 events a day at the start, growing; more would make the demo slow
+# without showing anything new.
+MAX_DEMO_DAYS = 730
 # The first line of every config the demo writes: a file that starts otherwise is not ours to replace.
 DEMO_CONFIG_HEADER = "# Written by `usagectl demo`"
 # The demo imports its events from this file in a temporary folder named with this prefix:
@@ -48,6 +51,10 @@ def demo_config_path(db: Path) -> Path:
 def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int = 7) -> DemoRun:
     from usagectl.services.demo import DEMO_MEMBERS, generate_events, write_jsonl
 
+    # before anything is deleted: 0 or fewer days made no data (a ValueError deep in the
+    # generator), and a huge number overflowed the date arithmetic (both "unexpected error")
+    if not 1 <= days <= MAX_DEMO_DAYS:
+        raise UsageError(f"--days {days}: must be between 1 and {MAX_DEMO_DAYS}")
     base = make_context(config, db)
     path = db if db is not None else default_demo_db()
     if db is not None:
