@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers import run, run_json, write_jsonl
 
 EVENTS = [
@@ -56,7 +58,20 @@ def test_db_rejects_limit_zero_is_all_and_a_negative_one_is_a_usage_error(tmp_pa
     assert every["filters"]["limit"] is None
     assert "No rows." not in run("db", "rejects", "--limit", "0", "--db", str(db_path)).stdout
     result = run("db", "rejects", "--limit", "-1", "--db", str(db_path), expect=2)
-    assert "--limit -1: must be 0 (all) or more" in result.stderr
+    assert "--limit -1: must be between 0 (all) and 9223372036854775807" in result.stderr
+    # 2**63 = 9223372036854775808, one more than DuckDB's BIGINT holds: was a ConversionException (exit 1)
+    result = run("db", "rejects", "--limit", "9223372036854775808", "--db", str(db_path), expect=2)
+    assert "--limit 9223372036854775808: must be between 0 (all) and 9223372036854775807" in result.stderr
+    assert len(run_json("db", "rejects", "--limit", "9223372036854775807", "--db", str(db_path))["rows"]) == 3
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "731", "99999999999999999999"])
+def test_demo_days_out_of_range_is_a_usage_error_and_deletes_nothing(tmp_path: Path, days: str) -> None:
+    db = tmp_path / "demo.duckdb"
+    run("demo", "--db", str(db), "--days", "2")
+    result = run("demo", "--db", str(db), "--days", days, expect=2)
+    assert f"--days {days}: must be between 1 and 730" in result.stderr
+    assert run_json("db", "status", "--db", str(db))["overview"]["events"] > 0  # the earlier demo is still there
 
 
 def test_db_rejects_table_gives_path_and_reason_the_room(tmp_path: Path, db_path: Path) -> None:
@@ -216,6 +231,38 @@ def test_demo_refuses_a_database_with_data_it_did_not_write(tmp_path: Path, db_p
     assert "name a new path" in err
     assert run_json("db", "status", "--db", str(db_path))["overview"]["events"] == 3
     assert not db_path.with_suffix(".toml").exists()
+
+
+def _daily(db: Path) -> list[tuple[str, int, int, Any]]:
+    rows = run_json("report", "daily", "--since", "9d", "--db", str(db))["rows"]
+    return [(r["date"], r["requests"], r["input_tokens"], r["cost_usd"]) for r in rows]
+
+
+def test_demo_rerun_on_its_database_equals_a_fresh_one(tmp_path: Path) -> None:
+    """`demo --days 3` then `--days 10` on one database mixed the two datasets (ids numbered by
+    position: 718 of the new events dropped as duplicates of other old ones, the rest added)."""
+    again, fresh = tmp_path / "again.duckdb", tmp_path / "fresh.duckdb"
+    run("demo", "--db", str(again), "--days", "3")
+    run("demo", "--db", str(again), "--days", "10")
+    run("demo", "--db", str(fresh), "--days", "10")
+    assert _daily(again) == _daily(fresh)
+    # `--since 9d`: the last 9 days of the 10-day window, each with demo requests (the mixed
+    # database had a first day of 0 requests)
+    assert len(_daily(fresh)) == 9 and all(requests > 0 for _, requests, _, _ in _daily(again))
+    # another seed replaces the data too: same seed, same data
+    run("demo", "--db", str(again), "--days", "10", "--seed", "8")
+    assert _daily(again) != _daily(fresh)
+    run("demo", "--db", str(again), "--days", "10")
+    assert _daily(again) == _daily(fresh)
+
+
+def test_demo_keeps_a_database_whose_only_data_is_rejects_of_another_file(tmp_path: Path, db_path: Path) -> None:
+    """No event, but a real file's import batch and reject: not the demo's to delete."""
+    run("import", str(write_jsonl(tmp_path / "bad.jsonl", ['{"oops'])), "--db", str(db_path))
+    err = run("demo", "--db", str(db_path), "--days", "3", expect=2).stderr
+    assert "holds data not written by the demo (1 other imported file)" in err
+    ov = run_json("db", "status", "--db", str(db_path))["overview"]
+    assert (ov["events"], ov["rejects"], ov["import_batches"]) == (0, 1, 1)
 
 
 def test_demo_refuses_a_database_with_a_registered_source(tmp_path: Path, db_path: Path) -> None:

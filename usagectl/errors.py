@@ -124,6 +124,17 @@ def ran_out_of_memory(exc: BaseException) -> bool:
     return False
 
 
+def os_reason(exc: OSError) -> str:
+    """The path and the OS's reason for a file that could not be created or written, in words
+    that fit: ``mkdir`` under a path whose parent is a regular file says "File exists" (or
+    "Not a directory"), which names no problem the user can see."""
+    if isinstance(exc, FileExistsError):  # mkdir(exist_ok=True) of a path that is a file
+        return f"{exc.filename} is a file, not a folder"
+    if isinstance(exc, NotADirectoryError):
+        return f"a part of {exc.filename} is a file, not a folder"
+    return f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc.strerror or exc)
+
+
 def exit_code_for(exc: BaseException) -> ExitCode:
     if isinstance(exc, UsagectlError):
         return exc.exit_code

@@ -143,9 +143,25 @@ from usagectl.cli import dashboard as dashboard_cmd  # noqa: E402
 dashboard_cmd.register(app)
 
 
+def _check_streams() -> None:
+    """A closed stdout (``>&-``: Python sets ``sys.stdout`` to None) is refused before anything
+    opens a file, which could get descriptor 1 and receive the output. A stdout or stderr that
+    is not UTF-8 (a legacy locale, ``PYTHONIOENCODING=ascii``) writes what it cannot encode as
+    ``?`` instead of failing mid-table with UnicodeEncodeError."""
+    if sys.stdout is None:
+        if sys.stderr is not None:
+            print("usagectl: error: stdout is closed; give the command somewhere to write", file=sys.stderr)
+        sys.exit(int(ExitCode.USAGE))
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main() -> None:
     from usagectl.cli._lazy import pruned
 
+    _check_streams()
     try:
         try:
             pruned(app, sys.argv[1:])()

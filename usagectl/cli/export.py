@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO, cast
@@ -30,7 +30,7 @@ from usagectl.cli._options import (
     UntilOpt,
     where_from,
 )
-from usagectl.errors import InputError, UsageError
+from usagectl.errors import InputError, UsageError, os_reason
 
 if TYPE_CHECKING:
     from usagectl.models import Report
@@ -195,9 +195,11 @@ def _staged(out: Path) -> Iterator[Path]:
         yield part
         os.replace(part, out)
     except OSError as exc:
-        raise InputError(f"{out}: cannot write: {exc.strerror}") from exc
+        raise UsageError(f"--out {out} cannot be written: {os_reason(exc)}") from exc
     finally:
-        part.unlink(missing_ok=True)
+        # on a read-only file system even removing a file that is not there fails (EROFS)
+        with suppress(OSError):
+            part.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -207,7 +209,7 @@ def _file_out(out: Path, *, binary: bool) -> Iterator[IO[Any]]:
         try:
             fh = part.open("wb") if binary else part.open("w", encoding="utf-8", newline="")
         except OSError as exc:
-            raise InputError(f"{out}: cannot write: {exc.strerror}") from exc
+            raise UsageError(f"--out {out} cannot be written: {os_reason(exc)}") from exc
         with fh:
             yield fh
 

@@ -89,10 +89,15 @@ def _epoch() -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# The largest LIMIT the store takes: DuckDB binds it as a 64-bit signed integer, and a larger
+# one failed with a ConversionException ("unexpected error", exit 1).
+MAX_LIMIT = 2**63 - 1
+
+
 def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
     """The rejected records, at most ``limit`` of them (0: all, as ``report duplicates --top 0``)."""
-    if limit < 0:
-        raise UsageError(f"--limit {limit}: must be 0 (all) or more")
+    if not 0 <= limit <= MAX_LIMIT:
+        raise UsageError(f"--limit {limit}: must be between 0 (all) and {MAX_LIMIT}")
     if batch_id is not None and batch_id < 1:  # ids come from a sequence that starts at 1
         raise UsageError(f"--batch {batch_id}: must be a batch id (1 or more)")
     with connect(ctx.db_path, read_only=True) as con:

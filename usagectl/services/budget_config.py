@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from usagectl.config import default_config_write_path, parse_config, read_toml, shown
-from usagectl.errors import ConfigError, UsageError
+from usagectl.errors import ConfigError, UsageError, os_reason
 from usagectl.models import noun
 from usagectl.services.config_check import check_config
 from usagectl.services.context import AppContext
@@ -352,6 +352,15 @@ def _write(path: Path, data: dict[str, Any]) -> None:
             f"config {path}: writing it back would change a value; the file was left as it was",
             hint="upgrade tomli-w (>= 1.2 keeps decimals exact)",
         )
+    try:
+        _replace(path, text)
+    except OSError as exc:  # a read-only file system, no permission, a full disk: the file is as it was
+        raise ConfigError(f"config {path} cannot be written: {os_reason(exc)}") from exc
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place (keeping the
+    file's mode), so a failure leaves the old file whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         mode = path.stat().st_mode & 0o7777

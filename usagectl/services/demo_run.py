@@ -16,6 +16,9 @@ from usagectl.services.imports import import_paths
 from usagectl.timeutil import local_today
 
 DEMO_QUOTA_TOKENS = 600_000_000
+# Two years of history: ~220 events a day at the start, growing; more would make the demo slow
+# without showing anything new.
+MAX_DEMO_DAYS = 730
 # The first line of every config the demo writes: a file that starts otherwise is not ours to replace.
 DEMO_CONFIG_HEADER = "# Written by `usagectl demo`"
 # The demo imports its events from this file in a temporary folder named with this prefix:
@@ -48,15 +51,21 @@ def demo_config_path(db: Path) -> Path:
 def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int = 7) -> DemoRun:
     from usagectl.services.demo import DEMO_MEMBERS, generate_events, write_jsonl
 
+    # before anything is deleted: 0 or fewer days made no data (a ValueError deep in the
+    # generator), and a huge number overflowed the date arithmetic (both "unexpected error")
+    if not 1 <= days <= MAX_DEMO_DAYS:
+        raise UsageError(f"--days {days}: must be between 1 and {MAX_DEMO_DAYS}")
     base = make_context(config, db)
     path = db if db is not None else default_demo_db()
-    if db is None:
-        # the default demo database is ours: start it afresh so "90 days ending today" holds
-        for p in (path, path.with_name(path.name + ".wal")):
-            if p.exists():
-                p.unlink()
-    else:
+    if db is not None:
         _refuse_foreign_database(path)
+    # the default demo database is ours, and a --db one is checked to hold only the demo's own
+    # data: start it afresh, so "N days ending today" and "same seed, same data" hold. Adding
+    # to it mixed two datasets: demo event ids are numbered by position, so a new window or
+    # seed reused the old ids for other events (dropped as duplicates) and added the rest.
+    for p in (path, path.with_name(path.name + ".wal")):
+        if p.exists():
+            p.unlink()
     # the demo's own quota and members, never the active config's (a project's ./usagectl.toml):
     # a 5M quota showed 2,002 % used and was saved into the demo config; display settings are kept
     members = {
@@ -79,7 +88,7 @@ def _refuse_foreign_database(path: Path) -> None:
     """A ``--db`` that names a database holding anything the demo did not write (a real
     database, a path pasted from another command) is refused: the demo's ~20k synthetic events
     would mix into real reports, budgets and invoices, and could not be told apart later. Its
-    own demo database (only demo imports in it) is written again."""
+    own demo database (only demo imports in it) is deleted and written afresh."""
     from usagectl.store import status as store_status
     from usagectl.store.connection import connect
 

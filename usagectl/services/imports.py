@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import shutil
 import stat
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,9 +116,12 @@ def import_file(
     line_offset: int = 0,
     skip_unchanged: bool = True,
     fp: str | None = None,
+    spooled: bool = False,
 ) -> FileImportResult:
     """Import one file in one transaction. ``read_path`` is what is actually read (a sync
-    reads the new tail of ``path`` from a temporary copy); rejects and batches name ``path``."""
+    reads the new tail of ``path`` from a temporary copy; a pipe is read from its spooled
+    copy, ``spooled``); rejects and batches name ``path``, a pipe's as the user gave it
+    (resolving ``/dev/stdin`` gives ``/proc/…/pipe:[n]``, which names nothing)."""
     t0 = time.perf_counter()
     result = FileImportResult(path=str(path), format=fmt)
     if getattr(registry.get(fmt), "target", "events") == "billed_costs":
@@ -127,7 +133,7 @@ def import_file(
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     if skip_unchanged:
-        previous = ingest.find_unchanged_batch(con, fp, fmt)
+        previous = ingest.find_unchanged_batch(con, fp, fmt, stat.st_size)
         if previous is not None:
             result.skipped_unchanged = True
             result.batch_id = previous
@@ -135,7 +141,7 @@ def import_file(
             return result
     info = ingest.BatchInfo(
         source=fmt,
-        path=path.resolve(),
+        path=path if spooled else path.resolve(),
         file_size=stat.st_size,
         file_mtime=datetime.fromtimestamp(stat.st_mtime, UTC),
         fingerprint=fp,
@@ -250,32 +256,59 @@ def import_paths(
     started = time.perf_counter()
     registry.require_name(fmt)  # before anything opens
     # the database opens (and a new one is created and migrated) while the files are listed
-    with connect_early(ctx.db_path) as opened:
-        files = expand(paths, fmt)
+    with connect_early(ctx.db_path) as opened, ExitStack() as cleanup:
+        spooled = _spool_streams(paths, cleanup)
+        files = expand([spooled.get(p, p) for p in paths], fmt)
         if not files:
             raise InputError("no importable files found in " + ", ".join(str(p) for p in paths))
+        given = {copy: name for name, copy in spooled.items()}
         resolve = resolver(ctx.pricebook())
         summary = ImportSummary()
         batched: dict[str, list[Path | str]] = {}  # formats read as one batch per import (Claude Code trees)
         single: list[tuple[Path, str]] = []
         for path, file_fmt in files:
             imp = registry.get(file_fmt)
-            if imp is not None and getattr(imp, "batch_files", False):
+            if imp is not None and getattr(imp, "batch_files", False) and path not in given:
                 batched.setdefault(file_fmt, []).append(path)
             else:
                 single.append((Path(path), file_fmt))
         con = opened()
         prepare_import_connection(con)
         try:
-            _import_all(con, single, batched, resolve, summary, progress, len(files))
+            _import_all(con, single, batched, resolve, summary, progress, len(files), given)
         except (Exception, KeyboardInterrupt) as exc:
             if was_interrupted(exc):
                 raise Interrupted(f"interrupted; {_kept(summary)}") from exc
             raise
-    if fmt != "auto":
-        _warn_other_format(summary.files, fmt)
+        if fmt != "auto":  # while the spooled copies exist: a pipe cannot be sniffed again
+            _warn_other_format(summary.files, fmt, {str(name): copy for name, copy in spooled.items()})
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _spool_streams(paths: Sequence[Path], cleanup: ExitStack) -> dict[Path, Path]:
+    """{given path: its copy} for each input that is not a regular file or a folder (a pipe,
+    ``/dev/stdin``, ``<(…)``): it can be read only once, and an import reads a file more than
+    once (the fingerprint, the format sniffer, the reader, the rejects' lines). Each is copied
+    once into the system temp dir (keeping its suffix for the format), removed by ``cleanup``."""
+    out: dict[Path, Path] = {}
+    for path in paths:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue  # missing or unreadable: ``expand`` / ``import_file`` say so
+        if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or path in out:
+            continue
+        fd, name = tempfile.mkstemp(prefix="usagectl-stdin-", suffix="".join(path.suffixes[-2:]))
+        copy = Path(name)
+        cleanup.callback(copy.unlink, missing_ok=True)
+        try:
+            with os.fdopen(fd, "wb") as out_fh, path.open("rb") as in_fh:
+                shutil.copyfileobj(in_fh, out_fh, 1 << 20)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        out[path] = copy
+    return out
 
 
 def _import_all(
@@ -286,14 +319,19 @@ def _import_all(
     summary: ImportSummary,
     progress: ProgressFn | None,
     total: int,
+    given: dict[Path, Path],
 ) -> None:
     """Import the files one transaction each (a batched format: one for its group), adding
-    each result to ``summary`` as it is committed."""
+    each result to ``summary`` as it is committed. ``given``: {spooled copy: the pipe's name}."""
     done = 0
     for path, file_fmt in single:
+        name = given.get(path)
         if progress:
-            progress(str(path), done, total)
-        summary.files.append(import_file(con, path, file_fmt, resolve))
+            progress(str(name or path), done, total)
+        if name is None:
+            summary.files.append(import_file(con, path, file_fmt, resolve))
+        else:
+            summary.files.append(import_file(con, name, file_fmt, resolve, read_path=path, spooled=True))
         done += 1
     for file_fmt, group in batched.items():
         if progress:
@@ -318,16 +356,17 @@ def _kept(summary: ImportSummary) -> str:
     )
 
 
-def _warn_other_format(results: list[FileImportResult], fmt: str) -> None:
+def _warn_other_format(results: list[FileImportResult], fmt: str, copies: dict[str, Path]) -> None:
     """A file read with a named format that gave nothing (no record, no reject) and that this
-    format's sniffer does not recognise: say what it looks like instead of a silent zero."""
+    format's sniffer does not recognise: say what it looks like instead of a silent zero.
+    ``copies``: {a pipe's name: its spooled copy}, what is sniffed for it."""
     imp = registry.get(fmt)
     if imp is None:
         return
     for r in results:
         if r.error or r.skipped_unchanged or r.records or r.rejected:
             continue
-        path = Path(r.path)
+        path = copies.get(r.path) or Path(r.path)
         if registry.sniff_as(path, fmt):
             continue
         other = registry.sniff(path)

@@ -172,6 +172,10 @@ def _register(
 
 
 def add_source(ctx: AppContext, path: Path, fmt: str | None = None, name: str | None = None) -> AddedSource:
+    # a pipe or a device (``/dev/stdin``, ``<(…)``): a sync could not read it again. Asked of
+    # the path as given: resolving ``/dev/stdin`` gives a ``pipe:[n]`` name that does not exist.
+    if path.exists() and not (path.is_file() or path.is_dir()):
+        raise UsageError(f"{path}: not a file or folder; a source must be one that can be read again on every sync")
     root = _absolute(path)
     if not root.exists():
         raise InputError(f"{path}: no such file or directory")

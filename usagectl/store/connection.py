@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from usagectl.config import default_db_path
-from usagectl.errors import DatabaseBusyError, DatabaseError, InputError
+from usagectl.errors import DatabaseBusyError, DatabaseError, InputError, os_reason
 from usagectl.store import schema
 from usagectl.store.closing import close_when_done as _close
 from usagectl.store.closing import settle
@@ -64,6 +64,19 @@ def _refuse_sqlite(path: Path) -> None:
             )
 
 
+def _make_folder(path: Path) -> None:
+    """The folder of a new database; one that cannot be made (a read-only file system, no
+    permission, a parent that is a regular file) is a database that cannot be created (exit 3)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"database {path} cannot be created: {os_reason(exc)}") from exc
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return "No space left on device" in str(exc)
+
+
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     from usagectl.store.engine import connect
     from usagectl.store.engine import core as duckdb
@@ -73,7 +86,7 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     if creating:
         if read_only:
             raise DatabaseError(f"database {path} does not exist")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(path)
     else:
         _refuse_sqlite(path)
     old_umask = os.umask(0o077)
@@ -161,11 +174,25 @@ def connect(path: Path, *, read_only: bool = False, must_exist: bool = False) ->
         yield con
     except duckdb.IOException as exc:
         _abandon(con)
-        raise _translate(exc, path) from exc
+        raise _no_space(path) if _disk_full(exc) else _translate(exc, path) from exc
+    except duckdb.Error as exc:
+        _abandon(con)
+        if _disk_full(exc):  # a FatalException at a checkpoint: not a bug of ours
+            raise _no_space(path) from exc
+        raise
     except BaseException:
         _abandon(con)
         raise
     _close(con, path, read_only)
+
+
+def _no_space(path: Path) -> DatabaseError:
+    """The disk of the database (or of its spill folder) is full: the write was rolled back,
+    what was stored before stays (DuckDB's write-ahead log is replayed at the next open)."""
+    return DatabaseError(
+        f"database {path}: no space left on device; this command's changes were not stored",
+        hint="free some space (or use --db on another disk) and run the command again",
+    )
 
 
 def _abandon(con: duckdb.DuckDBPyConnection) -> None:

@@ -80,13 +80,17 @@ class BatchCounts:
 CONFLICT_RULES = ("keep", "replace", "max-usage")
 
 
-def find_unchanged_batch(con: duckdb.DuckDBPyConnection, fingerprint: str, fmt: str) -> int | None:
+def find_unchanged_batch(
+    con: duckdb.DuckDBPyConnection, fingerprint: str, fmt: str, size: int | None = None
+) -> int | None:
     """The finished batch that already read these bytes AS ``fmt`` (a file read with the wrong
-    format before is read again with the right one), or None."""
+    format before is read again with the right one), or None. With ``size``, a batch that
+    recorded another size did not read these bytes: an import from a pipe by an older usagectl hashed
+    the stream, then read nothing and recorded size 0: that must not make the file look imported."""
     row = con.execute(
         "SELECT batch_id FROM import_batches WHERE fingerprint = ? AND source = ? AND finished_at IS NOT NULL "
-        "ORDER BY batch_id LIMIT 1",
-        [fingerprint, fmt],
+        "AND (CAST(? AS BIGINT) IS NULL OR file_size IS NULL OR file_size = ?) ORDER BY batch_id LIMIT 1",
+        [fingerprint, fmt, size, size],
     ).fetchone()
     return int(row[0]) if row else None
 

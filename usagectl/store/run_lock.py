@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from usagectl.errors import DatabaseBusyError
+from usagectl.errors import DatabaseBusyError, DatabaseError, os_reason
 
 
 def lock_path(db_path: Path, purpose: str) -> Path:
@@ -50,8 +50,11 @@ def exclusive_run(db_path: Path, purpose: str, what: str) -> Iterator[None]:
     """Hold the ``purpose`` lock of ``db_path`` for the block, or raise ``DatabaseBusyError``
     (exit 3) naming the run that holds it (``what`` is the command, for the message)."""
     path = lock_path(db_path, purpose)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:  # the database's folder is read-only (or not a folder): no run can be locked
+        raise DatabaseError(f"the {what} lock file {path} cannot be created: {os_reason(exc)}") from exc
     with os.fdopen(fd, "r+", encoding="utf-8") as handle:
         if not _try_lock(handle):
             holder = ""

@@ -51,13 +51,18 @@ def rejects(con: duckdb.DuckDBPyConnection, limit: int | None, batch_id: int | N
 
 def foreign_content(con: duckdb.DuckDBPyConnection, own_file_regex: str) -> dict[str, int]:
     """What the database holds that did not come from files whose path matches
-    ``own_file_regex``: events of other import batches, registered sources and payments (by
-    singular name, those with a count above 0). ``usagectl demo`` asks before adding its synthetic events."""
+    ``own_file_regex``: events of other import batches, other files' batches without events
+    (their rejects or billed cost lines are data too), registered sources and
+    payments (by singular name, those with a count above 0). ``usagectl demo`` asks before it
+    replaces the database with its synthetic events."""
     row = con.execute(
         "SELECT (SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM import_batches b "
         "WHERE b.batch_id = e.batch_id AND regexp_matches(b.path, ?))), "
+        "(SELECT count(*) FROM import_batches b WHERE NOT regexp_matches(b.path, ?) "
+        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.batch_id = b.batch_id)), "
         "(SELECT count(*) FROM sources), (SELECT count(*) FROM payments)",
-        [own_file_regex],
+        [own_file_regex, own_file_regex],
     ).fetchone()
     assert row is not None
-    return {k: int(n) for k, n in zip(("event", "source", "payment"), row, strict=True) if n}
+    kinds = ("event", "other imported file", "source", "payment")
+    return {k: int(n) for k, n in zip(kinds, row, strict=True) if n}

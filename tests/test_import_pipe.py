@@ -1,0 +1,120 @@
+"""Import from a pipe (``/dev/stdin``, a FIFO, ``<(…)``): read once, imported whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from tests.helpers import run, run_json
+
+# 3 gpt-4o events: 1M + 2M input tokens on 2026-10-31 and 4M on 2026-11-01 (UTC)
+TZ_JSONL = (
+    '{"event_id":"t1","ts":"2026-10-31T18:00:00Z","model":"gpt-4o","input_tokens":1000000,"output_tokens":0}\n'
+    '{"event_id":"t2","ts":"2026-10-31T18:20:00Z","model":"gpt-4o","input_tokens":2000000,"output_tokens":0}\n'
+    '{"event_id":"t3","ts":"2026-11-01T09:00:00Z","model":"gpt-4o","input_tokens":4000000,"output_tokens":0}\n'
+)
+
+
+@contextmanager
+def fifo_with(tmp_path: Path, data: str, name: str = "events.jsonl") -> Iterator[Path]:
+    """A named pipe that a thread writes ``data`` into once, as ``cat f |`` would."""
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with fifo.open("w", encoding="utf-8") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        yield fifo
+    finally:
+        writer.join(timeout=10)
+
+
+def _daily(db: Path) -> dict[str, object]:
+    doc = run_json("report", "daily", "--since", "2026-10-31", "--until", "2026-11-01", "--db", str(db))
+    assert isinstance(doc, dict)
+    return doc
+
+
+def _assert_all_three(db: Path) -> None:
+    doc = _daily(db)
+    # hand: 7,000,000 input tokens x $2.50/M = $17.50; 10-31: 3M -> $7.50, 11-01: 4M -> $10.00
+    assert doc["totals"]["requests"] == 3  # type: ignore[index]
+    assert doc["totals"]["input_tokens"] == 7_000_000  # type: ignore[index]
+    assert doc["totals"]["cost_usd"] == 17.5  # type: ignore[index]
+    assert [(r["date"], r["cost_usd"]) for r in doc["rows"]] == [("2026-10-31", 7.5), ("2026-11-01", 10)]  # type: ignore[attr-defined]
+
+
+def _batches(db: Path) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT path, records, imported FROM import_batches ORDER BY batch_id").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_fifo_is_read_once_and_imported_whole_under_its_own_name(tmp_path: Path, db_path: Path) -> None:
+    cmd = [sys.executable, "-m", "usagectl", "import", "--format", "jsonl", "--json", "--db", str(db_path)]
+    with fifo_with(tmp_path, TZ_JSONL) as fifo:
+        # a subprocess with a timeout: reading the FIFO a second time would wait for a writer forever
+        done = subprocess.run([*cmd, str(fifo)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert (doc["records"], doc["imported"], doc["rejected"]) == (3, 3, 0)
+    _assert_all_three(db_path)
+    assert _batches(db_path) == [(str(fifo), 3, 3)]
+
+
+def test_stdin_pipe_then_the_regular_file_adds_nothing_and_loses_nothing(tmp_path: Path, db_path: Path) -> None:
+    regular = tmp_path / "tz.jsonl"
+    regular.write_text(TZ_JSONL, encoding="utf-8")
+    before = set(os.listdir(os.environ.get("TMPDIR", "/tmp")))
+    cmd = [sys.executable, "-m", "usagectl", "import", "/dev/stdin", "--db", str(db_path)]
+    with regular.open("rb") as src:  # a real pipe: `cat tz.jsonl | usagectl import /dev/stdin`
+        cat = subprocess.Popen(["cat"], stdin=src, stdout=subprocess.PIPE)
+        done = subprocess.run(cmd, stdin=cat.stdout, capture_output=True, text=True, check=False)
+        assert cat.stdout is not None
+        cat.stdout.close()
+        cat.wait()
+    assert done.returncode == 0, done.stderr
+    assert "3 imported" in done.stderr
+    assert _batches(db_path) == [("/dev/stdin", 3, 3)]
+    # the spooled copy is gone from the temp dir
+    assert not {n for n in set(os.listdir(os.environ.get("TMPDIR", "/tmp"))) - before if n.startswith("usagectl-")}
+    run("import", str(regular), "--db", str(db_path))
+    _assert_all_three(db_path)  # 3 events, not 6, and not 0
+
+
+def test_a_batch_that_hashed_a_pipe_but_read_nothing_does_not_hide_the_file(tmp_path: Path, db_path: Path) -> None:
+    """What an older usagectl left behind: a batch with the content's fingerprint, size 0
+    (the stat of a pipe) and no events. The regular file is imported, not "unchanged"."""
+    regular = tmp_path / "tz.jsonl"
+    regular.write_text(TZ_JSONL, encoding="utf-8")
+    run("import", str(regular), "--db", str(db_path))
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("DELETE FROM events")
+        con.execute("UPDATE import_batches SET file_size = 0, records = 0, imported = 0")
+    finally:
+        con.close()
+    doc = run_json("import", str(regular), "--db", str(db_path))
+    assert doc["imported"] == 3
+    _assert_all_three(db_path)
+
+
+def test_a_pipe_cannot_be_a_source(tmp_path: Path, db_path: Path) -> None:
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    result = run("source", "add", str(fifo), "--db", str(db_path), expect=2)
+    assert "a source must be one that can be read again" in result.stderr
