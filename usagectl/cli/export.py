@@ -30,7 +30,7 @@ from usagectl.cli._options import (
     UntilOpt,
     where_from,
 )
-from usagectl.errors import InputError, UsageError, os_reason
+from usagectl.errors import UsageError, os_reason
 
 if TYPE_CHECKING:
     from usagectl.models import Report
