@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 
-from tests.helpers import run
+from tests.helpers import run, write_jsonl
 from usagectl.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +105,32 @@ def test_json_and_another_format_together_are_a_usage_error() -> None:
     # the status line has its own formats (line, json)
     result = run("status", "--json", "--format", "line", expect=2)
     assert "--json and --format line conflict" in result.stderr
+
+
+def test_out_of_memory_in_any_command_is_said_as_such(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db_path: Path
+) -> None:
+    """DuckDB running out of memory outside an export (whose own limit has its message) is a
+    resource this machine lacks, not an "unexpected error … report it": one line, exit 1."""
+
+    from usagectl import cli
+    from usagectl.services import reports
+
+    class OutOfMemoryException(Exception):  # DuckDB's exception, told by its type name
+        pass
+
+    def out_of_memory(*_: object, **__: object) -> None:
+        raise OutOfMemoryException(
+            "Out of Memory Error: could not allocate block of size 256.0 KiB (1.0 GiB/1.0 GiB used)"
+        )
+
+    run("import", str(write_jsonl(db_path.parent / "e.jsonl", [{"ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o"}])),
+        "--db", str(db_path))  # fmt: skip
+    monkeypatch.setattr(reports, "month", out_of_memory)
+    monkeypatch.setattr(sys, "argv", ["usagectl", "report", "month", "--db", str(db_path)])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1
+    assert "usagectl: error: DuckDB ran out of memory: Out of Memory Error: could not allocate" in err
+    assert "unexpected error" not in err and "report it" not in err

@@ -14,7 +14,7 @@ from usagectl.cli import demo as demo_cmd
 from usagectl.cli import ingest as ingest_cmd
 from usagectl.cli import pricing as pricing_cmd
 from usagectl.cli import report as report_cmd
-from usagectl.errors import ExitCode, Interrupted, UsagectlError, was_interrupted
+from usagectl.errors import ExitCode, Interrupted, OutOfMemory, UsagectlError, ran_out_of_memory, was_interrupted
 
 
 def _reader_gone() -> None:
@@ -179,6 +179,12 @@ def main() -> None:
             sys.exit(report_error(Interrupted("interrupted")))
         if os.environ.get("USAGECTL_DEBUG"):
             raise
+        if ran_out_of_memory(exc):  # a resource this machine lacks, not a bug to report
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            sys.exit(report_error(OutOfMemory(
+                f"DuckDB ran out of memory: {first}",
+                hint="free memory (other programs), or narrow the command (--since/--until, filters)",
+            )))  # fmt: skip
         print(f"usagectl: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("hint: run again with USAGECTL_DEBUG=1 for a traceback, and report it", file=sys.stderr)
         sys.exit(int(ExitCode.UNEXPECTED))
