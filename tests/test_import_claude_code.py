@@ -203,14 +203,19 @@ def test_auto_reads_a_resumed_session_opening_with_many_summaries(db_path: Path,
     assert sources.detect_format(tmp_path / "projects") == "claude-code"
 
 
-def test_long_canonical_jsonl_is_still_canonical(tmp_path: Path) -> None:
-    # longer than 64 KiB, so sniffed a second time from its first 8 MiB: still no importer's
+def test_long_canonical_jsonl_is_still_canonical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # longer than 64 KiB: still no importer's, and decided from its first 64 KiB (whole lines of
+    # canonical events), so not read again from its first 8 MiB (~65 ms per 84 MB file)
     event = {"ts": "2025-11-03T10:00:00Z", "model": "gpt-4.1", "input_tokens": 1, "output_tokens": 1,
              "extra": {"type": "user", "note": "x" * 200}}  # fmt: skip
     path = write_jsonl(tmp_path / "events.jsonl", [event | {"event_id": f"e{i}"} for i in range(400)])
     assert path.stat().st_size > 65536
+    reads: list[int] = []
+    head = registry._head
+    monkeypatch.setattr(registry, "_head", lambda p, size=registry.HEAD: reads.append(size) or head(p, size))
     assert registry.sniff(path) is None
     assert not registry.sniff_as(path, "claude-code")
+    assert reads == [registry.HEAD, registry.HEAD]
 
 
 # tricky paths below tmp_path -> the project each names (by hand: the directory right below

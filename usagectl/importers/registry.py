@@ -86,10 +86,21 @@ def _heads(path: Path) -> Iterator[bytes]:
     if head is None:
         return
     yield head
-    if len(head) >= HEAD:
+    if len(head) >= HEAD and _inconclusive(head):
         longer = _head(path, LONG_HEAD)
         if longer is not None and len(longer) > len(head):
             yield longer
+
+
+def _inconclusive(head: bytes) -> bool:
+    """Whether a head no importer recognised may still belong to one: its first line runs past
+    it (a Claude Code line with a pasted image, a page saved on one line), or it reads like a
+    saved page of time buckets whose first buckets are empty (``"results": []``). A head of
+    whole lines that are none of those (canonical JSONL or CSV: most long files) is decided: a
+    re-sniff of 8 MiB would cost such an import ~65 ms per file for nothing."""
+    if b"\n" not in head:
+        return True
+    return b'"results"' in head and (b'"starting_at"' in head or b'"start_time"' in head)
 
 
 def _recognises(imp: Importer, path: Path, head: bytes) -> bool:
