@@ -23,6 +23,7 @@ from rich.text import Text
 
 from usagectl.models import Column, Report
 from usagectl.render.formats import color_wanted, display_cell, overview_kind, to_decimal
+from usagectl.render.grid import FastTable
 from usagectl.render.text import filters_text
 
 NUMERIC = frozenset({"int", "money", "amount", "rate", "pct", "used_pct", "float"})
@@ -373,7 +374,7 @@ def _print_table(
         console.print(Text("No rows.", style="dim"))
         return
     table, compact, dropped = build_table(columns, rows, totals, console.width)
-    console.print(table)
+    console.print(FastTable(table))
     if compact:
         console.print(Text(COMPACT_NOTE, style="dim"))
     if dropped:
