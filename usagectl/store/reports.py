@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -94,9 +94,12 @@ SUM_KEYS = (
 )  # fmt: skip
 
 
+_QUERIES = Path(__file__).parent / "queries"
+
+
 @cache
 def _sql(name: str) -> str:
-    text = resources.files("usagectl.store.queries").joinpath(name).read_text(encoding="utf-8")
+    text = (_QUERIES / name).read_text(encoding="utf-8")
     return text.replace("{web_priced}", web_priced("ev.")).replace("{web_cost}", web_cost("ev."))
 
 

@@ -11,7 +11,7 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from usagectl.errors import DatabaseTooNewError
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import duckdb
 
 _PACKAGE = "usagectl.store.migrations"
+_FOLDER = Path(__file__).parent / "migrations"
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.(sql|py)$")
 
 
@@ -27,17 +28,22 @@ _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.(sql|py)$")
 class Migration:
     version: int
     name: str
-    sql: str
+    sql: str = ""
     apply: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # a Python step, run instead of sql
+    path: Path | None = None  # the file of ``sql``, read when the migration runs
+
+    def statements(self) -> str:
+        return self.path.read_text(encoding="utf-8") if self.path is not None else self.sql
 
 
 def available() -> list[Migration]:
+    """The migrations shipped, by number; only their names are read (every command checks that
+    its database is up to date; the SQL is read when a migration runs)."""
     found: list[Migration] = []
-    pkg = resources.files(_PACKAGE)
-    for entry in pkg.iterdir():
+    for entry in _FOLDER.iterdir():
         m = _NAME.match(entry.name)
         if m and m.group(3) == "sql":
-            found.append(Migration(int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+            found.append(Migration(int(m.group(1)), m.group(2), path=entry))
         elif m:
             found.append(Migration(int(m.group(1)), m.group(2), "", _python_step(f"{_PACKAGE}.{entry.name[:-3]}")))
     found.sort(key=lambda mig: mig.version)
@@ -104,7 +110,7 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str) -> list[int]:
             if mig.apply is not None:
                 mig.apply(con)
             else:
-                con.execute(mig.sql)
+                con.execute(mig.statements())
             con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [mig.version, mig.name])
             con.execute("COMMIT")
         except BaseException:
