@@ -79,11 +79,13 @@ def test_a_fifo_is_read_once_and_imported_whole_under_its_own_name(tmp_path: Pat
 def test_stdin_pipe_then_the_regular_file_adds_nothing_and_loses_nothing(tmp_path: Path, db_path: Path) -> None:
     regular = tmp_path / "tz.jsonl"
     regular.write_text(TZ_JSONL, encoding="utf-8")
-    before = set(os.listdir(os.environ.get("TMPDIR", "/tmp")))
+    spool = tmp_path / "tmp"  # a temp dir of its own: other programs' files come and go in /tmp
+    spool.mkdir()
     cmd = [sys.executable, "-m", "usagectl", "import", "/dev/stdin", "--db", str(db_path)]
     with regular.open("rb") as src:  # a real pipe: `cat tz.jsonl | usagectl import /dev/stdin`
         cat = subprocess.Popen(["cat"], stdin=src, stdout=subprocess.PIPE)
-        done = subprocess.run(cmd, stdin=cat.stdout, capture_output=True, text=True, check=False)
+        env = {**os.environ, "TMPDIR": str(spool)}
+        done = subprocess.run(cmd, stdin=cat.stdout, capture_output=True, text=True, check=False, env=env)
         assert cat.stdout is not None
         cat.stdout.close()
         cat.wait()
@@ -91,7 +93,7 @@ def test_stdin_pipe_then_the_regular_file_adds_nothing_and_loses_nothing(tmp_pat
     assert "3 imported" in done.stderr
     assert _batches(db_path) == [("/dev/stdin", 3, 3)]
     # the spooled copy is gone from the temp dir
-    assert not {n for n in set(os.listdir(os.environ.get("TMPDIR", "/tmp"))) - before if n.startswith("usagectl-")}
+    assert list(spool.iterdir()) == []
     run("import", str(regular), "--db", str(db_path))
     _assert_all_three(db_path)  # 3 events, not 6, and not 0
 
