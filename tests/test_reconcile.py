@@ -279,3 +279,66 @@ def test_diff_pct_is_rounded_once(tmp_path: Path, db_path: Path) -> None:
         text = run("reconcile", "--month", "2026-10", "--format", fmt, "--db", str(db_path)).stdout
         line = next(x for x in text.splitlines() if "claude-haiku-4-5" in x and "$8.00" in x)  # By model
         assert "0.9%" in line.replace("|", " ").split() and "1.0%" not in line, (fmt, line)
+
+
+def _bill(path: Path, day: str, lines: list[tuple[str, str]]) -> Path:
+    """An Anthropic cost report page of one UTC day: (model, amount in cents as a decimal string)."""
+    results = [
+        {"amount": cents, "currency": "USD", "cost_type": "tokens", "token_type": "output_tokens", "model": model,
+         "service_tier": "standard", "context_window": "0-200k", "description": f"{model} output", "workspace_id": None}
+        for model, cents in lines
+    ]  # fmt: skip
+    page = {"data": [{"starting_at": f"{day}T00:00:00Z", "ending_at": f"{day}T23:59:59Z", "results": results}],
+            "has_more": False, "next_page": None}  # fmt: skip
+    path.write_text(json.dumps(page), encoding="utf-8")
+    return path
+
+
+def test_the_bill_of_wholly_unpriced_usage_is_not_subtracted_from_the_priced_total(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Haiku 4.5 output is $5 per 1M: 10,000 tokens = $0.05, billed 5 cents (a match). An unknown
+    model has 2,000 output tokens and no price, and is billed 300 cents = $3.00. The total of the
+    computed side ($0.05) leaves the unknown model out; subtracting its $3.00 bill would show a
+    difference of −$2.95 (−98.3 %) that no row has. The total difference is withheld, and the
+    part that can be compared is given: $0.05 vs $0.05, +$0.00."""
+    usage = write_jsonl(tmp_path / "usage.jsonl", [
+        {"ts": "2025-11-04T10:00:00Z", "provider": "anthropic", "model": "claude-haiku-4-5", "output_tokens": 10_000},
+        {"ts": "2025-11-04T11:00:00Z", "provider": "anthropic", "model": "claude-foo-9", "output_tokens": 2_000},
+    ])  # fmt: skip
+    bill = _bill(tmp_path / "cost.json", "2025-11-04", [("claude-foo-9", "300"), ("claude-haiku-4-5-20251001", "5")])
+    run("import", str(usage), "--db", str(db_path))
+    run("import", str(bill), "--format", "anthropic-cost", "--db", str(db_path))
+    rep = _reconcile(db_path, "--month", "2025-11")
+    t = rep["totals"]
+    assert (_d(t["computed_usd"]), _d(t["billed_usd"]), t["diff_usd"], t["diff_pct"]) == (
+        Decimal("0.05"), Decimal("3.05"), None, None)  # fmt: skip
+    assert t["status"] == "differs (unpriced usage)"
+    assert (_d(t["compared_computed_usd"]), _d(t["compared_billed_usd"]), _d(t["compared_diff_usd"])) == (
+        Decimal("0.05"), Decimal("0.05"), Decimal(0))  # fmt: skip
+    assert _d(t["uncompared_billed_usd"]) == Decimal("3")
+    rows = _rows(rep)
+    assert _cmp(rows[("2025-11-04", "claude-foo-9")]) == (None, Decimal("3"), None, None, "unpriced")
+    assert _cmp(rows[("2025-11-04", "claude-haiku-4-5")])[-1] == "match"
+    notes = _notes(db_path, month="2025-11")
+    assert any(
+        n.startswith("No total difference: $3.00 is billed for usage without any computed cost (claude-foo-9")
+        and "computed $0.05, billed $0.05, difference +$0.00" in n
+        for n in notes
+    )
+    table = run("reconcile", "--month", "2025-11", "--db", str(db_path)).stdout
+    total_line = next(line for line in table.splitlines() if line.startswith("Total"))
+    assert total_line.split()[1:4] == ["$0.05", "$3.05", "unpriced"]
+
+
+def test_a_left_out_provider_under_a_cent_is_not_shown_as_zero(tmp_path: Path, db_path: Path) -> None:
+    """gpt-4o-mini output is $0.60 per 1M: 500 tokens = $0.0003. With only Anthropic billed, the
+    OpenAI usage is left out, and the note names its cost as $0.00030 (two significant digits, as tables show sub-cent amounts), not $0.00."""
+    usage = write_jsonl(tmp_path / "usage.jsonl", [
+        {"ts": "2025-11-04T10:00:00Z", "provider": "openai", "model": "gpt-4o-mini", "output_tokens": 500},
+        {"ts": "2025-11-04T10:00:00Z", "provider": "anthropic", "model": "claude-haiku-4-5", "output_tokens": 10_000},
+    ])  # fmt: skip
+    run("import", str(usage), "--db", str(db_path))
+    run("import", str(_bill(tmp_path / "cost.json", "2025-11-04", [("claude-haiku-4-5", "5")])), "--db", str(db_path))
+    notes = _notes(db_path, month="2025-11")
+    assert any("provider openai has no billed lines in this range (computed $0.00030)" in n for n in notes)

@@ -18,9 +18,11 @@ E6 2025-10-31T23:00Z gpt-4o: 1000 in = 0.0025 (October in UTC; 2025-11-01 00:00 
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -228,3 +230,25 @@ def test_buckets_priced_on_the_base_band_get_one_note(loaded: Path, tmp_path: Pa
     assert not any("Long-context band" in n for n in outside.get("notes", []))  # B1 is not in this range
     gpt_only = run_json("report", "by", "model", *BAND_ARGS, "--model", "gpt-4o", "--db", str(loaded))
     assert not any("Long-context band" in n for n in gpt_only.get("notes", []))  # filters apply
+
+
+def test_an_anthropic_bucket_of_the_0_200k_window_is_decided(tmp_path: Path, db_path: Path) -> None:
+    """An Anthropic usage row says which context window its requests were in. One of "0-200k"
+    with 1.5M input in all holds no request over 200k: its base-band cost is exact, no note. The
+    same row without the dimension (a page not grouped by context_window) may hold such a request."""
+
+    def page(results_extra: dict[str, Any]) -> dict[str, Any]:
+        result = {"uncached_input_tokens": 1_500_000, "cache_read_input_tokens": 0, "output_tokens": 10_000,
+                  "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                  "server_tool_use": {"web_search_requests": 0}, "model": "claude-sonnet-4-5-20250929",
+                  "service_tier": "standard", "workspace_id": None, "api_key_id": None} | results_extra  # fmt: skip
+        return {"data": [{"starting_at": "2025-11-08T00:00:00Z", "ending_at": "2025-11-09T00:00:00Z",
+                          "results": [result]}], "has_more": False, "next_page": None}  # fmt: skip
+
+    for name, extra, noted in (("window", {"context_window": "0-200k"}, False), ("plain", {}, True)):
+        db = tmp_path / f"{name}.duckdb"
+        (tmp_path / f"{name}.json").write_text(json.dumps(page(extra)), encoding="utf-8")
+        run("import", str(tmp_path / f"{name}.json"), "--format", "anthropic-usage", "--db", str(db))
+        doc = run_json("report", "by", "model", *BAND_ARGS, "--db", str(db))
+        assert doc["totals"]["cost_usd"] == 4.65  # 1.5M x $3 + 10k x $15 = 4.50 + 0.15
+        assert any("Long-context band" in n for n in doc.get("notes", [])) is noted, name

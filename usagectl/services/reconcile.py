@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
+from usagectl.render.formats import format_money
 from usagectl.services.context import AppContext
 from usagectl.services.rollup import rollup, unpriced_models
 from usagectl.store import billing
@@ -144,6 +145,12 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         all_comp = _merge_comp(all_comp, v["comp"])
         all_billed = _merge_billed(all_billed, v["billed"])
     totals = _compare(all_comp, all_billed)
+    totals |= _compared_part(model_rows)
+    if totals["uncompared_billed_usd"]:
+        # the bill of usage that has no computed cost at all would be subtracted from a computed
+        # total that leaves that usage out: the more of it is billed, the smaller the gap would
+        # look. No total difference; a note gives the part that can be compared
+        totals["diff_usd"] = totals["diff_pct"] = None
     totals["unpriced_requests"] = all_comp["unpriced_requests"] if all_comp else 0
     totals["rows"] = len(rows)
     totals["matching_rows"] = sum(1 for r in rows if r["status"] == "match")
@@ -151,6 +158,8 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
     totals["long_context_buckets"] = facts["long_context_buckets"]
     totals["unmodelled_rows"] = facts["unmodelled_buckets"]
     notes = _notes(req, since, until, billed, facts, unpriced_models(cube), left_out, billed_groups, billed_provs)
+    if totals["uncompared_billed_usd"]:
+        notes.insert(1, _compared_note(totals, model_rows))
     return Report(
         name="reconcile",
         title=f"Computed vs billed cost {since} – {until} (UTC days)",
@@ -266,8 +275,39 @@ def _compare(comp: dict[str, Any] | None, billed: dict[str, Any] | None) -> dict
     }
 
 
+def _compared_part(model_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The totals over the models that have a computed cost (all but wholly unpriced ones):
+    computed, billed and difference, and what is billed for the others (left out)."""
+    rows = [r for r in model_rows if r["computed_usd"] is not None]
+    comp = sum((r["computed_usd"] for r in rows), Decimal(0))
+    billed = sum((r["billed_usd"] for r in rows), Decimal(0))
+    diff = comp - billed
+    return {
+        "compared_computed_usd": comp,
+        "compared_billed_usd": billed,
+        "compared_diff_usd": diff,
+        "compared_diff_pct": diff * HUNDRED / billed if billed else None,
+        "uncompared_billed_usd": sum((r["billed_usd"] for r in model_rows if r["computed_usd"] is None), Decimal(0)),
+    }
+
+
+def _compared_note(totals: dict[str, Any], model_rows: list[dict[str, Any]]) -> str:
+    out = [r for r in model_rows if r["computed_usd"] is None and r["billed_usd"]]
+    names = ", ".join(str(r["model"]) for r in out[:6]) + (", …" if len(out) > 6 else "")
+    diff, pct = totals["compared_diff_usd"], totals["compared_diff_pct"]
+    sign = "+" if diff >= 0 else "-"
+    return (
+        f"No total difference: {_money(totals['uncompared_billed_usd'])} is billed for usage without any computed "
+        f"cost ({names}: unpriced). The rest: computed {_money(totals['compared_computed_usd'])}, billed "
+        f"{_money(totals['compared_billed_usd'])}, difference {sign}{_money(abs(diff))}"
+        + (f" ({pct:+.1f} %)." if pct is not None else ".")
+    )
+
+
 def _money(d: Decimal) -> str:
-    return f"${d.quantize(Decimal('0.01')):,}"
+    """Dollars to the cent; an amount under a cent keeps two significant digits ($0.00052), as
+    the table shows it, rather than read as $0.00."""
+    return format_money(d)
 
 
 def _notes(
