@@ -505,7 +505,7 @@ def test_usage_and_cache_split_presence(tmp_path: Path) -> None:
     assert [r[0] for r in _q(db, "SELECT line FROM rejects ORDER BY line")] == [5, 6]
 
 
-def test_files_lists_what_rglob_lists(tmp_path: Path) -> None:
+def test_files_lists_what_rglob_lists_and_symlinked_folders_once(tmp_path: Path) -> None:
     root = tmp_path / "projects"
     (root / "p" / "sub").mkdir(parents=True)
     (root / "p" / "a.jsonl").write_text("{}\n")
@@ -515,22 +515,54 @@ def test_files_lists_what_rglob_lists(tmp_path: Path) -> None:
     (root / "p" / "link.jsonl").symlink_to(root / "p" / "a.jsonl")
     (root / "p" / "dangling.jsonl").symlink_to(root / "missing.jsonl")
     (root / "p-q.jsonl").write_text("{}\n")
+    (root / "loop.jsonl").symlink_to(root / "loop.jsonl")  # a symlink loop is not a file
+    plain = IMPORTER.files(root)
+    assert plain == sorted(p for p in root.rglob("*.jsonl") if p.is_file())  # no symlinked folder yet: as rglob
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "c.jsonl").write_text("{}\n")
-    (root / "linked-dir").symlink_to(outside)  # a symlinked directory is not entered
-    (root / "loop.jsonl").symlink_to(root / "loop.jsonl")  # a symlink loop is not a file
+    (root / "linked-dir").symlink_to(outside)  # a project folder linked in from elsewhere is entered
+    (root / "p" / "sub" / "up").symlink_to(root)  # a link back up: not walked again (no loop)
+    (root / "zz-again").symlink_to(root / "p" / "sub")  # a folder the walk reaches anyway: once
     got = IMPORTER.files(root)
-    assert got == sorted(p for p in root.rglob("*.jsonl") if p.is_file())
     # by hand: files only (the dangling link and the directory named *.jsonl are not), sorted
     # as paths (part by part: "p" < "p-q.jsonl", so p/... comes first)
     assert [p.relative_to(root).as_posix() for p in got] == [
+        "linked-dir/c.jsonl",
         "p/a.jsonl",
         "p/link.jsonl",
         "p/sub/.hidden.jsonl",
         "p-q.jsonl",
     ]
     assert IMPORTER.file_paths(root) == [str(p) for p in got]  # what sync lists, as strings
+
+
+def test_a_symlinked_project_folder_is_imported_and_synced_under_its_name(tmp_path: Path, db_path: Path) -> None:
+    """A project folder linked in from another disk: its 2 messages (output 500 + 250) count, by
+    import and by sync, once, under the project its link is named after."""
+    elsewhere = tmp_path / "disk2" / "saved"
+    elsewhere.mkdir(parents=True)
+    lines = [_usage_line("m1", 10, 500, "2026-11-20T10:00:00Z"), _usage_line("m2", 10, 250, "2026-11-20T10:05:00Z")]
+    (elsewhere / "s1.jsonl").write_bytes(b"".join(x + b"\n" for x in lines))
+    projects = tmp_path / "home" / ".claude" / "projects"
+    projects.mkdir(parents=True)
+    (projects / "-home-dev-src-linked").symlink_to(elsewhere)
+    run("import", str(projects), "--format", "claude-code", "--db", str(db_path))
+    assert _q(db_path, "SELECT project, sum(output_tokens)::BIGINT, count(*) FROM events GROUP BY 1") == [
+        ("-home-dev-src-linked", 750, 2)
+    ]
+    synced = tmp_path / "synced.duckdb"
+    run("source", "add", str(projects), "--format", "claude-code", "--db", str(synced))
+    run("sync", "--db", str(synced))
+    run("sync", "--db", str(synced))  # nothing new: nothing added
+    assert _q(synced, "SELECT project, sum(output_tokens)::BIGINT, count(*) FROM events GROUP BY 1") == [
+        ("-home-dev-src-linked", 750, 2)
+    ]
+    one = tmp_path / "one.duckdb"  # the file alone, named through the link, by the reader too
+    run("import", str(projects / "-home-dev-src-linked" / "s1.jsonl"), "--format", "claude-code", "--db", str(one))
+    assert _q(one, "SELECT DISTINCT project FROM events") == [("-home-dev-src-linked",)]
+    read = IMPORTER.read(projects / "-home-dev-src-linked" / "s1.jsonl")
+    assert {r.fields.get("project") for r in read if not r.problem} == {"-home-dev-src-linked"}
 
 
 def test_resolve_stat_is_resolve_and_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

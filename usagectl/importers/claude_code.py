@@ -264,11 +264,15 @@ class ClaudeCodeImporter:
         """:meth:`files` as plain strings, in the same order (by path components, as ``Path``
         sorts: each folder's entries by name, a folder's files where its name sorts), from
         ``os.scandir``'s cached entry types (no ``stat`` per file, no ``Path`` per file: a no-op
-        ``sync`` of a 12k-file tree is mostly this walk). Directories are entered unless they
-        are symlinks, unreadable ones are skipped, as ``rglob`` does."""
+        ``sync`` of a 12k-file tree is mostly this walk). Unreadable folders are skipped, as
+        ``rglob`` does. Symlinked folders are entered (a project folder linked in from another
+        disk is a project like the others: ccusage follows them too), each real folder once:
+        a link back to a folder above, or to one the walk reaches anyway, is walked one time."""
         out: list[str] = []
+        seen: set[str] = set()  # the real paths of the folders walked
 
-        def walk(folder: str) -> None:
+        def walk(folder: str, real: str) -> None:
+            seen.add(real)
             try:
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=_NAME)
@@ -278,16 +282,20 @@ class ClaudeCodeImporter:
                 try:  # a symlink loop or an unreadable target is not a file (as Path.is_file says)
                     if entry.name.endswith(".jsonl") and entry.is_file():
                         out.append(entry.path)
-                    if entry.is_dir() and not entry.is_symlink():
-                        walk(entry.path)
+                    if entry.is_dir():
+                        below = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, entry.name)
+                        if below not in seen:
+                            walk(entry.path, below)
                 except OSError:
                     continue
 
-        walk(str(root))
+        walk(str(root), os.path.realpath(root))
         return out
 
     def read(self, path: Path) -> Iterator[Record]:
-        project = project_of(path.resolve())
+        # the folder it was found in names the project (a project folder may be a symlink to
+        # a folder elsewhere); a path without one (a bare file name) is named by where it is
+        project = project_of(os.path.abspath(path)) or project_of(path.resolve())
         try:
             fh = open_text_or_binary(path)  # .gz read decompressed
         except OSError as exc:

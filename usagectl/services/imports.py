@@ -433,7 +433,9 @@ def _real_dir(folder: str, cache: dict[str, str]) -> str:
     return real
 
 
-def _batch_stager(imp: Any, reals: list[str], sizes: list[int]) -> Callable[[duckdb.DuckDBPyConnection], list[str]]:
+def _batch_stager(
+    imp: Any, reals: list[str], sizes: list[int], names: list[str] | None = None
+) -> Callable[[duckdb.DuckDBPyConnection], list[str]]:
     """How a batch of files is staged: the format's SQL stager over all of them (Claude Code),
     or its Python reader file after file into one stage (``ingest.stage_record_files``:
     Codex). A file the reader cannot read (unreadable, a corrupt ``.gz``) fails the batch with
@@ -442,7 +444,7 @@ def _batch_stager(imp: Any, reals: list[str], sizes: list[int]) -> Callable[[duc
     if stager:
         module, func = str(stager).split(":")
         fn = getattr(importlib.import_module(module), func)
-        return lambda con: fn(con, reals, sizes)
+        return lambda con: fn(con, reals, sizes, names=names)
 
     def stage(con: duckdb.DuckDBPyConnection) -> list[str]:
         import zlib
@@ -522,7 +524,7 @@ def _import_fresh(
     one transaction; results go to ``results`` by index."""
     locate = getattr(imp, "locate", None)
     reals = [real for _, real, _, _ in fresh]
-    stage = _batch_stager(imp, reals, [st.st_size for _, _, st, _ in fresh])
+    stage = _batch_stager(imp, reals, [st.st_size for _, _, st, _ in fresh], [str(paths[i]) for i, _, _, _ in fresh])
     infos = [
         ingest.BatchInfo(source=fmt, path=real, file_size=st.st_size,
                          file_mtime=datetime.fromtimestamp(st.st_mtime, UTC), fingerprint=fp)

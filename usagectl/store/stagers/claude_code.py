@@ -134,11 +134,14 @@ def stage(
     con: duckdb.DuckDBPyConnection,
     path_or_paths: Path | str | Sequence[Path | str],
     sizes: Sequence[int] | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[str]:
     """Create TABLE ``_checked`` (ingest's ``prechecked`` contract: validated, typed, only the
     columns this format fills) over one file or many; returns [] (no unknown columns:
     everything not mapped is simply not read). ``sizes``: the files' sizes in bytes when the
-    caller has them already (they balance the parallel scan), else each file is stat-ed."""
+    caller has them already (they balance the parallel scan), else each file is stat-ed.
+    ``names``: the paths the files were found under, when they are not the (real) paths read:
+    the folder a file was found in names its project (see ``_projects``)."""
     from usagectl.store.ingest import LINE_BYTES, LONG_LINE_BYTES
     from usagectl.store.tables import load_temp_table
     from usagectl.store.validation import checked_select
@@ -174,7 +177,7 @@ def stage(
     )
     tables = _scan(con, select, paths, sizes)
     load_temp_table(con, "_cc_files", [("fi", "BIGINT"), ("pdir", "VARCHAR")],
-                    list(enumerate(_projects(paths))))  # fmt: skip
+                    list(enumerate(_projects(paths, names))))  # fmt: skip
     fields = ", ".join(
         f"CASE WHEN l.v IS NOT NULL AND l.{'has_usage' if name == 'usage' else 'has_split'} THEN '' END AS {name}"
         if name in _PRESENCE
@@ -215,21 +218,24 @@ def stage(
     return []
 
 
-def _projects(paths: Sequence[str]) -> list[str | None]:
-    """Each path's project by the reader's ``project_of`` (so both agree), worked out once per
-    folder: it depends only on the folders (a 1M-record tree has 12k files in 2.6k folders)."""
+def _projects(paths: Sequence[str], names: Sequence[str] | None = None) -> list[str | None]:
+    """Each file's project by the reader's rule (``ClaudeCodeImporter.read``, so both agree):
+    ``project_of`` the folder it was found in (``names``), else of its real path; worked out
+    once per folder: it depends only on the folders (a 1M-record tree has 12k files in 2.6k
+    folders)."""
     from usagectl.importers.claude_code import project_of
 
-    folders: dict[str, str | None] = {}
-    return [_project(p, folders, project_of) for p in paths]
+    found: dict[str, str | None] = {}
+    real: dict[str, str | None] = {}
+    if names is None or len(names) != len(paths):
+        return [_project(p, real, project_of) for p in paths]
+    return [_project(n, found, project_of) or _project(p, real, project_of) for n, p in zip(names, paths)]
 
 
 def _project(path: str, folders: dict[str, str | None], project_of: Callable[[str], str | None]) -> str | None:
-    folder, sep, _ = path.replace("\\", "/").rpartition("/")
-    if not sep:
-        return None
+    folder = path.replace("\\", "/").rpartition("/")[0]
     if folder not in folders:
-        folders[folder] = project_of(folder + "/_")
+        folders[folder] = project_of(os.path.abspath(folder or ".") + "/_")
     return folders[folder]
 
 
