@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ import duckdb
 import pytest
 
 from tests.helpers import run, write_jsonl
-from usagectl.store import ingest, run_lock
+from usagectl.store import engine, ingest, run_lock
 
+CC_DATA = Path(__file__).parent / "data" / "claude-code" / "projects"
 EVENT = {"event_id": "w1", "ts": "2026-10-31T18:00:00Z", "model": "gpt-4o", "input_tokens": 1000000}
 
 
@@ -140,3 +142,95 @@ def test_a_full_disk_during_import_is_exit_3_and_keeps_what_was_stored(
         assert con.execute("SELECT list(event_id) FROM events").fetchone() == (["w1"],)
     finally:
         con.close()
+
+
+class _FullDiskAtCommit:
+    """A DuckDB connection whose COMMIT of a transaction that ran a statement containing
+    ``trigger`` fails the way it does when the write-ahead log hits a full disk: DuckDB has
+    ended the transaction already (a ROLLBACK after it raises "no transaction is active"),
+    then raises the IOException."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, trigger: str) -> None:
+        self._con, self._trigger, self._armed = con, trigger, False
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql.startswith("BEGIN"):
+            self._armed = False
+        self._armed = self._armed or self._trigger in sql
+        if sql == "COMMIT" and self._armed:
+            self._con.execute("ROLLBACK")
+            raise duckdb.IOException(
+                'IO Error: Failed to commit: Could not write file "x.duckdb.wal": No space left on device'
+            )
+        self._con.execute(sql, *args)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def _full_disk_at_commit_of(monkeypatch: pytest.MonkeyPatch, trigger: str) -> None:
+    real = engine.connect
+
+    def connect(database: str, *, read_only: bool = False) -> Any:
+        return _FullDiskAtCommit(real(database, read_only=read_only), trigger)
+
+    monkeypatch.setattr(engine, "connect", connect)
+
+
+def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _no_space(result: Any, db: Path) -> None:
+    assert f"usagectl: error: database {db}: no space left on device" in result.stderr
+    assert "hint: free some space" in result.stderr
+    assert "unexpected" not in result.stderr and "cannot rollback" not in result.stderr
+
+
+def test_a_full_disk_at_the_commit_of_a_first_sync_s_file_states_is_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "projects"
+    shutil.copytree(CC_DATA, root)  # a Claude Code tree: its first sync imports many files at once
+    db = tmp_path / "u.duckdb"
+    run("source", "add", str(root), "--name", "cc", "--db", str(db))
+    with monkeypatch.context() as patch:  # its second transaction: the files' states (record_files)
+        _full_disk_at_commit_of(patch, "INSERT OR REPLACE INTO source_files")
+        _no_space(run("sync", "--db", str(db), expect=3), db)
+    # the import's own transaction was committed: session 2222 and its sub-agent, whose lines
+    # end with a newline (session 1111's last line is unfinished: read later, file by file).
+    # tests/data/claude-code/EXPECTED.md: A1, A2, A4, G1 in 2222 and B1 in the agent = 5 events
+    assert _rows(db, "SELECT count(*) FROM events") == [(5,)]
+    assert _rows(db, "SELECT count(*) FROM source_files") == [(0,)]
+    # the next sync reads them again without counting them twice, and adds A3 and the null-id
+    # event of session 1111: the 7 events of EXPECTED.md
+    run("sync", "--db", str(db))
+    assert _rows(db, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(7, 7)]
+    assert _rows(db, "SELECT count(*) FROM source_files") == [(3,)]
+
+
+def test_a_full_disk_at_the_commit_of_source_rm_is_exit_3_and_keeps_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_jsonl(logs / "a.jsonl", [EVENT])
+    db = tmp_path / "u.duckdb"
+    run("source", "add", str(logs), "--name", "mine", "--db", str(db))
+    run("sync", "--db", str(db))
+    with monkeypatch.context() as patch:
+        _full_disk_at_commit_of(patch, "DELETE FROM source_files")
+        _no_space(run("source", "rm", "mine", "--db", str(db), expect=3), db)
+    assert _rows(db, "SELECT name FROM sources") == [("mine",)]
+    assert _rows(db, "SELECT count(*) FROM source_files") == [(1,)]
+
+
+def test_a_full_disk_at_the_commit_of_a_migration_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "u.duckdb"
+    _full_disk_at_commit_of(monkeypatch, "INSERT INTO schema_migrations")
+    _no_space(run("import", str(write_jsonl(tmp_path / "one.jsonl", [EVENT])), "--db", str(db), expect=3), db)

@@ -19,7 +19,6 @@ queries of ``usagectl reconcile``.
 
 from __future__ import annotations
 
-import contextlib
 import decimal
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from usagectl.models import Record, counted
 from usagectl.store import ingest
 from usagectl.store.tables import load_temp_table, rows_as_dicts
+from usagectl.store.transactions import rollback
 
 if TYPE_CHECKING:
     import duckdb
@@ -579,8 +579,7 @@ def import_cost_lines(
         ingest.before_commit_hook(con)
         con.execute("COMMIT")
     except BaseException:
-        with contextlib.suppress(Exception):
-            con.execute("ROLLBACK")
+        rollback(con)
         raise
     warnings = []
     no_model = sum(1 for row in latest.values() if not row["model_raw"])

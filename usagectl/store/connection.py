@@ -11,13 +11,14 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from usagectl.config import default_db_path
 from usagectl.errors import DatabaseBusyError, DatabaseError, InputError, os_reason
 from usagectl.store import schema
 from usagectl.store.closing import close_when_done as _close
 from usagectl.store.closing import settle
+from usagectl.store.transactions import rollback
 
 if TYPE_CHECKING:
     import duckdb
@@ -120,11 +121,19 @@ def ensure_ready(path: Path) -> None:
         finally:
             con.close()
     if needs_write:
-        con = _raw_connect(path, read_only=False)
-        try:
-            schema.migrate(con, str(path))
-        finally:
-            con.close()
+        _open_for_writing(path).close()
+
+
+def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
+    """A writer on ``path``, its schema brought up to date. A migration that fails (a full
+    disk at its COMMIT) is the same error as a failure of the command's own writes."""
+    con = _raw_connect(path, read_only=False)
+    try:
+        schema.migrate(con, str(path))
+    except BaseException as exc:
+        _abandon(con)
+        _raise_for_user(exc, path)
+    return con
 
 
 def _create_for_reading(path: Path) -> None:
@@ -146,8 +155,6 @@ def connect(path: Path, *, read_only: bool = False, must_exist: bool = False) ->
     """Open, migrate if needed, yield, and always close. ``must_exist``: a write that only
     makes sense in a database with usage in it (a payment) refuses a missing one, at any path,
     like a read of a named path does, rather than recording it in a new empty database."""
-    from usagectl.store.engine import core as duckdb
-
     if must_exist and not path.exists():
         raise _no_database(path)
     if read_only:
@@ -164,26 +171,26 @@ def connect(path: Path, *, read_only: bool = False, must_exist: bool = False) ->
             ensure_ready(path)
             con = _raw_connect(path, read_only=True)
     else:
-        con = _raw_connect(path, read_only=False)
-        try:
-            schema.migrate(con, str(path))
-        except BaseException:
-            con.close()
-            raise
+        con = _open_for_writing(path)
     try:
         yield con
-    except duckdb.IOException as exc:
+    except BaseException as exc:
         _abandon(con)
-        raise _no_space(path) if _disk_full(exc) else _translate(exc, path) from exc
-    except duckdb.Error as exc:
-        _abandon(con)
-        if _disk_full(exc):  # a FatalException at a checkpoint: not a bug of ours
-            raise _no_space(path) from exc
-        raise
-    except BaseException:
-        _abandon(con)
-        raise
+        _raise_for_user(exc, path)
     _close(con, path, read_only)
+
+
+def _raise_for_user(exc: BaseException, path: Path) -> NoReturn:
+    """Raise what a failure while the database was open means to the user: a full disk (an
+    ``IOException``, or a ``FatalException`` at a checkpoint: not a bug of ours) or a file that
+    cannot be read or written is a ``DatabaseError`` (exit 3); anything else stays itself."""
+    from usagectl.store.engine import core as duckdb
+
+    if isinstance(exc, duckdb.Error) and _disk_full(exc):
+        raise _no_space(path) from exc
+    if isinstance(exc, duckdb.IOException):
+        raise _translate(exc, path) from exc
+    raise exc
 
 
 def _no_space(path: Path) -> DatabaseError:
@@ -199,10 +206,7 @@ def _abandon(con: duckdb.DuckDBPyConnection) -> None:
     """Close after a failure (Ctrl-C included), rolling back a transaction the block left open:
     closing would discard it too, but an explicit ROLLBACK does not depend on that, and a
     transaction DuckDB already aborted (an interrupted query) is ended the same way."""
-    from usagectl.store.engine import core as duckdb
-
-    with contextlib.suppress(duckdb.Error):  # no transaction open: nothing to roll back
-        con.rollback()
+    rollback(con)  # no transaction open (or DuckDB ended it): nothing to roll back
     con.close()
 
 

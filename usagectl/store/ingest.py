@@ -9,7 +9,6 @@ reject with a reason (``input_tokens: negative (-3)``) instead of a NULL or a cr
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import time
@@ -30,6 +29,7 @@ from usagectl.models import (
     without_lone_surrogates_in,
 )
 from usagectl.store.tables import load_temp_table
+from usagectl.store.transactions import rollback
 from usagectl.store.validation import _absent_value, _event_id_sql, _lit, _q, _validation_select
 
 if TYPE_CHECKING:
@@ -649,8 +649,7 @@ def import_staged_files(
         before_commit_hook(con)
         con.execute("COMMIT")
     except BaseException:
-        with contextlib.suppress(Exception):  # the original error matters more
-            con.execute("ROLLBACK")
+        rollback(con)
         _drop_staged(con)  # made before the transaction: not rolled back
         raise
     warnings = [f"unknown {noun(len(unknown), 'column')} kept in extra: {', '.join(unknown)}"] if unknown else []

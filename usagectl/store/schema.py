@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from usagectl.errors import DatabaseTooNewError
+from usagectl.store.transactions import rollback
 
 if TYPE_CHECKING:
     import duckdb
@@ -114,7 +115,7 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str) -> list[int]:
             con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [mig.version, mig.name])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
         applied.append(mig.version)
     return applied

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from usagectl.store.tables import load_temp_table, rows_as_dicts
+from usagectl.store.transactions import rollback
 
 if TYPE_CHECKING:
     import duckdb
@@ -65,7 +66,7 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> int:
         con.execute("DELETE FROM meta WHERE key = ?", [_LAST_SYNC + name])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return int(row[0]) if row else 0
 
@@ -121,7 +122,7 @@ def record_files(
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
 
 
