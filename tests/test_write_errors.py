@@ -230,7 +230,54 @@ def test_a_full_disk_at_the_commit_of_source_rm_is_exit_3_and_keeps_the_source(
     assert _rows(db, "SELECT count(*) FROM source_files") == [(1,)]
 
 
-def test_a_full_disk_at_the_commit_of_a_migration_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_at_the_commit_of_a_migration_is_exit_3_and_leaves_no_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "u.duckdb"
-    _full_disk_at_commit_of(monkeypatch, "INSERT INTO schema_migrations")
-    _no_space(run("import", str(write_jsonl(tmp_path / "one.jsonl", [EVENT])), "--db", str(db), expect=3), db)
+    events = write_jsonl(tmp_path / "one.jsonl", [EVENT])
+    with monkeypatch.context() as patch:
+        _full_disk_at_commit_of(patch, "INSERT INTO schema_migrations")
+        _no_space(run("import", str(events), "--db", str(db), expect=3), db)
+    assert not db.exists() and not Path(f"{db}.wal").exists()  # the half-made database went again
+    run("import", str(events), "--db", str(db))
+    assert _rows(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
+
+
+def _full_disk_creating(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB's open on a full disk: it has created the file (empty), then cannot write it."""
+
+    def connect(database: str, *, read_only: bool = False) -> Any:
+        Path(database).touch()
+        raise duckdb.IOException(f'IO Error: Could not write file "{database}": No space left on device')
+
+    monkeypatch.setattr(engine, "connect", connect)
+
+
+def test_a_full_disk_creating_a_database_is_exit_3_and_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "sub" / "u.duckdb"
+    events = write_jsonl(tmp_path / "one.jsonl", [EVENT])
+    with monkeypatch.context() as patch:
+        _full_disk_creating(patch)
+        _no_space(run("import", str(events), "--db", str(db), expect=3), db)
+    # an empty file left there would be refused by every later command as not a DuckDB file
+    assert not db.parent.exists()
+    run("import", str(events), "--db", str(db))  # space freed: the next import creates it
+    assert _rows(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
+
+
+def test_a_full_disk_opening_a_database_keeps_the_files_that_were_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "u.duckdb"
+    _one_event_db(tmp_path, db)
+    stray = tmp_path / "v.duckdb.wal"  # a WAL without its database (not ours to remove)
+    stray.write_bytes(b"x")
+    with monkeypatch.context() as patch:
+        _full_disk_creating(patch)
+        _no_space(run("sync", "--db", str(db), expect=3), db)
+        events = str(tmp_path / "one.jsonl")
+        _no_space(run("import", events, "--db", str(tmp_path / "v.duckdb"), expect=3), tmp_path / "v.duckdb")
+    assert _rows(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
+    assert stray.read_bytes() == b"x"

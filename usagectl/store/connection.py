@@ -42,6 +42,8 @@ def _lock_holder(text: str) -> str:
 
 def _translate(exc: Exception, path: Path) -> DatabaseError:
     text = str(exc)
+    if _disk_full(exc):
+        return _no_space(path)
     if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set" in text.lower()):
         return DatabaseBusyError(
             f"database {path} is busy: another process is using it{_lock_holder(text)}",
@@ -76,6 +78,31 @@ def _make_folder(path: Path) -> None:
 
 def _disk_full(exc: BaseException) -> bool:
     return "No space left on device" in str(exc)
+
+
+def _not_there_yet(path: Path) -> list[Path]:
+    """What opening ``path`` for writing creates when it is a new database: the file, its WAL
+    (unless one was there), the missing folders above them, deepest first. Nothing for a
+    database that exists: its WAL may hold committed changes not yet in the file."""
+    if path.exists():
+        return []
+    new = [p for p in (path, Path(f"{path}.wal")) if not p.exists()]
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        new.append(folder)
+        folder = folder.parent
+    return new
+
+
+def _remove_created(new: list[Path]) -> None:
+    """Remove what ``_not_there_yet`` listed, as far as it exists now: files, then folders
+    only while empty. Nothing that existed before is in the list."""
+    for made in new:
+        with contextlib.suppress(OSError):
+            if made.is_dir():
+                made.rmdir()
+            else:
+                made.unlink()
 
 
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -126,12 +153,26 @@ def ensure_ready(path: Path) -> None:
 
 def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     """A writer on ``path``, its schema brought up to date. A migration that fails (a full
-    disk at its COMMIT) is the same error as a failure of the command's own writes."""
-    con = _raw_connect(path, read_only=False)
+    disk at its COMMIT) is the same error as a failure of the command's own writes.
+
+    An opening that fails removes the database file (and WAL, folders) it created: a full disk
+    leaves DuckDB's new file empty, and every later command, space freed or not, would refuse
+    it as "not a valid DuckDB database file". A busy database was created by its holder."""
+    new = _not_there_yet(path)
+    try:
+        con = _raw_connect(path, read_only=False)
+    except DatabaseBusyError:
+        raise
+    except BaseException:
+        _remove_created(new)
+        raise
     try:
         schema.migrate(con, str(path))
     except BaseException as exc:
-        _abandon(con)
+        try:
+            _abandon(con)
+        finally:
+            _remove_created(new)
         _raise_for_user(exc, path)
     return con
 
@@ -186,9 +227,7 @@ def _raise_for_user(exc: BaseException, path: Path) -> NoReturn:
     cannot be read or written is a ``DatabaseError`` (exit 3); anything else stays itself."""
     from usagectl.store.engine import core as duckdb
 
-    if isinstance(exc, duckdb.Error) and _disk_full(exc):
-        raise _no_space(path) from exc
-    if isinstance(exc, duckdb.IOException):
+    if isinstance(exc, duckdb.IOException) or (isinstance(exc, duckdb.Error) and _disk_full(exc)):
         raise _translate(exc, path) from exc
     raise exc
 
@@ -217,15 +256,11 @@ def connect_early(path: Path) -> Iterator[Callable[[], duckdb.DuckDBPyConnection
     takes ~0.1 s). The block calls ``get()`` for the connection, which waits for it (and
     raises what opening raised). If the block fails before calling ``get()``, the connection
     is closed, and a database file this opening created is removed again: a command that
-    failed on its arguments leaves no empty database behind."""
+    failed on its arguments leaves no empty database behind (an opening that fails removes
+    what it created itself, ``_open_for_writing``)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    existed = path.exists()
-    missing = []  # folders the opening creates for a new file (removed with it)
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
+    new = _not_there_yet(path)
     opening = connect(path)
     pool = ThreadPoolExecutor(1, thread_name_prefix="usagectl-open")
     future = pool.submit(opening.__enter__)
@@ -242,13 +277,8 @@ def connect_early(path: Path) -> Iterator[Callable[[], duckdb.DuckDBPyConnection
     except BaseException as exc:
         if future.exception() is None:  # waits for the opening; it failed too: nothing to close
             opening.__exit__(type(exc), exc, exc.__traceback__)  # closes (re-raises nothing)
-            if not used and not existed:
-                for leftover in (path, Path(str(path) + ".wal")):
-                    with contextlib.suppress(OSError):
-                        leftover.unlink()
-                for created in missing:  # deepest first; only while empty
-                    with contextlib.suppress(OSError):
-                        created.rmdir()
+            if not used:
+                _remove_created(new)
         raise
     if not used:
         get()  # an error opening is still an error
