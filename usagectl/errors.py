@@ -124,6 +124,20 @@ def ran_out_of_memory(exc: BaseException) -> bool:
     return False
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, a write that found no space left on the device
+    (DuckDB says so in its message; a ROLLBACK failing after a failed COMMIT keeps it as the
+    context, as in ``was_interrupted``)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if "No space left on device" in str(cur):
+            return True
+        cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
+    return False
+
+
 def os_reason(exc: OSError) -> str:
     """The path and the OS's reason for a file that could not be created or written, in words
     that fit: ``mkdir`` under a path whose parent is a regular file says "File exists" (or

@@ -12,11 +12,20 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from usagectl.errors import InputError, Interrupted, UsageError, was_interrupted
+from usagectl.errors import (
+    DatabaseError,
+    InputError,
+    Interrupted,
+    UsagectlError,
+    UsageError,
+    disk_full,
+    was_interrupted,
+)
 from usagectl.importers import canonical, registry
 from usagectl.models import FileImportResult, ImportSummary, Record, counted
 from usagectl.services.context import AppContext
@@ -274,11 +283,16 @@ def import_paths(
                 single.append((Path(path), file_fmt))
         con = opened()
         prepare_import_connection(con)
+        run = _Run(ingest.last_batch_id(con))
         try:
-            _import_all(con, single, batched, resolve, summary, progress, len(files), given)
+            _import_all(con, single, batched, resolve, summary, progress, len(files), given, run)
         except (Exception, KeyboardInterrupt) as exc:
             if was_interrupted(exc):
-                raise Interrupted(f"interrupted; {_kept(summary)}") from exc
+                raise Interrupted(f"interrupted; {_kept(con, run, summary)}") from exc
+            if disk_full(exc) and not isinstance(exc, UsagectlError):
+                kept = kept_on_full_disk(con, ctx.db_path, run.first, summary.files)
+                if kept is not None:
+                    raise kept from exc
             raise
         if fmt != "auto":  # while the spooled copies exist: a pipe cannot be sniffed again
             _warn_other_format(summary.files, fmt, {str(name): copy for name, copy in spooled.items()})
@@ -311,6 +325,17 @@ def _spool_streams(paths: Sequence[Path], cleanup: ExitStack) -> dict[Path, Path
     return out
 
 
+@dataclass
+class _Run:
+    """What an interrupted import needs to say what it kept: ``first``, the newest batch before
+    it began (``ingest.batches_after``), and ``started``, how many results the files it began
+    will have added to the summary (a file not yet in it was being read). ``started`` grows
+    BEFORE a file is read, so a Ctrl-C between the two never hides a file in flight."""
+
+    first: int
+    started: int = 0
+
+
 def _import_all(
     con: duckdb.DuckDBPyConnection,
     single: list[tuple[Path, str]],
@@ -320,6 +345,7 @@ def _import_all(
     progress: ProgressFn | None,
     total: int,
     given: dict[Path, Path],
+    run: _Run,
 ) -> None:
     """Import the files one transaction each (a batched format: one for its group), adding
     each result to ``summary`` as it is committed. ``given``: {spooled copy: the pipe's name}."""
@@ -328,6 +354,7 @@ def _import_all(
         name = given.get(path)
         if progress:
             progress(str(name or path), done, total)
+        run.started += 1
         if name is None:
             summary.files.append(import_file(con, path, file_fmt, resolve))
         else:
@@ -336,23 +363,65 @@ def _import_all(
     for file_fmt, group in batched.items():
         if progress:
             progress(os.path.dirname(group[0]), done, total)
+        run.started += len(group)
         summary.files.extend(import_batch(con, group, file_fmt, resolve))
         done += len(group)
     if progress:
         progress("", total, total)
 
 
-def _kept(summary: ImportSummary) -> str:
-    """What an import interrupted by Ctrl-C left in the database: each file is its own
-    transaction, so the files committed before the interruption stay and the one being read
-    was rolled back."""
-    stored = [f for f in summary.files if not f.skipped_unchanged and f.error is None]
-    if not stored:
+def _stored(results: Sequence[FileImportResult]) -> list[FileImportResult]:
+    """The results of files this run committed (a skipped or unreadable file stored nothing)."""
+    return [f for f in results if not f.skipped_unchanged and f.error is None]
+
+
+def committed(con: duckdb.DuckDBPyConnection, first: int, results: Sequence[FileImportResult]) -> tuple[int, int]:
+    """(files, new events) a run that stopped early committed: counted in the database (the
+    batches above ``first``), since a Ctrl-C can land after a file's COMMIT and before its
+    result was noted. A database that can no longer answer (DuckDB invalidates it after some
+    failed writes) leaves the results noted, exact for a failure raised by the write itself."""
+    from usagectl.store.engine import core as duckdb_core
+
+    try:
+        return ingest.batches_after(con, first)
+    except duckdb_core.Error:
+        stored = _stored(results)
+        return len(stored), sum(f.imported for f in stored)
+
+
+def kept_text(files: int, events: int) -> str:
+    """How a stopped import or sync says what stayed (the same words for Ctrl-C and a full disk)."""
+    return f"kept what was imported before it ({counted(files, 'file')}, {counted(events, 'new event')})"
+
+
+def _kept(con: duckdb.DuckDBPyConnection, run: _Run, summary: ImportSummary) -> str:
+    """What an import interrupted by Ctrl-C left in the database: each file (or batched group)
+    is its own transaction, so the files committed before the interruption stay and the one
+    being read, unless its COMMIT had returned, was rolled back."""
+    files, events = committed(con, run.first, summary.files)
+    if not files:
         return "nothing was imported; the database is as it was"
-    events = sum(f.imported for f in stored)
-    return (
-        f"kept what was imported before it ({counted(len(stored), 'file')}, {counted(events, 'new event')}); "
-        "the file being read was not imported"
+    reading = run.started - len(summary.files)  # results the file(s) in flight have not added yet
+    noted = len(_stored(summary.files))
+    if reading <= 0 or files > noted:  # none was being read, or its COMMIT returned (counted above)
+        return kept_text(files, events)
+    what = "the file being read was" if reading == 1 else f"the {reading:,} files being read together were"
+    return f"{kept_text(files, events)}; {what} not imported"
+
+
+def kept_on_full_disk(
+    con: duckdb.DuckDBPyConnection, db_path: Path, first: int, results: Sequence[FileImportResult]
+) -> DatabaseError | None:
+    """The full-disk error of an import or sync that committed files before the disk filled
+    (one transaction per file or group: those stay); None when it committed none, for the
+    store's own "this command's changes were not stored"."""
+    files, events = committed(con, first, results)
+    if not files:
+        return None
+    return DatabaseError(
+        f"database {db_path}: no space left on device; {kept_text(files, events)}; "
+        "the file being written when the disk filled was not stored",
+        hint="free some space (or use --db on another disk) and run the command again",
     )
 
 

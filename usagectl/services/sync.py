@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from usagectl.errors import UsageError
+from usagectl.errors import Interrupted, UsagectlError, UsageError, disk_full, was_interrupted
 from usagectl.importers import registry
 from usagectl.models import FileImportResult, ImportSummary
 from usagectl.services import sync_ledger
@@ -189,10 +189,9 @@ def sync(
         ]
         result.seconds = time.perf_counter() - started
         return result
-    import tempfile
-
     from usagectl.services.imports import prepare_import_connection
     from usagectl.store.connection import connect
+    from usagectl.store.ingest import last_batch_id
 
     settled: list[dict[str, Any]] | None = None
     if not ctx.db_path.exists() and not (detect and any(d.is_dir() for d, _ in default_agent_dirs(env, home))):
@@ -204,31 +203,16 @@ def sync(
         _check_sources(names, sources)
         plans = [_plan(con, s) for s in sources]
         total = sum(len(todo) for _, todo in plans)
-        done = 0
         if total:
             prepare_import_connection(con)
-            resolve = _LazyResolver(ctx)
-            with tempfile.TemporaryDirectory(prefix="usagectl-sync-") as tmp:
-                for res, todos in plans:
-                    t0 = time.perf_counter()
-                    groups, todos = _split(todos)
-                    for fmt, group in groups.items():
-                        if progress:
-                            progress(os.path.dirname(group[0].path), done, total)
-                        results, later = _sync_many(con, res.name, fmt, group, resolve)
-                        res.summary.files.extend(results)
-                        todos.extend(later)
-                        done += len(group) - len(later)
-                    for todo in todos:
-                        if progress:
-                            progress(str(todo.path), done, total)
-                        file_result = _sync_file(con, todo, resolve, Path(tmp))
-                        if file_result is not None:
-                            res.summary.files.append(file_result)
-                        done += 1
-                    res.summary.seconds = time.perf_counter() - t0
-            if progress:
-                progress("", total, total)
+            first = last_batch_id(con)
+            try:
+                _read_sources(con, plans, _LazyResolver(ctx), progress, total)
+            except (Exception, KeyboardInterrupt) as exc:
+                stopped = _stopped(con, ctx.db_path, first, plans, exc)
+                if stopped is None:
+                    raise
+                raise stopped from exc
         now = datetime.now(UTC)
         for res, _ in plans:
             if res.error is None:
@@ -239,6 +223,63 @@ def sync(
     result.sources = [res for res, _ in plans]
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _read_sources(
+    con: duckdb.DuckDBPyConnection,
+    plans: list[tuple[SourceSync, list[_Todo]]],
+    resolve: _LazyResolver,
+    progress: ProgressFn | None,
+    total: int,
+) -> None:
+    """Read the planned files, source after source, into each source's summary: a first sync's
+    groups one transaction each, the other files one transaction each."""
+    import tempfile
+
+    done = 0
+    with tempfile.TemporaryDirectory(prefix="usagectl-sync-") as tmp:
+        for res, todos in plans:
+            t0 = time.perf_counter()
+            groups, todos = _split(todos)
+            for fmt, group in groups.items():
+                if progress:
+                    progress(os.path.dirname(group[0].path), done, total)
+                results, later = _sync_many(con, res.name, fmt, group, resolve)
+                res.summary.files.extend(results)
+                todos.extend(later)
+                done += len(group) - len(later)
+            for todo in todos:
+                if progress:
+                    progress(str(todo.path), done, total)
+                file_result = _sync_file(con, todo, resolve, Path(tmp))
+                if file_result is not None:
+                    res.summary.files.append(file_result)
+                done += 1
+            res.summary.seconds = time.perf_counter() - t0
+    if progress:
+        progress("", total, total)
+
+
+def _stopped(
+    con: duckdb.DuckDBPyConnection,
+    db_path: Path,
+    first: int,
+    plans: list[tuple[SourceSync, list[_Todo]]],
+    exc: BaseException,
+) -> UsagectlError | None:
+    """The error for a sync stopped by Ctrl-C or a full disk, saying what it kept: each file
+    (a first sync's group) is committed on its own, with its state, so what was committed
+    stays and the next sync reads the rest. None for any other failure (raised as it is)."""
+    from usagectl.services.imports import committed, kept_on_full_disk, kept_text
+
+    results = [f for res, _ in plans for f in res.summary.files]
+    if was_interrupted(exc):
+        files, events = committed(con, first, results)
+        kept = kept_text(files, events) if files else "nothing was imported"
+        return Interrupted(f"interrupted; {kept}; the next sync reads the rest")
+    if disk_full(exc) and not isinstance(exc, UsagectlError):
+        return kept_on_full_disk(con, db_path, first, results)
+    return None
 
 
 def _settled(

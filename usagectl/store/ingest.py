@@ -114,6 +114,29 @@ def find_unchanged_batches(con: duckdb.DuckDBPyConnection, fingerprints: list[st
     return {str(r[0]): int(r[1]) for r in rows}
 
 
+def last_batch_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest batch's id (0 when there is none). Batch ids come from a sequence and one
+    writer holds the database at a time, so the batches a run commits are exactly those above
+    the id read when it began (``batches_after``)."""
+    row = con.execute("SELECT coalesce(max(batch_id), 0) FROM import_batches").fetchone()
+    return int(row[0]) if row else 0
+
+
+def batches_after(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[int, int]:
+    """(files, records imported) of the batches committed after ``batch_id``: what a run that
+    was interrupted or failed kept. The database, not the run's own tally, is asked because
+    Ctrl-C can land after a file's COMMIT and before the run noted it. A transaction the
+    failure left open is rolled back first: its rows were never committed and must not count."""
+    from usagectl.store.engine import core as duckdb
+
+    with contextlib.suppress(duckdb.Error):  # usually none is open: the import rolled it back
+        con.rollback()
+    row = con.execute(
+        "SELECT count(*), coalesce(sum(imported), 0) FROM import_batches WHERE batch_id > ?", [batch_id]
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 # ---------------------------------------------------------------- staging (format-specific)
 # Each stager creates TEMP TABLE _stage(_rec, _line, _raw, _problem, <canonical cols as text>, _unknown)
 
