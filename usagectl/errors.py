@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     INPUT = 4  # an input file could not be read
     BUDGET = 5  # a budget threshold was crossed (only with --fail-on)
     INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2, what a shell reports for a command it interrupted
+    TERMINATED = 143  # SIGTERM (``timeout``, systemd, CI): 128 + 15, handled as Ctrl-C is
 
 
 class UsagectlError(Exception):

@@ -8,7 +8,7 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from usagectl import __version__
+from usagectl import __version__, termination
 from usagectl.cli import db as db_cmd
 from usagectl.cli import demo as demo_cmd
 from usagectl.cli import ingest as ingest_cmd
@@ -41,9 +41,9 @@ def report_error(exc: UsagectlError) -> int:
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
-    if isinstance(exc, Interrupted):  # the user's own Ctrl-C: not an error to look into
-        print(f"usagectl: {exc.message}", file=sys.stderr)
-        return int(exc.exit_code)
+    if isinstance(exc, Interrupted):  # Ctrl-C or SIGTERM: not an error to look into
+        print(f"usagectl: {termination.describe(exc.message)}", file=sys.stderr)
+        return termination.exit_code()
     print(f"usagectl: error: {exc.message}", file=sys.stderr)
     if exc.hint:
         print(f"hint: {exc.hint}", file=sys.stderr)
@@ -52,7 +52,7 @@ def report_error(exc: UsagectlError) -> int:
 
 class _RootGroup(TyperGroup):
     """Maps every UsagectlError raised by any command to its documented exit code, and Ctrl-C
-    (however DuckDB surfaced it) to one "interrupted" line and exit 130."""
+    (however DuckDB surfaced it) to one "interrupted" line and exit 130 (SIGTERM: 143)."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         from usagectl.config import reset_warnings
@@ -161,6 +161,7 @@ def _check_streams() -> None:
 def main() -> None:
     from usagectl.cli._lazy import pruned
 
+    termination.install()  # already done by ``usagectl.__main__``; not by a script made before it
     _check_streams()
     try:
         try:
