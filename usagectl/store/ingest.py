@@ -127,10 +127,7 @@ def batches_after(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[int, i
     was interrupted or failed kept. The database, not the run's own tally, is asked because
     Ctrl-C can land after a file's COMMIT and before the run noted it. A transaction the
     failure left open is rolled back first: its rows were never committed and must not count."""
-    from usagectl.store.engine import core as duckdb
-
-    with contextlib.suppress(duckdb.Error):  # usually none is open: the import rolled it back
-        con.rollback()
+    rollback(con)  # usually none is open: the import rolled it back
     row = con.execute(
         "SELECT count(*), coalesce(sum(imported), 0) FROM import_batches WHERE batch_id > ?", [batch_id]
     ).fetchone()
