@@ -566,10 +566,54 @@ def import_batch(
         if fp in known:
             results[i] = FileImportResult(path=str(paths[i]), format=fmt, skipped_unchanged=True, batch_id=known[fp])
         else:
-            fresh.append((i, real, st, fp))
+            fresh.append(BatchFile(i, str(paths[i]), real, real, st, fp))
     if fresh:
-        _import_fresh(con, imp, fmt, paths, fresh, resolve, results, t0, BATCH_RETRIES)
+        _import_fresh(
+            con, imp, fmt, fresh, resolve, results, t0, BATCH_RETRIES,
+            alone=lambda f: import_file(con, Path(f.path), fmt, resolve, fp=f.fp),
+        )  # fmt: skip
     return [results[i] for i in range(len(paths))]
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """One file of a many-file transaction (``_import_fresh``). ``index``: its place in the
+    caller's results; ``path``: as the caller names it (its result); ``real``: the path its
+    batch row and rejects name; ``read``: what is read (the file itself, or a sync's copy of
+    its new tail, then ``line_offset`` lines come before it); ``stat`` and ``fp``: of what is read."""
+
+    index: int
+    path: str
+    real: str
+    read: str
+    stat: os.stat_result
+    fp: str
+    line_offset: int = 0
+
+
+def import_copies(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[BatchFile],
+    fmt: str,
+    resolve: Resolver,
+    *,
+    source_name: str,
+    alone: Callable[[BatchFile], FileImportResult],
+    on_commit: Callable[[duckdb.DuckDBPyConnection, list[tuple[int, int]]], None],
+) -> list[FileImportResult]:
+    """Import many files of a ``batch_files`` format, read from copies (a sync's new tails), in
+    ONE transaction as ``import_batch`` does: one batch row per file with its own fingerprint
+    and ``line_offset``, no unchanged-file check. ``on_commit(con, [(index, batch_id)])`` runs
+    in that transaction before COMMIT. When the batch cannot be read, the files go one by one
+    through ``alone`` (the caller's own transaction per file), as in ``import_batch``."""
+    imp = registry.get(fmt)
+    assert imp is not None and getattr(imp, "batch_files", False)
+    results: dict[int, FileImportResult] = {}
+    _import_fresh(
+        con, imp, fmt, list(files), resolve, results, time.perf_counter(), BATCH_RETRIES,
+        alone=alone, source_name=source_name, on_commit=on_commit,
+    )  # fmt: skip
+    return [results[f.index] for f in files]
 
 
 # How many times a batch that one named file made fail is read again without that file (the
@@ -582,52 +626,67 @@ def _import_fresh(
     con: duckdb.DuckDBPyConnection,
     imp: Any,
     fmt: str,
-    paths: Sequence[Path | str],
-    fresh: list[tuple[int, str, os.stat_result, str]],
+    fresh: list[BatchFile],
     resolve: Resolver,
     results: dict[int, FileImportResult],
     t0: float,
     retries: int,
+    *,
+    alone: Callable[[BatchFile], FileImportResult],
+    source_name: str | None = None,
+    on_commit: Callable[[duckdb.DuckDBPyConnection, list[tuple[int, int]]], None] | None = None,
 ) -> None:
-    """The batch part of ``import_batch``: ``fresh`` (index, real path, stat, fingerprint) in
-    one transaction; results go to ``results`` by index."""
+    """The batch part of ``import_batch`` and ``import_copies``: ``fresh`` in one transaction;
+    results go to ``results`` by index (a file the batch could not take: ``alone(file)``)."""
     locate = getattr(imp, "locate", None)
-    reals = [real for _, real, _, _ in fresh]
-    stage = _batch_stager(imp, reals, [st.st_size for _, _, st, _ in fresh], [str(paths[i]) for i, _, _, _ in fresh])
+    reads = [f.read for f in fresh]
+    stage = _batch_stager(imp, reads, [f.stat.st_size for f in fresh], [f.path for f in fresh])
     infos = [
-        ingest.BatchInfo(source=fmt, path=real, file_size=st.st_size,
-                         file_mtime=datetime.fromtimestamp(st.st_mtime, UTC), fingerprint=fp)
-        for _, real, st, fp in fresh
+        ingest.BatchInfo(source=fmt, path=f.real, file_size=f.stat.st_size,
+                         file_mtime=datetime.fromtimestamp(f.stat.st_mtime, UTC), fingerprint=f.fp,
+                         source_name=source_name, line_offset=f.line_offset)
+        for f in fresh
     ]  # fmt: skip
+    before_commit = None
+    if on_commit is not None:
+        hook = on_commit  # bound now: mypy keeps the narrowing inside the lambda
+
+        def before_commit(c: duckdb.DuckDBPyConnection, ids: list[int]) -> None:
+            hook(c, [(f.index, b) for f, b in zip(fresh, ids, strict=True)])
+
     try:
         counts, warnings = ingest.import_staged_files(
             con,
             infos,
             stage,
             resolve,
-            locate_rejects=(lambda fi, recs: locate(Path(reals[fi]), recs)) if locate else None,
+            locate_rejects=(lambda fi, recs: locate(Path(reads[fi]), recs)) if locate else None,
             default_source=fmt,
             conflict=imp.conflict,
             before_insert=_hook(imp),
             prechecked=getattr(imp, "prechecked", False),
+            before_commit=before_commit,
         )
     except InputError as exc:
-        named = [k for k, (i, real, _, _) in enumerate(fresh) if _names(exc.message, real, str(paths[i]))]
+        named = [k for k, f in enumerate(fresh) if _names(exc.message, f.read, f.real, f.path)]
         if len(named) == 1 and len(fresh) > 1 and retries > 0:  # that file alone, then the others again
-            i, _real, _, fp = fresh[named[0]]
-            results[i] = import_file(con, Path(paths[i]), fmt, resolve, fp=fp)
+            f = fresh[named[0]]
+            results[f.index] = alone(f)
             rest = fresh[: named[0]] + fresh[named[0] + 1 :]
-            _import_fresh(con, imp, fmt, paths, rest, resolve, results, t0, retries - 1)
+            _import_fresh(
+                con, imp, fmt, rest, resolve, results, t0, retries - 1,
+                alone=alone, source_name=source_name, on_commit=on_commit,
+            )  # fmt: skip
             return
-        for i, _real, _, fp in fresh:
-            results[i] = import_file(con, Path(paths[i]), fmt, resolve, fp=fp)
+        for f in fresh:
+            results[f.index] = alone(f)
     else:
         share = (time.perf_counter() - t0) / len(fresh)
-        for (i, _, _, _), c in zip(fresh, counts):
-            results[i] = FileImportResult(
-                path=str(paths[i]), format=fmt, records=c.records, imported=c.imported, duplicates=c.duplicates,
+        for f, c in zip(fresh, counts):
+            results[f.index] = FileImportResult(
+                path=f.path, format=fmt, records=c.records, imported=c.imported, duplicates=c.duplicates,
                 rejected=c.rejected, replaced=c.replaced, batch_id=c.batch_id, seconds=share,
-                warnings=list(warnings) if i == fresh[0][0] else [],
+                warnings=list(warnings) if f is fresh[0] else [],
             )  # fmt: skip
 
 

@@ -17,7 +17,10 @@ Per file, against the state the last sync left in ``source_files``:
   written is imported up to its last newline; the line waits for the next sync, as above.
 
 The new state is written in the import's own transaction (through the store's
-``before_commit_hook``), so a crash leaves either both or neither. Files that disappeared from a
+``before_commit_hook``), so a crash leaves either both or neither. The new tails of a source's
+Claude Code files are copied first and imported together, in one transaction that also writes
+all their states (a file per batch row, with its own line offset); a first sync's files of a
+Claude Code or Codex tree likewise go in one transaction. Files that disappeared from a
 source keep their events; they are only counted as gone.
 """
 
@@ -233,14 +236,15 @@ def _read_sources(
     total: int,
 ) -> None:
     """Read the planned files, source after source, into each source's summary: a first sync's
-    groups one transaction each, the other files one transaction each."""
+    groups one transaction each, the new tails of a source's files synced before (Claude Code)
+    one transaction per format, the other files one transaction each."""
     import tempfile
 
     done = 0
     with tempfile.TemporaryDirectory(prefix="usagectl-sync-") as tmp:
         for res, todos in plans:
             t0 = time.perf_counter()
-            groups, todos = _split(todos)
+            groups, tails, todos = _split(todos)
             for fmt, group in groups.items():
                 if progress:
                     progress(os.path.dirname(group[0].path), done, total)
@@ -248,6 +252,11 @@ def _read_sources(
                 res.summary.files.extend(results)
                 todos.extend(later)
                 done += len(group) - len(later)
+            for group in tails.values():
+                if progress:
+                    progress(os.path.dirname(group[0].path), done, total)
+                res.summary.files.extend(_sync_tails(con, group, resolve, Path(tmp)))
+                done += len(group)
             for todo in todos:
                 if progress:
                     progress(str(todo.path), done, total)
@@ -268,8 +277,9 @@ def _stopped(
     exc: BaseException,
 ) -> UsagectlError | None:
     """The error for a sync stopped by Ctrl-C or a full disk, saying what it kept: each file
-    (a first sync's group) is committed on its own, with its state, so what was committed
-    stays and the next sync reads the rest. None for any other failure (raised as it is)."""
+    (a first sync's group, a source's new tails) is committed on its own, with its state (or
+    their states), so what was committed stays and the next sync reads the rest. None for any
+    other failure (raised as it is)."""
     from usagectl.services.imports import committed, kept_on_full_disk, kept_text
 
     results = [f for res, _ in plans for f in res.summary.files]
@@ -342,19 +352,23 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
     return res, todos
 
 
-def _split(todos: list[_Todo]) -> tuple[dict[str, list[_Todo]], list[_Todo]]:
-    """Files never synced of a format imported many files per transaction (Claude Code and
-    Codex trees), grouped by format; and the others, read file by file."""
+def _split(todos: list[_Todo]) -> tuple[dict[str, list[_Todo]], dict[str, list[_Todo]], list[_Todo]]:
+    """Of a format imported many files per transaction (Claude Code and Codex trees), grouped by
+    format: the files never synced, and the files synced before whose new tail can be read
+    (``resumable``, with a SQL stager: Claude Code); and the others, read file by file."""
     groups: dict[str, list[_Todo]] = {}
+    tails: dict[str, list[_Todo]] = {}
     single: list[_Todo] = []
     for todo in todos:
         imp = registry.get(todo.fmt)
-        many = imp is not None and getattr(imp, "batch_files", False)
-        if many and todo.state is None and todo.path.suffix.lower() != ".gz":
+        many = imp is not None and getattr(imp, "batch_files", False) and todo.path.suffix.lower() != ".gz"
+        if many and todo.state is None:
             groups.setdefault(todo.fmt, []).append(todo)
+        elif many and getattr(imp, "stager", None) and resumable(todo.fmt, todo.path):
+            tails.setdefault(todo.fmt, []).append(todo)
         else:
             single.append(todo)
-    return groups, single
+    return groups, tails, single
 
 
 def _whole_state(todo: _Todo) -> st.FileState | None:
@@ -616,11 +630,22 @@ def _complete_json(text: bytes) -> bool:
     return True
 
 
-def _sync_tail(
-    con: duckdb.DuckDBPyConnection, todo: _Todo, resolve: _LazyResolver, tmpdir: Path
-) -> FileImportResult | None:
-    from usagectl.services.imports import import_file
+@dataclass(frozen=True)
+class _Tail:
+    """A file's new complete lines, copied to ``copy``: the state after them, the copy's
+    fingerprint, the lines before them (``line_offset``) and how many bytes it holds."""
 
+    todo: _Todo
+    copy: Path
+    state: st.FileState
+    fp: str
+    line_offset: int
+    payload: int
+
+
+def _read_tail(todo: _Todo, tmpdir: Path) -> _Tail | FileImportResult | None:
+    """Copy the complete lines after the file's resume point to a file below ``tmpdir`` (the
+    caller removes it): None when the file is gone, an error result when it cannot be opened."""
     try:
         fh = todo.path.open("rb")
     except FileNotFoundError:
@@ -664,27 +689,122 @@ def _sync_tail(
                         payload += len(rest)
                     whole.update(rest)
                     consumed += len(rest)
-            state = st.FileState(todo.size, todo.mtime_us, start + consumed, lines + new_lines, whole.hexdigest())
-            fp = "sha256:" + tail.hexdigest()
-            return _import_or_wait(
-                con,
-                todo,
-                state,
-                payload > 0,
-                lambda: import_file(
-                    con,
-                    todo.path,
-                    todo.fmt,
-                    resolve,
-                    read_path=tmp,
-                    source_name=todo.source,
-                    line_offset=lines,
-                    skip_unchanged=False,
-                    fp=fp,
-                ),
-            )
-        finally:
+        except BaseException:
             tmp.unlink(missing_ok=True)
+            raise
+    state = st.FileState(todo.size, todo.mtime_us, start + consumed, lines + new_lines, whole.hexdigest())
+    return _Tail(todo, tmp, state, "sha256:" + tail.hexdigest(), lines, payload)
+
+
+def _tail_import(con: duckdb.DuckDBPyConnection, tail: _Tail, resolve: _LazyResolver) -> Callable[[], FileImportResult]:
+    """The import of one file's copied tail in a transaction of its own."""
+    from usagectl.services.imports import import_file
+
+    todo = tail.todo
+    return lambda: import_file(
+        con,
+        todo.path,
+        todo.fmt,
+        resolve,
+        read_path=tail.copy,
+        source_name=todo.source,
+        line_offset=tail.line_offset,
+        skip_unchanged=False,
+        fp=tail.fp,
+    )
+
+
+def _sync_tail(
+    con: duckdb.DuckDBPyConnection, todo: _Todo, resolve: _LazyResolver, tmpdir: Path
+) -> FileImportResult | None:
+    tail = _read_tail(todo, tmpdir)
+    if not isinstance(tail, _Tail):
+        return tail
+    try:
+        return _import_or_wait(con, todo, tail.state, tail.payload > 0, _tail_import(con, tail, resolve))
+    finally:
+        tail.copy.unlink(missing_ok=True)
+
+
+# The new tails of one read together are copied to the temporary directory first: past this
+# many bytes of copies (files rewritten since the last sync are copied whole), the ones read
+# so far are imported before the next are read.
+TAILS_BYTES = 256 << 20
+
+
+def _sync_tails(
+    con: duckdb.DuckDBPyConnection, todos: list[_Todo], resolve: _LazyResolver, tmpdir: Path
+) -> list[FileImportResult]:
+    """Files of one source, synced before, of a format imported many files per transaction:
+    their new tails are read as ``_sync_tail`` reads them, then imported in ONE transaction
+    (``imports.import_copies``: a batch row per file, its own fingerprint and line offset) that
+    also writes every file's new state. A file gone, unreadable or with nothing complete yet is
+    handled as ``_sync_tail`` does; when the batch cannot be read, each file is imported on its
+    own (``_sync_tail``'s transaction)."""
+    results: dict[int, FileImportResult] = {}
+    ready: dict[int, _Tail] = {}  # by the file's index in ``todos``
+    size = 0
+    try:
+        for k, todo in enumerate(todos):
+            tail = _read_tail(todo, tmpdir)
+            if isinstance(tail, FileImportResult):
+                results[k] = tail
+            elif tail is not None and not tail.payload:  # only the size is remembered
+                tail.copy.unlink(missing_ok=True)
+                _import_or_wait(con, todo, tail.state, False, _tail_import(con, tail, resolve))
+            elif tail is not None:
+                ready[k] = tail
+                size += tail.payload
+                if size >= TAILS_BYTES:
+                    _import_tails(con, ready, resolve, results)
+                    ready, size = {}, 0
+        _import_tails(con, ready, resolve, results)
+    finally:
+        for tail in ready.values():
+            tail.copy.unlink(missing_ok=True)
+    return [results[k] for k in sorted(results)]
+
+
+def _import_tails(
+    con: duckdb.DuckDBPyConnection,
+    index: dict[int, _Tail],
+    resolve: _LazyResolver,
+    results: dict[int, FileImportResult],
+) -> None:
+    """Import copied tails (``_sync_tails``: {index: tail}) into ``results`` by that index; the
+    copies are removed after."""
+    from usagectl.services.imports import BatchFile, import_copies
+
+    try:
+        if len(index) == 1:  # one file: its own transaction, as ``_sync_tail``
+            [(k, tail)] = index.items()
+            results[k] = _import(con, tail.todo, tail.state, _tail_import(con, tail, resolve))
+            return
+        if not index:
+            return
+        files = [
+            BatchFile(k, str(t.todo.path), str(t.todo.path.resolve()), str(t.copy), t.copy.stat(), t.fp, t.line_offset)
+            for k, t in index.items()
+        ]
+
+        first = next(iter(index.values())).todo
+
+        def states(c: duckdb.DuckDBPyConnection, done: list[tuple[int, int]]) -> None:
+            saved = [(str(index[k].todo.path), replace(index[k].state, last_batch_id=b)) for k, b in done]
+            st.save_file_states(c, first.source, saved, _now())
+
+        def alone(f: BatchFile) -> FileImportResult:
+            t = index[f.index]
+            return _import(con, t.todo, t.state, _tail_import(con, t, resolve))
+
+        imported = import_copies(
+            con, files, first.fmt, resolve, source_name=first.source, alone=alone, on_commit=states
+        )
+        for f, r in zip(files, imported, strict=True):
+            results[f.index] = r
+    finally:
+        for tail in index.values():
+            tail.copy.unlink(missing_ok=True)
 
 
 def _last(todo: _Todo) -> int | None:

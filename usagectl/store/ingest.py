@@ -495,6 +495,7 @@ def import_staged_files(
     conflict: str = "keep",
     before_insert: BeforeInsert | None = None,
     prechecked: bool = False,
+    before_commit: Callable[[duckdb.DuckDBPyConnection, list[int]], None] | None = None,
 ) -> tuple[list[BatchCounts], list[str]]:
     """Stage, validate and commit MANY files in ONE transaction (one ``import_batches`` row
     per file, so counts stay per file and an unchanged file is found by its own fingerprint).
@@ -512,7 +513,10 @@ def import_staged_files(
     Columns it leaves out take the values the generic path gives a missing field. The
     rejected rows are copied to TEMP TABLE ``_rejected`` in the transaction: every fix-up
     after the insert changes only them (an UPDATE of a few rows of a 1M-row ``_checked``
-    reads all of it)."""
+    reads all of it).
+
+    ``before_commit(con, batch_ids)``, the batch ids in the order of ``infos``: written in the
+    same transaction just before COMMIT (a sync's new file states), after ``before_commit_hook``."""
     assert conflict in CONFLICT_RULES, conflict
     assert infos
     # staged BEFORE the transaction: the stager's scratch tables (the Claude Code scan holds
@@ -667,6 +671,8 @@ def import_staged_files(
             con.execute(f"DROP TABLE IF EXISTS {t}")
         _drop_staged(con, failing=False)
         before_commit_hook(con)
+        if before_commit is not None:
+            before_commit(con, ids)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)

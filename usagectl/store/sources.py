@@ -102,20 +102,7 @@ def record_files(
     that import made, in one transaction (bulk: a first sync may bring thousands of files)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        load_temp_table(
-            con,
-            "_synced",
-            [("path", "VARCHAR"), ("size", "BIGINT"), ("mtime_us", "BIGINT"), ("off", "BIGINT"),
-             ("lines", "BIGINT"), ("head", "VARCHAR"), ("batch_id", "BIGINT")],
-            [(p, f.size, f.mtime_us, f.offset, f.lines, f.head_sha256, f.last_batch_id) for p, f in states],
-        )  # fmt: skip
-        con.execute(
-            'INSERT OR REPLACE INTO source_files (source_name, path, size, mtime, "offset", lines, head_sha256, '
-            "last_batch_id, synced_at) SELECT ?, path, size, make_timestamptz(mtime_us), off, lines, head, batch_id, ? "
-            "FROM _synced",
-            [name, synced_at],
-        )
-        con.execute("DROP TABLE _synced")
+        save_file_states(con, name, states, synced_at)
         if batch_ids:
             con.execute(
                 "UPDATE import_batches SET source_name = ? WHERE list_contains(?, batch_id)", [name, list(batch_ids)]
@@ -124,6 +111,26 @@ def record_files(
     except BaseException:
         rollback(con)
         raise
+
+
+def save_file_states(
+    con: duckdb.DuckDBPyConnection, name: str, states: Sequence[tuple[str, FileState]], synced_at: datetime
+) -> None:
+    """Many files' sync states in one statement, in the caller's transaction (if any)."""
+    load_temp_table(
+        con,
+        "_synced",
+        [("path", "VARCHAR"), ("size", "BIGINT"), ("mtime_us", "BIGINT"), ("off", "BIGINT"),
+         ("lines", "BIGINT"), ("head", "VARCHAR"), ("batch_id", "BIGINT")],
+        [(p, f.size, f.mtime_us, f.offset, f.lines, f.head_sha256, f.last_batch_id) for p, f in states],
+    )  # fmt: skip
+    con.execute(
+        'INSERT OR REPLACE INTO source_files (source_name, path, size, mtime, "offset", lines, head_sha256, '
+        "last_batch_id, synced_at) SELECT ?, path, size, make_timestamptz(mtime_us), off, lines, head, batch_id, ? "
+        "FROM _synced",
+        [name, synced_at],
+    )
+    con.execute("DROP TABLE _synced")
 
 
 def current_batch_id(con: duckdb.DuckDBPyConnection) -> int:
