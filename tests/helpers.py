@@ -30,6 +30,17 @@ def run_json(*args: str) -> Any:
     return json.loads(run(*args, "--json").stdout)
 
 
+def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` over the database ``db``, opened read-only and closed again."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def write_jsonl(path: Path, records: list[Any]) -> Path:
     lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
-from tests.helpers import run
+from tests.helpers import query, run
 from usagectl.importers import registry
 from usagectl.store import ingest
 
@@ -44,14 +43,6 @@ def _session(k: int) -> str:
 def _append(path: Path, text: str) -> None:
     with path.open("a", encoding="utf-8") as fh:
         fh.write(text)
-
-
-def _q(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _sync(db: Path, expect: int | None = 0) -> dict[str, Any]:
@@ -96,15 +87,15 @@ def test_appended_tails_of_many_files_are_one_transaction_and_equal_a_fresh_impo
     _append(a, "{oops\n" + _line("A3", 7, _session(1)) + "\n")  # a malformed line 3, then A3 on line 4
     _append(b, _line("B2", 11, _session(2)) + "\n" + b3[:25])  # B2, then B3 half written (no newline)
     _append(c, _line("C1", 50, _session(3)) + "\n" + _line("C2", 8, _session(3)) + "\n")  # C1's final copy, C2
-    first_batch = _q(db_path, "SELECT max(batch_id) FROM import_batches")[0][0]
+    first_batch = query(db_path, "SELECT max(batch_id) FROM import_batches")[0][0]
     calls = _count_imports(monkeypatch)
     second = _sync(db_path)
     # new records: a 2 (1 rejected), b 1 (the half line waits), c 2: 5 records, 1 reject;
     # new events A3, B2, C2 (3), C1 replaced by its larger copy
     assert (second["read"], second["records"], second["rejected"], second["imported"]) == (3, 5, 1, 3)
     assert calls == [3]  # ONE transaction for the three files (before: three, one per file)
-    assert _q(db_path, "SELECT file, line FROM rejects") == [(str(a), 3)]  # the real file, its real line
-    batches = _q(
+    assert query(db_path, "SELECT file, line FROM rejects") == [(str(a), 3)]  # the real file, its real line
+    batches = query(
         db_path,
         "SELECT path, fingerprint, records, source_name FROM import_batches WHERE batch_id > ? ORDER BY path".replace(
             "?", str(first_batch)
@@ -122,7 +113,7 @@ def test_appended_tails_of_many_files_are_one_transaction_and_equal_a_fresh_impo
         for (p, t), n in zip(sorted(tails.items()), (2, 1, 2))
     ]  # a batch row per file: its own tail's hash, its own count
     # each state written with its batch: b's offset stops before the half line
-    states = dict(_q(db_path, 'SELECT path, "offset" FROM source_files'))
+    states = dict(query(db_path, 'SELECT path, "offset" FROM source_files'))
     assert states[str(b)] == len(b.read_bytes()) - 25 and states[str(a)] == a.stat().st_size
 
     _append(b, b3[25:] + "\n")  # the line is finished
@@ -133,19 +124,19 @@ def test_appended_tails_of_many_files_are_one_transaction_and_equal_a_fresh_impo
     # hand totals of the final files: A1 10 + A2 20 + A3 7 + B1 30 + B2 11 + B3 13 + C1 50 + C2 8
     # = 149 output tokens over 8 events, 8 x 40 = 320 input tokens; the same as a fresh import
     totals = "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events"
-    assert _q(db_path, totals) == [(8, 320, 149)]
+    assert query(db_path, totals) == [(8, 320, 149)]
     fresh = tmp_path / "fresh.duckdb"
     run("import", str(a.parent), "--format", "claude-code", "--db", str(fresh))
     per_message = "SELECT message_id, output_tokens, project FROM events ORDER BY message_id"
-    assert _q(fresh, totals) == [(8, 320, 149)]
-    assert _q(db_path, per_message) == _q(fresh, per_message)
+    assert query(fresh, totals) == [(8, 320, 149)]
+    assert query(db_path, per_message) == query(fresh, per_message)
 
 
 def test_a_crash_before_the_commit_keeps_no_tail_and_no_state(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b, c = _tree(tmp_path, db_path)
-    before = _q(db_path, "SELECT * FROM source_files ORDER BY path")
+    before = query(db_path, "SELECT * FROM source_files ORDER BY path")
     for k, f in enumerate((a, b, c)):
         _append(f, _line(f"N{k}", 1, _session(k + 1)) + "\n")
 
@@ -155,8 +146,8 @@ def test_a_crash_before_the_commit_keeps_no_tail_and_no_state(
     with monkeypatch.context() as patch:
         patch.setattr(ingest, "before_commit_hook", boom)
         run("sync", "--db", str(db_path), expect=1)
-    assert _q(db_path, "SELECT count(*) FROM events") == [(4,)]  # none of the three tails
-    assert _q(db_path, "SELECT * FROM source_files ORDER BY path") == before  # nor any state
+    assert query(db_path, "SELECT count(*) FROM events") == [(4,)]  # none of the three tails
+    assert query(db_path, "SELECT * FROM source_files ORDER BY path") == before  # nor any state
     again = _sync(db_path)
     assert (again["read"], again["imported"]) == (3, 3)
 
@@ -170,7 +161,7 @@ def test_a_batch_that_cannot_be_read_falls_back_to_file_by_file(
     a, b, c = _tree(tmp_path, db_path)
     for k, f in enumerate((a, b, c)):
         _append(f, _line(f"N{k}", 1, _session(k + 1)) + "\n")
-    b_offset = _q(db_path, f"SELECT \"offset\" FROM source_files WHERE path = '{b}'")
+    b_offset = query(db_path, f"SELECT \"offset\" FROM source_files WHERE path = '{b}'")
     real = stager.stage
     calls = _count_imports(monkeypatch)
     staged: list[int] = []
@@ -188,10 +179,10 @@ def test_a_batch_that_cannot_be_read_falls_back_to_file_by_file(
     # the batch of three failed on b; b alone failed; a and c went in together
     assert staged == [3, 1, 2] and calls == [3, 1, 2]
     assert (second["read"], second["imported"]) == (3, 2)
-    ids = {r[0] for r in _q(db_path, "SELECT message_id FROM events")}
+    ids = {r[0] for r in query(db_path, "SELECT message_id FROM events")}
     assert {"msg_N0", "msg_N2"} <= ids and "msg_N1" not in ids
     # b's state is as it was: the next sync reads its tail again
-    assert _q(db_path, f"SELECT \"offset\" FROM source_files WHERE path = '{b}'") == b_offset
+    assert query(db_path, f"SELECT \"offset\" FROM source_files WHERE path = '{b}'") == b_offset
     monkeypatch.setattr(stager, "stage", real)
     third = _sync(db_path)
     assert (third["read"], third["imported"]) == (1, 1)
