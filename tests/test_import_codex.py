@@ -204,6 +204,24 @@ def test_files_prefers_sessions_over_archived_copy() -> None:
     assert IMPORTER.resumable is False and IMPORTER.conflict == "keep"
 
 
+def test_a_symlinked_day_folder_is_listed_and_imported_once(tmp_path: Path, db_path: Path) -> None:
+    """A month of sessions moved to another disk and linked back: its rollouts are listed (once,
+    also when a second link reaches the same folder) and imported: A holds 6 calls (EXPECTED.md)."""
+    moved = tmp_path / "disk2" / "2025" / "11" / "03"
+    moved.mkdir(parents=True)
+    shutil.copy(A, moved / A.name)
+    (moved / "notes.txt").write_text("not a rollout\n")
+    sessions = tmp_path / "codex" / "sessions"
+    sessions.mkdir(parents=True)
+    (sessions / "2025").symlink_to(tmp_path / "disk2" / "2025")
+    (sessions / "again").symlink_to(tmp_path / "disk2")  # the same folder by a second way
+    (moved / "loop").symlink_to(sessions)  # and a link back up
+    listed = IMPORTER.files(sessions)
+    assert [p.relative_to(sessions).as_posix() for p in listed] == [f"2025/11/03/{A.name}"]
+    assert _import(sessions, db_path)["imported"] == 6
+    assert _query(db_path, "SELECT count(*) FROM events") == [(6,)]
+
+
 def test_archived_copy_never_double_counts(tmp_path: Path, db_path: Path) -> None:
     _import(A, db_path)
     copy = _import(A_COPY, db_path)  # lines 1-17 of A: a1..a4 again

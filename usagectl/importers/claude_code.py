@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
 import os
 import re
 from collections.abc import Iterator
@@ -33,11 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import InputError
+from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import locate_jsonl_records, open_text_or_binary
 from usagectl.models import ConflictRule, Record
 
 NAME = "claude-code"
-_NAME = operator.attrgetter("name")
+
+
+def _is_jsonl(name: str) -> bool:
+    return name.endswith(".jsonl")
+
+
 RAW_MAX = 4000
 _HASHED = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
            "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")  # fmt: skip
@@ -261,36 +266,10 @@ class ClaudeCodeImporter:
         return [Path(p) for p in self.file_paths(root)]
 
     def file_paths(self, root: Path) -> list[str]:
-        """:meth:`files` as plain strings, in the same order (by path components, as ``Path``
-        sorts: each folder's entries by name, a folder's files where its name sorts), from
-        ``os.scandir``'s cached entry types (no ``stat`` per file, no ``Path`` per file: a no-op
-        ``sync`` of a 12k-file tree is mostly this walk). Unreadable folders are skipped, as
-        ``rglob`` does. Symlinked folders are entered (a project folder linked in from another
-        disk is a project like the others: ccusage follows them too), each real folder once:
-        a link back to a folder above, or to one the walk reaches anyway, is walked one time."""
-        out: list[str] = []
-        seen: set[str] = set()  # the real paths of the folders walked
-
-        def walk(folder: str, real: str) -> None:
-            seen.add(real)
-            try:
-                with os.scandir(folder) as it:
-                    entries = sorted(it, key=_NAME)
-            except PermissionError:
-                return
-            for entry in entries:
-                try:  # a symlink loop or an unreadable target is not a file (as Path.is_file says)
-                    if entry.name.endswith(".jsonl") and entry.is_file():
-                        out.append(entry.path)
-                    if entry.is_dir():
-                        below = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, entry.name)
-                        if below not in seen:
-                            walk(entry.path, below)
-                except OSError:
-                    continue
-
-        walk(str(root), os.path.realpath(root))
-        return out
+        """:meth:`files` as plain strings, in the same order: ``*.jsonl`` below ``root``,
+        symlinked folders (a project folder linked in from another disk) followed once
+        (``_walk.file_paths``)."""
+        return walk_files(str(root), _is_jsonl)
 
     def read(self, path: Path) -> Iterator[Record]:
         # the folder it was found in names the project (a project folder may be a symlink to

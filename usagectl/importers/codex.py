@@ -68,6 +68,7 @@ from typing import Any, NamedTuple
 
 from usagectl.errors import InputError
 from usagectl.importers._values import without_lone_surrogates
+from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import open_text_or_binary
 from usagectl.models import ConflictRule, Record
 
@@ -253,6 +254,10 @@ class _File:
         self.shared_extra.clear()
 
 
+def _is_rollout(name: str) -> bool:
+    return name.startswith("rollout-") and name.endswith(".jsonl")
+
+
 class CodexImporter:
     name = NAME
     description = "OpenAI Codex CLI rollout logs (~/.codex/sessions/**/rollout-*.jsonl)"
@@ -283,9 +288,10 @@ class CodexImporter:
             return False
 
     def files(self, root: Path) -> list[Path]:
-        """``rollout-*.jsonl`` below ``root``; a file name found under both ``sessions/`` and
+        """``rollout-*.jsonl`` below ``root`` (symlinked folders followed once: a month moved to
+        another disk and linked back); a file name found under both ``sessions/`` and
         ``archived_sessions/`` is read from ``sessions/`` only."""
-        found = [p for p in root.rglob("rollout-*.jsonl") if p.is_file()]
+        found = [Path(p) for p in walk_files(str(root), _is_rollout)]
 
         def archived(p: Path) -> bool:
             return "archived_sessions" in p.relative_to(root).parts[:-1]
