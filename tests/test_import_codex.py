@@ -13,12 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import run, run_json
+from tests.helpers import query, run, run_json
 from usagectl.importers.codex import IMPORTER
 from usagectl.models import EVENT_COLUMN_NAMES
 
@@ -53,14 +52,6 @@ def _tokens(row: dict[str, Any]) -> tuple[int, ...]:
 
 def _cost(row: dict[str, Any]) -> Decimal:
     return Decimal(str(row["cost_usd"]))
-
-
-def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _lines(path: Path) -> list[str]:
@@ -127,7 +118,7 @@ def test_importing_twice_adds_nothing(db_path: Path) -> None:
     again = _import(DATA, db_path)
     assert again["imported"] == 0
     assert all(f["unchanged"] for f in again["per_file"])
-    assert _query(db_path, "SELECT count(*) FROM events")[0][0] == 16
+    assert query(db_path, "SELECT count(*) FROM events")[0][0] == 16
 
 
 def test_directory_in_one_batch_counts_as_file_by_file(tmp_path: Path, db_path: Path) -> None:
@@ -149,8 +140,8 @@ def test_directory_in_one_batch_counts_as_file_by_file(tmp_path: Path, db_path: 
     copy = next(f for f in whole if "copy-of-a" in f["path"])
     assert (copy["records"], copy["imported"], copy["duplicates"]) == (6, 0, 6)
     same = "SELECT event_id, ts, model, input_tokens, cache_read_tokens, output_tokens, reasoning_tokens FROM events ORDER BY 1"
-    assert _query(db_path, same) == _query(one_by_one, same)
-    assert _query(db_path, "SELECT count(DISTINCT batch_id) FROM import_batches") == [(6,)]
+    assert query(db_path, same) == query(one_by_one, same)
+    assert query(db_path, "SELECT count(DISTINCT batch_id) FROM import_batches") == [(6,)]
 
 
 def test_directory_with_two_bad_files_rejects_in_each_its_own_lines(tmp_path: Path, db_path: Path) -> None:
@@ -161,7 +152,7 @@ def test_directory_with_two_bad_files_rejects_in_each_its_own_lines(tmp_path: Pa
     shutil.copy(G, tree / ("rollout-again-" + G.name.removeprefix("rollout-")))
     summary = _import(tree, db_path)
     assert (summary["records"], summary["imported"], summary["duplicates"], summary["rejected"]) == (18, 2, 2, 14)
-    rows = _query(db_path, "SELECT file, line FROM rejects ORDER BY file, line")
+    rows = query(db_path, "SELECT file, line FROM rejects ORDER BY file, line")
     by_file: dict[str, list[int]] = {}
     for file, line in rows:
         by_file.setdefault(Path(file).name, []).append(line)
@@ -194,7 +185,7 @@ def test_unreadable_file_in_a_directory_fails_alone(
     bad = [f for f in doc["per_file"] if f.get("error")]
     assert len(bad) == 1 and bad[0]["error"].endswith("broken.jsonl: cannot read: Permission denied"), bad
     assert doc["imported"] == 6 + 2 + 2  # A, B and C (EXPECTED.md)
-    assert _query(db_path, "SELECT count(*) FROM events") == [(10,)]
+    assert query(db_path, "SELECT count(*) FROM events") == [(10,)]
 
 
 def test_files_prefers_sessions_over_archived_copy() -> None:
@@ -219,7 +210,7 @@ def test_a_symlinked_day_folder_is_listed_and_imported_once(tmp_path: Path, db_p
     listed = IMPORTER.files(sessions)
     assert [p.relative_to(sessions).as_posix() for p in listed] == [f"2025/11/03/{A.name}"]
     assert _import(sessions, db_path)["imported"] == 6
-    assert _query(db_path, "SELECT count(*) FROM events") == [(6,)]
+    assert query(db_path, "SELECT count(*) FROM events") == [(6,)]
 
 
 def test_archived_copy_never_double_counts(tmp_path: Path, db_path: Path) -> None:
@@ -268,7 +259,7 @@ def test_deltas_skip_reemitted_totals_and_reset_uses_last() -> None:
 
 def test_fields_and_extra(db_path: Path) -> None:
     _import(DATA, db_path)
-    row = _query(
+    row = query(
         db_path,
         "SELECT source, provider, model, session_id, project, tool, feature, platform, event_id, "
         "json_extract_string(extra, '$.cli_version'), json_extract_string(extra, '$.originator'), "
@@ -279,17 +270,17 @@ def test_fields_and_extra(db_path: Path) -> None:
     assert row[8].startswith("codex:")
     assert row[9:] == ("0.46.0", "codex_cli_rs", "main", "/home/dana/src/ledger-api/services/billing")
     # no turn_context: gpt-5 assumed and flagged
-    assumed = _query(
+    assumed = query(
         db_path,
         "SELECT model_raw, json_extract(extra, '$.model_assumed')::VARCHAR, project FROM events "
         "WHERE session_id = '3e8f0a52-91c4-4b6d-a0e7-5c2d9f1b8a60'",
     )
     assert assumed == [("gpt-5", "true", "scratch")] * 2
-    fork = _query(
+    fork = query(
         db_path, f"SELECT DISTINCT json_extract_string(extra, '$.forked_from') FROM events WHERE session_id = '{SID_C}'"
     )
     assert fork == [(SID_A,)]
-    record = _query(
+    record = query(
         db_path,
         "SELECT message_id, json_extract_string(extra, '$.channel'), cache_write_5m_tokens FROM events "
         "WHERE event_id = 'codex:resp:resp_1b2c3d4e5f60718293a4b5c6d7e8f90a'",
@@ -334,7 +325,7 @@ def test_replay_with_original_timestamps_dedups_by_counter_edges(tmp_path: Path,
     second = _import(replay, db_path)
     assert (second["imported"], second["duplicates"]) == (2, 2)
     assert (
-        _query(db_path, "SELECT sum(input_tokens) FROM events")[0][0]
+        query(db_path, "SELECT sum(input_tokens) FROM events")[0][0]
         == 8421 + 4903 + 2732 + 1776 + 4976 + 1880 + 808 + 1760
     )
 
@@ -387,7 +378,7 @@ def test_service_tier_from_thread_settings(tmp_path: Path, db_path: Path) -> Non
         '{"timestamp":"2025-11-06T10:00:09.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":1000,"cached_input_tokens":0,"output_tokens":100,"reasoning_output_tokens":0,"total_tokens":1100}}}}',
     ]
     _import(_write(tmp_path / "rollout-fast.jsonl", lines), db_path)
-    assert _query(db_path, "SELECT service_tier FROM events") == [("priority",)]
+    assert query(db_path, "SELECT service_tier FROM events") == [("priority",)]
     # gpt-5 priority: 1000 × 2.50 + 100 × 20.00 = 4500e-6
     assert _cost(_by_model(db_path, "2025-11-06", "2025-11-06")["gpt-5"]) == Decimal("0.0045")
 
@@ -410,7 +401,7 @@ def test_bad_lines_are_rejected_with_line_and_reason(db_path: Path) -> None:
     assert got[12].startswith("not valid JSON: Unterminated string")
     assert all(r["file"].endswith(G.name) and r["raw"] for r in rejects)
     # the rejected lines do not move the baseline: g2 = (9000, 3968, 520, 256) - (4000, 0, 200, 64)
-    assert _query(db_path, "SELECT input_tokens, cache_read_tokens, output_tokens FROM events ORDER BY ts") == [
+    assert query(db_path, "SELECT input_tokens, cache_read_tokens, output_tokens FROM events ORDER BY ts") == [
         (4000, 0, 200),
         (1032, 3968, 320),
     ]
@@ -447,7 +438,7 @@ def test_lone_surrogate_escapes_are_stored_as_replacement_characters(tmp_path: P
     lines = [line.replace('"model":"gpt-5"', '"model":"gpt-5\\udfff"') for line in lines]
     assert "\\ud800" in lines[0] and any("\\udfff" in line for line in lines)
     assert _import(_write(tmp_path / A.name, lines), db_path)["imported"] == 6
-    rows = _query(db_path, "SELECT model_raw, json_extract_string(extra, '$.cwd') FROM events ORDER BY ts")
+    rows = query(db_path, "SELECT model_raw, json_extract_string(extra, '$.cwd') FROM events ORDER BY ts")
     assert {r[1][0] for r in rows} == {"\ufffd"}
     assert [r[0] for r in rows] == ["gpt-5\ufffd", "gpt-5\ufffd", "o4-mini", "o4-mini", "o4-mini", "gpt-5\ufffd"]
 

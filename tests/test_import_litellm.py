@@ -14,12 +14,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import run, run_json
+from tests.helpers import query, run, run_json
 from usagectl.errors import InputError
 from usagectl.importers import registry
 from usagectl.importers.litellm import IMPORTER
@@ -29,14 +28,6 @@ DATA = Path(__file__).parent / "data" / "litellm"
 CSV_FILE = DATA / "spendlogs.csv"
 JSON_FILE = DATA / "spend_logs.json"
 INTS = [c for c, kind in EVENT_COLUMNS if kind == "int"]
-
-
-def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _import(path: Path, db: Path, fmt: str = "litellm") -> Any:
@@ -151,17 +142,17 @@ def test_directory_and_auto_format_find_both_exports(tmp_path: Path, db_path: Pa
 def test_cache_hit_failure_and_attribution(db_path: Path) -> None:
     _import(CSV_FILE, db_path)
     cols = "input_tokens, cache_read_tokens, output_tokens, reported_cost_usd, status, error_type, requests, extra"
-    hit = _query(db_path, f"SELECT {cols} FROM events WHERE event_id LIKE 'litellm:chatcmpl-5d1f0c2e%'")
+    hit = query(db_path, f"SELECT {cols} FROM events WHERE event_id LIKE 'litellm:chatcmpl-5d1f0c2e%'")
     assert hit[0][:7] == (0, 0, 0, Decimal(0), "success", None, 1)
     extra = json.loads(hit[0][7])
     assert extra["cached_response_tokens"] == {"prompt_tokens": 12800, "completion_tokens": 450, "total_tokens": 13250}
     assert extra["cache_hit"] == "True"
-    fail = _query(db_path, f"SELECT {cols} FROM events WHERE event_id LIKE 'litellm:b6f0e1a2%'")
+    fail = query(db_path, f"SELECT {cols} FROM events WHERE event_id LIKE 'litellm:b6f0e1a2%'")
     assert fail[0][:7] == (0, 0, 0, Decimal(0), "error", "RateLimitError", 1)
     assert json.loads(fail[0][7])["error"]["error_code"] == "429"
     # R2: user and team columns empty -> metadata.user_api_key_user_id / _team_id; key alias, tags, end user
     who = "member, team, api_key, session_id, latency_ms, provider, model_raw, ts, extra"
-    r2 = _query(db_path, f"SELECT {who} FROM events WHERE event_id LIKE 'litellm:chatcmpl-Bq1x9Zc4%'")[0]
+    r2 = query(db_path, f"SELECT {who} FROM events WHERE event_id LIKE 'litellm:chatcmpl-Bq1x9Zc4%'")[0]
     assert r2[:7] == ("bob@example.com", "team-data", "bob-ci", None, 3425, "openai", "gpt-4o-mini")
     assert r2[7] == datetime(2025, 11, 3, 14, 2, 11, 482000, tzinfo=UTC)
     e2 = json.loads(r2[8])
@@ -172,12 +163,12 @@ def test_cache_hit_failure_and_attribution(db_path: Path) -> None:
         "org-acme",
         "gpt-4o-mini",
     )
-    r1 = _query(db_path, f"SELECT {who} FROM events WHERE event_id LIKE 'litellm:chatcmpl-7f3e%'")[0]
+    r1 = query(db_path, f"SELECT {who} FROM events WHERE event_id LIKE 'litellm:chatcmpl-7f3e%'")[0]
     assert r1[:7] == ("alice@example.com", "team-platform", "alice-laptop", "sess-alice-01", 16527, "anthropic",
                       "claude-sonnet-4-5-20250929")  # fmt: skip
     assert "#15056" in json.loads(r1[8])["cache_write_split"]  # the 1h split is not logged
     # the exact spend of every row, never through float
-    spends = dict(_query(db_path, "SELECT event_id, reported_cost_usd FROM events"))
+    spends = dict(query(db_path, "SELECT event_id, reported_cost_usd FROM events"))
     assert spends["litellm:msg_01K7mQ2vX9cB4nR8tY3wZ6pL"] == Decimal("0.040455")
 
 
@@ -228,7 +219,7 @@ def test_naive_timestamps_are_utc_whatever_the_local_zone(db_path: Path) -> None
 def test_rejects_keep_file_line_and_reason_without_prompts(db_path: Path) -> None:
     _import(CSV_FILE, db_path)
     _import(JSON_FILE, db_path)
-    rows = _query(db_path, "SELECT file, line, record, reason, raw FROM rejects ORDER BY batch_id")
+    rows = query(db_path, "SELECT file, line, record, reason, raw FROM rejects ORDER BY batch_id")
     assert rows[0][:4] == (
         str(CSV_FILE.resolve()),
         7,
@@ -270,8 +261,8 @@ def test_import_twice_and_jsonl_copy_add_nothing(tmp_path: Path, db_path: Path) 
     jsonl.write_text("\n".join(json.dumps(o) for o in json.loads(JSON_FILE.read_text())) + "\n")
     out = _import(jsonl, db_path)
     assert (out["records"], out["imported"], out["duplicates"], out["rejected"]) == (6, 0, 5, 1)
-    assert _query(db_path, "SELECT line FROM rejects ORDER BY batch_id DESC LIMIT 1") == [(5,)]
-    assert _query(db_path, "SELECT count(*) FROM events") == [(11,)]
+    assert query(db_path, "SELECT line FROM rejects ORDER BY batch_id DESC LIMIT 1") == [(5,)]
+    assert query(db_path, "SELECT count(*) FROM events") == [(11,)]
 
 
 def test_pages_appended_one_after_another_and_a_cut_array(tmp_path: Path) -> None:
@@ -303,7 +294,7 @@ def test_daily_aggregate_tables_are_refused(tmp_path: Path, db_path: Path) -> No
     for path, fmt in ((daily, "litellm"), (daily, "auto"), (as_json, "litellm")):
         result = run("import", str(path), "--format", fmt, "--db", str(db_path), expect=4)
         assert "daily aggregate table" in result.stderr and "count them twice" in result.stderr
-    assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]
+    assert query(db_path, "SELECT count(*) FROM events") == [(0,)]
 
 
 def test_spend_text_is_exact_and_bad_values_are_reasons(tmp_path: Path) -> None:
@@ -449,7 +440,7 @@ def test_a_csv_without_call_type_is_detected_as_litellm(tmp_path: Path, db_path:
     out = run_json("import", str(f), "--db", str(db_path))
     assert (out["imported"], out["rejected"]) == (2, 0)
     # by hand: 1000 prompt tokens (no cache) and 100 completion tokens each; r-2's 10:00+02:00 is 08:00 UTC
-    assert _query(db_path, "SELECT event_id, strftime(ts AT TIME ZONE 'UTC', '%H:%M'), input_tokens, output_tokens "
+    assert query(db_path, "SELECT event_id, strftime(ts AT TIME ZONE 'UTC', '%H:%M'), input_tokens, output_tokens "
                   "FROM events ORDER BY ts") == [("litellm:r-2", "08:00", 1000, 100), ("litellm:r-1", "10:00", 1000, 100)]  # fmt: skip
 
 
@@ -467,8 +458,8 @@ def test_an_unclosed_quote_rejects_its_row_and_the_rows_after_it_are_read(tmp_pa
     assert (out["records"], out["imported"], out["rejected"]) == (3, 2, 1)
     # by hand: r2 + r3 = 200 + 400 prompt tokens (no usage_object: all uncached input), 20 + 40
     # completion tokens, spend 0.2 + 0.4
-    assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens), sum(reported_cost_usd) FROM events") == [
+    assert query(db_path, "SELECT sum(input_tokens), sum(output_tokens), sum(reported_cost_usd) FROM events") == [
         (600, 60, Decimal("0.6"))
     ]
-    rows = _query(db_path, "SELECT line, record, reason FROM rejects")
+    rows = query(db_path, "SELECT line, record, reason FROM rejects")
     assert rows == [(2, 1, "unclosed quote (the field runs to the end of the file)")]

@@ -29,11 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import run, run_json
+from tests.helpers import query, run, run_json
 from usagectl.errors import InputError
 from usagectl.importers import registry
 from usagectl.importers.llm_logs import IMPORTER, NULL_USAGE
@@ -154,14 +153,6 @@ def make_logs_db(path: Path, *, extra_turn: bool = False) -> Path:
     return path
 
 
-def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _report(db: Path, kind: str, since: str, until: str) -> Any:
     return run_json("report", *kind.split(), "--since", since, "--until", until, "--tz", "UTC", "--db", str(db))
 
@@ -207,7 +198,7 @@ def test_totals_per_day_and_model(tmp_path: Path, db_path: Path) -> None:
 
 def test_rows_map_sessions_titles_and_plugin_details(tmp_path: Path, db_path: Path) -> None:
     run_json("import", str(make_logs_db(tmp_path / "logs.db")), "--format", "llm", "--db", str(db_path))
-    got = {r[0]: r[1:] for r in _query(
+    got = {r[0]: r[1:] for r in query(
         db_path, "SELECT event_id, ts, model_raw, session_id, chat_title, latency_ms, web_search_requests, "
         "service_tier, extra FROM events")}  # fmt: skip
     assert len(got) == 7 and all(k.startswith("llm:") for k in got)
@@ -228,7 +219,7 @@ def test_rows_map_sessions_titles_and_plugin_details(tmp_path: Path, db_path: Pa
 def test_null_usage_is_rejected_with_a_reason_and_no_prompt_text(tmp_path: Path, db_path: Path) -> None:
     logs = make_logs_db(tmp_path / "logs.db")
     run_json("import", str(logs), "--format", "llm", "--db", str(db_path))
-    rows = _query(db_path, "SELECT file, line, record, reason, raw FROM rejects ORDER BY record")
+    rows = query(db_path, "SELECT file, line, record, reason, raw FROM rejects ORDER BY record")
     assert [r[:4] for r in rows] == [
         (str(logs.resolve()), None, 4, NULL_USAGE),  # T4: turns are records 1-5
         (str(logs.resolve()), None, 6, NULL_USAGE),  # L1: legacy responses are records 6-10
@@ -238,7 +229,7 @@ def test_null_usage_is_rejected_with_a_reason_and_no_prompt_text(tmp_path: Path,
         "responses", RESPONSES[0][0], None, "2024-07-18T15:46:17.203946",
     )  # fmt: skip
     # privacy: no prompt or response text anywhere in the database
-    dump = json.dumps(_query(db_path, "SELECT * FROM events") + _query(db_path, "SELECT * FROM rejects"), default=str)
+    dump = json.dumps(query(db_path, "SELECT * FROM events") + query(db_path, "SELECT * FROM rejects"), default=str)
     for text in (SECRET, PROMPT, REPLY, "Rows rest in the heap", "Three decisions", "hunter2"):
         assert text not in dump
 
@@ -252,7 +243,7 @@ def test_reimport_and_a_grown_copy_add_only_new_turns(tmp_path: Path, db_path: P
     # T6 new; 7 stored events + L4 (a copy of T1) are duplicates; T4 and L1 rejected again
     assert (out["records"], out["imported"], out["duplicates"], out["rejected"]) == (11, 1, 8, 2)
     # T6 has no datetime_utc: its ULID id says 2025-11-04T10:00:00Z
-    ts, extra = _query(db_path, f"SELECT ts, extra FROM events WHERE event_id = 'llm:{T6}'")[0]
+    ts, extra = query(db_path, f"SELECT ts, extra FROM events WHERE event_id = 'llm:{T6}'")[0]
     assert ts == at("2025-11-04T10:00:00") and json.loads(extra)["ts_from"].startswith("ULID")
     d4 = _row(_report(db_path, "daily", "2025-11-04", "2025-11-04")["rows"], "date", "2025-11-04")
     assert d4["cost_usd"] == 0.066211  # 66105.6 + T6 500x0.15 + 50x0.60 = 75+30 -> 66210.6
@@ -408,7 +399,7 @@ def test_sync_sees_turns_that_a_writer_still_holds_in_the_wal(tmp_path: Path, db
         src = next(s for s in doc["sources"] if s["name"] == "llm")
         assert (src["read"], src["imported"]) == (1, 1)
         # the new turn as written: 500 input, 50 output
-        assert _query(db_path, f"SELECT input_tokens, output_tokens FROM events WHERE event_id LIKE '%{T6}%'") == [
+        assert query(db_path, f"SELECT input_tokens, output_tokens FROM events WHERE event_id LIKE '%{T6}%'") == [
             (500, 50)
         ]
     finally:

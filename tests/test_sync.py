@@ -10,10 +10,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
-from tests.helpers import run, run_json
+from tests.helpers import query, run, run_json
 from usagectl.importers import registry
 from usagectl.services.sources import default_agent_dirs
 from usagectl.store import ingest
@@ -31,16 +30,8 @@ def ev(n: int, day: int = 3, inp: int = 100, out: int = 10) -> str:
     )
 
 
-def _q(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _count(db: Path, sql: str) -> int:
-    return int(_q(db, sql)[0][0])
+    return int(query(db, sql)[0][0])
 
 
 def _sync(db: Path, *names: str) -> dict[str, Any]:
@@ -78,10 +69,10 @@ def test_appended_lines_only_are_read_and_rejects_keep_real_line_numbers(logs: P
     second = _source(_sync(db_path), "mine")
     # only the 3 new lines are read: 2 events and the malformed line 5; line 2 is not rejected again
     assert (second["records"], second["imported"], second["rejected"], second["duplicates"]) == (3, 2, 1, 0)
-    rejects = _q(db_path, "SELECT file, line FROM rejects ORDER BY line")
+    rejects = query(db_path, "SELECT file, line FROM rejects ORDER BY line")
     assert rejects == [(str(f), 2), (str(f), 5)]
     assert _count(db_path, "SELECT count(*) FROM events") == 4
-    state = _q(db_path, 'SELECT "offset", lines, size FROM source_files')
+    state = query(db_path, 'SELECT "offset", lines, size FROM source_files')
     assert state == [(f.stat().st_size, 6, f.stat().st_size)]  # 3 + 3 lines read
 
 
@@ -97,7 +88,7 @@ def test_partial_last_line_waits_for_its_newline(logs: Path, db_path: Path) -> N
     _append(f, line[20:] + "\n")
     done = _source(_sync(db_path), "mine")
     assert (done["records"], done["imported"], done["rejected"]) == (1, 1, 0)  # e2, whole
-    assert _q(db_path, "SELECT input_tokens FROM events WHERE event_id = 'e2'") == [(7,)]
+    assert query(db_path, "SELECT input_tokens FROM events WHERE event_id = 'e2'") == [(7,)]
     assert _count(db_path, "SELECT count(*) FROM rejects") == 0
 
 
@@ -110,7 +101,7 @@ def test_partial_line_left_by_a_crash_is_rejected_at_the_next_sync(logs: Path, d
     # nothing changed since: the unfinished line 3 is a truncated record, counted as malformed
     second = _source(_sync(db_path), "mine")
     assert (second["records"], second["imported"], second["rejected"]) == (1, 0, 1)
-    assert _q(db_path, "SELECT file, line FROM rejects") == [(str(f), 3)]
+    assert query(db_path, "SELECT file, line FROM rejects") == [(str(f), 3)]
     third = _source(_sync(db_path), "mine")
     assert (third["read"], third["unchanged"]) == (0, 1)
 
@@ -125,7 +116,7 @@ def test_complete_last_line_without_newline_is_read_once(logs: Path, db_path: Pa
     second = _source(_sync(db_path), "mine")
     # lines 3 (e3) and 4 (malformed) only; e2 is not read again
     assert (second["records"], second["imported"], second["duplicates"], second["rejected"]) == (2, 1, 0, 1)
-    assert _q(db_path, "SELECT line FROM rejects") == [(4,)]
+    assert query(db_path, "SELECT line FROM rejects") == [(4,)]
 
 
 def test_rewritten_file_of_the_same_size_is_read_again(logs: Path, db_path: Path) -> None:
@@ -152,7 +143,7 @@ def test_truncated_file_is_read_again_from_the_start(logs: Path, db_path: Path) 
     again = _source(_sync(db_path), "mine")
     assert (again["records"], again["imported"]) == (1, 1)
     assert _count(db_path, "SELECT count(*) FROM events") == 4  # e1..e3 stay, e8 new
-    assert _q(db_path, 'SELECT "offset", lines FROM source_files') == [(f.stat().st_size, 1)]
+    assert query(db_path, 'SELECT "offset", lines FROM source_files') == [(f.stat().st_size, 1)]
 
 
 def test_deleted_file_keeps_its_events(logs: Path, db_path: Path) -> None:
@@ -293,10 +284,10 @@ def test_crash_during_a_sync_leaves_state_and_events_as_they_were(
         assert ingest.before_commit_hook is boom  # the sync put the hook back as it found it
     assert _count(db_path, "SELECT count(*) FROM events") == 1
     assert _count(db_path, "SELECT count(*) FROM rejects") == 0
-    assert _q(db_path, 'SELECT "offset", lines FROM source_files') == [(len(ev(1)) + 1, 1)]
+    assert query(db_path, 'SELECT "offset", lines FROM source_files') == [(len(ev(1)) + 1, 1)]
     again = _source(_sync(db_path), "mine")
     assert (again["records"], again["imported"], again["rejected"]) == (2, 1, 1)
-    assert _q(db_path, "SELECT line FROM rejects") == [(3,)]
+    assert query(db_path, "SELECT line FROM rejects") == [(3,)]
 
 
 def test_csv_is_read_whole_when_it_changes(tmp_path: Path, db_path: Path) -> None:
@@ -328,8 +319,8 @@ def test_source_name_recorded_on_batches(logs: Path, db_path: Path) -> None:
     (logs / "a.jsonl").write_text(ev(1) + "\n")
     _add(logs, db_path)
     _sync(db_path)
-    assert _q(db_path, "SELECT source_name, source FROM import_batches") == [("mine", "jsonl")]
-    assert _q(db_path, "SELECT last_batch_id FROM source_files") == [(1,)]
+    assert query(db_path, "SELECT source_name, source FROM import_batches") == [("mine", "jsonl")]
+    assert query(db_path, "SELECT last_batch_id FROM source_files") == [(1,)]
 
 
 def test_default_agent_dirs(tmp_path: Path) -> None:
@@ -369,8 +360,8 @@ def test_sync_detect_reads_codex_archived_sessions_too(
     whole = tmp_path / "whole.duckdb"
     run_json("import", str(home), "--format", "codex", "--db", str(whole))
     totals = "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens) FROM events"
-    assert _q(db_path, totals) == _q(whole, totals)
-    assert _q(db_path, "SELECT count(*) FROM events WHERE ts < '2025-10-01'") == [(2,)]  # b1, b2 (archived B)
+    assert query(db_path, totals) == query(whole, totals)
+    assert query(db_path, "SELECT count(*) FROM events WHERE ts < '2025-10-01'") == [(2,)]  # b1, b2 (archived B)
 
 
 def test_sync_detect_registers_existing_agent_dirs(
@@ -436,7 +427,7 @@ def test_claude_code_tree_sync_then_appended_lines(tmp_path: Path, db_path: Path
     # unchanged since: the truncated line is counted as malformed, as an import counts it
     assert (second["read"], second["records"], second["rejected"]) == (1, 1, 1)
     s1 = root / "-home-alice-src-webapp" / "1111aaaa-0000-4000-8000-000000000001.jsonl"
-    rejects = _q(db_path, f"SELECT line FROM rejects WHERE file = '{s1}' ORDER BY line")
+    rejects = query(db_path, f"SELECT line FROM rejects WHERE file = '{s1}' ORDER BY line")
     assert rejects == [(10,), (11,), (12,), (16,)]
     # the per-model totals are the import's (EXPECTED.md): haiku A3 + B1 = 2 requests, 250 output
     rows = run_json(
@@ -458,11 +449,11 @@ def test_claude_code_tree_sync_then_appended_lines(tmp_path: Path, db_path: Path
         1,
         1,
     )
-    assert _q(db_path, f"SELECT line FROM rejects WHERE file = '{s2}'") == [(lines_before + 3,)]
-    assert _q(db_path, "SELECT output_tokens, project FROM events WHERE message_id = 'msg_C1'") == [
+    assert query(db_path, f"SELECT line FROM rejects WHERE file = '{s2}'") == [(lines_before + 3,)]
+    assert query(db_path, "SELECT output_tokens, project FROM events WHERE message_id = 'msg_C1'") == [
         (90, "-home-alice-src-webapp")
     ]
-    batches = _q(db_path, "SELECT count(*), count(source_name) FROM import_batches")
+    batches = query(db_path, "SELECT count(*), count(source_name) FROM import_batches")
     assert batches[0][0] == batches[0][1]  # every batch a sync made names its source
 
 
@@ -491,14 +482,14 @@ def test_claude_code_tree_file_gone_while_hashed_is_read_again(
     monkeypatch.setattr(sync_svc, "_whole_state", flaky)
     first = _source(_sync(db_path), "claude-code")
     assert (first["files"], first["records"], first["imported"], first["rejected"]) == (3, 17, 7, 3)
-    states = {r[0] for r in _q(db_path, "SELECT path FROM source_files")}
+    states = {r[0] for r in query(db_path, "SELECT path FROM source_files")}
     assert str(s2) not in states and len(states) == 2  # s1 (read up to its unfinished line) and the agent file
     monkeypatch.setattr(sync_svc, "_whole_state", real)
     second = _source(_sync(db_path), "claude-code")
     # s2 read again (5 records, all already stored) and s1's unfinished line flushed as a reject
     assert (second["read"], second["imported"]) == (2, 0)
     assert _count(db_path, "SELECT count(*) FROM events") == 7
-    assert str(s2) in {r[0] for r in _q(db_path, "SELECT path FROM source_files")}
+    assert str(s2) in {r[0] for r in query(db_path, "SELECT path FROM source_files")}
 
 
 def test_source_add_refuses_a_directory_of_several_log_formats(tmp_path: Path, db_path: Path) -> None:
@@ -548,10 +539,10 @@ def test_first_sync_of_a_codex_tree_reads_it_in_one_batch(
     assert (first["files"], first["read"]) == (4, 4)
     # only G, whose last line is unfinished (it waits for the agent), went on its own
     assert single == ["rollout-2025-11-04T23-40-00-8d2e6b14-0f7a-4c39-9e85-b1a3d7c0f426.jsonl"]
-    assert _q(db_path, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events") == [
+    assert query(db_path, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events") == [
         (16 - 2, 72828 + 9484 - 6808, 10025 + 1920 - 910)
     ]  # EXPECTED.md: every model's totals less B's (Sep 20 2025), which is only in archived_sessions
-    assert _q(db_path, "SELECT count(*) FROM import_batches WHERE source_name = 'codex'") == [(4,)]
+    assert query(db_path, "SELECT count(*) FROM import_batches WHERE source_name = 'codex'") == [(4,)]
     second = _source(_sync(db_path), "codex")  # G's unfinished line, unchanged: flushed (a crash)
     assert (second["read"], second["unchanged"]) == (1, 3)
     # C (Nov 4, 01:30) gets one more call: its totals grow by 700 input (200 of them cached) and 90 output
@@ -566,10 +557,10 @@ def test_first_sync_of_a_codex_tree_reads_it_in_one_batch(
     again = _source(_sync(db_path), "codex")
     assert single == [c.name]  # a grown file is read again on its own
     assert (again["read"], again["unchanged"]) == (1, 3)
-    assert _q(
+    assert query(
         db_path, "SELECT input_tokens, cache_read_tokens, output_tokens FROM events WHERE ts = '2025-11-04 09:50:00+00'"
     ) == [(500, 200, 90)]
-    assert _q(db_path, "SELECT count(*) FROM events") == [(15,)]
+    assert query(db_path, "SELECT count(*) FROM events") == [(15,)]
 
 
 def test_codex_half_written_last_line_waits_for_the_next_sync(
@@ -589,20 +580,20 @@ def test_codex_half_written_last_line_waits_for_the_next_sync(
     run("source", "add", str(home / "sessions"), "--format", "codex", "--db", str(db_path))
     first = _source(_sync(db_path), "codex")
     assert first["read"] == 1
-    assert _q(db_path, "SELECT count(*) FROM rejects") == [(0,)]
-    events_then = _q(db_path, "SELECT count(*) FROM events")[0][0]
+    assert query(db_path, "SELECT count(*) FROM rejects") == [(0,)]
+    events_then = query(db_path, "SELECT count(*) FROM events")[0][0]
     # still half-written at the next sync, unchanged: a crash; flushed and rejected
     _sync(db_path)
-    assert [r[0] for r in _q(db_path, "SELECT line FROM rejects")] == [16]
+    assert [r[0] for r in query(db_path, "SELECT line FROM rejects")] == [16]
     # the agent finishes the line and writes four more
     f.write_bytes(b"".join(lines))
     _sync(db_path)
     whole = tmp_path / "whole.duckdb"
     run_json("import", str(full), "--format", "codex", "--db", str(whole))
     totals = "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens) FROM events"
-    assert _q(db_path, totals) == _q(whole, totals)
-    assert _q(db_path, "SELECT count(*) FROM rejects") == [(0,)]
-    assert events_then < _q(db_path, "SELECT count(*) FROM events")[0][0]
+    assert query(db_path, totals) == query(whole, totals)
+    assert query(db_path, "SELECT count(*) FROM rejects") == [(0,)]
+    assert events_then < query(db_path, "SELECT count(*) FROM events")[0][0]
 
 
 def test_sync_with_no_sources_creates_no_database(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.helpers import run, write_jsonl
+from tests.helpers import query, run, write_jsonl
 from usagectl.store import engine, ingest, run_lock
 
 CC_DATA = Path(__file__).parent / "data" / "claude-code" / "projects"
@@ -178,14 +178,6 @@ def _full_disk_at_commit_of(monkeypatch: pytest.MonkeyPatch, trigger: str) -> No
     monkeypatch.setattr(engine, "connect", connect)
 
 
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _no_space(result: Any, db: Path) -> None:
     assert f"usagectl: error: database {db}: no space left on device" in result.stderr
     assert "hint: free some space" in result.stderr
@@ -205,13 +197,13 @@ def test_a_full_disk_at_the_commit_of_a_first_sync_s_file_states_is_exit_3(
     # the import's own transaction was committed: session 2222 and its sub-agent, whose lines
     # end with a newline (session 1111's last line is unfinished: read later, file by file).
     # tests/data/claude-code/EXPECTED.md: A1, A2, A4, G1 in 2222 and B1 in the agent = 5 events
-    assert _rows(db, "SELECT count(*) FROM events") == [(5,)]
-    assert _rows(db, "SELECT count(*) FROM source_files") == [(0,)]
+    assert query(db, "SELECT count(*) FROM events") == [(5,)]
+    assert query(db, "SELECT count(*) FROM source_files") == [(0,)]
     # the next sync reads them again without counting them twice, and adds A3 and the null-id
     # event of session 1111: the 7 events of EXPECTED.md
     run("sync", "--db", str(db))
-    assert _rows(db, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(7, 7)]
-    assert _rows(db, "SELECT count(*) FROM source_files") == [(3,)]
+    assert query(db, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(7, 7)]
+    assert query(db, "SELECT count(*) FROM source_files") == [(3,)]
 
 
 def test_a_full_disk_at_the_commit_of_source_rm_is_exit_3_and_keeps_the_source(
@@ -226,8 +218,8 @@ def test_a_full_disk_at_the_commit_of_source_rm_is_exit_3_and_keeps_the_source(
     with monkeypatch.context() as patch:
         _full_disk_at_commit_of(patch, "DELETE FROM source_files")
         _no_space(run("source", "rm", "mine", "--db", str(db), expect=3), db)
-    assert _rows(db, "SELECT name FROM sources") == [("mine",)]
-    assert _rows(db, "SELECT count(*) FROM source_files") == [(1,)]
+    assert query(db, "SELECT name FROM sources") == [("mine",)]
+    assert query(db, "SELECT count(*) FROM source_files") == [(1,)]
 
 
 def test_a_full_disk_at_the_commit_of_a_migration_is_exit_3_and_leaves_no_database(
@@ -240,7 +232,7 @@ def test_a_full_disk_at_the_commit_of_a_migration_is_exit_3_and_leaves_no_databa
         _no_space(run("import", str(events), "--db", str(db), expect=3), db)
     assert not db.exists() and not Path(f"{db}.wal").exists()  # the half-made database went again
     run("import", str(events), "--db", str(db))
-    assert _rows(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
+    assert query(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
 
 
 def _full_disk_creating(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,7 +256,7 @@ def test_a_full_disk_creating_a_database_is_exit_3_and_leaves_nothing_behind(
     # an empty file left there would be refused by every later command as not a DuckDB file
     assert not db.parent.exists()
     run("import", str(events), "--db", str(db))  # space freed: the next import creates it
-    assert _rows(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
+    assert query(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
 
 
 def test_a_full_disk_opening_a_database_keeps_the_files_that_were_there(
@@ -279,5 +271,5 @@ def test_a_full_disk_opening_a_database_keeps_the_files_that_were_there(
         _no_space(run("sync", "--db", str(db), expect=3), db)
         events = str(tmp_path / "one.jsonl")
         _no_space(run("import", events, "--db", str(tmp_path / "v.duckdb"), expect=3), tmp_path / "v.duckdb")
-    assert _rows(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
+    assert query(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
     assert stray.read_bytes() == b"x"
