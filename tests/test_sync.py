@@ -545,22 +545,41 @@ def test_first_sync_of_a_codex_tree_reads_it_in_one_batch(
     assert query(db_path, "SELECT count(*) FROM import_batches WHERE source_name = 'codex'") == [(4,)]
     second = _source(_sync(db_path), "codex")  # G's unfinished line, unchanged: flushed (a crash)
     assert (second["read"], second["unchanged"]) == (1, 3)
-    # C (Nov 4, 01:30) gets one more call: its totals grow by 700 input (200 of them cached) and 90 output
+    # C (Nov 4, 01:30) gets one more call: its totals grow by 700 input (200 of them cached) and
+    # 90 output; A (Nov 3) one of 1,000 input (none cached) and 40 output
     c = next((home / "sessions" / "2025" / "11" / "04").glob("rollout-2025-11-04T01-30-00-*.jsonl"))
-    last = json.loads(c.read_text(encoding="utf-8").splitlines()[-1])
-    total = last["payload"]["info"]["total_token_usage"]
-    total.update(input_tokens=total["input_tokens"] + 700, cached_input_tokens=total["cached_input_tokens"] + 200,
-                 output_tokens=total["output_tokens"] + 90)  # fmt: skip
-    last["timestamp"] = "2025-11-04T09:50:00.000Z"
-    _append(c, json.dumps(last) + "\n")
+    a = next((home / "sessions" / "2025" / "11" / "03").glob("rollout-*.jsonl"))
+    for f, (more_in, more_cached, more_out), ts in (
+        (c, (700, 200, 90), "2025-11-04T09:50:00.000Z"),
+        (a, (1000, 0, 40), "2025-11-04T00:30:00.000Z"),
+    ):
+        last = json.loads(f.read_text(encoding="utf-8").splitlines()[-1])
+        total = last["payload"]["info"]["total_token_usage"]
+        total.update(input_tokens=total["input_tokens"] + more_in,
+                     cached_input_tokens=total["cached_input_tokens"] + more_cached,
+                     output_tokens=total["output_tokens"] + more_out)  # fmt: skip
+        last["timestamp"] = ts
+        _append(f, json.dumps(last) + "\n")
     single.clear()
+    transactions: list[int] = []  # files per import_staged_files call (one transaction each)
+    real_staged = ingest.import_staged_files
+
+    def counting(con: Any, infos: list[Any], *args: Any, **kw: Any) -> Any:
+        transactions.append(len(infos))
+        return real_staged(con, infos, *args, **kw)
+
+    monkeypatch.setattr(ingest, "import_staged_files", counting)
     again = _source(_sync(db_path), "codex")
-    assert single == [c.name]  # a grown file is read again on its own
-    assert (again["read"], again["unchanged"]) == (1, 3)
-    assert query(
-        db_path, "SELECT input_tokens, cache_read_tokens, output_tokens FROM events WHERE ts = '2025-11-04 09:50:00+00'"
-    ) == [(500, 200, 90)]
-    assert query(db_path, "SELECT count(*) FROM events") == [(15,)]
+    # the grown files are read again whole, TOGETHER: one transaction (before: one per file,
+    # ~0.13 s each: 50 grown rollouts took 6.4 s to sync, against 1.7 s to import all 300 afresh)
+    assert single == [] and transactions == [2]
+    assert (again["read"], again["unchanged"], again["imported"]) == (2, 2, 2)
+    new_events = "SELECT input_tokens, cache_read_tokens, output_tokens FROM events WHERE ts = '2025-11-04 {}+00'"
+    assert query(db_path, new_events.format("09:50:00")) == [(500, 200, 90)]
+    assert query(db_path, new_events.format("00:30:00")) == [(1000, 0, 40)]
+    assert query(db_path, "SELECT count(*) FROM events") == [(16,)]
+    # each file's state moved on with it: nothing is read at the next sync
+    assert _source(_sync(db_path), "codex")["read"] == 0
 
 
 def test_codex_half_written_last_line_waits_for_the_next_sync(

@@ -236,7 +236,7 @@ def _read_sources(
     total: int,
 ) -> None:
     """Read the planned files, source after source, into each source's summary: a first sync's
-    groups one transaction each, the new tails of a source's files synced before (Claude Code)
+    groups (and changed files read whole, of the same formats) one transaction each, the new tails of a source's files synced before (Claude Code)
     one transaction per format, the other files one transaction each."""
     import tempfile
 
@@ -354,15 +354,16 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
 
 def _split(todos: list[_Todo]) -> tuple[dict[str, list[_Todo]], dict[str, list[_Todo]], list[_Todo]]:
     """Of a format imported many files per transaction (Claude Code and Codex trees), grouped by
-    format: the files never synced, and the files synced before whose new tail can be read
-    (``resumable``, with a SQL stager: Claude Code); and the others, read file by file."""
+    format: the files to read whole (never synced, or changed files of a format that is read
+    whole on every change: Codex rollouts), and the files synced before whose new tail can be
+    read (``resumable``, with a SQL stager: Claude Code); and the others, read file by file."""
     groups: dict[str, list[_Todo]] = {}
     tails: dict[str, list[_Todo]] = {}
     single: list[_Todo] = []
     for todo in todos:
         imp = registry.get(todo.fmt)
         many = imp is not None and getattr(imp, "batch_files", False) and todo.path.suffix.lower() != ".gz"
-        if many and todo.state is None:
+        if many and (todo.state is None or not resumable(todo.fmt, todo.path)):
             groups.setdefault(todo.fmt, []).append(todo)
         elif many and getattr(imp, "stager", None) and resumable(todo.fmt, todo.path):
             tails.setdefault(todo.fmt, []).append(todo)
@@ -424,9 +425,10 @@ def _whole_states(todos: list[_Todo]) -> list[st.FileState | None]:
 def _sync_many(
     con: duckdb.DuckDBPyConnection, name: str, fmt: str, todos: list[_Todo], resolve: _LazyResolver
 ) -> tuple[list[FileImportResult], list[_Todo]]:
-    """First sync of many files: one transaction for all (``imports.import_batch``), then their
-    states and the source name on their batches in a second one. A crash between the two only
-    makes the next sync read those files again, which adds nothing (event ids).
+    """Many files read whole (a first sync, or changed Codex rollouts): one transaction for all
+    (``imports.import_batch``), then their states and the source name on their batches in a
+    second one. A crash between the two only makes the next sync read those files again, which
+    adds nothing (event ids).
 
     A file whose last line is unfinished waits for the file-by-file path. The others are hashed
     whole and their lines counted (their resume state) on a second thread WHILE DuckDB imports
