@@ -6,7 +6,9 @@
 For each size: generate the tree once (gen_codex.py, under benchmarks/data/), import its
 ``sessions`` folder into a fresh database (wall time, CPU time and peak RSS of the process),
 import it again (unchanged), then register it as a source: the first ``sync`` and three syncs
-with nothing new. ``--ccusage`` times ``ccusage codex daily --offline --json`` (ccusage 20
+with nothing new; then, on a copy of the tree synced once, one more call appended to
+``--grow`` files (default 50) and the ``sync`` that reads them again (whole: a rollout's usage
+is a delta against its earlier lines). ``--ccusage`` times ``ccusage codex daily --offline --json`` (ccusage 20
 reads ``CODEX_HOME``) on the same tree. ``--ab DIR`` alternates a baseline copy of the package
 (as in bench_claude_code.py) with the current code and checks that both stored the same.
 Prints Markdown table rows (paste into RESULTS.md).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +41,44 @@ def warm(tree: Path) -> tuple[int, int]:
     files = sorted(tree.rglob("rollout-*.jsonl"))
     subprocess.run(["cat", *map(str, files)], stdout=subprocess.DEVNULL, check=True)
     return len(files), sum(f.stat().st_size for f in files)
+
+
+def grow(files: list[Path], seconds: int = 60) -> None:
+    """Append to each file a copy of its last counted token_count, every total one call larger
+    (10 tokens of each kind), ``seconds`` later: what Codex writes after one more call."""
+    from datetime import datetime, timedelta
+
+    for f in files:
+        last = None
+        for line in f.read_text(encoding="utf-8").splitlines():
+            obj = json.loads(line)
+            payload = obj.get("payload") or {}
+            if obj.get("type") == "event_msg" and payload.get("type") == "token_count" and payload.get("info"):
+                last = obj
+        if last is None:
+            continue
+        info = last["payload"]["info"]
+        step = dict.fromkeys(info["total_token_usage"], 10)
+        info["total_token_usage"] = {k: v + step[k] for k, v in info["total_token_usage"].items()}
+        info["last_token_usage"] = step
+        ts = datetime.fromisoformat(last["timestamp"].replace("Z", "+00:00")) + timedelta(seconds=seconds)
+        last["timestamp"] = ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        with f.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(last) + "\n")
+
+
+def grown_sync(tree: Path, n: int, env: dict[str, str]) -> float:
+    """Seconds of the ``sync`` after ``n`` files of a synced copy of ``tree`` grew by one call."""
+    copy = OUT / f"{tree.name}-grown"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(tree / "sessions", copy / "sessions")
+    db = copy / "db.duckdb"
+    timed([*USAGECTL, "source", "add", str(copy / "sessions"), "--format", "codex", "--db", str(db)], env)
+    timed([*USAGECTL, "sync", "--db", str(db)], env)
+    grow(sorted(copy.rglob("rollout-*.jsonl"))[:n])
+    secs = timed([*USAGECTL, "sync", "--db", str(db)], env)[0]
+    shutil.rmtree(copy, ignore_errors=True)
+    return secs
 
 
 def ab(tree: Path, baseline: str, repeat: int, env: dict[str, str]) -> None:
@@ -63,6 +104,7 @@ def main() -> None:
     ap.add_argument("--ccusage", help="path of a ccusage (20.x) binary to time beside")
     ap.add_argument("--ab", metavar="DIR", help="directory holding a baseline copy of the usagectl package")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--grow", type=int, default=50, help="files that grow by one call before the last sync")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     env = bytecode_env()
@@ -89,6 +131,7 @@ def main() -> None:
         timed([*USAGECTL, "source", "add", str(tree / "sessions"), "--format", "codex", "--db", str(sdb)], env)
         t_sync = timed([*USAGECTL, "sync", "--db", str(sdb)], env)[0]
         noop = statistics.median(timed([*USAGECTL, "sync", "--db", str(sdb)], env)[0] for _ in range(3))
+        t_grown = grown_sync(tree, args.grow, env)
         peer = "–"
         if args.ccusage:
             t_peer, rss_peer, _ = timed(
@@ -97,7 +140,8 @@ def main() -> None:
             peer = f"{t_peer:.2f} s, {rss_peer:.0f} MiB"
         print(
             f"| {sessions:,} | {files:,} | {size / 1e6:,.0f} MB | {summary['imported']:,} | {t_first:.2f} s (CPU {cpu:.2f} s) "
-            f"| {rss:.0f} MiB | {t_again:.2f} s | {t_sync:.2f} s | {noop:.3f} s | {peer} |",
+            f"| {rss:.0f} MiB | {t_again:.2f} s | {t_sync:.2f} s | {noop:.3f} s | {t_grown:.2f} s ({args.grow} grown) "
+            f"| {peer} |",
             flush=True,
         )
 
