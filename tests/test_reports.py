@@ -116,6 +116,28 @@ def test_past_month_is_complete_and_projection_is_actual(loaded: Path) -> None:
     assert len(rep.rows) == 30
 
 
+@pytest.mark.parametrize("now", [datetime(2025, 11, 15, 12, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)])
+def test_a_month_of_only_unpriced_usage_has_no_average_nor_projected_cost(loaded: Path, now: datetime) -> None:
+    """Filtered to the one unpriced model (mistral-large-2411: 1 request, 5,100 tokens on Nov 5),
+    the cost is unknown: its daily average and projection are too, never $0.00 (QA finding)."""
+    from usagectl.render.table import render_table
+
+    ctx = make_context(None, loaded)
+    rep = reports.month(ctx, reports.ReportRequest(now=now, where={"model": ("mistral-large-2411",)}), "2025-11")
+    ov = _ov(rep)
+    assert rep.totals["cost_usd"] is None and rep.totals["total_tokens"] == 5100
+    assert ov["daily_avg_cost_usd"] is None and ov["projected_cost_usd"] is None
+    # the tokens still project: 5,100 over 14.5 of 30 days in progress; as they are when complete
+    assert ov["projected_tokens"] == (int(Decimal(5100) * 30 / Decimal("14.5")) if now.month == 11 else 5100)
+    assert ov["projection_method"].endswith("no cost to project: every request of the period is unpriced")
+    out = io.StringIO()
+    render_table(rep, out, width=120)
+    lines = out.getvalue().splitlines()
+    assert "unpriced" in next(x for x in lines if "Daily average cost" in x)  # (days without usage: $0.00)
+    projected = next(x for x in lines if "Projected month-end cost" in x)
+    assert "$0.00" not in projected and "–" in projected
+
+
 def test_month_not_started_has_no_projection_rather_than_unpriced(loaded: Path) -> None:
     from usagectl.render.table import render_table
 

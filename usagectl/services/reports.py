@@ -263,7 +263,8 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
         state = "in progress"
         elapsed_days = Decimal((now - period_start).total_seconds()) / Decimal(86400)
         shown_until = today
-    cost = totals["cost_usd"] if totals["cost_usd"] is not None else Decimal(0)
+    priced = totals["cost_usd"] is not None  # None: every request of the period is unpriced
+    cost = totals["cost_usd"] if priced else Decimal(0)
     tokens = totals["total_tokens"]
     overview: list[tuple[str, str, Any]] = [
         ("period", "Period", f"{flt.since} – {flt.until} ({tz})" if custom else f"{year:04d}-{mon:02d} ({tz})"),
@@ -277,7 +278,8 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     full_days = max(1, min(period_days, (shown_until - flt.since).days + 1)) if state != "future" else 1
     overview.append(("daily_avg_tokens", "Daily average tokens", tokens // full_days))
     overview.append(("cost_usd", "Current cost", totals["cost_usd"]))
-    overview.append(("daily_avg_cost_usd", "Daily average cost", cost / full_days))
+    # no known cost has no average nor projection ("unpriced", "–"), never $0
+    overview.append(("daily_avg_cost_usd", "Daily average cost", cost / full_days if priced else None))
     if state == "in progress" and elapsed_days > 0:
         # real elapsed time over the real length of the period (a DST month is 743 or 745 h)
         factor = Decimal((period_end - period_start).total_seconds()) / (elapsed_days * Decimal(86400))
@@ -290,6 +292,9 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
         projected_cost, projected_tokens, method = cost, tokens, "period complete: projection = actual"
     else:
         projected_cost, projected_tokens, method = None, None, "period has not started"
+    if not priced and projected_tokens is not None:
+        projected_cost = None
+        method += "; no cost to project: every request of the period is unpriced"
     overview.append(
         ("projected_cost_usd", "Projected month-end cost" if not custom else "Projected period cost", projected_cost)
     )
