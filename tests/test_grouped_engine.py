@@ -173,6 +173,33 @@ def test_zone_with_odd_offsets_groups_per_event(tmp_path: Path, db_path: Path) -
 
 
 @pytest.mark.parametrize(
+    ("tz", "day"),
+    [("UTC", "2025-10-31T23:{t}Z"), ("Europe/Berlin", "2025-10-24T21:{t}Z")],  # 23:59:59.x CEST on Oct 24
+)
+def test_the_last_microseconds_of_a_day_stay_in_it(tmp_path: Path, db_path: Path, tz: str, day: str) -> None:
+    """Timestamps with microseconds (LiteLLM, Python's isoformat): ``.9995`` s and later of a
+    local day's last second belong to that day and hour, not the next (``epoch_ms`` rounded them
+    up; QA finding). Each event's input is a power of two, so every bucket names its events."""
+    fracs = [("59:59.999999", 1), ("59:59.9995", 2), ("59:59.9994", 4), ("59:59.999", 8)]
+    events = [
+        {"event_id": f"f{i}", "ts": day.format(t=t), "model_raw": "gpt-4o-mini", "input_tokens": n}
+        for i, (t, n) in enumerate(fracs)
+    ]
+    events.append({"event_id": "next", "ts": day.format(t="59:59.999999").replace("59:59.999999", "59:59"),
+                   "model_raw": "gpt-4o-mini", "input_tokens": 16})  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "f.jsonl", events)), "--db", str(db_path))
+    flt = Filters(datetime(2025, 10, 20, tzinfo=UTC), datetime(2025, 11, 5, tzinfo=UTC), tz=tz)
+    local_day = "2025-10-31" if tz == "UTC" else "2025-10-24"
+    with connect(db_path, read_only=True) as con:
+        q.prepare_session(con, load_pricebook(), {}, flt)
+        for keys, want in ((["date"], {local_day: 31}), (["hour"], {"23": 31}), (["month"], {"2025-10": 31})):
+            fast = rollup(q.cube(con, flt, keys), keys)
+            slow = rollup(q.cube_per_event(con, flt, keys), keys)
+            assert {str(k[0]): v["input_tokens"] for k, v in fast.items()} == want, keys  # 1+2+4+8+16
+            assert fast == slow, keys
+
+
+@pytest.mark.parametrize(
     "start,end",
     [
         (datetime(2025, 6, 20, tzinfo=UTC), datetime(2025, 9, 1, tzinfo=UTC)),  # after the o3 change

@@ -42,7 +42,7 @@ def range_facts(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, list[
             sum(cost) FILTER (WHERE reported_cost_usd IS NOT NULL) AS computed_usd,
             sum(reported_cost_usd) FILTER (WHERE cost IS NOT NULL) AS reported_usd
         FROM (
-            SELECT source, epoch_ms(ts) // 900000 AS qh, cmodel AS model,
+            SELECT source, epoch_us(ts) // 900000000 AS qh, cmodel AS model,
                 CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
                 no_web_price, member, cteam IS NOT NULL AS has_team, requests, total_tokens, web_search_requests,
                 cost, reported_cost_usd

@@ -20,7 +20,8 @@ The pricing class of an event, computed per row with constants taken from ``pric
   same truth value on the whole interval.
 
 Local calendar keys (date, hour, weekday, month) come from the local day (or hour) number
-``(epoch_ms(ts) + offset) // 86_400_000``, where the zone's UTC offset is a piecewise constant
+``(epoch_us(ts) // 1000 + offset) // 86_400_000`` (whole milliseconds: ``epoch_ms`` rounds
+.9995 s up into the next second, and so into the next day), where the zone's UTC offset is a piecewise constant
 over the range: its transitions are found in Python (``zoneinfo``) and become a short CASE on
 ``ts``. That is exact for every zone and offset, and costs integer arithmetic per event instead
 of a time-zone conversion; the events are then grouped per local day, not per instant. The per-event engine
@@ -181,7 +182,7 @@ def priced_groups(
     if local:
         unit = "lh" if "hour" in local else "ld"
         inner.append(
-            f"(epoch_ms(ts) + {_offset_sql(flt, params)}) // {_HOUR_MS if unit == 'lh' else _DAY_MS} AS {unit}"
+            f"(epoch_us(ts) // 1000 + {_offset_sql(flt, params)}) // {_HOUR_MS if unit == 'lh' else _DAY_MS} AS {unit}"
         )
         day = _EPOCH_DATE.format(n="lh // 24" if unit == "lh" else "ld")
         local_sql = {
