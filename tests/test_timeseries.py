@@ -131,15 +131,21 @@ def test_weekly_with_week_start(loaded: Path) -> None:
         (date(2025, 11, 9), Decimal("1.90")),
     ]
     assert sun.filters["since"] == "2025-10-26" and sun.filters["until"] == "2025-11-15"  # widened to whole weeks
-    assert sun.rows[1]["cost_change_pct"] == Decimal("286.67")  # 8.60 / 3.00
-    assert sun.rows[2]["cost_change_pct"] == Decimal("-83.62")  # −9.70 / 11.60
+    # the week of Nov 2 holds the unpriced request of Nov 3: its cost (11.60) is a lower bound, so
+    # no cost change to it or from it ("–", as report compare); its tokens still compare:
+    # 480,000 + 320,000 + 5,000 + 400,000 + 40,000 + 360,000 + 400,000 + 2,000,000 + 640,000
+    # = 4,645,000 against 800,000 + 400,000 = 1,200,000 the week before
+    assert sun.rows[1]["cost_change_pct"] is None and sun.rows[1]["cost_change_usd"] is None
+    assert sun.rows[2]["cost_change_pct"] is None
+    assert sun.rows[1]["tokens_change"] == 4_645_000 - 1_200_000
+    assert sun.rows[2]["tokens_change"] == 400_000 + 360_000 - 4_645_000
     assert sun.rows[0]["cost_change_pct"] is None  # the week before cost nothing
     # median 3.00, |dev| 0 8.60 1.10 -> MAD 1.10, σ 1.63086: 11.60 > 3 + 4.89258 and ≥ 6.00
     assert [r["spike"] for r in sun.rows] == [False, True, False]
     mon = periodic(ctx, _req(since="2025-11-01", until="2025-11-10"), "week", week_start="mon")
     # Mon 27 Oct – Sun 2 Nov: 2.00 + 1.00 + 1.20; Mon 3 – Sun 9: 11.40; Mon 10: 0.90
     assert [r["cost_usd"] for r in mon.rows] == [Decimal("4.20"), Decimal("11.40"), Decimal("0.90")]
-    assert mon.rows[1]["cost_change_pct"] == Decimal("171.43")  # 7.20 / 4.20
+    assert mon.rows[1]["cost_change_pct"] is None  # Mon 3 – Sun 9 holds the unpriced request
     # median 4.20, MAD 3.30, σ 4.89258: 11.40 < 4.20 + 14.67774: no spike
     assert not any(r["spike"] for r in mon.rows)
     assert mon.filters["week_start"] == "monday"
@@ -157,8 +163,8 @@ def test_monthly_with_budget(loaded: Path) -> None:
     assert (oct_["month"], oct_["cost_usd"], nov["cost_usd"]) == ("2025-10", Decimal("2.00"), Decimal("14.50"))
     # October vs September (1.00, fetched with the range): +1.00, +100 %
     assert (oct_["cost_change_usd"], oct_["cost_change_pct"]) == (Decimal("1.00"), Decimal("100.00"))
-    # November vs October: +12.50, +625 %
-    assert (nov["cost_change_usd"], nov["cost_change_pct"]) == (Decimal("12.50"), Decimal("625.00"))
+    # November holds an unpriced request: its 14.50 is a lower bound, no change against October
+    assert (nov["cost_change_usd"], nov["cost_change_pct"]) == (None, None)
     # the global monthly budget of $20: 14.50 / 20 = 72.5 %, 5.50 left; October 10 %, 18.00 left
     assert (nov["budget_usd"], nov["budget_used_pct"], nov["budget_remaining_usd"]) == (
         Decimal(20),
@@ -423,17 +429,17 @@ def test_a_narrow_daily_table_leaves_out_the_tokens_change_before_folding_header
 ) -> None:
     """Four-figure costs, a fall to nothing and an unpriced request at 80 columns: "Δ Tokens %"
     goes (a note says so) and every other header word stays whole ("Unpriced", not "Unprice /
-    d"). By hand: 2026-03-02 gpt-4o 500M input = $1,250.00, 2026-03-03 600M = $1,500.00 and one
-    mistral-large-2411 request (no price): Δ cost +$250.00, +20.0 %; 2026-03-04 nothing:
-    -$1,500.00, -100.0 %."""
+    d"). By hand: 2026-03-02 gpt-4o 500M input = $1,250.00, 2026-03-03 600M = $1,500.00: Δ cost
+    +$250.00, +20.0 %; 2026-03-04 nothing: -$1,500.00, -100.0 %; 2026-03-05 one
+    mistral-large-2411 request (no price): no cost change ("–")."""
     events = [
         {"event_id": "N1", "ts": "2026-03-02T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 500_000_000},
         {"event_id": "N2", "ts": "2026-03-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 600_000_000},
-        {"event_id": "N3", "ts": "2026-03-03T11:00:00Z", "model_raw": "mistral-large-2411", "provider": "mistral",
+        {"event_id": "N3", "ts": "2026-03-05T11:00:00Z", "model_raw": "mistral-large-2411", "provider": "mistral",
          "input_tokens": 1000},
     ]  # fmt: skip
     run("import", str(write_jsonl(tmp_path / "n.jsonl", events)), "--db", str(db_path))
-    text = run("report", "daily", "--since", "2026-03-02", "--until", "2026-03-04", "--tz", "UTC",
+    text = run("report", "daily", "--since", "2026-03-02", "--until", "2026-03-05", "--tz", "UTC",
                "--db", str(db_path)).stdout  # fmt: skip
     words, note = narrow_table(text)
     assert {"Unpriced", "$1,250.00", "$1,500.00", "$250.00", "20.0%", "-$1,500.00", "-100.0%"} <= words
@@ -498,7 +504,7 @@ def test_a_change_from_or_to_an_unpriced_cost_is_unknown(tmp_path: Path, db_path
 def test_a_narrow_monthly_budget_table_drops_columns_and_shows_the_budget_left_in_cents(
     tmp_path: Path, loaded: Path
 ) -> None:
-    """At 80 columns a monthly table with a budget leaves out Δ Tokens % and Spike (then the
+    """At 80 columns a monthly table with a budget leaves out Δ Tokens % (then Spike and the
     Budget column, the same limit on every row) rather than fold "Output", "Unpriced" or "Spike"
     mid-word. By hand: November 2025 costs 1.00 + 1.20 + 0.80 + 1.10 +
     0.90 + 1.00 + 5.00 + 1.60 + 1.00 + 0.90 = $14.50 (gpt-4o input at $2.50 per 1M) plus one
@@ -513,5 +519,23 @@ def test_a_narrow_monthly_budget_table_drops_columns_and_shows_the_budget_left_i
     words, note = narrow_table(run(*args).stdout)
     assert {"Output", "Unpriced", "$14.50", "$14.51", "99.9%", "$0.01"} <= words
     assert not {"Outpu", "Unp", "Sp", "$0.0068"} & words
-    assert note.startswith("Δ Tokens %, Spike (a wider terminal")
+    assert note.startswith("Δ Tokens % (a wider terminal")  # (Δ Cost is "–": November holds unpriced usage)
     assert run_json(*args)["rows"][0]["budget_remaining_usd"] == 0.0068
+
+
+def test_days_and_weeks_that_have_not_begun_have_no_change(loaded: Path) -> None:
+    """With --until in the future, the days after today (NOW: 2025-11-20) are listed empty, with
+    no change: not a -100 % drop (QA finding). Nov 10 (0.90) against nothing on the days after:
+    Nov 11 is a real fall, -0.90 / -100 %."""
+    rep = daily(make_context(None, loaded), _req(since="2025-11-11", until="2025-11-22"))
+    rows = {r["date"]: r for r in rep.rows}
+    assert (rows[date(2025, 11, 11)]["cost_change_usd"], rows[date(2025, 11, 11)]["cost_change_pct"]) == (
+        Decimal("-0.90"), Decimal("-100.00"))  # fmt: skip
+    assert rows[date(2025, 11, 20)]["cost_change_usd"] == Decimal(0)  # today: nothing, against nothing
+    for d in (date(2025, 11, 21), date(2025, 11, 22)):
+        assert [rows[d][k] for k in ("cost_change_usd", "cost_change_pct", "tokens_change", "tokens_change_pct")] == [
+            None, None, None, None]  # fmt: skip
+    weeks = periodic(make_context(None, loaded), _req(since="2025-11-17", until="2025-11-30"), "week")
+    # the week of Mon Nov 17 (nothing) against that of Nov 10 (Nov 10: 0.90); Nov 24 has not begun
+    assert [(r["week"], r["cost_change_usd"]) for r in weeks.rows] == [
+        (date(2025, 11, 17), Decimal("-0.90")), (date(2025, 11, 24), None)]  # fmt: skip

@@ -7,8 +7,10 @@ with the change against the previous period and spikes marked.
   query, so the first row has a change too.
 * Change: ``cost_change_usd`` = cost − previous cost, ``cost_change_pct`` = that × 100 /
   previous cost (2 decimals; None when the previous period cost nothing); the same for tokens.
-  Unpriced usage is not in the cost (it has none) and is named in the notes; a period whose
-  cost is unknown (all its usage unpriced) has no cost change from or to it (None, "–").
+  Unpriced usage is not in the cost (it has none) and is named in the notes; a period with
+  unpriced usage has a cost that is only a lower bound, so no cost change from or to it (None,
+  "–"), as ``report compare`` has none. A period that has not begun (after today) has no
+  change at all.
 * Spikes: over the range's periods that have started, m = median, σ = 1.4826 × MAD (median
   absolute deviation). A period is a spike when its cost or its tokens is above m + 3σ AND at
   least 2 × m of that metric, with m > 0 (when most periods are empty, every busy one would be
@@ -221,10 +223,18 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
     for s in starts:
         rec = by_period.get(s)
         row: dict[str, Any] = {label_key: _label(s, unit)} | _metrics(rec)
-        row["cost_change_usd"], row["cost_change_pct"] = change(row["cost_usd"], before["cost_usd"] if before else 0)
-        row["tokens_change"], row["tokens_change_pct"] = change(
-            row["total_tokens"], before["total_tokens"] if before else 0
-        )
+        if s > today:  # not begun: nothing to compare yet (not a -100 % drop)
+            row["cost_change_usd"] = row["cost_change_pct"] = row["tokens_change"] = row["tokens_change_pct"] = None
+        else:
+            # a cost with unpriced usage in it is a lower bound: its change is unknown ("–"), as in
+            # report compare
+            partial = row["unpriced_requests"] or (before or {}).get("unpriced_requests")
+            row["cost_change_usd"], row["cost_change_pct"] = change(
+                None if partial else row["cost_usd"], before["cost_usd"] if before else 0
+            )
+            row["tokens_change"], row["tokens_change_pct"] = change(
+                row["total_tokens"], before["total_tokens"] if before else 0
+            )
         hot = []
         if s <= today and cost_stats and cost_stats.is_spike(row["cost_usd"] or ZERO):
             hot.append(f"cost ${(row['cost_usd'] or ZERO).quantize(Decimal('0.01'))}")
