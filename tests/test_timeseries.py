@@ -222,6 +222,23 @@ def test_hourly_heat_map(loaded: Path) -> None:
     assert any("compare weekdays by their average" in n for n in rep.notes)
 
 
+def test_hourly_weekdays_count_only_days_that_have_begun_and_exist(loaded: Path, db_path: Path) -> None:
+    """Per-day averages divide by the days of each weekday that have begun (NOW: Thu 2025-11-20)
+    and that the zone has: a range through Nov 30 holds five Sundays, but only 2, 9 and 16 have
+    begun (QA finding: 5, so Sunday's 880,000 averaged 176,000 instead of 293,333.33)."""
+    rep = hourly(make_context(None, loaded), _req(since="2025-11-01", until="2025-11-30"), week_start="monday")
+    weekdays = {r["weekday"]: r for r in rep.sections[0].rows}
+    # Nov 1–20: Sat 1, 8, 15; Sun 2, 9, 16; Thu 6, 13, 20; Fri 7, 14
+    assert [weekdays[d]["days"] for d in ("Saturday", "Sunday", "Thursday", "Friday")] == [3, 3, 3, 2]
+    assert weekdays["Sunday"]["per_day"] == Decimal("293333.33")  # 880,000 / 3
+    # Pacific/Apia skipped Friday 2011-12-30 (from -10:00 to +14:00): that range holds no Friday
+    rep = hourly(make_context(None, loaded), ReportRequest(now=NOW, since="2011-12-28", until="2012-01-02",
+                                                          tz="Pacific/Apia"))  # fmt: skip
+    weekdays = {r["weekday"]: r for r in rep.sections[0].rows}
+    assert weekdays["Friday"]["days"] == 0 and weekdays["Thursday"]["days"] == 1
+    assert weekdays["Friday"]["per_day"] is None
+
+
 def test_hourly_cost_in_tokyo(loaded: Path) -> None:
     rep = hourly(make_context(None, loaded), _req(since="2025-11-01", until="2025-11-10", tz="Asia/Tokyo"),
                  metric="cost", week_start="sunday")  # fmt: skip

@@ -25,7 +25,7 @@ from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, _share, _totals, _unpriced_notes, build_filters
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.services.timeseries import local_cube, parse_week_start
-from usagectl.timeutil import local_today
+from usagectl.timeutil import day_start_utc, local_today
 
 Metric = Literal["tokens", "cost"]
 METRICS: dict[str, str] = {"tokens": "total_tokens", "cost": "cost_usd"}
@@ -39,11 +39,14 @@ def _hh(hour: int) -> str:
     return f"{hour % 24:02d}:00"
 
 
-def _weekday_counts(since: date, until: date) -> list[int]:
+def _weekday_counts(since: date, until: date, tz: str) -> list[int]:
+    """How many of each weekday the range holds, counting only days that exist in the zone (a
+    date the zone skipped, such as Pacific/Apia's 2011-12-30, has no length)."""
     counts = [0] * 7
     d = since
     while d <= until:
-        counts[d.weekday()] += 1
+        if day_start_utc(d + timedelta(days=1), tz) > day_start_utc(d, tz):
+            counts[d.weekday()] += 1
         d += timedelta(days=1)
     return counts
 
@@ -103,7 +106,8 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
     grand = sum(day_totals.values(), zero)
     by_hour = [r["total"] for r in rows]
 
-    counts = _weekday_counts(flt.since, flt.until)
+    # the days that have begun: a weekday still to come in the range has no usage yet to average
+    counts = _weekday_counts(flt.since, min(flt.until, today), tz)
     by_day = {k[0]: v for k, v in rollup(cube, ["weekday"]).items()}
     weekdays = []
     for wd in order:
