@@ -14,7 +14,7 @@ on Wed 10-29 (19.6M + 1M + 1M + 1M = 22.6M ≥ 22M; 21.6M on the 28th is not).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,15 @@ from tests.helpers import run, run_json, write_jsonl
 
 
 @pytest.fixture(autouse=True)
-def _wired() -> None:
+def _wired(monkeypatch: pytest.MonkeyPatch) -> None:
     from usagectl.cli import app, insights
+    from usagectl.services import forecast
 
     if not any(c.name == "forecast" for c in app.registered_commands):
         insights.register(app)
+    # a clock after every fixture's --until: each forecast is as of the end of its --until (no
+    # partial day today); the tests of today's spend set their own
+    monkeypatch.setattr(forecast, "_clock", lambda: datetime(2027, 1, 1, tzinfo=UTC))
 
 
 def _import(tmp_path: Path, db: Path, events: list[dict[str, Any]]) -> None:
@@ -158,7 +162,8 @@ def test_a_past_pause_does_not_blow_up_the_range(tmp_path: Path, db_path: Path, 
     (row,) = out["rows"]
     lo, mid, hi = (Decimal(str(row[k])) for k in ("conservative", "likely", "aggressive"))
     assert abs(mid - 180) <= Decimal("3.6")  # 2 % of $180
-    assert Decimal(str(row["month_end_likely"])) == Decimal("180")
+    # $180 to the cent: JSON keeps 6 decimals, where the paused fit's float noise shows
+    assert abs(Decimal(str(row["month_end_likely"])) - 180) < Decimal("0.005")
     (b,) = out["budgets"]
     assert Decimal(str(b["spent"])) == Decimal("150") and Decimal(str(b["probability_pct"])) == 0
     if pause is None:
@@ -198,3 +203,112 @@ def test_an_all_unpriced_series_is_unpriced_not_zero(tmp_path: Path, db_path: Pa
     # tokens are unaffected: 1,000 a day × 30 = 30,000
     (tok,) = run_json("forecast", "--member", "zed", "--metric", "tokens", *span)["rows"]
     assert tok["naive_run_rate"] == 30_000 and tok["range"] != "unpriced"
+
+
+def _budgets(*budgets: tuple[str, str]) -> str:
+    return "".join(f'[[budgets]]\nscope = "global"\namount = {a}\nperiod = "{p}"\n' for a, p in budgets)
+
+
+def test_todays_spend_so_far_is_actual_in_every_total(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Now: Thu 2026-11-26 18:00 UTC, 3/4 of the day gone. History (the default 12 weeks up to
+    # yesterday, 2026-09-03 – 11-25): exactly $6.00 a day, so every simulated day is $6.00.
+    # Today so far: 30 × $0.60 = $18.00, + 123,456 gpt-4o-mini input tokens × $0.15/M = $0.0185184;
+    # one more $0.60 call at 19:00 is after now and not counted (as in `budget status`).
+    from usagectl.services import forecast
+
+    monkeypatch.setattr(forecast, "_clock", lambda: datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
+    today = [{"event_id": f"t{h}-{m}", "ts": f"2026-11-26T{h:02d}:{m:02d}:00Z", "model_raw": "claude-sonnet-4-5",
+              "input_tokens": 100_000, "output_tokens": 20_000} for h in range(15) for m in (0, 30)]  # fmt: skip
+    today += [
+        {"event_id": "mini", "ts": "2026-11-26T17:59:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 123_456},
+        {"event_id": "later", "ts": "2026-11-26T19:00:00Z", "model_raw": "claude-sonnet-4-5",
+         "input_tokens": 100_000, "output_tokens": 20_000},
+    ]  # fmt: skip
+    _import(tmp_path, db_path, _six_dollar_days(None) + today)
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        _budgets(("10", "day"), ("42", "week"), ("160", "month"), ("340", "quarter"), ("510", "year")),
+        encoding="utf-8",
+    )
+    out = run_json("forecast", "--days", "7", "--tz", "UTC", "--db", str(db_path))
+    assert (out["filters"]["since"], out["filters"]["until"]) == ("2026-09-03", "2026-11-25")
+    (row,) = out["rows"]
+    assert row["method"] == "holt-winters"
+    # today so far: 18 + 0.0185184 = $18.0185184; month to date: 25 × 6 + 18.0185184 = $168.0185184,
+    # written to 6 decimals (half-even), not to the cent
+    assert row["month_to_date"] == 168.018518
+    # the rest of today, 1/4 × $6 = $1.50, then $6.00 a day: next 7 days (11-26 – 12-02) =
+    # 18.0185184 + 1.50 + 6 × 6 = $55.5185184; month end = 168.0185184 + 1.50 + 4 × 6 (11-27 – 11-30)
+    # = $193.5185184, all three quantiles alike (a constant series, up to the model's float noise)
+    for key in ("conservative", "likely", "aggressive"):
+        assert abs(Decimal(str(row[key])) - Decimal("55.518518")) <= Decimal("0.000010")
+    for key in ("month_end_conservative", "month_end_likely", "month_end_aggressive"):
+        assert abs(Decimal(str(row[key])) - Decimal("193.518518")) <= Decimal("0.000010")
+        assert Decimal(str(row[key])) >= Decimal(str(row["month_to_date"]))
+    budgets = {b["budget"]: b for b in out["budgets"]}
+    spent = {k: Decimal(str(b["spent"])) for k, b in budgets.items()}
+    # day: today's $18.0185184 ≥ $10; month: 150 on 11-25 < 160 ≤ 168.0185184 on 11-26;
+    # quarter (from 10-01): 56 × 6 = 336 on 11-25 < 340 ≤ 354.0185184; year (data from 09-03):
+    # 84 × 6 = 504 < 510 ≤ 522.0185184: every one crossed today, 100 %
+    assert spent == {
+        "global (day)": Decimal("18.018518"),
+        "global (week)": Decimal("36.018518"),  # Mon 11-23 – Wed 11-25: 3 × 6, + today
+        "global (month)": Decimal("168.018518"),
+        "global (quarter)": Decimal("354.018518"),
+        "global (year)": Decimal("522.018518"),
+    }
+    for period in ("day", "month", "quarter", "year"):
+        b = budgets[f"global ({period})"]
+        assert (b["probability_pct"], b["likely_cross_date"]) == (100, "2026-11-26"), period
+    # week ($42, not yet over): 36.0185184 + 1.50 (rest of today) = 37.5185184, + 6 on 11-27 =
+    # 43.5185184 ≥ 42. (A whole $6 day today would cross already on 11-26; dropping today's
+    # spend, on 11-28.)
+    assert (budgets["global (week)"]["probability_pct"], budgets["global (week)"]["likely_cross_date"]) == (
+        100,
+        "2026-11-27",
+    )
+    assert any("2026-11-26 (today: its spend up to 18:00 is actual" in n for n in out["notes"])
+    table = run("forecast", "--days", "7", "--tz", "UTC", "--db", str(db_path)).stdout
+    line = next(x for x in table.splitlines() if x.startswith("global (day)")).split()
+    # Budget, Period ends, Limit, Spent, Chance, Likely crossing
+    assert line[2:] == ["2026-11-26", "$10.00", "$18.02", "100.0%", "2026-11-26"]
+
+
+def test_todays_spend_counts_on_the_local_day_of_the_run_rate(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pacific/Kiritimati is UTC+14. Now: 2026-11-10 22:00 UTC = Wed 11-11 12:00 there, half the
+    # day gone. History: $1.00 a day (400,000 gpt-4o input tokens) on 11-01 – 11-10 local, each
+    # at 10:00 local = 20:00 UTC the day before: 10 days, so the simple run rate, $1.00 a day.
+    # Today (11-11 local) so far: $2.00 at 09:00 local = 11-10 19:00 UTC (a UTC day earlier).
+    from usagectl.services import forecast
+
+    monkeypatch.setattr(forecast, "_clock", lambda: datetime(2026, 11, 10, 22, 0, tzinfo=UTC))
+    ev = [{"event_id": f"d{d}", "ts": f"{date(2026, 11, d) - timedelta(days=1)}T20:00:00Z", "model_raw": "gpt-4o",
+           "input_tokens": 400_000} for d in range(1, 11)]  # fmt: skip
+    ev.append({"event_id": "today", "ts": "2026-11-10T19:00:00Z", "model_raw": "gpt-4o", "input_tokens": 800_000})
+    _import(tmp_path, db_path, ev)
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        _budgets(("1.50", "day"), ("6", "week"), ("11.50", "month")), encoding="utf-8"
+    )
+    out = run_json("forecast", "--days", "5", "--tz", "Pacific/Kiritimati", "--db", str(db_path))
+    (row,) = out["rows"]
+    assert row["method"] == "run rate" and out["filters"]["until"] == "2026-11-10"
+    # month to date: 10 × 1 + 2 = $12.00; month end: 12 + 1/2 × 1 (rest of today) + 19 × 1
+    # (11-12 – 11-30) = $31.50; next 5 days (11-11 – 11-15): 2 + 0.50 + 4 × 1 = $6.50
+    assert Decimal(str(row["month_to_date"])) == Decimal("12")
+    assert Decimal(str(row["month_end_likely"])) == Decimal("31.5")
+    assert Decimal(str(row["likely"])) == Decimal("6.5")
+    budgets = {b["budget"]: b for b in out["budgets"]}
+    # day: $2.00 ≥ $1.50 today; month: 10 on 11-10 < 11.50 ≤ 12 on 11-11: both 100 %, crossed on
+    # the local 11-11
+    for period, spent in (("day", "2"), ("month", "12")):
+        b = budgets[f"global ({period})"]
+        assert Decimal(str(b["spent"])) == Decimal(spent)
+        assert (b["probability_pct"], b["likely_cross_date"]) == (100, "2026-11-11"), period
+    # week (Mon 11-09 – Sun 11-15), $6: 1 + 1 + 2 = $4.00 so far, + 0.50 = 4.50 today, 5.50 on
+    # 11-12, 6.50 on 11-13: crossed 11-13 at the run rate (no probability without a model)
+    week = budgets["global (week)"]
+    assert Decimal(str(week["spent"])) == Decimal("4")
+    assert (week["probability_pct"], week["likely_cross_date"]) == (None, "2026-11-13")

@@ -9,16 +9,24 @@ and likely date of crossing it.
   run rate (average day × days), labelled as such, without a range or probabilities. Its P10 /
   P90 are None, which elsewhere means *unpriced*: the row's ``range`` says why instead
   (``RANGE_NONE``), and the table shows "–" (kind ``amount``).
-* Month end: the month holding the first forecast day; actual of that month through
-  ``--until`` + the simulated days to its end.
+* The first forecast day is the day after ``--until``. When that is today (the default), its
+  spend so far (up to now) is actual, not forecast: it is added to every total (next N days, month
+  to date, budget spend), and the model forecasts only the rest of today, its first simulated day
+  × the share of today's real time (DST-correct) still to come, then the days after. The model is
+  still fitted on the complete days only. With an earlier ``--until`` the forecast is as of the
+  end of that day: nothing after it is actual.
+* Month end: the month holding the first forecast day; its actual so far (through ``--until``,
+  and today up to now) + the simulated rest, so never below the month to date.
 * Budgets (config): a budget is forecast when its scope is the forecast's series: ``global``
   without filters, ``KIND:NAME`` with ``--by KIND`` (NAME among the top groups) or with exactly
-  that one filter. Probability = share of paths whose spend (period so far + simulated days)
-  reaches the limit by the period's end; likely date = the median path's crossing day (only
-  when the probability is at least 50 %). A budget already over has 100 % and the day its
-  spend in the period reached the limit.
+  that one filter. Probability = share of paths whose spend (period so far, today's spend
+  included + simulated rest) reaches the limit by the period's end; likely date = the median
+  path's crossing day (only when the probability is at least 50 %). A budget already over
+  (today's spend included, for every period kind) has 100 % and the day its spend in the period
+  reached the limit.
 * The metric is ``cost`` (priced USD; unpriced usage is not in it and is named in the notes) or
-  ``tokens`` (all token buckets). Money leaves the model as Decimal quantized to cents.
+  ``tokens`` (all token buckets). Actual spend is summed exactly (Decimal; whole tokens); money
+  leaves the model as Decimal quantized to 6 places (``MICRO``), as JSON writes money.
 * A series with usage but no priced cost at all (an unknown model) is never forecast as $0 nor
   as "no history": with ``cost`` its money is None (unpriced, ``RANGE_UNPRICED``) and a note
   names its models; its budgets have no spend or probability either.
@@ -26,18 +34,19 @@ and likely date of crossing it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, noun
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, _unpriced_notes, build_filters
+from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
 from usagectl.services.rollup import unpriced_models
-from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, holt_winters_paths, run_rate, to_amount
+from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, holt_winters_paths, run_rate
 from usagectl.timeutil import day_start_utc, days_in_month, local_today
 
 MIN_HISTORY_DAYS = 14
@@ -50,6 +59,8 @@ RANGE_MODEL = "simulated"  # a row's ``range``: P10 / P90 of the model's simulat
 RANGE_NONE = "insufficient history"  # ... or none: the run rate has no range (None is not unpriced)
 RANGE_UNPRICED = "unpriced"  # ... or none because no usage of the series has a price (None is unpriced)
 Kind = Literal["money", "int"]
+MICRO = Decimal("0.000001")  # money from the model: 6 places, as the JSON contract writes money
+_US = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -63,10 +74,17 @@ class ForecastRequest:
 @dataclass
 class _Series:
     name: str
-    values: list[float]  # fetched range, one value per day
+    values: list[float]  # fetched range through --until, one value per day
     history: list[float]  # the model's window
     first_active: int | None  # index in history
     unpriced_days: int = 0  # days since its first usage when none of it is priced (cost only), else 0
+    actual: tuple[Decimal, ...] = ()  # exact spend per day of the fetched range, today so far included
+    today: Decimal = Decimal(0)  # spend so far today when the forecast starts today (also actual[-1])
+
+
+def _clock() -> datetime:
+    """The wall clock (tests replace it)."""
+    return datetime.now(UTC)
 
 
 def _check(freq: ForecastRequest) -> None:
@@ -93,11 +111,22 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
 
     _check(freq)
     tz = effective_timezone(req.tz, ctx.config)
-    today = local_today(tz, _now(req))
+    now = req.now.astimezone(UTC) if req.now else _clock()
+    req = replace(req, now=now)  # one clock for the default range and today's spend so far
+    today = local_today(tz, now)
     yesterday = today - timedelta(days=1)
     flt = build_filters(ctx, req, default=(yesterday - timedelta(days=HISTORY_DAYS - 1), yesterday))
     since, until = flt.since, flt.until
     first_day = until + timedelta(days=1)
+    # the forecast starts today: today's spend so far is actual (fetched up to now, never after),
+    # and only the share of today still to come is forecast
+    partial = first_day == today
+    last_actual = first_day if partial else until
+    actual_end, rest_of_today = flt.end, 1.0
+    if partial:
+        day_end = day_start_utc(first_day + timedelta(days=1), tz)
+        actual_end = min(day_end, now + _US)
+        rest_of_today = _share_left(now, day_start_utc(first_day, tz), day_end)
     month_start = first_day.replace(day=1)
     month_end = first_day.replace(day=days_in_month(first_day.year, first_day.month))
     budgets = load_budgets(ctx)
@@ -105,31 +134,34 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
     fetch_since = min([since, month_start] + [s for s, _ in spans.values()])
     fetch = Filters(
         start=day_start_utc(fetch_since, tz),
-        end=flt.end,
+        end=actual_end,
         tz=tz,
         since=fetch_since,
-        until=until,
+        until=last_actual,
         where=flt.where,
     )
+    # unpriced usage named in the notes: the history and, from today, the spend so far in the totals
+    noted = Filters(start=flt.start, end=actual_end, tz=tz, since=since, until=last_actual, where=flt.where)
     dims = [freq.by] if freq.by else []
     book = ctx.pricebook()
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, fetch)
         sets = sq.daily_sets(con, fetch, dims)
-        unpriced = unpriced_models(q.cube(con, flt, [])) if freq.metric == "cost" else []
-        by_unpriced = unpriced_models_by(q.cube(con, flt, dims), freq.by) if freq.by and unpriced else {}
+        unpriced = unpriced_models(q.cube(con, noted, [])) if freq.metric == "cost" else []
+        by_unpriced = unpriced_models_by(q.cube(con, noted, dims), freq.by) if freq.by and unpriced else {}
     offset = (since - fetch_since).days
 
     def series(name: str, rows: list[dict[str, Any]], metric: Metric) -> _Series:
-        values = dense(rows, fetch_since, until, METRIC_KEYS[metric])
+        values = dense(rows, fetch_since, until, METRIC_KEYS[metric])  # the model's days: complete ones only
         hist = values[offset:]
         active = next((i for i, v in enumerate(hist) if v), None)
         used = dense(rows, fetch_since, until, "requests")[offset:]
         first_used = next((i for i, v in enumerate(used) if v), None)
-        priced = any(r["cost_usd"] is not None for r in rows if r["date"] >= since)
+        priced = any(r["cost_usd"] is not None for r in rows if since <= r["date"] <= until)
         if metric == "cost" and not priced and first_used is not None:
             return _Series(name, values, hist, None, len(used) - first_used)
-        return _Series(name, values, hist, active)
+        actual = _exact(rows, fetch_since, last_actual, METRIC_KEYS[metric])
+        return _Series(name, values, hist, active, actual=actual, today=actual[-1] if partial else Decimal(0))
 
     wanted: list[tuple[str, list[dict[str, Any]]]] = []
     if freq.by:
@@ -159,7 +191,8 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
 
     for name, rws in wanted:
         s, paths = model(name, rws, freq.metric)
-        rows.append(_row(name, s, paths, freq, since, until, month_start, month_end, fetch_since))
+        rows.append(_row(name, s, _future(s, paths, horizon, rest_of_today), paths is not None, freq,
+                         until, month_start, month_end, fetch_since))  # fmt: skip
     budget_rows, budget_notes = [], []
     for b in budgets:
         metric: Metric = "tokens" if b.kind == "tokens" else "cost"
@@ -183,16 +216,22 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
             budget_rows.append({"budget": b.label, "series": target, "period_end": p1, "limit": b.limit,
                                 "spent": None, "probability_pct": None, "likely_cross_date": None})  # fmt: skip
             continue
-        so_far = s.values[(max(p0, fetch_since) - fetch_since).days :] if p0 <= until else []
-        reached = _reached_on(so_far, max(p0, fetch_since), float(b.limit))
-        budget_rows.append(_budget_row(b, target, sum(so_far, 0.0), paths, s, p1, until, reached))
+        so_far = s.actual[(p0 - fetch_since).days :]  # the period through today so far (fetch_since <= p0)
+        future = _future(s, paths, horizon, rest_of_today)
+        budget_rows.append(_budget_row(b, target, so_far, p0, future, paths is not None, p1, until))
     notes = ["Forecasts are estimates."]
     if any(r["method"] == "holt-winters" for r in rows):
         notes[0] += (
             f" Conservative / likely / aggressive = P10 / P50 / P90 of {horizon}-day simulated paths (statsmodels "
             "Holt-Winters: weekly seasonality, damped trend or none by AICc; fixed seed)."
         )
-    notes.append(f"History: {since} – {until} ({tz}); the forecast starts {first_day}. " + _naive_note(rows))
+    start_note = f"the forecast starts {first_day}"
+    if partial:
+        start_note += (
+            f" (today: its spend up to {now.astimezone(ZoneInfo(tz)):%H:%M} is actual, in every total and budget; "
+            "only the rest of the day is forecast)"
+        )
+    notes.append(f"History: {since} – {until} ({tz}); {start_note}. " + _naive_note(rows))
     short = [r for r in rows if r["method"] == "run rate"]
     if short:
         some = "every series" if len(short) == len(rows) else "some series"
@@ -292,17 +331,69 @@ def _naive_note(rows: list[dict[str, Any]]) -> str:
     return f"Naive run rate = average of the last {span} × days."
 
 
+def _share_left(now: datetime, day_start: datetime, day_end: datetime) -> float:
+    """The share of the day [day_start, day_end) still to come at ``now``, in real time (a DST
+    day of 23 or 25 hours counts as it is lived)."""
+    left = min(max(day_end - now, timedelta(0)), day_end - day_start)
+    return left / (day_end - day_start)
+
+
+def _exact(rows: list[dict[str, Any]], first: date, last: date, key: str) -> tuple[Decimal, ...]:
+    """The exact sums of ``key`` per day from ``first`` to ``last`` (inclusive), 0 for missing days."""
+    by_day: dict[date, Decimal] = {}
+    for r in rows:
+        v = r.get(key)
+        if v is not None and first <= r["date"] <= last:
+            by_day[r["date"]] = by_day.get(r["date"], Decimal(0)) + (v if isinstance(v, Decimal) else Decimal(v))
+    return tuple(by_day.get(first + timedelta(days=i), Decimal(0)) for i in range((last - first).days + 1))
+
+
+def _future(s: _Series, paths: Any, horizon: int, rest_of_today: float) -> Any:
+    """What is still to come from the first forecast day on, shape (horizon, paths): the model's
+    simulated paths or, without a model, the simple run rate as one path; the first day scaled
+    to the share of it still to come (1.0 unless the forecast starts today)."""
+    import numpy as np
+
+    if paths is None:
+        active = s.history[s.first_active or 0 :] if s.first_active is not None else []
+        future = np.full((horizon, 1), run_rate(active, len(active) or 1))
+    else:
+        future = np.array(paths[:horizon], dtype=float)
+    if horizon:
+        future[0] *= rest_of_today
+    return future
+
+
+def _amount(value: float, metric: Metric) -> Decimal | int:
+    """A forecast (never below 0) in the metric's unit: USD Decimal to 6 places, or whole tokens."""
+    if metric == "tokens":
+        return round(max(value, 0.0))
+    return Decimal(repr(max(float(value), 0.0))).quantize(MICRO)
+
+
+def _plus(actual: Decimal, forecast: float, metric: Metric) -> Decimal | int:
+    """Actual spend (exact) + a forecast of what is still to come: never below the actual."""
+    more = _amount(forecast, metric)
+    return int(actual) + int(more) if metric == "tokens" else actual + Decimal(more)
+
+
+def _actual(value: Decimal, metric: Metric) -> Decimal | int:
+    return int(value) if metric == "tokens" else value
+
+
 def _row(
     name: str,
     s: _Series,
-    paths: Any,
+    future: Any,
+    modelled: bool,
     freq: ForecastRequest,
-    since: date,
     until: date,
     month_start: date,
     month_end: date,
     fetch_since: date,
 ) -> dict[str, Any]:
+    """One series. Every total is actual + forecast: next N days = today's spend so far (when the
+    forecast starts today) + the simulated rest; month end = month to date + the simulated rest."""
     m = freq.metric
     if s.unpriced_days:
         money = dict.fromkeys(("naive_run_rate", "month_to_date", "conservative", "likely", "aggressive"))
@@ -312,30 +403,30 @@ def _row(
         )
     active = s.history[s.first_active or 0 :] if s.first_active is not None else []
     naive = run_rate(active, NAIVE_DAYS) * freq.days
-    mtd = sum(s.values[(month_start - fetch_since).days :]) if month_start <= until else 0.0
-    rest = (month_end - until).days
-    row: dict[str, Any] = {"series": name, "history_days": len(active), "naive_run_rate": to_amount(naive, m)}
-    row["month_to_date"] = to_amount(mtd, m)
-    if paths is None:
-        rate = run_rate(active, len(active) or 1)
+    mtd = sum(s.actual[(month_start - fetch_since).days :], Decimal(0))  # through today so far
+    rest = (month_end - until).days  # days from the first forecast day to the month's end
+    row: dict[str, Any] = {"series": name, "history_days": len(active), "naive_run_rate": _amount(naive, m)}
+    row["month_to_date"] = _actual(mtd, m)
+    totals = future[: freq.days].sum(axis=0)
+    month = future[:rest].sum(axis=0)
+    if not modelled:
         row |= {"method": "run rate", "range": RANGE_NONE, "conservative": None}
-        row |= {"likely": to_amount(rate * freq.days, m)}
+        row |= {"likely": _plus(s.today, float(totals[0]), m)}
         row |= {"aggressive": None, "month_end_conservative": None}
-        row |= {"month_end_likely": to_amount(mtd + rate * rest, m), "month_end_aggressive": None}
+        row |= {"month_end_likely": _plus(mtd, float(month[0]), m), "month_end_aggressive": None}
         return row
-    totals = paths[: freq.days].sum(axis=0)
-    month = mtd + paths[:rest].sum(axis=0)
     row["method"], row["range"] = "holt-winters", RANGE_MODEL
+    # a quantile of (actual + X) is actual + the quantile of X: the actual is added exactly
     for label, qv in zip(LABELS, QUANTILES):
-        row[label] = to_amount(_pct(totals, qv), m)
+        row[label] = _plus(s.today, _pct(totals, qv), m)
     for label, qv in zip(("month_end_conservative", "month_end_likely", "month_end_aggressive"), QUANTILES):
-        row[label] = to_amount(_pct(month, qv), m)
+        row[label] = _plus(mtd, _pct(month, qv), m)
     return row
 
 
-def _reached_on(values: list[float], first: date, limit: float) -> date | None:
+def _reached_on(values: tuple[Decimal, ...], first: date, limit: Decimal) -> date | None:
     """The first day (``values[0]`` is ``first``) on which the running total reached ``limit``."""
-    total = 0.0
+    total = Decimal(0)
     for i, v in enumerate(values):
         total += v
         if total >= limit:
@@ -344,27 +435,27 @@ def _reached_on(values: list[float], first: date, limit: float) -> date | None:
 
 
 def _budget_row(
-    b: Any, target: str, spent: float, paths: Any, s: _Series, p1: date, until: date, reached: date | None
+    b: Any, target: str, so_far: tuple[Decimal, ...], p0: date, future: Any, modelled: bool, p1: date, until: date
 ) -> dict[str, Any]:
+    """A budget in its period holding the first forecast day: ``so_far`` is its actual spend per
+    day from ``p0`` (today's spend so far included), ``future`` what is still to come from the
+    first forecast day (``until`` + 1) on."""
     import numpy as np
 
     metric: Metric = "tokens" if b.kind == "tokens" else "cost"
-    limit = float(b.limit)
+    spent = sum(so_far, Decimal(0))
     left = (p1 - until).days
     row: dict[str, Any] = {"budget": b.label, "series": target, "period_end": p1}
     row["limit"] = b.limit if metric == "cost" else int(b.limit)
-    row["spent"] = to_amount(spent, metric)
-    if spent >= limit:  # already over: the day it got there, not a forecast
-        return row | {"probability_pct": Decimal(100), "likely_cross_date": reached or until}
-    if paths is None:
-        active = s.history[s.first_active or 0 :] if s.first_active is not None else []
-        rate = run_rate(active, len(active) or 1)
-        days = None if rate <= 0 else int(np.ceil((limit - spent) / rate))
-        cross = until + timedelta(days=days) if days is not None and days <= left else None
+    row["spent"] = _actual(spent, metric)
+    if spent >= b.limit:  # already over: the day it got there, not a forecast
+        return row | {"probability_pct": Decimal(100), "likely_cross_date": _reached_on(so_far, p0, b.limit)}
+    cum = float(spent) + np.cumsum(future[:left], axis=0)
+    hit = cum >= float(b.limit)
+    crossed = hit.any(axis=0) if left > 0 else np.zeros(future.shape[1], dtype=bool)
+    if not modelled:  # the run rate: no probability, the day it reaches the limit at that rate
+        cross = until + timedelta(days=int(hit[:, 0].argmax()) + 1) if bool(hit[:, 0].any()) else None
         return row | {"probability_pct": None, "likely_cross_date": cross}
-    cum = spent + np.cumsum(paths[:left], axis=0)
-    hit = cum >= limit
-    crossed = hit.any(axis=0) if left > 0 else np.zeros(paths.shape[1], dtype=bool)
     prob = Decimal(repr(float(crossed.mean()) * 100)).quantize(Decimal("0.1"))
     cross = None
     if crossed.mean() >= 0.5:
