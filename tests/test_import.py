@@ -123,6 +123,19 @@ def test_bad_records_are_rejected_with_file_line_and_reason(tmp_path: Path, db_p
     assert run_json("db", "rejects", "--db", str(db_path))["totals"]["rejects"] == 9
 
 
+def test_a_time_outside_the_stored_range_names_the_range(tmp_path: Path, db_path: Path) -> None:
+    """1999-12-31 and 2100-01-31 are refused; the reason says which times are taken (QA: it only
+    said "out of range"). 2000-01-01 itself is in."""
+    lines = [{"event_id": f"r{i}", "ts": ts, "model_raw": "gpt-4o-mini", "input_tokens": 1}
+             for i, ts in enumerate(["1999-12-31T23:59:59Z", "2000-01-01T00:00:00Z", "2100-01-31T00:00:00Z"])]  # fmt: skip
+    out = run_json("import", str(write_jsonl(tmp_path / "r.jsonl", lines)), "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (1, 2)
+    assert _query(db_path, "SELECT line, reason FROM rejects ORDER BY line") == [
+        (1, "ts: out of range (1999-12-31T23:59:59Z; usage times must lie from 2000-01-01 to 2100-01-01)"),
+        (3, "ts: out of range (2100-01-31T00:00:00Z; usage times must lie from 2000-01-01 to 2100-01-01)"),
+    ]
+
+
 def test_csv_records_keep_their_line_numbers_and_field_count_errors(tmp_path: Path, db_path: Path) -> None:
     c = tmp_path / "e.csv"
     c.write_text(

@@ -28,6 +28,7 @@ RAW_MAX = 4000
 BIGINT_MAX = 2**63 - 1
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_RANGE = "usage times must lie from 2000-01-01 to 2100-01-01"
 SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
@@ -247,9 +248,9 @@ def unix_time(value: Any, name: str) -> tuple[datetime | None, str | None]:
     try:
         ts = datetime.fromtimestamp(n, UTC)
     except (OverflowError, OSError, ValueError):
-        return None, f"{name}: out of range ({n})"
+        return None, f"{name}: out of range ({n}; {_RANGE})"
     if not _EARLIEST <= ts < _LATEST:
-        return None, f"{name}: out of range ({n})"
+        return None, f"{name}: out of range ({n}; {_RANGE})"
     return ts, None
 
 
@@ -263,7 +264,7 @@ def rfc3339(value: Any, name: str) -> tuple[datetime | None, str | None]:
         return None, f"{name}: not a timestamp ({_short(value)})"
     ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     if not _EARLIEST <= ts < _LATEST:
-        return None, f"{name}: out of range ({_short(value)})"
+        return None, f"{name}: out of range ({_short(value)}; {_RANGE})"
     return ts, None
 
 

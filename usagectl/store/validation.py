@@ -104,7 +104,7 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
                 "CASE WHEN ts IS NULL OR trim(ts) = '' THEN 'missing ts' "
                 f"WHEN ({_TS_VALUE}) IS NULL THEN 'ts: not a timestamp (' || left(ts, 40) || ')' "
                 f"WHEN ({_TS_VALUE}) < TIMESTAMPTZ '2000-01-01' OR ({_TS_VALUE}) > TIMESTAMPTZ '2100-01-01' "
-                "THEN 'ts: out of range (' || left(ts, 40) || ')' END"
+                "THEN 'ts: out of range (' || left(ts, 40) || '; usage times must lie from 2000-01-01 to 2100-01-01)' END"
             )
             values.append(f"({_TS_VALUE}) AS ts")
         elif kind == "money":
