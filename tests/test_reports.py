@@ -138,6 +138,25 @@ def test_a_month_of_only_unpriced_usage_has_no_average_nor_projected_cost(loaded
     assert "$0.00" not in projected and "–" in projected
 
 
+def test_events_dated_after_today_are_listed_so_the_rows_add_up(tmp_path: Path, db_path: Path) -> None:
+    """NOW is 2025-11-15 12:00Z; an event on Nov 29 (a clock ahead) is in the month's totals, so its
+    day is listed too (the rows stopped at today: 1,000,000 in the rows, 6,000,000 in the Total),
+    and a note says so (QA finding)."""
+    events = [
+        {"event_id": "p1", "ts": "2025-11-10T12:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 1_000_000},
+        {"event_id": "p2", "ts": "2025-11-29T12:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 5_000_000},
+    ]
+    run("import", str(write_jsonl(tmp_path / "f.jsonl", events)), "--db", str(db_path))
+    rep = reports.month(make_context(None, db_path), reports.ReportRequest(now=NOW, tz="UTC"), "2025-11")
+    assert [r["date"] for r in rep.rows] == [date(2025, 11, d) for d in range(1, 30)]  # through Nov 29
+    assert sum(r["total_tokens"] for r in rep.rows) == rep.totals["total_tokens"] == 6_000_000
+    assert any(n.startswith("1 request dated after today (2025-11-29) is in the totals") for n in rep.notes)
+    # a month with no such events still ends its rows today
+    plain = reports.month(make_context(None, db_path), reports.ReportRequest(now=NOW, tz="UTC",
+                                                                            until="2025-11-20"))  # fmt: skip
+    assert plain.rows[-1]["date"] == date(2025, 11, 15) and not any("after today" in n for n in plain.notes)
+
+
 def test_month_not_started_has_no_projection_rather_than_unpriced(loaded: Path) -> None:
     from usagectl.render.table import render_table
 

@@ -305,9 +305,13 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     if totals["unpriced_requests"]:
         overview.append(("unpriced_requests", "Unpriced requests", totals["unpriced_requests"]))
 
+    # events dated after today (a clock ahead, a bad log) are in the totals: their days are listed
+    # too, so that the rows add up to the Total, and a note says so
+    later = sorted(d for d, rec in by_day.items() if d > shown_until and rec.get("requests"))
+    rows_until = max(shown_until, later[-1]) if later else shown_until
     rows = []
-    if state != "future":
-        for d in date_range(flt.since, shown_until):
+    if rows_until >= flt.since:
+        for d in date_range(flt.since, rows_until):
             rec = by_day.get(d, {})
             row: dict[str, Any] = {"date": d}
             row.update({k: rec.get(k, 0 if k != "cost_usd" else Decimal(0)) for k in ROW_KEYS})
@@ -329,6 +333,13 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
         rows=tuple(model_rows),
     )
     notes = [*_unpriced_notes(unpriced), *band_notes]
+    if later:
+        n = sum(int(by_day[d]["requests"]) for d in later)
+        notes.append(
+            f"{counted(n, 'request')} dated after today ({later[0]}"
+            + (f" – {later[-1]}" if len(later) > 1 else "")
+            + f") {'is' if n == 1 else 'are'} in the totals and the rows; `usagectl doctor` lists events after now."
+        )
     if projected_cost is not None and state == "in progress":
         notes.append(f"Projection: {method}.")
     return Report(
