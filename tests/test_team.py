@@ -152,6 +152,10 @@ def test_three_equal_members_share_one_dollar(tmp_path: Path, db_path: Path) -> 
     assert _dec(out["totals"]["allocated_usd"]) == D("1")
     assert _dec(out["totals"]["cost_usd"]) == D("4")
     assert rows["ann"]["team"] == "(no team)"
+    # the Total row's tokens are the rows' (3 x 400,000); the overview gives all usage's 1,600,000
+    # and the shared 400,000 that are in no row (QA: the Total row's tokens looked like all of them)
+    assert out["totals"]["total_tokens"] == 1_200_000
+    assert (out["overview"]["all_tokens"], out["overview"]["shared_tokens"]) == (1_600_000, 400_000)
 
 
 def test_proportional_allocation_per_member_team_department_cost_center(loaded: Path) -> None:

@@ -232,6 +232,13 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
         ("direct_cost_usd", "Direct usage cost", None if total_cost is None else direct_total),
         ("shared_cost_usd", "Shared usage cost (no member, no team)", shared_cost),
         ("allocation", "Allocation", _method(effective, level)),
+        ("all_tokens", "Tokens, all usage", totals["all_tokens"]),
+        # the tables' token columns hold the direct usage: the shared tokens are not allocated
+        (
+            "shared_tokens",
+            "Shared tokens (not in the rows)" if not unallocated else "Shared tokens",
+            totals["shared_tokens"],
+        ),
         ("members", "Members", members),
         ("teams", "Teams", len({_label("team", k[1]) for k, _ in atoms})),
     ]
