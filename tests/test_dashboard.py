@@ -158,6 +158,23 @@ def test_top_panel_never_shows_unpriced_usage_as_dollars(tmp_path: Path, db_path
     assert rows == {"bob": "$4.60", "alice": "≥$4.30", "dave": "unpriced"}
 
 
+def test_models_panel_folds_the_rest_into_one_line(tmp_path: Path, db_path: Path) -> None:
+    """Seven models in November (Paris): gpt-4o $6.50 (A1 2.50 + A4 4.00), claude-sonnet-4-5
+    $1.80, gpt-4o-mini $0.60, gpt-5 $0.25 (200k input at $1.25/M), o3 $0.20 (100k at $2/M),
+    claude-haiku-4-5 $0.10 (100k at $1/M), mistral unpriced. Five lines: four models and "(3
+    others)" with the rest, the unpriced one in it: 0.20 + 0.10 = "≥$0.30" (QA: the panel showed five
+    models and dropped the others silently, the unpriced one among them)."""
+    more = [_ev("M1", "2026-11-03T10:00:00Z", "o3", "bob", inp=100_000),
+            _ev("M2", "2026-11-03T11:00:00Z", "gpt-5", "bob", inp=200_000),
+            _ev("M3", "2026-11-03T12:00:00Z", "claude-haiku-4-5", "bob", inp=100_000)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "events.jsonl", EVENTS + more)), "--db", str(db_path))
+    out = run("dashboard", "--once", "--no-watch", "--db", str(db_path)).stdout
+    panel = out[out.index("Models this month") :].splitlines()[3:8]
+    names = [line.split("  ")[0].strip(" │") for line in panel]
+    assert names == ["gpt-4o", "claude-sonnet-4-5", "gpt-4o-mini", "gpt-5", "(3 others)"]
+    assert "≥$0.30" in panel[-1] and "mistral" not in out[out.index("Models this month") :].split("Top")[0]
+
+
 def test_narrow_frame_drops_panels_that_do_not_fit(db: Path) -> None:
     frame = Dashboard(make_context(None, db), watch=False).refresh()
     from usagectl.render.dashboard import build

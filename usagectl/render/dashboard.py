@@ -139,11 +139,23 @@ def _table(*headers: tuple[str, str]) -> Any:
 
 
 def _models(d: DashboardData, rows: int = 5) -> _Panel:
+    """The month's models by cost; more than ``rows`` of them: the first ``rows - 1`` and one
+    "(N others)" line holding the rest, so the shares add up and no model (an unpriced one
+    last of all) goes unseen."""
     section = next(s for s in d.month.sections if s.key == "models")
     table = _table(("Model", "left"), ("Tokens", "right"), ("Share", "right"), ("Cost", "right"))
-    for r in section.rows[:rows]:
+    shown = section.rows if len(section.rows) <= rows else section.rows[: rows - 1]
+    for r in shown:
         table.add_row(r["model"], format_compact(r["total_tokens"]), format_pct(r["token_share_pct"]),
                       format_money(r["cost_usd"]))  # fmt: skip
+    rest = section.rows[len(shown) :]
+    if rest:
+        priced = [r["cost_usd"] for r in rest if r["cost_usd"] is not None]
+        unpriced = any(r["unpriced_requests"] for r in rest)
+        cost = UNPRICED if not priced else ("≥" if unpriced else "") + format_money(sum(priced, Decimal(0)))
+        share = sum((r["token_share_pct"] or Decimal(0) for r in rest), Decimal(0))
+        table.add_row(f"({len(rest)} others)", format_compact(sum(r["total_tokens"] for r in rest)),
+                      format_pct(share), cost, style="dim")  # fmt: skip
     if not section.rows:
         table.add_row(NO_USAGE, "", "", "", style="dim")
     return _Panel("models", table, 2 + max(1, min(rows, len(section.rows))))
