@@ -53,6 +53,14 @@ def test_members_timezone_and_pricing_dir(tmp_path: Path) -> None:
     assert c.pricing_dir == tmp_path / "prices"
 
 
+@pytest.mark.parametrize(("given", "day"), [("sun", "sunday"), ("Tues", "tuesday"), ("SATURDAY", "saturday")])
+def test_week_start_takes_what_the_option_takes(tmp_path: Path, given: str, day: str) -> None:
+    """`--week-start sun` worked, `week_start = "sun"` in the config was refused (QA finding)."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[display]\nweek_start = "{given}"\n')
+    assert load_config(cfg).week_start == day
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -44,6 +44,16 @@ SECTION_KEYS: dict[str, tuple[str, ...] | None] = {
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+def weekday_name(value: str) -> str | None:
+    """``monday`` … ``sunday`` for a weekday name or its first three letters or more,
+    case-insensitive (``Sun``, ``tues``); None for anything else."""
+    name = value.strip().lower()
+    for day in WEEKDAYS:
+        if name == day or (len(name) >= 3 and day.startswith(name)):
+            return day
+    return None
+
+
 @dataclass(frozen=True)
 class MemberInfo:
     team: str | None = None
@@ -220,9 +230,10 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     tz = _opt_str(display, "timezone", "[display]", path)
     if tz is not None:
         validate_timezone(tz, where=f"config {path}: [display] timezone")
-    week_start = (_opt_str(display, "week_start", "[display]", path) or "monday").lower()
-    if week_start not in WEEKDAYS:
-        raise ConfigError(f"config {path}: [display] week_start: must be a weekday name, got {week_start!r}")
+    given = _opt_str(display, "week_start", "[display]", path) or "monday"
+    week_start = weekday_name(given) or ""
+    if not week_start:
+        raise ConfigError(f"config {path}: [display] week_start: must be a weekday name, got {given!r}")
     currency = _opt_str(display, "currency", "[display]", path) or "USD"
     if currency.upper() != "USD":
         raise ConfigError(

@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from usagectl.config import WEEKDAYS, effective_timezone
+from usagectl.config import WEEKDAYS, effective_timezone, weekday_name
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report
 from usagectl.services.context import AppContext
@@ -85,10 +85,9 @@ def parse_week_start(value: str | None, default: str) -> str:
     """``monday`` … ``sunday`` (or the first three letters), case-insensitive."""
     if value is None:
         return default
-    name = value.strip().lower()
-    for day in WEEKDAYS:
-        if name == day or (len(name) >= 3 and day.startswith(name)):
-            return day
+    day = weekday_name(value)
+    if day is not None:
+        return day
     raise UsageError(f"--week-start {value!r}: not a weekday; choose from {', '.join(WEEKDAYS)}")
 
 
