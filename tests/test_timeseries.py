@@ -323,7 +323,8 @@ def test_compare_cli(loaded: Path) -> None:
     assert clean["overview"]["cost_change_pct"] == 625.0  # (14.50 - 2.00) / 2.00
     assert "unknown dimension" in run("report", "compare", "--period", "2025-11", "--by", "colour",
                                       "--db", str(loaded), expect=2).stderr  # fmt: skip
-    assert "not a range" in run("report", "compare", "--period", "last", "--db", str(loaded), expect=2).stderr
+    err = run("report", "compare", "--period", "7d", "--db", str(loaded), expect=2).stderr
+    assert "not a range" in err and "30d..1d" in err  # the relative form the README shows (QA: not listed)
 
 
 def test_compare_rows_mark_unpriced_usage(tmp_path: Path, db_path: Path) -> None:

@@ -41,7 +41,7 @@ METRICS: tuple[tuple[str, str, Literal["int", "money"]], ...] = (  # key, header
     ("total_tokens", "Tokens", "int"),
     ("cost_usd", "Cost", "money"),
 )
-FORMS = "YYYY, YYYY-Qn, YYYY-MM, YYYY-Www, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"
+FORMS = "YYYY, YYYY-Qn, YYYY-MM, YYYY-Www, YYYY-MM-DD, or A..B of two dates: YYYY-MM-DD..YYYY-MM-DD, 30d..1d"
 
 
 @dataclass(frozen=True)
