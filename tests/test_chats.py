@@ -298,3 +298,21 @@ def test_chat_show_of_a_coding_agent_session_at_80_columns(tmp_path: Path, db_pa
     assert note.startswith("Message (a wider terminal")
     row = run_json("chat", "show", sid, "--db", str(db_path))["rows"][0]
     assert (row["message"], row["latency_ms"], _dec(row["cost_usd"])) == (mid, None, D("0.012"))
+
+
+def test_the_repeated_autumn_hour_reads_apart(tmp_path: Path, db_path: Path) -> None:
+    """Berlin's clocks go back at 03:00 CEST on 2026-10-25: 00:30Z and 01:30Z are both 02:30 local
+    (CEST, then CET). The table names the zone of such a wall time; other times stay bare; JSON
+    keeps the ISO instant with its offset (QA: two messages an hour apart both read 02:30:00)."""
+    events = [
+        {"event_id": "m1", "ts": "2026-10-25T00:30:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 100,
+         "session_id": "s1", "message_id": "mm1"},
+        {"event_id": "m2", "ts": "2026-10-25T01:30:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 200,
+         "session_id": "s1", "message_id": "mm2"},
+        {"event_id": "m3", "ts": "2026-10-25T02:40:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 300,
+         "session_id": "s1", "message_id": "mm3"},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "c.jsonl", events)), "--db", str(db_path))
+    table = run("chat", "show", "s1", "--tz", "Europe/Berlin", "--db", str(db_path)).stdout
+    assert "02:30:00 CEST" in table and "02:30:00 CET" in table
+    assert "03:40:00" in table and "03:40:00 CET" not in table  # 02:40Z: unambiguous

@@ -43,8 +43,14 @@ def local_time(ts: datetime, tz: str) -> datetime:
 
 
 def clock(ts: datetime, tz: str) -> str:
-    """``2025-11-03 11:00:05`` in the zone (tables); JSON gets the ISO instant with its offset."""
-    return local_time(ts, tz).strftime("%Y-%m-%d %H:%M:%S")
+    """``2025-11-03 11:00:05`` in the zone (tables); JSON gets the ISO instant with its offset.
+    A wall time the zone shows twice (the hour repeated when clocks go back) gets its zone's
+    abbreviation, ``2026-10-25 02:30:00 CEST`` then ``… 02:30:00 CET``, so the two read apart."""
+    local = local_time(ts, tz)
+    text = local.strftime("%Y-%m-%d %H:%M:%S")
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        text += f" {local.tzname() or local.strftime('%z')}"
+    return text
 
 
 def duration_text(seconds: int) -> str:
