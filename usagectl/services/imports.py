@@ -87,7 +87,7 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
         if fmt != "auto":
             out.extend((f, fmt) for f in files)
         else:
-            out.extend((f, registry.sniff(Path(f)) or canonical.detect_format(Path(f))) for f in files)
+            out.extend((f, registry.detect(Path(f))) for f in files)
     return out
 
 
@@ -294,8 +294,8 @@ def import_paths(
                 if kept is not None:
                     raise kept from exc
             raise
-        if fmt != "auto":  # while the spooled copies exist: a pipe cannot be sniffed again
-            _warn_other_format(summary.files, fmt, {str(name): copy for name, copy in spooled.items()})
+        # while the spooled copies exist: a pipe cannot be sniffed again
+        _explain_nothing(summary.files, fmt, {str(name): copy for name, copy in spooled.items()})
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -425,18 +425,27 @@ def kept_on_full_disk(
     )
 
 
-def _warn_other_format(results: list[FileImportResult], fmt: str, copies: dict[str, Path]) -> None:
-    """A file read with a named format that gave nothing (no record, no reject) and that this
-    format's sniffer does not recognise: say what it looks like instead of a silent zero.
-    ``copies``: {a pipe's name: its spooled copy}, what is sniffed for it."""
-    imp = registry.get(fmt)
-    if imp is None:
-        return
+def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str, Path]) -> None:
+    """A file that gave nothing (no record, no reject) says why instead of a silent zero: one
+    read with a named log format that this format's sniffer does not recognise, what it looks
+    like; one read as canonical CSV whose only line is a header without a ``ts`` column (a
+    ``.txt`` of prose named on the command line), that it holds no records. An empty file, a
+    canonical file without rows, and a log its format recognises that holds no usage yet (a
+    Claude Code session of user lines only) get nothing. ``copies``: {a pipe's name: its
+    spooled copy}, what is read for it."""
     for r in results:
         if r.error or r.skipped_unchanged or r.records or r.rejected:
             continue
         path = copies.get(r.path) or Path(r.path)
-        if registry.sniff_as(path, fmt):
+        if r.format == "csv":
+            header = canonical.csv_header(path)
+            if header and not any(h.strip().lower() == "ts" for h in header):
+                r.warnings.append(
+                    "no records found: its first line, read as a CSV header, names no ts column "
+                    "(not canonical events; name a log format with --format)"
+                )
+            continue
+        if fmt == "auto" or registry.get(fmt) is None or registry.sniff_as(path, fmt):
             continue
         other = registry.sniff(path)
         looks = f"it looks like {other} (try --format auto)" if other else f"it does not look like a {fmt} log"
