@@ -495,6 +495,13 @@ def test_a_file_of_another_format_says_so_instead_of_a_silent_zero(tmp_path: Pat
     )
     quiet = run_json("import", str(user_only), "--format", "claude-code", "--db", str(db_path))
     assert quiet["records"] == 0 and quiet["per_file"][0]["warnings"] == []
+    # no format recognises it: said in words that read ("a openai-usage log" did not)
+    nothing = tmp_path / "nothing.json"
+    nothing.write_text("[]\n")
+    out = run_json("import", str(nothing), "--format", "openai-usage", "--db", str(db_path))
+    assert out["per_file"][0]["warnings"] == [
+        "no openai-usage records found; it does not look like the openai-usage format"
+    ]
 
 
 def test_a_text_file_with_no_records_says_so_instead_of_a_silent_zero(tmp_path: Path, db_path: Path) -> None:

@@ -138,6 +138,7 @@ class FileImportResult:
     batch_id: int | None = None
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, nothing wrong (a page without usage)
     # what its records are stored as: "events", or "cost lines" (provider cost reports, kept
     # apart for reconcile); the summary counts each under its own name
     stored_as: str = "events"
@@ -200,6 +201,7 @@ class ImportSummary:
                     "error": f.error,
                     "batch_id": f.batch_id,
                     "warnings": list(f.warnings),
+                    "notes": list(f.notes),
                 }
                 for f in self.files
             ],

@@ -146,6 +146,15 @@ def container(path: Path) -> str | None:
     return next((name for name, magic in magics if head.startswith(magic)), None)
 
 
+def holds_no_usage(path: Path) -> bool:
+    """Whether the file is saved Admin API report pages without a single result row
+    (``_pages.empty_report``): a period without usage, which a usage and a cost report alike
+    report so, and which no importer reads a record from."""
+    from usagectl.importers._pages import empty_report
+
+    return any(empty_report(head) is not None for head in _heads(path))
+
+
 def sniff_as(path: Path, name: str) -> bool:
     """Whether importer ``name`` recognises the file (False for an unreadable one)."""
     imp = get(name)

@@ -102,7 +102,7 @@ def file_lines(files: list[FileImportResult]) -> list[Text]:
 
 def render_import_summary(summary: ImportSummary, err: TextIO, *, color: bool | None = None) -> None:
     """One line per file (when there are at most 10; otherwise only the files with rejects or
-    warnings), each file's warnings, the totals line, and a hint when anything was rejected."""
+    warnings), each file's warnings and notes, the totals line, and a hint when anything was rejected."""
     files = summary.files
     shown = files if len(files) <= MAX_FILE_LINES else [f for f in files if f.rejected or f.warnings or f.error]
     hidden = len(files) - len(shown[:MAX_FILE_LINES])
@@ -114,6 +114,10 @@ def render_import_summary(summary: ImportSummary, err: TextIO, *, color: bool | 
     if len(warnings) > MAX_WARNING_LINES:
         more = len(warnings) - MAX_WARNING_LINES
         lines.append([(f"… and {counted(more, 'more warning')}", "yellow")])
+    notes = [f"note: {f.path}: {n}" for f in files for n in f.notes]
+    lines.extend([(note, "dim")] for note in notes[:MAX_WARNING_LINES])
+    if len(notes) > MAX_WARNING_LINES:
+        lines.append([(f"… and {counted(len(notes) - MAX_WARNING_LINES, 'more note')}", "dim")])
     lines.append([(totals_line(summary), "bold")])
     if summary.rejected:
         lines.append([(REJECTS_HINT, "yellow")])

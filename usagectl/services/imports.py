@@ -427,12 +427,13 @@ def kept_on_full_disk(
 
 def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str, Path]) -> None:
     """A file that gave nothing (no record, no reject) says why instead of a silent zero: one
-    read with a named log format that this format's sniffer does not recognise, what it looks
-    like; one read as canonical CSV whose only line is a header without a ``ts`` column (a
-    ``.txt`` of prose named on the command line), that it holds no records. An empty file, a
-    canonical file without rows, and a log its format recognises that holds no usage yet (a
-    Claude Code session of user lines only) get nothing. ``copies``: {a pipe's name: its
-    spooled copy}, what is read for it."""
+    read with a named log format that this format's sniffer does not recognise warns what it
+    looks like; one read as canonical CSV whose only line is a header without a ``ts`` column (a
+    ``.txt`` of prose named on the command line) warns that it holds no records; saved report
+    pages of a period without usage (every bucket's ``results: []``, FORMATS.md §1: not an
+    error) get a note. An empty file, a canonical file without rows, and a log its format
+    recognises that holds no usage yet (a Claude Code session of user lines only) get nothing.
+    ``copies``: {a pipe's name: its spooled copy}, what is read for it."""
     for r in results:
         if r.error or r.skipped_unchanged or r.records or r.rejected:
             continue
@@ -445,11 +446,14 @@ def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str
                     "(not canonical events; name a log format with --format)"
                 )
             continue
-        if fmt == "auto" or registry.get(fmt) is None or registry.sniff_as(path, fmt):
+        if registry.get(r.format) is None:
             continue
-        other = registry.sniff(path)
-        looks = f"it looks like {other} (try --format auto)" if other else f"it does not look like a {fmt} log"
-        r.warnings.append(f"no {fmt} records found; {looks}")
+        if fmt != "auto" and not registry.sniff_as(path, fmt):
+            other = registry.sniff(path)
+            looks = f"it looks like {other} (try --format auto)" if other else f"it does not look like the {fmt} format"
+            r.warnings.append(f"no {fmt} records found; {looks}")
+        elif registry.holds_no_usage(path):
+            r.notes.append("no usage in this file: its buckets hold no result rows (a period without usage)")
 
 
 def _canonical_stager(
