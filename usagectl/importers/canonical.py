@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, cast
 from usagectl.errors import InputError, UsageError
 from usagectl.importers._csv import csv_records
 from usagectl.importers._values import _clean
-from usagectl.models import EVENT_COLUMN_NAMES, FORMULA_STARTS, Record
+from usagectl.models import EVENT_COLUMN_NAMES, FORMULA_STARTS, Record, excerpt
 
 if TYPE_CHECKING:
     from usagectl.importers._pages import Page
@@ -374,7 +374,7 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
             raise InputError(f"{path}: line 1: cannot read the CSV header: {first.problem}")
         header = first.values
         if not _is_utf8(header):
-            shown = _clean(",".join(header))[:200]
+            shown = excerpt(_clean(",".join(header)))  # binary: a short, printable excerpt
             raise InputError(f"{path}: line 1: the CSV header is {NOT_UTF8} ({shown})")
         if any("\x00" in h for h in header):  # a database, UTF-16 text: no CSV has a NUL byte
             raise InputError(f"{path}: line 1: binary data (NUL bytes), not CSV text")

@@ -160,14 +160,14 @@ def import_file(
     try:
         counts, warnings = _run(con, info, source, fmt, resolve)
     except InputError as exc:  # this file is unreadable: nothing of it stored, go on
-        result.error = exc.message
+        result.error = _as_given(exc.message, source, path)
         result.seconds = time.perf_counter() - t0
         return result
     except Exception as exc:  # the reader gave up on the input (rolled back): the file's fault
         problem = None if was_interrupted(exc) else _input_failure(exc, source)
         if problem is None:
             raise
-        result.error = f"{path}: cannot be read as {fmt}: {problem}"
+        result.error = f"{path}: cannot be read as {fmt}: {_as_given(problem, source, path)}"
         result.seconds = time.perf_counter() - t0
         return result
     result.records = counts.records
@@ -179,6 +179,12 @@ def import_file(
     result.warnings = warnings
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _as_given(message: str, read: Path, path: Path) -> str:
+    """A reader's message about the file it read, naming the file as the user gave it: a pipe's
+    spooled copy (``/tmp/usagectl-stdin-…``) is ``/dev/stdin``, a sync's copy of a tail is the log."""
+    return message if read == path else message.replace(str(read), str(path))
 
 
 def _input_failure(exc: Exception, source: Path) -> str | None:
