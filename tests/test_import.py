@@ -508,6 +508,34 @@ def test_a_file_of_another_format_says_so_instead_of_a_silent_zero(tmp_path: Pat
     )
     quiet = run_json("import", str(user_only), "--format", "claude-code", "--db", str(db_path))
     assert quiet["records"] == 0 and quiet["per_file"][0]["warnings"] == []
+    # no format recognises it: said in words that read ("a openai-usage log" did not)
+    nothing = tmp_path / "nothing.json"
+    nothing.write_text("[]\n")
+    out = run_json("import", str(nothing), "--format", "openai-usage", "--db", str(db_path))
+    assert out["per_file"][0]["warnings"] == [
+        "no openai-usage records found; it does not look like the openai-usage format"
+    ]
+
+
+def test_a_text_file_with_no_records_says_so_instead_of_a_silent_zero(tmp_path: Path, db_path: Path) -> None:
+    """QA: a .txt of prose named on the command line is read as a CSV of one header line: 0
+    records and not a word. It says that no records were found and why; an empty file and a
+    canonical CSV header without rows stay quiet (nothing is wrong with them)."""
+    prose = tmp_path / "notes.txt"
+    prose.write_text("hello world\n")
+    out = run_json("import", str(prose), "--db", str(db_path))
+    assert (out["records"], out["rejected"], out["per_file"][0]["format"]) == (0, 0, "csv")
+    assert out["per_file"][0]["warnings"] == [
+        "no records found: its first line, read as a CSV header, names no ts column "
+        "(not canonical events; name a log format with --format)"
+    ]
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("event_id,TS,model_raw,input_tokens\n")
+    for quiet in (empty, header_only):
+        out = run_json("import", str(quiet), "--db", str(db_path))
+        assert out["records"] == 0 and out["per_file"][0]["warnings"] == []
 
 
 def test_a_memory_limit_that_is_not_a_size_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

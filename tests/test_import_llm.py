@@ -290,6 +290,51 @@ def test_files_that_are_not_llm_logs_fail_alone_with_a_reason(tmp_path: Path, db
     assert str(junk) in result.stderr
 
 
+def test_auto_gives_a_sqlite_file_that_is_no_llm_logs_db_the_llm_error_never_csv(tmp_path: Path) -> None:
+    """QA: under --format auto another app's SQLite database, a logs.db cut short and a file of
+    the 16-byte SQLite header alone were read as CSV (exit 0, NUL bytes echoed in a warning, junk
+    rejects, or a silent 0). The header says SQLite: auto gives each the one-line error of
+    --format llm, exit 4, and stores nothing."""
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE foo (x)")
+    con.commit()
+    con.close()
+    full = tmp_path / "full.db"
+    con = sqlite3.connect(full)
+    con.execute("CREATE TABLE responses (id TEXT PRIMARY KEY, model TEXT, prompt TEXT, system TEXT, "
+                "prompt_json TEXT, options_json TEXT, response TEXT, response_json TEXT, conversation_id TEXT, "
+                "duration_ms INTEGER, datetime_utc TEXT, input_tokens INTEGER, output_tokens INTEGER, "
+                "token_details TEXT)")  # fmt: skip
+    for i in range(50):
+        con.execute("INSERT INTO responses (id, model, datetime_utc, input_tokens, output_tokens) VALUES "
+                    "(?, 'gpt-4o-mini', '2025-11-03T08:00:00+00:00', 100, 10)", [f"01K{i:023d}"])  # fmt: skip
+    con.commit()
+    con.close()
+    cut = tmp_path / "cut.db"
+    cut.write_bytes(full.read_bytes()[:5000])
+    magic = tmp_path / "magic.db"
+    magic.write_bytes(b"SQLite format 3\x00" + bytes(50))
+    expected = {
+        other: "no responses or turns table: not an llm logs.db",
+        cut: "cannot read the SQLite database: database disk image is malformed",
+        magic: "cannot read the SQLite database: file is not a database",
+    }
+    for path, problem in expected.items():
+        errors = []
+        for fmt in ("llm", "auto"):
+            db = tmp_path / f"{path.stem}-{fmt}.duckdb"
+            result = run("import", str(path), "--format", fmt, "--db", str(db), expect=4)
+            errors.append(result.stderr.strip().splitlines()[-1])
+            assert query(db, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM rejects)") == [(0, 0)]
+            assert "warning" not in result.stderr and "\x00" not in result.stderr
+        assert errors[0] == errors[1] == f"usagectl: error: 1 file could not be read: {path}: {problem}"
+    assert registry.sniff(other) is None and registry.detect(other) == "llm"
+    # named as CSV, the same database is binary data, not CSV text: refused whole, exit 4
+    result = run("import", str(other), "--format", "csv", "--db", str(tmp_path / "csv.duckdb"), expect=4)
+    assert f"{other}: line 1: binary data (NUL bytes), not CSV text" in result.stderr
+
+
 # ---------------------------------------------------------------- fuzzing
 
 

@@ -488,6 +488,83 @@ def test_a_saved_error_page_alone_is_detected_and_rejected_as_one(
     assert [r[2] for r in _rejects(db_path)] == [reason]
 
 
+QUIET = "no usage in this file: its buckets hold no result rows (a period without usage)"
+
+
+@pytest.mark.parametrize(
+    ("page", "provider"),
+    [
+        ({"object": "page", "data": [{"object": "bucket", "start_time": 1762732800, "end_time": 1762819200,
+                                      "results": []}], "has_more": False, "next_page": None}, "openai"),
+        ({"data": [{"starting_at": "2025-11-10T00:00:00Z", "ending_at": "2025-11-11T00:00:00Z", "results": []}],
+          "has_more": False, "next_page": None}, "anthropic"),
+    ],
+)  # fmt: skip
+def test_a_page_of_a_day_without_usage_imports_as_no_usage_never_a_reject(
+    tmp_path: Path, db_path: Path, page: dict[str, Any], provider: str
+) -> None:
+    """QA: a valid page for a day with no usage (``results: []``: FORMATS.md §1, not an error) was
+    read as canonical JSONL under auto and rejected ("missing ts"), and with its format named
+    said it "does not look like a openai-usage log". It is the provider's format, 0 records,
+    nothing stored, no reject, a note; with each of the provider's four report formats named
+    alike (a quiet page of the usage report looks like one of the cost report)."""
+    quiet = tmp_path / f"{provider}_quiet_day.json"
+    quiet.write_text(json.dumps(page))
+    out = _import(db_path, quiet)  # --format auto
+    f = out["per_file"][0]
+    assert (f["format"], f["records"], f["rejected"], f["error"]) == (f"{provider}-usage", 0, 0, None)
+    assert (f["warnings"], f["notes"]) == ([], [QUIET])
+    other = "anthropic" if provider == "openai" else "openai"
+    cost = "openai-costs" if provider == "openai" else "anthropic-cost"
+    for fmt in (f"{provider}-usage", cost):
+        db = tmp_path / f"{fmt}.duckdb"
+        f = _import(db, quiet, fmt=fmt)["per_file"][0]
+        assert (f["records"], f["rejected"], f["warnings"], f["notes"]) == (0, 0, [], [QUIET])
+    # the other provider's usage format named: not a page of that API, and said so
+    f = _import(tmp_path / "other.duckdb", quiet, fmt=f"{other}-usage")["per_file"][0]
+    assert f["notes"] == [] and f["records"] == f["rejected"] == 1
+    assert _query(db_path, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM rejects)") == [(0, 0)]
+    result = run("import", str(quiet), "--db", str(tmp_path / "shown.duckdb"))
+    assert f"note: {quiet}: {QUIET}" in result.stderr and "warning" not in result.stderr
+
+
+def test_pages_without_usage_in_every_saved_shape_are_told_apart_by_provider(tmp_path: Path, db_path: Path) -> None:
+    """Pages without a result row as JSONL, as an array, with no bucket at all, and as a 1-minute
+    page of empty buckets longer than the 64 KiB first sniffed: each is its provider's usage
+    format with 0 records; a page with one row among empty buckets is not "without usage"."""
+    day = 1791072000  # 2026-10-04T00:00:00Z
+    minutes = [{"object": "bucket", "start_time": day + 60 * m, "end_time": day + 60 * m + 60, "results": []}
+               for m in range(1440)]  # fmt: skip
+    an_bucket = {"starting_at": "2025-11-10T00:00:00Z", "ending_at": "2025-11-11T00:00:00Z", "results": []}
+    files = {
+        "an.jsonl": "\n".join(json.dumps(p) for p in (
+            {"data": [an_bucket], "has_more": True, "next_page": "page_2"},
+            {"data": [], "has_more": False, "next_page": None},
+        )) + "\n",
+        "oa_array.json": json.dumps([{"object": "page", "data": minutes[:2], "has_more": False, "next_page": None}]),
+        "oa_no_bucket.json": json.dumps({"object": "page", "data": [], "has_more": False, "next_page": None}),
+        "oa_1m.json": json.dumps({"object": "page", "data": minutes, "has_more": False, "next_page": None}, indent=2),
+    }  # fmt: skip
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert len((tmp_path / "oa_1m.json").read_bytes()) > 65536
+    out = _import(db_path, *(tmp_path / n for n in files))
+    got = {Path(f["path"]).name: (f["format"], f["records"], f["rejected"], f["notes"]) for f in out["per_file"]}
+    assert got == {
+        "an.jsonl": ("anthropic-usage", 0, 0, [QUIET]),
+        "oa_array.json": ("openai-usage", 0, 0, [QUIET]),
+        "oa_no_bucket.json": ("openai-usage", 0, 0, [QUIET]),
+        "oa_1m.json": ("openai-usage", 0, 0, [QUIET]),
+    }
+    from usagectl.importers._pages import empty_report
+
+    row = {"object": "organization.usage.completions.result", "input_tokens": 1, "output_tokens": 1,
+           "num_model_requests": 1}  # fmt: skip
+    busy = {"object": "page", "data": [*minutes[:2], {**minutes[2], "results": [row]}], "has_more": False}
+    assert empty_report(json.dumps(busy).encode()) is None
+    assert empty_report(json.dumps({"object": "page", "data": minutes}).encode()[:5000]) is None  # cut short
+
+
 def test_a_stored_total_is_moved_to_rejects_by_the_import_that_brings_finer_rows_atomically(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -150,7 +150,9 @@ def warn(message: str) -> None:
     Warnings never change the exit code."""
     if message not in _warned:
         _warned.add(message)
-        print(f"usagectl: warning: {message}", file=sys.stderr)
+        from usagectl.models import printable
+
+        print(f"usagectl: warning: {printable(message)}", file=sys.stderr)
 
 
 def reset_warnings() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import Any, Literal
 
 ColumnKind = Literal["str", "int", "ts", "money", "json"]
@@ -138,6 +140,7 @@ class FileImportResult:
     batch_id: int | None = None
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, nothing wrong (a page without usage)
     # what its records are stored as: "events", or "cost lines" (provider cost reports, kept
     # apart for reconcile); the summary counts each under its own name
     stored_as: str = "events"
@@ -200,6 +203,7 @@ class ImportSummary:
                     "error": f.error,
                     "batch_id": f.batch_id,
                     "warnings": list(f.warnings),
+                    "notes": list(f.notes),
                 }
                 for f in self.files
             ],
@@ -215,6 +219,60 @@ def counted(n: int, word: str) -> str:
     """A count and its noun for the words of notes and summaries: ``1 request``, ``1,200 tokens``
     (shared by the services' notes and the renderers)."""
     return f"{n:,} {noun(n, word)}"
+
+
+# What a terminal must never receive from an input file: C0 controls (ESC opens the sequences
+# that retitle, recolour, move the cursor or rewrite lines; BEL, BS, CR), DEL, C1 controls (8-bit
+# CSI), lone surrogates (undecodable bytes) and the bidirectional marks and overrides that make
+# text read otherwise than it is stored.
+# (compiled on first use: ~0.7 ms that a command printing no message does not pay)
+_UNPRINTABLE_CLASS = "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+@cache
+def _unprintable() -> re.Pattern[str]:
+    return re.compile(_UNPRINTABLE_CLASS)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return _NAMED_ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to write to a terminal: every character of ``_UNPRINTABLE_CLASS`` shown as its
+    escape (``\\x1b``, ``\\x07``, ``\\n``, ``\\u202e``); any other text unchanged, so a text
+    that went through it once is unchanged by a second pass. Messages, warnings and the human
+    report formats pass what they print through it: input text quoted into them (a CSV header,
+    a reject's value, a file name) can hold anything."""
+    pattern = _unprintable()
+    if pattern.search(text) is None:  # nearly always: no copy
+        return text
+    return pattern.sub(lambda m: _escape(m.group()), text)
+
+
+def printable_lines(text: str) -> str:
+    """``printable`` line by line: the line breaks of a multi-line note kept, the rest escaped."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def excerpt(text: str, limit: int = 60) -> str:
+    """At most ``limit`` characters of ``printable(text)`` for a message that quotes input (a
+    CSV header of binary bytes, a column name of 10 KB), cut with ``…`` between escapes, never
+    inside one."""
+    shown = printable(text)
+    if len(shown) <= limit:
+        return shown
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        piece = _escape(ch) if _unprintable().match(ch) else ch
+        if used + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out) + "…"
 
 
 def without_lone_surrogate(text: str) -> str:

@@ -15,6 +15,7 @@ from usagectl.cli import ingest as ingest_cmd
 from usagectl.cli import pricing as pricing_cmd
 from usagectl.cli import report as report_cmd
 from usagectl.errors import ExitCode, Interrupted, OutOfMemory, UsagectlError, ran_out_of_memory, was_interrupted
+from usagectl.models import printable
 
 
 def _reader_gone() -> None:
@@ -36,17 +37,19 @@ def _flush_stdout() -> None:
 
 
 def report_error(exc: UsagectlError) -> int:
-    """Print an expected failure on stderr (no traceback) and return its exit code."""
+    """Print an expected failure on stderr (no traceback) and return its exit code. The one
+    place every error is printed: what it quotes of an input file (a header, a value, a file
+    name) is shown ``printable`` (a control character as ``\\x1b``), never sent to the terminal."""
     if os.environ.get("USAGECTL_DEBUG"):
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, Interrupted):  # Ctrl-C or SIGTERM: not an error to look into
-        print(f"usagectl: {termination.describe(exc.message)}", file=sys.stderr)
+        print(f"usagectl: {printable(termination.describe(exc.message))}", file=sys.stderr)
         return termination.exit_code()
-    print(f"usagectl: error: {exc.message}", file=sys.stderr)
+    print(f"usagectl: error: {printable(exc.message)}", file=sys.stderr)
     if exc.hint:
-        print(f"hint: {exc.hint}", file=sys.stderr)
+        print(f"hint: {printable(exc.hint)}", file=sys.stderr)
     return int(exc.exit_code)
 
 
@@ -186,6 +189,6 @@ def main() -> None:
                 f"DuckDB ran out of memory: {first}",
                 hint="free memory (other programs), or narrow the command (--since/--until, filters)",
             )))  # fmt: skip
-        print(f"usagectl: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"usagectl: unexpected error: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
         print("hint: run again with USAGECTL_DEBUG=1 for a traceback, and report it", file=sys.stderr)
         sys.exit(int(ExitCode.UNEXPECTED))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt
-from usagectl.models import counted
+from usagectl.models import counted, printable
 
 if TYPE_CHECKING:
     from usagectl.services.sync import SourceSync, SyncResult
@@ -95,10 +95,10 @@ def _summary(result: SyncResult) -> None:
     from usagectl.render import render_import_summary
 
     for d in result.detected:
-        typer.echo(f"Registered source {d.name!r}: {d.format} logs in {d.path}", err=True)
+        typer.echo(printable(f"Registered source {d.name!r}: {d.format} logs in {d.path}"), err=True)
     for m in result.messages:
-        typer.echo(f"note: {m}", err=True)
+        typer.echo(printable(f"note: {m}"), err=True)
     for s in result.sources:
-        typer.echo(_headline(s), err=True)
+        typer.echo(printable(_headline(s)), err=True)
         if s.summary.files:
             render_import_summary(s.summary, sys.stderr)

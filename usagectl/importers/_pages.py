@@ -333,6 +333,63 @@ def error_envelope(head: bytes) -> str | None:
     return "openai" if set(doc) == {"error"} and "message" in doc["error"] else None
 
 
+def empty_report(head: bytes) -> str | None:
+    """ "openai" or "anthropic" when ``head`` holds whole saved Admin API pages of that provider
+    (one page, an array of pages, JSONL of pages, or a bare bucket) without a single result row:
+    every bucket's ``results`` is ``[]``, a period without usage (FORMATS.md §1: not an error).
+    Such a page of the usage report cannot be told from one of the cost report; read as either
+    it gives no record. None for anything else, a head that ends inside a page included (the
+    longer re-sniff, ``registry._heads``, sees it whole)."""
+    if b'"results"' not in head and b'"has_more"' not in head:  # most files: no parse at all
+        return None
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if not text.startswith(("{", "[")):
+        return None
+    docs: list[Any] = []
+    try:
+        doc = json.loads(text)
+        docs = doc if isinstance(doc, list) else [doc]
+    except (ValueError, RecursionError):
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                docs.append(json.loads(line))
+            except (ValueError, RecursionError):  # not JSONL either, or cut at the head's end
+                return None
+    kinds = {_empty_page_kind(d) for d in docs}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _empty_page_kind(page: Any) -> str | None:
+    """The provider of one saved page (or bare bucket) whose buckets all have empty results."""
+    if not isinstance(page, dict) or page.get("object") not in (None, "page"):
+        return None
+    if "data" not in page:
+        buckets: Any = [page]
+    else:
+        buckets = page["data"]
+        if not isinstance(buckets, list):
+            return None
+        if not buckets:  # a range with no bucket at all: told by the envelope alone
+            if page.get("object") == "page":
+                return "openai"
+            return "anthropic" if set(page) == {"data", "has_more", "next_page"} else None
+    kinds: set[str] = set()
+    for bucket in buckets:
+        if not isinstance(bucket, dict) or bucket.get("results", bucket.get("result")) != []:
+            return None
+        if "start_time" in bucket and "end_time" in bucket and bucket.get("object") in (None, "bucket"):
+            kinds.add("openai")
+        elif "starting_at" in bucket and "ending_at" in bucket and "object" not in bucket:
+            kinds.add("anthropic")
+        else:
+            return None
+    if len(kinds) != 1 or (page.get("object") == "page" and kinds != {"openai"}):
+        return None
+    return kinds.pop()
+
+
 def buckets_of(page: Any) -> tuple[list[Any] | None, str | None]:
     """The buckets of a page (``data``); a bare bucket (a saved ``data`` element) is accepted too."""
     if not isinstance(page, dict):

@@ -31,11 +31,15 @@ class AnthropicCostImporter:
     name = NAME
     description = "Anthropic Admin API cost_report pages: billed cost lines, amounts in cents (for reconcile)"
     conflict = "max-amount"  # billed_costs: see usagectl.store.billing.import_cost_lines
-    sniff_order = 20
+    # after anthropic-usage: a page of a period without usage (every bucket's results empty) is
+    # claimed by both and gives no record either way; --format auto names it usage
+    sniff_order = 21
     target = "billed_costs"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        return b'"starting_at"' in head and b'"amount"' in head and b'"currency"' in head
+        return (b'"starting_at"' in head and b'"amount"' in head and b'"currency"' in head) or _pages.empty_report(
+            head
+        ) == "anthropic"
 
     def files(self, root: Path) -> list[Path]:
         return _pages.files(root)

@@ -50,10 +50,13 @@ class AnthropicUsageImporter:
 
     def sniff(self, path: Path, head: bytes) -> bool:
         # as a KEY: a cost report names "uncached_input_tokens" as a token_type value; or a saved
-        # Anthropic error page (rejected as such)
-        return (_KEY.search(head) is not None and b'"starting_at"' in head) or _pages.error_envelope(
-            head
-        ) == "anthropic"
+        # Anthropic error page (rejected as such); or a page of a period without usage (every
+        # bucket's results empty: no record, whichever report it came from)
+        return (
+            (_KEY.search(head) is not None and b'"starting_at"' in head)
+            or _pages.error_envelope(head) == "anthropic"
+            or _pages.empty_report(head) == "anthropic"
+        )
 
     def files(self, root: Path) -> list[Path]:
         return _pages.files(root)

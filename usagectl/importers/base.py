@@ -29,6 +29,11 @@ class Importer(Protocol):
     # ``extra``, when it builds ``extra`` itself and never copies a source's own fields there.
     # Reports use it to skip reading ``extra`` of such batches for keys it cannot hold (a
     # voice message's ``"voice"``); absent means any key may occur.
+    # Optional: ``magic`` (bytes), the signature every file of the format's container starts
+    # with (SQLite's header for llm). ``--format auto`` gives a file that starts with it and that
+    # no importer recognises to this importer (``registry.detect``): its reader says why the file
+    # cannot be imported (a SQLite database of another app, a truncated one), where the canonical
+    # fallback would read the binary file as CSV.
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """True when the file (given its first 64 KiB; when no importer recognises that and the

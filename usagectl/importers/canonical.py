@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, cast
 from usagectl.errors import InputError, UsageError
 from usagectl.importers._csv import csv_records
 from usagectl.importers._values import _clean
-from usagectl.models import EVENT_COLUMN_NAMES, FORMULA_STARTS, Record
+from usagectl.models import EVENT_COLUMN_NAMES, FORMULA_STARTS, Record, excerpt
 
 if TYPE_CHECKING:
     from usagectl.importers._pages import Page
@@ -342,6 +342,18 @@ def _unguarded(value: str) -> str:
     return value[1:] if value.lstrip("'").startswith(FORMULA_STARTS) else value
 
 
+def csv_header(path: Path) -> list[str] | None:
+    """The column names of a CSV's first record as written (None when the file has no line,
+    or its first record cannot be read): what an import that found no record says of it."""
+    try:
+        with open_text_or_binary(path) as fb:
+            text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="replace", newline="")
+            first = next(csv_records(text), None)
+    except (OSError, EOFError, UnicodeError):
+        return None
+    return None if first is None else first.values
+
+
 def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
     """Read a CSV with a header row exactly: each record's first line number, and a structural
     problem (wrong field count, a quote never closed) reported per record instead of aborting
@@ -362,8 +374,10 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
             raise InputError(f"{path}: line 1: cannot read the CSV header: {first.problem}")
         header = first.values
         if not _is_utf8(header):
-            shown = _clean(",".join(header))[:200]
+            shown = excerpt(_clean(",".join(header)))  # binary: a short, printable excerpt
             raise InputError(f"{path}: line 1: the CSV header is {NOT_UTF8} ({shown})")
+        if any("\x00" in h for h in header):  # a database, UTF-16 text: no CSV has a NUL byte
+            raise InputError(f"{path}: line 1: binary data (NUL bytes), not CSV text")
         header, renamed = csv_columns(path, header)
         width = len(header)
         chunk = CsvChunk(header, [], [], [], [], renamed)

@@ -234,6 +234,7 @@ class _LlmLogsImporter:
     conflict = "keep"
     sniff_order = 20
     resumable = False  # a database, not an append-only log: sync reads it whole when it changed
+    magic = _HEADER  # any other SQLite file is read (and refused) here under --format auto, never as CSV
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if not head.startswith(_HEADER):

@@ -41,11 +41,13 @@ class OpenAICostsImporter:
     name = NAME
     description = "OpenAI Admin API costs pages: billed cost lines in dollars (for reconcile)"
     conflict = "max-amount"  # billed_costs: see usagectl.store.billing.import_cost_lines
-    sniff_order = 20
+    # after openai-usage: a page of a period without usage (every bucket's results empty) is
+    # claimed by both and gives no record either way; --format auto names it usage
+    sniff_order = 21
     target = "billed_costs"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        return b'"' + RESULT_OBJECT.encode() + b'"' in head
+        return b'"' + RESULT_OBJECT.encode() + b'"' in head or _pages.empty_report(head) == "openai"
 
     def files(self, root: Path) -> list[Path]:
         return _pages.files(root)

@@ -45,8 +45,14 @@ class OpenAIUsageImporter:
     sniff_order = 20
     stager = "usagectl.importers.openai_usage:stage"
 
-    def sniff(self, path: Path, head: bytes) -> bool:  # or a saved OpenAI error page (rejected as such)
-        return b'"' + RESULT_OBJECT.encode() + b'"' in head or _pages.error_envelope(head) == "openai"
+    def sniff(self, path: Path, head: bytes) -> bool:
+        # or a saved OpenAI error page (rejected as such), or a page of a period without usage
+        # (every bucket's results empty: no record, whichever report it came from)
+        return (
+            b'"' + RESULT_OBJECT.encode() + b'"' in head
+            or _pages.error_envelope(head) == "openai"
+            or _pages.empty_report(head) == "openai"
+        )
 
     def files(self, root: Path) -> list[Path]:
         return _pages.files(root)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import zlib
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -117,6 +118,41 @@ def sniff(path: Path) -> str | None:
             if _recognises(imp, path, head):
                 return name
     return None
+
+
+def detect(path: Path) -> str:
+    """The format ``--format auto`` reads a file as: the first importer that recognises it
+    (``sniff``); else the importer whose container the file is (``magic``: a SQLite database
+    that is not an llm logs.db goes to the llm reader, whose error says why it cannot be read,
+    as with ``--format llm``); else canonical, by extension or content (a binary file is never
+    read as CSV for want of a better guess)."""
+    from usagectl.importers.canonical import detect_format
+
+    return sniff(path) or container(path) or detect_format(path)
+
+
+def container(path: Path) -> str | None:
+    """The name of the importer whose file signature (``magic``) the file starts with, else None."""
+    from usagectl.importers.canonical import open_text_or_binary
+
+    magics = [(name, magic) for name, imp in importers().items() if (magic := getattr(imp, "magic", b""))]
+    if not magics:
+        return None
+    try:
+        with open_text_or_binary(path) as fh:
+            head = fh.read(max(len(m) for _, m in magics))
+    except (OSError, EOFError, zlib.error):  # unreadable, or a broken .gz: the reader says so
+        return None
+    return next((name for name, magic in magics if head.startswith(magic)), None)
+
+
+def holds_no_usage(path: Path) -> bool:
+    """Whether the file is saved Admin API report pages without a single result row
+    (``_pages.empty_report``): a period without usage, which a usage and a cost report alike
+    report so, and which no importer reads a record from."""
+    from usagectl.importers._pages import empty_report
+
+    return any(empty_report(head) is not None for head in _heads(path))
 
 
 def sniff_as(path: Path, name: str) -> bool:

@@ -20,6 +20,8 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from enum import Enum
 from typing import Any, TextIO
 
+from usagectl.models import printable
+
 UNPRICED = "unpriced"
 MISSING = "–"  # en dash: shown for an absent number
 MONEY_PLACES_MACHINE = 6
@@ -265,7 +267,9 @@ def display_cell(value: Any, kind: str, *, compact: bool = False, cents: bool = 
         return format_float(value, places=0 if abs(value) >= 100 else 2)
     if kind == "date":
         return format_date(value)
-    return format_value(value)
+    # text cells hold what the input files held (a reject's reason and value, a model or member
+    # name): the table and Markdown show it printable, never a terminal control sequence
+    return printable(format_value(value))
 
 
 def format_value(value: Any) -> str:

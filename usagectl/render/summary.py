@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from rich.cells import cell_len
 
-from usagectl.models import FileImportResult, ImportSummary, counted
+from usagectl.models import FileImportResult, ImportSummary, counted, printable
 from usagectl.render.formats import color_wanted, format_int
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ def _file_lines(files: list[FileImportResult]) -> list[Line]:
     """Aligned per-file lines; never wrapped by us (a long path is left to the terminal)."""
     if not files:
         return []
-    path_w = max(cell_len(f.path) for f in files)
+    paths = [printable(f.path) for f in files]  # a file name can hold control characters too
+    path_w = max(cell_len(p) for p in paths)
     counted = [f for f in files if not f.skipped_unchanged and not f.error]
 
     def width(attr: str) -> int:
@@ -60,8 +61,8 @@ def _file_lines(files: list[FileImportResult]) -> list[Line]:
     w = {a: width(a) for a in ("records", "imported", "duplicates", "replaced", "rejected")}
     any_replaced = any(f.replaced for f in counted)
     lines = []
-    for f in files:
-        line = [(f.path + " " * (path_w - cell_len(f.path)), "")]
+    for f, path in zip(files, paths, strict=True):
+        line = [(path + " " * (path_w - cell_len(path)), "")]
         if f.error:
             line.append(("  not imported: could not be read", "red"))
         elif f.skipped_unchanged:
@@ -102,18 +103,23 @@ def file_lines(files: list[FileImportResult]) -> list[Text]:
 
 def render_import_summary(summary: ImportSummary, err: TextIO, *, color: bool | None = None) -> None:
     """One line per file (when there are at most 10; otherwise only the files with rejects or
-    warnings), each file's warnings, the totals line, and a hint when anything was rejected."""
+    warnings), each file's warnings and notes, the totals line, and a hint when anything was rejected."""
     files = summary.files
     shown = files if len(files) <= MAX_FILE_LINES else [f for f in files if f.rejected or f.warnings or f.error]
     hidden = len(files) - len(shown[:MAX_FILE_LINES])
     lines = _file_lines(shown[:MAX_FILE_LINES])
     if len(files) > MAX_FILE_LINES and hidden:
         lines.append([(f"… and {counted(hidden, 'more file')}" if shown else _quiet_files(files), "dim")])
-    warnings = [f"warning: {f.path}: {w}" for f in files for w in f.warnings]
+    # warnings quote the input (a CSV header, a column name): shown printable, never raw
+    warnings = [printable(f"warning: {f.path}: {w}") for f in files for w in f.warnings]
     lines.extend([(warning, "yellow")] for warning in warnings[:MAX_WARNING_LINES])
     if len(warnings) > MAX_WARNING_LINES:
         more = len(warnings) - MAX_WARNING_LINES
         lines.append([(f"… and {counted(more, 'more warning')}", "yellow")])
+    notes = [printable(f"note: {f.path}: {n}") for f in files for n in f.notes]
+    lines.extend([(note, "dim")] for note in notes[:MAX_WARNING_LINES])
+    if len(notes) > MAX_WARNING_LINES:
+        lines.append([(f"… and {counted(len(notes) - MAX_WARNING_LINES, 'more note')}", "dim")])
     lines.append([(totals_line(summary), "bold")])
     if summary.rejected:
         lines.append([(REJECTS_HINT, "yellow")])

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from usagectl.models import Column, Report
+from usagectl.models import Column, Report, printable_lines
 from usagectl.render.formats import color_wanted, display_cell, overview_kind, to_decimal
 from usagectl.render.grid import FastTable
 from usagectl.render.text import filters_text
@@ -418,4 +418,4 @@ def _print_report(console: Console, report: Report) -> None:
     if report.notes:
         console.print()
         for note in report.notes:
-            console.print(Text(f"Note: {note}", style="yellow"))
+            console.print(Text(f"Note: {printable_lines(note)}", style="yellow"))

@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any, TextIO
 
-from usagectl.models import FORMULA_STARTS, Column, Report, Section
+from usagectl.models import FORMULA_STARTS, Column, Report, Section, printable, printable_lines
 from usagectl.render.formats import (
     display_cell,
     format_value,
@@ -228,11 +228,21 @@ def csv_cell(value: Any, kind: str) -> str:
 
 
 def write_csv(report: Report, out: TextIO) -> None:
-    """RFC 4180 rows of the main table: a header of column keys, no totals row, no sections."""
+    """RFC 4180 rows of the main table: a header of column keys, no totals row, no sections.
+    Written to a terminal (read by a person, not a program), its text is shown ``printable``:
+    a reject's raw line can hold terminal control sequences; to a file or a pipe it is exact."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.key for c in report.columns])
+    shown: Callable[[str], str] = printable if _is_terminal(out) else str
     for row in report.rows:
-        writer.writerow([csv_cell(row.get(c.key), c.kind) for c in report.columns])
+        writer.writerow([shown(csv_cell(row.get(c.key), c.kind)) for c in report.columns])
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -306,6 +316,6 @@ def write_markdown(report: Report, out: TextIO) -> None:
         for i, note in enumerate(report.notes):
             if i:
                 lines.append(">")  # a blank quote line keeps notes as separate paragraphs
-            for part in note.splitlines() or [""]:
+            for part in printable_lines(note).splitlines() or [""]:
                 lines.append(f"> {part}".rstrip())
     out.write("\n".join(lines) + "\n")

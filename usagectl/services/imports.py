@@ -87,7 +87,7 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
         if fmt != "auto":
             out.extend((f, fmt) for f in files)
         else:
-            out.extend((f, registry.sniff(Path(f)) or canonical.detect_format(Path(f))) for f in files)
+            out.extend((f, registry.detect(Path(f))) for f in files)
     return out
 
 
@@ -160,14 +160,14 @@ def import_file(
     try:
         counts, warnings = _run(con, info, source, fmt, resolve)
     except InputError as exc:  # this file is unreadable: nothing of it stored, go on
-        result.error = exc.message
+        result.error = _as_given(exc.message, source, path)
         result.seconds = time.perf_counter() - t0
         return result
     except Exception as exc:  # the reader gave up on the input (rolled back): the file's fault
         problem = None if was_interrupted(exc) else _input_failure(exc, source)
         if problem is None:
             raise
-        result.error = f"{path}: cannot be read as {fmt}: {problem}"
+        result.error = f"{path}: cannot be read as {fmt}: {_as_given(problem, source, path)}"
         result.seconds = time.perf_counter() - t0
         return result
     result.records = counts.records
@@ -179,6 +179,12 @@ def import_file(
     result.warnings = warnings
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _as_given(message: str, read: Path, path: Path) -> str:
+    """A reader's message about the file it read, naming the file as the user gave it: a pipe's
+    spooled copy (``/tmp/usagectl-stdin-…``) is ``/dev/stdin``, a sync's copy of a tail is the log."""
+    return message if read == path else message.replace(str(read), str(path))
 
 
 def _input_failure(exc: Exception, source: Path) -> str | None:
@@ -294,8 +300,8 @@ def import_paths(
                 if kept is not None:
                     raise kept from exc
             raise
-        if fmt != "auto":  # while the spooled copies exist: a pipe cannot be sniffed again
-            _warn_other_format(summary.files, fmt, {str(name): copy for name, copy in spooled.items()})
+        # while the spooled copies exist: a pipe cannot be sniffed again
+        _explain_nothing(summary.files, fmt, {str(name): copy for name, copy in spooled.items()})
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -425,22 +431,35 @@ def kept_on_full_disk(
     )
 
 
-def _warn_other_format(results: list[FileImportResult], fmt: str, copies: dict[str, Path]) -> None:
-    """A file read with a named format that gave nothing (no record, no reject) and that this
-    format's sniffer does not recognise: say what it looks like instead of a silent zero.
-    ``copies``: {a pipe's name: its spooled copy}, what is sniffed for it."""
-    imp = registry.get(fmt)
-    if imp is None:
-        return
+def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str, Path]) -> None:
+    """A file that gave nothing (no record, no reject) says why instead of a silent zero: one
+    read with a named log format that this format's sniffer does not recognise warns what it
+    looks like; one read as canonical CSV whose only line is a header without a ``ts`` column (a
+    ``.txt`` of prose named on the command line) warns that it holds no records; saved report
+    pages of a period without usage (every bucket's ``results: []``, FORMATS.md §1: not an
+    error) get a note. An empty file, a canonical file without rows, and a log its format
+    recognises that holds no usage yet (a Claude Code session of user lines only) get nothing.
+    ``copies``: {a pipe's name: its spooled copy}, what is read for it."""
     for r in results:
         if r.error or r.skipped_unchanged or r.records or r.rejected:
             continue
         path = copies.get(r.path) or Path(r.path)
-        if registry.sniff_as(path, fmt):
+        if r.format == "csv":
+            header = canonical.csv_header(path)
+            if header and not any(h.strip().lower() == "ts" for h in header):
+                r.warnings.append(
+                    "no records found: its first line, read as a CSV header, names no ts column "
+                    "(not canonical events; name a log format with --format)"
+                )
             continue
-        other = registry.sniff(path)
-        looks = f"it looks like {other} (try --format auto)" if other else f"it does not look like a {fmt} log"
-        r.warnings.append(f"no {fmt} records found; {looks}")
+        if registry.get(r.format) is None:
+            continue
+        if fmt != "auto" and not registry.sniff_as(path, fmt):
+            other = registry.sniff(path)
+            looks = f"it looks like {other} (try --format auto)" if other else f"it does not look like the {fmt} format"
+            r.warnings.append(f"no {fmt} records found; {looks}")
+        elif registry.holds_no_usage(path):
+            r.notes.append("no usage in this file: its buckets hold no result rows (a period without usage)")
 
 
 def _canonical_stager(

@@ -105,7 +105,9 @@ def detect_format(path: Path) -> str:
             candidates = imp.files(path)[:SNIFF_FILES]
         except Exception:
             continue
-        hit = next((f for f in candidates if registry.sniff_as(f, name)), None)
+        # a page of a period without usage is claimed by a provider's usage and cost formats
+        # alike: it tells neither (a folder of cost pages may start with a quiet day)
+        hit = next((f for f in candidates if registry.sniff_as(f, name) and not registry.holds_no_usage(f)), None)
         if hit is not None:
             seen[name] = hit
     if len(seen) == 1:

@@ -24,6 +24,7 @@ from usagectl.models import (
     EVENT_COLUMN_NAMES,
     EVENT_COLUMNS,
     Record,
+    excerpt,
     noun,
     without_lone_surrogate,
     without_lone_surrogates_in,
@@ -678,8 +679,15 @@ def import_staged_files(
         rollback(con)
         _drop_staged(con)  # made before the transaction: not rolled back
         raise
-    warnings = [f"unknown {noun(len(unknown), 'column')} kept in extra: {', '.join(unknown)}"] if unknown else []
-    return results, warnings
+    return results, ([unknown_columns_warning(unknown)] if unknown else [])
+
+
+def unknown_columns_warning(unknown: list[str], shown: int = 10) -> str:
+    """``unknown columns kept in extra: a, b``: names quoted from the input, so each is a short
+    printable excerpt, and a header of hundreds of columns names the first ``shown``."""
+    names = ", ".join(excerpt(u, 40) for u in unknown[:shown])
+    more = f", … and {len(unknown) - shown:,} more" if len(unknown) > shown else ""
+    return f"unknown {noun(len(unknown), 'column')} kept in extra: {names}{more}"
 
 
 def supersede_rejects(con: duckdb.DuckDBPyConnection, files: str, readable: Iterable[int] = ()) -> None:
