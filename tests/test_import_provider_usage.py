@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import run, run_json
+from tests.helpers import query, run, run_json
 from usagectl.importers.anthropic_usage import IMPORTER as ANTHROPIC
 from usagectl.importers.openai_usage import IMPORTER as OPENAI
 from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS
@@ -756,3 +756,27 @@ def test_settle_shapes_with_totals() -> None:
     # without totals (cost lines) the finer shape wins as before
     bad_in, bad_stored = settle_shapes([day], [h0])
     assert not bad_in and set(bad_stored) == {day}
+
+
+def test_a_page_with_bytes_that_are_not_utf8_is_a_reject_on_their_line(tmp_path: Path, db_path: Path) -> None:
+    """A Latin-1 byte in a project id (``proj_\\xe9``) was read as U+FFFD and imported without a
+    word (QA finding); the page is now a reject naming the byte and its line, as a Claude Code or
+    LiteLLM line with such a byte is. In a JSONL of pages only that line's page is rejected."""
+    page = (DATA / "openai" / "usage_nov03_04.json").read_bytes()
+    assert page.count(b'"proj_8Hq2TzX4kLmN0pQr"') >= 1
+    bad_line = page[: page.index(b"proj_8Hq2TzX4kLmN0pQr")].count(b"\n") + 1
+    bad = page.replace(b"proj_8Hq2TzX4kLmN0pQr", b"proj_\xe9", 1)
+    f = tmp_path / "latin1.json"
+    f.write_bytes(bad)
+    out = run_json("import", str(f), "--format", "openai-usage", "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (0, 1)
+    assert query(db_path, "SELECT line, reason FROM rejects") == [(bad_line, "not valid UTF-8 text (byte 0xe9)")]
+    assert query(db_path, "SELECT count(*) FROM events WHERE project LIKE '%\ufffd%'") == [(0,)]
+    # two pages as JSON lines: the good one imports, the other is rejected on its own line 2
+    good = json.dumps(json.loads(page))
+    lines = tmp_path / "pages.jsonl"
+    lines.write_bytes(good.encode() + b"\n" + good.encode().replace(b"proj_8Hq2TzX4kLmN0pQr", b"proj_\xe9") + b"\n")
+    db2 = tmp_path / "two.duckdb"
+    out = run_json("import", str(lines), "--format", "openai-usage", "--db", str(db2))
+    assert out["rejected"] == 1 and out["imported"] > 0
+    assert query(db2, "SELECT line, reason FROM rejects") == [(2, "not valid UTF-8 text (byte 0xe9)")]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,9 +68,30 @@ def _skip_ws(text: str, i: int) -> int:
     return i
 
 
+# bytes that are not UTF-8, as ``surrogateescape`` decodes them (U+DC80-U+DCFF)
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _clean(text: str) -> str:
+    """``text`` with each byte that was not UTF-8 as U+FFFD (storable, for a reject's raw text)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _undecodable(text: str, start: int, end: int, line: int) -> Page | None:
+    """A reject for the page ``text[start:end]`` (from ``line``) when it holds a byte that is not
+    UTF-8: on the line of that byte, never imported with U+FFFD in a name (other formats reject
+    such a line too)."""
+    m = _BAD_BYTE.search(text, start, end)
+    if m is None:
+        return None
+    where = line + text.count("\n", start, m.start())
+    byte = ord(m.group()) - 0xDC00
+    return Page(where, None, _clean(text[start:end])[:RAW_MAX], f"not valid UTF-8 text (byte 0x{byte:02x})")
+
+
 def read_pages(path: Path) -> Iterator[Page]:
     """Every page of a saved file, in file order. Raises InputError only when the file itself
-    cannot be read."""
+    cannot be read. A page holding bytes that are not UTF-8 is a reject, not read with U+FFFD."""
     from usagectl.importers.canonical import open_text_or_binary
 
     try:
@@ -77,26 +99,31 @@ def read_pages(path: Path) -> Iterator[Page]:
             data = fh.read()
     except (OSError, EOFError) as exc:  # also a corrupt or truncated .gz
         raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
+    bad = _BAD_BYTE.search(text) is not None
     start = _skip_ws(text, 0)
     if start >= len(text):
         return
     if text[start] == "[":
-        yield from _array_pages(text, start)
+        yield from _array_pages(text, start, bad)
         return
     try:
         obj = loads(text)
     except (ValueError, RecursionError) as exc:
         whole_problem = _why(exc)
     else:
-        yield Page(text.count("\n", 0, start) + 1, obj, text[start:].strip()[:RAW_MAX])
+        first = text.count("\n", 0, start) + 1
+        yield (bad and _undecodable(text, start, len(text), first)) or Page(first, obj, text[start:].strip()[:RAW_MAX])
         return
     lines = text.splitlines()
     if not _looks_like_jsonl(lines):
-        yield Page(text.count("\n", 0, start) + 1, None, text[start:][:RAW_MAX], whole_problem)
+        yield Page(text.count("\n", 0, start) + 1, None, _clean(text[start:][:RAW_MAX]), whole_problem)
         return
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
+            continue
+        if bad and (reject := _undecodable(line, 0, len(line), lineno)):
+            yield reject
             continue
         try:
             obj = loads(line)
@@ -122,8 +149,9 @@ def _looks_like_jsonl(lines: list[str]) -> bool:
     return False
 
 
-def _array_pages(text: str, start: int) -> Iterator[Page]:
-    """Elements of a top-level array one by one, so a truncated array keeps its whole pages."""
+def _array_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
+    """Elements of a top-level array one by one, so a truncated array keeps its whole pages;
+    ``bad``: the text holds bytes that are not UTF-8 (an element with one is a reject)."""
     line = text.count("\n", 0, start) + 1
     pos = start
     i = _skip_ws(text, start + 1)
@@ -138,9 +166,9 @@ def _array_pages(text: str, start: int) -> Iterator[Page]:
         try:
             obj, end = _DECODER.raw_decode(text, i)
         except (ValueError, RecursionError) as exc:
-            yield Page(line, None, text[i:][:RAW_MAX], _why(exc))
+            yield Page(line, None, _clean(text[i:][:RAW_MAX]), _why(exc))
             return
-        yield Page(line, obj, text[i:end][:RAW_MAX])
+        yield (bad and _undecodable(text, i, end, line)) or Page(line, obj, text[i:end][:RAW_MAX])
         i = _skip_ws(text, end)
         if i < len(text) and text[i] == ",":
             i = _skip_ws(text, i + 1)
