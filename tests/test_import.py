@@ -486,6 +486,25 @@ def test_gzipped_logs_are_detected_and_read_like_the_plain_file(tmp_path: Path, 
     assert _query(a, f"SELECT count(*), {total} FROM {table}") == _query(b, f"SELECT count(*), {total} FROM {table}")
 
 
+@pytest.mark.parametrize(
+    ("fixture", "named", "looks"),
+    [
+        ("anthropic/cost_nov03_04.json", "openai-costs", "anthropic-cost"),
+        ("openai/usage_nov03_04.json", "anthropic-usage", "openai-usage"),
+        ("litellm/spendlogs.csv", "csv", "litellm"),
+    ],
+)
+def test_every_record_rejected_under_the_wrong_format_says_what_the_file_looks_like(
+    tmp_path: Path, db_path: Path, fixture: str, named: str, looks: str
+) -> None:
+    """The rejects alone read "start_time: not a number (null)" or "missing ts" (QA finding);
+    the summary now names the format the file is. Nothing is stored, as before."""
+    out = run_json("import", str(DATA / fixture), "--format", named, "--db", str(db_path))
+    assert out["records"] > 0 and out["imported"] == 0 and out["rejected"] == out["records"]
+    assert f"every record was rejected; it looks like {looks} (try --format auto)" in out["per_file"][0]["warnings"]
+    assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]
+
+
 def test_a_file_of_another_format_says_so_instead_of_a_silent_zero(tmp_path: Path, db_path: Path) -> None:
     """A Codex rollout imported with --format claude-code gives nothing: the summary says what it
     looks like. A real Claude Code file that has no usage yet (user lines only) gets no warning."""

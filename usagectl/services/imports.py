@@ -439,11 +439,20 @@ def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str
     pages of a period without usage (every bucket's ``results: []``, FORMATS.md §1: not an
     error) get a note. An empty file, a canonical file without rows, and a log its format
     recognises that holds no usage yet (a Claude Code session of user lines only) get nothing.
+    A file whose every record was rejected under a named format that another format recognises
+    says which (its rejects alone read "missing ts", "start_time: not a number (null)", ...).
     ``copies``: {a pipe's name: its spooled copy}, what is read for it."""
     for r in results:
-        if r.error or r.skipped_unchanged or r.records or r.rejected:
+        if r.error or r.skipped_unchanged:
             continue
         path = copies.get(r.path) or Path(r.path)
+        if r.records and r.rejected == r.records:
+            other = registry.sniff(path) if fmt != "auto" else None
+            if other and other != r.format:
+                r.warnings.append(f"every record was rejected; it looks like {other} (try --format auto)")
+            continue
+        if r.records or r.rejected:
+            continue
         if r.format == "csv":
             header = canonical.csv_header(path)
             if header and not any(h.strip().lower() == "ts" for h in header):
