@@ -569,3 +569,84 @@ def test_fuzz_import_exits_0_or_4(content: bytes) -> None:
         path.write_bytes(content)
         result = run("import", str(path), "--format", "codex", "--db", str(Path(tmp) / "f.duckdb"), expect=None)
         assert result.exit_code in (0, 4), (result.exit_code, result.stderr, result.exception)
+
+
+# One gpt-5 session, five calls; cumulative (input, cached, output, reasoning) after each:
+_TOTALS = [(1000, 0, 100, 10), (3000, 500, 300, 30), (6000, 1500, 600, 60), (10000, 3000, 1000, 100),
+           (15000, 5000, 1500, 150)]  # fmt: skip
+_SID = "7e7e7e7e-0000-4000-8000-00000000abcd"
+
+
+def _session_lines() -> list[str]:
+    keys = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens"]
+    lines = [
+        {"timestamp": "2025-11-12T10:00:00.000Z", "type": "session_meta",
+         "payload": {"id": _SID, "timestamp": "2025-11-12T10:00:00.000Z", "cwd": "/x", "originator": "codex_cli_rs",
+                     "cli_version": "0.47.0", "source": "cli", "model_provider": "openai"}},
+        {"timestamp": "2025-11-12T10:00:00.100Z", "type": "turn_context", "payload": {"cwd": "/x", "model": "gpt-5"}},
+    ]  # fmt: skip
+    prev = (0, 0, 0, 0)
+    for i, t in enumerate(_TOTALS, 1):
+        last = dict(zip(keys, [a - b for a, b in zip(t, prev, strict=True)], strict=True))
+        info = {"total_token_usage": dict(zip(keys, t, strict=True)), "last_token_usage": last}
+        lines.append({"timestamp": f"2025-11-12T10:{i:02d}:00.000Z", "type": "event_msg",
+                      "payload": {"type": "token_count", "info": info}})  # fmt: skip
+        prev = t
+    return [json.dumps(x) for x in lines]
+
+
+def _damaged(lines: list[str]) -> list[str]:
+    """Call 2's count does not parse as a number ("ten"), call 3's line is cut in half: the next
+    good count (call 4) moves the counter over both (one delta of calls 2-4)."""
+    out = list(lines)
+    x = json.loads(out[3])
+    x["payload"]["info"]["total_token_usage"]["input_tokens"] = "ten"
+    out[3], out[4] = json.dumps(x), out[4][:70]
+    return out
+
+
+def _write_rollout(folder: Path, name: str, lines: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    f = folder / f"rollout-2025-11-12T10-00-00-{name}.jsonl"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return f
+
+
+_SUMS = (
+    "SELECT count(*), sum(input_tokens), sum(cache_read_tokens), sum(output_tokens), sum(reasoning_tokens) FROM events"
+)
+
+
+@pytest.mark.parametrize("order", ["good first", "damaged first", "one folder", "repaired in place"])
+def test_a_damaged_copy_beside_a_good_one_counts_each_call_once(tmp_path: Path, db_path: Path, order: str) -> None:
+    """The session is worth its final total whatever copies are read (QA finding: the damaged
+    copy's delta over calls 2-4 matched no edge of the good copy and counted them again, +60 %).
+    By hand: uncached 15,000 - 5,000 = 10,000, cached 5,000, output 1,500, reasoning 150, over
+    the good copy's 5 calls."""
+    good, bad = _session_lines(), _damaged(_session_lines())
+    if order == "one folder":
+        _write_rollout(tmp_path / "s", f"{_SID}", good)
+        _write_rollout(tmp_path / "s", f"{_SID}-copy", bad)
+        _import(tmp_path / "s", db_path)
+    elif order == "repaired in place":
+        f = _write_rollout(tmp_path / "s", _SID, bad)
+        _import(f, db_path)
+        assert query(db_path, "SELECT count(*) FROM events") == [(3,)]  # calls 1, 2-4 (one delta), 5
+        _write_rollout(tmp_path / "s", _SID, good)
+        _import(f, db_path)
+    else:
+        first, second = (good, bad) if order == "good first" else (bad, good)
+        _import(_write_rollout(tmp_path / "a", _SID, first), db_path)
+        _import(_write_rollout(tmp_path / "b", _SID, second), db_path)
+    assert query(db_path, _SUMS) == [(5, 10000, 5000, 1500, 150)]
+
+
+def test_a_damaged_copy_alone_or_beside_a_partial_one_keeps_the_whole_session(tmp_path: Path, db_path: Path) -> None:
+    """Alone, the damaged copy holds the whole session in 3 events (its delta over calls 2-4 is
+    right: nothing else has them). Beside a copy that holds only calls 1-2 (cut off after them),
+    call 2 is part of that delta: it goes, the delta stays, and the totals are still the session's."""
+    bad = _write_rollout(tmp_path / "a", _SID, _damaged(_session_lines()))
+    _import(bad, db_path)
+    assert query(db_path, _SUMS) == [(3, 10000, 5000, 1500, 150)]
+    _import(_write_rollout(tmp_path / "b", _SID, _session_lines()[:4]), db_path)  # meta, context, calls 1 and 2
+    assert query(db_path, _SUMS) == [(3, 10000, 5000, 1500, 150)]

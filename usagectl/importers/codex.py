@@ -45,6 +45,10 @@ set the baseline and are not counted, so the replay never lands on the fork's da
 the parent's file is gone. A sub-agent whose own first call answers within 1 s of the replay
 would be taken for replay (the ccusage heuristic has the same limit).
 
+A count that follows a rejected line (its delta may span a lost count) is marked
+``extra.after_reject`` (the time of the count before it); ``store.codex_gaps`` then keeps it from
+counting calls twice beside an undamaged copy of the session.
+
 Bad lines (invalid JSON, usage numbers that are negative, fractional, too large or missing, a
 timestamp that does not parse) become rejects with line and text; unknown line types,
 ``response_item``/``compacted`` lines and ``info: null`` token_counts are ignored. A line that
@@ -209,6 +213,8 @@ class _File:
         self.usage_seen = False
         self.chain_alive = True  # every line so far within BURST_GAP_SECONDS of the one before
         self.last_ts: datetime | None = None
+        self.damaged = False  # a line was rejected since the latest counted token_count
+        self.counted_ts: datetime | None = None  # the time of the latest counted token_count
 
     def see_time(self, ts: datetime | None) -> None:
         if ts is None or not self.chain_alive:
@@ -267,8 +273,9 @@ class CodexImporter:
     batch_files = True  # a directory is imported in one transaction (thousands of session files)
     extra_keys = frozenset({  # see base.Importer
         "cwd", "cli_version", "originator", "model_provider", "forked_from", "git", "counter_reset", "channel",
-        "turn_id", "model_assumed", "effort",
+        "turn_id", "model_assumed", "effort", "after_reject",
     })  # fmt: skip
+    before_insert = "usagectl.store.codex_gaps:spanning_deltas"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         try:
@@ -319,6 +326,7 @@ class CodexImporter:
                 continue
             rec += 1
             if problem is not None:
+                state.damaged = True
                 yield Record(rec, lineno, {}, problem, raw.rstrip(b"\r").decode("utf-8", errors="replace"))
             else:
                 yield Record(rec, lineno, fields or {})
@@ -403,7 +411,13 @@ def _token_count(
     if state.replaying or delta == ZERO:
         return None, None  # a fork's copy of its parent's history (baseline only), or nothing used
     state.counted_total = total
-    extra = {"counter_reset": True} if not grew else {}
+    extra: dict[str, Any] = {"counter_reset": True} if not grew else {}
+    if state.damaged:
+        # a rejected line lies between this count and the one before: its delta may span calls
+        # that a copy without the damage counts one by one (``store.codex_gaps``)
+        extra["after_reject"] = state.counted_ts.isoformat() if state.counted_ts else "start"
+        state.damaged = False
+    state.counted_ts = ts
     model = _str(info.get("model")) or _str(payload.get("model"))
     return _fields(state, _edge_id(prev, total, state.owner or state.fallback_sid), ts, delta, model, extra)
 
