@@ -382,7 +382,7 @@ def test_leading_blanks_byte_order_mark_and_values_that_are_not_objects(tmp_path
     assert (s["records"], s["imported"], s["rejected"]) == (5, 3, 2)
     assert _q(db, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(60, 6)]
     rejects = _q(db, "SELECT line, record, reason FROM rejects ORDER BY line")
-    assert rejects == [(4, 4, "not a JSON object (a list)"), (5, 5, "not a JSON object (a str)")]
+    assert rejects == [(4, 4, "not a JSON object (an array)"), (5, 5, "not a JSON object (a string)")]
     assert [(r.line, r.rec) for r in IMPORTER.read(root / "a.jsonl") if r.problem] == [(4, 4), (5, 5)]
 
 

@@ -397,7 +397,7 @@ def test_bad_lines_are_rejected_with_line_and_reason(db_path: Path) -> None:
     assert got[6] == "info.total_token_usage.output_tokens: not an integer (12.5)"
     assert got[7] == "info.total_token_usage.output_tokens: missing"
     assert got[8] == 'timestamp: not a timestamp ("2025-11-05T25:61:00Z")'
-    assert got[10] == "not a JSON object (a list)"
+    assert got[10] == "not a JSON object (an array)"
     assert got[12].startswith("not valid JSON: Unterminated string")
     assert all(r["file"].endswith(G.name) and r["raw"] for r in rejects)
     # the rejected lines do not move the baseline: g2 = (9000, 3968, 520, 256) - (4000, 0, 200, 64)

@@ -66,7 +66,7 @@ def test_a_json_array_imports_each_element_and_rejects_only_the_bad_ones(tmp_pat
     assert (out["records"], out["imported"], out["rejected"]) == (3, 1, 2)
     # element 2 starts on line 3, element 3 on line 4 (line 1 holds only "[")
     assert _query(db_path, "SELECT line, record, reason FROM rejects ORDER BY record") == [
-        (3, 2, "not a JSON object (a int)"),
+        (3, 2, "not a JSON object (a number)"),
         (4, 3, "missing ts"),
     ]
 

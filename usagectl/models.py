@@ -215,6 +215,24 @@ def noun(n: int, word: str) -> str:
     return word if n == 1 else word + "s"
 
 
+def not_an_object(value: Any) -> str:
+    """The reject reason of a JSON line or element that is a value but not an object, naming
+    its JSON kind: ``not a JSON object (an array)``."""
+    if value is None:
+        kind = "null"
+    elif isinstance(value, bool):
+        kind = "true" if value else "false"
+    elif isinstance(value, (int, float, Decimal)):
+        kind = "a number"
+    elif isinstance(value, str):
+        kind = "a string"
+    elif isinstance(value, list):
+        kind = "an array"
+    else:
+        kind = f"a {type(value).__name__}"
+    return f"not a JSON object ({kind})"
+
+
 def counted(n: int, word: str) -> str:
     """A count and its noun for the words of notes and summaries: ``1 request``, ``1,200 tokens``
     (shared by the services' notes and the renderers)."""

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, cast
 from usagectl.errors import InputError, UsageError
 from usagectl.importers._csv import csv_records
 from usagectl.importers._values import _clean
-from usagectl.models import EVENT_COLUMN_NAMES, FORMULA_STARTS, Record, excerpt
+from usagectl.models import EVENT_COLUMN_NAMES, FORMULA_STARTS, Record, excerpt, not_an_object
 
 if TYPE_CHECKING:
     from usagectl.importers._pages import Page
@@ -255,7 +255,7 @@ def _document_record(rec: int, line: int | None, obj: object, problem: str | Non
     from usagectl.importers._pages import RAW_MAX, dumps
 
     if problem is None and not isinstance(obj, dict):
-        problem = f"not a JSON object (a {type(obj).__name__})"
+        problem = not_an_object(obj)
     if problem is not None or not isinstance(obj, dict):
         shown = raw if raw is not None else dumps(obj)
         return Record(rec, line, problem=problem, raw=_storable(shown[:RAW_MAX]))

@@ -34,7 +34,7 @@ from typing import Any
 from usagectl.errors import InputError
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import locate_jsonl_records, open_text_or_binary
-from usagectl.models import ConflictRule, Record
+from usagectl.models import ConflictRule, Record, not_an_object
 
 NAME = "claude-code"
 
@@ -102,7 +102,7 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
     if ("\\ud" in text or "\\uD" in text) and _lone_surrogate(obj):
         return None, "not valid JSON: a lone surrogate escape (\\ud800-\\udfff without its pair)"
     if not isinstance(obj, dict):
-        return None, f"not a JSON object (a {type(obj).__name__})"
+        return None, not_an_object(obj)
     message = obj.get("message")
     usage = message.get("usage") if isinstance(message, dict) else None
     kind = obj.get("type")

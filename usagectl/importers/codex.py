@@ -74,7 +74,7 @@ from usagectl.errors import InputError
 from usagectl.importers._values import without_lone_surrogates
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import open_text_or_binary
-from usagectl.models import ConflictRule, Record
+from usagectl.models import ConflictRule, Record, not_an_object
 
 NAME = "codex"
 ASSUMED_MODEL = "gpt-5"
@@ -352,7 +352,7 @@ def _line(state: _File, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     except ValueError as exc:
         return None, f"not valid JSON: {exc}"
     if not isinstance(obj, dict):
-        return None, f"not a JSON object (a {type(obj).__name__})"
+        return None, not_an_object(obj)
     kind, payload = obj.get("type"), obj.get("payload")
     # the time of a line matters to usage lines, and to every line while a fork's replay may
     # still be running (see_time); the other lines (most of a file) skip the parse

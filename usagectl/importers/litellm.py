@@ -51,7 +51,7 @@ from usagectl.importers._values import (
     _text,
     _ts,
 )
-from usagectl.models import Record
+from usagectl.models import Record, not_an_object
 
 # LiteLLM_SpendLogs columns (schema.prisma order); headers are matched case-insensitively
 COLUMNS = (
@@ -328,7 +328,7 @@ def _object_record(path: Path, rec: int, line: int | None, obj: Any) -> Record:
     if rec == 1:
         _check_first(path, obj)
     if not isinstance(obj, dict):
-        return Record(rec, line, problem=f"not a JSON object (a {type(obj).__name__})", raw=_clean(str(obj))[:4000])
+        return Record(rec, line, problem=not_an_object(obj), raw=_clean(str(obj))[:4000])
     return _record(rec, line, _canonical_row(obj))
 
 

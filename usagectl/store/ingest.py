@@ -25,6 +25,7 @@ from usagectl.models import (
     EVENT_COLUMNS,
     Record,
     excerpt,
+    not_an_object,
     noun,
     without_lone_surrogate,
     without_lone_surrogates_in,
@@ -927,7 +928,7 @@ def _refine_reason(raw: str) -> str | None:
     except json.JSONDecodeError as exc:
         return f"not valid JSON: {exc.msg} (column {exc.colno})"
     if not isinstance(obj, dict):
-        return f"not a JSON object (a {type(obj).__name__})"
+        return not_an_object(obj)
     return None
 
 
