@@ -54,3 +54,27 @@ def test_lone_surrogate_in_a_provider_file_is_stored_as_replacement_character(
         assert sum(1 for v in values if v and "\ufffd" in v) == 1
     finally:
         con.close()
+
+
+def test_reject_reasons_name_bad_values_as_json_does() -> None:
+    """QA: reasons quoted Python's reprs: ``not a number (None)``, ``(True)``, ``(b'\\xff\\xfe')``,
+    ``expected text, found dict``. They now read as the file's own values do."""
+    from usagectl.importers._values import _Bad, _int, _show, _text
+
+    assert _show(None) == "null" and _show(False) == "false"
+    reasons = []
+    for value in (True, b"\xff\xfe", [1], "ten"):
+        try:
+            _int(value, "input_tokens")
+        except _Bad as exc:
+            reasons.append(str(exc))
+    assert reasons == [
+        "input_tokens: not a number (true)",
+        "input_tokens: not a number (2 bytes of binary)",
+        "input_tokens: not a number (an array)",
+        "input_tokens: not a number (ten)",
+    ]
+    try:
+        _text({"a": 1}, "user")
+    except _Bad as exc:
+        assert str(exc) == "user: expected text, found an object"

@@ -215,22 +215,30 @@ def noun(n: int, word: str) -> str:
     return word if n == 1 else word + "s"
 
 
+def json_kind(value: Any) -> str:
+    """A decoded value named as JSON names it, for reject reasons: ``null``, ``true``, ``a
+    number``, ``a string``, ``an array``, ``an object`` (bytes from a database: ``binary``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "binary"
+    return f"a {type(value).__name__}"
+
+
 def not_an_object(value: Any) -> str:
     """The reject reason of a JSON line or element that is a value but not an object, naming
     its JSON kind: ``not a JSON object (an array)``."""
-    if value is None:
-        kind = "null"
-    elif isinstance(value, bool):
-        kind = "true" if value else "false"
-    elif isinstance(value, (int, float, Decimal)):
-        kind = "a number"
-    elif isinstance(value, str):
-        kind = "a string"
-    elif isinstance(value, list):
-        kind = "an array"
-    else:
-        kind = f"a {type(value).__name__}"
-    return f"not a JSON object ({kind})"
+    return f"not a JSON object ({json_kind(value)})"
 
 
 def counted(n: int, word: str) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from usagectl.models import without_lone_surrogates_in
+from usagectl.models import json_kind, without_lone_surrogates_in
 
 _INT_MAX = 2**63 - 1
 
@@ -30,6 +30,13 @@ def _clean(text: str) -> str:
 
 
 def _show(value: Any) -> str:
+    """A bad value as a reason quotes it: numbers and text as they are, the other JSON values
+    by their JSON names (``null``, ``true``), bytes by their size (not Python's ``None`` or
+    ``b'\\xff'``)."""
+    if value is None or isinstance(value, (bool, dict, list, tuple)):
+        return json_kind(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"{len(bytes(value))} bytes of binary"
     return _clean(str(value))[:40]
 
 
@@ -39,7 +46,7 @@ def _text(value: Any, name: str) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, bool | dict | list):
-        raise _Bad(f"{name}: expected text, found {type(value).__name__}")
+        raise _Bad(f"{name}: expected text, found {json_kind(value)}")
     return str(value)
 
 
