@@ -112,9 +112,21 @@ def test_average_cost_per_chat_is_over_the_fully_priced_chats(db: str) -> None:
 
 def test_report_chats_top_keeps_totals(db: str) -> None:
     out = run_json("report", "chats", *NOV, "--top", "1", "--db", db)
-    assert [r["session_id"] for r in out["rows"]] == ["c3"]
+    assert [r["session_id"] for r in out["rows"]] == ["c3", None]
     assert out["totals"]["chats"] == 3 and _dec(out["totals"]["cost_usd"]) == D("0.2225")
     assert any("top 1 of 3" in n for n in out["notes"])
+    # the other two chats (c1 + sess-2) in one row, as `report by --top` has its "(other)":
+    # 2 + 2 messages, input 7,200 + 7,000, output 1,300 + 1,100, cost 0.0575 + 0.015, 1 unpriced
+    other = out["rows"][1]
+    assert other["chat"] == "(other 2 chats)" and other["other_chats"] == 2
+    assert (other["messages"], other["input_tokens"], other["output_tokens"], other["total_tokens"]) == (
+        4, 14_200, 2_400, 16_600)  # fmt: skip
+    assert _dec(other["cost_usd"]) == D("0.0725") and other["unpriced_requests"] == 1
+    for key in ("messages", "input_tokens", "output_tokens", "total_tokens", "unpriced_requests"):
+        assert sum(r[key] for r in out["rows"]) == out["totals"][key], key  # the rows add up
+    assert "(other 2 chats)" in run("report", "chats", *NOV, "--top", "1", "--db", db).stdout
+    # every chat listed: no such row
+    assert all(r["session_id"] for r in run_json("report", "chats", *NOV, "--top", "3", "--db", db)["rows"])
     run("report", "chats", *NOV, "--top", "-1", "--db", db, expect=2)
 
 

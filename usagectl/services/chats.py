@@ -143,8 +143,10 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
     loose = res["no_chat"]
     notes: list[str] = []
     if len(rows) < n_chats:
+        rows.append(_other_row(rows, totals, n_chats - len(rows)))
         notes.append(
-            f"Showing the top {len(rows):,} of {n_chats:,} chats by cost (`--top 0` lists all); totals cover all."
+            f"Showing the top {len(rows) - 1:,} of {n_chats:,} chats by cost (`--top 0` lists all); "
+            "the others are summed in the last row."
         )
     notes.extend(_unpriced_notes(res["unpriced"]))
     left_out = n_chats - res["priced_chats"]["chats"]
@@ -182,6 +184,22 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         overview=overview,
         notes=tuple(notes),
     )
+
+
+def _other_row(rows: list[dict[str, Any]], totals: dict[str, Any], n: int) -> dict[str, Any]:
+    """The chats beyond ``--top`` in one row, as ``report by --top`` folds its rest into
+    "(other)": the totals less the rows shown, so the rows add up to the totals. Its cost is
+    unpriced when every one of its messages is."""
+    keys = ("messages", "input_tokens", "output_tokens", "total_tokens", "unpriced_requests")
+    other: dict[str, Any] = {k: totals[k] - sum(r[k] for r in rows) for k in keys}
+    cost = totals["cost_usd"]
+    shown = sum((r["cost_usd"] for r in rows if r["cost_usd"] is not None), Decimal(0))
+    other_cost = None if cost is None or other["unpriced_requests"] == other["messages"] else cost - shown
+    return other | {
+        "chat": f"(other {counted(n, 'chat')})", "session_id": None, "chat_title": None,
+        "cost_usd": other_cost, "cost_share_pct": _share(other_cost, cost), "duration": "", "duration_s": None,
+        "started": "", "first_ts": None, "last_ts": None, "models": "", "other_chats": n,
+    }  # fmt: skip
 
 
 def _average(n_chats: int, priced: dict[str, Any]) -> tuple[str, str, Decimal | None]:
