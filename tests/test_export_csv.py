@@ -329,3 +329,35 @@ def test_jsonl_writes_tiny_money_as_plain_decimals_like_json(tmp_path: Path) -> 
     assert [line.rsplit('"cost_usd": ', 1)[1] for line in lines] == ["0.000012}", "0.000002}"]
     assert "e-0" not in run("export", "--jsonl", "--report", "by-model", *args).stdout
     assert '"cost_usd": 0.000012}' in run("export", "--json", *args).stdout
+
+
+def test_out_writes_through_a_symlink_and_refuses_a_pipe(loaded: Path, tmp_path: Path) -> None:
+    """`--out` renamed its finished file over whatever the path was (QA finding): a FIFO's reader
+    got nothing, a symlink was replaced by a file (its target never written) and, as root, a
+    device node in /dev was replaced. A symlink is now written through; a pipe is refused (exit 2)
+    and stays a pipe."""
+    import os
+    import stat
+
+    target = tmp_path / "target.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    run("export", "--csv", "--out", str(link), "--db", str(loaded))
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text().startswith("event_id,ts,")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    err = run("export", "--csv", "--out", str(fifo), "--db", str(loaded), expect=2).stderr
+    assert "is not a regular file (a device, pipe or socket)" in err
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and not list(tmp_path.glob(".*.part"))
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a folder that takes no new files (/proc)")
+@pytest.mark.parametrize("args", [["--parquet"], ["--focus"], ["--parquet", "--partition-by", "month"]])
+def test_out_in_a_folder_that_takes_no_files_is_a_usage_error(loaded: Path, args: list[str]) -> None:
+    """Parquet blamed the database (exit 3), FOCUS Parquet and --partition-by ended in an
+    "unexpected error" (exit 1); like CSV and PDF, they now say the --out cannot be written, exit 2."""
+    out = "/proc/usagectl-test-out" + ("" if "--partition-by" in args else ".parquet")
+    err = run("export", *args, "--out", out, "--db", str(loaded), expect=2).stderr
+    assert f"--out {out} cannot be written" in err and "database" not in err and ".part" not in err

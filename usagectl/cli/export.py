@@ -190,16 +190,37 @@ def _staged(out: Path) -> Iterator[Path]:
     so ``out`` is either the complete result or left as it was."""
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name")
-    part = out.with_name(f".{out.name}.part")
+    target = _regular_target(out)
+    part = target.with_name(f".{target.name}.part")
     try:
+        part.open("wb").close()  # the folder takes a new file (before the writer: its own errors say less)
         yield part
-        os.replace(part, out)
-    except OSError as exc:
-        raise UsageError(f"--out {out} cannot be written: {os_reason(exc)}") from exc
+        os.replace(part, target)
+    except OSError as exc:  # named as given: the .part file beside it is ours, not the user's
+        raise UsageError(f"--out {out} cannot be written: {exc.strerror or exc} (in {target.parent})") from exc
     finally:
         # on a read-only file system even removing a file that is not there fails (EROFS)
         with suppress(OSError):
             part.unlink(missing_ok=True)
+
+
+def _regular_target(out: Path) -> Path:
+    """The file an export replaces: ``out``, or the file a symlink ``out`` points to (written
+    through the link, which stays). A device, pipe or socket is refused: renaming the finished
+    file over it would replace it (as root, a node in /dev) and its reader would get nothing."""
+    import stat
+
+    target = Path(os.path.realpath(out)) if out.is_symlink() else out
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return target  # a new file (or one the rename will say it cannot write)
+    if not stat.S_ISREG(mode):
+        raise UsageError(
+            f"--out {out} is not a regular file (a device, pipe or socket): give a file name, "
+            "or leave out --out to write a text format to stdout"
+        )
+    return target
 
 
 @contextmanager

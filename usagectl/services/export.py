@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from usagectl.errors import OutOfMemory, UsageError, ran_out_of_memory
+from usagectl.errors import OutOfMemory, UsageError, os_reason, ran_out_of_memory
 from usagectl.models import Column, Filters, Report
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters
@@ -191,6 +191,11 @@ def events_parquet(
         raise UsageError(f"--out {out} exists; --partition-by writes a new folder (remove it or pick another name)")
     flt = build_filters(ctx, req)
     was_empty_folder = out.is_dir()
+    if partition is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out {out} cannot be written: {os_reason(exc)}") from exc
     try:
         rows, counts = _copy_parquet(ctx, flt, out, partition, memory_limit)
     except BaseException:  # failed or interrupted (Ctrl-C): no half-written folder of parts
