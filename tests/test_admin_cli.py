@@ -233,6 +233,20 @@ def test_demo_refuses_a_database_with_data_it_did_not_write(tmp_path: Path, db_p
     assert not db_path.with_suffix(".toml").exists()
 
 
+def test_demo_keeps_real_logs_imported_into_its_default_database(tmp_path: Path) -> None:
+    """The README points USAGECTL_DB at the default demo database, then imports real logs: a
+    second `usagectl demo` deleted them without a word, exit 0 (QA finding; `--db` was refused)."""
+    from usagectl.services.demo_run import default_demo_db
+
+    run("demo", "--days", "3")
+    default = default_demo_db()
+    before = run_json("db", "status", "--db", str(default))["overview"]["events"]
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(default))
+    err = run("demo", "--days", "3", expect=2).stderr
+    assert f"{default} holds data not written by the demo (3 events)" in err and "keep your data" in err
+    assert run_json("db", "status", "--db", str(default))["overview"]["events"] == before + 3
+
+
 def _daily(db: Path) -> list[tuple[str, int, int, Any]]:
     rows = run_json("report", "daily", "--since", "9d", "--db", str(db))["rows"]
     return [(r["date"], r["requests"], r["input_tokens"], r["cost_usd"]) for r in rows]

@@ -238,6 +238,9 @@ def test_write_examples_is_stable(tmp_path: Path) -> None:
     sample = [json.loads(x) for x in paths[0].read_text(encoding="utf-8").splitlines()]
     assert 150 <= len(sample) <= 300
     assert {e["provider"] for e in sample} >= KNOWN_PROVIDERS
+    # ids of their own: the README's first import runs against the demo's database, whose
+    # events are demo-NNNNNN; the sample's were too, so all 218 were dropped as "duplicates"
+    assert all(e["event_id"].startswith("sample-") for e in sample)
     lines = paths[2].read_text(encoding="utf-8").split("\n")
     assert len(lines) == 11
     parsed = []

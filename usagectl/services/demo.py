@@ -1001,6 +1001,8 @@ def write_examples(dir: Path, end: date = EXAMPLES_END) -> list[Path]:
     # seed 227 at this scale gives a small sample that still has every provider, feature and
     # platform, a failed request, files and unpriced usage
     events = generate_events(end, days=3, seed=227, scale=0.25)
+    for ev in events:  # ids of their own: imported into the demo's database, they are not its events
+        ev["event_id"] = "sample-" + str(ev["event_id"]).removeprefix("demo-")
     jsonl, csv_path, bad = out / "sample.jsonl", out / "sample.csv", out / "bad-lines.jsonl"
     write_jsonl(events, jsonl)
     write_csv(events, csv_path)

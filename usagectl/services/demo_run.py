@@ -57,8 +57,9 @@ def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int 
         raise UsageError(f"--days {days}: must be between 1 and {MAX_DEMO_DAYS}")
     base = make_context(config, db)
     path = db if db is not None else default_demo_db()
-    if db is not None:
-        _refuse_foreign_database(path)
+    # the default path too: a user who pointed USAGECTL_DB at it and imported real logs (as the
+    # README's first steps suggest) lost them to the next `usagectl demo` without a word
+    _refuse_foreign_database(path, default=db is None)
     # the default demo database is ours, and a --db one is checked to hold only the demo's own
     # data: start it afresh, so "N days ending today" and "same seed, same data" hold. Adding
     # to it mixed two datasets: demo event ids are numbered by position, so a new window or
@@ -84,11 +85,12 @@ def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int 
     return DemoRun(ctx, summary, _write_demo_config(path, cfg))
 
 
-def _refuse_foreign_database(path: Path) -> None:
-    """A ``--db`` that names a database holding anything the demo did not write (a real
-    database, a path pasted from another command) is refused: the demo's ~20k synthetic events
-    would mix into real reports, budgets and invoices, and could not be told apart later. Its
-    own demo database (only demo imports in it) is deleted and written afresh."""
+def _refuse_foreign_database(path: Path, *, default: bool = False) -> None:
+    """A database holding anything the demo did not write (a real database named with ``--db``,
+    a path pasted from another command, or the default demo database that real logs were
+    imported into) is refused: the demo deletes and rewrites its database, so those events
+    would be lost, and its ~20k synthetic events would mix into real reports. Its own demo
+    database (only demo imports in it) is deleted and written afresh."""
     from usagectl.store import status as store_status
     from usagectl.store.connection import connect
 
@@ -100,7 +102,12 @@ def _refuse_foreign_database(path: Path) -> None:
         what = ", ".join(counted(n, k) for k, n in found.items())
         raise UsageError(
             f"{path} holds data not written by the demo ({what}): the demo does not add its synthetic events to it",
-            hint="name a new path (--db usagectl-demo.duckdb), or leave out --db for the default demo database",
+            hint=(
+                f"keep your data: move {path.name} away (or use it with USAGECTL_DB), or run the demo with "
+                "--db NEW_PATH"
+                if default
+                else "name a new path (--db usagectl-demo.duckdb), or leave out --db for the default demo database"
+            ),
         )
 
 
