@@ -35,6 +35,16 @@ def test_db_status(tmp_path: Path, db_path: Path) -> None:
     assert (rejects["rows"][0]["batch_id"], rejects["rows"][0]["record"]) == (1, 4)
 
 
+def test_db_rejects_json_and_csv_carry_the_raw_text_as_stored(tmp_path: Path, db_path: Path) -> None:
+    """A 769-character bad line came back cut to 200 characters and "…" in JSON and CSV (QA
+    finding), though the store keeps 4,000 and the README promises the exact text."""
+    bad = '{"event_id": "long", "ts": "2026-03-01T10:00:00Z", "note": "' + "x" * 690 + '", "input_tokens": '
+    assert len(bad) == 769
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", [*EVENTS, bad])), "--db", str(db_path))
+    assert run_json("db", "rejects", "--db", str(db_path))["rows"][0]["raw"] == bad
+    assert bad in run("db", "rejects", "--format", "csv", "--db", str(db_path)).stdout.replace('""', '"')
+
+
 def test_db_status_shows_first_and_last_event_together_to_the_second(tmp_path: Path, db_path: Path) -> None:
     """A first event with microseconds (10:00:00.930) is shown as 10:00:00, the line just above
     Last event (03-03 10:00:00), not pushed below Config in another format."""
