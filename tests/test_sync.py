@@ -629,7 +629,10 @@ def test_sync_detect_that_finds_nothing_creates_no_database(tmp_path: Path, monk
     monkeypatch.setenv("CODEX_HOME", str(tmp_path / "no-codex"))
     monkeypatch.setenv("HOME", str(tmp_path / "nohome"))
     typo = tmp_path / "nope.duckdb"
-    assert "no sources registered" in run("sync", "--detect", "--db", str(typo), expect=2).stderr
+    err = run("sync", "--detect", "--db", str(typo), expect=2).stderr
+    # it names the folders it looked for, and no longer suggests the --detect just run (QA finding)
+    assert "no sources registered, and --detect found none of the agents' folders: " in err
+    assert str(tmp_path / "no-codex" / "sessions") in err and "with sync --detect" not in err
     assert not typo.exists()
     (tmp_path / "no-codex" / "sessions").mkdir(parents=True)  # one appears: it is registered
     if registry.get("codex") is not None:

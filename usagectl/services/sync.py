@@ -159,12 +159,21 @@ def resumable(fmt: str, path: Path) -> bool:
     return path.suffix.lower() in (".jsonl", ".ndjson")
 
 
-def _check_sources(names: Sequence[str], sources: Sequence[st.SourceRow]) -> None:
-    """``UsageError`` (exit 2) when a named source is not registered, or none is."""
+def _check_sources(
+    names: Sequence[str], sources: Sequence[st.SourceRow], looked: Sequence[Path] | None = None
+) -> None:
+    """``UsageError`` (exit 2) when a named source is not registered, or none is. ``looked``:
+    the folders ``--detect`` looked for (none of them there): named, not suggested again."""
     unknown = sorted(set(names) - {s.name for s in sources})
     if unknown:
         raise UsageError(
             f"no source named {', '.join(map(repr, unknown))}", hint="usagectl source list shows the sources"
+        )
+    if not sources and looked is not None:
+        raise UsageError(
+            "no sources registered, and --detect found none of the agents' folders: " + ", ".join(map(str, looked)),
+            hint="register your logs with usagectl source add PATH (CLAUDE_CONFIG_DIR and CODEX_HOME move the "
+            "agents' folders)",
         )
     if not sources:
         raise UsageError(
@@ -197,13 +206,14 @@ def sync(
     from usagectl.store.ingest import last_batch_id
 
     settled: list[dict[str, Any]] | None = None
-    if not ctx.db_path.exists() and not (detect and any(d.is_dir() for d, _ in default_agent_dirs(env, home))):
-        _check_sources(names, [])  # no sources in it, none to detect: refused without creating it
+    looked = [d for d, _ in default_agent_dirs(env, home)] if detect else None
+    if not ctx.db_path.exists() and not (looked and any(d.is_dir() for d in looked)):
+        _check_sources(names, [], looked)  # no sources in it, none to detect: refused without creating it
     with connect(ctx.db_path) as con:
         if detect:
             result.detected, result.messages = detect_sources(con, env, home)
         sources = st.list_sources(con, list(names) or None)
-        _check_sources(names, sources)
+        _check_sources(names, sources, looked)
         plans = [_plan(con, s) for s in sources]
         total = sum(len(todo) for _, todo in plans)
         if total:
