@@ -157,6 +157,24 @@ def test_events_dated_after_today_are_listed_so_the_rows_add_up(tmp_path: Path, 
     assert plain.rows[-1]["date"] == date(2025, 11, 15) and not any("after today" in n for n in plain.notes)
 
 
+def test_a_since_alone_runs_to_today_in_month_views(loaded: Path) -> None:
+    """`report month --since 30d` and `cost --since 30d` ran to the end of the month (34 days on
+    Nov 26), while every other report ends a --since alone today (QA finding). NOW is
+    2025-11-15: --since 2025-11-01 covers 11-01 .. 11-15; an --until alone starts on the first of
+    its month."""
+    from usagectl.services import costs
+
+    ctx = make_context(None, loaded)
+    rep = reports.month(ctx, reports.ReportRequest(now=NOW, since="2025-11-01"))
+    assert (rep.filters["since"], rep.filters["until"]) == ("2025-11-01", "2025-11-15")
+    only_until = reports.month(ctx, reports.ReportRequest(now=NOW, until="2025-10-20"))
+    assert (only_until.filters["since"], only_until.filters["until"]) == ("2025-10-01", "2025-10-20")
+    flt, label = costs._range(ctx, reports.ReportRequest(now=NOW, since="2025-11-01"), None)
+    assert (flt.since, flt.until, label) == (date(2025, 11, 1), date(2025, 11, 15), None)
+    flt, label = costs._range(ctx, reports.ReportRequest(now=NOW), None)  # no range: the whole month
+    assert (flt.since, flt.until, label) == (date(2025, 11, 1), date(2025, 11, 30), "2025-11")
+
+
 def test_month_not_started_has_no_projection_rather_than_unpriced(loaded: Path) -> None:
     from usagectl.render.table import render_table
 

@@ -28,6 +28,7 @@ from usagectl.services.reports import (
     _unpriced_json,
     _unpriced_notes,
     build_filters,
+    month_view_range,
 )
 from usagectl.services.rollup import unpriced_models
 from usagectl.store import analytics
@@ -149,7 +150,7 @@ def _range(ctx: AppContext, req: ReportRequest, month: str | None) -> tuple[Filt
     today = local_today(tz, _now(req))
     year, mon = parse_month(month) if month is not None else (today.year, today.month)
     first, last = date(year, mon, 1), date(year, mon, days_in_month(year, mon))
-    flt = build_filters(ctx, req, default=(first, last))
+    flt = build_filters(ctx, req, default=month_view_range(req, first, last, today))
     custom = bool(req.since or req.until)
     return flt, None if custom else f"{year:04d}-{mon:02d}"
 

@@ -231,6 +231,16 @@ def _model_rows(groups: list[dict[str, Any]], totals: dict[str, Any]) -> list[di
     return rows
 
 
+def month_view_range(req: ReportRequest, first: date, last: date, today: date) -> tuple[date, date]:
+    """The default range of a view of one month (``report month``, ``cost``): that month; with a
+    --since alone, from it through today (as every other report; it ran to the month's end, so
+    ``--since 30d`` covered 34 days); with an --until alone, from the first of its month."""
+    if not (req.since or req.until):
+        return first, last
+    until = parse_date(req.until, today=today, option="--until") if req.until is not None else today
+    return until.replace(day=1), until
+
+
 def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Report:
     """The overview panel: usage vs quota, daily average, cost, month-end projection,
     model distribution and the daily breakdown of one calendar month in the chosen zone, or of
@@ -243,7 +253,7 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     first = date(year, mon, 1)
     last = date(year, mon, days_in_month(year, mon))
     custom = bool(req.since or req.until)
-    flt = build_filters(ctx, req, default=(first, last))
+    flt = build_filters(ctx, req, default=month_view_range(req, first, last, today))
     cube, band_notes = _cube_and_band(ctx, flt, ["date", "model", "provider"])
     by_day = {k[0]: v for k, v in rollup(cube, ["date"]).items()}
     groups = _groups(cube, ["model", "provider"])
