@@ -252,3 +252,35 @@ def test_usual_hours_that_cross_midnight(tmp_path: Path, db_path: Path) -> None:
     assert row["detail"] == "1 request at 11:00, never active within 3 h of that before (usual hours 19:00–05:00)"
     assert usual_hours(set(range(10, 20))) == "10:00–20:00"  # no wrap: as before
     assert usual_hours(set(range(24))) == "00:00–24:00"
+
+
+def test_money_is_exact_to_6_decimals_and_the_value_is_the_daily_report_s(tmp_path: Path, db_path: Path) -> None:
+    """gpt-4o, 1,000,120 output tokens a day at $10/M = $10.0012, 2026-09-15 – 11-25 (UTC);
+    on 11-19 bob adds 2,000,000 output tokens ($20) and 3 output tokens of gpt-4o-mini at $0.60/M
+    ($0.0000018). Checked 11-12 – 11-25.
+
+    11-19: value = 10.0012 + 20 + 0.0000018 = 30.0012018, to 6 places (half-even) 30.001202:
+    `report daily`'s cost of that day, not 30.00 (cents through a float). Expected = the same
+    weekday's median = 10.0012; residuals 0, so sigma = 0.1 × 10.0012 = 1.00012 and
+    Z × sigma = 3.5 × 1.00012 = 3.50042: expected range 10.0012 ∓ 3.50042 = 6.50078 – 13.50162
+    (not 10.00 / 6.50 / 13.50)."""
+    evs: list[dict[str, Any]] = [
+        {"event_id": f"d{d}", "ts": f"{d}T03:00:00Z", "model_raw": "gpt-4o", "output_tokens": 1_000_120}
+        for d in (date(2026, 9, 15) + timedelta(days=i) for i in range(72))
+    ]
+    evs.append({"event_id": "bob", "ts": "2026-11-19T20:00:00Z", "model_raw": "gpt-4o", "output_tokens": 2_000_000})
+    evs.append({"event_id": "mini", "ts": "2026-11-19T21:00:00Z", "model_raw": "gpt-4o-mini", "output_tokens": 3})
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", evs)), "--db", str(db_path))
+    args = ("--since", "2026-11-12", "--until", "2026-11-25", "--tz", "UTC", "--db", str(db_path))
+    (spike,) = run_json("anomalies", *args)["rows"]
+    assert (spike["day"], spike["kind"]) == ("2026-11-19", "spike")
+    cells = [Decimal(str(spike[k])) for k in ("value", "expected", "expected_low", "expected_high")]
+    assert cells == [Decimal("30.001202"), Decimal("10.0012"), Decimal("6.50078"), Decimal("13.50162")]
+    daily = run_json("report", "daily", *args)
+    (day,) = [r for r in daily["rows"] if r["date"] == "2026-11-19"]
+    assert Decimal(str(day["cost_usd"])) == cells[0]
+    csv_row = run("anomalies", *args, "--format", "csv").stdout.splitlines()[1].split(",")
+    assert csv_row[4:8] == ["30.001202", "10.001200", "6.500780", "13.501620"]
+    # tokens stay whole: 1,000,120 + 2,000,000 + 3 = 3,000,123
+    (tok,) = run_json("anomalies", *args, "--metric", "tokens")["rows"]
+    assert (tok["value"], tok["expected"]) == (3_000_123, 1_000_120)

@@ -15,7 +15,9 @@ suspicious patterns. Every threshold is a module constant.
   usual non-zero range is not a spike. z = (x − expected) / sigma.
   Spike: z ≥ ``Z`` and x − expected ≥ the floor ($1 or 1M tokens); drop: z ≤ −``Z`` and
   expected − x ≥ the floor. Expected range: expected ± Z × sigma (not below 0).
-  Severity: |z| ≥ 8 high, ≥ 5 medium, else low. A z off the scale (|z| ≥ 1,000: a baseline of
+  Severity: |z| ≥ 8 high, ≥ 5 medium, else low. The statistics run on floats; the observed
+  value is the day's exact sum (Decimal, as ``report daily`` has it), the expected value and
+  range leave the model as money to 6 places (``seasonal.to_amount``) or whole tokens. A z off the scale (|z| ≥ 1,000: a baseline of
   nothing) says "nothing like it before" only when x is above (below, for a drop) every day of
   the 8 weeks before. A drop to nothing followed by more days of
   nothing is one finding that names the last of them.
@@ -48,7 +50,7 @@ from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, build_filters
-from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, to_amount
+from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, exact, to_amount
 from usagectl.timeutil import day_start_utc, local_today
 
 WEEKS = 8
@@ -226,17 +228,25 @@ def find(
     first = (flt.since - fetch.since).days
     day = [fetch.since + timedelta(days=i) for i in range((flt.until - fetch.since).days + 1)]
     total = dense(sets[None], fetch.since, flt.until, key)
+    # the observed days exactly (the float series are the statistics' only)
+    observed: dict[str, tuple[Decimal, ...]] = {"total": exact(sets[None], fetch.since, flt.until, key)}
     groups: dict[str, dict[Any, list[float]]] = {}
     for d in dims:
         rows_by: dict[Any, list[dict[str, Any]]] = {}
         for r in sets[d]:
             rows_by.setdefault(r["key"], []).append(r)
         groups[d] = {k: dense(v, fetch.since, flt.until, key) for k, v in rows_by.items() if k is not None}
+        if d in by:
+            observed |= {f"{d}:{k}": exact(v, fetch.since, flt.until, key) for k, v in rows_by.items() if k is not None}
     out: list[dict[str, Any]] = []
+
+    def actual(series: str, i: int) -> Decimal | int:
+        v = observed[series][i]
+        return int(v) if metric == "tokens" else v
 
     def add(i: int, series: str, kind: str, sev: str, detail: str, f: Finding | None = None) -> None:
         rec: dict[str, Any] = {"day": day[i], "series": series, "kind": kind, "severity": sev}
-        rec["value"] = to_amount(f.value, metric) if f else None
+        rec["value"] = actual(series, i) if f else None
         rec["expected"] = to_amount(f.expected, metric) if f else None
         rec["expected_low"] = to_amount(f.low, metric) if f else None
         rec["expected_high"] = to_amount(f.high, metric) if f else None
@@ -244,8 +254,8 @@ def find(
 
     unit = "$" if metric == "cost" else ""
 
-    def said(f: Finding) -> str:
-        text = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z, f.record)})"
+    def said(f: Finding, series: str) -> str:
+        text = f"{f.kind} of {unit}{actual(series, f.index):,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z, f.record)})"
         last = f.through if f.through is not None else f.index
         if f.since is not None:
             text += f"; no usage since {day[f.since]} ({counted(last - f.since + 1, 'day')} through {day[last]})"
@@ -255,7 +265,7 @@ def find(
 
     start = _start(total)
     for f in detect(total, first, floor, start):
-        detail = said(f)
+        detail = said(f, "total")
         if f.kind == "spike":
             parts = []
             for d in ATTRIBUTION_DIMS:
@@ -269,7 +279,7 @@ def find(
     for d in by:
         for k, vals in sorted(groups[d].items(), key=lambda kv: str(kv[0])):
             for f in detect(vals, first, floor, start):
-                add(f.index, f"{d}:{k}", f.kind, severity(f.z), said(f), f)
+                add(f.index, f"{d}:{k}", f.kind, severity(f.z), said(f, f"{d}:{k}"), f)
     # off-hours
     for d, rows in hours.items():
         hist: dict[Any, set[int]] = {}
