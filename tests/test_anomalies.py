@@ -284,3 +284,44 @@ def test_money_is_exact_to_6_decimals_and_the_value_is_the_daily_report_s(tmp_pa
     # tokens stay whole: 1,000,120 + 2,000,000 + 3 = 3,000,123
     (tok,) = run_json("anomalies", *args, "--metric", "tokens")["rows"]
     assert (tok["value"], tok["expected"]) == (3_000_123, 1_000_120)
+
+
+def test_unpriced_usage_is_named_and_a_new_unpriced_model_is_new_and_heavy(tmp_path: Path, db_path: Path) -> None:
+    """Every day 2026-09-15 – 11-25 (UTC): gpt-4o 1,000,000 output tokens ($10) and 2,000,000
+    tokens of legacy-model-y, which has no price. On 11-24 mystery-model-x (no price either,
+    never used before) makes 6,000,000 tokens. Checked 11-12 – 11-25, read from 09-17 (8 weeks
+    before): 70 days.
+
+    With --metric cost every day is $10, no spike, but a note names the unpriced usage the
+    check read: legacy-model-y 70 requests / 140,000,000 tokens, mystery-model-x 1 / 6,000,000;
+    71 / 146,000,000 in all. The new model has no cost, so its share is counted in tokens:
+    6M of the day's 1M + 2M + 6M = 9M = 66.7 % (≥ 50 %: high). legacy-model-y has usage (not
+    cost) in the baseline: not new. With --metric tokens the unpriced usage is in the metric:
+    no note, and mystery-model-x is new and heavy by its tokens as before."""
+    evs: list[dict[str, Any]] = []
+    for i in range(72):
+        d = date(2026, 9, 15) + timedelta(days=i)
+        evs.append({"event_id": f"g{d}", "ts": f"{d}T03:00:00Z", "model_raw": "gpt-4o", "output_tokens": 1_000_000})
+        evs.append({"event_id": f"l{d}", "ts": f"{d}T04:00:00Z", "model_raw": "legacy-model-y",
+                    "output_tokens": 2_000_000})  # fmt: skip
+    evs.append({"event_id": "mys", "ts": "2026-11-24T12:00:00Z", "model_raw": "mystery-model-x",
+                "output_tokens": 6_000_000, "member": "carol"})  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", evs)), "--db", str(db_path))
+    args = ("--since", "2026-11-12", "--until", "2026-11-25", "--tz", "UTC", "--db", str(db_path))
+    out = run_json("anomalies", *args)
+    assert [(r["day"], r["series"], r["kind"], r["severity"], r["detail"]) for r in out["rows"]] == [
+        ("2026-11-24", "model:mystery-model-x", "new-heavy", "high",
+         "first used in this range, 67% of the day's tokens (no price: not in the cost)"),
+    ]  # fmt: skip
+    assert (
+        "Unpriced: 71 requests / 146,000,000 tokens have no price and are NOT in the cost: legacy-model-y "
+        "(70 requests, 140,000,000 tokens), mystery-model-x (1 request, 6,000,000 tokens). See `usagectl pricing "
+        "check`."
+    ) in out["notes"]
+    table = " ".join(run("anomalies", *args).stdout.split())
+    assert "Unpriced: 71 requests / 146,000,000 tokens" in table
+    tokens = run_json("anomalies", *args, "--metric", "tokens")
+    assert not any(n.startswith("Unpriced") for n in tokens["notes"])
+    assert ("2026-11-24", "model:mystery-model-x", "new-heavy") in {
+        (r["day"], r["series"], r["kind"]) for r in tokens["rows"]
+    }
