@@ -325,3 +325,16 @@ def test_unpriced_usage_is_named_and_a_new_unpriced_model_is_new_and_heavy(tmp_p
     assert ("2026-11-24", "model:mystery-model-x", "new-heavy") in {
         (r["day"], r["series"], r["kind"]) for r in tokens["rows"]
     }
+
+
+def test_token_counts_are_whole_numbers_in_the_detail(loaded: Path) -> None:
+    """--metric tokens on the module's fixture: 11-05 holds alice's 400,000 + bob's 1,600,000 =
+    2,000,000 tokens against the same weekday's 400,000 (sigma 0.1 × 400,000 = 40,000; z =
+    1,600,000 / 40,000 = 40). Tokens are counted, not cents: "2,000,000", not "2,000,000.00"."""
+    out = run_json("anomalies", *ARGS, "--metric", "tokens", "--db", str(loaded))
+    (spike,) = [r for r in out["rows"] if r["kind"] == "spike"]
+    assert (spike["value"], spike["expected"], spike["expected_low"], spike["expected_high"]) == (
+        2_000_000, 400_000, 260_000, 540_000)  # fmt: skip
+    assert spike["detail"] == (
+        "spike of 2,000,000 vs expected 400,000 (z 40.0); excess from model gpt-4o +1,600,000, member bob +1,600,000"
+    )

@@ -268,10 +268,14 @@ def find(
         rec["expected_high"] = to_amount(f.high, metric) if f else None
         out.append(rec | {"detail": detail})
 
-    unit = "$" if metric == "cost" else ""
+    def shown(x: float | Decimal | int) -> str:
+        """An amount in the detail: dollars to the cent, or whole tokens."""
+        return f"${x:,.2f}" if metric == "cost" else f"{round(x):,}"
 
     def said(f: Finding, series: str) -> str:
-        text = f"{f.kind} of {unit}{actual(series, f.index):,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z, f.record)})"
+        text = (
+            f"{f.kind} of {shown(actual(series, f.index))} vs expected {shown(f.expected)} ({_z_text(f.z, f.record)})"
+        )
         last = f.through if f.through is not None else f.index
         if f.since is not None:
             text += f"; no usage since {day[f.since]} ({counted(last - f.since + 1, 'day')} through {day[last]})"
@@ -288,7 +292,7 @@ def find(
                 for k, vals in groups[d].items():
                     e = _expected(vals, f.index, start) or 0.0
                     if vals[f.index] - e > 0:
-                        parts.append((vals[f.index] - e, f"{d} {k} +{unit}{vals[f.index] - e:,.2f}"))
+                        parts.append((vals[f.index] - e, f"{d} {k} +{shown(vals[f.index] - e)}"))
             if parts:
                 detail += "; excess from " + ", ".join(p for _, p in sorted(parts, reverse=True)[:4])
         add(f.index, "total", f.kind, severity(f.z), detail, f)
