@@ -81,7 +81,7 @@ def test_table_at_80_columns_gives_the_detail_room(loaded: Path) -> None:
     header = next(line for line in table.splitlines() if line.startswith("Day"))
     assert header.split() == ["Day", "Series", "Kind", "Severity", "Value", "Detail"]
     flat = " ".join(table.split())
-    assert "not shown at this width: Expected to, Expected from (a wider terminal" in flat
+    assert "not shown at this width: Expected from, Expected to (a wider terminal" in flat
     assert "1 request at 03:00" in flat
     assert max(len(line) for line in table.splitlines()) <= 80
 
@@ -338,3 +338,25 @@ def test_token_counts_are_whole_numbers_in_the_detail(loaded: Path) -> None:
     assert spike["detail"] == (
         "spike of 2,000,000 vs expected 400,000 (z 40.0); excess from model gpt-4o +1,600,000, member bob +1,600,000"
     )
+
+
+def test_the_pdf_names_the_expected_range_it_left_out_in_reading_order() -> None:
+    """The PDF's table fitting leaves out the same columns as the terminal and names them the
+    same way: "Expected from" before "Expected to" (both mark 1; the rightmost goes first, but
+    the note reads in the table's order)."""
+    pytest.importorskip("reportlab")
+    from usagectl.models import Column
+    from usagectl.render.pdf import _fit_table, _fonts
+
+    _fonts()
+    cols = [
+        Column("day", "Day", "date"),
+        Column("value", "Value", "amount"),
+        Column("expected_low", "Expected from", "amount", narrow_drop=1),
+        Column("expected_high", "Expected to", "amount", narrow_drop=1),
+        Column("detail", "Detail"),
+    ]
+    row = {"day": date(2026, 11, 19), "value": Decimal("30.003344"), "expected_low": Decimal("6.5"),
+           "expected_high": Decimal("13.5"), "detail": "spike of $30.00 vs expected $10.00 (z 20.0)"}  # fmt: skip
+    fit = _fit_table(cols, [row], None, 120.0)
+    assert fit.dropped == ["Expected from", "Expected to"]
