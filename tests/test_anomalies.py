@@ -81,7 +81,7 @@ def test_table_at_80_columns_gives_the_detail_room(loaded: Path) -> None:
     header = next(line for line in table.splitlines() if line.startswith("Day"))
     assert header.split() == ["Day", "Series", "Kind", "Severity", "Value", "Detail"]
     flat = " ".join(table.split())
-    assert "not shown at this width: Expected to, Expected from (a wider terminal" in flat
+    assert "not shown at this width: Expected from, Expected to (a wider terminal" in flat
     assert "1 request at 03:00" in flat
     assert max(len(line) for line in table.splitlines()) <= 80
 
@@ -252,3 +252,111 @@ def test_usual_hours_that_cross_midnight(tmp_path: Path, db_path: Path) -> None:
     assert row["detail"] == "1 request at 11:00, never active within 3 h of that before (usual hours 19:00–05:00)"
     assert usual_hours(set(range(10, 20))) == "10:00–20:00"  # no wrap: as before
     assert usual_hours(set(range(24))) == "00:00–24:00"
+
+
+def test_money_is_exact_to_6_decimals_and_the_value_is_the_daily_report_s(tmp_path: Path, db_path: Path) -> None:
+    """gpt-4o, 1,000,120 output tokens a day at $10/M = $10.0012, 2026-09-15 – 11-25 (UTC);
+    on 11-19 bob adds 2,000,000 output tokens ($20) and 3 output tokens of gpt-4o-mini at $0.60/M
+    ($0.0000018). Checked 11-12 – 11-25.
+
+    11-19: value = 10.0012 + 20 + 0.0000018 = 30.0012018, to 6 places (half-even) 30.001202:
+    `report daily`'s cost of that day, not 30.00 (cents through a float). Expected = the same
+    weekday's median = 10.0012; residuals 0, so sigma = 0.1 × 10.0012 = 1.00012 and
+    Z × sigma = 3.5 × 1.00012 = 3.50042: expected range 10.0012 ∓ 3.50042 = 6.50078 – 13.50162
+    (not 10.00 / 6.50 / 13.50)."""
+    evs: list[dict[str, Any]] = [
+        {"event_id": f"d{d}", "ts": f"{d}T03:00:00Z", "model_raw": "gpt-4o", "output_tokens": 1_000_120}
+        for d in (date(2026, 9, 15) + timedelta(days=i) for i in range(72))
+    ]
+    evs.append({"event_id": "bob", "ts": "2026-11-19T20:00:00Z", "model_raw": "gpt-4o", "output_tokens": 2_000_000})
+    evs.append({"event_id": "mini", "ts": "2026-11-19T21:00:00Z", "model_raw": "gpt-4o-mini", "output_tokens": 3})
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", evs)), "--db", str(db_path))
+    args = ("--since", "2026-11-12", "--until", "2026-11-25", "--tz", "UTC", "--db", str(db_path))
+    (spike,) = run_json("anomalies", *args)["rows"]
+    assert (spike["day"], spike["kind"]) == ("2026-11-19", "spike")
+    cells = [Decimal(str(spike[k])) for k in ("value", "expected", "expected_low", "expected_high")]
+    assert cells == [Decimal("30.001202"), Decimal("10.0012"), Decimal("6.50078"), Decimal("13.50162")]
+    daily = run_json("report", "daily", *args)
+    (day,) = [r for r in daily["rows"] if r["date"] == "2026-11-19"]
+    assert Decimal(str(day["cost_usd"])) == cells[0]
+    csv_row = run("anomalies", *args, "--format", "csv").stdout.splitlines()[1].split(",")
+    assert csv_row[4:8] == ["30.001202", "10.001200", "6.500780", "13.501620"]
+    # tokens stay whole: 1,000,120 + 2,000,000 + 3 = 3,000,123
+    (tok,) = run_json("anomalies", *args, "--metric", "tokens")["rows"]
+    assert (tok["value"], tok["expected"]) == (3_000_123, 1_000_120)
+
+
+def test_unpriced_usage_is_named_and_a_new_unpriced_model_is_new_and_heavy(tmp_path: Path, db_path: Path) -> None:
+    """Every day 2026-09-15 – 11-25 (UTC): gpt-4o 1,000,000 output tokens ($10) and 2,000,000
+    tokens of legacy-model-y, which has no price. On 11-24 mystery-model-x (no price either,
+    never used before) makes 6,000,000 tokens. Checked 11-12 – 11-25, read from 09-17 (8 weeks
+    before): 70 days.
+
+    With --metric cost every day is $10, no spike, but a note names the unpriced usage the
+    check read: legacy-model-y 70 requests / 140,000,000 tokens, mystery-model-x 1 / 6,000,000;
+    71 / 146,000,000 in all. The new model has no cost, so its share is counted in tokens:
+    6M of the day's 1M + 2M + 6M = 9M = 66.7 % (≥ 50 %: high). legacy-model-y has usage (not
+    cost) in the baseline: not new. With --metric tokens the unpriced usage is in the metric:
+    no note, and mystery-model-x is new and heavy by its tokens as before."""
+    evs: list[dict[str, Any]] = []
+    for i in range(72):
+        d = date(2026, 9, 15) + timedelta(days=i)
+        evs.append({"event_id": f"g{d}", "ts": f"{d}T03:00:00Z", "model_raw": "gpt-4o", "output_tokens": 1_000_000})
+        evs.append({"event_id": f"l{d}", "ts": f"{d}T04:00:00Z", "model_raw": "legacy-model-y",
+                    "output_tokens": 2_000_000})  # fmt: skip
+    evs.append({"event_id": "mys", "ts": "2026-11-24T12:00:00Z", "model_raw": "mystery-model-x",
+                "output_tokens": 6_000_000, "member": "carol"})  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", evs)), "--db", str(db_path))
+    args = ("--since", "2026-11-12", "--until", "2026-11-25", "--tz", "UTC", "--db", str(db_path))
+    out = run_json("anomalies", *args)
+    assert [(r["day"], r["series"], r["kind"], r["severity"], r["detail"]) for r in out["rows"]] == [
+        ("2026-11-24", "model:mystery-model-x", "new-heavy", "high",
+         "first used in this range, 67% of the day's tokens (no price: not in the cost)"),
+    ]  # fmt: skip
+    assert (
+        "Unpriced: 71 requests / 146,000,000 tokens have no price and are NOT in the cost: legacy-model-y "
+        "(70 requests, 140,000,000 tokens), mystery-model-x (1 request, 6,000,000 tokens). See `usagectl pricing "
+        "check`."
+    ) in out["notes"]
+    table = " ".join(run("anomalies", *args).stdout.split())
+    assert "Unpriced: 71 requests / 146,000,000 tokens" in table
+    tokens = run_json("anomalies", *args, "--metric", "tokens")
+    assert not any(n.startswith("Unpriced") for n in tokens["notes"])
+    assert ("2026-11-24", "model:mystery-model-x", "new-heavy") in {
+        (r["day"], r["series"], r["kind"]) for r in tokens["rows"]
+    }
+
+
+def test_token_counts_are_whole_numbers_in_the_detail(loaded: Path) -> None:
+    """--metric tokens on the module's fixture: 11-05 holds alice's 400,000 + bob's 1,600,000 =
+    2,000,000 tokens against the same weekday's 400,000 (sigma 0.1 × 400,000 = 40,000; z =
+    1,600,000 / 40,000 = 40). Tokens are counted, not cents: "2,000,000", not "2,000,000.00"."""
+    out = run_json("anomalies", *ARGS, "--metric", "tokens", "--db", str(loaded))
+    (spike,) = [r for r in out["rows"] if r["kind"] == "spike"]
+    assert (spike["value"], spike["expected"], spike["expected_low"], spike["expected_high"]) == (
+        2_000_000, 400_000, 260_000, 540_000)  # fmt: skip
+    assert spike["detail"] == (
+        "spike of 2,000,000 vs expected 400,000 (z 40.0); excess from model gpt-4o +1,600,000, member bob +1,600,000"
+    )
+
+
+def test_the_pdf_names_the_expected_range_it_left_out_in_reading_order() -> None:
+    """The PDF's table fitting leaves out the same columns as the terminal and names them the
+    same way: "Expected from" before "Expected to" (both mark 1; the rightmost goes first, but
+    the note reads in the table's order)."""
+    pytest.importorskip("reportlab")
+    from usagectl.models import Column
+    from usagectl.render.pdf import _fit_table, _fonts
+
+    _fonts()
+    cols = [
+        Column("day", "Day", "date"),
+        Column("value", "Value", "amount"),
+        Column("expected_low", "Expected from", "amount", narrow_drop=1),
+        Column("expected_high", "Expected to", "amount", narrow_drop=1),
+        Column("detail", "Detail"),
+    ]
+    row = {"day": date(2026, 11, 19), "value": Decimal("30.003344"), "expected_low": Decimal("6.5"),
+           "expected_high": Decimal("13.5"), "detail": "spike of $30.00 vs expected $10.00 (z 20.0)"}  # fmt: skip
+    fit = _fit_table(cols, [row], None, 120.0)
+    assert fit.dropped == ["Expected from", "Expected to"]

@@ -16,11 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from enum import Enum
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from usagectl.models import printable
+
+if TYPE_CHECKING:
+    from usagectl.models import Column
 
 UNPRICED = "unpriced"
 MISSING = "–"  # en dash: shown for an absent number
@@ -330,3 +334,11 @@ def color_wanted(stream: TextIO) -> bool:
         return bool(isatty and isatty())
     except ValueError:  # closed stream
         return False
+
+
+def dropped_headers(columns: Sequence[Column], gone: Sequence[Column]) -> list[str]:
+    """The headers of the ``gone`` columns for the "not shown" note: by ``narrow_drop`` mark and,
+    within a mark, in the order of ``columns`` (a mark's columns go rightmost first, but a note
+    that reads "Expected to, Expected from" is backwards)."""
+    order = list(columns)
+    return [c.header for c in sorted(gone, key=lambda c: (c.narrow_drop, order.index(c)))]

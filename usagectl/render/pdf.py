@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from usagectl.models import Column, Report, Section
-from usagectl.render.formats import display_cell, format_int, format_money, overview_kind
+from usagectl.render.formats import display_cell, dropped_headers, format_int, format_money, overview_kind
 from usagectl.render.text import filters_text
 
 if TYPE_CHECKING:
@@ -235,11 +235,13 @@ def _fit_table(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: d
                ) -> _Fit:  # fmt: skip
     """The first layout in which every number is whole on one line, as the terminal table
     decides it (``render.table.build_table``): the font steps down from 7.5 to 6.5 pt; then the
-    ``narrow_drop`` columns are left out (lowest mark first, the rightmost of a mark first);
+    ``narrow_drop`` columns are left out (lowest mark first, the rightmost of a mark first; the
+    note lists them as the terminal's does, ``render.formats.dropped_headers``);
     then counts are abbreviated (``1.09M``); then the font shrinks until the numbers fit.
     Only a table that does not fit at the smallest font lets its numbers wrap."""
     shown = list(cols)
     spare = sorted((c for c in cols if c.narrow_drop), key=lambda c: (c.narrow_drop, -list(cols).index(c)))
+    gone_columns: list[Column] = []
     dropped: list[str] = []
     while True:
         for size in TABLE_SIZES:
@@ -250,7 +252,8 @@ def _fit_table(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: d
             break
         gone = spare.pop(0)
         shown.remove(gone)
-        dropped.append(gone.header)
+        gone_columns.append(gone)
+        dropped = dropped_headers(cols, gone_columns)
     size = TABLE_SIZES[-1]
     while size >= LEAST_SIZE:
         fit = _try_fit(shown, rows, totals, width, size, compact=True, dropped=dropped)

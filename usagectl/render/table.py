@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from usagectl.models import Column, Report, printable_lines
-from usagectl.render.formats import color_wanted, display_cell, overview_kind, to_decimal
+from usagectl.render.formats import color_wanted, display_cell, dropped_headers, overview_kind, to_decimal
 from usagectl.render.grid import FastTable
 from usagectl.render.text import filters_text
 
@@ -378,7 +378,10 @@ def _print_table(
     if compact:
         console.print(Text(COMPACT_NOTE, style="dim"))
     if dropped:
-        console.print(Text(NARROW_NOTE.format(", ".join(dropped)), style="dim"))
+        # named by mark and in the table's order within one ("Expected from, Expected to"), not
+        # in the order they went (the rightmost of a mark first)
+        named = dropped_headers(columns, [c for c in columns if c.header in dropped])
+        console.print(Text(NARROW_NOTE.format(", ".join(named)), style="dim"))
 
 
 def render_table(report: Report, out: TextIO, *, width: int | None = None, color: bool | None = None) -> None:

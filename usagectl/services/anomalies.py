@@ -15,7 +15,9 @@ suspicious patterns. Every threshold is a module constant.
   usual non-zero range is not a spike. z = (x − expected) / sigma.
   Spike: z ≥ ``Z`` and x − expected ≥ the floor ($1 or 1M tokens); drop: z ≤ −``Z`` and
   expected − x ≥ the floor. Expected range: expected ± Z × sigma (not below 0).
-  Severity: |z| ≥ 8 high, ≥ 5 medium, else low. A z off the scale (|z| ≥ 1,000: a baseline of
+  Severity: |z| ≥ 8 high, ≥ 5 medium, else low. The statistics run on floats; the observed
+  value is the day's exact sum (Decimal, as ``report daily`` has it), the expected value and
+  range leave the model as money to 6 places (``seasonal.to_amount``) or whole tokens. A z off the scale (|z| ≥ 1,000: a baseline of
   nothing) says "nothing like it before" only when x is above (below, for a drop) every day of
   the 8 weeks before. A drop to nothing followed by more days of
   nothing is one finding that names the last of them.
@@ -24,8 +26,13 @@ suspicious patterns. Every threshold is a module constant.
 * Off-hours: a member or api key with at least ``OFF_HOURS_MIN_DAYS`` active days before the
   checked range, active in a local hour at least ``OFF_HOURS_GAP`` hours from every hour it used
   before.
-* New and heavy: a model or api key with no usage in the baseline (of at least 28 days) that
-  makes ≥ ``NEW_HEAVY_SHARE`` of a checked day's total.
+* New and heavy: a model or api key with no usage (no request) in the baseline (of at least 28
+  days) that makes ≥ ``NEW_HEAVY_SHARE`` of a checked day's total. With ``cost`` a new model or
+  key whose usage that day has no price (an unknown model) has no cost to compare: its share is
+  counted in tokens instead (≥ ``NEW_HEAVY_SHARE`` of the day's tokens and at least the tokens
+  floor), so an unknown model taking over a day is not invisible because it costs "nothing".
+* Unpriced usage (``cost`` only) is left out of every value, as in the reports, and named in a
+  note (the models of the days read: the baseline and the checked days).
 * Error burst: a day with ≥ ``ERROR_MIN`` errors (status error) and an error rate ≥ 5 % and ≥
   ``ERROR_RATIO`` × the median rate of the 28 days before.
 * Model switch: simple requests (see ``optimize``) on an expensive model in the checked range,
@@ -47,8 +54,8 @@ from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, build_filters
-from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, to_amount
+from usagectl.services.reports import ReportRequest, _now, _unpriced_notes, build_filters
+from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, exact, to_amount
 from usagectl.timeutil import day_start_utc, local_today
 
 WEEKS = 8
@@ -197,9 +204,11 @@ def find(
     metric: Metric = "cost",
     days: int = DEFAULT_DAYS,
     recommend: bool = True,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Filters]:
-    """(findings, model-switch rows (empty unless ``recommend``), the checked range's filters)."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Filters, list[dict[str, Any]]]:
+    """(findings, model-switch rows (empty unless ``recommend``), the checked range's filters,
+    the unpriced models of the days read (``rollup.unpriced_models``; empty with ``tokens``))."""
     from usagectl.services import optimize as opt
+    from usagectl.services.rollup import unpriced_models
     from usagectl.store import reports as q
     from usagectl.store import series as sq
     from usagectl.store.connection import connect
@@ -217,6 +226,7 @@ def find(
         sets = sq.daily_sets(con, fetch, dims)
         hours = {d: sq.hour_profile(con, fetch, d, flt.since) for d in ("member", "api_key")}
         errors = sq.error_types(con, flt)
+        unpriced = unpriced_models(q.cube(con, fetch, [])) if metric == "cost" else []
         now_sw, before_sw = [], []
         if recommend:
             now_sw = sq.reprice_model(con, flt, opt.CHEAPER_MODEL, opt.SIMPLE_MAX_INPUT, opt.SIMPLE_MAX_OUTPUT)
@@ -226,26 +236,46 @@ def find(
     first = (flt.since - fetch.since).days
     day = [fetch.since + timedelta(days=i) for i in range((flt.until - fetch.since).days + 1)]
     total = dense(sets[None], fetch.since, flt.until, key)
+    # the observed days exactly (the float series are the statistics' only)
+    observed: dict[str, tuple[Decimal, ...]] = {"total": exact(sets[None], fetch.since, flt.until, key)}
     groups: dict[str, dict[Any, list[float]]] = {}
+    # per model and api key: requests (usage, priced or not), tokens and unpriced requests a day
+    usage: dict[str, dict[Any, tuple[list[float], ...]]] = {}
     for d in dims:
         rows_by: dict[Any, list[dict[str, Any]]] = {}
         for r in sets[d]:
             rows_by.setdefault(r["key"], []).append(r)
         groups[d] = {k: dense(v, fetch.since, flt.until, key) for k, v in rows_by.items() if k is not None}
+        if d in ("model", "api_key"):
+            usage[d] = {
+                k: tuple(dense(v, fetch.since, flt.until, c) for c in ("requests", "total_tokens", "unpriced_requests"))
+                for k, v in rows_by.items()
+                if k is not None
+            }
+        if d in by:
+            observed |= {f"{d}:{k}": exact(v, fetch.since, flt.until, key) for k, v in rows_by.items() if k is not None}
     out: list[dict[str, Any]] = []
+
+    def actual(series: str, i: int) -> Decimal | int:
+        v = observed[series][i]
+        return int(v) if metric == "tokens" else v
 
     def add(i: int, series: str, kind: str, sev: str, detail: str, f: Finding | None = None) -> None:
         rec: dict[str, Any] = {"day": day[i], "series": series, "kind": kind, "severity": sev}
-        rec["value"] = to_amount(f.value, metric) if f else None
+        rec["value"] = actual(series, i) if f else None
         rec["expected"] = to_amount(f.expected, metric) if f else None
         rec["expected_low"] = to_amount(f.low, metric) if f else None
         rec["expected_high"] = to_amount(f.high, metric) if f else None
         out.append(rec | {"detail": detail})
 
-    unit = "$" if metric == "cost" else ""
+    def shown(x: float | Decimal | int) -> str:
+        """An amount in the detail: dollars to the cent, or whole tokens."""
+        return f"${x:,.2f}" if metric == "cost" else f"{round(x):,}"
 
-    def said(f: Finding) -> str:
-        text = f"{f.kind} of {unit}{f.value:,.2f} vs expected {unit}{f.expected:,.2f} ({_z_text(f.z, f.record)})"
+    def said(f: Finding, series: str) -> str:
+        text = (
+            f"{f.kind} of {shown(actual(series, f.index))} vs expected {shown(f.expected)} ({_z_text(f.z, f.record)})"
+        )
         last = f.through if f.through is not None else f.index
         if f.since is not None:
             text += f"; no usage since {day[f.since]} ({counted(last - f.since + 1, 'day')} through {day[last]})"
@@ -255,21 +285,21 @@ def find(
 
     start = _start(total)
     for f in detect(total, first, floor, start):
-        detail = said(f)
+        detail = said(f, "total")
         if f.kind == "spike":
             parts = []
             for d in ATTRIBUTION_DIMS:
                 for k, vals in groups[d].items():
                     e = _expected(vals, f.index, start) or 0.0
                     if vals[f.index] - e > 0:
-                        parts.append((vals[f.index] - e, f"{d} {k} +{unit}{vals[f.index] - e:,.2f}"))
+                        parts.append((vals[f.index] - e, f"{d} {k} +{shown(vals[f.index] - e)}"))
             if parts:
                 detail += "; excess from " + ", ".join(p for _, p in sorted(parts, reverse=True)[:4])
         add(f.index, "total", f.kind, severity(f.z), detail, f)
     for d in by:
         for k, vals in sorted(groups[d].items(), key=lambda kv: str(kv[0])):
             for f in detect(vals, first, floor, start):
-                add(f.index, f"{d}:{k}", f.kind, severity(f.z), said(f), f)
+                add(f.index, f"{d}:{k}", f.kind, severity(f.z), said(f, f"{d}:{k}"), f)
     # off-hours
     for d, rows in hours.items():
         hist: dict[Any, set[int]] = {}
@@ -290,18 +320,30 @@ def find(
                 add(i, f"{d}:{k}", "off-hours", "medium",
                     f"{counted(cell['requests'], 'request')} at {r['hour']:02d}:00, never active within "
                     f"{OFF_HOURS_GAP} h of that before (usual hours {span})")  # fmt: skip
-    # new and heavy
-    active_base = sum(1 for v in total[:first] if v)
+    # new and heavy: unseen = no request in the baseline (an unpriced model has no cost there
+    # either, but it was used); with cost, a day's unpriced usage is weighed by its tokens
+    active_base = sum(1 for v in dense(sets[None], fetch.since, flt.until, "requests")[:first] if v)
+    all_tokens = dense(sets[None], fetch.since, flt.until, "total_tokens")
     for d in ("model", "api_key"):
         for k, vals in groups[d].items():
-            if active_base < SCALE_DAYS or any(vals[:first]):
+            used, tokens, unpriced_req = usage[d][k]
+            if active_base < SCALE_DAYS or any(used[:first]):
                 continue
             for i in range(first, len(vals)):
                 if total[i] > 0 and vals[i] >= NEW_HEAVY_SHARE * total[i] and vals[i] >= floor:
-                    share = vals[i] / total[i]
-                    add(i, f"{d}:{k}", "new-heavy", "high" if share >= 0.5 else "medium",
-                        f"first used in this range, {share:.0%} of the day's {metric}")  # fmt: skip
-                    break
+                    share, what = vals[i] / total[i], str(metric)
+                elif (
+                    metric == "cost"
+                    and unpriced_req[i]
+                    and tokens[i] >= NEW_HEAVY_SHARE * all_tokens[i]
+                    and tokens[i] >= FLOORS["tokens"]
+                ):
+                    share, what = tokens[i] / all_tokens[i], "tokens (no price: not in the cost)"
+                else:
+                    continue
+                add(i, f"{d}:{k}", "new-heavy", "high" if share >= 0.5 else "medium",
+                    f"first used in this range, {share:.0%} of the day's {what}")  # fmt: skip
+                break
     # error bursts
     req_ = dense(sets[None], fetch.since, flt.until, "requests")
     err = dense(sets[None], fetch.since, flt.until, "errors")
@@ -318,7 +360,7 @@ def find(
             add(i, "total", "error-burst", sev, f"{int(err[i]):,} errors ({rate:.1%} vs usual {base:.1%}): {top}")
     out.sort(key=lambda r: (r["day"], r["series"], r["kind"]))
     switch = _switch_rows(now_sw, before_sw, flt, max(first - start, 0))
-    return out, switch, flt
+    return out, switch, flt, unpriced
 
 
 def _switch_rows(
@@ -345,7 +387,7 @@ def _switch_rows(
 
 
 def anomalies_report(ctx: AppContext, req: ReportRequest, *, by: Sequence[str] = (), metric: Metric = "cost") -> Report:
-    findings, switch, flt = find(ctx, req, by=by, metric=metric)
+    findings, switch, flt, unpriced = find(ctx, req, by=by, metric=metric)
     money: Literal["amount", "int"] = "amount" if metric == "cost" else "int"
     sections = (
         Section(
@@ -368,6 +410,7 @@ def anomalies_report(ctx: AppContext, req: ReportRequest, *, by: Sequence[str] =
         f"{WEEKS} weeks before: expected = median of the same weekday; flagged at |robust z| >= {Z:g} "
         f"and at least {'$' if metric == 'cost' else ''}{FLOORS[metric]:,.0f} away from it.",
         "Saving / month = (cost − cost at the cheaper model) of the range's simple requests × 30 / days in range.",
+        *_unpriced_notes(unpriced),
     )
     return Report(
         name="anomalies",
@@ -402,6 +445,8 @@ def recent_anomalies(ctx: AppContext, req: ReportRequest, *, days: int = 7) -> l
     ``severity`` (low/medium/high) and ``detail``. ``req.since``/``until`` are ignored."""
     from dataclasses import replace
 
-    findings, _, _ = find(ctx, replace(req, since=None, until=None), by=("member", "model"), days=days, recommend=False)
+    findings, _, _, _ = find(
+        ctx, replace(req, since=None, until=None), by=("member", "model"), days=days, recommend=False
+    )
     keep = ("day", "series", "kind", "severity", "detail")
     return [{k: f[k] for k in keep} for f in sorted(findings, key=lambda f: f["day"], reverse=True)]

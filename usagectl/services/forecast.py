@@ -26,7 +26,7 @@ and likely date of crossing it.
   reached the limit.
 * The metric is ``cost`` (priced USD; unpriced usage is not in it and is named in the notes) or
   ``tokens`` (all token buckets). Actual spend is summed exactly (Decimal; whole tokens); money
-  leaves the model as Decimal quantized to 6 places (``MICRO``), as JSON writes money.
+  leaves the model as Decimal quantized to 6 places (``seasonal.to_amount``), as JSON writes money.
 * A series with usage but no priced cost at all (an unknown model) is never forecast as $0 nor
   as "no history": with ``cost`` its money is None (unpriced, ``RANGE_UNPRICED``) and a note
   names its models; its budgets have no spend or probability either.
@@ -46,7 +46,7 @@ from usagectl.models import Column, Filters, Report, Section, noun
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
 from usagectl.services.rollup import unpriced_models
-from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, holt_winters_paths, run_rate
+from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, exact, holt_winters_paths, run_rate, to_amount
 from usagectl.timeutil import day_start_utc, days_in_month, local_today
 
 MIN_HISTORY_DAYS = 14
@@ -59,7 +59,6 @@ RANGE_MODEL = "simulated"  # a row's ``range``: P10 / P90 of the model's simulat
 RANGE_NONE = "insufficient history"  # ... or none: the run rate has no range (None is not unpriced)
 RANGE_UNPRICED = "unpriced"  # ... or none because no usage of the series has a price (None is unpriced)
 Kind = Literal["money", "int"]
-MICRO = Decimal("0.000001")  # money from the model: 6 places, as the JSON contract writes money
 _US = timedelta(microseconds=1)
 
 
@@ -160,7 +159,7 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         priced = any(r["cost_usd"] is not None for r in rows if since <= r["date"] <= until)
         if metric == "cost" and not priced and first_used is not None:
             return _Series(name, values, hist, None, len(used) - first_used)
-        actual = _exact(rows, fetch_since, last_actual, METRIC_KEYS[metric])
+        actual = exact(rows, fetch_since, last_actual, METRIC_KEYS[metric])
         return _Series(name, values, hist, active, actual=actual, today=actual[-1] if partial else Decimal(0))
 
     wanted: list[tuple[str, list[dict[str, Any]]]] = []
@@ -338,16 +337,6 @@ def _share_left(now: datetime, day_start: datetime, day_end: datetime) -> float:
     return left / (day_end - day_start)
 
 
-def _exact(rows: list[dict[str, Any]], first: date, last: date, key: str) -> tuple[Decimal, ...]:
-    """The exact sums of ``key`` per day from ``first`` to ``last`` (inclusive), 0 for missing days."""
-    by_day: dict[date, Decimal] = {}
-    for r in rows:
-        v = r.get(key)
-        if v is not None and first <= r["date"] <= last:
-            by_day[r["date"]] = by_day.get(r["date"], Decimal(0)) + (v if isinstance(v, Decimal) else Decimal(v))
-    return tuple(by_day.get(first + timedelta(days=i), Decimal(0)) for i in range((last - first).days + 1))
-
-
 def _future(s: _Series, paths: Any, horizon: int, rest_of_today: float) -> Any:
     """What is still to come from the first forecast day on, shape (horizon, paths): the model's
     simulated paths or, without a model, the simple run rate as one path; the first day scaled
@@ -364,16 +353,9 @@ def _future(s: _Series, paths: Any, horizon: int, rest_of_today: float) -> Any:
     return future
 
 
-def _amount(value: float, metric: Metric) -> Decimal | int:
-    """A forecast (never below 0) in the metric's unit: USD Decimal to 6 places, or whole tokens."""
-    if metric == "tokens":
-        return round(max(value, 0.0))
-    return Decimal(repr(max(float(value), 0.0))).quantize(MICRO)
-
-
 def _plus(actual: Decimal, forecast: float, metric: Metric) -> Decimal | int:
     """Actual spend (exact) + a forecast of what is still to come: never below the actual."""
-    more = _amount(forecast, metric)
+    more = to_amount(forecast, metric)
     return int(actual) + int(more) if metric == "tokens" else actual + Decimal(more)
 
 
@@ -405,7 +387,7 @@ def _row(
     naive = run_rate(active, NAIVE_DAYS) * freq.days
     mtd = sum(s.actual[(month_start - fetch_since).days :], Decimal(0))  # through today so far
     rest = (month_end - until).days  # days from the first forecast day to the month's end
-    row: dict[str, Any] = {"series": name, "history_days": len(active), "naive_run_rate": _amount(naive, m)}
+    row: dict[str, Any] = {"series": name, "history_days": len(active), "naive_run_rate": to_amount(naive, m)}
     row["month_to_date"] = _actual(mtd, m)
     totals = future[: freq.days].sum(axis=0)
     month = future[:rest].sum(axis=0)

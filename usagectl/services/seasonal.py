@@ -1,7 +1,9 @@
 """Small helpers shared by `forecast` and `anomalies`: dense daily series and the models.
 
-The statistics work on floats (the models are estimates); money comes back to Decimal at the
-boundary (``to_amount``), quantized to cents, never used for billing.
+The statistics work on floats (the models are estimates); money from a model comes back to
+Decimal at the boundary (``to_amount``), quantized to 6 places (``MICRO``) as the JSON contract
+writes money, never used for billing. Observed spend is summed exactly (``exact``), never
+through the float series.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ TRENDS: tuple[str | None, ...] = ("add", None)  # damped additive trend, or none
 INIT = "estimated"  # initial level, trend and season fitted with the smoothing parameters
 SEED = 20261125  # fixed: the same data gives the same forecast
 REPETITIONS = 1000
-CENT = Decimal("0.01")
+MICRO = Decimal("0.000001")  # money from a model: 6 places, as JSON writes money
 CALIBRATION_ORIGINS = 4
 DEFAULT_LEVEL_ERROR = 0.15  # log-scale error of a horizon total when the history cannot measure it
 
@@ -38,11 +40,23 @@ def dense(rows: Iterable[dict[str, Any]], since: date, until: date, key: str) ->
     return [by_day.get(since + timedelta(days=i), 0.0) for i in range(max(n, 0))]
 
 
+def exact(rows: Iterable[dict[str, Any]], first: date, last: date, key: str) -> tuple[Decimal, ...]:
+    """The exact sums of ``key`` per day from ``first`` to ``last`` (inclusive), 0 for missing
+    days: the observed spend as ``report daily`` sums it (Decimal; tokens as whole numbers)."""
+    by_day: dict[date, Decimal] = {}
+    for r in rows:
+        v = r.get(key)
+        if v is not None and first <= r["date"] <= last:
+            by_day[r["date"]] = by_day.get(r["date"], Decimal(0)) + (v if isinstance(v, Decimal) else Decimal(v))
+    return tuple(by_day.get(first + timedelta(days=i), Decimal(0)) for i in range((last - first).days + 1))
+
+
 def to_amount(value: float, metric: Metric) -> Decimal | int:
-    """A model output in the metric's unit: USD Decimal to cents, or whole tokens."""
+    """A model output (never below 0) in the metric's unit: USD Decimal to 6 places
+    (``MICRO``), or whole tokens."""
     if metric == "tokens":
         return round(max(value, 0.0))
-    return Decimal(repr(max(float(value), 0.0))).quantize(CENT)
+    return Decimal(repr(max(float(value), 0.0))).quantize(MICRO)
 
 
 def _fit(y: np.ndarray, trends: tuple[str | None, ...] = TRENDS) -> Any:
