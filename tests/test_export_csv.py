@@ -361,3 +361,41 @@ def test_out_in_a_folder_that_takes_no_files_is_a_usage_error(loaded: Path, args
     out = "/proc/usagectl-test-out" + ("" if "--partition-by" in args else ".parquet")
     err = run("export", *args, "--out", out, "--db", str(loaded), expect=2).stderr
     assert f"--out {out} cannot be written" in err and "database" not in err and ".part" not in err
+
+
+VOICE_EXTRA = {"voice": True, "k": [1, 2, {"z": None}], "uni": "héllo"}
+
+
+def _reimported_extras(tmp_path: Path, fmt: str) -> tuple[Path, dict[str, Any]]:
+    """Two gpt-4o events (1,000 in + 100 out: 1,000 x 2.50/M + 100 x 10/M = 0.0025 + 0.001 =
+    $0.0035 each) on platform mobile, the first with ``VOICE_EXTRA``, exported as ``fmt`` and
+    imported into a fresh database: that database and its ``extra`` per event id."""
+    events = [
+        _ev("v1", "2025-11-03T10:00:00Z", "gpt-4o", None, input_tokens=1000, output_tokens=100, platform="mobile",
+            extra=VOICE_EXTRA),
+        _ev("v2", "2025-11-03T11:00:00Z", "gpt-4o", None, input_tokens=1000, output_tokens=100, platform="mobile"),
+    ]  # fmt: skip
+    first, second = tmp_path / "first.duckdb", tmp_path / f"from-{fmt}.duckdb"
+    run("import", str(write_jsonl(tmp_path / "voice.jsonl", events)), "--db", str(first))
+    out = tmp_path / f"voice-export.{fmt}"
+    run("export", f"--{fmt}", "--out", str(out), *ALL, "--db", str(first))
+    run("import", str(out), "--db", str(second))
+    from tests.helpers import query
+
+    extras = {
+        eid: None if x is None else json.loads(x) for eid, x in query(second, "SELECT event_id, extra FROM events")
+    }
+    return second, extras
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet"])
+def test_an_event_export_imported_again_keeps_extra(tmp_path: Path, fmt: str) -> None:
+    """``extra`` is written as its JSON text; the import reads that text back as the JSON it
+    holds (a JSONL string once became a JSON string scalar, or ``{"extra": "...", "fields":
+    ...}`` beside the export's ``cost_usd``), so the voice message is still one."""
+    from tests.helpers import run_json
+
+    db, extras = _reimported_extras(tmp_path, fmt)
+    assert {k: extras["v1"][k] for k in VOICE_EXTRA} == VOICE_EXTRA
+    platforms = run_json("report", "platforms", *ALL, "--db", str(db))
+    assert platforms["totals"]["voice_requests"] == 1  # v1 only

@@ -140,10 +140,21 @@ def batches_after(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[int, i
 # Each stager creates TEMP TABLE _stage(_rec, _line, _raw, _problem, <canonical cols as text>, _unknown)
 
 
+# ``extra`` read by DuckDB's JSON reader as JSON, to text: a string that holds JSON text (as
+# ``export --json/--jsonl`` write ``extra``, as a CSV cell and a JSON array document hold it)
+# is that JSON, so it merges with the unknown keys beside it; any other string stays a string
+_JSONL_EXTRA = (
+    "CASE WHEN json_type(extra) = 'VARCHAR' AND json_valid(extra->>'$') THEN extra->>'$' ELSE extra::VARCHAR END"
+)
+
+
 def _stage_select(present: Iterable[str], unknown: list[str], problem_sql: str, rec_sql: str) -> str:
     present_set = set(present)
     cols = [
-        f"{_q(c)}::VARCHAR AS {_q(c)}" if c in present_set else f"NULL::VARCHAR AS {_q(c)}" for c in EVENT_COLUMN_NAMES
+        (_JSONL_EXTRA if c == "extra" else f"{_q(c)}::VARCHAR") + f" AS {_q(c)}"
+        if c in present_set
+        else f"NULL::VARCHAR AS {_q(c)}"
+        for c in EVENT_COLUMN_NAMES
     ]
     if unknown:
         unknown_sql = (
