@@ -399,3 +399,30 @@ def test_an_event_export_imported_again_keeps_extra(tmp_path: Path, fmt: str) ->
     assert {k: extras["v1"][k] for k in VOICE_EXTRA} == VOICE_EXTRA
     platforms = run_json("report", "platforms", *ALL, "--db", str(db))
     assert platforms["totals"]["voice_requests"] == 1  # v1 only
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet"])
+def test_an_event_export_imported_again_leaves_its_cost_usd_out_of_extra(tmp_path: Path, fmt: str) -> None:
+    """The export's own ``cost_usd`` (the cost as priced at export time, $0.0035 here) is not
+    stored in ``extra`` as an unknown column: the import prices each event itself, so the
+    round trip gives back the same ``extra`` (none for v2) and says why the column is left out."""
+    from tests.helpers import run_json
+
+    db, extras = _reimported_extras(tmp_path, fmt)
+    assert extras == {"v1": VOICE_EXTRA, "v2": None}
+    # the cost is the import's own pricing: 2 x $0.0035 = $0.007
+    assert D(str(run_json("report", "by", "model", *ALL, "--db", str(db))["totals"]["cost_usd"])) == D("0.007")
+    again = run("import", str(tmp_path / f"voice-export.{fmt}"), "--db", str(tmp_path / "third.duckdb"))
+    assert "kept in extra" not in again.stderr
+    assert "note:" in again.stderr and "cost_usd" in again.stderr
+
+
+def test_a_cost_usd_column_of_a_file_that_is_no_export_is_kept_in_extra(tmp_path: Path, db_path: Path) -> None:
+    """Only an event export's columns (every canonical column and ``cost_usd``) mark its
+    ``cost_usd`` as the export's; in any other file it is the user's own column, kept."""
+    rec = _ev("u1", "2025-11-03T10:00:00Z", "gpt-4o", "alice", input_tokens=1000, cost_usd=0.5)
+    result = run("import", str(write_jsonl(tmp_path / "own.jsonl", [rec])), "--db", str(db_path))
+    assert "unknown column kept in extra: cost_usd" in result.stderr
+    from tests.helpers import query
+
+    assert json.loads(query(db_path, "SELECT extra FROM events")[0][0]) == {"cost_usd": 0.5}
