@@ -426,3 +426,14 @@ def test_a_cost_usd_column_of_a_file_that_is_no_export_is_kept_in_extra(tmp_path
     from tests.helpers import query
 
     assert json.loads(query(db_path, "SELECT extra FROM events")[0][0]) == {"cost_usd": 0.5}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "parquet"])
+def test_every_event_export_notes_its_unpriced_events(loaded: Path, tmp_path: Path, fmt: str) -> None:
+    """E5 (mistral-large-2411, 5,000 + 100 tokens) has no price: every event export says so on
+    stderr, to a file or to stdout, naming the model (only Parquet did; "1 events are")."""
+    outs = [["--out", str(tmp_path / f"e.{fmt}")]] + ([[]] if fmt != "parquet" else [])
+    for out in outs:
+        err = run("export", f"--{fmt}", *out, *ALL, "--db", str(loaded)).stderr
+        assert "note: 1 event is unpriced: its cost_usd is empty (null), never 0." in err, err
+        assert "mistral-large-2411 (1 request, 5,100 tokens)" in err, err
