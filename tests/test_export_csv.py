@@ -361,3 +361,79 @@ def test_out_in_a_folder_that_takes_no_files_is_a_usage_error(loaded: Path, args
     out = "/proc/usagectl-test-out" + ("" if "--partition-by" in args else ".parquet")
     err = run("export", *args, "--out", out, "--db", str(loaded), expect=2).stderr
     assert f"--out {out} cannot be written" in err and "database" not in err and ".part" not in err
+
+
+VOICE_EXTRA = {"voice": True, "k": [1, 2, {"z": None}], "uni": "héllo"}
+
+
+def _reimported_extras(tmp_path: Path, fmt: str) -> tuple[Path, dict[str, Any]]:
+    """Two gpt-4o events (1,000 in + 100 out: 1,000 x 2.50/M + 100 x 10/M = 0.0025 + 0.001 =
+    $0.0035 each) on platform mobile, the first with ``VOICE_EXTRA``, exported as ``fmt`` and
+    imported into a fresh database: that database and its ``extra`` per event id."""
+    events = [
+        _ev("v1", "2025-11-03T10:00:00Z", "gpt-4o", None, input_tokens=1000, output_tokens=100, platform="mobile",
+            extra=VOICE_EXTRA),
+        _ev("v2", "2025-11-03T11:00:00Z", "gpt-4o", None, input_tokens=1000, output_tokens=100, platform="mobile"),
+    ]  # fmt: skip
+    first, second = tmp_path / "first.duckdb", tmp_path / f"from-{fmt}.duckdb"
+    run("import", str(write_jsonl(tmp_path / "voice.jsonl", events)), "--db", str(first))
+    out = tmp_path / f"voice-export.{fmt}"
+    run("export", f"--{fmt}", "--out", str(out), *ALL, "--db", str(first))
+    run("import", str(out), "--db", str(second))
+    from tests.helpers import query
+
+    extras = {
+        eid: None if x is None else json.loads(x) for eid, x in query(second, "SELECT event_id, extra FROM events")
+    }
+    return second, extras
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet"])
+def test_an_event_export_imported_again_keeps_extra(tmp_path: Path, fmt: str) -> None:
+    """``extra`` is written as its JSON text; the import reads that text back as the JSON it
+    holds (a JSONL string once became a JSON string scalar, or ``{"extra": "...", "fields":
+    ...}`` beside the export's ``cost_usd``), so the voice message is still one."""
+    from tests.helpers import run_json
+
+    db, extras = _reimported_extras(tmp_path, fmt)
+    assert {k: extras["v1"][k] for k in VOICE_EXTRA} == VOICE_EXTRA
+    platforms = run_json("report", "platforms", *ALL, "--db", str(db))
+    assert platforms["totals"]["voice_requests"] == 1  # v1 only
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet"])
+def test_an_event_export_imported_again_leaves_its_cost_usd_out_of_extra(tmp_path: Path, fmt: str) -> None:
+    """The export's own ``cost_usd`` (the cost as priced at export time, $0.0035 here) is not
+    stored in ``extra`` as an unknown column: the import prices each event itself, so the
+    round trip gives back the same ``extra`` (none for v2) and says why the column is left out."""
+    from tests.helpers import run_json
+
+    db, extras = _reimported_extras(tmp_path, fmt)
+    assert extras == {"v1": VOICE_EXTRA, "v2": None}
+    # the cost is the import's own pricing: 2 x $0.0035 = $0.007
+    assert D(str(run_json("report", "by", "model", *ALL, "--db", str(db))["totals"]["cost_usd"])) == D("0.007")
+    again = run("import", str(tmp_path / f"voice-export.{fmt}"), "--db", str(tmp_path / "third.duckdb"))
+    assert "kept in extra" not in again.stderr
+    assert "note:" in again.stderr and "cost_usd" in again.stderr
+
+
+def test_a_cost_usd_column_of_a_file_that_is_no_export_is_kept_in_extra(tmp_path: Path, db_path: Path) -> None:
+    """Only an event export's columns (every canonical column and ``cost_usd``) mark its
+    ``cost_usd`` as the export's; in any other file it is the user's own column, kept."""
+    rec = _ev("u1", "2025-11-03T10:00:00Z", "gpt-4o", "alice", input_tokens=1000, cost_usd=0.5)
+    result = run("import", str(write_jsonl(tmp_path / "own.jsonl", [rec])), "--db", str(db_path))
+    assert "unknown column kept in extra: cost_usd" in result.stderr
+    from tests.helpers import query
+
+    assert json.loads(query(db_path, "SELECT extra FROM events")[0][0]) == {"cost_usd": 0.5}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "parquet"])
+def test_every_event_export_notes_its_unpriced_events(loaded: Path, tmp_path: Path, fmt: str) -> None:
+    """E5 (mistral-large-2411, 5,000 + 100 tokens) has no price: every event export says so on
+    stderr, to a file or to stdout, naming the model (only Parquet did; "1 events are")."""
+    outs = [["--out", str(tmp_path / f"e.{fmt}")]] + ([[]] if fmt != "parquet" else [])
+    for out in outs:
+        err = run("export", f"--{fmt}", *out, *ALL, "--db", str(loaded)).stderr
+        assert "note: 1 event is unpriced: its cost_usd is empty (null), never 0." in err, err
+        assert "mistral-large-2411 (1 request, 5,100 tokens)" in err, err

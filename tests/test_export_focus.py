@@ -141,3 +141,21 @@ def test_web_search_class_and_account_config() -> None:
     assert (row["SubAccountId"], row["SubAccountType"]) == ("p1", "Project")
     assert row["SkuPriceId"] == "claude-sonnet-4-5:web_search_requests:batch:0-200000:always"
     assert json.loads(row["Tags"]) == {"project": "p1", "service_tier": "batch"}
+
+
+def test_requests_are_on_one_row_of_each_group_so_the_column_sums_right(loaded: Path) -> None:
+    """FOCUS consumers SUM every numeric column: ``x_Requests`` holds a group's requests on its
+    first token-class row (input, when it has input) and 0 on the others. Priced requests: E1,
+    E6 gpt-4o (2), E2, E4 gpt-4o-mini (2), E3 sonnet (1) = 5; E5 (mistral) is unpriced, no row.
+    Repeated on every row they summed to 3 + 3 + 5 = 11."""
+    _h, rows, _e = _focus(loaded, *ALL)
+    per_model: dict[str, int] = {}
+    for r in rows:
+        per_model[r["x_Model"]] = per_model.get(r["x_Model"], 0) + int(r["x_Requests"])
+    assert per_model == {"gpt-4o": 2, "gpt-4o-mini": 2, "claude-sonnet-4-5": 1}
+    sonnet = {r["x_TokenClass"]: int(r["x_Requests"]) for r in rows if r["x_Model"] == "claude-sonnet-4-5"}
+    assert sonnet == {"input_tokens": 1, "cache_read_input_tokens": 0, "cache_write_5m_input_tokens": 0,
+                      "cache_write_1h_input_tokens": 0, "output_tokens": 0}  # fmt: skip
+    # E4 has output only: its one row carries its request
+    (e4,) = [r for r in rows if r["x_Model"] == "gpt-4o-mini" and r["ChargePeriodStart"].startswith("2025-11-05")]
+    assert (e4["x_TokenClass"], e4["x_Requests"]) == ("output_tokens", "1")

@@ -27,7 +27,7 @@ def _wired() -> None:
 def test_events_parquet_is_typed_and_exact(loaded: Path, tmp_path: Path) -> None:
     out = tmp_path / "events.parquet"
     res = run("export", "--parquet", "--out", str(out), *ALL, "--db", str(loaded))
-    assert "wrote 6 rows" in res.stderr and "1 events are unpriced" in res.stderr
+    assert "wrote 6 rows" in res.stderr and "1 event is unpriced" in res.stderr
     con = duckdb.connect()
     types = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(out)]).fetchall()}
     assert types["ts"] == "TIMESTAMP WITH TIME ZONE"

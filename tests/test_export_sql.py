@@ -145,7 +145,7 @@ def test_runs_stdout_and_file_are_the_same_bytes(loaded: Path, tmp_path: Path) -
     req = ReportRequest(since="2025-11-01", until="2025-12-31", tz="UTC")
     for fmt in ("csv", "jsonl"):
         tiny, whole = io.BytesIO(), io.BytesIO()
-        res = events_text(ctx, req, fmt, tiny, chunk_events=1, totals=True)
+        res = events_text(ctx, req, fmt, tiny, chunk_events=1)
         events_text(ctx, req, fmt, whole)
         assert tiny.getvalue() == whole.getvalue() == _reference(loaded, fmt)
         assert (res.events, res.cost_usd, res.unpriced_events) == (6, TOTAL_COST, 1)
@@ -160,7 +160,7 @@ def test_parquet_summary_read_back_from_the_file(loaded: Path, tmp_path: Path) -
     assert "wrote 6 rows" in res.stderr and "priced cost $6.360000" in res.stderr  # 6.36, see the fixture
     res = run("export", "--parquet", "--partition-by", "month", "--out", str(tmp_path / "p"), *ALL, "--db", str(loaded))
     assert (
-        "wrote 6 rows" in res.stderr and "priced cost $6.360000" in res.stderr and "1 events are unpriced" in res.stderr
+        "wrote 6 rows" in res.stderr and "priced cost $6.360000" in res.stderr and "1 event is unpriced" in res.stderr
     )
 
 

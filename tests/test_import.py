@@ -725,3 +725,33 @@ def test_unreadable_file_is_an_input_error_not_a_usage_error(
     monkeypatch.setattr(Path, "open", denied)
     result = run("import", str(path), "--db", str(db_path), expect=4)
     assert result.stderr.strip().endswith(f"usagectl: error: {path}: cannot read: Permission denied")
+
+
+@pytest.mark.parametrize(
+    ("extra", "other", "stored"),
+    [
+        ('{"voice":true}', {}, {"voice": True}),
+        ('{"voice":true}', {"cost_center_note": "x"}, {"voice": True, "cost_center_note": "x"}),
+        ("[1,2]", {}, [1, 2]),
+        ('"said"', {}, "said"),
+        ("see ticket 42", {}, "see ticket 42"),
+    ],
+    ids=["object-text", "object-text-beside-an-unknown-key", "array-text", "string-text", "not-json"],
+)
+def test_a_jsonl_extra_given_as_json_text_is_that_json(
+    tmp_path: Path, db_path: Path, extra: str, other: dict[str, str], stored: object
+) -> None:
+    """An ``extra`` written as a string holding JSON text (as ``export --json/--jsonl`` write
+    it, and as CSV holds it) is the JSON it holds, as a JSON array document and CSV read it:
+    merged with unknown keys beside it, never stored as a string. A string that is no JSON
+    text stays the string it is."""
+    rec = {**GOOD[0], "extra": extra, **other}
+    write_jsonl(tmp_path / "a.jsonl", [rec])
+    run("import", str(tmp_path / "a.jsonl"), "--db", str(db_path))
+    assert json.loads(_query(db_path, "SELECT extra FROM events")[0][0]) == stored
+    # the same record in a JSON array document is read the same way
+    other_db = tmp_path / "doc.duckdb"
+    if stored != "see ticket 42":  # in an array document a text extra must be JSON text (else a reject)
+        (tmp_path / "b.json").write_text(json.dumps([rec]), encoding="utf-8")
+        run("import", str(tmp_path / "b.json"), "--db", str(other_db))
+        assert json.loads(_query(other_db, "SELECT extra FROM events")[0][0]) == stored

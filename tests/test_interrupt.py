@@ -186,7 +186,11 @@ def test_import_interrupted_in_the_key_scan_exits_130(
     """Ctrl-C in stage_jsonl's scan for unknown columns was taken for an unparseable file: the
     import went on (exit 0) and the file's unknown columns were dropped without a warning."""
     real = ingest.stage_jsonl
-    monkeypatch.setattr(ingest, "stage_jsonl", lambda con, path: real(_InterruptingConnection(con, "json_keys"), path))  # type: ignore[arg-type]
+    monkeypatch.setattr(
+        ingest,
+        "stage_jsonl",
+        lambda con, path, *rest: real(_InterruptingConnection(con, "json_keys"), path, *rest),  # type: ignore[arg-type]
+    )
     more = [e | {"event_id": e["event_id"] + "b", "cost_usd": 1} for e in EVENTS]
     result = run("import", str(write_jsonl(tmp_path / "b.jsonl", more)), "--db", str(db), expect=130)
     assert result.stderr.endswith("usagectl: interrupted; nothing was imported; the database is as it was\n")
@@ -198,7 +202,7 @@ def test_import_interrupted_while_staging_is_not_an_unreadable_file(
 ) -> None:
     """A DuckDB interrupt out of the stager was reported as "cannot be read" (a file error)."""
 
-    def interrupted(con: object, path: Path) -> list[str]:
+    def interrupted(con: object, path: Path, *rest: object) -> list[str]:
         raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
 
     monkeypatch.setattr(ingest, "stage_jsonl", interrupted)

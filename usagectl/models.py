@@ -61,6 +61,11 @@ EVENT_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("extra", "json"),
 )
 EVENT_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in EVENT_COLUMNS)
+# The columns an event export (``usagectl export``, report events) writes beyond the canonical
+# ones: computed at export time (``cost_usd``, the cost as priced then), never input. A file
+# that holds every canonical column and these is such an export: an import leaves them out
+# (``importers.canonical.export_derived``) and prices each event itself.
+EVENT_EXPORT_DERIVED: tuple[str, ...] = ("cost_usd",)
 
 # Exclusive token buckets: a row's cost is the plain sum of bucket x rate.
 TOKEN_BUCKETS: tuple[str, ...] = (

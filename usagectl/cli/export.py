@@ -127,7 +127,8 @@ def export(
             summary = replace(summary, path=out)
         else:
             with _bytes_out(out) as raw:
-                _events_text(ctx, req, fmt, raw, memory_limit)
+                notes = _events_text(ctx, req, fmt, raw, memory_limit)
+            _print_notes(notes)  # once the file is in place
     else:
         result = svc.build_report(ctx, name, req, month)
         if fmt == "parquet":
@@ -140,8 +141,7 @@ def export(
     if summary is not None:
         cost = "" if summary.cost_usd is None else f", priced cost ${summary.cost_usd:,.6f}"
         print(f"wrote {summary.rows:,} rows to {summary.path}{cost}", file=sys.stderr)
-        for note in summary.notes:
-            print(f"note: {note}", file=sys.stderr)
+        _print_notes(summary.notes)
 
 
 def _out_target(out: Path | None, fmt: str, *, partitioned: bool) -> Path | None:
@@ -252,23 +252,29 @@ class _JsonRows:
         return len(data)
 
 
-def _events_text(ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str | None) -> None:
+def _events_text(
+    ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str | None
+) -> tuple[str, ...]:
+    """Write the events as ``fmt`` to ``stream``; the notes on them (unpriced events), for stderr."""
     from usagectl.render.text import json_dumps
     from usagectl.services import export as svc
 
     if fmt in ("csv", "jsonl"):
-        svc.events_text(ctx, req, fmt, stream, memory_limit=memory_limit)
-        return
+        return svc.events_text(ctx, req, fmt, stream, memory_limit=memory_limit).notes
     # one JSON document, streamed: the JSONL rows inside, totals counted by the store
     from usagectl.services.reports import build_filters
 
     head = '{"report": "events", "filters": ' + json_dumps(build_filters(ctx, req).as_dict(), indent=None)
     stream.write((head + ', "rows": [').encode("utf-8"))
-    res = svc.events_text(
-        ctx, req, "jsonl", cast("BinaryIO", _JsonRows(stream)), memory_limit=memory_limit, totals=True
-    )
+    res = svc.events_text(ctx, req, "jsonl", cast("BinaryIO", _JsonRows(stream)), memory_limit=memory_limit)
     totals = {"events": res.events, "cost_usd": res.cost_usd, "unpriced_events": res.unpriced_events}
     stream.write(('\n], "totals": ' + json_dumps(totals, indent=None) + "}\n").encode("utf-8"))
+    return res.notes
+
+
+def _print_notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def _report_text(result: Report, fmt: str, stream: TextIO) -> None:

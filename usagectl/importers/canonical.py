@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
@@ -19,7 +19,14 @@ from typing import IO, TYPE_CHECKING, cast
 from usagectl.errors import InputError, UsageError
 from usagectl.importers._csv import csv_records
 from usagectl.importers._values import _clean
-from usagectl.models import EVENT_COLUMN_NAMES, FORMULA_STARTS, Record, excerpt, not_an_object
+from usagectl.models import (
+    EVENT_COLUMN_NAMES,
+    EVENT_EXPORT_DERIVED,
+    FORMULA_STARTS,
+    Record,
+    excerpt,
+    not_an_object,
+)
 
 if TYPE_CHECKING:
     from usagectl.importers._pages import Page
@@ -89,6 +96,25 @@ def iter_input_files(paths: Iterable[Path], fmt: str) -> Iterator[tuple[Path, st
 NOT_UTF8 = "not valid UTF-8 text"
 
 
+def export_derived(names: Collection[str]) -> list[str]:
+    """The columns of ``names`` an import leaves out as an event export's own: its derived
+    columns (``EVENT_EXPORT_DERIVED``), when ``names`` hold every canonical column and them,
+    as every row of ``usagectl export`` does. Each event is priced again on import, so the
+    cost as priced at export time would only go stale in ``extra``. In any other file a
+    ``cost_usd`` is the user's own column, kept in ``extra`` as an unknown one."""
+    given = set(names)
+    return list(EVENT_EXPORT_DERIVED) if given >= _EXPORT_SHAPE else []
+
+
+def derived_note(left_out: Collection[str]) -> str:
+    """The import's note for the export columns it left out (``export_derived``)."""
+    names = ", ".join(sorted(left_out))
+    return (
+        f"{names} left out: the {'column is' if len(left_out) == 1 else 'columns are'} computed by `usagectl export`; "
+        "the import prices each event itself (a cost the source reported goes in reported_cost_usd)"
+    )
+
+
 def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, str] | tuple[int, str, str | None]]:
     """Map 1-based record numbers (non-blank lines, DuckDB's numbering) to (line number, raw
     text), or (line number, raw text, ``NOT_UTF8``) for a line that is not valid UTF-8: DuckDB's
@@ -128,7 +154,7 @@ def _is_utf8(values: list[str]) -> bool:
     return True
 
 
-def read_json_document(path: Path) -> list[Record] | None:
+def read_json_document(path: Path, left_out: set[str] | None = None) -> list[Record] | None:
     """The records of a file that is ONE JSON document rather than JSONL: an array of events,
     or usagectl's own ``export --json`` output (an object with ``"report"`` and a ``"rows"``
     array), each element a record numbered from 1 in order (the output of any other report is
@@ -138,7 +164,8 @@ def read_json_document(path: Path) -> list[Record] | None:
     a document (a JSONL file with a broken first line). A file that starts with ``[`` and does
     not parse whole (a truncated array), or a broken pretty-printed document (its first line
     opens an object or array), is refused whole with an ``InputError``: read in part it would
-    import stray pieces and reject the rest."""
+    import stray pieces and reject the rest. The derived columns of an event export's rows are
+    left out of the records and added to ``left_out`` (``export_derived``)."""
     import json
 
     from usagectl.importers import _pages
@@ -176,7 +203,7 @@ def read_json_document(path: Path) -> list[Record] | None:
         if any(p.problem is not None for p in pages):
             raise InputError(f"{path}: neither JSONL nor one valid JSON document ({_parse_error(text, pages)})")
         return [
-            _document_record(i, p.line, p.obj, _not_utf8(p.obj) if bad_bytes else None, p.raw)
+            _document_record(i, p.line, p.obj, _not_utf8(p.obj) if bad_bytes else None, p.raw, left_out)
             for i, p in enumerate(pages, 1)
         ]
     try:
@@ -189,10 +216,14 @@ def read_json_document(path: Path) -> list[Record] | None:
             return None
         raise InputError(f"{path}: neither JSONL nor one valid JSON document ({_pages._why(exc)})") from exc
     if not _is_report(doc):
-        return [_document_record(1, text.count("\n", 0, start) + 1, doc, NOT_UTF8 if bad_bytes else None, text[start:])]
+        return [
+            _document_record(
+                1, text.count("\n", 0, start) + 1, doc, NOT_UTF8 if bad_bytes else None, text[start:], left_out
+            )
+        ]
     _refuse_non_event_report(path, doc)
     return [
-        _document_record(i, None, row, _not_utf8(row) if bad_bytes else None, None)
+        _document_record(i, None, row, _not_utf8(row) if bad_bytes else None, None, left_out)
         for i, row in enumerate(doc["rows"], 1)
     ]
 
@@ -247,9 +278,12 @@ def _refuse_non_event_report(path: Path, doc: dict[str, object]) -> None:
         )
 
 
-def _document_record(rec: int, line: int | None, obj: object, problem: str | None, raw: str | None) -> Record:
+def _document_record(
+    rec: int, line: int | None, obj: object, problem: str | None, raw: str | None, left_out: set[str] | None = None
+) -> Record:
     """One element of a JSON document as a canonical record: the canonical keys as fields, the
-    others kept in ``extra`` (merged as the JSONL reader does)."""
+    others kept in ``extra`` (merged as the JSONL reader does), but for the derived columns of
+    an event export's row (``export_derived``), which are added to ``left_out``."""
     import json
 
     from usagectl.importers._pages import RAW_MAX, dumps
@@ -260,7 +294,10 @@ def _document_record(rec: int, line: int | None, obj: object, problem: str | Non
         shown = raw if raw is not None else dumps(obj)
         return Record(rec, line, problem=problem, raw=_storable(shown[:RAW_MAX]))
     fields = {k: v for k, v in obj.items() if k in _CANONICAL}
-    unknown = {k: v for k, v in obj.items() if k not in _CANONICAL and v is not None}
+    derived = export_derived(obj)
+    if derived and left_out is not None:
+        left_out.update(derived)
+    unknown = {k: v for k, v in obj.items() if k not in _CANONICAL and k not in derived and v is not None}
     if unknown:
         extra = fields.get("extra")
         if isinstance(extra, str):
@@ -278,6 +315,7 @@ def _document_record(rec: int, line: int | None, obj: object, problem: str | Non
 
 
 _CANONICAL = frozenset(EVENT_COLUMN_NAMES)
+_EXPORT_SHAPE = _CANONICAL | frozenset(EVENT_EXPORT_DERIVED)
 _CANONICAL_FOLDED = {c.lower(): c for c in EVENT_COLUMN_NAMES}
 
 

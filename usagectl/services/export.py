@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from usagectl.errors import OutOfMemory, UsageError, os_reason, ran_out_of_memory
-from usagectl.models import Column, Filters, Report
+from usagectl.models import Column, Filters, Report, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters
 from usagectl.timeutil import day_start_utc
@@ -115,12 +115,30 @@ def event_columns() -> tuple[Column, ...]:
 
 @dataclass(frozen=True)
 class EventTotals:
-    """What an events text export held: rows, priced cost (exact, None if nothing priced) and
-    unpriced rows; ``cost_usd``/``unpriced_events`` only when asked (they cost one more scan)."""
+    """What an events text export held: rows, priced cost (exact, None if nothing priced),
+    unpriced rows and the notes on them (``unpriced_event_notes``)."""
 
     events: int
     cost_usd: Decimal | None = None
     unpriced_events: int = 0
+    notes: tuple[str, ...] = ()
+
+
+def unpriced_event_notes(con: Any, flt: Filters, unpriced_events: int) -> tuple[str, ...]:
+    """The notes of an event export with ``unpriced_events`` events that have no price: their
+    ``cost_usd`` is empty, and the models (and causes) they are, as every report names them.
+    The models are looked up (one more scan) only when there are such events."""
+    if not unpriced_events:
+        return ()
+    from usagectl.services.reports import _unpriced_notes
+    from usagectl.store import reports as q
+
+    one = unpriced_events == 1
+    said = (
+        f"{counted(unpriced_events, 'event')} {'is' if one else 'are'} unpriced: "
+        f"{'its' if one else 'their'} cost_usd is empty (null), never 0."
+    )
+    return (said, *_unpriced_notes(q.unpriced(con, flt)))
 
 
 def events_text(
@@ -130,7 +148,6 @@ def events_text(
     out: BinaryIO,
     *,
     memory_limit: str | None = None,
-    totals: bool = False,
     chunk_events: int | None = None,
 ) -> EventTotals:
     """Write the per-event rows (``event_columns``), sorted by ts then event_id, to ``out`` as
@@ -139,7 +156,8 @@ def events_text(
 
     DuckDB formats and writes every row (``COPY``) to a private temp folder, one sorted run of
     UTC days at a time; each run is appended to ``out`` and deleted, so memory follows
-    ``memory_limit`` and disk one run. Default range: everything up to today."""
+    ``memory_limit`` and disk one run. Default range: everything up to today. The totals cost
+    one more scan (``count_events``): the unpriced events are noted for every format."""
     import shutil
     import tempfile
 
@@ -169,10 +187,9 @@ def events_text(
                 shutil.copyfileobj(fh, out, 1 << 20)
             path.unlink()
             rows += n
-        if not totals:
-            return EventTotals(rows)
         counts = store.count_events(con, flt)
-    return EventTotals(rows, counts["cost_usd"], counts["unpriced_rows"])
+        notes = unpriced_event_notes(con, flt, counts["unpriced_rows"])
+    return EventTotals(rows, counts["cost_usd"], counts["unpriced_rows"], notes)
 
 
 def events_parquet(
@@ -204,10 +221,7 @@ def events_parquet(
             if was_empty_folder:
                 out.mkdir(exist_ok=True)
         raise
-    notes: tuple[str, ...] = ()
-    if counts["unpriced_rows"]:
-        notes = (f"{counts['unpriced_rows']:,} events are unpriced: their cost_usd is empty (NULL), never 0.",)
-    return ExportSummary(out, rows, counts["cost_usd"], counts["unpriced_rows"], notes)
+    return ExportSummary(out, rows, counts["cost_usd"], counts["unpriced_rows"], counts["notes"])
 
 
 def _copy_parquet(
@@ -235,7 +249,8 @@ def _copy_parquet(
                 folder.mkdir(parents=True, exist_ok=True)
                 files.append(folder / "data_0.parquet")
                 rows += store.copy_events_parquet(con, _month_slice(flt, value), files[-1])
-        return rows, store.written_totals(con, files)
+        totals = store.written_totals(con, files)
+        return rows, totals | {"notes": unpriced_event_notes(con, flt, totals["unpriced_rows"])}
 
 
 def _month_slice(flt: Filters, month: str) -> Filters:

@@ -4,6 +4,9 @@ One row per UTC day × model × service tier × price row × dimensions × token
 cache read, cache write 5m, cache write 1h, output, web search); zero-quantity classes are
 left out. The dimensions (member, team, department, cost center, project, workspace, feature,
 tool, integration, platform) and the service tier travel as the ``Tags`` JSON object.
+``x_Requests`` holds the group's requests on its first row (input, when it has input) and 0 on
+its other token-class rows, so a SUM of the column (what FOCUS consumers do with a number)
+counts each request once.
 
 Money is exact Decimal: ``ListUnitPrice`` is USD per ``PricingUnit`` (``1000000 Tokens``, or
 ``Requests`` for web search calls), ``PricingQuantity`` = tokens / 1 000 000, and
@@ -140,6 +143,7 @@ def focus_rows_from_groups(groups: list[dict[str, Any]], account_id: str | None,
         bp_start, bp_end = _month_bounds(g["day"])
         cp_start = datetime(g["day"].year, g["day"].month, g["day"].day, tzinfo=UTC)
         sub_id, sub_type = (g["workspace"], "Workspace") if g["workspace"] else (g["project"], "Project")
+        requests = int(g["requests"] or 0)  # on the group's first row, 0 on the others: the column sums right
         for cls, bucket, rate_key, what, per_million in TOKEN_CLASSES:
             qty = int(g[bucket] or 0)
             if qty == 0:
@@ -167,8 +171,9 @@ def focus_rows_from_groups(groups: list[dict[str, Any]], account_id: str | None,
                 "ServiceName": service, "SkuId": sku, "SkuPriceId": f"{sku}:{g['service_tier']}:{_band(g)}",
                 "SubAccountId": sub_id, "SubAccountName": sub_id, "SubAccountType": sub_type if sub_id else None,
                 "InvoiceId": None, "Tags": _tags(g), "x_Model": g["model"], "x_ServiceTier": g["service_tier"],
-                "x_TokenClass": cls, "x_Requests": int(g["requests"] or 0),
+                "x_TokenClass": cls, "x_Requests": requests,
             })  # fmt: skip
+            requests = 0
     return rows
 
 

@@ -158,7 +158,7 @@ def import_file(
         line_offset=line_offset,
     )
     try:
-        counts, warnings = _run(con, info, source, fmt, resolve)
+        counts, warnings, notes = _run(con, info, source, fmt, resolve)
     except InputError as exc:  # this file is unreadable: nothing of it stored, go on
         result.error = _as_given(exc.message, source, path)
         result.seconds = time.perf_counter() - t0
@@ -177,6 +177,7 @@ def import_file(
     result.replaced = counts.replaced
     result.batch_id = counts.batch_id
     result.warnings = warnings
+    result.notes.extend(notes)
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -206,10 +207,13 @@ def _input_failure(exc: Exception, source: Path) -> str | None:
 
 def _run(
     con: duckdb.DuckDBPyConnection, info: ingest.BatchInfo, path: Path, fmt: str, resolve: Resolver
-) -> tuple[ingest.BatchCounts, list[str]]:
+) -> tuple[ingest.BatchCounts, list[str], list[str]]:
+    """Import one file: its counts, warnings and notes."""
     if fmt in registry.CANONICAL:
-        stage, locate = _canonical_stager(path, fmt)
-        return ingest.import_staged(con, info, stage, resolve, locate_rejects=locate, default_source=fmt)
+        left_out: set[str] = set()
+        stage, locate = _canonical_stager(path, fmt, left_out)
+        one, warnings = ingest.import_staged(con, info, stage, resolve, locate_rejects=locate, default_source=fmt)
+        return one, warnings, ([canonical.derived_note(left_out)] if left_out else [])
     imp = registry.get(fmt)
     if imp is None:
         raise InputError(f"{path}: unknown format {fmt!r}")
@@ -217,7 +221,7 @@ def _run(
     if target == "billed_costs":
         billing: Any = importlib.import_module("usagectl.store.billing")
         counts, warnings = billing.import_cost_lines(con, info, imp.read(path), resolve=resolve)
-        return counts, [*warnings, *_moved_note(con, counts)]
+        return counts, [*warnings, *_moved_note(con, counts)], []
     stager = getattr(imp, "stager", None)  # "module:function" of a SQL stager in the store
     if stager:
         module, func = stager.split(":")
@@ -236,10 +240,11 @@ def _run(
         )
         if getattr(imp, "before_insert", None) == _SETTLES_SHAPES:
             warnings = [*warnings, *_moved_note(con, counts[0])]
-        return counts[0], warnings
-    return ingest.import_staged(
+        return counts[0], warnings, []
+    one, warnings = ingest.import_staged(
         con, info, lambda c: ingest.stage_records(c, imp.read(path)), resolve, default_source=fmt, conflict=imp.conflict
     )
+    return one, warnings, []
 
 
 _SETTLES_SHAPES = "usagectl.store.billing:evict_coarser"  # the hook of the provider usage importers
@@ -472,17 +477,22 @@ def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str
 
 
 def _canonical_stager(
-    path: Path, fmt: str
+    path: Path, fmt: str, left_out: set[str]
 ) -> tuple[Callable[..., list[str]], Callable[[set[int]], ingest.Located] | None]:
+    """The stager of a canonical file and its rejects' locator; the derived columns of an
+    event export that the import leaves out are added to ``left_out`` (``canonical.export_derived``)."""
     if fmt == "jsonl":
-        document = canonical.read_json_document(path)  # a .json array or export, not JSONL
+        document = canonical.read_json_document(path, left_out)  # a .json array or export, not JSONL
         if document is not None:
             return (lambda con: ingest.stage_records(con, document)), None
-        return (lambda con: ingest.stage_jsonl(con, path)), (lambda recs: canonical.locate_jsonl_records(path, recs))
+        return (
+            (lambda con: ingest.stage_jsonl(con, path, left_out)),
+            (lambda recs: canonical.locate_jsonl_records(path, recs)),
+        )
     if fmt == "parquet":
-        return (lambda con: ingest.stage_parquet(con, path)), None
+        return (lambda con: ingest.stage_parquet(con, path, left_out)), None
     if fmt == "csv":
-        return (lambda con: ingest.stage_csv(con, canonical.read_csv_chunks(path))), None
+        return (lambda con: ingest.stage_csv(con, canonical.read_csv_chunks(path), left_out)), None
     raise InputError(f"{path}: unknown format {fmt!r}")
 
 

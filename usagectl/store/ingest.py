@@ -140,10 +140,21 @@ def batches_after(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[int, i
 # Each stager creates TEMP TABLE _stage(_rec, _line, _raw, _problem, <canonical cols as text>, _unknown)
 
 
+# ``extra`` read by DuckDB's JSON reader as JSON, to text: a string that holds JSON text (as
+# ``export --json/--jsonl`` write ``extra``, as a CSV cell and a JSON array document hold it)
+# is that JSON, so it merges with the unknown keys beside it; any other string stays a string
+_JSONL_EXTRA = (
+    "CASE WHEN json_type(extra) = 'VARCHAR' AND json_valid(extra->>'$') THEN extra->>'$' ELSE extra::VARCHAR END"
+)
+
+
 def _stage_select(present: Iterable[str], unknown: list[str], problem_sql: str, rec_sql: str) -> str:
     present_set = set(present)
     cols = [
-        f"{_q(c)}::VARCHAR AS {_q(c)}" if c in present_set else f"NULL::VARCHAR AS {_q(c)}" for c in EVENT_COLUMN_NAMES
+        (_JSONL_EXTRA if c == "extra" else f"{_q(c)}::VARCHAR") + f" AS {_q(c)}"
+        if c in present_set
+        else f"NULL::VARCHAR AS {_q(c)}"
+        for c in EVENT_COLUMN_NAMES
     ]
     if unknown:
         unknown_sql = (
@@ -158,8 +169,12 @@ def _stage_select(present: Iterable[str], unknown: list[str], problem_sql: str, 
     )
 
 
-def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Stage a JSONL file; returns the unknown top-level keys found (kept in ``extra``)."""
+def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] | None = None) -> list[str]:
+    """Stage a JSONL file; returns the unknown top-level keys found (kept in ``extra``). The
+    derived columns of an event export (``canonical.export_derived``) are not read; their names
+    go to ``left_out``."""
+    from usagectl.importers.canonical import export_derived
+
     unknown: list[str] = []
     try:
         keys = con.execute(
@@ -168,7 +183,10 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             "WHERE json_type(json) = 'OBJECT') ORDER BY k",
             [str(path)],
         ).fetchall()
-        unknown = [r[0] for r in keys if r[0] not in _KINDS]
+        derived = export_derived([r[0] for r in keys])
+        unknown = [r[0] for r in keys if r[0] not in _KINDS and r[0] not in derived]
+        if left_out is not None:
+            left_out.update(derived)
     except Exception as exc:  # a file the key scan cannot parse: staged without unknown columns
         if was_interrupted(exc):  # DuckDB raises Ctrl-C as an exception: not a parse error
             raise
@@ -193,10 +211,18 @@ def _struct_lit(columns: dict[str, str]) -> str:
     return "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in columns.items()) + "}"
 
 
-def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] | None = None) -> list[str]:
+    """Stage a Parquet file; returns its unknown columns (kept in ``extra``). The derived
+    columns of an event export (``canonical.export_derived``) are not read; their names go to
+    ``left_out``."""
+    from usagectl.importers.canonical import export_derived
+
     described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
     types = {r[0]: str(r[1]) for r in described}
-    unknown = [c for c in types if c not in _KINDS and c != "file_row_number"]
+    derived = export_derived(types)
+    if left_out is not None:
+        left_out.update(derived)
+    unknown = [c for c in types if c not in _KINDS and c != "file_row_number" and c not in derived]
     present = [c for c in EVENT_COLUMN_NAMES if c in types]
 
     def as_text(c: str) -> str:
@@ -224,11 +250,15 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     return unknown
 
 
-def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> list[str]:
+def stage_csv(
+    con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk], left_out: set[str] | None = None
+) -> list[str]:
     """Stage a canonical CSV read by ``canonical.read_csv_chunks``; returns the unknown columns
-    (kept in ``extra``) as the warning names them."""
+    (kept in ``extra``) as the warning names them. The derived columns of an event export
+    (``canonical.export_derived``) are not read; their names go to ``left_out``."""
     import pyarrow as pa
 
+    from usagectl.importers.canonical import export_derived
     from usagectl.store.engine import full
 
     full()  # con.register of a pyarrow table: store/engine.py
@@ -243,7 +273,10 @@ def stage_csv(con: duckdb.DuckDBPyConnection, chunks: Iterable[CsvChunk]) -> lis
     rec = 0
     for chunk in chunks:
         header = chunk.columns
-        unknown = [h for h in header if h not in _KINDS]
+        derived = export_derived(header)
+        if left_out is not None:
+            left_out.update(derived)
+        unknown = [h for h in header if h not in _KINDS and h not in derived]
         renamed = chunk.renamed
         index = {h: i for i, h in enumerate(header)}
         n = len(chunk.rows)
