@@ -53,7 +53,12 @@ RefreshOpt = Annotated[
         "--refresh", callback=_refresh_value, help="Seconds between refreshes (sync + redraw).", show_default=True
     ),
 ]
-OnceOpt = Annotated[bool, typer.Option("--once", help="Print one frame to stdout and exit (no full screen); without a terminal this is what it does.")]
+OnceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--once", help="Print one frame to stdout and exit (no full screen); without a terminal this is what it does."
+    ),
+]
 NoWatchOpt = Annotated[bool, typer.Option("--no-watch", help="Only re-read the database; do not sync the sources.")]
 LineFormatOpt = Annotated[  # None = not given: --json with another --format is a conflict
     str | None, typer.Option("--format", "-f", metavar="line|json", help="Output: one line (default) or JSON.")

@@ -159,9 +159,7 @@ def resumable(fmt: str, path: Path) -> bool:
     return path.suffix.lower() in (".jsonl", ".ndjson")
 
 
-def _check_sources(
-    names: Sequence[str], sources: Sequence[st.SourceRow], looked: Sequence[Path] | None = None
-) -> None:
+def _check_sources(names: Sequence[str], sources: Sequence[st.SourceRow], looked: Sequence[Path] | None = None) -> None:
     """``UsageError`` (exit 2) when a named source is not registered, or none is. ``looked``:
     the folders ``--detect`` looked for (none of them there): named, not suggested again."""
     unknown = sorted(set(names) - {s.name for s in sources})
