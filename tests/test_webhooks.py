@@ -386,6 +386,63 @@ def test_a_timeout_counts_as_a_failed_attempt(
     assert (row.status, row.attempts, row.last_status) == ("delivered", 3, 200)
 
 
+@pytest.fixture
+def trickle() -> Iterator[str]:
+    """A receiver that answers "200 OK" one byte every 0.05 s: never a wait long enough for the
+    socket timeout, ~20 s for the whole answer. Stops at teardown."""
+    import socket
+
+    stop = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.2)
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-pad: " + b"a" * 400 + b"\r\n\r\nok"
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data and not stop.is_set():
+                data += conn.recv(4096)
+            for byte in answer:
+                if stop.wait(0.05):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:  # the client gave up
+                    return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/slow"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_timeout_bounds_the_whole_attempt_not_each_read(trickle: str) -> None:
+    """QA: the socket timeout only bounds each wait for the next bytes; a receiver that answers a
+    byte at a time held a run (and the notify lock) for as long as it took. The attempt now ends
+    at its deadline as a timeout, and is retried as one."""
+    slept: list[float] = []
+    started = time.monotonic()
+    result = wh.deliver(trickle, event_type="invoice.monthly", delivery_id="evt_x", body="{}", secret=SECRET,
+                        timeout=0.5, max_attempts=2, sleep=slept.append, rand=lambda: 0.0)  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert not result.ok and len(result.attempts) == 2 and slept == [0.5]
+    assert all(a.status is None and a.retryable and a.error == "timed out after 0.5 s" for a in result.attempts)
+    assert elapsed < 15  # two attempts of 0.5 s; each answer alone would take ~20 s (generous slack)
+
+
 def test_dry_run_sends_and_records_nothing(
     budget_setup: tuple[Path, Path], server: HookServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
