@@ -295,6 +295,72 @@ def test_an_overlapping_run_sends_nothing_and_exits_3(budget_setup: tuple[Path, 
     assert "nothing due" in third.stderr and len(server.requests) == 1
 
 
+def _hold_database(db: Path) -> Any:
+    """Another process (an import, the dashboard) opening the database for writing: it prints
+    "held" and keeps it until its stdin closes, or prints "busy" when it cannot have it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, duckdb\n"
+        "try:\n    con = duckdb.connect(sys.argv[1])\nexcept duckdb.Error:\n    print('busy', flush=True); sys.exit()\n"
+        "print('held', flush=True); sys.stdin.read()\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def test_a_busy_database_never_leaves_a_sent_alert_unrecorded(
+    budget_setup: tuple[Path, Path], server: HookServer
+) -> None:
+    """QA: notify POSTed, then opened the database to record the delivery; another process that
+    had opened it meanwhile made that fail (exit 3), and the next run sent the alert again. The
+    run now holds the database from before its first POST to its last record: the other process
+    is the one that finds it busy, and each alert is sent once."""
+    cfg, db = budget_setup
+    server.script = ["hold"]
+    first: list[notify_svc.NotifyResult] = []
+    errors: list[BaseException] = []
+
+    def run_notify() -> None:
+        try:
+            first.append(notify_svc.notify(make_context(cfg, db)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    runner = threading.Thread(target=run_notify)
+    runner.start()
+    try:
+        assert server.arrived.wait(30)  # the POST is in flight
+        other, said = _hold_database(db)
+    finally:
+        server.release.set()
+        runner.join(30)
+    other.communicate(timeout=30)
+    assert said == "busy" and errors == []
+    assert [(o.delivery.key, o.status) for o in first[0].outcomes] == [(BUDGET_KEY_90, "delivered")]
+    assert (ledger(db)[BUDGET_KEY_90].status, ledger(db)[BUDGET_KEY_90].attempts) == ("delivered", 1)
+    assert "nothing due" in notify_cli(cfg, db).stderr
+    assert len(server.requests) == 1
+
+    # busy when the run starts: nothing is sent, exit 3, and the next run sends what is due
+    _import(budget_setup[0].parent, db, "b3.jsonl", [{"event_id": "B3", "ts": "2026-11-12T10:00:00Z",
+                                                      "model_raw": "gpt-4o", "input_tokens": 200_000}])  # fmt: skip
+    other, said = _hold_database(db)
+    try:
+        assert said == "held"
+        busy = notify_cli(cfg, db, expect=3)
+    finally:
+        other.communicate(timeout=30)
+    assert "busy" in busy.stderr and len(server.requests) == 1
+    notify_cli(cfg, db)
+    assert [r["headers"]["usagectl-delivery"] for r in server.requests][1:] == [
+        expected_id("budget.threshold:global:month:2026-11-01:95")
+    ]
+
+
 def test_a_lock_file_left_by_a_dead_run_does_not_block(budget_setup: tuple[Path, Path], server: HookServer) -> None:
     """The lock is an OS lock, released when its process ends: the file a killed run leaves
     behind (with its pid) is not a held lock."""

@@ -13,9 +13,10 @@ Due events (idempotency key in brackets; one ledger row per key and webhook URL)
 
 A key delivered to a URL is never sent there again. A key that failed is sent again on each
 run (the body recorded at its first attempt, same ``id``) for ``RETRY_WINDOW`` after it was
-first tried, even when it is no longer due. The ledger is written with one short connection per
-attempt, never held during an HTTP call; a real run holds a lock file next to the database
-(``usagectl.store.run_lock``) from reading the ledger to its last POST, so an overlapping run
+first tried, even when it is no longer due. A real run holds the database open for writing
+from reading the ledger to recording its last attempt (so no POST is made whose outcome cannot
+be recorded: a busy database stops the run, exit 3, before anything is sent), and a lock file
+next to the database (``usagectl.store.run_lock``) around the whole run, so an overlapping run
 stops with exit 3 instead of sending the same keys again.
 Payload data and Slack texts: ``usagectl.services.webhooks``.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from usagectl.config import effective_timezone
 from usagectl.errors import ExitCode, UsagectlError
@@ -39,6 +40,9 @@ from usagectl.store import deliveries as ledger
 from usagectl.store.connection import connect
 from usagectl.store.run_lock import exclusive_run
 from usagectl.timeutil import local_today
+
+if TYPE_CHECKING:
+    import duckdb
 
 RETRY_WINDOW = timedelta(days=7)
 
@@ -213,7 +217,7 @@ def plan(
 
 
 def _send(
-    ctx: AppContext,
+    con: duckdb.DuckDBPyConnection,
     d: Delivery,
     secret: str,
     now: datetime,
@@ -221,19 +225,18 @@ def _send(
     rand: Callable[[], float] | None,
 ) -> Outcome:
     def record(attempt: wh.Attempt) -> None:
-        with connect(ctx.db_path) as con:  # short: opened after the HTTP attempt ended
-            ledger.record_attempt(
-                con,
-                key=d.key,
-                url=d.webhook.url,
-                event_type=d.event_type,
-                payload_id=d.payload_id,
-                payload=d.body,
-                ok=attempt.ok,
-                status=attempt.status,
-                error=attempt.error,
-                now=now,
-            )
+        ledger.record_attempt(  # on the run's connection, held since before the first POST
+            con,
+            key=d.key,
+            url=d.webhook.url,
+            event_type=d.event_type,
+            payload_id=d.payload_id,
+            payload=d.body,
+            ok=attempt.ok,
+            status=attempt.status,
+            error=attempt.error,
+            now=now,
+        )
 
     result = wh.deliver(
         d.webhook.url,
@@ -290,34 +293,40 @@ def _run(
     sleep: wh.Sleep | None,
     rand: Callable[[], float] | None,
 ) -> NotifyResult:
-    """Plan against the ledger and deliver; a real run holds the notify lock around all of it,
-    so that the ledger it reads cannot change under it by another run's sends."""
+    """Plan against the ledger and deliver. A real run holds the notify lock around all of it,
+    so that the ledger it reads cannot change under it by another run's sends, and holds the
+    database open for writing from reading the ledger to recording its last attempt: a POST is
+    only made when its outcome can be recorded. (Opening the database after the POST failed
+    when another process held it then: the receiver had the event and the ledger did not, so
+    the next run sent it again.) A busy database stops the run before it sends anything."""
     wanted = {e for h in hooks for e in h.events}
-    events = collect_events(ctx, wanted, zone, clock)
+    events = collect_events(ctx, wanted, zone, clock)  # read-only connections, all closed again
     keys = [e.key for e in events] + [k for e in events for k in e.supersedes]
     urls = [h.url for h in hooks]
-    with connect(ctx.db_path, read_only=True) as con:
-        rows = ledger.fetch(con, keys, urls)
-        failed = ledger.failed_since(con, urls, clock - RETRY_WINDOW)
-    todo, superseded = plan(hooks, events, rows, failed)
     if dry_run:
+        with connect(ctx.db_path, read_only=True) as con:
+            rows = ledger.fetch(con, keys, urls)
+            failed = ledger.failed_since(con, urls, clock - RETRY_WINDOW)
+        todo, superseded = plan(hooks, events, rows, failed)
         missing = sorted({d.webhook.secret_env for d in todo if not _has_secret(d.webhook, ctx)})
         outcomes = tuple(Outcome(d, "would_send") for d in todo)
         return NotifyResult(True, zone, len(hooks), outcomes, tuple(superseded), tuple(missing))
-    secrets = {d.webhook.url: secret_for(d.webhook, ctx.config) for d in todo}  # all checked before any POST
-    if superseded:
-        with connect(ctx.db_path) as con:
-            for s in superseded:
-                ledger.mark_superseded(
-                    con,
-                    key=s.key,
-                    url=s.webhook_url,
-                    event_type=s.event_type,
-                    payload_id=wh.event_id(s.key),
-                    reason=f"superseded by {s.by_key}",
-                    now=clock,
-                )
-    outcomes = tuple(_send(ctx, d, secrets[d.webhook.url], clock, sleep, rand) for d in todo)
+    with connect(ctx.db_path) as con:  # busy: DatabaseBusyError (exit 3), nothing sent
+        rows = ledger.fetch(con, keys, urls)
+        failed = ledger.failed_since(con, urls, clock - RETRY_WINDOW)
+        todo, superseded = plan(hooks, events, rows, failed)
+        secrets = {d.webhook.url: secret_for(d.webhook, ctx.config) for d in todo}  # all checked before any POST
+        for s in superseded:
+            ledger.mark_superseded(
+                con,
+                key=s.key,
+                url=s.webhook_url,
+                event_type=s.event_type,
+                payload_id=wh.event_id(s.key),
+                reason=f"superseded by {s.by_key}",
+                now=clock,
+            )
+        outcomes = tuple(_send(con, d, secrets[d.webhook.url], clock, sleep, rand) for d in todo)
     return NotifyResult(False, zone, len(hooks), outcomes, tuple(superseded))
 
 
