@@ -361,6 +361,16 @@ def test_a_busy_database_never_leaves_a_sent_alert_unrecorded(
     ]
 
 
+def test_a_missing_database_leaves_no_lock_file_behind(tmp_path: Path, server: HookServer) -> None:
+    """QA: exit 4 for a --db that does not exist, but the notify lock file (and its folder) was
+    created next to where the database would be."""
+    cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold"])
+    missing = tmp_path / "sub" / "missing.duckdb"
+    result = notify_cli(cfg, missing, expect=4)
+    assert f"no database at {missing}" in result.stderr
+    assert not (tmp_path / "sub").exists() and server.requests == []
+
+
 def test_a_lock_file_left_by_a_dead_run_does_not_block(budget_setup: tuple[Path, Path], server: HookServer) -> None:
     """The lock is an OS lock, released when its process ends: the file a killed run leaves
     behind (with its pid) is not a held lock."""

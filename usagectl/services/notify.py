@@ -279,6 +279,9 @@ def notify(
         return NotifyResult(dry_run, zone, 0, notes=(f"no [[webhooks]] configured {where}: nothing to do",))
     if dry_run:
         return _run(ctx, hooks, zone, clock, dry_run=True, sleep=sleep, rand=rand)
+    if not ctx.db_path.exists():  # a missing --db is exit 4 before the lock file is made next to it
+        with connect(ctx.db_path, read_only=True):  # (the default database is created, as for a report)
+            pass
     with exclusive_run(ctx.db_path, "notify", "usagectl notify"):  # raises DatabaseBusyError (exit 3)
         return _run(ctx, hooks, zone, clock, dry_run=False, sleep=sleep, rand=rand)
 
