@@ -718,6 +718,44 @@ def test_a_failed_summary_is_retried_the_next_day_when_no_longer_due(
     assert server.bodies()[1]["data"]["cost_usd"] == 10
 
 
+def test_a_retry_after_a_format_change_is_sent_in_the_new_format(
+    tmp_path: Path, db_path: Path, server: HookServer
+) -> None:
+    """QA: a Slack hook set to format = "json" by mistake answers 400; the fix is format = "slack",
+    but its failed deliveries were retried with the JSON envelope of their first attempt (and
+    labelled slack), so Slack kept refusing them. A retry is now in the hook's current format,
+    with the same id: a still-due event as this run evaluates it, one no longer due (yesterday's
+    summary, retried the next day) as evaluated when it was first tried."""
+    _import(tmp_path, db_path, "s.jsonl", SUMMARY_EVENTS)  # December in Berlin: S4, $10.00 of the $10 budget
+    budget_key = "budget.threshold:global:month:2026-12-01:100"
+    cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold", "usage.daily_summary"], max_attempts=1)
+    server.script = [400, 400]
+    first = notify_svc.notify(make_context(cfg, db_path), tz="Europe/Berlin", now=BERLIN_NOW)
+    assert [o.delivery.key for o in first.failed] == [budget_key, "usage.daily_summary:2026-11-30"]
+    assert all("version" in b for b in server.bodies())  # JSON envelopes
+
+    cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold", "usage.daily_summary"], format="slack")
+    next_day = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    second = notify_svc.notify(make_context(cfg, db_path), tz="Europe/Berlin", now=next_day)
+    sent = {o.delivery.key: o for o in second.outcomes}
+    assert sent[budget_key].status == "delivered" and sent[budget_key].delivery.retry
+    assert sent["usage.daily_summary:2026-11-30"].status == "delivered"
+    by_id = {r["headers"]["usagectl-delivery"]: json.loads(r["body"]) for r in server.requests[2:]}
+    assert list(by_id[expected_id(budget_key)]) == ["text"]
+    assert by_id[expected_id(budget_key)]["text"].startswith("⛔ global has exceeded $10.00 (month): 100.0 % used")
+    assert by_id[expected_id("usage.daily_summary:2026-11-30")] == {
+        "text": "📊 Usage on 2026-11-30 (Europe/Berlin): $4.50, 3 requests, 1.51M tokens. "
+        "Top models: gpt-4o $4.50, mistral-large-2411 unpriced. Top members: alice $2.50, bob $2.00, carol unpriced. "
+        "⚠️ 1 unpriced request (5,100 tokens) is NOT in the cost."
+    }
+    rows = ledger(db_path)  # the body sent is the one recorded
+    assert (
+        json.loads(rows["usage.daily_summary:2026-11-30"].payload)
+        == by_id[expected_id("usage.daily_summary:2026-11-30")]
+    )
+    assert rows["usage.daily_summary:2026-11-30"].status == "delivered"
+
+
 def test_a_network_error_is_retried_with_backoff() -> None:
     import socket
 

@@ -13,7 +13,8 @@ Due events (idempotency key in brackets; one ledger row per key and webhook URL)
 
 A key delivered to a URL is never sent there again. A key that failed is sent again on each
 run (the body recorded at its first attempt, same ``id``) for ``RETRY_WINDOW`` after it was
-first tried, even when it is no longer due. A real run holds the database open for writing
+first tried, even when it is no longer due; in the webhook's current format when that changed
+since (``plan``). A real run holds the database open for writing
 from reading the ledger to recording its last attempt (so no POST is made whose outcome cannot
 be recorded: a busy database stops the run, exit 3, before anything is sent), and a lock file
 next to the database (``usagectl.store.run_lock``) around the whole run, so an overlapping run
@@ -175,15 +176,27 @@ def _body(hook: Webhook, event: Event) -> str:
     return wh.body_json(wh.envelope(event.type, event.key, event.data, event.created))
 
 
+def _recorded_body_fits(row: ledger.LedgerRow, hook: Webhook) -> bool:
+    """Whether a failed delivery's recorded body can be sent again as it is: it is in the
+    webhook's current ``format`` (a hook switched from json to slack gets a Slack body)."""
+    return wh.body_format(row.payload) == hook.format
+
+
 def plan(
     hooks: tuple[Webhook, ...],
     events: list[Event],
     rows: dict[tuple[str, str], ledger.LedgerRow],
     failed: list[ledger.LedgerRow],
-) -> tuple[list[Delivery], list[Superseded]]:
-    """What to send and what to supersede, from the due events and the ledger (pure)."""
+    rebuilt: dict[str, Event] | None = None,
+) -> tuple[list[Delivery], list[Superseded], list[ledger.LedgerRow]]:
+    """What to send, what to supersede, and the failed rows that cannot be retried (their body
+    is in another format and their event could not be evaluated again), from the due events,
+    the ledger and ``rebuilt``: failed events no longer due, evaluated again as of their first
+    attempt (by key; see ``_rebuild``). Pure."""
+    rebuilt = rebuilt or {}
     deliveries: list[Delivery] = []
     superseded: list[Superseded] = []
+    stuck: list[ledger.LedgerRow] = []
     planned: set[tuple[str, str]] = set()
     for hook in hooks:
         for event in events:
@@ -198,22 +211,57 @@ def plan(
             if row is not None and row.status in (ledger.DELIVERED, ledger.SUPERSEDED):
                 continue
             planned.add((event.key, hook.url))
-            if row is not None:  # failed before: the same body again
+            if row is not None and _recorded_body_fits(row, hook):  # failed before: the same body again
                 deliveries.append(
                     Delivery(hook, event.type, event.key, row.payload_id, row.payload, True, row.attempts)
                 )
-            else:
-                deliveries.append(Delivery(hook, event.type, event.key, wh.event_id(event.key), _body(hook, event)))
+            else:  # new, or failed before in another format: this run's event in the hook's format
+                body = _body(hook, event)
+                retry, attempts = (True, row.attempts) if row is not None else (False, 0)
+                deliveries.append(Delivery(hook, event.type, event.key, wh.event_id(event.key), body, retry, attempts))
     by_url = {h.url: h for h in hooks}
     for row in failed:
         target = by_url.get(row.webhook_url)
         if target is None or not target.wants(row.event_type) or (row.idempotency_key, row.webhook_url) in planned:
             continue
         planned.add((row.idempotency_key, row.webhook_url))
+        body = row.payload
+        if not _recorded_body_fits(row, target):
+            again = rebuilt.get(row.idempotency_key)
+            if again is None:
+                stuck.append(row)
+                continue
+            body = _body(target, again)
         deliveries.append(
-            Delivery(target, row.event_type, row.idempotency_key, row.payload_id, row.payload, True, row.attempts)
+            Delivery(target, row.event_type, row.idempotency_key, row.payload_id, body, True, row.attempts)
         )
-    return deliveries, superseded
+    return deliveries, superseded, stuck
+
+
+def _rebuild(
+    ctx: AppContext,
+    hooks: tuple[Webhook, ...],
+    events: list[Event],
+    failed: list[ledger.LedgerRow],
+    zone: str,
+) -> dict[str, Event]:
+    """The events of failed rows no longer due whose recorded body is in another format than
+    their webhook's now, evaluated again as of their first attempt (``created_at``: the clock of
+    the run that found them due), by key. A key not found then (usage imported since moved a
+    budget past another threshold, or the zone changed) is left out."""
+    by_url = {h.url: h for h in hooks}
+    due = {e.key for e in events}
+    wanted: dict[datetime, set[str]] = {}
+    for row in failed:
+        hook = by_url.get(row.webhook_url)
+        if hook is None or not hook.wants(row.event_type) or row.idempotency_key in due:
+            continue
+        if not _recorded_body_fits(row, hook):
+            wanted.setdefault(row.created_at, set()).add(row.event_type)
+    found: dict[str, Event] = {}
+    for when, types in wanted.items():
+        found.update((e.key, e) for e in collect_events(ctx, types, zone, when.astimezone(UTC)))
+    return found
 
 
 def _send(
@@ -306,18 +354,22 @@ def _run(
     events = collect_events(ctx, wanted, zone, clock)  # read-only connections, all closed again
     keys = [e.key for e in events] + [k for e in events for k in e.supersedes]
     urls = [h.url for h in hooks]
-    if dry_run:
-        with connect(ctx.db_path, read_only=True) as con:
-            rows = ledger.fetch(con, keys, urls)
-            failed = ledger.failed_since(con, urls, clock - RETRY_WINDOW)
-        todo, superseded = plan(hooks, events, rows, failed)
-        missing = sorted({d.webhook.secret_env for d in todo if not _has_secret(d.webhook, ctx)})
-        outcomes = tuple(Outcome(d, "would_send") for d in todo)
-        return NotifyResult(True, zone, len(hooks), outcomes, tuple(superseded), tuple(missing))
-    with connect(ctx.db_path) as con:  # busy: DatabaseBusyError (exit 3), nothing sent
+    # the ledger read on its own read-only connection: only a notify run writes it, and a real
+    # run holds the notify lock, so it is the same when the run opens the database for writing
+    with connect(ctx.db_path, read_only=True) as con:
         rows = ledger.fetch(con, keys, urls)
         failed = ledger.failed_since(con, urls, clock - RETRY_WINDOW)
-        todo, superseded = plan(hooks, events, rows, failed)
+    todo, superseded, stuck = plan(hooks, events, rows, failed, _rebuild(ctx, hooks, events, failed, zone))
+    notes = tuple(
+        f"note: {row.idempotency_key} failed earlier for {row.webhook_url}, in {wh.body_format(row.payload)} format; "
+        "its webhook's format has changed since and the event cannot be evaluated again: it is not retried"
+        for row in stuck
+    )
+    if dry_run:
+        missing = sorted({d.webhook.secret_env for d in todo if not _has_secret(d.webhook, ctx)})
+        outcomes = tuple(Outcome(d, "would_send") for d in todo)
+        return NotifyResult(True, zone, len(hooks), outcomes, tuple(superseded), tuple(missing), notes)
+    with connect(ctx.db_path) as con:  # busy: DatabaseBusyError (exit 3), nothing sent
         secrets = {d.webhook.url: secret_for(d.webhook, ctx.config) for d in todo}  # all checked before any POST
         for s in superseded:
             ledger.mark_superseded(
@@ -330,7 +382,7 @@ def _run(
                 now=clock,
             )
         outcomes = tuple(_send(con, d, secrets[d.webhook.url], clock, sleep, rand) for d in todo)
-    return NotifyResult(False, zone, len(hooks), outcomes, tuple(superseded))
+    return NotifyResult(False, zone, len(hooks), outcomes, tuple(superseded), notes=notes)
 
 
 def _has_secret(hook: Webhook, ctx: AppContext) -> bool:

@@ -104,6 +104,18 @@ def body_json(obj: Any) -> str:
     return json_dumps(obj, indent=None)
 
 
+def body_format(body: str) -> str:
+    """``"slack"`` for a ``{"text": ...}`` body, ``"json"`` for an envelope (a recorded body, so
+    that a retry can tell whether the webhook's ``format`` has changed since)."""
+    import json
+
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return "json"
+    return "slack" if isinstance(obj, dict) and "text" in obj and "version" not in obj else "json"
+
+
 def _mac(secret: str, timestamp: int, body: bytes) -> str:
     signed = str(timestamp).encode("ascii") + b"." + body
     return hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
