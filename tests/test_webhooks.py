@@ -756,6 +756,33 @@ def test_a_retry_after_a_format_change_is_sent_in_the_new_format(
     assert rows["usage.daily_summary:2026-11-30"].status == "delivered"
 
 
+def test_an_event_still_due_is_retried_after_7_days_with_this_runs_numbers(
+    tmp_path: Path, db_path: Path, server: HookServer
+) -> None:
+    """QA: the docs said a failure is not retried after 7 days, but an event still due (last
+    month's invoice, a budget whose period still runs) was, with its 8-day-old body. It is still
+    retried (a receiver back after a week still gets the invoice), now with the numbers of the
+    run that sends it; the docs say so. October: O1 gpt-4o 1,000,000 in = $2.50; O2, imported
+    late, another $2.50."""
+    october = {"ts": "2026-10-10T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000}
+    _import(tmp_path, db_path, "o1.jsonl", [{"event_id": "O1", **october}])
+    cfg = write_config(tmp_path / "c.toml", server.url, ["invoice.monthly"], max_attempts=1)
+    ctx = make_context(cfg, db_path)
+    server.script = [500, 500]
+    assert notify_svc.notify(ctx, now=NOW).failed
+    _import(tmp_path, db_path, "o2.jsonl", [{"event_id": "O2", **october}])
+    six_days = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+    assert notify_svc.notify(ctx, now=six_days).failed  # within 7 days: the recorded body again
+    assert server.requests[1]["body"] == server.requests[0]["body"]
+
+    eight_days = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    assert _sent_keys(notify_svc.notify(ctx, now=eight_days)) == ["invoice.monthly:2026-10"]
+    first, last = server.bodies()[0], server.bodies()[2]
+    assert last["id"] == first["id"] == expected_id("invoice.monthly:2026-10")
+    assert (first["created"], first["data"]["cost_usd"]) == ("2026-11-16T00:00:00Z", Decimal("2.5"))
+    assert (last["created"], last["data"]["cost_usd"], last["data"]["requests"]) == ("2026-11-24T00:00:00Z", 5, 2)
+
+
 def test_a_network_error_is_retried_with_backoff() -> None:
     import socket
 

@@ -14,7 +14,9 @@ Due events (idempotency key in brackets; one ledger row per key and webhook URL)
 A key delivered to a URL is never sent there again. A key that failed is sent again on each
 run (the body recorded at its first attempt, same ``id``) for ``RETRY_WINDOW`` after it was
 first tried, even when it is no longer due; in the webhook's current format when that changed
-since (``plan``). A real run holds the database open for writing
+since (``plan``). A key still due is retried for as long as it is due (a budget period still
+running, last month's invoice): after ``RETRY_WINDOW`` with this run's numbers, not the stale
+ones recorded. A real run holds the database open for writing
 from reading the ledger to recording its last attempt (so no POST is made whose outcome cannot
 be recorded: a busy database stops the run, exit 3, before anything is sent), and a lock file
 next to the database (``usagectl.store.run_lock``) around the whole run, so an overlapping run
@@ -176,10 +178,13 @@ def _body(hook: Webhook, event: Event) -> str:
     return wh.body_json(wh.envelope(event.type, event.key, event.data, event.created))
 
 
-def _recorded_body_fits(row: ledger.LedgerRow, hook: Webhook) -> bool:
+def _recorded_body_fits(row: ledger.LedgerRow, hook: Webhook, now: datetime) -> bool:
     """Whether a failed delivery's recorded body can be sent again as it is: it is in the
-    webhook's current ``format`` (a hook switched from json to slack gets a Slack body)."""
-    return wh.body_format(row.payload) == hook.format
+    webhook's current ``format`` (a hook switched from json to slack gets a Slack body), and
+    its first attempt is less than ``RETRY_WINDOW`` old. Only an event still due is retried
+    after that (a budget's period still running, last month's invoice), and its old numbers
+    (spend, percentage, projection) would be stale: it goes with this run's."""
+    return wh.body_format(row.payload) == hook.format and row.created_at >= now - RETRY_WINDOW
 
 
 def plan(
@@ -187,6 +192,7 @@ def plan(
     events: list[Event],
     rows: dict[tuple[str, str], ledger.LedgerRow],
     failed: list[ledger.LedgerRow],
+    now: datetime,
     rebuilt: dict[str, Event] | None = None,
 ) -> tuple[list[Delivery], list[Superseded], list[ledger.LedgerRow]]:
     """What to send, what to supersede, and the failed rows that cannot be retried (their body
@@ -211,11 +217,11 @@ def plan(
             if row is not None and row.status in (ledger.DELIVERED, ledger.SUPERSEDED):
                 continue
             planned.add((event.key, hook.url))
-            if row is not None and _recorded_body_fits(row, hook):  # failed before: the same body again
+            if row is not None and _recorded_body_fits(row, hook, now):  # failed before: the same body again
                 deliveries.append(
                     Delivery(hook, event.type, event.key, row.payload_id, row.payload, True, row.attempts)
                 )
-            else:  # new, or failed before in another format: this run's event in the hook's format
+            else:  # new, or failed before in another format or 7 days ago: this run's event
                 body = _body(hook, event)
                 retry, attempts = (True, row.attempts) if row is not None else (False, 0)
                 deliveries.append(Delivery(hook, event.type, event.key, wh.event_id(event.key), body, retry, attempts))
@@ -226,7 +232,7 @@ def plan(
             continue
         planned.add((row.idempotency_key, row.webhook_url))
         body = row.payload
-        if not _recorded_body_fits(row, target):
+        if not _recorded_body_fits(row, target, now):
             again = rebuilt.get(row.idempotency_key)
             if again is None:
                 stuck.append(row)
@@ -244,6 +250,7 @@ def _rebuild(
     events: list[Event],
     failed: list[ledger.LedgerRow],
     zone: str,
+    now: datetime,
 ) -> dict[str, Event]:
     """The events of failed rows no longer due whose recorded body is in another format than
     their webhook's now, evaluated again as of their first attempt (``created_at``: the clock of
@@ -256,7 +263,7 @@ def _rebuild(
         hook = by_url.get(row.webhook_url)
         if hook is None or not hook.wants(row.event_type) or row.idempotency_key in due:
             continue
-        if not _recorded_body_fits(row, hook):
+        if not _recorded_body_fits(row, hook, now):
             wanted.setdefault(row.created_at, set()).add(row.event_type)
     found: dict[str, Event] = {}
     for when, types in wanted.items():
@@ -359,7 +366,9 @@ def _run(
     with connect(ctx.db_path, read_only=True) as con:
         rows = ledger.fetch(con, keys, urls)
         failed = ledger.failed_since(con, urls, clock - RETRY_WINDOW)
-    todo, superseded, stuck = plan(hooks, events, rows, failed, _rebuild(ctx, hooks, events, failed, zone))
+    todo, superseded, stuck = plan(
+        hooks, events, rows, failed, clock, _rebuild(ctx, hooks, events, failed, zone, clock)
+    )
     notes = tuple(
         f"note: {row.idempotency_key} failed earlier for {row.webhook_url}, in {wh.body_format(row.payload)} format; "
         "its webhook's format has changed since and the event cannot be evaluated again: it is not retried"
