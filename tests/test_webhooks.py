@@ -295,6 +295,82 @@ def test_an_overlapping_run_sends_nothing_and_exits_3(budget_setup: tuple[Path, 
     assert "nothing due" in third.stderr and len(server.requests) == 1
 
 
+def _hold_database(db: Path) -> Any:
+    """Another process (an import, the dashboard) opening the database for writing: it prints
+    "held" and keeps it until its stdin closes, or prints "busy" when it cannot have it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, duckdb\n"
+        "try:\n    con = duckdb.connect(sys.argv[1])\nexcept duckdb.Error:\n    print('busy', flush=True); sys.exit()\n"
+        "print('held', flush=True); sys.stdin.read()\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def test_a_busy_database_never_leaves_a_sent_alert_unrecorded(
+    budget_setup: tuple[Path, Path], server: HookServer
+) -> None:
+    """QA: notify POSTed, then opened the database to record the delivery; another process that
+    had opened it meanwhile made that fail (exit 3), and the next run sent the alert again. The
+    run now holds the database from before its first POST to its last record: the other process
+    is the one that finds it busy, and each alert is sent once."""
+    cfg, db = budget_setup
+    server.script = ["hold"]
+    first: list[notify_svc.NotifyResult] = []
+    errors: list[BaseException] = []
+
+    def run_notify() -> None:
+        try:
+            first.append(notify_svc.notify(make_context(cfg, db)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    runner = threading.Thread(target=run_notify)
+    runner.start()
+    try:
+        assert server.arrived.wait(30)  # the POST is in flight
+        other, said = _hold_database(db)
+    finally:
+        server.release.set()
+        runner.join(30)
+    other.communicate(timeout=30)
+    assert said == "busy" and errors == []
+    assert [(o.delivery.key, o.status) for o in first[0].outcomes] == [(BUDGET_KEY_90, "delivered")]
+    assert (ledger(db)[BUDGET_KEY_90].status, ledger(db)[BUDGET_KEY_90].attempts) == ("delivered", 1)
+    assert "nothing due" in notify_cli(cfg, db).stderr
+    assert len(server.requests) == 1
+
+    # busy when the run starts: nothing is sent, exit 3, and the next run sends what is due
+    _import(budget_setup[0].parent, db, "b3.jsonl", [{"event_id": "B3", "ts": "2026-11-12T10:00:00Z",
+                                                      "model_raw": "gpt-4o", "input_tokens": 200_000}])  # fmt: skip
+    other, said = _hold_database(db)
+    try:
+        assert said == "held"
+        busy = notify_cli(cfg, db, expect=3)
+    finally:
+        other.communicate(timeout=30)
+    assert "busy" in busy.stderr and len(server.requests) == 1
+    notify_cli(cfg, db)
+    assert [r["headers"]["usagectl-delivery"] for r in server.requests][1:] == [
+        expected_id("budget.threshold:global:month:2026-11-01:95")
+    ]
+
+
+def test_a_missing_database_leaves_no_lock_file_behind(tmp_path: Path, server: HookServer) -> None:
+    """QA: exit 4 for a --db that does not exist, but the notify lock file (and its folder) was
+    created next to where the database would be."""
+    cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold"])
+    missing = tmp_path / "sub" / "missing.duckdb"
+    result = notify_cli(cfg, missing, expect=4)
+    assert f"no database at {missing}" in result.stderr
+    assert not (tmp_path / "sub").exists() and server.requests == []
+
+
 def test_a_lock_file_left_by_a_dead_run_does_not_block(budget_setup: tuple[Path, Path], server: HookServer) -> None:
     """The lock is an OS lock, released when its process ends: the file a killed run leaves
     behind (with its pid) is not a held lock."""
@@ -384,6 +460,63 @@ def test_a_timeout_counts_as_a_failed_attempt(
     assert len(server.requests) == 3 and len(no_waiting) == 1
     row = ledger(db_path)[BUDGET_KEY_90]
     assert (row.status, row.attempts, row.last_status) == ("delivered", 3, 200)
+
+
+@pytest.fixture
+def trickle() -> Iterator[str]:
+    """A receiver that answers "200 OK" one byte every 0.05 s: never a wait long enough for the
+    socket timeout, ~20 s for the whole answer. Stops at teardown."""
+    import socket
+
+    stop = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.2)
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-pad: " + b"a" * 400 + b"\r\n\r\nok"
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data and not stop.is_set():
+                data += conn.recv(4096)
+            for byte in answer:
+                if stop.wait(0.05):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:  # the client gave up
+                    return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/slow"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_timeout_bounds_the_whole_attempt_not_each_read(trickle: str) -> None:
+    """QA: the socket timeout only bounds each wait for the next bytes; a receiver that answers a
+    byte at a time held a run (and the notify lock) for as long as it took. The attempt now ends
+    at its deadline as a timeout, and is retried as one."""
+    slept: list[float] = []
+    started = time.monotonic()
+    result = wh.deliver(trickle, event_type="invoice.monthly", delivery_id="evt_x", body="{}", secret=SECRET,
+                        timeout=0.5, max_attempts=2, sleep=slept.append, rand=lambda: 0.0)  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert not result.ok and len(result.attempts) == 2 and slept == [0.5]
+    assert all(a.status is None and a.retryable and a.error == "timed out after 0.5 s" for a in result.attempts)
+    assert elapsed < 15  # two attempts of 0.5 s; each answer alone would take ~20 s (generous slack)
 
 
 def test_dry_run_sends_and_records_nothing(
@@ -583,6 +716,71 @@ def test_a_failed_summary_is_retried_the_next_day_when_no_longer_due(
     assert server.requests[2]["body"] == server.requests[0]["body"]
     # 2026-12-01 in Berlin holds S4 only: 4,000,000 gpt-4o input = $10.00
     assert server.bodies()[1]["data"]["cost_usd"] == 10
+
+
+def test_a_retry_after_a_format_change_is_sent_in_the_new_format(
+    tmp_path: Path, db_path: Path, server: HookServer
+) -> None:
+    """QA: a Slack hook set to format = "json" by mistake answers 400; the fix is format = "slack",
+    but its failed deliveries were retried with the JSON envelope of their first attempt (and
+    labelled slack), so Slack kept refusing them. A retry is now in the hook's current format,
+    with the same id: a still-due event as this run evaluates it, one no longer due (yesterday's
+    summary, retried the next day) as evaluated when it was first tried."""
+    _import(tmp_path, db_path, "s.jsonl", SUMMARY_EVENTS)  # December in Berlin: S4, $10.00 of the $10 budget
+    budget_key = "budget.threshold:global:month:2026-12-01:100"
+    cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold", "usage.daily_summary"], max_attempts=1)
+    server.script = [400, 400]
+    first = notify_svc.notify(make_context(cfg, db_path), tz="Europe/Berlin", now=BERLIN_NOW)
+    assert [o.delivery.key for o in first.failed] == [budget_key, "usage.daily_summary:2026-11-30"]
+    assert all("version" in b for b in server.bodies())  # JSON envelopes
+
+    cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold", "usage.daily_summary"], format="slack")
+    next_day = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    second = notify_svc.notify(make_context(cfg, db_path), tz="Europe/Berlin", now=next_day)
+    sent = {o.delivery.key: o for o in second.outcomes}
+    assert sent[budget_key].status == "delivered" and sent[budget_key].delivery.retry
+    assert sent["usage.daily_summary:2026-11-30"].status == "delivered"
+    by_id = {r["headers"]["usagectl-delivery"]: json.loads(r["body"]) for r in server.requests[2:]}
+    assert list(by_id[expected_id(budget_key)]) == ["text"]
+    assert by_id[expected_id(budget_key)]["text"].startswith("⛔ global has exceeded $10.00 (month): 100.0 % used")
+    assert by_id[expected_id("usage.daily_summary:2026-11-30")] == {
+        "text": "📊 Usage on 2026-11-30 (Europe/Berlin): $4.50, 3 requests, 1.51M tokens. "
+        "Top models: gpt-4o $4.50, mistral-large-2411 unpriced. Top members: alice $2.50, bob $2.00, carol unpriced. "
+        "⚠️ 1 unpriced request (5,100 tokens) is NOT in the cost."
+    }
+    rows = ledger(db_path)  # the body sent is the one recorded
+    assert (
+        json.loads(rows["usage.daily_summary:2026-11-30"].payload)
+        == by_id[expected_id("usage.daily_summary:2026-11-30")]
+    )
+    assert rows["usage.daily_summary:2026-11-30"].status == "delivered"
+
+
+def test_an_event_still_due_is_retried_after_7_days_with_this_runs_numbers(
+    tmp_path: Path, db_path: Path, server: HookServer
+) -> None:
+    """QA: the docs said a failure is not retried after 7 days, but an event still due (last
+    month's invoice, a budget whose period still runs) was, with its 8-day-old body. It is still
+    retried (a receiver back after a week still gets the invoice), now with the numbers of the
+    run that sends it; the docs say so. October: O1 gpt-4o 1,000,000 in = $2.50; O2, imported
+    late, another $2.50."""
+    october = {"ts": "2026-10-10T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000}
+    _import(tmp_path, db_path, "o1.jsonl", [{"event_id": "O1", **october}])
+    cfg = write_config(tmp_path / "c.toml", server.url, ["invoice.monthly"], max_attempts=1)
+    ctx = make_context(cfg, db_path)
+    server.script = [500, 500]
+    assert notify_svc.notify(ctx, now=NOW).failed
+    _import(tmp_path, db_path, "o2.jsonl", [{"event_id": "O2", **october}])
+    six_days = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+    assert notify_svc.notify(ctx, now=six_days).failed  # within 7 days: the recorded body again
+    assert server.requests[1]["body"] == server.requests[0]["body"]
+
+    eight_days = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    assert _sent_keys(notify_svc.notify(ctx, now=eight_days)) == ["invoice.monthly:2026-10"]
+    first, last = server.bodies()[0], server.bodies()[2]
+    assert last["id"] == first["id"] == expected_id("invoice.monthly:2026-10")
+    assert (first["created"], first["data"]["cost_usd"]) == ("2026-11-16T00:00:00Z", Decimal("2.5"))
+    assert (last["created"], last["data"]["cost_usd"], last["data"]["requests"]) == ("2026-11-24T00:00:00Z", 5, 2)
 
 
 def test_a_network_error_is_retried_with_backoff() -> None:

@@ -13,9 +13,13 @@ Due events (idempotency key in brackets; one ledger row per key and webhook URL)
 
 A key delivered to a URL is never sent there again. A key that failed is sent again on each
 run (the body recorded at its first attempt, same ``id``) for ``RETRY_WINDOW`` after it was
-first tried, even when it is no longer due. The ledger is written with one short connection per
-attempt, never held during an HTTP call; a real run holds a lock file next to the database
-(``usagectl.store.run_lock``) from reading the ledger to its last POST, so an overlapping run
+first tried, even when it is no longer due; in the webhook's current format when that changed
+since (``plan``). A key still due is retried for as long as it is due (a budget period still
+running, last month's invoice): after ``RETRY_WINDOW`` with this run's numbers, not the stale
+ones recorded. A real run holds the database open for writing
+from reading the ledger to recording its last attempt (so no POST is made whose outcome cannot
+be recorded: a busy database stops the run, exit 3, before anything is sent), and a lock file
+next to the database (``usagectl.store.run_lock``) around the whole run, so an overlapping run
 stops with exit 3 instead of sending the same keys again.
 Payload data and Slack texts: ``usagectl.services.webhooks``.
 """
@@ -25,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from usagectl.config import effective_timezone
 from usagectl.errors import ExitCode, UsagectlError
@@ -39,6 +43,9 @@ from usagectl.store import deliveries as ledger
 from usagectl.store.connection import connect
 from usagectl.store.run_lock import exclusive_run
 from usagectl.timeutil import local_today
+
+if TYPE_CHECKING:
+    import duckdb
 
 RETRY_WINDOW = timedelta(days=7)
 
@@ -171,15 +178,31 @@ def _body(hook: Webhook, event: Event) -> str:
     return wh.body_json(wh.envelope(event.type, event.key, event.data, event.created))
 
 
+def _recorded_body_fits(row: ledger.LedgerRow, hook: Webhook, now: datetime) -> bool:
+    """Whether a failed delivery's recorded body can be sent again as it is: it is in the
+    webhook's current ``format`` (a hook switched from json to slack gets a Slack body), and
+    its first attempt is less than ``RETRY_WINDOW`` old. Only an event still due is retried
+    after that (a budget's period still running, last month's invoice), and its old numbers
+    (spend, percentage, projection) would be stale: it goes with this run's."""
+    return wh.body_format(row.payload) == hook.format and row.created_at >= now - RETRY_WINDOW
+
+
 def plan(
     hooks: tuple[Webhook, ...],
     events: list[Event],
     rows: dict[tuple[str, str], ledger.LedgerRow],
     failed: list[ledger.LedgerRow],
-) -> tuple[list[Delivery], list[Superseded]]:
-    """What to send and what to supersede, from the due events and the ledger (pure)."""
+    now: datetime,
+    rebuilt: dict[str, Event] | None = None,
+) -> tuple[list[Delivery], list[Superseded], list[ledger.LedgerRow]]:
+    """What to send, what to supersede, and the failed rows that cannot be retried (their body
+    is in another format and their event could not be evaluated again), from the due events,
+    the ledger and ``rebuilt``: failed events no longer due, evaluated again as of their first
+    attempt (by key; see ``_rebuild``). Pure."""
+    rebuilt = rebuilt or {}
     deliveries: list[Delivery] = []
     superseded: list[Superseded] = []
+    stuck: list[ledger.LedgerRow] = []
     planned: set[tuple[str, str]] = set()
     for hook in hooks:
         for event in events:
@@ -194,26 +217,62 @@ def plan(
             if row is not None and row.status in (ledger.DELIVERED, ledger.SUPERSEDED):
                 continue
             planned.add((event.key, hook.url))
-            if row is not None:  # failed before: the same body again
+            if row is not None and _recorded_body_fits(row, hook, now):  # failed before: the same body again
                 deliveries.append(
                     Delivery(hook, event.type, event.key, row.payload_id, row.payload, True, row.attempts)
                 )
-            else:
-                deliveries.append(Delivery(hook, event.type, event.key, wh.event_id(event.key), _body(hook, event)))
+            else:  # new, or failed before in another format or 7 days ago: this run's event
+                body = _body(hook, event)
+                retry, attempts = (True, row.attempts) if row is not None else (False, 0)
+                deliveries.append(Delivery(hook, event.type, event.key, wh.event_id(event.key), body, retry, attempts))
     by_url = {h.url: h for h in hooks}
     for row in failed:
         target = by_url.get(row.webhook_url)
         if target is None or not target.wants(row.event_type) or (row.idempotency_key, row.webhook_url) in planned:
             continue
         planned.add((row.idempotency_key, row.webhook_url))
+        body = row.payload
+        if not _recorded_body_fits(row, target, now):
+            again = rebuilt.get(row.idempotency_key)
+            if again is None:
+                stuck.append(row)
+                continue
+            body = _body(target, again)
         deliveries.append(
-            Delivery(target, row.event_type, row.idempotency_key, row.payload_id, row.payload, True, row.attempts)
+            Delivery(target, row.event_type, row.idempotency_key, row.payload_id, body, True, row.attempts)
         )
-    return deliveries, superseded
+    return deliveries, superseded, stuck
+
+
+def _rebuild(
+    ctx: AppContext,
+    hooks: tuple[Webhook, ...],
+    events: list[Event],
+    failed: list[ledger.LedgerRow],
+    zone: str,
+    now: datetime,
+) -> dict[str, Event]:
+    """The events of failed rows no longer due whose recorded body is in another format than
+    their webhook's now, evaluated again as of their first attempt (``created_at``: the clock of
+    the run that found them due), by key. A key not found then (usage imported since moved a
+    budget past another threshold, or the zone changed) is left out."""
+    by_url = {h.url: h for h in hooks}
+    due = {e.key for e in events}
+    wanted: dict[datetime, set[str]] = {}
+    for row in failed:
+        hook = by_url.get(row.webhook_url)
+        if hook is None or not hook.wants(row.event_type) or row.idempotency_key in due:
+            continue
+        if not _recorded_body_fits(row, hook, now):
+            wanted.setdefault(row.created_at, set()).add(row.event_type)
+    found: dict[str, Event] = {}
+    for when, types in wanted.items():
+        found.update((e.key, e) for e in collect_events(ctx, types, zone, when.astimezone(UTC)))
+    return found
 
 
 def _send(
-    ctx: AppContext,
+    con: duckdb.DuckDBPyConnection,
     d: Delivery,
     secret: str,
     now: datetime,
@@ -221,19 +280,18 @@ def _send(
     rand: Callable[[], float] | None,
 ) -> Outcome:
     def record(attempt: wh.Attempt) -> None:
-        with connect(ctx.db_path) as con:  # short: opened after the HTTP attempt ended
-            ledger.record_attempt(
-                con,
-                key=d.key,
-                url=d.webhook.url,
-                event_type=d.event_type,
-                payload_id=d.payload_id,
-                payload=d.body,
-                ok=attempt.ok,
-                status=attempt.status,
-                error=attempt.error,
-                now=now,
-            )
+        ledger.record_attempt(  # on the run's connection, held since before the first POST
+            con,
+            key=d.key,
+            url=d.webhook.url,
+            event_type=d.event_type,
+            payload_id=d.payload_id,
+            payload=d.body,
+            ok=attempt.ok,
+            status=attempt.status,
+            error=attempt.error,
+            now=now,
+        )
 
     result = wh.deliver(
         d.webhook.url,
@@ -276,6 +334,9 @@ def notify(
         return NotifyResult(dry_run, zone, 0, notes=(f"no [[webhooks]] configured {where}: nothing to do",))
     if dry_run:
         return _run(ctx, hooks, zone, clock, dry_run=True, sleep=sleep, rand=rand)
+    if not ctx.db_path.exists():  # a missing --db is exit 4 before the lock file is made next to it
+        with connect(ctx.db_path, read_only=True):  # (the default database is created, as for a report)
+            pass
     with exclusive_run(ctx.db_path, "notify", "usagectl notify"):  # raises DatabaseBusyError (exit 3)
         return _run(ctx, hooks, zone, clock, dry_run=False, sleep=sleep, rand=rand)
 
@@ -290,35 +351,47 @@ def _run(
     sleep: wh.Sleep | None,
     rand: Callable[[], float] | None,
 ) -> NotifyResult:
-    """Plan against the ledger and deliver; a real run holds the notify lock around all of it,
-    so that the ledger it reads cannot change under it by another run's sends."""
+    """Plan against the ledger and deliver. A real run holds the notify lock around all of it,
+    so that the ledger it reads cannot change under it by another run's sends, and holds the
+    database open for writing from reading the ledger to recording its last attempt: a POST is
+    only made when its outcome can be recorded. (Opening the database after the POST failed
+    when another process held it then: the receiver had the event and the ledger did not, so
+    the next run sent it again.) A busy database stops the run before it sends anything."""
     wanted = {e for h in hooks for e in h.events}
-    events = collect_events(ctx, wanted, zone, clock)
+    events = collect_events(ctx, wanted, zone, clock)  # read-only connections, all closed again
     keys = [e.key for e in events] + [k for e in events for k in e.supersedes]
     urls = [h.url for h in hooks]
+    # the ledger read on its own read-only connection: only a notify run writes it, and a real
+    # run holds the notify lock, so it is the same when the run opens the database for writing
     with connect(ctx.db_path, read_only=True) as con:
         rows = ledger.fetch(con, keys, urls)
         failed = ledger.failed_since(con, urls, clock - RETRY_WINDOW)
-    todo, superseded = plan(hooks, events, rows, failed)
+    todo, superseded, stuck = plan(
+        hooks, events, rows, failed, clock, _rebuild(ctx, hooks, events, failed, zone, clock)
+    )
+    notes = tuple(
+        f"note: {row.idempotency_key} failed earlier for {row.webhook_url}, in {wh.body_format(row.payload)} format; "
+        "its webhook's format has changed since and the event cannot be evaluated again: it is not retried"
+        for row in stuck
+    )
     if dry_run:
         missing = sorted({d.webhook.secret_env for d in todo if not _has_secret(d.webhook, ctx)})
         outcomes = tuple(Outcome(d, "would_send") for d in todo)
-        return NotifyResult(True, zone, len(hooks), outcomes, tuple(superseded), tuple(missing))
-    secrets = {d.webhook.url: secret_for(d.webhook, ctx.config) for d in todo}  # all checked before any POST
-    if superseded:
-        with connect(ctx.db_path) as con:
-            for s in superseded:
-                ledger.mark_superseded(
-                    con,
-                    key=s.key,
-                    url=s.webhook_url,
-                    event_type=s.event_type,
-                    payload_id=wh.event_id(s.key),
-                    reason=f"superseded by {s.by_key}",
-                    now=clock,
-                )
-    outcomes = tuple(_send(ctx, d, secrets[d.webhook.url], clock, sleep, rand) for d in todo)
-    return NotifyResult(False, zone, len(hooks), outcomes, tuple(superseded))
+        return NotifyResult(True, zone, len(hooks), outcomes, tuple(superseded), tuple(missing), notes)
+    with connect(ctx.db_path) as con:  # busy: DatabaseBusyError (exit 3), nothing sent
+        secrets = {d.webhook.url: secret_for(d.webhook, ctx.config) for d in todo}  # all checked before any POST
+        for s in superseded:
+            ledger.mark_superseded(
+                con,
+                key=s.key,
+                url=s.webhook_url,
+                event_type=s.event_type,
+                payload_id=wh.event_id(s.key),
+                reason=f"superseded by {s.by_key}",
+                now=clock,
+            )
+        outcomes = tuple(_send(con, d, secrets[d.webhook.url], clock, sleep, rand) for d in todo)
+    return NotifyResult(False, zone, len(hooks), outcomes, tuple(superseded), notes=notes)
 
 
 def _has_secret(hook: Webhook, ctx: AppContext) -> bool:

@@ -6,7 +6,7 @@ url = "https://hooks.example.com/usagectl"
 events = ["budget.threshold", "usage.daily_summary", "usage.anomaly", "invoice.monthly"]
 secret_env = "USAGECTL_WEBHOOK_SECRET"   # NAME of the env var holding the signing secret
 format = "json"                          # or "slack"
-timeout_seconds = 10                     # optional, seconds per HTTP attempt
+timeout_seconds = 10                     # optional, seconds per HTTP attempt (the whole of it)
 max_attempts = 4                         # optional, attempts per run
 ```
 
@@ -50,7 +50,7 @@ class Webhook:
     events: tuple[str, ...]
     secret_env: str
     format: WebhookFormat = "json"
-    timeout_seconds: float = DEFAULT_TIMEOUT  # a socket timeout, not money: float is right here
+    timeout_seconds: float = DEFAULT_TIMEOUT  # the deadline of one attempt, not money: float is right here
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
     def wants(self, event_type: str) -> bool:

@@ -14,7 +14,7 @@ Signing, the way Stripe and Svix do it: ``usagectl-signature: t=<unix seconds>,v
 HMAC-SHA256 of "{t}.{body}" keyed with the secret>``. Every attempt is signed afresh, so a
 retry minutes later is not mistaken for a replay. ``verify_signature`` is the receiver's side.
 
-Delivery: POST with a timeout; redirects are not followed (the signed request would be re-sent
+Delivery: POST with a deadline for the whole attempt; redirects are not followed (the signed request would be re-sent
 elsewhere); a 2xx is success; network errors, timeouts and 5xx are retried with exponential
 backoff (0.5 s, 1 s, 2 s … × a jitter of 1-1.25, capped at 30 s) up to ``max_attempts``;
 any other status (3xx, 4xx) is a failure without retry.
@@ -25,10 +25,14 @@ turn service results into an ``Event``: the JSON ``data`` and the one-paragraph 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import hmac
 import http.client
 import random
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -98,6 +102,18 @@ def envelope(event_type: str, idempotency_key: str, data: Mapping[str, Any], cre
 def body_json(obj: Any) -> str:
     """The exact request body: compact JSON, ASCII-only, Decimals as exact numbers."""
     return json_dumps(obj, indent=None)
+
+
+def body_format(body: str) -> str:
+    """``"slack"`` for a ``{"text": ...}`` body, ``"json"`` for an envelope (a recorded body, so
+    that a retry can tell whether the webhook's ``format`` has changed since)."""
+    import json
+
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return "json"
+    return "slack" if isinstance(obj, dict) and "text" in obj and "version" not in obj else "json"
 
 
 def _mac(secret: str, timestamp: int, body: bytes) -> str:
@@ -182,7 +198,91 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+def _shut(sock: socket.socket) -> None:
+    """End a socket's traffic from another thread: a blocked read or write returns at once.
+    ``socket.socket.shutdown`` on the socket itself, not ``SSLSocket.shutdown`` (which would
+    also drop its TLS state under the reading thread)."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Attempt:
+    """One POST in flight on a worker thread, and its deadline. ``expire`` at the deadline
+    shuts down every socket the POST opened (and any it opens later: ``attach`` refuses), so
+    the worker ends too; whichever of ``finish`` and ``expire`` comes first wins, so an answer
+    is either returned or counted as a timeout, never both."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._expired = False
+        self._outcome: tuple[int | None, str | None] | None = None
+        self._error: BaseException | None = None
+
+    def attach(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            if not self._expired:
+                self._sockets.append(sock)
+                return sock
+        _shut(sock)  # a connection that only got through (DNS, connect) after the deadline
+        raise TimeoutError("the attempt's deadline passed")
+
+    def finish(self, outcome: tuple[int | None, str | None] | None, error: BaseException | None = None) -> None:
+        with self._lock:
+            if not self._expired:
+                self._outcome, self._error = outcome, error
+
+    def expire(self) -> tuple[int | None, str | None] | None:
+        """The outcome if the POST has finished; else mark it timed out, stop it, and None."""
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if self._outcome is not None:
+                return self._outcome
+            self._expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+        return None
+
+
+class _DeadlineConnection(http.client.HTTPConnection):
+    """Every socket it opens is attached to its attempt (so the deadline can end it)."""
+
+    def __init__(self, *args: Any, attempt: _Attempt, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._attempt = attempt
+        self._create_connection = self._attached_connection
+
+    def _attached_connection(self, *args: Any, **kwargs: Any) -> socket.socket:
+        return self._attempt.attach(socket.create_connection(*args, **kwargs))
+
+    def connect(self) -> None:
+        super().connect()
+        if self.sock is not None:
+            self._attempt.attach(self.sock)  # HTTPS: the TLS socket that replaced the plain one
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnection, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, attempt: _Attempt) -> None:
+        super().__init__()
+        self._attempt = attempt
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_DeadlineConnection, attempt=self._attempt), req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, attempt: _Attempt) -> None:
+        super().__init__()
+        self._attempt = attempt
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_DeadlineHTTPSConnection, attempt=self._attempt), req)
 
 
 def _scrub(text: str, secret: str) -> str:
@@ -192,11 +292,13 @@ def _scrub(text: str, secret: str) -> str:
     return text[:ERROR_TEXT_LIMIT]
 
 
-def post_once(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> tuple[int | None, str | None]:
-    """POST once: (status, None) when the server answered, (None, error text) when it did not."""
+def _post(
+    url: str, body: bytes, headers: Mapping[str, str], timeout: float, attempt: _Attempt
+) -> tuple[int | None, str | None]:
+    opener = urllib.request.build_opener(_NoRedirect, _HTTPHandler(attempt), _HTTPSHandler(attempt))
     req = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
     try:
-        with _OPENER.open(req, timeout=timeout) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             resp.read(65536)
             return int(resp.status), None
     except urllib.error.HTTPError as exc:  # the server answered with a non-2xx status
@@ -211,6 +313,30 @@ def post_once(url: str, body: bytes, headers: Mapping[str, str], timeout: float)
         return None, f"timed out after {timeout:g} s"
     except (OSError, http.client.HTTPException) as exc:
         return None, f"network error: {type(exc).__name__}: {exc}"
+
+
+def post_once(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> tuple[int | None, str | None]:
+    """POST once: (status, None) when the server answered, (None, error text) when it did not,
+    within ``timeout`` seconds for the whole attempt. The socket timeout alone bounds each wait
+    for the next bytes, not the attempt: a receiver (or a proxy) that answers a byte at a time
+    would hold the run, and the notify lock, for as long as it likes. So the POST runs on a
+    worker thread, and at the deadline its sockets are shut down and the attempt counts as
+    timed out (retried like any timeout)."""
+    attempt = _Attempt()
+
+    def work() -> None:
+        try:
+            attempt.finish(_post(url, body, headers, timeout, attempt))
+        except BaseException as exc:  # a bug of ours: raised again on the calling thread
+            attempt.finish(None, exc)
+
+    worker = threading.Thread(target=work, name="usagectl-webhook", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    outcome = attempt.expire()
+    if outcome is None:
+        return None, f"timed out after {timeout:g} s"
+    return outcome
 
 
 def backoff_delay(failed_attempts: int, rand: Callable[[], float] = random.random) -> float:

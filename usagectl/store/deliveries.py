@@ -1,7 +1,8 @@
 """The webhook delivery ledger (``webhook_deliveries``, migration 003): all of its SQL.
 
 One row per (idempotency key, webhook URL). ``status`` is ``delivered`` (never sent again),
-``failed`` (sent again on the next run, with the body recorded at the first attempt) or
+``failed`` (sent again on the next run, with the body recorded at its last attempt, unless the
+webhook's format changed or 7 days went by since the first: ``usagectl.services.notify``) or
 ``superseded`` (a lower budget threshold passed over by a higher one in the same period: never
 sent). ``attempts`` counts HTTP attempts over all runs; ``last_error`` never holds the secret
 (the caller scrubs it).
@@ -91,14 +92,16 @@ def record_attempt(
     error: str | None,
     now: datetime,
 ) -> None:
-    """Count one HTTP attempt: insert the row on the first, else update it. A row already
-    ``delivered`` keeps that status (a later attempt cannot un-deliver it)."""
+    """Count one HTTP attempt: insert the row on the first, else update it (``payload`` is the
+    body of the latest attempt: a retry re-renders it after a format change or after 7 days;
+    ``created_at`` stays the first attempt's). A row already ``delivered`` keeps that status (a
+    later attempt cannot un-deliver it)."""
     con.execute(
         f"INSERT INTO webhook_deliveries ({_COLUMNS}) "
         "VALUES ($key, $url, $type, $pid, $payload, $status, 1, $http, $error, $now, $now, $delivered) "
         "ON CONFLICT (idempotency_key, webhook_url) DO UPDATE SET "
         "status = CASE WHEN webhook_deliveries.status = 'delivered' THEN 'delivered' ELSE EXCLUDED.status END, "
-        "attempts = webhook_deliveries.attempts + 1, "
+        "attempts = webhook_deliveries.attempts + 1, payload = EXCLUDED.payload, "
         "last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error, updated_at = EXCLUDED.updated_at, "
         "delivered_at = coalesce(webhook_deliveries.delivered_at, EXCLUDED.delivered_at)",
         {

@@ -1,8 +1,9 @@
 """A per-database lock for runs that must not overlap (``usagectl notify``).
 
-``notify`` holds no database connection during its HTTP calls, so DuckDB's own file lock does not
-stop a second run (cron or CI overlap) from reading the same ledger and sending the same keys
-again. The lock is an OS lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows) on a file next to
+``notify`` evaluates what is due on read-only connections before it opens the database for
+writing, so DuckDB's own file lock alone would not stop a second run (cron or CI overlap) from
+reading the same ledger meanwhile and sending the same keys again (and it would say "database
+busy" rather than name the running notify). The lock is an OS lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows) on a file next to
 the database: the OS releases it when the process ends, however it ends, so a crashed run never
 leaves a stale lock behind and no pid or age check is needed. The file holds the holder's pid and
 start time, only for the message; it is left in place on release (removing it would let a third
