@@ -260,7 +260,7 @@ def _service_per_event(con: Any, flt: Filters, dim: str) -> tuple[list[dict[str,
     ).fetchall()
     exc = con.execute(
         f"""SELECT {dim}, CASE WHEN status = 'error' THEN coalesce(error_type, '(unspecified)') END,
-            CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END,
+            CASE WHEN rate_id IS NULL THEN coalesce(cmodel, model_raw, '(none)') END,
             CASE WHEN rate_id IS NULL THEN no_web_price END,
             sum(requests)::HUGEINT, sum(total_tokens)::HUGEINT, sum(web_search_requests)::HUGEINT
         FROM ({base.sql}) f WHERE status = 'error' OR rate_id IS NULL GROUP BY 1, 2, 3, 4""",

@@ -175,6 +175,31 @@ def test_a_since_alone_runs_to_today_in_month_views(loaded: Path) -> None:
     assert (flt.since, flt.until, label) == (date(2025, 11, 1), date(2025, 11, 30), "2025-11")
 
 
+def test_the_unpriced_note_names_models_as_the_rows_do(tmp_path: Path, db_path: Path) -> None:
+    """Events that carry their model (mistral-large-2411) beside another logged spelling
+    (mistral/mistral-large-2411): the row said 3 unpriced requests and the note "mistral/...
+    (2 requests), mistral-large-2411 (1 request)" (QA finding; the demo shows it). The note and
+    `unpriced_models` now use the row's name; `pricing check` still lists the logged spellings."""
+    events = [
+        {"event_id": f"v{i}", "ts": "2026-11-10T10:00:00Z", "provider": "mistral", "model": "mistral-large-2411",
+         "model_raw": raw, "input_tokens": n, "output_tokens": n // 10}
+        for i, (raw, n) in enumerate([("mistral-large-2411", 1000), ("mistral/mistral-large-2411", 2000),
+                                      ("mistral/mistral-large-2411", 3000)])
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", events)), "--db", str(db_path))
+    out = run_json("report", "by", "model", "--since", "2026-11-01", "--until", "2026-11-30", "--tz", "UTC",
+                   "--db", str(db_path))  # fmt: skip
+    # 1,100 + 2,200 + 3,300 = 6,600 tokens over the 3 requests
+    assert [(r["model"], r["unpriced_requests"]) for r in out["rows"]] == [("mistral-large-2411", 3)]
+    assert out["totals"]["unpriced_models"] == [
+        {"model": "mistral-large-2411", "requests": 3, "total_tokens": 6600, "no_web_price": False}
+    ]
+    assert any("mistral-large-2411 (3 requests, 6,600 tokens)" in n for n in out["notes"])
+    logged = run_json("pricing", "check", "--db", str(db_path))["rows"]
+    assert sorted((r["model"], r["requests"]) for r in logged) == [
+        ("mistral-large-2411", 1), ("mistral/mistral-large-2411", 2)]  # fmt: skip
+
+
 def test_month_not_started_has_no_projection_rather_than_unpriced(loaded: Path) -> None:
     from usagectl.render.table import render_table
 

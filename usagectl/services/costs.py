@@ -96,7 +96,7 @@ def price_buckets(rows: Iterable[dict[str, Any]], rate_rows: Sequence[RateRow]) 
 
 
 def unpriced_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Unpriced volume per logged model name and cause (the shape ``_unpriced_notes`` reads), largest first."""
+    """Unpriced volume per model name (as the rows name it) and cause (the shape ``_unpriced_notes`` reads), largest first."""
     return unpriced_models(r for r in rows if r.get("rate_id") is None)
 
 

@@ -68,7 +68,7 @@ def service_stats(
       (``registry.formats_without_extra_key``); when every event of the range comes from such
       batches, ``extra`` is not read at all (it is the widest column: 0.1 s per 1M events).
     * exceptions: per value, errored requests by ``error_type`` ('(unspecified)' when the event
-      has none) and unpriced volume by logged model name (``unpriced_raw``) and cause
+      has none) and unpriced volume by model name (``unpriced_raw``, as the rows name the model) and cause
       (``unpriced_web``: the model has a price, but not for these requests' web searches), the
       rows ``rollup.unpriced_models`` reads.
     """
@@ -131,7 +131,7 @@ def service_stats(
         exceptions = _rows(
             con.execute(f"""
                 SELECT {key} AS key, _etype AS error_type,
-                    CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
+                    CASE WHEN rate_id IS NULL THEN coalesce(cmodel, model_raw, '(none)') END AS unpriced_raw,
                     CASE WHEN rate_id IS NULL THEN no_web_price END AS unpriced_web,
                     sum(requests)::HUGEINT AS requests,
                     sum(total_tokens)::HUGEINT AS total_tokens,
@@ -172,7 +172,7 @@ def rate_sums(
     keys_from: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Bucket sums per (``keys``…, canonical model, ``rate_id``) — the price row that priced the
-    events (None: unpriced; ``unpriced_raw`` then names the model as logged and ``unpriced_web``
+    events (None: unpriced; ``unpriced_raw`` then names the model as the rows do and ``unpriced_web``
     says the cause is web searches the price row has no per-call rate for) — so the caller can
     multiply each bucket by the rates of ``PriceBook.rate_rows()[rate_id]`` exactly. A row has no
     price exactly when ``rate_id`` is None (every rate of a price row is set). ``with_cost`` adds
@@ -209,7 +209,7 @@ def rate_sums(
     if period_starts:
         select.append("period")
     select += ["cmodel AS model", "cprovider AS provider", "rate_id"]
-    select.append("CASE WHEN rate_id IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw")
+    select.append("CASE WHEN rate_id IS NULL THEN coalesce(cmodel, model_raw, '(none)') END AS unpriced_raw")
     select.append("CASE WHEN rate_id IS NULL THEN no_web_price END AS unpriced_web")
     positions = ", ".join(str(i + 1) for i in range(len(select)))
     cost = ", sum(cost) AS cost_usd" if with_cost else ""

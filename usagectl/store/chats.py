@@ -42,19 +42,19 @@ def _int(value: Any) -> int:
 # --------------------------------------------------------------------------- chats
 
 
-# per (chat, unpriced logged name): the sums a chat's row and the totals are made of. The events
+# per (chat, unpriced model name): the sums a chat's row and the totals are made of. The events
 # are priced after grouping (``store.grouped``: one narrow scan, then thousands of groups
 # priced, not a million events); ``_PARTS_PER_EVENT`` is the same from each event's own cost,
 # the reference the tests compare it with
 _PARTS = (
-    "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
+    "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(cmodel, model_raw, '(none)') END AS unpriced_raw, "
     "sum(requests)::HUGEINT AS requests, "
     "sum(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)::HUGEINT AS input_tokens, "
     "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
     "sum(cost) AS cost_usd, min(first_ts) AS first_ts, max(last_ts) AS last_ts FROM ({rel}) f GROUP BY 1, 2"
 )
 _PARTS_PER_EVENT = (
-    "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
+    "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(cmodel, model_raw, '(none)') END AS unpriced_raw, "
     "sum(requests)::HUGEINT AS requests, sum(total_input)::HUGEINT AS input_tokens, "
     "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
     "sum(cost) AS cost_usd, min(ts) AS first_ts, max(ts) AS last_ts FROM ({rel}) f GROUP BY 1, 2"
@@ -83,7 +83,7 @@ def _parts_sql(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[str, dict[
 def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) -> dict[str, Any]:
     """Per chat (``session_id``) of the range: title, messages, input/output tokens, cost,
     first/last event and models; plus totals of all chats, of the usage without a chat, the
-    unpriced usage of the chats by logged model name, and the number and cost of the chats
+    unpriced usage of the chats by model name, and the number and cost of the chats
     whose every message is priced (``priced_chats``).
 
     ``rows`` are the ``top`` chats by cost (unpriced last; then tokens, session id), all when
@@ -208,7 +208,7 @@ def find_events(con: duckdb.DuckDBPyConnection, flt: Filters, ident: str) -> lis
 
 def file_summary(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per file (``file_id``, or ``file_name`` for events with a name and no id) over the events
-    of the range that carry it, and the unpriced usage of those events by logged model name.
+    of the range that carry it, and the unpriced usage of those events by model name.
 
     * ``first_read_tokens``: ``file_tokens`` of the file's earliest event in the range (ties by
       event id); ``reread_tokens``: the sum over its later events.
@@ -223,7 +223,7 @@ def file_summary(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
         "CREATE OR REPLACE TEMP TABLE _file_events AS "
         "SELECT file_id, CASE WHEN file_id IS NULL THEN file_name END AS name_key, file_name, file_bytes, "
         "session_id, requests, ts, event_id, cost, total_input, total_tokens, coalesce(file_tokens, 0) AS file_tokens, "
-        "CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw "
+        "CASE WHEN cost IS NULL THEN coalesce(cmodel, model_raw, '(none)') END AS unpriced_raw "
         f"FROM ({base.sql}) f WHERE file_id IS NOT NULL OR file_name IS NOT NULL",
         base.params,
     )

@@ -359,7 +359,7 @@ def focus_groups(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
     cur = con.execute(sql, base.params)
     priced = rows_as_dicts(cur)
     cur = con.execute(
-        "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, sum(requests)::HUGEINT AS requests, "
+        "SELECT coalesce(cmodel, model_raw, '(none)') AS model_raw, sum(requests)::HUGEINT AS requests, "
         f"sum(total_tokens)::HUGEINT AS total_tokens FROM ({base.sql}) p WHERE cost IS NULL "
         "GROUP BY 1 ORDER BY total_tokens DESC, model_raw",
         base.params,

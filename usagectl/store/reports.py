@@ -238,8 +238,9 @@ def aggregate(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[s
 
 
 def cube(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) -> list[dict[str, Any]]:
-    """Sums per group and per unpriced model name (``unpriced_raw``: the logged name of the
-    rows without a cost, NULL for priced rows) and cause (``unpriced_web``: True when the model
+    """Sums per group and per unpriced model name (``unpriced_raw``: the model name of the rows
+    without a cost, as the reports' rows name it (``pricing check`` lists the logged spellings);
+    NULL for priced rows) and cause (``unpriced_web``: True when the model
     has a price but not for the rows' web searches), in ONE pass; roll it up with ``rollup``.
 
     Priced after aggregating (``store.grouped``); ``cube_per_event`` is the reference."""
@@ -266,7 +267,7 @@ def _cube_over(
     select_keys = "".join(f"{key_sql[k]} AS {k}, " for k in keys)
     positions = ", ".join(str(i + 1) for i in range(len(keys) + 2))
     sql = (
-        f"SELECT {select_keys}CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw, "
+        f"SELECT {select_keys}CASE WHEN cost IS NULL THEN coalesce(cmodel, model_raw, '(none)') END AS unpriced_raw, "
         "CASE WHEN cost IS NULL THEN no_web_price END AS unpriced_web, "
         f"{SUMS}, sum(web_search_requests)::HUGEINT AS web_search_requests FROM ({rel}) f GROUP BY {positions}"
     )
