@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import InputError
-from usagectl.importers._values import without_lone_surrogates
+from usagectl.importers._values import _clean, without_lone_surrogates
 
 RAW_MAX = 4000
 BIGINT_MAX = 2**63 - 1
@@ -70,11 +70,6 @@ def _skip_ws(text: str, i: int) -> int:
 
 # bytes that are not UTF-8, as ``surrogateescape`` decodes them (U+DC80-U+DCFF)
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
-
-
-def _clean(text: str) -> str:
-    """``text`` with each byte that was not UTF-8 as U+FFFD (storable, for a reject's raw text)."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _undecodable(text: str, start: int, end: int, line: int) -> Page | None:
