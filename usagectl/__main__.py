@@ -10,14 +10,19 @@ from __future__ import annotations
 import sys
 
 from usagectl import termination
+from usagectl.store import early
 
 
 def main() -> None:
     termination.install()
     try:
+        early.start(sys.argv[1:])  # a reading command's database opens while the rest imports
         from usagectl.cli import main as run
 
-        run()
+        try:
+            run()
+        finally:
+            early.discard()
     except KeyboardInterrupt:  # before (or after) the command line's own handlers
         print(f"usagectl: {termination.describe('interrupted')}", file=sys.stderr)
         sys.exit(termination.exit_code())

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from usagectl.config import default_db_path
 from usagectl.errors import DatabaseBusyError, DatabaseError, InputError, os_reason
-from usagectl.store import schema
+from usagectl.store import early, schema
 from usagectl.store.closing import close_when_done as _close
 from usagectl.store.closing import settle
 from usagectl.store.transactions import rollback
@@ -117,13 +117,17 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         _make_folder(path)
     else:
         _refuse_sqlite(path)
-    old_umask = os.umask(0o077)
-    try:
-        con = connect(str(path), read_only=read_only)
-    except duckdb.Error as exc:
-        raise _translate(exc, path) from exc
-    finally:
-        os.umask(old_umask)
+    # a reading command's file may be open already (``early``); any other opening closes that first
+    con = early.take(path) if read_only else None
+    if con is None:
+        early.discard()
+        old_umask = os.umask(0o077)
+        try:
+            con = connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise _translate(exc, path) from exc
+        finally:
+            os.umask(old_umask)
     if creating:
         with contextlib.suppress(OSError):
             os.chmod(path, 0o600)
