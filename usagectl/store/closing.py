@@ -67,12 +67,12 @@ def settle(path: Path) -> None:
 
 
 def close_when_done(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
-    """Close ``con``. A writer whose changes are all in the database file already (no WAL: its
-    last COMMIT checkpointed, see ``checkpoint_threshold`` in ``services.imports``) has nothing
-    left to write, only memory to give back: ~0.1 s after a 1M-event import, spent on a
-    background thread while the command prints its summary (only within ``deferred_closes``).
-    The next ``connect`` to the file in this process waits for it."""
-    if read_only or not _deferring or os.path.exists(str(path) + ".wal"):
+    """Close ``con``. A reader, or a writer whose changes are all in the database file already
+    (no WAL: its last COMMIT checkpointed, see ``checkpoint_threshold`` in ``services.imports``),
+    has nothing left to write, only memory to give back: ~0.1 s after a 1M-event import, a few
+    ms after a report, spent on a background thread while the command prints its output (only
+    within ``deferred_closes``). The next ``connect`` to the file in this process waits for it."""
+    if not _deferring or (not read_only and os.path.exists(str(path) + ".wal")):
         con.close()
         return
     key = _key(path)
