@@ -82,3 +82,51 @@ def test_main_runs_a_pruned_command_and_reports_a_typo_like_the_full_tree(tmp_pa
         text=True,
     )
     assert bad.returncode == 2 and "No such command 'dialy'" in bad.stderr
+
+
+def test_report_by_two_levels_builds_only_the_first_dimension() -> None:
+    """``report by model,project`` (and ``Model``) is parsed by the ``by`` group itself: the
+    pruned tree keeps the command that parsing runs, not the whole group."""
+    for arg in ("model,project", "Model", " model , project"):
+        small = typer.main.get_command(pruned(app, ["report", "by", arg, "--top", "3"]))
+        by = _walk(small, ("report", "by"))
+        assert list(by.commands) == ["model"], arg
+    unknown = typer.main.get_command(pruned(app, ["report", "by", "nope,project"]))
+    assert len(_walk(unknown, ("report", "by")).commands) > 10  # the error lists every dimension
+
+
+def test_a_two_level_breakdown_runs_the_same_through_the_pruned_tree(tmp_path: Any) -> None:
+    from tests.helpers import run, write_jsonl
+
+    db = tmp_path / "u.duckdb"
+    events = [
+        {"event_id": "a", "ts": "2026-11-20T10:00:00Z", "model_raw": "gpt-4o", "project": "p1", "input_tokens": 10},
+        {"event_id": "b", "ts": "2026-11-20T11:00:00Z", "model_raw": "gpt-4o", "project": "p2", "input_tokens": 20},
+        {
+            "event_id": "c",
+            "ts": "2026-11-20T12:00:00Z",
+            "model_raw": "gpt-4o-mini",
+            "project": "p1",
+            "input_tokens": 40,
+        },
+    ]
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db))
+    args = [
+        "report",
+        "by",
+        "Model,Project",
+        "--since",
+        "2026-11-20",
+        "--until",
+        "2026-11-20",
+        "--db",
+        str(db),
+        "--json",
+    ]
+    res = subprocess.run(
+        [sys.executable, "-c", "from usagectl.cli import main; main()", *args], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    rows = [(r["model"], r["project"], r["input_tokens"]) for r in __import__("json").loads(res.stdout)["rows"]]
+    assert sorted(rows) == [("gpt-4o", "p1", 10), ("gpt-4o", "p2", 20), ("gpt-4o-mini", "p1", 40)]
+    assert res.stdout == run(*args).stdout  # the full tree, in process

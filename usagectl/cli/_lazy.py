@@ -8,7 +8,8 @@ argument list names (``report`` → ``by`` → ``model``), only the group or com
 everything else about the app (callbacks, options, error handling) is the same object, so the
 command that runs is the one the full tree would have run. Anything that is not a plain path to
 a known command (``--help`` at the root, a typo) keeps the whole tree, so listings and the
-"No such command" message with its suggestions are unchanged.
+"No such command" message with its suggestions are unchanged. A group class with a static
+``command_for(arg)`` names the command its own parsing turns ``arg`` into.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def pruned(app: typer.Typer, args: Sequence[str]) -> typer.Typer:
     if not args or args[0].startswith("-"):
         return app
     name = args[0]
+    # a group that reads its first argument itself (``report by model,project``) says which of
+    # its commands that argument runs
+    command_for = getattr(app.info.cls, "command_for", None)
+    if command_for is not None:
+        name = command_for(name)
     commands = [c for c in app.registered_commands if _command_name(c) == name]
     groups = [g for g in app.registered_groups if g.name == name]
     if len(commands) + len(groups) != 1 or any(g.name is None for g in app.registered_groups):

@@ -208,6 +208,11 @@ class _ByGroup(TyperGroup):
             args = [value.split(",")[0].strip(), *args]
         return super().parse_args(ctx, args)
 
+    @staticmethod
+    def command_for(arg: str) -> str:
+        """The dimension command that ``arg`` (``Model``, ``team,model``) runs."""
+        return arg.strip().lower().replace("_", "-").split(",")[0].strip()
+
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name = args[0].strip().lower().replace("_", "-") if args else ""
         if args and not name.startswith("-"):
@@ -215,7 +220,7 @@ class _ByGroup(TyperGroup):
         if "," in name:
             if any(a == "--by" or a.startswith("--by=") for a in args[1:]):
                 raise UsageError(f"report by {name}: give the levels once, as DIM,DIM2 or with --by")
-            args = [name.split(",")[0].strip(), "--by", name, *args[1:]]
+            args = [self.command_for(name), "--by", name, *args[1:]]
         if not ctx.resilient_parsing and name and not name.startswith("-"):
             first = args[0]
             if self.get_command(ctx, first) is None:
