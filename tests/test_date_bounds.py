@@ -182,3 +182,26 @@ def test_budget_history_reaches_back_to_1970(tmp_path: Path, db: Path) -> None:
     cfg.write_text('[display]\ntimezone = "UTC"\n[[budgets]]\nscope = "global"\namount = 5\nperiod = "year"\n')
     rep = budgets.budget_history(make_context(cfg, db), "global", periods=56, now=NOW)
     assert (rep.rows[0]["period_start"], rep.rows[-1]["period_start"]) == (date(1970, 1, 1), date(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-20", "20261120", "2026-1-5", "2026-02-28", " 2026-03-01 ", "2024-02-29", "2026-02-30", "2026-13-01",
+     "2026-00-10", "2026-11-31", "1970-01-01", "2199-12-31", "1969-12-31", "2026-11-20x", "2026/11/20"],
+)  # fmt: skip
+def test_dates_parse_as_strptime_reads_them(text: str) -> None:
+    """The usual YYYY-MM-DD spelling is read without strptime; every spelling gives the day
+    (or the refusal) that strptime's two formats give."""
+    want: date | None = None
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            want = datetime.strptime(text.strip(), fmt).date()
+            break
+        except ValueError:
+            continue
+    today = date(2026, 11, 26)
+    if want is not None and date(1970, 1, 1) <= want <= date(2199, 12, 31):
+        assert parse_date(text, today=today, option="--since") == want
+    else:
+        with pytest.raises(UsageError, match="--since"):
+            parse_date(text, today=today, option="--since")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 from usagectl.errors import UsageError
 
 _REL = re.compile(r"^(\d+)([dwm])$")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # Every date, month or period a user gives must lie in this span. No usage log is older than
 # 1970 (the Unix epoch), and the upper bound keeps a typo (``99999d``, ``--until 9999-12-31``)
@@ -62,6 +64,9 @@ def parse_date(text: str, *, today: date, option: str) -> date:
         if n < 1:
             raise UsageError(f"{option}: {text!r}: a relative range must be at least 1")
         return check_day(_relative(today, n, m.group(2), option, text), option=option, text=text)
+    if _ISO_DAY.fullmatch(s):  # the usual spelling, without loading strptime (~2 ms of a report's start)
+        with contextlib.suppress(ValueError):
+            return check_day(date(int(s[:4]), int(s[5:7]), int(s[8:])), option=option, text=text)
     for fmt in ("%Y-%m-%d", "%Y%m%d"):
         try:
             day = datetime.strptime(s, fmt).date()

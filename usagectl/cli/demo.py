@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +44,8 @@ def demo(
 
 def _explain(db: Path, config: Path | None, wanted: Path) -> None:
     """Where the demo data is and the two commands that explore it (on stderr)."""
+    import shlex
+
     print(f"demo database: {db}", file=sys.stderr)
     if config is None:
         print(f"demo config not written: {wanted} exists and was not written by the demo", file=sys.stderr)
