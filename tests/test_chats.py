@@ -328,3 +328,18 @@ def test_the_repeated_autumn_hour_reads_apart(tmp_path: Path, db_path: Path) -> 
     table = run("chat", "show", "s1", "--tz", "Europe/Berlin", "--db", str(db_path)).stdout
     assert "02:30:00 CEST" in table and "02:30:00 CET" in table
     assert "03:40:00" in table and "03:40:00 CET" not in table  # 02:40Z: unambiguous
+
+
+def test_titles_and_models_follow_a_team_filter_from_the_config(tmp_path: Path, db: str) -> None:
+    """The titles and models of the chats shown are read without the price join (the mapped
+    events): a filter on a team that only the config's member mapping gives still applies."""
+    config = tmp_path / "usagectl.toml"
+    config.write_text('[members.alice]\nteam = "research"\n[members.bob]\nteam = "sales"\n')
+    out = run_json("report", "chats", *NOV, "--team", "research", "--config", str(config), "--db", db)
+    assert [(r["session_id"], r["chat_title"], r["models"]) for r in out["rows"]] == [
+        ("c1", "Q3 Marketing Analysis", SONNET)
+    ]
+    out = run_json("report", "chats", *NOV, "--team", "sales", "--config", str(config), "--db", db)
+    assert [(r["session_id"], r["chat_title"], r["models"]) for r in out["rows"]] == [
+        ("sess-2", None, "gpt-4o, mistral-large-2411")
+    ]

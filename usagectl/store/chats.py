@@ -155,7 +155,7 @@ def _chat_details(con: duckdb.DuckDBPyConnection, flt: Filters, session_ids: lis
     """Title (the greatest when it changed) and canonical models of the given chats."""
     if not session_ids:
         return {}
-    base = _filtered(flt)
+    base = _filtered(flt, "mapped_events.sql")  # titles and models need no cost
     params = dict(base.params)
     load_temp_table(con, "_chat_ids", [("session_id", "VARCHAR")], [(s,) for s in session_ids])
     try:

@@ -100,6 +100,8 @@ _QUERIES = Path(__file__).parent / "queries"
 @cache
 def _sql(name: str) -> str:
     text = (_QUERIES / name).read_text(encoding="utf-8")
+    if "{mapped_events}" in text:
+        text = text.replace("{mapped_events}", _sql("mapped_events.sql"))
     return text.replace("{web_priced}", web_priced("ev.")).replace("{web_cost}", web_cost("ev."))
 
 
@@ -200,7 +202,9 @@ class Query:
     params: dict[str, Any]
 
 
-def _filtered(flt: Filters) -> Query:
+def _filtered(flt: Filters, relation: str = "priced_events.sql") -> Query:
+    """The events of ``flt`` (range and filters) over ``relation``: the priced events, or
+    ``mapped_events.sql`` for a query that needs no cost (it skips the price join)."""
     params: dict[str, Any] = {"start": flt.start, "end": flt.end}
     clauses: list[str] = []
     for name, values in flt.where.items():
@@ -212,7 +216,7 @@ def _filtered(flt: Filters) -> Query:
             keys.append(f"${key}")
         clauses.append(f"{col} IN ({', '.join(keys)})")
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    return Query(f"SELECT * FROM ({_sql('priced_events.sql')}) p{where}", params)
+    return Query(f"SELECT * FROM ({_sql(relation)}) p{where}", params)
 
 
 def aggregate(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) -> list[dict[str, Any]]:

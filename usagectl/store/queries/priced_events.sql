@@ -6,21 +6,7 @@
 -- rate (reports.web_priced / web_cost fill in the placeholders; no_web_price says so): cost IS NULL (never 0).
 -- Needs the session tables model_map(model_raw, model, provider),
 -- member_map(member, team, department, cost_center) and price_rates(...).
-WITH ev AS (
-    SELECT
-        e.*,
-        coalesce(mm.model, e.model, e.model_raw) AS cmodel,
-        coalesce(e.provider, mm.provider) AS cprovider,
-        coalesce(e.team, mem.team) AS cteam,
-        coalesce(e.department, mem.department) AS cdepartment,
-        coalesce(e.cost_center, mem.cost_center) AS ccost_center,
-        e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens AS total_input,
-        e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens
-            + e.output_tokens AS total_tokens
-    FROM events e
-    LEFT JOIN model_map mm ON mm.model_raw = coalesce(e.model_raw, e.model)
-    LEFT JOIN member_map mem ON mem.member = e.member
-    WHERE e.ts >= $start AND e.ts < $end
+WITH ev AS ({mapped_events}
 ),
 priced AS (
     SELECT
