@@ -127,3 +127,23 @@ def test_a_foreign_file_is_still_reported_by_the_command(tmp_path: Path) -> None
     assert res.returncode == 3, res.stderr
     assert f"database {bad} cannot be opened" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_a_database_that_needs_its_schema_is_migrated_after_the_early_opening(tmp_path: Path) -> None:
+    """The early reader of a database without usagectl's tables (a DuckDB file of another
+    program, or one from before a migration) is closed before the command opens it to migrate."""
+    import duckdb
+
+    db = tmp_path / "plain.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE notes (a INTEGER)")
+    con.close()
+    res = _cli("report", "daily", "--db", str(db), "--since", "2026-11-20", "--until", "2026-11-20", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["totals"]["requests"] == 0
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM events").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM notes").fetchall() == [(0,)]
+    finally:
+        con.close()
