@@ -173,3 +173,24 @@ def test_no_calls_and_no_tokens_cost_zero_not_unpriced(tmp_path: Path, db_path: 
     text = run("cost", "--since", "2026-11-03", "--until", "2026-11-03", "--model", "gpt-4o-mini",
                "--tz", "UTC", "--db", str(db_path)).stdout  # fmt: skip
     assert "unpriced" not in text
+
+
+def test_the_exact_total_keeps_every_digit(tmp_path: Path, db_path: Path) -> None:
+    """gpt-4o ($2.50 / $10 per 1M): 3 input tokens = $0.0000075, 1 output token = $0.00001,
+    total $0.0000175. JSON's ``cost_usd`` is rounded half-even to 6 decimals (0.000018); the
+    overview's ``cost_usd_exact`` is the exact amount as a decimal string, the table's "Total
+    (exact)" shows it in dollars; unpriced usage alone leaves it null / "unpriced"."""
+    events = [
+        {"event_id": "x1", "ts": "2025-06-16T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 3, "output_tokens": 1},
+        {"event_id": "x2", "ts": "2025-07-16T12:00:00Z", "model_raw": "mystery-model", "input_tokens": 5},
+    ]
+    run("import", str(write_jsonl(tmp_path / "x.jsonl", events)), "--db", str(db_path))
+    june = ("cost", "--month", "2025-06", "--tz", "UTC", "--db", str(db_path))
+    out = run_json(*june)
+    assert out["overview"]["cost_usd"] == 0.000018 and out["overview"]["cost_usd_exact"] == "0.0000175"
+    assert Decimal(out["overview"]["cost_usd_exact"]) == Decimal("0.0000075") + Decimal("0.00001")
+    table = run(*june).stdout
+    assert "Total (exact)" in table and "$0.0000175" in table
+    july = run_json("cost", "--month", "2025-07", "--tz", "UTC", "--db", str(db_path))
+    assert july["overview"]["cost_usd_exact"] is None and july["overview"]["cost_usd"] is None
+    assert "unpriced" in run("cost", "--month", "2025-07", "--tz", "UTC", "--db", str(db_path)).stdout

@@ -111,6 +111,13 @@ def format_rate(value: Decimal) -> str:
     return f"${value:,.{places}f}"
 
 
+def format_money_exact(value: Decimal) -> str:
+    """Exact dollars, at least 2 decimals, thousands separated: ``$0.04523``, ``$1,234.50``."""
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent if isinstance(exponent, int) else 2)
+    return f"${value:,.{places}f}" if value >= 0 else f"-${-value:,.{places}f}"
+
+
 def format_money(value: Decimal | None, *, places: int = 2) -> str:
     """``$1,234.57``; under a cent keeps 2 significant digits (``$0.0031``); None -> ``unpriced``.
 
@@ -248,8 +255,10 @@ def display_cell(value: Any, kind: str, *, compact: bool = False, cents: bool = 
     ``compact`` abbreviates counts (``988M``) for tables that would not fit otherwise;
     ``cents`` rounds money to the cent (``Column.cents``).
     """
-    if kind == "money" and value is None:
+    if kind in ("money", "money_exact") and value is None:
         return UNPRICED
+    if kind == "money_exact":
+        return format_money_exact(to_decimal(value))
     if kind == "amount":
         kind = "money" if value is not None else "float"
     if value is None:
@@ -304,10 +313,13 @@ def overview_kind(key: str, value: Any) -> str:
     ``projected_quota_pct``) shown rounded down; a spike threshold that is None does not apply
     ("–"), nor does a change whose side is unpriced (``*_change*``: unknown, "–", not "unpriced"),
     nor a projection of a period that has not started (``projected_*``: none, "–", not "unpriced";
-    the report's "Projection" line says why);
+    the report's "Projection" line says why); ``*_exact`` is money with every digit (JSON: a
+    decimal string, the exact value that ``cost_usd`` rounds to 6 decimals);
     Decimals, and None under a key naming cost/usd, are money (None: unpriced); ints are counts; dates are dates; anything else is shown as text.
     """
     k = key.lower()
+    if k.endswith("_exact"):  # every digit of an amount (``cost_usd_exact``)
+        return "money_exact"
     if k == "pct" or k.endswith(("_pct", "_percent")):
         return "used_pct" if ("quota" in k or "budget" in k) else "pct"
     if value is None and (k.startswith(("spike_above", "projected_")) or "_change" in k):  # nothing to show

@@ -148,6 +148,8 @@ def json_cell(value: Any, kind: str) -> Any:
     """A row value made JSON-ready by its column kind (money stays Decimal for the encoder)."""
     if value is None:
         return None
+    if kind == "money_exact":  # every digit, as text: a JSON number would be rounded to 6 decimals
+        return format(to_decimal(value).normalize(), "f")
     if kind in ("money", "amount", "rate"):
         if isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
             return to_decimal(value)

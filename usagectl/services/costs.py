@@ -19,6 +19,7 @@ from typing import Any
 from usagectl.config import effective_timezone
 from usagectl.models import Column, Filters, Report, Section
 from usagectl.pricing import RateRow
+from usagectl.render.formats import format_money_exact as usd
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     ReportRequest,
@@ -129,13 +130,6 @@ def rate_context(r: RateRow) -> str:
     if r.valid_to is not None:
         parts.append(f"before {_instant(r.valid_to)}")
     return ", ".join(parts)
-
-
-def usd(value: Decimal) -> str:
-    """Exact dollars, at least 2 decimals, thousands separated: ``$0.04523``, ``$1,234.50``."""
-    exponent = value.normalize().as_tuple().exponent
-    places = max(2, -exponent if isinstance(exponent, int) else 2)
-    return f"${value:,.{places}f}"
 
 
 def line_text(bucket: str, context: str, quantity: int, rate: Decimal, amount: Decimal) -> str:
@@ -269,7 +263,7 @@ def _cost_report(
         ("token_cost_usd", "Token cost", totals["token_cost_usd"]),
         ("tool_fees_usd", "Tool fees", totals["tool_fees_usd"]),
         ("cost_usd", "Total", total),
-        ("total_exact", "Total (exact)", usd(total) if total is not None else "unpriced"),
+        ("cost_usd_exact", "Total (exact)", total),
     ]
     if unpriced:
         overview.append(("unpriced_requests", "Unpriced requests", totals["unpriced_requests"]))
