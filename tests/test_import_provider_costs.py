@@ -96,7 +96,7 @@ def test_openai_costs_refetch_replaces_and_rejects(db_path: Path) -> None:
     assert sum(billed.values()) == Decimal("8.222")
     rejects = _query(db_path, "SELECT file, line, reason FROM rejects ORDER BY record")
     assert [(Path(f).name, line) for f, line, _ in rejects] == [(OC_REFETCH.name, 2), (OC_REFETCH.name, 3)]
-    assert rejects[0][2].startswith("error page, not usage: invalid_api_key: Incorrect API key provided")
+    assert rejects[0][2].startswith("error page, not a report: invalid_api_key: Incorrect API key provided")
     assert rejects[1][2] == "amount.currency: 'eur' is not usd (only USD amounts are reconciled)"
     batch = _query(
         db_path, "SELECT replaced, dup_stored, dedup_rule FROM import_batches ORDER BY batch_id DESC LIMIT 1"
@@ -148,7 +148,7 @@ def test_anthropic_cost_refetch_and_rejects(db_path: Path) -> None:
     assert _billed(db_path)[(date(2025, 11, 4), "claude-haiku-4-5")] == Decimal("0.09")  # 4 + 1 + 4 cents
     rejects = _query(db_path, "SELECT line, reason FROM rejects ORDER BY record")
     assert rejects == [
-        (2, "error page, not usage: authentication_error: invalid x-api-key"),
+        (2, "error page, not a report: authentication_error: invalid x-api-key"),
         (3, "currency: 'EUR' is not USD (only USD amounts are reconciled)"),
         (3, "amount: expected a decimal string of cents, found 54.702"),
     ]
@@ -362,3 +362,29 @@ def test_the_summary_counts_cost_lines_not_events(tmp_path: Path, db_path: Path)
     event.write_text('{"event_id": "e1", "ts": "2025-11-03T10:00:00Z", "model": "gpt-4o", "input_tokens": 1}\n')
     result = run("import", str(event), str(AC_FIRST), "--db", str(db_path))
     assert "Imported 1 event and 17 cost lines from 2 files" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("page", "error", "fmt"),
+    [
+        (OC_FIRST, {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
+         "openai-costs"),
+        (AC_FIRST, {"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limited"}},
+         "anthropic-cost"),
+    ],
+)  # fmt: skip
+def test_a_cost_report_that_opens_with_an_error_page_is_found_by_auto(
+    tmp_path: Path, page: Path, error: dict[str, Any], fmt: str
+) -> None:
+    """A saved fetch whose first attempt was refused: the error page, then the cost page. Under
+    --format auto it is the cost report (its lines imported, the error page one reject), not
+    the usage report that an error page alone would be taken for."""
+    saved = tmp_path / "fetch.jsonl"
+    saved.write_text(json.dumps(error) + "\n" + json.dumps(json.loads(page.read_text())) + "\n")
+    alone, both = tmp_path / "alone.duckdb", tmp_path / "both.duckdb"
+    want = _import(alone, page, fmt=fmt)
+    out = _import(both, saved)
+    assert (out["records"], out["imported"], out["rejected"]) == (want["records"] + 1, want["imported"], 1)
+    assert out["imported"] > 0 and _billed(both) == _billed(alone)
+    (reason,) = [r for (r,) in _query(both, "SELECT reason FROM rejects")]
+    assert reason.startswith("error page, not a report: rate_limit")

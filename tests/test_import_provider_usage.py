@@ -115,7 +115,7 @@ def test_openai_totals_per_day_and_model(db_path: Path) -> None:
         (OA_MIXED.name, 2), (OA_MIXED.name, 30), (OA_MIXED.name, 30),
     ]  # fmt: skip
     reasons = [r for _, _, r in rejects]
-    assert reasons[0].startswith("error page, not usage: rate_limit_exceeded: Rate limit reached")
+    assert reasons[0].startswith("error page, not a report: rate_limit_exceeded: Rate limit reached")
     assert "grouped by nothing (a total)" in reasons[1] and "already stored" in reasons[1]
     assert "double count" in reasons[1]
     assert reasons[2].startswith("not valid JSON")
@@ -299,7 +299,7 @@ def test_anthropic_totals_and_fields(db_path: Path) -> None:
     reasons = [(Path(f).name, line, r) for f, line, r in _rejects(db_path)]
     assert [x[:2] for x in reasons] == [(AN_REFETCH.name, 2), (AN_REFETCH.name, 3), (AN_REFETCH.name, 4)]
     assert reasons[0][2] == (
-        "error page, not usage: rate_limit_error: Number of request tokens has exceeded your per-minute rate limit"
+        "error page, not a report: rate_limit_error: Number of request tokens has exceeded your per-minute rate limit"
     )
     assert "grouped by nothing (a total)" in reasons[1][2] and "already stored" in reasons[1][2]
     assert reasons[2][2] == "output_tokens: missing"
@@ -470,9 +470,9 @@ def test_fuzz_import_exits_0_or_4(fmt: str, fixture: Path, data: st.DataObject) 
     ("envelope", "fmt", "reason"),
     [
         ({"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limited"}}, "anthropic-usage",
-         "error page, not usage: rate_limit_error: Rate limited"),
+         "error page, not a report: rate_limit_error: Rate limited"),
         ({"error": {"message": "Incorrect API key", "type": "invalid_request_error", "param": None,
-                    "code": "invalid_api_key"}}, "openai-usage", "error page, not usage: invalid_api_key: Incorrect API key"),
+                    "code": "invalid_api_key"}}, "openai-usage", "error page, not a report: invalid_api_key: Incorrect API key"),
     ],
 )  # fmt: skip
 def test_a_saved_error_page_alone_is_detected_and_rejected_as_one(

@@ -331,8 +331,8 @@ def error_message(page: dict[str, Any]) -> str | None:
     if isinstance(err, dict):
         kind = err.get("code") or err.get("type") or "error"
         msg = err.get("message") or "(no message)"
-        return f"error page, not usage: {kind}: {str(msg)[:200]}"
-    return f"error page, not usage: {_short(err)}"
+        return f"error page, not a report: {kind}: {str(msg)[:200]}"
+    return f"error page, not a report: {_short(err)}"
 
 
 def error_envelope(head: bytes) -> str | None:

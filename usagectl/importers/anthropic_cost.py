@@ -37,15 +37,18 @@ class AnthropicCostImporter:
     target = "billed_costs"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        return (b'"starting_at"' in head and b'"amount"' in head and b'"currency"' in head) or _pages.empty_report(
-            head
-        ) == "anthropic"
+        return cost_rows_in(head) or _pages.empty_report(head) == "anthropic"
 
     def files(self, root: Path) -> list[Path]:
         return _pages.files(root)
 
     def read(self, path: Path) -> Iterator[Record]:
         return _pages.anthropic_records(path, DIMS, _record)
+
+
+def cost_rows_in(head: bytes) -> bool:
+    """Whether the start of a file holds rows of a cost report (bucket times, amounts, currency)."""
+    return b'"starting_at"' in head and b'"amount"' in head and b'"currency"' in head
 
 
 def cents_to_dollars(amount: Any) -> tuple[Decimal | None, str | None]:

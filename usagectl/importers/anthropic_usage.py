@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from usagectl.importers import _pages
+from usagectl.importers import _pages, anthropic_cost
 from usagectl.models import Record
 
 NAME = "anthropic-usage"
@@ -52,11 +52,11 @@ class AnthropicUsageImporter:
         # as a KEY: a cost report names "uncached_input_tokens" as a token_type value; or a saved
         # Anthropic error page (rejected as such); or a page of a period without usage (every
         # bucket's results empty: no record, whichever report it came from)
-        return (
-            (_KEY.search(head) is not None and b'"starting_at"' in head)
-            or _pages.error_envelope(head) == "anthropic"
-            or _pages.empty_report(head) == "anthropic"
-        )
+        if _KEY.search(head) is not None and b'"starting_at"' in head:
+            return True
+        if anthropic_cost.cost_rows_in(head):  # a saved cost report that opens with an error page
+            return False
+        return _pages.error_envelope(head) == "anthropic" or _pages.empty_report(head) == "anthropic"
 
     def files(self, root: Path) -> list[Path]:
         return _pages.files(root)

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from usagectl.importers import _pages
+from usagectl.importers import _pages, openai_costs
 from usagectl.models import Record
 
 NAME = "openai-usage"
@@ -48,11 +48,11 @@ class OpenAIUsageImporter:
     def sniff(self, path: Path, head: bytes) -> bool:
         # or a saved OpenAI error page (rejected as such), or a page of a period without usage
         # (every bucket's results empty: no record, whichever report it came from)
-        return (
-            b'"' + RESULT_OBJECT.encode() + b'"' in head
-            or _pages.error_envelope(head) == "openai"
-            or _pages.empty_report(head) == "openai"
-        )
+        if b'"' + RESULT_OBJECT.encode() + b'"' in head:
+            return True
+        if b'"' + openai_costs.RESULT_OBJECT.encode() + b'"' in head:  # a cost report opening with an error
+            return False
+        return _pages.error_envelope(head) == "openai" or _pages.empty_report(head) == "openai"
 
     def files(self, root: Path) -> list[Path]:
         return _pages.files(root)
