@@ -449,3 +449,19 @@ def test_sync_sees_turns_that_a_writer_still_holds_in_the_wal(tmp_path: Path, db
         ]
     finally:
         writer.close()
+
+
+def test_web_searches_of_a_call_without_cache_are_kept() -> None:
+    """llm drops zero values from ``token_details``: an llm-anthropic call with web searches and no
+    prompt cache logs only ``server_tool_use`` and ``service_tier``. Its 3 searches are kept (at
+    $10 per 1k: $0.03 beside 2,000 x $3/M + 500 x $15/M = $0.0135), input as logged."""
+    from usagectl.importers.llm_logs import _buckets
+
+    extra: dict[str, Any] = {}
+    details = {"server_tool_use": {"web_search_requests": 3}, "service_tier": "standard"}
+    fields = _buckets("anthropic/claude-sonnet-4-5", 2000, 500, details, extra)
+    assert fields == {
+        "input_tokens": 2000, "output_tokens": 500, "cache_read_tokens": 0, "cache_write_5m_tokens": 0,
+        "cache_write_1h_tokens": 0, "web_search_requests": 3, "service_tier": "standard",
+    }  # fmt: skip
+    assert extra == {"usage_convention": "anthropic: input_tokens excludes the cache"}

@@ -40,7 +40,9 @@ _HEADER = b"SQLite format 3\x00"
 _LAYOUTS = (("turns", "thread_id", "threads"), ("responses", "conversation_id", "conversations"))
 _COLUMNS = ("id", "model", "resolved_model", "duration_ms", "datetime_utc", "input_tokens", "output_tokens",
             "token_details")  # fmt: skip
-_ANTHROPIC_KEYS = ("cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation")
+# llm-anthropic's usage keys: llm drops zero values, so a call without cache may hold only its
+# web searches (``server_tool_use``)
+_ANTHROPIC_KEYS = ("cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation", "server_tool_use")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
