@@ -689,3 +689,47 @@ def test_extra_holds_the_fields_present(tmp_path: Path) -> None:
     assert stored == {mid: want for mid, (_, _, want) in cases.items()}
     python = {r.fields["message_id"]: r.fields["extra"] for r in IMPORTER.read(f)}
     assert python == stored
+
+
+def _line(
+    ts: str, *, mid: str | None, req: str | None, inp: int, out: int, read: int = 1000, session: str = "s1"
+) -> str:
+    obj: dict[str, Any] = {
+        "type": "assistant", "timestamp": ts, "sessionId": session, "uuid": f"u-{ts}",
+        "message": {"id": mid, "model": "claude-sonnet-4-5", "role": "assistant",
+                    "usage": {"input_tokens": inp, "cache_read_input_tokens": read, "output_tokens": out}},
+    }  # fmt: skip
+    if req is not None:
+        obj["requestId"] = req
+    return json.dumps(obj)
+
+
+def test_messages_without_an_id_count_once(db_path: Path, tmp_path: Path) -> None:
+    """``"id": null`` (gateways): the three content-block lines of one response, each with its own
+    timestamp, are one message, keyed by their requestId; without a requestId, a partial streaming
+    line (output 5) and the final one (output 90) of the same request are one message too, the
+    final kept (max usage). Two requests of the session with different input stay two.
+    By hand: req_N1 6 + 1,000 read / 90 out; the gateway request 6 + 1,000 / 90 (not 95); the
+    second gateway request 7 + 2,000 / 40: 3 events, input 19, read 4,000, output 220."""
+    path = tmp_path / "projects" / "-home-alice-src-webapp" / "s1.jsonl"
+    path.parent.mkdir(parents=True)
+    lines = [
+        _line("2025-11-03T10:00:00.100Z", mid=None, req="req_N1", inp=6, out=90),
+        _line("2025-11-03T10:00:01.200Z", mid=None, req="req_N1", inp=6, out=90),
+        _line("2025-11-03T10:00:02.300Z", mid=None, req="req_N1", inp=6, out=90),
+        _line("2025-11-03T11:00:00.000Z", mid=None, req=None, inp=6, out=5),
+        _line("2025-11-03T11:00:03.000Z", mid=None, req=None, inp=6, out=90),
+        _line("2025-11-03T12:00:00.000Z", mid=None, req=None, inp=7, out=40, read=2000),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    out = _import(db_path, path.parent.parent)
+    assert (out["records"], out["imported"], out["duplicates"]) == (6, 3, 3)
+    assert _q(db_path, "SELECT sum(input_tokens), sum(cache_read_tokens), sum(output_tokens) FROM events") == [
+        (19, 4000, 220)
+    ]
+    python = {}
+    for rec in IMPORTER.read(path):  # the Python reader keys the lines as the stager does
+        f = rec.fields
+        python[f["event_id"]] = max(python.get(f["event_id"], 0), f["output_tokens"])
+    assert python == dict(_q(db_path, "SELECT event_id, output_tokens FROM events"))
+    assert "claude-code:r:req_N1" in python

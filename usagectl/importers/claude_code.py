@@ -11,7 +11,9 @@ is kept as ``reported_cost_usd``, never added. ``project`` is the project direct
 Dedup (conflict rule ``max-usage``): ``event_id = "claude-code:<message.id>:<requestId>"``
 (requestId empty when absent: gateways), so the lines of one response (one per content
 block, partial streaming lines first, copies in resumed sessions) collapse to the copy with
-the largest usage; a message without an id is keyed by a hash of its content. A sidechain
+the largest usage; a message without an id is keyed by its requestId alone, else by a hash of
+its session, model and input side (not its output: a partial streaming line has less; nor
+the line's own timestamp: each content-block line has its own). A sidechain
 line (``isSidechain``) whose ``message.id`` a main-chain line also has is a replay (dup #4)
 and is kept out (``sidechain_replays``, just before the insert), whichever file came first.
 
@@ -44,7 +46,10 @@ def _is_jsonl(name: str) -> bool:
 
 
 RAW_MAX = 4000
-_HASHED = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+# what keys a message with neither a message id nor a request id: its session, model and input
+# side (the context a request sends grows with every turn), not its output, which a partial
+# streaming line has lower than the final line (max-usage keeps the final one)
+_HASHED = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
            "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")  # fmt: skip
 
 
@@ -147,9 +152,11 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
     req = obj.get("requestId")
     if isinstance(mid, str) and mid:
         event_id = f"{NAME}:{mid}:{req if isinstance(req, str) else ''}"
+    elif isinstance(req, str) and req:  # no message id: the request id alone names the response
+        event_id = f"{NAME}:r:{req}"
     else:
         # the same text as the SQL stager hashes (concat_ws skips NULLs)
-        parts = (ts, obj.get("sessionId"), model, *(sources.get(k) for k in _HASHED))
+        parts = (obj.get("sessionId"), model, *(sources.get(k) for k in _HASHED))
         key = "\x1f".join(str(x) for x in parts if x is not None)
         event_id = f"{NAME}:h:" + hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
     cwd = obj.get("cwd")

@@ -37,8 +37,9 @@ spills; see benchmarks/RESULTS-claude-code.md). A key spelled with escapes
 Mapping (FORMATS.md section 3): input excludes cache; cache writes split 5m/1h from
 ``usage.cache_creation`` when present, else all of ``cache_creation_input_tokens`` at 5m;
 ``event_id = "claude-code:" + message.id + ":" + requestId`` (empty when absent, so gateway
-lines still dedup); a message without an id gets a hash of its content (timestamp, session,
-model, usage). Skipped silently: lines without ``message.usage``, typed lines other than
+lines still dedup); a message without an id is keyed by its requestId alone (``r:``), else by a
+hash of its session, model and input side (``importers.claude_code._HASHED``: not the output,
+lower in a partial streaming line, nor the line's timestamp, its own in every content-block line). Skipped silently: lines without ``message.usage``, typed lines other than
 ``assistant``, and ``<synthetic>`` messages.
 """
 
@@ -92,7 +93,8 @@ _KEEP = "(usage IS NOT NULL AND (type IS NULL OR type = 'assistant') AND coalesc
 _TEXT = {
     "event_id": (
         f"'{SOURCE}:' || CASE WHEN nullif(mid, '') IS NOT NULL THEN mid || ':' || coalesce(requestId, '') "
-        "ELSE 'h:' || md5(concat_ws(chr(31), timestamp, sessionId, model, u_in, u_out, u_cr, u_ccin, u_c5, u_c1)) END"
+        "WHEN nullif(requestId, '') IS NOT NULL THEN 'r:' || requestId "
+        "ELSE 'h:' || md5(concat_ws(chr(31), sessionId, model, u_in, u_cr, u_ccin, u_c5, u_c1)) END"
     ),
     "ts": "timestamp",
     "model_raw": "model",
