@@ -755,3 +755,32 @@ def test_a_jsonl_extra_given_as_json_text_is_that_json(
         (tmp_path / "b.json").write_text(json.dumps([rec]), encoding="utf-8")
         run("import", str(tmp_path / "b.json"), "--db", str(other_db))
         assert json.loads(_query(other_db, "SELECT extra FROM events")[0][0]) == stored
+
+
+def test_text_after_a_comma_space_separator_has_no_leading_space(tmp_path: Path, db_path: Path) -> None:
+    """In a file written with ", " the id, member and project are read without the separator's
+    space: the same event in a plain file is a duplicate (not a second event ' sp1'), the member
+    is 'alice' (mapped to her team), and a quoted field after ", " keeps its comma."""
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text(
+        "ts, event_id, model_raw, input_tokens, output_tokens, member, project\n"
+        '2026-11-03T10:00:00Z, sp1, gpt-4o, 1000, 100, alice, "web, api"\n'
+    )
+    plain = tmp_path / "plain.csv"
+    plain.write_text(
+        "ts,event_id,model_raw,input_tokens,output_tokens,member,project\n"
+        '2026-11-03T10:00:00Z,sp1,gpt-4o,1000,100,alice,"web, api"\n'
+        "2026-11-04T10:00:00Z,sp2,gpt-4o,1000,100,alice,cli\n"
+    )
+    out = run_json("import", str(spaced), str(plain), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["duplicates"], out["rejected"]) == (3, 2, 1, 0)
+    assert _query(db_path, "SELECT event_id, member, project FROM events ORDER BY 1") == [
+        ("sp1", "alice", "web, api"),
+        ("sp2", "alice", "cli"),
+    ]
+    config = tmp_path / "usagectl.toml"
+    config.write_text('[members.alice]\nteam = "platform"\n')
+    teams = run_json("report", "by", "team", "--since", "2026-11-01", "--until", "2026-11-30", "--tz", "UTC",
+                     "--config", str(config), "--db", str(db_path))  # fmt: skip
+    # gpt-4o $2.50 / $10 per 1M: 2 x (0.0025 + 0.001) = $0.007, all of it platform's
+    assert [(r["team"], r["requests"], r["cost_usd"]) for r in teams["rows"]] == [("platform", 2, 0.007)]

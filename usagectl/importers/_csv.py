@@ -71,7 +71,9 @@ def csv_records(source: Iterable[str]) -> Iterator[CsvRecord]:
     field is still open at the end of the file, comes with a ``problem`` instead of values;
     blank lines come as empty records, as ``csv.reader`` gives them."""
     lines = _Lines(source)
-    reader = csv.reader(lines, strict=False)
+    # skipinitialspace: a file written with ", " between fields (README) gives "sp1", not " sp1": an
+    # id, member or project with the separator's space would be another one (and `, "a,b"` a quoted field)
+    reader = csv.reader(lines, strict=False, skipinitialspace=True)
     while True:
         lines.begin()
         try:
@@ -90,7 +92,9 @@ def csv_records(source: Iterable[str]) -> Iterator[CsvRecord]:
         opened = _open_quote_line(taken)
         yield CsvRecord(first, None, UNCLOSED_QUOTE, "".join(taken[: opened + 1]).rstrip("\r\n"))
         lines.read_again(taken[opened + 1 :], first + opened + 1)
-        reader = csv.reader(lines, strict=False)
+        # skipinitialspace: a file written with ", " between fields (README) gives "sp1", not " sp1": an
+    # id, member or project with the separator's space would be another one (and `, "a,b"` a quoted field)
+    reader = csv.reader(lines, strict=False, skipinitialspace=True)
 
 
 def _open_quote_line(taken: list[str]) -> int:
