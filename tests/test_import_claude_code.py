@@ -733,3 +733,34 @@ def test_messages_without_an_id_count_once(db_path: Path, tmp_path: Path) -> Non
         python[f["event_id"]] = max(python.get(f["event_id"], 0), f["output_tokens"])
     assert python == dict(_q(db_path, "SELECT event_id, output_tokens FROM events"))
     assert "claude-code:r:req_N1" in python
+
+
+def test_a_file_whose_name_is_not_utf8_is_named_and_the_others_are_imported(tmp_path: Path, db_path: Path) -> None:
+    """A folder named in Latin-1 (``caf\\xe9``): that file cannot be imported (DuckDB and the
+    database need UTF-8 text) and is named, escaped; the tree's other file is imported, by
+    ``import`` and by ``sync`` alike, with exit 4 as for an unreadable file."""
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "projects"
+    good = root / "-home-ok" / "s1.jsonl"
+    good.parent.mkdir(parents=True)
+    good.write_text(_line("2025-11-03T10:00:00Z", mid="m1", req="r1", inp=5, out=7) + "\n")
+    bad_dir = os.fsencode(root) + b"/-home-caf\xe9"
+    os.mkdir(bad_dir)
+    with open(bad_dir + b"/s.jsonl", "w") as fh:
+        fh.write(_line("2025-11-03T11:00:00Z", mid="m2", req="r2", inp=50, out=70) + "\n")
+    shown = f"{root}/-home-caf\\xe9/s.jsonl"
+    for args in (
+        ["import", str(root), "--format", "claude-code", "--db", str(db_path)],
+        ["sync", "--db", str(tmp_path / "synced.duckdb")],
+    ):
+        if args[0] == "sync":
+            run("source", "add", str(root), "--db", str(tmp_path / "synced.duckdb"))
+        res = subprocess.run([sys.executable, "-m", "usagectl", *args], capture_output=True, text=True)
+        assert res.returncode == 4, res.stderr
+        assert f"{shown}: cannot be imported: its name is not UTF-8" in res.stderr
+        assert "Traceback" not in res.stderr and "unexpected error" not in res.stderr
+        db = Path(args[-1])
+        assert _q(db, "SELECT event_id, input_tokens FROM events") == [("claude-code:m1:r1", 5)]

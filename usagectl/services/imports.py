@@ -136,6 +136,9 @@ def import_file(
     if getattr(registry.get(fmt), "target", "events") == "billed_costs":
         result.stored_as = "cost lines"
     source = read_path or path
+    unnamed = _not_utf8(os.fspath(path))
+    if unnamed:
+        raise InputError(unnamed)
     try:
         stat = source.stat()
         fp = fp or fingerprint(source, fmt)
@@ -512,6 +515,23 @@ def stat_fingerprint(path: Path | str, stat: os.stat_result) -> str:
     return f"stat:{stat.st_size}:{stat.st_mtime_ns}:{path}"
 
 
+def _shown(path: Path | str) -> str:
+    """A path as text that can be printed and stored: bytes of a name that are not UTF-8 (a
+    file system hands them over as surrogate escapes) as ``\\xe9``."""
+    return os.fsencode(os.fspath(path)).decode("utf-8", "backslashreplace")
+
+
+def _not_utf8(path: str) -> str | None:
+    """The error of a file whose name (or folder's name) is not UTF-8: DuckDB, the database's
+    text columns and the terminal all need UTF-8 text, so such a file cannot be read or named
+    in a batch; the other files are imported. None for a UTF-8 name."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{_shown(path)}: cannot be imported: its name is not UTF-8 (rename the file or folder)"
+    return None
+
+
 def _resolve_stat(path: str, parents: dict[str, str]) -> tuple[str, os.stat_result]:
     """``Path(path).resolve()`` and its ``stat()``, for many files of few directories: the
     real path of each directory is looked up once (``resolve`` walks every component of every
@@ -592,6 +612,10 @@ def import_batch(
     todo: list[tuple[int, str, os.stat_result, str]] = []
     parents: dict[str, str] = {}
     for i, path in enumerate(paths):
+        unnamed = _not_utf8(os.fspath(path))
+        if unnamed:
+            results[i] = FileImportResult(path=_shown(path), format=fmt, error=unnamed)
+            continue
         try:
             real, st = _resolve_stat(os.fspath(path), parents)
         except OSError as exc:
