@@ -784,3 +784,22 @@ def test_text_after_a_comma_space_separator_has_no_leading_space(tmp_path: Path,
                      "--config", str(config), "--db", str(db_path))  # fmt: skip
     # gpt-4o $2.50 / $10 per 1M: 2 x (0.0025 + 0.001) = $0.007, all of it platform's
     assert [(r["team"], r["requests"], r["cost_usd"]) for r in teams["rows"]] == [("platform", 2, 0.007)]
+
+
+def test_events_without_an_id_that_differ_anywhere_are_different_events(tmp_path: Path, db_path: Path) -> None:
+    """The id of an event without one is a hash of all its content: three calls in the same
+    second with the same counts, told apart only by their status and error, or by a column usagectl
+    does not know (kept in ``extra``), or by their team, are five events, not one; the very
+    same row twice is one."""
+    same = {"ts": "2026-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 100, "output_tokens": 10}
+    rows = [
+        same | {"status": "success"},
+        same | {"status": "error", "error_type": "RateLimitError"},
+        same | {"status": "error", "error_type": "Timeout"},
+        same | {"request_id": "req-1"},
+        same | {"request_id": "req-1", "team": "ads"},
+        same | {"request_id": "req-1", "team": "ads"},
+    ]
+    out = run_json("import", str(write_jsonl(tmp_path / "calls.jsonl", rows)), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["duplicates"]) == (6, 5, 1)
+    assert _query(db_path, "SELECT count(DISTINCT event_id), sum(input_tokens) FROM events") == [(5, 500)]

@@ -263,3 +263,50 @@ def test_memory_sizes_as_duckdb_spells_them() -> None:
     assert checked_size(" 2gb ") == "2gb"
     with pytest.raises(ValueError, match="not a memory size"):
         checked_size("1GB'; SELECT 1; --")
+
+
+def test_migration_7_gives_stored_content_ids_the_hash_an_import_computes(tmp_path: Path, db_path: Path) -> None:
+    """Events without an id are keyed by a hash of all their content (team, status, extra …
+    included, since migration 7). A database from before holds them under the older hash: the
+    migration recomputes each stored ``h:`` id from the stored columns, so the same rows in
+    another file (an export downloaded again) are duplicates, not new events. Rows differing
+    only in their team are two events; an event with its own id keeps it."""
+    import hashlib
+    import json
+
+    from usagectl.models import EVENT_COLUMNS
+
+    rows = [
+        {"ts": "2026-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000, "team": "ads", "x_req": "r1"},
+        {"ts": "2026-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000, "team": "search", "x_req": "r1"},
+        {"event_id": "own-1", "ts": "2026-11-03T11:00:00Z", "model_raw": "gpt-4o", "input_tokens": 5},
+    ]
+    first = tmp_path / "first.jsonl"
+    first.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run("import", str(first), "--db", str(db_path))
+    con = duckdb.connect(str(db_path))
+    try:
+        want = dict(con.execute("SELECT team, event_id FROM events").fetchall())
+        assert len(want) == 3 and want[None] == "own-1" and all(want[t].startswith("h:") for t in ("ads", "search"))
+        # as a database of schema 6 holds them: ids by the older hash (computed here by hand: ts,
+        # the 14 text columns of then, with model and provider as the file gave them (absent),
+        # then every count), migration 7 not applied
+        ints = [c for c, k in EVENT_COLUMNS if k == "int"]
+        old_text = ("provider", "model_raw", "model", "service_tier", "member", "project", "workspace", "api_key",
+                    "feature", "tool", "integration", "platform", "session_id", "message_id")  # fmt: skip
+        cols = ", ".join(f'"{c}"' for c in (*old_text, *ints))
+        for team, *values in con.execute(f"SELECT team, {cols} FROM events WHERE team IS NOT NULL").fetchall():
+            text = dict(zip(old_text, values[: len(old_text)], strict=True)) | {"model": None, "provider": None}
+            parts = ["2026-11-03T10:00:00.000000Z", *(text[c] or "" for c in old_text)]
+            parts += ["" if v is None else str(v) for v in values[len(old_text) :]]
+            old_id = "h:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+            con.execute("UPDATE events SET event_id = ? WHERE team = ?", [old_id, team])
+        con.execute("DELETE FROM schema_migrations WHERE version >= 7")
+    finally:
+        con.close()
+    with connect(db_path, read_only=True) as con:  # a reading command brings the schema up to date
+        assert dict(con.execute("SELECT team, event_id FROM events").fetchall()) == want
+    again = tmp_path / "again.jsonl"  # the same rows, another file
+    again.write_text("".join(json.dumps(r) + "\n" for r in reversed(rows)))
+    out = run("import", str(again), "--db", str(db_path), "--json").stdout
+    assert (json.loads(out)["imported"], json.loads(out)["duplicates"]) == (0, 3)

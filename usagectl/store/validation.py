@@ -219,17 +219,28 @@ def _absent_value(c: str, default_source: str) -> str:
     return {"ts": "NULL::TIMESTAMPTZ", "money": "NULL::DECIMAL(38,12)", "json": "NULL::JSON"}.get(kind, "NULL::VARCHAR")
 
 
+# The content an event without an id is identified by: every canonical column but ``source``
+# (the same rows read as CSV and as JSONL are the same events) and ``event_id`` itself. Rows that
+# differ in any of them (a team, a status, an unknown column kept in ``extra``) are different
+# events; until migration 7 the attribution columns, status, files, reported cost and extra were
+# left out, and rows differing only there were taken for copies.
 _ID_PARTS = (
     "provider", "model_raw", "model", "service_tier", "member", "project", "workspace", "api_key",
     "feature", "tool", "integration", "platform", "session_id", "message_id",
+    "team", "department", "cost_center", "chat_title", "status", "error_type", "file_id", "file_name",
 )  # fmt: skip
 
 
-def _event_id_sql() -> str:
+def _event_id_sql(given: Mapping[str, str] | None = None) -> str:
+    """SQL of the id of an event without one, over its validated columns (``_checked``).
+    ``given``: SQL to use for some columns instead of their own (migration 7 recomputes stored
+    ids with ``model`` and ``provider`` as the file gave them: the import fills them in later)."""
+    col = dict(given or {})
     ints = [c for c, k in EVENT_COLUMNS if k == "int"]
     parts = (
         ["strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')"]
-        + [f"coalesce({_q(c)}, '')" for c in _ID_PARTS]
+        + [f"coalesce({col.get(c, _q(c))}, '')" for c in _ID_PARTS]
         + [f"coalesce({_q(c)}::VARCHAR, '')" for c in ints]
+        + ["coalesce(reported_cost_usd::VARCHAR, '')", "coalesce(json(extra)::VARCHAR, '')"]  # minified, as stored
     )
     return "'h:' || left(sha256(concat_ws(chr(31), " + ", ".join(parts) + ")), 32)"
