@@ -780,3 +780,18 @@ def test_a_page_with_bytes_that_are_not_utf8_is_a_reject_on_their_line(tmp_path:
     out = run_json("import", str(lines), "--format", "openai-usage", "--db", str(db2))
     assert out["rejected"] == 1 and out["imported"] > 0
     assert query(db2, "SELECT line, reason FROM rejects") == [(2, "not valid UTF-8 text (byte 0xe9)")]
+
+
+def test_a_folder_of_gzipped_pages_imports_under_an_explicit_format(tmp_path: Path, db_path: Path) -> None:
+    """``--format openai-usage`` on a folder reads ``.json.gz`` pages as ``--format auto`` does
+    (it said "no importable files found"): the same events as the plain page."""
+    import gzip
+
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "usage.json.gz").write_bytes(gzip.compress((OA / "usage_nov03_04.json").read_bytes()))
+    plain = _import(tmp_path / "plain.duckdb", OA / "usage_nov03_04.json", fmt="openai-usage")
+    out = _import(db_path, folder, fmt="openai-usage")
+    assert out["imported"] == plain["imported"] > 0 and out["rejected"] == plain["rejected"]
+    total = "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events"
+    assert query(db_path, total) == query(tmp_path / "plain.duckdb", total)

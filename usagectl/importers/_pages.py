@@ -181,9 +181,14 @@ def _array_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
 
 
 def files(root: Path) -> list[Path]:
-    return sorted(
-        p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES
-    )
+    """The saved pages below ``root``: ``.json``, ``.jsonl``, ``.ndjson``, each also gzipped
+    (``.json.gz``: the readers open either), not hidden files."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and _page_name(p.name))
+
+
+def _page_name(name: str) -> bool:
+    lower = name.lower()
+    return lower.removesuffix(".gz").endswith(SUFFIXES)
 
 
 def dumps(obj: Any) -> str:
