@@ -209,6 +209,26 @@ def test_source_rm_keeps_events(logs: Path, db_path: Path) -> None:
     run("source", "rm", "mine", "--db", str(db_path), expect=2)
 
 
+def test_a_source_added_under_a_removed_ones_name_starts_with_none_of_its_events(
+    logs: Path, tmp_path: Path, db_path: Path
+) -> None:
+    """``source rm`` keeps the events; a new source given the same name (another folder) counts
+    only the events of its own files: 0 before its first sync, then its 1 event, not 2 + 1."""
+    (logs / "a.jsonl").write_text(ev(1) + "\n" + ev(2) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    run("source", "rm", "mine", "--db", str(db_path))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "b.jsonl").write_text(ev(3) + "\n")
+    _add(other, db_path)
+    assert [r["events"] for r in run_json("source", "list", "--db", str(db_path))["rows"]] == [0]
+    _sync(db_path)
+    assert [r["events"] for r in run_json("source", "list", "--db", str(db_path))["rows"]] == [1]
+    assert _count(db_path, "SELECT count(*) FROM events") == 3
+    assert "1 imported event stays" in run("source", "rm", "mine", "--db", str(db_path)).stderr
+
+
 def test_source_counts_the_events_of_its_files_imported_by_hand_before_it(logs: Path, db_path: Path) -> None:
     """Files imported by hand, then registered as a source: the sync adds nothing, and the
     source still counts the events that came from its files (3 here, by hand: e1, e2 in a,

@@ -61,7 +61,7 @@ def rm(
 
     removed = remove_source(make_context(config, db), name)
     typer.echo(
-        f"Removed source {removed.name!r} and the sync state of {removed.files:,} files; "
-        f"its {removed.events:,} imported events stay in the database.",
+        f"Removed source {removed.name!r} and the sync state of {counted(removed.files, 'file')}; "
+        f"its {counted(removed.events, 'imported event')} {'stays' if removed.events == 1 else 'stay'} in the database.",
         err=True,
     )

@@ -57,11 +57,15 @@ def add_source(con: duckdb.DuckDBPyConnection, name: str, path: str, fmt: str, a
 
 def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> int:
     """Forget a source and its sync state (one transaction); returns the files forgotten.
-    Its imported events and batches stay."""
+    Its imported events and batches stay; its batches are labelled ``NAME (removed)``, so that a
+    source added later under the same name starts with none of them (``source list``)."""
     con.execute("BEGIN TRANSACTION")
     try:
         row = con.execute("SELECT count(*) FROM source_files WHERE source_name = ?", [name]).fetchone()
         con.execute("DELETE FROM source_files WHERE source_name = ?", [name])
+        con.execute(
+            "UPDATE import_batches SET source_name = source_name || ' (removed)' WHERE source_name = ?", [name]
+        )
         con.execute("DELETE FROM sources WHERE name = ?", [name])
         con.execute("DELETE FROM meta WHERE key = ?", [_LAST_SYNC + name])
         con.execute("COMMIT")
