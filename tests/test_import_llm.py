@@ -465,3 +465,31 @@ def test_web_searches_of_a_call_without_cache_are_kept() -> None:
         "cache_write_1h_tokens": 0, "web_search_requests": 3, "service_tier": "standard",
     }  # fmt: skip
     assert extra == {"usage_convention": "anthropic: input_tokens excludes the cache"}
+
+
+def test_llms_own_folder_imports_logs_db_and_never_reads_its_keys(tmp_path: Path, db_path: Path) -> None:
+    """llm keeps ``keys.json`` (its API keys) and ``aliases.json`` beside ``logs.db``. `import DIR`
+    under auto imports the logs and skips those files, named in a warning: read as events, each
+    would be rejected and stored whole, key included, in ``rejects``. A canonical file in a folder
+    still imports; a file named on its own is read whatever it holds."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "io.datasette.llm"
+    make_logs_db(home / "logs.db")
+    (home / "keys.json").write_text(
+        '{"// Note": "This file stores secret API credentials.", "openai": "sk-proj-FAKE1"}'
+    )
+    (home / "aliases.json").write_text('{"4o": "gpt-4o"}')
+    (home / "events.jsonl").write_text('{"ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10}\n')
+    res = subprocess.run(
+        [sys.executable, "-m", "usagectl", "import", str(home), "--db", str(db_path), "--json"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert sorted(f["format"] for f in out["per_file"]) == ["jsonl", "llm"]
+    assert "skipped 2 files that hold no usage events" in res.stderr and "aliases.json, keys.json" in res.stderr
+    assert not [r for r in query(db_path, "SELECT raw FROM rejects") if "sk-proj" in str(r[0])]
+    alone = run_json("import", str(home / "keys.json"), "--db", str(tmp_path / "alone.duckdb"))
+    assert (alone["records"], alone["rejected"]) == (1, 1)

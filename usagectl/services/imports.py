@@ -10,6 +10,7 @@ import shutil
 import stat
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from usagectl.config import warn
 from usagectl.errors import (
     DatabaseError,
     InputError,
@@ -86,9 +88,41 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
             files = [path]
         if fmt != "auto":
             out.extend((f, fmt) for f in files)
-        else:
-            out.extend((f, registry.detect(Path(f))) for f in files)
+            continue
+        detected = [(f, registry.detect(Path(f))) for f in files]
+        if path.is_dir():  # a folder holds other files too (llm's keys.json beside its logs.db)
+            skipped = [f for f, f_fmt in detected if not _may_hold_events(Path(f), f_fmt)]
+            if skipped:
+                names = ", ".join(_shown(Path(f).relative_to(path)) for f in skipped[:5])
+                more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+                warn(
+                    f"{_shown(path)}: skipped {counted(len(skipped), 'file')} that hold no usage events "
+                    f"(JSON or CSV without a ts field): {names}{more}; give a file by name to import it anyway"
+                )
+                detected = [(f, f_fmt) for f, f_fmt in detected if f not in skipped]
+        out.extend(detected)
     return out
+
+
+def _may_hold_events(path: Path, fmt: str) -> bool:
+    """Whether a canonical JSON or CSV file found in a folder can hold events: its start names a
+    ``ts`` field (every event has one). A folder walked under ``--format auto`` also holds files
+    of other programs, some secret (llm keeps ``keys.json``, its API keys, beside ``logs.db``):
+    read as events, each would be stored whole in ``rejects``. Other formats are their
+    importers' business; an unreadable file is left to the reader to report."""
+    if fmt not in ("jsonl", "csv"):
+        return True
+    try:
+        with canonical.open_text_or_binary(path) as fh:
+            head = fh.read(65536)
+    except (OSError, EOFError, zlib.error):
+        return True
+    if not head.strip():
+        return True
+    if fmt == "jsonl":
+        return b'"ts"' in head
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace")
+    return "ts" in {h.strip().strip('"').strip().lower() for h in first.split(",")}
 
 
 def resolver(book: PriceBook) -> Resolver:

@@ -63,9 +63,7 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> int:
     try:
         row = con.execute("SELECT count(*) FROM source_files WHERE source_name = ?", [name]).fetchone()
         con.execute("DELETE FROM source_files WHERE source_name = ?", [name])
-        con.execute(
-            "UPDATE import_batches SET source_name = source_name || ' (removed)' WHERE source_name = ?", [name]
-        )
+        con.execute("UPDATE import_batches SET source_name = source_name || ' (removed)' WHERE source_name = ?", [name])
         con.execute("DELETE FROM sources WHERE name = ?", [name])
         con.execute("DELETE FROM meta WHERE key = ?", [_LAST_SYNC + name])
         con.execute("COMMIT")
