@@ -78,6 +78,10 @@ REFERENCE = [
     ("gpt-5", "input_tokens", "1.25"),
     ("gpt-5", "output_tokens", "10.00"),
     ("gpt-5", "cache_read_tokens", "0.125"),
+    # Codex CLI's default model: https://developers.openai.com/api/docs/models/gpt-5-codex
+    ("gpt-5-codex", "input_tokens", "1.25"),
+    ("gpt-5-codex", "output_tokens", "10.00"),
+    ("gpt-5-codex", "cache_read_tokens", "0.125"),
     ("gpt-5-mini", "input_tokens", "0.25"),
     ("gpt-5-mini", "output_tokens", "2.00"),
     ("gpt-5-mini", "cache_read_tokens", "0.025"),
@@ -645,7 +649,8 @@ def test_models_get_provider(book: PriceBook) -> None:
     assert info is not None and info.name == "Claude Sonnet 4.5" and info.provider == "anthropic"
     for m in models:
         for period in m.periods:
-            assert period.source.startswith("https://") and period.checked.isoformat() == "2026-11-25"
+            # every price was checked against its source when the tables were written (or since)
+            assert period.source.startswith("https://") and period.checked.isoformat() in ("2026-11-25", "2026-11-27")
 
 
 # --------------------------------------------------------------------------- broken tables
