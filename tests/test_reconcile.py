@@ -274,8 +274,11 @@ def test_diff_pct_is_rounded_once(tmp_path: Path, db_path: Path) -> None:
     (tmp_path / "usage.json").write_text(json.dumps(usage), encoding="utf-8")
     (tmp_path / "cost.json").write_text(json.dumps(cost), encoding="utf-8")
     _load(db_path, [tmp_path / "usage.json", tmp_path / "cost.json"])
-    (model,) = _reconcile(db_path, "--month", "2026-10")["models"]
+    rep = _reconcile(db_path, "--month", "2026-10")
+    (model,) = rep["models"]
     assert _cmp(model) == (Decimal("8"), Decimal("7.925"), Decimal("0.075"), Decimal("0.95"), "differs")
+    # the totals' percentages too, the compared part's included (it had 6 decimals: 0.946372)
+    assert (_d(rep["totals"]["diff_pct"]), _d(rep["totals"]["compared_diff_pct"])) == (Decimal("0.95"), Decimal("0.95"))
     for fmt in ("table", "markdown"):
         text = run("reconcile", "--month", "2026-10", "--format", fmt, "--db", str(db_path)).stdout
         line = next(x for x in text.splitlines() if "claude-haiku-4-5" in x and "$8.00" in x)  # By model

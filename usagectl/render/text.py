@@ -178,7 +178,9 @@ def report_to_jsonable(report: Report) -> dict[str, Any]:
         "report": report.name,
         "filters": dict(report.filters),
         "rows": _json_rows(report.columns, report.rows),
-        "totals": {k: json_cell(v, kinds.get(k, "")) for k, v in report.totals.items()},
+        # a total without a column of its own (``compared_diff_pct``) gets its kind from its name,
+        # as overview lines do: a percentage keeps 2 decimals like the rows' percentages
+        "totals": {k: json_cell(v, kinds.get(k) or overview_kind(k, v)) for k, v in report.totals.items()},
     }
     if report.overview:
         doc["overview"] = {key: json_cell(value, overview_kind(key, value)) for key, _label, value in report.overview}
