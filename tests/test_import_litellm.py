@@ -463,3 +463,23 @@ def test_an_unclosed_quote_rejects_its_row_and_the_rows_after_it_are_read(tmp_pa
     ]
     rows = query(db_path, "SELECT line, record, reason FROM rejects")
     assert rows == [(2, 1, "unclosed quote (the field runs to the end of the file)")]
+
+
+def test_auto_tells_litellm_exports_from_canonical_files_that_share_column_names(tmp_path: Path) -> None:
+    """A canonical JSONL keeping a gateway's ``request_id`` and ``spend`` as extra keys has ``ts``,
+    not LiteLLM's ``startTime``: it is canonical. A SpendLogs CSV selected without ``spend`` and
+    ``call_type`` still has LiteLLM's own ``request_id``, ``startTime`` and ``prompt_tokens``."""
+    from usagectl.importers import registry
+
+    canon = tmp_path / "gateway.jsonl"
+    canon.write_text(
+        '{"ts":"2026-11-03T10:00:00Z","model_raw":"gpt-4o","input_tokens":1000,"request_id":"gw-1","spend":0.0035}\n'
+    )
+    spend_logs = tmp_path / "nospend.csv"
+    spend_logs.write_text(
+        "request_id,startTime,model,prompt_tokens,completion_tokens,user\n"
+        "r1,2026-11-03 10:00:00,gpt-4o,1000,100,alice\n"
+    )
+    assert (registry.detect(canon), registry.detect(spend_logs)) == ("jsonl", "litellm")
+    out = run_json("import", str(canon), str(spend_logs), "--db", str(tmp_path / "u.duckdb"))
+    assert (out["records"], out["imported"], out["rejected"]) == (2, 2, 0)

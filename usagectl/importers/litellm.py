@@ -443,7 +443,9 @@ class _LiteLLMImporter:
         try:
             text = _head_text(head)
             if text.startswith(("[", "{")):
-                if '"request_id"' in text and ('"call_type"' in text or '"spend"' in text):
+                # LiteLLM's rows always carry startTime; a canonical event that keeps request_id
+                # and spend as extra keys has ts instead
+                if '"request_id"' in text and ('"call_type"' in text or '"spend"' in text) and '"startTime"' in text:
                     return True
                 return all(f'"{d}"' in text for d in _DAILY)  # recognised, then refused with the reason
             first = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]), [])
@@ -453,6 +455,7 @@ class _LiteLLMImporter:
             return (
                 {"request_id", "call_type", "spend"} <= cols
                 or {"request_id", "spend", "starttime"} <= cols
+                or {"request_id", "starttime", "prompt_tokens"} <= cols  # a SELECT without spend
                 or {*_DAILY, "spend"} <= cols
             )
         except Exception:
