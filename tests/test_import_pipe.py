@@ -147,3 +147,15 @@ def test_binary_piped_to_stdin_fails_naming_dev_stdin_with_a_short_printable_exc
     excerpt = last.split("not valid UTF-8 text (", 1)[1]
     assert len(excerpt) <= 61 and excerpt.endswith("…)")
     assert list(spool.iterdir()) == []
+
+
+def test_a_dash_reads_standard_input(tmp_path: Path, db_path: Path) -> None:
+    """`usagectl import -` is standard input, as for cat (it said "-: no such file or directory"):
+    the three events of the pipe, under the name /dev/stdin."""
+    done = subprocess.run(
+        [sys.executable, "-m", "usagectl", "import", "-", "--db", str(db_path)],
+        input=TZ_JSONL, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _batches(db_path) == [("/dev/stdin", 3, 3)]
+    _assert_all_three(db_path)

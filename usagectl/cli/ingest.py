@@ -20,7 +20,9 @@ def import_cmd(
     # readable=False: an unreadable file is our own "cannot read" error (exit 4), not a Click usage error
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Files or directories of canonical events.", show_default=False, readable=False),
+        typer.Argument(
+            help="Files or directories of canonical events; - reads standard input.", show_default=False, readable=False
+        ),
     ],
     fmt: Annotated[
         str, typer.Option("--format", help="auto (by content), jsonl, csv, parquet, or a log format (see README).")
@@ -35,6 +37,8 @@ def import_cmd(
     from usagectl.services.imports import import_paths
 
     ctx = make_context(config, db)
+    # "-" is standard input, as for cat and most tools (a file named "-" is ./-)
+    paths = [Path("/dev/stdin") if str(p) == "-" else p for p in paths]
     if _progress_enabled():
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
