@@ -346,3 +346,34 @@ def test_a_left_out_provider_under_a_cent_is_not_shown_as_zero(tmp_path: Path, d
     run("import", str(_bill(tmp_path / "cost.json", "2025-11-04", [("claude-haiku-4-5", "5")])), "--db", str(db_path))
     notes = _notes(db_path, month="2025-11")
     assert any("provider openai has no billed lines in this range (computed $0.00030)" in n for n in notes)
+
+
+def test_the_bill_of_a_day_without_computed_cost_is_not_subtracted_for_a_model_priced_on_other_days(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Haiku 4.5 at the priority tier has no price (usagectl leaves it unpriced): 11-04 is wholly
+    unpriced, billed 300 cents; 11-05 is standard, 10,000 output tokens x $5/M = $0.05, billed 5
+    cents (a match). Neither the total nor haiku's own row subtracts 11-04's $3.00 from the
+    $0.05 computed (a difference of −$2.95 that no day has); the compared part is $0.05 vs
+    $0.05, and $3.00 is billed for usage without any computed cost."""
+    usage = write_jsonl(tmp_path / "usage.jsonl", [
+        {"ts": "2025-11-04T10:00:00Z", "provider": "anthropic", "model": "claude-haiku-4-5", "output_tokens": 2_000,
+         "service_tier": "priority"},
+        {"ts": "2025-11-05T10:00:00Z", "provider": "anthropic", "model": "claude-haiku-4-5", "output_tokens": 10_000},
+    ])  # fmt: skip
+    run("import", str(usage), "--db", str(db_path))
+    for day, cents in (("2025-11-04", "300"), ("2025-11-05", "5")):
+        bill = _bill(tmp_path / f"cost-{day}.json", day, [("claude-haiku-4-5-20251001", cents)])
+        run("import", str(bill), "--format", "anthropic-cost", "--db", str(db_path))
+    rep = _reconcile(db_path, "--month", "2025-11")
+    t = rep["totals"]
+    assert (_d(t["computed_usd"]), _d(t["billed_usd"]), t["diff_usd"], t["diff_pct"]) == (
+        Decimal("0.05"), Decimal("3.05"), None, None)  # fmt: skip
+    assert (_d(t["compared_computed_usd"]), _d(t["compared_billed_usd"]), _d(t["compared_diff_usd"])) == (
+        Decimal("0.05"), Decimal("0.05"), Decimal(0))  # fmt: skip
+    assert _d(t["uncompared_billed_usd"]) == Decimal("3")
+    (model,) = rep["models"]
+    assert (model["diff_usd"], model["diff_pct"], model["status"]) == (None, None, "differs (unpriced usage)")
+    rows = _rows(rep)
+    assert _cmp(rows[("2025-11-04", "claude-haiku-4-5")])[-1] == "unpriced"
+    assert _cmp(rows[("2025-11-05", "claude-haiku-4-5")])[-1] == "match"

@@ -145,7 +145,16 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         all_comp = _merge_comp(all_comp, v["comp"])
         all_billed = _merge_billed(all_billed, v["billed"])
     totals = _compare(all_comp, all_billed)
-    totals |= _compared_part(model_rows)
+    # per day and model: a model priced on some days can be wholly unpriced on others (a service
+    # tier without a price), and the bill of those days has no computed cost to meet either
+    totals |= _compared_part(rows)
+    for m in model_rows:  # a model's own row: its difference would subtract such days' bills too
+        if any(
+            r["computed_usd"] is None and r["billed_usd"]
+            for r in rows
+            if (r["provider"], r["model"]) == (m["provider"], m["model"])
+        ):
+            m["diff_usd"] = m["diff_pct"] = None
     if totals["uncompared_billed_usd"]:
         # the bill of usage that has no computed cost at all would be subtracted from a computed
         # total that leaves that usage out: the more of it is billed, the smaller the gap would
@@ -159,7 +168,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
     totals["unmodelled_rows"] = facts["unmodelled_buckets"]
     notes = _notes(req, since, until, billed, facts, unpriced_models(cube), left_out, billed_groups, billed_provs)
     if totals["uncompared_billed_usd"]:
-        notes.insert(1, _compared_note(totals, model_rows))
+        notes.insert(1, _compared_note(totals, rows))
     return Report(
         name="reconcile",
         title=f"Computed vs billed cost {since} – {until} (UTC days)",
@@ -275,10 +284,10 @@ def _compare(comp: dict[str, Any] | None, billed: dict[str, Any] | None) -> dict
     }
 
 
-def _compared_part(model_rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The totals over the models that have a computed cost (all but wholly unpriced ones):
-    computed, billed and difference, and what is billed for the others (left out)."""
-    rows = [r for r in model_rows if r["computed_usd"] is not None]
+def _compared_part(day_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The totals over the rows (day and model) that have a computed cost (all but wholly
+    unpriced ones): computed, billed and difference, and what is billed for the others (left out)."""
+    rows = [r for r in day_rows if r["computed_usd"] is not None]
     comp = sum((r["computed_usd"] for r in rows), Decimal(0))
     billed = sum((r["billed_usd"] for r in rows), Decimal(0))
     diff = comp - billed
@@ -287,13 +296,13 @@ def _compared_part(model_rows: list[dict[str, Any]]) -> dict[str, Any]:
         "compared_billed_usd": billed,
         "compared_diff_usd": diff,
         "compared_diff_pct": diff * HUNDRED / billed if billed else None,
-        "uncompared_billed_usd": sum((r["billed_usd"] for r in model_rows if r["computed_usd"] is None), Decimal(0)),
+        "uncompared_billed_usd": sum((r["billed_usd"] for r in day_rows if r["computed_usd"] is None), Decimal(0)),
     }
 
 
-def _compared_note(totals: dict[str, Any], model_rows: list[dict[str, Any]]) -> str:
-    out = [r for r in model_rows if r["computed_usd"] is None and r["billed_usd"]]
-    names = ", ".join(str(r["model"]) for r in out[:6]) + (", …" if len(out) > 6 else "")
+def _compared_note(totals: dict[str, Any], day_rows: list[dict[str, Any]]) -> str:
+    out = list(dict.fromkeys(str(r["model"]) for r in day_rows if r["computed_usd"] is None and r["billed_usd"]))
+    names = ", ".join(out[:6]) + (", …" if len(out) > 6 else "")
     diff, pct = totals["compared_diff_usd"], totals["compared_diff_pct"]
     sign = "+" if diff >= 0 else "-"
     return (
