@@ -764,3 +764,13 @@ def test_a_file_whose_name_is_not_utf8_is_named_and_the_others_are_imported(tmp_
         assert "Traceback" not in res.stderr and "unexpected error" not in res.stderr
         db = Path(args[-1])
         assert _q(db, "SELECT event_id, input_tokens FROM events") == [("claude-code:m1:r1", 5)]
+
+
+def test_an_empty_transcript_gets_no_format_warning(tmp_path: Path, db_path: Path) -> None:
+    """A session file Claude Code has just created is empty: it holds no records, and nothing about
+    it suggests another format (it said "does not look like the claude-code format")."""
+    empty = tmp_path / "projects" / "p" / "s.jsonl"
+    empty.parent.mkdir(parents=True)
+    empty.write_text("")
+    out = _import(db_path, empty)
+    assert out["records"] == 0 and out["per_file"][0]["warnings"] == []

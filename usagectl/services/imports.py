@@ -104,6 +104,15 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
     return out
 
 
+def _blank(path: Path) -> bool:
+    """Whether the file holds nothing but white space (an unreadable one counts as not blank)."""
+    try:
+        with canonical.open_text_or_binary(path) as fh:
+            return not fh.read(65536).strip() and not fh.read(1)
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
 def _may_hold_events(path: Path, fmt: str) -> bool:
     """Whether a canonical JSON or CSV file found in a folder can hold events: its start names a
     ``ts`` field (every event has one). A folder walked under ``--format auto`` also holds files
@@ -504,6 +513,8 @@ def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str
                 )
             continue
         if registry.get(r.format) is None:
+            continue
+        if _blank(path):  # an empty file (a session just opened): nothing to say about its format
             continue
         if fmt != "auto" and not registry.sniff_as(path, fmt):
             other = registry.sniff(path)
