@@ -27,6 +27,7 @@ def test_db_status(tmp_path: Path, db_path: Path) -> None:
     assert ov["first_event"].startswith("2026-03-01T10:00:00")
     assert ov["last_event"].startswith("2026-03-03T10:00:00")
     assert "." not in ov["last_import"]  # to the second, no microseconds
+    assert (ov["cost_lines"], ov["first_cost_day"], ov["last_cost_day"]) == (0, None, None)
     table = run("db", "status", "--db", str(db_path)).stdout
     assert "Schema version" in table and str(db_path) in table
     assert "…" not in table  # at 80 columns nothing is cut
@@ -313,3 +314,21 @@ def test_demo_uses_its_own_quota_and_members_not_the_active_configs(tmp_path: Pa
     assert "monthly_token_quota = 600000000" in written
     assert "[members.zed]" not in written
     assert '[members.alice]\nteam = "platform"' in written  # the demo's alice (DEMO_MEMBERS)
+
+
+def test_db_status_counts_billed_cost_lines(tmp_path: Path, db_path: Path) -> None:
+    """A database holding only an imported cost report is not "0 events" and nothing else: its
+    two Anthropic cost lines of 2025-11-03 and -04 (UTC days) are counted."""
+    page = {"data": [
+        {"starting_at": f"2025-11-0{d}T00:00:00Z", "ending_at": f"2025-11-0{d + 1}T00:00:00Z", "results": [
+            {"amount": "12.5", "currency": "USD", "cost_type": "tokens", "token_type": "output_tokens",
+             "model": "claude-haiku-4-5", "service_tier": "standard", "context_window": "0-200k",
+             "description": "Claude Haiku 4.5 output", "workspace_id": None}]}
+        for d in (3, 4)
+    ], "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "cost.json").write_text(json.dumps(page))
+    run("import", str(tmp_path / "cost.json"), "--format", "anthropic-cost", "--db", str(db_path))
+    ov = run_json("db", "status", "--db", str(db_path))["overview"]
+    assert (ov["events"], ov["cost_lines"], ov["first_cost_day"], ov["last_cost_day"]) == (
+        0, 2, "2025-11-03", "2025-11-04")  # fmt: skip
+    assert "Billed cost lines" in run("db", "status", "--db", str(db_path)).stdout

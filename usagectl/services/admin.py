@@ -28,6 +28,10 @@ def db_status(ctx: AppContext) -> Report:
         # the two-column overview and was pushed below Config, in another format
         ("first_event", "First event (UTC)", _to_second(info["first_event"])),
         ("last_event", "Last event (UTC)", _to_second(info["last_event"])),
+        # billed cost lines (openai-costs, anthropic-cost) are not events: `reconcile` reads them
+        ("cost_lines", "Billed cost lines", info["cost_lines"]),
+        ("first_cost_day", "First billed day (UTC)", _utc_day(info["first_cost_line"])),
+        ("last_cost_day", "Last billed day (UTC)", _utc_day(info["last_cost_line"])),
         ("import_batches", "Files imported", info["import_batches"]),
         ("last_import", "Last import (UTC)", _to_second(info["last_import"])),
         ("rejects", "Rejected records", info["rejects"]),
@@ -43,6 +47,11 @@ def db_status(ctx: AppContext) -> Report:
         totals={"events": info["events"]},
         overview=overview,
     )
+
+
+def _utc_day(instant: datetime | None) -> date | None:
+    """The UTC day of a bucket start (cost reports bill UTC days)."""
+    return instant.astimezone(UTC).date() if instant is not None else None
 
 
 def empty_database_note(ctx: AppContext) -> str | None:

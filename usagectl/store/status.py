@@ -22,7 +22,12 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
     rejects = con.execute(f"SELECT count(*) FROM rejects WHERE {NOT_IMPORTED_SQL}").fetchone()  # not replaced rows
     sources = con.execute("SELECT source, count(*) FROM events GROUP BY source ORDER BY 2 DESC").fetchall()
+    billed = con.execute("SELECT count(*), min(start_ts), max(start_ts) FROM billed_costs").fetchone()
+    assert billed is not None
     return {
+        "cost_lines": int(billed[0]),
+        "first_cost_line": billed[1],
+        "last_cost_line": billed[2],
         "schema_version": schema.current_version(con),
         "events": int(ev[0]),
         "first_event": ev[1],
