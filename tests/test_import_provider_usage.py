@@ -795,3 +795,41 @@ def test_a_folder_of_gzipped_pages_imports_under_an_explicit_format(tmp_path: Pa
     assert out["imported"] == plain["imported"] > 0 and out["rejected"] == plain["rejected"]
     total = "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events"
     assert query(db_path, total) == query(tmp_path / "plain.duckdb", total)
+
+
+def _oa_row(model: str, i: int, o: int, n: int, user: str | None = None) -> dict[str, Any]:
+    return {"object": "organization.usage.completions.result", "input_tokens": i, "output_tokens": o,
+            "input_cached_tokens": 0, "num_model_requests": n, "project_id": None, "user_id": user,
+            "api_key_id": None, "model": model, "batch": None}  # fmt: skip
+
+
+@pytest.mark.parametrize("by_model_first", [True, False])
+def test_a_fetch_filtered_to_some_models_never_wipes_the_others(
+    tmp_path: Path, db_path: Path, by_model_first: bool
+) -> None:
+    """2025-11-10 grouped by [model]: gpt-4.1 100k + 10k, gpt-4o-mini 100k + 10k. A later fetch
+    grouped by [model, user_id] and filtered to gpt-4.1 holds 300k + 30k of it: more tokens in
+    all than the whole day, but none of gpt-4o-mini. gpt-4o-mini's 110k tokens (100k x $0.15/M +
+    10k x $0.60/M = $0.021) stay in either order; gpt-4.1 is counted once, never summed with the
+    other fetch's."""
+
+    def page(*rows: dict[str, Any]) -> dict[str, Any]:
+        return {"object": "page", "data": [{"object": "bucket", "start_time": _T10, "end_time": _T11,
+                "results": list(rows)}], "has_more": False, "next_page": None}  # fmt: skip
+
+    by_model = _write(
+        tmp_path,
+        "by_model.json",
+        page(
+            _oa_row("gpt-4.1-2025-04-14", 100_000, 10_000, 10), _oa_row("gpt-4o-mini-2024-07-18", 100_000, 10_000, 10)
+        ),
+    )
+    filtered = _write(tmp_path, "filtered.json", page(_oa_row("gpt-4.1-2025-04-14", 300_000, 30_000, 30, "alice")))
+    for path in (by_model, filtered) if by_model_first else (filtered, by_model):
+        _import(db_path, path, fmt="openai-usage")
+    models = _by_model(db_path, "2025-11-10", "2025-11-10")
+    mini = models["gpt-4o-mini"]
+    assert (mini["total_tokens"], _money(mini["cost_usd"])) == (110_000, Decimal("0.021"))
+    assert models["gpt-4.1"]["total_tokens"] in (110_000, 330_000)
+    assert sum(r["total_tokens"] for r in models.values()) in (220_000, 440_000)
+    assert any("not all of its usage of gpt-4o-mini" in r for _, _, r in _rejects(db_path))

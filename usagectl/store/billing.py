@@ -13,7 +13,8 @@ queries of ``usagectl reconcile``.
   same usage twice; summing them double counts. Of two overlapping shapes the coarser one gives
   way (see ``_loser``), but for usage only when the finer side holds at least as much usage over
   the coarser bucket (a partial hourly fetch, or a per-model fetch filtered to some models, must
-  not wipe a day's total): otherwise the finer rows give way. Applied inside a file and against
+  not wipe a day's total), and, when both are grouped by model, at least as much of every model
+  (a fetch filtered to one model must not wipe the others): otherwise the finer rows give way. Applied inside a file and against
   what is stored (same source).
 """
 
@@ -138,21 +139,51 @@ class _Judge:
         pool: Sequence[Shape],
         totals: Mapping[Shape, Totals] | None,
         described: Callable[[Totals, Totals], str] | None = None,
+        by_model: Mapping[Shape, Mapping[str, Totals]] | None = None,
     ) -> None:
         self.pool = pool
         self.totals = totals
+        self.by_model = by_model
         self.described = described or _usage_words
         self.width = max((len(t) for t in totals.values()), default=0) if totals else 0
 
+    def _family(self, like: Shape, span: Shape) -> list[Shape]:
+        width = like.end - like.start
+        return [
+            s
+            for s in self.pool
+            if s.sig == like.sig and s.end - s.start == width and span.start <= s.start and s.end <= span.end
+        ]
+
     def _sum(self, like: Shape, span: Shape) -> Totals:
         assert self.totals is not None
-        width = like.end - like.start
         out = [0] * self.width
-        for s in self.pool:
-            if s.sig == like.sig and s.end - s.start == width and span.start <= s.start and s.end <= span.end:
-                for k, n in enumerate(self.totals.get(s, ())):
-                    out[k] += n
+        for s in self._family(like, span):
+            for k, n in enumerate(self.totals.get(s, ())):
+                out[k] += n
         return tuple(out)
+
+    def _sum_models(self, like: Shape, span: Shape) -> dict[str, list[int]]:
+        assert self.by_model is not None
+        out: dict[str, list[int]] = {}
+        for s in self._family(like, span):
+            for model, counts in self.by_model.get(s, {}).items():
+                acc = out.setdefault(model, [0] * len(counts))
+                for k, n in enumerate(counts):
+                    acc[k] += n
+        return out
+
+    def _short_model(self, winner: Shape, loser: Shape, span: Shape) -> str | None:
+        """A model whose usage the winner holds less of than the loser (a fetch filtered to some
+        models holds none of the others), when both are grouped by model; else None."""
+        if self.by_model is None or not (set(winner.sig) & MODEL_DIMS and set(loser.sig) & MODEL_DIMS):
+            return None
+        won, lost = self._sum_models(winner, span), self._sum_models(loser, span)
+        for model, counts in sorted(lost.items()):
+            have = won.get(model, [0] * len(counts))
+            if any(h < n for h, n in zip(have, counts, strict=True)):
+                return model
+        return None
 
     def decide(self, a: Shape, b: Shape) -> tuple[Shape, Shape, str, str]:
         """(loser, winner, kind, detail) of two overlapping shapes, ``a`` fetched earlier."""
@@ -167,9 +198,12 @@ class _Judge:
         else:
             return loser, winner, kind, ""  # neither bucket holds the other: no common span to compare
         won, lost = self._sum(winner, span), self._sum(loser, span)
-        if all(w >= x for w, x in zip(won, lost, strict=True)):
-            return loser, winner, kind, ""
         over = "" if span == loser else f" over {_span(span)}"  # the coarser bucket is the span as a rule
+        if all(w >= x for w, x in zip(won, lost, strict=True)):
+            short = self._short_model(winner, loser, span)
+            if short is None:
+                return loser, winner, kind, ""
+            return winner, loser, "partial", f" (not all of its usage of {short}{over})"
         return winner, loser, "partial", f" ({self.described(won, lost)}{over})"
 
 
@@ -190,6 +224,7 @@ def settle_shapes(
     stored_where: Mapping[Shape, str] | None = None,
     totals: Mapping[Shape, Totals] | None = None,
     described: Callable[[Totals, Totals], str] | None = None,
+    by_model: Mapping[Shape, Mapping[str, Totals]] | None = None,
 ) -> tuple[dict[Shape, str], dict[Shape, str]]:
     """(incoming shapes to reject, stored shapes to remove), each with its reason.
 
@@ -197,11 +232,13 @@ def settle_shapes(
     earlier than the file. Shapes equal to one of the file's are not a conflict: the same key
     is replaced row by row. ``totals``: the usage of each shape's rows (``COUNTERS``; the file's
     for its shapes, the store's for the others); with it a finer shape replaces a coarser one
-    only when it is at least as complete (see ``_Judge``), so usage is never lost."""
+    only when it is at least as complete (see ``_Judge``), so usage is never lost. ``by_model``:
+    the same per model of each shape; with it, when both shapes are grouped by model, the finer
+    one must hold at least as much of every model (a fetch filtered to some models does not)."""
     where = stored_where or {}
     bad_in: dict[Shape, str] = {}
     bad_stored: dict[Shape, str] = {}
-    judge = _Judge(incoming, totals, described)
+    judge = _Judge(incoming, totals, described, by_model)
     for i, j in _overlapping_pairs(incoming):
         loser, winner, kind, detail = judge.decide(incoming[i], incoming[j])
         bad_in.setdefault(loser, _reason(loser, winner, kind, "in this file", detail))
@@ -210,7 +247,7 @@ def settle_shapes(
     others = [s for s in stored if s not in mine]
     both = [*others, *survivors]
     n_stored = len(others)
-    judge = _Judge(both, totals, described)
+    judge = _Judge(both, totals, described, by_model)
     for i, j in _overlapping_pairs(both):
         if (i < n_stored) == (j < n_stored):
             continue  # stored vs stored (history) or file vs file (settled above)
@@ -346,7 +383,8 @@ def stage_usage_buckets(
         stored, where, keys, more = _parse_stored(rows)
         totals = {s: tuple(int(n) for n in m) for s, m in more.items()}
         totals.update(_incoming_totals(recs, shapes))
-        bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where, totals=totals)
+        by_model = _stored_by_model(con, source, lo, hi) | _incoming_by_model(recs, shapes)
+        bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where, totals=totals, by_model=by_model)
         for r, s in zip(recs, shapes, strict=True):
             if s is not None and s in bad_in:
                 r.problem = bad_in[s]
@@ -366,6 +404,39 @@ def _incoming_totals(recs: Sequence[Record], shapes: Sequence[Shape | None]) -> 
             if isinstance(n, int) and not isinstance(n, bool):
                 acc[k] += n
     return {s: tuple(v) for s, v in out.items()}
+
+
+def _incoming_by_model(recs: Sequence[Record], shapes: Sequence[Shape | None]) -> dict[Shape, dict[str, Totals]]:
+    """``_incoming_totals`` per model (the model name as the rows give it)."""
+    out: dict[Shape, dict[str, list[int]]] = {}
+    for r, s in zip(recs, shapes, strict=True):
+        if s is None:
+            continue
+        acc = out.setdefault(s, {}).setdefault(str(r.fields.get("model_raw") or ""), [0] * len(COUNTERS))
+        for k, c in enumerate(COUNTERS):
+            n = r.fields.get(c)
+            if isinstance(n, int) and not isinstance(n, bool):
+                acc[k] += n
+    return {s: {m: tuple(v) for m, v in per.items()} for s, per in out.items()}
+
+
+def _stored_by_model(
+    con: duckdb.DuckDBPyConnection, source: str, lo: datetime, hi: datetime
+) -> dict[Shape, dict[str, Totals]]:
+    """The stored usage of ``source`` per fetch shape and model over [lo, hi)."""
+    sums = ", ".join(f"coalesce(sum(t.{c}), 0)" for c in COUNTERS)
+    rows = con.execute(
+        f"SELECT t.ts, {_EVENT_END}, json_extract(t.extra, '$.group_by')::VARCHAR, NULL, coalesce(t.model_raw, ''), "
+        f"{sums} FROM events t WHERE t.source = ? AND t.ts >= ? AND t.ts < ? AND {_EVENT_END} IS NOT NULL GROUP BY ALL",
+        [source, lo, hi],
+    ).fetchall()
+    out: dict[Shape, dict[str, Totals]] = {}
+    for row in rows:
+        shapes, _where, _keys, more = _parse_stored([row])
+        for s in shapes:
+            model, *counts = more[s]
+            out.setdefault(s, {})[str(model)] = tuple(int(n) for n in counts)
+    return out
 
 
 def moved_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
