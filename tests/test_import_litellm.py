@@ -483,3 +483,28 @@ def test_auto_tells_litellm_exports_from_canonical_files_that_share_column_names
     assert (registry.detect(canon), registry.detect(spend_logs)) == ("jsonl", "litellm")
     out = run_json("import", str(canon), str(spend_logs), "--db", str(tmp_path / "u.duckdb"))
     assert (out["records"], out["imported"], out["rejected"]) == (2, 2, 0)
+
+
+def test_a_utf16_export_is_named_as_such_and_the_other_files_are_imported(tmp_path: Path) -> None:
+    """Windows PowerShell 5 writes ``ConvertTo-Json > spend.json`` as UTF-16 with a byte order
+    mark: read as UTF-8 every line was a reject (auto) or "no request_id column" (litellm). It is
+    one error naming the file and its encoding, exit 4, and a UTF-8 file beside it is imported."""
+    import subprocess
+    import sys
+
+    rows = [{"request_id": "r1", "startTime": "2026-11-03T10:00:00", "model": "gpt-4o", "spend": 0.01,
+             "prompt_tokens": 1000, "completion_tokens": 100, "call_type": "completion"}]  # fmt: skip
+    utf16 = tmp_path / "spend.json"
+    utf16.write_bytes(json.dumps(rows, indent=2).replace("\n", "\r\n").encode("utf-16"))
+    assert utf16.read_bytes()[:2] == b"\xff\xfe"
+    good = tmp_path / "events.jsonl"
+    good.write_text('{"ts": "2026-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 5}\n')
+    for fmt in ("auto", "litellm"):
+        db = tmp_path / f"{fmt}.duckdb"
+        files = [str(utf16), str(good)] if fmt == "auto" else [str(utf16)]
+        res = subprocess.run([sys.executable, "-m", "usagectl", "import", *files, "--format", fmt, "--db", str(db)],
+                             capture_output=True, text=True)  # fmt: skip
+        assert res.returncode == 4, res.stderr
+        assert f"{utf16}: UTF-16 text (it starts with a UTF-16 byte order mark); usagectl reads UTF-8" in res.stderr
+        if fmt == "auto":
+            assert "Imported 1 event from 2 files" in res.stderr

@@ -104,6 +104,19 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
     return out
 
 
+_BINARY_FORMATS = frozenset(("parquet", "llm"))  # files that are not text
+
+
+def _utf16(path: Path) -> bool:
+    """Whether a text file starts with a UTF-16 byte order mark (Windows PowerShell 5 writes
+    ``> file`` so): read as UTF-8 every line of it is garbage, a reject each."""
+    try:
+        with canonical.open_text_or_binary(path) as fh:
+            return fh.read(2) in (b"\xff\xfe", b"\xfe\xff")
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
 def _blank(path: Path) -> bool:
     """Whether the file holds nothing but white space (an unreadable one counts as not blank)."""
     try:
@@ -179,9 +192,18 @@ def import_file(
     if getattr(registry.get(fmt), "target", "events") == "billed_costs":
         result.stored_as = "cost lines"
     source = read_path or path
-    unnamed = _not_utf8(os.fspath(path))
-    if unnamed:
-        raise InputError(unnamed)
+    # a file that cannot be read as such is this file's error (the others are imported)
+    problem = _not_utf8(os.fspath(path))
+    if problem is None and fmt not in _BINARY_FORMATS and _utf16(source):
+        problem = (
+            f"{path}: UTF-16 text (it starts with a UTF-16 byte order mark); usagectl reads UTF-8: "
+            f"convert it first (iconv -f UTF-16 -t UTF-8)"
+        )
+    if problem is not None:
+        result.path = _shown(path)
+        result.error = problem
+        result.seconds = time.perf_counter() - t0
+        return result
     try:
         stat = source.stat()
         fp = fp or fingerprint(source, fmt)
