@@ -330,9 +330,12 @@ def test_auto_gives_a_sqlite_file_that_is_no_llm_logs_db_the_llm_error_never_csv
             assert "warning" not in result.stderr and "\x00" not in result.stderr
         assert errors[0] == errors[1] == f"usagectl: error: 1 file could not be read: {path}: {problem}"
     assert registry.sniff(other) is None and registry.detect(other) == "llm"
-    # named as CSV, the same database is binary data, not CSV text: refused whole, exit 4
-    result = run("import", str(other), "--format", "csv", "--db", str(tmp_path / "csv.duckdb"), expect=4)
-    assert f"{other}: line 1: binary data (NUL bytes), not CSV text" in result.stderr
+    # named as a text format, the same database is refused whole (exit 4), as what it is; before,
+    # litellm quoted its header bytes and jsonl stored slices of its pages as rejects
+    for fmt in ("csv", "jsonl", "litellm"):
+        result = run("import", str(other), "--format", fmt, "--db", str(tmp_path / f"{fmt}.duckdb"), expect=4)
+        assert f"{other}: a SQLite database, not {fmt} text (an llm logs.db is read with --format llm" in result.stderr
+        assert query(tmp_path / f"{fmt}.duckdb", "SELECT count(*) FROM rejects") == [(0,)]
 
 
 # ---------------------------------------------------------------- fuzzing

@@ -107,14 +107,23 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
 _BINARY_FORMATS = frozenset(("parquet", "llm"))  # files that are not text
 
 
-def _utf16(path: Path) -> bool:
-    """Whether a text file starts with a UTF-16 byte order mark (Windows PowerShell 5 writes
-    ``> file`` so): read as UTF-8 every line of it is garbage, a reject each."""
+def _not_text(source: Path, path: Path, fmt: str) -> str | None:
+    """The error of a file given a text format that is no UTF-8 text: UTF-16 (a byte order mark;
+    Windows PowerShell 5 writes ``> file`` so) or a SQLite database (llm's logs.db). Read as UTF-8
+    lines, every line of it was a reject of garbage, or a header of binary bytes was quoted."""
     try:
-        with canonical.open_text_or_binary(path) as fh:
-            return fh.read(2) in (b"\xff\xfe", b"\xfe\xff")
+        with canonical.open_text_or_binary(source) as fh:
+            head = fh.read(16)
     except (OSError, EOFError, zlib.error):
-        return False
+        return None  # the reader says what is wrong
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return (
+            f"{path}: UTF-16 text (it starts with a UTF-16 byte order mark); usagectl reads UTF-8: "
+            "convert it first (iconv -f UTF-16 -t UTF-8)"
+        )
+    if head == b"SQLite format 3\x00":
+        return f"{path}: a SQLite database, not {fmt} text (an llm logs.db is read with --format llm or auto)"
+    return None
 
 
 def _blank(path: Path) -> bool:
@@ -194,11 +203,8 @@ def import_file(
     source = read_path or path
     # a file that cannot be read as such is this file's error (the others are imported)
     problem = _not_utf8(os.fspath(path))
-    if problem is None and fmt not in _BINARY_FORMATS and _utf16(source):
-        problem = (
-            f"{path}: UTF-16 text (it starts with a UTF-16 byte order mark); usagectl reads UTF-8: "
-            f"convert it first (iconv -f UTF-16 -t UTF-8)"
-        )
+    if problem is None and fmt not in _BINARY_FORMATS:
+        problem = _not_text(source, path, fmt)
     if problem is not None:
         result.path = _shown(path)
         result.error = problem
