@@ -229,6 +229,22 @@ def test_a_source_added_under_a_removed_ones_name_starts_with_none_of_its_events
     assert "1 imported event stays" in run("source", "rm", "mine", "--db", str(db_path)).stderr
 
 
+def test_the_total_of_overlapping_sources_counts_each_event_once(logs: Path, db_path: Path) -> None:
+    """A folder and a folder inside it, both registered: each source counts the events of its
+    files (3 and 1), the Total the database's 3 once (it said 4), and the 2 files once."""
+    (logs / "a.jsonl").write_text(ev(1) + "\n" + ev(2) + "\n")
+    inner = logs / "inner"
+    inner.mkdir()
+    (inner / "b.jsonl").write_text(ev(3) + "\n")
+    _add(logs, db_path, "outer")
+    _add(inner, db_path, "inner")
+    _sync(db_path)
+    listed = run_json("source", "list", "--db", str(db_path))
+    assert {r["name"]: r["events"] for r in listed["rows"]} == {"outer": 3, "inner": 1}
+    assert (listed["totals"]["events"], listed["totals"]["files"]) == (3, 2)
+    assert _count(db_path, "SELECT count(*) FROM events") == 3
+
+
 def test_source_counts_the_events_of_its_files_imported_by_hand_before_it(logs: Path, db_path: Path) -> None:
     """Files imported by hand, then registered as a source: the sync adds nothing, and the
     source still counts the events that came from its files (3 here, by hand: e1, e2 in a,

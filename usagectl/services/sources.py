@@ -262,6 +262,7 @@ def sources_report(ctx: AppContext) -> Report:
     with connect(ctx.db_path, read_only=True) as con:
         sources = st.list_sources(con)
         info = st.overview(con)
+        all_events = st.events_of_all(con)
     checked = last_checked(ctx)  # syncs that found nothing new and did not write the database
     rows = []
     for s in sources:
@@ -301,6 +302,11 @@ def sources_report(ctx: AppContext) -> Report:
             Column("path_exists", "Path exists", in_table=False),
         ),
         rows=tuple(rows),
-        totals={"sources": len(rows), "files": sum(r["files"] for r in rows), "events": sum(r["events"] for r in rows)},
+        # each file and event once: sources may overlap (a folder and a folder inside it)
+        totals={
+            "sources": len(rows),
+            "files": len({p for s in sources for p in info.get(s.name, {"paths": []})["paths"]}),
+            "events": all_events,
+        },
         notes=notes,
     )

@@ -154,6 +154,16 @@ _SOURCE_BATCHES = (
 )
 
 
+def events_of_all(con: duckdb.DuckDBPyConnection) -> int:
+    """The events from the files of the registered sources, each counted once (sources may
+    overlap: two folders, one inside the other, or a file both name)."""
+    row = con.execute(
+        f"SELECT count(*) FROM events WHERE batch_id IN (SELECT sb.batch_id FROM ({_SOURCE_BATCHES}) sb "
+        "JOIN sources s ON s.name = sb.name)"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def overview(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """Per source: tracked files (with their paths), last sync (ISO text) and the events from
     its files (imported by its syncs or by hand)."""
