@@ -27,8 +27,9 @@ def test_db_status(tmp_path: Path, db_path: Path) -> None:
     assert ov["first_event"].startswith("2026-03-01T10:00:00")
     assert ov["last_event"].startswith("2026-03-03T10:00:00")
     assert "." not in ov["last_import"]  # to the second, no microseconds
-    assert (ov["cost_lines"], ov["first_cost_day"], ov["last_cost_day"]) == (0, None, None)
+    assert (ov["billed_lines"], ov["first_billed_day"], ov["last_billed_day"]) == (0, None, None)
     table = run("db", "status", "--db", str(db_path)).stdout
+    assert "unpriced" not in table  # no billed day is not a price
     assert "Schema version" in table and str(db_path) in table
     assert "…" not in table  # at 80 columns nothing is cut
     rejects = run_json("db", "rejects", "--db", str(db_path))
@@ -329,6 +330,6 @@ def test_db_status_counts_billed_cost_lines(tmp_path: Path, db_path: Path) -> No
     (tmp_path / "cost.json").write_text(json.dumps(page))
     run("import", str(tmp_path / "cost.json"), "--format", "anthropic-cost", "--db", str(db_path))
     ov = run_json("db", "status", "--db", str(db_path))["overview"]
-    assert (ov["events"], ov["cost_lines"], ov["first_cost_day"], ov["last_cost_day"]) == (
+    assert (ov["events"], ov["billed_lines"], ov["first_billed_day"], ov["last_billed_day"]) == (
         0, 2, "2025-11-03", "2025-11-04")  # fmt: skip
     assert "Billed cost lines" in run("db", "status", "--db", str(db_path)).stdout

@@ -29,9 +29,9 @@ def db_status(ctx: AppContext) -> Report:
         ("first_event", "First event (UTC)", _to_second(info["first_event"])),
         ("last_event", "Last event (UTC)", _to_second(info["last_event"])),
         # billed cost lines (openai-costs, anthropic-cost) are not events: `reconcile` reads them
-        ("cost_lines", "Billed cost lines", info["cost_lines"]),
-        ("first_cost_day", "First billed day (UTC)", _utc_day(info["first_cost_line"])),
-        ("last_cost_day", "Last billed day (UTC)", _utc_day(info["last_cost_line"])),
+        ("billed_lines", "Billed cost lines", info["cost_lines"]),
+        ("first_billed_day", "First billed day (UTC)", _utc_day(info["first_cost_line"])),
+        ("last_billed_day", "Last billed day (UTC)", _utc_day(info["last_cost_line"])),
         ("import_batches", "Files imported", info["import_batches"]),
         ("last_import", "Last import (UTC)", _to_second(info["last_import"])),
         ("rejects", "Rejected records", info["rejects"]),
