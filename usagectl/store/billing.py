@@ -374,16 +374,21 @@ def stage_usage_buckets(
         lo = min(s.start for s in incoming) - timedelta(days=2)  # widest bucket: 1 day
         hi = max(s.end for s in incoming)
         sums = ", ".join(f"coalesce(sum(t.{c}), 0)" for c in COUNTERS)
+        # per shape and model (the model as the rows name it): the shapes' totals are their sums
         rows = con.execute(
             f"SELECT t.ts, {_EVENT_END}, json_extract(t.extra, '$.group_by')::VARCHAR, any_value(b.path), "
-            f"{sums} FROM events t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
+            f"coalesce(t.model_raw, ''), {sums} FROM events t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
             f"WHERE t.source = ? AND t.ts >= ? AND t.ts < ? AND {_EVENT_END} IS NOT NULL GROUP BY ALL",
             [source, lo, hi],
         ).fetchall()
-        stored, where, keys, more = _parse_stored(rows)
-        totals = {s: tuple(int(n) for n in m) for s, m in more.items()}
-        totals.update(_incoming_totals(recs, shapes))
-        by_model = _stored_by_model(con, source, lo, hi) | _incoming_by_model(recs, shapes)
+        shapes_stored, where, keys, _more = _parse_stored(rows)
+        stored = _ordered(shapes_stored)  # a row per shape and model: each shape once
+        by_model: dict[Shape, dict[str, Totals]] = {}
+        for ts, end, group_by, path_, model, *counts in rows:
+            for shape in _parse_stored([(ts, end, group_by, path_)])[0]:
+                by_model.setdefault(shape, {})[str(model)] = tuple(int(n) for n in counts)
+        by_model |= _incoming_by_model(recs, shapes)
+        totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
         bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where, totals=totals, by_model=by_model)
         for r, s in zip(recs, shapes, strict=True):
             if s is not None and s in bad_in:
@@ -392,22 +397,8 @@ def stage_usage_buckets(
     return ingest.stage_records(con, recs)
 
 
-def _incoming_totals(recs: Sequence[Record], shapes: Sequence[Shape | None]) -> dict[Shape, Totals]:
-    """The usage (``COUNTERS``) of the file's valid rows per shape."""
-    out: dict[Shape, list[int]] = {}
-    for r, s in zip(recs, shapes, strict=True):
-        if s is None:
-            continue
-        acc = out.setdefault(s, [0] * len(COUNTERS))
-        for k, c in enumerate(COUNTERS):
-            n = r.fields.get(c)
-            if isinstance(n, int) and not isinstance(n, bool):
-                acc[k] += n
-    return {s: tuple(v) for s, v in out.items()}
-
-
 def _incoming_by_model(recs: Sequence[Record], shapes: Sequence[Shape | None]) -> dict[Shape, dict[str, Totals]]:
-    """``_incoming_totals`` per model (the model name as the rows give it)."""
+    """The usage (``COUNTERS``) of the file's valid rows per shape and model (as the rows name it)."""
     out: dict[Shape, dict[str, list[int]]] = {}
     for r, s in zip(recs, shapes, strict=True):
         if s is None:
@@ -420,23 +411,12 @@ def _incoming_by_model(recs: Sequence[Record], shapes: Sequence[Shape | None]) -
     return {s: {m: tuple(v) for m, v in per.items()} for s, per in out.items()}
 
 
-def _stored_by_model(
-    con: duckdb.DuckDBPyConnection, source: str, lo: datetime, hi: datetime
-) -> dict[Shape, dict[str, Totals]]:
-    """The stored usage of ``source`` per fetch shape and model over [lo, hi)."""
-    sums = ", ".join(f"coalesce(sum(t.{c}), 0)" for c in COUNTERS)
-    rows = con.execute(
-        f"SELECT t.ts, {_EVENT_END}, json_extract(t.extra, '$.group_by')::VARCHAR, NULL, coalesce(t.model_raw, ''), "
-        f"{sums} FROM events t WHERE t.source = ? AND t.ts >= ? AND t.ts < ? AND {_EVENT_END} IS NOT NULL GROUP BY ALL",
-        [source, lo, hi],
-    ).fetchall()
-    out: dict[Shape, dict[str, Totals]] = {}
-    for row in rows:
-        shapes, _where, _keys, more = _parse_stored([row])
-        for s in shapes:
-            model, *counts = more[s]
-            out.setdefault(s, {})[str(model)] = tuple(int(n) for n in counts)
-    return out
+def _summed(parts: Iterable[Totals]) -> Totals:
+    out = [0] * len(COUNTERS)
+    for counts in parts:
+        for k, n in enumerate(counts):
+            out[k] += n
+    return tuple(out)
 
 
 def moved_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
