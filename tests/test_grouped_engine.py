@@ -44,6 +44,23 @@ def _rich_events() -> list[dict[str, Any]]:
         {**edge, "event_id": "c0", "ts": "2025-07-01T12:00:00Z", "input_tokens": 200_000},
         {**edge, "event_id": "c1", "ts": "2025-07-01T12:00:00Z", "input_tokens": 200_001},
         {**edge, "event_id": "c2", "ts": "2025-07-01T12:00:00Z", "input_tokens": 200_001, "requests": 3},
+        # buckets that state their band (Anthropic usage rows): every request over 200k, or none
+        {
+            **edge,
+            "event_id": "c3",
+            "ts": "2025-07-01T13:00:00Z",
+            "input_tokens": 150_000,
+            "requests": 0,
+            "extra": {"context_window": "200k-1M"},
+        },
+        {
+            **edge,
+            "event_id": "c4",
+            "ts": "2025-07-01T13:00:00Z",
+            "input_tokens": 900_000,
+            "requests": 0,
+            "extra": {"context_window": "0-200k"},
+        },
     ]
     return out
 
@@ -125,6 +142,7 @@ def test_grouped_total_equals_the_python_price_book(loaded: tuple[Path, list[dic
             cache_write_5m_tokens=e.get("cache_write_5m_tokens", 0),
             cache_write_1h_tokens=e.get("cache_write_1h_tokens", 0), output_tokens=e.get("output_tokens", 0),
             web_search_requests=e.get("web_search_requests", 0),
+            band_input=200_001 if e.get("extra", {}).get("context_window") == "200k-1M" else None,
         )  # fmt: skip
         # the logged name first; when it resolves to nothing, the canonical name the source gave
         cost = book.cost(model_raw=e.get("model_raw"), **usage).total

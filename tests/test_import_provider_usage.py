@@ -24,8 +24,11 @@ from hypothesis import strategies as st
 from tests.helpers import query, run, run_json
 from usagectl.importers.anthropic_usage import IMPORTER as ANTHROPIC
 from usagectl.importers.openai_usage import IMPORTER as OPENAI
-from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS
+from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, Filters
+from usagectl.pricing import load_pricebook
+from usagectl.store import reports as q
 from usagectl.store.billing import Shape, settle_shapes
+from usagectl.store.connection import connect
 
 DATA = Path(__file__).parent / "data"
 OA = DATA / "openai"
@@ -332,12 +335,27 @@ def test_anthropic_1m_page_with_only_empty_buckets_in_its_first_64_kib(db_path: 
     assert _money(day_row["cost_usd"]) == Decimal("0.006")
 
 
-def test_anthropic_buckets_are_priced_at_the_base_band(db_path: Path) -> None:
+def test_anthropic_buckets_are_priced_on_the_band_they_state(db_path: Path) -> None:
+    """A usage row holds many requests, so its summed input decides nothing; but a row grouped
+    by context_window says its band: a1 ("0-200k") is base, a5 ("200k-1M") long context."""
     _import(db_path, AN_FIRST, fmt="anthropic-usage")
     models = _by_model(db_path, "2025-11-03", "2025-11-03")
-    # a1 2.0203575 + 12 searches × 0.01 + a5 1.47 (EXPECTED.md); priority a4 unpriced
-    # 3.6103575 shown in JSON rounded half-even to 6 places
-    assert _money(models["claude-sonnet-4-5"]["cost_usd"]) == Decimal("3.610358")
+    # a1 2.0203575 + 12 searches × 0.01 + a5 at the long-context rates 300,000 × 6 + 900,000 ×
+    # 0.60 + 20,000 × 22.50 = $2.79 (EXPECTED.md; = its billed lines); priority a4 unpriced:
+    # 4.9303575, shown in JSON rounded half-even to 6 places
+    assert _money(models["claude-sonnet-4-5"]["cost_usd"]) == Decimal("4.930358")
+    assert _query(db_path, "SELECT band_input FROM events WHERE input_tokens = 300000") == [(200_001,)]
+    assert _query(db_path, "SELECT count(*) FROM events WHERE band_input IS NOT NULL") == [(1,)]
+    # the per-event engine (a chat's events are priced one by one): a5 alone
+    with connect(db_path, read_only=True) as con:
+        flt = Filters(datetime(2025, 11, 3, tzinfo=UTC), datetime(2025, 11, 4, tzinfo=UTC), tz="UTC")
+        q.prepare_session(con, load_pricebook(), {}, flt)
+        base = q._filtered(flt)
+        row = con.execute(f"SELECT cost, long_context FROM ({base.sql}) WHERE input_tokens = 300000", base.params)
+        assert row.fetchone() == (Decimal("2.79"), True)
+    # no "cost may be low" note: the band of every bucket with a long-context rate is known
+    note = run("report", "by", "model", "--since", "2025-11-03", "--until", "2025-11-03", "--db", str(db_path))
+    assert "long-context threshold" not in " ".join(note.stdout.split())
 
 
 def test_anthropic_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:

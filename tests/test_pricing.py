@@ -224,6 +224,21 @@ def test_requests_over_one_never_get_the_long_context_band(book: PriceBook) -> N
     assert flat.applied is not None and not flat.applied.long_context_undecided
 
 
+def test_a_bucket_that_states_its_band_is_priced_on_it(book: PriceBook) -> None:
+    """An Anthropic usage row of context_window "200k-1M" holds only requests over 200k input:
+    ``band_input`` (200,001) decides its band, whatever its summed input."""
+    res = book.cost(
+        model_raw="claude-sonnet-4-5", ts=TS, requests=0, input_tokens=150_000, output_tokens=1_000,
+        band_input=200_001,
+    )  # fmt: skip
+    # long-context rates: 150,000 x 6 + 1,000 x 22.50 = 0.9 + 0.0225
+    assert res.total == D("0.9225")
+    assert res.applied is not None and res.applied.long_context and not res.applied.long_context_undecided
+    # a single request is decided on its own input: band_input is not read
+    one = book.cost(model_raw="claude-sonnet-4-5", ts=TS, input_tokens=1_000, band_input=200_001)
+    assert one.applied is not None and not one.applied.long_context and one.total == D("0.003")
+
+
 def test_rate_for_decides_the_band_on_total_input(book: PriceBook) -> None:
     base = book.rate_for("claude-sonnet-4-5", TS, total_input=200_000)
     over = book.rate_for("claude-sonnet-4-5", TS, total_input=200_001)

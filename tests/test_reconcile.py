@@ -99,6 +99,9 @@ def test_anthropic_haiku_agrees_and_the_gaps_are_explained(db_path: Path) -> Non
     # billed 201.03575 + 279 cents = $4.8103575, in JSON half-even to 6 places: 4.810358; the
     # priority row (50,000 + 10,000 + 5,000 tokens) has no price
     assert (_d(sonnet["billed_usd"]), sonnet["unpriced_tokens"]) == (Decimal("4.810358"), 65_000)
+    # computed: a1 2.0203575 (its 12 web searches are in the (unattributed) row) + a5, a
+    # "200k-1M" bucket, at the long-context rates 2.79 (EXPECTED.md) = the bill, to the cent
+    assert _d(sonnet["computed_usd"]) == Decimal("4.810358")
     assert sonnet["status"] == "differs (unpriced usage)"
     assert _d(rep["totals"]["billed_usd"]) == Decimal("8.135358")  # 8.0453575 + 0.09, rounded as above
     exact = reconcile(make_context(None, db_path), ReconcileRequest(since="2025-11-03", until="2025-11-05"))
@@ -106,7 +109,9 @@ def test_anthropic_haiku_agrees_and_the_gaps_are_explained(db_path: Path) -> Non
     assert (rep["totals"]["priority_rows"], rep["totals"]["long_context_buckets"]) == (1, 1)
     notes = _notes(db_path, since="2025-11-03", until="2025-11-05")
     assert any("1 priority-tier row (65,000 tokens)" in n and "leaves out Priority Tier" in n for n in notes)
-    assert any("1 Anthropic usage bucket is long-context" in n for n in notes)
+    assert any(
+        "1 Anthropic usage bucket is long-context" in n and "priced at the long-context rates" in n for n in notes
+    )
     # named as its row is (the canonical model), not by the logged dated spelling
     assert any(n.startswith("Unpriced usage is NOT in the computed cost: claude-sonnet-4-5 (") for n in notes)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -232,9 +234,9 @@ def test_events_that_hold_rows_keep_their_storage_and_rows(db_path: Path, monkey
         con.execute(_ROWS)
         before = con.execute("SELECT * FROM events ORDER BY rowid").fetchall()
         ddl = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'events'").fetchone()
-    monkeypatch.setattr(schema, "available", lambda: real)
+    monkeypatch.setattr(schema, "available", lambda: real[:7])  # 8 adds a column (tested on its own)
     with connect(db_path) as con:
-        assert schema.current_version(con) == len(real)
+        assert schema.current_version(con) == 7
         assert con.execute("SELECT * FROM events ORDER BY rowid").fetchall() == before
         assert con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'events'").fetchone() == ddl
         assert ddl is not None and "ZSTD" not in ddl[0].upper()
@@ -310,3 +312,33 @@ def test_migration_7_gives_stored_content_ids_the_hash_an_import_computes(tmp_pa
     again.write_text("".join(json.dumps(r) + "\n" for r in reversed(rows)))
     out = run("import", str(again), "--db", str(db_path), "--json").stdout
     assert (json.loads(out)["imported"], json.loads(out)["duplicates"]) == (0, 3)
+
+
+def test_migration_8_prices_stored_long_context_buckets_on_their_band(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows stored before migration 8 get ``band_input`` from their ``extra``: an Anthropic usage
+    row (requests 0) of context_window "200k-1M" 200,001; one of "0-200k", a single request
+    and a row without extra nothing. The long row is then priced at the long-context rates."""
+    before = _step_to(db_path, monkeypatch, 8, "band_input")
+    assert "band_input" not in [c[0] for c in before]
+    raw = duckdb.connect(str(db_path))  # as schema 7 holds them (no migration runs on a raw connection)
+    raw.execute(
+        "INSERT INTO events (event_id, ts, source, model, requests, input_tokens, extra, batch_id) VALUES "
+        "('long', '2025-11-03 00:00:00+00', 'anthropic-usage', 'claude-sonnet-4-5', 0, 100000, "
+        '\'{"context_window": "200k-1M"}\', 1), '
+        "('base', '2025-11-03 00:00:00+00', 'anthropic-usage', 'claude-sonnet-4-5', 0, 900000, "
+        '\'{"context_window": "0-200k"}\', 1), '
+        "('one', '2025-11-03 01:00:00+00', 'jsonl', 'claude-sonnet-4-5', 1, 1000, "
+        '\'{"context_window": "200k-1M"}\', 1), '
+        "('bare', '2025-11-03 02:00:00+00', 'jsonl', 'claude-sonnet-4-5', 3, 1000, NULL, 1)"
+    )
+    raw.close()
+    with connect(db_path) as con:
+        assert schema.current_version(con) == 8
+        got = dict(con.execute("SELECT event_id, band_input FROM events").fetchall())
+    assert got == {"long": 200_001, "base": None, "one": None, "bare": None}
+    out = run("report", "by", "model", "--since", "2025-11-03", "--until", "2025-11-03", "--tz", "UTC",
+              "--db", str(db_path), "--json")  # fmt: skip
+    # long: 100,000 x $6/M = 0.60; base: 900,000 x $3/M = 2.70; one and bare: 1,000 x $3/M each
+    assert Decimal(str(json.loads(out.stdout)["rows"][0]["cost_usd"])) == Decimal("3.306")

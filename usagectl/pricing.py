@@ -13,7 +13,9 @@ Units and rules (see ``docs/PRICING.md`` and ``pricing/README.md``):
 * A long-context band (``[[model.price.over]]``) prices the WHOLE request (output too) once the
   request's total input (input + cache read + both cache writes) is strictly greater than the
   threshold. It can only be decided for a single request: rows aggregating many requests
-  (``requests != 1``: many requests, or a count the source does not give) are priced on the base band and flagged ``long_context_undecided``.
+  (``requests != 1``: many requests, or a count the source does not give) are priced on the base
+  band and flagged ``long_context_undecided``, unless the row says which band its requests were
+  in (``band_input``: Anthropic's context_window "200k-1M").
 
 This module uses the standard library only (no duckdb, rich, typer, pandas).
 """
@@ -613,7 +615,13 @@ class PriceBook:
         return None
 
     def _apply(
-        self, model_id: str, ts: datetime, service_tier: str | None, total_input: int, requests: int
+        self,
+        model_id: str,
+        ts: datetime,
+        service_tier: str | None,
+        total_input: int,
+        requests: int,
+        band_input: int | None = None,
     ) -> AppliedRate | str:
         info = self.get(model_id)
         if info is None:
@@ -627,10 +635,11 @@ class PriceBook:
             return f"no price for {info.id} valid at {ts.isoformat()}"
 
         band: LongContextBand | None = None
-        undecided = requests != 1 and bool(period.over)
-        if requests == 1:
+        undecided = requests != 1 and band_input is None and bool(period.over)
+        decided_on = total_input if requests == 1 else band_input
+        if decided_on is not None:
             for candidate in period.over:
-                if total_input > candidate.threshold:
+                if decided_on > candidate.threshold:
                     band = candidate
         if band is None:
             threshold = period.over[0].threshold if period.over else None
@@ -726,17 +735,22 @@ class PriceBook:
         cache_write_1h_tokens: int = 0,
         output_tokens: int = 0,
         web_search_requests: int = 0,
+        band_input: int | None = None,
     ) -> CostBreakdown:
         """Exact cost of one usage row (see the module docstring); never $0 for the unknown.
 
         ``service_tier`` None, ``""`` and ``"default"`` (OpenAI's word) mean standard.
+        ``band_input``: for a row of many requests (``requests != 1``) that says which band its
+        requests were in, an input every one of them exceeded (the stored column of that name:
+        an Anthropic usage row of context_window "200k-1M" → 200,001); the band is then decided
+        on it, not left undecided.
         """
         model_id = self.resolve(model_raw)
         if model_id is None:
             reason = "no model name" if not (model_raw or "").strip() else f"unknown model {model_raw!r}"
             return CostBreakdown(None, (), None, reason)
         total_input = input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens
-        applied = self._apply(model_id, ts, service_tier, total_input, requests)
+        applied = self._apply(model_id, ts, service_tier, total_input, requests, band_input)
         if isinstance(applied, str):
             return CostBreakdown(None, (), None, applied)
         quantities = {

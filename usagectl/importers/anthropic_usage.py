@@ -4,8 +4,9 @@
 One event per result row (a bucket × the page's group-by values). Input is NET of the cache at
 Anthropic: ``uncached_input_tokens`` excludes cache reads and writes, so it is ``input_tokens`` as
 is; writes are split 5m/1h (``cache_creation.ephemeral_*``). The report has NO request count:
-``requests = 0`` ("unknown"), and a bucket aggregates many requests, so the long-context tier
-cannot be decided per request (``context_window`` is kept in ``extra``). ``workspace_id`` null in a
+``requests = 0`` ("unknown"), and a bucket aggregates many requests, so its summed input cannot
+decide the long-context tier; ``context_window`` (kept in ``extra``) does: a "200k-1M" row holds
+only requests over 200k and is priced at the long-context rates (``band_input``, set on insert). ``workspace_id`` null in a
 page grouped by workspace is the default workspace (stored as ``default``). ``results: []`` is no
 usage; an error envelope is a reject, never zero usage. Re-fetches replace, never add: usage in a
 bucket only grows, so the copy with the larger usage wins whichever file is imported first

@@ -415,7 +415,7 @@ def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
         model_raw=name, ts=e["ts"], service_tier=e["service_tier"], requests=e["requests"],
         input_tokens=e["input_tokens"], cache_read_tokens=e["cache_read_tokens"],
         cache_write_5m_tokens=e["cache_write_5m_tokens"], cache_write_1h_tokens=e["cache_write_1h_tokens"],
-        output_tokens=e["output_tokens"], web_search_requests=e["web_search_requests"],
+        output_tokens=e["output_tokens"], web_search_requests=e["web_search_requests"], band_input=e["band_input"],
     )  # fmt: skip
     notes: list[str] = []
     rows: list[dict[str, Any]] = []

@@ -377,8 +377,7 @@ def _notes(
         notes.append(
             f"{counted(facts['long_context_buckets'], 'Anthropic usage bucket')} "
             f"{'is' if facts['long_context_buckets'] == 1 else 'are'} long-context (context_window 200k-1M): "
-            "the tier cannot be decided per request for buckets, so they are priced at the base band and the "
-            "computed cost is low for them."
+            "every request in such a row was over 200,000 input tokens, so it is priced at the long-context rates."
         )
     unattributed = [v for (_, _, m), v in billed_groups.items() if m == UNATTRIBUTED]
     if unattributed:

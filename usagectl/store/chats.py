@@ -26,7 +26,7 @@ EVENT_FIELDS: tuple[str, ...] = (
     "reasoning_tokens", "web_search_requests", "total_input", "total_tokens", "member", "cteam", "project",
     "feature", "tool", "integration", "platform", "session_id", "chat_title", "message_id", "message_tokens",
     "context_tokens", "file_tokens", "tool_output_tokens", "latency_ms", "status", "error_type", "file_id",
-    "file_name", "file_bytes", "reported_cost_usd", "long_context", "cost",
+    "file_name", "file_bytes", "reported_cost_usd", "band_input", "long_context", "cost",
 )  # fmt: skip
 
 

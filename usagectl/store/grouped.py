@@ -14,8 +14,8 @@ The pricing class of an event, computed per row with constants taken from ``pric
   the period condition at the segment's start gives the event's answer;
 * ``_web``: whether the event made web searches (a row without a per-call rate prices only
   events without);
-* ``_band_in``: the effective input (0 for provider buckets, ``requests <> 1``, as in
-  ``priced_events.sql``) replaced by the lowest integer of its interval between consecutive band
+* ``_band_in``: the effective input (for provider buckets, ``requests <> 1``, the ``band_input``
+  the row states, else 0, as in ``priced_events.sql``) replaced by the lowest integer of its interval between consecutive band
   thresholds (any ``min_input_exclusive``/``max_input_inclusive``): every band condition has the
   same truth value on the whole interval.
 
@@ -68,7 +68,7 @@ _SUMMED = (
 # the latter (``reports.web_priced``), so a group must not mix them.
 _WEB_CLASS = "(web_search_requests > 0) AS _web"
 _EFFECTIVE_INPUT = (
-    "(CASE WHEN requests <> 1 THEN 0 "
+    "(CASE WHEN requests <> 1 THEN coalesce(band_input, 0) "
     "ELSE input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens END)"
 )
 

@@ -641,7 +641,9 @@ def import_staged_files(
                 + ", ".join(f"{_q(c)}" for c in cols if c != "event_id")
                 + f", _rec, _fi, {'_rid' if checked != '_checked' else 'rowid AS _rid'} FROM {checked} WHERE _reason IS NULL"
             )
-            per_file = _insert_events(con, ids, cols, select_cols, conflict, before_insert)
+            per_file = _insert_events(
+                con, ids, [*cols, "band_input"], [*select_cols, _BAND_INPUT], conflict, before_insert
+            )
         finally:
             con.execute("DROP TABLE IF EXISTS _model_map")
         _finish_locate(con, located)
@@ -825,6 +827,15 @@ def _finish_locate(
     )
     con.execute("DROP TABLE _fixes")
 
+
+# the per-request input that decides the context band of a row of many requests, when the row
+# says which band its requests were in (migration 008): an Anthropic usage row of context_window
+# "200k-1M" holds only requests over 200,000 input tokens. The inner CASE parses ``extra`` only
+# for such rows (an agent's rows are single requests).
+_BAND_INPUT = (
+    "CASE WHEN v.requests <> 1 THEN "
+    "CASE WHEN json_extract_string(v.extra, '$.context_window') = '200k-1M' THEN 200001 END END"
+)
 
 # the size of a copy under the max-usage rule: its tokens and requests (usage only grows: a
 # streaming line before the final one, a provider bucket fetched before it was complete)

@@ -317,8 +317,9 @@ def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[st
     threshold is unknown. Only a bucket that could hold such a request counts: its model has a
     long-context rate row for its tier, valid at its ``ts``, and its summed input exceeds that
     row's threshold (a bucket below it holds no request above it, its base-band cost is exact),
-    and it does not say otherwise itself (an Anthropic usage row of ``context_window`` "0-200k":
-    every request in it was at most 200k tokens of input).
+    and it does not say which band its requests were in (an Anthropic usage row of
+    ``context_window`` "0-200k": every request in it was at most 200k tokens of input; "200k-1M":
+    every one over, priced so through ``band_input``).
     The ``requests <> 1`` test comes first, so only bucket rows are priced; a range without
     any bucket row (an agent's logs: every row one request) is told by a plain scan first."""
     row = con.execute(
@@ -330,7 +331,7 @@ def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[st
     base = _filtered(flt)
     sql = (
         "SELECT cmodel AS model, count(*)::BIGINT AS bucket_rows, sum(requests)::HUGEINT AS requests "
-        f"FROM ({base.sql}) f WHERE f.requests <> 1 AND f.cost IS NOT NULL AND EXISTS ("
+        f"FROM ({base.sql}) f WHERE f.requests <> 1 AND f.band_input IS NULL AND f.cost IS NOT NULL AND EXISTS ("
         "SELECT 1 FROM price_rates lc WHERE lc.long_context AND lc.model = f.cmodel "
         "AND lc.service_tier = f.service_tier AND f.total_input > lc.min_input_exclusive "
         # an Anthropic usage row says which band its requests were in: "0-200k" holds none above

@@ -31,9 +31,9 @@ _RATE_JOIN = (
         AND (r.valid_from IS NULL OR c.ts >= r.valid_from)
         AND (r.valid_to IS NULL OR c.ts < r.valid_to)
         AND (r.min_input_exclusive = 0
-             OR (CASE WHEN c.requests <> 1 THEN 0 ELSE c.total_input END) > r.min_input_exclusive)
+             OR (CASE WHEN c.requests <> 1 THEN coalesce(c.band_input, 0) ELSE c.total_input END) > r.min_input_exclusive)
         AND (r.max_input_inclusive IS NULL
-             OR (CASE WHEN c.requests <> 1 THEN 0 ELSE c.total_input END) <= r.max_input_inclusive)
+             OR (CASE WHEN c.requests <> 1 THEN coalesce(c.band_input, 0) ELSE c.total_input END) <= r.max_input_inclusive)
         AND """
     + q.web_priced("c.")
     + """

@@ -1,7 +1,8 @@
 -- Events in [$start, $end) with their canonical model, their team mapping and their cost.
 -- Cost = sum of bucket x per-token rate of the price period valid at ts, in the service tier
 -- of the event and the context band decided on the request's total input (whole request,
--- cliff, not the excess). Provider buckets (requests <> 1: many, or a count the source lacks) take the base band.
+-- cliff, not the excess). Provider buckets (requests <> 1: many, or a count the source lacks) take the base band,
+-- unless the row says which band its requests were in (band_input, migration 008).
 -- Unknown model, no valid period, unpriced tier, or web searches at a row without a per-call
 -- rate (reports.web_priced / web_cost fill in the placeholders; no_web_price says so): cost IS NULL (never 0).
 -- Needs the session tables model_map(model_raw, model, provider),
@@ -27,8 +28,8 @@ priced AS (
         AND (r.valid_from IS NULL OR ev.ts >= r.valid_from)
         AND (r.valid_to IS NULL OR ev.ts < r.valid_to)
         AND (r.min_input_exclusive = 0
-             OR (CASE WHEN ev.requests <> 1 THEN 0 ELSE ev.total_input END) > r.min_input_exclusive)
+             OR (CASE WHEN ev.requests <> 1 THEN coalesce(ev.band_input, 0) ELSE ev.total_input END) > r.min_input_exclusive)
         AND (r.max_input_inclusive IS NULL
-             OR (CASE WHEN ev.requests <> 1 THEN 0 ELSE ev.total_input END) <= r.max_input_inclusive)
+             OR (CASE WHEN ev.requests <> 1 THEN coalesce(ev.band_input, 0) ELSE ev.total_input END) <= r.max_input_inclusive)
 )
 SELECT * FROM priced
