@@ -851,3 +851,73 @@ def test_a_fetch_filtered_to_some_models_never_wipes_the_others(
     assert models["gpt-4.1"]["total_tokens"] in (110_000, 330_000)
     assert sum(r["total_tokens"] for r in models.values()) in (220_000, 440_000)
     assert any("not all of its usage of gpt-4o-mini" in r for _, _, r in _rejects(db_path))
+
+
+def _an_row(i: int, o: int, workspace: str | None) -> dict[str, Any]:
+    return {**_AN_ROW, "uncached_input_tokens": i, "output_tokens": o, "model": _SONNET, "workspace_id": workspace}
+
+
+def _an_buckets(*buckets: tuple[str, str, list[dict[str, Any]]]) -> dict[str, Any]:
+    return {"data": [{"starting_at": s, "ending_at": e, "results": rows} for s, e, rows in buckets],
+            "has_more": False, "next_page": None}  # fmt: skip
+
+
+@pytest.mark.parametrize("hour_0_workspace", [None, "wrkspc_B"])
+def test_complete_hours_replace_their_day_when_an_hour_is_all_default_workspace(
+    tmp_path: Path, db_path: Path, hour_0_workspace: str | None
+) -> None:
+    """A day fetched mid-day grouped by workspace: wrkspc_A 1,000 + 100, default (null) 500 + 50.
+    Later its hours, the same grouping: 00–01 only the default workspace, 600 + 60 (its rows leave
+    workspace_id null, so the bucket alone looks ungrouped), 01–02 wrkspc_A 1,200 + 120. The hours
+    hold at least as much of everything (1,800 ≥ 1,500; 180 ≥ 150): they replace the day, as they
+    do when hour 00 is in a named workspace (the control). Sonnet: 1,800 × $3/M + 180 × $15/M =
+    $0.0054 + $0.0027 = $0.0081 (QA: the hour was taken for a coarser fetch, both hours were
+    rejected and the partial day stayed at $0.00675)."""
+    day = _an_buckets((_D10, _D11, [_an_row(1000, 100, "wrkspc_A"), _an_row(500, 50, None)]))
+    hours = _an_buckets((_H0, _H1, [_an_row(600, 60, hour_0_workspace)]), (_H1, _H2, [_an_row(1200, 120, "wrkspc_A")]))
+    _import(db_path, _write(tmp_path, "day.json", day), fmt="anthropic-usage")
+    out = _import(db_path, _write(tmp_path, "hours.json", hours), fmt="anthropic-usage")
+    assert (out["rejected"], out["replaced"]) == (0, 2)
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (1800, 180, Decimal("0.0081"))
+    # the hour stays under its own identity: importing the hours again adds nothing
+    again = tmp_path / "hours2.json"
+    again.write_text(json.dumps(hours, indent=1), encoding="utf-8")
+    out = _import(db_path, again, fmt="anthropic-usage")
+    assert (out["imported"], out["rejected"]) == (0, 0)
+    assert _query(db_path, "SELECT count(*), sum(input_tokens) FROM events") == [(2, 1800)]
+
+
+def test_complete_hours_replace_their_day_when_an_hour_has_no_user_openai(tmp_path: Path, db_path: Path) -> None:
+    """OpenAI, grouped by user: the day (fetched mid-day) alice 1,000 input / 2 requests and no user
+    500 / 1; its hours: 00–01 only usage without a user, 600 / 1; 01–02 alice 1,200 / 3. The hours
+    are complete (1,800 ≥ 1,500 input, 4 ≥ 3 requests) and replace the day: 4 requests, 1,800
+    input tokens (QA: both hours were rejected, and the day stayed at 3 requests / 1,500)."""
+
+    def page(*buckets: tuple[int, int, list[dict[str, Any]]]) -> dict[str, Any]:
+        return {"object": "page", "data": [{"object": "bucket", "start_time": s, "end_time": e, "results": rows}
+                for s, e, rows in buckets], "has_more": False, "next_page": None}  # fmt: skip
+
+    gpt = "gpt-4o-2024-08-06"
+    day = page((_T10, _T11, [_oa_row(gpt, 1000, 0, 2, "user_alice"), _oa_row(gpt, 500, 0, 1)]))
+    hours = page((_T10, _T10 + 3600, [_oa_row(gpt, 600, 0, 1)]),
+                 (_T10 + 3600, _T10 + 7200, [_oa_row(gpt, 1200, 0, 3, "user_alice")]))  # fmt: skip
+    _import(db_path, _write(tmp_path, "day.json", day), fmt="openai-usage")
+    out = _import(db_path, _write(tmp_path, "hours.json", hours), fmt="openai-usage")
+    assert (out["rejected"], out["replaced"]) == (0, 2)
+    d = _day(db_path, "2025-11-10")
+    assert (d["requests"], d["input_tokens"]) == (4, 1800)
+
+
+def test_an_ungrouped_page_beside_a_grouped_one_is_still_the_coarser_fetch(tmp_path: Path, db_path: Path) -> None:
+    """The fetch's group-by is taken per page: a page holding only an ungrouped total of the day
+    (its own fetch) is still coarser than the stored day grouped by workspace, and is rejected,
+    even when the same file holds a grouped page of another day."""
+    day = _an_buckets((_D10, _D11, [_an_row(1000, 100, "wrkspc_A"), _an_row(500, 50, None)]))
+    _import(db_path, _write(tmp_path, "day.json", day), fmt="anthropic-usage")
+    total = _an_buckets((_D10, _D11, [_an_row(1500, 150, None)]))
+    other = _an_buckets(("2025-11-11T00:00:00Z", "2025-11-12T00:00:00Z", [_an_row(10, 1, "wrkspc_A")]))
+    out = _import(db_path, _write(tmp_path, "mixed.jsonl", other, total), fmt="anthropic-usage")
+    assert (out["imported"], out["rejected"]) == (1, 1)
+    assert "these rows are the coarser grouping" in _rejects(db_path)[0][2]
+    assert _query(db_path, "SELECT sum(input_tokens) FROM events WHERE ts < '2025-11-11'") == [(1500,)]

@@ -370,3 +370,7 @@ class Record:
     fields: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
     raw: str | None = None
+    # provider usage pages: the group-by of the fetch (the dimensions set in any row of the page),
+    # wider than the bucket's own ``extra.group_by`` when a dimension is null in every row of the
+    # bucket. Only weighed against other fetches (``store.billing``), never stored.
+    fetch_sig: tuple[str, ...] | None = None

@@ -314,7 +314,9 @@ def signature(results: Iterable[Any], dims: tuple[str, ...]) -> tuple[str, ...]:
     request grouped by. The set is taken per BUCKET, not per page: a dimension that is null in
     every row of a bucket (all usage in the default workspace, none by a named user) splits
     nothing there, so a later fetch of that bucket has the same identity whether or not it was
-    grouped by that dimension, and replaces the earlier rows instead of looking coarser."""
+    grouped by that dimension, and replaces the earlier rows instead of looking coarser. The
+    same over a whole page is the fetch's group-by (``Record.fetch_sig``): what its buckets are
+    weighed as against another fetch, so that such a bucket is not taken for a coarser fetch."""
     found: set[str] = set()
     for r in results:
         if isinstance(r, dict):
@@ -470,6 +472,7 @@ def anthropic_records(path: Path, dims: tuple[str, ...], build: RowBuilder) -> I
         results = [r for b in buckets if isinstance(b, dict) and isinstance(b.get("results"), list)
                    for r in b["results"]]  # fmt: skip
         by_workspace = "workspace_id" in signature(results, ("workspace_id",))
+        page_sig = signature(results, dims)
         for bucket in buckets:
             start, end, bucket_problem = anthropic_bucket(bucket)
             if bucket_problem or start is None or end is None:
@@ -479,7 +482,16 @@ def anthropic_records(path: Path, dims: tuple[str, ...], build: RowBuilder) -> I
             sig = signature(bucket["results"], dims)
             for row in bucket["results"]:
                 rec += 1
-                yield build(rec, page.line, start, end, row, sig, by_workspace)
+                yield with_fetch_sig(build(rec, page.line, start, end, row, sig, by_workspace), page_sig)
+
+
+def with_fetch_sig(record: Any, page_sig: tuple[str, ...]) -> Any:
+    """``record`` with the group-by of its page's fetch (``Record.fetch_sig``)."""
+    from usagectl.models import Record
+
+    if isinstance(record, Record):
+        record.fetch_sig = page_sig
+    return record
 
 
 def openai_pages(path: Path, endpoint: str) -> Iterator[tuple[Page, list[Any] | None, str | None]]:

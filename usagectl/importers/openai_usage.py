@@ -64,6 +64,7 @@ class OpenAIUsageImporter:
                 rec += 1
                 yield Record(rec, page.line, problem=problem, raw=page.raw)
                 continue
+            page_sig = _pages.signature((r for b in buckets for r in (_results(b)[0] or ())), DIMS)
             for bucket in buckets:
                 rows, bucket_problem = _results(bucket)
                 start, end, span = _bucket_times(bucket)
@@ -75,7 +76,7 @@ class OpenAIUsageImporter:
                 sig = _pages.signature(rows or (), DIMS)
                 for row in rows or ():
                     rec += 1
-                    yield _record(rec, page.line, bucket, start, end, row, sig)
+                    yield _pages.with_fetch_sig(_record(rec, page.line, bucket, start, end, row, sig), page_sig)
 
 
 def _results(bucket: Any) -> tuple[list[Any] | None, str | None]:

@@ -140,19 +140,31 @@ class _Judge:
         totals: Mapping[Shape, Totals] | None,
         described: Callable[[Totals, Totals], str] | None = None,
         by_model: Mapping[Shape, Mapping[str, Totals]] | None = None,
+        fetched: Mapping[Shape, tuple[str, ...]] | None = None,
     ) -> None:
         self.pool = pool
         self.totals = totals
         self.by_model = by_model
         self.described = described or _usage_words
         self.width = max((len(t) for t in totals.values()), default=0) if totals else 0
+        self.fetched = fetched or {}
+
+    def _as_fetched(self, s: Shape) -> Shape:
+        """``s`` with the group-by of the fetch it came from (``Record.fetch_sig``), when known:
+        a bucket whose rows all leave a grouped dimension null is weighed as its fetch."""
+        sig = self.fetched.get(s)
+        return s if sig is None else Shape(sig, s.start, s.end)
 
     def _family(self, like: Shape, span: Shape) -> list[Shape]:
         width = like.end - like.start
+        sig = self._as_fetched(like).sig
         return [
             s
             for s in self.pool
-            if s.sig == like.sig and s.end - s.start == width and span.start <= s.start and s.end <= span.end
+            if self._as_fetched(s).sig == sig
+            and s.end - s.start == width
+            and span.start <= s.start
+            and s.end <= span.end
         ]
 
     def _sum(self, like: Shape, span: Shape) -> Totals:
@@ -187,8 +199,9 @@ class _Judge:
 
     def decide(self, a: Shape, b: Shape) -> tuple[Shape, Shape, str, str]:
         """(loser, winner, kind, detail) of two overlapping shapes, ``a`` fetched earlier."""
-        loser, kind = _loser(a, b)
-        winner = b if loser == a else a
+        fa = self._as_fetched(a)
+        gives_way, kind = _loser(fa, self._as_fetched(b))
+        loser, winner = (a, b) if gives_way is fa else (b, a)
         if self.totals is None:
             return loser, winner, kind, ""
         if loser.start <= winner.start and winner.end <= loser.end:
@@ -225,6 +238,7 @@ def settle_shapes(
     totals: Mapping[Shape, Totals] | None = None,
     described: Callable[[Totals, Totals], str] | None = None,
     by_model: Mapping[Shape, Mapping[str, Totals]] | None = None,
+    fetched: Mapping[Shape, tuple[str, ...]] | None = None,
 ) -> tuple[dict[Shape, str], dict[Shape, str]]:
     """(incoming shapes to reject, stored shapes to remove), each with its reason.
 
@@ -234,11 +248,14 @@ def settle_shapes(
     for its shapes, the store's for the others); with it a finer shape replaces a coarser one
     only when it is at least as complete (see ``_Judge``), so usage is never lost. ``by_model``:
     the same per model of each shape; with it, when both shapes are grouped by model, the finer
-    one must hold at least as much of every model (a fetch filtered to some models does not)."""
+    one must hold at least as much of every model (a fetch filtered to some models does not).
+    ``fetched``: the group-by of the fetch an incoming shape came from, when wider than its own
+    (its rows leave a grouped dimension null: the default workspace, no user); the shape is
+    weighed as that fetch, in the comparison and in the families."""
     where = stored_where or {}
     bad_in: dict[Shape, str] = {}
     bad_stored: dict[Shape, str] = {}
-    judge = _Judge(incoming, totals, described, by_model)
+    judge = _Judge(incoming, totals, described, by_model, fetched)
     for i, j in _overlapping_pairs(incoming):
         loser, winner, kind, detail = judge.decide(incoming[i], incoming[j])
         bad_in.setdefault(loser, _reason(loser, winner, kind, "in this file", detail))
@@ -247,7 +264,7 @@ def settle_shapes(
     others = [s for s in stored if s not in mine]
     both = [*others, *survivors]
     n_stored = len(others)
-    judge = _Judge(both, totals, described, by_model)
+    judge = _Judge(both, totals, described, by_model, fetched)
     for i, j in _overlapping_pairs(both):
         if (i < n_stored) == (j < n_stored):
             continue  # stored vs stored (history) or file vs file (settled above)
@@ -389,7 +406,14 @@ def stage_usage_buckets(
                 by_model.setdefault(shape, {})[str(model)] = tuple(int(n) for n in counts)
         by_model |= _incoming_by_model(recs, shapes)
         totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
-        bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where, totals=totals, by_model=by_model)
+        fetched = {
+            s: r.fetch_sig
+            for r, s in zip(recs, shapes, strict=True)
+            if s is not None and r.fetch_sig is not None and set(s.sig) < set(r.fetch_sig)
+        }
+        bad_in, bad_stored = settle_shapes(
+            stored, incoming, stored_where=where, totals=totals, by_model=by_model, fetched=fetched
+        )
         for r, s in zip(recs, shapes, strict=True):
             if s is not None and s in bad_in:
                 r.problem = bad_in[s]
