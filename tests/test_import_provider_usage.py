@@ -921,3 +921,45 @@ def test_an_ungrouped_page_beside_a_grouped_one_is_still_the_coarser_fetch(tmp_p
     assert (out["imported"], out["rejected"]) == (1, 1)
     assert "these rows are the coarser grouping" in _rejects(db_path)[0][2]
     assert _query(db_path, "SELECT sum(input_tokens) FROM events WHERE ts < '2025-11-11'") == [(1500,)]
+
+
+def test_the_default_workspace_is_one_workspace_across_the_pages_of_a_fetch(tmp_path: Path, db_path: Path) -> None:
+    """A fetch grouped by workspace, saved page by page: page 1 (``has_more: true``) holds only
+    the default workspace (workspace_id null) on 11-12, 1,000 input; page 2 the default workspace
+    2,000 and wrkspc_A 3,000 on 11-13. The default workspace is one workspace, 3,000 in all (QA:
+    page 1's row was stored without a workspace, splitting it into "default" 2,000 and "(none)" 1,000).
+    A page that ends its fetch (``has_more: false``) and names no workspace is a fetch of its own,
+    not grouped by workspace: its rows keep no workspace."""
+    d12, d13, d14 = "2025-11-12T00:00:00Z", "2025-11-13T00:00:00Z", "2025-11-14T00:00:00Z"
+    page1 = {**_an_buckets((d12, d13, [_an_row(1000, 10, None)])), "has_more": True, "next_page": "page_2"}
+    page2 = _an_buckets((d13, d14, [_an_row(2000, 20, None), _an_row(3000, 30, "wrkspc_A")]))
+    _import(db_path, _write(tmp_path, "pages.jsonl", page1, page2), fmt="anthropic-usage")
+    rep = run_json("report", "by", "workspace", "--since", "2025-11-12", "--until", "2025-11-13", "--tz", "UTC",
+                   "--db", str(db_path))  # fmt: skip
+    assert {r["workspace"]: r["input_tokens"] for r in rep["rows"]} == {"default": 3000, "wrkspc_A": 3000}
+    other = tmp_path / "other.duckdb"
+    alone = {**page1, "has_more": False, "next_page": None}
+    _import(other, _write(tmp_path, "alone.jsonl", alone, page2), fmt="anthropic-usage")
+    assert _query(other, "SELECT workspace, sum(input_tokens) FROM events GROUP BY 1 ORDER BY 2") == [
+        (None, 1000), ("default", 2000), ("wrkspc_A", 3000)]  # fmt: skip
+
+
+def test_the_group_by_of_a_paginated_openai_fetch_spans_its_pages(tmp_path: Path, db_path: Path) -> None:
+    """OpenAI, a day (grouped by user, fetched mid-day: alice 1,000 / 2 requests, no user 500 / 1),
+    then its hours saved as two pages of one fetch: page 1 (``has_more: true``) holds hour 00 with
+    only usage without a user (600 / 1), page 2 hour 01, alice 1,200 / 3. The fetch is grouped by
+    user, complete, and replaces the day: 4 requests, 1,800 input."""
+
+    def page(more: bool, *buckets: tuple[int, int, list[dict[str, Any]]]) -> dict[str, Any]:
+        return {"object": "page", "data": [{"object": "bucket", "start_time": s, "end_time": e, "results": rows}
+                for s, e, rows in buckets], "has_more": more, "next_page": "p2" if more else None}  # fmt: skip
+
+    gpt = "gpt-4o-2024-08-06"
+    day = page(False, (_T10, _T11, [_oa_row(gpt, 1000, 0, 2, "user_alice"), _oa_row(gpt, 500, 0, 1)]))
+    p1 = page(True, (_T10, _T10 + 3600, [_oa_row(gpt, 600, 0, 1)]))
+    p2 = page(False, (_T10 + 3600, _T10 + 7200, [_oa_row(gpt, 1200, 0, 3, "user_alice")]))
+    _import(db_path, _write(tmp_path, "day.json", day), fmt="openai-usage")
+    out = _import(db_path, _write(tmp_path, "hours.jsonl", p1, p2), fmt="openai-usage")
+    assert (out["rejected"], out["replaced"]) == (0, 2)
+    d = _day(db_path, "2025-11-10")
+    assert (d["requests"], d["input_tokens"]) == (4, 1800)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from usagectl.errors import InputError
 from usagectl.importers._values import _clean, without_lone_surrogates
@@ -39,6 +39,9 @@ class Page:
     obj: Any = None  # the parsed page (None when ``problem`` is set)
     raw: str = ""  # the page's text (kept for rejects)
     problem: str | None = None
+
+
+_T = TypeVar("_T")
 
 
 def _reject_constant(name: str) -> Any:
@@ -315,8 +318,9 @@ def signature(results: Iterable[Any], dims: tuple[str, ...]) -> tuple[str, ...]:
     every row of a bucket (all usage in the default workspace, none by a named user) splits
     nothing there, so a later fetch of that bucket has the same identity whether or not it was
     grouped by that dimension, and replaces the earlier rows instead of looking coarser. The
-    same over a whole page is the fetch's group-by (``Record.fetch_sig``): what its buckets are
-    weighed as against another fetch, so that such a bucket is not taken for a coarser fetch."""
+    same over a whole fetch (its pages, ``fetches``) is the fetch's group-by (``Record.fetch_sig``):
+    what its buckets are weighed as against another fetch, so that such a bucket is not taken
+    for a coarser fetch."""
     found: set[str] = set()
     for r in results:
         if isinstance(r, dict):
@@ -451,46 +455,84 @@ def anthropic_bucket(bucket: Any) -> tuple[datetime | None, datetime | None, str
     return start, end, p1 or p2 or bucket_range(start, end)
 
 
+def fetches(items: Iterable[_T], page_of: Callable[[_T], Page]) -> Iterator[list[_T]]:
+    """The pages of a saved file (``items``, each holding ``page_of(item)``) grouped by the fetch
+    they came from: a page saying ``"has_more": true`` is continued by the next one (a paginated
+    fetch saved page by page, as JSONL or as an array); any other page ends its fetch."""
+    group: list[_T] = []
+    for item in items:
+        group.append(item)
+        page = page_of(item)
+        if page.problem or not isinstance(page.obj, dict) or page.obj.get("has_more") is not True:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def fetch_results(group: Sequence[Page], results_of: Callable[[Any], Any]) -> list[Any]:
+    """Every result row of the valid pages of one fetch (``results_of(bucket)``: its rows or None)."""
+    rows: list[Any] = []
+    for page in group:
+        buckets, problem = buckets_of(page.obj) if not page.problem else (None, page.problem)
+        for bucket in buckets if problem is None and buckets is not None else ():
+            found = results_of(bucket)
+            if isinstance(found, list):
+                rows.extend(found)
+    return rows
+
+
+def _anthropic_results(bucket: Any) -> Any:
+    return bucket.get("results") if isinstance(bucket, dict) else None
+
+
 def anthropic_records(path: Path, dims: tuple[str, ...], build: RowBuilder) -> Iterator[Any]:
     """The records of saved Anthropic Admin API pages (usage or cost report): page and bucket
     problems as rejects, and ``build(rec, line, start, end, row, group_by, by_workspace)`` for
-    each result row. ``by_workspace``: the page was grouped by workspace (a null id there is the
-    default workspace)."""
-    from usagectl.models import Record
+    each result row. ``by_workspace``: the fetch (its pages, ``fetches``) was grouped by
+    workspace: a null id there is the default workspace, on every page of it."""
 
     rec = 0
-    for page in read_pages(path):
-        if page.problem:
-            rec += 1
-            yield Record(rec, page.line, problem=page.problem, raw=page.raw)
-            continue
-        buckets, problem = buckets_of(page.obj)
-        if problem or buckets is None:
-            rec += 1
-            yield Record(rec, page.line, problem=problem, raw=page.raw)
-            continue
-        results = [r for b in buckets if isinstance(b, dict) and isinstance(b.get("results"), list)
-                   for r in b["results"]]  # fmt: skip
+    for group in fetches(read_pages(path), lambda page: page):
+        results = fetch_results(group, _anthropic_results)
         by_workspace = "workspace_id" in signature(results, ("workspace_id",))
-        page_sig = signature(results, dims)
-        for bucket in buckets:
-            start, end, bucket_problem = anthropic_bucket(bucket)
-            if bucket_problem or start is None or end is None:
-                rec += 1
-                yield Record(rec, page.line, problem=bucket_problem, raw=dumps(bucket)[:RAW_MAX])
-                continue
-            sig = signature(bucket["results"], dims)
-            for row in bucket["results"]:
-                rec += 1
-                yield with_fetch_sig(build(rec, page.line, start, end, row, sig, by_workspace), page_sig)
+        fetch_sig = signature(results, dims)
+        for page in group:
+            for record in _anthropic_page(page, rec, dims, build, by_workspace, fetch_sig):
+                rec = record.rec
+                yield record
 
 
-def with_fetch_sig(record: Any, page_sig: tuple[str, ...]) -> Any:
-    """``record`` with the group-by of its page's fetch (``Record.fetch_sig``)."""
+def _anthropic_page(
+    page: Page, rec: int, dims: tuple[str, ...], build: RowBuilder, by_workspace: bool, fetch_sig: tuple[str, ...]
+) -> Iterator[Any]:
+    from usagectl.models import Record
+
+    if page.problem:
+        yield Record(rec + 1, page.line, problem=page.problem, raw=page.raw)
+        return
+    buckets, problem = buckets_of(page.obj)
+    if problem or buckets is None:
+        yield Record(rec + 1, page.line, problem=problem, raw=page.raw)
+        return
+    for bucket in buckets:
+        start, end, bucket_problem = anthropic_bucket(bucket)
+        if bucket_problem or start is None or end is None:
+            rec += 1
+            yield Record(rec, page.line, problem=bucket_problem, raw=dumps(bucket)[:RAW_MAX])
+            continue
+        sig = signature(bucket["results"], dims)
+        for row in bucket["results"]:
+            rec += 1
+            yield with_fetch_sig(build(rec, page.line, start, end, row, sig, by_workspace), fetch_sig)
+
+
+def with_fetch_sig(record: Any, fetch_sig: tuple[str, ...]) -> Any:
+    """``record`` with the group-by of its fetch (``Record.fetch_sig``)."""
     from usagectl.models import Record
 
     if isinstance(record, Record):
-        record.fetch_sig = page_sig
+        record.fetch_sig = fetch_sig
     return record
 
 
