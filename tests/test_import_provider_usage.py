@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import query, run, run_json
+from tests.helpers import query, run, run_json, write_jsonl
 from usagectl.importers.anthropic_usage import IMPORTER as ANTHROPIC
 from usagectl.importers.openai_usage import IMPORTER as OPENAI
 from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, Filters
@@ -963,3 +963,32 @@ def test_the_group_by_of_a_paginated_openai_fetch_spans_its_pages(tmp_path: Path
     assert (out["rejected"], out["replaced"]) == (0, 2)
     d = _day(db_path, "2025-11-10")
     assert (d["requests"], d["input_tokens"]) == (4, 1800)
+
+
+def test_reports_say_when_a_zone_moves_provider_day_buckets(tmp_path: Path, db_path: Path) -> None:
+    """One OpenAI 1-day bucket, 2025-11-10 00:00 UTC (30,000 input). In Los Angeles (UTC−8) that
+    instant is 16:00 on 11-09, so the whole UTC day shows on 11-09: the daily and month reports
+    and `cost` say so. In UTC and in Berlin (UTC+1: 01:00 on 11-10) the dates agree: no note.
+    An hour-of-day view counts the bucket whole in one hour in any zone: `report hourly` says so."""
+    _import(db_path, _write(tmp_path, "day.json", OA_DAY), fmt="openai-usage")
+    rng = ("--since", "2025-11-09", "--until", "2025-11-10", "--db", str(db_path))
+
+    def notes(*args: str) -> str:
+        return " ".join(run_json(*args, *rng).get("notes", []))
+
+    la = ("--tz", "America/Los_Angeles")
+    daily = run_json("report", "daily", *la, *rng)
+    assert {r["date"]: r["input_tokens"] for r in daily["rows"] if r["input_tokens"]} == {"2025-11-09": 30000}
+    for args in (("report", "daily", *la), ("cost", *la), ("report", "by", "model", *la)):
+        text = notes(*args)
+        assert "1 provider usage row is a whole UTC-day bucket" in text, args
+        assert "previous local day" in text and "--tz UTC" in text, args
+    for tz in ("UTC", "Europe/Berlin"):
+        assert "UTC-day" not in notes("report", "daily", "--tz", tz)
+    assert "counted whole in the hour its bucket starts (00:00 UTC)" in notes("report", "hourly", "--tz", "UTC")
+    # agent logs (single requests at their own instants): no note in any zone
+    other = tmp_path / "agent.duckdb"
+    write_jsonl(tmp_path / "e.jsonl", [{"ts": "2025-11-10T00:00:00Z", "model_raw": "gpt-4o", "input_tokens": 5}])
+    run("import", str(tmp_path / "e.jsonl"), "--db", str(other))
+    out = run_json("report", "daily", *la, "--since", "2025-11-09", "--until", "2025-11-10", "--db", str(other))
+    assert "UTC-day" not in " ".join(out.get("notes", []))

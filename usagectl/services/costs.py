@@ -28,6 +28,7 @@ from usagectl.services.reports import (
     _share,
     _unpriced_json,
     _unpriced_notes,
+    _zone_notes,
     build_filters,
     month_view_range,
 )
@@ -180,9 +181,9 @@ def cost_detail(ctx: AppContext, req: ReportRequest, month: str | None = None) -
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, flt)
         rows = analytics.rate_sums(con, flt, with_cost=True)
-        band = q.undecided_band(con, flt)
+        notes = _band_notes(q.undecided_band(con, flt)) + _zone_notes(con, flt)
     with localcontext(EXACT):
-        return _cost_report(flt, month_label, rows, book.rate_rows(), _band_notes(band))
+        return _cost_report(flt, month_label, rows, book.rate_rows(), notes)
 
 
 def _cost_report(

@@ -84,7 +84,7 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
     today = local_today(tz, _now(req))
     ws = parse_week_start(week_start, ctx.config.week_start)
     flt = build_filters(ctx, req, default=(today - timedelta(days=DEFAULT_DAYS - 1), today))
-    cube = local_cube(ctx, flt, ["weekday", "hour"])
+    cube, zone_notes = local_cube(ctx, flt, ["weekday", "hour"])
     cells = rollup(cube, ["weekday", "hour"])
     unpriced = unpriced_models(cube)
     totals = _totals(total(cube), unpriced)
@@ -136,7 +136,7 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
         + tuple(Column(DAY_KEYS[wd], WEEKDAYS[wd][:3].capitalize(), kind) for wd in order)
         + (Column("total", "Total", kind),)
     )
-    notes = list(_unpriced_notes(unpriced))
+    notes = [*_unpriced_notes(unpriced), *zone_notes]
     if len(set(counts)) > 1:
         notes.append(
             "The range holds "

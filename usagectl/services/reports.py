@@ -16,6 +16,7 @@ from usagectl.services.context import AppContext
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
+from usagectl.store.grouped import offset_segments
 from usagectl.timeutil import (
     date_range,
     day_start_utc,
@@ -113,7 +114,31 @@ def _cube_and_band(
     span = replace(flt, start=min(flt.start, over.start), end=max(flt.end, over.end))
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, span)
-        return q.cube(con, over, keys), _band_notes(q.undecided_band(con, flt))
+        return q.cube(con, over, keys), _band_notes(q.undecided_band(con, flt)) + _zone_notes(con, flt)
+
+
+def _zone_notes(con: Any, flt: Filters, *, hourly: bool = False) -> tuple[str, ...]:
+    """One note when the range holds provider day buckets that a report places at their start,
+    00:00 UTC: in a zone west of UTC that instant is on the previous local day, so a UTC day's
+    usage is shown whole on the day before (east of UTC the dates agree); an hour-of-day view
+    (``hourly``) counts it whole in one hour in any zone."""
+    offsets = {offset for _, offset in offset_segments(flt.tz, flt.start, flt.end)}
+    if not hourly and min(offsets) >= 0:
+        return ()
+    n = q.day_buckets(con, flt)
+    if not n:
+        return ()
+    buckets = "is a whole UTC-day bucket" if n == 1 else "are whole UTC-day buckets"
+    what = f"{counted(n, 'provider usage row')} {buckets}"
+    if hourly:
+        return (
+            f"{what} (Admin API usage): each is counted whole in the hour its bucket starts "
+            f"(00:00 UTC{'' if offsets == {0} else ' in ' + flt.tz + ' time'}), not spread over the day.",
+        )
+    return (
+        f"{what} (Admin API usage): in {flt.tz} their start, 00:00 UTC, is on the previous local day, so "
+        "each UTC day's usage is shown whole on the day before; --tz UTC lines them up with the providers' days.",
+    )
 
 
 def _band_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:

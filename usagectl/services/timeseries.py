@@ -39,6 +39,7 @@ from usagectl.services.reports import (
     _now,
     _totals,
     _unpriced_notes,
+    _zone_notes,
     build_filters,
     shown_metrics,
 )
@@ -155,11 +156,12 @@ def spike_stats(values: Sequence[Decimal]) -> SpikeStats | None:
     return SpikeStats(m, MAD_SCALE * median([abs(v - m) for v in values]))
 
 
-def local_cube(ctx: AppContext, flt: Filters, keys: list[str]) -> list[dict[str, Any]]:
-    """``reports._cube`` for keys that include local calendar keys (date, hour, weekday, month)."""
+def local_cube(ctx: AppContext, flt: Filters, keys: list[str]) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """``reports._cube`` for keys that include the local hour (and weekday), and the note on the
+    provider day buckets such a view counts at the hour they start (``reports._zone_notes``)."""
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        return q.cube(con, flt, keys)
+        return q.cube(con, flt, keys), _zone_notes(con, flt, hourly=True)
 
 
 def _default_range(unit: Unit, today: date, week_start: str) -> tuple[date, date]:

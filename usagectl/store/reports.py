@@ -343,6 +343,28 @@ def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[st
     return rows_as_dicts(con.execute(sql, base.params))
 
 
+# the providers' usage importers: rows that are buckets of a fixed width (``extra.bucket_end``)
+BUCKET_SOURCES = ("openai-usage", "anthropic-usage")
+
+
+def day_buckets(con: duckdb.DuckDBPyConnection, flt: Filters) -> int:
+    """How many provider usage rows of the range are buckets of a day or more (the Admin APIs'
+    ``1d`` buckets, from 00:00 UTC): a report shows each at the instant its bucket starts. A
+    range without such rows is told by a plain scan of ``source`` first."""
+    params = {"start": flt.start, "end": flt.end}
+    sources = ", ".join(f"'{s}'" for s in BUCKET_SOURCES)
+    where = f"ts >= $start AND ts < $end AND source IN ({sources})"
+    row = con.execute(f"SELECT EXISTS (SELECT 1 FROM events WHERE {where})", params).fetchone()
+    if not (row and row[0]):
+        return 0
+    row = con.execute(
+        f"SELECT count(*) FROM events WHERE {where} "
+        "AND TRY_CAST(json_extract_string(extra, '$.bucket_end') AS TIMESTAMPTZ) >= ts + INTERVAL 1 DAY",
+        params,
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 # what a budget's scope (other than a model) is compared with: the same columns as FILTER_COLUMNS
 _SEEN_SQL: dict[str, str] = {
     "member": "e.member",
