@@ -282,6 +282,42 @@ def test_pages_appended_one_after_another_and_a_cut_array(tmp_path: Path) -> Non
     assert got[3].problem.endswith("the rest of the file could not be read") and got[3].line == 169
 
 
+def test_ui_pages_appended_one_after_another(tmp_path: Path, db_path: Path) -> None:
+    """``curl '.../spend/logs/ui?page=N' >> spend.json`` for each page: compact pages glued on one
+    line (curl writes no newline), one page per line, or pretty-printed. Every row of every page
+    is read, as from the single array: 6 records, the 12.5 prompt_tokens row rejected, 5 events
+    (QA: each page was read as one row, "request_id: missing", and nothing was imported)."""
+    rows = json.loads(JSON_FILE.read_text())
+
+    def page(n: int, part: list[Any]) -> dict[str, Any]:
+        return {"data": part, "total": len(rows), "page": n, "page_size": 3, "total_pages": 2}
+
+    p1, p2 = page(1, rows[:3]), page(2, rows[3:])
+    shapes = {
+        "glued": json.dumps(p1) + json.dumps(p2),
+        "lines": json.dumps(p1) + "\n" + json.dumps(p2) + "\n",
+        "pretty": json.dumps(p1, indent=2) + "\n" + json.dumps(p2, indent=2) + "\n",
+    }
+    pretty_line_2 = json.dumps(p1, indent=2).count("\n") + 2
+    for name, text in shapes.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(text)
+        got = list(IMPORTER.read(path))
+        assert len(got) == 6, name
+        bad = [(r.rec, r.line, r.problem) for r in got if r.problem]
+        line_2 = {"glued": 1, "lines": 2, "pretty": pretty_line_2}[name]
+        assert bad == [(5, line_2, "prompt_tokens: not an integer (12.5)")], name
+        assert [r.line for r in got] == [1, 1, 1, line_2, line_2, line_2], name
+    out = _import(tmp_path / "glued.json", db_path, fmt="auto")
+    assert (out["records"], out["imported"], out["rejected"]) == (6, 5, 1)
+    assert _import(tmp_path / "pretty.json", db_path)["imported"] == 0  # the same rows: nothing added
+    cut = tmp_path / "cut.json"
+    cut.write_text(shapes["lines"][:-40])  # the second page cut short
+    got = list(IMPORTER.read(cut))
+    assert [r.problem is None for r in got] == [True, True, True, False]
+    assert got[3].problem == "not valid JSON: the rest of the file could not be read" and got[3].line == 2
+
+
 def test_daily_aggregate_tables_are_refused(tmp_path: Path, db_path: Path) -> None:
     daily = tmp_path / "daily_user_spend.csv"
     daily.write_text(

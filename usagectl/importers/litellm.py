@@ -413,7 +413,11 @@ def _read_json(path: Path, data: bytes) -> Iterator[Record]:
     try:  # one object: a page of the UI endpoint ({"data": [...]}) or a single row
         whole = _loads(data.decode("utf-8-sig"))
     except (ValueError, RecursionError):
-        whole = None  # JSON Lines
+        whole = None  # JSON Lines, or pages written one after another
+        pages = _appended_pages(data)
+        if pages is not None:
+            yield from _read_pages(path, pages)
+            return
     if isinstance(whole, dict):
         if isinstance(whole.get("results"), list) and any(
             isinstance(r, dict) and "date" in r for r in whole["results"][:1]
@@ -425,6 +429,55 @@ def _read_json(path: Path, data: bytes) -> Iterator[Record]:
             yield _object_record(path, rec, line, obj)
         return
     yield from _read_jsonl(path, data.lstrip(b"\xef\xbb\xbf"))
+
+
+def _appended_pages(data: bytes) -> list[tuple[int, Any]] | None:
+    """(line, value) of each JSON value of a file of pages of the UI endpoint written one after
+    the other (``curl .../spend/logs?page=N >> spend.json``: compact pages, often on one line,
+    or pretty-printed ones), when the first value is such a page; None otherwise (JSON Lines of
+    rows are read line by line). A value that does not parse ends the list with ``(line, None)``."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
+    out: list[tuple[int, Any]] = []
+    pos, line, counted = 0, 1, 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= len(text):
+            return out
+        line += text.count("\n", counted, pos)
+        counted = pos
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            if not out:
+                return None
+            out.append((line, None))
+            return out
+        if not out and not (isinstance(value, dict) and isinstance(value.get("data"), list)):
+            return None
+        out.append((line, value))
+
+
+def _read_pages(path: Path, pages: list[tuple[int, Any]]) -> Iterator[Record]:
+    """The rows of appended pages (``_appended_pages``), each at the line its page starts on."""
+    rec = 0
+    for line, page in pages:
+        rec += 1
+        if page is None:
+            yield Record(rec, line, problem="not valid JSON: the rest of the file could not be read")
+            return
+        rows = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(rows, list):
+            yield Record(rec, line, problem="not a page of /spend/logs (no data array)", raw=_clean(str(page))[:4000])
+            continue
+        rec -= 1
+        for obj in rows:
+            rec += 1
+            yield _object_record(path, rec, line, obj)
 
 
 def _head_text(head: bytes) -> str:
