@@ -595,6 +595,36 @@ def _session_lines() -> list[str]:
     return [json.dumps(x) for x in lines]
 
 
+@pytest.mark.parametrize("parent_first", [True, False])
+def test_a_sub_agent_replaying_its_parent_with_original_times_counts_each_call_once(
+    tmp_path: Path, db_path: Path, parent_first: bool
+) -> None:
+    """A spawned sub-agent's rollout names its parent only under
+    ``source.subagent.thread_spawn.parent_thread_id`` (no copy of the parent's session_meta)
+    and replays the parent's 5 calls with their original times (a minute apart: no burst), then
+    makes one call of its own (2,000 input, 1,000 cached, 200 output). Every call counts once,
+    in either import order: 6 events, 15,000 + 2,000 = 17,000 input (cached included), 1,700
+    output (QA: the parent's first call was counted again under the sub-agent)."""
+    parent = _session_lines()
+    child_id = "7e7e7e7e-0000-4000-8000-0000000c41d0"
+    meta = json.loads(parent[0])
+    meta["timestamp"] = meta["payload"]["timestamp"] = "2025-11-12T11:00:00.000Z"
+    meta["payload"]["id"] = child_id
+    meta["payload"]["source"] = {"subagent": {"thread_spawn": {"parent_thread_id": _SID, "depth": 1}}}
+    keys = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens"]
+    last, total = (2000, 1000, 200, 20), tuple(a + b for a, b in zip(_TOTALS[-1], (2000, 1000, 200, 20), strict=True))
+    own = {"timestamp": "2025-11-12T11:05:00.000Z", "type": "event_msg", "payload": {"type": "token_count", "info": {
+        "total_token_usage": dict(zip(keys, total, strict=True)), "last_token_usage": dict(zip(keys, last, strict=True))}}}  # fmt: skip
+    folders = [tmp_path / "a", tmp_path / "b"]
+    _write_rollout(folders[0 if parent_first else 1], _SID, parent)
+    _write_rollout(folders[1 if parent_first else 0], child_id, [json.dumps(meta), *parent[1:], json.dumps(own)])
+    for folder in folders:
+        _import(folder, db_path)
+    assert query(db_path, "SELECT count(*), sum(input_tokens + cache_read_tokens), sum(output_tokens) FROM events") == [
+        (6, 17000, 1700)]  # fmt: skip
+    assert query(db_path, "SELECT session_id FROM events WHERE ts = '2025-11-12 11:05:00+00'") == [(child_id,)]
+
+
 def _damaged(lines: list[str]) -> list[str]:
     """Call 2's count does not parse as a number ("ten"), call 3's line is cut in half: the next
     good count (call 4) moves the counter over both (one delta of calls 2-4)."""

@@ -32,8 +32,10 @@ Event identity (the dedup key, rule ``keep``), chosen so that copies never count
   add new edges and leave the old ones alone; an ordinal would shift in a copy that starts
   elsewhere and a session-scoped key would not match a fork's replay. The first edge of a
   counter (from zero) is also keyed on the session that owns it (the latest ``session_meta``
-  before it: a fork copies its parent's ``session_meta`` ahead of the replay), so two
-  unrelated sessions whose first call used the same tokens both count.
+  before it: a fork copies its parent's ``session_meta`` ahead of the replay; in a file that
+  names its parent, the parent for usage timed before the file's own session began: a
+  sub-agent replaying the parent's calls with their original times), so two unrelated
+  sessions whose first call used the same tokens both count.
 * token_usage_record: ``codex:resp:<response_id>`` (globally unique; copied verbatim in
   replays); without a response id, the edge of ``thread_token_usage``.
 
@@ -204,6 +206,8 @@ class _File:
         self.shared_extra: dict[tuple[bool, str | None], dict[str, Any]] = {}
         self.metas = 0
         self.forked = False
+        self.parent: str | None = None  # the parent session the file names (fork, sub-agent)
+        self.spawned_at: datetime | None = None  # the time of the file's own session_meta
         self.model: str | None = None
         self.effort: str | None = None
         self.tier: str | None = None
@@ -227,7 +231,15 @@ class _File:
     def replaying(self) -> bool:
         return self.forked and self.chain_alive
 
-    def meta(self, payload: dict[str, Any]) -> None:
+    def scope(self, ts: datetime) -> str:
+        """The session a first edge of the counter at ``ts`` is keyed on: the owner (the latest
+        session_meta); in a file that names its parent, the parent for usage from before the
+        file's own session began (a replay of the parent's calls that kept their times)."""
+        if self.parent is not None and self.spawned_at is not None and ts < self.spawned_at:
+            return self.parent
+        return self.owner or self.fallback_sid
+
+    def meta(self, payload: dict[str, Any], ts: datetime | None) -> None:
         sid = _str(payload.get("id"))
         self.metas += 1
         if self.metas > 1 and not self.usage_seen:
@@ -245,6 +257,7 @@ class _File:
             _str(spawn.get("parent_thread_id")) if isinstance(spawn, dict) else None
         )
         self.forked = self.forked or parent is not None
+        self.parent, self.spawned_at = parent, ts
         repo = _str(git.get("repository_url"))
         self.project = (_last_part(repo) if repo else None) or (_last_part(cwd) if cwd else None)
         extra: dict[str, Any] = {
@@ -361,7 +374,7 @@ def _line(state: _File, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     if not isinstance(payload, dict):
         return None, None  # unknown or legacy shape: nothing to count
     if kind == "session_meta":
-        state.meta(payload)
+        state.meta(payload, ts)
     elif kind == "turn_context":
         state.model = _str(payload.get("model")) or state.model
         state.effort = _str(payload.get("effort")) or state.effort
@@ -419,7 +432,7 @@ def _token_count(
         state.damaged = False
     state.counted_ts = ts
     model = _str(info.get("model")) or _str(payload.get("model"))
-    return _fields(state, _edge_id(prev, total, state.owner or state.fallback_sid), ts, delta, model, extra)
+    return _fields(state, _edge_id(prev, total, state.scope(ts)), ts, delta, model, extra)
 
 
 def _usage_record(
@@ -447,7 +460,7 @@ def _usage_record(
     if response_id is not None:
         event_id = f"{NAME}:resp:{response_id}"
     elif thread is not None and all(t >= u for t, u in zip(thread, usage)):
-        event_id = _edge_id(thread.minus(usage), thread, state.owner or state.fallback_sid)
+        event_id = _edge_id(thread.minus(usage), thread, state.scope(ts))
     else:
         key = f"{state.sid or state.fallback_sid}|{ts.isoformat()}|{','.join(map(str, usage))}"
         event_id = f"{NAME}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
