@@ -803,3 +803,57 @@ def test_events_without_an_id_that_differ_anywhere_are_different_events(tmp_path
     out = run_json("import", str(write_jsonl(tmp_path / "calls.jsonl", rows)), "--db", str(db_path))
     assert (out["records"], out["imported"], out["duplicates"]) == (6, 5, 1)
     assert _query(db_path, "SELECT count(DISTINCT event_id), sum(input_tokens) FROM events") == [(5, 500)]
+
+
+def _late_key_events(n: int, late_from: int) -> list[dict[str, object]]:
+    """``n`` events; those from number ``late_from`` on carry two keys no earlier one has (a field
+    added to the logs later)."""
+    out: list[dict[str, object]] = []
+    for i in range(n):
+        e: dict[str, object] = {"event_id": f"k{i:05d}", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o",
+                                "input_tokens": 10}  # fmt: skip
+        if i >= late_from:
+            e |= {"request_id": f"req-{i}", "customer": "acme"}
+        out.append(e)
+    return out
+
+
+def _extras(db: Path) -> dict[str, object]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {
+            k: (json.loads(v) if v else None) for k, v in con.execute("SELECT event_id, extra FROM events").fetchall()
+        }
+    finally:
+        con.close()
+
+
+def test_keys_that_first_appear_late_in_a_jsonl_file_are_kept_in_extra(tmp_path: Path, db_path: Path) -> None:
+    """6,000 events, the last 500 with ``request_id`` and ``customer``: a file this size has the keys
+    of every record read, so those 500 keep both in ``extra`` and the import names them (QA: only
+    the first 5,000 records' keys were read; both were dropped without a word)."""
+    path = write_jsonl(tmp_path / "late.jsonl", _late_key_events(6000, 5500))
+    result = run("import", str(path), "--db", str(db_path))
+    assert "unknown columns kept in extra: customer, request_id" in result.stderr
+    extras = _extras(db_path)
+    assert extras["k05999"] == {"customer": "acme", "request_id": "req-5999"}
+    assert extras["k05499"] is None and sum(v is not None for v in extras.values()) == 500
+
+
+def test_a_large_jsonl_file_has_its_keys_sampled_across_it(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``FULL_SCAN_BYTES`` (lowered here to 64 KiB for a 12,000-event file of ~1 MB) the keys
+    come from the first 5,000 records and from windows spread over the file, its end included:
+    keys first seen in the last 300 records are still found and kept."""
+    from usagectl.importers import _keys
+
+    monkeypatch.setattr(_keys, "FULL_SCAN_BYTES", 64 * 1024)
+    path = write_jsonl(tmp_path / "big.jsonl", _late_key_events(12_000, 11_700))
+    assert path.stat().st_size > 10 * 64 * 1024
+    assert _keys.sampled_keys(path) >= {"customer", "request_id", "event_id"}
+    result = run("import", str(path), "--db", str(db_path))
+    assert "unknown columns kept in extra: customer, request_id" in result.stderr
+    extras = _extras(db_path)
+    assert extras["k11999"] == {"customer": "acme", "request_id": "req-11999"}
+    assert sum(v is not None for v in extras.values()) == 300

@@ -173,18 +173,27 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
     """Stage a JSONL file; returns the unknown top-level keys found (kept in ``extra``). The
     derived columns of an event export (``canonical.export_derived``) are not read; their names
     go to ``left_out``."""
+    from usagectl.importers._keys import FULL_SCAN_BYTES, sampled_keys
     from usagectl.importers.canonical import export_derived
 
     unknown: list[str] = []
     try:
-        keys = con.execute(
+        # the keys of every record of a file of up to FULL_SCAN_BYTES (a compressed one: an
+        # eighth of it); of a larger one, of its first 5,000 records and of lines sampled across it
+        compressed = path.suffix.lower() in (".gz", ".zst")
+        whole = path.stat().st_size * (8 if compressed else 1) <= FULL_SCAN_BYTES
+        rows = con.execute(
             "SELECT DISTINCT k FROM (SELECT unnest(json_keys(json)) AS k FROM "
-            "(SELECT json FROM read_ndjson_objects(?, ignore_errors = true) LIMIT 5000) "
-            "WHERE json_type(json) = 'OBJECT') ORDER BY k",
+            f"(SELECT json FROM read_ndjson_objects(?, ignore_errors = true){'' if whole else ' LIMIT 5000'}) "
+            "WHERE json_type(json) = 'OBJECT')",
             [str(path)],
         ).fetchall()
-        derived = export_derived([r[0] for r in keys])
-        unknown = [r[0] for r in keys if r[0] not in _KINDS and r[0] not in derived]
+        found = {r[0] for r in rows}
+        if not whole and not compressed:
+            found |= sampled_keys(path)
+        keys = sorted(found)
+        derived = export_derived(keys)
+        unknown = [k for k in keys if k not in _KINDS and k not in derived]
         if left_out is not None:
             left_out.update(derived)
     except Exception as exc:  # a file the key scan cannot parse: staged without unknown columns
