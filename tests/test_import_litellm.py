@@ -318,6 +318,28 @@ def test_ui_pages_appended_one_after_another(tmp_path: Path, db_path: Path) -> N
     assert got[3].problem == "not valid JSON: the rest of the file could not be read" and got[3].line == 2
 
 
+def test_columns_and_metadata_keys_it_does_not_map_are_kept_in_extra(tmp_path: Path) -> None:
+    """The rest of a row is kept (FORMATS: each importer keeps what it does not map in ``extra``):
+    a column LiteLLM added later (``region``), ``cache_key`` and ``requester_ip_address``, and the
+    metadata keys not mapped, under ``extra.metadata``; empty values are left out and prompts
+    (``messages``, ``response``) are never copied."""
+    meta = {"user_api_key_end_user_id": "cust-9", "requester_metadata": {"app": "billing-bot"},
+            "user_api_key_org_id": "org-1", "user_api_key_alias": "ci-key", "headers": {}}  # fmt: skip
+    path = tmp_path / "extra.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["request_id", "call_type", "spend", "prompt_tokens", "completion_tokens", "startTime", "model",
+                    "metadata", "requester_ip_address", "cache_key", "messages", "status", "region", "shard"])  # fmt: skip
+        w.writerow(["x1", "acompletion", "0.001", "100", "10", "2025-11-03 10:00:00", "gpt-4o-mini", json.dumps(meta),
+                    "10.0.0.7", "ck-1", '[{"role": "user", "content": "secret"}]', "success", "eu-west-1", ""])  # fmt: skip
+    (rec,) = list(IMPORTER.read(path))
+    extra = rec.fields["extra"]
+    assert (extra["region"], extra["cache_key"], extra["requester_ip_address"]) == ("eu-west-1", "ck-1", "10.0.0.7")
+    assert extra["metadata"] == {"user_api_key_end_user_id": "cust-9", "requester_metadata": {"app": "billing-bot"}}
+    assert (extra["organization_id"], rec.fields["api_key"]) == ("org-1", "ci-key")  # mapped, not repeated
+    assert "shard" not in extra and "messages" not in extra and "secret" not in json.dumps(extra)
+
+
 def test_daily_aggregate_tables_are_refused(tmp_path: Path, db_path: Path) -> None:
     daily = tmp_path / "daily_user_spend.csv"
     daily.write_text(

@@ -20,7 +20,8 @@ Token buckets (exclusive, PRODUCT.md) come from ``metadata.usage_object``:
 ``spend`` is kept exactly (Decimal from the text) as ``reported_cost_usd``. Timestamps without a
 zone are UTC. The daily aggregate tables (``LiteLLM_DailyUserSpend`` ...) are refused: they are
 sums of the same requests. The ``messages``/``response`` columns (prompts, when
-``store_prompts_in_spend_logs`` is on) are never copied.
+``store_prompts_in_spend_logs`` is on) are never copied; every other column the mapping does not
+use is kept in ``extra`` as it is, and the metadata keys it does not use under ``extra.metadata``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import IO, Any, cast
 
 from usagectl.errors import InputError
 from usagectl.importers._csv import csv_records
+from usagectl.importers._pages import plain
 from usagectl.importers._values import (
     _Bad,
     _clean,
@@ -63,6 +65,14 @@ COLUMNS = (
 )  # fmt: skip
 _CANON = {c.lower(): c for c in COLUMNS}
 _PRIVATE = ("messages", "response", "proxy_server_request")  # prompt/response text: never copied
+# the columns and metadata keys mapped above (onto the event or named keys of ``extra``): every
+# other column (cache_key, requester_ip_address, a column of a later LiteLLM) is kept in ``extra``
+# as it is, and every other metadata key under ``extra.metadata``
+_MAPPED = frozenset(COLUMNS) - {"cache_key", "requester_ip_address"}
+_META_MAPPED = frozenset((
+    "usage_object", "error_information", "user_api_key_alias", "user_api_key_org_id", "user_api_key_team_alias",
+    "spend_logs_metadata", "user_api_key_user_id", "user_api_key_team_id",
+))  # fmt: skip
 _DAILY = ("date", "api_requests", "successful_requests")
 _DAILY_WHY = (
     "this is a LiteLLM daily aggregate table (columns date, api_requests, successful_requests), not "
@@ -218,6 +228,12 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         message = error.get("error_message")
         if isinstance(message, str) and message:
             extra["error"]["error_message"] = message[:500]
+    for key, value in row.items():
+        if key not in _MAPPED and key not in extra and value not in (None, ""):
+            extra[key] = plain(value)
+    rest = {k: plain(v) for k, v in meta.items() if k not in _META_MAPPED and v not in (None, "", {}, [])}
+    if rest:
+        extra["metadata"] = rest
     provider = _text(row.get("custom_llm_provider"), "custom_llm_provider")
     return {
         "event_id": "litellm:" + request_id,
