@@ -552,6 +552,21 @@ def test_source_add_refuses_a_directory_of_several_log_formats(tmp_path: Path, d
     assert sorted(r["format"] for r in listed) == ["openai-costs", "openai-usage"]
 
 
+def test_source_add_with_a_format_the_folder_does_not_hold_says_what_it_holds(tmp_path: Path, db_path: Path) -> None:
+    """`--format codex` on a folder of Claude Code transcripts finds no file of that format: the
+    source is registered (files of it may come) but a warning names what the files look like and
+    how to add it again (QA: it registered quietly with "0 files now" and never imported anything).
+    An empty folder, or a format that matches, gives no warning."""
+    result = run("source", "add", str(CC_DATA), "--format", "codex", "--db", str(db_path))
+    assert "(0 files now)" in result.stderr
+    assert "warning: there is no codex file there; its files look like claude-code logs" in result.stderr
+    assert "--format claude-code" in result.stderr
+    empty = tmp_path / "later"
+    empty.mkdir()
+    for args in ((str(empty), "--format", "codex"), (str(CC_DATA), "--format", "claude-code")):
+        assert "warning" not in run("source", "add", *args, "--db", str(db_path)).stderr
+
+
 def test_first_sync_of_a_codex_tree_reads_it_in_one_batch(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -38,6 +38,13 @@ def add(
         "run `usagectl sync` to import them.",
         err=True,
     )
+    if added.looks_like is not None:
+        typer.echo(
+            f"warning: there is no {added.format} file there; its files look like {added.looks_like} logs: "
+            f"if that is what it holds, `usagectl source rm {added.name}` and add it again with "
+            f"--format {added.looks_like} (or without --format)",
+            err=True,
+        )
 
 
 @app.command("list")

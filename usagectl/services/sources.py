@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +32,8 @@ class AddedSource:
     path: str
     format: str
     files: int  # files of the format found there now
+    # with no file of the format there now: the format the files that are there look like
+    looks_like: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,15 @@ def add_source(ctx: AppContext, path: Path, fmt: str | None = None, name: str | 
     from usagectl.store.connection import connect
 
     with connect(ctx.db_path) as con:
-        return _register(con, root, fmt, name, st.list_sources(con))
+        added = _register(con, root, fmt, name, st.list_sources(con))
+    if added.files == 0 and root.is_dir():
+        try:
+            other = detect_format(root)
+        except UsageError:  # nothing there that any format reads (yet)
+            other = None
+        if other is not None and other != added.format:
+            added = replace(added, looks_like=other)
+    return added
 
 
 def default_agent_dirs(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[tuple[Path, str]]:
