@@ -58,6 +58,16 @@ def _add(logs: Path, db: Path, name: str = "mine") -> None:
     run("source", "add", str(logs), "--name", name, "--db", str(db))
 
 
+def test_a_source_whose_path_is_gone_keeps_its_events_and_says_so(logs: Path, db_path: Path) -> None:
+    (logs / "a.jsonl").write_text(ev(1) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    shutil.rmtree(logs)
+    result = run("sync", "--db", str(db_path))
+    assert "the path is gone; the events of its 1 file stay" in result.stderr
+    assert query(db_path, "SELECT count(*) FROM events") == [(1,)]
+
+
 def test_appended_lines_only_are_read_and_rejects_keep_real_line_numbers(logs: Path, db_path: Path) -> None:
     f = logs / "a.jsonl"
     f.write_text(ev(1) + "\n" + "this is not json\n" + ev(2) + "\n")

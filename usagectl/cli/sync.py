@@ -80,7 +80,7 @@ def _headline(s: SourceSync) -> str:
     if s.error:
         return head + f"not synced: {s.error}"
     if s.missing:
-        return head + f"the path is gone; the events of its {s.gone:,} files stay"
+        return head + f"the path is gone; the events of its {counted(s.gone, 'file')} stay"
     parts = [
         counted(s.files, "file"),
         f"{len(s.summary.files):,} read",
