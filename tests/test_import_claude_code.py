@@ -774,3 +774,23 @@ def test_an_empty_transcript_gets_no_format_warning(tmp_path: Path, db_path: Pat
     empty.write_text("")
     out = _import(db_path, empty)
     assert out["records"] == 0 and out["per_file"][0]["warnings"] == []
+
+
+def test_copies_that_lose_to_another_file_of_the_import_count_as_that_files(db_path: Path, tmp_path: Path) -> None:
+    """One project holds a.jsonl (message X) and b.jsonl (X three times, Y twice). Imported in one
+    transaction or file by file, b's 4 dropped copies are the same: 3 within the file (2 extra X,
+    1 extra Y) and 1 copy already there, in a (QA: "Dup in file" said 4, "Dup stored" 0, in one
+    transaction only)."""
+    project = tmp_path / "projects" / "-home-alice-src-x"
+    project.mkdir(parents=True)
+    x, y = _usage_line("msg_X", 100, 10) + b"\n", _usage_line("msg_Y", 50, 5) + b"\n"
+    (project / "a.jsonl").write_bytes(x)
+    (project / "b.jsonl").write_bytes(x * 3 + y * 2)
+    one_by_one = tmp_path / "files.duckdb"
+    for name in ("a.jsonl", "b.jsonl"):
+        _import(one_by_one, project / name)
+    _import(db_path, tmp_path / "projects")
+    for db in (db_path, one_by_one):
+        rows = {r["file"]: r for r in run_json("report", "duplicates", "--db", str(db))["rows"]}
+        assert [rows["b.jsonl"][k] for k in ("records", "imported", "dup_in_file", "dup_stored")] == [5, 1, 3, 1], db
+        assert [rows["a.jsonl"][k] for k in ("records", "imported", "dup_in_file", "dup_stored")] == [1, 1, 0, 0], db

@@ -51,7 +51,8 @@ def duplicates_report(
     per format and rule cover every batch of the range.
 
     ``dup_in_file``: valid records whose event id came again later in the same file;
-    ``dup_stored``: records whose event id was already stored and that changed nothing;
+    ``dup_stored``: records whose event id was already stored and that changed nothing (or, once
+    per id, that another file of the same import won: as if the files were imported one by one);
     ``replaced``: stored events (or cost lines) this batch replaced (rules replace, max-usage and
     max-amount).
     ``imported`` counts new event ids only, so records = imported + dup_in_file + dup_stored

@@ -899,12 +899,14 @@ def _insert_events(
         # by the INSERT straight from _checked (no copy of the valid rows). The repeated ids
         # are found by their hashes (grouping 1M integers, not 1M ~70-byte texts: half the
         # CPU); a collision only adds a candidate, which the window partitions by its id
+        # _wfi: the file of the copy that won. A file's copies of an id that another file of this
+        # import won count as they would with the files imported one by one: one as a copy
+        # already stored (dup_stored), the others as copies within the file
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _losers AS SELECT _rid, _fi FROM (SELECT _rid, _fi, _rec, event_id, "
-            + _USAGE
-            + " AS _usage FROM _valid v WHERE hash(event_id) IN "
-            "(SELECT h FROM (SELECT hash(event_id) AS h FROM _valid) GROUP BY h HAVING count(*) > 1) "
-            f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY {order}) > 1)"
+            "CREATE OR REPLACE TEMP TABLE _losers AS SELECT _rid, _fi, event_id, first_value(_fi) OVER w AS _wfi "
+            "FROM (SELECT _rid, _fi, _rec, event_id, " + _USAGE + " AS _usage FROM _valid v WHERE hash(event_id) IN "
+            "(SELECT h FROM (SELECT hash(event_id) AS h FROM _valid) GROUP BY h HAVING count(*) > 1)) "
+            f"WINDOW w AS (PARTITION BY event_id ORDER BY {order}) QUALIFY row_number() OVER w > 1"
         )
         con.execute("CREATE OR REPLACE TEMP VIEW _dedup AS SELECT * FROM _valid v ANTI JOIN _losers l USING (_rid)")
         if conflict == "keep":
@@ -941,7 +943,12 @@ def _insert_events(
             for t in ("_skip", "_drop_stored"):
                 con.execute(f"DROP TABLE {t}")
             con.execute("DROP VIEW _new")
-        lost = {int(r[0]): int(r[1]) for r in con.execute("SELECT _fi, count(*) FROM _losers GROUP BY _fi").fetchall()}
+        lost: dict[int, int] = {}
+        elsewhere: dict[int, int] = {}  # of those, the ids another file of this import won
+        for fi, n, other in con.execute(
+            "SELECT _fi, count(*), count(DISTINCT event_id) FILTER (WHERE _wfi <> _fi) FROM _losers GROUP BY _fi"
+        ).fetchall():
+            lost[int(fi)], elsewhere[int(fi)] = int(n), int(other)
         winners = {i: n - lost.get(i, 0) for i, n in valid.items()}
         written = {
             int(r[0]): int(r[1])
@@ -956,7 +963,8 @@ def _insert_events(
         for i, b in enumerate(ids):
             w, n, d, r = written.get(b, 0), valid.get(i, 0), winners.get(i, 0), replaced.get(i, 0)
             r = min(r + earlier.get(b, 0), w)  # one coarse row replaced by many: never more than written
-            out[i] = [w - r, n - d, d - w, r]
+            x = elsewhere.get(i, 0)
+            out[i] = [w - r, n - d - x, d - w + x, r]
         return out
     finally:
         con.execute("SET preserve_insertion_order = true")
