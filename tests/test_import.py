@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.helpers import run, run_json, write_jsonl
+from tests.helpers import query, run, run_json, write_jsonl
 from usagectl.errors import Interrupted
 from usagectl.models import EVENT_COLUMN_NAMES
 from usagectl.services.context import make_context
@@ -857,3 +857,33 @@ def test_a_large_jsonl_file_has_its_keys_sampled_across_it(
     extras = _extras(db_path)
     assert extras["k11999"] == {"customer": "acme", "request_id": "req-11999"}
     assert sum(v is not None for v in extras.values()) == 300
+
+
+def test_counts_in_scientific_notation_are_read_alike_from_csv_and_jsonl(tmp_path: Path, db_path: Path) -> None:
+    """JSON's number 1e3 is 1000 in JSONL; the same text in a CSV cell is now 1000 too (QA: "not an
+    integer (1e3)"). Whole values only, exactly: 2.5E+2 = 250, 1.5e0 is not an integer, 1e-3 is not
+    one either, and 1e16 is over the 10^15 bound."""
+    cells = ["1e3", "2.5E+2", "1.5e0", "1e-3", "1e16"]
+    path = tmp_path / "sci.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["event_id", "ts", "model_raw", "input_tokens"])
+        for i, cell in enumerate(cells):
+            w.writerow([f"s{i}", "2025-11-03T10:00:00Z", "gpt-4o", cell])
+    run("import", str(path), "--db", str(db_path))
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        stored = dict(con.execute("SELECT event_id, input_tokens FROM events").fetchall())
+        reasons = [r[0] for r in con.execute("SELECT reason FROM rejects ORDER BY record").fetchall()]
+    finally:
+        con.close()
+    assert stored == {"s0": 1000, "s1": 250}
+    assert reasons == [
+        "input_tokens: not an integer (1.5e0)",
+        "input_tokens: not an integer (1e-3)",
+        "input_tokens: too large (over 10^15) (1e16)",
+    ]
+    jsonl = write_jsonl(tmp_path / "sci.jsonl", [{"event_id": "j0", "ts": "2025-11-03T10:00:00Z",
+                                                  "model_raw": "gpt-4o", "input_tokens": 1e3}])  # fmt: skip
+    run("import", str(jsonl), "--db", str(db_path))
+    assert query(db_path, "SELECT input_tokens FROM events WHERE event_id = 'j0'") == [(1000,)]

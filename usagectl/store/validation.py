@@ -23,6 +23,9 @@ MAX_COUNT = 10**15
 # around it is allowed, as by the cast to BIGINT that makes the value: a CSV written with ", "
 # separators has `` 50`` in its cells (headers and timestamps are read through spaces too).
 _INT_TEXT = "\\s*\\+?[0-9]+(\\.0*)?\\s*"
+# a count in scientific notation (``1e3``, ``2.5E+2``): an integer when its value is whole, as
+# JSON's 1e3 is read in JSONL (its value exact through DECIMAL, never a binary float)
+_EXP_TEXT = "\\s*\\+?[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]{1,2}\\s*"
 
 
 def _q(name: str) -> str:
@@ -53,18 +56,22 @@ def _int_checks(c: str) -> tuple[str, str]:
     ``ok`` is never NULL for any text: ``CASE WHEN NOT ok`` gives no reason for a NULL, so a
     count the bound's cast cannot hold (2^64 and more) would pass and be stored as its default."""
     q = _q(c)
+    exact = f"TRY_CAST({q} AS DECIMAL(38, 6))"
     ok = (
         f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '{_INT_TEXT}') "
-        f"AND coalesce(TRY_CAST(regexp_extract({q}, '[0-9]+') AS UBIGINT) <= {MAX_COUNT}, false)))"
+        f"AND coalesce(TRY_CAST(regexp_extract({q}, '[0-9]+') AS UBIGINT) <= {MAX_COUNT}, false)) "
+        f"OR (regexp_full_match({q}, '{_EXP_TEXT}') AND coalesce({exact} = trunc({exact}) "
+        f"AND {exact} <= {MAX_COUNT}, false)))"
     )
     reason = (
         f"CASE WHEN NOT {ok} THEN '{c}: ' || CASE "
         f"WHEN regexp_full_match({q}, '\\s*-[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?\\s*') THEN 'negative' "
-        f"WHEN regexp_full_match({q}, '{_INT_TEXT}') THEN 'too large (over 10^15)' "
+        f"WHEN regexp_full_match({q}, '{_INT_TEXT}') OR (regexp_full_match({q}, '{_EXP_TEXT}') "
+        f"AND {exact} = trunc({exact})) THEN 'too large (over 10^15)' "
         f"WHEN TRY_CAST({q} AS DOUBLE) IS NOT NULL AND regexp_full_match({q}, '\\s*[0-9.eE+-]+\\s*') THEN 'not an integer' "
         f"ELSE 'not a number' END || ' (' || left({q}, 40) || ')' END"
     )
-    value = f"TRY_CAST({q} AS BIGINT)"
+    value = f"coalesce(TRY_CAST({q} AS BIGINT), TRY_CAST({exact} AS BIGINT))"
     if c in ZERO_DEFAULT_INTS:
         value = f"coalesce({value}, 0)"
     elif c == "requests":
