@@ -95,9 +95,10 @@ def test_partial_last_line_waits_for_its_newline(logs: Path, db_path: Path) -> N
     _append(f, ev(3) + "\n" + line[:20])  # the agent is still writing e2
     mid = _source(_sync(db_path), "mine")
     assert (mid["records"], mid["imported"], mid["rejected"]) == (1, 1, 0)  # e3 only
+    assert mid["waiting"] == 1  # and said so: the half-written e2 waits for the next sync
     _append(f, line[20:] + "\n")
     done = _source(_sync(db_path), "mine")
-    assert (done["records"], done["imported"], done["rejected"]) == (1, 1, 0)  # e2, whole
+    assert (done["records"], done["imported"], done["rejected"], done["waiting"]) == (1, 1, 0, 0)  # e2, whole
     assert query(db_path, "SELECT input_tokens FROM events WHERE event_id = 'e2'") == [(7,)]
     assert _count(db_path, "SELECT count(*) FROM rejects") == 0
 
@@ -107,13 +108,21 @@ def test_partial_line_left_by_a_crash_is_rejected_at_the_next_sync(logs: Path, d
     f.write_text(ev(1) + "\n" + ev(2) + "\n" + ev(3)[:25])
     _add(logs, db_path)
     first = _source(_sync(db_path), "mine")
-    assert (first["records"], first["rejected"]) == (2, 0)
+    assert (first["records"], first["rejected"], first["waiting"]) == (2, 0, 1)
     # nothing changed since: the unfinished line 3 is a truncated record, counted as malformed
     second = _source(_sync(db_path), "mine")
     assert (second["records"], second["imported"], second["rejected"]) == (1, 0, 1)
     assert query(db_path, "SELECT file, line FROM rejects") == [(str(f), 3)]
     third = _source(_sync(db_path), "mine")
     assert (third["read"], third["unchanged"]) == (0, 1)
+
+
+def test_the_sync_line_names_a_file_whose_last_line_is_half_written(logs: Path, db_path: Path) -> None:
+    (logs / "a.jsonl").write_text(ev(1) + "\n" + ev(2)[:25])
+    _add(logs, db_path)
+    result = run("sync", "--db", str(db_path))
+    assert "mine (jsonl, " in result.stderr
+    assert "1 file, 1 read, 0 unchanged, 1 with a half-written last line (read by the next sync)" in result.stderr
 
 
 def test_complete_last_line_without_newline_is_read_once(logs: Path, db_path: Path) -> None:

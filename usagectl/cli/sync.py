@@ -86,6 +86,8 @@ def _headline(s: SourceSync) -> str:
         f"{len(s.summary.files):,} read",
         f"{s.unchanged:,} unchanged",
     ]
+    if s.waiting:
+        parts.append(f"{s.waiting:,} with a half-written last line (read by the next sync)")
     if s.gone:
         parts.append(f"{s.gone:,} gone (their events stay)")
     return head + ", ".join(parts)

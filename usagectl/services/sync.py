@@ -65,6 +65,7 @@ class SourceSync:
     files: int = 0  # files of the source now
     unchanged: int = 0
     gone: int = 0  # files synced before and no longer there (their events stay)
+    waiting: int = 0  # files whose half-written last line waits for the next sync
     missing: bool = False  # the source's path itself is gone
     error: str | None = None  # the source could not be listed at all
     summary: ImportSummary = field(default_factory=ImportSummary)
@@ -79,6 +80,7 @@ class SourceSync:
             files=self.files,
             read=len(self.summary.files),
             unchanged=self.unchanged,
+            waiting=self.waiting,
             gone=self.gone,
             missing=self.missing,
             error=self.error,
@@ -225,9 +227,11 @@ def sync(
                     raise
                 raise stopped from exc
         now = datetime.now(UTC)
-        for res, _ in plans:
+        for res, todos in plans:
             if res.error is None:
                 st.mark_synced(con, res.name, now)
+            if todos:
+                res.waiting = st.waiting_files(con, res.name)
         settled = _settled(con, sources, plans if not total else None, result.messages)
     if settled is not None:  # after the close: the ledger holds the database as it is now
         sync_ledger.record(ctx, names, settled)

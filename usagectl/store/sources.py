@@ -82,6 +82,12 @@ def file_states(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, FileStat
     return {r[0]: FileState(int(r[1]), r[2], int(r[3]), int(r[4]), r[5], r[6]) for r in rows}
 
 
+def waiting_files(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Files of source ``name`` read up to a half-written last line (its bytes after ``offset``)."""
+    row = con.execute('SELECT count(*) FROM source_files WHERE source_name = ? AND "offset" < size', [name]).fetchone()
+    return int(row[0]) if row else 0
+
+
 def save_file_state(
     con: duckdb.DuckDBPyConnection, name: str, path: str, state: FileState, synced_at: datetime
 ) -> None:
