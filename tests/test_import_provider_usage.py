@@ -992,3 +992,72 @@ def test_reports_say_when_a_zone_moves_provider_day_buckets(tmp_path: Path, db_p
     run("import", str(tmp_path / "e.jsonl"), "--db", str(other))
     out = run_json("report", "daily", *la, "--since", "2025-11-09", "--until", "2025-11-10", "--db", str(other))
     assert "UTC-day" not in " ".join(out.get("notes", []))
+
+
+_H = {h: f"2025-11-10T{h:02d}:00:00Z" for h in range(24)}
+_HOURLY_ONE = _an_buckets(
+    (_H[0], _H[1], [_an_row(1500, 150, None)]),  # only the default workspace
+    (_H[5], _H[6], [_an_row(1200, 120, "wrkspc_A"), _an_row(700, 70, None)]),
+    (_H[13], _H[14], [_an_row(300, 30, None)]),  # only the default workspace
+)
+
+
+@pytest.mark.parametrize("hours_first", [True, False])
+def test_a_stored_complete_hourly_fetch_is_weighed_as_its_fetch(
+    tmp_path: Path, db_path: Path, hours_first: bool
+) -> None:
+    """The complete hourly fetch (grouped by workspace; hours 00 and 13 hold only the default
+    workspace, so their rows leave workspace_id null) holds 1,500 + 1,900 + 300 = 3,700 input and
+    370 output; a day fetched earlier, mid-day, holds 3,000 / 300. Whichever is imported first, the
+    hours stay: 3,700 × $3/M + 370 × $15/M = $0.0111 + $0.00555 = $0.01665 (QA: stored first, the
+    hours' null-only buckets were weighed as a coarser fetch and the stale day wiped them)."""
+    hours = _write(tmp_path, "hours.json", _HOURLY_ONE)
+    day = _write(
+        tmp_path, "day.json", _an_buckets((_D10, _D11, [_an_row(1000, 100, "wrkspc_A"), _an_row(2000, 200, None)]))
+    )
+    for path in (hours, day) if hours_first else (day, hours):
+        _import(db_path, path, fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (3700, 370, Decimal("0.01665"))
+    # the null-only hours keep their fetch's group-by for the next import to weigh
+    assert _query(db_path, "SELECT count(*) FROM events WHERE extra->>'fetch_group_by' IS NOT NULL") == [(2,)]
+
+
+@pytest.mark.parametrize("complete_first", [True, False])
+def test_an_older_partial_copy_of_an_hour_never_replaces_the_complete_one(
+    tmp_path: Path, db_path: Path, complete_first: bool
+) -> None:
+    """Hour 05 fetched at 05:30 held only default-workspace usage so far (400 / 40: its rows leave
+    workspace_id null, so its own identity differs from the complete hour's); the complete fetch
+    holds 1,200 + 700 there. In either order the complete hour stays: the day is 1,500 + 100 +
+    1,900 + 300 = 3,800 input, 380 output: 3,800 × $3/M + 380 × $15/M = $0.0171 (QA: taken for a
+    re-fetch of "misaligned" buckets, the complete hour gave way: 2,300 / 230)."""
+    complete = _write(tmp_path, "complete.json", _an_buckets(
+        (_H[0], _H[1], [_an_row(1500, 150, None)]), (_H[2], _H[3], [_an_row(100, 10, "wrkspc_A")]),
+        (_H[5], _H[6], [_an_row(1200, 120, "wrkspc_A"), _an_row(700, 70, None)]),
+        (_H[13], _H[14], [_an_row(300, 30, None)])))  # fmt: skip
+    partial = _write(tmp_path, "partial.json", _an_buckets(
+        (_H[0], _H[1], [_an_row(1500, 150, None)]), (_H[2], _H[3], [_an_row(100, 10, "wrkspc_A")]),
+        (_H[5], _H[6], [_an_row(400, 40, None)])))  # fmt: skip
+    for path in (complete, partial) if complete_first else (partial, complete):
+        _import(db_path, path, fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (3800, 380, Decimal("0.0171"))
+
+
+@pytest.mark.parametrize("hours_first", [True, False])
+def test_an_ungrouped_total_never_replaces_hours_grouped_by_model(
+    tmp_path: Path, db_path: Path, hours_first: bool
+) -> None:
+    """The day's ungrouped total (no model: unpriced) against the hourly fetch grouped by model and
+    workspace holding as much (3,700 / 370): the rows with a model stay in either order, priced at
+    $0.01665 (QA: stored first, the hours gave way to the total and the day became unpriced)."""
+    total_row = {**_an_row(3700, 370, None), "model": None}
+    total = _write(tmp_path, "total.json", _an_buckets((_D10, _D11, [total_row])))
+    hours = _write(tmp_path, "hours.json", _HOURLY_ONE)
+    for path in (hours, total) if hours_first else (total, hours):
+        _import(db_path, path, fmt="anthropic-usage")
+    models = _by_model(db_path, "2025-11-10", "2025-11-10")
+    assert list(models) == ["claude-sonnet-4-5"]
+    assert (models["claude-sonnet-4-5"]["input_tokens"], _money(models["claude-sonnet-4-5"]["cost_usd"])) == (
+        3700, Decimal("0.01665"))  # fmt: skip

@@ -528,11 +528,16 @@ def _anthropic_page(
 
 
 def with_fetch_sig(record: Any, fetch_sig: tuple[str, ...]) -> Any:
-    """``record`` with the group-by of its fetch (``Record.fetch_sig``)."""
+    """``record`` with the group-by of its fetch (``Record.fetch_sig``); kept in its
+    ``extra.fetch_group_by`` too when wider than its bucket's own ``group_by``, so that a later
+    import weighs the stored bucket as its fetch as well."""
     from usagectl.models import Record
 
     if isinstance(record, Record):
         record.fetch_sig = fetch_sig
+        extra = record.fields.get("extra")
+        if isinstance(extra, dict) and set(fetch_sig) > set(extra.get("group_by") or ()):
+            extra["fetch_group_by"] = list(fetch_sig)
     return record
 
 

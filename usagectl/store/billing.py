@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import decimal
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -78,6 +78,7 @@ _KINDS = {
     "wider": "these buckets are wider",
     "misaligned": "the bucket boundaries differ and the earlier fetch gives way",
     "partial": "these rows hold less usage than it",
+    "refetched": "it is the same bucket and grouping fetched again, and the earlier fetch gives way",
 }
 
 MOVED = "removed from the stored rows: "  # how the reason of a stored row moved to rejects starts
@@ -141,6 +142,7 @@ class _Judge:
         described: Callable[[Totals, Totals], str] | None = None,
         by_model: Mapping[Shape, Mapping[str, Totals]] | None = None,
         fetched: Mapping[Shape, tuple[str, ...]] | None = None,
+        incoming: Collection[Shape] = (),
     ) -> None:
         self.pool = pool
         self.totals = totals
@@ -148,6 +150,7 @@ class _Judge:
         self.described = described or _usage_words
         self.width = max((len(t) for t in totals.values()), default=0) if totals else 0
         self.fetched = fetched or {}
+        self.incoming = frozenset(incoming)  # the file's shapes (the others are stored)
 
     def _as_fetched(self, s: Shape) -> Shape:
         """``s`` with the group-by of the fetch it came from (``Record.fetch_sig``), when known:
@@ -156,8 +159,12 @@ class _Judge:
         return s if sig is None else Shape(sig, s.start, s.end)
 
     def _family(self, like: Shape, span: Shape) -> list[Shape]:
+        """The shapes summed with ``like`` over ``span``: of the same (fetched) grouping and width,
+        inside the span, and on the same side (the file's, or the stored ones): a fetch is
+        weighed on its own rows, never with the other side's copies of the same buckets."""
         width = like.end - like.start
         sig = self._as_fetched(like).sig
+        side = like in self.incoming
         return [
             s
             for s in self.pool
@@ -165,6 +172,7 @@ class _Judge:
             and s.end - s.start == width
             and span.start <= s.start
             and s.end <= span.end
+            and (s in self.incoming) == side
         ]
 
     def _sum(self, like: Shape, span: Shape) -> Totals:
@@ -197,10 +205,31 @@ class _Judge:
                 return model
         return None
 
+    def _holds(self, x: Shape, y: Shape) -> bool:
+        """Whether shape ``x`` holds at least as much of every counter as ``y`` (and of every
+        model, when both are grouped by model)."""
+        assert self.totals is not None
+        zero = (0,) * self.width
+        if not all(h >= n for h, n in zip(self.totals.get(x, zero), self.totals.get(y, zero), strict=True)):
+            return False
+        if self.by_model is None or not (set(x.sig) & MODEL_DIMS and set(y.sig) & MODEL_DIMS):
+            return True
+        mx, my = self.by_model.get(x, {}), self.by_model.get(y, {})
+        return all(all(h >= n for h, n in zip(mx.get(m, (0,) * len(c)), c, strict=True)) for m, c in my.items())
+
     def decide(self, a: Shape, b: Shape) -> tuple[Shape, Shape, str, str]:
         """(loser, winner, kind, detail) of two overlapping shapes, ``a`` fetched earlier."""
-        fa = self._as_fetched(a)
-        gives_way, kind = _loser(fa, self._as_fetched(b))
+        fa, fb = self._as_fetched(a), self._as_fetched(b)
+        if self.totals is not None and fa == fb:
+            # one bucket of one grouping under two identities (in one copy a grouped dimension
+            # is null in every row): the copy holding at least as much of everything stays, the
+            # later one when they are equal; when neither does, the earlier gives way
+            zero = (0,) * self.width
+            ta, tb = self.totals.get(a, zero), self.totals.get(b, zero)
+            if self._holds(b, a) or not self._holds(a, b):
+                return a, b, "refetched", ""
+            return b, a, "partial", f" ({self.described(ta, tb)})"
+        gives_way, kind = _loser(fa, fb)
         loser, winner = (a, b) if gives_way is fa else (b, a)
         if self.totals is None:
             return loser, winner, kind, ""
@@ -255,7 +284,7 @@ def settle_shapes(
     where = stored_where or {}
     bad_in: dict[Shape, str] = {}
     bad_stored: dict[Shape, str] = {}
-    judge = _Judge(incoming, totals, described, by_model, fetched)
+    judge = _Judge(incoming, totals, described, by_model, fetched, incoming)
     for i, j in _overlapping_pairs(incoming):
         loser, winner, kind, detail = judge.decide(incoming[i], incoming[j])
         bad_in.setdefault(loser, _reason(loser, winner, kind, "in this file", detail))
@@ -264,7 +293,7 @@ def settle_shapes(
     others = [s for s in stored if s not in mine]
     both = [*others, *survivors]
     n_stored = len(others)
-    judge = _Judge(both, totals, described, by_model, fetched)
+    judge = _Judge(both, totals, described, by_model, fetched, survivors)
     for i, j in _overlapping_pairs(both):
         if (i < n_stored) == (j < n_stored):
             continue  # stored vs stored (history) or file vs file (settled above)
@@ -394,6 +423,7 @@ def stage_usage_buckets(
         # per shape and model (the model as the rows name it): the shapes' totals are their sums
         rows = con.execute(
             f"SELECT t.ts, {_EVENT_END}, json_extract(t.extra, '$.group_by')::VARCHAR, any_value(b.path), "
+            "max(json_extract(t.extra, '$.fetch_group_by')::VARCHAR), "
             f"coalesce(t.model_raw, ''), {sums} FROM events t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
             f"WHERE t.source = ? AND t.ts >= ? AND t.ts < ? AND {_EVENT_END} IS NOT NULL GROUP BY ALL",
             [source, lo, hi],
@@ -401,12 +431,17 @@ def stage_usage_buckets(
         shapes_stored, where, keys, _more = _parse_stored(rows)
         stored = _ordered(shapes_stored)  # a row per shape and model: each shape once
         by_model: dict[Shape, dict[str, Totals]] = {}
-        for ts, end, group_by, path_, model, *counts in rows:
+        # the group-by of the fetch a bucket came from, when wider than the bucket's own
+        fetched: dict[Shape, tuple[str, ...]] = {}
+        for ts, end, group_by, path_, fetch_group_by, model, *counts in rows:
             for shape in _parse_stored([(ts, end, group_by, path_)])[0]:
                 by_model.setdefault(shape, {})[str(model)] = tuple(int(n) for n in counts)
+                wider = _fetch_sig(fetch_group_by)
+                if wider is not None and set(shape.sig) < set(wider):
+                    fetched[shape] = wider
         by_model |= _incoming_by_model(recs, shapes)
         totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
-        fetched = {
+        fetched |= {
             s: r.fetch_sig
             for r, s in zip(recs, shapes, strict=True)
             if s is not None and r.fetch_sig is not None and set(s.sig) < set(r.fetch_sig)
@@ -419,6 +454,15 @@ def stage_usage_buckets(
                 r.problem = bad_in[s]
     _mark_evictions(con, bad_stored, keys)
     return ingest.stage_records(con, recs)
+
+
+def _fetch_sig(text: Any) -> tuple[str, ...] | None:
+    """A stored ``extra.fetch_group_by`` (JSON text of a list), or None."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return tuple(str(g) for g in value) if isinstance(value, list) else None
 
 
 def _incoming_by_model(recs: Sequence[Record], shapes: Sequence[Shape | None]) -> dict[Shape, dict[str, Totals]]:
