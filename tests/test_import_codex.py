@@ -305,9 +305,10 @@ def test_forked_session_replay_is_not_counted(tmp_path: Path, db_path: Path) -> 
     assert [e["input_tokens"] for e in _events(undeclared)] == [808, 1760]
 
 
-def test_replay_with_original_timestamps_dedups_by_counter_edges(tmp_path: Path, db_path: Path) -> None:
-    # a copy of A's history that was not rewritten to the fork instant is not a burst: its
-    # events are read, and their ids are A's (same edges of the same counter)
+def test_replay_with_original_timestamps_is_a_baseline_too(tmp_path: Path, db_path: Path) -> None:
+    # a copy of A's history that was not rewritten to the fork instant is not a burst, but its
+    # times are before the fork began (its session_meta): it only sets the baseline, as a burst
+    # does (FORMATS.md: ccusage uses the replay only as the baseline), so only c1 and c2 count
     lines = _lines(C)
     original = {
         5: "2025-11-03T21:11:05.433Z",
@@ -320,10 +321,10 @@ def test_replay_with_original_timestamps_dedups_by_counter_edges(tmp_path: Path,
         obj["timestamp"] = ts
         lines[index] = json.dumps(obj)
     replay = _write(tmp_path / "rollout-replay.jsonl", lines)
-    assert len(_events(replay)) == 4  # a1, a2 copies + c1, c2
+    assert [e["input_tokens"] for e in _events(replay)] == [808, 1760]  # c1, c2
     _import(A, db_path)
     second = _import(replay, db_path)
-    assert (second["imported"], second["duplicates"]) == (2, 2)
+    assert (second["imported"], second["duplicates"]) == (2, 0)
     assert (
         query(db_path, "SELECT sum(input_tokens) FROM events")[0][0]
         == 8421 + 4903 + 2732 + 1776 + 4976 + 1880 + 808 + 1760
@@ -623,6 +624,54 @@ def test_a_sub_agent_replaying_its_parent_with_original_times_counts_each_call_o
     assert query(db_path, "SELECT count(*), sum(input_tokens + cache_read_tokens), sum(output_tokens) FROM events") == [
         (6, 17000, 1700)]  # fmt: skip
     assert query(db_path, "SELECT session_id FROM events WHERE ts = '2025-11-12 11:05:00+00'") == [(child_id,)]
+
+
+def test_a_nested_sub_agent_replaying_its_parents_with_original_times_counts_each_call_once(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """P makes 5 calls; its sub-agent S (spawned 11:00) replays them, then calls once (2,000 input,
+    1,000 cached, 200 output); S's own sub-agent G (spawned 12:00, naming only S) replays P's and
+    S's calls with their original times, then calls once (3,000 / 1,000 / 300). 7 calls, each once,
+    in any order: 15,000 + 2,000 + 3,000 = 20,000 input (cached included), 1,500 + 200 + 300 =
+    2,000 output, each under its own session (QA: G counted P's first call again, and a sub-agent
+    read before its parent stored the parent's calls under its own session and model)."""
+    keys = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens"]
+
+    def meta(sid: str, parent: str, at: str) -> str:
+        m = json.loads(_session_lines()[0])
+        m["timestamp"] = m["payload"]["timestamp"] = at
+        m["payload"]["id"] = sid
+        m["payload"]["source"] = {"subagent": {"thread_spawn": {"parent_thread_id": parent, "depth": 1}}}
+        return json.dumps(m)
+
+    def count(at: str, total: tuple[int, ...], last: tuple[int, ...]) -> str:
+        info = {
+            "total_token_usage": dict(zip(keys, total, strict=True)),
+            "last_token_usage": dict(zip(keys, last, strict=True)),
+        }
+        return json.dumps({"timestamp": at, "type": "event_msg", "payload": {"type": "token_count", "info": info}})
+
+    parent = _session_lines()
+    s_id, g_id = "7e7e7e7e-0000-4000-8000-00000000005a", "7e7e7e7e-0000-4000-8000-00000000006b"
+    s_total = tuple(a + b for a, b in zip(_TOTALS[-1], (2000, 1000, 200, 20), strict=True))
+    g_total = tuple(a + b for a, b in zip(s_total, (3000, 1000, 300, 30), strict=True))
+    s_own = count("2025-11-12T11:05:00.000Z", s_total, (2000, 1000, 200, 20))
+    child = [meta(s_id, _SID, "2025-11-12T11:00:00.000Z"), *parent[1:], s_own]
+    grandchild = [meta(g_id, s_id, "2025-11-12T12:00:00.000Z"), *parent[1:], s_own,
+                  count("2025-11-12T12:05:00.000Z", g_total, (3000, 1000, 300, 30))]  # fmt: skip
+    files = {_SID: parent, s_id: child, g_id: grandchild}
+    for order in ([_SID, s_id, g_id], [g_id, s_id, _SID], [g_id, _SID]):
+        db = tmp_path / f"{'-'.join(o[-2:] for o in order)}.duckdb"
+        for n, sid in enumerate(order):
+            _import(_write_rollout(tmp_path / f"{db.stem}-{n}", sid, files[sid]), db)
+        want_calls = 7 if s_id in order else 6  # without S's file, S's own call is only in G's replay
+        got = query(db, "SELECT count(*), sum(input_tokens + cache_read_tokens), sum(output_tokens) FROM events")
+        if s_id in order:
+            assert got == [(want_calls, 20000, 2000)], order
+        else:
+            assert got == [(want_calls, 18000, 1800)], order
+        own = dict(query(db, "SELECT session_id, count(*) FROM events GROUP BY 1"))
+        assert own[_SID] == 5 and own[g_id] == 1, order
 
 
 def _damaged(lines: list[str]) -> list[str]:

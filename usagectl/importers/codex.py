@@ -32,10 +32,8 @@ Event identity (the dedup key, rule ``keep``), chosen so that copies never count
   add new edges and leave the old ones alone; an ordinal would shift in a copy that starts
   elsewhere and a session-scoped key would not match a fork's replay. The first edge of a
   counter (from zero) is also keyed on the session that owns it (the latest ``session_meta``
-  before it: a fork copies its parent's ``session_meta`` ahead of the replay; in a file that
-  names its parent, the parent for usage timed before the file's own session began: a
-  sub-agent replaying the parent's calls with their original times), so two unrelated
-  sessions whose first call used the same tokens both count.
+  before it: a fork copies its parent's ``session_meta`` ahead of the replay), so two
+  unrelated sessions whose first call used the same tokens both count.
 * token_usage_record: ``codex:resp:<response_id>`` (globally unique; copied verbatim in
   replays); without a response id, the edge of ``thread_token_usage``.
 
@@ -44,7 +42,8 @@ Forks: besides the ids, a file that declares a parent (``forked_from_id``, a sub
 usage) replays the parent's history as a sub-second burst rewritten to the fork instant;
 usage lines in that burst (lines from the first on, each within 1 s of the line before) only
 set the baseline and are not counted, so the replay never lands on the fork's day even when
-the parent's file is gone. A sub-agent whose own first call answers within 1 s of the replay
+the parent's file is gone. So do usage lines timed before the file's own ``session_meta``: a
+sub-agent (of a sub-agent, too) may replay its parents' calls with their original times. A sub-agent whose own first call answers within 1 s of the replay
 would be taken for replay (the ccusage heuristic has the same limit).
 
 A count that follows a rejected line (its delta may span a lost count) is marked
@@ -231,13 +230,11 @@ class _File:
     def replaying(self) -> bool:
         return self.forked and self.chain_alive
 
-    def scope(self, ts: datetime) -> str:
-        """The session a first edge of the counter at ``ts`` is keyed on: the owner (the latest
-        session_meta); in a file that names its parent, the parent for usage from before the
-        file's own session began (a replay of the parent's calls that kept their times)."""
-        if self.parent is not None and self.spawned_at is not None and ts < self.spawned_at:
-            return self.parent
-        return self.owner or self.fallback_sid
+    def before_spawn(self, ts: datetime) -> bool:
+        """Usage at ``ts`` in a file that names its parent, from before the file's own session
+        began: the parent's calls replayed with their original times (a sub-agent's or fork's
+        copy of its parent's history, nested or not), never the file's own."""
+        return self.parent is not None and self.spawned_at is not None and ts < self.spawned_at
 
     def meta(self, payload: dict[str, Any], ts: datetime | None) -> None:
         sid = _str(payload.get("id"))
@@ -421,7 +418,7 @@ def _token_count(
     grew = all(t >= p for t, p in zip(total, prev))
     delta = total.minus(prev) if grew else (last if last is not None else total)
     state.prev = total
-    if state.replaying or delta == ZERO:
+    if state.replaying or delta == ZERO or state.before_spawn(ts):
         return None, None  # a fork's copy of its parent's history (baseline only), or nothing used
     state.counted_total = total
     extra: dict[str, Any] = {"counter_reset": True} if not grew else {}
@@ -432,7 +429,7 @@ def _token_count(
         state.damaged = False
     state.counted_ts = ts
     model = _str(info.get("model")) or _str(payload.get("model"))
-    return _fields(state, _edge_id(prev, total, state.scope(ts)), ts, delta, model, extra)
+    return _fields(state, _edge_id(prev, total, state.owner or state.fallback_sid), ts, delta, model, extra)
 
 
 def _usage_record(
@@ -454,13 +451,13 @@ def _usage_record(
     if first and thread is not None and state.counted_total is not None:
         if thread.core() == state.counted_total.core():
             return None, None  # its token_count came first and was counted
-    if state.replaying or usage == ZERO:
+    if state.replaying or usage == ZERO or state.before_spawn(ts):
         return None, None
     response_id = _str(payload.get("response_id"))
     if response_id is not None:
         event_id = f"{NAME}:resp:{response_id}"
     elif thread is not None and all(t >= u for t, u in zip(thread, usage)):
-        event_id = _edge_id(thread.minus(usage), thread, state.scope(ts))
+        event_id = _edge_id(thread.minus(usage), thread, state.owner or state.fallback_sid)
     else:
         key = f"{state.sid or state.fallback_sid}|{ts.isoformat()}|{','.join(map(str, usage))}"
         event_id = f"{NAME}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
