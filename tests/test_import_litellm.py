@@ -298,24 +298,36 @@ def test_ui_pages_appended_one_after_another(tmp_path: Path, db_path: Path) -> N
         "lines": json.dumps(p1) + "\n" + json.dumps(p2) + "\n",
         "pretty": json.dumps(p1, indent=2) + "\n" + json.dumps(p2, indent=2) + "\n",
     }
-    pretty_line_2 = json.dumps(p1, indent=2).count("\n") + 2
+    # the line each row starts on: a compact page's rows are on its line; pretty-printed, each
+    # row's "{" opens a line of its own, indented 4 (inside "data": [ at 2)
+    text = shapes["pretty"]
+    pretty = [text.count("\n", 0, i) + 2 for i in range(len(text)) if text.startswith("\n    {", i)]
+    lines = {"glued": [1] * 6, "lines": [1, 1, 1, 2, 2, 2], "pretty": pretty}
     for name, text in shapes.items():
         path = tmp_path / f"{name}.json"
         path.write_text(text)
         got = list(IMPORTER.read(path))
         assert len(got) == 6, name
         bad = [(r.rec, r.line, r.problem) for r in got if r.problem]
-        line_2 = {"glued": 1, "lines": 2, "pretty": pretty_line_2}[name]
-        assert bad == [(5, line_2, "prompt_tokens: not an integer (12.5)")], name
-        assert [r.line for r in got] == [1, 1, 1, line_2, line_2, line_2], name
+        assert bad == [(5, lines[name][4], "prompt_tokens: not an integer (12.5)")], name
+        assert [r.line for r in got] == lines[name], name
     out = _import(tmp_path / "glued.json", db_path, fmt="auto")
     assert (out["records"], out["imported"], out["rejected"]) == (6, 5, 1)
     assert _import(tmp_path / "pretty.json", db_path)["imported"] == 0  # the same rows: nothing added
-    cut = tmp_path / "cut.json"
-    cut.write_text(shapes["lines"][:-40])  # the second page cut short
+    cut = tmp_path / "cut.json"  # the second page cut inside its last row: the rows before it are read
+    text = shapes["lines"]
+    cut.write_text(text[: text.index('"total"', text.index(rows[5]["request_id"])) - 30])
     got = list(IMPORTER.read(cut))
-    assert [r.problem is None for r in got] == [True, True, True, False]
-    assert got[3].problem == "not valid JSON: the rest of the file could not be read" and got[3].line == 2
+    assert [r.problem is None for r in got] == [True, True, True, True, False, False]
+    assert got[5].problem is not None and got[5].problem.startswith("not valid JSON: ")
+    assert got[5].problem.endswith("the rest of the file could not be read") and got[5].line == 2
+    assert got[5].raw is not None and got[5].raw.startswith('{"request_id": "' + rows[5]["request_id"])
+    assert "messages" not in got[5].raw and "response" not in got[5].raw  # the prompts are never copied
+    # a page then a plain array, and an array then a page: every row of both
+    both = tmp_path / "both.json"
+    for text in (json.dumps(p1) + json.dumps(rows[3:]), json.dumps(rows[:3]) + "\n" + json.dumps(p2)):
+        both.write_text(text)
+        assert [r.rec for r in IMPORTER.read(both)] == [1, 2, 3, 4, 5, 6]
 
 
 def test_columns_and_metadata_keys_it_does_not_map_are_kept_in_extra(tmp_path: Path) -> None:
@@ -338,6 +350,41 @@ def test_columns_and_metadata_keys_it_does_not_map_are_kept_in_extra(tmp_path: P
     assert extra["metadata"] == {"user_api_key_end_user_id": "cust-9", "requester_metadata": {"app": "billing-bot"}}
     assert (extra["organization_id"], rec.fields["api_key"]) == ("org-1", "ci-key")  # mapped, not repeated
     assert "shard" not in extra and "messages" not in extra and "secret" not in json.dumps(extra)
+
+
+def test_a_column_spelled_in_another_case_never_replaces_the_column(tmp_path: Path) -> None:
+    """``model`` is the column; ``Model`` / ``MODEL`` in the same row is another column, kept in
+    ``extra`` under its own name, whatever the order (QA: the last spelling won: the wrong model,
+    spend and id). Alone, a column in another case is still read as the column. A column named
+    like a key the importer writes itself (``tags``) is kept under ``extra.columns``. A header
+    naming one column twice is refused."""
+    rows = json.loads(JSON_FILE.read_text())
+    row = {k: v for k, v in rows[0].items() if k not in ("model", "spend", "request_id")}
+    variants = tmp_path / "variants.json"
+    variants.write_text(json.dumps([
+        {"Model": "gpt-4o", "model": "gpt-4o-mini", "SPEND": 9.99, "spend": 0.001, "Request_ID": "x", "request_id": "r1", **row},
+        {"REQUEST_ID": "r2", "Model": "gpt-4o", "spend": 0.002, **row},
+    ]))  # fmt: skip
+    first, second = (r.fields for r in IMPORTER.read(variants))
+    assert (first["event_id"], first["model_raw"], first["reported_cost_usd"]) == (
+        "litellm:r1",
+        "gpt-4o-mini",
+        Decimal("0.001"),
+    )
+    assert (first["extra"]["Model"], first["extra"]["SPEND"], first["extra"]["Request_ID"]) == ("gpt-4o", "9.99", "x")
+    assert (second["event_id"], second["model_raw"]) == ("litellm:r2", "gpt-4o")
+    header = ["request_id", "startTime", "model", "prompt_tokens", "completion_tokens", "request_tags", "MODEL", "tags"]
+    cells = ["c1", "2025-11-03 10:00:00", "gpt-4o-mini", "100", "10", '["a"]', "gpt-4o", "mine"]
+    path = tmp_path / "cols.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([header, cells])
+    (rec,) = list(IMPORTER.read(path))
+    assert (rec.fields["model_raw"], rec.fields["extra"]["MODEL"]) == ("gpt-4o-mini", "gpt-4o")
+    assert (rec.fields["extra"]["tags"], rec.fields["extra"]["columns"]) == (["a"], {"tags": "mine"})
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([["request_id", "model", "model"], ["c1", "a", "b"]])
+    with pytest.raises(InputError, match="names 'model' more than once"):
+        list(IMPORTER.read(path))
 
 
 def test_daily_aggregate_tables_are_refused(tmp_path: Path, db_path: Path) -> None:

@@ -64,6 +64,7 @@ COLUMNS = (
     "mcp_namespaced_tool_name", "agent_id", "proxy_server_request",
 )  # fmt: skip
 _CANON = {c.lower(): c for c in COLUMNS}
+_EXACT = frozenset(COLUMNS)
 _PRIVATE = ("messages", "response", "proxy_server_request")  # prompt/response text: never copied
 # the columns and metadata keys mapped above (onto the event or named keys of ``extra``): every
 # other column (cache_key, requester_ip_address, a column of a later LiteLLM) is kept in ``extra``
@@ -229,8 +230,9 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         if isinstance(message, str) and message:
             extra["error"]["error_message"] = message[:500]
     for key, value in row.items():
-        if key not in _MAPPED and key not in extra and value not in (None, ""):
-            extra[key] = plain(value)
+        if key not in _MAPPED and value not in (None, ""):
+            # a column named like a key written above (``tags``) goes under ``extra.columns``
+            (extra.setdefault("columns", {}) if key in extra else extra)[key] = plain(value)
     rest = {k: plain(v) for k, v in meta.items() if k not in _META_MAPPED and v not in (None, "", {}, [])}
     if rest:
         extra["metadata"] = rest
@@ -270,8 +272,25 @@ def _record(rec: int, line: int | None, row: dict[str, Any]) -> Record:
         return Record(rec, line, problem=_clean(str(bad)), raw=_raw(row))
 
 
+def _names(keys: list[str]) -> list[str]:
+    """Keys (or CSV headers) under the SpendLogs column names, matched case-insensitively. A key
+    spelled exactly as the column wins over other spellings (``model`` over ``Model``), then the
+    first of them; a spelling that loses keeps its own name (so it lands in ``extra``)."""
+    taken = {k for k in keys if k in _EXACT}
+    out: list[str] = []
+    for k in keys:
+        canon = None if k in _EXACT else _CANON.get(k.strip().lower())
+        if canon is not None and canon not in taken:
+            taken.add(canon)
+            out.append(canon)
+        else:
+            out.append(k if canon is None or k in _EXACT else k.strip())
+    return out
+
+
 def _canonical_row(obj: dict[str, Any]) -> dict[str, Any]:
-    return {_CANON.get(str(k).strip().lower(), str(k)): v for k, v in obj.items()}
+    keys = [str(k) for k in obj]
+    return dict(zip(_names(keys), obj.values(), strict=True))
 
 
 # ---------------------------------------------------------------- files
@@ -290,7 +309,10 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
         return
     if first.values is None:
         raise InputError(f"{path}: line 1: cannot read the CSV header: {first.problem}")
-    header = [_CANON.get(h.strip().lower(), h.strip()) for h in first.values]
+    header = _names([h.strip() for h in first.values])
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise InputError(f"{path}: line 1: the header names {', '.join(map(repr, twice))} more than once")
     names = {h.lower() for h in header}
     if all(d in names for d in _DAILY):
         raise InputError(f"{path}: {_DAILY_WHY}")
@@ -348,52 +370,141 @@ def _object_record(path: Path, rec: int, line: int | None, obj: Any) -> Record:
     return _record(rec, line, _canonical_row(obj))
 
 
-def _read_json_array(path: Path, text: str) -> Iterator[Record]:
-    """Array elements one by one, each with the line it starts on. Arrays written one after the
-    other (``curl ... >> spend.json`` for each page) are read in turn."""
-    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
-    ws = re.compile(r"\s*")
-    pos, rec, line, counted = text.index("[") + 1, 0, 1, 0
-    state = "value"  # what comes next: "value" (or "]"), "comma" (or "]"), "array" (between arrays)
+class _Walk:
+    """Reads JSON values one after the other from ``text``, counting lines as it goes."""
+
+    _WS = re.compile(r"\s*")
+
+    def __init__(self, text: str, pos: int = 0) -> None:
+        self.text, self.pos, self.line, self.counted = text, pos, 1, 0
+        self.decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
+
+    def skip(self) -> str:
+        """Skips whitespace; the next character ('' at the end)."""
+        self.pos = self._WS.match(self.text, self.pos).end()  # type: ignore[union-attr]  # \s* always matches
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def here(self) -> int:
+        """The line the next value starts on."""
+        self.line += self.text.count("\n", self.counted, self.pos)
+        self.counted = self.pos
+        return self.line
+
+    def value(self) -> Any:
+        """The value at ``pos`` (raises ValueError/RecursionError when it does not parse)."""
+        obj, self.pos = self.decoder.raw_decode(self.text, self.pos)
+        return obj
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return _clean(f"{exc.msg} (line {exc.lineno} column {exc.colno})")[:120]
+    return _clean(str(exc))[:120]
+
+
+def _read_json_values(path: Path, text: str) -> Iterator[Record]:
+    """Rows from JSON values written one after another (``curl ... >> spend.json`` for each
+    page): arrays of rows and pages of the UI endpoint (``{"data": [...], ...}``), each row with
+    the line it starts on, read element by element: a value cut short keeps the rows before the
+    cut, and the rest of the file is one reject saying so."""
+    w = _Walk(text)
+    rec = 0
 
     def broken(why: str, raw: str | None = None) -> Record:
-        nonlocal line, counted
-        line += text.count("\n", counted, pos)
-        counted = pos
-        return Record(rec + 1, line, problem=f"not valid JSON: {why}; the rest of the file could not be read", raw=raw)
+        return Record(
+            rec + 1, w.here(), problem=f"not valid JSON: {why}; the rest of the file could not be read", raw=raw
+        )
 
-    while True:
-        pos = ws.match(text, pos).end()  # type: ignore[union-attr]  # \s* always matches
-        if pos >= len(text):
-            if state != "array":
-                yield broken("truncated: the array is not closed")
+    def elements() -> Iterator[Record]:  # at '[': its rows, then past ']'
+        nonlocal rec
+        w.pos += 1
+        if w.skip() == "]":
+            w.pos += 1
             return
-        if state == "array":
-            if text[pos] != "[":
-                yield broken(f"unexpected text after the array ({_show(text[pos : pos + 20])})")
+        while True:
+            if not w.skip():
+                raise _Cut("truncated: the array is not closed")
+            line = w.here()
+            start = w.pos
+            try:
+                obj = w.value()
+            except (ValueError, RecursionError) as exc:
+                raise _Cut(_why(exc), _cut_private(text[start : start + 4000])) from None
+            rec += 1
+            yield _object_record(path, rec, line, obj)
+            nxt = w.skip()
+            if nxt == "]":
+                w.pos += 1
                 return
-            pos, state = pos + 1, "value"
-            continue
-        if text[pos] == "]":
-            pos, state = pos + 1, "array"
-            continue
-        if state == "comma":
-            if text[pos] != ",":
-                yield broken("expected ',' or ']' after an array element")
+            if nxt != ",":
+                raise _Cut(
+                    "expected ',' or ']' after an array element" if nxt else "truncated: the array is not closed"
+                )
+            w.pos += 1
+
+    def page() -> Iterator[Record]:  # at '{': a page's rows, or the object as one row
+        nonlocal rec
+        start, line = w.pos, w.here()
+        w.pos += 1
+        found_data = False
+        while True:
+            ch = w.skip()
+            if ch == "}":
+                w.pos += 1
+                break
+            if ch == ",":
+                w.pos += 1
+                continue
+            if ch != '"':
+                raise _Cut("expected a key in an object" if ch else "truncated: an object is not closed")
+            try:
+                key = w.value()
+            except (ValueError, RecursionError) as exc:
+                raise _Cut(_why(exc)) from None
+            if w.skip() != ":":
+                raise _Cut("expected ':' after a key")
+            w.pos += 1
+            if w.skip() == "[" and key == "data":
+                found_data = True
+                yield from elements()
+                continue
+            try:
+                w.value()
+            except (ValueError, RecursionError) as exc:
+                raise _Cut(_why(exc)) from None
+        if not found_data:  # not a page: one row object
+            rec += 1
+            yield _object_record(path, rec, line, w.decoder.decode(text[start : w.pos]))
+
+    try:
+        while True:
+            ch = w.skip()
+            if not ch:
                 return
-            pos, state = pos + 1, "value"
-            continue
-        line += text.count("\n", counted, pos)
-        counted = pos
-        try:
-            obj, end = decoder.raw_decode(text, pos)
-        except (ValueError, RecursionError) as exc:
-            why = f"{exc.msg} (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else exc
-            yield broken(_clean(str(why))[:120], _clean(text[pos : pos + 4000]))
-            return
-        rec += 1
-        yield _object_record(path, rec, line, obj)
-        pos, state = end, "comma"
+            if ch == "[":
+                yield from elements()
+            elif ch == "{":
+                yield from page()
+            else:
+                yield broken(f"unexpected text after a value ({_show(text[w.pos : w.pos + 20])})")
+                return
+    except _Cut as cut:
+        yield broken(cut.why, cut.raw)
+
+
+_PRIVATE_KEY = re.compile(r'"(?:' + "|".join(_PRIVATE) + r')"\s*:', re.IGNORECASE)
+
+
+def _cut_private(text: str) -> str:
+    """The text of a row that does not parse, up to its first prompt column (never copied)."""
+    m = _PRIVATE_KEY.search(text)
+    return _clean(text if m is None else text[: m.start()] + "…")
+
+
+class _Cut(Exception):
+    def __init__(self, why: str, raw: str | None = None) -> None:
+        super().__init__(why)
+        self.why, self.raw = why, raw
 
 
 def _read_jsonl(path: Path, data: bytes) -> Iterator[Record]:
@@ -417,83 +528,48 @@ def _read_jsonl(path: Path, data: bytes) -> Iterator[Record]:
         yield _object_record(path, rec, lineno, obj)
 
 
+_PAGE_START = re.compile(r'\s*\{\s*"data"\s*:\s*\[')
+
+
 def _read_json(path: Path, data: bytes) -> Iterator[Record]:
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith(b"["):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-        yield from _read_json_array(path, text)
+    if not stripped.startswith((b"[", b"{")):
+        yield from _read_jsonl(path, data.lstrip(b"\xef\xbb\xbf"))
         return
-    try:  # one object: a page of the UI endpoint ({"data": [...]}) or a single row
-        whole = _loads(data.decode("utf-8-sig"))
-    except (ValueError, RecursionError):
-        whole = None  # JSON Lines, or pages written one after another
-        pages = _appended_pages(data)
-        if pages is not None:
-            yield from _read_pages(path, pages)
-            return
-    if isinstance(whole, dict):
-        if isinstance(whole.get("results"), list) and any(
-            isinstance(r, dict) and "date" in r for r in whole["results"][:1]
-        ):
-            raise InputError(f"{path}: {_DAILY_WHY}")
-        page = whole.get("data")
-        rows, line = (page, None) if isinstance(page, list) else ([whole], 1)
-        for rec, obj in enumerate(rows, 1):
-            yield _object_record(path, rec, line, obj)
-        return
-    yield from _read_jsonl(path, data.lstrip(b"\xef\xbb\xbf"))
-
-
-def _appended_pages(data: bytes) -> list[tuple[int, Any]] | None:
-    """(line, value) of each JSON value of a file of pages of the UI endpoint written one after
-    the other (``curl .../spend/logs?page=N >> spend.json``: compact pages, often on one line,
-    or pretty-printed ones), when the first value is such a page; None otherwise (JSON Lines of
-    rows are read line by line). A value that does not parse ends the list with ``(line, None)``."""
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
-    out: list[tuple[int, Any]] = []
-    pos, line, counted = 0, 1, 0
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n":
-            pos += 1
-        if pos >= len(text):
-            return out
-        line += text.count("\n", counted, pos)
-        counted = pos
-        try:
-            value, pos = decoder.raw_decode(text, pos)
+    except UnicodeDecodeError as exc:
+        if stripped.startswith(b"["):
+            raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+        yield from _read_jsonl(path, data.lstrip(b"\xef\xbb\xbf"))
+        return
+    if stripped.startswith(b"{"):
+        try:  # one object: a page of the UI endpoint or a single row
+            whole = _loads(text)
         except (ValueError, RecursionError):
-            if not out:
-                return None
-            out.append((line, None))
-            return out
-        if not out and not (isinstance(value, dict) and isinstance(value.get("data"), list)):
-            return None
-        out.append((line, value))
-
-
-def _read_pages(path: Path, pages: list[tuple[int, Any]]) -> Iterator[Record]:
-    """The rows of appended pages (``_appended_pages``), each at the line its page starts on."""
-    rec = 0
-    for line, page in pages:
-        rec += 1
-        if page is None:
-            yield Record(rec, line, problem="not valid JSON: the rest of the file could not be read")
+            whole = None
+        if (
+            isinstance(whole, dict)
+            and isinstance(whole.get("results"), list)
+            and any(isinstance(r, dict) and "date" in r for r in whole["results"][:1])
+        ):
+            raise InputError(f"{path}: {_DAILY_WHY}")
+        if whole is None and not _first_is_page(text):
+            yield from _read_jsonl(path, data.lstrip(b"\xef\xbb\xbf"))  # JSON Lines of rows
             return
-        rows = page.get("data") if isinstance(page, dict) else None
-        if not isinstance(rows, list):
-            yield Record(rec, line, problem="not a page of /spend/logs (no data array)", raw=_clean(str(page))[:4000])
-            continue
-        rec -= 1
-        for obj in rows:
-            rec += 1
-            yield _object_record(path, rec, line, obj)
+    yield from _read_json_values(path, text)
+
+
+def _first_is_page(text: str) -> bool:
+    """Whether the first JSON value of ``text`` is a page of the UI endpoint (an object with a
+    ``data`` array), whatever the order of its keys."""
+    if _PAGE_START.match(text):
+        return True
+    try:
+        first, _ = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant).raw_decode(text.lstrip())
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(first, dict) and isinstance(first.get("data"), list)
 
 
 def _head_text(head: bytes) -> str:
