@@ -887,3 +887,26 @@ def test_counts_in_scientific_notation_are_read_alike_from_csv_and_jsonl(tmp_pat
                                                   "model_raw": "gpt-4o", "input_tokens": 1e3}])  # fmt: skip
     run("import", str(jsonl), "--db", str(db_path))
     assert query(db_path, "SELECT input_tokens FROM events WHERE event_id = 'j0'") == [(1000,)]
+
+
+def test_jsonl_keys_that_differ_from_a_column_only_in_case_are_kept_in_extra(tmp_path: Path, db_path: Path) -> None:
+    """JSONL keys match exactly: ``Model_Raw`` is not ``model_raw`` but an unknown key, kept in
+    ``extra`` and named in the warning; the file's other records, and its bad line, are read as
+    usual (QA: DuckDB's reader takes keys apart regardless of case, and the whole file failed with
+    a "Binder Error")."""
+    path = tmp_path / "case.jsonl"
+    path.write_text(
+        '{"event_id": "a", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o-mini", "Model_Raw": "gpt-4o", "input_tokens": 10}\n'
+        "\n"
+        '{"event_id": "b", "ts": "2025-11-03T10:00:00Z", "Model_Raw": "gpt-4o", "INPUT_TOKENS": 5, "input_tokens": 7}\n'
+        '{"event_id": "c", "ts": "2025-11-03T10:00:00Z", "input_tokens": \n'
+    )
+    result = run("import", str(path), "--db", str(db_path))
+    assert "unknown columns kept in extra: INPUT_TOKENS, Model_Raw" in result.stderr
+    rows = query(db_path, "SELECT event_id, model_raw, input_tokens, extra FROM events ORDER BY 1")
+    assert [(e, m, n, json.loads(x)) for e, m, n, x in rows] == [
+        ("a", "gpt-4o-mini", 10, {"Model_Raw": "gpt-4o"}),
+        ("b", None, 7, {"Model_Raw": "gpt-4o", "INPUT_TOKENS": 5}),
+    ]
+    assert [(line, reason.split(":")[0]) for line, reason in query(db_path, "SELECT line, reason FROM rejects")] == [
+        (4, "not valid JSON")]  # fmt: skip

@@ -278,6 +278,38 @@ def _refuse_non_event_report(path: Path, doc: dict[str, object]) -> None:
         )
 
 
+def read_jsonl_records(path: Path, left_out: set[str] | None = None) -> list[Record]:
+    """The records of a JSONL file read in Python, one per non-blank line (numbered as DuckDB's
+    reader numbers them), each with its line: the path for a file whose keys DuckDB's reader
+    cannot take apart (two keys, or a key and a canonical column, that differ only in case)."""
+    import json
+
+    from usagectl.importers._pages import RAW_MAX, loads
+
+    out: list[Record] = []
+    rec = 0
+    with open_text_or_binary(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            rec += 1
+            text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n").lstrip("\ufeff")
+            try:
+                obj = loads(raw.decode("utf-8").lstrip("\ufeff"))
+            except UnicodeDecodeError:
+                out.append(Record(rec, lineno, problem="not valid UTF-8 text", raw=_storable(text[:RAW_MAX])))
+                continue
+            except json.JSONDecodeError as exc:
+                problem = f"not valid JSON: {exc.msg} (column {exc.colno})"
+                out.append(Record(rec, lineno, problem=problem, raw=_storable(text[:RAW_MAX])))
+                continue
+            except (ValueError, RecursionError) as exc:
+                out.append(Record(rec, lineno, problem=f"not valid JSON: {exc}", raw=_storable(text[:RAW_MAX])))
+                continue
+            out.append(_document_record(rec, lineno, obj, None, text, left_out))
+    return out
+
+
 def _document_record(
     rec: int, line: int | None, obj: object, problem: str | None, raw: str | None, left_out: set[str] | None = None
 ) -> Record:

@@ -561,10 +561,15 @@ def _canonical_stager(
         document = canonical.read_json_document(path, left_out)  # a .json array or export, not JSONL
         if document is not None:
             return (lambda con: ingest.stage_records(con, document)), None
-        return (
-            (lambda con: ingest.stage_jsonl(con, path, left_out)),
-            (lambda recs: canonical.locate_jsonl_records(path, recs)),
-        )
+
+        def stage(con: Any) -> list[str]:
+            try:
+                return ingest.stage_jsonl(con, path, left_out)
+            except ingest.CaseClash as clash:  # keys DuckDB's reader cannot take apart: each line in Python
+                ingest.stage_records(con, canonical.read_jsonl_records(path, left_out))
+                return clash.keys
+
+        return stage, (lambda recs: canonical.locate_jsonl_records(path, recs))
     if fmt == "parquet":
         return (lambda con: ingest.stage_parquet(con, path, left_out)), None
     if fmt == "csv":

@@ -169,6 +169,15 @@ def _stage_select(present: Iterable[str], unknown: list[str], problem_sql: str, 
     )
 
 
+class CaseClash(Exception):
+    """A JSONL file's keys differ only in case from each other or from a canonical column;
+    ``keys``: its unknown keys (kept in ``extra``)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(", ".join(keys))
+        self.keys = keys
+
+
 def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] | None = None) -> list[str]:
     """Stage a JSONL file; returns the unknown top-level keys found (kept in ``extra``). The
     derived columns of an event export (``canonical.export_derived``) are not read; their names
@@ -200,6 +209,11 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
         if was_interrupted(exc):  # DuckDB raises Ctrl-C as an exception: not a parse error
             raise
         unknown = []
+    folded = [u.lower() for u in unknown]
+    canonical = {c.lower() for c in EVENT_COLUMN_NAMES}
+    clash = [u for u, f in zip(unknown, folded, strict=True) if f in canonical or folded.count(f) > 1]
+    if clash:  # DuckDB's reader takes keys apart by name regardless of case: read in Python instead
+        raise CaseClash(unknown)
     columns: dict[str, str] = {c: ("JSON" if c == "extra" else "VARCHAR") for c in EVENT_COLUMN_NAMES}
     for u in unknown:
         columns[u] = "JSON"
