@@ -852,6 +852,10 @@ def test_a_large_jsonl_file_has_its_keys_sampled_across_it(
     path = write_jsonl(tmp_path / "big.jsonl", _late_key_events(12_000, 11_700))
     assert path.stat().st_size > 10 * 64 * 1024
     assert _keys.sampled_keys(path) >= {"customer", "request_id", "event_id"}
+    # a key only on the last line, which has no newline, is found too
+    tail = tmp_path / "tail.jsonl"
+    tail.write_bytes(path.read_bytes() + b'{"event_id": "t", "last_only": 1}')
+    assert "last_only" in _keys.sampled_keys(tail)
     result = run("import", str(path), "--db", str(db_path))
     assert "unknown columns kept in extra: customer, request_id" in result.stderr
     extras = _extras(db_path)

@@ -23,9 +23,12 @@ def sampled_keys(path: Path) -> set[str]:
     size = path.stat().st_size
     with path.open("rb") as f:
         for k in range(WINDOWS + 1):
-            f.seek(max(0, (size - WINDOW_BYTES) * k // WINDOWS))
+            at = max(0, (size - WINDOW_BYTES) * k // WINDOWS)
+            f.seek(at)
             lines = f.read(WINDOW_BYTES).split(b"\n")
-            for line in lines[1:-1]:  # the first and last may be cut by the window
+            # the first and last may be cut by the window; the last window's last line ends the
+            # file (a last line without a newline is whole)
+            for line in lines[1:] if at + WINDOW_BYTES >= size else lines[1:-1]:
                 try:
                     obj = json.loads(line)
                 except ValueError:
