@@ -971,13 +971,14 @@ def test_reports_say_when_a_zone_moves_provider_day_buckets(tmp_path: Path, db_p
     and `cost` say so. In UTC and in Berlin (UTC+1: 01:00 on 11-10) the dates agree: no note.
     An hour-of-day view counts the bucket whole in one hour in any zone: `report hourly` says so."""
     _import(db_path, _write(tmp_path, "day.json", OA_DAY), fmt="openai-usage")
-    rng = ("--since", "2025-11-09", "--until", "2025-11-10", "--db", str(db_path))
+    rng = ("--since", "2025-11-09", "--until", "2025-11-10")
 
     def notes(*args: str) -> str:
-        return " ".join(run_json(*args, *rng).get("notes", []))
+        dated = () if "compare" in args else rng
+        return " ".join(run_json(*args, *dated, "--db", str(db_path)).get("notes", []))
 
     la = ("--tz", "America/Los_Angeles")
-    daily = run_json("report", "daily", *la, *rng)
+    daily = run_json("report", "daily", *la, *rng, "--db", str(db_path))
     assert {r["date"]: r["input_tokens"] for r in daily["rows"] if r["input_tokens"]} == {"2025-11-09": 30000}
     for args in (("report", "daily", *la), ("cost", *la), ("report", "by", "model", *la)):
         text = notes(*args)
@@ -985,7 +986,14 @@ def test_reports_say_when_a_zone_moves_provider_day_buckets(tmp_path: Path, db_p
         assert "previous local day" in text and "--tz UTC" in text, args
     for tz in ("UTC", "Europe/Berlin"):
         assert "UTC-day" not in notes("report", "daily", "--tz", tz)
-    assert "counted whole in the hour its bucket starts (00:00 UTC)" in notes("report", "hourly", "--tz", "UTC")
+    assert "it is counted whole in the local hour of its start, 00:00 UTC, not spread" in notes(
+        "report", "hourly", "--tz", "UTC")  # fmt: skip
+    assert "00:00 UTC (west of UTC, on the previous weekday)" in notes("report", "hourly", *la)
+    # the note follows the filters: a model the bucket is not of, no note
+    assert "UTC-day" not in notes("report", "daily", *la, "--model", "gpt-4o-mini")
+    # comparing 11-10 with 11-11 in Los Angeles: the bucket covers 11-10 but shows on 11-09
+    assert "1 provider usage row is a whole UTC-day bucket" in notes(
+        "report", "compare", "--period", "2025-11-10", "--vs", "2025-11-11", *la)  # fmt: skip
     # agent logs (single requests at their own instants): no note in any zone
     other = tmp_path / "agent.duckdb"
     write_jsonl(tmp_path / "e.jsonl", [{"ts": "2025-11-10T00:00:00Z", "model_raw": "gpt-4o", "input_tokens": 5}])
@@ -1061,3 +1069,23 @@ def test_an_ungrouped_total_never_replaces_hours_grouped_by_model(
     assert list(models) == ["claude-sonnet-4-5"]
     assert (models["claude-sonnet-4-5"]["input_tokens"], _money(models["claude-sonnet-4-5"]["cost_usd"])) == (
         3700, Decimal("0.01665"))  # fmt: skip
+
+
+def test_the_zone_note_counts_only_buckets_the_zone_moves(tmp_path: Path, db_path: Path) -> None:
+    """Atlantic/Azores is UTC-1 in winter and UTC+0 in summer: a 1-day bucket of 2026-03-02 shows on
+    03-01 there, one of 2026-07-15 on its own day. Over March to July the note counts the one it
+    moves (QA: it counted both, and it spoke of a move over summer days only)."""
+
+    def day(d: datetime) -> tuple[int, int, int, int, int]:
+        start = int(d.timestamp())
+        return start, start + 86_400, 1000, 100, 1
+
+    page = _oa_page(day(datetime(2026, 3, 2, tzinfo=UTC)), day(datetime(2026, 7, 15, tzinfo=UTC)))
+    _import(db_path, _write(tmp_path, "days.json", page), fmt="openai-usage")
+    az = ("--tz", "Atlantic/Azores", "--db", str(db_path))
+    spring = run_json("report", "daily", "--since", "2026-03-01", "--until", "2026-07-20", *az)
+    assert {r["date"]: r["input_tokens"] for r in spring["rows"] if r["input_tokens"]} == {
+        "2026-03-01": 1000, "2026-07-15": 1000}  # fmt: skip
+    assert "1 provider usage row is a whole UTC-day bucket" in " ".join(spring["notes"])
+    summer = run_json("report", "daily", "--since", "2026-07-01", "--until", "2026-07-20", *az)
+    assert "UTC-day" not in " ".join(summer.get("notes", []))

@@ -118,26 +118,31 @@ def _cube_and_band(
 
 
 def _zone_notes(con: Any, flt: Filters, *, hourly: bool = False) -> tuple[str, ...]:
-    """One note when the range holds provider day buckets that a report places at their start,
-    00:00 UTC: in a zone west of UTC that instant is on the previous local day, so a UTC day's
-    usage is shown whole on the day before (east of UTC the dates agree); an hour-of-day view
-    (``hourly``) counts it whole in one hour in any zone."""
+    """One note when the range (and filters) hold provider day buckets that a report places at
+    their start, 00:00 UTC: where the zone's offset is negative that instant is on the previous
+    local day, so a UTC day's usage is shown whole on the day before (with an offset of 0 or more
+    the dates agree); an hour-of-day view (``hourly``) counts each whole in one hour in any zone."""
     offsets = {offset for _, offset in offset_segments(flt.tz, flt.start, flt.end)}
     if not hourly and min(offsets) >= 0:
         return ()
-    n = q.day_buckets(con, flt)
+    n = q.day_buckets(con, flt, west_only=not hourly)
     if not n:
         return ()
-    buckets = "is a whole UTC-day bucket" if n == 1 else "are whole UTC-day buckets"
-    what = f"{counted(n, 'provider usage row')} {buckets}"
+    one = n == 1
+    what = (
+        f"{counted(n, 'provider usage row')} {'is a whole UTC-day bucket' if one else 'are whole UTC-day buckets'} "
+        "(Admin API usage)"
+    )
     if hourly:
+        west = " (west of UTC, on the previous weekday)" if min(offsets) < 0 else ""
         return (
-            f"{what} (Admin API usage): each is counted whole in the hour its bucket starts "
-            f"(00:00 UTC{'' if offsets == {0} else ' in ' + flt.tz + ' time'}), not spread over the day.",
+            f"{what}: {'it is' if one else 'each is'} counted whole in the local hour of {'its' if one else 'their'} "
+            f"start, 00:00 UTC{west}, not spread over the day.",
         )
     return (
-        f"{what} (Admin API usage): in {flt.tz} their start, 00:00 UTC, is on the previous local day, so "
-        "each UTC day's usage is shown whole on the day before; --tz UTC lines them up with the providers' days.",
+        f"{what}: in {flt.tz} {'its' if one else 'their'} start, 00:00 UTC, is on the previous local day, so "
+        f"{'that' if one else 'each'} UTC day's usage is shown whole on the day before; --tz UTC lines them up "
+        "with the providers' days.",
     )
 
 

@@ -98,7 +98,7 @@ def offset_segments(tz: str, start: datetime, end: datetime) -> list[tuple[datet
     return out
 
 
-def _offset_sql(flt: Filters, params: dict[str, Any]) -> str:
+def offset_sql(flt: Filters, params: dict[str, Any]) -> str:
     segments = offset_segments(flt.tz, flt.start, flt.end)
     params["tzo0"] = segments[0][1]
     if len(segments) == 1:
@@ -182,7 +182,7 @@ def priced_groups(
     if local:
         unit = "lh" if "hour" in local else "ld"
         inner.append(
-            f"(epoch_us(ts) // 1000 + {_offset_sql(flt, params)}) // {_HOUR_MS if unit == 'lh' else _DAY_MS} AS {unit}"
+            f"(epoch_us(ts) // 1000 + {offset_sql(flt, params)}) // {_HOUR_MS if unit == 'lh' else _DAY_MS} AS {unit}"
         )
         day = _EPOCH_DATE.format(n="lh // 24" if unit == "lh" else "ld")
         local_sql = {

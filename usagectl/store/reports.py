@@ -3,7 +3,8 @@ columns come from allow-lists, values are always bound."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -347,19 +348,31 @@ def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[st
 BUCKET_SOURCES = ("openai-usage", "anthropic-usage")
 
 
-def day_buckets(con: duckdb.DuckDBPyConnection, flt: Filters) -> int:
-    """How many provider usage rows of the range are buckets of a day or more (the Admin APIs'
-    ``1d`` buckets, from 00:00 UTC): a report shows each at the instant its bucket starts. A
-    range without such rows is told by a plain scan of ``source`` first."""
-    params = {"start": flt.start, "end": flt.end}
+def day_buckets(con: duckdb.DuckDBPyConnection, flt: Filters, *, west_only: bool) -> int:
+    """How many provider usage rows of the range and filters are buckets of a day or more (the
+    Admin APIs' ``1d`` buckets, from 00:00 UTC): a report shows each at the instant its bucket
+    starts. ``west_only``: only those where the zone's offset is negative (that instant is on the
+    previous local day). A range without such rows is told by a plain scan of ``source`` first.
+    Needs the session tables of ``prepare_session``."""
+    from usagectl.store.grouped import offset_sql
+
+    # the buckets that cover part of the range: those starting in it, and those starting the
+    # day before it (shown on a day before the range although their usage is partly in it)
+    near = replace(flt, start=flt.start - timedelta(days=1))
     sources = ", ".join(f"'{s}'" for s in BUCKET_SOURCES)
-    where = f"ts >= $start AND ts < $end AND source IN ({sources})"
-    row = con.execute(f"SELECT EXISTS (SELECT 1 FROM events WHERE {where})", params).fetchone()
+    row = con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM events WHERE ts >= $start AND ts < $end AND source IN ({sources}))",
+        {"start": near.start, "end": near.end},
+    ).fetchone()
     if not (row and row[0]):
         return 0
+    base = _filtered(near, "mapped_events.sql")
+    params = dict(base.params) | {"range_start": flt.start}
+    west = f" AND ({offset_sql(flt, params)}) < 0" if west_only else ""
+    end = "TRY_CAST(json_extract_string(extra, '$.bucket_end') AS TIMESTAMPTZ)"
     row = con.execute(
-        f"SELECT count(*) FROM events WHERE {where} "
-        "AND TRY_CAST(json_extract_string(extra, '$.bucket_end') AS TIMESTAMPTZ) >= ts + INTERVAL 1 DAY",
+        f"SELECT count(*) FROM ({base.sql}) f WHERE source IN ({sources}) "
+        f"AND {end} >= ts + INTERVAL 1 DAY AND {end} > $range_start{west}",
         params,
     ).fetchone()
     return int(row[0]) if row else 0
