@@ -578,8 +578,13 @@ def test_source_add_with_a_format_the_folder_does_not_hold_says_what_it_holds(tm
     An empty folder, or a format that matches, gives no warning."""
     result = run("source", "add", str(CC_DATA), "--format", "codex", "--db", str(db_path))
     assert "(0 files now)" in result.stderr
-    assert "warning: there is no codex file there; its files look like claude-code logs" in result.stderr
+    assert "warning: no file there looks like codex logs; they look like claude-code logs" in result.stderr
     assert "--format claude-code" in result.stderr
+    # files the format's name pattern takes, of another format: Codex rollouts as Claude Code
+    codex = Path(__file__).parent / "data" / "codex" / "home" / "sessions"
+    result = run("source", "add", str(codex), "--format", "claude-code", "--db", str(db_path))
+    assert "(4 files now)" in result.stderr
+    assert "no file there looks like claude-code logs; they look like codex logs" in result.stderr
     empty = tmp_path / "later"
     empty.mkdir()
     for args in ((str(empty), "--format", "codex"), (str(CC_DATA), "--format", "claude-code")):

@@ -40,7 +40,7 @@ def add(
     )
     if added.looks_like is not None:
         typer.echo(
-            f"warning: there is no {added.format} file there; its files look like {added.looks_like} logs: "
+            f"warning: no file there looks like {added.format} logs; they look like {added.looks_like} logs: "
             f"if that is what it holds, `usagectl source rm {added.name}` and add it again with "
             f"--format {added.looks_like} (or without --format)",
             err=True,

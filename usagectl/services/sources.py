@@ -183,15 +183,16 @@ def add_source(ctx: AppContext, path: Path, fmt: str | None = None, name: str | 
     root = _absolute(path)
     if not root.exists():
         raise InputError(f"{path}: no such file or directory")
-    if fmt in (None, "auto"):
+    explicit = fmt not in (None, "auto")
+    if not explicit:
         fmt = detect_format(root)
     else:
-        registry.require_name(fmt)
+        registry.require_name(str(fmt))
     from usagectl.store.connection import connect
 
     with connect(ctx.db_path) as con:
-        added = _register(con, root, fmt, name, st.list_sources(con))
-    if added.files == 0 and root.is_dir():
+        added = _register(con, root, str(fmt), name, st.list_sources(con))
+    if explicit and root.is_dir() and not _holds(root, added.format):
         try:
             other = detect_format(root)
         except UsageError:  # nothing there that any format reads (yet)
@@ -199,6 +200,19 @@ def add_source(ctx: AppContext, path: Path, fmt: str | None = None, name: str | 
         if other is not None and other != added.format:
             added = replace(added, looks_like=other)
     return added
+
+
+def _holds(root: Path, fmt: str) -> bool:
+    """Whether a folder holds a file that format ``fmt`` recognises (its first files sniffed;
+    a canonical format recognises what no log format claims)."""
+    imp = registry.get(fmt)
+    if imp is None:
+        return False  # canonical: told by detect_format, which claims log formats first
+    try:
+        candidates = imp.files(root)[:SNIFF_FILES]
+    except OSError:
+        return False
+    return any(registry.sniff_as(f, fmt) for f in candidates)
 
 
 def default_agent_dirs(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[tuple[Path, str]]:
