@@ -52,7 +52,8 @@ def duplicates_report(
 
     ``dup_in_file``: valid records whose event id came again later in the same file;
     ``dup_stored``: records whose event id was already stored and that changed nothing (or, once
-    per id, that another file of the same import won: as if the files were imported one by one);
+    per id, that another file of the same import won; with max-usage, a copy that a later file's
+    larger one beats counts so here, where file by file it would have been replaced);
     ``replaced``: stored events (or cost lines) this batch replaced (rules replace, max-usage and
     max-amount).
     ``imported`` counts new event ids only, so records = imported + dup_in_file + dup_stored
