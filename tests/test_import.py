@@ -914,3 +914,30 @@ def test_jsonl_keys_that_differ_from_a_column_only_in_case_are_kept_in_extra(tmp
     ]
     assert [(line, reason.split(":")[0]) for line, reason in query(db_path, "SELECT line, reason FROM rejects")] == [
         (4, "not valid JSON")]  # fmt: skip
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+def test_a_top_level_key_also_in_extra_is_kept_under_fields(tmp_path: Path, db_path: Path, as_array: bool) -> None:
+    """A record with ``foo`` both top-level and inside its own ``extra`` object: the given extra
+    keeps its ``foo``, and the top-level keys go under ``extra.fields`` (QA: the top-level value
+    was dropped although the warning said it was kept). Without a clash they merge as before.
+    JSONL (DuckDB's reader) and a JSON array (read in Python) agree."""
+    rows = [
+        {
+            "event_id": "x1",
+            "ts": "2025-11-03T10:00:00Z",
+            "model_raw": "gpt-4o",
+            "foo": 1,
+            "bar": 3,
+            "extra": {"foo": 2},
+        },
+        {"event_id": "x2", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "bar": 3, "extra": {"foo": 2}},
+    ]
+    path = tmp_path / "clash.json"
+    if as_array:
+        path.write_text(json.dumps(rows))
+    else:
+        path = write_jsonl(tmp_path / "clash.jsonl", rows)
+    run("import", str(path), "--db", str(db_path))
+    got = {e: json.loads(x) for e, x in query(db_path, "SELECT event_id, extra FROM events")}
+    assert got == {"x1": {"foo": 2, "fields": {"foo": 1, "bar": 3}}, "x2": {"foo": 2, "bar": 3}}

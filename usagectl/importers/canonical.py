@@ -339,8 +339,10 @@ def _document_record(
                 pass
         if extra is None:
             fields["extra"] = unknown
-        elif isinstance(extra, dict):
+        elif isinstance(extra, dict) and not unknown.keys() & extra.keys():
             fields["extra"] = {**unknown, **extra}
+        elif isinstance(extra, dict):  # a key both top-level and in extra: extra's stays, the others under "fields"
+            fields["extra"] = {**extra, "fields": unknown}
         else:
             fields["extra"] = {"extra": extra, "fields": unknown}
     return Record(rec, line, fields=fields)

@@ -129,7 +129,11 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
                 f"CASE WHEN {q} IS NOT NULL AND NOT json_valid({q}) THEN NULL "
                 f"WHEN _unknown IS NULL OR _unknown = '{{}}' THEN {q} "
                 f"WHEN {q} IS NULL THEN _unknown "
-                f"WHEN json_type({q}) = 'OBJECT' THEN json_merge_patch(_unknown, {q})::VARCHAR "
+                # a key both top-level and in the given extra: the given extra's stays, and the
+                # top-level ones go under "fields" (never dropped)
+                f"WHEN json_type({q}) = 'OBJECT' AND len(list_intersect(json_keys(_unknown), json_keys({q}))) = 0 "
+                f"THEN json_merge_patch(_unknown, {q})::VARCHAR "
+                f"WHEN json_type({q}) = 'OBJECT' THEN json_merge_patch({q}, json_object('fields', _unknown::JSON))::VARCHAR "
                 f"ELSE json_object('extra', {q}::JSON, 'fields', _unknown::JSON)::VARCHAR END"
             )
             values.append(f"({merged})::JSON AS {q}")
