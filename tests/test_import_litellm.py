@@ -323,6 +323,16 @@ def test_ui_pages_appended_one_after_another(tmp_path: Path, db_path: Path) -> N
     assert got[5].problem.endswith("the rest of the file could not be read") and got[5].line == 2
     assert got[5].raw is not None and got[5].raw.startswith('{"request_id": "' + rows[5]["request_id"])
     assert "messages" not in got[5].raw and "response" not in got[5].raw  # the prompts are never copied
+    # an array of arrays: every row of each
+    nested = tmp_path / "nested.json"
+    nested.write_text(json.dumps([rows[:2], rows[2:]]))
+    assert [r.rec for r in IMPORTER.read(nested)] == [1, 2, 3, 4, 5, 6]
+    # JSON Lines with a line that does not parse: its reject keeps the text before the prompts
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text(json.dumps(rows[0]) + "\n" + json.dumps(rows[1])[:-2] + "\n")
+    got = list(IMPORTER.read(jsonl))
+    assert got[1].problem is not None and got[1].problem.startswith("not valid JSON")
+    assert got[1].raw is not None and rows[1]["request_id"] in got[1].raw and '"messages"' not in got[1].raw
     # a page then a plain array, and an array then a page: every row of both
     both = tmp_path / "both.json"
     for text in (json.dumps(p1) + json.dumps(rows[3:]), json.dumps(rows[:3]) + "\n" + json.dumps(p2)):

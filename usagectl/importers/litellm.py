@@ -366,7 +366,7 @@ def _object_record(path: Path, rec: int, line: int | None, obj: Any) -> Record:
     if rec == 1:
         _check_first(path, obj)
     if not isinstance(obj, dict):
-        return Record(rec, line, problem=not_an_object(obj), raw=_clean(str(obj))[:4000])
+        return Record(rec, line, problem=not_an_object(obj), raw=_cut_private(json.dumps(obj, default=str)[:4000]))
     return _record(rec, line, _canonical_row(obj))
 
 
@@ -424,14 +424,17 @@ def _read_json_values(path: Path, text: str) -> Iterator[Record]:
         while True:
             if not w.skip():
                 raise _Cut("truncated: the array is not closed")
-            line = w.here()
-            start = w.pos
-            try:
-                obj = w.value()
-            except (ValueError, RecursionError) as exc:
-                raise _Cut(_why(exc), _cut_private(text[start : start + 4000])) from None
-            rec += 1
-            yield _object_record(path, rec, line, obj)
+            if w.skip() == "[":  # an array of arrays (pages saved as one array): its rows
+                yield from elements()
+            else:
+                line = w.here()
+                start = w.pos
+                try:
+                    obj = w.value()
+                except (ValueError, RecursionError) as exc:
+                    raise _Cut(_why(exc), _cut_private(text[start : start + 4000])) from None
+                rec += 1
+                yield _object_record(path, rec, line, obj)
             nxt = w.skip()
             if nxt == "]":
                 w.pos += 1
@@ -513,7 +516,7 @@ def _read_jsonl(path: Path, data: bytes) -> Iterator[Record]:
         if not raw.strip():
             continue
         rec += 1
-        shown = _clean(raw.decode("utf-8", "surrogateescape"))
+        shown = _cut_private(raw.decode("utf-8", "surrogateescape"))
         try:
             obj = _loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
