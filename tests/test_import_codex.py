@@ -596,9 +596,9 @@ def _session_lines() -> list[str]:
     return [json.dumps(x) for x in lines]
 
 
-@pytest.mark.parametrize("parent_first", [True, False])
+@pytest.mark.parametrize(("parent_first", "line_time"), [(True, True), (False, True), (False, False)])
 def test_a_sub_agent_replaying_its_parent_with_original_times_counts_each_call_once(
-    tmp_path: Path, db_path: Path, parent_first: bool
+    tmp_path: Path, db_path: Path, parent_first: bool, line_time: bool
 ) -> None:
     """A spawned sub-agent's rollout names its parent only under
     ``source.subagent.thread_spawn.parent_thread_id`` (no copy of the parent's session_meta)
@@ -612,6 +612,8 @@ def test_a_sub_agent_replaying_its_parent_with_original_times_counts_each_call_o
     meta["timestamp"] = meta["payload"]["timestamp"] = "2025-11-12T11:00:00.000Z"
     meta["payload"]["id"] = child_id
     meta["payload"]["source"] = {"subagent": {"thread_spawn": {"parent_thread_id": _SID, "depth": 1}}}
+    if not line_time:  # a session_meta line without its own time: the payload's tells the start
+        del meta["timestamp"]
     keys = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens"]
     last, total = (2000, 1000, 200, 20), tuple(a + b for a, b in zip(_TOTALS[-1], (2000, 1000, 200, 20), strict=True))
     own = {"timestamp": "2025-11-12T11:05:00.000Z", "type": "event_msg", "payload": {"type": "token_count", "info": {
@@ -624,6 +626,7 @@ def test_a_sub_agent_replaying_its_parent_with_original_times_counts_each_call_o
     assert query(db_path, "SELECT count(*), sum(input_tokens + cache_read_tokens), sum(output_tokens) FROM events") == [
         (6, 17000, 1700)]  # fmt: skip
     assert query(db_path, "SELECT session_id FROM events WHERE ts = '2025-11-12 11:05:00+00'") == [(child_id,)]
+    assert dict(query(db_path, "SELECT session_id, count(*) FROM events GROUP BY 1")) == {_SID: 5, child_id: 1}
 
 
 def test_a_nested_sub_agent_replaying_its_parents_with_original_times_counts_each_call_once(

@@ -992,7 +992,7 @@ def test_reports_say_when_a_zone_moves_provider_day_buckets(tmp_path: Path, db_p
     # the note follows the filters: a model the bucket is not of, no note
     assert "UTC-day" not in notes("report", "daily", *la, "--model", "gpt-4o-mini")
     # comparing 11-10 with 11-11 in Los Angeles: the bucket covers 11-10 but shows on 11-09
-    assert "1 provider usage row is a whole UTC-day bucket" in notes(
+    assert "Period 2025-11-10: 1 provider usage row is a whole UTC-day bucket" in notes(
         "report", "compare", "--period", "2025-11-10", "--vs", "2025-11-11", *la)  # fmt: skip
     # agent logs (single requests at their own instants): no note in any zone
     other = tmp_path / "agent.duckdb"

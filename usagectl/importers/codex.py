@@ -254,7 +254,8 @@ class _File:
             _str(spawn.get("parent_thread_id")) if isinstance(spawn, dict) else None
         )
         self.forked = self.forked or parent is not None
-        self.parent, self.spawned_at = parent, ts
+        # the line's time, else the payload's (a session_meta without a line time)
+        self.parent, self.spawned_at = parent, ts or parse_ts(payload.get("timestamp"))
         repo = _str(git.get("repository_url"))
         self.project = (_last_part(repo) if repo else None) or (_last_part(cwd) if cwd else None)
         extra: dict[str, Any] = {

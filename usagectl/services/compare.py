@@ -181,14 +181,15 @@ def _check_baseline(a: Period, b: Period, vs: str | None) -> None:
     )
 
 
-def _cubes(ctx: AppContext, flts: list[Filters], keys: list[str]) -> tuple[list[list[dict[str, Any]]], list[str]]:
-    """One connection and one session for both ranges (the session covers their span); and the
-    note on provider day buckets the zone moves (``reports._zone_notes``), once."""
+def _cubes(
+    ctx: AppContext, flts: list[Filters], keys: list[str]
+) -> tuple[list[list[dict[str, Any]]], list[tuple[str, ...]]]:
+    """One connection and one session for both ranges (the session covers their span); and each
+    range's note on provider day buckets the zone moves (``reports._zone_notes``)."""
     span = replace(flts[0], start=min(f.start for f in flts), end=max(f.end for f in flts))
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, span)
-        notes = list(dict.fromkeys(n for f in flts for n in _zone_notes(con, f)))
-        return [q.cube(con, f, keys) for f in flts], notes
+        return [q.cube(con, f, keys) for f in flts], [_zone_notes(con, f) for f in flts]
 
 
 def _change_kind(kind: Literal["int", "money"]) -> Literal["int", "amount"]:
@@ -235,7 +236,7 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
     _check_baseline(a, b, vs)
     (key,) = parse_dimensions([by], option="--by", most=1)
     flts = [build_filters(ctx, replace(req, since=p.since.isoformat(), until=p.until.isoformat())) for p in (a, b)]
-    (cube_a, cube_b), zone_notes = _cubes(ctx, flts, [key])
+    (cube_a, cube_b), (zone_a, zone_b) = _cubes(ctx, flts, [key])
     ga, gb = rollup(cube_a, [key]), rollup(cube_b, [key])
     rows: list[dict[str, Any]] = []
     for k in set(ga) | set(gb):
@@ -276,11 +277,9 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
                narrow_drop=3)
         for side, p, t in (("a", a, ta), ("b", b, tb))
     )  # fmt: skip
-    notes = (
-        zone_notes
-        + [f"Period {a.label}: {n}" for n in _unpriced_notes(un_a)]
-        + [f"Vs {b.label}: {n}" for n in _unpriced_notes(un_b)]
-    )
+    notes = [f"Period {a.label}: {n}" for n in (*zone_a, *_unpriced_notes(un_a))] + [
+        f"Vs {b.label}: {n}" for n in (*zone_b, *_unpriced_notes(un_b))
+    ]
     if any(r["unpriced_requests_a"] or r["unpriced_requests_b"] for r in rows):
         notes.append(
             'A row with unpriced requests (the Unpriced columns) has a cost without them, or "unpriced" '

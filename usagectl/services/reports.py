@@ -136,8 +136,8 @@ def _zone_notes(con: Any, flt: Filters, *, hourly: bool = False) -> tuple[str, .
     if hourly:
         west = " (west of UTC, on the previous weekday)" if min(offsets) < 0 else ""
         return (
-            f"{what}: {'it is' if one else 'each is'} counted whole in the local hour of {'its' if one else 'their'} "
-            f"start, 00:00 UTC{west}, not spread over the day.",
+            f"{what}: {'it is' if one else 'each is'} counted whole in the local hour of its start, "
+            f"00:00 UTC{west}, not spread over the day.",
         )
     return (
         f"{what}: in {flt.tz} {'its' if one else 'their'} start, 00:00 UTC, is on the previous local day, so "
