@@ -1089,3 +1089,25 @@ def test_the_zone_note_counts_only_buckets_the_zone_moves(tmp_path: Path, db_pat
     assert "1 provider usage row is a whole UTC-day bucket" in " ".join(spring["notes"])
     summer = run_json("report", "daily", "--since", "2026-07-01", "--until", "2026-07-20", *az)
     assert "UTC-day" not in " ".join(summer.get("notes", []))
+
+
+def test_stored_buckets_learn_the_group_by_of_an_equal_later_fetch(tmp_path: Path, db_path: Path) -> None:
+    """Fetch A (hours grouped by model only: 1,500, 1,900, 300), then fetch B of the same hours grouped
+    by model and workspace (hours 00 and 13 only the default workspace: their rows and identities
+    are A's, with the same usage, so A's rows stay), then a day fetched mid-day grouped by
+    workspace (3,000 / 300). A's stored hours 00 and 13 learn B's group-by and the default
+    workspace, so the stale day gives way: 3,700 / 370 = $0.01665, default 2,500 and wrkspc_A
+    1,200 (QA: they looked coarser, the stale day wiped them, 19 % of the usage lost)."""
+    by_model = _an_buckets(
+        (_H[0], _H[1], [_an_row(1500, 150, None)]), (_H[5], _H[6], [_an_row(1900, 190, None)]),
+        (_H[13], _H[14], [_an_row(300, 30, None)]))  # fmt: skip
+    files = [_write(tmp_path, "a.json", by_model), _write(tmp_path, "b.json", _HOURLY_ONE),
+             _write(tmp_path, "day.json", _an_buckets((_D10, _D11, [_an_row(1000, 100, "wrkspc_A"),
+                                                                    _an_row(2000, 200, None)])))]  # fmt: skip
+    for path in files:
+        _import(db_path, path, fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (3700, 370, Decimal("0.01665"))
+    rep = run_json("report", "by", "workspace", "--since", "2025-11-10", "--until", "2025-11-10", "--tz", "UTC",
+                   "--db", str(db_path))  # fmt: skip
+    assert {r["workspace"]: r["input_tokens"] for r in rep["rows"]} == {"default": 2500, "wrkspc_A": 1200}

@@ -410,6 +410,7 @@ def stage_usage_buckets(
     recs = list(records)
     bad_stored: dict[Shape, str] = {}
     keys: dict[Shape, tuple[Any, ...]] = {}
+    learned: dict[Shape, tuple[str, ...]] = {}
     shapes = [
         None if r.problem else _shape_of(r.fields.get("ts"), (r.fields.get("extra") or {}).get("bucket_end"),
                                          r.fields.get("extra"))
@@ -439,13 +440,22 @@ def stage_usage_buckets(
                 wider = _fetch_sig(fetch_group_by)
                 if wider is not None and set(shape.sig) < set(wider):
                     fetched[shape] = wider
-        by_model |= _incoming_by_model(recs, shapes)
-        totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
-        fetched |= {
+        mine = _incoming_by_model(recs, shapes)
+        wider_in = {
             s: r.fetch_sig
             for r, s in zip(recs, shapes, strict=True)
             if s is not None and r.fetch_sig is not None and set(s.sig) < set(r.fetch_sig)
         }
+        # a stored bucket this file holds again, the same usage, from a fetch known to be
+        # grouped wider: the stored rows learn that group-by (they stay: an equal copy is kept)
+        learned = {
+            sh: sig
+            for sh, sig in wider_in.items()
+            if sh not in fetched and sh in by_model and by_model[sh] == mine.get(sh)
+        }
+        by_model |= mine
+        totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
+        fetched |= wider_in
         bad_in, bad_stored = settle_shapes(
             stored, incoming, stored_where=where, totals=totals, by_model=by_model, fetched=fetched
         )
@@ -453,7 +463,40 @@ def stage_usage_buckets(
             if s is not None and s in bad_in:
                 r.problem = bad_in[s]
     _mark_evictions(con, bad_stored, keys)
+    _mark_learned(con, learned, keys)
     return ingest.stage_records(con, recs)
+
+
+_LEARN = "_learn"  # stored buckets that learn their fetch's group-by: (start, end, group_by, fetch_group_by)
+
+
+def _mark_learned(
+    con: duckdb.DuckDBPyConnection, learned: Mapping[Shape, tuple[str, ...]], keys: Mapping[Shape, tuple[Any, ...]]
+) -> None:
+    load_temp_table(
+        con,
+        _LEARN,
+        [("s", "TIMESTAMPTZ"), ("e", "VARCHAR"), ("g", "VARCHAR"), ("f", "VARCHAR")],
+        [(keys[s][0], keys[s][1], keys[s][2], json.dumps(list(sig))) for s, sig in learned.items() if s in keys],
+    )
+
+
+def _apply_learned(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Inside the import's transaction: the stored rows ``_mark_learned`` recorded get their
+    fetch's group-by in ``extra.fetch_group_by``; an Anthropic row without a workspace, of a
+    fetch grouped by workspace, is the default workspace's (as the importer names it)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [_LEARN]).fetchone()
+    if not exists or not exists[0]:
+        return
+    match = f"t.source = ? AND t.ts = x.s AND {_EVENT_END} = x.e AND json_extract(t.extra, '$.group_by')::VARCHAR = x.g"
+    con.execute(
+        "UPDATE events t SET extra = json_merge_patch(t.extra, json_object('fetch_group_by', x.f::JSON)), "
+        "workspace = CASE WHEN t.workspace IS NULL AND t.source = 'anthropic-usage' "
+        "AND list_contains(CAST(x.f::JSON AS VARCHAR[]), 'workspace_id') THEN 'default' ELSE t.workspace END "
+        f"FROM {_LEARN} x WHERE {match}",
+        [source],
+    )
+    con.execute(f"DROP TABLE {_LEARN}")
 
 
 def _fetch_sig(text: Any) -> tuple[str, ...] | None:
@@ -506,6 +549,7 @@ def evict_coarser(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> dict[
     stay in rejects for reference only, under a reason starting with ``MOVED``)."""
     source = con.execute("SELECT source FROM _files ORDER BY fi LIMIT 1").fetchone()  # the importer's name
     moved = _apply_evictions(con, "events", _EVENT_END_MATCH, str(source[0]) if source else "", batch_ids[0])
+    _apply_learned(con, str(source[0]) if source else "")
     con.execute("CREATE OR REPLACE TEMP TABLE _skip (_rid BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE _drop_stored (event_id VARCHAR)")
     return {batch_ids[0]: moved} if moved else {}
