@@ -1111,3 +1111,22 @@ def test_stored_buckets_learn_the_group_by_of_an_equal_later_fetch(tmp_path: Pat
     rep = run_json("report", "by", "workspace", "--since", "2025-11-10", "--until", "2025-11-10", "--tz", "UTC",
                    "--db", str(db_path))  # fmt: skip
     assert {r["workspace"]: r["input_tokens"] for r in rep["rows"]} == {"default": 2500, "wrkspc_A": 1200}
+
+
+@pytest.mark.parametrize("hours_first", [True, False])
+def test_fetches_filtered_to_different_models_both_stay(tmp_path: Path, db_path: Path, hours_first: bool) -> None:
+    """Hours filtered to haiku (500 + 300 input, 50 + 30 output) and the day filtered to sonnet
+    (3,400 / 340), both grouped by model: no model is in both, so no usage is counted twice and
+    both stay: haiku 800 × $1/M + 80 × $5/M = $0.0012, sonnet 3,400 × $3/M + 340 × $15/M =
+    $0.0153, $0.0165 in all (QA: the hours were dropped as "would double count")."""
+    haiku = "claude-haiku-4-5-20251001"
+    hours = _an_buckets((_H[0], _H[1], [{**_an_row(500, 50, None), "model": haiku}]),
+                        (_H[5], _H[6], [{**_an_row(300, 30, None), "model": haiku}]))  # fmt: skip
+    day = _an_buckets((_D10, _D11, [_an_row(3400, 340, None)]))
+    files = [_write(tmp_path, "hours.json", hours), _write(tmp_path, "day.json", day)]
+    for path in files if hours_first else reversed(files):
+        out = _import(db_path, path, fmt="anthropic-usage")
+        assert out["rejected"] == 0 and out["replaced"] == 0
+    models = _by_model(db_path, "2025-11-10", "2025-11-10")
+    assert {m: (r["input_tokens"], _money(r["cost_usd"])) for m, r in models.items()} == {
+        "claude-haiku-4-5": (800, Decimal("0.0012")), "claude-sonnet-4-5": (3400, Decimal("0.0153"))}  # fmt: skip

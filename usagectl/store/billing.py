@@ -217,6 +217,14 @@ class _Judge:
         mx, my = self.by_model.get(x, {}), self.by_model.get(y, {})
         return all(all(h >= n for h, n in zip(mx.get(m, (0,) * len(c)), c, strict=True)) for m, c in my.items())
 
+    def apart(self, a: Shape, b: Shape) -> bool:
+        """Whether two overlapping shapes, both grouped by model, hold no model in common (fetches
+        filtered to different models): their rows never count the same usage, so both stay."""
+        if self.by_model is None or not (set(a.sig) & MODEL_DIMS and set(b.sig) & MODEL_DIMS):
+            return False
+        ma, mb = set(self.by_model.get(a, {})), set(self.by_model.get(b, {}))
+        return bool(ma) and bool(mb) and "" not in ma | mb and not ma & mb
+
     def decide(self, a: Shape, b: Shape) -> tuple[Shape, Shape, str, str]:
         """(loser, winner, kind, detail) of two overlapping shapes, ``a`` fetched earlier."""
         fa, fb = self._as_fetched(a), self._as_fetched(b)
@@ -286,6 +294,8 @@ def settle_shapes(
     bad_stored: dict[Shape, str] = {}
     judge = _Judge(incoming, totals, described, by_model, fetched, incoming)
     for i, j in _overlapping_pairs(incoming):
+        if judge.apart(incoming[i], incoming[j]):
+            continue
         loser, winner, kind, detail = judge.decide(incoming[i], incoming[j])
         bad_in.setdefault(loser, _reason(loser, winner, kind, "in this file", detail))
     survivors = [s for s in incoming if s not in bad_in]
@@ -297,6 +307,8 @@ def settle_shapes(
     for i, j in _overlapping_pairs(both):
         if (i < n_stored) == (j < n_stored):
             continue  # stored vs stored (history) or file vs file (settled above)
+        if judge.apart(both[i], both[j]):
+            continue
         loser, winner, kind, detail = judge.decide(both[i], both[j])
         if loser in mine:
             stored_in = f"already stored (from {where.get(winner, '?')})"
