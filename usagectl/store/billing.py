@@ -286,9 +286,11 @@ def settle_shapes(
     only when it is at least as complete (see ``_Judge``), so usage is never lost. ``by_model``:
     the same per model of each shape; with it, when both shapes are grouped by model, the finer
     one must hold at least as much of every model (a fetch filtered to some models does not).
-    ``fetched``: the group-by of the fetch an incoming shape came from, when wider than its own
-    (its rows leave a grouped dimension null: the default workspace, no user); the shape is
-    weighed as that fetch, in the comparison and in the families."""
+    ``fetched``: the group-by of the fetch a shape came from (incoming: ``Record.fetch_sig``;
+    stored: ``extra.fetch_group_by``), when wider than its own (its rows leave a grouped
+    dimension null: the default workspace, no user); the shape is weighed as that fetch, in the
+    comparison and in the families. Two shapes grouped by model that share no model are left
+    alone (``_Judge.apart``)."""
     where = stored_where or {}
     bad_in: dict[Shape, str] = {}
     bad_stored: dict[Shape, str] = {}
