@@ -323,6 +323,12 @@ def test_ui_pages_appended_one_after_another(tmp_path: Path, db_path: Path) -> N
     assert got[5].problem.endswith("the rest of the file could not be read") and got[5].line == 2
     assert got[5].raw is not None and got[5].raw.startswith('{"request_id": "' + rows[5]["request_id"])
     assert "messages" not in got[5].raw and "response" not in got[5].raw  # the prompts are never copied
+    # a page whose object is not closed: its rows are read; the reject holds the unread text
+    unclosed = tmp_path / "unclosed.json"
+    unclosed.write_text(json.dumps(p1)[:-1])
+    got = list(IMPORTER.read(unclosed))
+    assert [r.problem is None for r in got] == [True, True, True, False]
+    assert got[3].raw is not None and '"page": 1' in got[3].raw and "event_id" not in got[3].raw
     # an array of arrays: every row of each
     nested = tmp_path / "nested.json"
     nested.write_text(json.dumps([rows[:2], rows[2:]]))

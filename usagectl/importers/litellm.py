@@ -409,14 +409,17 @@ def _read_json_values(path: Path, text: str) -> Iterator[Record]:
     cut, and the rest of the file is one reject saying so."""
     w = _Walk(text)
     rec = 0
+    read_to = 0  # the end of the last row read: a reject for the rest holds the text from there
 
     def broken(why: str, raw: str | None = None) -> Record:
+        if raw is None:
+            raw = _cut_private(text[read_to : read_to + 4000].strip(" \t\r\n,"))
         return Record(
             rec + 1, w.here(), problem=f"not valid JSON: {why}; the rest of the file could not be read", raw=raw
         )
 
     def elements() -> Iterator[Record]:  # at '[': its rows, then past ']'
-        nonlocal rec
+        nonlocal rec, read_to
         w.pos += 1
         if w.skip() == "]":
             w.pos += 1
@@ -434,6 +437,7 @@ def _read_json_values(path: Path, text: str) -> Iterator[Record]:
                 except (ValueError, RecursionError) as exc:
                     raise _Cut(_why(exc), _cut_private(text[start : start + 4000])) from None
                 rec += 1
+                read_to = w.pos
                 yield _object_record(path, rec, line, obj)
             nxt = w.skip()
             if nxt == "]":
