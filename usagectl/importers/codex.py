@@ -43,8 +43,9 @@ usage) replays the parent's history as a sub-second burst rewritten to the fork 
 usage lines in that burst (lines from the first on, each within 1 s of the line before) only
 set the baseline and are not counted, so the replay never lands on the fork's day even when
 the parent's file is gone. So do usage lines timed before the file's own ``session_meta``: a
-sub-agent (of a sub-agent, too) may replay its parents' calls with their original times. A sub-agent whose own first call answers within 1 s of the replay
-would be taken for replay (the ccusage heuristic has the same limit).
+sub-agent (of a sub-agent, too) may replay its parents' calls with their original times, and
+a call cannot end before its own session began. A sub-agent whose own first call answers
+within 1 s of a burst replay would be taken for replay (the ccusage heuristic has the same limit).
 
 A count that follows a rejected line (its delta may span a lost count) is marked
 ``extra.after_reject`` (the time of the count before it); ``store.codex_gaps`` then keeps it from
