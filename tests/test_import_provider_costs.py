@@ -388,3 +388,24 @@ def test_a_cost_report_that_opens_with_an_error_page_is_found_by_auto(
     assert out["imported"] > 0 and _billed(both) == _billed(alone)
     (reason,) = [r for (r,) in _query(both, "SELECT reason FROM rejects")]
     assert reason.startswith("error page, not a report: rate_limit")
+
+
+def test_a_reject_in_a_pretty_printed_costs_page_names_the_line_of_its_row(tmp_path: Path, db_path: Path) -> None:
+    """The costs fixture written with ``indent=2``, one of its lines made EUR: the reject names
+    the line where that result's object opens (found in the indented text itself), not line 1."""
+    page = json.loads(OC_FIRST.read_text())
+    page = page[0] if isinstance(page, list) else page
+    row = page["data"][1]["results"][0]
+    row["amount"]["currency"] = "eur"
+    row["line_item"] = "marked-row"
+    text = json.dumps(page, indent=2)
+    lines = text.splitlines()
+    at = next(i for i, s in enumerate(lines) if '"marked-row"' in s)
+    # the result opens on the last line before its line_item that is a bare "{" (its amount opens
+    # on the line of its key, "amount": {)
+    opens = max(i for i in range(at) if lines[i].strip() == "{")
+    assert opens > 20
+    (tmp_path / "costs.json").write_text(text)
+    _import(db_path, tmp_path / "costs.json", fmt="openai-costs")
+    rejects = _query(db_path, "SELECT line, reason FROM rejects")
+    assert rejects == [(opens + 1, "amount.currency: 'eur' is not usd (only USD amounts are reconciled)")]

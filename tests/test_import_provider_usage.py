@@ -115,7 +115,7 @@ def test_openai_totals_per_day_and_model(db_path: Path) -> None:
     rejects = _rejects(db_path)
     assert [(Path(f).name, line) for f, line, _ in rejects] == [
         (OA_REFETCH.name, 2), (OA_REFETCH.name, 3), (OA_REFETCH.name, 4),
-        (OA_MIXED.name, 2), (OA_MIXED.name, 30), (OA_MIXED.name, 30),
+        (OA_MIXED.name, 10), (OA_MIXED.name, 52), (OA_MIXED.name, 75),  # each row's own line
     ]  # fmt: skip
     reasons = [r for _, _, r in rejects]
     assert reasons[0].startswith("error page, not a report: rate_limit_exceeded: Rate limit reached")
@@ -1130,3 +1130,90 @@ def test_fetches_filtered_to_different_models_both_stay(tmp_path: Path, db_path:
     models = _by_model(db_path, "2025-11-10", "2025-11-10")
     assert {m: (r["input_tokens"], _money(r["cost_usd"])) for m, r in models.items()} == {
         "claude-haiku-4-5": (800, Decimal("0.0012")), "claude-sonnet-4-5": (3400, Decimal("0.0153"))}  # fmt: skip
+
+
+_PRETTY_OPENAI = """{
+  "object": "page",
+  "data": [
+    {
+      "object": "bucket",
+      "start_time": 1762128000,
+      "end_time": 1762214400,
+      "results": [
+        {
+          "object": "organization.usage.completions.result",
+          "input_tokens": 1000,
+          "output_tokens": 100,
+          "num_model_requests": 2,
+          "model": "gpt-4.1"
+        },
+        {
+          "object": "organization.usage.completions.result",
+          "input_tokens": 2000,
+          "output_tokens": -5,
+          "num_model_requests": 1,
+          "model": "gpt-4.1"
+        }
+      ]
+    },
+    {
+      "object": "bucket",
+      "start_time": 1762214400,
+      "end_time": "soon",
+      "results": []
+    },
+    {"object": "bucket", "start_time": 1762300800, "end_time": 1762387200, "results": [
+      {"object": "organization.usage.completions.result", "input_tokens": "many", "output_tokens": 1, "num_model_requests": 1,
+       "model": "gpt-4.1", "project_id": "p {[\\"x\\""}, 7
+    ]}
+  ],
+  "has_more": false,
+  "next_page": null
+}
+"""
+
+
+@pytest.mark.parametrize("shape", ["page", "array", "gz"])
+def test_rejects_in_a_pretty_printed_page_name_the_line_of_their_row(tmp_path: Path, db_path: Path, shape: str) -> None:
+    """An indented page (as ``jq .`` or ``json.dump(indent=2)`` save it): each reject names the
+    line where its own row or bucket starts, counted by hand in ``_PRETTY_OPENAI``: the row with
+    output -5 opens on line 16, the bucket whose end_time is "soon" on line 25, the row with
+    input "many" on line 32 (its project id holds brackets and an escaped quote inside a string),
+    the bare 7 after it (not an object) on line 33. Before, every reject said line 1."""
+    import gzip
+
+    text, first = _PRETTY_OPENAI, 1
+    if shape == "array":  # the page as the second element of an array, after a one-line page
+        text, first = '[{"object": "page", "data": [], "has_more": false},\n' + _PRETTY_OPENAI + "]\n", 2
+    path = tmp_path / ("page.json.gz" if shape == "gz" else "page.json")
+    path.write_bytes(gzip.compress(text.encode()) if shape == "gz" else text.encode())
+    _import(db_path, path, fmt="openai-usage")
+    got = [(line, reason.split(":")[0]) for _, line, reason in _rejects(db_path)]
+    off = first - 1
+    assert got == [(16 + off, "output_tokens"), (25 + off, "end_time"), (32 + off, "input_tokens"),
+                   (33 + off, "result")]  # fmt: skip
+    assert _query(db_path, "SELECT sum(input_tokens) FROM events") == [(1000,)]
+
+
+def test_rejects_in_a_pretty_printed_anthropic_page_name_the_line_of_their_row(tmp_path: Path, db_path: Path) -> None:
+    """The same for an Anthropic page written by ``json.dumps(indent=1)``: the second result of
+    the second bucket (negative uncached input) starts on the line worked out from the indented
+    text itself (each key of a result on its own line)."""
+    row = {"uncached_input_tokens": 10, "cache_read_input_tokens": 0, "output_tokens": 1,
+           "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+           "model": "claude-sonnet-4-5-20250929"}  # fmt: skip
+    bad = {**row, "uncached_input_tokens": -3}
+    page = {"data": [{"starting_at": "2025-11-03T00:00:00Z", "ending_at": "2025-11-04T00:00:00Z", "results": [row]},
+                     {"starting_at": "2025-11-04T00:00:00Z", "ending_at": "2025-11-05T00:00:00Z",
+                      "results": [row, bad]}],
+            "has_more": False, "next_page": None}  # fmt: skip
+    text = json.dumps(page, indent=1)
+    lines = text.splitlines()
+    # the bad row: the last line holding just "{" before the line with -3
+    at = next(i for i, s in enumerate(lines) if '"uncached_input_tokens": -3' in s)
+    expected = max(i for i in range(at) if lines[i].strip() == "{") + 1
+    assert expected > 20  # not the page's first line
+    (tmp_path / "p.json").write_text(text)
+    _import(db_path, tmp_path / "p.json", fmt="anthropic-usage")
+    assert [(line, reason.split(":")[0]) for _, line, reason in _rejects(db_path)] == [
+        (expected, "uncached_input_tokens")]  # fmt: skip

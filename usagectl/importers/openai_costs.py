@@ -59,7 +59,7 @@ class OpenAICostsImporter:
                 rec += 1
                 yield Record(rec, page.line, problem=problem, raw=page.raw)
                 continue
-            for bucket in buckets:
+            for b, bucket in enumerate(buckets):
                 rows = _rows(bucket)
                 start, p1 = _pages.unix_time(
                     bucket.get("start_time") if isinstance(bucket, dict) else None, "start_time"
@@ -69,12 +69,12 @@ class OpenAICostsImporter:
                 problem = problem or _pages.bucket_range(start, end)
                 if problem or start is None or end is None or rows is None:
                     rec += 1
-                    yield Record(rec, page.line, problem=problem, raw=_pages.dumps(bucket)[: _pages.RAW_MAX])
+                    yield Record(rec, page.line_of(b), problem=problem, raw=_pages.dumps(bucket)[: _pages.RAW_MAX])
                     continue
                 sig = _pages.signature(rows, DIMS)
-                for row in rows:
+                for r, row in enumerate(rows):
                     rec += 1
-                    yield _record(rec, page.line, start, end, row, sig)
+                    yield _record(rec, page.line_of(b, r), start, end, row, sig)
 
 
 def _rows(bucket: Any) -> list[Any] | None:

@@ -76,18 +76,18 @@ def _fetch_records(
             rec += 1
             yield Record(rec, page.line, problem=problem, raw=page.raw)
             continue
-        for bucket in buckets:
+        for b, bucket in enumerate(buckets):
             rows, bucket_problem = _results(bucket)
             start, end, span = _bucket_times(bucket)
             bucket_problem = bucket_problem or span
             if bucket_problem or start is None or end is None:
                 rec += 1
-                yield Record(rec, page.line, problem=bucket_problem, raw=_pages.dumps(bucket)[: _pages.RAW_MAX])
+                yield Record(rec, page.line_of(b), problem=bucket_problem, raw=_pages.dumps(bucket)[: _pages.RAW_MAX])
                 continue
             sig = _pages.signature(rows or (), DIMS)
-            for row in rows or ():
+            for r, row in enumerate(rows or ()):
                 rec += 1
-                yield _pages.with_fetch_sig(_record(rec, page.line, bucket, start, end, row, sig), fetch_sig)
+                yield _pages.with_fetch_sig(_record(rec, page.line_of(b, r), bucket, start, end, row, sig), fetch_sig)
 
 
 def _results(bucket: Any) -> tuple[list[Any] | None, str | None]:
