@@ -409,3 +409,22 @@ def test_a_reject_in_a_pretty_printed_costs_page_names_the_line_of_its_row(tmp_p
     _import(db_path, tmp_path / "costs.json", fmt="openai-costs")
     rejects = _query(db_path, "SELECT line, reason FROM rejects")
     assert rejects == [(opens + 1, "amount.currency: 'eur' is not usd (only USD amounts are reconciled)")]
+
+
+def test_copies_of_a_cost_fetch_in_one_file_count_once_against_the_total(tmp_path: Path, db_path: Path) -> None:
+    """One JSONL: the input line of 2025-11-03 fetched by description early in the day (30 cents),
+    the same line fetched again later (50 cents), then the day's complete total (80 cents). The
+    line holds 50 cents at most, less than the total's 80: the total stays, $0.80. (QA: the two
+    copies were added, 80 "at least as much" as the total, and only the 50-cent copy was kept.)"""
+
+    def line(cents: str) -> dict[str, Any]:
+        first = json.loads(AC_FIRST.read_text(encoding="utf-8"))
+        day = first["data"][0]
+        day["results"] = [{**r, "amount": cents} for r in day["results"] if r["amount"] == "54.702"]
+        return {"data": [day], "has_more": False, "next_page": None}
+
+    total = json.loads(_ungrouped_total(tmp_path, "80").read_text(encoding="utf-8"))
+    path = tmp_path / "all.jsonl"
+    path.write_text("\n".join(json.dumps(p) for p in (line("30"), line("50"), total)) + "\n", encoding="utf-8")
+    _import(db_path, path, fmt="anthropic-cost")
+    assert _billed(db_path) == {(date(2025, 11, 3), None): Decimal("0.80")}

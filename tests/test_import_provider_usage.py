@@ -1217,3 +1217,65 @@ def test_rejects_in_a_pretty_printed_anthropic_page_name_the_line_of_their_row(t
     _import(db_path, tmp_path / "p.json", fmt="anthropic-usage")
     assert [(line, reason.split(":")[0]) for _, line, reason in _rejects(db_path)] == [
         (expected, "uncached_input_tokens")]  # fmt: skip
+
+
+@pytest.mark.parametrize("second", ["later", "same"])
+def test_copies_of_a_fetch_in_one_file_count_once_against_a_complete_day(
+    tmp_path: Path, db_path: Path, second: str
+) -> None:
+    """One JSONL holding an hourly fetch made at 02:30 (h0 1,000/100, h1 2,000/200, h2 500/50),
+    the same hours fetched again (at 02:45: h2 800/80; or the 02:30 page saved twice), then the
+    complete day (4,000 / 400). The hours hold 3,000 + 800 = 3,800 at most, less than the day:
+    the day stays, 4,000 × $3/M + 400 × $15/M = $0.018. (QA: the copies were added, 7,300 or
+    7,000 "at least as much" as the day, the day was rejected and one copy of the hours kept:
+    3,800 / $0.0171 or 3,500 / $0.01575.)"""
+    early = _an_page((_H[0], _H[1], 1000, 100, _SONNET), (_H[1], _H[2], 2000, 200, _SONNET),
+                     (_H[2], _H[3], 500, 50, _SONNET))  # fmt: skip
+    late = _an_page((_H[0], _H[1], 1000, 100, _SONNET), (_H[1], _H[2], 2000, 200, _SONNET),
+                    (_H[2], _H[3], 800, 80, _SONNET))  # fmt: skip
+    day = _an_page((_D10, _D11, 4000, 400, _SONNET))
+    _import(db_path, _write(tmp_path, "all.jsonl", early, late if second == "later" else early, day),
+            fmt="anthropic-usage")  # fmt: skip
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (4000, 400, Decimal("0.018"))
+
+
+def test_a_saved_error_between_two_pages_of_a_fetch_leaves_the_fetch_whole(tmp_path: Path, db_path: Path) -> None:
+    """A fetch grouped by workspace saved as JSONL: page 1 (``has_more: true``) 2025-11-10 with
+    wrkspc_A 1,000 and the default workspace 500, then a saved rate-limit error, then the retried
+    page 2: 2025-11-11, the default workspace only, 700. Page 2 is still part of the fetch
+    grouped by workspace: default 500 + 700 = 1,200, wrkspc_A 1,000. (QA: the error ended the
+    fetch; page 2 alone looked ungrouped and its 700 showed under no workspace.)"""
+    page1 = {**_an_buckets((_D10, _D11, [_an_row(1000, 100, "wrkspc_A"), _an_row(500, 50, None)])),
+             "has_more": True, "next_page": "page_2"}  # fmt: skip
+    error = {"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limited"}}
+    page2 = _an_buckets(("2025-11-11T00:00:00Z", "2025-11-12T00:00:00Z", [_an_row(700, 70, None)]))
+    out = _import(db_path, _write(tmp_path, "fetch.jsonl", page1, error, page2), fmt="anthropic-usage")
+    assert (out["imported"], out["rejected"]) == (3, 1)
+    rep = run_json("report", "by", "workspace", "--since", "2025-11-10", "--until", "2025-11-11", "--tz", "UTC",
+                   "--db", str(db_path))  # fmt: skip
+    assert {r["workspace"]: r["input_tokens"] for r in rep["rows"]} == {"default": 1200, "wrkspc_A": 1000}
+
+
+@pytest.mark.parametrize("order", ["ABC", "CBA", "BCA"])
+def test_three_fetches_of_a_day_in_one_file_keep_all_its_usage(tmp_path: Path, db_path: Path, order: str) -> None:
+    """One JSONL with three fetches of 2025-11-10 (hours: h0 1,000/100, h1 2,000/200, h2 3,000/300,
+    h3 4,000/400; the day 10,000/1,000):
+    A, hourly by model and API key, made at 02:00: h0 and h1;
+    B, the day by model, made at 03:30: 8,000/800 (h3 half done);
+    C, hourly by model, complete: h0 to h3.
+    B gives way to C (C holds more); C's h0 and h1 to A's (equal, finer); A lost only to B, which
+    gave way, so it stays: A's h0, h1 + C's h2, h3 = 10,000/1,000 = $0.03 + $0.015 = $0.045.
+    (QA: A stayed rejected by B, and C's h0, h1 by A: hours 0-1 lost, 7,000/700, $0.0315.)"""
+
+    def keyed(i: int, o: int) -> dict[str, Any]:
+        return {**_an_row(i, o, None), "api_key_id": "apikey_01"}
+
+    fetches = {
+        "A": _an_buckets((_H[0], _H[1], [keyed(1000, 100)]), (_H[1], _H[2], [keyed(2000, 200)])),
+        "B": _an_page((_D10, _D11, 8000, 800, _SONNET)),
+        "C": _an_page(*((_H[h], _H[h + 1], 1000 * (h + 1), 100 * (h + 1), _SONNET) for h in range(4))),
+    }
+    _import(db_path, _write(tmp_path, "all.jsonl", *(fetches[k] for k in order)), fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (10000, 1000, Decimal("0.045"))

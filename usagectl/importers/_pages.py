@@ -564,12 +564,19 @@ def anthropic_bucket(bucket: Any) -> tuple[datetime | None, datetime | None, str
 def fetches(items: Iterable[_T], page_of: Callable[[_T], Page]) -> Iterator[list[_T]]:
     """The pages of a saved file (``items``, each holding ``page_of(item)``) grouped by the fetch
     they came from: a page saying ``"has_more": true`` is continued by the next one (a paginated
-    fetch saved page by page, as JSONL or as an array); any other page ends its fetch."""
+    fetch saved page by page, as JSONL or as an array); any other page ends its fetch. A page
+    that is not a report (a saved error, such as a rate limit, or text that is not JSON) inside
+    a fetch leaves it open: the next page is the retry that continues it."""
     group: list[_T] = []
+    open_ = False  # the last report page of ``group`` said has_more: true
     for item in items:
         group.append(item)
         page = page_of(item)
-        if page.problem or not isinstance(page.obj, dict) or page.obj.get("has_more") is not True:
+        if isinstance(page.obj, dict) and error_message(page.obj) is None and not page.problem:
+            open_ = page.obj.get("has_more") is True
+        elif open_:
+            continue  # an error between two pages of a fetch
+        if not open_:
             yield group
             group = []
     if group:

@@ -295,11 +295,13 @@ def settle_shapes(
     bad_in: dict[Shape, str] = {}
     bad_stored: dict[Shape, str] = {}
     judge = _Judge(incoming, totals, described, by_model, fetched, incoming)
+    lost: dict[Shape, list[tuple[Shape, str]]] = {}  # each shape's pairs lost: (winner, reason)
     for i, j in _overlapping_pairs(incoming):
         if judge.apart(incoming[i], incoming[j]):
             continue
         loser, winner, kind, detail = judge.decide(incoming[i], incoming[j])
-        bad_in.setdefault(loser, _reason(loser, winner, kind, "in this file", detail))
+        lost.setdefault(loser, []).append((winner, _reason(loser, winner, kind, "in this file", detail)))
+    bad_in.update(_beaten(incoming, lost))
     survivors = [s for s in incoming if s not in bad_in]
     mine = set(survivors)
     others = [s for s in stored if s not in mine]
@@ -318,6 +320,28 @@ def settle_shapes(
         else:
             bad_stored.setdefault(loser, MOVED + _reason(loser, winner, kind, "in a newer import", detail))
     return bad_in, bad_stored
+
+
+def _beaten(shapes: Sequence[Shape], lost: Mapping[Shape, Sequence[tuple[Shape, str]]]) -> dict[Shape, str]:
+    """The shapes that give way, with the reason, from the pairs each lost (``lost``): a shape
+    gives way to a winner that itself stays. A shape that lost only to shapes that give way
+    stays: three fetches of one day in a file (a partial finer one A, a stale day B, a complete
+    hourly C) settle as B gives way to C, then C's hours to A's equal, finer ones, while A,
+    which lost only to B, stays. Worked from the shapes that lose to none; where the pairs form
+    a cycle with no such shape, every shape that lost a pair gives way, as a pair decides."""
+    out: dict[Shape, str] = {}
+    while True:
+        pending = [s for s in shapes if s not in out and any(w not in out for w, _ in lost.get(s, ()))]
+        if not pending:
+            return out  # the shapes left lost only to shapes that give way (or nothing): they stay
+        staying = {s for s in shapes if s not in out and all(w in out for w, _ in lost.get(s, ()))}
+        beaten = {s: next((r for w, r in lost[s] if w in staying), "") for s in pending}
+        beaten = {s: r for s, r in beaten.items() if r}
+        if not beaten:  # a cycle: each pair's loser gives way
+            for s in pending:
+                out[s] = next(r for w, r in lost[s] if w not in out)
+            return out
+        out.update(beaten)
 
 
 def _reason(loser: Shape, winner: Shape, kind: str, where: str, detail: str = "") -> str:
@@ -523,16 +547,23 @@ def _fetch_sig(text: Any) -> tuple[str, ...] | None:
 
 
 def _incoming_by_model(recs: Sequence[Record], shapes: Sequence[Shape | None]) -> dict[Shape, dict[str, Totals]]:
-    """The usage (``COUNTERS``) of the file's valid rows per shape and model (as the rows name it)."""
-    out: dict[Shape, dict[str, list[int]]] = {}
-    for r, s in zip(recs, shapes, strict=True):
+    """The usage (``COUNTERS``) of the file's valid rows per shape and model (as the rows name it).
+    Copies of one row (the same ``event_id``: a fetch saved twice, or re-fetched into the same
+    file) count once, as their largest copy: that is the one the max-usage rule stores."""
+    largest: dict[tuple[Shape, Any], tuple[int, str, list[int]]] = {}
+    for i, (r, s) in enumerate(zip(recs, shapes, strict=True)):
         if s is None:
             continue
-        acc = out.setdefault(s, {}).setdefault(str(r.fields.get("model_raw") or ""), [0] * len(COUNTERS))
-        for k, c in enumerate(COUNTERS):
-            n = r.fields.get(c)
-            if isinstance(n, int) and not isinstance(n, bool):
-                acc[k] += n
+        counts = [n if isinstance(n, int) and not isinstance(n, bool) else 0 for n in map(r.fields.get, COUNTERS)]
+        key = (s, r.fields.get("event_id") or i)  # a row without an id is a row of its own
+        size = sum(counts)
+        if key not in largest or size >= largest[key][0]:
+            largest[key] = (size, str(r.fields.get("model_raw") or ""), counts)
+    out: dict[Shape, dict[str, list[int]]] = {}
+    for (s, _), (_, model, counts) in largest.items():
+        acc = out.setdefault(s, {}).setdefault(model, [0] * len(COUNTERS))
+        for k, n in enumerate(counts):
+            acc[k] += n
     return {s: {m: tuple(v) for m, v in per.items()} for s, per in out.items()}
 
 
@@ -813,11 +844,16 @@ def _picos(amount: Any) -> int:
 def _line_totals(good: Sequence[tuple[Record, dict[str, Any]]], shapes: Sequence[Shape | None]) -> dict[Shape, Totals]:
     """The billed amount of the file's valid cost lines per shape, in picodollars and without
     sign (a credit line is part of what a fetch holds as much as a charge is): a finer fetch
-    replaces a coarser one only when it holds at least as much (``settle_shapes``)."""
-    out: dict[Shape, int] = {}
+    replaces a coarser one only when it holds at least as much (``settle_shapes``). Copies of
+    one line (the same ``line_id``) count once, as the largest: the copy max-amount keeps."""
+    largest: dict[tuple[Shape, Any], int] = {}
     for (_, row), s in zip(good, shapes, strict=True):
         if s is not None:
-            out[s] = out.get(s, 0) + abs(_picos(row["amount_usd"]))
+            key = (s, row["line_id"])
+            largest[key] = max(largest.get(key, 0), abs(_picos(row["amount_usd"])))
+    out: dict[Shape, int] = {}
+    for (s, _), n in largest.items():
+        out[s] = out.get(s, 0) + n
     return {s: (n,) for s, n in out.items()}
 
 
