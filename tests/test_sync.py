@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -358,6 +359,42 @@ def test_csv_is_read_whole_when_it_changes(tmp_path: Path, db_path: Path) -> Non
     second = _source(_sync(db_path), "c")
     # a CSV cannot resume mid-file: both rows read, c1 already stored
     assert (second["records"], second["imported"], second["duplicates"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("with_id", [True, False])
+def test_a_half_written_last_csv_row_waits_for_its_newline(tmp_path: Path, db_path: Path, with_id: bool) -> None:
+    """A CSV being written: its last row, cut inside its last number (3000,3 of 3000,300), still
+    has every column. It waits for its newline instead of going in with output 3: once the row
+    is finished, 1,000 + 2,000 + 3,000 = 6,000 input and 100 + 200 + 300 = 600 output in 3
+    requests, 6,000 × $3/M + 600 × $15/M = $0.027. (QA: with an event_id the cut value stayed,
+    303 output and $0.022545; without one the cut row and the finished row were two events.)
+    Nothing is rejected on the way; a row left without its newline is read whole one sync
+    later, as a JSON line is."""
+    d = tmp_path / "csvs"
+    d.mkdir()
+    f = d / "u.csv"
+    rows = ["e1,2025-11-03T10:00:00Z,claude-sonnet-4-5,1000,100", "e2,2025-11-03T11:00:00Z,claude-sonnet-4-5,2000,200"]
+    cut, rest = "e3,2025-11-03T12:00:00Z,claude-sonnet-4-5,3000,3", "00\n"
+    if not with_id:
+        rows, cut = [r.partition(",")[2] for r in rows], cut.partition(",")[2]
+    f.write_text(
+        ("event_id," if with_id else "") + "ts,model_raw,input_tokens,output_tokens\n" + "\n".join(rows) + "\n"
+    )
+    run("source", "add", str(d), "--name", "c", "--db", str(db_path))
+    _sync(db_path)
+    _append(f, cut)
+    waiting = _source(_sync(db_path), "c")
+    assert (waiting["imported"], waiting["rejected"]) == (0, 0)
+    _append(f, rest)
+    _sync(db_path)
+    rep = run_json("report", "by", "model", "--since", "2025-11-03", "--until", "2025-11-03", "--tz", "UTC",
+                   "--db", str(db_path))["rows"]  # fmt: skip
+    assert [(r["requests"], r["input_tokens"], r["output_tokens"], Decimal(str(r["cost_usd"]))) for r in rep] == [
+        (3, 6000, 600, Decimal("0.027"))]  # fmt: skip
+    assert _count(db_path, "SELECT count(*) FROM rejects") == 0
+    f.write_text(f.read_text() + rows[0].replace("e1,", "e4,").replace("T10", "T13"))  # no newline, left so
+    assert _source(_sync(db_path), "c")["imported"] == 0  # it waits once
+    assert _source(_sync(db_path), "c")["imported"] == 1  # still there, unchanged: read
 
 
 def test_import_by_hand_after_sync_adds_nothing(logs: Path, db_path: Path) -> None:
@@ -713,3 +750,38 @@ def test_sync_detect_that_finds_nothing_creates_no_database(tmp_path: Path, monk
     if registry.get("codex") is not None:
         run("sync", "--detect", "--db", str(typo))
         assert typo.exists()
+
+
+@pytest.mark.skipif(registry.get("claude-code") is None, reason="claude-code importer not available")
+def test_a_line_written_while_a_first_sync_reads_leaves_no_stale_reject(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first sync of a tree records each file as read up to the size it listed, while the
+    import reads the files a moment later: an agent writing a line then (half of it there) makes
+    that read reject it. The next sync reads the finished line from the recorded offset and
+    imports it; the reject of the half line, a read ahead of the recorded state, goes with it
+    (QA: it stayed, and `db status`, `doctor` and `db rejects` named a line that is fine)."""
+    import shutil
+
+    from usagectl.services import imports
+
+    root = tmp_path / "cfg" / "projects"
+    shutil.copytree(CC_DATA, root)
+    run("source", "add", str(root), "--format", "claude-code", "--db", str(db_path))
+    s2 = root / "-home-alice-src-webapp" / "2222bbbb-0000-4000-8000-000000000002.jsonl"
+    line = _cc_line("D1", 70)
+    real = imports.import_batch
+
+    def writer_busy(*args: Any, **kwargs: Any) -> Any:
+        _append(s2, line[:100])  # the agent writes half a line after the listing
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "import_batch", writer_busy)
+    _sync(db_path)
+    assert query(db_path, f"SELECT line FROM rejects WHERE file = '{s2}'") == [(7,)]  # 6 lines, then the half one
+    monkeypatch.setattr(imports, "import_batch", real)
+    _append(s2, line[100:] + "\n")
+    second = _source(_sync(db_path), "claude-code")
+    assert second["imported"] == 1
+    assert query(db_path, "SELECT output_tokens FROM events WHERE message_id = 'msg_D1'") == [(70,)]
+    assert query(db_path, f"SELECT count(*) FROM rejects WHERE file = '{s2}'") == [(0,)]

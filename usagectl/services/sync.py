@@ -13,8 +13,10 @@ Per file, against the state the last sync left in ``source_files``:
 * head changed or file shorter than ``offset``: rewritten, read again from the start;
 * any other format (Parquet, CSV, SQLite, JSON pages, importers whose records depend on earlier
   lines such as ``codex``): the whole file is imported again when it changed; event ids make
-  that idempotent. A JSON-lines file of these (a Codex rollout) whose last line is still being
-  written is imported up to its last newline; the line waits for the next sync, as above.
+  that idempotent. A JSON-lines or CSV file of these (a Codex rollout, a LiteLLM export) whose
+  last line is still being written is imported up to its last newline; the line waits for the
+  next sync, as above (a CSV row without its newline always waits one sync: it cannot show
+  that it is whole).
 
 The new state is written in the import's own transaction (through the store's
 ``before_commit_hook``), so a crash leaves either both or neither. The new tails of a source's
@@ -567,8 +569,10 @@ def _sync_file(
 
 
 def _line_file(path: Path) -> bool:
-    """A JSON-lines file read whole on every change (Codex rollouts, saved pages as JSONL)."""
-    return path.suffix.lower() in (".jsonl", ".ndjson")
+    """A file of lines read whole on every change, whose last line may be half-written: JSON
+    lines (Codex rollouts, saved pages as JSONL) and CSV (a cut row may still hold all its
+    columns, its last number cut short)."""
+    return path.suffix.lower() in (".jsonl", ".ndjson", ".csv")
 
 
 def _complete_lines_end(todo: _Todo) -> int:
@@ -593,7 +597,10 @@ def _complete_lines_end(todo: _Todo) -> int:
             return cut
         fh.seek(cut)
         rest = fh.read(todo.size - cut)
-    return todo.size if not rest.strip() or _complete_json(rest) else cut
+    if not rest.strip():
+        return todo.size
+    # a JSON line without its newline may be complete already; a CSV row cannot tell
+    return todo.size if todo.path.suffix.lower() != ".csv" and _complete_json(rest) else cut
 
 
 def _sync_complete_lines(

@@ -761,10 +761,16 @@ def supersede_rejects(con: duckdb.DuckDBPyConnection, files: str, readable: Iter
     its right format; they also supersede the rejects of earlier imports in ANY format (a file
     first imported with the wrong ``--format`` stops listing that attempt's rejects once it is
     imported right). A batch that found nothing valid (itself perhaps the wrong format) leaves
-    other formats' rejects alone."""
+    other formats' rejects alone.
+
+    A tail (``line_offset`` L > 0) supersedes the earlier rejects of its path from line L + 1 on:
+    the sync that recorded L as read did not read past it, so such a reject came from a read
+    that ran ahead of the recorded state (a line being written while a first sync read the
+    file) and its line is read again now."""
     load_temp_table(con, "_readable", [("batch_id", "BIGINT")], [(b,) for b in readable])
     con.execute(
-        f"DELETE FROM rejects r USING {files} f, import_batches b WHERE f.line_offset = 0 AND r.file = f.path "
+        f"DELETE FROM rejects r USING {files} f, import_batches b WHERE r.file = f.path "
+        "AND (f.line_offset = 0 OR r.line > f.line_offset) "
         "AND r.batch_id < f.batch_id AND b.batch_id = r.batch_id "
         "AND (b.source = f.source OR f.batch_id IN (SELECT batch_id FROM _readable))"
     )
