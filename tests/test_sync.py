@@ -249,6 +249,15 @@ def test_a_source_added_under_a_removed_ones_name_starts_with_none_of_its_events
     assert "1 imported event stays" in run("source", "rm", "mine", "--db", str(db_path)).stderr
 
 
+def test_a_source_cannot_take_the_label_of_a_removed_ones_batches(logs: Path, tmp_path: Path, db_path: Path) -> None:
+    """``source rm work`` labels work's batches "work (removed)": a source of that name would
+    count them as its own (QA: its 2 events became 5, for good), so the name is refused."""
+    (logs / "a.jsonl").write_text(ev(1) + "\n")
+    out = run("source", "add", str(logs), "--name", "work (removed)", "--db", str(db_path), expect=2)
+    assert "must not end with '(removed)'" in out.stderr
+    assert run_json("source", "list", "--db", str(db_path))["rows"] == []
+
+
 def test_the_total_of_overlapping_sources_counts_each_event_once(logs: Path, db_path: Path) -> None:
     """A folder and a folder inside it, both registered: each source counts the events of its
     files (3 and 1), the Total the database's 3 once (it said 4), and the 2 files once."""
@@ -785,3 +794,50 @@ def test_a_line_written_while_a_first_sync_reads_leaves_no_stale_reject(
     assert second["imported"] == 1
     assert query(db_path, "SELECT output_tokens FROM events WHERE message_id = 'msg_D1'") == [(70,)]
     assert query(db_path, f"SELECT count(*) FROM rejects WHERE file = '{s2}'") == [(0,)]
+
+
+def test_saved_pages_synced_as_the_file_grows_stay_one_fetch(tmp_path: Path, db_path: Path) -> None:
+    """Anthropic pages saved as JSONL by a poller: page 1 (``has_more: true``, 2025-11-03, the
+    default workspace only: 1,000/100) is synced, then page 2 is appended (2025-11-04, wrkspc_1:
+    2,000/200). The file is read whole again, so page 2 continues page 1's fetch, grouped by
+    workspace: default 1,000 and wrkspc_1 2,000, as an import of the finished file gives.
+    (QA: only the new line was read; page 1's null workspace stayed "(none)".)"""
+    row = {"uncached_input_tokens": 1000, "cache_read_input_tokens": 0, "output_tokens": 100,
+           "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+           "server_tool_use": {"web_search_requests": 0}, "model": "claude-sonnet-4-5-20250929",
+           "workspace_id": None, "api_key_id": None, "service_tier": None, "context_window": None}  # fmt: skip
+    page1 = {"data": [{"starting_at": "2025-11-03T00:00:00Z", "ending_at": "2025-11-04T00:00:00Z", "results": [row]}],
+             "has_more": True, "next_page": "p2"}  # fmt: skip
+    row2 = {**row, "uncached_input_tokens": 2000, "output_tokens": 200, "workspace_id": "wrkspc_1"}
+    page2 = {"data": [{"starting_at": "2025-11-04T00:00:00Z", "ending_at": "2025-11-05T00:00:00Z", "results": [row2]}],
+             "has_more": False, "next_page": None}  # fmt: skip
+    d = tmp_path / "pages"
+    d.mkdir()
+    f = d / "usage.jsonl"
+    f.write_text(json.dumps(page1) + "\n")
+    run("source", "add", str(d), "--format", "anthropic-usage", "--name", "a", "--db", str(db_path))
+    _sync(db_path)
+    _append(f, json.dumps(page2) + "\n")
+    _sync(db_path)
+    rep = run_json("report", "by", "workspace", "--since", "2025-11-03", "--until", "2025-11-04", "--tz", "UTC",
+                   "--db", str(db_path))["rows"]  # fmt: skip
+    assert {r["workspace"]: r["input_tokens"] for r in rep} == {"default": 1000, "wrkspc_1": 2000}
+
+
+def test_source_list_counts_the_cost_lines_of_a_cost_report_source(tmp_path: Path, db_path: Path) -> None:
+    """A folder of OpenAI cost pages (17 cost lines, tests/data/openai/EXPECTED.md) synced: its
+    row counts them (QA: "Events 0" read like a failed sync); the column shows only then."""
+    d = tmp_path / "costs"
+    d.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "openai" / "costs_nov03_05.json", d)
+    run("source", "add", str(d), "--name", "bills", "--db", str(db_path))
+    assert "Cost lines" in run("source", "list", "--format", "markdown", "--db", str(db_path)).stdout
+    _sync(db_path)
+    doc = run_json("source", "list", "--db", str(db_path))
+    assert [(r["format"], r["events"], r["cost_lines"]) for r in doc["rows"]] == [("openai-costs", 0, 17)]
+    assert doc["totals"]["cost_lines"] == 17
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.jsonl").write_text(ev(1) + "\n")
+    other = tmp_path / "db2.duckdb"
+    run("source", "add", str(tmp_path / "logs"), "--db", str(other))
+    assert "Cost lines" not in run("source", "list", "--format", "markdown", "--db", str(other)).stdout

@@ -45,6 +45,9 @@ class AnthropicUsageImporter:
     name = NAME
     description = "Anthropic Admin API usage_report/messages pages (JSON page, array of pages, or JSONL)"
     conflict = "max-usage"
+    # saved pages are read whole when the file grows: a page continues the fetch of the page
+    # before it (``has_more``), whose group-by decides what its null dimensions mean
+    resumable = False
     before_insert = "usagectl.store.billing:evict_coarser"  # stored coarser shapes go, in the transaction
     sniff_order = 20
     stager = "usagectl.importers.anthropic_usage:stage"

@@ -41,6 +41,9 @@ class OpenAIUsageImporter:
     name = NAME
     description = "OpenAI Admin API usage/completions pages (JSON page, array of pages, or JSONL)"
     conflict = "max-usage"
+    # saved pages are read whole when the file grows: a page continues the fetch of the page
+    # before it (``has_more``), whose group-by decides what its null dimensions mean
+    resumable = False
     before_insert = "usagectl.store.billing:evict_coarser"  # stored coarser shapes go, in the transaction
     sniff_order = 20
     stager = "usagectl.importers.openai_usage:stage"

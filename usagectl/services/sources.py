@@ -170,6 +170,10 @@ def _register(
         if s.path == str(path) and s.format == fmt:
             raise UsageError(f"{path} is already registered as source {s.name!r} ({fmt})")
     name = name or derive_name(fmt, path, taken)
+    if name.endswith(st.REMOVED):  # the label of a removed source's batches: its events would count here
+        raise UsageError(
+            f"a source name must not end with {st.REMOVED.strip()!r}: {name!r}", hint="choose another --name"
+        )
     files = len(list_files(path, fmt))
     st.add_source(con, name, str(path), fmt, datetime.now(UTC))
     return AddedSource(name, str(path), fmt, files)
@@ -278,6 +282,12 @@ def _iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(UTC).replace(microsecond=0)
 
 
+def _bills(fmt: str) -> bool:
+    """Whether a format is a cost report (its records are billed cost lines, not events)."""
+    imp = registry.get(fmt)
+    return imp is not None and getattr(imp, "target", "events") != "events"
+
+
 def sources_report(ctx: AppContext) -> Report:
     """Registered sources: format, path, files tracked (and how many are gone), last sync, events."""
     from usagectl.services.sync_ledger import last_checked
@@ -305,6 +315,7 @@ def sources_report(ctx: AppContext) -> Report:
                 "gone": gone,
                 "last_sync": last,
                 "events": i["events"],
+                "cost_lines": i.get("cost_lines", 0),
                 "path_exists": os.path.exists(s.path),
             }
         )
@@ -323,6 +334,10 @@ def sources_report(ctx: AppContext) -> Report:
             Column("gone", "Gone", "int"),
             Column("last_sync", "Last sync (UTC)", "date"),
             Column("events", "Events", "int"),
+            # a cost report's source holds billed cost lines (for reconcile), not events
+            Column(
+                "cost_lines", "Cost lines", "int", in_table=any(r["cost_lines"] or _bills(r["format"]) for r in rows)
+            ),
             Column("path_exists", "Path exists", in_table=False),
         ),
         rows=tuple(rows),
@@ -331,6 +346,7 @@ def sources_report(ctx: AppContext) -> Report:
             "sources": len(rows),
             "files": len({p for s in sources for p in info.get(s.name, {"paths": []})["paths"]}),
             "events": all_events,
+            "cost_lines": sum(r["cost_lines"] for r in rows),
         },
         notes=notes,
     )

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import duckdb
 
 _LAST_SYNC = "sync.last:"  # meta key prefix: when a source was last synced (ISO 8601, UTC)
+# the label a removed source's batches get (``remove_source``): no source may be named so
+REMOVED = " (removed)"
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> int:
     try:
         row = con.execute("SELECT count(*) FROM source_files WHERE source_name = ?", [name]).fetchone()
         con.execute("DELETE FROM source_files WHERE source_name = ?", [name])
-        con.execute("UPDATE import_batches SET source_name = source_name || ' (removed)' WHERE source_name = ?", [name])
+        con.execute("UPDATE import_batches SET source_name = source_name || ? WHERE source_name = ?", [REMOVED, name])
         con.execute("DELETE FROM sources WHERE name = ?", [name])
         con.execute("DELETE FROM meta WHERE key = ?", [_LAST_SYNC + name])
         con.execute("COMMIT")
@@ -188,6 +190,12 @@ def overview(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     ).fetchall():
         if name in out:
             out[name]["events"] = int(n)
+    for name, n in con.execute(  # the cost reports' sources hold billed cost lines, not events
+        f"SELECT sb.name, count(*) FROM billed_costs c JOIN ({_SOURCE_BATCHES}) sb ON sb.batch_id = c.batch_id "
+        "GROUP BY 1"
+    ).fetchall():
+        if name in out:
+            out[name]["cost_lines"] = int(n)
     return out
 
 
