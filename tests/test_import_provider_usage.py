@@ -401,6 +401,19 @@ def test_settle_shapes_rules() -> None:
     assert settle_shapes([by_model], [by_model, _shape((), 4)]) == ({}, {})
 
 
+def test_a_shape_gives_way_only_to_a_winner_that_stays() -> None:
+    """``_beaten`` over pairs decided by hand: a chain (z beats y, y beats x) keeps x, which lost
+    only to y, which gave way; a cycle with no shape that lost nothing (x beats y beats z beats
+    x) settles as the pairs do, every loser giving way, and never raises."""
+    from usagectl.store.billing import _beaten
+
+    x, y, z = _shape(("model",), 3), _shape(("project_id",), 3), _shape(("model", "project_id"), 3)
+    assert _beaten([x, y, z], {x: [(y, "x<y")], y: [(z, "y<z")]}) == {y: "y<z"}
+    assert _beaten([x, y, z], {y: [(x, "y<x")], z: [(y, "z<y")], x: [(z, "x<z")]}) == {
+        x: "x<z", y: "y<x", z: "z<y"}  # fmt: skip
+    assert _beaten([x, y], {}) == {}
+
+
 # --------------------------------------------------------------------------- fuzzing
 
 _INT_KINDS = {n for n, k in EVENT_COLUMNS if k == "int"}

@@ -338,8 +338,7 @@ def _beaten(shapes: Sequence[Shape], lost: Mapping[Shape, Sequence[tuple[Shape, 
         beaten = {s: next((r for w, r in lost[s] if w in staying), "") for s in pending}
         beaten = {s: r for s, r in beaten.items() if r}
         if not beaten:  # a cycle: each pair's loser gives way
-            for s in pending:
-                out[s] = next(r for w, r in lost[s] if w not in out)
+            out.update({s: next(r for w, r in lost[s] if w not in out) for s in pending})
             return out
         out.update(beaten)
 
