@@ -1292,3 +1292,21 @@ def test_three_fetches_of_a_day_in_one_file_keep_all_its_usage(tmp_path: Path, d
     _import(db_path, _write(tmp_path, "all.jsonl", *(fetches[k] for k in order)), fmt="anthropic-usage")
     d = _day(db_path, "2025-11-10")
     assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (10000, 1000, Decimal("0.045"))
+
+
+def test_a_fetch_given_up_at_a_saved_error_does_not_take_in_the_next_fetch(tmp_path: Path, db_path: Path) -> None:
+    """The poller saved page 1 of a fetch grouped by workspace (``has_more: true``, 2025-11-10:
+    wrkspc_A 1,000, default 500), then a rate-limit error, and gave up; its next run saved a
+    fetch grouped by model only (2025-11-12, 3,000, usage of every workspace). That page starts
+    at 11-12, not where page 1 ended (11-11): it is not the retry, so it is a fetch of its own,
+    not grouped by workspace: its 3,000 are under no workspace, never the default one. (QA: it
+    was taken for page 2, and the 3,000 went to "default".)"""
+    page1 = {**_an_buckets((_D10, _D11, [_an_row(1000, 100, "wrkspc_A"), _an_row(500, 50, None)])),
+             "has_more": True, "next_page": "page_2"}  # fmt: skip
+    error = {"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limited"}}
+    other = _an_buckets(("2025-11-12T00:00:00Z", "2025-11-13T00:00:00Z", [_an_row(3000, 300, None)]))
+    _import(db_path, _write(tmp_path, "fetch.jsonl", page1, error, other), fmt="anthropic-usage")
+    rep = run_json("report", "by", "workspace", "--since", "2025-11-10", "--until", "2025-11-12", "--tz", "UTC",
+                   "--db", str(db_path))  # fmt: skip
+    assert {r["workspace"]: r["input_tokens"] for r in rep["rows"]} == {
+        "default": 500, "wrkspc_A": 1000, "(none)": 3000}  # fmt: skip

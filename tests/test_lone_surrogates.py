@@ -78,3 +78,19 @@ def test_reject_reasons_name_bad_values_as_json_does() -> None:
         _text({"a": 1}, "user")
     except _Bad as exc:
         assert str(exc) == "user: expected text, found an object"
+
+
+@pytest.mark.parametrize("fixture, fmt", [("openai/usage_nov03_04.json", "openai-usage"),
+                                          ("openai/costs_nov03_05.json", "openai-costs")])  # fmt: skip
+def test_lone_surrogate_in_an_array_of_pages_is_stored_as_replacement_character(
+    tmp_path: Path, fixture: str, fmt: str
+) -> None:
+    """The same page saved inside a JSON array (each page read on its own): the escape is
+    U+FFFD there too (QA: "unexpected error: UnicodeEncodeError", the import stopped)."""
+    page = json.loads((DATA / fixture).read_text(encoding="utf-8"))
+    text = "[" + json.dumps(page).replace('"proj_', '"\\ud800proj_', 1) + "]"
+    bad = tmp_path / "pages.json"
+    bad.write_text(text, encoding="utf-8")
+    clean = run_json("import", str(DATA / fixture), "--format", fmt, "--db", str(tmp_path / "clean.duckdb"))
+    got = run_json("import", str(bad), "--format", fmt, "--db", str(tmp_path / "bad.duckdb"))
+    assert (got["records"], got["imported"]) == (clean["records"], clean["imported"])

@@ -254,6 +254,7 @@ def _array_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
         pos = i
         try:
             obj, end = _DECODER.raw_decode(text, i)
+            obj = without_lone_surrogates(obj, text[i:end])  # a "\ud800" escape, as ``loads`` does
         except (ValueError, RecursionError) as exc:
             yield Page(line, None, _clean(text[i:][:RAW_MAX]), _why(exc))
             return
@@ -298,11 +299,13 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_
 def dumps(obj: Any) -> str:
     """Compact JSON of a parsed value; a Decimal is written back as the number it was read from.
     (The same text either way: content ids are hashes of it, ``key_hash``.) A value without a
-    Decimal is written by the C encoder, ~20x faster than ``_dumps``' walk."""
+    Decimal is written by the C encoder, ~20x faster than ``_dumps``' walk. One difference: a
+    value nested some 330 to 990 levels deep, where the walk ran out of stack and wrote the
+    note below, is written in full; no page of a provider nests deeper than 5 levels."""
     try:
         try:
             return _ENCODER.encode(obj)
-        except TypeError:  # a Decimal (or another type ``_dumps`` writes as its text) inside
+        except (TypeError, RecursionError):  # a Decimal inside, or nesting the C encoder refuses
             return _dumps(obj)
     except RecursionError:
         return '"(nested too deeply to show)"'
@@ -566,21 +569,41 @@ def fetches(items: Iterable[_T], page_of: Callable[[_T], Page]) -> Iterator[list
     they came from: a page saying ``"has_more": true`` is continued by the next one (a paginated
     fetch saved page by page, as JSONL or as an array); any other page ends its fetch. A page
     that is not a report (a saved error, such as a rate limit, or text that is not JSON) inside
-    a fetch leaves it open: the next page is the retry that continues it."""
+    a fetch leaves it open when the next report page is the retry that continues it: its first
+    bucket starts where the fetch's last one ended. Otherwise the fetch was given up there, and
+    the next page starts a fetch of its own."""
     group: list[_T] = []
     open_ = False  # the last report page of ``group`` said has_more: true
+    interrupted = False  # a page that is not a report came since
+    last_end: Any = None  # where the last bucket of the last report page ends
     for item in items:
-        group.append(item)
         page = page_of(item)
-        if isinstance(page.obj, dict) and error_message(page.obj) is None and not page.problem:
-            open_ = page.obj.get("has_more") is True
+        report = isinstance(page.obj, dict) and error_message(page.obj) is None and not page.problem
+        if report and interrupted and group and _bounds(page.obj)[0] != last_end:
+            yield group  # given up at the error: this page begins another fetch
+            group = []
+        group.append(item)
+        if report:
+            open_, interrupted = page.obj.get("has_more") is True, False
+            last_end = _bounds(page.obj)[1]
         elif open_:
-            continue  # an error between two pages of a fetch
+            interrupted = True
+            continue  # an error between two pages of a fetch, or where it was given up
         if not open_:
             yield group
             group = []
     if group:
         yield group
+
+
+def _bounds(page: dict[str, Any]) -> tuple[Any, Any]:
+    """(start of the first bucket, end of the last) of a page, as the page writes them (OpenAI
+    ``start_time``/``end_time``, Anthropic ``starting_at``/``ending_at``); None where absent."""
+    data = page.get("data")
+    if not isinstance(data, list) or not data or not isinstance(data[0], dict) or not isinstance(data[-1], dict):
+        return None, None
+    first, last = data[0], data[-1]
+    return first.get("start_time", first.get("starting_at")), last.get("end_time", last.get("ending_at"))
 
 
 def fetch_results(group: Sequence[Page], results_of: Callable[[Any], Any]) -> list[Any]:

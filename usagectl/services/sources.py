@@ -172,7 +172,8 @@ def _register(
     name = name or derive_name(fmt, path, taken)
     if name.endswith(st.REMOVED):  # the label of a removed source's batches: its events would count here
         raise UsageError(
-            f"a source name must not end with {st.REMOVED.strip()!r}: {name!r}", hint="choose another --name"
+            f"a source name must not end with {st.REMOVED!r} (a removed source's label): {name!r}",
+            hint="choose another --name",
         )
     files = len(list_files(path, fmt))
     st.add_source(con, name, str(path), fmt, datetime.now(UTC))
@@ -297,6 +298,7 @@ def sources_report(ctx: AppContext) -> Report:
         sources = st.list_sources(con)
         info = st.overview(con)
         all_events = st.events_of_all(con)
+        all_lines = st.events_of_all(con, "billed_costs")
     checked = last_checked(ctx)  # syncs that found nothing new and did not write the database
     rows = []
     for s in sources:
@@ -346,7 +348,7 @@ def sources_report(ctx: AppContext) -> Report:
             "sources": len(rows),
             "files": len({p for s in sources for p in info.get(s.name, {"paths": []})["paths"]}),
             "events": all_events,
-            "cost_lines": sum(r["cost_lines"] for r in rows),
+            "cost_lines": all_lines,
         },
         notes=notes,
     )

@@ -356,7 +356,7 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
         state = states.get(key)
         mtime_us = s.st_mtime_ns // 1000
         if state is not None and state.size == s.st_size and state.mtime_us == mtime_us:
-            if state.offset < state.size and (resumable(fmt, Path(key)) or _line_file(Path(key))):
+            if state.offset < state.size and (resumable(fmt, Path(key)) or _line_file(Path(key), fmt)):
                 todos.append(_Todo(src.name, Path(key), fmt, s.st_size, mtime_us, state, True))
             else:
                 res.unchanged += 1
@@ -544,7 +544,7 @@ def _sync_file(
 
     if resumable(todo.fmt, todo.path):
         return _sync_tail(con, todo, resolve, tmpdir)
-    if _line_file(todo.path) and not todo.flush_partial:
+    if _line_file(todo.path, todo.fmt) and not todo.flush_partial:
         try:
             cut = _complete_lines_end(todo)
         except FileNotFoundError:
@@ -568,19 +568,37 @@ def _sync_file(
     )
 
 
-def _line_file(path: Path) -> bool:
+def _line_file(path: Path, fmt: str) -> bool:
     """A file of lines read whole on every change, whose last line may be half-written: JSON
     lines (Codex rollouts, saved pages as JSONL) and CSV (a cut row may still hold all its
-    columns, its last number cut short)."""
-    return path.suffix.lower() in (".jsonl", ".ndjson", ".csv")
+    columns, its last number cut short), by name, or a file of any name read as canonical CSV."""
+    return _csv_file(path, fmt) or path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def _csv_file(path: Path, fmt: str) -> bool:
+    return fmt == "csv" or path.suffix.lower() == ".csv"
 
 
 def _complete_lines_end(todo: _Todo) -> int:
     """Where the file's complete lines end: its size, or the end of its last newline when a
-    last line without one is still being written (not yet a whole JSON value)."""
+    last line without one is still being written (a JSON line: not yet a whole JSON value; a
+    CSV row: always, and the newline must lie outside a quoted field, which may span lines)."""
     if todo.size <= 0 or _ends_with_newline(todo):  # the usual case: one byte read
         return todo.size
+    csv_rows = _csv_file(todo.path, todo.fmt)
     with todo.path.open("rb") as fh:
+        if csv_rows:  # a rare path (no final newline): the quotes of the whole file are counted
+            data = fh.read(todo.size)
+            cut = data.rfind(b"\n") + 1
+            if not data[cut:].strip():
+                return todo.size
+            # inside a quoted field when an odd number of quotes comes before the newline ("" is two)
+            quotes = data.count(b'"', 0, cut)
+            while cut > 0 and quotes % 2:
+                before = data.rfind(b"\n", 0, cut - 1) + 1
+                quotes -= data.count(b'"', before, cut)
+                cut = before
+            return cut
         pos = todo.size
         while pos > 0:
             start = max(0, pos - BLOCK)
@@ -597,10 +615,7 @@ def _complete_lines_end(todo: _Todo) -> int:
             return cut
         fh.seek(cut)
         rest = fh.read(todo.size - cut)
-    if not rest.strip():
-        return todo.size
-    # a JSON line without its newline may be complete already; a CSV row cannot tell
-    return todo.size if todo.path.suffix.lower() != ".csv" and _complete_json(rest) else cut
+    return todo.size if not rest.strip() or _complete_json(rest) else cut
 
 
 def _sync_complete_lines(

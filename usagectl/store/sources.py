@@ -156,17 +156,19 @@ def mark_synced(con: duckdb.DuckDBPyConnection, name: str, when: datetime) -> No
 
 # the import batches of each source's files: those its syncs made, and those of the same files
 # imported by hand (before the source was added, or beside it): their events come from its files
-_SOURCE_BATCHES = (
+_SOURCE_BATCHES = (  # a file's batches in the source's format (a folder may hold usage and cost pages)
     "SELECT source_name AS name, batch_id FROM import_batches WHERE source_name IS NOT NULL "
-    "UNION SELECT f.source_name, b.batch_id FROM source_files f JOIN import_batches b ON b.path = f.path"
+    "UNION SELECT f.source_name, b.batch_id FROM source_files f JOIN import_batches b ON b.path = f.path "
+    "JOIN sources s ON s.name = f.source_name WHERE b.source = s.format"
 )
 
 
-def events_of_all(con: duckdb.DuckDBPyConnection) -> int:
-    """The events from the files of the registered sources, each counted once (sources may
-    overlap: two folders, one inside the other, or a file both name)."""
+def events_of_all(con: duckdb.DuckDBPyConnection, table: str = "events") -> int:
+    """The events (or, ``table="billed_costs"``, the billed cost lines) from the files of the
+    registered sources, each counted once (sources may overlap: two folders, one inside the
+    other, or a file both name)."""
     row = con.execute(
-        f"SELECT count(*) FROM events WHERE batch_id IN (SELECT sb.batch_id FROM ({_SOURCE_BATCHES}) sb "
+        f"SELECT count(*) FROM {table} WHERE batch_id IN (SELECT sb.batch_id FROM ({_SOURCE_BATCHES}) sb "
         "JOIN sources s ON s.name = sb.name)"
     ).fetchone()
     return int(row[0]) if row else 0
