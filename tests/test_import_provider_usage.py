@@ -1310,3 +1310,43 @@ def test_a_fetch_given_up_at_a_saved_error_does_not_take_in_the_next_fetch(tmp_p
                    "--db", str(db_path))  # fmt: skip
     assert {r["workspace"]: r["input_tokens"] for r in rep["rows"]} == {
         "default": 500, "wrkspc_A": 1000, "(none)": 3000}  # fmt: skip
+
+
+@pytest.mark.parametrize("order", ["ABC", "ACB", "BAC", "BCA", "CAB", "CBA"])
+def test_three_fetches_of_a_day_in_three_imports_keep_all_its_usage(tmp_path: Path, db_path: Path, order: str) -> None:
+    """The three fetches of ``test_three_fetches_of_a_day_in_one_file_keep_all_its_usage`` (A:
+    hours 0-1 by model and API key; B: the stale day by model, 8,000/800; C: the complete hours
+    by model, 10,000/1,000), each its own import, in every order: 10,000/1,000, $0.045. With A
+    and C stored (C's hours 0-1 given way to A's equal, finer ones), the stale day B arriving
+    last is weighed against all the stored rows of its day, 10,000, not against A's 3,000 and
+    C's 7,000 one at a time. (QA: in orders A,C,B and C,A,B both gave way to B: 8,000/800.)"""
+
+    def keyed(i: int, o: int) -> dict[str, Any]:
+        return {**_an_row(i, o, None), "api_key_id": "apikey_01"}
+
+    fetches = {
+        "A": _an_buckets((_H[0], _H[1], [keyed(1000, 100)]), (_H[1], _H[2], [keyed(2000, 200)])),
+        "B": _an_page((_D10, _D11, 8000, 800, _SONNET)),
+        "C": _an_page(*((_H[h], _H[h + 1], 1000 * (h + 1), 100 * (h + 1), _SONNET) for h in range(4))),
+    }
+    for k in order:
+        _import(db_path, _write(tmp_path, f"{k}.json", fetches[k]), fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (10000, 1000, Decimal("0.045"))
+
+
+def test_a_complete_day_by_model_replaces_stored_hours_some_not_grouped_by_model(tmp_path: Path, db_path: Path) -> None:
+    """Stored: hour 01 of a fetch grouped by API key only (no model: 1,000/100) and hour 00 of a
+    fetch by model and key (sonnet 500/50); then the complete day by model and workspace
+    (sonnet, wrkspc_A, 2,000/200).
+    Against all stored rows of the day (1,500 tokens, of which 500 named sonnet) the day holds
+    more, and more sonnet, so it replaces both: 2,000/200 = $0.006 + $0.003 = $0.009. The rows
+    without a model are weighed in the totals, never as a model of their own (found by QA's
+    random fetch sets: the day was rejected as short of model "")."""
+    by_key = _an_buckets((_H[1], _H[2], [{**_an_row(1000, 100, None), "model": None, "api_key_id": "apikey_01"}]))
+    by_model_key = _an_buckets((_H[0], _H[1], [{**_an_row(500, 50, None), "api_key_id": "apikey_01"}]))
+    day = _an_buckets((_D10, _D11, [_an_row(2000, 200, "wrkspc_A")]))
+    for name, page in (("x.json", by_key), ("y.json", by_model_key), ("z.json", day)):
+        _import(db_path, _write(tmp_path, name, page), fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (2000, 200, Decimal("0.009"))

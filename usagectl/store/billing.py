@@ -132,8 +132,11 @@ class _Judge:
     side holds at least as much of every counter over the wider of the two buckets: both
     sides are summed over their family there (rows of the same group-by set and width whose
     buckets lie inside it), so two complete hours replace their day while one hour of it does
-    not. Without ``totals`` ``_loser`` alone decides. ``described`` words the comparison
-    (what the winner holds of the loser's) for the reason."""
+    not. Between the file and the store (``settled``: each side counts no usage twice), a
+    side's family is all its rows inside the span, of any grouping and width: hours of a
+    partial finer fetch and the complete hours that gave way to them together hold their day.
+    Without ``totals`` ``_loser`` alone decides. ``described`` words the comparison (what the
+    winner holds of the loser's) for the reason."""
 
     def __init__(
         self,
@@ -143,8 +146,13 @@ class _Judge:
         by_model: Mapping[Shape, Mapping[str, Totals]] | None = None,
         fetched: Mapping[Shape, tuple[str, ...]] | None = None,
         incoming: Collection[Shape] = (),
+        settled: bool = False,
     ) -> None:
         self.pool = pool
+        # each side holds no two shapes that count the same usage (the stored rows, and the
+        # file's rows that survived their own settling): a side's usage over a span is then
+        # all its shapes inside it, whatever their grouping or width
+        self.settled = settled
         self.totals = totals
         self.by_model = by_model
         self.described = described or _usage_words
@@ -159,17 +167,17 @@ class _Judge:
         return s if sig is None else Shape(sig, s.start, s.end)
 
     def _family(self, like: Shape, span: Shape) -> list[Shape]:
-        """The shapes summed with ``like`` over ``span``: of the same (fetched) grouping and width,
-        inside the span, and on the same side (the file's, or the stored ones): a fetch is
-        weighed on its own rows, never with the other side's copies of the same buckets."""
+        """The shapes summed with ``like`` over ``span``: of the same (fetched) grouping and width
+        (any, when ``settled``), inside the span, and on the same side (the file's, or the stored
+        ones): a fetch is weighed on its own rows, never with the other side's copies of the
+        same buckets."""
         width = like.end - like.start
         sig = self._as_fetched(like).sig
         side = like in self.incoming
         return [
             s
             for s in self.pool
-            if self._as_fetched(s).sig == sig
-            and s.end - s.start == width
+            if (self.settled or (self._as_fetched(s).sig == sig and s.end - s.start == width))
             and span.start <= s.start
             and s.end <= span.end
             and (s in self.incoming) == side
@@ -200,6 +208,8 @@ class _Judge:
             return None
         won, lost = self._sum_models(winner, span), self._sum_models(loser, span)
         for model, counts in sorted(lost.items()):
+            if self.settled and not model:  # rows of a fetch not grouped by model: no model to compare
+                continue
             have = won.get(model, [0] * len(counts))
             if any(h < n for h, n in zip(have, counts, strict=True)):
                 return model
@@ -307,7 +317,7 @@ def settle_shapes(
     others = [s for s in stored if s not in mine]
     both = [*others, *survivors]
     n_stored = len(others)
-    judge = _Judge(both, totals, described, by_model, fetched, survivors)
+    judge = _Judge(both, totals, described, by_model, fetched, survivors, settled=True)
     for i, j in _overlapping_pairs(both):
         if (i < n_stored) == (j < n_stored):
             continue  # stored vs stored (history) or file vs file (settled above)
