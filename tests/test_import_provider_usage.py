@@ -1270,6 +1270,20 @@ def test_a_saved_error_between_two_pages_of_a_fetch_leaves_the_fetch_whole(tmp_p
     assert {r["workspace"]: r["input_tokens"] for r in rep["rows"]} == {"default": 1200, "wrkspc_A": 1000}
 
 
+def _three_fetches() -> dict[str, dict[str, Any]]:
+    """A: hours 0-1 of 2025-11-10 by model and API key (1,000/100, 2,000/200); B: the day by model,
+    8,000/800; C: hours 0-3 by model (1,000/100 to 4,000/400)."""
+
+    def keyed(i: int, o: int) -> dict[str, Any]:
+        return {**_an_row(i, o, None), "api_key_id": "apikey_01"}
+
+    return {
+        "A": _an_buckets((_H[0], _H[1], [keyed(1000, 100)]), (_H[1], _H[2], [keyed(2000, 200)])),
+        "B": _an_page((_D10, _D11, 8000, 800, _SONNET)),
+        "C": _an_page(*((_H[h], _H[h + 1], 1000 * (h + 1), 100 * (h + 1), _SONNET) for h in range(4))),
+    }
+
+
 @pytest.mark.parametrize("order", ["ABC", "CBA", "BCA"])
 def test_three_fetches_of_a_day_in_one_file_keep_all_its_usage(tmp_path: Path, db_path: Path, order: str) -> None:
     """One JSONL with three fetches of 2025-11-10 (hours: h0 1,000/100, h1 2,000/200, h2 3,000/300,
@@ -1281,14 +1295,7 @@ def test_three_fetches_of_a_day_in_one_file_keep_all_its_usage(tmp_path: Path, d
     gave way, so it stays: A's h0, h1 + C's h2, h3 = 10,000/1,000 = $0.03 + $0.015 = $0.045.
     (QA: A stayed rejected by B, and C's h0, h1 by A: hours 0-1 lost, 7,000/700, $0.0315.)"""
 
-    def keyed(i: int, o: int) -> dict[str, Any]:
-        return {**_an_row(i, o, None), "api_key_id": "apikey_01"}
-
-    fetches = {
-        "A": _an_buckets((_H[0], _H[1], [keyed(1000, 100)]), (_H[1], _H[2], [keyed(2000, 200)])),
-        "B": _an_page((_D10, _D11, 8000, 800, _SONNET)),
-        "C": _an_page(*((_H[h], _H[h + 1], 1000 * (h + 1), 100 * (h + 1), _SONNET) for h in range(4))),
-    }
+    fetches = _three_fetches()
     _import(db_path, _write(tmp_path, "all.jsonl", *(fetches[k] for k in order)), fmt="anthropic-usage")
     d = _day(db_path, "2025-11-10")
     assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (10000, 1000, Decimal("0.045"))
@@ -1321,14 +1328,7 @@ def test_three_fetches_of_a_day_in_three_imports_keep_all_its_usage(tmp_path: Pa
     last is weighed against all the stored rows of its day, 10,000, not against A's 3,000 and
     C's 7,000 one at a time. (QA: in orders A,C,B and C,A,B both gave way to B: 8,000/800.)"""
 
-    def keyed(i: int, o: int) -> dict[str, Any]:
-        return {**_an_row(i, o, None), "api_key_id": "apikey_01"}
-
-    fetches = {
-        "A": _an_buckets((_H[0], _H[1], [keyed(1000, 100)]), (_H[1], _H[2], [keyed(2000, 200)])),
-        "B": _an_page((_D10, _D11, 8000, 800, _SONNET)),
-        "C": _an_page(*((_H[h], _H[h + 1], 1000 * (h + 1), 100 * (h + 1), _SONNET) for h in range(4))),
-    }
+    fetches = _three_fetches()
     for k in order:
         _import(db_path, _write(tmp_path, f"{k}.json", fetches[k]), fmt="anthropic-usage")
     d = _day(db_path, "2025-11-10")
