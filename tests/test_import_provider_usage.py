@@ -1350,3 +1350,33 @@ def test_a_complete_day_by_model_replaces_stored_hours_some_not_grouped_by_model
         _import(db_path, _write(tmp_path, name, page), fmt="anthropic-usage")
     d = _day(db_path, "2025-11-10")
     assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (2000, 200, Decimal("0.009"))
+
+
+@pytest.mark.parametrize("key_first", [False, True])
+def test_a_partial_fetch_never_wipes_an_hour_of_a_fetch_kept_apart(
+    tmp_path: Path, db_path: Path, key_first: bool
+) -> None:
+    """Stored apart (no model in common): the day filtered to sonnet (3,000/300) and the hours
+    filtered to haiku (h0 10,000/1,000, h2 20,000/2,000), saved in one JSONL. Then a fetch made at
+    02:30, hourly by model and API key: 11-09 23:00 sonnet 100/10, h0 sonnet 1,000/100 + haiku
+    10,000/1,000, h1 sonnet 2,000/200, h2 haiku 10,000/1,000 (partial). Whatever the order, no
+    usage is lost: sonnet 3,100/310 = $0.0093 + $0.00465 = $0.01395, haiku 30,000/3,000 = $0.03 +
+    $0.015 = $0.045. (QA: the 02:30 fetch lost to the stored sonnet day and beat the stored haiku
+    hour 0; both were applied and haiku's hour 0, 10,000/1,000, was gone.)"""
+    haiku = "claude-haiku-4-5-20251001"
+
+    def row(i: int, o: int, model: str, key: str | None = None) -> dict[str, Any]:
+        return {**_an_row(i, o, None), "model": model, "api_key_id": key}
+
+    filtered = [_an_buckets((_D10, _D11, [row(3000, 300, _SONNET)])),
+                _an_buckets((_H[0], _H[1], [row(10000, 1000, haiku)]), (_H[2], _H[3], [row(20000, 2000, haiku)]))]  # fmt: skip
+    k = "apikey_01"
+    by_key = _an_buckets(("2025-11-09T23:00:00Z", _H[0], [row(100, 10, _SONNET, k)]),
+                         (_H[0], _H[1], [row(1000, 100, _SONNET, k), row(10000, 1000, haiku, k)]),
+                         (_H[1], _H[2], [row(2000, 200, _SONNET, k)]), (_H[2], _H[3], [row(10000, 1000, haiku, k)]))  # fmt: skip
+    files = [_write(tmp_path, "filtered.jsonl", *filtered), _write(tmp_path, "key.json", by_key)]
+    for path in reversed(files) if key_first else files:
+        _import(db_path, path, fmt="anthropic-usage")
+    models = _by_model(db_path, "2025-11-09", "2025-11-10")
+    assert {m: (r["input_tokens"], r["output_tokens"], _money(r["cost_usd"])) for m, r in models.items()} == {
+        "claude-sonnet-4-5": (3100, 310, Decimal("0.01395")), "claude-haiku-4-5": (30000, 3000, Decimal("0.045"))}  # fmt: skip

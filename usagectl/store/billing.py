@@ -318,6 +318,7 @@ def settle_shapes(
     both = [*others, *survivors]
     n_stored = len(others)
     judge = _Judge(both, totals, described, by_model, fetched, survivors, settled=True)
+    lost = {}
     for i, j in _overlapping_pairs(both):
         if (i < n_stored) == (j < n_stored):
             continue  # stored vs stored (history) or file vs file (settled above)
@@ -325,10 +326,14 @@ def settle_shapes(
             continue
         loser, winner, kind, detail = judge.decide(both[i], both[j])
         if loser in mine:
-            stored_in = f"already stored (from {where.get(winner, '?')})"
-            bad_in.setdefault(loser, _reason(loser, winner, kind, stored_in, detail))
+            reason = _reason(loser, winner, kind, f"already stored (from {where.get(winner, '?')})", detail)
         else:
-            bad_stored.setdefault(loser, MOVED + _reason(loser, winner, kind, "in a newer import", detail))
+            reason = MOVED + _reason(loser, winner, kind, "in a newer import", detail)
+        lost.setdefault(loser, []).append((winner, reason))
+    # as in the file: a row gives way only to one that stays (a file's bucket that loses to a
+    # stored day and beats a stored hour of another model's fetch leaves that hour in place)
+    for shape, reason in _beaten(both, lost).items():
+        (bad_in if shape in mine else bad_stored)[shape] = reason
     return bad_in, bad_stored
 
 
