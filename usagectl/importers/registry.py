@@ -46,6 +46,11 @@ def get(name: str) -> Importer | None:
     return importers().get(name)
 
 
+def bills(name: str) -> bool:
+    """Whether format ``name`` stores billed cost lines (the cost reports), not events."""
+    return getattr(get(name), "target", "events") == "billed_costs"
+
+
 def formats_without_extra_key(key: str) -> list[str]:
     """The formats whose importer declares the keys of its ``extra`` (``extra_keys``) and
     ``key`` is not one of them: no event of their batches has ``key`` in ``extra``."""

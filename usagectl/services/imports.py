@@ -198,7 +198,7 @@ def import_file(
     (resolving ``/dev/stdin`` gives ``/proc/…/pipe:[n]``, which names nothing)."""
     t0 = time.perf_counter()
     result = FileImportResult(path=str(path), format=fmt)
-    if getattr(registry.get(fmt), "target", "events") == "billed_costs":
+    if registry.bills(fmt):
         result.stored_as = "cost lines"
     source = read_path or path
     # a file that cannot be read as such is this file's error (the others are imported)

@@ -283,12 +283,6 @@ def _iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(UTC).replace(microsecond=0)
 
 
-def _bills(fmt: str) -> bool:
-    """Whether a format is a cost report (its records are billed cost lines, not events)."""
-    imp = registry.get(fmt)
-    return imp is not None and getattr(imp, "target", "events") != "events"
-
-
 def sources_report(ctx: AppContext) -> Report:
     """Registered sources: format, path, files tracked (and how many are gone), last sync, events."""
     from usagectl.services.sync_ledger import last_checked
@@ -338,7 +332,10 @@ def sources_report(ctx: AppContext) -> Report:
             Column("events", "Events", "int"),
             # a cost report's source holds billed cost lines (for reconcile), not events
             Column(
-                "cost_lines", "Cost lines", "int", in_table=any(r["cost_lines"] or _bills(r["format"]) for r in rows)
+                "cost_lines",
+                "Cost lines",
+                "int",
+                in_table=any(r["cost_lines"] or registry.bills(r["format"]) for r in rows),
             ),
             Column("path_exists", "Path exists", in_table=False),
         ),
