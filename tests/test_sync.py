@@ -896,3 +896,29 @@ def test_a_folder_of_usage_and_cost_pages_counts_each_for_its_own_source(tmp_pat
     doc = run_json("source", "list", "--db", str(db_path))
     assert [(r["name"], r["events"], r["cost_lines"]) for r in doc["rows"]] == [("cost", 0, 17), ("usage", 6, 0)]
     assert (doc["totals"]["events"], doc["totals"]["cost_lines"]) == (6, 17)
+
+
+def test_a_waiting_csv_row_is_found_across_blocks(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same wait when the file is read in blocks smaller than its rows (64 bytes here, 1 MiB
+    in use): 300 rows, then a last row whose quoted field holds a line break and 200 bytes of
+    text (its opening quote and the break lie blocks before the file's end), no final newline.
+    The 300 rows go in, the last one waits whole (no unclosed-quote reject), and the next sync
+    reads it: 301 events, the last one's feature as written."""
+    from usagectl.services import sync as sync_svc
+
+    monkeypatch.setattr(sync_svc, "BLOCK", 64)
+    d = tmp_path / "csvs"
+    d.mkdir()
+    f = d / "u.csv"
+    rows = "".join(f'e{i},2025-11-03T10:00:00Z,gpt-4o,10,1,"x ""{i}"""\n' for i in range(300))
+    last = 'e300,2025-11-03T11:00:00Z,gpt-4o,10,1,"one\n' + "y" * 200 + '"'
+    f.write_text("event_id,ts,model_raw,input_tokens,output_tokens,feature\n" + rows + last)
+    run("source", "add", str(d), "--name", "c", "--db", str(db_path))
+    first = _source(_sync(db_path), "c")
+    assert (first["imported"], first["rejected"]) == (300, 0)
+    _sync(db_path)
+    assert _count(db_path, "SELECT count(*) FROM events") == 301
+    assert _count(db_path, "SELECT count(*) FROM rejects") == 0
+    assert query(db_path, "SELECT feature FROM events WHERE event_id = 'e300'") == [("one\n" + "y" * 200,)]

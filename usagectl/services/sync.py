@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from usagectl.errors import Interrupted, UsagectlError, UsageError, disk_full, was_interrupted
 from usagectl.importers import registry
@@ -585,20 +585,9 @@ def _complete_lines_end(todo: _Todo) -> int:
     CSV row: always, and the newline must lie outside a quoted field, which may span lines)."""
     if todo.size <= 0 or _ends_with_newline(todo):  # the usual case: one byte read
         return todo.size
-    csv_rows = _csv_file(todo.path, todo.fmt)
     with todo.path.open("rb") as fh:
-        if csv_rows:  # a rare path (no final newline): the quotes of the whole file are counted
-            data = fh.read(todo.size)
-            cut = data.rfind(b"\n") + 1
-            if not data[cut:].strip():
-                return todo.size
-            # inside a quoted field when an odd number of quotes comes before the newline ("" is two)
-            quotes = data.count(b'"', 0, cut)
-            while cut > 0 and quotes % 2:
-                before = data.rfind(b"\n", 0, cut - 1) + 1
-                quotes -= data.count(b'"', before, cut)
-                cut = before
-            return cut
+        if _csv_file(todo.path, todo.fmt):
+            return _csv_rows_end(fh, todo.size)
         pos = todo.size
         while pos > 0:
             start = max(0, pos - BLOCK)
@@ -616,6 +605,39 @@ def _complete_lines_end(todo: _Todo) -> int:
         fh.seek(cut)
         rest = fh.read(todo.size - cut)
     return todo.size if not rest.strip() or _complete_json(rest) else cut
+
+
+def _csv_rows_end(fh: BinaryIO, size: int) -> int:
+    """Where the complete rows of a CSV whose last row has no newline end: after the last
+    newline outside a quoted field (an odd number of quotes before a newline puts it inside
+    one; ``""`` counts two), or its size when only blanks follow that newline. A rare path: the
+    quotes of the whole file are counted, block by block, then the newlines are tried from the
+    end."""
+    total = 0
+    fh.seek(0)
+    for block in iter(lambda: fh.read(BLOCK), b""):
+        total += block.count(b'"')
+    after = 0  # quotes from the newline tried to the end of the file
+    pos, last = size, True
+    while pos > 0:
+        start = max(0, pos - BLOCK)
+        fh.seek(start)
+        block = fh.read(pos - start)
+        end = len(block)
+        while (nl := block.rfind(b"\n", 0, end)) >= 0:
+            after += block.count(b'"', nl + 1, end)
+            cut = start + nl + 1
+            if last:
+                last = False
+                fh.seek(cut)
+                if not fh.read(size - cut).strip():
+                    return size
+            if (total - after) % 2 == 0:
+                return cut
+            end = nl
+        after += block.count(b'"', 0, end)
+        pos = start
+    return 0
 
 
 def _sync_complete_lines(
