@@ -446,6 +446,51 @@ def test_spend_text_is_exact_and_bad_values_are_reasons(tmp_path: Path) -> None:
     ]
 
 
+def test_token_counts_in_every_spelling_and_a_metadata_with_a_bom(tmp_path: Path) -> None:
+    """Counts are read the same way whether plain digits (the quick path) or not: signs, leading
+    zeros, ``.0``, another script's digits and the 2**63 bound; usage_object integers likewise. A
+    metadata text that starts with a byte order mark is named as such."""
+    head = "request_id,startTime,prompt_tokens,completion_tokens,metadata\n"
+    uo = '"{""usage_object"": {""prompt_tokens"": %s, ""completion_tokens"": 1}}"'
+    body = [
+        "a,2025-11-03 10:00:00,0012,7,",  # leading zeros
+        "b,2025-11-03 10:00:00,+12,7.0,",  # a sign, an integral decimal
+        "c,2025-11-03 10:00:00,\u0661\u0662,7,",  # Arabic-Indic digits: 12 to Decimal (and int) as well
+        "d,2025-11-03 10:00:00,9223372036854775807,0,",  # 2**63 - 1: 19 digits
+        "e,2025-11-03 10:00:00,9223372036854775808,0,",  # 2**63
+        "f,2025-11-03 10:00:00,,," + uo % "9223372036854775807",
+        "g,2025-11-03 10:00:00,,," + uo % "9223372036854775808",
+        "h,2025-11-03 10:00:00,,," + uo % "-3",
+        'i,2025-11-03 10:00:00,1,1,"\ufeff{}"',
+    ]
+    path = tmp_path / "counts.csv"
+    path.write_text(head + "\n".join(body) + "\n", encoding="utf-8")
+    got = {r.line: r for r in IMPORTER.read(path)}
+    assert got[2].fields["input_tokens"] == 12 and got[2].fields["output_tokens"] == 7
+    assert got[3].fields["input_tokens"] == 12 and got[3].fields["output_tokens"] == 7
+    assert got[4].fields["input_tokens"] == 12
+    assert got[5].fields["input_tokens"] == 2**63 - 1
+    assert got[6].problem == "prompt_tokens: too large (9223372036854775808)"
+    assert got[7].fields["input_tokens"] == 2**63 - 1
+    assert got[8].problem == "metadata.usage_object.prompt_tokens: too large (9223372036854775808)"
+    assert got[9].problem == "metadata.usage_object.prompt_tokens: negative (-3)"
+    assert got[10].problem == "metadata: not valid JSON (Unexpected UTF-8 BOM (decode using utf-8-sig), column 1)"
+
+
+def test_a_row_with_bytes_that_are_not_utf8_is_rejected_and_the_others_imported(tmp_path: Path, db_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        b"request_id,startTime,prompt_tokens,completion_tokens,user,model\n"
+        b"r1,2025-11-03 10:00:00,10,2,alice,gpt-4o\n"
+        b"r2,2025-11-03 10:00:00,10,2,Ren\xe9,gpt-4o\n"
+        b"r3,2025-11-03 10:00:00,10,2,bob,gpt-4o\n"
+    )
+    out = _import(path, db_path)
+    assert (out["imported"], out["rejected"]) == (2, 1)
+    assert query(db_path, "SELECT line, reason FROM rejects") == [(3, "not valid UTF-8 text")]
+    assert query(db_path, "SELECT member FROM events ORDER BY member") == [("alice",), ("bob",)]
+
+
 # ---------------------------------------------------------------- fuzzing
 
 

@@ -84,27 +84,35 @@ _DAILY_WHY = (
 # ---------------------------------------------------------------- one row -> canonical fields
 
 
+def _num(where: dict[str, Any], key: str, path: str) -> int | None:
+    """A count of ``metadata.usage_object`` (a JSON integer, nearly always: checked without
+    building its name)."""
+    value = where.get(key)
+    if value is None or (type(value) is int and 0 <= value < 2**63):
+        return value
+    return _int(value, f"metadata.usage_object.{path}{key}")
+
+
 def _tokens(prompt: int, completion: int, uo: dict[str, Any] | None, extra: dict[str, Any]) -> dict[str, int]:
     """Exclusive buckets from the row's counts and ``metadata.usage_object``."""
     if uo is None:
         extra["usage"] = "no metadata.usage_object: input_tokens = prompt_tokens, cache unknown"
         return {"input_tokens": prompt, "output_tokens": completion}
 
-    def num(where: dict[str, Any], key: str, path: str) -> int | None:
-        return _int(where.get(key), f"metadata.usage_object.{path}{key}")
-
     ptd, itd = _obj(uo.get("prompt_tokens_details")), _obj(uo.get("input_tokens_details"))
     otd = _obj(uo.get("completion_tokens_details")) or _obj(uo.get("output_tokens_details"))
-    read = num(uo, "cache_read_input_tokens", "")
+    read = _num(uo, "cache_read_input_tokens", "")
     if read is None:
-        read = num(ptd, "cached_tokens", "prompt_tokens_details.") or num(itd, "cached_tokens", "input_tokens_details.")
-    write = num(uo, "cache_creation_input_tokens", "")
+        read = _num(ptd, "cached_tokens", "prompt_tokens_details.") or _num(
+            itd, "cached_tokens", "input_tokens_details."
+        )
+    write = _num(uo, "cache_creation_input_tokens", "")
     if write is None:
-        write = num(ptd, "cache_creation_tokens", "prompt_tokens_details.")
+        write = _num(ptd, "cache_creation_tokens", "prompt_tokens_details.")
     read, write = read or 0, write or 0
     split = _obj(uo.get("cache_creation")) or _obj(uo.get("cache_creation_token_details"))
-    w5 = num(split, "ephemeral_5m_input_tokens", "cache_creation.") or 0
-    w1 = num(split, "ephemeral_1h_input_tokens", "cache_creation.") or 0
+    w5 = _num(split, "ephemeral_5m_input_tokens", "cache_creation.") or 0
+    w1 = _num(split, "ephemeral_1h_input_tokens", "cache_creation.") or 0
     if w1 and not write:
         write = w5 + w1
     if w5 + w1 != write:
@@ -118,7 +126,7 @@ def _tokens(prompt: int, completion: int, uo: dict[str, Any] | None, extra: dict
         and any(k in uo for k in ("cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation"))
     )
     if anthropic_shape:
-        uncached = num(uo, "input_tokens", "") or 0
+        uncached = _num(uo, "input_tokens", "") or 0
         extra["input_convention"] = "anthropic: usage_object.input_tokens excludes the cache"
     elif prompt < read + write:
         uncached = prompt
@@ -127,8 +135,8 @@ def _tokens(prompt: int, completion: int, uo: dict[str, Any] | None, extra: dict
         uncached = prompt - read - write
         if read or write:
             extra["input_convention"] = "openai: prompt_tokens includes cache reads and writes"
-    reasoning = num(otd, "reasoning_tokens", "completion_tokens_details.") or 0
-    web = num(_obj(uo.get("server_tool_use")), "web_search_requests", "server_tool_use.") or 0
+    reasoning = _num(otd, "reasoning_tokens", "completion_tokens_details.") or 0
+    web = _num(_obj(uo.get("server_tool_use")), "web_search_requests", "server_tool_use.") or 0
     return {
         "input_tokens": uncached,
         "cache_read_tokens": read,
@@ -229,10 +237,11 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         message = error.get("error_message")
         if isinstance(message, str) and message:
             extra["error"]["error_message"] = message[:500]
-    for key, value in row.items():
-        if key not in _MAPPED and value not in (None, ""):
-            # a column named like a key written above (``tags``) goes under ``extra.columns``
-            (extra.setdefault("columns", {}) if key in extra else extra)[key] = plain(value)
+    # usually the two unmapped SpendLogs columns (cache_key, requester_ip_address), mostly empty
+    other = [k for k in row.keys() - _MAPPED if row[k] not in (None, "")]
+    for key in [k for k in row if k in other] if other else ():
+        # a column named like a key written above (``tags``) goes under ``extra.columns``
+        (extra.setdefault("columns", {}) if key in extra else extra)[key] = plain(row[key])
     rest = {k: plain(v) for k, v in meta.items() if k not in _META_MAPPED and v not in (None, "", {}, [])}
     if rest:
         extra["metadata"] = rest
@@ -338,11 +347,12 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
             )
             yield Record(rec, line, problem=problem, raw=_clean(out.getvalue()))
             continue
-        row = dict(zip(header, values))
-        if any(_clean(v) != v for v in values):
-            yield Record(rec, line, problem="not valid UTF-8 text", raw=_raw(row))
+        try:  # undecodable bytes are surrogate escapes, which UTF-8 cannot encode: one test per row
+            "\n".join(values).encode("utf-8")
+        except UnicodeEncodeError:
+            yield Record(rec, line, problem="not valid UTF-8 text", raw=_raw(dict(zip(header, values))))
             continue
-        yield _record(rec, line, {k: (v if v != "" else None) for k, v in row.items()})
+        yield _record(rec, line, {k: (v if v != "" else None) for k, v in zip(header, values)})
 
 
 def _cut_raw(raw: str | None, header: list[str]) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import gc
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -364,12 +364,12 @@ def _insert_small(
     insert_columns(con, "_stage", columns, data)
 
 
-def _text_array(values: list[Any]) -> Any:
+def _text_array(values: Sequence[Any]) -> Any:
     """``values`` as an Arrow text array, as ``_as_text`` writes each: a column of text or of
     integers (nearly all of them) is converted by Arrow at once, the rest value by value."""
     import pyarrow as pa
 
-    kinds = {type(v) for v in values}
+    kinds = set(map(type, values))
     kinds.discard(type(None))
     if kinds <= {str}:
         return _arrow_text(values)
@@ -391,7 +391,7 @@ def _text_array(values: list[Any]) -> Any:
     return _arrow_text([text(v) for v in values])
 
 
-def _arrow_text(texts: list[Any]) -> Any:
+def _arrow_text(texts: Sequence[Any]) -> Any:
     """Texts as an Arrow array; a lone surrogate (what a JSON ``"\\ud800"`` escape decodes to)
     cannot be UTF-8, so such a text keeps U+FFFD in its place instead of failing the import."""
     import pyarrow as pa
@@ -476,8 +476,12 @@ def _stage_records(
             "_raw": _arrow_text([(r.raw[:RAW_MAX] if r.raw and r.problem else None) for r in rows]),
             "_problem": _arrow_text([r.problem for r in rows]),
         }
+        filled = [c for c in EVENT_COLUMN_NAMES if c in present]
+        # the filled columns' values, row by row through each record's ``get`` and turned into
+        # columns by zip (both in C: a third of what one pass per column over the records costs)
+        values = dict(zip(filled, zip(*[tuple(map(r.fields.get, filled)) for r in rows]), strict=True))
         for c in EVENT_COLUMN_NAMES:  # a column no record of the chunk fills is NULLs, not a text per row
-            data[c] = _text_array([r.fields.get(c) for r in rows]) if c in present else pa.nulls(len(rows), pa.string())
+            data[c] = _text_array(values[c]) if c in values else pa.nulls(len(rows), pa.string())
         data["_unknown"] = pa.nulls(len(rows), pa.string())
         if with_fi:
             data["_fi"] = pa.array([fi for fi, _ in batch], pa.int64())
