@@ -295,7 +295,7 @@ def _run(
     if target == "billed_costs":
         billing: Any = importlib.import_module("usagectl.store.billing")
         counts, warnings = billing.import_cost_lines(con, info, imp.read(path), resolve=resolve)
-        return counts, [*warnings, *_moved_note(con, counts)], []
+        return counts, [*warnings, *_moved_note(con, counts, usage=False)], []
     stager = getattr(imp, "stager", None)  # "module:function" of a SQL stager in the store
     if stager:
         module, func = stager.split(":")
@@ -324,20 +324,29 @@ def _run(
 _SETTLES_SHAPES = "usagectl.store.billing:evict_coarser"  # the hook of the provider usage importers
 
 
-def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts) -> list[str]:
+def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts, *, usage: bool = True) -> list[str]:
     """The warning for stored rows this import moved to rejects because its rows of another fetch
     shape replace them (or, for usage, hold more). Usage rows count in the file's replaced count;
     cost lines (no record of the file) only in this note."""
-    from usagectl.store.billing import moved_rows
+    from usagectl.store.billing import moved_rows, rows_back
 
-    moved = moved_rows(con, counts.batch_id)
-    if not moved:
-        return []
-    return [
-        f"{counted(moved, 'stored row')} of another fetch shape (a coarser grouping or bucket, or a finer one "
-        "with less usage) gave way to this file's rows, which hold its usage: kept for reference in "
-        "`usagectl db rejects`, not summed"
-    ]
+    moved, back = moved_rows(con, counts.batch_id), rows_back(con) if usage else 0
+    notes = []
+    if moved:
+        notes.append(
+            f"{counted(moved, 'stored row')} of another fetch shape (a coarser grouping or bucket, or a finer one "
+            "with less usage) gave way to this file's rows, which hold its usage: kept for reference in "
+            "`usagectl db rejects`, not summed"
+        )
+    if back:
+        notes.append(
+            f"{counted(back, 'row')} moved to rejects by an earlier import came back: what "
+            + ("it" if back == 1 else "they")
+            + " had given way to is gone, and no stored row holds "
+            + ("its" if back == 1 else "their")
+            + " usage"
+        )
+    return notes
 
 
 def import_paths(

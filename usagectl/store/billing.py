@@ -463,6 +463,8 @@ def stage_usage_buckets(
     bad_stored: dict[Shape, str] = {}
     keys: dict[Shape, tuple[Any, ...]] = {}
     learned: dict[Shape, tuple[str, ...]] = {}
+    back: list[tuple[int, str]] = []
+    con.execute("DROP TABLE IF EXISTS _back_count")  # the count of an earlier file's import
     shapes = [
         None if r.problem else _shape_of(r.fields.get("ts"), (r.fields.get("extra") or {}).get("bucket_end"),
                                          r.fields.get("extra"))
@@ -514,9 +516,85 @@ def stage_usage_buckets(
         for r, s in zip(recs, shapes, strict=True):
             if s is not None and s in bad_in:
                 r.problem = bad_in[s]
+        staying = [sh for sh in stored if sh not in bad_stored] + [sh for sh in incoming if sh not in bad_in]
+        back = _holes_filled(
+            con, source, (lo + timedelta(days=1), hi), {*stored, *incoming}, staying, fetched, by_model
+        )
     _mark_evictions(con, bad_stored, keys)
     _mark_learned(con, learned, keys)
+    load_temp_table(con, _BACK, [("batch_id", "BIGINT"), ("raw", "VARCHAR")], back)
     return ingest.stage_records(con, recs)
+
+
+_BACK = "_back"  # moved rows that come back: (batch_id, raw) of their rows in rejects
+
+
+def _holes_filled(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    window: tuple[datetime, datetime],
+    taken: Collection[Shape],
+    staying: Sequence[Shape],
+    fetched: Mapping[Shape, tuple[str, ...]],
+    by_model: Mapping[Shape, Mapping[str, Totals]],
+) -> list[tuple[int, str]]:
+    """The rows moved to rejects by earlier imports (``MOVED``) that come back now: a moved
+    bucket lying inside ``window`` (so every stored row that could overlap it was weighed)
+    that no staying row overlaps any more, neither stored nor of this file (the row it gave way
+    to gave way itself since, to rows that do not cover its span: an hourly fetch of 00:00 that
+    gave way to a day fetched at 02:30, which gives way to a complete fetch of the hours from
+    01:00 on). Its usage is then counted by nothing else, so it comes back rather than being
+    lost. A bucket fetched again since (``taken``: the shape of a stored row or one of the
+    file's) stays out: the newer copy holds it. Of one moved bucket's copies, the one with the
+    most usage (the latest fetch when equal); moved buckets that overlap each other are settled
+    as the rows of one file are, older imports first. Returns (batch_id, raw) of their rows."""
+    start, end = window
+    if start >= end:
+        return []
+    counters = ", ".join(f"coalesce(TRY_CAST(json_extract_string(r.raw, '$.{c}') AS BIGINT), 0)" for c in COUNTERS)
+    rows = con.execute(
+        "SELECT r.batch_id, r.raw, TRY_CAST(json_extract_string(r.raw, '$.ts') AS TIMESTAMPTZ), "
+        "json_extract_string(r.raw, '$.extra.bucket_end'), json_extract(r.raw, '$.extra.group_by')::VARCHAR, "
+        "json_extract(r.raw, '$.extra.fetch_group_by')::VARCHAR, "
+        "coalesce(TRY_CAST(json_extract_string(r.raw, '$.batch_id') AS BIGINT), -1), "
+        f"coalesce(json_extract_string(r.raw, '$.model_raw'), ''), {counters} "
+        "FROM rejects r WHERE r.line IS NULL AND starts_with(r.reason, ?) AND json_valid(r.raw) "
+        "AND json_extract_string(r.raw, '$.source') = ? "
+        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = json_extract_string(r.raw, '$.event_id'))",
+        [MOVED, source],
+    ).fetchall()
+    # each moved bucket's copies, by the import the copy came from: (rows, usage per model)
+    copies: dict[Shape, dict[int, tuple[list[tuple[int, str]], dict[str, list[int]], tuple[str, ...] | None]]] = {}
+    for batch_id, raw, ts, end_text, group_by, fetch_group_by, origin, model, *counts in rows:
+        found = _parse_stored([(ts, end_text, group_by, None)])[0]
+        if not found or found[0] in taken or not (start <= found[0].start and found[0].end <= end):
+            continue
+        rows_of, per_model, _ = copies.setdefault(found[0], {}).setdefault(origin, ([], {}, _fetch_sig(fetch_group_by)))
+        rows_of.append((int(batch_id), str(raw)))
+        acc = per_model.setdefault(str(model), [0] * len(COUNTERS))
+        for k, n in enumerate(counts):
+            acc[k] += int(n)
+    chosen: dict[Shape, tuple[int, list[tuple[int, str]]]] = {}
+    models: dict[Shape, Mapping[str, Totals]] = dict(by_model)
+    wider = dict(fetched)
+    for shape, per_origin in copies.items():
+        origin, (rows_of, per_model, sig) = max(
+            per_origin.items(), key=lambda kv: (sum(sum(c) for c in kv[1][1].values()), kv[0])
+        )
+        models[shape] = {m: tuple(c) for m, c in per_model.items()}
+        if sig is not None and set(shape.sig) < set(sig):
+            wider[shape] = sig
+        chosen[shape] = (origin, rows_of)
+    judge = _Judge(staying, None, by_model=models)
+    holes = [
+        g for g in chosen if not any(s.start < g.end and g.start < s.end and not judge.apart(g, s) for s in staying)
+    ]
+    if not holes:
+        return []
+    holes.sort(key=lambda g: (chosen[g][0], g.start, g.end, g.sig))
+    totals = {g: _summed(models[g].values()) for g in holes}
+    lost, _ = settle_shapes([], holes, totals=totals, by_model=models, fetched=wider)
+    return [row for g in holes if g not in lost for row in chosen[g][1]]
 
 
 _LEARN = "_learn"  # stored buckets that learn their fetch's group-by: (start, end, group_by, fetch_group_by)
@@ -609,9 +687,47 @@ def evict_coarser(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> dict[
     source = con.execute("SELECT source FROM _files ORDER BY fi LIMIT 1").fetchone()  # the importer's name
     moved = _apply_evictions(con, "events", _EVENT_END_MATCH, str(source[0]) if source else "", batch_ids[0])
     _apply_learned(con, str(source[0]) if source else "")
+    _apply_back(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _skip (_rid BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE _drop_stored (event_id VARCHAR)")
     return {batch_ids[0]: moved} if moved else {}
+
+
+def _apply_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Inside the import's transaction: the moved rows ``_holes_filled`` chose go back to
+    ``events`` as they were stored (their own import's batch), and leave ``rejects``; TEMP
+    TABLE ``_back_count`` holds how many (``rows_back``)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [_BACK]).fetchone()
+    n = 0
+    if exists and exists[0]:
+        described = con.execute("DESCRIBE events").fetchall()
+        cols = [
+            f"json_extract(x.raw, '$.{name}')::JSON AS {name}"
+            if str(kind).upper() == "JSON"
+            else f"CAST(json_extract_string(x.raw, '$.{name}') AS {kind}) AS {name}"
+            for name, kind, *_ in described
+        ]
+        row = con.execute(
+            f"INSERT INTO events BY NAME SELECT {', '.join(cols)} FROM {_BACK} x "
+            "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = json_extract_string(x.raw, '$.event_id'))"
+        ).fetchone()
+        n = int(row[0]) if row else 0
+        con.execute(
+            f"DELETE FROM rejects r USING {_BACK} x WHERE r.batch_id = x.batch_id AND r.raw = x.raw "
+            "AND r.line IS NULL AND starts_with(r.reason, ?)",
+            [MOVED],
+        )
+        con.execute(f"DROP TABLE {_BACK}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _back_count AS SELECT {n}::BIGINT AS n")
+
+
+def rows_back(con: duckdb.DuckDBPyConnection) -> int:
+    """How many moved rows the last usage import on ``con`` put back (``_apply_back``)."""
+    made = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_back_count' AND temporary").fetchone()
+    if not made or not made[0]:
+        return 0  # no usage import on this connection yet
+    row = con.execute("SELECT n FROM _back_count").fetchone()
+    return int(row[0]) if row else 0
 
 
 # --------------------------------------------------------------------------- cost lines
