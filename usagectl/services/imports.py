@@ -311,6 +311,7 @@ def _run(
             conflict=imp.conflict,
             before_insert=_hook(imp),
             prechecked=getattr(imp, "prechecked", False),
+            before_commit=_bring_back if getattr(imp, "before_insert", None) == _SETTLES_SHAPES else None,
         )
         if getattr(imp, "before_insert", None) == _SETTLES_SHAPES:
             warnings = [*warnings, *_moved_note(con, counts[0])]
@@ -322,6 +323,12 @@ def _run(
 
 
 _SETTLES_SHAPES = "usagectl.store.billing:evict_coarser"  # the hook of the provider usage importers
+
+
+def _bring_back(con: duckdb.DuckDBPyConnection, ids: list[int]) -> None:
+    from usagectl.store.billing import bring_back
+
+    bring_back(con, ids)
 
 
 def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts, *, usage: bool = True) -> list[str]:
@@ -340,7 +347,8 @@ def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts, *, u
         )
     if back:
         notes.append(
-            f"{counted(back, 'row')} moved to rejects by an earlier import came back: what "
+            f"{counted(back, 'row')} that gave way in an earlier import came back (one rejected then "
+            "counts as a record of this file): what "
             + ("it" if back == 1 else "they")
             + " had given way to is gone, and no stored row holds "
             + ("its" if back == 1 else "their")

@@ -458,12 +458,20 @@ def stage_usage_buckets(
     the usage of every shape so that a partial finer fetch never replaces a coarser one.
     Staging runs before the import's transaction, so the stored rows are only marked here; the
     importer's ``before_insert`` hook, ``evict_coarser``, moves them inside it (a failed import
-    moves nothing). Records carry ``extra.bucket_end`` and ``extra.group_by``."""
+    moves nothing). Records carry ``extra.bucket_end`` and ``extra.group_by``.
+
+    The rows that gave way earlier around the span (stored rows moved to rejects, and rows of
+    earlier files rejected on arrival, kept in ``set_aside``: ``_Ghost``) come back when no
+    staying row overlaps them any more (``_holes``): with rolling hourly windows, an hour that
+    gave way to a day fetched mid-day comes back when later hours replace that day. A moved row
+    comes back as it was stored, a rejected one as a record of this file (its reject goes)."""
     recs = list(records)
     bad_stored: dict[Shape, str] = {}
     keys: dict[Shape, tuple[Any, ...]] = {}
     learned: dict[Shape, tuple[str, ...]] = {}
-    back: list[tuple[int, str]] = []
+    back: list[tuple[int, str]] = []  # moved rows that come back: (reject's batch, raw)
+    gone: list[tuple[int, int]] = []  # rows set aside that come back: (batch, record)
+    aside: list[tuple[int, str]] = []  # this file's rows that give way: (record, fields as JSON)
     con.execute("DROP TABLE IF EXISTS _back_count")  # the count of an earlier file's import
     shapes = [
         None if r.problem else _shape_of(r.fields.get("ts"), (r.fields.get("extra") or {}).get("bucket_end"),
@@ -481,7 +489,7 @@ def stage_usage_buckets(
             "max(json_extract(t.extra, '$.fetch_group_by')::VARCHAR), "
             f"coalesce(t.model_raw, ''), {sums} FROM events t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
             f"WHERE t.source = ? AND t.ts >= ? AND t.ts < ? AND {_EVENT_END} IS NOT NULL GROUP BY ALL",
-            [source, lo, hi],
+            [source, lo, hi + timedelta(days=1)],  # and the day after: what the rows that gave way overlap
         ).fetchall()
         shapes_stored, where, keys, _more = _parse_stored(rows)
         stored = _ordered(shapes_stored)  # a row per shape and model: each shape once
@@ -507,6 +515,9 @@ def stage_usage_buckets(
             for sh, sig in wider_in.items()
             if sh not in fetched and sh in by_model and by_model[sh] == mine.get(sh)
         }
+        # the models each bucket holds, stored and in the file (a file's copy of a stored bucket
+        # replaces only its own rows: one filtered to some models leaves the others stored)
+        held = {sh: {**by_model.get(sh, {}), **mine.get(sh, {})} for sh in {*by_model, *mine}}
         by_model |= mine
         totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
         fetched |= wider_in
@@ -516,85 +527,120 @@ def stage_usage_buckets(
         for r, s in zip(recs, shapes, strict=True):
             if s is not None and s in bad_in:
                 r.problem = bad_in[s]
+                aside.append((r.rec, _fields_json(r.fields)))
+        # rows that gave way earlier come back into the holes: inside a stored day the file's rows
+        # touch (the stored rows read above hold every row that overlaps one of them)
         staying = [sh for sh in stored if sh not in bad_stored] + [sh for sh in incoming if sh not in bad_in]
-        back = _holes_filled(
-            con, source, (lo + timedelta(days=1), hi), {*stored, *incoming}, staying, fetched, by_model
-        )
+        ghosts = _ghosts(con, source, (lo + timedelta(days=1), hi + timedelta(days=1)))
+        for g in _holes(ghosts, staying, held):
+            back.extend(ghosts[g].moved)
+            for batch_id, record, fields in ghosts[g].rejected:
+                recs.append(Record(len(recs) + 1, None, fields=fields))
+                gone.append((batch_id, record))
     _mark_evictions(con, bad_stored, keys)
     _mark_learned(con, learned, keys)
     load_temp_table(con, _BACK, [("batch_id", "BIGINT"), ("raw", "VARCHAR")], back)
+    load_temp_table(con, _GONE, [("batch_id", "BIGINT"), ("record", "BIGINT")], gone)
+    load_temp_table(con, _ASIDE, [("record", "BIGINT"), ("raw", "VARCHAR")], aside)
     return ingest.stage_records(con, recs)
 
 
 _BACK = "_back"  # moved rows that come back: (batch_id, raw) of their rows in rejects
+_GONE = "_gone"  # rows set aside by earlier imports that come back: (batch_id, record)
+_ASIDE = "_aside"  # this file's rows that give way on arrival: (record, fields as JSON)
 
 
-def _holes_filled(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    window: tuple[datetime, datetime],
-    taken: Collection[Shape],
-    staying: Sequence[Shape],
-    fetched: Mapping[Shape, tuple[str, ...]],
-    by_model: Mapping[Shape, Mapping[str, Totals]],
-) -> list[tuple[int, str]]:
-    """The rows moved to rejects by earlier imports (``MOVED``) that come back now: a moved
-    bucket lying inside ``window`` (so every stored row that could overlap it was weighed)
-    that no staying row overlaps any more, neither stored nor of this file (the row it gave way
-    to gave way itself since, to rows that do not cover its span: an hourly fetch of 00:00 that
-    gave way to a day fetched at 02:30, which gives way to a complete fetch of the hours from
-    01:00 on). Its usage is then counted by nothing else, so it comes back rather than being
-    lost. A bucket fetched again since (``taken``: the shape of a stored row or one of the
-    file's) stays out: the newer copy holds it. Of one moved bucket's copies, the one with the
-    most usage (the latest fetch when equal); moved buckets that overlap each other are settled
-    as the rows of one file are, older imports first. Returns (batch_id, raw) of their rows."""
+class _Ghost(NamedTuple):
+    """A bucket of one fetch that gave way earlier: its rows moved to rejects (``moved``: the
+    reject's batch and raw, the stored row as JSON) or rejected on arrival (``rejected``: batch,
+    record number, canonical fields), the import it came from (``origin``) and its file, its
+    usage per model, and the group-by of its fetch when known."""
+
+    origin: int
+    path: str
+    moved: list[tuple[int, str]]
+    rejected: list[tuple[int, int, dict[str, Any]]]
+    by_model: dict[str, Totals]
+    sig: tuple[str, ...] | None
+
+
+def _fields_json(fields: Mapping[str, Any]) -> str:
+    """A record's canonical fields as JSON (``set_aside.raw``): each value as staging writes it
+    (``ingest.staged_text``), ``extra`` as an object."""
+    out: dict[str, Any] = {k: ingest.staged_text(v) for k, v in fields.items() if k != "extra"}
+    out["extra"] = fields.get("extra")
+    return json.dumps(out, default=str)
+
+
+def _holes(
+    ghosts: Mapping[Shape, _Ghost], staying: Sequence[Shape], by_model: Mapping[Shape, Mapping[str, Totals]]
+) -> list[Shape]:
+    """The buckets that gave way earlier (``ghosts``) that come back: those no staying row
+    overlaps (stored or of this file, but for a fetch kept apart: no model in common), so that
+    their usage is counted by nothing else (what each gave way to has itself given way since, to
+    rows that do not cover its span), settled among themselves as the rows of one file are,
+    older imports first."""
+    models: dict[Shape, Mapping[str, Totals]] = {**by_model, **{g: ghosts[g].by_model for g in ghosts}}
+    judge = _Judge(staying, None, by_model=models)
+    free = [
+        g for g in ghosts if not any(s.start < g.end and g.start < s.end and not judge.apart(g, s) for s in staying)
+    ]
+    if not free:
+        return []
+    free.sort(key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig))
+    wider = {g: sig for g in free if (sig := ghosts[g].sig) is not None and set(g.sig) < set(sig)}
+    totals = {g: _summed(models[g].values()) for g in free}
+    lost, _ = settle_shapes([], free, totals=totals, by_model=models, fetched=wider)
+    return [g for g in free if g not in lost]
+
+
+def _ghosts(con: duckdb.DuckDBPyConnection, source: str, window: tuple[datetime, datetime]) -> dict[Shape, _Ghost]:
+    """The buckets of ``source`` that gave way earlier and lie inside ``window`` (so every stored
+    row that could overlap one is weighed with it): of one bucket's copies, the one with the
+    most usage (the latest import when equal)."""
     start, end = window
     if start >= end:
-        return []
-    counters = ", ".join(f"coalesce(TRY_CAST(json_extract_string(r.raw, '$.{c}') AS BIGINT), 0)" for c in COUNTERS)
+        return {}
+    counters = ", ".join(f"coalesce(TRY_CAST(json_extract_string(x.raw, '$.{c}') AS BIGINT), 0)" for c in COUNTERS)
+    fields = (
+        "TRY_CAST(json_extract_string(x.raw, '$.ts') AS TIMESTAMPTZ), json_extract_string(x.raw, '$.extra.bucket_end'), "
+        "json_extract(x.raw, '$.extra.group_by')::VARCHAR, json_extract(x.raw, '$.extra.fetch_group_by')::VARCHAR, "
+        f"coalesce(json_extract_string(x.raw, '$.model_raw'), ''), {counters}"
+    )
     rows = con.execute(
-        "SELECT r.batch_id, r.raw, TRY_CAST(json_extract_string(r.raw, '$.ts') AS TIMESTAMPTZ), "
-        "json_extract_string(r.raw, '$.extra.bucket_end'), json_extract(r.raw, '$.extra.group_by')::VARCHAR, "
-        "json_extract(r.raw, '$.extra.fetch_group_by')::VARCHAR, "
-        "coalesce(TRY_CAST(json_extract_string(r.raw, '$.batch_id') AS BIGINT), -1), "
-        f"coalesce(json_extract_string(r.raw, '$.model_raw'), ''), {counters} "
-        "FROM rejects r WHERE r.line IS NULL AND starts_with(r.reason, ?) AND json_valid(r.raw) "
-        "AND json_extract_string(r.raw, '$.source') = ? "
-        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = json_extract_string(r.raw, '$.event_id'))",
-        [MOVED, source],
+        # moved rows: the stored row as JSON, under the batch that moved it (its own is in the JSON)
+        "SELECT 'moved', x.batch_id, NULL, x.raw, coalesce(TRY_CAST(json_extract_string(x.raw, '$.batch_id') "
+        f"AS BIGINT), -1), x.file, {fields} FROM rejects x "
+        "WHERE x.line IS NULL AND starts_with(x.reason, ?) AND json_valid(x.raw) "
+        "AND json_extract_string(x.raw, '$.source') = ? "
+        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = json_extract_string(x.raw, '$.event_id')) "
+        # rows rejected on arrival whose reject is still there (their file was not read again)
+        f"UNION ALL SELECT 'rejected', x.batch_id, x.record, x.raw, x.batch_id, b.path, {fields} "
+        "FROM set_aside x JOIN import_batches b ON b.batch_id = x.batch_id "
+        "WHERE b.source = ? AND json_valid(x.raw) "
+        "AND EXISTS (SELECT 1 FROM rejects r WHERE r.batch_id = x.batch_id AND r.record = x.record)",
+        [MOVED, source, source],
     ).fetchall()
-    # each moved bucket's copies, by the import the copy came from: (rows, usage per model)
-    copies: dict[Shape, dict[int, tuple[list[tuple[int, str]], dict[str, list[int]], tuple[str, ...] | None]]] = {}
-    for batch_id, raw, ts, end_text, group_by, fetch_group_by, origin, model, *counts in rows:
+    copies: dict[Shape, dict[int, _Ghost]] = {}
+    for kind, batch_id, record, raw, origin, path, ts, end_text, group_by, fetch_group_by, model, *counts in rows:
         found = _parse_stored([(ts, end_text, group_by, None)])[0]
-        if not found or found[0] in taken or not (start <= found[0].start and found[0].end <= end):
+        if not found or not (start <= found[0].start and found[0].end <= end):
             continue
-        rows_of, per_model, _ = copies.setdefault(found[0], {}).setdefault(origin, ([], {}, _fetch_sig(fetch_group_by)))
-        rows_of.append((int(batch_id), str(raw)))
-        acc = per_model.setdefault(str(model), [0] * len(COUNTERS))
-        for k, n in enumerate(counts):
-            acc[k] += int(n)
-    chosen: dict[Shape, tuple[int, list[tuple[int, str]]]] = {}
-    models: dict[Shape, Mapping[str, Totals]] = dict(by_model)
-    wider = dict(fetched)
-    for shape, per_origin in copies.items():
-        origin, (rows_of, per_model, sig) = max(
-            per_origin.items(), key=lambda kv: (sum(sum(c) for c in kv[1][1].values()), kv[0])
-        )
-        models[shape] = {m: tuple(c) for m, c in per_model.items()}
-        if sig is not None and set(shape.sig) < set(sig):
-            wider[shape] = sig
-        chosen[shape] = (origin, rows_of)
-    judge = _Judge(staying, None, by_model=models)
-    holes = [
-        g for g in chosen if not any(s.start < g.end and g.start < s.end and not judge.apart(g, s) for s in staying)
-    ]
-    if not holes:
-        return []
-    holes.sort(key=lambda g: (chosen[g][0], g.start, g.end, g.sig))
-    totals = {g: _summed(models[g].values()) for g in holes}
-    lost, _ = settle_shapes([], holes, totals=totals, by_model=models, fetched=wider)
-    return [row for g in holes if g not in lost for row in chosen[g][1]]
+        shape = found[0]
+        ghost = copies.setdefault(shape, {}).get(int(origin))
+        if ghost is None:
+            ghost = _Ghost(int(origin), str(path or "?"), [], [], {}, _fetch_sig(fetch_group_by))
+            copies[shape][int(origin)] = ghost
+        if kind == "moved":
+            ghost.moved.append((int(batch_id), str(raw)))
+        else:
+            ghost.rejected.append((int(batch_id), int(record), json.loads(raw)))
+        acc = ghost.by_model.get(str(model), (0,) * len(COUNTERS))
+        ghost.by_model[str(model)] = tuple(a + int(n) for a, n in zip(acc, counts, strict=True))
+    return {
+        shape: max(per.values(), key=lambda g: (sum(sum(c) for c in g.by_model.values()), g.origin))
+        for shape, per in copies.items()
+    }
 
 
 _LEARN = "_learn"  # stored buckets that learn their fetch's group-by: (start, end, group_by, fetch_group_by)
@@ -687,19 +733,31 @@ def evict_coarser(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> dict[
     source = con.execute("SELECT source FROM _files ORDER BY fi LIMIT 1").fetchone()  # the importer's name
     moved = _apply_evictions(con, "events", _EVENT_END_MATCH, str(source[0]) if source else "", batch_ids[0])
     _apply_learned(con, str(source[0]) if source else "")
-    _apply_back(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _skip (_rid BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE _drop_stored (event_id VARCHAR)")
     return {batch_ids[0]: moved} if moved else {}
 
 
-def _apply_back(con: duckdb.DuckDBPyConnection) -> None:
-    """Inside the import's transaction: the moved rows ``_holes_filled`` chose go back to
-    ``events`` as they were stored (their own import's batch), and leave ``rejects``; TEMP
-    TABLE ``_back_count`` holds how many (``rows_back``)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [_BACK]).fetchone()
+def bring_back(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> None:
+    """The usage importers' ``before_commit`` (called even when the file has no row to insert,
+    unlike ``evict_coarser``): inside the import's transaction, after its rejects are written."""
+    _apply_back(con, batch_ids[0])
+
+
+def _apply_back(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+    """Inside the import's transaction (``batch_id``): the moved rows ``stage_usage_buckets``
+    brings back go back to ``events`` as they were stored (their own import's batch) and leave
+    ``rejects``; the rows set aside that come back (staged as records of this file) leave
+    ``rejects`` and ``set_aside``; this file's rows that give way on arrival are set aside. TEMP
+    TABLE ``_back_count`` holds how many rows came back (``rows_back``)."""
+    made = {
+        str(r[0])
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name IN (?, ?, ?)", [_BACK, _GONE, _ASIDE]
+        ).fetchall()
+    }
     n = 0
-    if exists and exists[0]:
+    if _BACK in made:
         described = con.execute("DESCRIBE events").fetchall()
         cols = [
             f"json_extract(x.raw, '$.{name}')::JSON AS {name}"
@@ -711,13 +769,27 @@ def _apply_back(con: duckdb.DuckDBPyConnection) -> None:
             f"INSERT INTO events BY NAME SELECT {', '.join(cols)} FROM {_BACK} x "
             "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = json_extract_string(x.raw, '$.event_id'))"
         ).fetchone()
-        n = int(row[0]) if row else 0
+        n += int(row[0]) if row else 0
         con.execute(
             f"DELETE FROM rejects r USING {_BACK} x WHERE r.batch_id = x.batch_id AND r.raw = x.raw "
             "AND r.line IS NULL AND starts_with(r.reason, ?)",
             [MOVED],
         )
         con.execute(f"DROP TABLE {_BACK}")
+    if _GONE in made:
+        row = con.execute(f"SELECT count(*) FROM {_GONE}").fetchone()
+        n += int(row[0]) if row else 0
+        con.execute(f"DELETE FROM rejects r USING {_GONE} x WHERE r.batch_id = x.batch_id AND r.record = x.record")
+        con.execute(f"DELETE FROM set_aside r USING {_GONE} x WHERE r.batch_id = x.batch_id AND r.record = x.record")
+        con.execute(f"DROP TABLE {_GONE}")
+    if _ASIDE in made:
+        con.execute(f"INSERT INTO set_aside (batch_id, record, raw) SELECT ?, record, raw FROM {_ASIDE}", [batch_id])
+        con.execute(f"DROP TABLE {_ASIDE}")
+    # rows whose reject is gone (their file was read again: it decides anew) are weighed no more
+    con.execute(
+        "DELETE FROM set_aside x WHERE NOT EXISTS "
+        "(SELECT 1 FROM rejects r WHERE r.batch_id = x.batch_id AND r.record = x.record)"
+    )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _back_count AS SELECT {n}::BIGINT AS n")
 
 

@@ -411,6 +411,11 @@ def _json_text() -> Callable[[Any], str]:
     return json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
+def staged_text(value: Any) -> str | None:
+    """A record's field as staging writes it (text; the store's checks type it)."""
+    return _as_text(value)
+
+
 def _as_text(value: Any) -> str | None:
     kind = type(value)
     if kind is str or value is None:  # the common cases first: this runs once per field of every record
