@@ -1505,3 +1505,53 @@ def test_a_filtered_copy_of_a_stored_day_leaves_its_other_models_covered(tmp_pat
     models = _by_model(db_path, "2025-11-10", "2025-11-10")
     assert {m: (r["input_tokens"], r["output_tokens"]) for m, r in models.items()} == {
         "claude-sonnet-4-5": (3000, 300), "claude-haiku-4-5": (12000, 1200)}  # fmt: skip
+
+
+def test_a_row_never_comes_back_beside_a_stored_row_of_its_hour_kept_apart(tmp_path: Path, db_path: Path) -> None:
+    """QA: five model-filtered fetches of 11-10 (uncached input / output). FH: hour 0 filtered to
+    haiku, 50,000 / 5,000; DH: the day filtered to haiku, 145,000 / 14,500, replaces it; FS: hour 0
+    filtered to sonnet, 100,000 / 10,000, kept beside DH (no model in common); G: hour 0 by model
+    and key, sonnet, made at 00:30 (30,000 + 20,000), gives way to FS on arrival; E: hour 5 of
+    haiku, 10,000 / 1,000, gives way to DH. FS still holds sonnet's hour 0, so G never comes back:
+    sonnet 100,000 / 10,000, haiku 145,000 / 14,500. (G's rows came back beside FS when the moved
+    FH row, a bucket of FS's shape, lent FS its models: sonnet 150,000.)"""
+    haiku = "claude-haiku-4-5-20251001"
+
+    def row(i: int, o: int, model: str, key: str | None = None) -> dict[str, Any]:
+        return {**_an_row(i, o, None), "model": model, "api_key_id": key}
+
+    files = [
+        _an_buckets((_H[0], _H[1], [row(50_000, 5_000, haiku)])),
+        _an_buckets((_D10, _D11, [row(145_000, 14_500, haiku)])),
+        _an_buckets((_H[0], _H[1], [row(100_000, 10_000, _SONNET)])),
+        _an_buckets((_H[0], _H[1], [row(30_000, 3_000, _SONNET, "k1"), row(20_000, 2_000, _SONNET, "k2")])),
+        _an_buckets((_H[5], _H[6], [row(10_000, 1_000, haiku)])),
+    ]
+    for i, page in enumerate(files):
+        _import(db_path, _write(tmp_path, f"{i}.json", page), fmt="anthropic-usage")
+    models = _by_model(db_path, "2025-11-10", "2025-11-10")
+    assert {m: (r["input_tokens"], r["output_tokens"]) for m, r in models.items()} == {
+        "claude-sonnet-4-5": (100_000, 10_000), "claude-haiku-4-5": (145_000, 14_500)}  # fmt: skip
+
+
+def test_a_bucket_comes_back_with_all_the_rows_it_was_stored_with(tmp_path: Path, db_path: Path) -> None:
+    """QA: sonnet's hour 0 by model and key fetched at 00:40 (k1 80,000, k2 50,000) and again at
+    01:00 (k1 100,000, k2 50,000): k1 is replaced, k2 stays from the first file. X, the day made at
+    02:30 (500,000), moves both; C, hours 1–3 (900,000), replaces X. The hour comes back whole:
+    k1 100,000 + k2 50,000 + 900,000 = 1,050,000 input, 105,000 output (only k1 came back: its
+    import's rows alone were taken for the bucket)."""
+
+    def row(i: int, key: str | None = None) -> dict[str, Any]:
+        return {**_an_row(i, i // 10, None), "api_key_id": key}
+
+    pages = [
+        _an_buckets((_H[0], _H[1], [row(80_000, "k1"), row(50_000, "k2")])),
+        _an_buckets((_H[0], _H[1], [row(100_000, "k1"), row(50_000, "k2")])),
+        _an_buckets((_D10, _D11, [row(500_000)])),
+        _an_buckets(*[(_H[h], _H[h + 1], [row(100_000 * (h + 1))]) for h in (1, 2, 3)]),
+    ]
+    for i, page in enumerate(pages):
+        _import(db_path, _write(tmp_path, f"{i}.json", page), fmt="anthropic-usage")
+    assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(1_050_000, 105_000)]
+    assert _query(db_path, "SELECT api_key, input_tokens FROM events WHERE api_key IS NOT NULL ORDER BY 1") == [
+        ("k1", 100_000), ("k2", 50_000)]  # fmt: skip

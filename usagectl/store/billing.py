@@ -515,9 +515,6 @@ def stage_usage_buckets(
             for sh, sig in wider_in.items()
             if sh not in fetched and sh in by_model and by_model[sh] == mine.get(sh)
         }
-        # the models each bucket holds, stored and in the file (a file's copy of a stored bucket
-        # replaces only its own rows: one filtered to some models leaves the others stored)
-        held = {sh: {**by_model.get(sh, {}), **mine.get(sh, {})} for sh in {*by_model, *mine}}
         by_model |= mine
         totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
         fetched |= wider_in
@@ -532,7 +529,7 @@ def stage_usage_buckets(
         # touch (the stored rows read above hold every row that overlaps one of them)
         staying = [sh for sh in stored if sh not in bad_stored] + [sh for sh in incoming if sh not in bad_in]
         ghosts = _ghosts(con, source, (lo + timedelta(days=1), hi + timedelta(days=1)))
-        for g in _holes(ghosts, staying, held):
+        for g in _holes(ghosts, staying):
             back.extend(ghosts[g].moved)
             for batch_id, record, fields in ghosts[g].rejected:
                 recs.append(Record(len(recs) + 1, None, fields=fields))
@@ -551,10 +548,11 @@ _ASIDE = "_aside"  # this file's rows that give way on arrival: (record, fields 
 
 
 class _Ghost(NamedTuple):
-    """A bucket of one fetch that gave way earlier: its rows moved to rejects (``moved``: the
-    reject's batch and raw, the stored row as JSON) or rejected on arrival (``rejected``: batch,
-    record number, canonical fields), the import it came from (``origin``) and its file, its
-    usage per model, and the group-by of its fetch when known."""
+    """A bucket that gave way earlier, as one import set it aside (``origin``): its rows moved to
+    rejects by that import (``moved``: the reject's batch and raw, the stored row as JSON: all
+    the bucket's stored rows then, whichever imports they came from) or that import's rows
+    rejected on arrival (``rejected``: batch, record number, canonical fields), a file it came
+    from, its usage per model, and the group-by of its fetch when known."""
 
     origin: int
     path: str
@@ -572,22 +570,17 @@ def _fields_json(fields: Mapping[str, Any]) -> str:
     return json.dumps(out, default=str)
 
 
-def _holes(
-    ghosts: Mapping[Shape, _Ghost], staying: Sequence[Shape], by_model: Mapping[Shape, Mapping[str, Totals]]
-) -> list[Shape]:
+def _holes(ghosts: Mapping[Shape, _Ghost], staying: Sequence[Shape]) -> list[Shape]:
     """The buckets that gave way earlier (``ghosts``) that come back: those no staying row
-    overlaps (stored or of this file, but for a fetch kept apart: no model in common), so that
-    their usage is counted by nothing else (what each gave way to has itself given way since, to
-    rows that do not cover its span), settled among themselves as the rows of one file are,
-    older imports first."""
-    models: dict[Shape, Mapping[str, Totals]] = {**by_model, **{g: ghosts[g].by_model for g in ghosts}}
-    judge = _Judge(staying, None, by_model=models)
-    free = [
-        g for g in ghosts if not any(s.start < g.end and g.start < s.end and not judge.apart(g, s) for s in staying)
-    ]
+    overlaps at all (stored or of this file, whatever its models: a bucket beside a fetch kept
+    apart stays out, as the order the fetches came in decided), so that their usage is counted
+    by nothing else (what each gave way to has itself given way since, to rows that do not cover
+    its span), settled among themselves as the rows of one file are, older imports first."""
+    free = [g for g in ghosts if not any(s.start < g.end and g.start < s.end for s in staying)]
     if not free:
         return []
     free.sort(key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig))
+    models = {g: ghosts[g].by_model for g in free}
     wider = {g: sig for g in free if (sig := ghosts[g].sig) is not None and set(g.sig) < set(sig)}
     totals = {g: _summed(models[g].values()) for g in free}
     lost, _ = settle_shapes([], free, totals=totals, by_model=models, fetched=wider)
@@ -596,41 +589,41 @@ def _holes(
 
 def _ghosts(con: duckdb.DuckDBPyConnection, source: str, window: tuple[datetime, datetime]) -> dict[Shape, _Ghost]:
     """The buckets of ``source`` that gave way earlier and lie inside ``window`` (so every stored
-    row that could overlap one is weighed with it): of one bucket's copies, the one with the
-    most usage (the latest import when equal)."""
+    row that could overlap one is weighed with it): of one bucket's copies (each set aside by
+    one import), the one with the most usage (the latest when equal)."""
     start, end = window
     if start >= end:
         return {}
     counters = ", ".join(f"coalesce(TRY_CAST(json_extract_string(x.raw, '$.{c}') AS BIGINT), 0)" for c in COUNTERS)
     fields = (
-        "TRY_CAST(json_extract_string(x.raw, '$.ts') AS TIMESTAMPTZ), json_extract_string(x.raw, '$.extra.bucket_end'), "
+        "TRY_CAST(json_extract_string(x.raw, '$.ts') AS TIMESTAMPTZ) AS ts, json_extract_string(x.raw, '$.extra.bucket_end'), "
         "json_extract(x.raw, '$.extra.group_by')::VARCHAR, json_extract(x.raw, '$.extra.fetch_group_by')::VARCHAR, "
         f"coalesce(json_extract_string(x.raw, '$.model_raw'), ''), {counters}"
     )
     rows = con.execute(
         # moved rows: the stored row as JSON, under the batch that moved it (its own is in the JSON)
-        "SELECT 'moved', x.batch_id, NULL, x.raw, coalesce(TRY_CAST(json_extract_string(x.raw, '$.batch_id') "
-        f"AS BIGINT), -1), x.file, {fields} FROM rejects x "
+        f"SELECT * FROM (SELECT 'moved', x.batch_id, NULL, x.raw, x.file, {fields} FROM rejects x "
         "WHERE x.line IS NULL AND starts_with(x.reason, ?) AND json_valid(x.raw) "
         "AND json_extract_string(x.raw, '$.source') = ? "
         "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = json_extract_string(x.raw, '$.event_id')) "
         # rows rejected on arrival whose reject is still there (their file was not read again)
-        f"UNION ALL SELECT 'rejected', x.batch_id, x.record, x.raw, x.batch_id, b.path, {fields} "
+        f"UNION ALL SELECT 'rejected', x.batch_id, x.record, x.raw, b.path, {fields} "
         "FROM set_aside x JOIN import_batches b ON b.batch_id = x.batch_id "
         "WHERE b.source = ? AND json_valid(x.raw) "
-        "AND EXISTS (SELECT 1 FROM rejects r WHERE r.batch_id = x.batch_id AND r.record = x.record)",
-        [MOVED, source, source],
+        "AND EXISTS (SELECT 1 FROM rejects r WHERE r.batch_id = x.batch_id AND r.record = x.record)) "
+        "WHERE ts >= ? AND ts < ?",
+        [MOVED, source, source, start, end],
     ).fetchall()
     copies: dict[Shape, dict[int, _Ghost]] = {}
-    for kind, batch_id, record, raw, origin, path, ts, end_text, group_by, fetch_group_by, model, *counts in rows:
+    for kind, batch_id, record, raw, path, ts, end_text, group_by, fetch_group_by, model, *counts in rows:
         found = _parse_stored([(ts, end_text, group_by, None)])[0]
         if not found or not (start <= found[0].start and found[0].end <= end):
             continue
         shape = found[0]
-        ghost = copies.setdefault(shape, {}).get(int(origin))
+        ghost = copies.setdefault(shape, {}).get(int(batch_id))
         if ghost is None:
-            ghost = _Ghost(int(origin), str(path or "?"), [], [], {}, _fetch_sig(fetch_group_by))
-            copies[shape][int(origin)] = ghost
+            ghost = _Ghost(int(batch_id), str(path or "?"), [], [], {}, _fetch_sig(fetch_group_by))
+            copies[shape][int(batch_id)] = ghost
         if kind == "moved":
             ghost.moved.append((int(batch_id), str(raw)))
         else:
