@@ -1555,3 +1555,26 @@ def test_a_bucket_comes_back_with_all_the_rows_it_was_stored_with(tmp_path: Path
     assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(1_050_000, 105_000)]
     assert _query(db_path, "SELECT api_key, input_tokens FROM events WHERE api_key IS NOT NULL ORDER BY 1") == [
         ("k1", 100_000), ("k2", 50_000)]  # fmt: skip
+
+
+def test_a_moved_row_outlives_a_rewrite_of_the_file_it_came_from(tmp_path: Path, db_path: Path) -> None:
+    """QA: a rolling ``latest.json`` polled by the hour. It first holds A (hour 0 by model and
+    key, 100,000 / 10,000); X (the day made at 02:30, 450,000 / 45,000) moves A to rejects; then
+    latest.json is rewritten with B (hour 1 by model and key, made at 02:00: 200,000 / 20,000),
+    which gives way to X on arrival. Reading latest.json again used to drop A's moved row with the
+    file's old rejects, so when C (hours 1–3, 900,000 / 90,000) replaced the day, hour 0 was
+    gone (900,000). A was an event, not a line of what the file holds now: it comes back, and B
+    (hour 1, held by C) does not: 1,000,000 / 100,000."""
+    k = "apikey_01"
+    latest = tmp_path / "latest.json"
+    latest.write_text(json.dumps(_an_buckets((_H[0], _H[1], [{**_an_row(100_000, 10_000, None), "api_key_id": k}]))))
+    _import(db_path, latest, fmt="anthropic-usage")
+    _import(db_path, _write(tmp_path, "x.json", _an_buckets((_D10, _D11, [_an_row(450_000, 45_000, None)]))),
+            fmt="anthropic-usage")  # fmt: skip
+    latest.write_text(json.dumps(_an_buckets((_H[1], _H[2], [{**_an_row(200_000, 20_000, None), "api_key_id": k}]))))
+    assert _import(db_path, latest, fmt="anthropic-usage")["rejected"] == 1
+    hours = [(_H[h], _H[h + 1], [_an_row(100_000 * (h + 1), 10_000 * (h + 1), None)]) for h in (1, 2, 3)]
+    _import(db_path, _write(tmp_path, "c.json", _an_buckets(*hours)), fmt="anthropic-usage")
+    assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(1_000_000, 100_000)]
+    assert _query(db_path, "SELECT ts, input_tokens FROM events WHERE api_key = ?", [k]) == [
+        (datetime(2025, 11, 10, tzinfo=UTC), 100_000)]  # fmt: skip

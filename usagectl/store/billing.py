@@ -81,7 +81,7 @@ _KINDS = {
     "refetched": "it is the same bucket and grouping fetched again, and the earlier fetch gives way",
 }
 
-MOVED = "removed from the stored rows: "  # how the reason of a stored row moved to rejects starts
+MOVED = ingest.MOVED  # how the reason of a stored row moved to rejects starts
 # rejects that are records which could not be imported: not the stored rows another fetch shape
 # replaced (kept in rejects for reference under MOVED; their usage is in the rows that won)
 NOT_IMPORTED_SQL = f"NOT starts_with(coalesce(reason, ''), '{MOVED}')"

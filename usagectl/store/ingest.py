@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
 _KINDS = dict(EVENT_COLUMNS)
 RAW_MAX = 4000  # characters of a rejected record kept
+# how the reason of a stored row moved to rejects starts (store.billing: another fetch shape won;
+# the row, as it was stored, can come back): such a reject is not about a line of its file
+MOVED = "removed from the stored rows: "
 # The longest line DuckDB's JSON readers take: each reading thread reserves twice this, under
 # the import's memory limit, so a whole tree is read with DuckDB's default (16 MB). A file with
 # a longer line (a Claude Code transcript holding a pasted PDF or a big tool result) fails its
@@ -775,13 +778,19 @@ def supersede_rejects(con: duckdb.DuckDBPyConnection, files: str, readable: Iter
     A tail (``line_offset`` L > 0) supersedes the earlier rejects of its path from line L + 1 on:
     the sync that recorded L as read did not read past it, so such a reject came from a read
     that ran ahead of the recorded state (a line being written while a first sync read the
-    file) and its line is read again now."""
+    file) and its line is read again now.
+
+    Stored rows another import moved to rejects (reason ``MOVED``) stay: they were events, not
+    lines of what the file holds now (a rolling ``latest.json`` rewritten with the next window),
+    and may still come back (store.billing)."""
     load_temp_table(con, "_readable", [("batch_id", "BIGINT")], [(b,) for b in readable])
     con.execute(
         f"DELETE FROM rejects r USING {files} f, import_batches b WHERE r.file = f.path "
         "AND (f.line_offset = 0 OR r.line > f.line_offset) "
         "AND r.batch_id < f.batch_id AND b.batch_id = r.batch_id "
-        "AND (b.source = f.source OR f.batch_id IN (SELECT batch_id FROM _readable))"
+        "AND (b.source = f.source OR f.batch_id IN (SELECT batch_id FROM _readable)) "
+        "AND NOT (r.line IS NULL AND starts_with(r.reason, ?))",
+        [MOVED],
     )
     con.execute("DROP TABLE _readable")
 
