@@ -870,6 +870,11 @@ def _an_row(i: int, o: int, workspace: str | None) -> dict[str, Any]:
     return {**_AN_ROW, "uncached_input_tokens": i, "output_tokens": o, "model": _SONNET, "workspace_id": workspace}
 
 
+def _an_model_row(i: int, o: int, model: str, key: str | None = None) -> dict[str, Any]:
+    """An Anthropic usage row of ``model`` (and API key), uncached input ``i``, output ``o``."""
+    return {**_an_row(i, o, None), "model": model, "api_key_id": key}
+
+
 def _an_buckets(*buckets: tuple[str, str, list[dict[str, Any]]]) -> dict[str, Any]:
     return {"data": [{"starting_at": s, "ending_at": e, "results": rows} for s, e, rows in buckets],
             "has_more": False, "next_page": None}  # fmt: skip
@@ -1365,15 +1370,12 @@ def test_a_partial_fetch_never_wipes_an_hour_of_a_fetch_kept_apart(
     hour 0; both were applied and haiku's hour 0, 10,000/1,000, was gone.)"""
     haiku = "claude-haiku-4-5-20251001"
 
-    def row(i: int, o: int, model: str, key: str | None = None) -> dict[str, Any]:
-        return {**_an_row(i, o, None), "model": model, "api_key_id": key}
-
-    filtered = [_an_buckets((_D10, _D11, [row(3000, 300, _SONNET)])),
-                _an_buckets((_H[0], _H[1], [row(10000, 1000, haiku)]), (_H[2], _H[3], [row(20000, 2000, haiku)]))]  # fmt: skip
+    filtered = [_an_buckets((_D10, _D11, [_an_model_row(3000, 300, _SONNET)])),
+                _an_buckets((_H[0], _H[1], [_an_model_row(10000, 1000, haiku)]), (_H[2], _H[3], [_an_model_row(20000, 2000, haiku)]))]  # fmt: skip
     k = "apikey_01"
-    by_key = _an_buckets(("2025-11-09T23:00:00Z", _H[0], [row(100, 10, _SONNET, k)]),
-                         (_H[0], _H[1], [row(1000, 100, _SONNET, k), row(10000, 1000, haiku, k)]),
-                         (_H[1], _H[2], [row(2000, 200, _SONNET, k)]), (_H[2], _H[3], [row(10000, 1000, haiku, k)]))  # fmt: skip
+    by_key = _an_buckets(("2025-11-09T23:00:00Z", _H[0], [_an_model_row(100, 10, _SONNET, k)]),
+                         (_H[0], _H[1], [_an_model_row(1000, 100, _SONNET, k), _an_model_row(10000, 1000, haiku, k)]),
+                         (_H[1], _H[2], [_an_model_row(2000, 200, _SONNET, k)]), (_H[2], _H[3], [_an_model_row(10000, 1000, haiku, k)]))  # fmt: skip
     files = [_write(tmp_path, "filtered.jsonl", *filtered), _write(tmp_path, "key.json", by_key)]
     for path in reversed(files) if key_first else files:
         _import(db_path, path, fmt="anthropic-usage")
@@ -1494,12 +1496,13 @@ def test_a_filtered_copy_of_a_stored_day_leaves_its_other_models_covered(tmp_pat
     D1's sonnet row, sonnet counted 4,000.)"""
     haiku = "claude-haiku-4-5-20251001"
 
-    def row(i: int, o: int, model: str) -> dict[str, Any]:
-        return {**_an_row(i, o, None), "model": model}
-
-    d1 = _write(tmp_path, "d1.json", _an_buckets((_D10, _D11, [row(3000, 300, _SONNET), row(10000, 1000, haiku)])))
-    h = _write(tmp_path, "h.json", _an_buckets((_H[0], _H[1], [row(1000, 100, _SONNET)])))
-    d2 = _write(tmp_path, "d2.json", _an_buckets((_D10, _D11, [row(12000, 1200, haiku)])))
+    d1 = _write(
+        tmp_path,
+        "d1.json",
+        _an_buckets((_D10, _D11, [_an_model_row(3000, 300, _SONNET), _an_model_row(10000, 1000, haiku)])),
+    )
+    h = _write(tmp_path, "h.json", _an_buckets((_H[0], _H[1], [_an_model_row(1000, 100, _SONNET)])))
+    d2 = _write(tmp_path, "d2.json", _an_buckets((_D10, _D11, [_an_model_row(12000, 1200, haiku)])))
     for path in (d1, h, d2):
         _import(db_path, path, fmt="anthropic-usage")
     models = _by_model(db_path, "2025-11-10", "2025-11-10")
@@ -1517,15 +1520,14 @@ def test_a_row_never_comes_back_beside_a_stored_row_of_its_hour_kept_apart(tmp_p
     FH row, a bucket of FS's shape, lent FS its models: sonnet 150,000.)"""
     haiku = "claude-haiku-4-5-20251001"
 
-    def row(i: int, o: int, model: str, key: str | None = None) -> dict[str, Any]:
-        return {**_an_row(i, o, None), "model": model, "api_key_id": key}
-
     files = [
-        _an_buckets((_H[0], _H[1], [row(50_000, 5_000, haiku)])),
-        _an_buckets((_D10, _D11, [row(145_000, 14_500, haiku)])),
-        _an_buckets((_H[0], _H[1], [row(100_000, 10_000, _SONNET)])),
-        _an_buckets((_H[0], _H[1], [row(30_000, 3_000, _SONNET, "k1"), row(20_000, 2_000, _SONNET, "k2")])),
-        _an_buckets((_H[5], _H[6], [row(10_000, 1_000, haiku)])),
+        _an_buckets((_H[0], _H[1], [_an_model_row(50_000, 5_000, haiku)])),
+        _an_buckets((_D10, _D11, [_an_model_row(145_000, 14_500, haiku)])),
+        _an_buckets((_H[0], _H[1], [_an_model_row(100_000, 10_000, _SONNET)])),
+        _an_buckets(
+            (_H[0], _H[1], [_an_model_row(30_000, 3_000, _SONNET, "k1"), _an_model_row(20_000, 2_000, _SONNET, "k2")])
+        ),
+        _an_buckets((_H[5], _H[6], [_an_model_row(10_000, 1_000, haiku)])),
     ]
     for i, page in enumerate(files):
         _import(db_path, _write(tmp_path, f"{i}.json", page), fmt="anthropic-usage")

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from usagectl.models import Record, counted
 from usagectl.store import ingest
-from usagectl.store.tables import load_temp_table, rows_as_dicts
+from usagectl.store.tables import load_temp_table, rows_as_dicts, temp_tables
 from usagectl.store.transactions import rollback
 
 if TYPE_CHECKING:
@@ -654,8 +654,7 @@ def _apply_learned(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """Inside the import's transaction: the stored rows ``_mark_learned`` recorded get their
     fetch's group-by in ``extra.fetch_group_by``; an Anthropic row without a workspace, of a
     fetch grouped by workspace, is the default workspace's (as the importer names it)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [_LEARN]).fetchone()
-    if not exists or not exists[0]:
+    if not temp_tables(con, _LEARN):
         return
     match = f"t.source = ? AND t.ts = x.s AND {_EVENT_END} = x.e AND json_extract(t.extra, '$.group_by')::VARCHAR = x.g"
     con.execute(
@@ -733,22 +732,13 @@ def evict_coarser(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> dict[
 
 def bring_back(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> None:
     """The usage importers' ``before_commit`` (called even when the file has no row to insert,
-    unlike ``evict_coarser``): inside the import's transaction, after its rejects are written."""
-    _apply_back(con, batch_ids[0])
-
-
-def _apply_back(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
-    """Inside the import's transaction (``batch_id``): the moved rows ``stage_usage_buckets``
-    brings back go back to ``events`` as they were stored (their own import's batch) and leave
-    ``rejects``; the rows set aside that come back (staged as records of this file) leave
-    ``rejects`` and ``set_aside``; this file's rows that give way on arrival are set aside. TEMP
-    TABLE ``_back_count`` holds how many rows came back (``rows_back``)."""
-    made = {
-        str(r[0])
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name IN (?, ?, ?)", [_BACK, _GONE, _ASIDE]
-        ).fetchall()
-    }
+    unlike ``evict_coarser``), inside the import's transaction after its rejects are written: the
+    moved rows ``stage_usage_buckets`` brings back go back to ``events`` as they were stored
+    (their own import's batch) and leave ``rejects``; the rows set aside that come back (staged
+    as records of this file) leave ``rejects`` and ``set_aside``; this file's rows that give way
+    on arrival are set aside. TEMP TABLE ``_back_count`` holds how many rows came back."""
+    batch_id = batch_ids[0]
+    made = temp_tables(con, _BACK, _GONE, _ASIDE)
     n = 0
     if _BACK in made:
         described = con.execute("DESCRIBE events").fetchall()
@@ -787,9 +777,9 @@ def _apply_back(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
 
 
 def rows_back(con: duckdb.DuckDBPyConnection) -> int:
-    """How many moved rows the last usage import on ``con`` put back (``_apply_back``)."""
-    made = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_back_count' AND temporary").fetchone()
-    if not made or not made[0]:
+    """How many rows that gave way earlier the last usage import on ``con`` brought back
+    (``bring_back``)."""
+    if not temp_tables(con, "_back_count"):
         return 0  # no usage import on this connection yet
     row = con.execute("SELECT n FROM _back_count").fetchone()
     return int(row[0]) if row else 0

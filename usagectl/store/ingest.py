@@ -360,7 +360,7 @@ def _insert_small(
     ]
     for c in filled:
         columns.append((_q(c), "VARCHAR"))
-        data.append([_as_text(r.fields.get(c)) for r in rows])
+        data.append([staged_text(r.fields.get(c)) for r in rows])
     if with_fi:
         columns.append(("_fi", "BIGINT"))
         data.append([fi for fi, _ in batch])
@@ -368,7 +368,7 @@ def _insert_small(
 
 
 def _text_array(values: Sequence[Any]) -> Any:
-    """``values`` as an Arrow text array, as ``_as_text`` writes each: a column of text or of
+    """``values`` as an Arrow text array, as ``staged_text`` writes each: a column of text or of
     integers (nearly all of them) is converted by Arrow at once, the rest value by value."""
     import pyarrow as pa
 
@@ -387,9 +387,9 @@ def _text_array(values: Sequence[Any]) -> Any:
         if isinstance(v, (dict, list)):
             key = id(v)  # the values are alive for the whole call: an id names one object
             if key not in seen:
-                seen[key] = _as_text(v)
+                seen[key] = staged_text(v)
             return seen[key]
-        return _as_text(v)
+        return staged_text(v)
 
     return _arrow_text([text(v) for v in values])
 
@@ -416,10 +416,6 @@ def _json_text() -> Callable[[Any], str]:
 
 def staged_text(value: Any) -> str | None:
     """A record's field as staging writes it (text; the store's checks type it)."""
-    return _as_text(value)
-
-
-def _as_text(value: Any) -> str | None:
     kind = type(value)
     if kind is str or value is None:  # the common cases first: this runs once per field of every record
         return value  # type: ignore[no-any-return]

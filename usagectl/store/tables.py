@@ -26,6 +26,15 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def temp_tables(con: duckdb.DuckDBPyConnection, *names: str) -> set[str]:
+    """Which of ``names`` are temporary tables of this connection."""
+    marks = ", ".join("?" for _ in names)
+    rows = con.execute(
+        f"SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name IN ({marks})", list(names)
+    )
+    return {str(r[0]) for r in rows.fetchall()}
+
+
 def load_temp_table(
     con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
 ) -> None:
