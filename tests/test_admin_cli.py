@@ -139,8 +139,8 @@ def test_pricing_list_and_show(tmp_path: Path) -> None:
     assert bands[("batch", "≤ 200,000 input")]["input"] == 1.5
     assert "no price table knows" in run("pricing", "show", "gpt-4o-super", expect=2).stderr
     # o3 (pricing/openai.toml): until 2025-06-10 standard, batch, flex (3 rows); from then also
-    # priority (4 rows): 7 rows in 2 validity periods
-    assert run_json("pricing", "show", "o3")["totals"] == {"rows": 7, "periods": 2}
+    # priority and fast, OpenAI's name for priority (5 rows): 8 rows in 2 validity periods
+    assert run_json("pricing", "show", "o3")["totals"] == {"rows": 8, "periods": 2}
     assert run_json("pricing", "show", "o3", "--at", "2025-06-01")["totals"] == {"rows": 3, "periods": 1}
 
 

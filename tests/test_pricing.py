@@ -632,6 +632,7 @@ def test_rate_rows(book: PriceBook) -> None:
     assert sorted(r.service_tier for r in o3 if r.valid_to == cut) == ["batch", "flex", "standard"]
     assert sorted(r.service_tier for r in o3 if r.valid_from == cut) == [
         "batch",
+        "fast",  # OpenAI's name for priority since 2026-07-30: the priority rates
         "flex",
         "priority",
         "standard",

@@ -78,7 +78,9 @@ TOKEN_BUCKETS: tuple[str, ...] = (
 # Counted columns that default to 0 when a record leaves them out.
 ZERO_DEFAULT_INTS: tuple[str, ...] = TOKEN_BUCKETS + ("reasoning_tokens", "web_search_requests")
 
-SERVICE_TIERS: tuple[str, ...] = ("standard", "batch", "flex", "priority")
+# ``fast``: Anthropic's fast mode (``usage.speed = "fast"``, priced per model); OpenAI's name
+# for priority since 2026-07-30 (its table maps it: ``tier_aliases``)
+SERVICE_TIERS: tuple[str, ...] = ("standard", "batch", "flex", "priority", "fast")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from decimal import Context, Decimal
 from itertools import pairwise
@@ -60,11 +60,11 @@ _CTX = Context(prec=60)
 
 _TOKEN_RATE_KEYS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 _RATE_KEYS = _TOKEN_RATE_KEYS + ("web_search_per_1k",)
-_PRICED_TIERS = tuple(t for t in SERVICE_TIERS if t != "standard")  # batch, flex, priority
+_PRICED_TIERS = tuple(t for t in SERVICE_TIERS if t != "standard")  # batch, flex, priority, fast
 _PRICE_KEYS = frozenset(("from", "until", "source", "checked", "over", *_RATE_KEYS, *_PRICED_TIERS))
 _OVER_KEYS = frozenset(("threshold", *_RATE_KEYS, *_PRICED_TIERS))
 _MODEL_KEYS = frozenset(("id", "name", "aliases", "price"))
-_FILE_KEYS = frozenset(("provider", "model"))
+_FILE_KEYS = frozenset(("provider", "tier_aliases", "model"))
 
 # Token bucket (canonical event column) -> Rates attribute.
 _BUCKET_RATE: tuple[tuple[str, str], ...] = (
@@ -172,6 +172,17 @@ class ModelInfo:
     aliases: tuple[str, ...]
     periods: tuple[PricePeriod, ...]  # sorted by valid_from (open start first)
     file: str = ""
+    # (logged tier, tier it bills as) of the model's file, used where a period does not price
+    # the logged tier itself: OpenAI renamed priority to fast (``fast = "priority"``)
+    tier_aliases: tuple[tuple[str, str], ...] = ()
+
+    def tier_of(self, period: PricePeriod, tier: str) -> str:
+        """The tier whose price bills usage logged in ``tier`` during ``period``: ``tier``
+        itself when the period or one of its bands prices it, else its alias, if any."""
+        alias = dict(self.tier_aliases).get(tier)
+        if alias is None or period.tier(tier) is not None or any(b.tier(tier) is not None for b in period.over):
+            return tier
+        return alias
 
 
 @dataclass(frozen=True)
@@ -456,15 +467,32 @@ def _load_file(path: Path) -> tuple[bytes, list[_Loaded]]:
     provider = _string(_require(doc, "provider", root), root.key("provider"))
     if provider != provider.strip().lower():
         raise root.key("provider").fail(f"must be lowercase without surrounding spaces, got {provider!r}")
+    aliases = _tier_aliases(doc.get("tier_aliases", {}), root.key("tier_aliases"))
     models = doc.get("model", [])
     if not isinstance(models, list):
         raise root.key("model").fail("must be an array of tables ([[model]])")
     loaded: list[_Loaded] = []
     for i, table in enumerate(models):
         w = root.key(f"model[{i}]")
-        info = _model(table, w, provider, file)
+        info = replace(_model(table, w, provider, file), tier_aliases=aliases)
         loaded.append(_Loaded(info, _Where(file, f"model[{i}] ({info.id})")))
     return data, loaded
+
+
+def _tier_aliases(table: Any, where: _Where) -> tuple[tuple[str, str], ...]:
+    """``tier_aliases = { fast = "priority" }``: a logged tier that bills as another priced tier
+    of the same file's models (where a period does not price the logged tier itself)."""
+    if not isinstance(table, dict):
+        raise where.fail('must be a table of tier names, e.g. { fast = "priority" }')
+    out: list[tuple[str, str]] = []
+    for name, target in table.items():
+        w = where.key(name)
+        if name not in _PRICED_TIERS:
+            raise w.fail(f"unknown service tier (known: {', '.join(_PRICED_TIERS)})")
+        if not isinstance(target, str) or target not in _PRICED_TIERS or target == name:
+            raise w.fail(f"must name another priced service tier ({', '.join(_PRICED_TIERS)})")
+        out.append((name, target))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- name resolution
@@ -641,14 +669,15 @@ class PriceBook:
             for candidate in period.over:
                 if decided_on > candidate.threshold:
                     band = candidate
+        priced = info.tier_of(period, tier)
         if band is None:
             threshold = period.over[0].threshold if period.over else None
-            rates = _tier_rates(period.rates, period.tier(tier), None, tier)
+            rates = _tier_rates(period.rates, period.tier(priced), None, priced)
         else:
             threshold = band.threshold
-            rates = _tier_rates(band.rates, band.tier(tier), period.tier(tier), tier)
+            rates = _tier_rates(band.rates, band.tier(priced), period.tier(priced), priced)
         if rates is None:
-            if band is not None and isinstance(period.tier(tier), Rates):
+            if band is not None and isinstance(period.tier(priced), Rates):
                 return f"service tier {tier!r} of {info.id} has no rates over {band.threshold:,} input tokens"
             return f"service tier {tier!r} is not priced for {info.id}"
         return AppliedRate(
@@ -697,10 +726,11 @@ class PriceBook:
                     lo = bounds[idx]
                     hi = bounds[idx + 1] if idx + 1 < len(bounds) else None
                     for tier in SERVICE_TIERS:
+                        priced = info.tier_of(period, tier)
                         if band is None:
-                            rates = _tier_rates(period.rates, period.tier(tier), None, tier)
+                            rates = _tier_rates(period.rates, period.tier(priced), None, priced)
                         else:
-                            rates = _tier_rates(band.rates, band.tier(tier), period.tier(tier), tier)
+                            rates = _tier_rates(band.rates, band.tier(priced), period.tier(priced), priced)
                         if rates is None:
                             continue
                         rows.append(

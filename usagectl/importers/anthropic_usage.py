@@ -123,7 +123,8 @@ def _record(
         "cache_write_1h_tokens": counts["ephemeral_1h_input_tokens"],
         "output_tokens": counts["output_tokens"],
         "web_search_requests": counts["web_search_requests"],
-        "service_tier": dims["service_tier"],
+        # fast mode bills at the model's fast rates (pricing/anthropic.toml): its own tier
+        "service_tier": "fast" if dims["speed"] == "fast" else dims["service_tier"],
         "workspace": workspace,
         "api_key": dims["api_key_id"],
         "extra": extra,

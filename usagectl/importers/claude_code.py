@@ -86,6 +86,15 @@ def _int(value: Any, key: str) -> tuple[int | None, str | None]:
     return n, None
 
 
+def _tier(usage: dict[str, Any]) -> str | None:
+    """The row's service tier: ``fast`` for fast mode (``usage.speed``, billed at the model's
+    fast rates, see pricing/anthropic.toml), else ``usage.service_tier``."""
+    if usage.get("speed") == "fast":
+        return "fast"
+    tier = usage.get("service_tier")
+    return tier if isinstance(tier, str) else None
+
+
 def _lone_surrogate(obj: Any) -> bool:
     """Whether a decoded line holds a lone surrogate (a ``"\\ud800"`` escape without its pair):
     Python's reader takes it, DuckDB's refuses the line, and no UTF-8 text can hold it."""
@@ -187,7 +196,7 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
         "cache_write_1h_tokens": vals.get("ephemeral_1h_input_tokens"),
         "output_tokens": vals["output_tokens"],
         "web_search_requests": vals["web_search_requests"],
-        "service_tier": usage.get("service_tier") if isinstance(usage.get("service_tier"), str) else None,
+        "service_tier": _tier(usage),
         "project": project_dir or cwd_base or None,
         "session_id": obj.get("sessionId") if isinstance(obj.get("sessionId"), str) else None,
         "message_id": mid if isinstance(mid, str) else None,

@@ -36,6 +36,7 @@ spills; see benchmarks/RESULTS-claude-code.md). A key spelled with escapes
 
 Mapping (FORMATS.md section 3): input excludes cache; cache writes split 5m/1h from
 ``usage.cache_creation`` when present, else all of ``cache_creation_input_tokens`` at 5m;
+fast mode (``usage.speed = "fast"``) is stored as service tier ``fast``;
 ``event_id = "claude-code:" + message.id + ":" + requestId`` (empty when absent, so gateway
 lines still dedup); a message without an id is keyed by its requestId alone (``r:``), else by a
 hash of its session, model and input side (``importers.claude_code._HASHED``: not the output,
@@ -104,7 +105,7 @@ _TEXT = {
     "cache_write_1h_tokens": "u_c1",
     "output_tokens": "u_out",
     "web_search_requests": "u_ws",
-    "service_tier": "u_tier",
+    "service_tier": "CASE WHEN u_speed = 'fast' THEN 'fast' ELSE u_tier END",  # fast mode bills as its own tier
     "project": "coalesce(pdir, nullif(regexp_extract(cwd, '([^/\\\\]+)[/\\\\]*$', 1), ''))",
     "session_id": "sessionId",
     "message_id": "mid",

@@ -1,0 +1,286 @@
+"""The models of 2026 in the packaged tables, fast mode, OpenAI's ``fast`` tier name, and the
+``tier_aliases`` key. Every expected cost is worked by hand from the rates quoted in the tables'
+sources (USD per 1M tokens); the docstrings show the arithmetic."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import query, run, run_json
+from tests.test_pricing import book_from
+from usagectl.errors import PricingError
+from usagectl.pricing import PriceBook, load_pricebook
+
+D = Decimal
+NOV = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+M = 1_000_000
+
+
+@pytest.fixture()
+def prices(monkeypatch: pytest.MonkeyPatch) -> PriceBook:
+    """The packaged tables."""
+    monkeypatch.delenv("USAGECTL_PRICING_DIR", raising=False)
+    return load_pricebook()
+
+
+def per_million(pb: PriceBook, model: str, ts: datetime = NOV, tier: str | None = None) -> tuple[D, ...]:
+    """(input, 5m write, 1h write, cache read, output) of one million tokens of each bucket,
+    priced one bucket at a time (so no bucket can hide another's rate)."""
+    out = []
+    for bucket in (
+        "input_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "cache_read_tokens",
+        "output_tokens",
+    ):
+        res = pb.cost(model_raw=model, ts=ts, service_tier=tier, **{bucket: 1_000 if bucket != "output_tokens" else M})
+        assert res.total is not None, (model, bucket, res.unpriced_reason)
+        # 1,000 input-side tokens keep every request under any long-context threshold
+        out.append(res.total * 1000 if bucket != "output_tokens" else res.total)
+    return tuple(out)
+
+
+# Anthropic's pricing table: base input, 5m write, 1h write, cache hits, output
+ANTHROPIC_2026 = [
+    ("claude-opus-4-6", ("5", "6.25", "10", "0.50", "25")),
+    ("claude-opus-4-7", ("5", "6.25", "10", "0.50", "25")),
+    ("claude-opus-4-8", ("5", "6.25", "10", "0.50", "25")),
+    ("claude-opus-5", ("5", "6.25", "10", "0.50", "25")),
+    ("claude-opus-5-5", ("4", "5", "8", "0.20", "20")),  # cache hits 0.05x (footnote 2)
+    ("claude-sonnet-4-6", ("3", "3.75", "6", "0.30", "15")),
+    ("claude-sonnet-5", ("2", "2.50", "4", "0.20", "10")),
+    ("claude-sonnet-5-5", ("2", "2.50", "4", "0.10", "10")),  # since 2026-10-07
+    ("claude-haiku-5-5", ("0.10", "0.125", "0.20", "0.01", "0.50")),  # prompts up to 100k
+    ("claude-fable-5", ("10", "12.50", "20", "1", "50")),
+    ("claude-mythos-5", ("10", "12.50", "20", "1", "50")),
+    ("claude-fable-5-1", ("10", "12.50", "20", "0.25", "50")),  # cache hits 0.025x (footnote 1)
+    ("claude-mythos-5-1", ("10", "12.50", "20", "0.25", "50")),
+]
+
+
+@pytest.mark.parametrize(("model", "rates"), ANTHROPIC_2026)
+def test_anthropic_2026_models_are_priced(prices: PriceBook, model: str, rates: tuple[str, ...]) -> None:
+    assert per_million(prices, model) == tuple(D(r) for r in rates)
+    assert prices.resolve(f"anthropic/{model}") == model
+    assert prices.resolve(f"us.anthropic.{model}-v1:0") == model  # Bedrock, by rule
+
+
+def test_opus_4_6_long_context_surcharge_ended_on_2026_03_13(prices: PriceBook) -> None:
+    """A request of 250,000 input tokens and 1,000 output:
+    before 2026-03-13 (1M beta, long-context rates $10 / $37.50): 250,000 x 10 / 1M + 1,000 x 37.50 / 1M
+    = 2.50 + 0.0375 = 2.5375; from that day the full window bills at $5 / $25: 1.25 + 0.025 = 1.275."""
+    before = datetime(2026, 3, 12, 23, 59, tzinfo=UTC)
+    after = datetime(2026, 3, 13, 0, 0, tzinfo=UTC)
+    for ts, want in ((before, D("2.5375")), (after, D("1.275"))):
+        res = prices.cost(model_raw="claude-opus-4-6", ts=ts, input_tokens=250_000, output_tokens=1_000)
+        assert res.total == want, ts
+    # Sonnet 4.6 the same way: 6 / 22.50 over 200k before, 3 / 15 after
+    res = prices.cost(model_raw="claude-sonnet-4-6", ts=before, cache_read_tokens=200_001, output_tokens=1_000)
+    assert res.total == D("200001") * D("0.60") / M + D("0.0225")
+    res = prices.cost(model_raw="claude-sonnet-4-6", ts=after, cache_read_tokens=200_001, output_tokens=1_000)
+    assert res.total == D("200001") * D("0.30") / M + D("0.015")
+
+
+def test_haiku_5_5_bills_a_prompt_over_100k_at_five_times(prices: PriceBook) -> None:
+    """Prompt = input + cache reads + cache writes. 100,000 tokens (60,000 read + 40,000 input) is
+    the low band: 60,000 x 0.01 + 40,000 x 0.10 = 0.0006 + 0.004, + 2,000 output x 0.50 = 0.001 →
+    0.0056. One more input token crosses: 60,000 x 0.05 + 40,001 x 0.50 + 2,000 x 2.50, / 1M
+    = 0.003 + 0.0200005 + 0.005 = 0.0280005."""
+    low = prices.cost(
+        model_raw="claude-haiku-5-5", ts=NOV, cache_read_tokens=60_000, input_tokens=40_000, output_tokens=2_000
+    )
+    assert low.total == D("0.0056")
+    high = prices.cost(
+        model_raw="claude-haiku-5-5", ts=NOV, cache_read_tokens=60_000, input_tokens=40_001, output_tokens=2_000
+    )
+    assert high.total == D("0.0280005") and high.applied is not None and high.applied.long_context
+    batch = prices.cost(model_raw="claude-haiku-5-5", ts=NOV, service_tier="batch", input_tokens=100_001)
+    assert batch.total == D("100001") * D("0.25") / M  # batch halves the band's $0.50
+
+
+def test_sonnet_5_5_cache_reads_cheaper_from_2026_10_07(prices: PriceBook) -> None:
+    before = prices.cost(model_raw="claude-sonnet-5-5", ts=datetime(2026, 10, 6, 23, tzinfo=UTC), cache_read_tokens=M)
+    after = prices.cost(model_raw="claude-sonnet-5-5", ts=datetime(2026, 10, 7, tzinfo=UTC), cache_read_tokens=M)
+    assert (before.total, after.total) == (D("0.20"), D("0.10"))
+
+
+FAST = [  # fast mode: input, 5m write, 1h write, cache read, output (cache multipliers on the fast input)
+    ("claude-opus-4-6", ("30", "37.50", "60", "3", "150")),  # 6x
+    ("claude-opus-4-8", ("10", "12.50", "20", "1", "50")),
+    ("claude-opus-5", ("10", "12.50", "20", "1", "50")),
+    ("claude-opus-5-5", ("8", "10", "16", "0.40", "40")),
+]
+
+
+@pytest.mark.parametrize(("model", "rates"), FAST)
+def test_fast_mode_rates(prices: PriceBook, model: str, rates: tuple[str, ...]) -> None:
+    assert per_million(prices, model, tier="fast") == tuple(D(r) for r in rates)
+
+
+def test_fast_mode_keeps_the_web_search_price_and_has_no_long_context_charge(prices: PriceBook) -> None:
+    """Opus 4.6 before 2026-03-13: a fast request of 300,000 input tokens bills at the fast rate
+    ($30), not at a long-context one: 300,000 x 30 / 1M = 9; 2 searches x $0.01 = 0.02."""
+    res = prices.cost(
+        model_raw="claude-opus-4-6",
+        ts=datetime(2026, 3, 1, tzinfo=UTC),
+        service_tier="fast",
+        input_tokens=300_000,
+        web_search_requests=2,
+    )
+    assert res.total == D("9.02")
+
+
+def test_fast_mode_on_a_model_without_it_is_unpriced(prices: PriceBook) -> None:
+    for model in ("claude-sonnet-5-5", "claude-opus-4-7"):  # no fast mode / its price not published
+        res = prices.cost(model_raw=model, ts=NOV, service_tier="fast", input_tokens=10, output_tokens=10)
+        assert res.total is None and res.unpriced_reason == f"service tier 'fast' is not priced for {model}"
+
+
+OPENAI_2026 = [  # input, cached input, output
+    ("gpt-5.1", ("1.25", "0.125", "10")),
+    ("gpt-5-pro", ("15", "15", "120")),  # no cached-input rate: reads bill at input
+    ("codex-mini-latest", ("1.50", "0.375", "6")),
+    ("gpt-5.6-luna", ("0.20", "0.02", "1.20")),
+    ("gpt-6-luna", ("0.10", "0.01", "0.50")),
+    ("gpt-6.2-sol", ("2", "0.10", "10")),
+]
+
+
+@pytest.mark.parametrize(("model", "rates"), OPENAI_2026)
+def test_openai_2026_models_are_priced(prices: PriceBook, model: str, rates: tuple[str, ...]) -> None:
+    inp, _w5, _w1, read, out = per_million(prices, model)
+    assert (inp, read, out) == tuple(D(r) for r in rates)
+
+
+def test_openai_272k_long_context(prices: PriceBook) -> None:
+    """GPT-6.2 Sol: 272,000 input tokens is short context (2 / 0.10 / 10); 272,001 bills the whole
+    request at 4 / 0.20 / 15: 200,001 x 4 + 72,000 x 0.20 + 1,000 x 15, / 1M = 0.800004 + 0.0144
+    + 0.015 = 0.829404."""
+    short = prices.cost(
+        model_raw="gpt-6.2-sol", ts=NOV, input_tokens=200_000, cache_read_tokens=72_000, output_tokens=1_000
+    )
+    assert short.total == D("0.4") + D("0.0072") + D("0.01")
+    long = prices.cost(
+        model_raw="gpt-6.2-sol", ts=NOV, input_tokens=200_001, cache_read_tokens=72_000, output_tokens=1_000
+    )
+    assert long.total == D("0.829404")
+    fast = prices.cost(
+        model_raw="gpt-6.2-sol", ts=NOV, service_tier="fast", input_tokens=200_001, cache_read_tokens=72_000,
+        output_tokens=1_000,
+    )  # fmt: skip
+    assert fast.total == D("1.658808")  # "twice the Standard rate for the same context length"
+
+
+def test_gpt_5_6_luna_before_its_verified_period_is_unpriced(prices: PriceBook) -> None:
+    res = prices.cost(model_raw="gpt-5.6-luna", ts=datetime(2026, 7, 20, tzinfo=UTC), input_tokens=1)
+    assert res.total is None and res.unpriced_reason is not None and "no price for gpt-5.6-luna" in res.unpriced_reason
+
+
+def test_openai_fast_is_priority(prices: PriceBook) -> None:
+    """OpenAI renamed priority "Fast mode" (2026-07-30): ``fast`` bills at the priority rates.
+    GPT-5: 1M input x 2.50 + 1M output x 20 = 22.50; GPT-5.1 the same rates."""
+    for model in ("gpt-5", "gpt-5.1", "gpt-5-codex"):
+        fast = prices.cost(model_raw=model, ts=NOV, service_tier="fast", input_tokens=M, output_tokens=M)
+        prio = prices.cost(model_raw=model, ts=NOV, service_tier="priority", input_tokens=M, output_tokens=M)
+        assert fast.total == prio.total == D("22.50"), model
+        assert fast.applied is not None and fast.applied.service_tier == "fast"
+    # a model without a priority price stays unpriced in fast
+    res = prices.cost(model_raw="gpt-5-pro", ts=NOV, service_tier="fast", input_tokens=1)
+    assert res.total is None and res.unpriced_reason == "service tier 'fast' is not priced for gpt-5-pro"
+    rows = {(r.model, r.service_tier): r for r in prices.rate_rows() if r.min_input_exclusive == 0}
+    assert rows[("gpt-5", "fast")].rates == rows[("gpt-5", "priority")].rates
+    assert ("gpt-5-pro", "fast") not in rows and ("claude-opus-5", "fast") in rows
+
+
+def _model(model_id: str, tiers: str) -> str:
+    return (
+        f'[[model]]\nid = "{model_id}"\n  [[model.price]]\n  source = "https://example.com"\n  checked = 2026-11-27\n'
+        f"  input = 1\n  output = 2\n{tiers}"
+    )
+
+
+def test_a_tier_the_period_prices_itself_wins_over_its_alias(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = 'provider = "acme"\ntier_aliases = { fast = "priority" }\n'
+    text += _model("own", "  priority = 3\n  fast = 5\n") + _model("aliased", "  priority = 3\n")
+    book = book_from(tmp_path, text, monkeypatch)
+    assert book.cost(model_raw="own", ts=NOV, service_tier="fast", input_tokens=M).total == D(5)
+    assert book.cost(model_raw="aliased", ts=NOV, service_tier="fast", input_tokens=M).total == D(3)
+
+
+@pytest.mark.parametrize(
+    ("aliases", "expected"),
+    [
+        ('{ fast = "standard" }', "t.toml: tier_aliases.fast: must name another priced service tier"),
+        ('{ fast = "fast" }', "t.toml: tier_aliases.fast: must name another priced service tier"),
+        ('{ turbo = "priority" }', "t.toml: tier_aliases.turbo: unknown service tier"),
+        ('"fast"', "t.toml: tier_aliases: must be a table of tier names"),
+    ],
+)
+def test_broken_tier_aliases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aliases: str, expected: str) -> None:
+    with pytest.raises(PricingError) as exc:
+        book_from(tmp_path, f'provider = "acme"\ntier_aliases = {aliases}\n' + _model("m", ""), monkeypatch)
+    assert expected in exc.value.message
+
+
+def test_claude_code_fast_mode_is_stored_and_priced_as_fast(tmp_path: Path) -> None:
+    """Claude Code lines on Opus 5, 1,000 input + 1,000 output each, one in standard mode, two in
+    fast mode. Standard: 1,000 x 5 + 1,000 x 25, / 1M = 0.03; fast: 1,000 x 10 + 1,000 x 50 =
+    0.06 each; total 0.15. The tree goes through the DuckDB stager (several files), the single
+    file through the Python reader: both store the tier ``fast``."""
+
+    def line(mid: str, speed: str) -> str:
+        usage = {"input_tokens": 1000, "output_tokens": 1000, "service_tier": "standard", "speed": speed}
+        return json.dumps({
+            "type": "assistant", "timestamp": "2026-11-20T10:00:00.000Z", "sessionId": "s1", "requestId": f"req_{mid}",
+            "message": {"id": mid, "model": "claude-opus-5", "usage": usage},
+        })  # fmt: skip
+
+    tree = tmp_path / "projects" / "p"
+    tree.mkdir(parents=True)
+    (tree / "a.jsonl").write_text(line("msg_a", "standard") + "\n", encoding="utf-8")
+    (tree / "b.jsonl").write_text(line("msg_b", "fast") + "\n", encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(tmp_path / "projects"), "--format", "claude-code", "--db", db)
+    single = tmp_path / "one.jsonl"
+    single.write_text(line("msg_c", "fast") + "\n", encoding="utf-8")
+    run("import", str(single), "--format", "claude-code", "--db", db)
+    tiers = dict(query(Path(db), "SELECT message_id, service_tier FROM events ORDER BY 1"))
+    assert tiers == {"msg_a": "standard", "msg_b": "fast", "msg_c": "fast"}
+    out = run_json("cost", "--since", "2026-11-01", "--until", "2026-11-30", "--db", db)
+    assert out["totals"]["cost_usd"] == 0.15
+    lines = [r["line"] for r in out["rows"]]
+    assert "Input tokens (fast): 2,000 × $10.00/M = $0.02" in lines, lines
+    assert "Output tokens (fast): 2,000 × $50.00/M = $0.10" in lines, lines
+
+
+def test_anthropic_usage_rows_grouped_by_speed_bill_fast_at_the_fast_rates(tmp_path: Path) -> None:
+    """One day of Opus 5.5 grouped by model, service tier and speed: standard 100,000 input +
+    10,000 output, fast 50,000 + 5,000. Standard: 100,000 x 4 + 10,000 x 20, / 1M = 0.4 + 0.2 =
+    0.6; fast: 50,000 x 8 + 5,000 x 40 = 0.4 + 0.2 = 0.6; total 1.2 (at standard rates it would
+    be 0.9)."""
+
+    def row(i: int, o: int, speed: str) -> dict[str, object]:
+        return {"uncached_input_tokens": i, "output_tokens": o, "cache_read_input_tokens": 0,
+                "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                "server_tool_use": {"web_search_requests": 0}, "model": "claude-opus-5-5",
+                "service_tier": "standard", "speed": speed}  # fmt: skip
+
+    page = {"data": [{"starting_at": "2026-11-20T00:00:00Z", "ending_at": "2026-11-21T00:00:00Z",
+                      "results": [row(100_000, 10_000, "standard"), row(50_000, 5_000, "fast")]}],
+            "has_more": False, "next_page": None}  # fmt: skip
+    path = tmp_path / "usage.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--format", "anthropic-usage", "--db", db)
+    tiers = sorted(
+        query(Path(db), "SELECT service_tier, input_tokens, json_extract_string(extra, '$.speed') FROM events")
+    )
+    assert tiers == [("fast", 50_000, "fast"), ("standard", 100_000, "standard")]
+    out = run_json("cost", "--since", "2026-11-20", "--until", "2026-11-20", "--db", db)
+    assert out["totals"]["cost_usd"] == 1.2
