@@ -13,6 +13,8 @@ rule's (a sum of them would overstate what can be saved). Rules and thresholds (
   the same provider, same tier and time.
 * ``batching``: standard-tier requests on a platform of ``NON_INTERACTIVE_PLATFORMS`` whose
   feature is not in ``INTERACTIVE_FEATURES`` → the batch tier of the same model (where it has one).
+* ``standard-speed``: requests in fast mode (Anthropic, 2-6x the standard rates) or at the priority
+  tier → the standard tier of the same model (the same tokens, slower).
 * ``prompt-caching``: chats with ≥ ``CACHE_MIN_REQUESTS`` requests of ≥ ``CACHE_MIN_INPUT``
   uncached input tokens whose cache reads are < ``CACHE_MAX_READ_PCT`` % of their input → the
   repeated context + file tokens written to the cache once, then read from it.
@@ -55,13 +57,25 @@ CHEAPER_MODEL: dict[str, str] = {
     "gpt-4o": "gpt-4o-mini",
     "gpt-4.1": "gpt-4.1-mini",
     "gpt-5": "gpt-5-mini",
+    "gpt-5.1": "gpt-5-mini",
+    "gpt-6.2-sol": "gpt-6-luna",
     "o3": "o4-mini",
+    "claude-opus-5-5": "claude-sonnet-5-5",
+    "claude-opus-5": "claude-sonnet-5",
+    "claude-opus-4-8": "claude-sonnet-5",
+    "claude-opus-4-7": "claude-sonnet-4-6",
+    "claude-opus-4-6": "claude-sonnet-4-6",
+    "claude-opus-4-5": "claude-sonnet-4-5",
     "claude-opus-4-1": "claude-sonnet-4-5",
+    "claude-sonnet-5-5": "claude-haiku-5-5",
+    "claude-sonnet-5": "claude-haiku-4-5",
+    "claude-sonnet-4-6": "claude-haiku-4-5",
     "claude-sonnet-4-5": "claude-haiku-4-5",
     "claude-sonnet-4": "claude-haiku-4-5",
     "claude-3-5-sonnet": "claude-3-5-haiku",
     "gemini-2.5-pro": "gemini-2.5-flash",
 }
+PREMIUM_TIERS = ("fast", "priority")
 NON_INTERACTIVE_PLATFORMS = ("api", "batch", "cron", "ci", "server")
 INTERACTIVE_FEATURES = ("chat", "agents", "web-search", "code-review", "voice")
 CACHE_MIN_INPUT = 8_000
@@ -128,6 +142,13 @@ def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
                 "batching",
                 "Non-interactive work at the standard tier: send it through the batch API",
                 sq.reprice_batch(con, flt, NON_INTERACTIVE_PLATFORMS, INTERACTIVE_FEATURES),
+                days,
+                "requests",
+            ),
+            _opportunity(
+                "standard-speed",
+                "Requests in fast mode or at the priority tier: run those that can wait at standard speed",
+                sq.reprice_standard(con, flt, PREMIUM_TIERS),
                 days,
                 "requests",
             ),

@@ -179,13 +179,25 @@ def reprice_batch(
     plat = {f"pl{i}": v for i, v in enumerate(platforms)}
     in_pl = ", ".join(f"${k}" for k in plat) or "NULL"
     not_inter, inter = _not_in("feature", "in", interactive)
-    head, params = _scored(
-        flt,
-        "*",
-        f"cost IS NOT NULL AND service_tier = 'standard' AND platform IN ({in_pl}) AND {not_inter}",
-        plat | inter,
-    )
-    join = _RATE_JOIN.format(model="c.cmodel", tier="'batch'")
+    where = f"cost IS NOT NULL AND service_tier = 'standard' AND platform IN ({in_pl}) AND {not_inter}"
+    return _reprice_tier(con, flt, where, plat | inter, "batch")
+
+
+def reprice_standard(con: duckdb.DuckDBPyConnection, flt: Filters, tiers: Sequence[str]) -> list[dict[str, Any]]:
+    """Priced events in a tier of ``tiers`` (fast mode, priority), repriced at the standard tier
+    of the same model (same time and band). Per model."""
+    params = {f"t{i}": v for i, v in enumerate(tiers)}
+    where = f"cost IS NOT NULL AND service_tier IN ({', '.join(f'${k}' for k in params) or 'NULL'})"
+    return _reprice_tier(con, flt, where, params, "standard")
+
+
+def _reprice_tier(
+    con: duckdb.DuckDBPyConnection, flt: Filters, where: str, params: dict[str, Any], tier: str
+) -> list[dict[str, Any]]:
+    """The events ``where`` selects, repriced at ``tier`` of their own model; those the tier does
+    not price are left out. Per model: events, cost, alt_cost."""
+    head, params = _scored(flt, "*", where, params)
+    join = _RATE_JOIN.format(model="c.cmodel", tier=f"'{tier}'")
     sql = (
         f"{head} SELECT c.cmodel AS model, count(*) AS events, sum(c.cost) AS cost, sum({_cost('c.')}) AS alt_cost "
         f"FROM c {join} WHERE r.rate_id IS NOT NULL GROUP BY 1 ORDER BY 1"
