@@ -259,6 +259,80 @@ def test_claude_code_fast_mode_is_stored_and_priced_as_fast(tmp_path: Path) -> N
     assert "Output tokens (fast): 2,000 × $50.00/M = $0.10" in lines, lines
 
 
+# (logged service_tier, usage.speed) -> stored tier; the contradictions and unknown speeds are
+# unknown tiers: unpriced, named, never standard (QA: "FAST" and "ultrafast" were priced standard)
+SPEEDS = [
+    ("standard", "FAST", "fast"),
+    (None, " fast ", "fast"),
+    ("default", "fast", "fast"),
+    ("standard", "ultrafast", "ultrafast"),
+    ("batch", "fast", "batch+fast"),
+    ("priority", "Fast", "priority+fast"),
+    ("batch", "standard", "batch"),
+    ("priority", None, "priority"),
+]
+
+
+def _cc_line(mid: str, tier: str | None, speed: str | None) -> str:
+    usage = {"input_tokens": 1000, "output_tokens": 1000, "service_tier": tier, "speed": speed}
+    return json.dumps({
+        "type": "assistant", "timestamp": "2026-11-20T10:00:00.000Z", "sessionId": "s1", "requestId": f"req_{mid}",
+        "message": {"id": mid, "model": "claude-opus-5", "usage": {k: v for k, v in usage.items() if v is not None}},
+    })  # fmt: skip
+
+
+def test_speed_and_tier_combine_the_same_way_in_both_claude_code_readers(tmp_path: Path) -> None:
+    """The tree (DuckDB stager) and single files (Python reader) store the same tier for every
+    combination. Priced: the three fast lines on Opus 5 (1,000 x 10 + 1,000 x 50, / 1M = 0.06 each)
+    and the batch one (1,000 x 2.50 + 1,000 x 12.50 = 0.015): 0.195 per reader, 0.39 in all.
+    Unpriced: ultrafast, batch+fast, priority+fast and priority (not in Anthropic's table)."""
+    tree = tmp_path / "projects" / "p"
+    tree.mkdir(parents=True)
+    for n, (tier, speed, _) in enumerate(SPEEDS):
+        (tree / f"t{n}.jsonl").write_text(_cc_line(f"msg_t{n}", tier, speed) + "\n", encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(tmp_path / "projects"), "--format", "claude-code", "--db", db)
+    for n, (tier, speed, _) in enumerate(SPEEDS):
+        one = tmp_path / f"s{n}.jsonl"
+        one.write_text(_cc_line(f"msg_s{n}", tier, speed) + "\n", encoding="utf-8")
+        run("import", str(one), "--format", "claude-code", "--db", db)
+    stored = dict(query(Path(db), "SELECT message_id, service_tier FROM events"))
+    for n, (_, _, want) in enumerate(SPEEDS):
+        assert (stored[f"msg_t{n}"], stored[f"msg_s{n}"]) == (want, want), SPEEDS[n]
+    out = run_json("cost", "--since", "2026-11-20", "--until", "2026-11-20", "--db", db)
+    assert out["totals"]["cost_usd"] == 0.39
+    assert out["totals"]["unpriced_requests"] == 2 * 4
+
+
+def test_codex_keeps_an_unknown_tier_unpriced(tmp_path: Path) -> None:
+    """A Codex rollout whose thread settings say "ultrafast": the turn is stored in that tier and
+    unpriced (it was stored as standard and priced at $0.025)."""
+    from usagectl.importers.codex import _TIERS
+
+    assert _TIERS["fast"] == "priority" and "ultrafast" not in _TIERS
+    rows = [
+        {"timestamp": "2026-11-16T10:00:00.000Z", "type": "session_meta", "payload": {"id": "0199aaaa", "cwd": "/w"}},
+        {"timestamp": "2026-11-16T10:00:01.000Z", "type": "turn_context", "payload": {"model": "gpt-6.2-sol"}},
+        {"timestamp": "2026-11-16T10:00:02.000Z", "type": "event_msg",
+         "payload": {"type": "thread_settings_applied", "thread_settings": {"service_tier": "ultrafast"}}},
+        {"timestamp": "2026-11-16T10:00:03.000Z", "type": "event_msg", "payload": {"type": "token_count", "info": {
+            "total_token_usage": {"input_tokens": 10000, "cached_input_tokens": 0, "output_tokens": 500,
+                                  "reasoning_output_tokens": 0, "total_tokens": 10500},
+            "last_token_usage": {"input_tokens": 10000, "cached_input_tokens": 0, "output_tokens": 500,
+                                 "reasoning_output_tokens": 0, "total_tokens": 10500}}}},
+    ]  # fmt: skip
+    path = tmp_path / "sessions" / "2026" / "11" / "16" / "rollout-2026-11-16T10-00-00-0199aaaa.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--format", "codex", "--db", db)
+    assert query(Path(db), "SELECT service_tier, input_tokens, output_tokens FROM events") == [
+        ("ultrafast", 10000, 500)
+    ]
+    out = run_json("cost", "--since", "2026-11-16", "--until", "2026-11-16", "--db", db)
+    assert out["totals"]["unpriced_requests"] == 1
+
+
 def test_anthropic_usage_rows_grouped_by_speed_bill_fast_at_the_fast_rates(tmp_path: Path) -> None:
     """One day of Opus 5.5 grouped by model, service tier and speed: standard 100,000 input +
     10,000 output, fast 50,000 + 5,000. Standard: 100,000 x 4 + 10,000 x 20, / 1M = 0.4 + 0.2 =
@@ -284,3 +358,24 @@ def test_anthropic_usage_rows_grouped_by_speed_bill_fast_at_the_fast_rates(tmp_p
     assert tiers == [("fast", 50_000, "fast"), ("standard", 100_000, "standard")]
     out = run_json("cost", "--since", "2026-11-20", "--until", "2026-11-20", "--db", db)
     assert out["totals"]["cost_usd"] == 1.2
+
+
+def test_a_user_table_of_the_provider_keeps_its_tier_aliases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A negotiated gpt-5 in the user's own directory, without ``tier_aliases``: OpenAI's ``fast``
+    still bills at that table's priority price (QA: it became unpriced). 10,000 x 2 + 1,000 x 16,
+    / 1M = 0.036."""
+    monkeypatch.delenv("USAGECTL_PRICING_DIR", raising=False)
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "negotiated.toml").write_text(
+        'provider = "openai"\n'
+        + _model("gpt-5", "  priority = { input = 2.00, output = 16.00 }\n").replace(
+            "input = 1\n  output = 2", "input = 1\n  output = 8"
+        ),
+        encoding="utf-8",
+    )
+    book = load_pricebook(user)
+    kw = {"ts": NOV, "input_tokens": 10_000, "output_tokens": 1_000}
+    assert book.cost(model_raw="gpt-5", service_tier="fast", **kw).total == D("0.036")
+    assert book.cost(model_raw="gpt-5", service_tier="priority", **kw).total == D("0.036")
+    assert book.cost(model_raw="gpt-5", **kw).total == D("0.018")  # 10,000 x 1 + 1,000 x 8

@@ -172,8 +172,9 @@ class ModelInfo:
     aliases: tuple[str, ...]
     periods: tuple[PricePeriod, ...]  # sorted by valid_from (open start first)
     file: str = ""
-    # (logged tier, tier it bills as) of the model's file, used where a period does not price
-    # the logged tier itself: OpenAI renamed priority to fast (``fast = "priority"``)
+    # (logged tier, tier it bills as) of the model's provider (``tier_aliases`` of any of its
+    # files), used where a period does not price the logged tier itself: OpenAI renamed priority
+    # to fast (``fast = "priority"``)
     tier_aliases: tuple[tuple[str, str], ...] = ()
 
     def tier_of(self, period: PricePeriod, tier: str) -> str:
@@ -453,7 +454,7 @@ class _Loaded:
     seq: int = 0  # load order: a conflict is blamed on the later claim
 
 
-def _load_file(path: Path) -> tuple[bytes, list[_Loaded]]:
+def _load_file(path: Path) -> tuple[bytes, list[_Loaded], tuple[str, tuple[tuple[str, str], ...]]]:
     file = _display(path)
     data = path.read_bytes()
     try:
@@ -474,14 +475,15 @@ def _load_file(path: Path) -> tuple[bytes, list[_Loaded]]:
     loaded: list[_Loaded] = []
     for i, table in enumerate(models):
         w = root.key(f"model[{i}]")
-        info = replace(_model(table, w, provider, file), tier_aliases=aliases)
+        info = _model(table, w, provider, file)
         loaded.append(_Loaded(info, _Where(file, f"model[{i}] ({info.id})")))
-    return data, loaded
+    return data, loaded, (provider, aliases)
 
 
 def _tier_aliases(table: Any, where: _Where) -> tuple[tuple[str, str], ...]:
     """``tier_aliases = { fast = "priority" }``: a logged tier that bills as another priced tier
-    of the same file's models (where a period does not price the logged tier itself)."""
+    for every model of the file's provider, in any file or directory (where a period does not
+    price the logged tier itself)."""
     if not isinstance(table, dict):
         raise where.fail('must be a table of tier names, e.g. { fast = "priority" }')
     out: list[tuple[str, str]] = []
@@ -497,7 +499,7 @@ def _tier_aliases(table: Any, where: _Where) -> tuple[tuple[str, str], ...]:
 
 # --------------------------------------------------------------------------- name resolution
 
-_REGION_PREFIX = re.compile(r"^(?:us|eu|apac|global|us-gov)\.")
+_REGION_PREFIX = re.compile(r"^(?:us|eu|apac|jp|au|global|us-gov)\.")
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _VERTEX_AT = re.compile(r"@(\d{8})$")
 _DOT_BETWEEN_DIGITS = re.compile(r"(?<=\d)\.(?=\d)")
@@ -514,7 +516,7 @@ def _normalisations(raw: str) -> Iterable[str]:
         s = s.rsplit("/", 1)[1]
         yield s
     # (c) Bedrock ids: [region.]anthropic.<name>[-vN[:M]]
-    if bedrock or re.match(r"^(?:(?:us|eu|apac|global|us-gov)\.)?anthropic\.", s):
+    if bedrock or re.match(r"^(?:(?:us|eu|apac|jp|au|global|us-gov)\.)?anthropic\.", s):
         s = _REGION_PREFIX.sub("", s, count=1)
         s = s.removeprefix("anthropic.")
         s = _BEDROCK_VERSION.sub("", s)
@@ -564,11 +566,13 @@ class PriceBook:
         digest = hashlib.sha256()
         files: list[str] = []
         merged: dict[str, _Loaded] = {}
+        tier_aliases: dict[str, dict[str, str]] = {}  # per provider, over all files (later ones win)
         seq = 0
         for directory in dirs:
             layer: dict[str, _Loaded] = {}
             for path in sorted(directory.glob("*.toml")):
-                data, loaded = _load_file(path)
+                data, loaded, (provider, aliases) = _load_file(path)
+                tier_aliases.setdefault(provider, {}).update(aliases)
                 files.append(_display(path))
                 digest.update(path.name.encode() + b"\0" + data + b"\0")
                 for item in loaded:
@@ -592,7 +596,11 @@ class PriceBook:
                         f"alias {alias!r} {what} model {owner.model.id!r} ({owner.where.file}: {owner.where.path})"
                     )
                 claims[alias] = item
-        return cls({mid: item.model for mid, item in merged.items()}, files, digest.hexdigest())
+        models = {
+            mid: replace(item.model, tier_aliases=tuple(sorted(tier_aliases.get(item.model.provider, {}).items())))
+            for mid, item in merged.items()
+        }
+        return cls(models, files, digest.hexdigest())
 
     # -- lookup
 
@@ -613,7 +621,7 @@ class PriceBook:
         Case-insensitive, surrounding whitespace ignored. Tries, in order and cumulatively,
         looking up the exact id then the declared aliases after each step: (a) the name as
         given; (b) without provider prefixes (everything up to the last ``/``); (c) Bedrock ids
-        and ARNs without region prefix (``us.``, ``eu.``, ``apac.``, ``global.``, ``us-gov.``),
+        and ARNs without region prefix (``us.``, ``eu.``, ``apac.``, ``jp.``, ``au.``, ``global.``, ``us-gov.``),
         ``anthropic.`` and ``-vN[:M]`` suffix; (d) Vertex ``name@YYYYMMDD`` as
         ``name-YYYYMMDD``; (e) for Claude names, ``.`` between digits as ``-``; (f) without a
         dated snapshot suffix (``-YYYYMMDD``, ``-YYYY-MM-DD``, ``-latest``), which is reached

@@ -170,3 +170,20 @@ def _json(value: Any, name: str) -> Any:
 
 def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+_PLAIN = ("", "standard", "default")
+
+
+def speed_tier(tier: Any, speed: Any) -> str | None:
+    """The service tier of an Anthropic row with ``speed`` (fast mode): the logged ``tier`` when
+    the speed is absent or standard; the speed itself when the tier is plain (``fast`` is priced
+    per model; an unknown speed is an unknown tier, so unpriced with its name, never standard);
+    both, as ``tier+speed``, when they contradict each other (fast mode is not available with
+    Batch or Priority Tier): an unknown tier, unpriced and visible. SQL twin:
+    ``usagectl.store.stagers.claude_code`` (``service_tier``)."""
+    t = tier.strip().lower() if isinstance(tier, str) else None
+    s = speed.strip().lower() if isinstance(speed, str) else ""
+    if s in ("", "standard"):
+        return t
+    return s if (t or "") in _PLAIN else f"{t}+{s}"

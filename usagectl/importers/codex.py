@@ -95,7 +95,8 @@ _PASSIVE = re.compile(
 )
 _TIMED = ("event_msg", "token_usage_record")  # line types whose own time is used (besides see_time)
 _BOM = b"\xef\xbb\xbf"
-_TIERS = {"priority": "priority", "fast": "priority", "default": "standard", "standard": "standard", "flex": "flex"}
+_TIERS = {"priority": "priority", "fast": "priority", "default": "standard", "auto": "standard", "standard": "standard",
+          "flex": "flex"}  # fmt: skip
 
 
 class Usage(NamedTuple):
@@ -381,7 +382,9 @@ def _line(state: _File, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
         settings = payload.get("thread_settings")
         if isinstance(settings, dict) and "service_tier" in settings:
             tier = settings.get("service_tier")
-            state.tier = _TIERS.get(tier.lower()) if isinstance(tier, str) else None
+            # an unknown tier ("ultrafast") is kept as logged: unpriced with its name, never standard
+            name = tier.strip().lower() if isinstance(tier, str) else ""
+            state.tier = _TIERS.get(name, name) or None
     elif kind == "event_msg" and payload.get("type") == "token_count":
         return _token_count(state, obj, payload, ts)
     elif kind == "token_usage_record":

@@ -105,7 +105,11 @@ _TEXT = {
     "cache_write_1h_tokens": "u_c1",
     "output_tokens": "u_out",
     "web_search_requests": "u_ws",
-    "service_tier": "CASE WHEN u_speed = 'fast' THEN 'fast' ELSE u_tier END",  # fast mode bills as its own tier
+    "service_tier": (  # fast mode bills as its own tier: importers._values.speed_tier
+        "CASE WHEN coalesce(lower(trim(u_speed)), '') IN ('', 'standard') THEN u_tier "
+        "WHEN coalesce(lower(trim(u_tier)), '') IN ('', 'standard', 'default') THEN lower(trim(u_speed)) "
+        "ELSE lower(trim(u_tier)) || '+' || lower(trim(u_speed)) END"
+    ),
     "project": "coalesce(pdir, nullif(regexp_extract(cwd, '([^/\\\\]+)[/\\\\]*$', 1), ''))",
     "session_id": "sessionId",
     "message_id": "mid",
