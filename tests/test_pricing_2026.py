@@ -379,3 +379,48 @@ def test_a_user_table_of_the_provider_keeps_its_tier_aliases(tmp_path: Path, mon
     assert book.cost(model_raw="gpt-5", service_tier="fast", **kw).total == D("0.036")
     assert book.cost(model_raw="gpt-5", service_tier="priority", **kw).total == D("0.036")
     assert book.cost(model_raw="gpt-5", **kw).total == D("0.018")  # 10,000 x 1 + 1,000 x 8
+
+
+def test_pricing_list_names_the_band_valid_at_its_date() -> None:
+    """Opus 4.6's 200k band ended on 2026-03-13 (QA: still listed as "long context tier" after);
+    Haiku 5.5's starts at 100,000; Sonnet 4.5's at 200,000 at any date."""
+
+    def notes(at: str) -> dict[str, str]:
+        return {r["model"]: r["note"] for r in run_json("pricing", "list", "--at", at)["rows"]}
+
+    before, after = notes("2026-03-12"), notes("2026-11-20")
+    assert (before["claude-opus-4-6"], after["claude-opus-4-6"]) == ("long ctx > 200,000", "")
+    assert after["claude-haiku-5-5"] == "long ctx > 100,000" and after["claude-sonnet-4-5"] == "long ctx > 200,000"
+    assert after["gpt-6.2-sol"] == "long ctx > 272,000" and after["gpt-5.1"] == ""
+
+
+def test_pricing_show_at_a_date_without_a_price_says_why() -> None:
+    shown = run_json("pricing", "show", "gpt-5.6-luna", "--at", "2026-07-20")
+    assert shown["rows"] == []
+    assert shown["notes"] == [
+        "No price of gpt-5.6-luna is valid at 2026-07-20: its periods are 2026-07-30 – open "
+        "(from inclusive, until exclusive). Usage of that date is unpriced."
+    ]
+
+
+def test_a_cost_line_over_two_periods_of_one_rate_names_neither(tmp_path: Path) -> None:
+    """Opus 4.6 on 2026-03-12 and 2026-03-14: 1,000 input + 100 output each, both at $5 / $25 in
+    two price periods (the long-context band ended between them). One line per bucket: 2,000 x 5 /
+    1M = 0.01 and 200 x 25 / 1M = 0.005, labelled without a period (QA: "(from 2026-03-13; before
+    2026-03-13)"); a line of one period keeps its label."""
+    rows = [
+        {"event_id": f"e{d}", "ts": f"2026-03-{d}T12:00:00Z", "model_raw": "claude-opus-4-6", "input_tokens": 1000,
+         "output_tokens": 100}
+        for d in (12, 14)
+    ]  # fmt: skip
+    rows.append({"event_id": "s", "ts": "2026-03-14T12:00:00Z", "model_raw": "claude-sonnet-4-6", "input_tokens": 1000})
+    path = tmp_path / "ev.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--db", db)
+    out = run_json("cost", "--month", "2026-03", "--db", db)
+    assert [r["line"] for r in out["rows"]] == [
+        "Input tokens: 2,000 × $5.00/M = $0.01",
+        "Output tokens: 200 × $25.00/M = $0.005",
+        "Input tokens (from 2026-03-13): 1,000 × $3.00/M = $0.003",
+    ]

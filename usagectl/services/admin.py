@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from usagectl.errors import StrictCheckFailed, UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
@@ -12,6 +12,9 @@ from usagectl.store import reports as q
 from usagectl.store import schema
 from usagectl.store import status as st
 from usagectl.store.connection import connect
+
+if TYPE_CHECKING:
+    from usagectl.pricing import ModelInfo, RateRow
 
 
 def db_status(ctx: AppContext) -> Report:
@@ -156,6 +159,7 @@ def _rates(r: Any) -> dict[str, Any]:
 def pricing_list(ctx: AppContext, at: str | None = None) -> Report:
     book = ctx.pricebook()
     when = _at(at)
+    rate_rows = book.rate_rows()
     rows = []
     for m in book.models():
         applied = book.rate_for(m.id, when)
@@ -165,11 +169,13 @@ def pricing_list(ctx: AppContext, at: str | None = None) -> Report:
             row["note"] = "no price at this date"
         else:
             row.update(_rates(applied.rates))
-            row["note"] = (
-                "long context tier"
-                if any(r.min_input_exclusive > 0 for r in book.rate_rows() if r.model == m.id)
-                else ""
-            )
+            # a band of the period valid at that date (Opus 4.6's ended on 2026-03-13)
+            bands = [
+                r.min_input_exclusive
+                for r in rate_rows
+                if r.model == m.id and r.min_input_exclusive and _valid(r, when)
+            ]
+            row["note"] = f"long ctx > {min(bands):,}" if bands else ""
         row["aliases"] = len(m.aliases)
         rows.append(row)
     return Report(
@@ -183,6 +189,10 @@ def pricing_list(ctx: AppContext, at: str | None = None) -> Report:
         rows=tuple(rows),
         totals={"models": len(rows), "fingerprint": book.fingerprint},
     )
+
+
+def _valid(r: RateRow, when: datetime) -> bool:
+    return (r.valid_from is None or when >= r.valid_from) and (r.valid_to is None or when < r.valid_to)
 
 
 def _at(at: str | None) -> datetime:
@@ -212,9 +222,7 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
     for r in book.rate_rows():
         if r.model != model_id:
             continue
-        if when is not None and not (
-            (r.valid_from is None or when >= r.valid_from) and (r.valid_to is None or when < r.valid_to)
-        ):
+        if when is not None and not _valid(r, when):
             continue
         band = (
             f"> {r.min_input_exclusive:,} input"
@@ -256,7 +264,18 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
         # a row is one tier and band of one validity period: count both, each by its name
         totals={"rows": len(rows), "periods": len({(r["valid_from"], r["valid_to"]) for r in rows})},
         overview=overview,
+        notes=_no_price_note(info, when) if when is not None and not rows else (),
     )
+
+
+def _no_price_note(info: ModelInfo, when: datetime) -> tuple[str, ...]:
+    """Why ``pricing show --at`` has no rows: no period of the model is valid at that date."""
+    spans = "; ".join(
+        f"{p.valid_from.date() if p.valid_from else 'ever'} – {p.valid_to.date() if p.valid_to else 'open'}"
+        for p in info.periods
+    )
+    return (f"No price of {info.id} is valid at {when.date()}: its periods are {spans} (from inclusive, until exclusive). "
+            "Usage of that date is unpriced.",)  # fmt: skip
 
 
 def pricing_check(ctx: AppContext, strict: bool = False) -> Report:

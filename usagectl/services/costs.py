@@ -116,8 +116,9 @@ def _instant(value: datetime) -> str:
     return utc.date().isoformat() if utc.time() == time(0) else utc.isoformat()
 
 
-def rate_context(r: RateRow) -> str:
-    """What sets this rate apart: tier, long-context band, price period ('' for the plain case)."""
+def rate_context(r: RateRow, period: bool = True) -> str:
+    """What sets this rate apart: tier, long-context band, price period (``period``: a line that
+    spans periods of the same rate leaves it out); '' for the plain case."""
     parts: list[str] = []
     if r.service_tier != "standard":
         parts.append(r.service_tier)
@@ -126,9 +127,9 @@ def rate_context(r: RateRow) -> str:
         if r.max_input_inclusive is not None:
             band += f" up to {r.max_input_inclusive:,}"
         parts.append(band)
-    if r.valid_from is not None:
+    if period and r.valid_from is not None:
         parts.append(f"from {_instant(r.valid_from)}")
-    if r.valid_to is not None:
+    if period and r.valid_to is not None:
         parts.append(f"before {_instant(r.valid_to)}")
     return ", ".join(parts)
 
@@ -206,7 +207,7 @@ def _cost_report(
                                   "order": p.rate_id}  # fmt: skip
         line["quantity"] += p.quantity
         line["amount_usd"] += p.amount
-        line["contexts"][rate_context(rate_rows[p.rate_id])] = None
+        line["contexts"][rate_context(r)] = None
         line["order"] = min(line["order"], p.rate_id)
 
     # a model's costs are None (unpriced) only when none of its usage has a price: priced usage
@@ -238,7 +239,10 @@ def _cost_report(
 
     out_rows = []
     for line in sorted(merged.values(), key=lambda x: (rank[x["model"]], BUCKETS.index(x["bucket"]), x["order"])):
-        context = "; ".join(c for c in line["contexts"] if c)
+        # one label: the period's when the line has one, else (the same rate in several periods:
+        # QA "from 2026-03-13; before 2026-03-13") what they share, the tier and band
+        contexts = list(line["contexts"])
+        context = contexts[0] if len(contexts) == 1 else rate_context(rate_rows[line["order"]], period=False)
         out_rows.append({
             "model": line["model"], "provider": line["provider"], "item": BUCKET_LABELS[line["bucket"]],
             "bucket": line["bucket"], "context": context, "quantity": line["quantity"], "rate": line["rate"],
