@@ -424,3 +424,22 @@ def test_a_cost_line_over_two_periods_of_one_rate_names_neither(tmp_path: Path) 
         "Output tokens: 200 × $25.00/M = $0.005",
         "Input tokens (from 2026-03-13): 1,000 × $3.00/M = $0.003",
     ]
+
+
+def test_the_band_note_of_an_anthropic_bucket_does_not_say_0_requests(tmp_path: Path) -> None:
+    """A Haiku 5.5 day of the usage report grouped by model and context_window "0-200k", 150,000
+    uncached input: its requests may each be over 100,000 (5x) or not, and the report has no
+    request count. Priced on the base band: 150,000 x 0.10 / 1M = 0.015."""
+    row = {"uncached_input_tokens": 150_000, "output_tokens": 0, "cache_read_input_tokens": 0,
+           "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+           "server_tool_use": {"web_search_requests": 0}, "model": "claude-haiku-5-5", "context_window": "0-200k"}  # fmt: skip
+    page = {"data": [{"starting_at": "2026-11-20T00:00:00Z", "ending_at": "2026-11-21T00:00:00Z", "results": [row]}],
+            "has_more": False, "next_page": None}  # fmt: skip
+    path = tmp_path / "usage.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--format", "anthropic-usage", "--db", db)
+    out = run_json("report", "by", "model", "--since", "2026-11-20", "--until", "2026-11-20", "--db", db)
+    assert out["totals"]["cost_usd"] == 0.015
+    note = next(n for n in out["notes"] if n.startswith("Long-context band undecided"))
+    assert "claude-haiku-5-5 (1 bucket row, request count not reported)" in note

@@ -154,6 +154,9 @@ def _band_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
         return ()
     parts = ", ".join(
         f"{r['model']} ({counted(r['requests'], 'request')} in {counted(r['bucket_rows'], 'bucket row')})"
+        if r["requests"]
+        # Anthropic's usage report gives no request count (stored as 0): not "0 requests"
+        else f"{r['model']} ({counted(r['bucket_rows'], 'bucket row')}, request count not reported)"
         for r in rows[:8]
     )
     more = f" and {len(rows) - 8} more models" if len(rows) > 8 else ""
