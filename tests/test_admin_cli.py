@@ -102,7 +102,14 @@ def test_pricing_check_lists_unpriced_usage_and_strict_fails(tmp_path: Path, db_
     run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(db_path))
     out = run_json("pricing", "check", "--db", str(db_path))
     assert out["rows"] == [
-        {"model": "acme-llm-9", "resolved": None, "requests": 2, "total_tokens": 12, "reason": "unknown model"}
+        {
+            "model": "acme-llm-9",
+            "resolved": None,
+            "service_tier": "standard",
+            "requests": 2,
+            "total_tokens": 12,
+            "reason": "unknown model",
+        }
     ]
     # b + c: 2 of the 3 requests, (7 + 3) + (1 + 1) = 12 tokens; the Total row sums the table
     assert out["totals"] == {"requests": 2, "total_tokens": 12, "unpriced_requests": 2, "unpriced_tokens": 12,

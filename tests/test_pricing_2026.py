@@ -443,3 +443,27 @@ def test_the_band_note_of_an_anthropic_bucket_does_not_say_0_requests(tmp_path: 
     assert out["totals"]["cost_usd"] == 0.015
     note = next(n for n in out["notes"] if n.startswith("Long-context band undecided"))
     assert "claude-haiku-5-5 (1 bucket row, request count not reported)" in note
+
+
+def test_pricing_check_names_each_cause(tmp_path: Path) -> None:
+    """One unpriced row per cause, each told apart by the price book's own reason (QA: all read
+    "no price for its date or service tier")."""
+    rows = [
+        ("a", "2026-07-20T12:00:00Z", "gpt-5.6-luna", "standard"),  # before its first period (2026-07-30)
+        ("b", "2026-07-25T12:00:00Z", "gpt-5.6-luna", "standard"),
+        ("c", "2026-11-20T12:00:00Z", "gpt-6.2-sol", "ultrafast"),  # a tier no table knows
+        ("d", "2026-11-20T12:00:00Z", "claude-sonnet-5-5", "fast"),  # no fast mode on Sonnet
+        ("e", "2026-11-20T12:00:00Z", "gpt-5.6-luna", "standard"),  # priced
+    ]
+    events = [{"event_id": i, "ts": ts, "model_raw": m, "service_tier": t, "input_tokens": 10} for i, ts, m, t in rows]
+    path = tmp_path / "ev.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--db", db)
+    out = run_json("pricing", "check", "--db", db)
+    got = {(r["model"], r["service_tier"]): (r["requests"], r["reason"]) for r in out["rows"]}
+    assert got == {
+        ("gpt-5.6-luna", "standard"): (2, "no price for gpt-5.6-luna valid on 2026-07-20 – 2026-07-25"),
+        ("gpt-6.2-sol", "ultrafast"): (1, "unknown service tier 'ultrafast'"),
+        ("claude-sonnet-5-5", "fast"): (1, "service tier 'fast' is not priced for claude-sonnet-5-5"),
+    }

@@ -125,7 +125,7 @@ def test_unpriced_notes_name_the_web_search_cause(tmp_path: Path, db_path: Path)
 def test_pricing_check_and_doctor_name_the_cause(loaded: Path) -> None:
     check = run_json("pricing", "check", "--db", str(loaded))
     assert check["rows"] == [
-        {"model": "gpt-4o", "resolved": "gpt-4o", "requests": 1, "total_tokens": 1500,
+        {"model": "gpt-4o", "resolved": "gpt-4o", "service_tier": "standard", "requests": 1, "total_tokens": 1500,
          "reason": "no web-search price (3 calls)"},
     ]  # fmt: skip
     assert check["totals"]["unpriced_requests"] == 1

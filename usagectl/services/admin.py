@@ -14,7 +14,7 @@ from usagectl.store import status as st
 from usagectl.store.connection import connect
 
 if TYPE_CHECKING:
-    from usagectl.pricing import ModelInfo, RateRow
+    from usagectl.pricing import ModelInfo, PriceBook, RateRow
 
 
 def db_status(ctx: AppContext) -> Report:
@@ -283,7 +283,7 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
     flt = Filters(start=datetime(1970, 1, 1, tzinfo=UTC), end=datetime(2200, 1, 1, tzinfo=UTC), tz="UTC")
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, flt)
-        rows = q.unpriced(con, flt)
+        rows = q.unpriced_causes(con, flt)
         total = q.aggregate(con, flt, [])
     reasons = []
     for r in rows:
@@ -292,11 +292,12 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
         elif r["no_web_price"]:
             why = f"no web-search price ({counted(r['web_search_requests'], 'call')})"
         else:
-            why = "no price for its date or service tier"
+            why = _why_unpriced(book, r)
         reasons.append(
             {
                 "model": r["model_raw"],
                 "resolved": r["model"] if book.get(r["model"] or "") else None,
+                "service_tier": r["service_tier"],
                 "requests": r["requests"],
                 "total_tokens": r["total_tokens"],
                 "reason": why,
@@ -314,6 +315,7 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
             Column("reason", "Why"),
             Column("requests", "Requests", "int"),
             Column("total_tokens", "Tokens", "int"),
+            Column("service_tier", "Tier", in_table=False),
         ),
         rows=tuple(reasons),
         # requests / total_tokens total the table's columns (its Total row), like every report;
@@ -332,6 +334,23 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
         ),
     )
     return report
+
+
+def _why_unpriced(book: PriceBook, r: dict[str, Any]) -> str:
+    """The price book's own reason for the first unpriced row of a (model, tier) group (a tier the
+    model's table does not price, no period valid at that date, an unknown tier name, a band
+    without that tier's rates), with the dates when the group spans more than one day."""
+    first = r["first"]
+    res = book.cost(
+        model_raw=r["model"], ts=first["ts"], service_tier=r["service_tier"], requests=int(first["requests"]),
+        input_tokens=int(first["total_input"]), band_input=first["band_input"],
+    )  # fmt: skip
+    why = res.unpriced_reason or "no price for its date or service tier"
+    why = why.split(" (known:")[0]  # the known tiers: pricing/README.md
+    if " valid at " in why:  # "no price for m valid at <instant>": the days, not the first instant
+        days = sorted({r["first_ts"].date(), r["last_ts"].date()})
+        why = why.split(" valid at ")[0] + " valid on " + " – ".join(d.isoformat() for d in days)
+    return why
 
 
 def strict_failure(report: Report) -> StrictCheckFailed | None:

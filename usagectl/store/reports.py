@@ -310,6 +310,22 @@ def unpriced(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any
     return rows_as_dicts(cur)
 
 
+def unpriced_causes(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
+    """``unpriced`` split by service tier, with the first such row's ``ts``, ``total_input``,
+    ``requests`` and ``band_input`` (``first``: what the price book is asked why), and the first
+    and last ``ts``: what ``pricing check`` explains."""
+    base = _filtered(flt)
+    sql = (
+        "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, cmodel AS model, service_tier, no_web_price, "
+        "sum(requests)::HUGEINT AS requests, sum(total_tokens)::HUGEINT AS total_tokens, "
+        "sum(web_search_requests)::HUGEINT AS web_search_requests, min(ts) AS first_ts, max(ts) AS last_ts, "
+        "arg_min(struct_pack(ts, total_input, requests, band_input), ts) AS first "
+        f"FROM ({base.sql}) f WHERE cost IS NULL GROUP BY ALL "
+        "ORDER BY total_tokens DESC, model_raw, service_tier, no_web_price"
+    )
+    return rows_as_dicts(con.execute(sql, base.params))
+
+
 def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
     """Priced provider buckets (``requests <> 1``) whose long-context band could not be decided,
     per canonical model: ``bucket_rows`` and the ``requests`` they hold.
