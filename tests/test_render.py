@@ -649,7 +649,8 @@ def test_import_summary_shows_replaced_records_so_the_counts_add_up() -> None:
     other = FileImportResult(path="b.jsonl", format="jsonl", records=12, imported=10, duplicates=2)
     summary = ImportSummary(files=[refetch, other], seconds=0.5)
     assert totals_line(summary) == (
-        "Imported 11 events from 2 files (records 18, duplicates 3, replaced 2, rejected 2) in 0.50 s"
+        "Imported 11 events and 2 replacements from 2 files (records 18, duplicates 3, replaced 2, rejected 2) "
+        "in 0.50 s"
     )
     assert [line.plain for line in file_lines(summary.files)] == [
         "costs.jsonl   6 records   1 imported  1 duplicates  2 replaced  2 rejected",

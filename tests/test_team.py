@@ -379,3 +379,16 @@ def test_a_range_without_usage_costs_zero_and_only_unpriced_usage_is_unpriced(lo
     only_e1 = run_json("report", "team", "--since", "2025-11-11", "--until", "2025-11-11", "--member", "erin",
                        "--db", str(loaded))  # fmt: skip
     assert (only_e1["totals"]["cost_usd"], only_e1["totals"]["unpriced_requests"]) == (None, 1)
+
+
+def test_shared_cost_without_anyone_to_take_it_is_named_in_dollars(tmp_path: Path, db_path: Path) -> None:
+    """Only shared usage (no member, no team): gpt-4o 250,500 input x $2.50/M = $0.62625, shown
+    as money in the note (QA: the PDF said "Shared usage cost 0.626250")."""
+    (tmp_path / "work" / "usagectl.toml").write_text("", encoding="utf-8")
+    events = [_ev("s1", "2026-11-10T10:00:00Z", "gpt-4o", None, inp=250_500)]
+    run("import", str(write_jsonl(tmp_path / "shared.jsonl", events)), "--db", str(db_path))
+    out = run_json("report", "team", "--since", "2026-11-01", "--until", "2026-11-30", "--tz", "UTC",
+                   "--db", str(db_path))  # fmt: skip
+    assert any(n.startswith("Shared usage cost $0.63 has no member to be allocated to") for n in out["notes"]), out[
+        "notes"
+    ]

@@ -27,11 +27,14 @@ Line = list[tuple[str, str]]
 def totals_line(summary: ImportSummary) -> str:
     """``Imported 1,234 events from 3 files (records 1,300, duplicates 50, rejected 16) in 0.42 s``
     (``replaced N`` after the duplicates when a re-fetch replaced stored records: records =
-    imported + duplicates + replaced + rejected). Provider cost reports are billed cost lines,
+    imported + duplicates + replaced + rejected; the lead then says ``… and N replacements``,
+    since those records are stored too). Provider cost reports are billed cost lines,
     not events, and are counted as such (``Imported 3 cost lines``, ``… 10 events and 3 cost lines``)."""
     replaced = f", replaced {format_int(summary.replaced)}" if summary.replaced else ""
+    # records that replaced stored ones are stored too: not "Imported 0 events" for a re-fetch
+    also = f" and {counted(summary.replaced, 'replacement')}" if summary.replaced else ""
     return (
-        f"Imported {_what(summary)} from {counted(len(summary.files), 'file')} "
+        f"Imported {_what(summary)}{also} from {counted(len(summary.files), 'file')} "
         f"(records {format_int(summary.records)}, duplicates {format_int(summary.duplicates)}{replaced}, "
         f"rejected {format_int(summary.rejected)}) in {summary.seconds:.2f} s"
     )

@@ -37,6 +37,7 @@ from usagectl.config import Config, effective_timezone, shown
 from usagectl.errors import ConfigError, UsageError
 from usagectl.models import Column, Report, Section
 from usagectl.money import round_to_total
+from usagectl.render.formats import format_money
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     ReportRequest,
@@ -200,7 +201,7 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
                 allocated[i] = p
     elif shared_cost:
         unallocated = shared_cost
-        notes.append(f"Shared usage cost {shared_cost} has no {level.replace('_', ' ')} to be allocated to: "
+        notes.append(f"Shared usage cost {format_money(shared_cost)} has no {level.replace('_', ' ')} to be allocated to: "
                      f"shown as {UNALLOCATED}.")  # fmt: skip
 
     # shared cost with nobody to take it is a row of its own that carries the shared usage, so
