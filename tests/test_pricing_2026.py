@@ -467,3 +467,29 @@ def test_pricing_check_names_each_cause(tmp_path: Path) -> None:
         ("gpt-6.2-sol", "ultrafast"): (1, "unknown service tier 'ultrafast'"),
         ("claude-sonnet-5-5", "fast"): (1, "service tier 'fast' is not priced for claude-sonnet-5-5"),
     }
+
+
+@pytest.mark.parametrize(
+    ("details", "tier"),
+    [
+        ({"service_tier": "standard", "speed": "fast"}, "fast"),
+        ({"service_tier": "batch"}, "batch"),
+        ({"service_tier": "priority_on_demand"}, "priority_on_demand"),  # unknown: unpriced, not standard
+        ({}, None),  # standard
+    ],
+)
+def test_llm_and_litellm_read_the_tier_and_fast_mode_of_anthropics_usage(
+    details: dict[str, str], tier: str | None
+) -> None:
+    """simonw/llm's ``token_details`` and LiteLLM's ``metadata.usage_object`` keep Anthropic's usage
+    object, tier and speed included (QA: both were priced at standard)."""
+    from usagectl.importers.litellm import _fields
+    from usagectl.importers.llm_logs import _buckets
+
+    # llm-anthropic writes token_details only with the prompt cache or a server tool
+    logged = {"cache_read_input_tokens": 10, **details}
+    assert _buckets("anthropic/claude-opus-5", 1000, 100, logged, {})["service_tier"] == tier
+    usage = {"input_tokens": 1000, "output_tokens": 100, "prompt_tokens": 1000, "completion_tokens": 100, **details}
+    row = {"request_id": "r1", "startTime": "2026-11-20T10:00:00", "model": "claude-opus-5", "prompt_tokens": 1000,
+           "completion_tokens": 100, "metadata": {"usage_object": usage}}  # fmt: skip
+    assert _fields(row)["service_tier"] == tier

@@ -52,6 +52,7 @@ from usagectl.importers._values import (
     _show,
     _text,
     _ts,
+    speed_tier,
 )
 from usagectl.models import Record, not_an_object
 
@@ -265,6 +266,8 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         "status": "error" if status == "failure" else "success",
         "error_type": error_type,
         "reported_cost_usd": spend,
+        # Anthropic's usage object, as LiteLLM keeps it, says the tier and fast mode; else standard
+        "service_tier": speed_tier(uo.get("service_tier"), uo.get("speed")) if uo else None,
         "extra": {k: v for k, v in extra.items() if v is not None},
     }
 

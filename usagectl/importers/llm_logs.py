@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import InputError
-from usagectl.importers._values import _Bad, _clean, _int, _loads, _obj, _show, _text, _ts
-from usagectl.models import SERVICE_TIERS, Record
+from usagectl.importers._values import _Bad, _clean, _int, _loads, _obj, _show, _text, _ts, speed_tier
+from usagectl.models import Record
 
 NULL_USAGE = "usage not recorded (input_tokens/output_tokens are NULL)"
 _HEADER = b"SQLite format 3\x00"
@@ -97,7 +97,8 @@ def _buckets(model: str, inp: int, out: int, details: dict[str, Any], extra: dic
             cache_write_5m_tokens=w5,
             cache_write_1h_tokens=w1,
             web_search_requests=num(_obj(details.get("server_tool_use")), "web_search_requests", "server_tool_use."),
-            service_tier=tier if tier in SERVICE_TIERS else None,
+            # as logged (an unknown tier is unpriced with its name, never standard); fast mode too
+            service_tier=speed_tier(tier, details.get("speed")),
         )
         extra["usage_convention"] = "anthropic: input_tokens excludes the cache"
         return fields
