@@ -493,3 +493,29 @@ def test_llm_and_litellm_read_the_tier_and_fast_mode_of_anthropics_usage(
     row = {"request_id": "r1", "startTime": "2026-11-20T10:00:00", "model": "claude-opus-5", "prompt_tokens": 1000,
            "completion_tokens": 100, "metadata": {"usage_object": usage}}  # fmt: skip
     assert _fields(row)["service_tier"] == tier
+
+
+def test_a_fast_bucket_over_the_threshold_is_not_flagged_when_its_band_costs_the_same(tmp_path: Path) -> None:
+    """Opus 4.6 before 2026-03-13, a usage-report day grouped by model and speed: the fast row of
+    300,000 input is priced at the plain fast rate, which is also its band's (300,000 x 30 / 1M =
+    9.0), so no "may be low" note for it; the standard row of 300,000 input (5 / 10 over 200k:
+    1.5 on the base band) keeps the note."""
+
+    def row(speed: str) -> dict[str, object]:
+        return {"uncached_input_tokens": 300_000, "output_tokens": 0, "cache_read_input_tokens": 0,
+                "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                "server_tool_use": {"web_search_requests": 0}, "model": "claude-opus-4-6", "speed": speed}  # fmt: skip
+
+    def day(*rows: dict[str, object]) -> str:
+        return json.dumps({"data": [{"starting_at": "2026-03-01T00:00:00Z", "ending_at": "2026-03-02T00:00:00Z",
+                                     "results": list(rows)}], "has_more": False, "next_page": None})  # fmt: skip
+
+    for speeds, cost, flagged in ((("fast",), 9.0, False), (("fast", "standard"), 10.5, True)):
+        path = tmp_path / f"{len(speeds)}.json"
+        path.write_text(day(*(row(s) for s in speeds)), encoding="utf-8")
+        db = str(tmp_path / f"{len(speeds)}.duckdb")
+        run("import", str(path), "--format", "anthropic-usage", "--db", db)
+        out = run_json("report", "by", "model", "--since", "2026-03-01", "--until", "2026-03-01", "--db", db)
+        assert out["totals"]["cost_usd"] == cost
+        notes = out.get("notes", [])
+        assert any(n.startswith("Long-context band undecided") for n in notes) is flagged, notes

@@ -332,8 +332,8 @@ def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[st
 
     A bucket is priced on the base band (``priced_events.sql``): which of its requests passed the
     threshold is unknown. Only a bucket that could hold such a request counts: its model has a
-    long-context rate row for its tier, valid at its ``ts``, and its summed input exceeds that
-    row's threshold (a bucket below it holds no request above it, its base-band cost is exact),
+    long-context rate row for its tier, valid at its ``ts``, at rates other than the bucket's own
+    base rates, and its summed input exceeds that row's threshold (a bucket below it holds no request above it, its base-band cost is exact),
     and it does not say which band its requests were in (an Anthropic usage row of
     ``context_window`` "0-200k": every request in it was at most 200k tokens of input; "200k-1M":
     every one over, priced so through ``band_input``).
@@ -349,8 +349,12 @@ def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[st
     sql = (
         "SELECT cmodel AS model, count(*)::BIGINT AS bucket_rows, sum(requests)::HUGEINT AS requests "
         f"FROM ({base.sql}) f WHERE f.requests <> 1 AND f.band_input IS NULL AND f.cost IS NOT NULL AND EXISTS ("
-        "SELECT 1 FROM price_rates lc WHERE lc.long_context AND lc.model = f.cmodel "
+        "SELECT 1 FROM price_rates lc JOIN price_rates b ON b.rate_id = f.rate_id "
+        "WHERE lc.long_context AND lc.model = f.cmodel "
         "AND lc.service_tier = f.service_tier AND f.total_input > lc.min_input_exclusive "
+        # a band at the base band's own rates (Opus 4.6's fast mode) cannot make the cost low
+        "AND (lc.input_rate <> b.input_rate OR lc.output_rate <> b.output_rate OR lc.cache_read_rate <> b.cache_read_rate "
+        "OR lc.cache_write_5m_rate <> b.cache_write_5m_rate OR lc.cache_write_1h_rate <> b.cache_write_1h_rate) "
         # an Anthropic usage row says which band its requests were in: "0-200k" holds none above
         "AND NOT (lc.min_input_exclusive >= 200000 "
         "AND coalesce(json_extract_string(f.extra, '$.context_window'), '') = '0-200k') "
