@@ -519,3 +519,32 @@ def test_a_fast_bucket_over_the_threshold_is_not_flagged_when_its_band_costs_the
         assert out["totals"]["cost_usd"] == cost
         notes = out.get("notes", [])
         assert any(n.startswith("Long-context band undecided") for n in notes) is flagged, notes
+
+
+def test_between_copies_of_equal_usage_the_fast_one_wins(tmp_path: Path) -> None:
+    """FORMATS.md (Claude Code dedup): "If the totals are equal, prefer the entry that has speed".
+    Three messages, each two content-block lines of the same usage, the fast one first or last, or
+    beside "standard": all three are fast (QA: the last line won, so two were standard). A later
+    file's fast copy of a message stored as standard replaces it; a standard copy never replaces
+    a stored fast one. Opus 5 fast, 1,000 + 1,000: 0.06 each."""
+    pairs = {"m1": ("fast", None), "m2": (None, "fast"), "m3": ("fast", "standard")}
+    lines = [_cc_line(mid, "standard", speed) for mid, two in pairs.items() for speed in two]
+    tree = tmp_path / "projects" / "p"
+    tree.mkdir(parents=True)
+    (tree / "a.jsonl").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    (tree / "b.jsonl").write_text("\n".join(lines[3:]) + "\n", encoding="utf-8")
+    single = tmp_path / "one.jsonl"
+    single.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name, path in (("tree", tmp_path / "projects"), ("single", single)):
+        db = str(tmp_path / f"{name}.duckdb")
+        run("import", str(path), "--format", "claude-code", "--db", db)
+        assert dict(query(Path(db), "SELECT message_id, service_tier FROM events")) == dict.fromkeys(pairs, "fast"), (
+            name
+        )
+    # stored standard, then a fast copy of equal usage: replaced; then a standard copy: kept out
+    db = str(tmp_path / "later.duckdb")
+    for n, speed in enumerate(("standard", "fast", "standard")):
+        later = tmp_path / f"later{n}.jsonl"
+        later.write_text(_cc_line("m9", "standard", speed) + "\n", encoding="utf-8")
+        run("import", str(later), "--format", "claude-code", "--db", db)
+        assert query(Path(db), "SELECT service_tier FROM events") == [("fast" if n else "standard",)]

@@ -888,6 +888,10 @@ _USAGE = (
 )
 
 
+# a copy in a tier other than standard (fast mode): preferred between copies of equal usage
+_TIERED = "coalesce(service_tier NOT IN ('', 'standard'), false)"
+
+
 def _insert_events(
     con: duckdb.DuckDBPyConnection,
     ids: list[int],
@@ -927,7 +931,11 @@ def _insert_events(
             inserted = int(res[0]) if res else 0
             n = valid.get(0, 0)
             return [[inserted, n - distinct, distinct - inserted, 0]]
-        order = {"keep": "_fi, _rec", "replace": "_fi DESC, _rec DESC"}.get(conflict, "_usage DESC, _fi, _rec DESC")
+        # max-usage: between copies of equal usage the one in a tier other than standard (Claude
+        # Code's usage.speed "fast" on one content-block line and not on another) wins
+        order = {"keep": "_fi, _rec", "replace": "_fi DESC, _rec DESC"}.get(
+            conflict, f"_usage DESC, {_TIERED} DESC, _fi, _rec DESC"
+        )
         # the window (a sort per event_id) runs only over the ids that occur more than once
         # (most are unique); its losers go to a small table, and the winners are a view read
         # by the INSERT straight from _checked (no copy of the valid rows). The repeated ids
@@ -938,7 +946,9 @@ def _insert_events(
         # already stored (dup_stored), the others as copies within the file
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _losers AS SELECT _rid, _fi, event_id, first_value(_fi) OVER w AS _wfi "
-            "FROM (SELECT _rid, _fi, _rec, event_id, " + _USAGE + " AS _usage FROM _valid v WHERE hash(event_id) IN "
+            "FROM (SELECT _rid, _fi, _rec, event_id, service_tier, "
+            + _USAGE
+            + " AS _usage FROM _valid v WHERE hash(event_id) IN "
             "(SELECT h FROM (SELECT hash(event_id) AS h FROM _valid) GROUP BY h HAVING count(*) > 1)) "
             f"WINDOW w AS (PARTITION BY event_id ORDER BY {order}) QUALIFY row_number() OVER w > 1"
         )
@@ -947,11 +957,15 @@ def _insert_events(
             stale = "SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS _fi WHERE false"
         elif conflict == "replace":
             stale = "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id"
-        else:  # max-usage: a stored copy with less usage gives way; an equal or larger one stays
+        else:  # max-usage: a stored copy with less usage gives way; an equal or larger one stays,
+            # unless only the new one is in a tier other than standard (as in the window above)
+            e_usage = _USAGE.replace("(", "(e.", 1).replace(" + ", " + e.")
+            d_usage = _USAGE.replace("(", "(d.", 1).replace(" + ", " + d.")
             stale = (
                 "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id "
-                f"WHERE {_USAGE.replace('(', '(e.', 1).replace(' + ', ' + e.')} < "
-                f"{_USAGE.replace('(', '(d.', 1).replace(' + ', ' + d.')}"
+                f"WHERE {e_usage} < {d_usage} OR ({e_usage} = {d_usage} "
+                f"AND {_TIERED.replace('service_tier', 'd.service_tier')} "
+                f"AND NOT {_TIERED.replace('service_tier', 'e.service_tier')})"
             )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stale AS {stale}")
         replaced = {
