@@ -548,3 +548,75 @@ def test_between_copies_of_equal_usage_the_fast_one_wins(tmp_path: Path) -> None
         later.write_text(_cc_line("m9", "standard", speed) + "\n", encoding="utf-8")
         run("import", str(later), "--format", "claude-code", "--db", db)
         assert query(Path(db), "SELECT service_tier FROM events") == [("fast" if n else "standard",)]
+
+
+# (speed, inference_geo) of a Claude Code line on Opus 5 -> stored tier and cost of 1,000 input +
+# 1,000 output: standard 0.03, fast 0.06; US-only inference 1.1x every token rate ("For Claude 4.6
+# and later models ... a 1.1x multiplier on all token pricing categories")
+GEOS = [
+    (None, "global", "standard", "0.03"),
+    (None, "not_available", "standard", "0.03"),
+    (None, "us", "standard@us", "0.033"),
+    ("fast", "US", "fast@us", "0.066"),
+    (None, "eu", "standard@eu", None),  # a geo the table does not price: unpriced, never standard
+]
+
+
+def test_us_only_inference_bills_one_tenth_more(tmp_path: Path) -> None:
+    """Both Claude Code readers, and an Anthropic usage page grouped by inference_geo, store the
+    geo in the tier and price US-only inference at 1.1x."""
+
+    def line(mid: str, speed: str | None, geo: str) -> str:
+        usage = {"input_tokens": 1000, "output_tokens": 1000, "service_tier": "standard", "inference_geo": geo}
+        if speed:
+            usage["speed"] = speed
+        return json.dumps({"type": "assistant", "timestamp": "2026-11-20T10:00:00.000Z", "sessionId": "s1",
+                           "requestId": f"req_{mid}", "message": {"id": mid, "model": "claude-opus-5", "usage": usage}})  # fmt: skip
+
+    tree = tmp_path / "projects" / "p"
+    tree.mkdir(parents=True)
+    for n, (speed, geo, _, _) in enumerate(GEOS):
+        (tree / f"t{n}.jsonl").write_text(line(f"t{n}", speed, geo) + "\n", encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(tmp_path / "projects"), "--format", "claude-code", "--db", db)
+    for n, (speed, geo, _, _) in enumerate(GEOS):
+        one = tmp_path / f"s{n}.jsonl"
+        one.write_text(line(f"s{n}", speed, geo) + "\n", encoding="utf-8")
+        run("import", str(one), "--format", "claude-code", "--db", db)
+    stored = dict(query(Path(db), "SELECT message_id, service_tier FROM events"))
+    for n, (_, _, tier, _) in enumerate(GEOS):
+        assert (stored[f"t{n}"], stored[f"s{n}"]) == (tier, tier), GEOS[n]
+    out = run_json("cost", "--since", "2026-11-20", "--until", "2026-11-20", "--db", db)
+    assert D(str(out["totals"]["cost_usd"])) == 2 * sum(D(c) for *_, c in GEOS if c)  # 2 x 0.189
+    assert out["totals"]["unpriced_requests"] == 2
+    lines = [r["line"] for r in out["rows"]]
+    assert "Input tokens (standard@us): 2,000 × $5.50/M = $0.011" in lines, lines
+    check = {r["service_tier"]: r["reason"] for r in run_json("pricing", "check", "--db", db)["rows"]}
+    assert check == {"standard@eu": "inference geo 'eu' is not priced for claude-opus-5"}
+
+    def row(geo: str) -> dict[str, object]:
+        return {"uncached_input_tokens": 100_000, "output_tokens": 0, "cache_read_input_tokens": 0,
+                "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                "server_tool_use": {"web_search_requests": 0}, "model": "claude-sonnet-5-5", "inference_geo": geo}  # fmt: skip
+
+    page = {"data": [{"starting_at": "2026-11-21T00:00:00Z", "ending_at": "2026-11-22T00:00:00Z",
+                      "results": [row("global"), row("us")]}], "has_more": False, "next_page": None}  # fmt: skip
+    path = tmp_path / "usage.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    run("import", str(path), "--format", "anthropic-usage", "--db", db)
+    # 100,000 x 2 / 1M = 0.2 global; 0.22 US-only
+    out = run_json("cost", "--since", "2026-11-21", "--until", "2026-11-21", "--db", db)
+    assert D(str(out["totals"]["cost_usd"])) == D("0.42")
+
+
+def test_inference_geo_in_a_table_must_be_a_multiplier_of_a_named_geo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for geos, expected in (
+        ("{ global = 1.1 }", "price[0].inference_geo.global: must be a lowercase geo name other than the default"),
+        ('{ us = "1.1" }', "price[0].inference_geo.us: must be a multiplier"),
+        ('"us"', "price[0].inference_geo: must be a table of geo = multiplier"),
+    ):
+        with pytest.raises(PricingError) as exc:
+            book_from(tmp_path, 'provider = "acme"\n' + _model("m", f"  inference_geo = {geos}\n"), monkeypatch)
+        assert expected in exc.value.message, geos

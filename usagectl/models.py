@@ -81,6 +81,9 @@ ZERO_DEFAULT_INTS: tuple[str, ...] = TOKEN_BUCKETS + ("reasoning_tokens", "web_s
 # ``fast``: Anthropic's fast mode (``usage.speed = "fast"``, priced per model); OpenAI's name
 # for priority since 2026-07-30 (its table maps it: ``tier_aliases``)
 SERVICE_TIERS: tuple[str, ...] = ("standard", "batch", "flex", "priority", "fast")
+# inference geo spellings that mean the default, global routing; any other geo (Anthropic's
+# US-only "us", 1.1x) is kept as ``<tier>@<geo>`` and priced by the table's ``inference_geo``
+NO_GEO = frozenset(("", "global", "not_available", "default", "auto"))
 
 
 @dataclass(frozen=True)

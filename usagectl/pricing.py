@@ -30,12 +30,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from decimal import Context, Decimal
-from itertools import pairwise
+from itertools import pairwise, product
 from pathlib import Path
 from typing import Any
 
 from usagectl.errors import PricingError
-from usagectl.models import SERVICE_TIERS
+from usagectl.models import NO_GEO, SERVICE_TIERS
 
 __all__ = [
     "AppliedRate",
@@ -61,7 +61,7 @@ _CTX = Context(prec=60)
 _TOKEN_RATE_KEYS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 _RATE_KEYS = _TOKEN_RATE_KEYS + ("web_search_per_1k",)
 _PRICED_TIERS = tuple(t for t in SERVICE_TIERS if t != "standard")  # batch, flex, priority, fast
-_PRICE_KEYS = frozenset(("from", "until", "source", "checked", "over", *_RATE_KEYS, *_PRICED_TIERS))
+_PRICE_KEYS = frozenset(("from", "until", "source", "checked", "over", "inference_geo", *_RATE_KEYS, *_PRICED_TIERS))
 _OVER_KEYS = frozenset(("threshold", *_RATE_KEYS, *_PRICED_TIERS))
 _MODEL_KEYS = frozenset(("id", "name", "aliases", "price"))
 _FILE_KEYS = frozenset(("provider", "tier_aliases", "model"))
@@ -99,17 +99,18 @@ class Rates:
     cache_write_1h: Decimal
     web_search_per_call: Decimal | None = None
 
-    def scaled(self, factor: Decimal) -> Rates:
-        """Every rate (web search included, when priced) times ``factor``, exactly."""
+    def scaled(self, factor: Decimal, *, web: bool = True) -> Rates:
+        """Every rate times ``factor``, exactly: web search too (when priced) unless ``web`` is
+        False (a regional multiplier of the token rates)."""
         m = _CTX.multiply
-        web = self.web_search_per_call
+        call = self.web_search_per_call
         return Rates(
             input=m(self.input, factor),
             output=m(self.output, factor),
             cache_read=m(self.cache_read, factor),
             cache_write_5m=m(self.cache_write_5m, factor),
             cache_write_1h=m(self.cache_write_1h, factor),
-            web_search_per_call=m(web, factor) if web is not None else None,
+            web_search_per_call=m(call, factor) if web and call is not None else call,
         )
 
     def for_bucket(self, bucket: str) -> Decimal:
@@ -154,6 +155,9 @@ class PricePeriod:
     tiers: tuple[tuple[str, TierPrice], ...] = ()
     over: tuple[LongContextBand, ...] = ()  # sorted by threshold, ascending
     file: str = ""
+    # (inference geo, multiplier of every token rate of every tier and band): Anthropic's
+    # US-only inference, ``inference_geo = { us = 1.1 }``; usage logged in tier ``standard@us``
+    geos: tuple[tuple[str, Decimal], ...] = ()
 
     def covers(self, ts: datetime) -> bool:
         if self.valid_from is not None and ts < self.valid_from:
@@ -406,7 +410,22 @@ def _period(table: Any, where: _Where, file: str) -> PricePeriod:
     for a, b in pairwise(bands):
         if a.threshold == b.threshold:
             raise where.key("over").fail(f"two bands with threshold {a.threshold}")
-    return PricePeriod(valid_from, valid_to, source, checked, base, tiers, tuple(bands), file)
+    geos = _geos(table.get("inference_geo", {}), where.key("inference_geo"))
+    return PricePeriod(valid_from, valid_to, source, checked, base, tiers, tuple(bands), file, geos)
+
+
+def _geos(table: Any, where: _Where) -> tuple[tuple[str, Decimal], ...]:
+    """``inference_geo = { us = 1.1 }``: a multiplier of the token rates per inference geo."""
+    if not isinstance(table, dict):
+        raise where.fail("must be a table of geo = multiplier, e.g. { us = 1.1 }")
+    out = []
+    for geo, value in table.items():
+        if geo != geo.strip().lower() or not geo or "@" in geo or geo in NO_GEO:
+            raise where.key(geo).fail("must be a lowercase geo name other than the default ('global')")
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            raise where.key(geo).fail("must be a multiplier (non-negative number)")
+        out.append((geo, _number(value, where.key(geo))))
+    return tuple(out)
 
 
 def _fmt_bound(value: datetime | None, open_side: str) -> str:
@@ -662,13 +681,18 @@ class PriceBook:
         info = self.get(model_id)
         if info is None:
             return f"unknown model {model_id!r}"
-        tier = _normalise_tier(service_tier)
+        logged = _normalise_tier(service_tier)
+        tier, _, geo = logged.partition("@")
+        tier = _normalise_tier(tier)
         if tier not in SERVICE_TIERS:
             return f"unknown service tier {service_tier!r} (known: {', '.join(SERVICE_TIERS)})"
         ts = _utc(ts)
         period = self._period_at(info, ts)
         if period is None:
             return f"no price for {info.id} valid at {ts.isoformat()}"
+        factor = dict(period.geos).get(geo) if geo else None
+        if geo and factor is None:
+            return f"inference geo {geo!r} is not priced for {info.id}"
 
         band: LongContextBand | None = None
         undecided = requests != 1 and band_input is None and bool(period.over)
@@ -688,10 +712,12 @@ class PriceBook:
             if band is not None and isinstance(period.tier(priced), Rates):
                 return f"service tier {tier!r} of {info.id} has no rates over {band.threshold:,} input tokens"
             return f"service tier {tier!r} is not priced for {info.id}"
+        if factor is not None:
+            rates = rates.scaled(factor, web=False)
         return AppliedRate(
             model=info.id,
             provider=info.provider,
-            service_tier=tier,
+            service_tier=logged if geo else tier,
             long_context=band is not None,
             threshold=threshold,
             rates=rates,
@@ -733,7 +759,7 @@ class PriceBook:
                 for idx, band in enumerate(bands):
                     lo = bounds[idx]
                     hi = bounds[idx + 1] if idx + 1 < len(bounds) else None
-                    for tier in SERVICE_TIERS:
+                    for tier, (geo, factor) in product(SERVICE_TIERS, ((None, None), *period.geos)):
                         priced = info.tier_of(period, tier)
                         if band is None:
                             rates = _tier_rates(period.rates, period.tier(priced), None, priced)
@@ -747,10 +773,10 @@ class PriceBook:
                                 provider=info.provider,
                                 valid_from=period.valid_from,
                                 valid_to=period.valid_to,
-                                service_tier=tier,
+                                service_tier=f"{tier}@{geo}" if geo else tier,
                                 min_input_exclusive=lo,
                                 max_input_inclusive=hi,
-                                rates=rates,
+                                rates=rates.scaled(factor, web=False) if factor is not None else rates,
                                 source=period.source,
                                 checked=period.checked,
                                 file=period.file,

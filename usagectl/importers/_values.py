@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from usagectl.models import json_kind, without_lone_surrogates_in
+from usagectl.models import NO_GEO, json_kind, without_lone_surrogates_in
 
 _INT_MAX = 2**63 - 1
 
@@ -175,15 +175,18 @@ def _obj(value: Any) -> dict[str, Any]:
 _PLAIN = ("", "standard", "default")
 
 
-def speed_tier(tier: Any, speed: Any) -> str | None:
+def anthropic_tier(tier: Any, speed: Any, geo: Any = None) -> str | None:
     """The service tier of an Anthropic row with ``speed`` (fast mode): the logged ``tier`` when
     the speed is absent or standard; the speed itself when the tier is plain (``fast`` is priced
     per model; an unknown speed is an unknown tier, so unpriced with its name, never standard);
     both, as ``tier+speed``, when they contradict each other (fast mode is not available with
-    Batch or Priority Tier): an unknown tier, unpriced and visible. SQL twin:
+    Batch or Priority Tier): an unknown tier, unpriced and visible. An inference ``geo`` other
+    than the default (``models.NO_GEO``) follows as ``@geo`` (``standard@us``: US-only inference,
+    priced by the table's ``inference_geo`` multiplier). SQL twin:
     ``usagectl.store.stagers.claude_code`` (``service_tier``)."""
     t = tier.strip().lower() if isinstance(tier, str) else None
     s = speed.strip().lower() if isinstance(speed, str) else ""
-    if s in ("", "standard"):
-        return t
-    return s if (t or "") in _PLAIN else f"{t}+{s}"
+    if s not in ("", "standard"):
+        t = s if (t or "") in _PLAIN else f"{t}+{s}"
+    g = geo.strip().lower() if isinstance(geo, str) else ""
+    return t if g in NO_GEO else f"{t or 'standard'}@{g}"

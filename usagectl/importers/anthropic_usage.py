@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.importers import _pages, anthropic_cost
-from usagectl.importers._values import speed_tier
+from usagectl.importers._values import anthropic_tier
 from usagectl.models import Record
 
 NAME = "anthropic-usage"
@@ -125,7 +125,7 @@ def _record(
         "output_tokens": counts["output_tokens"],
         "web_search_requests": counts["web_search_requests"],
         # fast mode bills at the model's fast rates (pricing/anthropic.toml): its own tier
-        "service_tier": speed_tier(dims["service_tier"], dims["speed"]),
+        "service_tier": anthropic_tier(dims["service_tier"], dims["speed"], dims["inference_geo"]),
         "workspace": workspace,
         "api_key": dims["api_key_id"],
         "extra": extra,

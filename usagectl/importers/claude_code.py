@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import InputError
-from usagectl.importers._values import speed_tier
+from usagectl.importers._values import anthropic_tier
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import locate_jsonl_records, open_text_or_binary
 from usagectl.models import ConflictRule, Record, not_an_object
@@ -188,7 +188,7 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
         "cache_write_1h_tokens": vals.get("ephemeral_1h_input_tokens"),
         "output_tokens": vals["output_tokens"],
         "web_search_requests": vals["web_search_requests"],
-        "service_tier": speed_tier(usage.get("service_tier"), usage.get("speed")),
+        "service_tier": anthropic_tier(usage.get("service_tier"), usage.get("speed"), usage.get("inference_geo")),
         "project": project_dir or cwd_base or None,
         "session_id": obj.get("sessionId") if isinstance(obj.get("sessionId"), str) else None,
         "message_id": mid if isinstance(mid, str) else None,

@@ -52,7 +52,7 @@ from usagectl.importers._values import (
     _show,
     _text,
     _ts,
-    speed_tier,
+    anthropic_tier,
 )
 from usagectl.models import Record, not_an_object
 
@@ -267,7 +267,9 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         "error_type": error_type,
         "reported_cost_usd": spend,
         # Anthropic's usage object, as LiteLLM keeps it, says the tier and fast mode; else standard
-        "service_tier": speed_tier(uo.get("service_tier"), uo.get("speed")) if uo else None,
+        "service_tier": anthropic_tier(uo.get("service_tier"), uo.get("speed"), uo.get("inference_geo"))
+        if uo
+        else None,
         "extra": {k: v for k, v in extra.items() if v is not None},
     }
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import InputError
-from usagectl.importers._values import _Bad, _clean, _int, _loads, _obj, _show, _text, _ts, speed_tier
+from usagectl.importers._values import _Bad, _clean, _int, _loads, _obj, _show, _text, _ts, anthropic_tier
 from usagectl.models import Record
 
 NULL_USAGE = "usage not recorded (input_tokens/output_tokens are NULL)"
@@ -98,7 +98,7 @@ def _buckets(model: str, inp: int, out: int, details: dict[str, Any], extra: dic
             cache_write_1h_tokens=w1,
             web_search_requests=num(_obj(details.get("server_tool_use")), "web_search_requests", "server_tool_use."),
             # as logged (an unknown tier is unpriced with its name, never standard); fast mode too
-            service_tier=speed_tier(tier, details.get("speed")),
+            service_tier=anthropic_tier(tier, details.get("speed"), details.get("inference_geo")),
         )
         extra["usage_convention"] = "anthropic: input_tokens excludes the cache"
         return fields

@@ -52,6 +52,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from usagectl.models import NO_GEO
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -85,11 +87,18 @@ _PATHS = (
     ("u_tier", "$.message.usage.service_tier"),
     ("u_ws", "$.message.usage.server_tool_use.web_search_requests"),
     ("u_speed", "$.message.usage.speed"),
+    ("u_geo", "$.message.usage.inference_geo"),
 )
 _PRESENCE = ("usage", "u_cc")  # object-valued fields only tested for presence (IS NOT NULL)
 # the fields below message.usage: any of them with a value proves message.usage is an object
-_USAGE_FIELDS = ("u_in", "u_ccin", "u_cr", "u_c5", "u_c1", "u_out", "u_tier", "u_ws", "u_speed")
+_USAGE_FIELDS = ("u_in", "u_ccin", "u_cr", "u_c5", "u_c1", "u_out", "u_tier", "u_ws", "u_speed", "u_geo")
 _KEEP = "(usage IS NOT NULL AND (type IS NULL OR type = 'assistant') AND coalesce(model, '') <> '<synthetic>')"
+# the tier with fast mode (``usage.speed``), as ``importers._values.anthropic_tier`` makes it
+_SPEED = (
+    "CASE WHEN coalesce(lower(trim(u_speed)), '') IN ('', 'standard') THEN u_tier "
+    "WHEN coalesce(lower(trim(u_tier)), '') IN ('', 'standard', 'default') THEN lower(trim(u_speed)) "
+    "ELSE lower(trim(u_tier)) || '+' || lower(trim(u_speed)) END"
+)
 # canonical columns as text (validated by ingest's generic checks), for kept rows only
 _TEXT = {
     "event_id": (
@@ -105,10 +114,9 @@ _TEXT = {
     "cache_write_1h_tokens": "u_c1",
     "output_tokens": "u_out",
     "web_search_requests": "u_ws",
-    "service_tier": (  # fast mode bills as its own tier: importers._values.speed_tier
-        "CASE WHEN coalesce(lower(trim(u_speed)), '') IN ('', 'standard') THEN u_tier "
-        "WHEN coalesce(lower(trim(u_tier)), '') IN ('', 'standard', 'default') THEN lower(trim(u_speed)) "
-        "ELSE lower(trim(u_tier)) || '+' || lower(trim(u_speed)) END"
+    "service_tier": (  # fast mode and US-only inference bill apart: importers._values.anthropic_tier
+        f"CASE WHEN coalesce(lower(trim(u_geo)), '') IN ({', '.join(repr(g) for g in sorted(NO_GEO))}) THEN {_SPEED} "
+        f"ELSE coalesce({_SPEED}, 'standard') || '@' || lower(trim(u_geo)) END"
     ),
     "project": "coalesce(pdir, nullif(regexp_extract(cwd, '([^/\\\\]+)[/\\\\]*$', 1), ''))",
     "session_id": "sessionId",
