@@ -30,7 +30,8 @@ $/month = saving × 30 / 30 = saving.
 * standard-speed: a gpt-5 request at the priority tier, 100,000 in / 10,000 out: 100,000 ×
   2.50e-6 + 10,000 × 20e-6 = $0.45, at standard (1.25 / 10) $0.225; a claude-opus-5 request in
   fast mode, 10,000 in / 1,000 out: 10,000 × 10e-6 + 1,000 × 50e-6 = $0.15, at standard (5 / 25)
-  $0.075. Saving 0.225 + 0.075 = $0.30.
+  $0.075; the same in fast mode with US-only inference (1.1×): $0.165, at standard@us $0.0825.
+  Saving 0.225 + 0.075 + 0.0825 = $0.3825.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def events() -> list[dict[str, Any]]:
     out.append(_ev("a10", "claude-sonnet-4-5", 20, input_tokens=20_000, **task))
     out.append(_ev("p1", "gpt-5", 25, input_tokens=100_000, output_tokens=10_000, service_tier="priority"))
     out.append(_ev("p2", "claude-opus-5", 25, input_tokens=10_000, output_tokens=1_000, service_tier="fast"))
+    out.append(_ev("p3", "claude-opus-5", 26, input_tokens=10_000, output_tokens=1_000, service_tier="fast@us"))
     return out
 
 
@@ -107,7 +109,7 @@ def test_savings_match_hand_worked_numbers(loaded: Path) -> None:
         "file-summary",
     ]  # fmt: skip
     expected = {
-        "standard-speed": (2, "0.30"),
+        "standard-speed": (3, "0.3825"),
         "agent-tasks": (10, "0.25425"),
         "model-selection": (2, "0.00846"),
         "batching": (1, "0.075"),
@@ -122,11 +124,11 @@ def test_savings_match_hand_worked_numbers(loaded: Path) -> None:
     assert Decimal(str(rows["agent-tasks"]["cost_usd"])) == Decimal("0.45")
     assert Decimal(str(rows["agent-tasks"]["repriced_usd"])) == Decimal("0.19575")
     # rules may overlap (a long chat's request can be covered by prompt caching and context
-    # management), so no summed saving (here 1.13261) is offered as if it could all be had: the
+    # management), so no summed saving (here 1.21511) is offered as if it could all be had: the
     # totals count the rules only
     assert out["totals"] == {"opportunities": 7}
     table = run("optimize", *RANGE, "--db", str(loaded)).stdout
-    assert "Total" not in table and "$1.13" not in table and "there is no total" in " ".join(table.split())
+    assert "Total" not in table and "$1.22" not in table and "there is no total" in " ".join(table.split())
 
 
 def test_service_returns_decimal_and_month_scaling(loaded: Path) -> None:

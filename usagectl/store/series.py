@@ -41,6 +41,10 @@ _RATE_JOIN = (
 )
 
 
+# the service tier without its inference geo (``fast@us`` → ``fast``)
+_BASE_TIER = "split_part(service_tier, '@', 1)"
+
+
 def _cache_shift(cached: str, n: str) -> str:
     """SQL: the change in cost at rate ``r`` when ``cached`` uncached input tokens go through the
     prompt cache: written on the first use (``n`` = 1; 5-minute write rate, or the input rate
@@ -179,7 +183,7 @@ def reprice_batch(
     plat = {f"pl{i}": v for i, v in enumerate(platforms)}
     in_pl = ", ".join(f"${k}" for k in plat) or "NULL"
     not_inter, inter = _not_in("feature", "in", interactive)
-    where = f"cost IS NOT NULL AND service_tier = 'standard' AND platform IN ({in_pl}) AND {not_inter}"
+    where = f"cost IS NOT NULL AND {_BASE_TIER} = 'standard' AND platform IN ({in_pl}) AND {not_inter}"
     return _reprice_tier(con, flt, where, plat | inter, "batch")
 
 
@@ -187,17 +191,19 @@ def reprice_standard(con: duckdb.DuckDBPyConnection, flt: Filters, tiers: Sequen
     """Priced events in a tier of ``tiers`` (fast mode, priority), repriced at the standard tier
     of the same model (same time and band). Per model."""
     params = {f"t{i}": v for i, v in enumerate(tiers)}
-    where = f"cost IS NOT NULL AND service_tier IN ({', '.join(f'${k}' for k in params) or 'NULL'})"
+    where = f"cost IS NOT NULL AND {_BASE_TIER} IN ({', '.join(f'${k}' for k in params) or 'NULL'})"
     return _reprice_tier(con, flt, where, params, "standard")
 
 
 def _reprice_tier(
     con: duckdb.DuckDBPyConnection, flt: Filters, where: str, params: dict[str, Any], tier: str
 ) -> list[dict[str, Any]]:
-    """The events ``where`` selects, repriced at ``tier`` of their own model; those the tier does
-    not price are left out. Per model: events, cost, alt_cost."""
+    """The events ``where`` selects, repriced at ``tier`` of their own model, in their own
+    inference geo (``standard@us`` → ``batch@us``); those the tier does not price are left out.
+    Per model: events, cost, alt_cost."""
     head, params = _scored(flt, "*", where, params)
-    join = _RATE_JOIN.format(model="c.cmodel", tier=f"'{tier}'")
+    geo = "CASE WHEN contains(c.service_tier, '@') THEN '@' || split_part(c.service_tier, '@', 2) ELSE '' END"
+    join = _RATE_JOIN.format(model="c.cmodel", tier=f"'{tier}' || {geo}")
     sql = (
         f"{head} SELECT c.cmodel AS model, count(*) AS events, sum(c.cost) AS cost, sum({_cost('c.')}) AS alt_cost "
         f"FROM c {join} WHERE r.rate_id IS NOT NULL GROUP BY 1 ORDER BY 1"
