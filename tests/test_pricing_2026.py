@@ -620,3 +620,60 @@ def test_inference_geo_in_a_table_must_be_a_multiplier_of_a_named_geo(
         with pytest.raises(PricingError) as exc:
             book_from(tmp_path, 'provider = "acme"\n' + _model("m", f"  inference_geo = {geos}\n"), monkeypatch)
         assert expected in exc.value.message, geos
+
+
+def test_one_spelling_per_tier_so_every_output_prices_it_alike(tmp_path: Path) -> None:
+    """Canonical events whose tier is spelled with a geo (QA: "default@us" was priced by
+    `message show` and unpriced in the reports). Stored: default@us, @us → standard@us; standard@
+    and STANDARD@Global → standard; "Fast @ US" → fast@us. Opus 5, 1,000 input + 100 output:
+    standard 0.0075, standard@us 0.00825, fast@us 0.0165. Sum 2 x 0.00825 + 2 x 0.0075 + 0.0165 =
+    0.048; the report and `message show` agree."""
+    tiers = {"a": "default@us", "b": "@us", "c": "standard@", "d": "STANDARD@Global", "e": "Fast @ US"}
+    events = [{"event_id": k, "ts": "2026-11-20T12:00:00Z", "model_raw": "claude-opus-5", "service_tier": t,
+               "input_tokens": 1000, "output_tokens": 100} for k, t in tiers.items()]  # fmt: skip
+    path = tmp_path / "ev.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--db", db)
+    assert dict(query(Path(db), "SELECT event_id, service_tier FROM events")) == {
+        "a": "standard@us", "b": "standard@us", "c": "standard", "d": "standard", "e": "fast@us"}  # fmt: skip
+    out = run_json("cost", "--since", "2026-11-20", "--until", "2026-11-20", "--db", db)
+    assert D(str(out["totals"]["cost_usd"])) == D("0.048") and out["totals"]["unpriced_requests"] == 0
+    shown = run_json("message", "show", "a", "--db", db)
+    assert "0.00825" in json.dumps(shown)
+
+
+def test_llm_litellm_and_the_stager_read_tiers_as_their_twins_do(tmp_path: Path) -> None:
+    """llm without a cache key still reads tier, speed and geo; LiteLLM reads OpenAI's billed tier
+    from the response (only that key) and the Anthropic rule only for Anthropic rows; a geo that
+    is not text is its JSON text in both Claude Code readers (QA N3, N9, F3, N6)."""
+    from usagectl.importers._values import anthropic_tier
+    from usagectl.importers.litellm import _fields
+    from usagectl.importers.llm_logs import _buckets
+
+    details = {"service_tier": "standard", "speed": "fast", "inference_geo": "us"}
+    assert _buckets("claude-opus-5", 1000, 100, details, {})["service_tier"] == "fast@us"
+
+    def litellm(provider: str, usage: dict[str, object], response: object = None) -> object:
+        row = {"request_id": "r", "startTime": "2026-11-20T10:00:00", "model": "m", "prompt_tokens": 10,
+               "completion_tokens": 1, "custom_llm_provider": provider, "response": response,
+               "metadata": {"usage_object": {"prompt_tokens": 10, "completion_tokens": 1, **usage}}}  # fmt: skip
+        return _fields(row)["service_tier"]
+
+    reply = '{"id": "x", "choices": [{"message": {"content": "say \\"service_tier\\": \\"flex\\""}}], "service_tier": "priority"}'
+    assert litellm("openai", {}, reply) == "priority"
+    assert litellm("openai", {}, {"service_tier": "flex"}) == "flex"
+    assert litellm("openai", {"service_tier": "auto"}) == "auto"  # stored as standard (validation)
+    assert litellm("gemini", {"inference_geo": "us"}) is None
+    assert litellm("anthropic", {"service_tier": "standard", "inference_geo": "us"}) == "standard@us"
+    assert anthropic_tier("standard", None, 1) == "standard@1" and anthropic_tier(None, None, True) == "standard@true"
+    tree = tmp_path / "projects" / "p"
+    tree.mkdir(parents=True)
+    for n in range(2):
+        usage = {"input_tokens": 1, "output_tokens": 1, "inference_geo": 1}
+        line = {"type": "assistant", "timestamp": "2026-11-20T10:00:00.000Z", "sessionId": "s", "requestId": f"r{n}",
+                "message": {"id": f"m{n}", "model": "claude-opus-5", "usage": usage}}  # fmt: skip
+        (tree / f"{n}.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(tmp_path / "projects"), "--format", "claude-code", "--db", db)
+    assert query(Path(db), "SELECT DISTINCT service_tier FROM events") == [("standard@1",)]

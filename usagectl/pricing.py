@@ -77,7 +77,7 @@ _BUCKET_RATE: tuple[tuple[str, str], ...] = (
 WEB_SEARCH_BUCKET = "web_search_requests"
 
 # Service tier spellings seen in logs that mean the standard tier.
-_STANDARD_ALIASES = frozenset(("", "standard", "default"))
+_STANDARD_ALIASES = frozenset(("", "standard", "default", "auto"))
 
 
 # --------------------------------------------------------------------------- data classes
@@ -683,7 +683,8 @@ class PriceBook:
             return f"unknown model {model_id!r}"
         logged = _normalise_tier(service_tier)
         tier, _, geo = logged.partition("@")
-        tier = _normalise_tier(tier)
+        tier, geo = _normalise_tier(tier), "" if geo.strip() in NO_GEO else geo.strip()
+        logged = f"{tier}@{geo}" if geo else tier  # as the store spells it (validation._TIER)
         if tier not in SERVICE_TIERS:
             return f"unknown service tier {service_tier!r} (known: {', '.join(SERVICE_TIERS)})"
         ts = _utc(ts)

@@ -172,7 +172,7 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-_PLAIN = ("", "standard", "default")
+_PLAIN = ("", "standard", "default", "auto")
 
 
 def anthropic_tier(tier: Any, speed: Any, geo: Any = None) -> str | None:
@@ -188,5 +188,7 @@ def anthropic_tier(tier: Any, speed: Any, geo: Any = None) -> str | None:
     s = speed.strip().lower() if isinstance(speed, str) else ""
     if s not in ("", "standard"):
         t = s if (t or "") in _PLAIN else f"{t}+{s}"
-    g = geo.strip().lower() if isinstance(geo, str) else ""
+    # a geo that is not text keeps its JSON text, as the SQL twin reads it (json_extract_string)
+    g = geo if isinstance(geo, str) or geo is None else json.dumps(geo, separators=(",", ":"))
+    g = (g or "").strip().lower()
     return t if g in NO_GEO else f"{t or 'standard'}@{g}"

@@ -67,6 +67,8 @@ COLUMNS = (
 _CANON = {c.lower(): c for c in COLUMNS}
 _EXACT = frozenset(COLUMNS)
 _PRIVATE = ("messages", "response", "proxy_server_request")  # prompt/response text: never copied
+# the billed tier in a response's JSON text (the only thing read of it)
+_RESPONSE_TIER = re.compile(r'"service_tier"\s*:\s*"([A-Za-z_]{1,40})"')
 # the columns and metadata keys mapped above (onto the event or named keys of ``extra``): every
 # other column (cache_key, requester_ip_address, a column of a later LiteLLM) is kept in ``extra``
 # as it is, and every other metadata key under ``extra.metadata``
@@ -266,12 +268,28 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         "status": "error" if status == "failure" else "success",
         "error_type": error_type,
         "reported_cost_usd": spend,
-        # Anthropic's usage object, as LiteLLM keeps it, says the tier and fast mode; else standard
-        "service_tier": anthropic_tier(uo.get("service_tier"), uo.get("speed"), uo.get("inference_geo"))
-        if uo
-        else None,
+        "service_tier": _tier(row, uo, provider),
         "extra": {k: v for k, v in extra.items() if v is not None},
     }
+
+
+def _tier(row: dict[str, Any], uo: dict[str, Any] | None, provider: str | None) -> str | None:
+    """The billed service tier: Anthropic's usage object (as LiteLLM keeps it) says the tier, fast
+    mode and inference geo; other providers' tier is the one their response reports
+    (``response.service_tier``: OpenAI's default / priority / flex; only that key is read of the
+    private response). None: standard."""
+    uo = uo or {}
+    prov = (provider or "").lower()
+    if prov == "anthropic" or (not prov and any(k in uo for k in ("speed", "inference_geo"))):
+        return anthropic_tier(uo.get("service_tier"), uo.get("speed"), uo.get("inference_geo"))
+    tier = uo.get("service_tier")
+    if not isinstance(tier, str):
+        response = row.get("response")
+        if isinstance(response, dict):
+            tier = response.get("service_tier")
+        elif isinstance(response, str) and (found := _RESPONSE_TIER.search(response)):
+            tier = found.group(1)  # the response's own key, not one quoted in its text (escaped there)
+    return tier.strip().lower() if isinstance(tier, str) else None
 
 
 def _raw(row: dict[str, Any]) -> str:

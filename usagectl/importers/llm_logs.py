@@ -117,6 +117,11 @@ def _buckets(model: str, inp: int, out: int, details: dict[str, Any], extra: dic
     lowered = model.lower()
     if "claude" in lowered or lowered.startswith("anthropic/"):
         extra["usage_convention"] = "anthropic: no cache used"
+        # llm drops zero values: a call without the cache can still say its tier, speed and geo
+        if any(k in details for k in ("service_tier", "speed", "inference_geo")):
+            fields["service_tier"] = anthropic_tier(
+                details.get("service_tier"), details.get("speed"), details.get("inference_geo")
+            )
     elif details:
         extra["usage_convention"] = "unknown plugin: token_details kept as information only"
     return fields

@@ -242,8 +242,11 @@ def _unpriced(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
             a[2] += int(m["web_search_requests"] or 0)
     out = []
     for (raw, web), (req, tok, calls) in sorted(acc.items(), key=lambda kv: (-kv[1][1], kv[0])):
-        detail = f"{req:,} requests / {tok:,} tokens have no price and are not in any cost"
-        fix = "`usagectl pricing check` lists unpriced models; add this one to a price table in your [pricing] dir"
+        detail = f"{counted(req, 'request')} / {counted(tok, 'token')} have no price and are not in any cost"
+        fix = (
+            "`usagectl pricing check` says why (an unknown model, a service tier or inference geo its table does "
+            "not price, no price for those days); add the model or that price to a table in your [pricing] dir"
+        )
         if web:
             detail += f": no web-search price ({counted(calls, 'call')})"
             fix = (

@@ -198,7 +198,9 @@ def _unpriced_part(row: dict[str, Any]) -> str:
             f"{row['model_raw']}: {counted(row['requests'], 'request')} with web searches, "
             f"{counted(row['total_tokens'], 'token')} (no web-search price in the table; their whole cost is left out)"
         )
-    return f"{row['model_raw']} ({counted(row['requests'], 'request')}, {counted(row['total_tokens'], 'token')})"
+    # Anthropic's usage report gives no request count (stored as 0): not "0 requests"
+    reqs = counted(row["requests"], "request") if row["requests"] else "request count not reported"
+    return f"{row['model_raw']} ({reqs}, {counted(row['total_tokens'], 'token')})"
 
 
 def _unpriced_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -889,7 +889,7 @@ _USAGE = (
 
 
 # a copy in a tier other than standard (fast mode): preferred between copies of equal usage
-_TIERED = "coalesce(service_tier NOT IN ('', 'standard'), false)"
+_TIERED = "coalesce(split_part(service_tier, '@', 1) NOT IN ('', 'standard'), false)"  # a geo is not a tier
 
 
 def _insert_events(

@@ -328,7 +328,7 @@ def reprice_agent_tasks(
         "CASE WHEN session_id IS NULL THEN 1 "
         "ELSE row_number() OVER (PARTITION BY session_id ORDER BY ts, event_id) END AS turn",
         "cost IS NOT NULL AND requests = 1 AND status IS DISTINCT FROM 'error' "
-        f"AND service_tier IN ('standard', 'priority') AND {not_pl} AND {not_ag} "
+        f"AND {_BASE_TIER} IN ('standard', 'priority') AND {not_pl} AND {not_ag} "
         "AND (feature IS NOT NULL OR tool IS NOT NULL)",
         plat | agent | {"tz": flt.tz, "tol": tolerance_pct},
     )

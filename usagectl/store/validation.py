@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, ZERO_DEFAULT_INTS
+from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, NO_GEO, ZERO_DEFAULT_INTS
 
 _KINDS = dict(EVENT_COLUMNS)
 # The largest count one record may hold in any integer column (a bucket of tokens, requests,
@@ -26,6 +26,18 @@ _INT_TEXT = "\\s*\\+?[0-9]+(\\.0*)?\\s*"
 # a count in scientific notation (``1e3``, ``2.5E+2``): an integer when its value is whole, as
 # JSON's 1e3 is read in JSONL (its value exact through DECIMAL, never a binary float)
 _EXP_TEXT = "\\s*\\+?[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]{1,2}\\s*"
+
+
+# the stored service tier: lower case; "", "default" and "auto" are standard; a tier in an
+# inference geo keeps it as ``@geo`` unless the geo is the default (``models.NO_GEO``)
+_T = "lower(trim(coalesce(service_tier, '')))"
+_PLAIN_SQL = "('', 'standard', 'default', 'auto')"
+_TIER = (
+    f"CASE WHEN NOT contains({_T}, '@') THEN CASE WHEN {_T} IN {_PLAIN_SQL} THEN 'standard' ELSE {_T} END "
+    f"ELSE CASE WHEN trim(split_part({_T}, '@', 1)) IN {_PLAIN_SQL} THEN 'standard' ELSE trim(split_part({_T}, '@', 1)) END "
+    f"|| CASE WHEN trim(substr({_T}, strpos({_T}, '@') + 1)) IN ({', '.join(repr(g) for g in sorted(NO_GEO))}) THEN '' "
+    f"ELSE '@' || trim(substr({_T}, strpos({_T}, '@') + 1)) END END"
+)
 
 
 def _q(name: str) -> str:
@@ -143,11 +155,8 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
                 "THEN 'status: must be success or error (' || left(status, 40) || ')' END"
             )
             values.append("lower(trim(nullif(status, ''))) AS status")
-        elif c == "service_tier":
-            values.append(
-                "CASE WHEN lower(trim(coalesce(service_tier, ''))) IN ('', 'default') THEN 'standard' "
-                "ELSE lower(trim(service_tier)) END AS service_tier"
-            )
+        elif c == "service_tier":  # one spelling per tier: pricing joins on it (QA: "default@us")
+            values.append(f"{_TIER} AS service_tier")
         elif c == "source":
             values.append(f"coalesce(nullif(source, ''), {_lit(default_source)}) AS source")
         else:

@@ -96,7 +96,7 @@ _KEEP = "(usage IS NOT NULL AND (type IS NULL OR type = 'assistant') AND coalesc
 # the tier with fast mode (``usage.speed``), as ``importers._values.anthropic_tier`` makes it
 _SPEED = (
     "CASE WHEN coalesce(lower(trim(u_speed)), '') IN ('', 'standard') THEN u_tier "
-    "WHEN coalesce(lower(trim(u_tier)), '') IN ('', 'standard', 'default') THEN lower(trim(u_speed)) "
+    "WHEN coalesce(lower(trim(u_tier)), '') IN ('', 'standard', 'default', 'auto') THEN lower(trim(u_speed)) "
     "ELSE lower(trim(u_tier)) || '+' || lower(trim(u_speed)) END"
 )
 # canonical columns as text (validated by ingest's generic checks), for kept rows only
