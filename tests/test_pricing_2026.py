@@ -677,3 +677,38 @@ def test_llm_litellm_and_the_stager_read_tiers_as_their_twins_do(tmp_path: Path)
     db = str(tmp_path / "u.duckdb")
     run("import", str(tmp_path / "projects"), "--format", "claude-code", "--db", db)
     assert query(Path(db), "SELECT DISTINCT service_tier FROM events") == [("standard@1",)]
+
+
+def test_a_usage_page_not_grouped_by_speed_or_geo_says_its_cost_may_be_low(tmp_path: Path) -> None:
+    """Opus 5 (fast and US-only prices) from a page grouped by model only: its fast or US-only
+    usage cannot be told apart (QA F4, N2): one note naming both dimensions. The same day grouped by
+    speed and inference_geo: no note. Sonnet 4.5 (neither price): no note."""
+
+    def page(group: dict[str, str], model: str) -> str:
+        row = {"uncached_input_tokens": 1000, "output_tokens": 0, "cache_read_input_tokens": 0,
+               "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+               "server_tool_use": {"web_search_requests": 0}, "model": model, **group}  # fmt: skip
+        return json.dumps({"data": [{"starting_at": "2026-11-20T00:00:00Z", "ending_at": "2026-11-21T00:00:00Z",
+                                     "results": [row]}], "has_more": False, "next_page": None})  # fmt: skip
+
+    cases = [
+        ({}, "claude-opus-5", ["speed", "inference_geo"]),
+        ({"speed": "standard", "inference_geo": "global"}, "claude-opus-5", []),
+        ({}, "claude-sonnet-4-5", []),
+    ]
+    for n, (group, model, dims) in enumerate(cases):
+        path = tmp_path / f"{n}.json"
+        path.write_text(page(group, model), encoding="utf-8")
+        db = str(tmp_path / f"{n}.duckdb")
+        run("import", str(path), "--format", "anthropic-usage", "--db", db)
+        for args in (("report", "by", "model"), ("cost",)):
+            out = run_json(*args, "--since", "2026-11-20", "--until", "2026-11-20", "--db", db)
+            notes = [x for x in out.get("notes", []) if x.startswith("Anthropic usage rows not grouped by")]
+            if not dims:
+                assert notes == [], (n, args, notes)
+                continue
+            assert notes == [
+                f"Anthropic usage rows not grouped by speed or inference_geo: {model} (1 row). Any fast-mode or "
+                "US-only usage in them is priced at the standard rate, so their cost may be low; fetch the usage "
+                "report with group_by[]=speed and group_by[]=inference_geo to price it."
+            ], (n, args)

@@ -23,14 +23,13 @@ from usagectl.render.formats import format_money_exact as usd
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     ReportRequest,
-    _band_notes,
     _now,
     _share,
     _unpriced_json,
     _unpriced_notes,
-    _zone_notes,
     build_filters,
     month_view_range,
+    provider_notes,
 )
 from usagectl.services.rollup import unpriced_models
 from usagectl.store import analytics
@@ -182,7 +181,7 @@ def cost_detail(ctx: AppContext, req: ReportRequest, month: str | None = None) -
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, flt)
         rows = analytics.rate_sums(con, flt, with_cost=True)
-        notes = _band_notes(q.undecided_band(con, flt)) + _zone_notes(con, flt)
+        notes = provider_notes(con, flt)
     with localcontext(EXACT):
         return _cost_report(flt, month_label, rows, book.rate_rows(), notes)
 

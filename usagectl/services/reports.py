@@ -114,7 +114,31 @@ def _cube_and_band(
     span = replace(flt, start=min(flt.start, over.start), end=max(flt.end, over.end))
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, span)
-        return q.cube(con, over, keys), _band_notes(q.undecided_band(con, flt)) + _zone_notes(con, flt)
+        return q.cube(con, over, keys), provider_notes(con, flt)
+
+
+def provider_notes(con: Any, flt: Filters) -> tuple[str, ...]:
+    """The notes on provider usage rows of ``flt``: long-context bands that could not be decided,
+    fast mode and inference geos a page could not tell apart, day buckets in a western zone."""
+    return (
+        _band_notes(q.undecided_band(con, flt)) + _premium_notes(q.ungrouped_premium(con, flt)) + _zone_notes(con, flt)
+    )
+
+
+def _premium_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """One note on usage-report rows from pages not grouped by speed or inference geo, of models
+    priced by it: their fast-mode or US-only usage is priced at the standard rate."""
+    if not rows:
+        return ()
+    dims = [d for key, d in (("no_speed", "speed"), ("no_geo", "inference_geo")) if any(r[key] for r in rows)]
+    what = {"speed": "fast-mode", "inference_geo": "US-only"}
+    names = ", ".join(f"{r['model']} ({counted(max(r['no_speed'], r['no_geo']), 'row')})" for r in rows[:8])
+    more = f" and {len(rows) - 8} more models" if len(rows) > 8 else ""
+    return (
+        f"Anthropic usage rows not grouped by {' or '.join(dims)}: {names}{more}. Any "
+        f"{' or '.join(what[d] for d in dims)} usage in them is priced at the standard rate, so their cost may be "
+        f"low; fetch the usage report with {' and '.join(f'group_by[]={d}' for d in dims)} to price it.",
+    )
 
 
 def _zone_notes(con: Any, flt: Filters, *, hourly: bool = False) -> tuple[str, ...]:

@@ -364,6 +364,43 @@ def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[st
     return rows_as_dicts(con.execute(sql, base.params))
 
 
+def ungrouped_premium(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
+    """Priced Anthropic usage-report rows of a model whose table prices fast mode (or an inference
+    geo) from a page not grouped by ``speed`` (or ``inference_geo``): such usage in them cannot be
+    told apart and is priced at standard (global) rates. Per canonical model: ``no_speed`` and
+    ``no_geo`` rows. A range without usage-report rows is told by a plain scan first."""
+    row = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE ts >= $start AND ts < $end AND source = 'anthropic-usage')",
+        {"start": flt.start, "end": flt.end},
+    ).fetchone()
+    if not (row and row[0]):
+        return []
+    base = _filtered(flt)
+    fast = _has_rate("split_part(r.service_tier, '@', 1) = 'fast'")
+    geo = _has_rate("contains(r.service_tier, '@')")
+    sql = (
+        "SELECT cmodel AS model, "
+        f"count(*) FILTER (WHERE NOT {_grouped_by('speed')} AND {fast}) AS no_speed, "
+        f"count(*) FILTER (WHERE NOT {_grouped_by('inference_geo')} AND {geo}) AS no_geo "
+        f"FROM ({base.sql}) f WHERE f.source = 'anthropic-usage' AND f.cost IS NOT NULL GROUP BY 1 "
+        "HAVING no_speed > 0 OR no_geo > 0 ORDER BY 1"
+    )
+    return rows_as_dicts(con.execute(sql, base.params))
+
+
+def _has_rate(test: str) -> str:
+    """SQL: the row ``f``'s model has a price row passing ``test``, valid at the row's time."""
+    return (
+        f"EXISTS (SELECT 1 FROM price_rates r WHERE r.model = f.cmodel AND {test} "
+        "AND (r.valid_from IS NULL OR f.ts >= r.valid_from) AND (r.valid_to IS NULL OR f.ts < r.valid_to))"
+    )
+
+
+def _grouped_by(dim: str) -> str:
+    """SQL: the usage row ``f`` comes from a page grouped by ``dim`` (``extra.group_by``)."""
+    return f"""coalesce(contains(json_extract(f.extra, '$.group_by')::VARCHAR, '"{dim}"'), false)"""
+
+
 # the providers' usage importers: rows that are buckets of a fixed width (``extra.bucket_end``)
 BUCKET_SOURCES = ("openai-usage", "anthropic-usage")
 
