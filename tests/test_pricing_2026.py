@@ -712,3 +712,36 @@ def test_a_usage_page_not_grouped_by_speed_or_geo_says_its_cost_may_be_low(tmp_p
                 "US-only usage in them is priced at the standard rate, so their cost may be low; fetch the usage "
                 "report with group_by[]=speed and group_by[]=inference_geo to price it."
             ], (n, args)
+
+
+def test_the_grouped_reports_split_periods_and_bands_of_the_models_in_the_range(tmp_path: Path) -> None:
+    """The report engine prices groups of events; it splits them at the price periods and band
+    thresholds of the models of the range only. Sonnet 5.5 cache reads of 1M tokens on 2026-10-06
+    ($0.20) and 2026-10-07 ($0.10) and a Haiku 5.5 request of 100,010 input ($0.50/M: 0.050005)
+    beside one of 100,000 ($0.10/M: 0.01), the same day: 0.360005 in `report by model` (grouped
+    engine) and in `cost`; Opus 5 alone (no boundary in the range) 1M input = $5."""
+    rows = [
+        ("a", "2026-10-06T23:00:00Z", "claude-sonnet-5-5", {"cache_read_tokens": 1_000_000}),
+        ("b", "2026-10-07T01:00:00Z", "claude-sonnet-5-5", {"cache_read_tokens": 1_000_000}),
+        ("c", "2026-10-07T02:00:00Z", "claude-haiku-5-5", {"input_tokens": 100_010}),
+        ("d", "2026-10-07T03:00:00Z", "claude-haiku-5-5", {"input_tokens": 100_000}),
+    ]
+    events = [{"event_id": i, "ts": ts, "model_raw": m, **kw} for i, ts, m, kw in rows]
+    path = tmp_path / "ev.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--db", db)
+    span = ("--since", "2026-10-01", "--until", "2026-10-31", "--tz", "UTC", "--db", db)
+    by_model = run_json("report", "by", "model", *span)
+    assert {r["model"]: D(str(r["cost_usd"])) for r in by_model["rows"]} == {
+        "claude-sonnet-5-5": D("0.3"), "claude-haiku-5-5": D("0.060005")}  # fmt: skip
+    assert D(str(run_json("cost", *span)["totals"]["cost_usd"])) == D("0.360005")
+    daily = run_json("report", "daily", *span)
+    assert {r["date"]: D(str(r["cost_usd"])) for r in daily["rows"] if r["cost_usd"]} == {
+        "2026-10-06": D("0.2"), "2026-10-07": D("0.160005")}  # fmt: skip
+    only = tmp_path / "opus.jsonl"
+    only.write_text(json.dumps({"event_id": "e", "ts": "2026-10-07T04:00:00Z", "model_raw": "claude-opus-5",
+                                "input_tokens": 1_000_000}) + "\n", encoding="utf-8")  # fmt: skip
+    db2 = str(tmp_path / "o.duckdb")
+    run("import", str(only), "--db", db2)
+    assert run_json("report", "by", "model", *span[:-1], db2)["totals"]["cost_usd"] == 5.0

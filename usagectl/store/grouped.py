@@ -115,18 +115,25 @@ def _class_exprs(con: duckdb.DuckDBPyConnection, flt: Filters, params: dict[str,
 
     Only the period boundaries inside (start, end) need a per-row test: before the range the
     segment is the same for every row (the last boundary at or before ``start``)."""
+    # only the rates of the models the range's events can be priced as: another model's period
+    # boundaries and band thresholds would split the groups for nothing (more classes, same cost)
+    rel = {"models": _class_models(con, flt)}
     bounds = [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT b FROM (SELECT valid_from AS b FROM price_rates UNION ALL "
-            "SELECT valid_to FROM price_rates) WHERE b IS NOT NULL ORDER BY b DESC"
+            "SELECT DISTINCT b FROM (SELECT valid_from AS b FROM price_rates WHERE list_contains($models, model) "
+            "UNION ALL SELECT valid_to FROM price_rates WHERE list_contains($models, model)) "
+            "WHERE b IS NOT NULL ORDER BY b DESC",
+            rel,
         ).fetchall()
     ]
     limits = [
         int(r[0])
         for r in con.execute(
-            "SELECT DISTINCT t FROM (SELECT min_input_exclusive AS t FROM price_rates UNION ALL "
-            "SELECT max_input_inclusive FROM price_rates) WHERE t IS NOT NULL AND t > 0 ORDER BY t DESC"
+            "SELECT DISTINCT t FROM (SELECT min_input_exclusive AS t FROM price_rates WHERE list_contains($models, model) "
+            "UNION ALL SELECT max_input_inclusive FROM price_rates WHERE list_contains($models, model)) "
+            "WHERE t IS NOT NULL AND t > 0 ORDER BY t DESC",
+            rel,
         ).fetchall()
     ]
     params["pb_base"] = max((b for b in bounds if b <= flt.start), default=None)
@@ -146,6 +153,25 @@ def _class_exprs(con: duckdb.DuckDBPyConnection, flt: Filters, params: dict[str,
             whens.append(f"WHEN {_EFFECTIVE_INPUT} > $pt{i} THEN $pt{i}::BIGINT + 1")
         band = f"CASE {' '.join(whens)} ELSE 0::BIGINT END"
     return seg, band
+
+
+def _class_models(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[str]:
+    """The canonical models (``coalesce(mm.model, e.model, e.model_raw)``, as the price join sees
+    them) of the range's events, from ``model_map``; only the rare names it cannot resolve are
+    looked up in the events (their stored ``model``)."""
+    found = con.execute(
+        "SELECT list(DISTINCT model) FILTER (WHERE model IS NOT NULL), list(model_raw) FILTER (WHERE model IS NULL) "
+        "FROM model_map"
+    ).fetchone()
+    models, unresolved = (found[0] or [], found[1] or []) if found else ([], [])
+    if unresolved:
+        stored = con.execute(
+            "SELECT list(DISTINCT model) FROM events WHERE ts >= $start AND ts < $end AND model IS NOT NULL "
+            "AND list_contains($raws, coalesce(model_raw, model))",
+            {"start": flt.start, "end": flt.end, "raws": unresolved},
+        ).fetchone()
+        models = [*models, *unresolved, *((stored[0] or []) if stored else [])]
+    return sorted(set(models))
 
 
 def priced_groups(
