@@ -295,7 +295,8 @@ def test_anthropic_totals_and_fields(db_path: Path) -> None:
     # haiku has no long-context band, so its cost does not depend on the request count
     models = _by_model(db_path, "2025-11-03", "2025-11-04")
     assert _money(models["claude-haiku-4-5"]["cost_usd"]) == Decimal("1.615") + Decimal("1.50") + Decimal("0.09")
-    assert models["claude-sonnet-4-5"]["unpriced_requests"] == 0  # requests unknown (0) ...
+    # requests unknown (0): the unpriced priority bucket counts as one, so the total is not $0 ...
+    assert models["claude-sonnet-4-5"]["unpriced_requests"] == 1
     assert run_json("report", "daily", "--since", "2025-11-03", "--until", "2025-11-03", "--tz", "UTC",
                     "--db", str(db_path))["totals"]["unpriced_tokens"] == 65_000  # ... priority: 50,000+10,000+5,000  # fmt: skip
 

@@ -745,3 +745,51 @@ def test_the_grouped_reports_split_periods_and_bands_of_the_models_in_the_range(
     db2 = str(tmp_path / "o.duckdb")
     run("import", str(only), "--db", db2)
     assert run_json("report", "by", "model", *span[:-1], db2)["totals"]["cost_usd"] == 5.0
+
+
+def test_an_unpriced_bucket_without_a_request_count_never_passes_for_zero_dollars(tmp_path: Path) -> None:
+    """A bucket of gpt-5.6-luna at the batch tier (no batch rate) whose request count is not
+    reported (requests 0) beside a priced Haiku 5.5 request (1,000 x 0.10 / 1M = 0.0001): the
+    day's and the month's cost are unpriced (a lower bound), never "$0.00" or a 0 % change (QA)."""
+    events = [
+        {"event_id": "z", "ts": "2026-09-01T12:00:00Z", "model_raw": "gpt-5.6-luna", "service_tier": "batch",
+         "requests": 0, "input_tokens": 250_000},
+        {"event_id": "h", "ts": "2026-08-31T12:00:00Z", "model_raw": "claude-haiku-5-5", "input_tokens": 1000},
+        {"event_id": "i", "ts": "2026-09-01T13:00:00Z", "model_raw": "claude-haiku-5-5", "input_tokens": 1000},
+    ]  # fmt: skip
+    path = tmp_path / "ev.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--db", db)
+    daily = run_json("report", "daily", "--since", "2026-08-31", "--until", "2026-09-01", "--tz", "UTC", "--db", db)
+    day = {r["date"]: r for r in daily["rows"]}["2026-09-01"]
+    assert day["unpriced_requests"] == 1 and day["cost_change_pct"] is None
+    assert daily["totals"]["unpriced_requests"] == 1 and daily["totals"]["unpriced_tokens"] == 250_000
+    month = run_json("report", "month", "--month", "2026-09", "--tz", "UTC", "--db", db)
+    assert month["overview"]["unpriced_requests"] == 1 and month["overview"]["cost_usd"] == 0.0001
+    # the bucket alone: no known cost at all, so "unpriced", never $0.00
+    (tmp_path / "z.jsonl").write_text(json.dumps(events[0]) + "\n", encoding="utf-8")
+    db2 = str(tmp_path / "z.duckdb")
+    run("import", str(tmp_path / "z.jsonl"), "--db", db2)
+    alone = run_json("report", "month", "--month", "2026-09", "--tz", "UTC", "--db", db2)["overview"]
+    assert (alone["cost_usd"], alone["projected_cost_usd"], alone["unpriced_requests"]) == (None, None, 1)
+    table = run("report", "month", "--month", "2026-09", "--tz", "UTC", "--db", db2).stdout
+    overview = table.split("Projection")[0]  # the days without usage below do cost $0.00
+    assert "$0.00" not in overview and "Current cost               unpriced" in overview
+
+
+def test_a_tier_with_tabs_or_newlines_is_stored_as_the_price_book_reads_it(tmp_path: Path) -> None:
+    """ "batch\\t", "\\nfast", "fast@us\\t" and "fast@\\tus" (QA: stored as they were, unpriced in
+    every report while `message show` priced them). Opus 4.8, 1,000 input: batch 0.0025, fast
+    0.01, fast@us 0.011."""
+    tiers = {"a": "batch\t", "b": "\nfast", "c": "fast@us\t", "d": "fast@\tus"}
+    events = [{"event_id": k, "ts": "2026-11-20T12:00:00Z", "model_raw": "claude-opus-4-8", "service_tier": t,
+               "input_tokens": 1000} for k, t in tiers.items()]  # fmt: skip
+    path = tmp_path / "ev.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--db", db)
+    assert dict(query(Path(db), "SELECT event_id, service_tier FROM events")) == {
+        "a": "batch", "b": "fast", "c": "fast@us", "d": "fast@us"}  # fmt: skip
+    out = run_json("cost", "--since", "2026-11-20", "--until", "2026-11-20", "--db", db)
+    assert D(str(out["totals"]["cost_usd"])) == D("0.0345") and out["totals"]["unpriced_requests"] == 0

@@ -257,8 +257,10 @@ def _totals(total_row: dict[str, Any] | None, unpriced_rows: list[dict[str, Any]
     for k in ROW_KEYS + ("unpriced_tokens",):
         if k != "cost_usd" and totals.get(k) is None:
             totals[k] = 0
-    if totals.get("cost_usd") is None and not totals["requests"]:
-        totals["cost_usd"] = Decimal(0)  # no usage costs nothing ("unpriced" is for usage without a price)
+    if totals.get("cost_usd") is None and not totals["requests"] and not totals["unpriced_requests"]:
+        # no usage costs nothing ("unpriced" is for usage without a price; a bucket of unknown
+        # request count, requests 0, counts as one unpriced request)
+        totals["cost_usd"] = Decimal(0)
     totals["unpriced_models"] = _unpriced_json(unpriced_rows)
     return totals
 

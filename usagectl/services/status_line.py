@@ -174,7 +174,7 @@ def status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine
 
 def _cost(sums: dict[str, Any]) -> Decimal | None:
     """$0 when there was no request; None (unpriced, never $0) when requests had no price."""
-    if sums["cost_usd"] is None and not sums["requests"]:
+    if sums["cost_usd"] is None and not sums["requests"] and not sums.get("unpriced_requests"):
         return Decimal(0)
     return sums["cost_usd"]  # type: ignore[no-any-return]
 

@@ -92,7 +92,7 @@ def service_stats(
             coalesce(sum(requests) FILTER (WHERE _voice), 0)::HUGEINT AS voice_requests,
             coalesce(sum(total_tokens) FILTER (WHERE _voice), 0)::HUGEINT AS voice_tokens,
             sum(cost) FILTER (WHERE _voice) AS voice_cost_usd,
-            coalesce(sum(requests) FILTER (WHERE _voice AND cost IS NULL), 0)::HUGEINT AS voice_unpriced_requests"""
+            coalesce(sum(greatest(requests, 1)) FILTER (WHERE _voice AND cost IS NULL), 0)::HUGEINT AS voice_unpriced_requests"""
             if voice and not no_voice
             else """,
             0::HUGEINT AS voice_requests, 0::HUGEINT AS voice_tokens, NULL::DECIMAL(38, 12) AS voice_cost_usd,
@@ -108,7 +108,7 @@ def service_stats(
                 {"(" + key + " IS NULL)" if dim == "integration" else "NULL"} AS is_null,
                 {BUCKET_SUMS},
                 sum(cost) AS cost_usd,
-                coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+                coalesce(sum(greatest(requests, 1)) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
                 coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_tokens,
                 list_aggregate(flatten(list(_lat)), 'quantile_cont', [0.5, 0.95]) AS latency,
                 coalesce(sum(len(_lat)), 0)::BIGINT AS latency_events,

@@ -104,7 +104,7 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
                 "SELECT session_id, sum(requests)::HUGEINT AS requests, sum(input_tokens)::HUGEINT AS input_tokens, "
                 "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
                 "sum(cost_usd) AS cost_usd, "
-                "coalesce(sum(requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests, "
+                "coalesce(sum(greatest(requests, 1)) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests, "
                 "min(first_ts) AS first_ts, max(last_ts) AS last_ts "
                 "FROM _chat_parts WHERE session_id IS NOT NULL GROUP BY session_id "
                 f"ORDER BY cost_usd DESC NULLS LAST, total_tokens DESC, session_id{limit}",
@@ -117,7 +117,7 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
                 "sum(requests)::HUGEINT AS requests, sum(input_tokens)::HUGEINT AS input_tokens, "
                 "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
                 "sum(cost_usd) AS cost_usd, "
-                "coalesce(sum(requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests "
+                "coalesce(sum(greatest(requests, 1)) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests "
                 "FROM _chat_parts GROUP BY 1"
             )
         )
@@ -245,7 +245,7 @@ def file_summary(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
                    sum(file_tokens) FILTER (WHERE nth = 1)::HUGEINT AS first_read_tokens,
                    coalesce(sum(file_tokens) FILTER (WHERE nth > 1), 0)::HUGEINT AS reread_tokens,
                    sum(share_pico) AS share_pico,
-                   coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+                   coalesce(sum(greatest(requests, 1)) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
                    min(ts) AS first_ts, max(ts) AS last_ts
             FROM fe GROUP BY file_id, name_key
             """)

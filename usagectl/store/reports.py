@@ -73,6 +73,10 @@ FILTER_COLUMNS: dict[str, str] = {
     "status": "status",
 }
 
+# unpriced_requests: a row without a price whose request count is not reported (an Anthropic
+# usage bucket, ``requests`` 0) counts as one, so that a total with unpriced usage never passes
+# for a priced $0 (QA: "Current cost $0.00" for an unpriced bucket); the notes say the count is
+# not reported
 SUMS = """
     sum(requests)::HUGEINT AS requests,
     sum(input_tokens)::HUGEINT AS input_tokens,
@@ -84,7 +88,7 @@ SUMS = """
     sum(reasoning_tokens)::HUGEINT AS reasoning_tokens,
     sum(total_tokens)::HUGEINT AS total_tokens,
     sum(cost) AS cost_usd,
-    coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+    coalesce(sum(greatest(requests, 1)) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
     coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_tokens,
     sum(reported_cost_usd) AS reported_cost_usd
 """

@@ -20,7 +20,7 @@ DAILY_SUMS = """
     sum(requests)::HUGEINT AS requests,
     sum(total_tokens)::HUGEINT AS total_tokens,
     sum(cost) AS cost_usd,
-    coalesce(sum(requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+    coalesce(sum(greatest(requests, 1)) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
     coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::HUGEINT AS errors
 """
 # the price-period join of priced_events.sql, for a model and tier other than the event's own

@@ -30,14 +30,16 @@ _EXP_TEXT = "\\s*\\+?[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]{1,2}\\s*"
 
 # the stored service tier: lower case; "", "default" and "auto" are standard; a tier in an
 # inference geo keeps it as ``@geo`` unless the geo is the default (``models.NO_GEO``)
-_T = "lower(trim(coalesce(service_tier, '')))"
+_WS = "' ' || chr(9) || chr(10) || chr(13)"  # what str.strip() removes in the price book, as SQL trims it
+_T = f"lower(trim(coalesce(service_tier, ''), {_WS}))"
+_BASE = f"trim(split_part({_T}, '@', 1), {_WS})"
+_GEO = f"trim(substr({_T}, strpos({_T}, '@') + 1), {_WS})"
 _PLAIN_SQL = "('', 'standard', 'default', 'auto')"
 _TIER = (  # the common spellings first: a plain comparison, no string functions
     "CASE WHEN service_tier IS NULL OR service_tier = 'standard' THEN 'standard' "
     f"WHEN NOT contains({_T}, '@') THEN CASE WHEN {_T} IN {_PLAIN_SQL} THEN 'standard' ELSE {_T} END "
-    f"ELSE CASE WHEN trim(split_part({_T}, '@', 1)) IN {_PLAIN_SQL} THEN 'standard' ELSE trim(split_part({_T}, '@', 1)) END "
-    f"|| CASE WHEN trim(substr({_T}, strpos({_T}, '@') + 1)) IN ({', '.join(repr(g) for g in sorted(NO_GEO))}) THEN '' "
-    f"ELSE '@' || trim(substr({_T}, strpos({_T}, '@') + 1)) END END"
+    f"ELSE CASE WHEN {_BASE} IN {_PLAIN_SQL} THEN 'standard' ELSE {_BASE} END "
+    f"|| CASE WHEN {_GEO} IN ({', '.join(repr(g) for g in sorted(NO_GEO))}) THEN '' ELSE '@' || {_GEO} END END"
 )
 
 
