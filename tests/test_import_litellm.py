@@ -280,6 +280,12 @@ def test_pages_appended_one_after_another_and_a_cut_array(tmp_path: Path) -> Non
     assert [r.problem is None for r in got] == [True, True, True, False]
     assert got[3].problem is not None and got[3].problem.startswith("not valid JSON: ")
     assert got[3].problem.endswith("the rest of the file could not be read") and got[3].line == 169
+    # cut right after a row's closing brace: every row is read, and the reject for the missing
+    # "]" has no text to keep (it kept an empty one, which the fuzz test below found)
+    cut.write_text(text.rstrip()[:-1].rstrip())
+    got = list(IMPORTER.read(cut))
+    assert len(got) == len(rows) + 1 and not any("not valid JSON" in (r.problem or "") for r in got[:-1])
+    assert got[-1].problem is not None and "the array is not closed" in got[-1].problem and got[-1].raw is None
 
 
 def test_ui_pages_appended_one_after_another(tmp_path: Path, db_path: Path) -> None:

@@ -445,8 +445,8 @@ def _read_json_values(path: Path, text: str) -> Iterator[Record]:
     read_to = 0  # the end of the last row read: a reject for the rest holds the text from there
 
     def broken(why: str, raw: str | None = None) -> Record:
-        if raw is None:
-            raw = _cut_private(text[read_to : read_to + 4000].strip(" \t\r\n,"))
+        if raw is None:  # the text after the last row read; None when nothing is left (cut after a row)
+            raw = _cut_private(text[read_to : read_to + 4000].strip(" \t\r\n,")) or None
         return Record(
             rec + 1, w.here(), problem=f"not valid JSON: {why}; the rest of the file could not be read", raw=raw
         )
