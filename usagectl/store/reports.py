@@ -343,11 +343,7 @@ def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[st
     every one over, priced so through ``band_input``).
     The ``requests <> 1`` test comes first, so only bucket rows are priced; a range without
     any bucket row (an agent's logs: every row one request) is told by a plain scan first."""
-    row = con.execute(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE ts >= $start AND ts < $end AND requests <> 1)",
-        {"start": flt.start, "end": flt.end},
-    ).fetchone()
-    if not (row and row[0]):
+    if not _any_event(con, flt, "requests <> 1"):
         return []
     base = _filtered(flt)
     sql = (
@@ -373,11 +369,7 @@ def ungrouped_premium(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict
     geo) from a page not grouped by ``speed`` (or ``inference_geo``): such usage in them cannot be
     told apart and is priced at standard (global) rates. Per canonical model: ``no_speed`` and
     ``no_geo`` rows. A range without usage-report rows is told by a plain scan first."""
-    row = con.execute(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE ts >= $start AND ts < $end AND source = 'anthropic-usage')",
-        {"start": flt.start, "end": flt.end},
-    ).fetchone()
-    if not (row and row[0]):
+    if not _any_event(con, flt, "source = 'anthropic-usage'"):
         return []
     base = _filtered(flt)
     fast = _has_rate("split_part(r.service_tier, '@', 1) = 'fast'")
@@ -390,6 +382,16 @@ def ungrouped_premium(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict
         "HAVING no_speed > 0 OR no_geo > 0 ORDER BY 1"
     )
     return rows_as_dicts(con.execute(sql, base.params))
+
+
+def _any_event(con: duckdb.DuckDBPyConnection, flt: Filters, where: str) -> bool:
+    """Whether any event of the range (unfiltered) passes ``where``: a plain scan that spares a
+    report the priced query when it cannot find anything."""
+    row = con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM events WHERE ts >= $start AND ts < $end AND {where})",
+        {"start": flt.start, "end": flt.end},
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _has_rate(test: str) -> str:
