@@ -164,6 +164,19 @@ def test_parquet_summary_read_back_from_the_file(loaded: Path, tmp_path: Path) -
     )
 
 
+def test_an_empty_range_totals_zero_not_null(loaded: Path, tmp_path: Path) -> None:
+    """No event in the range: nothing is unpriced, so the priced cost is 0 (as a report's totals),
+    not null, which says "events are there and none is priced". One row is "1 row"."""
+    empty = ("--since", "2020-01-01", "--until", "2020-01-02")
+    doc = json.loads(run("export", "--json", *empty, "--db", str(loaded)).stdout)
+    assert doc["rows"] == [] and doc["totals"] == {"events": 0, "cost_usd": 0, "unpriced_events": 0}
+    res = run("export", "--parquet", "--out", str(tmp_path / "e.parquet"), *empty, "--db", str(loaded))
+    assert "wrote 0 rows" in res.stderr and "priced cost $0.000000" in res.stderr
+    one = run("export", "--parquet", "--out", str(tmp_path / "one.parquet"), "--since", "2025-11-01", "--until",
+              "2025-12-31", "--model", "claude-sonnet-4-5", "--db", str(loaded))  # fmt: skip
+    assert "wrote 1 row to" in one.stderr, one.stderr
+
+
 def test_connections_never_draw_a_progress_bar(tmp_path: Path) -> None:
     """DuckDB's progress bar goes to stdout for long queries; it must never reach exported data."""
     from usagectl.store.connection import connect

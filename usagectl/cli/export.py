@@ -140,7 +140,9 @@ def export(
                 _report_text(result, fmt, stream)
     if summary is not None:
         cost = "" if summary.cost_usd is None else f", priced cost ${summary.cost_usd:,.6f}"
-        print(f"wrote {summary.rows:,} rows to {summary.path}{cost}", file=sys.stderr)
+        from usagectl.models import counted
+
+        print(f"wrote {counted(summary.rows, 'row')} to {summary.path}{cost}", file=sys.stderr)
         _print_notes(summary.notes)
 
 

@@ -19,6 +19,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from usagectl.store.engine import full
@@ -297,9 +298,9 @@ def written_totals(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> dic
     ``cost_usd`` column alone (a fraction of a second, where ``count_events`` prices every
     event again)."""
     if not paths:
-        return {"rows": 0, "cost_usd": None, "unpriced_rows": 0}
+        return {"rows": 0, "cost_usd": Decimal(0), "unpriced_rows": 0}
     row = con.execute(
-        "SELECT count(*)::BIGINT, sum(cost_usd), count(*) FILTER (WHERE cost_usd IS NULL)::BIGINT FROM read_parquet(?)",
+        "SELECT count(*)::BIGINT, CASE WHEN count(*) = 0 THEN 0 ELSE sum(cost_usd) END, count(*) FILTER (WHERE cost_usd IS NULL)::BIGINT FROM read_parquet(?)",
         [[str(p) for p in paths]],
     ).fetchone()
     assert row is not None
@@ -307,10 +308,11 @@ def written_totals(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> dic
 
 
 def count_events(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, Any]:
-    """Rows, priced cost and unpriced rows of the filtered events (for summaries)."""
+    """Rows, priced cost and unpriced rows of the filtered events (for summaries). The cost is
+    None when events are there and none is priced, 0 when there are none (as report totals)."""
     base = _filtered(flt)
     row = con.execute(
-        f"SELECT count(*)::BIGINT, sum(cost), count(*) FILTER (WHERE cost IS NULL)::BIGINT FROM ({base.sql}) p",
+        f"SELECT count(*)::BIGINT, CASE WHEN count(*) = 0 THEN 0 ELSE sum(cost) END, count(*) FILTER (WHERE cost IS NULL)::BIGINT FROM ({base.sql}) p",
         base.params,
     ).fetchone()
     assert row is not None
