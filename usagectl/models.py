@@ -84,6 +84,14 @@ SERVICE_TIERS: tuple[str, ...] = ("standard", "batch", "flex", "priority", "fast
 # inference geo spellings that mean the default, global routing; any other geo (Anthropic's
 # US-only "us", 1.1x) is kept as ``<tier>@<geo>`` and priced by the table's ``inference_geo``
 NO_GEO = frozenset(("", "global", "not_available", "default", "auto"))
+# service tier spellings seen in logs that mean the standard tier (the price book, the importers
+# and the SQL of validation and the Claude Code stager all read this one set)
+STANDARD_TIERS = frozenset(("", "standard", "default", "auto"))
+
+
+def sql_list(values: frozenset[str]) -> str:
+    """A set of plain words as a SQL list, ``('', 'auto', …)``, in a stable order."""
+    return "(" + ", ".join(repr(v) for v in sorted(values)) + ")"
 
 
 @dataclass(frozen=True)

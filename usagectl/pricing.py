@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.errors import PricingError
-from usagectl.models import NO_GEO, SERVICE_TIERS
+from usagectl.models import NO_GEO, SERVICE_TIERS, STANDARD_TIERS
 
 __all__ = [
     "AppliedRate",
@@ -75,9 +75,6 @@ _BUCKET_RATE: tuple[tuple[str, str], ...] = (
     ("output_tokens", "output"),
 )
 WEB_SEARCH_BUCKET = "web_search_requests"
-
-# Service tier spellings seen in logs that mean the standard tier.
-_STANDARD_ALIASES = frozenset(("", "standard", "default", "auto"))
 
 
 # --------------------------------------------------------------------------- data classes
@@ -844,7 +841,7 @@ class PriceBook:
 
 def _normalise_tier(service_tier: str | None) -> str:
     tier = (service_tier or "").strip().lower()
-    return "standard" if tier in _STANDARD_ALIASES else tier
+    return "standard" if tier in STANDARD_TIERS else tier
 
 
 def _tier_rates(band_rates: Rates, own: TierPrice | None, inherited: TierPrice | None, tier: str) -> Rates | None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from usagectl.models import NO_GEO, json_kind, without_lone_surrogates_in
+from usagectl.models import NO_GEO, STANDARD_TIERS, json_kind, without_lone_surrogates_in
 
 _INT_MAX = 2**63 - 1
 
@@ -172,9 +172,6 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-_PLAIN = ("", "standard", "default", "auto")
-
-
 def anthropic_tier(tier: Any, speed: Any, geo: Any = None) -> str | None:
     """The service tier of an Anthropic row with ``speed`` (fast mode): the logged ``tier`` when
     the speed is absent or standard; the speed itself when the tier is plain (``fast`` is priced
@@ -187,7 +184,7 @@ def anthropic_tier(tier: Any, speed: Any, geo: Any = None) -> str | None:
     t = tier.strip().lower() if isinstance(tier, str) else None
     s = speed.strip().lower() if isinstance(speed, str) else ""
     if s not in ("", "standard"):
-        t = s if (t or "") in _PLAIN else f"{t}+{s}"
+        t = s if (t or "") in STANDARD_TIERS else f"{t}+{s}"
     # a geo that is not text keeps its JSON text, as the SQL twin reads it (json_extract_string)
     g = geo if isinstance(geo, str) or geo is None else json.dumps(geo, separators=(",", ":"))
     g = (g or "").strip().lower()

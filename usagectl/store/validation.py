@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, NO_GEO, ZERO_DEFAULT_INTS
+from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, NO_GEO, STANDARD_TIERS, ZERO_DEFAULT_INTS, sql_list
 
 _KINDS = dict(EVENT_COLUMNS)
 # The largest count one record may hold in any integer column (a bucket of tokens, requests,
@@ -34,12 +34,12 @@ _WS = "' ' || chr(9) || chr(10) || chr(13)"  # what str.strip() removes in the p
 _T = f"lower(trim(coalesce(service_tier, ''), {_WS}))"
 _BASE = f"trim(split_part({_T}, '@', 1), {_WS})"
 _GEO = f"trim(substr({_T}, strpos({_T}, '@') + 1), {_WS})"
-_PLAIN_SQL = "('', 'standard', 'default', 'auto')"
+_PLAIN_SQL = sql_list(STANDARD_TIERS)
 _TIER = (  # the common spellings first: a plain comparison, no string functions
     "CASE WHEN service_tier IS NULL OR service_tier = 'standard' THEN 'standard' "
     f"WHEN NOT contains({_T}, '@') THEN CASE WHEN {_T} IN {_PLAIN_SQL} THEN 'standard' ELSE {_T} END "
     f"ELSE CASE WHEN {_BASE} IN {_PLAIN_SQL} THEN 'standard' ELSE {_BASE} END "
-    f"|| CASE WHEN {_GEO} IN ({', '.join(repr(g) for g in sorted(NO_GEO))}) THEN '' ELSE '@' || {_GEO} END END"
+    f"|| CASE WHEN {_GEO} IN {sql_list(NO_GEO)} THEN '' ELSE '@' || {_GEO} END END"
 )
 
 

@@ -52,7 +52,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from usagectl.models import NO_GEO
+from usagectl.models import NO_GEO, STANDARD_TIERS, sql_list
 
 if TYPE_CHECKING:
     import duckdb
@@ -96,7 +96,7 @@ _KEEP = "(usage IS NOT NULL AND (type IS NULL OR type = 'assistant') AND coalesc
 # the tier with fast mode (``usage.speed``), as ``importers._values.anthropic_tier`` makes it
 _SPEED = (
     "CASE WHEN coalesce(lower(trim(u_speed)), '') IN ('', 'standard') THEN u_tier "
-    "WHEN coalesce(lower(trim(u_tier)), '') IN ('', 'standard', 'default', 'auto') THEN lower(trim(u_speed)) "
+    f"WHEN coalesce(lower(trim(u_tier)), '') IN {sql_list(STANDARD_TIERS)} THEN lower(trim(u_speed)) "
     "ELSE lower(trim(u_tier)) || '+' || lower(trim(u_speed)) END"
 )
 # canonical columns as text (validated by ingest's generic checks), for kept rows only
@@ -115,7 +115,7 @@ _TEXT = {
     "output_tokens": "u_out",
     "web_search_requests": "u_ws",
     "service_tier": (  # fast mode and US-only inference bill apart: importers._values.anthropic_tier
-        f"CASE WHEN coalesce(lower(trim(u_geo)), '') IN ({', '.join(repr(g) for g in sorted(NO_GEO))}) THEN {_SPEED} "
+        f"CASE WHEN coalesce(lower(trim(u_geo)), '') IN {sql_list(NO_GEO)} THEN {_SPEED} "
         f"ELSE coalesce({_SPEED}, 'standard') || '@' || lower(trim(u_geo)) END"
     ),
     "project": "coalesce(pdir, nullif(regexp_extract(cwd, '([^/\\\\]+)[/\\\\]*$', 1), ''))",
