@@ -329,6 +329,33 @@ def test_models_are_resolved_and_kept_as_logged(tmp_path: Path, db_path: Path) -
     ]
 
 
+def test_a_model_given_beside_an_unknown_raw_name_is_resolved_and_has_its_provider(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """A gateway's own name in model_raw, the canonical id (or a dated alias of it) in model: the
+    event is the model's, with its provider, and prices as it: 100,000 input of Sonnet 4.5 = $0.30
+    each (gpt-4o: $0.25). (QA: the provider stayed empty, so `report by model` showed claude-sonnet-4-5 twice,
+    and a dated alias in model stayed unresolved.) A raw name that resolves still wins."""
+    rows = [
+        {"event_id": "a", "ts": "2025-11-03T10:00:00Z", "model_raw": "gw-sonnet", "model": "claude-sonnet-4-5",
+         "input_tokens": 100_000},
+        {"event_id": "b", "ts": "2025-11-03T11:00:00Z", "model_raw": "gw-dated",
+         "model": "claude-sonnet-4-5-20250929", "input_tokens": 100_000},
+        {"event_id": "c", "ts": "2025-11-03T12:00:00Z", "model_raw": "gpt-4o", "model": "claude-sonnet-4-5",
+         "input_tokens": 100_000},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", rows)), "--db", str(db_path))
+    got = _query(db_path, "SELECT event_id, model, model_raw, provider FROM events ORDER BY event_id")
+    assert got == [
+        ("a", "claude-sonnet-4-5", "gw-sonnet", "anthropic"),
+        ("b", "claude-sonnet-4-5", "gw-dated", "anthropic"),
+        ("c", "gpt-4o", "gpt-4o", "openai"),
+    ]
+    by = run_json("report", "by", "model", "--since", "2025-11-03", "--until", "2025-11-03", "--db", str(db_path))
+    cost = {(r["model"], r["provider"]): (r["requests"], Decimal(str(r["cost_usd"]))) for r in by["rows"]}
+    assert cost == {("claude-sonnet-4-5", "anthropic"): (2, Decimal("0.6")), ("gpt-4o", "openai"): (1, Decimal("0.25"))}
+
+
 def test_interrupted_import_leaves_the_database_as_it_was(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -629,14 +629,15 @@ def import_staged_files(
         # DuckDB inserts the valid rows (it changes only rejected rows: fixed up after the insert)
         located = _start_locate(con, locate_rejects)
 
-        # models: resolve each distinct raw name once
+        # models: resolve each distinct raw name once; a source that gives both a raw name and
+        # a model (a canonical event: a gateway's own name beside the canonical id, or an alias)
+        # has its model resolved too, for the rows whose raw name is unknown
         raw_sql = f"coalesce({full['model_raw']}, {full['model']})"
-        raws = [
-            r[0]
-            for r in con.execute(
-                f"SELECT DISTINCT {raw_sql} FROM _checked WHERE _reason IS NULL AND {raw_sql} IS NOT NULL"
-            ).fetchall()
-        ]
+        both = "model" in staged_cols and "model_raw" in staged_cols
+        names = f"SELECT {raw_sql} AS n FROM _checked WHERE _reason IS NULL" + (
+            " UNION ALL SELECT model FROM _checked WHERE _reason IS NULL AND model_raw IS NOT NULL" if both else ""
+        )
+        raws = [r[0] for r in con.execute(f"SELECT DISTINCT n FROM ({names}) WHERE n IS NOT NULL").fetchall()]
         mapping = resolve_models(raws)
         load_temp_table(
             con,
@@ -651,11 +652,11 @@ def import_staged_files(
                 if c == "event_id":
                     select_cols.append("v.event_id")
                 elif c == "model":
-                    select_cols.append("coalesce(mm.model, v.model, v.model_raw)")
+                    select_cols.append(f"coalesce(mm.model, {'mo.model, ' if both else ''}v.model, v.model_raw)")
                 elif c == "model_raw":
                     select_cols.append("coalesce(v.model_raw, v.model)")
                 elif c == "provider":
-                    select_cols.append("coalesce(lower(v.provider), mm.provider)")
+                    select_cols.append(f"coalesce(lower(v.provider), mm.provider{', mo.provider' if both else ''})")
                 else:
                     select_cols.append(f"v.{_q(c)}")
             # a view: the valid rows are read once, by the INSERT below
@@ -673,7 +674,7 @@ def import_staged_files(
                 + f", _rec, _fi, {'_rid' if checked != '_checked' else 'rowid AS _rid'} FROM {checked} WHERE _reason IS NULL"
             )
             per_file = _insert_events(
-                con, ids, [*cols, "band_input"], [*select_cols, _BAND_INPUT], conflict, before_insert
+                con, ids, [*cols, "band_input"], [*select_cols, _BAND_INPUT], conflict, before_insert, model_join=both
             )
         finally:
             con.execute("DROP TABLE IF EXISTS _model_map")
@@ -899,18 +900,23 @@ def _insert_events(
     select_cols: list[str],
     conflict: str,
     before_insert: BeforeInsert | None = None,
+    *,
+    model_join: bool = False,
 ) -> list[list[int]]:
     """Insert the valid rows by the conflict rule; per file [imported, dup_in_file, dup_stored, replaced]
     (dup_in_file: lost to another copy in this batch; dup_stored: a stored copy stays, or the
-    ``before_insert`` hook kept the row out; replaced: stored rows this file's rows replaced)."""
+    ``before_insert`` hook kept the row out; replaced: stored rows this file's rows replaced).
+    ``model_join``: the rows' ``model`` is resolved too (``mo``), beside their raw name (``mm``)."""
     single = len(ids) == 1
     batch_sql = "?" if single else "f.batch_id"
     params: list[Any] = [ids[0]] if single else []
     insert = (
         f"INSERT INTO events ({', '.join(_q(c) for c in cols)}, batch_id) SELECT {', '.join(select_cols)}, {batch_sql} "
     )
-    joins = "LEFT JOIN _model_map mm ON mm.raw = coalesce(v.model_raw, v.model) " + (
-        "" if single else "JOIN _files f ON f.fi = v._fi "
+    joins = (
+        "LEFT JOIN _model_map mm ON mm.raw = coalesce(v.model_raw, v.model) "
+        + ("LEFT JOIN _model_map mo ON mo.raw = v.model " if model_join else "")
+        + ("" if single else "JOIN _files f ON f.fi = v._fi ")
     )
     valid = {int(r[0]): int(r[1]) for r in con.execute("SELECT _fi, count(*) FROM _valid GROUP BY _fi").fetchall()}
     out = [[0, 0, 0, 0] for _ in ids]
