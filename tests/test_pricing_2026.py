@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -712,6 +713,42 @@ def test_a_usage_page_not_grouped_by_speed_or_geo_says_its_cost_may_be_low(tmp_p
                 "US-only usage in them is priced at the standard rate, so their cost may be low; fetch the usage "
                 "report with group_by[]=speed and group_by[]=inference_geo to price it."
             ], (n, args)
+
+
+def test_an_invoice_gives_the_notes_on_its_month_s_provider_rows(tmp_path: Path) -> None:
+    """The invoice prices the same rows as `cost`, so it says the same about them (QA: it said
+    nothing). A page grouped by model and context_window only: 2026-10-15 Sonnet 4.5 (no band
+    undecided, no fast or US-only price): no note on October's invoice; 2026-11-20 Haiku 5.5
+    150,000 input (over 100,000 per request or not: undecided) and Opus 5, both with US-only
+    prices (Opus 5 with fast ones too) not told apart: both notes on November's."""
+
+    def row(model: str, n: int) -> dict[str, Any]:
+        return {"uncached_input_tokens": n, "output_tokens": 0, "cache_read_input_tokens": 0,
+                "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                "server_tool_use": {"web_search_requests": 0}, "model": model, "context_window": "0-200k"}  # fmt: skip
+
+    def day(d: str, *rows: dict[str, Any]) -> dict[str, Any]:
+        return {"starting_at": f"{d}T00:00:00Z", "ending_at": f"{d[:8]}{int(d[8:]) + 1:02d}T00:00:00Z",
+                "results": list(rows)}  # fmt: skip
+
+    page = {"data": [day("2026-10-15", row("claude-sonnet-4-5", 1000)),
+                     day("2026-11-20", row("claude-haiku-5-5", 150_000), row("claude-opus-5", 1000))],
+            "has_more": False, "next_page": None}  # fmt: skip
+    path = tmp_path / "usage.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    db = str(tmp_path / "u.duckdb")
+    run("import", str(path), "--format", "anthropic-usage", "--db", db)
+
+    def notes(month: str) -> list[str]:
+        return [n for n in run_json("invoice", "--month", month, "--tz", "UTC", "--db", db)["notes"]
+                if n.startswith(("Long-context band undecided", "Anthropic usage rows not grouped by"))]  # fmt: skip
+
+    assert notes("2026-10") == []
+    band, premium = notes("2026-11")
+    assert "claude-haiku-5-5 (1 bucket row, request count not reported)" in band
+    assert premium.startswith(
+        "Anthropic usage rows not grouped by speed or inference_geo: claude-haiku-5-5 (1 row), claude-opus-5 (1 row)."
+    )
 
 
 def test_the_grouped_reports_split_periods_and_bands_of_the_models_in_the_range(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
@@ -41,7 +41,7 @@ from usagectl.models import Column, Report, Section, noun
 from usagectl.money import round_to_total
 from usagectl.services import costs
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _unpriced_json, _unpriced_notes, build_filters
+from usagectl.services.reports import ReportRequest, _unpriced_json, _unpriced_notes, build_filters, provider_notes
 from usagectl.store import analytics, payments
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -228,6 +228,9 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         q.prepare_session(con, book, ctx.config.members, flt)
         starts = [day_start_utc(m, tz) for m in months]
         rows = analytics.rate_sums(con, flt, ["feature"], starts, keys_from=starts[-1])
+        # the notes on the invoiced month's provider rows (undecided bands, pages not grouped by
+        # speed or geo, UTC-day buckets in a western zone), as `report` and `cost` give them
+        usage_notes = provider_notes(con, replace(flt, start=starts[-1]))
         paid = payment_rows(payments.listing(con, until=last)) if account else []
     rate_rows = book.rate_rows()
     with localcontext() as c:
@@ -256,7 +259,7 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         month=month, flt_dict=shown, tz=tz, tax=tax, credits=credits, credit_log=credit_log,
         previous_balance=(previous - paid_before) if account else None, paid_now=paid_now if account else None,
         paid=paid, state=state, label=f"{year:04d}-{mon:02d}", start=start,
-        configured_start=account and billing_start(ctx.config) is not None,
+        configured_start=account and billing_start(ctx.config) is not None, usage_notes=usage_notes,
     )  # fmt: skip
 
 
@@ -360,6 +363,7 @@ def _report(
     *, month: _Month, flt_dict: dict[str, Any], tz: str, tax: Tax | None, credits: list[Credit],
     credit_log: dict[int, list[Decimal]], previous_balance: Decimal | None, paid_now: list[dict[str, Any]] | None,
     paid: list[dict[str, Any]], state: str, label: str, start: date, configured_start: bool,
+    usage_notes: tuple[str, ...] = (),
 ) -> Report:  # fmt: skip
     models = _counts(month.rows, "model")
     lines = []
@@ -455,6 +459,7 @@ def _report(
     elif state != "final":
         notes.append(f"Draft: {label} is not over yet; the amounts will grow.")
     notes += _unpriced_notes(unpriced)
+    notes += usage_notes
     sections = [
         Section("summary", "Summary", SUMMARY_COLUMNS, tuple(summary)),
         Section("tokens", "Token breakdown", (Column("item", "Bucket"), Column("quantity", "Quantity", "int"))
