@@ -551,6 +551,42 @@ def test_between_copies_of_equal_usage_the_fast_one_wins(tmp_path: Path) -> None
         assert query(Path(db), "SELECT service_tier FROM events") == [("fast" if n else "standard",)]
 
 
+def test_the_copy_kept_of_equal_usage_does_not_depend_on_the_order(tmp_path: Path) -> None:
+    """Four copies of one message, equal usage, in standard, standard@us, fast and fast@us: the
+    copy that says most wins (a non-standard tier, then a geo) in every order (QA: between
+    fast@us and fast, whichever came last or was stored first). 24 messages, one per order of the
+    copies: in one file (both readers: a single file and a tree), and in four files imported one
+    by one, file k holding copy order[k] of each message. Opus 5 fast with US-only inference,
+    1,000 + 1,000 each: (10 + 50) x 1.1 / 1,000 = 0.066; 24 messages 1.584."""
+    from itertools import permutations
+
+    def line(mid: str, speed: str | None, geo: str | None) -> str:
+        ev = json.loads(_cc_line(mid, "standard", speed))
+        if geo:
+            ev["message"]["usage"]["inference_geo"] = geo
+        return json.dumps(ev)
+
+    kinds = [(None, None), (None, "us"), ("fast", None), ("fast", "us")]
+    orders = list(permutations(range(4)))
+    one = [line(f"m{n}", *kinds[i]) for n, order in enumerate(orders) for i in order]
+    tree = tmp_path / "projects" / "p"
+    tree.mkdir(parents=True)
+    (tree / "all.jsonl").write_text("\n".join(one) + "\n", encoding="utf-8")
+    (tmp_path / "all.jsonl").write_text("\n".join(one) + "\n", encoding="utf-8")
+    for name, path in (("tree", tmp_path / "projects"), ("single", tmp_path / "all.jsonl")):
+        db = tmp_path / f"{name}.duckdb"
+        run("import", str(path), "--format", "claude-code", "--db", str(db))
+        assert query(db, "SELECT DISTINCT service_tier, count(*) FROM events GROUP BY ALL") == [("fast@us", 24)], name
+    db = tmp_path / "files.duckdb"
+    for k in range(4):
+        f = tmp_path / f"f{k}.jsonl"
+        f.write_text("\n".join(line(f"m{n}", *kinds[order[k]]) for n, order in enumerate(orders)) + "\n", "utf-8")
+        run("import", str(f), "--format", "claude-code", "--db", str(db))
+    assert query(db, "SELECT DISTINCT service_tier, count(*) FROM events GROUP BY ALL") == [("fast@us", 24)]
+    out = run_json("report", "by", "model", "--since", "2026-11-20", "--until", "2026-11-20", "--db", str(db))
+    assert Decimal(str(out["totals"]["cost_usd"])) == Decimal("1.584")
+
+
 # (speed, inference_geo) of a Claude Code line on Opus 5 -> stored tier and cost of 1,000 input +
 # 1,000 output: standard 0.03, fast 0.06; US-only inference 1.1x every token rate ("For Claude 4.6
 # and later models ... a 1.1x multiplier on all token pricing categories")

@@ -889,8 +889,13 @@ _USAGE = (
 )
 
 
-# a copy in a tier other than standard (fast mode): preferred between copies of equal usage
-_TIERED = "coalesce(split_part(service_tier, '@', 1) NOT IN ('', 'standard'), false)"  # a geo is not a tier
+# between copies of equal usage, the one that says more of how it was billed wins: a tier other
+# than standard (fast mode) first, then an inference geo (``@us``), then the tier's name, so that
+# the copy kept is the same whatever order the copies come in (a text: rank digit, then the name)
+_TIER_KEY = (
+    "(CAST(coalesce(split_part(service_tier, '@', 1) NOT IN ('', 'standard'), false) AS INTEGER) * 2 "
+    "+ CAST(coalesce(contains(service_tier, '@'), false) AS INTEGER))::VARCHAR || coalesce(service_tier, '')"
+)
 
 
 def _insert_events(
@@ -940,7 +945,7 @@ def _insert_events(
         # max-usage: between copies of equal usage the one in a tier other than standard (Claude
         # Code's usage.speed "fast" on one content-block line and not on another) wins
         order = {"keep": "_fi, _rec", "replace": "_fi DESC, _rec DESC"}.get(
-            conflict, f"_usage DESC, {_TIERED} DESC, _fi, _rec DESC"
+            conflict, "_usage DESC, _tier_key DESC, _fi, _rec DESC"
         )
         # the window (a sort per event_id) runs only over the ids that occur more than once
         # (most are unique); its losers go to a small table, and the winners are a view read
@@ -952,7 +957,9 @@ def _insert_events(
         # already stored (dup_stored), the others as copies within the file
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _losers AS SELECT _rid, _fi, event_id, first_value(_fi) OVER w AS _wfi "
-            "FROM (SELECT _rid, _fi, _rec, event_id, service_tier, "
+            "FROM (SELECT _rid, _fi, _rec, event_id, "
+            + _TIER_KEY
+            + " AS _tier_key, "
             + _USAGE
             + " AS _usage FROM _valid v WHERE hash(event_id) IN "
             "(SELECT h FROM (SELECT hash(event_id) AS h FROM _valid) GROUP BY h HAVING count(*) > 1)) "
@@ -964,14 +971,14 @@ def _insert_events(
         elif conflict == "replace":
             stale = "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id"
         else:  # max-usage: a stored copy with less usage gives way; an equal or larger one stays,
-            # unless only the new one is in a tier other than standard (as in the window above)
+            # unless the new one's tier key is greater (as in the window above)
             e_usage = _USAGE.replace("(", "(e.", 1).replace(" + ", " + e.")
             d_usage = _USAGE.replace("(", "(d.", 1).replace(" + ", " + d.")
             stale = (
                 "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id "
                 f"WHERE {e_usage} < {d_usage} OR ({e_usage} = {d_usage} "
-                f"AND {_TIERED.replace('service_tier', 'd.service_tier')} "
-                f"AND NOT {_TIERED.replace('service_tier', 'e.service_tier')})"
+                f"AND {_TIER_KEY.replace('service_tier', 'd.service_tier')} "
+                f"> {_TIER_KEY.replace('service_tier', 'e.service_tier')})"
             )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stale AS {stale}")
         replaced = {
