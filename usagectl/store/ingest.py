@@ -190,10 +190,12 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
 
     unknown: list[str] = []
     try:
-        # the keys of every record of a file of up to FULL_SCAN_BYTES (a compressed one: an
-        # eighth of it); of a larger one, of its first 5,000 records and of lines sampled across it
+        # the keys of every record of a file of up to FULL_SCAN_BYTES, and of every compressed
+        # one (it cannot be sampled without reading it whole: a key first seen after its first
+        # 5,000 records was dropped); of a larger plain one, of its first 5,000 records and of
+        # lines sampled across it
         compressed = path.suffix.lower() in (".gz", ".zst")
-        whole = path.stat().st_size * (8 if compressed else 1) <= FULL_SCAN_BYTES
+        whole = compressed or path.stat().st_size <= FULL_SCAN_BYTES
         rows = con.execute(
             "SELECT DISTINCT k FROM (SELECT unnest(json_keys(json)) AS k FROM "
             f"(SELECT json FROM read_ndjson_objects(?, ignore_errors = true){'' if whole else ' LIMIT 5000'}) "
