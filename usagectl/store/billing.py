@@ -516,20 +516,32 @@ def stage_usage_buckets(
             if sh not in fetched and sh in by_model and by_model[sh] == mine.get(sh)
         }
         by_model |= mine
-        totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
         fetched |= wider_in
+        # the rows that gave way earlier around the span (the stored rows read above hold every
+        # row that overlaps one of them) are weighed with the file's: rolling windows that each
+        # held less than a stored day fetched mid-day, and so gave way to it one by one, replace
+        # it together (``_weighed``)
+        ghosts = _ghosts(con, source, (lo + timedelta(days=1), hi + timedelta(days=1)))
+        for g, ghost in ghosts.items():
+            if g not in by_model and ghost.sig is not None and set(g.sig) < set(ghost.sig):
+                fetched[g] = ghost.sig
+        weighed = _weighed(ghosts, stored, incoming, fetched)
+        for g in weighed:
+            by_model[g] = ghosts[g].by_model
+        totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
         bad_in, bad_stored = settle_shapes(
-            stored, incoming, stored_where=where, totals=totals, by_model=by_model, fetched=fetched
+            stored, [*weighed, *incoming], stored_where=where, totals=totals, by_model=by_model, fetched=fetched
         )
         for r, s in zip(recs, shapes, strict=True):
             if s is not None and s in bad_in:
                 r.problem = bad_in[s]
                 aside.append((r.rec, _fields_json(r.fields)))
-        # rows that gave way earlier come back into the holes: inside a stored day the file's rows
-        # touch (the stored rows read above hold every row that overlaps one of them)
+        # rows that gave way earlier come back: those weighed with the file's that stay, and the
+        # others that fall into holes (no staying row overlaps them any more)
+        returning = [g for g in weighed if g not in bad_in]
         staying = [sh for sh in stored if sh not in bad_stored] + [sh for sh in incoming if sh not in bad_in]
-        ghosts = _ghosts(con, source, (lo + timedelta(days=1), hi + timedelta(days=1)))
-        for g in _holes(ghosts, staying):
+        rest = {g: ghost for g, ghost in ghosts.items() if g not in returning}
+        for g in [*returning, *_holes(rest, [*staying, *returning])]:
             back.extend(ghosts[g].moved)
             for batch_id, record, fields in ghosts[g].rejected:
                 recs.append(Record(len(recs) + 1, None, fields=fields))
@@ -560,6 +572,34 @@ class _Ghost(NamedTuple):
     rejected: list[tuple[int, int, dict[str, Any]]]
     by_model: dict[str, Totals]
     sig: tuple[str, ...] | None
+
+
+def _weighed(
+    ghosts: Mapping[Shape, _Ghost], stored: Sequence[Shape], incoming: Sequence[Shape],
+    fetched: Mapping[Shape, tuple[str, ...]],
+) -> list[Shape]:  # fmt: skip
+    """The buckets that gave way earlier (``ghosts``) weighed with a file's rows, as fetched
+    before them, older imports first: those no row of the file overlaps (the file's own copy
+    decides those) and that no stored row has the same shape of, and whose every overlapping
+    stored row is the one that gives way whichever of the two was fetched first (coarser, wider,
+    without a model), so that they come back only by holding the stored row's usage, never by a
+    rule of fetch order: an earlier fetch that a later one of another grouping replaced stays
+    replaced."""
+
+    def as_fetched(s: Shape) -> Shape:
+        sig = fetched.get(s)
+        return s if sig is None else Shape(sig, s.start, s.end)
+
+    held = {*stored, *incoming}
+    out = []
+    for g in sorted(ghosts, key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig)):
+        if g in held or any(s.start < g.end and g.start < s.end for s in incoming):
+            continue
+        fg = as_fetched(g)
+        over = [as_fetched(s) for s in stored if s.start < g.end and g.start < s.end]
+        if all(_loser(s, fg)[0] is s and _loser(fg, s)[0] is s for s in over):
+            out.append(g)
+    return out
 
 
 def _fields_json(fields: Mapping[str, Any]) -> str:
@@ -722,12 +762,20 @@ def evict_coarser(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> dict[
     this import's batch; nothing is kept out of the insert. Returns how many stored rows gave
     way, as this batch's replaced count: the file's rows hold their usage, nothing was lost (they
     stay in rejects for reference only, under a reason starting with ``MOVED``)."""
-    source = con.execute("SELECT source FROM _files ORDER BY fi LIMIT 1").fetchone()  # the importer's name
-    moved = _apply_evictions(con, "events", _EVENT_END_MATCH, str(source[0]) if source else "", batch_ids[0])
-    _apply_learned(con, str(source[0]) if source else "")
+    moved = _evict_marked(con, batch_ids[0], "_files")
     con.execute("CREATE OR REPLACE TEMP TABLE _skip (_rid BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE _drop_stored (event_id VARCHAR)")
     return {batch_ids[0]: moved} if moved else {}
+
+
+def _evict_marked(con: duckdb.DuckDBPyConnection, batch_id: int, files: str) -> int:
+    """Move the stored rows ``stage_usage_buckets`` marked to rejects under ``batch_id`` (and
+    record the group-by stored rows learned); how many were moved. ``files``: the table that
+    names the import's source (``_files`` before the insert, ``import_batches`` after it)."""
+    source = con.execute(f"SELECT source FROM {files} WHERE batch_id = ? LIMIT 1", [batch_id]).fetchone()
+    moved = _apply_evictions(con, "events", _EVENT_END_MATCH, str(source[0]) if source else "", batch_id)
+    _apply_learned(con, str(source[0]) if source else "")
+    return moved
 
 
 def bring_back(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> None:
@@ -738,7 +786,9 @@ def bring_back(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> None:
     as records of this file) leave ``rejects`` and ``set_aside``; this file's rows that give way
     on arrival are set aside. TEMP TABLE ``_back_count`` holds how many rows came back."""
     batch_id = batch_ids[0]
-    made = temp_tables(con, _BACK, _GONE, _ASIDE)
+    made = temp_tables(con, _BACK, _GONE, _ASIDE, _EVICT)
+    if _EVICT in made:  # the file had no row to insert (``evict_coarser`` did not run): rows that
+        _evict_marked(con, batch_id, "import_batches")  # came back may still replace stored ones
     n = 0
     if _BACK in made:
         described = con.execute("DESCRIBE events").fetchall()
