@@ -1497,6 +1497,33 @@ def test_rows_set_aside_come_back_with_a_file_whose_own_rows_all_give_way(
     assert _query(db_path, "SELECT count(*) FROM events") == [(5,)]
 
 
+def test_a_complete_hour_set_aside_stands_for_a_later_half_copy_of_it(tmp_path: Path, db_path: Path) -> None:
+    """D: 11-10 by model, made at 03:30 (hours 0-2 and half of hour 3: 800,000 / 80,000). W2:
+    hours 2-3 made the next day (700,000 / 70,000) gives way to it alone. F: hours 0-3 made at
+    03:30 (hour 3 half: 200,000 / 20,000). F's hour 3 holds less than W2's (400,000 / 40,000),
+    set aside earlier: W2's stands for it, weighed with F's other hours, and they replace D
+    together: 1,000,000 / 100,000 ($4.50), not F's 800,000 with half an hour."""
+    d = _an_buckets((_D10, _D11, [_an_row(800_000, 80_000, None)]))
+    w2 = _an_buckets(*[(_H[h], _H[h + 1], [_an_row(100_000 * (h + 1), 10_000 * (h + 1), None)]) for h in (2, 3)])
+    f = _an_buckets(*[(_H[h], _H[h + 1], [_an_row(100_000 * (h + 1), 10_000 * (h + 1), None)]) for h in (0, 1, 2)],
+                    (_H[3], _H[4], [_an_row(200_000, 20_000, None)]))  # fmt: skip
+    files = [_write(tmp_path, f"{n}.json", page) for n, page in (("d", d), ("w2", w2), ("f", f))]
+    for path in files[:2]:
+        _import(db_path, path, fmt="anthropic-usage")
+    assert _day(db_path, "2025-11-10")["input_tokens"] == 800_000
+    out = _import(db_path, files[2], fmt="anthropic-usage")
+    day = _day(db_path, "2025-11-10")
+    assert (day["input_tokens"], day["output_tokens"], _money(day["cost_usd"])) == (1_000_000, 100_000, Decimal("4.5"))
+    # W2's hour comes back as a record of F (it was rejected on arrival), F's own hour 3 gives way
+    f_batch = _query(db_path, "SELECT batch_id FROM import_batches WHERE path = ?", [str(files[2])])
+    assert _query(db_path, "SELECT input_tokens, batch_id FROM events WHERE ts = ?", [_H[3]]) == [
+        (400_000, f_batch[0][0])
+    ]
+    assert out["per_file"][0]["rejected"] == 1
+    (reason,) = [r for f_, _, r in _rejects(db_path) if f_ == str(files[2])]
+    assert "covers only part of" in reason and f"set aside earlier (from {files[1]})" in reason
+
+
 def test_a_row_set_aside_never_comes_back_over_a_later_fetch_of_another_grouping(tmp_path: Path, db_path: Path) -> None:
     """A: hours 0-1 by model and key; B: the same hours by model and workspace, fetched later (the
     same usage, 300,000 / 30,000): B replaces A (of two groupings neither finer, the earlier gives

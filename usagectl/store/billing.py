@@ -461,10 +461,12 @@ def stage_usage_buckets(
     moves nothing). Records carry ``extra.bucket_end`` and ``extra.group_by``.
 
     The rows that gave way earlier around the span (stored rows moved to rejects, and rows of
-    earlier files rejected on arrival, kept in ``set_aside``: ``_Ghost``) come back when no
-    staying row overlaps them any more (``_holes``): with rolling hourly windows, an hour that
-    gave way to a day fetched mid-day comes back when later hours replace that day. A moved row
-    comes back as it was stored, a rejected one as a record of this file (its reject goes)."""
+    earlier files rejected on arrival, kept in ``set_aside``: ``_Ghost``) are weighed with the
+    file's rows (``_weighed``; a bucket of the file that such a row holds more of is stood for by
+    it), and come back when they win, or when no staying row overlaps them any more
+    (``_holes``): with rolling hourly windows, hours that each gave way to a day fetched mid-day
+    come back when they, or later hours, hold more than that day. A moved row comes back as it
+    was stored, a rejected one as a record of this file (its reject goes)."""
     recs = list(records)
     bad_stored: dict[Shape, str] = {}
     keys: dict[Shape, tuple[Any, ...]] = {}
@@ -525,6 +527,22 @@ def stage_usage_buckets(
         for g, ghost in ghosts.items():
             if g not in by_model and ghost.sig is not None and set(g.sig) < set(ghost.sig):
                 fetched[g] = ghost.sig
+        # a bucket the file holds again (fetched mid-hour) that a copy set aside earlier holds more
+        # of: that copy stands for it, weighed as above, and the file's rows of it give way
+        held = set(stored)
+        cand = {
+            g
+            for g in ghosts
+            if g in mine and g not in held and _holds_more(ghosts[g].by_model, mine[g])
+            and not any(sh != g and sh.start < g.end and g.start < sh.end for sh in incoming)
+        }  # fmt: skip
+        fuller = {
+            g: _reason(g, g, "partial", f"set aside earlier (from {ghosts[g].path})",
+                       f" ({_usage_words(_summed(mine[g].values()), _summed(ghosts[g].by_model.values()))})")
+            for g in _weighed(ghosts, stored, [sh for sh in incoming if sh not in cand], fetched)
+            if g in cand
+        }  # fmt: skip
+        incoming = [sh for sh in incoming if sh not in fuller]
         weighed = _weighed(ghosts, stored, incoming, fetched)
         for g in weighed:
             by_model[g] = ghosts[g].by_model
@@ -533,8 +551,8 @@ def stage_usage_buckets(
             stored, [*weighed, *incoming], stored_where=where, totals=totals, by_model=by_model, fetched=fetched
         )
         for r, s in zip(recs, shapes, strict=True):
-            if s is not None and s in bad_in:
-                r.problem = bad_in[s]
+            if s is not None and (s in fuller or s in bad_in):
+                r.problem = fuller.get(s) or bad_in[s]
                 aside.append((r.rec, _fields_json(r.fields)))
         # rows that gave way earlier come back: those weighed with the file's that stay, and the
         # others that fall into holes (no staying row overlaps them any more)
@@ -580,11 +598,11 @@ def _weighed(
 ) -> list[Shape]:  # fmt: skip
     """The buckets that gave way earlier (``ghosts``) weighed with a file's rows, as fetched
     before them, older imports first: those no row of the file overlaps (the file's own copy
-    decides those) and that no stored row has the same shape of, and whose every overlapping
-    stored row is the one that gives way whichever of the two was fetched first (coarser, wider,
-    without a model), so that they come back only by holding the stored row's usage, never by a
-    rule of fetch order: an earlier fetch that a later one of another grouping replaced stays
-    replaced."""
+    decides those) and that no stored row has the same shape of, and whose pair with every
+    overlapping stored row is decided whichever of the two was fetched first (a coarser grouping,
+    a wider bucket, rows without a model: by the rule, or by usage where the finer side holds
+    less), so that they come back only by usage, never by a rule of fetch order: an earlier fetch
+    that a later one of another grouping replaced stays replaced."""
 
     def as_fetched(s: Shape) -> Shape:
         sig = fetched.get(s)
@@ -597,9 +615,17 @@ def _weighed(
             continue
         fg = as_fetched(g)
         over = [as_fetched(s) for s in stored if s.start < g.end and g.start < s.end]
-        if all(_loser(s, fg)[0] is s and _loser(fg, s)[0] is s for s in over):
+        if all((_loser(s, fg)[0] is s) == (_loser(fg, s)[0] is s) for s in over):
             out.append(g)
     return out
+
+
+def _holds_more(a: Mapping[str, Totals], b: Mapping[str, Totals]) -> bool:
+    """Whether usage per model ``a`` holds at least as much of every counter of every model as
+    ``b``, and more of one."""
+    zero = (0,) * len(COUNTERS)
+    pairs = [(a.get(m, zero), b.get(m, zero)) for m in {*a, *b}]
+    return all(x >= y for p, q in pairs for x, y in zip(p, q, strict=True)) and any(p != q for p, q in pairs)
 
 
 def _fields_json(fields: Mapping[str, Any]) -> str:
