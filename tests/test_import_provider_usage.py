@@ -1521,7 +1521,10 @@ def test_a_complete_hour_set_aside_stands_for_a_later_half_copy_of_it(tmp_path: 
     ]
     assert out["per_file"][0]["rejected"] == 1
     (reason,) = [r for f_, _, r in _rejects(db_path) if f_ == str(files[2])]
-    assert "covers only part of" in reason and f"set aside earlier (from {files[1]})" in reason
+    assert reason == (
+        f"bucket 2025-11-10T03:00Z–2025-11-10T04:00Z grouped by [model] holds less than its copy set aside earlier "
+        f"(from {files[1]}): 220,000 of its 440,000 tokens; that copy stands for it, summing both would double count"
+    )
 
 
 def test_a_row_set_aside_never_comes_back_over_a_later_fetch_of_another_grouping(tmp_path: Path, db_path: Path) -> None:

@@ -537,8 +537,9 @@ def stage_usage_buckets(
             and not any(sh != g and sh.start < g.end and g.start < sh.end for sh in incoming)
         }  # fmt: skip
         fuller = {
-            g: _reason(g, g, "partial", f"set aside earlier (from {ghosts[g].path})",
-                       f" ({_usage_words(_summed(mine[g].values()), _summed(ghosts[g].by_model.values()))})")
+            g: f"bucket {_span(g)} grouped by {_sig(g)} holds less than its copy set aside earlier (from "
+               f"{ghosts[g].path}): {_usage_words(_summed(mine[g].values()), _summed(ghosts[g].by_model.values()))}; "
+               "that copy stands for it, summing both would double count"
             for g in _weighed(ghosts, stored, [sh for sh in incoming if sh not in cand], fetched)
             if g in cand
         }  # fmt: skip
