@@ -113,6 +113,18 @@ def _loser(a: Shape, b: Shape) -> tuple[Shape, str]:
     return a, "misaligned"
 
 
+def _overlap(a: Shape, b: Shape) -> bool:
+    """Whether the buckets of two shapes overlap in time."""
+    return a.start < b.end and b.start < a.end
+
+
+def _as_fetched(s: Shape, fetched: Mapping[Shape, tuple[str, ...]]) -> Shape:
+    """``s`` with the group-by of the fetch it came from (``Record.fetch_sig``), when known: a
+    bucket whose rows all leave a grouped dimension null is weighed as its fetch."""
+    sig = fetched.get(s)
+    return s if sig is None else Shape(sig, s.start, s.end)
+
+
 def _overlapping_pairs(shapes: Sequence[Shape]) -> Iterable[tuple[int, int]]:
     """(i, j), i < j, for every two shapes whose buckets overlap (a sweep over start times)."""
     order = sorted(range(len(shapes)), key=lambda k: (shapes[k].start, shapes[k].end))
@@ -161,10 +173,7 @@ class _Judge:
         self.incoming = frozenset(incoming)  # the file's shapes (the others are stored)
 
     def _as_fetched(self, s: Shape) -> Shape:
-        """``s`` with the group-by of the fetch it came from (``Record.fetch_sig``), when known:
-        a bucket whose rows all leave a grouped dimension null is weighed as its fetch."""
-        sig = self.fetched.get(s)
-        return s if sig is None else Shape(sig, s.start, s.end)
+        return _as_fetched(s, self.fetched)
 
     def _family(self, like: Shape, span: Shape) -> list[Shape]:
         """The shapes summed with ``like`` over ``span``: of the same (fetched) grouping and width
@@ -534,7 +543,7 @@ def stage_usage_buckets(
             g
             for g in ghosts
             if g in mine and g not in held and _holds_more(ghosts[g].by_model, mine[g])
-            and not any(sh != g and sh.start < g.end and g.start < sh.end for sh in incoming)
+            and not any(sh != g and _overlap(sh, g) for sh in incoming)
         }  # fmt: skip
         fuller = {
             g: f"bucket {_span(g)} grouped by {_sig(g)} holds less than its copy set aside earlier (from "
@@ -605,17 +614,13 @@ def _weighed(
     less), so that they come back only by usage, never by a rule of fetch order: an earlier fetch
     that a later one of another grouping replaced stays replaced."""
 
-    def as_fetched(s: Shape) -> Shape:
-        sig = fetched.get(s)
-        return s if sig is None else Shape(sig, s.start, s.end)
-
     held = {*stored, *incoming}
     out = []
     for g in sorted(ghosts, key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig)):
-        if g in held or any(s.start < g.end and g.start < s.end for s in incoming):
+        if g in held or any(_overlap(s, g) for s in incoming):
             continue
-        fg = as_fetched(g)
-        over = [as_fetched(s) for s in stored if s.start < g.end and g.start < s.end]
+        fg = _as_fetched(g, fetched)
+        over = [_as_fetched(s, fetched) for s in stored if _overlap(s, g)]
         if all((_loser(s, fg)[0] is s) == (_loser(fg, s)[0] is s) for s in over):
             out.append(g)
     return out
@@ -643,7 +648,7 @@ def _holes(ghosts: Mapping[Shape, _Ghost], staying: Sequence[Shape]) -> list[Sha
     apart stays out, as the order the fetches came in decided), so that their usage is counted
     by nothing else (what each gave way to has itself given way since, to rows that do not cover
     its span), settled among themselves as the rows of one file are, older imports first."""
-    free = [g for g in ghosts if not any(s.start < g.end and g.start < s.end for s in staying)]
+    free = [g for g in ghosts if not any(_overlap(s, g) for s in staying)]
     if not free:
         return []
     free.sort(key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig))
