@@ -695,6 +695,37 @@ def test_a_partial_hour_never_replaces_its_day_anthropic(tmp_path: Path, db_path
 
 
 @pytest.mark.parametrize("coarse_first", [True, False])
+def test_a_row_that_gave_way_is_not_counted_as_a_record_that_could_not_be_imported(
+    tmp_path: Path, db_path: Path, coarse_first: bool
+) -> None:
+    """The day and its partial hour (as above): the hour gives way, set aside on arrival when it
+    comes second, moved out of the stored rows when it came first. Either way `db rejects` lists
+    it, but `db status` counts it apart (0 rejected records, 1 row that gave way) and `doctor`
+    does not call it a record that could not be imported; the import that sets it aside says
+    why. A page cut off in its middle is then one record that could not be imported: 1 and 1."""
+    day, hour = _write(tmp_path, "day.json", AN_DAY), _write(tmp_path, "hour.json", AN_HOUR_PART)
+    outs = [_import(db_path, path, fmt="anthropic-usage") for path in ((day, hour) if coarse_first else (hour, day))]
+    if coarse_first:
+        assert outs[1]["rejected"] == 1
+        assert outs[1]["per_file"][0]["warnings"] == [
+            "1 row of this file gave way on arrival to stored rows of another fetch shape that hold its usage: "
+            "counted as rejected, kept in `usagectl db rejects` with the reason, not summed; it comes back if what "
+            "it gave way to is replaced"
+        ]
+    assert run_json("db", "rejects", "--db", str(db_path))["totals"]["rejects"] == 1
+    overview = run_json("db", "status", "--db", str(db_path))["overview"]
+    assert (overview["rejects"], overview["gave_way"]) == (0, 1)
+    assert [f for f in run_json("doctor", "--db", str(db_path))["rows"] if f["check"] == "rejects"] == []
+    cut = tmp_path / "cut.json"
+    cut.write_text(json.dumps(AN_DAY)[:60] + "\n", encoding="utf-8")
+    assert _import(db_path, cut, fmt="anthropic-usage")["rejected"] == 1
+    overview = run_json("db", "status", "--db", str(db_path))["overview"]
+    assert (overview["rejects"], overview["gave_way"]) == (1, 1)
+    (found,) = [f for f in run_json("doctor", "--db", str(db_path))["rows"] if f["check"] == "rejects"]
+    assert found["count"] == 1 and found["detail"] == "1 record could not be imported"
+
+
+@pytest.mark.parametrize("coarse_first", [True, False])
 def test_a_partial_hour_never_replaces_its_day_openai(tmp_path: Path, db_path: Path, coarse_first: bool) -> None:
     """Day: 30 requests, 30,000 input + 3,000 output; the first hour: 1 request, 1,000 + 100. The day
     stays: 30,000 × $2.50/M + 3,000 × $10/M = $0.075 + $0.03 = $0.105, 30 requests."""
@@ -731,7 +762,8 @@ def test_complete_hours_still_replace_their_day_and_the_summary_says_so(tmp_path
     day2 = tmp_path / "day2.json"
     day2.write_text(json.dumps(AN_DAY, indent=1), encoding="utf-8")
     res = run("import", str(day2), "--format", "anthropic-usage", "--db", str(db_path))
-    assert res.exit_code == 0 and "1 rejected" in res.stderr and "stored row" not in res.stderr
+    assert res.exit_code == 0 and "1 rejected" in res.stderr and "gave way to this file's rows" not in res.stderr
+    assert "1 row of this file gave way on arrival to stored rows of another fetch shape" in res.stderr
     assert _query(db_path, "SELECT count(*), sum(input_tokens) FROM events") == [(2, 3000)]
 
 

@@ -38,6 +38,8 @@ def db_status(ctx: AppContext) -> Report:
         ("import_batches", "Files imported", info["import_batches"]),
         ("last_import", "Last import (UTC)", _to_second(info["last_import"])),
         ("rejects", "Rejected records", info["rejects"]),
+        # provider rows that gave way to another fetch of their usage: also in `db rejects`
+        ("gave_way", "Rows that gave way (kept)", info["gave_way"]),
         ("config", "Config", str(ctx.config.path) if ctx.config.path else "(none)"),
     )
     rows = tuple({"source": s, "events": n} for s, n in info["sources"].items())

@@ -138,7 +138,7 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
             "it stays at 0 and never fires", "check the name (case-sensitive): `usagectl budget set` / "
             "`usagectl budget rm`", budget=label))  # fmt: skip
     if rejects:
-        findings.append(_finding("info", "rejects", "import", f"{rejects:,} records could not be imported",
+        findings.append(_finding("info", "rejects", "import", f"{counted(rejects, 'record')} could not be imported",
                                  "`usagectl db rejects` lists them with file, line and reason", rejects))  # fmt: skip
     origin = timezone_origin(req.tz, ctx.config)
     findings.append(_finding("info", "timezone", tz, f"days and months are calendar days in {tz} ({origin})",

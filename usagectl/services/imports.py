@@ -335,10 +335,18 @@ def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts, *, u
     """The warning for stored rows this import moved to rejects because its rows of another fetch
     shape replace them (or, for usage, hold more). Usage rows count in the file's replaced count;
     cost lines (no record of the file) only in this note."""
-    from usagectl.store.billing import moved_rows, rows_back
+    from usagectl.store.billing import moved_rows, rows_back, set_aside_rows
 
     moved, back = moved_rows(con, counts.batch_id), rows_back(con) if usage else 0
+    aside = set_aside_rows(con, counts.batch_id) if usage else 0
     notes = []
+    if aside:
+        it, its = ("it", "its") if aside == 1 else ("they", "their")
+        notes.append(
+            f"{counted(aside, 'row')} of this file gave way on arrival to stored rows of another fetch shape that hold "
+            f"{its} usage: counted as rejected, kept in `usagectl db rejects` with the reason, not summed; {it} "
+            f"come{'s' if aside == 1 else ''} back if what {it} gave way to is replaced"
+        )
     if moved:
         notes.append(
             f"{counted(moved, 'stored row')} of another fetch shape (a coarser grouping or bucket, or a finer one "
@@ -346,13 +354,10 @@ def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts, *, u
             "`usagectl db rejects`, not summed"
         )
     if back:
+        it, its = ("it", "its") if back == 1 else ("they", "their")
         notes.append(
-            f"{counted(back, 'row')} that gave way in an earlier import came back (one rejected then "
-            "counts as a record of this file): what "
-            + ("it" if back == 1 else "they")
-            + " had given way to is gone, and no stored row holds "
-            + ("its" if back == 1 else "their")
-            + " usage"
+            f"{counted(back, 'row')} that gave way in an earlier import came back (one rejected then counts as a "
+            f"record of this file): what {it} had given way to is gone, and no stored row holds {its} usage"
         )
     return notes
 

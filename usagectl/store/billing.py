@@ -82,9 +82,14 @@ _KINDS = {
 }
 
 MOVED = ingest.MOVED  # how the reason of a stored row moved to rejects starts
-# rejects that are records which could not be imported: not the stored rows another fetch shape
-# replaced (kept in rejects for reference under MOVED; their usage is in the rows that won)
-NOT_IMPORTED_SQL = f"NOT starts_with(coalesce(reason, ''), '{MOVED}')"
+# rejects (``FROM rejects``) that are records which could not be imported: not the stored rows
+# another fetch shape replaced (under MOVED), nor a file's rows that gave way on arrival to stored
+# rows of another shape (kept in ``set_aside``); both are kept for reference and may come back,
+# their usage is in the rows that won
+NOT_IMPORTED_SQL = (
+    f"NOT starts_with(coalesce(rejects.reason, ''), '{MOVED}') AND NOT EXISTS (SELECT 1 FROM set_aside x "
+    "WHERE x.batch_id = rejects.batch_id AND x.record = rejects.record)"
+)
 
 # The usage counters of a shape's rows, compared to tell a complete finer fetch from a partial one
 COUNTERS = (
@@ -785,6 +790,22 @@ def moved_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
         "SELECT count(*) FROM rejects WHERE batch_id = ? AND line IS NULL AND starts_with(reason, ?)",
         [batch_id, MOVED],
     ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def set_aside_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
+    """How many of the import ``batch_id``'s rows gave way on arrival to stored rows of another
+    fetch shape that hold their usage (``bring_back`` sets them aside): they are rejects of the
+    file, and its summary says why apart."""
+    row = con.execute("SELECT count(*) FROM set_aside WHERE batch_id = ?", [batch_id]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def gave_way(con: duckdb.DuckDBPyConnection) -> int:
+    """Rejects that are rows which gave way to another fetch of their usage (stored rows moved,
+    a file's rows set aside on arrival): kept for reference, not records that could not be
+    imported (``NOT_IMPORTED_SQL``)."""
+    row = con.execute(f"SELECT count(*) FROM rejects WHERE NOT ({NOT_IMPORTED_SQL})").fetchone()
     return int(row[0]) if row else 0
 
 

@@ -18,7 +18,7 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "SELECT count(*), max(finished_at) FROM import_batches WHERE finished_at IS NOT NULL"
     ).fetchone()
     assert batches is not None
-    from usagectl.store.billing import NOT_IMPORTED_SQL
+    from usagectl.store.billing import NOT_IMPORTED_SQL, gave_way
 
     rejects = con.execute(f"SELECT count(*) FROM rejects WHERE {NOT_IMPORTED_SQL}").fetchone()  # not replaced rows
     sources = con.execute("SELECT source, count(*) FROM events GROUP BY source ORDER BY 2 DESC").fetchall()
@@ -36,6 +36,7 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "import_batches": int(batches[0]),
         "last_import": batches[1],
         "rejects": int(rejects[0]) if rejects else 0,
+        "gave_way": gave_way(con),
     }
 
 
