@@ -1694,3 +1694,29 @@ def test_a_moved_row_outlives_a_rewrite_of_the_file_it_came_from(tmp_path: Path,
     assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(1_000_000, 100_000)]
     assert _query(db_path, "SELECT ts, input_tokens FROM events WHERE api_key = ?", [k]) == [
         (datetime(2025, 11, 10, tzinfo=UTC), 100_000)]  # fmt: skip
+
+
+def test_a_stored_day_replaced_by_rows_that_came_back_says_so_not_a_newer_import(tmp_path: Path, db_path: Path) -> None:
+    """Imported one by one: A (hours 0-1, 1,000 + 100 each), B (hour 2, the same), D (the day
+    fetched mid-hour 3: 3,500 + 350, more than A and B hold, so they give way to it), C (hour 1
+    again, and hour 2 made mid-hour: 500 + 50; both give way on arrival) and E (hour 3, 1,000 +
+    100). With E the hours hold 4,000 + 400 = 4,400 tokens against the day's 3,850: the rows that
+    gave way come back and the day is moved out. Its reason names the rows that came back and
+    their file, not "a newer import" (A is older than D)."""
+    one = (1000, 100, _SONNET)
+    files = {
+        "a": _an_page((_H[0], _H[1], *one), (_H[1], _H[2], *one)),
+        "b": _an_page((_H[2], _H[3], *one)),
+        "d": _an_page((_D10, _D11, 3500, 350, _SONNET)),
+        "c": _an_page((_H[1], _H[2], *one), (_H[2], _H[3], 500, 50, _SONNET)),
+        "e": _an_page((_H[3], _H[4], *one)),
+    }
+    paths = {n: _write(tmp_path, f"{n}.json", page) for n, page in files.items()}
+    for n in ("a", "b", "d", "c", "e"):
+        _import(db_path, paths[n], fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"]) == (4000, 400)
+    moved_day = "removed from the stored rows: bucket 2025-11-10T00:00Z–2025-11-11T00:00Z"
+    (day_reason,) = [r for _, _, r in _rejects(db_path) if r.startswith(moved_day)]
+    assert f"that gave way earlier and comes back with this import (from {paths['a']})" in day_reason
+    assert "newer import" not in day_reason

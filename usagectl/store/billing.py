@@ -300,6 +300,7 @@ def settle_shapes(
     described: Callable[[Totals, Totals], str] | None = None,
     by_model: Mapping[Shape, Mapping[str, Totals]] | None = None,
     fetched: Mapping[Shape, tuple[str, ...]] | None = None,
+    incoming_where: Mapping[Shape, str] | None = None,
 ) -> tuple[dict[Shape, str], dict[Shape, str]]:
     """(incoming shapes to reject, stored shapes to remove), each with its reason.
 
@@ -314,8 +315,11 @@ def settle_shapes(
     stored: ``extra.fetch_group_by``), when wider than its own (its rows leave a grouped
     dimension null: the default workspace, no user); the shape is weighed as that fetch, in the
     comparison and in the families. Two shapes grouped by model that share no model are left
-    alone (``_Judge.apart``)."""
+    alone (``_Judge.apart``). ``incoming_where``: where an incoming shape that is not the file's
+    own came from (a row that gave way earlier, weighed again), said in the reason of a stored
+    shape it replaces instead of "in a newer import"."""
     where = stored_where or {}
+    came = incoming_where or {}
     bad_in: dict[Shape, str] = {}
     bad_stored: dict[Shape, str] = {}
     judge = _Judge(incoming, totals, described, by_model, fetched, incoming)
@@ -342,7 +346,7 @@ def settle_shapes(
         if loser in mine:
             reason = _reason(loser, winner, kind, f"already stored (from {where.get(winner, '?')})", detail)
         else:
-            reason = MOVED + _reason(loser, winner, kind, "in a newer import", detail)
+            reason = MOVED + _reason(loser, winner, kind, came.get(winner, "in a newer import"), detail)
         lost.setdefault(loser, []).append((winner, reason))
     # as in the file: a row gives way only to one that stays (a file's bucket that loses to a
     # stored day and beats a stored hour of another model's fetch leaves that hour in place)
@@ -562,9 +566,11 @@ def stage_usage_buckets(
         for g in weighed:
             by_model[g] = ghosts[g].by_model
         totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
+        came = {g: f"that gave way earlier and comes back with this import (from {ghosts[g].path})" for g in weighed}
         bad_in, bad_stored = settle_shapes(
-            stored, [*weighed, *incoming], stored_where=where, totals=totals, by_model=by_model, fetched=fetched
-        )
+            stored, [*weighed, *incoming], stored_where=where, totals=totals, by_model=by_model, fetched=fetched,
+            incoming_where=came,
+        )  # fmt: skip
         for r, s in zip(recs, shapes, strict=True):
             if s is not None and (s in fuller or s in bad_in):
                 r.problem = fuller.get(s) or bad_in[s]
