@@ -1720,3 +1720,25 @@ def test_a_stored_day_replaced_by_rows_that_came_back_says_so_not_a_newer_import
     (day_reason,) = [r for _, _, r in _rejects(db_path) if r.startswith(moved_day)]
     assert f"that gave way earlier and comes back with this import (from {paths['a']})" in day_reason
     assert "newer import" not in day_reason
+
+
+@pytest.mark.parametrize("order", ["DWK", "DKW", "WDK", "WKD", "KDW", "KWD"])
+def test_rows_of_another_grouping_that_gave_way_come_back_when_usage_decides(
+    tmp_path: Path, db_path: Path, order: str
+) -> None:
+    """Usage of 11-10 (one model, workspace w, key k): hour 0 100 + 10, hour 1 100 + 10, hour 2
+    10 + 1. D: the day by model and key, fetched at 02:00 (hours 0-1: 200 + 20). W: hours 1-2 by
+    model and workspace (110 + 11): alone it holds less than D and gives way to it. K: hour 0 by
+    model and key (100 + 10): alone less than D too. K with W holds 210 + 21, more than D, and D
+    holds less than them whichever was fetched first: in every order the three hours stay and D
+    gives way, 210 + 21 (the code before kept D, 200 + 20, when W came after it and before K: W
+    is another grouping than D, and that pair was left to the rule of fetch order)."""
+    d = _an_buckets((_D10, _D11, [_an_model_row(200, 20, _SONNET, "k")]))
+    w = _an_buckets((_H[1], _H[2], [_an_row(100, 10, "w")]), (_H[2], _H[3], [_an_row(10, 1, "w")]))
+    k = _an_buckets((_H[0], _H[1], [_an_model_row(100, 10, _SONNET, "k")]))
+    paths = {n: _write(tmp_path, f"{n}.json", page) for n, page in (("D", d), ("W", w), ("K", k))}
+    for n in order:
+        _import(db_path, paths[n], fmt="anthropic-usage")
+    assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens), count(*) FROM events") == [(210, 21, 3)]
+    day = _day(db_path, "2025-11-10")
+    assert (day["input_tokens"], day["output_tokens"]) == (210, 21)

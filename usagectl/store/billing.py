@@ -320,23 +320,15 @@ def settle_shapes(
     shape it replaces instead of "in a newer import"."""
     where = stored_where or {}
     came = incoming_where or {}
-    bad_in: dict[Shape, str] = {}
+    bad_in = _settle_file(incoming, totals, described, by_model, fetched)
     bad_stored: dict[Shape, str] = {}
-    judge = _Judge(incoming, totals, described, by_model, fetched, incoming)
-    lost: dict[Shape, list[tuple[Shape, str]]] = {}  # each shape's pairs lost: (winner, reason)
-    for i, j in _overlapping_pairs(incoming):
-        if judge.apart(incoming[i], incoming[j]):
-            continue
-        loser, winner, kind, detail = judge.decide(incoming[i], incoming[j])
-        lost.setdefault(loser, []).append((winner, _reason(loser, winner, kind, "in this file", detail)))
-    bad_in.update(_beaten(incoming, lost))
     survivors = [s for s in incoming if s not in bad_in]
     mine = set(survivors)
     others = [s for s in stored if s not in mine]
     both = [*others, *survivors]
     n_stored = len(others)
     judge = _Judge(both, totals, described, by_model, fetched, survivors, settled=True)
-    lost = {}
+    lost: dict[Shape, list[tuple[Shape, str]]] = {}  # each shape's pairs lost: (winner, reason)
     for i, j in _overlapping_pairs(both):
         if (i < n_stored) == (j < n_stored):
             continue  # stored vs stored (history) or file vs file (settled above)
@@ -353,6 +345,22 @@ def settle_shapes(
     for shape, reason in _beaten(both, lost).items():
         (bad_in if shape in mine else bad_stored)[shape] = reason
     return bad_in, bad_stored
+
+
+def _settle_file(
+    incoming: Sequence[Shape], totals: Mapping[Shape, Totals] | None,
+    described: Callable[[Totals, Totals], str] | None, by_model: Mapping[Shape, Mapping[str, Totals]] | None,
+    fetched: Mapping[Shape, tuple[str, ...]] | None,
+) -> dict[Shape, str]:  # fmt: skip
+    """The file's shapes that give way to others of the file (``settle_shapes``' first step)."""
+    judge = _Judge(incoming, totals, described, by_model, fetched, incoming)
+    lost: dict[Shape, list[tuple[Shape, str]]] = {}  # each shape's pairs lost: (winner, reason)
+    for i, j in _overlapping_pairs(incoming):
+        if judge.apart(incoming[i], incoming[j]):
+            continue
+        loser, winner, kind, detail = judge.decide(incoming[i], incoming[j])
+        lost.setdefault(loser, []).append((winner, _reason(loser, winner, kind, "in this file", detail)))
+    return _beaten(incoming, lost)
 
 
 def _beaten(shapes: Sequence[Shape], lost: Mapping[Shape, Sequence[tuple[Shape, str]]]) -> dict[Shape, str]:
@@ -558,11 +566,11 @@ def stage_usage_buckets(
             g: f"bucket {_span(g)} grouped by {_sig(g)} holds less than its copy set aside earlier (from "
                f"{ghosts[g].path}): {_usage_words(_summed(mine[g].values()), _summed(ghosts[g].by_model.values()))}; "
                "that copy stands for it, summing both would double count"
-            for g in _weighed(ghosts, stored, [sh for sh in incoming if sh not in cand], fetched)
+            for g in _weighed(ghosts, stored, [sh for sh in incoming if sh not in cand], fetched, by_model)
             if g in cand
         }  # fmt: skip
         incoming = [sh for sh in incoming if sh not in fuller]
-        weighed = _weighed(ghosts, stored, incoming, fetched)
+        weighed = _weighed(ghosts, stored, incoming, fetched, by_model)
         for g in weighed:
             by_model[g] = ghosts[g].by_model
         totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
@@ -615,7 +623,7 @@ class _Ghost(NamedTuple):
 
 def _weighed(
     ghosts: Mapping[Shape, _Ghost], stored: Sequence[Shape], incoming: Sequence[Shape],
-    fetched: Mapping[Shape, tuple[str, ...]],
+    fetched: Mapping[Shape, tuple[str, ...]], by_model: Mapping[Shape, Mapping[str, Totals]] | None = None,
 ) -> list[Shape]:  # fmt: skip
     """The buckets that gave way earlier (``ghosts``) weighed with a file's rows, as fetched
     before them, older imports first: those no row of the file overlaps (the file's own copy
@@ -623,18 +631,57 @@ def _weighed(
     overlapping stored row is decided whichever of the two was fetched first (a coarser grouping,
     a wider bucket, rows without a model: by the rule, or by usage where the finer side holds
     less), so that they come back only by usage, never by a rule of fetch order: an earlier fetch
-    that a later one of another grouping replaced stays replaced."""
+    that a later one of another grouping replaced stays replaced. With ``by_model`` (the usage of
+    the file's and the stored shapes), a pair the rule would decide by fetch order (another
+    grouping of as many dimensions) is weighed too when usage decides it either way
+    (``_usage_bound``)."""
 
     held = {*stored, *incoming}
-    out = []
+    out: list[Shape] = []
+    bound: list[Shape] = []
     for g in sorted(ghosts, key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig)):
         if g in held or any(_overlap(s, g) for s in incoming):
             continue
         fg = _as_fetched(g, fetched)
         over = [_as_fetched(s, fetched) for s in stored if _overlap(s, g)]
-        if all((_loser(s, fg)[0] is s) == (_loser(fg, s)[0] is s) for s in over):
-            out.append(g)
-    return out
+        (out if all((_loser(s, fg)[0] is s) == (_loser(fg, s)[0] is s) for s in over) else bound).append(g)
+    if by_model is None or not bound:
+        return out
+    more = set(_usage_bound(ghosts, stored, incoming, fetched, by_model, out, bound))
+    return [g for g in sorted(ghosts, key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig)) if g in more or g in out]
+
+
+def _usage_bound(
+    ghosts: Mapping[Shape, _Ghost], stored: Sequence[Shape], incoming: Sequence[Shape],
+    fetched: Mapping[Shape, tuple[str, ...]], by_model: Mapping[Shape, Mapping[str, Totals]],
+    weighed: Sequence[Shape], cands: Sequence[Shape],
+) -> list[Shape]:  # fmt: skip
+    """Of the buckets that gave way earlier ``cands``, each with a stored row the rule would
+    decide by fetch order, those whose every pair with a stored row is decided the same whichever
+    of the two was fetched first once usage is weighed: weighed with ``weighed`` and the file
+    (settled as in ``settle_shapes``), their side holds more than the stored row over the wider
+    bucket, or less. Worked to a fixpoint: each one dropped changes its side's sums."""
+    cands = list(cands)
+    while cands:
+        pool = [*weighed, *cands, *incoming]
+        per = {**by_model, **{g: ghosts[g].by_model for g in (*weighed, *cands)}}
+        totals = {sh: _summed(m.values()) for sh, m in per.items()}
+        survivors = [sh for sh in pool if sh not in _settle_file(pool, totals, None, per, fetched)]
+        others = [sh for sh in stored if sh not in set(survivors)]
+        judge = _Judge([*others, *survivors], totals, None, per, fetched, survivors, settled=True)
+        drop = {
+            c
+            for c in cands
+            if c not in survivors
+            or any(
+                _overlap(s, c) and not judge.apart(s, c) and judge.decide(s, c)[0] != judge.decide(c, s)[0]
+                for s in others
+            )
+        }
+        if not drop:
+            return cands
+        cands = [c for c in cands if c not in drop]
+    return []
 
 
 def _holds_more(a: Mapping[str, Totals], b: Mapping[str, Totals]) -> bool:
