@@ -1742,3 +1742,32 @@ def test_rows_of_another_grouping_that_gave_way_come_back_when_usage_decides(
     assert _query(db_path, "SELECT sum(input_tokens), sum(output_tokens), count(*) FROM events") == [(210, 21, 3)]
     day = _day(db_path, "2025-11-10")
     assert (day["input_tokens"], day["output_tokens"]) == (210, 21)
+
+
+_HAIKU = "claude-haiku-4-5-20251001"
+
+
+@pytest.mark.parametrize("order", ["DHZ", "DZH", "HDZ", "HZD", "ZDH", "ZHD"])
+def test_a_day_of_one_model_fetched_early_never_keeps_out_the_complete_hours(
+    tmp_path: Path, db_path: Path, order: str
+) -> None:
+    """Usage of 11-10: hour 0 Sonnet 100 + 10, hour 1 Haiku 200 + 20, hour 2 Sonnet 30 + 3 and
+    Haiku 40 + 4. D: the day by model fetched at 00:30 (Sonnet 50 + 5: no Haiku yet). H: hours 1-2
+    by model, complete. Z: hour 0 by model, complete. Hour 1 shares no model with D, so both stay
+    (as a fetch filtered to another model would); hour 2 holds less Sonnet than D and gives way to
+    it. With Z, Z and hour 2 hold Sonnet 130 + 13 and Haiku 40 + 4, more than D: D gives way, and
+    hour 1, which stays beside D either way, is not counted on D's side (the code before did,
+    and kept D: Sonnet 50 + 5, Haiku 200 + 20, when Z came last). Every order: Sonnet 130 + 13,
+    Haiku 240 + 24."""
+    d = _an_buckets((_D10, _D11, [_an_model_row(50, 5, _SONNET)]))
+    h = _an_buckets(
+        (_H[1], _H[2], [_an_model_row(200, 20, _HAIKU)]),
+        (_H[2], _H[3], [_an_model_row(30, 3, _SONNET), _an_model_row(40, 4, _HAIKU)]),
+    )
+    z = _an_buckets((_H[0], _H[1], [_an_model_row(100, 10, _SONNET)]))
+    paths = {n: _write(tmp_path, f"{n}.json", page) for n, page in (("D", d), ("H", h), ("Z", z))}
+    for n in order:
+        _import(db_path, paths[n], fmt="anthropic-usage")
+    models = _by_model(db_path, "2025-11-10", "2025-11-10")
+    got = {m: (r["input_tokens"], r["output_tokens"]) for m, r in models.items()}
+    assert got == {"claude-sonnet-4-5": (130, 13), "claude-haiku-4-5": (240, 24)}

@@ -184,7 +184,10 @@ class _Judge:
         """The shapes summed with ``like`` over ``span``: of the same (fetched) grouping and width
         (any, when ``settled``), inside the span, and on the same side (the file's, or the stored
         ones): a fetch is weighed on its own rows, never with the other side's copies of the
-        same buckets."""
+        same buckets. On the stored side, once settled, not the stored shapes kept apart from
+        ``like`` (no model in common): they stay beside it whichever side wins, so they are no
+        part of the usage it stands for (a day fetched half an hour in, holding one model, and
+        the complete hours of the other model stored beside it)."""
         width = like.end - like.start
         sig = self._as_fetched(like).sig
         side = like in self.incoming
@@ -195,6 +198,7 @@ class _Judge:
             and span.start <= s.start
             and s.end <= span.end
             and (s in self.incoming) == side
+            and (side or not self.settled or s == like or not self.apart(s, like))
         ]
 
     def _sum(self, like: Shape, span: Shape) -> Totals:
@@ -566,7 +570,9 @@ def stage_usage_buckets(
             g: f"bucket {_span(g)} grouped by {_sig(g)} holds less than its copy set aside earlier (from "
                f"{ghosts[g].path}): {_usage_words(_summed(mine[g].values()), _summed(ghosts[g].by_model.values()))}; "
                "that copy stands for it, summing both would double count"
-            for g in _weighed(ghosts, stored, [sh for sh in incoming if sh not in cand], fetched, by_model)
+            # by the rule only: the usage check depends on the file's rows, so a copy it let in
+            # here could be left out below, and its bucket lost with the file's copy
+            for g in _weighed(ghosts, stored, [sh for sh in incoming if sh not in cand], fetched)
             if g in cand
         }  # fmt: skip
         incoming = [sh for sh in incoming if sh not in fuller]
