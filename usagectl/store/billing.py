@@ -645,7 +645,8 @@ def _weighed(
     held = {*stored, *incoming}
     out: list[Shape] = []
     bound: list[Shape] = []
-    for g in sorted(ghosts, key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig)):
+    order = sorted(ghosts, key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig))
+    for g in order:
         if g in held or any(_overlap(s, g) for s in incoming):
             continue
         fg = _as_fetched(g, fetched)
@@ -654,7 +655,7 @@ def _weighed(
     if by_model is None or not bound:
         return out
     more = set(_usage_bound(ghosts, stored, incoming, fetched, by_model, out, bound))
-    return [g for g in sorted(ghosts, key=lambda g: (ghosts[g].origin, g.start, g.end, g.sig)) if g in more or g in out]
+    return [g for g in order if g in more or g in out]
 
 
 def _usage_bound(
@@ -857,14 +858,6 @@ def set_aside_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
     fetch shape that hold their usage (``bring_back`` sets them aside): they are rejects of the
     file, and its summary says why apart."""
     row = con.execute("SELECT count(*) FROM set_aside WHERE batch_id = ?", [batch_id]).fetchone()
-    return int(row[0]) if row else 0
-
-
-def gave_way(con: duckdb.DuckDBPyConnection) -> int:
-    """Rejects that are rows which gave way to another fetch of their usage (stored rows moved,
-    a file's rows set aside on arrival): kept for reference, not records that could not be
-    imported (``NOT_IMPORTED_SQL``)."""
-    row = con.execute(f"SELECT count(*) FROM rejects WHERE NOT ({NOT_IMPORTED_SQL})").fetchone()
     return int(row[0]) if row else 0
 
 
