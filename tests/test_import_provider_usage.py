@@ -1771,3 +1771,113 @@ def test_a_day_of_one_model_fetched_early_never_keeps_out_the_complete_hours(
     models = _by_model(db_path, "2025-11-10", "2025-11-10")
     got = {m: (r["input_tokens"], r["output_tokens"]) for m, r in models.items()}
     assert got == {"claude-sonnet-4-5": (130, 13), "claude-haiku-4-5": (240, 24)}
+
+
+def _anthropic_day_page(day: str, model: str, uncached: int, out: int) -> dict[str, Any]:
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    row = {"uncached_input_tokens": uncached, "cache_read_input_tokens": 0, "output_tokens": out, "model": model}
+    bucket = {"starting_at": _pages_iso(start), "ending_at": _pages_iso(start + timedelta(days=1)), "results": [row]}
+    return {"data": [bucket], "has_more": False, "next_page": None}
+
+
+def _pages_iso(ts: datetime) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_pretty_printed_pages_one_after_another_are_each_read(tmp_path: Path, db_path: Path) -> None:
+    """A pagination loop that appends each response (``curl … >> pages.json``) leaves
+    pretty-printed pages one after another: neither one document nor JSONL. Each page is read;
+    one cut off by an interrupted download is a reject on the line where it starts, naming the
+    line of the error, and the pages after it are still read.
+
+    By hand: the fixture page (120 lines, ending in a newline) holds a1-a6 (6 rows); a page of
+    11-05 (haiku, 1,000 uncached + 100 out; 18 lines as ``json.dumps(indent=2)`` writes it:
+    the brace, "data", the bucket's brace, its two times, "results", the row's brace, its four
+    fields, then six closing lines, "has_more", "next_page" and the brace) starts at line 121; the
+    cut page (the 11-06 page's first 11 lines, ending inside its model name) starts at line 139,
+    and on its line 149 the model's string opens in column 20 (10 blanks and ``"model": ``) and
+    runs into the newline in column 29 (after the 9 characters ``"claude-h``); the 11-07 page (sonnet, 7 + 3) starts at line 150. Records 6 + 1 + 1 + 1 = 9; imported 8;
+    rejected 1."""
+    fixture = AN_FIRST.read_text()
+    assert fixture.endswith("}\n") and fixture.count("\n") == 120
+    day5 = json.dumps(_anthropic_day_page("2025-11-05", "claude-haiku-4-5-20251001", 1_000, 100), indent=2)
+    day6 = json.dumps(_anthropic_day_page("2025-11-06", "claude-haiku-4-5-20251001", 2_000, 200), indent=2)
+    day7 = json.dumps(_anthropic_day_page("2025-11-07", "claude-sonnet-4-5-20250929", 7, 3), indent=2)
+    assert day5.count("\n") + 1 == 18
+    cut = day6[: day6.index('"model"') + len('"model": "claude-h')]
+    assert cut.count("\n") + 1 == 11
+    f = tmp_path / "pages.json"
+    f.write_text(fixture + day5 + "\n" + cut + "\n" + day7 + "\n")
+
+    out = _import(db_path, f)  # --format auto finds the provider from the first page
+    assert out["per_file"][0]["format"] == "anthropic-usage"
+    assert (out["records"], out["imported"], out["rejected"]) == (9, 8, 1)
+    [(file, line, reason)] = _rejects(db_path)
+    assert (file, line) == (str(f), 139)
+    assert reason == "not valid JSON: Invalid control character at (line 149 column 29)"
+    days = _daily(db_path, "2025-11-05", "2025-11-07")
+    assert (days["2025-11-05"]["input_tokens"], days["2025-11-05"]["output_tokens"]) == (1_000, 100)
+    assert "2025-11-06" not in days or days["2025-11-06"]["input_tokens"] == 0
+    assert (days["2025-11-07"]["input_tokens"], days["2025-11-07"]["output_tokens"]) == (7, 3)
+    # the fixture page's own totals (EXPECTED.md: 11-03 input 2,032,340, output 636,230)
+    d3 = _daily(db_path, "2025-11-03", "2025-11-03")["2025-11-03"]
+    assert (d3["input_tokens"], d3["output_tokens"]) == (2_032_340, 636_230)
+    again = _import(db_path, f)
+    assert again["imported"] == 0
+
+
+def test_a_page_then_an_array_of_pages_reads_as_the_two_files_do(tmp_path: Path, db_path: Path) -> None:
+    """A page, then an array of pages, one after the other in one file: the same events and
+    rejects as the two files imported apart (the independent path), each reject on its line in
+    the joined file (the first file's 77 lines further down)."""
+    joined = tmp_path / "joined.json"
+    joined.write_text(OA_FIRST.read_text() + OA_MIXED.read_text())
+    assert OA_FIRST.read_text().count("\n") == 77
+    apart_db = tmp_path / "apart.duckdb"
+    apart = _import(apart_db, OA_FIRST, OA_MIXED)
+    together = _import(db_path, joined)
+    assert (together["records"], together["imported"], together["rejected"]) == (
+        apart["records"],
+        apart["imported"],
+        apart["rejected"],
+    )
+    assert together["rejected"] > 0
+    assert _by_model(db_path, "2025-11-01", "2025-11-30") == _by_model(apart_db, "2025-11-01", "2025-11-30")
+    assert [(line, reason) for _, line, reason in _rejects(db_path)] == [
+        (line + 77, reason) for _, line, reason in _rejects(apart_db)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cut_after", "why", "next_line"),
+    [
+        # between two fields, on the cut page's line 10 (the file's 28): the next page's "{" on
+        # line 29 is where the parse fails
+        ('"output_tokens": 2000,', "Expecting property name enclosed in double quotes (line 29 column 1)", 29),
+        # inside a value, on the cut page's line 11 (the file's 29): the newline ends the string,
+        # in column 28 (10 blanks and ``"model": `` make 19 characters, the string's 8 characters
+        # ``"claude-`` fill columns 20-27)
+        ('"model": "claude-', "Invalid control character at (line 29 column 28)", 30),
+    ],
+)
+def test_a_page_cut_off_between_pages_is_one_reject_and_the_next_page_is_read(
+    tmp_path: Path, cut_after: str, why: str, next_line: int
+) -> None:
+    """``read_pages`` directly: a pretty-printed page (18 lines, as in the test above), a page cut
+    off (from line 19), then a whole page on the next line. The row's lines are the cut page's
+    7 (its brace) to 11: "uncached_input_tokens", "cache_read_input_tokens", "output_tokens",
+    "model"."""
+    from usagectl.importers import _pages
+
+    def page(day: str, n: int) -> str:
+        return json.dumps(_anthropic_day_page(day, "claude-haiku-4-5-20251001", n, n), indent=2)
+
+    first, whole, last = page("2025-11-05", 1), page("2025-11-06", 2_000), page("2025-11-07", 3)
+    cut = whole[: whole.index(cut_after) + len(cut_after)]
+    f = tmp_path / "pages.json"
+    f.write_text(first + "\n" + cut + "\n" + last + "\n")
+    pages = list(_pages.read_pages(f))
+    assert [(p.line, p.problem) for p in pages] == [(1, None), (19, f"not valid JSON: {why}"), (next_line, None)]
+    assert pages[0].obj["data"][0]["starting_at"] == "2025-11-05T00:00:00Z"
+    assert pages[2].obj["data"][0]["starting_at"] == "2025-11-07T00:00:00Z"
+    assert pages[1].raw == cut

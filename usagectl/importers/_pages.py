@@ -1,7 +1,7 @@
 """Saved pages of the providers' Admin APIs (usage and cost reports), shared by their importers.
 
-A saved file holds one page (a JSON object), a JSON array of pages, or JSONL with one page per
-line. ``read_pages`` yields each page with its line, or a problem when a part of the file is not
+A saved file holds one page (a JSON object), a JSON array of pages, JSONL with one page per
+line, or pretty-printed pages one after another. ``read_pages`` yields each page with its line, or a problem when a part of the file is not
 JSON; it never raises on content. The value checkers return ``(value, problem)`` so an importer
 turns a bad field into a reject naming the source's own field.
 
@@ -204,6 +204,9 @@ def read_pages(path: Path) -> Iterator[Page]:
             first, obj, text[start:].strip()[:RAW_MAX], text=text, start=start, end=len(text)
         )
         return
+    if _several_documents(text, start):
+        yield from _stream_pages(text, start, bad)
+        return
     lines = text.splitlines()
     if not _looks_like_jsonl(lines):
         yield Page(text.count("\n", 0, start) + 1, None, _clean(text[start:][:RAW_MAX]), whole_problem)
@@ -221,6 +224,59 @@ def read_pages(path: Path) -> Iterator[Page]:
             yield Page(lineno, None, line[:RAW_MAX], msg)
             continue
         yield Page(lineno, obj, line[:RAW_MAX])
+
+
+def _value_at(text: str, i: int) -> tuple[Any, int]:
+    """The JSON value starting at ``text[i]`` and where it ends (raises as ``loads`` does)."""
+    obj, end = _DECODER.raw_decode(text, i)
+    return without_lone_surrogates(obj, text[i:end]), end  # a "\ud800" escape, as ``loads`` does
+
+
+def _page_at(text: str, i: int, end: int, line: int, obj: Any, bad: bool) -> Page:
+    """The page ``obj`` read from ``text[i:end]`` (on ``line``), or its reject when ``bad`` bytes
+    (not UTF-8) lie in it."""
+    return (bad and _undecodable(text, i, end, line)) or Page(
+        line, obj, text[i:end][:RAW_MAX], text=text, start=i, end=end
+    )
+
+
+def _several_documents(text: str, start: int) -> bool:
+    """Whether a file that does not parse as one document is pretty-printed documents one after
+    another (``curl … >> pages.json`` in a pagination loop, ``jq`` output): its first value is
+    whole and spans more than one line (JSONL's first record is one line)."""
+    try:
+        _, end = _DECODER.raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return False
+    return text.find("\n", start, end) >= 0
+
+
+def _stream_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
+    """The documents of a file holding several, one after another: each a page with its line (an
+    array: each of its pages). A part that does not parse (a page cut off by an interrupted
+    download) is one reject from its first line up to the next line that opens an object in
+    column 1 after the point where it failed, where reading resumes: the pages after it are kept.
+    (A page cut right after an opening "[" takes the next page in as its element and fails after
+    it: both are that one reject.)"""
+    i, pos, line = start, 0, 1
+    while i < len(text):
+        line += text.count("\n", pos, i)
+        pos = i
+        try:
+            obj, end = _value_at(text, i)
+        except (ValueError, RecursionError) as exc:
+            # from where the parse failed (a next page's "{" can be the failing character): each
+            # resumed parse starts past the last failure, so a file is read in linear time
+            failed = exc.pos if isinstance(exc, json.JSONDecodeError) else i + 1
+            resume = text.find("\n{", max(i + 1, failed - 1))
+            end = len(text) if resume < 0 else resume + 1
+            yield Page(line, None, _clean(text[i:end].rstrip()[:RAW_MAX]), _why(exc))
+        else:
+            if isinstance(obj, list):  # an array of pages among them: its pages, each on its line
+                yield from _array_pages(text[:end], i, bad)
+            else:
+                yield _page_at(text, i, end, line, obj, bad)
+        i = _skip_ws(text, end)
 
 
 def _looks_like_jsonl(lines: list[str]) -> bool:
@@ -253,14 +309,11 @@ def _array_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
         line += text.count("\n", pos, i)
         pos = i
         try:
-            obj, end = _DECODER.raw_decode(text, i)
-            obj = without_lone_surrogates(obj, text[i:end])  # a "\ud800" escape, as ``loads`` does
+            obj, end = _value_at(text, i)
         except (ValueError, RecursionError) as exc:
             yield Page(line, None, _clean(text[i:][:RAW_MAX]), _why(exc))
             return
-        yield (bad and _undecodable(text, i, end, line)) or Page(
-            line, obj, text[i:end][:RAW_MAX], text=text, start=i, end=end
-        )
+        yield _page_at(text, i, end, line, obj, bad)
         i = _skip_ws(text, end)
         if i < len(text) and text[i] == ",":
             i = _skip_ws(text, i + 1)
