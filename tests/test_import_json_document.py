@@ -120,3 +120,20 @@ def test_jsonl_with_a_half_written_first_line_stays_jsonl(tmp_path: Path, db_pat
     assert (out["records"], out["imported"], out["rejected"]) == (2, 1, 1)
     assert _query(db_path, "SELECT line FROM rejects") == [(1,)]
     assert _query(db_path, "SELECT event_id FROM events") == [("a2",)]
+
+
+def test_a_line_cut_in_a_string_says_where_the_string_starts(tmp_path: Path, db_path: Path) -> None:
+    """One phrasing for every JSON reject: Python's "Unterminated string starting at" runs on
+    into its place ("… starting at column 14"), other messages keep it in parentheses.
+
+    By hand: line 2 is ``{"event_id": "a2`` cut inside its value: the 13 characters
+    ``{"event_id": `` come first, so the string opens in column 14; line 3 is ``{"event_id": }``,
+    where a value is expected in column 14 too."""
+    f = tmp_path / "e.jsonl"
+    f.write_text(json.dumps(EVENTS[0]) + '\n{"event_id": "a2\n{"event_id": }\n')
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 1, 2)
+    assert _query(db_path, "SELECT line, reason FROM rejects ORDER BY line") == [
+        (2, "not valid JSON: Unterminated string starting at column 14"),
+        (3, "not valid JSON: Expecting value (column 14)"),
+    ]

@@ -444,7 +444,7 @@ def test_spend_text_is_exact_and_bad_values_are_reasons(tmp_path: Path) -> None:
     assert [(r.line, r.problem) for r in got[1:]] == [
         (3, "prompt_tokens: negative (-40)"),
         (4, "startTime: not a timestamp (yesterday)"),
-        (5, "metadata: not valid JSON (Expecting value, column 18)"),  # 17 characters, then the end
+        (5, "metadata: not valid JSON: Expecting value (column 18)"),  # 17 characters, then the end
         (6, "spend: not a number (NaN)"),
         (7, "request_id: missing (it is the primary key of LiteLLM_SpendLogs)"),
         (8, "completion_tokens: too large (99999999999999999999)"),
@@ -480,7 +480,7 @@ def test_token_counts_in_every_spelling_and_a_metadata_with_a_bom(tmp_path: Path
     assert got[7].fields["input_tokens"] == 2**63 - 1
     assert got[8].problem == "metadata.usage_object.prompt_tokens: too large (9223372036854775808)"
     assert got[9].problem == "metadata.usage_object.prompt_tokens: negative (-3)"
-    assert got[10].problem == "metadata: not valid JSON (Unexpected UTF-8 BOM (decode using utf-8-sig), column 1)"
+    assert got[10].problem == "metadata: not valid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig) (column 1)"
 
 
 def test_a_row_with_bytes_that_are_not_utf8_is_rejected_and_the_others_imported(tmp_path: Path, db_path: Path) -> None:

@@ -1814,7 +1814,7 @@ def test_pretty_printed_pages_one_after_another_are_each_read(tmp_path: Path, db
     assert (out["records"], out["imported"], out["rejected"]) == (9, 8, 1)
     [(file, line, reason)] = _rejects(db_path)
     assert (file, line) == (str(f), 139)
-    assert reason == "not valid JSON: Invalid control character at (line 149 column 29)"
+    assert reason == "not valid JSON: Invalid control character at line 149 column 29"
     days = _daily(db_path, "2025-11-05", "2025-11-07")
     assert (days["2025-11-05"]["input_tokens"], days["2025-11-05"]["output_tokens"]) == (1_000, 100)
     assert "2025-11-06" not in days or days["2025-11-06"]["input_tokens"] == 0
@@ -1857,7 +1857,7 @@ def test_a_page_then_an_array_of_pages_reads_as_the_two_files_do(tmp_path: Path,
         # inside a value, on the cut page's line 11 (the file's 29): the newline ends the string,
         # in column 28 (10 blanks and ``"model": `` make 19 characters, the string's 8 characters
         # ``"claude-`` fill columns 20-27)
-        ('"model": "claude-', "Invalid control character at (line 29 column 28)", 30),
+        ('"model": "claude-', "Invalid control character at line 29 column 28", 30),
     ],
 )
 def test_a_page_cut_off_between_pages_is_one_reject_and_the_next_page_is_read(

@@ -259,6 +259,16 @@ def not_an_object(value: Any) -> str:
     return f"not a JSON object ({json_kind(value)})"
 
 
+def json_failure(exc: Any, *, line: bool = False) -> str:
+    """Where and why Python's JSON reader failed (``exc``: a ``json.JSONDecodeError``), in one
+    phrasing for every reject: ``Expecting value (column 12)``; a message that ends in "at"
+    (``Unterminated string starting at``, ``Invalid control character at``) runs on into its
+    place: ``Unterminated string starting at column 5``. ``line``: with the line too (a document
+    on many lines)."""
+    place = f"line {exc.lineno} column {exc.colno}" if line else f"column {exc.colno}"
+    return f"{exc.msg} {place}" if exc.msg.endswith(" at") else f"{exc.msg} ({place})"
+
+
 def counted(n: int, word: str) -> str:
     """A count and its noun for the words of notes and summaries: ``1 request``, ``1,200 tokens``
     (shared by the services' notes and the renderers)."""

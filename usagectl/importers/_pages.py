@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from usagectl.errors import InputError
 from usagectl.importers._values import _clean, without_lone_surrogates
+from usagectl.models import json_failure
 
 RAW_MAX = 4000
 BIGINT_MAX = 2**63 - 1
@@ -70,7 +71,7 @@ _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant
 
 def _why(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
+        return f"not valid JSON: {json_failure(exc, line=True)}"
     if isinstance(exc, RecursionError):
         return "not valid JSON: nested too deeply"
     return f"not valid JSON: {str(exc)[:120]}"

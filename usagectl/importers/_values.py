@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from usagectl.models import NO_GEO, STANDARD_TIERS, json_kind, without_lone_surrogates_in
+from usagectl.models import NO_GEO, STANDARD_TIERS, json_failure, json_kind, without_lone_surrogates_in
 
 _INT_MAX = 2**63 - 1
 
@@ -163,7 +163,7 @@ def _json(value: Any, name: str) -> Any:
     try:
         return _loads(value)
     except json.JSONDecodeError as exc:
-        raise _Bad(f"{name}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+        raise _Bad(f"{name}: not valid JSON: {json_failure(exc)}") from None
     except (ValueError, RecursionError) as exc:
         raise _Bad(f"{name}: not valid JSON ({_show(exc)})") from None
 

@@ -25,6 +25,7 @@ from usagectl.models import (
     FORMULA_STARTS,
     Record,
     excerpt,
+    json_failure,
     not_an_object,
 )
 
@@ -300,7 +301,7 @@ def read_jsonl_records(path: Path, left_out: set[str] | None = None) -> list[Rec
                 out.append(Record(rec, lineno, problem="not valid UTF-8 text", raw=_storable(text[:RAW_MAX])))
                 continue
             except json.JSONDecodeError as exc:
-                problem = f"not valid JSON: {exc.msg} (column {exc.colno})"
+                problem = f"not valid JSON: {json_failure(exc)}"
                 out.append(Record(rec, lineno, problem=problem, raw=_storable(text[:RAW_MAX])))
                 continue
             except (ValueError, RecursionError) as exc:

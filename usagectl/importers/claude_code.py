@@ -37,7 +37,7 @@ from usagectl.errors import InputError
 from usagectl.importers._values import anthropic_tier
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import locate_jsonl_records, open_text_or_binary
-from usagectl.models import ConflictRule, Record, not_an_object
+from usagectl.models import ConflictRule, Record, json_failure, not_an_object
 
 NAME = "claude-code"
 
@@ -102,9 +102,8 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-        col = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        return None, f"not valid JSON: {msg}{col}"
+        msg = json_failure(exc) if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        return None, f"not valid JSON: {msg}"
     if ("\\ud" in text or "\\uD" in text) and _lone_surrogate(obj):
         return None, "not valid JSON: a lone surrogate escape (\\ud800-\\udfff without its pair)"
     if not isinstance(obj, dict):

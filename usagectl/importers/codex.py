@@ -76,7 +76,7 @@ from usagectl.errors import InputError
 from usagectl.importers._values import without_lone_surrogates
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import open_text_or_binary
-from usagectl.models import ConflictRule, Record, not_an_object
+from usagectl.models import ConflictRule, Record, json_failure, not_an_object
 
 NAME = "codex"
 ASSUMED_MODEL = "gpt-5"
@@ -361,7 +361,7 @@ def _line(state: _File, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     except UnicodeDecodeError as exc:
         return None, f"not UTF-8 text ({exc.reason})"
     except json.JSONDecodeError as exc:
-        return None, f"not valid JSON: {exc.msg} (column {exc.colno})"
+        return None, f"not valid JSON: {json_failure(exc)}"
     except ValueError as exc:
         return None, f"not valid JSON: {exc}"
     if not isinstance(obj, dict):

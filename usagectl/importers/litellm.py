@@ -54,7 +54,7 @@ from usagectl.importers._values import (
     _ts,
     anthropic_tier,
 )
-from usagectl.models import Record, not_an_object
+from usagectl.models import Record, json_failure, not_an_object
 
 # LiteLLM_SpendLogs columns (schema.prisma order); headers are matched case-insensitively
 COLUMNS = (
@@ -431,7 +431,7 @@ class _Walk:
 
 def _why(exc: BaseException) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return _clean(f"{exc.msg} (line {exc.lineno} column {exc.colno})")[:120]
+        return _clean(json_failure(exc, line=True))[:120]
     return _clean(str(exc))[:120]
 
 
@@ -560,7 +560,7 @@ def _read_jsonl(path: Path, data: bytes) -> Iterator[Record]:
             yield Record(rec, lineno, problem="not valid UTF-8 text", raw=shown)
             continue
         except json.JSONDecodeError as exc:
-            yield Record(rec, lineno, problem=f"not valid JSON: {exc.msg} (column {exc.colno})", raw=shown)
+            yield Record(rec, lineno, problem=f"not valid JSON: {json_failure(exc)}", raw=shown)
             continue
         except (ValueError, RecursionError) as exc:
             yield Record(rec, lineno, problem=f"not valid JSON: {_show(exc)}", raw=shown)

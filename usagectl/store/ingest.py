@@ -25,6 +25,7 @@ from usagectl.models import (
     EVENT_COLUMNS,
     Record,
     excerpt,
+    json_failure,
     not_an_object,
     noun,
     without_lone_surrogate,
@@ -1050,7 +1051,7 @@ def _refine_reason(raw: str) -> str | None:
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as exc:
-        return f"not valid JSON: {exc.msg} (column {exc.colno})"
+        return f"not valid JSON: {json_failure(exc)}"
     if not isinstance(obj, dict):
         return not_an_object(obj)
     return None
