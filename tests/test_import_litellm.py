@@ -196,6 +196,37 @@ def test_input_conventions_are_decided_per_row() -> None:
     assert (r3["output_tokens"], r3["reasoning_tokens"]) == (2600, 1920)
 
 
+def test_a_cache_larger_than_a_prompt_that_holds_it_is_a_reject(tmp_path: Path) -> None:
+    """FORMATS.md section 6: chat-completions call types count the cache inside prompt_tokens; only
+    ``anthropic_messages`` may leave it out. So a chat call whose cache (5,000) exceeds its prompt
+    (1,000) contradicts itself: a reject, never 1,000 + 5,000 input tokens. The same counts on an
+    ``anthropic_messages`` call, or on a row of no call type to Anthropic, read Anthropic's way:
+    1,000 uncached + 5,000 cache read. A row of no call type to OpenAI is a reject."""
+    uo = '"{""usage_object"": {""prompt_tokens"": 1000, ""prompt_tokens_details"": {""cached_tokens"": 5000}}}"'
+    head = "request_id,call_type,custom_llm_provider,startTime,prompt_tokens,completion_tokens,metadata,model\n"
+    body = [
+        f"r1,acompletion,openai,2025-11-03 10:00:00,1000,200,{uo},gpt-4o-mini",
+        f"r2,anthropic_messages,anthropic,2025-11-03 10:00:00,1000,200,{uo},claude-sonnet-4-5",
+        f"r3,,anthropic,2025-11-03 10:00:00,1000,200,{uo},claude-sonnet-4-5",
+        f"r4,,azure,2025-11-03 10:00:00,1000,200,{uo},gpt-4o-mini",
+        f"r5,acompletion,anthropic,2025-11-03 10:00:00,1000,200,{uo},claude-sonnet-4-5",
+    ]
+    path = tmp_path / "cache.csv"
+    path.write_text(head + "\n".join(body) + "\n")
+    got = {r.line: r for r in IMPORTER.read(path)}
+    why = (
+        "cache reads and writes in metadata.usage_object (5000) exceed prompt_tokens (1000), "
+        "which holds them for call type {} of provider {}"
+    )
+    assert got[2].problem == why.format("acompletion", "openai")
+    assert got[5].problem == why.format("(none)", "azure")
+    assert got[6].problem == why.format("acompletion", "anthropic")
+    for line in (3, 4):
+        f = got[line].fields
+        assert got[line].problem is None
+        assert (f["input_tokens"], f["cache_read_tokens"], f["output_tokens"]) == (1000, 5000, 200)
+
+
 @pytest.fixture
 def tokyo_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TZ", "Asia/Tokyo")

@@ -96,8 +96,14 @@ def _num(where: dict[str, Any], key: str, path: str) -> int | None:
     return _int(value, f"metadata.usage_object.{path}{key}")
 
 
-def _tokens(prompt: int, completion: int, uo: dict[str, Any] | None, extra: dict[str, Any]) -> dict[str, int]:
-    """Exclusive buckets from the row's counts and ``metadata.usage_object``."""
+def _tokens(
+    prompt: int, completion: int, uo: dict[str, Any] | None, extra: dict[str, Any], call_type: str | None = None,
+    provider: str | None = None,
+) -> dict[str, int]:  # fmt: skip
+    """Exclusive buckets from the row's counts and ``metadata.usage_object``. ``prompt_tokens``
+    smaller than the cache it would hold is read Anthropic's way (the cache apart) only where that
+    way can be LiteLLM's: an ``anthropic_messages`` call, or a call of no stated type to a provider
+    that is not OpenAI's; elsewhere it is a row that contradicts itself, a reject."""
     if uo is None:
         extra["usage"] = "no metadata.usage_object: input_tokens = prompt_tokens, cache unknown"
         return {"input_tokens": prompt, "output_tokens": completion}
@@ -132,6 +138,11 @@ def _tokens(prompt: int, completion: int, uo: dict[str, Any] | None, extra: dict
         uncached = _num(uo, "input_tokens", "") or 0
         extra["input_convention"] = "anthropic: usage_object.input_tokens excludes the cache"
     elif prompt < read + write:
+        if not _anthropic_possible(call_type, provider):
+            raise _Bad(
+                f"cache reads and writes in metadata.usage_object ({read + write}) exceed prompt_tokens ({prompt}), "
+                f"which holds them for call type {call_type or '(none)'} of provider {provider or '(none)'}"
+            )
         uncached = prompt
         extra["input_convention"] = "anthropic: prompt_tokens excludes the cache (smaller than the cache)"
     else:
@@ -149,6 +160,15 @@ def _tokens(prompt: int, completion: int, uo: dict[str, Any] | None, extra: dict
         "reasoning_tokens": reasoning,
         "web_search_requests": web,
     }
+
+
+def _anthropic_possible(call_type: str | None, provider: str | None) -> bool:
+    """Whether a row's ``prompt_tokens`` may leave the cache out (FORMATS.md section 6: the chat
+    completions call types follow OpenAI, cache inside; only ``anthropic_messages`` may follow
+    Anthropic). A row without its call type: unless its provider is OpenAI's (or Azure's)."""
+    if call_type:
+        return call_type == "anthropic_messages"
+    return not (provider or "").lower().startswith(("openai", "azure", "text-completion-openai"))
 
 
 def _fields(row: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +199,10 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
             prompt = _int(uo.get("prompt_tokens"), "metadata.usage_object.prompt_tokens")
         if completion is None:
             completion = _int(uo.get("completion_tokens"), "metadata.usage_object.completion_tokens")
-    tokens = _tokens(prompt or 0, completion or 0, uo, extra)
+    tokens = _tokens(
+        prompt or 0, completion or 0, uo, extra, _text(row.get("call_type"), "call_type"),
+        _text(row.get("custom_llm_provider"), "custom_llm_provider"),
+    )  # fmt: skip
     spend = _money(row.get("spend"), "spend")
     cache_hit = _text(row.get("cache_hit"), "cache_hit")
     if (cache_hit or "").lower() == "true":  # LiteLLM's own response cache: nothing was billed
