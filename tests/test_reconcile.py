@@ -382,3 +382,30 @@ def test_the_bill_of_a_day_without_computed_cost_is_not_subtracted_for_a_model_p
     rows = _rows(rep)
     assert _cmp(rows[("2025-11-04", "claude-haiku-4-5")])[-1] == "unpriced"
     assert _cmp(rows[("2025-11-05", "claude-haiku-4-5")])[-1] == "match"
+
+
+def test_a_cheap_row_far_off_its_bill_is_no_match(tmp_path: Path, db_path: Path) -> None:
+    """Half a cent is no tolerance on a cheap row. claude-haiku-4-5 ($1 in / $5 out per 1M):
+    - 10-01: 100 in + 100 out = $0.0001 + $0.0005 = $0.0006, billed 0.05 cents = $0.0005: diff
+      $0.0001, +20 % (0.0001 / 0.0005): differs, though under half a cent;
+    - 10-02: the same usage billed 0.06 cents = $0.0006: a match;
+    - 10-03: 1M in + 1M out = $6.00, billed 599.9 cents = $5.999: diff $0.001, 0.0167 %: a match;
+    - 10-04: 100 in + 100 out = $0.0006, billed 0 cents: differs (nothing billed, something used)."""
+    usage = {"data": [_haiku_usage("2026-10-01", 100, 100), _haiku_usage("2026-10-02", 100, 100),
+                      _haiku_usage("2026-10-03", 1_000_000, 1_000_000), _haiku_usage("2026-10-04", 100, 100)],
+             "has_more": False, "next_page": None}  # fmt: skip
+    cost = {"data": [_haiku_cost("2026-10-01", "0.05"), _haiku_cost("2026-10-02", "0.06"),
+                     _haiku_cost("2026-10-03", "599.9"), _haiku_cost("2026-10-04", "0")],
+            "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "usage.json").write_text(json.dumps(usage), encoding="utf-8")
+    (tmp_path / "cost.json").write_text(json.dumps(cost), encoding="utf-8")
+    _load(db_path, [tmp_path / "usage.json", tmp_path / "cost.json"])
+    rep = _reconcile(db_path, "--month", "2026-10")
+    rows = _rows(rep)
+    haiku = "claude-haiku-4-5"
+    assert _cmp(rows[("2026-10-01", haiku)]) == (Decimal("0.0006"), Decimal("0.0005"), Decimal("0.0001"),
+                                                 Decimal("20"), "differs")  # fmt: skip
+    assert rows[("2026-10-02", haiku)]["status"] == "match"
+    assert _cmp(rows[("2026-10-03", haiku)])[-1] == "match"
+    assert rows[("2026-10-04", haiku)]["status"] == "differs"
+    assert rep["totals"]["matching_rows"] == 2

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 HUNDRED = Decimal(100)
 CENT_HALF = Decimal("0.005")  # |difference| under half a cent: the two agree to the cent
+# ... and under 1 % of the bill: on a cheap row half a cent can be 2x or 100x the bill (a wrong
+# rate, cents read as dollars), which is no match
+PCT_CLOSE = Decimal(1)
 UNATTRIBUTED = "(unattributed)"
 NO_MODEL = "(none)"
 
@@ -268,7 +271,7 @@ def _compare(comp: dict[str, Any] | None, billed: dict[str, Any] | None) -> dict
         status = "computed only" if computed is not None else "unpriced"
     elif computed is None:
         status = "unpriced"
-    elif diff is not None and abs(diff) < CENT_HALF and not unpriced:
+    elif diff is not None and _close(diff, pct, billed_usd) and not unpriced:
         status = "match"
     else:
         status = "differs" + (" (unpriced usage)" if unpriced else "")
@@ -282,6 +285,14 @@ def _compare(comp: dict[str, Any] | None, billed: dict[str, Any] | None) -> dict
         "billed_lines": int(billed["billed_lines"]) if billed else 0,
         "total_tokens": int(comp["total_tokens"]) if comp else 0,
     }
+
+
+def _close(diff: Decimal, pct: Decimal | None, billed: Decimal) -> bool:
+    """Whether a computed cost agrees with its bill: to half a cent and within 1 % of it (a bill of
+    0: only a computed cost of 0 agrees)."""
+    if abs(diff) >= CENT_HALF:
+        return False
+    return diff == 0 if not billed else pct is not None and abs(pct) < PCT_CLOSE
 
 
 def _compared_part(day_rows: list[dict[str, Any]]) -> dict[str, Any]:
