@@ -305,6 +305,35 @@ def test_forked_session_replay_is_not_counted(tmp_path: Path, db_path: Path) -> 
     assert [e["input_tokens"] for e in _events(undeclared)] == [808, 1760]
 
 
+def test_a_fork_that_names_no_parent_is_told_by_its_burst(tmp_path: Path, db_path: Path) -> None:
+    """C without ``forked_from_id`` and without the copy of A's ``session_meta``: nothing names
+    the parent, but its first lines (09:30:00.101 to .110) are each within 1 s of the one before
+    up to a second count that advances the counter (a2's total at .109, after a1's at .106): no
+    new session answers two calls within a second of its start, so both are A's history, the
+    baseline only. Counted: c1 (30388 - 21388 = 9000 input, 808 uncached as EXPECTED.md C) and
+    c2 (1760). The same file with a2's copy two seconds later is a session of its own: a1 from
+    zero (8421) and a2 (21388 - 8421 = 12967) count too."""
+    lines = _lines(C)
+    meta = json.loads(lines[0])
+    del meta["payload"]["forked_from_id"]
+    bare = [json.dumps(meta), *lines[2:]]
+    fork = _write(tmp_path / "rollout-2025-11-04T01-30-00-9b1d4e77-2c5a-4f0e-8d36-71a0c4e5f912.jsonl", bare)
+    assert [e["input_tokens"] for e in _events(fork)] == [808, 1760]
+    _import(A, db_path)
+    second = _import(fork, db_path)
+    assert (second["imported"], second["duplicates"]) == (2, 0)
+    assert query(db_path, "SELECT sum(input_tokens) FROM events")[0][0] == (
+        8421 + 4903 + 2732 + 1776 + 4976 + 1880 + 808 + 1760
+    )
+
+    late = [json.loads(x) for x in bare]
+    for obj in late[6:8]:  # C's lines 8 and 9 (a2's count and its repeat), 2 s later
+        obj["timestamp"] = obj["timestamp"].replace("09:30:00.", "09:30:02.")
+    alone = _write(tmp_path / "rollout-alone.jsonl", [json.dumps(o) for o in late])
+    got = _events(alone)
+    assert [e["input_tokens"] + e["cache_read_tokens"] for e in got] == [8421, 21388 - 8421, 9000, 12000]
+
+
 def test_replay_with_original_timestamps_is_a_baseline_too(tmp_path: Path, db_path: Path) -> None:
     # a copy of A's history that was not rewritten to the fork instant is not a burst, but its
     # times are before the fork began (its session_meta): it only sets the baseline, as a burst

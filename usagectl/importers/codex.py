@@ -46,6 +46,10 @@ the parent's file is gone. So do usage lines timed before the file's own ``sessi
 sub-agent (of a sub-agent, too) may replay its parents' calls with their original times, and
 a call cannot end before its own session began. A sub-agent whose own first call answers
 within 1 s of a burst replay would be taken for replay (the ccusage heuristic has the same limit).
+A fork that names no parent is told by its burst alone: when the file's lines, from the first,
+are each within 1 s of the one before up to a SECOND count that advances the counter, both
+counts (and the rest of that chain) are replay, baseline only (a new session's first two calls
+never both answer within a second of its start); a single count in such a chain is counted.
 
 A count that follows a rejected line (its delta may span a lost count) is marked
 ``extra.after_reject`` (the time of the count before it); ``store.codex_gaps`` then keeps it from
@@ -220,6 +224,10 @@ class _File:
         self.last_ts: datetime | None = None
         self.damaged = False  # a line was rejected since the latest counted token_count
         self.counted_ts: datetime | None = None  # the time of the latest counted token_count
+        # the file's first count is held back (by ``read``) while every line so far is within
+        # BURST_GAP_SECONDS of the one before: a fork that names no parent replays its history
+        # as such a burst, told by a second count that advances within it (``_token_count``)
+        self.holding = False
 
     def see_time(self, ts: datetime | None) -> None:
         if ts is None or not self.chain_alive:
@@ -326,6 +334,7 @@ class CodexImporter:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
         state = _File(path)
         rec = 0
+        held: tuple[int, dict[str, Any]] | None = None  # the first count, while it may be a replay
         with fh:  # a session file is read whole (a few MB at most): line by line costs more
             try:
                 data = fh.read()
@@ -335,7 +344,16 @@ class CodexImporter:
             if not raw.strip():
                 continue
             fields, problem = _line(state, raw)
+            if held is not None and (state.forked or not state.chain_alive or problem is not None):
+                state.holding = False
+                if not state.forked:  # the chain broke first: the held count is the file's own
+                    rec += 1
+                    yield Record(rec, held[0], held[1])
+                held = None
             if fields is None and problem is None:
+                continue
+            if problem is None and not rec and state.parent is None and not state.forked and state.chain_alive:
+                held, state.holding = (lineno, fields or {}), True
                 continue
             rec += 1
             if problem is not None:
@@ -343,6 +361,8 @@ class CodexImporter:
                 yield Record(rec, lineno, {}, problem, raw.rstrip(b"\r").decode("utf-8", errors="replace"))
             else:
                 yield Record(rec, lineno, fields or {})
+        if held is not None:  # the file ends inside its first chain: a count of its own
+            yield Record(rec + 1, held[0], held[1])
 
 
 def _line(state: _File, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
@@ -425,6 +445,12 @@ def _token_count(
     state.prev = total
     if state.replaying or delta == ZERO or state.before_spawn(ts):
         return None, None  # a fork's copy of its parent's history (baseline only), or nothing used
+    if state.holding and state.chain_alive:
+        # a second count within the first sub-second chain of lines: no call answers that fast
+        # after another at a session's start, so both copy a parent's history (a fork that does
+        # not name its parent): baseline only, as a declared fork's burst is
+        state.forked = True
+        return None, None
     state.counted_total = total
     extra: dict[str, Any] = {"counter_reset": True} if not grew else {}
     if state.damaged:
