@@ -156,3 +156,21 @@ def test_a_narrow_table_keeps_session_file_names_whole(tmp_path: Path, db_path: 
     )
     section = table.split("By format and rule")[1]
     assert section.splitlines()[4].split() == ["jsonl", "keep", "1", "3", "2", "1", "0", "0", "0"]
+
+
+def test_a_file_read_again_says_its_stored_duplicates_are_its_own_lines(tmp_path: Path, db_path: Path) -> None:
+    """A JSONL file of 2 events imported, then grown by a third and imported again (read whole):
+    the second batch has 3 records, 1 imported and 2 "already stored", its own earlier lines. A
+    copy of the grown file under another name with a fourth event (4 records, 3 stored) is a copy
+    in the logs, not a re-read: the note counts 1 batch and 2 records."""
+    f = _write(tmp_path / "e.jsonl", [_ev("a"), _ev("b")])
+    run("import", str(f), "--db", str(db_path))
+    _write(f, [_ev("a"), _ev("b"), _ev("c")])
+    run("import", str(f), "--db", str(db_path))
+    copy = _write(tmp_path / "copy.jsonl", [_ev("a"), _ev("b"), _ev("c"), _ev("d")])
+    run("import", str(copy), "--db", str(db_path))
+    rep = run_json("report", "duplicates", "--db", str(db_path))
+    assert [(r["records"], r["imported"], r["dup_stored"]) for r in rep["rows"]] == [(2, 2, 0), (3, 1, 2), (4, 1, 3)]
+    [note] = [n for n in rep["notes"] if "read again" in n]
+    assert note.startswith("1 batch read again a file that an earlier batch read")
+    assert 'most of the 2 "Dup stored" records among them' in note

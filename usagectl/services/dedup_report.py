@@ -73,12 +73,21 @@ def duplicates_report(
         batches = sum(g["batches"] for g in groups)
         folded = bool(top) and batches > (top or 0)
         rows = st.dedup_batches(con, start, end, top if folded else None)
+        reread, reread_records = st.reread_batches(con, start, end)
     for r in rows:
         r["imported_at"] = r["imported_at"].astimezone(UTC).replace(microsecond=0) if r["imported_at"] else None
         r["file"] = r["file"] or None  # the table's column; the path is in json/csv
     totals: dict[str, Any] = {k: sum(g[k] for g in groups) for k in COUNTS}
     totals["batches"] = batches
     notes = list(RULES.values())
+    if reread:
+        notes.insert(
+            0,
+            f"{reread:,} {'batch' if reread == 1 else 'batches'} read again a file that an earlier batch read (a "
+            "grown Codex rollout, llm logs.db or CSV is read whole on every sync); most of the "
+            f'{reread_records:,} "Dup stored" records among them are lines already imported from that file, not '
+            "copies in the logs.",
+        )
     if folded:
         notes.insert(
             0,

@@ -246,6 +246,19 @@ def dedup_batches(
     return rows_as_dicts(cur)
 
 
+def reread_batches(con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None) -> tuple[int, int]:
+    """(batches, records) of ``dedup_batches`` that dropped records as stored while reading a
+    file an earlier batch of the same format read (a grown file read again whole: Codex
+    rollouts, llm's logs.db, CSV), and the records they so dropped."""
+    where, params = _finished_in(start, end)
+    row = con.execute(
+        f"SELECT count(*), coalesce(sum(dup_stored), 0) FROM import_batches b{where} AND dup_stored > 0 AND EXISTS "
+        "(SELECT 1 FROM import_batches e WHERE e.path = b.path AND e.source = b.source AND e.batch_id < b.batch_id)",
+        params,
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 def dedup_groups(con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
     """Per format and rule, the batches of ``dedup_batches`` and the sums of their counts."""
     where, params = _finished_in(start, end)
