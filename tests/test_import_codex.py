@@ -761,3 +761,12 @@ def test_a_damaged_copy_alone_or_beside_a_partial_one_keeps_the_whole_session(tm
     assert query(db_path, _SUMS) == [(3, 10000, 5000, 1500, 150)]
     _import(_write_rollout(tmp_path / "b", _SID, _session_lines()[:4]), db_path)  # meta, context, calls 1 and 2
     assert query(db_path, _SUMS) == [(3, 10000, 5000, 1500, 150)]
+
+
+def test_a_rollout_holding_only_a_byte_order_mark_is_empty(tmp_path: Path) -> None:
+    """Three bytes, EF BB BF: no line, so no record and no reject (as the other formats read it)."""
+    f = tmp_path / "rollout-2025-11-03T10-00-00-bom.jsonl"
+    f.write_bytes(b"\xef\xbb\xbf")
+    assert list(IMPORTER.read(f)) == []
+    f.write_bytes(b"\xef\xbb\xbf\n\n")
+    assert list(IMPORTER.read(f)) == []

@@ -711,3 +711,29 @@ def test_a_utf16_export_is_named_as_such_and_the_other_files_are_imported(tmp_pa
         assert f"{utf16}: UTF-16 text (it starts with a UTF-16 byte order mark); usagectl reads UTF-8" in res.stderr
         if fmt == "auto":
             assert "Imported 1 event from 2 files" in res.stderr
+
+
+def test_degenerate_files_and_a_boolean_cache_hit(tmp_path: Path, db_path: Path) -> None:
+    """A file of blank lines holds nothing (as an empty file does), never a header named ""; a
+    binary file is no CSV (its header is not UTF-8 text); a JSON export's ``"cache_hit": true``
+    is LiteLLM's own cache, as the table's "True" is: no billed tokens, the copied counts (1,000 +
+    50) kept in extra."""
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n  \n\n")
+    assert list(IMPORTER.read(blank)) == []
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes([0x9C, 0xFF, 0x41, 0xFE, 0x0A, 0x80]) * 10)
+    with pytest.raises(InputError, match=r"line 1: the CSV header is not valid UTF-8 text .*not a LiteLLM"):
+        list(IMPORTER.read(junk))
+    row = {"request_id": "hit-1", "call_type": "acompletion", "startTime": "2025-11-03T10:00:00Z", "model": "gpt-4o",
+           "prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050, "spend": 0, "cache_hit": True}  # fmt: skip
+    page = tmp_path / "hit.json"
+    page.write_text(json.dumps([row]))
+    [rec] = list(IMPORTER.read(page))
+    assert rec.problem is None
+    assert (rec.fields.get("input_tokens") or 0, rec.fields.get("output_tokens") or 0) == (0, 0)
+    assert rec.fields["extra"]["cached_response_tokens"] == {
+        "prompt_tokens": 1000,
+        "completion_tokens": 50,
+        "total_tokens": 1050,
+    }

@@ -15,6 +15,30 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 UNCLOSED_QUOTE = "unclosed quote (the field runs to the end of the file)"
+NOT_UTF8 = "not valid UTF-8 text"
+
+
+def is_utf8(values: list[str]) -> bool:
+    """Whether a record read with ``surrogateescape`` had only valid UTF-8 (one encode per
+    record; an undecodable byte is a lone surrogate, which strict UTF-8 refuses)."""
+    try:
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def header_problem(header: list[str]) -> str | None:
+    """Why a first CSV record read with ``surrogateescape`` is no header: binary data (bytes that
+    are not UTF-8, shown as a short printable excerpt; NUL bytes: a database, UTF-16 text)."""
+    from usagectl.importers._values import _clean
+    from usagectl.models import excerpt
+
+    if not is_utf8(header):
+        return f"the CSV header is {NOT_UTF8} ({excerpt(_clean(','.join(header)))})"
+    if any("\x00" in h for h in header):
+        return "binary data (NUL bytes), not CSV text"
+    return None
 
 
 @dataclass(frozen=True)

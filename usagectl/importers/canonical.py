@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from usagectl.errors import InputError, UsageError
-from usagectl.importers._csv import csv_records
+from usagectl.importers._csv import NOT_UTF8, csv_records, header_problem, is_utf8
 from usagectl.importers._values import _clean
 from usagectl.models import (
     EVENT_COLUMN_NAMES,
     EVENT_EXPORT_DERIVED,
     FORMULA_STARTS,
     Record,
-    excerpt,
     json_failure,
     not_an_object,
 )
@@ -94,9 +93,6 @@ def iter_input_files(paths: Iterable[Path], fmt: str) -> Iterator[tuple[Path, st
                 raise UsageError(f"unknown format {fmt!r} (choose from auto, {', '.join(FORMATS)})")
 
 
-NOT_UTF8 = "not valid UTF-8 text"
-
-
 def export_derived(names: Collection[str]) -> list[str]:
     """The columns of ``names`` an import leaves out as an event export's own: its derived
     columns (``EVENT_EXPORT_DERIVED``), when ``names`` hold every canonical column and them,
@@ -143,16 +139,6 @@ def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, s
                 if rec >= wanted_max:
                     break
     return found
-
-
-def _is_utf8(values: list[str]) -> bool:
-    """Whether a record read with ``surrogateescape`` had only valid UTF-8 (one encode per
-    record; an undecodable byte is a lone surrogate, which strict UTF-8 refuses)."""
-    try:
-        "".join(values).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def read_json_document(path: Path, left_out: set[str] | None = None) -> list[Record] | None:
@@ -446,11 +432,8 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
         if first.values is None:
             raise InputError(f"{path}: line 1: cannot read the CSV header: {first.problem}")
         header = first.values
-        if not _is_utf8(header):
-            shown = excerpt(_clean(",".join(header)))  # binary: a short, printable excerpt
-            raise InputError(f"{path}: line 1: the CSV header is {NOT_UTF8} ({shown})")
-        if any("\x00" in h for h in header):  # a database, UTF-16 text: no CSV has a NUL byte
-            raise InputError(f"{path}: line 1: binary data (NUL bytes), not CSV text")
+        if problem := header_problem(header):
+            raise InputError(f"{path}: line 1: {problem}")
         header, renamed = csv_columns(path, header)
         width = len(header)
         chunk = CsvChunk(header, [], [], [], [], renamed)
@@ -463,7 +446,7 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
                 chunk.problems.append(rec.problem)
             elif not record or (len(record) == 1 and record[0] == ""):
                 continue  # blank line
-            elif len(record) != width or not _is_utf8(record):
+            elif len(record) != width or not is_utf8(record):
                 chunk.rows.append([None] * width)
                 chunk.lines.append(rec.line)
                 chunk.raws.append(_clean(",".join(record)))

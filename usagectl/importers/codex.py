@@ -340,6 +340,8 @@ class CodexImporter:
                 data = fh.read()
             except OSError as exc:
                 raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+        if data.startswith(_BOM):
+            data = data[len(_BOM) :]  # a byte order mark alone is an empty file
         for lineno, raw in enumerate(data.split(b"\n"), 1):
             if not raw.strip():
                 continue

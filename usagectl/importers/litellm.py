@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from usagectl.errors import InputError
-from usagectl.importers._csv import csv_records
+from usagectl.importers._csv import csv_records, header_problem
 from usagectl.importers._pages import plain
 from usagectl.importers._values import (
     _Bad,
@@ -204,7 +204,8 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         _text(row.get("custom_llm_provider"), "custom_llm_provider"),
     )  # fmt: skip
     spend = _money(row.get("spend"), "spend")
-    cache_hit = _text(row.get("cache_hit"), "cache_hit")
+    hit = row.get("cache_hit")  # a string in the table ("True"); a JSON export may write a boolean
+    cache_hit = str(hit) if isinstance(hit, bool) else _text(hit, "cache_hit")
     if (cache_hit or "").lower() == "true":  # LiteLLM's own response cache: nothing was billed
         extra["cached_response_tokens"] = {
             "prompt_tokens": prompt,
@@ -360,10 +361,14 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 28))  # prompts stored in messages can be long
     records = csv_records(text)
     first = next(records, None)
+    while first is not None and first.values is not None and not "".join(first.values).strip():
+        first = next(records, None)  # blank lines before the header (a file of blank lines: nothing)
     if first is None:
         return
     if first.values is None:
-        raise InputError(f"{path}: line 1: cannot read the CSV header: {first.problem}")
+        raise InputError(f"{path}: line {first.line}: cannot read the CSV header: {first.problem}")
+    if problem := header_problem(first.values):
+        raise InputError(f"{path}: line {first.line}: {problem}, not a LiteLLM_SpendLogs export")
     header = _names([h.strip() for h in first.values])
     twice = sorted({h for h in header if header.count(h) > 1})
     if twice:
