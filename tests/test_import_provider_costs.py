@@ -428,3 +428,53 @@ def test_copies_of_a_cost_fetch_in_one_file_count_once_against_the_total(tmp_pat
     path.write_text("\n".join(json.dumps(p) for p in (line("30"), line("50"), total)) + "\n", encoding="utf-8")
     _import(db_path, path, fmt="anthropic-cost")
     assert _billed(db_path) == {(date(2025, 11, 3), None): Decimal("0.80")}
+
+
+def test_a_day_continued_on_the_next_page_of_its_fetch_is_one_bucket(tmp_path: Path, db_path: Path) -> None:
+    """A fetch whose pages split one day's lines (``has_more``; the next page holds the rest)
+    where the second page's lines leave dimensions null: the day is one bucket of the fetch, never
+    a coarser grouping of it. Anthropic 11-10: Haiku "100" + "200" cents and the web search line
+    "12" cents (no model, token type, tier or window) = $3.12. OpenAI 11-10: gpt-4o $1 + $2 for
+    proj_1 and gpt-4o-mini $0.50 with no project = $3.50. Either file imported again adds nothing."""
+    day = ("2025-11-10T00:00:00Z", "2025-11-11T00:00:00Z")
+
+    def an_line(cents: str, token_type: str | None, model: str | None, description: str) -> dict[str, Any]:
+        return {"amount": cents, "currency": "USD", "cost_type": "tokens" if model else "web_search",
+                "token_type": token_type, "model": model, "service_tier": "standard" if model else None,
+                "context_window": "0-200k" if model else None, "description": description,
+                "workspace_id": "wrkspc_1"}  # fmt: skip
+
+    haiku = "claude-haiku-4-5-20251001"
+    an_pages = [
+        {"data": [{"starting_at": day[0], "ending_at": day[1], "results": [
+            an_line("100", "uncached_input_tokens", haiku, f"{haiku} uncached_input_tokens"),
+            an_line("200", "output_tokens", haiku, f"{haiku} output_tokens")]}],
+         "has_more": True, "next_page": "page_2"},
+        {"data": [{"starting_at": day[0], "ending_at": day[1], "results": [an_line("12", None, None, "Web Search")]}],
+         "has_more": False, "next_page": None},
+    ]  # fmt: skip
+
+    def oa_line(value: float, item: str, project: str | None) -> dict[str, Any]:
+        return {"object": "organization.costs.result", "amount": {"value": value, "currency": "usd"},
+                "line_item": item, "project_id": project}  # fmt: skip
+
+    def oa_page(lines: list[dict[str, Any]], more: bool) -> dict[str, Any]:
+        return {"object": "page", "data": [{"object": "bucket", "start_time": 1762732800, "end_time": 1762819200,
+                "results": lines}], "has_more": more, "next_page": "p2" if more else None}  # fmt: skip
+
+    oa_pages = [
+        oa_page([oa_line(1, "gpt-4o-2024-08-06, input", "proj_1"), oa_line(2, "gpt-4o-2024-08-06, output", "proj_1")],
+                True),
+        oa_page([oa_line(0.5, "gpt-4o-mini-2024-07-18, input", None)], False),
+    ]  # fmt: skip
+    an = tmp_path / "an.json"
+    an.write_text("\n".join(json.dumps(p, indent=2) for p in an_pages) + "\n")
+    oa = tmp_path / "oa.jsonl"
+    oa.write_text("\n".join(json.dumps(p) for p in oa_pages) + "\n")
+    out = _import(db_path, an, oa)
+    assert (out["records"], out["rejected"]) == (6, 0)
+    billed = _query(db_path, "SELECT provider, sum(amount_usd) FROM billed_costs GROUP BY 1 ORDER BY 1")
+    assert billed == [("anthropic", Decimal("3.12")), ("openai", Decimal("3.5"))]
+    again = _import(db_path, an, oa)
+    assert again["imported"] == 0
+    assert _query(db_path, "SELECT count(*) FROM billed_costs") == [(6,)]

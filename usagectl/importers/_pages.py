@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -663,17 +663,87 @@ def _bounds(page: dict[str, Any]) -> tuple[Any, Any]:
 def fetch_results(group: Sequence[Page], results_of: Callable[[Any], Any]) -> list[Any]:
     """Every result row of the valid pages of one fetch (``results_of(bucket)``: its rows or None)."""
     rows: list[Any] = []
-    for page in group:
-        buckets, problem = buckets_of(page.obj) if not page.problem else (None, page.problem)
-        for bucket in buckets if problem is None and buckets is not None else ():
-            found = results_of(bucket)
-            if isinstance(found, list):
-                rows.extend(found)
+    for bucket in fetch_buckets(group):
+        found = results_of(bucket)
+        if isinstance(found, list):
+            rows.extend(found)
     return rows
 
 
 def _anthropic_results(bucket: Any) -> Any:
     return bucket.get("results") if isinstance(bucket, dict) else None
+
+
+def span_signatures(
+    buckets: Iterable[Any], span_of: Callable[[Any], Any], results_of: Callable[[Any], Any], dims: tuple[str, ...]
+) -> dict[Any, tuple[str, ...]]:
+    """The group-by of each bucket span of one fetch (``span_of(bucket)``: its times as the page
+    writes them), from the rows of every bucket of that span: a bucket continued on the next page
+    of the fetch is one bucket, whatever dimensions the rows of each part leave null."""
+    rows: dict[Any, list[Any]] = {}
+    for bucket in buckets:
+        found = results_of(bucket)
+        if isinstance(bucket, dict) and isinstance(found, list):
+            rows.setdefault(span_of(bucket), []).extend(found)
+    return {span: signature(found, dims) for span, found in rows.items()}
+
+
+def fetch_buckets(group: Sequence[Page]) -> list[Any]:
+    """Every bucket of the valid pages of one fetch."""
+    out: list[Any] = []
+    for page in group:
+        buckets, problem = buckets_of(page.obj) if not page.problem else (None, page.problem)
+        out.extend(buckets if problem is None and buckets is not None else ())
+    return out
+
+
+def openai_span(bucket: dict[str, Any]) -> str:
+    """An OpenAI bucket's span as the page writes it (as text: any JSON value may stand there)."""
+    return dumps([bucket.get("start_time"), bucket.get("end_time")])
+
+
+# an OpenAI bucket read: its rows, start, end, and the problem that makes it a reject
+OpenAIBucket = tuple[list[Any] | None, datetime | None, datetime | None, str | None]
+
+
+def openai_records(
+    path: Path, endpoint: str, dims: tuple[str, ...], bucket_of: Callable[[Any], OpenAIBucket],
+    build: Callable[[int, int | None, Any, datetime, datetime, Any, tuple[str, ...]], Any],
+) -> Iterator[Any]:  # fmt: skip
+    """The records of saved OpenAI Admin API pages of ``endpoint``: page and bucket problems as
+    rejects, and ``build(rec, line, bucket, start, end, row, group_by)`` for each row, with the
+    group-by of its fetch (``fetches``, ``with_fetch_sig``: what any row of its pages sets, so a
+    bucket whose rows all leave a dimension null is weighed as part of its fetch). A bucket's
+    group-by is that of its span in the fetch (``span_signatures``)."""
+    from usagectl.models import Record
+
+    def rows_of(bucket: Any) -> Any:
+        return bucket_of(bucket)[0]
+
+    rec = 0
+    for group in fetches(openai_pages(path, endpoint), lambda item: item[0]):
+        buckets = [b for _, bs, problem in group if problem is None for b in bs or ()]
+        fetch_sig = signature([r for b in buckets for r in rows_of(b) or ()], dims)
+        spans = span_signatures(buckets, openai_span, rows_of, dims)
+        for page, page_buckets, problem in group:
+            if problem or page_buckets is None:
+                rec += 1
+                yield Record(rec, page.line, problem=problem, raw=page.raw)
+                continue
+            for b, bucket in enumerate(page_buckets):
+                rows, start, end, bucket_problem = bucket_of(bucket)
+                if bucket_problem or start is None or end is None or rows is None:
+                    rec += 1
+                    yield Record(rec, page.line_of(b), problem=bucket_problem, raw=dumps(bucket)[:RAW_MAX])
+                    continue
+                sig = spans.get(openai_span(bucket)) or signature(rows, dims)
+                for r, row in enumerate(rows):
+                    rec += 1
+                    yield with_fetch_sig(build(rec, page.line_of(b, r), bucket, start, end, row, sig), fetch_sig)
+
+
+def _anthropic_span(bucket: dict[str, Any]) -> str:
+    return dumps([bucket.get("starting_at"), bucket.get("ending_at")])
 
 
 def anthropic_records(path: Path, dims: tuple[str, ...], build: RowBuilder) -> Iterator[Any]:
@@ -687,15 +757,17 @@ def anthropic_records(path: Path, dims: tuple[str, ...], build: RowBuilder) -> I
         results = fetch_results(group, _anthropic_results)
         by_workspace = "workspace_id" in signature(results, ("workspace_id",))
         fetch_sig = signature(results, dims)
+        spans = span_signatures(fetch_buckets(group), _anthropic_span, _anthropic_results, dims)
         for page in group:
-            for record in _anthropic_page(page, rec, dims, build, by_workspace, fetch_sig):
+            for record in _anthropic_page(page, rec, dims, build, by_workspace, fetch_sig, spans):
                 rec = record.rec
                 yield record
 
 
 def _anthropic_page(
-    page: Page, rec: int, dims: tuple[str, ...], build: RowBuilder, by_workspace: bool, fetch_sig: tuple[str, ...]
-) -> Iterator[Any]:
+    page: Page, rec: int, dims: tuple[str, ...], build: RowBuilder, by_workspace: bool, fetch_sig: tuple[str, ...],
+    spans: Mapping[Any, tuple[str, ...]],
+) -> Iterator[Any]:  # fmt: skip
     from usagectl.models import Record
 
     if page.problem:
@@ -711,7 +783,7 @@ def _anthropic_page(
             rec += 1
             yield Record(rec, page.line_of(b), problem=bucket_problem, raw=dumps(bucket)[:RAW_MAX])
             continue
-        sig = signature(bucket["results"], dims)
+        sig = spans.get(_anthropic_span(bucket)) or signature(bucket["results"], dims)
         for r, row in enumerate(bucket["results"]):
             rec += 1
             yield with_fetch_sig(build(rec, page.line_of(b, r), start, end, row, sig, by_workspace), fetch_sig)

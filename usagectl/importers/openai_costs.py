@@ -53,28 +53,21 @@ class OpenAICostsImporter:
         return _pages.files(root)
 
     def read(self, path: Path) -> Iterator[Record]:
-        rec = 0
-        for page, buckets, problem in _pages.openai_pages(path, "/costs"):
-            if problem or buckets is None:
-                rec += 1
-                yield Record(rec, page.line, problem=problem, raw=page.raw)
-                continue
-            for b, bucket in enumerate(buckets):
-                rows = _rows(bucket)
-                start, p1 = _pages.unix_time(
-                    bucket.get("start_time") if isinstance(bucket, dict) else None, "start_time"
-                )
-                end, p2 = _pages.unix_time(bucket.get("end_time") if isinstance(bucket, dict) else None, "end_time")
-                problem = ("bucket: no results array" if rows is None else None) or p1 or p2
-                problem = problem or _pages.bucket_range(start, end)
-                if problem or start is None or end is None or rows is None:
-                    rec += 1
-                    yield Record(rec, page.line_of(b), problem=problem, raw=_pages.dumps(bucket)[: _pages.RAW_MAX])
-                    continue
-                sig = _pages.signature(rows, DIMS)
-                for r, row in enumerate(rows):
-                    rec += 1
-                    yield _record(rec, page.line_of(b, r), start, end, row, sig)
+        return _pages.openai_records(
+            path,
+            "/costs",
+            DIMS,
+            _bucket,
+            lambda rec, line, _, start, end, row, sig: _record(rec, line, start, end, row, sig),
+        )
+
+
+def _bucket(bucket: Any) -> _pages.OpenAIBucket:
+    rows = _rows(bucket)
+    start, p1 = _pages.unix_time(bucket.get("start_time") if isinstance(bucket, dict) else None, "start_time")
+    end, p2 = _pages.unix_time(bucket.get("end_time") if isinstance(bucket, dict) else None, "end_time")
+    problem = ("bucket: no results array" if rows is None else None) or p1 or p2
+    return rows, start, end, problem or _pages.bucket_range(start, end)
 
 
 def _rows(bucket: Any) -> list[Any] | None:

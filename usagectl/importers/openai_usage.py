@@ -61,36 +61,13 @@ class OpenAIUsageImporter:
         return _pages.files(root)
 
     def read(self, path: Path) -> Iterator[Record]:
-        rec = 0
-        for group in _pages.fetches(_pages.openai_pages(path, "/usage/completions"), lambda item: item[0]):
-            # the group-by of the fetch: what any row of its pages sets
-            rows = [r for _, bs, problem in group if problem is None for b in bs or () for r in _results(b)[0] or ()]
-            for record in _fetch_records(group, rec, _pages.signature(rows, DIMS)):
-                rec = record.rec
-                yield record
+        return _pages.openai_records(path, "/usage/completions", DIMS, _bucket, _record)
 
 
-def _fetch_records(
-    group: list[tuple[_pages.Page, list[Any] | None, str | None]], rec: int, fetch_sig: tuple[str, ...]
-) -> Iterator[Record]:
-    """The records of one fetch's pages, numbered on from ``rec``."""
-    for page, buckets, problem in group:
-        if problem or buckets is None:
-            rec += 1
-            yield Record(rec, page.line, problem=problem, raw=page.raw)
-            continue
-        for b, bucket in enumerate(buckets):
-            rows, bucket_problem = _results(bucket)
-            start, end, span = _bucket_times(bucket)
-            bucket_problem = bucket_problem or span
-            if bucket_problem or start is None or end is None:
-                rec += 1
-                yield Record(rec, page.line_of(b), problem=bucket_problem, raw=_pages.dumps(bucket)[: _pages.RAW_MAX])
-                continue
-            sig = _pages.signature(rows or (), DIMS)
-            for r, row in enumerate(rows or ()):
-                rec += 1
-                yield _pages.with_fetch_sig(_record(rec, page.line_of(b, r), bucket, start, end, row, sig), fetch_sig)
+def _bucket(bucket: Any) -> _pages.OpenAIBucket:
+    rows, problem = _results(bucket)
+    start, end, span = _bucket_times(bucket)
+    return rows, start, end, problem or span
 
 
 def _results(bucket: Any) -> tuple[list[Any] | None, str | None]:

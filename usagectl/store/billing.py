@@ -1158,14 +1158,25 @@ def _settle_lines(
     hi = max(s.end for s in incoming)
     stored_rows = con.execute(
         "SELECT t.start_ts, t.end_ts, json_extract(t.extra, '$.group_by')::VARCHAR, any_value(b.path), "
-        "sum(abs(t.amount_usd)) FROM billed_costs t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
+        "sum(abs(t.amount_usd)), max(json_extract(t.extra, '$.fetch_group_by')::VARCHAR) "
+        "FROM billed_costs t LEFT JOIN import_batches b ON b.batch_id = t.batch_id "
         "WHERE t.source = ? AND t.start_ts >= ? AND t.start_ts < ? GROUP BY ALL",
         [source, lo, hi],
     ).fetchall()
     stored, where, keys, more = _parse_stored(stored_rows)
     totals: dict[Shape, Totals] = {s: (_picos(m[0]),) for s, m in more.items()}
     totals.update(_line_totals(good, shapes))
-    bad_in, bad_stored = settle_shapes(stored, incoming, stored_where=where, totals=totals, described=_amount_words)
+    # the group-by of the fetch a bucket came from, when wider than the bucket's own (its lines
+    # leave a dimension null): weighed as that fetch, as usage buckets are
+    fetched = {s: sig for s, m in more.items() if (sig := _fetch_sig(m[1])) is not None and set(s.sig) < set(sig)}
+    fetched |= {
+        s: r.fetch_sig
+        for (r, _), s in zip(good, shapes, strict=True)
+        if s is not None and r.fetch_sig is not None and set(s.sig) < set(r.fetch_sig)
+    }
+    bad_in, bad_stored = settle_shapes(
+        stored, incoming, stored_where=where, totals=totals, described=_amount_words, fetched=fetched
+    )
     kept = []
     for (r, row), s in zip(good, shapes, strict=True):
         if s is not None and s in bad_in:
