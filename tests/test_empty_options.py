@@ -21,6 +21,7 @@ from tests.helpers import run
         (("report", "month", "--month", ""), "--month: empty"),
         (("cost", "--month", ""), "--month: empty"),
         (("invoice", "--month", ""), "--month: empty"),
+        (("reconcile", "--month", ""), "--month: empty"),
         (("report", "compare", "--period", ""), "--period: empty"),
         (("report", "month", "--config", ""), "--config: empty path"),
     ],

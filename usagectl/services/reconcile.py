@@ -76,7 +76,7 @@ def _range(ctx: AppContext, req: ReconcileRequest) -> tuple[date, date, str | No
     month_or_range(req.month, req.since, req.until)
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, (req.now or datetime.now(UTC)).astimezone(UTC))
-    if req.month:
+    if req.month is not None:  # an empty --month is an error (parse_month), never "this month"
         year, mon = parse_month(req.month)
         return date(year, mon, 1), date(year, mon, days_in_month(year, mon)), f"{year:04d}-{mon:02d}"
     since = parse_date(req.since, today=today, option="--since") if req.since is not None else None
