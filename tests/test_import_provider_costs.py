@@ -97,7 +97,7 @@ def test_openai_costs_refetch_replaces_and_rejects(db_path: Path) -> None:
     rejects = _query(db_path, "SELECT file, line, reason FROM rejects ORDER BY record")
     assert [(Path(f).name, line) for f, line, _ in rejects] == [(OC_REFETCH.name, 2), (OC_REFETCH.name, 3)]
     assert rejects[0][2].startswith("error page, not a report: invalid_api_key: Incorrect API key provided")
-    assert rejects[1][2] == "amount.currency: 'eur' is not usd (only USD amounts are reconciled)"
+    assert rejects[1][2] == 'amount.currency: "eur" is not usd (only USD amounts are reconciled)'
     batch = _query(
         db_path, "SELECT replaced, dup_stored, dedup_rule FROM import_batches ORDER BY batch_id DESC LIMIT 1"
     )
@@ -149,7 +149,7 @@ def test_anthropic_cost_refetch_and_rejects(db_path: Path) -> None:
     rejects = _query(db_path, "SELECT line, reason FROM rejects ORDER BY record")
     assert rejects == [
         (2, "error page, not a report: authentication_error: invalid x-api-key"),
-        (3, "currency: 'EUR' is not USD (only USD amounts are reconciled)"),
+        (3, 'currency: "EUR" is not USD (only USD amounts are reconciled)'),
         (3, "amount: expected a decimal string of cents, found 54.702"),
     ]
 
@@ -161,6 +161,15 @@ def test_cents_parser() -> None:
     assert cents_to_dollars("NaN")[1] is not None
     assert cents_to_dollars("abc")[1] == "amount: not a decimal ('abc')"
     assert cents_to_dollars(None)[1] == "amount: missing"
+    # only ASCII decimals, as the API writes them: Decimal() alone also reads these
+    assert cents_to_dollars("1_000")[1] == "amount: not a decimal ('1_000')"
+    assert cents_to_dollars("\u0665\u0660")[1] == "amount: not a decimal ('\u0665\u0660')"  # Arabic-Indic 50
+    assert cents_to_dollars("Infinity")[1] == "amount: not a decimal ('Infinity')"
+    assert cents_to_dollars(" -1.5 ") == (Decimal("-0.015"), None)
+    # 10^28 cents = 10^26 dollars does not fit a billed line (DECIMAL(38, 12)): said in cents, as written
+    assert cents_to_dollars("1e40")[1] == "amount: out of range ('1e40' cents)"
+    assert cents_to_dollars("1" + "0" * 28)[1] == f"amount: out of range ('1{'0' * 28}' cents)"
+    assert cents_to_dollars("9" * 28)[1] is None  # 10^28 - 1 cents: the largest that fits
 
 
 def test_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:
@@ -362,6 +371,11 @@ def test_the_summary_counts_cost_lines_not_events(tmp_path: Path, db_path: Path)
     event.write_text('{"event_id": "e1", "ts": "2025-11-03T10:00:00Z", "model": "gpt-4o", "input_tokens": 1}\n')
     result = run("import", str(event), str(AC_FIRST), "--db", str(db_path))
     assert "Imported 1 event and 17 cost lines from 2 files" in result.stderr
+    # a copy of a cost file that adds nothing still counts cost lines, never "0 events"
+    copy = tmp_path / "copy.json"
+    copy.write_text(AC_FIRST.read_text() + "\n")
+    result = run("import", str(copy), "--format", "anthropic-cost", "--db", str(db_path))
+    assert "Imported 0 cost lines from 1 file (records 17, duplicates 17" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -408,7 +422,7 @@ def test_a_reject_in_a_pretty_printed_costs_page_names_the_line_of_its_row(tmp_p
     (tmp_path / "costs.json").write_text(text)
     _import(db_path, tmp_path / "costs.json", fmt="openai-costs")
     rejects = _query(db_path, "SELECT line, reason FROM rejects")
-    assert rejects == [(opens + 1, "amount.currency: 'eur' is not usd (only USD amounts are reconciled)")]
+    assert rejects == [(opens + 1, 'amount.currency: "eur" is not usd (only USD amounts are reconciled)')]
 
 
 def test_copies_of_a_cost_fetch_in_one_file_count_once_against_the_total(tmp_path: Path, db_path: Path) -> None:
@@ -478,3 +492,14 @@ def test_a_day_continued_on_the_next_page_of_its_fetch_is_one_bucket(tmp_path: P
     again = _import(db_path, an, oa)
     assert again["imported"] == 0
     assert _query(db_path, "SELECT count(*) FROM billed_costs") == [(6,)]
+
+
+def test_a_cost_file_imported_right_drops_the_rejects_of_a_wrong_format(db_path: Path) -> None:
+    """The OpenAI costs fixture first imported as ``anthropic-cost`` (every page a reject: no
+    ``starting_at``), then as what it is: its 17 lines are imported and the wrong attempt's
+    rejects go, as they do for event formats; nothing is left rejected."""
+    first = _import(db_path, OC_FIRST, fmt="anthropic-cost")
+    assert first["rejected"] > 0 and first["imported"] == 0
+    right = _import(db_path, OC_FIRST, fmt="openai-costs")
+    assert (right["imported"], right["rejected"]) == (17, 0)
+    assert _query(db_path, "SELECT count(*) FROM rejects") == [(0,)]

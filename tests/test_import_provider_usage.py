@@ -1881,3 +1881,24 @@ def test_a_page_cut_off_between_pages_is_one_reject_and_the_next_page_is_read(
     assert pages[0].obj["data"][0]["starting_at"] == "2025-11-05T00:00:00Z"
     assert pages[2].obj["data"][0]["starting_at"] == "2025-11-07T00:00:00Z"
     assert pages[1].raw == cut
+
+
+def test_openai_new_spec_uncached_input_and_a_row_whose_parts_exceed_its_input(tmp_path: Path) -> None:
+    """The 2026-07 spec names the uncached input itself (``input_uncached_tokens``): a row of 1,000
+    input with 200 cached and 800 uncached is 800 input + 200 cache read. A row whose parts hold
+    more than its input (900 uncached + 200 cached = 1,100 > 1,000) contradicts itself: a reject
+    naming the three counts, never 1,100 tokens."""
+
+    def row(uncached: int) -> dict[str, Any]:
+        return {**_oa_row("gpt-4o-2024-08-06", 1_000, 50, 1), "input_cached_tokens": 200,
+                "input_uncached_tokens": uncached}  # fmt: skip
+
+    page = {"object": "page", "data": [{"object": "bucket", "start_time": _T10, "end_time": _T11,
+            "results": [row(800), row(900)]}], "has_more": False, "next_page": None}  # fmt: skip
+    f = _write(tmp_path, "new_spec.json", page)
+    good, bad = list(OPENAI.read(f))
+    assert good.problem is None
+    assert (good.fields["input_tokens"], good.fields["cache_read_tokens"]) == (800, 200)
+    assert bad.problem == (
+        "input_uncached_tokens (900) + input_cached_tokens (200) + input_cache_write_tokens (0) exceed input_tokens (1000)"
+    )

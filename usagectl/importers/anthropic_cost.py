@@ -10,9 +10,10 @@ workspace is the default workspace. The report leaves out the Priority Tier (rec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -51,17 +52,21 @@ def cost_rows_in(head: bytes) -> bool:
     return b'"starting_at"' in head and b'"amount"' in head and b'"currency"' in head
 
 
+# a decimal written with ASCII digits, as the API writes amounts ("54.702", "-1.5", "1e3")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_CENTS_LIMIT = Decimal(10) ** 28  # 10^26 dollars: what a billed line (DECIMAL(38, 12)) holds
+
+
 def cents_to_dollars(amount: Any) -> tuple[Decimal | None, str | None]:
     """``"54.702"`` (cents, a decimal string) -> Decimal("0.54702") dollars."""
     if not isinstance(amount, str):
         what = "missing" if amount is None else f"expected a decimal string of cents, found {_pages.dumps(amount)[:40]}"
         return None, f"amount: {what}"
-    try:
-        cents = Decimal(amount.strip())
-    except InvalidOperation:
+    if not _DECIMAL.fullmatch(amount.strip()):  # Decimal() also takes "1_000", "٥٠", "NaN"
         return None, f"amount: not a decimal ({amount[:40]!r})"
-    if not cents.is_finite():
-        return None, f"amount: not a decimal ({amount[:40]!r})"
+    cents = Decimal(amount.strip())
+    if abs(cents) >= _CENTS_LIMIT:
+        return None, f"amount: out of range ({amount[:40]!r} cents)"
     return cents / HUNDRED, None
 
 
@@ -77,7 +82,7 @@ def _record(
         problems.append(problem)
     currency = row.get("currency")
     if currency is not None and (not isinstance(currency, str) or currency.upper() != "USD"):
-        problems.append(f"currency: {currency!r} is not USD (only USD amounts are reconciled)")
+        problems.append(f"currency: {_pages.dumps(currency)[:40]} is not USD (only USD amounts are reconciled)")
     dims: dict[str, str | None] = {}
     for key in DIMS:
         dims[key], problem = _pages.text_or_none(row, key)

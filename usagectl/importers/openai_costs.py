@@ -84,7 +84,8 @@ def _dollars(amount: Any) -> tuple[Decimal | None, str | None, str | None]:
     value = amount.get("value")
     currency = amount.get("currency")
     if not isinstance(currency, str) or currency.lower() != "usd":
-        return None, None, f"amount.currency: {currency!r} is not usd (only USD amounts are reconciled)"
+        what = "missing" if currency is None else f"{_pages.dumps(currency)[:40]} is not usd"
+        return None, None, f"amount.currency: {what} (only USD amounts are reconciled)"
     if isinstance(value, bool) or value is None:
         return None, None, f"amount.value: not a number ({value!r})"
     try:

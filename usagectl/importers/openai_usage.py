@@ -109,6 +109,15 @@ def _record(
         uncached, problem = _pages.count(row, "input_uncached_tokens")
         if problem:
             problems.append(problem)
+        elif (
+            not problems
+            and uncached + counts["input_cached_tokens"] + counts["input_cache_write_tokens"] > (counts["input_tokens"])
+        ):  # the parts of input_tokens cannot hold more than it
+            problems.append(
+                f"input_uncached_tokens ({uncached}) + input_cached_tokens ({counts['input_cached_tokens']}) + "
+                f"input_cache_write_tokens ({counts['input_cache_write_tokens']}) exceed input_tokens "
+                f"({counts['input_tokens']})"
+            )
     else:
         uncached = counts["input_tokens"] - counts["input_cached_tokens"] - counts["input_cache_write_tokens"]
         if uncached < 0 and not problems:

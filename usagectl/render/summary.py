@@ -43,10 +43,10 @@ def totals_line(summary: ImportSummary) -> str:
 def _what(summary: ImportSummary) -> str:
     lines = summary.imported_cost_lines
     events = counted(summary.imported - lines, "event")
-    if not lines:
+    only_lines = bool(summary.files) and all(f.stored_as == "cost lines" for f in summary.files)
+    if not lines and not only_lines:
         return events
     cost_lines = counted(lines, "cost line")
-    only_lines = all(f.stored_as == "cost lines" for f in summary.files)
     return cost_lines if only_lines else f"{events} and {cost_lines}"
 
 

@@ -1060,6 +1060,7 @@ def import_cost_lines(
                 datetime.now(UTC),
             ],
         )
+        readable = [batch_id] if good else []  # valid lines: the file was read in its right format
         good = _settle_lines(con, info.source, good, rejects, batch_id)
         latest: dict[str, dict[str, Any]] = {}
         for _, row in good:  # max-amount: of a line's copies in the file the largest wins (a tie: the last)
@@ -1108,7 +1109,7 @@ def import_cost_lines(
             [("batch_id", "BIGINT"), ("path", "VARCHAR"), ("source", "VARCHAR"), ("line_offset", "BIGINT")],
             [(batch_id, str(info.path), info.source, info.line_offset)],
         )
-        ingest.supersede_rejects(con, "_this")
+        ingest.supersede_rejects(con, "_this", readable)  # also a wrong --format's rejects of the file
         con.execute("DROP TABLE _this")
         con.execute(
             "INSERT INTO rejects (batch_id, file, line, record, reason, raw) "
