@@ -503,3 +503,21 @@ def test_a_cost_file_imported_right_drops_the_rejects_of_a_wrong_format(db_path:
     right = _import(db_path, OC_FIRST, fmt="openai-costs")
     assert (right["imported"], right["rejected"]) == (17, 0)
     assert _query(db_path, "SELECT count(*) FROM rejects") == [(0,)]
+
+
+def test_a_file_whose_last_page_says_has_more_warns_that_the_fetch_goes_on(tmp_path: Path, db_path: Path) -> None:
+    """A fetch saved page by page, one file each, or a script stopped before the last page: the
+    file's last report page says ``"has_more": true``, so the import warns that the rest of the
+    fetch is elsewhere. The same pages in one file (the last says false) import without it."""
+    pages = [json.loads(line) for line in OC_REFETCH.read_text().splitlines() if line.strip()]
+    report = next(p for p in pages if isinstance(p, dict) and p.get("object") == "page")
+    first = {**report, "has_more": True, "next_page": "page_2"}
+    last = {**report, "has_more": False, "next_page": None}
+    alone = tmp_path / "page1.json"
+    alone.write_text(json.dumps(first))
+    both = tmp_path / "pages.jsonl"
+    both.write_text(json.dumps(first) + "\n" + json.dumps(last) + "\n")
+    warned = run("import", str(alone), "--format", "openai-costs", "--db", str(db_path)).stderr
+    assert f'warning: {alone}: its last page says "has_more": true' in " ".join(warned.split())
+    quiet = run("import", str(both), "--format", "openai-costs", "--db", str(db_path)).stderr
+    assert "has_more" not in quiet

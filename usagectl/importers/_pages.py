@@ -650,6 +650,19 @@ def fetches(items: Iterable[_T], page_of: Callable[[_T], Page]) -> Iterator[list
         yield group
 
 
+def ends_open(path: Path) -> bool:
+    """Whether the last report page of a saved file says ``"has_more": true``: the fetch goes on
+    past the file (the script that saved it stopped, or saved each page to a file of its own)."""
+    last = None
+    try:
+        for page in read_pages(path):
+            if isinstance(page.obj, dict) and not page.problem and error_message(page.obj) is None:
+                last = page.obj
+    except InputError:
+        return False
+    return last is not None and last.get("has_more") is True
+
+
 def _bounds(page: dict[str, Any]) -> tuple[Any, Any]:
     """(start of the first bucket, end of the last) of a page, as the page writes them (OpenAI
     ``start_time``/``end_time``, Anthropic ``starting_at``/``ending_at``); None where absent."""

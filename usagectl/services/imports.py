@@ -28,7 +28,7 @@ from usagectl.errors import (
     disk_full,
     was_interrupted,
 )
-from usagectl.importers import canonical, registry
+from usagectl.importers import _pages, canonical, registry
 from usagectl.models import FileImportResult, ImportSummary, Record, counted
 from usagectl.services.context import AppContext
 from usagectl.store import ingest
@@ -105,6 +105,7 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
 
 
 _BINARY_FORMATS = frozenset(("parquet", "llm"))  # files that are not text
+_PAGED = frozenset(("openai-usage", "anthropic-usage", "openai-costs", "anthropic-cost"))  # saved API pages
 
 
 def _not_text(source: Path, path: Path, fmt: str) -> str | None:
@@ -547,6 +548,11 @@ def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str
         if r.error or r.skipped_unchanged:
             continue
         path = copies.get(r.path) or Path(r.path)
+        if r.format in _PAGED and r.records and _pages.ends_open(path):
+            r.warnings.append(
+                'its last page says "has_more": true: the rest of that fetch is not in this file (import the '
+                "file that holds its next pages too, or fetch them)"
+            )
         if r.records and r.rejected == r.records:
             other = registry.sniff(path) if fmt != "auto" else None
             if other and other != r.format:
