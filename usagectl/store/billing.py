@@ -557,21 +557,7 @@ def stage_usage_buckets(
         for g, ghost in ghosts.items():
             if g not in by_model and ghost.sig is not None and set(g.sig) < set(ghost.sig):
                 fetched[g] = ghost.sig
-        # a bucket of the file that a copy set aside earlier holds other models of (fetches
-        # filtered to some models, grouped by model), the file holding at least as much of each
-        # model both name: parts of one bucket, weighed together as the file's; the copy's rows of
-        # the other models come back when the file's rows stay
         held = set(stored)
-        parts = {
-            g: _only_models(ghosts[g], set(ghosts[g].by_model) - set(mine[g]))
-            for g in ghosts
-            if g in mine and g not in held and set(g.sig) & MODEL_DIMS
-            and _names_models(mine[g]) and _names_models(ghosts[g].by_model)
-            and set(ghosts[g].by_model) - set(mine[g])
-            and all(_at_least(mine[g][m], ghosts[g].by_model[m]) for m in set(mine[g]) & set(ghosts[g].by_model))
-        }  # fmt: skip
-        for g, part in parts.items():
-            by_model[g] = {**part.by_model, **mine[g]}
         # a bucket the file holds again (fetched mid-hour) that a copy set aside earlier holds more
         # of: that copy stands for it, weighed as above, and the file's rows of it give way
         cand = {
@@ -590,6 +576,28 @@ def stage_usage_buckets(
             if g in cand
         }  # fmt: skip
         incoming = [sh for sh in incoming if sh not in fuller]
+        # a bucket of the file that a copy set aside earlier holds other models of (fetches
+        # filtered to some models, grouped by model), the file holding at least as much of each
+        # model both name: parts of one bucket, weighed together as the file's; the copy's rows of
+        # the other models come back when the file's rows stay. Only models no stored row over
+        # the bucket names: a model a stored row names has its usage there already (a day of it
+        # that the copy gave way to), not in a total that names no model
+        parts = {}
+        for g in ghosts:
+            if not (g in mine and g not in held and g in incoming and set(g.sig) & MODEL_DIMS):
+                continue
+            theirs, ours = ghosts[g].by_model, mine[g]
+            named = {m for s in stored if _overlap(s, g) for m in by_model.get(s, {})}
+            extra = set(theirs) - set(ours) - named
+            if (
+                extra
+                and _names_models(ours)
+                and _names_models(theirs)
+                and all(_at_least(ours[m], theirs[m]) for m in set(ours) & set(theirs))
+            ):
+                parts[g] = _only_models(ghosts[g], extra)
+        for g, part in parts.items():
+            by_model[g] = {**part.by_model, **mine[g]}
         weighed = _weighed(ghosts, stored, incoming, fetched, by_model)
         for g in weighed:
             by_model[g] = ghosts[g].by_model
