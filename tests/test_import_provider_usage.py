@@ -1902,3 +1902,68 @@ def test_openai_new_spec_uncached_input_and_a_row_whose_parts_exceed_its_input(t
     assert bad.problem == (
         "input_uncached_tokens (900) + input_cached_tokens (200) + input_cache_write_tokens (0) exceed input_tokens (1000)"
     )
+
+
+_OPUS = "claude-opus-4-1-20250805"
+_D3 = ("2025-11-03T00:00:00Z", "2025-11-04T00:00:00Z")
+
+
+@pytest.mark.parametrize(
+    ("order", "want"),
+    [
+        # each filtered fetch alone holds less than the total, so it gives way on arrival; the
+        # last one brings the parts set aside back: together they hold as much as the total
+        (("total", "sonnet", "haiku", "opus"), "parts"),
+        (("sonnet", "total", "opus", "haiku"), "parts"),
+        (("total", "opus", "haiku", "sonnet"), "parts"),
+        (("sonnet", "haiku", "opus", "total"), "parts"),
+        # an early haiku fetch (3,000 + 500 of haiku's 4,000 + 1,000) stands for haiku until the
+        # later haiku fetch, which holds more of it, takes its place among the parts
+        (("total", "sonnet", "haiku_early", "opus", "haiku"), "parts"),
+        (("total", "haiku_early", "sonnet", "haiku", "opus"), "parts"),
+        # the parts so far hold less than the total: it stays, never summed with them
+        (("total", "sonnet", "haiku"), "total"),
+        (("total", "sonnet", "haiku_early", "opus"), "total"),
+    ],
+)
+def test_fetches_filtered_to_one_model_each_replace_an_ungrouped_total_together(
+    tmp_path: Path, db_path: Path, order: tuple[str, ...], want: str
+) -> None:
+    """2025-11-03, fetched ungrouped (a total: 11,000 input + 3,500 output, no model, so
+    unpriced), and fetched grouped by model filtered to one model at a time: sonnet 6,000 +
+    2,000, haiku 4,000 + 1,000, opus 1,000 + 500 (6,000 + 4,000 + 1,000 = 11,000 and
+    2,000 + 1,000 + 500 = 3,500: the parts make the total). Whatever the order, once all three
+    models are in, the day is the three models' rows, priced: sonnet 6,000 x $3/M + 2,000 x $15/M
+    = $0.048, haiku 4,000 x $1/M + 1,000 x $5/M = $0.009, opus 1,000 x $15/M + 500 x $75/M =
+    $0.0525. Before that, the total stays alone."""
+    pages = {
+        "total": [_an_row(11_000, 3_500, None) | {"model": None}],
+        "sonnet": [_an_model_row(6_000, 2_000, _SONNET)],
+        "haiku": [_an_model_row(4_000, 1_000, _HAIKU)],
+        "haiku_early": [_an_model_row(3_000, 500, _HAIKU)],
+        "opus": [_an_model_row(1_000, 500, _OPUS)],
+    }
+    for name in order:
+        f = _write(tmp_path, f"{name}.json", _an_buckets((*_D3, pages[name])))
+        _import(db_path, f, fmt="anthropic-usage")
+    got = {
+        m: (i, o)
+        for m, i, o in _query(
+            db_path, "SELECT coalesce(model, '-'), sum(input_tokens), sum(output_tokens) FROM events GROUP BY 1"
+        )
+    }
+    if want == "total":
+        assert got == {"-": (11_000, 3_500)}
+        return
+    assert got == {
+        "claude-sonnet-4-5": (6_000, 2_000),
+        "claude-haiku-4-5": (4_000, 1_000),
+        "claude-opus-4-1": (1_000, 500),
+    }
+    models = _by_model(db_path, "2025-11-03", "2025-11-03")
+    assert {m: _money(r["cost_usd"]) for m, r in models.items()} == {
+        "claude-sonnet-4-5": Decimal("0.048"),
+        "claude-haiku-4-5": Decimal("0.009"),
+        "claude-opus-4-1": Decimal("0.0525"),
+    }
+    assert _query(db_path, "SELECT count(*) FROM events WHERE model IS NULL") == [(0,)]

@@ -557,9 +557,9 @@ def stage_usage_buckets(
         for g, ghost in ghosts.items():
             if g not in by_model and ghost.sig is not None and set(g.sig) < set(ghost.sig):
                 fetched[g] = ghost.sig
+        held = set(stored)
         # a bucket the file holds again (fetched mid-hour) that a copy set aside earlier holds more
         # of: that copy stands for it, weighed as above, and the file's rows of it give way
-        held = set(stored)
         cand = {
             g
             for g in ghosts
@@ -576,6 +576,28 @@ def stage_usage_buckets(
             if g in cand
         }  # fmt: skip
         incoming = [sh for sh in incoming if sh not in fuller]
+        # a bucket of the file that a copy set aside earlier holds other models of (fetches
+        # filtered to some models, grouped by model), the file holding at least as much of each
+        # model both name: parts of one bucket, weighed together as the file's; the copy's rows of
+        # the other models come back when the file's rows stay. Only models no stored row over
+        # the bucket names: a model a stored row names has its usage there already (a day of it
+        # that the copy gave way to), not in a total that names no model
+        parts = {}
+        for g in ghosts:
+            if not (g in mine and g not in held and g in incoming and set(g.sig) & MODEL_DIMS):
+                continue
+            theirs, ours = ghosts[g].by_model, mine[g]
+            named = {m for s in stored if _overlap(s, g) for m in by_model.get(s, {})}
+            extra = set(theirs) - set(ours) - named
+            if (
+                extra
+                and _names_models(ours)
+                and _names_models(theirs)
+                and all(_at_least(ours[m], theirs[m]) for m in set(ours) & set(theirs))
+            ):
+                parts[g] = _only_models(ghosts[g], extra)
+        for g, part in parts.items():
+            by_model[g] = {**part.by_model, **mine[g]}
         weighed = _weighed(ghosts, stored, incoming, fetched, by_model)
         for g in weighed:
             by_model[g] = ghosts[g].by_model
@@ -591,12 +613,13 @@ def stage_usage_buckets(
                 aside.append((r.rec, _fields_json(r.fields)))
         # rows that gave way earlier come back: those weighed with the file's that stay, and the
         # others that fall into holes (no staying row overlaps them any more)
-        returning = [g for g in weighed if g not in bad_in]
+        returning = [g for g in (*weighed, *sorted(parts)) if g not in bad_in]
         staying = [sh for sh in stored if sh not in bad_stored] + [sh for sh in incoming if sh not in bad_in]
         rest = {g: ghost for g, ghost in ghosts.items() if g not in returning}
         for g in [*returning, *_holes(rest, [*staying, *returning])]:
-            back.extend(ghosts[g].moved)
-            for batch_id, record, fields in ghosts[g].rejected:
+            ghost = parts.get(g) or ghosts[g]
+            back.extend(ghost.moved)
+            for batch_id, record, fields in ghost.rejected:
                 recs.append(Record(len(recs) + 1, None, fields=fields))
                 gone.append((batch_id, record))
     _mark_evictions(con, bad_stored, keys)
@@ -691,6 +714,11 @@ def _usage_bound(
     return []
 
 
+def _at_least(a: Totals, b: Totals) -> bool:
+    """Whether usage ``a`` holds at least as much of every counter as ``b``."""
+    return all(x >= y for x, y in zip(a, b, strict=True))
+
+
 def _holds_more(a: Mapping[str, Totals], b: Mapping[str, Totals]) -> bool:
     """Whether usage per model ``a`` holds at least as much of every counter of every model as
     ``b``, and more of one."""
@@ -767,10 +795,53 @@ def _ghosts(con: duckdb.DuckDBPyConnection, source: str, window: tuple[datetime,
             ghost.rejected.append((int(batch_id), int(record), json.loads(raw)))
         acc = ghost.by_model.get(str(model), (0,) * len(COUNTERS))
         ghost.by_model[str(model)] = tuple(a + int(n) for a, n in zip(acc, counts, strict=True))
-    return {
-        shape: max(per.values(), key=lambda g: (sum(sum(c) for c in g.by_model.values()), g.origin))
-        for shape, per in copies.items()
-    }
+    return {shape: _parts_joined(list(per.values())) for shape, per in copies.items()}
+
+
+def _parts_joined(copies: list[_Ghost]) -> _Ghost:
+    """Of the copies of one bucket set aside by several imports, the one with the most usage (the
+    latest when equal); when every row of every copy names its model, each model as the copy
+    holding the most of it has it (fetches filtered to some models, each of which gave way on its
+    own, are parts of one bucket; usage in a bucket only grows, so of two copies of one model the
+    one holding more is the later fetch)."""
+
+    def weight(by_model: Mapping[str, Totals]) -> int:
+        return sum(sum(c) for c in by_model.values())
+
+    copies.sort(key=lambda g: (weight(g.by_model), g.origin), reverse=True)
+    first = copies[0]
+    if len(copies) == 1 or not all(_names_models(g.by_model) for g in copies):
+        return first
+    best: dict[str, _Ghost] = {}
+    for g in copies:  # the most usage first, so an equal later copy of a model does not displace
+        for model, totals in g.by_model.items():
+            if model not in best or (sum(totals), g.origin) > (sum(best[model].by_model[model]), best[model].origin):
+                best[model] = g
+    if all(g is first for g in best.values()):
+        return first
+    parts = [_only_models(g, {m for m, h in best.items() if h is g}) for g in copies if g in best.values()]
+    return _Ghost(
+        first.origin,
+        first.path,
+        [r for g in parts for r in g.moved],
+        [r for g in parts for r in g.rejected],
+        {m: t for g in parts for m, t in g.by_model.items()},
+        first.sig,
+    )
+
+
+def _only_models(ghost: _Ghost, models: set[str]) -> _Ghost:
+    """The rows of ``ghost`` of ``models`` only (the empty name: rows without a model)."""
+    return ghost._replace(
+        moved=[(b, raw) for b, raw in ghost.moved if (json.loads(raw).get("model_raw") or "") in models],
+        rejected=[(b, r, f) for b, r, f in ghost.rejected if (f.get("model_raw") or "") in models],
+        by_model={m: t for m, t in ghost.by_model.items() if m in models},
+    )
+
+
+def _names_models(by_model: Mapping[str, Totals]) -> bool:
+    """Whether every row of a bucket names its model (the empty name: a row without one)."""
+    return bool(by_model) and "" not in by_model
 
 
 _LEARN = "_learn"  # stored buckets that learn their fetch's group-by: (start, end, group_by, fetch_group_by)
