@@ -656,6 +656,12 @@ def test_import_summary_shows_replaced_records_so_the_counts_add_up() -> None:
         "costs.jsonl   6 records   1 imported  1 duplicates  2 replaced  2 rejected",
         "b.jsonl      12 records  10 imported  2 duplicates  0 replaced  0 rejected",
     ]
+    # three kinds stored: a list, not "A and B and C"
+    lines = FileImportResult(path="costs.jsonl", format="openai-costs", records=6, imported=1, duplicates=1,
+                             rejected=2, replaced=2, stored_as="cost lines")  # fmt: skip
+    assert totals_line(ImportSummary(files=[lines, other], seconds=0.5)).startswith(
+        "Imported 10 events, 1 cost line and 2 replacements from 2 files"
+    )
     plain = ImportSummary(files=[other], seconds=0.5)  # nothing replaced: no such column or count
     assert "replaced" not in totals_line(plain) and "replaced" not in file_lines(plain.files)[0].plain
 

@@ -32,22 +32,24 @@ def totals_line(summary: ImportSummary) -> str:
     not events, and are counted as such (``Imported 3 cost lines``, ``… 10 events and 3 cost lines``)."""
     replaced = f", replaced {format_int(summary.replaced)}" if summary.replaced else ""
     # records that replaced stored ones are stored too: not "Imported 0 events" for a re-fetch
-    also = f" and {counted(summary.replaced, 'replacement')}" if summary.replaced else ""
+    parts = [*_what(summary), *([counted(summary.replaced, "replacement")] if summary.replaced else [])]
+    what = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
     return (
-        f"Imported {_what(summary)}{also} from {counted(len(summary.files), 'file')} "
+        f"Imported {what} from {counted(len(summary.files), 'file')} "
         f"(records {format_int(summary.records)}, duplicates {format_int(summary.duplicates)}{replaced}, "
         f"rejected {format_int(summary.rejected)}) in {summary.seconds:.2f} s"
     )
 
 
-def _what(summary: ImportSummary) -> str:
+def _what(summary: ImportSummary) -> list[str]:
+    """What was stored: events, cost lines, or both (each counted)."""
     lines = summary.imported_cost_lines
     events = counted(summary.imported - lines, "event")
     only_lines = bool(summary.files) and all(f.stored_as == "cost lines" for f in summary.files)
     if not lines and not only_lines:
-        return events
+        return [events]
     cost_lines = counted(lines, "cost line")
-    return cost_lines if only_lines else f"{events} and {cost_lines}"
+    return [cost_lines] if only_lines else [events, cost_lines]
 
 
 def _file_lines(files: list[FileImportResult]) -> list[Line]:
