@@ -770,3 +770,37 @@ def test_a_rollout_holding_only_a_byte_order_mark_is_empty(tmp_path: Path) -> No
     assert list(IMPORTER.read(f)) == []
     f.write_bytes(b"\xef\xbb\xbf\n\n")
     assert list(IMPORTER.read(f)) == []
+    # and the import says nothing of it (as of an empty file), never "does not look like codex"
+    err = run("import", str(f), "--format", "codex", "--db", str(tmp_path / "bom.duckdb")).stderr
+    assert "warning" not in err and "look like" not in err
+
+
+def test_a_session_whose_lines_come_less_than_a_second_apart_counts_its_first_calls(tmp_path: Path) -> None:
+    """QA: a new session whose lines follow each other within a second all the way to its second
+    call (1.3 s and 3.5 s after its start) is no replay: a burst copies its parent's counts
+    within a second of the file's first line. Its three calls count: totals (1000, 0 cached,
+    100), (3000, 1000, 250), (6000, 2000, 400), so deltas 1000 / 0 / 100, 2000 / 1000 / 150,
+    3000 / 1000 / 150: input 6000 of which 2000 cached, output 400."""
+
+    def count(at: str, inp: int, cached: int, out: int) -> str:
+        total = {"input_tokens": inp, "cached_input_tokens": cached, "output_tokens": out,
+                 "reasoning_output_tokens": 0, "total_tokens": inp + out}  # fmt: skip
+        return json.dumps({"timestamp": f"2025-11-10T12:00:{at}Z", "type": "event_msg",
+                           "payload": {"type": "token_count", "info": {"total_token_usage": total}}})  # fmt: skip
+
+    sid = "11111111-2222-4333-8444-555555555555"
+    meta = {"timestamp": "2025-11-10T12:00:00.000Z", "type": "session_meta",
+            "payload": {"id": sid, "timestamp": "2025-11-10T12:00:00.000Z", "cwd": "/home/x/proj"}}  # fmt: skip
+    turn = {"timestamp": "2025-11-10T12:00:00.050Z", "type": "turn_context", "payload": {"model": "gpt-5"}}
+
+    def item(at: str) -> str:
+        return json.dumps({"timestamp": f"2025-11-10T12:00:{at}Z", "type": "response_item", "payload": {"type": "x"}})
+
+    lines = [json.dumps(meta), json.dumps(turn), item("00.900"), count("01.300", 1000, 0, 100), item("02.000"),
+             item("02.800"), count("03.500", 3000, 1000, 250), count("35.000", 6000, 2000, 400)]  # fmt: skip
+    got = _events(_write(tmp_path / f"rollout-2025-11-10T12-00-00-{sid}.jsonl", lines))
+    assert [(e["input_tokens"], e["cache_read_tokens"], e["output_tokens"]) for e in got] == [
+        (1000, 0, 100),
+        (1000, 1000, 150),
+        (2000, 1000, 150),
+    ]

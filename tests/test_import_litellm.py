@@ -723,7 +723,9 @@ def test_degenerate_files_and_a_boolean_cache_hit(tmp_path: Path, db_path: Path)
     assert list(IMPORTER.read(blank)) == []
     junk = tmp_path / "junk.csv"
     junk.write_bytes(bytes([0x9C, 0xFF, 0x41, 0xFE, 0x0A, 0x80]) * 10)
-    with pytest.raises(InputError, match=r"line 1: the CSV header is not valid UTF-8 text .*not a LiteLLM"):
+    with pytest.raises(
+        InputError, match=r"line 1: binary data \(bytes that are not UTF-8 text\), not CSV text, not a LiteLLM"
+    ):
         list(IMPORTER.read(junk))
     row = {"request_id": "hit-1", "call_type": "acompletion", "startTime": "2025-11-03T10:00:00Z", "model": "gpt-4o",
            "prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050, "spend": 0, "cache_hit": True}  # fmt: skip

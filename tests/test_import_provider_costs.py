@@ -170,6 +170,29 @@ def test_cents_parser() -> None:
     assert cents_to_dollars("1e40")[1] == "amount: out of range ('1e40' cents)"
     assert cents_to_dollars("1" + "0" * 28)[1] == f"amount: out of range ('1{'0' * 28}' cents)"
     assert cents_to_dollars("9" * 28)[1] is None  # 10^28 - 1 cents: the largest that fits
+    # exponents whose arithmetic overflows (abs(1e1000000) raises), or that Decimal refuses: a
+    # reject, never a crash of the import (QA)
+    for huge in ("1e1000000", "-1e1000000", "1e9999999999999999999", "1e-9999999999999999999"):
+        assert cents_to_dollars(huge)[1] == f"amount: out of range ({huge!r} cents)"
+
+
+def test_a_json_number_no_column_can_hold_rejects_its_page_never_crashes(tmp_path: Path, db_path: Path) -> None:
+    """An OpenAI cost page whose amount is the JSON number 1e1000000: its page is a reject
+    ("number out of range"), the other page of the file is imported ($1.50), exit 0."""
+
+    def page(day_start: int, value: str) -> str:  # the amount written as given (a JSON number)
+        line = json.dumps({"object": "organization.costs.result", "amount": {"value": "AMOUNT", "currency": "usd"},
+                           "line_item": "gpt-4o-2024-08-06, input", "project_id": None})  # fmt: skip
+        bucket = {"object": "bucket", "start_time": day_start, "end_time": day_start + 86400, "results": ["LINE"]}
+        doc = json.dumps({"object": "page", "data": [bucket], "has_more": False, "next_page": None})
+        return doc.replace('"LINE"', line).replace('"AMOUNT"', value)
+
+    f = tmp_path / "costs.jsonl"
+    f.write_text(page(1762732800, "1e1000000") + "\n" + page(1762819200, "1.5") + "\n")
+    out = _import(db_path, f, fmt="openai-costs")
+    assert (out["imported"], out["rejected"]) == (1, 1)
+    assert _query(db_path, "SELECT reason FROM rejects") == [("not valid JSON: number out of range (1e1000000)",)]
+    assert _query(db_path, "SELECT sum(amount_usd) FROM billed_costs") == [(Decimal("1.5"),)]
 
 
 def test_import_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:

@@ -1851,9 +1851,12 @@ def test_a_page_then_an_array_of_pages_reads_as_the_two_files_do(tmp_path: Path,
 @pytest.mark.parametrize(
     ("cut_after", "why", "next_line"),
     [
-        # between two fields, on the cut page's line 10 (the file's 28): the next page's "{" on
-        # line 29 is where the parse fails
-        ('"output_tokens": 2000,', "Expecting property name enclosed in double quotes (line 29 column 1)", 29),
+        # between two fields, on the cut page's line 10 (the file's 28): the parse fails at the
+        # next page's "{" on line 29, so the reject says the page is cut off before it
+        ('"output_tokens": 2000,', "cut off before it ends (the next page starts on line 29)", 29),
+        # after a key's ":" (line 10): the next page would be taken in as its value; the parse
+        # fails after it, and reading resumes where it starts (line 29), so it is still read
+        ('"output_tokens":', "cut off before it ends (the next page starts on line 29)", 29),
         # inside a value, on the cut page's line 11 (the file's 29): the newline ends the string,
         # in column 28 (10 blanks and ``"model": `` make 19 characters, the string's 8 characters
         # ``"claude-`` fill columns 20-27)
@@ -1881,6 +1884,28 @@ def test_a_page_cut_off_between_pages_is_one_reject_and_the_next_page_is_read(
     assert pages[0].obj["data"][0]["starting_at"] == "2025-11-05T00:00:00Z"
     assert pages[2].obj["data"][0]["starting_at"] == "2025-11-07T00:00:00Z"
     assert pages[1].raw == cut
+
+
+def test_pages_appended_without_a_newline_and_a_cut_first_page(tmp_path: Path) -> None:
+    """``curl -s … >> pages.json`` appends each response as it comes: compact pages with "}{"
+    between them (no newline) are each a page; a first page cut off (its first 40 characters,
+    all on line 1) is one reject on line 1 and the two pages after it are read."""
+    from usagectl.importers import _pages
+
+    days = [_anthropic_day_page(f"2025-11-0{d}", "claude-haiku-4-5-20251001", d * 1000, d) for d in (3, 4, 5)]
+    joined = tmp_path / "joined.json"
+    joined.write_text("".join(json.dumps(p) for p in days))
+    pages = list(_pages.read_pages(joined))
+    assert [(p.line, p.problem, p.obj["data"][0]["starting_at"]) for p in pages] == [
+        (1, None, "2025-11-03T00:00:00Z"),
+        (1, None, "2025-11-04T00:00:00Z"),
+        (1, None, "2025-11-05T00:00:00Z"),
+    ]
+    first_cut = tmp_path / "first_cut.json"
+    first_cut.write_text(json.dumps(days[0])[:40] + "\n" + "\n".join(json.dumps(p, indent=2) for p in days[1:]) + "\n")
+    pages = list(_pages.read_pages(first_cut))
+    assert [(p.line, p.problem is None) for p in pages] == [(1, False), (2, True), (20, True)]
+    assert pages[1].obj["data"][0]["starting_at"] == "2025-11-04T00:00:00Z"
 
 
 def test_openai_new_spec_uncached_input_and_a_row_whose_parts_exceed_its_input(tmp_path: Path) -> None:

@@ -121,3 +121,15 @@ def test_a_claude_code_file_whose_first_record_has_a_bad_byte_is_still_claude_co
     [(line, reason, _raw)] = _rejects(db_path)
     # read as canonical JSONL it said "missing ts" (Claude Code's field is "timestamp")
     assert (line, reason) == (1, "not valid UTF-8 text")
+
+
+def test_a_csv_header_not_in_utf8_is_shown_unless_it_is_binary() -> None:
+    """A Latin-1 header (one byte of "café" not UTF-8) is quoted so the user sees which column;
+    random bytes are called binary data and never printed."""
+    from usagectl.importers._csv import header_problem
+
+    latin1 = b"ts,caf\xe9,model".decode("utf-8", "surrogateescape").split(",")
+    assert header_problem(latin1) == "the CSV header is not valid UTF-8 text (ts,caf\ufffd,model)"  # U+FFFD
+    junk = bytes([0x9C, 0xFF, 0x41, 0xFE, 0x80, 0x81]).decode("utf-8", "surrogateescape")
+    assert header_problem([junk]) == "binary data (bytes that are not UTF-8 text), not CSV text"
+    assert header_problem(["ts", "model"]) is None

@@ -35,7 +35,11 @@ def header_problem(header: list[str]) -> str | None:
     from usagectl.models import excerpt
 
     if not is_utf8(header):
-        return f"the CSV header is {NOT_UTF8} ({excerpt(_clean(','.join(header)))})"
+        text = ",".join(header)
+        odd = sum(1 for ch in text if "\udc80" <= ch <= "\udcff" or (ch < " " and ch not in "\t\r\n"))
+        if odd * 10 > len(text):  # mostly bytes no text holds: say so, never print them
+            return "binary data (bytes that are not UTF-8 text), not CSV text"
+        return f"the CSV header is {NOT_UTF8} ({excerpt(_clean(text))})"
     if any("\x00" in h for h in header):
         return "binary data (NUL bytes), not CSV text"
     return None

@@ -1,7 +1,7 @@
 """Saved pages of the providers' Admin APIs (usage and cost reports), shared by their importers.
 
 A saved file holds one page (a JSON object), a JSON array of pages, JSONL with one page per
-line, or pretty-printed pages one after another. ``read_pages`` yields each page with its line, or a problem when a part of the file is not
+line, or pages appended one after another (pretty-printed or not). ``read_pages`` yields each page with its line, or a problem when a part of the file is not
 JSON; it never raises on content. The value checkers return ``(value, problem)`` so an importer
 turns a bad field into a reject naming the source's own field.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from usagectl.errors import InputError
-from usagectl.importers._values import _clean, without_lone_surrogates
+from usagectl.importers._values import _clean, exact_decimal, without_lone_surrogates
 from usagectl.models import json_failure
 
 RAW_MAX = 4000
@@ -66,7 +66,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(parse_float=exact_decimal, parse_constant=_reject_constant)
 
 
 def _why(exc: Exception) -> str:
@@ -197,34 +197,15 @@ def read_pages(path: Path) -> Iterator[Page]:
         return
     try:
         obj = loads(text)
-    except (ValueError, RecursionError) as exc:
-        whole_problem = _why(exc)
+    except (ValueError, RecursionError):
+        pass  # several documents (JSONL, pages appended one after another), or a broken one
     else:
         first = text.count("\n", 0, start) + 1
         yield (bad and _undecodable(text, start, len(text), first)) or Page(
             first, obj, text[start:].strip()[:RAW_MAX], text=text, start=start, end=len(text)
         )
         return
-    if _several_documents(text, start):
-        yield from _stream_pages(text, start, bad)
-        return
-    lines = text.splitlines()
-    if not _looks_like_jsonl(lines):
-        yield Page(text.count("\n", 0, start) + 1, None, _clean(text[start:][:RAW_MAX]), whole_problem)
-        return
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        if bad and (reject := _undecodable(line, 0, len(line), lineno)):
-            yield reject
-            continue
-        try:
-            obj = loads(line)
-        except (ValueError, RecursionError) as exc:
-            msg = _why(exc).replace(" (line 1 column", " (column")
-            yield Page(lineno, None, line[:RAW_MAX], msg)
-            continue
-        yield Page(lineno, obj, line[:RAW_MAX])
+    yield from _stream_pages(text, start, bad)
 
 
 def _value_at(text: str, i: int) -> tuple[Any, int]:
@@ -241,24 +222,12 @@ def _page_at(text: str, i: int, end: int, line: int, obj: Any, bad: bool) -> Pag
     )
 
 
-def _several_documents(text: str, start: int) -> bool:
-    """Whether a file that does not parse as one document is pretty-printed documents one after
-    another (``curl … >> pages.json`` in a pagination loop, ``jq`` output): its first value is
-    whole and spans more than one line (JSONL's first record is one line)."""
-    try:
-        _, end = _DECODER.raw_decode(text, start)
-    except (ValueError, RecursionError):
-        return False
-    return text.find("\n", start, end) >= 0
-
-
 def _stream_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
-    """The documents of a file holding several, one after another: each a page with its line (an
-    array: each of its pages). A part that does not parse (a page cut off by an interrupted
-    download) is one reject from its first line up to the next line that opens an object in
-    column 1 after the point where it failed, where reading resumes: the pages after it are kept.
-    (A page cut right after an opening "[" takes the next page in as its element and fails after
-    it: both are that one reject.)"""
+    """The documents of a file that is not one: JSONL, or pages appended one after another
+    (pretty-printed or not, with or without a newline between them, as ``curl … >> pages.json``
+    leaves them), each a page on its line (an array: each of its pages). A part that does not
+    parse (a page cut off by an interrupted download, a line of other text) is one reject, from
+    where it starts to where the next page starts (``_resume``): the pages after it are kept."""
     i, pos, line = start, 0, 1
     while i < len(text):
         line += text.count("\n", pos, i)
@@ -266,12 +235,13 @@ def _stream_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
         try:
             obj, end = _value_at(text, i)
         except (ValueError, RecursionError) as exc:
-            # from where the parse failed (a next page's "{" can be the failing character): each
-            # resumed parse starts past the last failure, so a file is read in linear time
-            failed = exc.pos if isinstance(exc, json.JSONDecodeError) else i + 1
-            resume = text.find("\n{", max(i + 1, failed - 1))
-            end = len(text) if resume < 0 else resume + 1
-            yield Page(line, None, _clean(text[i:end].rstrip()[:RAW_MAX]), _why(exc))
+            end = _resume(text, i)
+            why = _why(exc)
+            if isinstance(exc, json.JSONDecodeError) and end < len(text) and exc.pos >= end:
+                # the parse read on to the next page (taken in as the value the cut left open)
+                nxt = line + text.count("\n", i, end)
+                why = f"not valid JSON: cut off before it ends (the next page starts on line {nxt})"
+            yield Page(line, None, _clean(text[i:end].rstrip()[:RAW_MAX]), why)
         else:
             if isinstance(obj, list):  # an array of pages among them: its pages, each on its line
                 yield from _array_pages(text[:end], i, bad)
@@ -280,19 +250,28 @@ def _stream_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
         i = _skip_ws(text, end)
 
 
-def _looks_like_jsonl(lines: list[str]) -> bool:
-    """A file that does not parse as a whole is JSONL when some line alone is a JSON object
-    (a broken pretty-printed document has no such line)."""
-    for line in lines:
-        s = line.strip()
-        if not (s.startswith("{") and s.endswith("}")):
-            continue
+# where a page may start: an object whose first key is one a page or an error envelope opens
+# with (``data``; OpenAI's ``object``; Anthropic's ``type`` and OpenAI's ``error`` of an error)
+_PAGE_START = re.compile(r'\{\s*"(?:data|object|type|error)"')
+_RESUME_TRIES = 10_000
+
+
+def _resume(text: str, i: int) -> int:
+    """Where reading goes on after a part from ``i`` that does not parse: the first place after
+    ``i`` where a whole page (or error envelope) starts, else the end of the text. Not where the
+    parse failed: a page cut right after a ``:`` or a ``[`` takes the next page in as its value
+    and fails after it, and a page appended without a newline starts mid-line. The objects inside
+    a page that start like one (an OpenAI bucket, ``{"object": "bucket"``) are no page."""
+    for n, m in enumerate(_PAGE_START.finditer(text, i + 1)):
+        if n >= _RESUME_TRIES:
+            break
         try:
-            if isinstance(loads(s), dict):
-                return True
+            obj, _ = _value_at(text, m.start())
         except (ValueError, RecursionError):
             continue
-    return False
+        if isinstance(obj, dict) and ("data" in obj or error_message(obj) is not None):
+            return m.start()
+    return len(text)
 
 
 def _array_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:

@@ -132,7 +132,21 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
+def exact_decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or an exponent, exactly (the decoders' ``parse_float``). A
+    number no stored column could hold (``1e1000000``; ``1e-9999999999999999999``, which Decimal
+    itself refuses) raises ValueError, which the readers report as a bad record, never a crash:
+    arithmetic on such a Decimal overflows."""
+    try:
+        d = Decimal(text)
+    except ArithmeticError:
+        d = None
+    if d is None or (d and not -1000 <= d.adjusted() <= 1000):
+        raise ValueError(f"number out of range ({text[:40]})")
+    return d
+
+
+_DECODER = json.JSONDecoder(parse_float=exact_decimal, parse_constant=_no_constant)
 
 
 def _loads(text: str) -> Any:

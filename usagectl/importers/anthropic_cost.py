@@ -64,8 +64,12 @@ def cents_to_dollars(amount: Any) -> tuple[Decimal | None, str | None]:
         return None, f"amount: {what}"
     if not _DECIMAL.fullmatch(amount.strip()):  # Decimal() also takes "1_000", "٥٠", "NaN"
         return None, f"amount: not a decimal ({amount[:40]!r})"
-    cents = Decimal(amount.strip())
-    if abs(cents) >= _CENTS_LIMIT:
+    try:  # an exponent Decimal cannot hold, or one whose arithmetic would overflow
+        cents = Decimal(amount.strip())
+        too_large = cents != 0 and cents.adjusted() >= _CENTS_LIMIT.adjusted()
+    except ArithmeticError:
+        cents, too_large = Decimal(0), True
+    if too_large:
         return None, f"amount: out of range ({amount[:40]!r} cents)"
     return cents / HUNDRED, None
 

@@ -46,10 +46,10 @@ the parent's file is gone. So do usage lines timed before the file's own ``sessi
 sub-agent (of a sub-agent, too) may replay its parents' calls with their original times, and
 a call cannot end before its own session began. A sub-agent whose own first call answers
 within 1 s of a burst replay would be taken for replay (the ccusage heuristic has the same limit).
-A fork that names no parent is told by its burst alone: when the file's lines, from the first,
-are each within 1 s of the one before up to a SECOND count that advances the counter, both
-counts (and the rest of that chain) are replay, baseline only (a new session's first two calls
-never both answer within a second of its start); a single count in such a chain is counted.
+A fork that names no parent is told by its burst alone: when two counts that advance the counter
+both come within 1 s of the file's first line (each line within 1 s of the one before), both
+(and the rest of that chain) are replay, baseline only (a new session's first two calls never
+both answer within a second of its start); a single count there is counted.
 
 A count that follows a rejected line (its delta may span a lost count) is marked
 ``extra.after_reject`` (the time of the count before it); ``store.codex_gaps`` then keeps it from
@@ -222,6 +222,7 @@ class _File:
         self.usage_seen = False
         self.chain_alive = True  # every line so far within BURST_GAP_SECONDS of the one before
         self.last_ts: datetime | None = None
+        self.first_ts: datetime | None = None  # the time of the file's first timed line
         self.damaged = False  # a line was rejected since the latest counted token_count
         self.counted_ts: datetime | None = None  # the time of the latest counted token_count
         # the file's first count is held back (by ``read``) while every line so far is within
@@ -232,6 +233,8 @@ class _File:
     def see_time(self, ts: datetime | None) -> None:
         if ts is None or not self.chain_alive:
             return
+        if self.first_ts is None:
+            self.first_ts = ts
         if self.last_ts is not None and abs((ts - self.last_ts).total_seconds()) > BURST_GAP_SECONDS:
             self.chain_alive = False
         self.last_ts = ts
@@ -239,6 +242,16 @@ class _File:
     @property
     def replaying(self) -> bool:
         return self.forked and self.chain_alive
+
+    @property
+    def at_start(self) -> bool:
+        """Whether the latest timed line is within BURST_GAP_SECONDS of the file's first one (a
+        fork's replay burst follows its session_meta at once; no new session's call is answered
+        that soon)."""
+        return (
+            self.chain_alive and self.first_ts is not None and self.last_ts is not None
+            and (self.last_ts - self.first_ts).total_seconds() <= BURST_GAP_SECONDS
+        )  # fmt: skip
 
     def before_spawn(self, ts: datetime) -> bool:
         """Usage at ``ts`` in a file that names its parent, from before the file's own session
@@ -354,7 +367,7 @@ class CodexImporter:
                 held = None
             if fields is None and problem is None:
                 continue
-            if problem is None and not rec and state.parent is None and not state.forked and state.chain_alive:
+            if problem is None and not rec and state.parent is None and not state.forked and state.at_start:
                 held, state.holding = (lineno, fields or {}), True
                 continue
             rec += 1
@@ -447,7 +460,7 @@ def _token_count(
     state.prev = total
     if state.replaying or delta == ZERO or state.before_spawn(ts):
         return None, None  # a fork's copy of its parent's history (baseline only), or nothing used
-    if state.holding and state.chain_alive:
+    if state.holding and state.at_start:
         # a second count within the first sub-second chain of lines: no call answers that fast
         # after another at a session's start, so both copy a parent's history (a fork that does
         # not name its parent): baseline only, as a declared fork's burst is

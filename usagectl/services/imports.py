@@ -128,10 +128,11 @@ def _not_text(source: Path, path: Path, fmt: str) -> str | None:
 
 
 def _blank(path: Path) -> bool:
-    """Whether the file holds nothing but white space (an unreadable one counts as not blank)."""
+    """Whether the file holds nothing but white space, after a byte order mark (an unreadable one
+    counts as not blank)."""
     try:
         with canonical.open_text_or_binary(path) as fh:
-            return not fh.read(65536).strip() and not fh.read(1)
+            return not fh.read(65536).removeprefix(b"\xef\xbb\xbf").strip() and not fh.read(1)
     except (OSError, EOFError, zlib.error):
         return False
 

@@ -1060,7 +1060,8 @@ def _exact(
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         return None, f"{name}: not an exact number ({str(value)[:40]})"
     d = Decimal(value)
-    if not d.is_finite() or abs(d) >= limit:
+    # by the exponent: abs() of 1e1000000 overflows the default context
+    if not d.is_finite() or (d != 0 and d.adjusted() >= limit.adjusted()):
         return None, f"{name}: out of range ({str(value)[:40]})"
     # a wide context: DECIMAL(38, 12) holds 26 integer digits, more than the default 28-digit
     # precision leaves room for once 12 decimals are added
