@@ -84,7 +84,8 @@ def duplicates_report(
         notes.insert(
             0,
             f"{reread:,} {'batch' if reread == 1 else 'batches'} read again a file that an earlier batch read (a "
-            "grown Codex rollout, llm logs.db or CSV is read whole on every sync); most of the "
+            "grown file of a format that cannot resume, such as a Codex rollout, llm's logs.db, a CSV or a JSON "
+            "export, is read whole on every sync); most of the "
             f'{reread_records:,} "Dup stored" records among them are lines already imported from that file, not '
             "copies in the logs.",
         )
