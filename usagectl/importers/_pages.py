@@ -1,8 +1,8 @@
 """Saved pages of the providers' Admin APIs (usage and cost reports), shared by their importers.
 
 A saved file holds one page (a JSON object), a JSON array of pages, JSONL with one page per
-line, or pages appended one after another (pretty-printed or not). ``read_pages`` yields each page with its line, or a problem when a part of the file is not
-JSON; it never raises on content. The value checkers return ``(value, problem)`` so an importer
+line, or pages appended one after another (pretty-printed or not). ``read_pages`` yields each
+page with its line, or a problem when a part of the file is not JSON; it never raises on content. The value checkers return ``(value, problem)`` so an importer
 turns a bad field into a reject naming the source's own field.
 
 Every bucket row an importer yields carries ``extra["bucket_end"]`` (ISO UTC) and

@@ -225,9 +225,9 @@ class _File:
         self.first_ts: datetime | None = None  # the time of the file's first timed line
         self.damaged = False  # a line was rejected since the latest counted token_count
         self.counted_ts: datetime | None = None  # the time of the latest counted token_count
-        # the file's first count is held back (by ``read``) while every line so far is within
-        # BURST_GAP_SECONDS of the one before: a fork that names no parent replays its history
-        # as such a burst, told by a second count that advances within it (``_token_count``)
+        # the file's first count is held back (by ``read``) while the lines are within the
+        # file's first BURST_GAP_SECONDS (``at_start``): a fork that names no parent replays its
+        # history as such a burst, told by a second count that advances within it (``_token_count``)
         self.holding = False
 
     def see_time(self, ts: datetime | None) -> None:
@@ -359,9 +359,9 @@ class CodexImporter:
             if not raw.strip():
                 continue
             fields, problem = _line(state, raw)
-            if held is not None and (state.forked or not state.chain_alive or problem is not None):
+            if held is not None and (state.forked or not state.at_start or problem is not None):
                 state.holding = False
-                if not state.forked:  # the chain broke first: the held count is the file's own
+                if not state.forked:  # past the file's first second first: the held count is its own
                     rec += 1
                     yield Record(rec, held[0], held[1])
                 held = None

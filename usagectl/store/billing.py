@@ -535,11 +535,7 @@ def stage_usage_buckets(
                 if wider is not None and set(shape.sig) < set(wider):
                     fetched[shape] = wider
         mine = _incoming_by_model(recs, shapes)
-        wider_in = {
-            s: r.fetch_sig
-            for r, s in zip(recs, shapes, strict=True)
-            if s is not None and r.fetch_sig is not None and set(s.sig) < set(r.fetch_sig)
-        }
+        wider_in = _wider_fetches(recs, shapes)
         # a stored bucket this file holds again, the same usage, from a fetch known to be
         # grouped wider: the stored rows learn that group-by (they stay: an equal copy is kept)
         learned = {
@@ -714,6 +710,16 @@ def _usage_bound(
     return []
 
 
+def _wider_fetches(recs: Sequence[Record], shapes: Sequence[Shape | None]) -> dict[Shape, tuple[str, ...]]:
+    """The group-by of the fetch each of a file's shapes came from (``Record.fetch_sig``), where
+    wider than the shape's own (its rows leave a grouped dimension null)."""
+    return {
+        s: r.fetch_sig
+        for r, s in zip(recs, shapes, strict=True)
+        if s is not None and r.fetch_sig is not None and set(s.sig) < set(r.fetch_sig)
+    }
+
+
 def _at_least(a: Totals, b: Totals) -> bool:
     """Whether usage ``a`` holds at least as much of every counter as ``b``."""
     return all(x >= y for x, y in zip(a, b, strict=True))
@@ -724,7 +730,7 @@ def _holds_more(a: Mapping[str, Totals], b: Mapping[str, Totals]) -> bool:
     ``b``, and more of one."""
     zero = (0,) * len(COUNTERS)
     pairs = [(a.get(m, zero), b.get(m, zero)) for m in {*a, *b}]
-    return all(x >= y for p, q in pairs for x, y in zip(p, q, strict=True)) and any(p != q for p, q in pairs)
+    return all(_at_least(p, q) for p, q in pairs) and any(p != q for p, q in pairs)
 
 
 def _fields_json(fields: Mapping[str, Any]) -> str:
@@ -1242,11 +1248,7 @@ def _settle_lines(
     # the group-by of the fetch a bucket came from, when wider than the bucket's own (its lines
     # leave a dimension null): weighed as that fetch, as usage buckets are
     fetched = {s: sig for s, m in more.items() if (sig := _fetch_sig(m[1])) is not None and set(s.sig) < set(sig)}
-    fetched |= {
-        s: r.fetch_sig
-        for (r, _), s in zip(good, shapes, strict=True)
-        if s is not None and r.fetch_sig is not None and set(s.sig) < set(r.fetch_sig)
-    }
+    fetched |= _wider_fetches([r for r, _ in good], shapes)
     bad_in, bad_stored = settle_shapes(
         stored, incoming, stored_where=where, totals=totals, described=_amount_words, fetched=fetched
     )
