@@ -21,7 +21,7 @@ try:
 except ImportError:  # a DuckDB laid out differently: the package (slower to import, same API)
     import duckdb as core  # type: ignore[no-redef]
 
-__all__ = ["OFFLINE", "connect", "core", "full"]
+__all__ = ["OFFLINE", "connect", "core", "full", "literal"]
 
 # DuckDB fetches and loads a known extension on demand: opening a SQLite file would download
 # sqlite_scanner from extensions.duckdb.org. usagectl is local-first and needs none (json,
@@ -39,3 +39,14 @@ def full() -> ModuleType:
     import duckdb
 
     return duckdb
+
+
+def literal(path: str) -> str:
+    """``path`` as DuckDB's file readers take it literally. They read every path as a glob
+    pattern: a file named ``s?.jsonl`` would also read ``s1.jsonl`` beside it (or, with ``*``,
+    every file that matches), so ``*``, ``?`` and ``[`` are each put in brackets, which match
+    that one character (``[*]``, ``[?]``, ``[[]``)."""
+    return path.translate(_GLOB) if any(c in path for c in "*?[") else path
+
+
+_GLOB = str.maketrans({"*": "[*]", "?": "[?]", "[": "[[]"})

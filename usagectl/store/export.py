@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from usagectl.store.engine import full
+from usagectl.store.engine import full, literal
 from usagectl.store.memory import checked_size
 from usagectl.store.reports import _filtered
 from usagectl.store.tables import rows_as_dicts
@@ -301,7 +301,7 @@ def written_totals(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> dic
         return {"rows": 0, "cost_usd": Decimal(0), "unpriced_rows": 0}
     row = con.execute(
         "SELECT count(*)::BIGINT, CASE WHEN count(*) = 0 THEN 0 ELSE sum(cost_usd) END, count(*) FILTER (WHERE cost_usd IS NULL)::BIGINT FROM read_parquet(?)",
-        [[str(p) for p in paths]],
+        [[literal(str(p)) for p in paths]],
     ).fetchone()
     assert row is not None
     return {"rows": int(row[0]), "cost_usd": row[1], "unpriced_rows": int(row[2])}

@@ -31,6 +31,7 @@ from usagectl.models import (
     without_lone_surrogate,
     without_lone_surrogates_in,
 )
+from usagectl.store.engine import literal
 from usagectl.store.tables import load_temp_table
 from usagectl.store.transactions import rollback
 from usagectl.store.validation import _absent_value, _event_id_sql, _lit, _q, _validation_select
@@ -201,7 +202,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
             "SELECT DISTINCT k FROM (SELECT unnest(json_keys(json)) AS k FROM "
             f"(SELECT json FROM read_ndjson_objects(?, ignore_errors = true){'' if whole else ' LIMIT 5000'}) "
             "WHERE json_type(json) = 'OBJECT')",
-            [str(path)],
+            [literal(str(path))],
         ).fetchall()
         found = {r[0] for r in rows}
         if not whole and not compressed:
@@ -230,7 +231,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
     # it would make everything after it single-threaded)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _stage AS {select} "
-        f"FROM read_ndjson({_lit(str(path))}, columns = {_struct_lit(columns)}, ignore_errors = true, "
+        f"FROM read_ndjson({_lit(literal(str(path)))}, columns = {_struct_lit(columns)}, ignore_errors = true, "
         f"maximum_object_size = {LINE_BYTES})"
     )
     return unknown
@@ -246,7 +247,7 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
     ``left_out``."""
     from usagectl.importers.canonical import export_derived
 
-    described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [literal(str(path))]).fetchall()
     types = {r[0]: str(r[1]) for r in described}
     derived = export_derived(types)
     if left_out is not None:
@@ -273,7 +274,7 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
         "NULL::VARCHAR AS _raw, NULL::VARCHAR AS _problem, "
         + ", ".join(cols)
         + f", {unknown_sql} AS _unknown FROM read_parquet(?, file_row_number = true)",
-        [str(path)],
+        [literal(str(path))],
     )
     # raw text of a Parquet record, for rejects: the row as JSON
     return unknown

@@ -287,6 +287,8 @@ def _scan(
     which reads them in its own transaction; returns their names."""
     import threading
 
+    from usagectl.store.engine import literal
+
     (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (1,)
     from usagectl.store.memory import memory_limit
 
@@ -301,7 +303,8 @@ def _scan(
         cur = con.cursor()
         try:
             for start in range(lo, hi, CHUNK_FILES):
-                params = {"files": paths[start : min(hi, start + CHUNK_FILES)], "offset": start}
+                files = [literal(p) for p in paths[start : min(hi, start + CHUNK_FILES)]]
+                params = {"files": files, "offset": start}
                 verb = f"CREATE OR REPLACE TABLE {table} AS" if start == lo else f"INSERT INTO {table}"
                 cur.execute(f"{verb} {select}", params)
         except BaseException as exc:  # re-raised in the caller's thread
