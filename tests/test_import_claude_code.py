@@ -485,7 +485,7 @@ def test_usage_and_cache_split_presence(tmp_path: Path) -> None:
         ),
         line(
             "m3", {"input_tokens": 1, "output_tokens": 1, "cache_creation_input_tokens": 50, "cache_creation": {}}
-        ),  # the object is there without counts: 5m 0, 1h 0
+        ),  # the object is there without counts, which do not add up to the total: all 50 at 5m
         line(
             "m4", {"input_tokens": 1, "output_tokens": 1, "cache_creation_input_tokens": 60, "cache_creation": None}
         ),  # null is no object: 5m 60
@@ -501,7 +501,7 @@ def test_usage_and_cache_split_presence(tmp_path: Path) -> None:
     s = json.loads(res.stdout)
     assert (s["records"], s["imported"], s["rejected"]) == (6, 4, 2)
     got = _q(db, "SELECT message_id, cache_write_5m_tokens, cache_write_1h_tokens FROM events ORDER BY 1")
-    assert got == [("m1", 700, 0), ("m2", 200, 700), ("m3", 0, 0), ("m4", 60, 0)]
+    assert got == [("m1", 700, 0), ("m2", 200, 700), ("m3", 50, 0), ("m4", 60, 0)]
     assert [r[0] for r in _q(db, "SELECT line FROM rejects ORDER BY line")] == [5, 6]
 
 
@@ -794,3 +794,53 @@ def test_copies_that_lose_to_another_file_of_the_import_count_as_that_files(db_p
         rows = {r["file"]: r for r in run_json("report", "duplicates", "--db", str(db))["rows"]}
         assert [rows["b.jsonl"][k] for k in ("records", "imported", "dup_in_file", "dup_stored")] == [5, 1, 3, 1], db
         assert [rows["a.jsonl"][k] for k in ("records", "imported", "dup_in_file", "dup_stored")] == [1, 1, 0, 0], db
+
+
+def test_a_cache_split_that_does_not_add_up_is_not_used(db_path: Path, tmp_path: Path) -> None:
+    """``usage.cache_creation`` that does not add up to a non-zero ``cache_creation_input_tokens``
+    (some gateways write it empty or partial) is not used: all of the total at 5m, as without a
+    split, with a note in ``extra`` (as the llm importer does). Before, the split's counts were
+    stored and the rest of the writes was lost without a word (QA). By hand, (total, split) ->
+    (5m, 1h): m1 (500, {}) -> (500, -); m2 (300, 5m 100) -> (300, -); m3 (400, 0 and 0) ->
+    (400, -); m4 (600, 200 + 400) -> (200, 400); m5 (0, 0 and 0) -> (0, 0); m6 (no total, 1h 50) ->
+    (-, 50); m7 (0, 5m 70) -> (70, -): 5m 1,470, 1h 450, the note on m1, m2 and m3 only."""
+    cases = [
+        ("m1", 500, {}),
+        ("m2", 300, {"ephemeral_5m_input_tokens": 100}),
+        ("m3", 400, {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}),
+        ("m4", 600, {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 400}),
+        ("m5", 0, {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}),
+        ("m6", None, {"ephemeral_1h_input_tokens": 50}),
+        ("m7", 0, {"ephemeral_5m_input_tokens": 70}),
+    ]
+    lines = []
+    for i, (mid, total, split) in enumerate(cases):
+        usage: dict[str, Any] = {"input_tokens": 10, "output_tokens": 1, "cache_creation": split}
+        if total is not None:
+            usage["cache_creation_input_tokens"] = total
+        lines.append(
+            {"type": "assistant", "timestamp": f"2025-11-03T10:0{i}:00Z", "sessionId": "s", "requestId": f"r{i}",
+             "message": {"id": mid, "model": "claude-sonnet-4-5", "usage": usage}}
+        )  # fmt: skip
+    folder = tmp_path / "projects" / "-home-alice-app"
+    folder.mkdir(parents=True)
+    path = write_jsonl(folder / "s.jsonl", lines)
+    out = _import(db_path, tmp_path / "projects")
+    assert (out["imported"], out["rejected"]) == (7, 0)
+    rows = _q(
+        db_path,
+        "SELECT message_id, cache_write_5m_tokens, cache_write_1h_tokens, json_extract_string(extra, '$.cache_write_split') "
+        "FROM events ORDER BY message_id",
+    )
+    by_id = {mid: (w5, w1, note is not None) for mid, w5, w1, note in rows}
+    assert by_id == {
+        "m1": (500, 0, True), "m2": (300, 0, True), "m3": (400, 0, True), "m4": (200, 400, False),
+        "m5": (0, 0, False), "m6": (0, 50, False), "m7": (70, 0, False),
+    }  # fmt: skip
+    assert _q(db_path, "SELECT sum(cache_write_5m_tokens), sum(cache_write_1h_tokens) FROM events") == [(1470, 450)]
+    # the Python reader (one file read alone, the sync's tails) stores the same
+    python = {r.fields["message_id"]: r for r in IMPORTER.read(path)}
+    for mid, (w5, w1, noted) in by_id.items():
+        f = python[mid].fields
+        assert ((f["cache_write_5m_tokens"] or 0), (f["cache_write_1h_tokens"] or 0)) == (w5, w1)
+        assert ("cache_write_split" in f["extra"]) is noted

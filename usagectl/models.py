@@ -88,6 +88,10 @@ NO_GEO = frozenset(("", "global", "not_available", "default", "auto"))
 # and the SQL of validation and the Claude Code stager all read this one set)
 STANDARD_TIERS = frozenset(("", "standard", "default", "auto"))
 
+# ``extra.cache_write_split`` of a Claude Code line whose 5m/1h split does not add up to its
+# ``cache_creation_input_tokens`` (the reader and the SQL stager write the same text)
+SPLIT_OFF_NOTE = "5m/1h split does not add up to cache_creation_input_tokens: all cache writes counted as 5m"
+
 
 def sql_list(values: frozenset[str]) -> str:
     """A set of plain words as a SQL list, ``('', 'auto', …)``, in a stable order."""

@@ -4,7 +4,9 @@ Only lines with ``message.usage`` are usage (assistant lines, or lines without `
 user, summary, system and file-history lines and ``<synthetic>`` messages are skipped
 silently. Buckets: ``input_tokens`` excludes the cache; ``cache_read_tokens`` =
 ``cache_read_input_tokens``; cache writes from ``usage.cache_creation`` (5m / 1h) when that
-object exists, else all of ``cache_creation_input_tokens`` at 5m. ``costUSD`` (older builds)
+object exists and adds up to a non-zero ``cache_creation_input_tokens``, else all of
+``cache_creation_input_tokens`` at 5m (a split that does not add up is noted in
+``extra.cache_write_split``). ``costUSD`` (older builds)
 is kept as ``reported_cost_usd``, never added. ``project`` is the project directory name
 (``-home-alice-src-webapp``), else the last part of ``cwd``.
 
@@ -37,7 +39,7 @@ from usagectl.errors import InputError
 from usagectl.importers._values import anthropic_tier
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import locate_jsonl_records, open_text_or_binary
-from usagectl.models import ConflictRule, Record, json_failure, not_an_object
+from usagectl.models import SPLIT_OFF_NOTE, ConflictRule, Record, json_failure, not_an_object
 
 NAME = "claude-code"
 
@@ -171,6 +173,13 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
         "cwd": cwd,
         "speed": usage.get("speed"),
     }
+    # no split, or one that does not add up to a non-zero total: all of the total at 5m
+    total = vals["cache_creation_input_tokens"]
+    whole = not isinstance(cc, dict) or (
+        bool(total) and (vals["ephemeral_5m_input_tokens"] or 0) + (vals["ephemeral_1h_input_tokens"] or 0) != total
+    )
+    if whole and isinstance(cc, dict):
+        extra["cache_write_split"] = SPLIT_OFF_NOTE
     cost = obj.get("costUSD")
     fields: dict[str, Any] = {
         "event_id": event_id,
@@ -181,10 +190,8 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
         "requests": 1,
         "input_tokens": vals["input_tokens"],
         "cache_read_tokens": vals["cache_read_input_tokens"],
-        "cache_write_5m_tokens": (
-            vals.get("ephemeral_5m_input_tokens") if isinstance(cc, dict) else vals["cache_creation_input_tokens"]
-        ),
-        "cache_write_1h_tokens": vals.get("ephemeral_1h_input_tokens"),
+        "cache_write_5m_tokens": vals["cache_creation_input_tokens"] if whole else vals["ephemeral_5m_input_tokens"],
+        "cache_write_1h_tokens": None if whole else vals.get("ephemeral_1h_input_tokens"),
         "output_tokens": vals["output_tokens"],
         "web_search_requests": vals["web_search_requests"],
         "service_tier": anthropic_tier(usage.get("service_tier"), usage.get("speed"), usage.get("inference_geo")),

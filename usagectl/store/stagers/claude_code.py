@@ -35,7 +35,8 @@ spills; see benchmarks/RESULTS-claude-code.md). A key spelled with escapes
 (``"\\u0075sage"``) is not found by the string search; Claude Code never writes one.
 
 Mapping (FORMATS.md section 3): input excludes cache; cache writes split 5m/1h from
-``usage.cache_creation`` when present, else all of ``cache_creation_input_tokens`` at 5m;
+``usage.cache_creation`` when present (and adding up to a non-zero total), else all of
+``cache_creation_input_tokens`` at 5m;
 fast mode (``usage.speed = "fast"``) is stored as service tier ``fast``;
 ``event_id = "claude-code:" + message.id + ":" + requestId`` (empty when absent, so gateway
 lines still dedup); a message without an id is keyed by its requestId alone (``r:``), else by a
@@ -52,7 +53,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from usagectl.models import NO_GEO, STANDARD_TIERS, sql_list
+from usagectl.models import NO_GEO, SPLIT_OFF_NOTE, STANDARD_TIERS, sql_list
 
 if TYPE_CHECKING:
     import duckdb
@@ -99,6 +100,16 @@ _SPEED = (
     f"WHEN coalesce(lower(trim(u_tier)), '') IN {sql_list(STANDARD_TIERS)} THEN lower(trim(u_speed)) "
     "ELSE lower(trim(u_tier)) || '+' || lower(trim(u_speed)) END"
 )
+# a 5m/1h split that does not add up to a non-zero ``cache_creation_input_tokens`` (all counts
+# numbers): not used, all of the total at 5m, as without a split (``importers.claude_code.
+# parse_line``); a count that is not a number is left to validation, which rejects the line
+_SPLIT_OFF = (  # the usual lines (no total, or one count the total and the other none or 0) by text alone
+    "CASE WHEN u_cc IS NULL OR u_ccin IS NULL OR u_ccin = '0' THEN false "
+    "WHEN u_c5 = u_ccin AND coalesce(u_c1, '0') = '0' THEN false WHEN u_c1 = u_ccin AND coalesce(u_c5, '0') = '0' THEN false "
+    "ELSE coalesce(TRY_CAST(u_ccin AS BIGINT) <> 0 "
+    "AND (u_c5 IS NULL OR TRY_CAST(u_c5 AS BIGINT) IS NOT NULL) AND (u_c1 IS NULL OR TRY_CAST(u_c1 AS BIGINT) IS NOT NULL) "
+    "AND coalesce(TRY_CAST(u_c5 AS BIGINT)::HUGEINT, 0) + coalesce(TRY_CAST(u_c1 AS BIGINT), 0) <> TRY_CAST(u_ccin AS BIGINT), false) END"
+)
 # canonical columns as text (validated by ingest's generic checks), for kept rows only
 _TEXT = {
     "event_id": (
@@ -110,8 +121,8 @@ _TEXT = {
     "model_raw": "model",
     "input_tokens": "u_in",
     "cache_read_tokens": "u_cr",
-    "cache_write_5m_tokens": "CASE WHEN u_cc IS NOT NULL THEN u_c5 ELSE u_ccin END",
-    "cache_write_1h_tokens": "u_c1",
+    "cache_write_5m_tokens": f"CASE WHEN u_cc IS NOT NULL AND NOT {_SPLIT_OFF} THEN u_c5 ELSE u_ccin END",
+    "cache_write_1h_tokens": f"CASE WHEN NOT {_SPLIT_OFF} THEN u_c1 END",
     "output_tokens": "u_out",
     "web_search_requests": "u_ws",
     "service_tier": (  # fast mode and US-only inference bill apart: importers._values.anthropic_tier
@@ -131,12 +142,12 @@ _TYPED = {
     "extra": (  # the fields present (json_merge_patch drops the NULLs); a line with the usual
         # six and no speed skips the merge, a third of this column's CPU (same text)
         "CASE WHEN requestId IS NOT NULL AND uuid IS NOT NULL AND version IS NOT NULL AND gitBranch IS NOT NULL "
-        "AND isSidechain IN ('true', 'false') AND cwd IS NOT NULL AND u_speed IS NULL "
+        f"AND isSidechain IN ('true', 'false') AND cwd IS NOT NULL AND u_speed IS NULL AND NOT {_SPLIT_OFF} "
         "THEN json_object('requestId', requestId, 'uuid', uuid, 'version', version, 'gitBranch', gitBranch, "
         "'isSidechain', isSidechain = 'true', 'cwd', cwd) "
         "ELSE json_merge_patch('{}', json_object('requestId', requestId, 'uuid', uuid, 'version', version, "
         "'gitBranch', gitBranch, 'isSidechain', TRY_CAST(isSidechain AS BOOLEAN), 'cwd', cwd, "
-        "'speed', u_speed)) END"
+        f"'speed', u_speed, 'cache_write_split', CASE WHEN {_SPLIT_OFF} THEN '{SPLIT_OFF_NOTE}' END)) END"
     ),
 }
 _PROBLEM = (
