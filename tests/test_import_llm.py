@@ -496,3 +496,39 @@ def test_llms_own_folder_imports_logs_db_and_never_reads_its_keys(tmp_path: Path
     assert not [r for r in query(db_path, "SELECT raw FROM rejects") if "sk-proj" in str(r[0])]
     alone = run_json("import", str(home / "keys.json"), "--db", str(tmp_path / "alone.duckdb"))
     assert (alone["records"], alone["rejected"]) == (1, 1)
+
+
+def test_another_apps_responses_table_is_not_an_llm_logs_db(tmp_path: Path) -> None:
+    """QA: any SQLite file with a table named ``responses`` was read as llm's: a survey's
+    ``responses(id, question, answer, created)`` gave its 3 rows as rejects ("usage not
+    recorded") and exit 0. llm's tables have had ``id``, ``model`` and ``datetime_utc`` in every
+    layout; a ``responses`` or ``turns`` table without them is another app's: exit 4, under
+    --format llm and auto alike, nothing stored."""
+    survey, cache = tmp_path / "survey.db", tmp_path / "http-cache.db"
+    con = sqlite3.connect(survey)
+    con.execute("CREATE TABLE responses (id INTEGER PRIMARY KEY, question TEXT, answer TEXT, created TEXT)")
+    con.executemany(
+        "INSERT INTO responses (question, answer, created) VALUES (?, 'a', '2025-11-03')", [("q1",), ("q2",), ("q3",)]
+    )
+    con.commit()
+    con.close()
+    con = sqlite3.connect(cache)
+    con.execute("CREATE TABLE responses (code INTEGER, body TEXT)")
+    con.execute("CREATE TABLE turns (n INTEGER)")
+    con.execute("INSERT INTO responses VALUES (200, 'ok')")
+    con.commit()
+    con.close()
+    expected = {
+        survey: "its responses table has no id, model and datetime_utc columns: not an llm logs.db",
+        cache: "its responses and turns tables have no id, model and datetime_utc columns: not an llm logs.db",
+    }
+    for path, problem in expected.items():
+        assert registry.sniff(path) is None
+        for fmt in ("llm", "auto"):
+            db = tmp_path / f"{path.stem}-{fmt}.duckdb"
+            result = run("import", str(path), "--format", fmt, "--db", str(db), expect=4)
+            assert (
+                result.stderr.strip().splitlines()[-1]
+                == f"usagectl: error: 1 file could not be read: {path}: {problem}"
+            )
+            assert query(db, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM rejects)") == [(0, 0)]

@@ -59,6 +59,20 @@ def _tables(con: sqlite3.Connection) -> set[str]:
     return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
 
 
+# the columns every layout of llm's tables has had (m010 on): another app's ``responses`` table
+# (a survey's, an HTTP cache's) is not read as llm's
+_OWN_COLUMNS = frozenset(("id", "model", "datetime_utc"))
+
+
+def _llm_tables(con: sqlite3.Connection, tables: set[str]) -> set[str]:
+    """Which of ``turns`` and ``responses`` are llm's own: present, with llm's columns."""
+    own = set()
+    for table, _, _ in _LAYOUTS:
+        if table in tables and _OWN_COLUMNS <= {r[1] for r in con.execute(f"PRAGMA table_info({_q(table)})")}:
+            own.add(table)
+    return own
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -208,8 +222,13 @@ def _raw(table: str, row: dict[str, Any]) -> str:
 
 
 def _read(path: Path, con: sqlite3.Connection) -> Iterator[Record]:
-    tables = _tables(con)
+    found = _tables(con)
+    tables = (found - {"turns", "responses"}) | _llm_tables(con, found)
     if "turns" not in tables and "responses" not in tables:
+        named = sorted({"turns", "responses"} & found)
+        if named:
+            which = f"{named[0]} table has" if len(named) == 1 else f"{named[0]} and {named[1]} tables have"
+            raise InputError(f"{path}: its {which} no id, model and datetime_utc columns: not an llm logs.db")
         raise InputError(f"{path}: no responses or turns table: not an llm logs.db")
     titles = _titles(con, tables)
     shadowed: set[str] = set()
@@ -250,7 +269,7 @@ class _LlmLogsImporter:
         try:
             con = _connect(path)
             try:
-                return bool({"responses", "turns"} & _tables(con))
+                return bool(_llm_tables(con, _tables(con)))
             finally:
                 con.close()
         except Exception:
