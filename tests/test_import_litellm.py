@@ -739,3 +739,30 @@ def test_degenerate_files_and_a_boolean_cache_hit(tmp_path: Path, db_path: Path)
         "completion_tokens": 50,
         "total_tokens": 1050,
     }
+
+
+def test_a_lone_surrogate_in_a_json_row_is_a_reject_not_a_crash(tmp_path: Path, db_path: Path) -> None:
+    """QA: ``"completion_tokens": "\\ud800"`` (a lone surrogate escape, no UTF-8 text) ended the
+    import with "unexpected error: UnicodeEncodeError" (exit 1) and nothing of the file stored:
+    the reject's reason quoted the value through a cleaner that only knew surrogate-escaped bytes.
+    Now that row is a reject quoting U+FFFD, and the file's other row (10 in, 5 out) is stored;
+    a lone surrogate in a text field (the end user) is stored as U+FFFD."""
+    row = {"request_id": "req-1", "call_type": "acompletion", "spend": 0.001, "prompt_tokens": 10,
+           "completion_tokens": 5, "startTime": "2025-11-03T14:02:11Z", "endTime": "2025-11-03T14:02:12Z",
+           "model": "gpt-4o-mini", "custom_llm_provider": "openai", "metadata": {}}  # fmt: skip
+    bad = dict(row, request_id="req-2", completion_tokens="\ud800")
+    odd = dict(row, request_id="req-3", end_user="bob\ud800")
+    path = tmp_path / "spend.json"
+    path.write_text(json.dumps([row, bad, odd]), encoding="ascii")
+    for fmt in ("litellm", "auto"):
+        db = tmp_path / f"{fmt}.duckdb"
+        out = _import(path, db, fmt)
+        assert (out["records"], out["imported"], out["rejected"]) == (3, 2, 1)
+        assert query(db, "SELECT reason FROM rejects") == [("completion_tokens: not a number (\ufffd)",)]
+        assert query(db, "SELECT event_id, output_tokens FROM events ORDER BY 1") == [
+            ("litellm:req-1", 5),
+            ("litellm:req-3", 5),
+        ]
+        assert query(
+            db, "SELECT json_extract_string(extra, '$.end_user') FROM events WHERE event_id = 'litellm:req-3'"
+        ) == [("bob\ufffd",)]

@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from usagectl.models import NO_GEO, STANDARD_TIERS, json_failure, json_kind, without_lone_surrogates_in
+from usagectl.models import (
+    NO_GEO,
+    STANDARD_TIERS,
+    json_failure,
+    json_kind,
+    without_lone_surrogate,
+    without_lone_surrogates_in,
+)
 
 _INT_MAX = 2**63 - 1
 
@@ -25,8 +32,12 @@ class _Bad(Exception):
 
 
 def _clean(text: str) -> str:
-    """Text safe to store: undecodable bytes (surrogate escapes) become U+FFFD."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """Text safe to store: undecodable bytes (surrogate escapes) become U+FFFD, and so does a lone
+    surrogate that is no such escape (a JSON ``"\\ud800"`` without its pair)."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return without_lone_surrogate(text)
 
 
 def _show(value: Any) -> str:
