@@ -766,3 +766,22 @@ def test_a_lone_surrogate_in_a_json_row_is_a_reject_not_a_crash(tmp_path: Path, 
         assert query(
             db, "SELECT json_extract_string(extra, '$.end_user') FROM events WHERE event_id = 'litellm:req-3'"
         ) == [("bob\ufffd",)]
+
+
+def test_auto_reads_a_canonical_csv_with_litellm_columns_as_canonical(tmp_path: Path, db_path: Path) -> None:
+    """QA: a canonical CSV that keeps ``request_id``, ``spend`` and ``startTime`` as extra columns
+    was read by --format auto as LiteLLM: no model, 0 tokens, unpriced, no warning. Its ``ts``
+    column tells it apart (LiteLLM's tables have none). By hand: gpt-4o, 1,000,000 in at $2.50/M
+    + 100,000 out at $10/M = $3.50, as --format csv reads it."""
+    path = tmp_path / "canon.csv"
+    path.write_text(
+        "ts,model_raw,input_tokens,output_tokens,request_id,spend,startTime\n"
+        "2026-05-01T00:00:00Z,gpt-4o,1000000,100000,r1,3.5,2026-05-01T00:00:00Z\n"
+    )
+    assert registry.sniff(path) is None
+    out = _import(path, db_path, "auto")
+    assert out["per_file"][0]["format"] == "csv"
+    rows = _report(db_path, "by model", "2026-05-01", "2026-05-01")["rows"]
+    assert [(r["model"], r["input_tokens"], r["output_tokens"], r["cost_usd"]) for r in rows] == [
+        ("gpt-4o", 1000000, 100000, 3.5)
+    ]

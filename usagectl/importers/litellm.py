@@ -664,8 +664,9 @@ class _LiteLLMImporter:
             first = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]), [])
             cols = {c.strip().lower() for c in first}
             # call_type is often left out of a SELECT or UI export; request_id, spend and
-            # startTime together are LiteLLM's own column names (no canonical file has them)
-            return (
+            # startTime together are LiteLLM's own column names. A header with ts is a canonical
+            # file that keeps such columns as extra (LiteLLM's tables have no ts column)
+            return "ts" not in cols and (
                 {"request_id", "call_type", "spend"} <= cols
                 or {"request_id", "spend", "starttime"} <= cols
                 or {"request_id", "starttime", "prompt_tokens"} <= cols  # a SELECT without spend
