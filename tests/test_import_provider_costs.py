@@ -166,14 +166,17 @@ def test_cents_parser() -> None:
     assert cents_to_dollars("\u0665\u0660")[1] == "amount: not a decimal ('\u0665\u0660')"  # Arabic-Indic 50
     assert cents_to_dollars("Infinity")[1] == "amount: not a decimal ('Infinity')"
     assert cents_to_dollars(" -1.5 ") == (Decimal("-0.015"), None)
-    # 10^28 cents = 10^26 dollars does not fit a billed line (DECIMAL(38, 12)): said in cents, as written
-    assert cents_to_dollars("1e40")[1] == "amount: out of range ('1e40' cents)"
-    assert cents_to_dollars("1" + "0" * 28)[1] == f"amount: out of range ('1{'0' * 28}' cents)"
-    assert cents_to_dollars("9" * 28)[1] is None  # 10^28 - 1 cents: the largest that fits
+    # 10^14 cents = 10^12 dollars is over models.MONEY_LIMIT (a line of 6e25 dollars was stored, and
+    # reconcile then failed on a HUGEINT overflow: QA): said in cents, as written
+    bound = "amounts must lie within ±$1,000,000,000,000"
+    assert cents_to_dollars("1e40")[1] == f"amount: out of range ('1e40' cents; {bound})"
+    assert cents_to_dollars("1" + "0" * 14)[1] == f"amount: out of range ('1{'0' * 14}' cents; {bound})"
+    assert cents_to_dollars("-1e14")[1] == f"amount: out of range ('-1e14' cents; {bound})"
+    assert cents_to_dollars("9" * 14) == (Decimal("999999999999.99"), None)  # the largest whole cents under it
     # exponents whose arithmetic overflows (abs(1e1000000) raises), or that Decimal refuses: a
     # reject, never a crash of the import (QA)
     for huge in ("1e1000000", "-1e1000000", "1e9999999999999999999", "1e-9999999999999999999"):
-        assert cents_to_dollars(huge)[1] == f"amount: out of range ({huge!r} cents)"
+        assert cents_to_dollars(huge)[1] == f"amount: out of range ({huge!r} cents; {bound})"
 
 
 def test_a_json_number_no_column_can_hold_rejects_its_page_never_crashes(tmp_path: Path, db_path: Path) -> None:
@@ -272,7 +275,7 @@ def test_cost_lines_are_validated_exactly(tmp_path: Path, db_path: Path) -> None
         assert con.execute("SELECT line_id, amount_usd FROM billed_costs").fetchall() == [("x:1", Decimal(2))]
         reasons = [r[0] for r in con.execute("SELECT reason FROM rejects ORDER BY record").fetchall()]
     assert reasons == ["amount_usd: not an exact number (1.5)", "amount_usd: missing", "end_ts: not after start_ts",
-                       "amount_usd: out of range (1E+30)"]  # fmt: skip
+                       "amount_usd: out of range (1E+30; amounts must lie within ±$1,000,000,000,000)"]  # fmt: skip
     with connect(db_path) as con, pytest.raises(ValueError, match="non-billed_costs fields"):
         billing.import_cost_lines(con, info, [Record(1, 1, fields={**base, "tokens": 5})])
 

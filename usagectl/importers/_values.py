@@ -10,6 +10,8 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from usagectl.models import (
+    MONEY_LIMIT,
+    MONEY_LIMIT_TEXT,
     NO_GEO,
     STANDARD_TIERS,
     json_failure,
@@ -119,8 +121,8 @@ def _money(value: Any, name: str) -> Decimal | None:
         raise _Bad(f"{name}: not a number ({_show(value)})")
     if amount < 0:
         raise _Bad(f"{name}: negative ({_show(value)})")
-    if amount and amount.adjusted() > 12:
-        raise _Bad(f"{name}: too large ({_show(value)})")
+    if amount and amount.adjusted() >= len(str(MONEY_LIMIT)) - 1:  # models.MONEY_LIMIT
+        raise _Bad(f"{name}: out of range ({_show(value)}; {MONEY_LIMIT_TEXT})")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -18:  # far below the store's 12 decimals
         amount = amount.quantize(Decimal("1e-18"), context=Context(prec=60))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from usagectl.importers import _pages
-from usagectl.models import Record
+from usagectl.models import MONEY_LIMIT, MONEY_LIMIT_TEXT, Record
 
 NAME = "anthropic-cost"
 DIMS = (
@@ -54,7 +54,7 @@ def cost_rows_in(head: bytes) -> bool:
 
 # a decimal written with ASCII digits, as the API writes amounts ("54.702", "-1.5", "1e3")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
-_CENTS_LIMIT = Decimal(10) ** 28  # 10^26 dollars: what a billed line (DECIMAL(38, 12)) holds
+_CENTS_LIMIT = Decimal(MONEY_LIMIT) * 100  # models.MONEY_LIMIT dollars
 
 
 def cents_to_dollars(amount: Any) -> tuple[Decimal | None, str | None]:
@@ -70,7 +70,7 @@ def cents_to_dollars(amount: Any) -> tuple[Decimal | None, str | None]:
     except ArithmeticError:
         cents, too_large = Decimal(0), True
     if too_large:
-        return None, f"amount: out of range ({amount[:40]!r} cents)"
+        return None, f"amount: out of range ({amount[:40]!r} cents; {MONEY_LIMIT_TEXT})"
     return cents / HUNDRED, None
 
 

@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from usagectl.models import Record, counted
+from usagectl.models import MONEY_LIMIT, MONEY_LIMIT_TEXT, Record, counted
 from usagectl.store import ingest
 from usagectl.store.tables import load_temp_table, rows_as_dicts, temp_tables
 from usagectl.store.transactions import rollback
@@ -45,7 +45,7 @@ LINE_TEXT = (
 )  # fmt: skip
 LINE_FIELDS = frozenset((*LINE_TEXT, "start_ts", "end_ts", "amount_usd", "quantity", "extra"))
 _REQUIRED_TEXT = ("line_id", "provider")
-_AMOUNT_LIMIT = Decimal(10) ** 26  # DECIMAL(38, 12)
+_AMOUNT_LIMIT = Decimal(MONEY_LIMIT)  # models.MONEY_LIMIT (the column, DECIMAL(38, 12), holds more)
 _QUANTITY_LIMIT = Decimal(10) ** 32  # DECIMAL(38, 6)
 _PICO = Decimal("1e-12")
 _MICRO = Decimal("1e-6")
@@ -1068,7 +1068,8 @@ def _exact(
     d = Decimal(value)
     # by the exponent: abs() of 1e1000000 overflows the default context
     if not d.is_finite() or (d != 0 and d.adjusted() >= limit.adjusted()):
-        return None, f"{name}: out of range ({str(value)[:40]})"
+        bound = f"; {MONEY_LIMIT_TEXT}" if limit == _AMOUNT_LIMIT else ""
+        return None, f"{name}: out of range ({str(value)[:40]}{bound})"
     # a wide context: DECIMAL(38, 12) holds 26 integer digits, more than the default 28-digit
     # precision leaves room for once 12 decimals are added
     return d.quantize(step, context=decimal.Context(prec=60)), None

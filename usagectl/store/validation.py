@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from usagectl.models import EVENT_COLUMN_NAMES, EVENT_COLUMNS, NO_GEO, STANDARD_TIERS, ZERO_DEFAULT_INTS, sql_list
+from usagectl.models import (
+    EVENT_COLUMN_NAMES,
+    EVENT_COLUMNS,
+    MONEY_LIMIT,
+    MONEY_LIMIT_TEXT,
+    NO_GEO,
+    STANDARD_TIERS,
+    ZERO_DEFAULT_INTS,
+    sql_list,
+)
 
 _KINDS = dict(EVENT_COLUMNS)
 # The largest count one record may hold in any integer column (a bucket of tokens, requests,
@@ -131,8 +140,12 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             values.append(f"({_TS_VALUE}) AS ts")
         elif kind == "money":
             mv = f"coalesce(TRY_CAST({q} AS DECIMAL(38,12)), TRY_CAST(TRY_CAST({q} AS DOUBLE) AS DECIMAL(38,12)))"
-            reasons.append(
-                f"CASE WHEN {q} IS NOT NULL AND {mv} IS NULL THEN '{c}: not a number (' || left({q}, 40) || ')' END"
+            reasons.append(  # a number too large for the column, or over models.MONEY_LIMIT: out of range
+                f"CASE WHEN {q} IS NULL THEN NULL "
+                f"WHEN {mv} IS NULL AND NOT coalesce(isfinite(TRY_CAST({q} AS DOUBLE)), false) "
+                f"THEN '{c}: not a number (' || left({q}, 40) || ')' "
+                f"WHEN {mv} IS NULL OR abs({mv}) >= {MONEY_LIMIT} "
+                f"THEN '{c}: out of range (' || left({q}, 40) || '; {MONEY_LIMIT_TEXT})' END"
             )
             values.append(f"{mv} AS {q}")
         elif kind == "json":
@@ -187,7 +200,7 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
         ("ts", "TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01'"),
         (
             "reported_cost_usd",
-            "(reported_cost_usd IS NULL OR TRY_CAST(reported_cost_usd AS DECIMAL(38,12)) IS NOT NULL)",
+            f"(reported_cost_usd IS NULL OR abs(TRY_CAST(reported_cost_usd AS DECIMAL(38,12))) < {MONEY_LIMIT})",
         ),
         ("extra", "(extra IS NULL OR json_valid(extra))"),
         ("status", "(status IS NULL OR status IN ('success', 'error'))"),
