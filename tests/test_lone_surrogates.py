@@ -94,3 +94,27 @@ def test_lone_surrogate_in_an_array_of_pages_is_stored_as_replacement_character(
     clean = run_json("import", str(DATA / fixture), "--format", fmt, "--db", str(tmp_path / "clean.duckdb"))
     got = run_json("import", str(bad), "--format", fmt, "--db", str(tmp_path / "bad.duckdb"))
     assert (got["records"], got["imported"]) == (clean["records"], clean["imported"])
+
+
+def test_a_canonical_jsonl_line_with_a_lone_surrogate_is_rejected_as_such(tmp_path: Path, db_path: Path) -> None:
+    """QA: a canonical JSONL line holding ``"\\ud800"`` (DuckDB's reader refuses the whole line) was
+    rejected as "missing ts", though its ts is there. Its reason now names the escape, as a Claude
+    Code line's does; the file's good line is imported."""
+    f = tmp_path / "s.jsonl"
+    f.write_text(
+        '{"event_id":"s1","ts":"2026-07-03T00:00:00Z","model_raw":"gpt-4o","input_tokens":1000,"chat_title":"fix \\ud800 bug"}\n'
+        '{"event_id":"s2","ts":"2026-07-03T00:00:00Z","model_raw":"gpt-4o","input_tokens":1000,"member":"\\uDC80"}\n'
+        '{"event_id":"s3","ts":"2026-07-03T00:00:00Z","model_raw":"gpt-4o","input_tokens":1000,"member":"ok"}\n',
+        encoding="ascii",
+    )
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (1, 2)
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        reasons = con.execute("SELECT line, reason FROM rejects ORDER BY line").fetchall()
+        kept = con.execute("SELECT event_id FROM events").fetchall()
+    finally:
+        con.close()
+    lone = "not valid JSON: a lone surrogate escape (\\ud800-\\udfff without its pair)"
+    assert reasons == [(1, lone), (2, lone)]
+    assert kept == [("s3",)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -343,6 +344,19 @@ def without_lone_surrogate(text: str) -> str:
     """``text`` with U+FFFD for each lone surrogate (what a JSON ``"\\ud800"`` escape without
     its pair decodes to: no UTF-8 text, so no DuckDB value or hash, can hold it)."""
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+LONE_SURROGATE = "not valid JSON: a lone surrogate escape (\\ud800-\\udfff without its pair)"
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether decoded JSON holds a lone surrogate (a ``"\\ud800"`` escape without its pair):
+    Python's reader takes it, DuckDB's refuses the line, and no UTF-8 text can hold it."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def without_lone_surrogates_in(value: Any) -> Any:

@@ -39,7 +39,15 @@ from usagectl.errors import InputError
 from usagectl.importers._values import anthropic_tier
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import locate_jsonl_records, open_text_or_binary
-from usagectl.models import SPLIT_OFF_NOTE, ConflictRule, Record, json_failure, not_an_object
+from usagectl.models import (
+    LONE_SURROGATE,
+    SPLIT_OFF_NOTE,
+    ConflictRule,
+    Record,
+    has_lone_surrogate,
+    json_failure,
+    not_an_object,
+)
 
 NAME = "claude-code"
 
@@ -89,16 +97,6 @@ def _int(value: Any, key: str) -> tuple[int | None, str | None]:
     return n, None
 
 
-def _lone_surrogate(obj: Any) -> bool:
-    """Whether a decoded line holds a lone surrogate (a ``"\\ud800"`` escape without its pair):
-    Python's reader takes it, DuckDB's refuses the line, and no UTF-8 text can hold it."""
-    try:
-        json.dumps(obj, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | None, str | None]:
     """(fields, None) for a usage line, (None, reason) for a bad one, (None, "") to skip."""
     try:
@@ -106,8 +104,8 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
     except (json.JSONDecodeError, RecursionError) as exc:
         msg = json_failure(exc) if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         return None, f"not valid JSON: {msg}"
-    if ("\\ud" in text or "\\uD" in text) and _lone_surrogate(obj):
-        return None, "not valid JSON: a lone surrogate escape (\\ud800-\\udfff without its pair)"
+    if ("\\ud" in text or "\\uD" in text) and has_lone_surrogate(obj):
+        return None, LONE_SURROGATE
     if not isinstance(obj, dict):
         return None, not_an_object(obj)
     message = obj.get("message")

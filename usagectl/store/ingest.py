@@ -23,8 +23,10 @@ from usagectl.errors import InputError, was_interrupted
 from usagectl.models import (
     EVENT_COLUMN_NAMES,
     EVENT_COLUMNS,
+    LONE_SURROGATE,
     Record,
     excerpt,
+    has_lone_surrogate,
     json_failure,
     not_an_object,
     noun,
@@ -1055,6 +1057,8 @@ def _refine_reason(raw: str) -> str | None:
         return f"not valid JSON: {json_failure(exc)}"
     if not isinstance(obj, dict):
         return not_an_object(obj)
+    if ("\\ud" in raw or "\\uD" in raw) and has_lone_surrogate(obj):  # DuckDB's reader refuses the line
+        return LONE_SURROGATE
     return None
 
 
