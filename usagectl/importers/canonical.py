@@ -332,6 +332,7 @@ def _document_record(
             fields["extra"] = {**extra, "fields": unknown}
         else:
             fields["extra"] = {"extra": extra, "fields": unknown}
+        fields["extra"] = dict(sorted(fields["extra"].items()))  # in key order, as the stagers keep them
     return Record(rec, line, fields=fields)
 
 

@@ -165,7 +165,9 @@ def _stage_select(present: Iterable[str], unknown: list[str], problem_sql: str, 
     ]
     if unknown:
         unknown_sql = (
-            "json_merge_patch('{}', json_object(" + ", ".join(f"{_lit(u)}, {_q(u)}" for u in unknown) + "))::VARCHAR"
+            "json_merge_patch('{}', json_object("
+            + ", ".join(f"{_lit(u)}, {_q(u)}" for u in sorted(unknown))
+            + "))::VARCHAR"
         )
     else:
         unknown_sql = "NULL::VARCHAR"
@@ -267,7 +269,9 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
 
     cols = [f"{as_text(c)} AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}" for c in EVENT_COLUMN_NAMES]
     unknown_sql = (
-        "json_merge_patch('{}', json_object(" + ", ".join(f"{_lit(u)}, {_q(u)}" for u in unknown) + "))::VARCHAR"
+        "json_merge_patch('{}', json_object("
+        + ", ".join(f"{_lit(u)}, {_q(u)}" for u in sorted(unknown))
+        + "))::VARCHAR"
         if unknown
         else "NULL::VARCHAR"
     )
@@ -326,7 +330,9 @@ def stage_csv(
             import json
 
             data["_unknown"] = [
-                json.dumps({u: row[index[u]] for u in unknown if row[index[u]] is not None}) for row in chunk.rows
+                # in key order, as every stager keeps them: validation.EXTRA_ID_SQL hashes them so
+                json.dumps({u: row[index[u]] for u in unknown if row[index[u]] is not None}, sort_keys=True)
+                for row in chunk.rows
             ]
         else:
             data["_unknown"] = [None] * n

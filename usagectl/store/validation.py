@@ -164,6 +164,8 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
                 f"WHEN json_type({q}) = 'OBJECT' THEN json_merge_patch({q}, json_object('fields', _unknown::JSON))::VARCHAR "
                 f"ELSE json_object('extra', {q}::JSON, 'fields', _unknown::JSON)::VARCHAR END"
             )
+            if c == "extra":  # a given object in key order (the id hashes it: EXTRA_ID_SQL)
+                merged = f"CASE WHEN {q} IS NULL THEN {merged} ELSE {sorted_json_sql(f'({merged})')} END"
             values.append(f"({merged})::JSON AS {q}")
         elif c == "status":
             reasons.append(
@@ -267,16 +269,37 @@ _ID_PARTS = (
 )  # fmt: skip
 
 
-def _event_id_sql(given: Mapping[str, str] | None = None) -> str:
+def sorted_json_sql(x: str) -> str:
+    """SQL of the JSON text ``x`` with an object's top-level keys in order (a value that is no
+    object, or whose keys are in order already, as it is). Each value is found by its JSON
+    Pointer (``~`` and ``/`` escaped) and written minified."""
+    keys = f"json_keys({x})"
+    rebuilt = (
+        f"'{{' || array_to_string(list_transform(list_sort({keys}), lambda k: to_json(k)::VARCHAR || ':' "
+        f"|| json_extract({x}, '/' || replace(replace(k, '~', '~0'), '/', '~1'))::VARCHAR), ',') || '}}'"
+    )
+    return f"CASE WHEN json_type({x}) <> 'OBJECT' OR {keys} = list_sort({keys}) THEN {x} ELSE {rebuilt} END"
+
+
+# ``extra`` as the id hashes it: minified, an empty object as none. Its top-level keys are in
+# order: the stagers keep a file's unknown columns so, and validation puts a given ``extra``
+# object so (``sorted_json_sql``): a CSV keeps its unknown columns in header order, a JSONL
+# file's are sorted, and an ``extra`` object may come in any order, and the same content must get
+# the same id (QA: the same event from a CSV and a JSONL file was stored twice).
+EXTRA_ID_SQL = "coalesce(nullif(json(extra)::VARCHAR, '{}'), '')"
+
+
+def _event_id_sql(given: Mapping[str, str] | None = None, extra: str = EXTRA_ID_SQL) -> str:
     """SQL of the id of an event without one, over its validated columns (``_checked``).
     ``given``: SQL to use for some columns instead of their own (migration 7 recomputes stored
-    ids with ``model`` and ``provider`` as the file gave them: the import fills them in later)."""
+    ids with ``model`` and ``provider`` as the file gave them: the import fills them in later).
+    ``extra``: the SQL of ``extra``'s part (migration 10 recomputes ids hashed over it as written)."""
     col = dict(given or {})
     ints = [c for c, k in EVENT_COLUMNS if k == "int"]
     parts = (
         ["strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')"]
         + [f"coalesce({col.get(c, _q(c))}, '')" for c in _ID_PARTS]
         + [f"coalesce({_q(c)}::VARCHAR, '')" for c in ints]
-        + ["coalesce(reported_cost_usd::VARCHAR, '')", "coalesce(json(extra)::VARCHAR, '')"]  # minified, as stored
+        + ["coalesce(reported_cost_usd::VARCHAR, '')", f"({extra})"]
     )
     return "'h:' || left(sha256(concat_ws(chr(31), " + ", ".join(parts) + ")), 32)"

@@ -1,0 +1,116 @@
+"""Events without an ``event_id`` are keyed by a hash of their content; ``extra`` is part of it,
+read with its top-level keys sorted (``validation.EXTRA_ID_SQL``). QA: the same event from a CSV
+(unknown columns in header order) and from JSONL (sorted), or with an ``extra`` object's keys in
+another order, or with ``"extra": {}`` against none, got two ids and was counted twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.helpers import query, run_json, write_jsonl
+from usagectl.store import ingest
+from usagectl.store.connection import connect
+
+BASE = {"ts": "2026-05-04T00:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000000}
+
+
+def _ids(db: Path) -> list[tuple[str, int]]:
+    return query(db, "SELECT event_id, input_tokens FROM events ORDER BY event_id")
+
+
+def test_the_same_content_in_csv_and_jsonl_is_one_event(tmp_path: Path, db_path: Path) -> None:
+    """The CSV (``foo,bar`` in that order) and the JSONL line of the same event: the second
+    import adds nothing, and the day holds one request of 1,000,000 input tokens ($2.50 at
+    gpt-4o's $2.50/M, not $5.00)."""
+    csv = tmp_path / "ev.csv"
+    csv.write_text("ts,model_raw,input_tokens,foo,bar\n2026-05-04T00:00:00Z,gpt-4o,1000000,x,y\n")
+    jsonl = write_jsonl(tmp_path / "ev.jsonl", [dict(BASE, foo="x", bar="y")])
+    assert run_json("import", str(csv), "--db", str(db_path))["imported"] == 1
+    second = run_json("import", str(jsonl), "--db", str(db_path))
+    assert (second["imported"], second["duplicates"]) == (0, 1)
+    day = run_json(
+        "report", "daily", "--since", "2026-05-04", "--until", "2026-05-04", "--tz", "UTC", "--db", str(db_path)
+    )
+    assert [(r["requests"], r["input_tokens"], r["cost_usd"]) for r in day["rows"]] == [(1, 1000000, 2.5)]
+
+
+def test_extra_keys_in_another_order_or_an_empty_extra_are_the_same_event(tmp_path: Path, db_path: Path) -> None:
+    """Within one JSONL file, ``{"agent":"a","run":"r1"}`` and ``{"run":"r1","agent":"a"}`` are
+    one event (a copy in the file); ``"extra": {}`` and no extra are one event too (in a second
+    file, against the stored one). Nested objects keep their own order: ``{"m":{"a":1,"b":2}}``
+    and ``{"m":{"b":2,"a":1}}`` stay two."""
+    f = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            dict(BASE, extra={"agent": "a", "run": "r1"}),
+            dict(BASE, extra={"run": "r1", "agent": "a"}),
+            dict(BASE, input_tokens=7, extra={}),
+        ],
+    )
+    out = run_json("import", str(f), "--db", str(db_path))
+    assert (out["imported"], out["duplicates"]) == (2, 1)
+    g = write_jsonl(tmp_path / "b.jsonl", [dict(BASE, input_tokens=7)])
+    assert run_json("import", str(g), "--db", str(db_path))["duplicates"] == 1
+    nested = write_jsonl(
+        tmp_path / "n.jsonl",
+        [
+            dict(BASE, input_tokens=9, extra={"m": {"a": 1, "b": 2}}),
+            dict(BASE, input_tokens=9, extra={"m": {"b": 2, "a": 1}}),
+        ],
+    )
+    assert run_json("import", str(nested), "--db", str(db_path))["imported"] == 2
+    assert sorted(n for _, n in _ids(db_path)) == [7, 9, 9, 1000000]
+
+
+def test_migration_10_rekeys_stored_ids_and_removes_the_copies_counted_twice(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database of schema 9 holds ids hashed over ``extra`` as written: the CSV and the JSONL of
+    one event are two rows there (imported here with the old hash). The migration gives every
+    stored derived id the new hash; of the two copies the first stored (the CSV's batch) stays,
+    the JSONL's batch counts its row as a duplicate instead (imported 1 -> 0, duplicates 0 -> 1).
+    An event with an id of its own (``own``, whose extra is out of order too) keeps it, and a
+    second import of either file then adds nothing."""
+    from usagectl.store import validation
+
+    old = validation._event_id_sql
+    monkeypatch.setattr(ingest, "_event_id_sql", lambda given=None: old(given, "coalesce(json(extra)::VARCHAR, '')"))
+    csv = tmp_path / "ev.csv"
+    csv.write_text("ts,model_raw,input_tokens,foo,bar\n2026-05-04T00:00:00Z,gpt-4o,1000000,x,y\n")
+    jsonl = write_jsonl(
+        tmp_path / "ev.jsonl",
+        [dict(BASE, foo="x", bar="y"), dict(BASE, event_id="own", input_tokens=5, extra={"z": 1, "a": 2})],
+    )
+    run_json("import", str(csv), "--db", str(db_path))
+    con = duckdb.connect(str(db_path))
+    try:  # the CSV's row as schema 9 stored it: extra in header order, hashed so (no model or provider then)
+        old_id = old({"model": "NULL", "provider": "NULL"}, "coalesce(json(extra)::VARCHAR, '')")
+        con.execute("""UPDATE events SET extra = '{"foo":"x","bar":"y"}'""")
+        con.execute(f"UPDATE events SET event_id = {old_id}")
+    finally:
+        con.close()
+    run_json("import", str(jsonl), "--db", str(db_path))
+    assert len(_ids(db_path)) == 3  # the copy counted twice under the old hash
+    monkeypatch.undo()
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("DELETE FROM schema_migrations WHERE version >= 10")
+    finally:
+        con.close()
+    with connect(db_path, read_only=True):  # a reading command brings the schema up to date
+        pass
+    rows = query(db_path, "SELECT event_id, input_tokens, batch_id FROM events ORDER BY batch_id")
+    batches = query(db_path, "SELECT batch_id, imported, duplicates, dup_stored FROM import_batches ORDER BY batch_id")
+    assert [r[1] for r in rows] == [1000000, 5] and rows[1][0] == "own"
+    assert rows[0][2] == batches[0][0]  # the CSV's copy stayed
+    assert [b[1:] for b in batches] == [(1, 0, 0), (1, 1, 1)]
+    # the ids are what an import computes now: the same files again add nothing
+    (tmp_path / "again").mkdir()
+    for f in (csv, jsonl):
+        copy = tmp_path / "again" / f.name
+        copy.write_text(f.read_text())
+        assert run_json("import", str(copy), "--db", str(db_path))["imported"] == 0
+    assert len(_ids(db_path)) == 2
