@@ -1030,3 +1030,33 @@ def test_a_reported_cost_must_lie_under_a_trillion_dollars(tmp_path: Path, db_pa
     with csv_out.open(newline="") as fh:  # the export shows money to the micro-dollar, half-even
         assert [r["reported_cost_usd"] for r in _csv.DictReader(fh)] == ["1000000000000.000000"] * 3
     assert _query(db_path, "SELECT sum(reported_cost_usd) FROM events") == [(Decimal("2999999999999.999999999997"),)]
+
+
+def test_a_file_that_cannot_be_read_is_its_own_error_and_the_others_are_imported(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: ``import a.jsonl locked.jsonl c.jsonl`` with the middle file unreadable (mode 000 for
+    a user who is not root) stopped at it: a.jsonl stored, c.jsonl never read, no per-file lines
+    and nothing on stdout under --json. Now the locked file is its own error: both others are
+    imported, the summary lists all three, exit 4 names the file. (Tests run as root, whom mode
+    000 does not stop: the read fails here as it does for a user.)"""
+    from usagectl.services import imports
+
+    files = [write_jsonl(tmp_path / f"{n}.jsonl", [{"event_id": n, "ts": "2026-05-01T00:00:00Z",
+             "model_raw": "gpt-4o", "input_tokens": 10}]) for n in ("a", "locked", "c")]  # fmt: skip
+    real = imports.fingerprint
+
+    def fingerprint(path: Path, fmt: str) -> str:
+        if Path(path).name == "locked.jsonl":
+            raise PermissionError(13, "Permission denied")
+        return real(path, fmt)
+
+    monkeypatch.setattr(imports, "fingerprint", fingerprint)
+    result = run("import", *map(str, files), "--db", str(db_path), "--json", expect=4)
+    out = json.loads(result.stdout)
+    assert out["imported"] == 2
+    assert [f.get("error") for f in out["per_file"]] == [None, f"{files[1]}: cannot read: Permission denied", None]
+    assert query(db_path, "SELECT event_id FROM events ORDER BY 1") == [("a",), ("c",)]
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"usagectl: error: 1 file could not be read: {files[1]}: cannot read: Permission denied"
+    )

@@ -215,8 +215,10 @@ def import_file(
     try:
         stat = source.stat()
         fp = fp or fingerprint(source, fmt)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    except OSError as exc:  # this file's error (permission denied, gone): the others are imported
+        result.error = f"{path}: cannot read: {exc.strerror or exc}"
+        result.seconds = time.perf_counter() - t0
+        return result
     if skip_unchanged:
         previous = ingest.find_unchanged_batch(con, fp, fmt, stat.st_size)
         if previous is not None:
