@@ -1060,3 +1060,20 @@ def test_a_file_that_cannot_be_read_is_its_own_error_and_the_others_are_imported
     assert result.stderr.strip().splitlines()[-1] == (
         f"usagectl: error: 1 file could not be read: {files[1]}: cannot read: Permission denied"
     )
+
+
+def test_a_csv_separated_by_semicolons_is_refused_with_the_reason(tmp_path: Path, db_path: Path) -> None:
+    """QA: ``ts;model_raw;input_tokens`` (a spreadsheet's CSV in many locales) was read as one
+    column: every row a reject for a missing ts, with no hint. The file is refused whole, exit 4,
+    naming the separator; a CSV of the ts column alone is still a CSV."""
+    semi = tmp_path / "semi.csv"
+    semi.write_text("ts;model_raw;input_tokens\n2026-05-01T00:00:00Z;gpt-4o;10\n")
+    result = run("import", str(semi), "--db", str(db_path), expect=4)
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"usagectl: error: 1 file could not be read: {semi}: line 1: the header's columns are separated by "
+        "semicolons, not commas: save the file as comma-separated CSV"
+    )
+    assert query(db_path, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM rejects)") == [(0, 0)]
+    alone = tmp_path / "alone.csv"
+    alone.write_text("ts\n2026-05-01T00:00:00Z\n")
+    assert "separated by" not in run("import", str(alone), "--db", str(db_path), expect=None).stderr
