@@ -164,8 +164,9 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
                 f"WHEN json_type({q}) = 'OBJECT' THEN json_merge_patch({q}, json_object('fields', _unknown::JSON))::VARCHAR "
                 f"ELSE json_object('extra', {q}::JSON, 'fields', _unknown::JSON)::VARCHAR END"
             )
-            if c == "extra":  # a given object in key order (the id hashes it: EXTRA_ID_SQL)
-                merged = f"CASE WHEN {q} IS NULL THEN {merged} ELSE {sorted_json_sql(f'({merged})')} END"
+            if c == "extra":  # a given object in key order when the id hashes it (EXTRA_ID_SQL)
+                named = "nullif(event_id, '') IS NOT NULL OR " if "event_id" in cols else ""
+                merged = f"CASE WHEN {named}{q} IS NULL THEN {merged} ELSE {sorted_json_sql(f'({merged})')} END"
             values.append(f"({merged})::JSON AS {q}")
         elif c == "status":
             reasons.append(
