@@ -45,6 +45,8 @@ def _old_id_sql(given: dict[str, str]) -> str:
 def apply(con: duckdb.DuckDBPyConnection) -> None:
     from usagectl.store.validation import _event_id_sql
 
+    if con.execute("SELECT 1 FROM events WHERE starts_with(event_id, 'h:') LIMIT 1").fetchone() is None:
+        return  # nothing to re-key (every new database)
     con.execute("SET TimeZone = 'UTC'")  # the hash spells ts in UTC (every connection is opened so)
     variants = [{}, {"model": "NULL"}, {"provider": "NULL"}, {"model": "NULL", "provider": "NULL"}]
     whens = " ".join(f"WHEN {_old_id_sql(v)} = event_id THEN {_event_id_sql(v)}" for v in variants)

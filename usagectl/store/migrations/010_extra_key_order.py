@@ -34,6 +34,8 @@ _CHANGED = (  # rows whose extra the new hash reads differently
 def apply(con: duckdb.DuckDBPyConnection) -> None:
     from usagectl.store.validation import _event_id_sql, sorted_json_sql
 
+    if con.execute(f"SELECT 1 FROM events WHERE starts_with(event_id, 'h:') AND {_CHANGED} LIMIT 1").fetchone() is None:
+        return  # nothing to re-key (every new database): the statements below cost ~60 ms even so
     con.execute("SET TimeZone = 'UTC'")  # the hash spells ts in UTC (every connection is opened so)
     variants = [{}, {"model": "NULL"}, {"provider": "NULL"}, {"model": "NULL", "provider": "NULL"}]
     # the hash of the row as an import computes it now: its extra in key order
