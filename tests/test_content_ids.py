@@ -5,6 +5,7 @@ another order, or with ``"extra": {}`` against none, got two ids and was counted
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -114,3 +115,29 @@ def test_migration_10_rekeys_stored_ids_and_removes_the_copies_counted_twice(
         copy.write_text(f.read_text())
         assert run_json("import", str(copy), "--db", str(db_path))["imported"] == 0
     assert len(_ids(db_path)) == 2
+
+
+def test_decimal_numbers_in_extra_are_numbers_from_a_json_array_too(tmp_path: Path, db_path: Path) -> None:
+    """QA: the JSON-array reader keeps numbers exact (Decimal) and wrote them into ``extra`` as
+    text (``{"k":"1.50"}``), while JSONL stores the number: the same event from both was two
+    events (2,000 input tokens). Both now store ``{"k":1.5,"rate":0.5}`` (nested values too), one
+    event of 1,000."""
+    event = dict(BASE, input_tokens=1000, rate=0.5, extra={"k": 1.5, "n": {"x": 0.25}, "m": [1.25]})
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(json.dumps(event).replace("1.5", "1.50") + "\n")
+    array = tmp_path / "b.json"
+    array.write_text(json.dumps([event]).replace("1.5", "1.50"))
+    run_json("import", str(jsonl), "--db", str(db_path))
+    out = run_json("import", str(array), "--db", str(db_path))
+    assert (out["imported"], out["duplicates"]) == (0, 1)
+    (extra,) = query(db_path, "SELECT extra FROM events")[0]
+    assert json.loads(extra) == {"k": 1.5, "m": [1.25], "n": {"x": 0.25}, "rate": 0.5}
+
+
+def test_a_repeated_key_in_a_given_extra_is_kept_once(tmp_path: Path, db_path: Path) -> None:
+    """``{"b":1,"a":2,"b":3}`` put in key order keeps ``b`` once, with its first value, as DuckDB's
+    reader reads the line (QA: it was written ``{"a":2,"b":1,"b":1}``)."""
+    f = tmp_path / "dk.jsonl"
+    f.write_text('{"ts":"2026-05-04T00:00:00Z","model_raw":"gpt-4o","input_tokens":3,"extra":{"b":1,"a":2,"b":3}}\n')
+    run_json("import", str(f), "--db", str(db_path))
+    assert query(db_path, "SELECT extra::VARCHAR FROM events") == [('{"a":2,"b":1}',)]

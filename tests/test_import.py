@@ -999,25 +999,26 @@ def test_a_top_level_key_also_in_extra_is_kept_under_fields(tmp_path: Path, db_p
 def test_a_reported_cost_must_lie_under_a_trillion_dollars(tmp_path: Path, db_path: Path) -> None:
     """QA: ``reported_cost_usd`` took anything DECIMAL(38, 12) holds (10^26): two events of 6e25
     made `report by model`, `doctor` and `export` fail for good ("Overflow in SUM of DECIMAL"), and
-    one of 1e20 made export fail. An amount must now lie within ±$10^12 (models.MONEY_LIMIT): over it
-    is "out of range", text that is no number stays "not a number". At the bound the reports and the
-    export still work: three events of $999,999,999,999.999999999999 sum to
-    $2,999,999,999,999.999999999997 in the export's reported column."""
+    one of 1e20 made export fail. An amount must now lie within ±$10^12 (models.MONEY_LIMIT, the
+    bound itself included): over it is "out of range", text that is no number stays "not a number".
+    At the bound the reports and the export still work: three events of
+    $999,999,999,999.999999999999 (stored exactly: their sum is $2,999,999,999,999.999999999997;
+    the export rounds each to $1,000,000,000,000.000000, and that export imports again: QA)."""
     top = "999999999999.999999999999"
     rows = [
         {"event_id": f"m{i}", "ts": "2026-07-02T00:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10,
          "reported_cost_usd": top} for i in range(3)
     ] + [
         {"event_id": f"x{i}", "ts": "2026-07-02T00:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10,
-         "reported_cost_usd": v} for i, v in enumerate(["1000000000000", "-1e12", "6e25", "1e30", "abc", "NaN"])
+         "reported_cost_usd": v} for i, v in enumerate(["1000000000000.000001", "-1.0000000000001e12", "6e25", "1e30", "abc", "NaN"])
     ]  # fmt: skip
     f = write_jsonl(tmp_path / "big.jsonl", rows)
     out = run_json("import", str(f), "--db", str(db_path))
     assert (out["imported"], out["rejected"]) == (3, 6)
     bound = "amounts must lie within ±$1,000,000,000,000"
     assert _query(db_path, "SELECT reason FROM rejects ORDER BY record") == [
-        (f"reported_cost_usd: out of range (1000000000000; {bound})",),
-        (f"reported_cost_usd: out of range (-1e12; {bound})",),
+        (f"reported_cost_usd: out of range (1000000000000.000001; {bound})",),
+        (f"reported_cost_usd: out of range (-1.0000000000001e12; {bound})",),
         (f"reported_cost_usd: out of range (6e25; {bound})",),
         (f"reported_cost_usd: out of range (1e30; {bound})",),
         ("reported_cost_usd: not a number (abc)",),
@@ -1033,6 +1034,10 @@ def test_a_reported_cost_must_lie_under_a_trillion_dollars(tmp_path: Path, db_pa
     with csv_out.open(newline="") as fh:  # the export shows money to the micro-dollar, half-even
         assert [r["reported_cost_usd"] for r in _csv.DictReader(fh)] == ["1000000000000.000000"] * 3
     assert _query(db_path, "SELECT sum(reported_cost_usd) FROM events") == [(Decimal("2999999999999.999999999997"),)]
+    again = tmp_path / "again.duckdb"
+    back = run_json("import", str(csv_out), "--db", str(again))
+    assert (back["imported"], back["rejected"]) == (3, 0)
+    assert _query(again, "SELECT sum(reported_cost_usd) FROM events") == [(Decimal("3000000000000"),)]
 
 
 def test_a_file_that_cannot_be_read_is_its_own_error_and_the_others_are_imported(

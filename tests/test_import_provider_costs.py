@@ -166,13 +166,16 @@ def test_cents_parser() -> None:
     assert cents_to_dollars("\u0665\u0660")[1] == "amount: not a decimal ('\u0665\u0660')"  # Arabic-Indic 50
     assert cents_to_dollars("Infinity")[1] == "amount: not a decimal ('Infinity')"
     assert cents_to_dollars(" -1.5 ") == (Decimal("-0.015"), None)
-    # 10^14 cents = 10^12 dollars is over models.MONEY_LIMIT (a line of 6e25 dollars was stored, and
-    # reconcile then failed on a HUGEINT overflow: QA): said in cents, as written
+    # over 10^14 cents = 10^12 dollars is over models.MONEY_LIMIT (a line of 6e25 dollars was stored,
+    # and reconcile then failed on a HUGEINT overflow: QA): said in cents, as written
     bound = "amounts must lie within ±$1,000,000,000,000"
     assert cents_to_dollars("1e40")[1] == f"amount: out of range ('1e40' cents; {bound})"
-    assert cents_to_dollars("1" + "0" * 14)[1] == f"amount: out of range ('1{'0' * 14}' cents; {bound})"
-    assert cents_to_dollars("-1e14")[1] == f"amount: out of range ('-1e14' cents; {bound})"
-    assert cents_to_dollars("9" * 14) == (Decimal("999999999999.99"), None)  # the largest whole cents under it
+    assert cents_to_dollars("1" + "0" * 13 + "1")[1] == f"amount: out of range ('1{'0' * 13}1' cents; {bound})"
+    assert (
+        cents_to_dollars("-1.00000000000001e14")[1] == f"amount: out of range ('-1.00000000000001e14' cents; {bound})"
+    )
+    assert cents_to_dollars("1e14") == (Decimal("1e12"), None)  # the bound itself
+    assert cents_to_dollars("-1e14") == (Decimal("-1e12"), None)
     # exponents whose arithmetic overflows (abs(1e1000000) raises), or that Decimal refuses: a
     # reject, never a crash of the import (QA)
     for huge in ("1e1000000", "-1e1000000", "1e9999999999999999999", "1e-9999999999999999999"):

@@ -96,7 +96,7 @@ SPLIT_OFF_NOTE = "5m/1h split does not add up to cache_creation_input_tokens: al
 # one amount of money (an event's reported cost, a billed line) must lie under this many dollars:
 # DECIMAL(38, 12) holds 10^26, but sums, shares and exports multiply and add amounts, and one
 # amount of 10^20 made every later report of the database fail with a DECIMAL overflow (QA)
-MONEY_LIMIT = 10**12
+MONEY_LIMIT = 10**12  # the bound itself included
 MONEY_LIMIT_TEXT = "amounts must lie within ±$1,000,000,000,000"
 
 

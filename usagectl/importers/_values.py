@@ -121,7 +121,7 @@ def _money(value: Any, name: str) -> Decimal | None:
         raise _Bad(f"{name}: not a number ({_show(value)})")
     if amount < 0:
         raise _Bad(f"{name}: negative ({_show(value)})")
-    if amount and amount.adjusted() >= len(str(MONEY_LIMIT)) - 1:  # models.MONEY_LIMIT
+    if amount.copy_abs() > MONEY_LIMIT:
         raise _Bad(f"{name}: out of range ({_show(value)}; {MONEY_LIMIT_TEXT})")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -18:  # far below the store's 12 decimals

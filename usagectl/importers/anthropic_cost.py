@@ -66,7 +66,7 @@ def cents_to_dollars(amount: Any) -> tuple[Decimal | None, str | None]:
         return None, f"amount: not a decimal ({amount[:40]!r})"
     try:  # an exponent Decimal cannot hold, or one whose arithmetic would overflow
         cents = Decimal(amount.strip())
-        too_large = cents != 0 and cents.adjusted() >= _CENTS_LIMIT.adjusted()
+        too_large = cents.copy_abs() > _CENTS_LIMIT
     except ArithmeticError:
         cents, too_large = Decimal(0), True
     if too_large:

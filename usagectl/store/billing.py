@@ -1066,8 +1066,10 @@ def _exact(
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         return None, f"{name}: not an exact number ({str(value)[:40]})"
     d = Decimal(value)
-    # by the exponent: abs() of 1e1000000 overflows the default context
-    if not d.is_finite() or (d != 0 and d.adjusted() >= limit.adjusted()):
+    # an amount up to the bound itself (an export rounds $999,999,999,999.999999999999 to it); any
+    # other value below its column's power of ten, by the exponent (abs() of 1e1000000 overflows)
+    over = d.copy_abs() > limit if limit == _AMOUNT_LIMIT else d != 0 and d.adjusted() >= limit.adjusted()
+    if not d.is_finite() or over:
         bound = f"; {MONEY_LIMIT_TEXT}" if limit == _AMOUNT_LIMIT else ""
         return None, f"{name}: out of range ({str(value)[:40]}{bound})"
     # a wide context: DECIMAL(38, 12) holds 26 integer digits, more than the default 28-digit

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -420,10 +421,19 @@ def _arrow_text(texts: Sequence[Any]) -> Any:
 @functools.cache
 def _json_text() -> Callable[[Any], str]:
     """One compact JSON encoder for every dict or list staged (``json.dumps`` with arguments
-    builds a new one per call)."""
+    builds a new one per call). A JSON number the exact reader kept as a Decimal (``1.50`` in an
+    ``extra`` object or a column kept in it) is written as a number, as DuckDB's JSONL reader
+    keeps it (it reads numbers as doubles): written as text, the same event from a JSON array and
+    from JSONL got two ids (QA)."""
     import json
 
-    return json.JSONEncoder(separators=(",", ":"), default=str).encode
+    return json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal) and math.isfinite(number := float(value)):
+        return number
+    return str(value)
 
 
 def staged_text(value: Any) -> str | None:

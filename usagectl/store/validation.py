@@ -144,7 +144,7 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
                 f"CASE WHEN {q} IS NULL THEN NULL "
                 f"WHEN {mv} IS NULL AND NOT coalesce(isfinite(TRY_CAST({q} AS DOUBLE)), false) "
                 f"THEN '{c}: not a number (' || left({q}, 40) || ')' "
-                f"WHEN {mv} IS NULL OR abs({mv}) >= {MONEY_LIMIT} "
+                f"WHEN {mv} IS NULL OR abs({mv}) > {MONEY_LIMIT} "
                 f"THEN '{c}: out of range (' || left({q}, 40) || '; {MONEY_LIMIT_TEXT})' END"
             )
             values.append(f"{mv} AS {q}")
@@ -203,7 +203,7 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
         ("ts", "TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01'"),
         (
             "reported_cost_usd",
-            f"(reported_cost_usd IS NULL OR abs(TRY_CAST(reported_cost_usd AS DECIMAL(38,12))) < {MONEY_LIMIT})",
+            f"(reported_cost_usd IS NULL OR abs(TRY_CAST(reported_cost_usd AS DECIMAL(38,12))) <= {MONEY_LIMIT})",
         ),
         ("extra", "(extra IS NULL OR json_valid(extra))"),
         ("status", "(status IS NULL OR status IN ('success', 'error'))"),
@@ -273,10 +273,11 @@ _ID_PARTS = (
 def sorted_json_sql(x: str) -> str:
     """SQL of the JSON text ``x`` with an object's top-level keys in order (a value that is no
     object, or whose keys are in order already, as it is). Each value is found by its JSON
-    Pointer (``~`` and ``/`` escaped) and written minified."""
+    Pointer (``~`` and ``/`` escaped) and written minified; a key that repeats is written once,
+    with its first value (as DuckDB's reader reads it)."""
     keys = f"json_keys({x})"
     rebuilt = (
-        f"'{{' || array_to_string(list_transform(list_sort({keys}), lambda k: to_json(k)::VARCHAR || ':' "
+        f"'{{' || array_to_string(list_transform(list_sort(list_distinct({keys})), lambda k: to_json(k)::VARCHAR || ':' "
         f"|| json_extract({x}, '/' || replace(replace(k, '~', '~0'), '/', '~1'))::VARCHAR), ',') || '}}'"
     )
     return f"CASE WHEN json_type({x}) <> 'OBJECT' OR {keys} = list_sort({keys}) THEN {x} ELSE {rebuilt} END"
