@@ -14,6 +14,7 @@ set up duckdb._sources".
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from types import ModuleType
 
 try:
@@ -21,7 +22,7 @@ try:
 except ImportError:  # a DuckDB laid out differently: the package (slower to import, same API)
     import duckdb as core  # type: ignore[no-redef]
 
-__all__ = ["OFFLINE", "connect", "core", "full", "literal"]
+__all__ = ["OFFLINE", "compression_of", "connect", "core", "full", "literal"]
 
 # DuckDB fetches and loads a known extension on demand: opening a SQLite file would download
 # sqlite_scanner from extensions.duckdb.org. usagectl is local-first and needs none (json,
@@ -50,3 +51,11 @@ def literal(path: str) -> str:
 
 
 _GLOB = str.maketrans({"*": "[*]", "?": "[?]", "[": "[[]"})
+
+
+def compression_of(path: str | PurePath) -> str:
+    """The ``compression`` to give DuckDB's JSON readers for ``path``: by its suffix, never left
+    to the reader, which takes the text after a ``?`` for a URL's query and so read ``q?.jsonl.gz``
+    as plain text (QA)."""
+    suffix = PurePath(path).suffix.lower()
+    return {".gz": "gzip", ".zst": "zstd"}.get(suffix, "none")

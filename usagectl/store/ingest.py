@@ -34,7 +34,7 @@ from usagectl.models import (
     without_lone_surrogate,
     without_lone_surrogates_in,
 )
-from usagectl.store.engine import literal
+from usagectl.store.engine import compression_of, literal
 from usagectl.store.tables import load_temp_table
 from usagectl.store.transactions import rollback
 from usagectl.store.validation import _absent_value, _event_id_sql, _lit, _q, _validation_select
@@ -205,7 +205,8 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
         whole = compressed or path.stat().st_size <= FULL_SCAN_BYTES
         rows = con.execute(
             "SELECT DISTINCT k FROM (SELECT unnest(json_keys(json)) AS k FROM "
-            f"(SELECT json FROM read_ndjson_objects(?, ignore_errors = true){'' if whole else ' LIMIT 5000'}) "
+            f"(SELECT json FROM read_ndjson_objects(?, ignore_errors = true, compression = '{compression_of(path)}')"
+            f"{'' if whole else ' LIMIT 5000'}) "
             "WHERE json_type(json) = 'OBJECT')",
             [literal(str(path))],
         ).fetchall()
@@ -237,6 +238,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _stage AS {select} "
         f"FROM read_ndjson({_lit(literal(str(path)))}, columns = {_struct_lit(columns)}, ignore_errors = true, "
+        f"compression = '{compression_of(path)}', "
         f"maximum_object_size = {LINE_BYTES})"
     )
     return unknown
