@@ -46,7 +46,7 @@ LINE_TEXT = (
 LINE_FIELDS = frozenset((*LINE_TEXT, "start_ts", "end_ts", "amount_usd", "quantity", "extra"))
 _REQUIRED_TEXT = ("line_id", "provider")
 _AMOUNT_LIMIT = Decimal(MONEY_LIMIT)  # models.MONEY_LIMIT (the column, DECIMAL(38, 12), holds more)
-_QUANTITY_LIMIT = Decimal(10) ** 32  # DECIMAL(38, 6)
+_QUANTITY_LIMIT = Decimal(10) ** 32 - Decimal("1e-6")  # the largest DECIMAL(38, 6) holds
 _PICO = Decimal("1e-12")
 _MICRO = Decimal("1e-6")
 MODEL_DIMS = frozenset(("model", "line_item", "description"))  # a grouping that tells the model
@@ -1043,7 +1043,9 @@ def _check_line(fields: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str |
         out[name] = value
     if out["start_ts"] and out["end_ts"] and out["end_ts"] <= out["start_ts"]:
         problems.append("end_ts: not after start_ts")
-    out["amount_usd"], problem = _exact(fields.get("amount_usd"), "amount_usd", _AMOUNT_LIMIT, _PICO, required=True)
+    out["amount_usd"], problem = _exact(
+        fields.get("amount_usd"), "amount_usd", _AMOUNT_LIMIT, _PICO, required=True, bound=f"; {MONEY_LIMIT_TEXT}"
+    )
     if problem:
         problems.append(problem)
     out["quantity"], problem = _exact(fields.get("quantity"), "quantity", _QUANTITY_LIMIT, _MICRO, required=False)
@@ -1058,19 +1060,18 @@ def _check_line(fields: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str |
 
 
 def _exact(
-    value: Any, name: str, limit: Decimal, step: Decimal, *, required: bool
+    value: Any, name: str, limit: Decimal, step: Decimal, *, required: bool, bound: str = ""
 ) -> tuple[Decimal | None, str | None]:
-    """A Decimal (or int) amount, never a float; rounded half-even to the column's scale."""
+    """A Decimal (or int) amount, never a float, within ±``limit`` (``bound`` says so in the
+    reason); rounded half-even to the column's scale."""
     if value is None:
         return None, (f"{name}: missing" if required else None)
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         return None, f"{name}: not an exact number ({str(value)[:40]})"
     d = Decimal(value)
-    # an amount up to the bound itself (an export rounds $999,999,999,999.999999999999 to it); any
-    # other value below its column's power of ten, by the exponent (abs() of 1e1000000 overflows)
-    over = d.copy_abs() > limit if limit == _AMOUNT_LIMIT else d != 0 and d.adjusted() >= limit.adjusted()
-    if not d.is_finite() or over:
-        bound = f"; {MONEY_LIMIT_TEXT}" if limit == _AMOUNT_LIMIT else ""
+    # the bound itself included (an export rounds $999,999,999,999.999999999999 to $10^12);
+    # copy_abs(), unlike abs(), does not round, so 1e1000000 cannot overflow
+    if not d.is_finite() or d.copy_abs() > limit:
         return None, f"{name}: out of range ({str(value)[:40]}{bound})"
     # a wide context: DECIMAL(38, 12) holds 26 integer digits, more than the default 28-digit
     # precision leaves room for once 12 decimals are added

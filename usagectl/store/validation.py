@@ -288,7 +288,11 @@ def sorted_json_sql(x: str) -> str:
 # object so (``sorted_json_sql``): a CSV keeps its unknown columns in header order, a JSONL
 # file's are sorted, and an ``extra`` object may come in any order, and the same content must get
 # the same id (QA: the same event from a CSV and a JSONL file was stored twice).
-EXTRA_ID_SQL = "coalesce(nullif(json(extra)::VARCHAR, '{}'), '')"
+def extra_id_sql(extra: str = "extra") -> str:
+    return f"coalesce(nullif(json({extra})::VARCHAR, '{{}}'), '')"
+
+
+EXTRA_ID_SQL = extra_id_sql()
 
 
 def _event_id_sql(given: Mapping[str, str] | None = None, extra: str = EXTRA_ID_SQL) -> str:

@@ -32,14 +32,14 @@ _CHANGED = (  # rows whose extra the new hash reads differently
 
 
 def apply(con: duckdb.DuckDBPyConnection) -> None:
-    from usagectl.store.validation import _event_id_sql, sorted_json_sql
+    from usagectl.store.validation import _event_id_sql, extra_id_sql, sorted_json_sql
 
     if con.execute(f"SELECT 1 FROM events WHERE starts_with(event_id, 'h:') AND {_CHANGED} LIMIT 1").fetchone() is None:
         return  # nothing to re-key (every new database): the statements below cost ~60 ms even so
     con.execute("SET TimeZone = 'UTC'")  # the hash spells ts in UTC (every connection is opened so)
     variants = [{}, {"model": "NULL"}, {"provider": "NULL"}, {"model": "NULL", "provider": "NULL"}]
     # the hash of the row as an import computes it now: its extra in key order
-    now = f"coalesce(nullif(json({sorted_json_sql('extra::VARCHAR')})::VARCHAR, '{{}}'), '')"
+    now = extra_id_sql(sorted_json_sql("extra::VARCHAR"))
     whens = " ".join(f"WHEN {_event_id_sql(v, _OLD_EXTRA)} = event_id THEN {_event_id_sql(v, now)}" for v in variants)
     con.execute(
         "CREATE TEMP TABLE _m10 AS SELECT rowid AS rid, batch_id, event_id AS old_id, "
