@@ -213,6 +213,30 @@ def test_a_symlinked_day_folder_is_listed_and_imported_once(tmp_path: Path, db_p
     assert query(db_path, "SELECT count(*) FROM events") == [(6,)]
 
 
+def test_gzipped_rollouts_in_a_folder_are_read(tmp_path: Path, db_path: Path) -> None:
+    """An archive of old sessions gzipped (``rollout-*.jsonl.gz``) is a Codex folder as the
+    plain one is: A gzipped holds its 6 calls (EXPECTED.md); beside a plain copy of itself in
+    ``sessions/`` the archived gzip is not read; ``source add`` without a format finds codex."""
+    import gzip
+
+    home = tmp_path / "codex"
+    day = home / "archived_sessions"
+    day.mkdir(parents=True)
+    (day / (A.name + ".gz")).write_bytes(gzip.compress(A.read_bytes()))
+    assert IMPORTER.files(home) == [day / (A.name + ".gz")]
+    doc = _import(home, db_path)
+    assert (doc["files"], doc["imported"], doc["rejected"]) == (1, 6, 0)
+    live = home / "sessions" / "2025" / "11" / "03"
+    live.mkdir(parents=True)
+    shutil.copy(A, live / A.name)
+    assert IMPORTER.files(home) == [live / A.name]  # the live file wins over its gzipped archive
+    other = tmp_path / "other.duckdb"
+    run("source", "add", str(day), "--db", str(other))
+    listed = run_json("source", "list", "--db", str(other))
+    assert [r["format"] for r in listed["rows"]] == ["codex"], listed
+    assert run_json("sync", "--db", str(other))["totals"]["imported"] == 6
+
+
 def test_archived_copy_never_double_counts(tmp_path: Path, db_path: Path) -> None:
     _import(A, db_path)
     copy = _import(A_COPY, db_path)  # lines 1-17 of A: a1..a4 again

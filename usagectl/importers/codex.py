@@ -295,7 +295,13 @@ class _File:
 
 
 def _is_rollout(name: str) -> bool:
-    return name.startswith("rollout-") and name.endswith(".jsonl")
+    """A rollout file's name: ``rollout-*.jsonl``, or gzipped (``.jsonl.gz``: an archive of
+    old sessions; read decompressed, as a single file given by hand is)."""
+    return name.startswith("rollout-") and name.endswith((".jsonl", ".jsonl.gz"))
+
+
+def _unzipped(name: str) -> str:
+    return name[:-3] if name.endswith(".gz") else name
 
 
 class CodexImporter:
@@ -329,16 +335,16 @@ class CodexImporter:
             return False
 
     def files(self, root: Path) -> list[Path]:
-        """``rollout-*.jsonl`` below ``root`` (symlinked folders followed once: a month moved to
-        another disk and linked back); a file name found under both ``sessions/`` and
-        ``archived_sessions/`` is read from ``sessions/`` only."""
+        """``rollout-*.jsonl`` (or ``.jsonl.gz``) below ``root`` (symlinked folders followed
+        once: a month moved to another disk and linked back); a file name found under both
+        ``sessions/`` and ``archived_sessions/`` (gzipped or not) is read from ``sessions/`` only."""
         found = [Path(p) for p in walk_files(str(root), _is_rollout)]
 
         def archived(p: Path) -> bool:
             return "archived_sessions" in p.relative_to(root).parts[:-1]
 
-        live = {p.name for p in found if not archived(p)}
-        return sorted(p for p in found if not (archived(p) and p.name in live))
+        live = {_unzipped(p.name) for p in found if not archived(p)}
+        return sorted(p for p in found if not (archived(p) and _unzipped(p.name) in live))
 
     def read(self, path: Path) -> Iterator[Record]:
         try:
