@@ -246,3 +246,51 @@ def test_a_settled_sync_does_not_import_the_store(logs: Path, db_path: Path) -> 
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("parallel_from", [1, 10**9])  # two threads / one
+def test_the_tree_snapshot_comparison(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel_from: int) -> None:
+    """``_same_tree`` finds a change in any file or folder, whichever thread stats it: with two
+    threads, files and folders alternate between them (0, 2, 4 … and 1, 3 …)."""
+    from usagectl.services import sync_ledger
+
+    monkeypatch.setattr(sync_ledger, "_PARALLEL_FROM", parallel_from)
+    root = tmp_path / "t"
+    rels = ["a.jsonl", "b.jsonl", "x/c.jsonl", "x/d.jsonl", "y/e.jsonl"]
+    for rel in rels:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("{}\n")
+    folders = [".", "x", "y"]
+
+    def snapshot(at: int) -> dict[str, Any]:
+        files: list[list[Any]] = []
+        for rel in rels:
+            st = os.stat(root / rel)
+            files.append([rel, st.st_size, st.st_mtime_ns])
+        dirs = [[f, os.stat(root / f).st_mtime_ns] for f in folders]
+        return {"root": str(root), "at": at, "dirs": dirs, "files": files}
+
+    old = 1_600_000_000 * 10**9  # every folder last changed long before the listing…
+    for f in folders:
+        os.utime(root / f, ns=(old, old))
+    later = old + 10 * sync_ledger.RACY_NS  # …which started here
+    assert sync_ledger._same_tree(snapshot(later)) is True
+    for i, rel in enumerate(rels):  # each file in turn, so both threads' shares are covered
+        tree = snapshot(later)
+        tree["files"][i][1] += 1  # as if the file had grown since
+        assert sync_ledger._same_tree(tree) is False, rel
+    for i, f in enumerate(folders):
+        tree = snapshot(later)
+        tree["dirs"][i][1] -= 1  # an entry added or removed since
+        assert sync_ledger._same_tree(tree) is False, f
+        recent = later - sync_ledger.RACY_NS // 2  # changed as the listing started
+        os.utime(root / f, ns=(recent, recent))
+        tree = snapshot(later)
+        assert sync_ledger._same_tree(tree) is None, f
+        tree["files"][(i + 1) % len(rels)][2] += 1  # …but a file changed: that decides
+        assert sync_ledger._same_tree(tree) is False, f
+        os.utime(root / f, ns=(old, old))
+    tree = snapshot(later)
+    (root / "x" / "d.jsonl").unlink()  # gone (its folder's mtime is in the snapshot as it was)
+    tree["dirs"][1][1] = os.stat(root / "x").st_mtime_ns
+    assert sync_ledger._same_tree(tree) is False

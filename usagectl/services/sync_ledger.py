@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -160,20 +161,48 @@ def _read(ctx: AppContext, kind: str = "sync") -> dict[str, Any] | None:
 
 def _same_tree(tree: Any) -> bool | None:
     """True when no folder and no file of the snapshot changed; False when one did; None when
-    a folder is too recent to be trusted (compare the full listing instead)."""
+    a folder is too recent to be trusted (compare the full listing instead). A large tree is
+    compared by two threads, each statting every other file and folder (``os.stat`` lets go of
+    the interpreter lock: 12k files and 5k folders take ~0.06 instead of ~0.09 s here)."""
     root = str(tree["root"])
+    files, dirs, limit = tree["files"], tree["dirs"], int(tree["at"]) - RACY_NS
+    n = _STAT_THREADS if len(files) + len(dirs) >= _PARALLEL_FROM else 1
+    if n == 1:
+        return _compared(root, files, dirs, limit)
+    answers: list[bool | None] = [False] * n
+
+    def part(i: int) -> None:
+        answers[i] = _compared(root, files[i::n], dirs[i::n], limit)
+
+    threads = [threading.Thread(target=part, args=(i,), daemon=True) for i in range(1, n)]
+    for t in threads:
+        t.start()
+    part(0)
+    for t in threads:
+        t.join()
+    if False in answers:
+        return False
+    return None if None in answers else True
+
+
+_STAT_THREADS = 2
+_PARALLEL_FROM = 2000  # files and folders: below that, starting a thread costs more than it saves
+
+
+def _compared(root: str, files: Sequence[Any], dirs: Sequence[Any], limit: int) -> bool | None:
+    """``_same_tree`` for these files and folders of the snapshot: False when one changed (or
+    is gone), None when none did but a folder is too recent to trust, else True."""
     prefix = root.rstrip(os.sep) + os.sep
-    stat = os.stat
+    stat, isabs = os.stat, os.path.isabs
     try:
-        for entry in tree["files"]:
+        for entry in files:
             rel, size, mtime = entry[:3]
-            path = rel if os.path.isabs(rel) else prefix + rel
+            path = rel if isabs(rel) else prefix + rel
             st = with_wal(path) if len(entry) > 3 else stat(path)
             if st.st_mtime_ns != mtime or st.st_size != size:
                 return False
         racy = False
-        limit = int(tree["at"]) - RACY_NS
-        for rel, mtime in tree["dirs"]:
+        for rel, mtime in dirs:
             if stat(root if rel == "." else prefix + rel).st_mtime_ns != mtime:
                 return False
             racy = racy or mtime >= limit
