@@ -532,6 +532,28 @@ def test_every_record_rejected_under_the_wrong_format_says_what_the_file_looks_l
     assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]
 
 
+@pytest.mark.parametrize(
+    ("page", "fmt"),
+    [
+        (
+            {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
+            "openai-costs",
+        ),
+        ({"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limited"}}, "anthropic-cost"),
+    ],
+)
+def test_an_error_page_of_a_cost_report_is_not_said_to_look_like_usage(
+    tmp_path: Path, db_path: Path, page: dict[str, object], fmt: str
+) -> None:
+    """A saved error response is rejected by the cost importer it was named for (it is one), and
+    the usage importer would reject it alike: no "it looks like openai-usage" hint (QA)."""
+    path = tmp_path / "failed.json"
+    path.write_text(json.dumps(page) + "\n", encoding="utf-8")
+    out = run_json("import", str(path), "--format", fmt, "--db", str(db_path))
+    assert out["rejected"] == out["records"] == 1
+    assert not any("looks like" in w for w in out["per_file"][0]["warnings"]), out["per_file"][0]["warnings"]
+
+
 def test_a_file_of_another_format_says_so_instead_of_a_silent_zero(tmp_path: Path, db_path: Path) -> None:
     """A Codex rollout imported with --format claude-code gives nothing: the summary says what it
     looks like. A real Claude Code file that has no usage yet (user lines only) gets no warning."""

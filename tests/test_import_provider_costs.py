@@ -222,6 +222,11 @@ def test_ungrouped_cost_total_is_not_summed_with_lines(tmp_path: Path, db_path: 
     _import(db_path, AC_FIRST, fmt="anthropic-cost")
     out = _import(db_path, _ungrouped_total(tmp_path, "804.53575"), fmt="anthropic-cost")
     assert (out["imported"], out["rejected"]) == (0, 1)
+    # the summary says why (the reject's reason alone was only in `db rejects`: QA)
+    assert out["per_file"][0]["warnings"] == [
+        "1 cost line of this file gave way on arrival to stored cost lines of another fetch shape that hold its "
+        "amount: counted as rejected, kept in `usagectl db rejects` with the reason, not summed"
+    ]
     reason = _query(db_path, "SELECT reason FROM rejects")[0][0]
     assert "grouped by nothing (a total)" in reason and "double count" in reason
     assert sum(_billed(db_path).values()) == Decimal("8.0453575") + Decimal("0.015")
@@ -251,6 +256,7 @@ def test_a_partial_finer_cost_fetch_never_replaces_a_stored_total(tmp_path: Path
     partial.write_text(json.dumps({"data": [day], "has_more": False, "next_page": None}), encoding="utf-8")
     out = _import(db_path, partial, fmt="anthropic-cost")
     assert (out["imported"], out["rejected"]) == (0, 1)
+    assert any(w.startswith("1 cost line of this file gave way on arrival") for w in out["per_file"][0]["warnings"])
     reason = _query(db_path, "SELECT reason FROM rejects ORDER BY batch_id DESC LIMIT 1")[0][0]
     assert "covers only part of" in reason and "$0.55 of its $8.05" in reason
     assert _billed(db_path) == {(date(2025, 11, 3), None): Decimal("8.0453575")}

@@ -409,3 +409,68 @@ def test_a_cheap_row_far_off_its_bill_is_no_match(tmp_path: Path, db_path: Path)
     assert _cmp(rows[("2026-10-03", haiku)])[-1] == "match"
     assert rows[("2026-10-04", haiku)]["status"] == "differs"
     assert rep["totals"]["matching_rows"] == 2
+
+
+def test_a_bill_below_zero_keeps_the_sign_of_the_difference(tmp_path: Path, db_path: Path) -> None:
+    """Haiku 4.5: 1M in + 1M out = $1 + $5 = $6.00 computed, billed 600 cents (a match); a credit
+    line without a model of -1600 cents makes the day's bill $6 - $16 = -$10. Computed is above
+    the bill by $16: +160 % of the bill's size (16 / |-10|), not -160 %; the credit's own row
+    (nothing computed, billed -$16) is +$16, +100 %."""
+    usage = {"data": [_haiku_usage("2026-10-01", 1_000_000, 1_000_000)], "has_more": False, "next_page": None}
+    cost = {"data": [_haiku_cost("2026-10-01", "600")], "has_more": False, "next_page": None}
+    cost["data"][0]["results"].append({"amount": "-1600", "currency": "USD", "cost_type": "credit",
+                                       "description": "Promotional credit"})  # fmt: skip
+    (tmp_path / "usage.json").write_text(json.dumps(usage), encoding="utf-8")
+    (tmp_path / "cost.json").write_text(json.dumps(cost), encoding="utf-8")
+    _load(db_path, [tmp_path / "usage.json", tmp_path / "cost.json"])
+    rep = _reconcile(db_path, "--month", "2026-10")
+    t = rep["totals"]
+    assert (_d(t["computed_usd"]), _d(t["billed_usd"]), _d(t["diff_usd"]), _d(t["diff_pct"])) == (
+        Decimal("6"), Decimal("-10"), Decimal("16"), Decimal("160"))  # fmt: skip
+    rows = _rows(rep)
+    assert _cmp(rows[("2026-10-01", "claude-haiku-4-5")]) == (Decimal(6), Decimal(6), Decimal(0), Decimal(0), "match")
+    assert _cmp(rows[("2026-10-01", "(unattributed)")]) == (
+        Decimal(0), Decimal(-16), Decimal(16), Decimal(100), "billed only")  # fmt: skip
+    assert any("credits" in n for n in _notes(db_path, month="2026-10"))
+
+
+def test_a_source_no_event_has_is_a_usage_error(db_path: Path) -> None:
+    """``--source openai_usage`` (for openai-usage) would make every row "billed only": a typo
+    is refused, naming the sources the events have."""
+    _load(db_path, OPENAI_FILES)
+    result = run("reconcile", "--month", "2025-11", "--source", "openai_usage", "--db", str(db_path), expect=2)
+    assert "--source openai_usage: no stored event has this source (the events have: openai-usage)" in result.stderr
+    assert _reconcile(db_path, "--month", "2025-11", "--source", "openai-usage")["rows"]
+
+
+def test_priority_usage_served_in_one_geography_is_pointed_out_too(tmp_path: Path, db_path: Path) -> None:
+    """The cost report leaves out Priority Tier: a priority row with ``inference_geo: "us"``
+    (stored as tier ``priority@us``) is one of them, as a global one is (1 row, 1,000 tokens)."""
+    for geo in ("global", "us"):
+        db = tmp_path / f"{geo}.duckdb"
+        row = _haiku_usage("2026-10-05", 600, 400)
+        row["results"][0] |= {"service_tier": "priority", "inference_geo": geo}
+        (tmp_path / "u.json").write_text(json.dumps({"data": [row], "has_more": False}), encoding="utf-8")
+        (tmp_path / "c.json").write_text(json.dumps({"data": [_haiku_cost("2026-10-05", "1")]}), encoding="utf-8")
+        _load(db, [tmp_path / "u.json", tmp_path / "c.json"])
+        assert _reconcile(db, "--month", "2026-10")["totals"]["priority_rows"] == 1, geo
+        assert any("1 priority-tier row (1,000 tokens)" in n for n in _notes(db, month="2026-10")), geo
+
+
+def test_the_caveats_of_the_reports_come_with_the_reconciliation(tmp_path: Path, db_path: Path) -> None:
+    """A Haiku 5.5 usage row of a whole day (10M uncached input, context_window "0-200k") cannot
+    tell which requests passed the model's long-context threshold: it is priced on the base band,
+    as ``report by model`` says in a note. The reconciliation of that day (billed $3) gives the
+    same note: its difference may be that band, not a wrong bill."""
+    row = _haiku_usage("2026-10-05", 10_000_000, 0)
+    row["results"][0]["model"] = "claude-haiku-5-5"
+    cost = _haiku_cost("2026-10-05", "300")
+    cost["results"][0]["model"] = "claude-haiku-5-5"
+    (tmp_path / "u.json").write_text(json.dumps({"data": [row], "has_more": False}), encoding="utf-8")
+    (tmp_path / "c.json").write_text(json.dumps({"data": [cost], "has_more": False}), encoding="utf-8")
+    _load(db_path, [tmp_path / "u.json", tmp_path / "c.json"])
+    report = run_json("report", "by", "model", "--since", "2026-10-01", "--until", "2026-10-31", "--tz", "UTC",
+                      "--db", str(db_path))  # fmt: skip
+    band = [n for n in report["notes"] if "Long-context band" in n]
+    assert len(band) == 1
+    assert band[0] in _notes(db_path, month="2026-10")

@@ -160,6 +160,15 @@ def holds_no_usage(path: Path) -> bool:
     return any(empty_report(head) is not None for head in _heads(path))
 
 
+def is_error_page(path: Path) -> bool:
+    """Whether the file starts with a provider's error envelope (``_pages.error_envelope``): a
+    page saved from a failed call, which every provider importer rejects alike."""
+    from usagectl.importers._pages import error_envelope
+
+    head = _head(path)
+    return head is not None and error_envelope(head) is not None
+
+
 def sniff_as(path: Path, name: str) -> bool:
     """Whether importer ``name`` recognises the file (False for an unreadable one)."""
     imp = get(name)

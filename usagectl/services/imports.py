@@ -339,17 +339,19 @@ def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts, *, u
     """The warning for stored rows this import moved to rejects because its rows of another fetch
     shape replace them (or, for usage, hold more). Usage rows count in the file's replaced count;
     cost lines (no record of the file) only in this note."""
-    from usagectl.store.billing import moved_rows, rows_back, set_aside_rows
+    from usagectl.store.billing import lines_given_way, moved_rows, rows_back, set_aside_rows
 
     moved, back = moved_rows(con, counts.batch_id), rows_back(con) if usage else 0
-    aside = set_aside_rows(con, counts.batch_id) if usage else 0
+    aside = set_aside_rows(con, counts.batch_id) if usage else lines_given_way(con, counts.batch_id)
     notes = []
     if aside:
         it, its = ("it", "its") if aside == 1 else ("they", "their")
+        what, held = ("row", "usage") if usage else ("cost line", "amount")
         notes.append(
-            f"{counted(aside, 'row')} of this file gave way on arrival to stored rows of another fetch shape that hold "
-            f"{its} usage: counted as rejected, kept in `usagectl db rejects` with the reason, not summed; {it} "
-            f"come{'s' if aside == 1 else ''} back if what {it} gave way to is replaced"
+            f"{counted(aside, what)} of this file gave way on arrival to stored {what}s of another fetch shape that "
+            f"hold {its} {held}: counted as rejected, kept in `usagectl db rejects` with the reason, not summed"
+            # a usage row set aside comes back when what it gave way to is replaced (``bring_back``)
+            + (f"; {it} come{'s' if aside == 1 else ''} back if what {it} gave way to is replaced" if usage else "")
         )
     if moved:
         notes.append(
@@ -558,7 +560,9 @@ def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str
             )
         if r.records and r.rejected == r.records:
             other = registry.sniff(path) if fmt != "auto" else None
-            if other and other != r.format:
+            # a saved error response is rejected by the usage and the cost importer alike: it
+            # "looks like" the usage format only because that sniffer claims error pages
+            if other and other != r.format and not registry.is_error_page(path):
                 r.warnings.append(f"every record was rejected; it looks like {other} (try --format auto)")
             continue
         if r.records or r.rejected:

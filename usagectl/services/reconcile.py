@@ -19,6 +19,7 @@ from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.render.formats import format_money
 from usagectl.services.context import AppContext
+from usagectl.services.reports import provider_notes
 from usagectl.services.rollup import rollup, unpriced_models
 from usagectl.store import billing
 from usagectl.store import reports as q
@@ -98,6 +99,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
     requested = tuple(p.lower() for p in req.providers)
     with connect(ctx.db_path, read_only=True) as con:
         _check_providers(con, book, requested)
+        _check_sources(con, req.sources)
         billed_provs = billing.billed_providers(con, start, end)
         providers = requested or tuple(billed_provs)
         where: dict[str, tuple[str, ...]] = {}
@@ -117,6 +119,10 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         billed = billing.billed_by_day(con, start, end, providers)
         facts = billing.usage_facts(con, start, end, providers)
         facts["billed_span"] = None if billed else billing.billed_span(con)
+        # the caveats a report gives on the same usage rows (a long-context band that could not
+        # be decided per request, fast mode or a geography a page did not tell apart): the
+        # computed cost may be low there, and a difference from the bill is no mistake
+        caveats = provider_notes(con, flt)
 
     computed: dict[tuple[Any, ...], dict[str, Any]] = {}
     for (d, p, m), v in rollup(cube, ["date", "provider", "model"]).items():
@@ -170,6 +176,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
     totals["long_context_buckets"] = facts["long_context_buckets"]
     totals["unmodelled_rows"] = facts["unmodelled_buckets"]
     notes = _notes(req, since, until, billed, facts, unpriced_models(cube), left_out, billed_groups, billed_provs)
+    notes.extend(caveats)
     if totals["uncompared_billed_usd"]:
         notes.insert(1, _compared_note(totals, rows))
     return Report(
@@ -207,6 +214,20 @@ def _check_providers(con: duckdb.DuckDBPyConnection, book: PriceBook, requested:
     unknown = [p for p in requested if p not in known]
     if unknown:
         raise UsageError(f"--provider {unknown[0]}: unknown provider (known: {', '.join(known)})")
+
+
+def _check_sources(con: duckdb.DuckDBPyConnection, requested: tuple[str, ...]) -> None:
+    """A --source that no stored event has is a typo (``openai_usage``): every row would read as
+    billed only, "nothing used". Say which sources the events have."""
+    if not requested:
+        return
+    known = billing.known_sources(con)
+    unknown = [s for s in requested if s not in known]
+    if unknown:
+        raise UsageError(
+            f"--source {unknown[0]}: no stored event has this source "
+            f"({'the events have: ' + ', '.join(known) if known else 'no events are stored'})"
+        )
 
 
 def _move_web_search(
@@ -262,7 +283,9 @@ def _compare(comp: dict[str, Any] | None, billed: dict[str, Any] | None) -> dict
     diff = computed - billed_usd if computed is not None else None
     # exact: the renderers round it once (tables to 1 decimal, JSON to 2); rounded here first, a
     # table would show 0.946 % as 0.95 -> 1.0 %
-    pct = diff * HUNDRED / billed_usd if diff is not None and billed_usd else None
+    # of the bill's size: a bill below zero (credits larger than the charges) keeps the sign of
+    # the difference (computed above the bill is +, whatever the bill's sign)
+    pct = diff * HUNDRED / abs(billed_usd) if diff is not None and billed_usd else None
     if comp is None and billed is None:
         status = "no data"
     elif comp is None:
@@ -306,7 +329,7 @@ def _compared_part(day_rows: list[dict[str, Any]]) -> dict[str, Any]:
         "compared_computed_usd": comp,
         "compared_billed_usd": billed,
         "compared_diff_usd": diff,
-        "compared_diff_pct": diff * HUNDRED / billed if billed else None,
+        "compared_diff_pct": diff * HUNDRED / abs(billed) if billed else None,
         "uncompared_billed_usd": sum((r["billed_usd"] for r in day_rows if r["computed_usd"] is None), Decimal(0)),
     }
 
@@ -394,8 +417,8 @@ def _notes(
     if unattributed:
         amount = sum((v["billed_usd"] for v in unattributed), Decimal(0))
         notes.append(
-            f"Billed lines without a model ({_money(amount)}: web search, code execution, or a cost report not grouped "
-            "by description / line_item) are shown as (unattributed), and so is the computed web-search cost of "
+            f"Billed lines without a model ({_money(amount)}: web search, code execution, credits, or a cost report "
+            "not grouped by description / line_item) are shown as (unattributed), and so is the computed web-search cost of "
             "their days (the bill names no model for it)."
         )
     by_provider: dict[str, list[str]] = {}

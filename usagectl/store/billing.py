@@ -82,6 +82,7 @@ _KINDS = {
 }
 
 MOVED = ingest.MOVED  # how the reason of a stored row moved to rejects starts
+ALREADY_STORED = "already stored"  # in the reason of a file's row that gives way to a stored one
 # rejects (``FROM rejects``) that are records which could not be imported: not the stored rows
 # another fetch shape replaced (under MOVED), nor a file's rows that gave way on arrival to stored
 # rows of another shape (kept in ``set_aside``); both are kept for reference and may come back,
@@ -340,7 +341,7 @@ def settle_shapes(
             continue
         loser, winner, kind, detail = judge.decide(both[i], both[j])
         if loser in mine:
-            reason = _reason(loser, winner, kind, f"already stored (from {where.get(winner, '?')})", detail)
+            reason = _reason(loser, winner, kind, f"{ALREADY_STORED} (from {where.get(winner, '?')})", detail)
         else:
             reason = MOVED + _reason(loser, winner, kind, came.get(winner, "in a newer import"), detail)
         lost.setdefault(loser, []).append((winner, reason))
@@ -930,6 +931,16 @@ def moved_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+def lines_given_way(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
+    """How many cost lines of the import ``batch_id`` gave way on arrival to stored lines of
+    another fetch shape (``_settle_lines``): rejects of the file, whose summary says why apart."""
+    row = con.execute(
+        "SELECT count(*) FROM rejects WHERE batch_id = ? AND line IS NOT NULL AND contains(reason, ?)",
+        [batch_id, ALREADY_STORED],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def set_aside_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
     """How many of the import ``batch_id``'s rows gave way on arrival to stored rows of another
     fetch shape that hold their usage (``bring_back`` sets them aside): they are rejects of the
@@ -1312,6 +1323,12 @@ def known_providers(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def known_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every ``source`` of a stored event (the importer that read it: ``openai-usage``, …)."""
+    rows = con.execute("SELECT DISTINCT source FROM events WHERE source IS NOT NULL ORDER BY 1").fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def billed_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
     """The first and last UTC day of every billed cost line stored, or None when there is none."""
     row = con.execute(
@@ -1344,9 +1361,11 @@ def usage_facts(
     params: list[Any] = [start, end]
     where = "ts >= ? AND ts < ?" + _in("provider", providers, params)
     tokens = "input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens"
+    # the tier as stored: ``priority``, or ``priority@us`` for usage served in one geography
+    priority = "provider = 'anthropic' AND split_part(service_tier, '@', 1) = 'priority'"
     row = con.execute(
-        f"SELECT count(*) FILTER (WHERE provider = 'anthropic' AND service_tier = 'priority'), "
-        f"coalesce(sum({tokens}) FILTER (WHERE provider = 'anthropic' AND service_tier = 'priority'), 0), "
+        f"SELECT count(*) FILTER (WHERE {priority}), "
+        f"coalesce(sum({tokens}) FILTER (WHERE {priority}), 0), "
         "count(*) FILTER (WHERE source = 'anthropic-usage' "
         "AND json_extract_string(extra, '$.context_window') = '200k-1M'), "
         "count(*) FILTER (WHERE source IN ('openai-usage', 'anthropic-usage') AND model_raw IS NULL AND model IS NULL) "
