@@ -229,6 +229,25 @@ def test_source_rm_keeps_events(logs: Path, db_path: Path) -> None:
     run("source", "rm", "mine", "--db", str(db_path), expect=2)
 
 
+def test_events_of_files_under_a_symlinked_folder_imported_by_hand_count_as_the_sources(
+    logs: Path, tmp_path: Path, db_path: Path
+) -> None:
+    """A month moved to another disk and linked back: imported by hand first (the batch records
+    the file's real path), then registered as a source (it lists the file through the link).
+    The sync reads nothing new; the source's events are all 3 (a: 2, the linked b: 1), not 2 (QA)."""
+    (logs / "a.jsonl").write_text(ev(1) + "\n" + ev(2) + "\n")
+    moved = tmp_path / "disk2" / "nov"
+    moved.mkdir(parents=True)
+    (moved / "b.jsonl").write_text(ev(3) + "\n")
+    (logs / "nov").symlink_to(moved)
+    assert run_json("import", str(logs), "--db", str(db_path))["imported"] == 3
+    _add(logs, db_path)
+    assert _sync(db_path)["totals"]["imported"] == 0
+    listed = run_json("source", "list", "--db", str(db_path))
+    assert [(r["files"], r["events"]) for r in listed["rows"]] == [(2, 3)]
+    assert "3 imported events stay" in run("source", "rm", "mine", "--db", str(db_path)).stderr
+
+
 def test_a_source_added_under_a_removed_ones_name_starts_with_none_of_its_events(
     logs: Path, tmp_path: Path, db_path: Path
 ) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import operator
 import os
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 _NAME = operator.attrgetter("name")
 
@@ -43,4 +45,47 @@ def file_paths(root: str, wanted: Callable[[str], bool]) -> list[str]:
                 continue
 
     walk(root, os.path.realpath(root))
+    return out
+
+
+def resolve_stat(path: str, parents: dict[str, str]) -> tuple[str, os.stat_result]:
+    """``Path(path).resolve()`` and its ``stat()``, for many files of few directories: the
+    real path of each directory is looked up once (``resolve`` walks every component of every
+    path: ~1 s for a 12k-file tree) and a file that is not a symlink costs one ``lstat``. Text
+    in, text out: building or printing a ``Path`` per file costs as much as the ``lstat``."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        real = Path(path).resolve()
+        return str(real), real.stat()
+    folder, name = os.path.split(path)
+    return os.path.join(real_dir(folder, parents), name), st
+
+
+def real_dir(folder: str, cache: dict[str, str]) -> str:
+    """``os.path.realpath(folder)``, from its parent's (cached) real path and one ``lstat`` of
+    its own: ``realpath`` checks every component of every path, ~10 ``lstat`` per folder of a
+    Claude Code tree (2.6k folders), while siblings share all but the last."""
+    real = cache.get(folder)
+    if real is None:
+        up, name = os.path.split(folder)
+        if not up or up == folder or name in ("", ".", "..") or os.path.islink(folder):
+            real = os.path.realpath(folder)
+        else:
+            real = os.path.join(real_dir(up, cache), name)
+        cache[folder] = real
+    return real
+
+
+def real_paths(paths: Iterable[str]) -> dict[str, str]:
+    """The real path of each listed path that is not its own (a file under a symlinked folder,
+    or a symlink itself): what an import records for the file. Paths that are gone are left out."""
+    parents: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for path in paths:
+        try:
+            real = resolve_stat(path, parents)[0]
+        except OSError:
+            continue
+        if real != path:
+            out[path] = real
     return out

@@ -29,6 +29,7 @@ from usagectl.errors import (
     was_interrupted,
 )
 from usagectl.importers import _pages, canonical, registry
+from usagectl.importers._walk import resolve_stat
 from usagectl.models import FileImportResult, ImportSummary, Record, counted
 from usagectl.services.context import AppContext
 from usagectl.store import ingest
@@ -645,34 +646,6 @@ def _not_utf8(path: str) -> str | None:
     return None
 
 
-def _resolve_stat(path: str, parents: dict[str, str]) -> tuple[str, os.stat_result]:
-    """``Path(path).resolve()`` and its ``stat()``, for many files of few directories: the
-    real path of each directory is looked up once (``resolve`` walks every component of every
-    path: ~1 s for a 12k-file tree) and a file that is not a symlink costs one ``lstat``. Text
-    in, text out: building or printing a ``Path`` per file costs as much as the ``lstat``."""
-    st = os.lstat(path)
-    if stat.S_ISLNK(st.st_mode):
-        real = Path(path).resolve()
-        return str(real), real.stat()
-    folder, name = os.path.split(path)
-    return os.path.join(_real_dir(folder, parents), name), st
-
-
-def _real_dir(folder: str, cache: dict[str, str]) -> str:
-    """``os.path.realpath(folder)``, from its parent's (cached) real path and one ``lstat`` of
-    its own: ``realpath`` checks every component of every path, ~10 ``lstat`` per folder of a
-    Claude Code tree (2.6k folders), while siblings share all but the last."""
-    real = cache.get(folder)
-    if real is None:
-        up, name = os.path.split(folder)
-        if not up or up == folder or name in ("", ".", "..") or os.path.islink(folder):
-            real = os.path.realpath(folder)
-        else:
-            real = os.path.join(_real_dir(up, cache), name)
-        cache[folder] = real
-    return real
-
-
 def _batch_stager(
     imp: Any, reals: list[str], sizes: list[int], names: list[str] | None = None
 ) -> Callable[[duckdb.DuckDBPyConnection], list[str]]:
@@ -730,7 +703,7 @@ def import_batch(
             results[i] = FileImportResult(path=_shown(path), format=fmt, error=unnamed)
             continue
         try:
-            real, st = _resolve_stat(os.fspath(path), parents)
+            real, st = resolve_stat(os.fspath(path), parents)
         except OSError as exc:
             results[i] = FileImportResult(path=str(path), format=fmt, error=f"{path}: cannot read: {exc.strerror}")
             continue

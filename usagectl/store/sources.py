@@ -9,7 +9,7 @@ Modification times travel as integer microseconds since the epoch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -156,17 +156,38 @@ def mark_synced(con: duckdb.DuckDBPyConnection, name: str, when: datetime) -> No
 
 # the import batches of each source's files: those its syncs made, and those of the same files
 # imported by hand (before the source was added, or beside it): their events come from its files
+# A batch records the file's real path; a source lists its files as found, through a symlinked
+# folder too (a month moved to another disk): ``_source_reals`` maps those (``use_real_paths``).
+_REALS = "_source_reals"
 _SOURCE_BATCHES = (  # a file's batches in the source's format (a folder may hold usage and cost pages)
     "SELECT source_name AS name, batch_id FROM import_batches WHERE source_name IS NOT NULL "
-    "UNION SELECT f.source_name, b.batch_id FROM source_files f JOIN import_batches b ON b.path = f.path "
+    f"UNION SELECT f.source_name, b.batch_id FROM source_files f LEFT JOIN {_REALS} r ON r.path = f.path "
+    "JOIN import_batches b ON b.path = coalesce(r.real, f.path) "
     "JOIN sources s ON s.name = f.source_name WHERE b.source = s.format"
 )
+
+
+def source_file_paths(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every file the registered sources track, as listed."""
+    return [str(r[0]) for r in con.execute("SELECT DISTINCT path FROM source_files ORDER BY 1").fetchall()]
+
+
+def use_real_paths(con: duckdb.DuckDBPyConnection, reals: Mapping[str, str]) -> None:
+    """The real path of each tracked file that is not its own (``importers._walk.real_paths``),
+    for this connection's counts of a source's events: without it, the events a file under a
+    symlinked folder got from an import by hand are not counted as the source's."""
+    load_temp_table(con, _REALS, [("path", "VARCHAR"), ("real", "VARCHAR")], list(reals.items()))
+
+
+def _reals_ready(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_REALS} (path VARCHAR, real VARCHAR)")
 
 
 def events_of_all(con: duckdb.DuckDBPyConnection, table: str = "events") -> int:
     """The events (or, ``table="billed_costs"``, the billed cost lines) from the files of the
     registered sources, each counted once (sources may overlap: two folders, one inside the
     other, or a file both name)."""
+    _reals_ready(con)
     row = con.execute(
         f"SELECT count(*) FROM {table} WHERE batch_id IN (SELECT sb.batch_id FROM ({_SOURCE_BATCHES}) sb "
         "JOIN sources s ON s.name = sb.name)"
@@ -177,6 +198,7 @@ def events_of_all(con: duckdb.DuckDBPyConnection, table: str = "events") -> int:
 def overview(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """Per source: tracked files (with their paths), last sync (ISO text) and the events from
     its files (imported by its syncs or by hand)."""
+    _reals_ready(con)
     out: dict[str, dict[str, Any]] = {
         r[0]: {"paths": [], "last_sync": None, "events": 0} for r in con.execute("SELECT name FROM sources").fetchall()
     }
@@ -203,6 +225,7 @@ def overview(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
 
 def events_of_source(con: duckdb.DuckDBPyConnection, name: str) -> int:
     """The events from this source's files (see ``overview``)."""
+    _reals_ready(con)
     row = con.execute(
         f"SELECT count(*) FROM events e JOIN ({_SOURCE_BATCHES}) sb ON sb.batch_id = e.batch_id WHERE sb.name = ?",
         [name],
