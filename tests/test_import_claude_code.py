@@ -566,7 +566,7 @@ def test_a_symlinked_project_folder_is_imported_and_synced_under_its_name(tmp_pa
 
 
 def test_resolve_stat_is_resolve_and_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from usagectl.services.imports import _resolve_stat
+    from usagectl.importers._walk import resolve_stat as _resolve_stat
 
     real_dir = tmp_path / "real"
     real_dir.mkdir()
