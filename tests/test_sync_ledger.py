@@ -294,3 +294,18 @@ def test_the_tree_snapshot_comparison(tmp_path: Path, monkeypatch: pytest.Monkey
     (root / "x" / "d.jsonl").unlink()  # gone (its folder's mtime is in the snapshot as it was)
     tree["dirs"][1][1] = os.stat(root / "x").st_mtime_ns
     assert sync_ledger._same_tree(tree) is False
+
+
+def test_a_damaged_snapshot_entry_is_raised_to_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whichever thread meets it, a damaged entry (a number where a path belongs) is raised by
+    ``_same_tree`` itself, where ``settled`` turns it into a full sync, not printed by a thread."""
+    from usagectl.services import sync_ledger
+
+    monkeypatch.setattr(sync_ledger, "_PARALLEL_FROM", 1)
+    (tmp_path / "a.jsonl").write_text("{}\n")
+    st = os.stat(tmp_path / "a.jsonl")
+    good = ["a.jsonl", st.st_size, st.st_mtime_ns]
+    for files in ([good, [7, 0, 0]], [[7, 0, 0], good]):
+        tree = {"root": str(tmp_path), "at": 0, "dirs": [], "files": files}
+        with pytest.raises(TypeError):
+            sync_ledger._same_tree(tree)

@@ -170,9 +170,13 @@ def _same_tree(tree: Any) -> bool | None:
     if n == 1:
         return _compared(root, files, dirs, limit)
     answers: list[bool | None] = [False] * n
+    errors: list[Exception] = []
 
     def part(i: int) -> None:
-        answers[i] = _compared(root, files[i::n], dirs[i::n], limit)
+        try:
+            answers[i] = _compared(root, files[i::n], dirs[i::n], limit)
+        except Exception as e:  # a damaged snapshot entry: raised where the caller catches it
+            errors.append(e)
 
     threads = [threading.Thread(target=part, args=(i,), daemon=True) for i in range(1, n)]
     for t in threads:
@@ -180,6 +184,8 @@ def _same_tree(tree: Any) -> bool | None:
     part(0)
     for t in threads:
         t.join()
+    if errors:
+        raise errors[0]
     if False in answers:
         return False
     return None if None in answers else True
