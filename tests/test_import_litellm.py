@@ -785,3 +785,113 @@ def test_auto_reads_a_canonical_csv_with_litellm_columns_as_canonical(tmp_path: 
     assert [(r["model"], r["input_tokens"], r["output_tokens"], r["cost_usd"]) for r in rows] == [
         ("gpt-4o", 1000000, 100000, 3.5)
     ]
+
+
+# ---------------------------------------------------------------- QA of round 24
+
+
+def _json_rows(path: Path, rows: list[dict[str, Any]]) -> dict[str, Record]:
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    return {str(r.fields["event_id"]).removeprefix("litellm:"): r for r in IMPORTER.read(path) if r.problem is None}
+
+
+def test_a_cache_write_split_without_its_total_counts(tmp_path: Path) -> None:
+    """A ``cache_creation`` split of 500 at 5m and no ``cache_creation_input_tokens`` (or 0):
+    the split counts, as README says and as a 1h part always did. Chat route (prompt 1500
+    holds the cache): 1000 uncached + 500 at 5m; Anthropic's own shape (input 10 apart): 10 +
+    500 at 5m; output 100 each."""
+    split = {"ephemeral_5m_input_tokens": 500, "ephemeral_1h_input_tokens": 0}
+    base = {"startTime": "2025-11-03T10:00:00Z", "model": "claude-sonnet-4-5", "custom_llm_provider": "anthropic"}
+    got = _json_rows(tmp_path / "split.json", [
+        base | {"request_id": "c5", "prompt_tokens": 1500, "completion_tokens": 100,
+                "metadata": {"usage_object": {"prompt_tokens": 1500, "completion_tokens": 100, "cache_creation": split}}},
+        base | {"request_id": "c5z", "prompt_tokens": 1500, "completion_tokens": 100,
+                "metadata": {"usage_object": {"prompt_tokens": 1500, "completion_tokens": 100,
+                                              "cache_creation_input_tokens": 0, "cache_creation": split}}},
+        base | {"request_id": "a5", "call_type": "anthropic_messages", "prompt_tokens": 510, "completion_tokens": 100,
+                "metadata": {"usage_object": {"input_tokens": 10, "output_tokens": 100, "cache_creation": split}}},
+    ])  # fmt: skip
+    cols = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens")
+    assert {k: tuple(r.fields.get(c) or 0 for c in cols) for k, r in got.items()} == {
+        "c5": (1000, 500, 0, 100), "c5z": (1000, 500, 0, 100), "a5": (10, 500, 0, 100)}  # fmt: skip
+
+
+def test_usage_object_counts_named_input_and_output_tokens(tmp_path: Path) -> None:
+    """A JSON export without the row's token columns: the usage object's counts, named as
+    Anthropic (``input_tokens`` without the cache, cache read 10000) or the Responses API
+    (``input_tokens`` with the cache inside, 200 of 1000 cached) name them, not 0 (QA)."""
+    base = {"startTime": "2025-11-03T10:00:00Z"}
+    got = _json_rows(tmp_path / "nocols.json", [
+        base | {"request_id": "n1", "call_type": "anthropic_messages", "model": "claude-sonnet-4-5",
+                "metadata": {"usage_object": {"input_tokens": 10, "output_tokens": 500,
+                                              "cache_read_input_tokens": 10000}}},
+        base | {"request_id": "n2", "call_type": "aresponses", "model": "gpt-4o",
+                "metadata": {"usage_object": {"input_tokens": 1000, "output_tokens": 100,
+                                              "input_tokens_details": {"cached_tokens": 200}}}},
+    ])  # fmt: skip
+    cols = ("input_tokens", "cache_read_tokens", "output_tokens")
+    assert {k: tuple(r.fields.get(c) or 0 for c in cols) for k, r in got.items()} == {
+        "n1": (10, 10000, 500), "n2": (800, 200, 100)}  # fmt: skip
+
+
+def test_a_number_as_inference_geo_is_an_unknown_tier_not_a_crash(tmp_path: Path, db_path: Path) -> None:
+    """``"inference_geo": 1.5`` (read exactly, a Decimal) made the whole file fail ("Decimal is
+    not JSON serializable"): it is the geo ``1.5``, an unknown tier, so the row is unpriced."""
+    rows = [{"request_id": "g1", "startTime": "2025-11-03T10:00:00Z", "model": "claude-sonnet-4-5",
+             "custom_llm_provider": "anthropic", "prompt_tokens": 10, "completion_tokens": 1,
+             "metadata": {"usage_object": {"prompt_tokens": 10, "completion_tokens": 1, "inference_geo": 1.5}}},
+            {"request_id": "g2", "startTime": "2025-11-03T10:00:00Z", "model": "gpt-4o", "prompt_tokens": 10,
+             "completion_tokens": 1}]  # fmt: skip
+    path = tmp_path / "geo.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    assert _import(path, db_path)["imported"] == 2
+    assert query(db_path, "SELECT event_id, service_tier FROM events ORDER BY 1") == [
+        ("litellm:g1", "standard@1.5"), ("litellm:g2", "standard")]  # fmt: skip
+
+
+def test_psql_null_markers_and_bad_latency_times_do_not_cost_the_request(tmp_path: Path, db_path: Path) -> None:
+    """psql's ``\\N`` (text format, or CSV WITH NULL '\\N') is NULL: no member named ``\\N``; a
+    malformed endTime or completionStartTime only loses the latency they give, noted in
+    ``extra``, not the request (a bad startTime still rejects: it is the event's time)."""
+    path = tmp_path / "nulls.csv"
+    path.write_text(
+        "request_id,startTime,endTime,completionStartTime,prompt_tokens,completion_tokens,user,team_id,model\n"
+        "n1,2025-11-03 10:00:00,2025-11-03 10:00:02,\\N,10,2,\\N,\\N,gpt-4o\n"
+        "n2,2025-11-03 10:00:00,garbage,also bad,10,2,alice,t1,gpt-4o\n"
+        "n3,garbage,2025-11-03 10:00:02,,10,2,bob,t1,gpt-4o\n",
+        encoding="utf-8",
+    )
+    out = _import(path, db_path)
+    assert (out["imported"], out["rejected"]) == (2, 1)
+    rows = query(db_path, "SELECT event_id, member, team, latency_ms, extra FROM events ORDER BY 1")
+    assert [r[:4] for r in rows] == [("litellm:n1", None, None, 2000), ("litellm:n2", "alice", "t1", None)]
+    extra = json.loads(rows[1][4])
+    assert extra["endTime_ignored"].startswith("endTime: ") and "garbage" in extra["endTime_ignored"]
+    assert "also bad" in extra["completionStartTime_ignored"]
+    assert query(db_path, "SELECT line, starts_with(reason, 'startTime') FROM rejects") == [(4, True)]
+
+
+def test_concatenated_exports_read_each_header(tmp_path: Path, db_path: Path) -> None:
+    """``cat old.csv new.csv``: the second header (here of a newer LiteLLM, with a column more)
+    starts its rows; it is no record, and its rows are read by it: 4 requests, no reject."""
+    path = tmp_path / "concat.csv"
+    path.write_text(
+        "request_id,startTime,prompt_tokens,completion_tokens,model\n"
+        "r1,2025-11-03 10:00:00,10,2,gpt-4o\n"
+        "r2,2025-11-03 10:00:00,20,2,gpt-4o\n"
+        "Request_ID,startTime,model,prompt_tokens,completion_tokens,agent_id\n"
+        "r3,2025-11-03 11:00:00,gpt-4o,30,2,ag1\n"
+        "r4,2025-11-03 11:00:00,gpt-4o,40,2,\n",
+        encoding="utf-8",
+    )
+    out = _import(path, db_path)
+    assert (out["records"], out["imported"], out["rejected"]) == (4, 4, 0)
+    assert query(db_path, "SELECT sum(input_tokens), count(*) FILTER (WHERE model_raw = 'gpt-4o') FROM events") == [
+        (100, 4)]  # fmt: skip
+
+
+def test_a_tab_separated_export_says_how_to_export_csv(tmp_path: Path, db_path: Path) -> None:
+    path = tmp_path / "text_format.csv"
+    path.write_text("request_id\tstartTime\tmodel\nr1\t2025-11-03 10:00:00\tgpt-4o\n", encoding="utf-8")
+    result = run("import", str(path), "--format", "litellm", "--db", str(db_path), expect=4)
+    assert "line 1: the header's columns are separated by tabs, not commas: export it with psql" in result.stderr

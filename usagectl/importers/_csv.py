@@ -45,6 +45,20 @@ def header_problem(header: list[str]) -> str | None:
     return None
 
 
+def other_separator(header: list[str], key: str, advice: str) -> str | None:
+    """Why a header of one column is another separator's (``ts;model_raw;input_tokens``, as a
+    spreadsheet in many locales saves CSV; psql's default text format, by tabs): read by commas,
+    every row would be a reject. ``key``: a column the header must name; ``advice``: how to
+    save the file instead."""
+    if len(header) != 1:
+        return None
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        parts = [c.strip().lower() for c in header[0].split(sep)]
+        if len(parts) > 1 and key in parts:
+            return f"the header's columns are separated by {name}, not commas: {advice}"
+    return None
+
+
 @dataclass(frozen=True)
 class CsvRecord:
     line: int  # first physical line of the record (1-based)

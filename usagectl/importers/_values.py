@@ -213,6 +213,11 @@ def anthropic_tier(tier: Any, speed: Any, geo: Any = None) -> str | None:
     if s not in ("", "standard"):
         t = s if (t or "") in STANDARD_TIERS else f"{t}+{s}"
     # a geo that is not text keeps its JSON text, as the SQL twin reads it (json_extract_string)
-    g = geo if isinstance(geo, str) or geo is None else json.dumps(geo, separators=(",", ":"))
+    # (a number read exactly, as a Decimal, is its text: 1.5 -> "1.5"; QA: json.dumps raised)
+    g = (
+        geo if isinstance(geo, str) or geo is None
+        else str(geo) if isinstance(geo, Decimal)
+        else json.dumps(geo, separators=(",", ":"), default=str)
+    )  # fmt: skip
     g = (g or "").strip().lower()
     return t if g in NO_GEO else f"{t or 'standard'}@{g}"

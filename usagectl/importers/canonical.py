@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from usagectl.errors import InputError, UsageError
-from usagectl.importers._csv import NOT_UTF8, csv_records, header_problem, is_utf8
+from usagectl.importers._csv import NOT_UTF8, csv_records, header_problem, is_utf8, other_separator
 from usagectl.importers._values import _clean
 from usagectl.models import (
     EVENT_COLUMN_NAMES,
@@ -414,19 +414,6 @@ def csv_header(path: Path) -> list[str] | None:
     return None if first is None else first.values
 
 
-def _other_separator(header: list[str]) -> str | None:
-    """Why a header of one column is another separator's (``ts;model_raw;input_tokens``, as a
-    spreadsheet in many locales saves CSV): read by commas, every row would be a reject for a
-    missing ts."""
-    if len(header) != 1:
-        return None
-    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
-        parts = [c.strip().lower() for c in header[0].split(sep)]
-        if len(parts) > 1 and "ts" in parts:
-            return f"the header's columns are separated by {name}, not commas: save the file as comma-separated CSV"
-    return None
-
-
 def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
     """Read a CSV with a header row exactly: each record's first line number, and a structural
     problem (wrong field count, a quote never closed) reported per record instead of aborting
@@ -446,7 +433,7 @@ def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
         if first.values is None:
             raise InputError(f"{path}: line 1: cannot read the CSV header: {first.problem}")
         header = first.values
-        if problem := header_problem(header) or _other_separator(header):
+        if problem := header_problem(header) or other_separator(header, "ts", "save the file as comma-separated CSV"):
             raise InputError(f"{path}: line 1: {problem}")
         header, renamed = csv_columns(path, header)
         width = len(header)

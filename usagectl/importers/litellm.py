@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from usagectl.errors import InputError
-from usagectl.importers._csv import csv_records, header_problem
+from usagectl.importers._csv import csv_records, header_problem, other_separator
 from usagectl.importers._pages import plain
 from usagectl.importers._values import (
     _Bad,
@@ -122,7 +122,7 @@ def _tokens(
     split = _obj(uo.get("cache_creation")) or _obj(uo.get("cache_creation_token_details"))
     w5 = _num(split, "ephemeral_5m_input_tokens", "cache_creation.") or 0
     w1 = _num(split, "ephemeral_1h_input_tokens", "cache_creation.") or 0
-    if w1 and not write:
+    if not write:  # a split without its total (or a total of 0): the split counts
         write = w5 + w1
     if w5 + w1 != write:
         if write:
@@ -183,7 +183,13 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
     if uo is not None and not isinstance(uo, dict):
         raise _Bad("metadata.usage_object: not a JSON object")
     extra: dict[str, Any] = {}
-    start, end = _ts(row.get("startTime"), "startTime"), _ts(row.get("endTime"), "endTime")
+    start = _ts(row.get("startTime"), "startTime")
+    try:  # endTime and completionStartTime feed the latency, not usage: a bad one is dropped
+        end = _ts(row.get("endTime"), "endTime")
+    except _Bad as bad:
+        if start is None:
+            raise
+        end, extra["endTime_ignored"] = None, str(bad)
     if start is None:
         if end is None:
             raise _Bad("startTime: missing")
@@ -194,11 +200,17 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
     prompt = _int(row.get("prompt_tokens"), "prompt_tokens")
     completion = _int(row.get("completion_tokens"), "completion_tokens")
     total = _int(row.get("total_tokens"), "total_tokens")
-    if uo is not None:  # a JSON export may leave the row columns out
-        if prompt is None:
-            prompt = _int(uo.get("prompt_tokens"), "metadata.usage_object.prompt_tokens")
-        if completion is None:
-            completion = _int(uo.get("completion_tokens"), "metadata.usage_object.completion_tokens")
+    if uo is not None:  # a JSON export may leave the row columns out: the usage object's counts,
+        # as chat completions name them, else as Anthropic and the Responses API do
+        for name, alias in (("prompt_tokens", "input_tokens"), ("completion_tokens", "output_tokens")):
+            if (prompt if name == "prompt_tokens" else completion) is not None:
+                continue
+            key = name if uo.get(name) is not None else alias
+            value = _int(uo.get(key), f"metadata.usage_object.{key}")
+            if name == "prompt_tokens":
+                prompt = value
+            else:
+                completion = value
     tokens = _tokens(
         prompt or 0, completion or 0, uo, extra, _text(row.get("call_type"), "call_type"),
         _text(row.get("custom_llm_provider"), "custom_llm_provider"),
@@ -231,7 +243,10 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         duration, extra["request_duration_ms_ignored"] = None, str(bad)
     if duration is None and end is not None and end >= start:
         duration = int((end - start).total_seconds() * 1000)
-    first_token = _ts(row.get("completionStartTime"), "completionStartTime")
+    try:
+        first_token = _ts(row.get("completionStartTime"), "completionStartTime")
+    except _Bad as bad:
+        first_token, extra["completionStartTime_ignored"] = None, str(bad)
     model_group = _text(row.get("model_group"), "model_group")
     key_alias = _text(meta.get("user_api_key_alias"), "metadata.user_api_key_alias")
     error_type = None
@@ -369,16 +384,9 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
         raise InputError(f"{path}: line {first.line}: cannot read the CSV header: {first.problem}")
     if problem := header_problem(first.values):
         raise InputError(f"{path}: line {first.line}: {problem}, not a LiteLLM_SpendLogs export")
-    header = _names([h.strip() for h in first.values])
-    twice = sorted({h for h in header if header.count(h) > 1})
-    if twice:
-        raise InputError(f"{path}: line 1: the header names {', '.join(map(repr, twice))} more than once")
-    names = {h.lower() for h in header}
-    if all(d in names for d in _DAILY):
-        raise InputError(f"{path}: {_DAILY_WHY}")
-    if "request_id" not in names:
-        shown = _clean(", ".join(header))[:200]
-        raise InputError(f"{path}: no request_id column: not a LiteLLM_SpendLogs export (header: {shown})")
+    if problem := other_separator(first.values, "request_id", _CSV_ADVICE):
+        raise InputError(f"{path}: line {first.line}: {problem}")
+    header = _header(path, first.line, first.values)
     rec = 0
     for csv_rec in records:
         line, values = csv_rec.line, csv_rec.values
@@ -388,6 +396,9 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
             continue
         if not values or values == [""]:
             continue  # blank line
+        if _is_header(values):  # exports concatenated (cat a.csv b.csv): the next one's header,
+            header = _header(path, line, values)  # maybe of a newer LiteLLM with more columns
+            continue
         rec += 1
         if len(values) != len(header):
             out = io.StringIO()
@@ -403,7 +414,35 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
         except UnicodeEncodeError:
             yield Record(rec, line, problem="not valid UTF-8 text", raw=_raw(dict(zip(header, values))))
             continue
-        yield _record(rec, line, {k: (v if v != "" else None) for k, v in zip(header, values)})
+        # an empty cell is NULL, as psql writes it; so is \N, psql's NULL marker in text format
+        # (and in CSV exported WITH NULL '\N')
+        yield _record(rec, line, {k: (v if v != "" and v != "\\N" else None) for k, v in zip(header, values)})
+
+
+_CSV_ADVICE = "export it with psql \\copy \"LiteLLM_SpendLogs\" TO 'spend.csv' CSV HEADER"
+
+
+def _header(path: Path, line: int, values: list[str]) -> list[str]:
+    """The SpendLogs columns a CSV header names (``_names``), checked: no column twice, not a
+    daily aggregate table, a request_id column."""
+    header = _names([h.strip() for h in values])
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise InputError(f"{path}: line {line}: the header names {', '.join(map(repr, twice))} more than once")
+    names = {h.lower() for h in header}
+    if all(d in names for d in _DAILY):
+        raise InputError(f"{path}: {_DAILY_WHY}")
+    if "request_id" not in names:
+        shown = _clean(", ".join(header))[:200]
+        raise InputError(f"{path}: no request_id column: not a LiteLLM_SpendLogs export (header: {shown})")
+    return header
+
+
+def _is_header(values: list[str]) -> bool:
+    """Whether a record is a SpendLogs header (a column named request_id, and most of the others
+    SpendLogs columns too), not a request: no request is keyed by the text ``request_id``."""
+    named = [v.strip().lower() for v in values]
+    return "request_id" in named and 2 * sum(1 for v in named if v in _CANON) > len(named)
 
 
 def _cut_raw(raw: str | None, header: list[str]) -> str | None:
