@@ -844,3 +844,57 @@ def test_a_cache_split_that_does_not_add_up_is_not_used(db_path: Path, tmp_path:
         f = python[mid].fields
         assert ((f["cache_write_5m_tokens"] or 0), (f["cache_write_1h_tokens"] or 0)) == (w5, w1)
         assert ("cache_write_split" in f["extra"]) is noted
+
+
+def _call_line(mid: str | None, req: str | None, usage: dict[str, Any], *, side: bool = False, n: int = 0) -> str:
+    return json.dumps({
+        "type": "assistant", "sessionId": "s1", "isSidechain": side, "requestId": req, "uuid": f"u{n}",
+        "timestamp": f"2025-11-03T10:00:{n:02d}.000Z",
+        "message": {"id": mid, "model": "claude-sonnet-4-5-20250929", "usage": usage},
+    })  # fmt: skip
+
+
+def test_a_sidechain_copy_of_a_main_line_never_lets_its_replay_count(db_path: Path, tmp_path: Path) -> None:
+    """A sub-agent file holding an exact copy of a main-chain line (same message id and request
+    id, equal usage) and a replay of it (new request id): the main-chain copy is the one kept,
+    so the replay is dropped in every order: one call, 10 in + 90 out + 1000 cache read (QA:
+    two, when the sidechain copy won the tie)."""
+    usage = {"input_tokens": 10, "output_tokens": 90, "cache_read_input_tokens": 1000,
+             "cache_creation_input_tokens": 0}  # fmt: skip
+    root = tmp_path / "projects"
+    main, side = root / "-p" / "s.jsonl", root / "-p" / "s" / "subagents" / "agent-1.jsonl"
+    side.parent.mkdir(parents=True)
+    main.write_text(_call_line("msg_X", "req_A", usage) + "\n")
+    side.write_text(_call_line("msg_X", "req_A", usage, side=True, n=1) + "\n"
+                    + _call_line("msg_X", "req_B", usage, side=True, n=2) + "\n")  # fmt: skip
+    for i, order in enumerate(([root], [side, main], [main, side])):
+        db = tmp_path / f"o{i}.duckdb"
+        for path in order:
+            _import(db, path)
+        got = _q(db, "SELECT event_id, output_tokens, cache_read_tokens, json_extract_string(extra, '$.isSidechain') "
+                     "FROM events")  # fmt: skip
+        assert got == [("claude-code:msg_X:req_A", 90, 1000, "false")], order
+
+
+def test_messages_without_ids_whose_counts_differ_by_which_is_missing_are_two(db_path: Path, tmp_path: Path) -> None:
+    """Gateway lines (no message id, no request id) are keyed by session, model and input counts.
+    One with 2000 cache read and no cache_creation field, one with 2000 cache writes and no
+    cache_read field: two calls (they hashed alike when absent fields were simply skipped).
+    Sonnet 4.5: 100 x 3 + 2000 x 0.30 + 50 x 15 = $0.00165 and 100 x 3 + 2000 x 3.75 + 60 x 15
+    = $0.0087; $0.01035 in all. The folder (SQL) and a single file (Python) agree on the ids."""
+    a = _call_line(None, None, {"input_tokens": 100, "cache_read_input_tokens": 2000, "output_tokens": 50})
+    b = _call_line(None, None, {"input_tokens": 100, "cache_creation_input_tokens": 2000, "output_tokens": 60}, n=1)
+    path = tmp_path / "projects" / "-p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(a + "\n" + b + "\n")
+    assert _import(db_path, path.parent.parent)["imported"] == 2
+    assert str(_by_model(db_path)["claude-sonnet-4-5"]["cost_usd"]) == "0.01035"
+    parsed = {claude_code.parse_line(x, None)[0]["event_id"] for x in (a, b)}  # type: ignore[index]
+    assert parsed == {r[0] for r in _q(db_path, "SELECT event_id FROM events")}
+    # the usual shapes keep the keys they had: all counts there, or all but the 5m/1h split
+    usual = _call_line(None, None, {"input_tokens": 1, "cache_read_input_tokens": 2, "cache_creation_input_tokens": 3,
+                                  "output_tokens": 4})  # fmt: skip
+    import hashlib
+
+    old = hashlib.md5("\x1f".join(["s1", "claude-sonnet-4-5-20250929", "1", "2", "3"]).encode()).hexdigest()
+    assert claude_code.parse_line(usual, None)[0]["event_id"] == f"claude-code:h:{old}"  # type: ignore[index]

@@ -155,9 +155,14 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
     elif isinstance(req, str) and req:  # no message id: the request id alone names the response
         event_id = f"{NAME}:r:{req}"
     else:
-        # the same text as the SQL stager hashes (concat_ws skips NULLs)
+        # the same text as the SQL stager hashes (concat_ws skips NULLs), and which parts are
+        # there unless they are the usual ones (all, or all but the 5m/1h split): without it, a
+        # line without cache_read and one without cache_creation of the same number collide
         parts = (obj.get("sessionId"), model, *(sources.get(k) for k in _HASHED))
         key = "\x1f".join(str(x) for x in parts if x is not None)
+        there = [x is not None for x in parts]
+        if not (all(there[:5]) and there[5] == there[6]):
+            key += "\x1e" + "".join("1" if t else "0" for t in there)
         event_id = f"{NAME}:h:" + hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
     cwd = obj.get("cwd")
     cwd_base = cwd.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] if isinstance(cwd, str) else None

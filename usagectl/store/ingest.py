@@ -922,6 +922,12 @@ _TIER_KEY = (
 )
 
 
+# then the main-chain copy before a sidechain one (FORMATS.md §3: on a sidechain/non-sidechain
+# conflict keep the parent's entry; a sidechain file may hold an exact copy of a parent line,
+# and the kept copy decides whether the sidechain's replays of that message are dropped)
+_SIDE_KEY = "coalesce(json_extract_string(extra, '$.isSidechain') = 'true', false)"
+
+
 def _insert_events(
     con: duckdb.DuckDBPyConnection,
     ids: list[int],
@@ -969,7 +975,7 @@ def _insert_events(
         # max-usage: between copies of equal usage the one in a tier other than standard (Claude
         # Code's usage.speed "fast" on one content-block line and not on another) wins
         order = {"keep": "_fi, _rec", "replace": "_fi DESC, _rec DESC"}.get(
-            conflict, "_usage DESC, _tier_key DESC, _fi, _rec DESC"
+            conflict, "_usage DESC, _tier_key DESC, _side, _fi, _rec DESC"
         )
         # the window (a sort per event_id) runs only over the ids that occur more than once
         # (most are unique); its losers go to a small table, and the winners are a view read
@@ -984,6 +990,8 @@ def _insert_events(
             "FROM (SELECT _rid, _fi, _rec, event_id, "
             + _TIER_KEY
             + " AS _tier_key, "
+            + _SIDE_KEY
+            + " AS _side, "
             + _USAGE
             + " AS _usage FROM _valid v WHERE hash(event_id) IN "
             "(SELECT h FROM (SELECT hash(event_id) AS h FROM _valid) GROUP BY h HAVING count(*) > 1)) "
@@ -995,14 +1003,16 @@ def _insert_events(
         elif conflict == "replace":
             stale = "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id"
         else:  # max-usage: a stored copy with less usage gives way; an equal or larger one stays,
-            # unless the new one's tier key is greater (as in the window above)
+            # unless the new one's tier key is greater, or equal and the new one is the main
+            # chain's copy of a stored sidechain one (as in the window above)
             e_usage = _USAGE.replace("(", "(e.", 1).replace(" + ", " + e.")
             d_usage = _USAGE.replace("(", "(d.", 1).replace(" + ", " + d.")
+            e_tier, d_tier = (_TIER_KEY.replace("service_tier", f"{t}.service_tier") for t in "ed")
+            e_side, d_side = (_SIDE_KEY.replace("(extra", f"({t}.extra") for t in "ed")
             stale = (
                 "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id "
                 f"WHERE {e_usage} < {d_usage} OR ({e_usage} = {d_usage} "
-                f"AND {_TIER_KEY.replace('service_tier', 'd.service_tier')} "
-                f"> {_TIER_KEY.replace('service_tier', 'e.service_tier')})"
+                f"AND ({d_tier} > {e_tier} OR ({d_tier} = {e_tier} AND {e_side} AND NOT {d_side})))"
             )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stale AS {stale}")
         replaced = {

@@ -115,7 +115,14 @@ _TEXT = {
     "event_id": (
         f"'{SOURCE}:' || CASE WHEN nullif(mid, '') IS NOT NULL THEN mid || ':' || coalesce(requestId, '') "
         "WHEN nullif(requestId, '') IS NOT NULL THEN 'r:' || requestId "
-        "ELSE 'h:' || md5(concat_ws(chr(31), sessionId, model, u_in, u_cr, u_ccin, u_c5, u_c1)) END"
+        "ELSE 'h:' || md5(concat_ws(chr(31), sessionId, model, u_in, u_cr, u_ccin, u_c5, u_c1) || "
+        # concat_ws skips NULLs: a line without cache_read and one without cache_creation of the
+        # same number would hash alike. Which parts are there follows, unless the usual ones are
+        # (all, or all but the 5m/1h split): their keys stay as they were (importers.claude_code)
+        "CASE WHEN sessionId IS NOT NULL AND model IS NOT NULL AND u_in IS NOT NULL AND u_cr IS NOT NULL "
+        "AND u_ccin IS NOT NULL AND (u_c5 IS NULL) = (u_c1 IS NULL) THEN '' ELSE chr(30) || "
+        "concat((sessionId IS NOT NULL)::INT, (model IS NOT NULL)::INT, (u_in IS NOT NULL)::INT, "
+        "(u_cr IS NOT NULL)::INT, (u_ccin IS NOT NULL)::INT, (u_c5 IS NOT NULL)::INT, (u_c1 IS NOT NULL)::INT) END) END"
     ),
     "ts": "timestamp",
     "model_raw": "model",
