@@ -898,3 +898,21 @@ def test_messages_without_ids_whose_counts_differ_by_which_is_missing_are_two(db
 
     old = hashlib.md5("\x1f".join(["s1", "claude-sonnet-4-5-20250929", "1", "2", "3"]).encode()).hexdigest()
     assert claude_code.parse_line(usual, None)[0]["event_id"] == f"claude-code:h:{old}"  # type: ignore[index]
+
+
+def test_auto_finds_transcripts_of_untyped_lines_or_opening_with_system_lines(tmp_path: Path, db_path: Path) -> None:
+    """``--format auto`` on a folder: a transcript whose usage line has no ``type`` (counted by
+    the claude-code reader) and one whose first 64 KiB are system lines are Claude Code, not
+    files "that hold no usage events": 2 calls, as with ``--format claude-code``."""
+    usage = {"input_tokens": 3, "output_tokens": 8}
+    untyped = json.loads(_call_line("m1", "r1", usage))
+    del untyped["type"]
+    system = json.dumps({"parentUuid": None, "isSidechain": False, "type": "system", "subtype": "info",
+                         "content": "y" * 200, "sessionId": "s1", "timestamp": "2025-11-03T09:00:00Z"})  # fmt: skip
+    folder = tmp_path / "projects" / "-p"
+    folder.mkdir(parents=True)
+    (folder / "untyped.jsonl").write_text(json.dumps(untyped) + "\n")
+    (folder / "system.jsonl").write_text("\n".join([system] * 400 + [_call_line("m2", "r2", usage, n=1)]) + "\n")
+    assert (folder / "system.jsonl").stat().st_size > 65536
+    doc = _import(db_path, folder.parent, fmt="auto")
+    assert doc["imported"] == 2 and {f["format"] for f in doc["per_file"]} == {"claude-code"}

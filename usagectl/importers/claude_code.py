@@ -221,7 +221,8 @@ _OWN_LINES = {"summary": "leafUuid", "file-history-snapshot": "snapshot"}
 
 def _is_transcript_line(line: bytes) -> bool:
     """A complete Claude Code line: a user or assistant line (``sessionId`` and a ``message``
-    object), a summary or a file-history snapshot."""
+    object; one without ``type`` too, which usagectl counts), a system line (``sessionId`` and a
+    ``uuid`` or ``parentUuid``: a transcript may open with many), a summary or a file-history snapshot."""
     if not line.startswith(b"{") or not (b'"sessionId"' in line or b'"leafUuid"' in line or b'"snapshot"' in line):
         return False
     try:
@@ -231,8 +232,10 @@ def _is_transcript_line(line: bytes) -> bool:
     if not isinstance(obj, dict):
         return False
     kind = obj.get("type")
-    if kind in ("assistant", "user"):
+    if kind in ("assistant", "user", None):
         return "sessionId" in obj and isinstance(obj.get("message"), dict)
+    if kind == "system":
+        return "sessionId" in obj and ("uuid" in obj or "parentUuid" in obj)
     own = _OWN_LINES.get(kind) if isinstance(kind, str) else None
     return own is not None and own in obj
 
