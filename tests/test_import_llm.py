@@ -221,8 +221,8 @@ def test_null_usage_is_rejected_with_a_reason_and_no_prompt_text(tmp_path: Path,
     run_json("import", str(logs), "--format", "llm", "--db", str(db_path))
     rows = query(db_path, "SELECT file, line, record, reason, raw FROM rejects ORDER BY record")
     assert [r[:4] for r in rows] == [
-        (str(logs.resolve()), None, 4, NULL_USAGE),  # T4: turns are records 1-5
-        (str(logs.resolve()), None, 6, NULL_USAGE),  # L1: legacy responses are records 6-10
+        (str(logs.resolve()), None, 4, "turns row 4: " + NULL_USAGE),  # T4: turns are records 1-5
+        (str(logs.resolve()), None, 6, "responses row 1: " + NULL_USAGE),  # L1: legacy responses are records 6-10
     ]
     raw = json.loads(rows[1][4])
     assert (raw["table"], raw["id"], raw["input_tokens"], raw["datetime_utc"]) == (

@@ -248,7 +248,10 @@ def _read(path: Path, con: sqlite3.Connection) -> Iterator[Record]:
             try:
                 fields = _event(table, row, titles)
             except _Bad as bad:
-                yield Record(rec, None, problem=_clean(str(bad)), raw=_raw(table, row))
+                # a database has no lines: the reason names the table and row (records are
+                # numbered across both tables, turns first)
+                where = f"{table} row {row['rowid']}: "
+                yield Record(rec, None, problem=where + _clean(str(bad)), raw=_raw(table, row))
                 continue
             if table == "turns" and key in shadowed:
                 turn_fields[key] = fields
