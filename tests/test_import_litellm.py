@@ -591,8 +591,22 @@ def test_fuzz_bytes_and_truncated_exports_never_crash(tmp_path: Path, data: byte
     _read_all(mixed)
 
 
+# the usage_object keys the importer reads (a number as inference_geo once failed the whole file)
+USAGE_KEYS = ("inference_geo", "service_tier", "speed", "cache_creation", "cache_creation_input_tokens",
+              "cache_read_input_tokens", "input_tokens", "output_tokens", "prompt_tokens_details",
+              "completion_tokens_details", "server_tool_use", "prompt_tokens", "completion_tokens")  # fmt: skip
+# where a value goes: a row column (a-h: the columns the importer reads), a usage_object key
+# ("uo:" + a key it reads, or any text), or any other column
+WHERE = st.one_of(
+    st.sampled_from("abcdefgh"),
+    st.sampled_from([f"uo:{k}" for k in USAGE_KEYS]),
+    st.text(min_size=1, max_size=20).map(lambda t: "uo:" + t),
+    st.text(min_size=1, max_size=20),
+)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(changes=st.lists(st.tuples(st.integers(0, 5), st.text(min_size=1, max_size=20), JUNK), max_size=8))
+@given(changes=st.lists(st.tuples(st.integers(0, 5), WHERE, JUNK), max_size=8))
 def test_fuzz_wrong_types_and_huge_numbers(tmp_path: Path, changes: list[tuple[int, str, Any]]) -> None:
     rows = json.loads(JSON_FILE.read_text())
     keys = ["prompt_tokens", "spend", "startTime", "metadata", "cache_hit", "status", "request_id", "model"]
@@ -600,8 +614,8 @@ def test_fuzz_wrong_types_and_huge_numbers(tmp_path: Path, changes: list[tuple[i
         target = rows[i]
         if key[0] in "abcdefgh":
             target[keys[ord(key[0]) - ord("a")]] = value
-        elif key[0] in "ijklm" and isinstance(target.get("metadata"), dict):
-            target["metadata"].setdefault("usage_object", {})[key] = value
+        elif key.startswith("uo:") and isinstance(target.get("metadata"), dict):
+            target["metadata"].setdefault("usage_object", {})[key[3:]] = value
         else:
             target[key] = value
     path = tmp_path / "typed.json"
