@@ -1107,3 +1107,36 @@ def test_a_csv_separated_by_semicolons_is_refused_with_the_reason(tmp_path: Path
     alone = tmp_path / "alone.csv"
     alone.write_text("ts\n2026-05-01T00:00:00Z\n")
     assert "separated by" not in run("import", str(alone), "--db", str(db_path), expect=None).stderr
+
+
+def test_a_folder_named_like_a_hive_partition_changes_nothing(tmp_path: Path, db_path: Path) -> None:
+    """DuckDB's readers take ``member=alice/`` above a file for a Hive partition and overwrite
+    the records' member with ``alice`` (QA): a file is read as it is written, JSONL and Parquet."""
+    folder = tmp_path / "member=alice" / "ts=2020-01-01"
+    folder.mkdir(parents=True)
+    write_jsonl(folder / "a.jsonl", [{"event_id": "j1", "ts": "2025-11-03T10:00:00Z", "member": "bob",
+                                      "model_raw": "gpt-4o", "input_tokens": 1}])  # fmt: skip
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT 'p1' AS event_id, TIMESTAMPTZ '2026-03-03 10:00:00+00' AS ts, 'carol' AS member, "
+        f"'gpt-4o' AS model_raw, 2 AS input_tokens) TO '{folder / 'b.parquet'}' (FORMAT parquet)"
+    )
+    con.close()
+    doc = run_json("import", str(tmp_path / "member=alice"), "--db", str(db_path))
+    assert (doc["imported"], doc["rejected"]) == (2, 0)
+    assert not any(f["warnings"] for f in doc["per_file"]), doc["per_file"]
+    assert _query(db_path, "SELECT event_id, member, strftime(ts, '%Y-%m-%d %H') FROM events ORDER BY 1") == [
+        ("j1", "bob", "2025-11-03 10"), ("p1", "carol", "2026-03-03 10")]  # fmt: skip
+
+
+def test_an_empty_key_in_a_jsonl_record_is_kept_in_extra(tmp_path: Path, db_path: Path) -> None:
+    """``{"": "x"}`` is no column name DuckDB's reader can be given: the file was unreadable
+    ("zero-length delimited identifier"); it is read as the JSON array path reads it."""
+    path = tmp_path / "e.jsonl"
+    path.write_text(
+        '{"event_id": "a", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1}\n'
+        '{"event_id": "b", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 2, "": "x"}\n',
+        encoding="utf-8",
+    )
+    assert run_json("import", str(path), "--db", str(db_path))["imported"] == 2
+    assert _query(db_path, "SELECT event_id, extra FROM events ORDER BY 1") == [("a", None), ("b", '{"":"x"}')]

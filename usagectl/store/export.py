@@ -300,7 +300,7 @@ def written_totals(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> dic
     if not paths:
         return {"rows": 0, "cost_usd": Decimal(0), "unpriced_rows": 0}
     row = con.execute(
-        "SELECT count(*)::BIGINT, CASE WHEN count(*) = 0 THEN 0 ELSE sum(cost_usd) END, count(*) FILTER (WHERE cost_usd IS NULL)::BIGINT FROM read_parquet(?)",
+        "SELECT count(*)::BIGINT, CASE WHEN count(*) = 0 THEN 0 ELSE sum(cost_usd) END, count(*) FILTER (WHERE cost_usd IS NULL)::BIGINT FROM read_parquet(?, hive_partitioning = false)",
         [[literal(str(p)) for p in paths]],
     ).fetchone()
     assert row is not None

@@ -188,6 +188,12 @@ class CaseClash(Exception):
         self.keys = keys
 
 
+# DuckDB's file readers take a folder named ``key=value`` above a file for a Hive partition and
+# add (or overwrite!) a column ``key``: a JSONL file under ``member=alice/`` would store every
+# record's member as alice (QA). usagectl reads each file as it is written.
+NO_HIVE = "hive_partitioning = false"
+
+
 def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] | None = None) -> list[str]:
     """Stage a JSONL file; returns the unknown top-level keys found (kept in ``extra``). The
     derived columns of an event export (``canonical.export_derived``) are not read; their names
@@ -205,7 +211,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
         whole = compressed or path.stat().st_size <= FULL_SCAN_BYTES
         rows = con.execute(
             "SELECT DISTINCT k FROM (SELECT unnest(json_keys(json)) AS k FROM "
-            f"(SELECT json FROM read_ndjson_objects(?, ignore_errors = true, compression = '{compression_of(path)}')"
+            f"(SELECT json FROM read_ndjson_objects(?, ignore_errors = true, compression = '{compression_of(path)}', {NO_HIVE})"
             f"{'' if whole else ' LIMIT 5000'}) "
             "WHERE json_type(json) = 'OBJECT')",
             [literal(str(path))],
@@ -224,8 +230,10 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
         unknown = []
     folded = [u.lower() for u in unknown]
     canonical = {c.lower() for c in EVENT_COLUMN_NAMES}
-    clash = [u for u, f in zip(unknown, folded, strict=True) if f in canonical or folded.count(f) > 1]
-    if clash:  # DuckDB's reader takes keys apart by name regardless of case: read in Python instead
+    clash = [u for u, f in zip(unknown, folded, strict=True) if f in canonical or folded.count(f) > 1 or not u]
+    # DuckDB's reader takes keys apart by name regardless of case, and an empty key is no
+    # column name it can be given: read in Python instead
+    if clash:
         raise CaseClash(unknown)
     columns: dict[str, str] = {c: ("JSON" if c == "extra" else "VARCHAR") for c in EVENT_COLUMN_NAMES}
     for u in unknown:
@@ -238,7 +246,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str] |
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _stage AS {select} "
         f"FROM read_ndjson({_lit(literal(str(path)))}, columns = {_struct_lit(columns)}, ignore_errors = true, "
-        f"compression = '{compression_of(path)}', "
+        f"compression = '{compression_of(path)}', {NO_HIVE}, "
         f"maximum_object_size = {LINE_BYTES})"
     )
     return unknown
@@ -254,7 +262,7 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
     ``left_out``."""
     from usagectl.importers.canonical import export_derived
 
-    described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [literal(str(path))]).fetchall()
+    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet(?, {NO_HIVE})", [literal(str(path))]).fetchall()
     types = {r[0]: str(r[1]) for r in described}
     derived = export_derived(types)
     if left_out is not None:
@@ -282,7 +290,7 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
         "CREATE OR REPLACE TEMP TABLE _stage AS SELECT file_row_number + 1 AS _rec, NULL::BIGINT AS _line, "
         "NULL::VARCHAR AS _raw, NULL::VARCHAR AS _problem, "
         + ", ".join(cols)
-        + f", {unknown_sql} AS _unknown FROM read_parquet(?, file_row_number = true)",
+        + f", {unknown_sql} AS _unknown FROM read_parquet(?, file_row_number = true, {NO_HIVE})",
         [literal(str(path))],
     )
     # raw text of a Parquet record, for rejects: the row as JSON

@@ -206,7 +206,8 @@ def stage(
         f"SELECT _fi, _bad, v, CASE WHEN v IS NOT NULL AND ({doubt}) THEN {objects} END AS o FROM ("
         f"SELECT CAST(file_index AS BIGINT) + $offset::BIGINT AS _fi, json, json IS NULL OR NOT {obj} AS _bad, "
         f"CASE WHEN contains(json::VARCHAR, '\"usage\"') AND {obj} THEN json_extract_string(json, {plist}) END AS v "
-        f"FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = {longest})))"
+        f"FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = {longest}, "
+        "hive_partitioning = false)))"
     )
     tables = _scan(con, select, paths, sizes)
     load_temp_table(con, "_cc_files", [("fi", "BIGINT"), ("pdir", "VARCHAR")],
