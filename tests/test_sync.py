@@ -389,6 +389,22 @@ def test_csv_is_read_whole_when_it_changes(tmp_path: Path, db_path: Path) -> Non
     assert (second["records"], second["imported"], second["duplicates"]) == (2, 1, 1)
 
 
+def test_a_pretty_printed_json_file_without_a_final_newline_is_read_whole(tmp_path: Path, db_path: Path) -> None:
+    """``json.dump(events, f, indent=2)`` writes no final newline: read as appended lines, its
+    closing ``]`` waited for a newline that never came and every sync failed (QA). A .json file
+    is one document, read whole when it changes: 100 + 200 + 300 input; a grown copy adds 400."""
+    d = tmp_path / "arrays"
+    d.mkdir()
+    f = d / "events.json"
+    events = [json.loads(ev(n, inp=100 * n)) for n in (1, 2, 3)]
+    f.write_text(json.dumps(events, indent=2))
+    run("source", "add", str(d), "--name", "j", "--db", str(db_path))
+    assert _source(_sync(db_path), "j")["imported"] == 3
+    f.write_text(json.dumps([*events, json.loads(ev(4, inp=400))], indent=2))
+    assert _source(_sync(db_path), "j")["imported"] == 1
+    assert _count(db_path, "SELECT sum(input_tokens) FROM events") == 1000
+
+
 @pytest.mark.parametrize("with_id", [True, False])
 def test_a_half_written_last_csv_row_waits_for_its_newline(tmp_path: Path, db_path: Path, with_id: bool) -> None:
     """A CSV being written: its last row, cut inside its last number (3000,3 of 3000,300), still
@@ -941,3 +957,17 @@ def test_a_waiting_csv_row_is_found_across_blocks(
     assert _count(db_path, "SELECT count(*) FROM events") == 301
     assert _count(db_path, "SELECT count(*) FROM rejects") == 0
     assert query(db_path, "SELECT feature FROM events WHERE event_id = 'e300'") == [("one\n" + "y" * 200,)]
+
+
+def test_a_source_whose_name_is_not_utf8_is_refused_cleanly(tmp_path: Path, db_path: Path) -> None:
+    """A folder named with a byte that is not UTF-8: a clear refusal (exit 4), as ``import``
+    gives, not an internal error when its name is stored (QA)."""
+    import os
+
+    folder = os.path.join(os.fsencode(tmp_path), b"nu\xffdir")
+    os.mkdir(folder)
+    with open(os.path.join(folder, b"a.jsonl"), "w", encoding="utf-8") as fh:
+        fh.write(ev(1) + "\n")
+    result = run("source", "add", os.fsdecode(folder), "--db", str(db_path), expect=4)
+    assert "cannot be a source: its name is not UTF-8 (rename the file or folder)" in result.stderr
+    assert "nu\ufffddir" in result.stderr

@@ -193,6 +193,11 @@ def add_source(ctx: AppContext, path: Path, fmt: str | None = None, name: str | 
     root = _absolute(path)
     if not root.exists():
         raise InputError(f"{path}: no such file or directory")
+    try:  # the database keeps the path as text (a name of bytes that are not UTF-8 has none)
+        str(root).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(root).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise InputError(f"{shown}: cannot be a source: its name is not UTF-8 (rename the file or folder)") from None
     explicit = fmt not in (None, "auto")
     if not explicit:
         fmt = detect_format(root)

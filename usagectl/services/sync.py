@@ -152,8 +152,8 @@ def resumable(fmt: str, path: Path) -> bool:
     a record on its own)?"""
     if path.suffix.lower() == ".gz" or fmt in ("csv", "parquet", "auto"):
         return False
-    if fmt == "jsonl":
-        return True
+    if fmt == "jsonl":  # a .json file (an array, pretty-printed) is one document: read whole
+        return path.suffix.lower() != ".json"
     imp = registry.get(fmt)
     if imp is None or getattr(imp, "target", "events") != "events":
         return False
