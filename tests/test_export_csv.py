@@ -120,7 +120,7 @@ def test_csv_injection_neutralised_text_only(loaded: Path) -> None:
     assert rows["E1"]["project"] == "'+plus"
     assert rows["E1"]["chat_title"] == "'-minus title"
     assert rows["E2"]["feature"] == "'\tTAB"
-    assert rows["E4"]["reported_cost_usd"] == "-0.500000"  # a real negative number stays numeric
+    assert rows["E4"]["reported_cost_usd"] == "-0.5"  # a real negative number stays numeric (every digit)
     # report exports go through the shared CSV renderer: neutralised too
     report = _rows(run("export", "--csv", "--report", "by-member", *ALL, "--db", str(loaded)).stdout)
     assert "'" + HOSTILE_MEMBER in [r["member"] for r in report]
@@ -437,3 +437,44 @@ def test_every_event_export_notes_its_unpriced_events(loaded: Path, tmp_path: Pa
         err = run("export", f"--{fmt}", *out, *ALL, "--db", str(loaded)).stderr
         assert "note: 1 event is unpriced: its cost_usd is empty (null), never 0." in err, err
         assert "mistral-large-2411 (1 request, 5,100 tokens)" in err, err
+
+
+def test_leading_spaces_and_reported_cost_survive_an_export_imported_again(tmp_path: Path, db_path: Path) -> None:
+    """An id or a name that begins with a space (" sp1", " carol"), written unquoted by the
+    CSV export, lost its space on import (read as a ", "-separated file): the same event came
+    back as a second one (QA: 3 requests, $7.50 for 2 events of 1M gpt-4o input, $2.50 each).
+    The reported cost keeps every stored digit (0.0000004, not 0.000000) in CSV and JSONL."""
+    events = [
+        _ev(" sp1", "2025-11-03T10:00:00Z", "gpt-4o", None, input_tokens=1_000_000, reported_cost_usd="0.0000004"),
+        _ev("sp2", "2025-11-03T11:00:00Z", "gpt-4o", " carol", input_tokens=1_000_000,
+            reported_cost_usd="0.012345678901"),
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db_path))
+    from tests.helpers import run_json
+
+    for fmt in ("csv", "jsonl"):
+        out = tmp_path / f"e.{fmt}"
+        run("export", f"--{fmt}", "--out", str(out), "--db", str(db_path))
+        assert run_json("import", str(out), "--db", str(db_path))["imported"] == 0, fmt
+        totals = run_json("report", "by", "model", *ALL, "--db", str(db_path))["totals"]
+        assert (totals["requests"], D(str(totals["cost_usd"]))) == (2, D("5")), fmt
+        fresh = tmp_path / f"fresh-{fmt}.duckdb"
+        run("import", str(out), "--db", str(fresh))
+        from tests.helpers import query
+
+        assert query(fresh, "SELECT event_id, member, reported_cost_usd FROM events ORDER BY ts") == [
+            (" sp1", None, D("0.0000004")), ("sp2", " carol", D("0.012345678901"))], fmt  # fmt: skip
+
+
+def test_an_events_export_without_a_range_holds_every_event(tmp_path: Path, db_path: Path) -> None:
+    """A backup: without --since/--until every stored event is written, one dated next year
+    too (a report's default range ends today and left it out without a word: QA)."""
+    events = [_ev("old", "2000-01-01T00:00:00Z", "gpt-4o", None, input_tokens=1),
+              _ev("now", "2025-11-03T10:00:00Z", "gpt-4o", None, input_tokens=1),
+              _ev("later", "2099-06-01T10:00:00Z", "gpt-4o", None, input_tokens=1)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db_path))
+    for tz in ("UTC", "America/Los_Angeles"):
+        lines = run("export", "--jsonl", "--tz", tz, "--db", str(db_path)).stdout.splitlines()
+        assert [json.loads(x)["event_id"] for x in lines] == ["old", "now", "later"], tz
+    only = run("export", "--jsonl", "--since", "2025-01-01", "--db", str(db_path)).stdout.splitlines()
+    assert [json.loads(x)["event_id"] for x in only] == ["now", "later"]

@@ -1025,7 +1025,7 @@ def test_a_reported_cost_must_lie_under_a_trillion_dollars(tmp_path: Path, db_pa
     bound itself included): over it is "out of range", text that is no number stays "not a number".
     At the bound the reports and the export still work: three events of
     $999,999,999,999.999999999999 (stored exactly: their sum is $2,999,999,999,999.999999999997;
-    the export rounds each to $1,000,000,000,000.000000, and that export imports again: QA)."""
+    the export writes each with every digit, and that export imports again: QA)."""
     top = "999999999999.999999999999"
     rows = [
         {"event_id": f"m{i}", "ts": "2026-07-02T00:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10,
@@ -1053,13 +1053,13 @@ def test_a_reported_cost_must_lie_under_a_trillion_dollars(tmp_path: Path, db_pa
     run("export", "--csv", "--out", str(csv_out), *when)
     import csv as _csv
 
-    with csv_out.open(newline="") as fh:  # the export shows money to the micro-dollar, half-even
-        assert [r["reported_cost_usd"] for r in _csv.DictReader(fh)] == ["1000000000000.000000"] * 3
+    with csv_out.open(newline="") as fh:  # the export keeps every stored digit of a reported cost
+        assert [r["reported_cost_usd"] for r in _csv.DictReader(fh)] == [top] * 3
     assert _query(db_path, "SELECT sum(reported_cost_usd) FROM events") == [(Decimal("2999999999999.999999999997"),)]
     again = tmp_path / "again.duckdb"
     back = run_json("import", str(csv_out), "--db", str(again))
     assert (back["imported"], back["rejected"]) == (3, 0)
-    assert _query(again, "SELECT sum(reported_cost_usd) FROM events") == [(Decimal("3000000000000"),)]
+    assert _query(again, "SELECT sum(reported_cost_usd) FROM events") == [(Decimal("2999999999999.999999999997"),)]
 
 
 def test_a_file_that_cannot_be_read_is_its_own_error_and_the_others_are_imported(

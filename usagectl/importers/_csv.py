@@ -107,6 +107,16 @@ class _Lines:
         return line
 
 
+def _spaced(header: str) -> bool:
+    """Whether a header's fields are separated by ", " (a field after the first begins with a
+    space when read as written)."""
+    try:
+        fields = next(csv.reader([header], strict=False), [])
+    except csv.Error:
+        return True
+    return any(f.startswith(" ") for f in fields[1:])
+
+
 def csv_records(source: Iterable[str]) -> Iterator[CsvRecord]:
     """Each record of ``source`` (text lines with their endings, as read with ``newline=""``),
     the header included, in order. A record the reader could not parse, or one whose quoted
@@ -114,8 +124,12 @@ def csv_records(source: Iterable[str]) -> Iterator[CsvRecord]:
     blank lines come as empty records, as ``csv.reader`` gives them."""
     lines = _Lines(source)
     # skipinitialspace: a file written with ", " between fields (README) gives "sp1", not " sp1": an
-    # id, member or project with the separator's space would be another one (and `, "a,b"` a quoted field)
+    # id, member or project with the separator's space would be another one (and `, "a,b"` a quoted field).
+    # Decided by the header: one written without spaces after its commas (usagectl's own export,
+    # spreadsheets) keeps a value's leading spaces (" sp1" is another id than "sp1": QA, an
+    # export imported again counted such an event twice)
     reader = csv.reader(lines, strict=False, skipinitialspace=True)
+    header_seen = False
     while True:
         lines.begin()
         try:
@@ -125,6 +139,10 @@ def csv_records(source: Iterable[str]) -> Iterator[CsvRecord]:
         except csv.Error as exc:
             yield CsvRecord(lines.first, None, f"unparseable CSV record: {exc}")
             continue
+        if not header_seen and values and "".join(values).strip():
+            header_seen = True
+            if not _spaced("".join(lines.taken)):
+                reader = csv.reader(lines, strict=False)
         # with the default dialect the reader asks for a line past the end only from inside a
         # quoted field: the record was closed by the end of the file, not by its own quote
         if not lines.hit_end:
@@ -134,9 +152,6 @@ def csv_records(source: Iterable[str]) -> Iterator[CsvRecord]:
         opened = _open_quote_line(taken)
         yield CsvRecord(first, None, UNCLOSED_QUOTE, "".join(taken[: opened + 1]).rstrip("\r\n"))
         lines.read_again(taken[opened + 1 :], first + opened + 1)
-        # skipinitialspace: a file written with ", " between fields (README) gives "sp1", not " sp1": an
-    # id, member or project with the separator's space would be another one (and `, "a,b"` a quoted field)
-    reader = csv.reader(lines, strict=False, skipinitialspace=True)
 
 
 def _open_quote_line(taken: list[str]) -> int:

@@ -34,7 +34,7 @@ BINARY_FORMATS = ("parquet", "pdf")
 PARTITIONS = ("month",)
 
 # column kind of the store's export columns -> the render kind of a Column
-_RENDER_KIND = {"str": "str", "int": "int", "money": "money", "ts": "str", "json": "str"}
+_RENDER_KIND = {"str": "str", "int": "int", "money": "money", "exact": "money_exact", "ts": "str", "json": "str"}
 # render kind -> Parquet (DuckDB) type of a report column
 _REPORT_TYPES = {"int": "BIGINT", "money": "DECIMAL(38,12)", "rate": "DECIMAL(38,12)", "pct": "DECIMAL(38,6)",
                  "used_pct": "DECIMAL(38,6)", "float": "DOUBLE", "date": "DATE", "str": "VARCHAR"}  # fmt: skip
@@ -156,7 +156,7 @@ def events_text(
 
     DuckDB formats and writes every row (``COPY``) to a private temp folder, one sorted run of
     UTC days at a time; each run is appended to ``out`` and deleted, so memory follows
-    ``memory_limit`` and disk one run. Default range: everything up to today. The totals cost
+    ``memory_limit`` and disk one run. Default range: every stored event (``_every_event``). The totals cost
     one more scan (``count_events``): the unpriced events are noted for every format."""
     import shutil
     import tempfile
@@ -167,7 +167,7 @@ def events_text(
 
     if fmt not in store.TEXT_FORMATS:
         raise UsageError(f"events text export: unknown format {fmt!r}")
-    flt = build_filters(ctx, req)
+    flt = _every_event(ctx, req)
     rows = 0
     with (
         connect(ctx.db_path, read_only=True) as con,
@@ -192,6 +192,26 @@ def events_text(
     return EventTotals(rows, counts["cost_usd"], counts["unpriced_rows"], notes)
 
 
+def _every_event(ctx: AppContext, req: ReportRequest) -> Filters:
+    """The filters of an events export: without --since/--until it holds every stored event (a
+    backup), also those dated before 2000 or after today (a report's default range would leave
+    them out without a word: QA); a range given bounds it as a report's does."""
+    from zoneinfo import ZoneInfo
+
+    from usagectl.config import effective_timezone
+    from usagectl.store import export as store
+    from usagectl.store.connection import connect
+
+    with connect(ctx.db_path, read_only=True) as con:
+        span = store.event_span(con)
+    if span is None:
+        return build_filters(ctx, req)
+    zone = ZoneInfo(effective_timezone(req.tz, ctx.config))
+    first, last = (t.astimezone(zone).date() for t in span)
+    today = build_filters(ctx, dataclasses.replace(req, since=None, until=None)).until
+    return build_filters(ctx, req, default=(min(first, date(2000, 1, 1)), max(last, today)))
+
+
 def events_parquet(
     ctx: AppContext, req: ReportRequest, out: Path, *, partition_by: str | None = None, memory_limit: str | None = None
 ) -> ExportSummary:
@@ -206,7 +226,7 @@ def events_parquet(
         raise UsageError(f"--out {out} is a directory; give a file name, or use --partition-by month")
     if partition is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"--out {out} exists; --partition-by writes a new folder (remove it or pick another name)")
-    flt = build_filters(ctx, req)
+    flt = _every_event(ctx, req)
     was_empty_folder = out.is_dir()
     if partition is not None:
         try:

@@ -77,7 +77,8 @@ EVENT_EXPORT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("file_id", "file_id", "VARCHAR", "str"),
     ("file_name", "file_name", "VARCHAR", "str"),
     ("file_bytes", "file_bytes", "BIGINT", "int"),
-    ("reported_cost_usd", "CAST(reported_cost_usd AS DECIMAL(38,12))", "DECIMAL(38,12)", "money"),
+    # what the source reported, every stored digit (an export imported again gives it back)
+    ("reported_cost_usd", "CAST(reported_cost_usd AS DECIMAL(38,12))", "DECIMAL(38,12)", "exact"),
     ("extra", "CAST(extra AS VARCHAR)", "VARCHAR", "json"),
     # our computed cost, exact (DECIMAL); NULL = unpriced, never 0
     ("cost_usd", "CAST(cost AS DECIMAL(38,12))", "DECIMAL(38,12)", "money"),
@@ -200,6 +201,12 @@ def sql_money_fixed(v: str) -> str:
     )
 
 
+def sql_money_exact(v: str) -> str:
+    """A stored amount (DECIMAL, 12 decimals) as plain text with every digit it holds and no
+    trailing zeros (``0.0000004``, ``12.5``, ``3``); NULL stays NULL."""
+    return f"regexp_replace(regexp_replace(CAST(CAST({v} AS DECIMAL(38,12)) AS VARCHAR), '0+$', ''), '[.]$', '')"
+
+
 def sql_json_text(v: str) -> str:
     """SQL of ``json.dumps(v)`` (ASCII only: \\uXXXX, surrogate pairs beyond the BMP); NULL -> null."""
     return (
@@ -221,7 +228,7 @@ def _text_select(flt: Filters, fmt: str) -> tuple[str, dict[str, Any]]:
         v = f"e.{name}"
         if fmt == "csv":
             text = {"str": sql_csv_text(v), "json": sql_csv_text(v), "ts": _ts_text(v),
-                    "money": sql_money_fixed(v), "int": v}[kind]  # fmt: skip
+                    "money": sql_money_fixed(v), "exact": sql_money_exact(v), "int": v}[kind]  # fmt: skip
             exprs.append(f"{text} AS {name}")
             continue
         match kind:
@@ -231,6 +238,8 @@ def _text_select(flt: Filters, fmt: str) -> tuple[str, dict[str, Any]]:
                 text = f"""coalesce('"' || {_ts_text(v)} || '"', 'null')"""
             case "money":
                 text = f"coalesce(rtrim(rtrim({sql_money_fixed(v)}, '0'), '.'), 'null')"
+            case "exact":
+                text = f"coalesce({sql_money_exact(v)}, 'null')"
             case _:
                 text = f"coalesce(CAST({v} AS VARCHAR), 'null')"
         exprs += ["'{'" if not exprs else "', '", f"""'"{name}": '""", text]
@@ -291,6 +300,12 @@ def event_partitions(con: duckdb.DuckDBPyConnection, flt: Filters, partition_by:
         base.params | {"tz": flt.tz},
     )
     return [(str(r[0]), int(r[1])) for r in cur.fetchall()]
+
+
+def event_span(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime] | None:
+    """The times of the first and the last stored event; None when there is none."""
+    row = con.execute("SELECT min(ts), max(ts) FROM events").fetchone()
+    return None if row is None or row[0] is None else (row[0], row[1])
 
 
 def written_totals(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> dict[str, Any]:
