@@ -1140,3 +1140,25 @@ def test_an_empty_key_in_a_jsonl_record_is_kept_in_extra(tmp_path: Path, db_path
     )
     assert run_json("import", str(path), "--db", str(db_path))["imported"] == 2
     assert _query(db_path, "SELECT event_id, extra FROM events ORDER BY 1") == [("a", None), ("b", '{"":"x"}')]
+
+
+def test_parts_of_output_are_compared_in_any_spelling_of_a_count(tmp_path: Path, db_path: Path) -> None:
+    """Reasoning and tool output are parts of output, whatever the counts' spelling: 1e1 = 10
+    reasoning of 5 output, 20 of 1e1 = 10, and 9e0 = 9 tool output of 5 are rejected as 10 of
+    5 is (QA: the exponent forms were stored); 1e1 of 2e1 is fine."""
+    path = tmp_path / "parts.csv"
+    path.write_text(
+        "event_id,ts,model_raw,output_tokens,reasoning_tokens,tool_output_tokens\n"
+        "c1,2026-03-03T10:00:00Z,gpt-4o,5,1e1,\n"
+        "c2,2026-03-03T10:00:00Z,gpt-4o,1e1,20,\n"
+        "c3,2026-03-03T10:00:00Z,gpt-4o,5,,9e0\n"
+        "c4,2026-03-03T10:00:00Z,gpt-4o,5,10,\n"
+        "c5,2026-03-03T10:00:00Z,gpt-4o,2e1,1e1,1.5e1\n",
+        encoding="utf-8",
+    )
+    out = run_json("import", str(path), "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (1, 4)
+    part = "reasoning_tokens exceeds output_tokens (reasoning is part of output)"
+    assert _query(db_path, "SELECT line, reason FROM rejects ORDER BY line") == [
+        (2, part), (3, part), (4, "tool_output_tokens (9) exceeds output_tokens (5)"), (5, part)]  # fmt: skip
+    assert _query(db_path, "SELECT output_tokens, reasoning_tokens, tool_output_tokens FROM events") == [(20, 10, 15)]

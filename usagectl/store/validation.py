@@ -103,6 +103,19 @@ def _int_checks(c: str) -> tuple[str, str]:
     return reason, value
 
 
+def _count_value(c: str) -> str:
+    """A count staged as text, as a number for comparisons (absent: 0): the integer cast of the
+    usual digits, else the exact decimal of another spelling (``1.2e1``, ``12.0``); text that is
+    no count at all is 0 here (its own check rejects it)."""
+    q = _q(c)
+    return f"coalesce(TRY_CAST({q} AS BIGINT), TRY_CAST({q} AS DECIMAL(38, 6)), 0)"
+
+
+def _shown(value: str, c: str) -> str:
+    """A count of ``_count_value`` as the integer it is (``9``, not ``9.000000``), else as given."""
+    return f"coalesce(TRY_CAST({value} AS BIGINT)::VARCHAR, {_q(c)})"
+
+
 # A timestamp: what DuckDB casts, epoch milliseconds or seconds, or RFC 3339 with a lowercase
 # ``t`` or ``z`` (RFC 3339 5.6 allows them; DuckDB's cast takes only upper case: in that
 # shape of digits, ``-``, ``:``, ``.`` and ``+``, upper() changes nothing but the two letters).
@@ -180,24 +193,20 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             values.append(f"coalesce(nullif(source, ''), {_lit(default_source)}) AS source")
         else:
             values.append(f"nullif({q}, '') AS {q}")
+    # a part of output is never more than it: compared as the counts they are (12, 12.0, +12,
+    # 1.2e1 alike; QA: an exponent form was not compared at all); a count that is no count has
+    # its own reason
     if "reasoning_tokens" in cols:  # absent: 0, never more than the output
+        part, out = _count_value("reasoning_tokens"), _count_value("output_tokens")
         reasons.append(
-            f"CASE WHEN regexp_full_match(coalesce(reasoning_tokens, '0'), '{_INT_TEXT}') "
-            f"AND regexp_full_match(coalesce(output_tokens, '0'), '{_INT_TEXT}') "
-            "AND TRY_CAST(regexp_extract(coalesce(reasoning_tokens,'0'), '[0-9]+') AS BIGINT) "
-            "> TRY_CAST(regexp_extract(coalesce(output_tokens,'0'), '[0-9]+') AS BIGINT) "
-            "THEN 'reasoning_tokens exceeds output_tokens (reasoning is part of output)' END"
+            f"CASE WHEN {part} > {out} THEN 'reasoning_tokens exceeds output_tokens (reasoning is part of output)' END"
         )
     if "tool_output_tokens" in cols:  # a part of output (message show splits output into response and tools)
-        tool, out = (
-            f"TRY_CAST(regexp_extract(coalesce({c}, '0'), '[0-9]+') AS BIGINT)"
-            for c in ("tool_output_tokens", "output_tokens")
-        )
+        part, out = _count_value("tool_output_tokens"), _count_value("output_tokens")
         reasons.append(
-            f"CASE WHEN regexp_full_match(coalesce(tool_output_tokens, '0'), '{_INT_TEXT}') "
-            f"AND regexp_full_match(coalesce(output_tokens, '0'), '{_INT_TEXT}') "
-            f"AND {tool} > {out} "
-            f"THEN 'tool_output_tokens (' || {tool} || ') exceeds output_tokens (' || {out} || ')' END"
+            f"CASE WHEN {part} > {out} "
+            f"THEN 'tool_output_tokens (' || {_shown(part, 'tool_output_tokens')} || ') exceeds output_tokens (' "
+            f"|| {_shown(out, 'output_tokens')} || ')' END"
         )
     for c, check in (
         ("ts", "TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01'"),
@@ -207,14 +216,8 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
         ),
         ("extra", "(extra IS NULL OR json_valid(extra))"),
         ("status", "(status IS NULL OR status IN ('success', 'error'))"),
-        (
-            "reasoning_tokens",
-            "coalesce(TRY_CAST(reasoning_tokens AS UBIGINT), 0) <= coalesce(TRY_CAST(output_tokens AS UBIGINT), 0)",
-        ),
-        (
-            "tool_output_tokens",
-            "coalesce(TRY_CAST(tool_output_tokens AS UBIGINT), 0) <= coalesce(TRY_CAST(output_tokens AS UBIGINT), 0)",
-        ),
+        ("reasoning_tokens", f"{_count_value('reasoning_tokens')} <= {_count_value('output_tokens')}"),
+        ("tool_output_tokens", f"{_count_value('tool_output_tokens')} <= {_count_value('output_tokens')}"),
     ):
         if c in cols:
             fast.append(check)
