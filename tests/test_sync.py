@@ -971,3 +971,20 @@ def test_a_source_whose_name_is_not_utf8_is_refused_cleanly(tmp_path: Path, db_p
     result = run("source", "add", os.fsdecode(folder), "--db", str(db_path), expect=4)
     assert "cannot be a source: its name is not UTF-8 (rename the file or folder)" in result.stderr
     assert "nu\ufffddir" in result.stderr
+
+
+def test_a_folder_of_one_log_format_and_canonical_events_is_refused_as_a_source(tmp_path: Path, db_path: Path) -> None:
+    """A source has one format: registered as LiteLLM, the canonical events beside its export
+    were read as LiteLLM rows and rejected (beside an llm logs.db they were never read at all;
+    QA). ``source add`` says so; the export alone is a LiteLLM source."""
+    d = tmp_path / "gateway"
+    d.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "litellm" / "spendlogs.csv", d / "spendlogs.csv")
+    (d / "events.jsonl").write_text(ev(1) + "\n")
+    result = run("source", "add", str(d), "--db", str(db_path), expect=2)
+    assert f"{d}: holds litellm logs (spendlogs.csv) and canonical events (events.jsonl)" in result.stderr
+    assert "register each kind from its own directory" in result.stderr
+    (d / "events.jsonl").unlink()
+    (d / "notes.json").write_text('{"comment": "no events here"}\n')  # no ts: not events
+    run("source", "add", str(d), "--db", str(db_path))
+    assert [r["format"] for r in run_json("source", "list", "--db", str(db_path))["rows"]] == ["litellm"]

@@ -92,7 +92,7 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
             continue
         detected = [(f, registry.detect(Path(f))) for f in files]
         if path.is_dir():  # a folder holds other files too (llm's keys.json beside its logs.db)
-            skipped = [f for f, f_fmt in detected if not _may_hold_events(Path(f), f_fmt)]
+            skipped = [f for f, f_fmt in detected if not may_hold_events(Path(f), f_fmt)]
             if skipped:
                 names = ", ".join(_shown(Path(f).relative_to(path)) for f in skipped[:5])
                 more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
@@ -138,7 +138,7 @@ def _blank(path: Path) -> bool:
         return False
 
 
-def _may_hold_events(path: Path, fmt: str) -> bool:
+def may_hold_events(path: Path, fmt: str) -> bool:
     """Whether a canonical JSON or CSV file found in a folder can hold events: its start names a
     ``ts`` field (every event has one). A folder walked under ``--format auto`` also holds files
     of other programs, some secret (llm keeps ``keys.json``, its API keys, beside ``logs.db``):

@@ -117,15 +117,26 @@ def detect_format(path: Path) -> str:
         hit = next((f for f in candidates if registry.sniff_as(f, name) and not registry.holds_no_usage(f)), None)
         if hit is not None:
             seen[name] = hit
+    # a source has ONE format: its sync would read another kind's files with the wrong one (a
+    # folder of usage and cost pages, read as usage: every cost line a reject; canonical events
+    # beside an llm logs.db: never read at all)
+    mixed_hint = (
+        "register each kind from its own directory "
+        "(`usagectl import DIR` reads a mixed directory, detecting each file's format)"
+    )
     if len(seen) == 1:
-        return next(iter(seen))
-    if seen:  # a source has ONE format: sync would read the other files with the wrong one
+        name = next(iter(seen))
+        stray = _canonical_beside(path, name)
+        if stray is not None:
+            raise UsageError(
+                f"{path}: holds {name} logs ({seen[name].relative_to(path)}) and canonical events "
+                f"({stray.relative_to(path)})",
+                hint=mixed_hint,
+            )
+        return name
+    if seen:
         kinds_found = "; ".join(f"{name} ({hit.relative_to(path)})" for name, hit in seen.items())
-        raise UsageError(
-            f"{path}: holds logs of {len(seen)} formats: {kinds_found}",
-            hint="register each kind from its own directory, or name the format with --format "
-            "(`usagectl import DIR` reads a mixed directory, detecting each file's format)",
-        )
+        raise UsageError(f"{path}: holds logs of {len(seen)} formats: {kinds_found}", hint=mixed_hint)
     kinds = {f for _, f in _canonical_files(path)}
     if len(kinds) == 1:
         return kinds.pop()
@@ -135,6 +146,33 @@ def detect_format(path: Path) -> str:
         f"{path}: no recognisable usage logs found",
         hint=f"name the format with --format (one of {', '.join(registry.names()[1:])})",
     )
+
+
+def _canonical_beside(root: Path, fmt: str) -> Path | None:
+    """A file of canonical events in a folder of ``fmt`` logs: a canonical file that format does
+    not list, or (a small listing: provider pages, LiteLLM exports) lists but does not
+    recognise; one that names a ``ts`` field (``imports.may_hold_events``: llm keeps its
+    ``keys.json`` beside ``logs.db``). None when there is none."""
+    from usagectl.services.imports import may_hold_events
+
+    imp = registry.get(fmt)
+    if imp is None:
+        return None
+    try:
+        listed = set(imp.files(root))
+    except Exception:
+        return None
+    small = len(listed) <= _SNIFF_ALL
+    for name, kind in _canonical_files(root):
+        f = Path(name)
+        if f in listed and (not small or registry.sniff_as(f, fmt)):
+            continue
+        if may_hold_events(f, kind) and registry.sniff(f) is None:
+            return f
+    return None
+
+
+_SNIFF_ALL = 200  # a listing this small has every file sniffed (a Claude Code tree: thousands)
 
 
 def _slug(text: str) -> str:
