@@ -1162,3 +1162,22 @@ def test_parts_of_output_are_compared_in_any_spelling_of_a_count(tmp_path: Path,
     assert _query(db_path, "SELECT line, reason FROM rejects ORDER BY line") == [
         (2, part), (3, part), (4, "tool_output_tokens (9) exceeds output_tokens (5)"), (5, part)]  # fmt: skip
     assert _query(db_path, "SELECT output_tokens, reasoning_tokens, tool_output_tokens FROM events") == [(20, 10, 15)]
+
+
+def test_a_parquet_column_named_file_row_number_is_kept_and_rows_are_numbered(tmp_path: Path, db_path: Path) -> None:
+    """A column ``file_row_number`` clashed with DuckDB's option of that name and the whole file
+    failed (QA): the rows are numbered by the scan instead and the column is kept in ``extra``;
+    a reject names its record (3, the third row)."""
+    path = tmp_path / "frn.parquet"
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT * FROM (VALUES ('a', '2025-11-03T10:00:00Z', 70), ('b', '2025-11-03T11:00:00Z', 80), "
+        "('c', 'not a time', 90)) t(event_id, ts, file_row_number)) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    con.close()
+    out = run_json("import", str(path), "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (2, 1)
+    assert _query(db_path, "SELECT event_id, extra FROM events ORDER BY 1") == [
+        ("a", '{"file_row_number":70}'), ("b", '{"file_row_number":80}')]  # fmt: skip
+    assert _query(db_path, "SELECT record FROM rejects") == [(3,)]

@@ -267,7 +267,11 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
     derived = export_derived(types)
     if left_out is not None:
         left_out.update(derived)
-    unknown = [c for c in types if c not in _KINDS and c != "file_row_number" and c not in derived]
+    # a record's number is DuckDB's file_row_number, unless the file has a column of that name
+    # (the option would clash with it: QA, the file failed): then the scan's own order numbers
+    # the rows (kept in file order), and the column is the file's own, kept in ``extra``
+    own_row_number = "file_row_number" in types
+    unknown = [c for c in types if c not in _KINDS and c not in derived]
     present = [c for c in EVENT_COLUMN_NAMES if c in types]
 
     def as_text(c: str) -> str:
@@ -286,11 +290,14 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
         if unknown
         else "NULL::VARCHAR"
     )
+    rec, option = (
+        ("row_number() OVER ()", "") if own_row_number else ("file_row_number + 1", "file_row_number = true, ")
+    )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _stage AS SELECT file_row_number + 1 AS _rec, NULL::BIGINT AS _line, "
+        f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {rec} AS _rec, NULL::BIGINT AS _line, "
         "NULL::VARCHAR AS _raw, NULL::VARCHAR AS _problem, "
         + ", ".join(cols)
-        + f", {unknown_sql} AS _unknown FROM read_parquet(?, file_row_number = true, {NO_HIVE})",
+        + f", {unknown_sql} AS _unknown FROM read_parquet(?, {option}{NO_HIVE})",
         [literal(str(path))],
     )
     # raw text of a Parquet record, for rejects: the row as JSON
