@@ -988,3 +988,18 @@ def test_a_folder_of_one_log_format_and_canonical_events_is_refused_as_a_source(
     (d / "notes.json").write_text('{"comment": "no events here"}\n')  # no ts: not events
     run("source", "add", str(d), "--db", str(db_path))
     assert [r["format"] for r in run_json("source", "list", "--db", str(db_path))["rows"]] == ["litellm"]
+
+
+def test_a_source_of_jsonl_and_csv_counts_the_events_its_files_got_by_hand(tmp_path: Path, db_path: Path) -> None:
+    """A folder of JSONL and CSV events is an ``auto`` source; its files' batches are jsonl and
+    csv: imported by hand first, they are still the source's 2 events (QA: 0)."""
+    d = tmp_path / "mixed"
+    d.mkdir()
+    (d / "a.jsonl").write_text(ev(1) + "\n")
+    (d / "b.csv").write_text("event_id,ts,model_raw,input_tokens\nc1,2025-11-03T11:00:00Z,gpt-4o,200\n")
+    run("import", str(d), "--db", str(db_path))
+    _add(d, db_path)
+    assert _sync(db_path)["totals"]["imported"] == 0
+    rows = run_json("source", "list", "--db", str(db_path))["rows"]
+    assert [(r["format"], r["events"]) for r in rows] == [("auto", 2)]
+    assert "2 imported events stay" in run("source", "rm", "mine", "--db", str(db_path)).stderr

@@ -163,7 +163,9 @@ _SOURCE_BATCHES = (  # a file's batches in the source's format (a folder may hol
     "SELECT source_name AS name, batch_id FROM import_batches WHERE source_name IS NOT NULL "
     f"UNION SELECT f.source_name, b.batch_id FROM source_files f LEFT JOIN {_REALS} r ON r.path = f.path "
     "JOIN import_batches b ON b.path = coalesce(r.real, f.path) "
-    "JOIN sources s ON s.name = f.source_name WHERE b.source = s.format"
+    # an ``auto`` source (canonical files of several kinds) imports each as jsonl, csv or parquet
+    "JOIN sources s ON s.name = f.source_name "
+    "WHERE b.source = s.format OR (s.format = 'auto' AND b.source IN ('jsonl', 'csv', 'parquet'))"
 )
 
 
