@@ -1181,3 +1181,21 @@ def test_a_parquet_column_named_file_row_number_is_kept_and_rows_are_numbered(tm
     assert _query(db_path, "SELECT event_id, extra FROM events ORDER BY 1") == [
         ("a", '{"file_row_number":70}'), ("b", '{"file_row_number":80}')]  # fmt: skip
     assert _query(db_path, "SELECT record FROM rejects") == [(3,)]
+
+
+def test_parquet_columns_that_differ_only_in_case_are_each_read_by_their_own_name(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Columns ``TS, ts, Member, member``: DuckDB reads the later ones as ``ts_1``/``member_1``,
+    so the record lost its ts ("missing ts") and warned of unknown columns ts_1, member_1 (QA).
+    Names match exactly, as in JSONL: ts and member are the event's; TS and Member go to extra."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "twins.parquet"
+    pq.write_table(pa.table({"TS": ["x"], "ts": ["2026-03-03T10:00:00Z"], "Member": ["M"], "member": ["m"],
+                             "model_raw": ["gpt-4o"], "input_tokens": [5]}), path)  # fmt: skip
+    out = run_json("import", str(path), "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (1, 0)
+    assert _query(db_path, "SELECT strftime(ts, '%Y-%m-%d %H'), member, extra FROM events") == [
+        ("2026-03-03 10", "m", '{"Member":"M","TS":"x"}')]  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import gc
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -263,7 +264,11 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
     from usagectl.importers.canonical import export_derived
 
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet(?, {NO_HIVE})", [literal(str(path))]).fetchall()
-    types = {r[0]: str(r[1]) for r in described}
+    # each column by its name in the file, and the name DuckDB reads it under (the same, but
+    # for names that differ only in case: DuckDB renames the later ones ``ts_1``, and the
+    # file's own ``ts`` would be missing: QA)
+    src = _parquet_names(path, [str(r[0]) for r in described])
+    types = {real: str(r[1]) for real, r in zip(src, described, strict=True)}
     derived = export_derived(types)
     if left_out is not None:
         left_out.update(derived)
@@ -275,17 +280,17 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
     present = [c for c in EVENT_COLUMN_NAMES if c in types]
 
     def as_text(c: str) -> str:
-        t = types[c].upper()
+        t, q = types[c].upper(), _q(src[c])
         if t.startswith(("STRUCT", "MAP")) or t.endswith("[]"):
-            return f"to_json({_q(c)})::VARCHAR"
+            return f"to_json({q})::VARCHAR"
         if t.startswith("TIMESTAMP") and "TIME ZONE" not in t:
-            return f"strftime({_q(c)}, '%Y-%m-%dT%H:%M:%S.%fZ')"
-        return f"{_q(c)}::VARCHAR"
+            return f"strftime({q}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+        return f"{q}::VARCHAR"
 
     cols = [f"{as_text(c)} AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}" for c in EVENT_COLUMN_NAMES]
     unknown_sql = (
         "json_merge_patch('{}', json_object("
-        + ", ".join(f"{_lit(u)}, {_q(u)}" for u in sorted(unknown))
+        + ", ".join(f"{_lit(u)}, {_q(src[u])}" for u in sorted(unknown))
         + "))::VARCHAR"
         if unknown
         else "NULL::VARCHAR"
@@ -302,6 +307,24 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, left_out: set[str]
     )
     # raw text of a Parquet record, for rejects: the row as JSON
     return unknown
+
+
+def _parquet_names(path: Path, described: list[str]) -> dict[str, str]:
+    """{name in the file: name DuckDB reads it under}, in the file's order. DuckDB renames a
+    column whose name another one already has in another case (``TS``, ``ts`` -> ``TS``,
+    ``ts_1``); only then is the file's own schema read (pyarrow)."""
+    folded = {d.lower() for d in described}
+    renamed = any((m := _RENAMED.fullmatch(d)) is not None and m.group(1).lower() in folded for d in described)
+    if renamed:
+        import pyarrow.parquet as pq
+
+        real = pq.read_schema(path).names
+        if len(real) == len(described):
+            return dict(zip(real, described, strict=True))
+    return {d: d for d in described}
+
+
+_RENAMED = re.compile(r"(.+)_[0-9]+")
 
 
 def stage_csv(
