@@ -205,6 +205,10 @@ def csv_cell(value: Any, kind: str) -> str:
         return ""
     if kind in ("money", "amount", "rate") and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
         return money_fixed(value)
+    if kind == "money_exact" and isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+        # every digit, no trailing zeros (``-0.5``, ``0.0000004``, ``3``): a number, never guarded
+        text = format(Decimal(value), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
     if kind in ("pct", "used_pct") and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
         q = pct_machine(value)
         return "" if q is None else format(abs(q) if q.is_zero() else q, "f")

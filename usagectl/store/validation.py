@@ -104,11 +104,16 @@ def _int_checks(c: str) -> tuple[str, str]:
 
 
 def _count_value(c: str) -> str:
-    """A count staged as text, as a number for comparisons (absent: 0): the integer cast of the
-    usual digits, else the exact decimal of another spelling (``1.2e1``, ``12.0``); text that is
-    no count at all is 0 here (its own check rejects it)."""
+    """A count staged as text, as a number for comparisons: absent is 0; the usual digits by
+    an integer cast, another spelling of a whole non-negative number (``1.2e1``, ``12.0``) by
+    its exact decimal; anything else (negative, fractional, no number) NULL, so that no
+    comparison speaks for it (its own check rejects it)."""
     q = _q(c)
-    return f"coalesce(TRY_CAST({q} AS BIGINT), TRY_CAST({q} AS DECIMAL(38, 6)), 0)"
+    d = f"TRY_CAST({q} AS DECIMAL(38, 6))"
+    return (
+        f"CASE WHEN {q} IS NULL OR trim({q}) = '' THEN 0 ELSE coalesce(TRY_CAST({q} AS UBIGINT), "
+        f"CASE WHEN {d} >= 0 AND {d} = trunc({d}) THEN {d} END) END"
+    )
 
 
 def _shown(value: str, c: str) -> str:
@@ -216,8 +221,11 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
         ),
         ("extra", "(extra IS NULL OR json_valid(extra))"),
         ("status", "(status IS NULL OR status IN ('success', 'error'))"),
-        ("reasoning_tokens", f"{_count_value('reasoning_tokens')} <= {_count_value('output_tokens')}"),
-        ("tool_output_tokens", f"{_count_value('tool_output_tokens')} <= {_count_value('output_tokens')}"),
+        ("reasoning_tokens", f"coalesce({_count_value('reasoning_tokens')} <= {_count_value('output_tokens')}, true)"),
+        (
+            "tool_output_tokens",
+            f"coalesce({_count_value('tool_output_tokens')} <= {_count_value('output_tokens')}, true)",
+        ),
     ):
         if c in cols:
             fast.append(check)
