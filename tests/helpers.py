@@ -10,9 +10,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import typer
+import typer.testing
 from typer.testing import CliRunner
 
 from usagectl.cli import app
+
+# typer.testing.CliRunner.invoke turns the app into a Click command tree on every call: ~0.3-0.45 s
+# for ~70 commands, more than most tests' own work. The tree of ``app`` is built once and reused (a
+# Click command keeps no state between invocations); ``usagectl`` itself builds only the branch
+# its command line names (cli/_lazy.py, tested in test_cli_lazy.py).
+_COMMAND = typer.main.get_command(app)
+_build = typer.main.get_command
+
+
+def _command_of(typer_app: typer.Typer) -> Any:
+    return _COMMAND if typer_app is app else _build(typer_app)
+
+
+typer.testing._get_command = _command_of  # type: ignore[attr-defined,assignment]
 
 
 def run(*args: str, expect: int | None = 0) -> Any:
