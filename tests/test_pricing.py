@@ -844,6 +844,56 @@ def test_broken_tables_name_file_and_key(
     assert expected in broken(tmp_path, monkeypatch, text)
 
 
+_M = 'provider = "acme"\n[[model]]\nid = "m"\n  [[model.price]]\n  source = "s"\n  checked = 2026-11-25\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # 2.0000001 per 1M tokens: a rate per token of 13 decimals, beyond what the cost queries hold
+            _M + "  input = 2.0000001\n  output = 2\n",
+            "bad.toml: model[0] (m) price[0].input: 2.0000001 has more than 6 decimals",
+        ),
+        (
+            _M + "  input = 1\n  output = 2\n  cache_write_1h = 0.12345678\n",
+            "bad.toml: model[0] (m) price[0].cache_write_1h: 0.12345678 has more than 6 decimals",
+        ),
+        (  # per 1,000 searches: 9 decimals are a per-call rate of 12
+            _M + "  input = 1\n  output = 2\n  web_search_per_1k = 10.0000000001\n",
+            "bad.toml: model[0] (m) price[0].web_search_per_1k: 10.0000000001 has more than 9 decimals",
+        ),
+        (  # 0.01875 x 1.75 = 0.0328125: the tier's rate gets a 7th decimal from its multiplier
+            _M + "  input = 1\n  output = 2\n  cache_read = 0.01875\n  priority = 1.75\n",
+            "bad.toml: model 'm', price from the start, tier priority: the cache_read rate 0.0328125 has more "
+            "than 6 decimals",
+        ),
+        (  # a geo multiplier of a long-context band's rate: 3.333333 x 1.1 = 3.6666663 (7 decimals)
+            _M + "  input = 1\n  output = 2\n  inference_geo = { us = 1.1 }\n"
+            "    [[model.price.over]]\n    threshold = 100\n    input = 3.333333\n    output = 4\n",
+            "bad.toml: model 'm', price from the start, tier standard@us, over 100 input tokens: the input rate "
+            "3.6666663 has more than 6 decimals",
+        ),
+    ],
+)
+def test_rates_finer_than_the_cost_queries_hold_fail_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, expected: str
+) -> None:
+    assert expected in broken(tmp_path, monkeypatch, text)
+
+
+def test_six_decimals_and_exact_multiplied_rates_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = book_from(
+        tmp_path,
+        _M + "  input = 0.000002\n  output = 2.123456\n  cache_read = 0.0375\n  priority = 1.5\n"
+        "  web_search_per_1k = 10.000000002\n",
+        monkeypatch,
+    )
+    # 1M input at $0.000002/M plus 1M output at $2.123456/M; 1M cache reads at 0.0375 x 1.5 = 0.05625
+    assert book.cost(model_raw="m", ts=TS, input_tokens=1_000_000, output_tokens=1_000_000).total == D("2.123458")
+    prio = book.cost(model_raw="m", ts=TS, service_tier="priority", cache_read_tokens=1_000_000)
+    assert prio.total == D("0.05625")
+
+
 def test_duplicate_id_across_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     d = tmp_path / "tables"
     write(d, "a.toml", 'provider = "acme"\n[[model]]\nid = "m"\n' + GOOD_PRICE)

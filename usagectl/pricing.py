@@ -331,19 +331,40 @@ def _instant(value: Any, where: _Where) -> datetime:
     raise where.fail("must be a TOML date (YYYY-MM-DD) or offset datetime")
 
 
+# The SQL cost queries hold a rate per token as DECIMAL(18,12) (``store.reports.RATE``): a rate
+# per 1M tokens is priced exactly with at most 6 decimals (a millionth of a dollar per million
+# tokens), a web search per 1,000 calls with at most 9 (per call: 12)
+RATE_DECIMALS = 6
+WEB_DECIMALS = 9
+
+
+def decimals(value: Decimal) -> int:
+    """How many decimals ``value`` has once trailing zeros are dropped (2.50 -> 1, 3 -> 0)."""
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _rate(value: Any, where: _Where, places: int = RATE_DECIMALS) -> Decimal:
+    rate = _number(value, where)
+    if decimals(rate) > places:
+        unit = "USD per 1M tokens" if places == RATE_DECIMALS else "USD per 1,000 searches"
+        raise where.fail(f"{rate} has more than {places} decimals ({unit}: at most {places} are priced exactly)")
+    return rate
+
+
 def _rates(table: Mapping[str, Any], where: _Where, inherit_web: Decimal | None) -> Rates:
     """Rates from ``input``/``output`` (required) and the optional cache and web search keys.
 
     Missing cache keys bill at this table's input rate; a missing ``web_search_per_1k`` takes
     ``inherit_web`` (per call; None: not priced)."""
-    inp = _number(_require(table, "input", where), where.key("input"))
-    out = _number(_require(table, "output", where), where.key("output"))
+    inp = _rate(_require(table, "input", where), where.key("input"))
+    out = _rate(_require(table, "output", where), where.key("output"))
 
     def opt(key: str) -> Decimal:
-        return _number(table[key], where.key(key)) if key in table else inp
+        return _rate(table[key], where.key(key)) if key in table else inp
 
     web = (
-        _CTX.divide(_number(table["web_search_per_1k"], where.key("web_search_per_1k")), _THOUSAND)
+        _CTX.divide(_rate(table["web_search_per_1k"], where.key("web_search_per_1k"), WEB_DECIMALS), _THOUSAND)
         if "web_search_per_1k" in table
         else inherit_web
     )
@@ -574,6 +595,7 @@ class PriceBook:
             for alias in info.aliases:
                 self._names.setdefault(alias, info.id)
         self._resolved: dict[str, str | None] = {}
+        self._rows: list[RateRow] | None = None
 
     @classmethod
     def from_dirs(cls, dirs: Sequence[Path]) -> PriceBook:
@@ -616,7 +638,27 @@ class PriceBook:
             mid: replace(item.model, tier_aliases=tuple(sorted(tier_aliases.get(item.model.provider, {}).items())))
             for mid, item in merged.items()
         }
-        return cls(models, files, digest.hexdigest())
+        book = cls(models, files, digest.hexdigest())
+        book._check_derived_rates()
+        return book
+
+    def _check_derived_rates(self) -> None:
+        """Every rate a tier or geo multiplier makes is priced exactly too (``RATE_DECIMALS``):
+        ``0.01875 x 1.75`` has 7 decimals. Raises ``PricingError`` naming file, model and price."""
+        for row in self.rate_rows():
+            r = row.rates
+            named = [(attr, getattr(r, attr), RATE_DECIMALS) for attr in _TOKEN_RATE_KEYS]
+            if r.web_search_per_call is not None:
+                named.append(("web search per call", r.web_search_per_call, WEB_DECIMALS + 3))
+            for name, value, places in named:
+                if decimals(value) > places:
+                    since = row.valid_from.date().isoformat() if row.valid_from else "the start"
+                    band = f", over {row.min_input_exclusive:,} input tokens" if row.min_input_exclusive else ""
+                    raise PricingError(
+                        f"{row.file}: model {row.model!r}, price from {since}, tier {row.service_tier}{band}: "
+                        f"the {name} rate {value} has more than {places} decimals (a tier or geo multiplier "
+                        "gave it more; write the tier's rates out, rounded as the provider bills them)"
+                    )
 
     # -- lookup
 
@@ -748,7 +790,13 @@ class PriceBook:
         return applied if isinstance(applied, AppliedRate) else None
 
     def rate_rows(self) -> list[RateRow]:
-        """Every priced (model, period, tier, band) combination; see ``RateRow`` for matching."""
+        """Every priced (model, period, tier, band) combination; see ``RateRow`` for matching
+        (worked out once per book: the load checks them, every cost query joins them)."""
+        if self._rows is None:
+            self._rows = self._rate_rows()
+        return list(self._rows)
+
+    def _rate_rows(self) -> list[RateRow]:
         rows: list[RateRow] = []
         for info in self.models():
             for period in info.periods:
