@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.helpers import lock_held, run
+from tests.helpers import lock_held, run, write_jsonl
 from usagectl.errors import DatabaseBusyError, DatabaseError, InputError
 from usagectl.store import closing
 from usagectl.store.closing import deferred_closes
@@ -155,6 +155,41 @@ def test_a_sqlite_file_is_named_as_such_and_nothing_is_downloaded(tmp_path: Path
     assert f"{db} is not a DuckDB database (it looks like a SQLite database)" in result.stderr
     assert "download" not in result.stderr.lower()
     assert db.read_bytes() == before  # left as it was
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "what"),
+    [
+        ("usage.jsonl", b'{"event_id": "a", "ts": "2025-11-03T10:00:00Z", "input_tokens": 1}\n', "a text file"),
+        ("usage.csv", b"event_id,ts,input_tokens\na,2025-11-03T10:00:00Z,1\n", "a text file"),
+        ("usage.parquet", None, "a Parquet file"),
+        ("usage.jsonl.gz", None, "a gzip file"),
+    ],
+)
+def test_a_data_file_given_as_the_database_is_refused_and_left_alone(
+    tmp_path: Path, name: str, content: bytes | None, what: str
+) -> None:
+    """DuckDB opens a CSV, JSON or Parquet file as an in-memory database: an import into it
+    said its events were imported and kept none (``--db`` given the file meant for import)."""
+    import gzip
+
+    import duckdb
+
+    db = tmp_path / name
+    if name.endswith(".parquet"):
+        duckdb.sql(f"COPY (SELECT 'a' AS event_id) TO '{db}' (FORMAT parquet)")
+    elif name.endswith(".gz"):
+        db.write_bytes(gzip.compress(b'{"event_id": "a"}\n'))
+    else:
+        assert content is not None
+        db.write_bytes(content)
+    before = db.read_bytes()
+    src = write_jsonl(tmp_path / "new.jsonl", [{"event_id": "n", "ts": "2025-11-03T10:00:00Z", "input_tokens": 5}])
+    result = run("import", str(src), "--db", str(db), expect=3)
+    assert f"{db} is not a DuckDB database (it looks like {what}" in result.stderr
+    assert "Imported" not in result.stdout
+    run("report", "month", "--db", str(db), expect=3)
+    assert db.read_bytes() == before
 
 
 def test_every_connection_has_extension_autoloading_off(tmp_path: Path) -> None:

@@ -53,18 +53,35 @@ def _translate(exc: Exception, path: Path) -> DatabaseError:
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_DUCKDB_MAGIC = (8, b"DUCK")  # offset and bytes of DuckDB's file header magic
 
 
-def _refuse_sqlite(path: Path) -> None:
-    """DuckDB would open a SQLite file through its sqlite extension (attaching it as if it were
-    a database of ours); with extension loading off it fails naming the extension. Say what the
-    file is instead."""
+def _refuse_foreign(path: Path) -> None:
+    """Refuse a file that is not a DuckDB database, saying what it is. DuckDB would open a
+    SQLite file through its sqlite extension (as if it were a database of ours), and a CSV,
+    JSON or Parquet file as an in-memory database over that file: an import into it would
+    report its events imported and keep none (``--db`` given the file meant for ``import``).
+    An empty file is left to DuckDB, which says it is not a valid database file."""
+    head = b""
     with contextlib.suppress(OSError), path.open("rb") as fh:
-        if fh.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC:
-            raise DatabaseError(
-                f"{path} is not a DuckDB database (it looks like a SQLite database)",
-                hint="give --db the path of a usagectl database",
-            )
+        head = fh.read(16)
+    at, magic = _DUCKDB_MAGIC
+    if not head or head[at : at + len(magic)] == magic:
+        return
+    if head.startswith(_SQLITE_MAGIC):
+        what = "a SQLite database"
+    elif head.startswith(b"PAR1"):
+        what = "a Parquet file"
+    elif head.startswith(b"\x1f\x8b"):
+        what = "a gzip file"
+    elif b"\x00" not in head:
+        what = "a text file: CSV, JSON or JSONL"
+    else:
+        what = "some other file"
+    raise DatabaseError(
+        f"{path} is not a DuckDB database (it looks like {what})",
+        hint="give --db the path of a usagectl database; a file to read goes to `usagectl import FILE`",
+    )
 
 
 def _make_folder(path: Path) -> None:
@@ -116,7 +133,7 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise DatabaseError(f"database {path} does not exist")
         _make_folder(path)
     else:
-        _refuse_sqlite(path)
+        _refuse_foreign(path)
     # a reading command's file may be open already (``early``); any other opening closes that first
     con = early.take(path) if read_only else None
     if con is None:
