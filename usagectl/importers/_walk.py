@@ -16,13 +16,14 @@ from pathlib import Path
 _NAME = operator.attrgetter("name")
 
 
-def file_paths(root: str, wanted: Callable[[str], bool]) -> list[str]:
+def file_paths(root: str, wanted: Callable[[str], bool], unreadable: list[tuple[str, str]] | None = None) -> list[str]:
     """The files below ``root`` whose name ``wanted`` accepts, as text, in the order ``Path``
     sorts them (by path components: each folder's entries by name, a folder's files where its
     name sorts), from ``os.scandir``'s cached entry types (no ``stat`` per file, no ``Path`` per
-    file: a no-op ``sync`` of a 12k-file tree is mostly this walk). Unreadable folders are
-    skipped, as ``rglob`` does. Symlinked folders are entered, each real folder once: a link back
-    to a folder above, or to one the walk reaches anyway, is walked one time."""
+    file: a no-op ``sync`` of a 12k-file tree is mostly this walk). A folder that cannot be
+    listed (no permission) is skipped, as ``rglob`` does, and added to ``unreadable`` as (path,
+    the OS's reason) when a list is given. Symlinked folders are entered, each real folder once: a
+    link back to a folder above, or to one the walk reaches anyway, is walked one time."""
     out: list[str] = []
     seen: set[str] = set()  # the real paths of the folders walked
 
@@ -31,7 +32,9 @@ def file_paths(root: str, wanted: Callable[[str], bool]) -> list[str]:
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=_NAME)
-        except PermissionError:
+        except PermissionError as exc:
+            if unreadable is not None:
+                unreadable.append((folder, exc.strerror or str(exc)))
             return
         for entry in entries:
             try:  # a symlink loop or an unreadable target is not a file (as Path.is_file says)
@@ -46,6 +49,20 @@ def file_paths(root: str, wanted: Callable[[str], bool]) -> list[str]:
 
     walk(root, os.path.realpath(root))
     return out
+
+
+def unreadable_folders(root: str | Path) -> list[tuple[str, str]]:
+    """The folders below ``root`` (itself included) that cannot be listed, with the OS's reason,
+    walked as ``file_paths`` walks: what a listing of any format skipped. Their files are neither
+    imported nor gone: the caller says so (an unreadable file is an error; so is a folder)."""
+    out: list[tuple[str, str]] = []
+    if os.path.isdir(root):
+        file_paths(str(root), _nothing, out)
+    return out
+
+
+def _nothing(name: str) -> bool:
+    return False
 
 
 def resolve_stat(path: str, parents: dict[str, str]) -> tuple[str, os.stat_result]:

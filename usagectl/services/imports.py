@@ -29,7 +29,7 @@ from usagectl.errors import (
     was_interrupted,
 )
 from usagectl.importers import _pages, canonical, registry
-from usagectl.importers._walk import resolve_stat
+from usagectl.importers._walk import resolve_stat, unreadable_folders
 from usagectl.models import FileImportResult, ImportSummary, Record, counted
 from usagectl.services.context import AppContext
 from usagectl.store import ingest
@@ -382,7 +382,14 @@ def import_paths(
     with connect_early(ctx.db_path) as opened, ExitStack() as cleanup:
         spooled = _spool_streams(paths, cleanup)
         files = expand([spooled.get(p, p) for p in paths], fmt)
+        blocked = [
+            FileImportResult(path=folder, format=fmt, error=f"{folder}: cannot read the folder: {why}")
+            for p in paths
+            for folder, why in unreadable_folders(p)
+        ]
         if not files:
+            if blocked:
+                raise InputError("; ".join(str(b.error) for b in blocked[:5]) + ": its files were not imported")
             raise InputError("no importable files found in " + ", ".join(str(p) for p in paths))
         given = {copy: name for name, copy in spooled.items()}
         resolve = resolver(ctx.pricebook())
@@ -410,6 +417,7 @@ def import_paths(
             raise
         # while the spooled copies exist: a pipe cannot be sniffed again
         _explain_nothing(summary.files, fmt, {str(name): copy for name, copy in spooled.items()})
+        summary.files.extend(blocked)  # files an unreadable folder hid: not imported, an error (exit 4)
     summary.seconds = time.perf_counter() - started
     return summary
 

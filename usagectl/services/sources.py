@@ -44,6 +44,18 @@ class RemovedSource:
     events: int  # events from its files (its syncs' and earlier imports by hand), which stay
 
 
+def _gone(path: str) -> bool:
+    """Whether ``path`` is no longer there: a file of a folder that cannot be listed (no
+    permission) is hidden, not gone (``os.path.exists`` says False for both)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def list_files(root: Path, fmt: str) -> list[tuple[str, str]]:
     """The files of a source (paths as text) with the format each is read as: the importer's
     own ``files(root)``, or for the canonical formats the canonical listing (format from the
@@ -347,7 +359,7 @@ def sources_report(ctx: AppContext) -> Report:
     rows = []
     for s in sources:
         i = info.get(s.name, {"paths": [], "last_sync": None, "events": 0})
-        gone = sum(1 for p in i["paths"] if not os.path.exists(p))
+        gone = sum(1 for p in i["paths"] if _gone(p))
         last = _iso(i["last_sync"])
         seen = checked.get(s.name)
         if seen is not None and seen >= s.added_at and (last is None or seen > last):
@@ -362,7 +374,7 @@ def sources_report(ctx: AppContext) -> Report:
                 "last_sync": last,
                 "events": i["events"],
                 "cost_lines": i.get("cost_lines", 0),
-                "path_exists": os.path.exists(s.path),
+                "path_exists": not _gone(s.path),
             }
         )
     notes: tuple[str, ...] = ()

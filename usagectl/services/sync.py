@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from usagectl.errors import Interrupted, UsagectlError, UsageError, disk_full, was_interrupted
 from usagectl.importers import registry
+from usagectl.importers._walk import unreadable_folders
 from usagectl.models import FileImportResult, ImportSummary
 from usagectl.services import sync_ledger
 from usagectl.services.context import AppContext
@@ -318,7 +319,7 @@ def _settled(
     if messages:
         return None
     final = plans if plans is not None else [_plan(con, s) for s in sources]
-    if any(todos or res.error or res.missing or res.digest is None for res, todos in final):
+    if any(todos or res.error or res.missing or res.digest is None or res.summary.failed for res, todos in final):
         return None
     return [
         {"name": r.name, "format": r.format, "path": r.path, "files": r.files, "unchanged": r.unchanged,
@@ -362,7 +363,12 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
                 res.unchanged += 1
             continue
         todos.append(_Todo(src.name, Path(key), fmt, s.st_size, mtime_us, state, False))
-    res.gone = sum(1 for p in states if p not in listed)
+    blocked = unreadable_folders(src.path)
+    for folder, why in blocked:  # its files are not gone, and new ones in it are not read: an error
+        error = f"{folder}: cannot read the folder: {why}; its files were not synced"
+        res.summary.files.append(FileImportResult(path=folder, format=src.format, error=error))
+    hidden = tuple(os.path.join(folder, "") for folder, _ in blocked)
+    res.gone = sum(1 for p in states if p not in listed and not p.startswith(hidden))
     return res, todos
 
 
