@@ -65,6 +65,13 @@ def _cc(mid: str, out: int) -> str:
     )  # fmt: skip
 
 
+def _two_projects(tree: Path) -> Path:
+    for project, mid in (("-p1", "m1"), ("-p2", "m2")):
+        (tree / project).mkdir(parents=True)
+        (tree / project / "s.jsonl").write_text(_cc(mid, 7) + "\n", encoding="utf-8")
+    return tree
+
+
 def test_an_import_of_a_tree_with_an_unreadable_folder_imports_the_rest_and_names_it(
     tmp_path: Path, db_path: Path, locked: set[str]
 ) -> None:
@@ -106,10 +113,7 @@ def test_a_tree_that_cannot_be_listed_at_all_says_so_not_that_it_holds_nothing(
 def test_a_claude_code_import_names_the_project_it_could_not_list(
     tmp_path: Path, db_path: Path, locked: set[str]
 ) -> None:
-    tree = tmp_path / "projects"
-    for project, mid in (("-p1", "m1"), ("-p2", "m2")):
-        (tree / project).mkdir(parents=True)
-        (tree / project / "s.jsonl").write_text(_cc(mid, 7) + "\n", encoding="utf-8")
+    tree = _two_projects(tmp_path / "projects")
     locked.add(str(tree / "-p2"))
     result = run("import", str(tree), "--format", "claude-code", "--db", str(db_path), expect=4)
     assert query(db_path, "SELECT message_id FROM events") == [("msg_m1",)]
@@ -119,10 +123,7 @@ def test_a_claude_code_import_names_the_project_it_could_not_list(
 def test_a_sync_counts_no_file_of_an_unreadable_folder_as_gone_and_reads_it_once_it_opens(
     tmp_path: Path, db_path: Path, locked: set[str]
 ) -> None:
-    tree = tmp_path / "projects"
-    for project, mid in (("-p1", "m1"), ("-p2", "m2")):
-        (tree / project).mkdir(parents=True)
-        (tree / project / "s.jsonl").write_text(_cc(mid, 7) + "\n", encoding="utf-8")
+    tree = _two_projects(tmp_path / "projects")
     run("source", "add", str(tree), "--format", "claude-code", "--name", "cc", "--db", str(db_path))
     first = json.loads(run("sync", "--db", str(db_path), "--json").stdout)
     assert first["totals"]["imported"] == 2
