@@ -137,3 +137,33 @@ def test_rfc3339_lowercase_t_and_z_are_the_same_instant_as_upper_case() -> None:
     assert [(r["_reason"], r["ts"]) for r in got[:-1]] == [(None, ten)] * 5 + [(None, ten + timedelta(seconds=0.5))]
     # a 13th month is still no timestamp, in either case
     assert got[-1]["_reason"] == "ts: not a timestamp (2025-13-03T10:00:00z)"
+
+
+def test_an_offset_iso_8601_does_not_allow_is_no_timestamp_and_the_others_keep_their_instant() -> None:
+    """QA: DuckDB's cast takes any two digits as an offset's hours or minutes: ``+99:00`` moved
+    the event four days back, ``-30:00`` one day on. ISO 8601 allows hours up to 23 and minutes
+    and seconds up to 59; the Python readers (``_values.from_iso``) follow the same rule."""
+    from usagectl.importers._values import from_iso
+
+    bad = ["2026-11-01T10:00:00+99:00", "2026-11-01T10:00:00+05:99", "2026-11-01T10:00:00-30:00",
+           "2026-11-01T10:00:00+24:00", "2026-11-01T10:00+99", "2026-11-01T10:00:00+05:30:75",
+           "2026-11-01t10:00:00+99:00", "2026-11-01T10:00:00.250-2400"]  # fmt: skip
+    for text in bad:
+        with pytest.raises(ValueError):
+            from_iso(text.upper())
+    good = {  # by hand: local time minus the offset
+        "2026-11-01T10:00:00+23:59": datetime(2026, 10, 31, 10, 1, tzinfo=UTC),
+        "2026-11-01T10:00:00-23:59": datetime(2026, 11, 2, 9, 59, tzinfo=UTC),
+        "2026-11-01T10:00:00+0530": datetime(2026, 11, 1, 4, 30, tzinfo=UTC),
+        "2026-11-01T10:00:00+05:30:15": datetime(2026, 11, 1, 4, 29, 45, tzinfo=UTC),
+        "2026-11-01T10:00:00.5-12:00": datetime(2026, 11, 1, 22, 0, 0, 500000, tzinfo=UTC),
+        "2026-11-01T10:00:00+02": datetime(2026, 11, 1, 8, 0, tzinfo=UTC),
+        "2026-11-30": datetime(2026, 11, 30, tzinfo=UTC),  # a date alone: its "-30" is no offset
+        "2026-11-01T10:00:00.000Z": datetime(2026, 11, 1, 10, 0, tzinfo=UTC),
+    }
+    for text, instant in good.items():
+        parsed = from_iso(text)
+        assert (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)) == instant
+    got = _validate([{"ts": t} for t in [*bad, *good]])
+    assert [r["_reason"] for r in got[: len(bad)]] == [f"ts: not a timestamp ({t})" for t in bad]
+    assert [(r["_reason"], r["ts"]) for r in got[len(bad) :]] == [(None, v) for v in good.values()]

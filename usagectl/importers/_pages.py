@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from usagectl.errors import InputError
-from usagectl.importers._values import _clean, exact_decimal, without_lone_surrogates
+from usagectl.importers._values import _clean, exact_decimal, from_iso, without_lone_surrogates
 from usagectl.models import json_failure
 
 RAW_MAX = 4000
@@ -432,7 +432,7 @@ def rfc3339(value: Any, name: str) -> tuple[datetime | None, str | None]:
     if not isinstance(value, str):
         return None, f"{name}: not a timestamp ({_short(value)})"
     try:
-        ts = datetime.fromisoformat(value.strip())
+        ts = from_iso(value.strip())
     except ValueError:
         return None, f"{name}: not a timestamp ({_short(value)})"
     ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)

@@ -20,6 +20,20 @@ from usagectl.models import (
     without_lone_surrogates_in,
 )
 
+# the minutes and seconds of a UTC offset after a time (``10:00:00+05:30``, ``+0530``, ``+05:30:15``)
+_OFFSET_PARTS = re.compile(r":\d{2}(?:[.,]\d*)?[+-]\d{2}:?(\d{2})?(?::?(\d{2}))?\s*$")
+
+
+def from_iso(text: str) -> datetime:
+    """``datetime.fromisoformat(text)``, but an offset's minutes or seconds over 59 are no
+    timestamp (Python takes ``+05:99`` as +06:39; ISO 8601 and the store's SQL check do not).
+    Raises ValueError."""
+    m = _OFFSET_PARTS.search(text)
+    if m and any(part is not None and int(part) > 59 for part in m.groups()):
+        raise ValueError(f"UTC offset out of range: {text!r}")
+    return datetime.fromisoformat(text)
+
+
 _INT_MAX = 2**63 - 1
 
 _DIGITS = re.compile(r"\+?0*([0-9]{1,30})(?:\.0*)?")
@@ -135,7 +149,7 @@ def _ts(value: Any, name: str) -> datetime | None:
     if text is None:
         return None
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = from_iso(text)
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise _Bad(f"{name}: not a timestamp ({_show(text)})") from None

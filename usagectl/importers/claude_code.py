@@ -31,12 +31,11 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from usagectl.errors import InputError
-from usagectl.importers._values import anthropic_tier
+from usagectl.importers._values import anthropic_tier, from_iso
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import locate_jsonl_records, open_text_or_binary
 from usagectl.models import (
@@ -143,7 +142,7 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
         problems.append("missing ts")
     else:
         try:
-            datetime.fromisoformat(ts.strip())
+            from_iso(ts.strip())
         except ValueError:
             problems.append(f"ts: not a timestamp ({ts[:40]})")
     if problems:

@@ -77,7 +77,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from usagectl.errors import InputError
-from usagectl.importers._values import without_lone_surrogates
+from usagectl.importers._values import from_iso, without_lone_surrogates
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import open_text_or_binary
 from usagectl.models import ConflictRule, Record, json_failure, not_an_object
@@ -167,7 +167,7 @@ def parse_ts(value: Any) -> datetime | None:
     """ISO 8601 (``Z``, offset, or none = UTC) or Unix seconds/milliseconds -> aware UTC."""
     try:
         if isinstance(value, str):
-            ts = datetime.fromisoformat(value.strip())
+            ts = from_iso(value.strip())
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             ts = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
         else:

@@ -124,12 +124,20 @@ def _shown(value: str, c: str) -> str:
 # A timestamp: what DuckDB casts, epoch milliseconds or seconds, or RFC 3339 with a lowercase
 # ``t`` or ``z`` (RFC 3339 5.6 allows them; DuckDB's cast takes only upper case: in that
 # shape of digits, ``-``, ``:``, ``.`` and ``+``, upper() changes nothing but the two letters).
+# DuckDB's cast takes any two digits as an offset's hours, minutes or seconds (``+99:00`` moves
+# the event four days); ISO 8601 allows hours up to 23 and minutes and seconds up to 59
+# (``timeutil.from_iso``, the Python readers' rule). Only a text not ending in ``Z`` is searched for such an offset.
+_BAD_OFFSET = (
+    "CASE WHEN suffix(ts, 'Z') THEN false ELSE regexp_matches(ts, ':[0-9]{2}([.,][0-9]*)?[+-]"
+    "(2[4-9]|[3-9][0-9]|[0-9]{2}:?[6-9][0-9]|[0-9]{2}:?[0-9]{2}:?[6-9][0-9])(:?[0-9]{2})*\\s*$') END"
+)
 _TS_VALUE = (
-    "CASE WHEN TRY_CAST(ts AS TIMESTAMPTZ) IS NOT NULL THEN TRY_CAST(ts AS TIMESTAMPTZ) "
+    "CASE WHEN TRY_CAST(ts AS TIMESTAMPTZ) IS NOT NULL "  # the guard inside: outside, it doubles the cost
+    f"THEN CASE WHEN {_BAD_OFFSET} THEN NULL ELSE TRY_CAST(ts AS TIMESTAMPTZ) END "
     "WHEN regexp_full_match(ts, '[0-9]{12,13}') THEN make_timestamptz(CAST(ts AS BIGINT) * 1000) "
     "WHEN regexp_full_match(ts, '[0-9]{9,10}(\\.[0-9]+)?') THEN make_timestamptz(CAST(CAST(ts AS DECIMAL(20,6)) * 1000000 AS BIGINT)) "
     "WHEN regexp_full_match(ts, '\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9:.]+([Zz]|[+-][0-9:]+)?\\s*') "
-    "THEN TRY_CAST(upper(ts) AS TIMESTAMPTZ) END"
+    f"THEN CASE WHEN {_BAD_OFFSET} THEN NULL ELSE TRY_CAST(upper(ts) AS TIMESTAMPTZ) END END"
 )
 
 
@@ -214,7 +222,10 @@ def _validation_parts(default_source: str, cols: Collection[str]) -> tuple[str, 
             f"|| {_shown(out, 'output_tokens')} || ')' END"
         )
     for c, check in (
-        ("ts", "TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01'"),
+        (
+            "ts",
+            f"TRY_CAST(ts AS TIMESTAMPTZ) BETWEEN TIMESTAMPTZ '2000-01-01' AND TIMESTAMPTZ '2100-01-01' AND NOT {_BAD_OFFSET}",
+        ),
         (
             "reported_cost_usd",
             f"(reported_cost_usd IS NULL OR abs(TRY_CAST(reported_cost_usd AS DECIMAL(38,12))) <= {MONEY_LIMIT})",
