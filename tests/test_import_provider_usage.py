@@ -708,8 +708,8 @@ def test_a_row_that_gave_way_is_not_counted_as_a_record_that_could_not_be_import
     if coarse_first:
         assert outs[1]["rejected"] == 1
         assert outs[1]["per_file"][0]["warnings"] == [
-            "1 row of this file gave way on arrival to stored rows of another fetch shape that hold its usage: "
-            "counted as rejected, kept in `usagectl db rejects` with the reason, not summed; it comes back if what "
+            "1 row of this file gave way on arrival to stored rows of another fetch shape that hold its usage (or, "
+            "where neither holds all of the other's, more tokens): counted as rejected, kept in `usagectl db rejects` with the reason, not summed; it comes back if what "
             "it gave way to is replaced"
         ]
     assert run_json("db", "rejects", "--db", str(db_path))["totals"]["rejects"] == 1
@@ -1992,3 +1992,67 @@ def test_fetches_filtered_to_one_model_each_replace_an_ungrouped_total_together(
         "claude-opus-4-1": Decimal("0.0525"),
     }
     assert _query(db_path, "SELECT count(*) FROM events WHERE model IS NULL") == [(0,)]
+
+
+@pytest.mark.parametrize("order", ["stored first", "one-row fetch first"])
+def test_a_fetch_holding_more_of_one_counter_but_far_less_usage_never_replaces_the_day(
+    db_path: Path, order: str
+) -> None:
+    """QA: the day fetched by key, workspace, model, tier and window (tests/data/anthropic, rows
+    a1-a5: 7.03M tokens of Sonnet and Haiku) and a fetch of that day by workspace, model, tier and
+    window holding one Sonnet row (1.57M tokens: a1 with 1,000 one-hour cache writes a1 lacks).
+    Neither holds all of the other's usage; the one-row fetch replaced the whole day (Haiku gone,
+    Sonnet's long-context and priority rows gone). The side holding more tokens stays, in either
+    order."""
+    day = DATA / "anthropic" / "usage_nov03_04.json"
+    one_row = DATA / "anthropic" / "websearch_usage_nov03.json"
+    files = [day, one_row] if order == "stored first" else [one_row, day]
+    for f in files:
+        run("import", str(f), "--format", "anthropic-usage", "--db", str(db_path))
+    got = query(
+        db_path,
+        "SELECT model_raw, sum(input_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), "
+        "sum(cache_read_tokens), sum(output_tokens) FROM events WHERE ts < TIMESTAMPTZ '2025-11-04' "
+        "GROUP BY ALL ORDER BY 1",
+    )
+    # EXPECTED.md rows a2 + a3 (Haiku) and a1 + a4 + a5 (Sonnet), by hand
+    assert got == [
+        ("claude-haiku-4-5-20251001", 1_500_000, 100_000, 20_000, 2_000_000, 550_000),
+        ("claude-sonnet-4-5-20250929", 182_340 + 50_000 + 300_000, 45_210, 0, 1_284_500 + 10_000 + 900_000,
+         61_230 + 5_000 + 20_000),
+    ]  # fmt: skip
+
+
+def _anthropic_day(path: Path, rows: list[dict[str, Any]]) -> Path:
+    base = {"uncached_input_tokens": 0, "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 0},
+            "cache_read_input_tokens": 0, "output_tokens": 0, "api_key_id": None, "workspace_id": None, "model": None,
+            "service_tier": None, "context_window": None}  # fmt: skip
+    results = [{**base, **r} for r in rows]
+    page = {"data": [{"starting_at": "2025-11-03T00:00:00Z", "ending_at": "2025-11-04T00:00:00Z", "results": results}],
+            "has_more": False, "next_page": None}  # fmt: skip
+    path.write_text(json.dumps(page), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("order", ["by workspace first", "total first"])
+def test_of_two_fetches_neither_holding_all_of_the_other_the_one_holding_more_tokens_stays(
+    tmp_path: Path, db_path: Path, order: str
+) -> None:
+    """A day by workspace (A: 100 in / 10 out, B: 1,000 in / 100 out) and an ungrouped total of
+    that day filtered to workspace A, fetched later (A's 100 in / 10 out and 50 one-hour cache
+    writes made since). Neither holds every counter of the other: whichever gives way loses
+    some usage, and the total (160 tokens) replaced the day's 1,210 in either order. The side
+    holding more tokens stays; the total's row gives way (its 50 writes are the smaller loss)."""
+    by_ws = _anthropic_day(tmp_path / "by_ws.json", [
+        {"workspace_id": "wrkspc_A", "uncached_input_tokens": 100, "output_tokens": 10},
+        {"workspace_id": "wrkspc_B", "uncached_input_tokens": 1000, "output_tokens": 100},
+    ])  # fmt: skip
+    total = _anthropic_day(tmp_path / "total.json", [
+        {"uncached_input_tokens": 100, "output_tokens": 10,
+         "cache_creation": {"ephemeral_1h_input_tokens": 50, "ephemeral_5m_input_tokens": 0}},
+    ])  # fmt: skip
+    for f in [by_ws, total] if order == "by workspace first" else [total, by_ws]:
+        run("import", str(f), "--format", "anthropic-usage", "--db", str(db_path))
+    assert query(
+        db_path, "SELECT sum(input_tokens), sum(output_tokens), sum(cache_write_1h_tokens), count(*) FROM events"
+    ) == [(1100, 110, 0, 2)]

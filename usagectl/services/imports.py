@@ -336,6 +336,10 @@ def _bring_back(con: duckdb.DuckDBPyConnection, ids: list[int]) -> None:
     bring_back(con, ids)
 
 
+# fetches of which neither holds all of the other's usage (billing._Judge.decide): more tokens stay
+_OR_MORE = " (or, where neither holds all of the other's, more tokens)"
+
+
 def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts, *, usage: bool = True) -> list[str]:
     """The warning for stored rows this import moved to rejects because its rows of another fetch
     shape replace them (or, for usage, hold more). Usage rows count in the file's replaced count;
@@ -350,14 +354,15 @@ def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts, *, u
         what, held = ("row", "usage") if usage else ("cost line", "amount")
         notes.append(
             f"{counted(aside, what)} of this file gave way on arrival to stored {what}s of another fetch shape that "
-            f"hold {its} {held}: counted as rejected, kept in `usagectl db rejects` with the reason, not summed"
+            f"hold {its} {held}{_OR_MORE if usage else ''}: counted as rejected, kept in `usagectl db rejects` with "
+            "the reason, not summed"
             # a usage row set aside comes back when what it gave way to is replaced (``bring_back``)
             + (f"; {it} come{'s' if aside == 1 else ''} back if what {it} gave way to is replaced" if usage else "")
         )
     if moved:
         notes.append(
             f"{counted(moved, 'stored row')} of another fetch shape (a coarser grouping or bucket, or a finer one "
-            "with less usage) gave way to this file's rows, which hold its usage: kept for reference in "
+            f"with less usage) gave way to this file's rows, which hold its usage{_OR_MORE}: kept for reference in "
             "`usagectl db rejects`, not summed"
         )
     if back:

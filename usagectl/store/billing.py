@@ -221,8 +221,11 @@ class _Judge:
         return out
 
     def _short_model(self, winner: Shape, loser: Shape, span: Shape) -> str | None:
-        """A model whose usage the winner holds less of than the loser (a fetch filtered to some
-        models holds none of the others), when both are grouped by model; else None."""
+        """A model whose usage the winner holds less of than the loser, no counter of it more (a
+        fetch filtered to some models holds none of the others), when both are grouped by model;
+        else None. A model of which each side holds more of some counter (one fetch filtered to a
+        workspace or key, the other fetched before usage grew) is no reason to swap: the finer
+        side, which holds more usage in all, stays."""
         if self.by_model is None or not (set(winner.sig) & MODEL_DIMS and set(loser.sig) & MODEL_DIMS):
             return None
         won, lost = self._sum_models(winner, span), self._sum_models(loser, span)
@@ -230,7 +233,8 @@ class _Judge:
             if self.settled and not model:  # rows of a fetch not grouped by model: no model to compare
                 continue
             have = won.get(model, [0] * len(counts))
-            if any(h < n for h, n in zip(have, counts, strict=True)):
+            pairs = list(zip(have, counts, strict=True))
+            if any(h < n for h, n in pairs) and all(h <= n for h, n in pairs):
                 return model
         return None
 
@@ -283,6 +287,13 @@ class _Judge:
             if short is None:
                 return loser, winner, kind, ""
             return winner, loser, "partial", f" (not all of its usage of {short}{over})"
+        if not all(x >= w for w, x in zip(won, lost, strict=True)) and sum(won[:_TOKENS]) > sum(lost[:_TOKENS]):
+            # neither holds all of the other's usage (one fetch filtered, to a workspace, a key or
+            # a tier, the other fetched before usage grew): whichever gives way loses some, so the
+            # side holding more tokens stays (QA: a day's one-row fetch of one workspace, 1.6M
+            # tokens with some 1h cache writes the stored rows lacked, replaced their 7M tokens)
+            held = f"{sum(won[:_TOKENS]):,} tokens against {sum(lost[:_TOKENS]):,}"
+            return loser, winner, kind, f" (neither holds all of the other's usage: it holds {held}{over})"
         return winner, loser, "partial", f" ({self.described(won, lost)}{over})"
 
 
