@@ -64,7 +64,7 @@ def test_import_on_a_full_disk_says_which_files_were_kept(
     # files 0 and 1 committed: 2 files, 3 + 2 = 5 events; file 2 (4 events) was rolled back
     assert result.stderr == (
         f"usagectl: error: database {db_path}: no space left on device; kept what was imported before it "
-        "(2 files, 5 new events); the file being written when the disk filled was not stored\n"
+        "(2 files, 5 new events); the file being written when it stopped was not stored\n"
         "hint: free some space (or use --db on another disk) and run the command again\n"
     )
     assert _count(db_path, "events") == 5
@@ -91,7 +91,7 @@ def test_sync_on_a_full_disk_says_which_files_were_kept(
     # 0.jsonl and 1.jsonl committed (3 + 2 events); 2.jsonl rolled back
     assert (
         "no space left on device; kept what was imported before it (2 files, 5 new events); "
-        "the file being written when the disk filled was not stored\n"
+        "the file being written when it stopped was not stored\n"
     ) in result.stderr
     assert _count(db_path, "events") == 5
     monkeypatch.setattr(ingest, "before_commit_hook", lambda con: None)
@@ -202,3 +202,45 @@ def test_a_database_that_cannot_answer_after_the_full_disk_counts_the_files_note
     result = run("import", *map(str, _files(tmp_path / "in")), "--db", str(db_path), expect=3)
     # noted: file 0 (3 events) and file 1 (2 events)
     assert "kept what was imported before it (2 files, 5 new events); the file being written" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("os_says", "words"),
+    [
+        ("File too large", "the file grew past a file size limit (ulimit -f)"),
+        ("Disk quota exceeded", "disk quota exceeded"),
+    ],
+)
+def test_a_file_size_limit_or_a_quota_is_told_like_a_full_disk(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, os_says: str, words: str
+) -> None:
+    """QA: under ``ulimit -f`` DuckDB's checkpoint fails with "File too large" (EFBIG): it was an
+    "unexpected error", exit 1, though the files committed before it stayed. It is the same
+    failure as a full disk for the user: exit 3, what was kept, the OS's reason."""
+    _fail_at_commit(monkeypatch, 3, duckdb.FatalException(f"FATAL Error: Failed to create checkpoint: {os_says}"))
+    result = run("import", *map(str, _files(tmp_path / "in")), "--db", str(db_path), expect=3)
+    assert result.stderr.splitlines()[0] == (
+        f"usagectl: error: database {db_path}: {words}; kept what was imported before it (2 files, 5 new events); "
+        "the file being written when it stopped was not stored"
+    )
+    assert result.stderr.splitlines()[1].startswith("hint: raise the limit" if "ulimit" in words else "hint: free some")
+    assert _count(db_path, "events") == 5
+
+
+def test_a_database_whose_folder_cannot_be_written_is_a_database_error(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: a writable database in a read-only folder: DuckDB cannot create the write-ahead log at
+    COMMIT and raises a TransactionException; that was an "unexpected error", exit 1. (Tests run
+    as root, whom the folder's mode does not stop: the COMMIT fails as it does for a user.)"""
+    wal = f"{db_path}.wal"
+    denied = duckdb.TransactionException(
+        f'TransactionContext Error: Failed to commit: Cannot open file "{wal}": Permission denied'
+    )
+    _fail_at_commit(monkeypatch, 1, denied)
+    result = run("import", str(_files(tmp_path / "in")[0]), "--db", str(db_path), expect=3)
+    assert result.stderr.splitlines()[0].startswith(
+        f"usagectl: error: database {db_path} cannot be written: Permission denied (TransactionContext Error"
+    )
+    assert "unexpected" not in result.stderr
+    assert _count(db_path, "events") == 0

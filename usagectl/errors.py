@@ -125,18 +125,36 @@ def ran_out_of_memory(exc: BaseException) -> bool:
     return False
 
 
-def disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` is, or was caused by, a write that found no space left on the device
-    (DuckDB says so in its message; a ROLLBACK failing after a failed COMMIT keeps it as the
-    context, as in ``was_interrupted``)."""
+# What the OS says when a write of the database cannot go on (DuckDB quotes it in its message),
+# and how the message to the user words it
+_WRITE_FAILURES = (
+    ("No space left on device", "no space left on device"),
+    ("File too large", "the file grew past a file size limit (ulimit -f)"),
+    ("Disk quota exceeded", "disk quota exceeded"),
+)
+_WRITE_HINTS = {"the file grew past a file size limit (ulimit -f)": "raise the limit (ulimit -f unlimited)"}
+
+
+def write_failure_hint(reason: str) -> str:
+    """What to do about a ``write_failure``, then run the command again."""
+    first = _WRITE_HINTS.get(reason, "free some space (or use --db on another disk)")
+    return f"{first} and run the command again"
+
+
+def write_failure(exc: BaseException) -> str | None:
+    """Why a write of the database could not go on, when ``exc`` is, or was caused by, one that
+    found the disk full, a file size limit or a disk quota (a ROLLBACK failing after a failed
+    COMMIT keeps it as the context, as in ``was_interrupted``); None for anything else."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if "No space left on device" in str(cur):
-            return True
+        text = str(cur)
+        for marker, words in _WRITE_FAILURES:
+            if marker in text:
+                return words
         cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
-    return False
+    return None
 
 
 def os_reason(exc: OSError) -> str:

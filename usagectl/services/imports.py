@@ -25,8 +25,9 @@ from usagectl.errors import (
     Interrupted,
     UsagectlError,
     UsageError,
-    disk_full,
     was_interrupted,
+    write_failure,
+    write_failure_hint,
 )
 from usagectl.importers import _pages, canonical, registry
 from usagectl.importers._walk import resolve_stat, unreadable_folders
@@ -415,8 +416,9 @@ def import_paths(
         except (Exception, KeyboardInterrupt) as exc:
             if was_interrupted(exc):
                 raise Interrupted(f"interrupted; {_kept(con, run, summary)}") from exc
-            if disk_full(exc) and not isinstance(exc, UsagectlError):
-                kept = kept_on_full_disk(con, ctx.db_path, run.first, summary.files)
+            reason = write_failure(exc)
+            if reason is not None and not isinstance(exc, UsagectlError):
+                kept = kept_on_full_disk(con, ctx.db_path, run.first, summary.files, reason)
                 if kept is not None:
                     raise kept from exc
             raise
@@ -537,7 +539,11 @@ def _kept(con: duckdb.DuckDBPyConnection, run: _Run, summary: ImportSummary) -> 
 
 
 def kept_on_full_disk(
-    con: duckdb.DuckDBPyConnection, db_path: Path, first: int, results: Sequence[FileImportResult]
+    con: duckdb.DuckDBPyConnection,
+    db_path: Path,
+    first: int,
+    results: Sequence[FileImportResult],
+    reason: str = "no space left on device",
 ) -> DatabaseError | None:
     """The full-disk error of an import or sync that committed files before the disk filled
     (one transaction per file or group: those stay); None when it committed none, for the
@@ -546,9 +552,9 @@ def kept_on_full_disk(
     if not files:
         return None
     return DatabaseError(
-        f"database {db_path}: no space left on device; {kept_text(files, events)}; "
-        "the file being written when the disk filled was not stored",
-        hint="free some space (or use --db on another disk) and run the command again",
+        f"database {db_path}: {reason}; {kept_text(files, events)}; "
+        "the file being written when it stopped was not stored",
+        hint=write_failure_hint(reason),
     )
 
 

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from usagectl.errors import Interrupted, UsagectlError, UsageError, disk_full, was_interrupted
+from usagectl.errors import Interrupted, UsagectlError, UsageError, was_interrupted, write_failure
 from usagectl.importers import registry
 from usagectl.importers._walk import unreadable_folders
 from usagectl.models import FileImportResult, ImportSummary
@@ -302,8 +302,9 @@ def _stopped(
         files, events = committed(con, first, results)
         kept = kept_text(files, events) if files else "nothing was imported"
         return Interrupted(f"interrupted; {kept}; the next sync reads the rest")
-    if disk_full(exc) and not isinstance(exc, UsagectlError):
-        return kept_on_full_disk(con, db_path, first, results)
+    reason = write_failure(exc)
+    if reason is not None and not isinstance(exc, UsagectlError):
+        return kept_on_full_disk(con, db_path, first, results, reason)
     return None
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from usagectl.config import default_db_path
-from usagectl.errors import DatabaseBusyError, DatabaseError, InputError, os_reason
+from usagectl.errors import DatabaseBusyError, DatabaseError, InputError, os_reason, write_failure, write_failure_hint
 from usagectl.store import early, schema
 from usagectl.store.closing import close_when_done as _close
 from usagectl.store.closing import settle
@@ -42,8 +42,9 @@ def _lock_holder(text: str) -> str:
 
 def _translate(exc: Exception, path: Path) -> DatabaseError:
     text = str(exc)
-    if _disk_full(exc):
-        return _no_space(path)
+    reason = write_failure(exc)
+    if reason is not None:
+        return _no_space(path, reason)
     if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set" in text.lower()):
         return DatabaseBusyError(
             f"database {path} is busy: another process is using it{_lock_holder(text)}",
@@ -91,10 +92,6 @@ def _make_folder(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseError(f"database {path} cannot be created: {os_reason(exc)}") from exc
-
-
-def _disk_full(exc: BaseException) -> bool:
-    return "No space left on device" in str(exc)
 
 
 def _not_there_yet(path: Path) -> list[Path]:
@@ -248,17 +245,28 @@ def _raise_for_user(exc: BaseException, path: Path) -> NoReturn:
     cannot be read or written is a ``DatabaseError`` (exit 3); anything else stays itself."""
     from usagectl.store.engine import core as duckdb
 
-    if isinstance(exc, duckdb.IOException) or (isinstance(exc, duckdb.Error) and _disk_full(exc)):
+    if isinstance(exc, duckdb.IOException) or (isinstance(exc, duckdb.Error) and write_failure(exc) is not None):
         raise _translate(exc, path) from exc
+    denied = next((m for m in _DENIED if isinstance(exc, duckdb.Error) and m in str(exc)), None)
+    if denied is not None:  # at COMMIT, the write-ahead log beside the file: a read-only folder
+        raise DatabaseError(
+            f"database {path} cannot be written: {denied} ({str(exc).splitlines()[0]}); "
+            "this command's changes were not stored",
+            hint="DuckDB writes a .wal file beside the database: the file and its folder must be writable",
+        ) from exc
     raise exc
 
 
-def _no_space(path: Path) -> DatabaseError:
-    """The disk of the database (or of its spill folder) is full: the write was rolled back,
-    what was stored before stays (DuckDB's write-ahead log is replayed at the next open)."""
+_DENIED = ("Permission denied", "Read-only file system")
+
+
+def _no_space(path: Path, reason: str = "no space left on device") -> DatabaseError:
+    """The disk of the database (or of its spill folder) is full, or a size limit or quota was
+    reached: the write was rolled back, what was stored before stays (DuckDB's write-ahead log
+    is replayed at the next open)."""
     return DatabaseError(
-        f"database {path}: no space left on device; this command's changes were not stored",
-        hint="free some space (or use --db on another disk) and run the command again",
+        f"database {path}: {reason}; this command's changes were not stored",
+        hint=write_failure_hint(reason),
     )
 
 
