@@ -134,7 +134,8 @@ def test_once_prints_the_numbers(db: Path) -> None:
     assert "Cost      $8.90 this month" in out
     assert "Projected $26.59 at month end, 7.78M tokens = 155.6% of quota" in out
     assert "Unpriced  1 request, NOT in the cost" in out
-    assert "peak 1.00M on 2026-10-31" in out and "$18.90 in 30 days" in out
+    # A6's 5,000 + 100 tokens have no price: the 30 days' cost leaves them out and says so
+    assert "peak 1.00M on 2026-10-31  ·  $18.90 in 30 days  ·  5,100 tokens unpriced" in out
     # 30 days, 3 cells each at width 100: 10-31 (index 18) is █, 11-01 ▄ (400k/1M*8 = 3.2 -> 4), 11-02 ▂, 11-05 ▁
     spark = " " * 54 + "███" + "▄▄▄" + "▂▂▂" + " " * 6 + "▁▁▁" + " " * 12 + "██████"
     assert spark in out
@@ -312,6 +313,16 @@ def test_empty_month_panels_say_so(tmp_path: Path, db_path: Path) -> None:
     out = run("dashboard", "--once", "--no-watch", "--db", str(db_path)).stdout
     assert out.count("no usage this month") == 2
     assert "peak 1.00M on 2026-10-20" in out
+
+
+def test_thirty_days_of_unpriced_usage_are_unpriced_never_0(tmp_path: Path, db_path: Path) -> None:
+    """QA: the 30-day panel summed the days' costs with an unpriced day as $0: 1.1M tokens of a
+    model without a price showed as "$0.00 in 30 days", and nothing on the frame said so."""
+    ev = _ev("U1", "2026-10-31T10:00:00Z", "claude-foo-9", "alice", inp=1_000_000, out=100_000)
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", [ev])), "--db", str(db_path))
+    out = run("dashboard", "--once", "--no-watch", "--db", str(db_path)).stdout
+    assert "peak 1.10M on 2026-10-31  ·  unpriced in 30 days  ·  1.10M tokens unpriced" in out
+    assert "$0.00 in 30 days" not in out
 
 
 LONG_DETAIL = "spike of $10.73 vs expected $1.02 (z 17.8), the largest day of this series in the 8-week baseline"

@@ -404,6 +404,21 @@ def test_compare_totals_follow_the_rows_rule_for_unpriced_usage(tmp_path: Path, 
     assert (clean["cost_usd_change"], clean["cost_usd_change_pct"]) == (0.035, 100)
 
 
+def test_compare_per_day_cost_of_an_all_unpriced_period_is_unpriced_never_0(tmp_path: Path, db_path: Path) -> None:
+    """QA: a day whose only usage has no price: "Cost unpriced" beside "Cost per day $0.00". The
+    other side (the day before, gpt-4o 10,000 in = $0.025) keeps its cost per day."""
+    events = [
+        {"event_id": "u1", "ts": "2025-11-03T10:00:00Z", "model_raw": "claude-foo-9", "input_tokens": 500},
+        {"event_id": "p1", "ts": "2025-11-02T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10000},
+    ]
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", events)), "--db", str(db_path))
+    args = ("report", "compare", "--period", "2025-11-03", "--tz", "UTC", "--db", str(db_path))
+    ov = run_json(*args)["overview"]
+    assert (ov["cost_usd_a"], ov["daily_cost_usd_a"]) == (None, None)
+    assert (ov["cost_usd_b"], ov["daily_cost_usd_b"]) == (0.025, 0.025)
+    assert "Cost per day 2025-11-03  unpriced" in run(*args).stdout  # the overview's second column
+
+
 @pytest.mark.parametrize("cmd", ["daily", "weekly", "monthly", "hourly"])
 @pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
 def test_formats_render(loaded: Path, cmd: str, fmt: str) -> None:

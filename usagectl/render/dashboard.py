@@ -120,9 +120,13 @@ def _series(d: DashboardData, width: int) -> _Panel:
     gap = max(1, len(tokens) * repeat - 10)
     t.append(f"\n{first:%m-%d}{' ' * gap}{last:%m-%d}")
     peak = max(points, key=lambda p: p.tokens)
-    cost = sum((p.cost_usd or Decimal(0) for p in points), Decimal(0))
-    t.append(f"\npeak {format_compact(peak.tokens)} on {peak.day}  ·  {format_money(cost)} in {len(tokens)} days")
-    return _Panel("series", t, 3, title=f"Last {len(tokens)} days (tokens)")
+    priced = [p.cost_usd for p in points if p.cost_usd is not None]
+    cost = format_money(sum(priced, Decimal(0))) if priced or not any(tokens) else "unpriced"
+    t.append(f"\npeak {format_compact(peak.tokens)} on {peak.day}  ·  {cost} in {len(tokens)} days")
+    unpriced = sum(p.unpriced_tokens for p in points)
+    if unpriced:  # never $0 for usage without a price: the panel says how much the cost leaves out
+        t.append(f"  ·  {format_compact(unpriced)} tokens unpriced", style="yellow")
+    return _Panel("series", t, _wrapped_lines(t, _inner(width)), title=f"Last {len(tokens)} days (tokens)")
 
 
 NO_USAGE = "no usage this month"  # an empty table panel says so instead of a blank line

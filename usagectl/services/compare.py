@@ -313,7 +313,8 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
 
 
 def _overview(a: Period, b: Period, t: dict[str, Any]) -> tuple[tuple[str, str, Any], ...]:
-    cost_a, cost_b = t["cost_usd_a"] or Decimal(0), t["cost_usd_b"] or Decimal(0)
+    # a side whose usage is all unpriced has no cost (None, shown "unpriced"), per day neither
+    cost_a, cost_b = t["cost_usd_a"], t["cost_usd_b"]
     return (
         ("period", "Period", f"{a.label} ({a.since} – {a.until}, {a.days} days)"),
         ("vs", "Vs", f"{b.label} ({b.since} – {b.until}, {b.days} days)"),
@@ -325,6 +326,6 @@ def _overview(a: Period, b: Period, t: dict[str, Any]) -> tuple[tuple[str, str, 
         ("cost_usd_b", f"Cost {b.label}", t["cost_usd_b"]),
         ("cost_change_usd", "Cost change", t["cost_usd_change"]),
         ("cost_change_pct", "Cost change %", t["cost_usd_change_pct"]),
-        ("daily_cost_usd_a", f"Cost per day {a.label}", cost_a / a.days),
-        ("daily_cost_usd_b", f"Cost per day {b.label}", cost_b / b.days),
+        ("daily_cost_usd_a", f"Cost per day {a.label}", None if cost_a is None else cost_a / a.days),
+        ("daily_cost_usd_b", f"Cost per day {b.label}", None if cost_b is None else cost_b / b.days),
     )

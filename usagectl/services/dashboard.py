@@ -59,6 +59,7 @@ class DayPoint:
     day: date
     tokens: int
     cost_usd: Decimal | None  # None: nothing priced that day
+    unpriced_tokens: int = 0  # of ``tokens``, those with no price (NOT in ``cost_usd``)
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,9 @@ class Dashboard:
             people = q.cube(con, month_flt, ["member", "feature"])
             feed = dq.latest_events(con, union, self.feed_size)
         series = tuple(
-            DayPoint(d, int(by_day.get((d,), {}).get("total_tokens", 0)), by_day.get((d,), {}).get("cost_usd"))
+            DayPoint(d, int(row.get("total_tokens", 0)), row.get("cost_usd"), int(row.get("unpriced_tokens", 0)))
             for d in date_range(series_flt.since, series_flt.until)
+            for row in (by_day.get((d,), {}),)
         )
         top_kind, top = _top(people)
         today_row = next((r for r in report.rows if r["date"] == today), {})
