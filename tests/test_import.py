@@ -1199,3 +1199,21 @@ def test_parquet_columns_that_differ_only_in_case_are_each_read_by_their_own_nam
     assert (out["imported"], out["rejected"]) == (1, 0)
     assert _query(db_path, "SELECT strftime(ts, '%Y-%m-%d %H'), member, extra FROM events") == [
         ("2026-03-03 10", "m", '{"Member":"M","TS":"x"}')]  # fmt: skip
+
+
+def test_a_folder_with_nothing_to_import_beside_other_paths_is_named_in_a_warning(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """QA: ``import a.jsonl DIR`` with DIR empty (a typo'd or wrong folder) said nothing; given
+    alone it is an error ("no importable files found"). Beside other paths: a warning names it."""
+    a = write_jsonl(tmp_path / "a.jsonl", [{"event_id": "a", "ts": "2026-05-01T00:00:00Z", "input_tokens": 1}])
+    empty = tmp_path / "exports"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not usage\n", encoding="utf-8")
+    result = run("import", str(a), str(empty), "--db", str(db_path))
+    assert f"usagectl: warning: {empty}: no files usagectl can import in this folder (nothing imported from it)" in (
+        result.stderr
+    )
+    assert query(db_path, "SELECT event_id FROM events") == [("a",)]
+    alone = run("import", str(empty), "--db", str(db_path), expect=4)
+    assert f"no importable files found in {empty}" in alone.stderr

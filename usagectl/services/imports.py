@@ -88,6 +88,9 @@ def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
                 files = sorted(found)
         else:
             files = [path]
+        if not files and len(paths) > 1 and not unreadable_folders(path):  # alone: "no importable files"
+            what = f"no {fmt} files" if fmt != "auto" else "no files usagectl can import"
+            warn(f"{_shown(path)}: {what} in this folder (nothing imported from it)")
         if fmt != "auto":
             out.extend((f, fmt) for f in files)
             continue
