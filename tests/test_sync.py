@@ -1003,3 +1003,32 @@ def test_a_source_of_jsonl_and_csv_counts_the_events_its_files_got_by_hand(tmp_p
     rows = run_json("source", "list", "--db", str(db_path))["rows"]
     assert [(r["format"], r["events"]) for r in rows] == [("auto", 2)]
     assert "2 imported events stay" in run("source", "rm", "mine", "--db", str(db_path)).stderr
+
+
+@pytest.mark.skipif(registry.get("claude-code") is None, reason="claude-code importer not available")
+def test_a_source_added_through_a_symlink_follows_the_link_when_it_is_pointed_elsewhere(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """QA: ``~/.claude/projects`` is a link to disk1; the source was registered as disk1 itself,
+    so when the logs moved to disk2 and the link with them, every sync kept reading disk1 and
+    the new session there was never imported. The source keeps the path as given; the same
+    folder added again through another name is still refused."""
+    disk1, disk2 = tmp_path / "disk1" / "projects", tmp_path / "disk2" / "projects"
+    (disk1 / "-p").mkdir(parents=True)
+    (disk1 / "-p" / "a.jsonl").write_text(_cc_line("m1", 10) + "\n", encoding="utf-8")
+    link = tmp_path / "me" / "projects"
+    link.parent.mkdir()
+    link.symlink_to(disk1)
+    run("source", "add", str(link), "--format", "claude-code", "--name", "cc", "--db", str(db_path))
+    assert [r["path"] for r in run_json("source", "list", "--db", str(db_path))["rows"]] == [str(link)]
+    again = run("source", "add", str(disk1), "--format", "claude-code", "--db", str(db_path), expect=2)
+    assert "already registered as source 'cc'" in again.stderr
+    _sync(db_path)
+    shutil.copytree(disk1, disk2)  # the logs move to another disk, and the link with them
+    link.unlink()
+    link.symlink_to(disk2)
+    (disk2 / "-p" / "b.jsonl").write_text(_cc_line("m2", 20, "2025-11-05T10:00:00.000Z") + "\n", encoding="utf-8")
+    shutil.rmtree(disk1.parent)
+    after = _source(_sync(db_path), "cc")
+    assert (after["imported"], after["missing"]) == (1, False)
+    assert query(db_path, "SELECT message_id, output_tokens FROM events ORDER BY 1") == [("msg_m1", 10), ("msg_m2", 20)]

@@ -209,7 +209,15 @@ def derive_name(fmt: str, path: Path, taken: set[str]) -> str:
 
 
 def _absolute(path: Path) -> Path:
-    return Path(os.path.abspath(path.expanduser())).resolve()
+    """The path a source is registered under: absolute, symlinks kept. A source added as
+    ``~/.claude/projects`` that is a link follows the link when it is pointed elsewhere (the
+    logs moved to another disk); resolved once, it kept reading the old target."""
+    return Path(os.path.abspath(path.expanduser()))
+
+
+def _same_place(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name the same file or folder (through symlinks)."""
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _register(
@@ -222,7 +230,7 @@ def _register(
         if name in taken:
             raise UsageError(f"a source named {name!r} is already registered", hint="choose another --name")
     for s in existing:
-        if s.path == str(path) and s.format == fmt:
+        if _same_place(s.path, path) and s.format == fmt:
             raise UsageError(f"{path} is already registered as source {s.name!r} ({fmt})")
     name = name or derive_name(fmt, path, taken)
     if name.endswith(st.REMOVED):  # the label of a removed source's batches: its events would count here
@@ -297,12 +305,13 @@ def default_agent_dirs(env: Mapping[str, str] | None = None, home: Path | None =
     dirs.append((codex / "sessions", "codex"))
     dirs.append((codex / "archived_sessions", "codex"))  # archived rollouts (FORMATS.md §4)
     out: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for d, fmt in dirs:
-        key = _absolute(d)
-        if key not in seen:
-            seen.add(key)
-            out.append((key, fmt))
+        path = _absolute(d)
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            out.append((path, fmt))
     return out
 
 
@@ -317,7 +326,7 @@ def detect_sources(
         if not path.is_dir():
             continue
         existing = st.list_sources(con)
-        if any(s.path == str(path) for s in existing):
+        if any(_same_place(s.path, path) for s in existing):
             continue
         if registry.get(fmt) is None:
             messages.append(f"{path}: {fmt} logs found, but this usagectl has no {fmt} importer; not registered")
