@@ -511,7 +511,7 @@ def test_inconsistent_usage_is_a_reject(tmp_path: Path) -> None:
         "cached_input_tokens + cache_write_input_tokens (20 + 0) exceed input_tokens (10)",
         "reasoning_output_tokens (9) exceed output_tokens (5)",
         "info.total_token_usage: missing (cannot tell new usage from a repeated event)",
-        "info.total_token_usage.input_tokens: too large (99999999999999999999)",
+        "info.total_token_usage.input_tokens: too large (over 10^15) (99999999999999999999)",
         'payload.usage.input_tokens: not a number ("12")',
     ]
 

@@ -478,25 +478,26 @@ def test_spend_text_is_exact_and_bad_values_are_reasons(tmp_path: Path) -> None:
         (5, "metadata: not valid JSON: Expecting value (column 18)"),  # 17 characters, then the end
         (6, "spend: not a number (NaN)"),
         (7, "request_id: missing (it is the primary key of LiteLLM_SpendLogs)"),
-        (8, "completion_tokens: too large (99999999999999999999)"),
+        (8, "completion_tokens: too large (over 10^15) (99999999999999999999)"),
         (9, "status: unknown value (pending); expected success or failure"),
     ]
 
 
 def test_token_counts_in_every_spelling_and_a_metadata_with_a_bom(tmp_path: Path) -> None:
     """Counts are read the same way whether plain digits (the quick path) or not: signs, leading
-    zeros, ``.0``, another script's digits and the 2**63 bound; usage_object integers likewise. A
-    metadata text that starts with a byte order mark is named as such."""
+    zeros, ``.0``, another script's digits and the store's bound of 10^15 (beyond it the reader
+    rejects the row, naming its column); usage_object integers likewise. A metadata text that
+    starts with a byte order mark is named as such."""
     head = "request_id,startTime,prompt_tokens,completion_tokens,metadata\n"
     uo = '"{""usage_object"": {""prompt_tokens"": %s, ""completion_tokens"": 1}}"'
     body = [
         "a,2025-11-03 10:00:00,0012,7,",  # leading zeros
         "b,2025-11-03 10:00:00,+12,7.0,",  # a sign, an integral decimal
         "c,2025-11-03 10:00:00,\u0661\u0662,7,",  # Arabic-Indic digits: 12 to Decimal (and int) as well
-        "d,2025-11-03 10:00:00,9223372036854775807,0,",  # 2**63 - 1: 19 digits
-        "e,2025-11-03 10:00:00,9223372036854775808,0,",  # 2**63
-        "f,2025-11-03 10:00:00,,," + uo % "9223372036854775807",
-        "g,2025-11-03 10:00:00,,," + uo % "9223372036854775808",
+        "d,2025-11-03 10:00:00,1000000000000000,0,",  # 10^15: 16 digits
+        "e,2025-11-03 10:00:00,1000000000000001,0,",  # 10^15 + 1
+        "f,2025-11-03 10:00:00,,," + uo % "1000000000000000",
+        "g,2025-11-03 10:00:00,,," + uo % "9223372036854775808",  # 2**63
         "h,2025-11-03 10:00:00,,," + uo % "-3",
         'i,2025-11-03 10:00:00,1,1,"\ufeff{}"',
     ]
@@ -506,10 +507,10 @@ def test_token_counts_in_every_spelling_and_a_metadata_with_a_bom(tmp_path: Path
     assert got[2].fields["input_tokens"] == 12 and got[2].fields["output_tokens"] == 7
     assert got[3].fields["input_tokens"] == 12 and got[3].fields["output_tokens"] == 7
     assert got[4].fields["input_tokens"] == 12
-    assert got[5].fields["input_tokens"] == 2**63 - 1
-    assert got[6].problem == "prompt_tokens: too large (9223372036854775808)"
-    assert got[7].fields["input_tokens"] == 2**63 - 1
-    assert got[8].problem == "metadata.usage_object.prompt_tokens: too large (9223372036854775808)"
+    assert got[5].fields["input_tokens"] == 10**15
+    assert got[6].problem == "prompt_tokens: too large (over 10^15) (1000000000000001)"
+    assert got[7].fields["input_tokens"] == 10**15
+    assert got[8].problem == "metadata.usage_object.prompt_tokens: too large (over 10^15) (9223372036854775808)"
     assert got[9].problem == "metadata.usage_object.prompt_tokens: negative (-3)"
     assert got[10].problem == "metadata: not valid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig) (column 1)"
 

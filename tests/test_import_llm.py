@@ -532,3 +532,18 @@ def test_another_apps_responses_table_is_not_an_llm_logs_db(tmp_path: Path) -> N
                 == f"usagectl: error: 1 file could not be read: {path}: {problem}"
             )
             assert query(db, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM rejects)") == [(0, 0)]
+
+
+def test_a_count_beyond_the_stores_bound_is_rejected_naming_its_table_and_row(tmp_path: Path, db_path: Path) -> None:
+    """QA: every llm reject says which table and row (a database has no lines) but the one for a
+    count over 10^15, left to the store's check, which does not know the row."""
+    import sqlite3
+
+    logs = make_logs_db(tmp_path / "logs.db")
+    con = sqlite3.connect(logs)
+    con.execute("UPDATE responses SET input_tokens = 100000000000000000 WHERE rowid = 2")
+    con.commit()
+    con.close()
+    run_json("import", str(logs), "--format", "llm", "--db", str(db_path))
+    reasons = [r[0] for r in query(db_path, "SELECT reason FROM rejects ORDER BY record")]
+    assert "responses row 2: input_tokens: too large (over 10^15) (100000000000000000)" in reasons

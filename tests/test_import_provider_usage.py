@@ -2056,3 +2056,22 @@ def test_of_two_fetches_neither_holding_all_of_the_other_the_one_holding_more_to
     assert query(
         db_path, "SELECT sum(input_tokens), sum(output_tokens), sum(cache_write_1h_tokens), count(*) FROM events"
     ) == [(1100, 110, 0, 2)]
+
+
+def test_a_bucket_ending_where_it_starts_and_a_field_that_is_no_object_are_told_once(tmp_path: Path) -> None:
+    """QA: an OpenAI bucket with start = end "ends (X) before it starts (X)"; an Anthropic row
+    whose cache_creation is text had its reason twice (once per count inside it)."""
+    from usagectl.importers._pages import bucket_range
+
+    t = datetime(2026, 11, 1, tzinfo=UTC)
+    assert bucket_range(t, t) == "bucket ends (2026-11-01T00:00:00Z) where it starts"
+    assert bucket_range(t, t - timedelta(hours=1)) == (
+        "bucket ends (2026-10-31T23:00:00Z) before it starts (2026-11-01T00:00:00Z)"
+    )
+    row = {"uncached_input_tokens": 100, "cache_creation": "bad", "cache_read_input_tokens": 0, "output_tokens": 10,
+           "model": "claude-sonnet-4-5-20250929", "service_tier": "standard"}  # fmt: skip
+    page = {"data": [{"starting_at": "2026-11-02T00:00:00Z", "ending_at": "2026-11-03T00:00:00Z", "results": [row]}],
+            "has_more": False}  # fmt: skip
+    path = tmp_path / "an.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    assert [r.problem for r in ANTHROPIC.read(path)] == ["cache_creation: not an object"]

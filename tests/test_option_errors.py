@@ -70,3 +70,11 @@ def test_a_batch_id_below_one_is_a_usage_error(db: Path, value: str) -> None:
     "No rows." and exit 0, as if batch -5 had been checked and was clean."""
     err = run("db", "rejects", "--batch", value, "--db", str(db), expect=2).stderr
     assert err == f"usagectl: error: --batch {value}: must be a batch id (1 or more)\n"
+
+
+def test_a_bad_vs_names_its_two_words_too(tmp_path: Path) -> None:
+    """QA: ``--vs lastyear`` listed the date forms but not ``previous`` and ``year-ago``."""
+    result = run("report", "compare", "--period", "2026-11", "--vs", "lastyear", "--db", str(tmp_path / "u.duckdb"),
+                 expect=2)  # fmt: skip
+    assert "--vs 'lastyear': not a range (use YYYY" in result.stderr
+    assert result.stderr.splitlines()[0].endswith(", or previous or year-ago)")

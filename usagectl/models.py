@@ -96,6 +96,12 @@ SPLIT_OFF_NOTE = "5m/1h split does not add up to cache_creation_input_tokens: al
 # one amount of money (an event's reported cost, a billed line) must lie under this many dollars:
 # DECIMAL(38, 12) holds 10^26, but sums, shares and exports multiply and add amounts, and one
 # amount of 10^20 made every later report of the database fail with a DECIMAL overflow (QA)
+# The largest count one record may hold in any integer column (a bucket of tokens, requests,
+# web searches): 10^15 tokens is about $3 billion at $3 per million, far beyond any real
+# request or provider bucket, yet nine such columns of a row and thousands of such rows still
+# add up inside BIGINT. A count beyond it (a corrupt or made-up log) would make every report
+# over its period overflow, so it is a reject ("too large"), not a stored row.
+MAX_COUNT = 10**15
 MONEY_LIMIT = 10**12  # the bound itself included
 MONEY_LIMIT_TEXT = "amounts must lie within ±$1,000,000,000,000"
 

@@ -448,7 +448,8 @@ def iso(ts: datetime) -> str:
 def bucket_range(start: datetime | None, end: datetime | None) -> str | None:
     """A problem when a bucket's end is not after its start."""
     if start is not None and end is not None and end <= start:
-        return f"bucket ends ({iso(end)}) before it starts ({iso(start)})"
+        when = "where it starts" if end == start else f"before it starts ({iso(start)})"
+        return f"bucket ends ({iso(end)}) {when}"
     return None
 
 

@@ -10,6 +10,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from usagectl.models import (
+    MAX_COUNT,
     MONEY_LIMIT,
     MONEY_LIMIT_TEXT,
     NO_GEO,
@@ -33,8 +34,6 @@ def from_iso(text: str) -> datetime:
         raise ValueError(f"UTC offset out of range: {text!r}")
     return datetime.fromisoformat(text)
 
-
-_INT_MAX = 2**63 - 1
 
 _DIGITS = re.compile(r"\+?0*([0-9]{1,30})(?:\.0*)?")
 _NEGATIVE = re.compile(r"-\s*[0-9]+(?:\.[0-9]*)?")
@@ -78,12 +77,12 @@ def _text(value: Any, name: str) -> str | None:
 
 
 def _int(value: Any, name: str) -> int | None:
-    """A token count: a non-negative integer below 2**63 (``12.0`` is 12); None when absent."""
+    """A token count: a non-negative integer up to ``MAX_COUNT`` (``12.0`` is 12); None when absent."""
     kind = type(value)  # the common cases first: a JSON integer, or plain digits in CSV text
     if kind is int:
-        if 0 <= value <= _INT_MAX:
+        if 0 <= value <= MAX_COUNT:
             return value  # type: ignore[no-any-return]
-    elif kind is str and 0 < len(value) < 19 and value.isascii() and value.isdigit():
+    elif kind is str and 0 < len(value) < 16 and value.isascii() and value.isdigit():
         return int(value)
     if value is None or value == "":
         return None
@@ -101,7 +100,7 @@ def _int(value: Any, name: str) -> int | None:
                 raise _Bad(f"{name}: not a number ({_show(text)})") from None
             return _int(number, name)
         if len(m.group(1)) > 19:
-            raise _Bad(f"{name}: too large ({_show(text)})")
+            raise _Bad(f"{name}: too large (over 10^15) ({_show(text)})")
         n = int(m.group(1))
     elif isinstance(value, int):
         n = value
@@ -110,14 +109,14 @@ def _int(value: Any, name: str) -> int | None:
         if not number.is_finite():
             raise _Bad(f"{name}: not a number ({_show(value)})")
         if number.adjusted() > 19:
-            raise _Bad(f"{name}: too large ({_show(value)})")
+            raise _Bad(f"{name}: too large (over 10^15) ({_show(value)})")
         if number != number.to_integral_value():
             raise _Bad(f"{name}: not an integer ({_show(value)})")
         n = int(number)
     if n < 0:
         raise _Bad(f"{name}: negative ({n})")
-    if n > _INT_MAX:
-        raise _Bad(f"{name}: too large ({_show(n)})")
+    if n > MAX_COUNT:  # the store's bound, and its words: a reader's reject says where it is
+        raise _Bad(f"{name}: too large (over 10^15) ({_show(n)})")
     return n
 
 

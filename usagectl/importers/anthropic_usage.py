@@ -86,7 +86,8 @@ def _record(
                          ("server_tool_use", "web_search_requests")):  # fmt: skip
         part = row.get(outer)
         if part is not None and not isinstance(part, dict):
-            problems.append(f"{outer}: not an object")
+            if f"{outer}: not an object" not in problems:  # one reason per field (it holds two counts)
+                problems.append(f"{outer}: not an object")
             part = None
         counts[inner], problem = _pages.count(part or {}, inner, label=f"{outer}.{inner}")
         if problem:

@@ -80,12 +80,12 @@ from usagectl.errors import InputError
 from usagectl.importers._values import from_iso, without_lone_surrogates
 from usagectl.importers._walk import file_paths as walk_files
 from usagectl.importers.canonical import open_text_or_binary
-from usagectl.models import ConflictRule, Record, json_failure, not_an_object
+from usagectl.models import MAX_COUNT, ConflictRule, Record, json_failure, not_an_object
 
 NAME = "codex"
 ASSUMED_MODEL = "gpt-5"
 BURST_GAP_SECONDS = 1.0
-_MAX_INT = 2**63 - 1
+_MAX_INT = MAX_COUNT  # the store's bound of one count (models.MAX_COUNT)
 _ENVELOPES = {"session_meta", "turn_context", "event_msg", "token_usage_record", "response_item", "compacted"}
 _FIRST_META = re.compile(rb'^\s*\{[^\n]{0,400}?"type"\s*:\s*"session_meta"')
 _UUID_TAIL = re.compile(r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
@@ -140,7 +140,7 @@ def _count(value: Any, where: str, required: bool) -> tuple[int, str | None]:
     if value < 0:
         return 0, f"{where}: negative ({value})"
     if value > _MAX_INT:
-        return 0, f"{where}: too large ({str(value)[:40]})"
+        return 0, f"{where}: too large (over 10^15) ({str(value)[:40]})"
     return value, None
 
 

@@ -165,7 +165,10 @@ def resolve_vs(text: str | None, a: Period, today: date) -> Period:
         return previous(a)
     if key in ("year-ago", "last-year", "yoy"):
         return year_ago(a)
-    return parse_period(text or "", option="--vs", today=today)
+    try:
+        return parse_period(text or "", option="--vs", today=today)
+    except UsageError as exc:  # --vs also takes the two words: say so
+        raise UsageError(exc.message[:-1] + ", or previous or year-ago)", hint=exc.hint) from None
 
 
 def _check_baseline(a: Period, b: Period, vs: str | None) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from usagectl.models import (
     EVENT_COLUMN_NAMES,
     EVENT_COLUMNS,
+    MAX_COUNT,
     MONEY_LIMIT,
     MONEY_LIMIT_TEXT,
     NO_GEO,
@@ -22,12 +23,6 @@ from usagectl.models import (
 )
 
 _KINDS = dict(EVENT_COLUMNS)
-# The largest count one record may hold in any integer column (a bucket of tokens, requests,
-# web searches): 10^15 tokens is about $3 billion at $3 per million, far beyond any real
-# request or provider bucket, yet nine such columns of a row and thousands of such rows still
-# add up inside BIGINT. A count beyond it (a corrupt or made-up log) would make every report
-# over its period overflow, so it is a reject ("too large"), not a stored row.
-MAX_COUNT = 10**15
 # An integer as text (SQL regular expression): ``12``, ``+5``, ``12.0``, ``007``. Whitespace
 # around it is allowed, as by the cast to BIGINT that makes the value: a CSV written with ", "
 # separators has `` 50`` in its cells (headers and timestamps are read through spaces too).
