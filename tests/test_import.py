@@ -1221,3 +1221,23 @@ def test_a_folder_with_nothing_to_import_beside_other_paths_is_named_in_a_warnin
     assert query(db_path, "SELECT event_id FROM events") == [("a",)]
     alone = run("import", str(empty), "--db", str(db_path), expect=4)
     assert f"no importable files found in {empty}" in alone.stderr
+
+
+def test_a_csv_record_the_checks_reject_keeps_its_own_text(tmp_path: Path, db_path: Path) -> None:
+    """QA: a CSV row rejected for a bad value kept, as raw text, a JSON object of all the canonical
+    columns made up from its fields; the README promises the record's raw text (as a row of the
+    wrong width already had). A record spanning lines (a quoted newline) keeps all of them."""
+    path = tmp_path / "e.csv"
+    path.write_bytes(
+        b"event_id,ts,model_raw,input_tokens,project\r\n"
+        b"a,2026-11-01T00:01:00Z,gpt-4o,abc,x\r\n"
+        b"\r\n"
+        b'b,2026-11-01T00:02:00Z,gpt-4o,-3,"two\r\nlines"\r\n'
+        b"c,2026-11-01T00:03:00Z,gpt-4o,7,ok\r\n"
+    )
+    out = run_json("import", str(path), "--db", str(db_path))
+    assert (out["imported"], out["rejected"]) == (1, 2)
+    assert query(db_path, "SELECT line, record, reason, raw FROM rejects ORDER BY line") == [
+        (2, 1, "input_tokens: not a number (abc)", "a,2026-11-01T00:01:00Z,gpt-4o,abc,x"),
+        (4, 2, "input_tokens: negative (-3)", 'b,2026-11-01T00:02:00Z,gpt-4o,-3,"two\r\nlines"'),
+    ]

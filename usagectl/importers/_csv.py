@@ -64,7 +64,7 @@ class CsvRecord:
     line: int  # first physical line of the record (1-based)
     values: list[str] | None  # None when the record could not be read (see problem)
     problem: str | None = None
-    raw: str | None = None  # the record's text, for a record that could not be read
+    raw: str | None = None  # the record's text, for a record that could not be read (any, with keep_text)
 
 
 class _Lines:
@@ -117,11 +117,12 @@ def _spaced(header: str) -> bool:
     return any(f.startswith(" ") for f in fields[1:])
 
 
-def csv_records(source: Iterable[str]) -> Iterator[CsvRecord]:
+def csv_records(source: Iterable[str], keep_text: bool = False) -> Iterator[CsvRecord]:
     """Each record of ``source`` (text lines with their endings, as read with ``newline=""``),
     the header included, in order. A record the reader could not parse, or one whose quoted
     field is still open at the end of the file, comes with a ``problem`` instead of values;
-    blank lines come as empty records, as ``csv.reader`` gives them."""
+    blank lines come as empty records, as ``csv.reader`` gives them. ``keep_text``: every
+    record keeps its text in ``raw`` (its lines, the last one's ending left out)."""
     lines = _Lines(source)
     # skipinitialspace: a file written with ", " between fields (README) gives "sp1", not " sp1": an
     # id, member or project with the separator's space would be another one (and `, "a,b"` a quoted field).
@@ -146,7 +147,7 @@ def csv_records(source: Iterable[str]) -> Iterator[CsvRecord]:
         # with the default dialect the reader asks for a line past the end only from inside a
         # quoted field: the record was closed by the end of the file, not by its own quote
         if not lines.hit_end:
-            yield CsvRecord(lines.first, values)
+            yield CsvRecord(lines.first, values, raw="".join(lines.taken).rstrip("\r\n") if keep_text else None)
             continue
         taken, first = lines.taken, lines.first
         opened = _open_quote_line(taken)

@@ -141,6 +141,32 @@ def locate_jsonl_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, s
     return found
 
 
+def locate_csv_records(path: Path, recnos: set[int]) -> dict[int, tuple[int, str] | tuple[int, str, str | None]]:
+    """Map 1-based record numbers of a CSV (``read_csv_chunks``' numbering: the records after the
+    header, blank lines left out) to (first line, the record's text, no other reason): a record
+    the store's checks rejected keeps its own text, not its fields as JSON. One streaming pass,
+    run only when a file has rejected records."""
+    found: dict[int, tuple[int, str] | tuple[int, str, str | None]] = {}
+    if not recnos:
+        return found
+    wanted_max = max(recnos)
+    with open_text_or_binary(path) as fb:
+        text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        records = csv_records(text, keep_text=True)
+        if next(records, None) is None:  # the header
+            return found
+        rec = 0
+        for r in records:
+            if r.values is not None and (not r.values or (len(r.values) == 1 and r.values[0] == "")):
+                continue  # a blank line is no record (read_csv_chunks)
+            rec += 1
+            if rec in recnos:
+                found[rec] = (r.line, _clean(r.raw or ""), None)
+                if rec >= wanted_max:
+                    break
+    return found
+
+
 def read_json_document(path: Path, left_out: set[str] | None = None) -> list[Record] | None:
     """The records of a file that is ONE JSON document rather than JSONL: an array of events,
     or usagectl's own ``export --json`` output (an object with ``"report"`` and a ``"rows"``

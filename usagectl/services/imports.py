@@ -631,7 +631,8 @@ def _canonical_stager(
     if fmt == "parquet":
         return (lambda con: ingest.stage_parquet(con, path, left_out)), None
     if fmt == "csv":
-        return (lambda con: ingest.stage_csv(con, canonical.read_csv_chunks(path), left_out)), None
+        stage_csv = lambda con: ingest.stage_csv(con, canonical.read_csv_chunks(path), left_out)  # noqa: E731
+        return stage_csv, (lambda recs: canonical.locate_csv_records(path, recs))
     raise InputError(f"{path}: unknown format {fmt!r}")
 
 
