@@ -91,7 +91,8 @@ def test_duplicates_per_batch_and_rule(tmp_path: Path, db_path: Path) -> None:
     }
     assert doc["totals"]["batches"] == 4
     notes = doc["notes"]
-    assert [n.split(":")[0] for n in notes] == ["keep", "replace", "max-usage", "max-amount"]
+    # the rules of the batches shown (no cost report here: no max-amount)
+    assert [n.split(":")[0] for n in notes] == ["keep", "replace", "max-usage"]
     # per format and rule, every batch: a + b are jsonl/keep (9 records: 5 imported, 2 in file,
     # 1 stored, 1 rejected)
     assert [tuple(g[k] for k in ("format", "rule", "batches", *ROW_KEYS[:-1])) for g in doc["by_rule"]] == [
@@ -122,7 +123,7 @@ def test_duplicates_filtered_by_import_day(tmp_path: Path, db_path: Path) -> Non
     assert [(r["records"], r["imported"], r["dup_in_file"]) for r in doc["rows"]] == [(2, 1, 1)]
     assert doc["filters"] == {"since": "2000-01-01", "until": None, "tz": "UTC", "top": 50}
     table = run("report", "duplicates", "--db", str(db_path)).stdout
-    assert "max-usage:" in table
+    assert "keep:" in table and "max-usage:" not in table  # one canonical file: its rule alone
     assert f.name in table and str(f.parent) not in table  # the table names the file, json/csv the path
     run("report", "duplicates", "--since", "2001-01-02", "--until", "2001-01-01", "--db", str(db_path), expect=2)
 
@@ -174,3 +175,25 @@ def test_a_file_read_again_says_its_stored_duplicates_are_its_own_lines(tmp_path
     [note] = [n for n in rep["notes"] if "read again" in n]
     assert note.startswith("1 batch read again a file that an earlier batch read")
     assert 'most of the 2 "Dup stored" records among them' in note
+
+
+def test_a_claude_code_sidechain_replay_is_explained(tmp_path: Path, db_path: Path) -> None:
+    """QA: a sub-agent line replaying a main-chain message (same message id, another request id)
+    was counted under max-usage, whose note speaks of copies of one event id: the note of
+    Claude Code's rule across event ids says why it added nothing."""
+    import json as _json
+
+    def line(req: str, side: bool) -> str:
+        return _json.dumps({"type": "assistant", "sessionId": "s", "requestId": req, "isSidechain": side,
+                            "timestamp": "2025-11-05T09:00:00.000Z",
+                            "message": {"id": "msg_1", "model": "claude-haiku-4-5",
+                                        "usage": {"input_tokens": 40, "output_tokens": 7}}})  # fmt: skip
+
+    tree = tmp_path / "projects" / "-p"
+    tree.mkdir(parents=True)
+    (tree / "main.jsonl").write_text(line("r1", False) + "\n", encoding="utf-8")
+    (tree / "agent-x.jsonl").write_text(line("r2", True) + "\n", encoding="utf-8")
+    run("import", str(tree.parent), "--format", "claude-code", "--db", str(db_path))
+    doc = run_json("report", "duplicates", "--db", str(db_path))
+    assert sum(r["dup_stored"] + r["dup_in_file"] for r in doc["rows"]) == 1
+    assert any(n.startswith("claude-code: a sub-agent or /btw (sidechain) line replaying") for n in doc["notes"])

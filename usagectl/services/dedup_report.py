@@ -25,6 +25,11 @@ RULES: dict[str, str] = {
     "max-amount": "max-amount: of the copies of a billed cost line the one with the largest amount wins, whatever "
     "the order they were imported in (a re-fetch of a day that was not over replaces the earlier fetch)",
 }
+SIDECHAIN = (
+    "claude-code: a sub-agent or /btw (sidechain) line replaying a main-chain message (the same message id, "
+    "a new request id) adds nothing (Dup stored, or Dup in file), and a stored sidechain copy is replaced when "
+    "the main-chain copy arrives (Replaced): their event ids differ, the message is one"
+)
 COUNTS = st.DEDUP_COUNTS
 DEFAULT_TOP = 50  # batches listed; an import of ~/.claude/projects makes one per file (10k+)
 _COUNT_COLUMNS = (
@@ -79,7 +84,11 @@ def duplicates_report(
         r["file"] = r["file"] or None  # the table's column; the path is in json/csv
     totals: dict[str, Any] = {k: sum(g[k] for g in groups) for k in COUNTS}
     totals["batches"] = batches
-    notes = list(RULES.values())
+    # the rules of the batches shown, and Claude Code's rule across event ids when it has batches
+    used = {g["rule"] for g in groups}
+    notes = [text for rule, text in RULES.items() if rule in used]
+    if any(g["format"] == "claude-code" for g in groups):
+        notes.append(SIDECHAIN)
     if reread:
         notes.insert(
             0,
