@@ -125,7 +125,7 @@ def test_a_foreign_file_is_still_reported_by_the_command(tmp_path: Path) -> None
     bad.write_text("not a database\n")
     res = _cli("report", "daily", "--db", str(bad))
     assert res.returncode == 3, res.stderr
-    assert f"database {bad} cannot be opened" in res.stderr
+    assert f"{bad} is not a DuckDB database (it looks like a text file" in res.stderr
     assert "Traceback" not in res.stderr
 
 
