@@ -148,8 +148,8 @@ def test_an_offset_iso_8601_does_not_allow_is_no_timestamp_and_the_others_keep_t
     bad = ["2026-11-01T10:00:00+99:00", "2026-11-01T10:00:00+05:99", "2026-11-01T10:00:00-30:00",
            "2026-11-01T10:00:00+24:00", "2026-11-01T10:00+99", "2026-11-01T10:00:00+05:30:75",
            "2026-11-01t10:00:00+99:00", "2026-11-01T10:00:00.250-2400"]  # fmt: skip
-    for text in bad:
-        with pytest.raises(ValueError):
+    for text in [*bad, "2026-11-10T12+05:99", "2026-11-10T12:00:00+05:30:99.5", "2026-11-10 12:00-0575"]:
+        with pytest.raises(ValueError):  # Python's reader takes these, the minutes or seconds over 59
             from_iso(text.upper())
     good = {  # by hand: local time minus the offset
         "2026-11-01T10:00:00+23:59": datetime(2026, 10, 31, 10, 1, tzinfo=UTC),

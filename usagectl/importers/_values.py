@@ -21,8 +21,10 @@ from usagectl.models import (
     without_lone_surrogates_in,
 )
 
-# the minutes and seconds of a UTC offset after a time (``10:00:00+05:30``, ``+0530``, ``+05:30:15``)
-_OFFSET_PARTS = re.compile(r":\d{2}(?:[.,]\d*)?[+-]\d{2}:?(\d{2})?(?::?(\d{2}))?\s*$")
+# the minutes and seconds of a UTC offset after a time (``10:00:00+05:30``, ``+0530``, ``+05:30:15``):
+_OFFSET_PARTS = re.compile(
+    r"[Tt ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d*)?)?)?\s*[+-]\d{2}(?::?(\d{2}))?(?::?(\d{2})(?:[.,]\d*)?)?\s*$"
+)  # a time of an hour alone (``T12+05:99``) too, and offset seconds with a fraction
 
 
 def from_iso(text: str) -> datetime:
