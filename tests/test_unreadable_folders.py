@@ -144,3 +144,45 @@ def test_a_sync_counts_no_file_of_an_unreadable_folder_as_gone_and_reads_it_once
     after = json.loads(run("sync", "--db", str(db_path), "--json").stdout)
     assert (after["totals"]["imported"], after["totals"]["gone"]) == (1, 0)
     assert query(db_path, "SELECT sum(output_tokens) FROM events") == [(7 + 7 + 9,)]
+
+
+def test_a_path_under_a_folder_that_cannot_be_searched_is_named_and_the_rest_is_read(
+    tmp_path: Path, db_path: Path, locked: set[str]
+) -> None:
+    """QA: ``Path.exists`` raises PermissionError for a path under a folder without search
+    permission: import, sync and source add stopped with "unexpected error", exit 1, and the
+    healthy source was not synced either."""
+    good = _two_projects(tmp_path / "good" / "projects")
+    outer = tmp_path / "outer"
+    shut_tree = _two_projects(outer / "projects")
+    for name, tree in (("good", good), ("shut", shut_tree)):
+        run("source", "add", str(tree), "--format", "claude-code", "--name", name, "--db", str(db_path))
+    run("sync", "--db", str(db_path))
+    (good / "-p1" / "s.jsonl").write_text(_cc("m1", 7) + "\n" + _cc("m9", 3) + "\n", encoding="utf-8")
+    locked.add(str(outer))
+    result = run("sync", "--db", str(db_path), "--json", expect=4)
+    doc = json.loads(result.stdout)
+    assert {s["name"]: (s["imported"], s["gone"]) for s in doc["sources"]} == {"good": (1, 0), "shut": (0, 0)}
+    assert f"{shut_tree}: cannot read: Permission denied; its files were not synced" in result.stderr
+    one = run("import", str(shut_tree / "-p1" / "s.jsonl"), str(good), "--format", "claude-code",
+              "--db", str(db_path), "--json", expect=4)  # fmt: skip
+    assert json.loads(one.stdout)["failed_files"] == 1
+    assert f"{shut_tree / '-p1' / 's.jsonl'}: cannot read: Permission denied" in one.stderr
+    added = run("source", "add", str(outer / "projects"), "--db", str(db_path), expect=4)
+    assert f"{outer / 'projects'}: cannot read: Permission denied" in added.stderr
+
+
+def test_sync_detect_names_an_agent_folder_it_cannot_search_and_registers_the_others(
+    tmp_path: Path, db_path: Path, locked: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    (home / ".claude" / "projects" / "-p").mkdir(parents=True)
+    sessions = home / ".codex" / "sessions"
+    sessions.mkdir(parents=True)
+    for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    locked.add(str(home / ".claude"))
+    result = run("sync", "--detect", "--db", str(db_path), "--json")
+    doc = json.loads(result.stdout)
+    assert [d["path"] for d in doc["detected"]] == [str(sessions)]
+    assert f"{home / '.claude' / 'projects'}: cannot read: Permission denied; not registered" in doc["messages"]

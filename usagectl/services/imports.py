@@ -65,15 +65,26 @@ def fingerprint(path: Path, fmt: str | None = None) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def expand(paths: Sequence[Path], fmt: str) -> list[tuple[Path | str, str]]:
+def expand(
+    paths: Sequence[Path], fmt: str, unreadable: list[tuple[str, str]] | None = None
+) -> list[tuple[Path | str, str]]:
     """Files to read with their format: directories are walked by the format's own rules. A
     directory of a format read as one batch gives its files as text (``file_paths``: a
-    ``Path`` per file of a 12k-file tree costs ~0.1 s, and the batch only needs the text)."""
+    ``Path`` per file of a 12k-file tree costs ~0.1 s, and the batch only needs the text). A
+    path under a folder that cannot be searched goes to ``unreadable`` (path, reason), when
+    given, and the others are read; else it is an error."""
     imp = registry.get(fmt)  # the format was checked by the caller (``registry.require_name``)
     out: list[tuple[Path | str, str]] = []
     for path in paths:
-        if not path.exists():
-            raise InputError(f"{path}: no such file or directory")
+        try:
+            path.stat()
+        except PermissionError as exc:
+            if unreadable is None:
+                raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+            unreadable.append((str(path), f"cannot read: {exc.strerror}"))
+            continue
+        except OSError:
+            raise InputError(f"{path}: no such file or directory") from None
         if path.is_dir():
             files: Sequence[Path | str]
             if imp is not None and getattr(imp, "batch_files", False) and hasattr(imp, "file_paths"):
@@ -390,8 +401,9 @@ def import_paths(
     # the database opens (and a new one is created and migrated) while the files are listed
     with connect_early(ctx.db_path) as opened, ExitStack() as cleanup:
         spooled = _spool_streams(paths, cleanup)
-        files = expand([spooled.get(p, p) for p in paths], fmt)
-        blocked = [
+        hidden: list[tuple[str, str]] = []  # paths under a folder that cannot be searched
+        files = expand([spooled.get(p, p) for p in paths], fmt, hidden)
+        blocked = [FileImportResult(path=p, format=fmt, error=f"{p}: {why}") for p, why in hidden] + [
             FileImportResult(path=folder, format=fmt, error=f"{folder}: cannot read the folder: {why}")
             for p in paths
             for folder, why in unreadable_folders(p)

@@ -60,9 +60,8 @@ def list_files(root: Path, fmt: str) -> list[tuple[str, str]]:
     """The files of a source (paths as text) with the format each is read as: the importer's
     own ``files(root)``, or for the canonical formats the canonical listing (format from the
     extension; ``auto`` keeps every canonical file). Reads no file; raises FileNotFoundError
-    when root is gone."""
-    if not root.exists():
-        raise FileNotFoundError(str(root))
+    when root is gone, PermissionError when a folder above it cannot be searched."""
+    root.stat()  # FileNotFoundError, or PermissionError (Path.exists raises it too)
     if fmt in registry.CANONICAL or fmt == "auto":
         if root.is_file():
             return [(str(root), fmt if fmt != "auto" else canonical.detect_format(root))]
@@ -246,6 +245,12 @@ def _register(
 def add_source(ctx: AppContext, path: Path, fmt: str | None = None, name: str | None = None) -> AddedSource:
     # a pipe or a device (``/dev/stdin``, ``<(…)``): a sync could not read it again. Asked of
     # the path as given: resolving ``/dev/stdin`` gives a ``pipe:[n]`` name that does not exist.
+    try:
+        path.stat()
+    except PermissionError as exc:  # a folder above it cannot be searched
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    except OSError:
+        pass  # missing: said below
     if path.exists() and not (path.is_file() or path.is_dir()):
         raise UsageError(f"{path}: not a file or folder; a source must be one that can be read again on every sync")
     root = _absolute(path)
@@ -323,7 +328,11 @@ def detect_sources(
     added: list[AddedSource] = []
     messages: list[str] = []
     for path, fmt in default_agent_dirs(env, home):
-        if not path.is_dir():
+        try:
+            if not path.is_dir():
+                continue
+        except PermissionError as exc:  # ~/.claude not searchable (a sudo run's leftovers)
+            messages.append(f"{path}: cannot read: {exc.strerror}; not registered")
             continue
         existing = st.list_sources(con)
         if any(_same_place(s.path, path) for s in existing):

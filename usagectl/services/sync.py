@@ -210,7 +210,7 @@ def sync(
 
     settled: list[dict[str, Any]] | None = None
     looked = [d for d, _ in default_agent_dirs(env, home)] if detect else None
-    if not ctx.db_path.exists() and not (looked and any(d.is_dir() for d in looked)):
+    if not ctx.db_path.exists() and not (looked and any(os.path.isdir(d) for d in looked)):
         _check_sources(names, [], looked)  # no sources in it, none to detect: refused without creating it
     with connect(ctx.db_path) as con:
         if detect:
@@ -338,6 +338,10 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
     except FileNotFoundError:
         res.missing = True
         res.gone = len(states)
+        return res, []
+    except PermissionError as exc:  # a folder above the source cannot be searched: nothing gone
+        error = f"{src.path}: cannot read: {exc.strerror}; its files were not synced"
+        res.summary.files.append(FileImportResult(path=src.path, format=src.format, error=error))
         return res, []
     except UsageError as exc:
         res.error = exc.message
