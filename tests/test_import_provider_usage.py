@@ -2075,3 +2075,40 @@ def test_a_bucket_ending_where_it_starts_and_a_field_that_is_no_object_are_told_
     path = tmp_path / "an.json"
     path.write_text(json.dumps(page), encoding="utf-8")
     assert [r.problem for r in ANTHROPIC.read(path)] == ["cache_creation: not an object"]
+
+
+def _anthropic_fetch(path: Path, buckets: list[tuple[str, str, list[dict[str, Any]]]]) -> Path:
+    base = {"uncached_input_tokens": 0, "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 0},
+            "cache_read_input_tokens": 0, "output_tokens": 0, "api_key_id": None, "workspace_id": None, "model": None,
+            "service_tier": None, "context_window": None}  # fmt: skip
+    data = [{"starting_at": s, "ending_at": e, "results": [{**base, **r} for r in rows]} for s, e, rows in buckets]
+    path.write_text(json.dumps({"data": data, "has_more": False, "next_page": None}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("order", ["hours first", "day first"])
+def test_a_complete_hourly_fetch_stays_beside_a_partial_filtered_day_of_both_models(
+    tmp_path: Path, db_path: Path, order: str
+) -> None:
+    """QA (of the rule above): the complete hours by model (Sonnet 1,000 in / 500 out at 10:00,
+    Haiku the same at 15:00) and the day by model and workspace fetched at 18:00, filtered to the
+    standard tier (800 / 100 of each). Each stored hour is weighed without the other model's, so
+    "more tokens stays" let the partial day (1,800) replace the complete hours (3,000): between
+    fetches both grouped by model the rule does not apply, and the hours stay in either order."""
+    s, h = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"
+
+    def hour(n: int) -> str:
+        return f"2025-11-{3 + n // 24:02d}T{n % 24:02d}:00:00Z"
+
+    hours = _anthropic_fetch(tmp_path / "hours.json", [
+        (hour(n), hour(n + 1), [{"model": m, "uncached_input_tokens": 1000, "output_tokens": 500}]
+         if m else []) for n in range(24) for m in [s if n == 10 else h if n == 15 else None]
+    ])  # fmt: skip
+    day = _anthropic_fetch(tmp_path / "day.json", [(hour(0), hour(24), [
+        {"model": m, "workspace_id": "wrkspc_A", "uncached_input_tokens": 800, "output_tokens": 100} for m in (s, h)
+    ])])  # fmt: skip
+    for f in [hours, day] if order == "hours first" else [day, hours]:
+        run("import", str(f), "--format", "anthropic-usage", "--db", str(db_path))
+    assert query(db_path, "SELECT model_raw, sum(input_tokens), sum(output_tokens) FROM events GROUP BY ALL ORDER BY 1") == [
+        (h, 1000, 500), (s, 1000, 500)
+    ]  # fmt: skip

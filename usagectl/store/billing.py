@@ -287,11 +287,17 @@ class _Judge:
             if short is None:
                 return loser, winner, kind, ""
             return winner, loser, "partial", f" (not all of its usage of {short}{over})"
-        if not all(x >= w for w, x in zip(won, lost, strict=True)) and sum(won[:_TOKENS]) > sum(lost[:_TOKENS]):
+        both_by_model = self.by_model is not None and bool(set(winner.sig) & MODEL_DIMS and set(loser.sig) & MODEL_DIMS)
+        if (
+            not both_by_model
+            and not all(x >= w for w, x in zip(won, lost, strict=True))
+            and sum(won[:_TOKENS]) > sum(lost[:_TOKENS])
+        ):
             # neither holds all of the other's usage (one fetch filtered, to a workspace, a key or
             # a tier, the other fetched before usage grew): whichever gives way loses some, so the
-            # side holding more tokens stays (QA: a day's one-row fetch of one workspace, 1.6M
-            # tokens with some 1h cache writes the stored rows lacked, replaced their 7M tokens)
+            # side holding more tokens stays. Not between fetches both grouped by model: there a
+            # stored side is weighed without the shapes of the other models (``_family``), and
+            # a model one fetch lacks decides (``_short_model``)
             held = f"{sum(won[:_TOKENS]):,} tokens against {sum(lost[:_TOKENS]):,}"
             return loser, winner, kind, f" (neither holds all of the other's usage: it holds {held}{over})"
         return winner, loser, "partial", f" ({self.described(won, lost)}{over})"
