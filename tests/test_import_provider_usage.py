@@ -2112,3 +2112,14 @@ def test_a_complete_hourly_fetch_stays_beside_a_partial_filtered_day_of_both_mod
     assert query(db_path, "SELECT model_raw, sum(input_tokens), sum(output_tokens) FROM events GROUP BY ALL ORDER BY 1") == [
         (h, 1000, 500), (s, 1000, 500)
     ]  # fmt: skip
+
+
+def test_a_page_count_over_the_stores_bound_is_rejected_naming_the_pages_field(tmp_path: Path) -> None:
+    """QA: a count over 10^15 was left to the store's check, whose reason named canonical columns
+    and derived values (input less cached) that are not in the page."""
+    path = _anthropic_fetch(tmp_path / "big.json", [("2025-11-03T00:00:00Z", "2025-11-04T00:00:00Z", [
+        {"model": "claude-sonnet-4-5-20250929", "uncached_input_tokens": 2 * 10**15, "output_tokens": 1},
+    ])])  # fmt: skip
+    assert [r.problem for r in ANTHROPIC.read(path)] == [
+        "uncached_input_tokens: too large (over 10^15) (2000000000000000)"
+    ]

@@ -850,6 +850,10 @@ _M = 'provider = "acme"\n[[model]]\nid = "m"\n  [[model.price]]\n  source = "s"\
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        (  # $10^12 per 1M tokens: $10^6 a token, beyond DECIMAL(18,12) (QA: every report crashed)
+            _M + "  input = 1000000000000\n  output = 2\n",
+            "bad.toml: model[0] (m) price[0].input: 1000000000000 is not below 1,000,000,000",
+        ),
         (  # 2.0000001 per 1M tokens: a rate per token of 13 decimals, beyond what the cost queries hold
             _M + "  input = 2.0000001\n  output = 2\n",
             "bad.toml: model[0] (m) price[0].input: 2.0000001 has more than 6 decimals",

@@ -344,8 +344,13 @@ def decimals(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
+RATE_LIMIT = Decimal(10) ** 9  # USD per 1M tokens (per 1,000 searches): below DECIMAL(18,12)'s reach per unit
+
+
 def _rate(value: Any, where: _Where, places: int = RATE_DECIMALS) -> Decimal:
     rate = _number(value, where)
+    if rate >= RATE_LIMIT:
+        raise where.fail(f"{rate} is not below {RATE_LIMIT:,} (a price per 1M tokens or per 1,000 searches)")
     if decimals(rate) > places:
         unit = "USD per 1M tokens" if places == RATE_DECIMALS else "USD per 1,000 searches"
         raise where.fail(f"{rate} has more than {places} decimals ({unit}: at most {places} are priced exactly)")
@@ -651,6 +656,11 @@ class PriceBook:
             if r.web_search_per_call is not None:
                 named.append(("web search per call", r.web_search_per_call, WEB_DECIMALS + 3))
             for name, value, places in named:
+                if value >= RATE_LIMIT / (1000 if places > RATE_DECIMALS + 3 else 1):
+                    raise PricingError(
+                        f"{row.file}: model {row.model!r}, tier {row.service_tier}: the {name} rate {value} is too "
+                        f"large once multiplied (a price per 1M tokens must stay below {RATE_LIMIT:,})"
+                    )
                 if decimals(value) > places:
                     since = row.valid_from.date().isoformat() if row.valid_from else "the start"
                     band = f", over {row.min_input_exclusive:,} input tokens" if row.min_input_exclusive else ""

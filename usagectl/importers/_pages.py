@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from usagectl.errors import InputError
 from usagectl.importers._values import _clean, exact_decimal, from_iso, without_lone_surrogates
-from usagectl.models import json_failure
+from usagectl.models import MAX_COUNT, json_failure
 
 RAW_MAX = 4000
 BIGINT_MAX = 2**63 - 1
@@ -391,8 +391,8 @@ def as_count(value: Any, name: str) -> tuple[int, str | None]:
         value = int(value)
     if value < 0:
         return 0, f"{name}: negative ({value})"
-    if value > BIGINT_MAX:
-        return 0, f"{name}: too large ({_short(value)})"
+    if value > MAX_COUNT:  # the store's bound and words, naming the page's own field
+        return 0, f"{name}: too large (over 10^15) ({_short(value)})"
     return value, None
 
 
