@@ -186,3 +186,43 @@ def test_sync_detect_names_an_agent_folder_it_cannot_search_and_registers_the_ot
     doc = json.loads(result.stdout)
     assert [d["path"] for d in doc["detected"]] == [str(sessions)]
     assert f"{home / '.claude' / 'projects'}: cannot read: Permission denied; not registered" in doc["messages"]
+
+
+def _as_user(args: list[str], env_db: Path) -> Any:
+    """``usagectl args`` with the file permission checks a user gets (root without the
+    capabilities that bypass them); None when this machine cannot drop them."""
+    import shutil
+    import subprocess
+    import sys
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    cmd = [setpriv, "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "usagectl", *args]
+    env = {**os.environ, "USAGECTL_DB": str(env_db)}
+    probe = subprocess.run([setpriv, "--bounding-set=-dac_override,-dac_read_search", "true"], capture_output=True)
+    if probe.returncode != 0:
+        return None
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_a_symlinked_folder_whose_target_cannot_be_reached_is_named_not_skipped(tmp_path: Path, db_path: Path) -> None:
+    """QA: ``projects/p4 -> outside/real`` with ``outside`` unreadable: the walk swallowed the
+    PermissionError of the link, so the import said nothing and sync counted p4's files gone."""
+    tree = _two_projects(tmp_path / "projects")
+    outside = tmp_path / "outside"
+    (outside / "real").mkdir(parents=True)
+    (outside / "real" / "s.jsonl").write_text(_cc("m4", 5) + "\n", encoding="utf-8")
+    (tree / "-p4").symlink_to(outside / "real")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop the capabilities that bypass permissions")
+    outside.chmod(0o000)
+    try:
+        result = _as_user(["import", str(tree), "--format", "claude-code"], db_path)
+        if result is None:
+            pytest.skip("setpriv cannot drop capabilities here")
+        assert result.returncode == 4, result.stderr
+        assert f"{tree / '-p4'}: cannot read the folder: Permission denied (a symlink" in result.stderr
+    finally:
+        outside.chmod(0o755)
+    assert query(db_path, "SELECT count(*) FROM events") == [(2,)]

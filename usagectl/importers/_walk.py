@@ -44,6 +44,9 @@ def file_paths(root: str, wanted: Callable[[str], bool], unreadable: list[tuple[
                     below = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, entry.name)
                     if below not in seen:
                         walk(entry.path, below)
+            except PermissionError as exc:  # a symlink whose target is behind a folder it cannot search
+                if unreadable is not None:
+                    unreadable.append((entry.path, f"{exc.strerror or exc} (a symlink whose target cannot be reached)"))
             except OSError:
                 continue
 

@@ -373,7 +373,8 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
         error = f"{folder}: cannot read the folder: {why}; its files were not synced"
         res.summary.files.append(FileImportResult(path=folder, format=src.format, error=error))
     hidden = tuple(os.path.join(folder, "") for folder, _ in blocked)
-    res.gone = sum(1 for p in states if p not in listed and not p.startswith(hidden))
+    shut = {folder for folder, _ in blocked}  # a symlinked file that cannot be reached is hidden too
+    res.gone = sum(1 for p in states if p not in listed and p not in shut and not p.startswith(hidden))
     return res, todos
 
 
