@@ -183,6 +183,10 @@ def dashboard(
         render_frame(frame, sys.stdout, width=width)
         if frame.error is not None:
             raise frame.error  # the root handler prints "usagectl: error: …" and the hint, as for any command
+        if frame.sync_notes:  # as `sync` says it: what could not be read is not on the frame (exit 4)
+            from usagectl.errors import InputError
+
+            raise InputError("; ".join(frame.sync_notes[:5]))
         return
     with _quiet_interrupt():
         _live(dash, refresh)

@@ -266,6 +266,8 @@ def _header(frame: Frame, refresh: float | None) -> Any:
         t.append(f"  ·  error: {frame.message}", style="bold red")
     if frame.imported:
         t.append(f"  ·  +{frame.imported} new", style="green")
+    if frame.sync_notes:  # what the sync could not read: its usage is not on the panels (`sync` names it)
+        t.append(f"  ·  {len(frame.sync_notes)} not read (usagectl sync says which)", style="bold red")
     return t
 
 

@@ -171,7 +171,7 @@ class Dashboard:
             return False, 0, ()
         result = sync(self.ctx)
         self._snapshot, self._synced_at = snapshot, time.monotonic()
-        notes = tuple(f"{f.path}: {f.error}" for f in result.failed)
+        notes = tuple(f.error or f.path for f in result.failed)  # each error names its path
         imported = sum(s.summary.imported + s.summary.replaced for s in result.sources)
         if imported:
             from usagectl.services.status_line import warm_cache
