@@ -85,7 +85,10 @@ def test_an_import_of_a_tree_with_an_unreadable_folder_imports_the_rest_and_name
     doc = json.loads(result.stdout)
     assert (doc["imported"], doc["failed_files"]) == (1, 1)
     assert query(db_path, "SELECT event_id, input_tokens FROM events") == [("a", 10)]
-    assert f"{tree / 'shut'}: cannot read the folder: Permission denied" in result.stderr.splitlines()[-1]
+    assert result.stderr.splitlines()[-1] == (
+        f"usagectl: error: 1 folder could not be read: {tree / 'shut'}: cannot read the folder: Permission denied"
+    )
+    assert "Imported 1 event from 1 file " in result.stderr  # the folder is no file
     # once it can be listed, the same import adds its file (and nothing twice)
     locked.clear()
     again = run_json_ok(tree, db_path)
@@ -133,7 +136,8 @@ def test_a_sync_counts_no_file_of_an_unreadable_folder_as_gone_and_reads_it_once
     for _ in range(2):  # and again: a failed sync is not recorded as settled (no quiet no-op next)
         result = run("sync", "--db", str(db_path), "--json", expect=4)
         src = json.loads(result.stdout)["sources"][0]
-        assert (src["gone"], src["failed_files"]) == (0, 1)
+        assert (src["gone"], src["failed_files"], src["read"]) == (0, 1, 0)  # nothing was read
+        assert "1 file, 0 read, 1 unchanged" in result.stderr  # the one file it could list
         assert f"{tree / '-p2'}: cannot read the folder: Permission denied; its files were not synced" in (
             result.stderr
         )

@@ -179,6 +179,7 @@ class FileImportResult:
     # what its records are stored as: "events", or "cost lines" (provider cost reports, kept
     # apart for reconcile); the summary counts each under its own name
     stored_as: str = "events"
+    folder: bool = False  # not a file: a folder of the tree that could not be read (``error`` says so)
 
 
 @dataclass
@@ -284,6 +285,13 @@ def json_failure(exc: Any, *, line: bool = False) -> str:
     on many lines)."""
     place = f"line {exc.lineno} column {exc.colno}" if line else f"column {exc.colno}"
     return f"{exc.msg} {place}" if exc.msg.endswith(" at") else f"{exc.msg} ({place})"
+
+
+def unread(failed: list[FileImportResult]) -> str:
+    """``2 files``, ``1 folder``, ``1 file and 1 folder``: what ``failed`` could not read."""
+    folders = sum(1 for f in failed if f.folder)
+    parts = [counted(n, w) for n, w in ((len(failed) - folders, "file"), (folders, "folder")) if n]
+    return " and ".join(parts)
 
 
 def counted(n: int, word: str) -> str:

@@ -67,7 +67,7 @@ def import_cmd(
         sys.stdout.write(json_dumps(summary.as_dict()) + "\n")
     if summary.failed:
         from usagectl.errors import InputError
-        from usagectl.models import counted
+        from usagectl.models import unread
 
         details = "; ".join(f.error or f.path for f in summary.failed[:5])
-        raise InputError(f"{counted(len(summary.failed), 'file')} could not be read: {details}")
+        raise InputError(f"{unread(summary.failed)} could not be read: {details}")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt
-from usagectl.models import counted, printable
+from usagectl.models import counted, printable, unread
 
 if TYPE_CHECKING:
     from usagectl.services.sync import SourceSync, SyncResult
@@ -72,7 +72,7 @@ def sync(
         from usagectl.errors import InputError
 
         details = "; ".join(f.error or f.path for f in result.failed[:5])
-        raise InputError(f"{counted(len(result.failed), 'file')} could not be read: {details}")
+        raise InputError(f"{unread(result.failed)} could not be read: {details}")
 
 
 def _headline(s: SourceSync) -> str:
@@ -83,7 +83,7 @@ def _headline(s: SourceSync) -> str:
         return head + f"the path is gone; the events of its {counted(s.gone, 'file')} stay"
     parts = [
         counted(s.files, "file"),
-        f"{len(s.summary.files):,} read",
+        f"{sum(1 for f in s.summary.files if not f.folder):,} read",
         f"{s.unchanged:,} unchanged",
     ]
     if s.waiting:

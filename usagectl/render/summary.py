@@ -35,7 +35,7 @@ def totals_line(summary: ImportSummary) -> str:
     parts = [*_what(summary), *([counted(summary.replaced, "replacement")] if summary.replaced else [])]
     what = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
     return (
-        f"Imported {what} from {counted(len(summary.files), 'file')} "
+        f"Imported {what} from {counted(sum(1 for f in summary.files if not f.folder), 'file')} "
         f"(records {format_int(summary.records)}, duplicates {format_int(summary.duplicates)}{replaced}, "
         f"rejected {format_int(summary.rejected)}) in {summary.seconds:.2f} s"
     )

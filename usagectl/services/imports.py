@@ -404,7 +404,7 @@ def import_paths(
         hidden: list[tuple[str, str]] = []  # paths under a folder that cannot be searched
         files = expand([spooled.get(p, p) for p in paths], fmt, hidden)
         blocked = [FileImportResult(path=p, format=fmt, error=f"{p}: {why}") for p, why in hidden] + [
-            FileImportResult(path=folder, format=fmt, error=f"{folder}: cannot read the folder: {why}")
+            FileImportResult(path=folder, format=fmt, error=f"{folder}: cannot read the folder: {why}", folder=True)
             for p in paths
             for folder, why in unreadable_folders(p)
         ]

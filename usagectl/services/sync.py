@@ -81,7 +81,7 @@ class SourceSync:
         out.update(self.summary.as_dict())
         out.update(
             files=self.files,
-            read=len(self.summary.files),
+            read=sum(1 for f in self.summary.files if not f.folder),
             unchanged=self.unchanged,
             waiting=self.waiting,
             gone=self.gone,
@@ -108,7 +108,7 @@ class SyncResult:
         totals.update(
             sources=len(self.sources),
             files=sum(s.files for s in self.sources),
-            read=sum(len(s.summary.files) for s in self.sources),
+            read=sum(1 for s in self.sources for f in s.summary.files if not f.folder),
             unchanged=sum(s.unchanged for s in self.sources),
             gone=sum(s.gone for s in self.sources),
             failed_files=len(self.failed),
@@ -371,7 +371,7 @@ def _plan(con: duckdb.DuckDBPyConnection, src: st.SourceRow) -> tuple[SourceSync
     blocked = unreadable_folders(src.path)
     for folder, why in blocked:  # its files are not gone, and new ones in it are not read: an error
         error = f"{folder}: cannot read the folder: {why}; its files were not synced"
-        res.summary.files.append(FileImportResult(path=folder, format=src.format, error=error))
+        res.summary.files.append(FileImportResult(path=folder, format=src.format, error=error, folder=True))
     hidden = tuple(os.path.join(folder, "") for folder, _ in blocked)
     shut = {folder for folder, _ in blocked}  # a symlinked file that cannot be reached is hidden too
     res.gone = sum(1 for p in states if p not in listed and p not in shut and not p.startswith(hidden))
