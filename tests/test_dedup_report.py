@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import run, run_json
+from tests.helpers import query, run, run_json
 from usagectl.models import Record
 from usagectl.store import ingest
 from usagectl.store.connection import connect
@@ -197,3 +197,27 @@ def test_a_claude_code_sidechain_replay_is_explained(tmp_path: Path, db_path: Pa
     doc = run_json("report", "duplicates", "--db", str(db_path))
     assert sum(r["dup_stored"] + r["dup_in_file"] for r in doc["rows"]) == 1
     assert any(n.startswith("claude-code: a sub-agent or /btw (sidechain) line replaying") for n in doc["notes"])
+
+
+def test_codex_reemitted_totals_are_counted_as_duplicates(tmp_path: Path, db_path: Path) -> None:
+    """QA (left out before): a Codex token_count re-emitting the running total was skipped without a
+    trace, so ``report duplicates`` showed nothing of the trap. Fixture A (tests/data/codex/
+    EXPECTED.md): 6 calls, and 4 lines that re-emit a total (8, 11, 12, 17): records 10, imported 6,
+    dup in file 4; a copy imported again adds nothing: its 6 calls are Dup stored, its 4 re-emits
+    again Dup in file."""
+    rollout = next(
+        (Path(__file__).parent / "data" / "codex" / "home" / "sessions" / "2025" / "11" / "03").glob("*.jsonl")
+    )
+    run("import", str(rollout), "--format", "codex", "--db", str(db_path))
+    again = tmp_path / "copy" / rollout.name.replace("rollout-", "rollout-again-")
+    again.parent.mkdir()
+    again.write_bytes(rollout.read_bytes())
+    run("import", str(again), "--format", "codex", "--db", str(db_path))
+    doc = run_json("report", "duplicates", "--db", str(db_path))
+    rows = sorted(doc["rows"], key=lambda r: r["batch_id"])
+    assert [tuple(r[k] for k in ROW_KEYS) for r in rows] == [
+        (10, 6, 4, 0, 0, 0, "keep"),
+        (10, 0, 4, 6, 0, 0, "keep"),
+    ]
+    assert any(n.startswith("codex: a token_count whose running total did not move") for n in doc["notes"])
+    assert sum(r[0] for r in query(db_path, "SELECT requests FROM events")) == 6

@@ -70,8 +70,9 @@ def test_directory_import_totals_per_day_and_model(db_path: Path) -> None:
     summary = _import(DATA, db_path)
     # A, B, C, E, G; the archived copy of A (same file name as A under sessions/) is not read
     assert summary["files"] == 5
-    # records 6 (A) + 2 (B) + 2 (C) + 4 (E) + 2 + 7 (G) = 23; 7 rejected in G
-    assert (summary["records"], summary["imported"], summary["rejected"], summary["duplicates"]) == (23, 16, 7, 0)
+    # records 6+4 (A and its re-emits at lines 8, 11, 12, 17) + 2 (B) + 2 (C) + 4 (E) + 2 + 7 (G) = 27;
+    # 7 rejected in G; A's four re-emitted totals are its duplicates
+    assert (summary["records"], summary["imported"], summary["rejected"], summary["duplicates"]) == (27, 16, 7, 4)
 
     days = _daily(db_path, "2025-09-01", "2025-11-30")
     assert set(days) == {"2025-09-20", "2025-11-03", "2025-11-04", "2025-11-05"}
@@ -138,7 +139,7 @@ def test_directory_in_one_batch_counts_as_file_by_file(tmp_path: Path, db_path: 
     keys = ("path", "records", "imported", "duplicates", "rejected")
     assert [{k: f[k] for k in keys} for f in whole] == [{k: f[k] for k in keys} for f in single]
     copy = next(f for f in whole if "copy-of-a" in f["path"])
-    assert (copy["records"], copy["imported"], copy["duplicates"]) == (6, 0, 6)
+    assert (copy["records"], copy["imported"], copy["duplicates"]) == (10, 0, 10)  # A's 6 calls and 4 re-emits
     same = "SELECT event_id, ts, model, input_tokens, cache_read_tokens, output_tokens, reasoning_tokens FROM events ORDER BY 1"
     assert query(db_path, same) == query(one_by_one, same)
     assert query(db_path, "SELECT count(DISTINCT batch_id) FROM import_batches") == [(6,)]
@@ -239,8 +240,8 @@ def test_gzipped_rollouts_in_a_folder_are_read(tmp_path: Path, db_path: Path) ->
 
 def test_archived_copy_never_double_counts(tmp_path: Path, db_path: Path) -> None:
     _import(A, db_path)
-    copy = _import(A_COPY, db_path)  # lines 1-17 of A: a1..a4 again
-    assert (copy["records"], copy["imported"], copy["duplicates"]) == (4, 0, 4)
+    copy = _import(A_COPY, db_path)  # lines 1-17 of A: a1..a4 again, and the re-emits at 8, 11, 12, 17
+    assert (copy["records"], copy["imported"], copy["duplicates"]) == (8, 0, 8)
     # the other order: the copy first, then A adds only a5 and a6
     other = tmp_path / "other.duckdb"
     assert _import(A_COPY, other)["imported"] == 4
@@ -254,9 +255,12 @@ def test_archived_copy_never_double_counts(tmp_path: Path, db_path: Path) -> Non
 
 
 def _events(path: Path) -> list[dict[str, Any]]:
+    """The calls a file counts: its records, less the copies of an event id read before (a
+    re-emitted total is read as a copy of the call it repeats; the store keeps the first)."""
     records = list(IMPORTER.read(path))
     assert all(r.problem is None for r in records)
-    return [r.fields for r in records]
+    seen: set[str] = set()
+    return [r.fields for r in records if not (r.fields["event_id"] in seen or seen.add(r.fields["event_id"]))]
 
 
 def test_deltas_skip_reemitted_totals_and_reset_uses_last() -> None:
@@ -279,6 +283,17 @@ def test_deltas_skip_reemitted_totals_and_reset_uses_last() -> None:
         "2025-11-03T21:11:05.433000+00:00",
         "2025-11-03T21:16:40.245000+00:00",
     ]
+    # the four re-emits are records too, each the very copy of the call whose total it repeats
+    # (line 8 repeats a1's total, 11 and 12 a2's, 17 a4's), for the store to count as duplicates
+    records = list(IMPORTER.read(A))
+    first_line = {}
+    for r in records:
+        first_line.setdefault(r.fields["event_id"], r.line)
+    copies = [(r.line, first_line[r.fields["event_id"]]) for r in records if first_line[r.fields["event_id"]] != r.line]
+    assert copies == [(8, 7), (11, 10), (12, 10), (17, 16)]
+    assert all(
+        r.fields == next(o for o in records if o.line == first_line[r.fields["event_id"]]).fields for r in records
+    )
 
 
 def test_fields_and_extra(db_path: Path) -> None:
@@ -397,10 +412,12 @@ def test_growing_file_is_idempotent(tmp_path: Path, db_path: Path) -> None:
     live = tmp_path / "rollout-live.jsonl"
     lines = _lines(A)
     _write(live, lines[:12])  # up to the re-emits of a2
-    assert _import(live, db_path)["imported"] == 2
+    first = _import(live, db_path)
+    assert (first["imported"], first["duplicates"]) == (2, 3)  # a1, a2; the re-emits at lines 8, 11, 12
     _write(live, lines)  # the session went on: re-read from the start, only new events are added
     grown = _import(live, db_path)
-    assert (grown["imported"], grown["duplicates"]) == (4, 2)
+    # a3..a6 new; a1, a2 stored and the re-emits at 8, 11, 12, 17 add nothing
+    assert (grown["imported"], grown["duplicates"]) == (4, 6)
     assert _import(A, db_path)["imported"] == 0
 
 
@@ -535,7 +552,8 @@ def test_format_auto_recognises_rollout_files(tmp_path: Path, db_path: Path) -> 
     # a directory with --format auto reads every .jsonl (the archived copy too): the copy adds nothing
     tree = _import(DATA, tmp_path / "auto.duckdb", fmt="auto")
     assert {f["format"] for f in tree["per_file"]} == {"codex"}
-    assert (tree["imported"], tree["duplicates"], tree["rejected"]) == (16, 4, 7)
+    # duplicates: A's 4 re-emits, and the archived copy of A's lines 1-17 (a1..a4 and their 4 re-emits)
+    assert (tree["imported"], tree["duplicates"], tree["rejected"]) == (16, 12, 7)
 
 
 # ---------------------------------------------------------------- fuzzing

@@ -6,8 +6,10 @@ follows it; ``event_msg``/``token_count`` carries a CUMULATIVE ``info.total_toke
 One event per model call:
 
 * usage = the total minus the previous total of this file; an event whose total did not move
-  is a UI / rate-limit refresh and is skipped (ccusage#1288 overcount); the first event's
-  usage is its total; a total that goes down (a counter reset) counts ``last_token_usage``.
+  is a UI / rate-limit refresh that adds nothing (ccusage#1288 overcount): after a counted
+  call it is read as a copy of that call (its event id), so the store counts it among the
+  duplicates (``report duplicates``: Dup in file); the first event's usage is its total; a
+  total that goes down (a counter reset) counts ``last_token_usage``.
 * ``token_usage_record`` lines (CLI >= 0.151) duplicate token_count with response-local
   ``payload.usage``. Rule, per file: token_count events count until the file's first
   ``token_usage_record``; from that line on only records count (token_count lines are
@@ -218,6 +220,9 @@ class _File:
         self.tier: str | None = None
         self.prev: Usage | None = None  # the latest total of the token_count counter
         self.counted_total: Usage | None = None  # total of the latest token_count that was counted
+        # the fields of the latest token_count when it was counted: a re-emit of its total is
+        # yielded as a copy of it (same event id), so the store counts it as a duplicate
+        self.repeatable: dict[str, Any] | None = None
         self.records = False  # a token_usage_record was seen: they count from now on
         self.usage_seen = False
         self.chain_alive = True  # every line so far within BURST_GAP_SECONDS of the one before
@@ -460,10 +465,16 @@ def _token_count(
     state.usage_seen = True
     if state.records or total == state.prev:
         state.prev = total
-        return None, None  # counted through token_usage_record, or a re-emitted total
+        if state.repeatable is not None and not state.records and not (state.holding and state.at_start):
+            # a re-emitted total: a copy of the call it repeats, which the store drops as a
+            # duplicate (``report duplicates``: Dup in file). Not while the file's first count is
+            # held back: that count may still turn out to be a fork's replay
+            return dict(state.repeatable), None
+        return None, None  # counted through token_usage_record, or a re-emitted total of nothing counted
     grew = all(t >= p for t, p in zip(total, prev))
     delta = total.minus(prev) if grew else (last if last is not None else total)
     state.prev = total
+    state.repeatable = None
     if state.replaying or delta == ZERO or state.before_spawn(ts):
         return None, None  # a fork's copy of its parent's history (baseline only), or nothing used
     if state.holding and state.at_start:
@@ -481,7 +492,9 @@ def _token_count(
         state.damaged = False
     state.counted_ts = ts
     model = _str(info.get("model")) or _str(payload.get("model"))
-    return _fields(state, _edge_id(prev, total, state.owner or state.fallback_sid), ts, delta, model, extra)
+    fields, problem = _fields(state, _edge_id(prev, total, state.owner or state.fallback_sid), ts, delta, model, extra)
+    state.repeatable = fields
+    return fields, problem
 
 
 def _usage_record(

@@ -30,6 +30,10 @@ SIDECHAIN = (
     "a new request id) adds nothing (Dup stored, or Dup in file), and a stored sidechain copy is replaced when "
     "the main-chain copy arrives (Replaced): their event ids differ, the message is one"
 )
+REEMIT = (
+    "codex: a token_count whose running total did not move (a re-emit, e.g. a rate-limit refresh) repeats the call "
+    "before it and is read as a copy of it (Dup in file, or Dup stored when the file is read again); it adds nothing"
+)
 COUNTS = st.DEDUP_COUNTS
 DEFAULT_TOP = 50  # batches listed; an import of ~/.claude/projects makes one per file (10k+)
 _COUNT_COLUMNS = (
@@ -89,6 +93,8 @@ def duplicates_report(
     notes = [text for rule, text in RULES.items() if rule in used]
     if any(g["format"] == "claude-code" for g in groups):
         notes.append(SIDECHAIN)
+    if any(g["format"] == "codex" for g in groups):
+        notes.append(REEMIT)
     if reread:
         notes.insert(
             0,
