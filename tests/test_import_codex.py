@@ -296,6 +296,42 @@ def test_deltas_skip_reemitted_totals_and_reset_uses_last() -> None:
     )
 
 
+def _count_line(ts: str, total: tuple[int, int], last: tuple[int, int]) -> str:
+    """A token_count line with totals and last call of (input, output); nothing cached."""
+
+    def usage(u: tuple[int, int]) -> dict[str, int]:
+        return {"input_tokens": u[0], "cached_input_tokens": 0, "output_tokens": u[1], "reasoning_output_tokens": 0,
+                "total_tokens": u[0] + u[1]}  # fmt: skip
+
+    info = {"total_token_usage": usage(total), "last_token_usage": usage(last)}
+    return json.dumps({"timestamp": ts, "type": "event_msg", "payload": {"type": "token_count", "info": info}})
+
+
+def test_a_stale_total_written_out_of_order_is_not_a_reset(tmp_path: Path) -> None:
+    """QA (tokscale#308: real rollouts hold token_count snapshots whose total briefly goes back,
+    then resumes from the higher one): totals (input, output) 1000/100 -> 2500/250 -> 1500/150
+    (stale, last 500/50) -> 3000/300. Counted before: 1000, 1500, the stale line's last 500 and
+    3000 - 1500 = 1500 (4500 input, 150 % of the session's own final total). The session used
+    3000/300: 1000, 1500 and 500, the stale line adding nothing. A real reset (fixture A's a5,
+    52520 -> 11000: far below, more than twice its call) still counts its last_token_usage."""
+    meta = {"timestamp": "2026-11-03T10:00:00.000Z", "type": "session_meta", "payload": {"id": "s-stale"}}
+    turn = {"timestamp": "2026-11-03T10:00:00.100Z", "type": "turn_context", "payload": {"model": "gpt-5"}}
+    path = _write(tmp_path / "rollout-stale.jsonl", [json.dumps(meta), json.dumps(turn),
+        _count_line("2026-11-03T10:00:10Z", (1000, 100), (1000, 100)),
+        _count_line("2026-11-03T10:00:30Z", (2500, 250), (1500, 150)),
+        _count_line("2026-11-03T10:00:31Z", (1500, 150), (500, 50)),  # stale: 1650 + 2 x 550 >= 2750
+        _count_line("2026-11-03T10:00:50Z", (3000, 300), (500, 50)),
+    ])  # fmt: skip
+    assert [(e["input_tokens"], e["output_tokens"]) for e in _events(path)] == [(1000, 100), (1500, 150), (500, 50)]
+    # a call of 100: 2 % below a total of 10000 is stale (9800); 3 % (9700 + 2 x 100 < 10000) is a reset,
+    # which counts its last call
+    for fell_to, counted in ((9800, [(10000, 0)]), (9700, [(10000, 0), (100, 0)])):
+        lines = [json.dumps(meta), json.dumps(turn), _count_line("2026-11-03T10:00:10Z", (10000, 0), (10000, 0)),
+                 _count_line("2026-11-03T10:00:40Z", (fell_to, 0), (100, 0))]  # fmt: skip
+        got = _events(_write(tmp_path / f"rollout-{fell_to}.jsonl", lines))
+        assert [(e["input_tokens"], e["output_tokens"]) for e in got] == counted
+
+
 def test_fields_and_extra(db_path: Path) -> None:
     _import(DATA, db_path)
     row = query(

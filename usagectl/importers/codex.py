@@ -9,7 +9,9 @@ One event per model call:
   is a UI / rate-limit refresh that adds nothing (ccusage#1288 overcount): after a counted
   call it is read as a copy of that call (its event id), so the store counts it among the
   duplicates (``report duplicates``: Dup in file); the first event's usage is its total; a
-  total that goes down (a counter reset) counts ``last_token_usage``.
+  total that goes down (a counter reset) counts ``last_token_usage``, unless it is a stale
+  snapshot written out of order (``stale``: under 2 % or under two calls below the total before
+  it), which adds nothing and leaves the baseline at the higher total.
 * ``token_usage_record`` lines (CLI >= 0.151) duplicate token_count with response-local
   ``payload.usage``. Rule, per file: token_count events count until the file's first
   ``token_usage_record``; from that line on only records count (token_count lines are
@@ -118,6 +120,24 @@ class Usage(NamedTuple):
     def core(self) -> tuple[int, int, int, int]:
         """What every CLI version reports (older totals lack cache writes)."""
         return (self.input, self.cached, self.output, self.reasoning)
+
+    def weight(self) -> int:
+        """The size the regression test compares: input + cached + output + reasoning (the sum
+        the other Codex readers compare, so that a file is told the same way everywhere)."""
+        return self.input + self.cached + self.output + self.reasoning
+
+
+def stale(total: Usage, high: Usage, last: Usage | None) -> bool:
+    """Whether a running total below the one before (``high``) is a stale snapshot written out of
+    order, not a counter reset: it falls short by under 2 %, or by less than twice the call it
+    reports (``last_token_usage``). Real rollouts hold such snapshots, which then resume from the
+    higher total (tokscale#308); counting ``last`` and lowering the baseline there counts calls
+    twice. A reset starts over from a small total and falls far below."""
+    now, before = total.weight(), high.weight()
+    if not 0 < now <= before:
+        return False  # nothing, or a sum that grew while a counter fell: not a snapshot of before
+    call = last.weight() if last is not None else 0
+    return now * 100 >= before * 98 or (call > 0 and now + 2 * call >= before)
 
 
 ZERO = Usage(0, 0, 0, 0, 0)
@@ -472,6 +492,8 @@ def _token_count(
             return dict(state.repeatable), None
         return None, None  # counted through token_usage_record, or a re-emitted total of nothing counted
     grew = all(t >= p for t, p in zip(total, prev))
+    if not grew and stale(total, prev, last):
+        return None, None  # a stale snapshot: adds nothing, and the baseline stays the higher total
     delta = total.minus(prev) if grew else (last if last is not None else total)
     state.prev = total
     state.repeatable = None
