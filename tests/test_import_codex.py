@@ -332,6 +332,38 @@ def test_a_stale_total_written_out_of_order_is_not_a_reset(tmp_path: Path) -> No
         assert [(e["input_tokens"], e["output_tokens"]) for e in got] == counted
 
 
+def test_a_rejected_count_does_not_move_the_baseline(tmp_path: Path) -> None:
+    """QA (fuzz): a token_count rejected for counts that cannot be (reasoning over output) still set
+    the baseline, so the next count looked like a counter reset and only its last call counted:
+    2000 input tokens of the session were lost. Totals (input, cached, output, reasoning):
+    (1000, 100, 50, 10); (3000, 600, 150, 999999) rejected; (6000, 1600, 450, 90). Counted: the
+    first total, then 6000 - 1000 = 5000 input (1500 cached, 400 output, 80 reasoning) spanning
+    the rejected line, marked after_reject: the session's own final total, 6000 / 1600 / 450 / 90."""
+
+    def count(ts: str, t: tuple[int, int, int, int]) -> str:
+        u = {"input_tokens": t[0], "cached_input_tokens": t[1], "output_tokens": t[2], "reasoning_output_tokens": t[3]}
+        return json.dumps({"timestamp": ts, "type": "event_msg",
+                           "payload": {"type": "token_count", "info": {"total_token_usage": u}}})  # fmt: skip
+
+    meta = json.dumps({"timestamp": "2026-11-03T10:00:00Z", "type": "session_meta", "payload": {"id": "s-rej"}})
+    path = _write(tmp_path / "rollout-rejected.jsonl", [meta,
+        count("2026-11-03T10:00:10Z", (1000, 100, 50, 10)),
+        count("2026-11-03T10:00:20Z", (3000, 600, 150, 999999)),
+        count("2026-11-03T10:00:30Z", (6000, 1600, 450, 90)),
+    ])  # fmt: skip
+    records = list(IMPORTER.read(path))
+    assert [(r.line, r.problem) for r in records if r.problem] == [
+        (3, "reasoning_output_tokens (999989) exceed output_tokens (100)")
+    ]
+    got = [r.fields for r in records if r.problem is None]
+    assert [(e["input_tokens"], e["cache_read_tokens"], e["output_tokens"], e["reasoning_tokens"]) for e in got] == [
+        (900, 100, 50, 10),
+        (5000 - 1500, 1500, 400, 80),
+    ]
+    assert got[1]["extra"]["after_reject"] == "2026-11-03T10:00:10+00:00"
+    assert "counter_reset" not in got[1]["extra"]
+
+
 def test_fields_and_extra(db_path: Path) -> None:
     _import(DATA, db_path)
     row = query(

@@ -495,16 +495,22 @@ def _token_count(
     if not grew and stale(total, prev, last):
         return None, None  # a stale snapshot: adds nothing, and the baseline stays the higher total
     delta = total.minus(prev) if grew else (last if last is not None else total)
-    state.prev = total
-    state.repeatable = None
     if state.replaying or delta == ZERO or state.before_spawn(ts):
+        state.prev, state.repeatable = total, None
         return None, None  # a fork's copy of its parent's history (baseline only), or nothing used
     if state.holding and state.at_start:
         # a second count within the first sub-second chain of lines: no call answers that fast
         # after another at a session's start, so both copy a parent's history (a fork that does
         # not name its parent): baseline only, as a declared fork's burst is
+        state.prev, state.repeatable = total, None
         state.forked = True
         return None, None
+    problem = _inconsistent(delta)
+    if problem is not None:
+        # rejected, and the baseline stays where it was: the next count's delta spans this line
+        # (marked ``after_reject``), as it spans a line that does not parse
+        return None, problem
+    state.prev, state.repeatable = total, None
     state.counted_total = total
     extra: dict[str, Any] = {"counter_reset": True} if not grew else {}
     if state.damaged:
@@ -558,16 +564,25 @@ def _usage_record(
     return fields, problem
 
 
-def _fields(
-    state: _File, event_id: str, ts: datetime, d: Usage, model: str | None, more: dict[str, Any]
-) -> tuple[dict[str, Any] | None, str | None]:
-    uncached = d.input - d.cached - d.write
-    if uncached < 0:
-        return None, (
+def _inconsistent(d: Usage) -> str | None:
+    """Why a call's usage cannot be (cached input and cache writes are inside the input, reasoning
+    inside the output), or None."""
+    if d.input - d.cached - d.write < 0:
+        return (
             f"cached_input_tokens + cache_write_input_tokens ({d.cached} + {d.write}) exceed input_tokens ({d.input})"
         )
     if d.reasoning > d.output:
-        return None, f"reasoning_output_tokens ({d.reasoning}) exceed output_tokens ({d.output})"
+        return f"reasoning_output_tokens ({d.reasoning}) exceed output_tokens ({d.output})"
+    return None
+
+
+def _fields(
+    state: _File, event_id: str, ts: datetime, d: Usage, model: str | None, more: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str | None]:
+    problem = _inconsistent(d)
+    if problem is not None:
+        return None, problem
+    uncached = d.input - d.cached - d.write
     model = model or state.model
     assumed = model is None
     extra = None if more else state.shared_extra.get((assumed, state.effort))
