@@ -1826,6 +1826,42 @@ def test_pretty_printed_pages_one_after_another_are_each_read(tmp_path: Path, db
     assert again["imported"] == 0
 
 
+def test_a_bad_page_of_a_jsonl_file_never_takes_the_next_pages_along(tmp_path: Path, db_path: Path) -> None:
+    """QA (fuzz): one page per line; a page that does not parse (``-Infinity``, ``00012``, ``.5``
+    are no JSON numbers) was one reject running to the next line whose object opens with "data",
+    "object", "type" or "error": pages re-written with "has_more" first were all swallowed (4 of
+    5 days lost, nothing said), and two bad pages in a row were one reject. Each line is a page:
+    the bad ones are rejects on their own lines, the others are read.
+
+    By hand: days 10-14 of haiku, uncached input 100 x the day number, 1000 output each; A:
+    keys reordered, line 2 (day 11) bad: records 5, imported 4 (input 1000 + 1200 + 1300 + 1400),
+    rejected line 2. B: the API's order, lines 2 and 3 (days 11, 12) bad: records 5, imported 3,
+    rejected lines 2 and 3."""
+
+    def line(day: int, uncached: str, data_first: bool) -> str:
+        page = _anthropic_day_page(f"2025-11-{day}", "claude-haiku-4-5-20251001", 0, 1000)
+        text = json.dumps(page if data_first else {"has_more": False, "next_page": None, "data": page["data"]})
+        return text.replace('"uncached_input_tokens": 0', f'"uncached_input_tokens": {uncached}')
+
+    a = tmp_path / "a.jsonl"
+    a.write_text("".join(line(d, "-Infinity" if d == 11 else str(d * 100), False) + "\n" for d in range(10, 15)))
+    out = _import(db_path, a, fmt="anthropic-usage")
+    assert (out["records"], out["imported"], out["rejected"]) == (5, 4, 1)
+    assert [line for _, line, _ in _rejects(db_path)] == [2]
+    days = _daily(db_path, "2025-11-10", "2025-11-14")
+    assert {d: r["input_tokens"] for d, r in days.items() if r["input_tokens"]} == {
+        "2025-11-10": 1000, "2025-11-12": 1200, "2025-11-13": 1300, "2025-11-14": 1400,
+    }  # fmt: skip
+
+    b = tmp_path / "b.jsonl"
+    bad = {11: "00012", 12: ".5"}
+    b.write_text("".join(line(d, bad.get(d, str(d * 100)), True) + "\n" for d in range(10, 15)))
+    other = tmp_path / "b.duckdb"
+    out = _import(other, b, fmt="anthropic-usage")
+    assert (out["records"], out["imported"], out["rejected"]) == (5, 3, 2)
+    assert [line for _, line, _ in _rejects(other)] == [2, 3]
+
+
 def test_a_page_then_an_array_of_pages_reads_as_the_two_files_do(tmp_path: Path, db_path: Path) -> None:
     """A page, then an array of pages, one after the other in one file: the same events and
     rejects as the two files imported apart (the independent path), each reject on its line in

@@ -250,9 +250,11 @@ def _stream_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
         i = _skip_ws(text, end)
 
 
-# where a page may start: an object whose first key is one a page or an error envelope opens
-# with (``data``; OpenAI's ``object``; Anthropic's ``type`` and OpenAI's ``error`` of an error)
-_PAGE_START = re.compile(r'\{\s*"(?:data|object|type|error)"')
+# where a page may start: an object at the start of a line (JSONL, a pretty-printed page's
+# first line: the objects inside a page are indented), or anywhere an object whose first key is
+# one a page or an error envelope opens with (``data``; OpenAI's ``object``; Anthropic's ``type``
+# and OpenAI's ``error`` of an error), as pages appended without a newline start mid-line
+_PAGE_START = re.compile(r'(?m:^)\{|\{\s*"(?:data|object|type|error)"')
 _RESUME_TRIES = 10_000
 
 
@@ -261,10 +263,17 @@ def _resume(text: str, i: int) -> int:
     ``i`` where a whole page (or error envelope) starts, else the end of the text. Not where the
     parse failed: a page cut right after a ``:`` or a ``[`` takes the next page in as its value
     and fails after it, and a page appended without a newline starts mid-line. The objects inside
-    a page that start like one (an OpenAI bucket, ``{"object": "bucket"``) are no page."""
+    a page that start like one (an OpenAI bucket, ``{"object": "bucket"``) are no page.
+
+    An object at the start of a line is where reading goes on whether or not it parses (a page of
+    a JSONL file, whatever its first key, or re-written with its keys in another order): a bad
+    page on the next line is a reject of its own, on its own line, and never takes the pages after
+    it along."""
     for n, m in enumerate(_PAGE_START.finditer(text, i + 1)):
         if n >= _RESUME_TRIES:
             break
+        if m.start() == 0 or text[m.start() - 1] == "\n":
+            return m.start()
         try:
             obj, _ = _value_at(text, m.start())
         except (ValueError, RecursionError):
