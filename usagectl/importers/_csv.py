@@ -117,6 +117,9 @@ def _spaced(header: str) -> bool:
     return any(f.startswith(" ") for f in fields[1:])
 
 
+FIELD_LIMIT = 1 << 28  # characters in one field (256 Mi): a file's size bounds it anyway
+
+
 def csv_records(source: Iterable[str], keep_text: bool = False) -> Iterator[CsvRecord]:
     """Each record of ``source`` (text lines with their endings, as read with ``newline=""``),
     the header included, in order. A record the reader could not parse, or one whose quoted
@@ -124,6 +127,9 @@ def csv_records(source: Iterable[str], keep_text: bool = False) -> Iterator[CsvR
     blank lines come as empty records, as ``csv.reader`` gives them. ``keep_text``: every
     record keeps its text in ``raw`` (its lines, the last one's ending left out)."""
     lines = _Lines(source)
+    # a field may be long (an export's ``extra`` or a gateway's prompt): Python's default limit of
+    # 128 KiB made such a record a reject, so an event export did not import again
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     # skipinitialspace: a file written with ", " between fields (README) gives "sp1", not " sp1": an
     # id, member or project with the separator's space would be another one (and `, "a,b"` a quoted field).
     # Decided by the header: one written without spaces after its commas (usagectl's own export,
