@@ -343,3 +343,25 @@ def test_titles_and_models_follow_a_team_filter_from_the_config(tmp_path: Path, 
     assert [(r["session_id"], r["chat_title"], r["models"]) for r in out["rows"]] == [
         ("sess-2", None, "gpt-4o, mistral-large-2411")
     ]
+
+
+def test_chats_started_in_the_repeated_hour_read_apart(tmp_path: Path, db_path: Path) -> None:
+    """New York's clocks go back at 02:00 EDT on 2026-11-01: 05:30Z is 01:30 EDT (UTC−4) and
+    06:30Z, an hour later, 01:30 EST (UTC−5). "Started" showed both as "2026-11-01 01:30" (the
+    abbreviation was cut off with the seconds); it now names the zone there, as `chat show`
+    does, and stays bare elsewhere: 2026-11-01T12:00Z is 07:00 EST, a time shown once."""
+    events = [
+        {"event_id": "c1", "ts": "2026-11-01T05:30:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 300,
+         "session_id": "edt"},
+        {"event_id": "c2", "ts": "2026-11-01T06:30:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 200,
+         "session_id": "est"},
+        {"event_id": "c3", "ts": "2026-11-01T12:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 100,
+         "session_id": "noon"},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "c.jsonl", events)), "--db", str(db_path))
+    args = ("report", "chats", "--since", "2026-11-01", "--until", "2026-11-01", "--tz", "America/New_York")
+    rows = run_json(*args, "--db", str(db_path))["rows"]  # by cost: 300, 200, 100 tokens
+    assert [(r["session_id"], r["started"]) for r in rows] == [
+        ("edt", "2026-11-01 01:30 EDT"), ("est", "2026-11-01 01:30 EST"), ("noon", "2026-11-01 07:00")]  # fmt: skip
+    table = run(*args, "--db", str(db_path), "--format", "table").stdout
+    assert "2026-11-01 01:30 EDT" in table and "2026-11-01 01:30 EST" in table

@@ -184,24 +184,71 @@ def test_budget_history_reaches_back_to_1970(tmp_path: Path, db: Path) -> None:
     assert (rep.rows[0]["period_start"], rep.rows[-1]["period_start"]) == (date(1970, 1, 1), date(2026, 1, 1))
 
 
+FORMS = "(use YYYY-MM-DD, YYYYMMDD or a relative range like 7d)"
+
+
 @pytest.mark.parametrize(
-    "text",
-    ["2026-11-20", "20261120", "2026-1-5", "2026-02-28", " 2026-03-01 ", "2024-02-29", "2026-02-30", "2026-13-01",
-     "2026-00-10", "2026-11-31", "1970-01-01", "2199-12-31", "1969-12-31", "2026-11-20x", "2026/11/20"],
+    ("text", "want"),
+    [
+        ("2026-11-20", date(2026, 11, 20)), ("20261120", date(2026, 11, 20)), (" 2026-03-01 ", date(2026, 3, 1)),
+        ("2024-02-29", date(2024, 2, 29)), ("1970-01-01", date(1970, 1, 1)), ("2199-12-31", date(2199, 12, 31)),
+        ("2026-02-30", "there is no such day"), ("2026-13-01", "there is no such day"),
+        ("20261301", "there is no such day"), ("2026-00-10", "there is no such day"),
+        ("2026-11-20x", FORMS), ("2026/11/20", FORMS), ("1969-12-31", "out of range"),
+    ],
 )  # fmt: skip
-def test_dates_parse_as_strptime_reads_them(text: str) -> None:
-    """The usual YYYY-MM-DD spelling is read without strptime; every spelling gives the day
-    (or the refusal) that strptime's two formats give."""
-    want: date | None = None
-    for fmt in ("%Y-%m-%d", "%Y%m%d"):
-        try:
-            want = datetime.strptime(text.strip(), fmt).date()
-            break
-        except ValueError:
-            continue
+def test_dates_in_the_two_documented_spellings(text: str, want: date | str) -> None:
+    """YYYY-MM-DD and YYYYMMDD (8 digits) are the days; a day that does not exist is named."""
     today = date(2026, 11, 26)
-    if want is not None and date(1970, 1, 1) <= want <= date(2199, 12, 31):
+    if isinstance(want, date):
         assert parse_date(text, today=today, option="--since") == want
     else:
-        with pytest.raises(UsageError, match="--since"):
+        with pytest.raises(UsageError) as exc:
             parse_date(text, today=today, option="--since")
+        assert exc.value.message.startswith(f"--since: {text!r} is ") and want in exc.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "option", "message"),
+    [
+        # strptime's %m and %d take one digit too: 202611 read as 2026-01-01, 202613 as 2026-01-03,
+        # 2026111 as 2026-11-01 (or 2026-01-11?), 2026-1-5 as 2026-01-05. A month is answered with
+        # the day it most likely meant: the first for a start, the last for an --until
+        # (November has 30 days)
+        ("202611", "--since", "--since: '202611' is a month; give a day (2026-11-01 or 20261101)"),
+        ("202611", "--until", "--until: '202611' is a month; give a day (2026-11-30 or 20261130)"),
+        ("2026-02", "--until", "--until: '2026-02' is a month; give a day (2026-02-28 or 20260228)"),
+        ("202613", "--since", f"--since: '202613' is not a date: YYYYMMDD has 8 digits {FORMS}"),
+        ("2026111", "--since", f"--since: '2026111' is not a date: YYYYMMDD has 8 digits {FORMS}"),
+        ("2026122", "--until", f"--until: '2026122' is not a date: YYYYMMDD has 8 digits {FORMS}"),
+        ("202611011", "--since", f"--since: '202611011' is not a date: YYYYMMDD has 8 digits {FORMS}"),
+        ("2026-1-5", "--since", f"--since: '2026-1-5' is not a date: write the month and the day with two digits each "
+                                f"{FORMS}"),
+    ],
+)  # fmt: skip
+def test_short_dates_are_refused_not_misread(text: str, option: str, message: str) -> None:
+    with pytest.raises(UsageError) as exc:
+        parse_date(text, today=date(2026, 11, 26), option=option)
+    assert exc.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("report", "by", "model", "--since", "202611", "--until", "20261130"),
+         "--since: '202611' is a month; give a day (2026-11-01 or 20261101)"),
+        (("report", "daily", "--since", "2026111", "--until", "20261102"),
+         f"--since: '2026111' is not a date: YYYYMMDD has 8 digits {FORMS}"),
+        (("report", "by", "model", "--since", "20260101", "--until", "202611"),
+         "--until: '202611' is a month; give a day (2026-11-30 or 20261130)"),
+        (("report", "month", "--until", "202611"), "--until: '202611' is a month; give a day (2026-11-30 or 20261130)"),
+        (("report", "compare", "--period", "202611..20261130"),
+         "--period: '202611' is a month; give a day (2026-11-01 or 20261101)"),
+        (("payment", "list", "--since", "202611"), "--since: '202611' is a month; give a day (2026-11-01 or 20261101)"),
+    ],
+)  # fmt: skip
+def test_commands_refuse_short_dates(db: Path, args: tuple[str, ...], message: str) -> None:
+    """QA: ``report by model --since 202611`` reported from 2026-01-01 (the 2026-01-15 event
+    counted), exit 0; now a usage error, exit 2, that names the option."""
+    err = run(*args, "--db", str(db), expect=2).stderr
+    assert err == f"usagectl: error: {message}\n"

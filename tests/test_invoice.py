@@ -322,6 +322,23 @@ def test_payment_dates_are_calendar_days_not_in_the_future(tmp_path: Path, db_pa
     run("payment", "add", (today - timedelta(days=1)).isoformat(), "1", "--db", str(db_path))
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # strptime read 202611 as 2026-01-01 (%m and %d take one digit): the payment was stored ten
+        # months early and counted in every balance from January on
+        ("202611", "DATE: '202611' is a month; give a day (2026-11-01 or 20261101)"),
+        ("2026111", "DATE: '2026111' is not a date: YYYYMMDD has 8 digits (use YYYY-MM-DD or YYYYMMDD)"),
+        ("2026-1-5", "DATE: '2026-1-5' is not a date: write the month and the day with two digits each "
+                     "(use YYYY-MM-DD or YYYYMMDD)"),
+    ],
+)  # fmt: skip
+def test_payment_short_dates_are_refused_not_misread(tmp_path: Path, db_path: Path, text: str, message: str) -> None:
+    ensure_ready(db_path)  # a payment needs an existing database
+    assert run("payment", "add", text, "100", "--db", str(db_path), expect=2).stderr == f"usagectl: error: {message}\n"
+    assert run_json("payment", "list", "--db", str(db_path))["rows"] == []
+
+
 def test_payment_rm_deletes_one_and_refuses_an_unknown_id(tmp_path: Path, db_path: Path) -> None:
     ensure_ready(db_path)  # a payment needs an existing database
     run("payment", "add", "2026-11-03", "1,500", "--db", str(db_path))

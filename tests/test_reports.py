@@ -107,6 +107,20 @@ def test_month_in_another_time_zone_moves_events_across_midnight(loaded: Path) -
     assert days[date(2025, 11, 4)]["cost_usd"] == E2
 
 
+def test_the_projection_label_gives_the_month_length_it_used(loaded: Path) -> None:
+    """QA: in America/New_York, November 2025 runs from 11-01 00:00 EDT (04:00Z) to 12-01 00:00
+    EST (05:00Z): 30 days + 1 hour = 721 h = 30.0417 days, which the value uses; the label said
+    "× 30 days". NOW 2025-11-15 12:00Z is 14 days 8 h = 344 h = 14.33 days in. E6 (10-31 23:00Z)
+    is 19:00 on Oct 31 there: not November. A month without a DST change stays "× 30 days"."""
+    ctx = make_context(None, loaded)
+    ov = _ov(reports.month(ctx, reports.ReportRequest(now=NOW, tz="America/New_York"), "2025-11"))
+    assert ov["projection_method"] == "linear run rate: cost so far ÷ 14.33 elapsed days × 30.04 days"
+    assert ov["projected_cost_usd"] == (E1 + E2 + E3 + E5) * 721 / 344
+    # UTC: 14.5 days of 30 (as in test_month_overview_matches_hand_worked_numbers)
+    ov = _ov(reports.month(ctx, reports.ReportRequest(now=NOW, tz="UTC"), "2025-11"))
+    assert ov["projection_method"] == "linear run rate: cost so far ÷ 14.50 elapsed days × 30 days"
+
+
 def test_past_month_is_complete_and_projection_is_actual(loaded: Path) -> None:
     ctx = make_context(None, loaded)
     rep = reports.month(ctx, reports.ReportRequest(now=datetime(2026, 1, 2, tzinfo=UTC)), "2025-11")

@@ -572,3 +572,31 @@ def test_days_and_weeks_that_have_not_begun_have_no_change(loaded: Path) -> None
     # the week of Mon Nov 17 (nothing) against that of Nov 10 (Nov 10: 0.90); Nov 24 has not begun
     assert [(r["week"], r["cost_change_usd"]) for r in weeks.rows] == [
         (date(2025, 11, 17), Decimal("-0.90")), (date(2025, 11, 24), None)]  # fmt: skip
+
+
+def test_the_average_leaves_out_usage_dated_after_today(tmp_path: Path, db_path: Path) -> None:
+    """QA: $6 yesterday + today and $60 dated two days ahead (a clock ahead) read "Days (to date)
+    2, Average cost per day $33.00" ((6 + 60) / 2) beside a median of $3.00. The average is the
+    2 days to date over 2 days: (6.00 + 0) / 2 = $3.00; tokens 2,400,000 / 2 = 1,200,000.
+    gpt-4o input at $2.50/M: 2,400,000 tokens = $6.00, 24,000,000 = $60.00. NOW is 2025-11-20."""
+    events = [
+        {"event_id": "past", "ts": "2025-11-19T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 2_400_000},
+        {"event_id": "ahead", "ts": "2025-11-22T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 24_000_000},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "ahead.jsonl", events)), "--db", str(db_path))
+    ctx = make_context(None, db_path)
+    rep = daily(ctx, _req(since="2025-11-19", until="2025-11-23", tz="UTC"))
+    ov = {k: v for k, _, v in rep.overview}
+    assert (ov["periods"], ov["average_cost_usd"], ov["average_tokens"]) == (2, Decimal("3.00"), 1_200_000)
+    assert ov["median_cost_usd"] == Decimal("3.00")  # (6.00 + 0) / 2: the two days to date
+    assert rep.totals["cost_usd"] == Decimal("66.00")  # the rows and the totals still hold all of it
+    assert (
+        "1 request dated after today (2025-11-22) is in the totals and the rows but not in the averages, "
+        "which cover the 2 days to date; `usagectl doctor` lists events after now."
+    ) in rep.notes
+    # weeks (Monday start): the week of Nov 17 has begun and holds both: (6 + 60) / 1 week; the
+    # week of Nov 24 holds nothing, so no note
+    weeks = periodic(ctx, _req(since="2025-11-17", until="2025-11-30", tz="UTC"), "week")
+    wov = {k: v for k, _, v in weeks.overview}
+    assert (wov["periods"], wov["average_cost_usd"]) == (1, Decimal("66.00"))
+    assert not any("dated after today" in n for n in weeks.notes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,7 +9,12 @@ from zoneinfo import ZoneInfo
 from usagectl.errors import UsageError
 
 _REL = re.compile(r"^(\d+)([dwm])$")
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# exactly the two documented spellings: strptime's %m and %d also take one digit, so it read
+# 202611 as 2026-01-01 and 2026111 as 2026-11-01 (or was it 2026-01-11?) without a word
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})|([0-9]{4})([0-9]{2})([0-9]{2})")
+_MONTH = re.compile(r"([0-9]{4})-?([0-9]{2})")
+_SHORT_PARTS = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+DAY_FORMS = "YYYY-MM-DD or YYYYMMDD"
 
 # Every date, month or period a user gives must lie in this span. No usage log is older than
 # 1970 (the Unix epoch), and the upper bound keeps a typo (``99999d``, ``--until 9999-12-31``)
@@ -53,8 +57,9 @@ def _side(option: str, d: date, given: bool, today: date) -> str:
 
 
 def parse_date(text: str, *, today: date, option: str) -> date:
-    """YYYY-MM-DD, YYYYMMDD, or relative: ``7d`` (today and the 6 days before), ``2w``, ``3m``.
-    The day must lie :data:`BOUNDS` (``UsageError`` otherwise, also for an empty value)."""
+    """YYYY-MM-DD, YYYYMMDD (8 digits: :func:`parse_day`), or relative: ``7d`` (today and the 6
+    days before), ``2w``, ``3m``. The day must lie :data:`BOUNDS` (``UsageError`` otherwise, also
+    for an empty value)."""
     s = text.strip()
     if not s:
         raise UsageError(f"{option}: empty")
@@ -64,16 +69,36 @@ def parse_date(text: str, *, today: date, option: str) -> date:
         if n < 1:
             raise UsageError(f"{option}: {text!r}: a relative range must be at least 1")
         return check_day(_relative(today, n, m.group(2), option, text), option=option, text=text)
-    if _ISO_DAY.fullmatch(s):  # the usual spelling, without loading strptime (~2 ms of a report's start)
-        with contextlib.suppress(ValueError):
-            return check_day(date(int(s[:4]), int(s[5:7]), int(s[8:])), option=option, text=text)
-    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+    day = parse_day(text, option=option, forms="YYYY-MM-DD, YYYYMMDD or a relative range like 7d")
+    return check_day(day, option=option, text=text)
+
+
+def parse_day(text: str, *, option: str, forms: str = DAY_FORMS) -> date:
+    """A calendar day spelled ``YYYY-MM-DD`` or ``YYYYMMDD`` (8 digits), and nothing else: a
+    ``UsageError`` naming ``option`` and the accepted ``forms`` otherwise. A month (``202611``,
+    ``2026-11``) is answered with the day it most likely meant, not read as some other day."""
+    s = text.strip()
+    m = _DAY.fullmatch(s)
+    if m:
+        y, mo, d = (int(g) for g in m.groups() if g is not None)
         try:
-            day = datetime.strptime(s, fmt).date()
-        except ValueError:
-            continue
-        return check_day(day, option=option, text=text)
-    raise UsageError(f"{option}: {text!r} is not a date (use YYYY-MM-DD, YYYYMMDD or a relative range like 7d)")
+            return date(y, mo, d)
+        except ValueError:  # 2026-02-30, 20261301
+            raise UsageError(f"{option}: {text!r} is not a date: there is no such day (use {forms})") from None
+    m = _MONTH.fullmatch(s)
+    if m and FIRST_DAY.year <= int(m.group(1)) <= LAST_DAY.year and 1 <= int(m.group(2)) <= 12:
+        y, mo = int(m.group(1)), int(m.group(2))
+        # the end of a range most likely meant the month's last day, anything else its first
+        d = _days_in_month(y, mo) if option == "--until" else 1
+        raise UsageError(
+            f"{option}: {text!r} is a month; give a day ({y:04d}-{mo:02d}-{d:02d} or {y:04d}{mo:02d}{d:02d})"
+        )
+    why = ""
+    if s.isascii() and s.isdigit():
+        why = ": YYYYMMDD has 8 digits"
+    elif _SHORT_PARTS.fullmatch(s):
+        why = ": write the month and the day with two digits each"
+    raise UsageError(f"{option}: {text!r} is not a date{why} (use {forms})")
 
 
 def _relative(today: date, n: int, unit: str, option: str, text: str) -> date:

@@ -42,12 +42,13 @@ def local_time(ts: datetime, tz: str) -> datetime:
     return ts.astimezone(ZoneInfo(tz))
 
 
-def clock(ts: datetime, tz: str) -> str:
-    """``2025-11-03 11:00:05`` in the zone (tables); JSON gets the ISO instant with its offset.
-    A wall time the zone shows twice (the hour repeated when clocks go back) gets its zone's
-    abbreviation, ``2026-10-25 02:30:00 CEST`` then ``… 02:30:00 CET``, so the two read apart."""
+def clock(ts: datetime, tz: str, *, seconds: bool = True) -> str:
+    """``2025-11-03 11:00:05`` in the zone (tables; ``2025-11-03 11:00`` without ``seconds``);
+    JSON gets the ISO instant with its offset. A wall time the zone shows twice (the hour
+    repeated when clocks go back) gets its zone's abbreviation, ``2026-10-25 02:30:00 CEST``
+    then ``… 02:30:00 CET``, so the two read apart; every other time stays short."""
     local = local_time(ts, tz)
-    text = local.strftime("%Y-%m-%d %H:%M:%S")
+    text = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         text += f" {local.tzname() or local.strftime('%z')}"
     return text
@@ -119,7 +120,8 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
                 "cost_share_pct": _share(r["cost_usd"], total_cost),
                 "duration": duration_text(secs),
                 "duration_s": secs,
-                "started": clock(r["first_ts"], tz)[:16],
+                # cut to the minute, not to 16 characters: that cut the zone off a repeated hour
+                "started": clock(r["first_ts"], tz, seconds=False),
                 "first_ts": local_time(r["first_ts"], tz),
                 "last_ts": local_time(r["last_ts"], tz),
                 "models": r["models"] or "",

@@ -45,7 +45,7 @@ from usagectl.services.reports import ReportRequest, _unpriced_json, _unpriced_n
 from usagectl.store import analytics, payments
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import day_start_utc, local_today, parse_date, parse_month
+from usagectl.timeutil import day_start_utc, local_today, parse_date, parse_day, parse_month
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -520,15 +520,9 @@ def parse_amount(text: str) -> Decimal:
 
 
 def parse_payment_date(text: str, today: date) -> date:
-    """The day a payment was made: a calendar date (no relative range), not after ``today``."""
-    for fmt in ("%Y-%m-%d", "%Y%m%d"):
-        try:
-            day = datetime.strptime(text.strip(), fmt).date()
-            break
-        except ValueError:
-            continue
-    else:
-        raise UsageError(f"DATE: {text!r} is not a date (use YYYY-MM-DD or YYYYMMDD)")
+    """The day a payment was made: a calendar date (no relative range), not after ``today``.
+    Only the two spellings the README gives: 202611 is a month, not 2026-01-01."""
+    day = parse_day(text, option="DATE")
     if day > today:
         raise UsageError(f"DATE: {day} is in the future (today is {today}): record a payment once it is made")
     return day

@@ -292,6 +292,13 @@ def _model_rows(groups: list[dict[str, Any]], totals: dict[str, Any]) -> list[di
     return rows
 
 
+def _days_text(days: Decimal) -> str:
+    """A period's length in days for the projection's label: ``30`` for whole days; the real
+    length when a DST change makes it an hour longer or shorter, ``30.04`` (30 days + 1 hour =
+    30 + 1/24 = 30.0417), so that the label gives the number shown, not 30."""
+    return str(int(days)) if days == days.to_integral_value() else str(days.quantize(Decimal("0.01")))
+
+
 def month_view_range(req: ReportRequest, first: date, last: date, today: date) -> tuple[date, date]:
     """The default range of a view of one month (``report month``, ``cost``): that month; with a
     --since alone, from it through today (as every other report; it ran to the month's end, so
@@ -353,11 +360,13 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     overview.append(("daily_avg_cost_usd", "Daily average cost", cost / full_days if priced else None))
     if state == "in progress" and elapsed_days > 0:
         # real elapsed time over the real length of the period (a DST month is 743 or 745 h)
-        factor = Decimal((period_end - period_start).total_seconds()) / (elapsed_days * Decimal(86400))
+        length_s = Decimal((period_end - period_start).total_seconds())
+        factor = length_s / (elapsed_days * Decimal(86400))
         projected_cost = cost * factor
         projected_tokens = int(Decimal(tokens) * factor)
         method = (
-            f"linear run rate: cost so far ÷ {elapsed_days.quantize(Decimal('0.01'))} elapsed days × {period_days} days"
+            f"linear run rate: cost so far ÷ {elapsed_days.quantize(Decimal('0.01'))} elapsed days"
+            f" × {_days_text(length_s / Decimal(86400))} days"
         )
     elif state == "complete":
         projected_cost, projected_tokens, method = cost, tokens, "period complete: projection = actual"

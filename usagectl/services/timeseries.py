@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from usagectl.config import WEEKDAYS, effective_timezone, weekday_name
 from usagectl.errors import UsageError
-from usagectl.models import Column, Filters, Report
+from usagectl.models import Column, Filters, Report, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     METRIC_COLUMNS,
@@ -214,6 +214,10 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
         starts.append(s)
         s = next_start(s, unit)
     started = [s for s in starts if s <= today]
+    # the averages divide by the periods to date, so they sum those periods alone: usage dated in a
+    # period that has not begun (a clock ahead) is in the rows and the totals, not in an average
+    to_date = total(r for r in in_range if r["period"] <= today)
+    ahead = [s for s in starts if s > today and by_period.get(s, empty())["requests"]]
     cost_stats = spike_stats([by_period.get(s, empty())["cost_usd"] or ZERO for s in started])
     token_stats = spike_stats([Decimal(by_period.get(s, empty())["total_tokens"]) for s in started])
 
@@ -270,6 +274,8 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
         )
     if budget_note:
         notes.append(budget_note)
+    if ahead:
+        notes.append(_ahead_note(unit, ahead, by_period, len(started)))
     filters = flt.as_dict() | ({"week_start": ws} if unit == "week" else {})
     return Report(
         name=NAMES[unit],
@@ -278,7 +284,7 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
         columns=columns,
         rows=tuple(rows),
         totals=totals,
-        overview=_overview(unit, len(started), totals, cost_stats, token_stats, len(spikes)),
+        overview=_overview(unit, len(started), to_date, cost_stats, token_stats, len(spikes)),
         notes=tuple(notes),
     )
 
@@ -291,18 +297,31 @@ def _label_column(unit: Unit) -> Column:
     return Column("month", "Month")
 
 
+def _ahead_note(unit: Unit, ahead: list[date], by_period: dict[date, dict[str, Any]], n: int) -> str:
+    """The note on usage dated after today, as ``report month`` has one: where it is counted."""
+    requests = sum(int(by_period[s]["requests"]) for s in ahead)
+    span = _label_text(ahead[0], unit) + (f" – {_label_text(ahead[-1], unit)}" if len(ahead) > 1 else "")
+    return (
+        f"{counted(requests, 'request')} dated after today ({span}) {'is' if requests == 1 else 'are'} in the "
+        f"totals and the rows but not in the averages, which cover the {counted(n, unit)} to date; "
+        "`usagectl doctor` lists events after now."
+    )
+
+
 def _overview(
     unit: Unit,
     n: int,
-    totals: dict[str, Any],
+    to_date: dict[str, Any],
     cost: SpikeStats | None,
     tokens: SpikeStats | None,
     spikes: int,
 ) -> tuple[tuple[str, str, Any], ...]:
+    """The overview lines; the averages are ``to_date`` (the usage of the ``n`` periods that have
+    begun) over ``n``."""
     out: list[tuple[str, str, Any]] = [("periods", f"{unit.capitalize()}s (to date)", n)]
     if n:
-        out.append(("average_cost_usd", f"Average cost per {unit}", (totals["cost_usd"] or ZERO) / n))
-        out.append(("average_tokens", f"Average tokens per {unit}", totals["total_tokens"] // n))
+        out.append(("average_cost_usd", f"Average cost per {unit}", (to_date["cost_usd"] or ZERO) / n))
+        out.append(("average_tokens", f"Average tokens per {unit}", to_date["total_tokens"] // n))
     if cost and tokens:
         out.append(("median_cost_usd", f"Median cost per {unit}", cost.median))
         out.append(("median_tokens", f"Median tokens per {unit}", int(tokens.median)))
