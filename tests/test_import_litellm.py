@@ -910,3 +910,140 @@ def test_a_tab_separated_export_says_how_to_export_csv(tmp_path: Path, db_path: 
     path.write_text("request_id\tstartTime\tmodel\nr1\t2025-11-03 10:00:00\tgpt-4o\n", encoding="utf-8")
     result = run("import", str(path), "--format", "litellm", "--db", str(db_path), expect=4)
     assert "line 1: the header's columns are separated by tabs, not commas: export it with psql" in result.stderr
+
+
+# ---------------------------------------------------------------- QA of round 26
+
+
+def _psql_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """A psql ``\\copy ... CSV HEADER`` export of ``rows`` (metadata written as JSON text)."""
+    header = ["request_id", "call_type", "api_key", "spend", "total_tokens", "prompt_tokens", "completion_tokens",
+              "startTime", "model", "custom_llm_provider", "metadata", "cache_hit", "status"]  # fmt: skip
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([json.dumps(row[h]) if h == "metadata" else row.get(h, "") for h in header])
+    return path
+
+
+def test_cache_counts_in_additional_usage_values_when_there_is_no_usage_object(tmp_path: Path, db_path: Path) -> None:
+    """LiteLLM writes ``metadata.additional_usage_values`` (the response's usage without its three
+    totals) on every row; ``usage_object`` is null for pass-through rows and absent from older
+    ones. QA: the cache there was ignored, so the whole prompt was priced as uncached input.
+
+    a1, claude-3-7-sonnet chat call, no usage_object: prompt 45210 holds read 38400 + write 6800,
+    uncached 45210 - 38400 - 6800 = 10; cost 10x3 + 38400x0.30 + 6800x3.75 + 980x15 per 1M
+    = 30 + 11520 + 25500 + 14700 = 51750 micro-$ = 0.05175, exactly LiteLLM's spend.
+    a2, a usage_object without cache keys: the cache of additional_usage_values counts (same buckets).
+    a3, a usage_object that logs its cache (read 1000 of prompt 5000) wins over additional_usage_values
+    (read 4000): uncached 5000 - 1000 = 4000.
+    a4, a pass-through row (call type pass_through_endpoint) with Anthropic's own usage in
+    additional_usage_values and prompt_tokens 10 (without the cache): input_tokens 10 excludes the
+    cache by Anthropic's definition, so (10, 38400, 6800), not a reject for a cache of 45200 larger
+    than a prompt of 10."""
+    extra = {"completion_tokens_details": None, "prompt_tokens_details": {"audio_tokens": None, "cached_tokens": 38400},
+             "cache_creation_input_tokens": 6800, "cache_read_input_tokens": 38400}  # fmt: skip
+    base = {"call_type": "acompletion", "api_key": "3a9c4c", "total_tokens": 46190, "prompt_tokens": 45210,
+            "completion_tokens": 980, "startTime": "2025-03-03 10:02:45.33", "model": "claude-3-7-sonnet-20250219",
+            "custom_llm_provider": "anthropic", "cache_hit": "False", "status": "success"}  # fmt: skip
+    rows = [
+        base | {"request_id": "a1", "spend": "0.05175", "metadata": {"additional_usage_values": extra}},
+        base | {"request_id": "a2", "metadata": {"usage_object": {"prompt_tokens": 45210, "completion_tokens": 980},
+                                                 "additional_usage_values": extra}},
+        base | {"request_id": "a3", "prompt_tokens": 5000, "completion_tokens": 10, "metadata": {
+            "usage_object": {"prompt_tokens": 5000, "prompt_tokens_details": {"cached_tokens": 1000}},
+            "additional_usage_values": {"cache_read_input_tokens": 4000}}},
+        base | {"request_id": "a4", "call_type": "pass_through_endpoint", "prompt_tokens": 10, "total_tokens": 990,
+                "metadata": {"usage_object": None,
+            "additional_usage_values": {"input_tokens": 10, "output_tokens": 980, "cache_read_input_tokens": 38400,
+                                        "cache_creation_input_tokens": 6800}}},
+    ]  # fmt: skip
+    path = _psql_csv(tmp_path / "spendlogs.csv", rows)
+    got = {r.fields["event_id"]: r.fields for r in IMPORTER.read(path)}
+    cols = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "output_tokens")
+    assert {k: tuple(f.get(c, 0) for c in cols) for k, f in got.items()} == {
+        "litellm:a1": (10, 38400, 6800, 980),
+        "litellm:a2": (10, 38400, 6800, 980),
+        "litellm:a3": (4000, 1000, 0, 10),
+        "litellm:a4": (10, 38400, 6800, 980),
+    }
+    assert got["litellm:a1"]["extra"]["usage"] == (
+        "no metadata.usage_object: cache and details read from metadata.additional_usage_values"
+    )
+    assert got["litellm:a2"]["extra"]["usage"].startswith("metadata.usage_object logs no cache: ")
+    assert "usage" not in got["litellm:a3"]["extra"]
+    assert got["litellm:a4"]["extra"]["input_convention"].startswith("anthropic: additional_usage_values.input_tokens")
+    path.write_text("\n".join(path.read_text().splitlines()[:2]) + "\n")  # the header and a1 alone
+    assert _import(path, db_path)["imported"] == 1
+    totals = _report(db_path, "by model", "2025-03-01", "2025-03-31")["totals"]
+    assert (totals["cost_usd"], totals["reported_cost_usd"]) == (0.05175, 0.05175)
+    # importing it again changes nothing: the event is keyed by its request_id alone
+    again = _import(path, db_path)
+    assert (again["imported"], again["duplicates"]) == (0, 0) and again["per_file"][0]["unchanged"] is True
+    assert query(db_path, "SELECT event_id, input_tokens, cache_read_tokens FROM events") == [("litellm:a1", 10, 38400)]
+
+
+def test_early_spend_logs_rows_read_their_tokens_from_the_usage_column(tmp_path: Path, db_path: Path) -> None:
+    """Early ``GET /spend/logs`` rows (LiteLLM PR #1575) kept the counts only in a ``usage`` column:
+    QA, they were imported with 0 tokens and no word. gpt-4o, prompt 1000 + completion 400:
+    1000 x 2.50 + 400 x 10 per 1M = 2500 + 4000 = 6500 micro-$ = 0.0065. A row whose only counts
+    sit in a ``usage`` that is not an object is a reject naming it, never 0 tokens."""
+    row = {"call_type": "acompletion", "api_key": "51**", "startTime": "2024-01-18T18:09:54.071000Z",
+           "model": "gpt-4o", "user": "u2", "modelParameters": {}, "messages": [], "response": "{}",
+           "metadata": {}, "cache_hit": ""}  # fmt: skip
+    path = tmp_path / "spendlogs.json"
+    path.write_text(json.dumps([
+        row | {"request_id": "u1", "spend": 0.0065, "usage": {"total_tokens": 1400, "prompt_tokens": 1000,
+                                                              "completion_tokens": 400}},
+        row | {"request_id": "u2", "spend": 0.0065, "usage": "[1000, 400]"},
+    ]))  # fmt: skip
+    first, second = IMPORTER.read(path)
+    f = first.fields
+    assert (f["input_tokens"], f.get("cache_read_tokens", 0), f["output_tokens"]) == (1000, 0, 400)
+    assert "token counts from usage" in f["extra"]["usage"]
+    assert second.problem == "usage: not a JSON object (an array)"
+    out = _import(path, db_path)
+    assert (out["imported"], out["rejected"]) == (1, 1)
+    totals = _report(db_path, "by model", "2024-01-01", "2024-01-31")["totals"]
+    assert (totals["requests"], totals["total_tokens"], totals["cost_usd"]) == (1, 1400, 0.0065)
+
+
+def test_the_1h_split_in_prompt_tokens_details_counts(tmp_path: Path, db_path: Path) -> None:
+    """LiteLLM's chat usage (``PromptTokensDetailsWrapper``) logs the 5m/1h split of cache writes
+    at ``prompt_tokens_details.cache_creation_token_details``; QA: it was ignored, the 4000 1h
+    writes counted at 5m. Sonnet 4.5, prompt 10000 = 6000 uncached + 4000 written for 1h:
+    6000 x 3 + 4000 x 6 + 100 x 15 per 1M = 18000 + 24000 + 1500 = 43500 micro-$ = 0.0435
+    (at the 5m rate it would be 18000 + 15000 + 1500 = 0.0345)."""
+    split = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 4000}
+    usage = {"prompt_tokens": 10000, "completion_tokens": 100, "total_tokens": 10100,
+             "cache_creation_input_tokens": 4000, "cache_read_input_tokens": 0,
+             "prompt_tokens_details": {"cached_tokens": 0, "text_tokens": 6000, "cache_creation_tokens": 4000,
+                                       "cache_creation_token_details": split}}  # fmt: skip
+    got = _json_rows(tmp_path / "spend.json", [
+        {"request_id": "h1", "call_type": "acompletion", "spend": 0.0255, "prompt_tokens": 10000,
+         "completion_tokens": 100, "startTime": "2025-11-03T10:00:00.000Z", "model": "claude-sonnet-4-5-20250929",
+         "custom_llm_provider": "anthropic", "metadata": {"usage_object": usage}, "status": "success"},
+    ])  # fmt: skip
+    f = got["h1"].fields
+    cols = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens")
+    assert tuple(f[c] for c in cols) == (6000, 0, 0, 4000, 100)
+    assert "cache_write_split" not in f["extra"]
+    _import(tmp_path / "spend.json", db_path)
+    assert _report(db_path, "by model", "2025-11-01", "2025-11-30")["totals"]["cost_usd"] == 0.0435
+
+
+def test_a_key_alias_keeps_the_key_hash_in_extra(tmp_path: Path) -> None:
+    """With a key alias the event's api_key is the alias (as before, so reports do not split);
+    the api_key column (the virtual key's SHA-256, FORMATS.md section 6) is kept as
+    ``extra.api_key_hash`` (QA: it was kept nowhere). Without an alias the hash is the api_key
+    and is not repeated."""
+    base = {"call_type": "acompletion", "api_key": "3a9c51e0f4b2", "spend": 0.001, "prompt_tokens": 100,
+            "completion_tokens": 10, "startTime": "2025-11-03T10:00:00Z", "model": "gpt-4o"}  # fmt: skip
+    got = _json_rows(tmp_path / "keys.json", [
+        base | {"request_id": "k1", "metadata": {"user_api_key_alias": "alice-laptop"}},
+        base | {"request_id": "k2", "metadata": {}},
+    ])  # fmt: skip
+    k1, k2 = got["k1"].fields, got["k2"].fields
+    assert (k1["api_key"], k1["extra"]["api_key_hash"]) == ("alice-laptop", "3a9c51e0f4b2")
+    assert k2["api_key"] == "3a9c51e0f4b2" and "api_key_hash" not in k2["extra"]

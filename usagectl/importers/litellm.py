@@ -4,19 +4,33 @@ Two shapes: CSV from psql ``\\copy "LiteLLM_SpendLogs" TO ... CSV HEADER`` (colu
 header name, never by position; ``metadata``/``request_tags`` are JSON in quoted fields) and
 JSON from ``GET /spend/logs`` (an array of row objects, JSON Lines, or a ``{"data": [...]}`` page).
 
-Token buckets (exclusive, PRODUCT.md) come from ``metadata.usage_object``:
+Token buckets (exclusive, PRODUCT.md) come from the row's counts and its usage object (the
+response's usage), read from the first of these that logs the cache (any cache key, 0 included),
+else from the first present:
+
+1. ``metadata.usage_object`` (null for pass-through rows, absent from older rows);
+2. ``metadata.additional_usage_values``: the same usage without its three totals, which LiteLLM
+   writes on every row (``spend_tracking_utils.get_logging_payload``), older rows included;
+3. the ``usage`` column of early ``GET /spend/logs`` rows (LiteLLM PR #1575), the only place their
+   counts were: read only when metadata holds neither object above.
+
+The counts are the ``prompt_tokens``/``completion_tokens`` columns; a row without them (a JSON
+export may leave them out) takes them from those objects, in the same order. Then:
 
 * chat-completions call types follow OpenAI: ``prompt_tokens`` INCLUDES cache reads and writes,
   so uncached input = prompt - cache_read - cache_creation;
 * ``anthropic_messages`` may follow Anthropic (prompt EXCLUDES the cache, LiteLLM PR #23342):
   decided per row - Anthropic-style when ``prompt_tokens`` is smaller than the cache it would
-  have to contain, or when usage_object is Anthropic's own shape (``input_tokens`` with cache keys);
-* the 5m/1h split of cache writes is not logged (LiteLLM #15056): all writes count as 5m unless a
-  ``cache_creation`` split is present;
+  have to contain, or when the usage object is Anthropic's own shape (``input_tokens`` with cache keys);
+* the 5m/1h split of cache writes is often not logged (LiteLLM #15056): all writes count as 5m
+  unless a split is present, at ``cache_creation`` (Anthropic's shape) or
+  ``prompt_tokens_details.cache_creation_token_details`` (LiteLLM's chat usage);
 * ``cache_hit == "True"`` rows were served by LiteLLM's own cache (spend 0, tokens copied from the
   original call): zero billed tokens, the copied counts kept in ``extra.cached_response_tokens``;
 * ``status == "failure"`` rows are requests with status error and no tokens.
 
+``api_key`` is the key alias (``metadata.user_api_key_alias``) when there is one, the ``api_key``
+column (the virtual key's SHA-256) then kept as ``extra.api_key_hash``; else that column.
 ``spend`` is kept exactly (Decimal from the text) as ``reported_cost_usd``. Timestamps without a
 zone are UTC. The daily aggregate tables (``LiteLLM_DailyUserSpend`` ...) are refused: they are
 sums of the same requests. The ``messages``/``response`` columns (prompts, when
@@ -88,40 +102,89 @@ _DAILY_WHY = (
 
 
 def _num(where: dict[str, Any], key: str, path: str) -> int | None:
-    """A count of ``metadata.usage_object`` (a JSON integer, nearly always: checked without
-    building its name)."""
+    """A count of a usage object, ``path`` naming where it sits (a JSON integer, nearly always:
+    checked without building its name)."""
     value = where.get(key)
     if value is None or (type(value) is int and 0 <= value < 2**63):
         return value
-    return _int(value, f"metadata.usage_object.{path}{key}")
+    return _int(value, f"{path}{key}")
+
+
+# where a row's usage object (the response's usage) is logged, in order of precedence
+_USAGE_OBJECT = "metadata.usage_object"
+_ADDITIONAL = "metadata.additional_usage_values"
+_USAGE_COLUMN = "usage"
+# the keys that say a usage object logged the cache (a count of 0 says it too)
+_CACHE_KEYS = (
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "cache_creation",
+    "cache_creation_token_details",
+)
+_CACHE_DETAIL_KEYS = ("cached_tokens", "cache_creation_tokens", "cache_creation_token_details")
+
+
+def _logs_cache(usage: dict[str, Any]) -> bool:
+    """Whether a usage object says anything about the cache (counts of 0 included)."""
+    for key in _CACHE_KEYS:
+        if usage.get(key) is not None:
+            return True
+    for details in (usage.get("prompt_tokens_details"), usage.get("input_tokens_details")):
+        if isinstance(details, dict) and any(details.get(k) is not None for k in _CACHE_DETAIL_KEYS):
+            return True
+    return False
+
+
+def _usage_objects(
+    uo: dict[str, Any] | None, meta: dict[str, Any], row: dict[str, Any], counts_missing: bool
+) -> list[tuple[str, dict[str, Any]]]:
+    """The usage objects a row logs, in order of precedence (module docstring): the non-empty
+    ``metadata.usage_object`` and ``metadata.additional_usage_values``, else the ``usage`` column
+    of early ``/spend/logs`` rows. When the row has no counts of its own that column is the only
+    place left, so one that is not a JSON object is a reject, never 0 tokens."""
+    found = [(name, obj) for name, obj in ((_USAGE_OBJECT, uo), (_ADDITIONAL, meta.get("additional_usage_values")))
+             if isinstance(obj, dict) and obj]  # fmt: skip
+    if found or row.get("usage") in (None, ""):
+        return found
+    try:
+        column = _json(row["usage"], _USAGE_COLUMN)
+    except _Bad:
+        if counts_missing:
+            raise
+        return found
+    if isinstance(column, dict) and column:
+        return [(_USAGE_COLUMN, column)]
+    if counts_missing and column is not None:
+        raise _Bad(f"usage: not a JSON object ({_show(column)})")
+    return found
 
 
 def _tokens(
     prompt: int, completion: int, uo: dict[str, Any] | None, extra: dict[str, Any], call_type: str | None = None,
-    provider: str | None = None,
+    provider: str | None = None, source: str = _USAGE_OBJECT,
 ) -> dict[str, int]:  # fmt: skip
-    """Exclusive buckets from the row's counts and ``metadata.usage_object``. ``prompt_tokens``
-    smaller than the cache it would hold is read Anthropic's way (the cache apart) only where that
-    way can be LiteLLM's: an ``anthropic_messages`` call, or a call of no stated type to a provider
-    that is not OpenAI's; elsewhere it is a row that contradicts itself, a reject."""
+    """Exclusive buckets from the row's counts and its usage object ``uo`` (logged at ``source``).
+    ``prompt_tokens`` smaller than the cache it would hold is read Anthropic's way (the cache
+    apart) only where that way can be LiteLLM's: an ``anthropic_messages`` call, or a call of no
+    stated type to a provider that is not OpenAI's; elsewhere it is a row that contradicts
+    itself, a reject."""
     if uo is None:
         extra["usage"] = "no metadata.usage_object: input_tokens = prompt_tokens, cache unknown"
         return {"input_tokens": prompt, "output_tokens": completion}
 
+    at = source + "."
     ptd, itd = _obj(uo.get("prompt_tokens_details")), _obj(uo.get("input_tokens_details"))
     otd = _obj(uo.get("completion_tokens_details")) or _obj(uo.get("output_tokens_details"))
-    read = _num(uo, "cache_read_input_tokens", "")
+    read = _num(uo, "cache_read_input_tokens", at)
     if read is None:
-        read = _num(ptd, "cached_tokens", "prompt_tokens_details.") or _num(
-            itd, "cached_tokens", "input_tokens_details."
+        read = _num(ptd, "cached_tokens", at + "prompt_tokens_details.") or _num(
+            itd, "cached_tokens", at + "input_tokens_details."
         )
-    write = _num(uo, "cache_creation_input_tokens", "")
+    write = _num(uo, "cache_creation_input_tokens", at)
     if write is None:
-        write = _num(ptd, "cache_creation_tokens", "prompt_tokens_details.")
+        write = _num(ptd, "cache_creation_tokens", at + "prompt_tokens_details.")
     read, write = read or 0, write or 0
-    split = _obj(uo.get("cache_creation")) or _obj(uo.get("cache_creation_token_details"))
-    w5 = _num(split, "ephemeral_5m_input_tokens", "cache_creation.") or 0
-    w1 = _num(split, "ephemeral_1h_input_tokens", "cache_creation.") or 0
+    w5, w1 = _write_split(uo, ptd, at)
     if not write:  # a split without its total (or a total of 0): the split counts
         write = w5 + w1
     if w5 + w1 != write:
@@ -135,12 +198,12 @@ def _tokens(
         and any(k in uo for k in ("cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation"))
     )
     if anthropic_shape:
-        uncached = _num(uo, "input_tokens", "") or 0
-        extra["input_convention"] = "anthropic: usage_object.input_tokens excludes the cache"
+        uncached = _num(uo, "input_tokens", at) or 0
+        extra["input_convention"] = f"anthropic: {source.removeprefix('metadata.')}.input_tokens excludes the cache"
     elif prompt < read + write:
         if not _anthropic_possible(call_type, provider):
             raise _Bad(
-                f"cache reads and writes in metadata.usage_object ({read + write}) exceed prompt_tokens ({prompt}), "
+                f"cache reads and writes in {source} ({read + write}) exceed prompt_tokens ({prompt}), "
                 f"which holds them for call type {call_type or '(none)'} of provider {provider or '(none)'}"
             )
         uncached = prompt
@@ -149,8 +212,8 @@ def _tokens(
         uncached = prompt - read - write
         if read or write:
             extra["input_convention"] = "openai: prompt_tokens includes cache reads and writes"
-    reasoning = _num(otd, "reasoning_tokens", "completion_tokens_details.") or 0
-    web = _num(_obj(uo.get("server_tool_use")), "web_search_requests", "server_tool_use.") or 0
+    reasoning = _num(otd, "reasoning_tokens", at + "completion_tokens_details.") or 0
+    web = _num(_obj(uo.get("server_tool_use")), "web_search_requests", at + "server_tool_use.") or 0
     return {
         "input_tokens": uncached,
         "cache_read_tokens": read,
@@ -160,6 +223,56 @@ def _tokens(
         "reasoning_tokens": reasoning,
         "web_search_requests": web,
     }
+
+
+def _write_split(uo: dict[str, Any], ptd: dict[str, Any], at: str) -> tuple[int, int]:
+    """The 5m and 1h cache writes of a usage object's split, (0, 0) when none is logged. Anthropic's
+    own shape puts it at ``cache_creation``; LiteLLM's chat usage (``PromptTokensDetailsWrapper``)
+    at ``prompt_tokens_details.cache_creation_token_details``; the first one present counts."""
+    for key, where in (
+        ("cache_creation", uo),
+        ("cache_creation_token_details", uo),
+        ("cache_creation_token_details", ptd),
+    ):
+        split = _obj(where.get(key))
+        if split:
+            path = f"{at}{'prompt_tokens_details.' if where is ptd else ''}{key}."
+            w5 = _num(split, "ephemeral_5m_input_tokens", path) or 0
+            return w5, _num(split, "ephemeral_1h_input_tokens", path) or 0
+    return 0, 0
+
+
+def _usage_for_cache(objects: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any] | None]:
+    """The usage object the cache is read from: the first that logs it, else the first (a row
+    may log the same usage twice, and an older one only in ``additional_usage_values``)."""
+    if len(objects) > 1:
+        for source, usage in objects:
+            if _logs_cache(usage):
+                return source, usage
+    return objects[0] if objects else (_USAGE_OBJECT, None)
+
+
+def _counts(objects: list[tuple[str, dict[str, Any]]], counted: dict[str, int | None]) -> str | None:
+    """Fills the counts a row leaves out (a JSON export may drop the columns) from its usage
+    objects, in their order: named as chat completions name them, else as Anthropic and the
+    Responses API do. Returns where the prompt or completion count came from (None: from the
+    row's own columns, or nowhere)."""
+    taken = None
+    for name, alias in (
+        ("prompt_tokens", "input_tokens"),
+        ("completion_tokens", "output_tokens"),
+        ("total_tokens", ""),
+    ):
+        if counted[name] is not None:
+            continue
+        for source, obj in objects:
+            key = name if obj.get(name) is not None else alias
+            value = _int(obj.get(key), f"{source}.{key}") if key else None
+            if value is not None:
+                counted[name] = value
+                taken = taken or (source if name != "total_tokens" else None)
+                break
+    return taken
 
 
 def _anthropic_possible(call_type: str | None, provider: str | None) -> bool:
@@ -200,21 +313,20 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
     prompt = _int(row.get("prompt_tokens"), "prompt_tokens")
     completion = _int(row.get("completion_tokens"), "completion_tokens")
     total = _int(row.get("total_tokens"), "total_tokens")
-    if uo is not None:  # a JSON export may leave the row columns out: the usage object's counts,
-        # as chat completions name them, else as Anthropic and the Responses API do
-        for name, alias in (("prompt_tokens", "input_tokens"), ("completion_tokens", "output_tokens")):
-            if (prompt if name == "prompt_tokens" else completion) is not None:
-                continue
-            key = name if uo.get(name) is not None else alias
-            value = _int(uo.get(key), f"metadata.usage_object.{key}")
-            if name == "prompt_tokens":
-                prompt = value
-            else:
-                completion = value
+    objects = _usage_objects(uo, meta, row, counts_missing=prompt is None and completion is None)
+    counted = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+    from_object = _counts(objects, counted)
+    prompt, completion, total = counted["prompt_tokens"], counted["completion_tokens"], counted["total_tokens"]
+    source, usage = _usage_for_cache(objects)
     tokens = _tokens(
-        prompt or 0, completion or 0, uo, extra, _text(row.get("call_type"), "call_type"),
-        _text(row.get("custom_llm_provider"), "custom_llm_provider"),
+        prompt or 0, completion or 0, usage, extra, _text(row.get("call_type"), "call_type"),
+        _text(row.get("custom_llm_provider"), "custom_llm_provider"), source,
     )  # fmt: skip
+    if usage is not None and source != _USAGE_OBJECT:
+        why = "metadata.usage_object logs no cache" if uo else "no metadata.usage_object"
+        extra["usage"] = f"{why}: cache and details read from {source}" + (
+            f" (token counts from {from_object}: the row has no prompt_tokens/completion_tokens)" if from_object else ""
+        )
     spend = _money(row.get("spend"), "spend")
     hit = row.get("cache_hit")  # a string in the table ("True"); a JSON export may write a boolean
     cache_hit = str(hit) if isinstance(hit, bool) else _text(hit, "cache_hit")
@@ -249,6 +361,7 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         first_token, extra["completionStartTime_ignored"] = None, str(bad)
     model_group = _text(row.get("model_group"), "model_group")
     key_alias = _text(meta.get("user_api_key_alias"), "metadata.user_api_key_alias")
+    key_hash = _text(row.get("api_key"), "api_key")
     error_type = None
     if status == "failure":
         error_type = _text(error.get("error_class"), "error_class") or _text(error.get("error_code"), "error_code")
@@ -258,6 +371,8 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
             "call_type": _text(row.get("call_type"), "call_type"),
             "end_user": _text(row.get("end_user"), "end_user"),
             "key_alias": key_alias,
+            # the api_key column (the virtual key's SHA-256) when the alias names the key instead
+            "api_key_hash": key_hash if key_alias and key_hash != key_alias else None,
             "tags": _json(row.get("request_tags"), "request_tags") or None,
             "api_base": _text(row.get("api_base"), "api_base"),
             "cache_hit": cache_hit,
@@ -300,7 +415,7 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         or _text(meta.get("user_api_key_user_id"), "metadata.user_api_key_user_id"),
         "team": _text(row.get("team_id"), "team_id")
         or _text(meta.get("user_api_key_team_id"), "metadata.user_api_key_team_id"),
-        "api_key": key_alias or _text(row.get("api_key"), "api_key"),
+        "api_key": key_alias or key_hash,
         "tool": _text(row.get("mcp_namespaced_tool_name"), "mcp_namespaced_tool_name"),
         "session_id": _text(row.get("session_id"), "session_id"),
         "latency_ms": duration,
