@@ -1241,3 +1241,27 @@ def test_a_csv_record_the_checks_reject_keeps_its_own_text(tmp_path: Path, db_pa
         (2, 1, "input_tokens: not a number (abc)", "a,2026-11-01T00:01:00Z,gpt-4o,abc,x"),
         (4, 2, "input_tokens: negative (-3)", 'b,2026-11-01T00:02:00Z,gpt-4o,-3,"two\r\nlines"'),
     ]
+
+
+def test_a_file_no_format_recognises_says_so_under_auto(tmp_path: Path, db_path: Path) -> None:
+    """QA: a file that matches no log format (an OpenAI usage page of the embeddings endpoint, a
+    Gemini CLI chat file) was read as canonical events under --format auto: one "missing ts"
+    reject and "unknown columns kept in extra" (nothing was kept). It now says no format
+    recognised it and how to name one; a canonical file whose rows are all bad (it has ts) keeps
+    its rejects without that warning."""
+    emb = tmp_path / "emb.json"
+    emb.write_text(json.dumps({"object": "page", "has_more": False, "next_page": None, "data": [
+        {"object": "bucket", "start_time": 1762128000, "end_time": 1762214400, "results": [
+            {"object": "organization.usage.embeddings.result", "input_tokens": 5000, "model": "text-embedding-3-small"}
+        ]}]}))  # fmt: skip
+    gemini = tmp_path / "gemini.json"
+    gemini.write_text(json.dumps({"sessionId": "abc", "messages": [{"type": "gemini", "tokens": {"input": 20}}]}))
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"ts": "not a time", "model": "gpt-4o", "input_tokens": 1}])
+    for path, unrecognised in ((emb, True), (gemini, True), (bad, False)):
+        proc = run("import", str(path), "--format", "auto", "--db", str(db_path))
+        assert proc.exit_code == 0
+        said = "no log format recognised this file" in proc.stderr
+        assert said is unrecognised, proc.stderr
+        assert ("kept in extra" in proc.stderr) is False
+    assert query(db_path, "SELECT count(*) FROM events") == [(0,)]
+    assert query(db_path, "SELECT count(*) FROM rejects") == [(3,)]

@@ -232,6 +232,30 @@ def test_ungrouped_cost_total_is_not_summed_with_lines(tmp_path: Path, db_path: 
     assert sum(_billed(db_path).values()) == Decimal("8.0453575") + Decimal("0.015")
 
 
+def test_a_finer_cost_fetch_replacing_a_total_speaks_of_amounts(tmp_path: Path, db_path: Path) -> None:
+    """QA: a per-workspace cost fetch (70 + 40 cents) over the day's ungrouped total (100 cents)
+    replaces it, and the warning spoke of rows "which hold its usage (or ... more tokens)": cost
+    lines hold amounts. Billed after: $0.70 + $0.40 = $1.10, the total not summed with them."""
+
+    def line(cents: str, workspace: str | None) -> dict[str, Any]:
+        return {"amount": cents, "currency": "USD", "cost_type": "tokens", "token_type": "uncached_input_tokens",
+                "model": "claude-haiku-4-5-20251001", "service_tier": "standard", "context_window": "0-200k",
+                "description": "Claude Haiku 4.5 Usage - Input Tokens", "workspace_id": workspace}  # fmt: skip
+
+    def page(name: str, rows: list[dict[str, Any]]) -> Path:
+        day = {"starting_at": "2025-12-10T00:00:00Z", "ending_at": "2025-12-11T00:00:00Z", "results": rows}
+        path = tmp_path / name
+        path.write_text(json.dumps({"data": [day], "has_more": False, "next_page": None}), encoding="utf-8")
+        return path
+
+    _import(db_path, page("total.json", [line("100", None)]), fmt="anthropic-cost")
+    out = _import(db_path, page("split.json", [line("70", "wrkspc_1"), line("40", "wrkspc_2")]), fmt="anthropic-cost")
+    [warning] = out["per_file"][0]["warnings"]
+    assert warning.startswith("1 stored row of another fetch shape") and "which hold its amount:" in warning
+    assert "its usage" not in warning and "less usage" not in warning and "tokens" not in warning
+    assert _query(db_path, "SELECT sum(amount_usd) FROM billed_costs") == [(Decimal("1.1"),)]
+
+
 def _ungrouped_total(tmp_path: Path, cents: str) -> Path:
     total = {"data": [{"starting_at": "2025-11-03T00:00:00Z", "ending_at": "2025-11-04T00:00:00Z",
                        "results": [{"amount": cents, "currency": "USD", "cost_type": None, "token_type": None,

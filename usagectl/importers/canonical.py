@@ -440,6 +440,35 @@ def csv_header(path: Path) -> list[str] | None:
     return None if first is None else first.values
 
 
+def first_names(path: Path, fmt: str) -> list[str] | None:
+    """The field names of a canonical file's first record, as written: a CSV's header, the keys of
+    a JSONL file's first object (or of a JSON document's first event), a Parquet file's columns.
+    None when they cannot be read (what a check that the file holds canonical events skips)."""
+    if fmt == "csv":
+        return csv_header(path)
+    if fmt == "parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        except Exception:  # not readable as Parquet: the import has said why
+            return None
+    import json
+
+    try:
+        with open_text_or_binary(path) as fb:
+            text = fb.read(1 << 20).decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
+    except (OSError, EOFError):
+        return None
+    try:
+        first: object = json.loads(text) if text.startswith("[") else json.loads(text.split("\n", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(first, list):
+        first = first[0] if first else None
+    return list(first) if isinstance(first, dict) else None
+
+
 def read_csv_chunks(path: Path, chunk_rows: int = 50_000) -> Iterator[CsvChunk]:
     """Read a CSV with a header row exactly: each record's first line number, and a structural
     problem (wrong field count, a quote never closed) reported per record instead of aborting

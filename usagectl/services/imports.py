@@ -375,9 +375,10 @@ def _moved_note(con: duckdb.DuckDBPyConnection, counts: ingest.BatchCounts, *, u
             + (f"; {it} come{'s' if aside == 1 else ''} back if what {it} gave way to is replaced" if usage else "")
         )
     if moved:
+        what, held = ("usage", _OR_MORE) if usage else ("amount", "")
         notes.append(
             f"{counted(moved, 'stored row')} of another fetch shape (a coarser grouping or bucket, or a finer one "
-            f"with less usage) gave way to this file's rows, which hold its usage{_OR_MORE}: kept for reference in "
+            f"with less {what}) gave way to this file's rows, which hold its {what}{held}: kept for reference in "
             "`usagectl db rejects`, not summed"
         )
     if back:
@@ -594,6 +595,18 @@ def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str
                 "file that holds its next pages too, or fetch them)"
             )
         if r.records and r.rejected == r.records:
+            if fmt == "auto" and r.format in _CANONICAL and not _canonical_names(path, r.format):
+                # read as canonical events only because no log format recognised it: say so, and
+                # not that unknown columns were kept (nothing was)
+                r.warnings[:] = [
+                    w for w in r.warnings if not w.startswith(("unknown columns kept", "unknown column kept"))
+                ]
+                r.warnings.append(
+                    "every record was rejected: no log format recognised this file, and its records are not "
+                    "canonical events (no ts field); name its format with --format (`usagectl import --help` "
+                    "lists them)"
+                )
+                continue
             other = registry.sniff(path) if fmt != "auto" else None
             # a saved error response is rejected by the usage and the cost importer alike: it
             # "looks like" the usage format only because that sniffer claims error pages
@@ -620,6 +633,16 @@ def _explain_nothing(results: list[FileImportResult], fmt: str, copies: dict[str
             r.warnings.append(f"no {fmt} records found; {looks}")
         elif registry.holds_no_usage(path):
             r.notes.append("no usage in this file: its buckets hold no result rows (a period without usage)")
+
+
+_CANONICAL = ("jsonl", "csv", "parquet")
+
+
+def _canonical_names(path: Path, fmt: str) -> bool:
+    """Whether a file read as canonical events names a ``ts`` field in its first record (True
+    when the names cannot be read: nothing is said then)."""
+    names = canonical.first_names(path, fmt)
+    return names is None or any(n.strip().lower() == "ts" for n in names if isinstance(n, str))
 
 
 def _canonical_stager(
