@@ -18,8 +18,10 @@ Totals (UTC): o3 0.356, sonnet 1.009, gpt-4o 0.31911 -> 1.68411 (tool fees 0.04)
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,3 +196,32 @@ def test_the_exact_total_keeps_every_digit(tmp_path: Path, db_path: Path) -> Non
     july = run_json("cost", "--month", "2025-07", "--tz", "UTC", "--db", str(db_path))
     assert july["overview"]["cost_usd_exact"] is None and july["overview"]["cost_usd"] is None
     assert "unpriced" in run("cost", "--month", "2025-07", "--tz", "UTC", "--db", str(db_path)).stdout
+
+
+def _bucket(day: str, model: str, uncached: int, output: int) -> dict[str, Any]:
+    """An Anthropic usage-report page's day bucket of one model (no request count: the report gives none)."""
+    return {"starting_at": f"{day}T00:00:00Z", "ending_at": f"{day}T23:59:59Z", "results": [
+        {"uncached_input_tokens": uncached, "cache_creation": {"ephemeral_1h_input_tokens": 0,
+         "ephemeral_5m_input_tokens": 0}, "cache_read_input_tokens": 0, "output_tokens": output,
+         "server_tool_use": {"web_search_requests": 0}, "workspace_id": None, "model": model,
+         "service_tier": "standard", "context_window": "0-200k"}]}  # fmt: skip
+
+
+def test_an_unpriced_provider_bucket_counts_as_one_request(tmp_path: Path, db_path: Path) -> None:
+    """Anthropic usage-report buckets have no request count (stored as 0). README: a provider
+    bucket whose request count is not reported counts as one unpriced request. Two buckets of an
+    unknown model (claude-mystery-9: 50,000 in + 1,000 out = 51,000 tokens each) on 12-10 and
+    12-11: 2 unpriced requests, 102,000 unpriced tokens, as `report month` says; beside them a
+    haiku-4-5 bucket of 1,000,000 input x $1/M = $1.00. (QA: `cost` said 0 unpriced requests.)"""
+    page = {"data": [_bucket("2025-12-10", "claude-mystery-9", 50_000, 1_000),
+                     _bucket("2025-12-11", "claude-mystery-9", 50_000, 1_000),
+                     _bucket("2025-12-10", "claude-haiku-4-5-20251001", 1_000_000, 0)],
+            "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "u.json").write_text(json.dumps(page), encoding="utf-8")
+    run("import", str(tmp_path / "u.json"), "--db", str(db_path))
+    out = run_json("cost", "--month", "2025-12", "--tz", "UTC", "--db", str(db_path))
+    t = out["totals"]
+    assert (t["cost_usd"], t["unpriced_requests"], t["unpriced_tokens"]) == (1, 2, 102_000)
+    assert out["overview"]["unpriced_requests"] == 2
+    month = run_json("report", "month", "--month", "2025-12", "--tz", "UTC", "--db", str(db_path))
+    assert month["totals"]["unpriced_requests"] == 2

@@ -103,6 +103,9 @@ def test_anthropic_haiku_agrees_and_the_gaps_are_explained(db_path: Path) -> Non
     # "200k-1M" bucket, at the long-context rates 2.79 (EXPECTED.md) = the bill, to the cent
     assert _d(sonnet["computed_usd"]) == Decimal("4.810358")
     assert sonnet["status"] == "differs (unpriced usage)"
+    # the unpriced part is priority tier, which the cost report leaves out: it takes nothing from
+    # the bill, so the row is still compared (4.8103575 - 4.8103575 = 0) and nothing is uncompared
+    assert (_d(sonnet["diff_usd"]), _d(rep["totals"]["uncompared_billed_usd"])) == (Decimal(0), Decimal(0))
     assert _d(rep["totals"]["billed_usd"]) == Decimal("8.135358")  # 8.0453575 + 0.09, rounded as above
     exact = reconcile(make_context(None, db_path), ReconcileRequest(since="2025-11-03", until="2025-11-05"))
     assert [r["billed_usd"] for r in exact.rows if r["model"] == "claude-sonnet-4-5"] == [Decimal("4.8103575")]
@@ -112,8 +115,13 @@ def test_anthropic_haiku_agrees_and_the_gaps_are_explained(db_path: Path) -> Non
     assert any(
         "1 Anthropic usage bucket is long-context" in n and "priced at the long-context rates" in n for n in notes
     )
-    # named as its row is (the canonical model), not by the logged dated spelling
-    assert any(n.startswith("Unpriced usage is NOT in the computed cost: claude-sonnet-4-5 (") for n in notes)
+    # named as its row is (the canonical model), not by the logged dated spelling, in the words of
+    # the reports' note, with the tier that has no price
+    assert any(
+        n.startswith("Unpriced: ")
+        and "cost: claude-sonnet-4-5 at the priority tier (request count not reported, 65,000 tokens)" in n
+        for n in notes
+    )
 
 
 def test_the_order_the_fetches_are_imported_in_does_not_change_the_answer(db_path: Path) -> None:
@@ -474,3 +482,173 @@ def test_the_caveats_of_the_reports_come_with_the_reconciliation(tmp_path: Path,
     band = [n for n in report["notes"] if "Long-context band" in n]
     assert len(band) == 1
     assert band[0] in _notes(db_path, month="2026-10")
+
+
+DEC09, DEC10 = 1765238400, 1765324800  # 2025-12-09 and 2025-12-10, 00:00 UTC (a day is 86,400 s)
+
+
+def _oa_usage(path: Path, start: int, results: list[dict[str, Any]]) -> Path:
+    """An OpenAI completions usage page of one UTC day bucket; a result names its model (None:
+    fetched without group_by=model) and its tokens."""
+    rows = [{"object": "organization.usage.completions.result", "input_tokens": 0, "output_tokens": 0,
+             "input_cached_tokens": 0, "num_model_requests": 50, "project_id": None, "user_id": None,
+             "api_key_id": None, "batch": None} | r for r in results]  # fmt: skip
+    page = {"object": "page", "has_more": False, "next_page": None,
+            "data": [{"object": "bucket", "start_time": start, "end_time": start + 86_400, "results": rows}]}  # fmt: skip
+    path.write_text(json.dumps(page), encoding="utf-8")
+    return path
+
+
+def _oa_costs(path: Path, days: list[tuple[int, list[tuple[str, float]]]]) -> Path:
+    """An OpenAI costs page: per UTC day bucket, its (line_item, dollars) lines."""
+    data = [
+        {"object": "bucket", "start_time": start, "end_time": start + 86_400, "results": [
+            {"object": "organization.costs.result", "amount": {"value": v, "currency": "usd"}, "line_item": li,
+             "project_id": None} for li, v in lines]}
+        for start, lines in days
+    ]  # fmt: skip
+    path.write_text(
+        json.dumps({"object": "page", "data": data, "has_more": False, "next_page": None}), encoding="utf-8"
+    )
+    return path
+
+
+def test_a_source_compares_the_bills_of_its_own_providers_only(tmp_path: Path, db_path: Path) -> None:
+    """2025-12-10: OpenAI usage (openai-usage) of gpt-4o, 1,000,000 input x $2.50/M = $2.50,
+    billed $2.50; Anthropic usage (anthropic-usage) of haiku-4-5, 1,000,000 input x $1/M =
+    $1.00, billed 100 cents. `--source openai-usage` compares OpenAI's usage with OpenAI's bill:
+    $2.50 vs $2.50, a match; the Anthropic bill is no "billed only" row (QA: total $2.50 vs
+    $3.50, -28.6 %). Without --source both are compared: $3.50 vs $3.50."""
+    haiku = _haiku_usage("2025-12-10", 1_000_000, 0)
+    (tmp_path / "a_usage.json").write_text(json.dumps({"data": [haiku], "has_more": False}), encoding="utf-8")
+    (tmp_path / "a_cost.json").write_text(json.dumps({"data": [_haiku_cost("2025-12-10", "100")]}), encoding="utf-8")
+    o_usage = _oa_usage(tmp_path / "o_usage.json", DEC10, [{"model": "gpt-4o-2024-08-06", "input_tokens": 1_000_000}])
+    o_cost = _oa_costs(tmp_path / "o_cost.json", [(DEC10, [("gpt-4o-2024-08-06, input", 2.5)])])
+    _load(db_path, [tmp_path / "a_usage.json", tmp_path / "a_cost.json", o_usage, o_cost])
+    rep = _reconcile(db_path, "--month", "2025-12", "--source", "openai-usage")
+    assert [(r["provider"], r["model"], r["status"]) for r in rep["rows"]] == [("openai", "gpt-4o", "match")]
+    t = rep["totals"]
+    assert (_d(t["computed_usd"]), _d(t["billed_usd"]), _d(t["diff_usd"]), t["status"]) == (
+        Decimal("2.5"), Decimal("2.5"), Decimal(0), "match")  # fmt: skip
+    assert rep["filters"]["provider"] == ["openai"]
+    both = _reconcile(db_path, "--month", "2025-12")["totals"]
+    assert (_d(both["computed_usd"]), _d(both["billed_usd"]), _d(both["diff_usd"])) == (
+        Decimal("3.5"), Decimal("3.5"), Decimal(0))  # fmt: skip
+
+
+def test_a_source_whose_provider_has_no_bill_is_computed_only(tmp_path: Path, db_path: Path) -> None:
+    """Anthropic usage (haiku-4-5, 1,000,000 input x $1/M = $1.00) and only an OpenAI bill
+    ($2.50 on 2025-12-10): `--source anthropic-usage` shows its $1.00 computed only and billed $0,
+    not the OpenAI bill as "billed only" (a difference of $1.00 - $2.50), and says whose bill
+    there is."""
+    haiku = _haiku_usage("2025-12-10", 1_000_000, 0)
+    (tmp_path / "a_usage.json").write_text(json.dumps({"data": [haiku], "has_more": False}), encoding="utf-8")
+    o_cost = _oa_costs(tmp_path / "o_cost.json", [(DEC10, [("gpt-4o-2024-08-06, input", 2.5)])])
+    _load(db_path, [tmp_path / "a_usage.json", o_cost])
+    rep = _reconcile(db_path, "--month", "2025-12", "--source", "anthropic-usage")
+    assert [(r["provider"], r["status"]) for r in rep["rows"]] == [("anthropic", "computed only")]
+    t = rep["totals"]
+    assert (_d(t["computed_usd"]), _d(t["billed_usd"]), _d(t["diff_usd"])) == (Decimal(1), Decimal(0), Decimal(1))
+    assert (
+        "No billed cost lines for anthropic, whose events --source anthropic-usage compares, between 2025-12-01 and "
+        "2025-12-31: the ones of this range are for openai (reconcile without --source shows them); every row here "
+        "is computed only."
+    ) in _notes(db_path, month="2025-12", sources=("anthropic-usage",))
+
+
+def test_the_bill_of_a_day_of_usage_without_a_model_is_not_a_difference(tmp_path: Path, db_path: Path) -> None:
+    """12-09: usage grouped by model, gpt-4o 1,000,000 input x $2.50/M = $2.50, billed $2.50 (a
+    match). 12-10: usage fetched without group_by=model (no model: unpriced, in a "(none)" row),
+    billed as gpt-4o $2.50 + $1.00. That $3.50 has no computed cost to meet: the 12-10 gpt-4o row,
+    the gpt-4o model row and the total show no difference (QA: -$3.50, -100 %; total -58.3 %),
+    $3.50 is uncompared and the compared rest is 12-09: $2.50 vs $2.50, +$0.00."""
+    grouped = _oa_usage(tmp_path / "u.json", DEC09, [{"model": "gpt-4o-2024-08-06", "input_tokens": 1_000_000}])
+    ungrouped = _oa_usage(tmp_path / "u_ungrouped.json", DEC10,
+                          [{"model": None, "input_tokens": 1_000_000, "output_tokens": 100_000}])  # fmt: skip
+    bill = _oa_costs(tmp_path / "c.json", [(DEC09, [("gpt-4o-2024-08-06, input", 2.5)]),
+                                           (DEC10, [("gpt-4o-2024-08-06, input", 2.5),
+                                                    ("gpt-4o-2024-08-06, output", 1.0)])])  # fmt: skip
+    for f in (grouped, ungrouped, bill):
+        _load(db_path, [f])
+    rep = _reconcile(db_path, "--month", "2025-12")
+    rows = _rows(rep)
+    assert _cmp(rows[("2025-12-10", "gpt-4o")]) == (
+        Decimal(0), Decimal("3.5"), None, None, "billed only (usage without model)")  # fmt: skip
+    assert rows[("2025-12-10", "(none)")]["unpriced_tokens"] == 1_100_000
+    assert _cmp(rows[("2025-12-09", "gpt-4o")])[-1] == "match"
+    models = {r["model"]: r for r in rep["models"]}
+    assert (models["gpt-4o"]["diff_usd"], models["gpt-4o"]["diff_pct"]) == (None, None)
+    t = rep["totals"]
+    assert (_d(t["computed_usd"]), _d(t["billed_usd"]), t["diff_usd"], t["diff_pct"]) == (
+        Decimal("2.5"), Decimal(6), None, None)  # fmt: skip
+    assert (_d(t["compared_computed_usd"]), _d(t["compared_billed_usd"]), _d(t["compared_diff_usd"])) == (
+        Decimal("2.5"), Decimal("2.5"), Decimal(0))  # fmt: skip
+    assert _d(t["uncompared_billed_usd"]) == Decimal("3.5")
+    assert (
+        "No total difference: $3.50 is billed for usage not all in the computed cost (gpt-4o: billed on a day of "
+        "usage without a model). The rest: computed $2.50, billed $2.50, difference +$0.00 (+0.0 %)."
+    ) in _notes(db_path, month="2025-12")
+
+
+def test_the_bill_of_a_model_partly_unpriced_on_a_day_is_not_a_difference(tmp_path: Path, db_path: Path) -> None:
+    """12-10 gpt-4o: 1,000,000 input at the default tier x $2.50/M = $2.50, and 1,000,000 input at
+    the flex tier, which has no price; billed $2.50 + $1.25 (flex). The computed $2.50 leaves out
+    the flex usage whose $1.25 is on the bill: no difference for the row, the model or the total
+    (QA: -$1.25, -33.3 %); the whole $3.75 of the row is uncompared (the bill does not split it
+    by tier for usagectl), the compared rest is nothing: $0 vs $0."""
+    usage = _oa_usage(tmp_path / "u.json", DEC10, [
+        {"model": "gpt-4o-2024-08-06", "input_tokens": 1_000_000, "service_tier": "default"},
+        {"model": "gpt-4o-2024-08-06", "input_tokens": 1_000_000, "service_tier": "flex"}])  # fmt: skip
+    bill = _oa_costs(tmp_path / "c.json", [(DEC10, [("gpt-4o-2024-08-06, input", 2.5),
+                                                    ("gpt-4o-2024-08-06, input (flex)", 1.25)])])  # fmt: skip
+    _load(db_path, [usage, bill])
+    rep = _reconcile(db_path, "--month", "2025-12")
+    (row,) = rep["rows"]
+    assert _cmp(row) == (Decimal("2.5"), Decimal("3.75"), None, None, "differs (unpriced usage)")
+    assert row["unpriced_tokens"] == 1_000_000
+    (model,) = rep["models"]
+    assert (model["diff_usd"], model["diff_pct"]) == (None, None)
+    t = rep["totals"]
+    assert (t["diff_usd"], t["diff_pct"], _d(t["uncompared_billed_usd"])) == (None, None, Decimal("3.75"))
+    assert (_d(t["compared_computed_usd"]), _d(t["compared_billed_usd"]), _d(t["compared_diff_usd"])) == (
+        Decimal(0), Decimal(0), Decimal(0))  # fmt: skip
+    notes = _notes(db_path, month="2025-12")
+    assert any(n.startswith("No total difference: $3.75 is billed for usage not all in the computed cost (gpt-4o: "
+                            "partly unpriced).") for n in notes)  # fmt: skip
+    # the note on the unpriced usage names the tier that has no price: gpt-4o itself has one
+    assert (
+        "Unpriced: 50 requests / 1,000,000 tokens have no price and are NOT in the cost: gpt-4o at the flex tier "
+        "(50 requests, 1,000,000 tokens). See `usagectl pricing check`."
+    ) in notes
+
+
+def test_unpriced_web_searches_are_named_and_their_bill_is_not_a_difference(tmp_path: Path, db_path: Path) -> None:
+    """One gpt-4o request of 1,000,000 input with 3 web searches: the price table has no OpenAI
+    web-search price, so the whole request is unpriced (as `report daily` says, with that cause).
+    Billed on 12-10: $2.50 of gpt-4o input and $0.25 of web search (a line without a model, the
+    (unattributed) row). Neither is a difference: $2.75 is uncompared, the compared rest $0 vs $0
+    (the (unattributed) row was -$0.25, -100 %, "billed only" in the compared part)."""
+    event = {"event_id": "w1", "ts": "2025-12-10T10:00:00Z", "provider": "openai", "model_raw": "gpt-4o-2024-08-06",
+             "input_tokens": 1_000_000, "web_search_requests": 3}  # fmt: skip
+    bill = _oa_costs(tmp_path / "c.json", [(DEC10, [("gpt-4o-2024-08-06, input", 2.5),
+                                                    ("web search tool calls", 0.25)])])  # fmt: skip
+    _load(db_path, [write_jsonl(tmp_path / "ws.jsonl", [event]), bill])
+    rep = _reconcile(db_path, "--month", "2025-12")
+    rows = _rows(rep)
+    assert _cmp(rows[("2025-12-10", "gpt-4o")]) == (None, Decimal("2.5"), None, None, "unpriced")
+    assert _cmp(rows[("2025-12-10", "(unattributed)")]) == (
+        Decimal(0), Decimal("0.25"), None, None, "billed only (unpriced usage)")  # fmt: skip
+    t = rep["totals"]
+    assert (_d(t["uncompared_billed_usd"]), _d(t["compared_billed_usd"]), _d(t["compared_diff_usd"])) == (
+        Decimal("2.75"), Decimal(0), Decimal(0))  # fmt: skip
+    notes = _notes(db_path, month="2025-12")
+    assert (
+        "Unpriced: 1 request / 1,000,000 tokens have no price and are NOT in the cost: gpt-4o: 1 request with web "
+        "searches, 1,000,000 tokens (no web-search price in the table; their whole cost is left out). See "
+        "`usagectl pricing check`."
+    ) in notes
+    assert any(n.startswith("No total difference: $2.75 is billed for usage not all in the computed cost "
+                            "((unattributed): web searches of unpriced usage; gpt-4o: unpriced).") for n in notes)  # fmt: skip
+    daily = run_json("report", "daily", "--since", "2025-12-10", "--until", "2025-12-10", "--tz", "UTC",
+                     "--db", str(db_path))  # fmt: skip
+    assert [n for n in daily["notes"] if n.startswith("Unpriced: ")] == [n for n in notes if n.startswith("Unpriced: ")]

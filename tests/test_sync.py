@@ -878,6 +878,21 @@ def test_source_list_counts_the_cost_lines_of_a_cost_report_source(tmp_path: Pat
     assert "Cost lines" not in run("source", "list", "--format", "markdown", "--db", str(other)).stdout
 
 
+def test_source_rm_of_a_cost_report_source_names_its_cost_lines(tmp_path: Path, db_path: Path) -> None:
+    """A synced folder of OpenAI cost pages holds 17 billed cost lines and no events
+    (tests/data/openai/EXPECTED.md): removing its source says the 17 lines stay, as `source list`
+    counts them (QA: "its 0 imported events stay", the lines unmentioned); they do stay."""
+    d = tmp_path / "costs"
+    d.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "openai" / "costs_nov03_05.json", d)
+    run("source", "add", str(d), "--name", "bills", "--db", str(db_path))
+    _sync(db_path)
+    err = run("source", "rm", "bills", "--db", str(db_path)).stderr
+    assert "its 17 billed cost lines stay in the database" in " ".join(err.split())
+    assert "imported event" not in err
+    assert _count(db_path, "SELECT count(*) FROM billed_costs") == 17
+
+
 def test_a_half_written_csv_row_of_a_file_not_named_csv_waits_too(tmp_path: Path, db_path: Path) -> None:
     """A single-file source read with --format csv under another name (usage.txt): its cut last
     row (2000,2 of 2000,200) waits as in a .csv. Finished: 1,000 + 2,000 input, 100 + 200 output,

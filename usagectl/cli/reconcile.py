@@ -29,7 +29,8 @@ SourceOpt = Annotated[
     typer.Option(
         "--source",
         callback=filter_values("--source"),
-        help="Only events of these sources (repeatable), e.g. openai-usage.",
+        help="Only events of these sources (repeatable), e.g. openai-usage; without --provider, beside the "
+        "bills of their providers only.",
     ),
 ]
 

@@ -62,13 +62,26 @@ def rm(
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Forget a source and its sync state; its imported events stay in the database."""
+    """Forget a source and its sync state; its imported events (a cost report's: its billed cost
+    lines) stay in the database."""
     from usagectl.services.context import make_context
     from usagectl.services.sources import remove_source
 
     removed = remove_source(make_context(config, db), name)
     typer.echo(
         f"Removed source {removed.name!r} and the sync state of {counted(removed.files, 'file')}; "
-        f"its {counted(removed.events, 'imported event')} {'stays' if removed.events == 1 else 'stay'} in the database.",
+        f"{_what_stays(removed.events, removed.cost_lines, removed.bills)} in the database.",
         err=True,
     )
+
+
+def _what_stays(events: int, cost_lines: int, bills: bool) -> str:
+    """What the source's files brought in, which stays: a cost report's source holds billed cost
+    lines, not events (as `source list` counts them): "its 0 imported events" would read as nothing."""
+    parts: list[tuple[int, str]] = []
+    if events or not bills:
+        parts.append((events, "imported event"))
+    if cost_lines or bills:
+        parts.append((cost_lines, "billed cost line"))
+    one = len(parts) == 1 and parts[0][0] == 1
+    return f"its {' and '.join(counted(n, noun) for n, noun in parts)} {'stays' if one else 'stay'}"

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Context, Decimal, localcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from usagectl.config import effective_timezone
 from usagectl.models import Column, Filters, Report, Section
@@ -36,6 +36,9 @@ from usagectl.store import analytics
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
 from usagectl.timeutil import days_in_month, local_today, month_or_range, parse_month
+
+if TYPE_CHECKING:
+    import duckdb
 
 MILLION = Decimal(1_000_000)
 EXACT = Context(prec=60)  # wide enough that no product or sum of money is ever rounded
@@ -182,13 +185,22 @@ def cost_detail(ctx: AppContext, req: ReportRequest, month: str | None = None) -
         q.prepare_session(con, book, ctx.config.members, flt)
         rows = analytics.rate_sums(con, flt, with_cost=True)
         notes = provider_notes(con, flt)
+        unpriced_requests = _unpriced_requests(con, flt) if any(r.get("rate_id") is None for r in rows) else 0
     with localcontext(EXACT):
-        return _cost_report(flt, month_label, rows, book.rate_rows(), notes)
+        return _cost_report(flt, month_label, rows, book.rate_rows(), notes, unpriced_requests)
+
+
+def _unpriced_requests(con: duckdb.DuckDBPyConnection, flt: Filters) -> int:
+    """The unpriced requests as ``report month`` counts them (the same keys, so the same groups):
+    a provider bucket whose request count is not reported (an Anthropic usage row, ``requests``
+    0) counts as one. The ``requests`` of ``rate_sums`` are summed before that could be told, and
+    counted 0 where the other reports and reconcile say 1."""
+    return sum(int(r["unpriced_requests"] or 0) for r in q.aggregate(con, flt, ["date", "model", "provider"]))
 
 
 def _cost_report(
     flt: Filters, month_label: str | None, rows: list[dict[str, Any]], rate_rows: list[RateRow],
-    band_notes: tuple[str, ...] = (),
+    band_notes: tuple[str, ...], unpriced_requests: int,
 ) -> Report:  # fmt: skip
     priced = price_buckets(rows, rate_rows)
     check_engine(rows, priced)
@@ -257,7 +269,7 @@ def _cost_report(
         "tool_fees_usd": tool_fees if total is not None else None,
         "requests": sum(m["requests"] for m in models.values()),
         "total_tokens": sum(m["total_tokens"] for m in models.values()),
-        "unpriced_requests": sum(r["requests"] for r in unpriced),
+        "unpriced_requests": unpriced_requests,
         "unpriced_tokens": sum(r["total_tokens"] for r in unpriced),
         "unpriced_models": _unpriced_json(unpriced),
     }

@@ -19,7 +19,7 @@ from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.render.formats import format_money
 from usagectl.services.context import AppContext
-from usagectl.services.reports import provider_notes
+from usagectl.services.reports import _unpriced_notes, provider_notes
 from usagectl.services.rollup import rollup, unpriced_models
 from usagectl.store import billing
 from usagectl.store import reports as q
@@ -46,6 +46,12 @@ CENT_HALF = Decimal("0.005")  # |difference| under half a cent: the two agree to
 PCT_CLOSE = Decimal(1)
 UNATTRIBUTED = "(unattributed)"
 NO_MODEL = "(none)"
+# why the bill of a row is not compared (``_incomplete``)
+UNPRICED = "unpriced"
+PARTLY_UNPRICED = "partly unpriced"
+UNPRICED_SEARCHES = "web searches of unpriced usage"
+BESIDE_UNMODELLED = "billed on a day of usage without a model"
+ALL_TIME = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 
 _PROVIDER = Column("provider", "Provider", narrow_drop=2)
 _VALUE_COLUMNS: tuple[Column, ...] = (
@@ -101,20 +107,21 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         _check_providers(con, book, requested)
         _check_sources(con, req.sources)
         billed_provs = billing.billed_providers(con, start, end)
-        providers = requested or tuple(billed_provs)
-        where: dict[str, tuple[str, ...]] = {}
+        everything = Filters(start=start, end=end, tz="UTC", since=since, until=until,
+                             where={"source": tuple(req.sources)} if req.sources else {})  # fmt: skip
+        q.prepare_session(con, book, ctx.config.members, everything)  # the range is what it reads
+        # the usage per provider (of the chosen sources): which providers are compared, and
+        # which are left out (used, not billed) and named in a note
+        used = q.aggregate(con, everything, ["provider"]) if not requested and (billed_provs or req.sources) else []
+        providers = requested or _compared_providers(con, req.sources, used, billed_provs)
+        left_out = [r for r in used if providers and r["provider"] not in providers]
+        where: dict[str, tuple[str, ...]] = dict(everything.where)
         if providers:
             where["provider"] = providers
-        if req.sources:
-            where["source"] = tuple(req.sources)
         flt = Filters(start=start, end=end, tz="UTC", since=since, until=until, where=where)
-        q.prepare_session(con, book, ctx.config.members, flt)
-        cube = q.cube(con, flt, ["date", "provider", "model"])
-        left_out: list[dict[str, Any]] = []
-        if not requested and billed_provs:
-            everything = Filters(start=start, end=end, tz="UTC", since=since, until=until,
-                                 where={"source": tuple(req.sources)} if req.sources else {})  # fmt: skip
-            left_out = [r for r in q.aggregate(con, everything, ["provider"]) if r["provider"] not in billed_provs]
+        # by service tier too: the usage a cost report leaves out (Anthropic's priority tier) is
+        # told apart from the rest (see _incomplete)
+        cube = q.cube(con, flt, ["date", "provider", "model", "service_tier"])
         web_search = q.web_search_cost(con, flt)
         billed = billing.billed_by_day(con, start, end, providers)
         facts = billing.usage_facts(con, start, end, providers)
@@ -127,6 +134,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
     computed: dict[tuple[Any, ...], dict[str, Any]] = {}
     for (d, p, m), v in rollup(cube, ["date", "provider", "model"]).items():
         computed[(d, p, m or NO_MODEL)] = _merge_comp(computed.get((d, p, m or NO_MODEL)), v) or {}
+    billed_unpriced = _billed_unpriced(cube)
     billed_groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for b in billed:
         model = (book.resolve(b["model_raw"]) if b["model_raw"] else None) or b["model"] or b["model_raw"]
@@ -136,18 +144,29 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         acc["billed_lines"] += int(b["lines"])
     _move_web_search(computed, billed_groups, web_search)
     keys = sorted(set(computed) | set(billed_groups), key=lambda k: (k[0], k[1] or "", k[2]))
+    unmodelled = {(d, p) for (d, p, m) in billed_unpriced if m == NO_MODEL}  # usage without a model, billed
     rows = []
+    why_not: list[str | None] = []  # per row: why its bill is not compared (None: it is)
     by_model: dict[tuple[Any, ...], dict[str, Any]] = {}
     for key in keys:
         comp, bill = computed.get(key), billed_groups.get(key)
-        rows.append({"date": key[0], "provider": key[1], "model": key[2]} | _compare(comp, bill))
-        acc = by_model.setdefault((key[1], key[2]), {"comp": None, "billed": None})
+        row = {"date": key[0], "provider": key[1], "model": key[2]} | _compare(comp, bill)
+        why = _incomplete(key, comp, bill, billed_unpriced, unmodelled)
+        if why:  # a bill beside a computed cost that leaves out some of the usage it bills
+            _withhold(row, why)
+        rows.append(row)
+        why_not.append(why)
+        acc = by_model.setdefault((key[1], key[2]), {"comp": None, "billed": None, "why": None})
         acc["comp"] = _merge_comp(acc["comp"], comp)
         acc["billed"] = _merge_billed(acc["billed"], bill)
-    model_rows = [
-        {"provider": p, "model": m} | _compare(v["comp"], v["billed"])
-        for (p, m), v in sorted(by_model.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
-    ]
+        if why and acc["why"] in (None, BESIDE_UNMODELLED):  # the unpriced usage first
+            acc["why"] = why
+    model_rows = []
+    for (p, m), v in sorted(by_model.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
+        row = {"provider": p, "model": m} | _compare(v["comp"], v["billed"])
+        if v["why"]:  # its difference would subtract the bill of those days too
+            _withhold(row, v["why"])
+        model_rows.append(row)
     all_comp = _merge_comp(None, None)
     all_billed = None
     for v in by_model.values():
@@ -156,18 +175,11 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
     totals = _compare(all_comp, all_billed)
     # per day and model: a model priced on some days can be wholly unpriced on others (a service
     # tier without a price), and the bill of those days has no computed cost to meet either
-    totals |= _compared_part(rows)
-    for m in model_rows:  # a model's own row: its difference would subtract such days' bills too
-        if any(
-            r["computed_usd"] is None and r["billed_usd"]
-            for r in rows
-            if (r["provider"], r["model"]) == (m["provider"], m["model"])
-        ):
-            m["diff_usd"] = m["diff_pct"] = None
-    if totals["uncompared_billed_usd"]:
-        # the bill of usage that has no computed cost at all would be subtracted from a computed
-        # total that leaves that usage out: the more of it is billed, the smaller the gap would
-        # look. No total difference; a note gives the part that can be compared
+    totals |= _compared_part(rows, why_not)
+    if any(why_not):
+        # the bill of usage that has no computed cost would be subtracted from a computed total
+        # that leaves that usage out: the more of it is billed, the smaller the gap would look.
+        # No total difference; a note gives the part that can be compared
         totals["diff_usd"] = totals["diff_pct"] = None
     totals["unpriced_requests"] = all_comp["unpriced_requests"] if all_comp else 0
     totals["rows"] = len(rows)
@@ -175,10 +187,11 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
     totals["priority_rows"] = facts["priority_rows"]  # machine-readable twins of the notes
     totals["long_context_buckets"] = facts["long_context_buckets"]
     totals["unmodelled_rows"] = facts["unmodelled_buckets"]
-    notes = _notes(req, since, until, billed, facts, unpriced_models(cube), left_out, billed_groups, billed_provs)
+    unpriced = _unpriced_by_cause(cube, book)
+    notes = _notes(req, since, until, billed, facts, unpriced, left_out, billed_groups, billed_provs, providers)
     notes.extend(caveats)
-    if totals["uncompared_billed_usd"]:
-        notes.insert(1, _compared_note(totals, rows))
+    if any(why_not):
+        notes.insert(1, _compared_note(totals, rows, why_not))
     return Report(
         name="reconcile",
         title=f"Computed vs billed cost {since} – {until} (UTC days)",
@@ -203,6 +216,24 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         ),
         notes=tuple(notes),
     )
+
+
+def _compared_providers(
+    con: duckdb.DuckDBPyConnection, sources: tuple[str, ...], used: list[dict[str, Any]], billed_provs: list[str]
+) -> tuple[str, ...]:
+    """The providers compared without --provider: those billed in the range. With --source, those
+    of the chosen sources' events (``used``): another provider's bill would show as "billed only"
+    rows and move the total, though the usage compared is no part of it. Of them the billed ones
+    (the others are left out and named, as without --source), or all when none is billed (their
+    rows are computed only). A source without events in the range: the providers of its events
+    on other days, whose bills these are."""
+    if not sources:
+        return tuple(billed_provs)
+    mine = sorted({str(r["provider"]) for r in used if r["provider"]})
+    if not mine:
+        facts = billing.usage_facts(con, *ALL_TIME)
+        mine = sorted({p for p, source, _n in facts["sources"] if source in sources and p != "?"})
+    return tuple([p for p in mine if p in billed_provs] or mine)
 
 
 def _check_providers(con: duckdb.DuckDBPyConnection, book: PriceBook, requested: tuple[str, ...]) -> None:
@@ -246,6 +277,75 @@ def _move_web_search(
         row["cost_usd"] -= amount
         moved = _merge_comp(computed.get((day, provider, UNATTRIBUTED)), {"cost_usd": amount})
         computed[(day, provider, UNATTRIBUTED)] = moved or {}
+
+
+def _billed_unpriced(cube: list[dict[str, Any]]) -> dict[tuple[Any, ...], int]:
+    """Per UTC day, provider and model: the tokens of unpriced usage that its cost report bills
+    (all but a tier the report leaves out). Unpriced usage that made web searches counts for the
+    day's (unattributed) row too: the report bills web search as a line without a model."""
+    out: dict[tuple[Any, ...], int] = {}
+    for r in cube:
+        tokens = int(r["unpriced_tokens"] or 0)
+        if not tokens or _left_out_of_bill(r["provider"], r["service_tier"]):
+            continue
+        day, provider = r["date"], r["provider"]
+        for model in (r["model"] or NO_MODEL,) + ((UNATTRIBUTED,) if r.get("web_search_requests") else ()):
+            out[(day, provider, model)] = out.get((day, provider, model), 0) + tokens
+    return out
+
+
+def _left_out_of_bill(provider: str | None, tier: str | None) -> bool:
+    """Usage the provider's cost report never bills: Anthropic's Priority Tier (``priority``, or
+    ``priority@us`` served in one geography), as ``billing.usage_facts`` counts it. Unpriced, it
+    takes nothing from the bill's side, so the rest of its row is still compared."""
+    return provider == "anthropic" and (tier or "").partition("@")[0] == "priority"
+
+
+def _incomplete(
+    key: tuple[Any, ...],
+    comp: dict[str, Any] | None,
+    bill: dict[str, Any] | None,
+    billed_unpriced: dict[tuple[Any, ...], int],
+    unmodelled: set[tuple[Any, ...]],
+) -> str | None:
+    """Why the bill of a row (UTC day, provider, model) cannot be set against its computed cost,
+    or None when it can: the computed cost leaves out usage this bill is for. Wholly unpriced
+    (an unknown model, a tier without a price); partly unpriced (a priced tier beside an
+    unpriced one, a line of each on the bill); the (unattributed) row of a day whose unpriced
+    usage made web searches; or any row of a day whose provider usage has no model (fetched
+    without group_by=model): that usage is priced as nothing, and is billed under the models'
+    names. Subtracting such a bill would claim its whole amount as a difference."""
+    if bill is None or not bill["billed_usd"]:
+        return None
+    if comp is not None and comp["cost_usd"] is None and comp["unpriced_tokens"]:
+        return UNPRICED
+    if billed_unpriced.get(key):
+        return UNPRICED_SEARCHES if key[2] == UNATTRIBUTED else PARTLY_UNPRICED
+    if (key[0], key[1]) in unmodelled:
+        return BESIDE_UNMODELLED
+    return None
+
+
+def _withhold(row: dict[str, Any], why: str) -> None:
+    """No difference for a row whose bill is not compared; its status says why, as "differs
+    (unpriced usage)" does, rather than read "billed only" (nothing used) or "differs"."""
+    row["diff_usd"] = row["diff_pct"] = None
+    if "(" not in row["status"] and row["status"] != UNPRICED:
+        row["status"] += " (usage without model)" if why == BESIDE_UNMODELLED else " (unpriced usage)"
+
+
+def _unpriced_by_cause(cube: list[dict[str, Any]], book: PriceBook) -> list[dict[str, Any]]:
+    """``rollup.unpriced_models`` for the note ``report daily`` gives (its wording and causes: a
+    model left out for web searches without a price says so), with the tier of a model the
+    table prices named when that tier is not the standard one ("gpt-4o at the flex tier"): a bare
+    "gpt-4o" reads as a model missing from the table."""
+    named = []
+    for r in cube:
+        raw, tier = r.get("unpriced_raw"), r.get("service_tier") or "standard"
+        if raw is not None and not r.get("unpriced_web") and tier != "standard" and book.get(raw) is not None:
+            r = r | {"unpriced_raw": f"{raw} at the {tier} tier"}
+        named.append(r)
+    return unpriced_models(named)
 
 
 def _merge_comp(acc: dict[str, Any] | None, row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -318,10 +418,12 @@ def _close(diff: Decimal, pct: Decimal | None, billed: Decimal) -> bool:
     return diff == 0 if not billed else pct is not None and abs(pct) < PCT_CLOSE
 
 
-def _compared_part(day_rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The totals over the rows (day and model) that have a computed cost (all but wholly
-    unpriced ones): computed, billed and difference, and what is billed for the others (left out)."""
-    rows = [r for r in day_rows if r["computed_usd"] is not None]
+def _compared_part(day_rows: list[dict[str, Any]], why_not: list[str | None]) -> dict[str, Any]:
+    """The totals over the rows (day and model) whose computed cost can meet their bill (all but
+    unpriced ones and those ``_incomplete`` names): computed, billed and difference, and what is
+    billed for the others (left out)."""
+    pairs = list(zip(day_rows, why_not, strict=True))
+    rows = [r for r, why in pairs if r["computed_usd"] is not None and not why]
     comp = sum((r["computed_usd"] for r in rows), Decimal(0))
     billed = sum((r["billed_usd"] for r in rows), Decimal(0))
     diff = comp - billed
@@ -330,18 +432,24 @@ def _compared_part(day_rows: list[dict[str, Any]]) -> dict[str, Any]:
         "compared_billed_usd": billed,
         "compared_diff_usd": diff,
         "compared_diff_pct": diff * HUNDRED / abs(billed) if billed else None,
-        "uncompared_billed_usd": sum((r["billed_usd"] for r in day_rows if r["computed_usd"] is None), Decimal(0)),
+        "uncompared_billed_usd": sum(
+            (r["billed_usd"] for r, why in pairs if r["computed_usd"] is None or why), Decimal(0)
+        ),
     }
 
 
-def _compared_note(totals: dict[str, Any], day_rows: list[dict[str, Any]]) -> str:
-    out = list(dict.fromkeys(str(r["model"]) for r in day_rows if r["computed_usd"] is None and r["billed_usd"]))
-    names = ", ".join(out[:6]) + (", …" if len(out) > 6 else "")
+def _compared_note(totals: dict[str, Any], day_rows: list[dict[str, Any]], why_not: list[str | None]) -> str:
+    models: dict[str, list[str]] = {}  # why -> the models of those rows, in the rows' order
+    for r, why in zip(day_rows, why_not, strict=True):
+        if why and str(r["model"]) not in models.setdefault(why, []):
+            models[why].append(str(r["model"]))
+    parts = "; ".join(f"{', '.join(ms[:6])}{', …' if len(ms) > 6 else ''}: {why}" for why, ms in models.items())
+    usage = "usage without any computed cost" if set(models) == {UNPRICED} else "usage not all in the computed cost"
     diff, pct = totals["compared_diff_usd"], totals["compared_diff_pct"]
     sign = "+" if diff >= 0 else "-"
     return (
-        f"No total difference: {_money(totals['uncompared_billed_usd'])} is billed for usage without any computed "
-        f"cost ({names}: unpriced). The rest: computed {_money(totals['compared_computed_usd'])}, billed "
+        f"No total difference: {_money(totals['uncompared_billed_usd'])} is billed for {usage} ({parts}). "
+        f"The rest: computed {_money(totals['compared_computed_usd'])}, billed "
         f"{_money(totals['compared_billed_usd'])}, difference {sign}{_money(abs(diff))}"
         + (f" ({pct:+.1f} %)." if pct is not None else ".")
     )
@@ -363,16 +471,23 @@ def _notes(
     left_out: list[dict[str, Any]],
     billed_groups: dict[tuple[Any, ...], dict[str, Any]],
     billed_provs: list[str],
+    providers: tuple[str, ...],
 ) -> list[str]:
     notes = ["Days are UTC days: provider cost reports bill UTC-day buckets"
              + (f" (--tz {req.tz} only decides today's date here)." if req.tz and req.tz != "UTC" else ".")]  # fmt: skip
     span = facts.get("billed_span")
-    others = [p for p in billed_provs if p not in {r.lower() for r in req.providers}]
+    others = [p for p in billed_provs if p not in providers]
     if not billed and req.providers and others:
         notes.append(
             f"No billed cost lines for --provider {', '.join(req.providers)} between {since} and {until}: the ones of "
             f"this range are for {', '.join(others)} (--provider {others[0]}, or no --provider, shows them); "
             "every row here is computed only."
+        )
+    elif not billed and req.sources and providers and others:
+        notes.append(
+            f"No billed cost lines for {', '.join(providers)}, whose events --source {', '.join(req.sources)} "
+            f"compares, between {since} and {until}: the ones of this range are for {', '.join(others)} "
+            "(reconcile without --source shows them); every row here is computed only."
         )
     elif not billed and span:
         first, last = span
@@ -392,9 +507,7 @@ def _notes(
             f"Left out: provider {r['provider'] or '?'} has no billed lines in this range "
             f"(computed {_money(cost) if cost is not None else 'unpriced'}); add --provider to include it."
         )
-    if unpriced:
-        parts = ", ".join(f"{u['model_raw']} ({u['total_tokens']:,} tokens)" for u in unpriced[:8])
-        notes.append(f"Unpriced usage is NOT in the computed cost: {parts}. See `usagectl pricing check`.")
+    notes.extend(_unpriced_notes(unpriced))  # worded as every report words it, with the causes
     if facts["unmodelled_buckets"]:
         notes.append(
             f"{counted(facts['unmodelled_buckets'], 'provider usage row')} "

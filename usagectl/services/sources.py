@@ -42,6 +42,8 @@ class RemovedSource:
     name: str
     files: int  # files whose sync state was forgotten
     events: int  # events from its files (its syncs' and earlier imports by hand), which stay
+    cost_lines: int = 0  # billed cost lines from its files (a cost report's source), which stay too
+    bills: bool = False  # its format is a cost report's: it holds billed cost lines, not events
 
 
 def _gone(path: str) -> bool:
@@ -348,12 +350,15 @@ def remove_source(ctx: AppContext, name: str) -> RemovedSource:
     from usagectl.store.connection import connect
 
     with connect(ctx.db_path) as con:
-        if not st.list_sources(con, [name]):
+        found = st.list_sources(con, [name])
+        if not found:
             raise UsageError(f"no source named {name!r}", hint="usagectl source list shows the registered sources")
         st.use_real_paths(con, real_paths(st.source_file_paths(con)))
         events = st.events_of_source(con, name)
+        # counted as `source list` counts them, before the batches are relabelled
+        lines = st.overview(con).get(name, {}).get("cost_lines", 0)
         files = st.remove_source(con, name)
-    return RemovedSource(name, files, events)
+    return RemovedSource(name, files, events, lines, registry.bills(found[0].format))
 
 
 def _iso(value: str | None) -> datetime | None:
