@@ -78,3 +78,14 @@ def test_a_bad_vs_names_its_two_words_too(tmp_path: Path) -> None:
                  expect=2)  # fmt: skip
     assert "--vs 'lastyear': not a range (use YYYY" in result.stderr
     assert result.stderr.splitlines()[0].endswith(", or previous or year-ago)")
+
+
+def test_a_vs_range_that_ends_before_it_starts_is_told_whole(tmp_path: Path) -> None:
+    """QA: the words were added by cutting the message's last character, a ")" of the forms'
+    list: a message without one lost its last letter ("the range ends before it start, or
+    previous or year-ago)")."""
+    result = run("report", "compare", "--period", "2026-10", "--vs", "2026-11-05..2026-11-01",
+                 "--db", str(tmp_path / "u.duckdb"), expect=2)  # fmt: skip
+    assert result.stderr.splitlines()[0] == (
+        "usagectl: error: --vs '2026-11-05..2026-11-01': the range ends before it starts"
+    )

@@ -167,7 +167,9 @@ def resolve_vs(text: str | None, a: Period, today: date) -> Period:
         return year_ago(a)
     try:
         return parse_period(text or "", option="--vs", today=today)
-    except UsageError as exc:  # --vs also takes the two words: say so
+    except UsageError as exc:  # --vs also takes the two words: say so, where the message lists the forms
+        if not exc.message.endswith(")"):
+            raise  # a range given in an accepted form that does not hold (it ends before it starts)
         raise UsageError(exc.message[:-1] + ", or previous or year-ago)", hint=exc.hint) from None
 
 
