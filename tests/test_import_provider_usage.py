@@ -2159,3 +2159,17 @@ def test_a_page_count_over_the_stores_bound_is_rejected_naming_the_pages_field(t
     assert [r.problem for r in ANTHROPIC.read(path)] == [
         "uncached_input_tokens: too large (over 10^15) (2000000000000000)"
     ]
+
+
+def test_a_batch_row_keeps_the_service_tier_it_logged(tmp_path: Path, db_path: Path) -> None:
+    """QA: a row grouped by batch and service tier with ``batch: true`` and ``service_tier:
+    "flex"`` is priced as batch (as before); "flex" was kept nowhere (``extra.usage`` leaves the
+    tier out). It is kept as ``extra.service_tier_logged``; a batch row whose tier says nothing
+    more ("default") gets none."""
+    page = _oa_page((_T10, _T11, 1000, 100, 1), (_T11, _T11 + 86400, 2000, 200, 2))
+    page["data"][0]["results"][0] |= {"batch": True, "service_tier": "flex"}
+    page["data"][1]["results"][0] |= {"batch": True, "service_tier": "default"}
+    _import(db_path, _write(tmp_path, "batch.json", page), fmt="openai-usage")
+    rows = _query(db_path, "SELECT input_tokens, service_tier, json_extract_string(extra, '$.service_tier_logged') "
+                           "FROM events ORDER BY ts")  # fmt: skip
+    assert rows == [(1000, "batch", "flex"), (2000, "batch", None)]

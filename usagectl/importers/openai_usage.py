@@ -146,6 +146,8 @@ def _record(
     }
     if "model" not in sig:
         extra["unpriced_reason"] = "page not grouped by model"
+    if batch is True and dims["service_tier"] not in (None, "default", "batch"):
+        extra["service_tier_logged"] = dims["service_tier"]  # priced as batch; what the row also said stays
     fields: dict[str, Any] = {
         "event_id": f"{NAME}:{key}",
         "ts": start,
