@@ -364,6 +364,22 @@ def test_a_rejected_count_does_not_move_the_baseline(tmp_path: Path) -> None:
     assert "counter_reset" not in got[1]["extra"]
 
 
+def test_a_token_count_with_its_counts_outside_info_is_a_reject(tmp_path: Path) -> None:
+    """QA: a token_count whose counts sit in the payload itself (no ``info``; a layout other
+    Codex readers parse) was passed over as a rate-limit refresh, without a trace. Whether its
+    counts are one call's or a running total cannot be told: a reject naming why, not 0 and not a
+    guess. ``info: null`` stays a refresh, passed over."""
+    meta = json.dumps({"timestamp": "2026-02-14T13:10:00Z", "type": "session_meta", "payload": {"id": "s-flat"}})
+    flat = json.dumps({"timestamp": "2026-02-14T13:10:05Z", "type": "event_msg", "payload": {
+        "type": "token_count", "input_tokens": 1200, "output_tokens": 80, "turn_id": "t1"}})  # fmt: skip
+    refresh = json.dumps({"timestamp": "2026-02-14T13:10:06Z", "type": "event_msg",
+                          "payload": {"type": "token_count", "info": None}})  # fmt: skip
+    records = list(IMPORTER.read(_write(tmp_path / "rollout-flat.jsonl", [meta, flat, refresh])))
+    assert [(r.line, r.problem) for r in records] == [
+        (2, "token_count: counts in the payload itself, not in info (a layout not read: per call or running total?)")
+    ]
+
+
 def test_fields_and_extra(db_path: Path) -> None:
     _import(DATA, db_path)
     row = query(

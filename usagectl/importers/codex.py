@@ -468,6 +468,13 @@ def _token_count(
 ) -> tuple[dict[str, Any] | None, str | None]:
     info = payload.get("info")
     if info is None:
+        if "info" not in payload and ("input_tokens" in payload or "output_tokens" in payload):
+            # counts beside the type, not in info (a layout some builds are said to write): per
+            # call or a running total cannot be told, so never read as either, nor passed over
+            return (
+                None,
+                "token_count: counts in the payload itself, not in info (a layout not read: per call or running total?)",
+            )
         return None, None  # a rate-limit-only refresh
     if not isinstance(info, dict):
         return None, "token_count: info is not an object"
