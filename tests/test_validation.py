@@ -167,3 +167,18 @@ def test_an_offset_iso_8601_does_not_allow_is_no_timestamp_and_the_others_keep_t
     got = _validate([{"ts": t} for t in [*bad, *good]])
     assert [r["_reason"] for r in got[: len(bad)]] == [f"ts: not a timestamp ({t})" for t in bad]
     assert [(r["_reason"], r["ts"]) for r in got[len(bad) :]] == [(None, v) for v in good.values()]
+
+
+@pytest.mark.parametrize("column", INT_COLUMNS)
+def test_a_negative_zero_is_zero_in_every_integer_column(column: str) -> None:
+    """QA (fuzz): a float column's -0.0 (Parquet, pandas) was rejected as "negative (-0.0)"
+    where JSONL's -0 was read as 0. It is zero; -1 and -0.5 stay rejects."""
+    values = ["-0.0", "-0", " -00.000 "]
+    rows = [{"ts": TS, column: v, "output_tokens": "5"} if column != "output_tokens" else {"ts": TS, column: v}
+            for v in [*values, "-1", "-0.5"]]  # fmt: skip
+    got = _validate(rows)
+    for v, row in zip(values, got):
+        assert row["_reason"] is None, (v, row["_reason"])
+        assert row[column] == 0
+    assert f"{column}: negative (-1)" in got[3]["_reason"]
+    assert f"{column}: negative (-0.5)" in got[4]["_reason"]

@@ -30,6 +30,8 @@ _INT_TEXT = "\\s*\\+?[0-9]+(\\.0*)?\\s*"
 # a count in scientific notation (``1e3``, ``2.5E+2``): an integer when its value is whole, as
 # JSON's 1e3 is read in JSONL (its value exact through DECIMAL, never a binary float)
 _EXP_TEXT = "\\s*\\+?[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]{1,2}\\s*"
+# zero with a minus sign (a float column's -0.0, as Parquet and pandas write it): zero, not negative
+_NEG_ZERO = "\\s*-0+(\\.0*)?\\s*"
 
 
 # the stored service tier: lower case; "", "default" and "auto" are standard; a tier in an
@@ -80,7 +82,8 @@ def _int_checks(c: str) -> tuple[str, str]:
         f"({_int_fast_ok(c)} OR (regexp_full_match({q}, '{_INT_TEXT}') "
         f"AND coalesce(TRY_CAST(regexp_extract({q}, '[0-9]+') AS UBIGINT) <= {MAX_COUNT}, false)) "
         f"OR (regexp_full_match({q}, '{_EXP_TEXT}') AND coalesce({exact} = trunc({exact}) "
-        f"AND {exact} <= {MAX_COUNT}, false)))"
+        f"AND {exact} <= {MAX_COUNT}, false)) "
+        f"OR regexp_full_match({q}, '{_NEG_ZERO}'))"
     )
     reason = (
         f"CASE WHEN NOT {ok} THEN '{c}: ' || CASE "
