@@ -735,6 +735,30 @@ def test_messages_without_an_id_count_once(db_path: Path, tmp_path: Path) -> Non
     assert "claude-code:r:req_N1" in python
 
 
+def test_ids_with_a_colon_never_make_two_requests_one_key(db_path: Path, tmp_path: Path) -> None:
+    """QA (fuzz): the key joined message id and request id with ":" as they were, so message
+    ``msg_A:x`` + request ``req_B`` and message ``msg_A`` + request ``x:req_B`` were one key (one
+    of them counted as a duplicate), and so were message ``r`` + request ``x`` and a message
+    without an id of request ``x`` (``r:x``). Four requests, four events: input 1 + 2 + 3 + 4 =
+    10, output 10 + 20 + 30 + 40 = 100. The usual ids keep their keys (``claude-code:msg_1:req_1``)."""
+    path = tmp_path / "projects" / "-p" / "s1.jsonl"
+    path.parent.mkdir(parents=True)
+    lines = [
+        _line("2025-11-03T10:00:00.000Z", mid="msg_A:x", req="req_B", inp=1, out=10),
+        _line("2025-11-03T10:01:00.000Z", mid="msg_A", req="x:req_B", inp=2, out=20),
+        _line("2025-11-03T10:02:00.000Z", mid="r", req="x", inp=3, out=30),
+        _line("2025-11-03T10:03:00.000Z", mid=None, req="x", inp=4, out=40),
+        _line("2025-11-03T10:04:00.000Z", mid="msg_1", req="req_1", inp=0, out=0),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    out = _import(db_path, path.parent.parent)
+    assert (out["records"], out["imported"], out["duplicates"]) == (5, 5, 0)
+    assert _q(db_path, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(10, 100)]
+    stored = {eid for (eid,) in _q(db_path, "SELECT event_id FROM events")}
+    assert "claude-code:msg_1:req_1" in stored
+    assert {r.fields["event_id"] for r in IMPORTER.read(path)} == stored  # the Python reader keys them alike
+
+
 def test_a_file_whose_name_is_not_utf8_is_named_and_the_others_are_imported(tmp_path: Path, db_path: Path) -> None:
     """A folder named in Latin-1 (``caf\\xe9``): that file cannot be imported (DuckDB and the
     database need UTF-8 text) and is named, escaped; the tree's other file is imported, by

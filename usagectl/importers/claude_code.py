@@ -11,7 +11,7 @@ is kept as ``reported_cost_usd``, never added. ``project`` is the project direct
 (``-home-alice-src-webapp``), else the last part of ``cwd``.
 
 Dedup (conflict rule ``max-usage``): ``event_id = "claude-code:<message.id>:<requestId>"``
-(requestId empty when absent: gateways), so the lines of one response (one per content
+(requestId empty when absent: gateways; an id holding ``:`` or ``%`` percent-encoded, ``id_part``), so the lines of one response (one per content
 block, partial streaming lines first, copies in resumed sessions) collapse to the copy with
 the largest usage; a message without an id is keyed by its requestId alone, else by a hash of
 its session, model and input side (not its output: a partial streaming line has less; nor
@@ -150,9 +150,9 @@ def parse_line(text: str, project_dir: str | None) -> tuple[dict[str, Any] | Non
     mid = message.get("id") if isinstance(message, dict) else None
     req = obj.get("requestId")
     if isinstance(mid, str) and mid:
-        event_id = f"{NAME}:{mid}:{req if isinstance(req, str) else ''}"
+        event_id = f"{NAME}:{id_part(mid)}:{id_part(req) if isinstance(req, str) else ''}"
     elif isinstance(req, str) and req:  # no message id: the request id alone names the response
-        event_id = f"{NAME}:r:{req}"
+        event_id = f"{NAME}:r:{id_part(req)}"
     else:
         # the same text as the SQL stager hashes (concat_ws skips NULLs), and which parts are
         # there unless they are the usual ones (all, or all but the 5m/1h split): without it, a
@@ -252,6 +252,20 @@ def project_of(path: Path | str) -> str | None:
         if parts[i] == "projects" and i + 1 < len(parts) - 1:
             return parts[i + 1]
     return None
+
+
+def id_part(value: str) -> str:
+    """An id as a part of an event id: as it is, unless it holds ``:`` or ``%`` (then those
+    percent-encoded, ``%`` first) or is ``r`` or ``h`` (then ``%r``, ``%h``, which no encoding
+    makes): ``msg_A:x`` + ``req_B`` and ``msg_A`` + ``x:req_B`` were one key, and so were
+    message ``r`` + request ``x`` and a message without an id of request ``x``. The usual ids
+    (``msg_…``, ``req_…``) stay as they are, and with them the keys already stored. The SQL
+    stager's ``_id_part`` is the same."""
+    if ":" not in value and "%" not in value and value not in ("r", "h"):
+        return value
+    if value in ("r", "h"):
+        return "%" + value
+    return value.replace("%", "%25").replace(":", "%3A")
 
 
 class ClaudeCodeImporter:

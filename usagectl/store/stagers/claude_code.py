@@ -39,7 +39,7 @@ Mapping (FORMATS.md section 3): input excludes cache; cache writes split 5m/1h f
 ``cache_creation_input_tokens`` at 5m;
 fast mode (``usage.speed = "fast"``) is stored as service tier ``fast``;
 ``event_id = "claude-code:" + message.id + ":" + requestId`` (empty when absent, so gateway
-lines still dedup); a message without an id is keyed by its requestId alone (``r:``), else by a
+lines still dedup; an id holding ``:`` or ``%`` percent-encoded: ``_id_part``); a message without an id is keyed by its requestId alone (``r:``), else by a
 hash of its session, model and input side (``importers.claude_code._HASHED``: not the output,
 lower in a partial streaming line, nor the line's timestamp, its own in every content-block line). Skipped silently: lines without ``message.usage``, typed lines other than
 ``assistant``, and ``<synthetic>`` messages.
@@ -110,11 +110,26 @@ _SPLIT_OFF = (  # the usual lines (no total, or one count the total and the othe
     "AND (u_c5 IS NULL OR TRY_CAST(u_c5 AS BIGINT) IS NOT NULL) AND (u_c1 IS NULL OR TRY_CAST(u_c1 AS BIGINT) IS NOT NULL) "
     "AND coalesce(TRY_CAST(u_c5 AS BIGINT)::HUGEINT, 0) + coalesce(TRY_CAST(u_c1 AS BIGINT), 0) <> TRY_CAST(u_ccin AS BIGINT), false) END"
 )
+
+
+def _id_part(col: str) -> str:
+    """An id as a part of an event id (``importers.claude_code.id_part``): as it is, unless it
+    holds ``:`` or ``%`` (``%`` then ``:`` percent-encoded), or is ``r`` or ``h`` (``%r``, ``%h``:
+    an encoding never makes those), which would make two pairs of ids one key. The usual ids
+    (``msg_…``, ``req_…``) stay as they are, and with them the keys already stored."""
+    return (
+        f"CASE WHEN strpos({col}, ':') = 0 AND strpos({col}, '%') = 0 AND {col} NOT IN ('r', 'h') THEN {col} "
+        f"WHEN {col} IN ('r', 'h') THEN '%' || {col} "
+        f"ELSE replace(replace({col}, '%', '%25'), ':', '%3A') END"
+    )
+
+
 # canonical columns as text (validated by ingest's generic checks), for kept rows only
 _TEXT = {
     "event_id": (
-        f"'{SOURCE}:' || CASE WHEN nullif(mid, '') IS NOT NULL THEN mid || ':' || coalesce(requestId, '') "
-        "WHEN nullif(requestId, '') IS NOT NULL THEN 'r:' || requestId "
+        f"'{SOURCE}:' || CASE WHEN nullif(mid, '') IS NOT NULL THEN {_id_part('mid')} || ':' || "
+        f"coalesce({_id_part('requestId')}, '') "
+        f"WHEN nullif(requestId, '') IS NOT NULL THEN 'r:' || {_id_part('requestId')} "
         "ELSE 'h:' || md5(concat_ws(chr(31), sessionId, model, u_in, u_cr, u_ccin, u_c5, u_c1) || "
         # concat_ws skips NULLs: a line without cache_read and one without cache_creation of the
         # same number would hash alike. Which parts are there follows, unless the usual ones are
