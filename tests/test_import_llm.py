@@ -547,3 +547,35 @@ def test_a_count_beyond_the_stores_bound_is_rejected_naming_its_table_and_row(tm
     run_json("import", str(logs), "--format", "llm", "--db", str(db_path))
     reasons = [r[0] for r in query(db_path, "SELECT reason FROM rejects ORDER BY record")]
     assert "responses row 2: input_tokens: too large (over 10^15) (100000000000000000)" in reasons
+
+
+def test_a_gzipped_logs_db_is_told_to_be_decompressed(tmp_path: Path, db_path: Path) -> None:
+    """QA: ``logs.db.gz`` was recognised as llm's (from the decompressed head) and then opened
+    compressed: "file is not a database". SQLite reads its file in place, so it says to gunzip."""
+    import gzip
+
+    logs = make_logs_db(tmp_path / "logs.db")
+    packed = tmp_path / "logs.db.gz"
+    packed.write_bytes(gzip.compress(logs.read_bytes()))
+    for fmt in ("auto", "llm"):
+        res = run("import", str(packed), "--format", fmt, "--db", str(db_path), expect=4)
+        assert "a gzip-compressed SQLite database: decompress it first (gunzip -k logs.db.gz)" in res.stderr
+
+
+def test_a_folder_names_an_llm_database_under_another_name(tmp_path: Path, db_path: Path) -> None:
+    """QA: a folder read with --format auto lists llm's databases by their name, so
+    ``logs-backup.db`` beside an events file was passed over silently. A warning names it; a
+    SQLite file that is no llm log (``embeddings.db``) is not named, and the events file is read."""
+    folder = tmp_path / "dir"
+    make_logs_db(folder / "logs-backup.db")
+    con = sqlite3.connect(folder / "embeddings.db")
+    con.execute("CREATE TABLE embeddings (id TEXT, embedding BLOB)")
+    con.commit()
+    con.close()
+    (folder / "events.jsonl").write_text(
+        '{"ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1, "output_tokens": 1}\n'
+    )
+    res = run("import", str(folder), "--format", "auto", "--db", str(db_path))
+    assert "skipped 1 llm database not named logs.db: logs-backup.db; give a file by name to import it" in res.stderr
+    assert "embeddings.db" not in res.stderr
+    assert query(db_path, "SELECT count(*) FROM events") == [(1,)]

@@ -48,6 +48,13 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
+        with open(path, "rb") as fh:
+            gzipped = fh.read(2) == b"\x1f\x8b"
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if gzipped:  # SQLite reads the file in place, pages at a time: it cannot go through gzip
+        raise InputError(f"{path}: a gzip-compressed SQLite database: decompress it first (gunzip -k {path.name})")
+    try:
         con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     except (sqlite3.Error, ValueError) as exc:
         raise InputError(f"{path}: cannot open as SQLite: {exc}") from exc

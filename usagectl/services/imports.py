@@ -96,6 +96,7 @@ def expand(
                 if fmt == "auto":  # and what only a format's own rules list (llm's logs.db, ...)
                     for other in registry.importers().values():
                         found.update(other.files(path))
+                    _warn_unlisted_logs(path, found)
                 files = sorted(found)
         else:
             files = [path]
@@ -118,6 +119,36 @@ def expand(
                 detected = [(f, f_fmt) for f, f_fmt in detected if f not in skipped]
         out.extend(detected)
     return out
+
+
+_DB_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+def _warn_unlisted_logs(folder: Path, found: set[Path] | set[Path | str]) -> None:
+    """A folder read with --format auto lists llm's databases by their name, ``logs.db``: one
+    under another name (``logs-backup.db``) was passed over without a word. Named in a warning
+    (a SQLite file of another kind, llm's ``embeddings.db``, is not)."""
+    llm = registry.get("llm")
+    listed = {str(f) for f in found}
+    other = []
+    for suffix in _DB_SUFFIXES:
+        for f in folder.rglob("*" + suffix):
+            if str(f) in listed or not f.is_file():
+                continue
+            try:
+                with open(f, "rb") as fh:
+                    head = fh.read(100)
+            except OSError:
+                continue
+            if llm is not None and llm.sniff(f, head):
+                other.append(f)
+    if other:
+        names = ", ".join(_shown(f.relative_to(folder)) for f in sorted(other)[:5])
+        more = f" and {len(other) - 5} more" if len(other) > 5 else ""
+        warn(
+            f"{_shown(folder)}: skipped {counted(len(other), 'llm database')} not named logs.db: {names}{more}; "
+            "give a file by name to import it"
+        )
 
 
 _BINARY_FORMATS = frozenset(("parquet", "llm"))  # files that are not text
