@@ -225,3 +225,20 @@ def test_an_unpriced_provider_bucket_counts_as_one_request(tmp_path: Path, db_pa
     assert out["overview"]["unpriced_requests"] == 2
     month = run_json("report", "month", "--month", "2025-12", "--tz", "UTC", "--db", str(db_path))
     assert month["totals"]["unpriced_requests"] == 2
+
+
+def test_the_unpriced_note_counts_a_bucket_as_one_request(tmp_path: Path, db_path: Path) -> None:
+    """The note under `cost` counts as its totals do. Two buckets of claude-mystery-9 (no request
+    count, stored as 0) on 12-10 and 12-11, 50,000 in + 1,000 out = 51,000 tokens each: 1 + 1 = 2
+    unpriced requests, 2 x 51,000 = 102,000 tokens. (QA: the note said "Unpriced: 0 requests"
+    beside `unpriced_requests` 2; counted per model name it would say 1, not 2.)"""
+    page = {"data": [_bucket("2025-12-10", "claude-mystery-9", 50_000, 1_000),
+                     _bucket("2025-12-11", "claude-mystery-9", 50_000, 1_000)],
+            "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "u.json").write_text(json.dumps(page), encoding="utf-8")
+    run("import", str(tmp_path / "u.json"), "--db", str(db_path))
+    out = run_json("cost", "--month", "2025-12", "--tz", "UTC", "--db", str(db_path))
+    assert out["totals"]["unpriced_requests"] == 2
+    note = next(n for n in out["notes"] if n.startswith("Unpriced:"))
+    assert note.startswith("Unpriced: 2 requests / 102,000 tokens have no price")
+    assert "claude-mystery-9 (request count not reported, 102,000 tokens)" in note

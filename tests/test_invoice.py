@@ -21,6 +21,7 @@ the largest remainders (input .0064175, cache read .005) -> 4.39 + 2.06 + 0.02 +
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -371,3 +372,35 @@ def test_payment_into_a_missing_database_is_refused(tmp_path: Path) -> None:
         err = run("payment", *args, "--db", str(typo), expect=4).stderr
         assert f"no database at {typo}" in err
     assert not typo.exists()
+
+
+def test_unpriced_buckets_count_as_one_request_each(tmp_path: Path, db_path: Path) -> None:
+    """An Anthropic usage bucket gives no request count (stored as 0); the invoice counts it as
+    one unpriced request, as `report month` and `cost` do (README). December 2025 (UTC):
+
+    B1 12-10 claude-mystery-9 bucket, 50,000 in + 1,000 out = 51,000 tokens: unpriced, 1 request
+    B2 12-11 the same again:                                   51,000 tokens: unpriced, 1 request
+    B3 12-10 claude-haiku-4-5 bucket, 1,000,000 in x $1/M = $1.00
+    M1 12-12 mystery-model event, requests 3, 1,000 in + 200 out = 1,200 tokens: 3 requests
+
+    unpriced_requests 1 + 1 + 3 = 5, unpriced_tokens 51,000 + 51,000 + 1,200 = 103,200, subtotal
+    $1.00. (QA: totals said 3, the raw 0 + 0 + 3, and so did the note.)"""
+    from tests.test_cost_detail import _bucket
+
+    page = {"data": [_bucket("2025-12-10", "claude-mystery-9", 50_000, 1_000),
+                     _bucket("2025-12-11", "claude-mystery-9", 50_000, 1_000),
+                     _bucket("2025-12-10", "claude-haiku-4-5-20251001", 1_000_000, 0)],
+            "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "u.json").write_text(json.dumps(page), encoding="utf-8")
+    event = {"event_id": "M1", "ts": "2025-12-12T10:00:00Z", "model_raw": "mystery-model", "requests": 3,
+             "input_tokens": 1_000, "output_tokens": 200}  # fmt: skip
+    _setup(tmp_path, db_path, [event], '[display]\ntimezone = "UTC"\n')
+    run("import", str(tmp_path / "u.json"), "--db", str(db_path))
+    out = run_json("invoice", "--month", "2025-12", "--db", str(db_path))
+    t = out["totals"]
+    assert (t["subtotal_usd"], t["unpriced_requests"], t["unpriced_tokens"]) == (1, 5, 103_200)
+    note = next(n for n in out["notes"] if n.startswith("Unpriced:"))
+    assert note.startswith("Unpriced: 5 requests / 103,200 tokens have no price")
+    # a filtered invoice (chargeback) counts the same way
+    team = run_json("invoice", "--month", "2025-12", "--model", "claude-mystery-9", "--db", str(db_path))
+    assert (team["totals"]["unpriced_requests"], team["totals"]["unpriced_tokens"]) == (2, 102_000)

@@ -350,3 +350,89 @@ def test_an_anthropic_bucket_of_the_0_200k_window_is_decided(tmp_path: Path, db_
         doc = run_json("report", "by", "model", *BAND_ARGS, "--db", str(db))
         assert doc["totals"]["cost_usd"] == 4.65  # 1.5M x $3 + 10k x $15 = 4.50 + 0.15
         assert any("Long-context band" in n for n in doc.get("notes", [])) is noted, name
+
+
+UNPRICED_NOTE = "Unpriced: 4 requests / 52,200 tokens have no price"
+
+
+def _unpriced_note(doc: dict[str, Any]) -> str:
+    return next(n for n in doc["notes"] if n.startswith("Unpriced:"))
+
+
+def test_every_report_counts_an_unpriced_bucket_as_one_request(tmp_path: Path, db_path: Path) -> None:
+    """README: a provider bucket whose request count is not reported counts as one unpriced
+    request; the note under each report says what its totals say. December 2025 (UTC):
+
+    B1 12-10 claude-mystery-9 Anthropic usage bucket (no request count, stored as 0),
+       50,000 in + 1,000 out = 51,000 tokens: unpriced, 1 request
+    B2 12-10 claude-haiku-4-5 bucket, 1,000,000 in x $1/M = $1.00
+    M1 12-11 mystery-model event, requests 3, 1,000 in + 200 out = 1,200 tokens: unpriced, 3
+
+    unpriced_requests 1 + 3 = 4, unpriced_tokens 51,000 + 1,200 = 52,200, requests 0 + 0 + 3 = 3,
+    cost $1.00. (QA: the notes said "Unpriced: 3 requests", the raw 0 + 3, beside totals of 4;
+    the invoice's totals said 3 too.)"""
+    from tests.test_cost_detail import _bucket
+
+    page = {"data": [_bucket("2025-12-10", "claude-mystery-9", 50_000, 1_000),
+                     _bucket("2025-12-10", "claude-haiku-4-5-20251001", 1_000_000, 0)],
+            "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "u.json").write_text(json.dumps(page), encoding="utf-8")
+    event = {"event_id": "M1", "ts": "2025-12-11T10:00:00Z", "model_raw": "mystery-model", "requests": 3,
+             "input_tokens": 1_000, "output_tokens": 200}  # fmt: skip
+    run("import", str(tmp_path / "u.json"), str(write_jsonl(tmp_path / "m.jsonl", [event])), "--db", str(db_path))
+    dec = ("--tz", "UTC", "--db", str(db_path))
+    docs = {
+        "daily": run_json("report", "daily", "--since", "2025-12-01", "--until", "2025-12-31", *dec),
+        "month": run_json("report", "month", "--month", "2025-12", *dec),
+        "cost": run_json("cost", "--month", "2025-12", *dec),
+        "invoice": run_json("invoice", "--month", "2025-12", *dec),
+        "reconcile": run_json("reconcile", "--since", "2025-12-01", "--until", "2025-12-31", *dec),
+    }
+    for name, doc in docs.items():
+        t = doc["totals"]
+        assert (t["unpriced_requests"], t["unpriced_tokens"]) == (4, 52_200), name
+        note = _unpriced_note(doc)
+        assert note.startswith(UNPRICED_NOTE), (name, note)
+        assert "claude-mystery-9 (request count not reported, 51,000 tokens)" in note, name
+        assert "mystery-model (3 requests, 1,200 tokens)" in note, name
+    for name in ("daily", "month", "cost"):
+        assert (docs[name]["totals"]["requests"], docs[name]["totals"]["cost_usd"]) == (3, 1), name
+    assert docs["invoice"]["totals"]["subtotal_usd"] == 1
+    # the table shows the same note as the JSON
+    assert UNPRICED_NOTE in " ".join(run("report", "daily", "--since", "2025-12-01", "--until", "2025-12-31",
+                                         *dec).stdout.split())  # fmt: skip
+
+
+def test_the_month_note_counts_buckets_of_several_days(tmp_path: Path, db_path: Path) -> None:
+    """`report month` gives its note the count of its totals: two claude-mystery-9 buckets (no
+    request count) on 12-10 and 12-11, 50,000 in + 1,000 out = 51,000 tokens each, are 1 + 1 = 2
+    unpriced requests and 102,000 tokens; counted per model name they would be one."""
+    from tests.test_cost_detail import _bucket
+
+    page = {"data": [_bucket("2025-12-10", "claude-mystery-9", 50_000, 1_000),
+                     _bucket("2025-12-11", "claude-mystery-9", 50_000, 1_000)],
+            "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "u.json").write_text(json.dumps(page), encoding="utf-8")
+    run("import", str(tmp_path / "u.json"), "--db", str(db_path))
+    doc = run_json("report", "month", "--month", "2025-12", "--tz", "UTC", "--db", str(db_path))
+    assert doc["totals"]["unpriced_requests"] == 2
+    assert _unpriced_note(doc).startswith("Unpriced: 2 requests / 102,000 tokens have no price")
+
+
+def test_the_unpriced_note_counts_as_the_totals_do() -> None:
+    """``_unpriced_notes`` without the totals' count: a model row without a request count
+    (requests 0) is one request, a row that carries the engine's count (``unpriced_requests``)
+    gives it. Rows: claude-mystery-9 0 requests -> 1; mystery-model 3 -> 3; gpt-x with 0
+    requests but ``unpriced_requests`` 2 (two buckets in two groups) -> 2: 1 + 3 + 2 = 6 requests,
+    10 + 20 + 30 = 60 tokens. With ``requests=7`` the header says 7."""
+    rows = [
+        {"model_raw": "claude-mystery-9", "requests": 0, "total_tokens": 10},
+        {"model_raw": "mystery-model", "requests": 3, "total_tokens": 20},
+        {"model_raw": "gpt-x", "requests": 0, "total_tokens": 30, "unpriced_requests": 2},
+    ]
+    (note,) = reports._unpriced_notes(rows)
+    assert note.startswith("Unpriced: 6 requests / 60 tokens have no price")
+    assert "claude-mystery-9 (request count not reported, 10 tokens)" in note
+    (given,) = reports._unpriced_notes(rows, requests=7)
+    assert given.startswith("Unpriced: 7 requests / 60 tokens")
+    assert reports._unpriced_notes([]) == ()

@@ -185,16 +185,16 @@ def cost_detail(ctx: AppContext, req: ReportRequest, month: str | None = None) -
         q.prepare_session(con, book, ctx.config.members, flt)
         rows = analytics.rate_sums(con, flt, with_cost=True)
         notes = provider_notes(con, flt)
-        unpriced_requests = _unpriced_requests(con, flt) if any(r.get("rate_id") is None for r in rows) else 0
+        unpriced_requests = unpriced_request_count(con, flt) if any(r.get("rate_id") is None for r in rows) else 0
     with localcontext(EXACT):
         return _cost_report(flt, month_label, rows, book.rate_rows(), notes, unpriced_requests)
 
 
-def _unpriced_requests(con: duckdb.DuckDBPyConnection, flt: Filters) -> int:
+def unpriced_request_count(con: duckdb.DuckDBPyConnection, flt: Filters) -> int:
     """The unpriced requests as ``report month`` counts them (the same keys, so the same groups):
     a provider bucket whose request count is not reported (an Anthropic usage row, ``requests``
     0) counts as one. The ``requests`` of ``rate_sums`` are summed before that could be told, and
-    counted 0 where the other reports and reconcile say 1."""
+    counted 0 where the other reports and reconcile say 1. ``cost`` and ``invoice`` use it."""
     return sum(int(r["unpriced_requests"] or 0) for r in q.aggregate(con, flt, ["date", "model", "provider"]))
 
 
@@ -292,5 +292,5 @@ def _cost_report(
         totals=totals,
         overview=tuple(overview),
         sections=(Section("models", "Model costs", MODEL_COLUMNS, tuple(ordered)),),
-        notes=(*_unpriced_notes(unpriced), *band_notes),
+        notes=(*_unpriced_notes(unpriced, requests=unpriced_requests), *band_notes),
     )

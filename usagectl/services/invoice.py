@@ -230,7 +230,13 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         rows = analytics.rate_sums(con, flt, ["feature"], starts, keys_from=starts[-1])
         # the notes on the invoiced month's provider rows (undecided bands, pages not grouped by
         # speed or geo, UTC-day buckets in a western zone), as `report` and `cost` give them
-        usage_notes = provider_notes(con, replace(flt, start=starts[-1]))
+        month_flt = replace(flt, start=starts[-1])
+        usage_notes = provider_notes(con, month_flt)
+        # the month's unpriced requests as `report month` and `cost` count them (a bucket without a
+        # request count is one): the requests of ``rows`` are summed before that can be told
+        invoiced = len(months) - 1
+        unpriced_now = any(r.get("rate_id") is None and int(r["period"]) == invoiced for r in rows)
+        unpriced_requests = costs.unpriced_request_count(con, month_flt) if unpriced_now else 0
         paid = payment_rows(payments.listing(con, until=last)) if account else []
     rate_rows = book.rate_rows()
     with localcontext() as c:
@@ -260,6 +266,7 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         previous_balance=(previous - paid_before) if account else None, paid_now=paid_now if account else None,
         paid=paid, state=state, label=f"{year:04d}-{mon:02d}", start=start,
         configured_start=account and billing_start(ctx.config) is not None, usage_notes=usage_notes,
+        unpriced_requests=unpriced_requests,
     )  # fmt: skip
 
 
@@ -363,7 +370,7 @@ def _report(
     *, month: _Month, flt_dict: dict[str, Any], tz: str, tax: Tax | None, credits: list[Credit],
     credit_log: dict[int, list[Decimal]], previous_balance: Decimal | None, paid_now: list[dict[str, Any]] | None,
     paid: list[dict[str, Any]], state: str, label: str, start: date, configured_start: bool,
-    usage_notes: tuple[str, ...] = (),
+    usage_notes: tuple[str, ...] = (), unpriced_requests: int = 0,
 ) -> Report:  # fmt: skip
     models = _counts(month.rows, "model")
     lines = []
@@ -421,7 +428,7 @@ def _report(
         "taxable_usd": taxable, "tax_label": tax.label if tax else None, "tax_rate_pct": tax.rate if tax else None,
         "tax_usd": month.tax, "total_usd": month.total, "previous_balance_usd": previous_balance,
         "payments_usd": None, "balance_usd": None,
-        "unpriced_requests": sum(u["requests"] for u in unpriced),
+        "unpriced_requests": unpriced_requests,
         "unpriced_tokens": sum(u["total_tokens"] for u in unpriced),
         "unpriced_models": _unpriced_json(unpriced),
     }  # fmt: skip
@@ -458,7 +465,7 @@ def _report(
         notes.append(f"{label} has not started yet (it begins {month.first}): no usage so far, amounts are 0.")
     elif state != "final":
         notes.append(f"Draft: {label} is not over yet; the amounts will grow.")
-    notes += _unpriced_notes(unpriced)
+    notes += _unpriced_notes(unpriced, requests=unpriced_requests)
     notes += usage_notes
     sections = [
         Section("summary", "Summary", SUMMARY_COLUMNS, tuple(summary)),

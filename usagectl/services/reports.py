@@ -237,12 +237,26 @@ def _unpriced_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _unpriced_notes(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+def _counted_requests(row: dict[str, Any]) -> int:
+    """The unpriced requests of one model of the note as the totals count them: the engine's own
+    count when the row carries it (``unpriced_requests``), else its requests with a row that
+    has no request count (Anthropic usage buckets, stored as 0) counted as one: a lower bound
+    where such buckets of the model fall in more than one group (day, tier …) of the report."""
+    if row.get("unpriced_requests") is not None:
+        return int(row["unpriced_requests"])
+    return max(int(row["requests"] or 0), 1)
+
+
+def _unpriced_notes(rows: list[dict[str, Any]], *, requests: int | None = None) -> tuple[str, ...]:
+    """The note on unpriced usage. Its count is ``requests``, the totals' ``unpriced_requests``,
+    when the caller has it; else it is counted per model (``_counted_requests``). Never the
+    raw request sum: a bucket without a request count is one request, as in the totals (QA:
+    "Unpriced: 0 requests" beside ``unpriced_requests`` 1)."""
     if not rows:
         return ()
     parts = ", ".join(_unpriced_part(r) for r in rows[:8])
     more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
-    req = sum(r["requests"] for r in rows)
+    req = requests if requests is not None else sum(_counted_requests(r) for r in rows)
     tok = sum(r["total_tokens"] for r in rows)
     return (
         (
@@ -412,7 +426,7 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
         ),
         rows=tuple(model_rows),
     )
-    notes = [*_unpriced_notes(unpriced), *band_notes]
+    notes = [*_unpriced_notes(unpriced, requests=totals["unpriced_requests"]), *band_notes]
     if later:
         n = sum(int(by_day[d]["requests"]) for d in later)
         notes.append(
