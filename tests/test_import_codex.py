@@ -332,6 +332,25 @@ def test_a_stale_total_written_out_of_order_is_not_a_reset(tmp_path: Path) -> No
         assert [(e["input_tokens"], e["output_tokens"]) for e in got] == counted
 
 
+def test_a_reset_early_in_a_session_is_no_stale_snapshot(tmp_path: Path) -> None:
+    """QA (regression of the stale rule): calls of 1000 (input) -> totals 1000, 2000; then the
+    counter starts over: 1200 (its last 1200: a fresh counter), 2500 (last 1300), 3900 (last 1400).
+    1200 + 2 x 1200 >= 2000 made the reset a "stale snapshot": the 1200 was skipped, and 2500 counted
+    only 500 against the kept 2000. A total equal to its own last call is a fresh counter. Counted:
+    1000 + 1000 + 1200 + 1300 + 1400 = 5900 input, 590 output."""
+    meta = json.dumps({"timestamp": "2026-11-03T10:00:00Z", "type": "session_meta", "payload": {"id": "s-reset"}})
+    path = _write(tmp_path / "rollout-reset.jsonl", [meta,
+        _count_line("2026-11-03T10:00:10Z", (1000, 100), (1000, 100)),
+        _count_line("2026-11-03T10:01:00Z", (2000, 200), (1000, 100)),
+        _count_line("2026-11-03T10:02:00Z", (1200, 120), (1200, 120)),
+        _count_line("2026-11-03T10:03:00Z", (2500, 250), (1300, 130)),
+        _count_line("2026-11-03T10:04:00Z", (3900, 390), (1400, 140)),
+    ])  # fmt: skip
+    got = _events(path)
+    assert [e["input_tokens"] for e in got] == [1000, 1000, 1200, 1300, 1400]
+    assert sum(e["output_tokens"] for e in got) == 590
+
+
 def test_a_rejected_count_does_not_move_the_baseline(tmp_path: Path) -> None:
     """QA (fuzz): a token_count rejected for counts that cannot be (reasoning over output) still set
     the baseline, so the next count looked like a counter reset and only its last call counted:

@@ -132,7 +132,11 @@ def stale(total: Usage, high: Usage, last: Usage | None) -> bool:
     order, not a counter reset: it falls short by under 2 %, or by less than twice the call it
     reports (``last_token_usage``). Real rollouts hold such snapshots, which then resume from the
     higher total (tokscale#308); counting ``last`` and lowering the baseline there counts calls
-    twice. A reset starts over from a small total and falls far below."""
+    twice. A reset starts over: its first total is its one call (``total == last``), never stale,
+    however large that call is beside the total before."""
+    if last is not None and total == last:
+        return False  # a fresh counter: its total is its first call (a reset, as a snapshot of the
+        # counter's very first call would look too: counted, as a reset is)
     now, before = total.weight(), high.weight()
     if not 0 < now <= before:
         return False  # nothing, or a sum that grew while a counter fell: not a snapshot of before
