@@ -759,6 +759,49 @@ def test_ids_with_a_colon_never_make_two_requests_one_key(db_path: Path, tmp_pat
     assert {r.fields["event_id"] for r in IMPORTER.read(path)} == stored  # the Python reader keys them alike
 
 
+def test_migration_11_gives_stored_keys_of_such_ids_their_new_form(db_path: Path, tmp_path: Path) -> None:
+    """QA (regression): events of such ids stored by the code before kept their old keys, so a
+    copied or resumed session brought them back under the new keys and counted them twice.
+    Migration 11 rewrites the old keys (the join of the stored message_id and extra.requestId);
+    the usual ids are untouched, and the copy then adds nothing."""
+    import duckdb
+
+    path = tmp_path / "projects" / "-p" / "s1.jsonl"
+    path.parent.mkdir(parents=True)
+    lines = [
+        _line("2025-11-03T10:00:00.000Z", mid="msg_gw:abc", req="req_02", inp=1, out=10),
+        _line("2025-11-03T10:01:00.000Z", mid="msg_B", req="req:03%x", inp=2, out=20),
+        _line("2025-11-03T10:02:00.000Z", mid="r", req="x", inp=3, out=30),
+        _line("2025-11-03T10:03:00.000Z", mid=None, req="y:z", inp=4, out=40),
+        _line("2025-11-03T10:04:00.000Z", mid="msg_1", req="req_1", inp=5, out=50),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    _import(db_path, path.parent.parent)
+    new_keys = sorted(k for (k,) in _q(db_path, "SELECT event_id FROM events"))
+    con = duckdb.connect(str(db_path))
+    try:  # the keys as the code before stored them, and the database at schema 10
+        con.execute("UPDATE events SET event_id = CASE WHEN message_id IS NOT NULL THEN 'claude-code:' || message_id "
+                    "|| ':' || coalesce(json_extract_string(extra, '$.requestId'), '') "
+                    "ELSE 'claude-code:r:' || json_extract_string(extra, '$.requestId') END")  # fmt: skip
+        old_keys = sorted(k for (k,) in con.execute("SELECT event_id FROM events").fetchall())
+        con.execute("DELETE FROM schema_migrations WHERE version >= 11")
+    finally:
+        con.close()
+    assert old_keys == sorted([
+        "claude-code:msg_gw:abc:req_02", "claude-code:msg_B:req:03%x", "claude-code:r:x", "claude-code:r:y:z",
+        "claude-code:msg_1:req_1",
+    ])  # fmt: skip
+    run_json("db", "status", "--db", str(db_path))  # any command migrates the database
+    assert sorted(k for (k,) in _q(db_path, "SELECT event_id FROM events")) == new_keys
+    assert sorted(new_keys) == sorted([
+        "claude-code:msg_gw%3Aabc:req_02", "claude-code:msg_B:req%3A03%25x", "claude-code:%r:x",
+        "claude-code:r:y%3Az", "claude-code:msg_1:req_1",
+    ])  # fmt: skip
+    copy = tmp_path / "projects" / "-p" / "s2.jsonl"  # a resumed session repeating the same lines
+    copy.write_text(path.read_text())
+    assert _import(db_path, path.parent.parent)["imported"] == 0
+
+
 def test_a_file_whose_name_is_not_utf8_is_named_and_the_others_are_imported(tmp_path: Path, db_path: Path) -> None:
     """A folder named in Latin-1 (``caf\\xe9``): that file cannot be imported (DuckDB and the
     database need UTF-8 text) and is named, escaped; the tree's other file is imported, by
