@@ -591,12 +591,17 @@ def test_the_average_leaves_out_usage_dated_after_today(tmp_path: Path, db_path:
     assert ov["median_cost_usd"] == Decimal("3.00")  # (6.00 + 0) / 2: the two days to date
     assert rep.totals["cost_usd"] == Decimal("66.00")  # the rows and the totals still hold all of it
     assert (
-        "1 request dated after today (2025-11-22) is in the totals and the rows but not in the averages, "
-        "which cover the 2 days to date; `usagectl doctor` lists events after now."
+        "Usage dated after today (2025-11-22: 24,000,000 tokens) is in the totals and the rows but not in the "
+        "averages and medians, which cover the 2 days to date; `usagectl doctor` lists events after now."
     ) in rep.notes
-    # weeks (Monday start): the week of Nov 17 has begun and holds both: (6 + 60) / 1 week; the
-    # week of Nov 24 holds nothing, so no note
+    # weeks (Monday start): the week of Nov 17 has begun and holds both, but its usage to date is
+    # the $6 of Nov 19 (QA: the week's average was (6 + 60) / 1 = $66, without a note): $6.00 / 1
+    # week, median $6.00, and the note names the day ahead
     weeks = periodic(ctx, _req(since="2025-11-17", until="2025-11-30", tz="UTC"), "week")
     wov = {k: v for k, _, v in weeks.overview}
-    assert (wov["periods"], wov["average_cost_usd"]) == (1, Decimal("66.00"))
-    assert not any("dated after today" in n for n in weeks.notes)
+    assert (wov["periods"], wov["average_cost_usd"], wov["median_cost_usd"]) == (1, Decimal("6.00"), Decimal("6.00"))
+    assert weeks.totals["cost_usd"] == Decimal("66.00")
+    assert (
+        "Usage dated after today (2025-11-22: 24,000,000 tokens) is in the totals and the rows but not in the "
+        "averages and medians, which cover the 1 week to date; `usagectl doctor` lists events after now."
+    ) in weeks.notes

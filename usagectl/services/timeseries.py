@@ -214,12 +214,14 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
         starts.append(s)
         s = next_start(s, unit)
     started = [s for s in starts if s <= today]
-    # the averages divide by the periods to date, so they sum those periods alone: usage dated in a
-    # period that has not begun (a clock ahead) is in the rows and the totals, not in an average
-    to_date = total(r for r in in_range if r["period"] <= today)
-    ahead = [s for s in starts if s > today and by_period.get(s, empty())["requests"]]
-    cost_stats = spike_stats([by_period.get(s, empty())["cost_usd"] or ZERO for s in started])
-    token_stats = spike_stats([Decimal(by_period.get(s, empty())["total_tokens"]) for s in started])
+    # the averages and medians are over the periods to date and their usage to date: usage dated
+    # after today (a clock ahead; in a later period or later in this one) is in the rows and the
+    # totals, not in an average
+    to_date = total(r for r in in_range if r["date"] <= today)
+    by_past = {k[0]: v for k, v in rollup([r for r in cube if r["date"] <= today], ["period"]).items()}
+    ahead = [r for r in in_range if r["date"] > today and (r["requests"] or r["total_tokens"])]
+    cost_stats = spike_stats([by_past.get(s, empty())["cost_usd"] or ZERO for s in started])
+    token_stats = spike_stats([Decimal(by_past.get(s, empty())["total_tokens"]) for s in started])
 
     label_key = LABEL_KEYS[unit]
     rows: list[dict[str, Any]] = []
@@ -275,7 +277,7 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
     if budget_note:
         notes.append(budget_note)
     if ahead:
-        notes.append(_ahead_note(unit, ahead, by_period, len(started)))
+        notes.append(_ahead_note(unit, ahead, len(started)))
     filters = flt.as_dict() | ({"week_start": ws} if unit == "week" else {})
     return Report(
         name=NAMES[unit],
@@ -297,14 +299,15 @@ def _label_column(unit: Unit) -> Column:
     return Column("month", "Month")
 
 
-def _ahead_note(unit: Unit, ahead: list[date], by_period: dict[date, dict[str, Any]], n: int) -> str:
-    """The note on usage dated after today, as ``report month`` has one: where it is counted."""
-    requests = sum(int(by_period[s]["requests"]) for s in ahead)
-    span = _label_text(ahead[0], unit) + (f" – {_label_text(ahead[-1], unit)}" if len(ahead) > 1 else "")
+def _ahead_note(unit: Unit, ahead: list[dict[str, Any]], n: int) -> str:
+    """The note on usage dated after today (cube rows by day), as ``report month`` has one: where
+    it is counted."""
+    days = sorted({r["date"] for r in ahead})
+    tokens = sum(int(r["total_tokens"]) for r in ahead)
+    span = days[0].isoformat() + (f" – {days[-1].isoformat()}" if len(days) > 1 else "")
     return (
-        f"{counted(requests, 'request')} dated after today ({span}) {'is' if requests == 1 else 'are'} in the "
-        f"totals and the rows but not in the averages, which cover the {counted(n, unit)} to date; "
-        "`usagectl doctor` lists events after now."
+        f"Usage dated after today ({span}: {tokens:,} tokens) is in the totals and the rows but not in the "
+        f"averages and medians, which cover the {counted(n, unit)} to date; `usagectl doctor` lists events after now."
     )
 
 
