@@ -1862,6 +1862,30 @@ def test_a_bad_page_of_a_jsonl_file_never_takes_the_next_pages_along(tmp_path: P
     assert [line for _, line, _ in _rejects(other)] == [2, 3]
 
 
+def test_a_cut_page_written_with_indent_0_is_one_reject(tmp_path: Path) -> None:
+    """QA (regression of the rule above): ``json.dumps(indent=0)`` puts every object of a page at
+    the start of a line; a page cut inside its second bucket, then a whole page: the cut page's
+    buckets were taken for pages (one imported on its own, the rest rejects in pieces). A ``{``
+    alone on its line must parse as a page: the cut page is one reject (line 1), the next page
+    is read. The indent-0 page: "{", "data": [, then each bucket from its own "{" line."""
+    from usagectl.importers import _pages
+
+    two = _anthropic_day_page("2025-11-05", "claude-haiku-4-5-20251001", 1000, 10)
+    two["data"].append(_anthropic_day_page("2025-11-06", "claude-haiku-4-5-20251001", 2000, 20)["data"][0])
+    text = json.dumps(two, indent=0)
+    cut = text[: text.index('"uncached_input_tokens": 2000')]
+    whole = json.dumps(_anthropic_day_page("2025-11-07", "claude-haiku-4-5-20251001", 3000, 30))
+    f = tmp_path / "pages.json"
+    f.write_text(cut + "\n" + whole + "\n")
+    nxt = cut.count("\n") + 2
+    pages = list(_pages.read_pages(f))
+    assert [(p.line, p.problem) for p in pages] == [
+        (1, f"not valid JSON: cut off before it ends (the next page starts on line {nxt})"),
+        (nxt, None),
+    ]
+    assert pages[1].obj["data"][0]["starting_at"] == "2025-11-07T00:00:00Z"
+
+
 def test_a_page_then_an_array_of_pages_reads_as_the_two_files_do(tmp_path: Path, db_path: Path) -> None:
     """A page, then an array of pages, one after the other in one file: the same events and
     rejects as the two files imported apart (the independent path), each reject on its line in

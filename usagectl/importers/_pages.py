@@ -265,21 +265,26 @@ def _resume(text: str, i: int) -> int:
     and fails after it, and a page appended without a newline starts mid-line. The objects inside
     a page that start like one (an OpenAI bucket, ``{"object": "bucket"``) are no page.
 
-    An object at the start of a line is where reading goes on whether or not it parses (a page of
-    a JSONL file, whatever its first key, or re-written with its keys in another order): a bad
-    page on the next line is a reject of its own, on its own line, and never takes the pages after
-    it along."""
+    A line that is an object of its own (it opens with ``{`` and ends with ``}``: a page of a JSONL
+    file, whatever its first key, or re-written with its keys in another order) is where reading
+    goes on whether or not it parses: a bad page on the next line is a reject of its own, on its
+    own line, and never takes the pages after it along. A ``{`` alone on its line (a pretty-printed
+    object, a page's or, written with ``indent=0``, a bucket's) must parse as a page."""
     for n, m in enumerate(_PAGE_START.finditer(text, i + 1)):
         if n >= _RESUME_TRIES:
             break
-        if m.start() == 0 or text[m.start() - 1] == "\n":
-            return m.start()
+        at = m.start()
+        if at == 0 or text[at - 1] == "\n":
+            stop = text.find("\n", at)
+            line = text[at : len(text) if stop < 0 else stop].rstrip()
+            if len(line) > 1 and line.endswith("}"):
+                return at
         try:
-            obj, _ = _value_at(text, m.start())
+            obj, _ = _value_at(text, at)
         except (ValueError, RecursionError):
             continue
         if isinstance(obj, dict) and ("data" in obj or error_message(obj) is not None):
-            return m.start()
+            return at
     return len(text)
 
 
