@@ -342,3 +342,102 @@ def test_service_stats_priced_after_grouping_equal_the_per_event_ones(
             assert any(r["unpriced_web"] for r in got_exc)  # the web-search cause is among them
             assert any(v[8] for v in slow.values()) and any(v[4][0] is not None for v in slow.values())
             assert any(v[3] for v in slow.values()) and ref_exc  # unpriced rows and errors both present
+
+
+def _uncounted_buckets_db(tmp_path: Path) -> Path:
+    """Provider buckets without a request count (``requests`` 0, as Anthropic's usage report
+    stores them) of an unknown model, beside a counted event of it and priced usage. README: such
+    a bucket counts as ONE unpriced request, per bucket, whatever a report groups by.
+
+    2025-12-10: 24 hourly buckets h00..h23 of claude-mystery-9, 1,000 in + 100 out each: 24
+                unpriced requests, 24 x 1,100 = 26,400 tokens (no chat)
+    2025-12-11: bucket h09 of claude-mystery-9, 1,000 in + 100 out: 1 request, 1,100 tokens (no chat)
+                M1 10:00 claude-mystery-9, requests 3, 2,000 in: 3 requests, 2,000 tokens (chat-1)
+                P1 11:00 gpt-4o, 1 request, 1,000,000 in x $2.50/M = $2.50 (chat-1)
+                P2 12:00 gpt-4o bucket (requests 0), 400,000 in x $2.50/M + 100,000 out x $10/M
+                = $1.00 + $1.00 = $2.00: priced, so no unpriced request (no chat)
+    Every claude-mystery-9 row is on platform "api" and file f1; P1 and P2 have neither.
+    Unpriced: 12-10 24, 12-11 1 + 3 = 4, total 28 requests, 26,400 + 1,100 + 2,000 = 29,500
+    tokens; requests 0 + 0 + 3 + 1 + 0 = 4; cost $2.50 + $2.00 = $4.50."""
+    mystery = {"model_raw": "claude-mystery-9", "platform": "api", "file_id": "f1"}
+    events: list[dict[str, Any]] = [
+        {**mystery, "event_id": f"h{h:02d}", "ts": f"2025-12-10T{h:02d}:00:00Z", "requests": 0,
+         "input_tokens": 1_000, "output_tokens": 100}
+        for h in range(24)
+    ]  # fmt: skip
+    events += [
+        {**mystery, "event_id": "h09b", "ts": "2025-12-11T09:00:00Z", "requests": 0, "input_tokens": 1_000,
+         "output_tokens": 100},
+        {**mystery, "event_id": "M1", "ts": "2025-12-11T10:00:00Z", "requests": 3, "input_tokens": 2_000,
+         "session_id": "chat-1"},
+        {"event_id": "P1", "ts": "2025-12-11T11:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000,
+         "session_id": "chat-1"},
+        {"event_id": "P2", "ts": "2025-12-11T12:00:00Z", "model_raw": "gpt-4o", "requests": 0,
+         "input_tokens": 400_000, "output_tokens": 100_000},
+    ]  # fmt: skip
+    db = tmp_path / "u.duckdb"
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", events)), "--db", str(db))
+    return db
+
+
+DEC = Filters(start=datetime(2025, 12, 1, tzinfo=UTC), end=datetime(2026, 1, 1, tzinfo=UTC), tz="UTC")
+
+
+def test_a_bucket_without_a_request_count_is_one_unpriced_request_in_both_engines(tmp_path: Path) -> None:
+    """``_uncounted_buckets_db``: 24 + 4 = 28 unpriced requests by the grouped engine and the
+    per-event one, per day and in total, whatever the keys. (The grouped engine applied
+    ``greatest(requests, 1)`` to a group's sum: the 24 buckets of 12-10 were 1 request, the
+    bucket beside M1 none, 1 + 3 in total.)"""
+    from usagectl.services.rollup import unpriced_models
+
+    db = _uncounted_buckets_db(tmp_path)
+    with connect(db, read_only=True) as con:
+        q.prepare_session(con, load_pricebook(), {}, DEC)
+        for keys in ([], ["date"], ["model"], ["date", "model"], ["month"], ["hour"], ["service_tier", "source"]):
+            for engine in (q.cube, q.cube_per_event):
+                cube = engine(con, DEC, keys)
+                total = rollup(cube, [])[()]
+                got = (total["unpriced_requests"], total["unpriced_tokens"], total["requests"], total["cost_usd"])
+                assert got == (28, 29_500, 4, Decimal("4.5")), (keys, engine.__name__)
+                (m,) = unpriced_models(cube)
+                assert (m["model_raw"], m["requests"], m["unpriced_requests"]) == ("claude-mystery-9", 3, 28)
+                if "date" in keys:
+                    by_day = {str(k[0]): v["unpriced_requests"] for k, v in rollup(cube, ["date"]).items()}
+                    assert by_day == {"2025-12-10": 24, "2025-12-11": 4}, (keys, engine.__name__)
+        days = {str(r["date"]): (r["unpriced_requests"], r["cost_usd"]) for r in q.aggregate(con, DEC, ["date"])}
+        by_model = {r["model"]: (r["unpriced_requests"], r["cost_usd"]) for r in q.aggregate(con, DEC, ["model"])}
+    assert days == {"2025-12-10": (24, None), "2025-12-11": (4, Decimal("4.5"))}
+    assert by_model == {"claude-mystery-9": (28, None), "gpt-4o": (0, Decimal("4.5"))}  # priced usage unaffected
+
+
+def test_buckets_without_a_request_count_in_series_chats_files_and_platforms(tmp_path: Path) -> None:
+    """``_uncounted_buckets_db`` through the other grouped queries. Daily series: 12-10 24,
+    12-11 4. Chats: chat-1 holds M1 (3) and P1 (priced): 3; the usage without a chat holds the
+    25 buckets of claude-mystery-9 (25) and P2 (priced): 25; the chats' unpriced model row
+    counts 3. Files: f1 holds every claude-mystery-9 row, 24 + 1 + 3 = 28. Platforms: "api"
+    28, the rest 0, all 28; the unpriced model of the exceptions 28. Both chat engines agree."""
+    from usagectl.services.rollup import unpriced_models
+    from usagectl.store.analytics import service_stats
+    from usagectl.store.chats import chat_parts, chat_summary, file_summary
+    from usagectl.store.series import daily_sets
+
+    db = _uncounted_buckets_db(tmp_path)
+    with connect(db, read_only=True) as con:
+        q.prepare_session(con, load_pricebook(), {}, DEC)
+        sets = daily_sets(con, DEC, ["model"])
+        chats = chat_summary(con, DEC, None)
+        assert chat_parts(con, DEC) == chat_parts(con, DEC, per_event=True)
+        files, file_unpriced = file_summary(con, DEC)
+        stats, exceptions = service_stats(con, DEC, "platform", voice=True)
+    assert {str(r["date"]): r["unpriced_requests"] for r in sets[None]} == {"2025-12-10": 24, "2025-12-11": 4}
+    mystery = {str(r["date"]): r["unpriced_requests"] for r in sets["model"] if r["key"] == "claude-mystery-9"}
+    assert mystery == {"2025-12-10": 24, "2025-12-11": 4}
+    assert [(r["session_id"], r["unpriced_requests"]) for r in chats["rows"]] == [("chat-1", 3)]
+    assert (chats["chats"]["unpriced_requests"], chats["no_chat"]["unpriced_requests"]) == (3, 25)
+    assert [(u["model_raw"], u["unpriced_requests"]) for u in chats["unpriced"]] == [("claude-mystery-9", 3)]
+    assert [(f["file_id"], f["unpriced_requests"]) for f in files] == [("f1", 28)]
+    assert [(u["model_raw"], u["unpriced_requests"]) for u in file_unpriced] == [("claude-mystery-9", 28)]
+    by_level = {(r["level"], r["key"]): r["unpriced_requests"] for r in stats}
+    assert by_level == {("key", "api"): 28, ("key", None): 0, ("all", None): 28}
+    assert sum(r["voice_unpriced_requests"] for r in stats) == 0  # no voice message
+    assert [(u["model_raw"], u["unpriced_requests"]) for u in unpriced_models(exceptions)] == [("claude-mystery-9", 28)]

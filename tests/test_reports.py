@@ -436,3 +436,58 @@ def test_the_unpriced_note_counts_as_the_totals_do() -> None:
     (given,) = reports._unpriced_notes(rows, requests=7)
     assert given.startswith("Unpriced: 7 requests / 60 tokens")
     assert reports._unpriced_notes([]) == ()
+
+
+def _hour_bucket(day: str, hour: int, model: str, uncached: int, output: int) -> dict[str, Any]:
+    """An Anthropic usage-report page's hourly bucket of one model (no request count)."""
+    from tests.test_cost_detail import _bucket
+
+    hours = {"starting_at": f"{day}T{hour:02d}:00:00Z", "ending_at": f"{day}T{hour:02d}:59:59Z"}
+    return _bucket(day, model, uncached, output) | hours
+
+
+def test_unpriced_buckets_count_one_request_each_whatever_the_report_groups_by(tmp_path: Path, db_path: Path) -> None:
+    """README: a provider bucket whose request count is not reported counts as one unpriced
+    request, each of them, in every report (the grouped engine took ``greatest(requests, 1)`` of
+    a group's summed requests: 24 buckets of a day were 1, a bucket beside a counted event 0).
+
+    12-10 24 hourly Anthropic buckets of claude-mystery-9 (unknown), 1,000 in + 100 out each:
+          24 unpriced requests, 24 x 1,100 = 26,400 tokens
+    12-11 its hourly bucket at 09:00, 1,000 in + 100 out: 1 request, 1,100 tokens
+          M1 10:00 claude-mystery-9 (provider anthropic), requests 3, 2,000 in: 3 requests, 2,000 tokens
+          a claude-haiku-4-5 bucket at 09:00, 1,000,000 in x $1/M = $1.00
+          P1 11:00 gpt-4o, 1 request, 1,000,000 in x $2.50/M = $2.50
+    unpriced_requests 12-10 24, 12-11 1 + 3 = 4, total 28; unpriced tokens 26,400 + 1,100 +
+    2,000 = 29,500; requests 0 + 0 + 3 + 0 + 1 = 4; cost $1.00 + $2.50 = $3.50 (12-11)."""
+    page = {"data": [*(_hour_bucket("2025-12-10", h, "claude-mystery-9", 1_000, 100) for h in range(24)),
+                     _hour_bucket("2025-12-11", 9, "claude-mystery-9", 1_000, 100),
+                     _hour_bucket("2025-12-11", 9, "claude-haiku-4-5-20251001", 1_000_000, 0)],
+            "has_more": False, "next_page": None}  # fmt: skip
+    (tmp_path / "u.json").write_text(json.dumps(page), encoding="utf-8")
+    events = [
+        {"event_id": "M1", "ts": "2025-12-11T10:00:00Z", "model_raw": "claude-mystery-9", "provider": "anthropic",
+         "requests": 3, "input_tokens": 2_000},
+        {"event_id": "P1", "ts": "2025-12-11T11:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000},
+    ]  # fmt: skip
+    run("import", str(tmp_path / "u.json"), str(write_jsonl(tmp_path / "m.jsonl", events)), "--db", str(db_path))
+    dec = ("--tz", "UTC", "--db", str(db_path))
+    days = ("--since", "2025-12-10", "--until", "2025-12-11")
+    docs = {
+        "daily": run_json("report", "daily", *days, *dec),
+        "by model": run_json("report", "by", "model", *days, *dec),
+        "month": run_json("report", "month", "--month", "2025-12", *dec),
+        "platforms": run_json("report", "platforms", *days, *dec),
+    }
+    for name, doc in docs.items():
+        t = doc["totals"]
+        got = (t["unpriced_requests"], t["unpriced_tokens"], t["requests"], t["cost_usd"])
+        assert got == (28, 29_500, 4, 3.5), name
+        assert _unpriced_note(doc).startswith("Unpriced: 28 requests / 29,500 tokens have no price"), name
+    for name in ("daily", "month"):
+        per_day = {r["date"]: (r["unpriced_requests"], r["cost_usd"]) for r in docs[name]["rows"]}
+        assert (per_day["2025-12-10"], per_day["2025-12-11"]) == ((24, None), (4, 3.5)), name
+    by_model = {r["model"]: (r["unpriced_requests"], r["cost_usd"]) for r in docs["by model"]["rows"]}
+    assert by_model == {"claude-mystery-9": (28, None), "claude-haiku-4-5": (0, 1), "gpt-4o": (0, 2.5)}
+    assert [(r["platform"], r["unpriced_requests"]) for r in docs["platforms"]["rows"]] == [("(none)", 28)]
+    table = " ".join(run("report", "by", "model", *days, *dec).stdout.split())
+    assert "Unpriced: 28 requests / 29,500 tokens have no price" in table

@@ -46,7 +46,11 @@ def total(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 def unpriced_models(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Unpriced usage by the model name as logged and cause, largest first. ``no_web_price``:
     the model has a price, but not for the web searches of these requests (``web_search_requests``
-    calls), so the whole request is left out: a note must say so, not that the model has no price."""
+    calls), so the whole request is left out: a note must say so, not that the model has no price.
+
+    ``unpriced_requests`` (a bucket without a request count counted as one, per event) is summed
+    only when the rows carry it (the cube's do, ``analytics.rate_sums``' do not): the notes then
+    count each model as the totals do (``services.reports._counted_requests``)."""
     acc: dict[tuple[str, bool], dict[str, Any]] = {}
     for row in rows:
         raw = row.get("unpriced_raw")
@@ -59,4 +63,6 @@ def unpriced_models(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         a["requests"] += int(row["requests"] or 0)
         a["total_tokens"] += int(row["total_tokens"] or 0)
         a["web_searches"] += int(row.get("web_search_requests") or 0)
+        if "unpriced_requests" in row:
+            a["unpriced_requests"] = a.get("unpriced_requests", 0) + int(row["unpriced_requests"] or 0)
     return sorted(acc.values(), key=lambda r: (-r["total_tokens"], r["model_raw"], r["no_web_price"]))

@@ -70,7 +70,10 @@ def service_stats(
     * exceptions: per value, errored requests by ``error_type`` ('(unspecified)' when the event
       has none) and unpriced volume by model name (``unpriced_raw``, as the rows name the model) and cause
       (``unpriced_web``: the model has a price, but not for these requests' web searches), the
-      rows ``rollup.unpriced_models`` reads.
+      rows ``rollup.unpriced_models`` reads, with their ``unpriced_requests`` (0 on a priced row).
+
+    Every ``unpriced_requests`` sums the events' ``counted_requests`` (``reports.SUMS``): a
+    bucket without a request count is one request, whatever the grouping.
     """
     from usagectl.store.grouped import priced_groups
 
@@ -92,7 +95,7 @@ def service_stats(
             coalesce(sum(requests) FILTER (WHERE _voice), 0)::HUGEINT AS voice_requests,
             coalesce(sum(total_tokens) FILTER (WHERE _voice), 0)::HUGEINT AS voice_tokens,
             sum(cost) FILTER (WHERE _voice) AS voice_cost_usd,
-            coalesce(sum(greatest(requests, 1)) FILTER (WHERE _voice AND cost IS NULL), 0)::HUGEINT AS voice_unpriced_requests"""
+            coalesce(sum(counted_requests) FILTER (WHERE _voice AND cost IS NULL), 0)::HUGEINT AS voice_unpriced_requests"""
             if voice and not no_voice
             else """,
             0::HUGEINT AS voice_requests, 0::HUGEINT AS voice_tokens, NULL::DECIMAL(38, 12) AS voice_cost_usd,
@@ -108,7 +111,7 @@ def service_stats(
                 {"(" + key + " IS NULL)" if dim == "integration" else "NULL"} AS is_null,
                 {BUCKET_SUMS},
                 sum(cost) AS cost_usd,
-                coalesce(sum(greatest(requests, 1)) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+                coalesce(sum(counted_requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
                 coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_tokens,
                 list_aggregate(flatten(list(_lat)), 'quantile_cont', [0.5, 0.95]) AS latency,
                 coalesce(sum(len(_lat)), 0)::BIGINT AS latency_events,
@@ -135,7 +138,8 @@ def service_stats(
                     CASE WHEN rate_id IS NULL THEN no_web_price END AS unpriced_web,
                     sum(requests)::HUGEINT AS requests,
                     sum(total_tokens)::HUGEINT AS total_tokens,
-                    sum(web_search_requests)::HUGEINT AS web_search_requests
+                    sum(web_search_requests)::HUGEINT AS web_search_requests,
+                    coalesce(sum(counted_requests) FILTER (WHERE rate_id IS NULL), 0)::HUGEINT AS unpriced_requests
                 FROM _service_groups
                 WHERE _etype IS NOT NULL OR rate_id IS NULL
                 GROUP BY 1, 2, 3, 4

@@ -45,18 +45,21 @@ def _int(value: Any) -> int:
 # per (chat, unpriced model name): the sums a chat's row and the totals are made of. The events
 # are priced after grouping (``store.grouped``: one narrow scan, then thousands of groups
 # priced, not a million events); ``_PARTS_PER_EVENT`` is the same from each event's own cost,
-# the reference the tests compare it with
+# the reference the tests compare it with. ``counted_requests``: what ``unpriced_requests``
+# sums (a bucket without a request count is one request, per event: ``reports.SUMS``)
 _PARTS = (
     "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(cmodel, model_raw, '(none)') END AS unpriced_raw, "
     "sum(requests)::HUGEINT AS requests, "
     "sum(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)::HUGEINT AS input_tokens, "
     "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
+    "sum(counted_requests)::HUGEINT AS counted_requests, "
     "sum(cost) AS cost_usd, min(first_ts) AS first_ts, max(last_ts) AS last_ts FROM ({rel}) f GROUP BY 1, 2"
 )
 _PARTS_PER_EVENT = (
     "SELECT session_id, CASE WHEN cost IS NULL THEN coalesce(cmodel, model_raw, '(none)') END AS unpriced_raw, "
     "sum(requests)::HUGEINT AS requests, sum(total_input)::HUGEINT AS input_tokens, "
     "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
+    "sum(counted_requests)::HUGEINT AS counted_requests, "
     "sum(cost) AS cost_usd, min(ts) AS first_ts, max(ts) AS last_ts FROM ({rel}) f GROUP BY 1, 2"
 )
 
@@ -104,7 +107,7 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
                 "SELECT session_id, sum(requests)::HUGEINT AS requests, sum(input_tokens)::HUGEINT AS input_tokens, "
                 "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
                 "sum(cost_usd) AS cost_usd, "
-                "coalesce(sum(greatest(requests, 1)) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests, "
+                "coalesce(sum(counted_requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests, "
                 "min(first_ts) AS first_ts, max(last_ts) AS last_ts "
                 "FROM _chat_parts WHERE session_id IS NOT NULL GROUP BY session_id "
                 f"ORDER BY cost_usd DESC NULLS LAST, total_tokens DESC, session_id{limit}",
@@ -117,7 +120,7 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
                 "sum(requests)::HUGEINT AS requests, sum(input_tokens)::HUGEINT AS input_tokens, "
                 "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
                 "sum(cost_usd) AS cost_usd, "
-                "coalesce(sum(greatest(requests, 1)) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests "
+                "coalesce(sum(counted_requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests "
                 "FROM _chat_parts GROUP BY 1"
             )
         )
@@ -132,7 +135,8 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
         unpriced = _rows(
             con.execute(
                 "SELECT unpriced_raw AS model_raw, sum(requests)::HUGEINT AS requests, "
-                "sum(total_tokens)::HUGEINT AS total_tokens FROM _chat_parts "
+                "sum(total_tokens)::HUGEINT AS total_tokens, sum(counted_requests)::HUGEINT AS unpriced_requests "
+                "FROM _chat_parts "
                 "WHERE unpriced_raw IS NOT NULL AND session_id IS NOT NULL GROUP BY 1 ORDER BY 3 DESC, 1"
             )
         )
@@ -222,7 +226,8 @@ def file_summary(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _file_events AS "
         "SELECT file_id, CASE WHEN file_id IS NULL THEN file_name END AS name_key, file_name, file_bytes, "
-        "session_id, requests, ts, event_id, cost, total_input, total_tokens, coalesce(file_tokens, 0) AS file_tokens, "
+        "session_id, requests, counted_requests, ts, event_id, cost, total_input, total_tokens, "
+        "coalesce(file_tokens, 0) AS file_tokens, "
         "CASE WHEN cost IS NULL THEN coalesce(cmodel, model_raw, '(none)') END AS unpriced_raw "
         f"FROM ({base.sql}) f WHERE file_id IS NOT NULL OR file_name IS NOT NULL",
         base.params,
@@ -245,7 +250,7 @@ def file_summary(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
                    sum(file_tokens) FILTER (WHERE nth = 1)::HUGEINT AS first_read_tokens,
                    coalesce(sum(file_tokens) FILTER (WHERE nth > 1), 0)::HUGEINT AS reread_tokens,
                    sum(share_pico) AS share_pico,
-                   coalesce(sum(greatest(requests, 1)) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+                   coalesce(sum(counted_requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
                    min(ts) AS first_ts, max(ts) AS last_ts
             FROM fe GROUP BY file_id, name_key
             """)
@@ -253,7 +258,8 @@ def file_summary(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
         unpriced = _rows(
             con.execute(
                 "SELECT unpriced_raw AS model_raw, sum(requests)::HUGEINT AS requests, "
-                "sum(total_tokens)::HUGEINT AS total_tokens FROM _file_events WHERE unpriced_raw IS NOT NULL "
+                "sum(total_tokens)::HUGEINT AS total_tokens, sum(counted_requests)::HUGEINT AS unpriced_requests "
+                "FROM _file_events WHERE unpriced_raw IS NOT NULL "
                 "GROUP BY 1 ORDER BY 3 DESC, 1"
             )
         )

@@ -64,6 +64,11 @@ _SUMMED = (
     "requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
     "output_tokens", "reasoning_tokens", "web_search_requests",
 )  # fmt: skip
+# unpriced_requests counts a row without a request count (an Anthropic usage bucket, requests 0)
+# as one request: per EVENT, so it is summed here beside ``requests``, before the events are
+# grouped (``greatest`` over a group's sum would count 24 such buckets of a day as one). The
+# events of a group share one pricing class: all of them are priced, or none.
+_COUNTED = "sum(greatest(requests, 1))::HUGEINT AS counted_requests"
 # Events with and without web searches apart: a price row without a per-call rate prices only
 # the latter (``reports.web_priced``), so a group must not mix them.
 _WEB_CLASS = "(web_search_requests > 0) AS _web"
@@ -182,8 +187,8 @@ def priced_groups(
     """SQL of the priced groups relation, its parameters, and the SQL of each key over it.
 
     The relation has the columns of the per-event ``priced`` relation that reports sum
-    (``requests`` … ``web_search_requests``, ``total_tokens``, ``cost``, ``rate_id``,
-    ``reported_cost_usd``, ``model_raw``, ``cmodel``) plus what the keys and filters need.
+    (``requests`` … ``web_search_requests``, ``counted_requests``, ``total_tokens``, ``cost``,
+    ``rate_id``, ``reported_cost_usd``, ``model_raw``, ``cmodel``) plus what the keys and filters need.
     ``extra``: more per-event expressions (``"<sql over events> AS name"``, their values bound
     in ``extra_params``) that the events are also grouped by; ``also``: more derived columns
     (``cprovider``, ``cteam`` …) to compute; ``aggregates``: more per-group aggregates of the
@@ -240,7 +245,11 @@ def priced_groups(
         else:
             raw_where.append(clause)
     firsts = inner
-    sums = [f"sum({c})::HUGEINT AS {c}" for c in _SUMMED] + ["sum(reported_cost_usd) AS reported_cost_usd", *aggregates]
+    sums = [f"sum({c})::HUGEINT AS {c}" for c in _SUMMED] + [
+        _COUNTED,
+        "sum(reported_cost_usd) AS reported_cost_usd",
+        *aggregates,
+    ]
     stage1 = (
         f"SELECT {', '.join([*raw, *firsts, *extra, f'{seg} AS _seg_ts', f'{band} AS _band_in', _WEB_CLASS, *sums])} "
         f"FROM events WHERE ts >= $start AND ts < $end{''.join(' AND ' + w for w in raw_where)} GROUP BY ALL"

@@ -76,7 +76,9 @@ FILTER_COLUMNS: dict[str, str] = {
 # unpriced_requests: a row without a price whose request count is not reported (an Anthropic
 # usage bucket, ``requests`` 0) counts as one, so that a total with unpriced usage never passes
 # for a priced $0 (QA: "Current cost $0.00" for an unpriced bucket); the notes say the count is
-# not reported
+# not reported. Each EVENT counts so (``counted_requests``, summed per event by both engines):
+# ``greatest`` over a group's summed requests would depend on the grouping (24 hourly buckets of
+# a day were one request, a bucket beside a 3-request event none)
 SUMS = """
     sum(requests)::HUGEINT AS requests,
     sum(input_tokens)::HUGEINT AS input_tokens,
@@ -88,7 +90,7 @@ SUMS = """
     sum(reasoning_tokens)::HUGEINT AS reasoning_tokens,
     sum(total_tokens)::HUGEINT AS total_tokens,
     sum(cost) AS cost_usd,
-    coalesce(sum(greatest(requests, 1)) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+    coalesce(sum(counted_requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
     coalesce(sum(total_tokens) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_tokens,
     sum(reported_cost_usd) AS reported_cost_usd
 """

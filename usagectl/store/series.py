@@ -16,11 +16,13 @@ if TYPE_CHECKING:
 
     from usagectl.models import Filters
 
+# unpriced_requests: ``counted_requests`` (a bucket without a request count is one request, per
+# event: ``reports.SUMS``), not ``greatest`` over a group's sum
 DAILY_SUMS = """
     sum(requests)::HUGEINT AS requests,
     sum(total_tokens)::HUGEINT AS total_tokens,
     sum(cost) AS cost_usd,
-    coalesce(sum(greatest(requests, 1)) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
+    coalesce(sum(counted_requests) FILTER (WHERE cost IS NULL), 0)::HUGEINT AS unpriced_requests,
     coalesce(sum(requests) FILTER (WHERE status = 'error'), 0)::HUGEINT AS errors
 """
 # the price-period join of priced_events.sql, for a model and tier other than the event's own
@@ -76,7 +78,7 @@ def _grouped(con: duckdb.DuckDBPyConnection, flt: Filters, keys: Sequence[str]) 
 
     rel, params, key_sql = priced_groups(con, flt, list(keys), q.GROUP_KEYS, q.FILTER_COLUMNS)
     cols = ", ".join(f"{key_sql[k]} AS {k}" for k in keys)  # allow-listed names only
-    return f"SELECT {cols}, requests, total_tokens, cost FROM ({rel}) g", params
+    return f"SELECT {cols}, requests, counted_requests, total_tokens, cost FROM ({rel}) g", params
 
 
 def daily_sets(

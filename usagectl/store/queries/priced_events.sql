@@ -5,6 +5,8 @@
 -- unless the row says which band its requests were in (band_input, migration 008).
 -- Unknown model, no valid period, unpriced tier, or web searches at a row without a per-call
 -- rate (reports.web_priced / web_cost fill in the placeholders; no_web_price says so): cost IS NULL (never 0).
+-- counted_requests: the event's requests, a row without a request count (an Anthropic usage
+-- bucket, requests 0) as one: what unpriced_requests sums (store.grouped sums it per event too).
 -- Needs the session tables model_map(model_raw, model, provider),
 -- member_map(member, team, department, cost_center) and price_rates(...).
 WITH ev AS ({mapped_events}
@@ -12,6 +14,7 @@ WITH ev AS ({mapped_events}
 priced AS (
     SELECT
         ev.*,
+        greatest(ev.requests, 1) AS counted_requests,
         CASE WHEN {web_priced} THEN r.rate_id END AS rate_id,
         r.long_context,
         ev.input_tokens * r.input_rate
