@@ -491,3 +491,5 @@ def test_unpriced_buckets_count_one_request_each_whatever_the_report_groups_by(t
     assert [(r["platform"], r["unpriced_requests"]) for r in docs["platforms"]["rows"]] == [("(none)", 28)]
     table = " ".join(run("report", "by", "model", *days, *dec).stdout.split())
     assert "Unpriced: 28 requests / 29,500 tokens have no price" in table
+    # the model's part says what makes its 28: M1's 3 requests and the 25 buckets without a count
+    assert "claude-mystery-9 (3 requests and 25 buckets without a request count, 29,500 tokens)" in table

@@ -224,6 +224,10 @@ def _unpriced_part(row: dict[str, Any]) -> str:
         )
     # Anthropic's usage report gives no request count (stored as 0): not "0 requests"
     reqs = counted(row["requests"], "request") if row["requests"] else "request count not reported"
+    # buckets without a count beside counted requests: each is one in the header's count
+    unknown = int(row.get("unpriced_requests") or 0) - int(row["requests"] or 0)
+    if row["requests"] and unknown > 0:
+        reqs += f" and {counted(unknown, 'bucket')} without a request count"
     return f"{row['model_raw']} ({reqs}, {counted(row['total_tokens'], 'token')})"
 
 
