@@ -161,6 +161,29 @@ def test_an_edited_user_price_table_invalidates_the_cache(
     assert len(calls) == 2  # the edit changed the key
 
 
+def test_pricing_dir_env_is_part_of_the_cache_key(
+    isolated_env: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: the key held the user ``[pricing] dir`` but not ``$USAGECTL_PRICING_DIR`` (which
+    replaces the packaged tables), so ``status`` kept the cost of the other tables for up to an
+    hour. Today's A1 is 1,000,000 gpt-4o input tokens: $2.50 at the packaged $2.50/M; with a copy
+    of the tables pricing gpt-4o input at $10/M, $10.00; back without the variable, $2.50."""
+    import shutil
+
+    prices = isolated_env / "other-prices"
+    shutil.copytree(Path(__file__).parent.parent / "pricing", prices)
+    table = prices / "openai.toml"
+    text = table.read_text(encoding="utf-8")
+    first = text.index("input = 2.50")  # gpt-4o's standard input rate, the file's first model
+    table.write_text(text[:first] + "input = 10.00" + text[first + len("input = 2.50") :], encoding="utf-8")
+    ctx = make_context(isolated_env / "usagectl.toml", db)
+    assert svc.cached_status_line(ctx).today_cost_usd == Decimal("2.5")
+    monkeypatch.setenv("USAGECTL_PRICING_DIR", str(prices))
+    assert svc.cached_status_line(make_context(isolated_env / "usagectl.toml", db)).today_cost_usd == Decimal("10")
+    monkeypatch.delenv("USAGECTL_PRICING_DIR")
+    assert svc.cached_status_line(make_context(isolated_env / "usagectl.toml", db)).today_cost_usd == Decimal("2.5")
+
+
 def test_a_quota_at_99_98_percent_reads_99_9_everywhere_a_human_sees_it(
     isolated_env: Path, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -180,15 +180,26 @@ def _cost(sums: dict[str, Any]) -> Decimal | None:
 
 
 def _pricing_stats(folder: Path | None) -> list[Any]:
-    """Name, size and mtime of each price table of a user ``[pricing] dir``."""
-    if folder is None:
-        return []
+    """Each folder of price tables the book is read from (the packaged tables or
+    ``$USAGECTL_PRICING_DIR`` in their place, then a user ``[pricing] dir``), with the name, size
+    and mtime of each table: a changed table, or another folder named by the variable, is another
+    key (QA: ``$USAGECTL_PRICING_DIR`` was left out, and the cached cost outlived it)."""
+    from usagectl.pricing import pricing_dirs
+
     try:
-        return sorted(
-            [e.name, *(file_stat(Path(e.path)) or ())] for e in os.scandir(folder) if e.name.endswith(".toml")
-        )
-    except OSError:
-        return []
+        folders = pricing_dirs(folder)
+    except UsagectlError:  # a folder that is gone: the status itself says so
+        folders = [folder] if folder is not None else []
+    out: list[Any] = []
+    for f in folders:
+        try:
+            tables = sorted(
+                [e.name, *(file_stat(Path(e.path)) or ())] for e in os.scandir(f) if e.name.endswith(".toml")
+            )
+        except OSError:
+            tables = []
+        out.append([str(f), tables])
+    return out
 
 
 def _cache_file(db_path: Path) -> Path:
