@@ -205,6 +205,29 @@ def test_an_all_unpriced_series_is_unpriced_not_zero(tmp_path: Path, db_path: Pa
     assert tok["naive_run_rate"] == 30_000 and tok["range"] != "unpriced"
 
 
+def test_a_series_first_used_today_without_a_price_is_unpriced(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: a model whose only usage is today's, with no price, had no history day, so it took the
+    priced path: "run rate $0.00", month to date 0. Now Thu 2026-11-26 18:00 UTC; today 03:00 one
+    call of mystery-model-x (1,000,000 tokens, no price) and one of gpt-4o (1,000,000 input:
+    $2.50). By model: mystery-model-x is unpriced (null money, 1 day of usage); gpt-4o's month to
+    date is $2.50."""
+    from usagectl.services import forecast
+
+    monkeypatch.setattr(forecast, "_clock", lambda: datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
+    _import(tmp_path, db_path, [
+        {"event_id": "u1", "ts": "2026-11-26T03:00:00Z", "model_raw": "mystery-model-x", "input_tokens": 1_000_000},
+        {"event_id": "p1", "ts": "2026-11-26T03:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000},
+    ])  # fmt: skip
+    out = run_json("forecast", "--by", "model", "--metric", "cost", "--tz", "UTC", "--db", str(db_path))
+    rows = {r["series"]: r for r in out["rows"]}
+    x = rows["mystery-model-x"]
+    assert (x["range"], x["history_days"]) == ("unpriced", 1)
+    assert all(x[k] is None for k in ("naive_run_rate", "likely", "month_to_date", "month_end_likely"))
+    assert rows["gpt-4o"]["month_to_date"] == 2.5
+
+
 def _budgets(*budgets: tuple[str, str]) -> str:
     return "".join(f'[[budgets]]\nscope = "global"\namount = {a}\nperiod = "{p}"\n' for a, p in budgets)
 

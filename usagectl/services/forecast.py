@@ -156,9 +156,14 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         active = next((i for i, v in enumerate(hist) if v), None)
         used = dense(rows, fetch_since, until, "requests")[offset:]
         first_used = next((i for i, v in enumerate(used) if v), None)
-        priced = any(r["cost_usd"] is not None for r in rows if since <= r["date"] <= until)
-        if metric == "cost" and not priced and first_used is not None:
-            return _Series(name, values, hist, None, len(used) - first_used)
+        # the series' usage through today's so far (a model first used today has no history day)
+        window = [r for r in rows if since <= r["date"] <= last_actual]
+        priced = any(r["cost_usd"] is not None for r in window)
+        today_only = first_used is None and any(
+            r["date"] > until and (r["requests"] or r["total_tokens"]) for r in window
+        )
+        if metric == "cost" and not priced and (first_used is not None or today_only):
+            return _Series(name, values, hist, None, len(used) - first_used if first_used is not None else 1)
         actual = exact(rows, fetch_since, last_actual, METRIC_KEYS[metric])
         return _Series(name, values, hist, active, actual=actual, today=actual[-1] if partial else Decimal(0))
 
