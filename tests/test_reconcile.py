@@ -102,9 +102,10 @@ def test_anthropic_haiku_agrees_and_the_gaps_are_explained(db_path: Path) -> Non
     # computed: a1 2.0203575 (its 12 web searches are in the (unattributed) row) + a5, a
     # "200k-1M" bucket, at the long-context rates 2.79 (EXPECTED.md) = the bill, to the cent
     assert _d(sonnet["computed_usd"]) == Decimal("4.810358")
-    assert sonnet["status"] == "differs (unpriced usage)"
     # the unpriced part is priority tier, which the cost report leaves out: it takes nothing from
-    # the bill, so the row is still compared (4.8103575 - 4.8103575 = 0) and nothing is uncompared
+    # the bill, so the row is still compared (4.8103575 - 4.8103575 = 0) and nothing is uncompared;
+    # it is on neither side, so the row matches (QA: "differs (unpriced usage)" beside $0)
+    assert sonnet["status"] == "match"
     assert (_d(sonnet["diff_usd"]), _d(rep["totals"]["uncompared_billed_usd"])) == (Decimal(0), Decimal(0))
     assert _d(rep["totals"]["billed_usd"]) == Decimal("8.135358")  # 8.0453575 + 0.09, rounded as above
     exact = reconcile(make_context(None, db_path), ReconcileRequest(since="2025-11-03", until="2025-11-05"))
@@ -220,11 +221,13 @@ def test_table_at_80_columns_keeps_model_names_whole(db_path: Path) -> None:
     table = run("reconcile", "--month", "2025-11", "--db", str(db_path)).stdout
     words = set(table.split())
     assert {"claude-haiku-4-5", "claude-sonnet-4-5", "(unattributed)", "gpt-4o-mini"} <= words
-    headers = [line for line in table.splitlines() if line.startswith(("Date (UTC)", "Model "))]
-    assert len(headers) == 2 and not any("Provider" in h or "Unpriced" in h for h in headers)
+    headers = [line for line in table.splitlines() if line.startswith("Date (UTC)")]
+    assert len(headers) == 1 and not any("Provider" in h or "Unpriced" in h for h in headers)
     assert "anthropic" not in " ".join(line for line in table.splitlines() if line.startswith("2025-11-"))
     flat = " ".join(table.split())
-    assert flat.count("not shown at this width: Unpriced tokens, Provider (a wider terminal") == 2  # both tables
+    # the day table; the model table, whose statuses are short ("match", "differs"), fits them all
+    assert flat.count("not shown at this width: Unpriced tokens, Provider (a wider terminal") == 1
+    assert any(line.startswith("Provider") and "Unpriced" not in line for line in table.splitlines())
     csv_head = run("reconcile", "--month", "2025-11", "--format", "csv", "--db", str(db_path)).stdout.splitlines()[0]
     assert "provider" in csv_head and "unpriced_tokens" in csv_head
 

@@ -154,6 +154,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         why = _incomplete(key, comp, bill, billed_unpriced, unmodelled)
         if why:  # a bill beside a computed cost that leaves out some of the usage it bills
             _withhold(row, why)
+        _agrees_beside_unbilled(row, billed_unpriced.get(key, 0))
         rows.append(row)
         why_not.append(why)
         acc = by_model.setdefault((key[1], key[2]), {"comp": None, "billed": None, "why": None})
@@ -166,6 +167,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         row = {"provider": p, "model": m} | _compare(v["comp"], v["billed"])
         if v["why"]:  # its difference would subtract the bill of those days too
             _withhold(row, v["why"])
+        _agrees_beside_unbilled(row, sum(n for (_d, bp, bm), n in billed_unpriced.items() if (bp, bm) == (p, m)))
         model_rows.append(row)
     all_comp = _merge_comp(None, None)
     all_billed = None
@@ -173,6 +175,7 @@ def reconcile(ctx: AppContext, req: ReconcileRequest) -> Report:
         all_comp = _merge_comp(all_comp, v["comp"])
         all_billed = _merge_billed(all_billed, v["billed"])
     totals = _compare(all_comp, all_billed)
+    _agrees_beside_unbilled(totals, sum(billed_unpriced.values()))
     # per day and model: a model priced on some days can be wholly unpriced on others (a service
     # tier without a price), and the bill of those days has no computed cost to meet either
     totals |= _compared_part(rows, why_not)
@@ -324,6 +327,17 @@ def _incomplete(
     if (key[0], key[1]) in unmodelled:
         return BESIDE_UNMODELLED
     return None
+
+
+def _agrees_beside_unbilled(row: dict[str, Any], billed_unpriced_tokens: int) -> None:
+    """A row whose unpriced usage is only what the cost report never bills (Anthropic's priority
+    tier: on neither side) is a ``match`` when the rest agrees, not "differs (unpriced usage)"
+    beside a difference of $0 (QA), and a plain "differs" when it does not; the note on priority
+    rows says what is left out."""
+    if row["status"] != "differs (unpriced usage)" or billed_unpriced_tokens or row["diff_usd"] is None:
+        return
+    # that usage explains no difference either way: a gap left is the rest's own
+    row["status"] = "match" if _close(row["diff_usd"], row["diff_pct"], row["billed_usd"]) else "differs"
 
 
 def _withhold(row: dict[str, Any], why: str) -> None:
