@@ -435,3 +435,7 @@ class Record:
     # wider than the bucket's own ``extra.group_by`` when a dimension is null in every row of the
     # bucket. Only weighed against other fetches (``store.billing``), never stored.
     fetch_sig: tuple[str, ...] | None = None
+    # a record that repeats one read before it in the same file, with the same event id (a Codex
+    # re-emitted total): counted among the file's records and its duplicates (Dup in file), but
+    # not staged, so it costs no validation or dedup work (``store.ingest._stage_records``)
+    repeats: bool = False

@@ -7,8 +7,8 @@ One event per model call:
 
 * usage = the total minus the previous total of this file; an event whose total did not move
   is a UI / rate-limit refresh that adds nothing (ccusage#1288 overcount): after a counted
-  call it is read as a copy of that call (its event id), so the store counts it among the
-  duplicates (``report duplicates``: Dup in file); the first event's usage is its total; a
+  call it is read as a copy of that call (``Record.repeats``), which the store counts among the
+  file's duplicates (``report duplicates``: Dup in file) without staging it; the first event's usage is its total; a
   total that goes down (a counter reset) counts ``last_token_usage``, unless it is a stale
   snapshot written out of order (``stale``: under 2 % or under two calls below the total before
   it), which adds nothing and leaves the baseline at the higher total.
@@ -105,6 +105,10 @@ _TIMED = ("event_msg", "token_usage_record")  # line types whose own time is use
 _BOM = b"\xef\xbb\xbf"
 _TIERS = {"priority": "priority", "fast": "priority", "default": "standard", "auto": "standard", "standard": "standard",
           "flex": "flex"}  # fmt: skip
+
+
+# what ``_token_count`` returns for a re-emitted total after a counted call
+_REPEAT: dict[str, Any] = {}
 
 
 class Usage(NamedTuple):
@@ -402,6 +406,10 @@ class CodexImporter:
                 held = None
             if fields is None and problem is None:
                 continue
+            if fields is _REPEAT:  # a re-emitted total: the copy of the call counted last
+                rec += 1
+                yield Record(rec, lineno, state.repeatable or {}, repeats=True)
+                continue
             if problem is None and not rec and state.parent is None and not state.forked and state.at_start:
                 held, state.holding = (lineno, fields or {}), True
                 continue
@@ -497,10 +505,11 @@ def _token_count(
     if state.records or total == state.prev:
         state.prev = total
         if state.repeatable is not None and not state.records and not (state.holding and state.at_start):
-            # a re-emitted total: a copy of the call it repeats, which the store drops as a
-            # duplicate (``report duplicates``: Dup in file). Not while the file's first count is
-            # held back: that count may still turn out to be a fork's replay
-            return dict(state.repeatable), None
+            # a re-emitted total: a copy of the call it repeats, which the store counts as a
+            # duplicate (``report duplicates``: Dup in file) without staging it (``read`` yields it
+            # as ``Record.repeats``). Not while the file's first count is held back: that count may
+            # still turn out to be a fork's replay
+            return _REPEAT, None
         return None, None  # counted through token_usage_record, or a re-emitted total of nothing counted
     grew = all(t >= p for t, p in zip(total, prev))
     if not grew and stale(total, prev, last):

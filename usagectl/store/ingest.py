@@ -558,12 +558,17 @@ def _stage_records(
             con.unregister("_rec_chunk")
 
     batch: list[tuple[int, Record]] = []
+    copies: dict[int, int] = {}  # per file: records that repeat one before them (``Record.repeats``)
+    con.execute("DROP TABLE IF EXISTS _copies")
     # the readers make many small objects and no cycles: the cyclic collector's passes over
     # them cost ~15 % of a big batch's staging (5,000 Codex sessions: 1.5 s)
     collecting = gc.isenabled()
     gc.disable()
     try:
         for item in records:
+            if item[1].repeats:
+                copies[item[0]] = copies.get(item[0], 0) + 1
+                continue
             batch.append(item)
             if len(batch) >= chunk_rows:
                 flush(batch)
@@ -575,6 +580,8 @@ def _stage_records(
             gc.enable()
     if unknown:
         raise ValueError(f"importer produced non-canonical fields: {sorted(unknown)}")
+    if copies:
+        load_temp_table(con, "_copies", [("_fi", "BIGINT"), ("n", "BIGINT")], sorted(copies.items()))
     return []
 
 
@@ -773,11 +780,13 @@ def import_staged_files(
                 "FROM _checked WHERE _reason IS NULL UNION ALL SELECT _fi, true FROM _rejected) GROUP BY _fi"
             ).fetchall()
         }
+        copies = _copies(con)
         results: list[BatchCounts] = []
         rows = []
         for i, b in enumerate(ids):
             records, rejected = stats.get(i, (0, 0))
             imported, dup_in_file, dup_stored, replaced = per_file[i]
+            records, dup_in_file = records + copies.get(i, 0), dup_in_file + copies.get(i, 0)
             results.append(
                 BatchCounts(b, records, imported, dup_in_file + dup_stored, rejected, dup_in_file, dup_stored, replaced)
             )
@@ -854,6 +863,14 @@ def supersede_rejects(con: duckdb.DuckDBPyConnection, files: str, readable: Iter
     con.execute("DROP TABLE _readable")
 
 
+def _copies(con: duckdb.DuckDBPyConnection) -> dict[int, int]:
+    """Per file index, the records a Python stager counted and left out as repeats of an earlier
+    record of the file (``Record.repeats``): duplicates within the file."""
+    if con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = '_copies' AND temporary").fetchone() is None:
+        return {}
+    return {int(fi): int(n) for fi, n in con.execute("SELECT _fi, n FROM _copies").fetchall()}
+
+
 def _drop_staged(con: duckdb.DuckDBPyConnection, *, failing: bool = True) -> None:
     """Drop what a stager and the validation made (``_stage`` may be a view or a table).
     A failure to drop is ignored (scratch of this session), except Ctrl-C landing in these
@@ -863,7 +880,7 @@ def _drop_staged(con: duckdb.DuckDBPyConnection, *, failing: bool = True) -> Non
             "SELECT CASE WHEN EXISTS (SELECT 1 FROM duckdb_views() WHERE view_name = '_stage') THEN 'VIEW' ELSE 'TABLE' END"
         ).fetchone()
         con.execute(f"DROP {kind[0] if kind else 'TABLE'} IF EXISTS _stage")
-        for t in ("_checked", "_rejected", "_stage_lines"):
+        for t in ("_checked", "_rejected", "_stage_lines", "_copies"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     except Exception as exc:  # on an error path the original error matters more
         if not failing and was_interrupted(exc):
