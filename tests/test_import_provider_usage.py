@@ -1886,6 +1886,29 @@ def test_a_cut_page_written_with_indent_0_is_one_reject(tmp_path: Path) -> None:
     assert pages[1].obj["data"][0]["starting_at"] == "2025-11-07T00:00:00Z"
 
 
+def test_a_bad_page_in_an_array_of_pages_never_takes_the_rest_along(tmp_path: Path, db_path: Path) -> None:
+    """QA: an array of pages, one a line, whose second page was cut off: the pages after it were
+    neither imported nor rejected (nor counted). Now the cut page is one reject (line 3: line 1
+    is the "["), and the pages of 10-03 and 10-04 are read; so is a page whose comma is missing.
+    By hand: haiku uncached input 1000 / 3000 / 4000 / 5000 on 10-01, 10-03, 10-04, 10-05."""
+
+    def page(day: str, uncached: int) -> str:
+        return json.dumps(_anthropic_day_page(day, "claude-haiku-4-5-20251001", uncached, 10))
+
+    cut = page("2025-10-02", 2000)
+    cut = cut[: cut.index('"output_tokens"')]
+    f = tmp_path / "pages.json"
+    f.write_text("[\n" + page("2025-10-01", 1000) + ",\n" + cut + "\n" + page("2025-10-03", 3000) + ",\n"
+                 + page("2025-10-04", 4000) + "\n" + page("2025-10-05", 5000) + "\n]\n")  # fmt: skip
+    out = _import(db_path, f, fmt="anthropic-usage")
+    assert (out["records"], out["imported"], out["rejected"]) == (5, 4, 1)
+    assert [line for _, line, _ in _rejects(db_path)] == [3]
+    days = _daily(db_path, "2025-10-01", "2025-10-05")
+    assert {d: r["input_tokens"] for d, r in days.items() if r["input_tokens"]} == {
+        "2025-10-01": 1000, "2025-10-03": 3000, "2025-10-04": 4000, "2025-10-05": 5000,
+    }  # fmt: skip
+
+
 def test_a_page_then_an_array_of_pages_reads_as_the_two_files_do(tmp_path: Path, db_path: Path) -> None:
     """A page, then an array of pages, one after the other in one file: the same events and
     rejects as the two files imported apart (the independent path), each reject on its line in

@@ -277,7 +277,7 @@ def _resume(text: str, i: int) -> int:
         if at == 0 or text[at - 1] == "\n":
             stop = text.find("\n", at)
             line = text[at : len(text) if stop < 0 else stop].rstrip()
-            if len(line) > 1 and line.endswith("}"):
+            if len(line) > 1 and line.endswith(("}", "},", "}]")):  # JSONL, or an array's page a line
                 return at
         try:
             obj, _ = _value_at(text, at)
@@ -305,8 +305,15 @@ def _array_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
         try:
             obj, end = _value_at(text, i)
         except (ValueError, RecursionError) as exc:
-            yield Page(line, None, _clean(text[i:][:RAW_MAX]), _why(exc))
-            return
+            # one reject up to where the next page starts (``_resume``), and the pages after it
+            # read (QA: the rest of the array was dropped, not even counted)
+            nxt = _resume(text, i)
+            yield Page(line, None, _clean(text[i:nxt].rstrip().rstrip(",")[:RAW_MAX]), _why(exc))
+            if nxt >= len(text):
+                return
+            line += text.count("\n", pos, nxt)
+            pos, i = nxt, nxt
+            continue
         yield _page_at(text, i, end, line, obj, bad)
         i = _skip_ws(text, end)
         if i < len(text) and text[i] == ",":
@@ -318,10 +325,18 @@ def _array_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
                 line += text.count("\n", pos, tail)
                 yield Page(line, None, text[tail:][:RAW_MAX], "not valid JSON: extra data after the array")
             return
+        if i < len(text) and text[i] == "{":
+            continue  # the next page without its comma: read it (nothing of it is lost)
         line += text.count("\n", pos, i)
+        pos = i
         where = "end of file" if i >= len(text) else repr(text[i])
-        yield Page(line, None, text[i:][:RAW_MAX], f"not valid JSON: expected ',' or ']' in the array, found {where}")
-        return
+        nxt = _resume(text, i) if i < len(text) else len(text)
+        yield Page(
+            line, None, text[i:nxt][:RAW_MAX], f"not valid JSON: expected ',' or ']' in the array, found {where}"
+        )
+        if nxt >= len(text):
+            return
+        i = nxt
 
 
 def files(root: Path) -> list[Path]:
