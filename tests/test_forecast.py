@@ -228,6 +228,26 @@ def test_a_series_first_used_today_without_a_price_is_unpriced(
     assert rows["gpt-4o"]["month_to_date"] == 2.5
 
 
+def test_a_series_of_unpriced_buckets_without_a_request_count_is_unpriced(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: a series whose only usage is provider buckets without a request count (requests 0)
+    and without a price had "no usage in the history" by its requests, and read $0.00. Eight
+    days (2026-11-18 – 11-25) of 100,000 tokens of mystery-model-x stored as buckets (requests
+    0); now 2026-11-26 18:00 UTC: unpriced, 8 days of usage, no money."""
+    from usagectl.services import forecast
+
+    monkeypatch.setattr(forecast, "_clock", lambda: datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
+    _import(tmp_path, db_path, [
+        {"event_id": f"b{d}", "ts": f"2026-11-{d}T00:00:00Z", "model_raw": "mystery-model-x", "requests": 0,
+         "input_tokens": 100_000}
+        for d in range(18, 26)
+    ])  # fmt: skip
+    (row,) = run_json("forecast", "--metric", "cost", "--tz", "UTC", "--db", str(db_path))["rows"]
+    assert (row["range"], row["history_days"]) == ("unpriced", 8)
+    assert all(row[k] is None for k in ("naive_run_rate", "likely", "month_to_date", "month_end_likely"))
+
+
 def _budgets(*budgets: tuple[str, str]) -> str:
     return "".join(f'[[budgets]]\nscope = "global"\namount = {a}\nperiod = "{p}"\n' for a, p in budgets)
 

@@ -154,7 +154,15 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         values = dense(rows, fetch_since, until, METRIC_KEYS[metric])  # the model's days: complete ones only
         hist = values[offset:]
         active = next((i for i, v in enumerate(hist) if v), None)
-        used = dense(rows, fetch_since, until, "requests")[offset:]
+        # a day of usage: requests, or tokens (a provider bucket has no request count: 0)
+        used = [
+            r or t
+            for r, t in zip(
+                dense(rows, fetch_since, until, "requests")[offset:],
+                dense(rows, fetch_since, until, "total_tokens")[offset:],
+                strict=True,
+            )
+        ]
         first_used = next((i for i, v in enumerate(used) if v), None)
         # the series' usage through today's so far (a model first used today has no history day)
         window = [r for r in rows if since <= r["date"] <= last_actual]
