@@ -242,3 +242,24 @@ def test_the_unpriced_note_counts_a_bucket_as_one_request(tmp_path: Path, db_pat
     note = next(n for n in out["notes"] if n.startswith("Unpriced:"))
     assert note.startswith("Unpriced: 2 requests / 102,000 tokens have no price")
     assert "claude-mystery-9 (request count not reported, 102,000 tokens)" in note
+
+
+def test_the_parts_of_the_unpriced_note_add_up_to_its_header(tmp_path: Path, db_path: Path) -> None:
+    """QA (regression): with buckets counted as one request each, the header of the note under
+    `cost` and `invoice` said 4 while the model's part said "3 requests" (rate_sums rows hold the
+    raw counts). Now the part counts as the header: claude-mystery-9, one bucket on 12-10 (no
+    request count: one) and an event of 3 requests on 12-11: "3 requests and 1 bucket without a
+    request count", 4 in all."""
+    page = {"data": [_bucket("2025-12-10", "claude-mystery-9", 50_000, 1_000)], "has_more": False,
+            "next_page": None}  # fmt: skip
+    (tmp_path / "u.json").write_text(json.dumps(page), encoding="utf-8")
+    (tmp_path / "e.jsonl").write_text(json.dumps({"event_id": "e3", "ts": "2025-12-11T10:00:00Z",
+        "model_raw": "claude-mystery-9", "provider": "anthropic", "requests": 3, "input_tokens": 2_000}) + "\n")  # fmt: skip
+    run("import", str(tmp_path / "u.json"), "--db", str(db_path))
+    run("import", str(tmp_path / "e.jsonl"), "--db", str(db_path))
+    for cmd in (["cost", "--month", "2025-12"], ["invoice", "--month", "2025-12"]):
+        out = run_json(*cmd, "--tz", "UTC", "--db", str(db_path))
+        assert out["totals"]["unpriced_requests"] == 4, cmd
+        note = next(n for n in out["notes"] if n.startswith("Unpriced:"))
+        assert note.startswith("Unpriced: 4 requests / 53,000 tokens have no price"), note
+        assert "claude-mystery-9 (3 requests and 1 bucket without a request count, 53,000 tokens)" in note, note

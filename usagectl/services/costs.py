@@ -185,22 +185,40 @@ def cost_detail(ctx: AppContext, req: ReportRequest, month: str | None = None) -
         q.prepare_session(con, book, ctx.config.members, flt)
         rows = analytics.rate_sums(con, flt, with_cost=True)
         notes = provider_notes(con, flt)
-        unpriced_requests = unpriced_request_count(con, flt) if any(r.get("rate_id") is None for r in rows) else 0
+        counts = unpriced_request_counts(con, flt) if any(r.get("rate_id") is None for r in rows) else (0, {})
     with localcontext(EXACT):
-        return _cost_report(flt, month_label, rows, book.rate_rows(), notes, unpriced_requests)
+        return _cost_report(flt, month_label, rows, book.rate_rows(), notes, counts)
 
 
-def unpriced_request_count(con: duckdb.DuckDBPyConnection, flt: Filters) -> int:
-    """The unpriced requests as ``report month`` counts them (the same keys, so the same groups):
-    a provider bucket whose request count is not reported (an Anthropic usage row, ``requests``
-    0) counts as one. The ``requests`` of ``rate_sums`` are summed before that could be told, and
-    counted 0 where the other reports and reconcile say 1. ``cost`` and ``invoice`` use it."""
-    return sum(int(r["unpriced_requests"] or 0) for r in q.aggregate(con, flt, ["date", "model", "provider"]))
+UnpricedCounts = tuple[int, dict[tuple[str, bool], int]]
+
+
+def unpriced_request_counts(con: duckdb.DuckDBPyConnection, flt: Filters) -> UnpricedCounts:
+    """The unpriced requests as every report counts them (a provider bucket whose request count
+    is not reported, an Anthropic usage row with ``requests`` 0, is one; per event, whatever the
+    grouping), in all and per (model as logged, left out for web searches): the ``requests`` of
+    ``rate_sums`` are summed before that could be told. ``cost`` and ``invoice`` use it, so that
+    their note's header and its parts add up as the other reports' do."""
+    cube = q.cube(con, flt, [])
+    per_model = {
+        (str(m["model_raw"]), bool(m["no_web_price"])): int(m.get("unpriced_requests") or 0)
+        for m in unpriced_models(cube)
+    }
+    return sum(int(r["unpriced_requests"] or 0) for r in cube), per_model
+
+
+def with_counted_requests(unpriced: list[dict[str, Any]], per_model: dict[tuple[str, bool], int]) -> None:
+    """The counted requests (``unpriced_request_counts``) set on the unpriced rows of ``rate_sums``
+    (``_unpriced_notes`` reads them), where a row's model and cause are found there."""
+    for r in unpriced:
+        n = per_model.get((str(r["model_raw"]), bool(r.get("no_web_price"))))
+        if n is not None:
+            r["unpriced_requests"] = n
 
 
 def _cost_report(
     flt: Filters, month_label: str | None, rows: list[dict[str, Any]], rate_rows: list[RateRow],
-    band_notes: tuple[str, ...], unpriced_requests: int,
+    band_notes: tuple[str, ...], counts: UnpricedCounts,
 ) -> Report:  # fmt: skip
     priced = price_buckets(rows, rate_rows)
     check_engine(rows, priced)
@@ -263,6 +281,8 @@ def _cost_report(
         })  # fmt: skip
 
     unpriced = unpriced_rows(rows)
+    unpriced_requests, per_model = counts
+    with_counted_requests(unpriced, per_model)
     totals: dict[str, Any] = {
         "cost_usd": total,
         "token_cost_usd": token_cost if total is not None else None,

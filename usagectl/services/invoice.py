@@ -236,7 +236,7 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         # request count is one): the requests of ``rows`` are summed before that can be told
         invoiced = len(months) - 1
         unpriced_now = any(r.get("rate_id") is None and int(r["period"]) == invoiced for r in rows)
-        unpriced_requests = costs.unpriced_request_count(con, month_flt) if unpriced_now else 0
+        counts = costs.unpriced_request_counts(con, month_flt) if unpriced_now else (0, {})
         paid = payment_rows(payments.listing(con, until=last)) if account else []
     rate_rows = book.rate_rows()
     with localcontext() as c:
@@ -266,7 +266,7 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         previous_balance=(previous - paid_before) if account else None, paid_now=paid_now if account else None,
         paid=paid, state=state, label=f"{year:04d}-{mon:02d}", start=start,
         configured_start=account and billing_start(ctx.config) is not None, usage_notes=usage_notes,
-        unpriced_requests=unpriced_requests,
+        unpriced_counts=counts,
     )  # fmt: skip
 
 
@@ -370,7 +370,7 @@ def _report(
     *, month: _Month, flt_dict: dict[str, Any], tz: str, tax: Tax | None, credits: list[Credit],
     credit_log: dict[int, list[Decimal]], previous_balance: Decimal | None, paid_now: list[dict[str, Any]] | None,
     paid: list[dict[str, Any]], state: str, label: str, start: date, configured_start: bool,
-    usage_notes: tuple[str, ...] = (), unpriced_requests: int = 0,
+    usage_notes: tuple[str, ...] = (), unpriced_counts: costs.UnpricedCounts = (0, {}),
 ) -> Report:  # fmt: skip
     models = _counts(month.rows, "model")
     lines = []
@@ -392,6 +392,8 @@ def _report(
     token_rows = _split(dict(sorted(buckets.items(), key=lambda kv: list(costs.BUCKET_LABELS.values()).index(kv[0]))),
                         bucket_exact, month.subtotal, by_amount=False)  # fmt: skip
     unpriced = costs.unpriced_rows(month.rows)
+    unpriced_requests, per_model = unpriced_counts
+    costs.with_counted_requests(unpriced, per_model)
     if unpriced:
         tokens = sum(u["total_tokens"] for u in unpriced)
         token_rows.append({"item": "Unpriced usage (not charged)", "quantity": tokens, "amount_usd": None,
