@@ -151,6 +151,21 @@ def test_pricing_list_and_show(tmp_path: Path) -> None:
     assert run_json("pricing", "show", "o3", "--at", "2025-06-01")["totals"] == {"rows": 3, "periods": 1}
 
 
+def test_pricing_at_takes_a_day_or_an_instant_and_refuses_week_dates_and_months() -> None:
+    """o3's price changed at 2025-06-10 00:00 UTC (3 rows before, 5 from then, as above).
+    23:30 at -02:00 on the 9th is 01:30 UTC on the 10th: the new period; 23:30 without an
+    offset is UTC: still the old one. An ISO week date was read as its Monday, and a month
+    ``202506`` as some day; both are exit 2 now, as for every other date option."""
+    late = run_json("pricing", "show", "o3", "--at", "2025-06-09T23:30:00-02:00")
+    assert late["totals"] == {"rows": 5, "periods": 1}
+    assert late["filters"]["at"] == "2025-06-10 01:30 UTC"
+    assert run_json("pricing", "show", "o3", "--at", "2025-06-09T23:30")["totals"] == {"rows": 3, "periods": 1}
+    assert run_json("pricing", "show", "o3", "--at", "20250610")["totals"] == {"rows": 5, "periods": 1}
+    week = run("pricing", "show", "o3", "--at", "2025-W24-1", expect=2).stderr
+    assert "'2025-W24-1' is not a date" in week
+    assert "is a month; give a day (2025-06-01" in run("pricing", "list", "--at", "202506", expect=2).stderr
+
+
 def test_pricing_list_table_keeps_model_names_whole_at_80_columns() -> None:
     """The table at the CLI's 80 columns leaves the provider out (the model names it) instead of
     folding "gemini-2.5-flash-lite"; JSON keeps it."""

@@ -14,7 +14,11 @@ app = typer.Typer(help="Price tables: list, show, check.", no_args_is_help=True)
 
 @app.command("list")
 def list_(
-    at: str = typer.Option(None, "--at", help="Prices valid on this date (default: now)."),
+    at: str = typer.Option(
+        None,
+        "--at",
+        help="Prices valid on this day (YYYY-MM-DD, UTC) or instant (YYYY-MM-DDTHH:MM[±HH:MM]); default: now.",
+    ),
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
@@ -29,7 +33,9 @@ def list_(
 @app.command("show")
 def show(
     model: str = typer.Argument(..., help="A model id, alias or logged name."),
-    at: str = typer.Option(None, "--at", help="Only the period valid on this date."),
+    at: str = typer.Option(
+        None, "--at", help="Only the period valid on this day (YYYY-MM-DD, UTC) or instant (YYYY-MM-DDTHH:MM[±HH:MM])."
+    ),
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,

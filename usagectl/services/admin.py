@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from usagectl.store import reports as q
 from usagectl.store import schema
 from usagectl.store import status as st
 from usagectl.store.connection import connect
+from usagectl.timeutil import DAY_FORMS, parse_day
 
 if TYPE_CHECKING:
     from usagectl.pricing import ModelInfo, PriceBook, RateRow
@@ -183,7 +185,7 @@ def pricing_list(ctx: AppContext, at: str | None = None) -> Report:
     return Report(
         name="pricing-list",
         title=f"Standard-tier prices, USD per 1M tokens ({len(book.files)} table files)",
-        filters={"at": when.date().isoformat()},
+        filters={"at": _shown(when, at)},
         # at 80 columns the provider goes first (the model names it), rather than fold a model name
         columns=(Column("model", "Model"), Column("provider", "Provider", narrow_drop=1))
         + _rate_cols()
@@ -197,17 +199,31 @@ def _valid(r: RateRow, when: datetime) -> bool:
     return (r.valid_from is None or when >= r.valid_from) and (r.valid_to is None or when < r.valid_to)
 
 
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
+
+
 def _at(at: str | None) -> datetime:
+    """The instant ``--at`` names: a day like every other date option (its UTC midnight), or an
+    ISO date and time (``2025-06-09T23:30-02:00``; UTC without an offset). Anything else, such
+    as an ISO week date or a month, is exit 2 rather than read as some other day."""
     if not at:
         return datetime.now(UTC)
-    try:
-        return datetime.combine(date.fromisoformat(at), time(), tzinfo=UTC)
-    except ValueError:
+    text = at.strip()
+    if _DATE_TIME.fullmatch(text):
         try:
-            parsed = datetime.fromisoformat(at)
-        except ValueError as exc:
-            raise UsageError(f"--at: {at!r} is not a date (YYYY-MM-DD)") from exc
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise UsageError(f"--at: {at!r} is not a date and time (YYYY-MM-DDTHH:MM[:SS][±HH:MM])") from None
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    day = parse_day(text, option="--at", forms=f"{DAY_FORMS}, or YYYY-MM-DDTHH:MM")
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _shown(when: datetime, at: str | None) -> str:
+    """``when`` as the report names it: the day, or the UTC minute when ``--at`` gave a time."""
+    if at and _DATE_TIME.fullmatch(at.strip()):
+        return f"{when:%Y-%m-%d %H:%M} UTC"
+    return when.date().isoformat()
 
 
 def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
@@ -252,8 +268,8 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
     )
     return Report(
         name="pricing-show",
-        title=f"Prices of {model_id} (USD per 1M tokens)" + (f" at {when.date()}" if when else ""),
-        filters={"model": model, "at": when.date().isoformat() if when else None},
+        title=f"Prices of {model_id} (USD per 1M tokens)" + (f" at {_shown(when, at)}" if when else ""),
+        filters={"model": model, "at": _shown(when, at) if when else None},
         columns=(
             Column("valid_from", "From", "date"),
             Column("valid_to", "Until", "date"),
@@ -266,17 +282,17 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
         # a row is one tier and band of one validity period: count both, each by its name
         totals={"rows": len(rows), "periods": len({(r["valid_from"], r["valid_to"]) for r in rows})},
         overview=overview,
-        notes=_no_price_note(info, when) if when is not None and not rows else (),
+        notes=_no_price_note(info, when, at) if when is not None and not rows else (),
     )
 
 
-def _no_price_note(info: ModelInfo, when: datetime) -> tuple[str, ...]:
+def _no_price_note(info: ModelInfo, when: datetime, at: str | None) -> tuple[str, ...]:
     """Why ``pricing show --at`` has no rows: no period of the model is valid at that date."""
     spans = "; ".join(
         f"{p.valid_from.date() if p.valid_from else 'ever'} – {p.valid_to.date() if p.valid_to else 'open'}"
         for p in info.periods
     )
-    return (f"No price of {info.id} is valid at {when.date()}: its periods are {spans} (from inclusive, until exclusive). "
+    return (f"No price of {info.id} is valid at {_shown(when, at)}: its periods are {spans} (from inclusive, until exclusive). "
             "Usage of that date is unpriced.",)  # fmt: skip
 
 
