@@ -88,8 +88,52 @@ def test_report_chats_rows_totals_and_order(db: str) -> None:
     assert t["unpriced_models"] == [{"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100}]
     # the two events without a session: 0.0025 + 0.9525006 = 0.9550006, JSON rounds half-even to 6 places
     assert t["no_chat_requests"] == 2 and _dec(t["no_chat_cost_usd"]) == D("0.955001")
-    assert any("no session id" in n for n in out["notes"])
+    # x1 1,000 + x2 150,000 + 50,001 + 1,000 = 202,001 tokens in 2 requests
+    assert (
+        "Usage without a session id (2 requests, 202,001 tokens, cost $0.955001) belongs to no chat; "
+        "it is not above." in out["notes"]
+    )
     assert any("mistral-large-2411" in n for n in out["notes"])
+
+
+def test_usage_without_a_session_names_buckets_without_a_request_count(tmp_path: Path, db_path: Path) -> None:
+    """Provider buckets (Anthropic's usage report: no request count, stored as 0) have no session.
+    Here 3 logged requests of gpt-4o (1,000 in = 0.0025) and two buckets with requests 0 of
+    gpt-4o (2,000 + 4,000 in = 0.005 + 0.01): 3 requests and 2 buckets, 7,000 tokens, 0.0175.
+    The note read "3 requests" (the raw sum), and "0 requests" for the buckets of the 6th alone."""
+    events = [
+        {"event_id": "R", "ts": "2025-11-05T11:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000, "requests": 3},
+        {"event_id": "B1", "ts": "2025-11-06T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 2000, "requests": 0},
+        {"event_id": "B2", "ts": "2025-11-06T13:00:00Z", "model_raw": "gpt-4o", "input_tokens": 4000, "requests": 0},
+    ]
+    run("import", str(write_jsonl(tmp_path / "b.jsonl", events)), "--db", str(db_path))
+    notes = run_json("report", "chats", *NOV, "--db", str(db_path))["notes"]
+    assert (
+        "Usage without a session id (3 requests and 2 buckets without a request count, 7,000 tokens, "
+        "cost $0.017500) belongs to no chat; it is not above." in notes
+    )
+    day = run_json("report", "chats", "--since", "2025-11-06", "--until", "2025-11-06", "--db", str(db_path))
+    assert (
+        "Usage without a session id (2 buckets without a request count, 6,000 tokens, cost $0.015000) "
+        "belongs to no chat; it is not above." in day["notes"]
+    )
+
+
+def test_chat_show_counts_an_unpriced_event_without_a_request_count_as_report_chats_does(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Chat s: an unpriced acme-llm-9 event with requests 0 and one with 2 requests: report chats
+    counts 1 + 2 = 3 unpriced requests (a bucket without a count is one); chat show said 2."""
+    events = [
+        {"event_id": "u0", "ts": "2025-11-06T11:00:00Z", "model_raw": "acme-llm-9", "input_tokens": 10,
+         "requests": 0, "session_id": "s"},
+        {"event_id": "u2", "ts": "2025-11-06T12:00:00Z", "model_raw": "acme-llm-9", "input_tokens": 10,
+         "requests": 2, "session_id": "s"},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", events)), "--db", str(db_path))
+    listed = run_json("report", "chats", *NOV, "--db", str(db_path))
+    assert listed["rows"][0]["unpriced_requests"] == 3
+    assert run_json("chat", "show", "s", "--db", str(db_path))["totals"]["unpriced_requests"] == 3
 
 
 def test_average_cost_per_chat_is_over_the_fully_priced_chats(db: str) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from usagectl.errors import StrictCheckFailed, UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.context import AppContext
+from usagectl.services.reports import requests_text
 from usagectl.store import reports as q
 from usagectl.store import schema
 from usagectl.store import status as st
@@ -302,7 +303,7 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, flt)
         rows = q.unpriced_causes(con, flt)
-        total = q.aggregate(con, flt, [])
+        all_requests, all_counted = q.request_totals(con, flt)
     reasons = []
     for r in rows:
         if r["model"] is None or book.get(r["model"]) is None:
@@ -321,9 +322,10 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
                 "reason": why,
             }
         )
-    unpriced_requests = sum(r["requests"] for r in rows)
+    logged = sum(r["requests"] for r in rows)
+    # as in every report's totals: a bucket without a request count is one request
+    unpriced_requests = sum(r["counted_requests"] for r in rows)
     unpriced_tokens = sum(r["total_tokens"] for r in rows)
-    all_requests = total[0]["requests"] if total else 0
     report = Report(
         name="pricing-check",
         title="Usage without a price",
@@ -339,19 +341,30 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
         # requests / total_tokens total the table's columns (its Total row), like every report;
         # all_requests is the whole database, the denominator of the note
         totals={
-            "requests": unpriced_requests,
+            "requests": logged,
             "total_tokens": unpriced_tokens,
             "unpriced_requests": unpriced_requests,
             "unpriced_tokens": unpriced_tokens,
             "all_requests": all_requests,
         },
         notes=(
-            (f"{unpriced_requests:,} of {counted(all_requests, 'request')} in the database have no price.",)
+            (_unpriced_share(logged, unpriced_requests, all_requests, all_counted),)
             if rows
             else ("Every event in the database has a price.",)
         ),
     )
     return report
+
+
+def _unpriced_share(logged: int, unpriced: int, all_logged: int, all_counted: int) -> str:
+    """The note under ``pricing check``: how much of the database has no price. Provider buckets
+    without a request count (Anthropic's usage report) are named as buckets, not "0 of 0"."""
+    if unpriced == logged and all_counted == all_logged:
+        return f"{logged:,} of {counted(all_logged, 'request')} in the database have no price."
+    return (
+        f"Without a price: {requests_text(logged, unpriced)}, of {requests_text(all_logged, all_counted)} "
+        "in the database."
+    )
 
 
 def _why_unpriced(book: PriceBook, r: dict[str, Any]) -> str:

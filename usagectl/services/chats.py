@@ -18,7 +18,7 @@ from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_notes, build_filters
+from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_notes, build_filters, requests_text
 from usagectl.store import chats as cq
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -161,8 +161,9 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         totals["no_chat_requests"] = loose["requests"]
         totals["no_chat_cost_usd"] = loose["cost_usd"]
         notes.append(
-            f"{loose['requests']:,} requests ({loose['total_tokens']:,} tokens, cost "
-            f"{_money_text(loose['cost_usd'])}) have no session id and belong to no chat; they are not above."
+            f"Usage without a session id ({requests_text(loose['requests'], loose['counted_requests'])}, "
+            f"{counted(loose['total_tokens'], 'token')}, cost {_money_text(loose['cost_usd'])}) "
+            "belongs to no chat; it is not above."
         )
     overview: tuple[tuple[str, str, Any], ...] = (
         ("period", "Period", f"{flt.since} – {flt.until} ({tz})"),
@@ -296,7 +297,8 @@ def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
     totals["cost_usd"] = sum(priced, ZERO) if priced else None
     totals["latency_ms"] = sum(r["latency_ms"] or 0 for r in rows)
     totals["messages"] = sum(e["requests"] for e in events)
-    totals["unpriced_requests"] = sum(e["requests"] for e in events if e["cost"] is None)
+    # as the chat's row in `report chats`: an event without a request count is one request
+    totals["unpriced_requests"] = sum(max(e["requests"] or 0, 1) for e in events if e["cost"] is None)
     first, last = events[0]["ts"], events[-1]["ts"]
     titles = sorted({e["chat_title"] for e in events if e["chat_title"]})
     models = sorted({e["cmodel"] for e in events if e["cmodel"]})

@@ -223,12 +223,24 @@ def _unpriced_part(row: dict[str, Any]) -> str:
             f"{counted(row['total_tokens'], 'token')} (no web-search price in the table; their whole cost is left out)"
         )
     # Anthropic's usage report gives no request count (stored as 0): not "0 requests"
-    reqs = counted(row["requests"], "request") if row["requests"] else "request count not reported"
-    # buckets without a count beside counted requests: each is one in the header's count
-    unknown = int(row.get("unpriced_requests") or 0) - int(row["requests"] or 0)
-    if row["requests"] and unknown > 0:
-        reqs += f" and {counted(unknown, 'bucket')} without a request count"
+    reqs = (
+        requests_text(row["requests"], row.get("unpriced_requests"))
+        if row["requests"]
+        else "request count not reported"
+    )
     return f"{row['model_raw']} ({reqs}, {counted(row['total_tokens'], 'token')})"
+
+
+def requests_text(requests: Any, counted_requests: Any) -> str:
+    """The requests of some usage in words: ``requests`` as logged, and the provider buckets
+    without a request count (``counted_requests`` counts each as one, per event) named as
+    buckets rather than summed as "0 requests" (Anthropic's usage report gives no count)."""
+    raw = int(requests or 0)
+    unknown = int(counted_requests or 0) - raw
+    if unknown <= 0:
+        return counted(raw, "request")
+    buckets = f"{counted(unknown, 'bucket')} without a request count"
+    return f"{counted(raw, 'request')} and {buckets}" if raw else buckets
 
 
 def _unpriced_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

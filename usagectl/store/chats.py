@@ -119,7 +119,7 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
                 "SELECT session_id IS NULL AS no_chat, count(DISTINCT session_id)::BIGINT AS chats, "
                 "sum(requests)::HUGEINT AS requests, sum(input_tokens)::HUGEINT AS input_tokens, "
                 "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
-                "sum(cost_usd) AS cost_usd, "
+                "sum(cost_usd) AS cost_usd, sum(counted_requests)::HUGEINT AS counted_requests, "
                 "coalesce(sum(counted_requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests "
                 "FROM _chat_parts GROUP BY 1"
             )

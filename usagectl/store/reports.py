@@ -323,13 +323,26 @@ def unpriced_causes(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[s
     base = _filtered(flt)
     sql = (
         "SELECT coalesce(model_raw, cmodel, '(none)') AS model_raw, cmodel AS model, service_tier, no_web_price, "
-        "sum(requests)::HUGEINT AS requests, sum(total_tokens)::HUGEINT AS total_tokens, "
+        "sum(requests)::HUGEINT AS requests, sum(greatest(requests, 1))::HUGEINT AS counted_requests, "
+        "sum(total_tokens)::HUGEINT AS total_tokens, "
         "sum(web_search_requests)::HUGEINT AS web_search_requests, min(ts) AS first_ts, max(ts) AS last_ts, "
         "arg_min(struct_pack(ts, total_input, requests, band_input), ts) AS first "
         f"FROM ({base.sql}) f WHERE cost IS NULL GROUP BY ALL "
         "ORDER BY total_tokens DESC, model_raw, service_tier, no_web_price"
     )
     return rows_as_dicts(con.execute(sql, base.params))
+
+
+def request_totals(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[int, int]:
+    """The requests of ``flt`` as logged, and counted (a bucket without a request count is one,
+    per event, as ``counted_requests``): no price join."""
+    base = _filtered(flt, "mapped_events.sql")
+    row = con.execute(
+        "SELECT coalesce(sum(requests), 0)::HUGEINT, coalesce(sum(greatest(requests, 1)), 0)::HUGEINT "
+        f"FROM ({base.sql}) f",
+        base.params,
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def undecided_band(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[str, Any]]:
