@@ -84,6 +84,28 @@ def test_every_check(loaded: Path) -> None:
     assert out["totals"] == {"error": 1, "warning": 5, "info": 2}
 
 
+def test_unpriced_buckets_without_a_request_count_are_named_and_counted_as_reports_count_them(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """mystery-model (no price): a bucket with requests 0 (a provider report without counts) and
+    an event of 2 requests: 2 + 1 = 3 unpriced requests, as `report`'s unpriced_requests counts
+    them; the finding said "2 requests" (and "0 requests" for the bucket alone)."""
+    events = [
+        {"event_id": "b", "ts": "2025-11-03T10:00:00Z", "model_raw": "mystery-model", "input_tokens": 5000,
+         "requests": 0},
+        {"event_id": "e", "ts": "2025-11-03T11:00:00Z", "model_raw": "mystery-model", "input_tokens": 100,
+         "requests": 2},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "b.jsonl", events)), "--db", str(db_path))
+    [finding] = _by_check(run_json("doctor", *RANGE, "--db", str(db_path)))["unpriced"]
+    assert finding["detail"] == (
+        "2 requests and 1 bucket without a request count / 5,100 tokens have no price and are not in any cost"
+    )
+    assert (finding["count"], finding["data"]["requests"]) == (3, 3)
+    report = run_json("report", "by", "model", *RANGE, "--db", str(db_path))
+    assert report["totals"]["unpriced_requests"] == 3
+
+
 def test_time_zone_moves_a_day_and_is_reported(loaded: Path) -> None:
     out = run_json("doctor", *RANGE, "--tz", "Europe/Berlin", "--db", str(loaded))
     gaps = {r["subject"]: r for r in _by_check(out)["gaps"]}

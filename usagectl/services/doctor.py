@@ -33,7 +33,7 @@ from usagectl.errors import StrictCheckFailed
 from usagectl.models import Column, Report, counted
 from usagectl.services.config_check import config_errors
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, build_filters
+from usagectl.services.reports import ReportRequest, build_filters, requests_text
 from usagectl.store import doctor as dq
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -236,13 +236,16 @@ def _unpriced(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
     acc: dict[tuple[str, bool], list[int]] = {}
     for m in models:
         if m["unpriced_raw"] is not None:
-            a = acc.setdefault((m["unpriced_raw"], bool(m["no_web_price"])), [0, 0, 0])
-            a[0] += int(m["requests"] or 0)
+            a = acc.setdefault((m["unpriced_raw"], bool(m["no_web_price"])), [0, 0, 0, 0])
+            a[0] += int(m["counted_requests"] or 0)
             a[1] += int(m["total_tokens"] or 0)
             a[2] += int(m["web_search_requests"] or 0)
+            a[3] += int(m["requests"] or 0)
     out = []
-    for (raw, web), (req, tok, calls) in sorted(acc.items(), key=lambda kv: (-kv[1][1], kv[0])):
-        detail = f"{counted(req, 'request')} / {counted(tok, 'token')} have no price and are not in any cost"
+    # ``req``: a provider bucket without a request count is one request, as in every report's
+    # unpriced_requests; the text names such buckets (``requests_text``)
+    for (raw, web), (req, tok, calls, logged) in sorted(acc.items(), key=lambda kv: (-kv[1][1], kv[0])):
+        detail = f"{requests_text(logged, req)} / {counted(tok, 'token')} have no price and are not in any cost"
         fix = (
             "`usagectl pricing check` says why (an unknown model, a service tier or inference geo its table does "
             "not price, no price for those days); add the model or that price to a table in your [pricing] dir"

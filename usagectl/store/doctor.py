@@ -36,6 +36,7 @@ def range_facts(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, list[
         SELECT source, qh, model, unpriced_raw, no_web_price, member, has_team,
             grouping(qh) AS g_day, grouping(model) AS g_model,
             sum(requests)::HUGEINT AS requests,
+            sum(counted_requests)::HUGEINT AS counted_requests,
             sum(total_tokens)::HUGEINT AS total_tokens,
             sum(web_search_requests)::HUGEINT AS web_search_requests,
             count(*) FILTER (WHERE reported_cost_usd IS NOT NULL AND cost IS NOT NULL)::BIGINT AS compared_events,
@@ -44,7 +45,8 @@ def range_facts(con: duckdb.DuckDBPyConnection, flt: Filters) -> dict[str, list[
         FROM (
             SELECT source, epoch_us(ts) // 900000000 AS qh, cmodel AS model,
                 CASE WHEN cost IS NULL THEN coalesce(model_raw, cmodel, '(none)') END AS unpriced_raw,
-                no_web_price, member, cteam IS NOT NULL AS has_team, requests, total_tokens, web_search_requests,
+                no_web_price, member, cteam IS NOT NULL AS has_team, requests, counted_requests, total_tokens,
+                web_search_requests,
                 cost, reported_cost_usd
             FROM ({base.sql}) b
         ) f
