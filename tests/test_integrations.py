@@ -190,3 +190,25 @@ def test_unpriced_web_searches_are_named_with_their_cause_as_in_report_by_platfo
         note = next(n for n in out["notes"] if n.startswith("Unpriced"))
         assert "gpt-4o: 1 request with web searches, 3,400 tokens (no web-search price in the table" in note, name
         assert note == next(n for n in by["notes"] if n.startswith("Unpriced")), name
+
+
+def test_usage_without_an_integration_with_unpriced_usage_is_a_lower_bound_and_names_the_model(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Without an integration: gpt-4o 1,000,000 in = $2.50 and mystery-model 1,000,000 in (no
+    price). The note said "cost $2.50" and named no model, as if $2.50 were all of it; it is a
+    lower bound, and the unpriced model is named as every report names it. Alone, one unpriced
+    request reads "1 request" (was "1 requests")."""
+    events = [_ev("A", "2025-11-05T00:00:00Z", "gpt-4o", 1_000_000, 0, integration="slack"),
+              _ev("B", "2025-11-05T01:00:00Z", "gpt-4o", 1_000_000, 0),
+              _ev("C", "2025-11-05T02:00:00Z", "mystery-model", 1_000_000, 0)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "n.jsonl", events)), "--db", str(db_path))
+    notes = run_json("report", "integrations", *NOV, "--db", str(db_path))["notes"]
+    assert notes[-1] == (
+        "Usage without an integration is not in this report: 2 requests, 2,000,000 tokens, cost ≥ $2.50; "
+        "without a price: mystery-model (1 request, 1,000,000 tokens) (see `usagectl report platforms`)."
+    )
+    alone = run_json("report", "integrations", *NOV, "--model", "mystery-model", "--db", str(db_path))["notes"]
+    assert alone[-1].startswith(
+        "Usage without an integration is not in this report: 1 request, 1,000,000 tokens, cost unpriced"
+    )

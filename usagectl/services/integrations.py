@@ -22,10 +22,18 @@ from typing import Any
 
 from usagectl.config import effective_timezone
 from usagectl.importers import registry
-from usagectl.models import Column, Report, Section
+from usagectl.models import Column, Report, Section, counted
 from usagectl.services.breakdowns import NONE_LABEL as BY_NONE
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_json, _unpriced_notes, build_filters
+from usagectl.services.reports import (
+    ReportRequest,
+    _now,
+    _share,
+    _unpriced_json,
+    _unpriced_notes,
+    _unpriced_part,
+    build_filters,
+)
 from usagectl.services.rollup import unpriced_models
 from usagectl.store import analytics
 from usagectl.store import reports as q
@@ -117,6 +125,24 @@ def platforms(ctx: AppContext, req: ReportRequest) -> Report:
     return _service_report(ctx, req, "platform")
 
 
+def _without_integration(none: dict[str, Any], unpriced: list[dict[str, Any]]) -> str:
+    """The note on the usage `report integrations` leaves out (no integration). Its cost is a
+    lower bound ("≥") when some of it has no price, and the unpriced models are named with their
+    causes, as every report's unpriced note names them: a plain "$2.50" read as the whole cost."""
+    cost = none["cost_usd"]
+    if cost is None:
+        shown = "unpriced"
+    else:
+        shown = ("≥ " if none["unpriced_requests"] else "") + f"${cost:,.2f}"
+    text = (
+        f"Usage without an integration is not in this report: {counted(none['requests'], 'request')}, "
+        f"{counted(none['total_tokens'], 'token')}, cost {shown}"
+    )
+    if unpriced:
+        text += "; without a price: " + "; ".join(_unpriced_part(u) for u in unpriced)
+    return text + " (see `usagectl report platforms`)."
+
+
 def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
@@ -131,6 +157,8 @@ def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
     label = NONE_LABEL[dim]
     errors: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     all_errors: dict[str, int] = defaultdict(int)
+    # usage without an integration is left out of `report integrations`, named in its own note
+    loose_unpriced = unpriced_models([r for r in exc if r["key"] is None]) if only_named else []
     exc = [r for r in exc if not (only_named and r["key"] is None)]
     for r in exc:
         if r["error_type"] is not None:
@@ -171,12 +199,7 @@ def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
     notes = list(_unpriced_notes(unpriced))
     none = by_level.get("none")
     if only_named and none and none["requests"]:
-        cost = none["cost_usd"]
-        notes.append(
-            f"Usage without an integration is not in this report: {none['requests']:,} requests, "
-            f"{none['total_tokens']:,} tokens, cost {'unpriced' if cost is None else f'${cost:,.2f}'} "
-            "(see `usagectl report platforms`)."
-        )
+        notes.append(_without_integration(none, loose_unpriced))
     if not only_named and totals.get("voice_unpriced_requests"):
         notes.append(f"{totals['voice_unpriced_requests']:,} voice requests have no price and are not in Voice cost.")
     header = "Integration" if only_named else "Platform"
