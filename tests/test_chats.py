@@ -227,6 +227,24 @@ def test_chat_show_unpriced_message_and_not_found(db: str) -> None:
     assert "nope" in res.stderr and "report chats" in res.stderr
 
 
+def test_lookups_by_id_find_usage_dated_after_today(tmp_path: Path, db_path: Path) -> None:
+    """A clock that runs ahead dates usage in the future, and reports keep it: `message show` and
+    `chat show` find it without --until (they searched up to today only). gpt-4o 1,000 in + 100
+    out = 0.0025 + 0.001 = 0.0035. A miss names a range only when one was given."""
+    future = {"event_id": "fut", "ts": "2099-01-02T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000,
+              "output_tokens": 100, "session_id": "s-fut", "message_id": "m-fut"}  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "f.jsonl", [future])), "--db", str(db_path))
+    shown = run_json("message", "show", "fut", "--db", str(db_path))
+    assert _dec(shown["totals"]["amount_usd"]) == D("0.0035")
+    assert run_json("chat", "show", "s-fut", "--db", str(db_path))["totals"]["messages"] == 1
+    assert (
+        "no event or message with id 'nope'\n" in run("message", "show", "nope", "--db", str(db_path), expect=2).stderr
+    )
+    narrowed = run("message", "show", "fut", "--until", "2098-12-31", "--db", str(db_path), expect=2).stderr
+    assert "no event or message with id 'fut' between 2000-01-01 and 2098-12-31" not in narrowed
+    assert "no event or message with id 'fut' between 1970-01-01 and 2098-12-31" in narrowed
+
+
 def test_message_show_exact_cost_calculation(db: str) -> None:
     out = run_json("message", "show", "msg-2", "--tz", "UTC", "--db", db)
     assert out["report"] == "message"

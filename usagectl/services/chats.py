@@ -22,7 +22,7 @@ from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_not
 from usagectl.store import chats as cq
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import local_today
+from usagectl.timeutil import FIRST_DAY, LAST_DAY, local_today
 
 if TYPE_CHECKING:
     from usagectl.pricing import AppliedRate, CostBreakdown
@@ -245,8 +245,16 @@ _SUMMED = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_wri
 
 
 def all_time_filters(ctx: AppContext, req: ReportRequest) -> Filters:
-    """A lookup by id searches every day up to today unless --since/--until narrow it."""
-    return build_filters(ctx, req)
+    """A lookup by id searches every day unless --since/--until narrow it: days after today too
+    (a clock that runs ahead dates usage in the future, and reports keep it)."""
+    return build_filters(ctx, req, default=(FIRST_DAY, LAST_DAY))
+
+
+def _searched(req: ReportRequest, flt: Filters) -> str:
+    """The range a lookup searched, for its not-found message: nothing when it was every day."""
+    if req.since is None and req.until is None:
+        return ""
+    return f" between {flt.since} and {flt.until} ({flt.tz})"
 
 
 def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
@@ -258,7 +266,7 @@ def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
         events = cq.chat_events(con, flt, session_id)
     if not events:
         raise UsageError(
-            f"no chat with session id {session_id!r} between {flt.since} and {flt.until} ({tz})"
+            f"no chat with session id {session_id!r}{_searched(req, flt)}"
             + (" matching the filters" if flt.where else ""),
             hint="`usagectl report chats --since YYYY-MM-DD` lists chats; JSON and CSV give their session_id",
         )
@@ -403,7 +411,7 @@ def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
         found = cq.find_events(con, flt, ident)
     if not found:
         raise UsageError(
-            f"no event or message with id {ident!r} between {flt.since} and {flt.until} ({tz})",
+            f"no event or message with id {ident!r}{_searched(req, flt)}",
             hint="`usagectl chat show SESSION_ID --json` lists each message's message_id and event_id",
         )
     if len(found) > 1:
