@@ -232,6 +232,93 @@ def test_user_price_table_prices_an_unknown_model(tmp_path: Path, db_path: Path)
     assert out["totals"]["unpriced_requests"] == 0
 
 
+def test_an_editor_lock_file_in_the_price_folder_breaks_no_command(tmp_path: Path, db_path: Path) -> None:
+    """Emacs keeps ``.#acme.toml``, a dangling symlink, beside the table it edits: import, report
+    and pricing list died with "unexpected error: FileNotFoundError" (exit 1). The lock file is
+    no table: acme-llm-9 is priced as in the test above, $0.000016."""
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    (prices / "acme.toml").write_text(
+        'provider = "acme"\n[[model]]\nid = "acme-llm-9"\n[[model.price]]\nsource = "https://acme.example/pricing"\n'
+        "checked = 2026-01-01\ninput = 1.00\noutput = 2.00\n"
+    )
+    (prices / ".#acme.toml").symlink_to("alice@laptop.12345:1764300000")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[pricing]\ndir = "{prices}"\n')
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(db_path), "--config", str(cfg))
+    out = run_json("report", "by", "model", "--since", "2026-03-01", "--until", "2026-03-31",
+                   "--db", str(db_path), "--config", str(cfg))  # fmt: skip
+    assert {r["model"]: r for r in out["rows"]}["acme-llm-9"]["cost_usd"] == 0.000016
+    listed = run_json("pricing", "list", "--config", str(cfg))
+    assert "acme-llm-9" in {r["model"] for r in listed["rows"]}
+
+
+def test_pricing_check_table_tells_rows_of_other_tiers_apart(tmp_path: Path, db_path: Path) -> None:
+    """gpt-4o has no US-only price: its usage at standard@us, batch@us and priority@us is three
+    unpriced rows of the same reason, which read as three identical lines; the table shows the
+    Tier once a row is not standard. JSON is unchanged (service_tier was there)."""
+    events = [
+        {"event_id": t, "ts": "2026-05-01T00:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000,
+         "service_tier": f"{t}@us"}
+        for t in ("standard", "batch", "priority")
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db_path))
+    table = run("pricing", "check", "--db", str(db_path)).stdout
+    assert "Tier" in next(line for line in table.splitlines() if line.startswith("Model"))
+    lines = [" ".join(line.split()) for line in table.splitlines() if line.startswith("gpt-4o")]
+    assert [line.split()[-1] for line in lines] == ["batch@us", "priority@us", "standard@us"]
+    assert len(set(lines)) == 3
+    rows = run_json("pricing", "check", "--db", str(db_path))["rows"]
+    assert [sorted(r) for r in rows] == [
+        ["model", "reason", "requests", "resolved", "service_tier", "total_tokens"]
+    ] * 3
+    assert {r["service_tier"] for r in rows} == {"standard@us", "batch@us", "priority@us"}
+    # standard usage only: no Tier column (one row per model and reason)
+    other = tmp_path / "std.duckdb"
+    run("import", str(write_jsonl(tmp_path / "s.jsonl", EVENTS)), "--db", str(other))
+    header = next(line for line in run("pricing", "check", "--db", str(other)).stdout.splitlines()
+                  if line.startswith("Model"))  # fmt: skip
+    assert "Tier" not in header
+
+
+def test_pricing_show_gives_a_bound_off_utc_midnight_as_its_instant(tmp_path: Path) -> None:
+    """A period from 2026-01-01T00:00:00+05:00 = 2025-12-31 19:00 UTC (00:00 - 5 h) until the
+    TOML date 2026-06-01 (00:00 UTC), then one from 2026-06-01. The first bound was shown as
+    the day 2025-12-31 (a change five hours into that day read as at its start); the dates stay
+    dates. At 2025-12-31 18:59 UTC no period is valid: the note gives the instant too."""
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    price = 'source = "x"\nchecked = 2025-12-01\ninput = 1\noutput = 1\n'
+    (prices / "p.toml").write_text(
+        'provider = "acme"\n[[model]]\nid = "acme-1"\n'
+        f"[[model.price]]\nfrom = 2026-01-01T00:00:00+05:00\nuntil = 2026-06-01\n{price}"
+        f"[[model.price]]\nfrom = 2026-06-01\n{price}"
+    )
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[pricing]\ndir = "{prices}"\n')
+    shown = run_json("pricing", "show", "acme-1", "--config", str(cfg))
+    assert [(r["valid_from"], r["valid_to"]) for r in shown["rows"]] == [
+        ("2025-12-31T19:00:00+00:00", "2026-06-01"),
+        ("2026-06-01", None),
+    ]
+    assert shown["totals"] == {"rows": 2, "periods": 2}
+    table = run("pricing", "show", "acme-1", "--config", str(cfg)).stdout
+    assert "From (UTC)" in table and "Until (UTC)" in table
+    lines = table.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("2025-12-31"))
+    # at the CLI's 80 columns the instant folds under its day: "2025-12-31" then "19:00:00"
+    assert lines[first].split()[:2] == ["2025-12-31", "2026-06-01"] and lines[first + 1].split() == ["19:00:00"]
+    none = run_json("pricing", "show", "acme-1", "--at", "2025-12-31T18:59Z", "--config", str(cfg))
+    assert none["rows"] == []
+    assert none["notes"] == [
+        "No price of acme-1 is valid at 2025-12-31 18:59 UTC: its periods are 2025-12-31 19:00 UTC – "
+        "2026-06-01; 2026-06-01 – open (from inclusive, until exclusive). Usage of that date is unpriced."
+    ]
+    # dates only: the headers stay as they were
+    plain = run("pricing", "show", "o3").stdout
+    assert "From (UTC)" not in plain and "2025-06-10" in plain
+
+
 def test_demo_imports_and_shows_the_month_overview(tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
     result = run("demo", "--db", str(db), "--days", "20")

@@ -6,6 +6,7 @@ Every expected amount here is worked out by hand from the list prices of docs/PR
 
 from __future__ import annotations
 
+import re
 import textwrap
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -984,6 +985,95 @@ def test_user_alias_may_not_steal_a_packaged_name(tmp_path: Path) -> None:
     )
     with pytest.raises(PricingError, match=r"x\.toml: model\[0\] \(m\) aliases\[0\]: .*'gpt-4o'"):
         load_pricebook(user)
+
+
+def test_a_new_user_model_named_as_a_packaged_alias_is_blamed_on_the_user_table(tmp_path: Path) -> None:
+    """The packaged gpt-4o claims the alias gpt-4o-2024-08-06; a user's new model of that id is the
+    later claim: the error names the user file and key first, the packaged alias second (QA: it
+    blamed pricing/openai.toml, as if the packaged table were broken)."""
+    user = tmp_path / "mine"
+    write(user, "mine.toml", 'provider = "openai"\n[[model]]\nid = "gpt-4o-2024-08-06"\n' + GOOD_PRICE)
+    with pytest.raises(PricingError) as err:
+        load_pricebook(user)
+    message = err.value.message
+    assert message.startswith(
+        f"{user / 'mine.toml'}: model[0] (gpt-4o-2024-08-06) id: 'gpt-4o-2024-08-06' is already an alias of "
+        "model 'gpt-4o' ("
+    )
+    assert re.search(r"openai\.toml: model\[\d+\] \(gpt-4o\) aliases\[\d+\]\)$", message)
+
+
+def test_an_id_that_is_an_earlier_alias_is_blamed_on_the_later_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In one directory, a.toml's model m claims "n" (load order: a before b, model[0] before
+    model[1]); a later model whose id is "n" is the one named."""
+    d = tmp_path / "tables"
+    write(d, "a.toml", 'provider = "acme"\n[[model]]\nid = "m"\naliases = ["n"]\n' + GOOD_PRICE)
+    write(d, "b.toml", 'provider = "acme"\n[[model]]\nid = "n"\n' + GOOD_PRICE)
+    monkeypatch.setenv("USAGECTL_PRICING_DIR", str(d))
+    with pytest.raises(PricingError, match=r"b\.toml: model\[0\] \(n\) id: 'n' is already an alias of model 'm' "
+                       r"\(.*a\.toml: model\[0\] \(m\) aliases\[0\]\)$"):  # fmt: skip
+        load_pricebook()
+    (d / "b.toml").unlink()
+    write(d, "a.toml", 'provider = "acme"\n[[model]]\nid = "m"\naliases = ["n"]\n' + GOOD_PRICE
+          + '[[model]]\nid = "n"\n' + GOOD_PRICE)  # fmt: skip
+    with pytest.raises(PricingError, match=r"a\.toml: model\[1\] \(n\) id: 'n' is already an alias of model 'm'"):
+        load_pricebook()
+    # the other way round (the alias is the later claim) the alias is named, as before
+    write(d, "a.toml", 'provider = "acme"\n[[model]]\nid = "n"\n' + GOOD_PRICE
+          + '[[model]]\nid = "m"\naliases = ["n"]\n' + GOOD_PRICE)  # fmt: skip
+    with pytest.raises(PricingError, match=r"a\.toml: model\[1\] \(m\) aliases\[0\]: alias 'n' is the id of model 'n'"):
+        load_pricebook()
+
+
+def test_hidden_names_and_what_is_not_a_file_are_not_price_tables(tmp_path: Path) -> None:
+    """A user folder beside mine.toml (acme-1, $1/M input) holds Emacs's lock file ``.#mine.toml``
+    (a dangling symlink: FileNotFoundError, exit 1, for every command), a folder ``old.toml``
+    (IsADirectoryError), macOS's ``._mine.toml`` (refused as invalid TOML) and ``link.toml``, a
+    symlink to a real table elsewhere (acme-2, $3/M input). Loaded: link.toml and mine.toml, in
+    name order. 1M input tokens: 1,000,000 x $1 / 1M = $1; of acme-2 1,000,000 x $3 / 1M = $3."""
+    from usagectl.services.status_line import _pricing_stats
+
+    user = tmp_path / "prices"
+    write(user, "mine.toml", 'provider = "acme"\n[[model]]\nid = "acme-1"\n' + GOOD_PRICE)
+    elsewhere = write(tmp_path / "shared", "other.toml", 'provider = "acme"\n[[model]]\nid = "acme-2"\n'
+                      + GOOD_PRICE.replace("input = 1", "input = 3"))  # fmt: skip
+    (user / ".#mine.toml").symlink_to("alice@laptop.12345:1764300000")
+    (user / "old.toml").mkdir()
+    (user / "._mine.toml").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    (user / "link.toml").symlink_to(elsewhere)
+    book = load_pricebook(user)
+    assert [p.name for p in pricing_mod.table_files(user)] == ["link.toml", "mine.toml"]
+    assert [Path(f).name for f in book.files][-2:] == ["link.toml", "mine.toml"]
+    assert book.cost(model_raw="acme-1", ts=TS, input_tokens=1_000_000).total == D("1")
+    assert book.cost(model_raw="acme-2", ts=TS, input_tokens=1_000_000).total == D("3")
+    # a folder loaded on its own ($USAGECTL_PRICING_DIR) is listed the same way
+    assert [Path(f).name for f in PriceBook.from_dirs([user]).files] == ["link.toml", "mine.toml"]
+    # the status line's cache key lists the files the book loads, no other
+    assert [t[0] for t in _pricing_stats(user)[-1][1]] == ["link.toml", "mine.toml"]
+
+
+def test_a_table_removed_while_the_tables_are_read_is_a_clean_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file listed, then gone before it is read (an editor saving it): an error naming it (exit
+    2), not "unexpected error: FileNotFoundError"; not skipped either, which would price the
+    command without the user's table and say nothing."""
+    user = tmp_path / "prices"
+    write(user, "mine.toml", 'provider = "acme"\n[[model]]\nid = "acme-1"\n' + GOOD_PRICE)
+    real = Path.read_bytes
+
+    def vanish(path: Path) -> bytes:
+        if path.name == "mine.toml":
+            path.unlink()  # between the listing of the folder and the read
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", vanish)
+    with pytest.raises(PricingError) as err:
+        load_pricebook(user)
+    assert err.value.message == f"{user / 'mine.toml'}: price table removed while the tables were read"
+    assert err.value.exit_code == 2
 
 
 def test_fingerprint_and_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

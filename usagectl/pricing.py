@@ -49,6 +49,7 @@ __all__ = [
     "Rates",
     "load_pricebook",
     "pricing_dirs",
+    "table_files",
 ]
 
 PRICING_DIR_ENV = "USAGECTL_PRICING_DIR"
@@ -498,7 +499,17 @@ class _Loaded:
 
 def _load_file(path: Path) -> tuple[bytes, list[_Loaded], tuple[str, tuple[tuple[str, str], ...]]]:
     file = _display(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        # listed a moment ago: removed or renamed since (an editor saving it). Not skipped: the
+        # command would price without the user's table and say nothing
+        raise PricingError(
+            f"{file}: price table removed while the tables were read",
+            hint="run the command again once the file is saved",
+        ) from exc
+    except OSError as exc:
+        raise PricingError(f"{file}: price table cannot be read ({exc.strerror or exc})") from exc
     try:
         doc = tomllib.loads(data.decode("utf-8"), parse_float=Decimal)
     except UnicodeDecodeError as exc:
@@ -520,6 +531,22 @@ def _load_file(path: Path) -> tuple[bytes, list[_Loaded], tuple[str, tuple[tuple
         info = _model(table, w, provider, file)
         loaded.append(_Loaded(info, _Where(file, f"model[{i}] ({info.id})")))
     return data, loaded, (provider, aliases)
+
+
+def _name_clash(item: _Loaded, k: int, owner: _Loaded) -> PricingError:
+    """The error for ``item``'s alias ``k`` that ``owner`` also claims, blamed on the later claim
+    (a user table over the packaged ones, a later file, a later model), the other one named.
+    Another alias is always the earlier claim (aliases are taken in load order), but an id is
+    known before any alias: a user's new model whose id is a packaged alias was blamed on the
+    packaged table (QA)."""
+    alias = item.model.aliases[k]
+    at_alias = item.where.key(f"aliases[{k}]")
+    if owner.model.id == alias and owner.seq > item.seq:
+        return owner.where.key("id").fail(
+            f"{alias!r} is already an alias of model {item.model.id!r} ({at_alias.file}: {at_alias.path})"
+        )
+    what = "is the id of" if owner.model.id == alias else "is also claimed by"
+    return at_alias.fail(f"alias {alias!r} {what} model {owner.model.id!r} ({owner.where.file}: {owner.where.path})")
 
 
 def _tier_aliases(table: Any, where: _Where) -> tuple[tuple[str, str], ...]:
@@ -604,8 +631,9 @@ class PriceBook:
 
     @classmethod
     def from_dirs(cls, dirs: Sequence[Path]) -> PriceBook:
-        """Load ``*.toml`` of each dir (sorted by name); a later dir replaces an earlier dir's
-        model of the same id, whole. Raises ``PricingError`` naming file and key."""
+        """Load the tables of each dir (``table_files``: ``*.toml`` files, sorted by name); a later
+        dir replaces an earlier dir's model of the same id, whole. Raises ``PricingError`` naming
+        file and key."""
         digest = hashlib.sha256()
         files: list[str] = []
         merged: dict[str, _Loaded] = {}
@@ -613,7 +641,7 @@ class PriceBook:
         seq = 0
         for directory in dirs:
             layer: dict[str, _Loaded] = {}
-            for path in sorted(directory.glob("*.toml")):
+            for path in table_files(directory):
                 data, loaded, (provider, aliases) = _load_file(path)
                 tier_aliases.setdefault(provider, {}).update(aliases)
                 files.append(_display(path))
@@ -634,10 +662,7 @@ class PriceBook:
             for k, alias in enumerate(item.model.aliases):
                 owner = claims.get(alias)
                 if owner is not None and owner is not item:
-                    what = "is the id of" if owner.model.id == alias else "is also claimed by"
-                    raise item.where.key(f"aliases[{k}]").fail(
-                        f"alias {alias!r} {what} model {owner.model.id!r} ({owner.where.file}: {owner.where.path})"
-                    )
+                    raise _name_clash(item, k, owner)
                 claims[alias] = item
         models = {
             mid: replace(item.model, tier_aliases=tuple(sorted(tier_aliases.get(item.model.provider, {}).items())))
@@ -957,13 +982,33 @@ def pricing_dirs(user_dir: Path | None = None) -> list[Path]:
 _CACHE: dict[tuple[Any, ...], PriceBook] = {}
 
 
+def table_files(directory: Path) -> list[Path]:
+    """The price tables of ``directory``, in load (name) order: its ``*.toml`` entries that are
+    regular files, a symlink to one included. A hidden name is no table (an editor's lock file,
+    Emacs ``.#mine.toml``, a dangling symlink; macOS ``._mine.toml`` metadata), nor is a folder
+    ``old.toml``: each made every command fail (QA). An entry that cannot even be looked at
+    (permissions) is listed, so that loading it names it."""
+    return sorted(p for p in directory.glob("*.toml") if not p.name.startswith(".") and _is_file(p))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()  # follows symlinks; False for a dangling one or a loop
+    except OSError:
+        return True
+
+
 def _stamp(dirs: Sequence[Path]) -> tuple[Any, ...]:
     parts: list[Any] = []
     for directory in dirs:
-        entries = []
+        entries: list[tuple[str, int | None, int | None]] = []
         if directory.is_dir():
-            for path in sorted(directory.glob("*.toml")):
-                st = path.stat()
+            for path in table_files(directory):
+                try:
+                    st = path.stat()
+                except OSError:  # gone since it was listed: loading it says so
+                    entries.append((path.name, None, None))
+                    continue
                 entries.append((path.name, st.st_mtime_ns, st.st_size))
         parts.append((str(directory.resolve()), tuple(entries)))
     return (str(Path.cwd()), tuple(parts))

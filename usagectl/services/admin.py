@@ -249,8 +249,8 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
             else (f"≤ {r.max_input_inclusive:,} input" if r.max_input_inclusive else "all")
         )
         row: dict[str, Any] = {
-            "valid_from": r.valid_from.date() if r.valid_from else None,
-            "valid_to": r.valid_to.date() if r.valid_to else None,
+            "valid_from": _bound(r.valid_from),
+            "valid_to": _bound(r.valid_to),
             "service_tier": r.service_tier,
             "band": band,
         }
@@ -267,13 +267,15 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
         ("name", "Name", info.name),
         ("aliases", "Aliases", ", ".join(info.aliases) or "–"),
     )
+    # a bound at another hour than 00:00 UTC is shown as that instant, in UTC: say so
+    utc = " (UTC)" if any(isinstance(r[k], datetime) for r in rows for k in ("valid_from", "valid_to")) else ""
     return Report(
         name="pricing-show",
         title=f"Prices of {model_id} (USD per 1M tokens)" + (f" at {_shown(when, at)}" if when else ""),
         filters={"model": model, "at": _shown(when, at) if when else None},
         columns=(
-            Column("valid_from", "From", "date"),
-            Column("valid_to", "Until", "date"),
+            Column("valid_from", f"From{utc}", "date"),
+            Column("valid_to", f"Until{utc}", "date"),
             Column("service_tier", "Tier"),
             Column("band", "Band"),
         )
@@ -287,12 +289,29 @@ def pricing_show(ctx: AppContext, model: str, at: str | None) -> Report:
     )
 
 
+def _bound(value: datetime | None) -> date | datetime | None:
+    """A period bound (UTC) as ``pricing show`` gives it: its day when it is that day's 00:00
+    UTC (a TOML date), else the instant. ``until = 2026-01-01T00:00:00+05:00`` is 2025-12-31
+    19:00 UTC: shown as the day 2025-12-31, it read as a change a day early (QA)."""
+    if value is None:
+        return None
+    return value.date() if value.time() == time() else value
+
+
+def _bound_text(value: datetime | None, open_side: str) -> str:
+    """A period bound in a sentence: ``2025-12-31``, ``2025-12-31 19:00 UTC``, or ``open_side``."""
+    shown = _bound(value)
+    if shown is None:
+        return open_side
+    if isinstance(shown, datetime):
+        spec = "minutes" if shown.second == shown.microsecond == 0 else "auto"
+        return shown.replace(tzinfo=None).isoformat(" ", spec) + " UTC"
+    return shown.isoformat()
+
+
 def _no_price_note(info: ModelInfo, when: datetime, at: str | None) -> tuple[str, ...]:
     """Why ``pricing show --at`` has no rows: no period of the model is valid at that date."""
-    spans = "; ".join(
-        f"{p.valid_from.date() if p.valid_from else 'ever'} – {p.valid_to.date() if p.valid_to else 'open'}"
-        for p in info.periods
-    )
+    spans = "; ".join(f"{_bound_text(p.valid_from, 'ever')} – {_bound_text(p.valid_to, 'open')}" for p in info.periods)
     return (f"No price of {info.id} is valid at {_shown(when, at)}: its periods are {spans} (from inclusive, until exclusive). "
             "Usage of that date is unpriced.",)  # fmt: skip
 
@@ -326,6 +345,9 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
     # as in every report's totals: a bucket without a request count is one request
     unpriced_requests = sum(r["counted_requests"] for r in rows)
     unpriced_tokens = sum(r["total_tokens"] for r in rows)
+    # rows of one model that differ only by tier (gpt-4o at standard@us, batch@us) read as the
+    # same line without it (QA): the table shows the tier once any row is not standard
+    tiers = any(r["service_tier"] != "standard" for r in reasons)
     report = Report(
         name="pricing-check",
         title="Usage without a price",
@@ -335,7 +357,7 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
             Column("reason", "Why"),
             Column("requests", "Requests", "int"),
             Column("total_tokens", "Tokens", "int"),
-            Column("service_tier", "Tier", in_table=False),
+            Column("service_tier", "Tier", in_table=tiers),
         ),
         rows=tuple(reasons),
         # requests / total_tokens total the table's columns (its Total row), like every report;

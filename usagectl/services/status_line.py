@@ -23,7 +23,6 @@ still used for at most ``CACHE_SECONDS``, as a guard. Commands that write the da
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -184,7 +183,7 @@ def _pricing_stats(folder: Path | None) -> list[Any]:
     ``$USAGECTL_PRICING_DIR`` in their place, then a user ``[pricing] dir``), with the name, size
     and mtime of each table: a changed table, or another folder named by the variable, is another
     key (QA: ``$USAGECTL_PRICING_DIR`` was left out, and the cached cost outlived it)."""
-    from usagectl.pricing import pricing_dirs
+    from usagectl.pricing import pricing_dirs, table_files
 
     try:
         folders = pricing_dirs(folder)
@@ -192,10 +191,9 @@ def _pricing_stats(folder: Path | None) -> list[Any]:
         folders = [folder] if folder is not None else []
     out: list[Any] = []
     for f in folders:
+        # the files the book loads, no other: an editor's lock file is not a change of prices
         try:
-            tables = sorted(
-                [e.name, *(file_stat(Path(e.path)) or ())] for e in os.scandir(f) if e.name.endswith(".toml")
-            )
+            tables = [[p.name, *(file_stat(p) or ())] for p in table_files(Path(f))]
         except OSError:
             tables = []
         out.append([str(f), tables])
