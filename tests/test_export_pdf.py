@@ -6,7 +6,9 @@ Per team (config mapping): platform = alice 3.50 + 1.00 + bob 0.75 = 5.25; growt
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -226,3 +228,142 @@ def test_cjk_names_are_set_in_a_cjk_font_and_extract(tmp_path: Path) -> None:
     # DejaVu has none of these glyphs: kana and kanji in the Japanese font, hanzi (no kana) in
     # the Chinese one, Hangul in the Korean one; Latin text stays in DejaVu
     assert {CJK_FONTS["ja"], CJK_FONTS["zh"], CJK_FONTS["ko"]} <= _base_fonts(out)
+
+
+def _import(tmp_path: Path, db: Path, events: list[dict[str, object]]) -> None:
+    from tests.helpers import write_jsonl
+
+    run("import", str(write_jsonl(tmp_path / "extra.jsonl", events)), "--db", str(db))
+
+
+def test_page1_tiles_keep_a_billion_token_total_whole(tmp_path: Path, db_path: Path) -> None:
+    """QA: the Tokens tile wrapped 1,500,000,000 as "1,500,000,00" over "0". The tiles step
+    their font down and keep the exact figure. gpt-4o-mini input at $0.15 per 1M:
+    1,500,000,000 x 0.15 / 1,000,000 = $225.00; October is over, so projected = actual."""
+    _import(tmp_path, db_path, [{"event_id": "B1", "ts": "2025-10-05T10:00:00Z", "model_raw": "gpt-4o-mini",
+                                 "input_tokens": 1_500_000_000}])  # fmt: skip
+    out = tmp_path / "billion.pdf"
+    run("export", "--pdf", "--month", "2025-10", "--tz", "UTC", "--out", str(out), "--db", str(db_path))
+    pages, _all = _text(out)
+    tiles = pages[0][: pages[0].index("Total cost")].split()
+    assert tiles[-4:] == ["$225.00", "1,500,000,000", "1", "$225.00"]  # cost, tokens, requests, projected
+
+
+def test_page1_tiles_shorten_a_count_too_long_for_any_font(tmp_path: Path) -> None:
+    """A count whose exact form does not fit a tile even at 9 pt (10^17 tokens: 23 characters,
+    about 128 pt of bold digits against 128.75 - 12 pt of room) takes its short form rather than
+    wrap: 10^17 = 100,000 x 10^12 -> "100,000T". The other tiles keep their exact figures."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import SimpleDocTemplate
+
+    from usagectl.render.pdf import _fonts, _kpi_items, _kpis
+
+    _fonts()
+    totals = {"cost_usd": Decimal("1234.5"), "total_tokens": 10**17, "requests": 12_345}
+    out = tmp_path / "tiles.pdf"
+    SimpleDocTemplate(str(out), pagesize=A4).build([_kpis(_kpi_items(totals, None), 515.0)])
+    words = _text(out)[1].split()
+    assert words[:4] == ["$1,234.50", "100,000T", "12,345", "–"]
+
+
+# QA: an 84-character member name and a 95-character team name squeezed the numbers of the
+# month PDF's member table to 5 pt and wrapped them ("$1,234." over "57", "Toke" over "ns")
+LONG_MEMBER = "member-with-an-extremely-long-name-that-goes-on-and-on-and-on-forever-and-ever-123"
+LONG_TEAM = "team-" + "y" * 90
+
+
+def test_long_names_wrap_and_numbers_keep_their_width(tmp_path: Path, db_path: Path) -> None:
+    """claude-opus-4-1 input $15 per 1M: 82,304,500 x 15 / 1,000,000 = 1,234.5675 -> $1,234.57;
+    gpt-4o input $2.50 per 1M: 1,000 x 2.50 / 1,000,000 = $0.0025. Shares: 82,304,500 of
+    82,305,500 tokens = 99.9988 % -> 100.0 %; 1,000 of them = 0.0012 % -> 0.0 %."""
+    _import(tmp_path, db_path, [
+        {"event_id": "L1", "ts": "2025-10-05T10:00:00Z", "model_raw": "claude-opus-4-1", "input_tokens": 82_304_500,
+         "member": LONG_MEMBER, "team": LONG_TEAM},
+        {"event_id": "L2", "ts": "2025-10-05T11:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000, "member": "bob",
+         "team": "t"},
+    ])  # fmt: skip
+    out = tmp_path / "long.pdf"
+    run("export", "--pdf", "--month", "2025-10", "--tz", "UTC", "--out", str(out), "--db", str(db_path))
+    _pages, text = _text(out)
+    for start, end in (("Per team", "Per member"), ("Per member", "Cost centers")):
+        table = text[text.index(start) : text.index(end)]
+        words = table.split()
+        for number in ("82,304,500", "$1,234.57", "100.0%", "1,000", "$0.0025", "0.0%"):  # whole, not abbreviated
+            assert number in words, (start, number)
+        for header_word in ("Reqs", "Tokens", "Token", "share", "Direct", "Allocated", "Cost"):
+            assert header_word in words, (start, header_word)
+        assert LONG_TEAM in "".join(words)  # wrapped, every character kept
+    member = text[text.index("Per member") : text.index("Cost centers")]
+    lines = [line.strip() for line in member.splitlines()]
+    first = next(i for i, line in enumerate(lines) if line.startswith("member-with"))
+    name_lines = lines[first : first + 5]
+    while "".join(name_lines) != LONG_MEMBER:  # the name's lines, however many the column needs
+        name_lines.pop()
+    # the name wraps at its own hyphens, never inside a word
+    assert len(name_lines) > 1 and all(line.endswith("-") for line in name_lines[:-1])
+
+
+def test_long_daily_report_runs_over_pages_whole(tmp_path: Path, db_path: Path) -> None:
+    """QA: tables stopped after 40 rows ("… and 5 more rows"). 45 days (2025-09-01 to 10-15),
+    one gpt-4o event a day of 1,000,000 input = $2.50; total 45 x 2.50 = $112.50 and
+    45 x 1,000,000 = 45,000,000 tokens. The header row repeats on the next page."""
+    from datetime import date, timedelta
+
+    days = [date(2025, 9, 1) + timedelta(days=d) for d in range(45)]
+    _import(tmp_path, db_path, [{"event_id": f"D{d:%m%d}", "ts": f"{d}T12:00:00Z", "model_raw": "gpt-4o",
+                                 "input_tokens": 1_000_000} for d in days])  # fmt: skip
+    out = tmp_path / "daily.pdf"
+    run("export", "--pdf", "--report", "daily", "--since", "2025-09-01", "--until", "2025-10-15", "--tz", "UTC",
+        "--out", str(out), "--db", str(db_path))  # fmt: skip
+    pages, text = _text(out)
+    dated = [line.strip() for line in text.splitlines() if re.fullmatch(r"2025-\d\d-\d\d", line.strip())]
+    assert dated == [d.isoformat() for d in days]  # the rows' first cells: all 45, in order
+    assert "more rows" not in text
+    assert len(pages) >= 2 and all("Date" in page.split() for page in pages)  # the header on every page
+    total = text[text.index("\nTotal") :].split()
+    assert "$112.50" in total and "45,000,000" in total
+
+
+def test_long_table_keeps_its_last_unpriced_row(tmp_path: Path) -> None:
+    """QA: the month PDF's per-model table with 48 models lost the last 8 rows, the only
+    unpriced model among them, while the Total row counted it. 50 models: 49 at $1.00 and the
+    last unpriced (never $0); total 49 x 1.00 = $49.00, 50 requests."""
+    from usagectl.render.pdf import write_report_pdf
+
+    rows = tuple({"model": f"model-{i:02d}", "requests": 1, "cost_usd": Decimal("1.00") if i < 50 else None}
+                 for i in range(1, 51))  # fmt: skip
+    report = Report(name="by-model", title="Usage by model", filters={},
+                    columns=(Column("model", "Model"), Column("requests", "Requests", "int"),
+                             Column("cost_usd", "Cost", "money")),
+                    rows=rows, totals={"requests": 50, "cost_usd": Decimal("49.00")})  # fmt: skip
+    out = tmp_path / "models.pdf"
+    write_report_pdf(report, out)
+    pages, text = _text(out)
+    words = text.split()
+    assert [w for w in words if w.startswith("model-")] == [f"model-{i:02d}" for i in range(1, 51)]
+    last, total = words.index("model-50"), words.index("Total")
+    assert words[last + 1 : last + 3] == ["1", "unpriced"] and words[total + 1 : total + 3] == ["50", "$49.00"]
+    assert len(pages) >= 2 and all("Model" in page.split() for page in pages)
+
+
+def test_month_not_begun_lists_its_budgets(loaded: Path, tmp_path: Path) -> None:
+    """QA: a month that has not begun said "No budgets are configured." though the config has
+    one (team:platform, $10 a month): it is listed with its limit, and the line says why there
+    is no spend."""
+    from usagectl.render.pdf import write_month_pdf
+    from usagectl.services.context import make_context
+    from usagectl.services.pdf_report import month_pdf_data
+    from usagectl.services.reports import ReportRequest
+
+    (tmp_path / "work" / "usagectl.toml").write_text(CONFIG + BUDGET, encoding="utf-8")
+    req = ReportRequest(tz="UTC", now=datetime(2025, 11, 20, tzinfo=UTC))
+    data = month_pdf_data(make_context(None, loaded), req, "2025-12")
+    out = tmp_path / "december.pdf"
+    write_month_pdf(data, out)
+    _pages, text = _text(out)
+    assert "No budgets are configured." not in text
+    budgets = " ".join(text[text.index("Budgets vs actual") :].split())
+    assert (
+        "The period has not begun (it starts on 2025-12-01, UTC): no spend to set against the budgets yet." in budgets
+    )
+    assert "team:platform month usd $10.00" in budgets

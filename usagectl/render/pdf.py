@@ -13,6 +13,8 @@ Every page has a footer "Page N of M". Cells use the human formats of
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,7 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from usagectl.models import Column, Report, Section
-from usagectl.render.formats import display_cell, dropped_headers, format_int, format_money, overview_kind
+from usagectl.render.formats import (
+    display_cell,
+    dropped_headers,
+    format_compact,
+    format_int,
+    format_money,
+    overview_kind,
+)
 from usagectl.render.text import filters_text
 
 if TYPE_CHECKING:
@@ -30,12 +39,21 @@ FONT, BOLD = "UsagectlSans", "UsagectlSans-Bold"
 _FONT_FILES = (
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
 )
-MAX_TABLE_ROWS = 40
-KEEP_TOGETHER_ROWS = 25
+KEEP_TOGETHER_ROWS = 25  # a longer table starts where it is and runs over pages, its header row repeated
 TABLE_SIZES = (7.5, 7.0, 6.5)  # the font sizes a table tries before it leaves columns out
 LEAST_SIZE = 5.0  # the smallest font a table shrinks to, with counts abbreviated, to keep numbers whole
+# a word wider than this share of the page (an 84-character member name) cannot stay whole in any
+# layout, so its column wraps it at TEXT_FLOOR_EM x the font size (a dozen characters) if need be,
+# leaving the numbers their width
+LONG_WORD = 0.4
+TEXT_FLOOR_EM = 8.0
+CELL_PAD = 4.0  # a table cell's padding each side
+_JOINTS = re.compile(r"[^-_/.:]*[-_/.:]+|[^-_/.:]+$")  # a name's pieces, each ending at a joint
 COMPACT_NOTE = "k = thousand, M = million, B = billion; exact counts in the CSV or JSON export"
 DROPPED_NOTE = "Not shown for want of room: {} (the CSV or JSON export has every column)."
+# page 1's headline figures: 15 pt, stepping down to 9 pt so that a figure is never wrapped (a
+# billion tokens a month is ordinary with cache reads); a tile pads 6 pt each side
+KPI_SIZE, KPI_LEAST, KPI_PAD = 15.0, 9.0, 6.0
 
 
 # Chinese, Japanese and Korean names: DejaVu has no glyphs for them, so runs of such characters
@@ -169,24 +187,28 @@ def _canvas_class(title: str, footer_left: str) -> Any:
     return NumberedCanvas
 
 
-def _table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: float, *, limit: int = MAX_TABLE_ROWS,
+def _table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: float, *,
            totals: dict[str, Any] | None = None) -> list[Any]:  # fmt: skip
-    """A zebra table of the ``in_table`` columns; text wraps; numbers right-aligned and never
-    wrapped (see :func:`_fit_table`). Past ``limit`` rows the table is cut and a line says how
-    many were left out. ``totals`` adds a bold Total row as in the terminal table."""
+    """A zebra table of the ``in_table`` columns with every row (a report's table is whole: a
+    long one runs over pages with its header row repeated); text wraps; numbers right-aligned and
+    never wrapped (see :func:`_fit_table`). ``totals`` adds a bold Total row as in the terminal
+    table."""
     from reportlab.lib.colors import HexColor, white
     from reportlab.platypus import Paragraph, Table, TableStyle
 
     st = _styles()
-    fit = _fit_table([c for c in columns if c.in_table], rows[:limit], totals, width)
+    fit = _fit_table([c for c in columns if c.in_table], rows, totals, width)
     cell = st["cell"].clone("cell_fit", fontSize=fit.size, leading=round(fit.size * 1.2, 2))
     head_style = cell.clone("head", fontName=BOLD, textColor=white)
     head_right = head_style.clone("head_r", alignment=2)
     right = cell.clone("cell_r", alignment=2)
     data = [[Paragraph(_esc(c.header), head_right if n else head_style) for c, n in zip(fit.columns, fit.numeric,
                                                                                          strict=True)]]  # fmt: skip
+    rooms = [w - 2 * CELL_PAD - 0.5 for w in fit.widths]  # a hair to spare, as reportlab measures
     for row in fit.texts:
-        data.append([Paragraph(_esc(t), right if n else cell) for t, n in zip(row, fit.numeric, strict=True)])
+        data.append([(t if fit.numbers_whole else Paragraph(_esc(t), right)) if n
+                     else Paragraph(_at_joints(t, room, fit.size), cell)
+                     for t, n, room in zip(row, fit.numeric, rooms, strict=True)])  # fmt: skip
     if fit.total_texts is not None:
         bold, bold_right = cell.clone("total", fontName=BOLD), right.clone("total_r", fontName=BOLD)
         data.append([Paragraph(_esc(t), bold_right if n and i else bold)
@@ -196,11 +218,19 @@ def _table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: flo
         ("BACKGROUND", (0, 0), (-1, 0), HexColor("#1f2937")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, HexColor("#e5e7eb")),
     ]
+    for i, n in enumerate(fit.numeric):  # numbers as plain strings: one line, and half the layout time
+        if n:
+            style += [
+                ("FONTNAME", (i, 1), (i, -1), FONT),
+                ("FONTSIZE", (i, 1), (i, -1), fit.size),
+                ("LEADING", (i, 1), (i, -1), cell.leading),
+                ("ALIGN", (i, 1), (i, -1), "RIGHT"),
+            ]
     for i in range(1, len(data)):
         if i % 2 == 0:
             style.append(("BACKGROUND", (0, i), (-1, i), HexColor("#f3f4f6")))
@@ -208,13 +238,30 @@ def _table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: flo
         style.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, HexColor("#1f2937")))
     table.setStyle(TableStyle(style))
     out: list[Any] = [table]
-    if len(rows) > limit:
-        out.append(Paragraph(f"… and {len(rows) - limit:,} more rows (see the CSV or JSON export).", st["note"]))
     if fit.compact:
         out.append(Paragraph(COMPACT_NOTE, st["note"]))
     if fit.dropped:
         out.append(Paragraph(_esc(DROPPED_NOTE.format(", ".join(fit.dropped))), st["note"]))
     return out
+
+
+def _at_joints(text: str, room: float, size: float) -> str:
+    """Paragraph markup of a text cell, with line breaks after ``-``, ``_``, ``/``, ``.`` or
+    ``:`` in each word wider than ``room``, so that a long name wraps at its own joints
+    (``member-with-a-long-`` / ``name``) as in the terminal's table; a piece still too wide is
+    left for reportlab, which breaks it between letters."""
+    if _width(text, FONT, size) <= room:
+        return _esc(text)
+    words = []
+    for word in text.split(" "):
+        lines, line = [], ""
+        for piece in _JOINTS.findall(word) if _width(word, FONT, size) > room else [word]:
+            if line and _width(line + piece, FONT, size) > room:
+                lines.append(line)
+                line = ""
+            line += piece
+        words.append("<br/>".join(_esc(part) for part in [*lines, line]))
+    return " ".join(words)
 
 
 @dataclass(frozen=True)
@@ -229,6 +276,7 @@ class _Fit:
     widths: list[float]
     compact: bool
     dropped: list[str]
+    numbers_whole: bool = True  # False: the numbers alone are wider than the page and wrap
 
 
 def _fit_table(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: dict[str, Any] | None, width: float
@@ -237,8 +285,10 @@ def _fit_table(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: d
     decides it (``render.table.build_table``): the font steps down from 7.5 to 6.5 pt; then the
     ``narrow_drop`` columns are left out (lowest mark first, the rightmost of a mark first; the
     note lists them as the terminal's does, ``render.formats.dropped_headers``);
-    then counts are abbreviated (``1.09M``); then the font shrinks until the numbers fit.
-    Only a table that does not fit at the smallest font lets its numbers wrap."""
+    then counts are abbreviated (``1.09M``); then names break inside their words; then the font
+    shrinks until the numbers fit. A name too long to stay whole in any layout (see
+    :func:`_widths`) breaks from the start: it costs no smaller font, column or digit.
+    Only a table whose numbers alone do not fit at the smallest font lets its numbers wrap."""
     shown = list(cols)
     spare = sorted((c for c in cols if c.narrow_drop), key=lambda c: (c.narrow_drop, -list(cols).index(c)))
     gone_columns: list[Column] = []
@@ -254,19 +304,33 @@ def _fit_table(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: d
         shown.remove(gone)
         gone_columns.append(gone)
         dropped = dropped_headers(cols, gone_columns)
+    # abbreviating counts reads better than names broken across lines (as in the terminal)
     size = TABLE_SIZES[-1]
-    while size >= LEAST_SIZE:
-        fit = _try_fit(shown, rows, totals, width, size, compact=True, dropped=dropped)
-        if fit is not None:
-            return fit
+    fit = _try_fit(shown, rows, totals, width, size, compact=True, dropped=dropped)
+    while fit is None and size >= LEAST_SIZE:
+        fit = _try_fit(shown, rows, totals, width, size, compact=True, dropped=dropped, break_words=True)
         size -= 0.5
-    fit = _try_fit(shown, rows, totals, width, LEAST_SIZE, compact=True, dropped=dropped, force=True)
-    assert fit is not None  # forced widths always fit
+    if fit is None:
+        fit = _try_fit(shown, rows, totals, width, LEAST_SIZE, compact=True, dropped=dropped, break_words=True,
+                       force=True)  # fmt: skip
+        assert fit is not None  # forced widths are always given
+        if sum(fit.widths) > width + 0.01:  # the numbers alone do not fit: everything shrinks, numbers wrap
+            fit = dataclasses.replace(fit, widths=_scaled(fit.widths, width), numbers_whole=False)
     return fit
 
 
+def _scaled(widths: Sequence[float], width: float) -> list[float]:
+    """``widths`` shrunk to ``width`` in proportion to their room above a cell's padding (a
+    narrower cell has no room for text at all)."""
+    least = 2 * CELL_PAD + 1.0
+    room = sum(w - least for w in widths)
+    scale = max(0.0, (width - least * len(widths)) / room) if room > 0 else 0.0
+    return [least + (w - least) * scale for w in widths]
+
+
 def _try_fit(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: dict[str, Any] | None, width: float,
-             size: float, *, compact: bool, dropped: list[str], force: bool = False) -> _Fit | None:  # fmt: skip
+             size: float, *, compact: bool, dropped: list[str], break_words: bool = False, force: bool = False
+             ) -> _Fit | None:  # fmt: skip
     numeric = [c.kind in ("int", "money", "amount", "rate", "pct", "used_pct", "float") for c in cols]
     texts = [[display_cell(r.get(c.key), c.kind, compact=compact and c.abbreviate, cents=c.cents) for c in cols]
              for r in rows]  # fmt: skip
@@ -278,29 +342,34 @@ def _try_fit(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: dic
             for i, c in enumerate(cols)
         ]  # fmt: skip
     widths = _widths([c.header for c in cols], texts + ([total_texts] if total_texts else []), numeric, width,
-                     size, force=force)  # fmt: skip
+                     size, break_words=break_words, force=force)  # fmt: skip
     if widths is None:
         return None
     return _Fit(list(cols), numeric, texts, total_texts, size, widths, compact, list(dropped))
 
 
 def _widths(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool], width: float,
-            size: float, *, force: bool = False) -> list[float] | None:  # fmt: skip
+            size: float, *, break_words: bool = False, force: bool = False) -> list[float] | None:  # fmt: skip
     """Column widths from the content at font ``size``, or None when the numbers would wrap:
-    numbers never wrap; headers wrap only between words; text columns give up room (down to
-    their longest word, then wrap) or take what is left over. ``force`` shrinks everything
-    to fit instead of None (numbers may wrap: a table far too wide for the page)."""
+    numbers never wrap and keep their width; headers wrap only between words; text columns
+    give up room down to their longest word, then wrap, or take what is left over. A column
+    whose longest word is wider than ``LONG_WORD`` of the page (a long member or team name)
+    breaks that word anyway, so it may narrow down to ``TEXT_FLOOR_EM`` (its header's words
+    whole) and wrap there rather than squeeze the numbers; with ``break_words`` every text
+    column may. ``force`` squeezes the text columns further and returns the widths instead of
+    None, wider than the page if the numbers alone are."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
-    pad = 9.0  # the table pads 4 pt each side
+    pad = 2 * CELL_PAD + 1.0
     natural, whole, least = [], [], []
     for i, header in enumerate(headers):
-        words = [*header.split(), *(w for r in rows for w in r[i].split())]
-        longest = max((_width(w, BOLD, size) for w in words), default=0.0)
+        head = max((_width(w, BOLD, size) for w in header.split()), default=0.0)
+        longest = max([head, *(_width(w, BOLD, size) for r in rows for w in r[i].split())])
         body = max((_width(r[i], BOLD, size) for r in rows), default=0.0)
         natural.append(max(longest, body, stringWidth(header, BOLD, size) if numeric[i] else 0.0) + pad)
         whole.append(max(longest, body) + pad)  # a number and each header word on one line
-        least.append(min(longest + pad, width * 0.4))  # never break inside a word, if it can be helped
+        keep_words = not break_words and longest + pad <= width * LONG_WORD
+        least.append(longest + pad if keep_words else min(longest, max(head, TEXT_FLOOR_EM * size)) + pad)
     text_cols = [i for i, n in enumerate(numeric) if not n] or list(range(len(headers)))
     spare = width - sum(natural)
     if spare >= 0:
@@ -308,15 +377,16 @@ def _widths(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequ
             natural[i] += spare / len(text_cols)
         return natural
     # too wide: numeric headers wrap between words, then text columns give up what they have
-    # above their longest word
+    # above their floor
     _give(natural, {i: whole[i] for i, n in enumerate(numeric) if n}, sum(natural) - width)
     _give(natural, {i: least[i] for i in text_cols}, sum(natural) - width)
     if sum(natural) <= width + 0.01:
         return natural
     if not force:
         return None
-    scale = width / sum(natural)
-    return [w * scale for w in natural]
+    # numbers whole as long as they alone fit: text columns go down to an em
+    _give(natural, {i: pad + size for i, n in enumerate(numeric) if not n}, sum(natural) - width)
+    return natural
 
 
 def _give(widths: list[float], floors: dict[int, float], need: float) -> None:
@@ -347,15 +417,38 @@ def _overview_table(lines: Sequence[tuple[str, str, Any]], width: float) -> Any:
     return table
 
 
-def _kpis(items: Sequence[tuple[str, str]], width: float) -> Any:
+def _kpi_size(values: Sequence[str], room: float) -> float | None:
+    """The largest font, from ``KPI_SIZE`` down to ``KPI_LEAST``, at which every value fits
+    ``room`` on one line; None if none does."""
+    size = KPI_SIZE
+    while size >= KPI_LEAST:
+        if all(_width(v, BOLD, size) <= room - 0.5 for v in values):  # a hair to spare: no wrap on rounding
+            return size
+        size -= 0.5
+    return None
+
+
+def _kpis(items: Sequence[tuple[str, str, str]], width: float) -> Any:
+    """The headline tiles: (label, exact value, short value) each. The figures are never wrapped:
+    the row steps its font down together (tiles of one size read as a set) and keeps the exact
+    figures, which match the overview and the tables; only a figure too long even at
+    ``KPI_LEAST`` (about 20 digits) takes its short form (``100,000T``)."""
     from reportlab.lib.colors import HexColor
     from reportlab.platypus import Paragraph, Table, TableStyle
 
     st = _styles()
-    row1 = [Paragraph(_esc(value), st["kpi"]) for _l, value in items]
-    row2 = [Paragraph(_esc(label), st["kpi_label"]) for label, _v in items]
+    room = width / len(items) - 2 * KPI_PAD
+    values = [exact for _l, exact, _s in items]
+    size = _kpi_size(values, room)
+    if size is None:
+        size = KPI_LEAST
+        values = [e if _width(e, BOLD, size) <= room - 0.5 else short for _l, e, short in items]
+    style = st["kpi"].clone("kv_fit", fontSize=size)  # same leading: the tiles keep their height
+    row1 = [Paragraph(_esc(value), style) for value in values]
+    row2 = [Paragraph(_esc(label), st["kpi_label"]) for label, _e, _s in items]
     table = Table([row1, row2], colWidths=[width / len(items)] * len(items))
     table.setStyle(TableStyle([
+        ("LEFTPADDING", (0, 0), (-1, -1), KPI_PAD), ("RIGHTPADDING", (0, 0), (-1, -1), KPI_PAD),
         ("BOX", (0, 0), (-1, -1), 0.5, HexColor("#d1d5db")),
         ("LINEAFTER", (0, 0), (-2, -1), 0.5, HexColor("#d1d5db")),
         ("BACKGROUND", (0, 0), (-1, -1), HexColor("#eff6ff")),
@@ -426,18 +519,7 @@ def write_month_pdf(data: PdfReport, path: Path) -> None:
         Paragraph(_esc(f"Period: {data.period}"), st["sub"]),
         Paragraph(_esc(f"Generated {data.generated:%Y-%m-%d %H:%M} UTC by usagectl"), st["sub"]),
         Spacer(1, 12),
-        _kpis(
-            [
-                ("Total cost", format_money(totals.get("cost_usd"))),
-                ("Tokens", format_int(totals.get("total_tokens"))),
-                ("Requests", format_int(totals.get("requests"))),
-                (
-                    "Projected cost",
-                    format_money(ov.get("projected_cost_usd")) if ov.get("projected_cost_usd") is not None else "–",
-                ),
-            ],
-            width,
-        ),
+        _kpis(_kpi_items(totals, ov.get("projected_cost_usd")), width),
         Spacer(1, 10),
         Paragraph("Overview", st["h2"]),
         _overview_table(month.overview, width),
@@ -465,9 +547,9 @@ def write_month_pdf(data: PdfReport, path: Path) -> None:
     centers = _find(team, "cost_centers")
     if centers:
         story += _section_block("Cost centers", centers.columns, centers.rows, width)
-    if data.budgets is not None:
-        as_of = next((n for n in data.budgets.notes if n.startswith("As of ")), None)  # a range in the past
-        story += _section_block("Budgets vs actual", data.budgets.columns, data.budgets.rows, width, intro=as_of)
+    if data.budgets is not None:  # the intro: as of a past range's end, or a month not begun
+        story += _section_block("Budgets vs actual", data.budgets.columns, data.budgets.rows, width,
+                                intro=data.budgets_intro)  # fmt: skip
     else:
         story += _section_block("Budgets vs actual", (), (), width, intro="No budgets are configured.")
     story += _notes([n for n in team.notes if n not in month.notes])
@@ -481,6 +563,19 @@ def write_month_pdf(data: PdfReport, path: Path) -> None:
         totals=totals,
     )
     doc.build(story, canvasmaker=_canvas_class(data.title, f"usagectl · {data.period}"))
+
+
+def _kpi_items(totals: dict[str, Any], projected: Any) -> list[tuple[str, str, str]]:
+    """Page 1's tiles: (label, exact, short); a count's short form (``100,000T``) is for a
+    figure whose exact form does not fit a tile even at ``KPI_LEAST``."""
+    cost, tokens, requests = totals.get("cost_usd"), totals.get("total_tokens"), totals.get("requests")
+    projected_text = format_money(projected) if projected is not None else "–"
+    return [
+        ("Total cost", format_money(cost), format_money(cost)),
+        ("Tokens", format_int(tokens), format_compact(tokens)),
+        ("Requests", format_int(requests), format_compact(requests)),
+        ("Projected cost", projected_text, projected_text),
+    ]
 
 
 def _find(report: Report, key: str) -> Section | None:

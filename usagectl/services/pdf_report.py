@@ -22,6 +22,10 @@ from usagectl.timeutil import day_start_utc, days_in_month, local_today, month_o
 
 OPPORTUNITIES_TITLE = "Top optimization opportunities"
 TOP_OPPORTUNITIES = 10
+NOT_BEGUN = (
+    "The period has not begun (it starts on {first}, {tz}): no spend to set against the budgets yet. "
+    "The budgets configured, with their limits:"
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,11 @@ class PdfReport:
     generated: datetime  # UTC
     month: Report  # overview panel, daily rows, "models" section
     team: Report  # member rows; "teams", "departments", "cost_centers" sections
-    budgets: Report | None  # budgets vs actual in the month (None: no budgets configured)
+    # budgets vs actual in the month; before the month begins, the budgets with their limits and
+    # no spend (see budgets_intro); None: no budgets configured
+    budgets: Report | None
     extras: tuple[Report, ...] = ()  # appended after the standard sections, in order
+    budgets_intro: str | None = None  # the line above the budget table: as of a past day, or not begun
 
     def section(self, report: Report, key: str) -> Any:
         return next((s for s in report.sections if s.key == key), None)
@@ -58,7 +65,7 @@ def month_pdf_data(
     span_req = month_request(ctx, req, month)
     flt = build_filters(ctx, span_req)
     team_report = team(ctx, span_req)
-    budgets = _budgets(ctx, tz, now, flt.since, flt.until)
+    budgets, budgets_intro = _budgets(ctx, tz, now, flt.since, flt.until)
     period = str(dict((k, v) for k, _l, v in overview.overview).get("period", f"{flt.since} – {flt.until}"))
     more = tuple(extras)
     if opportunities is not None:  # best first: the top ten, under the title the PDF promises
@@ -72,6 +79,7 @@ def month_pdf_data(
         team=team_report,
         budgets=budgets,
         extras=more,
+        budgets_intro=budgets_intro,
     )
 
 
@@ -89,16 +97,24 @@ def month_request(ctx: AppContext, req: ReportRequest, month: str | None = None)
     return dataclasses.replace(req, since=first.isoformat(), until=last.isoformat())
 
 
-def _budgets(ctx: AppContext, tz: str, now: datetime, first: date, last: date) -> Report | None:
+def _budgets(ctx: AppContext, tz: str, now: datetime, first: date, last: date) -> tuple[Report | None, str | None]:
     """Budgets as of the report's last moment (its end, or now if earlier): the period that holds
-    it and the spend up to it, so a past range is not shown with later spend."""
-    from usagectl.services.budgets import budget_status, status_report
+    it and the spend up to it, so a past range is not shown with later spend; and the line to
+    put above them. A period that has not begun has no spend to set against the budgets: they
+    are listed with their limits, and the line says so. (None, None): no budgets configured."""
+    from usagectl.services.budgets import budget_status, list_report, status_report
 
     end = day_start_utc(last + timedelta(days=1), tz) - timedelta(microseconds=1)
     at = min(now, end)
     if at < day_start_utc(first, tz):
-        return None
+        listed = list_report(ctx)
+        if not listed.rows:
+            return None, None
+        # where each budget is set (budgets[0]) is for the config's owner, not the report's reader
+        columns = tuple(c for c in listed.columns if c.key != "source")
+        return dataclasses.replace(listed, columns=columns), NOT_BEGUN.format(first=first, tz=tz)
     states = budget_status(ctx, tz=tz, now=at)
     if not states:
-        return None
-    return status_report(states, tz, as_of=local_today(tz, at) if at < now else None)
+        return None, None
+    report = status_report(states, tz, as_of=local_today(tz, at) if at < now else None)
+    return report, next((n for n in report.notes if n.startswith("As of ")), None)
