@@ -22,6 +22,7 @@ projects every spend × 3, and a spend S reaches a limit L after (L - S) × 10 d
 from __future__ import annotations
 
 import json
+import subprocess
 import tomllib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -648,16 +649,90 @@ def test_set_and_rm_change_only_the_budget_lines(tmp_path: Path) -> None:
     )
 
 
-def test_a_layout_the_edit_cannot_follow_is_rewritten_whole(tmp_path: Path) -> None:
-    # a budget whose thresholds span lines cannot be changed in its own line: the file is
-    # written whole (values kept, comments not), never edited into something else
+SPREAD = """# usagectl config for the platform org -- reviewed in git
+[display]
+timezone = "UTC"   # billing is in UTC
+
+# web team: agreed with finance on 2026-10-01
+[[budgets]]
+"scope" = "team:web"   # a quoted key
+amount = 50
+thresholds = [
+  50,
+  80,
+  95,
+]
+"""
+
+
+def test_a_multi_line_value_and_a_quoted_key_are_edited_in_place(tmp_path: Path) -> None:
+    """QA: a [[budgets]] table with no period whose thresholds span lines, or with a quoted key,
+    made budget set rewrite the whole file with tomli-w: every comment dropped, silently. The
+    new period key now goes after the last complete key/value (the closing bracket), the
+    quoted key is changed in its own line, and everything else stays byte for byte."""
     path = tmp_path / "work" / "usagectl.toml"
-    path.write_text('# note\n[[budgets]]\nscope = "global"\namount = 5\nthresholds = [\n  50,\n  80,\n  90,\n]\n')
-    run("budget", "set", "global", "6", "--thresholds", "60,80,90")
+    path.write_text(SPREAD, encoding="utf-8")
+    run("budget", "set", "team:web", "60")
+    assert path.read_text(encoding="utf-8") == SPREAD.replace("amount = 50", "amount = 60.0").replace(
+        "  95,\n]\n", '  95,\n]\nperiod = "month"\n'
+    )
+    # new thresholds: the array (no comment inside) becomes one line, its neighbours stay
+    run("budget", "set", "team:web", "60", "--thresholds", "60,85,95")
+    assert path.read_text(encoding="utf-8") == SPREAD.replace("amount = 50", "amount = 60.0").replace(
+        "thresholds = [\n  50,\n  80,\n  95,\n]\n", 'thresholds = [60, 85, 95]\nperiod = "month"\n'
+    )
     assert _parsed(path)["budgets"] == [
-        {"scope": "global", "amount": Decimal("6.0"), "period": "month", "thresholds": [60, 80, 90]}
+        {"scope": "team:web", "amount": Decimal("60.0"), "thresholds": [60, 85, 95], "period": "month"}
     ]
-    assert "# note" not in path.read_text()
+
+
+def test_a_layout_the_edit_cannot_follow_is_refused_when_it_has_comments(tmp_path: Path) -> None:
+    # a multi-line value with a comment inside cannot be rewritten without losing that comment,
+    # and tomli-w would drop every comment of the file: exit 2, the file untouched, what to do
+    path = tmp_path / "work" / "usagectl.toml"
+    text = '# note\n[[budgets]]\nscope = "global"\namount = 5\nthresholds = [\n  50,  # agreed\n  80,\n  90,\n]\n'
+    path.write_text(text, encoding="utf-8")
+    err = " ".join(run("budget", "set", "global", "6", "--thresholds", "60,80,90", expect=2).stderr.split())
+    assert "cannot edit in place" in err and "would lose its comments" in err
+    assert "write each [[budgets]] key on one line" in err
+    assert path.read_text(encoding="utf-8") == text
+    run("budget", "set", "global", "6")  # the thresholds unchanged: only the amount's line changes
+    assert path.read_text(encoding="utf-8") == text.replace("amount = 5", "amount = 6.0").replace(
+        "  90,\n]\n", '  90,\n]\nperiod = "month"\n'
+    )
+
+
+def test_a_layout_without_comments_the_edit_cannot_follow_is_written_whole_with_a_warning(tmp_path: Path) -> None:
+    # a "[[budgets]]" line inside a multi-line string is not a table, but the line edit cannot
+    # tell: the file has no comment to lose, so it is written whole, and the user is told
+    path = tmp_path / "work" / "usagectl.toml"
+    path.write_text('[[budgets]]\nscope = "global"\namount = 5\n\n[custom]\ndoc = """\n[[budgets]]\n"""\n')
+    err = " ".join(run("budget", "set", "global", "6").stderr.split())
+    assert "changed budget global (month): $5.00 -> $6.00" in err
+    assert "warning: config" in err and "was written whole" in err and "are not" in err
+    assert _parsed(path) == {
+        "budgets": [{"scope": "global", "amount": Decimal("6.0"), "period": "month"}],
+        "custom": {"doc": "[[budgets]]\n"},
+    }
+    # a new file has no formatting to keep: no warning
+    assert "warning" not in run("budget", "set", "global", "5", "--config", str(tmp_path / "new.toml")).stderr
+
+
+def test_a_crlf_config_keeps_its_line_endings(tmp_path: Path) -> None:
+    """QA: budget set on a config with CRLF line endings (a Windows checkout) wrote every line
+    back with LF. The lines of the budget change and keep CRLF; the others stay as they were."""
+    path = tmp_path / "work" / "usagectl.toml"
+    lines = ["# team config, reviewed in git", "[display]", 'timezone = "UTC"   # keep UTC', "",
+             "[[budgets]]", 'scope = "global"   # all usage', "amount = 5"]  # fmt: skip
+    path.write_bytes("".join(line + "\r\n" for line in lines).encode())
+    run("budget", "set", "global", "6")
+    expected = [*lines[:-1], "amount = 6.0", 'period = "month"']
+    assert path.read_bytes() == "".join(line + "\r\n" for line in expected).encode()
+    run("budget", "set", "team:web", "7")  # a new table: CRLF too
+    added = ["", "[[budgets]]", 'scope = "team:web"', "amount = 7.0", 'period = "month"']
+    assert path.read_bytes() == "".join(line + "\r\n" for line in expected + added).encode()
+    run("budget", "rm", "team:web")
+    assert path.read_bytes() == "".join(line + "\r\n" for line in expected).encode()
 
 
 INLINE = """# team config, reviewed in PR #12
@@ -844,3 +919,121 @@ def test_set_and_rm_refuse_a_config_another_section_of_which_is_invalid(
         assert problem in result.stderr
         assert "added" not in result.stderr and "changed" not in result.stderr and "removed" not in result.stderr
         assert cfg.read_text(encoding="utf-8") == text
+
+
+# --------------------------------------------------------------------------- the cron and CI examples
+
+CI = Path(__file__).resolve().parents[1] / "examples" / "ci"
+
+
+def _stubs(tmp_path: Path, exit_code: int) -> dict[str, str]:
+    """A `usagectl` that logs its arguments and exits with ``exit_code``, and a `mail` that records
+    what it would send: the environment to run an example's command with."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "usagectl").write_text(f'#!/bin/sh\necho "usagectl $*: exit {exit_code}" >&2\nexit {exit_code}\n')
+    (bin_dir / "mail").write_text(f'#!/bin/sh\n{{ echo "mail $*"; cat; }} >> "{tmp_path}/mailed"\n')
+    for stub in bin_dir.iterdir():
+        stub.chmod(0o755)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+
+
+def _cron_line(words: str) -> str:
+    """The command of the crontab entry running ``usagectl WORDS`` (the five time fields cut off)."""
+    for line in (CI / "crontab").read_text(encoding="utf-8").splitlines():
+        if line[:1].isdigit() or line.startswith("*"):
+            command = line.split(None, 5)[5]
+            if command.startswith(f"usagectl {words}"):
+                return command
+    raise AssertionError(f"no crontab entry for usagectl {words}")
+
+
+@pytest.mark.parametrize("code", [0, 2, 3, 4, 5])
+def test_crontab_mails_finops_only_for_a_critical_budget(tmp_path: Path, code: int) -> None:
+    """QA: `|| mail "a budget is critical"` fired on any failure (a bad config 2, a busy database
+    3, no database 4). Only exit 5 mails finops; another failure prints a line, which cron mails
+    to the crontab's owner; exit 0 prints nothing (no mail)."""
+    log = tmp_path / "usagectl.log"
+    command = _cron_line("budget status").replace("/var/log/usagectl.log", str(log))
+    done = subprocess.run(["/bin/sh", "-c", command], env=_stubs(tmp_path, code), capture_output=True, text=True)
+    mailed = tmp_path / "mailed"
+    assert log.read_text() == f"usagectl budget status --fail-on critical: exit {code}\n"
+    if code == 5:
+        assert mailed.read_text() == "mail -s LLM budget finops@example.com\nusagectl: a budget is critical\n"
+        assert done.stdout + done.stderr == ""
+    else:
+        assert not mailed.exists()
+        assert done.stdout + done.stderr == (
+            f"usagectl budget status failed (exit {code}): see {log}\n" if code else ""
+        )
+
+
+@pytest.mark.parametrize("code", [0, 1, 3])
+def test_crontab_reports_a_failed_notify(tmp_path: Path, code: int) -> None:
+    # notify exits 1 when a delivery failed: the line prints, so cron mails it (the header says so);
+    # its own output (every run's "nothing due" too) stays in the log
+    log = tmp_path / "usagectl.log"
+    command = _cron_line("notify").replace("/var/log/usagectl.log", str(log))
+    done = subprocess.run(["/bin/sh", "-c", command], env=_stubs(tmp_path, code), capture_output=True, text=True)
+    assert log.read_text() == f"usagectl notify: exit {code}\n"
+    assert done.stdout + done.stderr == (f"usagectl notify failed (exit {code}): see {log}\n" if code else "")
+    header = " ".join(ln.lstrip("# ") for ln in (CI / "crontab").read_text().splitlines() if ln.startswith("#"))
+    assert "cron mails non-empty stderr" not in header and "notify could not deliver something (exit 1" in header
+
+
+def _workflow_steps() -> list[dict[str, str]]:
+    """The steps of the example workflow: each step's keys with their text (a block scalar's lines
+    joined), read from the YAML's layout (steps at 6 spaces, their keys at 8, ``with`` at 10)."""
+    lines = (CI / "github-actions.yml").read_text(encoding="utf-8").splitlines()
+    steps: list[dict[str, str]] = []
+    key = ""
+    for line in lines[lines.index("    steps:") + 1 :]:
+        if line.startswith("      - "):
+            steps.append({})
+            line = "        " + line[8:]
+        if not steps or not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        text = line.strip()
+        if indent in (8, 10) and ":" in text and not (key == "run" and indent > 8):
+            key, _, value = text.partition(":")
+            value = value.split("  #")[0].strip()
+            steps[-1][key] = value if value != "|" else ""
+        elif key == "run":
+            steps[-1]["run"] += line[10:] + "\n"
+    return steps
+
+
+def test_github_workflow_saves_the_database_whatever_the_outcome() -> None:
+    """QA: actions/cache saves only when the job succeeds, and the budget gate fails the job
+    exactly when a budget is critical: the ledger of that night's webhooks was lost and the next
+    night sent the same alerts again. The database is restored first and saved last, always,
+    under a key of its own (cache entries are immutable); the next run restores the newest."""
+    steps = _workflow_steps()
+    uses = [s.get("uses", "") for s in steps]
+    assert not [u for u in uses if u.startswith("actions/cache@")]  # its save is success-only
+    restore = next(i for i, u in enumerate(uses) if u.startswith("actions/cache/restore@"))
+    gate = next(i for i, s in enumerate(steps) if "budget status --fail-on critical" in s.get("run", ""))
+    save = steps[-1]
+    assert save["uses"].startswith("actions/cache/save@") and save["if"] == "always()"
+    assert restore < gate < len(steps) - 1
+    assert save["key"] == steps[restore]["key"] and "${{ github.run_id }}" in save["key"]
+    assert save["key"].startswith(steps[restore]["restore-keys"]) and save["path"] == steps[restore]["path"]
+
+
+@pytest.mark.parametrize(("files", "code", "expect"), [([], 4, 0), (["u.jsonl"], 0, 0), (["u.jsonl"], 4, 4)])
+def test_github_workflow_import_step_passes_a_day_without_exports(
+    tmp_path: Path, files: list[str], code: int, expect: int
+) -> None:
+    # `usagectl import usage/` exits 4 on a folder without files ("no importable files"): the
+    # step runs it only when there are files, and then its failure still fails the step
+    step = next(s for s in _workflow_steps() if "usagectl import" in s.get("run", ""))
+    (tmp_path / "usage").mkdir()
+    for name in files:
+        (tmp_path / "usage" / name).write_text("{}\n")
+    env = _stubs(tmp_path, code)
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == expect
+    assert ("usagectl import usage/ --json" in done.stderr) == bool(files)

@@ -39,8 +39,8 @@ from usagectl.store.connection import connect
 SECRET = "whsec_test_7f3a9c2e5b1d8f40"
 SECRET_ENV = "USAGECTL_TEST_WEBHOOK_SECRET"
 NOW = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
-BUDGET_KEY_90 = "budget.threshold:global:month:2026-11-01:90"
-BUDGET_KEY_75 = "budget.threshold:global:month:2026-11-01:75"
+BUDGET_KEY_90 = "budget.threshold:global:month:2026-11-01:90:amount=10"
+BUDGET_KEY_75 = "budget.threshold:global:month:2026-11-01:75:amount=10"
 BUDGET_EVENTS = [
     {"event_id": "B1", "ts": "2026-11-02T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 2_000_000, "member": "alice"},
     {"event_id": "B2", "ts": "2026-11-10T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000,
@@ -207,6 +207,39 @@ def test_bad_webhook_config_names_file_entry_and_problem(tmp_path: Path, table: 
     assert str(cfg) in err.value.message and problem in err.value.message
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("whsec_9fK2mQ7xLr4T", "looks like a secret"),  # a Svix / Stripe webhook secret
+        ("a3f9c2e17b4d8e6055c1", "looks like a secret"),  # openssl rand -hex 10
+        ("AKIAIOSFODNN7EXAMPLE", "looks like a secret"),  # an AWS access key id
+        ("sk-proj-4fK2mQ7x", "is not a variable name"),
+        ("9fK2mQ7xLr4T", "is not a variable name"),
+    ],
+)
+def test_a_secret_in_secret_env_is_refused_and_never_printed(
+    tmp_path: Path, db_path: Path, server: HookServer, value: str, problem: str
+) -> None:
+    """QA: a secret pasted into secret_env was printed as the variable's name by the error, its
+    hint and --dry-run's warning, i.e. into the cron or CI log. It is refused (exit 2) first."""
+    _import(tmp_path, db_path, "s.jsonl", SUMMARY_EVENTS)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[webhooks]]\nurl = "{server.url}"\nevents = ["usage.daily_summary"]\nsecret_env = "{value}"\n')
+    for args in ((), ("--dry-run",), ("--dry-run", "--json")):
+        result = notify_cli(cfg, db_path, *args, expect=2)
+        assert value not in result.stdout + result.stderr
+        err = " ".join(result.stderr.split())
+        assert "webhooks[0].secret_env: must be the NAME of the environment variable" in err and problem in err
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("name", ["USAGECTL_WEBHOOK_SECRET", "hook_secret", "HookSecret", "SLACK_HOOK_2", "secret2"])
+def test_variable_names_stay_valid_for_secret_env(tmp_path: Path, name: str) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[webhooks]]\nurl = "https://h.example/x"\nevents = ["invoice.monthly"]\nsecret_env = "{name}"\n')
+    assert [h.secret_env for h in parse_webhooks(make_context(cfg).config)] == [name]
+
+
 def test_second_webhook_with_the_same_url_is_rejected(tmp_path: Path) -> None:
     hook = '[[webhooks]]\nurl = "https://h.example/x"\nevents = ["invoice.monthly"]\nsecret_env = "S"\n'
     cfg = tmp_path / "c.toml"
@@ -357,7 +390,7 @@ def test_a_busy_database_never_leaves_a_sent_alert_unrecorded(
     assert "busy" in busy.stderr and len(server.requests) == 1
     notify_cli(cfg, db)
     assert [r["headers"]["usagectl-delivery"] for r in server.requests][1:] == [
-        expected_id("budget.threshold:global:month:2026-11-01:95")
+        expected_id("budget.threshold:global:month:2026-11-01:95:amount=10")
     ]
 
 
@@ -574,13 +607,13 @@ def test_budget_threshold_alerts_once_per_threshold_per_period(
     _import(tmp_path, db, "b3.jsonl", [{"event_id": "B3", "ts": "2026-11-12T10:00:00Z", "model_raw": "gpt-4o",
                                         "input_tokens": 200_000}])  # fmt: skip
     later = datetime(2026, 11, 20, tzinfo=UTC)
-    assert _sent_keys(notify_svc.notify(ctx, now=later)) == ["budget.threshold:global:month:2026-11-01:95"]
+    assert _sent_keys(notify_svc.notify(ctx, now=later)) == ["budget.threshold:global:month:2026-11-01:95:amount=10"]
     assert _sent_keys(notify_svc.notify(ctx, now=later)) == []
     # December: B4 2026-12-05 gpt-4o 3,200,000 in = $8.00 = 80 % -> 75 again, in the new period
     _import(tmp_path, db, "b4.jsonl", [{"event_id": "B4", "ts": "2026-12-05T10:00:00Z", "model_raw": "gpt-4o",
                                         "input_tokens": 3_200_000}])  # fmt: skip
     december = datetime(2026, 12, 20, tzinfo=UTC)
-    assert _sent_keys(notify_svc.notify(ctx, now=december)) == ["budget.threshold:global:month:2026-12-01:75"]
+    assert _sent_keys(notify_svc.notify(ctx, now=december)) == ["budget.threshold:global:month:2026-12-01:75:amount=10"]
     assert _sent_keys(notify_svc.notify(ctx, now=december)) == []
     assert [b["data"]["threshold"] for b in server.bodies()] == [90, 95, 75]
     assert server.bodies()[2]["data"]["spent"] == 8
@@ -588,8 +621,8 @@ def test_budget_threshold_alerts_once_per_threshold_per_period(
     assert status == {
         BUDGET_KEY_75: "superseded",
         BUDGET_KEY_90: "delivered",
-        "budget.threshold:global:month:2026-11-01:95": "delivered",
-        "budget.threshold:global:month:2026-12-01:75": "delivered",
+        "budget.threshold:global:month:2026-11-01:95:amount=10": "delivered",
+        "budget.threshold:global:month:2026-12-01:75:amount=10": "delivered",
     }
 
 
@@ -658,6 +691,21 @@ def test_slack_texts_of_summary_and_invoice(tmp_path: Path, db_path: Path, serve
     assert invoice.startswith("🧾 Invoice 2026-11 (Europe/Berlin): $9.50 for 3.51M tokens over 4 requests.")
 
 
+def test_slack_texts_say_1_request(tmp_path: Path, db_path: Path, server: HookServer) -> None:
+    # QA: "1 requests". One gpt-4o request of 1,000 output tokens each on 2026-10-20 (last month
+    # at NOW) and 2026-11-15 (yesterday): 1,000 x $10 / 1M = $0.01 each
+    one = {"model_raw": "gpt-4o", "output_tokens": 1_000}
+    _import(tmp_path, db_path, "one.jsonl", [{"event_id": "O", "ts": "2026-10-20T10:00:00Z", **one},
+                                             {"event_id": "Y", "ts": "2026-11-15T10:00:00Z", **one}])  # fmt: skip
+    cfg = write_config(tmp_path / "c.toml", server.url, ["usage.daily_summary", "invoice.monthly"], format="slack")
+    notify_svc.notify(make_context(cfg, db_path), now=NOW)
+    assert [b["text"] for b in server.bodies()] == [
+        "📊 Usage on 2026-11-15 (UTC): $0.01, 1 request, 1,000 tokens. Top models: gpt-4o $0.01. "
+        "Top members: (unattributed) $0.01.",
+        "🧾 Invoice 2026-10 (UTC): $0.01 for 1,000 tokens over 1 request. By model: gpt-4o $0.01.",
+    ]
+
+
 # Anomaly fixture: alice uses gpt-4o 1,000,000 in ($2.50) every day 2026-11-02 … 2026-11-29; on
 # 2026-11-30 she does the same and bob adds gpt-4o-mini 40,000,000 in (40 × 0.15 = $6.00).
 # Cost: the baselines are flat at 2.50 (MAD 0), so the day alerts above max($1, 2 × 2.50) = $5.00;
@@ -694,7 +742,7 @@ def test_a_failed_lower_threshold_is_superseded_by_a_higher_one(
     # B3: +$0.50 -> 97 %: only 95 is sent; the failed 90 is never sent in this period
     _import(tmp_path, db, "b3.jsonl", [{"event_id": "B3", "ts": "2026-11-12T10:00:00Z", "model_raw": "gpt-4o",
                                         "input_tokens": 200_000}])  # fmt: skip
-    assert _sent_keys(notify_svc.notify(ctx, now=NOW)) == ["budget.threshold:global:month:2026-11-01:95"]
+    assert _sent_keys(notify_svc.notify(ctx, now=NOW)) == ["budget.threshold:global:month:2026-11-01:95:amount=10"]
     assert [b["data"]["threshold"] for b in server.bodies()] == [90, 95]
     assert ledger(db)[BUDGET_KEY_90].status == "superseded" and ledger(db)[BUDGET_KEY_90].attempts == 1
     assert _sent_keys(notify_svc.notify(ctx, now=NOW)) == []
@@ -727,7 +775,7 @@ def test_a_retry_after_a_format_change_is_sent_in_the_new_format(
     with the same id: a still-due event as this run evaluates it, one no longer due (yesterday's
     summary, retried the next day) as evaluated when it was first tried."""
     _import(tmp_path, db_path, "s.jsonl", SUMMARY_EVENTS)  # December in Berlin: S4, $10.00 of the $10 budget
-    budget_key = "budget.threshold:global:month:2026-12-01:100"
+    budget_key = "budget.threshold:global:month:2026-12-01:100:amount=10"
     cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold", "usage.daily_summary"], max_attempts=1)
     server.script = [400, 400]
     first = notify_svc.notify(make_context(cfg, db_path), tz="Europe/Berlin", now=BERLIN_NOW)
@@ -806,7 +854,7 @@ def test_plan_quota_alert_has_its_own_key_and_token_amounts(tmp_path: Path, db_p
     cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold"], format="slack")
     cfg.write_text("[plan]\nmonthly_token_quota = 4000000\n" + cfg.read_text(encoding="utf-8"), encoding="utf-8")
     keys = _sent_keys(notify_svc.notify(make_context(cfg, db_path), now=NOW))
-    assert keys == ["budget.threshold:plan-quota:month:2026-11-01:75", BUDGET_KEY_90]
+    assert keys == ["budget.threshold:plan-quota:month:2026-11-01:75:tokens=4000000", BUDGET_KEY_90]
     assert server.bodies()[0]["text"] == (
         "🟡 plan quota is at 79.2 % of 4,000,000 tokens (month) — projected 6,340,000 tokens, crossing on 2026-11-19"
     )  # 79.25 rounds half-even to 79.2
@@ -824,11 +872,104 @@ def test_exceeded_budget_payload_from_a_hand_made_state() -> None:
                         "exceeded", Decimal(100), Decimal("975.1875"), Decimal("195.0375"), date(2026, 11, 16), 3)  # fmt: skip
     event = wh.budget_event(state, NOW)
     base = "budget.threshold:team:platform:month:2026-11-01"
-    assert event.key == f"{base}:100"
-    assert event.supersedes == (f"{base}:80", f"{base}:92.5", f"{base}:95")
+    assert event.key == f"{base}:100:amount=500"
+    assert event.supersedes == (f"{base}:80:amount=500", f"{base}:92.5:amount=500", f"{base}:95:amount=500")
     assert event.data["thresholds_crossed"] == [80, Decimal("92.5"), 95, 100]
     assert event.data["projected_percent"] == Decimal("195.04")  # 195.0375 to 2 places, half-even
     assert event.text == (
         "⛔ team:platform has exceeded $500.00 (month): 104.0 % used — projected $975.19 "
         "(3 unpriced requests not counted)"
     )
+
+
+# --------------------------------------------------------------------------- a limit changed mid-period
+
+
+def _set_limit(cfg: Path, amount: str) -> None:
+    text = cfg.read_text(encoding="utf-8")
+    start = text.index("amount = ")
+    cfg.write_text(text[:start] + f"amount = {amount}" + text[text.index("\n", start) :], encoding="utf-8")
+
+
+def test_a_raised_limit_alerts_again_in_the_same_period(
+    budget_setup: tuple[Path, Path], server: HookServer, tmp_path: Path
+) -> None:
+    """QA: after `budget set global 100` mid-period, notify never alerted again in that period,
+    even above the new limit: every threshold key (no limit in it) was delivered or superseded
+    at the old one. The limit is now part of the key.
+
+    $9.20 of $10 = 92 %: 90 sent. Raised to $12: 9.20 x 100 / 12 = 76.67 % -> 75 of the $12
+    budget, due again. Projected 9.20 x 30/15 = $18.40 = 153.33 % of $12; 100 % after
+    (12 - 9.20) x 15 d / 9.20 = 4.565 d from 2026-11-16 00:00 -> 2026-11-20 13:34 -> 2026-11-20.
+    B5 (2026-11-14, gpt-4o 1,200,000 in = 1.2 x 2.50 = $3.00): $12.20 = 101.67 % -> 100 of $12."""
+    cfg, db = budget_setup
+    ctx = make_context(cfg, db)
+    notify_svc.notify(ctx, now=NOW)
+    _set_limit(cfg, "12")
+    notify_svc.notify(make_context(cfg, db), now=NOW)
+    assert [(b["data"]["threshold"], b["data"]["budget"]["limit"]) for b in server.bodies()] == [(90, 10), (75, 12)]
+    key_75 = "budget.threshold:global:month:2026-11-01:75:amount=12"
+    assert {r.idempotency_key for r in ledger(db).values() if r.status == "delivered"} == {BUDGET_KEY_90, key_75}
+    alert = server.bodies()[1]
+    assert alert["id"] == expected_id(key_75)
+    d = alert["data"]
+    assert (d["budget"]["limit"], d["threshold"], d["level"], d["spent"], d["percent"]) == (
+        12, 75, "warning", Decimal("9.2"), Decimal("76.67"))  # fmt: skip
+    assert (d["projected"], d["projected_percent"], d["projected_cross_date"]) == (
+        Decimal("18.4"), Decimal("153.33"), "2026-11-20")  # fmt: skip
+    assert _sent_keys(notify_svc.notify(make_context(cfg, db), now=NOW)) == []  # once per threshold and limit
+    _import(tmp_path, db, "b5.jsonl", [{"event_id": "B5", "ts": "2026-11-14T10:00:00Z", "model_raw": "gpt-4o",
+                                        "input_tokens": 1_200_000}])  # fmt: skip
+    key_100 = "budget.threshold:global:month:2026-11-01:100:amount=12"
+    assert _sent_keys(notify_svc.notify(make_context(cfg, db), now=NOW)) == [key_100]
+    assert server.bodies()[2]["data"]["percent"] == Decimal("101.67")
+    _set_limit(cfg, "10.00")  # back to $10 (written 10.00: the same limit): 122 %, 100 of $10 is new
+    assert _sent_keys(notify_svc.notify(make_context(cfg, db), now=NOW)) == [
+        "budget.threshold:global:month:2026-11-01:100:amount=10"
+    ]
+    statuses = {k: r.status for k, r in ledger(db).items()}
+    assert statuses["budget.threshold:global:month:2026-11-01:90:amount=12"] == "superseded"
+    assert statuses["budget.threshold:global:month:2026-11-01:95:amount=10"] == "superseded"
+    assert statuses[BUDGET_KEY_90] == "delivered"  # never superseded once delivered
+
+
+LEGACY_90 = "budget.threshold:global:month:2026-11-01:90"  # the key form of a ledger before this version
+
+
+@pytest.mark.parametrize(("fmt", "ok"), [("json", True), ("slack", True), ("json", False)])
+def test_a_ledger_from_before_limits_were_in_keys_does_not_alert_twice(
+    tmp_path: Path, db_path: Path, server: HookServer, fmt: str, ok: bool
+) -> None:
+    """After an upgrade, the ledger holds the 90 alert of the $10 budget ($9.20 = 92 %) under the
+    old key (no limit) and 75 as superseded. The budget unchanged, nothing is sent again (a
+    failed one is retried under its old key and id, once); raised to $12 (76.67 %), the 75
+    alert of the new limit is sent."""
+    _import(tmp_path, db_path, "b.jsonl", BUDGET_EVENTS)
+    cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold"], format=fmt)
+    if fmt == "slack":
+        body = {"text": "🟠 global is at 92.0 % of $10.00 (month) — projected $18.40, crossing on 2026-11-17"}
+    else:
+        body = wh.envelope("budget.threshold", LEGACY_90, {"budget": {"scope": "global", "kind": "usd",
+                           "limit": 10, "period": "month"}, "threshold": 90}, NOW)  # fmt: skip
+    with connect(db_path) as con:
+        deliveries.record_attempt(con, key=LEGACY_90, url=server.url, event_type="budget.threshold",
+                                  payload_id=expected_id(LEGACY_90), payload=wh.body_json(body), ok=ok,
+                                  status=200 if ok else 500, error=None if ok else "HTTP 500", now=NOW)  # fmt: skip
+        deliveries.mark_superseded(con, key=LEGACY_90[:-2] + "75", url=server.url, event_type="budget.threshold",
+                                   payload_id=expected_id(LEGACY_90[:-2] + "75"),
+                                   reason=f"superseded by {LEGACY_90}", now=NOW)  # fmt: skip
+    ctx = make_context(cfg, db_path)
+    if ok:
+        assert _sent_keys(notify_svc.notify(ctx, now=NOW)) == []
+    else:  # the failed one again, as it was recorded: same key, id and body
+        assert _sent_keys(notify_svc.notify(ctx, now=NOW)) == [LEGACY_90]
+        assert server.requests[0]["headers"]["usagectl-delivery"] == expected_id(LEGACY_90)
+        assert json.loads(server.requests[0]["body"]) == json.loads(wh.body_json(body))
+        assert _sent_keys(notify_svc.notify(ctx, now=NOW)) == []
+    assert ledger(db_path)[LEGACY_90].status == "delivered"
+    assert BUDGET_KEY_90 not in ledger(db_path)
+    sent_before = len(server.requests)
+    _set_limit(cfg, "12")
+    key_75 = "budget.threshold:global:month:2026-11-01:75:amount=12"
+    assert _sent_keys(notify_svc.notify(make_context(cfg, db_path), now=NOW)) == [key_75]
+    assert len(server.requests) == sent_before + 1

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, TzOpt, pick_format
 from usagectl.render import render_report
+
+if TYPE_CHECKING:
+    from usagectl.services.budget_config import ConfigEdit
 
 app = typer.Typer(
     help="Budgets in the config file ([[budgets]]) and spend against them.",
@@ -73,16 +76,16 @@ def set_cmd(
     """Add a budget to the config file, or replace the one with the same scope and period.
 
     Only the lines of that budget change (atomically: temporary file + rename); comments,
-    formatting and every other section stay as they were. A scope that matches nothing (a
-    model the price tables do not know, a name with no usage in the database and not in
-    [members]) is set all the same, with a warning.
+    formatting, line endings and every other section stay as they were. A scope that matches
+    nothing (a model the price tables do not know, a name with no usage in the database and not
+    in [members]) is set all the same, with a warning.
     """
     from usagectl.services import budgets
     from usagectl.services.context import make_context
 
-    path, what = budgets.set_budget(config, scope, amount, period=period.value, thresholds=thresholds, tokens=tokens)
-    print(f"{what} ({path})", file=sys.stderr)
-    warning = budgets.scope_warning(make_context(path, db), scope)
+    edit = budgets.set_budget(config, scope, amount, period=period.value, thresholds=thresholds, tokens=tokens)
+    _said(edit)
+    warning = budgets.scope_warning(make_context(edit.path, db), scope)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
 
@@ -96,8 +99,13 @@ def rm_cmd(scope: ScopeArg, period: PeriodFilterOpt = None, config: ConfigOpt = 
     """
     from usagectl.services import budgets
 
-    path, what = budgets.remove_budget(config, scope, period.value if period else None)
-    print(f"{what} ({path})", file=sys.stderr)
+    _said(budgets.remove_budget(config, scope, period.value if period else None))
+
+
+def _said(edit: ConfigEdit) -> None:
+    print(f"{edit.what} ({edit.path})", file=sys.stderr)
+    if edit.warning:
+        print(f"warning: {edit.warning}", file=sys.stderr)
 
 
 @app.command("list")

@@ -15,13 +15,14 @@ A budget is one ``[[budgets]]`` table::
 "plan quota"). Scope plus period identify a budget: two tables with the same pair are an error.
 
 Edits read the file with tomllib (floats as Decimal), change ``budgets`` and write the file's
-own text back with only the lines of that budget changed (``toml_edit``: comments, blank lines
-and number spellings stay), through a temporary file and ``os.replace``. A file laid out in a
-way that edit cannot follow is written whole by tomli-w instead (values survive, comments do
-not). Budgets given as an inline array (``budgets = [...]``) are edited in that assignment only
-(``toml_edit.edit_inline_array``), or refused (exit 2) when that cannot be done (comments inside
-a multi-line array), never rewritten whole. Either way the text is parsed back and compared with
-the intended values before writing.
+own text back with only the lines of that budget changed (``toml_edit``: comments, blank lines,
+number spellings and the file's line endings, CRLF included, stay), through a temporary file and
+``os.replace``. Budgets given as an inline array (``budgets = [...]``) are edited in that
+assignment only (``toml_edit.edit_inline_array``). A file laid out in a way neither edit can
+follow (a multi-line value with comments inside to change, a dotted key) is refused (exit 2)
+when it holds comments, since writing it whole with tomli-w would drop them all; one without
+comments is written whole, with a warning that its formatting was not kept. Either way the text
+is parsed back and compared with the intended values before writing.
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ _SCOPE_HELP = (
 )
 _DECIMAL_TEXT = re.compile(r"^\d+(\.\d+)?$")
 MIN_AMOUNT = Decimal("0.01")  # a smaller money budget is a typo (0.0000001), not a limit anyone means
+
+
+@dataclass(frozen=True)
+class ConfigEdit:
+    """What ``budget set`` / ``budget rm`` did: the file written, the change in words, and a
+    warning to show when the file had to be written whole (its formatting was not kept)."""
+
+    path: Path
+    what: str
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -291,15 +302,29 @@ def _dumps(data: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _edited(path: Path, data: dict[str, Any]) -> str | None:
-    """The file's own text with only the budget that changed edited (``toml_edit``): comments
-    and formatting stay. None when the file is new or cannot be edited so with certainty."""
-    from usagectl.services.toml_edit import edit_array_tables, edit_inline_array
-
+def _own_text(path: Path) -> str | None:
+    """The file's text with its line endings as they are (``read_text`` would turn CRLF into
+    LF, and the file written back would change every line); None when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _edited(path: Path, data: dict[str, Any]) -> str | None:
+    """The file's own text with only the budget that changed edited (``toml_edit``): comments,
+    formatting and line endings stay. None when the file is new or cannot be edited so with
+    certainty."""
+    from usagectl.services.toml_edit import edit_array_tables, edit_inline_array, newline_of
+
+    raw = _own_text(path)
+    if raw is None:
+        return None
+    eol = newline_of(raw)
+    text = raw.replace("\r\n", "\n") if eol == "\r\n" else raw  # edited as LF, written back as it was
+    try:
         before = tomllib.loads(text, parse_float=Decimal)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except tomllib.TOMLDecodeError:
         return None
     rest = {k: v for k, v in data.items() if k != "budgets"}
     if not _same({k: v for k, v in before.items() if k != "budgets"}, rest):
@@ -313,9 +338,11 @@ def _edited(path: Path, data: dict[str, Any]) -> str | None:
     if edited is None:
         return None
     try:
-        return edited if _same(tomllib.loads(edited, parse_float=Decimal), data) else None
+        if not _same(tomllib.loads(edited, parse_float=Decimal), data):
+            return None
     except tomllib.TOMLDecodeError:
         return None
+    return edited.replace("\n", eol) if eol != "\n" else edited
 
 
 def _refuse_inline_array(path: Path) -> None:
@@ -338,15 +365,44 @@ def _refuse_inline_array(path: Path) -> None:
         )
 
 
-def _write(path: Path, data: dict[str, Any]) -> None:
+def _rewritten(path: Path, data: dict[str, Any]) -> tuple[str, str | None]:
+    """The whole file written by tomli-w (``_dumps``) in the file's own line endings, and the
+    warning to show, for a file the line edit could not follow. A file holding comments is
+    refused (exit 2) instead, as an inline array with comments inside is: the rewrite would drop
+    every one of them, silently."""
+    from usagectl.services.toml_edit import has_comment, newline_of
+
+    raw = _own_text(path) or ""
+    if has_comment(raw):
+        raise ConfigError(
+            f"config {path}: the budget's lines are laid out in a way budget set / rm cannot edit in place "
+            "(a value spread over lines with comments inside, a dotted key); rewriting the file would lose "
+            "its comments, so it was left as it was",
+            hint="write each [[budgets]] key on one line (scope = ..., amount = ..., period = ..., "
+            "thresholds = [75, 90, 95]) and run the command again",
+        )
+    text = _dumps(data)
+    if not raw.strip():
+        return text, None  # a new or empty file: no formatting to keep
+    warning = (
+        f"config {path} was written whole (its budgets are laid out in a way the line edit cannot follow): "
+        "its values are kept, its blank lines, number spellings and order of sections are not"
+    )
+    eol = newline_of(raw)
+    return (text.replace("\n", eol) if eol != "\n" else text), warning
+
+
+def _write(path: Path, data: dict[str, Any]) -> str | None:
     """Write ``data`` to ``path`` when the whole config would load (every section, by the loaders the
     commands use): a config that some command would reject is refused (exit 2) before anything is
-    written or reported, and the file stays byte for byte as it was."""
+    written or reported, and the file stays byte for byte as it was. Returns a warning when the
+    file had to be written whole."""
     check_config(parse_config(data, path))
     text = _edited(path, data)
+    warning = None
     if text is None:
         _refuse_inline_array(path)
-        text = _dumps(data)
+        text, warning = _rewritten(path, data)
     if not _same(tomllib.loads(text, parse_float=Decimal), data):
         raise ConfigError(
             f"config {path}: writing it back would change a value; the file was left as it was",
@@ -356,6 +412,7 @@ def _write(path: Path, data: dict[str, Any]) -> None:
         _replace(path, text)
     except OSError as exc:  # a read-only file system, no permission, a full disk: the file is as it was
         raise ConfigError(f"config {path} cannot be written: {os_reason(exc)}") from exc
+    return warning
 
 
 def _replace(path: Path, text: str) -> None:
@@ -393,7 +450,7 @@ def set_budget(
     period: str = "month",
     thresholds: str | None = None,
     tokens: bool = False,
-) -> tuple[Path, str]:
+) -> ConfigEdit:
     """Add the budget, or replace the one with the same scope and period (keeping its thresholds
     unless new ones are given). Returns the file written and what changed, in words."""
     try:
@@ -424,11 +481,10 @@ def set_budget(
         what = f"changed budget {new.label}: {describe_limit(current[index])} -> {describe_limit(new)} per {period_n}, thresholds {shown_t}"
     data = dict(data)
     data["budgets"] = entries
-    _write(path, data)
-    return path, what
+    return ConfigEdit(path, what, _write(path, data))
 
 
-def remove_budget(config_path: Path | None, scope: str, period: str | None = None) -> tuple[Path, str]:
+def remove_budget(config_path: Path | None, scope: str, period: str | None = None) -> ConfigEdit:
     """Remove the budget of ``scope`` (and ``period``; without it the scope must have exactly one).
     UsageError (exit 2) when there is no such budget."""
     try:
@@ -456,5 +512,5 @@ def remove_budget(config_path: Path | None, scope: str, period: str | None = Non
         data["budgets"] = entries
     else:
         del data["budgets"]
-    _write(path, data)
-    return path, f"removed budget {gone.label}: {describe_limit(gone)} per {gone.period}"
+    warning = _write(path, data)
+    return ConfigEdit(path, f"removed budget {gone.label}: {describe_limit(gone)} per {gone.period}", warning)

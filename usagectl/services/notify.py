@@ -3,9 +3,12 @@
 Due events (idempotency key in brackets; one ledger row per key and webhook URL):
 
 * ``budget.threshold`` — every budget whose ``threshold_crossed`` is set
-  [``budget.threshold:{scope}:{period}:{period_start}:{threshold}``; the plan quota uses the
-  scope ``plan-quota``]. Only the highest threshold crossed is sent; lower thresholds of the
-  same period not yet delivered are recorded as ``superseded`` and never sent.
+  [``budget.threshold:{scope}:{period}:{period_start}:{threshold}:amount={limit}`` (``tokens=``
+  for a token budget); the plan quota uses the scope ``plan-quota``]. Only the highest threshold
+  crossed is sent; lower thresholds of the same period and limit not yet delivered are recorded
+  as ``superseded`` and never sent. A limit changed mid-period makes its thresholds due again.
+  A ledger row written before the limit was in the key (no ``:amount=`` end) stands for the
+  event of the same limit (``_resolve``): an unchanged budget is not alerted twice.
 * ``usage.daily_summary`` — yesterday in the zone [``usage.daily_summary:{date}``].
 * ``usage.anomaly`` — yesterday's cost or tokens, when ``usagectl.services.spikes`` says so
   [``usage.anomaly:{date}:{metric}``].
@@ -172,10 +175,34 @@ def collect_events(ctx: AppContext, wanted: set[str], tz: str, now: datetime) ->
     return events
 
 
-def _body(hook: Webhook, event: Event) -> str:
+def _body(hook: Webhook, event: Event, key: str | None = None) -> str:
+    """The body of ``event`` for ``hook``; ``key`` (the id's key) when the ledger knows the event
+    under another key than its own (``_resolve``)."""
     if hook.format == "slack":
         return wh.body_json({"text": event.text})
-    return wh.body_json(wh.envelope(event.type, event.key, event.data, event.created))
+    return wh.body_json(wh.envelope(event.type, key or event.key, event.data, event.created))
+
+
+def _resolve(
+    rows: dict[tuple[str, str], ledger.LedgerRow], key: str, url: str, event: Event
+) -> tuple[str, ledger.LedgerRow | None]:
+    """The key the ledger knows this event (or one of the lower thresholds it supersedes) by for
+    ``url``, and its row. A budget alert's key ends with the budget's limit; a ledger written
+    before that holds the key without it (``wh.legacy_key``). Such a row is this event's when
+    its recorded body was about the same limit, or when it does not say (a body that cannot be
+    read: never alert twice). A superseded row has no body; a threshold passed over at one limit
+    is not due again at that limit as the spend grows, so one due now was passed over at another."""
+    row = rows.get((key, url))
+    legacy = wh.legacy_key(key)
+    if row is not None or legacy is None:
+        return key, row
+    old = rows.get((legacy, url))
+    if old is None:
+        return key, None
+    same = wh.recorded_for_limit(old.payload, event)
+    if same is False or (same is None and old.status == ledger.SUPERSEDED):
+        return key, None
+    return legacy, old
 
 
 def _recorded_body_fits(row: ledger.LedgerRow, hook: Webhook, now: datetime) -> bool:
@@ -208,23 +235,21 @@ def plan(
         for event in events:
             if not hook.wants(event.type):
                 continue
-            for lower in event.supersedes:
-                row = rows.get((lower, hook.url))
-                if row is None or row.status == ledger.FAILED:
-                    superseded.append(Superseded(hook.url, event.type, lower, event.key))
+            key, row = _resolve(rows, event.key, hook.url, event)
+            for lower_key in event.supersedes:
+                lower, lower_row = _resolve(rows, lower_key, hook.url, event)
+                if lower_row is None or lower_row.status == ledger.FAILED:
+                    superseded.append(Superseded(hook.url, event.type, lower, key))
                     planned.add((lower, hook.url))  # never retried once superseded
-            row = rows.get((event.key, hook.url))
             if row is not None and row.status in (ledger.DELIVERED, ledger.SUPERSEDED):
                 continue
-            planned.add((event.key, hook.url))
+            planned.add((key, hook.url))
             if row is not None and _recorded_body_fits(row, hook, now):  # failed before: the same body again
-                deliveries.append(
-                    Delivery(hook, event.type, event.key, row.payload_id, row.payload, True, row.attempts)
-                )
+                deliveries.append(Delivery(hook, event.type, key, row.payload_id, row.payload, True, row.attempts))
             else:  # new, or failed before in another format or 7 days ago: this run's event
-                body = _body(hook, event)
+                body = _body(hook, event, key)
                 retry, attempts = (True, row.attempts) if row is not None else (False, 0)
-                deliveries.append(Delivery(hook, event.type, event.key, wh.event_id(event.key), body, retry, attempts))
+                deliveries.append(Delivery(hook, event.type, key, wh.event_id(key), body, retry, attempts))
     by_url = {h.url: h for h in hooks}
     for row in failed:
         target = by_url.get(row.webhook_url)
@@ -237,7 +262,7 @@ def plan(
             if again is None:
                 stuck.append(row)
                 continue
-            body = _body(target, again)
+            body = _body(target, again, row.idempotency_key)
         deliveries.append(
             Delivery(target, row.event_type, row.idempotency_key, row.payload_id, body, True, row.attempts)
         )
@@ -257,7 +282,7 @@ def _rebuild(
     the run that found them due), by key. A key not found then (usage imported since moved a
     budget past another threshold, or the zone changed) is left out."""
     by_url = {h.url: h for h in hooks}
-    due = {e.key for e in events}
+    due = set(_with_legacy_keys([e.key for e in events]))
     wanted: dict[datetime, set[str]] = {}
     for row in failed:
         hook = by_url.get(row.webhook_url)
@@ -267,8 +292,17 @@ def _rebuild(
             wanted.setdefault(row.created_at, set()).add(row.event_type)
     found: dict[str, Event] = {}
     for when, types in wanted.items():
-        found.update((e.key, e) for e in collect_events(ctx, types, zone, when.astimezone(UTC)))
+        for event in collect_events(ctx, types, zone, when.astimezone(UTC)):
+            found[event.key] = event
+            legacy = wh.legacy_key(event.key)
+            if legacy is not None:  # a row of an older ledger: the event of the limit then in force
+                found.setdefault(legacy, event)
     return found
+
+
+def _with_legacy_keys(keys: list[str]) -> list[str]:
+    """``keys`` and the keys an older ledger holds the budget alerts among them by (``_resolve``)."""
+    return keys + [old for k in keys if (old := wh.legacy_key(k)) is not None]
 
 
 def _send(
@@ -359,7 +393,7 @@ def _run(
     the next run sent it again.) A busy database stops the run before it sends anything."""
     wanted = {e for h in hooks for e in h.events}
     events = collect_events(ctx, wanted, zone, clock)  # read-only connections, all closed again
-    keys = [e.key for e in events] + [k for e in events for k in e.supersedes]
+    keys = _with_legacy_keys([e.key for e in events] + [k for e in events for k in e.supersedes])
     urls = [h.url for h in hooks]
     # the ledger read on its own read-only connection: only a notify run writes it, and a real
     # run holds the notify lock, so it is the same when the run opens the database for writing

@@ -11,10 +11,16 @@ are edited by :func:`edit_inline_array`: only that assignment is rewritten (the 
 values stay, their spelling may be normalised); the lines around it, its trailing comment included,
 stay. A multi-line array with comments inside is not edited (its comments would be lost).
 
+A key may be bare or quoted (``"scope" = ...``) and a value may span lines (``thresholds = [``
+over several lines): a new key goes after the last complete key/value, a changed multi-line
+value becomes one line (refused when it holds comments, which would be lost).
+
 ``edit_array_tables`` returns None whenever the text cannot be edited that way with certainty
-(tables of the array spread in a way it does not follow, a multi-line value to change, a header
-it cannot find); the caller then rewrites the whole file, and checks every result by parsing it
-back.
+(tables of the array spread in a way it does not follow, a dotted key, a multi-line value with
+comments inside to change, a header it cannot find); the caller decides what then (``budget set``
+refuses a file with comments, see ``has_comment``), and checks every result by parsing it back.
+The text is edited as given: a caller that keeps CRLF line endings passes LF text and converts
+back (``newline_of``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from typing import Any
 
 # a table or array-of-tables header line: [name] / [[name]], optional comment
 _HEADER = re.compile(r"^[ \t]*(\[\[?)[ \t]*([A-Za-z0-9_.\-\"' \t]+?)[ \t]*(\]\]?)[ \t]*(#.*)?$")
+# the key of a key/value line: bare, or quoted as a basic or a literal string (not dotted)
+_KEY = re.compile(r"""^[ \t]*([A-Za-z0-9_\-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')[ \t]*=""")
 
 
 def _headers(lines: Sequence[str]) -> list[tuple[int, str, bool]]:
@@ -67,40 +75,83 @@ def _split_value(rest: str) -> tuple[str, str] | None:
     return None
 
 
+def _key_name(spelled: str) -> str | None:
+    """The key a bare or quoted key spells (``"scope"`` and ``'scope'`` are ``scope``)."""
+    if spelled[0] not in "\"'":
+        return spelled
+    try:
+        return next(iter(tomllib.loads(f"{spelled} = 0")))
+    except (tomllib.TOMLDecodeError, StopIteration):
+        return None
+
+
+def _entries(block: Sequence[str]) -> dict[str, tuple[int, int, int]] | None:
+    """key -> (first line, end line, offset of the value in the first line) of each key/value of
+    the table below its header; a value may span lines (a ``thresholds`` array written one number
+    a line), so its lines are never read as keys. None when a line is not blank, a comment or a
+    key/value this reads (a dotted key), or a value does not end within the table."""
+    out: dict[str, tuple[int, int, int]] = {}
+    i = 1
+    while i < len(block):
+        line = block[i]
+        if not line.strip() or line.lstrip().startswith("#"):
+            i += 1
+            continue
+        m = _KEY.match(line)
+        name = _key_name(m.group(1)) if m else None
+        if m is None or name is None or name in out:
+            return None
+        for j in range(i, len(block)):
+            rest = "".join(block[i : j + 1])[m.end() :]
+            if _split_value(rest.rstrip("\r\n").lstrip()) is not None:
+                break
+        else:
+            return None
+        out[name] = (i, j + 1, m.end())
+        i = j + 1
+    return out
+
+
 def _edit_block(
     block: list[str], old: dict[str, Any], new: dict[str, Any], render_value: Callable[[Any], str]
 ) -> list[str] | None:
-    """The table's lines with the values of ``new``: changed keys rewritten in place, removed
-    keys dropped, added keys after the last key line. None when a key line is not one line."""
+    """The table's lines with the values of ``new``: changed keys rewritten in place (a value
+    that spans lines becomes one line), removed keys dropped, added keys after the last
+    key/value. None when the table holds a line this does not read, or a value to change spans
+    lines with comments inside (they would be lost)."""
+    entries = _entries(block)
+    if entries is None or set(old) - set(entries):
+        return None
     out = list(block)
-    where: dict[str, int] = {}
-    for i, line in enumerate(out[1:], 1):
-        m = re.match(r"^[ \t]*([A-Za-z0-9_\-]+)[ \t]*=", line)
-        if m:
-            where[m.group(1)] = i
-    if set(old) - set(where):
-        return None  # a key spelled in a way this does not read (quoted, dotted)
+    gone: set[int] = set()
     for key in [k for k in old if k not in new]:
-        out[where[key]] = ""
+        first, end, _ = entries[key]
+        gone.update(range(first, end))
+    added: list[str] = []
     for key, value in new.items():
         if key in old and _same_value(old[key], value):
             continue
         text = render_value(value)
-        if key in where:
-            line = out[where[key]]
-            head, rest = line.split("=", 1)
-            ending = rest[len(rest.rstrip("\r\n")) :]
-            parts = _split_value(rest.rstrip("\r\n").lstrip())
-            if parts is None:
-                return None
-            blank = rest[: len(rest) - len(rest.lstrip())]
-            out[where[key]] = f"{head}={blank}{text}{parts[1]}{ending or chr(10)}"
-        else:
-            last = max(where.values(), default=0)
-            out.insert(last + 1, f"{key} = {text}\n")
-            where = {k: (i + 1 if i > last else i) for k, i in where.items()}
-            where[key] = last + 1
-    return [line for line in out if line != ""]
+        if key not in entries:
+            added.append(f"{key} = {text}\n")
+            continue
+        first, end, at = entries[key]
+        lines = "".join(out[first:end])
+        rest = lines[at:]
+        body = rest.rstrip("\r\n")
+        parts = _split_value(body.lstrip())
+        if parts is None or (end - first > 1 and has_comment(parts[0])):
+            return None
+        blank = body[: len(body) - len(body.lstrip())]
+        out[first] = f"{lines[:at]}{blank}{text}{parts[1]}{rest[len(body) :] or chr(10)}"
+        gone.update(range(first + 1, end))
+    if added:
+        last = max((end for _, end, _ in entries.values()), default=1)
+        if not out[last - 1].endswith("\n"):  # the file's last line, without a line break
+            out[last - 1] += "\n"
+        out[last:last] = added
+        gone = {i if i < last else i + len(added) for i in gone}
+    return [line for i, line in enumerate(out) if i not in gone]
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -206,3 +257,32 @@ def edit_inline_array(
 def has_root_assignment(text: str, name: str) -> bool:
     """The root key ``name`` is assigned in ``text`` (``budgets = [...]``), not given as tables."""
     return _root_assignment(text.splitlines(keepends=True), name) is not None
+
+
+def has_comment(text: str) -> bool:
+    """Whether the TOML ``text`` holds a comment: a ``#`` outside every string (a ``#`` in a URL
+    or a name is not one). Strings are followed as TOML writes them: basic (``\\`` escapes),
+    literal, and both multi-line kinds."""
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            return True
+        if c not in "\"'":
+            i += 1
+            continue
+        quote = c * 3 if text.startswith(c * 3, i) else c
+        i += len(quote)
+        while i < n and not text.startswith(quote, i):
+            if c == '"' and text[i] == "\\":
+                i += 1  # an escaped character, a quote included
+            elif len(quote) == 1 and text[i] == "\n":
+                break  # a one-line string ends with its line at the latest
+            i += 1
+        i += len(quote)
+    return False
+
+
+def newline_of(text: str) -> str:
+    """``"\\r\\n"`` when every line of ``text`` ends so (a Windows checkout), else ``"\\n"``."""
+    return "\r\n" if "\r\n" in text and text.count("\n") == text.count("\r\n") else "\n"

@@ -13,6 +13,10 @@ max_attempts = 4                         # optional, attempts per run
 The secret itself never appears in the config: only the name of the variable. It is read at
 send time (``secret_for``); a missing or empty variable is a ``ConfigError`` naming the
 variable, never its value. ``--dry-run`` needs no secret.
+
+A secret pasted into ``secret_env`` by mistake would be printed as a "variable name" by every
+message that names the variable (into cron and CI logs): a value that is not a variable name,
+or that looks like a secret (``_looks_like_a_secret``), is refused (exit 2) without being shown.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ MAX_TIMEOUT = 300
 MAX_ATTEMPTS_LIMIT = 20
 _KEYS = frozenset({"url", "events", "secret_env", "format", "timeout_seconds", "max_attempts"})
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# how common secrets begin: Stripe / Svix webhook secrets, Stripe and OpenAI-style API keys,
+# GitHub tokens, Slack tokens (their '-' already makes them no variable name)
+_SECRET_PREFIXES = ("whsec_", "sk_", "rk_", "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox")
+_AWS_KEY_ID = re.compile(r"^(AKIA|ASIA)[0-9A-Z]{16}$")
 
 WebhookFormat = Literal["json", "slack"]
 
@@ -83,13 +91,33 @@ def _events(value: Any, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _looks_like_a_secret(name: str) -> bool:
+    """A variable name by the rules, but written like a secret: a known secret's prefix, an AWS
+    key id, or 12 or more letters and digits with lower case and no ``_`` (a generated token
+    such as ``openssl rand -hex`` gives, not a name anyone types)."""
+    if name.startswith(_SECRET_PREFIXES) or _AWS_KEY_ID.match(name):  # as the services write them: lower case
+        return True
+    generated = "_" not in name and len(name) >= 12 and name != name.upper()
+    return generated and any(c.isdigit() for c in name) and any(c.isalpha() for c in name)
+
+
 def _secret_env(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _ENV_NAME.match(value):
-        raise ConfigError(
-            f"{where}: must be the NAME of an environment variable (letters, digits, _), got {shown(value)}",
-            hint="put the secret in that variable, never in the config file",
-        )
-    return value
+    """The variable name; a ConfigError when it is none. The value is never shown in it: a
+    value that is no variable name is most likely the secret itself, pasted in by mistake."""
+    if isinstance(value, str) and _ENV_NAME.match(value) and not _looks_like_a_secret(value):
+        return value
+    if not isinstance(value, str):
+        what = "is not a string"
+    elif _ENV_NAME.match(value):
+        what = "looks like a secret rather than a variable name"
+    else:
+        what = "is not a variable name"
+    raise ConfigError(
+        f"{where}: must be the NAME of the environment variable that holds the signing secret "
+        f"(letters, digits and _, such as USAGECTL_WEBHOOK_SECRET); its value {what}, and is not shown here",
+        hint="put the secret in an environment variable (export USAGECTL_WEBHOOK_SECRET=...) and write "
+        "only its name in the config; a secret that was in the config file (or a log) should be rotated",
+    )
 
 
 def _timeout(value: Any, where: str) -> float:

@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import http.client
 import random
+import re
 import socket
 import threading
 import time
@@ -43,7 +44,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from usagectl import __version__
-from usagectl.models import counted
+from usagectl.models import counted, noun
 from usagectl.render.formats import format_compact, format_int, format_money, quantize
 from usagectl.render.text import json_dumps
 
@@ -390,8 +391,61 @@ TOKEN_COUNTS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_to
 
 
 def plain(value: Decimal) -> str:
-    """A threshold in a key: ``90``, ``92.5`` (never ``9E+1``)."""
+    """A threshold or a limit in a key: ``90``, ``92.5`` (never ``9E+1``)."""
     return format(value.normalize(), "f")
+
+
+# the limit at the end of a budget alert key (``...:90:amount=500``); keys written before it
+# was there end at the threshold (``legacy_key``)
+_LIMIT_PART = re.compile(r":(?:amount|tokens)=[0-9.]+$")
+
+
+def limit_part(kind: str, limit: Decimal) -> str:
+    """The budget's limit as its alert keys hold it: ``amount=500`` (500.00 too), ``amount=12.345``,
+    ``tokens=100000000``. Part of the key so that a limit raised (or lowered) mid-period makes
+    its thresholds due again: an alert is for a threshold of that limit."""
+    return f"{'tokens' if kind == 'tokens' else 'amount'}={plain(limit)}"
+
+
+def legacy_key(key: str) -> str | None:
+    """The key a budget alert had before the limit was part of it (a ledger written by an older
+    usagectl): ``key`` without its ``:amount=…`` / ``:tokens=…`` end. None for other keys."""
+    if not key.startswith("budget.threshold:"):
+        return None
+    found = _LIMIT_PART.search(key)
+    return key[: found.start()] if found else None
+
+
+def _shown_limit(limit: Decimal | int | None, tokens: bool) -> str:
+    """An amount of a budget as alert texts show it: ``$10.00`` or ``4,000,000 tokens``."""
+    if limit is None:
+        return _money(None)
+    return format_int(int(limit)) + " tokens" if tokens else _money(Decimal(limit))
+
+
+def recorded_for_limit(body: str, event: Event) -> bool | None:
+    """Whether a recorded budget alert ``body`` was about the limit of ``event`` (same kind and
+    amount): read from a JSON body's ``budget.limit``, or from the amount a Slack text names
+    (to the cent: $12.345 and $12.35 read as the same). None when the body does not say (an
+    empty body: a superseded row)."""
+    import json
+
+    budget = event.data["budget"]
+    try:
+        doc = json.loads(body, parse_float=Decimal) if body else None
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    if "text" in doc and "version" not in doc:
+        tokens = budget["kind"] == "tokens"
+        return f" {_shown_limit(budget['limit'], tokens)} ({budget['period']})" in str(doc["text"])
+    data = doc.get("data")
+    was = data.get("budget") if isinstance(data, dict) else None
+    if not isinstance(was, dict) or "limit" not in was:
+        return None
+    same_kind = was.get("kind", budget["kind"]) == budget["kind"]
+    return same_kind and Decimal(str(was["limit"])) == quantize(Decimal(budget["limit"]), 6)
 
 
 def _pct(value: Decimal | None, places: int = 2) -> Decimal | None:
@@ -418,6 +472,11 @@ def _tokens(value: Decimal | int | None) -> str:
     return "–" if value is None else format_compact(int(value))
 
 
+def _token_count(value: int) -> str:
+    """``1.51M tokens``, ``1 token``: the count shortened, the noun as the count asks."""
+    return f"{_tokens(value)} {noun(value, 'token')}"
+
+
 def _top(items: list[dict[str, Any]], key: str) -> str:
     return ", ".join(f"{r[key] or '(unattributed)'} {_money(r['cost_usd'])}" for r in items)
 
@@ -426,7 +485,7 @@ def _unpriced_text(requests: int, tokens: int) -> str:
     if not requests:
         return ""
     verb = "is" if requests == 1 else "are"
-    return f" ⚠️ {counted(requests, 'unpriced request')} ({_tokens(tokens)} tokens) {verb} NOT in the cost."
+    return f" ⚠️ {counted(requests, 'unpriced request')} ({_token_count(tokens)}) {verb} NOT in the cost."
 
 
 def budget_event(state: BudgetState, created: datetime) -> Event:
@@ -436,6 +495,7 @@ def budget_event(state: BudgetState, created: datetime) -> Event:
     assert crossed is not None
     scope = "plan-quota" if b.is_plan_quota else b.scope
     base = f"budget.threshold:{scope}:{b.period}:{state.period_start.isoformat()}"
+    limit = limit_part(b.kind, b.limit)
     levels = sorted({*b.thresholds, HUNDRED})
     tokens = b.kind == "tokens"
 
@@ -443,7 +503,7 @@ def budget_event(state: BudgetState, created: datetime) -> Event:
         return None if v is None else (int(v) if tokens else v)
 
     def shown(v: Decimal | None) -> str:
-        return format_int(int(v)) + " tokens" if tokens and v is not None else _money(v)
+        return _shown_limit(v, tokens)
 
     data = {
         "budget": {"scope": b.scope, "label": b.label, "kind": b.kind, "limit": amount(b.limit),
@@ -471,8 +531,8 @@ def budget_event(state: BudgetState, created: datetime) -> Event:
             text += f", crossing on {state.projected_cross_date.isoformat()}"
     if state.unpriced_requests:
         text += f" ({counted(state.unpriced_requests, 'unpriced request')} not counted)"
-    lower = tuple(f"{base}:{plain(t)}" for t in levels if t < crossed)
-    return Event("budget.threshold", f"{base}:{plain(crossed)}", created, data, text, lower)
+    lower = tuple(f"{base}:{plain(t)}:{limit}" for t in levels if t < crossed)
+    return Event("budget.threshold", f"{base}:{plain(crossed)}:{limit}", created, data, text, lower)
 
 
 def daily_summary_event(usage: DailyUsage, day: date, created: datetime) -> Event:
@@ -504,8 +564,8 @@ def daily_summary_event(usage: DailyUsage, day: date, created: datetime) -> Even
         "top_members": members,
     }  # fmt: skip
     text = (
-        f"📊 Usage on {day.isoformat()} ({usage.tz}): {_money(_cost(sums))}, {counts['requests']:,} requests, "
-        f"{_tokens(counts['total_tokens'])} tokens."
+        f"📊 Usage on {day.isoformat()} ({usage.tz}): {_money(_cost(sums))}, {counted(counts['requests'], 'request')}, "
+        f"{_token_count(counts['total_tokens'])}."
     )
     if models:
         text += f" Top models: {_top(models, 'model')}."
@@ -565,8 +625,8 @@ def invoice_event(report: Report, month: str, created: datetime) -> Event:
     data |= counts | {"cost_usd": _cost(t), "models": models}
     data["unpriced"] = {"requests": u_req, "total_tokens": u_tok, "models": list(t.get("unpriced_models", []))}
     text = (
-        f"🧾 Invoice {month} ({tz}): {_money(_cost(t))} for {_tokens(counts['total_tokens'])} tokens over "
-        f"{counts['requests']:,} requests."
+        f"🧾 Invoice {month} ({tz}): {_money(_cost(t))} for {_token_count(counts['total_tokens'])} over "
+        f"{counted(counts['requests'], 'request')}."
     )
     if models:
         text += " By model: " + ", ".join(f"{m['model']} {_money(m['cost_usd'])}" for m in models[:TOP_N])
