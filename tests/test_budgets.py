@@ -1037,3 +1037,26 @@ def test_github_workflow_import_step_passes_a_day_without_exports(
     )
     assert done.returncode == expect
     assert ("usagectl import usage/ --json" in done.stderr) == bool(files)
+
+
+def test_a_limit_is_shown_as_set_not_rounded_to_the_cent(tmp_path: Path, db: Path) -> None:
+    """`budget set global 12.345` said "$12.345", but `budget list`, `budget status` and
+    `budget history` showed $12.34 (money rounded half-even to the cent). The limit is what the
+    user set: every digit; a token limit stays a count (3,000,000), a whole amount $50.00."""
+    _config(tmp_path, '[[budgets]]\nscope = "global"\namount = 12.345\n[[budgets]]\nscope = "member:bob"\n'
+            "tokens = 3000000\n[[budgets]]\nscope = \"team:platform\"\namount = 50\n")  # fmt: skip
+    listed = run("budget", "list").stdout
+    limits = {
+        line.split()[0]: line.split()[3]
+        for line in listed.splitlines()
+        if line.startswith(("global", "member", "team"))
+    }
+    assert limits == {"global": "$12.345", "member:bob": "3,000,000", "team:platform": "$50.00"}
+    status = run("budget", "status", "--db", str(db)).stdout
+    assert "$12.345" in status and "$12.34 " not in status
+    assert "$12.345" in run("budget", "history", "global", "--periods", "2", "--db", str(db)).stdout
+    # JSON keeps the number
+    assert (
+        next(r for r in run_json("budget", "list")["rows"] if r["scope"] == "global")["limit"]
+        == 12.345
+    )

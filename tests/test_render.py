@@ -845,10 +845,10 @@ def test_a_layout_builds_each_cell_once_whatever_it_tries(monkeypatch: pytest.Mo
     calls = 0
     real = tbl._cell
 
-    def counting(value: Any, kind: str, compact: bool = False, cents: bool = False) -> Text:
+    def counting(value: Any, kind: str, compact: bool = False, cents: bool = False, exact: bool = False) -> Text:
         nonlocal calls
         calls += 1
-        return real(value, kind, compact, cents)
+        return real(value, kind, compact, cents, exact)
 
     monkeypatch.setattr(tbl, "_cell", counting)
     columns = tuple(Column(f"c{i}", f"Column {i}", "int", narrow_drop=i) for i in range(1, 8))

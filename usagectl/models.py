@@ -130,6 +130,9 @@ class Column:
     # True: money shown to the cent in tables even under a cent ($0.01, not $0.0068): an amount
     # measured against a limit set in cents (a budget left); json and csv keep 6 places
     cents: bool = False
+    # True: a Decimal shown with every digit it has ($12.345, not $12.35): an amount the user set
+    # (a budget's limit), shown as set; counts (int) as counts
+    exact: bool = False
 
 
 @dataclass(frozen=True)

@@ -249,12 +249,15 @@ def format_date(value: Any) -> str:
     return str(value)
 
 
-def display_cell(value: Any, kind: str, *, compact: bool = False, cents: bool = False) -> str:
+def display_cell(value: Any, kind: str, *, compact: bool = False, cents: bool = False, exact: bool = False) -> str:
     """The text a human sees for one value of a column of ``kind`` (table and Markdown).
 
     ``compact`` abbreviates counts (``988M``) for tables that would not fit otherwise;
-    ``cents`` rounds money to the cent (``Column.cents``).
+    ``cents`` rounds money to the cent (``Column.cents``); ``exact`` shows a Decimal amount with
+    every digit it has (``Column.exact``).
     """
+    if exact and isinstance(value, Decimal) and value.is_finite():
+        return format_money_exact(value)
     if kind in ("money", "money_exact") and value is None:
         return UNPRICED
     if kind == "money_exact":

@@ -332,12 +332,12 @@ def _try_fit(cols: Sequence[Column], rows: Sequence[dict[str, Any]], totals: dic
              size: float, *, compact: bool, dropped: list[str], break_words: bool = False, force: bool = False
              ) -> _Fit | None:  # fmt: skip
     numeric = [c.kind in ("int", "money", "amount", "rate", "pct", "used_pct", "float") for c in cols]
-    texts = [[display_cell(r.get(c.key), c.kind, compact=compact and c.abbreviate, cents=c.cents) for c in cols]
+    texts = [[display_cell(r.get(c.key), c.kind, compact=compact and c.abbreviate, cents=c.cents, exact=c.exact) for c in cols]
              for r in rows]  # fmt: skip
     total_texts = None
     if totals is not None and any(c.key in totals for c in cols):  # as the terminal's footer
         total_texts = [
-            display_cell(totals[c.key], c.kind, compact=compact and c.abbreviate, cents=c.cents) if c.key in totals
+            display_cell(totals[c.key], c.kind, compact=compact and c.abbreviate, cents=c.cents, exact=c.exact) if c.key in totals
             else "Total" if i == 0 else ""
             for i, c in enumerate(cols)
         ]  # fmt: skip

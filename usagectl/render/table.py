@@ -60,8 +60,8 @@ def make_console(stream: TextIO, *, width: int | None = None, color: bool | None
 # --------------------------------------------------------------------------- cells
 
 
-def _cell(value: Any, kind: str, compact: bool = False, cents: bool = False) -> Text:
-    text = display_cell(value, kind, compact=compact, cents=cents)
+def _cell(value: Any, kind: str, compact: bool = False, cents: bool = False, exact: bool = False) -> Text:
+    text = display_cell(value, kind, compact=compact, cents=cents, exact=exact)
     if kind == "amount":
         kind = "money" if value is not None else "float"
     style = ""
@@ -129,11 +129,11 @@ def _cols(
             footer: Text | None = None
             if totals:
                 if c.key in totals:
-                    footer = _cell(totals[c.key], c.kind, compact and c.abbreviate, c.cents)
+                    footer = _cell(totals[c.key], c.kind, compact and c.abbreviate, c.cents, c.exact)
                 else:
                     footer = Text("Total" if i == 0 else "")
             short = compact and c.abbreviate
-            cells = [_cell(row.get(c.key), c.kind, short, c.cents) for row in rows]
+            cells = [_cell(row.get(c.key), c.kind, short, c.cents, c.exact) for row in rows]
             col = _Col(c.header, c.kind in NUMERIC, cells, footer)
             if built is not None:
                 built[key] = col

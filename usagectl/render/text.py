@@ -274,13 +274,13 @@ def _md_table(
     align = "|" + "|".join("---:" if c.kind in _NUMERIC else ":---" for c in columns) + "|"
     lines = [header, align]
     for row in rows:
-        cells = [md_escape(display_cell(row.get(c.key), c.kind, cents=c.cents)) for c in columns]
+        cells = [md_escape(display_cell(row.get(c.key), c.kind, cents=c.cents, exact=c.exact)) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     if totals and any(c.key in totals for c in columns):  # a totals row only with something in it
         cells = []
         for i, c in enumerate(columns):
             if c.key in totals:
-                text = md_escape(display_cell(totals[c.key], c.kind, cents=c.cents))
+                text = md_escape(display_cell(totals[c.key], c.kind, cents=c.cents, exact=c.exact))
             elif i == 0:
                 text = "Total"
             else:

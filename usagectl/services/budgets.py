@@ -429,7 +429,7 @@ def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = No
             Column("kind", "Kind", in_table=False),
             Column("period_start", "From", "date", in_table=False),
             Column("period_end", "To", "date", in_table=False),
-            Column("limit", "Limit"),
+            Column("limit", "Limit", exact=True),
             Column("spent", "Spent"),
             Column("percent", "Used", "used_pct"),
             Column("level", "Level"),
@@ -464,7 +464,7 @@ def list_report(ctx: AppContext) -> Report:
             Column("scope", "Scope"),
             Column("period", "Period"),
             Column("kind", "Kind"),
-            Column("limit", "Limit"),
+            Column("limit", "Limit", exact=True),
         )
         + _THRESHOLD_COLUMNS
         + (Column("source", "Set in"),),
@@ -580,7 +580,7 @@ def budget_history(
             Column("period_start", "From", "date"),
             Column("period_end", "To", "date", in_table=False),
             Column("state", "State"),
-            Column("limit", "Limit", amount),
+            Column("limit", "Limit", amount, exact=True),
             Column("actual", "Actual", amount),
             Column("percent", "Used", "used_pct"),
             Column("level", "Level"),
