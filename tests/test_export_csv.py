@@ -108,7 +108,7 @@ def test_events_csv_columns_money_and_line_endings(loaded: Path) -> None:
     by_id = {r["event_id"]: r for r in rows}
     assert by_id["E3"]["cost_usd"] == "0.510000"  # fixed 6 decimals
     assert by_id["E3"]["ts"] == "2025-11-04T09:00:00.000000Z"
-    assert by_id["E1"]["team"] == "platform"  # config mapping applied
+    assert by_id["E1"]["team"] == ""  # the event's own (none): the config's mapping is not baked in
     assert by_id["E5"]["cost_usd"] == ""  # unpriced: empty, never 0
     assert sum(D(r["cost_usd"]) for r in rows if r["cost_usd"]) == TOTAL_COST
 
@@ -505,3 +505,82 @@ def test_a_field_over_128_kib_survives_a_csv_export_imported_again(tmp_path: Pat
     assert query(second, "SELECT count(*) FROM rejects") == [(0,)]
     [(extra,)] = query(second, "SELECT extra FROM events WHERE event_id = 'big'")
     assert json.loads(extra) == {"note": long}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json", "parquet"])
+def test_an_event_export_keeps_the_events_own_team_not_the_configs(tmp_path: Path, fmt: str) -> None:
+    """QA: the export wrote the config's [members.alice] team/department/cost_center into the
+    event; imported again, the event's own value then won over a later change of the config
+    (alice moved to growth, the copy still said platform). The export writes the stored values
+    (none here), so the copy follows the config as the original does. 1,000,000 gpt-4o input
+    tokens x $2.50/M = $2.50 in either database."""
+    from tests.helpers import query, run_json
+
+    config = tmp_path / "work" / "usagectl.toml"
+    config.write_text('[members.alice]\nteam = "platform"\ndepartment = "eng"\ncost_center = "cc-1"\n')
+    first, second = tmp_path / "first.duckdb", tmp_path / "second.duckdb"
+    ev = _ev("a1", "2025-11-05T10:00:00Z", "gpt-4o", "alice", input_tokens=1_000_000)
+    run("import", str(write_jsonl(tmp_path / "ev.jsonl", [ev])), "--db", str(first))
+    out = tmp_path / f"ev.{fmt}"
+    run("export", f"--{fmt}", "--out", str(out), "--db", str(first))
+    run("import", str(out), "--db", str(second))
+    stored = "SELECT member, team, department, cost_center FROM events"
+    assert query(second, stored) == query(first, stored) == [("alice", None, None, None)]
+    config.write_text('[members.alice]\nteam = "growth"\ndepartment = "mkt"\ncost_center = "cc-2"\n')
+    for db in (first, second):
+        rows = run_json("report", "by", "team", *ALL, "--db", str(db))["rows"]
+        assert [(r["team"], r["requests"], D(str(r["cost_usd"]))) for r in rows] == [("growth", 1, D("2.5"))]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_a_json_event_export_keeps_every_digit_of_the_reported_cost(tmp_path: Path, fmt: str) -> None:
+    """QA: JSONL wrote reported_cost_usd as a JSON number; the import reads a JSONL number
+    through a double, so 54321.123456789012 came back as 54321.123456789010. It is written as a
+    string of its digits (the cost computed, cost_usd, stays a number: 10 gpt-4o-mini input
+    tokens x $0.15/M = 0.0000015, written to 6 places half-even: 0.000002)."""
+    from tests.helpers import query
+
+    costs = ["54321.123456789012", "-987654321098.765432109876", "0.000000000001"]
+    events = [_ev(f"r{i}", f"2025-11-0{i + 3}T10:00:00Z", "gpt-4o-mini", None, input_tokens=10,
+                  reported_cost_usd=cost) for i, cost in enumerate(costs)]  # fmt: skip
+    first, second = tmp_path / "first.duckdb", tmp_path / "second.duckdb"
+    run("import", str(write_jsonl(tmp_path / "ev.jsonl", events)), "--db", str(first))
+    out = tmp_path / f"ev.{fmt}"
+    run("export", f"--{fmt}", "--out", str(out), "--db", str(first))
+    text = out.read_text(encoding="utf-8")
+    for cost in costs:
+        assert f'"reported_cost_usd": "{cost}"' in text
+    assert text.count('"cost_usd": 0.000002') == 3
+    run("import", str(out), "--db", str(second))
+    stored = "SELECT event_id, reported_cost_usd FROM events ORDER BY event_id"
+    assert query(second, stored) == query(first, stored) == [(f"r{i}", D(c)) for i, c in enumerate(costs)]
+
+
+def test_the_json_header_says_the_range_the_rows_cover(tmp_path: Path, db_path: Path) -> None:
+    """QA: without --since/--until the rows hold every stored event, one dated 2099-06-01 too,
+    but the header said ``until`` today. It says the range exported: since 2000-01-01 (the
+    earliest an event can be) or the first event's day if earlier, until the later of today and
+    the last event's day (2099-06-01). A --since given stays as given."""
+    events = [_ev("now", "2025-11-03T10:00:00Z", "gpt-4o", None, input_tokens=1),
+              _ev("later", "2099-06-01T10:00:00Z", "gpt-4o", None, input_tokens=1)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db_path))
+    doc = json.loads(run("export", "--json", "--tz", "UTC", "--db", str(db_path)).stdout)
+    assert [r["event_id"] for r in doc["rows"]] == ["now", "later"]
+    assert doc["filters"] == {"since": "2000-01-01", "until": "2099-06-01", "tz": "UTC"}
+    doc = json.loads(run("export", "--json", "--since", "2025-11-03", "--tz", "UTC", "--db", str(db_path)).stdout)
+    assert doc["filters"] == {"since": "2025-11-03", "until": "2099-06-01", "tz": "UTC"}
+
+
+@pytest.mark.parametrize("fmt", ["--csv", "--json", "--parquet", "--focus", "--pdf"])
+@pytest.mark.parametrize("out", ["reports/", "reports/."])
+def test_an_out_ending_in_a_slash_names_a_folder(loaded: Path, tmp_path: Path, fmt: str, out: str) -> None:
+    """QA: ``--out reports/`` (pathlib drops the ``/``) wrote a FILE named reports. A folder that
+    does not exist is said so (exit 2), as for a file in it; one that exists is a directory."""
+    work = tmp_path / "work"  # the working folder
+    res = run("export", fmt, "--out", out, "--db", str(loaded), expect=2)
+    assert f"--out {out}: folder reports does not exist" in res.stderr
+    assert not (work / "reports").exists() and not list(work.glob(".reports*"))
+    (work / "reports").mkdir()
+    res = run("export", fmt, "--out", out, "--db", str(loaded), expect=2)
+    assert "is a directory; give a file name" in res.stderr
+    assert list((work / "reports").iterdir()) == []

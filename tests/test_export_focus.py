@@ -127,7 +127,7 @@ def test_focus_parquet_types(loaded: Path, tmp_path: Path) -> None:
 
 
 def test_web_search_class_and_account_config() -> None:
-    group = {"day": date(2025, 11, 3), "model": "claude-sonnet-4-5", "provider": "anthropic", "service_tier": "batch",
+    group = {"day": date(2025, 11, 3), "model": "claude-sonnet-4-5", "channel": "anthropic", "service_tier": "batch",
              "rate_id": 7, "valid_from": None, "min_input_exclusive": 0, "max_input_inclusive": 200_000, "requests": 3, "input_tokens": 0, "cache_read_tokens": 0, "cache_write_5m_tokens": 0,
              "cache_write_1h_tokens": 0, "output_tokens": 0, "web_search_requests": 3,
              "input_rate": D("0.0000015"), "cache_read_rate": D(0), "cache_write_5m_rate": D(0),
@@ -159,3 +159,117 @@ def test_requests_are_on_one_row_of_each_group_so_the_column_sums_right(loaded: 
     # E4 has output only: its one row carries its request
     (e4,) = [r for r in rows if r["x_Model"] == "gpt-4o-mini" and r["ChargePeriodStart"].startswith("2025-11-05")]
     assert (e4["x_TokenClass"], e4["x_Requests"]) == ("output_tokens", "1")
+
+
+def test_requests_of_a_group_without_tokens_are_counted_on_a_zero_row(tmp_path: Path, db_path: Path) -> None:
+    """QA: two failed gpt-4o requests of erruser (no tokens: a rate limit) had no token-class
+    row, so their requests were lost from SUM(x_Requests) (1, where the report says 3). Their
+    group keeps one input row of quantity 0 and cost 0 carrying x_Requests 2; BilledCost is
+    unchanged: ok's 100 input tokens x $2.50/M = $0.00025, the only cost."""
+    from tests.helpers import run_json, write_jsonl
+
+    events = [
+        {"event_id": f"y{i}", "ts": "2026-11-04T10:00:00Z", "model_raw": "gpt-4o", "member": "erruser",
+         "status": "error", "error_type": "rate_limit"} for i in (1, 2)
+    ] + [{"event_id": "y3", "ts": "2026-11-04T10:00:00Z", "model_raw": "gpt-4o", "member": "ok", "input_tokens": 100}]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "ev.jsonl", events)), "--db", str(db_path))
+    day = ("--since", "2026-11-04", "--until", "2026-11-04", "--tz", "UTC")
+    assert run_json("report", "by", "model", *day, "--db", str(db_path))["totals"]["requests"] == 3
+    _h, rows, _e = _focus(db_path, *day)
+    assert sum(int(r["x_Requests"]) for r in rows) == 3
+    assert sum(D(r["BilledCost"]) for r in rows) == D("0.00025")
+    by_member = {json.loads(r["Tags"])["member"]: r for r in rows}
+    assert sorted(by_member) == ["erruser", "ok"] and len(rows) == 2
+    zero = by_member["erruser"]
+    assert (zero["x_TokenClass"], zero["x_Requests"], zero["ChargeCategory"]) == ("input_tokens", "2", "Usage")
+    assert (D(zero["BilledCost"]), D(zero["ListCost"]), D(zero["PricingQuantity"]), D(zero["ConsumedQuantity"])) == (
+        0, 0, 0, 0)  # fmt: skip
+    # the FOCUS rule still holds: ListCost = ListUnitPrice x PricingQuantity = 2.5 x 0
+    assert D(zero["ListUnitPrice"]) == D("2.5") and zero["PricingUnit"] == "1000000 Tokens"
+    ok = by_member["ok"]
+    assert (ok["x_Requests"], ok["ConsumedQuantity"], D(ok["BilledCost"])) == ("1", "100", D("0.00025"))
+
+
+def test_zero_row_only_for_a_group_with_requests_and_no_usage() -> None:
+    """A group with web searches only carries its requests on its web search row (no zero
+    row); a group without requests and usage (a provider bucket of nothing) has no row."""
+    base = {"day": date(2025, 11, 3), "model": "claude-sonnet-4-5", "channel": "anthropic", "service_tier": "standard",
+            "rate_id": 1, "valid_from": None, "min_input_exclusive": 0, "max_input_inclusive": None,
+            "input_tokens": 0, "cache_read_tokens": 0, "cache_write_5m_tokens": 0, "cache_write_1h_tokens": 0,
+            "output_tokens": 0, "input_rate": D("0.000003"), "cache_read_rate": D(0), "cache_write_5m_rate": D(0),
+            "cache_write_1h_rate": D(0), "output_rate": D(0), "web_search_rate": D("0.01"), "member": None,
+            "team": None, "department": None, "cost_center": None, "project": None, "workspace": None,
+            "feature": None, "tool": None, "integration": None, "platform": None}  # fmt: skip
+    (web,) = focus_rows_from_groups([base | {"requests": 2, "web_search_requests": 2}], None, None)
+    assert (web["x_TokenClass"], web["x_Requests"], web["BilledCost"]) == ("web_search_requests", 2, D("0.02"))
+    assert focus_rows_from_groups([base | {"requests": 0, "web_search_requests": 0}], None, None) == []
+
+
+# each event 100,000 input + 1,000 output tokens of a priced model, all on 2026-11-02 (UTC), member alice:
+# claude-sonnet-4-5 100,000 x $3/M + 1,000 x $15/M = 0.30 + 0.015 = 0.315 (180k input: base band);
+# gemini-2.5-flash 100,000 x $0.30/M + 1,000 x $2.50/M = 0.03 + 0.0025 = 0.0325
+CHANNEL_EVENTS = [
+    ("b1", None, "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),  # Bedrock inference profile
+    ("b2", "bedrock", "claude-sonnet-4-5-20250929"),  # LiteLLM custom_llm_provider
+    ("b3", None, "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"),
+    ("v1", None, "claude-sonnet-4-5@20250929"),  # Vertex model version
+    ("v2", "vertex_ai", "vertex_ai/claude-sonnet-4-5"),
+    ("v3", None, "projects/p1/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5"),
+    ("g1", None, "publishers/google/models/gemini-2.5-flash"),  # Gemini on Vertex
+    ("o1", "openrouter", "anthropic/claude-sonnet-4.5"),
+    ("a1", None, "claude-sonnet-4-5"),  # Anthropic's own API
+    ("a2", "anthropic", "anthropic/claude-sonnet-4-5"),  # LiteLLM's name for the same
+]
+
+
+def test_bedrock_vertex_and_openrouter_usage_names_who_sold_hosted_and_made_it(tmp_path: Path, db_path: Path) -> None:
+    """QA: Claude on Bedrock or Vertex (stored with provider anthropic, resolved from its id)
+    was hosted and invoiced by "Anthropic" in the "Claude API" rows of direct use, and OpenRouter
+    was "Openrouter" everywhere. FORMATS.md §9 / FOCUS 1.3: the seller is ProviderName,
+    ServiceProviderName, InvoiceIssuerName and the host (OpenRouter shows no host: itself);
+    PublisherName is the model's maker. Each channel has its own rows and billing account.
+
+    Per channel (0.315 per Claude event, 0.0325 for Gemini, see above): Bedrock b1-b3 3 x 0.315 =
+    0.945; Vertex v1-v3 0.945 + g1 0.0325 = 0.9775; OpenRouter 0.315; Anthropic a1, a2 0.63.
+    Total 0.945 + 0.9775 + 0.315 + 0.63 = 2.8675."""
+    from tests.helpers import write_jsonl
+
+    events = [{"event_id": eid, "ts": "2026-11-02T10:00:00Z", "model_raw": raw, "member": "alice",
+               "input_tokens": 100_000, "output_tokens": 1_000} | ({"provider": p} if p else {})
+              for eid, p, raw in CHANNEL_EVENTS]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "ev.jsonl", events)), "--db", str(db_path))
+    _h, rows, _e = _focus(db_path, "--since", "2026-11-02", "--until", "2026-11-02", "--tz", "UTC")
+    cols = ("ProviderName", "ServiceProviderName", "HostProviderName", "InvoiceIssuerName", "ServiceName",
+            "PublisherName", "BillingAccountId")  # fmt: skip
+    seen: dict[tuple[str, ...], tuple[D, int]] = {}
+    for r in rows:
+        key = tuple(r[c] for c in cols)
+        cost, requests = seen.get(key, (D(0), 0))
+        seen[key] = (cost + D(r["BilledCost"]), requests + int(r["x_Requests"]))
+    aws, gcp = "Amazon Web Services", "Google Cloud"
+    assert seen == {
+        (aws, aws, aws, aws, "Amazon Bedrock", "Anthropic", "usagectl-bedrock"): (D("0.945"), 3),
+        (gcp, gcp, gcp, gcp, "Vertex AI", "Anthropic", "usagectl-vertex"): (D("0.945"), 3),
+        (gcp, gcp, gcp, gcp, "Vertex AI", "Google", "usagectl-vertex"): (D("0.0325"), 1),
+        ("OpenRouter",) * 5 + ("Anthropic", "usagectl-openrouter"): (D("0.315"), 1),
+        ("Anthropic",) * 4 + ("Claude API", "Anthropic", "usagectl-anthropic"): (D("0.63"), 2),
+    }
+    assert sum(D(r["BilledCost"]) for r in rows) == D("2.8675")
+    assert len(rows) == 10  # 5 groups (4 channels, Vertex with 2 models) x an input and an output row
+
+
+def test_an_unknown_channel_is_named_as_stored_never_title_cased() -> None:
+    """A provider id no table names (a LiteLLM ``custom_llm_provider`` such as together_ai) is
+    written as stored: title-casing made "Openrouter" of openrouter (QA)."""
+    group = {"day": date(2025, 11, 3), "model": "gpt-4o", "channel": "together_ai", "publisher": "openai",
+             "service_tier": "standard", "rate_id": 1, "valid_from": None, "min_input_exclusive": 0,
+             "max_input_inclusive": None, "requests": 1, "input_tokens": 1_000_000, "cache_read_tokens": 0,
+             "cache_write_5m_tokens": 0, "cache_write_1h_tokens": 0, "output_tokens": 0, "web_search_requests": 0,
+             "input_rate": D("0.0000025"), "cache_read_rate": D(0), "cache_write_5m_rate": D(0),
+             "cache_write_1h_rate": D(0), "output_rate": D(0), "web_search_rate": None, "member": None,
+             "team": None, "department": None, "cost_center": None, "project": None, "workspace": None,
+             "feature": None, "tool": None, "integration": None, "platform": None}  # fmt: skip
+    (row,) = focus_rows_from_groups([group], None, None)
+    assert (row["ProviderName"], row["HostProviderName"], row["InvoiceIssuerName"]) == ("together_ai",) * 3
+    assert (row["PublisherName"], row["ServiceName"]) == ("OpenAI", "together_ai API")
+    assert row["BilledCost"] == D("2.5")  # 1M tokens x $2.50/M

@@ -82,3 +82,76 @@ def test_report_parquet_typed(loaded: Path, tmp_path: Path) -> None:
         D("5.36"),
         5,
     )
+
+
+# report column kind -> its Parquet type (a column of True/False values is BOOLEAN whatever its kind)
+KIND_TYPES = {"money": "DECIMAL(38,12)", "amount": "DECIMAL(38,12)", "rate": "DECIMAL(38,12)", "int": "BIGINT",
+              "pct": "DECIMAL(38,6)", "used_pct": "DECIMAL(38,6)", "float": "DOUBLE"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("report", "args"),
+    [("daily", ALL), ("monthly", ALL), ("month", ("--month", "2025-11")), ("by-model", ALL), ("by-member", ALL),
+     ("team", ALL), ("cost-centers", ALL), ("invoice", ("--month", "2025-11"))],
+)  # fmt: skip
+def test_every_report_column_has_its_parquet_type(
+    loaded: Path, tmp_path: Path, report: str, args: tuple[str, ...]
+) -> None:
+    """QA: daily/monthly wrote cost_change_usd (kind amount) and spike (True/False) as VARCHAR.
+    Every numeric column of every report is typed (no money, count or flag as text)."""
+    from usagectl.services.context import make_context
+    from usagectl.services.export import build_report
+    from usagectl.services.reports import ReportRequest
+
+    out = tmp_path / f"{report}.parquet"
+    run("export", "--parquet", "--report", report, *args, "--out", str(out), "--db", str(loaded))
+    con = duckdb.connect()
+    types = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(out)]).fetchall()}
+    month = args[1] if args[0] == "--month" else None
+    since, until = (None, None) if month else (args[1], args[3])
+    result = build_report(make_context(None, loaded), report, ReportRequest(since=since, until=until), month)
+    assert list(types) == [c.key for c in result.columns]
+    for c in result.columns:
+        values = [r.get(c.key) for r in result.rows if r.get(c.key) is not None]
+        if values and all(isinstance(v, bool) for v in values):
+            assert types[c.key] == "BOOLEAN", c.key
+        elif c.kind in KIND_TYPES:
+            assert types[c.key] == KIND_TYPES[c.kind], (c.key, c.kind, types[c.key])
+
+
+def test_daily_change_and_spike_are_typed(loaded: Path, tmp_path: Path) -> None:
+    """The daily report's change is money and its spike flag a boolean: DuckDB sums the change.
+    UTC days 11-02..11-04: 0, E1 3.50 + E2 0.75 = 4.25, E3 0.51; changes (from the day before)
+    11-02: 0 - 0 = 0, 11-03: +4.25, 11-04: 0.51 - 4.25 = -3.74; sum 0.51 = last - the day before
+    the first (11-01: 0)."""
+    out = tmp_path / "daily.parquet"
+    run("export", "--parquet", "--report", "daily", "--since", "2025-11-02", "--until", "2025-11-04", "--tz", "UTC",
+        "--out", str(out), "--db", str(loaded))  # fmt: skip
+    con = duckdb.connect()
+    rows = con.execute(
+        "SELECT date, cost_usd, cost_change_usd, spike FROM read_parquet(?) ORDER BY date", [str(out)]
+    ).fetchall()
+    assert [(str(d), c, ch) for d, c, ch, _s in rows] == [
+        ("2025-11-02", D(0), D(0)), ("2025-11-03", D("4.25"), D("4.25")), ("2025-11-04", D("0.51"), D("-3.74"))]  # fmt: skip
+    assert all(isinstance(s, bool) for *_r, s in rows)
+    assert con.execute("SELECT sum(cost_change_usd) FROM read_parquet(?)", [str(out)]).fetchone() == (D("0.51"),)
+
+
+def test_a_partitioned_export_of_nothing_is_a_table_of_no_rows(loaded: Path, tmp_path: Path) -> None:
+    """QA: --partition-by month with nothing selected left an empty folder, which DuckDB cannot
+    read ("no files found") and `import` refused (exit 4), where the unpartitioned export writes
+    a valid file of 0 rows. It now writes that file in the folder (no month holds it, so it is
+    in no month= folder) and says so."""
+    from usagectl.store.export import EVENT_EXPORT_NAMES
+
+    folder = tmp_path / "parts"
+    res = run("export", "--parquet", "--partition-by", "month", "--since", "2025-01-01", "--until", "2025-01-31",
+              "--out", str(folder), "--db", str(loaded))  # fmt: skip
+    assert "wrote 0 rows" in res.stderr and "no month holds events" in res.stderr
+    assert [p.name for p in folder.iterdir()] == ["data_0.parquet"]
+    con = duckdb.connect()
+    rel = "read_parquet(?, hive_partitioning = true)"
+    names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}", [str(folder / "**" / "*.parquet")]).fetchall()]
+    assert names == list(EVENT_EXPORT_NAMES)
+    assert con.execute(f"SELECT count(*) FROM {rel}", [str(folder / "**" / "*.parquet")]).fetchone() == (0,)
+    assert run_json("import", str(folder), "--db", str(tmp_path / "copy.duckdb"))["imported"] == 0

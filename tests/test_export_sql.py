@@ -67,6 +67,10 @@ def _reference(db: Path, fmt: str, since: str = "2025-11-01", until: str = "2025
     for r in rows:
         r["ts"] = r["ts"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     columns = event_columns()
+    if fmt != "csv":  # JSON writes the reported cost as a string of its digits (a double would drop some)
+        for r in rows:
+            if r["reported_cost_usd"] is not None:
+                r["reported_cost_usd"] = format(r["reported_cost_usd"].normalize(), "f")
     out = io.StringIO(newline="")
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\r\n")

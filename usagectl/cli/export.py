@@ -39,10 +39,14 @@ if TYPE_CHECKING:
     from usagectl.services.reports import ReportRequest
 
 Flag = Annotated[bool, typer.Option(show_default=False)]
+# text, not a Path: pathlib drops the trailing "/" of "reports/", which names a folder (``_out_target``)
 OutOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        "--out", "-o", help="Write here (a folder with --partition-by); default or '-': stdout (text formats only)."
+        "--out",
+        "-o",
+        metavar="PATH",
+        help="Write here (a folder with --partition-by); default or '-': stdout (text formats only).",
     ),
 ]
 ReportOpt = Annotated[
@@ -73,7 +77,7 @@ def export(
     parquet: Annotated[bool, typer.Option("--parquet", help="Typed Parquet (needs --out).")] = False,
     focus: Annotated[bool, typer.Option("--focus", help="FinOps FOCUS 1.3 cost and usage (CSV, or .parquet --out).")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="PDF report with charts (needs --out).")] = False,
-    out: OutOpt = None,
+    out_given: OutOpt = None,
     report: ReportOpt = None,
     partition_by: PartitionOpt = None,
     month: MonthOpt = None,
@@ -95,7 +99,7 @@ def export(
         raise UsageError(f"choose one format, not {' and '.join('--' + c for c in chosen)}")
     fmt = chosen[0] if chosen else "csv"
     name = svc.check_choice(report, svc.REPORTS, "--report") or ("month" if fmt == "pdf" else "events")
-    out = _out_target(out, fmt, partitioned=partition_by is not None)
+    out = _out_target(out_given, fmt, partitioned=partition_by is not None)
     if fmt in svc.BINARY_FORMATS and out is None:
         raise UsageError(f"--{fmt} writes a binary file: give --out FILE", hint=f"usagectl export --{fmt} --out FILE")
     if partition_by is not None and not (fmt == "parquet" and name == "events"):
@@ -146,19 +150,29 @@ def export(
         _print_notes(summary.notes)
 
 
-def _out_target(out: Path | None, fmt: str, *, partitioned: bool) -> Path | None:
+def _out_target(raw: str | None, fmt: str, *, partitioned: bool) -> Path | None:
     """``--out`` checked before any work: ``-`` is stdout (None) for the text formats, and a
     file's folder must exist (the export would fail only at its end, after the queries). A
-    missing folder is a usage error (exit 2): exit 4 is for an input that cannot be read."""
+    missing folder is a usage error (exit 2): exit 4 is for an input that cannot be read.
+
+    A name ending in ``/`` (or ``/.``) is a folder: one that does not exist is said so, as for
+    a file in it (pathlib drops the ``/``, and ``--out reports/`` wrote a FILE named reports: QA);
+    one that exists is refused by the writer as a directory. A partitioned export creates its
+    folder."""
     from usagectl.services.export import BINARY_FORMATS
 
-    if out is None:
+    if raw is None:
         return None
-    if str(out) == "-":
+    if raw == "-":
         if fmt in BINARY_FORMATS:
             raise UsageError(f"--out - is stdout; --{fmt} writes a binary file: give --out FILE")
         return None
-    if not partitioned and not out.parent.is_dir():  # a partitioned export creates its folder
+    out = Path(raw)
+    if partitioned:
+        return out
+    if os.path.basename(raw) in ("", ".") and not out.is_dir():
+        raise UsageError(f"--out {raw}: folder {out} does not exist")
+    if not out.parent.is_dir():
         raise UsageError(f"--out {out}: folder {out.parent} does not exist")
     return out
 
@@ -263,12 +277,12 @@ def _events_text(
 
     if fmt in ("csv", "jsonl"):
         return svc.events_text(ctx, req, fmt, stream, memory_limit=memory_limit).notes
-    # one JSON document, streamed: the JSONL rows inside, totals counted by the store
-    from usagectl.services.reports import build_filters
-
-    head = '{"report": "events", "filters": ' + json_dumps(build_filters(ctx, req).as_dict(), indent=None)
+    # one JSON document, streamed: the JSONL rows inside, totals counted by the store; the
+    # filters are the range the rows cover (every stored event without --since/--until)
+    flt = svc.events_filters(ctx, req)
+    head = '{"report": "events", "filters": ' + json_dumps(flt.as_dict(), indent=None)
     stream.write((head + ', "rows": [').encode("utf-8"))
-    res = svc.events_text(ctx, req, "jsonl", cast("BinaryIO", _JsonRows(stream)), memory_limit=memory_limit)
+    res = svc.events_text(ctx, req, "jsonl", cast("BinaryIO", _JsonRows(stream)), memory_limit=memory_limit, flt=flt)
     totals = {"events": res.events, "cost_usd": res.cost_usd, "unpriced_events": res.unpriced_events}
     stream.write(('\n], "totals": ' + json_dumps(totals, indent=None) + "}\n").encode("utf-8"))
     return res.notes

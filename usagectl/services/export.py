@@ -35,9 +35,12 @@ PARTITIONS = ("month",)
 
 # column kind of the store's export columns -> the render kind of a Column
 _RENDER_KIND = {"str": "str", "int": "int", "money": "money", "exact": "money_exact", "ts": "str", "json": "str"}
-# render kind -> Parquet (DuckDB) type of a report column
-_REPORT_TYPES = {"int": "BIGINT", "money": "DECIMAL(38,12)", "rate": "DECIMAL(38,12)", "pct": "DECIMAL(38,6)",
-                 "used_pct": "DECIMAL(38,6)", "float": "DOUBLE", "date": "DATE", "str": "VARCHAR"}  # fmt: skip
+# render kind -> Parquet (DuckDB) type of a report column: every kind of ``models.Column``
+# (``amount`` is money where None means "not applicable"); a column whose values are all
+# True/False (a report's ``spike`` flag, kind int) is BOOLEAN whatever its kind
+_REPORT_TYPES = {"int": "BIGINT", "money": "DECIMAL(38,12)", "amount": "DECIMAL(38,12)", "rate": "DECIMAL(38,12)",
+                 "pct": "DECIMAL(38,6)", "used_pct": "DECIMAL(38,6)", "float": "DOUBLE", "date": "DATE",
+                 "str": "VARCHAR"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ def events_text(
     *,
     memory_limit: str | None = None,
     chunk_events: int | None = None,
+    flt: Filters | None = None,
 ) -> EventTotals:
     """Write the per-event rows (``event_columns``), sorted by ts then event_id, to ``out`` as
     ``csv`` (a header, then RFC 4180 rows, CRLF, formula-looking text neutralised, money fixed
@@ -156,8 +160,9 @@ def events_text(
 
     DuckDB formats and writes every row (``COPY``) to a private temp folder, one sorted run of
     UTC days at a time; each run is appended to ``out`` and deleted, so memory follows
-    ``memory_limit`` and disk one run. Default range: every stored event (``_every_event``). The totals cost
-    one more scan (``count_events``): the unpriced events are noted for every format."""
+    ``memory_limit`` and disk one run. Default range: every stored event (``events_filters``;
+    ``flt``, when given, is what it returned for ``req``). The totals cost one more scan
+    (``count_events``): the unpriced events are noted for every format."""
     import shutil
     import tempfile
 
@@ -167,7 +172,7 @@ def events_text(
 
     if fmt not in store.TEXT_FORMATS:
         raise UsageError(f"events text export: unknown format {fmt!r}")
-    flt = _every_event(ctx, req)
+    flt = flt or events_filters(ctx, req)
     rows = 0
     with (
         connect(ctx.db_path, read_only=True) as con,
@@ -192,10 +197,12 @@ def events_text(
     return EventTotals(rows, counts["cost_usd"], counts["unpriced_rows"], notes)
 
 
-def _every_event(ctx: AppContext, req: ReportRequest) -> Filters:
+def events_filters(ctx: AppContext, req: ReportRequest) -> Filters:
     """The filters of an events export: without --since/--until it holds every stored event (a
     backup), also those dated before 2000 or after today (a report's default range would leave
-    them out without a word: QA); a range given bounds it as a report's does."""
+    them out without a word: QA); a range given bounds it as a report's does. Its ``since`` and
+    ``until`` are the range the export covers, what the header of ``--json`` says (it said the
+    report's default ``until``, today, above rows dated after it: QA)."""
     from zoneinfo import ZoneInfo
 
     from usagectl.config import effective_timezone
@@ -226,7 +233,7 @@ def events_parquet(
         raise UsageError(f"--out {out} is a directory; give a file name, or use --partition-by month")
     if partition is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"--out {out} exists; --partition-by writes a new folder (remove it or pick another name)")
-    flt = _every_event(ctx, req)
+    flt = events_filters(ctx, req)
     was_empty_folder = out.is_dir()
     if partition is not None:
         try:
@@ -259,7 +266,8 @@ def _copy_parquet(
         except ValueError as exc:
             raise UsageError(f"--memory-limit: {exc}") from None
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
-        files = [out]
+        files: list[Path] = [out]
+        empty: tuple[str, ...] = ()
         if partition is None:
             rows = store.copy_events_parquet(con, flt, out)
         else:
@@ -269,8 +277,16 @@ def _copy_parquet(
                 folder.mkdir(parents=True, exist_ok=True)
                 files.append(folder / "data_0.parquet")
                 rows += store.copy_events_parquet(con, _month_slice(flt, value), files[-1])
+            if not files:
+                # nothing selected: an empty folder is no table (DuckDB finds no file, `import`
+                # refuses it: QA), so one file of 0 rows with the columns, as an unpartitioned
+                # export writes; no month holds it, so it has no month= folder
+                files.append(out / "data_0.parquet")
+                rows += store.copy_events_parquet(con, flt, files[-1])
+                empty = (f"no {partition} holds events: {out} holds one file of 0 rows with the columns "
+                         f"(data_0.parquet, in no {partition}= folder)",)  # fmt: skip
         totals = store.written_totals(con, files)
-        return rows, totals | {"notes": unpriced_event_notes(con, flt, totals["unpriced_rows"])}
+        return rows, totals | {"notes": empty + unpriced_event_notes(con, flt, totals["unpriced_rows"])}
 
 
 def _month_slice(flt: Filters, month: str) -> Filters:
@@ -344,23 +360,30 @@ def report_parquet(report: Report, out: Path) -> ExportSummary:
 
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name")
-    columns = []
-    for c in report.columns:
-        duck = _REPORT_TYPES.get(c.kind, "VARCHAR")
-        values = [r.get(c.key) for r in report.rows]
-        if duck != "VARCHAR" and not all(_fits(v, c.kind) for v in values):
-            duck = "VARCHAR"
-        columns.append((c.key, duck))
+    columns = [(c.key, _parquet_type(c.kind, [r.get(c.key) for r in report.rows])) for c in report.columns]
     rows = [[_plain(r.get(c.key)) for c in report.columns] for r in report.rows]
     n = write_parquet_table(out, columns, rows)
     return ExportSummary(out, n, report.totals.get("cost_usd"), notes=report.notes)
 
 
+def _parquet_type(kind: str, values: list[Any]) -> str:
+    """The Parquet type of a report column of ``kind`` holding ``values`` (``_REPORT_TYPES``)."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return "BOOLEAN"
+    duck = _REPORT_TYPES.get(kind, "VARCHAR")
+    return duck if all(_fits(v, kind) for v in present) else "VARCHAR"
+
+
 def _fits(value: Any, kind: str) -> bool:
-    if value is None:
+    if kind == "str":
         return True
     if kind == "date":
         return hasattr(value, "isoformat") and not isinstance(value, str)
+    if kind == "int":  # a BIGINT: a whole number only (a Decimal 2.5 would be rounded)
+        if isinstance(value, Decimal):
+            return value.is_finite() and value == value.to_integral_value()
+        return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, (int, Decimal, float)) and not isinstance(value, bool)
 
 

@@ -1,12 +1,21 @@
 """FinOps FOCUS 1.3 cost-and-usage rows (FORMATS.md §9).
 
-One row per UTC day × model × service tier × price row × dimensions × token class (input,
-cache read, cache write 5m, cache write 1h, output, web search); zero-quantity classes are
-left out. The dimensions (member, team, department, cost center, project, workspace, feature,
-tool, integration, platform) and the service tier travel as the ``Tags`` JSON object.
-``x_Requests`` holds the group's requests on its first row (input, when it has input) and 0 on
-its other token-class rows, so a SUM of the column (what FOCUS consumers do with a number)
-counts each request once.
+One row per UTC day × model × channel × service tier × price row × dimensions × token class
+(input, cache read, cache write 5m, cache write 1h, output, web search); zero-quantity classes
+are left out, except that a group whose requests used no tokens at all (failed requests, rate
+limits) keeps one input row of quantity 0 and cost 0 to carry them. The dimensions (member,
+team, department, cost center, project, workspace, feature, tool, integration, platform, as
+the reports resolve them: the config's member mapping applied) and the service tier travel as
+the ``Tags`` JSON object. ``x_Requests`` holds the group's requests on its first row (input,
+when it has input) and 0 on its other token-class rows, so a SUM of the column (what FOCUS
+consumers do with a number) counts each request once, as the reports do.
+
+The channel is how the usage was bought (``usagectl.store.export.FOCUS_CHANNEL``): directly
+from the model's maker, or through Amazon Bedrock, Google Vertex AI, OpenRouter or Azure. The
+entity that sold it is ProviderName, ServiceProviderName, HostProviderName (OpenRouter does
+not say which host served a request, so its host is OpenRouter itself, as FOCUS allows when
+the host is not visible) and InvoiceIssuerName; PublisherName is the model's maker (its price
+table's provider), e.g. Claude on Bedrock: Amazon Web Services ×4, Anthropic, ``Amazon Bedrock``.
 
 Money is exact Decimal: ``ListUnitPrice`` is USD per ``PricingUnit`` (``1000000 Tokens``, or
 ``Requests`` for web search calls), ``PricingQuantity`` = tokens / 1 000 000, and
@@ -57,10 +66,18 @@ TOKEN_CLASSES: tuple[tuple[str, str, str, str, bool], ...] = (
     ("output_tokens", "output_tokens", "output_rate", "output tokens", True),
     ("web_search_requests", "web_search_requests", "web_search_rate", "web search requests", False),
 )
-PROVIDERS: dict[str, tuple[str, str]] = {  # provider id -> (name, service name)
+# channel -> (the entity that sells, hosts and invoices it, ServiceName); an unknown channel (a
+# provider id no table names) is written as stored, never title-cased ("Openrouter": QA)
+CHANNELS: dict[str, tuple[str, str]] = {
     "anthropic": ("Anthropic", "Claude API"),
     "openai": ("OpenAI", "OpenAI API"),
     "google": ("Google", "Gemini API"),
+    "gemini": ("Google", "Gemini API"),  # LiteLLM's name for Google AI Studio
+    "bedrock": ("Amazon Web Services", "Amazon Bedrock"),
+    "vertex": ("Google Cloud", "Vertex AI"),
+    "openrouter": ("OpenRouter", "OpenRouter"),
+    "azure": ("Microsoft", "Azure OpenAI"),
+    "azure_ai": ("Microsoft", "Azure AI Foundry"),
 }
 
 # (column, kind): "money"/"decimal" exact Decimal, "ts" UTC datetime, "str", "int", "json".
@@ -133,39 +150,56 @@ def _tags(group: dict[str, Any]) -> str | None:
     return json.dumps(dict(sorted(tags.items())), ensure_ascii=False, separators=(",", ":"))
 
 
+def _seller(channel: str) -> tuple[str, str]:
+    """(name, ServiceName) of the entity a channel's usage was bought from (``CHANNELS``)."""
+    return CHANNELS.get(channel, (channel, f"{channel} API"))
+
+
+def _carrier(g: dict[str, Any]) -> str | None:
+    """The bucket of the one zero-quantity row a group with requests but no usage keeps (input),
+    so that its requests are counted (``x_Requests``); None when the group has usage or no requests."""
+    if int(g["requests"] or 0) == 0 or any(int(g[bucket] or 0) for _c, bucket, _r, _w, _m in TOKEN_CLASSES):
+        return None
+    return TOKEN_CLASSES[0][1]
+
+
 def focus_rows_from_groups(groups: list[dict[str, Any]], account_id: str | None, account_name: str | None
                            ) -> list[dict[str, Any]]:  # fmt: skip
-    """FOCUS rows of the priced groups of ``usagectl.store.export.focus_groups`` (pure; tested alone)."""
+    """FOCUS rows of the priced groups of ``usagectl.store.export.focus_groups`` (pure; tested
+    alone). ``channel`` names the seller (``CHANNELS``); ``publisher``, the price table's
+    provider of the model, names its maker (the seller's name when absent)."""
     rows = []
     for g in groups:
-        provider = g["provider"] or "unknown"
-        name, service = PROVIDERS.get(provider, (provider.title(), f"{provider.title()} API"))
+        channel = g["channel"] or "unknown"
+        name, service = _seller(channel)
+        publisher = _seller(g["publisher"])[0] if g.get("publisher") else name
         bp_start, bp_end = _month_bounds(g["day"])
         cp_start = datetime(g["day"].year, g["day"].month, g["day"].day, tzinfo=UTC)
         sub_id, sub_type = (g["workspace"], "Workspace") if g["workspace"] else (g["project"], "Project")
         requests = int(g["requests"] or 0)  # on the group's first row, 0 on the others: the column sums right
+        carrier = _carrier(g)
         for cls, bucket, rate_key, what, per_million in TOKEN_CLASSES:
             qty = int(g[bucket] or 0)
-            if qty == 0:
+            if qty == 0 and bucket != carrier:
                 continue
             rate = Decimal(g[rate_key])
             unit_price = rate * MILLION if per_million else rate
             pricing_qty = Decimal(qty) / MILLION if per_million else Decimal(qty)
-            cost = rate * qty  # = unit_price × pricing_qty, exactly
+            cost = rate * qty if qty else Decimal(0)  # = unit_price × pricing_qty, exactly
             sku = f"{g['model']}:{cls}"
             rows.append({
                 "BilledCost": cost, "EffectiveCost": cost, "ListCost": cost, "ContractedCost": cost,
-                "BillingAccountId": account_id or f"usagectl-{provider}", "BillingAccountName": account_name,
+                "BillingAccountId": account_id or f"usagectl-{channel}", "BillingAccountName": account_name,
                 "BillingAccountType": "Organization", "BillingCurrency": "USD",
                 "BillingPeriodStart": bp_start, "BillingPeriodEnd": bp_end,
                 "ChargePeriodStart": cp_start, "ChargePeriodEnd": cp_start + timedelta(days=1),
                 "ChargeCategory": "Usage", "ChargeClass": None, "ChargeDescription": f"{g['model']} {what}",
                 "ChargeFrequency": "Usage-Based", "PricingCategory": "Standard",
-                "PricingQuantity": pricing_qty.normalize() if pricing_qty else pricing_qty,
+                "PricingQuantity": pricing_qty.normalize() if pricing_qty else Decimal(0),
                 "PricingUnit": "1000000 Tokens" if per_million else "Requests",
                 "ListUnitPrice": unit_price, "ContractedUnitPrice": unit_price,
                 "ConsumedQuantity": Decimal(qty), "ConsumedUnit": "Tokens" if per_million else "Requests",
-                "ProviderName": name, "PublisherName": name, "InvoiceIssuerName": name,
+                "ProviderName": name, "PublisherName": publisher, "InvoiceIssuerName": name,
                 "ServiceProviderName": name, "HostProviderName": name,
                 "ServiceCategory": "AI and Machine Learning", "ServiceSubcategory": "Generative AI",
                 "ServiceName": service, "SkuId": sku, "SkuPriceId": f"{sku}:{g['service_tier']}:{_band(g)}",
@@ -185,9 +219,12 @@ def focus_export(ctx: AppContext, req: ReportRequest) -> FocusExport:
 
     flt = build_filters(ctx, req)
     account_id, account_name = billing_account(ctx.config)
+    book = ctx.pricebook()
     with connect(ctx.db_path, read_only=True) as con:
-        q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
+        q.prepare_session(con, book, ctx.config.members, flt)
         groups, unpriced = store.focus_groups(con, flt)
+    for g in groups:  # the model's maker: PublisherName, whoever sold the usage
+        g["publisher"] = book.provider_of(g["model"])
     rows = focus_rows_from_groups(groups, account_id, account_name)
     total = sum((g["cost"] for g in groups), Decimal(0))
     notes = list(_unpriced_notes(unpriced))

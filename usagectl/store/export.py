@@ -35,8 +35,13 @@ if TYPE_CHECKING:
     from usagectl.models import Filters
 
 # name -> (SQL expression over the priced relation `p`, DuckDB type, kind for text writers).
-# Attribution is the resolved one (config member mapping applied, canonical model), so an
-# export is what the reports see; re-importing it gives the same totals.
+# An events export is the stored events (a backup: imported again it gives back the same
+# events), so team, department and cost_center are the event's own values, never the config's
+# ``[members.NAME]`` mapping: written into the event, the mapping of the export's day would win
+# over every later change of the config once the file is imported again (QA). The mapping is
+# applied again when the events are read, as for any event. Model and provider are the
+# canonical ones the reports use: an import resolves the model from ``model_raw`` again, and
+# fills in a provider the event lacks from it.
 EVENT_EXPORT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("event_id", "event_id", "VARCHAR", "str"),
     ("ts", "ts", "TIMESTAMPTZ", "ts"),
@@ -54,9 +59,9 @@ EVENT_EXPORT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("web_search_requests", "web_search_requests", "BIGINT", "int"),
     ("service_tier", "service_tier", "VARCHAR", "str"),
     ("member", "member", "VARCHAR", "str"),
-    ("team", "cteam", "VARCHAR", "str"),
-    ("department", "cdepartment", "VARCHAR", "str"),
-    ("cost_center", "ccost_center", "VARCHAR", "str"),
+    ("team", "team", "VARCHAR", "str"),
+    ("department", "department", "VARCHAR", "str"),
+    ("cost_center", "cost_center", "VARCHAR", "str"),
     ("project", "project", "VARCHAR", "str"),
     ("workspace", "workspace", "VARCHAR", "str"),
     ("api_key", "api_key", "VARCHAR", "str"),
@@ -239,7 +244,10 @@ def _text_select(flt: Filters, fmt: str) -> tuple[str, dict[str, Any]]:
             case "money":
                 text = f"coalesce(rtrim(rtrim({sql_money_fixed(v)}, '0'), '.'), 'null')"
             case "exact":
-                text = f"coalesce({sql_money_exact(v)}, 'null')"
+                # a JSON string: JSONL is imported by DuckDB's reader, which reads a JSON number
+                # through a double (54321.123456789012 came back ...010); a string keeps every
+                # stored digit, for the import and for any other JSON reader (QA)
+                text = f"""coalesce('"' || {sql_money_exact(v)} || '"', 'null')"""
             case _:
                 text = f"coalesce(CAST({v} AS VARCHAR), 'null')"
         exprs += ["'{'" if not exprs else "', '", f"""'"{name}": '""", text]
@@ -256,7 +264,8 @@ def copy_event_runs(
     written, in order: the caller appends it to the export and deletes it.
 
     ``csv``: RFC 4180 fields, CRLF, no header (the bytes ``csv.writer`` writes from ``csv_cell``);
-    ``jsonl``: one ``json_dumps(row, indent=None)`` line per event, LF. DuckDB formats every
+    ``jsonl``: one ``json_dumps(row, indent=None)`` line per event, LF, the reported cost (kind
+    ``exact``) as a JSON string of its digits (``"0.0000004"``). DuckDB formats every
     value; each run sorts on its own, so memory follows the run."""
     if fmt not in TEXT_FORMATS:
         raise ValueError(f"not a text format: {fmt!r}")
@@ -349,6 +358,25 @@ FOCUS_DIMENSIONS: dict[str, str] = {
     "integration": "integration",
     "platform": "platform",
 }
+# How usage was bought (its channel), from the event's provider (LiteLLM's ``custom_llm_provider``
+# is kept there: ``bedrock``, ``vertex_ai``, ``openrouter``, ``azure``) or, when that names the
+# model's maker, from the shape of the logged name (what ``pricing.resolve`` strips: a Bedrock id
+# or ARN, a Vertex ``@YYYYMMDD`` version or ``publishers/`` path, a LiteLLM ``bedrock/``,
+# ``vertex_ai/``, ``openrouter/`` or ``azure/`` prefix); else the provider itself (direct API
+# use). A FOCUS row names its provider, host and invoice issuer from it (``services.focus``), so
+# Claude on Bedrock is never merged with Anthropic's own API. Patterns are fixed text, no input.
+FOCUS_CHANNEL = r"""CASE
+    WHEN lower(provider) = 'bedrock' THEN 'bedrock'
+    WHEN lower(provider) IN ('vertex_ai', 'vertex_ai_beta') THEN 'vertex'
+    WHEN lower(provider) = 'openrouter' THEN 'openrouter'
+    WHEN lower(provider) IN ('azure', 'azure_ai') THEN lower(provider)
+    WHEN lower(model_raw) LIKE 'bedrock/%' OR lower(model_raw) LIKE 'arn:aws:bedrock:%'
+        OR regexp_matches(lower(model_raw), '^((us|eu|apac|jp|au|global|us-gov)\.)?anthropic\.') THEN 'bedrock'
+    WHEN lower(model_raw) LIKE 'vertex_ai/%' OR lower(model_raw) LIKE '%publishers/%'
+        OR regexp_matches(model_raw, '@[0-9]{8}$') THEN 'vertex'
+    WHEN lower(model_raw) LIKE 'openrouter/%' THEN 'openrouter'
+    WHEN lower(model_raw) LIKE 'azure/%' THEN 'azure'
+    ELSE cprovider END"""
 FOCUS_SUMS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
               "output_tokens", "web_search_requests")  # fmt: skip
 FOCUS_RATES = ("input_rate", "cache_read_rate", "cache_write_5m_rate", "cache_write_1h_rate", "output_rate",
@@ -356,8 +384,9 @@ FOCUS_RATES = ("input_rate", "cache_read_rate", "cache_write_5m_rate", "cache_wr
 
 
 def focus_groups(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Priced usage per UTC day × model × provider × tier × price row × dimensions, with the
-    per-token rates of that price row; and the unpriced usage (no rate) per day and model.
+    """Priced usage per UTC day × model × channel (``FOCUS_CHANNEL``: how it was bought) × tier ×
+    price row × dimensions, with the per-token rates of that price row; and the unpriced usage
+    (no rate) per day and model.
 
     Grouping by the price row keeps ``ListCost = ListUnitPrice × PricingQuantity`` exact when
     a price period or a long-context band changes within a day."""
@@ -368,10 +397,10 @@ def focus_groups(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[list[dic
     n = len(FOCUS_DIMENSIONS) + 5
     sql = (
         f"SELECT g.*, r.valid_from, r.min_input_exclusive, r.max_input_inclusive, {rates} FROM ("
-        f"SELECT CAST(timezone('UTC', ts) AS DATE) AS day, cmodel AS model, cprovider AS provider, service_tier, "
+        f"SELECT CAST(timezone('UTC', ts) AS DATE) AS day, cmodel AS model, {FOCUS_CHANNEL} AS channel, service_tier, "
         f"rate_id, {dims}, {sums}, sum(requests)::HUGEINT AS requests, sum(cost) AS cost "
         f"FROM ({base.sql}) p WHERE cost IS NOT NULL GROUP BY {', '.join(str(i + 1) for i in range(n))}"
-        ") g JOIN price_rates r ON r.rate_id = g.rate_id ORDER BY day, model, service_tier, rate_id"
+        ") g JOIN price_rates r ON r.rate_id = g.rate_id ORDER BY day, model, channel, service_tier, rate_id"
     )
     cur = con.execute(sql, base.params)
     priced = rows_as_dicts(cur)
