@@ -236,6 +236,8 @@ def test_lookups_by_id_find_usage_dated_after_today(tmp_path: Path, db_path: Pat
     run("import", str(write_jsonl(tmp_path / "f.jsonl", [future])), "--db", str(db_path))
     shown = run_json("message", "show", "fut", "--db", str(db_path))
     assert _dec(shown["totals"]["amount_usd"]) == D("0.0035")
+    # every day searched: no made-up range in the header
+    assert (shown["filters"]["since"], shown["filters"]["until"]) == (None, None)
     assert run_json("chat", "show", "s-fut", "--db", str(db_path))["totals"]["messages"] == 1
     assert (
         "no event or message with id 'nope'\n" in run("message", "show", "nope", "--db", str(db_path), expect=2).stderr

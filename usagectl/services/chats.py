@@ -250,6 +250,17 @@ def all_time_filters(ctx: AppContext, req: ReportRequest) -> Filters:
     return build_filters(ctx, req, default=(FIRST_DAY, LAST_DAY))
 
 
+def _lookup_filters(req: ReportRequest, flt: Filters) -> dict[str, Any]:
+    """The filters a lookup by id names: the range only when --since/--until gave one (every
+    day is searched otherwise, and "since 1970-01-01 · until 2199-12-31" says nothing)."""
+    out = flt.as_dict()
+    if req.since is None:
+        out["since"] = None
+    if req.until is None:
+        out["until"] = None
+    return out
+
+
 def _searched(req: ReportRequest, flt: Filters) -> str:
     """The range a lookup searched, for its not-found message: nothing when it was every day."""
     if req.since is None and req.until is None:
@@ -343,7 +354,7 @@ def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
     return Report(
         name="chat",
         title=f"Chat {titles[-1] if titles else session_id} ({tz})",
-        filters=flt.as_dict() | {"session_id": session_id},
+        filters=_lookup_filters(req, flt) | {"session_id": session_id},
         columns=columns + status_col,
         rows=tuple(rows),
         totals=totals,
@@ -487,7 +498,7 @@ def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
     return Report(
         name="message",
         title=f"Message {e['message_id'] or e['event_id']} ({tz})",
-        filters=flt.as_dict() | {"id": ident},
+        filters=_lookup_filters(req, flt) | {"id": ident},
         columns=COST_COLUMNS,
         rows=tuple(rows),
         totals=totals,
