@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run, run_json, write_jsonl
+from tests.helpers import narrow_table, run, run_json, write_jsonl
 from usagectl.errors import UsageError
 from usagectl.services import reports
 from usagectl.services.breakdowns import OTHER_LABEL, breakdown, parse_dimensions
@@ -145,7 +145,7 @@ def test_two_levels_with_top_per_first_level_group(loaded: Path) -> None:
     assert rep.sections[0].key == "by_team"
     # one (team, model) pair is folded: growth's mistral-large-2411
     assert (
-        "(other) rows sum 1 (team, model) pair beyond the top 1 models of each team; totals include them." in rep.notes
+        "(other) rows sum 1 (team, model) pair beyond the top 1 model of each team; totals include them." in rep.notes
     )
     assert section == {"platform": Decimal("3.50"), "(none)": Decimal("1.00"), "growth": Decimal("0.90"),
                        "research": Decimal("0.45")}  # fmt: skip
@@ -291,3 +291,47 @@ def test_cost_share_is_rounded_once_from_the_exact_value(tmp_path: Path, db_path
     assert bob.split()[-1] == "6.3%"
     md = run(*args, "--format", "markdown").stdout
     assert "6.3%" in md and "6.2%" not in md
+
+
+def test_a_model_under_two_providers_keeps_the_provider_column(tmp_path: Path, db_path: Path) -> None:
+    """QA: claude-sonnet-4-5 logged by anthropic and by bedrock is two rows of `report by model`,
+    and at 80 columns the table left the Provider column out first: the two rows read as one
+    model counted twice. Each 1,000 output tokens x $15/M = $0.015. With a model under two
+    providers the provider stays (the shares go instead); so does it in a two-level table."""
+    events = [
+        {"event_id": "m2", "ts": "2025-11-10T10:00:00Z", "provider": "anthropic", "model_raw": "claude-sonnet-4-5",
+         "output_tokens": 1000, "team": "t"},
+        {"event_id": "m3", "ts": "2025-11-10T10:00:00Z", "provider": "bedrock",
+         "model_raw": "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "output_tokens": 1000, "team": "t"},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "two.jsonl", events)), "--db", str(db_path))
+    rep = breakdown(make_context(None, db_path), ReportRequest(since="2025-11-01", until="2025-11-30"), ["model"])
+    assert [(r["model"], r["provider"], r["cost_usd"]) for r in rep.rows] == [
+        ("claude-sonnet-4-5", "bedrock", Decimal("0.015")), ("claude-sonnet-4-5", "anthropic", Decimal("0.015"))]  # fmt: skip
+    provider = next(c for c in rep.columns if c.key == "provider")
+    assert provider.in_table and provider.narrow_drop == 0
+    text = run("report", "by", "model", *NOV, "--db", str(db_path)).stdout
+    words, _note = narrow_table(text)
+    assert {"Provider", "anthropic", "bedrock"} <= words
+    two = run("report", "by", "team,model", *NOV, "--db", str(db_path)).stdout
+    assert {"Provider", "anthropic", "bedrock"} <= set(two.split())
+
+
+def test_folded_rows_are_counted_in_the_singular(loaded: Path) -> None:
+    """Four models in November; --top 3 folds one (mistral-large-2411): "the 1 model", not
+    "the 1 models"."""
+    notes = run_json("report", "by", "model", "--top", "3", *NOV, "--db", str(loaded))["notes"]
+    assert "(other) rows sum the 1 model beyond the top 3; totals include them." in notes
+    notes = run_json("report", "by", "cost-center", "--top", "1", *NOV, "--db", str(loaded))["notes"]
+    # cost centers CC-1 (alice) and (none) (bob, carol): one folded
+    assert "(other) rows sum the 1 cost center beyond the top 1; totals include them." in notes
+
+
+def test_a_dimension_without_a_second_level_is_named_as_typed(loaded: Path) -> None:
+    """QA: `report by chat,model` failed with "No such option: --by", an option never typed:
+    `report by chat` is `report chats`, which has no second level."""
+    err = run("report", "by", "chat,model", *NOV, "--db", str(loaded), expect=2).stderr
+    assert "report by chat,model: chat has no second level" in err and "--by" not in err
+    err = run("report", "by", "--by", "chat,model", *NOV, "--db", str(loaded), expect=2).stderr
+    assert "report by --by chat,model: chat has no second level" in err
+    assert run_json("report", "by", "team,model", *NOV, "--db", str(loaded))["report"] == "by-team-model"

@@ -88,9 +88,10 @@ def test_report_chats_rows_totals_and_order(db: str) -> None:
     assert t["unpriced_models"] == [{"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100}]
     # the two events without a session: 0.0025 + 0.9525006 = 0.9550006, JSON rounds half-even to 6 places
     assert t["no_chat_requests"] == 2 and _dec(t["no_chat_cost_usd"]) == D("0.955001")
-    # x1 1,000 + x2 150,000 + 50,001 + 1,000 = 202,001 tokens in 2 requests
+    # x1 1,000 + x2 150,000 + 50,001 + 1,000 = 202,001 tokens in 2 requests; the note shows money
+    # as the tables do: 0.9550006 -> $0.96
     assert (
-        "Usage without a session id (2 requests, 202,001 tokens, cost $0.955001) belongs to no chat; "
+        "Usage without a session id (2 requests, 202,001 tokens, cost $0.96) belongs to no chat; "
         "it is not above." in out["notes"]
     )
     assert any("mistral-large-2411" in n for n in out["notes"])
@@ -110,11 +111,11 @@ def test_usage_without_a_session_names_buckets_without_a_request_count(tmp_path:
     notes = run_json("report", "chats", *NOV, "--db", str(db_path))["notes"]
     assert (
         "Usage without a session id (3 requests and 2 buckets without a request count, 7,000 tokens, "
-        "cost $0.017500) belongs to no chat; it is not above." in notes
+        "cost $0.02) belongs to no chat; it is not above." in notes  # 0.0175 to the cent, half-even
     )
     day = run_json("report", "chats", "--since", "2025-11-06", "--until", "2025-11-06", "--db", str(db_path))
     assert (
-        "Usage without a session id (2 buckets without a request count, 6,000 tokens, cost $0.015000) "
+        "Usage without a session id (2 buckets without a request count, 6,000 tokens, cost $0.02) "
         "belongs to no chat; it is not above." in day["notes"]
     )
 
@@ -429,3 +430,34 @@ def test_chats_started_in_the_repeated_hour_read_apart(tmp_path: Path, db_path: 
         ("edt", "2026-11-01 01:30 EDT"), ("est", "2026-11-01 01:30 EST"), ("noon", "2026-11-01 07:00")]  # fmt: skip
     table = run(*args, "--db", str(db_path), "--format", "table").stdout
     assert "2026-11-01 01:30 EDT" in table and "2026-11-01 01:30 EST" in table
+
+
+def test_a_range_without_chats_costs_nothing_and_an_unknown_member_is_named(db: str) -> None:
+    """QA: with no chat in range the overview said "Cost of the chats: unpriced" and "Average cost
+    per chat: unpriced"; no chat costs $0.00 and has no average. --member Bob (the data has bob)
+    left the report silently empty where `report by` names the close match."""
+    out = run_json("report", "chats", *NOV, "--member", "Bob", "--db", db)
+    assert out["rows"] == [] and out["overview"]["chats"] == 0
+    assert out["overview"]["cost_usd"] == 0 and out["totals"]["cost_usd"] == 0
+    assert "avg_cost_per_chat_usd" not in out["overview"]
+    assert "No member 'Bob' in the data (did you mean bob?)." in out["notes"]
+    table = run("report", "chats", "--since", "2025-12-01", "--until", "2025-12-31", "--db", db).stdout
+    assert "unpriced" not in table and "$0.00" in table
+    assert "did you mean" not in table  # no filter given: nothing to name
+
+
+def test_the_no_chat_note_shows_money_as_the_table_and_says_what_is_unpriced(tmp_path: Path, db_path: Path) -> None:
+    """QA: "cost $0.600000" (6 decimals beside a table in cents), called the cost although one of
+    the requests has no price. gpt-4o $10/M out: 50,000 out = 0.50; 40,000 in x $2.50/M = 0.10;
+    mystery-1 unpriced. Priced part 0.60, a lower bound: "≥ $0.60, 1 request unpriced"."""
+    events = [
+        {"event_id": "e2", "ts": "2025-11-10T11:00:00Z", "model_raw": "gpt-4o", "output_tokens": 50000},
+        {"event_id": "e3", "ts": "2025-11-10T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 40000},
+        {"event_id": "e4", "ts": "2025-11-10T13:00:00Z", "model_raw": "mystery-1", "input_tokens": 1000},
+    ]
+    run("import", str(write_jsonl(tmp_path / "n.jsonl", events)), "--db", str(db_path))
+    notes = run_json("report", "chats", *NOV, "--db", str(db_path))["notes"]
+    assert (
+        "Usage without a session id (3 requests, 91,000 tokens, cost ≥ $0.60, 1 request unpriced) belongs to no "
+        "chat; it is not above." in notes
+    )

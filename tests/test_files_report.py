@@ -110,7 +110,7 @@ def test_first_read_moves_with_the_zone(db: Path) -> None:
 
 def test_top_filters_and_table(db: Path) -> None:
     out = run_json("report", "files", *NOV, "--top", "1", "--db", str(db))
-    assert [r["file"] for r in out["rows"]] == ["Annual_Report.pdf"] and out["totals"]["files"] == 4
+    assert [r["file"] for r in out["rows"]] == ["Annual_Report.pdf", "(other 3 files)"] and out["totals"]["files"] == 4
     out = run_json("report", "files", *NOV, "--model", "gpt-4o-mini", "--db", str(db))
     assert [(r["file"], r["first_read_tokens"], r["chats"]) for r in out["rows"]] == [("Annual_Report.pdf", 1000, 1)]
     table = run("report", "files", *NOV, "--db", str(db)).stdout
@@ -140,3 +140,32 @@ def test_a_narrow_files_table_keeps_file_names_whole(tmp_path: Path, db_path: Pa
     rows = {r["file_name"]: r for r in run_json("report", "files", *NOV, "--db", str(db_path))["rows"]}
     notes = rows["notes.txt"]
     assert (notes["requests"], notes["unpriced_requests"], notes["reread_tokens"]) == (2, 1, 500)
+
+
+def test_top_folds_the_other_files_into_one_row(db: Path) -> None:
+    """QA: --top 1 showed one row above a Total of all four files. The rest fold into one row,
+    as `report chats` does: notes.txt + tiny.txt + image.png = first reads 1,000 + 2 + 700 =
+    1,702, re-reads 500, file tokens 1,500 + 2 + 700 = 2,202, requests 2 + 1 + 1 = 4, unpriced
+    1 + 0 + 1 = 2, cost 0.0035 + 0.000011666667 (image.png unpriced) = 0.003511666667; distinct
+    chats do not add up (two files may share one): none. With --top 3 only image.png folds: its
+    cost is unpriced, never $0."""
+    ctx = make_context(None, db)
+    req = ReportRequest(since="2025-11-01", until="2025-11-30", tz="UTC")
+    rep = report_files(ctx, req, top=1)
+    pdf, other = rep.rows
+    assert pdf["file"] == "Annual_Report.pdf" and other["file"] == "(other 3 files)"
+    assert (other["first_read_tokens"], other["reread_tokens"], other["file_tokens"]) == (1702, 500, 2202)
+    assert (other["requests"], other["unpriced_requests"], other["chats"]) == (4, 2, None)
+    assert other["processing_cost_usd"] == D("0.003511666667")
+    for key in ("first_read_tokens", "reread_tokens", "file_tokens", "requests", "unpriced_requests"):
+        assert pdf[key] + other[key] == rep.totals[key], key
+    assert pdf["processing_cost_usd"] + other["processing_cost_usd"] == rep.totals["processing_cost_usd"]
+    last = report_files(ctx, req, top=3).rows[-1]
+    assert (last["file"], last["processing_cost_usd"], last["unpriced_requests"]) == ("(other 1 file)", None, 1)
+    assert len(report_files(ctx, req, top=4).rows) == 4  # nothing left to fold
+
+
+def test_an_unknown_filter_value_is_named_with_its_close_match(db: Path) -> None:
+    out = run_json("report", "files", *NOV, "--model", "gpt-4o-minni", "--db", str(db))
+    assert out["rows"] == []
+    assert any(n.startswith("No model 'gpt-4o-minni' in the data (did you mean gpt-4o-mini") for n in out["notes"])

@@ -212,3 +212,12 @@ def test_usage_without_an_integration_with_unpriced_usage_is_a_lower_bound_and_n
     assert alone[-1].startswith(
         "Usage without an integration is not in this report: 1 request, 1,000,000 tokens, cost unpriced"
     )
+
+
+@pytest.mark.parametrize("command", ["integrations", "platforms"])
+def test_an_unknown_filter_value_is_named_with_its_close_match(loaded: Path, command: str) -> None:
+    """QA: `report integrations|platforms --integration Gmail` (the data has gmail) was silently
+    empty where `report by` names the close match."""
+    out = run_json("report", command, *NOV, "--integration", "Gmail", "--db", str(loaded))
+    assert out["rows"] == []
+    assert "No integration 'Gmail' in the data (did you mean gmail?)." in out["notes"]

@@ -404,3 +404,53 @@ def test_unpriced_buckets_count_as_one_request_each(tmp_path: Path, db_path: Pat
     # a filtered invoice (chargeback) counts the same way
     team = run_json("invoice", "--month", "2025-12", "--model", "claude-mystery-9", "--db", str(db_path))
     assert (team["totals"]["unpriced_requests"], team["totals"]["unpriced_tokens"]) == (2, 102_000)
+
+
+def test_team_statements_carry_their_part_of_the_shared_usage(tmp_path: Path, db_path: Path) -> None:
+    """November 2026 (UTC), gpt-4o $10 per 1M output, VAT 19 %:
+
+    a1 alice, team A, chat: 150,000 out = 1.50
+    b1 bob,   team B, chat: 100,000 out = 1.00
+    s1 no member, no team (shared, slack): 50,000 out = 0.50        account subtotal 3.00
+
+    QA: --team A charged 1.50 and --team B 1.00, so the statements left the shared 0.50 unpaid.
+    Allocated as `report team --by team` (proportional): A 1.5/2.5 x 0.50 = 0.30, B 0.20.
+    A: 1.50 + 0.30 = 1.80, VAT 0.342 -> 0.34, total 2.14; B: 1.00 + 0.20 = 1.20, VAT 0.228 ->
+    0.23, total 1.43. A + B = 3.57 = the account's 3.00 + VAT 0.57."""
+    events = [
+        {"event_id": "a1", "ts": "2026-11-10T10:00:00Z", "model_raw": "gpt-4o", "output_tokens": 150_000,
+         "member": "alice", "team": "A", "feature": "chat"},
+        {"event_id": "b1", "ts": "2026-11-10T11:00:00Z", "model_raw": "gpt-4o", "output_tokens": 100_000,
+         "member": "bob", "team": "B", "feature": "chat"},
+        {"event_id": "s1", "ts": "2026-11-10T12:00:00Z", "model_raw": "gpt-4o", "output_tokens": 50_000,
+         "integration": "slack"},
+    ]  # fmt: skip
+    _setup(tmp_path, db_path, events, '[display]\ntimezone = "UTC"\n[tax]\nrate = 19\nlabel = "VAT"\n')
+    ctx = make_context(None, db_path)
+
+    def statement(**where: tuple[str, ...]) -> dict[str, object]:
+        return invoice(ctx, InvoiceRequest(month="2026-11", where=where, now=NOW)).totals
+
+    whole = statement()
+    assert (whole["subtotal_usd"], whole["tax_usd"], whole["total_usd"]) == (D("3.00"), D("0.57"), D("3.57"))
+    rep = invoice(ctx, InvoiceRequest(month="2026-11", where={"team": ("A",)}, now=NOW))
+    lines = {r["model"]: r["amount_usd"] for r in rep.rows}
+    assert lines == {"gpt-4o": D("1.50"), "Shared usage, allocated": D("0.30")}
+    t = rep.totals
+    assert (t["subtotal_usd"], t["tax_usd"], t["total_usd"]) == (D("1.80"), D("0.34"), D("2.14"))
+    assert (t["shared_cost_usd"], t["shared_allocated_usd"]) == (D("0.50"), D("0.30"))
+    assert (t["requests"], t["total_tokens"]) == (1, 150_000)  # the team's own usage: shared tokens are not its
+    sections = {s.key: s for s in rep.sections}
+    # both splits of the subtotal carry the shared part, so each still adds up to 1.80
+    assert {r["item"]: r["amount_usd"] for r in sections["tokens"].rows} == {
+        "Output tokens": D("1.50"), "Shared usage, allocated": D("0.30")}  # fmt: skip
+    assert {r["feature"]: r["amount_usd"] for r in sections["features"].rows} == {
+        "chat": D("1.50"), "Shared usage, allocated": D("0.30")}  # fmt: skip
+    assert any(n.startswith("Shared usage (no member, no team) in 2026-11 cost $0.50; $0.30 of it") for n in rep.notes)
+    b = statement(team=("B",))
+    assert (b["subtotal_usd"], b["tax_usd"], b["total_usd"]) == (D("1.20"), D("0.23"), D("1.43"))
+    assert D(str(whole["total_usd"])) == D("2.14") + D(str(b["total_usd"]))
+    # a member's statement: --member allocates over the members, 1.50 of 2.50 -> the same 0.30
+    assert statement(member=("alice",))["subtotal_usd"] == D("1.80")
+    # a scope filter alone (no member or team) is no chargeback: the shared usage is its own line
+    assert statement(integration=("slack",))["subtotal_usd"] == D("0.50")

@@ -392,3 +392,89 @@ def test_shared_cost_without_anyone_to_take_it_is_named_in_dollars(tmp_path: Pat
     assert any(n.startswith("Shared usage cost $0.63 has no member to be allocated to") for n in out["notes"]), out[
         "notes"
     ]
+
+
+# --------------------------------------------------------------------------- filtered chargeback
+
+# gpt-4o $10 per 1M output: alice (team A) 150,000 out = 1.50, bob (team B) 150,000 out = 1.50,
+# shared (no member, no team) 50,000 out = 0.50; total 3.50. Proportional by team: A 1.5/3.0 of
+# 0.50 = 0.25, B 0.25, so A 1.75, B 1.75 (even gives the same here).
+AB_EVENTS = [
+    _ev("a1", "2026-11-10T10:00:00Z", "gpt-4o", "alice", out=150_000, team="A"),
+    _ev("b1", "2026-11-10T11:00:00Z", "gpt-4o", "bob", out=150_000, team="B"),
+    _ev("s1", "2026-11-10T12:00:00Z", "gpt-4o", None, out=50_000, integration="slack", feature="agents"),
+]
+NOV26 = ("--since", "2026-11-01", "--until", "2026-11-30", "--tz", "UTC")
+
+
+@pytest.fixture
+def ab(tmp_path: Path, db_path: Path) -> Path:
+    (tmp_path / "work" / "usagectl.toml").write_text("", encoding="utf-8")
+    run("import", str(write_jsonl(tmp_path / "ab.jsonl", AB_EVENTS)), "--db", str(db_path))
+    return db_path
+
+
+def test_a_team_filter_keeps_the_teams_part_of_the_shared_cost(ab: Path) -> None:
+    """QA: --team B applied the filter before the allocation, so the shared $0.50 vanished: B was
+    charged $1.50 ("Shared usage cost $0.00") and the teams' statements added up to $3.00 of $3.50.
+    B's statement is its row of the whole report: 1.50 direct + 0.25 allocated = 1.75."""
+    whole = run_json("report", "team", *NOV26, "--by", "team", "--db", str(ab))
+    assert {r["team"]: _dec(r["cost_usd"]) for r in whole["teams"]} == {"A": D("1.75"), "B": D("1.75")}
+    parts = D(0)
+    for name, member in (("A", "alice"), ("B", "bob")):
+        out = run_json("report", "team", *NOV26, "--by", "team", "--team", name, "--db", str(ab))
+        [row] = out["rows"]
+        assert (row["member"], row["team"]) == (member, name)
+        assert (_dec(row["direct_cost_usd"]), _dec(row["allocated_usd"]), _dec(row["cost_usd"])) == (
+            D("1.50"), D("0.25"), D("1.75"))  # fmt: skip
+        assert _dec(row["cost_share_pct"]) == D("50")  # of all usage, 1.75 / 3.50, as unfiltered
+        t = out["totals"]
+        assert (_dec(t["cost_usd"]), _dec(t["direct_cost_usd"]), _dec(t["allocated_usd"])) == (
+            D("1.75"), D("1.50"), D("0.25"))  # fmt: skip
+        # the shared line says the true shared cost; the selection's part of it beside it
+        assert _dec(t["shared_cost_usd"]) == D("0.50") and _dec(out["overview"]["shared_cost_usd"]) == D("0.50")
+        assert _dec(out["overview"]["allocated_usd"]) == D("0.25")
+        assert _dec(out["overview"]["all_cost_usd"]) == D("3.50")
+        assert [(r["team"], _dec(r["cost_usd"])) for r in out["teams"]] == [(name, D("1.75"))]
+        assert [_dec(r["cost_usd"]) for r in out["shared"]] == [D("0.50")]
+        parts += _dec(t["cost_usd"])
+    assert parts == D("3.50")  # the statements cover the whole bill
+    # a member filter with --by member (the default) gives the same part: 1.50 of 3.00 of 0.50
+    alice = run_json("report", "team", *NOV26, "--member", "alice", "--db", str(ab))
+    assert _dec(alice["totals"]["cost_usd"]) == D("1.75") and _dec(alice["totals"]["allocated_usd"]) == D("0.25")
+
+
+def test_a_scope_filter_narrows_the_usage_before_the_allocation(ab: Path) -> None:
+    """--integration slack is a scope filter: only the shared slack usage (0.50) is left, and no
+    team has slack usage to take it; --team A beside it shows A with none of it, not $0.25."""
+    out = run_json("report", "team", *NOV26, "--by", "team", "--integration", "slack", "--team", "A",
+                   "--db", str(ab))  # fmt: skip
+    assert out["rows"] == [] and _dec(out["totals"]["cost_usd"]) == 0
+    assert _dec(out["totals"]["shared_cost_usd"]) == D("0.50")
+    assert any("has no team to be allocated to: not charged to the team shown" in n for n in out["notes"])
+
+
+def test_a_department_filter_is_the_departments_row_of_the_whole_report(loaded: Path) -> None:
+    """--by department over the module's fixture: directs engineering 2.50 + 1.10 = 3.60,
+    marketing 0.60, (no department) dave 0.50 + S2 0.15 = 0.65 (erin unpriced: weight 0), 4.85 in
+    all. 1,000,000 quanta of shared cost: engineering 3.6/4.85 -> 742,268.04, marketing
+    123,711.34, (no department) 134,020.62; floors 999,999, the quantum left to (no department).
+    Within engineering 742,268: alice 2.5/3.6 -> 515,463.89, bob 1.1/3.6 -> 226,804.11; floors
+    742,267, the quantum left to alice: alice 0.515464, bob 0.226804."""
+    out = _report(loaded, "--tz", "UTC", "--by", "department", "--department", "engineering")
+    rows = _by(out["rows"], "member")
+    assert set(rows) == {"alice", "bob"}
+    assert _dec(rows["alice"]["allocated_usd"]) == D("0.515464") and _dec(rows["alice"]["cost_usd"]) == D("3.015464")
+    assert _dec(rows["bob"]["allocated_usd"]) == D("0.226804") and _dec(rows["bob"]["cost_usd"]) == D("1.326804")
+    t = out["totals"]
+    assert (_dec(t["direct_cost_usd"]), _dec(t["allocated_usd"]), _dec(t["cost_usd"])) == (
+        D("3.60"), D("0.742268"), D("4.342268"))  # fmt: skip
+    assert [(r["department"], _dec(r["cost_usd"])) for r in out["departments"]] == [("engineering", D("4.342268"))]
+    whole = _by(_report(loaded, "--tz", "UTC", "--by", "department")["departments"], "department")
+    assert _dec(whole["engineering"]["cost_usd"]) == D("4.342268")
+
+
+def test_a_team_filter_that_matches_nothing_names_the_close_match(ab: Path) -> None:
+    out = run_json("report", "team", *NOV26, "--team", "b", "--db", str(ab))
+    assert out["rows"] == []
+    assert "No team 'b' in the data (did you mean B?)." in out["notes"]

@@ -249,6 +249,49 @@ def test_hourly_cost_in_tokyo(loaded: Path) -> None:
     assert rep.totals["total"] == Decimal("14.50")
 
 
+def test_hourly_cost_totals_over_unpriced_usage_are_never_zero(tmp_path: Path, db_path: Path) -> None:
+    """QA: the cell of an hour whose only usage is unpriced said "unpriced" but its hour's Total,
+    its weekday's Total and the weekday's "Per day" said $0.00. November 2026 (Sunday the 1st):
+
+    e1 Tue 11-10 10:00Z claude-sonnet-4-5 40,000 out x $15/M = 0.60
+    e6 Fri 11-13 05:00Z mystery-1 1,000 in: unpriced
+
+    Hour 5: Fri unpriced, so its Total is unpriced (None); Friday's Total too, and its per day.
+    Hour 10 and Tuesday: 0.60; Tuesdays 3, 10, 17, 24 -> 0.60 / 4 = 0.15 per day. The whole
+    range: 0.60, a lower bound beside 1 unpriced request."""
+    events = [
+        {"event_id": "e1", "ts": "2026-11-10T10:00:00Z", "model_raw": "claude-sonnet-4-5", "output_tokens": 40000},
+        {"event_id": "e6", "ts": "2026-11-13T05:00:00Z", "model_raw": "mystery-1", "input_tokens": 1000},
+    ]
+    run("import", str(write_jsonl(tmp_path / "h.jsonl", events)), "--db", str(db_path))
+    ctx = make_context(None, db_path)
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    req = ReportRequest(now=now, since="2026-11-01", until="2026-11-28", tz="UTC")
+    rep = hourly(ctx, req, metric="cost", week_start="monday")
+    five, ten = rep.rows[5], rep.rows[10]
+    assert (five["fri"], five["total"], five["unpriced_requests"], five["mon"]) == (None, None, 1, Decimal(0))
+    assert (ten["tue"], ten["total"], ten["unpriced_requests"]) == (Decimal("0.60"), Decimal("0.60"), 0)
+    t = rep.totals
+    assert (t["fri"], t["tue"], t["mon"], t["total"]) == (None, Decimal("0.60"), Decimal(0), Decimal("0.60"))
+    assert t["unpriced_requests"] == 1
+    weekdays = {r["weekday"]: r for r in rep.sections[0].rows}
+    assert (weekdays["Friday"]["cost_usd"], weekdays["Friday"]["per_day"]) == (None, None)
+    assert weekdays["Friday"]["unpriced_requests"] == 1
+    assert weekdays["Tuesday"]["per_day"] == Decimal("0.15")
+    assert any("lower bound" in n for n in rep.notes)
+    out = run_json("report", "hourly", "--metric", "cost", "--since", "2026-11-01", "--until", "2026-11-28",
+                   "--db", str(db_path))  # fmt: skip
+    assert (out["totals"]["fri"], out["totals"]["total"], out["rows"][5]["total"]) == (None, 0.6, None)
+    # only the unpriced day: nothing is priced, so the whole range is unpriced, not $0
+    only = hourly(ctx, ReportRequest(now=now, since="2026-11-13", until="2026-11-13", tz="UTC"), metric="cost")
+    assert only.totals["total"] is None and only.rows[5]["total"] is None
+    assert dict((k, v) for k, _, v in only.overview)["busiest_hours"] == "no priced usage in the range"
+    # tokens are never unpriced: the token map has no Unpriced column
+    tokens = hourly(ctx, req, week_start="monday")
+    assert (tokens.rows[5]["fri"], tokens.rows[5]["total"], tokens.totals["total"]) == (1000, 1000, 41000)
+    assert "unpriced_requests" not in [c.key for c in tokens.columns]
+
+
 def test_peak_window_wraps_midnight() -> None:
     hours = [0] * 24
     hours[23], hours[0], hours[1] = 5, 5, 1

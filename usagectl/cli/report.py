@@ -70,22 +70,11 @@ def _context(config: Any, db: Any, since: str | None, until: str | None, tz: str
     return make_context(config, db), ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
 
 
-# a row with one of these above 0 shows usage (compare: either side)
-_USAGE_KEYS = ("requests", "total_tokens", "total", "total_tokens_a", "total_tokens_b")
-
-
 def _show(result: Report, fmt: OutputFormat | None, as_json: bool, ctx: AppContext) -> None:
-    if not any(row.get(k) for row in result.rows for k in _USAGE_KEYS):
-        from dataclasses import replace
+    from usagectl.services.reports import with_empty_notes
 
-        from usagectl.services.admin import empty_database_note, unmatched_filter_notes
-
-        note = empty_database_note(ctx)  # no usage shown: say so when the database holds none at all
-        # else, a filter value that matches nothing anywhere (a typo, the wrong case) is named
-        notes = (note,) if note else unmatched_filter_notes(ctx, result.filters)
-        if notes:
-            result = replace(result, notes=(*result.notes, *notes))
-    render_report(result, pick_format(fmt, as_json), sys.stdout)
+    # no usage shown: say why (an empty database, or a filter value no event holds)
+    render_report(with_empty_notes(ctx, result), pick_format(fmt, as_json), sys.stdout)
 
 
 @app.command("month")
@@ -205,6 +194,7 @@ class _ByGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and (args[0] == "--by" or args[0].startswith("--by=")):
             value = args[1] if args[0] == "--by" and len(args) > 1 else args[0][5:]
+            self._check_two_levels(ctx, value, typed=f"report by --by {value}")
             args = [value.split(",")[0].strip(), *args]
         return super().parse_args(ctx, args)
 
@@ -213,6 +203,20 @@ class _ByGroup(TyperGroup):
         """The dimension command that ``arg`` (``Model``, ``team,model``) runs."""
         return arg.strip().lower().replace("_", "-").split(",")[0].strip()
 
+    def _check_two_levels(self, ctx: Any, levels: str, *, typed: str | None = None) -> None:
+        """``report by chat,model``: a command without --by (``chat``, an alias of `report chats`)
+        has no second level. Said in the words the user typed, not Click's "No such option: --by"
+        about an option they never gave."""
+        first = self.command_for(levels)
+        if ctx.resilient_parsing or not first or first.startswith("-"):
+            return
+        command = self.get_command(ctx, first)
+        if command is not None and not any(p.name == "by" for p in command.params):
+            raise UsageError(
+                f"{typed or f'report by {levels}'}: {first} has no second level (`report by {first}` alone); "
+                f"two levels combine two of {', '.join(DIMENSION_NAMES)}"
+            )
+
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name = args[0].strip().lower().replace("_", "-") if args else ""
         if args and not name.startswith("-"):
@@ -220,6 +224,7 @@ class _ByGroup(TyperGroup):
         if "," in name:
             if any(a == "--by" or a.startswith("--by=") for a in args[1:]):
                 raise UsageError(f"report by {name}: give the levels once, as DIM,DIM2 or with --by")
+            self._check_two_levels(ctx, name)
             args = [self.command_for(name), "--by", name, *args[1:]]
         if not ctx.resilient_parsing and name and not name.startswith("-"):
             first = args[0]

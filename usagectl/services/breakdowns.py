@@ -23,7 +23,7 @@ from typing import Any
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
-from usagectl.models import Column, Report, Section, counted
+from usagectl.models import Column, Report, Section, counted, noun
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     METRIC_COLUMNS,
@@ -77,7 +77,8 @@ HEADERS: dict[str, str] = {
     "service_tier": "Service tier",
     "source": "Source",
 }
-PLURALS: dict[str, str] = {"cost_center": "cost centers", "api_key": "API keys", "service_tier": "service tiers"}
+# a dimension's value in words (``counted``/``noun`` add the plural's s)
+SINGULARS: dict[str, str] = {"cost_center": "cost center", "api_key": "API key", "service_tier": "service tier"}
 NONE_LABEL = "(none)"
 OTHER_LABEL = "(other)"
 TWO_LEVEL_TABLE = frozenset(
@@ -209,7 +210,13 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
     metric_columns = shown_metrics(METRIC_COLUMNS, totals)
     if len(keys) == 2:  # two key columns: the table keeps the essentials, json/csv keep everything
         metric_columns = tuple(replace(c, in_table=c.in_table and c.key in TWO_LEVEL_TABLE) for c in metric_columns)
-    key_columns += tuple(Column(k, HEADERS[k], in_table=len(keys) == 1, narrow_drop=1) for k in extra)
+    # the provider is the first column a narrow table leaves out (the model names it; a table of
+    # two levels leaves it out), unless a model has rows under two providers: without it they
+    # would read as one model counted twice
+    twice = bool(extra) and models_split_by_provider(rows)
+    key_columns += tuple(
+        Column(k, HEADERS[k], in_table=len(keys) == 1 or twice, narrow_drop=0 if twice else 1) for k in extra
+    )
     columns = key_columns + metric_columns + SHARE_COLUMNS
     if top is not None:
         columns += (Column("folded", "Folded", "int", in_table=False),)
@@ -225,13 +232,13 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
         )
     notes = [*_unpriced_notes(unpriced), *band_notes]
     folded = sum(r["folded"] for r in rows)
-    if folded:
-        what = PLURALS.get(keys[-1], keys[-1] + "s")
+    if folded and top is not None:
+        what = SINGULARS.get(keys[-1], keys[-1])
         if len(keys) == 2:  # what was folded is (first, second) pairs, counted over every group
             pairs = counted(folded, f"({HEADERS[keys[0]].lower()}, {HEADERS[keys[1]].lower()}) pair")
-            folded_what = f"{pairs} beyond the top {top} {what} of each {HEADERS[keys[0]].lower()}"
+            folded_what = f"{pairs} beyond the top {top} {noun(top, what)} of each {HEADERS[keys[0]].lower()}"
         else:
-            folded_what = f"the {folded:,} {what} beyond the top {top}"
+            folded_what = f"the {counted(folded, what)} beyond the top {top}"
         notes.append(f"{OTHER_LABEL} rows sum {folded_what}; totals include them.")
     if any(r[k] == NONE_LABEL for r in rows for k in keys):
         notes.append(f"{NONE_LABEL}: usage whose events (and, for team/department/cost center, members) name none.")
@@ -246,6 +253,18 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
         sections=sections,
         notes=tuple(notes),
     )
+
+
+def models_split_by_provider(rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether a model has rows under two providers (``claude-sonnet-4-5`` from anthropic and
+    from bedrock): within one first-level group, for two levels."""
+    seen: dict[tuple[Any, ...], set[Any]] = {}
+    for r in rows:
+        if r.get("folded"):
+            continue
+        ident = tuple(v for k, v in r.items() if k in DIMENSIONS.values() and k != "provider")
+        seen.setdefault(ident, set()).add(r.get("provider"))
+    return any(len(p) > 1 for p in seen.values())
 
 
 def _jsonable(row: dict[str, Any], top: int | None) -> dict[str, Any]:

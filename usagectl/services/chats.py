@@ -17,8 +17,17 @@ from zoneinfo import ZoneInfo
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
+from usagectl.render.formats import format_money
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, _share, _unpriced_notes, build_filters, requests_text
+from usagectl.services.reports import (
+    ReportRequest,
+    _now,
+    _share,
+    _unpriced_notes,
+    build_filters,
+    requests_text,
+    with_empty_notes,
+)
 from usagectl.store import chats as cq
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -103,7 +112,9 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
         res = cq.chat_summary(con, flt, top or None)
     chats = res["chats"] or {}
-    total_cost = chats.get("cost_usd")
+    n_chats = chats.get("chats", 0)
+    # no chat costs nothing ($0.00); None (unpriced) is for chats whose messages have no price
+    total_cost = chats.get("cost_usd") if n_chats else ZERO
     rows = []
     for r in res["rows"]:
         secs = _seconds(r["first_ts"], r["last_ts"])
@@ -128,7 +139,6 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
                 "unpriced_requests": r["unpriced_requests"],
             }
         )
-    n_chats = chats.get("chats", 0)
     totals: dict[str, Any] = {
         "chats": n_chats,
         "messages": chats.get("requests", 0),
@@ -162,7 +172,7 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         totals["no_chat_cost_usd"] = loose["cost_usd"]
         notes.append(
             f"Usage without a session id ({requests_text(loose['requests'], loose['counted_requests'])}, "
-            f"{counted(loose['total_tokens'], 'token')}, cost {_money_text(loose['cost_usd'])}) "
+            f"{counted(loose['total_tokens'], 'token')}, cost {_cost_text(loose)}) "
             "belongs to no chat; it is not above."
         )
     overview: tuple[tuple[str, str, Any], ...] = (
@@ -170,14 +180,15 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         ("chats", "Chats", n_chats),
         ("messages", "Messages", totals["messages"]),
         ("cost_usd", "Cost of the chats", total_cost),
-        _average(n_chats, res["priced_chats"]),
     )
+    if n_chats:  # no chat has no average (an absent line, not "unpriced")
+        overview += (_average(n_chats, res["priced_chats"]),)
     # an 80-column terminal leaves out the unpriced count, the start, the duration, then the
     # models, rather than fold chat ids (a 36-character session UUID) (``Column.narrow_drop``)
     unpriced_col = (
         Column("unpriced_requests", "Unpriced", "int", in_table=bool(totals["unpriced_requests"]), narrow_drop=1),
     )
-    return Report(
+    report = Report(
         name="chats",
         title=f"Chats {flt.since} – {flt.until} ({tz})",
         filters=flt.as_dict() | {"top": top or None},
@@ -187,6 +198,7 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         overview=overview,
         notes=tuple(notes),
     )
+    return with_empty_notes(ctx, report)
 
 
 def _other_row(rows: list[dict[str, Any]], totals: dict[str, Any], n: int) -> dict[str, Any]:
@@ -214,8 +226,15 @@ def _average(n_chats: int, priced: dict[str, Any]) -> tuple[str, str, Decimal | 
     return ("avg_cost_per_chat_usd", label, avg)
 
 
-def _money_text(value: Decimal | None) -> str:
-    return "unpriced" if value is None else f"${value.quantize(Decimal('0.000001'))}"
+def _cost_text(usage: dict[str, Any]) -> str:
+    """The cost of some usage in a note, as the tables show money (``$0.60``): "unpriced" when
+    none of it has a price, a lower bound ("≥ $0.60, 1 request unpriced") when some has none."""
+    cost, unpriced = usage["cost_usd"], int(usage.get("unpriced_requests") or 0)
+    if cost is None:
+        return "unpriced"
+    if unpriced:
+        return f"≥ {format_money(cost)}, {counted(unpriced, 'request')} unpriced"
+    return format_money(cost)
 
 
 # --------------------------------------------------------------------------- chat show

@@ -20,10 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 from usagectl.errors import UsageError
-from usagectl.models import Column, Report
+from usagectl.models import Column, Report, counted
 from usagectl.services.chats import DEFAULT_TOP, local_time, month_filters
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _share, _unpriced_notes
+from usagectl.services.reports import ReportRequest, _share, _unpriced_notes, with_empty_notes
 from usagectl.store import chats as cq
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -121,7 +121,11 @@ def report_files(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
     }
     notes = [RULE]
     if len(shown) < len(files):
-        notes.append(f"Showing the top {len(shown):,} of {len(files):,} files by cost (`--top 0` lists all).")
+        rows.append(_other_row(files[len(shown) :], total_cost))
+        notes.append(
+            f"Showing the top {len(shown):,} of {len(files):,} files by cost (`--top 0` lists all); "
+            "the others are summed in the last row."
+        )
     notes.extend(_unpriced_notes(unpriced))
     overview: tuple[tuple[str, str, Any], ...] = (
         ("period", "Period", f"{flt.since} – {flt.until} ({tz})"),
@@ -135,7 +139,7 @@ def report_files(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
     unpriced_col = (
         Column("unpriced_requests", "Unpriced", "int", in_table=bool(totals["unpriced_requests"]), narrow_drop=1),
     )
-    return Report(
+    report = Report(
         name="files",
         title=f"Files {flt.since} – {flt.until} ({tz})",
         filters=flt.as_dict() | {"top": top or None},
@@ -145,3 +149,20 @@ def report_files(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         overview=overview,
         notes=tuple(notes),
     )
+    return with_empty_notes(ctx, report)
+
+
+def _other_row(rest: list[dict[str, Any]], total_cost: Decimal | None) -> dict[str, Any]:
+    """The files beyond ``--top`` in one row, as `report chats` and `report by --top` fold theirs,
+    so the rows add up to the Total. Its cost is the priced part, None (unpriced) when every one
+    of its files is unpriced. Its reuse count is left empty: two files may share a chat, so
+    distinct chats do not add up."""
+    sums = {k: sum(f[k] for f in rest) for k in ("first_read_tokens", "reread_tokens", "file_tokens", "requests",
+                                                   "unpriced_requests")}  # fmt: skip
+    priced = [f["processing_cost_usd"] for f in rest if f["processing_cost_usd"] is not None]
+    cost = sum(priced, Decimal(0)) if priced else None
+    return sums | {
+        "file": f"(other {counted(len(rest), 'file')})", "file_id": None, "file_name": None, "size": "",
+        "file_bytes": None, "chats": None, "processing_cost_usd": cost, "cost_share_pct": _share(cost, total_cost),
+        "first_ts": None, "last_ts": None, "other_files": len(rest),
+    }  # fmt: skip

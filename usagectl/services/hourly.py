@@ -52,8 +52,9 @@ def _weekday_counts(since: date, until: date, tz: str) -> list[int]:
 
 
 def _per_day(value: Any, days: int) -> Decimal | None:
-    """The weekday's average per day of that weekday (tokens to 2 decimals, cost exact)."""
-    if not days:
+    """The weekday's average per day of that weekday (tokens to 2 decimals, cost exact); None
+    without such a day, or for a cost whose usage is all unpriced (never $0)."""
+    if not days or value is None:
         return None
     avg = Decimal(value or 0) / days
     return avg if isinstance(value, Decimal) else avg.quantize(Decimal("0.01"))
@@ -95,20 +96,32 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
         rec = cells.get((wd + 1, hour))
         return rec[key] if rec else zero
 
+    # an hour's, a weekday's and the whole range's sums: a cost is the priced part, a lower bound
+    # when some of the usage is unpriced (the Unpriced column counts it, as in `report daily`),
+    # and None (unpriced, never $0) when all of it is
+    hours = {k[0]: v for k, v in rollup(cube, ["hour"]).items()}
+    by_day = {k[0]: v for k, v in rollup(cube, ["weekday"]).items()}
+    whole = total(cube) if cube else None
+
+    def summed(rec: dict[str, Any] | None) -> Any:
+        return rec[key] if rec is not None else zero
+
     rows = []
     for hour in range(24):
         row: dict[str, Any] = {"hour": hour}
         for wd in order:
             row[DAY_KEYS[wd]] = value(wd, hour)
-        row["total"] = sum((v or 0 for v in (row[DAY_KEYS[wd]] for wd in range(7))), zero)
+        row["total"] = summed(hours.get(hour))
+        if metric == "cost":
+            row["unpriced_requests"] = hours[hour]["unpriced_requests"] if hour in hours else 0
         rows.append(row)
-    day_totals = {DAY_KEYS[wd]: sum((r[DAY_KEYS[wd]] or 0 for r in rows), zero) for wd in range(7)}
-    grand = sum(day_totals.values(), zero)
-    by_hour = [r["total"] for r in rows]
+    day_totals = {DAY_KEYS[wd]: summed(by_day.get(wd + 1)) for wd in range(7)}
+    grand = summed(whole)
+    # the busiest hours, days and peaks rank what is priced
+    by_hour = [r["total"] or 0 for r in rows]
 
     # the days that have begun: a weekday still to come in the range has no usage yet to average
     counts = _weekday_counts(flt.since, min(flt.until, today), tz)
-    by_day = {k[0]: v for k, v in rollup(cube, ["weekday"]).items()}
     weekdays = []
     for wd in order:
         rec = by_day.get(wd + 1)
@@ -121,6 +134,7 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
                 "cost_usd": rec["cost_usd"] if rec else Decimal(0),
                 "share_pct": _share(day_totals[DAY_KEYS[wd]], grand),
                 "per_day": _per_day(day_totals[DAY_KEYS[wd]], counts[wd]),
+                "unpriced_requests": rec["unpriced_requests"] if rec else 0,
             }
         )
     flat = [(value(wd, h) or 0, wd, h) for wd in range(7) for h in range(24)]
@@ -129,14 +143,22 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
         {"weekday": WEEKDAYS[wd].capitalize(), "hour": h, "value": v, "share_pct": _share(v, grand)}
         for v, wd, h in peaks
     ]
+    # the Unpriced column is in the table only when something is unpriced (``shown_metrics``)
+    unpriced_col = Column("unpriced_requests", "Unpriced", "int", in_table=bool(totals["unpriced_requests"]))
 
     kind: Literal["money", "int"] = "money" if metric == "cost" else "int"
     columns = (
         (Column("hour", "Hour", "int"),)
         + tuple(Column(DAY_KEYS[wd], WEEKDAYS[wd][:3].capitalize(), kind) for wd in order)
         + (Column("total", "Total", kind),)
+        + ((unpriced_col,) if metric == "cost" else ())
     )
     notes = [*_unpriced_notes(unpriced), *zone_notes]
+    if metric == "cost" and totals["unpriced_requests"]:
+        notes.append(
+            "A Total over usage of which some is unpriced is its priced cost, a lower bound (the Unpriced column "
+            "counts the rest); a Total whose usage is all unpriced is unpriced. Shares and peaks are of the priced cost."
+        )
     if len(set(counts)) > 1:
         notes.append(
             "The range holds "
@@ -150,7 +172,15 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
         columns=columns,
         rows=tuple(rows),
         totals=totals | day_totals | {"total": grand},
-        overview=_overview(metric, grand, by_hour, day_totals, order, peaks),
+        overview=_overview(
+            metric,
+            grand or 0,
+            by_hour,
+            {k: v or 0 for k, v in day_totals.items()},
+            order,
+            peaks,
+            unpriced=bool(totals["unpriced_requests"]),
+        ),
         sections=(
             Section(
                 "weekdays",
@@ -163,6 +193,7 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
                     Column("cost_usd", "Cost", "money"),
                     Column("share_pct", "Share", "pct"),
                     Column("per_day", "Per day", "money" if metric == "cost" else "float"),
+                    unpriced_col,
                 ),
                 tuple(weekdays),
             ),
@@ -189,9 +220,13 @@ def _overview(
     day_totals: dict[str, Any],
     order: list[int],
     peaks: list[tuple[Any, int, int]],
+    *,
+    unpriced: bool = False,
 ) -> tuple[tuple[str, str, Any], ...]:
     if not grand:
-        return (("metric", "Metric", metric), ("busiest_hours", "Busiest hours", "no usage in the range"))
+        # a range whose usage is all unpriced has no cost to rank, but it has usage
+        none = "no priced usage in the range" if metric == "cost" and unpriced else "no usage in the range"
+        return (("metric", "Metric", metric), ("busiest_hours", "Busiest hours", none))
 
     def pct(v: Any) -> str:
         return f"{(Decimal(v) * 100 / Decimal(grand)).quantize(Decimal('0.1'))}%"

@@ -33,6 +33,7 @@ from usagectl.services.reports import (
     _unpriced_notes,
     _unpriced_part,
     build_filters,
+    with_empty_notes,
 )
 from usagectl.services.rollup import unpriced_models
 from usagectl.store import analytics
@@ -204,7 +205,7 @@ def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
         notes.append(f"{totals['voice_unpriced_requests']:,} voice requests have no price and are not in Voice cost.")
     header = "Integration" if only_named else "Platform"
     title = "Usage by integration" if only_named else "Usage by platform"
-    return Report(
+    report = Report(
         name="integrations" if only_named else "platforms",
         title=f"{title} {flt.since} – {flt.until} ({tz})",
         filters=flt.as_dict(),
@@ -214,6 +215,7 @@ def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
         sections=(Section("errors", "Errors by type", (Column(dim, header), *ERROR_COLUMNS_TAIL), tuple(error_rows)),),
         notes=tuple(notes),
     )
+    return with_empty_notes(ctx, report)
 
 
 __all__ = ["integrations", "platforms"]

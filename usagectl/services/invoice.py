@@ -23,7 +23,14 @@ An invoice covers one calendar month in the report's time zone. Rules, in order:
   invoices from the start about them.
 
 With filters (``--team`` …) the invoice is a chargeback statement: the same charge lines and
-tax, without credits, payments or balance (those belong to the whole account).
+tax, without credits, payments or balance (those belong to the whole account). A statement
+filtered by member, team, department or cost center also owes its part of the month's shared
+usage (no member, no team): one more charge line, "Shared usage, allocated", of the part that
+``report team --by LEVEL`` allocates to its rows (LEVEL: the coarsest of cost center,
+department, team and member filtered on; the mode of ``[team] allocate``), carried by both
+splits of the subtotal. So the statements of all teams add up to the account's usage, but for
+each line's rounding to the cent. Other filters (model, feature …) narrow the usage, shared
+usage included, and add no such line.
 """
 
 from __future__ import annotations
@@ -39,9 +46,11 @@ from usagectl.config import Config, effective_timezone, shown
 from usagectl.errors import ConfigError, UsageError
 from usagectl.models import Column, Report, Section, noun
 from usagectl.money import round_to_total
+from usagectl.render.formats import format_money
 from usagectl.services import costs
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _unpriced_json, _unpriced_notes, build_filters, provider_notes
+from usagectl.services.team import Chargeback, chargeback
 from usagectl.store import analytics, payments
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -238,6 +247,9 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         unpriced_now = any(r.get("rate_id") is None and int(r["period"]) == invoiced for r in rows)
         counts = costs.unpriced_request_counts(con, month_flt) if unpriced_now else (0, {})
         paid = payment_rows(payments.listing(con, until=last)) if account else []
+    # a statement of a member, team, department or cost center owes its part of the shared usage
+    # (no member, no team), allocated as `report team` does: the statements add up to the account
+    share = chargeback(ctx, month_flt) if not account else None
     rate_rows = book.rate_rows()
     with localcontext() as c:
         c.prec = 60
@@ -252,6 +264,8 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
                 exact[p.row["model"]] += p.amount
             subtotal = sum((half_up(v) for v in exact.values()), ZERO)
             history.append(_Month(m, _next(m) - timedelta(days=1), per[i], priced, dict(exact), subtotal))
+        if share is not None:  # a statement covers its one month: its part of the shared cost
+            history[-1].subtotal += half_up(share.allocated)
         credit_log = _apply_credits(history, credits)
         for h in history:
             h.tax = half_up((h.subtotal - h.credit) * tax.rate / HUNDRED) if tax else ZERO
@@ -266,7 +280,7 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         previous_balance=(previous - paid_before) if account else None, paid_now=paid_now if account else None,
         paid=paid, state=state, label=f"{year:04d}-{mon:02d}", start=start,
         configured_start=account and billing_start(ctx.config) is not None, usage_notes=usage_notes,
-        unpriced_counts=counts,
+        unpriced_counts=counts, share=share,
     )  # fmt: skip
 
 
@@ -324,6 +338,10 @@ LINE_COLUMNS: tuple[Column, ...] = (
 )
 _COUNTS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
            "output_tokens", "web_search_requests", "total_tokens")  # fmt: skip
+LINE_COUNTS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
+               "web_search_requests", "total_tokens")  # fmt: skip
+# the line of a filtered statement (member, team …) that charges its part of the shared usage
+SHARED_LINE = "Shared usage, allocated"
 SPLIT_TAIL: tuple[Column, ...] = (
     Column("amount_usd", "Amount", "money"),
     Column("exact_usd", "Exact", "money", in_table=False),
@@ -371,6 +389,7 @@ def _report(
     credit_log: dict[int, list[Decimal]], previous_balance: Decimal | None, paid_now: list[dict[str, Any]] | None,
     paid: list[dict[str, Any]], state: str, label: str, start: date, configured_start: bool,
     usage_notes: tuple[str, ...] = (), unpriced_counts: costs.UnpricedCounts = (0, {}),
+    share: Chargeback | None = None,
 ) -> Report:  # fmt: skip
     models = _counts(month.rows, "model")
     lines = []
@@ -389,8 +408,20 @@ def _report(
         b["quantity"] += p.quantity
         bucket_exact[item] += p.amount
         feature_exact[p.row["feature"] if p.row["feature"] is not None else "(none)"] += p.amount
-    token_rows = _split(dict(sorted(buckets.items(), key=lambda kv: list(costs.BUCKET_LABELS.values()).index(kv[0]))),
-                        bucket_exact, month.subtotal, by_amount=False)  # fmt: skip
+    bucket_groups = dict(sorted(buckets.items(), key=lambda kv: list(costs.BUCKET_LABELS.values()).index(kv[0])))
+    features = {k: {"feature": v["feature"], "requests": v["requests"], "total_tokens": v["total_tokens"]}
+                for k, v in _counts(month.rows, "feature").items()}  # fmt: skip
+    allocated = share.allocated if share is not None else ZERO
+    if allocated:
+        # the statement's part of the shared usage is charged on its own line, and both splits
+        # of the subtotal carry it, so each still adds up to the subtotal
+        lines.append({"model": SHARED_LINE, "provider": None} | dict.fromkeys(LINE_COUNTS)
+                     | {"amount_usd": half_up(allocated), "exact_usd": allocated})  # fmt: skip
+        bucket_groups[SHARED_LINE] = {"item": SHARED_LINE, "quantity": None}
+        bucket_exact[SHARED_LINE] = allocated
+        features[SHARED_LINE] = {"feature": SHARED_LINE, "requests": None, "total_tokens": None}
+        feature_exact[SHARED_LINE] = allocated
+    token_rows = _split(bucket_groups, bucket_exact, month.subtotal, by_amount=False)
     unpriced = costs.unpriced_rows(month.rows)
     unpriced_requests, per_model = unpriced_counts
     costs.with_counted_requests(unpriced, per_model)
@@ -398,8 +429,6 @@ def _report(
         tokens = sum(u["total_tokens"] for u in unpriced)
         token_rows.append({"item": "Unpriced usage (not charged)", "quantity": tokens, "amount_usd": None,
                            "exact_usd": None})  # fmt: skip
-    features = {k: {"feature": v["feature"], "requests": v["requests"], "total_tokens": v["total_tokens"]}
-                for k, v in _counts(month.rows, "feature").items()}  # fmt: skip
     feature_rows = _split(features, dict(feature_exact), month.subtotal)
 
     taxable = month.subtotal - month.credit
@@ -423,8 +452,7 @@ def _report(
     if tax:
         summary.append({"item": f"{tax.label} {tax.rate.normalize():f}% of {taxable:,.2f}", "amount_usd": month.tax})
     summary.append({"item": "Invoice total", "amount_usd": month.total})
-    totals: dict[str, Any] = {k: sum(r[k] for r in lines) for k in ("requests", "input_tokens", "cache_read_tokens",
-                              "cache_write_tokens", "output_tokens", "web_search_requests", "total_tokens")}  # fmt: skip
+    totals: dict[str, Any] = {k: sum(r[k] or 0 for r in lines) for k in LINE_COUNTS}
     totals |= {
         "amount_usd": month.subtotal, "subtotal_usd": month.subtotal, "credits_usd": month.credit,
         "taxable_usd": taxable, "tax_label": tax.label if tax else None, "tax_rate_pct": tax.rate if tax else None,
@@ -463,6 +491,10 @@ def _report(
     else:
         notes.append("Filtered invoice (chargeback statement): credits, payments and balance belong to the whole "
                      "account and are left out.")  # fmt: skip
+    if share is not None:
+        totals |= {"shared_cost_usd": share.shared_cost, "shared_allocated_usd": allocated}
+        if share.shared_cost or share.shared_unpriced_requests:  # the month had shared usage
+            notes.append(_shared_note(share, label))
     if state.startswith("not started"):
         notes.append(f"{label} has not started yet (it begins {month.first}): no usage so far, amounts are 0.")
     elif state != "final":
@@ -491,6 +523,26 @@ def _report(
         sections=tuple(sections),
         notes=tuple(notes),
     )
+
+
+def _shared_note(share: Chargeback, label: str) -> str:
+    """What the statement's shared-usage line is: the month's shared cost and how this
+    statement's part of it was found (the same part `report team --by LEVEL` shows)."""
+    level = share.level.replace("_", "-")
+    how = "in proportion to their own priced cost" if share.mode == "proportional" else "evenly"
+    text = f"Shared usage (no member, no team) in {label} cost {format_money(share.shared_cost)}"
+    if share.unallocated:
+        text += f"; with no {level.replace('-', ' ')} to take it, none of it is charged here."
+    else:
+        text += (
+            f"; {format_money(share.allocated)} of it is charged here ({SHARED_LINE!r}): allocated to each "
+            f"{level.replace('-', ' ')} {how}, as `usagectl report team --by {level}` shows, so that the statements "
+            f"of all {level.replace('-', ' ')}s add up to the account's usage (but for each line's rounding to the "
+            "cent)."
+        )
+    if share.shared_unpriced_requests:
+        text += " Unpriced shared usage has no cost and is not allocated."
+    return text
 
 
 # --------------------------------------------------------------------------- payments

@@ -65,6 +65,27 @@ class ReportRequest:
     now: datetime | None = None  # the clock, injectable for tests
 
 
+# a row with one of these above 0 shows usage (compare: either side; chats: messages; files: file tokens)
+USAGE_KEYS = (
+    "requests", "total_tokens", "total", "total_tokens_a", "total_tokens_b", "messages", "file_tokens",
+    "unpriced_requests",
+)  # fmt: skip
+
+
+def with_empty_notes(ctx: AppContext, report: Report) -> Report:
+    """``report`` with, when none of its rows shows usage, the note on why: the database holds no
+    events at all (a first run, a mistyped --db), else each filter value that no event holds
+    (``--member Bob`` where the data has bob) with its close matches, so that an empty report is
+    not read as "no usage". Costs no query when the report shows usage."""
+    if any(row.get(k) for row in report.rows for k in USAGE_KEYS):
+        return report
+    from usagectl.services.admin import empty_database_note, unmatched_filter_notes  # admin imports this module
+
+    note = empty_database_note(ctx)
+    notes = (note,) if note else unmatched_filter_notes(ctx, report.filters)
+    return replace(report, notes=(*report.notes, *notes)) if notes else report
+
+
 def _now(req: ReportRequest) -> datetime:
     return req.now.astimezone(UTC) if req.now else datetime.now(UTC)
 

@@ -24,18 +24,26 @@ shared section lists them). Shared cost with no unit to take it is a row "(share
 allocated)" in each table, with the shared usage's requests, tokens and its cost as its own
 (direct), so every column still adds up to the Total row. Unpriced usage has no cost: it is
 counted and named in the notes, never $0.
+
+Filters on member, team, department or cost center (the attribution filters) choose rows AFTER
+the allocation: ``--team B`` shows team B's rows of the whole report, each with its part of the
+shared cost, beside the whole shared cost and the part allocated to the rows shown (shares stay
+of all usage). Every other filter (model, provider, project, feature, tool, integration,
+platform …) narrows the usage, shared usage included, before the allocation. A filtered invoice
+charges the same part (``chargeback``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
 from usagectl.config import Config, effective_timezone, shown
 from usagectl.errors import ConfigError, UsageError
-from usagectl.models import Column, Report, Section
+from usagectl.models import Column, Filters, Report, Section
 from usagectl.money import round_to_total
 from usagectl.render.formats import format_money
 from usagectl.services.context import AppContext
@@ -47,6 +55,7 @@ from usagectl.services.reports import (
     _unpriced_json,
     _unpriced_notes,
     build_filters,
+    with_empty_notes,
 )
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.timeutil import local_today
@@ -152,14 +161,65 @@ def _split(amount: Decimal, costs: list[Decimal | None], mode: str) -> list[Deci
     return allocate(amount, weights)
 
 
-def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = None, by: str | None = None) -> Report:
-    mode = _mode(ctx, allocate_mode)
-    level = _level(by)
-    tz = effective_timezone(req.tz, ctx.config)
-    today = local_today(tz, _now(req))
-    flt = build_filters(ctx, req, default=(today.replace(day=1), today))
-    cube = _cube(ctx, flt, ATOM_KEYS + ["integration", "feature"])
-    unpriced = unpriced_models(cube)
+# the filters that choose whose usage a row is (filter name = atom key): they are applied AFTER
+# the allocation, so a team's or member's statement is its row of the whole report, with its
+# part of the shared cost (applied before it, they left the shared usage out: QA saw team B
+# charged $1.50 of a $3.50 bill split $1.75 / $1.75). Every other filter (model, provider,
+# project, feature, tool, integration, platform …) narrows the usage, shared usage included,
+# before the allocation.
+ATTRIBUTION = tuple(ATOM_KEYS)
+# the level a filtered invoice allocates at: the coarsest attribution filter it was given
+CHARGEBACK_LEVELS = ("cost_center", "department", "team", "member")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The shared cost of some usage allocated to its rows (the module docstring's two steps).
+
+    ``atoms`` are the rows (member, team, department, cost center) with direct usage, sorted by
+    label; ``directs`` their displayed direct costs and ``allocated`` their parts of the displayed
+    ``shared_cost``; ``unallocated`` is the shared cost no unit could take (all of it, or 0)."""
+
+    atoms: list[tuple[tuple[Any, ...], dict[str, Any]]]
+    shared: list[dict[str, Any]]
+    total_cost: Decimal | None
+    directs: list[Decimal | None]
+    shared_cost: Decimal
+    allocated: list[Decimal]
+    unallocated: Decimal
+    mode: str  # the mode applied: proportional falls back to even without any priced cost
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chargeback:
+    """What a statement filtered by member, team, department or cost center owes of the shared
+    usage: its part ``allocated`` of the whole ``shared_cost``, as ``report team --by level``."""
+
+    level: str
+    mode: str
+    shared_cost: Decimal
+    allocated: Decimal
+    unallocated: bool  # no unit of the level to take the shared cost
+    shared_unpriced_requests: int
+
+
+def split_filters(flt: Filters) -> tuple[Filters, dict[int, frozenset[str]]]:
+    """(``flt`` without its attribution filters: the usage the allocation runs over, and per
+    position in ``ATOM_KEYS`` the values a row must hold to be shown)."""
+    pick = {ATOM_KEYS.index(k): frozenset(v) for k, v in flt.where.items() if k in ATTRIBUTION}
+    return replace(flt, where={k: v for k, v in flt.where.items() if k not in ATTRIBUTION}), pick
+
+
+def _chosen(key: tuple[Any, ...], pick: dict[int, frozenset[str]]) -> bool:
+    """Whether the row ``key`` passes the attribution filters (a row without a value passes none,
+    as in SQL)."""
+    return all(key[pos] in values for pos, values in pick.items())
+
+
+def allocation(cube: list[dict[str, Any]], mode: str, level: str) -> Allocation:
+    """Allocate the shared cost of ``cube`` (keyed by at least ``ATOM_KEYS``) to the units of
+    ``level`` and then to their rows, with ``mode``; amounts as the report displays them."""
     grand = total(cube)
     atoms_all = rollup(cube, ATOM_KEYS)
     atoms = sorted(
@@ -178,7 +238,6 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
         total_cost = ZERO if not grand["requests"] else None
     *directs, shared_cost = _rounded([v["cost_usd"] for _, v in atoms] + [exact_shared], total_cost or ZERO)
     shared_cost = shared_cost or ZERO
-    direct_total = (total_cost or ZERO) - shared_cost
 
     # step 1: units of `by`, sorted by label; step 2: the rows of each unit
     pos = ATOM_KEYS.index(level)
@@ -188,7 +247,6 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
             units.setdefault(_label(level, k[pos]), []).append(i)
     unit_names = sorted(units)
     allocated = [ZERO] * len(atoms)
-    unallocated = ZERO
     effective = mode
     if units and shared_cost:
         unit_costs = [sum((directs[i] or ZERO for i in units[u]), ZERO) for u in unit_names]
@@ -199,59 +257,138 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
             idx = units[u]
             for i, p in zip(idx, _split(part, [directs[i] for i in idx], effective), strict=True):
                 allocated[i] = p
-    elif shared_cost:
-        unallocated = shared_cost
-        notes.append(f"Shared usage cost {format_money(shared_cost)} has no {level.replace('_', ' ')} to be allocated to: "
-                     f"shown as {UNALLOCATED}.")  # fmt: skip
+    unallocated = shared_cost if shared_cost and not units else ZERO
+    return Allocation(atoms, shared, total_cost, directs, shared_cost, allocated, unallocated, effective, tuple(notes))
+
+
+def chargeback(ctx: AppContext, flt: Filters) -> Chargeback | None:
+    """The shared usage of ``flt``'s range (and of its other filters) and the part of its cost
+    allocated to the rows its attribution filters choose, at the coarsest level filtered on,
+    with the configured mode: a filtered invoice's line for its share of the shared cost.
+    None without an attribution filter (the statement then holds the shared usage itself)."""
+    scope, pick = split_filters(flt)
+    if not pick:
+        return None
+    level = next(k for k in CHARGEBACK_LEVELS if k in flt.where)
+    a = allocation(_cube(ctx, scope, ATOM_KEYS), default_allocation(ctx.config), level)
+    part = sum((p for (k, _v), p in zip(a.atoms, a.allocated, strict=True) if _chosen(k, pick)), ZERO)
+    return Chargeback(
+        level=level,
+        mode=a.mode,
+        shared_cost=a.shared_cost,
+        allocated=part,
+        unallocated=bool(a.unallocated),
+        shared_unpriced_requests=sum(v["unpriced_requests"] for v in a.shared),
+    )
+
+
+def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = None, by: str | None = None) -> Report:
+    mode = _mode(ctx, allocate_mode)
+    level = _level(by)
+    tz = effective_timezone(req.tz, ctx.config)
+    today = local_today(tz, _now(req))
+    flt = build_filters(ctx, req, default=(today.replace(day=1), today))
+    # the allocation runs over the usage without the member/team/… filters; they choose the rows
+    scope, pick = split_filters(flt)
+    cube = _cube(ctx, scope, ATOM_KEYS + ["integration", "feature"])
+    a = allocation(cube, mode, level)
+    atoms, directs, allocated, total_cost, shared_cost = a.atoms, a.directs, a.allocated, a.total_cost, a.shared_cost
+    unallocated = a.unallocated
+    notes = list(a.notes)
+    what = " and ".join(k.replace("_", " ") for k in ATOM_KEYS if ATOM_KEYS.index(k) in pick)
+    if unallocated:
+        where = f"shown as {UNALLOCATED}" if not pick else f"not charged to the {what} shown"
+        notes.append(f"Shared usage cost {format_money(shared_cost)} has no {level.replace('_', ' ')} to be "
+                     f"allocated to: {where}.")  # fmt: skip
+    chosen = [i for i, (k, _v) in enumerate(atoms) if _chosen(k, pick)]
 
     # shared cost with nobody to take it is a row of its own that carries the shared usage, so
-    # every column of each table adds up to its Total row
-    spare = _shared_usage(shared) | {"cost_usd": unallocated} if unallocated else None
-    # token shares are of the rows' tokens
+    # every column of each table adds up to its Total row (not a row of a filtered selection)
+    spare = _shared_usage(a.shared) | {"cost_usd": unallocated} if unallocated else None
+    # token shares are of the rows' tokens, and cost shares of the total cost, of the whole
+    # report: a filtered row reads as it does unfiltered
     all_tokens = sum(v["total_tokens"] for _, v in atoms) + (spare["total_tokens"] if spare else 0)
+    shown_spare = spare if not pick else None
     member_rows = []
-    for (k, v), direct, alloc in zip(atoms, directs, allocated, strict=True):
+    for i in chosen:
+        k, v = atoms[i]
         row: dict[str, Any] = {n: _label(n, x) for n, x in zip(ATOM_KEYS, k, strict=True)}
-        row |= _money_row(v | {"cost_usd": direct}, alloc, all_tokens, total_cost)
+        row |= _money_row(v | {"cost_usd": directs[i]}, allocated[i], all_tokens, total_cost)
         member_rows.append(row)
-    if spare:
-        member_rows.append(_unallocated_row(ATOM_KEYS, spare, all_tokens, total_cost))
+    if shown_spare:
+        member_rows.append(_unallocated_row(ATOM_KEYS, shown_spare, all_tokens, total_cost))
     member_rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r["member"], r["team"]))
 
+    grand = total(cube)
+    picked_atoms = [atoms[i] for i in chosen]
+    picked_alloc = [allocated[i] for i in chosen]
+    if pick:
+        picked_cube = [r for r in cube if _chosen(tuple(r[n] for n in ATOM_KEYS), pick)]
+        unpriced = unpriced_models(picked_cube)
+        totals = _picked_totals(total(picked_cube), grand, a, [directs[i] for i in chosen], sum(picked_alloc, ZERO),
+                                unpriced)  # fmt: skip
+        direct_total = totals["direct_cost_usd"] or ZERO
+    else:
+        unpriced = unpriced_models(cube)
+        totals = _totals(grand, a.shared, (total_cost, shared_cost), sum(allocated, ZERO), unpriced,
+                         unallocated=unallocated)  # fmt: skip
+        direct_total = (total_cost or ZERO) - shared_cost
     sections = []
     for key, title, sec in (("team", "Teams", "teams"), ("department", "Departments", "departments"),
                             ("cost_center", "Cost centers", "cost_centers")):  # fmt: skip
         sections.append(
-            _level_section(key, title, sec, atoms, allocated, spare, all_tokens, (total_cost, direct_total))
+            _level_section(
+                key, title, sec, picked_atoms, picked_alloc, shown_spare, all_tokens, (total_cost, direct_total)
+            )
         )
-    sections.append(_shared_section(cube, shared_cost, allocated_to=None if unallocated else level))
-    totals = _totals(grand, shared, (total_cost, shared_cost), sum(allocated, ZERO), unpriced, unallocated=unallocated)
-    members = len({k[0] for k, _ in atoms if k[0] is not None})
+    if not pick:
+        shared_title = "allocated above" if not unallocated else f"not allocated: shown above as {UNALLOCATED}"
+    elif unallocated:
+        shared_title = f"not allocated: not charged to the {what} shown"
+    else:
+        shared_title = f"{format_money(totals['allocated_usd'])} of its cost allocated to the {what} shown"
+    sections.append(_shared_section(cube, shared_cost, title=f"Shared usage (no member, no team), {shared_title}"))
+    members = len({k[0] for k, _ in picked_atoms if k[0] is not None})
+    # the rows' direct usage (a "(shared, not allocated)" row is the shared usage's own, not direct)
+    shown_direct = totals["direct_cost_usd"] if pick else direct_total
     overview: list[tuple[str, str, Any]] = [
         ("period", "Period", f"{flt.since} – {flt.until} ({tz})"),
-        ("cost_usd", "Total cost", total_cost),
-        ("direct_cost_usd", "Direct usage cost", None if total_cost is None else direct_total),
+        ("cost_usd", "Total cost", totals["cost_usd"]),
+        ("direct_cost_usd", "Direct usage cost", None if totals["cost_usd"] is None else shown_direct),
         ("shared_cost_usd", "Shared usage cost (no member, no team)", shared_cost),
-        ("allocation", "Allocation", _method(effective, level)),
-        ("all_tokens", "Tokens, all usage", totals["all_tokens"]),
+    ]
+    if pick:
+        overview += [
+            ("allocated_usd", f"Shared cost allocated to the {what} shown", totals["allocated_usd"]),
+            ("all_cost_usd", f"Total cost of all usage (no {what} filter)", total_cost),
+        ]
+    overview += [
+        ("allocation", "Allocation", _method(a.mode, level)),
+        ("all_tokens", "Tokens, all usage" + (f" (no {what} filter)" if pick else ""), totals["all_tokens"]),
         # the tables' token columns hold the direct usage: the shared tokens are not allocated
         (
             "shared_tokens",
-            "Shared tokens (not in the rows)" if not unallocated else "Shared tokens",
+            "Shared tokens (not in the rows)" if not shown_spare else "Shared tokens",
             totals["shared_tokens"],
         ),
         ("members", "Members", members),
-        ("teams", "Teams", len({_label("team", k[1]) for k, _ in atoms})),
+        ("teams", "Teams", len({_label("team", k[1]) for k, _ in picked_atoms})),
     ]
     if totals["unpriced_requests"]:
         overview.append(("unpriced_requests", "Unpriced requests", totals["unpriced_requests"]))
+    if pick:
+        notes.append(
+            f"Filtered by {what}: the shared cost is allocated over all usage, as without that filter, and the "
+            f"rows of the {what} are then shown with their part of it; shares are of all usage. Filters on model, "
+            "provider, project, feature and the others narrow the usage, shared usage included, before."
+        )
     notes.extend(_unpriced_notes(unpriced))
-    if any(r["cost_usd"] is None for r in shared):
+    if any(r["cost_usd"] is None for r in a.shared):
         notes.append("Unpriced shared usage has no cost and is not allocated.")
-    return Report(
+    report = Report(
         name="team",
         title=f"Team usage {flt.since} – {flt.until} ({tz})",
-        filters=flt.as_dict() | {"allocate": effective, "by": level},
+        filters=flt.as_dict() | {"allocate": a.mode, "by": level},
         columns=MEMBER_COLUMNS + _unpriced_column(totals),
         rows=tuple(member_rows),
         totals=totals,
@@ -259,6 +396,42 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
         sections=tuple(sections),
         notes=tuple(notes),
     )
+    return with_empty_notes(ctx, report)
+
+
+def _picked_totals(
+    picked: dict[str, Any],
+    grand: dict[str, Any],
+    a: Allocation,
+    directs: list[Decimal | None],
+    allocated: Decimal,
+    unpriced: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The totals of the rows a member/team/… filter chose: the sums of those rows as displayed
+    (so the Total row adds up), beside the whole usage's shared cost, requests and tokens. Their
+    direct cost is None (unpriced) only when they have usage and none of it is priced."""
+    priced = [d for d in directs if d is not None]
+    if priced:
+        direct: Decimal | None = sum(priced, ZERO)
+    else:
+        direct = ZERO if not (picked["requests"] or picked["unpriced_requests"]) else None
+    shared = _shared_usage(a.shared)
+    return {
+        "requests": picked["requests"],
+        "total_tokens": picked["total_tokens"],
+        "direct_cost_usd": direct,
+        "shared_cost_usd": a.shared_cost,
+        "shared_requests": shared["requests"],
+        "shared_tokens": shared["total_tokens"],
+        "all_requests": grand["requests"],
+        "all_tokens": grand["total_tokens"],
+        "all_cost_usd": a.total_cost,
+        "allocated_usd": allocated,
+        "cost_usd": None if direct is None and not allocated else (direct or ZERO) + allocated,
+        "unpriced_requests": picked["unpriced_requests"],
+        "unpriced_tokens": picked["unpriced_tokens"],
+        "unpriced_models": _unpriced_json(unpriced),
+    }
 
 
 def _is_shared(key: tuple[Any, ...]) -> bool:
@@ -359,10 +532,9 @@ def _level_section(
     return Section(key=sec, title=title, columns=(Column(key, header),) + LEVEL_METRICS, rows=tuple(rows))
 
 
-def _shared_section(cube: list[dict[str, Any]], shared_cost: Decimal, *, allocated_to: str | None) -> Section:
+def _shared_section(cube: list[dict[str, Any]], shared_cost: Decimal, *, title: str) -> Section:
     """What the shared usage (no member, no team) was: per integration and feature, its costs
-    rounded against the displayed shared cost. ``allocated_to`` is the level its cost went to,
-    None when there was none (the cost is then the "(shared, not allocated)" row)."""
+    rounded against the displayed shared cost (the whole of it, filtered report or not)."""
     keys = ["member", "team", "integration", "feature"]
     groups = [(k, v) for k, v in rollup(cube, keys).items() if _is_shared(k)]
     rows = []
@@ -373,8 +545,7 @@ def _shared_section(cube: list[dict[str, Any]], shared_cost: Decimal, *, allocat
     rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r["integration"], r["feature"]))
     return Section(
         key="shared",
-        title="Shared usage (no member, no team), "
-        + ("allocated above" if allocated_to else f"not allocated: shown above as {UNALLOCATED}"),
+        title=title,
         columns=(
             Column("integration", "Integration"),
             Column("feature", "Feature"),
