@@ -539,8 +539,38 @@ def test_a_narrow_compare_table_drops_the_token_change_before_folding_models(tmp
     text = run("report", "compare", "--period", "2026-03", "--tz", "UTC", "--db", str(db_path)).stdout
     words, note = narrow_table(text)
     assert {"claude-sonnet-4-5", "mistral-large-2411", "$3,000.00", "$600.00", "$2,400.00", "400.0%"} <= words
-    # the Unpriced 2026-03 column (mistral) takes the room of the token change in %
-    assert note.startswith("Δ Tokens, Δ Tokens % (a wider terminal")
+    # the Unpriced 2026-03 column (mistral) takes the room of the token change in %; the
+    # Provider column goes first (each model has one provider here: it names nothing new)
+    assert note.startswith("Provider, Δ Tokens, Δ Tokens % (a wider terminal")
+
+
+def test_compare_by_model_keeps_a_model_of_two_providers_apart_as_report_by_model(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """claude-sonnet-4-5 ($15 / 1M output) direct from anthropic (11-10: 1,000 out = $0.015) and
+    on bedrock (11-10: 1,000 out = $0.015; 10-10: 3,000 out = $0.045). `report by model` has a
+    row for each provider; compare merged them into one (2,000 vs 3,000), so the two reports
+    disagreed. Now: bedrock 1,000 vs 3,000 (-$0.03), anthropic 1,000 vs 0 (+$0.015), the Provider
+    column kept at 80 columns."""
+    events = [
+        {"event_id": "a", "ts": "2026-11-10T10:00:00Z", "provider": "anthropic", "model_raw": "claude-sonnet-4-5",
+         "output_tokens": 1000},
+        {"event_id": "b", "ts": "2026-11-10T10:00:00Z", "provider": "bedrock",
+         "model_raw": "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "output_tokens": 1000},
+        {"event_id": "c", "ts": "2026-10-10T10:00:00Z", "provider": "bedrock",
+         "model_raw": "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "output_tokens": 3000},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "p.jsonl", events)), "--db", str(db_path))
+    args = ("report", "compare", "--period", "2026-11", "--vs", "2026-10", "--tz", "UTC", "--db", str(db_path))
+    rows = {(r["model"], r["provider"]): r for r in run_json(*args)["rows"]}
+    assert set(rows) == {("claude-sonnet-4-5", "anthropic"), ("claude-sonnet-4-5", "bedrock")}
+    bedrock, anthropic = rows[("claude-sonnet-4-5", "bedrock")], rows[("claude-sonnet-4-5", "anthropic")]
+    assert (bedrock["total_tokens_a"], bedrock["total_tokens_b"], Decimal(str(bedrock["cost_usd_change"]))) == (
+        1000, 3000, Decimal("-0.03"))  # fmt: skip
+    assert (anthropic["total_tokens_a"], anthropic["total_tokens_b"], Decimal(str(anthropic["cost_usd_change"]))) == (
+        1000, 0, Decimal("0.015"))  # fmt: skip
+    header = next(line for line in run(*args).stdout.splitlines() if line.startswith("Model"))
+    assert "Provider" in header
 
 
 def test_a_change_from_or_to_an_unpriced_cost_is_unknown(tmp_path: Path, db_path: Path) -> None:

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report
-from usagectl.services.breakdowns import HEADERS, NONE_LABEL, cli_name, parse_dimensions
+from usagectl.services.breakdowns import HEADERS, NONE_LABEL, cli_name, models_split_by_provider, parse_dimensions
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, _unpriced_notes, _zone_notes, build_filters
 from usagectl.services.rollup import empty, rollup, total, unpriced_models
@@ -241,13 +241,15 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
     _check_baseline(a, b, vs)
     (key,) = parse_dimensions([by], option="--by", most=1)
     flts = [build_filters(ctx, replace(req, since=p.since.isoformat(), until=p.until.isoformat())) for p in (a, b)]
-    (cube_a, cube_b), (zone_a, zone_b) = _cubes(ctx, flts, [key])
-    ga, gb = rollup(cube_a, [key]), rollup(cube_b, [key])
+    # a model is grouped with its provider, as `report by model` groups it: claude-sonnet-4-5 from
+    # anthropic and from bedrock are two rows there, and were one here (QA: the reports disagreed)
+    keys = [key, "provider"] if key == "model" else [key]
+    (cube_a, cube_b), (zone_a, zone_b) = _cubes(ctx, flts, keys)
+    ga, gb = rollup(cube_a, keys), rollup(cube_b, keys)
     rows: list[dict[str, Any]] = []
     for k in set(ga) | set(gb):
-        rows.append(
-            {key: NONE_LABEL if k[0] is None else k[0]} | _row_pair(ga.get(k) or _none_yet(), gb.get(k) or _none_yet())
-        )
+        names = {name: NONE_LABEL if value is None else value for name, value in zip(keys, k, strict=True)}
+        rows.append(names | _row_pair(ga.get(k) or _none_yet(), gb.get(k) or _none_yet()))
     rows.sort(
         key=lambda r: (
             -(r["cost_usd_a"] or 0),
@@ -255,6 +257,7 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
             -r["total_tokens_a"],
             -r["total_tokens_b"],
             str(r[key]),
+            str(r.get("provider")),
         )
     )
     ta, tb = (total(c) if c else _none_yet() for c in (cube_a, cube_b))
@@ -263,6 +266,8 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
     totals = _row_pair(ta, tb)
 
     columns: tuple[Column, ...] = (Column(key, HEADERS[key]),)
+    if key == "model":  # kept at any width when a model has two providers (two rows alike without it)
+        columns += (Column("provider", HEADERS["provider"], narrow_drop=0 if models_split_by_provider(rows) else 1),)
     for mkey, header, kind in METRICS:
         shown = mkey != "requests"
         # at 80 columns the token changes go (absolute, then %) before names fold; the cost
