@@ -239,8 +239,23 @@ def test_no_watch_does_not_sync(tmp_path: Path, db_path: Path) -> None:
 _HOLD = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.read()"
 
 
+def _live_text(frame: dash_svc.Frame, width: int = 100) -> str:
+    """The frame as the live screen draws it (``refresh`` given: the header says "retrying")."""
+    from usagectl.render.dashboard import build
+    from usagectl.render.table import make_console
+
+    layout, height = build(frame, width, None, refresh=2)
+    buf = io.StringIO()
+    console = make_console(buf, width=width, color=False)
+    console.height = height
+    console.print(layout, height=height)
+    return buf.getvalue()
+
+
 def test_busy_database_is_a_state_not_a_crash(db: Path) -> None:
-    dash = Dashboard(make_context(None, db), watch=False)
+    # max age 0: every refresh reads the panels again (an unchanged database is not even opened
+    # for its change token, so a holder that writes nothing would go unnoticed, and rightly so)
+    dash = Dashboard(make_context(None, db), watch=False, max_age_seconds=0)
     good = dash.refresh()
     assert good.state == "ok"
     # another process holds the write lock until we close its stdin (no sleeps: it says when)
@@ -250,16 +265,62 @@ def test_busy_database_is_a_state_not_a_crash(db: Path) -> None:
         busy = dash.refresh()
         assert busy.state == "busy" and busy.exit_code == 3
         assert busy.data is good.data  # the last data stays on screen
-        buf = io.StringIO()
-        render_frame(busy, buf, width=100)
-        assert "database busy, retrying" in buf.getvalue() and "$8.90 this month" in buf.getvalue()
-        res = run("dashboard", "--once", "--no-watch", "--db", str(db), expect=3)
-        assert "database busy, retrying" in res.stdout
+        live = _live_text(busy)
+        assert "database busy, retrying" in live and "$8.90 this month" in live
     finally:
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait()
     assert dash.refresh().state == "ok"
+
+
+def test_once_on_a_busy_database_says_so_without_promising_a_retry(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA: `dashboard --once` printed "database busy, retrying" (twice, the detail cut at the box
+    edge) and exited 3 without retrying. It now tries again for a few seconds (here: not at
+    all), then says "database busy" and the whole message, holder's PID included, and exits 3."""
+    import usagectl.cli.dashboard as cli_dash
+
+    monkeypatch.setattr(cli_dash, "ONCE_BUSY_WAIT", 0.0)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        res = run("dashboard", "--once", "--no-watch", "--db", str(db), expect=3)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait()
+    assert "database busy" in res.stdout and "retrying" not in res.stdout
+    assert " ".join(res.stdout.replace("│", " ").split()).count(f"PID {holder.pid})") == 1  # wrapped, not cut
+    assert "is busy" in res.stderr  # and the error on stderr, as every command says it
+
+
+def test_once_tries_again_while_another_process_writes(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The holder lets go after the first busy refresh: `--once` tries again and prints the
+    frame (November's $8.90, see the module docstring), exit 0."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    real = Dashboard.refresh
+    states: list[str] = []
+
+    def refresh(self: Dashboard) -> dash_svc.Frame:
+        frame = real(self)
+        states.append(frame.state)
+        if frame.state == "busy" and holder.poll() is None:
+            assert holder.stdin is not None
+            holder.stdin.close()
+            holder.wait()
+        return frame
+
+    monkeypatch.setattr(Dashboard, "refresh", refresh)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        res = run("dashboard", "--once", "--no-watch", "--db", str(db))
+    finally:
+        if holder.poll() is None:
+            assert holder.stdin is not None
+            holder.stdin.close()
+            holder.wait()
+    assert states == ["busy", "ok"]
+    assert "$8.90 this month" in res.stdout and "busy" not in res.stdout
 
 
 def test_anomalies_from_an_injected_provider(db: Path) -> None:
@@ -367,3 +428,186 @@ def test_two_column_widths_keep_budget_numbers_the_unpriced_line_and_cut_with_an
     assert "Projected $26.59" in text
     anomaly = next(line for line in lines if "member:bob spike high" in line)
     assert LONG_DETAIL not in text and "…" in anomaly  # cut at every width, visibly
+
+
+def test_refresh_is_bounded_with_a_usage_error(db: Path) -> None:
+    """QA: `--refresh inf` or `1e10` passed the check (at least 0.2) and the live loop died with
+    OverflowError in select(). Between 0.2 and 3600 seconds; NaN refused; 3600 itself accepted."""
+    for value, shown in (("inf", "inf"), ("1e10", "1e+10"), ("nan", "nan"), ("3600.5", "3600.5")):
+        res = run("dashboard", "--once", "--no-watch", "--refresh", value, "--db", str(db), expect=2)
+        assert f"--refresh {shown}: must be between 0.2 and 3600 seconds" in res.stderr
+    assert "$8.90 this month" in run("dashboard", "--once", "--no-watch", "--refresh", "3600", "--db", str(db)).stdout
+
+
+def test_a_database_without_usage_says_so_not_peak_0(db_path: Path) -> None:
+    """QA: an empty database showed "peak 0 on <the first of the 30 days>"."""
+    from usagectl.store.connection import ensure_ready
+
+    ensure_ready(db_path)
+    out = run("dashboard", "--once", "--no-watch", "--db", str(db_path)).stdout
+    assert "no usage in these 30 days" in out
+    assert "peak" not in out
+
+
+def _panel_lines(out: str, title: str) -> list[str]:
+    """The body lines of a stacked panel (width < 110): from under its header rule to its border."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if f"─ {title} " in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("╰"))
+    return [line.strip("│ ") for line in lines[start + 1 : end]]
+
+
+def test_budgets_panel_shows_the_worst_first_and_counts_the_rest(isolated_env: Path, db: Path) -> None:
+    """QA: the panel showed the first 6 budgets in config order, all "ok", with no sign of a 7th
+    one exceeded. Eight budgets: the plan quota 2,605,100 / 5,000,000 = 52.1 % (ok), member:alice
+    $4.30 / $5 = 86 % (warning), member:x1..x5 $0 of $100 (0 %, ok) and, last in the config,
+    global $8.90 / $1 = 890 % (exceeded). Worst first: global, alice, the quota, then x1..x3 in
+    config order; x4 and x5 are counted in a "+2 more" line."""
+    extra = "".join(f'[[budgets]]\nscope = "member:x{i}"\namount = 100\nperiod = "month"\n' for i in range(1, 6))
+    extra += '[[budgets]]\nscope = "global"\namount = 1\nperiod = "month"\n'
+    (isolated_env / "usagectl.toml").write_text(CONFIG + extra, encoding="utf-8")
+    body = _panel_lines(run("dashboard", "--once", "--no-watch", "--db", str(db)).stdout, "Budgets")
+    labels = [line.split("  ")[0] for line in body[2:8]]
+    assert labels == ["global (month)", "member:alice (month)", "plan quota",
+                      "member:x1 (month)", "member:x2 (month)", "member:x3 (month)"]  # fmt: skip
+    assert "$8.90 890.0%" in body[2] and "exceeded" in body[2]
+    assert body[8:] == ["+2 more: usagectl budget status"]
+
+
+def test_anomalies_panel_shows_the_worst_first_and_counts_the_rest(db: Path) -> None:
+    """QA: the first 4 anomalies by series name, the total's spike (the one naming who caused
+    it) unseen. Given in series-name order, they are shown by severity, the total first within
+    one, then the newest day: high total (11-09), high member:dave (11-10), high member:carol
+    (11-08), medium member:bob; the two low ones are counted in a "+2 more" line."""
+    given = [("2026-11-09", "member:alice", "low"), ("2026-11-10", "member:bob", "medium"),
+             ("2026-11-08", "member:carol", "high"), ("2026-11-10", "member:dave", "high"),
+             ("2026-11-10", "model:gpt-4o", "low"), ("2026-11-09", "total", "high")]  # fmt: skip
+
+    def provider(ctx: object, req: ReportRequest) -> list[dict[str, object]]:
+        return [{"day": d, "series": s, "kind": "spike", "severity": sev, "detail": "x"} for d, s, sev in given]
+
+    frame = Dashboard(make_context(None, db), watch=False, anomalies=provider).refresh()
+    assert frame.data is not None
+    assert [a["series"] for a in frame.data.anomalies] == [
+        "total", "member:dave", "member:carol", "member:bob", "model:gpt-4o", "member:alice",
+    ]  # fmt: skip
+    buf = io.StringIO()
+    render_frame(frame, buf, width=100)
+    assert _panel_lines(buf.getvalue(), "Anomalies") == [
+        "2026-11-09 total spike high x", "2026-11-10 member:dave spike high x",
+        "2026-11-08 member:carol spike high x", "2026-11-10 member:bob spike medium x",
+        "+2 more: usagectl anomalies --by member --by model",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("width", "a1", "a6"),
+    [
+        # half of 110 = 55, 51 inside: time 14 + tokens 9 ("1,000,000") + cost 8 ("unpriced") + 4 gaps
+        # of 3 leave 8 for model and who (< 10 + 5): counts abbreviated (tokens 6 wide) leave 11,
+        # still short: Who is left out, and the model gets 51 - 14 - 6 - 8 - 3 * 3 = 14
+        (110, ["gpt-4o", "1.00M", "$2.50"], ["mistral-large…", "5,100", "unpriced"]),
+        # 60 wide, 56 inside: full counts leave 13, abbreviated 16: Who 5 ("alice"), model 11
+        (120, ["gpt-4o", "alice", "1.00M", "$2.50"], ["mistral-la…", "alice", "5,100", "unpriced"]),
+        # 65 wide, 61 inside: full counts leave 61 - 31 - 12 = 18: Who 5, model 13
+        (130, ["gpt-4o", "alice", "1,000,000", "$2.50"], ["mistral-larg…", "alice", "5,100", "unpriced"]),
+    ],
+)
+def test_the_feed_never_cuts_a_number(db: Path, width: int, a1: list[str], a6: list[str]) -> None:
+    """QA at 110-120 columns: the feed (beside the top members: five panels come before it)
+    showed "800,…", "unpric…" and a cut time while the model column had room. A1 is 11-11
+    00:30 Paris, gpt-4o, alice, 1,000,000 tokens, $2.50; A6 11-05 13:00, mistral, 5,100 tokens,
+    unpriced. The model name is shortened first, then counts abbreviated, then Who left out."""
+    frame = Dashboard(make_context(None, db), watch=False).refresh()
+    buf = io.StringIO()
+    render_frame(frame, buf, width=width)
+    lines = buf.getvalue().splitlines()
+
+    def cells(time: str) -> list[str]:
+        line = next(line for line in lines if time in line)
+        return line.split(time, 1)[1].replace("│", " ").split()
+
+    assert cells("11-11 00:30:00") == a1
+    assert cells("11-05 13:00:00") == a6
+    assert max(len(line) for line in lines) <= width
+
+
+@pytest.mark.parametrize(
+    ("width", "anthropic", "bedrock"),
+    [
+        (100, "claude-sonnet-4-5 (anthropic)", "claude-sonnet-4-5 (bedrock)"),
+        # half of 110 = 55, 51 inside: tokens 6 + share 5 + cost 8 ("unpriced") + 3 gaps of 3
+        # leave 23 for the label; the name is shortened, the provider kept
+        (110, "claude-son… (anthropic)", "claude-sonne… (bedrock)"),
+    ],
+)
+def test_models_panel_names_the_provider_of_a_model_listed_twice(
+    tmp_path: Path, db_path: Path, width: int, anthropic: str, bedrock: str
+) -> None:
+    """QA: claude-sonnet-4-5 through Anthropic and through Bedrock made two rows with the same
+    name. B1 (11-03, Bedrock, 100,000 output at $15/M) = $1.50; A3 (Anthropic) 200,000 tokens
+    $1.80. November: 2,705,100 tokens; shares 200,000 / 2,705,100 = 7.39 % -> 7.4 %, 100,000 /
+    2,705,100 = 3.70 % -> 3.7 %. gpt-4o (one provider) keeps its bare name."""
+    b1 = _ev("B1", "2026-11-03T10:00:00Z", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "bob", out=100_000)
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", [*EVENTS, b1 | {"provider": "bedrock"}])), "--db", str(db_path))
+    frame = Dashboard(make_context(None, db_path), watch=False).refresh()
+    buf = io.StringIO()
+    render_frame(frame, buf, width=width)
+    lines = buf.getvalue().splitlines()
+    first = next(i for i, line in enumerate(lines) if "─ Models this month " in line)
+    col = lines[first].index("╭─ Models this month ")  # at 110 the panel is the right one of a pair
+    panel = width // 2 if width >= 110 else width
+    rows = [" ".join(line[col : col + panel].strip("│ ").split()) for line in lines[first + 3 : first + 6]]
+    assert rows == ["gpt-4o 1.40M 51.8% $6.50", f"{anthropic} 200k 7.4% $1.80", f"{bedrock} 100k 3.7% $1.50"]
+
+
+def test_a_running_dashboard_reads_the_edited_config(
+    isolated_env: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: a quota or budget set in another shell never showed in a running dashboard. The next
+    refresh after the edit reads it: quota 2,000,000 -> 2,605,100 * 100 / 2,000,000 = 130.255 %;
+    budgets worst first: global $8.90 / $1 = 890 % and the quota 130.255 % (both exceeded), then
+    member:alice 86 % (warning). A refresh with the file unchanged does not read it again."""
+    from usagectl.services import status_line
+
+    reads: list[int] = []
+    real = status_line.reread_config
+    monkeypatch.setattr(status_line, "reread_config", lambda ctx: reads.append(1) or real(ctx))
+    dash = Dashboard(make_context(None, db), watch=False)
+    first = dash.refresh()
+    assert first.data is not None and first.data.overview("quota_tokens") == 5_000_000
+    assert [(b.budget.label, b.level) for b in first.data.budgets] == [
+        ("member:alice (month)", "warning"), ("plan quota", "ok"),
+    ]  # fmt: skip
+    assert dash.refresh().requeried is False and len(reads) == 1
+    edited = CONFIG.replace("5000000", "2000000") + '[[budgets]]\nscope = "global"\namount = 1\nperiod = "month"\n'
+    (isolated_env / "usagectl.toml").write_text(edited, encoding="utf-8")
+    nxt = dash.refresh()
+    assert nxt.requeried and len(reads) == 2 and nxt.data is not None
+    assert (nxt.data.overview("quota_tokens"), nxt.data.overview("quota_pct")) == (2_000_000, Decimal("130.255"))
+    assert [(b.budget.label, b.level, b.percent) for b in nxt.data.budgets] == [
+        ("global (month)", "exceeded", Decimal(890)),
+        ("plan quota", "exceeded", Decimal("130.255")),
+        ("member:alice (month)", "warning", Decimal(86)),
+    ]
+
+
+def test_an_unchanged_database_is_not_opened(tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA: an import beside a live dashboard failed "database busy" 1 time in 3: every refresh
+    opened the database for its change token. While the file and its WAL keep their size and
+    mtime, a refresh opens nothing; a new import (N2: 11-11 00:20 Paris, gpt-4o, 100,000 input
+    = $0.25) is read at the next one."""
+    import usagectl.store.connection as conn
+
+    dash = Dashboard(make_context(None, db), watch=False)
+    assert dash.refresh().state == "ok"
+    opened: list[Path] = []
+    real = conn.connect
+    monkeypatch.setattr(conn, "connect", lambda path, **kw: opened.append(path) or real(path, **kw))
+    again = dash.refresh()
+    assert (again.state, again.requeried, opened) == ("ok", False, [])
+    n2 = _ev("N2", "2026-11-10T23:20:00Z", "gpt-4o", "alice", inp=100_000)
+    run("import", str(write_jsonl(tmp_path / "n2.jsonl", [n2])), "--db", str(db))
+    nxt = dash.refresh()
+    assert opened and nxt.requeried and nxt.data is not None
+    assert nxt.data.feed[1]["event_id"] == "N2" and nxt.data.feed[1]["cost_usd"] == Decimal("0.25")

@@ -203,3 +203,31 @@ def test_a_quota_at_99_98_percent_reads_99_9_everywhere_a_human_sees_it(
     assert "- **Quota used %:** 99.9%\n" in run(*month, "--format", "markdown").stdout
     overview = json.loads(run(*month, "--json").stdout, parse_float=Decimal)["overview"]
     assert overview["quota_pct"] == Decimal("99.98")
+
+
+GLOBAL_BUDGET = '[[budgets]]\nscope = "global"\namount = 1\nperiod = "month"\n'
+
+
+def test_a_warm_up_by_a_process_with_an_older_config_never_hides_the_new_one(isolated_env: Path, db: Path) -> None:
+    """QA: a dashboard started before `budget set global 1` warmed the status cache after its
+    sync with the config it had read at start (no global budget) under the key of the edited
+    file, and `status` then served "budget warning" as a hit although the month's $8.90 against
+    a $1 budget is 890 % (exceeded). The warm-up now computes with the config as the file says."""
+    old_ctx = make_context(None, db)
+    assert svc.cached_status_line(old_ctx).worst_level == "warning"  # member:alice 86 %
+    (isolated_env / "usagectl.toml").write_text(CONFIG + GLOBAL_BUDGET, encoding="utf-8")
+    assert svc.warm_cache(old_ctx, now=NOW)  # what the dashboard's sync (or a long import) does
+    assert run("status", "--db", str(db)).stdout.endswith(" · budget exceeded (global (month) 890.0%)\n")
+
+
+def test_an_answer_is_filed_under_the_config_it_was_computed_with(isolated_env: Path, db: Path) -> None:
+    """The config's stat in the key is the one taken before the config was read: an answer
+    computed with the old file (worst: warning, 86 %) and filed under the old stat is not served
+    once the file has changed; the next status computes 890 % (exceeded, see above)."""
+    from usagectl.services.cache_dir import file_stat
+
+    before = file_stat(isolated_env / "usagectl.toml")
+    old_ctx = make_context(None, db)
+    (isolated_env / "usagectl.toml").write_text(CONFIG + GLOBAL_BUDGET, encoding="utf-8")
+    assert svc.cached_status_line(old_ctx, config_stat=before).worst_level == "warning"
+    assert run("status", "--db", str(db)).stdout.endswith(" · budget exceeded (global (month) 890.0%)\n")

@@ -37,13 +37,18 @@ if TYPE_CHECKING:
     from usagectl.services.dashboard import AnomalyProvider
 
 MIN_REFRESH = 0.2  # seconds: a faster loop would spend the CPU on syncing and redrawing
+# an hour: a slower "live" view is not one, and the wait goes to select(), which refuses a
+# timeout beyond the platform's time_t (QA: --refresh inf or 1e10 crashed with OverflowError)
+MAX_REFRESH = 3600.0
+ONCE_BUSY_WAIT = 5.0  # seconds `--once` tries again while another process writes the database
+ONCE_BUSY_POLL = 0.25
 
 
 def _refresh_value(value: float) -> float:
     """The one-line usage error of every other option (``--top``, ``--periods``) rather than
-    Click's usage block for ``min=``; ``not >=`` also refuses ``nan``."""
-    if not value >= MIN_REFRESH:
-        raise UsageError(f"--refresh {value:g}: must be at least {MIN_REFRESH:g} seconds")
+    Click's usage block for ``min=``/``max=``; ``not <= <=`` also refuses ``nan``."""
+    if not MIN_REFRESH <= value <= MAX_REFRESH:
+        raise UsageError(f"--refresh {value:g}: must be between {MIN_REFRESH:g} and {MAX_REFRESH:g} seconds")
     return value
 
 
@@ -148,6 +153,18 @@ def _live(dash: Any, refresh: float) -> None:
                     live.refresh()  # same data, new size: no query
 
 
+def _once_frame(dash: Any) -> Any:
+    """One frame for ``--once``: while another process writes the database (a short ``sync``),
+    try again for up to ``ONCE_BUSY_WAIT`` seconds; still busy, the frame says so (it does not
+    promise a retry) and the command exits 3."""
+    frame = dash.refresh()
+    deadline = time.monotonic() + ONCE_BUSY_WAIT
+    while frame.state == "busy" and time.monotonic() < deadline:
+        time.sleep(ONCE_BUSY_POLL)
+        frame = dash.refresh()
+    return frame
+
+
 @contextlib.contextmanager
 def _quiet_interrupt() -> Iterator[None]:
     try:
@@ -178,7 +195,7 @@ def dashboard(
     if once or not sys.stdout.isatty():
         from usagectl.render.dashboard import render_frame
 
-        frame = dash.refresh()
+        frame = _once_frame(dash)
         width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 100
         render_frame(frame, sys.stdout, width=width)
         if frame.error is not None:
@@ -213,7 +230,12 @@ def status(
         raise UsageError(f"--format {fmt!r}: expected line or json")
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
-    result = cached_status_line(make_context(config, db), ReportRequest(tz=tz, where=where))
+    from usagectl.config import find_config_path
+    from usagectl.services.cache_dir import file_stat
+
+    config_stat = file_stat(find_config_path(config)[0])  # before the read: the key of what was read
+    ctx = make_context(config, db)
+    result = cached_status_line(ctx, ReportRequest(tz=tz, where=where), config_stat=config_stat)
     if fmt == "json":
         from usagectl.render.text import json_dumps
 

@@ -4,8 +4,10 @@ Panels, most important first: month overview, budgets, the last 30 days, anomali
 distribution, top members / features, latest events. A terminal narrower than 110 columns
 stacks them; a wider one pairs them. Panels that do not fit the height are dropped from the
 end (the event feed shrinks first). Budgets are coloured by level: warning (75 %), caution
-(90 %), critical (95 %), exceeded. Rich is imported inside the functions, so ``status``
-does not pay for it.
+(90 %), critical (95 %), exceeded. A list cut to its panel (budgets, anomalies) shows the worst
+first and counts the rest in a "+N more" line naming the command that lists them all. Numbers
+are never cut: a text column (a model name) is shortened, or left out, first. Rich is imported
+inside the functions, so ``status`` does not pay for it.
 """
 
 from __future__ import annotations
@@ -121,8 +123,12 @@ def _series(d: DashboardData, width: int) -> _Panel:
     t.append(f"\n{first:%m-%d}{' ' * gap}{last:%m-%d}")
     peak = max(points, key=lambda p: p.tokens)
     priced = [p.cost_usd for p in points if p.cost_usd is not None]
+    if not any(tokens) and not priced:  # not "peak 0 on <the first day>" (QA)
+        t.append(f"\nno usage in these {len(tokens)} days")
+        return _Panel("series", t, _wrapped_lines(t, _inner(width)), title=f"Last {len(tokens)} days (tokens)")
     cost = format_money(sum(priced, Decimal(0))) if priced or not any(tokens) else "unpriced"
-    t.append(f"\npeak {format_compact(peak.tokens)} on {peak.day}  ·  {cost} in {len(tokens)} days")
+    head = f"peak {format_compact(peak.tokens)} on {peak.day}" if any(tokens) else "no tokens"  # e.g. web searches only
+    t.append(f"\n{head}  ·  {cost} in {len(tokens)} days")
     unpriced = sum(p.unpriced_tokens for p in points)
     if unpriced:  # never $0 for usage without a price: the panel says how much the cost leaves out
         t.append(f"  ·  {format_compact(unpriced)} tokens unpriced", style="yellow")
@@ -142,24 +148,47 @@ def _table(*headers: tuple[str, str]) -> Any:
     return table
 
 
-def _models(d: DashboardData, rows: int = 5) -> _Panel:
+def _fit_label(name: str, suffix: str, width: int) -> str:
+    """``name + suffix`` in ``width`` columns, cutting ``name`` (with "…") so that the suffix
+    stays: "claude-sonnet-4… (bedrock)" rather than "claude-sonnet-4-5 (be…"."""
+    if len(name) + len(suffix) <= width:
+        return name + suffix
+    keep = width - len(suffix) - 1
+    if keep >= 2:
+        return name[:keep] + "…" + suffix
+    return (name + suffix)[: max(0, width - 1)] + "…"
+
+
+def _models(d: DashboardData, width: int, rows: int = 5) -> _Panel:
     """The month's models by cost; more than ``rows`` of them: the first ``rows - 1`` and one
     "(N others)" line holding the rest, so the shares add up and no model (an unpriced one
-    last of all) goes unseen."""
+    last of all) goes unseen. A model listed under two providers (Anthropic and Bedrock) names
+    its provider, or the two rows would look like one model counted twice (QA). The numbers keep
+    their full width; only the name is shortened."""
     section = next(s for s in d.month.sections if s.key == "models")
-    table = _table(("Model", "left"), ("Tokens", "right"), ("Share", "right"), ("Cost", "right"))
     shown = section.rows if len(section.rows) <= rows else section.rows[: rows - 1]
+    names = [r["model"] for r in section.rows]
+    cells = []
     for r in shown:
-        table.add_row(r["model"], format_compact(r["total_tokens"]), format_pct(r["token_share_pct"]),
-                      format_money(r["cost_usd"]))  # fmt: skip
+        suffix = f" ({r.get('provider')})" if names.count(r["model"]) > 1 and r.get("provider") else ""
+        cells.append((r["model"], suffix, format_compact(r["total_tokens"]), format_pct(r["token_share_pct"]),
+                      format_money(r["cost_usd"]), ""))  # fmt: skip
     rest = section.rows[len(shown) :]
     if rest:
         priced = [r["cost_usd"] for r in rest if r["cost_usd"] is not None]
         unpriced = any(r["unpriced_requests"] for r in rest)
         cost = UNPRICED if not priced else ("≥" if unpriced else "") + format_money(sum(priced, Decimal(0)))
         share = sum((r["token_share_pct"] or Decimal(0) for r in rest), Decimal(0))
-        table.add_row(f"({len(rest)} others)", format_compact(sum(r["total_tokens"] for r in rest)),
-                      format_pct(share), cost, style="dim")  # fmt: skip
+        cells.append((f"({len(rest)} others)", "", format_compact(sum(r["total_tokens"] for r in rest)),
+                      format_pct(share), cost, "dim"))  # fmt: skip
+    widths = [max([len(head), *(len(c[i]) for c in cells)]) for i, head in ((2, "Tokens"), (3, "Share"), (4, "Cost"))]
+    label_w = max(1, _inner(width) - sum(widths) - 3 * GAP)
+    table = _table(("Model", "left"))
+    table.columns[0].ratio = 1
+    for head, w in zip(("Tokens", "Share", "Cost"), widths, strict=True):
+        table.add_column(head, justify="right", no_wrap=True, width=w)
+    for name, suffix, tok, pct, cost, style in cells:
+        table.add_row(_fit_label(name, suffix, label_w), tok, pct, cost, style=style)
     if not section.rows:
         table.add_row(NO_USAGE, "", "", "", style="dim")
     return _Panel("models", table, 2 + max(1, min(rows, len(section.rows))))
@@ -169,14 +198,28 @@ BAR_MAX, BAR_MIN = 10, 4  # budget bar width; below BAR_MIN it is left out
 GAP = 3  # between table columns: padding 1 + the box's divider + padding 1
 
 
+BUDGET_ROWS, ANOMALY_ROWS = 6, 4  # lines of these panels; the rest is counted in a "+N more" line
+
+
+def _more(n: int, command: str) -> Any:
+    """The line under a cut list: how many are not shown and the command that lists them all."""
+    from rich.text import Text
+
+    return Text(f"+{n} more: {command}", style="dim", no_wrap=True, overflow="ellipsis")
+
+
 def _budgets(d: DashboardData, width: int) -> _Panel:
-    """Used (amount and %) and level are the facts of this panel: they keep their full width.
-    The bar repeats the percentage, so it gets only what the full labels leave: it shrinks, and
-    below ``BAR_MIN`` it is left out; only then is a label cut (with "…")."""
+    """The worst budgets (the service sorts them by level and percent), at most ``BUDGET_ROWS``
+    and a "+N more" line for the rest (QA: the first 6 in config order, with no sign of a 7th
+    that was exceeded). Used (amount and %) and level are the facts of this panel: they keep
+    their full width. The bar repeats the percentage, so it gets only what the full labels
+    leave: it shrinks, and below ``BAR_MIN`` it is left out; only then is a label cut (with "…")."""
     from rich import box
+    from rich.console import Group
     from rich.table import Table
 
-    shown = d.budgets[:6]
+    shown = d.budgets[:BUDGET_ROWS]
+    hidden = len(d.budgets) - len(shown)
     rows = []
     for s in shown:
         spent = format_money(s.spent) if s.budget.kind == "usd" else format_compact(int(s.spent))
@@ -196,6 +239,8 @@ def _budgets(d: DashboardData, width: int) -> _Panel:
     for (label, used, level, pct), s in zip(rows, shown, strict=True):
         cells = (label, used, bar(pct, bar_w), level) if with_bar else (label, used, level)
         table.add_row(*cells, style=LEVEL_STYLE.get(s.level, ""))
+    if hidden:
+        return _Panel("budgets", Group(table, _more(hidden, "usagectl budget status")), 3 + len(shown))
     return _Panel("budgets", table, 2 + len(shown))
 
 
@@ -216,28 +261,81 @@ def _top(d: DashboardData) -> _Panel:
     return _Panel("top", table, 2 + max(1, len(d.top)))
 
 
+ANOMALIES_COMMAND = "usagectl anomalies --by member --by model"  # what the panel's provider checks
+
+
 def _anomalies(d: DashboardData) -> _Panel:
-    """One line per anomaly; one too long for the panel ends in "…" rather than wrapping into
-    lines the panel has no room for (that cut it mid-sentence without a sign)."""
+    """The worst anomalies (the service sorts them: severity, the total series, newest day), at
+    most ``ANOMALY_ROWS`` and a "+N more" line (QA: the first 4 by series name, the total's
+    spike unseen). One line per anomaly; one too long for the panel ends in "…" rather than
+    wrapping into lines the panel has no room for (that cut it mid-sentence without a sign)."""
     from rich.text import Text
 
     t = Text(no_wrap=True, overflow="ellipsis")
-    for i, a in enumerate(d.anomalies[:4]):
+    shown = d.anomalies[:ANOMALY_ROWS]
+    for i, a in enumerate(shown):
         sev = str(a.get("severity", ""))
         t.append(("\n" if i else "") + f"{a.get('day', '')} {a.get('series', '')} {a.get('kind', '')} ")
         t.append(sev, style="red" if sev in ("high", "critical") else "yellow")
         t.append(f" {a.get('detail', '')}")
+    hidden = len(d.anomalies) - len(shown)
+    if hidden:
+        t.append(f"\n+{hidden} more: {ANOMALIES_COMMAND}", style="dim")
     if d.anomaly_error:
         t.append(("\n" if d.anomalies else "") + d.anomaly_error, style="yellow")
-    return _Panel("anomalies", t, min(4, len(d.anomalies)) + (1 if d.anomaly_error else 0))
+    return _Panel("anomalies", t, len(shown) + (1 if hidden else 0) + (1 if d.anomaly_error else 0))
 
 
-def _feed(d: DashboardData, tz: str) -> _Panel:
-    table = _table(("Time", "left"), ("Model", "left"), ("Who", "left"), ("Tokens", "right"), ("Cost", "right"))
-    for e in d.feed:
-        who = e.get("member") or e.get("feature") or e.get("source") or ""
-        table.add_row(f"{_local(e['ts'], tz):%m-%d %H:%M:%S}", e.get("model") or "(none)", who,
-                      format_int(e["total_tokens"]), format_money(e["cost_usd"]))  # fmt: skip
+MODEL_MIN, WHO_MIN = 10, 5  # narrowest useful text columns of the feed; below them one is dropped
+FeedRow = tuple[str, str, str, int, str]  # time, model, who, tokens, cost
+
+
+@dataclass(frozen=True)
+class _FeedPlan:
+    compact: bool  # token counts as 800k / 1.20M rather than 800,000
+    widths: tuple[int, int, int]  # time, tokens, cost: always whole
+    who_w: int | None  # width of the Who column; None: left out
+    with_model: bool  # the Model column takes what is left (at least MODEL_MIN)
+
+
+def _feed_plan(rows: list[FeedRow], inner: int) -> _FeedPlan:
+    """How the feed fits ``inner`` columns without cutting a number (time, tokens, cost): first
+    the text columns (model, who) shrink to ``MODEL_MIN`` / ``WHO_MIN``, then the token counts
+    are abbreviated, then Who is left out, then Model (QA at 110-120 columns: "800,…",
+    "unpric…" and a cut time while the model column had room)."""
+    time_w = max([len("Time"), *(len(r[0]) for r in rows)])
+    cost_w = max([len("Cost"), *(len(r[4]) for r in rows)])
+    who_need = max([len("Who"), *(len(r[2]) for r in rows)])
+    for compact in (False, True):
+        fmt = format_compact if compact else format_int
+        widths = (time_w, max([len("Tokens"), *(len(fmt(r[3])) for r in rows)]), cost_w)
+        room = inner - sum(widths) - 4 * GAP  # for model and who, in five columns
+        if room >= MODEL_MIN + WHO_MIN:
+            return _FeedPlan(compact, widths, min(who_need, max(WHO_MIN, room // 3)), True)
+    return _FeedPlan(True, widths, None, inner - sum(widths) - 3 * GAP >= MODEL_MIN)
+
+
+def _feed(d: DashboardData, tz: str, width: int) -> _Panel:
+    rows: list[FeedRow] = [
+        (f"{_local(e['ts'], tz):%m-%d %H:%M:%S}", e.get("model") or "(none)",
+         e.get("member") or e.get("feature") or e.get("source") or "", int(e["total_tokens"]),
+         format_money(e["cost_usd"]))
+        for e in d.feed
+    ]  # fmt: skip
+    plan = _feed_plan(rows, _inner(width))
+    time_w, tok_w, cost_w = plan.widths
+    table = _table()
+    table.add_column("Time", no_wrap=True, width=time_w)
+    if plan.with_model:
+        table.add_column("Model", no_wrap=True, overflow="ellipsis", ratio=1)
+    if plan.who_w is not None:
+        table.add_column("Who", no_wrap=True, overflow="ellipsis", width=plan.who_w)
+    table.add_column("Tokens", justify="right", no_wrap=True, width=tok_w)
+    table.add_column("Cost", justify="right", no_wrap=True, width=cost_w)
+    fmt = format_compact if plan.compact else format_int
+    for when, model, who, tokens, cost in rows:
+        text = ([model] if plan.with_model else []) + ([who] if plan.who_w is not None else [])
+        table.add_row(when, *text, fmt(tokens), cost)
     return _Panel("feed", table, 2 + max(1, len(d.feed)), elastic=True)
 
 
@@ -253,22 +351,31 @@ TITLES = {
 
 
 def _header(frame: Frame, refresh: float | None) -> Any:
+    """One line: the state of this refresh comes before the "every Ns · q quits" reminder, and
+    what does not fit ends in "…" (it is one line: at 100 columns a busy state after the
+    reminder was cut to "database busy," without a sign)."""
     from rich.text import Text
 
-    t = Text()
+    t = Text(no_wrap=True, overflow="ellipsis")
     t.append("usagectl dashboard", style="bold")
     t.append(f"  {_local(frame.now, frame.tz):%Y-%m-%d %H:%M:%S} {frame.tz}")
-    if refresh:
-        t.append(f"  ·  every {refresh:g}s  ·  q quits")
-    if frame.state == "busy":
-        t.append("  ·  database busy, retrying", style="bold yellow")
+    if frame.state == "busy":  # only the live screen tries again; --once has exited by then
+        t.append("  ·  database busy, retrying" if refresh else "  ·  database busy", style="bold yellow")
     elif frame.state == "error":
         t.append(f"  ·  error: {frame.message}", style="bold red")
     if frame.imported:
         t.append(f"  ·  +{frame.imported} new", style="green")
     if frame.sync_notes:  # what the sync could not read: its usage is not on the panels (`sync` names it)
         t.append(f"  ·  {len(frame.sync_notes)} not read (usagectl sync says which)", style="bold red")
+    if refresh:
+        t.append(f"  ·  every {refresh:g}s  ·  q quits")
     return t
+
+
+def _feed_width(before: list[_Panel], width: int) -> int:
+    """The feed's width: ``build`` pairs panels from the top in a wide terminal, so after an odd
+    number of them the feed shares a row (the narrower half), else it has the row to itself."""
+    return width // 2 if width >= WIDE and len(before) % 2 else width
 
 
 def panels(frame: Frame, width: int) -> list[_Panel]:
@@ -282,7 +389,8 @@ def panels(frame: Frame, width: int) -> list[_Panel]:
     out.append(_series(d, half))
     if d.anomalies or d.anomaly_error:
         out.append(_anomalies(d))
-    out += [_models(d), _top(d), _feed(d, frame.tz)]
+    out += [_models(d, half), _top(d)]
+    out.append(_feed(d, frame.tz, _feed_width(out, width)))
     return out
 
 
@@ -320,10 +428,11 @@ def build(frame: Frame, width: int, height: int | None, refresh: float | None = 
     kept = [(row, h) for row, h, k in zip(rows, heights, keep, strict=True) if k]
     root = Layout(name="root")
     parts = [Layout(_header(frame, refresh), name="header", size=1)]
-    if frame.data is None:
-        msg = frame.message or "no data yet"
-        parts.append(Layout(Panel(Text(msg), title="usagectl"), size=3))
-        used += 3
+    if frame.data is None:  # the whole message, wrapped (QA: cut at the box edge mid-sentence)
+        msg = Text(frame.message or "no data yet")
+        size = 2 + _wrapped_lines(msg, _inner(width))
+        parts.append(Layout(Panel(msg, title="usagectl"), size=size))
+        used += size
     for i, (row, h) in enumerate(kept):
         boxes = [Panel(p.body, title=p.title or TITLES[p.key], title_align="left", padding=(0, 1)) for p in row]
         if len(boxes) == 1:

@@ -18,21 +18,28 @@ and the files of a user ``[pricing] dir`` (an edited price table changes the ans
 still used for at most ``CACHE_SECONDS``, as a guard. Commands that write the database
 (``import``, ``sync``, the dashboard's sync) recompute the entry as they finish
 (:func:`warm_cache`), so a prompt's status after new data is a hit too.
+
+The config's part of the key is the file's stat taken BEFORE the config the answer was computed
+with was read (:func:`reread_config`, or the caller's ``config_stat``): a process that read the
+config long ago (a dashboard running for hours, a long import) must never file its answer under
+the stat of a file edited since (QA: a budget set while a dashboard ran was hidden from
+``status`` as a cache hit). A file edited between that stat and the read only makes the next
+``status`` compute again.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from usagectl import __version__
-from usagectl.config import effective_timezone
-from usagectl.errors import UsagectlError
+from usagectl.config import Config, effective_timezone, find_config_path, parse_config, read_toml
+from usagectl.errors import ConfigError, UsagectlError
 from usagectl.models import Filters
 from usagectl.services.cache_dir import cache_file, file_stat, write_json
 from usagectl.services.context import AppContext
@@ -204,14 +211,38 @@ def _cache_file(db_path: Path) -> Path:
     return cache_file(db_path, "status")
 
 
-def cached_status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine:
-    """:func:`status_line`, answered from the cache while nothing it depends on changed."""
+ConfigStat = tuple[int, int] | None
+_NOW: Any = object()  # ``config_stat`` not given: the file's stat now
+
+
+def reread_config(ctx: AppContext) -> tuple[AppContext, ConfigStat]:
+    """``ctx`` with its config file read again, and that file's stat taken just before the read
+    (the stat to key an answer computed with it). The file is the one ``ctx.config`` came from;
+    when none existed, where ``load_config`` would look now (one written since is read). No
+    unknown-key warnings: they were given when the command started, and a live screen has no
+    room for them. ConfigError (exit 2) for a file that is gone or does not parse."""
+    path = ctx.config.path or find_config_path(None)[0]
+    stat = file_stat(path)
+    if path is None or stat is None:
+        if ctx.config.path is not None:
+            raise ConfigError(f"config file {path} does not exist")
+        return replace(ctx, config=Config(path=None)), None
+    return replace(ctx, config=parse_config(read_toml(path), path)), stat
+
+
+def cached_status_line(
+    ctx: AppContext, req: ReportRequest | None = None, *, config_stat: ConfigStat = _NOW
+) -> StatusLine:
+    """:func:`status_line`, answered from the cache while nothing it depends on changed.
+    ``config_stat``: the config file's stat taken before ``ctx.config`` was read (see the module
+    docstring); not given, the stat now, right for a config read a moment ago."""
     req = req or ReportRequest()
     now = req.now.astimezone(UTC) if req.now else _clock()
     tz = effective_timezone(req.tz, ctx.config)
     db = ctx.db_path
+    conf = file_stat(ctx.config.path) if config_stat is _NOW else config_stat
     key = json.dumps(
-        [str(db), file_stat(db), file_stat(db.with_name(db.name + ".wal")), str(ctx.config.path), file_stat(ctx.config.path),
+        [str(db), file_stat(db), file_stat(db.with_name(db.name + ".wal")), str(ctx.config.path), conf,
          tz, sorted((k, list(v)) for k, v in req.where.items()), local_today(tz, now).isoformat(),
          __version__, _pricing_stats(ctx.config.pricing_dir)]
     )  # fmt: skip
@@ -240,9 +271,11 @@ def warm_cache(ctx: AppContext, *, now: datetime | None = None) -> bool:
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return False
     try:
-        cached_status_line(ctx, ReportRequest(tz=tz, where=where, now=now))
+        # the config as the next `status` will read it: this command's copy may be older
+        fresh, stat = reread_config(ctx)
+        cached_status_line(fresh, ReportRequest(tz=tz, where=where, now=now), config_stat=stat)
     except UsagectlError:
-        return False  # e.g. busy: the next status computes it
+        return False  # e.g. busy, or a config being edited: the next status computes it
     return True
 
 

@@ -1,7 +1,10 @@
 """Opening the database: one short-lived connection per command.
 
 DuckDB locks the file across processes (even readers while a writer holds it); that lock
-conflict becomes ``DatabaseBusyError`` (exit 3). New files are created with mode 0600.
+conflict becomes ``DatabaseBusyError`` (exit 3). A writer that meets only readers (a live
+dashboard's short read every refresh, a report) waits for them, up to ``READER_WAIT_SECONDS``:
+DuckDB does not queue a writer behind readers, it refuses it at once. New files are created
+with mode 0600.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -23,6 +27,11 @@ from usagectl.store.transactions import rollback
 if TYPE_CHECKING:
     import duckdb
 
+
+# how long a writer retries an opening refused because readers hold the file, and how often:
+# a dashboard's read takes milliseconds, a report up to ~1 s on 10M events
+READER_WAIT_SECONDS = 5.0
+READER_POLL_SECONDS = 0.05
 
 # DuckDB names the lock holder as "Conflicting lock is held in <program> (PID <n>)", then maybe
 # " by user <name>", then ". See also <url>"; the program's path has dots of its own
@@ -40,14 +49,56 @@ def _lock_holder(text: str) -> str:
     return ""
 
 
+def _is_lock_conflict(text: str) -> bool:
+    low = text.lower()
+    return "lock" in low and ("conflicting" in low or "could not set" in low)
+
+
+def _held_by_readers(text: str) -> bool:
+    """DuckDB refused a write lock and says the file could be opened read-only: its holders are
+    readers (it asks the OS for the conflicting lock's type), who let go within moments."""
+    return _is_lock_conflict(text) and "read-only mode" in text
+
+
+def _open_engine(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """DuckDB's connection to ``path``; a writer refused because readers hold the file tries
+    again every ``READER_POLL_SECONDS`` for up to ``READER_WAIT_SECONDS`` (QA: an import beside
+    a live dashboard failed "database busy" in 1 run of 3, on the dashboard's read of a few ms).
+    A writer holding the file is not waited for: it may hold it for minutes (an import), and the
+    busy error says who it is at once. A reader is never made to wait either."""
+    from usagectl.store.engine import connect
+    from usagectl.store.engine import core as duckdb
+
+    deadline: float | None = None
+    while True:
+        old_umask = os.umask(0o077)  # process-wide: set only for the opening itself, not the waits
+        try:
+            return connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if read_only or not _held_by_readers(str(exc)):
+                raise
+            now = time.monotonic()
+            deadline = now + READER_WAIT_SECONDS if deadline is None else deadline
+            if now >= deadline:
+                raise
+        finally:
+            os.umask(old_umask)
+        time.sleep(READER_POLL_SECONDS)
+
+
 def _translate(exc: Exception, path: Path) -> DatabaseError:
     text = str(exc)
     reason = write_failure(exc)
     if reason is not None:
         return _no_space(path, reason)
-    if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set" in text.lower()):
+    if _is_lock_conflict(text):
+        using = (
+            f"reading it{_lock_holder(text)}, still after {READER_WAIT_SECONDS:g} s"
+            if _held_by_readers(text)
+            else f"using it{_lock_holder(text)}"
+        )
         return DatabaseBusyError(
-            f"database {path} is busy: another process is using it{_lock_holder(text)}",
+            f"database {path} is busy: another process is {using}",
             hint="wait for that process to finish (or stop it) and try again",
         )
     return DatabaseError(f"database {path} cannot be opened: {text.splitlines()[0]}")
@@ -120,7 +171,6 @@ def _remove_created(new: list[Path]) -> None:
 
 
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    from usagectl.store.engine import connect
     from usagectl.store.engine import core as duckdb
 
     settle(path)
@@ -135,13 +185,10 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     con = early.take(path) if read_only else None
     if con is None:
         early.discard()
-        old_umask = os.umask(0o077)
         try:
-            con = connect(str(path), read_only=read_only)
+            con = _open_engine(path, read_only)
         except duckdb.Error as exc:
             raise _translate(exc, path) from exc
-        finally:
-            os.umask(old_umask)
     if creating:
         with contextlib.suppress(OSError):
             os.chmod(path, 0o600)
