@@ -735,6 +735,19 @@ def test_a_crlf_config_keeps_its_line_endings(tmp_path: Path) -> None:
     assert path.read_bytes() == "".join(line + "\r\n" for line in expected).encode()
 
 
+def test_a_config_with_a_byte_order_mark_is_read_and_edited_keeping_it(tmp_path: Path) -> None:
+    """Notepad and PowerShell's Out-File start a UTF-8 file with a BOM (EF BB BF): every command
+    refused the config, "not valid TOML: Invalid statement (at line 1, column 1)". It is read as
+    the text after the mark, and `budget set`/`rm` keep the mark and the CRLF endings."""
+    path = tmp_path / "work" / "usagectl.toml"
+    lines = ["# team config", "[display]", 'timezone = "UTC"', "", "[[budgets]]", 'scope = "global"', "amount = 5"]
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(line + "\r\n" for line in lines).encode())
+    assert [r["scope"] for r in run_json("budget", "list")["rows"]] == ["global"]
+    run("budget", "set", "global", "6")
+    expected = [*lines[:-1], "amount = 6.0", 'period = "month"']
+    assert path.read_bytes() == b"\xef\xbb\xbf" + "".join(line + "\r\n" for line in expected).encode()
+
+
 INLINE = """# team config, reviewed in PR #12
 budgets = [{ scope = "team:a", amount = 5, period = "month" }]  # a's budget
 

@@ -273,3 +273,23 @@ def test_an_unknown_channel_is_named_as_stored_never_title_cased() -> None:
     assert (row["ProviderName"], row["HostProviderName"], row["InvoiceIssuerName"]) == ("together_ai",) * 3
     assert (row["PublisherName"], row["ServiceName"]) == ("OpenAI", "together_ai API")
     assert row["BilledCost"] == D("2.5")  # 1M tokens x $2.50/M
+
+
+def test_azure_ai_and_azure_model_prefixes_are_sold_by_microsoft(tmp_path: Path, db_path: Path) -> None:
+    """LiteLLM's model prefixes `azure/` (Azure OpenAI) and `azure_ai/` (Azure AI Foundry) name
+    the seller as the provider does; `azure_ai/gpt-4o` was read as OpenAI's own API (QA).
+    Each: gpt-4o 100,000 in x $2.50/M = $0.25."""
+    from tests.helpers import write_jsonl
+
+    events = [{"event_id": eid, "ts": "2026-11-02T10:00:00Z", "model_raw": raw, "input_tokens": 100_000}
+              | ({"provider": p} if p else {})
+              for eid, p, raw in (("a", None, "azure/gpt-4o"), ("b", None, "azure_ai/gpt-4o"),
+                                  ("c", "azure_ai", "gpt-4o"))]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "az.jsonl", events)), "--db", str(db_path))
+    _h, rows, _e = _focus(db_path, "--since", "2026-11-02", "--until", "2026-11-02", "--tz", "UTC")
+    seen = {(r["ProviderName"], r["ServiceName"], r["HostProviderName"]): (D(r["BilledCost"]), int(r["x_Requests"]))
+            for r in rows}  # fmt: skip
+    assert seen == {
+        ("Microsoft", "Azure OpenAI", "Microsoft"): (D("0.25"), 1),
+        ("Microsoft", "Azure AI Foundry", "Microsoft"): (D("0.5"), 2),
+    }

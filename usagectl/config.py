@@ -135,6 +135,9 @@ def read_toml(path: Path) -> dict[str, Any]:
             f"config {path}: not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start})",
             hint="save the file as UTF-8",
         ) from exc
+    # a byte-order mark, as Notepad and PowerShell's Out-File write it, is no TOML statement
+    # ("Invalid statement at line 1, column 1" said nothing of it): it is not part of the text
+    text = text.removeprefix("\ufeff")
     try:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:

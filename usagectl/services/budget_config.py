@@ -320,6 +320,8 @@ def _edited(path: Path, data: dict[str, Any]) -> str | None:
     raw = _own_text(path)
     if raw is None:
         return None
+    bom = "\ufeff" if raw.startswith("\ufeff") else ""  # kept, as the line endings are (read_toml skips it)
+    raw = raw.removeprefix(bom)
     eol = newline_of(raw)
     text = raw.replace("\r\n", "\n") if eol == "\r\n" else raw  # edited as LF, written back as it was
     try:
@@ -342,7 +344,7 @@ def _edited(path: Path, data: dict[str, Any]) -> str | None:
             return None
     except tomllib.TOMLDecodeError:
         return None
-    return edited.replace("\n", eol) if eol != "\n" else edited
+    return bom + (edited.replace("\n", eol) if eol != "\n" else edited)
 
 
 def _refuse_inline_array(path: Path) -> None:
@@ -352,7 +354,7 @@ def _refuse_inline_array(path: Path) -> None:
     from usagectl.services.toml_edit import has_root_assignment
 
     try:
-        inline = has_root_assignment(path.read_text(encoding="utf-8"), "budgets")
+        inline = has_root_assignment(path.read_text(encoding="utf-8-sig"), "budgets")
     except (OSError, UnicodeDecodeError):
         return
     if inline:
@@ -403,7 +405,7 @@ def _write(path: Path, data: dict[str, Any]) -> str | None:
     if text is None:
         _refuse_inline_array(path)
         text, warning = _rewritten(path, data)
-    if not _same(tomllib.loads(text, parse_float=Decimal), data):
+    if not _same(tomllib.loads(text.removeprefix("\ufeff"), parse_float=Decimal), data):
         raise ConfigError(
             f"config {path}: writing it back would change a value; the file was left as it was",
             hint="upgrade tomli-w (>= 1.2 keeps decimals exact)",

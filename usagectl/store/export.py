@@ -362,7 +362,7 @@ FOCUS_DIMENSIONS: dict[str, str] = {
 # is kept there: ``bedrock``, ``vertex_ai``, ``openrouter``, ``azure``) or, when that names the
 # model's maker, from the shape of the logged name (what ``pricing.resolve`` strips: a Bedrock id
 # or ARN, a Vertex ``@YYYYMMDD`` version or ``publishers/`` path, a LiteLLM ``bedrock/``,
-# ``vertex_ai/``, ``openrouter/`` or ``azure/`` prefix); else the provider itself (direct API
+# ``vertex_ai/``, ``openrouter/``, ``azure/`` or ``azure_ai/`` prefix); else the provider itself (direct API
 # use). A FOCUS row names its provider, host and invoice issuer from it (``services.focus``), so
 # Claude on Bedrock is never merged with Anthropic's own API. Patterns are fixed text, no input.
 FOCUS_CHANNEL = r"""CASE
@@ -375,6 +375,7 @@ FOCUS_CHANNEL = r"""CASE
     WHEN lower(model_raw) LIKE 'vertex_ai/%' OR lower(model_raw) LIKE '%publishers/%'
         OR regexp_matches(model_raw, '@[0-9]{8}$') THEN 'vertex'
     WHEN lower(model_raw) LIKE 'openrouter/%' THEN 'openrouter'
+    WHEN lower(model_raw) LIKE 'azure_ai/%' THEN 'azure_ai'
     WHEN lower(model_raw) LIKE 'azure/%' THEN 'azure'
     ELSE cprovider END"""
 FOCUS_SUMS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
