@@ -968,6 +968,9 @@ def test_a_ledger_from_before_limits_were_in_keys_does_not_alert_twice(
         assert _sent_keys(notify_svc.notify(ctx, now=NOW)) == []
     assert ledger(db_path)[LEGACY_90].status == "delivered"
     assert BUDGET_KEY_90 not in ledger(db_path)
+    # the older ledger's superseded 75 is of the same limit: not superseded again under the new
+    # key (the first run after the upgrade printed "superseded" beside "nothing due": QA)
+    assert not [k for k in ledger(db_path) if k.endswith(":75:amount=10")]
     sent_before = len(server.requests)
     _set_limit(cfg, "12")
     key_75 = "budget.threshold:global:month:2026-11-01:75:amount=12"

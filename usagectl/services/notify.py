@@ -184,14 +184,17 @@ def _body(hook: Webhook, event: Event, key: str | None = None) -> str:
 
 
 def _resolve(
-    rows: dict[tuple[str, str], ledger.LedgerRow], key: str, url: str, event: Event
+    rows: dict[tuple[str, str], ledger.LedgerRow], key: str, url: str, event: Event, *, same_limit: bool = False
 ) -> tuple[str, ledger.LedgerRow | None]:
     """The key the ledger knows this event (or one of the lower thresholds it supersedes) by for
     ``url``, and its row. A budget alert's key ends with the budget's limit; a ledger written
     before that holds the key without it (``wh.legacy_key``). Such a row is this event's when
     its recorded body was about the same limit, or when it does not say (a body that cannot be
     read: never alert twice). A superseded row has no body; a threshold passed over at one limit
-    is not due again at that limit as the spend grows, so one due now was passed over at another."""
+    is not due again at that limit as the spend grows, so one due now was passed over at another;
+    unless ``same_limit``: the threshold above it was found in the older ledger for this limit,
+    and the superseded rows beside it are of that limit too (the first run after an upgrade
+    superseded them again, and said so, for budgets that had not changed: QA)."""
     row = rows.get((key, url))
     legacy = wh.legacy_key(key)
     if row is not None or legacy is None:
@@ -200,7 +203,7 @@ def _resolve(
     if old is None:
         return key, None
     same = wh.recorded_for_limit(old.payload, event)
-    if same is False or (same is None and old.status == ledger.SUPERSEDED):
+    if same is False or (same is None and old.status == ledger.SUPERSEDED and not same_limit):
         return key, None
     return legacy, old
 
@@ -236,8 +239,9 @@ def plan(
             if not hook.wants(event.type):
                 continue
             key, row = _resolve(rows, event.key, hook.url, event)
+            older = key != event.key  # found under the key of an older ledger, for this limit
             for lower_key in event.supersedes:
-                lower, lower_row = _resolve(rows, lower_key, hook.url, event)
+                lower, lower_row = _resolve(rows, lower_key, hook.url, event, same_limit=older)
                 if lower_row is None or lower_row.status == ledger.FAILED:
                     superseded.append(Superseded(hook.url, event.type, lower, key))
                     planned.add((lower, hook.url))  # never retried once superseded
