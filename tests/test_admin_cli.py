@@ -130,8 +130,10 @@ def test_pricing_check_lists_unpriced_usage_and_strict_fails(tmp_path: Path, db_
 def test_pricing_check_counts_buckets_without_a_request_count_as_reports_do(tmp_path: Path, db_path: Path) -> None:
     """acme-llm-9 (no price): one event of 2 requests and two buckets with requests 0 (a provider
     report without counts); gpt-4o (priced): 1 request. Logged: 2 unpriced of 3; counted (a
-    bucket is one request, as every report's unpriced_requests): 2 + 1 + 1 = 4 of 5. The note
-    read "2 of 3 requests", leaving the buckets out, and the totals disagreed with `report`."""
+    bucket is one request, as every report's unpriced_requests): 2 + 1 + 1 = 4 of 4 + 1 = 5. The
+    note read "2 of 3 requests", leaving the buckets out, and the totals disagreed with `report`.
+    The row and the totals count requests so too (QA: requests 2 beside unpriced_requests 4);
+    all_requests, their denominator, likewise: 5, not the logged 3."""
     events = [
         {"event_id": "a", "ts": "2025-11-03T10:00:00Z", "model_raw": "acme-llm-9", "input_tokens": 10, "requests": 2},
         {"event_id": "b", "ts": "2025-11-03T11:00:00Z", "model_raw": "acme-llm-9", "input_tokens": 5, "requests": 0},
@@ -140,8 +142,9 @@ def test_pricing_check_counts_buckets_without_a_request_count_as_reports_do(tmp_
     ]
     run("import", str(write_jsonl(tmp_path / "b.jsonl", events)), "--db", str(db_path))
     out = run_json("pricing", "check", "--db", str(db_path))
-    assert out["totals"] == {"requests": 2, "total_tokens": 20, "unpriced_requests": 4, "unpriced_tokens": 20,
-                             "all_requests": 3}  # fmt: skip
+    assert [(r["model"], r["requests"], r["total_tokens"]) for r in out["rows"]] == [("acme-llm-9", 4, 20)]
+    assert out["totals"] == {"requests": 4, "total_tokens": 20, "unpriced_requests": 4, "unpriced_tokens": 20,
+                             "all_requests": 5}  # fmt: skip
     assert out["notes"] == [
         "Without a price: 2 requests and 2 buckets without a request count, of 3 requests and "
         "2 buckets without a request count in the database."

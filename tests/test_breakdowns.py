@@ -335,3 +335,13 @@ def test_a_dimension_without_a_second_level_is_named_as_typed(loaded: Path) -> N
     err = run("report", "by", "--by", "chat,model", *NOV, "--db", str(loaded), expect=2).stderr
     assert "report by --by chat,model: chat has no second level" in err
     assert run_json("report", "by", "team,model", *NOV, "--db", str(loaded))["report"] == "by-team-model"
+
+
+def test_levels_without_a_second_level_are_echoed_as_typed_never_mangled(loaded: Path) -> None:
+    """QA: `report by Chat,Model` was echoed lowercased, `report by chat, model` (a space after
+    the comma: two words) as "report by chat,:", `report by --by=chat,model` as "--by chat,model"."""
+    for typed in (["Chat,Model"], ["chat,", "model"], ["--by=chat,model"], ["--by", "Chat,model"]):
+        err = run("report", "by", *typed, *NOV, "--db", str(loaded), expect=2).stderr
+        assert f"report by {' '.join(typed)}: chat has no second level" in err, typed
+    err = run("report", "by", "Team,Model", "--by", "team", *NOV, "--db", str(loaded), expect=2).stderr
+    assert "report by Team,Model: give the levels once" in err

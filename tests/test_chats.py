@@ -244,8 +244,7 @@ def test_lookups_by_id_find_usage_dated_after_today(tmp_path: Path, db_path: Pat
         "no event or message with id 'nope'\n" in run("message", "show", "nope", "--db", str(db_path), expect=2).stderr
     )
     narrowed = run("message", "show", "fut", "--until", "2098-12-31", "--db", str(db_path), expect=2).stderr
-    assert "no event or message with id 'fut' between 2000-01-01 and 2098-12-31" not in narrowed
-    assert "no event or message with id 'fut' between 1970-01-01 and 2098-12-31" in narrowed
+    assert "no event or message with id 'fut' until 2098-12-31 (" in narrowed
 
 
 def test_message_show_exact_cost_calculation(db: str) -> None:
@@ -460,4 +459,86 @@ def test_the_no_chat_note_shows_money_as_the_table_and_says_what_is_unpriced(tmp
     assert (
         "Usage without a session id (3 requests, 91,000 tokens, cost ≥ $0.60, 1 request unpriced) belongs to no "
         "chat; it is not above." in notes
+    )
+
+
+def test_a_miss_names_only_the_bound_given_and_the_help_says_every_day(tmp_path: Path, db_path: Path) -> None:
+    """QA: a miss with one bound named an end never given ("between 2026-11-01 and 2199-12-31",
+    "between 1970-01-01 and 2026-11-01"), and the help still said "every day up to today"."""
+    future = {"event_id": "fut", "ts": "2099-01-02T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1000,
+              "session_id": "s-fut", "message_id": "m-fut"}  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "f.jsonl", [future])), "--db", str(db_path))
+    since = run("chat", "show", "nope", "--since", "2026-11-01", "--tz", "UTC", "--db", str(db_path), expect=2)
+    assert "no chat with session id 'nope' since 2026-11-01 (UTC)\n" in since.stderr
+    until = run("message", "show", "nope", "--until", "2026-11-01", "--tz", "UTC", "--db", str(db_path), expect=2)
+    assert "no event or message with id 'nope' until 2026-11-01 (UTC)\n" in until.stderr
+    both = run("chat", "show", "nope", "--since", "2026-11-01", "--until", "2026-11-02", "--tz", "UTC",
+               "--db", str(db_path), expect=2)  # fmt: skip
+    assert "no chat with session id 'nope' between 2026-11-01 and 2026-11-02 (UTC)" in both.stderr
+    for command in ("chat", "message"):
+        text = " ".join(run(command, "show", "--help").stdout.split())
+        assert "up to today" not in text and "searches every day, usage dated after today included" in text
+
+
+# chat s1: u3 mystery-model 500 in (1 request, unpriced); u4 gpt-4o 500 in x $2.50/M = 0.00125;
+# u5 other-unknown 700 in, requests 0 (a bucket: one request, unpriced). Chat s2: gpt-4o
+# 1,000,000 in = 2.50.
+BUCKET_CHAT = [
+    {"event_id": "u3", "ts": "2026-11-03T12:00:00Z", "model_raw": "mystery-model", "input_tokens": 500,
+     "session_id": "s1"},
+    {"event_id": "u4", "ts": "2026-11-03T12:05:00Z", "model_raw": "gpt-4o", "input_tokens": 500, "session_id": "s1"},
+    {"event_id": "u5", "ts": "2026-11-03T12:06:00Z", "model_raw": "other-unknown", "input_tokens": 700,
+     "requests": 0, "session_id": "s1"},
+    {"event_id": "p1", "ts": "2026-11-04T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000,
+     "session_id": "s2"},
+]  # fmt: skip
+NOV26 = ("--since", "2026-11-01", "--until", "2026-11-30", "--tz", "UTC")
+
+
+def test_messages_count_a_bucket_as_one_as_the_unpriced_count_does(tmp_path: Path, db_path: Path) -> None:
+    """QA: s1 read "Messages 2, Unpriced 2" (the bucket u5 counted 0 messages but 1 unpriced
+    request) although u4 is priced, and chat show said "2 of 3 messages" beside Messages 2.
+    Counted alike: s1 1 + 1 + 1 = 3 messages, 2 unpriced, cost 0.00125; s2 1 message, 2.50;
+    totals 4 messages, 2 unpriced. With --top 1 the other row is s1: 4 - 1 = 3 messages, 2
+    unpriced, so it has a cost, 2.50125 - 2.50 = 0.00125 (it was "unpriced": 2 of 2).
+    unpriced_models count so too: other-unknown 1 (700 tokens), mystery-model 1 (500)."""
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", BUCKET_CHAT)), "--db", str(db_path))
+    out = run_json("report", "chats", *NOV26, "--db", str(db_path))
+    rows = {r["session_id"]: r for r in out["rows"]}
+    assert (rows["s1"]["messages"], rows["s1"]["unpriced_requests"], _dec(rows["s1"]["cost_usd"])) == (
+        3, 2, D("0.00125"))  # fmt: skip
+    assert (rows["s2"]["messages"], rows["s2"]["unpriced_requests"]) == (1, 0)
+    t = out["totals"]
+    assert (t["messages"], t["unpriced_requests"], out["overview"]["messages"]) == (4, 2, 4)
+    assert [(u["model"], u["requests"], u["total_tokens"]) for u in t["unpriced_models"]] == [
+        ("other-unknown", 1, 700), ("mystery-model", 1, 500)]  # fmt: skip
+    top = run_json("report", "chats", *NOV26, "--top", "1", "--db", str(db_path))
+    other = top["rows"][-1]
+    assert (other["chat"], other["messages"], other["unpriced_requests"]) == ("(other 1 chat)", 3, 2)
+    assert _dec(other["cost_usd"]) == D("0.00125")
+    shown = run_json("chat", "show", "s1", "--db", str(db_path))
+    assert (shown["totals"]["messages"], shown["totals"]["unpriced_requests"], shown["overview"]["messages"]) == (
+        3, 2, 3)  # fmt: skip
+    assert shown["notes"][0].startswith("Unpriced: 2 of 3 messages (mystery-model, other-unknown) have no price")
+
+
+def test_the_no_chat_note_names_the_unpriced_buckets_as_buckets(tmp_path: Path, db_path: Path) -> None:
+    """QA: "(6 buckets without a request count, …, cost ≥ $8.06, 1 request unpriced)": the unpriced
+    bucket was "1 request" beside the buckets named as such. No session: x1 gpt-4o bucket
+    (requests 0) 400,000 in x $2.50/M = 1.00; x2 mystery-model bucket, 500 in, unpriced; x3
+    mystery-model, 2 requests, 100 in, unpriced. In all 2 requests and 2 buckets, 400,600 tokens;
+    unpriced 2 requests and 1 bucket; cost ≥ $1.00."""
+    events = [
+        {"event_id": "x1", "ts": "2026-11-05T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000,
+         "requests": 0},
+        {"event_id": "x2", "ts": "2026-11-05T11:00:00Z", "model_raw": "mystery-model", "input_tokens": 500,
+         "requests": 0},
+        {"event_id": "x3", "ts": "2026-11-05T12:00:00Z", "model_raw": "mystery-model", "input_tokens": 100,
+         "requests": 2},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "x.jsonl", events)), "--db", str(db_path))
+    notes = run_json("report", "chats", *NOV26, "--db", str(db_path))["notes"]
+    assert (
+        "Usage without a session id (2 requests and 2 buckets without a request count, 400,600 tokens, cost ≥ $1.00, "
+        "2 requests and 1 bucket without a request count unpriced) belongs to no chat; it is not above." in notes
     )

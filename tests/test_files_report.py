@@ -169,3 +169,18 @@ def test_an_unknown_filter_value_is_named_with_its_close_match(db: Path) -> None
     out = run_json("report", "files", *NOV, "--model", "gpt-4o-minni", "--db", str(db))
     assert out["rows"] == []
     assert any(n.startswith("No model 'gpt-4o-minni' in the data (did you mean gpt-4o-mini") for n in out["notes"])
+
+
+def test_unpriced_models_count_a_bucket_as_one_request_as_the_totals_do(tmp_path: Path, db_path: Path) -> None:
+    """Two unpriced events with a file, of mystery-model: one of 2 requests, one with requests 0
+    (no count logged): totals.unpriced_requests counts 2 + 1 = 3, and unpriced_models said 2."""
+    events = [
+        {"event_id": "u1", "ts": "2025-11-05T10:00:00Z", "model_raw": "mystery-model", "input_tokens": 1000,
+         "file_id": "f-1", "file_name": "a.pdf", "file_tokens": 500, "requests": 2},
+        {"event_id": "u2", "ts": "2025-11-05T11:00:00Z", "model_raw": "mystery-model", "input_tokens": 1000,
+         "file_id": "f-1", "file_name": "a.pdf", "file_tokens": 500, "requests": 0},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", events)), "--db", str(db_path))
+    totals = run_json("report", "files", *NOV, "--db", str(db_path))["totals"]
+    assert totals["unpriced_requests"] == 3
+    assert totals["unpriced_models"] == [{"model": "mystery-model", "requests": 3, "total_tokens": 2000}]

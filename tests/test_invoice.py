@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run, run_json, write_jsonl
+from usagectl.models import Report
 from usagectl.money import CENT, round_to_total
 from usagectl.services.context import make_context
 from usagectl.services.invoice import Credit, InvoiceRequest, _apply_credits, _Month, invoice
@@ -454,3 +455,69 @@ def test_team_statements_carry_their_part_of_the_shared_usage(tmp_path: Path, db
     assert statement(member=("alice",))["subtotal_usd"] == D("1.80")
     # a scope filter alone (no member or team) is no chargeback: the shared usage is its own line
     assert statement(integration=("slack",))["subtotal_usd"] == D("0.50")
+
+
+def test_a_department_statement_charges_shared_usage_once(tmp_path: Path, db_path: Path) -> None:
+    """October 2026 (UTC), gpt-4o $2.50 per 1M input:
+
+    a1 alice, team A, department eng:   1,000,000 in = 2.50
+    b1 bob,   team B, department sales: 1,000,000 in = 2.50
+    s1 no member, no team (shared), department eng, integration ci: 800,000 in = 2.00
+    s2 the same, mystery-model: unpriced                               account subtotal 7.00
+
+    QA: --department eng charged s1 on its gpt-4o line (4.50 for 1,800,000 tokens) AND through
+    the allocated line: eng 5.50 + sales 3.50 = 9.00 for a bill of 7.00. s1 is shared (no member,
+    no team), so only the allocation charges it, by department in proportion to the directs:
+    eng 2.50/5.00 x 2.00 = 1.00, sales 1.00. eng 2.50 + 1.00 = 3.50, sales 3.50, sum 7.00 =
+    `report team --by department`'s rows. Team and member statements are allocated at their own
+    level (team: A 2.50/5.00 x 2.00 = 1.00), a team beside a department at the department's."""
+    events = [
+        {"event_id": "a1", "ts": "2026-10-05T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000,
+         "member": "alice", "team": "A", "department": "eng"},
+        {"event_id": "b1", "ts": "2026-10-06T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000,
+         "member": "bob", "team": "B", "department": "sales"},
+        {"event_id": "s1", "ts": "2026-10-09T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 800_000,
+         "department": "eng", "integration": "ci"},
+        {"event_id": "s2", "ts": "2026-10-09T11:00:00Z", "model_raw": "mystery-model", "input_tokens": 500,
+         "department": "eng", "integration": "ci"},
+    ]  # fmt: skip
+    _setup(tmp_path, db_path, events, '[display]\ntimezone = "UTC"\n')
+    ctx = make_context(None, db_path)
+
+    def statement(**where: tuple[str, ...]) -> Report:
+        return invoice(ctx, InvoiceRequest(month="2026-10", where=where, now=NOW))
+
+    assert statement().totals["subtotal_usd"] == D("7.00")
+    eng = statement(department=("eng",))
+    lines = {r["model"]: r["amount_usd"] for r in eng.rows}
+    assert lines == {"gpt-4o": D("2.50"), "Shared usage, allocated": D("1.00")}
+    t = eng.totals
+    assert (t["subtotal_usd"], t["requests"], t["total_tokens"]) == (D("3.50"), 1, 1_000_000)
+    # the unpriced s2 is shared usage too: not the department's own unpriced request
+    assert (t["unpriced_requests"], t["unpriced_models"]) == (0, [])
+    assert not any(n.startswith("Unpriced:") for n in eng.notes)
+    sales = statement(department=("sales",)).totals["subtotal_usd"]
+    assert sales == D("3.50") and t["subtotal_usd"] + sales == D("7.00")
+    assert statement(team=("A",)).totals["subtotal_usd"] == D("3.50")
+    assert statement(member=("alice",)).totals["subtotal_usd"] == D("3.50")
+    assert statement(team=("A",), department=("eng",)).totals["subtotal_usd"] == D("3.50")
+    assert statement(member=("bob",), department=("eng",)).totals["subtotal_usd"] == D("0.00")
+
+
+def test_a_statement_of_a_team_no_event_holds_names_the_close_match(tmp_path: Path, db_path: Path) -> None:
+    """QA: `invoice --team b` (the data has B) printed a $0.00 statement with no hint, where
+    `report team --team b` says "No team 'b' in the data (did you mean B?)". b1: bob, team B,
+    gpt-4o 400,000 in x $2.50/M = 1.00; s1 shared 1,000,000 in = 2.50, all of it B's."""
+    events = [
+        {"event_id": "b1", "ts": "2026-10-06T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000,
+         "member": "bob", "team": "B"},
+        {"event_id": "s1", "ts": "2026-10-09T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000,
+         "integration": "slack"},
+    ]  # fmt: skip
+    _setup(tmp_path, db_path, events, '[display]\ntimezone = "UTC"\n')
+    out = run_json("invoice", "--month", "2026-10", "--team", "b", "--db", str(db_path))
+    assert out["totals"]["subtotal_usd"] == 0
+    assert "No team 'b' in the data (did you mean B?)." in out["notes"]
+    b = run_json("invoice", "--month", "2026-10", "--team", "B", "--db", str(db_path))
+    assert b["totals"]["subtotal_usd"] == D("3.50")  # 1.00 + all of the shared 2.50
+    assert not any(n.startswith("No team") for n in b["notes"])

@@ -493,3 +493,36 @@ def test_unpriced_buckets_count_one_request_each_whatever_the_report_groups_by(t
     assert "Unpriced: 28 requests / 29,500 tokens have no price" in table
     # the model's part says what makes its 28: M1's 3 requests and the 25 buckets without a count
     assert "claude-mystery-9 (3 requests and 25 buckets without a request count, 29,500 tokens)" in table
+
+
+def test_unpriced_models_count_requests_as_unpriced_requests_does(tmp_path: Path, db_path: Path) -> None:
+    """QA: totals.unpriced_requests 6 beside unpriced_models mystery-model 4 and other-unknown 0
+    (the raw sums), where README's example has them equal. November 2026 (UTC), none priced:
+
+    u1 mystery-model, requests 0 (a bucket: one request), 1,000 in
+    u2 mystery-model, requests 3, 2,000 in
+    u3 mystery-model, 1 request, 500 in
+    u5 other-unknown, requests 0 (a bucket: one request), 700 in
+
+    mystery-model 1 + 3 + 1 = 5 requests, 3,500 tokens; other-unknown 1, 700; in all 6. Every
+    report that lists unpriced_models counts so, whatever it groups by."""
+    events = [
+        {"event_id": "u1", "ts": "2026-11-03T10:00:00Z", "model_raw": "mystery-model", "input_tokens": 1000,
+         "requests": 0},
+        {"event_id": "u2", "ts": "2026-11-03T11:00:00Z", "model_raw": "mystery-model", "input_tokens": 2000,
+         "requests": 3},
+        {"event_id": "u3", "ts": "2026-11-03T12:00:00Z", "model_raw": "mystery-model", "input_tokens": 500},
+        {"event_id": "u5", "ts": "2026-11-03T12:06:00Z", "model_raw": "other-unknown", "input_tokens": 700,
+         "requests": 0},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "u.jsonl", events)), "--db", str(db_path))
+    rng = ("--since", "2026-11-01", "--until", "2026-11-30", "--tz", "UTC", "--db", str(db_path))
+    want = [("mystery-model", 5, 3500), ("other-unknown", 1, 700)]
+    for command in (("report", "by", "model"), ("report", "by", "member"), ("report", "daily"),
+                    ("report", "month"), ("report", "team"), ("cost",)):  # fmt: skip
+        t = run_json(*command, *rng)["totals"]
+        assert t["unpriced_requests"] == 6, command
+        assert [(u["model"], u["requests"], u["total_tokens"]) for u in t["unpriced_models"]] == want, command
+    t = run_json("invoice", "--month", "2026-11", "--tz", "UTC", "--db", str(db_path))["totals"]
+    assert t["unpriced_requests"] == 6
+    assert [(u["model"], u["requests"], u["total_tokens"]) for u in t["unpriced_models"]] == want

@@ -478,3 +478,35 @@ def test_a_team_filter_that_matches_nothing_names_the_close_match(ab: Path) -> N
     out = run_json("report", "team", *NOV26, "--team", "b", "--db", str(ab))
     assert out["rows"] == []
     assert "No team 'b' in the data (did you mean B?)." in out["notes"]
+
+
+# alice (team A, department eng) 1,000,000 in x $2.50/M = 2.50; bob (B, sales) 2.50; s1 shared (no
+# member, no team) but tagged department eng, 800,000 in = 2.00; s2 shared, eng, unpriced. Total 7.00.
+DEPT_EVENTS = [
+    _ev("a1", "2026-10-05T10:00:00Z", "gpt-4o", "alice", inp=1_000_000, team="A", department="eng"),
+    _ev("b1", "2026-10-06T10:00:00Z", "gpt-4o", "bob", inp=1_000_000, team="B", department="sales"),
+    _ev("s1", "2026-10-09T10:00:00Z", "gpt-4o", None, inp=800_000, department="eng", integration="ci"),
+    _ev("s2", "2026-10-09T11:00:00Z", "mystery-model", None, inp=500, department="eng", integration="ci"),
+]
+OCT26 = ("--since", "2026-10-01", "--until", "2026-10-31", "--tz", "UTC")
+
+
+def test_a_department_filter_leaves_out_the_shared_usage_that_names_the_department(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """QA: s1 names department eng but no member and no team: it is shared, allocated by
+    department in proportion to the directs, eng 2.50 / 5.00 x 2.00 = 1.00, sales 1.00. The eng
+    row is alice's 2.50 + 1.00 = 3.50; its Total row said 2 requests and 1,800,000 tokens (s1
+    counted as eng's own beside the 1 request and 1,000,000 tokens of its one row), and the
+    unpriced shared s2 as eng's unpriced request. Shared usage is allocated, never a row's own."""
+    (tmp_path / "work" / "usagectl.toml").write_text("", encoding="utf-8")
+    run("import", str(write_jsonl(tmp_path / "d.jsonl", DEPT_EVENTS)), "--db", str(db_path))
+    out = run_json("report", "team", *OCT26, "--by", "department", "--department", "eng", "--db", str(db_path))
+    [row] = out["rows"]
+    assert (row["member"], row["requests"], row["total_tokens"]) == ("alice", 1, 1_000_000)
+    t = out["totals"]
+    assert (t["requests"], t["total_tokens"], t["unpriced_requests"], t["unpriced_models"]) == (1, 1_000_000, 0, [])
+    assert (_dec(t["direct_cost_usd"]), _dec(t["allocated_usd"]), _dec(t["cost_usd"])) == (
+        D("2.50"), D("1.00"), D("3.50"))  # fmt: skip
+    assert not any(n.startswith("Unpriced:") for n in out["notes"])
+    assert "Unpriced shared usage has no cost and is not allocated." in out["notes"]

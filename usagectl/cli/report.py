@@ -194,7 +194,7 @@ class _ByGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and (args[0] == "--by" or args[0].startswith("--by=")):
             value = args[1] if args[0] == "--by" and len(args) > 1 else args[0][5:]
-            self._check_two_levels(ctx, value, typed=f"report by --by {value}")
+            self._check_two_levels(ctx, value, typed=_typed(args))
             args = [value.split(",")[0].strip(), *args]
         return super().parse_args(ctx, args)
 
@@ -218,13 +218,14 @@ class _ByGroup(TyperGroup):
             )
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        typed = _typed(args)
         name = args[0].strip().lower().replace("_", "-") if args else ""
         if args and not name.startswith("-"):
             args = [name, *args[1:]]
         if "," in name:
             if any(a == "--by" or a.startswith("--by=") for a in args[1:]):
-                raise UsageError(f"report by {name}: give the levels once, as DIM,DIM2 or with --by")
-            self._check_two_levels(ctx, name)
+                raise UsageError(f"{typed}: give the levels once, as DIM,DIM2 or with --by")
+            self._check_two_levels(ctx, name, typed=typed)
             args = [self.command_for(name), "--by", name, *args[1:]]
         if not ctx.resilient_parsing and name and not name.startswith("-"):
             first = args[0]
@@ -232,6 +233,18 @@ class _ByGroup(TyperGroup):
                 choices = ", ".join(self.list_commands(ctx))
                 raise UsageError(f"report by: unknown dimension {first!r}; choose from {choices}")
         return super().resolve_command(ctx, args)
+
+
+def _typed(args: list[str]) -> str:
+    """``report by`` and the levels as the user typed them, for a message: ``report by
+    Chat,Model``, ``report by chat, model`` (a space after the comma splits the levels into two
+    words), ``report by --by=chat,model``; never a form of ours (``chat,:``, ``--by chat,model``)."""
+    words = args[:1]
+    if args and args[0] == "--by":
+        words = args[:2]
+    elif args and args[0].rstrip().endswith(",") and len(args) > 1 and not args[1].startswith("-"):
+        words = args[:2]
+    return " ".join(["report by", *words])
 
 
 by_app = typer.Typer(

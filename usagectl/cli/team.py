@@ -186,7 +186,7 @@ def chat_show(
     config: ConfigOpt = None,
 ) -> None:
     """Each message of one chat: time in the zone, model, input buckets, output, latency, cost
-    (searches every day up to today unless --since/--until narrow it)."""
+    (searches every day, usage dated after today included, unless --since/--until narrow it)."""
     from usagectl.services import chats as svc
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
@@ -209,7 +209,8 @@ def message_show(
 ) -> None:
     """One event: input (message, context, files; uncached, cache read, cache writes), output
     (response, tool outputs), processing time, and the exact cost: each bucket × the rate of the
-    price period, tier and band that applied = amount."""
+    price period, tier and band that applied = amount (searches every day, usage dated after
+    today included, unless --since/--until narrow it)."""
     from usagectl.services import chats as svc
 
     result = svc.message_show(_context(config, db), _request(since, until, tz), ident)

@@ -336,7 +336,8 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
                 "model": r["model_raw"],
                 "resolved": r["model"] if book.get(r["model"] or "") else None,
                 "service_tier": r["service_tier"],
-                "requests": r["requests"],
+                # counted as every report's unpriced_requests: a bucket without a request count is one
+                "requests": r["counted_requests"],
                 "total_tokens": r["total_tokens"],
                 "reason": why,
             }
@@ -361,13 +362,15 @@ def pricing_check(ctx: AppContext, strict: bool = False) -> Report:
         ),
         rows=tuple(reasons),
         # requests / total_tokens total the table's columns (its Total row), like every report;
-        # all_requests is the whole database, the denominator of the note
+        # all_requests is the whole database, the denominator of the note. Requests are counted
+        # as every report's unpriced_requests (a bucket without a request count is one), so that
+        # requests / all_requests is a share; the note names the buckets (``requests_text``)
         totals={
-            "requests": logged,
+            "requests": unpriced_requests,
             "total_tokens": unpriced_tokens,
             "unpriced_requests": unpriced_requests,
             "unpriced_tokens": unpriced_tokens,
-            "all_requests": all_requests,
+            "all_requests": all_counted,
         },
         notes=(
             (_unpriced_share(logged, unpriced_requests, all_requests, all_counted),)

@@ -123,7 +123,9 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
                 "chat": r["chat_title"] or r["session_id"],
                 "session_id": r["session_id"],
                 "chat_title": r["chat_title"],
-                "messages": r["requests"],
+                # counted as unpriced_requests are (a bucket without a request count is one): a
+                # chat said "Messages 2, Unpriced 2" with one of its 3 messages priced
+                "messages": r["counted_requests"],
                 "input_tokens": r["input_tokens"],
                 "output_tokens": r["output_tokens"],
                 "total_tokens": r["total_tokens"],
@@ -141,14 +143,15 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         )
     totals: dict[str, Any] = {
         "chats": n_chats,
-        "messages": chats.get("requests", 0),
+        "messages": chats.get("counted_requests", 0),
         "input_tokens": chats.get("input_tokens", 0),
         "output_tokens": chats.get("output_tokens", 0),
         "total_tokens": chats.get("total_tokens", 0),
         "cost_usd": total_cost,
         "unpriced_requests": chats.get("unpriced_requests", 0),
+        # requests counted as unpriced_requests, so the models add up to it
         "unpriced_models": [
-            {"model": u["model_raw"], "requests": u["requests"], "total_tokens": u["total_tokens"]}
+            {"model": u["model_raw"], "requests": u["unpriced_requests"], "total_tokens": u["total_tokens"]}
             for u in res["unpriced"]
         ],
     }
@@ -228,12 +231,14 @@ def _average(n_chats: int, priced: dict[str, Any]) -> tuple[str, str, Decimal | 
 
 def _cost_text(usage: dict[str, Any]) -> str:
     """The cost of some usage in a note, as the tables show money (``$0.60``): "unpriced" when
-    none of it has a price, a lower bound ("≥ $0.60, 1 request unpriced") when some has none."""
+    none of it has a price, a lower bound ("≥ $0.60, 1 request unpriced") when some has none;
+    the unpriced part in the words of its requests (``requests_text``: "1 bucket without a
+    request count unpriced", not "1 request" beside buckets named as such)."""
     cost, unpriced = usage["cost_usd"], int(usage.get("unpriced_requests") or 0)
     if cost is None:
         return "unpriced"
     if unpriced:
-        return f"≥ {format_money(cost)}, {counted(unpriced, 'request')} unpriced"
+        return f"≥ {format_money(cost)}, {requests_text(usage.get('unpriced_logged'), unpriced)} unpriced"
     return format_money(cost)
 
 
@@ -281,9 +286,14 @@ def _lookup_filters(req: ReportRequest, flt: Filters) -> dict[str, Any]:
 
 
 def _searched(req: ReportRequest, flt: Filters) -> str:
-    """The range a lookup searched, for its not-found message: nothing when it was every day."""
+    """The range a lookup searched, for its not-found message: nothing when it was every day, and
+    only the bound given when one was ("since 2026-11-01"; the other end is open, not 2199-12-31)."""
     if req.since is None and req.until is None:
         return ""
+    if req.until is None:
+        return f" since {flt.since} ({flt.tz})"
+    if req.since is None:
+        return f" until {flt.until} ({flt.tz})"
     return f" between {flt.since} and {flt.until} ({flt.tz})"
 
 
@@ -334,8 +344,9 @@ def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
     priced = [r["cost_usd"] for r in rows if r["cost_usd"] is not None]
     totals["cost_usd"] = sum(priced, ZERO) if priced else None
     totals["latency_ms"] = sum(r["latency_ms"] or 0 for r in rows)
-    totals["messages"] = sum(e["requests"] for e in events)
-    # as the chat's row in `report chats`: an event without a request count is one request
+    # as the chat's row in `report chats`: an event without a request count is one request, a
+    # message as an unpriced request (said "Messages 2" beside "Unpriced 2" for a priced one)
+    totals["messages"] = sum(max(e["requests"] or 0, 1) for e in events)
     totals["unpriced_requests"] = sum(max(e["requests"] or 0, 1) for e in events if e["cost"] is None)
     first, last = events[0]["ts"], events[-1]["ts"]
     titles = sorted({e["chat_title"] for e in events if e["chat_title"]})
@@ -360,8 +371,8 @@ def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
     if unpriced:
         names = sorted({e["model_raw"] or e["cmodel"] or "(none)" for e in unpriced})
         notes.append(
-            f"Unpriced: {len(unpriced)} of {len(events)} messages ({', '.join(names)}) have no price and are NOT in "
-            "the cost; `usagectl message show ID` says why."
+            f"Unpriced: {totals['unpriced_requests']:,} of {totals['messages']:,} messages ({', '.join(names)}) have no "
+            "price and are NOT in the cost; `usagectl message show ID` says why."
         )
     errors = sum(1 for e in events if e["status"] == "error")
     status_col = (Column("status", "Status", in_table=errors > 0),)

@@ -116,7 +116,9 @@ def report_files(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
         "processing_cost_usd": total_cost,
         "unpriced_requests": sum(f["unpriced_requests"] for f in files),
         "unpriced_models": [
-            {"model": u["model_raw"], "requests": u["requests"], "total_tokens": u["total_tokens"]} for u in unpriced
+            # counted as totals.unpriced_requests counts them (a bucket without a request count is one)
+            {"model": u["model_raw"], "requests": u["unpriced_requests"], "total_tokens": u["total_tokens"]}
+            for u in unpriced
         ],
     }
     notes = [RULE]

@@ -24,13 +24,15 @@ An invoice covers one calendar month in the report's time zone. Rules, in order:
 
 With filters (``--team`` …) the invoice is a chargeback statement: the same charge lines and
 tax, without credits, payments or balance (those belong to the whole account). A statement
-filtered by member, team, department or cost center also owes its part of the month's shared
-usage (no member, no team): one more charge line, "Shared usage, allocated", of the part that
-``report team --by LEVEL`` allocates to its rows (LEVEL: the coarsest of cost center,
-department, team and member filtered on; the mode of ``[team] allocate``), carried by both
-splits of the subtotal. So the statements of all teams add up to the account's usage, but for
-each line's rounding to the cent. Other filters (model, feature …) narrow the usage, shared
-usage included, and add no such line.
+filtered by member, team or department also owes its part of the month's shared usage (no
+member, no team): one more charge line, "Shared usage, allocated", of the part that
+``report team --by LEVEL`` allocates to its rows (LEVEL: the coarsest of department, team and
+member filtered on; the mode of ``[team] allocate``), carried by both splits of the subtotal.
+Its other lines are its rows' direct usage only: shared usage whose events name the department
+filtered on is charged through that line, not again as the department's own
+(``team.direct_usage``). So the statement equals its row of ``report team --by LEVEL`` and the
+statements of all teams add up to the account's usage, but for each line's rounding to the cent.
+Other filters (model, feature …) narrow the usage, shared usage included, and add no such line.
 """
 
 from __future__ import annotations
@@ -49,8 +51,16 @@ from usagectl.money import round_to_total
 from usagectl.render.formats import format_money
 from usagectl.services import costs
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _unpriced_json, _unpriced_notes, build_filters, provider_notes
-from usagectl.services.team import Chargeback, chargeback
+from usagectl.services.reports import (
+    ReportRequest,
+    _unpriced_json,
+    _unpriced_notes,
+    build_filters,
+    provider_notes,
+    with_empty_notes,
+)
+from usagectl.services.rollup import unpriced_counts
+from usagectl.services.team import SHARED_KEYS, Chargeback, chargeback, direct_usage, split_filters
 from usagectl.store import analytics, payments
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -236,7 +246,14 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
             months.append(_next(months[-1]))
         q.prepare_session(con, book, ctx.config.members, flt)
         starts = [day_start_utc(m, tz) for m in months]
-        rows = analytics.rate_sums(con, flt, ["feature"], starts, keys_from=starts[-1])
+        # a statement of a member, team or department (``attributed``) covers its one month and
+        # charges its rows' direct usage on its lines; the shared usage its filter lets through
+        # is charged by the allocated line
+        attributed = bool(split_filters(flt)[1])
+        if attributed:
+            rows = direct_usage(analytics.rate_sums(con, flt, ["feature", *SHARED_KEYS], starts))
+        else:
+            rows = analytics.rate_sums(con, flt, ["feature"], starts, keys_from=starts[-1])
         # the notes on the invoiced month's provider rows (undecided bands, pages not grouped by
         # speed or geo, UTC-day buckets in a western zone), as `report` and `cost` give them
         month_flt = replace(flt, start=starts[-1])
@@ -245,10 +262,16 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         # request count is one): the requests of ``rows`` are summed before that can be told
         invoiced = len(months) - 1
         unpriced_now = any(r.get("rate_id") is None and int(r["period"]) == invoiced for r in rows)
-        counts = costs.unpriced_request_counts(con, month_flt) if unpriced_now else (0, {})
+        counts: costs.UnpricedCounts = (0, {})
+        if unpriced_now:
+            counts = (
+                unpriced_counts(direct_usage(q.cube(con, month_flt, SHARED_KEYS)))
+                if attributed
+                else costs.unpriced_request_counts(con, month_flt)
+            )
         paid = payment_rows(payments.listing(con, until=last)) if account else []
-    # a statement of a member, team, department or cost center owes its part of the shared usage
-    # (no member, no team), allocated as `report team` does: the statements add up to the account
+    # a statement of a member, team or department owes its part of the shared usage (no member,
+    # no team), allocated as `report team` does: the statements add up to the account
     share = chargeback(ctx, month_flt) if not account else None
     rate_rows = book.rate_rows()
     with localcontext() as c:
@@ -275,13 +298,15 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
     paid_now = [p for p in paid if p["paid_on"] >= first]
     state = _state(first, tz, now)
     shown = flt.as_dict() | {"since": first.isoformat(), "until": last.isoformat()}
-    return _report(
+    report = _report(
         month=month, flt_dict=shown, tz=tz, tax=tax, credits=credits, credit_log=credit_log,
         previous_balance=(previous - paid_before) if account else None, paid_now=paid_now if account else None,
         paid=paid, state=state, label=f"{year:04d}-{mon:02d}", start=start,
         configured_start=account and billing_start(ctx.config) is not None, usage_notes=usage_notes,
         unpriced_counts=counts, share=share,
     )  # fmt: skip
+    # a $0.00 statement of `--team b` (the data has B) says so, as `report team` does
+    return with_empty_notes(ctx, report)
 
 
 def _before_start(label: str, start: date, configured: bool) -> UsageError:

@@ -266,9 +266,11 @@ def requests_text(requests: Any, counted_requests: Any) -> str:
 
 def _unpriced_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The ``unpriced_models`` of JSON totals; ``no_web_price`` tells a model left out for its
-    unpriced web searches from one that has no price (the same name may appear once for each)."""
+    unpriced web searches from one that has no price (the same name may appear once for each).
+    ``requests`` are counted as ``unpriced_requests`` counts them (``_counted_requests``: a
+    bucket without a request count is one), so the models add up to it (QA: 4 + 0 beside 6)."""
     return [
-        {"model": r["model_raw"], "requests": r["requests"], "total_tokens": r["total_tokens"],
+        {"model": r["model_raw"], "requests": _counted_requests(r), "total_tokens": r["total_tokens"],
          "no_web_price": bool(r.get("no_web_price"))}
         for r in rows
     ]  # fmt: skip

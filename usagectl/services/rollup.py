@@ -66,3 +66,16 @@ def unpriced_models(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if "unpriced_requests" in row:
             a["unpriced_requests"] = a.get("unpriced_requests", 0) + int(row["unpriced_requests"] or 0)
     return sorted(acc.values(), key=lambda r: (-r["total_tokens"], r["model_raw"], r["no_web_price"]))
+
+
+def unpriced_counts(rows: Iterable[dict[str, Any]]) -> tuple[int, dict[tuple[str, bool], int]]:
+    """The unpriced requests of cube rows (``store.reports.cube``, which carry ``unpriced_requests``:
+    a bucket without a request count is one, per event), in all and per (model as logged, left
+    out for web searches): the counts ``services.costs.UnpricedCounts`` holds, here of rows a
+    caller has picked (a statement's direct usage, ``team.direct_usage``)."""
+    picked = list(rows)
+    per_model = {
+        (str(m["model_raw"]), bool(m["no_web_price"])): int(m.get("unpriced_requests") or 0)
+        for m in unpriced_models(picked)
+    }
+    return sum(int(r["unpriced_requests"] or 0) for r in picked), per_model

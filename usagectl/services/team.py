@@ -25,17 +25,20 @@ allocated)" in each table, with the shared usage's requests, tokens and its cost
 (direct), so every column still adds up to the Total row. Unpriced usage has no cost: it is
 counted and named in the notes, never $0.
 
-Filters on member, team, department or cost center (the attribution filters) choose rows AFTER
-the allocation: ``--team B`` shows team B's rows of the whole report, each with its part of the
-shared cost, beside the whole shared cost and the part allocated to the rows shown (shares stay
-of all usage). Every other filter (model, provider, project, feature, tool, integration,
-platform …) narrows the usage, shared usage included, before the allocation. A filtered invoice
-charges the same part (``chargeback``).
+Filters on member, team and department (the attribution filters; a cost center filter, which no
+command offers, would be one too) choose rows AFTER the allocation: ``--team B`` shows team B's
+rows of the whole report, each with its part of the shared cost, beside the whole shared cost and
+the part allocated to the rows shown (shares stay of all usage). Shared usage is never one of
+those rows, even where its event names the department filtered on: it is allocated, and counted
+again as the department's own it would be charged twice (``direct_usage``). Every other filter
+(model, provider, project, feature, tool, integration, platform …) narrows the usage, shared
+usage included, before the allocation. A filtered invoice charges the same part (``chargeback``)
+and the same direct usage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
@@ -193,8 +196,8 @@ class Allocation:
 
 @dataclass(frozen=True)
 class Chargeback:
-    """What a statement filtered by member, team, department or cost center owes of the shared
-    usage: its part ``allocated`` of the whole ``shared_cost``, as ``report team --by level``."""
+    """What a statement filtered by member, team or department owes of the shared usage: its part
+    ``allocated`` of the whole ``shared_cost``, as ``report team --by level``."""
 
     level: str
     mode: str
@@ -209,6 +212,19 @@ def split_filters(flt: Filters) -> tuple[Filters, dict[int, frozenset[str]]]:
     position in ``ATOM_KEYS`` the values a row must hold to be shown)."""
     pick = {ATOM_KEYS.index(k): frozenset(v) for k, v in flt.where.items() if k in ATTRIBUTION}
     return replace(flt, where={k: v for k, v in flt.where.items() if k not in ATTRIBUTION}), pick
+
+
+# the keys a row needs for ``direct_usage`` to tell shared usage apart (``_is_shared``)
+SHARED_KEYS = ["member", "team"]
+
+
+def direct_usage(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows (keyed by at least ``SHARED_KEYS``) that are direct usage, not shared usage:
+    what the rows chosen by an attribution filter hold. A department filter lets through the
+    shared usage whose events name that department (a shared agent tagged ``department =
+    "eng"``); the allocation charges it already, so counted as the department's own too it was
+    charged twice (QA: eng $5.50 + sales $3.50 on a $7.00 bill)."""
+    return [r for r in rows if not _is_shared(tuple(r[k] for k in SHARED_KEYS))]
 
 
 def _chosen(key: tuple[Any, ...], pick: dict[int, frozenset[str]]) -> bool:
@@ -323,7 +339,8 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
     picked_atoms = [atoms[i] for i in chosen]
     picked_alloc = [allocated[i] for i in chosen]
     if pick:
-        picked_cube = [r for r in cube if _chosen(tuple(r[n] for n in ATOM_KEYS), pick)]
+        # the rows' own usage: shared usage that holds the department filtered on is allocated
+        picked_cube = [r for r in direct_usage(cube) if _chosen(tuple(r[n] for n in ATOM_KEYS), pick)]
         unpriced = unpriced_models(picked_cube)
         totals = _picked_totals(total(picked_cube), grand, a, [directs[i] for i in chosen], sum(picked_alloc, ZERO),
                                 unpriced)  # fmt: skip
@@ -383,7 +400,8 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
             "provider, project, feature and the others narrow the usage, shared usage included, before."
         )
     notes.extend(_unpriced_notes(unpriced))
-    if any(r["cost_usd"] is None for r in a.shared):
+    # by its unpriced requests: a row of priced and unpriced shared usage has a cost
+    if any(r["unpriced_requests"] for r in a.shared):
         notes.append("Unpriced shared usage has no cost and is not allocated.")
     report = Report(
         name="team",

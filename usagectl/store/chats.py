@@ -90,7 +90,10 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
     whose every message is priced (``priced_chats``).
 
     ``rows`` are the ``top`` chats by cost (unpriced last; then tokens, session id), all when
-    ``top`` is None. ``input_tokens`` is input + cache read + cache writes. One scan of the
+    ``top`` is None. ``input_tokens`` is input + cache read + cache writes. ``requests`` are as
+    logged, ``counted_requests`` count a provider bucket without a request count as one (as
+    ``unpriced_requests`` does); the totals' ``unpriced_logged`` are the unpriced part as logged
+    (with ``unpriced_requests``, what names such buckets in words). One scan of the
     range builds a small temp table per (chat, unpriced name); titles and models are then read
     for the chosen chats only (grouping 10M rows by a text column is what costs).
     """
@@ -104,7 +107,8 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
             params["top"] = top
         rows = _rows(
             con.execute(
-                "SELECT session_id, sum(requests)::HUGEINT AS requests, sum(input_tokens)::HUGEINT AS input_tokens, "
+                "SELECT session_id, sum(requests)::HUGEINT AS requests, "
+                "sum(counted_requests)::HUGEINT AS counted_requests, sum(input_tokens)::HUGEINT AS input_tokens, "
                 "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
                 "sum(cost_usd) AS cost_usd, "
                 "coalesce(sum(counted_requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests, "
@@ -120,7 +124,8 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
                 "sum(requests)::HUGEINT AS requests, sum(input_tokens)::HUGEINT AS input_tokens, "
                 "sum(output_tokens)::HUGEINT AS output_tokens, sum(total_tokens)::HUGEINT AS total_tokens, "
                 "sum(cost_usd) AS cost_usd, sum(counted_requests)::HUGEINT AS counted_requests, "
-                "coalesce(sum(counted_requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests "
+                "coalesce(sum(counted_requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_requests, "
+                "coalesce(sum(requests) FILTER (WHERE unpriced_raw IS NOT NULL), 0)::HUGEINT AS unpriced_logged "
                 "FROM _chat_parts GROUP BY 1"
             )
         )
