@@ -6,6 +6,9 @@ Rolling origin: at each cutoff the model sees the last 84 days and forecasts the
 
 * generated: 40 series of 200 days: level × (1 + trend) with a weekly pattern (quiet or busy
   weekends), multiplicative noise (sd 10–30 %), 6 cutoffs each.
+* generated + isolated spikes: the same 40 series with one 4x one-day spike in every 3 weeks, on
+  a random day of each (as real usage has: a big document, a loop); the spikes stay in the
+  actuals too. The forecast must not take one as the new level, nor lose the spend they add.
 * demo: the daily total tokens and the daily cost of ``usagectl.services.demo.generate_events``
   (365 days, seeds 7 and 11; its spike days stay in), cutoffs every 14 days.
 
@@ -39,6 +42,18 @@ def generated(seed: int, n: int = 200) -> list[float]:
     for t in range(n):
         v = level * (1 + trend) ** t * week[t % 7] * max(0.05, rng.gauss(1, noise))
         out.append(v)
+    return out
+
+
+def with_spikes(seed: int, series: list[float], every: int = 21, factor: float = 4.0) -> list[float]:
+    """``series`` with one day in every ``every`` (a random day of each block) multiplied by
+    ``factor``."""
+    rng = random.Random(1000 + seed)
+    out = list(series)
+    for start in range(0, len(out), every):
+        day = start + rng.randrange(every)
+        if day < len(out):
+            out[day] *= factor
     return out
 
 
@@ -103,6 +118,11 @@ def main() -> None:
         s = generated(seed)
         gen_rows += backtest(s, list(range(HISTORY, len(s) - HORIZON + 1, 17)))
     print(summary("generated (40 series, trend + weekly)", gen_rows))
+    spiked_rows = []
+    for seed in range(40):
+        s = with_spikes(seed, generated(seed))
+        spiked_rows += backtest(s, list(range(HISTORY, len(s) - HORIZON + 1, 17)))
+    print(summary("generated + one-day 4x spikes every 3 weeks (40 series)", spiked_rows))
     for seed in (7, 11):
         for metric, s in demo_series(seed).items():
             rows = backtest(s, list(range(HISTORY, len(s) - HORIZON + 1, 14)))

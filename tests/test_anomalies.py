@@ -360,3 +360,80 @@ def test_the_pdf_names_the_expected_range_it_left_out_in_reading_order() -> None
            "expected_high": Decimal("13.5"), "detail": "spike of $30.00 vs expected $10.00 (z 20.0)"}  # fmt: skip
     fit = _fit_table(cols, [row], None, 120.0)
     assert fit.dropped == ["Expected from", "Expected to"]
+
+
+def _gpt4o_days(first: date, last: date, tokens: int = 1_000_000) -> list[dict[str, Any]]:
+    """One gpt-4o call of ``tokens`` input a day from ``first`` to ``last`` at 12:00Z (1,000,000 =
+    $2.50)."""
+    return [{"event_id": f"e{first + timedelta(days=i)}", "ts": f"{first + timedelta(days=i)}T12:00:00Z",
+             "model_raw": "gpt-4o", "input_tokens": tokens} for i in range((last - first).days + 1)]  # fmt: skip
+
+
+def test_unjudged_days_need_four_weeks_of_data() -> None:
+    """A day needs 3 same weekdays before it (the first expected value on day start + 21) and 7
+    earlier days with an expected value (days start + 21 … start + 27): the first day judged is
+    start + 28. 27 days of data from day 0: days 13 … 26 checked, none judged; 35 days: 28 … 34
+    judged, 13 … 27 not. Days before the data (start 20) are not "unjudged": from 20 on."""
+    from usagectl.services.anomalies import unjudged
+
+    assert unjudged([1.0] * 27, 13) == list(range(13, 27))
+    assert unjudged([1.0] * 35, 13) == list(range(13, 28))
+    assert unjudged([0.0] * 20 + [1.0] * 30, 13, start=20) == list(range(20, 48))
+    assert unjudged([1.0] * 90, 56) == []
+
+
+def test_a_short_history_says_which_days_were_not_judged(tmp_path: Path, db_path: Path) -> None:
+    """QA: with under 4 weeks of data `anomalies` printed "No rows." and counted 0, as if the days
+    had been looked at. $2.50 a day from 2026-11-01, a 40 × day ($100) on 11-25; checked 11-14 –
+    11-27. The data begins 11-01, so the first day that can be judged is 11-01 + 28 = 11-29: all 14
+    checked days are named as not judged (the rule is not weakened: no spike found). From 10-24
+    instead, the first judged day is 10-24 + 28 = 11-21: 11-14 – 11-20 (7 days) not judged, and the
+    spike on 11-25 is found."""
+    span = ("--since", "2026-11-14", "--until", "2026-11-27", "--tz", "UTC", "--db", str(db_path))
+    ev = _gpt4o_days(date(2026, 11, 1), date(2026, 11, 27))
+    ev = [e | {"input_tokens": 40_000_000} if e["ts"].startswith("2026-11-25") else e for e in ev]
+    run("import", str(write_jsonl(tmp_path / "young.jsonl", ev)), "--db", str(db_path))
+    out = run_json("anomalies", *span)
+    assert out["rows"] == [] and out["totals"]["anomalies"] == 0
+    (note,) = [n for n in out["notes"] if n.startswith("Not judged")]
+    assert note.startswith("Not judged for want of history: 14 checked days (2026-11-14 – 2026-11-27).")
+    assert "it needs 28 days of data before it; the data begins 2026-11-01, so the first day that can be judged" in note
+    assert note.endswith("2026-11-29 (after this range).")
+    table = " ".join(run("anomalies", *span).stdout.split())
+    assert "No rows." in table and "Not judged for want of history: 14 checked days" in table
+    run("import", str(write_jsonl(tmp_path / "older.jsonl", _gpt4o_days(date(2026, 10, 24), date(2026, 10, 31)))),
+        "--db", str(db_path))  # fmt: skip
+    out = run_json("anomalies", *span)
+    assert [(r["day"], r["kind"]) for r in out["rows"]] == [("2026-11-25", "spike")]
+    (note,) = [n for n in out["notes"] if n.startswith("Not judged")]
+    assert note.startswith("Not judged for want of history: 7 checked days (2026-11-14 – 2026-11-20).")
+    assert note.endswith("the data begins 2026-10-24, so the first day that can be judged is 2026-11-21.")
+    # eight weeks of data before the checked days: every day judged, no such note
+    run("import", str(write_jsonl(tmp_path / "old.jsonl", _gpt4o_days(date(2026, 9, 1), date(2026, 10, 23)))),
+        "--db", str(db_path))  # fmt: skip
+    assert not any(n.startswith("Not judged") for n in run_json("anomalies", *span)["notes"])
+
+
+def test_one_simple_request_is_no_take_over(tmp_path: Path, db_path: Path) -> None:
+    """QA: ONE simple gpt-4o request in the checked 14 days read "Took over: yes". 70 days
+    (2026-09-17 – 11-25) of one large gpt-4o request (300,000 in: not simple); checked 11-12 –
+    11-25. One simple request (1,000 in) on 11-22: 1 / 14 = 0.07 a day against 0 before, but one
+    request is under the 10 a take-over needs: no. Saving 1,000 × (2.50 − 0.15) / 1M = $0.00235,
+    × 30 / 14 = $0.005036 a month (6 places). With 10 simple requests (10 / 14 = 0.7 a day, ≥ 2 × 0):
+    took over."""
+    big = [e | {"output_tokens": 1_000} for e in _gpt4o_days(date(2026, 9, 17), date(2026, 11, 25), 300_000)]
+    small = [{"event_id": "s0", "ts": "2026-11-22T13:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000}]
+    run("import", str(write_jsonl(tmp_path / "a.jsonl", big + small)), "--db", str(db_path))
+    span = ("--since", "2026-11-12", "--until", "2026-11-25", "--tz", "UTC", "--db", str(db_path))
+    (row,) = run_json("anomalies", *span)["model_switch"]
+    assert (row["model"], row["to_model"], row["simple_requests"], row["took_over"]) == (
+        "gpt-4o",
+        "gpt-4o-mini",
+        1,
+        False,
+    )
+    assert Decimal(str(row["saving_usd_month"])) == Decimal("0.005036")
+    more = [small[0] | {"event_id": f"s{d}", "ts": f"2026-11-{d}T13:00:00Z"} for d in range(13, 22)]
+    run("import", str(write_jsonl(tmp_path / "b.jsonl", more)), "--db", str(db_path))
+    (row,) = run_json("anomalies", *span)["model_switch"]
+    assert (row["simple_requests"], row["per_day_before"], row["took_over"]) == (10, 0, True)

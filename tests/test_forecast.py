@@ -355,3 +355,128 @@ def test_todays_spend_counts_on_the_local_day_of_the_run_rate(
     week = budgets["global (week)"]
     assert Decimal(str(week["spent"])) == Decimal("4")
     assert (week["probability_pct"], week["likely_cross_date"]) == (None, "2026-11-13")
+
+
+def _gpt4o_days(first: date, last: date, tokens: int = 1_000_000, model: str = "gpt-4o") -> list[dict[str, Any]]:
+    """One call of ``tokens`` input a day from ``first`` to ``last`` at 12:00Z (gpt-4o: 1,000,000
+    = $2.50)."""
+    return [{"event_id": f"e{first + timedelta(days=i)}", "ts": f"{first + timedelta(days=i)}T12:00:00Z",
+             "model_raw": model, "input_tokens": tokens} for i in range((last - first).days + 1)]  # fmt: skip
+
+
+def test_a_model_budget_written_as_an_alias_is_forecast(tmp_path: Path, db_path: Path) -> None:
+    """QA: `budget set model:claude-sonnet-4.5` (an alias, stored as written) is matched by
+    `budget status`, but forecast said its scope "is not this forecast's series". 20 days
+    (2026-11-01 – 11-20) of claude-sonnet-4-5-20250929, 100,000 input a day × $3/M = $0.30; a
+    $5 month budget: spent 20 × 0.30 = $6.00, over: 100 %, crossed on the 17th (16 × 0.30 =
+    $4.80 < 5 ≤ 17 × 0.30 = $5.10). Forecast with --by model and with --model (alias)."""
+    _import(tmp_path, db_path, _gpt4o_days(date(2026, 11, 1), date(2026, 11, 20), 100_000,
+                                           "claude-sonnet-4-5-20250929"))  # fmt: skip
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[[budgets]]\nscope = "model:claude-sonnet-4.5"\namount = 5\nperiod = "month"\n', encoding="utf-8"
+    )
+    span = ("--since", "2026-11-01", "--until", "2026-11-20", "--tz", "UTC", "--db", str(db_path))
+    for how in (("--by", "model"), ("--model", "claude-sonnet-4.5")):
+        out = run_json("forecast", *how, *span)
+        assert not any("Budgets not forecast" in n for n in out["notes"]), how
+        (b,) = out["budgets"]
+        assert b["budget"] == "model:claude-sonnet-4.5 (month)"
+        assert (Decimal(str(b["spent"])), b["probability_pct"], b["likely_cross_date"]) == (
+            Decimal("6"),
+            100,
+            "2026-11-17",
+        ), how
+
+
+def test_the_notes_say_what_the_columns_total_and_count_days_in_words(tmp_path: Path, db_path: Path) -> None:
+    """QA: with a quarter budget the paths run to the quarter's end (2026-11-21 – 12-31 = 41
+    days), and the note said "P10 / P50 / P90 of 41-day simulated paths" beside columns that
+    total the next 30 days. 14 days of $2.50 (11-07 – 11-20): a model, whose note names the 30
+    days; one day of usage: the run rate "average of the last 1 day", not "1 days"."""
+    _import(tmp_path, db_path, _gpt4o_days(date(2026, 11, 7), date(2026, 11, 20)))
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[[budgets]]\nscope = "global"\namount = 100\nperiod = "quarter"\n', encoding="utf-8"
+    )
+    out = run_json("forecast", "--until", "2026-11-20", "--tz", "UTC", "--db", str(db_path))
+    assert out["rows"][0]["method"] == "holt-winters"
+    assert "41-day" not in out["notes"][0]
+    assert "P10 / P50 / P90 of the total of the next 30 days (month end: of the month's total)" in out["notes"][0]
+    one = tmp_path / "one.duckdb"
+    _import(tmp_path, one, _gpt4o_days(date(2026, 11, 20), date(2026, 11, 20)))
+    notes = run_json("forecast", "--until", "2026-11-20", "--tz", "UTC", "--db", str(one))["notes"]
+    assert any("Naive run rate = average of the last 1 day × days." in n for n in notes)
+
+
+def _steady_then(last: list[int]) -> list[dict[str, Any]]:
+    """gpt-4o input, 2026-09-25 – 11-20 (57 days): 950,000 and 1,050,000 tokens on alternate days
+    ($2.375 / $2.625: $2.50 a day on average, ±5 % noise), the last ``len(last)`` days replaced by
+    ``last``."""
+    days = [950_000 if i % 2 == 0 else 1_050_000 for i in range(57)]
+    days[57 - len(last) :] = last
+    first = date(2026, 9, 25)
+    return [{"event_id": f"s{i}", "ts": f"{first + timedelta(days=i)}T12:00:00Z", "model_raw": "gpt-4o",
+             "input_tokens": n} for i, n in enumerate(days)]  # fmt: skip
+
+
+def test_a_one_day_spike_before_the_forecast_is_not_the_new_normal(tmp_path: Path, db_path: Path) -> None:
+    """QA: 57 days of ~$2.50 and yesterday $25 (10,000,000 tokens): Holt-Winters took the spike as
+    the new level or weekly pattern, P50 $187 – $857 for the next 30 days instead of ~30 × 2.50 =
+    $75, P10 above 1.7 × that, and a $120 month budget at 100 %.
+
+    Now the spike is an isolated outlier (its run is one day): replaced by the same-weekday
+    median before the fit, and added back to the simulated days at its rate (1 in 57). Bounds by
+    hand: P50 within ±10 % of $75 ($67.50 – $82.50; a spike-following forecast is far above);
+    P10 not above the steady $75; P90 above P50 (a spike may come again). Month to date: Nov
+    1 – 19 are the days i = 37 … 55 from 09-25, 10 odd (1.05M) and 9 even (0.95M) = 19.05M tokens
+    = $47.625, + $25 on the 20th = $72.625; the 10 days left at $2.50 make ~$97.63, so a $120
+    month budget needs two more $22.50 spikes within 10 days: probability under 10 %."""
+    _import(tmp_path, db_path, _steady_then([10_000_000]))
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        '[[budgets]]\nscope = "global"\namount = 120\nperiod = "month"\n', encoding="utf-8"
+    )
+    out = run_json("forecast", "--since", "2026-09-25", "--until", "2026-11-20", "--tz", "UTC", "--db", str(db_path))
+    (row,) = out["rows"]
+    lo, mid, hi = (Decimal(str(row[k])) for k in ("conservative", "likely", "aggressive"))
+    assert row["method"] == "holt-winters"
+    assert Decimal("67.5") <= mid <= Decimal("82.5")
+    assert lo <= 75 and hi > mid
+    assert Decimal(str(row["month_to_date"])) == Decimal("72.625")
+    assert abs(Decimal(str(row["month_end_likely"])) - Decimal("97.625")) <= Decimal("2.5")  # ± one day
+    (b,) = out["budgets"]
+    assert Decimal(str(b["probability_pct"])) < 10 and b["likely_cross_date"] is None
+
+
+def test_a_level_shift_of_the_last_week_is_still_followed(tmp_path: Path, db_path: Path) -> None:
+    """The same history, but the last 7 days at 2,000,000 tokens ($5.00) each: usage that stayed
+    higher for a week is a level shift, not an outlier, and the forecast follows it. At the new
+    level the next 30 days are 30 × 5 = $150; ignoring the week gives ~$75, and the naive 30-day
+    run rate is $92.625 (days i = 27 … 49: 12 odd × 1.05M + 11 even × 0.95M = 23.05M tokens =
+    $57.625, + 7 × $5): the likely value is at least $120 (80 % of $150)."""
+    _import(tmp_path, db_path, _steady_then([2_000_000] * 7))
+    (row,) = run_json("forecast", "--since", "2026-09-25", "--until", "2026-11-20", "--tz", "UTC",
+                      "--db", str(db_path))["rows"]  # fmt: skip
+    assert Decimal(str(row["naive_run_rate"])) == Decimal("92.625")
+    assert Decimal(str(row["likely"])) >= 120
+
+
+def test_outliers_are_isolated_days_not_shifts_nor_the_series_nature() -> None:
+    """``seasonal.outliers`` on 8 weeks of 1.0 a day (the scale is the floor 0.1 × 1.0):
+    the last day at 10 (z = 9 / 0.1 = 90) is one, replaced by its same-weekday median 1.0; a day
+    at 10 in the middle too; the last 7 days at 2 (a run of 7 > 3 days) are not; a spike every
+    5th day (12 of 56 days > 10 %) is the series' nature, nothing is cleaned."""
+    import numpy as np
+
+    from usagectl.services.seasonal import outliers
+
+    y = np.ones(56)
+    y[-1] = 10.0
+    mask, base = outliers(y)
+    assert list(np.flatnonzero(mask)) == [55] and base[55] == 1.0
+    y[20] = 10.0
+    assert list(np.flatnonzero(outliers(y)[0])) == [20, 55]
+    shift = np.ones(56)
+    shift[-7:] = 2.0
+    assert not outliers(shift)[0].any()
+    often = np.ones(56)
+    often[::5] = 10.0
+    assert not outliers(often)[0].any()

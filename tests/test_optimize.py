@@ -212,3 +212,35 @@ def test_agent_tasks_boundary_and_openai_free_cache_writes(tmp_path: Path, db_pa
     assert rows["agent-tasks"]["events"] == 10
     assert Decimal(str(rows["agent-tasks"]["cost_usd"])) == Decimal("0.26375")
     assert Decimal(str(rows["agent-tasks"]["saving_usd_month"])) == Decimal("0.144375")
+
+
+def test_cost_and_saving_are_shown_over_the_range_and_a_one_off_is_named(tmp_path: Path, db_path: Path) -> None:
+    """QA: the table showed "Cost now $4.25" (the range) beside "Saving / month $5.25" (scaled), a
+    saving larger than the cost it saves from. One gpt-4o request of 1,000,000 input at the
+    priority tier on 2026-11-12, range 11-10 – 11-19 = 10 days: at priority $4.25/M = $4.25, at
+    standard $2.50/M = $2.50; saving in range $1.75, per month 1.75 × 30 / 10 = $5.25. The cost
+    and the saving in the range stand side by side, labelled as such. One event < 10: a note says
+    the monthly figure holds only if it recurs; ten such requests carry no caveat."""
+    one = [{"event_id": "p1", "ts": "2026-11-12T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 1_000_000,
+            "service_tier": "priority"}]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "p.jsonl", one)), "--db", str(db_path))
+    span = ("--since", "2026-11-10", "--until", "2026-11-19", "--tz", "UTC", "--db", str(db_path))
+    md = run("optimize", *span, "--format", "markdown").stdout
+    assert "| Rule | Opportunity | Events | Cost in range | Saving in range | Saving / month |" in md
+    assert "| 1 | $4.25 | $1.75 | $5.25 |" in md
+    out = run_json("optimize", *span)
+    (row,) = out["rows"]
+    # the JSON fields are unchanged (cost_usd and saving_usd were already the range's)
+    assert {k: Decimal(str(row[k])) for k in ("cost_usd", "repriced_usd", "saving_usd", "saving_usd_month")} == {
+        "cost_usd": Decimal("4.25"),
+        "repriced_usd": Decimal("2.5"),
+        "saving_usd": Decimal("1.75"),
+        "saving_usd_month": Decimal("5.25"),
+    }
+    assert any("2026-11-10 – 2026-11-19 (10 days)" in n for n in out["notes"])
+    assert any(n.startswith("Few events: standard-speed (1) rests on fewer than 10") for n in out["notes"])
+    nine = [one[0] | {"event_id": f"q{d}", "ts": f"2026-11-{d}T13:00:00Z"} for d in range(11, 20)]
+    run("import", str(write_jsonl(tmp_path / "nine.jsonl", nine)), "--db", str(db_path))
+    out = run_json("optimize", *span)
+    assert out["rows"][0]["events"] == 10  # p1 + one a day 11-11 – 11-19
+    assert not any(n.startswith("Few events") for n in out["notes"])

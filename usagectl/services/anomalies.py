@@ -15,6 +15,9 @@ suspicious patterns. Every threshold is a module constant.
   usual non-zero range is not a spike. z = (x − expected) / sigma.
   Spike: z ≥ ``Z`` and x − expected ≥ the floor ($1 or 1M tokens); drop: z ≤ −``Z`` and
   expected − x ≥ the floor. Expected range: expected ± Z × sigma (not below 0).
+  A checked day with under ``HISTORY_NEEDED`` (28) days of data before it has no expected
+  value (3 same weekdays) or no spread (7 residuals) and is not judged: the report names those
+  days in a note, with the first day that can be judged, rather than a bare "No rows.".
   Severity: |z| ≥ 8 high, ≥ 5 medium, else low. The statistics run on floats; the observed
   value is the day's exact sum (Decimal, as ``report daily`` has it), the expected value and
   range leave the model as money to 6 places (``seasonal.to_amount``) or whole tokens. A z off the scale (|z| ≥ 1,000: a baseline of
@@ -37,7 +40,10 @@ suspicious patterns. Every threshold is a module constant.
   ``ERROR_RATIO`` × the median rate of the 28 days before.
 * Model switch: simple requests (see ``optimize``) on an expensive model in the checked range,
   with the saving of the cheaper model of the same provider (repriced) and the simple requests
-  per day before and now.
+  per day before and now. "Took over" needs volume as well as growth: at least
+  ``TAKEOVER_MIN_REQUESTS`` simple requests in the checked range, and per day at least
+  ``TAKEOVER_RATIO`` × the rate of the baseline days (since the data began). One request on a
+  model with none before is not a take-over.
 """
 
 from __future__ import annotations
@@ -60,6 +66,9 @@ from usagectl.timeutil import day_start_utc, local_today
 
 WEEKS = 8
 SCALE_DAYS = 28
+MIN_SAME_WEEKDAYS = 3  # an expected value needs this many of the same weekday before
+MIN_RESIDUALS = 7  # a spread needs this many earlier days with an expected value
+HISTORY_NEEDED = 7 * MIN_SAME_WEEKDAYS + MIN_RESIDUALS  # days of data before the first day judged: 28
 MAD_SCALE = 1.4826
 Z = 3.5
 REL_FLOOR = 0.1
@@ -71,6 +80,8 @@ NEW_HEAVY_SHARE = 0.2
 ERROR_MIN = 20
 ERROR_RATE_MIN = 0.05
 ERROR_RATIO = 3.0
+TAKEOVER_MIN_REQUESTS = 10
+TAKEOVER_RATIO = 2
 DEFAULT_DAYS = 14
 ANOMALY_DIMS = ("member", "model", "feature", "api_key", "integration")
 ATTRIBUTION_DIMS = ("member", "model", "feature")
@@ -93,6 +104,16 @@ class Finding:
     since: int | None = None
     # the value is above (a spike) or below (a drop) every day of the 8 weeks before
     record: bool = False
+
+
+@dataclass(frozen=True)
+class Unjudged:
+    """The checked days ``detect`` could not judge for want of history (``unjudged``), and the
+    first day with any usage (None: no usage at all), from which a day can be judged
+    ``HISTORY_NEEDED`` days later."""
+
+    days: tuple[date, ...]
+    data_from: date | None
 
 
 def _z_text(z: float, record: bool = False) -> str:
@@ -130,7 +151,27 @@ def _start(values: Sequence[float]) -> int:
 
 def _expected(values: Sequence[float], i: int, start: int = 0) -> float | None:
     same = [values[i - 7 * k] for k in range(1, WEEKS + 1) if i - 7 * k >= start]
-    return median(same) if len(same) >= 3 else None
+    return median(same) if len(same) >= MIN_SAME_WEEKDAYS else None
+
+
+def _residuals(values: Sequence[float], expected: Sequence[float | None], i: int, start: int) -> list[float]:
+    """The residuals of the ``SCALE_DAYS`` days before ``i`` that have an expected value."""
+    return [values[t] - x for t in range(max(start, i - SCALE_DAYS), i) if (x := expected[t]) is not None]
+
+
+def unjudged(values: Sequence[float], first: int, start: int = 0) -> list[int]:
+    """The days ``first``.. from the history's beginning ``start`` on that ``detect`` cannot
+    judge for want of history: fewer than ``MIN_SAME_WEEKDAYS`` same weekdays before them since
+    ``start`` (no expected value), or fewer than ``MIN_RESIDUALS`` earlier days with one (no
+    spread). With the history beginning at ``start`` that is every day before ``start`` + 28
+    (3 weeks for the first expected value, then 7 of them). Days before ``start`` are before
+    the data, not days that could not be judged."""
+    expected = [_expected(values, i, start) for i in range(len(values))]
+    return [
+        i
+        for i in range(max(first, start), len(values))
+        if expected[i] is None or len(_residuals(values, expected, i, start)) < MIN_RESIDUALS
+    ]
 
 
 def detect(values: Sequence[float], first: int, floor: float, start: int = 0) -> list[Finding]:
@@ -148,8 +189,8 @@ def detect(values: Sequence[float], first: int, floor: float, start: int = 0) ->
             if (run.through if run.through is not None else run.index) == i - 1:
                 out[-1] = dataclasses.replace(run, through=i)
                 continue
-        res = [values[t] - x for t in range(max(start, i - SCALE_DAYS), i) if (x := expected[t]) is not None]
-        if len(res) < 7:
+        res = _residuals(values, expected, i, start)
+        if len(res) < MIN_RESIDUALS:
             continue
         mid = median(res)
         window = values[max(start, i - 7 * WEEKS) : i]
@@ -204,9 +245,11 @@ def find(
     metric: Metric = "cost",
     days: int = DEFAULT_DAYS,
     recommend: bool = True,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Filters, list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Filters, list[dict[str, Any]], Unjudged]:
     """(findings, model-switch rows (empty unless ``recommend``), the checked range's filters,
-    the unpriced models of the days read (``rollup.unpriced_models``; empty with ``tokens``))."""
+    the unpriced models of the days read (``rollup.unpriced_models``; empty with ``tokens``),
+    the checked days not judged for want of history (``unjudged``: every series' history begins
+    with the total's))."""
     from usagectl.services import optimize as opt
     from usagectl.services.rollup import unpriced_models
     from usagectl.store import reports as q
@@ -360,7 +403,8 @@ def find(
             add(i, "total", "error-burst", sev, f"{int(err[i]):,} errors ({rate:.1%} vs usual {base:.1%}): {top}")
     out.sort(key=lambda r: (r["day"], r["series"], r["kind"]))
     switch = _switch_rows(now_sw, before_sw, flt, max(first - start, 0))
-    return out, switch, flt, unpriced
+    history = Unjudged(tuple(day[i] for i in unjudged(total, first, start)), day[start] if start < len(day) else None)
+    return out, switch, flt, unpriced, history
 
 
 def _switch_rows(
@@ -382,12 +426,20 @@ def _switch_rows(
         rows.append({"model": r["model"], "to_model": r["alt"], "simple_requests": r["events"],
                      "per_day_before": per_day_before.quantize(Decimal("0.1")),
                      "per_day_now": per_day_now.quantize(Decimal("0.1")),
-                     "took_over": per_day_now >= 2 * per_day_before, "saving_usd_month": saving})  # fmt: skip
+                     "took_over": _took_over(r["events"], per_day_now, per_day_before),
+                     "saving_usd_month": saving})  # fmt: skip
     return sorted(rows, key=lambda r: -r["saving_usd_month"])
 
 
+def _took_over(requests: int, per_day_now: Decimal, per_day_before: Decimal) -> bool:
+    """An expensive model took over simple work: at least ``TAKEOVER_MIN_REQUESTS`` simple
+    requests in the checked range (a handful is no take-over, however new) and at least
+    ``TAKEOVER_RATIO`` × as many a day as before."""
+    return requests >= TAKEOVER_MIN_REQUESTS and per_day_now >= TAKEOVER_RATIO * per_day_before
+
+
 def anomalies_report(ctx: AppContext, req: ReportRequest, *, by: Sequence[str] = (), metric: Metric = "cost") -> Report:
-    findings, switch, flt, unpriced = find(ctx, req, by=by, metric=metric)
+    findings, switch, flt, unpriced, history = find(ctx, req, by=by, metric=metric)
     money: Literal["amount", "int"] = "amount" if metric == "cost" else "int"
     sections = (
         Section(
@@ -409,7 +461,10 @@ def anomalies_report(ctx: AppContext, req: ReportRequest, *, by: Sequence[str] =
         f"Checked {flt.since} – {flt.until} ({flt.tz}) against each series' own weekly pattern over the "
         f"{WEEKS} weeks before: expected = median of the same weekday; flagged at |robust z| >= {Z:g} "
         f"and at least {'$' if metric == 'cost' else ''}{FLOORS[metric]:,.0f} away from it.",
-        "Saving / month = (cost − cost at the cheaper model) of the range's simple requests × 30 / days in range.",
+        *_unjudged_note(history, flt.until),
+        "Saving / month = (cost − cost at the cheaper model) of the range's simple requests × 30 / days in range. "
+        f"Took over = at least {counted(TAKEOVER_MIN_REQUESTS, 'simple request')} in the range and at least "
+        f"{TAKEOVER_RATIO:g} × as many a day as in the days before.",
         *_unpriced_notes(unpriced),
     )
     return Report(
@@ -439,13 +494,30 @@ def anomalies_report(ctx: AppContext, req: ReportRequest, *, by: Sequence[str] =
 KINDS = ("spike", "drop", "off-hours", "new-heavy", "error-burst")
 
 
+def _unjudged_note(history: Unjudged, until: date) -> list[str]:
+    """Which checked days were not judged for want of history, and from when a day can be: the
+    report would otherwise say only "No rows." about days nobody looked at."""
+    days = history.days
+    if not days or history.data_from is None:
+        return []
+    span = f"{days[0]}" if len(days) == 1 else f"{days[0]} – {days[-1]}"
+    ready = history.data_from + timedelta(days=HISTORY_NEEDED)
+    return [
+        f"Not judged for want of history: {counted(len(days), 'checked day')} ({span}). A day is judged against "
+        f"the median of at least {MIN_SAME_WEEKDAYS} of the same weekday before it and the spread of at least "
+        f"{MIN_RESIDUALS} earlier days, so it needs {HISTORY_NEEDED} days of data before it; the data begins "
+        f"{history.data_from}, so the first day that can be judged is {ready}"
+        + (" (after this range)." if ready > until else ".")
+    ]
+
+
 def recent_anomalies(ctx: AppContext, req: ReportRequest, *, days: int = 7) -> list[dict[str, Any]]:
     """The last ``days`` complete days' anomalies of the total and per member and model, newest
     first: dicts with ``day``, ``series``, ``kind`` (spike/drop/off-hours/new-heavy/error-burst),
     ``severity`` (low/medium/high) and ``detail``. ``req.since``/``until`` are ignored."""
     from dataclasses import replace
 
-    findings, _, _, _ = find(
+    findings, _, _, _, _ = find(
         ctx, replace(req, since=None, until=None), by=("member", "model"), days=days, recommend=False
     )
     keep = ("day", "series", "kind", "severity", "detail")

@@ -5,6 +5,9 @@ and likely date of crossing it.
 * History: the complete local days up to ``--until`` (default yesterday), from ``--since``
   (default 12 weeks before). The model: ``seasonal.holt_winters_paths`` (statsmodels
   Holt-Winters, weekly seasonality, damped additive trend or none by AICc), 1,000 simulated paths, fixed seed.
+  Isolated outliers (a spike of one to 3 days) are replaced by the same-weekday median
+  before the fit and come back in the paths as occasional jumps at the rate they occurred
+  (``seasonal.outliers``): yesterday's one-off is not the new normal; a shift that lasts is.
 * Less than ``MIN_HISTORY_DAYS`` (14) days since the first day with usage: no model; the simple
   run rate (average day × days), labelled as such, without a range or probabilities. Its P10 /
   P90 are None, which elsewhere means *unpriced*: the row's ``range`` says why instead
@@ -19,9 +22,11 @@ and likely date of crossing it.
   and today up to now) + the simulated rest, so never below the month to date.
 * Budgets (config): a budget is forecast when its scope is the forecast's series: ``global``
   without filters, ``KIND:NAME`` with ``--by KIND`` (NAME among the top groups) or with exactly
-  that one filter. Probability = share of paths whose spend (period so far, today's spend
-  included + simulated rest) reaches the limit by the period's end; likely date = the median
-  path's crossing day (only when the probability is at least 50 %). A budget already over
+  that one filter; a model NAME is resolved through the price tables as ``budget status`` does
+  (an alias such as ``claude-sonnet-4.5`` is the series ``claude-sonnet-4-5``). Probability =
+  share of paths whose spend (period so far, today's spend included + simulated rest) reaches
+  the limit by the period's end; likely date = the median path's crossing day (only when the
+  probability is at least 50 %). A budget already over
   (today's spend included, for every period kind) has 100 % and the day its spend in the period
   reached the limit.
 * The metric is ``cost`` (priced USD; unpriced usage is not in it and is named in the notes) or
@@ -42,11 +47,20 @@ from zoneinfo import ZoneInfo
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
-from usagectl.models import Column, Filters, Report, Section, noun
+from usagectl.models import Column, Filters, Report, Section, counted, noun
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
 from usagectl.services.rollup import unpriced_models
-from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, exact, holt_winters_paths, run_rate, to_amount
+from usagectl.services.seasonal import (
+    METRIC_KEYS,
+    REPETITIONS,
+    Metric,
+    dense,
+    exact,
+    holt_winters_paths,
+    run_rate,
+    to_amount,
+)
 from usagectl.timeutil import day_start_utc, days_in_month, local_today
 
 MIN_HISTORY_DAYS = 14
@@ -102,8 +116,8 @@ def _pct(values: Any, q: int) -> float:
 
 
 def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) -> Report:
-    from usagectl.services.budget_config import SCOPE_KINDS, load_budgets
-    from usagectl.services.budgets import period_bounds
+    from usagectl.services.budget_config import load_budgets
+    from usagectl.services.budgets import _scope_key, period_bounds
     from usagectl.store import reports as q
     from usagectl.store import series as sq
     from usagectl.store.connection import connect
@@ -212,8 +226,9 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         if b.scope == "global" and not flt.where:
             target = "total" if not freq.by else None
         elif b.scope != "global":
-            kind, bname = b.scope.split(":", 1)
-            col = SCOPE_KINDS[kind]
+            # the scope as `budget status` reads it: a model alias (claude-sonnet-4.5) is its
+            # canonical model, the name the --by model series and the --model filter carry
+            col, bname = _scope_key(b, book)
             if freq.by == col and any(n == bname for n, _ in wanted):
                 target = bname
             elif not freq.by and flt.where == {col: (bname,)}:
@@ -233,9 +248,14 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         budget_rows.append(_budget_row(b, target, so_far, p0, future, paths is not None, p1, until))
     notes = ["Forecasts are estimates."]
     if any(r["method"] == "holt-winters" for r in rows):
+        # the columns are totals of the next --days days (and of the month): the paths' own
+        # length (as far as the furthest budget period reaches) is not what a column shows
         notes[0] += (
-            f" Conservative / likely / aggressive = P10 / P50 / P90 of {horizon}-day simulated paths (statsmodels "
-            "Holt-Winters: weekly seasonality, damped trend or none by AICc; fixed seed)."
+            f" Conservative / likely / aggressive = P10 / P50 / P90 of the total of the next "
+            f"{counted(freq.days, 'day')} (month end: of the month's total) over {REPETITIONS:,} simulated paths "
+            "(statsmodels Holt-Winters: weekly seasonality, damped trend or none by AICc; isolated spikes of 1–3 "
+            "days replaced by the same-weekday median before the fit and recurring in the paths at the rate they "
+            "occurred; fixed seed)."
         )
     start_note = f"the forecast starts {first_day}"
     if partial:
@@ -339,7 +359,7 @@ def _naive_note(rows: list[dict[str, Any]]) -> str:
         return "Naive run rate: unpriced."
     if not used:
         return "Naive run rate: no usage in the history."
-    span = f"{used[0]} days" if len(used) == 1 else f"{used[0]}–{used[-1]} days (per series)"
+    span = counted(used[0], "day") if len(used) == 1 else f"{used[0]}–{used[-1]} days (per series)"
     return f"Naive run rate = average of the last {span} × days."
 
 

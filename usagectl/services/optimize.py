@@ -3,6 +3,9 @@ would save, computed by REPRICING those events with the price tables (never a pe
 
 Saving = priced cost of the covered events − their cost repriced as the rule proposes;
 $/month = saving × 30 / days in the range (default: the last 30 complete days, so = saving).
+The table shows the covered events' cost and the saving in the range side by side, then the
+saving / month. An opportunity of fewer than ``MIN_EVENTS`` events is kept but named in a note:
+a one-off's $/month holds only if such usage recurs.
 Unpriced events are never covered. The rules overlap (a long chat's request can be covered by
 prompt caching and by context management) and each reprices its events in aggregate, not per
 event, so there is no exact de-duplicated total: the report has no total saving, only each
@@ -46,7 +49,7 @@ from decimal import Decimal
 from typing import Any
 
 from usagectl.config import effective_timezone
-from usagectl.models import Column, Report
+from usagectl.models import Column, Report, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, build_filters
 from usagectl.timeutil import local_today
@@ -94,6 +97,7 @@ AGENT_MIN_REQUESTS = 10
 AGENT_MIN_DAYS = 5
 AGENT_MAX_PER_DAY = 20
 DEFAULT_DAYS = 30
+MIN_EVENTS = 10  # fewer covered events: the $/month carries a "may not recur" caveat
 MICRO = Decimal("0.000001")
 
 
@@ -113,6 +117,19 @@ def _opportunity(rule: str, description: str, rows: list[dict[str, Any]], days: 
         "saving_usd": saving,
         "saving_usd_month": (saving * 30 / days).quantize(MICRO),
     }
+
+
+def _few_events_note(rows: list[dict[str, Any]]) -> list[str]:
+    """The opportunities resting on fewer than ``MIN_EVENTS`` events: their $/month assumes the
+    range's usage recurs every month, which a handful of requests (one priority call) does not
+    show. They stay listed (the saving in the range is real), with the caveat."""
+    few = [f"{r['rule']} ({r['events']:,})" for r in rows if r["events"] < MIN_EVENTS]
+    if not few:
+        return []
+    return [
+        f"Few events: {', '.join(few)} {'rests' if len(few) == 1 else 'rest'} on fewer than {MIN_EVENTS} events "
+        "in the range: a one-off may not recur, so the saving / month holds only if such usage repeats."
+    ]
 
 
 def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
@@ -205,16 +222,21 @@ def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
             Column("description", "Opportunity"),
             Column("events", "Events", "int"),
             Column("detail", "Detail", in_table=False),
-            Column("cost_usd", "Cost now", "money"),
+            # the cost and the saving over the range side by side, then the saving scaled to a
+            # month: a "cost now" beside a monthly saving read as saving more than was spent
+            Column("cost_usd", "Cost in range", "money"),
             Column("repriced_usd", "Repriced", "money", in_table=False),
-            Column("saving_usd", "Saving in range", "money", in_table=False),
+            Column("saving_usd", "Saving in range", "money"),
             Column("saving_usd_month", "Saving / month", "money"),
         ),
         rows=tuple(rows),
         totals={"opportunities": len(rows)},  # no summed saving: the rules overlap
         notes=(
-            f"Each saving reprices the covered events with the price tables; $/month = saving × 30 / {days} days. "
-            "Rules overlap (one request may be covered by several), so there is no total: the savings do not add up.",
+            f"Cost and saving in range: the covered events of {flt.since} – {flt.until} ({counted(days, 'day')}); "
+            f"saving / month = saving in range × 30 / {days} days. Each saving reprices the covered events with the "
+            "price tables. Rules overlap (one request may be covered by several), so there is no total: the savings "
+            "do not add up.",
+            *_few_events_note(rows),
             "Unpriced usage is never covered (it has no price to save from).",
         ),
     )
