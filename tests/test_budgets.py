@@ -1069,7 +1069,4 @@ def test_a_limit_is_shown_as_set_not_rounded_to_the_cent(tmp_path: Path, db: Pat
     assert "$12.345" in status and "$12.34 " not in status
     assert "$12.345" in run("budget", "history", "global", "--periods", "2", "--db", str(db)).stdout
     # JSON keeps the number
-    assert (
-        next(r for r in run_json("budget", "list")["rows"] if r["scope"] == "global")["limit"]
-        == 12.345
-    )
+    assert next(r for r in run_json("budget", "list")["rows"] if r["scope"] == "global")["limit"] == 12.345

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import run, run_json, write_jsonl
 from usagectl.money import round_to_total
-from usagectl.services import team
+from usagectl.services import allocation, team
 from usagectl.services.context import make_context
 from usagectl.services.reports import ReportRequest
 
@@ -99,7 +99,7 @@ def _dec(x: object) -> Decimal:
 
 
 def test_allocation_of_one_dollar_among_three_equal_members_sums_exactly() -> None:
-    parts = team.allocate(D("1.00"), [D(1), D(1), D(1)])
+    parts = allocation.allocate(D("1.00"), [D(1), D(1), D(1)])
     # 1,000,000 quanta / 3 = 333,333 each + 1 left over; equal remainders: the first gets it
     assert parts == [D("0.333334"), D("0.333333"), D("0.333333")]
     assert sum(parts) == D("1.000000")
@@ -107,17 +107,17 @@ def test_allocation_of_one_dollar_among_three_equal_members_sums_exactly() -> No
 
 def test_allocation_edge_cases() -> None:
     # weights all zero: equal shares
-    assert team.allocate(D("10"), [0, 0]) == [D("5"), D("5")]
+    assert allocation.allocate(D("10"), [0, 0]) == [D("5"), D("5")]
     # largest remainders win: 1 over (1, 2): 333,333.33 / 666,666.67 -> the second gets the quantum
-    assert team.allocate(D("1"), [1, 2]) == [D("0.333333"), D("0.666667")]
+    assert allocation.allocate(D("1"), [1, 2]) == [D("0.333333"), D("0.666667")]
     # digits below the quantum ride on the part that receives the last quantum
-    parts = team.allocate(D("1.000000000001"), [1, 1, 1])
+    parts = allocation.allocate(D("1.000000000001"), [1, 1, 1])
     assert parts == [D("0.333334"), D("0.333333000001"), D("0.333333")]
     assert sum(parts) == D("1.000000000001")
     with pytest.raises(ValueError):
-        team.allocate(D("1"), [])
+        allocation.allocate(D("1"), [])
     with pytest.raises(ValueError):
-        team.allocate(D("1"), [1, -1])
+        allocation.allocate(D("1"), [1, -1])
 
 
 @given(
@@ -125,7 +125,7 @@ def test_allocation_edge_cases() -> None:
     st.lists(st.decimals(min_value=0, max_value=1_000, places=6, allow_nan=False), min_size=1, max_size=12),
 )
 def test_allocation_sums_exactly_and_each_part_is_within_a_quantum(amount: Decimal, weights: list[Decimal]) -> None:
-    parts = team.allocate(amount, weights)
+    parts = allocation.allocate(amount, weights)
     assert sum(parts) == amount
     total_w = sum(weights) or len(weights)
     for p, w in zip(parts, weights, strict=True):

@@ -19,10 +19,10 @@ from usagectl.errors import ConfigError
 
 def _loaders() -> tuple[tuple[str, Callable[[Config], Any]], ...]:
     """(section, loader) for every section a command reads after loading the config."""
+    from usagectl.services.allocation import default_allocation
     from usagectl.services.budget_config import parse_budgets
     from usagectl.services.focus import billing_account
     from usagectl.services.invoice import billing_start, load_credits, load_tax
-    from usagectl.services.team import default_allocation
     from usagectl.services.webhook_config import parse_webhooks
 
     return (

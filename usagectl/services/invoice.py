@@ -30,7 +30,7 @@ member, no team): one more charge line, "Shared usage, allocated", of the part t
 member filtered on; the mode of ``[team] allocate``), carried by both splits of the subtotal.
 Its other lines are its rows' direct usage only: shared usage whose events name the department
 filtered on is charged through that line, not again as the department's own
-(``team.direct_usage``). So the statement equals its row of ``report team --by LEVEL`` and the
+(``allocation.direct_usage``). So the statement equals its row of ``report team --by LEVEL`` and the
 statements of all teams add up to the account's usage, but for each line's rounding to the cent.
 Other filters (model, feature …) narrow the usage, shared usage included, and add no such line.
 """
@@ -50,6 +50,7 @@ from usagectl.models import Column, Report, Section, noun
 from usagectl.money import round_to_total
 from usagectl.render.formats import format_money
 from usagectl.services import costs
+from usagectl.services.allocation import SHARED_KEYS, Chargeback, chargeback, direct_usage, split_filters
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     ReportRequest,
@@ -60,7 +61,6 @@ from usagectl.services.reports import (
     with_empty_notes,
 )
 from usagectl.services.rollup import unpriced_counts
-from usagectl.services.team import SHARED_KEYS, Chargeback, chargeback, direct_usage, split_filters
 from usagectl.store import analytics, payments
 from usagectl.store import reports as q
 from usagectl.store.connection import connect

@@ -72,7 +72,7 @@ def unpriced_counts(rows: Iterable[dict[str, Any]]) -> tuple[int, dict[tuple[str
     """The unpriced requests of cube rows (``store.reports.cube``, which carry ``unpriced_requests``:
     a bucket without a request count is one, per event), in all and per (model as logged, left
     out for web searches): the counts ``services.costs.UnpricedCounts`` holds, here of rows a
-    caller has picked (a statement's direct usage, ``team.direct_usage``)."""
+    caller has picked (a statement's direct usage, ``allocation.direct_usage``)."""
     picked = list(rows)
     per_model = {
         (str(m["model_raw"]), bool(m["no_web_price"])): int(m.get("unpriced_requests") or 0)

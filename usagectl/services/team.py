@@ -4,7 +4,7 @@ Usage is charged directly to the team its event names or its member is mapped to
 tagged ``team = "platform"`` is platform's, as in ``report by team`` and the team budget); such
 usage with no member is a row "(no member)" of that team. Shared usage is usage with neither a
 member nor a team (shared agents, integrations). Its priced cost is allocated in two steps, both
-with ``allocate`` (largest remainder, exact):
+with ``allocate`` (largest remainder, exact; ``usagectl.services.allocation`` does both steps):
 
 1. among the *units* of ``by`` (member, team, department or cost center) that have direct
    usage (with ``--by member``: the members): in proportion to each unit's own priced cost
@@ -38,17 +38,28 @@ and the same direct usage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any
 
-from usagectl.config import Config, effective_timezone, shown
-from usagectl.errors import ConfigError, UsageError
-from usagectl.models import Column, Filters, Report, Section
-from usagectl.money import round_to_total
+from usagectl.config import effective_timezone
+from usagectl.errors import UsageError
+from usagectl.models import Column, Report, Section
 from usagectl.render.formats import format_money
+from usagectl.services.allocation import (
+    ATOM_KEYS,
+    MODES,
+    QUANTUM,
+    ZERO,
+    Allocation,
+    allocation,
+    chosen,
+    default_allocation,
+    direct_usage,
+    is_shared,
+    label,
+    rounded,
+    split_filters,
+)
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     ReportRequest,
@@ -63,67 +74,9 @@ from usagectl.services.reports import (
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.timeutil import local_today
 
-QUANTUM = Decimal("0.000001")
-MODES = ("proportional", "even")
 BY_LEVELS = {"member": "member", "team": "team", "department": "department", "cost-center": "cost_center"}
-ATOM_KEYS = ["member", "team", "department", "cost_center"]
-NONE_LABEL = {"member": "(no member)", "team": "(no team)", "department": "(no department)",
-              "cost_center": "(no cost center)"}  # fmt: skip
+
 UNALLOCATED = "(shared, not allocated)"
-ZERO = Decimal(0)
-
-
-def allocate(amount: Decimal, weights: Sequence[Decimal | int], quantum: Decimal = QUANTUM) -> list[Decimal]:
-    """Split ``amount`` in proportion to ``weights`` so the parts add up to it EXACTLY.
-
-    Largest remainder at ``quantum``: each part first gets the whole quanta of its exact share
-    (rounded down), then the quanta left over go one each to the largest remainders; equal
-    remainders go to the earlier position (callers pass recipients in sorted order, so ties go
-    to the first in that order). When ``amount`` itself has digits below the quantum (a priced
-    cost is exact to 1e-12), that sub-quantum rest rides on the next part in the same order, so
-    the sum is still exact. Weights that are all zero mean equal shares; negative weights are
-    an error. $1.00 over (1, 1, 1) -> 0.333334, 0.333333, 0.333333.
-    """
-    n = len(weights)
-    if n == 0:
-        raise ValueError("allocate: no recipients")
-    if any(w < 0 for w in weights):
-        raise ValueError("allocate: negative weight")
-    if amount < 0:
-        return [-p for p in allocate(-amount, weights, quantum)]
-    w = [Fraction(x) for x in weights]
-    whole = sum(w)
-    if whole == 0:
-        w, whole = [Fraction(1)] * n, Fraction(n)
-    units = Fraction(amount) / Fraction(quantum)  # the amount in quanta (may have a fraction)
-    exact = [units * x / whole for x in w]
-    floors = [int(e) for e in exact]  # non-negative: int() is floor
-    left = units - sum(floors)  # 0 <= left < n (+ the amount's own sub-quantum rest)
-    order = sorted(range(n), key=lambda i: (-(exact[i] - floors[i]), i))
-    parts = [Decimal(f) * quantum for f in floors]
-    with localcontext() as ctx:
-        ctx.prec = 60
-        for i in order:
-            if left <= 0:
-                break
-            step = min(left, Fraction(1))
-            parts[i] += Decimal(step.numerator) * quantum / Decimal(step.denominator)
-            left -= step
-    return parts
-
-
-def _displayed(amount: Decimal) -> Decimal:
-    """``amount`` as the report shows it: at $0.000001, half to even like the renderer."""
-    return amount.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
-
-
-def _rounded(exacts: Sequence[Decimal | None], target: Decimal) -> list[Decimal | None]:
-    """``round_to_total`` over the priced amounts; an unpriced (None) amount stays None."""
-    priced = [i for i, e in enumerate(exacts) if e is not None]
-    out: list[Decimal | None] = [None] * len(exacts)
-    for i, r in zip(priced, round_to_total([exacts[i] or ZERO for i in priced], target), strict=True):
-        out[i] = r
-    return out
 
 
 def _mode(ctx: AppContext, mode: str | None) -> str:
@@ -135,167 +88,11 @@ def _mode(ctx: AppContext, mode: str | None) -> str:
     return default_allocation(ctx.config)
 
 
-def default_allocation(config: Config) -> str:
-    """``[team] allocate`` (proportional when unset); ConfigError naming the key when not a mode."""
-    table = config.data.get("team", {})
-    value = table.get("allocate") if isinstance(table, dict) else None
-    if value is None:
-        return "proportional"
-    if not isinstance(value, str) or value.strip().lower() not in MODES:
-        raise ConfigError(
-            f"config {config.path}: [team] allocate: must be one of {', '.join(MODES)}, got {shown(value)}"
-        )
-    return value.strip().lower()
-
-
 def _level(by: str | None) -> str:
     key = (by or "member").strip().lower().replace("_", "-")
     if key not in BY_LEVELS:
         raise UsageError(f"--by {by!r}: must be one of {', '.join(BY_LEVELS)}")
     return BY_LEVELS[key]
-
-
-def _label(key: str, value: Any) -> str:
-    return NONE_LABEL[key] if value is None else str(value)
-
-
-def _split(amount: Decimal, costs: list[Decimal | None], mode: str) -> list[Decimal]:
-    weights = [Decimal(1)] * len(costs) if mode == "even" else [c or ZERO for c in costs]
-    return allocate(amount, weights)
-
-
-# the filters that choose whose usage a row is (filter name = atom key): they are applied AFTER
-# the allocation, so a team's or member's statement is its row of the whole report, with its
-# part of the shared cost (applied before it, they left the shared usage out: QA saw team B
-# charged $1.50 of a $3.50 bill split $1.75 / $1.75). Every other filter (model, provider,
-# project, feature, tool, integration, platform …) narrows the usage, shared usage included,
-# before the allocation.
-ATTRIBUTION = tuple(ATOM_KEYS)
-# the level a filtered invoice allocates at: the coarsest attribution filter it was given
-CHARGEBACK_LEVELS = ("cost_center", "department", "team", "member")
-
-
-@dataclass(frozen=True)
-class Allocation:
-    """The shared cost of some usage allocated to its rows (the module docstring's two steps).
-
-    ``atoms`` are the rows (member, team, department, cost center) with direct usage, sorted by
-    label; ``directs`` their displayed direct costs and ``allocated`` their parts of the displayed
-    ``shared_cost``; ``unallocated`` is the shared cost no unit could take (all of it, or 0)."""
-
-    atoms: list[tuple[tuple[Any, ...], dict[str, Any]]]
-    shared: list[dict[str, Any]]
-    total_cost: Decimal | None
-    directs: list[Decimal | None]
-    shared_cost: Decimal
-    allocated: list[Decimal]
-    unallocated: Decimal
-    mode: str  # the mode applied: proportional falls back to even without any priced cost
-    notes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Chargeback:
-    """What a statement filtered by member, team or department owes of the shared usage: its part
-    ``allocated`` of the whole ``shared_cost``, as ``report team --by level``."""
-
-    level: str
-    mode: str
-    shared_cost: Decimal
-    allocated: Decimal
-    unallocated: bool  # no unit of the level to take the shared cost
-    shared_unpriced_requests: int
-
-
-def split_filters(flt: Filters) -> tuple[Filters, dict[int, frozenset[str]]]:
-    """(``flt`` without its attribution filters: the usage the allocation runs over, and per
-    position in ``ATOM_KEYS`` the values a row must hold to be shown)."""
-    pick = {ATOM_KEYS.index(k): frozenset(v) for k, v in flt.where.items() if k in ATTRIBUTION}
-    return replace(flt, where={k: v for k, v in flt.where.items() if k not in ATTRIBUTION}), pick
-
-
-# the keys a row needs for ``direct_usage`` to tell shared usage apart (``_is_shared``)
-SHARED_KEYS = ["member", "team"]
-
-
-def direct_usage(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows (keyed by at least ``SHARED_KEYS``) that are direct usage, not shared usage:
-    what the rows chosen by an attribution filter hold. A department filter lets through the
-    shared usage whose events name that department (a shared agent tagged ``department =
-    "eng"``); the allocation charges it already, so counted as the department's own too it was
-    charged twice (QA: eng $5.50 + sales $3.50 on a $7.00 bill)."""
-    return [r for r in rows if not _is_shared(tuple(r[k] for k in SHARED_KEYS))]
-
-
-def _chosen(key: tuple[Any, ...], pick: dict[int, frozenset[str]]) -> bool:
-    """Whether the row ``key`` passes the attribution filters (a row without a value passes none,
-    as in SQL)."""
-    return all(key[pos] in values for pos, values in pick.items())
-
-
-def allocation(cube: list[dict[str, Any]], mode: str, level: str) -> Allocation:
-    """Allocate the shared cost of ``cube`` (keyed by at least ``ATOM_KEYS``) to the units of
-    ``level`` and then to their rows, with ``mode``; amounts as the report displays them."""
-    grand = total(cube)
-    atoms_all = rollup(cube, ATOM_KEYS)
-    atoms = sorted(
-        ((k, v) for k, v in atoms_all.items() if not _is_shared(k)),
-        key=lambda kv: tuple(_label(n, x) for n, x in zip(ATOM_KEYS, kv[0], strict=True)),
-    )
-    shared = [v for k, v in atoms_all.items() if _is_shared(k)]
-    exact_shared = sum((v["cost_usd"] or ZERO for v in shared), ZERO)
-    notes: list[str] = []
-
-    # what is displayed: the rows' direct costs and the shared cost, rounded against the total
-    # no usage costs $0; None (unpriced, never $0) only when there is usage and none of it priced
-    if grand["cost_usd"] is not None:
-        total_cost: Decimal | None = _displayed(grand["cost_usd"])
-    else:
-        total_cost = ZERO if not grand["requests"] else None
-    *directs, shared_cost = _rounded([v["cost_usd"] for _, v in atoms] + [exact_shared], total_cost or ZERO)
-    shared_cost = shared_cost or ZERO
-
-    # step 1: units of `by`, sorted by label; step 2: the rows of each unit
-    pos = ATOM_KEYS.index(level)
-    units: dict[str, list[int]] = {}
-    for i, (k, _v) in enumerate(atoms):
-        if level != "member" or k[0] is not None:  # --by member: shared cost goes to members only
-            units.setdefault(_label(level, k[pos]), []).append(i)
-    unit_names = sorted(units)
-    allocated = [ZERO] * len(atoms)
-    effective = mode
-    if units and shared_cost:
-        unit_costs = [sum((directs[i] or ZERO for i in units[u]), ZERO) for u in unit_names]
-        if mode == "proportional" and not any(unit_costs):
-            effective = "even"
-            notes.append("No direct usage has a priced cost: the shared cost was allocated evenly.")
-        for u, part in zip(unit_names, _split(shared_cost, list(unit_costs), effective), strict=True):
-            idx = units[u]
-            for i, p in zip(idx, _split(part, [directs[i] for i in idx], effective), strict=True):
-                allocated[i] = p
-    unallocated = shared_cost if shared_cost and not units else ZERO
-    return Allocation(atoms, shared, total_cost, directs, shared_cost, allocated, unallocated, effective, tuple(notes))
-
-
-def chargeback(ctx: AppContext, flt: Filters) -> Chargeback | None:
-    """The shared usage of ``flt``'s range (and of its other filters) and the part of its cost
-    allocated to the rows its attribution filters choose, at the coarsest level filtered on,
-    with the configured mode: a filtered invoice's line for its share of the shared cost.
-    None without an attribution filter (the statement then holds the shared usage itself)."""
-    scope, pick = split_filters(flt)
-    if not pick:
-        return None
-    level = next(k for k in CHARGEBACK_LEVELS if k in flt.where)
-    a = allocation(_cube(ctx, scope, ATOM_KEYS), default_allocation(ctx.config), level)
-    part = sum((p for (k, _v), p in zip(a.atoms, a.allocated, strict=True) if _chosen(k, pick)), ZERO)
-    return Chargeback(
-        level=level,
-        mode=a.mode,
-        shared_cost=a.shared_cost,
-        allocated=part,
-        unallocated=bool(a.unallocated),
-        shared_unpriced_requests=sum(v["unpriced_requests"] for v in a.shared),
-    )
 
 
 def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = None, by: str | None = None) -> Report:
@@ -316,7 +113,7 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
         where = f"shown as {UNALLOCATED}" if not pick else f"not charged to the {what} shown"
         notes.append(f"Shared usage cost {format_money(shared_cost)} has no {level.replace('_', ' ')} to be "
                      f"allocated to: {where}.")  # fmt: skip
-    chosen = [i for i, (k, _v) in enumerate(atoms) if _chosen(k, pick)]
+    shown_rows = [i for i, (k, _v) in enumerate(atoms) if chosen(k, pick)]
 
     # shared cost with nobody to take it is a row of its own that carries the shared usage, so
     # every column of each table adds up to its Total row (not a row of a filtered selection)
@@ -326,9 +123,9 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
     all_tokens = sum(v["total_tokens"] for _, v in atoms) + (spare["total_tokens"] if spare else 0)
     shown_spare = spare if not pick else None
     member_rows = []
-    for i in chosen:
+    for i in shown_rows:
         k, v = atoms[i]
-        row: dict[str, Any] = {n: _label(n, x) for n, x in zip(ATOM_KEYS, k, strict=True)}
+        row: dict[str, Any] = {n: label(n, x) for n, x in zip(ATOM_KEYS, k, strict=True)}
         row |= _money_row(v | {"cost_usd": directs[i]}, allocated[i], all_tokens, total_cost)
         member_rows.append(row)
     if shown_spare:
@@ -336,13 +133,13 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
     member_rows.sort(key=lambda r: (-(r["cost_usd"] or ZERO), -r["total_tokens"], r["member"], r["team"]))
 
     grand = total(cube)
-    picked_atoms = [atoms[i] for i in chosen]
-    picked_alloc = [allocated[i] for i in chosen]
+    picked_atoms = [atoms[i] for i in shown_rows]
+    picked_alloc = [allocated[i] for i in shown_rows]
     if pick:
         # the rows' own usage: shared usage that holds the department filtered on is allocated
-        picked_cube = [r for r in direct_usage(cube) if _chosen(tuple(r[n] for n in ATOM_KEYS), pick)]
+        picked_cube = [r for r in direct_usage(cube) if chosen(tuple(r[n] for n in ATOM_KEYS), pick)]
         unpriced = unpriced_models(picked_cube)
-        totals = _picked_totals(total(picked_cube), grand, a, [directs[i] for i in chosen], sum(picked_alloc, ZERO),
+        totals = _picked_totals(total(picked_cube), grand, a, [directs[i] for i in shown_rows], sum(picked_alloc, ZERO),
                                 unpriced)  # fmt: skip
         direct_total = totals["direct_cost_usd"] or ZERO
     else:
@@ -389,7 +186,7 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
             totals["shared_tokens"],
         ),
         ("members", "Members", members),
-        ("teams", "Teams", len({_label("team", k[1]) for k, _ in picked_atoms})),
+        ("teams", "Teams", len({label("team", k[1]) for k, _ in picked_atoms})),
     ]
     if totals["unpriced_requests"]:
         overview.append(("unpriced_requests", "Unpriced requests", totals["unpriced_requests"]))
@@ -450,11 +247,6 @@ def _picked_totals(
         "unpriced_tokens": picked["unpriced_tokens"],
         "unpriced_models": _unpriced_json(unpriced),
     }
-
-
-def _is_shared(key: tuple[Any, ...]) -> bool:
-    """Shared usage names neither a member nor a team (the team may come from the member's mapping)."""
-    return key[0] is None and key[1] is None
 
 
 def _method(mode: str, level: str) -> str:
@@ -527,7 +319,7 @@ def _level_section(
     pos = ATOM_KEYS.index(key)
     acc: dict[str, dict[str, Any]] = {}
     for (k, v), alloc in zip(atoms, allocated, strict=True):
-        a = acc.setdefault(_label(key, k[pos]), {"requests": 0, "total_tokens": 0, "cost_usd": None,
+        a = acc.setdefault(label(key, k[pos]), {"requests": 0, "total_tokens": 0, "cost_usd": None,
                                                   "unpriced_requests": 0, "alloc": ZERO, "who": set()})  # fmt: skip
         a["requests"] += v["requests"]
         a["total_tokens"] += v["total_tokens"]
@@ -538,7 +330,7 @@ def _level_section(
         if k[0] is not None:
             a["who"].add(k[0])
     rows = []
-    directs = _rounded([a["cost_usd"] for a in acc.values()], direct_total)
+    directs = rounded([a["cost_usd"] for a in acc.values()], direct_total)
     for (name, a), direct in zip(acc.items(), directs, strict=True):
         row: dict[str, Any] = {key: name} | _money_row(a | {"cost_usd": direct}, a["alloc"], all_tokens, total_cost)
         row["members"] = len(a["who"])
@@ -554,9 +346,9 @@ def _shared_section(cube: list[dict[str, Any]], shared_cost: Decimal, *, title: 
     """What the shared usage (no member, no team) was: per integration and feature, its costs
     rounded against the displayed shared cost (the whole of it, filtered report or not)."""
     keys = ["member", "team", "integration", "feature"]
-    groups = [(k, v) for k, v in rollup(cube, keys).items() if _is_shared(k)]
+    groups = [(k, v) for k, v in rollup(cube, keys).items() if is_shared(k)]
     rows = []
-    for (k, v), cost in zip(groups, _rounded([v["cost_usd"] for _, v in groups], shared_cost), strict=True):
+    for (k, v), cost in zip(groups, rounded([v["cost_usd"] for _, v in groups], shared_cost), strict=True):
         rows.append({"integration": k[2] or "", "feature": k[3] or "",
                      "requests": v["requests"], "total_tokens": v["total_tokens"], "cost_usd": cost,
                      "unpriced_requests": v["unpriced_requests"]})  # fmt: skip
