@@ -31,7 +31,7 @@ from usagectl.services.reports import (
     month_view_range,
     provider_notes,
 )
-from usagectl.services.rollup import unpriced_models
+from usagectl.services.rollup import unpriced_counts, unpriced_models
 from usagectl.store import analytics
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
@@ -199,12 +199,7 @@ def unpriced_request_counts(con: duckdb.DuckDBPyConnection, flt: Filters) -> Unp
     grouping), in all and per (model as logged, left out for web searches): the ``requests`` of
     ``rate_sums`` are summed before that could be told. ``cost`` and ``invoice`` use it, so that
     their note's header and its parts add up as the other reports' do."""
-    cube = q.cube(con, flt, [])
-    per_model = {
-        (str(m["model_raw"]), bool(m["no_web_price"])): int(m.get("unpriced_requests") or 0)
-        for m in unpriced_models(cube)
-    }
-    return sum(int(r["unpriced_requests"] or 0) for r in cube), per_model
+    return unpriced_counts(q.cube(con, flt, []))
 
 
 def with_counted_requests(unpriced: list[dict[str, Any]], per_model: dict[tuple[str, bool], int]) -> None:
