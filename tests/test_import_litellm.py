@@ -632,6 +632,21 @@ def test_fuzz_wrong_types_and_huge_numbers(tmp_path: Path, changes: list[tuple[i
     _read_all(as_csv)
 
 
+def test_an_empty_service_tier_is_standard_not_an_empty_name(tmp_path: Path) -> None:
+    """Hypothesis found it: a usage object with ``"service_tier": ""`` (or blanks) gave the field
+    the empty text; absent or empty, the tier is standard (None), for OpenAI-style rows and
+    Anthropic ones alike."""
+    rows = json.loads(JSON_FILE.read_text())
+    for row, tier in zip(rows, ["", "  ", "", "  ", "", ""], strict=False):
+        if isinstance(row.get("metadata"), dict):
+            row["metadata"].setdefault("usage_object", {})["service_tier"] = tier
+    path = tmp_path / "empty-tier.json"
+    path.write_text(json.dumps(rows))
+    tiers = [r.fields.get("service_tier") for r in IMPORTER.read(path) if r.fields]
+    assert tiers == [None] * 5  # the fixture's 5 rows that parse, each now standard
+    _read_all(path)
+
+
 def test_fuzz_end_to_end_import_exits_0_or_4(tmp_path: Path, db_path: Path) -> None:
     rng = random.Random(20251103)
     source = CSV_FILE.read_bytes() + JSON_FILE.read_bytes()

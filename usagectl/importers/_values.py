@@ -223,7 +223,7 @@ def anthropic_tier(tier: Any, speed: Any, geo: Any = None) -> str | None:
     than the default (``models.NO_GEO``) follows as ``@geo`` (``standard@us``: US-only inference,
     priced by the table's ``inference_geo`` multiplier). SQL twin:
     ``usagectl.store.stagers.claude_code`` (``service_tier``)."""
-    t = tier.strip().lower() if isinstance(tier, str) else None
+    t = (tier.strip().lower() or None) if isinstance(tier, str) else None  # "": standard, as absent
     s = speed.strip().lower() if isinstance(speed, str) else ""
     if s not in ("", "standard"):
         t = s if (t or "") in STANDARD_TIERS else f"{t}+{s}"

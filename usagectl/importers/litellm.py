@@ -443,7 +443,7 @@ def _tier(row: dict[str, Any], uo: dict[str, Any] | None, provider: str | None) 
             tier = response.get("service_tier")
         elif isinstance(response, str) and (found := _RESPONSE_TIER.search(response)):
             tier = found.group(1)  # the response's own key, not one quoted in its text (escaped there)
-    return tier.strip().lower() if isinstance(tier, str) else None
+    return (tier.strip().lower() or None) if isinstance(tier, str) else None  # "": standard, as absent
 
 
 def _raw(row: dict[str, Any]) -> str:
