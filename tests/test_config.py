@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,69 @@ def test_members_timezone_and_pricing_dir(tmp_path: Path) -> None:
     assert c.timezone == "Europe/Berlin" and c.week_start == "sunday"
     assert c.members["alice"].team == "platform" and c.members["alice"].cost_center == "cc-1"
     assert c.pricing_dir == tmp_path / "prices"
+
+
+def test_member_changes_carry_forward_and_start_at_midnight_in_the_display_zone(tmp_path: Path) -> None:
+    """Berlin is +02:00 on 2026-10-01 and +01:00 on 2026-11-01, so the two dates start at
+    2026-09-30 22:00 and 2026-10-31 23:00 UTC; a datetime with an offset is that instant."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[display]\ntimezone = "Europe/Berlin"\n'
+        '[members.bob]\nteam = "growth"\ndepartment = "sales"\n'
+        # written out of order: they are sorted by time
+        '[[members.bob.changes]]\nfrom = 2026-11-01\ndepartment = "engineering"\n'
+        '[[members.bob.changes]]\nfrom = 2026-10-01\nteam = "platform"\n'
+        '[[members.bob.changes]]\nfrom = 2026-12-01T09:30:00-05:00\ncost_center = "cc-9"\n'
+        '[[members.bob.changes]]\nfrom = "2027-01-01"\nteam = "ml"\n'
+    )
+    periods = load_config(cfg).members["bob"].periods()
+    utc = UTC
+    assert [(p.valid_from, p.valid_to, p.team, p.department, p.cost_center) for p in periods] == [
+        (None, datetime(2026, 9, 30, 22, tzinfo=utc), "growth", "sales", None),
+        (datetime(2026, 9, 30, 22, tzinfo=utc), datetime(2026, 10, 31, 23, tzinfo=utc), "platform", "sales", None),
+        (datetime(2026, 10, 31, 23, tzinfo=utc), datetime(2026, 12, 1, 14, 30, tzinfo=utc), "platform", "engineering",
+         None),
+        (datetime(2026, 12, 1, 14, 30, tzinfo=utc), datetime(2026, 12, 31, 23, tzinfo=utc), "platform", "engineering",
+         "cc-9"),
+        (datetime(2026, 12, 31, 23, tzinfo=utc), None, "ml", "engineering", "cc-9"),
+    ]  # fmt: skip
+    assert load_config(cfg).members["bob"].names("team") == {"growth", "platform", "ml"}
+
+
+def test_member_change_dates_are_utc_without_a_display_zone(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[members.bob]\nteam = "a"\n[[members.bob.changes]]\nfrom = 2026-10-01\nteam = "b"\n')
+    first, second = load_config(cfg).members["bob"].periods()
+    assert first.valid_to == second.valid_from == datetime(2026, 10, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[members.bob.changes]]\nteam = "x"\n',
+            "[[members.bob.changes]] #1 from: must be a date (2026-10-01) or a date and time (2026-10-01T09:00:00+02:00), got nothing",
+        ),
+        (
+            '[[members.bob.changes]]\nfrom = "soon"\nteam = "x"\n',
+            "#1 from: must be a date (2026-10-01) or a date and time (2026-10-01T09:00:00+02:00), got 'soon'",
+        ),
+        ("[[members.bob.changes]]\nfrom = 2026-10-01\n", "#1 changes nothing: give team, department or cost_center"),
+        ('[[members.bob.changes]]\nfrom = 2026-10-01\nteem = "x"\n', "#1 unknown key teem"),
+        ('[members.bob]\nchanges = "x"\n', "[members.bob] changes: must be an array of tables"),
+        (
+            '[[members.bob.changes]]\nfrom = 2026-10-01\nteam = "x"\n'
+            '[[members.bob.changes]]\nfrom = 2026-10-01T00:00:00Z\nteam = "y"\n',
+            "[members.bob] two changes from 2026-10-01T00:00:00+00:00",
+        ),
+    ],
+)
+def test_bad_member_changes_name_the_change(tmp_path: Path, text: str, message: str) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg)
+    assert message in err.value.message
 
 
 @pytest.mark.parametrize(("given", "day"), [("sun", "sunday"), ("Tues", "tuesday"), ("SATURDAY", "saturday")])

@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers import run, write_jsonl
 from tests.test_cost_engine import _events
-from usagectl.config import MemberInfo
+from usagectl.config import MemberChange, MemberInfo
 from usagectl.models import Filters
 from usagectl.pricing import load_pricebook
 from usagectl.services.rollup import rollup
@@ -123,6 +123,44 @@ def test_grouped_filters_equal_the_per_event_filters(
             assert fast == slow, (where, keys)
         total = q.aggregate(con, flt, [])[0]
     assert total["requests"] > 0, where
+
+
+# members whose mapping changes inside the range, one change at an instant that is no day start
+MOVING = {
+    "ana": MemberInfo(
+        "core", "eng", "cc-1",
+        changes=(
+            MemberChange(datetime(2025, 6, 15, tzinfo=UTC), team="ml"),
+            MemberChange(datetime(2025, 8, 1, 7, 13, tzinfo=UTC), department="research", cost_center="cc-2"),
+        ),
+    ),
+    "bo": MemberInfo("ml", "eng", None),
+    "cy": MemberInfo(changes=(MemberChange(datetime(2025, 7, 20, tzinfo=UTC), team="late"),)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Kathmandu"])
+def test_member_changes_group_as_the_per_event_engine(loaded: tuple[Path, list[dict[str, Any]]], tz: str) -> None:
+    """The grouped engine splits its classes at each change, so it agrees with the per-event join
+    on the event's own ts; and the mapping did move usage (the cube differs from a static one)."""
+    db, _ = loaded
+    book, flt = load_pricebook(), _flt(tz)
+    keysets = [["team"], ["department", "cost_center"], ["date", "team"], ["member", "team", "month"]]
+    with connect(db, read_only=True) as con:
+        q.prepare_session(con, book, MOVING, flt)
+        for keys in keysets:
+            fast = rollup(q.cube(con, flt, keys), [*keys, "unpriced_raw"])
+            assert fast == rollup(q.cube_per_event(con, flt, keys), [*keys, "unpriced_raw"]), keys
+        moved = rollup(q.cube(con, flt, ["team"]), ["team"])
+        for where in ({"team": ("ml",)}, {"department": ("research",)}, {"team": ("late", "core")}):
+            f = _flt(tz, **where)
+            assert rollup(q.cube(con, f, ["member"]), ["member"]) == rollup(
+                q.cube_per_event(con, f, ["member"]), ["member"]
+            )
+        q.prepare_session(con, book, MEMBERS, flt)
+        static = rollup(q.cube(con, flt, ["team"]), ["team"])
+    assert ("late",) in moved and ("late",) not in static
+    assert moved[("ml",)]["requests"] > static[("ml",)]["requests"]
 
 
 def test_grouped_total_equals_the_python_price_book(loaded: tuple[Path, list[dict[str, Any]]]) -> None:

@@ -510,3 +510,61 @@ def test_a_department_filter_leaves_out_the_shared_usage_that_names_the_departme
         D("2.50"), D("1.00"), D("3.50"))  # fmt: skip
     assert not any(n.startswith("Unpriced:") for n in out["notes"])
     assert "Unpriced shared usage has no cost and is not allocated." in out["notes"]
+
+
+MOVING_CONFIG = """[display]
+timezone = "Europe/Berlin"
+
+[members.bob]
+team = "growth"
+department = "sales"
+
+[[members.bob.changes]]
+from = 2026-10-01
+team = "platform"
+
+[[members.bob.changes]]
+from = 2026-11-01
+department = "engineering"
+"""
+
+
+def test_a_member_who_changes_team_is_charged_to_each_team_for_its_own_period(tmp_path: Path, db_path: Path) -> None:
+    """claude-sonnet-4-5: $3 / $15 per 1M in / out, $6 / $22.50 over 200k input (PRICING.md).
+    bob moves to platform at 2026-10-01 00:00 Berlin = 2026-09-30 22:00 UTC, and to engineering
+    at 2026-11-01 00:00 Berlin = 2026-10-31 23:00 UTC (the department only: the team stays).
+
+    m1 2026-09-30T21:30Z 1,000,000 in (long context, $6/M)   = 6.00  growth / sales
+    m2 2026-09-30T22:30Z 2,000,000 in (long context)          = 12.00 platform / sales
+    m3 2026-10-31T22:30Z 100,000 out                          = 1.50  platform / sales
+    m4 2026-10-31T23:30Z 200,000 out                          = 3.00  platform / engineering
+    m5 2026-10-15T10:00Z 100,000 out, the event's own team ops = 1.50  ops / sales (the event wins)
+    """
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(MOVING_CONFIG)
+    base = {"model": "claude-sonnet-4-5", "member": "bob", "input_tokens": 0, "output_tokens": 0}
+    events = [
+        {**base, "event_id": "m1", "ts": "2026-09-30T21:30:00Z", "input_tokens": 1_000_000},
+        {**base, "event_id": "m2", "ts": "2026-09-30T22:30:00Z", "input_tokens": 2_000_000},
+        {**base, "event_id": "m3", "ts": "2026-10-31T22:30:00Z", "output_tokens": 100_000},
+        {**base, "event_id": "m4", "ts": "2026-10-31T23:30:00Z", "output_tokens": 200_000},
+        {**base, "event_id": "m5", "ts": "2026-10-15T10:00:00Z", "output_tokens": 100_000, "team": "ops"},
+    ]
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", events)), "--db", str(db_path))
+    common = ("--db", str(db_path), "--config", str(cfg), "--since", "2026-09-01", "--until", "2026-11-30", "--json")
+    doc = run_json("report", "by", "team", "--by", "department", *common)
+    got = {(r["team"], r["department"]): (r["requests"], D(str(r["cost_usd"]))) for r in doc["rows"]}
+    assert got == {
+        ("growth", "sales"): (1, D("6")),
+        ("platform", "sales"): (2, D("13.5")),
+        ("platform", "engineering"): (1, D("3")),
+        ("ops", "sales"): (1, D("1.5")),
+    }
+    # the statements of the months: September (Berlin) is growth's 6.00 only
+    sept = run_json("invoice", "--month", "2026-09", "--team", "growth", *common[:4], "--json")
+    assert D(str(sept["totals"]["total_usd"])) == D("6.00")
+    octo = run_json("invoice", "--month", "2026-10", "--team", "platform", *common[:4], "--json")
+    assert D(str(octo["totals"]["total_usd"])) == D("13.50")
+    # a department filter reads the mapping of each event's own time
+    eng = run_json("report", "by", "member", *common, "--department", "engineering")
+    assert [(r["member"], r["requests"]) for r in eng["rows"]] == [("bob", 1)]

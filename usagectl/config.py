@@ -11,11 +11,12 @@ Lookup order for the database: ``--db``, ``$USAGECTL_DB``, ``[database] path`` i
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 import sys
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -54,11 +55,56 @@ def weekday_name(value: str) -> str | None:
     return None
 
 
+_MEMBER_FIELDS = ("team", "department", "cost_center")
+
+
 @dataclass(frozen=True)
-class MemberInfo:
+class MemberChange:
+    """From ``start`` (a UTC instant) on, the given fields replace the member's earlier values;
+    a field left None keeps the value it had."""
+
+    start: datetime
     team: str | None = None
     department: str | None = None
     cost_center: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberPeriod:
+    """The member's team, department and cost center over [valid_from, valid_to) (None: unbounded)."""
+
+    valid_from: datetime | None
+    valid_to: datetime | None
+    team: str | None
+    department: str | None
+    cost_center: str | None
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """A member's mapping: the values before the first change, then each change in time order."""
+
+    team: str | None = None
+    department: str | None = None
+    cost_center: str | None = None
+    changes: tuple[MemberChange, ...] = ()
+
+    def periods(self) -> list[MemberPeriod]:
+        """The mapping as consecutive periods, the values carried forward through each change."""
+        values = (self.team, self.department, self.cost_center)
+        out: list[MemberPeriod] = []
+        start: datetime | None = None
+        for change in self.changes:
+            out.append(MemberPeriod(start, change.start, *values))
+            given = (change.team, change.department, change.cost_center)
+            values = tuple(new if new is not None else old for new, old in zip(given, values, strict=True))  # type: ignore[assignment]
+            start = change.start
+        out.append(MemberPeriod(start, None, *values))
+        return out
+
+    def names(self, column: str) -> set[str]:
+        """Every value ``column`` (team, department, cost_center) takes in any period."""
+        return {v for p in self.periods() if (v := getattr(p, column)) is not None}
 
 
 @dataclass(frozen=True)
@@ -225,6 +271,59 @@ def _opt_str(table: dict[str, Any], key: str, where: str, path: Path) -> str | N
     return value
 
 
+def _change_start(value: Any, where: str, tz: str | None, path: Path) -> datetime:
+    """A change's ``from``: a date is midnight in the config's [display] timezone (UTC without
+    one, so the answer does not depend on the machine's zone); a datetime without an offset is
+    read in that zone too; one with an offset is that instant."""
+    from zoneinfo import ZoneInfo
+
+    given = value
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value or " " in value.strip() else date.fromisoformat(value)
+        except ValueError:
+            pass
+    zone = ZoneInfo(tz) if tz else UTC
+    if isinstance(value, datetime):
+        instant = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        return instant.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), zone).astimezone(UTC)
+    raise ConfigError(
+        f"config {path}: {where} from: must be a date (2026-10-01) or a date and time "
+        f"(2026-10-01T09:00:00+02:00), got {shown(given) if given is not None else 'nothing'}"
+    )
+
+
+def _member_changes(value: Any, name: str, tz: str | None, path: Path) -> tuple[MemberChange, ...]:
+    """``[[members.NAME.changes]]``: each with ``from`` and one or more of team, department,
+    cost_center; two changes at one instant are refused (which one wins would be a guess)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
+        raise ConfigError(
+            f"config {path}: [members.{name}] changes: must be an array of tables ([[members.{name}.changes]])"
+        )
+    out: list[MemberChange] = []
+    for i, table in enumerate(value, 1):
+        where = f"[[members.{name}.changes]] #{i}"
+        unknown = set(table) - {*_MEMBER_FIELDS, "from"}
+        if unknown:
+            raise ConfigError(
+                f"config {path}: {where} unknown {noun(len(unknown), 'key')} {', '.join(sorted(unknown))} "
+                "(allowed: from, team, department, cost_center)"
+            )
+        fields = {k: _opt_str(table, k, where, path) for k in _MEMBER_FIELDS}
+        if all(v is None for v in fields.values()):
+            raise ConfigError(f"config {path}: {where} changes nothing: give team, department or cost_center")
+        out.append(MemberChange(_change_start(table.get("from"), where, tz, path), **fields))
+    out.sort(key=lambda c: c.start)
+    for a, b in itertools.pairwise(out):
+        if a.start == b.start:
+            raise ConfigError(f"config {path}: [members.{name}] two changes from {a.start.isoformat()}")
+    return tuple(out)
+
+
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     plan = _table(data, "plan", path)
     quota = plan.get("monthly_token_quota")
@@ -249,16 +348,17 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     for name, info in _table(data, "members", path).items():
         if not isinstance(info, dict):
             raise ConfigError(f"config {path}: [members.{name}] must be a table")
-        unknown = set(info) - {"team", "department", "cost_center"}
+        unknown = set(info) - {*_MEMBER_FIELDS, "changes"}
         if unknown:
             raise ConfigError(
                 f"config {path}: [members.{name}] unknown {noun(len(unknown), 'key')} {', '.join(sorted(unknown))} "
-                "(allowed: team, department, cost_center)"
+                "(allowed: team, department, cost_center, changes)"
             )
         members[name] = MemberInfo(
             team=_opt_str(info, "team", f"[members.{name}]", path),
             department=_opt_str(info, "department", f"[members.{name}]", path),
             cost_center=_opt_str(info, "cost_center", f"[members.{name}]", path),
+            changes=_member_changes(info.get("changes"), name, tz, path),
         )
 
     pricing = _table(data, "pricing", path)

@@ -242,11 +242,12 @@ def never_used(con: Any, book: PriceBook, budgets: list[Budget]) -> set[str]:
 
 
 def _mapped(ctx: AppContext, col: str, name: str) -> bool:
-    """``name`` is a member of the config's [members], or a team / department / cost center given there."""
+    """``name`` is a member of the config's [members], or a team / department / cost center given
+    there (before or after any of a member's changes)."""
     if col == "member":
         return name in ctx.config.members
     return col in ("team", "department", "cost_center") and any(
-        getattr(m, col) == name for m in ctx.config.members.values()
+        name in m.names(col) for m in ctx.config.members.values()
     )
 
 

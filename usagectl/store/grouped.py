@@ -9,9 +9,10 @@ only those groups (thousands, not millions) are mapped, joined with the price ra
 
 The pricing class of an event, computed per row with constants taken from ``price_rates``:
 
-* ``_seg_ts``: the last period boundary (any ``valid_from``/``valid_to``) at or before ``ts``
-  (NULL before the first). Between two boundaries every rate's validity is constant, so testing
-  the period condition at the segment's start gives the event's answer;
+* ``_seg_ts``: the last period boundary (any ``valid_from``/``valid_to``, of a price or of a
+  member's team mapping) at or before ``ts`` (NULL before the first). Between two boundaries
+  every rate's validity and every member's period is constant, so testing the period condition
+  at the segment's start gives the event's answer;
 * ``_web``: whether the event made web searches (a row without a per-call rate prices only
   events without);
 * ``_band_in``: the effective input (for provider buckets, ``requests <> 1``, the ``band_input``
@@ -36,7 +37,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from usagectl.store.reports import web_cost, web_priced
+from usagectl.store.reports import member_join, web_cost, web_priced
 
 if TYPE_CHECKING:
     import duckdb
@@ -123,11 +124,13 @@ def _class_exprs(con: duckdb.DuckDBPyConnection, flt: Filters, params: dict[str,
     # only the rates of the models the range's events can be priced as: another model's period
     # boundaries and band thresholds would split the groups for nothing (more classes, same cost)
     rel = {"models": _class_models(con, flt)}
+    # a member's team changes are boundaries too: between two, every member's period is constant
     bounds = [
         r[0]
         for r in con.execute(
             "SELECT DISTINCT b FROM (SELECT valid_from AS b FROM price_rates WHERE list_contains($models, model) "
-            "UNION ALL SELECT valid_to FROM price_rates WHERE list_contains($models, model)) "
+            "UNION ALL SELECT valid_to FROM price_rates WHERE list_contains($models, model) "
+            "UNION ALL SELECT valid_from FROM member_map) "
             "WHERE b IS NOT NULL ORDER BY b DESC",
             rel,
         ).fetchall()
@@ -264,7 +267,7 @@ ev AS (
             + g.output_tokens AS total_tokens
     FROM g
     LEFT JOIN model_map mm ON mm.model_raw = coalesce(g.model_raw, g.model)
-    {"LEFT JOIN member_map mem ON mem.member = g.member" if members else ""}
+    {member_join("g", "g._seg_ts") if members else ""}
 )
 SELECT ev.*, CASE WHEN {web_priced("ev.")} THEN r.rate_id END AS rate_id,
     ev.input_tokens * r.input_rate

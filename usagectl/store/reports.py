@@ -109,6 +109,7 @@ def _sql(name: str) -> str:
     text = (_QUERIES / name).read_text(encoding="utf-8")
     if "{mapped_events}" in text:
         text = text.replace("{mapped_events}", _sql("mapped_events.sql"))
+    text = text.replace("{member_join}", member_join("e", "e.ts"))
     return text.replace("{web_priced}", web_priced("ev.")).replace("{web_cost}", web_cost("ev."))
 
 
@@ -134,6 +135,17 @@ def _per_token(rate_per_million: Decimal) -> Decimal:
 
 
 RATE = "DECIMAL(18,12)"
+
+
+def member_join(row: str, ts: str) -> str:
+    """The join of ``member_map`` (alias ``mem``) for the relation ``row``: the member's period
+    that holds ``ts`` (a member's periods do not overlap, so at most one row matches). ``ts`` may
+    be NULL (``grouped``'s segment before the first boundary): only an unbounded start holds it."""
+    return (
+        f"LEFT JOIN member_map mem ON mem.member = {row}.member "
+        f"AND (mem.valid_from IS NULL OR ({ts} IS NOT NULL AND {ts} >= mem.valid_from)) "
+        f"AND (mem.valid_to IS NULL OR {ts} IS NULL OR {ts} < mem.valid_to)"
+    )
 
 
 def prepare_session(
@@ -183,8 +195,19 @@ def prepare_session(
     load_temp_table(
         con,
         "member_map",
-        [("member", "VARCHAR"), ("team", "VARCHAR"), ("department", "VARCHAR"), ("cost_center", "VARCHAR")],
-        [(n, m.team, m.department, m.cost_center) for n, m in sorted(members.items())],
+        [
+            ("member", "VARCHAR"),
+            ("team", "VARCHAR"),
+            ("department", "VARCHAR"),
+            ("cost_center", "VARCHAR"),
+            ("valid_from", "TIMESTAMPTZ"),
+            ("valid_to", "TIMESTAMPTZ"),
+        ],
+        [
+            (n, p.team, p.department, p.cost_center, p.valid_from, p.valid_to)
+            for n, m in sorted(members.items())
+            for p in m.periods()
+        ],
     )
     raws = [
         r[0]
@@ -477,7 +500,7 @@ def values_seen(con: duckdb.DuckDBPyConnection, name: str, values: Iterable[str]
     expr = _SEEN_SQL[name]
     params = {f"v{i}": v for i, v in enumerate(wanted)}
     sql = (
-        f"SELECT DISTINCT {expr} FROM events e LEFT JOIN member_map mem ON mem.member = e.member "
+        f"SELECT DISTINCT {expr} FROM events e {member_join('e', 'e.ts')} "
         f"WHERE {expr} IN ({', '.join('$' + k for k in params)})"
     )
     return {r[0] for r in con.execute(sql, params).fetchall()}
@@ -501,7 +524,7 @@ def filter_values_seen(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     sql = (
         f"SELECT DISTINCT {expr} FROM events e "
         "LEFT JOIN model_map mm ON mm.model_raw = coalesce(e.model_raw, e.model) "
-        f"LEFT JOIN member_map mem ON mem.member = e.member WHERE {expr} IS NOT NULL"
+        f"{member_join('e', 'e.ts')} WHERE {expr} IS NOT NULL"
     )
     return sorted(str(r[0]) for r in con.execute(sql).fetchall())
 

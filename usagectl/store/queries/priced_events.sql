@@ -8,7 +8,7 @@
 -- counted_requests: the event's requests, a row without a request count (an Anthropic usage
 -- bucket, requests 0) as one: what unpriced_requests sums (store.grouped sums it per event too).
 -- Needs the session tables model_map(model_raw, model, provider),
--- member_map(member, team, department, cost_center) and price_rates(...).
+-- member_map(member, team, department, cost_center, valid_from, valid_to) and price_rates(...).
 WITH ev AS ({mapped_events}
 ),
 priced AS (
