@@ -175,6 +175,14 @@ def test_report_chats_top_keeps_totals(db: str) -> None:
     run("report", "chats", *NOV, "--top", "-1", "--db", db, expect=2)
 
 
+def test_report_by_chat_with_a_second_level_says_what_to_use(db: str) -> None:
+    """`report by chat --by model` got Click's "No such option: --by (Possible options: --db)"."""
+    for cmd in (("report", "by", "chat"), ("report", "chats")):
+        err = run(*cmd, "--by", "model", "--db", db, expect=2).stderr
+        assert "one level only (--by model)" in err and "chat show ID" in err and "No such option" not in err
+    assert "--by" not in run("report", "chats", "--help").stdout  # not offered: it only explains
+
+
 def test_report_chats_day_boundary_in_berlin(db: str) -> None:
     # from 2025-11-05: in UTC only n2 (unpriced) of sess-2 is in; in Berlin n1 (11-05 00:30) is in too
     utc = run_json("report", "chats", "--since", "2025-11-05", "--until", "2025-11-30", "--tz", "UTC", "--db", db)

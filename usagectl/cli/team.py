@@ -30,6 +30,7 @@ from usagectl.cli._options import (
     top_value,
     where_from,
 )
+from usagectl.errors import UsageError
 from usagectl.render import render_report
 
 if TYPE_CHECKING:
@@ -121,10 +122,20 @@ def chats(
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
+    by: Annotated[str | None, typer.Option("--by", hidden=True)] = None,
 ) -> None:
     """Per chat (session): title, messages, input/output tokens, cost, duration, models; by cost
     (default: the current month)."""
     from usagectl.services import chats as svc
+
+    if by is not None:
+        # `report by chat` sits beside the two-level `report by DIM --by DIM2`, so --by is tried
+        # here too; Click's "No such option" would not say what to use instead
+        raise UsageError(
+            f"report chats: one level only (--by {by}): each chat's models are in its Models column; "
+            "`usagectl chat show ID` lists one chat's messages with their models, and "
+            "`usagectl report by model --by project` (or another dimension) gives two levels"
+        )
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
                    department=department, project=project, feature=feature, tool=tool,
