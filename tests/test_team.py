@@ -474,6 +474,19 @@ def test_a_department_filter_is_the_departments_row_of_the_whole_report(loaded: 
     assert _dec(whole["engineering"]["cost_usd"]) == D("4.342268")
 
 
+def test_a_cost_center_filter_is_the_cost_centers_row_of_the_whole_report(loaded: Path) -> None:
+    """cc-100 holds alice and bob, as engineering does (the docstring above): the same split,
+    alice 0.515464 and bob 0.226804 of the shared cost, 4.342268 in all. cc-200 is carol's
+    gpt-4o-mini 1,000,000 out = 0.60 direct."""
+    out = _report(loaded, "--tz", "UTC", "--by", "cost-center", "--cost-center", "cc-100")
+    rows = _by(out["rows"], "member")
+    assert (_dec(rows["alice"]["allocated_usd"]), _dec(rows["bob"]["allocated_usd"])) == (D("0.515464"), D("0.226804"))
+    assert _dec(out["totals"]["cost_usd"]) == D("4.342268")
+    usage = run_json("report", "by", "member", *NOV, "--tz", "UTC", "--cost-center", "cc-200", "--db", str(loaded))
+    assert [(r["member"], _dec(r["cost_usd"])) for r in usage["rows"]] == [("carol", D("0.6"))]
+    assert usage["filters"]["cost_center"] == ["cc-200"]
+
+
 def test_a_team_filter_that_matches_nothing_names_the_close_match(ab: Path) -> None:
     out = run_json("report", "team", *NOV26, "--team", "b", "--db", str(ab))
     assert out["rows"] == []

@@ -125,6 +125,14 @@ DepartmentOpt = Annotated[
         "--department", callback=filter_values("--department"), help="Only these departments (event or config mapping)."
     ),
 ]
+CostCenterOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cost-center",
+        callback=filter_values("--cost-center"),
+        help="Only these cost centers (event or config mapping).",
+    ),
+]
 ToolOpt = Annotated[
     list[str] | None, typer.Option("--tool", callback=filter_values("--tool"), help="Only these tools (repeatable).")
 ]

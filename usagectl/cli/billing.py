@@ -9,6 +9,7 @@ import typer
 
 from usagectl.cli._options import (
     ConfigOpt,
+    CostCenterOpt,
     DbOpt,
     DepartmentOpt,
     FeatureOpt,
@@ -55,6 +56,7 @@ def report_integrations(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -67,7 +69,8 @@ def report_integrations(
 ) -> None:
     """Tokens, cost, latency p50/p95, error rate and top errors per connected service (default: this month)."""
     _service_report("integration", db, config, since, until, tz, fmt, as_json, model=model, provider=provider,
-                    member=member, team=team, department=department, project=project, feature=feature, tool=tool,
+                    member=member, team=team, department=department,
+                    cost_center=cost_center, project=project, feature=feature, tool=tool,
                     integration=integration, platform=platform)  # fmt: skip
 
 
@@ -80,6 +83,7 @@ def report_platforms(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -92,7 +96,8 @@ def report_platforms(
 ) -> None:
     """Tokens, cost, latency, error rate and voice-message cost per platform (default: this month)."""
     _service_report("platform", db, config, since, until, tz, fmt, as_json, model=model, provider=provider,
-                    member=member, team=team, department=department, project=project, feature=feature, tool=tool,
+                    member=member, team=team, department=department,
+                    cost_center=cost_center, project=project, feature=feature, tool=tool,
                     integration=integration, platform=platform)  # fmt: skip
 
 
@@ -106,6 +111,7 @@ def cost(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -122,6 +128,7 @@ def cost(
     from usagectl.services.reports import ReportRequest
 
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     req = ReportRequest(since=since, until=until, tz=tz, where=where)
     render_report(cost_detail(make_context(config, db), req, month), pick_format(fmt, as_json), sys.stdout)
@@ -135,6 +142,7 @@ def invoice(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -151,6 +159,7 @@ def invoice(
     from usagectl.services.invoice import invoice as run
 
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     req = InvoiceRequest(month=month, tz=tz, where=where)
     render_report(run(make_context(config, db), req), pick_format(fmt, as_json), sys.stdout)
@@ -225,6 +234,7 @@ def doctor(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -242,6 +252,7 @@ def doctor(
     from usagectl.services.doctor import doctor as run
 
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     report = run(make_context(config, db), DoctorRequest(since=since, until=until, tz=tz, where=where))
     render_report(report, pick_format(fmt, as_json), sys.stdout)

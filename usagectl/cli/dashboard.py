@@ -15,6 +15,7 @@ import typer
 
 from usagectl.cli._options import (
     ConfigOpt,
+    CostCenterOpt,
     DbOpt,
     DepartmentOpt,
     FeatureOpt,
@@ -177,7 +178,8 @@ def dashboard(
     refresh: RefreshOpt = 2.0, once: OnceOpt = False, no_watch: NoWatchOpt = False,
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Live usage dashboard: month overview, last 30 days, models, budgets, top members, anomalies
@@ -189,6 +191,7 @@ def dashboard(
 
     ctx = make_context(config, db)
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     req = ReportRequest(since=since, until=until, tz=tz, where=where)
     dash = Dashboard(ctx, req, watch=not no_watch, anomalies=_anomaly_provider())
@@ -212,7 +215,8 @@ def dashboard(
 def status(
     fmt: LineFormatOpt = None, as_json: StatusJsonOpt = False, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """One line for a shell prompt or a status bar: today's tokens and cost, the month against
@@ -229,6 +233,7 @@ def status(
     if fmt not in ("line", "json"):
         raise UsageError(f"--format {fmt!r}: expected line or json")
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     from usagectl.config import find_config_path
     from usagectl.services.cache_dir import file_stat

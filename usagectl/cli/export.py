@@ -14,6 +14,7 @@ import typer
 
 from usagectl.cli._options import (
     ConfigOpt,
+    CostCenterOpt,
     DbOpt,
     DepartmentOpt,
     FeatureOpt,
@@ -84,7 +85,8 @@ def export(
     memory_limit: MemoryOpt = None,
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
     db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
@@ -109,6 +111,7 @@ def export(
     if month is not None and name not in ("month", "invoice"):
         raise UsageError("--month is for --report month or invoice")
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
+                       cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     ctx = make_context(config, db)
     if out is not None:

@@ -10,6 +10,7 @@ import typer
 
 from usagectl.cli._options import (
     ConfigOpt,
+    CostCenterOpt,
     DbOpt,
     DepartmentOpt,
     FeatureOpt,
@@ -77,6 +78,7 @@ def forecast(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -93,7 +95,7 @@ def forecast(
     from usagectl.services import forecast as svc
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
-                   department=department, project=project, feature=feature, tool=tool,
+                   department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     freq = svc.ForecastRequest(days=days, by=by.replace("-", "_") if by else None, metric=metric, top=top)  # type: ignore[arg-type]
     render_report(svc.forecast_report(_context(config, db), req, freq), pick_format(fmt, as_json), sys.stdout)
@@ -110,6 +112,7 @@ def anomalies(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -126,7 +129,7 @@ def anomalies(
     from usagectl.services import anomalies as svc
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
-                   department=department, project=project, feature=feature, tool=tool,
+                   department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     dims = tuple(d.replace("-", "_") for d in by or ())
     result = svc.anomalies_report(_context(config, db), req, by=dims, metric=metric)  # type: ignore[arg-type]
@@ -142,6 +145,7 @@ def optimize(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -158,7 +162,7 @@ def optimize(
     from usagectl.services import optimize as svc
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
-                   department=department, project=project, feature=feature, tool=tool,
+                   department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     render_report(svc.optimize_report(_context(config, db), req), pick_format(fmt, as_json), sys.stdout)
 

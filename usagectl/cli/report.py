@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from usagectl.cli._options import (
     ConfigOpt,
+    CostCenterOpt,
     DbOpt,
     DepartmentOpt,
     FeatureOpt,
@@ -82,7 +83,8 @@ def month(
     month: str = typer.Option(None, "--month", help="The month, YYYY-MM (default: the current month)."),
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
     fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
@@ -90,7 +92,7 @@ def month(
     from usagectl.services import reports
 
     ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
-                        department=department, project=project, feature=feature, tool=tool,
+                        department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                         integration=integration, platform=platform)  # fmt: skip
     _show(reports.month(ctx, req, month), fmt, as_json, ctx)
 
@@ -107,13 +109,14 @@ def _periodic(unit: str, week_start: str | None, config: Any, db: Any, since: st
 def daily(
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
     fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Tokens and cost per calendar day, change vs the day before, spikes (default: the last 30 days)."""
     _periodic("day", None, config, db, since, until, tz, fmt, as_json, model=model, provider=provider, member=member,
-              team=team, department=department, project=project, feature=feature, tool=tool,
+              team=team, department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
               integration=integration, platform=platform)  # fmt: skip
 
 
@@ -121,13 +124,15 @@ def daily(
 def weekly(
     week_start: WeekStartOpt = None, since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
     fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Tokens and cost per calendar week, week-over-week change, spikes (default: the last 12 weeks)."""
     _periodic("week", week_start, config, db, since, until, tz, fmt, as_json, model=model, provider=provider,
-              member=member, team=team, department=department, project=project, feature=feature, tool=tool,
+              member=member, team=team, department=department,
+              cost_center=cost_center, project=project, feature=feature, tool=tool,
               integration=integration, platform=platform)  # fmt: skip
 
 
@@ -135,13 +140,15 @@ def weekly(
 def monthly(
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
     fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
     """Tokens and cost per calendar month, month-over-month change, spikes, budget vs actual (default: 12 months)."""
     _periodic("month", None, config, db, since, until, tz, fmt, as_json, model=model, provider=provider,
-              member=member, team=team, department=department, project=project, feature=feature, tool=tool,
+              member=member, team=team, department=department,
+              cost_center=cost_center, project=project, feature=feature, tool=tool,
               integration=integration, platform=platform)  # fmt: skip
 
 
@@ -150,7 +157,8 @@ def hourly(
     metric: MetricOpt = "tokens", week_start: WeekStartOpt = None,
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
     fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
@@ -158,7 +166,7 @@ def hourly(
     from usagectl.services.hourly import hourly as build
 
     ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
-                        department=department, project=project, feature=feature, tool=tool,
+                        department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                         integration=integration, platform=platform)  # fmt: skip
     _show(build(ctx, req, metric=metric, week_start=week_start), fmt, as_json, ctx)
 
@@ -171,7 +179,8 @@ def compare(
     by: str = typer.Option("model", "--by", help="The dimension of the rows.", metavar="DIM"),
     tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-    department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
+    department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None, tool: ToolOpt = None,
     integration: IntegrationOpt = None, platform: PlatformOpt = None,
     fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
 ) -> None:  # fmt: skip
@@ -179,7 +188,7 @@ def compare(
     from usagectl.services.compare import compare as build
 
     ctx, req = _context(config, db, None, None, tz, model=model, provider=provider, member=member, team=team,
-                        department=department, project=project, feature=feature, tool=tool,
+                        department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                         integration=integration, platform=platform)  # fmt: skip
     _show(build(ctx, req, period, vs, by=by), fmt, as_json, ctx)
 
@@ -267,7 +276,8 @@ def _by_command(dim: str) -> Any:
     def command(
         by: ByOpt = None, top: TopOpt = None, since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
         model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
-        department: DepartmentOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None,
+        department: DepartmentOpt = None,
+        cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None,
         tool: ToolOpt = None, integration: IntegrationOpt = None, platform: PlatformOpt = None,
         fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None,
     ) -> None:  # fmt: skip
@@ -275,7 +285,7 @@ def _by_command(dim: str) -> Any:
 
         keys = parse_dimensions([",".join(_levels(dim, by))], option="report by")
         ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
-                            department=department, project=project, feature=feature, tool=tool,
+                            department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                             integration=integration, platform=platform)  # fmt: skip
         _show(breakdown(ctx, req, keys, top=top or None), fmt, as_json, ctx)
 

@@ -10,6 +10,7 @@ import typer
 
 from usagectl.cli._options import (
     ConfigOpt,
+    CostCenterOpt,
     DbOpt,
     DepartmentOpt,
     FeatureOpt,
@@ -82,6 +83,7 @@ def team(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -97,7 +99,7 @@ def team(
     from usagectl.services import team as svc
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
-                   department=department, project=project, feature=feature, tool=tool,
+                   department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.team(_context(config, db), req, allocate_mode=allocate, by=by)
     render_report(result, pick_format(fmt, as_json), sys.stdout)
@@ -113,6 +115,7 @@ def chats(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -138,7 +141,7 @@ def chats(
         )
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
-                   department=department, project=project, feature=feature, tool=tool,
+                   department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.report_chats(_context(config, db), req, top=top)
     render_report(result, pick_format(fmt, as_json), sys.stdout)
@@ -154,6 +157,7 @@ def files(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -169,7 +173,7 @@ def files(
     from usagectl.services import files_report as svc
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
-                   department=department, project=project, feature=feature, tool=tool,
+                   department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.report_files(_context(config, db), req, top=top)
     render_report(result, pick_format(fmt, as_json), sys.stdout)
@@ -186,6 +190,7 @@ def chat_show(
     member: MemberOpt = None,
     team: TeamOpt = None,
     department: DepartmentOpt = None,
+    cost_center: CostCenterOpt = None,
     project: ProjectOpt = None,
     feature: FeatureOpt = None,
     tool: ToolOpt = None,
@@ -201,7 +206,7 @@ def chat_show(
     from usagectl.services import chats as svc
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
-                   department=department, project=project, feature=feature, tool=tool,
+                   department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.chat_show(_context(config, db), req, session_id)
     render_report(result, pick_format(fmt, as_json), sys.stdout)
