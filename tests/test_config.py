@@ -131,6 +131,7 @@ def test_week_start_takes_what_the_option_takes(tmp_path: Path, given: str, day:
         ("[plan]\nmonthly_token_quota = -5\n", "[plan] monthly_token_quota: must be a positive integer, got -5"),
         ('[plan]\nmonthly_token_quota = "lots"\n', "[plan] monthly_token_quota: must be a positive integer"),
         ('[display]\ntimezone = "Mars/Base"\n', "[display] timezone: unknown time zone 'Mars/Base'"),
+        ('[display]\ntimezone = "localtime"\n', "[display] timezone: 'localtime' is a file of the zone folder"),
         ('[display]\nweek_start = "someday"\n', "[display] week_start: must be a weekday name"),
         ('[display]\ncurrency = "EUR"\n', "[display] currency: only USD is supported"),
         ('[members.bob]\nteem = "x"\n', "[members.bob] unknown key teem"),
@@ -222,7 +223,13 @@ def test_unknown_keys_are_warned_about_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("tz", "zone"),
-    [(":Asia/Kolkata", "Asia/Kolkata"), (":/usr/share/zoneinfo/Asia/Kolkata", "Asia/Kolkata"), (":UTC", "UTC")],
+    [
+        (":Asia/Kolkata", "Asia/Kolkata"),
+        (":/usr/share/zoneinfo/Asia/Kolkata", "Asia/Kolkata"),
+        (":UTC", "UTC"),
+        (":/usr/share/zoneinfo/posix/Asia/Kolkata", "Asia/Kolkata"),  # the posix/ and right/ copies
+        (":/usr/share/zoneinfo/right/Europe/Berlin", "Europe/Berlin"),
+    ],
 )
 def test_tz_with_a_leading_colon_names_a_zone(monkeypatch: pytest.MonkeyPatch, tz: str, zone: str) -> None:
     """POSIX: TZ=":Asia/Kolkata" names the zoneinfo file Asia/Kolkata (as `date` reads it)."""
@@ -241,3 +248,11 @@ def test_tz_that_is_no_zone_falls_back_to_utc_with_a_warning(
     err = capsys.readouterr().err
     assert err == f"usagectl: warning: TZ={tz} is not an IANA time zone (such as Asia/Kolkata): using UTC\n"
     assert effective_timezone("Europe/Berlin", load_config(None)) == "Europe/Berlin"  # --tz: TZ not read
+
+
+@pytest.mark.parametrize("tz", ["localtime", "posixrules"])
+def test_zone_folder_files_that_are_no_zone_are_refused(tmp_path: Path, tz: str) -> None:
+    """`--tz localtime` loaded /usr/share/zoneinfo/localtime, ran the reports, then crashed the
+    partitioned export in DuckDB (QA): refused up front, exit 2."""
+    result = run("report", "daily", "--tz", tz, "--db", str(tmp_path / "x.duckdb"), expect=2)
+    assert f"--tz: {tz!r} is a file of the zone folder, not a time zone" in result.stderr

@@ -382,11 +382,20 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     )
 
 
+# files of a system's zoneinfo folder that ZoneInfo loads but that name no zone: "localtime" is
+# whatever the machine is set to (a report "in localtime" says nothing) and posixrules a template
+_NOT_ZONES = frozenset({"localtime", "posixrules"})
+
+
 def validate_timezone(name: str, *, where: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     if not name.strip():
         raise ConfigError(f"{where}: empty")
+    if name in _NOT_ZONES:
+        raise ConfigError(
+            f"{where}: {name!r} is a file of the zone folder, not a time zone (use an IANA name such as Europe/Berlin)"
+        )
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -423,8 +432,17 @@ def tz_variable_zone() -> str | None:
         tz = tz[1:]
     marker = "zoneinfo/"
     if marker in tz:
-        tz = tz.split(marker, 1)[1]
+        tz = _zone_of_path(tz.split(marker, 1)[1])
     return tz or None
+
+
+def _zone_of_path(rest: str) -> str:
+    """The zone of a path inside a zoneinfo folder: its ``posix/`` and ``right/`` (leap-second)
+    copies name the same zones (``posix/Europe/Berlin`` is Europe/Berlin)."""
+    for copy in ("posix/", "right/"):
+        if rest.startswith(copy):
+            return rest[len(copy) :]
+    return rest
 
 
 def unusable_tz_variable() -> str | None:
@@ -449,7 +467,7 @@ def local_timezone_name() -> str:
             target = os.path.realpath("/etc/localtime")
             marker = "zoneinfo/"
             if marker in target:
-                name = target.split(marker, 1)[1]
+                name = _zone_of_path(target.split(marker, 1)[1])
         except OSError:
             pass
     return "UTC" if name in _UTC_NAMES else name

@@ -89,7 +89,8 @@ EVENT_EXPORT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("cost_usd", "CAST(cost AS DECIMAL(38,12))", "DECIMAL(38,12)", "money"),
 )
 EVENT_EXPORT_NAMES: tuple[str, ...] = tuple(c[0] for c in EVENT_EXPORT_COLUMNS)
-PARTITIONS: dict[str, str] = {"month": "strftime(timezone($tz, ts), '%Y-%m')"}
+# --partition-by NAME -> the local calendar key it splits on (``grouped.local_keys_sql``)
+PARTITIONS: dict[str, str] = {"month": "month"}
 DEFAULT_MEMORY_LIMIT = "512MB"
 # events per sorted run of a text export (whole UTC days; a bigger day is its own run)
 CHUNK_EVENTS = 250_000
@@ -302,12 +303,12 @@ def event_partitions(con: duckdb.DuckDBPyConnection, flt: Filters, partition_by:
 
     A partitioned export COPYs one partition at a time: DuckDB's own ``PARTITION_BY`` keeps a
     row group open per partition and ran out of a 512MB limit on 10M events."""
+    from usagectl.store.grouped import local_keys_sql
+
     base = _filtered(flt)
-    expr = PARTITIONS[partition_by]  # KeyError: not in the allow-list
-    cur = con.execute(
-        f"SELECT {expr} AS part, count(*)::BIGINT FROM ({base.sql}) p GROUP BY 1 ORDER BY 1",
-        base.params | {"tz": flt.tz},
-    )
+    params = dict(base.params)
+    expr = local_keys_sql(flt, params)[PARTITIONS[partition_by]]  # KeyError: not in the allow-list
+    cur = con.execute(f"SELECT {expr} AS part, count(*)::BIGINT FROM ({base.sql}) p GROUP BY 1 ORDER BY 1", params)
     return [(str(r[0]), int(r[1])) for r in cur.fetchall()]
 
 

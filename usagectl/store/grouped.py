@@ -57,7 +57,7 @@ _DERIVED_SQL: dict[str, str] = {
     "cdepartment": "coalesce(g.department, mem.department)",
     "ccost_center": "coalesce(g.cost_center, mem.cost_center)",
 }
-_LOCAL = ("date", "hour", "weekday", "month")
+LOCAL_KEYS = ("date", "hour", "weekday", "month")
 _EPOCH_DATE = "(DATE '1970-01-01' + CAST({n} AS INTEGER))"
 _DAY_MS = 86_400_000
 _HOUR_MS = 3_600_000
@@ -114,6 +114,24 @@ def offset_sql(flt: Filters, params: dict[str, Any]) -> str:
         params[f"tzt{i}"], params[f"tzo{i}"] = instant, offset
         whens.append(f"WHEN ts >= $tzt{i} THEN $tzo{i}::BIGINT")
     return f"CASE {' '.join(whens)} ELSE $tzo0::BIGINT END"
+
+
+def local_keys_sql(flt: Filters, params: dict[str, Any]) -> dict[str, str]:
+    """SQL of the local calendar keys (date, hour, weekday, month) of each row's ``ts`` in
+    ``flt.tz``, from Python's zone rules (``offset_sql``), constants bound in ``params``.
+
+    Every local key in usagectl comes from these rules: DuckDB's ``timezone()`` carries its own
+    copy of the zone database, which can be older or newer than the one ``zoneinfo`` reads (QA:
+    Casablanca from 2026-09-21 and Vancouver from 2026-11-01 differed by an hour), and a
+    partition, a per-event row and a report would then place one event on two days."""
+    ms = f"(epoch_us(ts) // 1000 + {offset_sql(flt, params)})"
+    day = _EPOCH_DATE.format(n=f"{ms} // {_DAY_MS}")
+    return {
+        "date": day,
+        "hour": f"(({ms} // {_HOUR_MS}) % 24)",
+        "weekday": f"isodow({day})",
+        "month": f"strftime({day}, '%Y-%m')",
+    }
 
 
 def _class_exprs(con: duckdb.DuckDBPyConnection, flt: Filters, params: dict[str, Any]) -> tuple[str, str]:
@@ -212,7 +230,7 @@ def priced_groups(
         elif column not in raw and column != "cmodel":
             raw.append(column)
 
-    local = [k for k in keys if k in _LOCAL]
+    local = [k for k in keys if k in LOCAL_KEYS]
     if local:
         unit = "lh" if "hour" in local else "ld"
         inner.append(
@@ -226,7 +244,7 @@ def priced_groups(
             "month": f"strftime({day}, '%Y-%m')",
         }
     for k in keys:
-        if k in _LOCAL:
+        if k in LOCAL_KEYS:
             key_sql[k] = local_sql[k]
         else:
             need(group_keys[k])

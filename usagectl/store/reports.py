@@ -23,10 +23,15 @@ from usagectl.store.tables import load_temp_table, rows_as_dicts
 
 PER_MILLION = Decimal(1_000_000)
 
+# the local calendar keys (date, hour, weekday 1 = Monday … 7 = Sunday, month in the report's
+# zone) come from Python's zone rules: ``grouped.local_keys_sql`` (never DuckDB's timezone(),
+# whose zone database can differ); used as plain SQL by mistake, this fails loudly
+_LOCAL_KEY = "error('a local calendar key: use store.grouped.local_keys_sql')"
+
 # group key -> SQL expression over the `priced` relation
 GROUP_KEYS: dict[str, str] = {
-    "date": "CAST(timezone($tz, ts) AS DATE)",
-    "hour": "hour(timezone($tz, ts))",
+    "date": _LOCAL_KEY,
+    "hour": _LOCAL_KEY,
     "model": "cmodel",
     "provider": "cprovider",
     "member": "member",
@@ -42,8 +47,8 @@ GROUP_KEYS: dict[str, str] = {
     "platform": "platform",
     "service_tier": "service_tier",
     "source": "source",
-    "weekday": "isodow(timezone($tz, ts))",  # 1 = Monday … 7 = Sunday, in the report's zone
-    "month": "strftime(timezone($tz, ts), '%Y-%m')",
+    "weekday": _LOCAL_KEY,
+    "month": _LOCAL_KEY,
     "session_id": "session_id",
     "chat_title": "chat_title",
     "message_id": "message_id",
@@ -287,12 +292,13 @@ def cube(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) 
 
 def cube_per_event(con: duckdb.DuckDBPyConnection, flt: Filters, group_by: Iterable[str]) -> list[dict[str, Any]]:
     """``cube`` computed from each event's own cost (``priced_events.sql``): the reference engine."""
+    from usagectl.store.grouped import local_keys_sql
+
     keys = list(group_by)
     base = _filtered(flt)
     params = dict(base.params)
-    if any("$tz" in GROUP_KEYS[k] for k in keys):
-        params["tz"] = flt.tz
-    return _cube_over(con, base.sql, params, keys, {k: GROUP_KEYS[k] for k in keys})
+    local = local_keys_sql(flt, params) if any(GROUP_KEYS[k] == _LOCAL_KEY for k in keys) else {}
+    return _cube_over(con, base.sql, params, keys, {k: local.get(k) or GROUP_KEYS[k] for k in keys})
 
 
 def _cube_over(
@@ -313,10 +319,12 @@ def web_search_cost(con: duckdb.DuckDBPyConnection, flt: Filters) -> list[dict[s
     """The computed web-search cost (calls × the model's per-call rate) per day (in ``flt.tz``),
     provider and model, of priced events only: ``cost`` holds it too, and reconcile moves it to
     the row of the billed web-search line, which names no model."""
+    from usagectl.store.grouped import local_keys_sql
+
     base = _filtered(flt)
-    params = {**base.params, "tz": flt.tz}
+    params = dict(base.params)
     sql = (
-        f"SELECT {GROUP_KEYS['date']} AS date, cprovider AS provider, cmodel AS model, "
+        f"SELECT {local_keys_sql(flt, params)['date']} AS date, cprovider AS provider, cmodel AS model, "
         "sum(f.web_search_requests * r.web_search_rate) AS web_search_usd "
         f"FROM ({base.sql}) f JOIN price_rates r ON r.rate_id = f.rate_id "
         "WHERE f.cost IS NOT NULL AND f.web_search_requests > 0 GROUP BY ALL ORDER BY ALL"

@@ -321,18 +321,22 @@ def reprice_agent_tasks(
     written to the prompt cache by the task's first run of each local day and read by its later
     runs that day (``_cache_shift`` at the batch rates; nothing moves where the model has no
     cache-read rate). Output unchanged. Per model: events, tasks, cost, alt_cost."""
+    from usagectl.store.grouped import local_keys_sql
+
     not_pl, plat = _not_in("platform", "pl", exclude_platforms)
     not_ag, agent = _not_in("feature", "ag", agent_features)
+    local: dict[str, Any] = {}
+    day = local_keys_sql(flt, local)["date"]
     head, params = _scored(
         flt,
-        f"*, {q.GROUP_KEYS['date']} AS day, coalesce(context_tokens, 0) AS ctx, "
+        f"*, {day} AS day, coalesce(context_tokens, 0) AS ctx, "
         "least(input_tokens, coalesce(context_tokens, 0)) AS cached, "
         "CASE WHEN session_id IS NULL THEN 1 "
         "ELSE row_number() OVER (PARTITION BY session_id ORDER BY ts, event_id) END AS turn",
         "cost IS NOT NULL AND requests = 1 AND status IS DISTINCT FROM 'error' "
         f"AND {_BASE_TIER} IN ('standard', 'priority') AND {not_pl} AND {not_ag} "
         "AND (feature IS NOT NULL OR tool IS NOT NULL)",
-        plat | agent | {"tz": flt.tz, "tol": tolerance_pct},
+        plat | agent | local | {"tol": tolerance_pct},
     )
     params |= {"min_req": min_requests, "min_days": min_days, "per_day": max_per_day}
     task, batch = "member, feature, tool, cmodel", "'batch'"
