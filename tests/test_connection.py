@@ -3,6 +3,8 @@ command, and what each leaves behind when something fails."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import duckdb
@@ -375,3 +377,24 @@ def _events(db: Path) -> list[str]:
         return [r[0] for r in con.execute("SELECT event_id FROM events ORDER BY event_id").fetchall()]
     finally:
         con.close()
+
+
+def test_the_write_ahead_log_is_as_private_as_the_database(tmp_path: Path) -> None:
+    """The WAL holds committed rows until the checkpoint (and for good after a kill): it was
+    created 0644 under umask 022 beside a 0600 database (QA). Files the process creates after
+    the writer closed get the umask it had again."""
+    db = tmp_path / "u.duckdb"
+    old = os.umask(0o022)
+    try:
+        with connect(db) as con:
+            con.execute("CREATE TABLE secret (title VARCHAR)")
+            con.execute("INSERT INTO secret VALUES ('Confidential merger plan')")
+            wal = Path(f"{db}.wal")
+            assert wal.exists()  # committed, not yet checkpointed
+            assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600
+        after = tmp_path / "after.txt"
+        after.write_text("x")
+        assert stat.S_IMODE(after.stat().st_mode) == 0o644
+    finally:
+        os.umask(old)

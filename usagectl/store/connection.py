@@ -213,7 +213,21 @@ def ensure_ready(path: Path) -> None:
         finally:
             con.close()
     if needs_write:
-        _open_for_writing(path).close()
+        with private_files():
+            _open_for_writing(path).close()
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Files created meanwhile are the user's alone (umask 077): a writer's DuckDB creates the
+    write-ahead log beside the database when it first writes, and the WAL holds the imported
+    rows (members, chat titles, key names) until the checkpoint, or for good if the process is
+    killed (QA: 0644 under the usual umask, beside a 0600 database)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
@@ -276,14 +290,21 @@ def connect(path: Path, *, read_only: bool = False, must_exist: bool = False) ->
             con.close()
             ensure_ready(path)
             con = _raw_connect(path, read_only=True)
-    else:
+        try:
+            yield con
+        except BaseException as exc:
+            _abandon(con)
+            _raise_for_user(exc, path)
+        _close(con, path, read_only)
+        return
+    with private_files():
         con = _open_for_writing(path)
-    try:
-        yield con
-    except BaseException as exc:
-        _abandon(con)
-        _raise_for_user(exc, path)
-    _close(con, path, read_only)
+        try:
+            yield con
+        except BaseException as exc:
+            _abandon(con)
+            _raise_for_user(exc, path)
+        _close(con, path, read_only)
 
 
 def _raise_for_user(exc: BaseException, path: Path) -> NoReturn:
