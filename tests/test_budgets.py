@@ -1052,6 +1052,17 @@ def test_github_workflow_import_step_passes_a_day_without_exports(
     assert ("usagectl import usage/ --json" in done.stderr) == bool(files)
 
 
+def test_github_workflow_reads_only_once_a_database_exists() -> None:
+    """QA: the first night with no exports (or after the cache expired) has no database, and the
+    reading steps exited 4 on the named database ("no database at …"): the job failed. They run
+    only when the file at $USAGECTL_DB exists (``hashFiles`` is '' for no file)."""
+    text = (CI / "github-actions.yml").read_text(encoding="utf-8")
+    db = next(ln.split(":", 1)[1].split("#")[0].strip() for ln in text.splitlines() if "USAGECTL_DB:" in ln)
+    reading = [s for s in _workflow_steps() if s.get("run", "").startswith("usagectl ") and "import" not in s["run"]]
+    assert [s["run"].split()[1] for s in reading] == ["report", "notify", "budget"]
+    assert all(s.get("if") == f"hashFiles('{db}') != ''" for s in reading)
+
+
 def test_a_limit_is_shown_as_set_not_rounded_to_the_cent(tmp_path: Path, db: Path) -> None:
     """`budget set global 12.345` said "$12.345", but `budget list`, `budget status` and
     `budget history` showed $12.34 (money rounded half-even to the cent). The limit is what the
