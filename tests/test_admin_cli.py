@@ -65,6 +65,10 @@ def test_db_rejects_limit_zero_is_all_and_a_negative_one_is_a_usage_error(tmp_pa
     run("import", str(write_jsonl(tmp_path / "e.jsonl", [*EVENTS, '{"oops', "[1", "nope"])), "--db", str(db_path))
     two = run_json("db", "rejects", "--limit", "2", "--db", str(db_path))
     assert [r["record"] for r in two["rows"]] == [4, 5]
+    # three rejects, two listed: the totals count all three and a note says the list is cut (QA)
+    assert (two["totals"]["rejects"], two["totals"]["shown"]) == (3, 2)
+    assert two["notes"] == ["Showing the newest 2 of 3 rejected records (`--limit 0` lists all)."]
+    assert not run_json("db", "rejects", "--limit", "3", "--db", str(db_path)).get("notes")
     every = run_json("db", "rejects", "--limit", "0", "--db", str(db_path))
     assert [r["record"] for r in every["rows"]] == [4, 5, 6] and every["totals"]["rejects"] == 3
     assert every["filters"]["limit"] is None

@@ -119,6 +119,14 @@ def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
         raise UsageError(f"--batch {batch_id}: must be a batch id (1 or more)")
     with connect(ctx.db_path, read_only=True) as con:
         rows = st.rejects(con, limit or None, batch_id)
+        total = st.reject_count(con, batch_id) if limit and len(rows) == limit else len(rows)
+    # the list stops at --limit; the total counts them all, and a note says the list is cut
+    # (QA: 50 of 60 listed, and "rejects": 50 in the totals, with no word)
+    notes = (
+        (f"Showing the newest {len(rows):,} of {total:,} rejected records (`--limit 0` lists all).",)
+        if total > len(rows)
+        else ()
+    )
     # the raw text as stored (up to 4,000 characters): the table leaves it out, JSON and CSV
     # carry it whole (it was cut to 200 here, though the README promises the exact text)
     return Report(
@@ -136,7 +144,8 @@ def db_rejects(ctx: AppContext, limit: int, batch_id: int | None) -> Report:
             Column("raw", "Raw", in_table=False),
         ),
         rows=tuple(rows),
-        totals={"rejects": len(rows)},
+        totals={"rejects": total, "shown": len(rows)},
+        notes=notes,
     )
 
 

@@ -60,6 +60,13 @@ def rejects(con: duckdb.DuckDBPyConnection, limit: int | None, batch_id: int | N
     return rows_as_dicts(cur)
 
 
+def reject_count(con: duckdb.DuckDBPyConnection, batch_id: int | None = None) -> int:
+    """How many rejects there are (of ``batch_id``, or of every batch)."""
+    where, params = (" WHERE batch_id = ?", [batch_id]) if batch_id is not None else ("", [])
+    row = con.execute(f"SELECT count(*) FROM rejects{where}", params).fetchone()
+    return int(row[0]) if row else 0
+
+
 def foreign_content(con: duckdb.DuckDBPyConnection, own_file_regex: str) -> dict[str, int]:
     """What the database holds that did not come from files whose path matches
     ``own_file_regex``: events of other import batches, other files' batches without events
