@@ -345,6 +345,12 @@ def test_demo_writes_its_quota_and_teams_beside_its_database(tmp_path: Path, mon
     cfg = tmp_path / "demo.toml"
     assert f"export USAGECTL_DB={db} USAGECTL_CONFIG={cfg}" in result.stderr
     assert "usagectl report month" in result.stderr
+    # a relative --db is printed absolute: the line is pasted in other folders (QA)
+    monkeypatch.chdir(tmp_path)
+    rel = run("demo", "--db", "d2/mine.duckdb", "--days", "3").stderr
+    assert (
+        f"export USAGECTL_DB={tmp_path / 'd2' / 'mine.duckdb'} USAGECTL_CONFIG={tmp_path / 'd2' / 'mine.toml'}" in rel
+    )
     text = cfg.read_text(encoding="utf-8")
     assert text.startswith("# Written by `usagectl demo`")
     assert 'path = "demo.duckdb"' in text  # relative to the config, which sits beside the database

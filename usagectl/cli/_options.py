@@ -84,7 +84,9 @@ MemberOpt = Annotated[
 ]
 TeamOpt = Annotated[
     list[str] | None,
-    typer.Option("--team", callback=filter_values("--team"), help="Only these teams (event or config mapping)."),
+    typer.Option(
+        "--team", callback=filter_values("--team"), help="Only these teams (repeatable; event or config mapping)."
+    ),
 ]
 FeatureOpt = Annotated[
     list[str] | None,
@@ -122,7 +124,9 @@ def where_from(**kwargs: list[str] | None) -> dict[str, tuple[str, ...]]:
 DepartmentOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--department", callback=filter_values("--department"), help="Only these departments (event or config mapping)."
+        "--department",
+        callback=filter_values("--department"),
+        help="Only these departments (repeatable; event or config mapping).",
     ),
 ]
 CostCenterOpt = Annotated[
@@ -130,7 +134,7 @@ CostCenterOpt = Annotated[
     typer.Option(
         "--cost-center",
         callback=filter_values("--cost-center"),
-        help="Only these cost centers (event or config mapping).",
+        help="Only these cost centers (repeatable; event or config mapping).",
     ),
 ]
 ToolOpt = Annotated[

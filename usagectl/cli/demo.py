@@ -46,6 +46,9 @@ def _explain(db: Path, config: Path | None, wanted: Path) -> None:
     """Where the demo data is and the two commands that explore it (on stderr)."""
     import shlex
 
+    # absolute: the export line is pasted into shells in other folders (QA: `--db d2/x.duckdb`
+    # printed a relative path that worked only from where the demo ran)
+    db, config = db.absolute(), (config.absolute() if config is not None else None)
     print(f"demo database: {db}", file=sys.stderr)
     if config is None:
         print(f"demo config not written: {wanted} exists and was not written by the demo", file=sys.stderr)

@@ -45,7 +45,7 @@ TopOpt = Annotated[
 ForecastByOpt = Annotated[
     str | None,
     typer.Option("--by", help="Forecast each group: member, team, department, project, model, provider, feature, "
-                 "api_key, integration."),
+                 "api-key, integration."),
 ]  # fmt: skip
 AnomalyByOpt = Annotated[
     list[str] | None,
