@@ -481,3 +481,22 @@ def test_db_status_counts_billed_cost_lines(tmp_path: Path, db_path: Path) -> No
     assert (ov["events"], ov["billed_lines"], ov["first_billed_day"], ov["last_billed_day"]) == (
         0, 2, "2025-11-03", "2025-11-04")  # fmt: skip
     assert "Billed cost lines" in run("db", "status", "--db", str(db_path)).stdout
+
+
+def test_an_empty_range_over_a_database_with_events_elsewhere_says_where_they_are(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """QA: logs of 2025 under the default "this month" read as "No rows." with no word. The events
+    are 2026-03-01 10:00Z .. 2026-03-03 10:00Z; in Pacific/Kiritimati (+14) that is 03-02 .. 03-04.
+    A range that holds events, emptied by a filter, gets the filter's note instead."""
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(db_path))
+    april = ("--since", "2026-04-01", "--until", "2026-04-30", "--db", str(db_path))
+    doc = run_json("report", "by", "model", *april, "--tz", "Pacific/Kiritimati")
+    assert doc["notes"] == [
+        "No events at all from 2026-04-01 to 2026-04-30 (Pacific/Kiritimati); the database's events are dated "
+        "2026-03-02 to 2026-03-04: give the range, e.g. --since 2026-03-02 --until 2026-03-04."
+    ]
+    march = ("--since", "2026-03-01", "--until", "2026-03-31", "--tz", "UTC", "--db", str(db_path))
+    filtered = run_json("report", "by", "model", *march, "--member", "nobody")
+    assert [n for n in filtered["notes"] if "No events at all" in n] == []
+    assert any("No member 'nobody' in the data" in n for n in filtered["notes"])

@@ -179,7 +179,8 @@ def test_report_by_chat_with_a_second_level_says_what_to_use(db: str) -> None:
     """`report by chat --by model` got Click's "No such option: --by (Possible options: --db)"."""
     for cmd in (("report", "by", "chat"), ("report", "chats")):
         err = run(*cmd, "--by", "model", "--db", db, expect=2).stderr
-        assert "one level only (--by model)" in err and "chat show ID" in err and "No such option" not in err
+        assert "report chats --by model: a chat has no second level" in err and "chat show ID" in err
+        assert "No such option" not in err
     assert "--by" not in run("report", "chats", "--help").stdout  # not offered: it only explains
 
 

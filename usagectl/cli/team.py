@@ -125,19 +125,20 @@ def chats(
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
-    by: Annotated[str | None, typer.Option("--by", hidden=True)] = None,
+    second: Annotated[str | None, typer.Option("--by", hidden=True)] = None,
 ) -> None:
     """Per chat (session): title, messages, input/output tokens, cost, duration, models; by cost
     (default: the current month)."""
     from usagectl.services import chats as svc
 
-    if by is not None:
+    if second is not None:
         # `report by chat` sits beside the two-level `report by DIM --by DIM2`, so --by is tried
-        # here too; Click's "No such option" would not say what to use instead
+        # here too; Click's "No such option" would not say what to use instead. (Not named `by`:
+        # `report by chat,model` is refused before it gets here, by that name.)
         raise UsageError(
-            f"report chats: one level only (--by {by}): each chat's models are in its Models column; "
-            "`usagectl chat show ID` lists one chat's messages with their models, and "
-            "`usagectl report by model --by project` (or another dimension) gives two levels"
+            f"report chats --by {second}: a chat has no second level (each chat's models are in its Models "
+            "column; `usagectl chat show ID` lists one chat's messages); two levels combine two of "
+            "model, provider, member, team, … (`usagectl report by model --by project`)"
         )
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,

@@ -75,6 +75,35 @@ def empty_database_note(ctx: AppContext) -> str | None:
     )
 
 
+def outside_range_note(ctx: AppContext, filters: dict[str, Any]) -> str | None:
+    """A note for a report that shows no usage because its range holds no event at all while the
+    database holds some elsewhere (QA: a new user's imported 2025 logs under the default "this
+    month" read as empty, with no word); the events' first and last days in the report's zone,
+    and the options that show them. None when the range holds events (a filter emptied it)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from usagectl.timeutil import day_start_utc
+
+    since, until, tz = filters.get("since"), filters.get("until"), filters.get("tz")
+    if not (isinstance(since, str) and isinstance(until, str) and isinstance(tz, str)) or not ctx.db_path.exists():
+        return None
+    start = day_start_utc(date.fromisoformat(since), tz)
+    end = day_start_utc(date.fromisoformat(until) + timedelta(days=1), tz)
+    with connect(ctx.db_path, read_only=True) as con:
+        row = con.execute(
+            "SELECT min(ts), max(ts), count(*) FILTER (WHERE ts >= $s AND ts < $e) FROM events", {"s": start, "e": end}
+        ).fetchone()
+    if row is None or row[0] is None or row[2]:
+        return None
+    zone = ZoneInfo(tz)
+    first, last = (t.astimezone(zone).date().isoformat() for t in row[:2])
+    return (
+        f"No events at all from {since} to {until} ({tz}); the database's events are dated {first} to {last}: "
+        f"give the range, e.g. --since {first} --until {last}."
+    )
+
+
 def unmatched_filter_notes(ctx: AppContext, filters: dict[str, Any]) -> tuple[str, ...]:
     """For a report that shows no usage: a note per filter value that no event in the whole
     database holds (``--member ALICE`` where the member is alice), with the close matches, so

@@ -12,8 +12,9 @@ from typing import Any
 
 from usagectl.config import effective_timezone
 from usagectl.models import Column, Filters, Report, Section, counted
+from usagectl.render.formats import format_int, format_money
 from usagectl.services.context import AppContext
-from usagectl.services.rollup import rollup, total, unpriced_models
+from usagectl.services.rollup import empty, rollup, total, unpriced_models
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
 from usagectl.store.grouped import offset_segments
@@ -74,14 +75,19 @@ USAGE_KEYS = (
 
 def with_empty_notes(ctx: AppContext, report: Report) -> Report:
     """``report`` with, when none of its rows shows usage, the note on why: the database holds no
-    events at all (a first run, a mistyped --db), else each filter value that no event holds
+    events at all (a first run, a mistyped --db), or none in the report's range (they lie
+    elsewhere: where is said), else each filter value that no event holds
     (``--member Bob`` where the data has bob) with its close matches, so that an empty report is
     not read as "no usage". Costs no query when the report shows usage."""
     if any(row.get(k) for row in report.rows for k in USAGE_KEYS):
         return report
-    from usagectl.services.admin import empty_database_note, unmatched_filter_notes  # admin imports this module
+    from usagectl.services.admin import (  # admin imports this module
+        empty_database_note,
+        outside_range_note,
+        unmatched_filter_notes,
+    )
 
-    note = empty_database_note(ctx)
+    note = empty_database_note(ctx) or outside_range_note(ctx, report.filters)
     notes = (note,) if note else unmatched_filter_notes(ctx, report.filters)
     return replace(report, notes=(*report.notes, *notes)) if notes else report
 
@@ -352,6 +358,30 @@ def _days_text(days: Decimal) -> str:
     return str(int(days)) if days == days.to_integral_value() else str(days.quantize(Decimal("0.01")))
 
 
+def _after_now(ctx: AppContext, flt: Filters, now: datetime) -> tuple[dict[str, Any], dict[date, dict[str, Any]]]:
+    """The sums of ``flt``'s usage dated after ``now`` (a clock ahead, local timestamps read as
+    UTC), and per local day; nothing (no query) when the range ends by ``now``."""
+    start = max(flt.start, now + timedelta(microseconds=1))
+    if start >= flt.end:
+        return empty(), {}
+    cube = _cube(ctx, replace(flt, start=start), ["date"])
+    return total(cube), {k[0]: v for k, v in rollup(cube, ["date"]).items() if v.get("requests")}
+
+
+def _after_now_note(days: list[date], sums: dict[str, Any]) -> str:
+    """What of the usage is dated after now, and how it is counted."""
+    n = int(sums["requests"])
+    cost = sums["cost_usd"]
+    amount = f"{format_int(int(sums['total_tokens']))} tokens" + (f", {format_money(cost)}" if cost is not None else "")
+    return (
+        f"{counted(n, 'request')} ({amount}) dated after now ({days[0]}"
+        + (f" – {days[-1]}" if len(days) > 1 else "")
+        + f") {'is' if n == 1 else 'are'} in the totals, the rows and the quota %, not in the daily averages; "
+        f"the projection adds {'it' if n == 1 else 'them'} as {'it is' if n == 1 else 'they are'}, not extrapolated. "
+        "`usagectl doctor` lists events after now."
+    )
+
+
 def month_view_range(req: ReportRequest, first: date, last: date, today: date) -> tuple[date, date]:
     """The default range of a view of one month (``report month``, ``cost``): that month; with a
     --since alone, from it through today (as every other report; it ran to the month's end, so
@@ -397,6 +427,11 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     priced = totals["cost_usd"] is not None  # None: every request of the period is unpriced
     cost = totals["cost_usd"] if priced else Decimal(0)
     tokens = totals["total_tokens"]
+    # usage dated after now is stored usage: in the totals, the rows and the quota %; the averages
+    # and the run rate take only the usage up to now, and the projection adds it as it is
+    later_sums, later_days = _after_now(ctx, flt, now)
+    later_tokens, later_cost = int(later_sums["total_tokens"]), later_sums["cost_usd"] or Decimal(0)
+    tokens_so_far, cost_so_far = tokens - later_tokens, cost - later_cost
     overview: list[tuple[str, str, Any]] = [
         ("period", "Period", f"{flt.since} – {flt.until} ({tz})" if custom else f"{year:04d}-{mon:02d} ({tz})"),
         ("state", "State", state),
@@ -407,20 +442,24 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
         overview.append(("quota_tokens", "Plan quota", quota))
         overview.append(("quota_pct", "Quota used %", _used(tokens, quota)))
     full_days = max(1, min(period_days, (shown_until - flt.since).days + 1)) if state != "future" else 1
-    overview.append(("daily_avg_tokens", "Daily average tokens", tokens // full_days))
+    if later_tokens or later_sums["requests"]:
+        overview.append(("after_now_tokens", "Tokens dated after now", later_tokens))
+    overview.append(("daily_avg_tokens", "Daily average tokens", tokens_so_far // full_days))
     overview.append(("cost_usd", "Current cost", totals["cost_usd"]))
     # no known cost has no average nor projection ("unpriced", "–"), never $0
-    overview.append(("daily_avg_cost_usd", "Daily average cost", cost / full_days if priced else None))
+    overview.append(("daily_avg_cost_usd", "Daily average cost", cost_so_far / full_days if priced else None))
     if state == "in progress" and elapsed_days > 0:
         # real elapsed time over the real length of the period (a DST month is 743 or 745 h)
         length_s = Decimal((period_end - period_start).total_seconds())
         factor = length_s / (elapsed_days * Decimal(86400))
-        projected_cost = cost * factor
-        projected_tokens = int(Decimal(tokens) * factor)
+        projected_cost = cost_so_far * factor + later_cost
+        projected_tokens = int(Decimal(tokens_so_far) * factor) + later_tokens
         method = (
             f"linear run rate: cost so far ÷ {elapsed_days.quantize(Decimal('0.01'))} elapsed days"
             f" × {_days_text(length_s / Decimal(86400))} days"
         )
+        if later_sums["requests"]:
+            method += ", plus the usage dated after now as it is"
     elif state == "complete":
         projected_cost, projected_tokens, method = cost, tokens, "period complete: projection = actual"
     else:
@@ -438,9 +477,9 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     if totals["unpriced_requests"]:
         overview.append(("unpriced_requests", "Unpriced requests", totals["unpriced_requests"]))
 
-    # events dated after today (a clock ahead, a bad log) are in the totals: their days are listed
+    # events dated after now (a clock ahead, a bad log) are in the totals: their days are listed
     # too, so that the rows add up to the Total, and a note says so
-    later = sorted(d for d, rec in by_day.items() if d > shown_until and rec.get("requests"))
+    later = sorted(later_days)
     rows_until = max(shown_until, later[-1]) if later else shown_until
     rows = []
     if rows_until >= flt.since:
@@ -467,12 +506,7 @@ def month(ctx: AppContext, req: ReportRequest, month: str | None = None) -> Repo
     )
     notes = [*_unpriced_notes(unpriced, requests=totals["unpriced_requests"]), *band_notes]
     if later:
-        n = sum(int(by_day[d]["requests"]) for d in later)
-        notes.append(
-            f"{counted(n, 'request')} dated after today ({later[0]}"
-            + (f" – {later[-1]}" if len(later) > 1 else "")
-            + f") {'is' if n == 1 else 'are'} in the totals and the rows; `usagectl doctor` lists events after now."
-        )
+        notes.append(_after_now_note(later, later_sums))
     if projected_cost is not None and state == "in progress":
         notes.append(f"Projection: {method}.")
     return Report(
