@@ -910,6 +910,131 @@ def test_a_half_written_csv_row_of_a_file_not_named_csv_waits_too(tmp_path: Path
     assert query(db_path, "SELECT sum(input_tokens), sum(output_tokens) FROM events") == [(3000, 300)]
 
 
+def _cut_csv(tmp_path: Path, db_path: Path, with_id: bool = True) -> tuple[Path, str]:
+    """A CSV source ``c`` of one row (e1: gpt-4o, 1,000 input, 100 output), synced; returns the
+    file and the row to append (e2, 1,000 input), without its event_id when not ``with_id``."""
+    d = tmp_path / "csvs"
+    d.mkdir()
+    f = d / "a.csv"
+    head, e1, e2 = "event_id,", "e1,", "e2,"
+    if not with_id:
+        head = e1 = e2 = ""
+    f.write_text(f"{head}ts,model_raw,input_tokens,output_tokens\n{e1}2025-11-03T10:00:00Z,gpt-4o,1000,100\n")
+    run("source", "add", str(d), "--name", "c", "--db", str(db_path))
+    _sync(db_path)
+    return f, f"{e2}2025-11-03T11:00:00Z,gpt-4o,1000,"
+
+
+def _counts(doc: dict[str, Any]) -> tuple[int, ...]:
+    c = _source(doc, "c")
+    return c["records"], c["imported"], c["duplicates"], c["replaced"]
+
+
+def _totals(db: Path) -> tuple[int, Decimal]:
+    t = run_json("report", "by", "model", "--since", "2025-11-03", "--until", "2025-11-03", "--tz", "UTC",
+                 "--db", str(db))["totals"]  # fmt: skip
+    return t["output_tokens"], Decimal(str(t["cost_usd"]))
+
+
+@pytest.mark.parametrize("with_id", [True, False])
+def test_a_csv_row_read_cut_off_gives_way_to_the_finished_row(tmp_path: Path, db_path: Path, with_id: bool) -> None:
+    """e2 appended without its newline (output 12 of 1280): the first sync leaves it, the second
+    reads it as it is, then the writer finishes it. The finished row replaces what was read of it: output
+    100 + 1,280 = 1,380, 2 requests; gpt-4o at $2.50/M input and $10/M output: 2,000 × 2.5/M =
+    $0.005 + 1,380 × 10/M = $0.0138, $0.0188. (QA: with an event_id the finished row was a
+    duplicate, output 112, $0.00612; without one both copies counted, output 1,392.)"""
+    f, e2 = _cut_csv(tmp_path, db_path, with_id)
+    _append(f, e2 + "12")
+    assert _source(_sync(db_path), "c")["waiting"] == 1
+    assert _counts(_sync(db_path)) == (2, 1, 1, 0)  # still cut off: read as it is
+    assert _totals(db_path) == (112, Decimal("0.00612"))  # 2,000 × 2.5/M + 112 × 10/M
+    _append(f, "80\n")
+    assert _counts(_sync(db_path)) == (2, 0, 1, 1)  # e1 a duplicate, e2 replaced
+    assert _totals(db_path) == (1380, Decimal("0.0188"))
+    assert _count(db_path, "SELECT count(*) FROM events") == 2
+    assert _counts(_sync(db_path)) == (0, 0, 0, 0)  # settled
+
+
+def test_a_csv_whose_only_new_bytes_are_a_half_written_row_is_not_called_unchanged(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Its rows before e2 were all read before and e2 waits: the source's line says so, and no
+    line calls the file unchanged (QA: "a.csv  unchanged" under "1 with a half-written last
+    line"). Nothing read: 0 read, as for a JSON-lines file with no new complete line."""
+    f, e2 = _cut_csv(tmp_path, db_path)
+    _append(f, e2 + "12")
+    err = run("sync", "--db", str(db_path)).stderr
+    assert "1 file, 0 read, 0 unchanged, 1 with a half-written last line (read by the next sync)" in err
+    assert "unchanged" not in err.replace("0 unchanged", "")
+
+
+def test_a_cut_csv_row_read_twice_as_it_was_is_replaced_each_time(tmp_path: Path, db_path: Path) -> None:
+    """e2 grows from output 12 to 128, still without its newline (it waits a sync, then is read
+    as it is again), then to 1280 with it: each read replaces the last. Outputs 100 + 12 =
+    112, then 100 + 128 = 228, then 100 + 1,280 = 1,380; one e2 throughout."""
+    f, e2 = _cut_csv(tmp_path, db_path)
+    _append(f, e2 + "12")
+    _sync(db_path)
+    _sync(db_path)
+    _append(f, "8")
+    assert _source(_sync(db_path), "c")["waiting"] == 1  # the rows before it are as they were
+    assert _counts(_sync(db_path)) == (2, 0, 1, 1)
+    assert _totals(db_path)[0] == 228
+    _append(f, "0\n")
+    assert _counts(_sync(db_path)) == (2, 0, 1, 1)
+    assert query(db_path, "SELECT event_id, output_tokens FROM events ORDER BY 1") == [("e1", 100), ("e2", 1280)]
+
+
+def test_a_cut_csv_row_is_not_replaced_when_whole_or_when_the_file_was_rewritten(tmp_path: Path, db_path: Path) -> None:
+    """What a cut row read as it is does not give way to: its own newline coming later (the row
+    was whole: a duplicate, output 100 + 1,280 = 1,380 as read); a file rewritten before it (e1
+    now 101 output: read again from the start, both rows kept as first stored, 100 + 12 = 112);
+    an import of the finished file that fails (put back: still 112, and the next sync replaces
+    it: 100 + 1,280 = 1,380)."""
+    f, e2 = _cut_csv(tmp_path, db_path)
+    _append(f, e2 + "1280")
+    _sync(db_path)
+    _sync(db_path)
+    _append(f, "\n")
+    assert _counts(_sync(db_path)) == (2, 0, 2, 0)
+    assert _totals(db_path)[0] == 1380
+
+    (tmp_path / "rewritten").mkdir()
+    g, e2 = _cut_csv(tmp_path / "rewritten", tmp_path / "r.duckdb")
+    _append(g, e2 + "12")
+    _sync(tmp_path / "r.duckdb")
+    _sync(tmp_path / "r.duckdb")
+    g.write_text(g.read_text().replace(",100\n", ",101\n") + "80\n")
+    assert _counts(_sync(tmp_path / "r.duckdb")) == (2, 0, 2, 0)
+    assert _totals(tmp_path / "r.duckdb")[0] == 112
+
+
+def test_a_cut_csv_row_set_aside_comes_back_when_the_finished_file_cannot_be_read(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import that would replace e2 (output 12) fails: e2 is put back (100 + 12 = 112, its
+    state as it was), and the next sync replaces it (100 + 1,280 = 1,380)."""
+    from usagectl.models import FileImportResult
+    from usagectl.services import imports
+
+    f, e2 = _cut_csv(tmp_path, db_path)
+    _append(f, e2 + "12")
+    _sync(db_path)
+    _sync(db_path)
+    _append(f, "80\n")
+    real = imports.import_file
+
+    def failing(_con: Any, path: Path, fmt: str, *_a: Any, **_k: Any) -> FileImportResult:
+        return FileImportResult(path=str(path), format=fmt, error=f"{path}: cannot read: simulated")
+
+    monkeypatch.setattr(imports, "import_file", failing)
+    run("sync", "--db", str(db_path), expect=4)
+    assert _totals(db_path)[0] == 112
+    monkeypatch.setattr(imports, "import_file", real)
+    assert _counts(_sync(db_path)) == (2, 0, 1, 1)
+    assert _totals(db_path)[0] == 1380
+
+
 def test_a_waiting_csv_row_with_a_quoted_line_break_is_not_rejected(tmp_path: Path, db_path: Path) -> None:
     """The last row holds a quoted field with a line break ("two / lines") and no final newline:
     the row waits whole, cut before it (its first line alone would be an unclosed quote), so

@@ -16,7 +16,9 @@ Per file, against the state the last sync left in ``source_files``:
   that idempotent. A JSON-lines or CSV file of these (a Codex rollout, a LiteLLM export) whose
   last line is still being written is imported up to its last newline; the line waits for the
   next sync, as above (a CSV row without its newline always waits one sync: it cannot show
-  that it is whole).
+  that it is whole). A CSV row read as it is that the writer then finishes (the file grows
+  from inside it) replaces what was read of it: the batch that read it gives way
+  (``_import_giving_way``), as a Claude Code line read cut off gives way by the max-usage rule.
 
 The new state is written in the import's own transaction (through the store's
 ``before_commit_hook``), so a crash leaves either both or neither. The new tails of a source's
@@ -493,8 +495,9 @@ def _sync_many(
 
 
 @contextlib.contextmanager
-def _state_in_import(todo: _Todo, state: st.FileState) -> Iterator[list[bool]]:
-    """Write the file's new sync state inside the import's transaction (just before COMMIT).
+def _state_in_import(todo: _Todo, state: st.FileState, given_way: int = 0) -> Iterator[list[bool]]:
+    """Write the file's new sync state inside the import's transaction (just before COMMIT),
+    and count as replaced up to ``given_way`` of its imported events (``_import_giving_way``).
     Yields a list that holds True once it was written."""
     from usagectl.store import ingest
 
@@ -505,6 +508,8 @@ def _state_in_import(todo: _Todo, state: st.FileState) -> Iterator[list[bool]]:
         previous(con)  # a test's crash simulation still runs first
         batch = st.current_batch_id(con)
         st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=batch), _now())
+        if given_way:
+            st.count_replaced(con, batch, given_way)
         written.append(True)
 
     ingest.before_commit_hook = hook
@@ -515,15 +520,105 @@ def _state_in_import(todo: _Todo, state: st.FileState) -> Iterator[list[bool]]:
 
 
 def _import(
-    con: duckdb.DuckDBPyConnection, todo: _Todo, state: st.FileState, run: Callable[[], FileImportResult]
+    con: duckdb.DuckDBPyConnection,
+    todo: _Todo,
+    state: st.FileState,
+    run: Callable[[], FileImportResult],
+    given_way: int = 0,
 ) -> FileImportResult:
-    with _state_in_import(todo, state) as written:
+    """``run`` the import of the file, its new sync state written in the same transaction.
+    ``given_way``: stored events set aside for this import's (``_import_giving_way``); as many
+    of its imported events count as replaced."""
+    with _state_in_import(todo, state, given_way) as written:
         result = run()
     if result.error:  # nothing of it stored: leave the state as it was, the next sync tries again
         return result
     if not written:  # no transaction of ours (unchanged content seen before, or a store path without the hook)
         st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=result.batch_id), _now())
+    elif given_way:  # as ``st.count_replaced`` counted them in the batch
+        took = min(given_way, result.imported)
+        result.imported -= took
+        result.replaced += took
     return result
+
+
+def _import_giving_way(
+    con: duckdb.DuckDBPyConnection,
+    todo: _Todo,
+    state: st.FileState,
+    end: int,
+    run: Callable[[bool], FileImportResult],
+) -> FileImportResult:
+    """``_import`` of a file read whole up to byte ``end``; ``run(skip_unchanged)`` imports it.
+    When that finishes a CSV row an earlier batch read cut off, as it was (``_cut_row_read``),
+    that batch's events are set aside first and the file is read even if these bytes were seen
+    before: the finished row takes the place of what was read of it (counted as replaced; with
+    an event_id the stored copy would otherwise win, and without one both would count), and
+    the batch's other rows, if any, come back from the same bytes. If the import stores
+    nothing (the file cannot be read now), they are put back.
+
+    Two transactions, not one: ``import_file`` opens its own, and the store has no hook inside
+    it before the INSERT. A crash between them leaves the set-aside events out until the next
+    sync, which reads the file again (its state is written only with the import)."""
+    batch = _cut_row_read(con, todo, end)
+    if batch is None:
+        return _import(con, todo, state, lambda: run(True))
+    given_way = st.set_aside_events(con, batch)
+    try:
+        result = _import(con, todo, state, lambda: run(False), given_way)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the failure matters more; the next sync reads the file again
+            st.put_back_events(con)
+        raise
+    if result.error:
+        st.put_back_events(con)
+    else:
+        st.forget_set_aside(con)
+    return result
+
+
+def _cut_row_read(con: duckdb.DuckDBPyConnection, todo: _Todo, end: int) -> int | None:
+    """The batch whose events give way when a sync reads this CSV up to ``end``: one that read
+    it up to a last row without its newline (a sync that read the row as it was, still cut off
+    one sync after, or an import by hand) and no batch read further since, when the file has
+    grown from inside that row (the bytes it read still begin the file, and what follows them
+    goes on with the row, not with its newline). None for any other format or growth: a row
+    that was whole when read, or a file rewritten or truncated (read again from the start as
+    it is); and when the file cannot be read (the import says why). One query in the usual
+    case (no such batch); the bytes that batch read are hashed only when its last one is not
+    a newline."""
+    if not _csv_file(todo.path, todo.fmt) or todo.path.suffix.lower() == ".gz":
+        return None
+    reads = st.open_reads(con, str(todo.path.resolve()), todo.fmt, end)
+    if not reads:
+        return None
+    try:
+        with todo.path.open("rb") as fh:
+            for batch, size, fp in reads:
+                fh.seek(size - 1)
+                if fh.read(1) == b"\n":  # it read whole rows: an earlier, shorter read may not
+                    continue
+                after = fh.read(min(2, end - size)).removeprefix(b"\r")
+                if not after or after.startswith(b"\n"):  # the row was whole as read: nothing to replace
+                    return None
+                return batch if _head_fingerprint(fh, size) == fp else None
+    except OSError:
+        return None
+    return None
+
+
+def _head_fingerprint(fh: BinaryIO, size: int) -> str:
+    """``imports.fingerprint`` of the file's first ``size`` bytes."""
+    head = hashlib.sha256()
+    fh.seek(0)
+    remaining = size
+    while remaining > 0:
+        block = fh.read(min(BLOCK, remaining))
+        if not block:
+            break
+        head.update(block)
+        remaining -= len(block)
+    return "sha256:" + head.hexdigest()
 
 
 def _import_or_wait(
@@ -572,11 +667,14 @@ def _sync_file(
     except OSError as exc:
         return _unreadable(todo, exc)
     state = st.FileState(todo.size, todo.mtime_us, todo.size, 0, fp.removeprefix("sha256:"))
-    return _import(
+    return _import_giving_way(
         con,
         todo,
         state,
-        lambda: import_file(con, todo.path, todo.fmt, resolve, source_name=todo.source, fp=fp),
+        todo.size,
+        lambda skip: import_file(
+            con, todo.path, todo.fmt, resolve, source_name=todo.source, fp=fp, skip_unchanged=skip
+        ),
     )
 
 
@@ -658,7 +756,8 @@ def _sync_complete_lines(
     """A file read whole whose last line is half-written: its complete lines (the first ``cut``
     bytes) are imported from a copy and the state remembers ``cut``, so the next sync reads it
     whole again; if the line is still there, unchanged, then (a crash left it), it is flushed
-    and rejected as malformed, as ``_sync_tail`` does."""
+    and rejected as malformed, as ``_sync_tail`` does (a CSV row: imported as it is). None when
+    those lines were all read before (the source's line counts the file as waiting)."""
     from usagectl.services.imports import import_file
 
     tmp = tmpdir / todo.path.relative_to(todo.path.anchor)  # the same names for the importer
@@ -676,13 +775,19 @@ def _sync_complete_lines(
                 remaining -= len(block)
         state = st.FileState(todo.size, todo.mtime_us, cut, 0, digest.hexdigest())
         fp = "sha256:" + digest.hexdigest()
-        return _import_or_wait(
-            con,
-            todo,
-            state,
-            cut > 0,
-            lambda: import_file(con, todo.path, todo.fmt, resolve, read_path=tmp, source_name=todo.source, fp=fp),
-        )
+
+        def run(skip_unchanged: bool) -> FileImportResult:
+            return import_file(
+                con, todo.path, todo.fmt, resolve, read_path=tmp, source_name=todo.source, fp=fp,
+                skip_unchanged=skip_unchanged,
+            )  # fmt: skip
+
+        if not cut:
+            return _import_or_wait(con, todo, state, False, lambda: run(True))
+        result = _import_giving_way(con, todo, state, cut, run)
+        # rows all read before: nothing to say of the file but that its last line waits, which
+        # the source's line says ("1 with a half-written last line"), not "unchanged"
+        return None if result.skipped_unchanged else result
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -150,6 +150,69 @@ def current_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0])
 
 
+def open_reads(con: duckdb.DuckDBPyConnection, path: str, fmt: str, before: int) -> list[tuple[int, int, str]]:
+    """The finished batches that read file ``path`` (as it resolves) as ``fmt`` up to fewer than
+    ``before`` bytes, that no later batch of that file read as far: (batch_id, bytes read,
+    fingerprint of those bytes), the latest first (a few). A sync that read a CSV's cut last row
+    as it was is one of them until a batch reads past that row."""
+    rows = con.execute(
+        "SELECT batch_id, file_size, fingerprint FROM import_batches b WHERE path = ? AND source = ? "
+        "AND finished_at IS NOT NULL AND file_size > 0 AND file_size < ? AND NOT EXISTS (SELECT 1 FROM "
+        "import_batches l WHERE l.path = b.path AND l.source = b.source AND l.batch_id > b.batch_id "
+        "AND l.file_size >= b.file_size) ORDER BY batch_id DESC LIMIT 3",
+        [path, fmt, before],
+    ).fetchall()
+    return [(int(r[0]), int(r[1]), str(r[2] or "")) for r in rows]
+
+
+_ASIDE = "_given_way"  # this connection's copy of the events ``set_aside_events`` deleted
+
+
+def set_aside_events(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
+    """Delete the events batch ``batch_id`` stored, in a transaction of its own, keeping a copy
+    for ``put_back_events`` (the import meant to replace them failed) until
+    ``forget_set_aside``; returns how many. A crash before the replacing import commits loses
+    them until that file is read again (its state is left as it was: the next sync reads it)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        # an integer: CREATE TABLE AS takes no bound parameters
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_ASIDE} AS SELECT * FROM events WHERE batch_id = {int(batch_id)}")
+        con.execute("DELETE FROM events WHERE batch_id = ?", [batch_id])
+        row = con.execute(f"SELECT count(*) FROM {_ASIDE}").fetchone()
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
+    return int(row[0]) if row else 0
+
+
+def put_back_events(con: duckdb.DuckDBPyConnection) -> None:
+    """Store again the events ``set_aside_events`` deleted (their replacement was not stored)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"INSERT INTO events SELECT * FROM {_ASIDE}")
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
+    forget_set_aside(con)
+
+
+def forget_set_aside(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {_ASIDE}")
+
+
+def count_replaced(con: duckdb.DuckDBPyConnection, batch_id: int, given_way: int) -> None:
+    """In the import's transaction: of batch ``batch_id``'s imported events, up to ``given_way``
+    took the place of stored events set aside for them (``set_aside_events``): counted as
+    replaced, as the conflict rules count a stored copy a new one replaces."""
+    con.execute(
+        "UPDATE import_batches SET replaced = coalesce(replaced, 0) + least(?, imported), "
+        "imported = imported - least(?, imported) WHERE batch_id = ?",
+        [given_way, given_way, batch_id],
+    )
+
+
 def mark_synced(con: duckdb.DuckDBPyConnection, name: str, when: datetime) -> None:
     con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [_LAST_SYNC + name, when.isoformat()])
 
