@@ -1265,3 +1265,138 @@ def test_a_file_no_format_recognises_says_so_under_auto(tmp_path: Path, db_path:
         assert ("kept in extra" in proc.stderr) is False
     assert query(db_path, "SELECT count(*) FROM events") == [(0,)]
     assert query(db_path, "SELECT count(*) FROM rejects") == [(3,)]
+
+
+def _same_events_in_every_format(tmp_path: Path, name: str, rows: list[dict[str, object]]) -> list[Path]:
+    """``rows`` (``extra`` as an object or text) as JSONL, a JSON array, a CSV and a Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+
+    def text(v: object) -> str | None:
+        return None if v is None else v if isinstance(v, str) else json.dumps(v)
+
+    jsonl = write_jsonl(tmp_path / f"{name}.jsonl", rows)
+    array = tmp_path / f"{name}.json"
+    array.write_text(json.dumps(rows), encoding="utf-8")
+    table = tmp_path / f"{name}.csv"
+    with table.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(cols)
+        writer.writerows([text(r.get(c)) or "" for c in cols] for r in rows)
+    parquet = tmp_path / f"{name}.parquet"
+    pq.write_table(pa.table({c: pa.array([text(r.get(c)) for r in rows], pa.string()) for c in cols}), parquet)
+    return [jsonl, array, table, parquet]
+
+
+def test_records_that_differ_only_in_their_own_extra_fields_stay_apart(tmp_path: Path, db_path: Path) -> None:
+    """QA: a top-level key also in the record's ``extra`` object sends the top-level keys under
+    ``extra.fields``, which overwrote the user's own ``fields``: records differing only in it got
+    one id (counted as duplicates, their tokens lost). Now they go under the first of ``fields``,
+    ``fields_2``, ``fields_3``, ... the object does not have. A record without its own ``fields``
+    is stored as before, so it still deduplicates against what earlier imports stored, and against
+    that stored form given as its ``extra`` (d). Every format agrees: the 16 records (4 files x 4)
+    are 3 events.
+
+    By hand, ``agent`` "x" top-level beside extra's ``agent`` "y":
+    a: extra {agent: y}                      -> {agent: y, fields: {agent: x}} (as before)
+    b: extra {agent: y, fields: {agent: z}}  -> {agent: y, fields: {agent: z}, fields_2: {agent: x}}
+    c: extra {agent: y, fields: 1, fields_2: 2} -> ... fields_3: {agent: x}
+    d: no top-level agent, extra {agent: y, fields: {agent: x}} -> as a: a duplicate.
+    Imported 3 (a, b, c from the first file), duplicates 16 - 3 = 13; 3 x 1,000 input tokens."""
+    base = {"ts": "2026-11-04T10:00:00Z", "model_raw": "o3", "input_tokens": "1000"}
+    rows: list[dict[str, object]] = [
+        {**base, "agent": "x", "extra": {"agent": "y"}},
+        {**base, "agent": "x", "extra": {"agent": "y", "fields": {"agent": "z"}}},
+        {**base, "agent": "x", "extra": {"agent": "y", "fields": 1, "fields_2": 2}},
+        {**base, "agent": None, "extra": {"agent": "y", "fields": {"agent": "x"}}},
+    ]
+    files = _same_events_in_every_format(tmp_path, "clash", rows)
+    out = run_json("import", *map(str, files), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["duplicates"], out["rejected"]) == (16, 3, 13, 0)
+    stored = sorted(json.dumps(json.loads(x), sort_keys=True) for (x,) in query(db_path, "SELECT extra FROM events"))
+    assert stored == sorted(
+        json.dumps(e, sort_keys=True)
+        for e in [
+            {"agent": "y", "fields": {"agent": "x"}},
+            {"agent": "y", "fields": {"agent": "z"}, "fields_2": {"agent": "x"}},
+            {"agent": "y", "fields": 1, "fields_2": 2, "fields_3": {"agent": "x"}},
+        ]
+    )
+    assert query(db_path, "SELECT sum(input_tokens) FROM events") == [(3000,)]
+
+
+def test_extra_given_as_the_text_null_is_no_extra(tmp_path: Path, db_path: Path) -> None:
+    """QA: ``extra`` given as the text ``null`` (a CSV cell, a Parquet string, a JSON string) was
+    stored as the JSON null, hashed apart from ``"extra": null`` and from no extra at all: the
+    same event imported twice. README: text given for ``extra`` is the JSON it holds, and the
+    JSON null is none. By hand: records 1-3 of each file are one event (no extra, JSON null, the
+    text null with JSON's white space around it); record 4, the text null beside an unknown column
+    ``note``, is record 5 with no extra: {note: n}. 4 files x 5 records = 20: 2 events, 18
+    duplicates, 7 + 7 input tokens; neither stores a JSON null."""
+    base = {"ts": "2026-11-03T10:00:02Z", "model_raw": "o3", "input_tokens": "7"}
+    rows: list[dict[str, object]] = [
+        {**base},
+        {**base, "extra": None},
+        {**base, "extra": " null\t"},
+        {**base, "note": "n", "extra": "null"},
+        {**base, "note": "n"},
+    ]
+    files = _same_events_in_every_format(tmp_path, "null", rows)
+    out = run_json("import", *map(str, files), "--db", str(db_path))
+    assert (out["records"], out["imported"], out["duplicates"], out["rejected"]) == (20, 2, 18, 0)
+    assert query(db_path, "SELECT extra, input_tokens FROM events ORDER BY 1 NULLS FIRST") == [
+        (None, 7), ('{"note":"n"}', 7)]  # fmt: skip
+
+
+def test_a_parquet_file_naming_a_column_twice_is_refused_and_the_others_are_imported(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """QA: a Parquet schema naming ``input_tokens`` twice crashed the import ("zip() argument 2
+    is longer than argument 1", exit 1) and the files after it were never read. It is refused as
+    a CSV header naming a column twice is (exit 4, naming the file and the column); the files
+    before and after it are imported: 5 + 6 input tokens."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ts = pa.array([datetime(2026, 11, 5, 10, tzinfo=UTC)], pa.timestamp("us", tz="UTC"))
+    good = [tmp_path / "a.parquet", tmp_path / "c.parquet"]
+    pq.write_table(pa.table({"ts": ts, "model_raw": ["o3"], "input_tokens": [5]}), good[0])
+    pq.write_table(pa.table({"ts": ts, "model_raw": ["gpt-4o"], "input_tokens": [6]}), good[1])
+    twice = tmp_path / "b.parquet"
+    columns = [ts, pa.array(["o3"]), pa.array([1]), pa.array([2])]
+    pq.write_table(pa.Table.from_arrays(columns, names=["ts", "model_raw", "input_tokens", "input_tokens"]), twice)
+    result = run("import", str(good[0]), str(twice), str(good[1]), "--db", str(db_path), expect=4)
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"usagectl: error: 1 file could not be read: {twice}: the Parquet file names column 'input_tokens' "
+        "twice: their values may disagree and neither can be chosen"
+    )
+    assert query(db_path, "SELECT model_raw, input_tokens FROM events ORDER BY 2") == [("o3", 5), ("gpt-4o", 6)]
+
+
+def test_a_missing_path_is_its_own_error_and_the_others_are_imported(tmp_path: Path, db_path: Path) -> None:
+    """QA: ``import good1.csv typo.csv good2.csv`` stopped at the typo before reading anything
+    (exit 4, nothing imported, nothing on stdout under --json), although exit 4 means "an input
+    file could not be read (the rest is imported)". The missing path is now one unreadable input:
+    its own error in the summary and in --json, both files imported (10 + 20 input tokens), exit 4
+    at the end. Alone, it is the one failed file of an empty summary (a bad --format still comes
+    first: exit 2)."""
+    good = [tmp_path / "good1.csv", tmp_path / "good2.csv"]
+    good[0].write_text("ts,model_raw,input_tokens\n2026-11-03T10:00:00Z,o3,10\n")
+    good[1].write_text("ts,model_raw,input_tokens\n2026-11-03T11:00:00Z,o3,20\n")
+    typo = tmp_path / "typo.csv"
+    result = run("import", str(good[0]), str(typo), str(good[1]), "--db", str(db_path), "--json", expect=4)
+    out = json.loads(result.stdout)
+    assert (out["files"], out["failed_files"], out["imported"]) == (3, 1, 2)
+    assert {f["path"]: f["error"] for f in out["per_file"]} == {
+        str(good[0]): None, str(good[1]): None, str(typo): f"{typo}: no such file or directory"}  # fmt: skip
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"usagectl: error: 1 file could not be read: {typo}: no such file or directory"
+    )
+    assert query(db_path, "SELECT sum(input_tokens) FROM events") == [(30,)]
+    alone = run("import", str(typo), "--db", str(db_path), "--json", expect=4)
+    assert [f["error"] for f in json.loads(alone.stdout)["per_file"]] == [f"{typo}: no such file or directory"]
+    run("import", str(typo), "--format", "nope", "--db", str(db_path), expect=2)

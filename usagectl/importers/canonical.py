@@ -342,6 +342,8 @@ def _document_record(
     derived = export_derived(obj)
     if derived and left_out is not None:
         left_out.update(derived)
+    if isinstance(fields.get("extra"), str) and is_null_text(fields["extra"]):
+        fields["extra"] = None  # the JSON null as text is no extra, as the JSON null itself
     unknown = {k: v for k, v in obj.items() if k not in _CANONICAL and k not in derived and v is not None}
     if unknown:
         extra = fields.get("extra")
@@ -354,14 +356,38 @@ def _document_record(
             fields["extra"] = unknown
         elif isinstance(extra, dict) and not unknown.keys() & extra.keys():
             fields["extra"] = {**unknown, **extra}
-        elif isinstance(extra, dict):  # a key both top-level and in extra: extra's stays, the others under "fields"
-            fields["extra"] = {**extra, "fields": unknown}
+        elif isinstance(extra, dict):  # a key both top-level and in extra: extra's stays, the others apart
+            fields["extra"] = {**extra, fields_key(extra): unknown}
         else:
             fields["extra"] = {"extra": extra, "fields": unknown}
         fields["extra"] = dict(sorted(fields["extra"].items()))  # in key order, as the stagers keep them
     return Record(rec, line, fields=fields)
 
 
+def fields_key(extra: Collection[str]) -> str:
+    """The key of a record's ``extra`` object its top-level unknown keys go under when one of them
+    is also a key of that object: ``fields``, or when the object has its own ``fields``,
+    ``fields_2``, ``fields_3``, ... (the first it does not have). The user's own ``fields`` was
+    overwritten, and records that differed only in it got one id (QA); a record without its own
+    ``fields`` keeps the key, so its stored ``extra`` and id are those of earlier imports.
+    ``ingest.FIELDS_KEY_SQL`` is the same choice in SQL."""
+    if "fields" not in extra:
+        return "fields"
+    n = 2
+    while f"fields_{n}" in extra:
+        n += 1
+    return f"fields_{n}"
+
+
+def is_null_text(text: str) -> bool:
+    """Whether ``text`` is the JSON null (``null``, JSON's white space around it allowed): an
+    ``extra`` given so is none, as ``"extra": null`` is, so that the same event given both ways
+    gets one id (QA: a CSV cell ``null`` and JSONL's null were two events).
+    ``ingest.NULL_TEXT_SQL`` is the same test in SQL."""
+    return text.strip(_JSON_SPACE) == "null"
+
+
+_JSON_SPACE = " \t\n\r"  # RFC 8259's white space, and only it
 _CANONICAL = frozenset(EVENT_COLUMN_NAMES)
 _EXPORT_SHAPE = _CANONICAL | frozenset(EVENT_EXPORT_DERIVED)
 _CANONICAL_FOLDED = {c.lower(): c for c in EVENT_COLUMN_NAMES}
