@@ -1081,3 +1081,53 @@ def test_a_limit_is_shown_as_set_not_rounded_to_the_cent(tmp_path: Path, db: Pat
     assert "$12.345" in run("budget", "history", "global", "--periods", "2", "--db", str(db)).stdout
     # JSON keeps the number
     assert next(r for r in run_json("budget", "list")["rows"] if r["scope"] == "global")["limit"] == 12.345
+
+
+def test_usage_dated_after_now_is_spent_and_added_to_the_projection_as_it_is(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: 1,000 tokens yesterday and 9,000 dated tomorrow (a clock ahead): `report month` used
+    10,000 but `budget status` 1,000. Now both count 10,000; the run rate extrapolates only the
+    1,000 up to now and the projection adds the 9,000 as they are.
+    claude-sonnet-4-5 input $3 / 1M: 1,000 = $0.003, 9,000 = $0.027. Now 11-28 12:00Z: 27.5 of
+    30 days elapsed.
+    - the plan quota of 20,000 tokens: spent 10,000 = 50 %, ok; projected int(1,000 x 30 / 27.5) = int(1,090.9)
+      = 1,090 + 9,000 = 10,090; the other 10,000 at 1,000 / 27.5 a day takes 275 days: no crossing.
+    - $0.05: spent $0.030 = 60 %; projected 0.003 x 30 / 27.5 = 0.0032727 -> 0.003273 (to the
+      micro-dollar) + 0.027 = $0.030273.
+    As of a past now (clock=False, the PDF of a range): only the 1,000 up to now, as before."""
+    events = [
+        {"event_id": "past", "ts": "2026-11-27T12:00:00Z", "model_raw": "claude-sonnet-4-5", "input_tokens": 1000},
+        {"event_id": "ahead", "ts": "2026-11-29T12:00:00Z", "model_raw": "claude-sonnet-4-5", "input_tokens": 9000},
+    ]
+    run("import", str(write_jsonl(tmp_path / "a.jsonl", events)), "--db", str(db_path))
+    config = _config(tmp_path, '[plan]\nmonthly_token_quota = 20000\n[[budgets]]\nscope = "global"\namount = 0.05\n')
+    ctx, at = make_context(None, db_path), datetime(2026, 11, 28, 12, tzinfo=UTC)
+    tokens, money = budgets.budget_status(ctx, now=at, clock=True)
+    assert (tokens.spent, tokens.percent, tokens.level, tokens.later) == (10000, 50, "ok", 9000)
+    assert (tokens.projected, tokens.projected_cross_date) == (10090, None)
+    assert (money.spent, money.percent, money.later, money.projected) == (
+        Decimal("0.030"), 60, Decimal("0.027"), Decimal("0.030273")
+    )  # fmt: skip
+    as_of, _ = budgets.budget_status(ctx, now=at)  # a past moment: nothing after it
+    assert (as_of.spent, as_of.later, as_of.projected) == (1000, 0, 1090)
+
+    monkeypatch.setattr(budgets, "_clock", lambda: at)  # the commands: now is the clock
+    doc = run_json("budget", "status", "--db", str(db_path), "--config", str(config))
+    row = doc["rows"][0]
+    assert (row["spent"], row["percent"], row["projected"], row["spent_after_now"]) == (10000, 50, 10090, 9000)
+    assert any(
+        n.startswith("Dated after now (a clock ahead?): plan quota 9,000 tokens, global (month) $0.03;")
+        for n in doc["notes"]
+    )
+    (current,) = budgets.budget_history(ctx, "plan", periods=0).rows  # as budget status shows it
+    assert (current["actual"], current["percent"], current["projected"]) == (10000, 50, 10090)
+    # the webhooks' budget alerts count the same spend: $0.030 of a $0.035 budget is 85 % (rounded
+    # down), over the 75 % threshold; as of a past attempt (a rebuild) only the $0.003 up to then
+    from usagectl.services import notify
+
+    tight = _config(tmp_path, '[[budgets]]\nscope = "global"\namount = 0.035\n')
+    ctx2 = make_context(tight, db_path)
+    (alert,) = notify.collect_events(ctx2, {"budget.threshold"}, "UTC", at)
+    assert (alert.data["spent"], alert.data["threshold"]) == (Decimal("0.030"), 75)
+    assert notify.collect_events(ctx2, {"budget.threshold"}, "UTC", at, clock=False) == []

@@ -611,3 +611,31 @@ def test_an_unchanged_database_is_not_opened(tmp_path: Path, db: Path, monkeypat
     nxt = dash.refresh()
     assert opened and nxt.requeried and nxt.data is not None
     assert nxt.data.feed[1]["event_id"] == "N2" and nxt.data.feed[1]["cost_usd"] == Decimal("0.25")
+
+
+def test_usage_dated_after_now_is_in_every_month_panel_and_not_extrapolated(tmp_path: Path, db: Path) -> None:
+    """QA: usage dated after now (a clock ahead) was in the month's tokens (50 %) but not in the
+    budgets nor the top panel of the same frame. A7 11-20 12:00Z, alice, gpt-4o 200,000 in = $0.50,
+    on top of the fixture (module docstring):
+    month 2,605,100 + 200,000 = 2,805,100 tokens = 56.102 % of 5,000,000 -> 56.1 %;
+    projection: only the usage up to now runs at the rate, A7 is added as it is:
+    int(2,605,100 x 720 / 241) + 200,000 = 7,782,871 + 200,000 = 7,982,871 tokens;
+    8.90 x 720 / 241 + 0.50 = 26.589... + 0.50 = 27.089... -> $27.09;
+    top: alice 4.30 + 0.50 = $4.80 (1,405,100 tokens) before bob $4.60;
+    budget member:alice 4.80 of 5 = 96 % (critical). The feed still ends today (no A7)."""
+    a7 = _ev("A7", "2026-11-20T12:00:00Z", "gpt-4o", "alice", inp=200_000)
+    run("import", str(write_jsonl(tmp_path / "a7.jsonl", [a7])), "--db", str(db))
+    d = Dashboard(make_context(None, db), watch=False).refresh().data
+    assert d is not None
+    assert (d.overview("used_tokens"), d.overview("after_now_tokens")) == (2_805_100, 200_000)
+    assert d.overview("projected_tokens") == 7_982_871
+    assert d.overview("projected_cost_usd").quantize(Decimal("0.01")) == Decimal("27.09")
+    top = d.top[0]
+    assert (top.name, top.tokens, top.cost_usd) == ("alice", 1_405_100, Decimal("4.80"))
+    alice = next(b for b in d.budgets if b.budget.scope == "member:alice")
+    assert (alice.spent, alice.percent, alice.level, alice.later) == (Decimal("4.80"), 96, "critical", Decimal("0.50"))
+    assert "A7" not in [e["event_id"] for e in d.feed]
+    out = run("dashboard", "--once", "--no-watch", "--db", str(db)).stdout
+    assert "Tokens    2.81M / 5.00M (56.1%)" in out and "$4.80 96.0%" in out
+    assert "Projected $27.09 at month end, 7.98M tokens" in out
+    assert "Ahead     200,000 tokens dated after now, counted, not extrapolated" in out

@@ -164,11 +164,46 @@ def test_events_dated_after_today_are_listed_so_the_rows_add_up(tmp_path: Path, 
     rep = reports.month(make_context(None, db_path), reports.ReportRequest(now=NOW, tz="UTC"), "2025-11")
     assert [r["date"] for r in rep.rows] == [date(2025, 11, d) for d in range(1, 30)]  # through Nov 29
     assert sum(r["total_tokens"] for r in rep.rows) == rep.totals["total_tokens"] == 6_000_000
-    assert any(n.startswith("1 request dated after today (2025-11-29) is in the totals") for n in rep.notes)
+    assert any(
+        n.startswith("1 request (5,000,000 tokens, $0.75) dated after now (2025-11-29) is in the totals")
+        for n in rep.notes
+    )
     # a month with no such events still ends its rows today
     plain = reports.month(make_context(None, db_path), reports.ReportRequest(now=NOW, tz="UTC",
                                                                             until="2025-11-20"))  # fmt: skip
-    assert plain.rows[-1]["date"] == date(2025, 11, 15) and not any("after today" in n for n in plain.notes)
+    assert plain.rows[-1]["date"] == date(2025, 11, 15) and not any("after now" in n for n in plain.notes)
+    assert "after_now_tokens" not in _ov(plain)
+
+
+def test_usage_dated_after_now_is_used_but_not_extrapolated(tmp_path: Path, db_path: Path) -> None:
+    """QA: usage dated after now (a clock ahead) was in "used" and also in the daily average and
+    the run rate. It is used (quota %), but the averages and the run rate take only the usage up
+    to now, and the projection adds the later usage as it is. gpt-4o-mini input $0.15 / 1M.
+    NOW 2025-11-15 12:00Z: p1 11-10 1,000,000 tokens = $0.15; p2 11-29 5,000,000 = $0.75 (after
+    now); p3 11-15 18:00Z (today, but after now) 1,000 = $0.00015.
+    used 6,001,000 of the 10,000,000 quota = 60.01 %; after now 5,001,000 tokens, $0.75015;
+    daily average over the 15 days to today of the 1,000,000 up to now: 66,666 tokens, $0.01;
+    projection: 14.5 of 30 days elapsed: int(1,000,000 x 30 / 14.5) = int(2,068,965.5) =
+    2,068,965 + 5,001,000 = 7,069,965 tokens (70.69965 %); $0.15 x 30 / 14.5 + $0.75015 =
+    0.3103448... + 0.75015 = $1.0604948..."""
+    events = [
+        {"event_id": "p1", "ts": "2025-11-10T12:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 1_000_000},
+        {"event_id": "p2", "ts": "2025-11-29T12:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 5_000_000},
+        {"event_id": "p3", "ts": "2025-11-15T18:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 1_000},
+    ]
+    run("import", str(write_jsonl(tmp_path / "f.jsonl", events)), "--db", str(db_path))
+    (tmp_path / "work" / "usagectl.toml").write_text("[plan]\nmonthly_token_quota = 10000000\n", encoding="utf-8")
+    rep = reports.month(make_context(None, db_path), reports.ReportRequest(now=NOW, tz="UTC"), "2025-11")
+    ov = _ov(rep)
+    assert (ov["used_tokens"], ov["quota_pct"], ov["after_now_tokens"]) == (6_001_000, Decimal("60.01"), 5_001_000)
+    assert (ov["daily_avg_tokens"], ov["daily_avg_cost_usd"]) == (66_666, Decimal("0.01"))
+    assert ov["projected_tokens"] == 7_069_965 and ov["projected_quota_pct"] == Decimal("70.69965")
+    assert abs(ov["projected_cost_usd"] - (Decimal("0.15") * 30 / Decimal("14.5") + Decimal("0.75015"))) < Decimal(
+        "1e-12"
+    )
+    assert ov["projection_method"].endswith("× 30 days, plus the usage dated after now as it is")
+    assert any(n.startswith("2 requests (5,001,000 tokens, $0.75) dated after now (2025-11-15 – 2025-11-29) are in")
+               for n in rep.notes)  # fmt: skip
 
 
 def test_a_since_alone_runs_to_today_in_month_views(loaded: Path) -> None:

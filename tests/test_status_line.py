@@ -231,3 +231,18 @@ def test_an_answer_is_filed_under_the_config_it_was_computed_with(isolated_env: 
     (isolated_env / "usagectl.toml").write_text(CONFIG + GLOBAL_BUDGET, encoding="utf-8")
     assert svc.cached_status_line(old_ctx, config_stat=before).worst_level == "warning"
     assert run("status", "--db", str(db)).stdout.endswith(" · budget exceeded (global (month) 890.0%)\n")
+
+
+def test_usage_dated_after_now_counts_in_the_month_as_everywhere(tmp_path: Path, db: Path) -> None:
+    """QA: `status` left out the month's usage dated after now that `report month`, `budget
+    status` and the dashboard count. A7 11-20 12:00Z, alice, gpt-4o 200,000 in = $0.50: the
+    month is 2,605,100 + 200,000 = 2,805,100 tokens (2.81M) = 56.102 % -> 56.1 % of 5.00M,
+    $8.90 + 0.50 = $9.40; member:alice 4.30 + 0.50 = 4.80 of 5 = 96 % (critical). Today stays A1."""
+    a7 = {"event_id": "A7", "ts": "2026-11-20T12:00:00Z", "model_raw": "gpt-4o", "member": "alice",
+          "input_tokens": 200_000}  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "a7.jsonl", [a7])), "--db", str(db))
+    out = run("status", "--db", str(db)).stdout
+    assert out == (
+        "today 1.00M tok $2.50 · 2026-11 2.81M/5.00M tok 56.1% $9.40 · 1 unpriced req"
+        " · budget critical (member:alice (month) 96.0%)\n"
+    )

@@ -105,6 +105,11 @@ def _overview(d: DashboardData, width: int) -> _Panel:
     extra = f", {format_compact(ptok)} tokens" if ptok is not None else ""
     extra += f" = {format_used_pct(ppct)} of quota" if ppct is not None else ""
     t.append(f"\nProjected {format_money(proj) if proj is not None else '–'} at month end{extra}")
+    ahead = d.overview("after_now_tokens")
+    if ahead:  # a clock ahead: in the month's tokens and the budgets, added to the projection as they are
+        t.append(
+            f"\nAhead     {format_int(int(ahead))} tokens dated after now, counted, not extrapolated", style="yellow"
+        )
     unpriced = d.overview("unpriced_requests")
     if unpriced:
         t.append(f"\nUnpriced  {counted(int(unpriced), 'request')}, NOT in the cost", style="yellow")

@@ -13,9 +13,14 @@ hours counts as it was lived). The crossing date is the local day on which the s
 or over its limit shows the day it really got there: the first local day of the period on which
 the cumulative spend reached the limit.
 
-"Now" may lie in the past (a report on a range is evaluated as of the range's end): the spend is
-clipped at that instant, so the spend, the percentage and the projection all describe the
-same moment, and a period that ended by then projects to its actual.
+"Now" is the clock (``budget status``, ``status``, the dashboard): usage dated later in the
+current period (a clock ahead, or local timestamps without an offset read as UTC) is stored
+usage, so it is in the spend, the percentage and the level, as in ``report month``; the run rate
+extrapolates only the spend up to now, and the projection then adds the spend dated after now as
+it is (it is already there). "Now" may also be a past moment (a report on a range is evaluated as
+of the range's end; ``clock=False``): the spend is clipped at that instant, so the spend, the
+percentage and the projection all describe the same moment, and a period that ended by then
+projects to its actual.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from usagectl.config import WEEKDAYS, effective_timezone
 from usagectl.errors import BudgetThresholdCrossed, UsageError
 from usagectl.models import Column, Filters, Report, counted
-from usagectl.render.formats import floor_pct
+from usagectl.render.formats import floor_pct, format_int, format_money
 from usagectl.services.budget_config import (
     DEFAULT_THRESHOLDS,
     LEVEL_ORDER,
@@ -94,6 +99,7 @@ class BudgetState:
     projected_cross_date: date | None  # local day spend reaches 100 %; None if it won't at this rate
     unpriced_requests: int  # requests of the scope without a price, NOT in spent (0 for token budgets)
     never_used: bool = False  # no event in the whole database matches the scope (a typo?)
+    later: Decimal = Decimal(0)  # of ``spent``, the part dated after now (counted, never extrapolated)
 
     @property
     def shown_percent(self) -> Decimal:
@@ -155,13 +161,26 @@ class _Usage:
     tokens: int
     unpriced_requests: int
     days: tuple[tuple[date, Decimal, int], ...] = ()  # (local day, cost, tokens) in day order
+    later_cost: Decimal = Decimal(0)  # of ``cost`` and ``tokens``: dated after now (a clock ahead)
+    later_tokens: int = 0
 
     @staticmethod
-    def of(sums: dict[str, Any], by_day: dict[date, dict[str, Any]] | None = None) -> _Usage:
+    def of(
+        sums: dict[str, Any], by_day: dict[date, dict[str, Any]] | None = None, later: dict[str, Any] | None = None
+    ) -> _Usage:
+        """``sums`` and ``by_day`` hold all the usage counted; ``later``, the part of it dated after now."""
         days = tuple(
             (d, v["cost_usd"] or Decimal(0), int(v["total_tokens"])) for d, v in sorted((by_day or {}).items())
         )
-        return _Usage(sums["cost_usd"] or Decimal(0), int(sums["total_tokens"]), int(sums["unpriced_requests"]), days)
+        later = later or empty()
+        return _Usage(
+            sums["cost_usd"] or Decimal(0),
+            int(sums["total_tokens"]),
+            int(sums["unpriced_requests"]),
+            days,
+            later["cost_usd"] or Decimal(0),
+            int(later["total_tokens"]),
+        )
 
     def reached_on(self, limit: Decimal, tokens: bool) -> date | None:
         """The first day on which the cumulative spend reached ``limit`` (None if it never did)."""
@@ -176,6 +195,8 @@ class _Usage:
 def evaluate(budget: Budget, start: date, end: date, tz: str, now: datetime, usage: _Usage) -> BudgetState:
     tokens = budget.kind == "tokens"
     spent = Decimal(usage.tokens) if tokens else usage.cost
+    later = Decimal(usage.later_tokens) if tokens else usage.later_cost
+    so_far = spent - later  # the spend up to now: the only part the run rate extrapolates
     limit = budget.limit
     level, crossed = level_for(spent, limit, budget.thresholds)
     t0, t1 = day_start_utc(start, tz), day_start_utc(end + timedelta(days=1), tz)
@@ -187,10 +208,12 @@ def evaluate(budget: Budget, start: date, end: date, tz: str, now: datetime, usa
         projected = spent  # complete (at its last microsecond at the latest): projection = actual
     elif now > t0:
         elapsed, length = (now - t0) // _US, (t1 - t0) // _US
-        projected = spent * length / elapsed
-        projected = Decimal(int(projected)) if tokens else projected.quantize(MICRO)
-        if 0 < spent < limit:
-            need = ((limit - spent) * elapsed / spent).to_integral_value(rounding=ROUND_CEILING)
+        # the spend dated after now is there already: added as it is, not extrapolated
+        projected = so_far * length / elapsed
+        projected = (Decimal(int(projected)) if tokens else projected.quantize(MICRO)) + later
+        if so_far > 0 and spent < limit:
+            # at the rate so far, from the whole spend (the later part counts as spent)
+            need = ((limit - spent) * elapsed / so_far).to_integral_value(rounding=ROUND_CEILING)
             # compared as microseconds first: a large budget with little spent would put the
             # crossing past the year 9999, which no datetime can hold
             if need <= (t1 - now) // _US:
@@ -207,6 +230,7 @@ def evaluate(budget: Budget, start: date, end: date, tz: str, now: datetime, usa
         projected_percent=None if projected is None else projected * HUNDRED / limit,
         projected_cross_date=cross,
         unpriced_requests=0 if tokens else usage.unpriced_requests,
+        later=later,
     )
 
 
@@ -298,17 +322,28 @@ def _bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     return day_start_utc(start, tz), day_start_utc(end + timedelta(days=1), tz)
 
 
-def budget_status(ctx: AppContext, *, tz: str | None = None, now: datetime | None = None) -> list[BudgetState]:
+def _is_clock(now: datetime | None, clock: bool | None) -> bool:
+    """``now`` is the clock (not given, or ``clock=True``), not a past moment to evaluate as of."""
+    return now is None if clock is None else clock
+
+
+def budget_status(
+    ctx: AppContext, *, tz: str | None = None, now: datetime | None = None, clock: bool | None = None
+) -> list[BudgetState]:
     """Every budget (plan quota first) in the calendar period that holds ``now`` in the zone
-    (``tz``, else config, else local), with the spend up to and including ``now``: a past
-    ``now`` gives the budgets as they stood then. One read-only connection; one query per
-    (period, scope kind), grouped by the scope column and the local day."""
+    (``tz``, else config, else local). ``clock``: ``now`` is the clock (the default when no
+    ``now`` is given), so the period's usage dated after it (a clock ahead) is in the spend and
+    added to the projection as it is, as ``report month`` counts it; else the spend up to and
+    including ``now``: a past ``now`` gives the budgets as they stood then. One read-only
+    connection; one query per (period, scope kind), grouped by the scope column and the local
+    day, and with ``clock`` one more for the usage dated after now."""
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
 
     budgets = load_budgets(ctx)
     zone = effective_timezone(tz, ctx.config)
     at = _now(now)
+    ahead = _is_clock(now, clock)
     if not budgets:
         return []
     today = local_today(zone, at)
@@ -324,17 +359,19 @@ def budget_status(ctx: AppContext, *, tz: str | None = None, now: datetime | Non
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, union)
         for (period, col), names in sorted(groups.items(), key=repr):
-            start, end = _bounds(*spans[period], zone)
-            end = min(end, at + _US)  # nothing after "now": a past now sees the period as it stood
+            start, period_end = _bounds(*spans[period], zone)
+            # a past now sees the period as it stood: nothing after it
+            end = period_end if ahead else min(period_end, at + _US)
             where = {col: tuple(sorted(names))} if col else {}
             flt = Filters(start=start, end=end, tz=zone, since=spans[period][0], until=spans[period][1], where=where)
             dims = [col] if col else []
             cube = q.cube(con, flt, [*dims, "date"])
             sums, per_day = rollup(cube, dims), rollup(cube, [*dims, "date"])
+            later = rollup(q.cube(con, replace(flt, start=at + _US), dims), dims) if end > at + _US else {}
             for name in names if col else [""]:
                 key = (name,) if col else ()
                 days = {k[-1]: v for k, v in per_day.items() if k[:-1] == key}
-                found[(period, col, name or None)] = _Usage.of(sums.get(key, empty()), days)
+                found[(period, col, name or None)] = _Usage.of(sums.get(key, empty()), days, later.get(key))
         states = [
             evaluate(b, *spans[b.period], zone, at, found[(b.period, col, name)])
             for b, (col, name) in zip(budgets, keys)
@@ -386,6 +423,22 @@ def _unpriced_note(label: str, n: int) -> str:
     )
 
 
+def _later_note(states: list[BudgetState]) -> str | None:
+    """The note on the spend dated after now (a clock ahead), per budget that has some: it is in
+    the spend and the percentage, and added to the projection as it is (never extrapolated)."""
+    parts = [
+        f"{s.budget.label} {format_money(s.later) if s.budget.kind == 'usd' else format_int(int(s.later)) + ' tokens'}"
+        for s in states
+        if s.later
+    ]
+    if not parts:
+        return None
+    return (
+        f"Dated after now (a clock ahead?): {', '.join(parts)}; in the spend and the percentage, "
+        "and added to the projection as it is, not extrapolated. `usagectl doctor` lists events after now."
+    )
+
+
 def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = None) -> Report:
     """``budget status`` as a Report: one row per budget; totals hold the count and the worst level.
     Limit, spent and projected are USD (Decimal) for money budgets and ints for token budgets.
@@ -400,8 +453,8 @@ def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = No
         row |= {"spent": _amount(s.spent, b.kind), "percent": s.percent, "level": s.level}
         row |= {"threshold_crossed": s.threshold_crossed, "projected": _amount(s.projected, b.kind)}
         row |= {"projected_percent": s.projected_percent, "projected_cross_date": s.projected_cross_date}
-        row |= {"unpriced_requests": s.unpriced_requests} | _threshold_cells(b)
-        rows.append(row)
+        row |= {"unpriced_requests": s.unpriced_requests, "spent_after_now": _amount(s.later, b.kind)}
+        rows.append(row | _threshold_cells(b))
     worst = max((LEVEL_ORDER.index(s.level) for s in states), default=0)
     notes = [_unpriced_note(s.budget.label, s.unpriced_requests) for s in states if s.unpriced_requests]
     unused = [s.budget.label for s in states if s.never_used]
@@ -410,6 +463,9 @@ def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = No
             f"No usage has ever matched {', '.join(unused)} (a typo? names are case-sensitive): "
             f"{'it stays' if len(unused) == 1 else 'they stay'} at 0 and never fire{'s' if len(unused) == 1 else ''}."
         )
+    later = _later_note(states)
+    if later:
+        notes.append(later)
     if states and as_of is not None:
         notes.append(f"As of the end of {as_of} ({tz}): each budget's period that holds that day, spend up to then.")
     if states:
@@ -439,6 +495,7 @@ def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = No
             Column("projected_percent", "Projected %", "pct", in_table=False),
             Column("projected_cross_date", "Hits 100 %", "date"),
             Column("unpriced_requests", "Unpriced", "int", in_table=False),
+            Column("spent_after_now", "Dated after now", in_table=False),
         )
         + tuple(Column(c.key, c.header, c.kind, in_table=False) for c in _THRESHOLD_COLUMNS),
         rows=tuple(rows),
@@ -513,6 +570,17 @@ def _check_first_period(spans: list[tuple[date, date]], periods: int) -> None:
     )
 
 
+def _span_sums(
+    by_day: dict[tuple[Any, ...], dict[str, Any]], first: date, last: date
+) -> tuple[dict[str, Any], dict[date, dict[str, Any]]]:
+    """The sums of the days ``first`` .. ``last`` of ``by_day`` (a rollup by date), and those days."""
+    sums = empty()
+    days = {day: day_sums for (day,), day_sums in by_day.items() if first <= day <= last}
+    for day_sums in days.values():
+        add(sums, day_sums)
+    return sums, days
+
+
 def budget_history(
     ctx: AppContext,
     scope: str,
@@ -521,9 +589,12 @@ def budget_history(
     periods: int = 12,
     tz: str | None = None,
     now: datetime | None = None,
+    clock: bool | None = None,
 ) -> Report:
-    """Budget vs actual for the last ``periods`` complete periods and the current one (one query).
-    The current period counts the spend up to and including ``now``, as :func:`budget_status` does."""
+    """Budget vs actual for the last ``periods`` complete periods and the current one (one query,
+    and one more for the usage dated after now). The current period counts its spend as
+    :func:`budget_status` does: with ``clock`` (the default when no ``now`` is given) also the
+    usage dated after now, else the spend up to and including ``now``."""
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
 
@@ -532,6 +603,7 @@ def budget_history(
     budget = _find(ctx, scope, period)
     zone = effective_timezone(tz, ctx.config)
     at = _now(now)
+    ahead = _is_clock(now, clock)
     spans = [period_bounds(budget.period, local_today(zone, at), ctx.config.week_start)]
     for _ in range(periods):
         spans.insert(0, period_bounds(budget.period, spans[0][0] - timedelta(days=1), ctx.config.week_start))
@@ -539,21 +611,19 @@ def budget_history(
     book = ctx.pricebook()
     col, name = _scope_key(budget, book)
     start, end = _bounds(spans[0][0], spans[-1][1], zone)
-    # nothing after "now", as in budget_status: the current period is the one budget status shows
-    # (a future-dated event is not spent yet), and the past periods end before now, so stay whole
-    end = min(end, at + _US)
+    # the current period is the one budget status shows (the usage dated after now in it too,
+    # or nothing after a past now); the past periods end before now, so stay whole
+    end = end if ahead else min(end, at + _US)
     flt = Filters(start, end, zone, spans[0][0], spans[-1][1], {col: (name or "",)} if col else {})
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, flt)
         by_day = rollup(q.cube(con, flt, ["date"]), ["date"])
+        later = rollup(q.cube(con, replace(flt, start=at + _US), ["date"]), ["date"]) if end > at + _US else {}
     rows = []
     unpriced = 0
     for first, last in spans:
-        sums = empty()
-        days = {day: day_sums for (day,), day_sums in by_day.items() if first <= day <= last}
-        for day_sums in days.values():
-            add(sums, day_sums)
-        s = evaluate(budget, first, last, zone, at, _Usage.of(sums, days))
+        usage = _Usage.of(*_span_sums(by_day, first, last), _span_sums(later, first, last)[0])
+        s = evaluate(budget, first, last, zone, at, usage)
         complete = at >= _bounds(first, last, zone)[1]
         unpriced += s.unpriced_requests
         rows.append(
@@ -569,6 +639,9 @@ def budget_history(
     notes = [f"Every period is measured against today's limit ({budget.label}): the config keeps no past limits."]
     if unpriced:
         notes.append(_unpriced_note(budget.label, unpriced))
+    later_note = _later_note([s])  # of the current period (the last), the only one with usage after now
+    if later_note:
+        notes.append(later_note)
     notes.append(_PROJECTION_NOTE.split(". ")[0] + ".")
     # one budget, so one kind of amount: declared, its numbers right-align and never fold at 80
     # columns (a token count shortens to "108M" first); "amount": no projection is "–", not unpriced

@@ -43,7 +43,7 @@ from usagectl.services.budgets import BudgetState, budget_status
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters, month
 from usagectl.services.rollup import rollup
-from usagectl.timeutil import date_range, day_start_utc, local_today
+from usagectl.timeutil import date_range, day_start_utc, days_in_month, local_today
 
 if TYPE_CHECKING:
     from usagectl.store.sources import SourceRow
@@ -252,9 +252,12 @@ class Dashboard:
         today = local_today(tz, now)
         series_flt = build_filters(self.ctx, req, default=(today - timedelta(days=SERIES_DAYS - 1), today))
         first = today.replace(day=1)
+        last = first.replace(day=days_in_month(first.year, first.month))
+        # the whole month, as the month panel (``report month``) and the budgets count it: usage
+        # dated after now (a clock ahead) too
         month_flt = Filters(
-            start=day_start_utc(first, tz), end=day_start_utc(today + timedelta(days=1), tz), tz=tz,
-            since=first, until=today, where=series_flt.where,
+            start=day_start_utc(first, tz), end=day_start_utc(last + timedelta(days=1), tz), tz=tz,
+            since=first, until=last, where=series_flt.where,
         )  # fmt: skip
         union = replace(
             series_flt, start=min(series_flt.start, month_flt.start), end=max(series_flt.end, month_flt.end)
@@ -264,7 +267,9 @@ class Dashboard:
             # two narrow cubes measured faster than one by (date, member, feature) on 10M events
             by_day = rollup(q.cube(con, series_flt, ["date"]), ["date"])
             people = q.cube(con, month_flt, ["member", "feature"])
-            feed = dq.latest_events(con, union, self.feed_size)
+            # the feed as before: up to the end of today (or of the chart's range)
+            feed_flt = replace(union, end=max(series_flt.end, day_start_utc(today + timedelta(days=1), tz)))
+            feed = dq.latest_events(con, feed_flt, self.feed_size)
         series = tuple(
             DayPoint(d, int(row.get("total_tokens", 0)), row.get("cost_usd"), int(row.get("unpriced_tokens", 0)))
             for d in date_range(series_flt.since, series_flt.until)
@@ -272,7 +277,7 @@ class Dashboard:
         )
         top_kind, top = _top(people)
         today_row = next((r for r in report.rows if r["date"] == today), {})
-        budgets = _worst_budgets_first(budget_status(self.ctx, tz=tz, now=now))
+        budgets = _worst_budgets_first(budget_status(self.ctx, tz=tz, now=now, clock=True))
         anomalies, anomaly_error = self._anomalies(req, token, today)
         return DashboardData(
             month=report,

@@ -147,15 +147,17 @@ def previous_month(day: date) -> str:
     return f"{last.year:04d}-{last.month:02d}"
 
 
-def collect_events(ctx: AppContext, wanted: set[str], tz: str, now: datetime) -> list[Event]:
-    """Every event of the ``wanted`` types that is due at ``now`` (read-only; nothing is sent)."""
+def collect_events(ctx: AppContext, wanted: set[str], tz: str, now: datetime, *, clock: bool = True) -> list[Event]:
+    """Every event of the ``wanted`` types that is due at ``now`` (read-only; nothing is sent).
+    ``clock``: ``now`` is the clock, so a budget counts its period's usage dated after it, as
+    ``budget status`` does; a rebuild of an earlier attempt's events passes False (as then)."""
     events: list[Event] = []
     today = local_today(tz, now)
     yesterday = today - timedelta(days=1)
     if "budget.threshold" in wanted:
         from usagectl.services.budgets import budget_status
 
-        for state in budget_status(ctx, tz=tz, now=now):
+        for state in budget_status(ctx, tz=tz, now=now, clock=clock):
             if state.threshold_crossed is not None:
                 events.append(wh.budget_event(state, now))
     if wanted & {"usage.anomaly", "usage.daily_summary"}:
@@ -296,7 +298,7 @@ def _rebuild(
             wanted.setdefault(row.created_at, set()).add(row.event_type)
     found: dict[str, Event] = {}
     for when, types in wanted.items():
-        for event in collect_events(ctx, types, zone, when.astimezone(UTC)):
+        for event in collect_events(ctx, types, zone, when.astimezone(UTC), clock=False):
             found[event.key] = event
             legacy = wh.legacy_key(event.key)
             if legacy is not None:  # a row of an older ledger: the event of the limit then in force

@@ -113,7 +113,8 @@ def _budgets(ctx: AppContext, tz: str, now: datetime, first: date, last: date) -
         # where each budget is set (budgets[0]) is for the config's owner, not the report's reader
         columns = tuple(c for c in listed.columns if c.key != "source")
         return dataclasses.replace(listed, columns=columns), NOT_BEGUN.format(first=first, tz=tz)
-    states = budget_status(ctx, tz=tz, now=at)
+    # a range through now counts the period's usage dated after now, as `budget status` does
+    states = budget_status(ctx, tz=tz, now=at, clock=at >= now)
     if not states:
         return None, None
     report = status_report(states, tz, as_of=local_today(tz, at) if at < now else None)

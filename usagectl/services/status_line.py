@@ -2,9 +2,10 @@
 
 Today's tokens and cost, this month's tokens against the plan quota, and the worst budget
 level. One read-only connection and ONE query for the usage: the one-pass cube of the
-current calendar month (in the chosen zone) by local date, over the month's rows only (the
+current calendar month (in the chosen zone; the whole month, so usage dated after now, a clock
+ahead, is counted as ``report month`` counts it) by local date, over the month's rows only (the
 range predicate on ``ts`` lets DuckDB skip the other row groups by their zone maps); today
-is that cube's last day. Budgets, when any are configured, are
+is that cube's row of today. Budgets, when any are configured, are
 :func:`usagectl.services.budgets.budget_status` (its own short connection).
 
 Money is Decimal; ``cost_usd`` None means nothing of the period was priced, and unpriced
@@ -45,7 +46,7 @@ from usagectl.services.cache_dir import cache_file, file_stat, write_json
 from usagectl.services.context import AppContext
 from usagectl.services.reports import HUNDRED, ReportRequest
 from usagectl.services.rollup import empty, rollup, total
-from usagectl.timeutil import day_start_utc, local_today
+from usagectl.timeutil import day_start_utc, days_in_month, local_today
 
 LEVELS = ("ok", "warning", "caution", "critical", "exceeded")
 CACHE_SECONDS = 3600.0
@@ -138,12 +139,15 @@ def status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine
     if "model" in where:
         book = ctx.pricebook()
         where["model"] = tuple(book.resolve(m) or m for m in where["model"])
+    last = first.replace(day=days_in_month(first.year, first.month))
+    # the whole month: usage dated after now (a clock ahead) is in the month's tokens, cost and
+    # quota %, as in `report month`, `budget status` and the dashboard
     flt = Filters(
         start=day_start_utc(first, tz),
-        end=day_start_utc(today + timedelta(days=1), tz),
+        end=day_start_utc(last + timedelta(days=1), tz),
         tz=tz,
         since=first,
-        until=today,
+        until=last,
         where=where,
     )
     with connect(ctx.db_path, read_only=True) as con:
@@ -156,7 +160,7 @@ def status_line(ctx: AppContext, req: ReportRequest | None = None) -> StatusLine
     worst = worst_label = worst_pct = None
     budgets = load_budgets(ctx)
     if budgets:
-        states = budget_status(ctx, tz=tz, now=now)
+        states = budget_status(ctx, tz=tz, now=now, clock=True)
         top = max(states, key=lambda s: (LEVELS.index(s.level), s.percent))
         worst, worst_label, worst_pct = top.level, top.budget.label, top.percent
     return StatusLine(
