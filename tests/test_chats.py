@@ -403,6 +403,29 @@ def test_the_repeated_autumn_hour_reads_apart(tmp_path: Path, db_path: Path) -> 
     assert "03:40:00" in table and "03:40:00 CET" not in table  # 02:40Z: unambiguous
 
 
+def test_a_first_message_in_the_repeated_hour_keeps_its_place_in_the_overview(tmp_path: Path, db_path: Path) -> None:
+    """QA: `chat show` in Berlin printed "First message 2026-10-25 02:30:00 CEST" below "Cost". By
+    hand at the CLI's 80 columns: the pair is 13 + 2 + 24 = 39 cells, one over half a row
+    ((80 - 4) // 2 = 38), so it was set apart below; two pairs a row would need 13 + 2 + 24 (left)
+    + 4 + 26 + 2 + 17 (right: "Input tokens (incl. cache)", "claude-sonnet-4-5") = 88 > 80, so one
+    pair a row, the label column 26 wide: 26 + 2 + 24 = 52 fits. Every overview line in its order,
+    the values right-aligned in one column (each line 52 cells)."""
+    events = [
+        {"event_id": "c4", "ts": "2026-10-25T00:30:00Z", "model_raw": SONNET, "input_tokens": 100,
+         "output_tokens": 10, "session_id": "s3", "chat_title": "berlin", "message_id": "m4"},
+        {"event_id": "c5", "ts": "2026-10-25T01:40:00Z", "model_raw": SONNET, "input_tokens": 100,
+         "output_tokens": 10, "session_id": "s3", "chat_title": "berlin", "message_id": "m5"},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "c.jsonl", events)), "--db", str(db_path))
+    text = run("chat", "show", "s3", "--tz", "Europe/Berlin", "--db", str(db_path)).stdout
+    overview = text.split("\n\n")[1].splitlines()
+    labels = ["Chat", "Session", "Messages", "First message", "Last message", "Duration", "Models",
+              "Input tokens (incl. cache)", "Output tokens", "Cost"]  # fmt: skip
+    assert [line[: len(lbl)] for line, lbl in zip(overview, labels)] == labels and len(overview) == 10
+    assert overview[3].endswith(" 2026-10-25 02:30:00 CEST") and overview[4].endswith(" 2026-10-25 02:40:00 CET")
+    assert {len(line) for line in overview} == {52}
+
+
 def test_titles_and_models_follow_a_team_filter_from_the_config(tmp_path: Path, db: str) -> None:
     """The titles and models of the chats shown are read without the price join (the mapped
     events): a filter on a team that only the config's member mapping gives still applies."""

@@ -692,6 +692,51 @@ def test_overview_pairs_go_side_by_side_only_when_the_widest_of_each_side_fits()
     assert any("Database" in line and "First event (UTC)" in line for line in wide.splitlines())  # two a row
 
 
+def test_an_overview_pair_over_half_the_width_keeps_its_place() -> None:
+    """QA: a pair one cell over half of the width ("First message … CEST") went below the others,
+    out of order. Lord Howe's repeated half hour: "+11" then "+1030", value 23 and 25 cells.
+
+    By hand at 80 columns: the left side (5 rows, filled down) is 13 ("First message") + 2 + 25 =
+    40 cells, the right side 26 ("Input tokens (incl. cache)") + 2 + 8 ("$0.00070") = 36; 40 + 4 +
+    36 = 80 fits: two pairs a row, "Last message" beside "Cost" on the fifth row (it was below,
+    12 + 2 + 25 = 39 > (80 - 4) // 2 = 38). At 60 columns two pairs do not fit: one pair a row,
+    label column 26 + 2 + 25 = 53 cells, every line in order. A sentence longer than the width
+    (90 cells) still gets its rows below (folded: 8 + 72 cells, then 18)."""
+    sentence = "x" * 90
+    overview = (
+        ("chat_title", "Chat", "lh"),
+        ("session_id", "Session", "s5"),
+        ("messages", "Messages", 2),
+        ("first", "First message", "2026-04-05 01:30:00 +11"),
+        ("last", "Last message", "2026-04-05 01:30:00 +1030"),
+        ("method", "Method", sentence),
+        ("duration", "Duration", "30m 00s"),
+        ("models", "Models", "gpt-4o"),
+        ("input_tokens", "Input tokens (incl. cache)", 200),
+        ("output_tokens", "Output tokens", 20),
+        ("cost_usd", "Cost", Decimal("0.0007")),
+    )
+    report = Report(
+        name="chat", title="Chat lh", filters={}, columns=(Column("k", "K"),), rows=(), totals={}, overview=overview
+    )
+
+    def lines(width: int) -> list[str]:
+        text = render(report, OutputFormat.TABLE, width=width, color=False)
+        assert "…" not in text
+        return text.split("\n\n")[1].splitlines()
+
+    wide = lines(80)
+    # a side: its label column, 2 cells, its value column (right-aligned); 4 cells between sides
+    assert len(wide) == 7 and wide[4] == "Last message   2026-04-05 01:30:00 +1030    Cost" + " " * 24 + "$0.00070"
+    assert wide[3].startswith("First message    2026-04-05 01:30:00 +11    Output tokens")
+    assert "".join(wide[5:]).replace(" ", "") == "Method" + sentence  # below, folded
+    narrow = lines(60)
+    labels = [lbl for _, lbl, _ in overview if lbl != "Method"]
+    assert [line[: len(lbl)] for line, lbl in zip(narrow, labels)] == labels
+    assert {len(line) for line in narrow[:10]} == {53}
+    assert narrow[10].startswith("Method")
+
+
 def test_import_summary_without_colour_needs_no_rich_console_and_matches_the_coloured_text() -> None:
     """Without colour the summary is plain text written without Rich (cron, CI and pipes pay no
     import for it); with colour Rich styles the same characters."""

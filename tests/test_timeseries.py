@@ -37,7 +37,7 @@ from usagectl.config import default_db_path
 from usagectl.errors import UsageError
 from usagectl.services.compare import compare, parse_period, previous, year_ago
 from usagectl.services.context import make_context
-from usagectl.services.hourly import hourly, peak_window
+from usagectl.services.hourly import clock_change_notes, hourly, peak_window
 from usagectl.services.reports import ReportRequest, daily
 from usagectl.services.timeseries import periodic, spike_stats
 
@@ -247,6 +247,67 @@ def test_hourly_cost_in_tokyo(loaded: Path) -> None:
     assert rep.rows[21]["mon"] == Decimal("1.70")  # 0.80 + 0.90; the unpriced mistral adds no cost
     assert rep.rows[8]["wed"] == Decimal("0.10")  # Tue 23:30Z = Wed 08:30 in Tokyo
     assert rep.totals["total"] == Decimal("14.50")
+
+
+def test_hourly_names_the_hour_a_clock_change_repeats(tmp_path: Path, db_path: Path) -> None:
+    """QA: New York's clocks go back at 02:00 EDT (06:00Z) on Sunday 2026-11-01, to 01:00 EST, so
+    05:30Z (01:30 EDT) and 06:30Z (01:30 EST) both fall in the Sun 01:00 cell, which the overview
+    called the busiest hour with no word that it lasted two hours. The numbers stay as counted:
+    hour 0 = 700 (04:30Z = 00:30 EDT), hour 1 = 300 + 500 = 800, busiest 800 / 1,500 = 53.3 %;
+    a note (table and JSON) names the repeated hour."""
+    events = [
+        {"event_id": "edt", "ts": "2026-11-01T05:30:00Z", "model_raw": "gpt-4o", "input_tokens": 300},
+        {"event_id": "est", "ts": "2026-11-01T06:30:00Z", "model_raw": "gpt-4o", "input_tokens": 500},
+        {"event_id": "mid", "ts": "2026-11-01T04:30:00Z", "model_raw": "gpt-4o", "input_tokens": 700},
+    ]
+    run("import", str(write_jsonl(tmp_path / "h.jsonl", events)), "--db", str(db_path))
+    req = ReportRequest(now=datetime(2026, 11, 28, tzinfo=UTC), since="2026-11-01", until="2026-11-01",
+                        tz="America/New_York")  # fmt: skip
+    rep = hourly(make_context(None, db_path), req, week_start="monday")
+    assert (rep.rows[0]["sun"], rep.rows[1]["sun"], rep.rows[2]["sun"]) == (700, 800, 0)
+    assert dict((k, v) for k, _, v in rep.overview)["busiest_hours"] == "01:00 (53.3%), 00:00 (46.7%)"
+    note = (
+        "On Sun 2026-11-01 the clocks in America/New_York went back from 02:00 EDT to 01:00 EST: 01:00–02:00 came "
+        "twice. The heat map counts clock hours, so that day its 01:00 hour holds the usage of two real hours; the "
+        "busiest hours, peak periods and peak window rank clock hours too."
+    )
+    assert note in rep.notes
+    out = run_json("report", "hourly", "--since", "2026-11-01", "--until", "2026-11-01", "--tz", "America/New_York",
+                   "--db", str(db_path))  # fmt: skip
+    assert note in out["notes"] and out["rows"][1]["sun"] == 800
+    # a range without a change in the zone has no such note
+    utc = hourly(make_context(None, db_path), ReportRequest(now=req.now, since="2026-11-01", until="2026-11-01"))
+    assert not [n for n in utc.notes if "clocks" in n]
+
+
+def test_clock_change_notes_skipped_half_hours_and_many_changes() -> None:
+    """By hand from the zone rules. New York goes forward on Sun 2026-03-08 at 02:00 EST (07:00Z) to
+    03:00 EDT: 02:00–03:00 never happened, so the 02:00 hour holds nothing that day. Lord Howe
+    goes back at 02:00 +11 (2026-04-04 15:00Z) to 01:30 +1030: 01:30–02:00 came twice, so the
+    01:00 hour lasted 60 + 30 = 90 minutes. Pacific/Apia skipped the whole of Fri 2011-12-30
+    (-10 to +14): all 24 hours of that day hold nothing. Berlin in 2025–2026: 4 changes,
+    2025-03-30, 2025-10-26, 2026-03-29, 2026-10-25: one note for them all. Kathmandu: none."""
+    ny = clock_change_notes("America/New_York", _utc(2026, 3, 8, 5), _utc(2026, 3, 9, 4))
+    assert ny == [
+        "On Sun 2026-03-08 the clocks in America/New_York went forward from 02:00 EST to 03:00 EDT: 02:00–03:00 did "
+        "not happen. The heat map counts clock hours, so that day its 02:00 hour holds no usage; the busiest hours, "
+        "peak periods and peak window rank clock hours too."
+    ]
+    (lord_howe,) = clock_change_notes("Australia/Lord_Howe", _utc(2026, 4, 4, 13), _utc(2026, 4, 5, 13, 30))
+    assert lord_howe.startswith(
+        "On Sun 2026-04-05 the clocks in Australia/Lord_Howe went back from 02:00 +11 to 01:30 +1030: 01:30–02:00 "
+        "came twice. The heat map counts clock hours, so that day its 01:00 hour holds the usage of 1 h 30 min;"
+    )
+    (apia,) = clock_change_notes("Pacific/Apia", _utc(2011, 12, 28, 10), _utc(2012, 1, 2, 10))
+    assert "Fri 2011-12-30" in apia and "2011-12-30 00:00–2011-12-31 00:00 did not happen" in apia
+    assert "its hours 00:00 to 23:00 each hold no usage" in apia
+    (berlin,) = clock_change_notes("Europe/Berlin", _utc(2024, 12, 31, 23), _utc(2026, 12, 31, 23))
+    assert berlin.startswith("The clocks in Europe/Berlin changed 4 times in the range, 2025-03-30 to 2026-10-25")
+    assert clock_change_notes("Asia/Kathmandu", _utc(2025, 12, 31, 18, 15), _utc(2026, 12, 31, 18, 15)) == []
+
+
+def _utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_hourly_cost_totals_over_unpriced_usage_are_never_zero(tmp_path: Path, db_path: Path) -> None:

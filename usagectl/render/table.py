@@ -309,18 +309,20 @@ def _break_names(text: Text, width: int) -> Text:
 def _overview(report: Report, width: int) -> list[Table]:
     """Overview lines as label/value pairs, two pairs to a row when they are short enough.
 
-    A long value (a sentence such as the projection method) gets a row of its own below.
+    A value longer than half a row (a sentence such as the projection method) gets a row of its
+    own below; every other pair keeps its place in the grid, however long its label (QA: "First
+    message 2026-10-25 02:30:00 CEST", one cell over half a row with its label, went below "Cost").
     """
     items = [(label, _cell(value, overview_kind(key, value))) for key, label, value in report.overview]
     half = (width - 4) // 2  # two pairs plus a 4-cell gutter
-    short: list[tuple[str, Text]] = []
-    long: list[tuple[str, Text]] = []
-    for lbl, val in items:
-        fits = cell_len(lbl) + 2 + cell_len(val.plain) <= half
-        (short if fits else long).append((lbl, val))
+    short = [pair for pair in items if cell_len(pair[1].plain) <= half]
+    pairs = 2 if len(short) > 3 and _two_pairs_fit(short, width) else 1
+    if pairs == 1:
+        short = _one_pair_a_row(short, width)
+    kept = {id(pair) for pair in short}
+    long = [pair for pair in items if id(pair) not in kept]
     grids: list[Table] = []
     if short:
-        pairs = 2 if len(short) > 3 and _two_pairs_fit(short, width) else 1
         grid = Table.grid(padding=(0, 2))
         for i in range(pairs):
             grid.add_column(style="dim", no_wrap=True, min_width=0)
@@ -346,6 +348,15 @@ def _overview(report: Report, width: int) -> list[Table]:
             grid.add_row(Text(lbl), val)
         grids.append(grid)
     return grids
+
+
+def _one_pair_a_row(items: list[tuple[str, Text]], width: int) -> list[tuple[str, Text]]:
+    """The pairs that fit a one-pair-a-row grid ``width`` wide, in their order. The label column
+    is as wide as the longest label of the pairs that fit the width on their own, so a value goes
+    in when it fits beside that label (else Rich would cut it with "…")."""
+    label = max((cell_len(lbl) for lbl, val in items if cell_len(lbl) + 2 + cell_len(val.plain) <= width), default=0)
+    # the pairs themselves (not copies): the caller tells the rest apart by identity
+    return [pair for pair in items if cell_len(pair[0]) <= label and label + 2 + cell_len(pair[1].plain) <= width]
 
 
 def _two_pairs_fit(items: list[tuple[str, Text]], width: int) -> bool:

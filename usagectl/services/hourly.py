@@ -10,13 +10,18 @@
 * Overview: the busiest hours and days (share of the metric), the peak periods (the busiest
   weekday-hour cells, also as the ``peaks`` section) and the peak window: the shortest run of
   consecutive hours (across midnight too) holding at least half of the metric.
+* The map counts clock hours: on a day the zone's clocks go back, the repeated hour's cell holds
+  two real hours of usage; on a day they go forward, the skipped hour's holds none. A note names
+  each such change in the range (the numbers stay as counted).
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import itertools
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from usagectl.config import WEEKDAYS, effective_timezone
 from usagectl.errors import UsageError
@@ -25,6 +30,7 @@ from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, _share, _totals, _unpriced_notes, build_filters
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.services.timeseries import local_cube, parse_week_start
+from usagectl.store.grouped import offset_segments
 from usagectl.timeutil import day_start_utc, local_today
 
 Metric = Literal["tokens", "cost"]
@@ -58,6 +64,76 @@ def _per_day(value: Any, days: int) -> Decimal | None:
         return None
     avg = Decimal(value or 0) / days
     return avg if isinstance(value, Decimal) else avg.quantize(Decimal("0.01"))
+
+
+HOUR = timedelta(hours=1)
+CLOCK_NOTES = 2  # a range with more clock changes (over a year) gets one note on them all
+RANKED = "the busiest hours, peak periods and peak window rank clock hours too."
+
+
+def clock_change_notes(tz: str, start: datetime, end: datetime) -> list[str]:
+    """One note per change of the zone's clocks in [start, end): the wall times repeated (clocks
+    back) or skipped (forward), and what each clock hour they touch held in real time that day,
+    since the map, the busiest hours and the peaks count clock hours (QA: New York's 01:00 EDT
+    and 01:00 EST usage made one "busiest hour" 01:00 with no word that it lasted two hours)."""
+    zone = ZoneInfo(tz)
+    notes = []
+    segments = offset_segments(tz, start, end)
+    if len(segments) - 1 > CLOCK_NOTES:
+        first, last = segments[1][0].astimezone(zone), segments[-1][0].astimezone(zone)
+        return [
+            f"The clocks in {tz} changed {len(segments) - 1} times in the range, {first:%Y-%m-%d} to "
+            f"{last:%Y-%m-%d} (a shorter range names each change). The heat map counts clock hours, so on each "
+            f"such day the hour of the repeated wall times holds the usage of more than an hour, the hour of the "
+            f"skipped ones less (none for a whole hour); {RANKED}"
+        ]
+    for (_, before), (at, after) in itertools.pairwise(segments):
+        # the wall clock reads ``reached`` when it is set to ``set_to`` (naive local times)
+        reached = (at + timedelta(milliseconds=before)).replace(tzinfo=None)
+        set_to = (at + timedelta(milliseconds=after)).replace(tzinfo=None)
+        back = set_to < reached
+        lo, hi = min(reached, set_to), max(reached, set_to)
+        # times within the day of the change read as clock times, else with their dates (Apia 2011)
+        whole = hi - lo < timedelta(days=1) and (hi - timedelta(microseconds=1)).date() == lo.date()
+        fmt = "%H:%M" if whole else "%Y-%m-%d %H:%M"
+        was, now = ((at - timedelta(seconds=1)).astimezone(zone).tzname(), at.astimezone(zone).tzname())
+        day = f"{WEEKDAYS[lo.weekday()][:3].capitalize()} {lo:%Y-%m-%d}"
+        change = f"{reached:{fmt}} {was} to {set_to:{fmt}} {now}: {lo:{fmt}}–{hi:{fmt}}"
+        notes.append(
+            f"On {day} the clocks in {tz} went {'back' if back else 'forward'} from {change} "
+            f"{'came twice' if back else 'did not happen'}. The heat map counts clock hours, so that day "
+            f"{_real_hours(lo, hi, back)}; {RANKED}"
+        )
+    return notes
+
+
+def _real_hours(lo: datetime, hi: datetime, back: bool) -> str:
+    """What the clock hours touched by the repeated (``back``) or skipped wall times [lo, hi)
+    lasted: an hour and the overlap, or an hour less it; runs of equal hours are named once."""
+    runs: list[tuple[datetime, datetime, timedelta]] = []  # (first hour, last hour, real length)
+    h = lo.replace(minute=0, second=0, microsecond=0)
+    while h < hi:
+        overlap = min(hi, h + HOUR) - max(lo, h)
+        real = HOUR + overlap if back else HOUR - overlap
+        if runs and runs[-1][2] == real:
+            runs[-1] = (runs[-1][0], h, real)
+        else:
+            runs.append((h, h, real))
+        h += HOUR
+    parts = []
+    for first, last, real in runs:
+        held = "no usage" if not real else f"the usage of {'two real hours' if real == 2 * HOUR else _length(real)}"
+        if first == last:
+            parts.append(f"its {first:%H:%M} hour holds {held}")
+        else:
+            parts.append(f"its hours {first:%H:%M} to {last:%H:%M} each hold {held}")
+    return ", ".join(parts)
+
+
+def _length(d: timedelta) -> str:
+    """``1 h 30 min``, ``30 min``, ``2 h``."""
+    hours, minutes = divmod(int(d.total_seconds()) // 60, 60)
+    return " ".join(([f"{hours} h"] if hours else []) + ([f"{minutes} min"] if minutes else []))
 
 
 def peak_window(by_hour: list[Any]) -> tuple[int, int, Any] | None:
@@ -153,7 +229,7 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
         + (Column("total", "Total", kind),)
         + ((unpriced_col,) if metric == "cost" else ())
     )
-    notes = [*_unpriced_notes(unpriced), *zone_notes]
+    notes = [*_unpriced_notes(unpriced), *zone_notes, *clock_change_notes(tz, flt.start, flt.end)]
     if metric == "cost" and totals["unpriced_requests"]:
         notes.append(
             "A Total over usage of which some is unpriced is its priced cost, a lower bound (the Unpriced column "
