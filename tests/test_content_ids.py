@@ -141,3 +141,42 @@ def test_a_repeated_key_in_a_given_extra_is_kept_once(tmp_path: Path, db_path: P
     f.write_text('{"ts":"2026-05-04T00:00:00Z","model_raw":"gpt-4o","input_tokens":3,"extra":{"b":1,"a":2,"b":3}}\n')
     run_json("import", str(f), "--db", str(db_path))
     assert query(db_path, "SELECT extra::VARCHAR FROM events") == [('{"a":2,"b":1}',)]
+
+
+def test_migration_12_makes_a_stored_json_null_extra_none_and_merges_the_copies(tmp_path: Path, db_path: Path) -> None:
+    """Before schema 12 the text ``null`` (a CSV cell) was stored as the JSON null and hashed so
+    (the id's extra part ``null``), where ``"extra": null`` in JSONL hashes ''. A database holding
+    the CSV's row then counted the JSONL copy again (2,000,000 input tokens for one event). The
+    migration stores none and recomputes the id: the CSV's row (first stored) stays, the JSONL's
+    batch counts its row as a duplicate (imported 1 -> 0, duplicates 0 -> 1). An event with an
+    id of its own keeps it, its extra none too."""
+    from usagectl.store import validation
+
+    csv = tmp_path / "ev.csv"
+    csv.write_text("ts,model_raw,input_tokens\n2026-05-04T00:00:00Z,gpt-4o,1000000\n")
+    run_json("import", str(csv), "--db", str(db_path))
+    con = duckdb.connect(str(db_path))
+    try:  # the CSV's row as schema 11 stored a cell `null`: the JSON null, hashed over it
+        nulls = {"model": "NULL", "provider": "NULL"}  # as the file gave them: the import fills them in later
+        old_id = validation._event_id_sql(nulls, validation.extra_id_sql("'null'"))
+        con.execute(f"UPDATE events SET extra = 'null'::JSON, event_id = {old_id}")
+    finally:
+        con.close()
+    jsonl = write_jsonl(
+        tmp_path / "ev.jsonl", [dict(BASE, extra=None), dict(BASE, event_id="own", input_tokens=5, extra=None)]
+    )
+    run_json("import", str(jsonl), "--db", str(db_path))
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("UPDATE events SET extra = 'null'::JSON WHERE event_id = 'own'")
+        con.execute("DELETE FROM schema_migrations WHERE version >= 12")
+    finally:
+        con.close()
+    assert sum(n for _, n in _ids(db_path)) == 2_000_005  # counted twice before the migration
+    with connect(db_path, read_only=True):  # a reading command brings the schema up to date
+        pass
+    rows = query(db_path, "SELECT event_id, input_tokens, extra IS NULL FROM events ORDER BY batch_id, event_id")
+    batches = query(db_path, "SELECT imported, duplicates, dup_stored FROM import_batches ORDER BY batch_id")
+    assert [(r[1], r[2]) for r in rows] == [(1000000, True), (5, True)] and rows[1][0] == "own"
+    assert batches == [(1, 0, 0), (1, 1, 1)]
+    assert run_json("import", str(csv), "--db", str(db_path))["imported"] == 0  # the ids are an import's now
