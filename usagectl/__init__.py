@@ -11,7 +11,7 @@ def _version_of(root: str) -> str:
     first line (Linux), else ``+VERSION`` (macOS)."""
     for name, prefix in (("tzdata.zi", "# version "), ("+VERSION", "")):
         try:
-            with open(os.path.join(root, name), encoding="ascii") as f:
+            with open(os.path.join(root, name), encoding="utf-8") as f:
                 line = f.readline().strip()
         except (OSError, UnicodeDecodeError):
             continue
