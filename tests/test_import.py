@@ -1400,3 +1400,32 @@ def test_a_missing_path_is_its_own_error_and_the_others_are_imported(tmp_path: P
     alone = run("import", str(typo), "--db", str(db_path), "--json", expect=4)
     assert [f["error"] for f in json.loads(alone.stdout)["per_file"]] == [f"{typo}: no such file or directory"]
     run("import", str(typo), "--format", "nope", "--db", str(db_path), expect=2)
+
+
+def test_import_help_names_every_format(tmp_path: Path) -> None:
+    """The warning for an unrecognised file says ``usagectl import --help`` lists the formats
+    (QA: the help said only "see README"). By hand, the formats are auto, the canonical jsonl,
+    csv and parquet, and the eight log formats below; the help names each, and any format the
+    registry gains. Reading the names when the command is built keeps the importers out of
+    every other command's start."""
+    from usagectl.importers.registry import names
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "usagectl", "import", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    words = set(proc.stdout.replace(",", " ").replace(".", " ").split())
+    by_hand = ["auto", "jsonl", "csv", "parquet", "anthropic-usage", "claude-code", "codex", "llm", "openai-usage",
+               "anthropic-cost", "openai-costs", "litellm"]  # fmt: skip
+    assert [n for n in [*by_hand, *names()] if n not in words] == []
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, usagectl.cli; print(sorted(m for m in sys.modules if 'importers' in m))"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert probe.stdout.strip() == "[]", probe.stderr

@@ -908,3 +908,55 @@ def test_counts_agree_with_their_nouns() -> None:
 
     assert [counted(n, "day") for n in (0, 1, 2, 1200)] == ["0 days", "1 day", "2 days", "1,200 days"]
     assert (noun(1, "key"), noun(3, "key")) == ("key", "keys")
+
+
+def _compare_like_report() -> Report:
+    """Two periods' tokens and cost by team, the headers naming each period as compare does."""
+    now, vs = "2026-10-30..2026-11-28", "2026-09-30..2026-10-29"
+    columns = (
+        Column("team", "Team"),
+        Column("t1", f"Tokens {now}", "int"),
+        Column("t0", f"Tokens {vs}", "int"),
+        Column("c1", f"Cost {now}", "money"),
+        Column("c0", f"Cost {vs}", "money"),
+    )
+    row = {"team": "platform", "t1": 76_026_864, "t0": 40_327_816, "c1": Decimal("74.67"), "c0": Decimal("55.52")}
+    return Report("compare", "Compare", {}, columns, (row,), {})
+
+
+def test_a_date_range_header_breaks_after_its_dots_never_inside_a_date() -> None:
+    """QA: at 80 columns compare's headers read ``2026-10-30..2`` / ``026-11-28``. By hand, at
+    64 columns: Team wants 8 ("platform"), each number column 12 (its widest piece,
+    "2026-10-30..", beside 10 for "76,026,864" and 6 for "$74.67"); 8 + 4 x 12 + 4 gaps of 2 =
+    64, so every header folds at its space and after its ``..`` and no count is shortened."""
+    text = render(_compare_like_report(), OutputFormat.TABLE, width=64, color=False)
+    lines = text.splitlines()
+    head = lines.index(next(line for line in lines if line.split() == ["Tokens", "Tokens", "Cost", "Cost"]))
+    assert lines[head + 1].split() == ["2026-10-30..", "2026-09-30..", "2026-10-30..", "2026-09-30.."]
+    assert lines[head + 2].split() == ["Team", "2026-11-28", "2026-10-29", "2026-11-28", "2026-10-29"]
+    assert "platform 76,026,864 40,327,816 $74.67 $55.52" in " ".join(text.split())
+    assert max(len(line) for line in lines) <= 64
+
+
+def test_a_header_without_a_date_range_wraps_as_before() -> None:
+    from usagectl.render.table import _break_header
+
+    assert _break_header("Tokens 2026-10-30..2026-11-28", 40) == "Tokens 2026-10-30..2026-11-28"  # it fits
+    assert _break_header("Tokens 2026-10-30..2026-11-28", 12) == "Tokens 2026-10-30..\n2026-11-28"
+    assert _break_header("Cache write tokens", 6) == "Cache write tokens"  # Rich wraps it at spaces
+
+
+def test_the_legend_of_shortened_counts_only_under_a_table_that_shortened_one() -> None:
+    """QA: ``db rejects`` printed "k = thousand, …" with no shortened number. By hand, at 40
+    columns the 60-character reason wraps, so counts take their short form: line 7 and record
+    12 read the same either way (below 10,000 a count is kept exact), so no legend; a count of
+    1,234,567 reads 1.23M, so the legend."""
+    columns = (Column("line", "Line", "int"), Column("record", "Record", "int"), Column("reason", "Reason"))
+    reason = "output_tokens: not an integer (12.5); and some more words here"
+    small = Report("r", "Rejects", {}, columns, ({"line": 7, "record": 12, "reason": reason},), {})
+    big = Report("r", "Rejects", {}, columns, ({"line": 7, "record": 1_234_567, "reason": reason},), {})
+    legend = "k = thousand, M = million, B = billion"
+    small_text = render(small, OutputFormat.TABLE, width=40, color=False)
+    assert legend not in small_text and "12" in small_text
+    big_text = render(big, OutputFormat.TABLE, width=40, color=False)
+    assert legend in big_text and "1.23M" in big_text

@@ -739,3 +739,51 @@ def test_the_average_leaves_out_usage_dated_after_today(tmp_path: Path, db_path:
         "Usage dated after today (2025-11-22: 24,000,000 tokens) is in the totals and the rows but not in the "
         "averages and medians, which cover the 1 week to date; `usagectl doctor` lists events after now."
     ) in weeks.notes
+
+
+def test_a_period_is_no_spike_of_itself(tmp_path: Path, db_path: Path) -> None:
+    """QA: `report monthly` over one month whose usage is mostly dated after today marked that
+    month a spike ($150 against a median of its own $25 to date, threshold $50). gpt-4o input at
+    $2.50/M: 4,000,000 tokens = $10.00, 20,000,000 = $50.00, 12,000,000 = $30.00. NOW is
+    2025-11-20; Nov 22 is after today.
+
+    * November alone: one period, its median ($10.00 to date) is itself: no verdict, no
+      threshold, no spike (old: $60.00 > max(10 + 3 × 0, 2 × 10) = $20.00, a spike).
+    * September to November, $10 + $10 + ($10 to date, $50 ahead): median of 10, 10, 10 = $10.00,
+      MAD 0, threshold $20.00; November is judged by its $10.00 to date (old: its $60.00 row).
+    * the same with $30 to date in November: median of 10, 10, 30 = $10.00, |dev| 0 0 20 -> MAD
+      0, threshold max(10, 20) = $20.00: $30.00 to date is a spike and the note quotes it (not
+      the $80.00 of the row); tokens 4M 4M 12M: median 4,000,000, threshold 8,000,000."""
+
+    def month_report(db: Path, events: list[tuple[str, str, int]], since: str) -> Any:
+        rows = [{"event_id": e, "ts": f"{d}T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": n} for e, d, n in events]
+        run("import", str(write_jsonl(tmp_path / f"{db.stem}.jsonl", rows)), "--db", str(db))
+        return periodic(make_context(None, db), _req(since=since, until="2025-11-30", tz="UTC"), "month")
+
+    base = [("sep", "2025-09-15", 4_000_000), ("oct", "2025-10-15", 4_000_000), ("ahead", "2025-11-22", 20_000_000)]
+    alone = month_report(db_path, [*base, ("nov", "2025-11-19", 4_000_000)], "2025-11-01")
+    ov = {k: v for k, _, v in alone.overview}
+    assert (ov["periods"], ov["median_cost_usd"], ov["spikes"]) == (1, Decimal("10.00"), 0)
+    assert ov["spike_above_cost_usd"] is None and ov["spike_above_tokens"] is None
+    assert [r["spike"] for r in alone.rows] == [False] and alone.rows[0]["cost_usd"] == Decimal("60.00")
+    three = periodic(make_context(None, db_path), _req(since="2025-09-01", until="2025-11-30", tz="UTC"), "month")
+    ov = {k: v for k, _, v in three.overview}
+    assert (ov["periods"], ov["median_cost_usd"], ov["spike_above_cost_usd"]) == (3, Decimal("10.00"), Decimal("20"))
+    assert [r["spike"] for r in three.rows] == [False, False, False] and ov["spikes"] == 0
+
+    busy = month_report(tmp_path / "busy.duckdb", [*base, ("nov", "2025-11-19", 12_000_000)], "2025-09-01")
+    ov = {k: v for k, _, v in busy.overview}
+    assert (ov["spike_above_cost_usd"], ov["spike_above_tokens"], ov["spikes"]) == (Decimal("20"), 8_000_000, 1)
+    assert [r["spike"] for r in busy.rows] == [False, False, True]
+    assert busy.rows[2]["cost_usd"] == Decimal("80.00")  # the row keeps all of it
+    assert any("2025-11 (cost $30.00, 12,000,000 tokens)" in n for n in busy.notes), busy.notes
+
+
+def test_two_periods_give_no_spike_threshold() -> None:
+    """Two periods: the median is their mean, m = (a + b) / 2, and σ = 1.4826 × (b − a) / 2, so
+    b > m + 3σ would need (b − a) / 2 > 4.4478 × (b − a) / 2: never. No threshold is shown for a
+    rule that cannot fire; three periods (10, 10, 30: median 10, MAD 0) give max(10, 2 × 10) = 20."""
+    two = spike_stats([Decimal(10), Decimal(30)])
+    assert two is not None and two.median == Decimal(20) and not two.decides
+    three = spike_stats([Decimal(10), Decimal(10), Decimal(30)])
+    assert three is not None and three.decides and three.threshold == Decimal(20) and three.is_spike(Decimal(30))

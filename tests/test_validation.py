@@ -182,3 +182,22 @@ def test_a_negative_zero_is_zero_in_every_integer_column(column: str) -> None:
         assert row[column] == 0
     assert f"{column}: negative (-1)" in got[3]["_reason"]
     assert f"{column}: negative (-0.5)" in got[4]["_reason"]
+
+
+def test_a_count_that_is_no_count_is_not_compared_as_a_rounded_value() -> None:
+    """An output of 12.5 is no count: its own reason says so, and no comparison speaks for a
+    value it never held (QA: "tool_output_tokens (570) exceeds output_tokens (13)"). By hand:
+    12.5 against a part of 570 or 13 (above and at the rounded 13), 0x10 (never 16) against 20,
+    and a part of 13.5 (never 14) against an output of 13 give only their own reason."""
+    got = _validate([
+        {"ts": TS, "output_tokens": "12.5", "tool_output_tokens": "570"},
+        {"ts": TS, "output_tokens": "12.5", "tool_output_tokens": "13", "reasoning_tokens": "14"},
+        {"ts": TS, "output_tokens": "0x10", "tool_output_tokens": "20"},
+        {"ts": TS, "output_tokens": "13", "tool_output_tokens": "13.5", "reasoning_tokens": "13.5"},
+    ])  # fmt: skip
+    assert [r["_reason"] for r in got] == [
+        "output_tokens: not an integer (12.5)",
+        "output_tokens: not an integer (12.5)",
+        "output_tokens: not a number (0x10)",
+        "reasoning_tokens: not an integer (13.5); tool_output_tokens: not an integer (13.5)",
+    ]

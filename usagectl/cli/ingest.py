@@ -28,6 +28,24 @@ def _missing(path: Path) -> bool:
     return False
 
 
+class _FormatOption(typer.models.OptionInfo):
+    """``--format``, whose help names every format the importers registry knows (the import's
+    warning about an unrecognised file sends the reader to ``import --help`` for them; QA:
+    the help said only "see README"). The names are read when Typer builds the command (for
+    ``import`` or a help listing), not when this module is imported: that would import every
+    importer on every run of every command."""
+
+    @property
+    def help(self) -> str:
+        from usagectl.importers.registry import CANONICAL, importers
+
+        return f"auto (by content), {', '.join(CANONICAL)}, or a log format: {', '.join(importers())}."
+
+    @help.setter
+    def help(self, _value: str | None) -> None:  # OptionInfo.__init__ sets it; the property answers
+        pass
+
+
 def import_cmd(
     # readable=False: an unreadable file is our own "cannot read" error (exit 4), not a Click usage error
     paths: Annotated[
@@ -36,9 +54,7 @@ def import_cmd(
             help="Files or directories of canonical events; - reads standard input.", show_default=False, readable=False
         ),
     ],
-    fmt: Annotated[
-        str, typer.Option("--format", help="auto (by content), jsonl, csv, parquet, or a log format (see README).")
-    ] = "auto",
+    fmt: Annotated[str, _FormatOption(default=..., param_decls=("--format",))] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,

@@ -31,6 +31,9 @@ BAR_WIDTH = 10
 _STR_FLOOR = 10  # a text column is not squeezed below this before anything folds
 _NAME_FLOOR = 7  # a text column that wraps anyway may go down to this before a header word folds
 _BREAK = re.compile(r"[^-_/.:]*[-_/.:]+|[^-_/.:]+$")  # a name's pieces, each ending at a mark
+# a header word's pieces: a date range (``2026-10-30..2026-11-28``) breaks after its ``..``, never
+# inside a date (QA: ``2026-10-30..2`` / ``026-11-28`` at 80 columns)
+_HEADER_BREAK = re.compile(r".*?\.\.+|.+")
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
@@ -100,7 +103,7 @@ class _Col:
 
     @cached_property
     def word_width(self) -> int:
-        return max((cell_len(w) for w in self.header.split()), default=0)
+        return max((cell_len(p) for w in self.header.split() for p in _HEADER_BREAK.findall(w)), default=0)
 
     @cached_property
     def want(self) -> int:
@@ -239,8 +242,8 @@ def build_table(
     totals: Mapping[str, Any] | None,
     width: int,
 ) -> tuple[Table, bool, list[str]]:
-    """The Rich table, whether counts had to be abbreviated to fit ``width``, and the headers
-    of the columns left out for it.
+    """The Rich table, whether counts had to be abbreviated to fit ``width`` (and some count
+    reads shorter for it), and the headers of the columns left out for it.
 
     Widths are decided here (``_layout``). When nothing fits without wrapping a name, the
     columns marked ``narrow_drop`` are left out one at a time (lowest mark first, the rightmost
@@ -270,7 +273,7 @@ def build_table(
     )
     for col, w in zip(cols, widths):
         table.add_column(
-            Text(col.header),
+            Text(_break_header(col.header, w)),
             footer=col.footer if col.footer is not None else "",
             justify="right" if col.numeric else "left",
             width=w,
@@ -278,7 +281,42 @@ def build_table(
         )
     for r in range(len(rows)):
         table.add_row(*(col.cells[r] if col.numeric else _break_names(col.cells[r], w) for col, w in zip(cols, widths)))
-    return table, compact, dropped
+    return table, compact and _abbreviated(shown, rows, totals), dropped
+
+
+def _abbreviated(
+    columns: Sequence[Column], rows: Sequence[Mapping[str, Any]], totals: Mapping[str, Any] | None
+) -> bool:
+    """Whether the abbreviated form changed any count shown (``98.8M``): the legend is for
+    such a table only, not one whose counts read the same either way (line numbers of rejects)."""
+    values = [*rows, totals or {}]
+    return any(
+        display_cell(v, c.kind, compact=True, cents=c.cents, exact=c.exact)
+        != display_cell(v, c.kind, cents=c.cents, exact=c.exact)
+        for c in columns
+        if c.abbreviate
+        for v in (r.get(c.key) for r in values)
+    )
+
+
+def _break_header(header: str, width: int) -> str:
+    """``header`` with a line break after the ``..`` of each word longer than ``width`` (a date
+    range), as ``_HEADER_BREAK`` counts its pieces; Rich wraps the rest at spaces."""
+    if cell_len(header) <= width or ".." not in header:
+        return header
+    words = []
+    for word in header.split(" "):
+        if cell_len(word) <= width:
+            words.append(word)
+            continue
+        lines, line = [], ""
+        for piece in _HEADER_BREAK.findall(word):
+            if line and cell_len(line) + cell_len(piece) > width:
+                lines.append(line)
+                line = ""
+            line += piece
+        words.append("\n".join([*lines, line]))
+    return " ".join(words)
 
 
 def _break_names(text: Text, width: int) -> Text:

@@ -14,7 +14,11 @@ with the change against the previous period and spikes marked.
 * Spikes: over the range's periods that have started, m = median, σ = 1.4826 × MAD (median
   absolute deviation). A period is a spike when its cost or its tokens is above m + 3σ AND at
   least 2 × m of that metric, with m > 0 (when most periods are empty, every busy one would be
-  a "spike": no verdict then).
+  a "spike": no verdict then), and only over at least ``MIN_SPIKE_PERIODS`` (3) periods: the
+  median of one period is that period, and of two their mean, above which neither can be by
+  3σ (σ = 1.4826 × half their difference): no verdict and no threshold then. A period is judged
+  by its usage to date, the value the median took from it (usage dated after today is not in
+  the medians: QA, a month was a "spike" of itself, $150 against its own $25 to date).
 * ``report monthly`` adds budget columns when the config has a monthly USD budget for the
   report's scope: the global one without filters, ``team:X`` with ``--team X`` alone, etc.
 """
@@ -55,6 +59,7 @@ LABEL_KEYS: dict[str, str] = {"day": "date", "week": "week", "month": "month"}
 DEFAULT_PERIODS: dict[str, int] = {"day": 30, "week": 12, "month": 12}
 SPIKE_Z = Decimal(3)
 SPIKE_RATIO = Decimal(2)
+MIN_SPIKE_PERIODS = 3  # the fewest periods to date whose median the rule can mark a period against
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 SPIKE_RULE = "above median + 3 × 1.4826 × MAD of the range and at least 2 × the median"
@@ -139,6 +144,12 @@ def change(cur: Decimal | int | None, prev: Decimal | int | None) -> tuple[Any, 
 class SpikeStats:
     median: Decimal
     sigma: Decimal
+    periods: int  # how many values the median is of
+
+    @property
+    def decides(self) -> bool:
+        """Whether a period can be judged: a median above 0 of enough periods."""
+        return self.median > 0 and self.periods >= MIN_SPIKE_PERIODS
 
     @property
     def threshold(self) -> Decimal:
@@ -146,14 +157,14 @@ class SpikeStats:
         return max(self.median + SPIKE_Z * self.sigma, SPIKE_RATIO * self.median)
 
     def is_spike(self, value: Decimal) -> bool:
-        return self.median > 0 and value > self.median + SPIKE_Z * self.sigma and value >= SPIKE_RATIO * self.median
+        return self.decides and value > self.median + SPIKE_Z * self.sigma and value >= SPIKE_RATIO * self.median
 
 
 def spike_stats(values: Sequence[Decimal]) -> SpikeStats | None:
     if not values:
         return None
     m = median(values)
-    return SpikeStats(m, MAD_SCALE * median([abs(v - m) for v in values]))
+    return SpikeStats(m, MAD_SCALE * median([abs(v - m) for v in values]), len(values))
 
 
 def local_cube(ctx: AppContext, flt: Filters, keys: list[str]) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
@@ -242,11 +253,15 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
             row["tokens_change"], row["tokens_change_pct"] = change(
                 row["total_tokens"], before["total_tokens"] if before else 0
             )
+        # judged by its usage to date, as the median took it: never by usage dated after today
+        # against a median of only part of itself
         hot = []
-        if s <= today and cost_stats and cost_stats.is_spike(row["cost_usd"] or ZERO):
-            hot.append(f"cost ${(row['cost_usd'] or ZERO).quantize(Decimal('0.01'))}")
-        if s <= today and token_stats and token_stats.is_spike(Decimal(row["total_tokens"])):
-            hot.append(f"{row['total_tokens']:,} tokens")
+        past = by_past.get(s, empty())
+        cost_to_date, tokens_to_date = past["cost_usd"] or ZERO, int(past["total_tokens"])
+        if s <= today and cost_stats and cost_stats.is_spike(cost_to_date):
+            hot.append(f"cost ${cost_to_date.quantize(Decimal('0.01'))}")
+        if s <= today and token_stats and token_stats.is_spike(Decimal(tokens_to_date)):
+            hot.append(f"{tokens_to_date:,} tokens")
         row["spike"] = bool(hot)
         if hot:
             spikes.append(f"{_label_text(s, unit)} ({', '.join(hot)})")
@@ -328,8 +343,8 @@ def _overview(
     if cost and tokens:
         out.append(("median_cost_usd", f"Median cost per {unit}", cost.median))
         out.append(("median_tokens", f"Median tokens per {unit}", int(tokens.median)))
-        out.append(("spike_above_cost_usd", "Spike: cost above", cost.threshold if cost.median > 0 else None))
-        out.append(("spike_above_tokens", "Spike: tokens above", int(tokens.threshold) if tokens.median > 0 else None))
+        out.append(("spike_above_cost_usd", "Spike: cost above", cost.threshold if cost.decides else None))
+        out.append(("spike_above_tokens", "Spike: tokens above", int(tokens.threshold) if tokens.decides else None))
     out.append(("spikes", "Spikes", spikes))
     return tuple(out)
 
