@@ -77,6 +77,9 @@ def wired(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if "dashboard" not in names:
         register(usagectl.cli.app)
     monkeypatch.setattr(dash_svc, "_clock", lambda: NOW)
+    # a --once frame is COLUMNS wide when it is set, and pytest-xdist's workers run with
+    # COLUMNS=80: the frames here are the default 100 unless a test sets it
+    monkeypatch.delenv("COLUMNS", raising=False)
     (isolated_env / "usagectl.toml").write_text(CONFIG, encoding="utf-8")
 
 
@@ -338,7 +341,7 @@ def test_anomalies_from_an_injected_provider(db: Path) -> None:
     assert dash.refresh().requeried and len(seen) == 1
     buf = io.StringIO()
     render_frame(frame, buf, width=100)
-    assert "Anomalies" in buf.getvalue() and "2026-11-10 tokens spike high 3.1x" in buf.getvalue()
+    assert "Anomalies" in buf.getvalue() and "2026-11-10 tokens high spike: 3.1x" in buf.getvalue()
 
     def broken(ctx: object, req: ReportRequest) -> list[dict[str, object]]:
         raise RuntimeError("model not fitted")
@@ -390,10 +393,12 @@ LONG_DETAIL = "spike of $10.73 vs expected $1.02 (z 17.8), the largest day of th
 
 
 @pytest.mark.parametrize("width", [100, 110, 120, 130])
-def test_two_column_widths_keep_budget_numbers_the_unpriced_line_and_cut_with_an_ellipsis(
+def test_two_column_widths_keep_budget_numbers_the_unpriced_line_and_fold_an_anomaly(
     tmp_path: Path, db: Path, width: int
 ) -> None:
     """QA at 110/120 columns: "140.…", "exce…", the unpriced line dropped, an anomaly cut mid-sentence.
+    The anomaly, longer than the panel at every width, is folded onto more lines: every word
+    shown, no number cut, no "…" (it was cut with one, and at 80 columns that cut "$0.29" to "$0…").
 
     Budgets (see the module docstring): member:alice $4.30 of $5 = 86.0 % (warning); global
     $8.90 of $1 = 890.0 % (exceeded). The projection line "Projected $26.59 at month end, 7.78M
@@ -426,8 +431,10 @@ def test_two_column_widths_keep_budget_numbers_the_unpriced_line_and_cut_with_an
     assert "$8.90 890.0%" in glob and "exceeded" in glob
     assert "Unpriced  1 request, NOT in the cost" in text
     assert "Projected $26.59" in text
-    anomaly = next(line for line in lines if "member:bob spike high" in line)
-    assert LONG_DETAIL not in text and "…" in anomaly  # cut at every width, visibly
+    body = _box_lines(text, "Anomalies")
+    assert body[0].startswith("2026-11-10 member:bob high spike of $10.73")  # the kind said once
+    assert " ".join(" ".join(body).split()) == f"2026-11-10 member:bob high {LONG_DETAIL}"
+    assert len(body) > 1 and not any("…" in line for line in body)
 
 
 def test_refresh_is_bounded_with_a_usage_error(db: Path) -> None:
@@ -447,6 +454,21 @@ def test_a_database_without_usage_says_so_not_peak_0(db_path: Path) -> None:
     out = run("dashboard", "--once", "--no-watch", "--db", str(db_path)).stdout
     assert "no usage in these 30 days" in out
     assert "peak" not in out
+
+
+def _box_lines(out: str, title: str) -> list[str]:
+    """The body lines of the panel titled ``title``, beside another one or not: the text
+    between its borders, from its first line to its bottom border."""
+    lines = out.splitlines()
+    top = next(i for i, line in enumerate(lines) if f"╭─ {title} " in line)
+    left = lines[top].index(f"╭─ {title} ")
+    right = lines[top].index("╮", left)
+    body = []
+    for line in lines[top + 1 :]:
+        if line[left] == "╰":
+            return body
+        body.append(line[left + 1 : right].strip())
+    raise AssertionError(f"{title}: no bottom border")
 
 
 def _panel_lines(out: str, title: str) -> list[str]:
@@ -494,8 +516,8 @@ def test_anomalies_panel_shows_the_worst_first_and_counts_the_rest(db: Path) -> 
     buf = io.StringIO()
     render_frame(frame, buf, width=100)
     assert _panel_lines(buf.getvalue(), "Anomalies") == [
-        "2026-11-09 total spike high x", "2026-11-10 member:dave spike high x",
-        "2026-11-08 member:carol spike high x", "2026-11-10 member:bob spike medium x",
+        "2026-11-09 total high spike: x", "2026-11-10 member:dave high spike: x",
+        "2026-11-08 member:carol high spike: x", "2026-11-10 member:bob medium spike: x",
         "+2 more: usagectl anomalies --by member --by model",
     ]  # fmt: skip
 
@@ -639,3 +661,63 @@ def test_usage_dated_after_now_is_in_every_month_panel_and_not_extrapolated(tmp_
     assert "Tokens    2.81M / 5.00M (56.1%)" in out and "$4.80 96.0%" in out
     assert "Projected $27.09 at month end, 7.98M tokens" in out
     assert "Ahead     200,000 tokens dated after now, counted, not extrapolated" in out
+
+
+def test_anomalies_at_80_columns_fold_and_never_cut_a_number(db: Path) -> None:
+    """QA in an 80x24 terminal: "expected $0…", "(z 7.…" and "spike medium spike of". At 80
+    columns the panel has 80 - 2 (border) - 2 (padding) = 76 inside. The kind is said once
+    (a spike's detail starts with it; another kind heads its detail with a colon). By hand:
+
+    - total, high: "2026-11-09 total high " (22) + "spike of $14.76 vs expected $2.23 (z 20.3)"
+      (42) = 64; its first extra "; excess from member frank +$4.50" (33) would make 97 > 76:
+      left out, and "; …" (3, 67 <= 76) says so.
+    - model:claude-opus-4-1, medium (11-10, newer than heidi's 11-08): 10 + 1 + 21 + 1 + 6 + 1 +
+      40 = 81 > 76: the line breaks before "(z 6.3)" (73 before it), which goes under the date,
+      11 columns in, whole ("(z" and its number fold together).
+    - member:heidi, medium, off-hours: "2026-11-08 member:heidi medium off-hours: 3 requests at
+      02:00, never active" is 75; " within" would make 82: the rest (45) on a second line.
+    - member:david, low: 10 + 1 + 12 + 1 + 3 + 1 + 40 = 68: one line.
+    - member:erin, low, older: the fifth, counted in "+1 more"."""
+    given = [
+        ("2026-11-09", "total", "spike", "high",
+         "spike of $14.76 vs expected $2.23 (z 20.3); excess from member frank +$4.50, model gpt-4o +$4.03"),
+        ("2026-11-10", "model:claude-opus-4-1", "spike", "medium", "spike of $4.03 vs expected $0.00 (z 6.3)"),
+        ("2026-11-08", "member:heidi", "off-hours", "medium",
+         "3 requests at 02:00, never active within 4 h of that before (usual hours 09–18)"),
+        ("2026-11-07", "member:david", "spike", "low", "spike of $2.01 vs expected $0.63 (z 3.9)"),
+        ("2026-11-06", "member:erin", "drop", "low", "drop of $0.00 vs expected $1.00 (z 5.0)"),
+    ]  # fmt: skip
+
+    def provider(ctx: object, req: ReportRequest) -> list[dict[str, object]]:
+        return [{"day": d, "series": s, "kind": k, "severity": sev, "detail": det} for d, s, k, sev, det in given]
+
+    frame = Dashboard(make_context(None, db), watch=False, anomalies=provider).refresh()
+    buf = io.StringIO()
+    render_frame(frame, buf, width=80)
+    out = buf.getvalue()
+    assert max(len(line) for line in out.splitlines()) == 80
+    assert _panel_lines(out, "Anomalies") == [
+        "2026-11-09 total high spike of $14.76 vs expected $2.23 (z 20.3); …",
+        "2026-11-10 model:claude-opus-4-1 medium spike of $4.03 vs expected $0.00",
+        "(z 6.3)",
+        "2026-11-08 member:heidi medium off-hours: 3 requests at 02:00, never active",
+        "within 4 h of that before (usual hours 09–18)",
+        "2026-11-07 member:david low spike of $2.01 vs expected $0.63 (z 3.9)",
+        "+1 more: usagectl anomalies --by member --by model",
+    ]
+    assert "│ " + " " * 11 + "(z 6.3)" in out  # under the date
+
+
+@pytest.mark.parametrize(("columns", "width"), [("80", 80), ("132", 132), (None, 100), ("0", 100), ("wide", 100)])
+def test_once_honours_columns(db: Path, monkeypatch: pytest.MonkeyPatch, columns: str | None, width: int) -> None:
+    """QA: `COLUMNS=80 usagectl dashboard --once > frame.txt` was 100 columns wide (reports honour
+    COLUMNS), so the frame wrapped in the 80-column terminal it was shown in. COLUMNS set (a
+    positive whole number): that width; unset or not a width: 100, as before. The header line
+    and every border span the whole width."""
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    lines = run("dashboard", "--once", "--no-watch", "--db", str(db)).stdout.splitlines()
+    assert {len(line) for line in lines if line.startswith(("╭", "╰"))} == {width}
+    assert max(len(line) for line in lines) == width

@@ -166,6 +166,21 @@ def _once_frame(dash: Any) -> Any:
     return frame
 
 
+ONCE_WIDTH = 100  # columns of a frame written to a file or a pipe when COLUMNS does not say
+
+
+def _once_width() -> int:
+    """The width of a ``--once`` frame: ``COLUMNS`` when it is set (a positive whole number), as
+    every report honours it (QA: ``COLUMNS=80 usagectl dashboard --once > frame.txt`` was 100
+    wide and wrapped when shown in 80 columns), else the terminal's, else ``ONCE_WIDTH``."""
+    given = os.environ.get("COLUMNS", "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    if sys.stdout.isatty():
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    return ONCE_WIDTH
+
+
 @contextlib.contextmanager
 def _quiet_interrupt() -> Iterator[None]:
     try:
@@ -199,8 +214,7 @@ def dashboard(
         from usagectl.render.dashboard import render_frame
 
         frame = _once_frame(dash)
-        width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 100
-        render_frame(frame, sys.stdout, width=width)
+        render_frame(frame, sys.stdout, width=_once_width())
         if frame.error is not None:
             raise frame.error  # the root handler prints "usagectl: error: …" and the hint, as for any command
         if frame.sync_notes:  # as `sync` says it: what could not be read is not on the frame (exit 4)

@@ -149,7 +149,7 @@ def export(
         cost = "" if summary.cost_usd is None else f", priced cost ${summary.cost_usd:,.6f}"
         from usagectl.models import counted
 
-        print(f"wrote {counted(summary.rows, 'row')} to {summary.path}{cost}", file=sys.stderr)
+        _say(f"wrote {counted(summary.rows, 'row')} to {summary.path}{cost}")
         _print_notes(summary.notes)
 
 
@@ -291,9 +291,17 @@ def _events_text(
     return res.notes
 
 
+def _say(text: str) -> None:
+    """A line for stderr, shown ``printable``: a note names models, members and paths taken from
+    the input (QA: "Unpriced: … my\\x1b[2Jmodel" cleared the screen); the file keeps them exact."""
+    from usagectl.models import printable_lines
+
+    print(printable_lines(text), file=sys.stderr)
+
+
 def _print_notes(notes: tuple[str, ...]) -> None:
     for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+        _say(f"note: {note}")
 
 
 def _report_text(result: Report, fmt: str, stream: TextIO) -> None:
@@ -305,8 +313,7 @@ def _report_text(result: Report, fmt: str, stream: TextIO) -> None:
             stream.write(json_dumps(row, indent=None) + "\n")
     else:
         render_report(result, OutputFormat.CSV if fmt == "csv" else OutputFormat.JSON, stream)
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
+    _print_notes(tuple(result.notes))
 
 
 def _focus(ctx: AppContext, req: ReportRequest, out: Path | None) -> None:
@@ -318,12 +325,11 @@ def _focus(ctx: AppContext, req: ReportRequest, out: Path | None) -> None:
     if out is not None and out.suffix.lower() in (".parquet", ".pq"):
         with _staged(out) as part:
             n = svc.write_parquet(result, part)
-        print(f"wrote {n:,} FOCUS rows to {out}, BilledCost ${result.total_cost:,.6f}", file=sys.stderr)
+        _say(f"wrote {n:,} FOCUS rows to {out}, BilledCost ${result.total_cost:,.6f}")
     else:
         with _text_out(out) as stream:
             render_report(svc.as_report(result, build_filters(ctx, req).as_dict()), OutputFormat.CSV, stream)
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
+    _print_notes(tuple(result.notes))
 
 
 def _pdf(ctx: AppContext, req: ReportRequest, name: str, month: str | None, out: Path) -> None:
@@ -346,7 +352,7 @@ def _pdf(ctx: AppContext, req: ReportRequest, name: str, month: str | None, out:
         result = svc.build_report(ctx, name, req, month)
         with _staged(out) as part:
             render.write_report_pdf(result, part)
-    print(f"wrote {out}", file=sys.stderr)
+    _say(f"wrote {out}")
 
 
 def register(root: typer.Typer) -> None:

@@ -6,7 +6,9 @@ stacks them; a wider one pairs them. Panels that do not fit the height are dropp
 end (the event feed shrinks first). Budgets are coloured by level: warning (75 %), caution
 (90 %), critical (95 %), exceeded. A list cut to its panel (budgets, anomalies) shows the worst
 first and counts the rest in a "+N more" line naming the command that lists them all. Numbers
-are never cut: a text column (a model name) is shortened, or left out, first. Rich is imported
+are never cut: a text column (a model name) is shortened, or left out, first; an anomaly's line
+folds onto the next. Names and messages taken from the data (a model, a member, a chat) are
+shown ``printable``: an escape sequence in a log never reaches the terminal. Rich is imported
 inside the functions, so ``status`` does not pay for it.
 """
 
@@ -18,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from usagectl.models import counted
+from usagectl.models import counted, printable, printable_lines
 from usagectl.render.formats import UNPRICED, format_compact, format_int, format_money, format_pct, format_used_pct
 
 if TYPE_CHECKING:
@@ -175,8 +177,8 @@ def _models(d: DashboardData, width: int, rows: int = 5) -> _Panel:
     names = [r["model"] for r in section.rows]
     cells = []
     for r in shown:
-        suffix = f" ({r.get('provider')})" if names.count(r["model"]) > 1 and r.get("provider") else ""
-        cells.append((r["model"], suffix, format_compact(r["total_tokens"]), format_pct(r["token_share_pct"]),
+        suffix = f" ({printable(r['provider'])})" if names.count(r["model"]) > 1 and r.get("provider") else ""
+        cells.append((printable(r["model"]), suffix, format_compact(r["total_tokens"]), format_pct(r["token_share_pct"]),
                       format_money(r["cost_usd"]), ""))  # fmt: skip
     rest = section.rows[len(shown) :]
     if rest:
@@ -228,7 +230,7 @@ def _budgets(d: DashboardData, width: int) -> _Panel:
     rows = []
     for s in shown:
         spent = format_money(s.spent) if s.budget.kind == "usd" else format_compact(int(s.spent))
-        rows.append((s.budget.label, f"{spent} {format_used_pct(s.percent)}", s.level, s.percent))
+        rows.append((printable(s.budget.label), f"{spent} {format_used_pct(s.percent)}", s.level, s.percent))
     used_w = max(len("Used"), *(len(r[1]) for r in rows))
     level_w = max(len("Level"), *(len(r[2]) for r in rows))
     label_w = max(len("Budget"), *(len(r[0]) for r in rows))
@@ -260,35 +262,118 @@ def _top_cost(r: TopRow) -> str:
 def _top(d: DashboardData) -> _Panel:
     table = _table((f"Top {d.top_kind}s", "left"), ("Tokens", "right"), ("Cost", "right"))
     for r in d.top:
-        table.add_row(r.name, format_compact(r.tokens), _top_cost(r))
+        table.add_row(printable(r.name), format_compact(r.tokens), _top_cost(r))
     if not d.top:
         table.add_row(NO_USAGE, "", "", style="dim")
     return _Panel("top", table, 2 + max(1, len(d.top)))
 
 
 ANOMALIES_COMMAND = "usagectl anomalies --by member --by model"  # what the panel's provider checks
+FOLD_MIN = 20  # narrowest useful continuation of an anomaly's line under its date; below it, none
+Word = tuple[str, str]  # a word of a panel line and its style
+Line = tuple[int, list[Word]]  # a panel line: its indent and its words
 
 
-def _anomalies(d: DashboardData) -> _Panel:
+def _anomaly_text(a: dict[str, Any]) -> tuple[str, list[str]]:
+    """What an anomaly says, its kind named once: a spike's detail starts with its kind ("spike
+    of $4.76 vs …"; "spike high spike of" read it twice, QA), another kind heads its detail
+    ("off-hours: 3 requests at 02:00, …"). Then the clauses after the first "; " (who caused a
+    total's spike, since when a drop lasts), which may be left out when the line is full; the
+    first part is always shown whole."""
+    kind, detail = printable(str(a.get("kind", ""))), printable(str(a.get("detail", "")))
+    what = detail if detail.split(" ", 1)[0] == kind else (f"{kind}: {detail}" if detail else kind)
+    main, _, rest = what.partition("; ")
+    return main, (rest.split(", ") if rest else [])
+
+
+def _glued(words: list[str]) -> list[str]:
+    """Words that fold together: an opening label and its number, "(z 7.9)" (a line ending in
+    "(z" and the next starting "7.9)" read as two numbers)."""
+    out: list[str] = []
+    for w in filter(None, words):
+        label = out[-1] if out else ""
+        if label.startswith("(") and ")" not in label and len(label) <= 12 and not any(c.isdigit() for c in label):
+            out[-1] += " " + w
+        else:
+            out.append(w)
+    return out
+
+
+def _line_width(line: Line) -> int:
+    from rich.cells import cell_len
+
+    indent, words = line
+    return indent + sum(cell_len(w) for w, _ in words) + max(0, len(words) - 1)
+
+
+def _fold(words: list[Word], width: int, indent: int) -> list[Line]:
+    """``words`` filled into lines of ``width`` cells, the lines after the first ``indent`` cells
+    in (under the date). A line breaks between words, so no number is cut; only a word wider
+    than a whole line (a long name) is split, folded onto the next line, not cut."""
+    from rich.cells import cell_len, chop_cells
+
+    lines: list[Line] = [(0, [])]
+    for word, style in words:
+        for piece in chop_cells(word, max(1, width - indent)) if cell_len(word) > width - indent else [word]:
+            if lines[-1][1] and _line_width(lines[-1]) + 1 + cell_len(piece) > width:
+                lines.append((indent, []))
+            lines[-1][1].append((piece, style))
+    return lines
+
+
+def _anomaly_lines(a: dict[str, Any], width: int) -> list[Line]:
+    """One anomaly in ``width`` cells. Numbers are never cut (QA at 80 columns: "expected $0…",
+    "(z 7.…"): what it is folds onto more lines, under the date; the clauses after it (who
+    caused a total's spike) follow on its last line while they fit, and "; …" or ", …" says
+    that more are left out (``usagectl anomalies`` lists them all)."""
+    from rich.cells import cell_len
+
+    day, sev = printable(str(a.get("day", ""))), printable(str(a.get("severity", "")))
+    main, extras = _anomaly_text(a)
+    words: list[Word] = [(day, ""), (printable(str(a.get("series", ""))), ""),
+                         (sev, "red" if sev in ("high", "critical") else "yellow")]  # fmt: skip
+    words += [(w, "") for w in _glued(main.split(" "))]
+    indent = cell_len(day) + 1 if width - cell_len(day) - 1 >= FOLD_MIN else 0
+    lines = _fold(words, width, indent)
+    last = lines[-1][1]  # the clauses join its last word: "(z 6.3); excess from …"
+    used, sep = _line_width(lines[-1]), ";"
+    for i, clause in enumerate(extras):
+        added = f"{sep} {clause}"
+        more = len(", …") if i < len(extras) - 1 else 0  # the room to say that the next is left out
+        if used + cell_len(added) + more > width:
+            added = f"{sep} …"
+            if used + len(added) > width:
+                break
+        last[-1] = (last[-1][0] + added, last[-1][1])
+        used += cell_len(added)
+        if added.endswith("…"):
+            break
+        sep = ","
+    return lines
+
+
+def _anomalies(d: DashboardData, width: int) -> _Panel:
     """The worst anomalies (the service sorts them: severity, the total series, newest day), at
     most ``ANOMALY_ROWS`` and a "+N more" line (QA: the first 4 by series name, the total's
-    spike unseen). One line per anomaly; one too long for the panel ends in "…" rather than
-    wrapping into lines the panel has no room for (that cut it mid-sentence without a sign)."""
+    spike unseen). An anomaly too long for the panel folds onto more lines, which the panel's
+    height counts (cut at the border, "$0.29" read "$0…"); so does a failed provider's error."""
     from rich.text import Text
 
-    t = Text(no_wrap=True, overflow="ellipsis")
-    shown = d.anomalies[:ANOMALY_ROWS]
-    for i, a in enumerate(shown):
-        sev = str(a.get("severity", ""))
-        t.append(("\n" if i else "") + f"{a.get('day', '')} {a.get('series', '')} {a.get('kind', '')} ")
-        t.append(sev, style="red" if sev in ("high", "critical") else "yellow")
-        t.append(f" {a.get('detail', '')}")
-    hidden = len(d.anomalies) - len(shown)
-    if hidden:
-        t.append(f"\n+{hidden} more: {ANOMALIES_COMMAND}", style="dim")
+    inner = _inner(width)
+    lines: list[Line] = []
+    for a in d.anomalies[:ANOMALY_ROWS]:
+        lines += _anomaly_lines(a, inner)
+    hidden = len(d.anomalies) - ANOMALY_ROWS
+    if hidden > 0:
+        lines += _fold([(w, "dim") for w in f"+{hidden} more: {ANOMALIES_COMMAND}".split(" ")], inner, 0)
     if d.anomaly_error:
-        t.append(("\n" if d.anomalies else "") + d.anomaly_error, style="yellow")
-    return _Panel("anomalies", t, len(shown) + (1 if hidden else 0) + (1 if d.anomaly_error else 0))
+        lines += _fold([(w, "yellow") for w in printable(d.anomaly_error).split(" ") if w], inner, 0)
+    t = Text(no_wrap=True, overflow="fold")
+    for n, (indent, words) in enumerate(lines):
+        t.append(("\n" if n else "") + " " * indent)
+        for i, (word, style) in enumerate(words):
+            t.append((" " if i else "") + word, style=style)
+    return _Panel("anomalies", t, len(lines))
 
 
 MODEL_MIN, WHO_MIN = 10, 5  # narrowest useful text columns of the feed; below them one is dropped
@@ -322,8 +407,8 @@ def _feed_plan(rows: list[FeedRow], inner: int) -> _FeedPlan:
 
 def _feed(d: DashboardData, tz: str, width: int) -> _Panel:
     rows: list[FeedRow] = [
-        (f"{_local(e['ts'], tz):%m-%d %H:%M:%S}", e.get("model") or "(none)",
-         e.get("member") or e.get("feature") or e.get("source") or "", int(e["total_tokens"]),
+        (f"{_local(e['ts'], tz):%m-%d %H:%M:%S}", printable(e.get("model") or "(none)"),
+         printable(e.get("member") or e.get("feature") or e.get("source") or ""), int(e["total_tokens"]),
          format_money(e["cost_usd"]))
         for e in d.feed
     ]  # fmt: skip
@@ -367,7 +452,7 @@ def _header(frame: Frame, refresh: float | None) -> Any:
     if frame.state == "busy":  # only the live screen tries again; --once has exited by then
         t.append("  ·  database busy, retrying" if refresh else "  ·  database busy", style="bold yellow")
     elif frame.state == "error":
-        t.append(f"  ·  error: {frame.message}", style="bold red")
+        t.append(f"  ·  error: {printable(frame.message or '')}", style="bold red")
     if frame.imported:
         t.append(f"  ·  +{frame.imported} new", style="green")
     if frame.sync_notes:  # what the sync could not read: its usage is not on the panels (`sync` names it)
@@ -393,7 +478,7 @@ def panels(frame: Frame, width: int) -> list[_Panel]:
         out.append(_budgets(d, half))
     out.append(_series(d, half))
     if d.anomalies or d.anomaly_error:
-        out.append(_anomalies(d))
+        out.append(_anomalies(d, half))
     out += [_models(d, half), _top(d)]
     out.append(_feed(d, frame.tz, _feed_width(out, width)))
     return out
@@ -434,7 +519,7 @@ def build(frame: Frame, width: int, height: int | None, refresh: float | None = 
     root = Layout(name="root")
     parts = [Layout(_header(frame, refresh), name="header", size=1)]
     if frame.data is None:  # the whole message, wrapped (QA: cut at the box edge mid-sentence)
-        msg = Text(frame.message or "no data yet")
+        msg = Text(printable_lines(frame.message or "no data yet"))
         size = 2 + _wrapped_lines(msg, _inner(width))
         parts.append(Layout(Panel(msg, title="usagectl"), size=size))
         used += size
@@ -488,5 +573,5 @@ def status_text(s: StatusLine) -> str:
     if s.today_unpriced_requests or s.month_unpriced_requests:
         parts.append(f"{format_int(s.month_unpriced_requests)} unpriced req")
     if s.worst_level is not None:
-        parts.append(f"budget {s.worst_level} ({s.worst_budget} {format_used_pct(s.worst_pct)})")
+        parts.append(f"budget {s.worst_level} ({printable(str(s.worst_budget))} {format_used_pct(s.worst_pct)})")
     return " · ".join(parts)

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from usagectl.models import Column, Report, printable_lines
+from usagectl.models import Column, Report, printable, printable_lines
 from usagectl.render.formats import color_wanted, display_cell, dropped_headers, overview_kind, to_decimal
 from usagectl.render.grid import FastTable
 from usagectl.render.text import filters_text
@@ -450,7 +450,7 @@ def strip_trailing_spaces(text: str) -> str:
 
 
 def _print_report(console: Console, report: Report) -> None:
-    console.print(Text(report.title, style="bold"))
+    console.print(Text(printable(report.title), style="bold"))
     ftext = filters_text(report.filters)
     if ftext:
         console.print(Text(ftext, style="dim"))
@@ -465,7 +465,7 @@ def _print_report(console: Console, report: Report) -> None:
     _print_table(console, shown, report.rows, totals)
     for section in report.sections:
         console.print()
-        console.print(Text(section.title, style="bold"))
+        console.print(Text(printable(section.title), style="bold"))
         _print_table(console, [c for c in section.columns if c.in_table], section.rows, None)
     if report.notes:
         console.print()

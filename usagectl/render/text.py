@@ -292,7 +292,8 @@ def _md_table(
 
 def filters_text(filters: Mapping[str, Any]) -> str:
     """``since 2025-01-01 · model claude-sonnet-4`` (empty values left out)."""
-    parts = [f"{k} {format_value(v)}" for k, v in filters.items() if v not in (None, "", (), [])]
+    # shown under a title (table, Markdown, PDF): a value (``chat show``'s session id) printable
+    parts = [f"{k} {printable(format_value(v))}" for k, v in filters.items() if v not in (None, "", (), [])]
     return " · ".join(parts)
 
 
@@ -304,7 +305,7 @@ def _md_section_body(section: Section) -> list[str]:
 
 def write_markdown(report: Report, out: TextIO) -> None:
     """GitHub-flavoured Markdown, e.g. for ``$GITHUB_STEP_SUMMARY``."""
-    lines = [f"## {report.title}", ""]
+    lines = [f"## {printable(report.title)}", ""]  # a title can name a chat or an id from the input
     ftext = filters_text(report.filters)
     if ftext:
         lines += [f"_Filters: {md_escape(ftext)}_", ""]
@@ -317,7 +318,7 @@ def write_markdown(report: Report, out: TextIO) -> None:
     else:
         lines.append("_No rows._")
     for section in report.sections:
-        lines += ["", f"### {section.title}", ""]
+        lines += ["", f"### {printable(section.title)}", ""]
         lines += _md_section_body(section)
     if report.notes:
         lines.append("")

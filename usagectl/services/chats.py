@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
-from usagectl.models import Column, Filters, Report, Section, counted
+from usagectl.models import Column, Filters, Report, Section, counted, printable
 from usagectl.render.formats import format_money
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
@@ -383,7 +383,9 @@ def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
     columns = tuple(replace(c, in_table=timed) if c.key == "latency_ms" else c for c in MESSAGE_COLUMNS)
     return Report(
         name="chat",
-        title=f"Chat {titles[-1] if titles else session_id} ({tz})",
+        # the title line is printed as it is (JSON has no title): a chat's title from the log
+        # shown printable, or "t\x1b]0;pwn\x07x" retitled the terminal (QA)
+        title=f"Chat {printable(titles[-1] if titles else session_id)} ({tz})",
         filters=_lookup_filters(req, flt) | {"session_id": session_id},
         columns=columns + status_col,
         rows=tuple(rows),
@@ -527,7 +529,7 @@ def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
     totals: dict[str, Any] = {"amount_usd": bd.total}
     return Report(
         name="message",
-        title=f"Message {e['message_id'] or e['event_id']} ({tz})",
+        title=f"Message {printable(e['message_id'] or e['event_id'])} ({tz})",  # ids from the log: as the chat's
         filters=_lookup_filters(req, flt) | {"id": ident},
         columns=COST_COLUMNS,
         rows=tuple(rows),

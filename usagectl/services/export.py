@@ -187,14 +187,36 @@ def events_text(
         if fmt == "csv":  # the header once; the runs have none
             out.write((",".join(store.EVENT_EXPORT_NAMES) + "\r\n").encode("utf-8"))
         runs = store.copy_event_runs(con, flt, fmt, Path(tmp), chunk_events or store.CHUNK_EVENTS)
+        to_person = fmt == "csv" and _is_terminal(out)  # a file or a pipe gets the exact text
         for path, n in runs:
             with path.open("rb") as fh:
-                shutil.copyfileobj(fh, out, 1 << 20)
+                if to_person:
+                    _copy_printable(fh, out)
+                else:
+                    shutil.copyfileobj(fh, out, 1 << 20)
             path.unlink()
             rows += n
         counts = store.count_events(con, flt)
         notes = unpriced_event_notes(con, flt, counts["unpriced_rows"])
     return EventTotals(rows, counts["cost_usd"], counts["unpriced_rows"], notes)
+
+
+def _is_terminal(out: BinaryIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def _copy_printable(fh: BinaryIO, out: BinaryIO) -> None:
+    """A CSV run as a terminal may show it (read by a person, as ``render.text.write_csv``
+    writes a report's CSV there): every record's control characters escaped (``\\x1b``), its
+    CRLF kept. JSONL needs nothing: JSON writes them escaped (``\\u001b``)."""
+    from usagectl.models import printable
+
+    for line in (raw.decode("utf-8", "surrogateescape") for raw in fh):
+        body, end = (line[:-2], "\r\n") if line.endswith("\r\n") else (line, "")
+        out.write((printable(body) + end).encode("utf-8", "surrogateescape"))
 
 
 def events_filters(ctx: AppContext, req: ReportRequest) -> Filters:
