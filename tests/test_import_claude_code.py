@@ -983,3 +983,35 @@ def test_auto_finds_transcripts_of_untyped_lines_or_opening_with_system_lines(tm
     assert (folder / "system.jsonl").stat().st_size > 65536
     doc = _import(db_path, folder.parent, fmt="auto")
     assert doc["imported"] == 2 and {f["format"] for f in doc["per_file"]} == {"claude-code"}
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv"])
+@pytest.mark.parametrize("stored", ["partial", "final"])
+def test_an_export_holding_the_other_copy_of_a_message_keeps_the_larger(
+    db_path: Path, tmp_path: Path, kind: str, stored: str
+) -> None:
+    """One message, a partial streaming line (10 input, 5 output) and its final line (10, 300).
+    The database holds one copy from its transcript; another database holding the other copy
+    exports its events, and the export is imported: its rows keep their source (claude-code), so
+    the max-usage rule of Claude Code decides as between transcripts: the final copy stays in
+    either order (QA: the partial copy stored first kept the export's final one out as a
+    duplicate, output 5). 10 × $3/M + 300 × $15/M = $0.00003 + $0.0045 = $0.00453."""
+    lines = {"partial": _usage_line("msg_1", 10, 5), "final": _usage_line("msg_1", 10, 300)}
+    other = "final" if stored == "partial" else "partial"
+    for name, db in ((stored, db_path), (other, tmp_path / "other.duckdb")):
+        log = tmp_path / name / "p" / "s.jsonl"
+        log.parent.mkdir(parents=True)
+        log.write_bytes(lines[name] + b"\n")
+        _import(db, log)
+    export = tmp_path / f"other.{kind}"
+    run("export", f"--{kind}", "--out", str(export), "--db", str(tmp_path / "other.duckdb"))
+    out = _import(db_path, export, fmt="auto")
+    assert (out["imported"], out["duplicates"], out["replaced"]) == ((0, 0, 1) if stored == "partial" else (0, 1, 0))
+    son = _by_model(db_path)["claude-sonnet-4-5"]
+    assert (son["requests"], son["input_tokens"], son["output_tokens"]) == (1, 10, 300)
+    assert son["cost_usd"] == pytest.approx(0.00453, abs=1e-9)
+    # the export imported again, or an export of this database imported into it, adds nothing
+    own = tmp_path / f"own.{kind}"
+    run("export", f"--{kind}", "--out", str(own), "--db", str(db_path))
+    assert _import(db_path, own, fmt="auto")["imported"] == 0
+    assert _q(db_path, "SELECT count(*), sum(output_tokens) FROM events") == [(1, 300)]

@@ -2220,3 +2220,109 @@ def test_a_batch_row_keeps_the_service_tier_it_logged(tmp_path: Path, db_path: P
     rows = _query(db_path, "SELECT input_tokens, service_tier, json_extract_string(extra, '$.service_tier_logged') "
                            "FROM events ORDER BY ts")  # fmt: skip
     assert rows == [(1000, "batch", "flex"), (2000, "batch", None)]
+
+
+# ------------------------------------------------------- an event export of usage buckets imported again
+
+
+def _an_ws_row(workspace: str | None, uncached: int) -> dict[str, Any]:
+    return {**_AN_ROW, "uncached_input_tokens": uncached, "output_tokens": 0, "workspace_id": workspace,
+            "model": _HAIKU, "context_window": "0-200k"}  # fmt: skip
+
+
+def _an_day_page(*rows: dict[str, Any]) -> dict[str, Any]:
+    return {"data": [{"starting_at": _D10, "ending_at": _D11, "results": list(rows)}], "has_more": False,
+            "next_page": None}  # fmt: skip
+
+
+# the same day fetched twice: grouped by workspace and model (1.0M + 0.5M uncached input), and by
+# model only (1.5M); Haiku 4.5 input is $1 per 1M
+AN_BY_WORKSPACE = _an_day_page(_an_ws_row("wrkspc_A", 1_000_000), _an_ws_row("wrkspc_B", 500_000))
+AN_BY_MODEL = _an_day_page(_an_ws_row(None, 1_500_000))
+
+
+def _exported(tmp_path: Path, name: str, kind: str, *pages: tuple[dict[str, Any], str]) -> Path:
+    """An event export (``--jsonl``, ``--csv`` or ``--parquet``) of a database of its own holding
+    ``pages`` (page, format)."""
+    db = tmp_path / f"{name}.duckdb"
+    for i, (page, fmt) in enumerate(pages):
+        _import(db, _write(tmp_path, f"{name}_{i}.json", page), fmt=fmt)
+    out = tmp_path / f"{name}.{kind}"
+    run("export", f"--{kind}", "--out", str(out), "--db", str(db))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv", "parquet"])
+@pytest.mark.parametrize("export_first", [False, True])
+def test_an_export_of_another_grouping_is_settled_as_its_pages_are(
+    tmp_path: Path, db_path: Path, kind: str, export_first: bool
+) -> None:
+    """Database B fetched the day by workspace and exports its events; database A fetched it by
+    model. A imports B's export, before or after its own page: the rows keep their source
+    (anthropic-usage) and bucket, so they are settled as the page itself would be, never summed:
+    1,500,000 input × $1/M = $1.50 (QA: the export imported second was stored beside the day,
+    3,000,000 and $3.00). Imported raw, the pages give the same."""
+    export = _exported(tmp_path, "b", kind, (AN_BY_WORKSPACE, "anthropic-usage"))
+    page = _write(tmp_path, "by_model.json", AN_BY_MODEL)
+    steps = [(export, "auto"), (page, "anthropic-usage")]
+    for path, fmt in steps if export_first else steps[::-1]:
+        _import(db_path, path, fmt=fmt)
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], _money(d["cost_usd"])) == (1_500_000, Decimal("1.5"))
+    # one grouping stays, the other is kept in rejects for reference: the finer (by workspace) one
+    # holds as much usage and stays, in either order
+    assert _query(db_path, "SELECT workspace, input_tokens FROM events ORDER BY 1") == [
+        ("wrkspc_A", 1_000_000),
+        ("wrkspc_B", 500_000),
+    ]
+    # the export imported again adds nothing
+    again = _import(db_path, export)
+    assert (again["imported"], again["replaced"]) == (0, 0)
+    assert _day(db_path, "2025-11-10")["input_tokens"] == 1_500_000
+
+
+def test_an_export_mixing_sources_settles_each_provider_on_its_own(tmp_path: Path, db_path: Path) -> None:
+    """One export holds Anthropic rows by workspace (1.0M + 0.5M Haiku input), an OpenAI day
+    (30 requests, 30,000 input + 3,000 output of gpt-4o) and a plain event of its own. The database
+    holds the Anthropic day by model (1.5M) and an OpenAI partial hour (1 request, 1,000 + 100).
+    Each provider is settled against its own stored rows: Anthropic 1.5M × $1/M = $1.50; OpenAI
+    the day stays (the partial hour gives way): 30,000 × $2.50/M + 3,000 × $10/M = $0.105; the
+    plain event (1,000,000 Haiku input, $1.00) is imported as any canonical row. In all: 2,530,000
+    input, 3,000 output, $1.50 + $0.105 + $1.00 = $2.605."""
+    export = _exported(tmp_path, "b", "jsonl", (AN_BY_WORKSPACE, "anthropic-usage"), (OA_DAY, "openai-usage"))
+    plain = {"event_id": "plain-1", "ts": "2025-11-10T12:00:00Z", "model_raw": _HAIKU, "input_tokens": 1_000_000}
+    with export.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(plain) + "\n")
+    _import(db_path, _write(tmp_path, "by_model.json", AN_BY_MODEL), fmt="anthropic-usage")
+    _import(db_path, _write(tmp_path, "hour.json", OA_HOUR_PART), fmt="openai-usage")
+    out = _import(db_path, export)
+    # 4 records: 2 Anthropic rows and the OpenAI day imported, the plain event too; the stored
+    # Anthropic day and OpenAI hour gave way (replaced)
+    assert (out["records"], out["rejected"], out["replaced"]) == (4, 0, 2)
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (2_530_000, 3000, Decimal("2.605"))
+    by_source = _query(db_path, "SELECT source, sum(input_tokens) FROM events GROUP BY 1 ORDER BY 1")
+    assert by_source == [("anthropic-usage", 1_500_000), ("jsonl", 1_000_000), ("openai-usage", 30_000)]
+
+
+@pytest.mark.parametrize("exported", ["first hour", "second hour"])
+def test_an_hour_set_aside_comes_back_with_an_export_or_from_one(tmp_path: Path, db_path: Path, exported: str) -> None:
+    """The day (3,000 + 300 Sonnet) is stored; the hour 00–01 (1,000 + 100) arrives and is set
+    aside (it holds less); the hour 01–02 (2,000 + 200) arrives: with the hour set aside they hold
+    the day's 3,300 tokens and replace it, the set-aside hour coming back. One of the hours comes
+    as an event export instead of a page (the set-aside row is then the export's, or comes back
+    with it): the same end. 3,000 × $3/M + 300 × $15/M = $0.009 + $0.0045 = $0.0135."""
+    first = _an_page((_H0, _H1, 1000, 100, _SONNET))
+    second = _an_page((_H1, _H2, 2000, 200, _SONNET))
+    _import(db_path, _write(tmp_path, "day.json", AN_DAY), fmt="anthropic-usage")
+    for i, page in enumerate((first, second)):
+        if exported == ("first hour", "second hour")[i]:
+            _import(db_path, _exported(tmp_path, f"b{i}", "jsonl", (page, "anthropic-usage")))
+        else:
+            _import(db_path, _write(tmp_path, f"hour{i}.json", page), fmt="anthropic-usage")
+    d = _day(db_path, "2025-11-10")
+    assert (d["input_tokens"], d["output_tokens"], _money(d["cost_usd"])) == (3000, 300, Decimal("0.0135"))
+    assert _query(db_path, "SELECT input_tokens FROM events ORDER BY ts") == [(1000,), (2000,)]
+    # the day is kept in rejects for reference; nothing else is left there
+    (reason,) = [r for _, _, r in _rejects(db_path)]
+    assert reason.startswith("removed from the stored rows: bucket 2025-11-10T00:00Z–2025-11-11T00:00Z")

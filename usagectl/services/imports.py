@@ -341,7 +341,28 @@ def _run(
     if fmt in registry.CANONICAL:
         left_out: set[str] = set()
         stage, locate = _canonical_stager(path, fmt, left_out)
-        one, warnings = ingest.import_staged(con, info, stage, resolve, locate_rejects=locate, default_source=fmt)
+        settled: list[bool] = []  # whether the file held provider usage buckets (billing settled them)
+
+        def settle(c: duckdb.DuckDBPyConnection, batch_id: int) -> int | None:
+            from usagectl.store.billing import settle_checked_buckets
+
+            moved = settle_checked_buckets(c, batch_id, fmt)
+            settled.append(moved is not None)
+            return moved
+
+        one, warnings = ingest.import_staged(
+            con,
+            info,
+            stage,
+            resolve,
+            locate_rejects=locate,
+            default_source=fmt,
+            max_usage_sources=_max_usage_sources(),
+            settle=settle,
+            before_commit=lambda c, ids: _bring_back(c, ids) if any(settled) else None,
+        )
+        if any(settled):
+            warnings = [*warnings, *_moved_note(con, one)]
         return one, warnings, ([canonical.derived_note(left_out)] if left_out else [])
     imp = registry.get(fmt)
     if imp is None:
@@ -378,6 +399,18 @@ def _run(
 
 
 _SETTLES_SHAPES = "usagectl.store.billing:evict_coarser"  # the hook of the provider usage importers
+
+
+def _max_usage_sources() -> frozenset[str]:
+    """The formats whose copies of an event follow "max-usage" (Claude Code, the provider usage
+    pages): a canonical file's rows of such a source (an event export of them) follow it too, so
+    the copy with the larger usage wins whichever was imported first (QA: a partial streaming
+    line stored first kept the export's final copy out)."""
+    return frozenset(
+        name
+        for name, imp in registry.importers().items()
+        if imp.conflict == "max-usage" and getattr(imp, "target", "events") == "events"
+    )
 
 
 def _bring_back(con: duckdb.DuckDBPyConnection, ids: list[int]) -> None:

@@ -516,6 +516,40 @@ def stage_usage_buckets(
     come back when they, or later hours, hold more than that day. A moved row comes back as it
     was stored, a rejected one as a record of this file (its reject goes)."""
     recs = list(records)
+    done = _settle_buckets(con, recs, source)
+    _mark_evictions(con, done.bad_stored, done.keys)
+    _mark_learned(con, done.learned, done.keys)
+    _load_returns(con, done.back, done.gone, done.aside)
+    return ingest.stage_records(con, recs)
+
+
+class _Settled(NamedTuple):
+    """What ``_settle_buckets`` decided beyond the records it marks: the stored shapes that give
+    way (and why) with their key columns, the stored shapes that learn their fetch's group-by, and
+    the rows that come back or are set aside (``_BACK``, ``_GONE``, ``_ASIDE``)."""
+
+    bad_stored: dict[Shape, str]
+    keys: dict[Shape, tuple[Any, ...]]
+    learned: dict[Shape, tuple[str, ...]]
+    back: list[tuple[int, str]]
+    gone: list[tuple[int, int]]
+    aside: list[tuple[int, str]]
+
+
+def _load_returns(
+    con: duckdb.DuckDBPyConnection, back: Sequence[tuple[int, str]], gone: Sequence[tuple[int, int]],
+    aside: Sequence[tuple[int, str]],
+) -> None:  # fmt: skip
+    """The rows that come back and those set aside, for ``bring_back`` in the import's transaction."""
+    load_temp_table(con, _BACK, [("batch_id", "BIGINT"), ("raw", "VARCHAR")], back)
+    load_temp_table(con, _GONE, [("batch_id", "BIGINT"), ("record", "BIGINT")], gone)
+    load_temp_table(con, _ASIDE, [("record", "BIGINT"), ("raw", "VARCHAR")], aside)
+
+
+def _settle_buckets(con: duckdb.DuckDBPyConnection, recs: list[Record], source: str) -> _Settled:
+    """``stage_usage_buckets``' settling, without the staging: a record of ``recs`` that gives
+    way gets its ``problem``; the records set aside earlier that come back are appended to
+    ``recs`` (numbered after them)."""
     bad_stored: dict[Shape, str] = {}
     keys: dict[Shape, tuple[Any, ...]] = {}
     learned: dict[Shape, tuple[str, ...]] = {}
@@ -636,12 +670,7 @@ def stage_usage_buckets(
             for batch_id, record, fields in ghost.rejected:
                 recs.append(Record(len(recs) + 1, None, fields=fields))
                 gone.append((batch_id, record))
-    _mark_evictions(con, bad_stored, keys)
-    _mark_learned(con, learned, keys)
-    load_temp_table(con, _BACK, [("batch_id", "BIGINT"), ("raw", "VARCHAR")], back)
-    load_temp_table(con, _GONE, [("batch_id", "BIGINT"), ("record", "BIGINT")], gone)
-    load_temp_table(con, _ASIDE, [("record", "BIGINT"), ("raw", "VARCHAR")], aside)
-    return ingest.stage_records(con, recs)
+    return _Settled(bad_stored, keys, learned, back, gone, aside)
 
 
 _BACK = "_back"  # moved rows that come back: (batch_id, raw) of their rows in rejects
@@ -797,8 +826,9 @@ def _ghosts(con: duckdb.DuckDBPyConnection, source: str, window: tuple[datetime,
         "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = json_extract_string(x.raw, '$.event_id')) "
         # rows rejected on arrival whose reject is still there (their file was not read again)
         f"UNION ALL SELECT 'rejected', x.batch_id, x.record, x.raw, b.path, {fields} "
+        # of the source the row names: an event export's rows were set aside by a canonical import
         "FROM set_aside x JOIN import_batches b ON b.batch_id = x.batch_id "
-        "WHERE b.source = ? AND json_valid(x.raw) "
+        "WHERE json_valid(x.raw) AND coalesce(json_extract_string(x.raw, '$.source'), b.source) = ? "
         "AND EXISTS (SELECT 1 FROM rejects r WHERE r.batch_id = x.batch_id AND r.record = x.record)) "
         "WHERE ts >= ? AND ts < ?",
         [MOVED, source, source, start, end],
@@ -1034,6 +1064,105 @@ def bring_back(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> None:
         "(SELECT 1 FROM rejects r WHERE r.batch_id = x.batch_id AND r.record = x.record)"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _back_count AS SELECT {n}::BIGINT AS n")
+
+
+# the formats whose rows are provider usage buckets settled by fetch shape (``stage_usage_buckets``)
+PAGE_SOURCES = ("anthropic-usage", "openai-usage")
+_BACK_STAGE = "_stage_back"  # the rows set aside earlier that come back with a canonical file
+
+
+def settle_checked_buckets(con: duckdb.DuckDBPyConnection, batch_id: int, default_source: str) -> int | None:
+    """A canonical file's rows of a provider usage source (an event export of them: each keeps its
+    ``source`` and ``extra.bucket_end`` / ``extra.group_by``), settled as that source's importer
+    settles its pages (``stage_usage_buckets``): against the stored rows of the source and against
+    each other, each source on its own (QA: an export of a day fetched by workspace, imported
+    where the day fetched by model was stored, counted the day twice). The other rows of the file
+    are not touched.
+
+    Runs in the import's transaction (``ingest.import_staged_files``' ``settle``) on the validated
+    rows, TEMP TABLE ``_checked``: a row that gives way gets its reason (a reject of the file, set
+    aside by ``bring_back``, which must run before COMMIT); the stored rows that give way move to
+    rejects under ``batch_id`` at once; rows set aside earlier that come back are validated into
+    ``_checked`` as records of this file. Returns how many stored rows gave way, or None when the
+    file holds no such row (then nothing was done)."""
+    marks = ", ".join("?" for _ in PAGE_SOURCES)
+    sources = [
+        str(r[0])
+        for r in con.execute(
+            f"SELECT DISTINCT source FROM _checked WHERE _reason IS NULL AND source IN ({marks}) "
+            "AND json_extract_string(extra, '$.bucket_end') IS NOT NULL ORDER BY source",
+            list(PAGE_SOURCES),
+        ).fetchall()
+    ]
+    if not sources:
+        return None
+    moved = 0
+    back: list[tuple[int, str]] = []
+    gone: list[tuple[int, int]] = []
+    aside: list[tuple[int, str]] = []
+    returning: list[Record] = []
+    for source in sources:
+        recs = _checked_records(con, source)
+        mine = len(recs)
+        done = _settle_buckets(con, recs, source)
+        lost = [(r.rec, r.problem) for r in recs[:mine] if r.problem]
+        if lost:
+            load_temp_table(con, "_lost", [("rec", "BIGINT"), ("why", "VARCHAR")], lost)
+            con.execute(
+                "UPDATE _checked SET _reason = x.why FROM _lost x WHERE _checked._fi = 0 AND _checked._rec = x.rec"
+            )
+            con.execute("DROP TABLE _lost")
+        _mark_evictions(con, done.bad_stored, done.keys)
+        moved += _apply_evictions(con, "events", _EVENT_END_MATCH, source, batch_id)
+        _mark_learned(con, done.learned, done.keys)
+        _apply_learned(con, source)
+        back += done.back
+        gone += done.gone
+        aside += done.aside
+        returning += recs[mine:]
+    if returning:
+        _check_returning(con, returning, default_source)
+    _load_returns(con, back, gone, aside)
+    return moved
+
+
+def _checked_records(con: duckdb.DuckDBPyConnection, source: str) -> list[Record]:
+    """The valid bucket rows of ``source`` in ``_checked`` as records (numbered as the file's), each
+    with its fetch's group-by when its ``extra`` kept one (``extra.fetch_group_by``)."""
+    from usagectl.models import EVENT_COLUMN_NAMES
+
+    cols = ", ".join(f'"{c}"' for c in EVENT_COLUMN_NAMES)
+    rows = con.execute(
+        f"SELECT _rec, {cols} FROM _checked WHERE _fi = 0 AND _reason IS NULL AND source = ? "
+        "AND json_extract_string(extra, '$.bucket_end') IS NOT NULL ORDER BY _rec",
+        [source],
+    ).fetchall()
+    out: list[Record] = []
+    for rec, *values in rows:
+        fields = {c: v for c, v in zip(EVENT_COLUMN_NAMES, values, strict=True) if v is not None}
+        extra = json.loads(fields["extra"]) if isinstance(fields.get("extra"), str) else fields.get("extra")
+        fields["extra"] = extra
+        wider = extra.get("fetch_group_by") if isinstance(extra, dict) else None
+        sig = tuple(str(g) for g in wider) if isinstance(wider, list) else None
+        out.append(Record(int(rec), None, fields=fields, fetch_sig=sig))
+    return out
+
+
+def _check_returning(con: duckdb.DuckDBPyConnection, recs: Sequence[Record], default_source: str) -> None:
+    """Rows set aside earlier that come back with a canonical file: validated into ``_checked``
+    as its records, numbered after its own (as a page file's are, ``stage_usage_buckets``)."""
+    from usagectl.store.validation import _validation_select
+
+    last = con.execute("SELECT coalesce(max(_rec), 0) FROM _checked WHERE _fi = 0").fetchone()
+    for i, r in enumerate(recs, 1):
+        r.rec = int(last[0] if last else 0) + i
+    ingest.stage_records(con, recs, table=_BACK_STAGE)
+    # the validation reads ``_stage`` (the file's own, still needed for its rejects): named so here
+    con.execute(
+        f"INSERT INTO _checked SELECT * FROM (WITH _stage AS (SELECT * FROM {_BACK_STAGE}) "
+        f"{_validation_select(default_source)})"
+    )
+    con.execute(f"DROP TABLE {_BACK_STAGE}")
 
 
 def rows_back(con: duckdb.DuckDBPyConnection) -> int:

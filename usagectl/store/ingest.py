@@ -14,7 +14,7 @@ import gc
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -442,9 +442,9 @@ SMALL_CHUNK = 5_000
 
 
 def _insert_small(
-    con: duckdb.DuckDBPyConnection, batch: list[tuple[int, Record]], filled: list[str], with_fi: bool
+    con: duckdb.DuckDBPyConnection, batch: list[tuple[int, Record]], filled: list[str], with_fi: bool, table: str
 ) -> None:
-    """``batch`` into ``_stage`` through ``tables.insert_columns``: the columns some record
+    """``batch`` into ``table`` (``_stage``) through ``tables.insert_columns``: the columns some record
     fills (``filled``), the others left NULL; the same texts as the Arrow path."""
     from usagectl.store.tables import insert_columns
 
@@ -462,7 +462,7 @@ def _insert_small(
     if with_fi:
         columns.append(("_fi", "BIGINT"))
         data.append([fi for fi, _ in batch])
-    insert_columns(con, "_stage", columns, data)
+    insert_columns(con, table, columns, data)
 
 
 def _text_array(values: Sequence[Any]) -> Any:
@@ -543,9 +543,12 @@ def staged_text(value: Any) -> str | None:
     return str(value)
 
 
-def stage_records(con: duckdb.DuckDBPyConnection, records: Iterable[Record], chunk_rows: int = 50_000) -> list[str]:
-    """Stage an importer's records (Python-parsed formats) in bulk, in Arrow chunks."""
-    return _stage_records(con, ((0, r) for r in records), False, chunk_rows)
+def stage_records(
+    con: duckdb.DuckDBPyConnection, records: Iterable[Record], chunk_rows: int = 50_000, *, table: str = "_stage"
+) -> list[str]:
+    """Stage an importer's records (Python-parsed formats) in bulk, in Arrow chunks, into
+    ``table`` (another name than ``_stage``: records staged beside a file's own, ``billing``)."""
+    return _stage_records(con, ((0, r) for r in records), False, chunk_rows, table)
 
 
 def stage_record_files(
@@ -557,10 +560,14 @@ def stage_record_files(
 
 
 def _stage_records(
-    con: duckdb.DuckDBPyConnection, records: Iterable[tuple[int, Record]], with_fi: bool, chunk_rows: int
+    con: duckdb.DuckDBPyConnection,
+    records: Iterable[tuple[int, Record]],
+    with_fi: bool,
+    chunk_rows: int,
+    table: str = "_stage",
 ) -> list[str]:
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _stage (_rec BIGINT, _line BIGINT, _raw VARCHAR, _problem VARCHAR, "
+        f"CREATE OR REPLACE TEMP TABLE {table} (_rec BIGINT, _line BIGINT, _raw VARCHAR, _problem VARCHAR, "
         + ", ".join(f"{_q(c)} VARCHAR" for c in EVENT_COLUMN_NAMES)
         + ", _unknown VARCHAR"
         + (", _fi BIGINT)" if with_fi else ")")
@@ -574,7 +581,7 @@ def _stage_records(
             present.update(r.fields)
         unknown.update(present - _KINDS.keys())
         if len(rows) < SMALL_CHUNK:
-            _insert_small(con, batch, [c for c in EVENT_COLUMN_NAMES if c in present], with_fi)
+            _insert_small(con, batch, [c for c in EVENT_COLUMN_NAMES if c in present], with_fi, table)
             return
         import pyarrow as pa
 
@@ -598,13 +605,14 @@ def _stage_records(
             data["_fi"] = pa.array([fi for fi, _ in batch], pa.int64())
         con.register("_rec_chunk", pa.table(data))
         try:
-            con.execute("INSERT INTO _stage SELECT * FROM _rec_chunk")
+            con.execute(f"INSERT INTO {table} SELECT * FROM _rec_chunk")
         finally:
             con.unregister("_rec_chunk")
 
     batch: list[tuple[int, Record]] = []
     copies: dict[int, int] = {}  # per file: records that repeat one before them (``Record.repeats``)
-    con.execute("DROP TABLE IF EXISTS _copies")
+    if table == "_stage":  # records beside a file's own leave its copies' count alone
+        con.execute("DROP TABLE IF EXISTS _copies")
     # the readers make many small objects and no cycles: the cyclic collector's passes over
     # them cost ~15 % of a big batch's staging (5,000 Codex sessions: 1.5 s)
     collecting = gc.isenabled()
@@ -639,6 +647,13 @@ def _stage_records(
 # earlier imports to delete), and returns {batch_id: stored rows that batch replaced}.
 BeforeInsert = Callable[["duckdb.DuckDBPyConnection", list[int]], dict[int, int]]
 
+# A step run in the transaction on the validated rows (TEMP TABLE ``_checked``) of a single file,
+# given its batch id, before anything is inserted: it may give rows a ``_reason`` (rejects of the
+# file) and add rows, for rules that weigh rows against the stored ones (an event export's provider
+# buckets: ``billing.settle_checked_buckets``). It returns how many stored rows the file's rows
+# replaced (counted as such), or None when it had nothing to do.
+Settle = Callable[["duckdb.DuckDBPyConnection", int], "int | None"]
+
 # What a rejected record's location is: (line, raw text), or (line, raw text, reason) when the
 # importer can say better why the line failed; a reason of "" means "not a record after all"
 # (a line the fast reader could not map but that the format skips), which is then dropped.
@@ -653,14 +668,28 @@ def import_staged(
     locate_rejects: Callable[[set[int]], Located] | None = None,
     default_source: str = "jsonl",
     conflict: str = "keep",
+    *,
+    max_usage_sources: Collection[str] = (),
+    settle: Settle | None = None,
+    before_commit: Callable[[duckdb.DuckDBPyConnection, list[int]], None] | None = None,
 ) -> tuple[BatchCounts, list[str]]:
     """Stage, validate and commit one file in one transaction; roll back on any failure.
 
     ``conflict`` is one of CONFLICT_RULES and decides what a record whose event_id is
-    already known (in the file or stored) does."""
+    already known (in the file or stored) does; ``max_usage_sources``, ``settle`` and
+    ``before_commit``: see ``import_staged_files``."""
     locate = (lambda _fi, recs: locate_rejects(recs)) if locate_rejects is not None else None
     counts, warnings = import_staged_files(
-        con, [info], stage, resolve_models, locate_rejects=locate, default_source=default_source, conflict=conflict
+        con,
+        [info],
+        stage,
+        resolve_models,
+        locate_rejects=locate,
+        default_source=default_source,
+        conflict=conflict,
+        max_usage_sources=max_usage_sources,
+        settle=settle,
+        before_commit=before_commit,
     )
     return counts[0], warnings
 
@@ -676,6 +705,8 @@ def import_staged_files(
     before_insert: BeforeInsert | None = None,
     prechecked: bool = False,
     before_commit: Callable[[duckdb.DuckDBPyConnection, list[int]], None] | None = None,
+    max_usage_sources: Collection[str] = (),
+    settle: Settle | None = None,
 ) -> tuple[list[BatchCounts], list[str]]:
     """Stage, validate and commit MANY files in ONE transaction (one ``import_batches`` row
     per file, so counts stay per file and an unchanged file is found by its own fingerprint).
@@ -696,9 +727,15 @@ def import_staged_files(
     reads all of it).
 
     ``before_commit(con, batch_ids)``, the batch ids in the order of ``infos``: written in the
-    same transaction just before COMMIT (a sync's new file states), after ``before_commit_hook``."""
+    same transaction just before COMMIT (a sync's new file states), after ``before_commit_hook``.
+
+    ``max_usage_sources`` (with ``conflict`` "keep"): the rows whose ``source`` is one of these
+    follow "max-usage", as that source's importer does (an event export's Claude Code rows: the
+    copy with the larger usage wins in either order); the others keep the first. ``settle``: see
+    ``Settle`` (one file only)."""
     assert conflict in CONFLICT_RULES, conflict
     assert infos
+    assert settle is None or len(infos) == 1
     # staged BEFORE the transaction: the stager's scratch tables (the Claude Code scan holds
     # ~400 MB for 1M records) are freed when it drops them, not held for the transaction's
     # snapshot until COMMIT, so the rest of the import runs without spilling to disk; the
@@ -735,6 +772,7 @@ def import_staged_files(
             con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_validation_select(default_source, fi_sql)}")
             # rowids inside a transaction start at an offset: number from the first one
             con.execute("UPDATE _checked SET _rec = rowid - (SELECT min(rowid) FROM _checked) + 1 WHERE _rec IS NULL")
+        settled = settle(con, ids[0]) if settle is not None else None
         # the rejected rows apart, in a small table: every fix-up below changes only them
         con.execute("CREATE OR REPLACE TEMP TABLE _rejected AS SELECT * FROM _checked WHERE _reason IS NOT NULL")
         # every canonical column of _checked, or the value a missing field gets
@@ -788,7 +826,15 @@ def import_staged_files(
                 + f", _rec, _fi, {'_rid' if checked != '_checked' else 'rowid AS _rid'} FROM {checked} WHERE _reason IS NULL"
             )
             per_file = _insert_events(
-                con, ids, [*cols, "band_input"], [*select_cols, _BAND_INPUT], conflict, before_insert, model_join=both
+                con,
+                ids,
+                [*cols, "band_input"],
+                [*select_cols, _BAND_INPUT],
+                conflict,
+                before_insert,
+                model_join=both,
+                max_usage_sources=max_usage_sources,
+                replaced_before={} if settled is None else {ids[0]: settled},
             )
         finally:
             con.execute("DROP TABLE IF EXISTS _model_map")
@@ -1037,11 +1083,16 @@ def _insert_events(
     before_insert: BeforeInsert | None = None,
     *,
     model_join: bool = False,
+    max_usage_sources: Collection[str] = (),
+    replaced_before: Mapping[int, int] | None = None,
 ) -> list[list[int]]:
     """Insert the valid rows by the conflict rule; per file [imported, dup_in_file, dup_stored, replaced]
     (dup_in_file: lost to another copy in this batch; dup_stored: a stored copy stays, or the
     ``before_insert`` hook kept the row out; replaced: stored rows this file's rows replaced).
-    ``model_join``: the rows' ``model`` is resolved too (``mo``), beside their raw name (``mm``)."""
+    ``model_join``: the rows' ``model`` is resolved too (``mo``), beside their raw name (``mm``).
+    ``max_usage_sources``: with "keep", the rows of these sources follow "max-usage" (only when
+    the batch holds one: the others keep the fast path). ``replaced_before``: per batch, stored
+    rows its rows replaced before the insert (``Settle``), counted as replaced."""
     single = len(ids) == 1
     batch_sql = "?" if single else "f.batch_id"
     params: list[Any] = [ids[0]] if single else []
@@ -1059,8 +1110,13 @@ def _insert_events(
         return out
     # record numbers are fixed in _checked; the inserts may run in parallel
     con.execute("SET preserve_insertion_order = false")
+    mixed = ""  # with "keep": the SQL test of a row that follows max-usage, when the batch holds one
+    if conflict == "keep" and max_usage_sources:
+        listed = "(" + ", ".join(_lit(x) for x in sorted(max_usage_sources)) + ")"
+        if con.execute(f"SELECT 1 FROM _valid WHERE source IN {listed} LIMIT 1").fetchone():
+            mixed = f"source IN {listed}"
     try:
-        if conflict == "keep" and single and before_insert is None:
+        if conflict == "keep" and single and before_insert is None and not mixed and not replaced_before:
             distinct = int(con.execute("SELECT count(DISTINCT event_id) FROM _valid").fetchone()[0])  # type: ignore[index]
             res = con.execute(
                 insert
@@ -1077,6 +1133,11 @@ def _insert_events(
         order = {"keep": "_fi, _rec", "replace": "_fi DESC, _rec DESC"}.get(
             conflict, "_usage DESC, _tier_key DESC, _side, _fi, _rec DESC"
         )
+        if mixed:  # the copies of a max-usage source by that rule, the others first come first
+            order = (
+                f"CASE WHEN {mixed} THEN _usage END DESC NULLS LAST, CASE WHEN {mixed} THEN _tier_key END DESC "
+                f"NULLS LAST, CASE WHEN {mixed} THEN _side END NULLS LAST, _fi, CASE WHEN {mixed} THEN -_rec ELSE _rec END"
+            )
         # the window (a sort per event_id) runs only over the ids that occur more than once
         # (most are unique); its losers go to a small table, and the winners are a view read
         # by the INSERT straight from _checked (no copy of the valid rows). The repeated ids
@@ -1087,7 +1148,7 @@ def _insert_events(
         # already stored (dup_stored), the others as copies within the file
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _losers AS SELECT _rid, _fi, event_id, first_value(_fi) OVER w AS _wfi "
-            "FROM (SELECT _rid, _fi, _rec, event_id, "
+            "FROM (SELECT _rid, _fi, _rec, event_id, source, "
             + _TIER_KEY
             + " AS _tier_key, "
             + _SIDE_KEY
@@ -1098,7 +1159,7 @@ def _insert_events(
             f"WINDOW w AS (PARTITION BY event_id ORDER BY {order}) QUALIFY row_number() OVER w > 1"
         )
         con.execute("CREATE OR REPLACE TEMP VIEW _dedup AS SELECT * FROM _valid v ANTI JOIN _losers l USING (_rid)")
-        if conflict == "keep":
+        if conflict == "keep" and not mixed:
             stale = "SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS _fi WHERE false"
         elif conflict == "replace":
             stale = "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id"
@@ -1111,9 +1172,11 @@ def _insert_events(
             e_side, d_side = (_SIDE_KEY.replace("(extra", f"({t}.extra") for t in "ed")
             stale = (
                 "SELECT e.event_id, d._fi FROM events e JOIN _dedup d ON d.event_id = e.event_id "
-                f"WHERE {e_usage} < {d_usage} OR ({e_usage} = {d_usage} "
-                f"AND ({d_tier} > {e_tier} OR ({d_tier} = {e_tier} AND {e_side} AND NOT {d_side})))"
+                f"WHERE ({e_usage} < {d_usage} OR ({e_usage} = {d_usage} "
+                f"AND ({d_tier} > {e_tier} OR ({d_tier} = {e_tier} AND {e_side} AND NOT {d_side}))))"
             )
+            if mixed:  # only a stored copy of the same max-usage source gives way
+                stale += f" AND d.{mixed} AND e.source = d.source"
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stale AS {stale}")
         replaced = {
             int(r[0]): int(r[1]) for r in con.execute("SELECT _fi, count(*) FROM _stale GROUP BY _fi").fetchall()
@@ -1121,14 +1184,15 @@ def _insert_events(
         if replaced:
             con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM _stale)")
         new = "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v.event_id)"
-        earlier: dict[int, int] = {}
+        earlier: dict[int, int] = dict(replaced_before or {})
         if before_insert is not None:
             # decided before the INSERT: deleting rows appended in this transaction makes
             # DuckDB rewrite them all at COMMIT (~5 s for 1M rows)
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW _new AS SELECT v.*, f.batch_id FROM _dedup v JOIN _files f ON f.fi = v._fi {new}"
             )
-            earlier = before_insert(con, ids)
+            for b, n in before_insert(con, ids).items():
+                earlier[b] = earlier.get(b, 0) + n
             new += " AND NOT EXISTS (SELECT 1 FROM _skip k WHERE k._rid = v._rid)"
         con.execute(insert + "FROM _dedup v " + joins + new, params)
         if before_insert is not None:
