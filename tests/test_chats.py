@@ -179,9 +179,13 @@ def test_report_by_chat_with_a_second_level_says_what_to_use(db: str) -> None:
     """`report by chat --by model` got Click's "No such option: --by (Possible options: --db)"."""
     for cmd in (("report", "by", "chat"), ("report", "chats")):
         err = run(*cmd, "--by", "model", "--db", db, expect=2).stderr
-        assert "report chats --by model: a chat has no second level" in err and "chat show ID" in err
+        assert f"{' '.join(cmd)} --by model: a chat has no second level" in err and "chat show ID" in err
         assert "No such option" not in err
     assert "--by" not in run("report", "chats", "--help").stdout  # not offered: it only explains
+    # chat as the second level: the same explanation, not "unknown dimension 'chat'" (QA)
+    for typed in (("model,chat",), ("model", "--by", "chat"), ("model", "--by", "model,chat")):
+        err = run("report", "by", *typed, "--db", db, expect=2).stderr
+        assert "chat has no second level (`report by chat` alone)" in err and "unknown dimension" not in err
 
 
 def test_report_chats_day_boundary_in_berlin(db: str) -> None:

@@ -102,6 +102,14 @@ def test_member_change_dates_are_utc_without_a_display_zone(tmp_path: Path) -> N
         ("[[members.bob.changes]]\nfrom = 2026-10-01\n", "#1 changes nothing: give team, department or cost_center"),
         ('[[members.bob.changes]]\nfrom = 2026-10-01\nteem = "x"\n', "#1 unknown key teem"),
         ('[members.bob]\nchanges = "x"\n', "[members.bob] changes: must be an array of tables"),
+        (  # no UTC instant: an OverflowError (exit 1) before
+            '[display]\ntimezone = "Asia/Tokyo"\n[[members.bob.changes]]\nfrom = 0001-01-01\nteam = "x"\n',
+            "#1 from: 0001-01-01 is out of range (years 1 to 9999 in UTC)",
+        ),
+        (
+            '[[members.bob.changes]]\nfrom = 9999-12-31T23:00:00-05:00\nteam = "x"\n',
+            "#1 from: 9999-12-31T23:00:00-05:00 is out of range",
+        ),
         (
             '[[members.bob.changes]]\nfrom = 2026-10-01\nteam = "x"\n'
             '[[members.bob.changes]]\nfrom = 2026-10-01T00:00:00Z\nteam = "y"\n',
@@ -229,6 +237,8 @@ def test_unknown_keys_are_warned_about_once(tmp_path: Path) -> None:
         (":UTC", "UTC"),
         (":/usr/share/zoneinfo/posix/Asia/Kolkata", "Asia/Kolkata"),  # the posix/ and right/ copies
         (":/usr/share/zoneinfo/right/Europe/Berlin", "Europe/Berlin"),
+        ("posix/Europe/Berlin", "Europe/Berlin"),  # a relative path: read as the same zone (QA)
+        (":right/Asia/Kolkata", "Asia/Kolkata"),
     ],
 )
 def test_tz_with_a_leading_colon_names_a_zone(monkeypatch: pytest.MonkeyPatch, tz: str, zone: str) -> None:

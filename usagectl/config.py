@@ -284,11 +284,16 @@ def _change_start(value: Any, where: str, tz: str | None, path: Path) -> datetim
         except ValueError:
             pass
     zone = ZoneInfo(tz) if tz else UTC
-    if isinstance(value, datetime):
-        instant = value if value.tzinfo is not None else value.replace(tzinfo=zone)
-        return instant.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime.combine(value, time(0), zone).astimezone(UTC)
+    try:
+        if isinstance(value, datetime):
+            instant = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+            return instant.astimezone(UTC)
+        if isinstance(value, date):
+            return datetime.combine(value, time(0), zone).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: no UTC instant
+        raise ConfigError(
+            f"config {path}: {where} from: {shown(given)} is out of range (years 1 to 9999 in UTC)"
+        ) from None
     raise ConfigError(
         f"config {path}: {where} from: must be a date (2026-10-01) or a date and time "
         f"(2026-10-01T09:00:00+02:00), got {shown(given) if given is not None else 'nothing'}"
@@ -432,8 +437,8 @@ def tz_variable_zone() -> str | None:
         tz = tz[1:]
     marker = "zoneinfo/"
     if marker in tz:
-        tz = _zone_of_path(tz.split(marker, 1)[1])
-    return tz or None
+        tz = tz.split(marker, 1)[1]
+    return _zone_of_path(tz) or None
 
 
 def _zone_of_path(rest: str) -> str:

@@ -106,6 +106,7 @@ def team(
 
 
 def chats(
+    ctx: typer.Context,
     top: TopOpt = 50,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -135,8 +136,9 @@ def chats(
         # `report by chat` sits beside the two-level `report by DIM --by DIM2`, so --by is tried
         # here too; Click's "No such option" would not say what to use instead. (Not named `by`:
         # `report by chat,model` is refused before it gets here, by that name.)
+        typed = ctx.command_path.split(" ", 1)[-1]  # `report by chat` or `report chats`, as typed
         raise UsageError(
-            f"report chats --by {second}: a chat has no second level (each chat's models are in its Models "
+            f"{typed} --by {second}: a chat has no second level (each chat's models are in its Models "
             "column; `usagectl chat show ID` lists one chat's messages); two levels combine two of "
             "model, provider, member, team, … (`usagectl report by model --by project`)"
         )

@@ -107,6 +107,11 @@ def parse_dimensions(parts: Sequence[str], *, option: str = "DIM", most: int = 2
             name = raw.strip().lower().replace("_", "-")
             if not name:
                 raise UsageError(f"{option} {part!r}: an empty dimension (write e.g. team,model)")
+            if name == "chat" and option == "report by":  # `report by chat` is `report chats`: one level only
+                raise UsageError(
+                    f"{option} {','.join(parts)}: chat has no second level (`report by chat` alone); "
+                    f"two levels combine two of {dimension_choices()}"
+                )
             if name not in DIMENSIONS:
                 raise UsageError(f"{option}: unknown dimension {raw.strip()!r}; choose from {dimension_choices()}")
             key = DIMENSIONS[name]
