@@ -500,3 +500,19 @@ def test_an_empty_range_over_a_database_with_events_elsewhere_says_where_they_ar
     filtered = run_json("report", "by", "model", *march, "--member", "nobody")
     assert [n for n in filtered["notes"] if "No events at all" in n] == []
     assert any("No member 'nobody' in the data" in n for n in filtered["notes"])
+
+
+@pytest.mark.parametrize("cmd", [("cost",), ("forecast",), ("anomalies",), ("optimize",)])
+def test_a_filter_value_no_event_holds_is_named_by_the_insight_commands(
+    tmp_path: Path, db_path: Path, cmd: tuple[str, ...]
+) -> None:
+    """QA: `cost`, `forecast`, `anomalies` and `optimize --cost-center cc-10` (cc-100 meant)
+    answered with empty results and no word, where every report names the value and its close
+    matches. Their rows are no usage rows, so the note is given whatever they hold."""
+    events = [{**e, "model_raw": "gpt-4o", "project": "apollo"} for e in EVENTS]
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db_path))
+    doc = run_json(*cmd, "--project", "apolo", "--db", str(db_path))
+    assert "No project 'apolo' in the data (did you mean apollo?)." in doc["notes"]
+    assert not [
+        n for n in run_json(*cmd, "--project", "apollo", "--db", str(db_path)).get("notes") or [] if "No project" in n
+    ]

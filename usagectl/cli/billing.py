@@ -131,7 +131,10 @@ def cost(
                        cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     req = ReportRequest(since=since, until=until, tz=tz, where=where)
-    render_report(cost_detail(make_context(config, db), req, month), pick_format(fmt, as_json), sys.stdout)
+    from usagectl.services.reports import with_filter_notes
+
+    ctx = make_context(config, db)
+    render_report(with_filter_notes(ctx, cost_detail(ctx, req, month)), pick_format(fmt, as_json), sys.stdout)
 
 
 def invoice(

@@ -98,7 +98,10 @@ def forecast(
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     freq = svc.ForecastRequest(days=days, by=by.replace("-", "_") if by else None, metric=metric, top=top)  # type: ignore[arg-type]
-    render_report(svc.forecast_report(_context(config, db), req, freq), pick_format(fmt, as_json), sys.stdout)
+    from usagectl.services.reports import with_filter_notes
+
+    ctx = _context(config, db)
+    render_report(with_filter_notes(ctx, svc.forecast_report(ctx, req, freq)), pick_format(fmt, as_json), sys.stdout)
 
 
 def anomalies(
@@ -132,8 +135,11 @@ def anomalies(
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     dims = tuple(d.replace("-", "_") for d in by or ())
-    result = svc.anomalies_report(_context(config, db), req, by=dims, metric=metric)  # type: ignore[arg-type]
-    render_report(result, pick_format(fmt, as_json), sys.stdout)
+    from usagectl.services.reports import with_filter_notes
+
+    ctx = _context(config, db)
+    result = svc.anomalies_report(ctx, req, by=dims, metric=metric)  # type: ignore[arg-type]
+    render_report(with_filter_notes(ctx, result), pick_format(fmt, as_json), sys.stdout)
 
 
 def optimize(
@@ -164,7 +170,10 @@ def optimize(
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
-    render_report(svc.optimize_report(_context(config, db), req), pick_format(fmt, as_json), sys.stdout)
+    from usagectl.services.reports import with_filter_notes
+
+    ctx = _context(config, db)
+    render_report(with_filter_notes(ctx, svc.optimize_report(ctx, req)), pick_format(fmt, as_json), sys.stdout)
 
 
 def register(root: typer.Typer) -> None:

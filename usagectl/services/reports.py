@@ -92,6 +92,17 @@ def with_empty_notes(ctx: AppContext, report: Report) -> Report:
     return replace(report, notes=(*report.notes, *notes)) if notes else report
 
 
+def with_filter_notes(ctx: AppContext, report: Report) -> Report:
+    """``report`` with a note per filter value that no event in the database holds, with its
+    close matches: for the reports whose rows are no usage rows (a forecast, anomalies,
+    savings, cost lines), so ``with_empty_notes`` cannot tell they are empty (QA: ``forecast
+    --cost-center cc-10`` was an empty forecast, no word of cc-100). A query per filter given."""
+    from usagectl.services.admin import unmatched_filter_notes  # admin imports this module
+
+    notes = unmatched_filter_notes(ctx, report.filters)
+    return replace(report, notes=(*report.notes, *notes)) if notes else report
+
+
 def _now(req: ReportRequest) -> datetime:
     return req.now.astimezone(UTC) if req.now else datetime.now(UTC)
 
