@@ -258,7 +258,8 @@ def test_todays_spend_so_far_is_actual_in_every_total(
     # Now: Thu 2026-11-26 18:00 UTC, 3/4 of the day gone. History (the default 12 weeks up to
     # yesterday, 2026-09-03 – 11-25): exactly $6.00 a day, so every simulated day is $6.00.
     # Today so far: 30 × $0.60 = $18.00, + 123,456 gpt-4o-mini input tokens × $0.15/M = $0.0185184;
-    # one more $0.60 call at 19:00 is after now and not counted (as in `budget status`).
+    # one more $0.60 call at 19:00 is dated after now: counted as spent, as it is (as `budget status`
+    # counts it), not forecast, in every total below (all of them hold today).
     from usagectl.services import forecast
 
     monkeypatch.setattr(forecast, "_clock", lambda: datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
@@ -278,34 +279,35 @@ def test_todays_spend_so_far_is_actual_in_every_total(
     assert (out["filters"]["since"], out["filters"]["until"]) == ("2026-09-03", "2026-11-25")
     (row,) = out["rows"]
     assert row["method"] == "holt-winters"
-    # today so far: 18 + 0.0185184 = $18.0185184; month to date: 25 × 6 + 18.0185184 = $168.0185184,
-    # written to 6 decimals (half-even), not to the cent
-    assert row["month_to_date"] == 168.018518
+    # today so far: 18 + 0.0185184 = $18.0185184, + the $0.60 dated after now = $18.6185184; month to
+    # date: 25 × 6 + 18.6185184 = $168.6185184, written to 6 decimals (half-even), not to the cent
+    assert row["month_to_date"] == 168.618518 and row["month_to_date_after_now"] == 0.6
     # the rest of today, 1/4 × $6 = $1.50, then $6.00 a day: next 7 days (11-26 – 12-02) =
-    # 18.0185184 + 1.50 + 6 × 6 = $55.5185184; month end = 168.0185184 + 1.50 + 4 × 6 (11-27 – 11-30)
-    # = $193.5185184, all three quantiles alike (a constant series, up to the model's float noise)
+    # 18.6185184 + 1.50 + 6 × 6 = $56.1185184; month end = 168.6185184 + 1.50 + 4 × 6 (11-27 – 11-30)
+    # = $194.1185184, all three quantiles alike (a constant series, up to the model's float noise)
     for key in ("conservative", "likely", "aggressive"):
-        assert abs(Decimal(str(row[key])) - Decimal("55.518518")) <= Decimal("0.000010")
+        assert abs(Decimal(str(row[key])) - Decimal("56.118518")) <= Decimal("0.000010")
     for key in ("month_end_conservative", "month_end_likely", "month_end_aggressive"):
-        assert abs(Decimal(str(row[key])) - Decimal("193.518518")) <= Decimal("0.000010")
+        assert abs(Decimal(str(row[key])) - Decimal("194.118518")) <= Decimal("0.000010")
         assert Decimal(str(row[key])) >= Decimal(str(row["month_to_date"]))
     budgets = {b["budget"]: b for b in out["budgets"]}
     spent = {k: Decimal(str(b["spent"])) for k, b in budgets.items()}
-    # day: today's $18.0185184 ≥ $10; month: 150 on 11-25 < 160 ≤ 168.0185184 on 11-26;
-    # quarter (from 10-01): 56 × 6 = 336 on 11-25 < 340 ≤ 354.0185184; year (data from 09-03):
-    # 84 × 6 = 504 < 510 ≤ 522.0185184: every one crossed today, 100 %
+    # day: today's $18.6185184 ≥ $10; month: 150 on 11-25 < 160 ≤ 168.6185184 on 11-26;
+    # quarter (from 10-01): 56 × 6 = 336 on 11-25 < 340 ≤ 354.6185184; year (data from 09-03):
+    # 84 × 6 = 504 < 510 ≤ 522.6185184: every one crossed today, 100 %
     assert spent == {
-        "global (day)": Decimal("18.018518"),
-        "global (week)": Decimal("36.018518"),  # Mon 11-23 – Wed 11-25: 3 × 6, + today
-        "global (month)": Decimal("168.018518"),
-        "global (quarter)": Decimal("354.018518"),
-        "global (year)": Decimal("522.018518"),
+        "global (day)": Decimal("18.618518"),
+        "global (week)": Decimal("36.618518"),  # Mon 11-23 – Wed 11-25: 3 × 6, + today
+        "global (month)": Decimal("168.618518"),
+        "global (quarter)": Decimal("354.618518"),
+        "global (year)": Decimal("522.618518"),
     }
+    assert {b["spent_after_now"] for b in out["budgets"]} == {0.6}
     for period in ("day", "month", "quarter", "year"):
         b = budgets[f"global ({period})"]
         assert (b["probability_pct"], b["likely_cross_date"]) == (100, "2026-11-26"), period
-    # week ($42, not yet over): 36.0185184 + 1.50 (rest of today) = 37.5185184, + 6 on 11-27 =
-    # 43.5185184 ≥ 42. (A whole $6 day today would cross already on 11-26; dropping today's
+    # week ($42, not yet over): 36.6185184 + 1.50 (rest of today) = 38.1185184, + 6 on 11-27 =
+    # 44.1185184 ≥ 42. (A whole $6 day today would cross already on 11-26; dropping today's
     # spend, on 11-28.)
     assert (budgets["global (week)"]["probability_pct"], budgets["global (week)"]["likely_cross_date"]) == (
         100,
@@ -315,7 +317,7 @@ def test_todays_spend_so_far_is_actual_in_every_total(
     table = run("forecast", "--days", "7", "--tz", "UTC", "--db", str(db_path)).stdout
     line = next(x for x in table.splitlines() if x.startswith("global (day)")).split()
     # Budget, Period ends, Limit, Spent, Chance, Likely crossing
-    assert line[2:] == ["2026-11-26", "$10.00", "$18.02", "100.0%", "2026-11-26"]
+    assert line[2:] == ["2026-11-26", "$10.00", "$18.62", "100.0%", "2026-11-26"]
 
 
 def test_todays_spend_counts_on_the_local_day_of_the_run_rate(
@@ -355,6 +357,116 @@ def test_todays_spend_counts_on_the_local_day_of_the_run_rate(
     week = budgets["global (week)"]
     assert Decimal(str(week["spent"])) == Decimal("4")
     assert (week["probability_pct"], week["likely_cross_date"]) == (None, "2026-11-13")
+
+
+def test_usage_dated_after_now_is_spent_as_in_budget_status(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: with a $10 month budget, $6 two days ago and $6 dated two days ahead (a clock ahead),
+    `budget status` said spent $12, 120 %, exceeded, but forecast spent $6.00, no chance, likely
+    crossing the next day, month to date 6. Now Sat 2026-11-28 12:00 UTC (half the day gone);
+    2,400,000 gpt-4o input tokens × $2.50/M = $6.00 on 11-26 and on 11-30.
+
+    History (complete days up to 11-27) from the first usage: 11-26 $6, 11-27 $0: the run rate,
+    (6 + 0) / 2 = $3.00 a day. Month to date = 6 + 0 (today so far) + 6 (dated after now) = $12;
+    month end = 12 + 1/2 × 3 (rest of today) + 2 × 3 (11-29, 11-30) = $19.50. Next 7 days
+    (11-28 – 12-04) = 0 + 6 (11-30 is inside) + 1.5 + 6 × 3 = $25.50; next 1 day (11-28 only:
+    11-30 is outside) = 0 + 1.5 = $1.50. Budget: spent 6 + 6 = $12 ≥ $10: 100 %, reached on 11-30
+    (6 on 11-26 < 10 ≤ 12 on 11-30), the day `budget status` gives too."""
+    from usagectl.services import budgets, forecast
+
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(forecast, "_clock", lambda: now)
+    monkeypatch.setattr(budgets, "_clock", lambda: now)
+    _import(tmp_path, db_path, [
+        {"event_id": "past", "ts": "2026-11-26T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 2_400_000},
+        {"event_id": "ahead", "ts": "2026-11-30T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 2_400_000},
+    ])  # fmt: skip
+    (tmp_path / "work" / "usagectl.toml").write_text(_budgets(("10", "month")), encoding="utf-8")
+    out = run_json("forecast", "--days", "7", "--tz", "UTC", "--db", str(db_path))
+    (row,) = out["rows"]
+    assert row["method"] == "run rate"
+    assert row["month_to_date"] == 12 and row["month_to_date_after_now"] == 6
+    assert Decimal(str(row["month_end_likely"])) == Decimal("19.5")
+    assert Decimal(str(row["likely"])) == Decimal("25.5")
+    (b,) = out["budgets"]
+    assert (b["spent"], b["spent_after_now"], b["probability_pct"], b["likely_cross_date"]) == (
+        12,
+        6,
+        100,
+        "2026-11-30",
+    )
+    assert any(
+        n.startswith("Dated after now (a clock ahead?): 1 request (2,400,000 tokens, $6.00) on 2026-11-30: "
+                     "counted as spent")
+        for n in out["notes"]
+    )  # fmt: skip
+    (one,) = run_json("forecast", "--days", "1", "--tz", "UTC", "--db", str(db_path))["rows"]
+    assert Decimal(str(one["likely"])) == Decimal("1.5") and one["month_to_date"] == 12
+    status = run_json("budget", "status", "--tz", "UTC", "--db", str(db_path))["rows"][0]
+    assert (status["spent"], status["projected_cross_date"]) == (b["spent"], b["likely_cross_date"])
+    table = run("forecast", "--days", "7", "--tz", "UTC", "--db", str(db_path)).stdout
+    line = next(x for x in table.splitlines() if x.startswith("global (month)")).split()
+    assert line[2:] == ["2026-11-30", "$10.00", "$12.00", "100.0%", "2026-11-30"]
+
+
+def test_usage_dated_after_now_is_in_the_simulated_totals_not_the_model(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A modelled series: the history is exactly $6.00 and 1,200,000 tokens a day (2026-09-03 –
+    11-25), so every simulated day is $6.00 / 1.2M. Now Thu 11-26 18:00 UTC, nothing yet today
+    (rest of today: 1/4 × 6 = $1.50, 300,000 tokens). Dated after now: 9,600,000 gpt-4o input
+    tokens on 11-29 = $24.00, counted as it is on every path, never fitted.
+
+    Month to date = 25 × 6 + 0 + 24 = $174; month end (P10 = P50 = P90) = 174 + 1.50 + 4 × 6
+    (11-27 – 11-30) = $199.50. Next 7 days (11-26 – 12-02) = 24 + 1.50 + 6 × 6 = $61.50; next 3
+    days (11-26 – 11-28, 11-29 outside) = 1.50 + 2 × 6 = $13.50.
+    $190 month budget: spent $174 (not over); paths 175.50 (11-26), 181.50, 187.50, 193.50 on 11-29
+    ≥ 190: 100 %, 11-29. (Leaving the $24 out: 150 + 1.50 + 24 = 175.50 < 190, 0 %.)
+    80,000,000-token quarter budget (from 10-01): 56 × 1.2M + 9.6M = 76,800,000 spent; 77.1M (11-26),
+    78.3M, 79.5M, 80.7M on 11-29: 100 %, 11-29. (Leaving it out: 67.2M + 0.3M + 11 × 1.2M = 80.7M
+    only on 12-07.)
+    By model, gpt-4o's only usage is the one dated after now: a series of its own (no history, run
+    rate $0), month to date $24 and next 7 days $24."""
+    from usagectl.services import forecast
+
+    monkeypatch.setattr(forecast, "_clock", lambda: datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
+    ahead = {"event_id": "ahead", "ts": "2026-11-29T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 9_600_000}
+    _import(tmp_path, db_path, _six_dollar_days(None) + [ahead])
+    (tmp_path / "work" / "usagectl.toml").write_text(
+        _budgets(("190", "month")) + '[[budgets]]\nscope = "global"\ntokens = 80000000\nperiod = "quarter"\n',
+        encoding="utf-8",
+    )
+    out = run_json("forecast", "--days", "7", "--tz", "UTC", "--db", str(db_path))
+    (row,) = out["rows"]
+    assert row["method"] == "holt-winters" and row["naive_run_rate"] == 42  # $6 × 7: the $24 is not history
+    assert row["month_to_date"] == 174 and row["month_to_date_after_now"] == 24
+    for key in ("conservative", "likely", "aggressive"):
+        assert abs(Decimal(str(row[key])) - Decimal("61.5")) <= Decimal("0.000010"), key
+    for key in ("month_end_conservative", "month_end_likely", "month_end_aggressive"):
+        assert abs(Decimal(str(row[key])) - Decimal("199.5")) <= Decimal("0.000010"), key
+    money, tokens = sorted(out["budgets"], key=lambda b: b["period_end"])
+    assert (money["spent"], money["spent_after_now"], money["probability_pct"], money["likely_cross_date"]) == (
+        174,
+        24,
+        100,
+        "2026-11-29",
+    )
+    assert (tokens["spent"], tokens["spent_after_now"], tokens["probability_pct"], tokens["likely_cross_date"]) == (
+        76_800_000,
+        9_600_000,
+        100,
+        "2026-11-29",
+    )
+    (three,) = run_json("forecast", "--days", "3", "--tz", "UTC", "--db", str(db_path))["rows"]
+    for key in ("conservative", "likely", "aggressive"):
+        assert abs(Decimal(str(three[key])) - Decimal("13.5")) <= Decimal("0.000010"), key
+    by = {r["series"]: r for r in run_json("forecast", "--by", "model", "--days", "7", "--tz", "UTC",
+                                           "--db", str(db_path))["rows"]}  # fmt: skip
+    assert list(by) == ["claude-sonnet-4-5", "gpt-4o"]
+    assert by["claude-sonnet-4-5"]["month_to_date"] == 150
+    gpt = by["gpt-4o"]
+    assert (gpt["method"], gpt["history_days"], gpt["month_to_date"], gpt["likely"]) == ("run rate", 0, 24, 24)
 
 
 def _gpt4o_days(first: date, last: date, tokens: int = 1_000_000, model: str = "gpt-4o") -> list[dict[str, Any]]:

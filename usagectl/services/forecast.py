@@ -20,6 +20,12 @@ and likely date of crossing it.
   end of that day: nothing after it is actual.
 * Month end: the month holding the first forecast day; its actual so far (through ``--until``,
   and today up to now) + the simulated rest, so never below the month to date.
+* Usage dated after now (a clock ahead, timestamps without an offset written west of UTC), when
+  the forecast starts today: stored usage, counted as ``budget status`` and ``report month`` count
+  it: as actual, added as it is (never fitted, never extrapolated) to the month to date and so the
+  month end (every path gets the same constant), to each budget's spend (so already over is 100 %,
+  and the simulated rest starts from it), and to the next N days' totals when it falls inside
+  them. One more query: its sums per series and local day up to the furthest day forecast.
 * Budgets (config): a budget is forecast when its scope is the forecast's series: ``global``
   without filters, ``KIND:NAME`` with ``--by KIND`` (NAME among the top groups) or with exactly
   that one filter; a model NAME is resolved through the price tables as ``budget status`` does
@@ -48,9 +54,10 @@ from zoneinfo import ZoneInfo
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted, noun
+from usagectl.render.formats import format_int, format_money
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
-from usagectl.services.rollup import unpriced_models
+from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.services.seasonal import (
     METRIC_KEYS,
     REPETITIONS,
@@ -93,6 +100,7 @@ class _Series:
     unpriced_days: int = 0  # days since its first usage when none of it is priced (cost only), else 0
     actual: tuple[Decimal, ...] = ()  # exact spend per day of the fetched range, today so far included
     today: Decimal = Decimal(0)  # spend so far today when the forecast starts today (also actual[-1])
+    later: tuple[Decimal, ...] = ()  # spend per day dated after now, from today (the first forecast day) on
 
 
 def _clock() -> datetime:
@@ -145,6 +153,8 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
     budgets = load_budgets(ctx)
     spans = {b.label: period_bounds(b.period, first_day, ctx.config.week_start) for b in budgets}
     fetch_since = min([since, month_start] + [s for s, _ in spans.values()])
+    # the paths run to the furthest day a column or a budget period reaches
+    horizon = max([freq.days, (month_end - until).days] + [(e - until).days for _, e in spans.values()])
     fetch = Filters(
         start=day_start_utc(fetch_since, tz),
         end=actual_end,
@@ -155,16 +165,29 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
     )
     # unpriced usage named in the notes: the history and, from today, the spend so far in the totals
     noted = Filters(start=flt.start, end=actual_end, tz=tz, since=since, until=last_actual, where=flt.where)
+    # the usage dated after now, when now is the clock (the forecast starts today), up to that
+    # furthest day: stored usage, counted as spent as `budget status` counts it
+    last_day = until + timedelta(days=horizon)
+    ahead = (
+        Filters(start=now + _US, end=day_start_utc(last_day + timedelta(days=1), tz), tz=tz, since=first_day,
+                until=last_day, where=flt.where)
+        if partial
+        else None
+    )  # fmt: skip
     dims = [freq.by] if freq.by else []
     book = ctx.pricebook()
     with connect(ctx.db_path, read_only=True) as con:
-        q.prepare_session(con, book, ctx.config.members, fetch)
+        # the session's model names cover the usage after now too
+        q.prepare_session(con, book, ctx.config.members, replace(fetch, end=ahead.end) if ahead else fetch)
         sets = sq.daily_sets(con, fetch, dims)
         unpriced = unpriced_models(q.cube(con, noted, [])) if freq.metric == "cost" else []
         by_unpriced = unpriced_models_by(q.cube(con, noted, dims), freq.by) if freq.by and unpriced else {}
+        ahead_cube = q.cube(con, ahead, [*dims, "date"]) if ahead else []
+    later_sets = _later_sets(ahead_cube, freq.by)
     offset = (since - fetch_since).days
 
     def series(name: str, rows: list[dict[str, Any]], metric: Metric) -> _Series:
+        later_rows = later_sets.get(name, [])
         values = dense(rows, fetch_since, until, METRIC_KEYS[metric])  # the model's days: complete ones only
         hist = values[offset:]
         active = next((i for i, v in enumerate(hist) if v), None)
@@ -178,8 +201,9 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
             )
         ]
         first_used = next((i for i, v in enumerate(used) if v), None)
-        # the series' usage through today's so far (a model first used today has no history day)
-        window = [r for r in rows if since <= r["date"] <= last_actual]
+        # the series' usage through today's so far (a model first used today has no history day);
+        # a series whose only usage is dated after now is judged on that
+        window = [r for r in rows if since <= r["date"] <= last_actual] or later_rows
         priced = any(r["cost_usd"] is not None for r in window)
         today_only = first_used is None and any(
             r["date"] > until and (r["requests"] or r["total_tokens"]) for r in window
@@ -187,15 +211,24 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         if metric == "cost" and not priced and (first_used is not None or today_only):
             return _Series(name, values, hist, None, len(used) - first_used if first_used is not None else 1)
         actual = exact(rows, fetch_since, last_actual, METRIC_KEYS[metric])
-        return _Series(name, values, hist, active, actual=actual, today=actual[-1] if partial else Decimal(0))
+        later = exact(later_rows, first_day, last_day, METRIC_KEYS[metric]) if later_rows else ()
+        today_so_far = actual[-1] if partial else Decimal(0)
+        return _Series(name, values, hist, active, actual=actual, today=today_so_far, later=later)
 
     wanted: list[tuple[str, list[dict[str, Any]]]] = []
     if freq.by:
         groups: dict[Any, list[dict[str, Any]]] = {}
         for r in sets[freq.by]:
             groups.setdefault(r["key"], []).append(r)
+        for r in ahead_cube:  # a group whose only usage is dated after now is a series too
+            groups.setdefault(r[freq.by], [])
         key = METRIC_KEYS[freq.metric]
-        ranked = sorted(groups.items(), key=lambda kv: (-sum(float(r[key] or 0) for r in kv[1]), str(kv[0])))
+
+        def spend(group: Any, rws: list[dict[str, Any]]) -> float:
+            name = str(group) if group is not None else "(none)"
+            return sum(float(r[key] or 0) for r in rws + later_sets.get(name, []))
+
+        ranked = sorted(groups.items(), key=lambda kv: (-spend(*kv), str(kv[0])))
         shown = ranked[: freq.top] if freq.top > 0 else ranked
         wanted = [(str(k) if k is not None else "(none)", rows) for k, rows in shown]
         hidden = len(ranked) - len(shown)
@@ -203,7 +236,6 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         wanted = [("total", sets[None])]
         hidden = 0
 
-    horizon = max([freq.days, (month_end - until).days] + [(e - until).days for _, e in spans.values()])
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, str], tuple[_Series, Any]] = {}
 
@@ -241,11 +273,14 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         p0, p1 = spans[b.label]
         if s.unpriced_days:
             budget_rows.append({"budget": b.label, "series": target, "period_end": p1, "limit": b.limit,
-                                "spent": None, "probability_pct": None, "likely_cross_date": None})  # fmt: skip
+                                "spent": None, "probability_pct": None, "likely_cross_date": None,
+                                "spent_after_now": None})  # fmt: skip
             continue
         so_far = s.actual[(p0 - fetch_since).days :]  # the period through today so far (fetch_since <= p0)
+        # + the usage dated after now in the period, on its days (p0 <= first_day <= p1)
+        spent_days, later = _with_later(so_far, s.later[: (p1 - first_day).days + 1], (first_day - p0).days)
         future = _future(s, paths, horizon, rest_of_today)
-        budget_rows.append(_budget_row(b, target, so_far, p0, future, paths is not None, p1, until))
+        budget_rows.append(_budget_row(b, target, spent_days, later, p0, future, paths is not None, p1, until))
     notes = ["Forecasts are estimates."]
     if any(r["method"] == "holt-winters" for r in rows):
         # the columns are totals of the next --days days (and of the month): the paths' own
@@ -279,6 +314,9 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         notes.append(_unpriced_series_note(unpriced_rows, by_unpriced, unpriced))
     if budget_notes:
         notes.append("Budgets not forecast (scope is not this forecast's series): " + ", ".join(budget_notes) + ".")
+    later_note = _later_note(ahead_cube, freq.days)
+    if later_note:
+        notes.append(later_note)
     notes.extend(_unpriced_notes(unpriced))
     money: Kind = "money" if freq.metric == "cost" else "int"
     bound: Literal["amount", "int"] = "amount" if freq.metric == "cost" else "int"  # None: no range, "–"
@@ -295,6 +333,7 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
         Column("month_end_conservative", "Month end P10", bound, in_table=False),
         Column("month_end_likely", "Month end", money),
         Column("month_end_aggressive", "Month end P90", bound, in_table=False),
+        Column("month_to_date_after_now", "Of it dated after now", money, in_table=False),
     )
     sections: tuple[Section, ...] = ()
     if budget_rows:
@@ -310,6 +349,7 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
                     Column("spent", "Spent"),
                     Column("probability_pct", "Chance", "pct"),
                     Column("likely_cross_date", "Likely crossing", "date"),
+                    Column("spent_after_now", "Dated after now", in_table=False),
                 ),
                 rows=tuple(budget_rows),
             ),
@@ -346,6 +386,48 @@ def _unpriced_series_note(names: list[str], by_unpriced: dict[str, list[str]], u
     return (
         "No price for any usage of the series " + "; ".join(parts) + ": its cost is unpriced (JSON null, "
         f'"range": "{RANGE_UNPRICED}"), not $0, and is not forecast. See `usagectl pricing check`.'
+    )
+
+
+def _later_sets(cube: list[dict[str, Any]], by: str | None) -> dict[str, list[dict[str, Any]]]:
+    """The usage dated after now (``q.cube`` rows grouped by ``by`` and date) as daily rows per
+    series name: ``total`` without ``by``, else the group's name as the forecast names it."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key, sums in rollup(cube, [by, "date"] if by else ["date"]).items():
+        name = "total" if not by else str(key[0]) if key[0] is not None else "(none)"
+        out.setdefault(name, []).append(sums | {"date": key[-1]})
+    return out
+
+
+def _with_later(
+    so_far: tuple[Decimal, ...], later: tuple[Decimal, ...], at: int
+) -> tuple[tuple[Decimal, ...], Decimal]:
+    """A period's spend per day ``so_far`` with the spend dated after now added on its days
+    (``later[0]`` is the day ``so_far[at]``), and the sum of that later spend."""
+    days = list(so_far) + [Decimal(0)] * max(at + len(later) - len(so_far), 0)
+    for i, v in enumerate(later):
+        days[at + i] += v
+    return tuple(days), sum(later, Decimal(0))
+
+
+def _later_note(cube: list[dict[str, Any]], days: int) -> str | None:
+    """What of the usage is dated after now (a clock ahead) and how it is counted: as spent."""
+    sums = total(cube)
+    dated = sorted({r["date"] for r in cube if r["requests"] or r["total_tokens"]})
+    if not dated:
+        return None
+    n, cost = int(sums["requests"]), sums["cost_usd"]
+    amount = f"{format_int(int(sums['total_tokens']))} tokens, " + (
+        format_money(cost) if cost is not None else "unpriced"
+    )
+    if cost is not None and sums["unpriced_requests"]:
+        amount += f"; {counted(int(sums['unpriced_requests']), 'request')} without a price, not in the cost"
+    span = str(dated[0]) + (f" – {dated[-1]}" if len(dated) > 1 else "")
+    return (
+        f"Dated after now (a clock ahead?): {counted(n, 'request')} ({amount}) on {span}: counted as spent, "
+        "as it is, not forecast: in the month to date and the month end, in each budget's spend (as `budget "
+        f"status` counts it) and, the part within them, in the next {counted(days, 'day')}; never fitted nor "
+        "extrapolated. `usagectl doctor` lists events after now."
     )
 
 
@@ -408,32 +490,38 @@ def _row(
     fetch_since: date,
 ) -> dict[str, Any]:
     """One series. Every total is actual + forecast: next N days = today's spend so far (when the
-    forecast starts today) + the simulated rest; month end = month to date + the simulated rest."""
+    forecast starts today) + the spend dated after now within them + the simulated rest; month
+    end = month to date (the spend dated after now in the month included) + the simulated rest."""
     m = freq.metric
     if s.unpriced_days:
         money = dict.fromkeys(("naive_run_rate", "month_to_date", "conservative", "likely", "aggressive"))
+        money |= {"month_to_date_after_now": None}
         ends = dict.fromkeys(("month_end_conservative", "month_end_likely", "month_end_aggressive"))
         return {"series": name, "history_days": s.unpriced_days, "method": "unpriced", "range": RANGE_UNPRICED} | (
             money | ends
         )
     active = s.history[s.first_active or 0 :] if s.first_active is not None else []
     naive = run_rate(active, NAIVE_DAYS) * freq.days
-    mtd = sum(s.actual[(month_start - fetch_since).days :], Decimal(0))  # through today so far
     rest = (month_end - until).days  # days from the first forecast day to the month's end
+    # the spend dated after now (s.later[0] is the first forecast day): actual, added as it is
+    later_month = sum(s.later[:rest], Decimal(0))
+    mtd = sum(s.actual[(month_start - fetch_since).days :], Decimal(0)) + later_month  # through today so far
+    actual_days = s.today + sum(s.later[: freq.days], Decimal(0))  # the actual part of the next N days
     row: dict[str, Any] = {"series": name, "history_days": len(active), "naive_run_rate": to_amount(naive, m)}
     row["month_to_date"] = _actual(mtd, m)
+    row["month_to_date_after_now"] = _actual(later_month, m)
     totals = future[: freq.days].sum(axis=0)
     month = future[:rest].sum(axis=0)
     if not modelled:
         row |= {"method": "run rate", "range": RANGE_NONE, "conservative": None}
-        row |= {"likely": _plus(s.today, float(totals[0]), m)}
+        row |= {"likely": _plus(actual_days, float(totals[0]), m)}
         row |= {"aggressive": None, "month_end_conservative": None}
         row |= {"month_end_likely": _plus(mtd, float(month[0]), m), "month_end_aggressive": None}
         return row
     row["method"], row["range"] = "holt-winters", RANGE_MODEL
     # a quantile of (actual + X) is actual + the quantile of X: the actual is added exactly
     for label, qv in zip(LABELS, QUANTILES):
-        row[label] = _plus(s.today, _pct(totals, qv), m)
+        row[label] = _plus(actual_days, _pct(totals, qv), m)
     for label, qv in zip(("month_end_conservative", "month_end_likely", "month_end_aggressive"), QUANTILES):
         row[label] = _plus(mtd, _pct(month, qv), m)
     return row
@@ -450,11 +538,21 @@ def _reached_on(values: tuple[Decimal, ...], first: date, limit: Decimal) -> dat
 
 
 def _budget_row(
-    b: Any, target: str, so_far: tuple[Decimal, ...], p0: date, future: Any, modelled: bool, p1: date, until: date
+    b: Any,
+    target: str,
+    so_far: tuple[Decimal, ...],
+    later: Decimal,
+    p0: date,
+    future: Any,
+    modelled: bool,
+    p1: date,
+    until: date,
 ) -> dict[str, Any]:
     """A budget in its period holding the first forecast day: ``so_far`` is its actual spend per
-    day from ``p0`` (today's spend so far included), ``future`` what is still to come from the
-    first forecast day (``until`` + 1) on."""
+    day from ``p0`` (today's spend so far and the spend dated after now, ``later`` of it,
+    included), ``future`` what is still to come from the first forecast day (``until`` + 1) on.
+    As in ``budget status``, the spend dated after now counts as spent already: every path
+    starts from the whole spend."""
     import numpy as np
 
     metric: Metric = "tokens" if b.kind == "tokens" else "cost"
@@ -463,6 +561,7 @@ def _budget_row(
     row: dict[str, Any] = {"budget": b.label, "series": target, "period_end": p1}
     row["limit"] = b.limit if metric == "cost" else int(b.limit)
     row["spent"] = _actual(spent, metric)
+    row["spent_after_now"] = _actual(later, metric)
     if spent >= b.limit:  # already over: the day it got there, not a forecast
         return row | {"probability_pct": Decimal(100), "likely_cross_date": _reached_on(so_far, p0, b.limit)}
     cum = float(spent) + np.cumsum(future[:left], axis=0)
