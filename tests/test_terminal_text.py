@@ -168,3 +168,19 @@ def test_report_and_section_titles_are_escaped_in_tables() -> None:
     text = out.getvalue()
     assert "\x1b" not in text and "\x07" not in text
     assert "Prices of my\\x1b[2Jmodel" in text and "Budget vs actual: team\\x07x" in text
+
+
+def test_a_progress_bar_shows_a_file_name_escaped_and_markup_literally() -> None:
+    """The import and sync bars printed the raw name: ESC [2J cleared the screen (QA)."""
+    from rich.console import Console
+    from rich.progress import Progress, TextColumn
+
+    from usagectl.cli._options import bar_label
+
+    assert bar_label("bad\x1b[2Jname.jsonl") == "bad\\x1b[2Jname.jsonl"  # "[2J" is no markup tag
+    assert bar_label("") == "done"
+    out = Console(record=True, width=80, force_terminal=False)
+    with Progress(TextColumn("[progress.description]{task.description}"), console=out) as bar:
+        bar.add_task(bar_label("[bold]a\x07.jsonl"), total=1)
+    text = out.export_text()
+    assert "[bold]a\\x07.jsonl" in text and "\x07" not in text

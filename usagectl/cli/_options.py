@@ -157,3 +157,13 @@ WeekStartOpt = Annotated[
     str | None,
     typer.Option("--week-start", help="First day of a week: monday … sunday (default: config [display] week_start)."),
 ]
+
+
+def bar_label(name: str) -> str:
+    """A file name as a progress bar's description: its control characters escaped (a name
+    holding ESC [2J cleared the screen; QA) and Rich markup taken literally ("[bold]a.jsonl")."""
+    from rich.markup import escape
+
+    from usagectl.models import printable
+
+    return escape(printable(name)) if name else "done"

@@ -89,8 +89,10 @@ def import_cmd(
         ) as bar:
             task = bar.add_task("importing", total=None)
 
+            from usagectl.cli._options import bar_label
+
             def progress(name: str, done: int, total: int) -> None:
-                bar.update(task, total=total, completed=done, description=Path(name).name or "done")
+                bar.update(task, total=total, completed=done, description=bar_label(Path(name).name))
 
             summary = import_paths(ctx, paths, fmt=fmt, progress=progress) if paths else ImportSummary()
     else:

@@ -51,8 +51,10 @@ def sync(
         ) as bar:
             task = bar.add_task("syncing", total=None)
 
+            from usagectl.cli._options import bar_label
+
             def progress(name: str, done: int, total: int) -> None:
-                bar.update(task, total=total, completed=done, description=os.path.basename(name) or "done")
+                bar.update(task, total=total, completed=done, description=bar_label(os.path.basename(name)))
 
             result = run_sync(ctx, names or (), detect=detect, progress=progress)
     else:
