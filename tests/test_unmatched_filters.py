@@ -42,7 +42,9 @@ def test_each_unmatched_value_gets_a_note_and_close_matches(db: Path) -> None:
 def test_no_note_when_the_values_exist_but_not_in_the_range(db: Path) -> None:
     out = run_json("report", "by", "model", "--since", "2026-04-01", "--until", "2026-04-30", "--member", "alice",
                    "--db", str(db))  # fmt: skip
-    assert out["rows"] == [] and "notes" not in out
+    # the member exists: no filter note; the range holds no event at all, and that is said
+    assert out["rows"] == [] and not [n for n in out["notes"] if "No member" in n]
+    assert [n for n in out["notes"] if n.startswith("No events at all from 2026-04-01 to 2026-04-30")]
 
 
 def test_no_extra_note_when_rows_are_shown(db: Path) -> None:

@@ -232,7 +232,9 @@ def test_a_symlinked_folder_whose_target_cannot_be_reached_is_named_not_skipped(
     assert query(db_path, "SELECT count(*) FROM events") == [(2,)]
 
 
-def test_the_dashboards_sync_names_what_it_could_not_read(tmp_path: Path, db_path: Path, locked: set[str]) -> None:
+def test_the_dashboards_sync_names_what_it_could_not_read(
+    tmp_path: Path, db_path: Path, locked: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """QA: with a source's folder unreadable, `sync` said so (exit 4) but `dashboard --once`,
     which syncs first, printed a normal frame and exited 0; its notes were never shown."""
     tree = _two_projects(tmp_path / "projects")
@@ -240,6 +242,7 @@ def test_the_dashboards_sync_names_what_it_could_not_read(tmp_path: Path, db_pat
     run("sync", "--db", str(db_path))
     (tree / "-p2" / "new.jsonl").write_text(_cc("m3", 9) + "\n", encoding="utf-8")
     locked.add(str(tree / "-p2"))
+    monkeypatch.delenv("COLUMNS", raising=False)  # the frame's default 100 columns (xdist sets 80)
     result = run("dashboard", "--once", "--db", str(db_path), expect=4)
     note = f"{tree / '-p2'}: cannot read the folder: Permission denied; its files were not synced"
     assert "UTC  ·  1 not read (usagectl sync says which)" in result.stdout.splitlines()[0]  # the frame's header
