@@ -518,7 +518,8 @@ def test_anomalies_panel_shows_the_worst_first_and_counts_the_rest(db: Path) -> 
     assert _panel_lines(buf.getvalue(), "Anomalies") == [
         "2026-11-09 total high spike: x", "2026-11-10 member:dave high spike: x",
         "2026-11-08 member:carol high spike: x", "2026-11-10 member:bob medium spike: x",
-        "+2 more: usagectl anomalies --by member --by model",
+        # the panel's 7 complete days (Paris 11-04 .. 11-10), not the command's default 14
+        "+2 more: usagectl anomalies --by member --by model --since 2026-11-04 --until 2026-11-10",
     ]  # fmt: skip
 
 
@@ -581,6 +582,87 @@ def test_models_panel_names_the_provider_of_a_model_listed_twice(
     panel = width // 2 if width >= 110 else width
     rows = [" ".join(line[col : col + panel].strip("│ ").split()) for line in lines[first + 3 : first + 6]]
     assert rows == ["gpt-4o 1.40M 51.8% $6.50", f"{anthropic} 200k 7.4% $1.80", f"{bedrock} 100k 3.7% $1.50"]
+
+
+LONG = "alexandra.konstantinopoulou-papadimitriou@research.example-corporation.com"  # 74 characters
+MID = "alexandra.konstantinopoulou@example-corporation.com"  # 51
+
+
+@pytest.mark.parametrize(
+    ("width", "lines"),
+    [
+        # 76 inside: cost 10 ("$12,500.00") + tokens 6 (the header; "2.00B" is 5) + 2 gaps of 3
+        # leave 54 for the name: LONG keeps 53 characters and "…", MID (51) stays whole
+        (80, [f"{'Top members':<54}   Tokens         Cost",
+              f"{LONG[:53]}…    2.00B   $12,500.00",
+              f"{MID:<54}     100M      $250.00",
+              f"{'bob':<54}    1.00M        $2.50"]),
+        # 68 inside: 68 - 10 - 6 - 6 = 46 for the name: 45 characters and "…"
+        (72, [f"{'Top members':<46}   Tokens         Cost",
+              f"{LONG[:45]}…    2.00B   $12,500.00",
+              f"{MID[:45]}…     100M      $250.00",
+              f"{'bob':<46}    1.00M        $2.50"]),
+        # 32 inside: 32 - 10 - 3 = 19 for the name and tokens, 19 - 6 - 3 = 10 < 11 ("Top
+        # members"): Tokens is left out rather than cut the header; the name gets 19
+        (36, [f"{'Top members':<19}         Cost",
+              f"{LONG[:18]}…   $12,500.00",
+              f"{MID[:18]}…      $250.00",
+              f"{'bob':<19}        $2.50"]),
+    ],
+)  # fmt: skip
+def test_top_panel_shortens_a_long_name_never_a_number(
+    tmp_path: Path, db_path: Path, width: int, lines: list[str]
+) -> None:
+    """QA at 80 columns: a member's e-mail kept its width, so Tokens was left out and the cost
+    read "$1…" (at 72: "Tok…", "$12,150.…"). gpt-4o at $2.50 / $10.00 per 1M, November (Paris):
+    LONG 1,000,000,000 in + 1,000,000,000 out = 2,500 + 10,000 = $12,500.00, 2.00B tokens;
+    MID 100,000,000 in = $250.00, 100M; bob 1,000,000 in = $2.50, 1.00M. The name is shortened
+    with "…" (as in the Models panel), the token counts are abbreviated, Tokens is left out last;
+    no number and no header is cut."""
+    events = [_ev("L1", "2026-11-05T12:00:00Z", "gpt-4o", LONG, inp=1_000_000_000, out=1_000_000_000),
+              _ev("M1", "2026-11-05T12:00:00Z", "gpt-4o", MID, inp=100_000_000),
+              _ev("B1", "2026-11-05T12:00:00Z", "gpt-4o", "bob", inp=1_000_000)]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db_path))
+    frame = Dashboard(make_context(None, db_path), watch=False).refresh()
+    buf = io.StringIO()
+    render_frame(frame, buf, width=width)
+    body = _panel_lines(buf.getvalue(), "Top this month")
+    assert [body[0], *body[2:]] == lines
+    assert max(len(line) for line in buf.getvalue().splitlines()) == width
+
+
+def test_anomalies_hint_names_the_panels_days_zone_and_filters(db: Path) -> None:
+    """QA: the panel covers the last 7 complete days, but its "+N more" hint named `usagectl
+    anomalies --by member --by model`, which checks 14 days by default and listed others. NOW =
+    11-11 00:00Z = 11-11 01:00 in Paris: the 7 complete days are 11-04 .. 11-10 (`--since 7d`
+    would be 11-05 .. 11-11, today included). The dashboard's --tz and filters go with them.
+    At 80 columns (76 inside) "+1 more: usagectl anomalies --by member --by model --since
+    2026-11-04" is 69; " --until 2026-11-10" would make 88: it folds, each option with its value."""
+    given = [("2026-11-10", f"member:u{i}", "spike", "low", "x") for i in range(5)]
+
+    def provider(ctx: object, req: ReportRequest) -> list[dict[str, object]]:
+        return [{"day": d, "series": s, "kind": k, "severity": sev, "detail": det} for d, s, k, sev, det in given]
+
+    ctx = make_context(None, db)
+    req = ReportRequest(tz="Europe/Paris", where={"member": ("bob",), "cost_center": ("R&D 1",)})
+    frame = Dashboard(ctx, req, watch=False, anomalies=provider).refresh()
+    buf = io.StringIO()
+    render_frame(frame, buf, width=80)
+    assert _panel_lines(buf.getvalue(), "Anomalies")[-2:] == [
+        "+1 more: usagectl anomalies --by member --by model --since 2026-11-04",
+        "--until 2026-11-10 --tz Europe/Paris --member bob --cost-center 'R&D 1'",
+    ]
+    # the named range is the very one the panel's provider (7 days) checks: Paris midnights,
+    # 11-04 00:00 = 11-03 23:00Z to 11-11 00:00 = 11-10 23:00Z
+    from dataclasses import replace
+
+    from usagectl.services.anomalies import find
+
+    _, _, panel, _, _ = find(ctx, replace(req, now=NOW), by=("member", "model"), days=7, recommend=False)
+    hinted_req = replace(req, since="2026-11-04", until="2026-11-10", now=NOW)
+    _, _, hinted, _, _ = find(ctx, hinted_req, by=("member", "model"), recommend=False)
+    assert hinted == panel
+    assert (panel.start, panel.end) == (datetime(2026, 11, 3, 23, tzinfo=UTC), datetime(2026, 11, 10, 23, tzinfo=UTC))
 
 
 def test_a_running_dashboard_reads_the_edited_config(
@@ -703,7 +785,9 @@ def test_anomalies_at_80_columns_fold_and_never_cut_a_number(db: Path) -> None:
         "2026-11-08 member:heidi medium off-hours: 3 requests at 02:00, never active",
         "within 4 h of that before (usual hours 09–18)",
         "2026-11-07 member:david low spike of $2.01 vs expected $0.63 (z 3.9)",
-        "+1 more: usagectl anomalies --by member --by model",
+        # 50 + " --since 2026-11-04" (19) = 69 <= 76; " --until 2026-11-10" would make 88: folded
+        "+1 more: usagectl anomalies --by member --by model --since 2026-11-04",
+        "--until 2026-11-10",
     ]
     assert "│ " + " " * 11 + "(z 6.3)" in out  # under the date
 

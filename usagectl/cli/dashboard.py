@@ -76,11 +76,12 @@ def _anomaly_provider() -> AnomalyProvider | None:
     """``usagectl.services.anomalies.recent_anomalies`` when this usagectl has it."""
     try:
         from usagectl.services.anomalies import recent_anomalies  # type: ignore[import-not-found,unused-ignore]
+        from usagectl.services.dashboard import ANOMALY_DAYS  # the days the panel and its hint name
     except ImportError:
         return None
 
     def provider(ctx: Any, req: Any) -> list[dict[str, Any]]:
-        return list(recent_anomalies(ctx, req, days=7))
+        return list(recent_anomalies(ctx, req, days=ANOMALY_DAYS))
 
     return provider
 

@@ -259,16 +259,31 @@ def _top_cost(r: TopRow) -> str:
     return f"≥{format_money(r.cost_usd)}" if r.unpriced_requests else format_money(r.cost_usd)
 
 
-def _top(d: DashboardData) -> _Panel:
-    table = _table((f"Top {d.top_kind}s", "left"), ("Tokens", "right"), ("Cost", "right"))
-    for r in d.top:
-        table.add_row(printable(r.name), format_compact(r.tokens), _top_cost(r))
+def _top(d: DashboardData, width: int) -> _Panel:
+    """The month's top members (or features) with their tokens and cost. Numbers and headers are
+    never cut (QA at 80 columns: a 74-character e-mail kept its width, Tokens was left out and
+    the cost read "$1…"): the name is shortened with "…", as in the Models panel; the token
+    counts are abbreviated (1.40M) already; only when the name would get less than its header's
+    width is the Tokens column left out."""
+    head = f"Top {d.top_kind}s"
+    cells = [(printable(r.name), format_compact(r.tokens), _top_cost(r)) for r in d.top]
+    tok_w = max([len("Tokens"), *(len(c[1]) for c in cells)])
+    cost_w = max([len("Cost"), *(len(c[2]) for c in cells)])
+    room = _inner(width) - cost_w - GAP  # for the name, and the tokens with their gap
+    with_tokens = room - tok_w - GAP >= len(head)
+    name_w = max(1, room - tok_w - GAP if with_tokens else room)
+    table = _table((head, "left"))
+    table.columns[0].ratio = 1
+    if with_tokens:
+        table.add_column("Tokens", justify="right", no_wrap=True, width=tok_w)
+    table.add_column("Cost", justify="right", no_wrap=True, width=cost_w)
+    for name, tokens, cost in cells:
+        table.add_row(_fit_label(name, "", name_w), *([tokens] if with_tokens else []), cost)
     if not d.top:
-        table.add_row(NO_USAGE, "", "", style="dim")
+        table.add_row(NO_USAGE, *([""] * (len(table.columns) - 1)), style="dim")
     return _Panel("top", table, 2 + max(1, len(d.top)))
 
 
-ANOMALIES_COMMAND = "usagectl anomalies --by member --by model"  # what the panel's provider checks
 FOLD_MIN = 20  # narrowest useful continuation of an anomaly's line under its date; below it, none
 Word = tuple[str, str]  # a word of a panel line and its style
 Line = tuple[int, list[Word]]  # a panel line: its indent and its words
@@ -365,7 +380,9 @@ def _anomalies(d: DashboardData, width: int) -> _Panel:
         lines += _anomaly_lines(a, inner)
     hidden = len(d.anomalies) - ANOMALY_ROWS
     if hidden > 0:
-        lines += _fold([(w, "dim") for w in f"+{hidden} more: {ANOMALIES_COMMAND}".split(" ")], inner, 0)
+        # the command of the panel's own days (and zone, filters): the bare one checks 14 days
+        hint = [f"+{hidden}", "more:", *(printable(p) for p in d.anomaly_command)]
+        lines += _fold([(w, "dim") for w in hint], inner, 0)
     if d.anomaly_error:
         lines += _fold([(w, "yellow") for w in printable(d.anomaly_error).split(" ") if w], inner, 0)
     t = Text(no_wrap=True, overflow="fold")
@@ -479,7 +496,7 @@ def panels(frame: Frame, width: int) -> list[_Panel]:
     out.append(_series(d, half))
     if d.anomalies or d.anomaly_error:
         out.append(_anomalies(d, half))
-    out += [_models(d, half), _top(d)]
+    out += [_models(d, half), _top(d, half)]
     out.append(_feed(d, frame.tz, _feed_width(out, width)))
     return out
 

@@ -27,6 +27,7 @@ The month overview, model distribution and projection come from
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -53,6 +54,9 @@ State = Literal["ok", "busy", "error"]
 SERIES_DAYS = 30
 TOP_N = 5
 FEED_N = 8
+# the complete days before today that the Anomalies panel covers: what the CLI's provider asks
+# ``recent_anomalies`` for (usagectl.cli.dashboard)
+ANOMALY_DAYS = 7
 SEVERITY_ORDER = ("critical", "high", "medium", "low")  # of an anomaly, worst first
 _UNREAD: Any = object()  # the config file not read by the dashboard yet
 
@@ -100,6 +104,7 @@ class DashboardData:
     feed: tuple[dict[str, Any], ...]  # newest first: ts, event_id, model, member, feature, source, tokens, cost
     anomalies: tuple[dict[str, Any], ...]  # worst first: severity, the total series, newest day
     anomaly_error: str | None
+    anomaly_command: tuple[str, ...]  # the command listing them all (:func:`anomalies_command`)
     token: tuple[Any, ...]
     queried_at: datetime
 
@@ -291,6 +296,7 @@ class Dashboard:
             feed=tuple(feed),
             anomalies=anomalies,
             anomaly_error=anomaly_error,
+            anomaly_command=anomalies_command(req, tz, today),
             token=token,
             queried_at=now,
         )
@@ -313,6 +319,22 @@ def _top(cube: list[dict[str, Any]]) -> tuple[str, tuple[TopRow, ...]]:
     ]
     rows.sort(key=lambda r: (-(r.cost_usd or 0), -r.tokens, r.name))
     return kind, tuple(rows[:TOP_N])
+
+
+def anomalies_command(req: ReportRequest, tz: str, today: date) -> tuple[str, ...]:
+    """The ``usagectl anomalies`` command that lists exactly the panel's anomalies: its
+    ``ANOMALY_DAYS`` complete days by date (QA: the bare command checks 14 days, and listed
+    others; ``--since 7d`` would be today and the 6 days before, not the 7 days up to
+    yesterday), the dashboard's ``--tz`` (the dates are days of its zone) and its filters. Each
+    option and its value make one part, so a folded hint never splits them."""
+    until = today - timedelta(days=1)
+    since = until - timedelta(days=ANOMALY_DAYS - 1)
+    parts = ["usagectl", "anomalies", "--by member", "--by model", f"--since {since}", f"--until {until}"]
+    if req.tz:  # else the command's own default zone is the dashboard's (config, else the machine's)
+        parts.append(f"--tz {shlex.quote(tz)}")
+    for key, values in req.where.items():
+        parts += [f"--{key.replace('_', '-')} {shlex.quote(v)}" for v in values]
+    return tuple(parts)
 
 
 def _worst_budgets_first(states: list[BudgetState]) -> tuple[BudgetState, ...]:
