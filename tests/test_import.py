@@ -1402,6 +1402,76 @@ def test_a_missing_path_is_its_own_error_and_the_others_are_imported(tmp_path: P
     run("import", str(typo), "--format", "nope", "--db", str(db_path), expect=2)
 
 
+def test_a_missing_path_beside_a_folder_with_nothing_to_import_is_named_too(tmp_path: Path) -> None:
+    """QA: ``import emptydir typo.jsonl`` said only "no importable files found in emptydir" (exit 4):
+    the typo's own error never appeared and --json printed nothing. Each is named: the folder,
+    beside another path, by its warning; the missing path as its own error, the one file of the
+    --json summary (1 file, 1 failed, 0 imported); exit 4, and no database is created for it."""
+    empty = tmp_path / "emptydir"
+    empty.mkdir()
+    (empty / "readme.md").write_text("notes\n")
+    typo = tmp_path / "usage-typo.jsonl"
+    db = tmp_path / "fresh.duckdb"
+    result = run("import", str(empty), str(typo), "--db", str(db), "--json", expect=4)
+    assert f"{empty}: no files usagectl can import in this folder (nothing imported from it)" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"usagectl: error: 1 file could not be read: {typo}: no such file or directory"
+    )
+    out = json.loads(result.stdout)
+    assert (out["files"], out["failed_files"], out["imported"]) == (1, 1, 0)
+    assert [(f["path"], f["error"]) for f in out["per_file"]] == [(str(typo), f"{typo}: no such file or directory")]
+    assert not db.exists()
+
+
+def test_the_results_of_an_import_are_listed_in_the_order_the_paths_were_given(tmp_path: Path, db_path: Path) -> None:
+    """QA: the per-file lines and --json's per_file put a missing path last. Given b.csv, typo.csv,
+    a.jsonl: listed so (one line each, the typo's between the two files)."""
+    b = tmp_path / "b.csv"
+    b.write_text("ts,model_raw,input_tokens\n2026-11-03T10:00:00Z,o3,10\n")
+    typo = tmp_path / "typo.csv"
+    a = write_jsonl(tmp_path / "a.jsonl", [{"event_id": "a", "ts": "2026-11-03T11:00:00Z", "input_tokens": 20}])
+    result = run("import", str(b), str(typo), str(a), "--db", str(db_path), "--json", expect=4)
+    assert [f["path"] for f in json.loads(result.stdout)["per_file"]] == [str(b), str(typo), str(a)]
+    lines = [line.split()[0] for line in result.stderr.splitlines() if line.startswith(str(tmp_path))]
+    assert lines == [str(b), str(typo), str(a)]
+
+
+def test_a_csv_row_imported_cut_off_gives_way_when_the_finished_file_is_imported(tmp_path: Path, db_path: Path) -> None:
+    """An import by hand reads a CSV whose last row (e2) is cut off, without its newline: output
+    12 of 1280. The writer finishes it and the file is imported again: the finished row replaces
+    the cut one, as a sync's read of it does (the batch that read e2 gives way whole, e1 with it,
+    and both are stored again: 2 replaced, none new, no duplicate): gpt-4o, 1,000 + 1,000
+    input × $2.50/M = $0.005, 100 + 1,280 output × $10/M = $0.0138: $0.0188, 2 events (both
+    copies counted before: output 1,392). Imported again: unchanged. A row whole as read (only
+    its newline came later) is no cut row: the file read again, both rows duplicates."""
+    f = tmp_path / "a.csv"
+    f.write_text(
+        "event_id,ts,model_raw,input_tokens,output_tokens\ne1,2025-11-03T10:00:00Z,gpt-4o,1000,100\n"
+        "e2,2025-11-03T11:00:00Z,gpt-4o,1000,12"
+    )
+
+    def counts() -> tuple[int, ...]:
+        doc = run_json("import", str(f), "--db", str(db_path))
+        return doc["records"], doc["imported"], doc["duplicates"], doc["replaced"], doc["per_file"][0]["unchanged"]
+
+    assert counts() == (2, 2, 0, 0, False)
+    with f.open("a") as fh:
+        fh.write("80\n")
+    assert counts() == (2, 0, 0, 2, False)
+    assert query(db_path, "SELECT event_id, output_tokens FROM events ORDER BY 1") == [("e1", 100), ("e2", 1280)]
+    totals = run_json("report", "by", "model", "--since", "2025-11-03", "--until", "2025-11-03", "--tz", "UTC",
+                      "--db", str(db_path))["totals"]  # fmt: skip
+    assert Decimal(str(totals["cost_usd"])) == Decimal("0.0188")
+    assert counts() == (0, 0, 0, 0, True)
+    with f.open("a") as fh:
+        fh.write("e3,2025-11-03T12:00:00Z,gpt-4o,1000,7")
+    counts()
+    with f.open("a") as fh:
+        fh.write("\n")  # e3 was whole: nothing of it to replace
+    assert counts() == (3, 0, 3, 0, False)
+    assert query(db_path, "SELECT sum(output_tokens) FROM events") == [(1387,)]
+
+
 def test_import_help_names_every_format(tmp_path: Path) -> None:
     """The warning for an unrecognised file says ``usagectl import --help`` lists the formats
     (QA: the help said only "see README"). By hand, the formats are auto, the canonical jsonl,

@@ -955,6 +955,48 @@ def test_a_csv_row_read_cut_off_gives_way_to_the_finished_row(tmp_path: Path, db
     assert _counts(_sync(db_path)) == (0, 0, 0, 0)  # settled
 
 
+def _import_counts(db: Path, f: Path) -> tuple[int, ...]:
+    doc = run_json("import", str(f), "--db", str(db))
+    return doc["records"], doc["imported"], doc["duplicates"], doc["replaced"]
+
+
+@pytest.mark.parametrize("with_id", [True, False])
+def test_a_csv_row_a_sync_read_cut_off_gives_way_to_the_finished_row_imported_by_hand(
+    tmp_path: Path, db_path: Path, with_id: bool
+) -> None:
+    """As above, but the finished file is imported by hand instead of synced: the finished row
+    replaces the cut one all the same (e1 a duplicate, e2 replaced): output 100 + 1,280 = 1,380,
+    2,000 × $2.50/M + 1,380 × $10/M = $0.005 + $0.0138 = $0.0188, 2 events; and the next sync
+    reads nothing new. (QA: both copies stayed, output 100 + 12 + 1,280 = 1,392, and no sync fixed it.)"""
+    f, e2 = _cut_csv(tmp_path, db_path, with_id)
+    _append(f, e2 + "12")
+    _sync(db_path)
+    _sync(db_path)  # reads e2 as it is: output 112
+    _append(f, "80\n")
+    assert _import_counts(db_path, f) == (2, 0, 1, 1)
+    assert _totals(db_path) == (1380, Decimal("0.0188"))
+    assert _count(db_path, "SELECT count(*) FROM events") == 2
+    assert _counts(_sync(db_path)) == (0, 0, 0, 0)
+    assert _totals(db_path) == (1380, Decimal("0.0188"))
+
+
+@pytest.mark.parametrize("with_id", [True, False])
+def test_a_csv_row_an_import_by_hand_read_cut_off_gives_way_to_the_finished_row_synced(
+    tmp_path: Path, db_path: Path, with_id: bool
+) -> None:
+    """The other order: an import by hand reads e2 cut off (output 12: 2,000 × $2.50/M + 112 ×
+    $10/M = $0.00612), the writer finishes it, and the sync's read of the finished file replaces
+    it: output 1,380, $0.0188, 2 events (e1 a duplicate, e2 replaced)."""
+    f, e2 = _cut_csv(tmp_path, db_path, with_id)
+    _append(f, e2 + "12")
+    assert _import_counts(db_path, f) == (2, 1, 1, 0)
+    assert _totals(db_path) == (112, Decimal("0.00612"))
+    _append(f, "80\n")
+    assert _counts(_sync(db_path)) == (2, 0, 1, 1)
+    assert _totals(db_path) == (1380, Decimal("0.0188"))
+    assert _count(db_path, "SELECT count(*) FROM events") == 2
+
+
 def test_a_csv_whose_only_new_bytes_are_a_half_written_row_is_not_called_unchanged(
     tmp_path: Path, db_path: Path
 ) -> None:

@@ -16,18 +16,6 @@ def _progress_enabled() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def _missing(path: Path) -> bool:
-    """Whether ``path`` names nothing (a folder on the way that cannot be searched is not
-    missing: the import says it cannot read it)."""
-    try:
-        path.stat()
-    except PermissionError:
-        return False
-    except (OSError, ValueError):  # no such file, a file on the way, a name the system refuses
-        return True
-    return False
-
-
 class _FormatOption(typer.models.OptionInfo):
     """``--format``, whose help names every format the importers registry knows (the import's
     warning about an unrecognised file sends the reader to ``import --help`` for them; QA:
@@ -61,7 +49,6 @@ def import_cmd(
 ) -> None:
     """Import canonical events; re-importing adds nothing, bad records go to rejects."""
     from usagectl.importers.registry import require_name
-    from usagectl.models import FileImportResult, ImportSummary
     from usagectl.render import json_dumps, render_import_summary
     from usagectl.services.context import make_context
     from usagectl.services.imports import import_paths
@@ -70,11 +57,8 @@ def import_cmd(
     ctx = make_context(config, db)
     # "-" is standard input, as for cat and most tools (a file named "-" is ./-)
     paths = [Path("/dev/stdin") if str(p) == "-" else p for p in paths]
-    # a path that names nothing is one input that cannot be read, as an unreadable file is:
-    # named as its own error, the others imported, exit 4 at the end (a typo stopped the whole
-    # run before any file was read, and --json printed nothing: QA)
-    missing = [p for p in paths if _missing(p)]
-    paths = [p for p in paths if p not in missing]
+    # a path that names nothing is one input that cannot be read, as an unreadable file is
+    # (``imports.expand``): its own error, the others imported, exit 4 at the end
     if _progress_enabled():
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -94,12 +78,9 @@ def import_cmd(
             def progress(name: str, done: int, total: int) -> None:
                 bar.update(task, total=total, completed=done, description=bar_label(Path(name).name))
 
-            summary = import_paths(ctx, paths, fmt=fmt, progress=progress) if paths else ImportSummary()
+            summary = import_paths(ctx, paths, fmt=fmt, progress=progress)
     else:
-        summary = import_paths(ctx, paths, fmt=fmt) if paths else ImportSummary()
-    summary.files.extend(
-        FileImportResult(path=str(p), format=fmt, error=f"{p}: no such file or directory") for p in missing
-    )
+        summary = import_paths(ctx, paths, fmt=fmt)
     render_import_summary(summary, sys.stderr)
     from usagectl.services.status_line import warm_cache
 

@@ -32,6 +32,7 @@ from usagectl.errors import (
 from usagectl.importers import _pages, canonical, registry
 from usagectl.importers._walk import resolve_stat, unreadable_folders
 from usagectl.models import FileImportResult, ImportSummary, Record, counted
+from usagectl.services import cut_rows
 from usagectl.services.context import AppContext
 from usagectl.store import ingest
 from usagectl.store.connection import connect_early
@@ -66,16 +67,21 @@ def fingerprint(path: Path, fmt: str | None = None) -> str:
 
 
 def expand(
-    paths: Sequence[Path], fmt: str, unreadable: list[tuple[str, str]] | None = None
+    paths: Sequence[Path],
+    fmt: str,
+    unreadable: list[tuple[str, str]] | None = None,
+    origins: list[int] | None = None,
 ) -> list[tuple[Path | str, str]]:
     """Files to read with their format: directories are walked by the format's own rules. A
     directory of a format read as one batch gives its files as text (``file_paths``: a
     ``Path`` per file of a 12k-file tree costs ~0.1 s, and the batch only needs the text). A
-    path under a folder that cannot be searched goes to ``unreadable`` (path, reason), when
-    given, and the others are read; else it is an error."""
+    path that names nothing (a typo) or lies under a folder that cannot be searched goes to
+    ``unreadable`` (path, reason), when given, and the others are read; else it is an error.
+    ``origins``, when given, gets the index in ``paths`` of each file returned (the import
+    lists its results in the order the paths were given)."""
     imp = registry.get(fmt)  # the format was checked by the caller (``registry.require_name``)
     out: list[tuple[Path | str, str]] = []
-    for path in paths:
+    for i, path in enumerate(paths):
         try:
             path.stat()
         except PermissionError as exc:
@@ -83,8 +89,11 @@ def expand(
                 raise InputError(f"{path}: cannot read: {exc.strerror}") from None
             unreadable.append((str(path), f"cannot read: {exc.strerror}"))
             continue
-        except OSError:
-            raise InputError(f"{path}: no such file or directory") from None
+        except OSError:  # no such file, or a file on the way: one input that cannot be read
+            if unreadable is None:
+                raise InputError(f"{path}: no such file or directory") from None
+            unreadable.append((str(path), "no such file or directory"))
+            continue
         if path.is_dir():
             files: Sequence[Path | str]
             if imp is not None and getattr(imp, "batch_files", False) and hasattr(imp, "file_paths"):
@@ -103,22 +112,29 @@ def expand(
         if not files and len(paths) > 1 and not unreadable_folders(path):  # alone: "no importable files"
             what = f"no {fmt} files" if fmt != "auto" else "no files usagectl can import"
             warn(f"{_shown(path)}: {what} in this folder (nothing imported from it)")
-        if fmt != "auto":
-            out.extend((f, fmt) for f in files)
-            continue
-        detected = [(f, registry.detect(Path(f))) for f in files]
-        if path.is_dir():  # a folder holds other files too (llm's keys.json beside its logs.db)
-            skipped = [f for f, f_fmt in detected if not may_hold_events(Path(f), f_fmt)]
-            if skipped:
-                names = ", ".join(_shown(Path(f).relative_to(path)) for f in skipped[:5])
-                more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-                warn(
-                    f"{_shown(path)}: skipped {counted(len(skipped), 'file')} that hold no usage events "
-                    f"(JSON or CSV without a ts field): {names}{more}; give a file by name to import it anyway"
-                )
-                detected = [(f, f_fmt) for f, f_fmt in detected if f not in skipped]
-        out.extend(detected)
+        listed = [(f, fmt) for f in files] if fmt != "auto" else _detected(path, files)
+        out.extend(listed)
+        if origins is not None:
+            origins.extend([i] * len(listed))
     return out
+
+
+def _detected(path: Path, files: Sequence[Path | str]) -> list[tuple[Path | str, str]]:
+    """The files ``path`` gave under ``--format auto``, each with the format its content shows."""
+    detected = [(f, registry.detect(Path(f))) for f in files]
+    if not path.is_dir():
+        return detected
+    # a folder holds other files too (llm's keys.json beside its logs.db)
+    skipped = [f for f, f_fmt in detected if not may_hold_events(Path(f), f_fmt)]
+    if skipped:
+        names = ", ".join(_shown(Path(f).relative_to(path)) for f in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        warn(
+            f"{_shown(path)}: skipped {counted(len(skipped), 'file')} that hold no usage events "
+            f"(JSON or CSV without a ts field): {names}{more}; give a file by name to import it anyway"
+        )
+        detected = [(f, f_fmt) for f, f_fmt in detected if f not in skipped]
+    return detected
 
 
 _DB_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -465,33 +481,58 @@ def import_paths(
     fmt: str = "auto",
     progress: ProgressFn | None = None,
 ) -> ImportSummary:
+    """Import the files ``paths`` name; the results are listed in the order the paths were
+    given. A path that cannot be read (it names nothing, or a folder on the way cannot be
+    searched) is its own error and the others are imported; when no path gives a file to
+    read, those errors are the summary (no database is created for it)."""
     started = time.perf_counter()
     registry.require_name(fmt)  # before anything opens
+    try:
+        summary = _import_paths(ctx, paths, fmt, progress)
+    except _NothingToRead as nothing:
+        summary = ImportSummary(files=nothing.results)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class _NothingToRead(Exception):
+    """No path gave a file to read, and some could not be read: their errors (``results``).
+    Raised out of ``connect_early``'s block, which then removes a database it created."""
+
+    def __init__(self, results: list[FileImportResult]) -> None:
+        super().__init__()
+        self.results = results
+
+
+def _import_paths(ctx: AppContext, paths: Sequence[Path], fmt: str, progress: ProgressFn | None) -> ImportSummary:
     # the database opens (and a new one is created and migrated) while the files are listed
     with connect_early(ctx.db_path) as opened, ExitStack() as cleanup:
         spooled = _spool_streams(paths, cleanup)
-        hidden: list[tuple[str, str]] = []  # paths under a folder that cannot be searched
-        files = expand([spooled.get(p, p) for p in paths], fmt, hidden)
-        blocked = [FileImportResult(path=p, format=fmt, error=f"{p}: {why}") for p, why in hidden] + [
-            FileImportResult(path=folder, format=fmt, error=f"{folder}: cannot read the folder: {why}", folder=True)
-            for p in paths
-            for folder, why in unreadable_folders(p)
-        ]
+        hidden: list[tuple[str, str]] = []  # paths that name nothing or lie under a folder that cannot be searched
+        origins: list[int] = []  # the given path of each file
+        listed = [spooled.get(p, p) for p in paths]
+        files = expand(listed, fmt, hidden, origins)
+        blocked = _blocked(paths, listed, hidden, fmt)
         if not files:
             if blocked:
-                raise InputError("; ".join(str(b.error) for b in blocked[:5]) + ": its files were not imported")
+                raise _NothingToRead(_in_given_order(blocked))
             raise InputError("no importable files found in " + ", ".join(str(p) for p in paths))
         given = {copy: name for name, copy in spooled.items()}
         resolve = resolver(ctx.pricebook())
         summary = ImportSummary()
         batched: dict[str, list[Path | str]] = {}  # formats read as one batch per import (Claude Code trees)
         single: list[tuple[Path, str]] = []
-        for path, file_fmt in files:
+        at: list[int] = []  # the given path of each single file's result, then of each batched one's
+        batched_at: dict[str, list[int]] = {}
+        for (path, file_fmt), origin in zip(files, origins, strict=True):
             imp = registry.get(file_fmt)
             if imp is not None and getattr(imp, "batch_files", False) and path not in given:
                 batched.setdefault(file_fmt, []).append(path)
+                batched_at.setdefault(file_fmt, []).append(origin)
             else:
                 single.append((Path(path), file_fmt))
+                at.append(origin)
+        at.extend(origin for group in batched_at.values() for origin in group)  # as ``_import_all`` adds them
         con = opened()
         prepare_import_connection(con)
         run = _Run(ingest.last_batch_id(con))
@@ -508,9 +549,33 @@ def import_paths(
             raise
         # while the spooled copies exist: a pipe cannot be sniffed again
         _explain_nothing(summary.files, fmt, {str(name): copy for name, copy in spooled.items()})
-        summary.files.extend(blocked)  # files an unreadable folder hid: not imported, an error (exit 4)
-    summary.seconds = time.perf_counter() - started
+        # with the paths that could not be read (not imported, an error: exit 4), in the order given
+        summary.files[:] = _in_given_order([*zip(at, summary.files, strict=True), *blocked])
     return summary
+
+
+def _blocked(
+    paths: Sequence[Path], listed: Sequence[Path], hidden: list[tuple[str, str]], fmt: str
+) -> list[tuple[int, FileImportResult]]:
+    """The errors of what could not be read, each with the index of its given path: the paths
+    ``expand`` put in ``hidden`` (``listed``: the paths it was given) and the folders that
+    cannot be listed under each path."""
+    index: dict[str, int] = {}
+    for i, p in enumerate(listed):
+        index.setdefault(str(p), i)
+    out = [(index.get(p, len(paths)), FileImportResult(path=p, format=fmt, error=f"{p}: {why}")) for p, why in hidden]
+    out.extend(
+        (i, FileImportResult(path=folder, format=fmt, error=f"{folder}: cannot read the folder: {why}", folder=True))
+        for i, p in enumerate(paths)
+        for folder, why in unreadable_folders(p)
+    )
+    return out
+
+
+def _in_given_order(results: list[tuple[int, FileImportResult]]) -> list[FileImportResult]:
+    """``results`` (each with the index of the path it came from) in the order the paths were
+    given; the results of one path keep their order."""
+    return [r for _, r in sorted(results, key=lambda pair: pair[0])]
 
 
 def _spool_streams(paths: Sequence[Path], cleanup: ExitStack) -> dict[Path, Path]:
@@ -569,7 +634,7 @@ def _import_all(
             progress(str(name or path), done, total)
         run.started += 1
         if name is None:
-            summary.files.append(import_file(con, path, file_fmt, resolve))
+            summary.files.append(_import_named(con, path, file_fmt, resolve))
         else:
             summary.files.append(import_file(con, name, file_fmt, resolve, read_path=path, spooled=True))
         done += 1
@@ -581,6 +646,22 @@ def _import_all(
         done += len(group)
     if progress:
         progress("", total, total)
+
+
+def _import_named(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, resolve: Resolver) -> FileImportResult:
+    """``import_file`` of a file an import names or finds. A CSV whose cut last row an earlier
+    batch read as it was (a sync's, or an import by hand), finished by its writer since, gives
+    way as in a sync (``cut_rows``): the finished row replaces what was read of it (both
+    copies counted otherwise, and no later sync told them apart)."""
+    try:
+        end = path.stat().st_size
+    except OSError:
+        end = None  # ``import_file`` says why
+    if end is None or _not_utf8(os.fspath(path)):  # a name the store cannot hold is refused there
+        return import_file(con, path, fmt, resolve)
+    return cut_rows.import_giving_way(
+        con, path, fmt, end, lambda skip: import_file(con, path, fmt, resolve, skip_unchanged=skip)
+    )
 
 
 def _stored(results: Sequence[FileImportResult]) -> list[FileImportResult]:

@@ -18,7 +18,8 @@ Per file, against the state the last sync left in ``source_files``:
   next sync, as above (a CSV row without its newline always waits one sync: it cannot show
   that it is whole). A CSV row read as it is that the writer then finishes (the file grows
   from inside it) replaces what was read of it: the batch that read it gives way
-  (``_import_giving_way``), as a Claude Code line read cut off gives way by the max-usage rule.
+  (``cut_rows``: so does one an import by hand read, and an import by hand of the finished file
+  replaces what a sync read), as a Claude Code line read cut off gives way by the max-usage rule.
 
 The new state is written in the import's own transaction (through the store's
 ``before_commit_hook``), so a crash leaves either both or neither. The new tails of a source's
@@ -45,7 +46,7 @@ from usagectl.errors import Interrupted, UsagectlError, UsageError, was_interrup
 from usagectl.importers import registry
 from usagectl.importers._walk import unreadable_folders
 from usagectl.models import FileImportResult, ImportSummary
-from usagectl.services import sync_ledger
+from usagectl.services import cut_rows, sync_ledger
 from usagectl.services.context import AppContext
 from usagectl.services.sources import AddedSource, default_agent_dirs, detect_sources, list_files
 from usagectl.store import sources as st
@@ -495,9 +496,8 @@ def _sync_many(
 
 
 @contextlib.contextmanager
-def _state_in_import(todo: _Todo, state: st.FileState, given_way: int = 0) -> Iterator[list[bool]]:
-    """Write the file's new sync state inside the import's transaction (just before COMMIT),
-    and count as replaced up to ``given_way`` of its imported events (``_import_giving_way``).
+def _state_in_import(todo: _Todo, state: st.FileState) -> Iterator[list[bool]]:
+    """Write the file's new sync state inside the import's transaction (just before COMMIT).
     Yields a list that holds True once it was written."""
     from usagectl.store import ingest
 
@@ -508,8 +508,6 @@ def _state_in_import(todo: _Todo, state: st.FileState, given_way: int = 0) -> It
         previous(con)  # a test's crash simulation still runs first
         batch = st.current_batch_id(con)
         st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=batch), _now())
-        if given_way:
-            st.count_replaced(con, batch, given_way)
         written.append(True)
 
     ingest.before_commit_hook = hook
@@ -520,25 +518,15 @@ def _state_in_import(todo: _Todo, state: st.FileState, given_way: int = 0) -> It
 
 
 def _import(
-    con: duckdb.DuckDBPyConnection,
-    todo: _Todo,
-    state: st.FileState,
-    run: Callable[[], FileImportResult],
-    given_way: int = 0,
+    con: duckdb.DuckDBPyConnection, todo: _Todo, state: st.FileState, run: Callable[[], FileImportResult]
 ) -> FileImportResult:
-    """``run`` the import of the file, its new sync state written in the same transaction.
-    ``given_way``: stored events set aside for this import's (``_import_giving_way``); as many
-    of its imported events count as replaced."""
-    with _state_in_import(todo, state, given_way) as written:
+    """``run`` the import of the file, its new sync state written in the same transaction."""
+    with _state_in_import(todo, state) as written:
         result = run()
     if result.error:  # nothing of it stored: leave the state as it was, the next sync tries again
         return result
     if not written:  # no transaction of ours (unchanged content seen before, or a store path without the hook)
         st.save_file_state(con, todo.source, str(todo.path), replace(state, last_batch_id=result.batch_id), _now())
-    elif given_way:  # as ``st.count_replaced`` counted them in the batch
-        took = min(given_way, result.imported)
-        result.imported -= took
-        result.replaced += took
     return result
 
 
@@ -550,75 +538,12 @@ def _import_giving_way(
     run: Callable[[bool], FileImportResult],
 ) -> FileImportResult:
     """``_import`` of a file read whole up to byte ``end``; ``run(skip_unchanged)`` imports it.
-    When that finishes a CSV row an earlier batch read cut off, as it was (``_cut_row_read``),
-    that batch's events are set aside first and the file is read even if these bytes were seen
-    before: the finished row takes the place of what was read of it (counted as replaced; with
-    an event_id the stored copy would otherwise win, and without one both would count), and
-    the batch's other rows, if any, come back from the same bytes. If the import stores
-    nothing (the file cannot be read now), they are put back.
-
-    Two transactions, not one: ``import_file`` opens its own, and the store has no hook inside
-    it before the INSERT. A crash between them leaves the set-aside events out until the next
-    sync, which reads the file again (its state is written only with the import)."""
-    batch = _cut_row_read(con, todo, end)
-    if batch is None:
-        return _import(con, todo, state, lambda: run(True))
-    given_way = st.set_aside_events(con, batch)
-    try:
-        result = _import(con, todo, state, lambda: run(False), given_way)
-    except BaseException:
-        with contextlib.suppress(Exception):  # the failure matters more; the next sync reads the file again
-            st.put_back_events(con)
-        raise
-    if result.error:
-        st.put_back_events(con)
-    else:
-        st.forget_set_aside(con)
-    return result
-
-
-def _cut_row_read(con: duckdb.DuckDBPyConnection, todo: _Todo, end: int) -> int | None:
-    """The batch whose events give way when a sync reads this CSV up to ``end``: one that read
-    it up to a last row without its newline (a sync that read the row as it was, still cut off
-    one sync after, or an import by hand) and no batch read further since, when the file has
-    grown from inside that row (the bytes it read still begin the file, and what follows them
-    goes on with the row, not with its newline). None for any other format or growth: a row
-    that was whole when read, or a file rewritten or truncated (read again from the start as
-    it is); and when the file cannot be read (the import says why). One query in the usual
-    case (no such batch); the bytes that batch read are hashed only when its last one is not
-    a newline."""
-    if not _csv_file(todo.path, todo.fmt) or todo.path.suffix.lower() == ".gz":
-        return None
-    reads = st.open_reads(con, str(todo.path.resolve()), todo.fmt, end)
-    if not reads:
-        return None
-    try:
-        with todo.path.open("rb") as fh:
-            for batch, size, fp in reads:
-                fh.seek(size - 1)
-                if fh.read(1) == b"\n":  # it read whole rows: an earlier, shorter read may not
-                    continue
-                after = fh.read(min(2, end - size)).removeprefix(b"\r")
-                if not after or after.startswith(b"\n"):  # the row was whole as read: nothing to replace
-                    return None
-                return batch if _head_fingerprint(fh, size) == fp else None
-    except OSError:
-        return None
-    return None
-
-
-def _head_fingerprint(fh: BinaryIO, size: int) -> str:
-    """``imports.fingerprint`` of the file's first ``size`` bytes."""
-    head = hashlib.sha256()
-    fh.seek(0)
-    remaining = size
-    while remaining > 0:
-        block = fh.read(min(BLOCK, remaining))
-        if not block:
-            break
-        head.update(block)
-        remaining -= len(block)
-    return "sha256:" + head.hexdigest()
+    When that finishes a CSV row an earlier batch (a sync's or an import by hand) read cut off,
+    as it was, that batch gives way to the finished row (``cut_rows.import_giving_way``); if
+    the import stores nothing, the file's state stays as it was and the next sync reads it again."""
+    return cut_rows.import_giving_way(
+        con, todo.path, todo.fmt, end, lambda skip: _import(con, todo, state, lambda: run(skip))
+    )
 
 
 def _import_or_wait(
@@ -682,11 +607,7 @@ def _line_file(path: Path, fmt: str) -> bool:
     """A file of lines read whole on every change, whose last line may be half-written: JSON
     lines (Codex rollouts, saved pages as JSONL) and CSV (a cut row may still hold all its
     columns, its last number cut short), by name, or a file of any name read as canonical CSV."""
-    return _csv_file(path, fmt) or path.suffix.lower() in (".jsonl", ".ndjson")
-
-
-def _csv_file(path: Path, fmt: str) -> bool:
-    return fmt == "csv" or path.suffix.lower() == ".csv"
+    return cut_rows.csv_file(path, fmt) or path.suffix.lower() in (".jsonl", ".ndjson")
 
 
 def _complete_lines_end(todo: _Todo) -> int:
@@ -696,7 +617,7 @@ def _complete_lines_end(todo: _Todo) -> int:
     if todo.size <= 0 or _ends_with_newline(todo):  # the usual case: one byte read
         return todo.size
     with todo.path.open("rb") as fh:
-        if _csv_file(todo.path, todo.fmt):
+        if cut_rows.csv_file(todo.path, todo.fmt):
             return _csv_rows_end(fh, todo.size)
         pos = todo.size
         while pos > 0:
@@ -765,14 +686,9 @@ def _sync_complete_lines(
     digest = hashlib.sha256()
     try:
         with todo.path.open("rb") as fh, tmp.open("wb") as out:
-            remaining = cut
-            while remaining > 0:
-                block = fh.read(min(BLOCK, remaining))
-                if not block:
-                    break
+            for block in cut_rows.head_blocks(fh, cut):
                 out.write(block)
                 digest.update(block)
-                remaining -= len(block)
         state = st.FileState(todo.size, todo.mtime_us, cut, 0, digest.hexdigest())
         fp = "sha256:" + digest.hexdigest()
 
