@@ -304,13 +304,19 @@ def _break_header(header: str, width: int) -> str:
     range), as ``_HEADER_BREAK`` counts its pieces; Rich wraps the rest at spaces."""
     if cell_len(header) <= width or ".." not in header:
         return header
+    return _break_words(header, width, _HEADER_BREAK)
+
+
+def _break_words(text: str, width: int, joints: re.Pattern[str]) -> str:
+    """``text`` with each word longer than ``width`` split into lines at its ``joints`` (the
+    pieces the pattern finds), as many pieces a line as fit; shorter words as they are."""
     words = []
-    for word in header.split(" "):
+    for word in text.split(" "):
         if cell_len(word) <= width:
             words.append(word)
             continue
         lines, line = [], ""
-        for piece in _HEADER_BREAK.findall(word):
+        for piece in joints.findall(word):
             if line and cell_len(line) + cell_len(piece) > width:
                 lines.append(line)
                 line = ""
@@ -326,19 +332,7 @@ def _break_names(text: Text, width: int) -> Text:
     plain = text.plain
     if cell_len(plain) <= width or text.spans or "\n" in plain:
         return text
-    words = []
-    for word in plain.split(" "):
-        if cell_len(word) <= width:
-            words.append(word)
-            continue
-        lines, line = [], ""
-        for piece in _BREAK.findall(word):
-            if line and cell_len(line) + cell_len(piece) > width:
-                lines.append(line)
-                line = ""
-            line += piece
-        words.append("\n".join([*lines, line]))
-    return Text(" ".join(words), style=text.style)
+    return Text(_break_words(plain, width, _BREAK), style=text.style)
 
 
 # --------------------------------------------------------------------------- report

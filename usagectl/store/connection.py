@@ -290,15 +290,10 @@ def connect(path: Path, *, read_only: bool = False, must_exist: bool = False) ->
             con.close()
             ensure_ready(path)
             con = _raw_connect(path, read_only=True)
-        try:
-            yield con
-        except BaseException as exc:
-            _abandon(con)
-            _raise_for_user(exc, path)
-        _close(con, path, read_only)
-        return
-    with private_files():
-        con = _open_for_writing(path)
+    # a writer's files (DuckDB's WAL, created at its first write) are private while it is open
+    with contextlib.nullcontext() if read_only else private_files():
+        if not read_only:
+            con = _open_for_writing(path)
         try:
             yield con
         except BaseException as exc:
