@@ -374,10 +374,8 @@ def test_interrupted_import_leaves_the_database_as_it_was(
     assert after == before == [1, 1, 0]
 
 
-def test_crash_mid_import_loses_only_that_import(tmp_path: Path, db_path: Path) -> None:
-    """A process killed inside the transaction (os._exit: no cleanup at all)."""
-    run("import", str(write_jsonl(tmp_path / "a.jsonl", GOOD[:1])), "--db", str(db_path))
-    bad = write_jsonl(tmp_path / "b.jsonl", GOOD)
+def _import_killed_before_commit(db_path: Path, path: Path) -> None:
+    """Import ``path`` in a process killed just before its COMMIT (os._exit: no cleanup at all)."""
     code = textwrap.dedent(
         f"""
         import os
@@ -386,11 +384,18 @@ def test_crash_mid_import_loses_only_that_import(tmp_path: Path, db_path: Path) 
         from usagectl.services.context import make_context
         from usagectl.services.imports import import_paths
         ingest.before_commit_hook = lambda con: os._exit(9)
-        import_paths(make_context(None, Path({str(db_path)!r})), [Path({str(bad)!r})])
+        import_paths(make_context(None, Path({str(db_path)!r})), [Path({str(path)!r})])
         """
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 9, proc.stderr
+
+
+def test_crash_mid_import_loses_only_that_import(tmp_path: Path, db_path: Path) -> None:
+    """A process killed inside the transaction (os._exit: no cleanup at all)."""
+    run("import", str(write_jsonl(tmp_path / "a.jsonl", GOOD[:1])), "--db", str(db_path))
+    bad = write_jsonl(tmp_path / "b.jsonl", GOOD)
+    _import_killed_before_commit(db_path, bad)
     assert _count(db_path, "SELECT count(*) FROM events") == 1
     assert _count(db_path, "SELECT count(*) FROM import_batches") == 1
     # and the file imports cleanly afterwards
@@ -1439,8 +1444,9 @@ def test_the_results_of_an_import_are_listed_in_the_order_the_paths_were_given(t
 def test_a_csv_row_imported_cut_off_gives_way_when_the_finished_file_is_imported(tmp_path: Path, db_path: Path) -> None:
     """An import by hand reads a CSV whose last row (e2) is cut off, without its newline: output
     12 of 1280. The writer finishes it and the file is imported again: the finished row replaces
-    the cut one, as a sync's read of it does (the batch that read e2 gives way whole, e1 with it,
-    and both are stored again: 2 replaced, none new, no duplicate): gpt-4o, 1,000 + 1,000
+    the cut one, as a sync's read of it does (the batch that read e2 gives way, e1 with it; e1
+    comes back as it was, a duplicate, and e2 is replaced: none new; QA: "2 replaced" where one
+    row changed): gpt-4o, 1,000 + 1,000
     input × $2.50/M = $0.005, 100 + 1,280 output × $10/M = $0.0138: $0.0188, 2 events (both
     copies counted before: output 1,392). Imported again: unchanged. A row whole as read (only
     its newline came later) is no cut row: the file read again, both rows duplicates."""
@@ -1457,7 +1463,7 @@ def test_a_csv_row_imported_cut_off_gives_way_when_the_finished_file_is_imported
     assert counts() == (2, 2, 0, 0, False)
     with f.open("a") as fh:
         fh.write("80\n")
-    assert counts() == (2, 0, 0, 2, False)
+    assert counts() == (2, 0, 1, 1, False)
     assert query(db_path, "SELECT event_id, output_tokens FROM events ORDER BY 1") == [("e1", 100), ("e2", 1280)]
     totals = run_json("report", "by", "model", "--since", "2025-11-03", "--until", "2025-11-03", "--tz", "UTC",
                       "--db", str(db_path))["totals"]  # fmt: skip
@@ -1470,6 +1476,27 @@ def test_a_csv_row_imported_cut_off_gives_way_when_the_finished_file_is_imported
         fh.write("\n")  # e3 was whole: nothing of it to replace
     assert counts() == (3, 0, 3, 0, False)
     assert query(db_path, "SELECT sum(output_tokens) FROM events") == [(1387,)]
+
+
+def test_a_crash_while_a_cut_csv_row_gives_way_leaves_what_was_stored(tmp_path: Path, db_path: Path) -> None:
+    """The cut row's batch gives way inside the import's own transaction: a process killed just
+    before its COMMIT (os._exit, no cleanup) leaves both events as they were stored (e1 output
+    100, e2 the cut 12; the events were deleted in a transaction of their own before, and lost
+    until the file was read again). The next import then replaces e2: 1 replaced, e1 a
+    duplicate, output 100 + 1,280 = 1,380."""
+    f = tmp_path / "a.csv"
+    f.write_text(
+        "event_id,ts,model_raw,input_tokens,output_tokens\ne1,2025-11-03T10:00:00Z,gpt-4o,1000,100\n"
+        "e2,2025-11-03T11:00:00Z,gpt-4o,1000,12"
+    )
+    run("import", str(f), "--db", str(db_path))
+    with f.open("a") as fh:
+        fh.write("80\n")
+    _import_killed_before_commit(db_path, f)
+    assert query(db_path, "SELECT event_id, output_tokens FROM events ORDER BY 1") == [("e1", 100), ("e2", 12)]
+    doc = run_json("import", str(f), "--db", str(db_path))
+    assert (doc["records"], doc["imported"], doc["duplicates"], doc["replaced"]) == (2, 0, 1, 1)
+    assert query(db_path, "SELECT sum(output_tokens) FROM events") == [(1380,)]
 
 
 def test_import_help_names_every_format(tmp_path: Path) -> None:

@@ -1051,11 +1051,11 @@ def test_a_cut_csv_row_is_not_replaced_when_whole_or_when_the_file_was_rewritten
     assert _totals(tmp_path / "r.duckdb")[0] == 112
 
 
-def test_a_cut_csv_row_set_aside_comes_back_when_the_finished_file_cannot_be_read(
+def test_a_cut_csv_row_stays_when_the_finished_file_cannot_be_read(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The import that would replace e2 (output 12) fails: e2 is put back (100 + 12 = 112, its
-    state as it was), and the next sync replaces it (100 + 1,280 = 1,380)."""
+    """The import that would replace e2 (output 12) fails: e2 stays (100 + 12 = 112, its state
+    as it was), and the next sync replaces it (100 + 1,280 = 1,380)."""
     from usagectl.models import FileImportResult
     from usagectl.services import imports
 

@@ -4,15 +4,15 @@ A CSV row without its newline cannot show that it is whole. A sync leaves such a
 one sync, then reads it as it is (a crash may have left it so); an import by hand reads it at
 once. When the writer then finishes the row (the file grows from inside it), the batch that
 read it gives way to the finished row, whichever of ``sync`` and ``import`` read it and
-whichever of them reads the finished file: its events are set aside, the file is read whole
-again, and the finished row takes the place of what was read of it (counted as replaced; with
-an event_id the stored cut copy would otherwise win, and without one both would count). The
-batch's other rows come back from the same bytes.
+whichever of them reads the finished file: in the import's one transaction its events are
+deleted, the file is read whole again, and the finished row takes the place of what was read
+of it (counted as replaced; with an event_id the stored cut copy would otherwise win, and
+without one both would count). The batch's other rows come back from the same bytes (counted
+as duplicates).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,54 +42,36 @@ def import_giving_way(
 ) -> FileImportResult:
     """Import ``path``, read whole up to byte ``end``: ``run(skip_unchanged)`` imports it.
     When that finishes a CSV row an earlier batch read cut off, as it was (``cut_row_read``),
-    that batch's events are set aside first and the file is read even if these bytes were seen
-    before; as many of its imported events as were set aside count as replaced. If the import
-    stores nothing (the file cannot be read now), they are put back.
-
-    Two transactions, not one: ``imports.import_file`` opens its own, and the store has no hook
-    inside it before the INSERT. A crash between them leaves the set-aside events out until the
-    file is read again (a sync's state is written only with the import: its next sync does)."""
+    the file is read even if these bytes were seen before, and that batch's events give way in
+    the import's own transaction (deleted right after its BEGIN, before anything stored is
+    read): what comes back of them as it was counts as duplicates, and as many of the others
+    as took their place as replaced. A failed import rolls all of it back."""
     batch = cut_row_read(con, path, fmt, end)
     if batch is None:
         return run(True)
-    given_way = st.set_aside_events(con, batch)
-    try:
-        result = _counted_as_replaced(lambda: run(False), given_way)
-    except BaseException:
-        with contextlib.suppress(Exception):  # the failure matters more; the file is read again later
-            st.put_back_events(con)
-        raise
-    if result.error:
-        st.put_back_events(con)
-    else:
-        st.forget_set_aside(con)
-    return result
-
-
-def _counted_as_replaced(run: Callable[[], FileImportResult], given_way: int) -> FileImportResult:
-    """``run`` an import of which up to ``given_way`` imported events take the place of the
-    events set aside for it: counted as replaced in its batch row, in its own transaction (the
-    store's ``before_commit_hook``, after any hook already set: a sync's file state), and in
-    its result."""
     from usagectl.store import ingest
 
-    counted: list[bool] = []
-    previous = ingest.before_commit_hook
+    counted: list[tuple[int, int]] = []
+    after_begin, before_commit = ingest.after_begin_hook, ingest.before_commit_hook
 
-    def hook(con: duckdb.DuckDBPyConnection) -> None:
-        previous(con)
-        st.count_replaced(con, st.current_batch_id(con), given_way)
-        counted.append(True)
+    def begin(con: duckdb.DuckDBPyConnection) -> None:
+        after_begin(con)
+        st.give_way(con, batch)
 
-    ingest.before_commit_hook = hook
+    def commit(con: duckdb.DuckDBPyConnection) -> None:
+        before_commit(con)  # a sync's file state, written first as before
+        counted.append(st.count_given_way(con, st.current_batch_id(con)))
+
+    ingest.after_begin_hook, ingest.before_commit_hook = begin, commit
     try:
-        result = run()
+        result = run(False)
     finally:
-        ingest.before_commit_hook = previous
-    if counted and not result.error:  # as ``st.count_replaced`` counted them in the batch
-        took = min(given_way, result.imported)
-        result.imported -= took
-        result.replaced += took
+        ingest.after_begin_hook, ingest.before_commit_hook = after_begin, before_commit
+    if counted and not result.error:  # as ``st.count_given_way`` counted them in the batch
+        back, replaced = counted[-1]
+        result.imported -= back + replaced
+        result.duplicates += back
+        result.replaced += replaced
     return result
 
 

@@ -1285,6 +1285,7 @@ def import_cost_lines(
             good.append((r, row))
     con.execute("BEGIN TRANSACTION")
     try:
+        ingest.after_begin_hook(con)
         batch_id = int(con.execute("SELECT nextval('import_batch_seq')").fetchone()[0])  # type: ignore[index]
         con.execute(
             "INSERT INTO import_batches (batch_id, source, path, file_size, file_mtime, fingerprint, started_at) "

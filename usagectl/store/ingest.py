@@ -752,6 +752,7 @@ def import_staged_files(
         raise
     con.execute("BEGIN TRANSACTION")
     try:
+        after_begin_hook(con)
         ids = sorted(
             int(r[0]) for r in con.execute("SELECT nextval('import_batch_seq') FROM range(?)", [len(infos)]).fetchall()
         )
@@ -1233,6 +1234,11 @@ def duckdb_error() -> type[Exception]:
     from usagectl.store.engine import core as duckdb
 
     return duckdb.Error
+
+
+def after_begin_hook(con: duckdb.DuckDBPyConnection) -> None:
+    """Called right after BEGIN, before the import reads what is stored: a CSV row read cut off
+    gives way to the finished row here (``services.cut_rows``)."""
 
 
 def before_commit_hook(con: duckdb.DuckDBPyConnection) -> None:

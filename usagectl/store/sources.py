@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from usagectl.models import EVENT_COLUMN_NAMES
 from usagectl.store.tables import load_temp_table, rows_as_dicts
 from usagectl.store.transactions import rollback
 
@@ -165,52 +166,44 @@ def open_reads(con: duckdb.DuckDBPyConnection, path: str, fmt: str, before: int)
     return [(int(r[0]), int(r[1]), str(r[2] or "")) for r in rows]
 
 
-_ASIDE = "_given_way"  # this connection's copy of the events ``set_aside_events`` deleted
+_EVENT_CONTENT = ", ".join(f'"{c}"' for c in EVENT_COLUMN_NAMES)  # what the event is, not its batch
+_GIVEN_WAY = "_given_way"  # the events ``give_way`` deleted, for ``count_given_way``
 
 
-def set_aside_events(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
-    """Delete the events batch ``batch_id`` stored, in a transaction of its own, keeping a copy
-    for ``put_back_events`` (the import meant to replace them failed) until
-    ``forget_set_aside``; returns how many. A crash before the replacing import commits loses
-    them until that file is read again (its state is left as it was: the next sync reads it)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        # an integer: CREATE TABLE AS takes no bound parameters
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_ASIDE} AS SELECT * FROM events WHERE batch_id = {int(batch_id)}")
-        con.execute("DELETE FROM events WHERE batch_id = ?", [batch_id])
-        row = con.execute(f"SELECT count(*) FROM {_ASIDE}").fetchone()
-        con.execute("COMMIT")
-    except BaseException:
-        rollback(con)
-        raise
-    return int(row[0]) if row else 0
-
-
-def put_back_events(con: duckdb.DuckDBPyConnection) -> None:
-    """Store again the events ``set_aside_events`` deleted (their replacement was not stored)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"INSERT INTO events SELECT * FROM {_ASIDE}")
-        con.execute("COMMIT")
-    except BaseException:
-        rollback(con)
-        raise
-    forget_set_aside(con)
-
-
-def forget_set_aside(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"DROP TABLE IF EXISTS {_ASIDE}")
-
-
-def count_replaced(con: duckdb.DuckDBPyConnection, batch_id: int, given_way: int) -> None:
-    """In the import's transaction: of batch ``batch_id``'s imported events, up to ``given_way``
-    took the place of stored events set aside for them (``set_aside_events``): counted as
-    replaced, as the conflict rules count a stored copy a new one replaces."""
+def give_way(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+    """In an import's transaction, before it reads what is stored: delete the events batch
+    ``batch_id`` stored, keeping them for ``count_given_way``. A rollback puts them back."""
+    # an integer: CREATE TABLE AS takes no bound parameters
     con.execute(
-        "UPDATE import_batches SET replaced = coalesce(replaced, 0) + least(?, imported), "
-        "imported = imported - least(?, imported) WHERE batch_id = ?",
-        [given_way, given_way, batch_id],
+        f"CREATE OR REPLACE TEMP TABLE {_GIVEN_WAY} AS SELECT {_EVENT_CONTENT} FROM events "
+        f"WHERE batch_id = {int(batch_id)}"
     )
+    con.execute("DELETE FROM events WHERE batch_id = ?", [batch_id])
+
+
+def count_given_way(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[int, int]:
+    """In the same transaction, just before COMMIT: of batch ``batch_id``'s imported events,
+    those stored again exactly as ``give_way`` deleted them came back (counted as duplicates
+    of stored events, as a re-read of the same bytes is), and up to as many as did not come
+    back took the place of those (counted as replaced, as the conflict rules count a stored
+    copy a new one replaces; a finished row keeps the cut one's event_id). Returns (came
+    back, replaced)."""
+    row = con.execute(
+        f"SELECT (SELECT count(*) FROM {_GIVEN_WAY}), (SELECT count(*) FROM (SELECT {_EVENT_CONTENT} FROM events "
+        f"WHERE batch_id = ? INTERSECT ALL SELECT * FROM {_GIVEN_WAY})), "
+        "(SELECT imported FROM import_batches WHERE batch_id = ?)",
+        [batch_id, batch_id],
+    ).fetchone()
+    con.execute(f"DROP TABLE {_GIVEN_WAY}")
+    given, back, imported = (int(v or 0) for v in row or (0, 0, 0))
+    back = min(back, imported)
+    replaced = max(0, min(given - back, imported - back))
+    con.execute(
+        "UPDATE import_batches SET imported = imported - ? - ?, duplicates = coalesce(duplicates, 0) + ?, "
+        "dup_stored = coalesce(dup_stored, 0) + ?, replaced = coalesce(replaced, 0) + ? WHERE batch_id = ?",
+        [back, replaced, back, back, replaced, batch_id],
+    )
+    return back, replaced
 
 
 def mark_synced(con: duckdb.DuckDBPyConnection, name: str, when: datetime) -> None:
