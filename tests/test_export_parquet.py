@@ -5,6 +5,7 @@ E6 is 2025-11-30T23:30Z, i.e. 2025-12-01 00:30 in Europe/Berlin)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -155,3 +156,27 @@ def test_a_partitioned_export_of_nothing_is_a_table_of_no_rows(loaded: Path, tmp
     assert names == list(EVENT_EXPORT_NAMES)
     assert con.execute(f"SELECT count(*) FROM {rel}", [str(folder / "**" / "*.parquet")]).fetchone() == (0,)
     assert run_json("import", str(folder), "--db", str(tmp_path / "copy.duckdb"))["imported"] == 0
+
+
+def test_the_out_files_extension_chooses_the_format_when_no_option_does(loaded: Path, tmp_path: Path) -> None:
+    """QA: ``--out x.parquet`` without ``--parquet`` wrote CSV into it (exit 0), and importing it
+    rejected every line. Now the extension chooses: Parquet of the 6 events (tokens and cost
+    the fixture's hand-worked totals), a JSON document whose rows are the 6 events, JSONL of 6
+    lines. An option the extension contradicts is refused (exit 2) and writes nothing; FOCUS
+    takes .csv or .parquet."""
+    pq = tmp_path / "e.parquet"
+    run("export", "--out", str(pq), *ALL, "--db", str(loaded))
+    row = duckdb.connect().execute(f"SELECT count(*), sum(cost_usd), sum({TOKENS}) FROM read_parquet(?)", [str(pq)])
+    assert row.fetchone() == (6, TOTAL_COST, TOTAL_TOKENS)
+    js = tmp_path / "e.json"
+    run("export", "--out", str(js), *ALL, "--db", str(loaded))
+    assert len(json.loads(js.read_text(encoding="utf-8"))["rows"]) == 6
+    jl = tmp_path / "e.JSONL"
+    run("export", "--out", str(jl), *ALL, "--db", str(loaded))
+    assert len([json.loads(line)["event_id"] for line in jl.read_text(encoding="utf-8").splitlines()]) == 6
+    bad = tmp_path / "x.parquet"
+    res = run("export", "--csv", "--out", str(bad), *ALL, "--db", str(loaded), expect=2)
+    assert "--csv does not write Parquet" in res.stderr and not bad.exists()
+    focus = tmp_path / "f.parquet"
+    run("export", "--focus", "--out", str(focus), *ALL, "--db", str(loaded))
+    assert duckdb.connect().execute("SELECT count(*) > 0 FROM read_parquet(?)", [str(focus)]).fetchone() == (True,)

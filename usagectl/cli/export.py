@@ -47,7 +47,8 @@ OutOpt = Annotated[
         "--out",
         "-o",
         metavar="PATH",
-        help="Write here (a folder with --partition-by); default or '-': stdout (text formats only).",
+        help="Write here (a folder with --partition-by); default or '-': stdout (text formats only). "
+        "Without a format option the file's extension chooses it (.csv .json .jsonl .parquet .pdf).",
     ),
 ]
 ReportOpt = Annotated[
@@ -99,7 +100,7 @@ def export(
                               ("focus", focus), ("pdf", pdf)) if on]  # fmt: skip
     if len(chosen) > 1:
         raise UsageError(f"choose one format, not {' and '.join('--' + c for c in chosen)}")
-    fmt = chosen[0] if chosen else "csv"
+    fmt = _format_for(chosen[0] if chosen else None, out_given)
     name = svc.check_choice(report, svc.REPORTS, "--report") or ("month" if fmt == "pdf" else "events")
     out = _out_target(out_given, fmt, partitioned=partition_by is not None)
     if fmt in svc.BINARY_FORMATS and out is None:
@@ -151,6 +152,29 @@ def export(
 
         _say(f"wrote {counted(summary.rows, 'row')} to {summary.path}{cost}")
         _print_notes(summary.notes)
+
+
+# what an --out file's extension names, when no format option is given
+_BY_SUFFIX = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+              ".pq": "parquet", ".pdf": "pdf"}  # fmt: skip
+_NAMES = {"csv": "CSV", "json": "JSON", "jsonl": "JSONL", "parquet": "Parquet", "pdf": "PDF"}
+
+
+def _format_for(flag: str | None, out: str | None) -> str:
+    """The format to write: the option given, else the one ``--out``'s extension names, else
+    CSV. An option whose output the extension contradicts (``--csv --out x.parquet``) is
+    refused: the file would not be what its name says (FOCUS is CSV or Parquet, by the name)."""
+    suffix = _BY_SUFFIX.get(Path(out).suffix.lower()) if out not in (None, "-") else None
+    if flag is None:
+        return suffix or "csv"
+    fits = suffix is None or suffix == flag or (flag == "focus" and suffix in ("csv", "parquet"))
+    if not fits:
+        assert out is not None and suffix is not None
+        raise UsageError(
+            f"--{flag} does not write {_NAMES[suffix]}, which --out {out} names by its extension",
+            hint=f"drop --{flag} to write {_NAMES[suffix]}, or give --out a name that fits --{flag}",
+        )
+    return flag
 
 
 def _out_target(raw: str | None, fmt: str, *, partitioned: bool) -> Path | None:
