@@ -73,17 +73,19 @@ def test_report_chats_rows_totals_and_order(db: str) -> None:
     assert [r["session_id"] for r in out["rows"]] == ["c3", "c1", "sess-2"]
     c3, c1, s2 = out["rows"]
     assert c1["chat"] == "Q3 Marketing Analysis" and s2["chat"] == "sess-2"  # no title: the session id
-    assert (c1["messages"], c1["input_tokens"], c1["output_tokens"]) == (2, 7200, 1300)
+    assert (c1["messages"], c1["total_input_tokens"], c1["output_tokens"]) == (2, 7200, 1300)
     assert _dec(c1["cost_usd"]) == D("0.0575")
     assert c1["duration_s"] == 44 * 60 + 30 and c1["duration"] == "44m 30s"
     assert c1["first_ts"] == "2025-11-03T09:00:00+00:00" and c1["last_ts"] == "2025-11-03T09:44:30+00:00"
     assert c1["models"] == "claude-sonnet-4-5" and c1["started"] == "2025-11-03 09:00"
-    assert (s2["messages"], s2["input_tokens"], s2["output_tokens"]) == (2, 7000, 1100)
+    assert (s2["messages"], s2["total_input_tokens"], s2["output_tokens"]) == (2, 7000, 1100)
     assert _dec(s2["cost_usd"]) == D("0.015") and s2["unpriced_requests"] == 1
     assert s2["models"] == "gpt-4o, mistral-large-2411" and s2["duration"] == "40m 00s"
     assert _dec(c3["cost_usd"]) == D("0.15") and c3["duration"] == "0s"
     t = out["totals"]
-    assert (t["chats"], t["messages"], t["input_tokens"], t["output_tokens"]) == (3, 5, 1014200, 2400)
+    assert (t["chats"], t["messages"], t["total_input_tokens"], t["output_tokens"]) == (3, 5, 1014200, 2400)
+    # input with cache is its own key: ``input_tokens`` is uncached input in every other report
+    assert "input_tokens" not in c1 and "input_tokens" not in t
     assert _dec(t["cost_usd"]) == D("0.2225")
     assert t["unpriced_models"] == [{"model": "mistral-large-2411", "requests": 1, "total_tokens": 5100}]
     # the two events without a session: 0.0025 + 0.9525006 = 0.9550006, JSON rounds half-even to 6 places
@@ -164,10 +166,10 @@ def test_report_chats_top_keeps_totals(db: str) -> None:
     # 2 + 2 messages, input 7,200 + 7,000, output 1,300 + 1,100, cost 0.0575 + 0.015, 1 unpriced
     other = out["rows"][1]
     assert other["chat"] == "(other 2 chats)" and other["other_chats"] == 2
-    assert (other["messages"], other["input_tokens"], other["output_tokens"], other["total_tokens"]) == (
+    assert (other["messages"], other["total_input_tokens"], other["output_tokens"], other["total_tokens"]) == (
         4, 14_200, 2_400, 16_600)  # fmt: skip
     assert _dec(other["cost_usd"]) == D("0.0725") and other["unpriced_requests"] == 1
-    for key in ("messages", "input_tokens", "output_tokens", "total_tokens", "unpriced_requests"):
+    for key in ("messages", "total_input_tokens", "output_tokens", "total_tokens", "unpriced_requests"):
         assert sum(r[key] for r in out["rows"]) == out["totals"][key], key  # the rows add up
     assert "(other 2 chats)" in run("report", "chats", *NOV, "--top", "1", "--db", db).stdout
     # every chat listed: no such row
@@ -230,7 +232,7 @@ def test_chat_show_lists_each_message_in_the_zone(db: str) -> None:
     assert t["output_tokens"] == 1300 and _dec(t["cost_usd"]) == D("0.0575") and t["latency_ms"] == 6500
     ov = out["overview"]
     assert ov["chat_title"] == "Q3 Marketing Analysis" and ov["duration"] == "44m 30s"
-    assert ov["input_tokens"] == 7200 and ov["members"] == "alice"
+    assert ov["total_input_tokens"] == 7200 and ov["members"] == "alice"
 
 
 def test_chat_show_unpriced_message_and_not_found(db: str) -> None:

@@ -85,7 +85,9 @@ CHAT_COLUMNS: tuple[Column, ...] = (
     Column("session_id", "Session", in_table=False),
     Column("chat_title", "Title", in_table=False),
     Column("messages", "Messages", "int"),
-    Column("input_tokens", "Input", "int"),
+    # input with cache read and writes, as a chat's context is: not the events' uncached
+    # ``input_tokens`` (QA: one key, two meanings between ``report by`` and ``report chats``)
+    Column("total_input_tokens", "Input", "int"),
     Column("output_tokens", "Output", "int"),
     Column("total_tokens", "Total", "int", in_table=False),
     Column("cost_usd", "Cost", "money"),
@@ -126,7 +128,7 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
                 # counted as unpriced_requests are (a bucket without a request count is one): a
                 # chat said "Messages 2, Unpriced 2" with one of its 3 messages priced
                 "messages": r["counted_requests"],
-                "input_tokens": r["input_tokens"],
+                "total_input_tokens": r["input_tokens"],
                 "output_tokens": r["output_tokens"],
                 "total_tokens": r["total_tokens"],
                 "cost_usd": r["cost_usd"],
@@ -144,7 +146,7 @@ def report_chats(ctx: AppContext, req: ReportRequest, *, top: int | None = DEFAU
     totals: dict[str, Any] = {
         "chats": n_chats,
         "messages": chats.get("counted_requests", 0),
-        "input_tokens": chats.get("input_tokens", 0),
+        "total_input_tokens": chats.get("input_tokens", 0),
         "output_tokens": chats.get("output_tokens", 0),
         "total_tokens": chats.get("total_tokens", 0),
         "cost_usd": total_cost,
@@ -208,7 +210,7 @@ def _other_row(rows: list[dict[str, Any]], totals: dict[str, Any], n: int) -> di
     """The chats beyond ``--top`` in one row, as ``report by --top`` folds its rest into
     "(other)": the totals less the rows shown, so the rows add up to the totals. Its cost is
     unpriced when every one of its messages is."""
-    keys = ("messages", "input_tokens", "output_tokens", "total_tokens", "unpriced_requests")
+    keys = ("messages", "total_input_tokens", "output_tokens", "total_tokens", "unpriced_requests")
     other: dict[str, Any] = {k: totals[k] - sum(r[k] for r in rows) for k in keys}
     cost = totals["cost_usd"]
     shown = sum((r["cost_usd"] for r in rows if r["cost_usd"] is not None), Decimal(0))
@@ -359,7 +361,7 @@ def chat_show(ctx: AppContext, req: ReportRequest, session_id: str) -> Report:
         ("last", "Last message", clock(last, tz)),
         ("duration", "Duration", duration_text(_seconds(first, last))),
         ("models", "Models", ", ".join(models)),
-        ("input_tokens", "Input tokens (incl. cache)", sum(r["total_input_tokens"] for r in rows)),
+        ("total_input_tokens", "Input tokens (incl. cache)", sum(r["total_input_tokens"] for r in rows)),
         ("output_tokens", "Output tokens", totals["output_tokens"]),
         ("cost_usd", "Cost", totals["cost_usd"]),
     ]
