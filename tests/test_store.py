@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
 import os
 import re
+import shutil
 import stat
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -342,3 +347,232 @@ def test_migration_8_prices_stored_long_context_buckets_on_their_band(
               "--db", str(db_path), "--json")  # fmt: skip
     # long: 100,000 x $6/M = 0.60; base: 900,000 x $3/M = 2.70; one and bare: 1,000 x $3/M each
     assert Decimal(str(json.loads(out.stdout)["rows"][0]["cost_usd"])) == Decimal("3.306")
+
+
+# --- upgrading a database that holds data: said on stderr, a copy kept, refused when it cannot be made
+
+
+def _database_at_4(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    """A database stopped at schema 4 (as usagectl b0dc8a3 left it) holding ``_ROWS``; every
+    migration shipped is available again afterwards. Returns its events as stored."""
+    real = schema.available()
+    monkeypatch.setattr(schema, "available", lambda: real[:4])
+    with connect(db_path) as con:
+        con.execute(_ROWS)
+        rows = con.execute("SELECT * FROM events ORDER BY rowid").fetchall()
+    monkeypatch.setattr(schema, "available", lambda: real)
+    return rows
+
+
+def _copies(db_path: Path) -> list[str]:
+    return sorted(p.name for p in db_path.parent.iterdir() if p.name.endswith(".bak"))
+
+
+def _version(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return int(con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
+
+
+_REPORT = ("report", "by", "model", "--since", "2026-11-01", "--until", "2026-11-30", "--json")
+
+
+def test_an_upgrade_says_so_on_stderr_and_keeps_a_copy_as_it_was(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: the first report of a new version upgraded a schema-4 database silently, with no way
+    back (an older usagectl refuses schema 12; migrations 10 and 12 remove rows). Now one line on
+    stderr names both versions and the copy, ``PATH.schema-4.bak``: the file as it was (schema
+    4, the same rows), mode 0600. stdout holds the report's JSON alone; a second command says
+    nothing and copies nothing."""
+    before = _database_at_4(db_path, monkeypatch)
+    newest = schema.latest_version()
+    result = run(*_REPORT, "--db", str(db_path))
+    copy = Path(f"{db_path}.schema-4.bak")
+    assert result.stderr.splitlines() == [
+        f"usagectl: warning: upgrading database {db_path} from schema 4 to {newest} "
+        f"(an older usagectl cannot open it afterwards; a copy as it was: {copy})"
+    ]
+    rows = json.loads(result.stdout)["rows"]  # stdout is the JSON, whole
+    # _ROWS: 3 events of 1 request each; input tokens 10 + 0 + 7 = 17
+    assert (sum(r["requests"] for r in rows), sum(r["input_tokens"] for r in rows)) == (3, 17)
+    assert stat.S_IMODE(os.stat(copy).st_mode) == 0o600
+    assert _version(copy) == 4 and _version(db_path) == newest
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        assert con.execute("SELECT * FROM events ORDER BY rowid").fetchall() == before
+    finally:
+        con.close()
+    again = run(*_REPORT, "--db", str(db_path))
+    assert again.stderr == "" and _copies(db_path) == [copy.name]
+
+
+def test_a_new_database_is_set_up_silently_without_a_copy(db_path: Path, tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"event_id": "e1", "ts": "2026-11-20T10:00:00Z", "model": "gpt-4o", "input_tokens": 1}\n')
+    result = run("import", str(events), "--db", str(db_path), "--json")
+    assert "upgrading" not in result.stderr and json.loads(result.stdout)["imported"] == 1
+    assert _copies(db_path) == [] and _version(db_path) == schema.latest_version()
+
+
+def test_a_copy_already_there_is_kept_and_the_new_one_takes_the_next_name(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``PATH.schema-4.bak`` from an earlier upgrade (this database put back from it and used
+    by the older usagectl since) is not written over: this upgrade's copy is ``.schema-4.2.bak``."""
+    _database_at_4(db_path, monkeypatch)
+    earlier = Path(f"{db_path}.schema-4.bak")
+    earlier.write_bytes(b"an earlier copy")
+    result = run("db", "status", "--db", str(db_path), "--json")
+    assert f"a copy as it was: {db_path}.schema-4.2.bak)" in result.stderr
+    assert json.loads(result.stdout)["overview"]["schema_version"] == schema.latest_version()
+    assert earlier.read_bytes() == b"an earlier copy"
+    assert _version(Path(f"{db_path}.schema-4.2.bak")) == 4
+
+
+def test_an_upgrade_that_cannot_keep_its_copy_is_refused_and_changes_nothing(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the copy is written: the half copy is removed, no migration runs, the
+    command fails with exit 3 saying why, and stdout stays empty."""
+    _database_at_4(db_path, monkeypatch)
+    image = db_path.read_bytes()
+
+    def half_then_full(path: Path, fd: int) -> None:
+        with open(fd, "wb") as out:
+            out.write(path.read_bytes()[:4096])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(schema, "_write_copy", half_then_full)
+    result = run(*_REPORT, "--db", str(db_path), expect=3)
+    assert result.stdout == ""
+    assert (
+        f"usagectl: error: database {db_path} has schema 4; this usagectl needs {schema.latest_version()}: "
+        f"the copy kept before an upgrade cannot be made ({db_path}.schema-4.bak: No space left on device); "
+        "it was left unchanged\nhint: free some space"
+    ) in result.stderr
+    assert _copies(db_path) == [] and db_path.read_bytes() == image
+
+
+def test_a_failed_upgrade_removes_its_copy_only_when_nothing_was_migrated(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first migration fails: rolled back, the database is as it was, and its copy would be
+    one more copy of the whole file for every retry (a cron job): removed. A migration committed
+    before the failure: the database is no longer as it was, the copy stays."""
+    _database_at_4(db_path, monkeypatch)
+    real = schema.available()
+    bad = schema.Migration(5, "broken", "CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;")
+    monkeypatch.setattr(schema, "available", lambda: [*real[:4], bad])
+    with pytest.raises(duckdb.Error), connect(db_path):
+        pass
+    assert _copies(db_path) == [] and _version(db_path) == 4
+    monkeypatch.setattr(schema, "available", lambda: [*real[:5], dataclasses.replace(bad, version=6)])
+    with pytest.raises(duckdb.Error), connect(db_path):
+        pass
+    assert _copies(db_path) == [f"{db_path.name}.schema-4.bak"] and _version(db_path) == 5
+    assert _version(Path(f"{db_path}.schema-4.bak")) == 4
+
+
+def _denied_writing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB refuses to open a file for writing as it does a file of mode 0444 (root ignores modes)."""
+    from usagectl.store import engine
+
+    real = engine.connect
+
+    def connect(database: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        if not read_only:
+            raise duckdb.IOException(f'IO Error: Cannot open file "{database}": Permission denied')
+        return real(database, read_only=read_only)
+
+    monkeypatch.setattr(engine, "connect", connect)
+
+
+def _needs_write_access(db: Path, denied: str) -> str:
+    return (
+        f"usagectl: error: database {db} has schema 4; this usagectl needs {schema.latest_version()}: "
+        f"upgrading it needs write access to the file and its folder ({denied}: Permission denied); "
+        "it was left unchanged\nhint: run any usagectl command once as a user who can write the file and its folder"
+    )
+
+
+def test_a_read_only_database_that_needs_an_upgrade_says_so(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: a schema-4 file of mode 0444 (it reads fine) made ``report``, ``db status`` and
+    ``import`` say "cannot be opened: … Permission denied"; the upgrade was not named. A folder
+    of mode 0555 made a report say "this command's changes were not stored". Now each says the
+    upgrade needs write access (exit 3), and leaves the file as it was. An up-to-date database
+    that cannot be written still reads, and a write keeps its own error."""
+    _database_at_4(db_path, monkeypatch)
+    image = db_path.read_bytes()
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"event_id": "e1", "ts": "2026-11-20T10:00:00Z", "model": "gpt-4o", "input_tokens": 1}\n')
+    with monkeypatch.context() as patch:
+        _denied_writing(patch)
+        for args in (_REPORT, ("db", "status"), ("import", str(events))):
+            result = run(*args, "--db", str(db_path), expect=3)
+            assert _needs_write_access(db_path, str(db_path)) in result.stderr, args
+            assert result.stdout == ""
+    assert db_path.read_bytes() == image and _copies(db_path) == []
+    # a folder that cannot be written: the file opens, the copy beside it cannot be made
+    copy = f"{db_path}.schema-4.bak"
+
+    def denied(path: Path, version: int) -> tuple[Path, int]:
+        raise PermissionError(errno.EACCES, "Permission denied", copy)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "_claim_copy_name", denied)
+        result = run(*_REPORT, "--db", str(db_path), expect=3)
+    assert _needs_write_access(db_path, copy) in result.stderr
+    assert db_path.read_bytes() == image and _version(db_path) == 4
+    run("db", "status", "--db", str(db_path))  # upgraded now
+    with monkeypatch.context() as patch:
+        _denied_writing(patch)
+        assert json.loads(run(*_REPORT, "--db", str(db_path)).stdout)["rows"]
+        result = run("import", str(events), "--db", str(db_path), expect=3)
+        assert f"database {db_path} cannot be opened: IO Error: Cannot open file" in result.stderr
+
+
+def _without_root_powers() -> list[str]:
+    """The command prefix that makes file modes count for this process: none for a user; for
+    root, ``setpriv`` dropping the capabilities that override them (skip without it)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: file modes cannot be made to count")
+    prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"setpriv cannot drop capabilities here: {probe.stderr.decode(errors='replace').strip()}")
+    return prefix
+
+
+@pytest.mark.parametrize("read_only", ["file", "folder"])
+def test_a_read_only_database_that_needs_an_upgrade_says_so_with_real_modes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_only: str
+) -> None:
+    """The same as the QA's repro: a file of mode 0444, or its folder of mode 0555, opened by
+    the command line in a process that file modes bind (root drops its capabilities)."""
+    prefix = _without_root_powers()
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = folder / "u.duckdb"
+    _database_at_4(db, monkeypatch)
+    image = db.read_bytes()
+    (db if read_only == "file" else folder).chmod(0o444 if read_only == "file" else 0o555)
+    try:
+        result = subprocess.run(
+            [*prefix, sys.executable, "-m", "usagectl", *_REPORT, "--db", str(db)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        folder.chmod(0o755)
+    assert result.returncode == 3, result.stderr
+    denied = str(db) if read_only == "file" else f"{db}.schema-4.bak"
+    assert _needs_write_access(db, denied) in result.stderr
+    assert result.stdout == "" and db.read_bytes() == image and _copies(db) == []

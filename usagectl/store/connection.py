@@ -242,8 +242,9 @@ def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
         con = _raw_connect(path, read_only=False)
     except DatabaseBusyError:
         raise
-    except BaseException:
+    except BaseException as exc:
         _remove_created(new)
+        _refuse_denied_upgrade(exc, path)
         raise
     try:
         schema.migrate(con, str(path))
@@ -252,8 +253,51 @@ def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
             _abandon(con)
         finally:
             _remove_created(new)
+        _refuse_denied_upgrade(exc, path)
         _raise_for_user(exc, path)
     return con
+
+
+def _refuse_denied_upgrade(exc: BaseException, path: Path) -> None:
+    """When the file system refused opening or writing ``path`` (a file of mode 0444, a folder
+    of mode 0555, a read-only mount) and the database needs an upgrade, raise that the upgrade
+    needs write access. DuckDB's "Cannot open file: Permission denied" (of a file that reads
+    fine) and "cannot be written … changes were not stored" (from a report, which has none)
+    named neither (QA). Any other failure, or a database up to date, keeps its own error."""
+    from usagectl.store.engine import core as duckdb
+
+    denied = _denied_in(exc)
+    if denied is None or not path.exists():
+        return
+    try:  # only a database that needs an upgrade: an up-to-date one keeps the error as it is
+        con = _open_engine(path, read_only=True)
+        try:
+            version = schema.current_version(con)
+        finally:
+            con.close()
+    except duckdb.Error:
+        return
+    newest = schema.latest_version()
+    if 0 < version < newest:
+        why = f"upgrading it needs write access to the file and its folder ({denied})"
+        raise schema.upgrade_refused(str(path), version, newest, why, schema.WRITE_ACCESS_HINT) from exc
+
+
+def _denied_in(exc: BaseException) -> str | None:
+    """ "FILE: Permission denied" (or the first line of DuckDB's message) when the file system
+    refused ``exc`` or one of its causes (``_DENIED``); None for any other failure."""
+    from usagectl.store.engine import core as duckdb
+
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        marker = next((m for m in _DENIED if isinstance(cur, duckdb.Error) and m in str(cur)), None)
+        if marker is not None:  # DuckDB quotes the file it could not open: the database or its WAL
+            quoted = _QUOTED_FILE.search(str(cur))
+            return f"{quoted[1]}: {marker}" if quoted else str(cur).splitlines()[0]
+        cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
+    return None
 
 
 def _create_for_reading(path: Path) -> None:
@@ -321,6 +365,7 @@ def _raise_for_user(exc: BaseException, path: Path) -> NoReturn:
 
 
 _DENIED = ("Permission denied", "Read-only file system")
+_QUOTED_FILE = re.compile(r'"([^"]+)"')
 
 
 def _no_space(path: Path, reason: str = "no space left on device") -> DatabaseError:
