@@ -1131,3 +1131,41 @@ def test_usage_dated_after_now_is_spent_and_added_to_the_projection_as_it_is(
     (alert,) = notify.collect_events(ctx2, {"budget.threshold"}, "UTC", at)
     assert (alert.data["spent"], alert.data["threshold"]) == (Decimal("0.030"), 75)
     assert notify.collect_events(ctx2, {"budget.threshold"}, "UTC", at, clock=False) == []
+
+
+def test_two_budget_sets_at_once_keep_both_budgets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA: three ``budget set`` started together all said "added", and the config kept only the
+    last writer's budget (each read the file before any wrote it). Here a second ``budget set``
+    starts while the first has read the config and not yet written it: it waits for the first's
+    edit, so the file ends with both budgets, alice $10 and bob $20 (without the wait, bob's
+    write came first and alice's rename, from what she read, dropped it)."""
+    import threading
+
+    from usagectl.services import budget_config
+
+    cfg = tmp_path / "usagectl.toml"
+    cfg.write_text("# team budgets\n", encoding="utf-8")
+    real = budget_config._read
+    other: list[threading.Thread] = []
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            budget_config.set_budget(cfg, "member:bob", "20")
+        except BaseException as exc:  # shown by the assertion below
+            failed.append(exc)
+
+    def reading(path: Path) -> dict[str, object]:
+        data = real(path)
+        if not other:
+            other.append(threading.Thread(target=second))
+            other[0].start()
+            other[0].join(timeout=1.0)  # it waits for this edit now; it used to write meanwhile
+        return data
+
+    monkeypatch.setattr(budget_config, "_read", reading)
+    budget_config.set_budget(cfg, "member:alice", "10")
+    other[0].join(timeout=60)
+    assert not failed and not other[0].is_alive()
+    kept = tomllib.loads(cfg.read_text(encoding="utf-8"))["budgets"]
+    assert sorted((b["scope"], b["amount"]) for b in kept) == [("member:alice", 10), ("member:bob", 20)]

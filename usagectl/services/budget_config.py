@@ -27,10 +27,12 @@ is parsed back and compared with the intended values before writing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -440,6 +442,24 @@ def _replace(path: Path, text: str) -> None:
         raise
 
 
+@contextlib.contextmanager
+def _edit_lock(path: Path) -> Iterator[None]:
+    """Edits of one config take turns, from reading it to renaming the new text into place: two
+    ``budget set`` started together each read the file, and the last rename kept only its own
+    budget while both said "added" (QA). The lock file ``.NAME.lock`` stays beside the config
+    (removing it would let a third edit lock a new file while a second still waits on the old)."""
+    from usagectl.store.run_lock import waiting_lock
+
+    lock = path.with_name(f".{path.name}.lock")
+    with contextlib.ExitStack() as stack:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(waiting_lock(lock, f"config {path}"))
+        except OSError as exc:  # a read-only folder: the config could not be written either
+            raise ConfigError(f"config {path} cannot be written: {os_reason(exc)} ({lock})") from exc
+        yield
+
+
 def _number(value: Decimal) -> int | Decimal:
     return int(value) if value == value.to_integral_value() else value
 
@@ -462,6 +482,18 @@ def set_budget(
     limit = parse_amount(amount, tokens=tokens)
     new_t = parse_thresholds(thresholds) if thresholds is not None else None
     path = config_file_for_edit(config_path)
+    with _edit_lock(path):
+        return _set_budget(path, scope_n, period_n, limit, new_t, tokens)
+
+
+def _set_budget(
+    path: Path,
+    scope_n: str,
+    period_n: str,
+    limit: Decimal,
+    new_t: tuple[Decimal, Decimal, Decimal] | None,
+    tokens: bool,
+) -> ConfigEdit:
     data = _read(path)
     current = parse_budgets(data, path)
     entries: list[Any] = list(data.get("budgets", []))
@@ -495,6 +527,11 @@ def remove_budget(config_path: Path | None, scope: str, period: str | None = Non
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     path = config_file_for_edit(config_path)
+    with _edit_lock(path):
+        return _remove_budget(path, scope_n, period_n)
+
+
+def _remove_budget(path: Path, scope_n: str, period_n: str | None) -> ConfigEdit:
     data = _read(path)
     current = parse_budgets(data, path)
     hits = [i for i, b in enumerate(current) if b.scope == scope_n and period_n in (None, b.period)]

@@ -71,3 +71,24 @@ def exclusive_run(db_path: Path, purpose: str, what: str) -> Iterator[None]:
         handle.write(f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
         handle.flush()
         yield  # closing the file releases the lock
+
+
+@contextlib.contextmanager
+def waiting_lock(path: Path, what: str, timeout: float = 30.0) -> Iterator[None]:
+    """Hold the OS lock on ``path`` (created 0600 if missing, left in place) for the block,
+    waiting up to ``timeout`` seconds for another process to let go; then ``DatabaseBusyError``
+    (exit 3) naming ``what``. For short read-modify-write edits that must take turns (two
+    ``budget set`` at once each read the config, and the last rename kept only its budget)."""
+    import time
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # an OSError is the caller's to name
+    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+        deadline = time.monotonic() + timeout
+        while not _try_lock(handle):
+            if time.monotonic() >= deadline:
+                raise DatabaseBusyError(
+                    f"{what} is still held by another usagectl after {timeout:g} s ({path})",
+                    hint="run again once the other command has finished",
+                )
+            time.sleep(0.05)
+        yield  # closing the file releases the lock
