@@ -102,6 +102,16 @@ def test_db_rejects_table_gives_path_and_reason_the_room(tmp_path: Path, db_path
     assert "not shown at this width: Batch, Record (a wider terminal" in " ".join(table.split())
 
 
+def test_db_rejects_shows_the_line_number_whole_at_80_columns(tmp_path: Path, db_path: Path) -> None:
+    """QA: at 80 columns the Line column read "37.9k", which finds no line. A reject on line
+    37,940 (37,939 blank lines before it) is shown as 37,940."""
+    bad = tmp_path / "big.jsonl"
+    bad.write_text("\n" * 37_939 + '{"oops\n', encoding="utf-8")
+    run("import", str(bad), "--db", str(db_path), expect=None)
+    table = run("db", "rejects", "--db", str(db_path)).stdout
+    assert "37,940" in table and "37.9k" not in table
+
+
 def test_pricing_check_lists_unpriced_usage_and_strict_fails(tmp_path: Path, db_path: Path) -> None:
     run("import", str(write_jsonl(tmp_path / "e.jsonl", EVENTS)), "--db", str(db_path))
     out = run_json("pricing", "check", "--db", str(db_path))
