@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +276,132 @@ def test_a_full_disk_opening_a_database_keeps_the_files_that_were_there(
         _no_space(run("import", events, "--db", str(tmp_path / "v.duckdb"), expect=3), tmp_path / "v.duckdb")
     assert query(db, "SELECT list(event_id) FROM events") == [(["w1"],)]
     assert stray.read_bytes() == b"x"
+
+
+# --- the output of a command (an --out file, standard output) that cannot be written: exit 2,
+# named with the OS's reason, never the database, which an export or a report only reads
+
+ROOT = Path(__file__).resolve().parents[1]
+# 300 events in November 2026 (days 1-20): the Parquet file of their rows is ~9.5 KB, their CSV
+# ~38 KB, a daily report's JSON ~16 KB, each far past LIMIT; nothing else these commands write
+# (a read-only database) comes near it
+NOVEMBER = [{"event_id": f"E{i}", "ts": f"2026-11-{1 + i % 20:02d}T10:{i % 60:02d}:00Z", "model_raw": "gpt-4o",
+             "input_tokens": 1000 + i, "output_tokens": 7 * i} for i in range(300)]  # fmt: skip
+LIMIT = 2000  # bytes: RLIMIT_FSIZE of the child (``ulimit -f``), so its writes past it fail with EFBIG
+PAST_LIMIT = "the file grew past the file size limit of ulimit -f"
+LIMIT_HINT = "hint: raise the limit (ulimit -f unlimited) and run the command again\n"
+FULL_HINT = "hint: free some space on its disk (or write to another disk) and run the command again\n"
+
+
+def _november_db(tmp_path: Path) -> Path:
+    db = tmp_path / "u.duckdb"
+    run("import", str(write_jsonl(tmp_path / "nov.jsonl", NOVEMBER)), "--db", str(db))
+    return db
+
+
+def _file_size_limit() -> None:  # in the child, before it runs usagectl
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), no signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+
+
+def _usagectl(*args: str, stdout: Any = subprocess.DEVNULL, limited: bool = False, **env: str) -> Any:
+    """The real entry point in a child process (``main`` puts its guard under stdout)."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "usagectl", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONPATH": path, **env},
+        preexec_fn=_file_size_limit if limited else None,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--parquet",),  # events: DuckDB's COPY writes the file (its error was taken for the database's)
+        ("--parquet", "--report", "daily"),  # a report's rows: a COPY of a table in memory
+        ("--focus",),  # FOCUS rows to Parquet, the same way
+    ],
+)
+def test_a_parquet_out_past_a_file_size_limit_is_exit_2_naming_it_not_the_database(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    db = _november_db(tmp_path)
+    before = db.read_bytes()
+    out = tmp_path / "x.parquet"
+    result = _usagectl("export", *args, "--out", str(out), "--db", str(db), limited=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"usagectl: error: --out {out} cannot be written: {PAST_LIMIT} (in {tmp_path})\n" + LIMIT_HINT
+    )
+    assert not out.exists() and not (tmp_path / ".x.parquet.part").exists()  # nothing half-written
+    assert db.read_bytes() == before
+
+
+def test_a_partitioned_parquet_out_past_a_file_size_limit_is_exit_2_and_leaves_no_folder(tmp_path: Path) -> None:
+    db = _november_db(tmp_path)
+    out = tmp_path / "parts"
+    result = _usagectl(
+        "export", "--parquet", "--partition-by", "month", "--out", str(out), "--db", str(db), limited=True
+    )
+    assert result.returncode == 2, result.stderr
+    # every event is in 2026-11 (UTC): one part, the one that failed
+    part = out / "month=2026-11" / "data_0.parquet"
+    assert (
+        result.stderr == f"usagectl: error: --out {out} cannot be written: {PAST_LIMIT}, writing {part}\n" + LIMIT_HINT
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("to_file", [True, False])
+def test_a_text_export_past_a_file_size_limit_names_its_output_and_the_temporary_folder(
+    tmp_path: Path, to_file: bool
+) -> None:
+    """DuckDB writes the sorted rows to a run file in TMPDIR first (~38 KB here), which meets the
+    limit before the output does: the output and that folder are named, not the database."""
+    db = _november_db(tmp_path)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "x.csv"
+    where = ["--out", str(out)] if to_file else []
+    result = _usagectl("export", "--csv", *where, "--db", str(db), limited=True, TMPDIR=str(tmp))
+    assert result.returncode == 2, result.stderr
+    target = f"--out {out}" if to_file else "the export to standard output"
+    assert result.stderr == (
+        f"usagectl: error: {target} cannot be written: {PAST_LIMIT}, writing its rows first to a temporary "
+        f"file in {tmp}\n" + LIMIT_HINT
+    )
+    assert not out.exists() and list(tmp.iterdir()) == []  # the private run folder is removed
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("report", "daily", "--json"),  # a short output: it fails at the flush before exit
+        ("report", "daily"),  # a table
+        ("export", "--csv"),  # events streamed from DuckDB's files through stdout's buffer
+        ("export", "--json"),
+        ("export", "--csv", "--report", "by-model"),
+    ],
+)
+def test_a_full_stdout_is_exit_2_cannot_write_standard_output(tmp_path: Path, command: tuple[str, ...]) -> None:
+    db = _november_db(tmp_path)
+    with open("/dev/full", "w") as full:  # every write to it fails with ENOSPC
+        result = _usagectl(*command, "--since", "2026-11-01", "--until", "2026-11-30", "--db", str(db), stdout=full)
+    assert result.returncode == 2, result.stderr
+    # said once (the flush at exit does not fail a second time), never "unexpected error … report it"
+    assert result.stderr == "usagectl: error: cannot write standard output: No space left on device\n" + FULL_HINT
+
+
+def test_stdout_past_a_file_size_limit_is_exit_2_cannot_write_standard_output(tmp_path: Path) -> None:
+    db = _november_db(tmp_path)
+    with (tmp_path / "daily.json").open("w") as fh:  # ~16 KB of JSON, LIMIT is 2,000 bytes
+        result = _usagectl(
+            "report", "daily", "--json", "--since", "2026-11-01", "--until", "2026-11-30", "--db", str(db),
+            stdout=fh, limited=True,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"usagectl: error: cannot write standard output: {PAST_LIMIT}\n" + LIMIT_HINT

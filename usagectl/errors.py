@@ -7,6 +7,7 @@ shows one).
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -40,6 +41,15 @@ class UsageError(UsagectlError):
 
 class ConfigError(UsagectlError):
     """The config file is unreadable or holds a bad value (names file, key and problem)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class OutputError(UsagectlError):
+    """What the command writes cannot be written: standard output, an ``--out`` file, or the
+    temporary folder an export writes its rows to first (a full disk, a file size limit, a disk
+    quota, an I/O error). Exit 2, as the README gives for an ``--out`` file: the database is not
+    involved (QA: a Parquet ``--out`` on a full disk blamed the database, exit 3)."""
 
     exit_code = ExitCode.USAGE
 
@@ -155,6 +165,29 @@ def write_failure(exc: BaseException) -> str | None:
                 return words
         cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
     return None
+
+
+# errno of a write that cannot go on for want of room or of a working device -> words for it
+# (None: the OS's own; its "File too large" does not say that a ``ulimit -f`` is the cause) and
+# what to do about it
+_OUTPUT_FAILURES: dict[int, tuple[str | None, str | None]] = {
+    errno.ENOSPC: (None, "free some space on its disk (or write to another disk)"),
+    errno.EFBIG: ("the file grew past the file size limit of ulimit -f", "raise the limit (ulimit -f unlimited)"),
+    errno.EDQUOT: (None, "free some of your disk quota (or write to another disk)"),
+    errno.EIO: (None, None),
+}
+
+
+def unwritable(what: str, exc: OSError, where: str = "") -> OutputError | None:
+    """``what: <reason><where>`` (``what`` names the output: "cannot write standard output",
+    "--out FILE cannot be written") when ``exc`` is a write that found the disk full, a file
+    size limit or a disk quota reached, or the device failing; None for any other failure,
+    which keeps its own message."""
+    if exc.errno not in _OUTPUT_FAILURES:
+        return None
+    words, hint = _OUTPUT_FAILURES[exc.errno]
+    reason = words or exc.strerror or str(exc)
+    return OutputError(f"{what}: {reason}{where}", hint=hint and f"{hint} and run the command again")
 
 
 def os_reason(exc: OSError) -> str:

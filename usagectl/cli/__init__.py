@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -14,7 +16,15 @@ from usagectl.cli import demo as demo_cmd
 from usagectl.cli import ingest as ingest_cmd
 from usagectl.cli import pricing as pricing_cmd
 from usagectl.cli import report as report_cmd
-from usagectl.errors import ExitCode, Interrupted, OutOfMemory, UsagectlError, ran_out_of_memory, was_interrupted
+from usagectl.errors import (
+    ExitCode,
+    Interrupted,
+    OutOfMemory,
+    UsagectlError,
+    ran_out_of_memory,
+    unwritable,
+    was_interrupted,
+)
 from usagectl.models import printable
 
 
@@ -146,6 +156,56 @@ from usagectl.cli import dashboard as dashboard_cmd  # noqa: E402
 dashboard_cmd.register(app)
 
 
+class _StdoutFile(io.FileIO):
+    """Descriptor 1 beneath ``sys.stdout``: a write that finds the disk full, a file size limit
+    or a disk quota reached, or the device failing (``> /dev/full``, ``> /full/x.csv``) is
+    raised as "cannot write standard output: <reason>" (exit 2), not as an OSError that reached
+    the top as an "unexpected error" (QA). Said here because only here is it known that the
+    failing file is stdout: an OSError caught higher up names no file. A closed pipe stays a
+    BrokenPipeError (a quiet success, ``_reader_gone``). Once a write has failed, later ones are
+    dropped: the flush at exit would fail again and say it twice."""
+
+    failed = False
+
+    def write(self, data: Any) -> int:
+        if self.failed:
+            return memoryview(data).nbytes
+        try:
+            return super().write(data)
+        except OSError as exc:
+            error = unwritable("cannot write standard output", exc)
+            if error is None:
+                raise
+            self.failed = True
+            raise error from exc
+
+
+def _guard_stdout() -> None:
+    """Put ``_StdoutFile`` beneath the process's own stdout (a replacement, as a test's
+    capture, is left alone), keeping its encoding, error handler and buffering."""
+    old = sys.stdout
+    if old is not sys.__stdout__ or not isinstance(old, io.TextIOWrapper):
+        return
+    try:
+        fd = old.fileno()
+    except (OSError, ValueError):  # no descriptor (io.UnsupportedOperation is an OSError)
+        return
+    old.flush()
+    raw = _StdoutFile(fd, "w", closefd=False)
+    raw.name = old.name  # "<stdout>", as before
+    # unbuffered as before under ``python -u`` / PYTHONUNBUFFERED (Python then writes straight
+    # to the descriptor)
+    unbuffered = isinstance(old.buffer, io.RawIOBase)
+    sys.stdout = io.TextIOWrapper(
+        raw if unbuffered else io.BufferedWriter(raw),
+        encoding=old.encoding,
+        errors=old.errors,
+        newline="\n",  # what Python gives stdout on POSIX: "\n" written as is
+        line_buffering=old.line_buffering,
+        write_through=old.write_through,
+    )
+
+
 def _check_streams() -> None:
     """A closed stdout (``>&-``: Python sets ``sys.stdout`` to None) is refused before anything
     opens a file, which could get descriptor 1 and receive the output. A stdout or stderr that
@@ -159,6 +219,7 @@ def _check_streams() -> None:
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
         if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    _guard_stdout()
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ from usagectl.cli._options import (
     UntilOpt,
     where_from,
 )
-from usagectl.errors import UsageError, os_reason
+from usagectl.errors import UsageError, os_reason, unwritable
 
 if TYPE_CHECKING:
     from usagectl.models import Report
@@ -135,7 +135,7 @@ def export(
             summary = replace(summary, path=out)
         else:
             with _bytes_out(out) as raw:
-                notes = _events_text(ctx, req, fmt, raw, memory_limit)
+                notes = _events_text(ctx, req, fmt, raw, memory_limit, _target(out))
             _print_notes(notes)  # once the file is in place
     else:
         result = svc.build_report(ctx, name, req, month)
@@ -240,7 +240,9 @@ def _staged(out: Path) -> Iterator[Path]:
         yield part
         os.replace(part, target)
     except OSError as exc:  # named as given: the .part file beside it is ours, not the user's
-        raise UsageError(f"--out {out} cannot be written: {exc.strerror or exc} (in {target.parent})") from exc
+        # also what DuckDB could not write of a Parquet file (``store.export._copy``)
+        what, where = f"--out {out} cannot be written", f" (in {target.parent})"
+        raise unwritable(what, exc, where) or UsageError(f"{what}: {exc.strerror or exc}{where}") from exc
     finally:
         # on a read-only file system even removing a file that is not there fails (EROFS)
         with suppress(OSError):
@@ -295,21 +297,28 @@ class _JsonRows:
         return len(data)
 
 
+def _target(out: Path | None) -> str:
+    """What an export's messages call its output."""
+    return "the export to standard output" if out is None else f"--out {out}"
+
+
 def _events_text(
-    ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str | None
+    ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str | None, target: str
 ) -> tuple[str, ...]:
-    """Write the events as ``fmt`` to ``stream``; the notes on them (unpriced events), for stderr."""
+    """Write the events as ``fmt`` to ``stream``; the notes on them (unpriced events), for stderr.
+    ``target`` names the output in an error (``_target``)."""
     from usagectl.render.text import json_dumps
     from usagectl.services import export as svc
 
     if fmt in ("csv", "jsonl"):
-        return svc.events_text(ctx, req, fmt, stream, memory_limit=memory_limit).notes
+        return svc.events_text(ctx, req, fmt, stream, memory_limit=memory_limit, target=target).notes
     # one JSON document, streamed: the JSONL rows inside, totals counted by the store; the
     # filters are the range the rows cover (every stored event without --since/--until)
     flt = svc.events_filters(ctx, req)
     head = '{"report": "events", "filters": ' + json_dumps(flt.as_dict(), indent=None)
     stream.write((head + ', "rows": [').encode("utf-8"))
-    res = svc.events_text(ctx, req, "jsonl", cast("BinaryIO", _JsonRows(stream)), memory_limit=memory_limit, flt=flt)
+    rows = cast("BinaryIO", _JsonRows(stream))
+    res = svc.events_text(ctx, req, "jsonl", rows, memory_limit=memory_limit, flt=flt, target=target)
     totals = {"events": res.events, "cost_usd": res.cost_usd, "unpriced_events": res.unpriced_events}
     stream.write(('\n], "totals": ' + json_dumps(totals, indent=None) + "}\n").encode("utf-8"))
     return res.notes

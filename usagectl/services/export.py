@@ -12,8 +12,10 @@ Money stays Decimal: DECIMAL(38,12) in Parquet, fixed 6 decimals in event CSV (h
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from usagectl.errors import OutOfMemory, UsageError, os_reason, ran_out_of_memory
+from usagectl.errors import OutOfMemory, OutputError, UsageError, os_reason, ran_out_of_memory, unwritable
 from usagectl.models import Column, Filters, Report, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters
@@ -153,6 +155,7 @@ def events_text(
     memory_limit: str | None = None,
     chunk_events: int | None = None,
     flt: Filters | None = None,
+    target: str = "the export",
 ) -> EventTotals:
     """Write the per-event rows (``event_columns``), sorted by ts then event_id, to ``out`` as
     ``csv`` (a header, then RFC 4180 rows, CRLF, formula-looking text neutralised, money fixed
@@ -162,10 +165,10 @@ def events_text(
     UTC days at a time; each run is appended to ``out`` and deleted, so memory follows
     ``memory_limit`` and disk one run. Default range: every stored event (``events_filters``;
     ``flt``, when given, is what it returned for ``req``). The totals cost one more scan
-    (``count_events``): the unpriced events are noted for every format."""
-    import shutil
-    import tempfile
-
+    (``count_events``): the unpriced events are noted for every format. A run that cannot be
+    written (the temporary folder's disk full, a file size limit) is an ``OutputError`` naming
+    ``target`` (``--out FILE``, or the export to standard output) and the folder; a failure
+    writing ``out`` is the caller's to name."""
     from usagectl.store import export as store
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
@@ -186,7 +189,7 @@ def events_text(
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
         if fmt == "csv":  # the header once; the runs have none
             out.write((",".join(store.EVENT_EXPORT_NAMES) + "\r\n").encode("utf-8"))
-        runs = store.copy_event_runs(con, flt, fmt, Path(tmp), chunk_events or store.CHUNK_EVENTS)
+        runs = _runs_in(store.copy_event_runs(con, flt, fmt, Path(tmp), chunk_events or store.CHUNK_EVENTS), target)
         to_person = fmt == "csv" and _is_terminal(out)  # a file or a pipe gets the exact text
         for path, n in runs:
             with path.open("rb") as fh:
@@ -199,6 +202,24 @@ def events_text(
         counts = store.count_events(con, flt)
         notes = unpriced_event_notes(con, flt, counts["unpriced_rows"])
     return EventTotals(rows, counts["cost_usd"], counts["unpriced_rows"], notes)
+
+
+def _runs_in(runs: Iterator[tuple[Path, int]], target: str) -> Iterator[tuple[Path, int]]:
+    """``runs`` (``store.copy_event_runs``), a run that cannot be written said as what it is to
+    the user: ``target`` cannot be written for want of room (or under a limit) in the temporary
+    folder (TMPDIR), which may be on another disk than the output. Its DuckDB error was taken
+    for a write of the database (QA: "database …: the file grew past a file size limit", exit 3,
+    for ``export --csv --out f.csv`` under ``ulimit -f``)."""
+    try:
+        yield from runs
+    except OSError as exc:
+        folder = Path(exc.filename).parent.parent if exc.filename else Path(tempfile.gettempdir())
+        what = f"{target} cannot be written"
+        where = f", writing its rows first to a temporary file in {folder}"
+        known = unwritable(what, exc, where)
+        if known is not None and exc.errno == errno.ENOSPC:
+            known.hint = "free some space there (or set TMPDIR to a folder on another disk) and run the command again"
+        raise known or OutputError(f"{what}: {exc.strerror or exc}{where}") from exc
 
 
 def _is_terminal(out: BinaryIO) -> bool:
@@ -264,11 +285,17 @@ def events_parquet(
             raise UsageError(f"--out {out} cannot be written: {os_reason(exc)}") from exc
     try:
         rows, counts = _copy_parquet(ctx, flt, out, partition, memory_limit)
-    except BaseException:  # failed or interrupted (Ctrl-C): no half-written folder of parts
-        if partition is not None:
-            shutil.rmtree(out, ignore_errors=True)
-            if was_empty_folder:
-                out.mkdir(exist_ok=True)
+    except BaseException as exc:  # failed or interrupted (Ctrl-C): no half-written folder of parts
+        if partition is None:
+            raise  # a file: the caller named it (``cli.export._staged``)
+        shutil.rmtree(out, ignore_errors=True)
+        if was_empty_folder:
+            out.mkdir(exist_ok=True)
+        if isinstance(exc, OSError):  # a part (or its month= folder) that could not be written
+            what = f"--out {out} cannot be written"
+            raise unwritable(what, exc, f", writing {exc.filename}" if exc.filename else "") or UsageError(
+                f"{what}: {os_reason(exc)}"
+            ) from exc
         raise
     return ExportSummary(out, rows, counts["cost_usd"], counts["unpriced_rows"], counts["notes"])
 

@@ -15,7 +15,9 @@ formatters are tested against.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -282,8 +284,7 @@ def copy_event_runs(
         part = dataclasses.replace(flt, start=max(flt.start, lo), end=min(flt.end, hi))
         sql, params = _text_select(part, fmt)
         path = folder / f"run-{i:05d}.{fmt}"
-        row = con.execute(f"COPY ({sql}) TO {_path_literal(str(path))} ({options})", params).fetchone()
-        yield path, int(row[0]) if row and row[0] is not None else 0
+        yield path, _copy(con, f"COPY ({sql}) TO {_path_literal(str(path))} ({options})", params, path)
 
 
 def copy_events_parquet(con: duckdb.DuckDBPyConnection, flt: Filters, path: Path) -> int:
@@ -292,9 +293,53 @@ def copy_events_parquet(con: duckdb.DuckDBPyConnection, flt: Filters, path: Path
     sql, params = _events_select(flt)
     # zstd level 1: 15% less CPU than the default 3 for 3% more bytes (the writer is most of the time)
     options = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880"
-    cur = con.execute(f"COPY ({sql}) TO {_path_literal(str(path))} ({options})", params)
-    row = cur.fetchone()
+    return _copy(con, f"COPY ({sql}) TO {_path_literal(str(path))} ({options})", params, path)
+
+
+def _copy(con: duckdb.DuckDBPyConnection, statement: str, params: Any, path: Path) -> int:
+    """Run ``statement``, a ``COPY … TO path``; the rows it wrote. DuckDB failing to write
+    ``path`` itself (a full disk, a file size limit, a disk quota, no permission) is raised as
+    the OSError a Python write of it would raise (errno, the OS's words, the file): the caller
+    knows what ``path`` is to the user (an ``--out`` file, a temporary run) and says so. Left a
+    DuckDB error, the connection took it for a write of the database (QA: a Parquet export to a
+    full disk said "database …: no space left on device", exit 3). A failure elsewhere (DuckDB's
+    spill folder) stays as it is."""
+    from usagectl.store.engine import core as duckdb
+
+    try:
+        row = con.execute(statement, params).fetchone()
+    except duckdb.Error as exc:
+        failed = _not_written(exc, path)
+        if failed is None:
+            raise
+        raise failed from exc
     return int(row[0]) if row and row[0] is not None else 0
+
+
+# DuckDB's message for a file it could not write or open quotes the file, then the OS's words
+# ('Could not write file "/x.parquet": No space left on device'), inside a JSON text that
+# escapes the quotes and gives the errno ("errno":"28") when the write was asynchronous
+_ERRNO = re.compile(r'"errno"\s*:\s*"?(\d+)')
+# the errno of a message without one, found by the OS's words for it
+_KNOWN = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EACCES, errno.EROFS)
+
+
+def _not_written(exc: Exception, path: Path) -> OSError | None:
+    """The OSError of ``exc`` when DuckDB says it could not write or open ``path``, or the
+    ``tmp_`` file beside it that it writes first when ``path`` exists (and renames at the end);
+    else None."""
+    text = str(exc).replace('\\"', '"')
+    for name in (path, path.with_name(f"tmp_{path.name}")):
+        quoted = f'"{name}": '
+        at = text.find(quoted)
+        if at >= 0:
+            break
+    else:
+        return None
+    words = re.split(r'["\n]', text[at + len(quoted) :], maxsplit=1)[0].strip()
+    found = _ERRNO.search(text)
+    code = int(found[1]) if found else next((c for c in _KNOWN if os.strerror(c) in words), None)
+    return OSError(code, os.strerror(code) if code else words or text.splitlines()[0], str(path))
 
 
 def event_partitions(con: duckdb.DuckDBPyConnection, flt: Filters, partition_by: str) -> list[tuple[str, int]]:
@@ -443,7 +488,7 @@ def write_parquet_table(path: Path, columns: Sequence[tuple[str, str]], rows: Se
                 f"INSERT INTO export_rows SELECT {casts} FROM (SELECT unnest(from_json(?, '[[\"VARCHAR\"]]')) AS r)",
                 [payload],
             )
-        con.execute(f"COPY export_rows TO {_path_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+        _copy(con, f"COPY export_rows TO {_path_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)", None, path)
     finally:
         con.close()
     return len(rows)
