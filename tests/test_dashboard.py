@@ -805,3 +805,72 @@ def test_once_honours_columns(db: Path, monkeypatch: pytest.MonkeyPatch, columns
     lines = run("dashboard", "--once", "--no-watch", "--db", str(db)).stdout.splitlines()
     assert {len(line) for line in lines if line.startswith(("╭", "╰"))} == {width}
     assert max(len(line) for line in lines) == width
+
+
+class _TTY(io.StringIO):
+    """A terminal as far as Rich and the dashboard can tell (its size: ``os.get_terminal_size``
+    of descriptor 1, which the tests that need one replace)."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 1
+
+
+def test_a_dumb_terminal_gets_plain_frames_each_time_they_change(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA: in a pty with TERM=dumb (Emacs' M-x shell, some CI ptys), `usagectl dashboard` wrote 0
+    bytes for 4 s and exited 0 on q: Rich's full-screen Live never draws on a terminal that
+    cannot move the cursor. There each frame is printed whole, one under the other, as --once
+    prints it but with the live header; a refresh that shows the same numbers (only the clock
+    moved) prints nothing. Four refreshes: ok; the same data a second later (not printed);
+    busy, the last data kept (printed: it says so); ok again (printed). 3 frames, no escape
+    sequence (no cursor movement, no alternate screen)."""
+    from dataclasses import replace
+
+    import usagectl.cli.dashboard as cli_dash
+
+    good = Dashboard(make_context(None, db), watch=False).refresh()
+    later = replace(good, now=datetime(2026, 11, 11, 0, 0, 1, tzinfo=UTC))
+    busy = replace(later, state="busy", message="database busy (held by PID 1)", requeried=False)
+    frames = [good, later, busy, replace(later, now=datetime(2026, 11, 11, 0, 0, 3, tzinfo=UTC))]
+
+    class Frames:
+        def refresh(self) -> object:
+            return frames.pop(0)
+
+    def wait(self: object, timeout: float) -> str | None:
+        return None if frames else "quit"  # each refresh's wait runs out, then q
+
+    out = _TTY()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setenv("COLUMNS", "90")
+    monkeypatch.setattr(cli_dash.KeyReader, "wait", wait)
+    cli_dash._live(Frames(), 0.2)
+    text = out.getvalue()
+    headers = [line for line in text.splitlines() if line.startswith("usagectl dashboard")]
+    # the clock of each printed frame: 01:00:00, the busy one's 01:00:01, 01:00:03 (Paris, UTC+1)
+    assert [h.split()[3] for h in headers] == ["01:00:00", "01:00:01", "01:00:03"]
+    assert [h.rstrip().endswith("every 0.2s  ·  q quits") for h in headers] == [True, False, True]
+    # the busy state comes before the reminder, and the line is cut at 90 columns with "…":
+    # 18 + 34 (the clock) + 28 (the state) = 80, + 9 ("  ·  ever") = 89, + "…" = 90
+    assert headers[1] == "usagectl dashboard  2026-11-11 01:00:01 Europe/Paris  ·  database busy, retrying  ·  ever…"
+    assert text.count("$8.90 this month") == 3  # every frame whole, the busy one's from the last data
+    assert max(len(line) for line in text.splitlines()) == 90  # COLUMNS wide, as --once
+    assert "\x1b" not in text
+
+
+def test_once_on_a_terminal_of_size_0_is_100_columns(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA: a pseudo-terminal nobody sized (`docker run -t`, `script` in CI) is 0 x 0; with no
+    COLUMNS `dashboard --once` took 0 as the width and printed 0 bytes, exit 0 (the reports fell
+    back to 80 there). A width of 0 is no width: the README's "else 100 columns"."""
+    import os
+
+    import usagectl.cli.dashboard as cli_dash
+
+    monkeypatch.setattr(sys, "stdout", _TTY())
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((0, 0)))
+    assert cli_dash._once_width() == 100
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((120, 40)))
+    assert cli_dash._once_width() == 120  # a sized terminal is used as before

@@ -268,3 +268,80 @@ def test_end_is_today_with_now() -> None:
     evs = generate_events(now.date(), days=3, now=now, scale=0.2)
     assert all(_ts(e) <= now for e in evs)
     assert all(_ts(e) >= datetime.combine(now.date() - timedelta(days=2), datetime.min.time(), UTC) for e in evs)
+
+
+def _demo_state(db: Path) -> tuple[int, list[tuple[Any, ...]]]:
+    """(events, the import batches' path and counts) of a demo database."""
+    from tests.helpers import query
+
+    events = query(db, "SELECT count(*) FROM events")[0][0]
+    return events, query(db, "SELECT path, records, imported FROM import_batches ORDER BY batch_id")
+
+
+@pytest.mark.parametrize("when", ["before the import", "after the import"])
+def test_an_interrupted_demo_leaves_the_old_demo_database_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """QA: Ctrl-C during `usagectl demo` over a demo database of 19,817 events left no database,
+    or one of 0 events under "interrupted; nothing was imported; the database is as it was":
+    the demo deleted it first. The new one is built beside it and moved over it only once
+    complete: a Ctrl-C before its import, or after the import committed into the new one,
+    leaves the old one as it was (the 2-day demo's events, one batch of as many records),
+    the message says so, exit 130, and nothing else is left in the folder."""
+    from tests.helpers import run
+    from usagectl.services import demo_run
+
+    folder = tmp_path / "demo"
+    db = folder / "d.duckdb"
+    run("demo", "--db", str(db), "--days", "2")
+    before = _demo_state(db)
+    events, batches = before
+    assert events > 0 and len(batches) == 1 and batches[0][1:] == (events, events)
+    real_import = demo_run.import_paths
+
+    def interrupted_import(*args: Any, **kwargs: Any) -> Any:
+        if when == "after the import":
+            real_import(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo_run, "import_paths", interrupted_import)
+    result = run("demo", "--db", str(db), "--days", "5", expect=130)
+    assert _demo_state(db) == before
+    assert result.stderr.splitlines()[-1] == (
+        f"usagectl: interrupted; {db} is as it was (the demo replaces it only once the new one is complete)"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["d.duckdb", "d.toml"]  # no WAL, no build folder
+    monkeypatch.setattr(demo_run, "import_paths", real_import)
+    run("demo", "--db", str(db), "--days", "5")  # and the next demo replaces it
+    assert _demo_state(db)[0] > events
+
+
+def test_an_interrupted_first_demo_writes_no_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import run
+    from usagectl.services import demo_run
+
+    def interrupted_import(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo_run, "import_paths", interrupted_import)
+    folder = tmp_path / "demo"
+    result = run("demo", "--db", str(folder / "d.duckdb"), "--days", "2", expect=130)
+    assert result.stderr.splitlines()[-1] == "usagectl: interrupted; no demo database was written"
+    assert list(folder.iterdir()) == []
+
+
+def test_a_signal_while_the_demo_database_is_moved_waits_until_it_is_done() -> None:
+    """The move replaces the file and its WAL in steps: a Ctrl-C between them would leave the new
+    file beside the old WAL. Held, it comes once the block is done, as the KeyboardInterrupt it
+    would have been."""
+    import signal
+
+    from usagectl.services.demo_run import _signals_held
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with _signals_held():
+            signal.raise_signal(signal.SIGINT)
+            steps.append("the rest of the block")
+    assert steps == ["the rest of the block"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -158,3 +159,59 @@ def test_a_dash_reads_standard_input(tmp_path: Path, db_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert _batches(db_path) == [("/dev/stdin", 3, 3)]
     _assert_all_three(db_path)
+
+
+def test_a_full_temp_folder_is_not_an_unreadable_pipe(tmp_path: Path, db_path: Path, monkeypatch: Any) -> None:
+    """QA: `cat ev.jsonl | TMPDIR=<full tmpfs> usagectl import -` said "/dev/stdin: cannot read:
+    No space left on device", exit 4 (an input that could not be read); the input was fine, the
+    temp folder the pipe is copied into was full. The copy is written to /dev/full here (every
+    write fails with ENOSPC, as on a full disk): exit 3 (README: a full disk), a message naming
+    the pipe, the temp folder and the reason, no database created, no copy left behind."""
+    import tempfile
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    real_mkstemp = tempfile.mkstemp
+
+    def full_mkstemp(suffix: str | None = None, prefix: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        if prefix != "usagectl-stdin-":
+            return real_mkstemp(suffix, prefix, *args, **kwargs)
+        copy = spool / f"{prefix}x{suffix}"
+        copy.touch()
+        return os.open("/dev/full", os.O_WRONLY), str(copy)
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_mkstemp)
+    with fifo_with(tmp_path, TZ_JSONL) as fifo:
+        err = run("import", str(fifo), "--db", str(db_path), expect=3).stderr
+    assert err.splitlines()[0] == (
+        f"usagectl: error: cannot copy {fifo} to the temp folder {spool} (a pipe is read from a copy there): "
+        "No space left on device"
+    )
+    assert "hint: set TMPDIR to a folder with room" in err
+    assert "cannot read" not in err
+    assert not db_path.exists()  # nothing was imported: no empty database either
+    assert list(spool.iterdir()) == []
+
+
+def test_a_pipe_that_fails_to_read_is_still_an_input_error(tmp_path: Path) -> None:
+    """The other side of the full temp folder: a read of the input that fails (EIO from a broken
+    device here) stays an input error, exit 4, naming the input, and not the temp folder."""
+    import errno
+    import io
+
+    import pytest
+
+    from usagectl.errors import InputError
+    from usagectl.services.imports import _copy_stream
+
+    class Broken(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            raise OSError(errno.EIO, "Input/output error")
+
+    with pytest.raises(InputError) as caught, (tmp_path / "copy").open("wb") as dst:
+        _copy_stream(io.BufferedReader(Broken()), dst, Path("/dev/stdin"))
+    assert caught.value.message == "/dev/stdin: cannot read: Input/output error"
+    assert caught.value.exit_code == 4

@@ -960,3 +960,40 @@ def test_the_legend_of_shortened_counts_only_under_a_table_that_shortened_one() 
     assert legend not in small_text and "12" in small_text
     big_text = render(big, OutputFormat.TABLE, width=40, color=False)
     assert legend in big_text and "1.23M" in big_text
+
+
+@pytest.mark.parametrize(
+    ("columns", "width"), [("0", 80), ("00", 80), ("", 80), ("wide", 80), ("-5", 80), (" 72 ", 72)]
+)
+def test_a_columns_that_is_not_a_width_counts_as_unset(
+    monkeypatch: pytest.MonkeyPatch, columns: str, width: int
+) -> None:
+    """QA: with ``COLUMNS=0`` `report month`, `report by member`, `budget status`, `db status` and
+    `doctor` printed 0 bytes, exit 0: Rich took 0 as the width. COLUMNS that is not a positive
+    whole number counts as unset: off a terminal (none here: every std stream's size is refused)
+    Rich's own default, 80 columns; `` 72 `` is a width of 72 (Rich ignored it, as not digits)."""
+    monkeypatch.setenv("COLUMNS", columns)
+
+    def no_terminal(fd: int = 1) -> os.terminal_size:
+        raise OSError("not a terminal")
+
+    monkeypatch.setattr(os, "get_terminal_size", no_terminal)
+    assert make_console(io.StringIO()).width == width
+    out = render(by_model_report(), OutputFormat.TABLE, color=False)
+    lines = out.splitlines()
+    # the widest line is the report's; the longest model name, "claude-sonnet-4-5", is on a line
+    assert lines and max(len(line) for line in lines) <= width
+    assert any("claude-sonnet-4-5" in line for line in lines)
+
+
+def test_a_lines_of_0_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LINES=0 (the same containers set it with COLUMNS=0): not a height; Rich's default, 25."""
+    monkeypatch.setenv("LINES", "0")
+    monkeypatch.setenv("COLUMNS", "90")
+
+    def no_terminal(fd: int = 1) -> os.terminal_size:
+        raise OSError("not a terminal")
+
+    monkeypatch.setattr(os, "get_terminal_size", no_terminal)
+    console = make_console(io.StringIO())
+    assert (console.width, console.height) == (90, 25)

@@ -140,8 +140,13 @@ def _live(dash: Any, refresh: float) -> None:
     from rich.live import Live
 
     from usagectl.render.dashboard import live_renderable
+    from usagectl.render.table import console_environ
 
-    console = Console(highlight=False)  # Rich detects the terminal and honours NO_COLOR itself
+    # Rich detects the terminal and honours NO_COLOR itself; a COLUMNS of 0 counts as not set
+    console = Console(highlight=False, _environ=console_environ())
+    if console.is_dumb_terminal:
+        _frames(dash, refresh)
+        return
     with KeyReader() as keys, Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
         while True:
             frame = dash.refresh()
@@ -153,6 +158,49 @@ def _live(dash: Any, refresh: float) -> None:
                     return
                 if event == "resize":
                     live.refresh()  # same data, new size: no query
+
+
+def _frames(dash: Any, refresh: float) -> None:
+    """The live dashboard on a terminal that cannot move the cursor (``TERM=dumb``: Emacs'
+    M-x shell, some CI ptys), where Rich's full-screen ``Live`` draws nothing at all (QA: 0
+    bytes until q). Each frame is printed whole, one under the other, as ``--once`` prints it
+    but with the live header ("every Ns · q quits"): the first at once, then one whenever what
+    it shows changes, not at every refresh (an unchanged 40-line frame every 2 s would only push
+    the last one out of sight); with nothing new, the panels read again each minute move the
+    month's projection: a frame a minute. Each is as wide as a ``--once`` frame, measured when
+    printed."""
+    from usagectl.render.dashboard import render_frame
+
+    shown: tuple[Any, ...] | None = None
+    with KeyReader() as keys:
+        while True:
+            frame = dash.refresh()
+            if (key := _frame_key(frame)) != shown:
+                if shown is not None:
+                    sys.stdout.write("\n")
+                render_frame(frame, sys.stdout, width=_once_width(), refresh=refresh)
+                sys.stdout.flush()
+                shown = key
+            deadline = time.monotonic() + refresh
+            while (left := deadline - time.monotonic()) > 0:
+                if keys.wait(left) == "quit":  # a resize shows in the next frame printed
+                    return
+
+
+def _frame_key(frame: Any) -> tuple[Any, ...]:
+    """What a printed frame shows, but its clock: the state and its message, what the sync could
+    not read, and the data without the time it was queried at (the panels are queried again
+    every minute with the same numbers) or its change token (a write that changed no number).
+    The "+N new" of a sync is left out too: the data it brought changes anyway."""
+    import dataclasses
+
+    data = frame.data
+    shown = (
+        None
+        if data is None
+        else tuple(getattr(data, f.name) for f in dataclasses.fields(data) if f.name not in ("queried_at", "token"))
+    )
+    return (frame.state, frame.message, frame.sync_notes, frame.tz, shown)
 
 
 def _once_frame(dash: Any) -> Any:
@@ -173,12 +221,18 @@ ONCE_WIDTH = 100  # columns of a frame written to a file or a pipe when COLUMNS 
 def _once_width() -> int:
     """The width of a ``--once`` frame: ``COLUMNS`` when it is set (a positive whole number), as
     every report honours it (QA: ``COLUMNS=80 usagectl dashboard --once > frame.txt`` was 100
-    wide and wrapped when shown in 80 columns), else the terminal's, else ``ONCE_WIDTH``."""
-    given = os.environ.get("COLUMNS", "").strip()
-    if given.isdigit() and int(given) > 0:
-        return int(given)
+    wide and wrapped when shown in 80 columns), else the terminal's, else ``ONCE_WIDTH``. A
+    width of 0 counts as not given: a pseudo-terminal nobody sized (``docker run -t``,
+    ``script`` in CI) is 0 x 0, and a frame 0 wide printed nothing at all (QA)."""
+    from usagectl.render.table import env_size
+
+    given = env_size("COLUMNS")
+    if given is not None:
+        return given
     if sys.stdout.isatty():
-        return os.get_terminal_size(sys.stdout.fileno()).columns
+        with contextlib.suppress(OSError, ValueError):
+            if (columns := os.get_terminal_size(sys.stdout.fileno()).columns) > 0:
+                return columns
     return ONCE_WIDTH
 
 

@@ -41,12 +41,14 @@ def sync(
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from usagectl.render.table import console_environ
+
         with Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=Console(stderr=True, _environ=console_environ()),  # a COLUMNS of 0 is unset
             transient=True,
         ) as bar:
             task = bar.add_task("syncing", total=None)

@@ -554,11 +554,14 @@ def build(frame: Frame, width: int, height: int | None, refresh: float | None = 
     return root, (used + 1 if height is None else height)
 
 
-def render_frame(frame: Frame, out: Any, *, width: int, color: bool | None = None) -> None:
-    """Print one frame (``--once``): every panel, as tall as it needs."""
+def render_frame(
+    frame: Frame, out: Any, *, width: int, color: bool | None = None, refresh: float | None = None
+) -> None:
+    """Print one frame (``--once``): every panel, as tall as it needs. ``refresh``: the frame is
+    one of the live dashboard's on a terminal that cannot redraw (its header says so)."""
     from usagectl.render.table import make_console
 
-    layout, h = build(frame, width, None)
+    layout, h = build(frame, width, None, refresh)
     console = make_console(out, width=width, color=color)
     console.height = h
     console.print(layout, height=h)

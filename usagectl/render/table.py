@@ -8,6 +8,7 @@ anything fold (see :func:`build_table`).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 def make_console(stream: TextIO, *, width: int | None = None, color: bool | None = None) -> Console:
     """A Console on ``stream``: no ANSI at all unless colour is on; soft wrap off; no highlighting.
 
-    ``color=None`` decides by :func:`color_wanted`. ``width=None`` lets Rich use the terminal
-    width (or ``COLUMNS``, else 80 when not a terminal).
+    ``color=None`` decides by :func:`color_wanted`. ``width=None`` lets Rich use ``COLUMNS``,
+    else the terminal width, else 80 (a ``COLUMNS`` of 0 or not a number counts as not set:
+    :func:`console_environ`).
     """
     if color is None:
         color = color_wanted(stream)
@@ -57,7 +59,36 @@ def make_console(stream: TextIO, *, width: int | None = None, color: bool | None
         emoji=False,
         legacy_windows=False,
         force_jupyter=False,
+        _environ=console_environ(),
     )
+
+
+def env_size(name: str) -> int | None:
+    """``COLUMNS`` or ``LINES`` when it is a positive whole number, else None (not set). Some
+    containers and CI runners export ``COLUMNS=0``: Rich took it as a width of 0 and every table
+    printed nothing at all, exit 0 (QA)."""
+    given = os.environ.get(name, "").strip()
+    return int(given) if given.isascii() and given.isdigit() and int(given) > 0 else None
+
+
+def console_environ() -> dict[str, str] | None:
+    """The environment a Rich Console is to read its size from (its ``_environ``): None (the
+    process's own) unless ``COLUMNS`` or ``LINES`` is set to something else than a positive whole
+    number; then a copy in which such a value is left out (0, empty, not a number: Rich then
+    measures the terminal, else takes 80 x 25, as when it is unset) or written plainly (`` 80``,
+    which Rich ignored and :func:`env_size` reads as 80)."""
+    env: dict[str, str] | None = None
+    for name in ("COLUMNS", "LINES"):
+        raw = os.environ.get(name)
+        value = env_size(name)
+        if raw is None or raw == str(value):
+            continue
+        env = env if env is not None else dict(os.environ)
+        if value is None:
+            del env[name]
+        else:
+            env[name] = str(value)
+    return env
 
 
 # --------------------------------------------------------------------------- cells

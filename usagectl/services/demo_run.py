@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import signal
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from usagectl.config import Config, MemberInfo, _user_data_dir, effective_timezone
-from usagectl.errors import UsageError
+from usagectl.errors import DatabaseError, Interrupted, UsageError, os_reason, was_interrupted
 from usagectl.models import ImportSummary, counted
 from usagectl.services.context import AppContext, make_context
 from usagectl.services.imports import import_paths
@@ -49,9 +54,9 @@ def demo_config_path(db: Path) -> Path:
 
 
 def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int = 7) -> DemoRun:
-    from usagectl.services.demo import DEMO_MEMBERS, generate_events, write_jsonl
+    from usagectl.services.demo import DEMO_MEMBERS, generate_events
 
-    # before anything is deleted: 0 or fewer days made no data (a ValueError deep in the
+    # before anything is written: 0 or fewer days made no data (a ValueError deep in the
     # generator), and a huge number overflowed the date arithmetic (both "unexpected error")
     if not 1 <= days <= MAX_DEMO_DAYS:
         raise UsageError(f"--days {days}: must be between 1 and {MAX_DEMO_DAYS}")
@@ -60,13 +65,6 @@ def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int 
     # the default path too: a user who pointed USAGECTL_DB at it and imported real logs (as the
     # README's first steps suggest) lost them to the next `usagectl demo` without a word
     _refuse_foreign_database(path, default=db is None)
-    # the default demo database is ours, and a --db one is checked to hold only the demo's own
-    # data: start it afresh, so "N days ending today" and "same seed, same data" hold. Adding
-    # to it mixed two datasets: demo event ids are numbered by position, so a new window or
-    # seed reused the old ids for other events (dropped as duplicates) and added the rest.
-    for p in (path, path.with_name(path.name + ".wal")):
-        if p.exists():
-            p.unlink()
     # the demo's own quota and members, never the active config's (a project's ./usagectl.toml):
     # a 5M quota showed 2,002 % used and was saved into the demo config; display settings are kept
     members = {
@@ -78,11 +76,93 @@ def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int 
     now = datetime.now(UTC)
     today = local_today(effective_timezone(None, cfg), now)
     events = generate_events(today, days=days, seed=seed, now=now)
+    # the default demo database is ours, and a --db one is checked to hold only the demo's own
+    # data: it is written afresh, so "N days ending today" and "same seed, same data" hold. Adding
+    # to it mixed two datasets: demo event ids are numbered by position, so a new window or
+    # seed reused the old ids for other events (dropped as duplicates) and added the rest.
+    summary = _build_beside(path, lambda new: _import_events(dataclasses.replace(ctx, db_path=new), events))
+    return DemoRun(ctx, summary, _write_demo_config(path, cfg))
+
+
+def _import_events(ctx: AppContext, events: list[dict[str, Any]]) -> ImportSummary:
+    """Import ``events`` into ``ctx.db_path`` from a JSONL file in a temporary folder (its
+    name marks the batch as the demo's own: ``_DEMO_FILE_REGEX``)."""
+    from usagectl.services.demo import write_jsonl
+
     with tempfile.TemporaryDirectory(prefix=DEMO_TMP_PREFIX) as tmp:
         out = Path(tmp) / DEMO_EVENTS_FILE
         write_jsonl(events, out)
-        summary = import_paths(ctx, [out], fmt="jsonl")
-    return DemoRun(ctx, summary, _write_demo_config(path, cfg))
+        return import_paths(ctx, [out], fmt="jsonl")
+
+
+def _build_beside(path: Path, build: Callable[[Path], ImportSummary]) -> ImportSummary:
+    """``build`` the new demo database in a temporary folder beside ``path`` (same file system),
+    then move it over ``path`` in one rename: a run that stops before (Ctrl-C, SIGTERM, a full
+    disk) leaves the old demo database as it was and removes what it built. The old one was
+    deleted first, and an interrupted run left none, or an empty one, under a message saying
+    "the database is as it was" (QA)."""
+    from usagectl.store.closing import settle
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"database {path} cannot be created: {os_reason(exc)}") from exc
+    existed, moved = path.exists(), False
+    try:
+        with tempfile.TemporaryDirectory(prefix=".usagectl-demo-build-", dir=path.parent) as tmp:
+            new = Path(tmp) / path.name
+            summary = build(new)
+            settle(new)  # its writer may still be closing on a background thread (``close_when_done``)
+            with _signals_held():  # a Ctrl-C now comes after the move, not between its steps
+                _move_over(new, path)
+                moved = True
+    except (Exception, KeyboardInterrupt) as exc:
+        if moved or not was_interrupted(exc):
+            raise
+        kept = (
+            f"{path} is as it was (the demo replaces it only once the new one is complete)"
+            if existed
+            else "no demo database was written"
+        )
+        raise Interrupted(f"interrupted; {kept}") from exc
+    return summary
+
+
+def _move_over(new: Path, path: Path) -> None:
+    """Put the finished database ``new`` in the place of ``path``, its write-ahead log too. The
+    old WAL goes first: an old database without its WAL is an older state of it, whereas the
+    new one beside the old WAL would have the old transactions replayed into it. ``new`` has no
+    WAL once its writer closed (DuckDB checkpoints on close); if one is left, it follows."""
+    wal, new_wal = _wal(path), _wal(new)
+    wal.unlink(missing_ok=True)
+    os.replace(new, path)
+    if new_wal.exists():
+        os.replace(new_wal, wal)
+
+
+def _wal(db: Path) -> Path:
+    return db.with_name(db.name + ".wal")
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then act as they would have (raised
+    again under their own handler: a KeyboardInterrupt, as a rule). Python runs signal handlers
+    in the main thread only; elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = {
+        sig: signal.signal(sig, lambda signum, _frame: caught.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def _refuse_foreign_database(path: Path, *, default: bool = False) -> None:

@@ -3,10 +3,10 @@ log format (``usagectl.importers.registry``)."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib
 import os
-import shutil
 import stat
 import tempfile
 import time
@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from usagectl.config import warn
 from usagectl.errors import (
@@ -582,7 +582,9 @@ def _spool_streams(paths: Sequence[Path], cleanup: ExitStack) -> dict[Path, Path
     """{given path: its copy} for each input that is not a regular file or a folder (a pipe,
     ``/dev/stdin``, ``<(…)``): it can be read only once, and an import reads a file more than
     once (the fingerprint, the format sniffer, the reader, the rejects' lines). Each is copied
-    once into the system temp dir (keeping its suffix for the format), removed by ``cleanup``."""
+    once into the system temp dir (keeping its suffix for the format), removed by ``cleanup``.
+    The input failing is an ``InputError`` (exit 4); the temp dir failing (full, a quota, a
+    file size limit) is not the input's fault: ``_spool_failure`` (exit 3, naming the folder)."""
     out: dict[Path, Path] = {}
     for path in paths:
         try:
@@ -591,16 +593,53 @@ def _spool_streams(paths: Sequence[Path], cleanup: ExitStack) -> dict[Path, Path
             continue  # missing or unreadable: ``expand`` / ``import_file`` say so
         if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or path in out:
             continue
-        fd, name = tempfile.mkstemp(prefix="usagectl-stdin-", suffix="".join(path.suffixes[-2:]))
+        try:
+            fd, name = tempfile.mkstemp(prefix="usagectl-stdin-", suffix="".join(path.suffixes[-2:]))
+        except OSError as exc:  # no usable temp folder at all names none (``filename`` None)
+            folder = str(Path(exc.filename).parent) if exc.filename else os.environ.get("TMPDIR", "")
+            raise _spool_failure(path, folder, exc) from exc
         copy = Path(name)
         cleanup.callback(copy.unlink, missing_ok=True)
         try:
-            with os.fdopen(fd, "wb") as out_fh, path.open("rb") as in_fh:
-                shutil.copyfileobj(in_fh, out_fh, 1 << 20)
+            in_fh = path.open("rb")
         except OSError as exc:
+            os.close(fd)
             raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        try:
+            with in_fh, os.fdopen(fd, "wb") as out_fh:  # closing flushes: a full disk can show there too
+                _copy_stream(in_fh, out_fh, path)
+        except OSError as exc:  # only writes get here: ``_copy_stream`` turns a failed read into InputError
+            raise _spool_failure(path, str(copy.parent), exc) from exc
         out[path] = copy
     return out
+
+
+def _copy_stream(src: BinaryIO, dst: BinaryIO, path: Path) -> None:
+    """Copy ``src`` (the input ``path``) into ``dst`` in 1 MiB blocks. A failed read is the
+    input's (``InputError``, exit 4); a failed write is raised as the OSError it is: QA's full
+    temp dir said "/dev/stdin: cannot read: No space left on device" for a fine input."""
+    while True:
+        try:
+            block = src.read(1 << 20)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        if not block:
+            return
+        dst.write(block)
+
+
+def _spool_failure(path: Path, folder: str, exc: OSError) -> DatabaseError:
+    """A pipe that could not be copied into the temp folder ``folder``: exit 3, as for a full
+    disk under the database (README: Exit codes), naming the folder, the OS's reason and the
+    way out (``TMPDIR`` chooses the folder, Python's ``tempfile`` reads it)."""
+    what = "standard input" if path == Path("/dev/stdin") else str(path)
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EFBIG:  # RLIMIT_FSIZE (ulimit -f): another folder has the same limit
+        hint = "raise the limit (ulimit -f unlimited) and run the command again"
+    else:
+        hint = "set TMPDIR to a folder with room that can be written, and run the command again"
+    where = f"the temp folder {folder}" if folder else "a temp folder"
+    return DatabaseError(f"cannot copy {what} to {where} (a pipe is read from a copy there): {reason}", hint=hint)
 
 
 @dataclass
