@@ -1015,3 +1015,82 @@ def test_an_export_holding_the_other_copy_of_a_message_keeps_the_larger(
     run("export", f"--{kind}", "--out", str(own), "--db", str(db_path))
     assert _import(db_path, own, fmt="auto")["imported"] == 0
     assert _q(db_path, "SELECT count(*), sum(output_tokens) FROM events") == [(1, 300)]
+
+
+def test_migration_13_gives_keys_of_messages_without_an_id_stored_before_their_new_form(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """QA: messages without an id (gateways) stored by older versions kept their old keys, so the
+    transcript read again counted them twice. Up to schema 6 the key hashed the line's timestamp
+    and output too (and a message with a requestId was keyed so, now ``r:<requestId>``); at schema
+    7-10 a line without some counts was hashed without the marker of the parts present. Stored
+    here as they were: 1,000 input (every count; schema 6), 2,000 (requestId req_2, cache
+    creation 300 split 100/200; schema 6), 3,000 (no cache fields; schema 10), and two lines of one
+    streaming message of 4,000 input (output 5, then 400; schema 6 stored both).
+
+    The transcript then grew by one message (5 input, 5 output) and was imported under the new
+    keys: 10 events, 2 x (1,000 + 2,000 + 3,000) + 3 x 4,000 + 5 = 24,005 input. Migration 13
+    re-keys the stored rows and merges the copies as an import does (the larger usage stays: of
+    the streaming message the 400 output): 5 events, 1,000 + 2,000 + 3,000 + 4,000 + 5 = 10,005
+    input, 100 + 200 + 300 + 400 + 5 = 1,005 output; the second batch's 4 copies count as
+    duplicates (imported 5 -> 1). The transcript once more adds nothing."""
+    import hashlib
+
+    def usage(inp: int, out: int, **more: Any) -> dict[str, Any]:
+        return {"input_tokens": inp, "output_tokens": out, **more}
+
+    full = {"cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+    split = {"cache_read_input_tokens": 0, "cache_creation_input_tokens": 300,
+             "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 200}}  # fmt: skip
+    lines = [
+        _call_line(None, None, usage(1000, 100, **full), n=0),
+        _call_line(None, "req_2", usage(2000, 200, **split), n=1),
+        _call_line(None, None, usage(3000, 300), n=2),
+        _call_line(None, None, usage(4000, 5, **full), n=3),
+        _call_line(None, None, usage(4000, 400, **full), n=4),
+    ]
+    path = tmp_path / "projects" / "-p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(lines) + "\n")
+    _import(db_path, path.parent.parent)  # 4 events: the streaming message once
+
+    def md5(*parts: str) -> str:
+        return "claude-code:h:" + hashlib.md5("\x1f".join(parts).encode()).hexdigest()
+
+    model = "claude-sonnet-4-5-20250929"
+    ts = "2025-11-03T10:00:0{}.000Z".format
+    old = {  # (input, output) -> the key as the old versions stored it
+        (1000, 100): md5(ts(0), "s1", model, "1000", "100", "0", "0"),  # ts, session, model, in, out, read, creation
+        (2000, 200): md5(ts(1), "s1", model, "2000", "200", "0", "300", "100", "200"),  # … 5m, 1h
+        (3000, 300): md5("s1", model, "3000"),  # schema 10: session, model, the counts present
+        (4000, 5): md5(ts(3), "s1", model, "4000", "5", "0", "0"),
+        (4000, 400): md5(ts(4), "s1", model, "4000", "400", "0", "0"),
+    }
+    con = duckdb.connect(str(db_path))
+    try:  # the streaming message's first line as schema 6 stored it too, and the old keys
+        con.execute(
+            "INSERT INTO events SELECT * REPLACE (ts - INTERVAL 1 SECOND AS ts, 5 AS output_tokens, "
+            "json_object('uuid', 'u3') AS extra) FROM events WHERE input_tokens = 4000"
+        )
+        for (inp, out), key in old.items():
+            con.execute("UPDATE events SET event_id = ? WHERE input_tokens = ? AND output_tokens = ?", [key, inp, out])
+    finally:
+        con.close()
+    with path.open("a") as f:
+        f.write(_call_line("msg_5", "req_5", usage(5, 5, **full), n=5) + "\n")
+    assert _import(db_path, path.parent.parent)["imported"] == 5  # under the new keys: counted twice
+    assert _q(db_path, "SELECT count(*), sum(input_tokens) FROM events") == [(10, 24_005)]
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("DELETE FROM schema_migrations WHERE version >= 13")
+    finally:
+        con.close()
+    run_json("db", "status", "--db", str(db_path))  # any command migrates the database
+    assert _q(db_path, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events") == [(5, 10_005, 1_005)]
+    assert _q(db_path, "SELECT imported, duplicates FROM import_batches ORDER BY batch_id")[1] == (1, 5)
+    keys = dict(_q(db_path, "SELECT input_tokens, event_id FROM events"))
+    assert keys[2000] == "claude-code:r:req_2"
+    assert {keys[n] for n in (1000, 3000, 4000)} <= {r.fields["event_id"] for r in IMPORTER.read(path)}
+    copy = tmp_path / "projects" / "-p" / "s2.jsonl"  # a resumed session repeating the same lines
+    copy.write_text(path.read_text())
+    assert _import(db_path, path.parent.parent)["imported"] == 0
