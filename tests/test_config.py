@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -266,3 +270,62 @@ def test_zone_folder_files_that_are_no_zone_are_refused(tmp_path: Path, tz: str)
     partitioned export in DuckDB (QA): refused up front, exit 2."""
     result = run("report", "daily", "--tz", tz, "--db", str(tmp_path / "x.duckdb"), expect=2)
     assert f"--tz: {tz!r} is a file of the zone folder, not a time zone" in result.stderr
+
+
+def _fifo_with(tmp_path: Path, text: str) -> tuple[Path, threading.Thread]:
+    """A FIFO, as a shell's ``--config <(printf …)`` gives one, and the thread that writes
+    ``text`` into it once (open blocks until the config is read)."""
+    fifo = tmp_path / "config.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return fifo, writer
+
+
+def test_dev_null_is_an_empty_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--config /dev/null`` (the usual "no config") was "config file /dev/null does not exist"."""
+    config = load_config(Path("/dev/null"))
+    assert (config.path, config.data, config.monthly_token_quota) == (Path("/dev/null"), {}, None)
+    run("pricing", "list", "--config", "/dev/null", "--json")
+    monkeypatch.setenv("USAGECTL_CONFIG", "/dev/null")
+    run("pricing", "list", "--json")
+
+
+def test_a_fifo_config_is_read_and_kept_for_a_second_read(tmp_path: Path) -> None:
+    """``--config <(…)`` was "does not exist". A stream gives its text once: a second read in the
+    same command (budget set, the dashboard's refresh) gets the same text, not an empty config."""
+    from usagectl.config import read_toml
+
+    fifo, writer = _fifo_with(tmp_path, '[[budgets]]\nscope = "global"\namount = 5\nperiod = "month"\n')
+    out = run("budget", "list", "--config", str(fifo), "--json").stdout
+    writer.join(5)
+    assert [(r["scope"], r["limit"]) for r in json.loads(out)["rows"]] == [("global", 5)]
+    again: list[dict[str, object]] = []
+    reader = threading.Thread(target=lambda: again.append(read_toml(fifo)), daemon=True)
+    reader.start()
+    reader.join(5)  # a second open of the FIFO without a writer would block
+    if reader.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # let it go before failing
+    assert again == [{"budgets": [{"scope": "global", "amount": 5, "period": "month"}]}]
+
+
+def test_a_config_that_is_no_regular_file_is_never_written(tmp_path: Path) -> None:
+    """budget set replaced the file by its atomic rename: a FIFO (``<(…)``) became a regular file,
+    and run as root, /dev/null did. This test never names /dev/null (run against code without
+    the check it would replace the machine's), nor gives the command a FIFO (that code opened it
+    again and again, and would hang): a socket file is no regular file either."""
+    from usagectl.config import default_config_write_path
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "c.sock"))
+        err = run("budget", "set", "global", "100", "--config", str(tmp_path / "c.sock"), expect=2).stderr
+    assert err == f"usagectl: error: config file {tmp_path / 'c.sock'} is not a regular file: cannot write to it\n"
+    fifo = tmp_path / "config.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=r"config\.fifo is not a regular file: cannot write to it"):
+        default_config_write_path(fifo)  # before anything opens it

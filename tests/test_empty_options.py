@@ -24,11 +24,31 @@ from tests.helpers import run
         (("reconcile", "--month", ""), "--month: empty"),
         (("report", "compare", "--period", ""), "--period: empty"),
         (("report", "month", "--config", ""), "--config: empty path"),
+        # taken as not given, the default report with exit 0 (QA)
+        (("report", "by", "model", "--by", ""), "--by: empty"),
+        (("report", "by", "--by", ""), "--by: empty"),
+        (("report", "compare", "--period", "2026-11", "--vs", ""), "--vs: empty"),
+        (("forecast", "--by", ""), "--by: empty"),
+        (("anomalies", "--by", " "), "--by: empty"),
+        (("report", "team", "--by", ""), "--by: empty"),
+        (("export", "--memory-limit", ""), "--memory-limit: empty"),
     ],
 )
 def test_empty_value_is_a_usage_error(db_path: Path, args: tuple[str, ...], message: str) -> None:
     err = run(*args, "--db", str(db_path), expect=2).stderr
     assert f"usagectl: error: {message}\n" in err
+
+
+@pytest.mark.parametrize("args", [("pricing", "list", "--at", ""), ("pricing", "show", "gpt-4o", "--at", "")])
+def test_an_empty_at_is_a_usage_error(args: tuple[str, ...]) -> None:
+    """`pricing list --at ""` listed today's prices with exit 0, as if --at had not been given."""
+    assert run(*args, expect=2).stderr == "usagectl: error: --at: empty\n"
+
+
+def test_an_empty_dimension_of_report_by_is_a_usage_error(db_path: Path) -> None:
+    """`report by "$DIM"` with DIM unset: Click's usage block and "No such command ''" before."""
+    err = run("report", "by", "", "--db", str(db_path), expect=2).stderr
+    assert err.startswith("usagectl: error: report by: empty dimension; choose from model, provider, ")
 
 
 @pytest.mark.parametrize("args", [("report", "daily"), ("demo", "--days", "1")])

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import run, write_jsonl
 
-TOP_RULE = "must be 0 (all) or more"
+# 2**63 - 1 = 9223372036854775807, the largest 64-bit signed integer (DuckDB's BIGINT, as which
+# the store binds a LIMIT)
+TOP_RULE = "must be between 0 (all) and 9223372036854775807"
 
 
 @pytest.fixture
@@ -69,7 +72,81 @@ def test_a_batch_id_below_one_is_a_usage_error(db: Path, value: str) -> None:
     """Batch ids come from a sequence that starts at 1: ``db rejects --batch -5`` used to print
     "No rows." and exit 0, as if batch -5 had been checked and was clean."""
     err = run("db", "rejects", "--batch", value, "--db", str(db), expect=2).stderr
-    assert err == f"usagectl: error: --batch {value}: must be a batch id (1 or more)\n"
+    assert err == f"usagectl: error: --batch {value}: must be a batch id (between 1 and 9223372036854775807)\n"
+
+
+# 2**63 = 9223372036854775808, one more than a BIGINT holds; 10**23 far beyond
+@pytest.mark.parametrize("value", ["9223372036854775808", "99999999999999999999999"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "chats", "--top"),
+        ("report", "by", "chat", "--top"),
+        ("report", "by", "model", "--top"),
+        ("report", "files", "--top"),
+        ("report", "duplicates", "--top"),
+        ("forecast", "--by", "model", "--top"),
+        ("db", "rejects", "--limit"),
+    ],
+)
+def test_a_count_beyond_64_bits_is_one_usage_error(db: Path, args: tuple[str, ...], value: str) -> None:
+    """QA: `report chats --top 2**63` reached ``LIMIT $top`` ("unexpected error:
+    ConversionException", exit 1) while `report by model` and others took it; every count
+    option is now refused the one way `db rejects --limit` was."""
+    err = run(*args, value, "--db", str(db), expect=2).stderr
+    assert err == f"usagectl: error: {args[-1]} {value}: {TOP_RULE}\n"
+
+
+def test_a_batch_id_beyond_64_bits_is_a_usage_error(db: Path) -> None:
+    """Batch ids are BIGINTs: 2**63 = 9223372036854775808 reached the query unchecked."""
+    err = run("db", "rejects", "--batch", "9223372036854775808", "--db", str(db), expect=2).stderr
+    assert err == (
+        "usagectl: error: --batch 9223372036854775808: must be a batch id (between 1 and 9223372036854775807)\n"
+    )
+
+
+def test_the_largest_count_lists_every_chat(tmp_path: Path, db_path: Path) -> None:
+    """--top 2**63 - 1 is the bound itself: taken, and it binds as a LIMIT; the store takes a
+    larger one (a service caller's) as no limit rather than failing in the query. Chats s1
+    (one event) and s2 (two events): 2 chats either way."""
+    from usagectl.services.chats import report_chats
+    from usagectl.services.context import make_context
+    from usagectl.services.reports import ReportRequest
+
+    events = [{"event_id": f"C{i}", "ts": f"2026-11-03T1{i}:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10,
+               "session_id": s} for i, s in enumerate(["s1", "s2", "s2"])]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "c.jsonl", events)), "--db", str(db_path))
+    rng = ("--since", "2026-11-01", "--until", "2026-11-30")
+    out = run("report", "chats", *rng, "--top", "9223372036854775807", "--json", "--db", str(db_path)).stdout
+    assert sorted(r["session_id"] for r in json.loads(out)["rows"]) == ["s1", "s2"]
+    req = ReportRequest(since="2026-11-01", until="2026-11-30")
+    report = report_chats(make_context(None, db_path), req, top=2**63)
+    assert sorted(r["session_id"] for r in report.rows) == ["s1", "s2"]
+
+
+def test_an_unknown_dimension_names_the_close_one(db: Path) -> None:
+    """QA: `report by modle` listed the dimensions but, unlike a mistyped command, gave no "did
+    you mean"; the name is echoed as typed (not lower-cased), with --by too."""
+    err = run("report", "by", "Modle", "--db", str(db), expect=2).stderr
+    assert err.startswith("usagectl: error: report by: unknown dimension 'Modle' (did you mean model?); choose from ")
+    err = run("report", "by", "team", "--by", "team,modle", "--db", str(db), expect=2).stderr
+    assert err.startswith("usagectl: error: report by: unknown dimension 'modle' (did you mean model?); choose from ")
+    err = run("report", "by", "xyzzy", "--db", str(db), expect=2).stderr  # nothing close: no guess
+    assert "unknown dimension 'xyzzy'; choose from model, provider," in err
+
+
+@pytest.mark.parametrize(
+    ("command", "choices"),
+    [
+        ("forecast", "member, team, department, project, model, provider, feature, api-key, integration"),
+        ("anomalies", "member, model, feature, api-key, integration"),
+    ],
+)
+def test_a_bad_by_is_echoed_as_typed_with_the_help_spellings(db: Path, command: str, choices: str) -> None:
+    """QA: `forecast --by cost-center` said "--by 'cost_center'" (the key it became) and listed
+    api_key where the help says api-key."""
+    err = run(command, "--by", "cost-center", "--db", str(db), expect=2).stderr
+    assert err == f"usagectl: error: --by 'cost-center': choose from {choices}\n"
 
 
 def test_a_bad_vs_names_its_two_words_too(tmp_path: Path) -> None:

@@ -561,3 +561,57 @@ def test_unpriced_models_count_requests_as_unpriced_requests_does(tmp_path: Path
     t = run_json("invoice", "--month", "2026-11", "--tz", "UTC", "--db", str(db_path))["totals"]
     assert t["unpriced_requests"] == 6
     assert [(u["model"], u["requests"], u["total_tokens"]) for u in t["unpriced_models"]] == want
+
+
+def test_csv_puts_the_notes_on_stderr(loaded: Path) -> None:
+    """A CSV has no place for notes, and `--format csv` lost them (QA: the unpriced note was
+    nowhere): they go to stderr, one a line, as `export --csv` prints them; stdout stays CSV.
+    E4 is the one unpriced event: 1 request of 5,000 in + 100 out = 5,100 tokens."""
+    args = ("report", "by", "model", "--since", "2025-11-01", "--until", "2025-11-30", "--db", str(loaded))
+    result = run(*args, "--format", "csv")
+    unpriced = (
+        "note: Unpriced: 1 request / 5,100 tokens have no price and are NOT in the cost: "
+        "mistral-large-2411 (1 request, 5,100 tokens). See `usagectl pricing check`."
+    )
+    assert unpriced in result.stderr.splitlines()
+    assert result.stderr.splitlines() == [f"note: {n}" for n in run_json(*args)["notes"]]  # every note, once
+    assert "note:" not in result.stdout and "Unpriced" not in result.stdout
+
+
+def test_csv_of_db_rejects_says_the_list_is_cut(tmp_path: Path, db_path: Path) -> None:
+    """Two bad lines after one event (records 2 and 3 rejected); --limit 1 lists one of the two."""
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", [EVENTS[0], '{"oops', "nope"])), "--db", str(db_path))
+    result = run("db", "rejects", "--limit", "1", "--format", "csv", "--db", str(db_path))
+    assert result.stderr == "note: Showing the newest 1 of 2 rejected records (`--limit 0` lists all).\n"
+    assert len(result.stdout.strip().splitlines()) == 2  # the header and one record
+
+
+def test_reports_of_this_month_hold_its_usage_dated_after_now(tmp_path: Path, db_path: Path) -> None:
+    """QA: ``report by model``, ``report team``, ``report chats`` and ``export --focus`` ended
+    at today while ``report month`` and ``cost`` covered the whole month, so usage dated after now
+    (a clock ahead) was in one total and not the other, without a note. gpt-4o-mini input
+    $0.15/M, NOW 2025-11-15 12:00Z: a 11-10 1,000,000 tokens $0.15, b 11-29 (after now)
+    1,000,000 tokens $0.15: every one of them $0.30 over 2 requests, as ``report month``. With a
+    --since given the range still ends today: $0.15."""
+    from usagectl.services import breakdowns, chats, focus, team
+
+    events = [
+        {"event_id": "a", "ts": "2025-11-10T12:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 1_000_000,
+         "member": "alice", "session_id": "s1"},
+        {"event_id": "b", "ts": "2025-11-29T12:00:00Z", "model_raw": "gpt-4o-mini", "input_tokens": 1_000_000,
+         "member": "alice", "session_id": "s1"},
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "f.jsonl", events)), "--db", str(db_path))
+    ctx = make_context(None, db_path)
+    req = reports.ReportRequest(now=NOW, tz="UTC")
+    month = reports.month(ctx, req)
+    assert (month.totals["requests"], month.totals["cost_usd"]) == (2, Decimal("0.30"))
+    by_model = breakdowns.breakdown(ctx, req, ["model"])
+    assert (by_model.totals["requests"], by_model.totals["cost_usd"]) == (2, Decimal("0.30"))
+    assert by_model.filters["until"] == "2025-11-30"
+    assert team.team(ctx, req).totals["cost_usd"] == Decimal("0.30")
+    assert chats.report_chats(ctx, req).totals["cost_usd"] == Decimal("0.30")
+    billed = focus.focus_export(ctx, req)
+    assert sum(Decimal(str(r["BilledCost"])) for r in billed.rows) == Decimal("0.30")
+    since = reports.ReportRequest(now=NOW, tz="UTC", since="2025-11-01")
+    assert breakdowns.breakdown(ctx, since, ["model"]).totals["cost_usd"] == Decimal("0.15")

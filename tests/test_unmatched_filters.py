@@ -50,3 +50,11 @@ def test_no_note_when_the_values_exist_but_not_in_the_range(db: Path) -> None:
 def test_no_extra_note_when_rows_are_shown(db: Path) -> None:
     out = run_json("report", "by", "model", *RANGE, "--member", "alice", "--member", "ALICE", "--db", str(db))
     assert out["totals"]["requests"] == 1 and "notes" not in out
+
+
+def test_csv_of_an_empty_report_names_the_close_match_on_stderr(db: Path) -> None:
+    """QA: a misspelled --model gave a header-only CSV and no word of why; the note the table
+    shows ("did you mean") goes to stderr, as `export --csv` prints notes."""
+    result = run("report", "by", "model", *RANGE, "--model", "gpt-4p", "--format", "csv", "--db", str(db))
+    assert result.stdout.strip().splitlines()[0].startswith("model,") and len(result.stdout.strip().splitlines()) == 1
+    assert result.stderr == "note: No model 'gpt-4p' in the data (did you mean gpt-4o?).\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import os
+import stat
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -145,15 +146,22 @@ def find_config_path(explicit: Path | None = None) -> tuple[Path | None, bool]:
 
 
 def default_config_write_path(explicit: Path | None = None) -> Path:
-    """Where a command that edits the config writes when no file exists yet."""
+    """Where a command that edits the config writes when no file exists yet. ConfigError (exit 2)
+    for one that exists and is no regular file: ``--config /dev/null`` or ``<(…)`` is read as a
+    config, but the atomic replace would put a file in place of the device (or fail on a pipe)."""
     path, _ = find_config_path(explicit)
     assert path is not None
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"config file {path} is not a regular file: cannot write to it")
     return path
 
 
 def load_config(explicit: Path | None = None) -> Config:
     path, must_exist = find_config_path(explicit)
-    if path is None or not path.is_file():
+    # a config named explicitly may be a stream: /dev/null (no config, a common idiom), a FIFO
+    # or a shell's <(…) (both were "does not exist"); the default location is read only as a file
+    readable = path is not None and (path.is_file() or (must_exist and path.exists() and not path.is_dir()))
+    if path is None or not readable:
         if must_exist and path is not None and path.is_dir():
             raise ConfigError(f"config file {path} is a directory, not a file")
         if must_exist and path is not None:
@@ -171,7 +179,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     cannot be read, is not UTF-8 (with the byte and its position, so the user can find it) or is
     not TOML. Every reader of the config file goes through here."""
     try:
-        raw = path.read_bytes()
+        raw = _config_bytes(path)
     except OSError as exc:
         raise ConfigError(f"config {path}: cannot read: {exc.strerror}") from exc
     try:
@@ -188,6 +196,22 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path}: not valid TOML: {exc}") from exc
+
+
+# the bytes of each config read from a stream (a FIFO, ``<(…)``, /dev/stdin), by path and inode:
+# a stream gives its text once, and a command may read the config again (``budget set``, the
+# dashboard's refresh), which would find it empty
+_streams: dict[tuple[str, int, int], bytes] = {}
+
+
+def _config_bytes(path: Path) -> bytes:
+    st = path.stat()
+    if stat.S_ISREG(st.st_mode):
+        return path.read_bytes()
+    key = (str(path), st.st_dev, st.st_ino)
+    if key not in _streams:
+        _streams[key] = path.read_bytes()
+    return _streams[key]
 
 
 _warned: set[str] = set()

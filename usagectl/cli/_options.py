@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from usagectl.errors import UsageError
-from usagectl.render import OutputFormat
+from usagectl.render import OutputFormat, render_report
+
+if TYPE_CHECKING:
+    from usagectl.models import Report
 
 
 def path_value(option: str) -> Callable[[str], Path]:
@@ -98,11 +102,61 @@ ProjectOpt = Annotated[
 ]
 
 
-def top_value(value: int | None) -> int | None:
-    """The one rule for every ``--top N``: 0 lists all, a negative N is a usage error (exit 2)."""
-    if value is not None and value < 0:
-        raise UsageError(f"--top {value}: must be 0 (all) or more")
-    return value
+# DuckDB binds a count as a 64-bit signed integer (BIGINT): a larger --top reached the query and
+# failed there ("unexpected error: ConversionException … LIMIT $top", exit 1; QA), while other
+# commands took it; every count option now stops at this bound, before any SQL
+MAX_COUNT = 2**63 - 1
+
+
+def count_value(option: str) -> Callable[[int | None], int | None]:
+    """The one rule for every count option (``--top N``, ``--limit N``): 0 means all; a negative N,
+    or one beyond the 64-bit integer the store binds it as, is a usage error (exit 2)."""
+
+    def check(value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= MAX_COUNT:
+            raise UsageError(f"{option} {value}: must be between 0 (all) and {MAX_COUNT}")
+        return value
+
+    return check
+
+
+top_value = count_value("--top")
+
+
+def text_value(option: str) -> Callable[[str | None], str | None]:
+    """A callback for a text option that refuses an empty value, as :func:`filter_values` does for
+    the filters: ``--by "$DIM"`` or ``--at "$DAY"`` with an unset variable was taken as not given
+    (the default report, exit 0)."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise UsageError(f"{option}: empty")
+        return value
+
+    return check
+
+
+def print_report(report: Report, fmt: OutputFormat) -> None:
+    """``report`` on stdout in ``fmt``. A CSV has no place for the report's notes (unpriced usage
+    left out of the cost, a filter value no event holds and its close matches, a list cut at
+    --top), and they were lost; they go to stderr, one a line, as `export --csv` prints them."""
+    render_report(report, fmt, sys.stdout)
+    if fmt is OutputFormat.CSV and report.notes:
+        print_notes(tuple(report.notes))
+
+
+def say(text: str) -> None:
+    """A line for stderr, shown ``printable``: a note names models, members and paths taken from
+    the input (QA: "Unpriced: … my\\x1b[2Jmodel" cleared the screen); the file keeps them exact."""
+    from usagectl.models import printable_lines
+
+    print(printable_lines(text), file=sys.stderr)
+
+
+def print_notes(notes: tuple[str, ...]) -> None:
+    """Notes on stderr, each a line starting "note: " (what a CSV or a file cannot hold)."""
+    for note in notes:
+        say(f"note: {note}")
 
 
 def pick_format(fmt: OutputFormat | None, as_json: bool) -> OutputFormat:

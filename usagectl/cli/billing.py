@@ -27,9 +27,9 @@ from usagectl.cli._options import (
     TzOpt,
     UntilOpt,
     pick_format,
+    print_report,
     where_from,
 )
-from usagectl.render import render_report
 
 MonthOpt = Annotated[str | None, typer.Option("--month", help="The month, YYYY-MM (default: the current month).")]
 
@@ -44,7 +44,7 @@ def _service_report(kind: str, db, config, since, until, tz, fmt, as_json, **fil
     ctx = make_context(config, db)
     req = ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
     result = integrations.integrations(ctx, req) if kind == "integration" else integrations.platforms(ctx, req)
-    render_report(result, pick_format(fmt, as_json), sys.stdout)
+    print_report(result, pick_format(fmt, as_json))
 
 
 def report_integrations(
@@ -134,7 +134,7 @@ def cost(
     from usagectl.services.reports import with_filter_notes
 
     ctx = make_context(config, db)
-    render_report(with_filter_notes(ctx, cost_detail(ctx, req, month)), pick_format(fmt, as_json), sys.stdout)
+    print_report(with_filter_notes(ctx, cost_detail(ctx, req, month)), pick_format(fmt, as_json))
 
 
 def invoice(
@@ -165,7 +165,7 @@ def invoice(
                        cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     req = InvoiceRequest(month=month, tz=tz, where=where)
-    render_report(run(make_context(config, db), req), pick_format(fmt, as_json), sys.stdout)
+    print_report(run(make_context(config, db), req), pick_format(fmt, as_json))
 
 
 @payment_app.command("add")
@@ -225,7 +225,7 @@ def payment_list(
     from usagectl.services.context import make_context
     from usagectl.services.invoice import payments_report
 
-    render_report(payments_report(make_context(config, db), since, until), pick_format(fmt, as_json), sys.stdout)
+    print_report(payments_report(make_context(config, db), since, until), pick_format(fmt, as_json))
 
 
 def doctor(
@@ -258,7 +258,7 @@ def doctor(
                        cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
     report = run(make_context(config, db), DoctorRequest(since=since, until=until, tz=tz, where=where))
-    render_report(report, pick_format(fmt, as_json), sys.stdout)
+    print_report(report, pick_format(fmt, as_json))
     if strict and (failure := strict_failure(report)) is not None:
         raise failure
 

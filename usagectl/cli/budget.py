@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, TzOpt, pick_format
-from usagectl.render import render_report
+from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, TzOpt, pick_format, print_report
 
 if TYPE_CHECKING:
     from usagectl.services.budget_config import ConfigEdit
@@ -114,7 +113,7 @@ def list_cmd(fmt: FormatOpt = None, as_json: JsonOpt = False, config: ConfigOpt 
     from usagectl.services import budgets
     from usagectl.services.context import make_context
 
-    render_report(budgets.list_report(make_context(config, None)), pick_format(fmt, as_json), sys.stdout)
+    print_report(budgets.list_report(make_context(config, None)), pick_format(fmt, as_json))
 
 
 @app.command("status")
@@ -141,7 +140,7 @@ def status_cmd(
     ctx = make_context(config, db)
     zone = effective_timezone(tz, ctx.config)
     states = budgets.budget_status(ctx, tz=zone)
-    render_report(budgets.status_report(states, zone), pick_format(fmt, as_json), sys.stdout)
+    print_report(budgets.status_report(states, zone), pick_format(fmt, as_json))
     if fail_on is not None:
         error = budgets.fail_on_error(states, fail_on.value)
         if error is not None:
@@ -168,4 +167,4 @@ def history_cmd(
 
     ctx = make_context(config, db)
     report = budgets.budget_history(ctx, scope, period=period.value if period else None, periods=periods, tz=tz)
-    render_report(report, pick_format(fmt, as_json), sys.stdout)
+    print_report(report, pick_format(fmt, as_json))

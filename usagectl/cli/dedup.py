@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -16,9 +15,9 @@ from usagectl.cli._options import (
     TzOpt,
     UntilOpt,
     pick_format,
+    print_report,
     top_value,
 )
-from usagectl.render import render_report
 
 TopOpt = Annotated[
     int,
@@ -45,4 +44,4 @@ def duplicates(
     from usagectl.services.dedup_report import duplicates_report
 
     report = duplicates_report(make_context(config, db), since, until, tz, top=top)
-    render_report(report, pick_format(fmt, as_json), sys.stdout)
+    print_report(report, pick_format(fmt, as_json))

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from usagectl.cli._options import ConfigOpt, FormatOpt, JsonOpt, path_value, pick_format
-from usagectl.render import render_report
+from usagectl.cli._options import ConfigOpt, FormatOpt, JsonOpt, path_value, pick_format, print_report
 
 
 def demo(
@@ -39,7 +38,7 @@ def demo(
     run = run_demo(db, config, days=days, seed=seed)
     render_import_summary(run.summary, sys.stderr)
     _explain(run.ctx.db_path, run.config_path, demo_config_path(run.ctx.db_path))
-    render_report(reports.month(run.ctx, reports.ReportRequest()), pick_format(fmt, as_json), sys.stdout)
+    print_report(reports.month(run.ctx, reports.ReportRequest()), pick_format(fmt, as_json))
 
 
 def _explain(db: Path, config: Path | None, wanted: Path) -> None:

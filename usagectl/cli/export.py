@@ -29,6 +29,9 @@ from usagectl.cli._options import (
     ToolOpt,
     TzOpt,
     UntilOpt,
+    print_notes,
+    say,
+    text_value,
     where_from,
 )
 from usagectl.errors import UsageError, os_reason, unwritable
@@ -67,7 +70,10 @@ MonthOpt = Annotated[str | None, typer.Option("--month", help="YYYY-MM, for --re
 MemoryOpt = Annotated[
     str | None,
     typer.Option(
-        "--memory-limit", help="DuckDB memory limit of an events export [default: 512MB].", show_default=False
+        "--memory-limit",
+        help="DuckDB memory limit of an events export [default: 512MB].",
+        show_default=False,
+        callback=text_value("--memory-limit"),
     ),
 ]
 
@@ -136,7 +142,7 @@ def export(
         else:
             with _bytes_out(out) as raw:
                 notes = _events_text(ctx, req, fmt, raw, memory_limit, _target(out))
-            _print_notes(notes)  # once the file is in place
+            print_notes(notes)  # once the file is in place
     else:
         result = svc.build_report(ctx, name, req, month)
         if fmt == "parquet":
@@ -150,8 +156,8 @@ def export(
         cost = "" if summary.cost_usd is None else f", priced cost ${summary.cost_usd:,.6f}"
         from usagectl.models import counted
 
-        _say(f"wrote {counted(summary.rows, 'row')} to {summary.path}{cost}")
-        _print_notes(summary.notes)
+        say(f"wrote {counted(summary.rows, 'row')} to {summary.path}{cost}")
+        print_notes(summary.notes)
 
 
 # what an --out file's extension names, when no format option is given
@@ -324,19 +330,6 @@ def _events_text(
     return res.notes
 
 
-def _say(text: str) -> None:
-    """A line for stderr, shown ``printable``: a note names models, members and paths taken from
-    the input (QA: "Unpriced: … my\\x1b[2Jmodel" cleared the screen); the file keeps them exact."""
-    from usagectl.models import printable_lines
-
-    print(printable_lines(text), file=sys.stderr)
-
-
-def _print_notes(notes: tuple[str, ...]) -> None:
-    for note in notes:
-        _say(f"note: {note}")
-
-
 def _report_text(result: Report, fmt: str, stream: TextIO) -> None:
     from usagectl.render import OutputFormat, render_report
     from usagectl.render.text import json_dumps, report_to_jsonable
@@ -346,7 +339,7 @@ def _report_text(result: Report, fmt: str, stream: TextIO) -> None:
             stream.write(json_dumps(row, indent=None) + "\n")
     else:
         render_report(result, OutputFormat.CSV if fmt == "csv" else OutputFormat.JSON, stream)
-    _print_notes(tuple(result.notes))
+    print_notes(tuple(result.notes))
 
 
 def _focus(ctx: AppContext, req: ReportRequest, out: Path | None) -> None:
@@ -358,11 +351,11 @@ def _focus(ctx: AppContext, req: ReportRequest, out: Path | None) -> None:
     if out is not None and out.suffix.lower() in (".parquet", ".pq"):
         with _staged(out) as part:
             n = svc.write_parquet(result, part)
-        _say(f"wrote {n:,} FOCUS rows to {out}, BilledCost ${result.total_cost:,.6f}")
+        say(f"wrote {n:,} FOCUS rows to {out}, BilledCost ${result.total_cost:,.6f}")
     else:
         with _text_out(out) as stream:
             render_report(svc.as_report(result, build_filters(ctx, req).as_dict()), OutputFormat.CSV, stream)
-    _print_notes(tuple(result.notes))
+    print_notes(tuple(result.notes))
 
 
 def _pdf(ctx: AppContext, req: ReportRequest, name: str, month: str | None, out: Path) -> None:
@@ -385,7 +378,7 @@ def _pdf(ctx: AppContext, req: ReportRequest, name: str, month: str | None, out:
         result = svc.build_report(ctx, name, req, month)
         with _staged(out) as part:
             render.write_report_pdf(result, part)
-    _say(f"wrote {out}")
+    say(f"wrote {out}")
 
 
 def register(root: typer.Typer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,11 +26,14 @@ from usagectl.cli._options import (
     ToolOpt,
     TzOpt,
     UntilOpt,
+    filter_values,
     pick_format,
+    print_report,
+    text_value,
     top_value,
     where_from,
 )
-from usagectl.render import render_report
+from usagectl.errors import UsageError
 
 if TYPE_CHECKING:
     from usagectl.services.context import AppContext
@@ -44,12 +46,16 @@ TopOpt = Annotated[
 ]
 ForecastByOpt = Annotated[
     str | None,
-    typer.Option("--by", help="Forecast each group: member, team, department, project, model, provider, feature, "
-                 "api-key, integration."),
+    typer.Option("--by", callback=text_value("--by"), help="Forecast each group: member, team, department, project, "
+                 "model, provider, feature, api-key, integration."),
 ]  # fmt: skip
 AnomalyByOpt = Annotated[
     list[str] | None,
-    typer.Option("--by", help="Also check each member, model, feature, api-key or integration (repeatable)."),
+    typer.Option(
+        "--by",
+        callback=filter_values("--by"),
+        help="Also check each member, model, feature, api-key or integration (repeatable).",
+    ),
 ]
 
 
@@ -57,6 +63,16 @@ def _request(since: str | None, until: str | None, tz: str | None, **filters: li
     from usagectl.services.reports import ReportRequest
 
     return ReportRequest(since=since, until=until, tz=tz, where=where_from(**filters))
+
+
+def _dimension(typed: str, allowed: tuple[str, ...]) -> str:
+    """A --by value as the service's key (``api-key`` -> ``api_key``), refused here, where the
+    value as typed is known: the service sees only its key (``--by cost-center`` was echoed as
+    'cost_center', with ``api_key`` among the choices where the help says ``api-key``)."""
+    key = typed.replace("-", "_")
+    if key not in allowed:
+        raise UsageError(f"--by {typed!r}: choose from {', '.join(k.replace('_', '-') for k in allowed)}")
+    return key
 
 
 def _context(config: Path | None, db: Path | None) -> AppContext:
@@ -97,11 +113,12 @@ def forecast(
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
-    freq = svc.ForecastRequest(days=days, by=by.replace("-", "_") if by else None, metric=metric, top=top)  # type: ignore[arg-type]
+    key = _dimension(by, svc.FORECAST_DIMS) if by is not None else None
+    freq = svc.ForecastRequest(days=days, by=key, metric=metric, top=top)  # type: ignore[arg-type]
     from usagectl.services.reports import with_filter_notes
 
     ctx = _context(config, db)
-    render_report(with_filter_notes(ctx, svc.forecast_report(ctx, req, freq)), pick_format(fmt, as_json), sys.stdout)
+    print_report(with_filter_notes(ctx, svc.forecast_report(ctx, req, freq)), pick_format(fmt, as_json))
 
 
 def anomalies(
@@ -134,12 +151,12 @@ def anomalies(
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
-    dims = tuple(d.replace("-", "_") for d in by or ())
+    dims = tuple(_dimension(d, svc.ANOMALY_DIMS) for d in by or ())
     from usagectl.services.reports import with_filter_notes
 
     ctx = _context(config, db)
     result = svc.anomalies_report(ctx, req, by=dims, metric=metric)  # type: ignore[arg-type]
-    render_report(with_filter_notes(ctx, result), pick_format(fmt, as_json), sys.stdout)
+    print_report(with_filter_notes(ctx, result), pick_format(fmt, as_json))
 
 
 def optimize(
@@ -173,7 +190,7 @@ def optimize(
     from usagectl.services.reports import with_filter_notes
 
     ctx = _context(config, db)
-    render_report(with_filter_notes(ctx, svc.optimize_report(ctx, req)), pick_format(fmt, as_json), sys.stdout)
+    print_report(with_filter_notes(ctx, svc.optimize_report(ctx, req)), pick_format(fmt, as_json))
 
 
 def register(root: typer.Typer) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
-from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format
-from usagectl.render import render_report
+from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format, print_report, text_value
 
 app = typer.Typer(help="Price tables: list, show, check.", no_args_is_help=True)
 
@@ -17,6 +14,7 @@ def list_(
     at: str = typer.Option(
         None,
         "--at",
+        callback=text_value("--at"),
         help="Prices valid on this day (YYYY-MM-DD, UTC) or instant (YYYY-MM-DDTHH:MM[±HH:MM]); default: now.",
     ),
     fmt: FormatOpt = None,
@@ -27,14 +25,17 @@ def list_(
     from usagectl.services.admin import pricing_list
     from usagectl.services.context import make_context
 
-    render_report(pricing_list(make_context(config, None), at), pick_format(fmt, as_json), sys.stdout)
+    print_report(pricing_list(make_context(config, None), at), pick_format(fmt, as_json))
 
 
 @app.command("show")
 def show(
     model: str = typer.Argument(..., help="A model id, alias or logged name."),
     at: str = typer.Option(
-        None, "--at", help="Only the period valid on this day (YYYY-MM-DD, UTC) or instant (YYYY-MM-DDTHH:MM[±HH:MM])."
+        None,
+        "--at",
+        callback=text_value("--at"),
+        help="Only the period valid on this day (YYYY-MM-DD, UTC) or instant (YYYY-MM-DDTHH:MM[±HH:MM]).",
     ),
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
@@ -44,7 +45,7 @@ def show(
     from usagectl.services.admin import pricing_show
     from usagectl.services.context import make_context
 
-    render_report(pricing_show(make_context(config, None), model, at), pick_format(fmt, as_json), sys.stdout)
+    print_report(pricing_show(make_context(config, None), model, at), pick_format(fmt, as_json))
 
 
 @app.command("check")
@@ -60,6 +61,6 @@ def check(
     from usagectl.services.context import make_context
 
     report = pricing_check(make_context(config, db), strict=strict)
-    render_report(report, pick_format(fmt, as_json), sys.stdout)
+    print_report(report, pick_format(fmt, as_json))
     if strict and (failure := strict_failure(report)) is not None:
         raise failure

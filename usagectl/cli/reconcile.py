@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -17,8 +16,8 @@ from usagectl.cli._options import (
     UntilOpt,
     filter_values,
     pick_format,
+    print_report,
 )
-from usagectl.render import render_report
 
 TzOpt = Annotated[
     str | None,
@@ -57,4 +56,4 @@ def reconcile(
     req = ReconcileRequest(
         month=month, since=since, until=until, tz=tz, providers=tuple(provider or ()), sources=tuple(source or ())
     )
-    render_report(run(make_context(config, db), req), pick_format(fmt, as_json), sys.stdout)
+    print_report(run(make_context(config, db), req), pick_format(fmt, as_json))

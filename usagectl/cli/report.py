@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -29,11 +28,13 @@ from usagectl.cli._options import (
     UntilOpt,
     WeekStartOpt,
     pick_format,
+    print_report,
+    text_value,
     top_value,
     where_from,
 )
 from usagectl.errors import UsageError
-from usagectl.render import OutputFormat, render_report
+from usagectl.render import OutputFormat
 
 if TYPE_CHECKING:
     from usagectl.models import Report
@@ -48,7 +49,12 @@ DIMENSION_NAMES = (
 
 ByOpt = Annotated[
     str | None,
-    typer.Option("--by", help="The levels, one or two comma-separated dimensions (e.g. team,model).", metavar="DIMS"),
+    typer.Option(
+        "--by",
+        callback=text_value("--by"),
+        help="The levels, one or two comma-separated dimensions (e.g. team,model).",
+        metavar="DIMS",
+    ),
 ]
 TopOpt = Annotated[
     int | None,
@@ -75,7 +81,7 @@ def _show(result: Report, fmt: OutputFormat | None, as_json: bool, ctx: AppConte
     from usagectl.services.reports import with_empty_notes
 
     # no usage shown: say why (an empty database, or a filter value no event holds)
-    render_report(with_empty_notes(ctx, result), pick_format(fmt, as_json), sys.stdout)
+    print_report(with_empty_notes(ctx, result), pick_format(fmt, as_json))
 
 
 @app.command("month")
@@ -175,7 +181,8 @@ def hourly(
 def compare(
     period: str = typer.Option(..., "--period", metavar="RANGE", help="Range A: YYYY, YYYY-Qn, YYYY-MM, YYYY-Www, YYYY-MM-DD or "
                                "YYYY-MM-DD..YYYY-MM-DD."),
-    vs: str = typer.Option(None, "--vs", metavar="RANGE", help="Range B, the same forms, or previous (default) or year-ago."),
+    vs: str = typer.Option(None, "--vs", metavar="RANGE", callback=text_value("--vs"),
+                           help="Range B, the same forms, or previous (default) or year-ago."),
     by: str = typer.Option("model", "--by", help="The dimension of the rows.", metavar="DIM"),
     tz: TzOpt = None,
     model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
@@ -203,6 +210,8 @@ class _ByGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and (args[0] == "--by" or args[0].startswith("--by=")):
             value = args[1] if args[0] == "--by" and len(args) > 1 else args[0][5:]
+            if not ctx.resilient_parsing:  # `report by --by ''`: Click's "No such command ''" otherwise
+                text_value("--by")(value)
             self._check_two_levels(ctx, value, typed=_typed(args))
             args = [value.split(",")[0].strip(), *args]
         return super().parse_args(ctx, args)
@@ -228,7 +237,10 @@ class _ByGroup(TyperGroup):
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         typed = _typed(args)
-        name = args[0].strip().lower().replace("_", "-") if args else ""
+        raw = args[0] if args else ""
+        name = raw.strip().lower().replace("_", "-")
+        if args and not name and not ctx.resilient_parsing:  # `report by "$DIM"` with DIM unset
+            raise UsageError(f"report by: empty dimension; choose from {', '.join(self.list_commands(ctx))}")
         if args and not name.startswith("-"):
             args = [name, *args[1:]]
         if "," in name:
@@ -239,8 +251,9 @@ class _ByGroup(TyperGroup):
         if not ctx.resilient_parsing and name and not name.startswith("-"):
             first = args[0]
             if self.get_command(ctx, first) is None:
-                choices = ", ".join(self.list_commands(ctx))
-                raise UsageError(f"report by: unknown dimension {first!r}; choose from {choices}")
+                from usagectl.services.breakdowns import unknown_dimension
+
+                raise unknown_dimension("report by", raw.split(",")[0], self.list_commands(ctx))
         return super().resolve_command(ctx, args)
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format
+from usagectl.cli._options import ConfigOpt, DbOpt, FormatOpt, JsonOpt, pick_format, print_report
 from usagectl.models import counted
-from usagectl.render import render_report
 
 app = typer.Typer(help="Registered log sources that `usagectl sync` reads incrementally.", no_args_is_help=True)
 
@@ -53,7 +51,7 @@ def list_cmd(fmt: FormatOpt = None, as_json: JsonOpt = False, db: DbOpt = None, 
     from usagectl.services.context import make_context
     from usagectl.services.sources import sources_report
 
-    render_report(sources_report(make_context(config, db)), pick_format(fmt, as_json), sys.stdout)
+    print_report(sources_report(make_context(config, db)), pick_format(fmt, as_json))
 
 
 @app.command("rm")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,11 +27,12 @@ from usagectl.cli._options import (
     TzOpt,
     UntilOpt,
     pick_format,
+    print_report,
+    text_value,
     top_value,
     where_from,
 )
 from usagectl.errors import UsageError
-from usagectl.render import render_report
 
 if TYPE_CHECKING:
     from usagectl.services.context import AppContext
@@ -51,7 +51,11 @@ AllocateOpt = Annotated[
 ]
 ByOpt = Annotated[
     str,
-    typer.Option("--by", help="Allocate shared cost to each member, team, department or cost-center first."),
+    typer.Option(
+        "--by",
+        help="Allocate shared cost to each member, team, department or cost-center first.",
+        callback=text_value("--by"),
+    ),
 ]
 
 chat_app = typer.Typer(help="One chat (session) message by message.", no_args_is_help=True)
@@ -102,7 +106,7 @@ def team(
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.team(_context(config, db), req, allocate_mode=allocate, by=by)
-    render_report(result, pick_format(fmt, as_json), sys.stdout)
+    print_report(result, pick_format(fmt, as_json))
 
 
 def chats(
@@ -147,7 +151,7 @@ def chats(
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.report_chats(_context(config, db), req, top=top)
-    render_report(result, pick_format(fmt, as_json), sys.stdout)
+    print_report(result, pick_format(fmt, as_json))
 
 
 def files(
@@ -179,7 +183,7 @@ def files(
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.report_files(_context(config, db), req, top=top)
-    render_report(result, pick_format(fmt, as_json), sys.stdout)
+    print_report(result, pick_format(fmt, as_json))
 
 
 @chat_app.command("show")
@@ -212,7 +216,7 @@ def chat_show(
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.chat_show(_context(config, db), req, session_id)
-    render_report(result, pick_format(fmt, as_json), sys.stdout)
+    print_report(result, pick_format(fmt, as_json))
 
 
 @message_app.command("show")
@@ -233,7 +237,7 @@ def message_show(
     from usagectl.services import chats as svc
 
     result = svc.message_show(_context(config, db), _request(since, until, tz), ident)
-    render_report(result, pick_format(fmt, as_json), sys.stdout)
+    print_report(result, pick_format(fmt, as_json))
 
 
 def register(root: typer.Typer) -> None:

@@ -38,6 +38,7 @@ from usagectl.services.reports import (
     _unpriced_notes,
     build_filters,
     shown_metrics,
+    this_month_range,
 )
 from usagectl.services.rollup import add, empty, total, unpriced_models
 from usagectl.timeutil import local_today
@@ -96,6 +97,17 @@ def dimension_choices() -> str:
     return ", ".join(DIMENSIONS)
 
 
+def unknown_dimension(option: str, typed: str, choices: Sequence[str]) -> UsageError:
+    """The error for a dimension name none of ``choices`` is: the name as typed, the closest
+    choice (``report by modle`` gave the list alone, where ``report modly`` gets Click's "Did you
+    mean"), then every choice."""
+    import difflib
+
+    close = difflib.get_close_matches(typed.strip().lower().replace("_", "-"), choices, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return UsageError(f"{option}: unknown dimension {typed.strip()!r}{hint}; choose from {', '.join(choices)}")
+
+
 def parse_dimensions(parts: Sequence[str], *, option: str = "DIM", most: int = 2) -> tuple[str, ...]:
     """CLI names (``team``, ``cost-center``, ``cost_center``; comma lists allowed) -> group keys.
 
@@ -113,7 +125,7 @@ def parse_dimensions(parts: Sequence[str], *, option: str = "DIM", most: int = 2
                     f"two levels combine two of {dimension_choices()}"
                 )
             if name not in DIMENSIONS:
-                raise UsageError(f"{option}: unknown dimension {raw.strip()!r}; choose from {dimension_choices()}")
+                raise unknown_dimension(option, raw, tuple(DIMENSIONS))
             key = DIMENSIONS[name]
             if key in keys:
                 raise UsageError(f"{option}: dimension {name!r} is given twice")
@@ -203,7 +215,7 @@ def breakdown(ctx: AppContext, req: ReportRequest, dims: Sequence[str], *, top: 
         raise UsageError(f"--top {top}: give a number of rows of at least 1")
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
-    flt = build_filters(ctx, req, default=(today.replace(day=1), today))
+    flt = build_filters(ctx, req, default=this_month_range(req, today))
     extra = ["provider"] if "model" in keys and "provider" not in keys else []
     cube, band_notes = _cube_and_band(ctx, flt, [*keys, *extra])
     unpriced = unpriced_models(cube)

@@ -26,6 +26,7 @@ from usagectl.services.reports import (
     _unpriced_notes,
     build_filters,
     requests_text,
+    this_month_range,
     with_empty_notes,
 )
 from usagectl.store import chats as cq
@@ -44,7 +45,7 @@ def month_filters(ctx: AppContext, req: ReportRequest) -> Filters:
     """The range of a report: --since/--until, by default the current month in the zone."""
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
-    return build_filters(ctx, req, default=(today.replace(day=1), today))
+    return build_filters(ctx, req, default=this_month_range(req, today))
 
 
 def local_time(ts: datetime, tz: str) -> datetime:

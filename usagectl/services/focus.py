@@ -40,7 +40,7 @@ from usagectl.config import SECTION_KEYS, Config, shown
 from usagectl.errors import ConfigError
 from usagectl.models import Column, Report
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
+from usagectl.services.reports import ReportRequest, _unpriced_notes
 
 MILLION = Decimal(1_000_000)
 UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"})
@@ -212,12 +212,14 @@ def focus_rows_from_groups(groups: list[dict[str, Any]], account_id: str | None,
 
 
 def focus_export(ctx: AppContext, req: ReportRequest) -> FocusExport:
-    """The FOCUS rows of the filtered events (default range: everything up to today)."""
+    """The FOCUS rows of the filtered events (default range: every stored event, as an events
+    export: it ended today and left usage dated after now out of the file without a word, QA)."""
+    from usagectl.services.export import events_filters
     from usagectl.store import export as store
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
 
-    flt = build_filters(ctx, req)
+    flt = events_filters(ctx, req)
     account_id, account_name = billing_account(ctx.config)
     book = ctx.pricebook()
     with connect(ctx.db_path, read_only=True) as con:

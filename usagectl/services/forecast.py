@@ -112,7 +112,8 @@ def _check(freq: ForecastRequest) -> None:
     if not 1 <= freq.days <= 366:
         raise UsageError(f"--days {freq.days}: must be between 1 and 366")
     if freq.by is not None and freq.by not in FORECAST_DIMS:
-        raise UsageError(f"--by {freq.by!r}: choose from {', '.join(FORECAST_DIMS)}")
+        # the choices as --by spells them (api-key), not as the keys (api_key)
+        raise UsageError(f"--by {freq.by!r}: choose from {', '.join(d.replace('_', '-') for d in FORECAST_DIMS)}")
     if freq.metric not in METRIC_KEYS:
         raise UsageError(f"--metric {freq.metric!r}: choose from cost, tokens")
 

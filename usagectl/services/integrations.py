@@ -33,6 +33,7 @@ from usagectl.services.reports import (
     _unpriced_notes,
     _unpriced_part,
     build_filters,
+    this_month_range,
     with_empty_notes,
 )
 from usagectl.services.rollup import unpriced_models
@@ -147,7 +148,7 @@ def _without_integration(none: dict[str, Any], unpriced: list[dict[str, Any]]) -
 def _service_report(ctx: AppContext, req: ReportRequest, dim: str) -> Report:
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
-    flt = build_filters(ctx, req, default=(today.replace(day=1), today))
+    flt = build_filters(ctx, req, default=this_month_range(req, today))
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
         voice = dim == "platform"

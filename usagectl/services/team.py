@@ -69,6 +69,7 @@ from usagectl.services.reports import (
     _unpriced_json,
     _unpriced_notes,
     build_filters,
+    this_month_range,
     with_empty_notes,
 )
 from usagectl.services.rollup import rollup, total, unpriced_models
@@ -100,7 +101,7 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
     level = _level(by)
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
-    flt = build_filters(ctx, req, default=(today.replace(day=1), today))
+    flt = build_filters(ctx, req, default=this_month_range(req, today))
     # the allocation runs over the usage without the member/team/… filters; they choose the rows
     scope, pick = split_filters(flt)
     cube = _cube(ctx, scope, ATOM_KEYS + ["integration", "feature"])

@@ -83,6 +83,9 @@ def _parts_sql(con: duckdb.DuckDBPyConnection, flt: Filters) -> tuple[str, dict[
     return _PARTS.format(rel=rel), params
 
 
+BIGINT_MAX = 2**63 - 1  # the largest LIMIT DuckDB binds
+
+
 def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) -> dict[str, Any]:
     """Per chat (``session_id``) of the range: title, messages, input/output tokens, cost,
     first/last event and models; plus totals of all chats, of the usage without a chat, the
@@ -102,7 +105,9 @@ def chat_summary(con: duckdb.DuckDBPyConnection, flt: Filters, top: int | None) 
     try:
         params: dict[str, Any] = {}
         limit = ""
-        if top is not None:
+        # a larger top failed in the query (ConversionException, exit 1); no range holds that
+        # many chats, so it is no limit at all
+        if top is not None and top <= BIGINT_MAX:
             limit = " LIMIT $top"
             params["top"] = top
         rows = _rows(
