@@ -345,3 +345,33 @@ def test_a_signal_while_the_demo_database_is_moved_waits_until_it_is_done() -> N
             steps.append("the rest of the block")
     assert steps == ["the rest of the block"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_demo_over_an_older_demo_database_replaces_it_without_upgrading_it(tmp_path: Path) -> None:
+    """Seen running the README's demo after an upgrade: the demo upgraded its old demo database
+    (a copy ``.schema-11.bak`` kept and a warning printed), only to replace it whole a moment
+    later. Its look at the old file (does it hold anything the demo did not write?) now reads it
+    as it is. Here the demo database of 2 days is put back to schema 3 (the later migrations'
+    rows removed, its payments table dropped, as schema 3 had none): the next demo prints no
+    upgrade, leaves no copy, and the database it writes is at the newest schema."""
+    import duckdb
+
+    from tests.helpers import run
+    from usagectl.store import schema
+
+    folder = tmp_path / "demo"
+    db = folder / "d.duckdb"
+    run("demo", "--db", str(db), "--days", "2")
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM schema_migrations WHERE version > 3")
+    con.execute("DROP TABLE payments")
+    con.close()
+    result = run("demo", "--db", str(db), "--days", "2")
+    assert "upgrading" not in result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["d.duckdb", "d.toml"]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    finally:
+        con.close()
+    assert version == (schema.latest_version(),)

@@ -172,11 +172,11 @@ def _refuse_foreign_database(path: Path, *, default: bool = False) -> None:
     would be lost, and its ~20k synthetic events would mix into real reports. Its own demo
     database (only demo imports in it) is deleted and written afresh."""
     from usagectl.store import status as store_status
-    from usagectl.store.connection import connect
+    from usagectl.store.connection import connect_as_is
 
     if not path.exists():
         return
-    with connect(path, read_only=True) as con:
+    with connect_as_is(path) as con:  # an old demo database is looked at, not upgraded
         found = store_status.foreign_content(con, _DEMO_FILE_REGEX)
     if found:
         what = ", ".join(counted(n, k) for k, n in found.items())

@@ -346,6 +346,22 @@ def connect(path: Path, *, read_only: bool = False, must_exist: bool = False) ->
         _close(con, path, read_only)
 
 
+@contextlib.contextmanager
+def connect_as_is(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open an existing database read-only at whatever schema it has, never upgrading it (a
+    file newer than this usagectl is still refused): for a look before the file is replaced
+    whole, as the demo's at its old demo database (it upgraded it, kept a copy and said so,
+    then rewrote it anyway). The caller's queries must hold at any schema."""
+    con = _raw_connect(path, read_only=True)
+    try:
+        schema.pending(con, str(path))  # refuses a newer schema
+        yield con
+    except BaseException as exc:
+        _abandon(con)
+        _raise_for_user(exc, path)
+    _close(con, path, True)
+
+
 def _raise_for_user(exc: BaseException, path: Path) -> NoReturn:
     """Raise what a failure while the database was open means to the user: a full disk (an
     ``IOException``, or a ``FatalException`` at a checkpoint: not a bug of ours) or a file that
