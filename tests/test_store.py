@@ -457,11 +457,13 @@ def test_an_upgrade_that_cannot_keep_its_copy_is_refused_and_changes_nothing(
 
 
 def test_a_failed_upgrade_removes_its_copy_only_when_nothing_was_migrated(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The first migration fails: rolled back, the database is as it was, and its copy would be
     one more copy of the whole file for every retry (a cron job): removed. A migration committed
-    before the failure: the database is no longer as it was, the copy stays."""
+    before the failure: the database is no longer as it was, the copy stays, and stderr says
+    where the upgrade stopped and where the copy is (QA: a disk that filled up between steps
+    said only "this command's changes were not stored" of a database now at schema 12)."""
     _database_at_4(db_path, monkeypatch)
     real = schema.available()
     bad = schema.Migration(5, "broken", "CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;")
@@ -474,6 +476,10 @@ def test_a_failed_upgrade_removes_its_copy_only_when_nothing_was_migrated(
         pass
     assert _copies(db_path) == [f"{db_path.name}.schema-4.bak"] and _version(db_path) == 5
     assert _version(Path(f"{db_path}.schema-4.bak")) == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"usagectl: warning: the upgrade of {db_path} stopped at schema 5 of 6 (each step is whole): the next "
+        f"command goes on from there; the copy as it was before the upgrade is {db_path}.schema-4.bak"
+    )
 
 
 def _denied_writing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -456,7 +456,7 @@ def _edit_lock(path: Path) -> Iterator[None]:
             path.parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(waiting_lock(lock, f"config {path}"))
         except OSError as exc:  # a read-only folder: the config could not be written either
-            raise ConfigError(f"config {path} cannot be written: {os_reason(exc)} ({lock})") from exc
+            raise ConfigError(f"config {path} cannot be written: {os_reason(exc)}") from exc
         yield
 
 

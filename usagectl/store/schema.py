@@ -120,7 +120,9 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str) -> list[int]:
     (``_keep_copy``, which says so on stderr); a new file (schema 0) is set up silently. An
     upgrade that fails before its first migration is committed leaves the database as it was
     (a failed migration is rolled back): the copy it made is removed again, so that a command
-    retried by cron does not leave a copy of the whole file every run."""
+    retried by cron does not leave a copy of the whole file every run. One that fails later (a
+    disk that fills up, Ctrl-C) keeps the steps committed and says where it stopped and where
+    the copy is: the command's own error then speaks only of the command's changes (QA)."""
     _ensure_table(con)
     version = current_version(con)
     todo = _pending_from(version, path)
@@ -134,6 +136,13 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str) -> list[int]:
         if copy is not None and not applied:
             with contextlib.suppress(OSError):
                 copy.unlink()
+        elif copy is not None:  # the error that follows says "not stored" of this command alone
+            from usagectl.config import warn
+
+            warn(
+                f"the upgrade of {path} stopped at schema {applied[-1]} of {todo[-1].version} (each step is whole): "
+                f"the next command goes on from there; the copy as it was before the upgrade is {copy}"
+            )
         raise
     return applied
 
