@@ -229,6 +229,7 @@ def test_chat_show_lists_each_message_in_the_zone(db: str) -> None:
     assert _dec(m2["cost_usd"]) == D("0.0395")
     t = out["totals"]
     assert (t["messages"], t["input_tokens"], t["cache_read_tokens"], t["cache_write_tokens"]) == (2, 1200, 3000, 3000)
+    assert t["total_input_tokens"] == 1200 + 3000 + 3000  # as the overview's, under the same key
     assert t["output_tokens"] == 1300 and _dec(t["cost_usd"]) == D("0.0575") and t["latency_ms"] == 6500
     ov = out["overview"]
     assert ov["chat_title"] == "Q3 Marketing Analysis" and ov["duration"] == "44m 30s"

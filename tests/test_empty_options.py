@@ -32,6 +32,7 @@ from tests.helpers import run
         (("anomalies", "--by", " "), "--by: empty"),
         (("report", "team", "--by", ""), "--by: empty"),
         (("export", "--memory-limit", ""), "--memory-limit: empty"),
+        (("status", "--format", ""), "--format: empty"),
     ],
 )
 def test_empty_value_is_a_usage_error(db_path: Path, args: tuple[str, ...], message: str) -> None:

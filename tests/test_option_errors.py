@@ -166,3 +166,12 @@ def test_a_vs_range_that_ends_before_it_starts_is_told_whole(tmp_path: Path) -> 
     assert result.stderr.splitlines()[0] == (
         "usagectl: error: --vs '2026-11-05..2026-11-01': the range ends before it starts"
     )
+
+
+def test_a_memory_limit_beyond_what_duckdb_takes_is_a_usage_error(tmp_path: Path, db_path: Path) -> None:
+    """QA: ``export --memory-limit 99999999TB`` (10^20 bytes, more than DuckDB's 2^64) was an
+    "unexpected error: ParserException", exit 1; ``16000PB`` (no such unit) was already exit 2."""
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", [{"event_id": "a", "ts": "2026-11-03T10:00:00Z",
+                                                          "input_tokens": 1}])), "--db", str(db_path))  # fmt: skip
+    err = run("export", "--memory-limit", "99999999TB", "--db", str(db_path), expect=2).stderr
+    assert err == "usagectl: error: --memory-limit: 99999999TB is more than a memory limit can be (at most 8 EiB)\n"

@@ -615,3 +615,8 @@ def test_reports_of_this_month_hold_its_usage_dated_after_now(tmp_path: Path, db
     assert sum(Decimal(str(r["BilledCost"])) for r in billed.rows) == Decimal("0.30")
     since = reports.ReportRequest(now=NOW, tz="UTC", since="2025-11-01")
     assert breakdowns.breakdown(ctx, since, ["model"]).totals["cost_usd"] == Decimal("0.15")
+    # FOCUS is exported as events are: a --since alone runs to the last stored event (11-29)
+    assert sum(Decimal(str(r["BilledCost"])) for r in focus.focus_export(ctx, since).rows) == Decimal("0.30")
+    # without a range in another zone a FOCUS export covers every event: no "partial day" note
+    berlin = focus.focus_export(ctx, reports.ReportRequest(now=NOW, tz="Europe/Berlin"))
+    assert not any("may be partial" in n for n in berlin.notes)

@@ -405,3 +405,14 @@ def test_stdout_past_a_file_size_limit_is_exit_2_cannot_write_standard_output(tm
         )  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert result.stderr == f"usagectl: error: cannot write standard output: {PAST_LIMIT}\n" + LIMIT_HINT
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("report", "--help")])
+def test_help_to_a_full_stdout_unbuffered_is_exit_2(args: tuple[str, ...]) -> None:
+    """QA: with PYTHONUNBUFFERED=1, ``--help > /dev/full`` exited 0 and said nothing: Click
+    probes stdout with an empty write, which /dev/full refuses too, and swallows the error; every
+    later write was then dropped. An empty write writes nothing and cannot fail."""
+    with open("/dev/full", "w") as full:
+        result = _usagectl(*args, stdout=full, PYTHONUNBUFFERED="1")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == "usagectl: error: cannot write standard output: No space left on device\n" + FULL_HINT

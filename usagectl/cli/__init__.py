@@ -168,8 +168,8 @@ class _StdoutFile(io.FileIO):
     failed = False
 
     def write(self, data: Any) -> int:
-        if self.failed:
-            return memoryview(data).nbytes
+        if self.failed or not memoryview(data).nbytes:  # Click probes with write(""): /dev/full
+            return memoryview(data).nbytes  # refuses even that, and Click swallows what is raised
         try:
             return super().write(data)
         except OSError as exc:

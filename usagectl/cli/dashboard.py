@@ -30,6 +30,7 @@ from usagectl.cli._options import (
     ToolOpt,
     TzOpt,
     UntilOpt,
+    text_value,
     where_from,
 )
 from usagectl.errors import UsageError
@@ -67,7 +68,14 @@ OnceOpt = Annotated[
 ]
 NoWatchOpt = Annotated[bool, typer.Option("--no-watch", help="Only re-read the database; do not sync the sources.")]
 LineFormatOpt = Annotated[  # None = not given: --json with another --format is a conflict
-    str | None, typer.Option("--format", "-f", metavar="line|json", help="Output: one line (default) or JSON.")
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="line|json",
+        help="Output: one line (default) or JSON.",
+        callback=text_value("--format"),
+    ),
 ]
 StatusJsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
 

@@ -365,7 +365,10 @@ def _pdf(ctx: AppContext, req: ReportRequest, name: str, month: str | None, out:
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name")
     if name == "events":
-        raise UsageError("--pdf draws a report: --report month (default), daily, monthly, by-model, ... not events")
+        raise UsageError(
+            "a PDF (--pdf, or an --out ending .pdf) draws a report: --report month (default), daily, monthly, "
+            "by-model, ... not events"
+        )
     if name == "month":
         from usagectl.services.optimize import optimize_report
         from usagectl.services.pdf_report import month_pdf_data, month_request

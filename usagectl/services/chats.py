@@ -267,7 +267,7 @@ MESSAGE_COLUMNS: tuple[Column, ...] = (
     Column("latency_ms", "Latency ms", "int"),
     Column("cost_usd", "Cost", "money"),
 )
-_SUMMED = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_5m_tokens",
+_SUMMED = ("input_tokens", "total_input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_5m_tokens",
            "cache_write_1h_tokens", "output_tokens", "reasoning_tokens")  # fmt: skip
 
 

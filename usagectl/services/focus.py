@@ -230,7 +230,7 @@ def focus_export(ctx: AppContext, req: ReportRequest) -> FocusExport:
     rows = focus_rows_from_groups(groups, account_id, account_name)
     total = sum((g["cost"] for g in groups), Decimal(0))
     notes = list(_unpriced_notes(unpriced))
-    if flt.tz not in UTC_NAMES:
+    if flt.tz not in UTC_NAMES and (req.since is not None or req.until is not None):
         notes.append(
             f"The range is calendar days in {flt.tz}; FOCUS charge periods are UTC days, so the first and last "
             "UTC day may be partial."

@@ -13,6 +13,7 @@ _UNITS = {"bytes": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**1
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
 # the session variable holding the import's memory limit as it was given (see set_memory_limit)
 MEMORY_LIMIT_VARIABLE = "usagectl_import_memory_limit"
+MOST_BYTES = 2**63 - 1  # DuckDB takes up to 2^64 bytes; a larger size is a parser error
 
 
 def memory_bytes(text: str) -> int | None:
@@ -24,8 +25,11 @@ def memory_bytes(text: str) -> int | None:
 
 def checked_size(text: str) -> str:
     """``text`` when it is a memory size (safe to put in a ``SET``), else ValueError."""
-    if memory_bytes(text) is None:
+    size = memory_bytes(text)
+    if size is None:
         raise ValueError(f"not a memory size: {text!r}")
+    if size > MOST_BYTES:  # DuckDB's own "Memory value out of range" was an unexpected error (QA)
+        raise ValueError(f"{text.strip()} is more than a memory limit can be (at most 8 EiB)")
     return text.strip()
 
 
