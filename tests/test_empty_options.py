@@ -33,6 +33,7 @@ from tests.helpers import run
         (("report", "team", "--by", ""), "--by: empty"),
         (("export", "--memory-limit", ""), "--memory-limit: empty"),
         (("status", "--format", ""), "--format: empty"),
+        (("export", "--out", ""), "--out: empty"),
     ],
 )
 def test_empty_value_is_a_usage_error(db_path: Path, args: tuple[str, ...], message: str) -> None:

@@ -144,9 +144,11 @@ def test_an_unknown_dimension_names_the_close_one(db: Path) -> None:
 )
 def test_a_bad_by_is_echoed_as_typed_with_the_help_spellings(db: Path, command: str, choices: str) -> None:
     """QA: `forecast --by cost-center` said "--by 'cost_center'" (the key it became) and listed
-    api_key where the help says api-key."""
+    api_key where the help says api-key; `--by modle` had no "did you mean" (`report by` has)."""
     err = run(command, "--by", "cost-center", "--db", str(db), expect=2).stderr
-    assert err == f"usagectl: error: --by 'cost-center': choose from {choices}\n"
+    assert err == f"usagectl: error: --by: unknown dimension 'cost-center'; choose from {choices}\n"
+    err = run(command, "--by", "modle", "--db", str(db), expect=2).stderr
+    assert err == f"usagectl: error: --by: unknown dimension 'modle' (did you mean model?); choose from {choices}\n"
 
 
 def test_a_bad_vs_names_its_two_words_too(tmp_path: Path) -> None:

@@ -196,6 +196,8 @@ def _out_target(raw: str | None, fmt: str, *, partitioned: bool) -> Path | None:
 
     if raw is None:
         return None
+    if not raw.strip():  # ``--out "$FILE"`` with FILE unset named the current folder (QA)
+        raise UsageError("--out: empty")
     if raw == "-":
         if fmt in BINARY_FORMATS:
             raise UsageError(f"--out - is stdout; --{fmt} writes a binary file: give --out FILE")

@@ -33,7 +33,6 @@ from usagectl.cli._options import (
     top_value,
     where_from,
 )
-from usagectl.errors import UsageError
 
 if TYPE_CHECKING:
     from usagectl.services.context import AppContext
@@ -69,9 +68,11 @@ def _dimension(typed: str, allowed: tuple[str, ...]) -> str:
     """A --by value as the service's key (``api-key`` -> ``api_key``), refused here, where the
     value as typed is known: the service sees only its key (``--by cost-center`` was echoed as
     'cost_center', with ``api_key`` among the choices where the help says ``api-key``)."""
+    from usagectl.services.breakdowns import unknown_dimension
+
     key = typed.replace("-", "_")
-    if key not in allowed:
-        raise UsageError(f"--by {typed!r}: choose from {', '.join(k.replace('_', '-') for k in allowed)}")
+    if key not in allowed:  # with the close one, as ``report by`` says it ("did you mean model?")
+        raise unknown_dimension("--by", typed, tuple(k.replace("_", "-") for k in allowed))
     return key
 
 
