@@ -949,3 +949,22 @@ def test_a_session_whose_lines_come_less_than_a_second_apart_counts_its_first_ca
         (1000, 1000, 150),
         (2000, 1000, 150),
     ]
+
+
+def test_import_progress_moves_file_by_file_through_a_codex_tree(tmp_path: Path, db_path: Path) -> None:
+    """QA: a Codex tree of 1,800 rollouts showed "0/1800" until all were read, then done: the
+    files of a batched format were reported once, before the batch. The reader now reports each
+    file as it reaches it. The 3 rollouts of November 2025 (copied, so nothing else is read): the
+    batch starts at 0 of 3, each file is reached at 0, 1 and 2 of 3, then done at 3 of 3."""
+    from usagectl.services.context import make_context
+    from usagectl.services.imports import import_paths
+
+    tree = tmp_path / "sessions"
+    shutil.copytree(DATA / "sessions" / "2025", tree)
+    seen: list[tuple[str, int, int]] = []
+    import_paths(make_context(None, db_path), [tree], fmt="codex", progress=lambda n, d, t: seen.append((n, d, t)))
+    files = sorted(p.name for p in tree.rglob("rollout-*.jsonl"))
+    assert len(files) == 3
+    reached = [(Path(n).name, d) for n, d, t in seen if n.endswith(".jsonl")]
+    assert sorted(name for name, _ in reached) == files and [d for _, d in reached] == [0, 1, 2]
+    assert seen[-1] == ("", 3, 3) and all(t == 3 for _, _, t in seen)
