@@ -63,15 +63,16 @@ def test_status_json(db: Path) -> None:
 
 def test_status_json_follows_the_report_contract(db: Path) -> None:
     """filters / rows / totals as every report has them (the keys above stay). Rows: today and
-    the month to date (numbers of the module docstring); totals: the month to date. With
-    --member bob: A2 (0.60, 1M) + A4 (4.00, 400k) in November, nothing today."""
+    the month (numbers of the module docstring); totals: the month's, to its last day (usage
+    dated after now is in them: the range says so, not "until" today; QA). With --member bob:
+    A2 (0.60, 1M) + A4 (4.00, 400k) in November, nothing today."""
     doc = json.loads(run("status", "--db", str(db), "--json").stdout, parse_float=Decimal)
     assert list(doc)[:4] == ["report", "filters", "rows", "totals"]
-    assert doc["filters"] == {"since": "2026-11-01", "until": "2026-11-11", "tz": "Europe/Paris"}
+    assert doc["filters"] == {"since": "2026-11-01", "until": "2026-11-30", "tz": "Europe/Paris"}
     assert doc["rows"] == [
         {"period": "today", "since": "2026-11-11", "until": "2026-11-11",
          "total_tokens": 1_000_000, "cost_usd": Decimal("2.5"), "unpriced_requests": 0},
-        {"period": "month", "since": "2026-11-01", "until": "2026-11-11",
+        {"period": "month", "since": "2026-11-01", "until": "2026-11-30",
          "total_tokens": 2_605_100, "cost_usd": Decimal("8.9"), "unpriced_requests": 1},
     ]  # fmt: skip
     assert doc["totals"] == {"total_tokens": 2_605_100, "cost_usd": Decimal("8.9"), "unpriced_requests": 1}

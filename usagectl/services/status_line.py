@@ -79,9 +79,11 @@ class StatusLine:
     def as_dict(self, where: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
         """The JSON contract (``report``, ``filters``, ``rows``, ``totals``) and, kept for the
         scripts written before it, ``date``, ``tz``, ``today``, ``month`` and ``budgets``. The
-        rows are the two periods, today and the month to date; the totals are the month to date
-        (today is part of it). ``where``: the filters the usage was asked with."""
+        rows are the two periods, today and the month; the totals are the month's (today is part
+        of it), to its last day: usage dated after now is in them, as in ``report month``, so the
+        range says so (QA: it said ``until`` today). ``where``: the filters the usage was asked with."""
         first = self.day.replace(day=1)
+        last = self.day.replace(day=days_in_month(self.day.year, self.day.month))
         today = {
             "total_tokens": self.today_tokens,
             "cost_usd": self.today_cost_usd,
@@ -96,13 +98,13 @@ class StatusLine:
             "report": "status",
             "filters": {
                 "since": first,
-                "until": self.day,
+                "until": last,
                 "tz": self.tz,
                 **{k: list(v) for k, v in (where or {}).items() if v},
             },
             "rows": [
                 {"period": "today", "since": self.day, "until": self.day, **today},
-                {"period": "month", "since": first, "until": self.day, **month},
+                {"period": "month", "since": first, "until": last, **month},
             ],
             "totals": month,
             "date": self.day,
