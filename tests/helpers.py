@@ -57,6 +57,23 @@ def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
+def migrate_again_from(db: Path, version: int) -> None:
+    """Put ``db`` back before migration ``version`` (its bookkeeping rows from there on removed;
+    the rows as a test has just written them) and open it as a reading command does, which
+    brings the schema up to date again: migrations ``version`` and later run over those rows."""
+    import duckdb
+
+    from usagectl.store.connection import connect
+
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("DELETE FROM schema_migrations WHERE version >= ?", [version])
+    finally:
+        con.close()
+    with connect(db, read_only=True):
+        pass
+
+
 def write_jsonl(path: Path, records: list[Any]) -> Path:
     lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

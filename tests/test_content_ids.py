@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.helpers import query, run_json, write_jsonl
+from tests.helpers import migrate_again_from, query, run_json, write_jsonl
 from usagectl.store import ingest
 from usagectl.store.connection import connect
 
@@ -97,13 +97,7 @@ def test_migration_10_rekeys_stored_ids_and_removes_the_copies_counted_twice(
     run_json("import", str(jsonl), "--db", str(db_path))
     assert len(_ids(db_path)) == 3  # the copy counted twice under the old hash
     monkeypatch.undo()
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("DELETE FROM schema_migrations WHERE version >= 10")
-    finally:
-        con.close()
-    with connect(db_path, read_only=True):  # a reading command brings the schema up to date
-        pass
+    migrate_again_from(db_path, 10)
     rows = query(db_path, "SELECT event_id, input_tokens, batch_id FROM events ORDER BY batch_id")
     batches = query(db_path, "SELECT batch_id, imported, duplicates, dup_stored FROM import_batches ORDER BY batch_id")
     assert [r[1] for r in rows] == [1000000, 5] and rows[1][0] == "own"
@@ -255,13 +249,7 @@ def test_migration_13_rekeys_ids_hashed_with_model_raw_empty_and_merges_the_copi
     again = write_jsonl(tmp_path / "b.jsonl", [*rows, dict(rows[0], input_tokens=5, member="zed")])
     assert run_json("import", str(again), "--db", str(db_path))["imported"] == 4  # the copies counted twice
     assert query(db_path, "SELECT count(*), sum(input_tokens) FROM events") == [(8, 20_012)]
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("DELETE FROM schema_migrations WHERE version >= 13")
-    finally:
-        con.close()
-    with connect(db_path, read_only=True):  # a reading command brings the schema up to date
-        pass
+    migrate_again_from(db_path, 13)
     assert query(db_path, "SELECT count(*), sum(requests), sum(input_tokens) FROM events") == [(5, 5, 10_012)]
     batches = query(db_path, "SELECT imported, duplicates, dup_stored FROM import_batches ORDER BY batch_id")
     assert batches == [(4, 0, 0), (1, 3, 3)]
@@ -326,12 +314,6 @@ def test_migration_13_leaves_the_ids_an_import_computes_now_alone(tmp_path: Path
     before = query(db_path, "SELECT * FROM events ORDER BY input_tokens")
     batches = query(db_path, "SELECT * FROM import_batches ORDER BY batch_id")
     assert len(before) == 8
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("DELETE FROM schema_migrations WHERE version >= 13")
-    finally:
-        con.close()
-    with connect(db_path, read_only=True):
-        pass
+    migrate_again_from(db_path, 13)
     assert query(db_path, "SELECT * FROM events ORDER BY input_tokens") == before
     assert query(db_path, "SELECT * FROM import_batches ORDER BY batch_id") == batches

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import run, run_json, write_jsonl
+from tests.helpers import migrate_again_from, run, run_json, write_jsonl
 from usagectl.importers import claude_code, registry
 from usagectl.importers.claude_code import IMPORTER, default_roots
 from usagectl.services import sources
@@ -1080,12 +1080,7 @@ def test_migration_13_gives_keys_of_messages_without_an_id_stored_before_their_n
         f.write(_call_line("msg_5", "req_5", usage(5, 5, **full), n=5) + "\n")
     assert _import(db_path, path.parent.parent)["imported"] == 5  # under the new keys: counted twice
     assert _q(db_path, "SELECT count(*), sum(input_tokens) FROM events") == [(10, 24_005)]
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("DELETE FROM schema_migrations WHERE version >= 13")
-    finally:
-        con.close()
-    run_json("db", "status", "--db", str(db_path))  # any command migrates the database
+    migrate_again_from(db_path, 13)
     assert _q(db_path, "SELECT count(*), sum(input_tokens), sum(output_tokens) FROM events") == [(5, 10_005, 1_005)]
     assert _q(db_path, "SELECT imported, duplicates FROM import_batches ORDER BY batch_id")[1] == (1, 5)
     keys = dict(_q(db_path, "SELECT input_tokens, event_id FROM events"))
