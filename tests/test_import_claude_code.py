@@ -1089,3 +1089,68 @@ def test_migration_13_gives_keys_of_messages_without_an_id_stored_before_their_n
     copy = tmp_path / "projects" / "-p" / "s2.jsonl"  # a resumed session repeating the same lines
     copy.write_text(path.read_text())
     assert _import(db_path, path.parent.parent)["imported"] == 0
+
+
+class _Cursor:
+    """A stand-in for a scan range's cursor: the progress DuckDB reports for its query."""
+
+    def __init__(self, pct: float) -> None:
+        self.pct = pct
+
+    def query_progress(self) -> float:
+        return self.pct
+
+
+def test_scan_progress_counts_the_files_read_in_each_range() -> None:
+    """The scan's progress, from each range's query (worked by hand): ranges of files 0-10 and
+    10-30. Range 0 at 50 % of its chunk (10 files): 5; range 1 not started (DuckDB says -1): 0;
+    so 5 files. Range 1 at 25 % of its 20: 5 more, 10. Range 0 done: its 10 + 5 = 15. A query
+    that reports less than before (DuckDB's estimate can go back) never takes the count back."""
+    from usagectl.store.stagers.claude_code import _ScanProgress
+
+    watch = _ScanProgress([(0, 10), (10, 30)])
+    first, second = _Cursor(50.0), _Cursor(-1.0)
+    watch._cursors.update({0: first, 1: second})  # as ``follow`` keeps them (without its SETs)
+    watch.chunk(0, 0, 10)
+    watch.chunk(1, 10, 30)
+    seen: list[int] = []
+    watch.report(seen.append)
+    second.pct = 25.0
+    watch.report(seen.append)
+    watch.done(0)
+    watch.report(seen.append)
+    second.pct = 10.0  # back from 25 %: 10 + 2 = 12 < 15, nothing reported
+    watch.report(seen.append)
+    watch.done(1)
+    watch.report(seen.append)
+    assert seen == [5, 10, 15, 30]
+
+
+def test_import_and_first_sync_show_progress_through_a_claude_code_tree(tmp_path: Path, db_path: Path) -> None:
+    """QA: a 2 GB Claude Code tree stood at "0/12262" for its whole import (DuckDB reads every
+    file in one scan). The scan's progress now moves the bar; once every file is read it stands
+    at the last file (2 of 3 here: file 2 reached, 0-based, as a file-by-file reader says it)
+    until the rows are stored, then the import says done (3 of 3). The same through a first
+    sync of the tree as a registered source."""
+    from usagectl.services.context import make_context
+    from usagectl.services.imports import import_paths
+    from usagectl.services.sync import sync
+
+    tree = tmp_path / "projects"
+    shutil.copytree(DATA, tree)
+    files = {p.name for p in tree.rglob("*.jsonl")}
+    assert len(files) == 3
+    for name, run_it in (
+        ("import", lambda seen: import_paths(make_context(None, db_path), [tree], fmt="claude-code",
+                                             progress=lambda n, d, t: seen.append((n, d, t)))),
+        ("sync", lambda seen: sync(make_context(None, tmp_path / "s.duckdb"), ["cc"],
+                                   progress=lambda n, d, t: seen.append((n, d, t)))),
+    ):  # fmt: skip
+        if name == "sync":
+            run("source", "add", str(tree), "--format", "claude-code", "--name", "cc", "--db", str(tmp_path / "s.duckdb"))
+        seen: list[tuple[str, int, int]] = []
+        run_it(seen)
+        read = [(Path(n).name, d) for n, d, _t in seen if n.endswith(".jsonl")]
+        assert read and {n for n, _ in read} <= files, (name, seen)
+        assert [d for _, d in read] == sorted(d for _, d in read) and read[-1][1] == 2, (name, seen)
+        assert seen[-1] == ("", 3, 3) and all(t == 3 for _, _, t in seen), (name, seen)

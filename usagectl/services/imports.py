@@ -682,14 +682,14 @@ def _import_all(
         if progress:
             progress(os.path.dirname(group[0]), done, total)
         run.started += len(group)
-        step = _file_step(progress, done, total)
+        step = file_step(progress, done, total)
         summary.files.extend(import_batch(con, group, file_fmt, resolve, progress=step))
         done += len(group)
     if progress:
         progress("", total, total)
 
 
-def _file_step(progress: ProgressFn | None, done: int, total: int) -> FileStep | None:
+def file_step(progress: ProgressFn | None, done: int, total: int) -> FileStep | None:
     """The progress of a batch's files as its reader reaches each (QA: a Codex tree of 1,800
     files showed "0/1800" for 20 s, then done): file ``i`` of the batch is ``done + i``."""
     if progress is None:
@@ -914,7 +914,7 @@ def _batch_stager(
     if stager:
         module, func = str(stager).split(":")
         fn = getattr(importlib.import_module(module), func)
-        return lambda con: fn(con, reals, sizes, names=names)
+        return lambda con: fn(con, reals, sizes, names=names, progress=progress)
 
     def stage(con: duckdb.DuckDBPyConnection) -> list[str]:
         import zlib
@@ -925,7 +925,7 @@ def _batch_stager(
             nonlocal current
             for fi, real in enumerate(reals):
                 current = real
-                if progress is not None:  # an SQL stager reads every file at once: no such step
+                if progress is not None:
                     progress(names[fi] if names else real, fi)
                 for record in imp.read(Path(real)):
                     yield fi, record

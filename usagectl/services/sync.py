@@ -54,6 +54,8 @@ from usagectl.store import sources as st
 if TYPE_CHECKING:
     import duckdb
 
+    from usagectl.services.imports import FileStep
+
 # What only a sync that reads files needs (the import machinery, DuckDB) is imported where it
 # is used: a sync with nothing new answers from the ledger without it.
 
@@ -258,6 +260,8 @@ def _read_sources(
     one transaction per format, the other files one transaction each."""
     import tempfile
 
+    from usagectl.services.imports import file_step
+
     done = 0
     with tempfile.TemporaryDirectory(prefix="usagectl-sync-") as tmp:
         for res, todos in plans:
@@ -266,7 +270,7 @@ def _read_sources(
             for fmt, group in groups.items():
                 if progress:
                     progress(os.path.dirname(group[0].path), done, total)
-                results, later = _sync_many(con, res.name, fmt, group, resolve)
+                results, later = _sync_many(con, res.name, fmt, group, resolve, file_step(progress, done, total))
                 res.summary.files.extend(results)
                 todos.extend(later)
                 done += len(group) - len(later)
@@ -452,8 +456,9 @@ def _whole_states(todos: list[_Todo]) -> list[st.FileState | None]:
 
 
 def _sync_many(
-    con: duckdb.DuckDBPyConnection, name: str, fmt: str, todos: list[_Todo], resolve: _LazyResolver
-) -> tuple[list[FileImportResult], list[_Todo]]:
+    con: duckdb.DuckDBPyConnection, name: str, fmt: str, todos: list[_Todo], resolve: _LazyResolver,
+    step: FileStep | None = None,
+) -> tuple[list[FileImportResult], list[_Todo]]:  # fmt: skip
     """Many files read whole (a first sync, or changed Codex rollouts): one transaction for all
     (``imports.import_batch``), then their states and the source name on their batches in a
     second one. A crash between the two only makes the next sync read those files again, which
@@ -462,7 +467,8 @@ def _sync_many(
     A file whose last line is unfinished waits for the file-by-file path. The others are hashed
     whole and their lines counted (their resume state) on a second thread WHILE DuckDB imports
     them: ``hashlib`` releases the GIL, and so does DuckDB, so the ~3 s of hashing a 2.3 GB tree
-    overlaps the import instead of preceding it."""
+    overlaps the import instead of preceding it. ``step``: the import's progress through the
+    files (``imports.import_batch``)."""
     from concurrent.futures import ThreadPoolExecutor
 
     ready: list[_Todo] = []
@@ -483,7 +489,7 @@ def _sync_many(
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing = pool.submit(_whole_states, ready)
-        imported = import_batch(con, [t.path for t in ready], fmt, resolve)
+        imported = import_batch(con, [t.path for t in ready], fmt, resolve, progress=step)
         whole = hashing.result()
     states = [
         (str(t.path), replace(state, last_batch_id=r.batch_id))

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 SOURCE = "claude-code"
 CHUNK_FILES = 100_000  # files per scan (the object reader scales linearly: one scan)
+PROGRESS_EVERY = 0.25  # seconds between looks at the scan's progress (``_ScanProgress``)
 SCRATCH = "_usagectl_cc_scan"  # in-memory database holding the scan tables
 # the scan runs with this multiple of the import's memory limit: see ``_scan_memory_limit``
 SCAN_MEMORY_FACTOR = 1.25
@@ -183,13 +184,16 @@ def stage(
     path_or_paths: Path | str | Sequence[Path | str],
     sizes: Sequence[int] | None = None,
     names: Sequence[str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> list[str]:
     """Create TABLE ``_checked`` (ingest's ``prechecked`` contract: validated, typed, only the
     columns this format fills) over one file or many; returns [] (no unknown columns:
     everything not mapped is simply not read). ``sizes``: the files' sizes in bytes when the
     caller has them already (they balance the parallel scan), else each file is stat-ed.
     ``names``: the paths the files were found under, when they are not the (real) paths read:
-    the folder a file was found in names its project (see ``_projects``)."""
+    the folder a file was found in names its project (see ``_projects``). ``progress(name, i)``:
+    the scan has read about ``i`` files and is at the file ``name`` (as the caller names it; at
+    most the last file), called now and then from this thread while the files are read (``_scan``)."""
     from usagectl.store.ingest import LINE_BYTES, LONG_LINE_BYTES
     from usagectl.store.tables import load_temp_table
     from usagectl.store.validation import checked_select
@@ -224,7 +228,11 @@ def stage(
         f"FROM read_ndjson_objects($files, ignore_errors = true, maximum_object_size = {longest}, "
         "hive_partitioning = false)))"
     )
-    tables = _scan(con, select, paths, sizes)
+    # file i of n reached, as a reader file by file says it (Codex): at most the last one, so a
+    # bar stays short of done (its clock running) while the rows are checked and stored
+    shown = names if names is not None and len(names) == len(paths) else paths
+    read = None if progress is None else (lambda i: progress(shown[min(i, len(shown) - 1)], min(i, len(shown) - 1)))
+    tables = _scan(con, select, paths, sizes, read)
     load_temp_table(con, "_cc_files", [("fi", "BIGINT"), ("pdir", "VARCHAR")],
                     list(enumerate(_projects(paths, names))))  # fmt: skip
     fields = ", ".join(
@@ -310,15 +318,20 @@ def _split(paths: list[str], n: int, sizes: Sequence[int] | None = None) -> list
 
 
 def _scan(
-    con: duckdb.DuckDBPyConnection, select: str, paths: list[str], sizes: Sequence[int] | None = None
-) -> list[str]:
+    con: duckdb.DuckDBPyConnection, select: str, paths: list[str], sizes: Sequence[int] | None = None,
+    read: Callable[[int], None] | None = None,
+) -> list[str]:  # fmt: skip
     """Run ``select`` over ``paths`` into ordered tables (file order: the rowid numbers the
     lines), one per DuckDB thread: each range of files is read by ONE single-threaded query,
     all at the same time on their own connections (DuckDB releases the GIL while a query
     runs). A parallel query that keeps insertion order costs ~50 % more CPU than a serial one
     (it merges many small ordered batches); this way the order is free and the cores still
     all work. The tables live in an in-memory database shared with the caller's connection,
-    which reads them in its own transaction; returns their names."""
+    which reads them in its own transaction; returns their names.
+
+    ``read(i)``: about ``i`` of the files are read, from DuckDB's progress of each range's query
+    (``_ScanProgress``), called from this thread while the ranges are read (QA: a 2 GB tree stood
+    at "0/12262" for its whole import)."""
     import threading
 
     from usagectl.store.engine import literal
@@ -332,29 +345,43 @@ def _scan(
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
     tables = [f"{SCRATCH}.lines{i}" for i in range(len(ranges))]
     errors: list[BaseException] = []
+    watch = _ScanProgress(ranges) if read is not None else None
 
-    def run(table: str, lo: int, hi: int) -> None:
+    def run(n: int, table: str, lo: int, hi: int) -> None:
         cur = con.cursor()
         try:
+            if watch is not None:
+                watch.follow(n, cur)
             for start in range(lo, hi, CHUNK_FILES):
                 files = [literal(p) for p in paths[start : min(hi, start + CHUNK_FILES)]]
                 params = {"files": files, "offset": start}
                 verb = f"CREATE OR REPLACE TABLE {table} AS" if start == lo else f"INSERT INTO {table}"
+                if watch is not None:
+                    watch.chunk(n, start, min(hi, start + CHUNK_FILES))
                 cur.execute(f"{verb} {select}", params)
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
         finally:
+            if watch is not None:
+                watch.done(n)
             cur.close()
 
     con.execute("SET threads = 1")
     if scan_limit:
         con.execute(f"SET memory_limit = '{scan_limit}'")
     try:
-        workers = [threading.Thread(target=run, args=(t, lo, hi)) for t, (lo, hi) in zip(tables, ranges)]
+        workers = [
+            threading.Thread(target=run, args=(n, t, lo, hi)) for n, (t, (lo, hi)) in enumerate(zip(tables, ranges))
+        ]
         for w in workers:
             w.start()
         for w in workers:
-            w.join()
+            while w.is_alive():
+                w.join(PROGRESS_EVERY if watch is not None else None)
+                if watch is not None and read is not None:
+                    watch.report(read)
+        if watch is not None and read is not None and not errors:
+            watch.report(read)  # every file read, however quickly (the last look may have come before)
     finally:
         con.execute(f"SET threads = {int(threads)}")
         if scan_limit:
@@ -363,6 +390,58 @@ def _scan(
         _drop(con, tables)
         raise errors[0]
     return tables
+
+
+class _ScanProgress:
+    """How far the scan's ranges are, for ``_scan``'s ``read``: each range's query is followed on
+    its own cursor (``query_progress``, with DuckDB's progress bar on and its printing off) and
+    counts as the files of its range before the current chunk plus that chunk's files times the
+    query's fraction done. DuckDB says -1 before a query has started; a count never goes back."""
+
+    def __init__(self, ranges: Sequence[tuple[int, int]]) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._cursors: dict[int, duckdb.DuckDBPyConnection] = {}
+        self._chunks = {n: (lo, lo) for n, (lo, _hi) in enumerate(ranges)}  # (chunk start, its end)
+        self._low = {n: lo for n, (lo, _hi) in enumerate(ranges)}
+        self._ends = {n: hi for n, (_lo, hi) in enumerate(ranges)}
+        self._shown = -1
+
+    def follow(self, n: int, cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute("SET enable_progress_bar = true")
+        cur.execute("SET enable_progress_bar_print = false")
+        with self._lock:
+            self._cursors[n] = cur
+
+    def chunk(self, n: int, start: int, end: int) -> None:
+        with self._lock:
+            self._chunks[n] = (start, end)
+
+    def done(self, n: int) -> None:
+        with self._lock:
+            self._cursors.pop(n, None)
+            self._chunks[n] = (self._ends[n], self._ends[n])
+
+    def files(self) -> int:
+        """About how many files the ranges have read."""
+        with self._lock:
+            total = 0
+            for n, (start, end) in self._chunks.items():
+                cur = self._cursors.get(n)
+                try:
+                    pct = cur.query_progress() if cur is not None else -1.0
+                except Exception:  # the cursor closing in its thread: the range counts as its chunk start
+                    pct = -1.0
+                part = int((end - start) * min(max(pct, 0.0), 100.0) / 100) if pct >= 0 else 0
+                total += start - self._low[n] + part
+            return total
+
+    def report(self, read: Callable[[int], None]) -> None:
+        count = self.files()
+        if count > self._shown:
+            self._shown = count
+            read(count)
 
 
 def _scan_memory_limit(limit: str) -> str | None:
