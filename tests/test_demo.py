@@ -330,6 +330,52 @@ def test_an_interrupted_first_demo_writes_no_database(tmp_path: Path, monkeypatc
     assert list(folder.iterdir()) == []
 
 
+def test_a_demo_killed_outright_leaves_a_build_folder_that_the_next_demo_removes(tmp_path: Path) -> None:
+    """QA: `usagectl demo` killed with SIGKILL (no clean-up runs) left its build folder
+    (``.usagectl-demo-build-*``, with the half-built database) and its temporary JSONL, and no
+    later run removed them. Both now lie in the build folder, marked as at work by an OS lock
+    that dies with the process: the next demo removes it. A folder whose mark a live process
+    holds (another demo at work) stays, as does one without a mark made just now (a new run
+    between making the folder and marking it); one without a mark an hour old (from a version
+    before the mark) goes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import run
+    from usagectl.services.demo_run import BUILD_MARK, BUILD_PREFIX
+    from usagectl.store.run_lock import alive_mark
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    db = folder / "d.duckdb"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "usagectl", "demo", "--db", str(db), "--days", "400"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "CI": "true"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not list(folder.glob(f"{BUILD_PREFIX}*/usagectl-demo-*/demo-events.jsonl")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the demo ended before its events were written"
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    (killed,) = list(folder.glob(f"{BUILD_PREFIX}*"))
+    assert (killed / BUILD_MARK).exists()
+    working, fresh, old = (folder / f"{BUILD_PREFIX}{name}" for name in ("working", "fresh", "old"))
+    for build in (working, fresh, old):
+        build.mkdir()
+        (build / "d.duckdb").write_bytes(b"half")
+    hour_ago = time.time() - 3700
+    os.utime(old, (hour_ago, hour_ago))
+    with alive_mark(working / BUILD_MARK):
+        run("demo", "--db", str(db), "--days", "2")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["d.duckdb", "d.toml", working.name, fresh.name])
+
+
 def test_a_signal_while_the_demo_database_is_moved_waits_until_it_is_done() -> None:
     """The move replaces the file and its WAL in steps: a Ctrl-C between them would leave the new
     file beside the old WAL. Held, it comes once the block is done, as the KeyboardInterrupt it

@@ -24,6 +24,11 @@ DEMO_QUOTA_TOKENS = 600_000_000
 # Two years of history: ~220 events a day at the start, growing; more would make the demo slow
 # without showing anything new.
 MAX_DEMO_DAYS = 730
+# The demo builds its database in a folder beside it named with this prefix, marked as at work
+# by an OS lock on the file BUILD_MARK in it (``_build_beside``, ``_clear_abandoned``).
+BUILD_PREFIX = ".usagectl-demo-build-"
+BUILD_MARK = ".building"
+UNMARKED_BUILD_SECONDS = 3600
 # The first line of every config the demo writes: a file that starts otherwise is not ours to replace.
 DEMO_CONFIG_HEADER = "# Written by `usagectl demo`"
 # The demo imports its events from this file in a temporary folder named with this prefix:
@@ -89,7 +94,9 @@ def _import_events(ctx: AppContext, events: list[dict[str, Any]]) -> ImportSumma
     name marks the batch as the demo's own: ``_DEMO_FILE_REGEX``)."""
     from usagectl.services.demo import write_jsonl
 
-    with tempfile.TemporaryDirectory(prefix=DEMO_TMP_PREFIX) as tmp:
+    # beside the database being built (``_build_beside``), so that a run killed outright leaves
+    # one folder, which the next run removes (``_clear_abandoned``)
+    with tempfile.TemporaryDirectory(prefix=DEMO_TMP_PREFIX, dir=ctx.db_path.parent) as tmp:
         out = Path(tmp) / DEMO_EVENTS_FILE
         write_jsonl(events, out)
         return import_paths(ctx, [out], fmt="jsonl")
@@ -100,16 +107,23 @@ def _build_beside(path: Path, build: Callable[[Path], ImportSummary]) -> ImportS
     then move it over ``path`` in one rename: a run that stops before (Ctrl-C, SIGTERM, a full
     disk) leaves the old demo database as it was and removes what it built. The old one was
     deleted first, and an interrupted run left none, or an empty one, under a message saying
-    "the database is as it was" (QA)."""
+    "the database is as it was" (QA). The folder is marked as at work (``BUILD_MARK``) while the
+    build runs, so that a run killed outright (SIGKILL) leaves a folder the next one removes."""
     from usagectl.store.closing import settle
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseError(f"database {path} cannot be created: {os_reason(exc)}") from exc
+    from usagectl.store.run_lock import alive_mark
+
+    _clear_abandoned(path.parent)
     existed, moved = path.exists(), False
     try:
-        with tempfile.TemporaryDirectory(prefix=".usagectl-demo-build-", dir=path.parent) as tmp:
+        with (
+            tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=path.parent) as tmp,
+            alive_mark(Path(tmp) / BUILD_MARK),
+        ):
             new = Path(tmp) / path.name
             summary = build(new)
             settle(new)  # its writer may still be closing on a background thread (``close_when_done``)
@@ -126,6 +140,33 @@ def _build_beside(path: Path, build: Callable[[Path], ImportSummary]) -> ImportS
         )
         raise Interrupted(f"interrupted; {kept}") from exc
     return summary
+
+
+def _clear_abandoned(folder: Path) -> None:
+    """Remove the build folders of demo runs killed outright (SIGKILL, a power cut: no clean-up
+    ran) from ``folder``: one whose mark no process holds any more, or one without a mark, from a
+    version before the mark, once it is an hour old (a new run's folder stands without its mark
+    only for the moment between the two). A running demo's folder is left alone. QA: each killed
+    run left its build folder and a temporary JSONL, and no later run removed them."""
+    import shutil
+    import time
+
+    from usagectl.store.run_lock import is_abandoned
+
+    try:
+        found = [p for p in folder.iterdir() if p.name.startswith(BUILD_PREFIX)]
+    except OSError:
+        return
+    for build in found:
+        try:
+            if build.is_symlink() or not build.is_dir():
+                continue
+            mark = build / BUILD_MARK
+            old = not mark.exists() and time.time() - build.stat().st_mtime > UNMARKED_BUILD_SECONDS
+        except OSError:
+            continue
+        if old or is_abandoned(mark):
+            shutil.rmtree(build, ignore_errors=True)
 
 
 def _move_over(new: Path, path: Path) -> None:

@@ -92,3 +92,25 @@ def waiting_lock(path: Path, what: str, timeout: float = 30.0) -> Iterator[None]
                 )
             time.sleep(0.05)
         yield  # closing the file releases the lock
+
+
+@contextlib.contextmanager
+def alive_mark(path: Path) -> Iterator[None]:
+    """Hold the OS lock on ``path`` (created 0600) for the block, as a mark that this process is
+    at work there: the lock goes with the process however it ends (SIGKILL too), so another one
+    can tell a folder of a running command from one a killed command left (``is_abandoned``)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+        _try_lock(handle)  # a new file: nobody else holds it
+        yield
+
+
+def is_abandoned(path: Path) -> bool:
+    """Whether the mark ``path`` (``alive_mark``) is held by no process any more; False when it
+    cannot be opened (missing, or not ours to open)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+        return _try_lock(handle)  # released again as the file closes
