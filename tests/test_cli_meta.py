@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,48 @@ def test_out_of_memory_in_any_command_is_said_as_such(
     assert exit_.value.code == 1
     assert "usagectl: error: DuckDB ran out of memory: Out of Memory Error: could not allocate" in err
     assert "unexpected error" not in err and "report it" not in err
+
+
+def test_every_report_with_by_writes_filters_by_as_a_list_of_dimension_names(tmp_path: Path) -> None:
+    """QA: `filters.by` was a list in `report by` and `anomalies` (there with the store's names,
+    `api_key`), a string in `report team`, `report compare` and `forecast` (null without --by):
+    one key, three shapes. Now a list of the dimensions as the command line spells them (`api-key`,
+    `cost-center`), empty without --by. One event is enough: the filters echo the options."""
+    db = tmp_path / "u.duckdb"
+    write_jsonl(tmp_path / "e.jsonl", [{"ts": "2026-11-02T10:00:00Z", "provider": "anthropic",
+                                       "model": "claude-sonnet-4-5", "input_tokens": 10, "output_tokens": 5,
+                                       "member": "ann", "cost_center": "cc-1", "api_key": "k1"}])  # fmt: skip
+    run("import", str(tmp_path / "e.jsonl"), "--db", str(db))
+    span = ["--since", "2026-11-01", "--until", "2026-11-30", "--tz", "UTC", "--db", str(db)]
+    given = {
+        "report by cost-center": ["report", "by", "cost-center", *span],
+        "report by model,cost-center": ["report", "by", "model,cost-center", *span],
+        "report team": ["report", "team", "--by", "cost-center", *span],
+        "report compare": [
+            "report",
+            "compare",
+            "--period",
+            "2026-11",
+            "--by",
+            "cost-center",
+            "--tz",
+            "UTC",
+            *span[-2:],
+        ],
+        "anomalies": ["anomalies", "--by", "api-key", *span],
+        "forecast": ["forecast", "--by", "api-key", *span],
+    }
+    found = {name: json.loads(run(*args, "--json").stdout)["filters"]["by"] for name, args in given.items()}
+    assert found == {
+        "report by cost-center": ["cost-center"],
+        "report by model,cost-center": ["model", "cost-center"],
+        "report team": ["cost-center"],
+        "report compare": ["cost-center"],
+        "anomalies": ["api-key"],
+        "forecast": ["api-key"],
+    }
+    plain = {
+        name: json.loads(run(*args, "--json").stdout)["filters"]["by"]
+        for name, args in (("anomalies", ["anomalies", *span]), ("forecast", ["forecast", "--db", str(db)]))
+    }
+    assert plain == {"anomalies": [], "forecast": []}

@@ -226,7 +226,7 @@ def test_even_allocation_by_member_and_by_team(loaded: Path) -> None:
     assert _dec(rows["dave"]["allocated_usd"]) == _dec(rows["erin"]["allocated_usd"]) == D("0.166667")
     assert _dec(rows["alice"]["allocated_usd"]) == _dec(rows["bob"]["allocated_usd"]) == D("0.111111")
     assert _dec(rows["(no member)"]["allocated_usd"]) == D("0.111111")
-    assert out["filters"]["allocate"] == "even" and out["filters"]["by"] == "team"
+    assert out["filters"]["allocate"] == "even" and out["filters"]["by"] == ["team"]
 
 
 def test_proportional_by_team_matches_by_member(loaded: Path) -> None:

@@ -59,6 +59,7 @@ from typing import Any, Literal
 from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
+from usagectl.services.breakdowns import cli_name
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _now, _unpriced_notes, build_filters
 from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, exact, to_amount
@@ -470,7 +471,7 @@ def anomalies_report(ctx: AppContext, req: ReportRequest, *, by: Sequence[str] =
     return Report(
         name="anomalies",
         title=f"Anomalies {flt.since} – {flt.until} ({flt.tz})",
-        filters=flt.as_dict() | {"by": list(by), "metric": metric},
+        filters=flt.as_dict() | {"by": [cli_name(b) for b in by], "metric": metric},
         columns=(
             Column("day", "Day", "date"),
             Column("series", "Series"),

@@ -308,7 +308,7 @@ def compare(ctx: AppContext, req: ReportRequest, period: str, vs: str | None = N
         "vs_since": b.since.isoformat(),
         "vs_until": b.until.isoformat(),
         "tz": tz,
-        "by": cli_name(key),
+        "by": [cli_name(key)],  # a list, as every report with --by writes it
     } | {k: list(v) for k, v in flts[0].where.items()}
     return Report(
         name="compare",

@@ -55,6 +55,7 @@ from usagectl.config import effective_timezone
 from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted, noun
 from usagectl.render.formats import format_int, format_money
+from usagectl.services.breakdowns import cli_name
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
 from usagectl.services.rollup import rollup, total, unpriced_models
@@ -358,7 +359,13 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
     return Report(
         name="forecast",
         title=f"Forecast of {freq.metric}: next {freq.days} days from {first_day} ({tz})",
-        filters=flt.as_dict() | {"days": freq.days, "by": freq.by, "metric": freq.metric, "quantiles": "P10/P50/P90"},
+        filters=flt.as_dict()
+        | {
+            "days": freq.days,
+            "by": [cli_name(freq.by)] if freq.by else [],
+            "metric": freq.metric,
+            "quantiles": "P10/P50/P90",
+        },
         columns=columns,
         rows=tuple(rows),
         totals={},

@@ -60,6 +60,7 @@ from usagectl.services.allocation import (
     rounded,
     split_filters,
 )
+from usagectl.services.breakdowns import cli_name
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     ReportRequest,
@@ -204,7 +205,7 @@ def team(ctx: AppContext, req: ReportRequest, *, allocate_mode: str | None = Non
     report = Report(
         name="team",
         title=f"Team usage {flt.since} – {flt.until} ({tz})",
-        filters=flt.as_dict() | {"allocate": a.mode, "by": level},
+        filters=flt.as_dict() | {"allocate": a.mode, "by": [cli_name(level)]},
         columns=MEMBER_COLUMNS + _unpriced_column(totals),
         rows=tuple(member_rows),
         totals=totals,
