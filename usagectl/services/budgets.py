@@ -628,7 +628,7 @@ def budget_history(
         unpriced += s.unpriced_requests
         rows.append(
             {"period_start": first, "period_end": last, "state": "complete" if complete else "in progress"}
-            | {"limit": _amount(budget.limit, budget.kind), "actual": _amount(s.spent, budget.kind)}
+            | {"limit": _amount(budget.limit, budget.kind), "spent": _amount(s.spent, budget.kind)}
             | {
                 "percent": s.percent,
                 "level": s.level,
@@ -655,7 +655,7 @@ def budget_history(
             Column("period_end", "To", "date", in_table=False),
             Column("state", "State"),
             Column("limit", "Limit", amount, exact=True),
-            Column("actual", "Actual", amount),
+            Column("spent", "Spent", amount),  # as budget status names it (QA: "actual" here)
             Column("percent", "Used", "used_pct"),
             Column("level", "Level"),
             Column("projected", "Projected", amount),
