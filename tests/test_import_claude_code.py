@@ -1126,31 +1126,38 @@ def test_scan_progress_counts_the_files_read_in_each_range() -> None:
     assert seen == [5, 10, 15, 30]
 
 
+def _recorder(seen: list[tuple[str, int, int]]) -> Any:
+    """A progress callback that keeps what it is told."""
+    return lambda name, done, total: seen.append((name, done, total))
+
+
 def test_import_and_first_sync_show_progress_through_a_claude_code_tree(tmp_path: Path, db_path: Path) -> None:
     """QA: a 2 GB Claude Code tree stood at "0/12262" for its whole import (DuckDB reads every
     file in one scan). The scan's progress now moves the bar; once every file is read it stands
     at the last file (2 of 3 here: file 2 reached, 0-based, as a file-by-file reader says it)
-    until the rows are stored, then the import says done (3 of 3). The same through a first
-    sync of the tree as a registered source."""
+    and says that the rows are being checked and stored, then the import says done (3 of 3).
+    The same through a first sync of the tree as a registered source (which reads the file
+    whose last line has no newline yet after the other two, on its own)."""
     from usagectl.services.context import make_context
-    from usagectl.services.imports import import_paths
+    from usagectl.services.imports import STORING, import_paths
     from usagectl.services.sync import sync
 
     tree = tmp_path / "projects"
     shutil.copytree(DATA, tree)
     files = {p.name for p in tree.rglob("*.jsonl")}
     assert len(files) == 3
-    for name, run_it in (
-        ("import", lambda seen: import_paths(make_context(None, db_path), [tree], fmt="claude-code",
-                                             progress=lambda n, d, t: seen.append((n, d, t)))),
-        ("sync", lambda seen: sync(make_context(None, tmp_path / "s.duckdb"), ["cc"],
-                                   progress=lambda n, d, t: seen.append((n, d, t)))),
-    ):  # fmt: skip
-        if name == "sync":
-            run("source", "add", str(tree), "--format", "claude-code", "--name", "cc", "--db", str(tmp_path / "s.duckdb"))
+    for name in ("import", "sync"):
         seen: list[tuple[str, int, int]] = []
-        run_it(seen)
+        if name == "import":
+            import_paths(make_context(None, db_path), [tree], fmt="claude-code", progress=_recorder(seen))
+        else:
+            synced = tmp_path / "s.duckdb"
+            run("source", "add", str(tree), "--format", "claude-code", "--name", "cc", "--db", str(synced))
+            sync(make_context(None, synced), ["cc"], progress=_recorder(seen))
         read = [(Path(n).name, d) for n, d, _t in seen if n.endswith(".jsonl")]
         assert read and {n for n, _ in read} <= files, (name, seen)
         assert [d for _, d in read] == sorted(d for _, d in read) and read[-1][1] == 2, (name, seen)
         assert seen[-1] == ("", 3, 3) and all(t == 3 for _, _, t in seen), (name, seen)
+        storing = [step for label, step, _t in seen if label == STORING]
+        # the sync reads a file whose last line has no newline yet on its own, after the others
+        assert storing == ([2] if name == "import" else [1]), (name, seen)

@@ -955,9 +955,10 @@ def test_import_progress_moves_file_by_file_through_a_codex_tree(tmp_path: Path,
     """QA: a Codex tree of 1,800 rollouts showed "0/1800" until all were read, then done: the
     files of a batched format were reported once, before the batch. The reader now reports each
     file as it reaches it. The 3 rollouts of November 2025 (copied, so nothing else is read): the
-    batch starts at 0 of 3, each file is reached at 0, 1 and 2 of 3, then done at 3 of 3."""
+    batch starts at 0 of 3, each file is reached at 0, 1 and 2 of 3, the rows are checked and
+    stored at 2 of 3 (every file read), then done at 3 of 3."""
     from usagectl.services.context import make_context
-    from usagectl.services.imports import import_paths
+    from usagectl.services.imports import STORING, import_paths
 
     tree = tmp_path / "sessions"
     shutil.copytree(DATA / "sessions" / "2025", tree)
@@ -967,4 +968,4 @@ def test_import_progress_moves_file_by_file_through_a_codex_tree(tmp_path: Path,
     assert len(files) == 3
     reached = [(Path(n).name, d) for n, d, t in seen if n.endswith(".jsonl")]
     assert sorted(name for name, _ in reached) == files and [d for _, d in reached] == [0, 1, 2]
-    assert seen[-1] == ("", 3, 3) and all(t == 3 for _, _, t in seen)
+    assert seen[-2:] == [(STORING, 2, 3), ("", 3, 3)] and all(t == 3 for _, _, t in seen)
