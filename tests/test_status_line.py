@@ -8,6 +8,8 @@ Budgets: plan quota 52.1 % (ok), member:alice $4.30 of $5 = 86 % (warning) -> wo
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -204,6 +206,33 @@ def test_a_quota_at_99_98_percent_reads_99_9_everywhere_a_human_sees_it(
     assert "- **Quota used %:** 99.9%\n" in run(*month, "--format", "markdown").stdout
     overview = json.loads(run(*month, "--json").stdout, parse_float=Decimal)["overview"]
     assert overview["quota_pct"] == Decimal("99.98")
+
+
+def test_machine_formats_round_a_used_share_down_never_up_to_100(
+    isolated_env: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: JSON rounded a used share half-even to 2 decimals: 999,960 of 1,000,000 tokens said
+    quota_pct 100, and a script testing quota_pct >= 100 saw a quota used up that was not. Here
+    2,605,100 of a 2,605,230-token quota: 2,605,100 × 100 / 2,605,230 = 99.99501... % (2,605,230 ×
+    0.99995 = 2,605,099.74 < 2,605,100): half-even 100.00, rounded down 99.99 (tables: 99.9 %).
+    The same for a token budget of that size (budget status, JSON and CSV)."""
+    from usagectl.services import dashboard as dash_svc
+
+    monkeypatch.setattr(dash_svc, "_clock", lambda: NOW)
+    config = CONFIG.replace("monthly_token_quota = 5000000", "monthly_token_quota = 2605230")
+    config += '\n[[budgets]]\nscope = "global"\ntokens = 2605230\nperiod = "month"\n'
+    (isolated_env / "usagectl.toml").write_text(config, encoding="utf-8")
+    status = json.loads(run("status", "--db", str(db), "--json").stdout, parse_float=Decimal)
+    assert (status["month"]["quota_pct"], status["budgets"]["worst_pct"]) == (Decimal("99.99"), Decimal("99.99"))
+    month = ("report", "month", "--month", "2026-11", "--db", str(db))
+    overview = json.loads(run(*month, "--json").stdout, parse_float=Decimal)["overview"]
+    assert overview["quota_pct"] == Decimal("99.99")
+    assert "Quota used %" in run(*month).stdout and "99.9%" in run(*month).stdout
+    budgets = json.loads(run("budget", "status", "--db", str(db), "--json").stdout, parse_float=Decimal)
+    # the plan quota (a global token budget too) and the budget of the same size
+    assert [r["percent"] for r in budgets["rows"] if r["scope"] == "global"] == [Decimal("99.99")] * 2
+    rows = list(csv.DictReader(io.StringIO(run("budget", "status", "--db", str(db), "--format", "csv").stdout)))
+    assert [r["percent"] for r in rows if r["scope"] == "global"] == ["99.99"] * 2
 
 
 GLOBAL_BUDGET = '[[budgets]]\nscope = "global"\namount = 1\nperiod = "month"\n'

@@ -572,6 +572,19 @@ def test_dry_run_sends_and_records_nothing(
     assert server.requests == [] and ledger(db) == {}
 
 
+def test_a_payload_never_rounds_a_budget_up_to_a_threshold_it_has_not_reached(
+    budget_setup: tuple[Path, Path], server: HookServer
+) -> None:
+    """QA: used shares were rounded half-even to 2 decimals in machine formats, so a budget just
+    short of its limit said 100 while its level was critical. The fixture's $9.20 of a $9.2004
+    budget: 9.2 × 100 / 9.2004 = 99.99565... %: half-even 100.00, rounded down 99.99."""
+    cfg, db = budget_setup
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("amount = 10\n", "amount = 9.2004\n"), encoding="utf-8")
+    as_json = json.loads(notify_cli(cfg, db, "--dry-run", "--json").stdout, parse_float=Decimal)
+    (delivery,) = as_json["deliveries"]
+    assert (delivery["body"]["data"]["level"], delivery["body"]["data"]["percent"]) == ("critical", Decimal("99.99"))
+
+
 def test_slack_format_is_a_signed_text_payload(tmp_path: Path, db_path: Path, server: HookServer) -> None:
     run("import", str(write_jsonl(tmp_path / "b.jsonl", BUDGET_EVENTS)), "--db", str(db_path))
     cfg = write_config(tmp_path / "c.toml", server.url, ["budget.threshold"], format="slack")
@@ -875,7 +888,7 @@ def test_exceeded_budget_payload_from_a_hand_made_state() -> None:
     assert event.key == f"{base}:100:amount=500"
     assert event.supersedes == (f"{base}:80:amount=500", f"{base}:92.5:amount=500", f"{base}:95:amount=500")
     assert event.data["thresholds_crossed"] == [80, Decimal("92.5"), 95, 100]
-    assert event.data["projected_percent"] == Decimal("195.04")  # 195.0375 to 2 places, half-even
+    assert event.data["projected_percent"] == Decimal("195.03")  # 195.0375 to 2 places, rounded down
     assert event.text == (
         "⛔ team:platform has exceeded $500.00 (month): 104.0 % used — projected $975.19 "
         "(3 unpriced requests not counted)"
@@ -898,10 +911,10 @@ def test_a_raised_limit_alerts_again_in_the_same_period(
     even above the new limit: every threshold key (no limit in it) was delivered or superseded
     at the old one. The limit is now part of the key.
 
-    $9.20 of $10 = 92 %: 90 sent. Raised to $12: 9.20 x 100 / 12 = 76.67 % -> 75 of the $12
+    $9.20 of $10 = 92 %: 90 sent. Raised to $12: 9.20 x 100 / 12 = 76.666... % (76.66 in the body: rounded down) -> 75 of the $12
     budget, due again. Projected 9.20 x 30/15 = $18.40 = 153.33 % of $12; 100 % after
     (12 - 9.20) x 15 d / 9.20 = 4.565 d from 2026-11-16 00:00 -> 2026-11-20 13:34 -> 2026-11-20.
-    B5 (2026-11-14, gpt-4o 1,200,000 in = 1.2 x 2.50 = $3.00): $12.20 = 101.67 % -> 100 of $12."""
+    B5 (2026-11-14, gpt-4o 1,200,000 in = 1.2 x 2.50 = $3.00): $12.20 = 101.666... % (101.66 in the body) -> 100 of $12."""
     cfg, db = budget_setup
     ctx = make_context(cfg, db)
     notify_svc.notify(ctx, now=NOW)
@@ -914,7 +927,7 @@ def test_a_raised_limit_alerts_again_in_the_same_period(
     assert alert["id"] == expected_id(key_75)
     d = alert["data"]
     assert (d["budget"]["limit"], d["threshold"], d["level"], d["spent"], d["percent"]) == (
-        12, 75, "warning", Decimal("9.2"), Decimal("76.67"))  # fmt: skip
+        12, 75, "warning", Decimal("9.2"), Decimal("76.66"))  # fmt: skip
     assert (d["projected"], d["projected_percent"], d["projected_cross_date"]) == (
         Decimal("18.4"), Decimal("153.33"), "2026-11-20")  # fmt: skip
     assert _sent_keys(notify_svc.notify(make_context(cfg, db), now=NOW)) == []  # once per threshold and limit
@@ -922,7 +935,7 @@ def test_a_raised_limit_alerts_again_in_the_same_period(
                                         "input_tokens": 1_200_000}])  # fmt: skip
     key_100 = "budget.threshold:global:month:2026-11-01:100:amount=12"
     assert _sent_keys(notify_svc.notify(make_context(cfg, db), now=NOW)) == [key_100]
-    assert server.bodies()[2]["data"]["percent"] == Decimal("101.67")
+    assert server.bodies()[2]["data"]["percent"] == Decimal("101.66")
     _set_limit(cfg, "10.00")  # back to $10 (written 10.00: the same limit): 122 %, 100 of $10 is new
     assert _sent_keys(notify_svc.notify(make_context(cfg, db), now=NOW)) == [
         "budget.threshold:global:month:2026-11-01:100:amount=10"

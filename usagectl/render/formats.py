@@ -8,7 +8,8 @@ Rounding rules, in one place:
   ``$0.00``. ``None`` means *unpriced* and is never shown as zero.
 * Percentages are 0-100: JSON rounds to 2 decimals, tables show 1 decimal (``45.2%``). The
   part of a quota or budget used (kind ``used_pct``) is shown rounded DOWN (:func:`floor_pct`),
-  so 99.98 % reads 99.9 %, never an exhausted 100.0 % or a threshold the usage has not reached.
+  so 99.98 % reads 99.9 %, never an exhausted 100.0 % or a threshold the usage has not reached;
+  machine formats round it down to 2 decimals (:func:`used_pct_machine`: 99.996 is 99.99).
 """
 
 from __future__ import annotations
@@ -95,6 +96,19 @@ def pct_machine(value: Decimal | float) -> Decimal | None:
     if not d.is_finite():
         return None
     return quantize(d, PCT_PLACES_MACHINE)
+
+
+def used_pct_machine(value: Decimal | float) -> Decimal | None:
+    """A used share of a quota or budget for machine formats (JSON, CSV, webhook payloads): 2
+    decimals rounded DOWN, as ``floor_pct`` rounds it for people: 99.996 % is 99.99, never a 100
+    the usage has not reached (QA: `report month --json` said quota_pct 100 at 999,960 of
+    1,000,000 tokens, so a script testing quota_pct >= 100 saw a quota used up that was not)."""
+    d = to_decimal(value)
+    if not d.is_finite():
+        return None
+    with localcontext() as ctx:
+        ctx.prec = max(28, d.adjusted() + PCT_PLACES_MACHINE + 2)
+        return d.quantize(Decimal(1).scaleb(-PCT_PLACES_MACHINE), rounding=ROUND_FLOOR)
 
 
 def _group(text: str) -> str:

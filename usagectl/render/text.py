@@ -28,6 +28,7 @@ from usagectl.render.formats import (
     overview_kind,
     pct_machine,
     to_decimal,
+    used_pct_machine,
 )
 
 # --------------------------------------------------------------------------- JSON
@@ -156,7 +157,7 @@ def json_cell(value: Any, kind: str) -> Any:
         return value
     if kind in ("pct", "used_pct"):  # machine formats keep the exact share (2 decimals)
         if isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
-            return pct_machine(value)
+            return used_pct_machine(value) if kind == "used_pct" else pct_machine(value)
         return value
     if kind == "int" and isinstance(value, Decimal) and value == value.to_integral_value():
         return int(value)
@@ -210,7 +211,7 @@ def csv_cell(value: Any, kind: str) -> str:
         text = format(Decimal(value), "f")
         return text.rstrip("0").rstrip(".") if "." in text else text
     if kind in ("pct", "used_pct") and isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
-        q = pct_machine(value)
+        q = used_pct_machine(value) if kind == "used_pct" else pct_machine(value)
         return "" if q is None else format(abs(q) if q.is_zero() else q, "f")
     if kind == "str" and isinstance(value, Decimal):
         # an undeclared Decimal is money, as tables show it (format_value): a budget's limit

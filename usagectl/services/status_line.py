@@ -81,7 +81,10 @@ class StatusLine:
         scripts written before it, ``date``, ``tz``, ``today``, ``month`` and ``budgets``. The
         rows are the two periods, today and the month; the totals are the month's (today is part
         of it), to its last day: usage dated after now is in them, as in ``report month``, so the
-        range says so (QA: it said ``until`` today). ``where``: the filters the usage was asked with."""
+        range says so (QA: it said ``until`` today). ``where``: the filters the usage was asked with.
+        The used shares are rounded down (99.996 % is 99.99, as everywhere a share of a quota is)."""
+        from usagectl.render.formats import used_pct_machine
+
         first = self.day.replace(day=1)
         last = self.day.replace(day=days_in_month(self.day.year, self.day.month))
         today = {
@@ -114,13 +117,13 @@ class StatusLine:
                 "month": self.month,
                 **month,
                 "quota_tokens": self.quota_tokens,
-                "quota_pct": None if self.quota_pct is None else self.quota_pct.quantize(Decimal("0.01")),
+                "quota_pct": None if self.quota_pct is None else used_pct_machine(self.quota_pct),
             },
             "budgets": {
                 "count": self.budgets,
                 "worst_level": self.worst_level,
                 "worst_budget": self.worst_budget,
-                "worst_pct": None if self.worst_pct is None else self.worst_pct.quantize(Decimal("0.01")),
+                "worst_pct": None if self.worst_pct is None else used_pct_machine(self.worst_pct),
             },
         }
 

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from usagectl import __version__
 from usagectl.models import counted, noun
-from usagectl.render.formats import format_compact, format_int, format_money, quantize
+from usagectl.render.formats import format_compact, format_int, format_money, quantize, used_pct_machine
 from usagectl.render.text import json_dumps
 
 if TYPE_CHECKING:
@@ -452,6 +452,11 @@ def _pct(value: Decimal | None, places: int = 2) -> Decimal | None:
     return None if value is None else quantize(value, places)
 
 
+def _used(value: Decimal | None) -> Decimal | None:
+    """A used share of a budget in a payload: rounded down, never a threshold not reached."""
+    return None if value is None else used_pct_machine(value)
+
+
 def _cost(sums: Mapping[str, Any]) -> Decimal | None:
     """Priced cost; 0 when there was no usage; None (never $0) when all of it was unpriced."""
     cost: Decimal | None = sums.get("cost_usd")
@@ -513,9 +518,9 @@ def budget_event(state: BudgetState, created: datetime) -> Event:
         "thresholds_crossed": [t for t in levels if t <= crossed],
         "level": state.level,
         "spent": amount(state.spent),
-        "percent": _pct(state.percent),
+        "percent": _used(state.percent),
         "projected": amount(state.projected),
-        "projected_percent": _pct(state.projected_percent),
+        "projected_percent": _used(state.projected_percent),
         "projected_cross_date": state.projected_cross_date,
         "unpriced_requests": state.unpriced_requests,
     }  # fmt: skip
