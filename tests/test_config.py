@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run
-from usagectl.config import effective_timezone, load_config, local_timezone_name, reset_warnings, resolve_db_path
+from usagectl.config import (
+    effective_timezone,
+    load_config,
+    local_timezone_name,
+    reset_warnings,
+    resolve_db_path,
+    similar_member,
+)
 from usagectl.errors import ConfigError
 
 
@@ -329,3 +336,15 @@ def test_a_config_that_is_no_regular_file_is_never_written(tmp_path: Path) -> No
     os.mkfifo(fifo)
     with pytest.raises(ConfigError, match=r"config\.fifo is not a regular file: cannot write to it"):
         default_config_write_path(fifo)  # before anything opens it
+
+
+def test_similar_member_prefers_a_case_difference_to_a_close_spelling() -> None:
+    """The [members] entry a logged member name was probably meant by (doctor's no-team hint):
+    ALICE differs from alice only in case, so it wins over alicia (difflib ratio 2·4/(5+6) ≈ 0.73,
+    close enough on its own); of two case variants the first in sort order; a name is never its
+    own suggestion; bob vs alice (ratio 0) has none."""
+    assert similar_member("alice", ["alicia", "bob", "ALICE"]) == "ALICE"
+    assert similar_member("alice", ["alicia", "bob"]) == "alicia"
+    assert similar_member("alice", ["alicE", "Alice"]) == "Alice"
+    assert similar_member("alice", ["alice"]) is None
+    assert similar_member("bob", ["alice"]) is None

@@ -184,3 +184,44 @@ def test_tz_that_is_no_zone_is_reported_as_such(loaded: Path, monkeypatch: pytes
     monkeypatch.setenv("TZ", ":Asia/Kolkata")
     tz = _by_check(run_json("doctor", *RANGE, "--db", str(loaded)))["timezone"][0]
     assert (tz["subject"], tz["data"]["origin"]) == ("Asia/Kolkata", "local: the TZ environment variable")
+
+
+def test_no_team_names_the_config_entry_that_differs_in_case_or_spelling(tmp_path: Path, db_path: Path) -> None:
+    """Names match exactly: [members.Alice] maps nobody's usage when the logs say alice, and the
+    fix said only "add [members.alice]". Now it names the entry meant (QA):
+
+    * alice (1,000 tokens): [members.Alice] differs only in case;
+    * carl (500 tokens): [members.karl] is a close spelling (difflib ratio 2·3/(4+4) = 0.75 ≥ 0.6);
+    * dave (300 tokens): [members.Dave] (no team of its own) maps Dave's own usage in the range,
+      so it is no misspelling of dave: no hint, nor for Dave (200 tokens);
+    * zoe (100 tokens): no entry near: the plain fix.
+    Order: tokens, most first. Totals by team: nobody has a team, so nothing is moved."""
+    config = tmp_path / "work" / "usagectl.toml"
+    config.write_text(
+        '[members.Alice]\nteam = "platform"\n[members.karl]\nteam = "growth"\n[members.Dave]\ndepartment = "eng"\n',
+        encoding="utf-8",
+    )
+    events = [
+        {"event_id": f"N{i}", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": tokens,
+         "member": member}
+        for i, (member, tokens) in enumerate([("alice", 1000), ("carl", 500), ("dave", 300), ("Dave", 200),
+                                              ("zoe", 100)])
+    ]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "n.jsonl", events)), "--db", str(db_path))
+    rows = _by_check(run_json("doctor", *RANGE, "--db", str(db_path)))["no-team"]
+    assert [(r["subject"], r["data"]["similar_entry"]) for r in rows] == [
+        ("alice", "Alice"),
+        ("carl", "karl"),
+        ("dave", None),
+        ("Dave", None),
+        ("zoe", None),
+    ]
+    assert rows[0]["fix"] == (
+        f"did you mean [members.Alice] in {config}? Member names must match the logs exactly (case-sensitive): "
+        'rename it [members.alice], or add [members.alice] team = "..."'
+    )
+    assert rows[1]["fix"].startswith(f"did you mean [members.karl] in {config}?")
+    assert rows[4]["fix"] == f'add [members.zoe] team = "..." in {config}'
+    # still exact: alice's usage is under no team, not platform's
+    teams = run_json("report", "by", "team", *RANGE, "--db", str(db_path))
+    assert [(r["team"], r["total_tokens"]) for r in teams["rows"]] == [("(none)", 2100)]  # 1000+500+300+200+100

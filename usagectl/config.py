@@ -16,6 +16,7 @@ import os
 import stat
 import sys
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -236,6 +237,19 @@ def reset_warnings() -> None:
 def _suggestion(word: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(word, candidates, n=1)
     return f" (did you mean {close[0]}?)" if close else ""
+
+
+def similar_member(name: str, configured: Iterable[str]) -> str | None:
+    """The ``[members.NAME]`` entry a member of the logs was probably meant to match: one that
+    differs only in case (``Alice`` for ``alice``), else the closest spelling (difflib, as the
+    unknown-key warnings suggest). Only ever a hint: member names stay exact everywhere, since
+    matching them ignoring case would move usage between teams without a word."""
+    others = [n for n in configured if n != name]
+    same = sorted(n for n in others if n.casefold() == name.casefold())
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(name, others, n=1)
+    return close[0] if close else None
 
 
 def unknown_keys(data: dict[str, Any], path: Path) -> list[str]:

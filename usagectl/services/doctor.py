@@ -6,7 +6,9 @@ Checks (over the chosen range, default the last 30 days, in the report's time zo
 * **gaps** — calendar days without any event, per source, between the source's first event and
   yesterday (today is not over, so it is never a gap);
 * **unpriced** — models without a price, with their volume;
-* **no-team** — members whose events have no team, neither on the event nor in the config;
+* **no-team** — members whose events have no team, neither on the event nor in the config (the
+  fix names a ``[members.NAME]`` entry that differs only in case or by a close spelling: names
+  are matched exactly);
 * **cost-mismatch** — per source and model, the cost the source reported beside the computed
   cost (over the events that have both) differs by more than 5 % and more than $0.01;
 * **future** — events later than now + 5 minutes (the whole database, whatever the range);
@@ -28,7 +30,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from usagectl.config import Config, effective_timezone, tz_variable_zone, unknown_keys, unusable_tz_variable
+from usagectl.config import (
+    Config,
+    effective_timezone,
+    similar_member,
+    tz_variable_zone,
+    unknown_keys,
+    unusable_tz_variable,
+)
 from usagectl.errors import StrictCheckFailed
 from usagectl.models import Column, Report, counted
 from usagectl.services.config_check import config_errors
@@ -267,24 +276,35 @@ def _no_team(members: list[dict[str, Any]], config: Config) -> list[dict[str, An
     lacking = sorted((m for m in members if m["member"] is not None and not m["has_team"]),
                      key=lambda m: (-int(m["total_tokens"] or 0), m["member"]))  # fmt: skip
     where = f" in {config.path}" if config.path else " in the config"
-    out = [
-        _finding(
-            severity,
-            "no-team",
-            m["member"],
+    # an entry that maps usage of its own in the range is no misspelling of another member's name
+    seen = {m["member"] for m in members}
+    spare = [name for name in config.members if name not in seen]
+    out = []
+    for m in lacking[:MAX_MEMBERS]:
+        near = similar_member(m["member"], spare)
+        out.append(_finding(
+            severity, "no-team", m["member"],
             f"{int(m['requests']):,} requests / {int(m['total_tokens']):,} tokens with no team (event or config)",
-            f'add [members.{m["member"]}] team = "..." {where.strip()}',
-            int(m["requests"]),
-            member=m["member"],
-            total_tokens=int(m["total_tokens"]),
-        )
-        for m in lacking[:MAX_MEMBERS]
-    ]
+            _no_team_fix(m["member"], near, where), int(m["requests"]), member=m["member"],
+            total_tokens=int(m["total_tokens"]), similar_entry=near))  # fmt: skip
     if len(lacking) > MAX_MEMBERS:
         rest = lacking[MAX_MEMBERS:]
         out.append(_finding(severity, "no-team", f"{len(rest)} more members", ", ".join(m["member"] for m in rest),
                             f"add [members.NAME] team = \"...\"{where}", len(rest)))  # fmt: skip
     return out
+
+
+def _no_team_fix(member: str, near: str | None, where: str) -> str:
+    """The fix for a member without a team; with the config entry that differs from the member's
+    name only in case or by a close spelling (``[members.Alice]`` for alice), which is most
+    likely the mapping meant for it: names are matched exactly, so it maps no usage of the range."""
+    add = f'add [members.{member}] team = "..."'
+    if near is None:
+        return f"{add}{where}"
+    return (
+        f"did you mean [members.{near}]{where}? Member names must match the logs exactly (case-sensitive): "
+        f"rename it [members.{member}], or {add}"
+    )
 
 
 def _mismatch(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
