@@ -581,3 +581,38 @@ def test_the_no_chat_note_names_the_unpriced_buckets_as_buckets(tmp_path: Path, 
         "Usage without a session id (2 requests and 2 buckets without a request count, 400,600 tokens, cost ≥ $1.00, "
         "2 requests and 1 bucket without a request count unpriced) belongs to no chat; it is not above." in notes
     )
+
+
+def test_an_event_id_that_is_also_another_events_message_id_says_so(tmp_path: Path, db_path: Path) -> None:
+    """The event id wins (README: by event id, else message id), but `message show q1` said nothing of
+    E2, whose message id is q1 (QA). gpt-4o $2.50/M in, $10/M out: q1 1,000 in + 100 out = 0.0025 +
+    0.001 = 0.0035; E2 3,000 + 300 = 0.0075 + 0.003 = 0.0105. An event whose message id is its own
+    event id (s1) is no other event: no note. k is the message id of two other events (K2, K3)."""
+    events = [
+        {"event_id": "q1", "ts": "2026-11-10T10:00:00Z", "message_id": "M"},
+        {"event_id": "E2", "ts": "2026-11-10T10:00:06Z", "message_id": "q1", "input_tokens": 3000,
+         "output_tokens": 300},
+        {"event_id": "s1", "ts": "2026-11-10T10:01:00Z", "message_id": "s1"},
+        {"event_id": "k", "ts": "2026-11-10T11:00:00Z", "message_id": "mk"},
+        {"event_id": "K3", "ts": "2026-11-10T11:00:09Z", "message_id": "k"},
+        {"event_id": "K2", "ts": "2026-11-10T11:00:05Z", "message_id": "k"},
+    ]  # fmt: skip
+    events = [{"model_raw": "gpt-4o", "input_tokens": 1000, "output_tokens": 100} | e for e in events]
+    run("import", str(write_jsonl(tmp_path / "q.jsonl", events)), "--db", str(db_path))
+    shown = run_json("message", "show", "q1", "--db", str(db_path))
+    assert (shown["overview"]["event_id"], _dec(shown["totals"]["amount_usd"])) == ("q1", D("0.0035"))
+    assert shown["notes"][0] == (
+        "'q1' is also the message id of event E2: shown here is event q1; `usagectl message show E2` shows that message."
+    )
+    other = run_json("message", "show", "E2", "--db", str(db_path))
+    assert _dec(other["totals"]["amount_usd"]) == D("0.0105")
+    assert not any("also the message id" in n for n in other["notes"])
+    own = run_json("message", "show", "s1", "--db", str(db_path))
+    assert not any("also the message id" in n for n in own["notes"])
+    two = run_json("message", "show", "k", "--db", str(db_path))
+    assert two["overview"]["event_id"] == "k"
+    assert two["notes"][0] == (
+        "'k' is also the message id of 2 other events (K2, K3): shown here is event k; "
+        "`usagectl message show EVENT_ID` shows one of them."
+    )  # K2 (11:00:05) before K3 (11:00:09): oldest first
+    assert "also the message id of event E2" in run("message", "show", "q1", "--db", str(db_path)).stdout

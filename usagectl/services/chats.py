@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from usagectl.pricing import AppliedRate, CostBreakdown
 
 DEFAULT_TOP = 50
+MAX_IDS = 10  # event ids a message names at most (the rest: " …")
 ZERO = Decimal(0)
 
 
@@ -455,13 +456,16 @@ def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, book, ctx.config.members, flt)
         found = cq.find_events(con, flt, ident)
+        # the event id wins, but it may be other events' message id too: that is said, not hidden
+        by_event_id = bool(found) and found[0]["event_id"] == ident
+        also = cq.others_with_message_id(con, flt, ident, MAX_IDS) if by_event_id else ([], 0)
     if not found:
         raise UsageError(
             f"no event or message with id {ident!r}{_searched(req, flt)}",
             hint="`usagectl chat show SESSION_ID --json` lists each message's message_id and event_id",
         )
     if len(found) > 1:
-        ids = ", ".join(e["event_id"] for e in found[:10]) + (" …" if len(found) > 10 else "")
+        ids = ", ".join(e["event_id"] for e in found[:MAX_IDS]) + (" …" if len(found) > MAX_IDS else "")
         raise UsageError(
             f"{len(found)} events have message id {ident!r}: {ids}",
             hint="show one of them by its event id: `usagectl message show EVENT_ID`",
@@ -475,7 +479,7 @@ def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
         cache_write_5m_tokens=e["cache_write_5m_tokens"], cache_write_1h_tokens=e["cache_write_1h_tokens"],
         output_tokens=e["output_tokens"], web_search_requests=e["web_search_requests"], band_input=e["band_input"],
     )  # fmt: skip
-    notes: list[str] = []
+    notes: list[str] = [_also_message_note(ident, *also)] if also[1] else []
     rows: list[dict[str, Any]] = []
     if bd.applied is not None:
         for line in bd.lines:
@@ -543,6 +547,22 @@ def message_show(ctx: AppContext, req: ReportRequest, ident: str) -> Report:
             _section("output", "Output breakdown", output_rows),
         ),
         notes=tuple(notes),
+    )
+
+
+def _also_message_note(ident: str, ids: list[str], n: int) -> str:
+    """``ident`` is the event shown and also the message id of ``n`` other events (``ids``: the
+    first of them): the lookup order (event id, else message id) picked the event; this says
+    how to show the others."""
+    if n == 1:
+        return (
+            f"{ident!r} is also the message id of event {ids[0]}: shown here is event {ident}; "
+            f"`usagectl message show {ids[0]}` shows that message."
+        )
+    listed = ", ".join(ids) + (" …" if n > len(ids) else "")
+    return (
+        f"{ident!r} is also the message id of {n} other events ({listed}): shown here is event {ident}; "
+        "`usagectl message show EVENT_ID` shows one of them."
     )
 
 

@@ -217,6 +217,26 @@ def find_events(con: duckdb.DuckDBPyConnection, flt: Filters, ident: str) -> lis
     return []
 
 
+def others_with_message_id(
+    con: duckdb.DuckDBPyConnection, flt: Filters, ident: str, limit: int
+) -> tuple[list[str], int]:
+    """The event ids (oldest first, at most ``limit``) and the number of the events other than
+    event ``ident`` whose ``message_id`` is ``ident``: ``message show`` shows event ``ident`` and
+    names them, since the id names their message too."""
+    # nearly always none: a scan of the bare column says so without building the priced relation
+    probe = "SELECT 1 FROM events WHERE message_id = $ident AND event_id <> $ident LIMIT 1"
+    if con.execute(probe, {"ident": ident}).fetchone() is None:
+        return [], 0
+    base = _filtered(flt)
+    params = dict(base.params) | {"ident": ident, "lim": limit}
+    rows = con.execute(
+        f"SELECT event_id, count(*) OVER () AS n FROM ({base.sql}) f WHERE message_id = $ident AND event_id <> $ident "
+        "ORDER BY ts, event_id LIMIT $lim",
+        params,
+    ).fetchall()
+    return [r[0] for r in rows], (int(rows[0][1]) if rows else 0)
+
+
 # --------------------------------------------------------------------------- files
 
 
