@@ -521,3 +521,98 @@ def test_a_statement_of_a_team_no_event_holds_names_the_close_match(tmp_path: Pa
     b = run_json("invoice", "--month", "2026-10", "--team", "B", "--db", str(db_path))
     assert b["totals"]["subtotal_usd"] == D("3.50")  # 1.00 + all of the shared 2.50
     assert not any(n.startswith("No team") for n in b["notes"])
+
+
+def test_the_statements_of_all_teams_and_members_add_up_to_the_account(tmp_path: Path, db_path: Path) -> None:
+    """QA: October 2026 (UTC), five gpt-4o events of 400,000 in x $2.50/M = $1.00 each; the config
+    maps alice to platform and bob to growth, carol to no team:
+
+    a1 alice (platform) 1.00; b1 bob (growth) 1.00; c1 carol (no team) 1.00;
+    t1 no member, team growth (a batch job) 1.00; s1 no member, no team: shared 1.00.
+
+    The team statements were platform 1.25 + growth 2.50 = 3.75 of 5.00: carol's row "(no team)"
+    was on none, and `--team "(no team)"` was $0.00. By team, proportional: directs growth 2.00
+    (b1 + t1), (no team) 1.00, platform 1.00, sum 4.00; shared 1.00 -> growth 2/4 = 0.50,
+    (no team) 0.25, platform 0.25. Statements: growth 2.50, (no team) 1.25, platform 1.25 = 5.00.
+    By member (shared cost to members only): alice, bob, carol 1/3 each = 0.333334 (alice, the
+    tie), 0.333333, 0.333333 -> 0.33 each: 1.33 + 1.33 + 1.33; "(no member)" is t1 with no part
+    of the shared cost: 1.00; 3.99 + 1.00 = 4.99, the account's 5.00 but for the lines' cents."""
+    events = [
+        {"event_id": eid, "ts": f"2026-10-0{day}T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000} | who
+        for eid, day, who in (("a1", 3, {"member": "alice"}), ("b1", 4, {"member": "bob"}),
+                              ("c1", 5, {"member": "carol"}), ("t1", 6, {"team": "growth"}), ("s1", 7, {}))
+    ]  # fmt: skip
+    config = '[display]\ntimezone = "UTC"\n[members.alice]\nteam = "platform"\n[members.bob]\nteam = "growth"\n'
+    _setup(tmp_path, db_path, events, config)
+    ctx = make_context(None, db_path)
+
+    def statement(**where: tuple[str, ...]) -> Report:
+        return invoice(ctx, InvoiceRequest(month="2026-10", where=where, now=NOW))
+
+    assert statement().totals["subtotal_usd"] == D("5.00")
+    teams = {t: statement(team=(t,)) for t in ("platform", "growth", "(no team)")}
+    assert {t: r.totals["subtotal_usd"] for t, r in teams.items()} == {
+        "platform": D("1.25"), "growth": D("2.50"), "(no team)": D("1.25")}  # fmt: skip
+    assert {r["model"]: r["amount_usd"] for r in teams["(no team)"].rows} == {
+        "gpt-4o": D("1.00"), "Shared usage, allocated": D("0.25")}  # fmt: skip
+    assert teams["(no team)"].totals["requests"] == 1  # carol's c1 only: not the shared s1
+    # each other team's statement names what no team's statement holds, and where it is billed
+    note = ('Usage that no team holds (the row (no team) of `usagectl report team --by team`) cost $1.25 in '
+            '2026-10: no team\'s statement charges it but its own, `usagectl invoice --month 2026-10 --team '
+            '"(no team)"`; without it the statements fall short of the account\'s usage.')  # fmt: skip
+    assert note in teams["growth"].notes and note in teams["platform"].notes
+    assert teams["growth"].totals["unassigned_usd"] == D("1.25")
+    assert not any(n.startswith("Usage that no team holds") for n in teams["(no team)"].notes)
+    members = {m: statement(member=(m,)).totals["subtotal_usd"] for m in ("alice", "bob", "carol", "(no member)")}
+    assert members == {"alice": D("1.33"), "bob": D("1.33"), "carol": D("1.33"), "(no member)": D("1.00")}
+    alice = statement(member=("alice",))
+    assert alice.totals["unassigned_usd"] == D("1.00")
+    assert any(n.startswith("Usage that no member holds (the row (no member) of `usagectl report team --by "
+                            "member`) cost $1.00 in 2026-10") for n in alice.notes)  # fmt: skip
+    # the same statement from the command line, by the label `report team` shows
+    out = run_json("invoice", "--month", "2026-10", "--team", "(no team)", "--db", str(db_path))
+    assert out["totals"]["subtotal_usd"] == 1.25 and not any(n.startswith("No team") for n in out["notes"])
+
+
+def test_an_invoice_csv_names_the_credits_tax_total_payments_and_balance(tmp_path: Path, db_path: Path) -> None:
+    """QA: a CSV of the invoice held one line, gpt-4o 10.00, and nothing of the rest: a finance
+    user billed $10.00 for an invoice of $7.14. October 2026 (UTC): 4,000,000 in x $2.50/M =
+    10.00; credit 4.00 -> taxable 6.00; VAT 19 % = 1.14; total 10.00 - 4.00 + 1.14 = 7.14; a
+    payment of 1.00 on 10-20 -> balance 0.00 + 7.14 - 1.00 = 6.14. The CSV keeps the charge
+    lines (their sum is the subtotal) and says the rest on stderr, as `export --csv` does.
+    alice's statement: 10.00, no credits, VAT 1.90, total 11.90."""
+    ev = [{"event_id": "a1", "ts": "2026-10-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 4_000_000,
+           "member": "alice"}]  # fmt: skip
+    config = ('[display]\ntimezone = "UTC"\n[[credits]]\namount = 4.00\nexpires = 2026-12-31\nlabel = "promo"\n'
+              '[tax]\nrate = 19.0\nlabel = "VAT"\n')  # fmt: skip
+    _setup(tmp_path, db_path, ev, config)
+    run("payment", "add", "2026-10-20", "1.00", "--note", "wire", "--db", str(db_path))
+    note = ("note: Invoice total $7.14 = usage subtotal $10.00 (the sum of the charge lines) - credits $4.00 + "
+            "VAT (19%) $1.14; balance due $6.14 = previous balance $0.00 + $7.14 - payments this month $1.00.")  # fmt: skip
+    for args in (("invoice", "--format", "csv"), ("export", "--csv", "--report", "invoice")):
+        res = run(*args, "--month", "2026-10", "--db", str(db_path))
+        assert note in res.stderr.splitlines(), args
+        lines = res.stdout.splitlines()
+        assert len(lines) == 2 and lines[1].startswith("gpt-4o,") and ",10.000000," in lines[1]
+    res = run("invoice", "--month", "2026-10", "--member", "alice", "--format", "csv", "--db", str(db_path))
+    assert ("note: Statement total $11.90 = usage subtotal $10.00 (the sum of the charge lines) + VAT (19%) "
+            "$1.90.") in res.stderr.splitlines()  # fmt: skip
+
+
+def test_the_same_payment_twice_warns_and_a_date_before_1970_is_refused(tmp_path: Path, db_path: Path) -> None:
+    """QA: `payment add 2026-10-20 10.00 --note "INV-2026-10 wire"` twice gave no word, and the
+    balance counted it twice; 1969-12-31 was recorded, where every date option stops at 1970."""
+    ensure_ready(db_path)  # a payment needs an existing database
+    add = ("payment", "add", "2026-10-20", "10.00", "--note", "INV-2026-10 wire", "--db", str(db_path))
+    assert "warning" not in run(*add).stderr
+    err = run(*add).stderr  # recorded all the same: two equal transfers can be real
+    assert "Recorded payment #2: 2026-10-20 $10.00 (INV-2026-10 wire)" in err
+    assert ("warning: payment #1 has the same date, amount and note, and the balance counts each: if #2 is the "
+            "same payment recorded again by mistake, `usagectl payment rm 2` removes it.") in err  # fmt: skip
+    # another note, or none, is another payment; a third identical one names both before it
+    assert "warning" not in run("payment", "add", "2026-10-20", "10", "--db", str(db_path)).stderr
+    assert "payments #1, #2 have the same" in run(*add).stderr
+    assert [r["payment_id"] for r in run_json("payment", "list", "--db", str(db_path))["rows"]] == [1, 2, 3, 4]
+    err = run("payment", "add", "1969-12-31", "5", "--db", str(db_path), expect=2).stderr
+    assert "DATE: '1969-12-31' is out of range (dates must lie between 1970-01-01 and 2199-12-31)" in err
+    assert len(run_json("payment", "list", "--db", str(db_path))["rows"]) == 4

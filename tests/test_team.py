@@ -581,3 +581,26 @@ def test_a_member_who_changes_team_is_charged_to_each_team_for_its_own_period(tm
     # a department filter reads the mapping of each event's own time
     eng = run_json("report", "by", "member", *common, "--department", "engineering")
     assert [(r["member"], r["requests"]) for r in eng["rows"]] == [("bob", 1)]
+
+
+def test_the_usage_no_team_holds_is_chosen_by_its_label(loaded: Path) -> None:
+    """QA: `report team --by team` shows a row "(no team)" that owes its part of the shared cost,
+    but `--team "(no team)"` chose nothing ("No team '(no team)' in the data"), and neither did
+    the chargeback statement of that row. The label the report shows is the filter value.
+
+    --by team over the module's fixture (test_proportional_by_team_matches_by_member): (no team)
+    direct dave 0.50 (erin unpriced, weight 0) takes 0.5/4.85 of 1,000,000 quanta = 103,092.78 ->
+    103,092 + the quantum left = 0.103093, all of it dave's: dave 0.603093, erin none.
+    --member "(no member)" (--by member): S2, platform's batch row, 0.15 direct; shared cost goes
+    to members only, so 0 allocated: 0.15."""
+    out = _report(loaded, "--tz", "UTC", "--by", "team", "--team", "(no team)")
+    rows = _by(out["rows"], "member")
+    assert set(rows) == {"dave", "erin"} and {r["team"] for r in out["rows"]} == {"(no team)"}
+    assert (_dec(rows["dave"]["direct_cost_usd"]), _dec(rows["dave"]["allocated_usd"])) == (D("0.50"), D("0.103093"))
+    assert rows["erin"]["cost_usd"] is None and _dec(rows["erin"]["allocated_usd"]) == 0
+    assert _dec(out["totals"]["cost_usd"]) == D("0.603093")
+    assert [(r["team"], _dec(r["cost_usd"])) for r in out["teams"]] == [("(no team)", D("0.603093"))]
+    assert not any(n.startswith("No team") for n in out["notes"])
+    batch = _report(loaded, "--tz", "UTC", "--member", "(no member)")
+    assert [(r["member"], r["team"], _dec(r["cost_usd"])) for r in batch["rows"]] == [
+        ("(no member)", "platform", D("0.15"))]  # fmt: skip

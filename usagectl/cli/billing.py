@@ -28,6 +28,7 @@ from usagectl.cli._options import (
     UntilOpt,
     pick_format,
     print_report,
+    say,
     where_from,
 )
 
@@ -188,6 +189,21 @@ def payment_add(
 
     p = add_payment(make_context(config, db), paid_on, amount, note)
     print(f"Recorded {_payment_text(p)}", file=sys.stderr)
+    if p["same_as"]:
+        say(f"warning: {_same_text(p)}")
+
+
+def _same_text(p: dict[str, Any]) -> str:
+    """The identical payments recorded before ``p``, by id, and how to undo ``p`` if it is one
+    of them recorded twice (the balance counts every payment)."""
+    ids = ", ".join(f"#{i}" for i in p["same_as"])
+    which = "payment" if len(p["same_as"]) == 1 else "payments"
+    verb = "has" if len(p["same_as"]) == 1 else "have"
+    pid = p["payment_id"]
+    return (
+        f"{which} {ids} {verb} the same date, amount and note, and the balance counts each: if #{pid} is the "
+        f"same payment recorded again by mistake, `usagectl payment rm {pid}` removes it."
+    )
 
 
 @payment_app.command("rm")

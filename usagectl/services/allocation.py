@@ -142,6 +142,10 @@ class Chargeback:
     allocated: Decimal
     unallocated: bool  # no unit of the level to take the shared cost
     shared_unpriced_requests: int
+    # the cost of the rows with no unit of the level ("(no team)"), their part of the shared
+    # cost included: what no unit's statement holds but the "(no team)" statement
+    unassigned: Decimal = ZERO
+    of_unassigned: bool = False  # the statement is the "(no team)" one (of the level's no-unit rows)
 
 
 def split_filters(flt: Filters) -> tuple[Filters, dict[int, frozenset[str]]]:
@@ -164,10 +168,26 @@ def direct_usage(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if not is_shared(tuple(r[k] for k in SHARED_KEYS))]
 
 
+def own_usage(rows: Iterable[dict[str, Any]], pick: dict[int, frozenset[str]]) -> list[dict[str, Any]]:
+    """The direct usage (``direct_usage``) of the rows (keyed by at least ``ATOM_KEYS``) that the
+    attribution filters ``pick`` choose: what a statement charges on its own lines."""
+    return [r for r in direct_usage(rows) if chosen(tuple(r[k] for k in ATOM_KEYS), pick)]
+
+
 def chosen(key: tuple[Any, ...], pick: dict[int, frozenset[str]]) -> bool:
-    """Whether the row ``key`` passes the attribution filters (a row without a value passes none,
-    as in SQL)."""
-    return all(key[pos] in values for pos, values in pick.items())
+    """Whether the row ``key`` passes the attribution filters. A row without a value is chosen by
+    the label the report shows it under (``--team "(no team)"``): the usage no team holds is a
+    row of `report team` and owes a statement like any team (QA: carol, in no team, was on no
+    team's statement, and `invoice --team "(no team)"` was $0.00)."""
+    return all(label(ATOM_KEYS[pos], key[pos]) in values for pos, values in pick.items())
+
+
+def query_filters(flt: Filters) -> Filters:
+    """``flt`` for a query that ``chosen`` then picks the rows of: without the attribution
+    filters that name a "(no …)" label, which no event holds (SQL's ``IN`` never matches a
+    missing value); the query then groups by ``ATOM_KEYS`` and ``chosen`` applies them all."""
+    blank = {k for k, values in flt.where.items() if k in ATTRIBUTION and NONE_LABEL[k] in values}
+    return replace(flt, where={k: v for k, v in flt.where.items() if k not in blank}) if blank else flt
 
 
 def allocation(cube: list[dict[str, Any]], mode: str, level: str) -> Allocation:
@@ -225,6 +245,9 @@ def chargeback(ctx: AppContext, flt: Filters) -> Chargeback | None:
     level = next(k for k in CHARGEBACK_LEVELS if k in flt.where)
     a = allocation(_cube(ctx, scope, ATOM_KEYS), default_allocation(ctx.config), level)
     part = sum((p for (k, _v), p in zip(a.atoms, a.allocated, strict=True) if chosen(k, pick)), ZERO)
+    pos = ATOM_KEYS.index(level)
+    rows = zip(a.atoms, a.directs, a.allocated, strict=True)
+    unassigned = sum(((d or ZERO) + p for (k, _v), d, p in rows if k[pos] is None), ZERO)
     return Chargeback(
         level=level,
         mode=a.mode,
@@ -232,6 +255,8 @@ def chargeback(ctx: AppContext, flt: Filters) -> Chargeback | None:
         allocated=part,
         unallocated=bool(a.unallocated),
         shared_unpriced_requests=sum(v["unpriced_requests"] for v in a.shared),
+        unassigned=unassigned,
+        of_unassigned=NONE_LABEL[level] in pick.get(pos, ()),
     )
 
 

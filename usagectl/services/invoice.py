@@ -32,7 +32,13 @@ Its other lines are its rows' direct usage only: shared usage whose events name 
 filtered on is charged through that line, not again as the department's own
 (``allocation.direct_usage``). So the statement equals its row of ``report team --by LEVEL`` and the
 statements of all teams add up to the account's usage, but for each line's rounding to the cent.
+That includes the row of the usage no team holds (a member mapped to no team): its statement is
+``--team "(no team)"``, the label `report team` shows (``--member "(no member)"`` …), and every other
+statement's note names its amount while it has any, so it is billed too.
 Other filters (model, feature …) narrow the usage, shared usage included, and add no such line.
+
+A note always gives the total (and the balance) from the subtotal: a CSV holds the charge lines only
+and puts the notes on stderr, as every report's CSV does.
 """
 
 from __future__ import annotations
@@ -50,7 +56,15 @@ from usagectl.models import Column, Report, Section, noun
 from usagectl.money import round_to_total
 from usagectl.render.formats import format_money
 from usagectl.services import costs
-from usagectl.services.allocation import SHARED_KEYS, Chargeback, chargeback, direct_usage, split_filters
+from usagectl.services.allocation import (
+    ATOM_KEYS,
+    NONE_LABEL,
+    Chargeback,
+    chargeback,
+    own_usage,
+    query_filters,
+    split_filters,
+)
 from usagectl.services.context import AppContext
 from usagectl.services.reports import (
     ReportRequest,
@@ -64,7 +78,7 @@ from usagectl.services.rollup import unpriced_counts
 from usagectl.store import analytics, payments
 from usagectl.store import reports as q
 from usagectl.store.connection import connect
-from usagectl.timeutil import day_start_utc, local_today, parse_date, parse_day, parse_month
+from usagectl.timeutil import check_day, day_start_utc, local_today, parse_date, parse_day, parse_month
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -249,15 +263,18 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         # a statement of a member, team or department (``attributed``) covers its one month and
         # charges its rows' direct usage on its lines; the shared usage its filter lets through
         # is charged by the allocated line
-        attributed = bool(split_filters(flt)[1])
+        pick = split_filters(flt)[1]
+        attributed = bool(pick)
+        # "(no team)" (the usage no team holds) is chosen after the query, by ``own_usage``
+        query = query_filters(flt)
         if attributed:
-            rows = direct_usage(analytics.rate_sums(con, flt, ["feature", *SHARED_KEYS], starts))
+            rows = own_usage(analytics.rate_sums(con, query, ["feature", *ATOM_KEYS], starts), pick)
         else:
             rows = analytics.rate_sums(con, flt, ["feature"], starts, keys_from=starts[-1])
         # the notes on the invoiced month's provider rows (undecided bands, pages not grouped by
         # speed or geo, UTC-day buckets in a western zone), as `report` and `cost` give them
         month_flt = replace(flt, start=starts[-1])
-        usage_notes = provider_notes(con, month_flt)
+        usage_notes = provider_notes(con, replace(query, start=starts[-1]))
         # the month's unpriced requests as `report month` and `cost` count them (a bucket without a
         # request count is one): the requests of ``rows`` are summed before that can be told
         invoiced = len(months) - 1
@@ -265,7 +282,7 @@ def invoice(ctx: AppContext, req: InvoiceRequest) -> Report:
         counts: costs.UnpricedCounts = (0, {})
         if unpriced_now:
             counts = (
-                unpriced_counts(direct_usage(q.cube(con, month_flt, SHARED_KEYS)))
+                unpriced_counts(own_usage(q.cube(con, replace(query, start=starts[-1]), ATOM_KEYS), pick))
                 if attributed
                 else costs.unpriced_request_counts(con, month_flt)
             )
@@ -510,16 +527,21 @@ def _report(
         overview += [("previous_balance_usd", "Previous balance", previous_balance),
                      ("payments_usd", "Payments this month", received), ("balance_usd", "Balance due", balance)]  # fmt: skip
         origin = "[billing] start" if configured_start else "the month of the first event"
+        notes.append(_total_note(month, tax, (previous_balance, received, balance)))
         notes.append(
             f"Balance counts the invoices from {start:%Y-%m} ({origin}) less every payment up to {month.last}."
         )
     else:
+        notes.append(_total_note(month, tax))
         notes.append("Filtered invoice (chargeback statement): credits, payments and balance belong to the whole "
                      "account and are left out.")  # fmt: skip
     if share is not None:
-        totals |= {"shared_cost_usd": share.shared_cost, "shared_allocated_usd": allocated}
+        totals |= {"shared_cost_usd": share.shared_cost, "shared_allocated_usd": allocated,
+                   "unassigned_usd": share.unassigned}  # fmt: skip
         if share.shared_cost or share.shared_unpriced_requests:  # the month had shared usage
             notes.append(_shared_note(share, label))
+        if share.unassigned and not share.of_unassigned:
+            notes.append(_unassigned_note(share, label))
     if state.startswith("not started"):
         notes.append(f"{label} has not started yet (it begins {month.first}): no usage so far, amounts are 0.")
     elif state != "final":
@@ -550,6 +572,41 @@ def _report(
     )
 
 
+def _total_note(month: _Month, tax: Tax | None, balance: tuple[Decimal, Decimal, Decimal] | None = None) -> str:
+    """How the total (and the balance) follow from the charge lines. A CSV holds the charge lines
+    only and its notes go to stderr: without this one a CSV of a $7.14 invoice read as $10.00
+    owed, its credit, tax and payments nowhere (QA)."""
+    levy = f"{tax.label} ({tax.rate.normalize():f}%)" if tax else "tax"
+    lines = f"usage subtotal {format_money(month.subtotal)} (the sum of the charge lines)"
+    if balance is None:  # a statement has no credits (they are the account's)
+        return f"Statement total {format_money(month.total)} = {lines} + {levy} {format_money(month.tax)}."
+    text = (
+        f"Invoice total {format_money(month.total)} = {lines} - credits {format_money(month.credit)} + {levy} "
+        f"{format_money(month.tax)}"
+    )
+    previous, received, due = balance
+    return (
+        f"{text}; balance due {format_money(due)} = previous balance {format_money(previous)} + "
+        f"{format_money(month.total)} - payments this month {format_money(received)}."
+    )
+
+
+def _unassigned_note(share: Chargeback, label: str) -> str:
+    """The usage no unit of the statement's level holds ("(no team)": a member mapped to no team,
+    a team's batch job with no member) is on no unit's statement but its own: said on each, so
+    that it is billed too and the statements add up to the account (QA: $1.25 of $5.00 was on
+    no team's statement, while the note said the statements add up)."""
+    unit = share.level.replace("_", " ")
+    option = share.level.replace("_", "-")
+    none = NONE_LABEL[share.level]
+    return (
+        f"Usage that no {unit} holds (the row {none} of `usagectl report team --by {option}`) cost "
+        f"{format_money(share.unassigned)} in {label}: no {unit}'s statement charges it but its own, "
+        f'`usagectl invoice --month {label} --{option} "{none}"`; without it the statements fall short of the '
+        "account's usage."
+    )
+
+
 def _shared_note(share: Chargeback, label: str) -> str:
     """What the statement's shared-usage line is: the month's shared cost and how this
     statement's part of it was found (the same part `report team --by LEVEL` shows)."""
@@ -562,8 +619,8 @@ def _shared_note(share: Chargeback, label: str) -> str:
         text += (
             f"; {format_money(share.allocated)} of it is charged here ({SHARED_LINE!r}): allocated to each "
             f"{level.replace('-', ' ')} {how}, as `usagectl report team --by {level}` shows, so that the statements "
-            f"of all {level.replace('-', ' ')}s add up to the account's usage (but for each line's rounding to the "
-            "cent)."
+            f"of all {level.replace('-', ' ')}s ({NONE_LABEL[share.level]!r} included) add up to the account's usage "
+            "(but for each line's rounding to the cent)."
         )
     if share.shared_unpriced_requests:
         text += " Unpriced shared usage has no cost and is not allocated."
@@ -607,8 +664,9 @@ def parse_amount(text: str) -> Decimal:
 
 def parse_payment_date(text: str, today: date) -> date:
     """The day a payment was made: a calendar date (no relative range), not after ``today``.
-    Only the two spellings the README gives: 202611 is a month, not 2026-01-01."""
-    day = parse_day(text, option="DATE")
+    Only the two spellings the README gives: 202611 is a month, not 2026-01-01. Like every date
+    option, it lies from 1970-01-01 on (QA: 1969-12-31 was recorded)."""
+    day = check_day(parse_day(text, option="DATE"), option="DATE", text=text)
     if day > today:
         raise UsageError(f"DATE: {day} is in the future (today is {today}): record a payment once it is made")
     return day
@@ -617,14 +675,19 @@ def parse_payment_date(text: str, today: date) -> date:
 def add_payment(
     ctx: AppContext, paid_on: str, amount: str, note: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Record a payment; returns it (id, date, amount, note). Both values are checked first."""
+    """Record a payment; returns it (id, date, amount, note) and ``same_as``: the ids of the
+    identical payments (date, amount, note) recorded before it. Both values are checked first.
+    An identical payment is recorded all the same (two equal transfers can be real); the caller
+    warns, so that a re-run script or a double paste is noticed."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     tz = effective_timezone(None, ctx.config)
     day = parse_payment_date(paid_on, local_today(tz, now))
     value = parse_amount(amount)
+    text = note or None
     with connect(ctx.db_path, must_exist=True) as con:  # a mistyped --db must not get the payment
-        pid = payments.add(con, day, value, note or None, now)
-    return {"payment_id": pid, "paid_on": day, "amount_usd": value, "note": note or None}
+        same = payments.identical(con, day, value, text)
+        pid = payments.add(con, day, value, text, now)
+    return {"payment_id": pid, "paid_on": day, "amount_usd": value, "note": text, "same_as": same}
 
 
 def remove_payment(ctx: AppContext, payment_id: int) -> dict[str, Any]:

@@ -26,6 +26,18 @@ def add(con: duckdb.DuckDBPyConnection, paid_on: date, amount: Decimal, note: st
     return int(row[0])
 
 
+def identical(con: duckdb.DuckDBPyConnection, paid_on: date, amount: Decimal, note: str | None) -> list[int]:
+    """The ids of the payments already stored with this date, amount and note (no note matching
+    no note), oldest first: the same payment recorded twice is a re-run script or a double paste
+    more often than two real payments, so the caller warns (QA: the balance counted it twice)."""
+    cur = con.execute(
+        "SELECT payment_id FROM payments WHERE paid_on = $paid_on AND amount_usd = CAST($amount AS DECIMAL(38, 12)) "
+        "AND note IS NOT DISTINCT FROM $note ORDER BY payment_id",
+        {"paid_on": paid_on, "amount": format(amount, "f"), "note": note},
+    )
+    return [int(r[0]) for r in cur.fetchall()]
+
+
 def listing(
     con: duckdb.DuckDBPyConnection, since: date | None = None, until: date | None = None
 ) -> list[dict[str, Any]]:
