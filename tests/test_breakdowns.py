@@ -348,3 +348,27 @@ def test_levels_without_a_second_level_are_echoed_as_typed_never_mangled(loaded:
         assert f"report by {' '.join(typed)}: chat has no second level" in err, typed
     err = run("report", "by", "Team,Model", "--by", "team", *NOV, "--db", str(loaded), expect=2).stderr
     assert "report by Team,Model: give the levels once" in err
+
+
+def test_month_chooses_a_calendar_month_in_report_by_team_chats_and_files(tmp_path: Path, db_path: Path) -> None:
+    """QA: `report team --month 2026-10`, beside `invoice --month 2026-10`, was "No such option".
+    `--month` is the month's first to last day: events on 2026-02-01 (10 tokens), 2026-02-28 (20)
+    and 2026-03-01 (40): February 2026 has 28 days, so --month 2026-02 holds 10 + 20 = 30 tokens,
+    as --since 2026-02-01 --until 2026-02-28 does; with --since too it is a usage error."""
+    events = [{"event_id": f"m{i}", "ts": ts, "model_raw": "gpt-4o", "member": "ann", "session_id": "s1",
+               "input_tokens": n} for i, (ts, n) in enumerate(
+        [("2026-02-01T00:30:00Z", 10), ("2026-02-28T23:30:00Z", 20), ("2026-03-01T00:30:00Z", 40)])]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", events)), "--db", str(db_path))
+    common = ("--tz", "UTC", "--db", str(db_path))
+    for command in (["report", "by", "model"], ["report", "team"], ["report", "chats"]):
+        by_month = run_json(*command, "--month", "2026-02", *common)
+        assert (by_month["filters"]["since"], by_month["filters"]["until"]) == ("2026-02-01", "2026-02-28"), command
+        assert by_month["totals"]["total_tokens"] == 30, command
+        by_days = run_json(*command, "--since", "2026-02-01", "--until", "2026-02-28", *common)
+        assert by_month["totals"] == by_days["totals"], command
+    files = run_json("report", "files", "--month", "2026-02", *common)
+    assert (files["filters"]["since"], files["filters"]["until"]) == ("2026-02-01", "2026-02-28")
+    both = run("report", "team", "--month", "2026-02", "--since", "2026-02-01", *common, expect=2)
+    assert "use either --month or --since/--until, not both" in both.stderr
+    bad = run("report", "by", "model", "--month", "2026-13", *common, expect=2)
+    assert "--month: '2026-13' is not a month (use YYYY-MM)" in bad.stderr

@@ -64,6 +64,10 @@ SinceOpt = Annotated[
     str | None, typer.Option("--since", help="First day, inclusive: YYYY-MM-DD, YYYYMMDD or relative (7d, 2w, 3m).")
 ]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day, inclusive (same forms as --since).")]
+MonthOpt = Annotated[
+    str | None,
+    typer.Option("--month", metavar="YYYY-MM", help="A calendar month: --since its first day --until its last."),
+]
 TzOpt = Annotated[
     str | None, typer.Option("--tz", help="IANA time zone for days and months (default: config, else local).")
 ]
@@ -168,6 +172,19 @@ def pick_format(fmt: OutputFormat | None, as_json: bool) -> OutputFormat:
     if as_json:
         return OutputFormat.JSON
     return fmt or OutputFormat.TABLE
+
+
+def month_span(month: str | None, since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """``--since/--until`` of a report that also takes ``--month`` (as ``invoice``, ``cost`` and
+    ``report month`` do: QA, `report team --month 2026-10` beside the month's invoice was "No
+    such option"): the month's first and last day; with either of the others, a usage error."""
+    if month is None:
+        return since, until
+    from usagectl.timeutil import days_in_month, month_or_range, parse_month
+
+    month_or_range(month, since, until)
+    year, number = parse_month(month)
+    return f"{year:04d}-{number:02d}-01", f"{year:04d}-{number:02d}-{days_in_month(year, number):02d}"
 
 
 def where_from(**kwargs: list[str] | None) -> dict[str, tuple[str, ...]]:

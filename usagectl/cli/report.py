@@ -18,6 +18,7 @@ from usagectl.cli._options import (
     JsonOpt,
     MemberOpt,
     ModelOpt,
+    MonthOpt,
     PlatformOpt,
     ProjectOpt,
     ProviderOpt,
@@ -27,6 +28,7 @@ from usagectl.cli._options import (
     TzOpt,
     UntilOpt,
     WeekStartOpt,
+    month_span,
     pick_format,
     print_report,
     text_value,
@@ -287,7 +289,8 @@ def _levels(dim: str, by: str | None) -> list[str]:
 
 def _by_command(dim: str) -> Any:
     def command(
-        by: ByOpt = None, top: TopOpt = None, since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+        by: ByOpt = None, top: TopOpt = None, since: SinceOpt = None, until: UntilOpt = None, month: MonthOpt = None,
+        tz: TzOpt = None,
         model: ModelOpt = None, provider: ProviderOpt = None, member: MemberOpt = None, team: TeamOpt = None,
         department: DepartmentOpt = None,
         cost_center: CostCenterOpt = None, project: ProjectOpt = None, feature: FeatureOpt = None,
@@ -297,6 +300,7 @@ def _by_command(dim: str) -> Any:
         from usagectl.services.breakdowns import breakdown, parse_dimensions
 
         keys = parse_dimensions([",".join(_levels(dim, by))], option="report by")
+        since, until = month_span(month, since, until)
         ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
                             department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                             integration=integration, platform=platform)  # fmt: skip

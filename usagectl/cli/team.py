@@ -18,6 +18,7 @@ from usagectl.cli._options import (
     JsonOpt,
     MemberOpt,
     ModelOpt,
+    MonthOpt,
     PlatformOpt,
     ProjectOpt,
     ProviderOpt,
@@ -26,6 +27,7 @@ from usagectl.cli._options import (
     ToolOpt,
     TzOpt,
     UntilOpt,
+    month_span,
     pick_format,
     print_report,
     text_value,
@@ -81,6 +83,7 @@ def team(
     by: ByOpt = "member",
     since: SinceOpt = None,
     until: UntilOpt = None,
+    month: MonthOpt = None,
     tz: TzOpt = None,
     model: ModelOpt = None,
     provider: ProviderOpt = None,
@@ -102,7 +105,7 @@ def team(
     shared cost (usage with no member) allocated exactly to the last $0.000001."""
     from usagectl.services import team as svc
 
-    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+    req = _request(*month_span(month, since, until), tz, model=model, provider=provider, member=member, team=team,
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.team(_context(config, db), req, allocate_mode=allocate, by=by)
@@ -114,6 +117,7 @@ def chats(
     top: TopOpt = 50,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    month: MonthOpt = None,
     tz: TzOpt = None,
     model: ModelOpt = None,
     provider: ProviderOpt = None,
@@ -147,7 +151,7 @@ def chats(
             "model, provider, member, team, … (`usagectl report by model --by project`)"
         )
 
-    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+    req = _request(*month_span(month, since, until), tz, model=model, provider=provider, member=member, team=team,
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.report_chats(_context(config, db), req, top=top)
@@ -158,6 +162,7 @@ def files(
     top: TopOpt = 50,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    month: MonthOpt = None,
     tz: TzOpt = None,
     model: ModelOpt = None,
     provider: ProviderOpt = None,
@@ -179,7 +184,7 @@ def files(
     count (distinct chats); by cost (default: the current month)."""
     from usagectl.services import files_report as svc
 
-    req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,
+    req = _request(*month_span(month, since, until), tz, model=model, provider=provider, member=member, team=team,
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.report_files(_context(config, db), req, top=top)
