@@ -8,6 +8,7 @@ from typing import Any
 
 import typer.main
 
+from usagectl import __version__
 from usagectl.cli import app
 from usagectl.cli._lazy import pruned
 from usagectl.store.connection import connect
@@ -130,3 +131,16 @@ def test_a_two_level_breakdown_runs_the_same_through_the_pruned_tree(tmp_path: A
     rows = [(r["model"], r["project"], r["input_tokens"]) for r in __import__("json").loads(res.stdout)["rows"]]
     assert sorted(rows) == [("gpt-4o", "p1", 10), ("gpt-4o", "p2", 20), ("gpt-4o-mini", "p1", 40)]
     assert res.stdout == run(*args).stdout  # the full tree, in process
+
+
+def test_version_alone_builds_no_command_and_prints_what_the_full_tree_prints() -> None:
+    """`usagectl --version` built all ~80 commands before its eager option ran (0.6 s here, more
+    than a report). Alone it now needs none of them: the pruned app has no command, and prints
+    the same line as the full tree, exit 0. With anything after it the full tree decides."""
+    from typer.testing import CliRunner
+
+    bare = pruned(app, ["--version"])
+    assert bare.registered_commands == [] and bare.registered_groups == []
+    full, alone = (CliRunner().invoke(a, ["--version"]) for a in (app, bare))
+    assert (alone.exit_code, alone.stdout) == (full.exit_code, full.stdout) == (0, f"usagectl {__version__}\n")
+    assert pruned(app, ["--version", "--help"]) is app
