@@ -34,6 +34,7 @@ from itertools import pairwise, product
 from pathlib import Path
 from typing import Any
 
+from usagectl import toml_cache
 from usagectl.errors import PricingError
 from usagectl.models import NO_GEO, SERVICE_TIERS, STANDARD_TIERS
 
@@ -511,7 +512,7 @@ def _load_file(path: Path) -> tuple[bytes, list[_Loaded], tuple[str, tuple[tuple
     except OSError as exc:
         raise PricingError(f"{file}: price table cannot be read ({exc.strerror or exc})") from exc
     try:
-        doc = tomllib.loads(data.decode("utf-8"), parse_float=Decimal)
+        doc = toml_cache.loads(data, data.decode("utf-8"))  # parsed once per content
     except UnicodeDecodeError as exc:
         raise PricingError(f"{file}: not UTF-8 text ({exc})") from exc
     except tomllib.TOMLDecodeError as exc:
