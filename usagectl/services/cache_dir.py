@@ -13,9 +13,10 @@ from typing import Any
 
 def cache_file(db_path: Path, kind: str) -> Path:
     """``<cache dir>/usagectl/<kind>-<hash of the database's real path>.json``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    from usagectl.toml_cache import cache_root
+
     digest = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:16]
-    return Path(base) / "usagectl" / f"{kind}-{digest}.json"
+    return cache_root() / f"{kind}-{digest}.json"
 
 
 def file_stat(path: Path | None) -> tuple[int, int] | None:
