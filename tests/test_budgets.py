@@ -21,6 +21,8 @@ projects every spend × 3, and a spend S reaches a limit L after (L - S) × 10 d
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import tomllib
@@ -1171,3 +1173,21 @@ def test_two_budget_sets_at_once_keep_both_budgets(tmp_path: Path, monkeypatch: 
     assert not failed and not other[0].is_alive()
     kept = tomllib.loads(cfg.read_text(encoding="utf-8"))["budgets"]
     assert sorted((b["scope"], b["amount"]) for b in kept) == [("member:alice", 10), ("member:bob", 20)]
+
+
+def test_the_projected_share_is_rounded_down_in_json_and_csv_as_the_used_share_is(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: budget status wrote projected_percent half-even: 999,960 of a 1,000,000-token quota,
+    all of it dated later this month (so the projection is that spend, nothing to extrapolate):
+    99.996 % was 100 in JSON and 100.00 in CSV while the webhook body said 99.99. Rounded down
+    now, as the used share is: 99.99."""
+    event = {"event_id": "F1", "ts": "2026-11-30T23:59:00Z", "model_raw": "gpt-4o", "input_tokens": 999_960}
+    run("import", str(write_jsonl(tmp_path / "f.jsonl", [event])), "--db", str(db_path))
+    _config(tmp_path, "[plan]\nmonthly_token_quota = 1_000_000\n")
+    monkeypatch.setattr(budgets, "_clock", lambda: NOW)
+    (row,) = run_json("budget", "status", "--db", str(db_path))["rows"]
+    assert (row["projected"], Decimal(str(row["projected_percent"]))) == (999_960, Decimal("99.99"))
+    csv_out = run("budget", "status", "--db", str(db_path), "--format", "csv").stdout
+    (line,) = list(csv.DictReader(io.StringIO(csv_out)))
+    assert line["projected_percent"] == "99.99"

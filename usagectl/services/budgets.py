@@ -492,7 +492,7 @@ def status_report(states: list[BudgetState], tz: str, *, as_of: date | None = No
             Column("level", "Level"),
             Column("threshold_crossed", "Threshold", "pct", in_table=False),
             Column("projected", "Projected"),
-            Column("projected_percent", "Projected %", "pct", in_table=False),
+            Column("projected_percent", "Projected %", "used_pct", in_table=False),  # rounded down (QA)
             Column("projected_cross_date", "Hits 100 %", "date"),
             Column("unpriced_requests", "Unpriced", "int", in_table=False),
             Column("spent_after_now", "Dated after now", in_table=False),
