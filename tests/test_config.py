@@ -340,11 +340,16 @@ def test_a_config_that_is_no_regular_file_is_never_written(tmp_path: Path) -> No
 
 def test_similar_member_prefers_a_case_difference_to_a_close_spelling() -> None:
     """The [members] entry a logged member name was probably meant by (doctor's no-team hint):
-    ALICE differs from alice only in case, so it wins over alicia (difflib ratio 2·4/(5+6) ≈ 0.73,
-    close enough on its own); of two case variants the first in sort order; a name is never its
-    own suggestion; bob vs alice (ratio 0) has none."""
+    ALICE differs from alice only in case, so it wins; of two case variants the first in sort
+    order; a name is never its own suggestion. A close spelling needs 5 characters or more and a
+    difflib ratio of 0.8: jonathon for jonathan (2·7/16 = 0.875), carol for karol (2·4/10 = 0.8),
+    not alicia for alice (2·4/11 ≈ 0.73). Short names only by case (QA: rob was offered for bob,
+    2·2/6 ≈ 0.67): Bob for bob, nothing for rob."""
     assert similar_member("alice", ["alicia", "bob", "ALICE"]) == "ALICE"
-    assert similar_member("alice", ["alicia", "bob"]) == "alicia"
+    assert similar_member("alice", ["alicia", "bob"]) is None
+    assert similar_member("jonathan", ["jonathon", "bob"]) == "jonathon"
+    assert similar_member("carol", ["karol"]) == "karol"
     assert similar_member("alice", ["alicE", "Alice"]) == "Alice"
     assert similar_member("alice", ["alice"]) is None
-    assert similar_member("bob", ["alice"]) is None
+    assert similar_member("bob", ["rob"]) is None
+    assert similar_member("bob", ["rob", "Bob"]) == "Bob"

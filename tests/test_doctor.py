@@ -191,37 +191,44 @@ def test_no_team_names_the_config_entry_that_differs_in_case_or_spelling(tmp_pat
     fix said only "add [members.alice]". Now it names the entry meant (QA):
 
     * alice (1,000 tokens): [members.Alice] differs only in case;
-    * carl (500 tokens): [members.karl] is a close spelling (difflib ratio 2·3/(4+4) = 0.75 ≥ 0.6);
+    * carol (500 tokens): [members.karol] is a close spelling (difflib ratio 2·4/(5+5) = 0.8);
     * dave (300 tokens): [members.Dave] (no team of its own) maps Dave's own usage in the range,
       so it is no misspelling of dave: no hint, nor for Dave (200 tokens);
+    * marianne (150 tokens): [members.mariane] (ratio 2·7/15 ≈ 0.93) maps mariane's usage of last
+      year, outside the range: a real member all the same, never offered for renaming (QA: ann, a
+      member of last quarter, was offered for anne);
     * zoe (100 tokens): no entry near: the plain fix.
-    Order: tokens, most first. Totals by team: nobody has a team, so nothing is moved."""
+    Order: tokens, most first. Totals by team: nobody in the range has a team, so nothing is moved."""
     config = tmp_path / "work" / "usagectl.toml"
     config.write_text(
-        '[members.Alice]\nteam = "platform"\n[members.karl]\nteam = "growth"\n[members.Dave]\ndepartment = "eng"\n',
+        '[members.Alice]\nteam = "platform"\n[members.karol]\nteam = "growth"\n[members.Dave]\ndepartment = "eng"\n'
+        '[members.mariane]\nteam = "growth"\n',
         encoding="utf-8",
     )
     events = [
         {"event_id": f"N{i}", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": tokens,
          "member": member}
-        for i, (member, tokens) in enumerate([("alice", 1000), ("carl", 500), ("dave", 300), ("Dave", 200),
-                                              ("zoe", 100)])
+        for i, (member, tokens) in enumerate([("alice", 1000), ("carol", 500), ("dave", 300), ("Dave", 200),
+                                              ("marianne", 150), ("zoe", 100)])
     ]  # fmt: skip
+    events.append({"event_id": "OLD", "ts": "2024-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 7,
+                   "member": "mariane"})  # fmt: skip
     run("import", str(write_jsonl(tmp_path / "n.jsonl", events)), "--db", str(db_path))
     rows = _by_check(run_json("doctor", *RANGE, "--db", str(db_path)))["no-team"]
     assert [(r["subject"], r["data"]["similar_entry"]) for r in rows] == [
         ("alice", "Alice"),
-        ("carl", "karl"),
+        ("carol", "karol"),
         ("dave", None),
         ("Dave", None),
+        ("marianne", None),
         ("zoe", None),
     ]
     assert rows[0]["fix"] == (
         f"did you mean [members.Alice] in {config}? Member names must match the logs exactly (case-sensitive): "
         'rename it [members.alice], or add [members.alice] team = "..."'
     )
-    assert rows[1]["fix"].startswith(f"did you mean [members.karl] in {config}?")
-    assert rows[4]["fix"] == f'add [members.zoe] team = "..." in {config}'
+    assert rows[1]["fix"].startswith(f"did you mean [members.karol] in {config}?")
+    assert rows[5]["fix"] == f'add [members.zoe] team = "..." in {config}'
     # still exact: alice's usage is under no team, not platform's
     teams = run_json("report", "by", "team", *RANGE, "--db", str(db_path))
-    assert [(r["team"], r["total_tokens"]) for r in teams["rows"]] == [("(none)", 2100)]  # 1000+500+300+200+100
+    assert [(r["team"], r["total_tokens"]) for r in teams["rows"]] == [("(none)", 2250)]  # 1000+500+300+200+150+100

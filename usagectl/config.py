@@ -239,16 +239,25 @@ def _suggestion(word: str, candidates: list[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+SIMILAR_MEMBER_LENGTH = 5  # shorter member names get a hint for a case difference only
+SIMILAR_MEMBER_RATIO = 0.8
+
+
 def similar_member(name: str, configured: Iterable[str]) -> str | None:
     """The ``[members.NAME]`` entry a member of the logs was probably meant to match: one that
-    differs only in case (``Alice`` for ``alice``), else the closest spelling (difflib, as the
-    unknown-key warnings suggest). Only ever a hint: member names stay exact everywhere, since
-    matching them ignoring case would move usage between teams without a word."""
+    differs only in case (``Alice`` for ``alice``), else, for names of 5 characters or more, a
+    spelling at most one letter in five away (difflib ratio >= 0.8: ``jonathon`` for
+    ``jonathan``). Short names are too near each other to guess from (QA: bob was offered rob,
+    ratio 0.67). Only ever a hint: member names stay exact everywhere, since matching them
+    ignoring case would move usage between teams without a word."""
     others = [n for n in configured if n != name]
     same = sorted(n for n in others if n.casefold() == name.casefold())
     if same:
         return same[0]
-    close = difflib.get_close_matches(name, others, n=1)
+    if len(name) < SIMILAR_MEMBER_LENGTH:
+        return None
+    long_enough = [n for n in others if len(n) >= SIMILAR_MEMBER_LENGTH]
+    close = difflib.get_close_matches(name, long_enough, n=1, cutoff=SIMILAR_MEMBER_RATIO)
     return close[0] if close else None
 
 

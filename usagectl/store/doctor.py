@@ -79,3 +79,12 @@ def rejected_records(con: duckdb.DuckDBPyConnection) -> int:
 
     row = con.execute(f"SELECT count(*) FROM rejects WHERE {NOT_IMPORTED_SQL}").fetchone()
     return int(row[0]) if row else 0
+
+
+def members_with_usage(con: duckdb.DuckDBPyConnection, names: list[str]) -> set[str]:
+    """Those of ``names`` that are the member of any stored event, whatever its date: a config
+    entry that maps usage of its own is a real member, never another's misspelling."""
+    if not names:
+        return set()
+    rows = con.execute("SELECT DISTINCT member FROM events WHERE member IN (SELECT unnest($names))", {"names": names})
+    return {str(r[0]) for r in rows.fetchall()}
