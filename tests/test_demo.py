@@ -376,6 +376,25 @@ def test_a_demo_killed_outright_leaves_a_build_folder_that_the_next_demo_removes
     assert sorted(p.name for p in folder.iterdir()) == sorted(["d.duckdb", "d.toml", working.name, fresh.name])
 
 
+def test_a_demo_into_a_folder_it_cannot_write_says_so_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA: a demo into an existing folder it may not write (chmod 555; the tests run as root,
+    who may, so the OS's refusal is stood in for) said "unexpected error: PermissionError",
+    exit 1. It is a database that cannot be written, exit 3, naming the folder."""
+    import tempfile
+
+    from tests.helpers import run
+
+    def refused(*_args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied", str(kwargs.get("dir")))
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", refused)
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    result = run("demo", "--db", str(folder / "d.duckdb"), "--days", "2", expect=3)
+    assert f"database {folder / 'd.duckdb'} cannot be written: {folder}: Permission denied" in result.stderr
+    assert "unexpected" not in result.stderr and list(folder.iterdir()) == []
+
+
 def test_a_signal_while_the_demo_database_is_moved_waits_until_it_is_done() -> None:
     """The move replaces the file and its WAL in steps: a Ctrl-C between them would leave the new
     file beside the old WAL. Held, it comes once the block is done, as the KeyboardInterrupt it

@@ -120,10 +120,14 @@ def _build_beside(path: Path, build: Callable[[Path], ImportSummary]) -> ImportS
     _clear_abandoned(path.parent)
     existed, moved = path.exists(), False
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=path.parent) as tmp,
-            alive_mark(Path(tmp) / BUILD_MARK),
-        ):
+        building = tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=path.parent)
+    except OSError as exc:  # a folder it cannot write (QA: "unexpected error: PermissionError", exit 1)
+        raise DatabaseError(
+            f"database {path} cannot be written: {path.parent}: {exc.strerror or exc}",
+            hint="choose a folder you can write (--db PATH)",
+        ) from exc
+    try:
+        with building as tmp, alive_mark(Path(tmp) / BUILD_MARK):
             new = Path(tmp) / path.name
             summary = build(new)
             settle(new)  # its writer may still be closing on a background thread (``close_when_done``)
