@@ -616,3 +616,7 @@ def test_the_same_payment_twice_warns_and_a_date_before_1970_is_refused(tmp_path
     err = run("payment", "add", "1969-12-31", "5", "--db", str(db_path), expect=2).stderr
     assert "DATE: '1969-12-31' is out of range (dates must lie between 1970-01-01 and 2199-12-31)" in err
     assert len(run_json("payment", "list", "--db", str(db_path))["rows"]) == 4
+    # a note is kept without the blanks around it: "INV-2026-10 wire " is the same payment again
+    spaced = run("payment", "add", "2026-10-20", "10.00", "--note", " INV-2026-10 wire ", "--db", str(db_path))
+    assert "payments #1, #2, #4 have the same" in spaced.stderr
+    assert run_json("payment", "list", "--db", str(db_path))["rows"][-1]["note"] == "INV-2026-10 wire"

@@ -683,7 +683,7 @@ def add_payment(
     tz = effective_timezone(None, ctx.config)
     day = parse_payment_date(paid_on, local_today(tz, now))
     value = parse_amount(amount)
-    text = note or None
+    text = (note or "").strip() or None  # "wire " is the note "wire" (QA: not told apart from it)
     with connect(ctx.db_path, must_exist=True) as con:  # a mistyped --db must not get the payment
         same = payments.identical(con, day, value, text)
         pid = payments.add(con, day, value, text, now)
