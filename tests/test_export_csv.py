@@ -584,3 +584,26 @@ def test_an_out_ending_in_a_slash_names_a_folder(loaded: Path, tmp_path: Path, f
     res = run("export", fmt, "--out", out, "--db", str(loaded), expect=2)
     assert "is a directory; give a file name" in res.stderr
     assert list((work / "reports").iterdir()) == []
+
+
+def test_month_is_the_range_of_an_events_export_and_of_every_report_but_month_and_invoice(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """QA: `export --report team --month 2026-10` was refused ("--month is for --report month or
+    invoice") though `report team --month` takes it. For events and the other reports it is the
+    range, its first to last day: events on 2026-02-01, 02-28 (inside February, 28 days in 2026)
+    and 03-01 (outside): 2 exported; the team report holds 10 + 20 = 30 tokens, as --since/--until
+    of the same days give."""
+    events = [{"event_id": f"m{i}", "ts": ts, "model_raw": "gpt-4o", "member": "ann", "input_tokens": n}
+              for i, (ts, n) in enumerate([("2026-02-01T00:30:00Z", 10), ("2026-02-28T23:30:00Z", 20),
+                                           ("2026-03-01T00:30:00Z", 40)])]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "m.jsonl", events)), "--db", str(db_path))
+    common = ("--tz", "UTC", "--db", str(db_path))
+    rows = list(csv.DictReader(io.StringIO(run("export", "--csv", "--month", "2026-02", *common).stdout)))
+    assert sorted(r["event_id"] for r in rows) == ["m0", "m1"]
+    team = json.loads(run("export", "--json", "--report", "team", "--month", "2026-02", *common).stdout)
+    by_days = json.loads(run("export", "--json", "--report", "team", "--since", "2026-02-01", "--until",
+                             "2026-02-28", *common).stdout)  # fmt: skip
+    assert team["totals"]["total_tokens"] == 30 and team["totals"] == by_days["totals"]
+    both = run("export", "--csv", "--month", "2026-02", "--until", "2026-02-10", *common, expect=2)
+    assert "use either --month or --since/--until, not both" in both.stderr

@@ -29,6 +29,7 @@ from usagectl.cli._options import (
     ToolOpt,
     TzOpt,
     UntilOpt,
+    month_span,
     print_notes,
     say,
     text_value,
@@ -66,7 +67,12 @@ ReportOpt = Annotated[
 PartitionOpt = Annotated[
     str | None, typer.Option("--partition-by", metavar="month", help="Parquet events: a Hive folder month=YYYY-MM/.")
 ]
-MonthOpt = Annotated[str | None, typer.Option("--month", help="YYYY-MM, for --report month and invoice.")]
+MonthOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--month", metavar="YYYY-MM", help="A calendar month: the month of --report month and invoice, else the range."
+    ),
+]
 MemoryOpt = Annotated[
     str | None,
     typer.Option(
@@ -115,8 +121,9 @@ def export(
         raise UsageError("--partition-by is for --parquet --report events")
     if fmt == "focus" and report is not None:
         raise UsageError("--focus exports cost and usage rows; it takes no --report")
-    if month is not None and name not in ("month", "invoice"):
-        raise UsageError("--month is for --report month or invoice")
+    if month is not None and name not in ("month", "invoice"):  # another report, events or FOCUS: its range
+        since, until = month_span(month, since, until)  # (QA: --report team --month was refused)
+        month = None
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
                        cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
