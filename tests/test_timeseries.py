@@ -182,7 +182,7 @@ def test_monthly_with_budget(loaded: Path) -> None:
 def test_monthly_budget_used_is_shown_rounded_down(tmp_path: Path, loaded: Path) -> None:
     """November costs $14.50; a $14.503 budget is 14.50 × 100 / 14.503 = 99.97931... % used: the
     table shows 99.9 % (rounded down like every budget percentage; half-up would read an exhausted
-    100.0 %), JSON keeps 99.98."""
+    100.0 %), JSON keeps 2 decimals, rounded down too: 99.97."""
     (tmp_path / "work" / "usagectl.toml").write_text(
         '[display]\ntimezone = "UTC"\n\n[[budgets]]\nscope = "global"\namount = 14.503\nperiod = "month"\n',
         encoding="utf-8",
@@ -190,7 +190,7 @@ def test_monthly_budget_used_is_shown_rounded_down(tmp_path: Path, loaded: Path)
     args = ("report", "monthly", "--since", "2025-11-01", "--until", "2025-11-10", "--db", str(loaded))
     out = run(*args, "--format", "markdown").stdout
     assert "| 99.9% |" in out and "100.0%" not in out
-    assert run_json(*args)["rows"][0]["budget_used_pct"] == 99.98
+    assert run_json(*args)["rows"][0]["budget_used_pct"] == 99.97
 
 
 def test_monthly_cli_without_budget(tmp_path: Path, loaded: Path) -> None:
