@@ -12,15 +12,18 @@ rows of different fetch shapes from being summed (``usagectl.store.billing.settl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from usagectl.errors import InputError
 from usagectl.importers._values import _clean, exact_decimal, from_iso, without_lone_surrogates
@@ -45,6 +48,18 @@ class Page:
     start: int = 0
     end: int = 0
     _where: dict[tuple[Any, ...], int] | None = field(default=None, repr=False)
+    _dropped: bool = field(default=False, repr=False)  # ``obj`` let go (``drop``)
+
+    def drop(self) -> None:
+        """Let the parsed page go (``parsed`` reads it again from the text): a reader that notes
+        what a fetch's pages hold keeps none of them parsed meanwhile (a parsed page takes some
+        4.5 times its text: a year of 1-minute pages, 130 MB, took 580 MB held whole)."""
+        if self.text and self.problem is None:
+            self.obj, self._dropped = None, True
+
+    def parsed(self) -> Any:
+        """The parsed page: ``obj``, or, once dropped, the same value read again from the text."""
+        return _value_at(self.text, self.start)[0] if self._dropped else self.obj
 
     def line_of(self, bucket: int, row: int | None = None) -> int | None:
         """The line of bucket ``bucket`` of the page's ``data`` (a bare bucket: 0), or of its
@@ -57,9 +72,6 @@ class Page:
             self._where = _object_lines(self.text, self.start, self.end, self.line) if several else {}
         key = (bucket,) if row is None else (bucket, row)
         return self._where.get(key, self._where.get((bucket,), self.line))
-
-
-_T = TypeVar("_T")
 
 
 def _reject_constant(name: str) -> Any:
@@ -188,6 +200,7 @@ def read_pages(path: Path) -> Iterator[Page]:
     except (OSError, EOFError) as exc:  # also a corrupt or truncated .gz
         raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
     text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
+    del data  # the pages are read from the text: the bytes beside it would double what is held
     bad = _BAD_BYTE.search(text) is not None
     start = _skip_ws(text, 0)
     if start >= len(text):
@@ -201,9 +214,14 @@ def read_pages(path: Path) -> Iterator[Page]:
         pass  # several documents (JSONL, pages appended one after another), or a broken one
     else:
         first = text.count("\n", 0, start) + 1
-        yield (bad and _undecodable(text, start, len(text), first)) or Page(
-            first, obj, text[start:].strip()[:RAW_MAX], text=text, start=start, end=len(text)
+        stop = len(text)
+        while text[stop - 1] in _WS:  # after the page: only JSON whitespace (it parsed whole)
+            stop -= 1
+        page = (bad and _undecodable(text, start, len(text), first)) or Page(
+            first, obj, text[start : min(stop, start + RAW_MAX)], text=text, start=start, end=len(text)
         )
+        del obj  # the page alone holds it, for its reader to drop (``Page.drop``)
+        yield page
         return
     yield from _stream_pages(text, start, bad)
 
@@ -244,9 +262,12 @@ def _stream_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
             yield Page(line, None, _clean(text[i:end].rstrip()[:RAW_MAX]), why)
         else:
             if isinstance(obj, list):  # an array of pages among them: its pages, each on its line
+                del obj
                 yield from _array_pages(text[:end], i, bad)
             else:
-                yield _page_at(text, i, end, line, obj, bad)
+                page = _page_at(text, i, end, line, obj, bad)
+                del obj  # the page alone holds it, for its reader to drop (``Page.drop``)
+                yield page
         i = _skip_ws(text, end)
 
 
@@ -314,7 +335,9 @@ def _array_pages(text: str, start: int, bad: bool = False) -> Iterator[Page]:
             line += text.count("\n", pos, nxt)
             pos, i = nxt, nxt
             continue
-        yield _page_at(text, i, end, line, obj, bad)
+        page = _page_at(text, i, end, line, obj, bad)
+        del obj  # the page alone holds it, for its reader to drop (``Page.drop``)
+        yield page
         i = _skip_ws(text, end)
         if i < len(text) and text[i] == ",":
             i = _skip_ws(text, i + 1)
@@ -426,9 +449,14 @@ def as_count(value: Any, name: str) -> tuple[int, str | None]:
 
 
 def text_or_none(obj: dict[str, Any], key: str) -> tuple[str | None, str | None]:
+    """A text field (a dimension: model, project, workspace, ...), or None. One object for every
+    row that holds the same text (``sys.intern``): a large file's records hold a copy each
+    otherwise, ~60 bytes apiece, on each of its 300k rows."""
     value = obj.get(key)
     if value is None:
         return None, None
+    if type(value) is str:
+        return sys.intern(value), None
     if isinstance(value, str):
         return value, None
     return None, f"{key}: not a string ({_short(value)})"
@@ -470,8 +498,27 @@ def rfc3339(value: Any, name: str) -> tuple[datetime | None, str | None]:
     return ts, None
 
 
+def group_by(sig: tuple[str, ...]) -> list[str]:
+    """``extra["group_by"]`` (or ``fetch_group_by``) of a row grouped by ``sig``: one list for every
+    row of that group-by, never changed in place (a copy each took ~70 bytes of every record)."""
+    found = _GROUP_BYS.get(sig)
+    if found is None:
+        found = _GROUP_BYS[sig] = list(sig)
+    return found
+
+
+_GROUP_BYS: dict[tuple[str, ...], list[str]] = {}
+
+
+@functools.lru_cache(maxsize=64)
 def iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``ts`` in UTC as ``%Y-%m-%dT%H:%M:%SZ``. The rows of a bucket get one text for its end (the
+    same object: ``billing`` gives them one shape), and it is written field by field, a third
+    faster than ``strftime``."""
+    t = ts.astimezone(UTC)
+    if not 1000 <= t.year <= 9999:  # as strftime writes such a year (no usage time is one)
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{t.year}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
 def bucket_range(start: datetime | None, end: datetime | None) -> str | None:
@@ -627,41 +674,42 @@ def anthropic_bucket(bucket: Any) -> tuple[datetime | None, datetime | None, str
     return start, end, p1 or p2 or bucket_range(start, end)
 
 
-def fetches(items: Iterable[_T], page_of: Callable[[_T], Page]) -> Iterator[list[_T]]:
-    """The pages of a saved file (``items``, each holding ``page_of(item)``) grouped by the fetch
-    they came from: a page saying ``"has_more": true`` is continued by the next one (a paginated
-    fetch saved page by page, as JSONL or as an array); any other page ends its fetch. A page
-    that is not a report (a saved error, such as a rate limit, or text that is not JSON) inside
-    a fetch leaves it open when the next report page is the retry that continues it: its first
-    bucket starts where the fetch's last one ended. Otherwise the fetch was given up there, and
-    the next page starts a fetch of its own."""
-    group: list[_T] = []
-    open_ = False  # the last report page of ``group`` said has_more: true
-    interrupted = False  # a page that is not a report came since
-    last_end: Any = None  # where the last bucket of the last report page ends
-    for item in items:
-        page = page_of(item)
-        report = isinstance(page.obj, dict) and error_message(page.obj) is None and not page.problem
-        if report and interrupted and group and _bounds(page.obj)[0] != last_end:
-            yield group  # given up at the error: this page begins another fetch
-            group = []
-        group.append(item)
-        if report:
-            open_, interrupted = page.obj.get("has_more") is True, False
-            last_end = _bounds(page.obj)[1]
-        elif open_:
-            interrupted = True
-            continue  # an error between two pages of a fetch, or where it was given up
-        if not open_:
-            yield group
-            group = []
-    if group:
-        yield group
+class _Split:
+    """How a saved file's pages group into the fetches they came from, told page by page as they
+    are read (so that grouping them holds none): a page saying ``"has_more": true`` is continued
+    by the next one (a paginated fetch saved page by page, as JSONL or as an array); any other
+    page ends its fetch. A page that is not a report (a saved error, such as a rate limit, or
+    text that is not JSON) inside a fetch leaves it open when the next report page is the retry
+    that continues it: its first bucket starts where the fetch's last one ended. Otherwise the
+    fetch was given up there, and the next page starts a fetch of its own."""
+
+    def __init__(self) -> None:
+        self.pending = False  # pages read since the last fetch ended
+        self.open = False  # the last report page said has_more: true
+        self.interrupted = False  # a page that is not a report came since
+        self.last_end: Any = None  # where the last bucket of the last report page ends
+
+    def step(self, page: Page) -> tuple[bool, bool]:
+        """(the fetch before ``page`` ends before it, ``page`` ends its fetch); ``page`` parsed."""
+        obj = page.obj
+        before = False
+        if isinstance(obj, dict) and error_message(obj) is None and not page.problem:  # a report page
+            first, last = _bounds(obj)
+            before = self.interrupted and self.pending and first != self.last_end  # given up at the error
+            self.open, self.interrupted, self.last_end = obj.get("has_more") is True, False, last
+        elif self.open:
+            self.interrupted = True  # an error between two pages of a fetch, or where it was given up
+        self.pending = self.open
+        return before, not self.open
 
 
 def ends_open(path: Path) -> bool:
     """Whether the last report page of a saved file says ``"has_more": true``: the fetch goes on
-    past the file (the script that saved it stopped, or saved each page to a file of its own)."""
+    past the file (the script that saved it stopped, or saved each page to a file of its own).
+    Known without reading the file again when its records were just read (``_ENDS_OPEN``)."""
+    key = _file_key(path)
+    if key is not None and key in _ENDS_OPEN:
+        return _ENDS_OPEN.pop(key)
     last = None
     try:
         for page in read_pages(path):
@@ -670,6 +718,21 @@ def ends_open(path: Path) -> bool:
     except InputError:
         return False
     return last is not None and last.get("has_more") is True
+
+
+# ``ends_open`` of the files whose records were read through (``_fetches``: the last report
+# page's ``has_more``, as ``_Split`` keeps it), by the file as it was then (``_file_key``): the
+# import asks once it has stored them, and a year of pages took 4 s and 250 MB to read again
+_ENDS_OPEN: dict[tuple[int, int, int, int], bool] = {}
+_ENDS_OPEN_MAX = 4096
+
+
+def _file_key(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _bounds(page: dict[str, Any]) -> tuple[Any, Any]:
@@ -682,49 +745,109 @@ def _bounds(page: dict[str, Any]) -> tuple[Any, Any]:
     return first.get("start_time", first.get("starting_at")), last.get("end_time", last.get("ending_at"))
 
 
-def fetch_results(group: Sequence[Page], results_of: Callable[[Any], Any]) -> list[Any]:
-    """Every result row of the valid pages of one fetch (``results_of(bucket)``: its rows or None)."""
-    rows: list[Any] = []
-    for bucket in fetch_buckets(group):
-        found = results_of(bucket)
-        if isinstance(found, list):
-            rows.extend(found)
-    return rows
+@dataclass
+class _Fetch:
+    """One fetch as the first reading leaves it (``_fetches``): its pages, each with its
+    problem (a page without one is dropped, ``Page.drop``: read again for its records), and what
+    the rows of its valid pages set: its group-by (``dims``: any row's) and that of each bucket
+    span found in more than one of its buckets (``spans``: a bucket continued on the next page of
+    the fetch is one bucket, whatever dimensions the rows of each part leave null). A span of one
+    bucket has that bucket's own group-by (``signature`` of its rows), worked out again then."""
+
+    pages: deque[tuple[Page, str | None]] = field(default_factory=deque)
+    dims: set[str] = field(default_factory=set)
+    spans: dict[Any, tuple[str, ...]] = field(default_factory=dict)
+    _first: dict[Any, tuple[str, ...]] = field(default_factory=dict, repr=False)  # every span once
+
+    def note(self, rows: list[Any], span: Any, dims: tuple[str, ...]) -> None:
+        """The rows of one bucket of the fetch (its ``span``: its times as the page writes them)."""
+        sig = signature(rows, dims)
+        self.dims.update(sig)
+        if span in self.spans:
+            self.spans[span] = tuple(sorted({*self.spans[span], *sig}))
+        elif span in self._first:
+            self.spans[span] = tuple(sorted({*self._first[span], *sig}))
+        else:
+            self._first[span] = _SIGS.setdefault(sig, sig)  # the few group-bys, each held once
+
+    @property
+    def by_workspace(self) -> bool:
+        """A row sets ``workspace_id`` (Anthropic: a null one is then the default workspace; the
+        dimensions of both its reports hold it)."""
+        return "workspace_id" in self.dims
+
+    def read(self) -> _Fetch:
+        """Done reading: the spans of one bucket go."""
+        self._first = {}
+        return self
 
 
-def _anthropic_results(bucket: Any) -> Any:
-    return bucket.get("results") if isinstance(bucket, dict) else None
+_SIGS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
-def span_signatures(
-    buckets: Iterable[Any], span_of: Callable[[Any], Any], results_of: Callable[[Any], Any], dims: tuple[str, ...]
-) -> dict[Any, tuple[str, ...]]:
-    """The group-by of each bucket span of one fetch (``span_of(bucket)``: its times as the page
-    writes them), from the rows of every bucket of that span: a bucket continued on the next page
-    of the fetch is one bucket, whatever dimensions the rows of each part leave null."""
-    rows: dict[Any, list[Any]] = {}
-    for bucket in buckets:
-        found = results_of(bucket)
-        if isinstance(bucket, dict) and isinstance(found, list):
-            rows.setdefault(span_of(bucket), []).extend(found)
-    return {span: signature(found, dims) for span, found in rows.items()}
+def _fetches(
+    path: Path, problem_of: Callable[[Page], str | None], rows_of: Callable[[Any], list[Any] | None],
+    span_of: Callable[[dict[str, Any]], Any], dims: tuple[str, ...],
+) -> Iterator[_Fetch]:  # fmt: skip
+    """The fetches of a saved file's pages (``_Split``), each read once through before its
+    records are made, holding none of its pages parsed: each page is parsed as it is read, noted
+    (``_Fetch.note``) and dropped. ``problem_of(page)``: why the page is a reject, else None;
+    ``rows_of(bucket)``: the result rows of a bucket (None when it has none)."""
+    key = _file_key(path)  # the file as it is read (``_ENDS_OPEN``)
+    split = _Split()
+    fetch = _Fetch()
+    for page in read_pages(path):
+        before, ends = split.step(page)
+        into = _Fetch() if before else fetch  # the fetch the page belongs to
+        problem = problem_of(page)
+        if problem is None:
+            _note_page(into, page, rows_of, span_of, dims)
+        page.drop()  # before the fetch before it is made into records
+        if before:
+            yield fetch.read()
+            fetch = into
+        fetch.pages.append((page, problem))
+        if ends:
+            yield fetch.read()
+            fetch = _Fetch()
+    if fetch.pages:
+        yield fetch.read()
+    if key is not None:
+        if len(_ENDS_OPEN) >= _ENDS_OPEN_MAX:  # files read but never asked about: the oldest goes
+            del _ENDS_OPEN[next(iter(_ENDS_OPEN))]
+        _ENDS_OPEN[key] = split.open
 
 
-def fetch_buckets(group: Sequence[Page]) -> list[Any]:
-    """Every bucket of the valid pages of one fetch."""
-    out: list[Any] = []
-    for page in group:
-        buckets, problem = buckets_of(page.obj) if not page.problem else (None, page.problem)
-        out.extend(buckets if problem is None and buckets is not None else ())
-    return out
+def _note_page(
+    fetch: _Fetch, page: Page, rows_of: Callable[[Any], list[Any] | None], span_of: Callable[[dict[str, Any]], Any],
+    dims: tuple[str, ...],
+) -> None:  # fmt: skip
+    # a function of its own: nothing of the page outlives it (a loop variable of ``_fetches``
+    # would hold the page's last bucket while the fetch's records are made)
+    for bucket in buckets_of(page.obj)[0] or ():
+        rows = rows_of(bucket)
+        if isinstance(rows, list):
+            fetch.note(rows, span_of(bucket), dims)
+
+
+def openai_rows(bucket: Any) -> list[Any] | None:
+    """The result rows of an OpenAI bucket (``results``, or ``result`` as some saved pages spell
+    it), None when it has no such array."""
+    if not isinstance(bucket, dict):
+        return None
+    rows = bucket.get("results", bucket.get("result"))
+    return rows if isinstance(rows, list) else None
 
 
 def openai_span(bucket: dict[str, Any]) -> str:
     """An OpenAI bucket's span as the page writes it (as text: any JSON value may stand there)."""
-    return dumps([bucket.get("start_time"), bucket.get("end_time")])
+    start, end = bucket.get("start_time"), bucket.get("end_time")
+    if type(start) is int and type(end) is int:  # the usual case: ``dumps``' text without its cost
+        return f"[{start},{end}]"
+    return dumps([start, end])
 
 
-# an OpenAI bucket read: its rows, start, end, and the problem that makes it a reject
+# an OpenAI bucket read: its rows (``openai_rows``), start, end, and the problem that makes it a reject
 OpenAIBucket = tuple[list[Any] | None, datetime | None, datetime | None, str | None]
 
 
@@ -734,81 +857,92 @@ def openai_records(
 ) -> Iterator[Any]:  # fmt: skip
     """The records of saved OpenAI Admin API pages of ``endpoint``: page and bucket problems as
     rejects, and ``build(rec, line, bucket, start, end, row, group_by)`` for each row, with the
-    group-by of its fetch (``fetches``, ``with_fetch_sig``: what any row of its pages sets, so a
+    group-by of its fetch (``_fetches``, ``with_fetch_sig``: what any row of its pages sets, so a
     bucket whose rows all leave a dimension null is weighed as part of its fetch). A bucket's
-    group-by is that of its span in the fetch (``span_signatures``)."""
+    group-by is that of its span in the fetch (``_Fetch.spans``)."""
     from usagectl.models import Record
 
-    def rows_of(bucket: Any) -> Any:
-        return bucket_of(bucket)[0]
+    def problem_of(page: Page) -> str | None:
+        if page.problem:
+            return page.problem
+        problem = buckets_of(page.obj)[1]
+        if problem is None and page.obj.get("object") not in (None, "page"):
+            problem = f"object: {page.obj.get('object')!r} is not a page of {endpoint}"
+        return problem
 
     rec = 0
-    for group in fetches(openai_pages(path, endpoint), lambda item: item[0]):
-        buckets = [b for _, bs, problem in group if problem is None for b in bs or ()]
-        fetch_sig = signature([r for b in buckets for r in rows_of(b) or ()], dims)
-        spans = span_signatures(buckets, openai_span, rows_of, dims)
-        for page, page_buckets, problem in group:
-            if problem or page_buckets is None:
+    for fetch in _fetches(path, problem_of, openai_rows, openai_span, dims):
+        fetch_sig = tuple(sorted(fetch.dims))
+        spans = fetch.spans
+        while fetch.pages:
+            page, problem = fetch.pages.popleft()  # gone once its records are made
+            if problem:
                 rec += 1
                 yield Record(rec, page.line, problem=problem, raw=page.raw)
                 continue
-            for b, bucket in enumerate(page_buckets):
+            for b, bucket in enumerate(buckets_of(page.parsed())[0] or ()):
                 rows, start, end, bucket_problem = bucket_of(bucket)
                 if bucket_problem or start is None or end is None or rows is None:
                     rec += 1
                     yield Record(rec, page.line_of(b), problem=bucket_problem, raw=dumps(bucket)[:RAW_MAX])
                     continue
-                sig = spans.get(openai_span(bucket)) or signature(rows, dims)
+                sig = (spans and spans.get(openai_span(bucket))) or signature(rows, dims)
                 for r, row in enumerate(rows):
                     rec += 1
                     yield with_fetch_sig(build(rec, page.line_of(b, r), bucket, start, end, row, sig), fetch_sig)
 
 
-def _anthropic_span(bucket: dict[str, Any]) -> str:
-    return dumps([bucket.get("starting_at"), bucket.get("ending_at")])
+def _anthropic_results(bucket: Any) -> list[Any] | None:
+    found = bucket.get("results") if isinstance(bucket, dict) else None
+    return found if isinstance(found, list) else None
+
+
+def _anthropic_span(bucket: dict[str, Any]) -> Any:
+    start, end = bucket.get("starting_at"), bucket.get("ending_at")
+    if type(start) is str and type(end) is str:  # the usual case: one key for one text, without ``dumps``
+        return start, end
+    return dumps([start, end])
+
+
+def _anthropic_problem(page: Page) -> str | None:
+    return page.problem or buckets_of(page.obj)[1]
 
 
 def anthropic_records(path: Path, dims: tuple[str, ...], build: RowBuilder) -> Iterator[Any]:
     """The records of saved Anthropic Admin API pages (usage or cost report): page and bucket
     problems as rejects, and ``build(rec, line, start, end, row, group_by, by_workspace)`` for
-    each result row. ``by_workspace``: the fetch (its pages, ``fetches``) was grouped by
+    each result row. ``by_workspace``: the fetch (its pages, ``_fetches``) was grouped by
     workspace: a null id there is the default workspace, on every page of it."""
 
     rec = 0
-    for group in fetches(read_pages(path), lambda page: page):
-        results = fetch_results(group, _anthropic_results)
-        by_workspace = "workspace_id" in signature(results, ("workspace_id",))
-        fetch_sig = signature(results, dims)
-        spans = span_signatures(fetch_buckets(group), _anthropic_span, _anthropic_results, dims)
-        for page in group:
-            for record in _anthropic_page(page, rec, dims, build, by_workspace, fetch_sig, spans):
+    for fetch in _fetches(path, _anthropic_problem, _anthropic_results, _anthropic_span, dims):
+        fetch_sig = tuple(sorted(fetch.dims))
+        while fetch.pages:
+            page, problem = fetch.pages.popleft()  # gone once its records are made
+            for record in _anthropic_page(page, problem, rec, dims, build, fetch, fetch_sig):
                 rec = record.rec
                 yield record
 
 
 def _anthropic_page(
-    page: Page, rec: int, dims: tuple[str, ...], build: RowBuilder, by_workspace: bool, fetch_sig: tuple[str, ...],
-    spans: Mapping[Any, tuple[str, ...]],
+    page: Page, problem: str | None, rec: int, dims: tuple[str, ...], build: RowBuilder, fetch: _Fetch,
+    fetch_sig: tuple[str, ...],
 ) -> Iterator[Any]:  # fmt: skip
     from usagectl.models import Record
 
-    if page.problem:
-        yield Record(rec + 1, page.line, problem=page.problem, raw=page.raw)
-        return
-    buckets, problem = buckets_of(page.obj)
-    if problem or buckets is None:
+    if problem:
         yield Record(rec + 1, page.line, problem=problem, raw=page.raw)
         return
-    for b, bucket in enumerate(buckets):
+    for b, bucket in enumerate(buckets_of(page.parsed())[0] or ()):
         start, end, bucket_problem = anthropic_bucket(bucket)
         if bucket_problem or start is None or end is None:
             rec += 1
             yield Record(rec, page.line_of(b), problem=bucket_problem, raw=dumps(bucket)[:RAW_MAX])
             continue
-        sig = spans.get(_anthropic_span(bucket)) or signature(bucket["results"], dims)
+        sig = (fetch.spans and fetch.spans.get(_anthropic_span(bucket))) or signature(bucket["results"], dims)
         for r, row in enumerate(bucket["results"]):
             rec += 1
-            yield with_fetch_sig(build(rec, page.line_of(b, r), start, end, row, sig, by_workspace), fetch_sig)
+            yield with_fetch_sig(build(rec, page.line_of(b, r), start, end, row, sig, fetch.by_workspace), fetch_sig)
 
 
 def with_fetch_sig(record: Any, fetch_sig: tuple[str, ...]) -> Any:
@@ -821,18 +955,5 @@ def with_fetch_sig(record: Any, fetch_sig: tuple[str, ...]) -> Any:
         record.fetch_sig = fetch_sig
         extra = record.fields.get("extra")
         if isinstance(extra, dict) and set(fetch_sig) > set(extra.get("group_by") or ()):
-            extra["fetch_group_by"] = list(fetch_sig)
+            extra["fetch_group_by"] = group_by(fetch_sig)
     return record
-
-
-def openai_pages(path: Path, endpoint: str) -> Iterator[tuple[Page, list[Any] | None, str | None]]:
-    """Each saved OpenAI Admin API page as (page, buckets, problem): a problem when the page is
-    not JSON, is an error envelope, or is not a page of ``endpoint``."""
-    for page in read_pages(path):
-        if page.problem:
-            yield page, None, page.problem
-            continue
-        buckets, problem = buckets_of(page.obj)
-        if problem is None and page.obj.get("object") not in (None, "page"):
-            problem = f"object: {page.obj.get('object')!r} is not a page of {endpoint}"
-        yield page, buckets, problem

@@ -96,7 +96,7 @@ def _record(
         return Record(rec, line, problem="; ".join(problems), raw=raw)
     key = _pages.key_hash(_pages.iso(start), _pages.iso(end), list(sig), [dims[d] for d in sig])
     extra: dict[str, Any] = {
-        "group_by": list(sig),
+        "group_by": _pages.group_by(sig),
         "amount_cents": row.get("amount"),  # the string as reported
         "currency": currency or "USD",
         **{d: dims[d] for d in ("cost_type", "inference_geo", "speed") if dims[d] is not None},

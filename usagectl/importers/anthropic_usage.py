@@ -105,7 +105,7 @@ def _record(
     workspace = dims["workspace_id"] or ("default" if by_workspace else None)
     extra: dict[str, Any] = {
         "bucket_end": _pages.iso(end),
-        "group_by": list(sig),
+        "group_by": _pages.group_by(sig),
         "requests_unknown": True,
         **{d: dims[d] for d in _EXTRA_DIMS if dims[d] is not None},
         "usage": _pages.plain({k: v for k, v in row.items() if k in _COUNTED or k not in DIMS}),

@@ -63,18 +63,11 @@ class OpenAICostsImporter:
 
 
 def _bucket(bucket: Any) -> _pages.OpenAIBucket:
-    rows = _rows(bucket)
+    rows = _pages.openai_rows(bucket)  # the rows the reader weighed the fetch's group-by by
     start, p1 = _pages.unix_time(bucket.get("start_time") if isinstance(bucket, dict) else None, "start_time")
     end, p2 = _pages.unix_time(bucket.get("end_time") if isinstance(bucket, dict) else None, "end_time")
     problem = ("bucket: no results array" if rows is None else None) or p1 or p2
     return rows, start, end, problem or _pages.bucket_range(start, end)
-
-
-def _rows(bucket: Any) -> list[Any] | None:
-    if not isinstance(bucket, dict):
-        return None
-    rows = bucket.get("results", bucket.get("result"))
-    return rows if isinstance(rows, list) else None
 
 
 def _dollars(amount: Any) -> tuple[Decimal | None, str | None, str | None]:
@@ -135,7 +128,7 @@ def _record(rec: int, line: int | None, start: datetime, end: datetime, row: Any
         "amount_usd": amount,
         "quantity": Decimal(quantity) if quantity is not None else None,
         "quantity_unit": dims["quantity_unit"],
-        "extra": {"group_by": list(sig), "currency": currency, "amount_value": str(amount)},
+        "extra": {"group_by": _pages.group_by(sig), "currency": currency, "amount_value": str(amount)},
     }
     return Record(rec, line, fields=fields, raw=raw)
 

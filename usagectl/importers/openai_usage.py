@@ -73,10 +73,8 @@ def _bucket(bucket: Any) -> _pages.OpenAIBucket:
 def _results(bucket: Any) -> tuple[list[Any] | None, str | None]:
     if not isinstance(bucket, dict):
         return None, "bucket: not an object"
-    rows = bucket.get("results", bucket.get("result"))
-    if not isinstance(rows, list):
-        return None, "bucket: no results array"
-    return rows, None
+    rows = _pages.openai_rows(bucket)  # the rows the reader weighed the fetch's group-by by
+    return rows, None if rows is not None else "bucket: no results array"
 
 
 def _bucket_times(bucket: Any) -> tuple[datetime | None, datetime | None, str | None]:
@@ -140,7 +138,7 @@ def _record(
     usage = _pages.plain({k: v for k, v in row.items() if k not in _TEXT_DIMS and k not in ("object", "service_tier")})
     extra: dict[str, Any] = {
         "bucket_end": _pages.iso(end),
-        "group_by": list(sig),
+        "group_by": _pages.group_by(sig),
         "spec": "2026-07" if any(k in row for k in _NEW_SPEC_KEYS) else "before 2026-07",
         "usage": usage,
     }

@@ -21,12 +21,16 @@ queries of ``usagectl reconcile``.
 from __future__ import annotations
 
 import decimal
+import gc
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+import pickle
+import zlib
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from usagectl.models import MONEY_LIMIT, MONEY_LIMIT_TEXT, Record, counted
 from usagectl.store import ingest
@@ -425,7 +429,13 @@ def _shape_of(ts: Any, end: Any, extra: Any) -> Shape | None:
             return None
     if not isinstance(end, datetime) or not isinstance(group_by, list):
         return None
-    return Shape(tuple(str(g) for g in group_by), ts.astimezone(UTC), end.astimezone(UTC))
+    sig = tuple(str(g) for g in group_by)
+    if len(_SIGS) < 1024:  # the few group-bys, each held once by all the shapes of it
+        sig = _SIGS.setdefault(sig, sig)
+    return Shape(sig, ts.astimezone(UTC), end.astimezone(UTC))
+
+
+_SIGS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def _ordered(shapes: Iterable[Shape | None]) -> list[Shape]:
@@ -514,13 +524,126 @@ def stage_usage_buckets(
     it), and come back when they win, or when no staying row overlaps them any more
     (``_holes``): with rolling hourly windows, hours that each gave way to a day fetched mid-day
     come back when they, or later hours, hold more than that day. A moved row comes back as it
-    was stored, a rejected one as a record of this file (its reject goes)."""
-    recs = list(records)
-    done = _settle_buckets(con, recs, source)
+    was stored, a rejected one as a record of this file (its reject goes).
+
+    No record of the file is held as an object while its shapes are settled (``_settled_stage``):
+    a year of 1-minute OpenAI usage pages (315k records) held 600 MB of them."""
+    # the readers, settling and staging make many small objects and no cycles: the cyclic
+    # collector's passes over those held (as in ``ingest.stage_records``) took 9 s of the 60 of
+    # a year of 1-minute pages
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _settled_stage(con, records, source)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _settled_stage(con: duckdb.DuckDBPyConnection, records: Iterable[Record], source: str) -> list[str]:
+    """``stage_usage_buckets``: the records wait packed (``_Packed``) while the file's shapes are
+    settled on lean copies of them (``_lean``), and are staged as they are unpacked."""
+    packed = _Packed()
+    recs = _lean_records(records, packed)
+    mine = len(recs)
+    done = _settle_buckets(con, recs, source, fields_of=packed.fields)
+    problems = {i: r.problem for i, r in enumerate(recs[:mine]) if r.problem}  # the file's rejects
+    returning = recs[mine:]  # rows set aside earlier that come back (``_settle_buckets``)
+    del recs
     _mark_evictions(con, done.bad_stored, done.keys)
     _mark_learned(con, done.learned, done.keys)
     _load_returns(con, done.back, done.gone, done.aside)
-    return ingest.stage_records(con, recs)
+    # in chunks smaller than the default: a chunk's staged texts and Arrow arrays, and DuckDB's
+    # copy, come on top of what is held
+    unknown = ingest.stage_records(con, chain(packed.unpacked(problems), returning), chunk_rows=_CHUNK_ROWS)
+    if mine >= ingest.SMALL_CHUNK:  # what Arrow's allocator kept of the chunks for reuse goes back
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    return unknown
+
+
+_CHUNK_ROWS = 10_000
+_SETTLED = ("ts", "event_id", "model_raw", *COUNTERS)  # what settling reads of a record's fields
+_SETTLED_EXTRA = ("bucket_end", "group_by")  # and of its extra (``_shape_of``)
+
+
+def _lean_records(records: Iterable[Record], packed: _Packed) -> list[Record]:
+    """What settling reads of each of ``records`` (``_lean``), each record packed as it comes."""
+    recs: list[Record] = []
+    for r in records:
+        recs.append(_lean(r, recs[-1] if recs else None))
+        packed.add(r)
+    packed.seal()
+    return recs
+
+
+def _lean(r: Record, before: Record | None) -> Record:
+    """What settling reads of ``r`` (``_settle_buckets``: its number, problem, fetch's group-by,
+    and the fields ``_SETTLED``, ``_SETTLED_EXTRA``): a fifth of the record. ``before``: the lean
+    record before it, whose extra it shares when the same (the rows of a bucket)."""
+    if r.problem:  # no shape: settling reads no field of it
+        return Record(r.rec, None, problem=r.problem, fetch_sig=r.fetch_sig)
+    fields = {k: r.fields[k] for k in _SETTLED if k in r.fields}
+    if "extra" in r.fields:
+        extra = r.fields["extra"]
+        if isinstance(extra, dict):
+            extra = {k: extra[k] for k in _SETTLED_EXTRA if k in extra}
+            last = before.fields.get("extra") if before is not None else None
+            if isinstance(last, dict) and last.keys() == extra.keys() and all(last[k] is v for k, v in extra.items()):
+                extra = last
+        fields["extra"] = extra
+    return Record(r.rec, None, fields=fields, problem=r.problem, fetch_sig=r.fetch_sig)
+
+
+class _Packed:
+    """A file's records, put aside while its shapes are settled on their lean copies (``_lean``):
+    pickled and compressed a block at a time, ~70 bytes a record instead of ~1,400 held as
+    objects (a year of OpenAI usage pages, 315k records, held 460 MB of them through settling
+    and staging), and staged as they are unpacked (``unpacked``), a block at a time."""
+
+    _BLOCK = 4096
+
+    def __init__(self) -> None:
+        self.blocks: list[bytes] = []
+        self.pending: list[tuple[Any, ...]] = []  # the records of the block being filled
+        self._opened: tuple[int, list[tuple[Any, ...]]] = (-1, [])  # the block read last (``fields``)
+
+    def add(self, r: Record) -> None:
+        self.pending.append((r.rec, r.line, r.fields, r.problem, r.raw, r.fetch_sig, r.repeats))
+        if len(self.pending) == self._BLOCK:
+            self.seal()
+
+    def seal(self) -> None:
+        """Pack the records added since the last block."""
+        if self.pending:
+            self.blocks.append(zlib.compress(pickle.dumps(self.pending, protocol=pickle.HIGHEST_PROTOCOL), 1))
+            self.pending = []
+
+    def _block(self, b: int) -> list[tuple[Any, ...]]:
+        return cast("list[tuple[Any, ...]]", pickle.loads(zlib.decompress(self.blocks[b])))
+
+    def fields(self, i: int) -> Mapping[str, Any]:
+        """The fields of the record ``i`` (0-based) added (sealed), for a record that gives way."""
+        b, k = divmod(i, self._BLOCK)
+        if self._opened[0] != b:
+            self._opened = (b, self._block(b))
+        return cast("Mapping[str, Any]", self._opened[1][k][2])
+
+    def unpacked(self, problems: Mapping[int, str]) -> Iterator[Record]:
+        """The records added, in order, each with its problem from ``problems`` (by 0-based index)
+        when it has one there; each block let go of once unpacked."""
+        self._opened = (-1, [])
+        i = 0
+        for b in range(len(self.blocks)):
+            rows = self._block(b)
+            self.blocks[b] = b""
+            for rec, line, fields, problem, raw, fetch_sig, repeats in rows:
+                yield Record(
+                    rec, line, fields=fields, problem=problems.get(i, problem), raw=raw, fetch_sig=fetch_sig,
+                    repeats=repeats,
+                )  # fmt: skip
+                i += 1
 
 
 class _Settled(NamedTuple):
@@ -546,10 +669,14 @@ def _load_returns(
     load_temp_table(con, _ASIDE, [("record", "BIGINT"), ("raw", "VARCHAR")], aside)
 
 
-def _settle_buckets(con: duckdb.DuckDBPyConnection, recs: list[Record], source: str) -> _Settled:
+def _settle_buckets(
+    con: duckdb.DuckDBPyConnection, recs: list[Record], source: str,
+    fields_of: Callable[[int], Mapping[str, Any]] | None = None,
+) -> _Settled:  # fmt: skip
     """``stage_usage_buckets``' settling, without the staging: a record of ``recs`` that gives
     way gets its ``problem``; the records set aside earlier that come back are appended to
-    ``recs`` (numbered after them)."""
+    ``recs`` (numbered after them). ``fields_of(i)``: the fields of ``recs[i]`` when the record
+    holds only what settling reads (``_lean``), for those of a record that gives way."""
     bad_stored: dict[Shape, str] = {}
     keys: dict[Shape, tuple[Any, ...]] = {}
     learned: dict[Shape, tuple[str, ...]] = {}
@@ -557,11 +684,7 @@ def _settle_buckets(con: duckdb.DuckDBPyConnection, recs: list[Record], source: 
     gone: list[tuple[int, int]] = []  # rows set aside that come back: (batch, record)
     aside: list[tuple[int, str]] = []  # this file's rows that give way: (record, fields as JSON)
     con.execute("DROP TABLE IF EXISTS _back_count")  # the count of an earlier file's import
-    shapes = [
-        None if r.problem else _shape_of(r.fields.get("ts"), (r.fields.get("extra") or {}).get("bucket_end"),
-                                         r.fields.get("extra"))
-        for r in recs
-    ]  # fmt: skip
+    shapes = _record_shapes(recs)
     incoming = _ordered(shapes)
     if incoming:
         lo = min(s.start for s in incoming) - timedelta(days=2)  # widest bucket: 1 day
@@ -649,16 +772,16 @@ def _settle_buckets(con: duckdb.DuckDBPyConnection, recs: list[Record], source: 
         weighed = _weighed(ghosts, stored, incoming, fetched, by_model)
         for g in weighed:
             by_model[g] = ghosts[g].by_model
-        totals = {shape: _summed(per.values()) for shape, per in by_model.items()}
+        totals = {shape: _total(per) for shape, per in by_model.items()}
         came = {g: f"that gave way earlier and comes back with this import (from {ghosts[g].path})" for g in weighed}
         bad_in, bad_stored = settle_shapes(
             stored, [*weighed, *incoming], stored_where=where, totals=totals, by_model=by_model, fetched=fetched,
             incoming_where=came,
         )  # fmt: skip
-        for r, s in zip(recs, shapes, strict=True):
+        for i, (r, s) in enumerate(zip(recs, shapes, strict=True)):
             if s is not None and (s in fuller or s in bad_in):
                 r.problem = fuller.get(s) or bad_in[s]
-                aside.append((r.rec, _fields_json(r.fields)))
+                aside.append((r.rec, _fields_json(r.fields if fields_of is None else fields_of(i))))
         # rows that gave way earlier come back: those weighed with the file's that stay, and the
         # others that fall into holes (no staying row overlaps them any more)
         returning = [g for g in (*weighed, *sorted(parts)) if g not in bad_in]
@@ -671,6 +794,38 @@ def _settle_buckets(con: duckdb.DuckDBPyConnection, recs: list[Record], source: 
                 recs.append(Record(len(recs) + 1, None, fields=fields))
                 gone.append((batch_id, record))
     return _Settled(bad_stored, keys, learned, back, gone, aside)
+
+
+def _record_shapes(recs: Sequence[Record]) -> list[Shape | None]:
+    """The shape of each record (None for a reject). The rows of one bucket hold the same
+    start, end and group-by (the same objects, as the readers make them) and share one shape:
+    one each took ~170 bytes of every row of a large file while it was settled."""
+    shapes: list[Shape | None] = []
+    last: tuple[Any, Any, Any, Shape | None] | None = None  # the row before: its ts, end, group_by, shape
+    for r in recs:
+        if r.problem:
+            shapes.append(None)
+            continue
+        extra = r.fields.get("extra")
+        ts, end = r.fields.get("ts"), (extra or {}).get("bucket_end")
+        if not isinstance(extra, dict):
+            shapes.append(_shape_of(ts, end, extra))
+            continue
+        group_by = extra.get("group_by")
+        if last is None or ts is not last[0] or end is not last[1] or group_by is not last[2]:
+            last = (ts, end, group_by, _shape_of(ts, end, extra))
+        shapes.append(last[3])
+    return shapes
+
+
+def _total(per_model: Mapping[str, Totals]) -> Totals:
+    """``_summed`` of a shape's usage per model; a shape of one model (nearly all of a file's) keeps
+    that model's tuple, not a copy of it."""
+    if len(per_model) == 1:
+        (only,) = per_model.values()
+        if len(only) == len(COUNTERS) and all(type(n) is int for n in only):
+            return only
+    return _summed(per_model.values())
 
 
 _BACK = "_back"  # moved rows that come back: (batch_id, raw) of their rows in rejects
@@ -942,21 +1097,52 @@ def _incoming_by_model(recs: Sequence[Record], shapes: Sequence[Shape | None]) -
     """The usage (``COUNTERS``) of the file's valid rows per shape and model (as the rows name it).
     Copies of one row (the same ``event_id``: a fetch saved twice, or re-fetched into the same
     file) count once, as their largest copy: that is the one the max-usage rule stores."""
-    largest: dict[tuple[Shape, Any], tuple[int, str, list[int]]] = {}
+    out: dict[Shape, dict[str, Totals]] = {}
+    for i in _largest_copies(recs, shapes):
+        r, s = recs[i], shapes[i]
+        if s is None:  # not returned: a row without a shape is no bucket
+            continue
+        per = out.setdefault(s, {})
+        model = str(r.fields.get("model_raw") or "")
+        counts, have = _counts(r), per.get(model)
+        per[model] = counts if have is None else tuple(a + b for a, b in zip(have, counts, strict=True))
+    return out
+
+
+def _counts(r: Record) -> Totals:
+    return tuple(n if isinstance(n, int) and not isinstance(n, bool) else 0 for n in map(r.fields.get, COUNTERS))
+
+
+def _largest_copies(recs: Sequence[Record], shapes: Sequence[Shape | None]) -> list[int]:
+    """The index of the largest copy of each row of ``recs`` that has a shape (the last of equal
+    ones), in the order the rows first come: a row is its shape and ``event_id`` (a row without
+    an id is a row of its own). When no row comes twice (nearly always), each is its own largest
+    copy, and nothing is held per row: it took 300 MB for a year of 1-minute buckets (315k rows)."""
+    ids = [
+        (r.fields.get("event_id") or i) if s is not None else None
+        for i, (r, s) in enumerate(zip(recs, shapes, strict=True))
+    ]
+    if not _repeats(ids):
+        return [i for i, s in enumerate(shapes) if s is not None]
+    best: dict[tuple[Shape, Any], int] = {}
     for i, (r, s) in enumerate(zip(recs, shapes, strict=True)):
         if s is None:
             continue
-        counts = [n if isinstance(n, int) and not isinstance(n, bool) else 0 for n in map(r.fields.get, COUNTERS)]
-        key = (s, r.fields.get("event_id") or i)  # a row without an id is a row of its own
-        size = sum(counts)
-        if key not in largest or size >= largest[key][0]:
-            largest[key] = (size, str(r.fields.get("model_raw") or ""), counts)
-    out: dict[Shape, dict[str, list[int]]] = {}
-    for (s, _), (_, model, counts) in largest.items():
-        acc = out.setdefault(s, {}).setdefault(model, [0] * len(COUNTERS))
-        for k, n in enumerate(counts):
-            acc[k] += n
-    return {s: {m: tuple(v) for m, v in per.items()} for s, per in out.items()}
+        j = best.setdefault((s, ids[i]), i)
+        if j != i and sum(_counts(r)) >= sum(_counts(recs[j])):
+            best[(s, ids[i])] = i
+    return list(best.values())
+
+
+def _repeats(ids: Iterable[Any]) -> bool:
+    """Whether a value other than None comes twice among ``ids``."""
+    seen: set[Any] = set()
+    for x in ids:
+        if x is not None:
+            if x in seen:
+                return True
+            seen.add(x)
+    return False
 
 
 def _summed(parts: Iterable[Totals]) -> Totals:
