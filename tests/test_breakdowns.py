@@ -363,11 +363,14 @@ def test_month_chooses_a_calendar_month_in_report_by_team_chats_and_files(tmp_pa
     for command in (["report", "by", "model"], ["report", "team"], ["report", "chats"]):
         by_month = run_json(*command, "--month", "2026-02", *common)
         assert (by_month["filters"]["since"], by_month["filters"]["until"]) == ("2026-02-01", "2026-02-28"), command
+        assert by_month["filters"]["month"] == "2026-02", command  # what was asked, as `report month` says it
         assert by_month["totals"]["total_tokens"] == 30, command
         by_days = run_json(*command, "--since", "2026-02-01", "--until", "2026-02-28", *common)
         assert by_month["totals"] == by_days["totals"], command
+        assert "month" not in by_days["filters"], command  # days asked: no month to name
     files = run_json("report", "files", "--month", "2026-02", *common)
     assert (files["filters"]["since"], files["filters"]["until"]) == ("2026-02-01", "2026-02-28")
+    assert files["filters"]["month"] == "2026-02"
     both = run("report", "team", "--month", "2026-02", "--since", "2026-02-01", *common, expect=2)
     assert "use either --month or --since/--until, not both" in both.stderr
     bad = run("report", "by", "model", "--month", "2026-13", *common, expect=2)

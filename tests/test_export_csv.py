@@ -605,5 +605,9 @@ def test_month_is_the_range_of_an_events_export_and_of_every_report_but_month_an
     by_days = json.loads(run("export", "--json", "--report", "team", "--since", "2026-02-01", "--until",
                              "2026-02-28", *common).stdout)  # fmt: skip
     assert team["totals"]["total_tokens"] == 30 and team["totals"] == by_days["totals"]
+    assert team["filters"]["month"] == "2026-02" and "month" not in by_days["filters"]  # as asked
+    events_json = json.loads(run("export", "--json", "--month", "2026-02", *common).stdout)
+    assert events_json["filters"]["month"] == "2026-02"
+    assert sorted(r["event_id"] for r in events_json["rows"]) == ["m0", "m1"]
     both = run("export", "--csv", "--month", "2026-02", "--until", "2026-02-10", *common, expect=2)
     assert "use either --month or --since/--until, not both" in both.stderr

@@ -187,6 +187,25 @@ def month_span(month: str | None, since: str | None, until: str | None) -> tuple
     return f"{year:04d}-{number:02d}-01", f"{year:04d}-{number:02d}-{days_in_month(year, number):02d}"
 
 
+def with_month(report: Report, month: str | None) -> Report:
+    """``report`` with the ``--month`` it was asked for in its filters (``"month": "YYYY-MM"``,
+    as ``report month`` and ``invoice`` say it), beside the range ``month_span`` made of it: a
+    script reading the JSON sees what was asked, not only the days (QA)."""
+    if month is None:
+        return report
+    from dataclasses import replace
+
+    return replace(report, filters={**report.filters, "month": month_label(month)})
+
+
+def month_label(month: str) -> str:
+    """A ``--month`` as filters say it (``YYYY-MM``, as ``parse_month`` read it)."""
+    from usagectl.timeutil import parse_month
+
+    year, number = parse_month(month)
+    return f"{year:04d}-{number:02d}"
+
+
 def where_from(**kwargs: list[str] | None) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in kwargs.items() if v}
 

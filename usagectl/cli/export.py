@@ -29,11 +29,13 @@ from usagectl.cli._options import (
     ToolOpt,
     TzOpt,
     UntilOpt,
+    month_label,
     month_span,
     print_notes,
     say,
     text_value,
     where_from,
+    with_month,
 )
 from usagectl.errors import UsageError, os_reason, unwritable
 
@@ -121,9 +123,10 @@ def export(
         raise UsageError("--partition-by is for --parquet --report events")
     if fmt == "focus" and report is not None:
         raise UsageError("--focus exports cost and usage rows; it takes no --report")
+    asked = None  # a --month that made the range: said in the JSON's filters (``with_month``)
     if month is not None and name not in ("month", "invoice"):  # another report, events or FOCUS: its range
         since, until = month_span(month, since, until)  # (QA: --report team --month was refused)
-        month = None
+        asked, month = month, None
     where = where_from(model=model, provider=provider, member=member, team=team, department=department,
                        cost_center=cost_center,
                        project=project, feature=feature, tool=tool, integration=integration, platform=platform)  # fmt: skip
@@ -148,10 +151,10 @@ def export(
             summary = replace(summary, path=out)
         else:
             with _bytes_out(out) as raw:
-                notes = _events_text(ctx, req, fmt, raw, memory_limit, _target(out))
+                notes = _events_text(ctx, req, fmt, raw, memory_limit, _target(out), asked)
             print_notes(notes)  # once the file is in place
     else:
-        result = svc.build_report(ctx, name, req, month)
+        result = with_month(svc.build_report(ctx, name, req, month), asked)
         if fmt == "parquet":
             assert out is not None
             with _staged(out) as part:
@@ -318,10 +321,12 @@ def _target(out: Path | None) -> str:
 
 
 def _events_text(
-    ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str | None, target: str
-) -> tuple[str, ...]:
+    ctx: AppContext, req: ReportRequest, fmt: str, stream: BinaryIO, memory_limit: str | None, target: str,
+    month: str | None = None,
+) -> tuple[str, ...]:  # fmt: skip
     """Write the events as ``fmt`` to ``stream``; the notes on them (unpriced events), for stderr.
-    ``target`` names the output in an error (``_target``)."""
+    ``target`` names the output in an error (``_target``); ``month``, the ``--month`` that made
+    the range (in the JSON's filters)."""
     from usagectl.render.text import json_dumps
     from usagectl.services import export as svc
 
@@ -330,7 +335,8 @@ def _events_text(
     # one JSON document, streamed: the JSONL rows inside, totals counted by the store; the
     # filters are the range the rows cover (every stored event without --since/--until)
     flt = svc.events_filters(ctx, req)
-    head = '{"report": "events", "filters": ' + json_dumps(flt.as_dict(), indent=None)
+    filters = flt.as_dict() | ({"month": month_label(month)} if month is not None else {})
+    head = '{"report": "events", "filters": ' + json_dumps(filters, indent=None)
     stream.write((head + ', "rows": [').encode("utf-8"))
     rows = cast("BinaryIO", _JsonRows(stream))
     res = svc.events_text(ctx, req, "jsonl", rows, memory_limit=memory_limit, flt=flt, target=target)

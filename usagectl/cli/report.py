@@ -34,6 +34,7 @@ from usagectl.cli._options import (
     text_value,
     top_value,
     where_from,
+    with_month,
 )
 from usagectl.errors import UsageError
 from usagectl.render import OutputFormat
@@ -304,7 +305,7 @@ def _by_command(dim: str) -> Any:
         ctx, req = _context(config, db, since, until, tz, model=model, provider=provider, member=member, team=team,
                             department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                             integration=integration, platform=platform)  # fmt: skip
-        _show(breakdown(ctx, req, keys, top=top or None), fmt, as_json, ctx)
+        _show(with_month(breakdown(ctx, req, keys, top=top or None), month), fmt, as_json, ctx)
 
     what = {"cost-center": "cost center", "api-key": "API key", "service-tier": "service tier"}.get(dim, dim)
     command.__doc__ = f"Tokens, cost and shares per {what}; --by {dim},DIM2 for two levels (default: this month)."

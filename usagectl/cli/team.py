@@ -33,6 +33,7 @@ from usagectl.cli._options import (
     text_value,
     top_value,
     where_from,
+    with_month,
 )
 from usagectl.errors import UsageError
 
@@ -109,7 +110,7 @@ def team(
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.team(_context(config, db), req, allocate_mode=allocate, by=by)
-    print_report(result, pick_format(fmt, as_json))
+    print_report(with_month(result, month), pick_format(fmt, as_json))
 
 
 def chats(
@@ -155,7 +156,7 @@ def chats(
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.report_chats(_context(config, db), req, top=top)
-    print_report(result, pick_format(fmt, as_json))
+    print_report(with_month(result, month), pick_format(fmt, as_json))
 
 
 def files(
@@ -188,7 +189,7 @@ def files(
                    department=department, cost_center=cost_center, project=project, feature=feature, tool=tool,
                    integration=integration, platform=platform)  # fmt: skip
     result = svc.report_files(_context(config, db), req, top=top)
-    print_report(result, pick_format(fmt, as_json))
+    print_report(with_month(result, month), pick_format(fmt, as_json))
 
 
 @chat_app.command("show")
