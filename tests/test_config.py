@@ -353,3 +353,28 @@ def test_similar_member_prefers_a_case_difference_to_a_close_spelling() -> None:
     assert similar_member("alice", ["alice"]) is None
     assert similar_member("bob", ["rob"]) is None
     assert similar_member("bob", ["rob", "Bob"]) == "Bob"
+
+
+def test_tz_naming_a_link_to_a_zoneinfo_file_is_the_zone_it_points_to(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """QA: TZ=":/etc/localtime" (POSIX "the zone in that file", AWS's advice for Lambda and EC2)
+    warned "not an IANA time zone" and used UTC. A TZ path with no zoneinfo/ in it is followed:
+    a link to .../zoneinfo/Europe/Berlin is Europe/Berlin; /etc/localtime itself is the
+    machine's zone, whatever TZ unset finds."""
+    folder = tmp_path / "share" / "zoneinfo" / "Europe"
+    folder.mkdir(parents=True)
+    (folder / "Berlin").write_bytes(b"TZif")
+    link = tmp_path / "localtime"
+    link.symlink_to(folder / "Berlin")
+    monkeypatch.setenv("TZ", f":{link}")
+    reset_warnings()
+    assert local_timezone_name() == "Europe/Berlin"
+    assert effective_timezone(None, load_config(None)) == "Europe/Berlin"
+    monkeypatch.delenv("TZ")
+    machine = local_timezone_name()
+    for tz in (":/etc/localtime", "/etc/localtime"):
+        monkeypatch.setenv("TZ", tz)
+        assert local_timezone_name() == machine, tz
+        assert effective_timezone(None, load_config(None)) == machine, tz
+    assert capsys.readouterr().err == ""  # no "not an IANA time zone" warning

@@ -483,6 +483,17 @@ def tz_variable_zone() -> str | None:
     if tz.startswith(":"):
         tz = tz[1:]
     marker = "zoneinfo/"
+    if tz.startswith("/") and marker not in tz:
+        # a link to a zoneinfo file, as ``:/etc/localtime`` (AWS's advice for Lambda and EC2;
+        # QA: it was "not an IANA time zone", so UTC): the zone it points to; /etc/localtime
+        # that names no zone is the machine's zone, as with TZ unset
+        try:
+            real = os.path.realpath(tz)
+        except (OSError, ValueError):
+            real = tz
+        if marker not in real and os.path.normpath(tz) == "/etc/localtime":
+            return None
+        tz = real if marker in real else tz
     if marker in tz:
         tz = tz.split(marker, 1)[1]
     return _zone_of_path(tz) or None
