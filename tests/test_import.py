@@ -614,11 +614,43 @@ def test_a_text_file_with_no_records_says_so_instead_of_a_silent_zero(tmp_path: 
 def test_a_memory_limit_that_is_not_a_size_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from usagectl.services import imports
 
-    monkeypatch.setattr(imports, "IMPORT_MEMORY_LIMIT", "lots")
+    monkeypatch.setenv("USAGECTL_MEMORY_LIMIT", "lots")
     f = tmp_path / "e.jsonl"
     f.write_text('{"ts": "2025-11-03T10:00:00Z", "model": "gpt-4o", "input_tokens": 1, "output_tokens": 1}\n')
     res = run("import", str(f), "--db", str(tmp_path / "x.duckdb"), expect=2)
     assert "USAGECTL_MEMORY_LIMIT='lots' is not a memory size" in res.stderr
+    # QA: an empty value is unset (the default 800MB), as an empty USAGECTL_DB is; it was exit 2
+    monkeypatch.setenv("USAGECTL_MEMORY_LIMIT", "")
+    assert run_json("import", str(f), "--db", str(tmp_path / "x.duckdb"))["imported"] == 1
+    assert imports.memory_limit_variable() is None
+
+
+def test_an_import_out_of_memory_names_the_variable_that_raises_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: USAGECTL_MEMORY_LIMIT=1KB was "unexpected error"-class exit 1 with the hint "narrow the
+    command (--since/--until, filters)", which import does not take. A limit the user set that
+    is too small is a usage error (exit 2) naming it; the stored data is untouched."""
+    f = tmp_path / "e.jsonl"
+    f.write_text('{"ts": "2025-11-03T10:00:00Z", "model": "gpt-4o", "input_tokens": 1, "output_tokens": 1}\n')
+    db = tmp_path / "x.duckdb"
+    assert run_json("import", str(f), "--db", str(db))["imported"] == 1
+    (tmp_path / "src").mkdir()
+    g = tmp_path / "src" / "g.jsonl"
+    g.write_text('{"ts": "2025-11-04T10:00:00Z", "model": "gpt-4o", "input_tokens": 2, "output_tokens": 2}\n')
+    monkeypatch.setenv("USAGECTL_MEMORY_LIMIT", "1KB")
+    res = run("import", str(g), "--db", str(db), expect=2)
+    assert "USAGECTL_MEMORY_LIMIT=1KB is too small for this import: DuckDB ran out of memory" in res.stderr
+    assert "a larger USAGECTL_MEMORY_LIMIT (the default is 800MB)" in res.stderr
+    assert "--since" not in res.stderr
+    run("source", "add", str(g.parent), "--format", "jsonl", "--db", str(db))  # g.jsonl again, by a sync
+    res = run("sync", "--db", str(db), expect=2)
+    assert "USAGECTL_MEMORY_LIMIT=1KB is too small for this sync: DuckDB ran out of memory" in res.stderr
+    monkeypatch.delenv("USAGECTL_MEMORY_LIMIT")
+    daily = run_json(
+        "report", "daily", "--since", "2025-11-01", "--until", "2025-11-05", "--tz", "UTC", "--db", str(db)
+    )
+    assert daily["totals"]["total_tokens"] == 2  # the first file's 1 + 1, nothing of the failed import
 
 
 def test_implausible_token_counts_are_rejected_on_every_import_path(tmp_path: Path, db_path: Path) -> None:

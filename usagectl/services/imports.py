@@ -12,7 +12,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +23,10 @@ from usagectl.errors import (
     DatabaseError,
     InputError,
     Interrupted,
+    OutOfMemory,
     UsagectlError,
     UsageError,
+    ran_out_of_memory,
     was_interrupted,
     write_failure,
     write_failure_hint,
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
 
     from usagectl.pricing import PriceBook
 
-IMPORT_MEMORY_LIMIT = os.environ.get("USAGECTL_MEMORY_LIMIT", "800MB")
+IMPORT_MEMORY_LIMIT = "800MB"  # an import's DuckDB memory limit, unless USAGECTL_MEMORY_LIMIT says another
 ProgressFn = Callable[[str, int, int], None]  # (event, done_files, total_files)
 FileStep = Callable[[str, int], None]  # (file, its place in the batch's new files): a batch's reader reached it
 Resolver = Callable[[list[str]], dict[str, tuple[str | None, str | None]]]
@@ -237,15 +239,43 @@ def resolver(book: PriceBook) -> Resolver:
     return resolve
 
 
+def memory_limit_variable() -> str | None:
+    """``USAGECTL_MEMORY_LIMIT`` as set; None when unset or empty (the default then, as an empty
+    ``USAGECTL_DB`` is unset: QA)."""
+    return os.environ.get("USAGECTL_MEMORY_LIMIT", "").strip() or None
+
+
 def prepare_import_connection(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET checkpoint_threshold = '1MB'")
     # bounded memory: DuckDB spills to a temp directory beside the database instead
+    limit = memory_limit_variable() or IMPORT_MEMORY_LIMIT
     try:
-        set_memory_limit(con, IMPORT_MEMORY_LIMIT)
+        set_memory_limit(con, limit)
     except ValueError:
-        raise UsageError(
-            f"USAGECTL_MEMORY_LIMIT={IMPORT_MEMORY_LIMIT!r} is not a memory size (for example 800MB or 2GB)"
+        raise UsageError(f"USAGECTL_MEMORY_LIMIT={limit!r} is not a memory size (for example 800MB or 2GB)") from None
+
+
+@contextmanager
+def within_import_memory(what: str = "import") -> Iterator[None]:
+    """DuckDB running out of memory in an import or sync, said as such (QA: it was "narrow the
+    command (--since/--until, filters)", which an import does not take): a
+    ``USAGECTL_MEMORY_LIMIT`` the user set is too small (exit 2); under the default, an
+    ``OutOfMemory`` (exit 1). Both name the variable that raises it."""
+    try:
+        yield
+    except Exception as exc:
+        if not ran_out_of_memory(exc):
+            raise
+        given = memory_limit_variable()
+        if given is not None:
+            raise UsageError(
+                f"USAGECTL_MEMORY_LIMIT={given} is too small for this {what}: DuckDB ran out of memory",
+                hint=f"run again with a larger USAGECTL_MEMORY_LIMIT (the default is {IMPORT_MEMORY_LIMIT})",
+            ) from None
+        raise OutOfMemory(
+            f"the {what} ran out of memory under its default limit of {IMPORT_MEMORY_LIMIT}",
+            hint="free memory (other programs), or run again with a larger limit, e.g. USAGECTL_MEMORY_LIMIT=2GB",
         ) from None
 
 
@@ -489,7 +519,8 @@ def import_paths(
     started = time.perf_counter()
     registry.require_name(fmt)  # before anything opens
     try:
-        summary = _import_paths(ctx, paths, fmt, progress)
+        with within_import_memory():
+            summary = _import_paths(ctx, paths, fmt, progress)
     except _NothingToRead as nothing:
         summary = ImportSummary(files=nothing.results)
     summary.seconds = time.perf_counter() - started

@@ -209,7 +209,7 @@ def sync(
         ]
         result.seconds = time.perf_counter() - started
         return result
-    from usagectl.services.imports import prepare_import_connection
+    from usagectl.services.imports import prepare_import_connection, within_import_memory
     from usagectl.store.connection import connect
     from usagectl.store.ingest import last_batch_id
 
@@ -217,7 +217,7 @@ def sync(
     looked = [d for d, _ in default_agent_dirs(env, home)] if detect else None
     if not ctx.db_path.exists() and not (looked and any(os.path.isdir(d) for d in looked)):
         _check_sources(names, [], looked)  # no sources in it, none to detect: refused without creating it
-    with connect(ctx.db_path) as con:
+    with within_import_memory("sync"), connect(ctx.db_path) as con:  # out of memory: say which limit
         if detect:
             result.detected, result.messages = detect_sources(con, env, home)
         sources = st.list_sources(con, list(names) or None)
