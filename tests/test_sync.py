@@ -1214,3 +1214,18 @@ def test_a_source_added_through_a_symlink_follows_the_link_when_it_is_pointed_el
     after = _source(_sync(db_path), "cc")
     assert (after["imported"], after["missing"]) == (1, False)
     assert query(db_path, "SELECT message_id, output_tokens FROM events ORDER BY 1") == [("msg_m1", 10), ("msg_m2", 20)]
+
+
+def test_a_touched_file_with_the_same_bytes_is_counted_unchanged(logs: Path, db_path: Path) -> None:
+    """QA: after `touch` of a synced file, sync said "3 files, 0 read, 2 unchanged": the touched
+    file was in neither count. It is looked at (its time changed) and has nothing new: of the 3
+    files, 0 read and 3 unchanged, and nothing imported again."""
+    for i in (1, 2, 3):
+        (logs / f"{i}.jsonl").write_text(ev(i) + "\n")
+    _add(logs, db_path)
+    assert _source(_sync(db_path), "mine")["imported"] == 3
+    st = (logs / "2.jsonl").stat()
+    os.utime(logs / "2.jsonl", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    again = _source(_sync(db_path), "mine")
+    assert (again["files"], again["read"], again["unchanged"], again["imported"]) == (3, 0, 3, 0)
+    assert _count(db_path, "SELECT count(*) FROM events") == 3
