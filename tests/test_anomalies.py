@@ -437,3 +437,27 @@ def test_one_simple_request_is_no_take_over(tmp_path: Path, db_path: Path) -> No
     run("import", str(write_jsonl(tmp_path / "b.jsonl", more)), "--db", str(db_path))
     (row,) = run_json("anomalies", *span)["model_switch"]
     assert (row["simple_requests"], row["per_day_before"], row["took_over"]) == (10, 0, True)
+
+
+def test_until_alone_checks_the_14_days_ending_that_day(loaded: Path) -> None:
+    """QA: with --until alone the default start stayed 14 days before yesterday, so an earlier
+    --until was refused ("the default --since … is after --until"). Read on 2025-12-20 (12:00
+    in Tokyo): the old start was 12-19 − 13 days = 12-06. The 14 days ending 11-09 are 10-27 –
+    11-09 (October 27–31: 5 + November 1–9: 9); their baseline, the 8 weeks before, is 09-01 –
+    10-26, all of alice's data: the same findings as the fixture's 11-03 – 11-09. A --since
+    given still wins."""
+    from usagectl.services.anomalies import anomalies_report
+    from usagectl.services.context import make_context
+    from usagectl.services.reports import ReportRequest
+
+    ctx = make_context(None, loaded)
+    now = datetime(2025, 12, 20, 3, 0, tzinfo=UTC)
+    rep = anomalies_report(ctx, ReportRequest(until="2025-11-09", tz="Asia/Tokyo", now=now))
+    assert (rep.filters["since"], rep.filters["until"]) == ("2025-10-27", "2025-11-09")
+    assert [(str(r["day"]), r["series"], r["kind"]) for r in rep.rows] == [
+        ("2025-11-05", "total", "spike"),
+        ("2025-11-08", "member:alice", "off-hours"),
+    ]
+    given = anomalies_report(ctx, ReportRequest(since="2025-11-06", until="2025-11-09", tz="Asia/Tokyo", now=now))
+    assert (given.filters["since"], given.filters["until"]) == ("2025-11-06", "2025-11-09")
+    assert [(str(r["day"]), r["kind"]) for r in given.rows] == [("2025-11-08", "off-hours")]

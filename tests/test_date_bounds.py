@@ -127,24 +127,25 @@ def test_a_range_over_all_the_days_has_no_baseline(db: Path) -> None:
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
 
-def test_forecast_names_its_default_history_start(db: Path) -> None:
-    """No --since: forecast models the 84 days up to yesterday, 2026-11-25, so its history
-    starts on 2026-11-25 - 83 days = 2026-09-03, 84 days before today (2026-11-26)."""
-    req = ReportRequest(until="1970-01-20", tz="UTC", now=NOW)
+def test_forecast_names_its_default_history_end(db: Path) -> None:
+    """No --until: forecast models up to yesterday, 2026-11-25 (today is 2026-11-26), so a
+    --since of today is after it; the default side is named as one. (An --until alone moves the
+    whole 84-day window back to end there: no error.)"""
+    req = ReportRequest(since="2026-11-26", tz="UTC", now=NOW)
     with pytest.raises(UsageError) as exc:
         forecast_report(make_context(None, db), req, ForecastRequest())
     assert str(exc.value) == (
-        "--until 1970-01-20 is before the default --since 2026-09-03 (84 days before today; --since was not given)"
+        "the default --until 2026-11-25 (1 day before today; --until was not given) is before --since 2026-11-26"
     )
 
 
-def test_optimize_names_its_default_start(db: Path) -> None:
-    # the default is the 30 days up to yesterday: 2026-11-25 - 29 days = 2026-10-27, 30 days before today
-    req = ReportRequest(until="1970-01-10", tz="UTC", now=NOW)
+def test_optimize_names_its_default_end(db: Path) -> None:
+    # the default is the 30 days up to yesterday, 2026-11-25: a --since of today is after its end
+    req = ReportRequest(since="2026-11-26", tz="UTC", now=NOW)
     with pytest.raises(UsageError) as exc:
         optimize_report(make_context(None, db), req)
     assert str(exc.value) == (
-        "--until 1970-01-10 is before the default --since 2026-10-27 (30 days before today; --since was not given)"
+        "the default --until 2026-11-25 (1 day before today; --until was not given) is before --since 2026-11-26"
     )
 
 

@@ -592,3 +592,31 @@ def test_outliers_are_isolated_days_not_shifts_nor_the_series_nature() -> None:
     often = np.ones(56)
     often[::5] = 10.0
     assert not outliers(often)[0].any()
+
+
+def test_until_alone_models_the_84_days_ending_that_day(tmp_path: Path, db_path: Path) -> None:
+    """QA: `forecast --until 2026-09-15` on 200 days of data modelled 11 days and showed no
+    P10 / P90: the default history stayed the 84 days before yesterday, 2026-11-27 − 83 days =
+    2026-09-05. One $2.50 call a day, 2026-05-13 – 11-28 (19 + 30 + 31 + 31 + 30 + 31 + 28 =
+    200 days), read on 2026-11-28: the history is now the 84 days ending --until, 2026-09-15 −
+    83 days = 2026-06-24 (June 24–30: 7 + July 31 + August 31 + September 1–15: 15 = 84). A
+    --since given still wins: 2026-09-01 – 09-15 is 15 days (over 14: still a model)."""
+    from usagectl.services.context import make_context
+    from usagectl.services.forecast import ForecastRequest, forecast_report
+    from usagectl.services.reports import ReportRequest
+
+    _import(tmp_path, db_path, _gpt4o_days(date(2026, 5, 13), date(2026, 11, 28)))
+    ctx = make_context(None, db_path)
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    rep = forecast_report(ctx, ReportRequest(until="2026-09-15", tz="UTC", now=now), ForecastRequest())
+    assert (rep.filters["since"], rep.filters["until"]) == ("2026-06-24", "2026-09-15")
+    (row,) = rep.rows
+    assert (row["history_days"], row["method"]) == (84, "holt-winters")
+    assert row["conservative"] is not None and row["aggressive"] is not None
+    req = ReportRequest(since="2026-09-01", until="2026-09-15", tz="UTC", now=now)
+    given = forecast_report(ctx, req, ForecastRequest())
+    assert (given.filters["since"], given.filters["until"], given.rows[0]["history_days"]) == (
+        "2026-09-01",
+        "2026-09-15",
+        15,
+    )

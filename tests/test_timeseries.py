@@ -25,7 +25,7 @@ Tokens (325,000 on d3) give median 400,000, MAD 40,000: the same verdicts.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -787,3 +787,86 @@ def test_two_periods_give_no_spike_threshold() -> None:
     assert two is not None and two.median == Decimal(20) and not two.decides
     three = spike_stats([Decimal(10), Decimal(10), Decimal(30)])
     assert three is not None and three.decides and three.threshold == Decimal(20) and three.is_spike(Decimal(30))
+
+
+# One gpt-4o call of 400,000 input tokens ($1.00) a day at 12:00Z for 200 days, 2026-05-13 –
+# 11-28 (May 13–31: 19 + June 30 + July 31 + August 31 + September 30 + October 31 + November
+# 1–28: 28 = 200), read on Saturday 2026-11-28; 2026-09-15 is a Tuesday (74 days, 10 weeks and 4
+# days, before). QA: with --until alone a "last N days / periods" default kept its start anchored
+# to today, so the window shrank (weekly: 2 weeks) or was refused ("the default --since … is
+# after --until"); it now ends on --until with its usual length.
+NOW_200 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def two_hundred_days(tmp_path: Path, db_path: Path) -> Path:
+    first = date(2026, 5, 13)
+    days = [first + timedelta(days=i) for i in range(200)]
+    ev = [{"event_id": f"d{d}", "ts": f"{d}T12:00:00Z", "model_raw": "gpt-4o", "input_tokens": 400_000} for d in days]
+    run("import", str(write_jsonl(tmp_path / "days.jsonl", ev)), "--db", str(db_path))
+    return db_path
+
+
+def _until(until: str, since: str | None = None) -> ReportRequest:
+    return ReportRequest(since=since, until=until, tz="UTC", now=NOW_200)
+
+
+def test_until_alone_ends_the_default_days_and_periods_on_that_day(two_hundred_days: Path) -> None:
+    ctx = make_context(None, two_hundred_days)
+    # daily: the 30 days ending 09-15 are 08-17 – 09-15 (August 17–31: 15 + September 1–15: 15),
+    # $1.00 each (the old default since, 11-28 − 29 days = 10-30, was after --until: refused)
+    day = periodic(ctx, _until("2026-09-15"), "day")
+    assert (day.filters["since"], day.filters["until"]) == ("2026-08-17", "2026-09-15")
+    assert len(day.rows) == 30 and day.totals["cost_usd"] == Decimal("30.00")
+    # weekly: 12 weeks ending in the week of Tuesday 09-15, Mon 09-14 – Sun 09-20: the first starts
+    # 11 × 7 = 77 days before 09-14, on 06-29; 7 days × $1.00 a week (the old range: 2 weeks,
+    # 09-07 – 09-20, 11 weeks before the week of 11-23)
+    week = periodic(ctx, _until("2026-09-15"), "week")
+    assert (week.filters["since"], week.filters["until"]) == ("2026-06-29", "2026-09-20")
+    assert [str(r["week"]) for r in week.rows][::11] == ["2026-06-29", "2026-09-14"]
+    assert len(week.rows) == 12 and {r["cost_usd"] for r in week.rows} == {Decimal("7.00")}
+    # monthly: the 12 months ending in September 2026 are 2025-10 – 2026-09 (the old range 10:
+    # 2025-12 – 2026-09); the data starts 2026-05-13: May 19 days, then June 30, July 31, August
+    # 31, September (whole) 30 = $141.00
+    mon = periodic(ctx, _until("2026-09-15"), "month")
+    assert (mon.filters["since"], mon.filters["until"]) == ("2025-10-01", "2026-09-30")
+    assert [r["month"] for r in mon.rows][::11] == ["2025-10", "2026-09"]
+    assert len(mon.rows) == 12 and mon.totals["cost_usd"] == Decimal("141.00")
+    # hourly: the 28 days ending 09-15 are 08-19 – 09-15 (13 + 15), 28 × 400,000 = 11,200,000 tokens
+    hour = hourly(ctx, _until("2026-09-15"))
+    assert (hour.filters["since"], hour.filters["until"]) == ("2026-08-19", "2026-09-15")
+    assert hour.totals["total_tokens"] == 11_200_000
+
+
+def test_a_given_since_still_wins_and_a_window_before_1970_is_cut(two_hundred_days: Path) -> None:
+    ctx = make_context(None, two_hundred_days)
+    # 09-10 – 09-15: 6 days of $1.00
+    day = periodic(ctx, _until("2026-09-15", since="2026-09-10"), "day")
+    assert (day.filters["since"], day.filters["until"], len(day.rows)) == ("2026-09-10", "2026-09-15", 6)
+    assert day.totals["cost_usd"] == Decimal("6.00")
+    # --since alone: the default until is still today (11-24 – 11-28: 5 days)
+    alone = periodic(ctx, ReportRequest(since="2026-11-24", tz="UTC", now=NOW_200), "day")
+    assert (alone.filters["since"], alone.filters["until"], len(alone.rows)) == ("2026-11-24", "2026-11-28", 5)
+    # the 30 days ending 1970-01-10 would start on 1969-12-12: no date lies before 1970-01-01
+    early = periodic(ctx, _until("1970-01-10"), "day")
+    assert (early.filters["since"], early.filters["until"], len(early.rows)) == ("1970-01-01", "1970-01-10", 10)
+
+
+def test_until_alone_ends_the_optimize_doctor_and_dashboard_windows_on_that_day(two_hundred_days: Path) -> None:
+    from usagectl.services.dashboard import Dashboard
+    from usagectl.services.doctor import DoctorRequest, doctor
+    from usagectl.services.optimize import optimize_report
+
+    ctx = make_context(None, two_hundred_days)
+    # optimize: the 30 days ending 09-15, 08-17 – 09-15 (the old default since, yesterday 11-27 −
+    # 29 days = 10-29, was after --until: refused)
+    opt = optimize_report(ctx, _until("2026-09-15"))
+    assert (opt.filters["since"], opt.filters["until"]) == ("2026-08-17", "2026-09-15")
+    # doctor: the 30 days ending 09-15 as well (the old default since 11-28 − 29 = 10-30)
+    doc = doctor(ctx, DoctorRequest(until="2026-09-15", tz="UTC", now=NOW_200))
+    assert (doc.filters["since"], doc.filters["until"]) == ("2026-08-17", "2026-09-15")
+    # the dashboard's chart: 30 days 08-17 – 09-15, 30 × 400,000 = 12,000,000 tokens
+    data = Dashboard(ctx, _until("2026-09-15"), watch=False).refresh().data
+    assert data is not None
+    assert (data.series[0].day, data.series[-1].day, len(data.series)) == (date(2026, 8, 17), date(2026, 9, 15), 30)
+    assert sum(p.tokens for p in data.series) == 12_000_000

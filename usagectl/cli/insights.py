@@ -108,7 +108,7 @@ def forecast(
 ) -> None:
     """Next N days as conservative / likely / aggressive (P10 / P50 / P90), the month-end
     projection, and each budget's chance and likely date of crossing (history: the 12 weeks up
-    to yesterday unless --since/--until say otherwise)."""
+    to yesterday, or up to --until; --since sets its start)."""
     from usagectl.services import forecast as svc
 
     req = _request(since, until, tz, model=model, provider=provider, member=member, team=team,

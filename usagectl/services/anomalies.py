@@ -232,7 +232,8 @@ def usual_hours(hours: set[int]) -> str:
 def _range(ctx: AppContext, req: ReportRequest, days: int) -> tuple[Filters, Filters, str]:
     tz = effective_timezone(req.tz, ctx.config)
     yesterday = local_today(tz, _now(req)) - timedelta(days=1)
-    flt = build_filters(ctx, req, default=(yesterday - timedelta(days=days - 1), yesterday))
+    # the ``days`` days up to yesterday, or up to the day of an --until given alone
+    flt = build_filters(ctx, req, default=lambda end: ((end or yesterday) - timedelta(days=days - 1), end or yesterday))
     base_since = flt.since - timedelta(days=7 * WEEKS)
     fetch = Filters(day_start_utc(base_since, tz), flt.end, tz, base_since, flt.until, flt.where)
     return flt, fetch, tz

@@ -255,7 +255,10 @@ class Dashboard:
         month_req = replace(req, since=None, until=None)
         report = month(self.ctx, month_req)
         today = local_today(tz, now)
-        series_flt = build_filters(self.ctx, req, default=(today - timedelta(days=SERIES_DAYS - 1), today))
+        # the chart: the 30 days up to today, or up to the day of an --until given alone
+        series_flt = build_filters(
+            self.ctx, req, default=lambda end: ((end or today) - timedelta(days=SERIES_DAYS - 1), end or today)
+        )
         first = today.replace(day=1)
         last = first.replace(day=days_in_month(first.year, first.month))
         # the whole month, as the month panel (``report month``) and the budgets count it: usage

@@ -118,7 +118,8 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
     now = (req.now or datetime.now(UTC)).astimezone(UTC)
     today = local_today(tz, now)
     rreq = ReportRequest(since=req.since, until=req.until, tz=req.tz, where=req.where, now=now)
-    flt = build_filters(ctx, rreq, default=(today - timedelta(days=29), today))
+    # the 30 days up to today, or up to the day of an --until given alone
+    flt = build_filters(ctx, rreq, default=lambda end: ((end or today) - timedelta(days=29), end or today))
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
         facts = dq.range_facts(con, flt)

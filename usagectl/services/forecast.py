@@ -138,7 +138,10 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
     req = replace(req, now=now)  # one clock for the default range and today's spend so far
     today = local_today(tz, now)
     yesterday = today - timedelta(days=1)
-    flt = build_filters(ctx, req, default=(yesterday - timedelta(days=HISTORY_DAYS - 1), yesterday))
+    # the 84 days up to yesterday, or up to the day of an --until given alone
+    flt = build_filters(
+        ctx, req, default=lambda end: ((end or yesterday) - timedelta(days=HISTORY_DAYS - 1), end or yesterday)
+    )
     since, until = flt.since, flt.until
     first_day = until + timedelta(days=1)
     # the forecast starts today: today's spend so far is actual (fetched up to now, never after),

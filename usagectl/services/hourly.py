@@ -160,7 +160,8 @@ def hourly(ctx: AppContext, req: ReportRequest, *, metric: str = "tokens", week_
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
     ws = parse_week_start(week_start, ctx.config.week_start)
-    flt = build_filters(ctx, req, default=(today - timedelta(days=DEFAULT_DAYS - 1), today))
+    # the 28 days up to today, or up to the day of an --until given alone
+    flt = build_filters(ctx, req, default=lambda end: ((end or today) - timedelta(days=DEFAULT_DAYS - 1), end or today))
     cube, zone_notes = local_cube(ctx, flt, ["weekday", "hour"])
     cells = rollup(cube, ["weekday", "hour"])
     unpriced = unpriced_models(cube)

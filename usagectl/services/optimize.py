@@ -142,7 +142,10 @@ def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
 
     tz = effective_timezone(req.tz, ctx.config)
     yesterday = local_today(tz, _now(req)) - timedelta(days=1)
-    flt = build_filters(ctx, req, default=(yesterday - timedelta(days=DEFAULT_DAYS - 1), yesterday))
+    # the 30 days up to yesterday, or up to the day of an --until given alone
+    flt = build_filters(
+        ctx, req, default=lambda end: ((end or yesterday) - timedelta(days=DEFAULT_DAYS - 1), end or yesterday)
+    )
     days = (flt.until - flt.since).days + 1
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)

@@ -5,6 +5,7 @@ under their old names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from usagectl.store import reports as q
 from usagectl.store.connection import connect
 from usagectl.store.grouped import offset_segments
 from usagectl.timeutil import (
+    FIRST_DAY,
     date_range,
     day_start_utc,
     days_in_month,
@@ -107,11 +109,24 @@ def _now(req: ReportRequest) -> datetime:
     return req.now.astimezone(UTC) if req.now else datetime.now(UTC)
 
 
-def build_filters(ctx: AppContext, req: ReportRequest, *, default: tuple[date, date] | None = None) -> Filters:
+def build_filters(
+    ctx: AppContext,
+    req: ReportRequest,
+    *,
+    default: tuple[date, date] | Callable[[date | None], tuple[date, date]] | None = None,
+) -> Filters:
+    """The filters of ``req``. ``default`` fills a side not given: a fixed (since, until), or a
+    function of the --until given (None without one) for a "last N days / periods" window, so
+    that ``--until`` alone moves the whole window back to end that day instead of keeping its
+    start anchored to today (QA: ``forecast --until`` 74 days ago modelled 11 days, not 84). Such
+    a window never starts before FIRST_DAY (1970-01-01), the first day any date may be."""
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
     since = parse_date(req.since, today=today, option="--since") if req.since is not None else None
     until = parse_date(req.until, today=today, option="--until") if req.until is not None else None
+    if callable(default):
+        start, end = default(until)
+        default = (max(start, FIRST_DAY), end)
     if default is not None:
         since = since or default[0]
         until = until or default[1]

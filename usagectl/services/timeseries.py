@@ -205,7 +205,8 @@ def periodic(ctx: AppContext, req: ReportRequest, unit: Unit, *, week_start: str
     tz = effective_timezone(req.tz, ctx.config)
     today = local_today(tz, _now(req))
     ws = parse_week_start(week_start, ctx.config.week_start)
-    asked = build_filters(ctx, req, default=_default_range(unit, today, ws))
+    # the last N periods through today, or through the day of an --until given alone
+    asked = build_filters(ctx, req, default=lambda end: _default_range(unit, end or today, ws))
     flt = _widen(asked, unit, ws)
     prev = previous_start(flt.since, unit)
     # the cube reaches back one period for the first change; the band note covers the range shown
