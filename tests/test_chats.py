@@ -190,6 +190,22 @@ def test_report_by_chat_with_a_second_level_says_what_to_use(db: str) -> None:
         assert "chat has no second level (`report by chat` alone)" in err and "unknown dimension" not in err
 
 
+def test_the_second_level_message_quotes_the_command_under_python_m(db: str) -> None:
+    """Run as `python -m usagectl` the program's name is three words, and the message quoted
+    "-m usagectl report chats --by model" (QA): the command is the words after the program,
+    whatever it is called."""
+    from typer.testing import CliRunner
+
+    from usagectl.cli import app
+
+    for program in ("python -m usagectl", "/usr/local/bin/usagectl"):
+        for cmd in (("report", "by", "chat"), ("report", "chats")):
+            res = CliRunner().invoke(app, [*cmd, "--by", "model", "--db", db], prog_name=program)
+            assert res.exit_code == 2, res.stderr
+            assert res.stderr.startswith(f"usagectl: error: {' '.join(cmd)} --by model: a chat has no second level")
+            assert "-m usagectl" not in res.stderr
+
+
 def test_report_chats_day_boundary_in_berlin(db: str) -> None:
     # from 2025-11-05: in UTC only n2 (unpriced) of sess-2 is in; in Berlin n1 (11-05 00:30) is in too
     utc = run_json("report", "chats", "--since", "2025-11-05", "--until", "2025-11-30", "--tz", "UTC", "--db", db)

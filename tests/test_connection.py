@@ -194,6 +194,35 @@ def test_a_data_file_given_as_the_database_is_refused_and_left_alone(
     assert db.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "what"),
+    [
+        # what `export --pdf` writes: "%PDF-" then a comment of high bytes (no NUL in sight)
+        ("report.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\n", "a PDF file"),
+        # a PNG: \x1a and \x00 are control bytes, no text holds them
+        ("img.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
+        # bytes 0..255 without NUL (as `tr -d '\000'` leaves random data): \x01-\x08 are controls
+        ("random.bin", bytes(range(1, 256)), "binary data"),
+        # text up to byte 20, then a NUL past the 16 bytes the old check read
+        ("late-nul.bin", b"event_id,ts,input_tok\x00\x00\x00\x00", "binary data"),
+        # Latin-1 text and an ANSI-coloured log line hold no such byte: still text
+        ("latin1.csv", b"event_id,member\na,Jos\xe9\n", "a text file: CSV, JSON or JSONL"),
+        ("color.log", b'\x1b[32m{"event_id": "a"}\x1b[0m\r\n\tnext\x0c\n', "a text file: CSV, JSON or JSONL"),
+    ],
+)
+def test_a_binary_file_given_as_the_database_is_not_called_text(
+    tmp_path: Path, name: str, content: bytes, what: str
+) -> None:
+    """A PDF and random bytes were "a text file: CSV, JSON or JSONL" (QA): only a NUL in the
+    first 16 bytes made a file binary. A control byte other than tab, line breaks, form feed and
+    ESC makes it binary data; a PDF is named by its "%PDF-" magic. Exit 3, the file unchanged."""
+    db = tmp_path / name
+    db.write_bytes(content)
+    result = run("report", "month", "--db", str(db), expect=3)
+    assert result.stderr.startswith(f"usagectl: error: {db} is not a DuckDB database (it looks like {what})\n")
+    assert db.read_bytes() == content
+
+
 def test_every_connection_has_extension_autoloading_off(tmp_path: Path) -> None:
     from usagectl.store.engine import connect as engine_connect
 

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +180,71 @@ def test_a_memory_limit_beyond_what_duckdb_takes_is_a_usage_error(tmp_path: Path
                                                           "input_tokens": 1}])), "--db", str(db_path))  # fmt: skip
     err = run("export", "--memory-limit", "99999999TB", "--db", str(db_path), expect=2).stderr
     assert err == "usagectl: error: --memory-limit: 99999999TB is more than a memory limit can be (at most 8 EiB)\n"
+
+
+def _cli_bytes(*args: str | bytes) -> subprocess.CompletedProcess[str]:
+    """``python -m usagectl`` with an argv of bytes, as a shell passes a crontab's Latin-1 text:
+    Python decodes a byte that is not UTF-8 as a surrogate escape (0xE9 as U+DCE9)."""
+    return subprocess.run(
+        [sys.executable, "-m", "usagectl", *args], capture_output=True, text=True, errors="replace", timeout=300
+    )
+
+
+# b"Jos\xe9": "José" in Latin-1. 0xE9 opens a three-byte UTF-8 sequence that "end of value"
+# breaks, so the value is not UTF-8; the message shows that byte as \xe9, as it was given
+JOSE = b"Jos\xe9"
+NOT_UTF8 = "is not UTF-8 text\nhint: the command line is read as UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ((b"report", b"daily", b"--member", JOSE), "--member: 'Jos\\xe9'"),
+        ((b"report", b"by", b"model", b"--team", JOSE, b"--json"), "--team: 'Jos\\xe9'"),
+        ((b"chat", b"show", JOSE), "ID: 'Jos\\xe9'"),  # a positional argument, by its usage name
+        ((b"payment", b"add", b"2026-11-01", b"5", b"--note", JOSE), "--note: 'Jos\\xe9'"),
+        ((b"budget", b"set", b"member:" + JOSE, b"5"), "SCOPE: 'member:Jos\\xe9'"),
+        ((b"report", b"daily", b"--tz", JOSE), "--tz: 'Jos\\xe9'"),
+    ],
+)
+def test_a_command_line_value_that_is_not_utf8_is_a_usage_error(
+    db: Path, tmp_path: Path, args: tuple[bytes, ...], named: str
+) -> None:
+    """QA: such a value reached DuckDB (``InvalidInputException … cannot encode str as UTF-8``)
+    or the config file (``UnicodeEncodeError``): an "unexpected error", exit 1. It is one usage
+    error for every command (exit 2), naming the option or argument and the value; nothing is
+    written (no payment, the config file as it was)."""
+    config = tmp_path / "usagectl.toml"
+    config.write_text("[plan]\nmonthly_token_quota = 1000000\n")
+    before = config.read_bytes()
+    res = _cli_bytes(*args, b"--db", os.fsencode(db), b"--config", os.fsencode(config))
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(f"usagectl: error: {named} {NOT_UTF8}"), res.stderr
+    assert "unexpected error" not in res.stderr and res.stdout == ""
+    assert config.read_bytes() == before
+    assert run("payment", "list", "--db", str(db), "--json").stdout.count('"id"') == 0
+
+
+def test_a_file_name_that_is_not_utf8_is_still_a_file_name(db: Path, tmp_path: Path) -> None:
+    """A file name in Latin-1 names a real file: the check of text values leaves file names
+    alone. ``export --out`` writes that file; ``import`` names it in its own error (exit 4, the
+    other files imported); ``--db`` is refused with exit 3 instead of DuckDB's "std::bad_cast"
+    (an unexpected error, exit 1)."""
+    folder = os.fsencode(tmp_path)
+    out = folder + b"/out-" + JOSE + b".csv"
+    res = _cli_bytes(b"export", b"--csv", b"--out", out, b"--db", os.fsencode(db))
+    assert res.returncode == 0, res.stderr
+    # the header line and the two events of the fixture (E1 and E2): three lines
+    assert os.path.exists(out) and len(Path(os.fsdecode(out)).read_text().splitlines()) == 3
+
+    latin1 = folder + b"/" + JOSE + b".jsonl"
+    Path(os.fsdecode(latin1)).write_text('{"event_id": "E9", "ts": "2026-11-03T12:00:00Z", "input_tokens": 1}\n')
+    res = _cli_bytes(b"import", latin1, b"--db", os.fsencode(db))
+    assert res.returncode == 4, res.stderr
+    assert f"{tmp_path}/Jos\\xe9.jsonl: cannot be imported: its name is not UTF-8" in res.stderr
+
+    named = folder + b"/" + JOSE + b".duckdb"
+    res = _cli_bytes(b"import", os.fsencode(db), b"--db", named)  # any input: the database is refused first
+    assert res.returncode == 3, res.stderr
+    assert res.stderr.startswith(f"usagectl: error: database {tmp_path}/Jos\\xe9.duckdb cannot be opened: its name ")
+    assert not os.path.exists(named)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -21,6 +22,7 @@ from usagectl.errors import (
     Interrupted,
     OutOfMemory,
     UsagectlError,
+    UsageError,
     ran_out_of_memory,
     unwritable,
     was_interrupted,
@@ -63,6 +65,80 @@ def report_error(exc: UsagectlError) -> int:
     return int(exc.exit_code)
 
 
+_T = TypeVar("_T")
+
+
+def _names_a_file(param: Any) -> bool:
+    """Whether a parameter is a file name (``import PATH``, ``source add PATH``, ``--db``,
+    ``--config``, ``--out``: a path type, or the PATH metavar every path option is shown with).
+    A file name is bytes to the system: one in Latin-1 is a real file, opened by those bytes
+    (``export --out`` writes it; ``import`` and ``source add`` refuse it with their own message)."""
+    return param.metavar == "PATH" or getattr(param.type, "name", None) == "path"
+
+
+def _not_utf8(text: str) -> bool:
+    """Whether ``text`` holds a byte of the command line that is not UTF-8: Python decodes argv
+    with ``surrogateescape``, so such a byte is a lone surrogate, which no UTF-8 text can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _as_typed(text: str) -> str:
+    """``text`` with each byte that is not UTF-8 shown as ``\\xe9``: the bytes given, as
+    ``import`` shows a file name that is not UTF-8."""
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte: ``printable`` shows it
+        return printable(text)
+
+
+def _shown_name(param: Any) -> str:
+    """An option by its long name (``--member``), an argument as the usage line shows it
+    (``SCOPE``, ``MODEL``), as the other messages about a value name them (``DATE: 'x' is not
+    a date``)."""
+    if param.param_type_name == "option":
+        return str(max(param.opts, key=len))
+    return str(param.metavar or param.name.upper())
+
+
+def _refuse_text_not_utf8(ctx: Any) -> None:
+    """A text value of the command line that is not UTF-8 (``--member $'Jos\\xe9'`` from a Latin-1
+    crontab) is a usage error naming the option or argument and the value. It reached DuckDB,
+    the config file or the terminal, which all need UTF-8, and failed there as an "unexpected
+    error" (exit 1; QA). File names are let through (``_names_a_file``)."""
+    for param in ctx.command.get_params(ctx):
+        if param.name is None or _names_a_file(param):
+            continue
+        value = ctx.params.get(param.name)
+        for text in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(text, str) and _not_utf8(text):
+                raise UsageError(
+                    f"{_shown_name(param)}: '{_as_typed(text)}' is not UTF-8 text",
+                    hint="the command line is read as UTF-8: save the script or crontab that holds the value as "
+                    "UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+                )
+
+
+class _TextCheckedContext(typer.Context):
+    """The context of every command: before a command (or group) runs, the text values Click
+    parsed for it are checked once, in one place for all ~80 commands (``_refuse_text_not_utf8``)."""
+
+    def invoke(self, callback: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+        _refuse_text_not_utf8(self)
+        return super().invoke(callback, *args, **kwargs)
+
+
+def _check_text_values(command: Any) -> None:
+    """Give ``command`` and every command below it ``_TextCheckedContext``: Click makes each
+    level's context with that level's own ``context_class``, which is not inherited."""
+    command.context_class = _TextCheckedContext
+    for sub in getattr(command, "commands", {}).values():
+        _check_text_values(sub)
+
+
 class _RootGroup(TyperGroup):
     """Maps every UsagectlError raised by any command to its documented exit code, and Ctrl-C
     (however DuckDB surfaced it) to one "interrupted" line and exit 130 (SIGTERM: 143)."""
@@ -72,6 +148,7 @@ class _RootGroup(TyperGroup):
         from usagectl.store.closing import deferred_closes
 
         reset_warnings()
+        _check_text_values(self)
         try:
             with deferred_closes():
                 return super().invoke(ctx)

@@ -140,6 +140,15 @@ def text_value(option: str) -> Callable[[str | None], str | None]:
     return check
 
 
+def typed_command(ctx: typer.Context) -> str:
+    """The command's words as typed after the program (``report by chat``, ``report chats``),
+    whatever the program was called: ``ctx.command_path`` starts with the program's name, one
+    word for the ``usagectl`` script but ``python -m usagectl`` under ``-m`` (QA: a message
+    quoted "-m usagectl report chats" when only the first word was cut off)."""
+    program = ctx.find_root().command_path
+    return ctx.command_path.removeprefix(program).lstrip()
+
+
 def print_report(report: Report, fmt: OutputFormat) -> None:
     """``report`` on stdout in ``fmt``. A CSV has no place for the report's notes (unpriced usage
     left out of the cost, a filter value no event holds and its close matches, a list cut at

@@ -32,6 +32,7 @@ from usagectl.cli._options import (
     print_report,
     text_value,
     top_value,
+    typed_command,
     where_from,
     with_month,
 )
@@ -145,7 +146,7 @@ def chats(
         # `report by chat` sits beside the two-level `report by DIM --by DIM2`, so --by is tried
         # here too; Click's "No such option" would not say what to use instead. (Not named `by`:
         # `report by chat,model` is refused before it gets here, by that name.)
-        typed = ctx.command_path.split(" ", 1)[-1]  # `report by chat` or `report chats`, as typed
+        typed = typed_command(ctx)  # `report by chat` or `report chats`, as typed
         raise UsageError(
             f"{typed} --by {second}: a chat has no second level (each chat's models are in its Models "
             "column; `usagectl chat show ID` lists one chat's messages); two levels combine two of "

@@ -106,6 +106,12 @@ def _translate(exc: Exception, path: Path) -> DatabaseError:
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _DUCKDB_MAGIC = (8, b"DUCK")  # offset and bytes of DuckDB's file header magic
+# how much of a file is looked at to tell text from binary data: one read, and enough that
+# random bytes hold a control byte (that 512 hold none: (230/256)^512, about 1 in 10^24)
+_HEAD_BYTES = 512
+# bytes no CSV, JSON or JSONL text holds (in any ASCII-based encoding): NUL and the C0 controls
+# other than tab, line feed, vertical tab, form feed, carriage return and ESC (colours in a log)
+_BINARY_BYTES = frozenset(range(0x20)) - frozenset(b"\t\n\x0b\x0c\r\x1b")
 
 
 def _refuse_foreign(path: Path) -> None:
@@ -116,24 +122,32 @@ def _refuse_foreign(path: Path) -> None:
     An empty file is left to DuckDB, which says it is not a valid database file."""
     head = b""
     with contextlib.suppress(OSError), path.open("rb") as fh:
-        head = fh.read(16)
+        head = fh.read(_HEAD_BYTES)
     at, magic = _DUCKDB_MAGIC
     if not head or head[at : at + len(magic)] == magic:
         return
-    if head.startswith(_SQLITE_MAGIC):
-        what = "a SQLite database"
-    elif head.startswith(b"PAR1"):
-        what = "a Parquet file"
-    elif head.startswith(b"\x1f\x8b"):
-        what = "a gzip file"
-    elif b"\x00" not in head:
-        what = "a text file: CSV, JSON or JSONL"
-    else:
-        what = "some other file"
     raise DatabaseError(
-        f"{path} is not a DuckDB database (it looks like {what})",
+        f"{path} is not a DuckDB database (it looks like {_foreign_kind(head)})",
         hint="give --db the path of a usagectl database; a file to read goes to `usagectl import FILE`",
     )
+
+
+def _foreign_kind(head: bytes) -> str:
+    """What a file that is not a DuckDB database looks like, from its first bytes: a known
+    format by its magic, else text or binary data. (QA: a PDF, `export --pdf`'s own output, and
+    random bytes were called "a text file: CSV, JSON or JSONL", when only a NUL in the first 16
+    bytes made a file binary.)"""
+    if head.startswith(_SQLITE_MAGIC):
+        return "a SQLite database"
+    if head.startswith(b"PAR1"):
+        return "a Parquet file"
+    if head.startswith(b"\x1f\x8b"):
+        return "a gzip file"
+    if head.startswith(b"%PDF-"):
+        return "a PDF file"
+    if _BINARY_BYTES.isdisjoint(head):
+        return "a text file: CSV, JSON or JSONL"
+    return "binary data"
 
 
 def _make_folder(path: Path) -> None:
@@ -170,9 +184,25 @@ def _remove_created(new: list[Path]) -> None:
                 made.unlink()
 
 
+def _refuse_name_not_utf8(path: Path) -> None:
+    """DuckDB takes a file name as UTF-8 text: a name holding a byte that is not UTF-8 (a folder
+    named in Latin-1, which Python hands over as a surrogate escape) failed inside it as
+    "RuntimeError: std::bad_cast", an unexpected error (exit 1). Refused before any folder is
+    made, the bytes shown as ``\\xe9``."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise DatabaseError(
+            f"database {shown} cannot be opened: its name is not UTF-8, and DuckDB opens only UTF-8 file names",
+            hint="rename the file or folder, or give --db a path whose name is UTF-8",
+        ) from None
+
+
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     from usagectl.store.engine import core as duckdb
 
+    _refuse_name_not_utf8(path)
     settle(path)
     creating = not path.exists()
     if creating:
