@@ -622,8 +622,9 @@ def test_claude_code_tree_file_gone_while_hashed_is_read_again(
     assert str(s2) not in states and len(states) == 2  # s1 (read up to its unfinished line) and the agent file
     monkeypatch.setattr(sync_svc, "_whole_state", real)
     second = _source(_sync(db_path), "claude-code")
-    # s2 read again (5 records, all already stored) and s1's unfinished line flushed as a reject
-    assert (second["read"], second["imported"]) == (2, 0)
+    # s2 looked at again (hashed: the same bytes as its batch, so unchanged, nothing added) and
+    # s1's unfinished line flushed as a reject (read); the agent file unchanged
+    assert (second["read"], second["unchanged"], second["imported"]) == (1, 2, 0)
     assert _count(db_path, "SELECT count(*) FROM events") == 7
     assert str(s2) in {r[0] for r in query(db_path, "SELECT path FROM source_files")}
 
@@ -1229,3 +1230,49 @@ def test_a_touched_file_with_the_same_bytes_is_counted_unchanged(logs: Path, db_
     again = _source(_sync(db_path), "mine")
     assert (again["files"], again["read"], again["unchanged"], again["imported"]) == (3, 0, 3, 0)
     assert _count(db_path, "SELECT count(*) FROM events") == 3
+
+
+def test_a_touched_export_read_whole_and_found_the_same_is_unchanged_not_read(tmp_path: Path, db_path: Path) -> None:
+    """QA: after `touch` of a synced LiteLLM export (read whole: it cannot resume), sync said
+    "1 file, 1 read, 0 unchanged" above the file's own line "unchanged". The file is hashed,
+    found the same and imports nothing: 1 file, 0 read, 1 unchanged."""
+    d = tmp_path / "gateway"
+    d.mkdir()
+    f = d / "spendlogs.csv"
+    shutil.copy(Path(__file__).parent / "data" / "litellm" / "spendlogs.csv", f)
+    _add(d, db_path)
+    first = _source(_sync(db_path), "mine")
+    assert first["read"] == 1 and first["imported"] > 0
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    doc = _sync(db_path)
+    again = _source(doc, "mine")
+    assert (again["files"], again["read"], again["unchanged"], again["imported"]) == (1, 0, 1, 0)
+    assert (doc["totals"]["read"], doc["totals"]["unchanged"]) == (0, 1)
+
+
+def test_the_totals_count_the_files_waiting_for_their_last_line(logs: Path, db_path: Path) -> None:
+    """QA: a source said files 2, read 0, unchanged 1, waiting 1 and the totals files 2, read 0,
+    unchanged 1 with no "waiting": they did not add up. a.jsonl is whole; b.jsonl ends in a
+    half-written line: after the first sync (both read, b waiting), a second sync finds a
+    unchanged and b still waiting."""
+    (logs / "a.jsonl").write_text(ev(1) + "\n")
+    (logs / "b.jsonl").write_text(ev(2) + "\n" + ev(3)[:20])
+    _add(logs, db_path)
+    first = _sync(db_path)
+    assert (first["totals"]["read"], first["totals"]["waiting"]) == (2, 1)
+    assert _source(first, "mine")["waiting"] == 1
+
+
+def test_a_file_whose_name_cannot_be_imported_is_not_also_counted_unchanged(logs: Path, db_path: Path) -> None:
+    """QA: a file named in Latin-1 (refused every sync: the store holds UTF-8 names) was counted
+    both read and unchanged at the second sync ("2 files, 1 read, 2 unchanged"). It is read
+    (and fails) each time; the other file is unchanged: 2 files, 1 read, 1 unchanged."""
+    (logs / "a.jsonl").write_text(ev(1) + "\n")
+    with open(os.fsencode(logs) + b"/Jos\xe9.jsonl", "w", encoding="utf-8") as fh:
+        fh.write(ev(2) + "\n")
+    _add(logs, db_path)
+    run("sync", "--db", str(db_path), expect=4)  # the Latin-1 name cannot be read: exit 4
+    second = run("sync", "--db", str(db_path), "--json", expect=4)
+    mine = _source(json.loads(second.stdout), "mine")
+    assert (mine["files"], mine["read"], mine["unchanged"]) == (2, 1, 1)

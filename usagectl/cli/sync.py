@@ -87,7 +87,7 @@ def _headline(s: SourceSync) -> str:
         return head + f"the path is gone; the events of its {counted(s.gone, 'file')} stay"
     parts = [
         counted(s.files, "file"),
-        f"{sum(1 for f in s.summary.files if not f.folder):,} read",
+        f"{s.read:,} read",
         f"{s.unchanged:,} unchanged",
     ]
     if s.waiting:
