@@ -232,3 +232,22 @@ def test_no_team_names_the_config_entry_that_differs_in_case_or_spelling(tmp_pat
     # still exact: alice's usage is under no team, not platform's
     teams = run_json("report", "by", "team", *RANGE, "--db", str(db_path))
     assert [(r["team"], r["total_tokens"]) for r in teams["rows"]] == [("(none)", 2250)]  # 1000+500+300+200+150+100
+
+
+def test_a_pricing_dir_that_does_not_exist_is_a_finding_not_a_stop(loaded: Path, tmp_path: Path) -> None:
+    """QA: the README's example config named `[pricing] dir = "./my-prices"`; copied as it was, every
+    command stopped (exit 2), doctor too, whose job is to find such things. Doctor reports it as
+    an error and checks the rest with the packaged tables (gpt-4o is priced there, so the one
+    unpriced model is still the fixture's mystery-model); other commands still stop, with a hint."""
+    cfg = tmp_path / "prices.toml"
+    cfg.write_text('[display]\ntimezone = "UTC"\n\n[pricing]\ndir = "./my-prices"\n', encoding="utf-8")
+    out = run_json("doctor", *RANGE, "--db", str(loaded), "--config", str(cfg))
+    found = _by_check(out)
+    [missing] = found["pricing-dir"]
+    assert missing["severity"] == "error"
+    assert missing["detail"].startswith(f"{tmp_path / 'my-prices'} does not exist")
+    assert f"remove `dir` from [pricing] in config {cfg}" in missing["fix"]
+    assert [f["subject"] for f in found["unpriced"]] == ["mystery-model"]
+    err = run("report", "daily", *RANGE, "--db", str(loaded), "--config", str(cfg), expect=2).stderr
+    assert "my-prices: pricing directory does not exist (config [pricing] dir)" in err
+    assert "or remove `dir` from [pricing] in the config" in err

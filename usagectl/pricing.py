@@ -974,8 +974,13 @@ def pricing_dirs(user_dir: Path | None = None) -> list[Path]:
     dirs = [_packaged_dir()]
     if user_dir is not None:
         path = Path(user_dir).expanduser()
-        if not path.is_dir():
-            raise PricingError(f"{path}: pricing directory does not exist (config [pricing] dir)")
+        if not path.is_dir():  # QA: the README's example config named one that did not exist
+            what = "is not a directory" if path.exists() else "does not exist"
+            raise PricingError(
+                f"{path}: pricing directory {what} (config [pricing] dir)",
+                hint="create it and put your price tables in it, or remove `dir` from [pricing] in the config "
+                "(`usagectl doctor` names the config file in use)",
+            )
         dirs.append(path)
     return dirs
 

@@ -24,7 +24,7 @@ when a finding is a warning or worse.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -113,7 +113,25 @@ def _run_text(run: tuple[date, date]) -> str:
     return str(a) if a == b else f"{a} – {b} ({(b - a).days + 1} days)"
 
 
+def _without_missing_prices(ctx: AppContext) -> tuple[AppContext, list[dict[str, Any]]]:
+    """A config whose ``[pricing] dir`` is not a folder stops every other command (exit 2); doctor
+    says so as a finding and checks the rest with the packaged price tables (QA: the README's
+    example config named one that did not exist, and doctor died on it like the rest)."""
+    folder = ctx.config.pricing_dir
+    if folder is None or folder.expanduser().is_dir():
+        return ctx, []
+    what = "is not a directory" if folder.expanduser().exists() else "does not exist"
+    where = f"config {ctx.config.path}" if ctx.config.path else "config"
+    finding = _finding(
+        "error", "pricing-dir", "[pricing] dir", f"{folder} {what}: every priced command stops on it (exit 2)",
+        f"create it and put your price tables in it, or remove `dir` from [pricing] in {where}; "
+        "this check used the packaged price tables", path=str(folder),
+    )  # fmt: skip
+    return replace(ctx, config=replace(ctx.config, pricing_dir=None)), [finding]
+
+
 def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
+    ctx, findings = _without_missing_prices(ctx)
     tz = effective_timezone(req.tz, ctx.config)
     now = (req.now or datetime.now(UTC)).astimezone(UTC)
     today = local_today(tz, now)
@@ -130,7 +148,6 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
         mapped = dq.members_with_usage(con, list(ctx.config.members))
 
     days, models, members = facts["days"], facts["models"], facts["members"]
-    findings: list[dict[str, Any]] = []
     findings += _gaps(days, spans, flt.since, min(flt.until, today - timedelta(days=1)), tz)
     findings += _unpriced(models)
     findings += _no_team(members, ctx.config, mapped)
