@@ -251,3 +251,26 @@ def test_a_pricing_dir_that_does_not_exist_is_a_finding_not_a_stop(loaded: Path,
     err = run("report", "daily", *RANGE, "--db", str(loaded), "--config", str(cfg), expect=2).stderr
     assert "my-prices: pricing directory does not exist (config [pricing] dir)" in err
     assert "or remove `dir` from [pricing] in the config" in err
+
+
+def test_a_team_budget_over_logs_that_name_no_member_is_not_blamed_on_the_spelling(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """QA: a new user's `budget set team:platform 500` over Claude Code logs (which name no member)
+    was told to "check the name (case-sensitive)". With no stored event naming a member, doctor
+    says why no member or team budget can match; a model budget that matches nothing is still
+    the spelling's fault."""
+    events = [{"event_id": "c1", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10}]
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db_path))
+    cfg = tmp_path / "b.toml"
+    cfg.write_text('[members.alice]\nteam = "platform"\n', encoding="utf-8")
+    for scope in ("team:platform", "model:gpt-5-mini-typo"):
+        run("budget", "set", scope, "500", "--config", str(cfg), "--db", str(db_path))
+    out = run_json(
+        "doctor", "--since", "2025-11-01", "--until", "2025-11-07", "--db", str(db_path), "--config", str(cfg)
+    )
+    fixes = {f["subject"]: f["fix"] for f in _by_check(out)["budget-scope"]}
+    assert fixes["team:platform (month)"].startswith(
+        "no stored event names a member: Claude Code and Codex logs carry none"
+    )
+    assert fixes["model:gpt-5-mini-typo (month)"].startswith("check the name (case-sensitive)")

@@ -146,6 +146,7 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
         rejects = dq.rejected_records(con)
         unused = _unused_budgets(ctx, con)
         mapped = dq.members_with_usage(con, list(ctx.config.members))
+        named = dq.any_member(con)
 
     days, models, members = facts["days"], facts["models"], facts["members"]
     findings += _gaps(days, spans, flt.since, min(flt.until, today - timedelta(days=1)), tz)
@@ -163,8 +164,7 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
     for label in unused:
         findings.append(_finding(
             "warning", "budget-scope", label, "no usage in the database has ever matched this budget's scope: "
-            "it stays at 0 and never fires", "check the name (case-sensitive): `usagectl budget set` / "
-            "`usagectl budget rm`", budget=label))  # fmt: skip
+            "it stays at 0 and never fires", _unused_fix(label, named), budget=label))  # fmt: skip
     if rejects:
         findings.append(_finding("info", "rejects", "import", f"{counted(rejects, 'record')} could not be imported",
                                  "`usagectl db rejects` lists them with file, line and reason", rejects))  # fmt: skip
@@ -214,6 +214,26 @@ def _config_findings(config: Config) -> list[dict[str, Any]]:
             for message in unknown_keys(config.data, config.path)
         ]
     return out
+
+
+# the budget scopes that hold only through an event's member (its own, or its member's mapping)
+_BY_MEMBER = ("member:", "team:", "department:", "cost-center:")
+
+
+def _unused_fix(label: str, named: bool) -> str:
+    """What to do about a budget no usage ever matched: usually a misspelled name; but when no
+    stored event names a member at all (agent logs: Claude Code and Codex name none), a member,
+    team, department or cost-center budget cannot match the agents' usage, however it is
+    spelled (QA: a new user's `budget set team:platform` over Claude Code logs was told to check
+    the spelling)."""
+    if not named and label.lower().startswith(_BY_MEMBER):
+        return (
+            "no stored event names a member: Claude Code and Codex logs carry none, so usage reaches a member, "
+            "team, department or cost center only from logs that name their member (provider usage exports by "
+            "user, LiteLLM, canonical events with a member column); `usagectl budget rm` it, or budget the "
+            "agents' usage as a whole (global), by project or by model"
+        )
+    return "check the name (case-sensitive): `usagectl budget set` / `usagectl budget rm`"
 
 
 def _unused_budgets(ctx: AppContext, con: Any) -> list[str]:

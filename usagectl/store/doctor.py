@@ -81,6 +81,11 @@ def rejected_records(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def any_member(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any stored event names a member (Claude Code and Codex logs never do)."""
+    return con.execute("SELECT EXISTS (SELECT 1 FROM events WHERE member IS NOT NULL)").fetchone() == (True,)
+
+
 def members_with_usage(con: duckdb.DuckDBPyConnection, names: list[str]) -> set[str]:
     """Those of ``names`` that are the member of any stored event, whatever its date: a config
     entry that maps usage of its own is a real member, never another's misspelling."""
