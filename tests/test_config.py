@@ -151,6 +151,8 @@ def test_week_start_takes_what_the_option_takes(tmp_path: Path, given: str, day:
         ('[plan]\nmonthly_token_quota = "lots"\n', "[plan] monthly_token_quota: must be a positive integer"),
         ('[display]\ntimezone = "Mars/Base"\n', "[display] timezone: unknown time zone 'Mars/Base'"),
         ('[display]\ntimezone = "localtime"\n', "[display] timezone: 'localtime' is a file of the zone folder"),
+        # a region folder of the zone database (QA: IsADirectoryError, "unexpected error" exit 1)
+        ('[display]\ntimezone = "Asia"\n', "[display] timezone: unknown time zone 'Asia'"),
         ('[display]\nweek_start = "someday"\n', "[display] week_start: must be a weekday name"),
         ('[display]\ncurrency = "EUR"\n', "[display] currency: only USD is supported"),
         ('[members.bob]\nteem = "x"\n', "[members.bob] unknown key teem"),
@@ -259,7 +261,7 @@ def test_tz_with_a_leading_colon_names_a_zone(monkeypatch: pytest.MonkeyPatch, t
     assert effective_timezone(None, load_config(None)) == zone
 
 
-@pytest.mark.parametrize("tz", ["IST-5:30", "Bogus/Zone"])
+@pytest.mark.parametrize("tz", ["IST-5:30", "Bogus/Zone", "Europe", ":/usr/share/zoneinfo/Europe"])
 def test_tz_that_is_no_zone_falls_back_to_utc_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tz: str
 ) -> None:
@@ -277,6 +279,16 @@ def test_zone_folder_files_that_are_no_zone_are_refused(tmp_path: Path, tz: str)
     partitioned export in DuckDB (QA): refused up front, exit 2."""
     result = run("report", "daily", "--tz", tz, "--db", str(tmp_path / "x.duckdb"), expect=2)
     assert f"--tz: {tz!r} is a file of the zone folder, not a time zone" in result.stderr
+
+
+@pytest.mark.parametrize("tz", ["America", "Etc", "__pycache__", "x" * 300])
+def test_a_zone_folder_or_a_too_long_name_is_an_unknown_zone(tmp_path: Path, tz: str) -> None:
+    """QA: ``--tz America`` (a region folder of the zone database: IsADirectoryError) and a name
+    of 300 characters (longer than a file name may be: "File name too long") were "unexpected
+    error", exit 1; they are the usage error ``--tz Amerika`` gives, exit 2."""
+    result = run("report", "month", "--tz", tz, "--db", str(tmp_path / "x.duckdb"), expect=2)
+    assert f"--tz: unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)" in result.stderr
+    assert "unexpected" not in result.stderr
 
 
 def _fifo_with(tmp_path: Path, text: str) -> tuple[Path, threading.Thread]:

@@ -395,6 +395,27 @@ def test_a_demo_into_a_folder_it_cannot_write_says_so_exit_3(tmp_path: Path, mon
     assert "unexpected" not in result.stderr and list(folder.iterdir()) == []
 
 
+def test_a_demo_database_name_that_is_not_utf8_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    """QA: ``demo --db .../bJos\\xe9/demo.duckdb`` (b"Jos\\xe9": "José" in Latin-1) was refused,
+    exit 3, but by the opening of the database being built: the message named the internal
+    ``.usagectl-demo-build-XXXX/demo.duckdb`` and the folder ``bJos\\xe9`` was left made. It is
+    refused before anything is made, naming the --db given, as ``import`` refuses it."""
+    import os
+    import subprocess
+    import sys
+
+    folder = os.fsencode(tmp_path) + b"/bJos\xe9"
+    res = subprocess.run(
+        [sys.executable, "-m", "usagectl", "demo", "--db", folder + b"/demo.duckdb", "--days", "2"],
+        capture_output=True, text=True, errors="replace", timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 3, res.stderr
+    assert res.stderr.startswith(
+        f"usagectl: error: database {tmp_path}/bJos\\xe9/demo.duckdb cannot be opened: its name is not UTF-8"
+    ), res.stderr
+    assert not os.path.exists(folder) and res.stdout == ""
+
+
 def test_a_signal_while_the_demo_database_is_moved_waits_until_it_is_done() -> None:
     """The move replaces the file and its WAL in steps: a Ctrl-C between them would leave the new
     file beside the old WAL. Held, it comes once the block is done, as the KeyboardInterrupt it

@@ -6,6 +6,9 @@ E6 is 2025-11-30T23:30Z, i.e. 2025-12-01 00:30 in Europe/Berlin)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -180,3 +183,75 @@ def test_the_out_files_extension_chooses_the_format_when_no_option_does(loaded: 
     focus = tmp_path / "f.parquet"
     run("export", "--focus", "--out", str(focus), *ALL, "--db", str(loaded))
     assert duckdb.connect().execute("SELECT count(*) > 0 FROM read_parquet(?)", [str(focus)]).fetchone() == (True,)
+
+
+# b"Jos\xe9": "José" in Latin-1, not UTF-8; Python holds the byte as the surrogate escape U+DCE9
+LATIN1 = os.fsdecode(b"Jos\xe9")
+
+
+def _copy_to_read(path: Path, tmp_path: Path) -> str:
+    """A UTF-8-named copy of ``path`` for DuckDB to read back (it opens only UTF-8 names)."""
+    copy = tmp_path / f"read-{len(list(tmp_path.glob('read-*')))}.parquet"
+    shutil.copyfile(path, copy)
+    return str(copy)
+
+
+def test_parquet_to_a_name_that_is_not_utf8_is_written_under_that_name(
+    loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: ``export --parquet``, ``--focus`` and ``--partition-by month`` with a Latin-1 --out
+    crashed in DuckDB's COPY ("unexpected error: InvalidInputException … surrogate '\\udce9'"),
+    which takes UTF-8 names only; CSV, JSONL and PDF wrote such a name. DuckDB now writes a
+    UTF-8-named file in that folder (through a link when the folder's own name is Latin-1),
+    renamed into place: each file holds the fixture's hand-worked totals (6 events, $6.36,
+    4,695,100 tokens; FOCUS 11 rows, $6.36), the by-model rows sum to the $6.36, all of UTC's
+    events are in month=2025-11, and nothing else is left (no .part file, no link)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    folder = tmp_path / f"out{LATIN1}"
+    folder.mkdir()
+    events, models, focus, parts = (folder / f"{n}{LATIN1}{s}" for n, s in
+                                    (("e", ".parquet"), ("m", ".parquet"), ("f", ".parquet"), ("d", "")))  # fmt: skip
+    run("export", "--parquet", "--out", str(events), *ALL, "--db", str(loaded))
+    run("export", "--parquet", "--report", "by-model", "--out", str(models), *ALL, "--db", str(loaded))
+    run("export", "--focus", "--out", str(focus), *ALL, "--db", str(loaded))
+    run("export", "--parquet", "--partition-by", "month", "--tz", "UTC", "--out", str(parts), *ALL, "--db", str(loaded))
+    assert sorted(os.listdir(os.fsencode(folder))) == [b"dJos\xe9", b"eJos\xe9.parquet", b"fJos\xe9.parquet",
+                                                      b"mJos\xe9.parquet"]  # fmt: skip
+    assert [p.name for p in parts.iterdir()] == ["month=2025-11"]
+    assert list(temp.iterdir()) == []
+    con = duckdb.connect()
+    sql = f"SELECT count(*), sum(cost_usd), sum({TOKENS}) FROM read_parquet(?)"
+    assert con.execute(sql, [_copy_to_read(events, tmp_path)]).fetchone() == (6, TOTAL_COST, TOTAL_TOKENS)
+    part = _copy_to_read(parts / "month=2025-11" / "data_0.parquet", tmp_path)
+    assert con.execute(sql, [part]).fetchone() == (6, TOTAL_COST, TOTAL_TOKENS)
+    by_model = con.execute("SELECT sum(cost_usd) FROM read_parquet(?)", [_copy_to_read(models, tmp_path)])
+    assert by_model.fetchone() == (TOTAL_COST,)
+    billed = con.execute("SELECT count(*), sum(BilledCost) FROM read_parquet(?)", [_copy_to_read(focus, tmp_path)])
+    assert billed.fetchone() == (11, TOTAL_COST)
+    # a Latin-1 file name in a UTF-8 folder: only the .part file's name changes, no link is needed
+    alone = tmp_path / f"g{LATIN1}.parquet"
+    run("export", "--parquet", "--out", str(alone), *ALL, "--db", str(loaded))
+    assert con.execute(sql, [_copy_to_read(alone, tmp_path)]).fetchone() == (6, TOTAL_COST, TOTAL_TOKENS)
+    assert not [n for n in os.listdir(os.fsencode(tmp_path)) if n.endswith(b".part")]
+
+
+def test_parquet_to_a_latin1_folder_without_a_link_is_a_usage_error(
+    loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no UTF-8 link to a Latin-1 folder can be made (the temporary folder's own name is
+    Latin-1 too), the export is a usage error naming --out (its byte shown as \\xe9), exit 2,
+    and leaves the folder as it was: no .part file, no partition folder."""
+    temp = tmp_path / f"tmp{LATIN1}"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    folder = tmp_path / f"out{LATIN1}"
+    folder.mkdir()
+    said = "its name is not UTF-8, and DuckDB writes Parquet only to UTF-8 file names"
+    res = run("export", "--parquet", "--out", str(folder / "e.parquet"), *ALL, "--db", str(loaded), expect=2)
+    assert f"--out {tmp_path}/outJos\\xe9/e.parquet: {said}" in res.stderr
+    res = run("export", "--parquet", "--partition-by", "month", "--out", str(folder / "d"), *ALL, "--db", str(loaded),
+              expect=2)  # fmt: skip
+    assert f"--out {tmp_path}/outJos\\xe9/d: {said}" in res.stderr
+    assert list(folder.iterdir()) == [] and list(temp.iterdir()) == []

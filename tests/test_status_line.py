@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -276,3 +278,62 @@ def test_usage_dated_after_now_counts_in_the_month_as_everywhere(tmp_path: Path,
         "today 1.00M tok $2.50 · 2026-11 2.81M/5.00M tok 56.1% $9.40 · 1 unpriced req"
         " · budget critical (member:alice (month) 96.0%)\n"
     )
+
+
+def _status_bytes(*args: bytes, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m usagectl status`` with an argv of bytes, as a shell passes a Latin-1 name."""
+    return subprocess.run(
+        [sys.executable, "-m", "usagectl", "status", *args],
+        capture_output=True, text=True, errors="replace", timeout=300, env=env,
+    )  # fmt: skip
+
+
+def test_a_database_name_that_is_not_utf8_is_refused_as_by_every_command(tmp_path: Path, db: Path) -> None:
+    """QA: ``status --db .../dbJos\\xe9.duckdb`` (b"Jos\\xe9": "José" in Latin-1) crashed hashing
+    the name for its cache key ("unexpected error: UnicodeEncodeError", exit 1), by --db, by
+    $USAGECTL_DB and for the default database under a Latin-1 HOME. It is the refusal every
+    other command gives: exit 3, the name shown with its byte as \\xe9."""
+    folder = os.fsencode(tmp_path)
+    latin1 = folder + b"/dbJos\xe9.duckdb"
+    shutil.copyfile(db, os.fsdecode(latin1))  # a real database: only its name is refused
+    refused = f"usagectl: error: database {tmp_path}/dbJos\\xe9.duckdb cannot be opened: its name is not UTF-8"
+
+    res = _status_bytes(b"--db", latin1)
+    assert (res.returncode, res.stderr.startswith(refused), res.stdout) == (3, True, ""), res.stderr
+
+    env = dict(os.environ, USAGECTL_DB=os.fsdecode(latin1))
+    res = _status_bytes(env=env)
+    assert (res.returncode, res.stderr.startswith(refused)) == (3, True), res.stderr
+
+    home = folder + b"/homeJos\xe9"
+    os.mkdir(home)
+    env = dict(os.environ, HOME=os.fsdecode(home), XDG_DATA_HOME="", XDG_CACHE_HOME="")
+    env.pop("USAGECTL_DB", None)
+    res = _status_bytes(env=env)
+    default = f"{tmp_path}/homeJos\\xe9/.local/share/usagectl/usage.duckdb"
+    assert res.returncode == 3 and f"database {default} cannot be opened: its name is not UTF-8" in res.stderr
+
+
+def test_a_cache_folder_whose_name_is_not_utf8_keeps_the_answer(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Latin-1 XDG_CACHE_HOME (b"cacheJos\\xe9") holds the cached answer like any other: November
+    is 2,605,100 tokens (the module docstring), computed once, then served from the file there."""
+    cache = os.fsencode(tmp_path) + b"/cacheJos\xe9"
+    monkeypatch.setenv("XDG_CACHE_HOME", os.fsdecode(cache))
+    ctx = make_context(None, db)
+    assert svc.cached_status_line(ctx).month_tokens == 2_605_100
+    [entry] = [n for n in os.listdir(cache + b"/usagectl") if n.startswith(b"status-")]
+    doc = json.loads(Path(os.fsdecode(cache + b"/usagectl/" + entry)).read_text())
+    assert doc["status"]["month_tokens"] == 2_605_100
+    assert svc.cached_status_line(ctx).month_tokens == 2_605_100
+
+
+def test_a_database_path_that_is_a_symlink_loop_is_no_database(tmp_path: Path) -> None:
+    """``status --db loop`` (a symlink to itself) crashed resolving the name for its cache key
+    ("unexpected error: RuntimeError: Symlink loop", exit 1); it is what `report` says of it:
+    no database there, exit 4."""
+    loop = tmp_path / "loop.duckdb"
+    loop.symlink_to(loop)
+    res = run("status", "--db", str(loop), expect=4)
+    assert f"no database at {loop} " in res.stderr

@@ -450,7 +450,9 @@ def validate_timezone(name: str, *, where: str) -> str:
         )
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: a region folder of the zone database (America, Etc) is a directory to open, and a
+    # name longer than a file name can be is "File name too long" (QA: "unexpected error", exit 1)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ConfigError(f"{where}: unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from exc
     return name
 

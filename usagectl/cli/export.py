@@ -146,7 +146,7 @@ def export(
             summary = svc.events_parquet(ctx, req, out, partition_by=partition_by, memory_limit=memory_limit)
         elif fmt == "parquet":
             assert out is not None
-            with _staged(out) as part:
+            with _staged(out, by_duckdb=True) as part:
                 summary = svc.events_parquet(ctx, req, part, memory_limit=memory_limit)
             summary = replace(summary, path=out)
         else:
@@ -157,7 +157,7 @@ def export(
         result = with_month(svc.build_report(ctx, name, req, month), asked)
         if fmt == "parquet":
             assert out is not None
-            with _staged(out) as part:
+            with _staged(out, by_duckdb=True) as part:
                 summary = replace(svc.report_parquet(result, part), path=out)
         else:
             with _text_out(out) as stream:
@@ -245,17 +245,27 @@ def _bytes_out(out: Path | None) -> Iterator[BinaryIO]:
 
 
 @contextmanager
-def _staged(out: Path) -> Iterator[Path]:
+def _staged(out: Path, *, by_duckdb: bool = False) -> Iterator[Path]:
     """The path to write a binary export (Parquet, PDF) to: a file next to ``out``, renamed into
     place once the export has finished and removed when it fails or is interrupted (Ctrl-C),
-    so ``out`` is either the complete result or left as it was."""
+    so ``out`` is either the complete result or left as it was. ``by_duckdb``: the writer is
+    DuckDB, which opens only UTF-8 names; a Latin-1 ``--out`` (QA: "unexpected error:
+    InvalidInputException … surrogate") gets a UTF-8 name for its part file (the byte shown as
+    ``\\xe9``), and a Latin-1 folder is reached through a link (``duckdb_folder``); the rename
+    into place gives the file the name given."""
+    from usagectl.services.export import duckdb_folder, shown_name
+
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name")
     target = _regular_target(out)
-    part = target.with_name(f".{target.name}.part")
+    part = target.with_name(f".{shown_name(target.name) if by_duckdb else target.name}.part")
     try:
         part.open("wb").close()  # the folder takes a new file (before the writer: its own errors say less)
-        yield part
+        if by_duckdb:
+            with duckdb_folder(part.parent, out) as folder:
+                yield folder / part.name
+        else:
+            yield part
         os.replace(part, target)
     except OSError as exc:  # named as given: the .part file beside it is ours, not the user's
         # also what DuckDB could not write of a Parquet file (``store.export._copy``)
@@ -364,7 +374,7 @@ def _focus(ctx: AppContext, req: ReportRequest, out: Path | None) -> None:
 
     result = svc.focus_export(ctx, req)
     if out is not None and out.suffix.lower() in (".parquet", ".pq"):
-        with _staged(out) as part:
+        with _staged(out, by_duckdb=True) as part:
             n = svc.write_parquet(result, part)
         say(f"wrote {n:,} FOCUS rows to {out}, BilledCost ${result.total_cost:,.6f}")
     else:

@@ -12,10 +12,18 @@ from typing import Any
 
 
 def cache_file(db_path: Path, kind: str) -> Path:
-    """``<cache dir>/usagectl/<kind>-<hash of the database's real path>.json``."""
+    """``<cache dir>/usagectl/<kind>-<hash of the database's real path>.json``. The hash is of
+    the name's bytes as the file system has them: a name that is not UTF-8 (a Latin-1 folder,
+    held by Python as surrogate escapes) failed ``str.encode()`` (QA: ``status --db`` of such a
+    name was "unexpected error: UnicodeEncodeError", exit 1, not the refusal every other
+    command gives); a UTF-8 name has the same bytes either way, so existing entries keep their key."""
     from usagectl.toml_cache import cache_root
 
-    digest = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:16]
+    try:
+        real = db_path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): opening it says why
+        real = Path(os.path.abspath(db_path))
+    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
     return cache_root() / f"{kind}-{digest}.json"
 
 

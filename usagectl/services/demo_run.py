@@ -18,6 +18,7 @@ from usagectl.errors import DatabaseError, Interrupted, UsageError, os_reason, w
 from usagectl.models import ImportSummary, counted
 from usagectl.services.context import AppContext, make_context
 from usagectl.services.imports import import_paths
+from usagectl.store.connection import refuse_name_not_utf8
 from usagectl.timeutil import local_today
 
 DEMO_QUOTA_TOKENS = 600_000_000
@@ -67,6 +68,9 @@ def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int 
         raise UsageError(f"--days {days}: must be between 1 and {MAX_DEMO_DAYS}")
     base = make_context(config, db)
     path = db if db is not None else default_demo_db()
+    # before any folder is made: refused later, by the opening of the database being built, it
+    # named that build path (.usagectl-demo-build-XXXX/...) and left the named folder behind (QA)
+    refuse_name_not_utf8(path)
     # the default path too: a user who pointed USAGECTL_DB at it and imported real logs (as the
     # README's first steps suggest) lost them to the next `usagectl demo` without a word
     _refuse_foreign_database(path, default=db is None)

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -79,6 +79,72 @@ def refuse_own_files(ctx: AppContext, out: Path) -> None:
             raise UsageError(
                 f"--out {out} is {what} ({path}): the export would overwrite it", hint="give another --out file"
             )
+
+
+def shown_name(path: Path | str) -> str:
+    """A path as a message shows it: a byte that is not UTF-8 (a Latin-1 name, held by Python
+    as a surrogate escape) as ``\\xe9``, as the database's refusal shows it."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@contextmanager
+def duckdb_folder(folder: Path, out: Path) -> Iterator[Path]:
+    """``folder`` under a name DuckDB can open. DuckDB takes file names as UTF-8 text only: a
+    Latin-1 ``--out`` failed in its COPY as "unexpected error: InvalidInputException …
+    surrogate" (QA: ``export --parquet --out eJos\\xe9.parquet``; CSV, JSONL and PDF, written by
+    Python, take any name). A UTF-8 path is itself. Any other is reached through a symlink in a
+    private temporary folder (mode 0700, a UTF-8 name): DuckDB writes in ``folder`` itself, on its
+    file system (the caller's rename into place stays atomic), and the link is removed after. An
+    OSError names ``folder``'s path, not the link's. Where no such link can be made (a temporary
+    folder whose name is not UTF-8 either, or a file system without symlinks): a usage error
+    naming ``out``, the ``--out`` given."""
+    if _is_utf8(str(folder)):
+        yield folder
+        return
+    holder = _link_to(folder)
+    if holder is None:
+        raise UsageError(
+            f"--out {shown_name(out)}: its name is not UTF-8, and DuckDB writes Parquet only to UTF-8 file names",
+            hint="give --out a name that is UTF-8 (or export --csv or --jsonl, which take any name)",
+        )
+    link = Path(holder) / _LINK
+    try:
+        yield link
+    except OSError as exc:
+        if isinstance(exc.filename, str) and exc.filename.startswith(str(link)):
+            exc.filename = str(folder) + exc.filename[len(str(link)) :]
+        raise
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)  # the link only: rmtree does not follow it
+
+
+_LINK = "out"
+
+
+def _link_to(folder: Path) -> str | None:
+    """A new private temporary folder holding ``_LINK``, a symlink to ``folder``, when the
+    link's path is UTF-8; None (and nothing left behind) when it cannot be made so."""
+    try:
+        holder = tempfile.mkdtemp(prefix="usagectl-out-")
+    except OSError:
+        return None
+    link = os.path.join(holder, _LINK)
+    try:
+        if _is_utf8(link):
+            os.symlink(os.path.abspath(folder), link, target_is_directory=True)
+            return holder
+    except OSError:
+        pass
+    shutil.rmtree(holder, ignore_errors=True)
+    return None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -284,7 +350,10 @@ def events_parquet(
         except OSError as exc:
             raise UsageError(f"--out {out} cannot be written: {os_reason(exc)}") from exc
     try:
-        rows, counts = _copy_parquet(ctx, flt, out, partition, memory_limit)
+        # a folder the file system names in Latin-1 is written through a UTF-8 link (``duckdb_folder``);
+        # a single file's name is the caller's (``cli.export._staged`` hands over one DuckDB can open)
+        with duckdb_folder(out, out) if partition is not None else nullcontext(out) as where:
+            rows, counts = _copy_parquet(ctx, flt, where, partition, memory_limit, shown=out)
     except BaseException as exc:  # failed or interrupted (Ctrl-C): no half-written folder of parts
         if partition is None:
             raise  # a file: the caller named it (``cli.export._staged``)
@@ -301,10 +370,11 @@ def events_parquet(
 
 
 def _copy_parquet(
-    ctx: AppContext, flt: Filters, out: Path, partition: str | None, memory_limit: str | None
+    ctx: AppContext, flt: Filters, out: Path, partition: str | None, memory_limit: str | None, *, shown: Path
 ) -> tuple[int, dict[str, Any]]:
     """COPY the rows to ``out`` (one file, or one part per ``partition`` value); the rows written
-    and the totals read back from the files."""
+    and the totals read back from the files. ``shown``: what a note calls ``out`` (the --out
+    given, which ``out`` may reach through a link: ``duckdb_folder``)."""
     from usagectl.store import export as store
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
@@ -332,7 +402,7 @@ def _copy_parquet(
                 # export writes; no month holds it, so it has no month= folder
                 files.append(out / "data_0.parquet")
                 rows += store.copy_events_parquet(con, flt, files[-1])
-                empty = (f"no {partition} holds events: {out} holds one file of 0 rows with the columns "
+                empty = (f"no {partition} holds events: {shown} holds one file of 0 rows with the columns "
                          f"(data_0.parquet, in no {partition}= folder)",)  # fmt: skip
         totals = store.written_totals(con, files)
         return rows, totals | {"notes": empty + unpriced_event_notes(con, flt, totals["unpriced_rows"])}

@@ -184,11 +184,12 @@ def _remove_created(new: list[Path]) -> None:
                 made.unlink()
 
 
-def _refuse_name_not_utf8(path: Path) -> None:
+def refuse_name_not_utf8(path: Path) -> None:
     """DuckDB takes a file name as UTF-8 text: a name holding a byte that is not UTF-8 (a folder
     named in Latin-1, which Python hands over as a surrogate escape) failed inside it as
     "RuntimeError: std::bad_cast", an unexpected error (exit 1). Refused before any folder is
-    made, the bytes shown as ``\\xe9``."""
+    made, the bytes shown as ``\\xe9``. Public for the demo, which builds its database in a
+    folder beside the one named and must refuse the name the user gave, before making that folder."""
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
@@ -202,7 +203,7 @@ def _refuse_name_not_utf8(path: Path) -> None:
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     from usagectl.store.engine import core as duckdb
 
-    _refuse_name_not_utf8(path)
+    refuse_name_not_utf8(path)
     settle(path)
     creating = not path.exists()
     if creating:
