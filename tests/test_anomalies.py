@@ -461,3 +461,24 @@ def test_until_alone_checks_the_14_days_ending_that_day(loaded: Path) -> None:
     given = anomalies_report(ctx, ReportRequest(since="2025-11-06", until="2025-11-09", tz="Asia/Tokyo", now=now))
     assert (given.filters["since"], given.filters["until"]) == ("2025-11-06", "2025-11-09")
     assert [(str(r["day"]), r["kind"]) for r in given.rows] == [("2025-11-08", "off-hours")]
+
+
+def test_until_after_today_is_a_usage_error(loaded: Path) -> None:
+    """QA: `anomalies --until` 12 days ahead flagged "drop … no usage since …" on days still to
+    come. Today is the local day in the report's zone: at 2025-12-19 16:00 UTC it is 12-20
+    01:00 in Tokyo (UTC+9), so --until 2025-12-20 is today there (allowed: the 14 days ending it
+    are 12-07 – 12-20, December 7–20) while --until 2025-12-21 is tomorrow: a usage error naming
+    it and today."""
+    from usagectl.errors import UsageError
+    from usagectl.services.anomalies import anomalies_report
+    from usagectl.services.context import make_context
+    from usagectl.services.reports import ReportRequest
+
+    ctx = make_context(None, loaded)
+    now = datetime(2025, 12, 19, 16, 0, tzinfo=UTC)
+    rep = anomalies_report(ctx, ReportRequest(until="2025-12-20", tz="Asia/Tokyo", now=now))
+    assert (rep.filters["since"], rep.filters["until"]) == ("2025-12-07", "2025-12-20")
+    with pytest.raises(UsageError, match=r"^--until 2025-12-21 is in the future \(today is 2025-12-20 in Asia/Tokyo\)"):
+        anomalies_report(ctx, ReportRequest(until="2025-12-21", tz="Asia/Tokyo", now=now))
+    with pytest.raises(UsageError, match="is in the future"):  # a --since given too changes nothing
+        anomalies_report(ctx, ReportRequest(since="2025-12-01", until="2025-12-21", tz="Asia/Tokyo", now=now))

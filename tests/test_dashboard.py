@@ -358,6 +358,20 @@ def test_long_since_keeps_the_days_that_fit(db: Path) -> None:
     assert max(len(line) for line in out.splitlines()) <= 100
 
 
+def test_a_chart_that_does_not_end_today_is_titled_with_its_last_day(db: Path) -> None:
+    """QA: `--until` 40 days ago titled the chart "Last 30 days" over an axis of 09-20 .. 10-19.
+    Today is 11-11 (Paris). --until 2026-11-02: the 30 days ending it start 29 days before,
+    10-04 (October 4–31: 28 + November 1–2: 2 = 30). --since 2026-10-15 --until 2026-11-02:
+    October 15–31 (17) + November 1–2 (2) = 19 days. --until today keeps "Last 30 days"."""
+    out = run("dashboard", "--once", "--no-watch", "--until", "2026-11-02", "--db", str(db)).stdout
+    assert "30 days to 2026-11-02 (tokens)" in out and "Last 30 days" not in out
+    assert "10-04" in out and "11-02" in out
+    args = ("--since", "2026-10-15", "--until", "2026-11-02")
+    assert "19 days to 2026-11-02 (tokens)" in run("dashboard", "--once", "--no-watch", *args, "--db", str(db)).stdout
+    out = run("dashboard", "--once", "--no-watch", "--until", "2026-11-11", "--db", str(db)).stdout
+    assert "Last 30 days (tokens)" in out
+
+
 def test_filters_apply_to_every_panel(db: Path) -> None:
     # member bob: A2 (Paris 11-10, 1,000,000 tokens, $0.60) and A4 (Paris 11-01, 400,000, $4.00)
     frame = Dashboard(make_context(None, db), ReportRequest(where={"member": ("bob",)}), watch=False).refresh()

@@ -367,3 +367,19 @@ def test_month_not_begun_lists_its_budgets(loaded: Path, tmp_path: Path) -> None
         "The period has not begun (it starts on 2025-12-01, UTC): no spend to set against the budgets yet." in budgets
     )
     assert "team:platform month usd $10.00" in budgets
+
+
+def test_the_month_in_progress_exports_as_a_pdf(tmp_path: Path, db_path: Path) -> None:
+    """The month PDF of the current month holds optimize's savings over the month's range, which
+    ends after today; since a future --until is refused by optimize (its history holds days that
+    have happened), the PDF asks for the days so far: exit 0 and a file, not "--until … is in the
+    future" (a QA fix of this session would otherwise have broken `export --pdf` by default)."""
+    from tests.helpers import write_jsonl
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    events = [{"event_id": "p1", "ts": now.isoformat().replace("+00:00", "Z"), "model_raw": "gpt-4o",
+               "input_tokens": 1000, "output_tokens": 100}]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "now.jsonl", events)), "--db", str(db_path))
+    out = tmp_path / "month.pdf"
+    run("export", "--pdf", "--out", str(out), "--tz", "UTC", "--db", str(db_path))
+    assert out.read_bytes().startswith(b"%PDF-") and len(PdfReader(out).pages) >= 1

@@ -620,3 +620,25 @@ def test_until_alone_models_the_84_days_ending_that_day(tmp_path: Path, db_path:
         "2026-09-15",
         15,
     )
+
+
+def test_until_after_today_is_a_usage_error(tmp_path: Path, db_path: Path) -> None:
+    """QA: `forecast --until 2027-01-10` read on 2026-11-28 modelled 2026-10-19 – 2027-01-10, 43
+    of its 84 days zeros still to come (a naive rate of $0.00). The history holds days that have
+    happened: an --until after today is a usage error naming it and today. --until today stays
+    allowed: the 84 days ending 2026-11-28 start 83 days before, 2026-09-06 (September 6–30: 25
+    + October 31 + November 1–28: 28 = 84)."""
+    from usagectl.errors import UsageError
+    from usagectl.services.context import make_context
+    from usagectl.services.forecast import ForecastRequest, forecast_report
+    from usagectl.services.reports import ReportRequest
+
+    _import(tmp_path, db_path, _gpt4o_days(date(2026, 5, 13), date(2026, 11, 28)))
+    ctx = make_context(None, db_path)
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    with pytest.raises(UsageError, match=r"^--until 2027-01-10 is in the future \(today is 2026-11-28 in UTC\)"):
+        forecast_report(ctx, ReportRequest(until="2027-01-10", tz="UTC", now=now), ForecastRequest())
+    with pytest.raises(UsageError, match=r"^--until 2026-11-29 is in the future"):
+        forecast_report(ctx, ReportRequest(until="2026-11-29", tz="UTC", now=now), ForecastRequest())
+    rep = forecast_report(ctx, ReportRequest(until="2026-11-28", tz="UTC", now=now), ForecastRequest())
+    assert (rep.filters["since"], rep.filters["until"]) == ("2026-09-06", "2026-11-28")

@@ -1558,3 +1558,77 @@ def test_import_help_names_every_format(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert probe.stdout.strip() == "[]", probe.stderr
+
+
+def _claude_code_line(n: int, day: int, input_tokens: int, output_tokens: int) -> str:
+    """One Claude Code assistant message (its own message and request id) with usage."""
+    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    message = {"model": "claude-haiku-4-5-20251001", "id": f"msg_mem{n}", "type": "message", "role": "assistant"}
+    line = {
+        "parentUuid": None,
+        "isSidechain": False,
+        "type": "assistant",
+        "cwd": "/home/alice/src/webapp",
+        "sessionId": f"5555eeee-0000-4000-8000-00000000000{n}",
+        "requestId": f"req_mem{n}",
+        "uuid": f"9d3a000{n}-0000-4000-8000-000000000001",
+        "timestamp": f"2025-11-{day:02d}T10:00:00.000Z",
+        "message": message | {"usage": usage},
+    }
+    return json.dumps(line) + "\n"
+
+
+def test_a_memory_limit_too_small_for_a_file_names_the_variable_not_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: USAGECTL_MEMORY_LIMIT=10MB (enough to open the database, too small for DuckDB's JSON
+    reader, which asks for a 32 MiB buffer) was "3 files could not be read: … cannot be read as
+    claude-code: Out of Memory Error", exit 4, the variable not named. The README: out of memory
+    under a limit you set is a usage error naming it (exit 2). Nothing of the failed run is
+    stored, what was stored before stays, and a later sync with the default limit imports the
+    rest: a.jsonl (10 in + 5 out = 15 tokens, synced first) + b.jsonl (20 + 7 = 27) = 42
+    tokens in 2 events."""
+    tree = tmp_path / "projects" / "-home-alice-src-webapp"
+    tree.mkdir(parents=True)
+    (tree / "a.jsonl").write_text(_claude_code_line(1, 3, 10, 5))
+    db = tmp_path / "x.duckdb"
+    run("source", "add", str(tree.parent), "--format", "claude-code", "--name", "cc", "--db", str(db))
+    assert run_json("sync", "--db", str(db))["totals"]["imported"] == 1
+    (tree / "b.jsonl").write_text(_claude_code_line(2, 4, 20, 7))
+    monkeypatch.setenv("USAGECTL_MEMORY_LIMIT", "10MB")
+    for command in ("import", "sync"):
+        args = ("import", str(tree / "b.jsonl"), "--format", "claude-code") if command == "import" else ("sync",)
+        res = run(*args, "--db", str(db), expect=2)
+        assert f"USAGECTL_MEMORY_LIMIT=10MB is too small for this {command}: DuckDB ran out of memory" in res.stderr
+        assert "could not be read" not in res.stderr
+    assert query(db, "SELECT count(*) FROM events") == [(1,)]  # a.jsonl's, nothing of b
+    monkeypatch.delenv("USAGECTL_MEMORY_LIMIT")
+    run("sync", "--db", str(db))
+    daily = run_json(
+        "report", "daily", "--since", "2025-11-01", "--until", "2025-11-05", "--tz", "UTC", "--db", str(db)
+    )
+    assert (daily["totals"]["requests"], daily["totals"]["total_tokens"]) == (2, 42)
+
+
+def test_import_file_lets_running_out_of_memory_stop_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file read on its own (a pipe's spooled copy, a sync's tail, a batch's file alone) that
+    runs out of memory is not that file's error ("cannot be read as …"): the error goes on to
+    ``within_import_memory``, which names the limit; the file's transaction stored nothing."""
+    from usagectl.errors import UsageError, ran_out_of_memory
+    from usagectl.services.imports import import_file, prepare_import_connection, resolver, within_import_memory
+    from usagectl.store.connection import connect
+
+    f = tmp_path / "a.jsonl"
+    f.write_text(_claude_code_line(1, 3, 10, 5))
+    db = tmp_path / "x.duckdb"
+    ctx = make_context(None, db)
+    monkeypatch.setenv("USAGECTL_MEMORY_LIMIT", "10MB")
+    with connect(db) as con:
+        prepare_import_connection(con)
+        with pytest.raises(Exception) as raised:
+            import_file(con, f, "claude-code", resolver(ctx.pricebook()))
+        assert ran_out_of_memory(raised.value)
+        with pytest.raises(UsageError, match="USAGECTL_MEMORY_LIMIT=10MB is too small for this import"):
+            with within_import_memory():
+                import_file(con, f, "claude-code", resolver(ctx.pricebook()))
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (0,)

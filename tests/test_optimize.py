@@ -36,6 +36,7 @@ $/month = saving × 30 / 30 = saving.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -244,3 +245,48 @@ def test_cost_and_saving_are_shown_over_the_range_and_a_one_off_is_named(tmp_pat
     out = run_json("optimize", *span)
     assert out["rows"][0]["events"] == 10  # p1 + one a day 11-11 – 11-19
     assert not any(n.startswith("Few events") for n in out["notes"])
+
+
+def test_until_after_today_is_a_usage_error(loaded: Path) -> None:
+    """QA: `optimize --until` a month ahead counted the days to come as days of zero usage, so
+    "Saving / month" (× 30 / days) was divided by them ($0.0051, not $10.66). Read on 2025-11-30
+    (12:00 UTC): --until 2025-12-01 is tomorrow, a usage error naming it and today; --until
+    2025-11-30 (today) stays allowed: the 30 days ending it are 11-01 – 11-30 (the fixture's
+    range), so batching's $0.075 saving × 30 / 30 = $0.075 a month. On the CLI (the real clock)
+    a far --until exits 2."""
+    from usagectl.errors import UsageError
+    from usagectl.services.context import make_context
+    from usagectl.services.optimize import optimize_report
+    from usagectl.services.reports import ReportRequest
+
+    ctx = make_context(None, loaded)
+    now = datetime(2025, 11, 30, 12, tzinfo=UTC)
+    with pytest.raises(UsageError, match=r"^--until 2025-12-01 is in the future \(today is 2025-11-30 in UTC\)"):
+        optimize_report(ctx, ReportRequest(until="2025-12-01", tz="UTC", now=now))
+    rep = optimize_report(ctx, ReportRequest(until="2025-11-30", tz="UTC", now=now))
+    assert (rep.filters["since"], rep.filters["until"]) == ("2025-11-01", "2025-11-30")
+    assert {r["rule"]: r for r in rep.rows}["batching"]["saving_usd_month"] == Decimal("0.075000")
+    out = run("optimize", "--until", "2199-12-31", "--tz", "UTC", "--db", str(loaded), expect=2)
+    assert "--until 2199-12-31 is in the future" in out.stderr
+
+
+def test_through_today_cuts_a_month_in_progress_at_today(loaded: Path) -> None:
+    """The month PDF hands optimize its whole month (``through_today``): read on 2025-11-15
+    (12:00 UTC), November is cut at today, 11-01 – 11-15 = 15 days, every covered event inside
+    (as in the test above): batching's $0.075 × 30 / 15 = $0.15 a month, not × 30 / 30 with 15
+    days still to come. A month not begun (December) has no usage: no rows, no error."""
+    from usagectl.errors import UsageError
+    from usagectl.services.context import make_context
+    from usagectl.services.optimize import optimize_report
+    from usagectl.services.reports import ReportRequest
+
+    ctx = make_context(None, loaded)
+    now = datetime(2025, 11, 15, 12, tzinfo=UTC)
+    november = ReportRequest(since="2025-11-01", until="2025-11-30", tz="UTC", now=now)
+    rep = optimize_report(ctx, november, through_today=True)
+    assert (rep.filters["since"], rep.filters["until"]) == ("2025-11-01", "2025-11-15")
+    assert {r["rule"]: r for r in rep.rows}["batching"]["saving_usd_month"] == Decimal("0.150000")
+    with pytest.raises(UsageError, match="--until 2025-11-30 is in the future"):
+        optimize_report(ctx, november)
+    december = ReportRequest(since="2025-12-01", until="2025-12-31", tz="UTC", now=now)
+    assert optimize_report(ctx, december, through_today=True).rows == ()

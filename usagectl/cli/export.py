@@ -398,7 +398,8 @@ def _pdf(ctx: AppContext, req: ReportRequest, name: str, month: str | None, out:
         from usagectl.services.optimize import optimize_report
         from usagectl.services.pdf_report import month_pdf_data, month_request
 
-        opportunities = optimize_report(ctx, month_request(ctx, req, month))
+        # the month in progress: its savings from the days so far (the days to come hold no usage yet)
+        opportunities = optimize_report(ctx, month_request(ctx, req, month), through_today=True)
         data = month_pdf_data(ctx, req, month, opportunities=opportunities)
         with _staged(out) as part:
             render.write_month_pdf(data, part)

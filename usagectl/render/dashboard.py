@@ -26,7 +26,7 @@ from usagectl.render.formats import UNPRICED, format_compact, format_int, format
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from usagectl.services.dashboard import DashboardData, Frame, TopRow
+    from usagectl.services.dashboard import DashboardData, DayPoint, Frame, TopRow
     from usagectl.services.status_line import StatusLine
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -118,6 +118,13 @@ def _overview(d: DashboardData, width: int) -> _Panel:
     return _Panel("overview", t, _wrapped_lines(t, _inner(width)))
 
 
+def _series_title(d: DashboardData, points: tuple[DayPoint, ...]) -> str:
+    """The chart's title: "Last N days" when it ends today, else the day it ends (QA: ``--until``
+    40 days ago titled a chart of 09-20 – 10-19 "Last 30 days")."""
+    n, last = len(points), points[-1].day
+    return f"Last {n} days (tokens)" if last == d.today else f"{n} day{'s' * (n != 1)} to {last} (tokens)"
+
+
 def _series(d: DashboardData, width: int) -> _Panel:
     from rich.text import Text
 
@@ -132,14 +139,14 @@ def _series(d: DashboardData, width: int) -> _Panel:
     priced = [p.cost_usd for p in points if p.cost_usd is not None]
     if not any(tokens) and not priced:  # not "peak 0 on <the first day>" (QA)
         t.append(f"\nno usage in these {len(tokens)} days")
-        return _Panel("series", t, _wrapped_lines(t, _inner(width)), title=f"Last {len(tokens)} days (tokens)")
+        return _Panel("series", t, _wrapped_lines(t, _inner(width)), title=_series_title(d, points))
     cost = format_money(sum(priced, Decimal(0))) if priced or not any(tokens) else "unpriced"
     head = f"peak {format_compact(peak.tokens)} on {peak.day}" if any(tokens) else "no tokens"  # e.g. web searches only
     t.append(f"\n{head}  ·  {cost} in {len(tokens)} days")
     unpriced = sum(p.unpriced_tokens for p in points)
     if unpriced:  # never $0 for usage without a price: the panel says how much the cost leaves out
         t.append(f"  ·  {format_compact(unpriced)} tokens unpriced", style="yellow")
-    return _Panel("series", t, _wrapped_lines(t, _inner(width)), title=f"Last {len(tokens)} days (tokens)")
+    return _Panel("series", t, _wrapped_lines(t, _inner(width)), title=_series_title(d, points))
 
 
 NO_USAGE = "no usage this month"  # an empty table panel says so instead of a blank line

@@ -61,7 +61,7 @@ from usagectl.errors import UsageError
 from usagectl.models import Column, Filters, Report, Section, counted
 from usagectl.services.breakdowns import cli_name
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, _unpriced_notes, build_filters
+from usagectl.services.reports import ReportRequest, _now, _unpriced_notes, build_filters, past_until
 from usagectl.services.seasonal import METRIC_KEYS, Metric, dense, exact, to_amount
 from usagectl.timeutil import day_start_utc, local_today
 
@@ -234,6 +234,7 @@ def _range(ctx: AppContext, req: ReportRequest, days: int) -> tuple[Filters, Fil
     yesterday = local_today(tz, _now(req)) - timedelta(days=1)
     # the ``days`` days up to yesterday, or up to the day of an --until given alone
     flt = build_filters(ctx, req, default=lambda end: ((end or yesterday) - timedelta(days=days - 1), end or yesterday))
+    past_until(flt, req)  # a day still to come has no usage yet: it is no "drop"
     base_since = flt.since - timedelta(days=7 * WEEKS)
     fetch = Filters(day_start_utc(base_since, tz), flt.end, tz, base_since, flt.until, flt.where)
     return flt, fetch, tz

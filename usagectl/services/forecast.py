@@ -57,7 +57,7 @@ from usagectl.models import Column, Filters, Report, Section, counted, noun
 from usagectl.render.formats import format_int, format_money
 from usagectl.services.breakdowns import cli_name
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters
+from usagectl.services.reports import ReportRequest, _unpriced_notes, build_filters, past_until
 from usagectl.services.rollup import rollup, total, unpriced_models
 from usagectl.services.seasonal import (
     METRIC_KEYS,
@@ -142,6 +142,7 @@ def forecast_report(ctx: AppContext, req: ReportRequest, freq: ForecastRequest) 
     flt = build_filters(
         ctx, req, default=lambda end: ((end or yesterday) - timedelta(days=HISTORY_DAYS - 1), end or yesterday)
     )
+    past_until(flt, req)  # the model is fitted on days that have happened, never on days to come
     since, until = flt.since, flt.until
     first_day = until + timedelta(days=1)
     # the forecast starts today: today's spend so far is actual (fetched up to now, never after),

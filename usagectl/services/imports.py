@@ -336,6 +336,8 @@ def import_file(
     try:
         counts, warnings, notes = _run(con, info, source, fmt, resolve)
     except InputError as exc:  # this file is unreadable: nothing of it stored, go on
+        if ran_out_of_memory(exc):  # the limit's fault, not the file's: within_import_memory names it
+            raise
         result.error = _as_given(exc.message, source, path)
         result.seconds = time.perf_counter() - t0
         return result
@@ -1131,6 +1133,10 @@ def _import_fresh(
             before_commit=before_commit,
         )
     except InputError as exc:
+        # out of memory is no file's fault (QA: USAGECTL_MEMORY_LIMIT=10MB made every file "cannot be
+        # read as claude-code", exit 4): the run stops and within_import_memory names the limit
+        if ran_out_of_memory(exc):
+            raise
         named = [k for k, f in enumerate(fresh) if _names(exc.message, f.read, f.real, f.path)]
         if len(named) == 1 and len(fresh) > 1 and retries > 0:  # that file alone, then the others again
             f = fresh[named[0]]

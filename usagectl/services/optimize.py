@@ -44,15 +44,16 @@ rule's (a sum of them would overstate what can be saved). Rules and thresholds (
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from usagectl.config import effective_timezone
-from usagectl.models import Column, Report, counted
+from usagectl.models import Column, Filters, Report, counted
 from usagectl.services.context import AppContext
-from usagectl.services.reports import ReportRequest, _now, build_filters
-from usagectl.timeutil import local_today
+from usagectl.services.reports import ReportRequest, _now, build_filters, past_until
+from usagectl.timeutil import day_start_utc, local_today
 
 SIMPLE_MAX_INPUT = 2_000
 SIMPLE_MAX_OUTPUT = 500
@@ -132,10 +133,21 @@ def _few_events_note(rows: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
+def _so_far(flt: Filters, req: ReportRequest) -> Filters:
+    """``flt`` cut at today when it runs past it; a range that has not begun has no usage (no
+    rows) and stays as it is."""
+    today = local_today(flt.tz, _now(req))
+    if not flt.since <= today < flt.until:
+        return flt
+    return replace(flt, until=today, end=day_start_utc(today + timedelta(days=1), flt.tz))
+
+
+def optimize_report(ctx: AppContext, req: ReportRequest, *, through_today: bool = False) -> Report:
     """Rows (best first): ``rule``, ``description``, ``events``, ``detail``, ``cost_usd`` (of the
     covered events), ``repriced_usd``, ``saving_usd`` (in the range) and ``saving_usd_month``
-    (Decimal, × 30 / days). Rules with nothing to save are left out."""
+    (Decimal, × 30 / days). Rules with nothing to save are left out. An --until after today is a
+    usage error (``past_until``); ``through_today`` (the month PDF's month in progress) cuts
+    such a range at today instead, so the month's days to come do not divide the saving."""
     from usagectl.store import reports as q
     from usagectl.store import series as sq
     from usagectl.store.connection import connect
@@ -146,6 +158,8 @@ def optimize_report(ctx: AppContext, req: ReportRequest) -> Report:
     flt = build_filters(
         ctx, req, default=lambda end: ((end or yesterday) - timedelta(days=DEFAULT_DAYS - 1), end or yesterday)
     )
+    # the days still to come have no usage yet: counted, they would divide the saving per month
+    flt = _so_far(flt, req) if through_today else past_until(flt, req)
     days = (flt.until - flt.since).days + 1
     with connect(ctx.db_path, read_only=True) as con:
         q.prepare_session(con, ctx.pricebook(), ctx.config.members, flt)
