@@ -390,3 +390,40 @@ def test_tz_naming_a_link_to_a_zoneinfo_file_is_the_zone_it_points_to(
         assert local_timezone_name() == machine, tz
         assert effective_timezone(None, load_config(None)) == machine, tz
     assert capsys.readouterr().err == ""  # no "not an IANA time zone" warning
+
+
+def _tzdata_file(zone: str) -> Path:
+    import tzdata  # type: ignore[import-untyped]
+
+    return Path(tzdata.__file__).parent / "zoneinfo" / zone
+
+
+def test_a_copy_of_a_zone_file_is_that_zone(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """QA: a TZ naming a copy of a zone's file (not a link), and an /etc/localtime that is a copy
+    (some container images), were "not an IANA time zone" and UTC. The zone is the one whose file
+    has the same bytes: a copy of Europe/Berlin is Europe/Berlin; of US/Eastern (the same file as
+    America/New_York, which zone1970.tab lists) America/New_York; a file that is no zone stays
+    refused (the warning, UTC)."""
+    import shutil
+
+    berlin, eastern, other = tmp_path / "berlin", tmp_path / "eastern", tmp_path / "notes"
+    shutil.copyfile(_tzdata_file("Europe/Berlin"), berlin)
+    shutil.copyfile(_tzdata_file("US/Eastern"), eastern)
+    other.write_bytes(b"not a zone file\n")
+    reset_warnings()
+    for tz, zone in ((f":{berlin}", "Europe/Berlin"), (str(eastern), "America/New_York")):
+        monkeypatch.setenv("TZ", tz)
+        assert effective_timezone(None, load_config(None)) == zone, tz
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("TZ", f":{other}")
+    assert effective_timezone(None, load_config(None)) == "UTC"
+    assert "is not an IANA time zone" in capsys.readouterr().err
+    # /etc/localtime a copy, TZ unset: the machine's zone is the copy's
+    monkeypatch.delenv("TZ")
+    real = os.path.realpath
+    monkeypatch.setattr(
+        os.path, "realpath", lambda p, *a, **k: str(berlin) if p == "/etc/localtime" else real(p, *a, **k)
+    )
+    assert local_timezone_name() == "Europe/Berlin"

@@ -495,7 +495,11 @@ def tz_variable_zone() -> str | None:
             real = tz
         if marker not in real and os.path.normpath(tz) == "/etc/localtime":
             return None
-        tz = real if marker in real else tz
+        if marker not in real:  # a copy of a zone's file, not a link (QA): the zone with its bytes
+            from usagectl.zonefile import zone_of_copy
+
+            return zone_of_copy(real) or tz
+        tz = real
     if marker in tz:
         tz = tz.split(marker, 1)[1]
     return _zone_of_path(tz) or None
@@ -533,6 +537,10 @@ def local_timezone_name() -> str:
             marker = "zoneinfo/"
             if marker in target:
                 name = _zone_of_path(target.split(marker, 1)[1])
+            else:  # a copy of a zone's file, as some container images have (QA: it was UTC)
+                from usagectl.zonefile import zone_of_copy
+
+                name = zone_of_copy(target) or name
         except OSError:
             pass
     return "UTC" if name in _UTC_NAMES else name

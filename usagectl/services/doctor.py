@@ -89,6 +89,10 @@ def timezone_origin(cli_tz: str | None, config: Config) -> str:
     target = os.path.realpath("/etc/localtime")
     if "zoneinfo/" in target:
         return "local: /etc/localtime"
+    from usagectl.zonefile import zone_of_copy
+
+    if zone_of_copy(target):
+        return "local: /etc/localtime (a copy of the zone's file)"
     return "fallback: the local zone could not be told"
 
 
