@@ -1062,3 +1062,73 @@ def test_a_key_alias_keeps_the_key_hash_in_extra(tmp_path: Path) -> None:
     k1, k2 = got["k1"].fields, got["k2"].fields
     assert (k1["api_key"], k1["extra"]["api_key_hash"]) == ("alice-laptop", "3a9c51e0f4b2")
     assert k2["api_key"] == "3a9c51e0f4b2" and "api_key_hash" not in k2["extra"]
+
+
+def test_timestamps_with_and_without_a_utc_offset(tmp_path: Path) -> None:
+    """A psql ``timestamp(3)`` without a zone is UTC (read without the offset check: it has no
+    offset); one with an offset is moved to UTC; an offset's minutes over 59 are no timestamp,
+    whatever Python's ``fromisoformat`` makes of them (+05:99 would be +06:39)."""
+    path = tmp_path / "times.csv"
+    path.write_text(
+        "request_id,startTime,prompt_tokens,completion_tokens,model\n"
+        "t1,2025-11-03 10:00:00.250,10,2,gpt-4o\n"
+        "t2,2025-11-03T10:00:00+05:30,10,2,gpt-4o\n"
+        "t3,2025-11-03T10:00:00+05:99,10,2,gpt-4o\n"
+        "t4,2025-11-03,10,2,gpt-4o\n"
+        "t5,2025-11-03T10:00:00-01:00,10,2,gpt-4o\n",
+        encoding="utf-8",
+    )
+    got = list(IMPORTER.read(path))
+    assert [r.fields.get("ts") for r in got] == [
+        datetime(2025, 11, 3, 10, 0, 0, 250000, tzinfo=UTC),
+        datetime(2025, 11, 3, 4, 30, tzinfo=UTC),
+        None,
+        datetime(2025, 11, 3, 0, 0, tzinfo=UTC),
+        datetime(2025, 11, 3, 11, 0, tzinfo=UTC),
+    ]
+    assert got[0].fields["ts"].tzinfo is UTC and got[1].fields["ts"].tzinfo is UTC
+    assert got[2].problem == "startTime: not a timestamp (2025-11-03T10:00:00+05:99)"
+
+
+def test_a_value_spelled_request_id_is_a_request_not_a_header(tmp_path: Path, db_path: Path) -> None:
+    """Only a record whose fields are mostly SpendLogs column names is another export's header
+    (the reader looks closer only at a row that holds the text request_id in any case): a user
+    or model named ``request_id`` is a request; `` Request_ID `` with the columns is a header."""
+    path = tmp_path / "named.csv"
+    path.write_text(
+        "request_id,startTime,prompt_tokens,completion_tokens,model,user\n"
+        "r1,2025-11-03 10:00:00,10,2,REQUEST_ID,request_id\n"
+        "request_id,2025-11-03 10:00:00,20,2,gpt-4o,bob\n"
+        " Request_ID ,startTime,prompt_tokens,completion_tokens,model,user\n"
+        "r3,2025-11-03 10:00:00,30,2,gpt-4o,\\N\n",
+        encoding="utf-8",
+    )
+    out = _import(path, db_path)
+    assert (out["records"], out["imported"], out["rejected"]) == (3, 3, 0)
+    assert query(db_path, "SELECT event_id, model_raw, member, input_tokens FROM events ORDER BY 1") == [
+        ("litellm:r1", "REQUEST_ID", "request_id", 10),
+        ("litellm:r3", "gpt-4o", None, 30),
+        ("litellm:request_id", "gpt-4o", "bob", 20),
+    ]
+
+
+def test_a_chunk_staged_through_arrow_keeps_nulls_amounts_and_lone_surrogates(tmp_path: Path, db_path: Path) -> None:
+    """A file of more than ``store.ingest.SMALL_CHUNK`` records is staged through Arrow, where a
+    column of timestamps, amounts or ``extra`` objects is turned into text by one map: a reject
+    in the chunk (no fields: NULL in every column) and a lone surrogate in ``extra`` (stored as
+    U+FFFD) give the same stored values as the small path (the lone-surrogate test above)."""
+    row = {"request_id": "req-1", "call_type": "acompletion", "spend": "0.0000012", "prompt_tokens": 10,
+           "completion_tokens": 5, "startTime": "2025-11-03T14:02:11.5Z", "model": "gpt-4o-mini",
+           "custom_llm_provider": "openai", "metadata": {}}  # fmt: skip
+    rows = [dict(row, request_id=f"req-{i}") for i in range(1, 5000)]
+    rows += [dict(row, request_id="bad", completion_tokens="\ud800"), dict(row, request_id="odd", end_user="bob\ud800")]
+    path = tmp_path / "spend.json"
+    path.write_text(json.dumps(rows), encoding="ascii")
+    out = _import(path, db_path)
+    assert (out["records"], out["imported"], out["rejected"]) == (5001, 5000, 1)
+    assert query(db_path, "SELECT reason FROM rejects") == [("completion_tokens: not a number (\ufffd)",)]
+    assert query(
+        db_path,
+        "SELECT json_extract_string(extra, '$.end_user'), reported_cost_usd, ts FROM events WHERE event_id = 'litellm:odd'",
+    ) == [("bob\ufffd", Decimal("0.0000012"), datetime(2025, 11, 3, 14, 2, 11, 500000, tzinfo=UTC))]
+    assert query(db_path, "SELECT count(*), sum(reported_cost_usd) FROM events") == [(5000, Decimal("0.006"))]

@@ -284,7 +284,9 @@ def _anthropic_possible(call_type: str | None, provider: str | None) -> bool:
     return not (provider or "").lower().startswith(("openai", "azure", "text-completion-openai"))
 
 
-def _fields(row: dict[str, Any]) -> dict[str, Any]:
+def _fields(row: dict[str, Any], unmapped: list[str] | None = None) -> dict[str, Any]:
+    """A row's canonical fields. ``unmapped``: the row's keys the mapping does not use, in the
+    row's order, when the reader knows them (a CSV header's); else worked out here."""
     request_id = _text(row.get("request_id"), "request_id")
     if request_id is None:
         raise _Bad("request_id: missing (it is the primary key of LiteLLM_SpendLogs)")
@@ -314,14 +316,15 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
     completion = _int(row.get("completion_tokens"), "completion_tokens")
     total = _int(row.get("total_tokens"), "total_tokens")
     objects = _usage_objects(uo, meta, row, counts_missing=prompt is None and completion is None)
-    counted = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
-    from_object = _counts(objects, counted)
-    prompt, completion, total = counted["prompt_tokens"], counted["completion_tokens"], counted["total_tokens"]
+    from_object = None
+    if prompt is None or completion is None or total is None:  # a CSV row has all three
+        counted = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+        from_object = _counts(objects, counted)
+        prompt, completion, total = counted["prompt_tokens"], counted["completion_tokens"], counted["total_tokens"]
     source, usage = _usage_for_cache(objects)
-    tokens = _tokens(
-        prompt or 0, completion or 0, usage, extra, _text(row.get("call_type"), "call_type"),
-        _text(row.get("custom_llm_provider"), "custom_llm_provider"), source,
-    )  # fmt: skip
+    call_type = _text(row.get("call_type"), "call_type")
+    provider = _text(row.get("custom_llm_provider"), "custom_llm_provider")
+    tokens = _tokens(prompt or 0, completion or 0, usage, extra, call_type, provider, source)
     if usage is not None and source != _USAGE_OBJECT:
         why = "metadata.usage_object logs no cache" if uo else "no metadata.usage_object"
         extra["usage"] = f"{why}: cache and details read from {source}" + (
@@ -368,7 +371,7 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         error_type = error_type or "error"
     extra.update(
         {
-            "call_type": _text(row.get("call_type"), "call_type"),
+            "call_type": call_type,
             "end_user": _text(row.get("end_user"), "end_user"),
             "key_alias": key_alias,
             # the api_key column (the virtual key's SHA-256) when the alias names the key instead
@@ -395,14 +398,14 @@ def _fields(row: dict[str, Any]) -> dict[str, Any]:
         if isinstance(message, str) and message:
             extra["error"]["error_message"] = message[:500]
     # usually the two unmapped SpendLogs columns (cache_key, requester_ip_address), mostly empty
-    other = [k for k in row.keys() - _MAPPED if row[k] not in (None, "")]
-    for key in [k for k in row if k in other] if other else ():
+    if unmapped is None:
+        unmapped = [k for k in row if k not in _MAPPED]
+    for key in [k for k in unmapped if row[k] not in (None, "")]:
         # a column named like a key written above (``tags``) goes under ``extra.columns``
         (extra.setdefault("columns", {}) if key in extra else extra)[key] = plain(row[key])
     rest = {k: plain(v) for k, v in meta.items() if k not in _META_MAPPED and v not in (None, "", {}, [])}
     if rest:
         extra["metadata"] = rest
-    provider = _text(row.get("custom_llm_provider"), "custom_llm_provider")
     return {
         "event_id": "litellm:" + request_id,
         "ts": start,
@@ -451,9 +454,9 @@ def _raw(row: dict[str, Any]) -> str:
     return _clean(json.dumps(kept, default=str, ensure_ascii=False))
 
 
-def _record(rec: int, line: int | None, row: dict[str, Any]) -> Record:
+def _record(rec: int, line: int | None, row: dict[str, Any], unmapped: list[str] | None = None) -> Record:
     try:
-        return Record(rec, line, fields=_fields(row))
+        return Record(rec, line, fields=_fields(row, unmapped))
     except _Bad as bad:
         return Record(rec, line, problem=_clean(str(bad)), raw=_raw(row))
 
@@ -502,6 +505,7 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
     if problem := other_separator(first.values, "request_id", _CSV_ADVICE):
         raise InputError(f"{path}: line {first.line}: {problem}")
     header = _header(path, first.line, first.values)
+    unmapped = _unmapped(header)
     rec = 0
     for csv_rec in records:
         line, values = csv_rec.line, csv_rec.values
@@ -511,8 +515,13 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
             continue
         if not values or values == [""]:
             continue  # blank line
-        if _is_header(values):  # exports concatenated (cat a.csv b.csv): the next one's header,
-            header = _header(path, line, values)  # maybe of a newer LiteLLM with more columns
+        joined = "\n".join(values)
+        # a header names request_id: one lower() of the row rules nearly every row out at once
+        if "request_id" in joined.lower() and _is_header(values):
+            # exports concatenated (cat a.csv b.csv): the next one's header, maybe of a newer
+            # LiteLLM with more columns
+            header = _header(path, line, values)
+            unmapped = _unmapped(header)
             continue
         rec += 1
         if len(values) != len(header):
@@ -525,13 +534,16 @@ def _read_csv(path: Path, fb: IO[bytes]) -> Iterator[Record]:
             yield Record(rec, line, problem=problem, raw=_clean(out.getvalue()))
             continue
         try:  # undecodable bytes are surrogate escapes, which UTF-8 cannot encode: one test per row
-            "\n".join(values).encode("utf-8")
+            joined.encode("utf-8")
         except UnicodeEncodeError:
             yield Record(rec, line, problem="not valid UTF-8 text", raw=_raw(dict(zip(header, values))))
             continue
         # an empty cell is NULL, as psql writes it; so is \N, psql's NULL marker in text format
-        # (and in CSV exported WITH NULL '\N')
-        yield _record(rec, line, {k: (v if v != "" and v != "\\N" else None) for k, v in zip(header, values)})
+        # (and in CSV exported WITH NULL '\N'): _NULLS.get(v, v) maps both to None in C
+        yield _record(rec, line, dict(zip(header, map(_NULLS.get, values, values))), unmapped)
+
+
+_NULLS: dict[str, None] = {"": None, "\\N": None}
 
 
 _CSV_ADVICE = "export it with psql \\copy \"LiteLLM_SpendLogs\" TO 'spend.csv' CSV HEADER"
@@ -551,6 +563,12 @@ def _header(path: Path, line: int, values: list[str]) -> list[str]:
         shown = _clean(", ".join(header))[:200]
         raise InputError(f"{path}: no request_id column: not a LiteLLM_SpendLogs export (header: {shown})")
     return header
+
+
+def _unmapped(header: list[str]) -> list[str]:
+    """The columns of a CSV header the mapping does not use, in the header's order (they go to
+    ``extra`` when they hold a value): worked out once per header, not per row."""
+    return [h for h in header if h not in _MAPPED]
 
 
 def _is_header(values: list[str]) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import gc
 import math
+import operator
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -467,10 +468,12 @@ def _insert_small(
 
 def _text_array(values: Sequence[Any]) -> Any:
     """``values`` as an Arrow text array, as ``staged_text`` writes each: a column of text or of
-    integers (nearly all of them) is converted by Arrow at once, the rest value by value."""
+    integers (nearly all of them) is converted by Arrow at once, one of timestamps, amounts or
+    an object per record by one map, the rest value by value."""
     import pyarrow as pa
 
     kinds = set(map(type, values))
+    nulls = type(None) in kinds
     kinds.discard(type(None))
     if kinds <= {str}:
         return _arrow_text(values)
@@ -479,6 +482,20 @@ def _text_array(values: Sequence[Any]) -> Any:
             return pa.array(values, pa.int64()).cast(pa.string())
         except (pa.ArrowInvalid, OverflowError):  # beyond 64 bits: the text of each, for the checks to refuse
             pass
+    # a column of one other kind (``ts``, ``reported_cost_usd``, ``extra``): staged_text's text
+    # of each by one map, without its tests per value and the cache below (a LiteLLM chunk's
+    # three such columns: ~1/4 less; what is left is mostly the JSON encoding of ``extra``)
+    if kinds == {datetime}:
+        return _arrow_text(_each(datetime.isoformat, values, nulls))
+    if kinds == {Decimal}:
+        return _arrow_text(_each(_decimal_text, values, nulls))
+    if kinds == {dict} and len(set(map(id, values))) == len(values) - (values.count(None) - 1 if nulls else 0):
+        encode = _json_text()  # an object per record: the cache of shared ones below would not pay
+        texts = _each(encode, values, nulls)
+        for i, encoded in enumerate(texts):
+            if encoded is not None and "\\ud" in encoded:  # as staged_text: a lone surrogate becomes U+FFFD
+                texts[i] = encode(without_lone_surrogates_in(values[i]))
+        return _arrow_text(texts)
     seen: dict[int, str | None] = {}  # a dict or list shared by many records is encoded once
 
     def text(v: Any) -> str | None:
@@ -490,6 +507,16 @@ def _text_array(values: Sequence[Any]) -> Any:
         return staged_text(v)
 
     return _arrow_text([text(v) for v in values])
+
+
+def _each(fn: Callable[[Any], str], values: Sequence[Any], nulls: bool) -> list[str | None]:
+    """``fn`` of each value, None for None (``nulls``: there is one)."""
+    if not nulls:
+        return list(map(fn, values))
+    return [None if v is None else fn(v) for v in values]
+
+
+_decimal_text = operator.methodcaller("__format__", "f")  # format(d, "f"), as staged_text writes an amount
 
 
 def _arrow_text(texts: Sequence[Any]) -> Any:
@@ -511,8 +538,23 @@ def _json_text() -> Callable[[Any], str]:
     keeps it (it reads numbers as doubles): written as text, the same event from a JSON array and
     from JSONL got two ids (QA)."""
     import json
+    from json import encoder
 
-    return json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
+    c_encoder = getattr(encoder, "c_make_encoder", None)
+    if c_encoder is None:  # no C accelerator
+        return json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
+    # the C encoder ``JSONEncoder.encode`` builds again for every value, built once (a fifth of
+    # what a LiteLLM row's ``extra`` costs to encode), with the same arguments but the check for
+    # circular references: staged values are parsed JSON or built of it, never circular
+    slow = json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
+    try:  # a private function: if another Python calls it otherwise, the public encoder
+        make = c_encoder(None, _json_default, encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+        probe = {"a": [1, 2.5, "\u00e9", None, True], "b": Decimal("1.50")}
+        if "".join(make(probe, 0)) != slow(probe):
+            return slow
+    except Exception:  # any failure of the private call means: do not use it
+        return slow
+    return lambda value: "".join(make(value, 0))
 
 
 def _json_default(value: Any) -> Any:
