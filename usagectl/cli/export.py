@@ -251,9 +251,9 @@ def _staged(out: Path, *, by_duckdb: bool = False) -> Iterator[Path]:
     so ``out`` is either the complete result or left as it was. ``by_duckdb``: the writer is
     DuckDB, which opens only UTF-8 names; a Latin-1 ``--out`` (QA: "unexpected error:
     InvalidInputException … surrogate") gets a UTF-8 name for its part file (the byte shown as
-    ``\\xe9``), and a Latin-1 folder is reached through a link (``duckdb_folder``); the rename
+    ``\\xe9``), and a Latin-1 folder is reached through a link (``folder_for_duckdb``); the rename
     into place gives the file the name given."""
-    from usagectl.services.export import duckdb_folder, shown_name
+    from usagectl.services.export import folder_for_duckdb, shown_name
 
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name")
@@ -262,7 +262,7 @@ def _staged(out: Path, *, by_duckdb: bool = False) -> Iterator[Path]:
     try:
         part.open("wb").close()  # the folder takes a new file (before the writer: its own errors say less)
         if by_duckdb:
-            with duckdb_folder(part.parent, out) as folder:
+            with folder_for_duckdb(part.parent, out) as folder:
                 yield folder / part.name
         else:
             yield part

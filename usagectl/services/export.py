@@ -96,7 +96,7 @@ def _is_utf8(text: str) -> bool:
 
 
 @contextmanager
-def duckdb_folder(folder: Path, out: Path) -> Iterator[Path]:
+def folder_for_duckdb(folder: Path, out: Path) -> Iterator[Path]:
     """``folder`` under a name DuckDB can open. DuckDB takes file names as UTF-8 text only: a
     Latin-1 ``--out`` failed in its COPY as "unexpected error: InvalidInputException …
     surrogate" (QA: ``export --parquet --out eJos\\xe9.parquet``; CSV, JSONL and PDF, written by
@@ -350,9 +350,9 @@ def events_parquet(
         except OSError as exc:
             raise UsageError(f"--out {out} cannot be written: {os_reason(exc)}") from exc
     try:
-        # a folder the file system names in Latin-1 is written through a UTF-8 link (``duckdb_folder``);
+        # a folder the file system names in Latin-1 is written through a UTF-8 link (``folder_for_duckdb``);
         # a single file's name is the caller's (``cli.export._staged`` hands over one DuckDB can open)
-        with duckdb_folder(out, out) if partition is not None else nullcontext(out) as where:
+        with folder_for_duckdb(out, out) if partition is not None else nullcontext(out) as where:
             rows, counts = _copy_parquet(ctx, flt, where, partition, memory_limit, shown=out)
     except BaseException as exc:  # failed or interrupted (Ctrl-C): no half-written folder of parts
         if partition is None:
@@ -374,7 +374,7 @@ def _copy_parquet(
 ) -> tuple[int, dict[str, Any]]:
     """COPY the rows to ``out`` (one file, or one part per ``partition`` value); the rows written
     and the totals read back from the files. ``shown``: what a note calls ``out`` (the --out
-    given, which ``out`` may reach through a link: ``duckdb_folder``)."""
+    given, which ``out`` may reach through a link: ``folder_for_duckdb``)."""
     from usagectl.store import export as store
     from usagectl.store import reports as q
     from usagectl.store.connection import connect
