@@ -274,3 +274,25 @@ def test_a_team_budget_over_logs_that_name_no_member_is_not_blamed_on_the_spelli
         "no stored event names a member: Claude Code and Codex logs carry none"
     )
     assert fixes["model:gpt-5-mini-typo (month)"].startswith("check the name (case-sensitive)")
+
+
+def test_a_misspelled_team_budget_over_events_that_name_their_team_is_the_spellings_fault(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """QA: events naming their team (no member) with a budget `team:platfrom` (a typo): doctor said
+    no event names a member, so no team budget could match; `team:platform` does match them
+    (budget status), so the fix is the spelling. The same for a cost center."""
+    events = [{"event_id": "t1", "ts": "2025-11-03T10:00:00Z", "model_raw": "gpt-4o", "input_tokens": 10,
+               "team": "platform", "cost_center": "cc-100"}]  # fmt: skip
+    run("import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", str(db_path))
+    cfg = tmp_path / "b.toml"
+    cfg.write_text("", encoding="utf-8")
+    for scope in ("team:platfrom", "cost-center:cc-10", "member:ann"):
+        run("budget", "set", scope, "500", "--config", str(cfg), "--db", str(db_path))
+    out = run_json(
+        "doctor", "--since", "2025-11-01", "--until", "2025-11-07", "--db", str(db_path), "--config", str(cfg)
+    )
+    fixes = {f["subject"]: f["fix"] for f in _by_check(out)["budget-scope"]}
+    assert fixes["team:platfrom (month)"].startswith("check the name (case-sensitive)")
+    assert fixes["cost-center:cc-10 (month)"].startswith("check the name (case-sensitive)")
+    assert fixes["member:ann (month)"].startswith("no stored event names a member")  # none does

@@ -1276,3 +1276,35 @@ def test_a_file_whose_name_cannot_be_imported_is_not_also_counted_unchanged(logs
     second = run("sync", "--db", str(db_path), "--json", expect=4)
     mine = _source(json.loads(second.stdout), "mine")
     assert (mine["files"], mine["read"], mine["unchanged"]) == (2, 1, 1)
+
+
+def test_an_emptied_or_new_empty_file_is_counted_read(logs: Path, db_path: Path) -> None:
+    """QA: a synced file emptied (`: > a.jsonl`) and a new empty file gave no result and were in
+    no count ("2 files, 0 read, 1 unchanged"). They are looked at and hold nothing new: read.
+    a and b synced; a emptied: 1 read, 1 unchanged; then c new and empty: 1 read (c), 2 unchanged
+    (a, now settled at 0 bytes, and b). The events stay: 2."""
+    (logs / "a.jsonl").write_text(ev(1) + "\n")
+    (logs / "b.jsonl").write_text(ev(2) + "\n")
+    _add(logs, db_path)
+    _sync(db_path)
+    (logs / "a.jsonl").write_text("")
+    emptied = _source(_sync(db_path), "mine")
+    assert (emptied["files"], emptied["read"], emptied["unchanged"]) == (2, 1, 1)
+    (logs / "c.jsonl").write_text("")
+    new = _source(_sync(db_path), "mine")
+    assert (new["files"], new["read"], new["unchanged"]) == (3, 1, 2)
+    assert _count(db_path, "SELECT count(*) FROM events") == 2
+
+
+def test_a_csv_source_file_whose_name_is_not_utf8_is_refused_not_a_crash(tmp_path: Path, db_path: Path) -> None:
+    """QA: a LiteLLM (or CSV) source holding a Latin-1 file name crashed every sync ("unexpected
+    error: InvalidInputException … surrogate", exit 1) in the cut-row lookup; it is refused as
+    the import refuses it (exit 4), and the source's other file is imported."""
+    d = tmp_path / "gateway"
+    d.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "litellm" / "spendlogs.csv", d / "a.csv")
+    shutil.copy(Path(__file__).parent / "data" / "litellm" / "spendlogs.csv", os.fsencode(d) + b"/sp\xe9nd.csv")
+    run("source", "add", str(d), "--format", "litellm", "--db", str(db_path))
+    res = run("sync", "--db", str(db_path), expect=4)
+    assert "sp\\xe9nd.csv: cannot be imported: its name is not UTF-8" in res.stderr
+    assert _count(db_path, "SELECT count(*) FROM events") > 0  # a.csv's

@@ -150,7 +150,7 @@ def doctor(ctx: AppContext, req: DoctorRequest) -> Report:
         rejects = dq.rejected_records(con)
         unused = _unused_budgets(ctx, con)
         mapped = dq.members_with_usage(con, list(ctx.config.members))
-        named = dq.any_member(con)
+        named = dq.named_units(con)
 
     days, models, members = facts["days"], facts["models"], facts["members"]
     findings += _gaps(days, spans, flt.since, min(flt.until, today - timedelta(days=1)), tz)
@@ -220,17 +220,18 @@ def _config_findings(config: Config) -> list[dict[str, Any]]:
     return out
 
 
-# the budget scopes that hold only through an event's member (its own, or its member's mapping)
-_BY_MEMBER = ("member:", "team:", "department:", "cost-center:")
+# the budget scopes that hold through an event's own column or its member's mapping
+_UNITS = {"member:": "member", "team:": "team", "department:": "department", "cost-center:": "cost_center"}
 
 
-def _unused_fix(label: str, named: bool) -> str:
+def _unused_fix(label: str, named: set[str]) -> str:
     """What to do about a budget no usage ever matched: usually a misspelled name; but when no
-    stored event names a member at all (agent logs: Claude Code and Codex name none), a member,
-    team, department or cost-center budget cannot match the agents' usage, however it is
-    spelled (QA: a new user's `budget set team:platform` over Claude Code logs was told to check
-    the spelling)."""
-    if not named and label.lower().startswith(_BY_MEMBER):
+    stored event names a member, nor the scope's own unit (agent logs: Claude Code and Codex name
+    none), a member, team, department or cost-center budget cannot match, however it is spelled
+    (QA: a new user's `budget set team:platform` over Claude Code logs was told to check the
+    spelling; and a misspelled team over events that name their team is the spelling's fault)."""
+    unit = next((u for prefix, u in _UNITS.items() if label.lower().startswith(prefix)), None)
+    if unit is not None and not named & {"member", unit}:
         return (
             "no stored event names a member: Claude Code and Codex logs carry none, so usage reaches a member, "
             "team, department or cost center only from logs that name their member (provider usage exports by "

@@ -74,6 +74,7 @@ class SourceSync:
     unchanged: int = 0
     gone: int = 0  # files synced before and no longer there (their events stay)
     waiting: int = 0  # files whose half-written last line waits for the next sync
+    quiet_reads: int = 0  # files read that gave no result of their own (emptied, new and empty)
     missing: bool = False  # the source's path itself is gone
     error: str | None = None  # the source could not be listed at all
     summary: ImportSummary = field(default_factory=ImportSummary)
@@ -85,7 +86,7 @@ class SourceSync:
     def read(self) -> int:
         """Files read that had something new (a file read whole and found the same, as a
         ``touch``ed CSV, is unchanged: QA)."""
-        return sum(1 for f in self.summary.files if not f.folder and not f.skipped_unchanged)
+        return sum(1 for f in self.summary.files if not f.folder and not f.skipped_unchanged) + self.quiet_reads
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "format": self.format, "path": self.path}
@@ -294,25 +295,37 @@ def _read_sources(
                 if file_result is not None:
                     res.summary.files.append(file_result)
                 done += 1
-            res.unchanged += _nothing_new(res, planned) + sum(1 for f in res.summary.files if f.skipped_unchanged)
+            quiet_unchanged, res.quiet_reads = _nothing_new(con, res, planned)
+            res.unchanged += quiet_unchanged + sum(1 for f in res.summary.files if f.skipped_unchanged)
             res.summary.seconds = time.perf_counter() - t0
     if progress:
         progress("", total, total)
 
 
-def _nothing_new(res: SourceSync, planned: list[_Todo]) -> int:
-    """Files synced before, planned to be read because their time changed (``touch``ed, the same
-    size), that gave nothing (QA: "3 files, 0 read, 2 unchanged" left the third out): unchanged.
-    Not a file with a result of its own, one never synced (a name that cannot be imported keeps
-    failing: QA), one of another size (emptied, rewritten), nor one waiting with a half-written
-    last line (the source's line counts those)."""
+def _nothing_new(con: duckdb.DuckDBPyConnection, res: SourceSync, planned: list[_Todo]) -> tuple[int, int]:
+    """Of the files the plan sent to be read, those that gave no result of their own, as
+    (unchanged, read) (QA: "3 files, 0 read, 2 unchanged" left them out): a file synced before
+    that was ``touch``ed (the same size, nothing new) is unchanged; one emptied, rewritten to
+    nothing new or new and empty was read. Not counted: a file gone meanwhile, one with a result
+    (an error, under its own or its shown name: a name that is not UTF-8), and one waiting with a
+    half-written last line (the source's line counts those)."""
+    from usagectl.services.imports import _shown
+
     seen = {f.path for f in res.summary.files}
-    return sum(
-        1
-        for t in planned
-        if t.state is not None and t.size == t.state.size and t.state.offset >= t.state.size
-        and not t.flush_partial and str(t.path) not in seen and t.path.exists()
-    )  # fmt: skip
+    quiet = [t for t in planned if str(t.path) not in seen and _shown(t.path) not in seen and t.path.exists()]
+    if not quiet:
+        return 0, 0
+    states = st.file_states(con, res.name)
+    unchanged = read = 0
+    for t in quiet:
+        now = states.get(str(t.path))
+        if now is not None and now.offset < now.size:
+            continue  # waiting for its last line
+        if t.state is not None and t.size == t.state.size and t.state.offset >= t.state.size:
+            unchanged += 1
+        else:
+            read += 1
+    return unchanged, read
 
 
 def _stopped(
@@ -570,7 +583,13 @@ def _import_giving_way(
     """``_import`` of a file read whole up to byte ``end``; ``run(skip_unchanged)`` imports it.
     When that finishes a CSV row an earlier batch (a sync's or an import by hand) read cut off,
     as it was, that batch gives way to the finished row (``cut_rows.import_giving_way``); if
-    the import stores nothing, the file's state stays as it was and the next sync reads it again."""
+    the import stores nothing, the file's state stays as it was and the next sync reads it again.
+    A name that is not UTF-8 goes straight to the import, which refuses it (QA: the cut-row
+    lookup handed it to DuckDB first: "unexpected error", exit 1, on every sync)."""
+    from usagectl.services.imports import _not_utf8
+
+    if _not_utf8(os.fspath(todo.path)):
+        return _import(con, todo, state, lambda: run(False))
     return cut_rows.import_giving_way(
         con, todo.path, todo.fmt, end, lambda skip: _import(con, todo, state, lambda: run(skip))
     )

@@ -81,9 +81,15 @@ def rejected_records(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-def any_member(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether any stored event names a member (Claude Code and Codex logs never do)."""
-    return con.execute("SELECT EXISTS (SELECT 1 FROM events WHERE member IS NOT NULL)").fetchone() == (True,)
+def named_units(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Which of member, team, department and cost_center any stored event names (Claude Code and
+    Codex logs name none of them)."""
+    row = con.execute(
+        "SELECT bool_or(member IS NOT NULL), bool_or(team IS NOT NULL), bool_or(department IS NOT NULL), "
+        "bool_or(cost_center IS NOT NULL) FROM events"
+    ).fetchone()
+    names = ("member", "team", "department", "cost_center")
+    return {name for name, named in zip(names, row or (), strict=False) if named}
 
 
 def members_with_usage(con: duckdb.DuckDBPyConnection, names: list[str]) -> set[str]:
