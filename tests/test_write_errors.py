@@ -416,3 +416,21 @@ def test_help_to_a_full_stdout_unbuffered_is_exit_2(args: tuple[str, ...]) -> No
         result = _usagectl(*args, stdout=full, PYTHONUNBUFFERED="1")
     assert result.returncode == 2, result.stderr
     assert result.stderr == "usagectl: error: cannot write standard output: No space left on device\n" + FULL_HINT
+
+
+@pytest.mark.parametrize("fmt", ["--csv", "--jsonl", "--parquet"])
+def test_an_export_with_a_temporary_folder_whose_name_is_not_utf8_is_a_usage_error(tmp_path: Path, fmt: str) -> None:
+    """QA: with TMPDIR named in Latin-1 every events export was "unexpected error:
+    InvalidInputException … surrogate" (exit 1): DuckDB spills to, and writes the sorted runs in,
+    that folder and takes only UTF-8 names. Now exit 2 naming the folder (its byte as \\xe9)."""
+    db = _november_db(tmp_path)
+    tmp = os.fsencode(tmp_path) + b"/tmp\xe9"
+    os.mkdir(tmp)
+    out = ["--out", str(tmp_path / "x.parquet")] if fmt == "--parquet" else []
+    result = _usagectl("export", fmt, *out, "--db", str(db), TMPDIR=os.fsdecode(tmp))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"usagectl: error: the temporary folder {tmp_path}/tmp\\xe9 (TMPDIR) has a name that is not UTF-8, and "
+        "DuckDB writes an export's temporary files only under UTF-8 names\n"
+        "hint: set TMPDIR to a folder whose name is UTF-8, e.g. TMPDIR=/tmp\n"
+    )

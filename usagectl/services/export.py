@@ -87,6 +87,20 @@ def shown_name(path: Path | str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def _utf8_temp_folder() -> None:
+    """An export spills to, and writes its runs in, the temporary folder (TMPDIR) through DuckDB,
+    which takes only UTF-8 folder names: one that is not UTF-8 failed in DuckDB as an "unexpected
+    error" (exit 1; QA). A usage error naming it instead (exit 2, as any other TMPDIR that an
+    export cannot write)."""
+    folder = tempfile.gettempdir()
+    if not _is_utf8(folder):
+        raise UsageError(
+            f"the temporary folder {shown_name(folder)} (TMPDIR) has a name that is not UTF-8, and DuckDB "
+            "writes an export's temporary files only under UTF-8 names",
+            hint="set TMPDIR to a folder whose name is UTF-8, e.g. TMPDIR=/tmp",
+        )
+
+
 def _is_utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -248,6 +262,7 @@ def events_text(
         tempfile.TemporaryDirectory(prefix="usagectl-export-") as tmp,
         _within_memory_limit(memory_limit),
     ):
+        _utf8_temp_folder()
         try:
             store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
         except ValueError as exc:
@@ -380,6 +395,7 @@ def _copy_parquet(
     from usagectl.store.connection import connect
 
     with connect(ctx.db_path, read_only=True) as con, _within_memory_limit(memory_limit):
+        _utf8_temp_folder()
         try:
             store.tune(con, memory_limit or store.DEFAULT_MEMORY_LIMIT)
         except ValueError as exc:
