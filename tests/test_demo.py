@@ -398,7 +398,7 @@ def test_a_demo_into_a_folder_it_cannot_write_says_so_exit_3(tmp_path: Path, mon
 def test_a_demo_database_name_that_is_not_utf8_is_refused_before_anything_is_made(tmp_path: Path) -> None:
     """QA: ``demo --db .../bJos\\xe9/demo.duckdb`` (b"Jos\\xe9": "José" in Latin-1) was refused,
     exit 3, but by the opening of the database being built: the message named the internal
-    ``.usagectl-demo-build-XXXX/demo.duckdb`` and the folder ``bJos\\xe9`` was left made. It is
+    ``.usagectl-demo-build-<random suffix>/demo.duckdb`` and the folder ``bJos\\xe9`` was left made. It is
     refused before anything is made, naming the --db given, as ``import`` refuses it."""
     import os
     import subprocess

@@ -69,7 +69,7 @@ def run_demo(db: Path | None, config: Path | None, *, days: int = 90, seed: int 
     base = make_context(config, db)
     path = db if db is not None else default_demo_db()
     # before any folder is made: refused later, by the opening of the database being built, it
-    # named that build path (.usagectl-demo-build-XXXX/...) and left the named folder behind (QA)
+    # named that build path (.usagectl-demo-build-<random suffix>/...) and left the named folder behind (QA)
     refuse_name_not_utf8(path)
     # the default path too: a user who pointed USAGECTL_DB at it and imported real logs (as the
     # README's first steps suggest) lost them to the next `usagectl demo` without a word
