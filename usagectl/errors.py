@@ -8,6 +8,7 @@ shows one).
 from __future__ import annotations
 
 import errno
+import os
 from enum import IntEnum
 
 
@@ -188,6 +189,13 @@ def unwritable(what: str, exc: OSError, where: str = "") -> OutputError | None:
     words, hint = _OUTPUT_FAILURES[exc.errno]
     reason = words or exc.strerror or str(exc)
     return OutputError(f"{what}: {reason}{where}", hint=hint and f"{hint} and run the command again")
+
+
+def shown_bytes(path: str | os.PathLike[str]) -> str:
+    """A name as text that can be printed and stored: each byte of it that is not UTF-8 (a file
+    system or command line hands such bytes over as surrogate escapes) shown as ``\\xe9``, as the
+    user typed or the disk holds it. One spelling for every message that names such a path."""
+    return os.fsencode(os.fspath(path)).decode("utf-8", "backslashreplace")
 
 
 def os_reason(exc: OSError) -> str:

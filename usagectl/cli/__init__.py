@@ -24,6 +24,7 @@ from usagectl.errors import (
     UsagectlError,
     UsageError,
     ran_out_of_memory,
+    shown_bytes,
     unwritable,
     was_interrupted,
 )
@@ -90,7 +91,7 @@ def _as_typed(text: str) -> str:
     """``text`` with each byte that is not UTF-8 shown as ``\\xe9``: the bytes given, as
     ``import`` shows a file name that is not UTF-8."""
     try:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")
+        return shown_bytes(text)
     except UnicodeEncodeError:  # a surrogate that is no escaped byte: ``printable`` shows it
         return printable(text)
 

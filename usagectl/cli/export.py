@@ -253,12 +253,13 @@ def _staged(out: Path, *, by_duckdb: bool = False) -> Iterator[Path]:
     InvalidInputException … surrogate") gets a UTF-8 name for its part file (the byte shown as
     ``\\xe9``), and a Latin-1 folder is reached through a link (``folder_for_duckdb``); the rename
     into place gives the file the name given."""
-    from usagectl.services.export import folder_for_duckdb, shown_name
+    from usagectl.errors import shown_bytes
+    from usagectl.services.export import folder_for_duckdb
 
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name")
     target = _regular_target(out)
-    part = target.with_name(f".{shown_name(target.name) if by_duckdb else target.name}.part")
+    part = target.with_name(f".{shown_bytes(target.name) if by_duckdb else target.name}.part")
     try:
         part.open("wb").close()  # the folder takes a new file (before the writer: its own errors say less)
         if by_duckdb:

@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from usagectl.errors import OutOfMemory, OutputError, UsageError, os_reason, ran_out_of_memory, unwritable
+from usagectl.errors import OutOfMemory, OutputError, UsageError, os_reason, ran_out_of_memory, shown_bytes, unwritable
 from usagectl.models import Column, Filters, Report, counted
 from usagectl.services.context import AppContext
 from usagectl.services.reports import ReportRequest, build_filters
@@ -81,12 +81,6 @@ def refuse_own_files(ctx: AppContext, out: Path) -> None:
             )
 
 
-def shown_name(path: Path | str) -> str:
-    """A path as a message shows it: a byte that is not UTF-8 (a Latin-1 name, held by Python
-    as a surrogate escape) as ``\\xe9``, as the database's refusal shows it."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
 def _utf8_temp_folder() -> None:
     """An export spills to, and writes its runs in, the temporary folder (TMPDIR) through DuckDB,
     which takes only UTF-8 folder names: one that is not UTF-8 failed in DuckDB as an "unexpected
@@ -95,7 +89,7 @@ def _utf8_temp_folder() -> None:
     folder = tempfile.gettempdir()
     if not _is_utf8(folder):
         raise UsageError(
-            f"the temporary folder {shown_name(folder)} (TMPDIR) has a name that is not UTF-8, and DuckDB "
+            f"the temporary folder {shown_bytes(folder)} (TMPDIR) has a name that is not UTF-8, and DuckDB "
             "writes an export's temporary files only under UTF-8 names",
             hint="set TMPDIR to a folder whose name is UTF-8, e.g. TMPDIR=/tmp",
         )
@@ -126,7 +120,7 @@ def folder_for_duckdb(folder: Path, out: Path) -> Iterator[Path]:
     holder = _link_to(folder)
     if holder is None:
         raise UsageError(
-            f"--out {shown_name(out)}: its name is not UTF-8, and DuckDB writes Parquet only to UTF-8 file names",
+            f"--out {shown_bytes(out)}: its name is not UTF-8, and DuckDB writes Parquet only to UTF-8 file names",
             hint="give --out a name that is UTF-8 (or export --csv or --jsonl, which take any name)",
         )
     link = Path(holder) / _LINK

@@ -27,6 +27,7 @@ from usagectl.errors import (
     UsagectlError,
     UsageError,
     ran_out_of_memory,
+    shown_bytes,
     was_interrupted,
     write_failure,
     write_failure_hint,
@@ -922,7 +923,7 @@ def stat_fingerprint(path: Path | str, stat: os.stat_result) -> str:
 def _shown(path: Path | str) -> str:
     """A path as text that can be printed and stored: bytes of a name that are not UTF-8 (a
     file system hands them over as surrogate escapes) as ``\\xe9``."""
-    return os.fsencode(os.fspath(path)).decode("utf-8", "backslashreplace")
+    return shown_bytes(path)
 
 
 def _not_utf8(path: str) -> str | None:

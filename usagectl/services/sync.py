@@ -309,10 +309,10 @@ def _nothing_new(con: duckdb.DuckDBPyConnection, res: SourceSync, planned: list[
     nothing new or new and empty was read. Not counted: a file gone meanwhile, one with a result
     (an error, under its own or its shown name: a name that is not UTF-8), and one waiting with a
     half-written last line (the source's line counts those)."""
-    from usagectl.services.imports import _shown
+    from usagectl.errors import shown_bytes
 
     seen = {f.path for f in res.summary.files}
-    quiet = [t for t in planned if str(t.path) not in seen and _shown(t.path) not in seen and t.path.exists()]
+    quiet = [t for t in planned if str(t.path) not in seen and shown_bytes(t.path) not in seen and t.path.exists()]
     if not quiet:
         return 0, 0
     states = st.file_states(con, res.name)

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from usagectl.config import default_db_path
-from usagectl.errors import DatabaseBusyError, DatabaseError, InputError, os_reason, write_failure, write_failure_hint
+from usagectl.errors import (
+    DatabaseBusyError,
+    DatabaseError,
+    InputError,
+    os_reason,
+    shown_bytes,
+    write_failure,
+    write_failure_hint,
+)
 from usagectl.store import early, schema
 from usagectl.store.closing import close_when_done as _close
 from usagectl.store.closing import settle
@@ -193,7 +201,7 @@ def refuse_name_not_utf8(path: Path) -> None:
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
-        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        shown = shown_bytes(path)
         raise DatabaseError(
             f"database {shown} cannot be opened: its name is not UTF-8, and DuckDB opens only UTF-8 file names",
             hint="rename the file or folder, or give --db a path whose name is UTF-8",
